@@ -1,0 +1,8 @@
+module github.com/quicprochat/qpc
+
+go 1.26.0
+
+require (
+	github.com/cloudflare/circl v1.6.5 // indirect
+	golang.org/x/crypto v0.58.0 // indirect
+)
