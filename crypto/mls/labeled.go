@@ -1,6 +1,7 @@
 package mls
 
 import (
+	"crypto/hmac"
 	"encoding/binary"
 	"fmt"
 )
@@ -100,3 +101,6 @@ func DecryptWithLabel(cs CipherSuite, priv []byte, label string, context, kemOut
 	}
 	return cs.HPKEOpen(priv, info, nil, kemOutput, ciphertext)
 }
+
+// hmacEqual compares MACs in constant time.
+func hmacEqual(a, b []byte) bool { return hmac.Equal(a, b) }
