@@ -165,6 +165,21 @@ func (t *SecretTree) Get(leaf LeafIndex, rt RatchetType, generation uint32) (key
 	return kn.key, kn.nonce, nil
 }
 
+// restore puts back a key handed out by Get whose message then failed to
+// decrypt, so that a forged message cannot burn the key of a genuine one.
+func (t *SecretTree) restore(leaf LeafIndex, rt RatchetType, generation uint32, key, nonce []byte) {
+	pair, ok := t.ratchets[leaf]
+	if !ok {
+		return
+	}
+	h := pair[rt]
+	if uint64(generation) >= h.next {
+		return
+	}
+	h.skipped[generation] = keyNonce{key, nonce}
+	h.order = append(h.order, generation)
+}
+
 type keyNonce struct{ key, nonce []byte }
 
 // hashRatchet is one sender's symmetric ratchet (RFC 9420 §9.1).
