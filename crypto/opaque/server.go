@@ -24,12 +24,14 @@ type ServerSecrets struct {
 	FakeRecordSeed []byte
 }
 
-// GenerateServerSecrets returns fresh random secrets for suite s.
-func GenerateServerSecrets(s Suite) (ServerSecrets, error) {
-	p, err := lookupSuite(s)
+// GenerateServerSecrets returns fresh random secrets for a server with
+// configuration cfg.
+func GenerateServerSecrets(cfg Config) (ServerSecrets, error) {
+	pr, err := newProtocol(cfg)
 	if err != nil {
 		return ServerSecrets{}, err
 	}
+	p := pr.params
 	sk, _, err := p.deriveDHKeyPair(randomBytes(seedLen))
 	if err != nil {
 		return ServerSecrets{}, err
