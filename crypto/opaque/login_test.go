@@ -269,7 +269,7 @@ func TestTamperedKE2(t *testing.T) {
 		// another login.
 		other := a.startLogin(t, a.password, a.record).ke2
 		invalidPoint := map[opaque.Suite][]byte{
-			opaque.Ristretto255SHA512: bytes.Repeat([]byte{0xff}, 32),                     // not canonical
+			opaque.Ristretto255SHA512: bytes.Repeat([]byte{0xff}, 32),                          // not canonical
 			opaque.P256SHA256:         append([]byte{0x02}, bytes.Repeat([]byte{0xff}, 32)...), // x ≥ p
 		}[s]
 		identity := map[opaque.Suite][]byte{
@@ -297,7 +297,9 @@ func TestTamperedKE2(t *testing.T) {
 				},
 				opaque.ErrEnvelopeRecovery},
 			{"a flipped bit in the masked server key fails envelope recovery",
-				func(m *opaque.KE2) { m.CredentialResponse.MaskedResponse = flip(m.CredentialResponse.MaskedResponse, 3) },
+				func(m *opaque.KE2) {
+					m.CredentialResponse.MaskedResponse = flip(m.CredentialResponse.MaskedResponse, 3)
+				},
 				opaque.ErrEnvelopeRecovery},
 			{"a flipped bit in masking_nonce fails envelope recovery",
 				func(m *opaque.KE2) { m.CredentialResponse.MaskingNonce = flip(m.CredentialResponse.MaskingNonce, 9) },
