@@ -63,8 +63,12 @@ type SecretTree struct {
 	Window int
 }
 
-// NewSecretTree returns the secret tree of an epoch with the given number of leaves.
+// NewSecretTree returns the secret tree of an epoch whose ratchet tree has
+// the given number of leaves (a power of two; other counts are rounded up).
 func NewSecretTree(cs CipherSuite, encryptionSecret []byte, leaves uint32) *SecretTree {
+	if leaves > 0 && leaves&(leaves-1) != 0 {
+		leaves = 1 << (log2(leaves) + 1)
+	}
 	t := &SecretTree{
 		cs:         cs,
 		leaves:     leaves,

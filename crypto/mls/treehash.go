@@ -178,7 +178,8 @@ func (t *RatchetTree) parentHashValidVia(cs CipherSuite, p NodeIndex, pn *Parent
 	slices.Sort(unmerged)
 	res := t.Resolution(child)
 	for i, d := range res {
-		if !bytes.Equal(t.node(d).parentHash(), want) {
+		n := t.node(d)
+		if n == nil || !bytes.Equal(n.parentHash(), want) {
 			continue
 		}
 		rest := append(slices.Clone(res[:i]), res[i+1:]...)
@@ -196,6 +197,13 @@ func (t *RatchetTree) parentHashValidVia(cs CipherSuite, p NodeIndex, pn *Parent
 // uniqueness of encryption and signature keys. The caller compares the tree
 // hash with the GroupContext.
 func (t *RatchetTree) Validate(cs CipherSuite, groupID []byte) error {
+	for i := 1; i < len(t.nodes); i += 2 {
+		if pn := t.ParentNode(NodeIndex(i)); pn != nil {
+			if err := t.checkUnmerged(NodeIndex(i), pn); err != nil {
+				return err
+			}
+		}
+	}
 	if err := t.VerifyParentHashes(cs); err != nil {
 		return err
 	}
@@ -219,10 +227,6 @@ func (t *RatchetTree) Validate(cs CipherSuite, groupID []byte) error {
 			if err := n.Leaf.VerifySignature(cs, groupID, leaf); err != nil {
 				return err
 			}
-			continue
-		}
-		if err := t.checkUnmerged(x, n.Parent); err != nil {
-			return err
 		}
 	}
 	return nil

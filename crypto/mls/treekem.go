@@ -230,7 +230,11 @@ func (t *RatchetTree) CreateUpdatePath(cs CipherSuite, committer LeafIndex, p *U
 		res := t.resolution(copath[i], exclude, nil)
 		cts := make([]HPKECiphertext, len(res))
 		for j, r := range res {
-			kem, ct, err := EncryptWithLabel(cs, t.node(r).encryptionKey(), "UpdatePathNode", ctx, secrets[i])
+			n := t.node(r)
+			if n == nil {
+				return nil, nil, nil, fmt.Errorf("%w: blank node %d in a resolution", ErrUnmergedLeaves, r)
+			}
+			kem, ct, err := EncryptWithLabel(cs, n.encryptionKey(), "UpdatePathNode", ctx, secrets[i])
 			if err != nil {
 				return nil, nil, nil, fmt.Errorf("encrypt path secret to node %d: %w", r, err)
 			}
