@@ -204,9 +204,6 @@ func (t *RatchetTree) Validate(cs CipherSuite, groupID []byte) error {
 			}
 		}
 	}
-	if err := t.VerifyParentHashes(cs); err != nil {
-		return err
-	}
 	encKeys := map[string]NodeIndex{}
 	sigKeys := map[string]LeafIndex{}
 	for i, n := range t.nodes {
@@ -229,7 +226,7 @@ func (t *RatchetTree) Validate(cs CipherSuite, groupID []byte) error {
 			}
 		}
 	}
-	return nil
+	return t.VerifyParentHashes(cs)
 }
 
 // checkUnmerged verifies that each unmerged leaf of p is a non-blank leaf
