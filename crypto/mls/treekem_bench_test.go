@@ -30,7 +30,7 @@ func newMember(tb testing.TB, cs CipherSuite, name string) *member {
 		Credential:   Credential{Type: CredentialBasic, Identity: []byte(name)},
 		Capabilities: Capabilities{Versions: []ProtocolVersion{ProtocolVersionMLS10}, CipherSuites: []CipherSuiteID{cs.ID()}},
 		Source:       LeafNodeSourceKeyPackage, Lifetime: &Lifetime{NotAfter: 1 << 62},
-		Extensions:   []Extension{},
+		Extensions: []Extension{},
 	}
 	if err := leaf.Sign(cs, sigPriv, nil, 0); err != nil {
 		tb.Fatal(err)
