@@ -51,22 +51,32 @@ func vectorsPath(t testing.TB) string {
 // skipping the test when the file is absent.
 func loadVectors(t testing.TB) []vector {
 	t.Helper()
-	path := vectorsPath(t)
-	data, err := os.ReadFile(path)
+	vs, err := readVectors(t)
 	if errors.Is(err, fs.ErrNotExist) {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("OPAQUE test vectors missing: %s", path)
+			t.Fatalf("OPAQUE test vectors missing: %s", vectorsPath(t))
 		}
-		t.Skipf("OPAQUE test vectors not found at %s (see ../shared/testdata/SOURCES.md)", path)
+		t.Skipf("OPAQUE test vectors not found at %s (see ../shared/testdata/SOURCES.md)", vectorsPath(t))
 	}
 	if err != nil {
-		t.Fatalf("read %s: %v", path, err)
+		t.Fatal(err)
+	}
+	return vs
+}
+
+// readVectors reads and parses the vectors file.
+func readVectors(t testing.TB) ([]vector, error) {
+	t.Helper()
+	path := vectorsPath(t)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
 	}
 	var vs []vector
 	if err := json.Unmarshal(data, &vs); err != nil {
-		t.Fatalf("parse %s: %v", path, err)
+		return nil, fmt.Errorf("parse %s: %w", path, err)
 	}
-	return vs
+	return vs, nil
 }
 
 // suiteOf maps a vector's configuration to a suite. ok is false, with the
