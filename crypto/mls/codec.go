@@ -236,7 +236,11 @@ func (r *reader) vector(item func(r *reader)) {
 	}
 	sub := reader{b: body}
 	for !sub.empty() {
+		before := len(sub.b)
 		item(&sub)
+		if sub.err == nil && len(sub.b) == before {
+			sub.failf("%w: vector item consumed no bytes", ErrTruncated)
+		}
 	}
 	if sub.err != nil {
 		r.fail(sub.err)

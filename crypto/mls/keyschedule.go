@@ -153,3 +153,20 @@ func VerifyConfirmationTag(cs CipherSuite, confirmationKey, confirmedTranscriptH
 	}
 	return nil
 }
+
+// externalInitLabel is the HPKE exporter context of an external join (RFC 9420 §8.3).
+const externalInitLabel = "MLS 1.0 external init secret"
+
+// ExternalInitSecret is run by a client joining through an external commit:
+// it encapsulates to the group's external_pub and returns the ExternalInit
+// kem_output and the init_secret that replaces the previous epoch's.
+func ExternalInitSecret(cs CipherSuite, externalPub []byte) (kemOutput, initSecret []byte, err error) {
+	return cs.HPKEExportSend(externalPub, nil, externalInitLabel, cs.HashLen())
+}
+
+// ExternalInitSecretFromKEMOutput is run by members processing an external
+// commit: it recovers init_secret from the ExternalInit kem_output with the
+// epoch's external private key.
+func ExternalInitSecretFromKEMOutput(cs CipherSuite, externalPriv, kemOutput []byte) ([]byte, error) {
+	return cs.HPKEExportReceive(externalPriv, kemOutput, nil, externalInitLabel, cs.HashLen())
+}

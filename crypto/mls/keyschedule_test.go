@@ -194,3 +194,20 @@ func TestTranscriptHashesVectors(t *testing.T) {
 	}
 	reportCases(t, "transcript-hashes.json", checked)
 }
+
+func TestExternalInitSecret(t *testing.T) {
+	cs := suite1
+	s := &EpochSecrets{ExternalSecret: bytes.Repeat([]byte{9}, 32)}
+	priv, pub, err := s.ExternalKeyPair(cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kem, joiner, err := ExternalInitSecret(cs, pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	member, err := ExternalInitSecretFromKEMOutput(cs, priv, kem)
+	if err != nil || !bytes.Equal(joiner, member) || len(member) != cs.HashLen() {
+		t.Fatalf("external init secrets differ (%v)", err)
+	}
+}

@@ -50,6 +50,11 @@ type CipherSuite interface {
 	HPKESeal(pub, info, aad, plaintext []byte) (kemOutput, ciphertext []byte, err error)
 	// HPKEOpen decrypts an HPKE base-mode ciphertext with priv.
 	HPKEOpen(priv, info, aad, kemOutput, ciphertext []byte) ([]byte, error)
+	// HPKEExportSend sets up an HPKE base-mode sender to pub and exports a
+	// secret from its context.
+	HPKEExportSend(pub, info []byte, exporterContext string, length int) (kemOutput, secret []byte, err error)
+	// HPKEExportReceive sets up the matching receiver and exports the same secret.
+	HPKEExportReceive(priv, kemOutput, info []byte, exporterContext string, length int) ([]byte, error)
 	// DeriveKeyPair is the HPKE KEM's DeriveKeyPair.
 	DeriveKeyPair(ikm []byte) (priv, pub []byte, err error)
 	// GenerateKeyPair returns a fresh random HPKE key pair.
@@ -152,6 +157,34 @@ func (s x25519Suite) HPKEOpen(priv, info, aad, kemOutput, ciphertext []byte) ([]
 		return nil, fmt.Errorf("%w: %v", ErrDecryption, err)
 	}
 	return pt, nil
+}
+
+func (s x25519Suite) HPKEExportSend(pub, info []byte, exporterContext string, length int) ([]byte, []byte, error) {
+	pk, err := s.kem.NewPublicKey(pub)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: HPKE public key: %v", ErrInvalidKey, err)
+	}
+	enc, sender, err := hpke.NewSender(pk, hpke.HKDFSHA256(), hpke.AES128GCM(), info)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrInvalidKey, err)
+	}
+	secret, err := sender.Export(exporterContext, length)
+	if err != nil {
+		return nil, nil, err
+	}
+	return enc, secret, nil
+}
+
+func (s x25519Suite) HPKEExportReceive(priv, kemOutput, info []byte, exporterContext string, length int) ([]byte, error) {
+	sk, err := s.kem.NewPrivateKey(priv)
+	if err != nil {
+		return nil, fmt.Errorf("%w: HPKE private key: %v", ErrInvalidKey, err)
+	}
+	rcp, err := hpke.NewRecipient(kemOutput, sk, hpke.HKDFSHA256(), hpke.AES128GCM(), info)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDecryption, err)
+	}
+	return rcp.Export(exporterContext, length)
 }
 
 func (s x25519Suite) DeriveKeyPair(ikm []byte) ([]byte, []byte, error) {

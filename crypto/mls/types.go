@@ -185,11 +185,13 @@ func (l *LeafNode) encodeBody(w *writer) {
 	w.u8(uint8(l.Source))
 	switch l.Source {
 	case LeafNodeSourceKeyPackage:
-		lt := l.Lifetime
-		if lt == nil {
-			lt = &Lifetime{}
+		if l.Lifetime == nil {
+			if w.err == nil {
+				w.err = fmt.Errorf("%w: key package leaf without lifetime", ErrLeafNode)
+			}
+			return
 		}
-		lt.encode(w)
+		l.Lifetime.encode(w)
 	case LeafNodeSourceUpdate:
 	case LeafNodeSourceCommit:
 		w.opaque(l.ParentHash)
