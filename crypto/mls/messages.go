@@ -7,11 +7,16 @@ type WireFormat uint16
 
 // Wire formats.
 const (
-	WireFormatPublicMessage  WireFormat = 1
+	// WireFormatPublicMessage is a PublicMessage.
+	WireFormatPublicMessage WireFormat = 1
+	// WireFormatPrivateMessage is a PrivateMessage.
 	WireFormatPrivateMessage WireFormat = 2
-	WireFormatWelcome        WireFormat = 3
-	WireFormatGroupInfo      WireFormat = 4
-	WireFormatKeyPackage     WireFormat = 5
+	// WireFormatWelcome is a Welcome.
+	WireFormatWelcome WireFormat = 3
+	// WireFormatGroupInfo is a GroupInfo.
+	WireFormatGroupInfo WireFormat = 4
+	// WireFormatKeyPackage is a KeyPackage.
+	WireFormatKeyPackage WireFormat = 5
 )
 
 // ContentType says what a FramedContent carries.
@@ -19,9 +24,12 @@ type ContentType uint8
 
 // Content types.
 const (
+	// ContentApplication is application data.
 	ContentApplication ContentType = 1
-	ContentProposal    ContentType = 2
-	ContentCommit      ContentType = 3
+	// ContentProposal is a Proposal.
+	ContentProposal ContentType = 2
+	// ContentCommit is a Commit.
+	ContentCommit ContentType = 3
 )
 
 // SenderType says who sent a message.
@@ -29,10 +37,14 @@ type SenderType uint8
 
 // Sender types.
 const (
-	SenderMember            SenderType = 1
-	SenderExternal          SenderType = 2
+	// SenderMember is a member, identified by its leaf index.
+	SenderMember SenderType = 1
+	// SenderExternal is an external sender listed in the external_senders extension.
+	SenderExternal SenderType = 2
+	// SenderNewMemberProposal is a non-member proposing its own Add.
 	SenderNewMemberProposal SenderType = 3
-	SenderNewMemberCommit   SenderType = 4
+	// SenderNewMemberCommit is a non-member joining by external commit.
+	SenderNewMemberCommit SenderType = 4
 )
 
 // Sender identifies the sender of a message (RFC 9420 §6).

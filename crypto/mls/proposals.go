@@ -7,7 +7,9 @@ type PSKType uint8
 
 // PSK types.
 const (
-	PSKExternal   PSKType = 1
+	// PSKExternal is a PSK agreed outside MLS.
+	PSKExternal PSKType = 1
+	// PSKResumption is a resumption secret of an earlier epoch.
 	PSKResumption PSKType = 2
 )
 
@@ -16,9 +18,12 @@ type ResumptionPSKUsage uint8
 
 // Resumption PSK usages.
 const (
+	// ResumptionApplication is a resumption PSK injected by the application.
 	ResumptionApplication ResumptionPSKUsage = 1
-	ResumptionReInit      ResumptionPSKUsage = 2
-	ResumptionBranch      ResumptionPSKUsage = 3
+	// ResumptionReInit is the resumption PSK that links a re-initialized group.
+	ResumptionReInit ResumptionPSKUsage = 2
+	// ResumptionBranch is the resumption PSK that links a branched group.
+	ResumptionBranch ResumptionPSKUsage = 3
 )
 
 // PreSharedKeyID names a PSK and carries a fresh nonce (RFC 9420 §8.4).

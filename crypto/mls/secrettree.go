@@ -33,7 +33,9 @@ type RatchetType int
 
 // Ratchet types.
 const (
-	RatchetHandshake   RatchetType = 0
+	// RatchetHandshake protects proposals and commits.
+	RatchetHandshake RatchetType = 0
+	// RatchetApplication protects application messages.
 	RatchetApplication RatchetType = 1
 )
 

@@ -42,7 +42,9 @@ type NodeType uint8
 
 // Node types.
 const (
-	NodeTypeLeaf   NodeType = 1
+	// NodeTypeLeaf marks a leaf node.
+	NodeTypeLeaf NodeType = 1
+	// NodeTypeParent marks a parent node.
 	NodeTypeParent NodeType = 2
 )
 

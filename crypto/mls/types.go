@@ -15,11 +15,16 @@ type ExtensionType uint16
 
 // Extension types defined by RFC 9420.
 const (
-	ExtensionApplicationID        ExtensionType = 1
-	ExtensionRatchetTree          ExtensionType = 2
+	// ExtensionApplicationID identifies the application_id leaf extension.
+	ExtensionApplicationID ExtensionType = 1
+	// ExtensionRatchetTree identifies the ratchet_tree GroupInfo extension.
+	ExtensionRatchetTree ExtensionType = 2
+	// ExtensionRequiredCapabilities identifies the required_capabilities group context extension.
 	ExtensionRequiredCapabilities ExtensionType = 3
-	ExtensionExternalPub          ExtensionType = 4
-	ExtensionExternalSenders      ExtensionType = 5
+	// ExtensionExternalPub identifies the external_pub GroupInfo extension.
+	ExtensionExternalPub ExtensionType = 4
+	// ExtensionExternalSenders identifies the external_senders group context extension.
+	ExtensionExternalSenders ExtensionType = 5
 )
 
 // CredentialType identifies a credential.
@@ -27,8 +32,10 @@ type CredentialType uint16
 
 // Credential types defined by RFC 9420.
 const (
+	// CredentialBasic is a credential holding an opaque identity.
 	CredentialBasic CredentialType = 1
-	CredentialX509  CredentialType = 2
+	// CredentialX509 is a credential holding an X.509 certificate chain.
+	CredentialX509 CredentialType = 2
 )
 
 // ProposalType identifies a proposal.
@@ -36,12 +43,19 @@ type ProposalType uint16
 
 // Proposal types defined by RFC 9420.
 const (
-	ProposalAdd                    ProposalType = 1
-	ProposalUpdate                 ProposalType = 2
-	ProposalRemove                 ProposalType = 3
-	ProposalPSK                    ProposalType = 4
-	ProposalReInit                 ProposalType = 5
-	ProposalExternalInit           ProposalType = 6
+	// ProposalAdd adds a member from its KeyPackage.
+	ProposalAdd ProposalType = 1
+	// ProposalUpdate replaces the sender's leaf.
+	ProposalUpdate ProposalType = 2
+	// ProposalRemove removes a member.
+	ProposalRemove ProposalType = 3
+	// ProposalPSK injects a pre-shared key into the key schedule.
+	ProposalPSK ProposalType = 4
+	// ProposalReInit restarts the group with new parameters.
+	ProposalReInit ProposalType = 5
+	// ProposalExternalInit carries the kem_output of an external join.
+	ProposalExternalInit ProposalType = 6
+	// ProposalGroupContextExtensions replaces the group context extensions.
 	ProposalGroupContextExtensions ProposalType = 7
 )
 
@@ -156,9 +170,12 @@ type LeafNodeSource uint8
 
 // Leaf node sources.
 const (
+	// LeafNodeSourceKeyPackage marks a leaf published in a KeyPackage.
 	LeafNodeSourceKeyPackage LeafNodeSource = 1
-	LeafNodeSourceUpdate     LeafNodeSource = 2
-	LeafNodeSourceCommit     LeafNodeSource = 3
+	// LeafNodeSourceUpdate marks a leaf sent in an Update proposal.
+	LeafNodeSourceUpdate LeafNodeSource = 2
+	// LeafNodeSourceCommit marks a leaf sent in a commit's UpdatePath.
+	LeafNodeSourceCommit LeafNodeSource = 3
 )
 
 // LeafNode is a member's leaf in the ratchet tree (RFC 9420 §7.2).
