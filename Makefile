@@ -1,0 +1,48 @@
+# quicprochat: make run starts a node, make test runs every test.
+
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X github.com/quicprochat/qpc/version.Version=$(VERSION) -X github.com/quicprochat/qpc/version.Commit=$(COMMIT)
+CAPNP_STD = $(shell $(GO) list -m -f '{{.Dir}}' capnproto.org/go/capnp/v3)/std
+
+.PHONY: all build run test lint cross size schemas clean
+
+all: build
+
+## build: the qpc binary for this machine, in bin/qpc
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/qpc ./cmd/qpc
+
+## run: a node on localhost with embedded defaults and its data under ./.qpc
+run: build
+	./bin/qpc node --listen 127.0.0.1:7000 --domain localhost --data-dir ./.qpc
+
+## test: lint, then every test (cross-arch tests need qemu-user-static; see README)
+test: lint
+	$(GO) test -count=1 -timeout 20m ./...
+
+## lint: gofmt check, go vet, shellcheck
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	@if command -v shellcheck >/dev/null; then shellcheck .ci/run scripts/cross/*.sh; \
+	elif [ "$$CI" = true ]; then echo "shellcheck missing: .ci/run must install it"; exit 1; \
+	else echo "shellcheck not installed; skipping shell lint"; fi
+
+## cross: static stripped binaries for every router family, in dist/
+cross:
+	VERSION=$(VERSION) COMMIT=$(COMMIT) scripts/cross/build.sh
+
+## size: table of cross binary sizes; fails when mips is over budget
+size: cross
+	scripts/cross/size.sh
+
+## schemas: regenerate schemas/*.capnp.go (needs capnp from Debian's capnproto)
+schemas:
+	$(GO) build -o bin/capnpc-go capnproto.org/go/capnp/v3/capnpc-go
+	capnp compile -I "$(CAPNP_STD)" -o"$(CURDIR)/bin/capnpc-go:schemas" --src-prefix=schemas schemas/*.capnp
+
+clean:
+	rm -rf bin dist

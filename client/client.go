@@ -1,0 +1,114 @@
+// Package client is the Go library a qpc client uses to talk to a node:
+// dial with pinning, a CA, or trust on first use, then call the node's
+// services.
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"capnproto.org/go/capnp/v3/rpc"
+	"github.com/quic-go/quic-go"
+
+	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/schemas"
+	"github.com/quicprochat/qpc/transport"
+)
+
+// Client is a connection to one node.
+type Client struct {
+	addr        string
+	fingerprint string
+	qc          *quic.Conn
+	rc          *rpc.Conn
+	node        schemas.NodeService
+}
+
+// Dial connects to the node at addr ("host:port") and checks its certificate
+// as trust says. The context bounds the whole attempt. A certificate that
+// fails the check gives a *transport.PinMismatchError, a
+// *KnownNodeChangedError, or an x509 error for an unknown CA, wrapped.
+func Dial(ctx context.Context, addr string, trust transport.Trust, log *slog.Logger) (*Client, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("server address %q: %w", addr, ErrBadAddress)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	tlsConf, err := transport.ClientTLS(host, trust)
+	if err != nil {
+		return nil, err
+	}
+	// quic-go reports a failed certificate check as a TLS alert; keep our own
+	// error so the caller learns what was wrong with the certificate.
+	var verifyErr error
+	if check := tlsConf.VerifyConnection; check != nil {
+		tlsConf.VerifyConnection = func(cs tls.ConnectionState) error {
+			verifyErr = check(cs)
+			return verifyErr
+		}
+	}
+	qc, err := transport.Dial(ctx, addr, tlsConf)
+	if err != nil {
+		if verifyErr != nil {
+			return nil, verifyErr
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("%s: %w", addr, ErrNoAnswer)
+		}
+		return nil, fmt.Errorf("connect to %s: %w", addr, err)
+	}
+	rc, err := transport.OpenRPC(ctx, qc, log)
+	if err != nil {
+		qc.CloseWithError(transport.CodeNormal, "")
+		return nil, err
+	}
+	cs := qc.ConnectionState().TLS
+	return &Client{
+		addr:        addr,
+		fingerprint: transport.Fingerprint(cs.PeerCertificates[0].Raw),
+		qc:          qc,
+		rc:          rc,
+		// The bootstrap capability lives as long as the connection, not as
+		// long as the dial's context.
+		node: schemas.NodeService(rc.Bootstrap(context.Background())),
+	}, nil
+}
+
+// Fingerprint returns the SHA-256 fingerprint of the node's certificate.
+func (c *Client) Fingerprint() string { return c.fingerprint }
+
+// Addr returns the address the client dialed.
+func (c *Client) Addr() string { return c.addr }
+
+// Close hangs up.
+func (c *Client) Close() error {
+	c.node.Release()
+	err := c.rc.Close()
+	c.qc.CloseWithError(transport.CodeNormal, "")
+	<-c.rc.Done()
+	if errors.Is(err, rpc.ErrConnClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Health asks the node for its health.
+func (c *Client) Health(ctx context.Context) (node.Health, error) {
+	fut, release := c.node.Health(ctx, nil)
+	defer release()
+	res, err := fut.Struct()
+	if err != nil {
+		return node.Health{}, fmt.Errorf("health: %w", err)
+	}
+	w, err := res.Health()
+	if err != nil {
+		return node.Health{}, fmt.Errorf("health: %w", err)
+	}
+	return healthFromWire(w)
+}

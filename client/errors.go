@@ -1,0 +1,32 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrBadAddress means a server address is not host:port.
+var ErrBadAddress = errors.New("not host:port")
+
+// ErrNoAnswer means a node did not complete a handshake in time: it is down,
+// unreachable, or not a qpc node.
+var ErrNoAnswer = errors.New("no answer from node")
+
+// KnownNodeChangedError means a node presented a certificate other than the
+// one recorded on first contact.
+type KnownNodeChangedError struct {
+	Server    string
+	File      string
+	Line      int
+	Known     string
+	Presented string
+}
+
+func (e *KnownNodeChangedError) Error() string {
+	return fmt.Sprintf("the certificate of %s has CHANGED since first contact (known %s, now %s): "+
+		"someone may be intercepting the connection. If the node's certificate really changed, "+
+		"delete line %d of %s or pass --pin", e.Server, e.Known, e.Presented, e.Line, e.File)
+}
+
+// ErrBadKnownNodes means a line of the known-nodes file is malformed.
+var ErrBadKnownNodes = errors.New("malformed known-nodes line")

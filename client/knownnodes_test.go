@@ -1,0 +1,58 @@
+package client
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const (
+	fpA = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	fpB = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+)
+
+func TestKnownNodesTrustsOnFirstUseThenHoldsToIt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "qpc", "known_nodes")
+	var warned []string
+	k := &KnownNodes{Path: path, Warn: func(server, fp string) { warned = append(warned, server) }}
+
+	if err := k.Check("n1:7000", fpA); err != nil {
+		t.Fatalf("first contact: %v", err)
+	}
+	if err := k.Check("n1:7000", fpA); err != nil {
+		t.Fatalf("second contact: %v", err)
+	}
+	if err := k.Check("n2:7000", fpB); err != nil {
+		t.Fatalf("another node: %v", err)
+	}
+	if strings.Join(warned, ",") != "n1:7000,n2:7000" {
+		t.Errorf("warned about %v, want each new node once", warned)
+	}
+	err := k.Check("n1:7000", fpB)
+	var ce *KnownNodeChangedError
+	if !errors.As(err, &ce) {
+		t.Fatalf("changed certificate: err = %v", err)
+	}
+	if ce.Line != 1 || ce.Known != fpA || ce.Presented != fpB {
+		t.Errorf("error = %+v", ce)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("known nodes file: %v %v", fi.Mode(), err)
+	}
+}
+
+func TestKnownNodesReportsAMalformedLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "known_nodes")
+	os.WriteFile(path, []byte("# comment\n\nn1:7000 "+fpA+"\nn2:7000\n"), 0o600)
+	k := &KnownNodes{Path: path}
+	err := k.Check("n3:7000", fpA)
+	if !errors.Is(err, ErrBadKnownNodes) || !strings.Contains(err.Error(), ":4:") {
+		t.Errorf("err = %v, want ErrBadKnownNodes at line 4", err)
+	}
+	data, _ := os.ReadFile(path)
+	if strings.Contains(string(data), "n3:7000") {
+		t.Error("a node was recorded in a file that could not be read")
+	}
+}

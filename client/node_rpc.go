@@ -1,0 +1,32 @@
+package client
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/schemas"
+)
+
+func healthFromWire(w schemas.Health) (node.Health, error) {
+	var h node.Health
+	for _, get := range []struct {
+		name string
+		fn   func() (string, error)
+		dst  *string
+	}{
+		{"version", w.Version, &h.Version},
+		{"commit", w.Commit, &h.Commit},
+		{"platform", w.Platform, &h.Platform},
+		{"nodeId", w.NodeId, &h.NodeID},
+		{"domain", w.Domain, &h.Domain},
+	} {
+		v, err := get.fn()
+		if err != nil {
+			return node.Health{}, fmt.Errorf("health.%s: %w", get.name, err)
+		}
+		*get.dst = v
+	}
+	h.Uptime = time.Duration(w.UptimeMillis()) * time.Millisecond
+	return h, nil
+}

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// qpcBin is a qpc binary built for this machine by TestMain, for tests that
+// need a real process (signals, exit codes, cross-arch peers).
+var qpcBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "qpc-test-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	qpcBin = filepath.Join(dir, "qpc")
+	build := exec.Command("go", "build", "-o", qpcBin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building qpc: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func runQPC(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestVersionPrintsVersionCommitAndPlatform(t *testing.T) {
+	code, out, _ := runQPC("version")
+	want := fmt.Sprintf("qpc dev (unknown) %s/%s\n", runtime.GOOS, runtime.GOARCH)
+	if code != exitOK || out != want {
+		t.Errorf("qpc version = %d %q, want 0 %q", code, out, want)
+	}
+}
+
+func TestVersionIsStampedByLinkerFlags(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "qpc")
+	build := exec.Command("go", "build", "-ldflags",
+		"-X github.com/quicprochat/qpc/version.Version=1.2.3 -X github.com/quicprochat/qpc/version.Commit=abc1234", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("qpc 1.2.3 (abc1234) %s/%s\n", runtime.GOOS, runtime.GOARCH); string(out) != want {
+		t.Errorf("got %q, want %q", out, want)
+	}
+}
+
+func TestCommandLineMistakesExitWithUsageCode(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		mention string
+	}{
+		{"no command at all", nil, "usage"},
+		{"an unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`},
+		{"a node port out of range", []string{"node", "--listen", "127.0.0.1:99999"}, "--listen"},
+		{"an unknown node flag", []string{"node", "--colour"}, "colour"},
+		{"an unknown log level", []string{"node", "--log-level", "loud"}, "--log-level"},
+		{"production with a self-signed certificate", []string{"node", "--production"}, "--production"},
+		{"status without a server", []string{"status"}, "--server is required"},
+		{"status with both pin and CA", []string{"status", "--server", "h:1", "--pin", strings.Repeat("a", 64), "--ca-cert", "x"}, "not both"},
+		{"status with a malformed pin", []string{"status", "--server", "h:1", "--pin", "abc"}, "--pin"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runQPC(tt.args...)
+			if code != exitUsage {
+				t.Errorf("exit code %d, want %d", code, exitUsage)
+			}
+			if !strings.Contains(stderr, tt.mention) {
+				t.Errorf("stderr %q does not mention %q", stderr, tt.mention)
+			}
+		})
+	}
+}
+
+func TestHelpExitsZeroAndListsCommands(t *testing.T) {
+	code, out, _ := runQPC("--help")
+	if code != exitOK || !strings.Contains(out, "node") || !strings.Contains(out, "status") {
+		t.Errorf("qpc --help = %d %q", code, out)
+	}
+	code, _, errOut := runQPC("node", "--help")
+	if code != exitOK || !strings.Contains(errOut, "QPC_LISTEN") {
+		t.Errorf("qpc node --help = %d %q", code, errOut)
+	}
+}
+
+// nodeProc is a `qpc node` process.
+type nodeProc struct {
+	cmd  *exec.Cmd
+	addr string
+	fp   string
+	done chan error
+	logs *bytes.Buffer
+}
+
+// startNodeProc runs cmdline (a qpc binary, possibly behind qemu) as a node
+// on 127.0.0.1:0 and waits until it logs that it serves.
+func startNodeProc(t *testing.T, cmdline ...string) *nodeProc {
+	t.Helper()
+	args := append(cmdline, "node", "--listen", "127.0.0.1:0", "--domain", "node1.example.mesh",
+		"--data-dir", t.TempDir(), "--log-format", "json")
+	cmd := exec.Command(args[0], args[1:]...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &nodeProc{cmd: cmd, done: make(chan error, 1), logs: &bytes.Buffer{}}
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			p.logs.Write(append(sc.Bytes(), '\n'))
+			var rec struct{ Msg, Addr, Fingerprint string }
+			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == "node serving" && p.addr == "" {
+				p.addr, p.fp = rec.Addr, rec.Fingerprint
+				close(ready)
+			}
+		}
+		p.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-p.done
+	})
+	select {
+	case <-ready:
+	case <-time.After(60 * time.Second): // qemu on a busy machine can be slow to start
+		t.Fatalf("node did not start serving; logs:\n%s", p.logs)
+	}
+	return p
+}
+
+func TestNodeStopsOnSIGTERMWithAClientConnectedAndExitsZero(t *testing.T) {
+	p := startNodeProc(t, qpcBin)
+
+	// A client that holds its connection open while the node stops:
+	// `qpc status` is too quick, so keep a QUIC connection from this process.
+	c := dialPinned(t, p.addr, p.fp)
+	defer c.Close()
+
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		p.done <- err // for the cleanup
+		if err != nil {
+			t.Fatalf("node exited with %v; logs:\n%s", err, p.logs)
+		}
+	case <-time.After(15 * time.Second): // far past the 5 s grace period
+		t.Fatalf("node did not exit after SIGTERM; logs:\n%s", p.logs)
+	}
+	if !strings.Contains(p.logs.String(), "node stopped") {
+		t.Errorf("node did not log its stop:\n%s", p.logs)
+	}
+}
+
+func TestStatusAgainstARunningNode(t *testing.T) {
+	p := startNodeProc(t, qpcBin)
+	known := filepath.Join(t.TempDir(), "known_nodes")
+
+	code, out, stderr := runQPC("status", "--server", p.addr, "--pin", p.fp)
+	if code != exitOK || !strings.Contains(out, "node1.example.mesh") {
+		t.Fatalf("status with the right pin: %d %q %q", code, out, stderr)
+	}
+
+	code, out, stderr = runQPC("status", "--server", p.addr, "--known-nodes", known, "--json")
+	var st statusJSON
+	if code != exitOK || json.Unmarshal([]byte(out), &st) != nil || st.Fingerprint != p.fp || st.Domain != "node1.example.mesh" {
+		t.Fatalf("status --json on first use: %d %q %q", code, out, stderr)
+	}
+	if !strings.Contains(stderr, "WARNING: first contact") {
+		t.Errorf("first contact gave no warning: %q", stderr)
+	}
+
+	wrong := strings.Repeat("0", 64)
+	code, _, stderr = runQPC("status", "--server", p.addr, "--pin", wrong)
+	if code != exitFailure || !strings.Contains(stderr, "does not match the pin") {
+		t.Errorf("status with a wrong pin: %d %q", code, stderr)
+	}
+}
+
+func TestStatusGivesUpOnAnUnreachableNodeWithinTheTimeout(t *testing.T) {
+	start := time.Now()
+	// Port 9 (discard) on loopback: nothing answers QUIC there.
+	code, _, stderr := runQPC("status", "--server", "127.0.0.1:9", "--pin", strings.Repeat("a", 64), "--timeout", "300ms")
+	if code != exitFailure || !strings.Contains(stderr, "no answer") {
+		t.Errorf("status against nothing: %d %q", code, stderr)
+	}
+	t.Logf("gave up after %s", time.Since(start).Round(time.Millisecond))
+}

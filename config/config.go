@@ -1,0 +1,179 @@
+// Package config holds the configuration of `qpc node`: one struct, its
+// defaults, its binding to command-line flags and QPC_* environment
+// variables, and one validation function.
+//
+// Every flag --some-name has the environment twin QPC_SOME_NAME and the UCI
+// option some_name (DESIGN §1). A flag given on the command line wins over
+// its environment variable, which wins over the default.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// DefaultPort is the UDP port a node listens on unless told otherwise.
+const DefaultPort = 7000
+
+// Node is the configuration of `qpc node`.
+type Node struct {
+	// Listen is the UDP address QUIC listens on, "host:port".
+	Listen string
+	// Domain is the node's mail domain: its users are name@Domain.
+	Domain string
+	// DataDir holds the node key and certificates.
+	DataDir string
+	// TLSCert and TLSKey are PEM files of the certificate clients see and
+	// its key. Empty: a self-signed certificate in DataDir.
+	TLSCert, TLSKey string
+	// Production refuses every insecure default.
+	Production bool
+	// LogLevel is debug, info, warn or error.
+	LogLevel string
+	// LogFormat is text or json.
+	LogFormat string
+}
+
+// Default returns the configuration a node runs with when nothing is set.
+func Default() Node {
+	return Node{
+		Listen:    net.JoinHostPort("::", strconv.Itoa(DefaultPort)),
+		Domain:    defaultDomain(),
+		DataDir:   DefaultDataDir(),
+		LogLevel:  "info",
+		LogFormat: "text",
+	}
+}
+
+func defaultDomain() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "localhost"
+	}
+	return strings.ToLower(h)
+}
+
+// openWrtRelease is the file whose presence marks an OpenWrt system.
+var openWrtRelease = "/etc/openwrt_release"
+
+// DefaultDataDir returns /etc/qpc on OpenWrt, where flash keeps /etc, and
+// $XDG_DATA_HOME/qpc-node (default ~/.local/share/qpc-node) elsewhere.
+func DefaultDataDir() string {
+	if _, err := os.Stat(openWrtRelease); err == nil {
+		return "/etc/qpc"
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "qpc-node")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "qpc-node")
+	}
+	return "qpc-node"
+}
+
+// Validate checks c and returns a *FlagError naming the first flag whose
+// value is wrong.
+func (c *Node) Validate() error {
+	if err := validateListen(c.Listen); err != nil {
+		return &FlagError{Flag: "listen", Err: err}
+	}
+	if err := validateDomain(c.Domain); err != nil {
+		return &FlagError{Flag: "domain", Err: err}
+	}
+	if c.DataDir == "" {
+		return &FlagError{Flag: "data-dir", Err: errors.New("must not be empty")}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		if c.TLSCert == "" {
+			return &FlagError{Flag: "tls-cert", Err: errors.New("missing: --tls-key is set, so --tls-cert must be too")}
+		}
+		return &FlagError{Flag: "tls-key", Err: errors.New("missing: --tls-cert is set, so --tls-key must be too")}
+	}
+	for _, f := range []struct{ flag, path string }{{"tls-cert", c.TLSCert}, {"tls-key", c.TLSKey}} {
+		if f.path == "" {
+			continue
+		}
+		if err := readable(f.path); err != nil {
+			return &FlagError{Flag: f.flag, Err: err}
+		}
+	}
+	if c.Production && c.TLSCert == "" {
+		return &FlagError{Flag: "production", Err: ErrSelfSignedInProduction}
+	}
+	if _, err := ParseLogLevel(c.LogLevel); err != nil {
+		return &FlagError{Flag: "log-level", Err: err}
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return &FlagError{Flag: "log-format", Err: fmt.Errorf("%q is not text or json", c.LogFormat)}
+	}
+	return nil
+}
+
+func validateListen(addr string) error {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port (IPv6 goes in brackets: [::]:%d)", addr, DefaultPort)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return fmt.Errorf("port %q is not a number", portStr)
+	}
+	if port < 0 || port > 65535 {
+		return fmt.Errorf("port %d is out of range 0-65535", port)
+	}
+	if host != "" && net.ParseIP(host) == nil && validateDomain(host) != nil {
+		return fmt.Errorf("host %q is neither an IP address nor a host name", host)
+	}
+	return nil
+}
+
+// validateDomain accepts DNS names: dot-separated labels of letters, digits
+// and inner hyphens, each at most 63 bytes, at most 253 in all.
+func validateDomain(d string) error {
+	if d == "" {
+		return errors.New("must not be empty")
+	}
+	if len(d) > 253 {
+		return fmt.Errorf("%q is longer than 253 characters", d)
+	}
+	for _, label := range strings.Split(d, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return fmt.Errorf("%q is not a valid domain name", d)
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return fmt.Errorf("%q is not a valid domain name (letters, digits, '-' and '.' only)", d)
+			}
+		}
+	}
+	return nil
+}
+
+func readable(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %w", path, errors.Unwrap(err))
+	}
+	return f.Close()
+}
+
+// ParseLogLevel turns debug, info, warn or error into a slog level.
+func ParseLogLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("%q is not debug, info, warn or error", s)
+}

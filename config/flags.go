@@ -1,0 +1,70 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"strings"
+)
+
+// EnvPrefix starts the environment twin of every node flag.
+const EnvPrefix = "QPC_"
+
+// EnvName returns the environment twin of a flag: "tls-cert" → QPC_TLS_CERT.
+func EnvName(flagName string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// BindFlags defines c's flags on fs, with c's current values as defaults.
+// Each usage text names the flag's environment twin.
+func (c *Node) BindFlags(fs *flag.FlagSet) {
+	str := func(p *string, name, usage string) {
+		fs.StringVar(p, name, *p, usage+" (env "+EnvName(name)+")")
+	}
+	str(&c.Listen, "listen", "UDP address for QUIC, host:port")
+	str(&c.Domain, "domain", "mail domain of this node; its users are name@domain")
+	str(&c.DataDir, "data-dir", "directory for the node key and certificates (created 0700)")
+	str(&c.TLSCert, "tls-cert", "PEM certificate to serve (default: self-signed in the data dir)")
+	str(&c.TLSKey, "tls-key", "PEM private key of --tls-cert")
+	fs.BoolVar(&c.Production, "production", c.Production,
+		"refuse insecure defaults such as the self-signed certificate (env "+EnvName("production")+")")
+	str(&c.LogLevel, "log-level", "log level: debug, info, warn or error")
+	str(&c.LogFormat, "log-format", "log format: text or json")
+}
+
+// Load defines c's flags on fs, parses args into them, fills every flag not
+// given on the command line from its environment twin (looked up with
+// getenv), and validates the result. A bad value is a *FlagError that names
+// the flag, and the environment variable when the value came from one.
+func (c *Node) Load(fs *flag.FlagSet, args []string, getenv func(string) (string, bool)) error {
+	c.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	fromEnv := map[string]string{}
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if err != nil || given[f.Name] {
+			return
+		}
+		env := EnvName(f.Name)
+		if v, ok := getenv(env); ok {
+			if serr := fs.Set(f.Name, v); serr != nil {
+				err = &FlagError{Flag: f.Name, Env: env, Err: serr}
+			}
+			fromEnv[f.Name] = env
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if err := c.Validate(); err != nil {
+		var fe *FlagError
+		if errors.As(err, &fe) {
+			fe.Env = fromEnv[fe.Flag]
+		}
+		return err
+	}
+	return nil
+}

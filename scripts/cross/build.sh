@@ -1,0 +1,24 @@
+#!/bin/sh
+# Builds static, stripped qpc binaries for every router family into
+# $OUT (default dist/): dist/qpc-<target>. Targets are listed in targets.txt.
+# Usage: scripts/cross/build.sh [target...]   (default: all)
+set -eu
+
+here=$(dirname "$0")
+root=$(cd "$here/../.." && pwd)
+out=${OUT:-$root/dist}
+version=${VERSION:-$(git -C "$root" describe --tags --always --dirty 2>/dev/null || echo dev)}
+commit=${COMMIT:-$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)}
+ldflags="-s -w -X github.com/quicprochat/qpc/version.Version=$version -X github.com/quicprochat/qpc/version.Commit=$commit"
+
+mkdir -p "$out"
+grep -v '^#' "$here/targets.txt" | while read -r target goos goarch goarm gomips _qemu; do
+	if [ $# -gt 0 ]; then
+		case " $* " in *" $target "*) ;; *) continue ;; esac
+	fi
+	[ "$goarm" = "-" ] && goarm=
+	[ "$gomips" = "-" ] && gomips=
+	printf 'building %-7s (%s/%s)\n' "$target" "$goos" "$goarch" >&2
+	(cd "$root" && CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch GOARM=$goarm GOMIPS=$gomips \
+		go build -trimpath -ldflags "$ldflags" -o "$out/qpc-$target" ./cmd/qpc)
+done

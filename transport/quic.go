@@ -1,0 +1,84 @@
+package transport
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/quic-go/quic-go"
+)
+
+// Timeouts shared by both ends of a connection.
+const (
+	// HandshakeTimeout bounds the QUIC and TLS handshake.
+	HandshakeTimeout = 10 * time.Second
+	// IdleTimeout closes a connection that has heard nothing for this long;
+	// keep-alives at half of it hold quiet but healthy connections open
+	// across NAT and conntrack timeouts on routers.
+	IdleTimeout = 60 * time.Second
+)
+
+func quicConfig() *quic.Config {
+	return &quic.Config{
+		HandshakeIdleTimeout: HandshakeTimeout,
+		MaxIdleTimeout:       IdleTimeout,
+		KeepAlivePeriod:      IdleTimeout / 2,
+	}
+}
+
+// Listener accepts QUIC connections on one UDP socket.
+type Listener struct {
+	udp *net.UDPConn
+	tr  *quic.Transport
+	ln  *quic.Listener
+}
+
+// Listen opens a UDP socket on addr ("host:port"; port 0 picks a free one)
+// and accepts QUIC connections on it with tlsConf.
+func Listen(addr string, tlsConf *tls.Config) (*Listener, error) {
+	uaddr, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
+	udp, err := net.ListenUDP("udp", uaddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
+	tr := &quic.Transport{Conn: udp}
+	ln, err := tr.Listen(tlsConf, quicConfig())
+	if err != nil {
+		tr.Close()
+		udp.Close()
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
+	return &Listener{udp: udp, tr: tr, ln: ln}, nil
+}
+
+// Addr returns the address the listener is bound to, with the real port.
+func (l *Listener) Addr() net.Addr { return l.udp.LocalAddr() }
+
+// Accept waits for the next connection whose handshake has completed.
+func (l *Listener) Accept(ctx context.Context) (*quic.Conn, error) {
+	return l.ln.Accept(ctx)
+}
+
+// StopAccepting refuses new connections; established ones keep working.
+func (l *Listener) StopAccepting() error { return l.ln.Close() }
+
+// Close stops accepting, closes every connection and releases the socket.
+func (l *Listener) Close() error {
+	l.ln.Close()
+	err := l.tr.Close()
+	if uerr := l.udp.Close(); err == nil {
+		err = uerr
+	}
+	return err
+}
+
+// Dial connects to addr ("host:port") with tlsConf. The context bounds the
+// whole attempt, handshake included.
+func Dial(ctx context.Context, addr string, tlsConf *tls.Config) (*quic.Conn, error) {
+	return quic.DialAddr(ctx, addr, tlsConf, quicConfig())
+}

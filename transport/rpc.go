@@ -1,0 +1,73 @@
+package transport
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"capnproto.org/go/capnp/v3"
+	"capnproto.org/go/capnp/v3/rpc"
+	"github.com/quic-go/quic-go"
+)
+
+// Application error codes used when closing a connection or stream.
+const (
+	// CodeNormal closes a connection or stream that is done.
+	CodeNormal quic.ApplicationErrorCode = 0
+	// CodeShutdown tells a peer that its node is going away.
+	CodeShutdown quic.ApplicationErrorCode = 1
+	// CodeProtocol closes a connection that broke the protocol.
+	CodeProtocol quic.ApplicationErrorCode = 2
+)
+
+// rpcStream adapts a QUIC stream to the io.ReadWriteCloser the Cap'n Proto
+// transport wants. A quic.Stream's Close only ends the sending side; the RPC
+// transport expects Close to unblock its pending Read too, so Close also
+// cancels reading.
+type rpcStream struct {
+	*quic.Stream
+}
+
+func (s rpcStream) Close() error {
+	s.CancelRead(quic.StreamErrorCode(CodeNormal))
+	return s.Stream.Close()
+}
+
+// ServeRPC waits for the peer to open its first bidirectional stream on conn
+// and serves Cap'n Proto RPC on it with bootstrap as the bootstrap
+// capability. It takes ownership of bootstrap.
+func ServeRPC(ctx context.Context, conn *quic.Conn, bootstrap capnp.Client, logger *slog.Logger) (*rpc.Conn, error) {
+	actx, cancel := context.WithTimeout(ctx, HandshakeTimeout)
+	defer cancel()
+	stream, err := conn.AcceptStream(actx)
+	if err != nil {
+		bootstrap.Release()
+		return nil, fmt.Errorf("%w: %v", ErrNoRPCStream, err)
+	}
+	return rpc.NewConn(rpc.NewStreamTransport(rpcStream{stream}), &rpc.Options{
+		BootstrapClient: bootstrap,
+		Logger:          rpcLogger{logger},
+	}), nil
+}
+
+// OpenRPC opens the first bidirectional stream on conn and starts Cap'n
+// Proto RPC on it; the caller asks it for the peer's bootstrap capability.
+func OpenRPC(ctx context.Context, conn *quic.Conn, logger *slog.Logger) (*rpc.Conn, error) {
+	stream, err := conn.OpenStreamSync(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("open RPC stream: %w", err)
+	}
+	return rpc.NewConn(rpc.NewStreamTransport(rpcStream{stream}), &rpc.Options{
+		Logger: rpcLogger{logger},
+	}), nil
+}
+
+// rpcLogger hands the RPC library's log lines to slog at debug level. The
+// library reports every peer that hangs up as an error, which for a server
+// is routine; what matters to an admin is logged by the node itself.
+type rpcLogger struct{ l *slog.Logger }
+
+func (r rpcLogger) Debug(msg string, args ...any) { r.l.Debug(msg, args...) }
+func (r rpcLogger) Info(msg string, args ...any)  { r.l.Debug(msg, args...) }
+func (r rpcLogger) Warn(msg string, args ...any)  { r.l.Debug(msg, args...) }
+func (r rpcLogger) Error(msg string, args ...any) { r.l.Debug(msg, args...) }
