@@ -420,3 +420,45 @@ func TestStepsOutOfOrder(t *testing.T) {
 		})
 	}
 }
+
+func TestCallerMayWipeThePasswordAfterEachStep(t *testing.T) {
+	cfg := testConfig(opaque.Ristretto255SHA512)
+	srv, _ := newServer(t, cfg)
+	c := newClient(t, cfg)
+	pw := []byte("correct horse battery staple")
+	id := []byte("alice")
+
+	buf := append([]byte(nil), pw...)
+	req, err := c.CreateRegistrationRequest(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear(buf)
+	resp, err := srv.CreateRegistrationResponse(req, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	record, exportKey, err := c.FinalizeRegistrationRequest(resp, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	buf = append([]byte(nil), pw...)
+	ke1, err := c.GenerateKE1(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear(buf)
+	ke2, state, err := srv.GenerateKE2(nil, record, id, ke1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ke3, key, loginExportKey, err := c.GenerateKE3(nil, nil, ke2)
+	if err != nil {
+		t.Fatalf("GenerateKE3 after the caller wiped the password: %v", err)
+	}
+	serverKey, err := state.ServerFinish(ke3)
+	if err != nil || !bytes.Equal(key, serverKey) || !bytes.Equal(exportKey, loginExportKey) {
+		t.Fatalf("keys do not match (err %v)", err)
+	}
+}
