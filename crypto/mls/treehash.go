@@ -56,6 +56,12 @@ func (t *RatchetTree) TreeHashes(cs CipherSuite) ([][]byte, error) {
 // exclude blanked and removed from unmerged lists; if all is not nil, every
 // node's hash is stored in it.
 func (t *RatchetTree) treeHash(cs CipherSuite, x NodeIndex, exclude map[LeafIndex]bool, all [][]byte) ([]byte, error) {
+	// Hashes with leaves excluded (original sibling tree hashes) are not
+	// cached: they differ from the tree's own hashes.
+	cacheable := len(exclude) == 0 && len(t.hashes) == len(t.nodes)
+	if cacheable && all == nil && t.hashes[x] != nil {
+		return t.hashes[x], nil
+	}
 	var w writer
 	n := t.node(x)
 	if x.IsLeaf() {
@@ -99,6 +105,9 @@ func (t *RatchetTree) treeHash(cs CipherSuite, x NodeIndex, exclude map[LeafInde
 	h := cs.Hash(w.b)
 	if all != nil {
 		all[x] = h
+	}
+	if cacheable {
+		t.hashes[x] = h
 	}
 	return h, nil
 }

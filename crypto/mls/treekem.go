@@ -108,15 +108,16 @@ func (t *RatchetTree) FilteredDirectPath(leaf LeafIndex) (path, copath []NodeInd
 // the parent hashes top-down. It returns the parent hash the leaf must carry.
 func (t *RatchetTree) mergePath(cs CipherSuite, sender LeafIndex, path, copath []NodeIndex, keys [][]byte) ([]byte, error) {
 	t.blankPath(sender)
-	for i, x := range path {
-		t.nodes[x] = &Node{Parent: &ParentNode{EncryptionKey: keys[i], ParentHash: []byte{}, UnmergedLeaves: []LeafIndex{}}}
-	}
-	for i := len(path) - 2; i >= 0; i-- {
-		ph, err := t.parentHash(cs, path[i+1], copath[i+1])
-		if err != nil {
-			return nil, err
+	// Install the nodes top-down: each parent hash covers the node above.
+	for i := len(path) - 1; i >= 0; i-- {
+		ph := []byte{}
+		if i < len(path)-1 {
+			var err error
+			if ph, err = t.parentHash(cs, path[i+1], copath[i+1]); err != nil {
+				return nil, err
+			}
 		}
-		t.nodes[path[i]].Parent.ParentHash = ph
+		t.setNode(path[i], &Node{Parent: &ParentNode{EncryptionKey: keys[i], ParentHash: ph, UnmergedLeaves: []LeafIndex{}}})
 	}
 	if len(path) == 0 {
 		return []byte{}, nil
@@ -218,7 +219,7 @@ func (t *RatchetTree) CreateUpdatePath(cs CipherSuite, committer LeafIndex, p *U
 	if err := leaf.Sign(cs, p.SignaturePriv, p.GroupID, committer); err != nil {
 		return nil, nil, nil, err
 	}
-	t.nodes[committer.Node()] = &Node{Leaf: &leaf}
+	t.setNode(committer.Node(), &Node{Leaf: &leaf})
 
 	ctx, err := t.contextWithTreeHash(cs, p.Context)
 	if err != nil {
@@ -309,7 +310,7 @@ func (t *RatchetTree) ApplyUpdatePath(cs CipherSuite, sender LeafIndex, up *Upda
 	if !bytes.Equal(leafHash, leaf.ParentHash) {
 		return nil, fmt.Errorf("%w: leaf %d of the update path", ErrParentHash, sender)
 	}
-	t.nodes[sender.Node()] = &Node{Leaf: &leaf}
+	t.setNode(sender.Node(), &Node{Leaf: &leaf})
 	ctx, err := t.contextWithTreeHash(cs, gc)
 	if err != nil {
 		return nil, err

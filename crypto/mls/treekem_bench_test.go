@@ -190,28 +190,28 @@ func TestTreeValidationRejections(t *testing.T) {
 		{"a parent node with a forged parent hash is refused", func(tr *RatchetTree) {
 			p := tr.nodes[1].Parent.clone()
 			p.ParentHash = []byte{1, 2, 3}
-			tr.nodes[1] = &Node{Parent: p}
+			tr.setNode(1, &Node{Parent: p})
 		}, ErrParentHash},
 		{"a parent node whose key was swapped is refused", func(tr *RatchetTree) {
 			p := tr.nodes[3].Parent.clone()
 			p.EncryptionKey = newMember(t, cs, "other").leaf.EncryptionKey
-			tr.nodes[3] = &Node{Parent: p}
+			tr.setNode(3, &Node{Parent: p})
 		}, ErrParentHash},
 		{"an unmerged leaf outside the subtree is refused", func(tr *RatchetTree) {
 			p := tr.nodes[1].Parent.clone()
 			p.UnmergedLeaves = []LeafIndex{3}
-			tr.nodes[1] = &Node{Parent: p}
+			tr.setNode(1, &Node{Parent: p})
 		}, ErrUnmergedLeaves},
 		{"a leaf with a forged signature is refused", func(tr *RatchetTree) {
 			l := *tr.nodes[4].Leaf
 			l.Signature = bytes.Clone(l.Signature)
 			l.Signature[0] ^= 1
-			tr.nodes[4] = &Node{Leaf: &l}
+			tr.setNode(4, &Node{Leaf: &l})
 		}, ErrBadSignature},
 		{"two leaves with the same encryption key are refused", func(tr *RatchetTree) {
 			l := *tr.nodes[6].Leaf
 			l.EncryptionKey = tr.nodes[4].Leaf.EncryptionKey
-			tr.nodes[6] = &Node{Leaf: &l}
+			tr.setNode(6, &Node{Leaf: &l})
 		}, ErrDuplicateKey},
 	}
 	for _, tc := range tests {
@@ -267,10 +267,14 @@ func newBenchGroup(b *testing.B, n int) *benchGroup {
 		if err != nil {
 			b.Fatal(err)
 		}
-		tree.nodes[x] = &Node{Parent: &ParentNode{EncryptionKey: pub, ParentHash: []byte{}, UnmergedLeaves: []LeafIndex{}}}
+		tree.setNode(x, &Node{Parent: &ParentNode{EncryptionKey: pub, ParentHash: []byte{}, UnmergedLeaves: []LeafIndex{}}})
 		if onPath[x] {
 			receiver.keys[x] = nodeKey{priv: priv, pub: pub}
 		}
+	}
+	// A running group has computed its tree hash for the GroupContext.
+	if _, err := tree.TreeHash(cs); err != nil {
+		b.Fatal(err)
 	}
 	return &benchGroup{tree: tree, committer: committer, receiver: receiver}
 }
