@@ -99,6 +99,7 @@ func (c *Client) finalize(evaluatedMessage []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: OPRF finalize: %w", ErrInvalidElement, err)
 	}
+	defer clear(out[0])
 	return c.p.randomizedPassword(out[0])
 }
 
