@@ -40,11 +40,17 @@ func (t *RatchetTree) resolution(x NodeIndex, exclude map[LeafIndex]bool, out []
 
 // TreeHash returns the tree hash of the whole tree (RFC 9420 §7.8).
 func (t *RatchetTree) TreeHash(cs CipherSuite) ([]byte, error) {
+	if len(t.nodes) == 0 {
+		return nil, fmt.Errorf("%w: empty tree", ErrTreeShape)
+	}
 	return t.treeHash(cs, Root(t.LeafCount()), nil, nil)
 }
 
 // TreeHashes returns the tree hash of every node, indexed by node.
 func (t *RatchetTree) TreeHashes(cs CipherSuite) ([][]byte, error) {
+	if len(t.nodes) == 0 {
+		return nil, fmt.Errorf("%w: empty tree", ErrTreeShape)
+	}
 	all := make([][]byte, len(t.nodes))
 	if _, err := t.treeHash(cs, Root(t.LeafCount()), nil, all); err != nil {
 		return nil, err
