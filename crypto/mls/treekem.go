@@ -251,9 +251,19 @@ func (t *RatchetTree) CreateUpdatePath(cs CipherSuite, committer LeafIndex, p *U
 // (which must already reflect the commit's proposals), checks the leaf's
 // parent hash, decrypts the path secret meant for priv, derives the rest of
 // the path, checks the derived public keys and returns the commit secret.
-// priv is updated with the new path secrets. On error t may be partly
-// modified; callers apply commits to a copy.
+// On success priv holds the new path secrets; on error priv is unchanged
+// but t may be partly modified, so callers apply commits to a Clone.
 func (t *RatchetTree) ApplyUpdatePath(cs CipherSuite, sender LeafIndex, up *UpdatePath, groupID []byte, gc *GroupContext, exclude []LeafIndex, priv *TreePrivateKey) ([]byte, error) {
+	next := priv.Clone()
+	commitSecret, err := t.applyUpdatePath(cs, sender, up, groupID, gc, excludeSet(exclude), next)
+	if err != nil {
+		return nil, err
+	}
+	*priv = *next
+	return commitSecret, nil
+}
+
+func (t *RatchetTree) applyUpdatePath(cs CipherSuite, sender LeafIndex, up *UpdatePath, groupID []byte, gc *GroupContext, exclude map[LeafIndex]bool, priv *TreePrivateKey) ([]byte, error) {
 	if t.Leaf(sender) == nil {
 		return nil, fmt.Errorf("%w: sender %d", ErrBlankLeaf, sender)
 	}
@@ -273,7 +283,6 @@ func (t *RatchetTree) ApplyUpdatePath(cs CipherSuite, sender LeafIndex, up *Upda
 	}
 	// Find where the sender's path meets ours, and the resolution to decrypt
 	// from, before the merge changes the tree.
-	exclude2 := excludeSet(exclude)
 	at := -1
 	for i, x := range path {
 		if x.IsAncestorOf(priv.Leaf.Node()) {
@@ -284,7 +293,7 @@ func (t *RatchetTree) ApplyUpdatePath(cs CipherSuite, sender LeafIndex, up *Upda
 	if at < 0 {
 		return nil, fmt.Errorf("%w: leaf %d is not below the sender's path", ErrUpdatePath, priv.Leaf)
 	}
-	res := t.resolution(copath[at], exclude2, nil)
+	res := t.resolution(copath[at], exclude, nil)
 	if len(up.Nodes[at].EncryptedPathSecret) != len(res) {
 		return nil, fmt.Errorf("%w: %d ciphertexts for a resolution of %d", ErrUpdatePath, len(up.Nodes[at].EncryptedPathSecret), len(res))
 	}
