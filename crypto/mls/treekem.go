@@ -64,6 +64,26 @@ func (k *TreePrivateKey) PathSecret(x NodeIndex) ([]byte, bool) {
 	return nk.pathSecret, true
 }
 
+// ForgetPathSecrets deletes the path secrets, keeping only the node private
+// keys. A committer calls it once its Welcome messages are built, so that a
+// later compromise does not reveal secrets above the nodes it can decrypt.
+func (k *TreePrivateKey) ForgetPathSecrets() {
+	for x, nk := range k.keys {
+		nk.pathSecret = nil
+		k.keys[x] = nk
+	}
+}
+
+// Prune deletes the private keys of nodes whose public key in t is no longer
+// the one they belong to (blanked or replaced by a later commit).
+func (k *TreePrivateKey) Prune(t *RatchetTree) {
+	for x := range k.keys {
+		if _, ok := k.privateKey(t, x); !ok {
+			delete(k.keys, x)
+		}
+	}
+}
+
 // privateKey returns the private key for node x if the member holds one that
 // matches the public key now in the tree.
 func (k *TreePrivateKey) privateKey(t *RatchetTree, x NodeIndex) ([]byte, bool) {

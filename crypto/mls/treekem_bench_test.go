@@ -170,6 +170,27 @@ func TestWelcomePathSecret(t *testing.T) {
 	if _, err := jk.ImplantPathSecret(cs, tree, 0, make([]byte, 32)); !errors.Is(err, ErrUpdatePath) {
 		t.Fatalf("wrong path secret: got %v", err)
 	}
+
+	committerPriv.ForgetPathSecrets()
+	if _, ok := committerPriv.PathSecret(lca); ok {
+		t.Fatalf("path secret kept after ForgetPathSecrets")
+	}
+	if _, ok := committerPriv.privateKey(tree, lca); !ok {
+		t.Fatalf("node key lost with the path secrets")
+	}
+	// A later commit by another member replaces the keys above leaf 0.
+	m2 := members[2]
+	if _, _, _, err := tree.CreateUpdatePath(cs, 2, &UpdatePathParams{
+		Leaf: *m2.leaf, SignaturePriv: m2.sigPriv, GroupID: testGroupID, Context: testContext(cs)}); err != nil {
+		t.Fatal(err)
+	}
+	committerPriv.Prune(tree)
+	if _, ok := committerPriv.keys[Root(tree.LeafCount())]; ok {
+		t.Fatalf("stale root key kept after Prune")
+	}
+	if _, ok := committerPriv.keys[LeafIndex(0).Node()]; !ok {
+		t.Fatalf("own leaf key dropped by Prune")
+	}
 }
 
 func TestTreeValidationRejections(t *testing.T) {
