@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -18,9 +20,11 @@ import (
 
 	"github.com/quicprochat/qpc/config"
 	"github.com/quicprochat/qpc/crypto/identity"
+	"github.com/quicprochat/qpc/crypto/opaque"
 	"github.com/quicprochat/qpc/datadir"
 	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/noderpc"
+	"github.com/quicprochat/qpc/node/store"
 	"github.com/quicprochat/qpc/transport"
 	"github.com/quicprochat/qpc/version"
 )
@@ -36,7 +40,8 @@ type Node struct {
 	key         *identity.NodeKey
 	fingerprint string
 	ln          *transport.Listener
-	server      *noderpc.Server
+	store       *store.Store
+	svc         *node.Service
 	calls       *calls
 	grace       time.Duration
 
@@ -70,29 +75,84 @@ func NewNode(cfg config.Node, log *slog.Logger) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := transport.Listen(cfg.Listen, transport.ServerTLS(cert))
+	opaqueServer, err := opaqueServer(dir, log)
 	if err != nil {
+		return nil, err
+	}
+	st, err := openStore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := node.New(node.Config{
+		Identity: node.Identity{
+			Version:  version.Version,
+			Commit:   version.Commit,
+			Platform: version.Platform(),
+			NodeID:   key.ID(),
+			Domain:   cfg.Domain,
+		},
+		Limits: node.Limits{
+			MaxPayload:   cfg.MaxPayload,
+			DefaultTTL:   cfg.MessageTTL,
+			MaxTTL:       cfg.MaxMessageTTL,
+			EnqueueRate:  float64(cfg.EnqueueRate),
+			EnqueueBurst: 2 * cfg.EnqueueRate,
+			SessionTTL:   cfg.SessionTTL,
+		},
+		Store:  st,
+		OPAQUE: opaqueServer,
+		Log:    log,
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	ln, err := transport.Listen(cfg.Listen, transport.ServerTLS(cert), cfg.IdleTimeout)
+	if err != nil {
+		st.Close()
 		return nil, &config.FlagError{Flag: "listen", Err: err}
 	}
-	n := &Node{
+	return &Node{
 		cfg:         cfg,
 		log:         log,
 		key:         key,
 		fingerprint: transport.Fingerprint(cert.Certificate[0]),
 		ln:          ln,
+		store:       st,
+		svc:         svc,
 		calls:       newCalls(),
 		grace:       ShutdownGrace,
 		conns:       map[*quic.Conn]*rpc.Conn{},
+	}, nil
+}
+
+// StoreFile is the name of the message database in the store dir.
+const StoreFile = "qpc.db"
+
+func openStore(cfg config.Node) (*store.Store, error) {
+	dir := cfg.StorePath()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, &config.FlagError{Flag: "store-dir", Err: err}
 	}
-	svc := node.New(node.Identity{
-		Version:  version.Version,
-		Commit:   version.Commit,
-		Platform: version.Platform(),
-		NodeID:   key.ID(),
-		Domain:   cfg.Domain,
+	st, err := store.Open(filepath.Join(dir, StoreFile), store.Options{
+		Limits: node.MailboxLimits{MaxMessages: cfg.MailboxMaxMessages, MaxBytes: cfg.MailboxMaxBytes},
 	})
-	n.server = noderpc.NewServer(svc, n.calls)
-	return n, nil
+	if err != nil {
+		return nil, &config.FlagError{Flag: "store-dir", Err: err}
+	}
+	return st, nil
+}
+
+func opaqueServer(dir *datadir.Dir, log *slog.Logger) (*opaque.Server, error) {
+	cfg := opaque.DefaultConfig()
+	secrets, created, err := dir.OPAQUESecrets(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		log.Info("created OPAQUE server secrets; back them up with the node key", "file", dir.Join(datadir.OPAQUEFile))
+	}
+	return opaque.NewServer(cfg, secrets)
 }
 
 func serverCertificate(cfg config.Node, dir *datadir.Dir, key *identity.NodeKey, log *slog.Logger) (tls.Certificate, error) {
@@ -129,7 +189,14 @@ func (n *Node) Fingerprint() string { return n.fingerprint }
 // every connection. It returns nil after a stop on cancel.
 func (n *Node) Run(ctx context.Context) error {
 	n.log.Info("node serving", "addr", n.Addr().String(), "node_id", n.NodeID(),
-		"domain", n.cfg.Domain, "fingerprint", n.fingerprint, "version", version.String())
+		"domain", n.cfg.Domain, "fingerprint", n.fingerprint, "version", version.String(),
+		"store", filepath.Join(n.cfg.StorePath(), StoreFile))
+	svcCtx, stopSvc := context.WithCancel(context.Background())
+	svcDone := make(chan struct{})
+	go func() {
+		defer close(svcDone)
+		n.svc.Run(svcCtx)
+	}()
 	var runErr error
 	for {
 		conn, err := n.ln.Accept(ctx)
@@ -143,25 +210,44 @@ func (n *Node) Run(ctx context.Context) error {
 		go n.serveConn(ctx, conn)
 	}
 	n.shutdown()
+	stopSvc()
+	<-svcDone
+	if err := n.store.Close(); err != nil {
+		n.log.Error("closing store", "err", err)
+		if runErr == nil {
+			runErr = err
+		}
+	}
+	n.log.Info("node stopped")
 	return runErr
 }
 
 func (n *Node) serveConn(ctx context.Context, conn *quic.Conn) {
 	defer n.wg.Done()
 	log := n.log.With("remote", conn.RemoteAddr().String())
-	if !n.track(conn, nil) {
-		conn.CloseWithError(transport.CodeShutdown, "node shutting down")
+	if ok, full := n.track(conn, nil); !ok {
+		if full {
+			log.Warn("refusing connection: too many connections", "max_connections", n.cfg.MaxConnections)
+			conn.CloseWithError(transport.CodeBusy, "too many connections")
+		} else {
+			conn.CloseWithError(transport.CodeShutdown, "node shutting down")
+		}
 		return
 	}
 	defer n.untrack(conn)
 	log.Debug("client connected")
-	rc, err := transport.ServeRPC(ctx, conn, capnp.Client(n.server.Client()), log)
+	srv := noderpc.NewServer(n.svc, n.svc.NewConn(), noderpc.Options{
+		Calls:   n.calls,
+		Timeout: n.cfg.RPCTimeout,
+		Log:     log,
+	})
+	rc, err := transport.ServeRPC(ctx, conn, capnp.Client(srv.Client()), log)
 	if err != nil {
 		log.Debug("closing connection", "err", err)
 		conn.CloseWithError(transport.CodeProtocol, "no RPC stream")
 		return
 	}
-	if !n.track(conn, rc) {
+	if ok, _ := n.track(conn, rc); !ok {
 		rc.Close()
 		conn.CloseWithError(transport.CodeShutdown, "node shutting down")
 		return
@@ -175,16 +261,20 @@ func (n *Node) serveConn(ctx context.Context, conn *quic.Conn) {
 	log.Debug("client disconnected")
 }
 
-// track records conn (and its RPC connection once there is one). It reports
-// false once shutdown has begun, when conn must be closed instead.
-func (n *Node) track(conn *quic.Conn, rc *rpc.Conn) bool {
+// track records conn (and its RPC connection once there is one). It
+// reports false when conn must be closed instead: once shutdown has begun,
+// or, for a new connection, when full because MaxConnections are open.
+func (n *Node) track(conn *quic.Conn, rc *rpc.Conn) (ok, full bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.conns == nil {
-		return false
+		return false, false
+	}
+	if _, known := n.conns[conn]; !known && len(n.conns) >= n.cfg.MaxConnections {
+		return false, true
 	}
 	n.conns[conn] = rc
-	return true
+	return true, false
 }
 
 func (n *Node) untrack(conn *quic.Conn) {
@@ -220,11 +310,14 @@ func (n *Node) shutdown() {
 	if err := n.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 		n.log.Warn("closing listener", "err", err)
 	}
-	n.log.Info("node stopped")
 }
 
-// Close releases the node's socket. Use it when Run was never called; Run
-// releases everything itself when it returns.
+// Close releases the node's socket and store. Use it when Run was never
+// called; Run releases everything itself when it returns.
 func (n *Node) Close() error {
-	return n.ln.Close()
+	err := n.ln.Close()
+	if serr := n.store.Close(); err == nil {
+		err = serr
+	}
+	return err
 }

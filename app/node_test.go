@@ -183,6 +183,7 @@ func TestACertificateFromTheCommunityCAIsAcceptedAndAnUnknownCARefused(t *testin
 
 	cfg := testConfig(t)
 	cfg.TLSCert, cfg.TLSKey, cfg.Production = certFile, keyFile, true
+	cfg.StoreDir = t.TempDir()
 	n := start(t, cfg)
 
 	caFile := filepath.Join(dir, "ca.pem")

@@ -27,3 +27,33 @@ var (
 	// ErrStoreClosed means the store was used after Close.
 	ErrStoreClosed = errors.New("store is closed")
 )
+
+// Errors of the service's methods.
+var (
+	// ErrBadRequest means arguments were malformed: a bad user name, an
+	// undecodable OPAQUE message, a batch too large.
+	ErrBadRequest = errors.New("bad request")
+	// ErrUnauthenticated means the method needs a session on this
+	// connection.
+	ErrUnauthenticated = errors.New("not logged in")
+	// ErrSessionExpired means a session token has expired.
+	ErrSessionExpired = errors.New("session expired; log in again")
+	// ErrInvalidToken means the node does not know a session token:
+	// forged, or from before its account was deleted.
+	ErrInvalidToken = errors.New("invalid session token")
+	// ErrAuthFailed means a login failed: wrong password or unknown user,
+	// deliberately indistinguishable.
+	ErrAuthFailed = errors.New("login failed: wrong user name or password")
+	// ErrPayloadTooLarge means a message exceeds the payload limit.
+	ErrPayloadTooLarge = errors.New("message too large")
+	// ErrRateLimited means a client sent faster than its allowance.
+	ErrRateLimited = errors.New("rate limited; slow down")
+	// ErrTTLTooLong means a message asked to be kept longer than the node
+	// allows.
+	ErrTTLTooLong = errors.New("requested TTL exceeds the node's maximum")
+	// ErrUnknownDomain means a recipient's domain is not served by this
+	// node.
+	ErrUnknownDomain = errors.New("recipient's domain is not served here")
+	// ErrShuttingDown means the node is stopping.
+	ErrShuttingDown = errors.New("node is shutting down")
+)
