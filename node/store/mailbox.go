@@ -269,7 +269,7 @@ func (s *Store) expireMessages(now time.Time) (removed int, more bool, err error
 			if expires.After(now) {
 				break
 			}
-			if len(doomed) == expireChunk {
+			if len(doomed) == s.expireChunk {
 				more = true
 				break
 			}

@@ -128,7 +128,7 @@ func (s *Store) expireSessions(now time.Time) (more bool, err error) {
 			if expires.After(now) {
 				break
 			}
-			if len(doomed) == expireChunk {
+			if len(doomed) == s.expireChunk {
 				more = true
 				break
 			}

@@ -52,6 +52,9 @@ type Store struct {
 	mu     sync.RWMutex
 	closed bool
 
+	// expireChunk is expireChunk; tests lower it.
+	expireChunk int
+
 	reqs     chan *enqueueReq // to the committer
 	stop     chan struct{}    // closed by Close
 	loopDone chan struct{}    // closed when the committer has returned
@@ -86,11 +89,12 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	s := &Store{
-		db:       db,
-		opts:     opts,
-		reqs:     make(chan *enqueueReq, opts.QueueSize),
-		stop:     make(chan struct{}),
-		loopDone: make(chan struct{}),
+		db:          db,
+		opts:        opts,
+		expireChunk: expireChunk,
+		reqs:        make(chan *enqueueReq, opts.QueueSize),
+		stop:        make(chan struct{}),
+		loopDone:    make(chan struct{}),
 	}
 	go s.commitLoop()
 	return s, nil
