@@ -64,8 +64,9 @@
 // Open proves that the holder of Opened.SenderIdentityKey wrote the message
 // to this recipient. It cannot know whether that key belongs to the claimed
 // sender address: the client fetches the sender's published bundle from the
-// key directory, checks it with identity.PublicBundle.Verify, and then calls
-// Opened.VerifySender with its identity key. A mismatch, or no bundle, must
+// key directory and calls Opened.VerifySenderBundle, which checks the bundle
+// with identity.PublicBundle.Verify and compares keys (Opened.VerifySender
+// does the comparison alone, for a key the client already trusts). A mismatch, or no bundle, must
 // be shown as an unverified message, never silently accepted or dropped.
 package sealed
 
@@ -176,6 +177,21 @@ func (o *Opened) VerifySender(published []byte) error {
 		return fmt.Errorf("%w: message from %q", ErrSenderKeyMismatch, o.SenderAddress)
 	}
 	return nil
+}
+
+// VerifySenderBundle checks bundle, as fetched from the key directory, with
+// identity.PublicBundle.Verify for o.SenderAddress, then compares its
+// identity key with the signing key as VerifySender does. It returns the
+// bundle's error (identity.ErrBadSignature, identity.ErrMalformedKeys,
+// identity.ErrBadAddress) or ErrSenderKeyMismatch.
+func (o *Opened) VerifySenderBundle(bundle *identity.PublicBundle) error {
+	if bundle == nil {
+		return fmt.Errorf("%w: no published keys for %q", ErrSenderKeyMismatch, o.SenderAddress)
+	}
+	if err := bundle.Verify(o.SenderAddress); err != nil {
+		return fmt.Errorf("published keys of %q: %w", o.SenderAddress, err)
+	}
+	return o.VerifySender(bundle.IdentityKey)
 }
 
 // suite returns the HPKE KDF and AEAD of version 1.

@@ -368,6 +368,40 @@ func TestAnImpostorSigningWithItsOwnKeyIsCaughtByVerifySender(t *testing.T) {
 	}
 }
 
+func TestVerifySenderBundle(t *testing.T) {
+	got, err := Open(keys.bob, bob, sealToBob(t, textMessage("check my keys")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle := func(k *identity.UserKeys, addr string) *identity.PublicBundle {
+		b, err := k.Bundle(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	forged := bundle(keys.carol, alice)
+	forged.IdentityKey = keys.alice.IdentityPublic()
+	tests := []struct {
+		name   string
+		bundle *identity.PublicBundle
+		want   error
+	}{
+		{"accepts alice's bundle for alice's address", bundle(keys.alice, alice), nil},
+		{"flags carol's bundle published under alice's address", bundle(keys.carol, alice), ErrSenderKeyMismatch},
+		{"rejects alice's bundle signed for another address", bundle(keys.alice, carol), identity.ErrBadSignature},
+		{"rejects a bundle with alice's key but not her signature", forged, identity.ErrBadSignature},
+		{"flags a sender with no published bundle", nil, ErrSenderKeyMismatch},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := got.VerifySenderBundle(tt.bundle); !errors.Is(err, tt.want) {
+				t.Errorf("got %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
 func FuzzOpen(f *testing.F) {
 	f.Add(sealToBob(f, textMessage("seed")))
 	f.Add(sealToBob(f, Message{Body: make([]byte, 300)}))
