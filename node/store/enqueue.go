@@ -93,10 +93,12 @@ func (s *Store) submit(req *enqueueReq) error {
 		return fmt.Errorf("store: enqueue: %w", node.ErrStoreClosed)
 	}
 	req.arrived = time.Now()
+	s.queued.Add(1)
 	select {
 	case s.reqs <- req:
 		return nil
 	case <-req.ctx.Done():
+		s.queued.Add(-1)
 		return req.ctx.Err()
 	}
 }
@@ -175,6 +177,8 @@ func (s *Store) drain() {
 // commit writes batch in one transaction and answers every caller in it.
 func (s *Store) commit(batch []*enqueueReq) {
 	results := make([][]node.Receipt, len(batch))
+	nStored := 0
+	start := time.Now()
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		boxes := map[string]*mailbox{}
 		for i, req := range batch {
@@ -202,6 +206,9 @@ func (s *Store) commit(batch []*enqueueReq) {
 					return err
 				}
 				receipts[j] = node.Receipt{Seq: seq, Err: rerr}
+				if rerr == nil {
+					nStored++
+				}
 			}
 			results[i] = receipts
 		}
@@ -212,6 +219,10 @@ func (s *Store) commit(batch []*enqueueReq) {
 		}
 		return nil
 	})
+	if err == nil && s.opts.OnCommit != nil {
+		s.opts.OnCommit(nStored, time.Since(start))
+	}
+	s.queued.Add(-int64(len(batch)))
 	for i, req := range batch {
 		if err != nil {
 			req.done <- enqueueResult{err: fmt.Errorf("store: enqueue: %w", err)}

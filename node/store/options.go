@@ -57,6 +57,11 @@ type Options struct {
 	// LockTimeout is how long Open waits for the file lock before it fails
 	// with ErrLocked (default DefaultLockTimeout).
 	LockTimeout time.Duration
+	// OnCommit, if not nil, is called by the committer after each group
+	// commit with the number of messages it stored and how long the
+	// transaction took, including the sync (for metrics). It runs before
+	// the callers are answered, so it must be quick.
+	OnCommit func(messages int, took time.Duration)
 	// Now is the clock Fetch uses to leave out expired messages (default
 	// time.Now).
 	Now func() time.Time

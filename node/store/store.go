@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -51,6 +52,10 @@ type Store struct {
 	// writing, knows that nothing starts after it.
 	mu     sync.RWMutex
 	closed bool
+
+	// queued counts Enqueue calls handed to the committer and not yet
+	// answered.
+	queued atomic.Int64
 
 	// expireChunk is expireChunk; tests lower it.
 	expireChunk int
