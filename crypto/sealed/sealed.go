@@ -57,7 +57,17 @@
 //
 // Content is padded with zeros to the next multiple of 256 bytes, so the
 // node and an observer learn the length of a message only to within 256
-// bytes: every short text message gives a 1393-byte envelope.
+// bytes: a body of up to 108 bytes from a 20-byte address, for instance,
+// always gives a 1393-byte envelope. Bodies are limited to MaxBodySize
+// (63,488 bytes), so that even with a 255-byte sender address the envelope
+// fits in the node's 64 KiB payload limit.
+//
+// # Versions
+//
+// The envelope and the content each start with a version byte. Version 0 is
+// reserved and reported as ErrTooOld, versions above Version as
+// ErrUnsupportedVersion, so a client can tell "upgrade the sender" from
+// "upgrade me".
 //
 // # Checking the sender
 //
