@@ -150,9 +150,27 @@ func TestMessagesOfEverySizeRoundTripInPaddedEnvelopes(t *testing.T) {
 	}
 }
 
-func TestAShortTextMessageIs1393Bytes(t *testing.T) {
-	if got := len(sealToBob(t, textMessage("hi"))); got != 1393 {
-		t.Errorf("envelope is %d bytes, documented as 1393", got)
+func TestEnvelopeSizesAreTheDocumentedOnes(t *testing.T) {
+	const from20 = "twenty-bytes@a.examp" // 20 bytes, as in the package doc
+	tests := []struct {
+		name string
+		body int
+		want int
+	}{
+		{"a 2-byte body from a 20-byte address gives 1393 bytes", 2, 1393},
+		{"a 108-byte body from a 20-byte address gives 1393 bytes", 108, 1393},
+		{"a 109-byte body from a 20-byte address gives the next block, 1649 bytes", 109, 1649},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, err := Seal(bob, keys.bob.HPKEPublic(), keys.alice, from20, Message{Body: make([]byte, tt.body)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(env) != tt.want {
+				t.Errorf("envelope is %d bytes, want %d", len(env), tt.want)
+			}
+		})
 	}
 }
 
