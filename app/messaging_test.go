@@ -393,4 +393,3 @@ func loginToken(t *testing.T, n *running, user string) []byte {
 	}
 	return s.Token
 }
-
