@@ -55,6 +55,8 @@ func (r *Registry) register(fs ...*family) error {
 		if !validMetricName(f.name) {
 			return fmt.Errorf("metrics: %q: %w", f.name, ErrInvalidName)
 		}
+		// The text format is UTF-8; a help text is not worth an error.
+		f.help = strings.ToValidUTF8(f.help, "\uFFFD")
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
