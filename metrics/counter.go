@@ -83,6 +83,10 @@ func (r *Registry) MustCounter(name, help string) *Counter {
 // CounterVec is a family of counters that differ in the values of a fixed
 // set of labels, such as RPCs by method and result. It is safe for
 // concurrent use.
+//
+// Every label combination used is kept, and scraped, until the program
+// ends, so label values must come from a small fixed set (method names,
+// result codes), never from user names or addresses.
 type CounterVec struct {
 	v *vec[*Counter]
 }
