@@ -393,3 +393,103 @@ func loginToken(t *testing.T, n *running, user string) []byte {
 	}
 	return s.Token
 }
+
+func TestAFollowingClientReconnectsByItselfAfterTheNodeRestarts(t *testing.T) {
+	cfg := testConfig(t)
+	n := start(t, cfg)
+	alice, bob := newAccount(t, n, "alice"), newAccount(t, n, "bob")
+	ctx := ctxT(t)
+	addr, fp := n.Addr().String(), n.Fingerprint()
+
+	var mu sync.Mutex
+	seen := map[uint64]string{}
+	var connects int
+	fctx, stop := context.WithCancel(ctx)
+	followDone := make(chan error, 1)
+	go func() {
+		followDone <- client.Follow(fctx, client.FollowOptions{
+			Dial: func(ctx context.Context) (*client.Client, error) {
+				return client.Dial(ctx, addr, transport.Trust{Pin: fp}, nil)
+			},
+			Token:      loginToken(t, n, "bob"),
+			MinBackoff: 20 * time.Millisecond,
+			MaxBackoff: 200 * time.Millisecond,
+			Connected: func(c *client.Client) {
+				mu.Lock()
+				connects++
+				mu.Unlock()
+			},
+			Handler: func(c *client.Client, msgs []node.Message) uint64 {
+				mu.Lock()
+				defer mu.Unlock()
+				for _, m := range msgs {
+					seen[m.Seq] = string(m.Payload)
+				}
+				return msgs[len(msgs)-1].Seq
+			},
+		})
+	}()
+	waitFor := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			mu.Lock()
+			got := len(seen)
+			mu.Unlock()
+			if got >= n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("follower saw %d of %d messages", got, n)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	for i := range 5 {
+		if _, err := alice.SendText(ctx, "bob", fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(5)
+
+	n.wait(t)
+	cfg.Listen = addr
+	m := start(t, cfg)
+	alice = newAccountOn(t, m, alice)
+	for i := 5; i < 10; i++ {
+		if _, err := alice.SendText(ctx, "bob", fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(10)
+	stop()
+	if err := <-followDone; err != nil {
+		t.Errorf("Follow: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if connects < 2 {
+		t.Errorf("connected %d times, want a reconnect", connects)
+	}
+	for seq := uint64(1); seq <= 10; seq++ {
+		if _, ok := seen[seq]; !ok {
+			t.Errorf("message %d never arrived", seq)
+		}
+	}
+	_ = bob
+}
+
+// newAccountOn moves an account to a restarted node: a new connection,
+// logged in again.
+func newAccountOn(t *testing.T, n *running, a *client.Account) *client.Account {
+	t.Helper()
+	c, err := dial(t, n.Addr().String(), transport.Trust{Pin: n.Fingerprint()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, _, err := c.Login(ctxT(t), fastOPAQUE, n.cfg.Domain, a.User, []byte("correct horse battery staple "+a.User)); err != nil {
+		t.Fatal(err)
+	}
+	return &client.Account{Client: c, Domain: a.Domain, User: a.User, Keys: a.Keys}
+}

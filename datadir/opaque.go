@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/quicprochat/qpc/crypto/opaque"
+	"github.com/quicprochat/qpc/internal/atomicfile"
 )
 
 // OPAQUEFile holds the node's OPAQUE server secrets. Losing it locks every
@@ -66,7 +67,7 @@ func (d *Dir) OPAQUESecrets(cfg opaque.Config) (secrets opaque.ServerSecrets, cr
 	if err != nil {
 		return secrets, false, err
 	}
-	if err := WriteFileAtomic(path, append(out, '\n'), 0o600); err != nil {
+	if err := atomicfile.Write(path, append(out, '\n'), 0o600); err != nil {
 		return secrets, false, err
 	}
 	return secrets, true, nil
