@@ -13,6 +13,11 @@
 // message's receipt. See Store.Enqueue for what a context that ends early
 // means. Close commits what is queued before it closes the file.
 //
+// bbolt runs with the hashmap freelist and does not write the freelist at
+// every commit (as etcd does): commits write fewer pages, and Open rebuilds
+// the freelist by scanning the file. Options.OnCommit reports each group
+// commit's size and duration, for metrics.
+//
 // Nothing accepted is dropped silently: a message leaves its mailbox only
 // by Ack, by Expire after its Expires, or by DeleteAccount, and every bound
 // (Options.Limits, Options.MaxKeyPackages, Options.QueueSize) answers with a

@@ -126,6 +126,16 @@ func (s *Store) commitLoop() {
 		stopping := false
 	collect:
 		for n < s.opts.BatchSize {
+			// Take what is already queued first: a select between a
+			// queued call and a fired timer would pick at random and
+			// cut batches short under load.
+			select {
+			case req := <-s.reqs:
+				batch = append(batch, req)
+				n += len(req.msgs)
+				continue
+			default:
+			}
 			select {
 			case req := <-s.reqs:
 				batch = append(batch, req)

@@ -82,6 +82,7 @@ func Open(path string, opts Options) (*Store, error) {
 	db, err := bolt.Open(path, fileMode, &bolt.Options{
 		Timeout:      opts.LockTimeout,
 		FreelistType: bolt.FreelistMapType,
+		NoFreelistSync: true,
 	})
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {
