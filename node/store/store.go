@@ -80,8 +80,8 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	db, err := bolt.Open(path, fileMode, &bolt.Options{
-		Timeout:      opts.LockTimeout,
-		FreelistType: bolt.FreelistMapType,
+		Timeout:        opts.LockTimeout,
+		FreelistType:   bolt.FreelistMapType,
 		NoFreelistSync: true,
 	})
 	if err != nil {
