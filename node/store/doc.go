@@ -18,6 +18,10 @@
 // the freelist by scanning the file. Options.OnCommit reports each group
 // commit's size and duration, for metrics.
 //
+// Check verifies a closed store file: bbolt's page and freelist check and
+// the invariants across buckets described below (for tests and for a node
+// restarted after a crash); Store.Check does the same on an open store.
+//
 // Nothing accepted is dropped silently: a message leaves its mailbox only
 // by Ack, by Expire after its Expires, or by DeleteAccount, and every bound
 // (Options.Limits, Options.MaxKeyPackages, Options.QueueSize) answers with a

@@ -243,3 +243,38 @@ func TestEnqueueDoesNotKeepTheCallersPayload(t *testing.T) {
 		t.Errorf("stored payload %q", got[0].Payload)
 	}
 }
+
+func TestAFullQueueMakesCallersWaitAndHonoursTheirContext(t *testing.T) {
+	opts := testOptions()
+	opts.BatchSize = 1
+	opts.QueueSize = 1
+	s := openTest(t, opts)
+	mustCreate(t, s, "bob")
+	// Holding bbolt's writer lock keeps the committer in its first commit.
+	tx, err := s.db.Begin(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 2 { // one in the blocked commit, one in the queue
+		wg.Go(func() {
+			rs, err := s.Enqueue(context.Background(), []node.NewMessage{msg("bob", fmt.Sprint(i), time.Hour)})
+			if err != nil || rs[0].Err != nil {
+				t.Errorf("queued call: %v %v", err, rs)
+			}
+		})
+	}
+	waitFor(t, "two calls to queue", func() bool { return s.queued.Load() == 2 && len(s.reqs) == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := s.Enqueue(ctx, []node.NewMessage{msg("bob", "waits", time.Hour)}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("call beyond the queue bound: %v, want context.DeadlineExceeded", err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if last, err := s.LastSeq("bob"); err != nil || last != 2 {
+		t.Errorf("last seq %d, %v; want the 2 queued calls stored", last, err)
+	}
+}

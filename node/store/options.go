@@ -51,8 +51,9 @@ type Options struct {
 	// commits without waiting out the window (default DefaultBatchSize). An
 	// Enqueue call is never split, so a batch may hold more.
 	BatchSize int
-	// QueueSize bounds the Enqueue calls queued for the committer; beyond
-	// it callers wait, honouring their context (default DefaultQueueSize).
+	// QueueSize bounds the Enqueue calls that wait while the committer is
+	// busy with a commit; beyond it callers wait to be queued, honouring
+	// their context (default DefaultQueueSize).
 	QueueSize int
 	// LockTimeout is how long Open waits for the file lock before it fails
 	// with ErrLocked (default DefaultLockTimeout).
