@@ -44,6 +44,8 @@ type Node struct {
 	svc         *node.Service
 	calls       *calls
 	grace       time.Duration
+	metrics     *nodeMetrics
+	metricsLn   net.Listener // nil without --metrics-listen
 
 	wg    sync.WaitGroup // one per connection being served
 	mu    sync.Mutex
@@ -79,7 +81,16 @@ func NewNode(cfg config.Node, log *slog.Logger) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := openStore(cfg)
+	n := &Node{
+		cfg:   cfg,
+		log:   log,
+		key:   key,
+		calls: newCalls(),
+		grace: ShutdownGrace,
+		conns: map[*quic.Conn]*rpc.Conn{},
+	}
+	n.metrics = newNodeMetrics(n.openConns, func() (int64, int64, int, error) { return n.store.Totals() })
+	st, err := openStore(cfg, n.metrics.commit)
 	if err != nil {
 		return nil, err
 	}
@@ -99,43 +110,60 @@ func NewNode(cfg config.Node, log *slog.Logger) (*Node, error) {
 			EnqueueBurst: 2 * cfg.EnqueueRate,
 			SessionTTL:   cfg.SessionTTL,
 		},
-		Store:  st,
-		OPAQUE: opaqueServer,
-		Log:    log,
+		Store:    st,
+		OPAQUE:   opaqueServer,
+		Log:      log,
+		Observer: n.metrics,
 	})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
+	if cfg.MetricsListen != "" {
+		if n.metricsLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+			st.Close()
+			return nil, &config.FlagError{Flag: "metrics-listen", Err: err}
+		}
+	}
 	ln, err := transport.Listen(cfg.Listen, transport.ServerTLS(cert), cfg.IdleTimeout)
 	if err != nil {
 		st.Close()
+		if n.metricsLn != nil {
+			n.metricsLn.Close()
+		}
 		return nil, &config.FlagError{Flag: "listen", Err: err}
 	}
-	return &Node{
-		cfg:         cfg,
-		log:         log,
-		key:         key,
-		fingerprint: transport.Fingerprint(cert.Certificate[0]),
-		ln:          ln,
-		store:       st,
-		svc:         svc,
-		calls:       newCalls(),
-		grace:       ShutdownGrace,
-		conns:       map[*quic.Conn]*rpc.Conn{},
-	}, nil
+	n.fingerprint = transport.Fingerprint(cert.Certificate[0])
+	n.ln, n.store, n.svc = ln, st, svc
+	return n, nil
+}
+
+// openConns returns how many client connections are open.
+func (n *Node) openConns() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.conns)
+}
+
+// MetricsAddr returns the address of the metrics endpoint, or nil.
+func (n *Node) MetricsAddr() net.Addr {
+	if n.metricsLn == nil {
+		return nil
+	}
+	return n.metricsLn.Addr()
 }
 
 // StoreFile is the name of the message database in the store dir.
 const StoreFile = "qpc.db"
 
-func openStore(cfg config.Node) (*store.Store, error) {
+func openStore(cfg config.Node, onCommit func(int, time.Duration)) (*store.Store, error) {
 	dir := cfg.StorePath()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, &config.FlagError{Flag: "store-dir", Err: err}
 	}
 	st, err := store.Open(filepath.Join(dir, StoreFile), store.Options{
-		Limits: node.MailboxLimits{MaxMessages: cfg.MailboxMaxMessages, MaxBytes: cfg.MailboxMaxBytes},
+		Limits:   node.MailboxLimits{MaxMessages: cfg.MailboxMaxMessages, MaxBytes: cfg.MailboxMaxBytes},
+		OnCommit: onCommit,
 	})
 	if err != nil {
 		return nil, &config.FlagError{Flag: "store-dir", Err: err}
@@ -197,6 +225,17 @@ func (n *Node) Run(ctx context.Context) error {
 		defer close(svcDone)
 		n.svc.Run(svcCtx)
 	}()
+	metricsDone := make(chan struct{})
+	go func() {
+		defer close(metricsDone)
+		if n.metricsLn == nil {
+			return
+		}
+		n.log.Info("serving metrics", "addr", "http://"+n.metricsLn.Addr().String()+"/metrics")
+		if err := n.metrics.reg.Serve(svcCtx, n.metricsLn); err != nil {
+			n.log.Error("metrics endpoint failed", "err", err)
+		}
+	}()
 	var runErr error
 	for {
 		conn, err := n.ln.Accept(ctx)
@@ -212,6 +251,7 @@ func (n *Node) Run(ctx context.Context) error {
 	n.shutdown()
 	stopSvc()
 	<-svcDone
+	<-metricsDone
 	if err := n.store.Close(); err != nil {
 		n.log.Error("closing store", "err", err)
 		if runErr == nil {
@@ -227,6 +267,7 @@ func (n *Node) serveConn(ctx context.Context, conn *quic.Conn) {
 	log := n.log.With("remote", conn.RemoteAddr().String())
 	if ok, full := n.track(conn, nil); !ok {
 		if full {
+			n.metrics.refused.Inc()
 			log.Warn("refusing connection: too many connections", "max_connections", n.cfg.MaxConnections)
 			conn.CloseWithError(transport.CodeBusy, "too many connections")
 		} else {
@@ -235,11 +276,13 @@ func (n *Node) serveConn(ctx context.Context, conn *quic.Conn) {
 		return
 	}
 	defer n.untrack(conn)
+	n.metrics.connections.Inc()
 	log.Debug("client connected")
 	srv := noderpc.NewServer(n.svc, n.svc.NewConn(), noderpc.Options{
-		Calls:   n.calls,
-		Timeout: n.cfg.RPCTimeout,
-		Log:     log,
+		Calls:    n.calls,
+		Timeout:  n.cfg.RPCTimeout,
+		Observer: n.metrics,
+		Log:      log,
 	})
 	rc, err := transport.ServeRPC(ctx, conn, capnp.Client(srv.Client()), log)
 	if err != nil {
@@ -315,6 +358,9 @@ func (n *Node) shutdown() {
 // Close releases the node's socket and store. Use it when Run was never
 // called; Run releases everything itself when it returns.
 func (n *Node) Close() error {
+	if n.metricsLn != nil {
+		n.metricsLn.Close()
+	}
 	err := n.ln.Close()
 	if serr := n.store.Close(); err == nil {
 		err = serr
