@@ -111,6 +111,7 @@ func (s *Store) commitLoop() {
 	timer.Stop()
 	var batch []*enqueueReq
 	for {
+		clear(batch) // let answered calls and their payloads go
 		batch = batch[:0]
 		select {
 		case req := <-s.reqs:
