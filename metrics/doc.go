@@ -15,7 +15,7 @@
 //	reg.MustGaugeFunc("qpc_connections", "Open client connections.", func() float64 { return float64(srv.Conns()) })
 //	reg.MustRegisterRuntime()
 //	reg.MustRegisterBuildInfo(version.Version, version.Commit, version.Platform())
-//	mux.Handle("/metrics", reg.Handler())
+//	go reg.Serve(ctx, metricsListener) // GET /metrics until ctx is done
 //
 //	rpcs.With("enqueue", "ok").Inc()
 //	lat.With("enqueue").ObserveDuration(time.Since(start))
@@ -23,6 +23,11 @@
 // The hot path is lock-free: counters, gauges and histograms are atomics, a
 // Histogram's Observe does not allocate, and a vector's With looks its child
 // up in a copy-on-write map without taking a lock once the child exists.
+//
+// Serve answers scrapes with a minimal HTTP/1.x responder built on package
+// net alone: net/http would add about 1.2 MiB to the mips binary, which the
+// node does not otherwise link. Programs that link net/http anyway can use
+// the http.Handler of package metricshttp instead.
 //
 // Output is deterministic: families sorted by name, the series of a vector
 // sorted by their label values in the order the label names were declared.

@@ -130,6 +130,19 @@ func (r *Registry) WriteText(w io.Writer) error {
 	return err
 }
 
+// AppendText appends what WriteText writes to b and returns the extended
+// slice, for a caller that keeps its own buffer.
+func (r *Registry) AppendText(b []byte) []byte {
+	tw := getWriter()
+	defer putWriter(tw)
+	saved := tw.buf
+	tw.buf = b
+	r.appendText(tw)
+	b = tw.buf
+	tw.buf = saved
+	return b
+}
+
 func (r *Registry) appendText(tw *textWriter) {
 	for _, f := range r.snapshot() {
 		f.write(tw, f)

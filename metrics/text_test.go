@@ -342,3 +342,15 @@ func TestVecWithReturnsTheSameChild(t *testing.T) {
 		t.Errorf(`Get("ab", "") = %p, %v; want %p, nil`, got, err, ab)
 	}
 }
+
+func TestAppendTextKeepsWhatIsInTheBuffer(t *testing.T) {
+	r := NewRegistry()
+	r.MustGauge("g", "G.").Set(1)
+	got := string(r.AppendText([]byte("prefix\n")))
+	if want := "prefix\n# HELP g G.\n# TYPE g gauge\ng 1\n"; got != want {
+		t.Errorf("AppendText = %q, want %q", got, want)
+	}
+	if got2 := string(r.AppendText(nil)); got2 != scrape(t, r) {
+		t.Errorf("AppendText(nil) = %q, WriteText wrote %q", got2, scrape(t, r))
+	}
+}

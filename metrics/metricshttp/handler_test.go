@@ -1,4 +1,4 @@
-package metrics
+package metricshttp
 
 import (
 	"io"
@@ -7,13 +7,15 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/quicprochat/qpc/metrics"
 )
 
 func TestHandler(t *testing.T) {
-	r := NewRegistry()
+	r := metrics.NewRegistry()
 	r.MustCounter("qpc_x_total", "X.").Add(3)
-	want := scrape(t, r)
-	srv := httptest.NewServer(r.Handler())
+	want := string(r.AppendText(nil))
+	srv := httptest.NewServer(Handler(r))
 	t.Cleanup(srv.Close)
 
 	tests := []struct {
