@@ -9,7 +9,8 @@ import (
 // Counter is a value that only goes up: requests served, messages stored.
 // Whole increments are kept as an exact uint64; fractional ones (Add(0.5))
 // in a separate float, so the common Inc is a single atomic add. It is safe
-// for concurrent use.
+// for concurrent use. The zero value is a counter at 0, but only counters
+// created by a Registry are exported.
 type Counter struct {
 	ints atomic.Uint64
 	frac atomic.Uint64 // float64 bits of the fractional increments

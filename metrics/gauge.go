@@ -7,7 +7,8 @@ import (
 )
 
 // Gauge is a value that goes up and down: items queued, bytes in use. It is
-// safe for concurrent use.
+// safe for concurrent use. The zero value is a gauge at 0, but only gauges
+// created by a Registry are exported.
 type Gauge struct {
 	bits atomic.Uint64 // float64 bits
 }
