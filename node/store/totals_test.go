@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -10,11 +9,7 @@ import (
 )
 
 func TestTotalsSumEveryMailbox(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "qpc.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTest(t, Options{})
 	now := time.Now()
 	for _, u := range []string{"a", "b"} {
 		if err := s.CreateAccount(node.Account{User: u, Record: []byte("r"), Created: now}); err != nil {
@@ -33,11 +28,10 @@ func TestTotalsSumEveryMailbox(t *testing.T) {
 	if err != nil || m != 3 || accts != 2 {
 		t.Fatalf("Totals = %d messages, %d bytes, %d accounts, %v", m, b, accts, err)
 	}
-	if _, b1, _ := s.Depth("a"); true {
-		_, b2, _ := s.Depth("b")
-		if b != b1+b2 {
-			t.Errorf("total bytes %d, mailboxes hold %d + %d", b, b1, b2)
-		}
+	_, b1, _ := s.Depth("a")
+	_, b2, _ := s.Depth("b")
+	if b != 60 || b != b1+b2 {
+		t.Errorf("total bytes %d, mailboxes hold %d + %d, want 60", b, b1, b2)
 	}
 	if _, err := s.Ack("b", 2); err != nil {
 		t.Fatal(err)
