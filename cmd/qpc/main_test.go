@@ -121,8 +121,14 @@ type nodeProc struct {
 // on 127.0.0.1:0 and waits until it logs that it serves.
 func startNodeProc(t *testing.T, cmdline ...string) *nodeProc {
 	t.Helper()
-	args := append(cmdline, "node", "--listen", "127.0.0.1:0", "--domain", "node1.example.mesh",
-		"--data-dir", t.TempDir(), "--log-format", "json")
+	return startNodeProcIn(t, t.TempDir(), "127.0.0.1:0", cmdline...)
+}
+
+// startNodeProcIn is startNodeProc with a given data dir and address.
+func startNodeProcIn(t *testing.T, dataDir, listen string, cmdline ...string) *nodeProc {
+	t.Helper()
+	args := append(cmdline, "node", "--listen", listen, "--domain", "node1.example.mesh",
+		"--data-dir", dataDir, "--log-format", "json")
 	cmd := exec.Command(args[0], args[1:]...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
