@@ -66,6 +66,11 @@ func NewNode(cfg config.Node, log *slog.Logger) (*Node, error) {
 	if dir.Loose() {
 		log.Warn("data dir is readable by other users; the node key is exposed", "data_dir", dir.Path())
 	}
+	if cfg.Production {
+		if err := refuseWorldReadable(dir); err != nil {
+			return nil, err
+		}
+	}
 	key, created, err := dir.NodeKey()
 	if err != nil {
 		return nil, err
@@ -151,6 +156,19 @@ func (n *Node) MetricsAddr() net.Addr {
 		return nil
 	}
 	return n.metricsLn.Addr()
+}
+
+// refuseWorldReadable fails when a secret file in the data dir can be read
+// by every user (--production).
+func refuseWorldReadable(dir *datadir.Dir) error {
+	for _, name := range []string{datadir.NodeKeyFile, datadir.OPAQUEFile} {
+		fi, err := os.Stat(dir.Join(name))
+		if err == nil && fi.Mode().Perm()&0o004 != 0 {
+			return &config.FlagError{Flag: "production", Err: fmt.Errorf("%w: %s is mode %o",
+				config.ErrWorldReadableKey, dir.Join(name), fi.Mode().Perm())}
+		}
+	}
+	return nil
 }
 
 // StoreFile is the name of the message database in the store dir.
