@@ -27,7 +27,8 @@ lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	@if command -v shellcheck >/dev/null; then shellcheck .ci/run scripts/cross/*.sh; \
+	@if command -v shellcheck >/dev/null; then shellcheck .ci/run scripts/cross/*.sh \
+		&& shellcheck --shell=dash init.d/qpc openwrt/files/qpc.uci-defaults; \
 	elif [ "$$CI" = true ]; then echo "shellcheck missing: .ci/run must install it"; exit 1; \
 	else echo "shellcheck not installed; skipping shell lint"; fi
 
