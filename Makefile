@@ -6,7 +6,7 @@ COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X github.com/quicprochat/qpc/version.Version=$(VERSION) -X github.com/quicprochat/qpc/version.Commit=$(COMMIT)
 CAPNP_STD = $(shell $(GO) list -m -f '{{.Dir}}' capnproto.org/go/capnp/v3)/std
 
-.PHONY: all build run test lint cross size schemas clean
+.PHONY: all build run test lint cross size ipk schemas clean
 
 all: build
 
@@ -39,6 +39,10 @@ cross:
 ## size: table of cross binary sizes; fails when mips is over budget
 size: cross
 	scripts/cross/size.sh
+
+## ipk: OpenWrt packages, one per architecture of scripts/cross/openwrt-archs.txt, in dist/ipk
+ipk:
+	$(GO) run ./scripts/cross/mkipk -out dist/ipk
 
 ## schemas: regenerate schemas/*.capnp.go (needs capnp from Debian's capnproto)
 schemas:
