@@ -60,8 +60,8 @@ func main() {
 // options say what build makes.
 type options struct {
 	root, out       string
-	archs           []string // empty: all
-	version, commit string   // empty: from git
+	archs           []string  // empty: all
+	version, commit string    // empty: from git
 	log             io.Writer // build progress; nil: kept for the error
 }
 
