@@ -182,7 +182,7 @@ func TestIPKsInstallAsOpkgExpects(t *testing.T) {
 				{"./", 0o755, true},
 				{"./etc/", 0o755, true},
 				{"./etc/config/", 0o755, true},
-				{"./etc/config/qpc", 0o644, false},
+				{"./etc/config/qpc", 0o600, false},
 				{"./etc/init.d/", 0o755, true},
 				{"./etc/init.d/qpc", 0o755, false},
 				{"./etc/sysctl.d/", 0o755, true},

@@ -11,7 +11,7 @@
 //
 //	/usr/bin/qpc                 0755
 //	/etc/init.d/qpc              0755  procd init script (init.d/qpc)
-//	/etc/config/qpc              0644  conffile (uci/qpc)
+//	/etc/config/qpc              0600  conffile (uci/qpc)
 //	/etc/uci-defaults/90-qpc     0644  first install: domain from the host name
 //	/etc/sysctl.d/50-qpc.conf    0644  conffile: UDP buffer maximums for quic-go
 //	/lib/upgrade/keep.d/qpc      0644  sysupgrade keeps /etc/qpc, the node key
@@ -232,7 +232,7 @@ func readPayload(root string) ([]file, error) {
 		mode     int64
 	}{
 		{"init.d/qpc", "etc/init.d/qpc", 0o755},
-		{"uci/qpc", "etc/config/qpc", 0o644},
+		{"uci/qpc", "etc/config/qpc", 0o600}, // INSTALL_CONF
 		{"openwrt/files/qpc.uci-defaults", "etc/uci-defaults/90-qpc", 0o644},
 		{"openwrt/files/qpc.sysctl", "etc/sysctl.d/50-qpc.conf", 0o644},
 	} {
