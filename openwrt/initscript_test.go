@@ -292,6 +292,24 @@ func TestInitScriptTurnsUCIIntoFlags(t *testing.T) {
 				}
 			})
 
+			t.Run("lists set as plain options (uci set, not add_list) still count", func(t *testing.T) {
+				cfg := "config node 'node'\n\toption mdns '1'\n\toption mdns_iface 'br-lan'\n\toption peer 'node2.example.mesh:7000'\n\toption firewall_zone 'wan'\n"
+				s := runInit(t, sh, map[string]string{"qpc": cfg, "network": networkConfig})
+				want := []string{"/usr/bin/qpc", "node", "--mdns", "--mdns-iface=br-lan", "--peer=node2.example.mesh:7000"}
+				if !reflect.DeepEqual(s.command, want) {
+					t.Errorf("command line\n got %q\nwant %q", s.command, want)
+				}
+				if !reflect.DeepEqual(s.params["netdev"], []string{"br-lan"}) {
+					t.Errorf("netdev = %q, want br-lan", s.params["netdev"])
+				}
+				if len(s.firewall) != 1 || s.firewall[0]["src"] != "wan" || s.firewall[0]["dest_port"] != "7000" {
+					t.Errorf("firewall = %v, want one rule for wan, port 7000", s.firewall)
+				}
+				if want := [][]string{{"config", "qpc"}, {"interface", "lan"}}; !reflect.DeepEqual(s.triggers, want) {
+					t.Errorf("triggers = %q, want %q", s.triggers, want)
+				}
+			})
+
 			t.Run("enabled 0 starts nothing", func(t *testing.T) {
 				cfg := strings.Replace(shippedConfig(t), "option enabled '1'", "option enabled '0'", 1)
 				s := runInit(t, sh, map[string]string{"qpc": cfg, "network": networkConfig})
