@@ -218,6 +218,16 @@ func TestInitScriptTurnsUCIIntoFlags(t *testing.T) {
 				checkFlagsKnown(t, s.command)
 			})
 
+			t.Run("after the uci-defaults script set the domain, it comes second", func(t *testing.T) {
+				cfg := strings.Replace(shippedConfig(t), "\t#option domain 'node1.example.mesh'\n", "\toption domain 'openwrt'\n", 1)
+				s := runInit(t, sh, map[string]string{"qpc": cfg, "network": networkConfig})
+				// docs/openwrt.md shows this line.
+				want := "/usr/bin/qpc node --listen=[::]:7000 --domain=openwrt --data-dir=/etc/qpc --mdns --mdns-iface=br-lan --log-level=info --log-format=text"
+				if got := strings.Join(s.command, " "); got != want {
+					t.Errorf("command line\n got %s\nwant %s", got, want)
+				}
+			})
+
 			t.Run("every option set becomes its flag, in order, each value one argument", func(t *testing.T) {
 				s := runInit(t, sh, map[string]string{"qpc": everyOption, "network": networkConfig})
 				want := []string{"/usr/bin/qpc", "node",
