@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"testing"
 )
 
@@ -55,24 +54,5 @@ func TestVersionFollowsGitTags(t *testing.T) {
 		if got := version(); got != step.want {
 			t.Errorf("%s: version.sh = %q, want %q", step.name, got, step.want)
 		}
-	}
-}
-
-func TestTarOrderIsADepthFirstWalkByName(t *testing.T) {
-	names := []string{"usr/bin/qpc", "etc", "etc-x", ".", "etc/init.d/qpc", "etc/init.d", "usr/bin", "usr", "etc/config/qpc", "etc/config"}
-	sort.Slice(names, func(i, j int) bool { return lessByComponent(names[i], names[j]) })
-	want := []string{".", "etc", "etc/config", "etc/config/qpc", "etc/init.d", "etc/init.d/qpc", "etc-x", "usr", "usr/bin", "usr/bin/qpc"}
-	for i := range want {
-		if names[i] != want[i] {
-			t.Fatalf("order %q, want %q", names, want)
-		}
-	}
-}
-
-func TestInstalledSizeGoesBeforeDescription(t *testing.T) {
-	got := controlText(insertInstalledSize([]field{{"Package", "qpc"}, {"Description", "one\ntwo\n\nfour"}}, 42))
-	want := "Package: qpc\nInstalled-Size: 42\nDescription: one\n two\n .\n four\n"
-	if got != want {
-		t.Errorf("control\n%s\nwant\n%s", got, want)
 	}
 }
