@@ -159,6 +159,17 @@ config node 'node'
 	option tls_key '/etc/qpc-keys/my key.pem'
 	option production '1'
 	option metrics_listen '127.0.0.1:9470'
+	option metrics_public '1'
+	option message_ttl '168h'
+	option max_message_ttl '336h'
+	option max_payload '32768'
+	option mailbox_max_messages '5000'
+	option mailbox_max_bytes '33554432'
+	option enqueue_rate '500'
+	option max_connections '256'
+	option rpc_timeout '20s'
+	option idle_timeout '90s'
+	option session_ttl '240h'
 	option mdns 'yes'
 	list mdns_iface 'br-lan'
 	list mdns_iface 'bat0'
@@ -239,6 +250,17 @@ func TestInitScriptTurnsUCIIntoFlags(t *testing.T) {
 					"--tls-key=/etc/qpc-keys/my key.pem",
 					"--production",
 					"--metrics-listen=127.0.0.1:9470",
+					"--metrics-public",
+					"--message-ttl=168h",
+					"--max-message-ttl=336h",
+					"--max-payload=32768",
+					"--mailbox-max-messages=5000",
+					"--mailbox-max-bytes=33554432",
+					"--enqueue-rate=500",
+					"--max-connections=256",
+					"--rpc-timeout=20s",
+					"--idle-timeout=90s",
+					"--session-ttl=240h",
 					"--mdns",
 					"--mdns-iface=br-lan",
 					"--mdns-iface=bat0",
@@ -404,7 +426,7 @@ func checkParams(t *testing.T, s started, want map[string][]string) {
 // is written (DESIGN §1). Until they are merged, the binary does not know
 // them yet; once merged, checkFlagsKnown checks them like every other flag.
 var flagsBeingAdded = map[string]bool{
-	"mdns": true, "mdns-iface": true, "store-dir": true, "metrics-listen": true,
+	"mdns": true, "mdns-iface": true,
 	"federation-cert": true, "federation-key": true, "federation-ca": true, "peer": true,
 }
 
@@ -429,4 +451,27 @@ func checkFlagsKnown(t *testing.T, command []string) {
 		}
 		t.Errorf("the init script passes --%s, which qpc node does not define", name)
 	}
+}
+
+// TestEveryNodeFlagHasAUCIOption checks DESIGN §1's contract from the
+// binary's side: each flag of `qpc node` is an option (set or commented
+// out) of the shipped config and of the every-option fixture.
+func TestEveryNodeFlagHasAUCIOption(t *testing.T) {
+	shipped := shippedConfig(t)
+	fs := flag.NewFlagSet("node", flag.ContinueOnError)
+	cfg := config.Default()
+	cfg.BindFlags(fs)
+	fs.VisitAll(func(f *flag.Flag) {
+		opt := strings.ReplaceAll(f.Name, "-", "_")
+		for _, kind := range []string{"option", "list"} {
+			if strings.Contains(shipped, kind+" "+opt+" ") {
+				goto fixture
+			}
+		}
+		t.Errorf("--%s has no option %s in uci/qpc", f.Name, opt)
+	fixture:
+		if !strings.Contains(everyOption, " "+opt+" ") {
+			t.Errorf("--%s is not in the every-option fixture", f.Name)
+		}
+	})
 }
