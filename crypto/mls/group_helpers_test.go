@@ -27,12 +27,17 @@ type world struct {
 	// removed holds, per removed client, its state just before it processed
 	// its removal, and the state after.
 	removed map[string][2]*Group
-	next    int
+	// shadows are reloaded copies of members that process every message
+	// their member processes; their results must be identical.
+	shadows map[string]*Group
+	// mirrored counts the messages shadows processed.
+	mirrored int
+	next     int
 }
 
 func newWorld(tb testing.TB, cfg *Config) *world {
 	tb.Helper()
-	w := &world{tb: tb, cfg: cfg, members: map[string]*Group{}, removed: map[string][2]*Group{}}
+	w := &world{tb: tb, cfg: cfg, members: map[string]*Group{}, removed: map[string][2]*Group{}, shadows: map[string]*Group{}}
 	g, err := NewGroup(suite1, []byte("world"), newBundle(tb, "c0"), nil, cfg)
 	if err != nil {
 		tb.Fatal(err)
@@ -75,6 +80,7 @@ func (w *world) deliver(committer string, out *CommitOutput, joiners map[string]
 		if err != nil {
 			w.tb.Fatalf("%s processing commit of %s: %v", n, committer, err)
 		}
+		w.mirror(n, out.Commit, r)
 		if (n == committer) != r.OwnCommit {
 			w.tb.Fatalf("%s: OwnCommit=%v for a commit of %s", n, r.OwnCommit, committer)
 		}
@@ -127,9 +133,11 @@ func (w *world) propose(sender string, msg []byte) {
 		if n == sender {
 			continue
 		}
-		if r, err := w.members[n].ProcessMessage(msg); err != nil || r.Kind != KindProposal {
+		r, err := w.members[n].ProcessMessage(msg)
+		if err != nil || r.Kind != KindProposal {
 			w.tb.Fatalf("%s processing a proposal of %s: %v", n, sender, err)
 		}
+		w.mirror(n, msg, r)
 	}
 }
 
@@ -174,6 +182,12 @@ func (w *world) check(rng *rand.Rand, senders int) {
 		if err != nil {
 			w.tb.Fatalf("%s encrypting: %v", s, err)
 		}
+		if sh, ok := w.shadows[s]; ok {
+			// Sending moves the sender's ratchet; the shadow moves it too.
+			if _, err := sh.Encrypt(text, []byte("aad")); err != nil {
+				w.tb.Fatalf("reloaded %s encrypting: %v", s, err)
+			}
+		}
 		for _, n := range names {
 			if n == s {
 				continue
@@ -182,6 +196,7 @@ func (w *world) check(rng *rand.Rand, senders int) {
 			if err != nil {
 				w.tb.Fatalf("%s reading %s: %v", n, s, err)
 			}
+			w.mirror(n, msg, r)
 			if r.Kind != KindApplication || !bytes.Equal(r.ApplicationData, text) || string(r.Credential.Identity) != s {
 				w.tb.Fatalf("%s read %q from %q", n, r.ApplicationData, r.Credential.Identity)
 			}
@@ -202,11 +217,21 @@ func (w *world) check(rng *rand.Rand, senders int) {
 func (w *world) randomStep(rng *rand.Rand, maxMembers int) {
 	w.tb.Helper()
 	names := w.names()
-	pick := func() string { return names[rng.IntN(len(names))] }
-	committer := pick()
+	// Members with a shadow only receive (and stay): the shadow could not
+	// follow their own commits and proposals, which depend on fresh
+	// randomness.
+	var senders []string
+	for _, n := range names {
+		if _, ok := w.shadows[n]; !ok {
+			senders = append(senders, n)
+		}
+	}
+	pickSender := func() string { return senders[rng.IntN(len(senders))] }
+	pick := pickSender
+	committer := pickSender()
 	switch op := rng.IntN(5); {
-	case len(names) < 2 || (op == 0 && len(names) < maxMembers):
-		w.add(committer, 1+rng.IntN(min(3, maxMembers-len(names))+0))
+	case len(names) < 2 || len(senders) < 2 || (op == 0 && len(names) < maxMembers):
+		w.add(committer, 1+rng.IntN(max(1, min(3, maxMembers-len(names)))))
 	case op == 1:
 		victim := pick()
 		for victim == committer {
@@ -214,7 +239,7 @@ func (w *world) randomStep(rng *rand.Rand, maxMembers int) {
 		}
 		w.commit(committer, &CommitOptions{Remove: []LeafIndex{w.members[victim].OwnLeaf()}})
 	case op == 2:
-		proposer, victim := pick(), pick()
+		proposer, victim := pickSender(), pick()
 		for victim == committer {
 			victim = pick()
 		}
@@ -225,9 +250,9 @@ func (w *world) randomStep(rng *rand.Rand, maxMembers int) {
 		w.propose(proposer, msg)
 		w.commit(committer, nil)
 	case op == 3:
-		updater := pick()
+		updater := pickSender()
 		for updater == committer {
-			updater = pick()
+			updater = pickSender()
 		}
 		msg, err := w.members[updater].ProposeUpdate()
 		if err != nil {
@@ -238,4 +263,75 @@ func (w *world) randomStep(rng *rand.Rand, maxMembers int) {
 	default:
 		w.commit(committer, nil)
 	}
+}
+
+// mirror has n's shadow, if any, process msg and compares its result and
+// resulting state with the member's.
+func (w *world) mirror(n string, msg []byte, want *Received) {
+	w.tb.Helper()
+	sh, ok := w.shadows[n]
+	if !ok {
+		return
+	}
+	got, err := sh.ProcessMessage(msg)
+	if err != nil {
+		w.tb.Fatalf("reloaded %s: %v", n, err)
+	}
+	w.mirrored++
+	gp, wp := got.Proposal, want.Proposal
+	g2, w2 := *got, *want
+	g2.Proposal, w2.Proposal = nil, nil
+	if fmt.Sprint(g2) != fmt.Sprint(w2) || (gp == nil) != (wp == nil) {
+		w.tb.Fatalf("reloaded %s got %+v, want %+v", n, *got, *want)
+	}
+	if gp != nil {
+		a, _ := Marshal(gp)
+		b, _ := Marshal(wp)
+		if !bytes.Equal(a, b) {
+			w.tb.Fatalf("reloaded %s got another proposal", n)
+		}
+	}
+	if want.Removed {
+		delete(w.shadows, n)
+		return
+	}
+	a, err := w.members[n].MarshalState()
+	if err != nil {
+		w.tb.Fatal(err)
+	}
+	b, err := sh.MarshalState()
+	if err != nil {
+		w.tb.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		i := 0
+		for i < len(a) && i < len(b) && a[i] == b[i] {
+			i++
+		}
+		w.tb.Fatalf("reloaded %s has a different state: lengths %d %d, first difference at %d\n%x\n%x", n, len(a), len(b), i, a[i-40:i+120], b[i-40:i+120])
+	}
+}
+
+// reload replaces member n by a copy loaded from its serialized state and
+// returns the original.
+func (w *world) reload(n string) *Group {
+	w.tb.Helper()
+	orig := w.members[n]
+	data, err := orig.MarshalState()
+	if err != nil {
+		w.tb.Fatal(err)
+	}
+	g, err := LoadGroup(data, w.cfg)
+	if err != nil {
+		w.tb.Fatalf("loading %s: %v", n, err)
+	}
+	again, err := g.MarshalState()
+	if err != nil {
+		w.tb.Fatal(err)
+	}
+	if !bytes.Equal(again, data) {
+		w.tb.Fatalf("state of %s does not survive a round trip", n)
+	}
+	w.members[n] = g
+	return orig
 }

@@ -275,8 +275,13 @@ func (k *TreePrivateKey) encodeState(w *writer) {
 
 func decodePrivState(r *reader) *TreePrivateKey {
 	k := &TreePrivateKey{Leaf: LeafIndex(r.u32()), keys: map[NodeIndex]nodeKey{}}
+	first, last := true, NodeIndex(0)
 	r.vector(func(r *reader) {
 		x := NodeIndex(r.u32())
+		if r.err == nil && !first && x <= last {
+			r.failf("%w: private nodes out of order", ErrState)
+		}
+		first, last = false, x
 		var nk nodeKey
 		if r.boolean() {
 			nk.pathSecret = r.opaque()
@@ -343,8 +348,13 @@ func decodeSecretTreeState(r *reader, cs CipherSuite) *SecretTree {
 	if r.err == nil && uint64(len(t.secrets)) != uint64(NodeWidth(t.leaves)) {
 		r.failf("%w: secret tree of %d nodes for %d leaves", ErrState, len(t.secrets), t.leaves)
 	}
+	first, last := true, LeafIndex(0)
 	r.vector(func(r *reader) {
 		l := LeafIndex(r.u32())
+		if r.err == nil && !first && l <= last {
+			r.failf("%w: ratchets out of order", ErrState)
+		}
+		first, last = false, l
 		if r.err == nil && uint32(l) >= t.leaves {
 			r.failf("%w: ratchet of leaf %d outside the secret tree", ErrState, l)
 		}
