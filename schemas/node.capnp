@@ -79,7 +79,9 @@ interface NodeService @0xb7f1c0e5a2d3c4f1 {
   fetchKeyPackage @9 (user :Text) -> (package :Data, lastResort :Bool);
 
   # enqueue puts a sealed message in a mailbox. It returns once the message
-  # is on disk: a receipt means the node holds the message.
+  # is on disk: a receipt means the node holds the message. Calls in flight
+  # at the same time run concurrently: a client that needs two messages
+  # stored in order waits for the first receipt before sending the second.
   enqueue @10 (envelope :Envelope) -> (receipt :Receipt);
 
   # batchEnqueue is enqueue for many messages; receipts come in order, each

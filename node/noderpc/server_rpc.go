@@ -233,6 +233,7 @@ func (s *Server) PublishKeys(ctx context.Context, call schemas.NodeService_publi
 
 // ResolveUser implements NodeService.resolveUser.
 func (s *Server) ResolveUser(ctx context.Context, call schemas.NodeService_resolveUser) error {
+	call.Go() // may wait on the disk or a timer: let the next call start
 	return s.do(ctx, "resolveUser", func(ctx context.Context) error {
 		user, err := call.Args().User()
 		if err != nil {
@@ -278,6 +279,7 @@ func (s *Server) UploadKeyPackages(ctx context.Context, call schemas.NodeService
 
 // FetchKeyPackage implements NodeService.fetchKeyPackage.
 func (s *Server) FetchKeyPackage(ctx context.Context, call schemas.NodeService_fetchKeyPackage) error {
+	call.Go() // may wait on the disk or a timer: let the next call start
 	return s.do(ctx, "fetchKeyPackage", func(ctx context.Context) error {
 		user, err := call.Args().User()
 		if err != nil {
@@ -299,6 +301,7 @@ func (s *Server) FetchKeyPackage(ctx context.Context, call schemas.NodeService_f
 // Enqueue implements NodeService.enqueue. A message the node refuses fails
 // the call with the refusal's code.
 func (s *Server) Enqueue(ctx context.Context, call schemas.NodeService_enqueue) error {
+	call.Go() // may wait on the disk or a timer: let the next call start
 	return s.do(ctx, "enqueue", func(ctx context.Context) error {
 		w, err := call.Args().Envelope()
 		if err != nil {
@@ -330,6 +333,7 @@ func (s *Server) Enqueue(ctx context.Context, call schemas.NodeService_enqueue) 
 
 // BatchEnqueue implements NodeService.batchEnqueue.
 func (s *Server) BatchEnqueue(ctx context.Context, call schemas.NodeService_batchEnqueue) error {
+	call.Go() // may wait on the disk or a timer: let the next call start
 	return s.do(ctx, "batchEnqueue", func(ctx context.Context) error {
 		list, err := call.Args().Envelopes()
 		if err != nil {
@@ -362,6 +366,7 @@ func (s *Server) BatchEnqueue(ctx context.Context, call schemas.NodeService_batc
 
 // Fetch implements NodeService.fetch.
 func (s *Server) Fetch(ctx context.Context, call schemas.NodeService_fetch) error {
+	call.Go() // may wait on the disk or a timer: let the next call start
 	return s.do(ctx, "fetch", func(ctx context.Context) error {
 		msgs, err := s.conn.Fetch(call.Args().AfterSeq(), int(call.Args().Limit()))
 		if err != nil {
