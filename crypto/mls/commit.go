@@ -533,6 +533,7 @@ func (g *Group) installEpoch(prev *Group, ctx GroupContext, s *EpochSecrets, tag
 		g.past = append(g.past, &pastEpoch{
 			ctx: prev.ctx, senderDataSecret: prev.secrets.SenderDataSecret,
 			resumptionPSK: prev.secrets.ResumptionPSK, st: prev.st, sigKeys: signKeysOf(prev.tree),
+			creds: credentialsOf(prev.tree),
 		})
 	}
 	if extra := len(g.past) - g.cfg.PastEpochs; extra > 0 {

@@ -116,8 +116,10 @@ type pastEpoch struct {
 	senderDataSecret []byte
 	resumptionPSK    []byte
 	st               *SecretTree
-	// sigKeys holds each leaf's signature key in that epoch (nil if blank).
+	// sigKeys and creds hold each leaf's signature key and credential in
+	// that epoch (nil and zero if blank).
 	sigKeys [][]byte
+	creds   []Credential
 }
 
 // Member is one entry of a group's roster.
@@ -277,6 +279,15 @@ func signKeysOf(t *RatchetTree) [][]byte {
 		keys[l] = t.Leaf(l).SignatureKey
 	}
 	return keys
+}
+
+// credentialsOf returns the credential of every leaf (zero for blanks).
+func credentialsOf(t *RatchetTree) []Credential {
+	creds := make([]Credential, t.LeafCount())
+	for _, l := range t.Members() {
+		creds[l] = t.Leaf(l).Credential
+	}
+	return creds
 }
 
 // Encrypt protects application data as a PrivateMessage of the current
@@ -443,6 +454,7 @@ func (g *Group) processPrivate(pm *PrivateMessage) (*Received, error) {
 		return nil, ErrWrongGroup
 	}
 	ctx, sdSecret, st, keys := &g.ctx, g.secrets.SenderDataSecret, g.st, [][]byte(nil)
+	var creds []Credential
 	switch {
 	case pm.Epoch == g.ctx.Epoch:
 		keys = signKeysOf(g.tree)
@@ -457,7 +469,7 @@ func (g *Group) processPrivate(pm *PrivateMessage) (*Received, error) {
 			return nil, fmt.Errorf("%w: epoch %d, current %d, %d kept", ErrEpochTooOld, pm.Epoch, g.ctx.Epoch, len(g.past))
 		}
 		p := g.past[i]
-		ctx, sdSecret, st, keys = &p.ctx, p.senderDataSecret, p.st, p.sigKeys
+		ctx, sdSecret, st, keys, creds = &p.ctx, p.senderDataSecret, p.st, p.sigKeys, p.creds
 	}
 	leaf, err := peekSender(g.cs, pm, sdSecret)
 	if err != nil {
@@ -487,6 +499,8 @@ func (g *Group) processPrivate(pm *PrivateMessage) (*Received, error) {
 			AuthenticatedData: ac.Content.AuthenticatedData, ApplicationData: ac.Content.ApplicationData}
 		if pm.Epoch == g.ctx.Epoch {
 			r.Credential = cloneCredential(g.tree.Leaf(leaf).Credential)
+		} else {
+			r.Credential = cloneCredential(creds[leaf])
 		}
 		return r, nil
 	}

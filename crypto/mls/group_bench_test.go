@@ -40,8 +40,6 @@ func newBenchPair(b *testing.B, n int) *benchPair {
 	return &benchPair{creator: creator, last: lastGroup}
 }
 
-
-
 // BenchmarkGroup measures, at 10, 100 and 1,000 members: creating and
 // processing a commit that adds one member, creating and processing a
 // self-update commit, and encrypting and decrypting an application message.

@@ -152,7 +152,8 @@ func TestPastEpochsWithinTheRetentionWindow(t *testing.T) {
 		for i, msg := range late {
 			age := len(late) - i // epochs between the message and now
 			if age <= want {
-				if r, err := b.ProcessMessage(msg); err != nil || !bytes.Equal(r.ApplicationData, []byte("late")) {
+				r, err := b.ProcessMessage(msg)
+				if err != nil || !bytes.Equal(r.ApplicationData, []byte("late")) || string(r.Credential.Identity) != "c0" {
 					t.Fatalf("keep %d: message %d epochs old: %v", keep, age, err)
 				}
 				continue
@@ -290,4 +291,48 @@ func TestKeyPackageValidation(t *testing.T) {
 	if g.HasPendingCommit() {
 		t.Fatal("a failed commit left a pending commit")
 	}
+}
+
+// TestCommitWithoutRequiredPathIsRejected strips the path from a commit
+// that removes a member and signs it again: receivers must refuse it.
+func TestCommitWithoutRequiredPathIsRejected(t *testing.T) {
+	w := newWorld(t, nil)
+	w.add("c0", 2)
+	c0 := w.members["c0"]
+	out, err := c0.RemoveMembers(w.members["c2"].OwnLeaf())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c0.DiscardPendingCommit()
+	var m MLSMessage
+	if err := Unmarshal(out.Commit, &m); err != nil {
+		t.Fatal(err)
+	}
+	fc := m.PublicMessage.Content
+	fc.Commit.Path = nil
+	_, stripped, err := c0.publicMessage(fc, m.PublicMessage.Auth.ConfirmationTag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectRejected(t, w.members["c1"], stripped, ErrPathRequired)
+	// An empty commit needs a path too.
+	fc.Commit.Proposals = []ProposalOrRef{}
+	_, empty, err := c0.publicMessage(fc, m.PublicMessage.Auth.ConfirmationTag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectRejected(t, w.members["c1"], empty, ErrPathRequired)
+	// And the confirmation tag binds the rest: a re-signed commit with the
+	// path but another tag is refused.
+	if err := Unmarshal(out.Commit, &m); err != nil {
+		t.Fatal(err)
+	}
+	fc = m.PublicMessage.Content
+	tag := bytes.Clone(m.PublicMessage.Auth.ConfirmationTag)
+	tag[0] ^= 1
+	_, badTag, err := c0.publicMessage(fc, tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectRejected(t, w.members["c1"], badTag, ErrBadConfirmationTag)
 }

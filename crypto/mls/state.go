@@ -22,7 +22,8 @@ import (
 //	SecretTreeState secret_tree;
 //	CachedProposal proposals<V>;       // {ref, Proposal, sender, enc_priv}
 //	optional<PendingCommit> pending;   // {AuthenticatedContent, private_tree, optional commit_secret}
-//	PastEpoch past<V>;                 // {GroupContext, sender_data_secret, resumption_psk, SecretTreeState, sig_keys<V>}
+//	PastEpoch past<V>;                 // {GroupContext, sender_data_secret, resumption_psk, SecretTreeState,
+//	                                   //  {signature_key, Credential if the key is not empty}<V>}
 //	uint8 removed;
 //
 // SecretTreeState is the number of leaves, the node secrets not yet
@@ -80,7 +81,14 @@ func (g *Group) MarshalState() ([]byte, error) {
 			w.opaque(p.senderDataSecret)
 			w.opaque(p.resumptionPSK)
 			p.st.encodeState(w)
-			encodeOpaques(w, p.sigKeys)
+			w.vector(func(w *writer) {
+				for i, k := range p.sigKeys {
+					w.opaque(k)
+					if k != nil {
+						p.creds[i].encode(w)
+					}
+				}
+			})
 		}
 	})
 	w.boolean(g.removed)
@@ -156,12 +164,17 @@ func LoadGroup(data []byte, cfg *Config) (*Group, error) {
 		p.senderDataSecret = r.opaque()
 		p.resumptionPSK = r.opaque()
 		p.st = decodeSecretTreeState(r, cs)
-		p.sigKeys = decodeOpaques(r)
-		for i, k := range p.sigKeys {
+		r.vector(func(r *reader) {
+			k := r.opaque()
+			var c Credential
 			if len(k) == 0 {
-				p.sigKeys[i] = nil
+				k = nil
+			} else {
+				c.decode(r)
 			}
-		}
+			p.sigKeys = append(p.sigKeys, k)
+			p.creds = append(p.creds, c)
+		})
 		g.past = append(g.past, p)
 	})
 	g.removed = r.boolean()
