@@ -589,31 +589,53 @@ func (g *Group) SelfUpdate() (*CommitOutput, error) { return g.Commit(nil) }
 // committableProposals returns the cached proposals this member may commit,
 // resolving conflicts as RFC 9420 §12.2 recommends: our own Updates are left
 // out (the path replaces them), a Remove wins over Updates of the same leaf,
-// and otherwise the latest Update of a leaf wins.
+// otherwise the latest Update of a leaf wins; of several Adds of the same
+// signature key or PSKs of the same ID the first is kept, and of several
+// GroupContextExtensions the latest.
 func (g *Group) committableProposals() []cachedProposal {
 	removed := map[LeafIndex]bool{}
 	lastUpdate := map[LeafIndex]int{}
+	lastGCE := -1
 	for i, cp := range g.proposals {
 		switch cp.proposal.Type {
 		case ProposalRemove:
 			removed[cp.proposal.Remove] = true
 		case ProposalUpdate:
 			lastUpdate[cp.sender] = i
+		case ProposalGroupContextExtensions:
+			lastGCE = i
 		}
 	}
 	var out []cachedProposal
 	seenRemove := map[LeafIndex]bool{}
+	seenKey := map[string]bool{}
 	for i, cp := range g.proposals {
-		switch cp.proposal.Type {
+		switch p := &cp.proposal; p.Type {
 		case ProposalUpdate:
 			if cp.sender == g.priv.Leaf || removed[cp.sender] || lastUpdate[cp.sender] != i {
 				continue
 			}
 		case ProposalRemove:
-			if cp.proposal.Remove == g.priv.Leaf || seenRemove[cp.proposal.Remove] {
+			if p.Remove == g.priv.Leaf || seenRemove[p.Remove] {
 				continue
 			}
-			seenRemove[cp.proposal.Remove] = true
+			seenRemove[p.Remove] = true
+		case ProposalAdd:
+			k := "add" + string(p.Add.LeafNode.SignatureKey)
+			if seenKey[k] {
+				continue
+			}
+			seenKey[k] = true
+		case ProposalPSK:
+			id, err := Marshal(p.PSK)
+			if err != nil || seenKey["psk"+string(id)] {
+				continue
+			}
+			seenKey["psk"+string(id)] = true
+		case ProposalGroupContextExtensions:
+			if i != lastGCE {
+				continue
+			}
 		}
 		out = append(out, cp)
 	}

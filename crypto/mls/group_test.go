@@ -2,6 +2,7 @@ package mls
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -171,4 +172,87 @@ func TestCommitByReference(t *testing.T) {
 		t.Fatal("c1 was not removed")
 	}
 	w.check(nil, 0)
+}
+
+// TestPSKsAndGroupContextExtensions commits external and resumption PSKs
+// and new group context extensions through the API.
+func TestPSKsAndGroupContextExtensions(t *testing.T) {
+	cfg := &Config{PSKs: map[string][]byte{"shared": []byte("a secret agreed elsewhere")}}
+	w := newWorld(t, cfg)
+	w.add("c0", 2)
+	nonce := func() []byte {
+		n := make([]byte, suite1.HashLen())
+		n[0] = byte(w.members["c0"].Epoch())
+		return n
+	}
+	c0 := w.members["c0"]
+	w.commit("c0", nil)
+	w.commit("c1", &CommitOptions{PSKs: []PreSharedKeyID{
+		{Type: PSKExternal, PSKID: []byte("shared"), Nonce: nonce()},
+		{Type: PSKResumption, Usage: ResumptionApplication, PSKGroupID: c0.GroupID(), PSKEpoch: c0.Epoch() - 1, Nonce: nonce()},
+		{Type: PSKResumption, Usage: ResumptionApplication, PSKGroupID: c0.GroupID(), PSKEpoch: c0.Epoch(), Nonce: nonce()},
+	}})
+	w.check(nil, 0)
+	if _, err := w.members["c1"].Commit(&CommitOptions{PSKs: []PreSharedKeyID{{Type: PSKExternal, PSKID: []byte("unknown"), Nonce: nonce()}}}); !errors.Is(err, ErrUnknownPSK) {
+		t.Fatalf("committed an unknown PSK: %v", err)
+	}
+	// A proposal by reference of a PSK, and an add of a member in the same commit.
+	msg, err := w.members["c2"].propose(&Proposal{Type: ProposalPSK, PSK: &PreSharedKeyID{Type: PSKExternal, PSKID: []byte("shared"), Nonce: nonce()}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.propose("c2", msg)
+	w.add("c0", 1)
+	w.check(nil, 0)
+
+	// Require an extension type nobody supports: refused. Require Basic
+	// credentials: accepted, and from then on a KeyPackage that lacks a
+	// required capability cannot be added.
+	rc := func(ext ...ExtensionType) []Extension {
+		data, err := Marshal(&RequiredCapabilities{Extensions: ext, Proposals: []ProposalType{}, Credentials: []CredentialType{CredentialBasic}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []Extension{{Type: ExtensionRequiredCapabilities, Data: data}}
+	}
+	if _, err := w.members["c1"].Commit(&CommitOptions{GroupContextExtensions: rc(0xff01)}); !errors.Is(err, ErrCapabilities) {
+		t.Fatalf("required an unsupported extension: %v", err)
+	}
+	w.commit("c1", &CommitOptions{GroupContextExtensions: rc()})
+	w.check(nil, 0)
+	if got := w.members["c2"].Context().Extensions; len(got) != 1 || got[0].Type != ExtensionRequiredCapabilities {
+		t.Fatalf("group context extensions %v", got)
+	}
+	// In a group whose members support extension 0xff01, requiring it
+	// works, and a KeyPackage without it can no longer be added.
+	withExt := func(name string) *KeyPackageBundle {
+		kpb, err := NewKeyPackage(suite1, KeyPackageParams{Identity: []byte(name), LeafExtensions: []Extension{{Type: 0xff01, Data: []byte{}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return kpb
+	}
+	a, err := NewGroup(suite1, []byte("ext"), withExt("a"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := withExt("b")
+	if _, err := a.AddMembers(&b.KeyPackage); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.MergePendingCommit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Commit(&CommitOptions{GroupContextExtensions: rc(0xff01)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.MergePendingCommit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.AddMembers(&newBundle(t, "plain").KeyPackage); !errors.Is(err, ErrCapabilities) {
+		t.Fatalf("added a member without a required extension: %v", err)
+	}
+	if _, err := a.AddMembers(&withExt("c").KeyPackage); err != nil {
+		t.Fatal(err)
+	}
 }
