@@ -552,10 +552,13 @@ func (g *Group) installEpoch(prev *Group, ctx GroupContext, s *EpochSecrets, tag
 
 // CommitOptions lists what a commit carries besides the cached proposals.
 type CommitOptions struct {
-	// Add, Remove, PSKs and GroupContextExtensions become proposals by value.
-	Add    []*KeyPackage
+	// Add lists KeyPackages of members to add (proposals by value, as are
+	// the next two fields).
+	Add []*KeyPackage
+	// Remove lists the leaves of members to remove.
 	Remove []LeafIndex
-	PSKs   []PreSharedKeyID
+	// PSKs lists pre-shared keys to inject into the key schedule.
+	PSKs []PreSharedKeyID
 	// GroupContextExtensions, when not nil, replaces the group context extensions.
 	GroupContextExtensions []Extension
 	// NoPath omits the UpdatePath when the proposals allow it. By default

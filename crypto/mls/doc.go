@@ -1,12 +1,53 @@
-// Package mls implements the core of the Messaging Layer Security protocol
-// (RFC 9420) for cipher suite 1, MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519,
-// proven byte for byte against the MLS working group's interoperability test
-// vectors (read from ../shared/testdata/mls/ by the tests, never copied here).
+// Package mls implements the Messaging Layer Security protocol (RFC 9420)
+// for cipher suite 1, MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519, proven
+// against the MLS working group's interoperability test vectors (read from
+// ../shared/testdata/mls/ by the tests, never copied here): byte for byte
+// for every layer, and as a passive client that joins from a Welcome and
+// follows other implementations' groups through hundreds of epochs.
 //
-// This package holds every layer below group management: wire structures,
-// the ratchet tree and TreeKEM, the key schedule, the secret tree and message
-// protection. The group lifecycle (KeyPackage creation, the Group type,
-// proposals and commits, persistence) builds on these pieces.
+// # Groups
+//
+// A client publishes KeyPackages made by NewKeyPackage and keeps each
+// KeyPackageBundle until a Welcome uses it. A Group is one member's state:
+//
+//   - NewGroup creates a one-member group; JoinGroup joins from a Welcome,
+//     with the ratchet tree from the ratchet_tree extension or supplied.
+//   - ProposeAdd, ProposeRemove and ProposeUpdate send proposals, which
+//     every member caches; Commit (and AddMembers, RemoveMembers,
+//     SelfUpdate) commits the cached proposals by reference and new ones by
+//     value, refreshing the committer's path by default.
+//   - A new commit stays pending: MergePendingCommit (or processing the
+//     commit echoed by the delivery service) enters the new epoch;
+//     DiscardPendingCommit drops it, and a commit of another member that
+//     wins the epoch discards it automatically.
+//   - ProcessMessage handles proposals, commits and application messages
+//     (PublicMessage or PrivateMessage); Encrypt sends application data.
+//   - Export, EpochAuthenticator and Roster read the current epoch.
+//   - MarshalState and LoadGroup persist a group.
+//
+// Validation follows RFC 9420: signatures, membership and confirmation
+// tags, parent hashes and tree validity, KeyPackages (§10.1) and leaf nodes
+// (§7.3: source, signature, lifetime, credential policy, capabilities
+// against the group's required capabilities and the other members'
+// credential types, keys not used elsewhere in the tree), proposal lists
+// (§12.2: no duplicate Updates or Removes of a leaf, no Update or Remove of
+// the committer, no Update by value, one GroupContextExtensions, unique
+// PSKs, paths where required), epochs and ratchet generations. Proposals
+// apply in the order GroupContextExtensions, Update, Remove, Add, PSK.
+// Every operation works on a copy and installs it only on success, so a
+// rejected message leaves the group as it was.
+//
+// Not supported (rejected with ErrUnsupported or ErrSenderType): ReInit,
+// external senders and external joins (ExternalInit, new-member senders),
+// and resumption PSKs in a Welcome (the joiner cannot hold them). Leaves
+// already in a tree a client joins are not checked against their lifetime,
+// as members may have been added long ago.
+//
+// Secrets of past epochs: the previous Config.PastEpochs epochs (default 3)
+// keep their sender-data secret, secret tree, resumption PSK and the
+// members' signature keys and credentials, so that late application
+// messages can still be read; older ones are deleted when the group moves
+// on (and when a state is loaded under a smaller retention).
 //
 // # Layout
 //
@@ -46,6 +87,16 @@
 //     PrivateMessage encryption with sender data, reuse guard and padding (§6).
 //   - welcome.go: GroupSecrets and GroupInfo encryption for a Welcome (§12.4.3.1).
 //
+// Group lifecycle:
+//   - keypackage.go: KeyPackage creation and validation, leaf node policy
+//     checks, required capabilities.
+//   - group.go: Config, the Group type, creation, accessors, application
+//     messages and ProcessMessage.
+//   - commit.go: proposals, commit creation with its Welcome, commit
+//     processing, pending commits, epoch transitions.
+//   - join.go: joining from a Welcome.
+//   - state.go: group state serialization.
+//
 // # Wire formats
 //
 // Every structure is encoded exactly as RFC 9420 §2.1 specifies: integers are
@@ -56,6 +107,21 @@
 // checked against the input, enumerations this package cannot parse are
 // rejected, and no bytes may follow a structure. As a result every accepted
 // input re-encodes to itself, which the fuzz targets check.
+//
+// # Group state format
+//
+// MarshalState writes, in the same encoding: the magic "QMLS", a uint16
+// format version (1; LoadGroup tells a newer version, ErrStateVersion,
+// from one too old to read, ErrStateTooOld), the cipher suite, the
+// GroupContext, the ratchet tree as in the ratchet_tree extension, the
+// member's private tree keys ({node, optional path secret, private key,
+// public key}, by node), its signature key, the twelve epoch secrets, the
+// interim transcript hash and confirmation tag, the secret tree (leaf
+// count, unconsumed node secrets, and per started leaf its two ratchets with
+// their skipped keys), the cached proposals, the pending commit if any, the
+// retained past epochs and a removed flag. state.go details the layout.
+// LoadGroup is strict like the wire decoders and also checks consistency
+// (tree hash against the GroupContext, lengths of secrets, leaf ranges).
 //
 // # Secrets and state
 //

@@ -124,8 +124,11 @@ type pastEpoch struct {
 
 // Member is one entry of a group's roster.
 type Member struct {
-	Leaf         LeafIndex
-	Credential   Credential
+	// Leaf is the member's leaf index, which names it in Remove proposals.
+	Leaf LeafIndex
+	// Credential is the member's credential.
+	Credential Credential
+	// SignatureKey is the member's signature public key.
 	SignatureKey []byte
 }
 

@@ -37,10 +37,14 @@ type KeyPackageParams struct {
 // KeyPackage is published; the bundle stays with its owner until a Welcome
 // uses it, after which it must be deleted (a KeyPackage is single-use).
 type KeyPackageBundle struct {
-	KeyPackage     KeyPackage
-	InitPriv       []byte
+	// KeyPackage is the public part, to publish.
+	KeyPackage KeyPackage
+	// InitPriv is the HPKE private key of KeyPackage.InitKey, which opens the Welcome.
+	InitPriv []byte
+	// EncryptionPriv is the HPKE private key of the leaf's encryption key.
 	EncryptionPriv []byte
-	SignaturePriv  []byte
+	// SignaturePriv is the signature private key of the leaf's signature key.
+	SignaturePriv []byte
 }
 
 // defaultCapabilities are the capabilities of leaves this package creates:
@@ -234,8 +238,11 @@ func checkLeafSelf(cs CipherSuite, leaf *LeafNode, groupID []byte, idx LeafIndex
 // RequiredCapabilities is the required_capabilities group context
 // extension (RFC 9420 §11.1): what every member must support.
 type RequiredCapabilities struct {
-	Extensions  []ExtensionType
-	Proposals   []ProposalType
+	// Extensions lists extension types every member must support.
+	Extensions []ExtensionType
+	// Proposals lists proposal types every member must support.
+	Proposals []ProposalType
+	// Credentials lists credential types every member must support.
 	Credentials []CredentialType
 }
 
