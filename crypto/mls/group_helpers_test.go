@@ -101,6 +101,12 @@ func (w *world) deliver(committer string, out *CommitOutput, joiners map[string]
 // add has committer add k new clients.
 func (w *world) add(committer string, k int) {
 	w.tb.Helper()
+	w.addWith(committer, k, false)
+}
+
+// addWith has committer add k new clients, refreshing its path unless noPath.
+func (w *world) addWith(committer string, k int, noPath bool) {
+	w.tb.Helper()
 	joiners := map[string]*KeyPackageBundle{}
 	var kps []*KeyPackage
 	for range k {
@@ -109,7 +115,7 @@ func (w *world) add(committer string, k int) {
 		joiners[n] = newBundle(w.tb, n)
 		kps = append(kps, &joiners[n].KeyPackage)
 	}
-	out, err := w.members[committer].AddMembers(kps...)
+	out, err := w.members[committer].Commit(&CommitOptions{Add: kps, NoPath: noPath})
 	if err != nil {
 		w.tb.Fatalf("%s adding %d: %v", committer, k, err)
 	}
@@ -231,7 +237,7 @@ func (w *world) randomStep(rng *rand.Rand, maxMembers int) {
 	committer := pickSender()
 	switch op := rng.IntN(5); {
 	case len(names) < 2 || len(senders) < 2 || (op == 0 && len(names) < maxMembers):
-		w.add(committer, 1+rng.IntN(max(1, min(3, maxMembers-len(names)))))
+		w.addWith(committer, 1+rng.IntN(max(1, min(3, maxMembers-len(names)))), rng.IntN(2) == 0)
 	case op == 1:
 		victim := pick()
 		for victim == committer {

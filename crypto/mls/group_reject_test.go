@@ -336,3 +336,41 @@ func TestCommitWithoutRequiredPathIsRejected(t *testing.T) {
 	}
 	expectRejected(t, w.members["c1"], badTag, ErrBadConfirmationTag)
 }
+
+// FuzzProcessMessage feeds arbitrary messages to a member of a small group:
+// no input may panic, and a rejected one must leave the state unchanged.
+func FuzzProcessMessage(f *testing.F) {
+	w := newWorld(f, nil)
+	w.add("c0", 2)
+	c1 := w.members["c1"]
+	state := mustState(f, c1)
+	upd, err := w.members["c2"].ProposeUpdate()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(upd)
+	app, err := w.members["c2"].Encrypt([]byte("hello"), []byte("aad"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(app)
+	for _, opts := range []*CommitOptions{nil, {Remove: []LeafIndex{w.members["c2"].OwnLeaf()}}, {Add: []*KeyPackage{&newBundle(f, "x").KeyPackage}}} {
+		out, err := w.members["c0"].Commit(opts)
+		if err != nil {
+			f.Fatal(err)
+		}
+		w.members["c0"].DiscardPendingCommit()
+		f.Add(out.Commit)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		g, err := LoadGroup(state, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := g.ProcessMessage(data); err != nil {
+			if !bytes.Equal(mustState(t, g), state) {
+				t.Fatalf("rejected message (%v) changed the state", err)
+			}
+		}
+	})
+}
