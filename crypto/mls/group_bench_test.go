@@ -8,8 +8,8 @@ import (
 // benchPair is a group of n members built through the API, seen by two of
 // them: the creator (leaf 0) and the member at the last leaf. The other
 // members exist only in the tree. All of them were added by one commit, so
-// the parent nodes off the creator's path are blank and each path
-// encryption reaches every member's leaf: the costliest shape of a tree.
+// the parent nodes off the creator's path are blank and path encryptions
+// reach every member's leaf: the costliest shape of a tree.
 type benchPair struct {
 	creator, last *Group
 }
@@ -40,14 +40,69 @@ func newBenchPair(b *testing.B, n int) *benchPair {
 	return &benchPair{creator: creator, last: lastGroup}
 }
 
+// populate gives every blank parent node a key, as in a group where every
+// member has committed once, so that each path encryption reaches about
+// log2(n) nodes: the usual shape of a running group. The creator and the
+// last member receive the private keys of the new nodes on their paths.
+// (The tree is built directly, so these nodes carry no valid parent hashes;
+// processing a commit does not look at them.)
+func (p *benchPair) populate(b *testing.B) {
+	b.Helper()
+	cs := suite1
+	tree := p.creator.tree
+	n := tree.LeafCount()
+	onPath := func(g *Group, x NodeIndex) bool { return x.IsAncestorOf(g.priv.Leaf.Node()) }
+	for x := NodeIndex(1); int(x) < len(tree.nodes); x += 2 {
+		if tree.node(x) != nil {
+			continue
+		}
+		if lo, _ := x.subtreeLeaves(); uint32(lo) >= n {
+			continue
+		}
+		priv, pub, err := cs.GenerateKeyPair()
+		if err != nil {
+			b.Fatal(err)
+		}
+		tree.setNode(x, &Node{Parent: &ParentNode{EncryptionKey: pub, ParentHash: []byte{}, UnmergedLeaves: []LeafIndex{}}})
+		for _, g := range []*Group{p.creator, p.last} {
+			if onPath(g, x) {
+				g.priv.keys[x] = nodeKey{priv: priv, pub: pub}
+			}
+		}
+	}
+	th, err := tree.TreeHash(cs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p.last.tree = tree.Clone()
+	for _, g := range []*Group{p.creator, p.last} {
+		g.ctx.TreeHash = th
+	}
+}
+
 // BenchmarkGroup measures, at 10, 100 and 1,000 members: creating and
 // processing a commit that adds one member, creating and processing a
 // self-update commit, and encrypting and decrypting an application message.
+// Each size runs on two trees: "fresh", right after all members were added
+// by one commit (paths reach every leaf: the costliest case), and
+// "populated", with every parent node holding a key (paths reach about
+// log2(n) nodes: a group in which members have committed).
 func BenchmarkGroup(b *testing.B) {
 	for _, n := range benchSizes {
-		p := newBenchPair(b, n)
+		for _, shape := range []string{"fresh", "populated"} {
+			p := newBenchPair(b, n)
+			if shape == "populated" {
+				p.populate(b)
+			}
+			benchGroupOps(b, fmt.Sprintf("members=%d/tree=%s", n, shape), p)
+		}
+	}
+}
+
+func benchGroupOps(b *testing.B, name string, p *benchPair) {
+	{
 		newcomer := newBundle(b, "newcomer")
-		b.Run(fmt.Sprintf("members=%d/AddCommitCreate", n), func(b *testing.B) {
+		b.Run(name+"/AddCommitCreate", func(b *testing.B) {
 			for range b.N {
 				if _, err := p.creator.AddMembers(&newcomer.KeyPackage); err != nil {
 					b.Fatal(err)
@@ -55,7 +110,7 @@ func BenchmarkGroup(b *testing.B) {
 				p.creator.DiscardPendingCommit()
 			}
 		})
-		b.Run(fmt.Sprintf("members=%d/AddCommitProcess", n), func(b *testing.B) {
+		b.Run(name+"/AddCommitProcess", func(b *testing.B) {
 			out, err := p.creator.AddMembers(&newcomer.KeyPackage)
 			if err != nil {
 				b.Fatal(err)
@@ -68,7 +123,7 @@ func BenchmarkGroup(b *testing.B) {
 				}
 			}
 		})
-		b.Run(fmt.Sprintf("members=%d/SelfUpdateCreate", n), func(b *testing.B) {
+		b.Run(name+"/SelfUpdateCreate", func(b *testing.B) {
 			for range b.N {
 				if _, err := p.last.SelfUpdate(); err != nil {
 					b.Fatal(err)
@@ -76,7 +131,7 @@ func BenchmarkGroup(b *testing.B) {
 				p.last.DiscardPendingCommit()
 			}
 		})
-		b.Run(fmt.Sprintf("members=%d/SelfUpdateProcess", n), func(b *testing.B) {
+		b.Run(name+"/SelfUpdateProcess", func(b *testing.B) {
 			out, err := p.last.SelfUpdate()
 			if err != nil {
 				b.Fatal(err)
@@ -90,7 +145,7 @@ func BenchmarkGroup(b *testing.B) {
 			}
 		})
 		msg := make([]byte, 256)
-		b.Run(fmt.Sprintf("members=%d/Encrypt", n), func(b *testing.B) {
+		b.Run(name+"/Encrypt", func(b *testing.B) {
 			b.SetBytes(int64(len(msg)))
 			for range b.N {
 				if _, err := p.last.Encrypt(msg, nil); err != nil {
@@ -98,7 +153,7 @@ func BenchmarkGroup(b *testing.B) {
 				}
 			}
 		})
-		b.Run(fmt.Sprintf("members=%d/Decrypt", n), func(b *testing.B) {
+		b.Run(name+"/Decrypt", func(b *testing.B) {
 			b.SetBytes(int64(len(msg)))
 			for range b.N {
 				b.StopTimer()
