@@ -125,20 +125,22 @@ func (g *Group) ProposeUpdate() ([]byte, error) {
 	return g.propose(&Proposal{Type: ProposalUpdate, Update: &leaf}, encPriv)
 }
 
-// receiveProposal validates a proposal from another member and caches it.
+// receiveProposal validates a proposal from a member and caches it. A
+// proposal already cached (our own, echoed by the delivery service, or a
+// duplicate) is accepted without change.
 func (g *Group) receiveProposal(ac *AuthenticatedContent, sender LeafIndex) error {
-	if sender == g.priv.Leaf {
-		return fmt.Errorf("%w: proposal from our own leaf", ErrOwnMessage)
-	}
-	if err := g.checkProposal(ac.Content.Proposal, sender); err != nil {
-		return err
-	}
 	ref, err := ac.ProposalRef(g.cs)
 	if err != nil {
 		return err
 	}
 	if slices.ContainsFunc(g.proposals, func(c cachedProposal) bool { return bytes.Equal(c.ref, ref) }) {
 		return nil
+	}
+	if sender == g.priv.Leaf {
+		return fmt.Errorf("%w: proposal from our own leaf that we did not send", ErrOwnMessage)
+	}
+	if err := g.checkProposal(ac.Content.Proposal, sender); err != nil {
+		return err
 	}
 	g.proposals = append(g.proposals, cachedProposal{ref: ref, proposal: *ac.Content.Proposal, sender: sender})
 	return nil

@@ -167,6 +167,12 @@ func TestCommitByReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The delivery service echoes proposals to their senders: accepted as known.
+	for _, p := range [][]byte{u3, add} {
+		if r, err := c3.ProcessMessage(p); err != nil || r.Kind != KindProposal {
+			t.Fatalf("own proposal echoed: %v", err)
+		}
+	}
 	w.deliver("c0", out, map[string]*KeyPackageBundle{"c9": newcomer})
 	if _, ok := w.removed["c1"]; !ok {
 		t.Fatal("c1 was not removed")

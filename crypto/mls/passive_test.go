@@ -75,11 +75,12 @@ func TestPassiveClientVectors(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var vs []passiveClientVector
 			loadVectors(t, name, &vs)
-			cases, epochs := 0, 0
+			cases, epochs, eligible := 0, 0, 0
 			for i := range vs {
 				if vs[i].CipherSuite != uint16(X25519AES128GCMSHA256Ed25519) {
 					continue
 				}
+				eligible++
 				n, err := runPassiveClient(&vs[i])
 				if err != nil {
 					t.Errorf("case %d: %v", i, err)
@@ -88,10 +89,11 @@ func TestPassiveClientVectors(t *testing.T) {
 				cases++
 				epochs += n
 			}
-			t.Logf("%s: %d epochs followed", name, epochs)
+			t.Logf("%s: %d joins and %d further epochs with matching epoch authenticators", name, cases, epochs)
+			fmt.Printf("mls vectors %s: %d joins and %d further epochs with matching epoch authenticators\n", name, cases, epochs)
 			reportCases(t, name, cases)
-			if cases != len(vs) {
-				t.Errorf("%d of %d cases passed", cases, len(vs))
+			if cases != eligible {
+				t.Errorf("%d of %d cases passed", cases, eligible)
 			}
 		})
 	}
