@@ -29,8 +29,10 @@ type passiveClientVector struct {
 }
 
 // runPassiveClient joins from the vector's Welcome and applies every epoch,
-// comparing epoch authenticators. It returns the number of epochs followed.
-func runPassiveClient(v *passiveClientVector) (int, error) {
+// comparing epoch authenticators. With reload, the client is persisted and
+// loaded again before every message. It returns the number of epochs
+// followed.
+func runPassiveClient(v *passiveClientVector, reload bool) (int, error) {
 	var m MLSMessage
 	if err := Unmarshal(v.KeyPackage, &m); err != nil {
 		return 0, fmt.Errorf("key package: %w", err)
@@ -50,11 +52,28 @@ func runPassiveClient(v *passiveClientVector) (int, error) {
 	if !bytes.Equal(g.EpochAuthenticator(), v.InitialEpochAuthenticator) {
 		return 0, fmt.Errorf("initial epoch authenticator mismatch")
 	}
+	cycle := func() error {
+		if !reload {
+			return nil
+		}
+		st, err := g.MarshalState()
+		if err != nil {
+			return err
+		}
+		g, err = LoadGroup(st, cfg)
+		return err
+	}
 	for i, e := range v.Epochs {
 		for j, p := range e.Proposals {
+			if err := cycle(); err != nil {
+				return i, fmt.Errorf("epoch %d: reload: %w", i, err)
+			}
 			if _, err := g.ProcessMessage(p); err != nil {
 				return i, fmt.Errorf("epoch %d proposal %d: %w", i, j, err)
 			}
+		}
+		if err := cycle(); err != nil {
+			return i, fmt.Errorf("epoch %d: reload: %w", i, err)
 		}
 		r, err := g.ProcessMessage(e.Commit)
 		if err != nil {
@@ -81,7 +100,7 @@ func TestPassiveClientVectors(t *testing.T) {
 					continue
 				}
 				eligible++
-				n, err := runPassiveClient(&vs[i])
+				n, err := runPassiveClient(&vs[i], false)
 				if err != nil {
 					t.Errorf("case %d: %v", i, err)
 					continue
@@ -94,6 +113,29 @@ func TestPassiveClientVectors(t *testing.T) {
 			reportCases(t, name, cases)
 			if cases != eligible {
 				t.Errorf("%d of %d cases passed", cases, eligible)
+			}
+		})
+	}
+}
+
+// TestPassiveClientVectorsWithReloads follows the same groups, persisting
+// and reloading the client before every message.
+func TestPassiveClientVectorsWithReloads(t *testing.T) {
+	for _, name := range []string{"passive-client-handling-commit.json", "passive-client-random.json"} {
+		t.Run(name, func(t *testing.T) {
+			var vs []passiveClientVector
+			loadVectors(t, name, &vs)
+			epochs := 0
+			for i := range vs {
+				n, err := runPassiveClient(&vs[i], true)
+				if err != nil {
+					t.Errorf("case %d: %v", i, err)
+				}
+				epochs += n
+			}
+			t.Logf("%s: %d epochs followed with a reload before every message", name, epochs)
+			if epochs == 0 && inCI() {
+				t.Fatalf("%s: no epochs followed", name)
 			}
 		})
 	}
