@@ -68,4 +68,3 @@ func FuzzFromException(f *testing.F) {
 		}
 	})
 }
-
