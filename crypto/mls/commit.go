@@ -548,6 +548,9 @@ func (g *Group) installEpoch(prev *Group, ctx GroupContext, s *EpochSecrets, tag
 	g.st = g.newSecretTree(s.EncryptionSecret, g.tree.LeafCount())
 	g.proposals = nil
 	g.pending = nil
+	// Path secrets are needed only while building a Welcome; the node keys
+	// derived from them stay.
+	g.priv.ForgetPathSecrets()
 	g.priv.Prune(g.tree)
 	return nil
 }
