@@ -14,8 +14,10 @@ const noLeaf = LeafIndex(^uint32(0))
 // pendingCommit is a commit this member created and sent, waiting to be
 // confirmed by the delivery service (merge) or beaten by another (discard).
 type pendingCommit struct {
-	// content is the encoded AuthenticatedContent of the commit.
+	// content is the encoded AuthenticatedContent of the commit; message
+	// is the MLSMessage sent, recognized when the delivery service echoes it.
 	content []byte
+	message []byte
 	ac      *AuthenticatedContent
 	// priv is our private tree state after the commit's path, with the path
 	// secrets already forgotten; commitSecret is the path's commit secret
@@ -58,12 +60,36 @@ func (g *Group) publicMessage(fc FramedContent, confirmationTag []byte) (*Authen
 		return nil, nil, err
 	}
 	ac.Auth.ConfirmationTag = confirmationTag
-	pm, err := ProtectPublic(g.cs, ac, g.secrets.MembershipKey, &g.ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	b, err := Marshal(&MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatPublicMessage, PublicMessage: pm})
+	b, err := g.frame(ac)
 	return ac, b, err
+}
+
+// handshakeWireFormat is the wire format of the handshake messages we send.
+func (g *Group) handshakeWireFormat() WireFormat {
+	if g.cfg.PrivateHandshake {
+		return WireFormatPrivateMessage
+	}
+	return WireFormatPublicMessage
+}
+
+// frame protects signed content of the current epoch as a PublicMessage
+// (with membership tag) or a PrivateMessage (advancing our handshake or
+// application ratchet), per its wire format, and encodes it.
+func (g *Group) frame(ac *AuthenticatedContent) ([]byte, error) {
+	m := &MLSMessage{Version: ProtocolVersionMLS10, WireFormat: ac.WireFormat}
+	var err error
+	switch ac.WireFormat {
+	case WireFormatPublicMessage:
+		m.PublicMessage, err = ProtectPublic(g.cs, ac, g.secrets.MembershipKey, &g.ctx)
+	case WireFormatPrivateMessage:
+		m.PrivateMessage, err = ProtectPrivate(g.cs, ac, g.secrets.SenderDataSecret, g.st, g.cfg.Padding)
+	default:
+		err = fmt.Errorf("%w: %d", ErrWireFormat, ac.WireFormat)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return Marshal(m)
 }
 
 func (g *Group) framed(ct ContentType) FramedContent {
@@ -85,7 +111,11 @@ func (g *Group) propose(p *Proposal, encPriv []byte) ([]byte, error) {
 	}
 	fc := g.framed(ContentProposal)
 	fc.Proposal = p
-	ac, msg, err := g.publicMessage(fc, nil)
+	ac, err := SignContent(g.cs, g.handshakeWireFormat(), fc, g.sigPriv, &g.ctx)
+	if err != nil {
+		return nil, err
+	}
+	msg, err := g.frame(ac)
 	if err != nil {
 		return nil, err
 	}
@@ -575,7 +605,8 @@ type CommitOptions struct {
 
 // CommitOutput holds the messages of a new commit.
 type CommitOutput struct {
-	// Commit is the MLSMessage to send to the group (a PublicMessage).
+	// Commit is the MLSMessage to send to the group (a PublicMessage, or a
+	// PrivateMessage under Config.PrivateHandshake).
 	Commit []byte
 	// Welcome is the MLSMessage for the added members, nil without adds.
 	Welcome []byte
@@ -712,7 +743,7 @@ func (g *Group) Commit(opts *CommitOptions) (*CommitOutput, error) {
 	fc := g.framed(ContentCommit)
 	fc.AuthenticatedData = nonNil(opts.AuthenticatedData)
 	fc.Commit = commit
-	ac, err := SignContent(g.cs, WireFormatPublicMessage, fc, g.sigPriv, &g.ctx)
+	ac, err := SignContent(g.cs, g.handshakeWireFormat(), fc, g.sigPriv, &g.ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -737,14 +768,7 @@ func (g *Group) Commit(opts *CommitOptions) (*CommitOutput, error) {
 	}
 	tag := ConfirmationTag(g.cs, secrets.ConfirmationKey, confirmed)
 	ac.Auth.ConfirmationTag = tag
-	pm, err := ProtectPublic(g.cs, ac, g.secrets.MembershipKey, &g.ctx)
-	if err != nil {
-		return nil, err
-	}
 	out := &CommitOutput{}
-	if out.Commit, err = Marshal(&MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatPublicMessage, PublicMessage: pm}); err != nil {
-		return nil, err
-	}
 	if len(res.added) > 0 {
 		if out.Welcome, err = g.welcome(next.tree, &newCtx, secrets, tag, res, pc.priv); err != nil {
 			return nil, err
@@ -754,6 +778,12 @@ func (g *Group) Commit(opts *CommitOptions) (*CommitOutput, error) {
 	if pc.content, err = Marshal(ac); err != nil {
 		return nil, err
 	}
+	// Framing a PrivateMessage takes a key from our handshake ratchet: the
+	// last step, so that a failed Commit changes nothing.
+	if out.Commit, err = g.frame(ac); err != nil {
+		return nil, err
+	}
+	pc.message = out.Commit
 	pc.ac = ac
 	g.pending = pc
 	return out, nil

@@ -22,6 +22,8 @@
 //     wins the epoch discards it automatically.
 //   - ProcessMessage handles proposals, commits and application messages
 //     (PublicMessage or PrivateMessage); Encrypt sends application data.
+//     Proposals and commits go out as PublicMessages, or as PrivateMessages
+//     under Config.PrivateHandshake.
 //   - Export, EpochAuthenticator and Roster read the current epoch.
 //   - MarshalState and LoadGroup persist a group.
 //

@@ -39,6 +39,10 @@ type Config struct {
 	CredentialPolicy func(c *Credential, signatureKey []byte) error
 	// PSKs holds external pre-shared keys by PSK ID.
 	PSKs map[string][]byte
+	// PrivateHandshake sends proposals and commits as PrivateMessages, so
+	// that the delivery service does not see their content. Our own commit
+	// is still recognized when the delivery service echoes it.
+	PrivateHandshake bool
 }
 
 // withDefaults returns a copy of c (which may be nil) with zero fields set to defaults.
@@ -327,11 +331,7 @@ func (g *Group) protect(fc FramedContent) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	pm, err := ProtectPrivate(g.cs, ac, g.secrets.SenderDataSecret, g.st, g.cfg.Padding)
-	if err != nil {
-		return nil, err
-	}
-	return Marshal(&MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatPrivateMessage, PrivateMessage: pm})
+	return g.frame(ac)
 }
 
 // MessageKind says what a processed message carried.
@@ -377,6 +377,16 @@ type Received struct {
 func (g *Group) ProcessMessage(data []byte) (*Received, error) {
 	if g.removed {
 		return nil, ErrInactive
+	}
+	if g.pending != nil && bytes.Equal(data, g.pending.message) {
+		// Our own commit, echoed: a PrivateMessage one we could not decrypt.
+		ac := g.pending.ac
+		if err := g.MergePendingCommit(); err != nil {
+			return nil, err
+		}
+		return &Received{Kind: KindCommit, Epoch: ac.Content.Epoch, Sender: g.priv.Leaf,
+			Credential: cloneCredential(g.tree.Leaf(g.priv.Leaf).Credential), AuthenticatedData: ac.Content.AuthenticatedData,
+			OwnCommit: true}, nil
 	}
 	var m MLSMessage
 	if err := Unmarshal(data, &m); err != nil {

@@ -16,22 +16,40 @@ func TestGroupsConverge(t *testing.T) {
 		// senders bounds how many members send in the checks between
 		// steps (0: all); the first and last checks always use all.
 		senders int
+		// private sends proposals and commits as PrivateMessages.
+		private bool
 	}{
-		{2, 30, 10, 0},
-		{3, 40, 15, 0},
-		{50, 25, 4, 3},
+		{2, 30, 10, 0, false},
+		{3, 40, 15, 0, false},
+		{3, 30, 10, 0, true},
+		{50, 25, 4, 3, false},
 	} {
-		t.Run(fmt.Sprint(tc.size, " members"), func(t *testing.T) {
+		name := fmt.Sprint(tc.size, " members")
+		if tc.private {
+			name += " with private handshakes"
+		}
+		t.Run(name, func(t *testing.T) {
 			steps := tc.steps
 			if testing.Short() {
 				steps = tc.shortSteps
 			}
 			rng := rand.New(rand.NewPCG(uint64(tc.size), 12))
-			w := newWorld(t, nil)
+			w := newWorld(t, &Config{PrivateHandshake: tc.private})
 			for len(w.members) < tc.size {
 				w.add("c0", min(tc.size-len(w.members), 16))
 			}
 			w.check(rng, 0)
+			if tc.private {
+				out, err := w.members["c0"].SelfUpdate()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var m MLSMessage
+				if err := Unmarshal(out.Commit, &m); err != nil || m.WireFormat != WireFormatPrivateMessage {
+					t.Fatalf("commit sent as wire format %d (%v)", m.WireFormat, err)
+				}
+				w.deliver("c0", out, nil)
+			}
 			for i := range steps {
 				w.randomStep(rng, tc.size)
 				// Grow back to the target size so that every size keeps being exercised.

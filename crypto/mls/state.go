@@ -21,7 +21,7 @@ import (
 //	opaque confirmation_tag<V>;
 //	SecretTreeState secret_tree;
 //	CachedProposal proposals<V>;       // {ref, Proposal, sender, enc_priv}
-//	optional<PendingCommit> pending;   // {AuthenticatedContent, private_tree, optional commit_secret}
+//	optional<PendingCommit> pending;   // {AuthenticatedContent, MLSMessage sent, private_tree, commit_secret}
 //	PastEpoch past<V>;                 // {GroupContext, sender_data_secret, resumption_psk, SecretTreeState,
 //	                                   //  {signature_key, Credential if the key is not empty}<V>}
 //	uint8 removed;
@@ -72,6 +72,7 @@ func (g *Group) MarshalState() ([]byte, error) {
 	w.boolean(g.pending != nil)
 	if g.pending != nil {
 		w.opaque(g.pending.content)
+		w.opaque(g.pending.message)
 		g.pending.priv.encodeState(&w)
 		w.opaque(g.pending.commitSecret)
 	}
@@ -152,6 +153,7 @@ func LoadGroup(data []byte, cfg *Config) (*Group, error) {
 	if r.boolean() {
 		g.pending = &pendingCommit{}
 		pendingContent = r.opaque()
+		g.pending.message = r.opaque()
 		g.pending.priv = decodePrivState(&r)
 		g.pending.commitSecret = r.opaque()
 		if len(g.pending.commitSecret) == 0 {
