@@ -50,6 +50,13 @@ func TestGroupsConverge(t *testing.T) {
 				}
 				w.deliver("c0", out, nil)
 			}
+			// One removal for certain, then random changes.
+			names := w.names()
+			w.commit(names[0], &CommitOptions{Remove: []LeafIndex{w.members[names[len(names)-1]].OwnLeaf()}})
+			for len(w.members) < max(2, tc.size/2) {
+				w.add(w.names()[0], 1)
+			}
+			w.check(rng, tc.senders)
 			for i := range steps {
 				w.randomStep(rng, tc.size)
 				// Grow back to the target size so that every size keeps being exercised.
