@@ -3,6 +3,7 @@ package mls
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 )
@@ -224,8 +225,27 @@ func TestKeyPackageValidation(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := fresh().KeyPackage.Validate(suite1, now); err != nil {
+	kpb := fresh()
+	kp := &kpb.KeyPackage
+	if err := kp.Validate(suite1, now); err != nil {
 		t.Fatalf("fresh key package: %v", err)
+	}
+	leaf := &kp.LeafNode
+	switch {
+	case bytes.Equal(kp.InitKey, leaf.EncryptionKey):
+		t.Error("init key equals the leaf key")
+	case leaf.Credential.Type != CredentialBasic || string(leaf.Credential.Identity) != "k":
+		t.Errorf("credential %+v", leaf.Credential)
+	case leaf.Lifetime == nil || leaf.Lifetime.NotBefore > uint64(now.Unix()) || leaf.Lifetime.NotAfter != uint64(now.Add(time.Hour).Unix()):
+		t.Errorf("lifetime %+v", leaf.Lifetime)
+	case !slices.Contains(leaf.Capabilities.CipherSuites, suite1.ID()) || !slices.Contains(leaf.Capabilities.Versions, ProtocolVersionMLS10):
+		t.Errorf("capabilities %+v", leaf.Capabilities)
+	}
+	if pub, err := suite1.HPKEPublicKey(kpb.InitPriv); err != nil || !bytes.Equal(pub, kp.InitKey) {
+		t.Error("init private key does not match")
+	}
+	if pub, err := suite1.HPKEPublicKey(kpb.EncryptionPriv); err != nil || !bytes.Equal(pub, leaf.EncryptionKey) {
+		t.Error("encryption private key does not match")
 	}
 	for _, tc := range []struct {
 		name string
