@@ -68,6 +68,11 @@ func TestCommitFromNonMemberIsRejected(t *testing.T) {
 		forged := tamperPublic(t, out.Commit, func(pm *PublicMessage) { pm.Content.Sender.Index = leaf })
 		expectRejected(t, w.members["c1"], forged, ErrNotMember)
 	}
+	// External senders and external commits are not supported.
+	for _, st := range []SenderType{SenderExternal, SenderNewMemberCommit} {
+		forged := tamperPublic(t, out.Commit, func(pm *PublicMessage) { pm.Content.Sender.Type = st })
+		expectRejected(t, w.members["c1"], forged, ErrSenderType)
+	}
 	// An outsider's group cannot produce a valid membership tag for ours.
 	outsider, err := NewGroup(suite1, []byte("world"), newBundle(t, "mallory"), nil, nil)
 	if err != nil {
