@@ -29,6 +29,31 @@ func (c *Node) BindFlags(fs *flag.FlagSet) {
 		"refuse insecure defaults such as the self-signed certificate (env "+EnvName("production")+")")
 	str(&c.LogLevel, "log-level", "log level: debug, info, warn or error")
 	str(&c.LogFormat, "log-format", "log format: text or json")
+	fs.BoolVar(&c.MDNS, "mdns", c.MDNS,
+		"announce this node and find other nodes with mDNS (env "+EnvName("mdns")+")")
+	fs.Var((*listFlag)(&c.MDNSIfaces), "mdns-iface",
+		"interface for mDNS, repeatable; default every multicast interface (env "+EnvName("mdns-iface")+
+			", a comma- or space-separated list)")
+}
+
+// listFlag is a repeatable flag. Each value may itself be a comma- or
+// space-separated list, which is how its environment twin carries several.
+type listFlag []string
+
+func (l *listFlag) String() string {
+	if l == nil {
+		return ""
+	}
+	return strings.Join(*l, ",")
+}
+
+func (l *listFlag) Set(v string) error {
+	items := strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
+	if len(items) == 0 {
+		return errors.New("empty value")
+	}
+	*l = append(*l, items...)
+	return nil
 }
 
 // Load defines c's flags on fs, parses args into them, fills every flag not

@@ -1,0 +1,221 @@
+package discovery
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+)
+
+// BrowseConfig configures a one-shot Browse.
+type BrowseConfig struct {
+	// Interfaces to ask on; empty: every interface that is up,
+	// multicast-capable and not loopback.
+	Interfaces []string
+	// Timeout is how long to listen for answers; 0 means 3 s.
+	Timeout time.Duration
+	// Settle, if positive, ends the browse early: once at least one node
+	// answered and no new one came for this long.
+	Settle time.Duration
+}
+
+// resendInterval is how often a one-shot browse repeats its query, in case
+// a packet was lost.
+const resendInterval = time.Second
+
+// Browse asks the local network once for qpc nodes and returns those that
+// answered within the timeout, with what they announced. It queries from
+// an ephemeral port, so responders answer it by unicast (RFC 6762 §6.7) and
+// it works beside any responder that holds port 5353.
+func Browse(ctx context.Context, cfg BrowseConfig) ([]Peer, Stats, error) {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 3 * time.Second
+	}
+	ifaces, err := browseInterfaces(cfg.Interfaces)
+	if err != nil {
+		return nil, Stats{}, err
+	}
+	var c4 *ipv4.PacketConn
+	var c6 *ipv6.PacketConn
+	if pc, err := net.ListenPacket("udp4", "0.0.0.0:0"); err == nil {
+		c4 = ipv4.NewPacketConn(pc)
+		defer c4.Close()
+		c4.SetControlMessage(ipv4.FlagInterface, true)
+		c4.SetMulticastTTL(255)
+	}
+	if pc, err := net.ListenPacket("udp6", "[::]:0"); err == nil {
+		c6 = ipv6.NewPacketConn(pc)
+		defer c6.Close()
+		c6.SetControlMessage(ipv6.FlagInterface, true)
+		c6.SetMulticastHopLimit(255)
+	}
+	if c4 == nil && c6 == nil {
+		return nil, Stats{}, errors.New("mDNS browse: no UDP socket could be opened")
+	}
+
+	var idb [2]byte
+	rand.Read(idb[:])
+	q := browseQuery(nil)
+	q.ID = binary.BigEndian.Uint16(idb[:])
+	query, err := encodeMessage(q)
+	if err != nil {
+		return nil, Stats{}, err
+	}
+	send := func() {
+		for _, ifi := range ifaces {
+			addrs := interfaceAddrs(&ifi)
+			if c4 != nil && containsFunc(addrs, netip.Addr.Is4) {
+				c4.WriteTo(query, &ipv4.ControlMessage{IfIndex: ifi.Index}, &net.UDPAddr{IP: group4.AsSlice(), Port: Port})
+			}
+			if c6 != nil && containsFunc(addrs, netip.Addr.Is6) {
+				c6.WriteTo(query, &ipv6.ControlMessage{IfIndex: ifi.Index}, &net.UDPAddr{IP: group6.AsSlice(), Port: Port, Zone: ifi.Name})
+			}
+		}
+	}
+
+	byIndex := map[int]string{}
+	for _, ifi := range ifaces {
+		byIndex[ifi.Index] = ifi.Name
+	}
+	var st counters
+	table := NewTable("", nil)
+	type packet struct {
+		b     []byte
+		iface string
+		src   netip.Addr
+	}
+	packets := make(chan packet, 64)
+	done := make(chan struct{})
+	defer close(done)
+	read := func(readFrom func([]byte) (int, int, net.Addr, error)) {
+		for {
+			buf := make([]byte, maxPacket+1)
+			n, idx, src, err := readFrom(buf)
+			if err != nil {
+				return
+			}
+			iface, ok := byIndex[idx]
+			ua, _ := src.(*net.UDPAddr)
+			if !ok || ua == nil {
+				continue
+			}
+			select {
+			case packets <- packet{b: buf[:n], iface: iface, src: ua.AddrPort().Addr()}:
+			case <-done:
+				return
+			}
+		}
+	}
+	if c4 != nil {
+		go read(func(b []byte) (int, int, net.Addr, error) {
+			n, cm, src, err := c4.ReadFrom(b)
+			if cm == nil {
+				return n, 0, src, err
+			}
+			return n, cm.IfIndex, src, err
+		})
+	}
+	if c6 != nil {
+		go read(func(b []byte) (int, int, net.Addr, error) {
+			n, cm, src, err := c6.ReadFrom(b)
+			if cm == nil {
+				return n, 0, src, err
+			}
+			return n, cm.IfIndex, src, err
+		})
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	send()
+	resend := time.NewTicker(resendInterval)
+	defer resend.Stop()
+	var settle <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return table.Peers(), st.snapshot(table), nil
+		case <-resend.C:
+			send()
+		case <-settle:
+			return table.Peers(), st.snapshot(table), nil
+		case p := <-packets:
+			st.packets.Add(1)
+			if len(p.b) > maxPacket {
+				st.malformed.Add(1)
+				continue
+			}
+			m, err := decodeMessage(p.b)
+			if err != nil {
+				st.malformed.Add(1)
+				continue
+			}
+			if m.ID != q.ID {
+				continue // an answer to someone else's query
+			}
+			h := ingest(m, p.src, p.iface, time.Now())
+			st.count(h.problems)
+			for _, sg := range h.sightings {
+				_, known := table.Lookup(sg.ann.ID)
+				if table.update(sg) && !known && cfg.Settle > 0 {
+					settle = time.After(cfg.Settle)
+				}
+			}
+		}
+	}
+}
+
+func (c *counters) snapshot(t *Table) Stats {
+	return Stats{
+		Packets:          c.packets.Load(),
+		Malformed:        c.malformed.Load(),
+		BadAnnouncements: c.badAnn.Load(),
+		UnknownVersion:   c.unknownVer.Load(),
+		TableFull:        t.dropped(),
+	}
+}
+
+func containsFunc(addrs []netip.Addr, f func(netip.Addr) bool) bool {
+	for _, a := range addrs {
+		if f(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// browseInterfaces resolves names (empty: all usable interfaces).
+func browseInterfaces(names []string) ([]net.Interface, error) {
+	if len(names) == 0 {
+		all, err := net.Interfaces()
+		if err != nil {
+			return nil, err
+		}
+		var out []net.Interface
+		for _, ifi := range all {
+			if ifi.Flags&net.FlagUp != 0 && ifi.Flags&net.FlagMulticast != 0 && ifi.Flags&net.FlagLoopback == 0 {
+				out = append(out, ifi)
+			}
+		}
+		if len(out) == 0 {
+			return nil, fmt.Errorf("%w: none is up and multicast-capable", ErrNoInterface)
+		}
+		return out, nil
+	}
+	var out []net.Interface
+	for _, n := range names {
+		ifi, err := net.InterfaceByName(n)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrNoInterface, n, err)
+		}
+		out = append(out, *ifi)
+	}
+	return out, nil
+}

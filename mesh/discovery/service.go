@@ -1,0 +1,627 @@
+package discovery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+)
+
+// Port is the mDNS port.
+const Port = 5353
+
+// The mDNS multicast groups (RFC 6762 §3).
+var (
+	group4 = netip.MustParseAddr("224.0.0.251")
+	group6 = netip.MustParseAddr("ff02::fb")
+)
+
+// maxPacket is the largest mDNS packet read (RFC 6762 §17: 9000 bytes);
+// a larger one is dropped as malformed.
+const maxPacket = 9000
+
+// Timing of the node's announcements and queries.
+const (
+	// announceCount unsolicited responses, announceGap apart, at start and
+	// when an interface's addresses change (RFC 6762 §8.3: at least two,
+	// one second apart).
+	announceCount = 2
+	announceGap   = time.Second
+	// The first query goes out at once, then after 1 s, 2 s, 4 s … up to
+	// this fraction of the TTL, so that every peer is asked again (and
+	// answers, known-answer suppression permitting) well before its entry
+	// lapses.
+	maxQueryFraction = 0.4
+	// How often interfaces are checked for new, lost and changed addresses.
+	watchInterval = 2 * time.Second
+	tick          = 250 * time.Millisecond
+)
+
+// Config configures a Service.
+type Config struct {
+	// Interfaces are the names of the interfaces to announce and browse
+	// on. Empty: every interface that is up, multicast-capable and not
+	// loopback.
+	Interfaces []string
+	// Self is what the node announces.
+	Self Announcement
+	// TTL of the announced records; 0 means DefaultTTL.
+	TTL time.Duration
+}
+
+// Stats counts what discovery has seen. Hostile or broken packets are
+// dropped and counted here, never acted on.
+type Stats struct {
+	Packets          uint64 // mDNS packets read on the discovery interfaces
+	Malformed        uint64 // packets that are not DNS messages we can read, or too large
+	BadAnnouncements uint64 // qpc TXT records with missing or bad keys, or oversized
+	UnknownVersion   uint64 // qpc TXT records with a ver= we do not speak
+	TableFull        uint64 // new peers dropped because the table held MaxPeers
+	Answered         uint64 // queries answered
+	SendErrors       uint64 // packets that could not be sent
+}
+
+type counters struct {
+	packets, malformed, badAnn, unknownVer, answered, sendErrors atomic.Uint64
+}
+
+// count records the problems of an ingest.
+func (c *counters) count(problems []error) {
+	for _, err := range problems {
+		if errors.Is(err, ErrUnknownVersion) {
+			c.unknownVer.Add(1)
+		} else {
+			c.badAnn.Add(1)
+		}
+	}
+}
+
+// Service announces a node on the local network with mDNS, answers queries
+// for it, and browses continuously for other nodes, which it keeps in its
+// peer table.
+type Service struct {
+	cfg   Config
+	log   *slog.Logger
+	resp  *responder
+	table *Table
+	stats counters
+
+	c4 *ipv4.PacketConn // nil when the host has no IPv4
+	c6 *ipv6.PacketConn // nil when the host has no IPv6
+
+	mu     sync.Mutex
+	ifaces map[int]*ifaceState // by interface index
+	warned map[string]bool     // configured interfaces reported missing
+
+	closeOnce sync.Once
+	readers   sync.WaitGroup
+}
+
+type ifaceState struct {
+	ifi          net.Interface
+	addrs        []netip.Addr
+	joined4      bool
+	joined6      bool
+	announceLeft int
+	nextAnnounce time.Time
+}
+
+func (st *ifaceState) has4() bool { return slices.ContainsFunc(st.addrs, netip.Addr.Is4) }
+func (st *ifaceState) has6() bool { return slices.ContainsFunc(st.addrs, netip.Addr.Is6) }
+
+// New opens the mDNS sockets (sharing UDP 5353 with any other responder on
+// the host) and joins the multicast groups on the configured interfaces.
+// Announcing and browsing start with Run. The peer table logs joins and
+// leaves at info level.
+func New(cfg Config, log *slog.Logger) (*Service, error) {
+	if err := cfg.Self.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.TTL <= 0 {
+		cfg.TTL = DefaultTTL
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{
+		cfg:    cfg,
+		log:    log,
+		resp:   newResponder(cfg.Self, cfg.TTL),
+		ifaces: map[int]*ifaceState{},
+		warned: map[string]bool{},
+	}
+	s.table = NewTable(cfg.Self.ID, s.logEvent)
+	for _, n := range cfg.Interfaces {
+		if _, err := net.InterfaceByName(n); err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrNoInterface, n, err)
+		}
+	}
+	lc := net.ListenConfig{Control: sharePort}
+	var err4, err6 error
+	if pc, err := lc.ListenPacket(context.Background(), "udp4", fmt.Sprintf("0.0.0.0:%d", Port)); err == nil {
+		s.c4 = ipv4.NewPacketConn(pc)
+		err4 = errors.Join(s.c4.SetControlMessage(ipv4.FlagInterface|ipv4.FlagDst, true),
+			s.c4.SetMulticastTTL(255), s.c4.SetTTL(255), s.c4.SetMulticastLoopback(true))
+	} else {
+		err4 = err
+	}
+	if pc, err := lc.ListenPacket(context.Background(), "udp6", fmt.Sprintf("[::]:%d", Port)); err == nil {
+		s.c6 = ipv6.NewPacketConn(pc)
+		err6 = errors.Join(s.c6.SetControlMessage(ipv6.FlagInterface|ipv6.FlagDst, true),
+			s.c6.SetMulticastHopLimit(255), s.c6.SetHopLimit(255), s.c6.SetMulticastLoopback(true))
+	} else {
+		err6 = err
+	}
+	if err4 != nil && err6 != nil {
+		s.Close()
+		return nil, fmt.Errorf("mDNS sockets on port %d: %w", Port, errors.Join(err4, err6))
+	}
+	if err4 != nil {
+		log.Warn("mDNS over IPv4 unavailable", "err", err4)
+		s.closeConn4()
+	}
+	if err6 != nil {
+		log.Warn("mDNS over IPv6 unavailable", "err", err6)
+		s.closeConn6()
+	}
+	s.refreshInterfaces(time.Now())
+	return s, nil
+}
+
+func (s *Service) closeConn4() {
+	if s.c4 != nil {
+		s.c4.Close()
+		s.c4 = nil
+	}
+}
+
+func (s *Service) closeConn6() {
+	if s.c6 != nil {
+		s.c6.Close()
+		s.c6 = nil
+	}
+}
+
+// Table returns the peer table.
+func (s *Service) Table() *Table { return s.table }
+
+// Peers returns the nodes heard recently; see Table.Peers.
+func (s *Service) Peers() []Peer { return s.table.Peers() }
+
+// Changed returns a channel closed at the next change of the peer table.
+func (s *Service) Changed() <-chan struct{} { return s.table.Changed() }
+
+// Stats returns the counters of what discovery has seen and dropped.
+func (s *Service) Stats() Stats {
+	return Stats{
+		Packets:          s.stats.packets.Load(),
+		Malformed:        s.stats.malformed.Load(),
+		BadAnnouncements: s.stats.badAnn.Load(),
+		UnknownVersion:   s.stats.unknownVer.Load(),
+		TableFull:        s.table.dropped(),
+		Answered:         s.stats.answered.Load(),
+		SendErrors:       s.stats.sendErrors.Load(),
+	}
+}
+
+func (s *Service) logEvent(ev Event) {
+	p := ev.Peer
+	attrs := []any{"node_id", p.ID, "domain", p.Domain, "addr", p.DialAddr(), "iface", p.Interface, "fingerprint", p.Fingerprint}
+	switch ev.Kind {
+	case PeerJoined:
+		s.log.Info("mesh peer joined", attrs...)
+	case PeerUpdated:
+		s.log.Info("mesh peer updated", attrs...)
+	case PeerLeft:
+		s.log.Info("mesh peer left", append(attrs, "reason", ev.Reason)...)
+	}
+}
+
+// Run announces the node, answers queries and browses until ctx is
+// cancelled; then it says goodbye on every interface and closes the
+// sockets. It returns nil after a stop on cancel.
+func (s *Service) Run(ctx context.Context) error {
+	if s.c4 != nil {
+		s.readers.Add(1)
+		go s.read4()
+	}
+	if s.c6 != nil {
+		s.readers.Add(1)
+		go s.read6()
+	}
+	s.mu.Lock()
+	names := make([]string, 0, len(s.ifaces))
+	for _, st := range s.ifaces {
+		names = append(names, st.ifi.Name)
+	}
+	s.mu.Unlock()
+	slices.Sort(names)
+	s.log.Info("mDNS discovery running", "service", ServiceName, "instance", s.resp.instance.String(),
+		"interfaces", names, "ttl", s.cfg.TTL)
+
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	now := time.Now()
+	nextQuery, queryGap := now, time.Second
+	maxGap := time.Duration(float64(s.cfg.TTL) * maxQueryFraction)
+	nextWatch := now.Add(watchInterval)
+	for {
+		s.announceDue(now)
+		if !now.Before(nextQuery) {
+			s.query()
+			nextQuery = now.Add(queryGap)
+			queryGap = min(queryGap*2, maxGap)
+		}
+		if !now.Before(nextWatch) {
+			if s.refreshInterfaces(now) {
+				// A new or renumbered interface: ask around there soon.
+				nextQuery, queryGap = now, time.Second
+			}
+			nextWatch = now.Add(watchInterval)
+		}
+		s.table.expire(now)
+		select {
+		case <-ctx.Done():
+			s.sayGoodbye()
+			s.Close()
+			return nil
+		case now = <-t.C:
+		}
+	}
+}
+
+// Close closes the sockets and waits for the readers to stop. Run calls
+// it; call it yourself only when Run was never called.
+func (s *Service) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.closeConn4()
+		s.closeConn6()
+	})
+	s.readers.Wait()
+	return nil
+}
+
+// targetInterfaces returns the interfaces discovery should run on now.
+func (s *Service) targetInterfaces() []net.Interface {
+	if len(s.cfg.Interfaces) == 0 {
+		all, err := net.Interfaces()
+		if err != nil {
+			s.log.Warn("listing interfaces", "err", err)
+			return nil
+		}
+		var out []net.Interface
+		for _, ifi := range all {
+			if ifi.Flags&net.FlagUp != 0 && ifi.Flags&net.FlagMulticast != 0 && ifi.Flags&net.FlagLoopback == 0 {
+				out = append(out, ifi)
+			}
+		}
+		return out
+	}
+	var out []net.Interface
+	for _, n := range s.cfg.Interfaces {
+		ifi, err := net.InterfaceByName(n)
+		if err != nil {
+			if !s.warned[n] {
+				s.log.Warn("mDNS interface is gone; waiting for it to come back", "iface", n, "err", err)
+				s.warned[n] = true
+			}
+			continue
+		}
+		delete(s.warned, n)
+		if ifi.Flags&net.FlagUp != 0 {
+			out = append(out, *ifi)
+		}
+	}
+	return out
+}
+
+func interfaceAddrs(ifi *net.Interface) []netip.Addr {
+	list, err := ifi.Addrs()
+	if err != nil {
+		return nil
+	}
+	var out []netip.Addr
+	for _, a := range list {
+		ipn, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		addr, ok := netip.AddrFromSlice(ipn.IP)
+		if !ok {
+			continue
+		}
+		addr = addr.Unmap()
+		if addr.IsLoopback() || addr.IsMulticast() || addr.IsUnspecified() {
+			continue
+		}
+		out = append(out, addr)
+	}
+	slices.SortFunc(out, netip.Addr.Compare)
+	return out
+}
+
+// refreshInterfaces joins the multicast groups on new interfaces, notes
+// address changes (withdrawing lost addresses and scheduling announcements)
+// and forgets interfaces that went away. It reports whether anything
+// changed.
+func (s *Service) refreshInterfaces(now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	changed := false
+	seen := map[int]bool{}
+	for _, ifi := range s.targetInterfaces() {
+		seen[ifi.Index] = true
+		addrs := interfaceAddrs(&ifi)
+		st, ok := s.ifaces[ifi.Index]
+		if !ok {
+			st = &ifaceState{ifi: ifi}
+			s.ifaces[ifi.Index] = st
+		}
+		st.ifi = ifi
+		s.join(st)
+		if ok && slices.Equal(st.addrs, addrs) {
+			continue
+		}
+		changed = true
+		if ok {
+			var gone []netip.Addr
+			for _, a := range st.addrs {
+				if !slices.Contains(addrs, a) {
+					gone = append(gone, a)
+				}
+			}
+			if len(gone) > 0 {
+				s.sendMulticast(st, s.resp.addressGoodbye(gone))
+			}
+			s.log.Info("mDNS interface addresses changed; announcing again", "iface", ifi.Name, "addrs", addrs)
+		} else {
+			s.log.Debug("mDNS on interface", "iface", ifi.Name, "addrs", addrs)
+		}
+		st.addrs = addrs
+		st.announceLeft, st.nextAnnounce = announceCount, now
+	}
+	for idx, st := range s.ifaces {
+		if !seen[idx] {
+			s.log.Info("mDNS interface gone", "iface", st.ifi.Name)
+			s.leave(st)
+			delete(s.ifaces, idx)
+			changed = true
+		}
+	}
+	return changed
+}
+
+func (s *Service) join(st *ifaceState) {
+	if s.c4 != nil && !st.joined4 {
+		if err := s.c4.JoinGroup(&st.ifi, &net.UDPAddr{IP: group4.AsSlice()}); err == nil {
+			st.joined4 = true
+		} else {
+			s.log.Debug("joining the IPv4 mDNS group", "iface", st.ifi.Name, "err", err)
+		}
+	}
+	if s.c6 != nil && !st.joined6 {
+		if err := s.c6.JoinGroup(&st.ifi, &net.UDPAddr{IP: group6.AsSlice()}); err == nil {
+			st.joined6 = true
+		} else {
+			s.log.Debug("joining the IPv6 mDNS group", "iface", st.ifi.Name, "err", err)
+		}
+	}
+}
+
+func (s *Service) leave(st *ifaceState) {
+	if s.c4 != nil && st.joined4 {
+		s.c4.LeaveGroup(&st.ifi, &net.UDPAddr{IP: group4.AsSlice()})
+	}
+	if s.c6 != nil && st.joined6 {
+		s.c6.LeaveGroup(&st.ifi, &net.UDPAddr{IP: group6.AsSlice()})
+	}
+}
+
+func (s *Service) announceDue(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, st := range s.ifaces {
+		if st.announceLeft > 0 && !now.Before(st.nextAnnounce) {
+			s.sendMulticast(st, s.resp.announcement(st.addrs, s.resp.ttl))
+			st.announceLeft--
+			st.nextAnnounce = now.Add(announceGap)
+		}
+	}
+}
+
+// query asks every interface for qpc services, listing the peers already
+// known there with more than half their TTL left (known-answer
+// suppression, RFC 6762 §7.1).
+func (s *Service) query() {
+	now := time.Now()
+	var known []record
+	for _, p := range s.table.Peers() {
+		left := p.Expires.Sub(now)
+		if left > s.cfg.TTL/2 {
+			known = append(known, record{Name: serviceName, Type: typePTR, Class: classIN,
+				TTL: uint32(left / time.Second), Target: append(name{p.Instance}, serviceName...)})
+		}
+	}
+	q := browseQuery(known)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, st := range s.ifaces {
+		s.sendMulticast(st, q)
+	}
+}
+
+func (s *Service) sayGoodbye() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, st := range s.ifaces {
+		s.sendMulticast(st, s.resp.announcement(st.addrs, 0))
+	}
+}
+
+// sendMulticast sends m to the mDNS groups on one interface, over each
+// family the interface has an address of. s.mu must be held.
+func (s *Service) sendMulticast(st *ifaceState, m *message) {
+	b, err := encodeMessage(m)
+	if err != nil {
+		s.log.Error("encoding an mDNS message", "err", err)
+		return
+	}
+	if s.c4 != nil && st.has4() {
+		dst := &net.UDPAddr{IP: group4.AsSlice(), Port: Port}
+		if _, err := s.c4.WriteTo(b, &ipv4.ControlMessage{IfIndex: st.ifi.Index}, dst); err != nil {
+			s.sendFailed(st.ifi.Name, err)
+		}
+	}
+	if s.c6 != nil && st.has6() {
+		dst := &net.UDPAddr{IP: group6.AsSlice(), Port: Port, Zone: st.ifi.Name}
+		if _, err := s.c6.WriteTo(b, &ipv6.ControlMessage{IfIndex: st.ifi.Index}, dst); err != nil {
+			s.sendFailed(st.ifi.Name, err)
+		}
+	}
+}
+
+func (s *Service) sendFailed(iface string, err error) {
+	s.stats.sendErrors.Add(1)
+	s.log.Debug("sending an mDNS packet", "iface", iface, "err", err)
+}
+
+func (s *Service) read4() {
+	defer s.readers.Done()
+	c := s.c4
+	buf := make([]byte, maxPacket+1)
+	for {
+		n, cm, src, err := c.ReadFrom(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.log.Debug("reading mDNS over IPv4", "err", err)
+			continue
+		}
+		if cm == nil {
+			continue
+		}
+		s.handle(buf[:n], cm.IfIndex, src, cm.Dst.IsMulticast())
+	}
+}
+
+func (s *Service) read6() {
+	defer s.readers.Done()
+	c := s.c6
+	buf := make([]byte, maxPacket+1)
+	for {
+		n, cm, src, err := c.ReadFrom(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.log.Debug("reading mDNS over IPv6", "err", err)
+			continue
+		}
+		if cm == nil {
+			continue
+		}
+		s.handle(buf[:n], cm.IfIndex, src, cm.Dst.IsMulticast())
+	}
+}
+
+// handle processes one packet received on interface ifIndex from src.
+func (s *Service) handle(b []byte, ifIndex int, src net.Addr, multicast bool) {
+	s.mu.Lock()
+	st, ok := s.ifaces[ifIndex]
+	var addrs []netip.Addr
+	var iface string
+	if ok {
+		addrs, iface = st.addrs, st.ifi.Name
+	}
+	s.mu.Unlock()
+	if !ok {
+		return // not one of ours
+	}
+	s.stats.packets.Add(1)
+	ua, _ := src.(*net.UDPAddr)
+	if ua == nil {
+		return
+	}
+	from := ua.AddrPort()
+	if len(b) > maxPacket {
+		s.stats.malformed.Add(1)
+		s.log.Debug("dropping an oversized mDNS packet", "from", from, "iface", iface, "len", len(b))
+		return
+	}
+	m, err := decodeMessage(b)
+	if err != nil {
+		s.stats.malformed.Add(1)
+		s.log.Debug("dropping an mDNS packet", "from", from, "iface", iface, "err", err)
+		return
+	}
+	if !m.isResponse() {
+		legacy := from.Port() != Port
+		resp := s.resp.answer(m, addrs, legacy)
+		if resp == nil {
+			return
+		}
+		s.stats.answered.Add(1)
+		unicast := legacy || !multicast || slices.ContainsFunc(m.Questions, func(q question) bool { return q.QU })
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if st, ok := s.ifaces[ifIndex]; ok {
+			if unicast {
+				s.sendUnicast(st, resp, ua)
+			} else {
+				s.sendMulticast(st, resp)
+			}
+		}
+		return
+	}
+	// A response is only believed from the local link: RFC 6762 §11 asks
+	// to ignore responses to port 5353 from other ports.
+	if from.Port() != Port {
+		return
+	}
+	h := ingest(m, from.Addr(), iface, time.Now())
+	s.stats.count(h.problems)
+	for _, err := range h.problems {
+		s.log.Debug("ignoring a qpc announcement", "from", from, "iface", iface, "err", err)
+	}
+	for _, g := range h.goodbyes {
+		if g.id != s.cfg.Self.ID {
+			s.table.goodbye(g.id, g.instance)
+		}
+	}
+	for _, sg := range h.sightings {
+		_, known := s.table.Lookup(sg.ann.ID)
+		if s.table.update(sg) && !known && sg.ann.Domain == s.cfg.Self.Domain {
+			s.log.Warn("another node announces this node's domain", "node_id", sg.ann.ID, "from", from)
+		}
+	}
+}
+
+func (s *Service) sendUnicast(st *ifaceState, m *message, dst *net.UDPAddr) {
+	b, err := encodeMessage(m)
+	if err != nil {
+		s.log.Error("encoding an mDNS message", "err", err)
+		return
+	}
+	if dst.IP.To4() != nil {
+		if s.c4 != nil {
+			_, err = s.c4.WriteTo(b, &ipv4.ControlMessage{IfIndex: st.ifi.Index}, dst)
+		}
+	} else if s.c6 != nil {
+		_, err = s.c6.WriteTo(b, &ipv6.ControlMessage{IfIndex: st.ifi.Index}, dst)
+	}
+	if err != nil {
+		s.sendFailed(st.ifi.Name, err)
+	}
+}

@@ -1,0 +1,5 @@
+//go:build unix && !linux
+
+package discovery
+
+func onlyJoinedGroups(fd int, network string) error { return nil }
