@@ -19,6 +19,7 @@ import (
 	"github.com/quicprochat/qpc/config"
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/datadir"
+	"github.com/quicprochat/qpc/mesh/discovery"
 	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/noderpc"
 	"github.com/quicprochat/qpc/transport"
@@ -39,6 +40,9 @@ type Node struct {
 	server      *noderpc.Server
 	calls       *calls
 	grace       time.Duration
+	mdns        *discovery.Service // nil without --mdns
+	mdnsStop    context.CancelFunc
+	mdnsDone    chan struct{}
 
 	wg    sync.WaitGroup // one per connection being served
 	mu    sync.Mutex
@@ -92,6 +96,12 @@ func NewNode(cfg config.Node, log *slog.Logger) (*Node, error) {
 		Domain:   cfg.Domain,
 	})
 	n.server = noderpc.NewServer(svc, n.calls)
+	if cfg.MDNS {
+		if n.mdns, err = newDiscovery(cfg, key.ID(), n.fingerprint, ln.Addr(), log); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
 	return n, nil
 }
 
@@ -130,6 +140,9 @@ func (n *Node) Fingerprint() string { return n.fingerprint }
 func (n *Node) Run(ctx context.Context) error {
 	n.log.Info("node serving", "addr", n.Addr().String(), "node_id", n.NodeID(),
 		"domain", n.cfg.Domain, "fingerprint", n.fingerprint, "version", version.String())
+	if n.mdns != nil {
+		n.startDiscovery()
+	}
 	var runErr error
 	for {
 		conn, err := n.ln.Accept(ctx)
@@ -197,6 +210,8 @@ func (n *Node) untrack(conn *quic.Conn) {
 
 func (n *Node) shutdown() {
 	n.log.Info("node stopping")
+	// Say goodbye on the mesh first, so nobody dials a node that is going.
+	n.stopDiscovery()
 	n.ln.StopAccepting()
 
 	ctx, cancel := context.WithTimeout(context.Background(), n.grace)
@@ -226,5 +241,8 @@ func (n *Node) shutdown() {
 // Close releases the node's socket. Use it when Run was never called; Run
 // releases everything itself when it returns.
 func (n *Node) Close() error {
+	if n.mdns != nil {
+		n.mdns.Close()
+	}
 	return n.ln.Close()
 }

@@ -27,6 +27,7 @@ func commands() []command {
 	return []command{
 		{"node", "run a node: serve clients over QUIC", runNode},
 		{"status", "ask a node for its health", runStatus},
+		{"mesh", "nodes nearby: qpc mesh peers", runMesh},
 		{"version", "print the version of this binary", runVersion},
 	}
 }

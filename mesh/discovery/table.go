@@ -182,13 +182,13 @@ func (t *Table) emit(evs []Event) {
 // sighting is one hearing of a node: its announcement and the addresses
 // that came with it.
 type sighting struct {
-	ann       Announcement
-	instance  string
-	addrs     []netip.Addr
-	iface     string
-	ttl       time.Duration
-	addrTTL   time.Duration
-	heardAt   time.Time
+	ann      Announcement
+	instance string
+	addrs    []netip.Addr
+	iface    string
+	ttl      time.Duration
+	addrTTL  time.Duration
+	heardAt  time.Time
 }
 
 // update records a sighting. It reports false when the sighting was
