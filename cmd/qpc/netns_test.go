@@ -154,11 +154,23 @@ func (p *logProc) Logs() string {
 	return p.logs.String()
 }
 
+// mark returns the current end of the log, for waitLogFrom.
+func (p *logProc) mark() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.logs.Len()
+}
+
 // waitLog polls the process's log for a JSON record that match accepts.
 func (p *logProc) waitLog(within time.Duration, match func(rec map[string]any) bool) (map[string]any, bool) {
+	return p.waitLogFrom(0, within, match)
+}
+
+// waitLogFrom is waitLog for the records logged after mark.
+func (p *logProc) waitLogFrom(mark int, within time.Duration, match func(rec map[string]any) bool) (map[string]any, bool) {
 	deadline := time.Now().Add(within)
 	for {
-		for _, line := range strings.Split(p.Logs(), "\n") {
+		for _, line := range strings.Split(p.Logs()[mark:], "\n") {
 			var rec map[string]any
 			if json.Unmarshal([]byte(line), &rec) == nil && match(rec) {
 				return rec, true
@@ -294,6 +306,32 @@ func TestMeshDiscoveryAcrossNamespaces(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "using node "+n2.domain) {
 		t.Errorf("status --server auto did not say which node it chose: %q", stderr.String())
+	}
+
+	// An address added to node1's interface is announced at once, and
+	// one removed is withdrawn.
+	hasAddr := func(r map[string]any, addr string) bool {
+		list, _ := r["addrs"].([]any)
+		for _, a := range list {
+			if a == addr {
+				return true
+			}
+		}
+		return false
+	}
+	mark := n2.mark()
+	mustRun(t, "ip", "-n", tn.hosts[0], "addr", "add", "192.0.2.101/24", "dev", "eth0")
+	if _, ok := n2.waitLogFrom(mark, 10*time.Second, func(r map[string]any) bool {
+		return r["msg"] == "mesh peer updated" && r["node_id"] == n1.id && hasAddr(r, "192.0.2.101")
+	}); !ok {
+		t.Errorf("node2 did not learn node1's new address; node2:\n%s", n2.Logs())
+	}
+	mark = n2.mark()
+	mustRun(t, "ip", "-n", tn.hosts[0], "addr", "del", "192.0.2.101/24", "dev", "eth0")
+	if _, ok := n2.waitLogFrom(mark, 10*time.Second, func(r map[string]any) bool {
+		return r["msg"] == "mesh peer updated" && r["node_id"] == n1.id && !hasAddr(r, "192.0.2.101") && hasAddr(r, "192.0.2.1")
+	}); !ok {
+		t.Errorf("node2 did not drop node1's removed address; node2:\n%s", n2.Logs())
 	}
 
 	// SIGTERM: node2 says goodbye and leaves node1's table long before its

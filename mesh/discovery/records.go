@@ -312,8 +312,9 @@ func ingest(m *message, src netip.Addr, iface string, now time.Time) heard {
 		}
 		if in.srv != nil {
 			for _, a := range hosts[in.srv.Target.key()] {
-				if usable(a.Addr) {
+				if usable(a.Addr) && a.TTL > 0 {
 					s.addrs = append(s.addrs, withZone(a.Addr, iface))
+					s.flush = s.flush || a.Flush
 				}
 			}
 		}

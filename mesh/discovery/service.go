@@ -215,7 +215,8 @@ func (s *Service) Stats() Stats {
 
 func (s *Service) logEvent(ev Event) {
 	p := ev.Peer
-	attrs := []any{"node_id", p.ID, "domain", p.Domain, "addr", p.DialAddr(), "iface", p.Interface, "fingerprint", p.Fingerprint}
+	attrs := []any{"node_id", p.ID, "domain", p.Domain, "addr", p.DialAddr(), "addrs", p.Addrs,
+		"iface", p.Interface, "fingerprint", p.Fingerprint}
 	switch ev.Kind {
 	case PeerJoined:
 		s.log.Info("mesh peer joined", attrs...)

@@ -114,7 +114,12 @@ type Table struct {
 
 type entry struct {
 	peer  Peer
-	addrs map[netip.Addr]time.Time // address → when it lapses
+	addrs map[netip.Addr]addrSeen
+}
+
+type addrSeen struct {
+	until time.Time // when it lapses
+	iface string    // where it was heard
 }
 
 // NewTable returns an empty table for the node with id self ("" for a
@@ -189,6 +194,10 @@ type sighting struct {
 	ttl      time.Duration
 	addrTTL  time.Duration
 	heardAt  time.Time
+	// flush: the address records had the cache-flush bit, so they are all
+	// the addresses the node has on this link (RFC 6762 §10.2), and any
+	// other heard on iface is gone.
+	flush bool
 }
 
 // update records a sighting. It reports false when the sighting was
@@ -207,12 +216,19 @@ func (t *Table) update(s sighting) bool {
 			t.full++
 			return false
 		}
-		e = &entry{addrs: map[netip.Addr]time.Time{}}
+		e = &entry{addrs: map[netip.Addr]addrSeen{}}
 		t.entries[s.ann.ID] = e
 	}
 	before := e.peer
+	if s.flush {
+		for a, seen := range e.addrs {
+			if seen.iface == s.iface && !slices.Contains(s.addrs, a) {
+				delete(e.addrs, a)
+			}
+		}
+	}
 	for _, a := range s.addrs {
-		e.addrs[a] = s.heardAt.Add(s.addrTTL)
+		e.addrs[a] = addrSeen{until: s.heardAt.Add(s.addrTTL), iface: s.iface}
 	}
 	e.peer = Peer{
 		Announcement: s.ann,
@@ -235,8 +251,8 @@ func (t *Table) update(s sighting) bool {
 
 func (e *entry) liveAddrs(now time.Time) []netip.Addr {
 	out := make([]netip.Addr, 0, len(e.addrs))
-	for a, until := range e.addrs {
-		if now.After(until) {
+	for a, seen := range e.addrs {
+		if now.After(seen.until) {
 			delete(e.addrs, a)
 			continue
 		}

@@ -110,3 +110,26 @@ func TestAddressesLapseOnTheirOwn(t *testing.T) {
 		t.Errorf("addrs = %v, want only the one heard later", p.Addrs)
 	}
 }
+
+func TestACacheFlushAnnouncementReplacesTheAddressesOfItsLink(t *testing.T) {
+	tab := NewTable("", nil)
+	t0 := time.Unix(1000, 0)
+	s := sightingOf(idA, "a.mesh", t0, time.Minute, "192.0.2.1", "192.0.2.11")
+	tab.update(s)
+	other := sightingOf(idA, "a.mesh", t0, time.Minute, "198.51.100.1")
+	other.iface = "wlan0"
+	tab.update(other)
+	s = sightingOf(idA, "a.mesh", t0.Add(time.Second), time.Minute, "192.0.2.1")
+	s.flush = true
+	changed := tab.Changed()
+	tab.update(s)
+	p, _ := tab.Lookup(idA)
+	if fmt.Sprint(p.Addrs) != "[192.0.2.1 198.51.100.1]" {
+		t.Errorf("addrs = %v, want 192.0.2.11 gone from eth0 and wlan0's address kept", p.Addrs)
+	}
+	select {
+	case <-changed:
+	default:
+		t.Error("losing an address did not fire Changed")
+	}
+}

@@ -1,0 +1,124 @@
+package discovery
+
+import (
+	"bytes"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// socketless returns a Service with one interface, eth0, and no sockets:
+// what it would send goes nowhere, what it is handed is processed as if
+// read from the network.
+func socketless(t *testing.T, logs *bytes.Buffer) *Service {
+	t.Helper()
+	self := testAnn
+	self.ID = "selfselfselfselfselfselfse"
+	self.Domain = "self.example.mesh"
+	s := &Service{
+		cfg:    Config{Self: self, TTL: DefaultTTL},
+		log:    slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		resp:   newResponder(self, DefaultTTL),
+		ifaces: map[int]*ifaceState{7: {ifi: net.Interface{Index: 7, Name: "eth0"}, addrs: testAddrs}},
+		warned: map[string]bool{},
+	}
+	s.table = NewTable(self.ID, s.logEvent)
+	return s
+}
+
+var from5353 = &net.UDPAddr{IP: net.ParseIP("192.0.2.1"), Port: Port}
+
+func TestHostilePacketsAreCountedAndDiscoveryGoesOn(t *testing.T) {
+	var logs bytes.Buffer
+	s := socketless(t, &logs)
+	good := testAnnouncement(t)
+
+	oversizedTXT := newResponder(testAnn, DefaultTTL).announcement(testAddrs, 120)
+	oversizedTXT.Answers[2].Text = append(oversizedTXT.Answers[2].Text, strings.Repeat("x", 255), strings.Repeat("y", 255),
+		strings.Repeat("z", 255), strings.Repeat("w", 255), strings.Repeat("v", 255))
+	missingKey := newResponder(testAnn, DefaultTTL).announcement(testAddrs, 120)
+	missingKey.Answers[2].Text = missingKey.Answers[2].Text[:4] // no fp=
+	newer := newResponder(testAnn, DefaultTTL).announcement(testAddrs, 120)
+	newer.Answers[2].Text[0] = "ver=2"
+
+	for _, b := range [][]byte{
+		[]byte("garbage"),
+		good[:len(good)-3],                   // truncated
+		make([]byte, maxPacket+1),            // oversized
+		append([]byte{}, good[:12]...),       // a header claiming records it lacks
+		mustEncode(t, oversizedTXT),          // TXT over 1300 bytes
+		mustEncode(t, missingKey),            // no fp=
+		mustEncode(t, newer),                 // ver=2
+		append(good[:2:2], 0xff, 0xff, 0xff), // flags and nothing else
+	} {
+		s.handle(b, 7, from5353, true)
+	}
+	// Packets from an interface discovery does not run on are not looked at.
+	s.handle([]byte("garbage"), 99, from5353, true)
+
+	st := s.Stats()
+	if st.Packets != 8 || st.Malformed != 5 || st.BadAnnouncements != 2 || st.UnknownVersion != 1 {
+		t.Errorf("stats = %+v, want 8 packets: 5 malformed, 2 bad announcements, 1 of an unknown version", st)
+	}
+	if len(s.Peers()) != 0 {
+		t.Fatalf("a broken announcement made it into the table: %+v", s.Peers())
+	}
+	s.handle(good, 7, from5353, true)
+	if p := s.Peers(); len(p) != 1 || p[0].ID != testAnn.ID {
+		t.Fatalf("a good announcement after the bad ones: peers %+v", p)
+	}
+	if !strings.Contains(logs.String(), "mesh peer joined") {
+		t.Errorf("no join logged:\n%s", logs.String())
+	}
+}
+
+func TestTheServiceIgnoresItselfAndHandlesGoodbyes(t *testing.T) {
+	var logs bytes.Buffer
+	s := socketless(t, &logs)
+	own := mustEncode(t, s.resp.announcement(testAddrs, 120))
+	s.handle(own, 7, from5353, true)
+	if len(s.Peers()) != 0 {
+		t.Fatal("the node lists itself")
+	}
+	s.handle(testAnnouncement(t), 7, from5353, true)
+	s.handle(mustEncode(t, newResponder(testAnn, DefaultTTL).announcement(testAddrs, 0)), 7, from5353, true)
+	if len(s.Peers()) != 0 {
+		t.Fatal("a goodbye did not remove the peer")
+	}
+	if !strings.Contains(logs.String(), "reason=goodbye") {
+		t.Errorf("no goodbye logged:\n%s", logs.String())
+	}
+	// Responses from a port other than 5353 are not believed.
+	s.handle(testAnnouncement(t), 7, &net.UDPAddr{IP: net.ParseIP("192.0.2.1"), Port: 40000}, true)
+	if len(s.Peers()) != 0 {
+		t.Error("a response from a port other than 5353 was believed")
+	}
+}
+
+func TestAQueryIsAnsweredAndCounted(t *testing.T) {
+	s := socketless(t, &bytes.Buffer{})
+	s.handle(mustEncode(t, browseQuery(nil)), 7, from5353, true)
+	if s.Stats().Answered != 1 {
+		t.Errorf("stats = %+v, want one answered query", s.Stats())
+	}
+}
+
+func TestTheTableExpiresPeersThatFallSilent(t *testing.T) {
+	s := socketless(t, &bytes.Buffer{})
+	s.handle(testAnnouncement(t), 7, from5353, true)
+	s.table.expire(time.Now().Add(DefaultTTL + time.Second))
+	if len(s.Peers()) != 0 {
+		t.Error("a silent peer outlived its TTL")
+	}
+}
+
+func mustEncode(t *testing.T, m *message) []byte {
+	t.Helper()
+	b, err := encodeMessage(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
