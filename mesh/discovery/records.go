@@ -39,8 +39,9 @@ func newResponder(ann Announcement, ttl time.Duration) *responder {
 	return &responder{
 		ann: ann,
 		// The instance name is the domain, dots and all: an instance label
-		// may hold any UTF-8 (RFC 6763 §4.3).
-		instance: append(name{ann.Domain}, serviceName...),
+		// may hold any UTF-8 (RFC 6763 §4.3). A label holds 63 bytes; the
+		// TXT record always carries the whole domain.
+		instance: append(name{ann.Domain[:min(len(ann.Domain), maxLabelLen)]}, serviceName...),
 		// The SRV target is a host name of the node's own, derived from its
 		// id, so it never clashes with the host's name that avahi or umdns
 		// announce, nor with another node's.
@@ -312,7 +313,7 @@ func ingest(m *message, src netip.Addr, iface string, now time.Time) heard {
 		}
 		if in.srv != nil {
 			for _, a := range hosts[in.srv.Target.key()] {
-				if usable(a.Addr) && a.TTL > 0 {
+				if usable(a.Addr) && a.TTL > 0 && len(s.addrs) < maxPeerAddrs {
 					s.addrs = append(s.addrs, withZone(a.Addr, iface))
 					s.flush = s.flush || a.Flush
 				}

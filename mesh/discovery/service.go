@@ -67,11 +67,12 @@ type Stats struct {
 	UnknownVersion   uint64 // qpc TXT records with a ver= we do not speak
 	TableFull        uint64 // new peers dropped because the table held MaxPeers
 	Answered         uint64 // queries answered
+	RateLimited      uint64 // answers not sent because the interface had its share
 	SendErrors       uint64 // packets that could not be sent
 }
 
 type counters struct {
-	packets, malformed, badAnn, unknownVer, answered, sendErrors atomic.Uint64
+	packets, malformed, badAnn, unknownVer, answered, rateLimited, sendErrors atomic.Uint64
 }
 
 // count records the problems of an ingest.
@@ -113,6 +114,34 @@ type ifaceState struct {
 	joined6      bool
 	announceLeft int
 	nextAnnounce time.Time
+	// Answers are rate limited per interface, so a flood of queries cannot
+	// make the node flood the link (RFC 6762 §6: a record is multicast at
+	// most once a second on an interface).
+	lastMulticast time.Time
+	unicastWindow time.Time
+	unicastSent   int
+}
+
+// maxUnicastAnswers is how many unicast answers an interface gets a second.
+const maxUnicastAnswers = 10
+
+// allowAnswer reports whether an answer may be sent now, and counts it.
+func (st *ifaceState) allowAnswer(now time.Time, unicast bool) bool {
+	if !unicast {
+		if now.Sub(st.lastMulticast) < time.Second {
+			return false
+		}
+		st.lastMulticast = now
+		return true
+	}
+	if now.Sub(st.unicastWindow) >= time.Second {
+		st.unicastWindow, st.unicastSent = now, 0
+	}
+	if st.unicastSent >= maxUnicastAnswers {
+		return false
+	}
+	st.unicastSent++
+	return true
 }
 
 func (st *ifaceState) has4() bool { return slices.ContainsFunc(st.addrs, netip.Addr.Is4) }
@@ -209,6 +238,7 @@ func (s *Service) Stats() Stats {
 		UnknownVersion:   s.stats.unknownVer.Load(),
 		TableFull:        s.table.dropped(),
 		Answered:         s.stats.answered.Load(),
+		RateLimited:      s.stats.rateLimited.Load(),
 		SendErrors:       s.stats.sendErrors.Load(),
 	}
 }
@@ -435,6 +465,7 @@ func (s *Service) announceDue(now time.Time) {
 	for _, st := range s.ifaces {
 		if st.announceLeft > 0 && !now.Before(st.nextAnnounce) {
 			s.sendMulticast(st, s.resp.announcement(st.addrs, s.resp.ttl))
+			st.lastMulticast = now
 			st.announceLeft--
 			st.nextAnnounce = now.Add(announceGap)
 		}
@@ -573,11 +604,15 @@ func (s *Service) handle(b []byte, ifIndex int, src net.Addr, multicast bool) {
 		if resp == nil {
 			return
 		}
-		s.stats.answered.Add(1)
 		unicast := legacy || !multicast || slices.ContainsFunc(m.Questions, func(q question) bool { return q.QU })
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if st, ok := s.ifaces[ifIndex]; ok {
+			if !st.allowAnswer(time.Now(), unicast) {
+				s.stats.rateLimited.Add(1)
+				return
+			}
+			s.stats.answered.Add(1)
 			if unicast {
 				s.sendUnicast(st, resp, ua)
 			} else {

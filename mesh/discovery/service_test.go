@@ -97,11 +97,35 @@ func TestTheServiceIgnoresItselfAndHandlesGoodbyes(t *testing.T) {
 	}
 }
 
-func TestAQueryIsAnsweredAndCounted(t *testing.T) {
+func TestAFloodOfQueriesIsAnsweredAtALimitedRate(t *testing.T) {
 	s := socketless(t, &bytes.Buffer{})
-	s.handle(mustEncode(t, browseQuery(nil)), 7, from5353, true)
-	if s.Stats().Answered != 1 {
-		t.Errorf("stats = %+v, want one answered query", s.Stats())
+	q := mustEncode(t, browseQuery(nil))
+	for range 5 {
+		s.handle(q, 7, from5353, true)
+	}
+	if st := s.Stats(); st.Answered != 1 || st.RateLimited != 4 {
+		t.Errorf("multicast: stats = %+v, want 1 answered and 4 held back", st)
+	}
+	legacy := &net.UDPAddr{IP: net.ParseIP("192.0.2.1"), Port: 40000}
+	for range 3 * maxUnicastAnswers {
+		s.handle(q, 7, legacy, true)
+	}
+	if st := s.Stats(); st.Answered != 1+maxUnicastAnswers {
+		t.Errorf("unicast: stats = %+v, want %d answered", st, 1+maxUnicastAnswers)
+	}
+}
+
+func TestALongDomainStillMakesAValidInstanceName(t *testing.T) {
+	ann := testAnn
+	ann.Domain = strings.Repeat("a", 60) + "." + strings.Repeat("b", 60) + ".mesh"
+	b := mustEncode(t, newResponder(ann, DefaultTTL).announcement(testAddrs, 120))
+	m, err := decodeMessage(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := ingest(m, testAddrs[0], "eth0", time.Now())
+	if len(h.sightings) != 1 || h.sightings[0].ann.Domain != ann.Domain {
+		t.Errorf("sightings = %+v, want the whole domain from TXT", h.sightings)
 	}
 }
 

@@ -13,6 +13,9 @@ import (
 // dropped and counted in Stats.TableFull.
 const MaxPeers = 256
 
+// maxPeerAddrs bounds the addresses kept for one peer.
+const maxPeerAddrs = 16
+
 // Peer is a qpc node found on the local network.
 type Peer struct {
 	Announcement
@@ -228,7 +231,9 @@ func (t *Table) update(s sighting) bool {
 		}
 	}
 	for _, a := range s.addrs {
-		e.addrs[a] = addrSeen{until: s.heardAt.Add(s.addrTTL), iface: s.iface}
+		if _, ok := e.addrs[a]; ok || len(e.addrs) < maxPeerAddrs {
+			e.addrs[a] = addrSeen{until: s.heardAt.Add(s.addrTTL), iface: s.iface}
+		}
 	}
 	e.peer = Peer{
 		Announcement: s.ann,
