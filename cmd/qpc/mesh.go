@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/quicprochat/qpc/mesh/discovery"
@@ -96,13 +95,38 @@ func runMeshPeers(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "qpc mesh peers: no qpc node answered within %s\n", *timeout)
 		return exitOK
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "DOMAIN\tADDRESS\tIFACE\tNODE ID\tFINGERPRINT")
+	rows := [][]string{{"DOMAIN", "ADDRESS", "IFACE", "NODE ID", "FINGERPRINT"}}
 	for _, p := range peers {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Domain, p.DialAddr(), p.Interface, p.ID, p.Fingerprint)
+		rows = append(rows, []string{p.Domain, p.DialAddr(), p.Interface, p.ID, p.Fingerprint})
 	}
-	tw.Flush()
+	printTable(stdout, rows)
 	return exitOK
+}
+
+// printTable prints rows in columns two spaces apart (text/tabwriter would
+// do, at 9 KiB of binary).
+func printTable(w io.Writer, rows [][]string) {
+	var width []int
+	for _, r := range rows {
+		for i, cell := range r {
+			if i == len(width) {
+				width = append(width, 0)
+			}
+			width[i] = max(width[i], len(cell))
+		}
+	}
+	for _, r := range rows {
+		var b strings.Builder
+		for i, cell := range r {
+			if i == len(r)-1 {
+				b.WriteString(cell)
+				break
+			}
+			b.WriteString(cell)
+			b.WriteString(strings.Repeat(" ", width[i]-len(cell)+2))
+		}
+		fmt.Fprintln(w, b.String())
+	}
 }
 
 // stringList is a repeatable string flag; a value may also be a comma- or

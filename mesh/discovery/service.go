@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -378,7 +379,7 @@ func interfaceAddrs(ifi *net.Interface) []netip.Addr {
 		}
 		out = append(out, addr)
 	}
-	slices.SortFunc(out, netip.Addr.Compare)
+	sort.Slice(out, func(i, j int) bool { return out[i].Less(out[j]) })
 	return out
 }
 
