@@ -1,6 +1,7 @@
 package discovery
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -68,7 +69,7 @@ type Stats struct {
 	UnknownVersion   uint64 // qpc TXT records with a ver= we do not speak
 	TableFull        uint64 // new peers dropped because the table held MaxPeers
 	Answered         uint64 // queries answered
-	RateLimited      uint64 // answers not sent because the interface had its share
+	RateLimited      uint64 // answers held back (multicast: sent later, once) or dropped (unicast) by the rate limit
 	SendErrors       uint64 // packets that could not be sent
 }
 
@@ -100,9 +101,10 @@ type Service struct {
 	c4 *ipv4.PacketConn // nil when the host has no IPv4
 	c6 *ipv6.PacketConn // nil when the host has no IPv6
 
-	mu     sync.Mutex
-	ifaces map[int]*ifaceState // by interface index
-	warned map[string]bool     // configured interfaces reported missing
+	mu        sync.Mutex
+	ifaces    map[int]*ifaceState // by interface index
+	warned    map[string]bool     // configured interfaces reported missing
+	lastQuery []byte              // our latest query, to know it when it loops back
 
 	closeOnce sync.Once
 	readers   sync.WaitGroup
@@ -119,6 +121,7 @@ type ifaceState struct {
 	// make the node flood the link (RFC 6762 §6: a record is multicast at
 	// most once a second on an interface).
 	lastMulticast time.Time
+	deferred      *message // a multicast answer waiting for the rate limit
 	unicastWindow time.Time
 	unicastSent   int
 }
@@ -300,6 +303,7 @@ func (s *Service) Run(ctx context.Context) error {
 			}
 			nextWatch = now.Add(watchInterval)
 		}
+		s.sendDeferred(now)
 		s.table.expire(now)
 		select {
 		case <-ctx.Done():
@@ -489,8 +493,22 @@ func (s *Service) query() {
 	q := browseQuery(known)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.lastQuery, _ = encodeMessage(q)
 	for _, st := range s.ifaces {
 		s.sendMulticast(st, q)
+	}
+}
+
+// sendDeferred sends the multicast answers the rate limit held back, once
+// their interface may multicast again.
+func (s *Service) sendDeferred(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, st := range s.ifaces {
+		if st.deferred != nil && st.allowAnswer(now, false) {
+			s.sendMulticast(st, st.deferred)
+			st.deferred = nil
+		}
 	}
 }
 
@@ -588,6 +606,7 @@ func (s *Service) handle(b []byte, ifIndex int, src net.Addr, multicast bool) {
 		return
 	}
 	from := ua.AddrPort()
+	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 	if len(b) > maxPacket {
 		s.stats.malformed.Add(1)
 		s.log.Debug("dropping an oversized mDNS packet", "from", from, "iface", iface, "len", len(b))
@@ -600,6 +619,9 @@ func (s *Service) handle(b []byte, ifIndex int, src net.Addr, multicast bool) {
 		return
 	}
 	if !m.isResponse() {
+		if s.ownQuery(b, from, addrs) {
+			return // our own query, looped back: nothing to tell ourselves
+		}
 		legacy := from.Port() != Port
 		resp := s.resp.answer(m, addrs, legacy)
 		if resp == nil {
@@ -611,6 +633,17 @@ func (s *Service) handle(b []byte, ifIndex int, src net.Addr, multicast bool) {
 		if st, ok := s.ifaces[ifIndex]; ok {
 			if !st.allowAnswer(time.Now(), unicast) {
 				s.stats.rateLimited.Add(1)
+				if !unicast {
+					// Answered as soon as the interface may multicast
+					// again (RFC 6762 §6: at most once a second), so
+					// a querier waits at most a second, not until its
+					// next query.
+					if st.deferred == nil {
+						wait := time.Until(st.lastMulticast.Add(time.Second))
+						time.AfterFunc(wait, func() { s.sendDeferred(time.Now()) })
+					}
+					st.deferred = resp
+				}
 				return
 			}
 			s.stats.answered.Add(1)
@@ -643,6 +676,17 @@ func (s *Service) handle(b []byte, ifIndex int, src net.Addr, multicast bool) {
 			s.log.Warn("another node announces this node's domain", "node_id", sg.ann.ID, "from", from)
 		}
 	}
+}
+
+// ownQuery reports whether query b from from is the one this node sent last,
+// looped back to it.
+func (s *Service) ownQuery(b []byte, from netip.AddrPort, addrs []netip.Addr) bool {
+	if from.Port() != Port || !slices.Contains(addrs, from.Addr().WithZone("")) {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Equal(b, s.lastQuery)
 }
 
 func (s *Service) sendUnicast(st *ifaceState, m *message, dst *net.UDPAddr) {

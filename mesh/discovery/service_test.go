@@ -106,12 +106,38 @@ func TestAFloodOfQueriesIsAnsweredAtALimitedRate(t *testing.T) {
 	if st := s.Stats(); st.Answered != 1 || st.RateLimited != 4 {
 		t.Errorf("multicast: stats = %+v, want 1 answered and 4 held back", st)
 	}
+	if s.ifaces[7].deferred == nil {
+		t.Error("the held-back answer was dropped instead of deferred")
+	}
+	s.sendDeferred(time.Now().Add(500 * time.Millisecond))
+	if s.ifaces[7].deferred == nil {
+		t.Error("the deferred answer went out within a second of the last")
+	}
+	s.sendDeferred(time.Now().Add(1100 * time.Millisecond))
+	if s.ifaces[7].deferred != nil {
+		t.Error("the deferred answer did not go out after a second")
+	}
 	legacy := &net.UDPAddr{IP: net.ParseIP("192.0.2.1"), Port: 40000}
 	for range 3 * maxUnicastAnswers {
 		s.handle(q, 7, legacy, true)
 	}
 	if st := s.Stats(); st.Answered != 1+maxUnicastAnswers {
 		t.Errorf("unicast: stats = %+v, want %d answered", st, 1+maxUnicastAnswers)
+	}
+}
+
+func TestTheNodeDoesNotAnswerItsOwnQuery(t *testing.T) {
+	s := socketless(t, &bytes.Buffer{})
+	s.lastQuery = mustEncode(t, browseQuery(nil))
+	self := &net.UDPAddr{IP: net.ParseIP(testAddrs[0].String()), Port: Port} // 16-byte form, as sockets give it
+	s.handle(s.lastQuery, 7, self, true)
+	if st := s.Stats(); st.Answered != 0 || st.RateLimited != 0 {
+		t.Errorf("stats = %+v: the node answered its own query", st)
+	}
+	other := &net.UDPAddr{IP: net.ParseIP("192.0.2.99"), Port: Port}
+	s.handle(s.lastQuery, 7, other, true) // the same query from another host
+	if s.Stats().Answered != 1 {
+		t.Error("another host's query went unanswered")
 	}
 }
 
