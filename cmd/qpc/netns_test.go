@@ -277,10 +277,18 @@ func TestMeshDiscoveryAcrossNamespaces(t *testing.T) {
 	// Each node keeps the other in its peer table, and never itself.
 	for _, pair := range [][2]*meshNode{{n1, n2}, {n2, n1}} {
 		a, b := pair[0], pair[1]
-		if _, ok := a.waitLog(3*time.Second, func(r map[string]any) bool {
+		rec, ok := a.waitLog(3*time.Second, func(r map[string]any) bool {
 			return r["msg"] == "mesh peer joined" && r["node_id"] == b.id && r["domain"] == b.domain
-		}); !ok {
+		})
+		if !ok {
 			t.Errorf("%s did not log %s joining; logs:\n%s", a.domain, b.domain, a.Logs())
+		} else if at, err := time.Parse(time.RFC3339Nano, rec["time"].(string)); err == nil {
+			from := a.started // the later of the two to start
+			if b.started.After(from) {
+				from = b.started
+			}
+			t.Logf("node to node: %s had %s in its peer table %s after the later of the two started",
+				a.domain, b.domain, at.Sub(from).Round(time.Millisecond))
 		}
 		if _, self := a.waitLog(0, func(r map[string]any) bool {
 			return strings.HasPrefix(r["msg"].(string), "mesh peer") && r["node_id"] == a.id
