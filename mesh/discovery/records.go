@@ -118,7 +118,7 @@ func (r *responder) answer(q *message, addrs []netip.Addr, legacy bool) *message
 		}
 	}
 	for _, qu := range q.Questions {
-		if qu.Class != classIN && qu.Class != typeANY {
+		if qu.Class != classIN && qu.Class != classANY {
 			continue
 		}
 		switch {

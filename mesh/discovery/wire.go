@@ -16,7 +16,8 @@ const (
 	typeSRV  uint16 = 33
 	typeANY  uint16 = 255
 
-	classIN uint16 = 1
+	classIN  uint16 = 1
+	classANY uint16 = 255
 	// classTopBit is the cache-flush bit of a record's class in a response
 	// and the unicast-response (QU) bit of a question's class (RFC 6762
 	// §10.2, §5.4).
