@@ -32,7 +32,7 @@ func (c *Node) BindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.MDNS, "mdns", c.MDNS,
 		"announce this node and find other nodes with mDNS (env "+EnvName("mdns")+")")
 	fs.Var((*listFlag)(&c.MDNSIfaces), "mdns-iface",
-		"`IFACE` for mDNS, repeatable; default every multicast interface (env "+EnvName("mdns-iface")+
+		"run mDNS on network interface `IFACE`, repeatable; default every multicast interface (env "+EnvName("mdns-iface")+
 			", a comma- or space-separated list)")
 }
 

@@ -48,7 +48,7 @@ func runMesh(args []string, stdout, stderr io.Writer) int {
 func runMeshPeers(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("mesh peers", "[--iface IFACE]... [--timeout 3s] [--json]", stderr)
 	var ifaces stringList
-	fs.Var(&ifaces, "iface", "`IFACE` to ask on, repeatable (default: every multicast interface)")
+	fs.Var(&ifaces, "iface", "ask on network interface `IFACE`, repeatable (default: every multicast interface)")
 	timeout := fs.Duration("timeout", 3*time.Second, "how long to listen for answers")
 	asJSON := fs.Bool("json", false, "print the nodes as JSON")
 	if err := fs.Parse(args); err != nil {
