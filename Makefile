@@ -6,7 +6,7 @@ COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X github.com/quicprochat/qpc/version.Version=$(VERSION) -X github.com/quicprochat/qpc/version.Commit=$(COMMIT)
 CAPNP_STD = $(shell $(GO) list -m -f '{{.Dir}}' capnproto.org/go/capnp/v3)/std
 
-.PHONY: all build run test lint cross size schemas clean
+.PHONY: all build run test lint cross size ipk schemas clean
 
 all: build
 
@@ -27,7 +27,8 @@ lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	@if command -v shellcheck >/dev/null; then shellcheck .ci/run scripts/cross/*.sh; \
+	@if command -v shellcheck >/dev/null; then shellcheck .ci/run scripts/cross/*.sh \
+		&& shellcheck --shell=dash init.d/qpc openwrt/files/qpc.uci-defaults; \
 	elif [ "$$CI" = true ]; then echo "shellcheck missing: .ci/run must install it"; exit 1; \
 	else echo "shellcheck not installed; skipping shell lint"; fi
 
@@ -38,6 +39,10 @@ cross:
 ## size: table of cross binary sizes; fails when mips is over budget
 size: cross
 	scripts/cross/size.sh
+
+## ipk: OpenWrt packages, one per architecture of scripts/cross/openwrt-archs.txt, in dist/ipk
+ipk:
+	$(GO) run ./scripts/cross/mkipk -out dist/ipk
 
 ## schemas: regenerate schemas/*.capnp.go (needs capnp from Debian's capnproto)
 schemas:

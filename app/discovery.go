@@ -65,3 +65,26 @@ func (n *Node) MeshPeers() *discovery.Table {
 	}
 	return n.mdns.Table()
 }
+
+// registerDiscoveryMetrics exposes the peer table's size and discovery's
+// counters at --metrics-listen.
+func (n *Node) registerDiscoveryMetrics() {
+	r, d := n.metrics.reg, n.mdns
+	r.MustGaugeFunc("qpc_mesh_peers", "Nodes in the mDNS peer table.", func() float64 { return float64(len(d.Peers())) })
+	for _, c := range []struct {
+		name, help string
+		get        func(discovery.Stats) uint64
+	}{
+		{"qpc_mdns_packets_total", "mDNS packets read on the discovery interfaces.", func(s discovery.Stats) uint64 { return s.Packets }},
+		{"qpc_mdns_malformed_total", "mDNS packets dropped because they could not be decoded or were too large.", func(s discovery.Stats) uint64 { return s.Malformed }},
+		{"qpc_mdns_bad_announcements_total", "qpc announcements ignored for a missing or bad TXT key or an oversized TXT record.", func(s discovery.Stats) uint64 { return s.BadAnnouncements }},
+		{"qpc_mdns_unknown_version_total", "qpc announcements ignored for a ver= this node does not speak.", func(s discovery.Stats) uint64 { return s.UnknownVersion }},
+		{"qpc_mdns_table_full_total", "New peers dropped because the peer table was full.", func(s discovery.Stats) uint64 { return s.TableFull }},
+		{"qpc_mdns_answered_total", "mDNS queries answered.", func(s discovery.Stats) uint64 { return s.Answered }},
+		{"qpc_mdns_rate_limited_total", "mDNS answers deferred or dropped by the per-interface rate limit.", func(s discovery.Stats) uint64 { return s.RateLimited }},
+		{"qpc_mdns_send_errors_total", "mDNS packets that could not be sent.", func(s discovery.Stats) uint64 { return s.SendErrors }},
+	} {
+		get := c.get
+		r.MustCounterFunc(c.name, c.help, func() float64 { return float64(get(d.Stats())) })
+	}
+}

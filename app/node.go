@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -18,10 +20,12 @@ import (
 
 	"github.com/quicprochat/qpc/config"
 	"github.com/quicprochat/qpc/crypto/identity"
+	"github.com/quicprochat/qpc/crypto/opaque"
 	"github.com/quicprochat/qpc/datadir"
 	"github.com/quicprochat/qpc/mesh/discovery"
 	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/noderpc"
+	"github.com/quicprochat/qpc/node/store"
 	"github.com/quicprochat/qpc/transport"
 	"github.com/quicprochat/qpc/version"
 )
@@ -37,12 +41,16 @@ type Node struct {
 	key         *identity.NodeKey
 	fingerprint string
 	ln          *transport.Listener
-	server      *noderpc.Server
+	store       *store.Store
+	svc         *node.Service
 	calls       *calls
 	grace       time.Duration
-	mdns        *discovery.Service // nil without --mdns
-	mdnsStop    context.CancelFunc
-	mdnsDone    chan struct{}
+	metrics     *nodeMetrics
+	metricsLn   net.Listener // nil without --metrics-listen
+
+	mdns     *discovery.Service // nil without --mdns
+	mdnsStop context.CancelFunc
+	mdnsDone chan struct{}
 
 	wg    sync.WaitGroup // one per connection being served
 	mu    sync.Mutex
@@ -63,6 +71,11 @@ func NewNode(cfg config.Node, log *slog.Logger) (*Node, error) {
 	if dir.Loose() {
 		log.Warn("data dir is readable by other users; the node key is exposed", "data_dir", dir.Path())
 	}
+	if cfg.Production {
+		if err := refuseWorldReadable(dir); err != nil {
+			return nil, err
+		}
+	}
 	key, created, err := dir.NodeKey()
 	if err != nil {
 		return nil, err
@@ -74,35 +87,130 @@ func NewNode(cfg config.Node, log *slog.Logger) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := transport.Listen(cfg.Listen, transport.ServerTLS(cert))
+	opaqueServer, err := opaqueServer(dir, log)
 	if err != nil {
-		return nil, &config.FlagError{Flag: "listen", Err: err}
+		return nil, err
 	}
 	n := &Node{
-		cfg:         cfg,
-		log:         log,
-		key:         key,
-		fingerprint: transport.Fingerprint(cert.Certificate[0]),
-		ln:          ln,
-		calls:       newCalls(),
-		grace:       ShutdownGrace,
-		conns:       map[*quic.Conn]*rpc.Conn{},
+		cfg:   cfg,
+		log:   log,
+		key:   key,
+		calls: newCalls(),
+		grace: ShutdownGrace,
+		conns: map[*quic.Conn]*rpc.Conn{},
 	}
-	svc := node.New(node.Identity{
-		Version:  version.Version,
-		Commit:   version.Commit,
-		Platform: version.Platform(),
-		NodeID:   key.ID(),
-		Domain:   cfg.Domain,
+	n.metrics = newNodeMetrics(n.openConns, func() (int64, int64, int, error) { return n.store.Totals() })
+	st, err := openStore(cfg, n.metrics.commit)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := node.New(node.Config{
+		Identity: node.Identity{
+			Version:  version.Version,
+			Commit:   version.Commit,
+			Platform: version.Platform(),
+			NodeID:   key.ID(),
+			Domain:   cfg.Domain,
+		},
+		Limits: node.Limits{
+			MaxPayload:   cfg.MaxPayload,
+			DefaultTTL:   cfg.MessageTTL,
+			MaxTTL:       cfg.MaxMessageTTL,
+			EnqueueRate:  float64(cfg.EnqueueRate),
+			EnqueueBurst: 2 * cfg.EnqueueRate,
+			SessionTTL:   cfg.SessionTTL,
+		},
+		Store:    st,
+		OPAQUE:   opaqueServer,
+		Log:      log,
+		Observer: n.metrics,
 	})
-	n.server = noderpc.NewServer(svc, n.calls)
-	if cfg.MDNS {
-		if n.mdns, err = newDiscovery(cfg, key.ID(), n.fingerprint, ln.Addr(), log); err != nil {
-			ln.Close()
-			return nil, err
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if cfg.MetricsListen != "" {
+		if n.metricsLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+			st.Close()
+			return nil, &config.FlagError{Flag: "metrics-listen", Err: err}
 		}
 	}
+	ln, err := transport.Listen(cfg.Listen, transport.ServerTLS(cert), cfg.IdleTimeout)
+	if err != nil {
+		st.Close()
+		if n.metricsLn != nil {
+			n.metricsLn.Close()
+		}
+		return nil, &config.FlagError{Flag: "listen", Err: err}
+	}
+	n.fingerprint = transport.Fingerprint(cert.Certificate[0])
+	n.ln, n.store, n.svc = ln, st, svc
+	if cfg.MDNS {
+		if n.mdns, err = newDiscovery(cfg, key.ID(), n.fingerprint, ln.Addr(), log); err != nil {
+			n.Close()
+			return nil, err
+		}
+		n.registerDiscoveryMetrics()
+	}
 	return n, nil
+}
+
+// openConns returns how many client connections are open.
+func (n *Node) openConns() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.conns)
+}
+
+// MetricsAddr returns the address of the metrics endpoint, or nil.
+func (n *Node) MetricsAddr() net.Addr {
+	if n.metricsLn == nil {
+		return nil
+	}
+	return n.metricsLn.Addr()
+}
+
+// refuseWorldReadable fails when a secret file in the data dir can be read
+// by every user (--production).
+func refuseWorldReadable(dir *datadir.Dir) error {
+	for _, name := range []string{datadir.NodeKeyFile, datadir.OPAQUEFile} {
+		fi, err := os.Stat(dir.Join(name))
+		if err == nil && fi.Mode().Perm()&0o004 != 0 {
+			return &config.FlagError{Flag: "production", Err: fmt.Errorf("%w: %s is mode %o",
+				config.ErrWorldReadableKey, dir.Join(name), fi.Mode().Perm())}
+		}
+	}
+	return nil
+}
+
+// StoreFile is the name of the message database in the store dir.
+const StoreFile = "qpc.db"
+
+func openStore(cfg config.Node, onCommit func(int, time.Duration)) (*store.Store, error) {
+	dir := cfg.StorePath()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, &config.FlagError{Flag: "store-dir", Err: err}
+	}
+	st, err := store.Open(filepath.Join(dir, StoreFile), store.Options{
+		Limits:   node.MailboxLimits{MaxMessages: cfg.MailboxMaxMessages, MaxBytes: cfg.MailboxMaxBytes},
+		OnCommit: onCommit,
+	})
+	if err != nil {
+		return nil, &config.FlagError{Flag: "store-dir", Err: err}
+	}
+	return st, nil
+}
+
+func opaqueServer(dir *datadir.Dir, log *slog.Logger) (*opaque.Server, error) {
+	cfg := opaque.DefaultConfig()
+	secrets, created, err := dir.OPAQUESecrets(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		log.Info("created OPAQUE server secrets; back them up with the node key", "file", dir.Join(datadir.OPAQUEFile))
+	}
+	return opaque.NewServer(cfg, secrets)
 }
 
 func serverCertificate(cfg config.Node, dir *datadir.Dir, key *identity.NodeKey, log *slog.Logger) (tls.Certificate, error) {
@@ -139,7 +247,25 @@ func (n *Node) Fingerprint() string { return n.fingerprint }
 // every connection. It returns nil after a stop on cancel.
 func (n *Node) Run(ctx context.Context) error {
 	n.log.Info("node serving", "addr", n.Addr().String(), "node_id", n.NodeID(),
-		"domain", n.cfg.Domain, "fingerprint", n.fingerprint, "version", version.String())
+		"domain", n.cfg.Domain, "fingerprint", n.fingerprint, "version", version.String(),
+		"store", filepath.Join(n.cfg.StorePath(), StoreFile))
+	svcCtx, stopSvc := context.WithCancel(context.Background())
+	svcDone := make(chan struct{})
+	go func() {
+		defer close(svcDone)
+		n.svc.Run(svcCtx)
+	}()
+	metricsDone := make(chan struct{})
+	go func() {
+		defer close(metricsDone)
+		if n.metricsLn == nil {
+			return
+		}
+		n.log.Info("serving metrics", "addr", "http://"+n.metricsLn.Addr().String()+"/metrics")
+		if err := n.metrics.reg.Serve(svcCtx, n.metricsLn); err != nil {
+			n.log.Error("metrics endpoint failed", "err", err)
+		}
+	}()
 	if n.mdns != nil {
 		n.startDiscovery()
 	}
@@ -156,25 +282,48 @@ func (n *Node) Run(ctx context.Context) error {
 		go n.serveConn(ctx, conn)
 	}
 	n.shutdown()
+	stopSvc()
+	<-svcDone
+	<-metricsDone
+	if err := n.store.Close(); err != nil {
+		n.log.Error("closing store", "err", err)
+		if runErr == nil {
+			runErr = err
+		}
+	}
+	n.log.Info("node stopped")
 	return runErr
 }
 
 func (n *Node) serveConn(ctx context.Context, conn *quic.Conn) {
 	defer n.wg.Done()
 	log := n.log.With("remote", conn.RemoteAddr().String())
-	if !n.track(conn, nil) {
-		conn.CloseWithError(transport.CodeShutdown, "node shutting down")
+	if ok, full := n.track(conn, nil); !ok {
+		if full {
+			n.metrics.refused.Inc()
+			log.Warn("refusing connection: too many connections", "max_connections", n.cfg.MaxConnections)
+			conn.CloseWithError(transport.CodeBusy, "too many connections")
+		} else {
+			conn.CloseWithError(transport.CodeShutdown, "node shutting down")
+		}
 		return
 	}
 	defer n.untrack(conn)
+	n.metrics.connections.Inc()
 	log.Debug("client connected")
-	rc, err := transport.ServeRPC(ctx, conn, capnp.Client(n.server.Client()), log)
+	srv := noderpc.NewServer(n.svc, n.svc.NewConn(), noderpc.Options{
+		Calls:    n.calls,
+		Timeout:  n.cfg.RPCTimeout,
+		Observer: n.metrics,
+		Log:      log,
+	})
+	rc, err := transport.ServeRPC(ctx, conn, capnp.Client(srv.Client()), log)
 	if err != nil {
 		log.Debug("closing connection", "err", err)
 		conn.CloseWithError(transport.CodeProtocol, "no RPC stream")
 		return
 	}
-	if !n.track(conn, rc) {
+	if ok, _ := n.track(conn, rc); !ok {
 		rc.Close()
 		conn.CloseWithError(transport.CodeShutdown, "node shutting down")
 		return
@@ -188,16 +337,20 @@ func (n *Node) serveConn(ctx context.Context, conn *quic.Conn) {
 	log.Debug("client disconnected")
 }
 
-// track records conn (and its RPC connection once there is one). It reports
-// false once shutdown has begun, when conn must be closed instead.
-func (n *Node) track(conn *quic.Conn, rc *rpc.Conn) bool {
+// track records conn (and its RPC connection once there is one). It
+// reports false when conn must be closed instead: once shutdown has begun,
+// or, for a new connection, when full because MaxConnections are open.
+func (n *Node) track(conn *quic.Conn, rc *rpc.Conn) (ok, full bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.conns == nil {
-		return false
+		return false, false
+	}
+	if _, known := n.conns[conn]; !known && len(n.conns) >= n.cfg.MaxConnections {
+		return false, true
 	}
 	n.conns[conn] = rc
-	return true
+	return true, false
 }
 
 func (n *Node) untrack(conn *quic.Conn) {
@@ -235,14 +388,20 @@ func (n *Node) shutdown() {
 	if err := n.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 		n.log.Warn("closing listener", "err", err)
 	}
-	n.log.Info("node stopped")
 }
 
-// Close releases the node's socket. Use it when Run was never called; Run
-// releases everything itself when it returns.
+// Close releases the node's socket and store. Use it when Run was never
+// called; Run releases everything itself when it returns.
 func (n *Node) Close() error {
 	if n.mdns != nil {
 		n.mdns.Close()
 	}
-	return n.ln.Close()
+	if n.metricsLn != nil {
+		n.metricsLn.Close()
+	}
+	err := n.ln.Close()
+	if serr := n.store.Close(); err == nil {
+		err = serr
+	}
+	return err
 }

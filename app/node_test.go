@@ -183,6 +183,7 @@ func TestACertificateFromTheCommunityCAIsAcceptedAndAnUnknownCARefused(t *testin
 
 	cfg := testConfig(t)
 	cfg.TLSCert, cfg.TLSKey, cfg.Production = certFile, keyFile, true
+	cfg.StoreDir = t.TempDir()
 	n := start(t, cfg)
 
 	caFile := filepath.Join(dir, "ca.pem")
@@ -322,4 +323,24 @@ func testCA(t *testing.T, name string) (caPEM []byte, issue func(dir, domain str
 func checkLeaks(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
+}
+
+func TestProductionRefusesAWorldReadableNodeKey(t *testing.T) {
+	dir := t.TempDir()
+	_, issue := testCA(t, "ca")
+	certFile, keyFile := issue(dir, "node1.example.mesh", nil)
+	cfg := testConfig(t)
+	cfg.TLSCert, cfg.TLSKey, cfg.StoreDir, cfg.Production = certFile, keyFile, t.TempDir(), true
+	n, err := NewNode(cfg, testLogger(t)) // creates node.key 0600
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Close()
+	if err := os.Chmod(filepath.Join(cfg.DataDir, "node.key"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewNode(cfg, testLogger(t))
+	if !errors.Is(err, config.ErrWorldReadableKey) {
+		t.Errorf("err = %v, want ErrWorldReadableKey", err)
+	}
 }

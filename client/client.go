@@ -112,3 +112,16 @@ func (c *Client) Health(ctx context.Context) (node.Health, error) {
 	}
 	return healthFromWire(w)
 }
+
+// Done is closed when the connection to the node has ended.
+func (c *Client) Done() <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-c.rc.Done():
+		case <-c.qc.Context().Done():
+		}
+		close(done)
+	}()
+	return done
+}

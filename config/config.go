@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // DefaultPort is the UDP port a node listens on unless told otherwise.
@@ -38,11 +39,45 @@ type Node struct {
 	LogLevel string
 	// LogFormat is text or json.
 	LogFormat string
+
+	// StoreDir holds the message database. Empty: DataDir. Put it on RAM
+	// or USB storage to spare a router's flash.
+	StoreDir string
+	// MessageTTL is how long an undelivered message is kept when its
+	// sender asks for no TTL; MaxMessageTTL is the longest a sender may ask.
+	MessageTTL, MaxMessageTTL time.Duration
+	// MaxPayload is the largest message accepted, in bytes.
+	MaxPayload int
+	// MailboxMaxMessages and MailboxMaxBytes bound each user's mailbox.
+	MailboxMaxMessages int
+	MailboxMaxBytes    int64
+	// EnqueueRate is how many messages per second one connection may send
+	// on average (bursts of twice that).
+	EnqueueRate int
+	// MaxConnections bounds concurrent client connections.
+	MaxConnections int
+	// RPCTimeout bounds each call; IdleTimeout closes silent connections.
+	RPCTimeout, IdleTimeout time.Duration
+	// SessionTTL is how long a login lasts.
+	SessionTTL time.Duration
+	// MetricsListen is the TCP address of the Prometheus endpoint; empty
+	// means off. MetricsPublic allows a non-loopback address in production.
+	MetricsListen string
+	MetricsPublic bool
+
 	// MDNS announces the node and browses for others with mDNS.
 	MDNS bool
 	// MDNSIfaces are the interfaces mDNS runs on; empty means every
 	// interface that is up, multicast-capable and not loopback.
 	MDNSIfaces []string
+}
+
+// StorePath returns the directory of the message database.
+func (c *Node) StorePath() string {
+	if c.StoreDir != "" {
+		return c.StoreDir
+	}
+	return c.DataDir
 }
 
 // Default returns the configuration a node runs with when nothing is set.
@@ -53,6 +88,17 @@ func Default() Node {
 		DataDir:   DefaultDataDir(),
 		LogLevel:  "info",
 		LogFormat: "text",
+
+		MessageTTL:         30 * 24 * time.Hour,
+		MaxMessageTTL:      30 * 24 * time.Hour,
+		MaxPayload:         64 << 10,
+		MailboxMaxMessages: 10_000,
+		MailboxMaxBytes:    64 << 20,
+		EnqueueRate:        2000,
+		MaxConnections:     1024,
+		RPCTimeout:         30 * time.Second,
+		IdleTimeout:        60 * time.Second,
+		SessionTTL:         30 * 24 * time.Hour,
 	}
 }
 
@@ -108,8 +154,18 @@ func (c *Node) Validate() error {
 			return &FlagError{Flag: f.flag, Err: err}
 		}
 	}
-	if c.Production && c.TLSCert == "" {
-		return &FlagError{Flag: "production", Err: ErrSelfSignedInProduction}
+	if err := c.validateLimits(); err != nil {
+		return err
+	}
+	if c.MetricsListen != "" {
+		if err := validateTCPListen(c.MetricsListen); err != nil {
+			return &FlagError{Flag: "metrics-listen", Err: err}
+		}
+	}
+	if c.Production {
+		if err := c.validateProduction(); err != nil {
+			return err
+		}
 	}
 	if _, err := ParseLogLevel(c.LogLevel); err != nil {
 		return &FlagError{Flag: "log-level", Err: err}
@@ -136,6 +192,67 @@ func validateMDNSIfaces(on bool, ifaces []string) error {
 		}
 	}
 	return nil
+}
+
+func (c *Node) validateLimits() error {
+	positive := []struct {
+		flag string
+		ok   bool
+	}{
+		{"message-ttl", c.MessageTTL > 0},
+		{"max-message-ttl", c.MaxMessageTTL > 0},
+		{"max-payload", c.MaxPayload > 0},
+		{"mailbox-max-messages", c.MailboxMaxMessages > 0},
+		{"mailbox-max-bytes", c.MailboxMaxBytes > 0},
+		{"enqueue-rate", c.EnqueueRate > 0},
+		{"max-connections", c.MaxConnections > 0},
+		{"rpc-timeout", c.RPCTimeout > 0},
+		{"idle-timeout", c.IdleTimeout > 0},
+		{"session-ttl", c.SessionTTL > 0},
+	}
+	for _, p := range positive {
+		if !p.ok {
+			return &FlagError{Flag: p.flag, Err: errors.New("must be positive")}
+		}
+	}
+	if c.MessageTTL > c.MaxMessageTTL {
+		return &FlagError{Flag: "message-ttl", Err: fmt.Errorf("%s exceeds --max-message-ttl %s", c.MessageTTL, c.MaxMessageTTL)}
+	}
+	if int64(c.MaxPayload) > c.MailboxMaxBytes {
+		return &FlagError{Flag: "max-payload", Err: fmt.Errorf("%d exceeds --mailbox-max-bytes %d", c.MaxPayload, c.MailboxMaxBytes)}
+	}
+	if c.MaxPayload > MaxPayloadLimit {
+		return &FlagError{Flag: "max-payload", Err: fmt.Errorf("%d exceeds the hard limit of %d bytes", c.MaxPayload, MaxPayloadLimit)}
+	}
+	return nil
+}
+
+// MaxPayloadLimit is the largest --max-payload allowed: messages travel in
+// one RPC, and Cap'n Proto's reader refuses messages over 8 MiB by default.
+const MaxPayloadLimit = 4 << 20
+
+// validateProduction refuses the defaults that are unsafe on a real node.
+func (c *Node) validateProduction() error {
+	if c.TLSCert == "" {
+		return &FlagError{Flag: "production", Err: ErrSelfSignedInProduction}
+	}
+	if c.StoreDir == "" {
+		return &FlagError{Flag: "store-dir", Err: ErrNoStoreDirInProduction}
+	}
+	if c.MetricsListen != "" && !c.MetricsPublic {
+		host, _, _ := net.SplitHostPort(c.MetricsListen)
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return &FlagError{Flag: "metrics-listen", Err: ErrPublicMetricsInProduction}
+		}
+	}
+	if fi, err := os.Stat(c.TLSKey); err == nil && fi.Mode().Perm()&0o004 != 0 {
+		return &FlagError{Flag: "tls-key", Err: fmt.Errorf("%w: %s is mode %o", ErrWorldReadableKey, c.TLSKey, fi.Mode().Perm())}
+	}
+	return nil
+}
+
+func validateTCPListen(addr string) error {
+	return validateListen(addr)
 }
 
 func validateListen(addr string) error {

@@ -10,6 +10,19 @@ import (
 var ErrSelfSignedInProduction = errors.New("refusing the auto-generated self-signed certificate in production: " +
 	"set --tls-cert and --tls-key (for example a certificate issued by your community CA)")
 
+// ErrNoStoreDirInProduction means --production was set without choosing
+// where the message database lives.
+var ErrNoStoreDirInProduction = errors.New("set --store-dir in production: choose where the message database lives " +
+	"(RAM or USB storage spares a router's flash)")
+
+// ErrPublicMetricsInProduction means the metrics endpoint would listen
+// beyond loopback in production without --metrics-public.
+var ErrPublicMetricsInProduction = errors.New("refusing a metrics listener on a non-loopback address in production " +
+	"without --metrics-public")
+
+// ErrWorldReadableKey means a private key file is readable by every user.
+var ErrWorldReadableKey = errors.New("private key file is world-readable (chmod 600 it)")
+
 // FlagError says which flag of `qpc node` has a bad value, and where the
 // value came from.
 type FlagError struct {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"strings"
+	"time"
 )
 
 // EnvPrefix starts the environment twin of every node flag.
@@ -29,6 +30,29 @@ func (c *Node) BindFlags(fs *flag.FlagSet) {
 		"refuse insecure defaults such as the self-signed certificate (env "+EnvName("production")+")")
 	str(&c.LogLevel, "log-level", "log level: debug, info, warn or error")
 	str(&c.LogFormat, "log-format", "log format: text or json")
+
+	str(&c.StoreDir, "store-dir", "directory of the message database (default: the data dir); RAM or USB spares flash")
+	dur := func(p *time.Duration, name, usage string) {
+		fs.DurationVar(p, name, *p, usage+" (env "+EnvName(name)+")")
+	}
+	num := func(p *int, name, usage string) {
+		fs.IntVar(p, name, *p, usage+" (env "+EnvName(name)+")")
+	}
+	dur(&c.MessageTTL, "message-ttl", "how long undelivered messages are kept unless the sender asks otherwise")
+	dur(&c.MaxMessageTTL, "max-message-ttl", "the longest a sender may ask a message to be kept")
+	num(&c.MaxPayload, "max-payload", "largest message accepted, in bytes")
+	num(&c.MailboxMaxMessages, "mailbox-max-messages", "most messages one mailbox holds")
+	fs.Int64Var(&c.MailboxMaxBytes, "mailbox-max-bytes", c.MailboxMaxBytes,
+		"most message bytes one mailbox holds (env "+EnvName("mailbox-max-bytes")+")")
+	num(&c.EnqueueRate, "enqueue-rate", "messages per second one connection may send (bursts of twice that)")
+	num(&c.MaxConnections, "max-connections", "most concurrent client connections")
+	dur(&c.RPCTimeout, "rpc-timeout", "longest time one call may take")
+	dur(&c.IdleTimeout, "idle-timeout", "close connections silent for this long")
+	dur(&c.SessionTTL, "session-ttl", "how long a login lasts")
+	str(&c.MetricsListen, "metrics-listen", "TCP address for Prometheus metrics at /metrics; empty: off")
+	fs.BoolVar(&c.MetricsPublic, "metrics-public", c.MetricsPublic,
+		"allow --metrics-listen beyond loopback with --production (env "+EnvName("metrics-public")+")")
+
 	fs.BoolVar(&c.MDNS, "mdns", c.MDNS,
 		"announce this node and find other nodes with mDNS (env "+EnvName("mdns")+")")
 	fs.Var((*listFlag)(&c.MDNSIfaces), "mdns-iface",

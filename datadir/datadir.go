@@ -4,6 +4,7 @@
 //	<data-dir>/          mode 0700
 //	  node.key           Ed25519 node key, PKCS #8 PEM, mode 0600
 //	  node.crt           self-signed TLS certificate for node.key, PEM, mode 0600
+//	  opaque.json        OPAQUE server secrets (JSON, base64 fields), mode 0600
 //
 // Files are written to a temporary name, synced and renamed, so a crash
 // leaves either the old file or the new one.
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/crypto/identity"
+	"github.com/quicprochat/qpc/internal/atomicfile"
 )
 
 // File names inside the data directory.
@@ -90,7 +92,7 @@ func (d *Dir) NodeKey() (key *identity.NodeKey, created bool, err error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("encode node key: %w", err)
 	}
-	if err := WriteFileAtomic(path, pemKey, 0o600); err != nil {
+	if err := atomicfile.Write(path, pemKey, 0o600); err != nil {
 		return nil, false, err
 	}
 	return key, true, nil
@@ -120,7 +122,7 @@ func (d *Dir) SelfSignedCert(key *identity.NodeKey, domain string) (cert tls.Cer
 		return tls.Certificate{}, false, err
 	}
 	certPEM := identity.MarshalCertificatePEM(der)
-	if err := WriteFileAtomic(path, certPEM, 0o600); err != nil {
+	if err := atomicfile.Write(path, certPEM, 0o600); err != nil {
 		return tls.Certificate{}, false, err
 	}
 	cert, err = tls.X509KeyPair(certPEM, keyPEM)
@@ -128,33 +130,4 @@ func (d *Dir) SelfSignedCert(key *identity.NodeKey, domain string) (cert tls.Cer
 		return tls.Certificate{}, false, fmt.Errorf("node certificate: %w", err)
 	}
 	return cert, true, nil
-}
-
-// WriteFileAtomic writes data to a temporary file next to path, syncs it and
-// renames it over path, so readers see the old content or the new, never a
-// mix.
-func WriteFileAtomic(path string, data []byte, perm fs.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // fails harmlessly once renamed
-	err = f.Chmod(perm)
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

@@ -1,11 +1,22 @@
-// Package node is the client-facing service of a qpc node. It holds the
-// service's logic and knows nothing of QUIC, Cap'n Proto or bbolt: package
-// noderpc adapts it to the wire, and app wires it to the rest.
+// Package node is the client-facing service of a qpc node: accounts with
+// OPAQUE logins, sessions, the key directory, durable mailboxes and push
+// delivery. It knows nothing of QUIC, Cap'n Proto or bbolt: package noderpc
+// adapts it to the wire, node/store keeps its data, and app wires them.
+//
+// A Service is shared by all connections; each connection gets a Conn that
+// holds what is bound to it: a login in progress, the session, rate
+// limiters and subscriptions.
 package node
 
 import (
 	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
 	"time"
+
+	"github.com/quicprochat/qpc/crypto/opaque"
 )
 
 // Identity is what a node says about itself.
@@ -23,20 +34,214 @@ type Health struct {
 	Uptime time.Duration
 }
 
+// Observer is told what the service does, for metrics. Every method must
+// be cheap and safe for concurrent use.
+type Observer interface {
+	// Stored is called with how many messages were stored by an enqueue.
+	Stored(n int)
+	// Expired is called with how many messages expiry removed.
+	Expired(n int)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Stored(int)  {}
+func (nopObserver) Expired(int) {}
+
+// Config configures a Service.
+type Config struct {
+	Identity Identity
+	Limits   Limits
+	// Store keeps the service's data; the service does not close it.
+	Store Store
+	// OPAQUE answers registrations and logins with the node's long-term
+	// OPAQUE secrets.
+	OPAQUE *opaque.Server
+	// Log is the service's logger; nil discards.
+	Log *slog.Logger
+	// Observer is told about stored and expired messages; nil ignores.
+	Observer Observer
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
 // Service is the node's client-facing service.
 type Service struct {
 	id      Identity
-	started time.Time
+	limits  Limits
+	store   Store
+	opaque  *opaque.Server
+	log     *slog.Logger
+	obs     Observer
 	now     func() time.Time
+	started time.Time
+	hub     *hub
 }
 
-// New returns a Service for a node with identity id. Its uptime counts from
-// now.
-func New(id Identity) *Service {
-	return &Service{id: id, started: time.Now(), now: time.Now}
+// New returns a Service. Its uptime counts from now.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.OPAQUE == nil {
+		return nil, errors.New("node: Store and OPAQUE are required")
+	}
+	limits := cfg.Limits.withDefaults()
+	if err := limits.validate(); err != nil {
+		return nil, err
+	}
+	s := &Service{
+		id:     cfg.Identity,
+		limits: limits,
+		store:  cfg.Store,
+		opaque: cfg.OPAQUE,
+		log:    cfg.Log,
+		obs:    cfg.Observer,
+		now:    cfg.Now,
+		hub:    newHub(),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.obs == nil {
+		s.obs = nopObserver{}
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.started = s.now()
+	return s, nil
 }
+
+// Limits returns the limits the service enforces.
+func (s *Service) Limits() Limits { return s.limits }
 
 // Health reports the node's identity and uptime.
 func (s *Service) Health(ctx context.Context) (Health, error) {
 	return Health{Identity: s.id, Uptime: s.now().Sub(s.started)}, nil
+}
+
+// Run collects expired messages and sessions every ExpireInterval until ctx
+// ends, and returns nil then.
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(s.limits.ExpireInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			s.expire()
+		}
+	}
+}
+
+func (s *Service) expire() {
+	n, err := s.store.Expire(s.now())
+	if err != nil {
+		s.log.Error("expiring messages", "err", err)
+		return
+	}
+	if n > 0 {
+		s.obs.Expired(n)
+		s.log.Info("expired undelivered messages", "count", n)
+	}
+}
+
+// localUser returns the account name an address refers to: "name" or
+// "name@domain" with domain this node's (case-insensitive).
+func (s *Service) localUser(addr string) (string, error) {
+	name, domain, found := strings.Cut(addr, "@")
+	if found && !strings.EqualFold(domain, s.id.Domain) {
+		return "", ErrUnknownDomain
+	}
+	name = strings.ToLower(name)
+	if err := ValidateUserName(name); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+// ValidateUserName checks the local part of an address: 1 to 64 characters
+// of a-z, 0-9, '.', '_' and '-', starting with a letter or digit.
+func ValidateUserName(name string) error {
+	if len(name) == 0 || len(name) > 64 {
+		return errorf(ErrBadRequest, "user name must be 1-64 characters")
+	}
+	for i, r := range name {
+		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9'
+		if i > 0 {
+			ok = ok || r == '.' || r == '_' || r == '-'
+		}
+		if !ok {
+			return errorf(ErrBadRequest, "user name %q: use a-z, 0-9, '.', '_', '-', starting with a letter or digit", name)
+		}
+	}
+	return nil
+}
+
+// Conn is one client connection's view of the service.
+type Conn struct {
+	svc     *Service
+	enqueue *bucket
+	resolve *bucket
+
+	mu      sync.Mutex
+	login   *pendingLogin
+	session *boundSession
+	subs    map[*Subscription]struct{}
+	closed  bool
+}
+
+type pendingLogin struct {
+	user  string
+	state *opaque.ServerState // nil for an unknown user
+}
+
+type boundSession struct {
+	hash TokenHash
+	Session
+}
+
+// NewConn returns the state of a new client connection. Close it when the
+// connection ends.
+func (s *Service) NewConn() *Conn {
+	now := s.now()
+	return &Conn{
+		svc:     s,
+		enqueue: newBucket(s.limits.EnqueueRate, s.limits.EnqueueBurst, now),
+		resolve: newBucket(s.limits.ResolveRate, s.limits.ResolveBurst, now),
+		subs:    map[*Subscription]struct{}{},
+	}
+}
+
+// Close ends the connection's subscriptions and forgets its session (the
+// session itself stays valid for other connections).
+func (c *Conn) Close() {
+	c.mu.Lock()
+	subs := c.subs
+	c.subs = nil
+	c.session = nil
+	c.closed = true
+	c.mu.Unlock()
+	for sub := range subs {
+		sub.Cancel()
+	}
+}
+
+// user returns the logged-in user, or an error if the connection has no
+// live session.
+func (c *Conn) user() (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.session == nil {
+		return "", ErrUnauthenticated
+	}
+	if !c.svc.now().Before(c.session.Expires) {
+		return "", ErrSessionExpired
+	}
+	return c.session.User, nil
+}
+
+// User returns the user logged in on this connection, or "".
+func (c *Conn) User() string {
+	u, _ := c.user()
+	return u
 }

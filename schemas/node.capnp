@@ -4,6 +4,20 @@
 # first bidirectional stream and speaks Cap'n Proto RPC (standard framing,
 # not packed) on it; the bootstrap capability is a NodeService.
 #
+# Sessions: every method but health, registerStart/Finish, loginStart/Finish
+# and resumeSession needs a session on the connection: loginFinish or
+# resumeSession binds one. A session token works on any connection until
+# it expires, so a client that reconnects calls resumeSession instead of
+# logging in again.
+#
+# Errors: a method that fails raises a Cap'n Proto exception whose reason
+# starts with "qpc:<code>: " where <code> is the name of an ErrorCode
+# enumerant, followed by a human-readable explanation, e.g.
+# "qpc:mailboxFull: recipient's mailbox is full". A reason without that
+# prefix is an internal or transport failure.
+#
+# Times are Unix milliseconds (UTC).
+#
 # Evolution: only by adding fields and methods with new ordinals. Never
 # renumber, retype or remove anything; a client must cope with a node that
 # lacks fields it knows (they read as their defaults).
@@ -19,6 +33,78 @@ interface NodeService @0xb7f1c0e5a2d3c4f1 {
   # session and reveals nothing that the node's mDNS announcement and TLS
   # certificate do not already show.
   health @0 () -> (health :Health);
+
+  # registerStart begins registering the account `user` (the local part of
+  # user@domain: 1-64 characters of a-z, 0-9, '.', '_', '-', starting with
+  # a letter or digit). request is an OPAQUE RegistrationRequest (RFC 9807
+  # §5.1.1); response the RegistrationResponse. Fails with userExists if the
+  # name is taken.
+  registerStart @1 (user :Text, request :Data) -> (response :Data);
+
+  # registerFinish stores the OPAQUE RegistrationRecord that the client
+  # made from the response, creating the account. The OPAQUE client and
+  # server identities are "user@domain" and "domain".
+  registerFinish @2 (user :Text, record :Data) -> ();
+
+  # loginStart sends OPAQUE KE1 for `user` and returns KE2 (RFC 9807 §6).
+  # An unknown user gets a KE2 indistinguishable from a real one.
+  loginStart @3 (user :Text, ke1 :Data) -> (ke2 :Data);
+
+  # loginFinish sends KE3 for the login this connection started last. On
+  # success the connection is logged in and the session returned; a wrong
+  # password and an unknown user both fail with authFailed.
+  loginFinish @4 (ke3 :Data) -> (session :Session);
+
+  # resumeSession binds an existing session to this connection. Fails with
+  # invalidToken for a token the node does not know and sessionExpired for
+  # one that has expired.
+  resumeSession @5 (token :Data) -> (session :Session);
+
+  # publishKeys replaces the caller's public keys in the node's directory.
+  # The node stores them as given; clients verify the signature.
+  publishKeys @6 (keys :PublishedKeys) -> ();
+
+  # resolveUser returns the public keys of a user of this node. It is
+  # rate-limited per connection and takes a fixed minimum time, so that it
+  # tells whether a name exists no faster than guessing would.
+  resolveUser @7 (user :Text) -> (keys :PublishedKeys);
+
+  # uploadKeyPackages adds MLS KeyPackages (opaque to the node) for the
+  # caller; each is handed out once. lastResort, if not empty, replaces the
+  # caller's last-resort package, which is handed out when no other is left
+  # and is never used up.
+  uploadKeyPackages @8 (packages :List(Data), lastResort :Data) -> ();
+
+  # fetchKeyPackage takes one KeyPackage of `user`.
+  fetchKeyPackage @9 (user :Text) -> (package :Data, lastResort :Bool);
+
+  # enqueue puts a sealed message in a mailbox. It returns once the message
+  # is on disk: a receipt means the node holds the message. Calls in flight
+  # at the same time run concurrently: a client that needs two messages
+  # stored in order waits for the first receipt before sending the second.
+  enqueue @10 (envelope :Envelope) -> (receipt :Receipt);
+
+  # batchEnqueue is enqueue for many messages; receipts come in order, each
+  # with its own error code.
+  batchEnqueue @11 (envelopes :List(Envelope)) -> (receipts :List(Receipt));
+
+  # fetch returns up to `limit` (at most 1000; 0 means 100) messages of the
+  # caller's mailbox with sequence numbers above afterSeq, in order.
+  fetch @12 (afterSeq :UInt64, limit :UInt32) -> (messages :List(Message));
+
+  # ack deletes the caller's messages up to and including uptoSeq.
+  ack @13 (uptoSeq :UInt64) -> (removed :UInt32);
+
+  # subscribe pushes the caller's messages with sequence numbers above
+  # afterSeq to listener: first those already waiting, then each new one as
+  # it arrives. Pushed messages stay in the mailbox until acked. The
+  # subscription ends when the returned capability is released or
+  # cancelled, or the connection closes.
+  subscribe @14 (listener :MessageListener, afterSeq :UInt64) -> (subscription :Subscription);
+
+  # deleteAccount removes the caller's account with its keys, key packages,
+  # messages and sessions, and logs the connection out.
+  deleteAccount @15 () -> ();
 }
 
 # Health is a node's answer to NodeService.health.
@@ -43,4 +129,112 @@ struct Health @0xe3a9d6b4c8f2a1d7 {
   # uptimeMillis is the time since the node started serving, in
   # milliseconds.
   uptimeMillis @5 :UInt64;
+}
+
+# Session is a logged-in session.
+struct Session @0xb5bca7e4a6367ae6 {
+  # token is 32 random bytes that resumeSession accepts until expiresMillis.
+  # Keep it secret: it stands for the password until it expires.
+  token @0 :Data;
+
+  # user is the local part of the logged-in user's address.
+  user @1 :Text;
+
+  # expiresMillis is when the session ends (Unix milliseconds).
+  expiresMillis @2 :Int64;
+}
+
+# PublishedKeys are a user's public keys in the node's key directory.
+struct PublishedKeys @0xc55554f7f80f0f3c {
+  # identityKey is the user's Ed25519 public key (32 bytes).
+  identityKey @0 :Data;
+
+  # hpkeKey is the user's X-Wing public key (1216 bytes) that 1:1 messages
+  # are sealed to.
+  hpkeKey @1 :Data;
+
+  # signature is the identity key's signature over the user's address and
+  # hpkeKey (layout: crypto/identity in the qpc sources).
+  signature @2 :Data;
+
+  # publishedMillis is when the node accepted the keys; ignored on publish.
+  publishedMillis @3 :Int64;
+}
+
+# Envelope is a message on its way into a mailbox.
+struct Envelope @0xcf371ae8f8112efc {
+  # recipient is "user" or "user@domain" for a user of this node.
+  recipient @0 :Text;
+
+  # payload is the sealed message (at most the node's payload limit, by
+  # default 64 KiB). The node never looks inside.
+  payload @1 :Data;
+
+  # ttlSeconds is how long the node keeps the message undelivered; 0 means
+  # the node's default. More than the node's maximum fails with ttlTooLong.
+  ttlSeconds @2 :UInt32;
+}
+
+# Receipt acknowledges one enqueued message.
+struct Receipt @0x82d594ed22afdb7f {
+  # seq is the message's sequence number in the recipient's mailbox; 0 when
+  # error is not none.
+  seq @0 :UInt64;
+
+  # serverTimeMillis is when the node stored the message.
+  serverTimeMillis @1 :Int64;
+
+  # error is none when the message was stored, else why it was not.
+  error @2 :ErrorCode;
+}
+
+# Message is a message in a mailbox.
+struct Message @0xd874455196bd8ff9 {
+  # seq numbers the messages of one mailbox: consecutive from 1, never
+  # reused.
+  seq @0 :UInt64;
+
+  # payload is the sealed message as the sender enqueued it.
+  payload @1 :Data;
+
+  # enqueuedMillis is when the node stored it.
+  enqueuedMillis @2 :Int64;
+
+  # expiresMillis is when the node drops it if it is still not acked.
+  expiresMillis @3 :Int64;
+}
+
+# MessageListener is implemented by a client to receive pushed messages.
+interface MessageListener @0x847f356e61e9ef4a {
+  # deliver hands the client messages in sequence order. The node sends
+  # the next batch only after this call returns.
+  deliver @0 (messages :List(Message)) -> ();
+}
+
+# Subscription stands for an active subscribe; releasing it ends it too.
+interface Subscription @0xe66055b5919ae095 {
+  # cancel ends the subscription.
+  cancel @0 () -> ();
+}
+
+# ErrorCode says why a call or an enqueued message failed.
+enum ErrorCode @0xdfbc1a87f421b42c {
+  none @0;               # no error
+  internal @1;           # the node failed; try again later
+  badRequest @2;         # malformed arguments
+  unauthenticated @3;    # the method needs a session on this connection
+  sessionExpired @4;     # the session token has expired: log in again
+  invalidToken @5;       # the node does not know the session token
+  authFailed @6;         # wrong password or unknown user (deliberately alike)
+  userExists @7;         # the user name is taken
+  unknownUser @8;        # no such user on this node
+  noKeys @9;             # the user has published no keys
+  noKeyPackage @10;      # the user has no key package left
+  tooManyKeyPackages @11; # the upload exceeds the node's bound
+  mailboxFull @12;       # the recipient's mailbox is at its bound
+  payloadTooLarge @13;   # the message exceeds the node's payload limit
+  rateLimited @14;       # too many requests; slow down
+  ttlTooLong @15;        # the requested TTL exceeds the node's maximum
+  unknownDomain @16;     # the recipient's domain is not served here
+  shuttingDown @17;      # the node is stopping
 }

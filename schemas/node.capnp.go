@@ -36,6 +36,306 @@ func (c NodeService) Health(ctx context.Context, params func(NodeService_health_
 
 }
 
+func (c NodeService) RegisterStart(ctx context.Context, params func(NodeService_registerStart_Params) error) (NodeService_registerStart_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      1,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "registerStart",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 2}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_registerStart_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_registerStart_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) RegisterFinish(ctx context.Context, params func(NodeService_registerFinish_Params) error) (NodeService_registerFinish_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      2,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "registerFinish",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 2}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_registerFinish_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_registerFinish_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) LoginStart(ctx context.Context, params func(NodeService_loginStart_Params) error) (NodeService_loginStart_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      3,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "loginStart",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 2}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_loginStart_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_loginStart_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) LoginFinish(ctx context.Context, params func(NodeService_loginFinish_Params) error) (NodeService_loginFinish_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      4,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "loginFinish",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 1}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_loginFinish_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_loginFinish_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) ResumeSession(ctx context.Context, params func(NodeService_resumeSession_Params) error) (NodeService_resumeSession_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      5,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "resumeSession",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 1}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_resumeSession_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_resumeSession_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) PublishKeys(ctx context.Context, params func(NodeService_publishKeys_Params) error) (NodeService_publishKeys_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      6,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "publishKeys",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 1}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_publishKeys_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_publishKeys_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) ResolveUser(ctx context.Context, params func(NodeService_resolveUser_Params) error) (NodeService_resolveUser_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      7,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "resolveUser",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 1}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_resolveUser_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_resolveUser_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) UploadKeyPackages(ctx context.Context, params func(NodeService_uploadKeyPackages_Params) error) (NodeService_uploadKeyPackages_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      8,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "uploadKeyPackages",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 2}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_uploadKeyPackages_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_uploadKeyPackages_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) FetchKeyPackage(ctx context.Context, params func(NodeService_fetchKeyPackage_Params) error) (NodeService_fetchKeyPackage_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      9,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "fetchKeyPackage",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 1}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_fetchKeyPackage_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_fetchKeyPackage_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) Enqueue(ctx context.Context, params func(NodeService_enqueue_Params) error) (NodeService_enqueue_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      10,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "enqueue",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 1}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_enqueue_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_enqueue_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) BatchEnqueue(ctx context.Context, params func(NodeService_batchEnqueue_Params) error) (NodeService_batchEnqueue_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      11,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "batchEnqueue",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 1}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_batchEnqueue_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_batchEnqueue_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) Fetch(ctx context.Context, params func(NodeService_fetch_Params) error) (NodeService_fetch_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      12,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "fetch",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 16, PointerCount: 0}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_fetch_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_fetch_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) Ack(ctx context.Context, params func(NodeService_ack_Params) error) (NodeService_ack_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      13,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "ack",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 8, PointerCount: 0}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_ack_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_ack_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) Subscribe(ctx context.Context, params func(NodeService_subscribe_Params) error) (NodeService_subscribe_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      14,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "subscribe",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 8, PointerCount: 1}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_subscribe_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_subscribe_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) DeleteAccount(ctx context.Context, params func(NodeService_deleteAccount_Params) error) (NodeService_deleteAccount_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      15,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "deleteAccount",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 0}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_deleteAccount_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_deleteAccount_Results_Future{Future: ans.Future()}, release
+
+}
+
 func (c NodeService) WaitStreaming() error {
 	return capnp.Client(c).WaitStreaming()
 }
@@ -110,6 +410,36 @@ func (c NodeService) GetFlowLimiter() fc.FlowLimiter {
 // A NodeService_Server is a NodeService with a local implementation.
 type NodeService_Server interface {
 	Health(context.Context, NodeService_health) error
+
+	RegisterStart(context.Context, NodeService_registerStart) error
+
+	RegisterFinish(context.Context, NodeService_registerFinish) error
+
+	LoginStart(context.Context, NodeService_loginStart) error
+
+	LoginFinish(context.Context, NodeService_loginFinish) error
+
+	ResumeSession(context.Context, NodeService_resumeSession) error
+
+	PublishKeys(context.Context, NodeService_publishKeys) error
+
+	ResolveUser(context.Context, NodeService_resolveUser) error
+
+	UploadKeyPackages(context.Context, NodeService_uploadKeyPackages) error
+
+	FetchKeyPackage(context.Context, NodeService_fetchKeyPackage) error
+
+	Enqueue(context.Context, NodeService_enqueue) error
+
+	BatchEnqueue(context.Context, NodeService_batchEnqueue) error
+
+	Fetch(context.Context, NodeService_fetch) error
+
+	Ack(context.Context, NodeService_ack) error
+
+	Subscribe(context.Context, NodeService_subscribe) error
+
+	DeleteAccount(context.Context, NodeService_deleteAccount) error
 }
 
 // NodeService_NewServer creates a new Server from an implementation of NodeService_Server.
@@ -128,7 +458,7 @@ func NodeService_ServerToClient(s NodeService_Server) NodeService {
 // This can be used to create a more complicated Server.
 func NodeService_Methods(methods []server.Method, s NodeService_Server) []server.Method {
 	if cap(methods) == 0 {
-		methods = make([]server.Method, 0, 1)
+		methods = make([]server.Method, 0, 16)
 	}
 
 	methods = append(methods, server.Method{
@@ -140,6 +470,186 @@ func NodeService_Methods(methods []server.Method, s NodeService_Server) []server
 		},
 		Impl: func(ctx context.Context, call *server.Call) error {
 			return s.Health(ctx, NodeService_health{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      1,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "registerStart",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.RegisterStart(ctx, NodeService_registerStart{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      2,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "registerFinish",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.RegisterFinish(ctx, NodeService_registerFinish{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      3,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "loginStart",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.LoginStart(ctx, NodeService_loginStart{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      4,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "loginFinish",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.LoginFinish(ctx, NodeService_loginFinish{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      5,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "resumeSession",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.ResumeSession(ctx, NodeService_resumeSession{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      6,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "publishKeys",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.PublishKeys(ctx, NodeService_publishKeys{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      7,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "resolveUser",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.ResolveUser(ctx, NodeService_resolveUser{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      8,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "uploadKeyPackages",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.UploadKeyPackages(ctx, NodeService_uploadKeyPackages{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      9,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "fetchKeyPackage",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.FetchKeyPackage(ctx, NodeService_fetchKeyPackage{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      10,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "enqueue",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Enqueue(ctx, NodeService_enqueue{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      11,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "batchEnqueue",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.BatchEnqueue(ctx, NodeService_batchEnqueue{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      12,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "fetch",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Fetch(ctx, NodeService_fetch{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      13,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "ack",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Ack(ctx, NodeService_ack{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      14,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "subscribe",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Subscribe(ctx, NodeService_subscribe{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      15,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "deleteAccount",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.DeleteAccount(ctx, NodeService_deleteAccount{call})
 		},
 	})
 
@@ -161,6 +671,261 @@ func (c NodeService_health) Args() NodeService_health_Params {
 func (c NodeService_health) AllocResults() (NodeService_health_Results, error) {
 	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
 	return NodeService_health_Results(r), err
+}
+
+// NodeService_registerStart holds the state for a server call to NodeService.registerStart.
+// See server.Call for documentation.
+type NodeService_registerStart struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_registerStart) Args() NodeService_registerStart_Params {
+	return NodeService_registerStart_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_registerStart) AllocResults() (NodeService_registerStart_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_registerStart_Results(r), err
+}
+
+// NodeService_registerFinish holds the state for a server call to NodeService.registerFinish.
+// See server.Call for documentation.
+type NodeService_registerFinish struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_registerFinish) Args() NodeService_registerFinish_Params {
+	return NodeService_registerFinish_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_registerFinish) AllocResults() (NodeService_registerFinish_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_registerFinish_Results(r), err
+}
+
+// NodeService_loginStart holds the state for a server call to NodeService.loginStart.
+// See server.Call for documentation.
+type NodeService_loginStart struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_loginStart) Args() NodeService_loginStart_Params {
+	return NodeService_loginStart_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_loginStart) AllocResults() (NodeService_loginStart_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_loginStart_Results(r), err
+}
+
+// NodeService_loginFinish holds the state for a server call to NodeService.loginFinish.
+// See server.Call for documentation.
+type NodeService_loginFinish struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_loginFinish) Args() NodeService_loginFinish_Params {
+	return NodeService_loginFinish_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_loginFinish) AllocResults() (NodeService_loginFinish_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_loginFinish_Results(r), err
+}
+
+// NodeService_resumeSession holds the state for a server call to NodeService.resumeSession.
+// See server.Call for documentation.
+type NodeService_resumeSession struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_resumeSession) Args() NodeService_resumeSession_Params {
+	return NodeService_resumeSession_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_resumeSession) AllocResults() (NodeService_resumeSession_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_resumeSession_Results(r), err
+}
+
+// NodeService_publishKeys holds the state for a server call to NodeService.publishKeys.
+// See server.Call for documentation.
+type NodeService_publishKeys struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_publishKeys) Args() NodeService_publishKeys_Params {
+	return NodeService_publishKeys_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_publishKeys) AllocResults() (NodeService_publishKeys_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_publishKeys_Results(r), err
+}
+
+// NodeService_resolveUser holds the state for a server call to NodeService.resolveUser.
+// See server.Call for documentation.
+type NodeService_resolveUser struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_resolveUser) Args() NodeService_resolveUser_Params {
+	return NodeService_resolveUser_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_resolveUser) AllocResults() (NodeService_resolveUser_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_resolveUser_Results(r), err
+}
+
+// NodeService_uploadKeyPackages holds the state for a server call to NodeService.uploadKeyPackages.
+// See server.Call for documentation.
+type NodeService_uploadKeyPackages struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_uploadKeyPackages) Args() NodeService_uploadKeyPackages_Params {
+	return NodeService_uploadKeyPackages_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_uploadKeyPackages) AllocResults() (NodeService_uploadKeyPackages_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_uploadKeyPackages_Results(r), err
+}
+
+// NodeService_fetchKeyPackage holds the state for a server call to NodeService.fetchKeyPackage.
+// See server.Call for documentation.
+type NodeService_fetchKeyPackage struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_fetchKeyPackage) Args() NodeService_fetchKeyPackage_Params {
+	return NodeService_fetchKeyPackage_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_fetchKeyPackage) AllocResults() (NodeService_fetchKeyPackage_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return NodeService_fetchKeyPackage_Results(r), err
+}
+
+// NodeService_enqueue holds the state for a server call to NodeService.enqueue.
+// See server.Call for documentation.
+type NodeService_enqueue struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_enqueue) Args() NodeService_enqueue_Params {
+	return NodeService_enqueue_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_enqueue) AllocResults() (NodeService_enqueue_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_enqueue_Results(r), err
+}
+
+// NodeService_batchEnqueue holds the state for a server call to NodeService.batchEnqueue.
+// See server.Call for documentation.
+type NodeService_batchEnqueue struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_batchEnqueue) Args() NodeService_batchEnqueue_Params {
+	return NodeService_batchEnqueue_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_batchEnqueue) AllocResults() (NodeService_batchEnqueue_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_batchEnqueue_Results(r), err
+}
+
+// NodeService_fetch holds the state for a server call to NodeService.fetch.
+// See server.Call for documentation.
+type NodeService_fetch struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_fetch) Args() NodeService_fetch_Params {
+	return NodeService_fetch_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_fetch) AllocResults() (NodeService_fetch_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_fetch_Results(r), err
+}
+
+// NodeService_ack holds the state for a server call to NodeService.ack.
+// See server.Call for documentation.
+type NodeService_ack struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_ack) Args() NodeService_ack_Params {
+	return NodeService_ack_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_ack) AllocResults() (NodeService_ack_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 8, PointerCount: 0})
+	return NodeService_ack_Results(r), err
+}
+
+// NodeService_subscribe holds the state for a server call to NodeService.subscribe.
+// See server.Call for documentation.
+type NodeService_subscribe struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_subscribe) Args() NodeService_subscribe_Params {
+	return NodeService_subscribe_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_subscribe) AllocResults() (NodeService_subscribe_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_subscribe_Results(r), err
+}
+
+// NodeService_deleteAccount holds the state for a server call to NodeService.deleteAccount.
+// See server.Call for documentation.
+type NodeService_deleteAccount struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_deleteAccount) Args() NodeService_deleteAccount_Params {
+	return NodeService_deleteAccount_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_deleteAccount) AllocResults() (NodeService_deleteAccount_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_deleteAccount_Results(r), err
 }
 
 // NodeService_List is a list of NodeService.
@@ -328,6 +1093,2485 @@ func (p NodeService_health_Results_Future) Health() Health_Future {
 	return Health_Future{Future: p.Future.Field(0, nil)}
 }
 
+type NodeService_registerStart_Params capnp.Struct
+
+// NodeService_registerStart_Params_TypeID is the unique identifier for the type NodeService_registerStart_Params.
+const NodeService_registerStart_Params_TypeID = 0xcbef2bf2520890ea
+
+func NewNodeService_registerStart_Params(s *capnp.Segment) (NodeService_registerStart_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return NodeService_registerStart_Params(st), err
+}
+
+func NewRootNodeService_registerStart_Params(s *capnp.Segment) (NodeService_registerStart_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return NodeService_registerStart_Params(st), err
+}
+
+func ReadRootNodeService_registerStart_Params(msg *capnp.Message) (NodeService_registerStart_Params, error) {
+	root, err := msg.Root()
+	return NodeService_registerStart_Params(root.Struct()), err
+}
+
+func (s NodeService_registerStart_Params) String() string {
+	str, _ := text.Marshal(0xcbef2bf2520890ea, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_registerStart_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_registerStart_Params) DecodeFromPtr(p capnp.Ptr) NodeService_registerStart_Params {
+	return NodeService_registerStart_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_registerStart_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_registerStart_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_registerStart_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_registerStart_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_registerStart_Params) User() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s NodeService_registerStart_Params) HasUser() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_registerStart_Params) UserBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s NodeService_registerStart_Params) SetUser(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+func (s NodeService_registerStart_Params) Request() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_registerStart_Params) HasRequest() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s NodeService_registerStart_Params) SetRequest(v []byte) error {
+	return capnp.Struct(s).SetData(1, v)
+}
+
+// NodeService_registerStart_Params_List is a list of NodeService_registerStart_Params.
+type NodeService_registerStart_Params_List = capnp.StructList[NodeService_registerStart_Params]
+
+// NewNodeService_registerStart_Params creates a new list of NodeService_registerStart_Params.
+func NewNodeService_registerStart_Params_List(s *capnp.Segment, sz int32) (NodeService_registerStart_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2}, sz)
+	return capnp.StructList[NodeService_registerStart_Params](l), err
+}
+
+// NodeService_registerStart_Params_Future is a wrapper for a NodeService_registerStart_Params promised by a client call.
+type NodeService_registerStart_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_registerStart_Params_Future) Struct() (NodeService_registerStart_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_registerStart_Params(p.Struct()), err
+}
+
+type NodeService_registerStart_Results capnp.Struct
+
+// NodeService_registerStart_Results_TypeID is the unique identifier for the type NodeService_registerStart_Results.
+const NodeService_registerStart_Results_TypeID = 0x98897aae087c1439
+
+func NewNodeService_registerStart_Results(s *capnp.Segment) (NodeService_registerStart_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_registerStart_Results(st), err
+}
+
+func NewRootNodeService_registerStart_Results(s *capnp.Segment) (NodeService_registerStart_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_registerStart_Results(st), err
+}
+
+func ReadRootNodeService_registerStart_Results(msg *capnp.Message) (NodeService_registerStart_Results, error) {
+	root, err := msg.Root()
+	return NodeService_registerStart_Results(root.Struct()), err
+}
+
+func (s NodeService_registerStart_Results) String() string {
+	str, _ := text.Marshal(0x98897aae087c1439, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_registerStart_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_registerStart_Results) DecodeFromPtr(p capnp.Ptr) NodeService_registerStart_Results {
+	return NodeService_registerStart_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_registerStart_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_registerStart_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_registerStart_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_registerStart_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_registerStart_Results) Response() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_registerStart_Results) HasResponse() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_registerStart_Results) SetResponse(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+// NodeService_registerStart_Results_List is a list of NodeService_registerStart_Results.
+type NodeService_registerStart_Results_List = capnp.StructList[NodeService_registerStart_Results]
+
+// NewNodeService_registerStart_Results creates a new list of NodeService_registerStart_Results.
+func NewNodeService_registerStart_Results_List(s *capnp.Segment, sz int32) (NodeService_registerStart_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_registerStart_Results](l), err
+}
+
+// NodeService_registerStart_Results_Future is a wrapper for a NodeService_registerStart_Results promised by a client call.
+type NodeService_registerStart_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_registerStart_Results_Future) Struct() (NodeService_registerStart_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_registerStart_Results(p.Struct()), err
+}
+
+type NodeService_registerFinish_Params capnp.Struct
+
+// NodeService_registerFinish_Params_TypeID is the unique identifier for the type NodeService_registerFinish_Params.
+const NodeService_registerFinish_Params_TypeID = 0xb3d56b46521aa9c6
+
+func NewNodeService_registerFinish_Params(s *capnp.Segment) (NodeService_registerFinish_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return NodeService_registerFinish_Params(st), err
+}
+
+func NewRootNodeService_registerFinish_Params(s *capnp.Segment) (NodeService_registerFinish_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return NodeService_registerFinish_Params(st), err
+}
+
+func ReadRootNodeService_registerFinish_Params(msg *capnp.Message) (NodeService_registerFinish_Params, error) {
+	root, err := msg.Root()
+	return NodeService_registerFinish_Params(root.Struct()), err
+}
+
+func (s NodeService_registerFinish_Params) String() string {
+	str, _ := text.Marshal(0xb3d56b46521aa9c6, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_registerFinish_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_registerFinish_Params) DecodeFromPtr(p capnp.Ptr) NodeService_registerFinish_Params {
+	return NodeService_registerFinish_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_registerFinish_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_registerFinish_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_registerFinish_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_registerFinish_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_registerFinish_Params) User() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s NodeService_registerFinish_Params) HasUser() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_registerFinish_Params) UserBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s NodeService_registerFinish_Params) SetUser(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+func (s NodeService_registerFinish_Params) Record() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_registerFinish_Params) HasRecord() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s NodeService_registerFinish_Params) SetRecord(v []byte) error {
+	return capnp.Struct(s).SetData(1, v)
+}
+
+// NodeService_registerFinish_Params_List is a list of NodeService_registerFinish_Params.
+type NodeService_registerFinish_Params_List = capnp.StructList[NodeService_registerFinish_Params]
+
+// NewNodeService_registerFinish_Params creates a new list of NodeService_registerFinish_Params.
+func NewNodeService_registerFinish_Params_List(s *capnp.Segment, sz int32) (NodeService_registerFinish_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2}, sz)
+	return capnp.StructList[NodeService_registerFinish_Params](l), err
+}
+
+// NodeService_registerFinish_Params_Future is a wrapper for a NodeService_registerFinish_Params promised by a client call.
+type NodeService_registerFinish_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_registerFinish_Params_Future) Struct() (NodeService_registerFinish_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_registerFinish_Params(p.Struct()), err
+}
+
+type NodeService_registerFinish_Results capnp.Struct
+
+// NodeService_registerFinish_Results_TypeID is the unique identifier for the type NodeService_registerFinish_Results.
+const NodeService_registerFinish_Results_TypeID = 0xacd6724e83a2e81e
+
+func NewNodeService_registerFinish_Results(s *capnp.Segment) (NodeService_registerFinish_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_registerFinish_Results(st), err
+}
+
+func NewRootNodeService_registerFinish_Results(s *capnp.Segment) (NodeService_registerFinish_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_registerFinish_Results(st), err
+}
+
+func ReadRootNodeService_registerFinish_Results(msg *capnp.Message) (NodeService_registerFinish_Results, error) {
+	root, err := msg.Root()
+	return NodeService_registerFinish_Results(root.Struct()), err
+}
+
+func (s NodeService_registerFinish_Results) String() string {
+	str, _ := text.Marshal(0xacd6724e83a2e81e, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_registerFinish_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_registerFinish_Results) DecodeFromPtr(p capnp.Ptr) NodeService_registerFinish_Results {
+	return NodeService_registerFinish_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_registerFinish_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_registerFinish_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_registerFinish_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_registerFinish_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// NodeService_registerFinish_Results_List is a list of NodeService_registerFinish_Results.
+type NodeService_registerFinish_Results_List = capnp.StructList[NodeService_registerFinish_Results]
+
+// NewNodeService_registerFinish_Results creates a new list of NodeService_registerFinish_Results.
+func NewNodeService_registerFinish_Results_List(s *capnp.Segment, sz int32) (NodeService_registerFinish_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[NodeService_registerFinish_Results](l), err
+}
+
+// NodeService_registerFinish_Results_Future is a wrapper for a NodeService_registerFinish_Results promised by a client call.
+type NodeService_registerFinish_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_registerFinish_Results_Future) Struct() (NodeService_registerFinish_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_registerFinish_Results(p.Struct()), err
+}
+
+type NodeService_loginStart_Params capnp.Struct
+
+// NodeService_loginStart_Params_TypeID is the unique identifier for the type NodeService_loginStart_Params.
+const NodeService_loginStart_Params_TypeID = 0xc35bda567731016e
+
+func NewNodeService_loginStart_Params(s *capnp.Segment) (NodeService_loginStart_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return NodeService_loginStart_Params(st), err
+}
+
+func NewRootNodeService_loginStart_Params(s *capnp.Segment) (NodeService_loginStart_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return NodeService_loginStart_Params(st), err
+}
+
+func ReadRootNodeService_loginStart_Params(msg *capnp.Message) (NodeService_loginStart_Params, error) {
+	root, err := msg.Root()
+	return NodeService_loginStart_Params(root.Struct()), err
+}
+
+func (s NodeService_loginStart_Params) String() string {
+	str, _ := text.Marshal(0xc35bda567731016e, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_loginStart_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_loginStart_Params) DecodeFromPtr(p capnp.Ptr) NodeService_loginStart_Params {
+	return NodeService_loginStart_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_loginStart_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_loginStart_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_loginStart_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_loginStart_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_loginStart_Params) User() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s NodeService_loginStart_Params) HasUser() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_loginStart_Params) UserBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s NodeService_loginStart_Params) SetUser(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+func (s NodeService_loginStart_Params) Ke1() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_loginStart_Params) HasKe1() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s NodeService_loginStart_Params) SetKe1(v []byte) error {
+	return capnp.Struct(s).SetData(1, v)
+}
+
+// NodeService_loginStart_Params_List is a list of NodeService_loginStart_Params.
+type NodeService_loginStart_Params_List = capnp.StructList[NodeService_loginStart_Params]
+
+// NewNodeService_loginStart_Params creates a new list of NodeService_loginStart_Params.
+func NewNodeService_loginStart_Params_List(s *capnp.Segment, sz int32) (NodeService_loginStart_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2}, sz)
+	return capnp.StructList[NodeService_loginStart_Params](l), err
+}
+
+// NodeService_loginStart_Params_Future is a wrapper for a NodeService_loginStart_Params promised by a client call.
+type NodeService_loginStart_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_loginStart_Params_Future) Struct() (NodeService_loginStart_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_loginStart_Params(p.Struct()), err
+}
+
+type NodeService_loginStart_Results capnp.Struct
+
+// NodeService_loginStart_Results_TypeID is the unique identifier for the type NodeService_loginStart_Results.
+const NodeService_loginStart_Results_TypeID = 0xf498d4b705607981
+
+func NewNodeService_loginStart_Results(s *capnp.Segment) (NodeService_loginStart_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_loginStart_Results(st), err
+}
+
+func NewRootNodeService_loginStart_Results(s *capnp.Segment) (NodeService_loginStart_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_loginStart_Results(st), err
+}
+
+func ReadRootNodeService_loginStart_Results(msg *capnp.Message) (NodeService_loginStart_Results, error) {
+	root, err := msg.Root()
+	return NodeService_loginStart_Results(root.Struct()), err
+}
+
+func (s NodeService_loginStart_Results) String() string {
+	str, _ := text.Marshal(0xf498d4b705607981, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_loginStart_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_loginStart_Results) DecodeFromPtr(p capnp.Ptr) NodeService_loginStart_Results {
+	return NodeService_loginStart_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_loginStart_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_loginStart_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_loginStart_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_loginStart_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_loginStart_Results) Ke2() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_loginStart_Results) HasKe2() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_loginStart_Results) SetKe2(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+// NodeService_loginStart_Results_List is a list of NodeService_loginStart_Results.
+type NodeService_loginStart_Results_List = capnp.StructList[NodeService_loginStart_Results]
+
+// NewNodeService_loginStart_Results creates a new list of NodeService_loginStart_Results.
+func NewNodeService_loginStart_Results_List(s *capnp.Segment, sz int32) (NodeService_loginStart_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_loginStart_Results](l), err
+}
+
+// NodeService_loginStart_Results_Future is a wrapper for a NodeService_loginStart_Results promised by a client call.
+type NodeService_loginStart_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_loginStart_Results_Future) Struct() (NodeService_loginStart_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_loginStart_Results(p.Struct()), err
+}
+
+type NodeService_loginFinish_Params capnp.Struct
+
+// NodeService_loginFinish_Params_TypeID is the unique identifier for the type NodeService_loginFinish_Params.
+const NodeService_loginFinish_Params_TypeID = 0xcbeb0f183ad0d12a
+
+func NewNodeService_loginFinish_Params(s *capnp.Segment) (NodeService_loginFinish_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_loginFinish_Params(st), err
+}
+
+func NewRootNodeService_loginFinish_Params(s *capnp.Segment) (NodeService_loginFinish_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_loginFinish_Params(st), err
+}
+
+func ReadRootNodeService_loginFinish_Params(msg *capnp.Message) (NodeService_loginFinish_Params, error) {
+	root, err := msg.Root()
+	return NodeService_loginFinish_Params(root.Struct()), err
+}
+
+func (s NodeService_loginFinish_Params) String() string {
+	str, _ := text.Marshal(0xcbeb0f183ad0d12a, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_loginFinish_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_loginFinish_Params) DecodeFromPtr(p capnp.Ptr) NodeService_loginFinish_Params {
+	return NodeService_loginFinish_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_loginFinish_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_loginFinish_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_loginFinish_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_loginFinish_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_loginFinish_Params) Ke3() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_loginFinish_Params) HasKe3() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_loginFinish_Params) SetKe3(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+// NodeService_loginFinish_Params_List is a list of NodeService_loginFinish_Params.
+type NodeService_loginFinish_Params_List = capnp.StructList[NodeService_loginFinish_Params]
+
+// NewNodeService_loginFinish_Params creates a new list of NodeService_loginFinish_Params.
+func NewNodeService_loginFinish_Params_List(s *capnp.Segment, sz int32) (NodeService_loginFinish_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_loginFinish_Params](l), err
+}
+
+// NodeService_loginFinish_Params_Future is a wrapper for a NodeService_loginFinish_Params promised by a client call.
+type NodeService_loginFinish_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_loginFinish_Params_Future) Struct() (NodeService_loginFinish_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_loginFinish_Params(p.Struct()), err
+}
+
+type NodeService_loginFinish_Results capnp.Struct
+
+// NodeService_loginFinish_Results_TypeID is the unique identifier for the type NodeService_loginFinish_Results.
+const NodeService_loginFinish_Results_TypeID = 0x81f3f87dba796c3b
+
+func NewNodeService_loginFinish_Results(s *capnp.Segment) (NodeService_loginFinish_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_loginFinish_Results(st), err
+}
+
+func NewRootNodeService_loginFinish_Results(s *capnp.Segment) (NodeService_loginFinish_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_loginFinish_Results(st), err
+}
+
+func ReadRootNodeService_loginFinish_Results(msg *capnp.Message) (NodeService_loginFinish_Results, error) {
+	root, err := msg.Root()
+	return NodeService_loginFinish_Results(root.Struct()), err
+}
+
+func (s NodeService_loginFinish_Results) String() string {
+	str, _ := text.Marshal(0x81f3f87dba796c3b, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_loginFinish_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_loginFinish_Results) DecodeFromPtr(p capnp.Ptr) NodeService_loginFinish_Results {
+	return NodeService_loginFinish_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_loginFinish_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_loginFinish_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_loginFinish_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_loginFinish_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_loginFinish_Results) Session() (Session, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return Session(p.Struct()), err
+}
+
+func (s NodeService_loginFinish_Results) HasSession() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_loginFinish_Results) SetSession(v Session) error {
+	return capnp.Struct(s).SetPtr(0, capnp.Struct(v).ToPtr())
+}
+
+// NewSession sets the session field to a newly
+// allocated Session struct, preferring placement in s's segment.
+func (s NodeService_loginFinish_Results) NewSession() (Session, error) {
+	ss, err := NewSession(capnp.Struct(s).Segment())
+	if err != nil {
+		return Session{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, capnp.Struct(ss).ToPtr())
+	return ss, err
+}
+
+// NodeService_loginFinish_Results_List is a list of NodeService_loginFinish_Results.
+type NodeService_loginFinish_Results_List = capnp.StructList[NodeService_loginFinish_Results]
+
+// NewNodeService_loginFinish_Results creates a new list of NodeService_loginFinish_Results.
+func NewNodeService_loginFinish_Results_List(s *capnp.Segment, sz int32) (NodeService_loginFinish_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_loginFinish_Results](l), err
+}
+
+// NodeService_loginFinish_Results_Future is a wrapper for a NodeService_loginFinish_Results promised by a client call.
+type NodeService_loginFinish_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_loginFinish_Results_Future) Struct() (NodeService_loginFinish_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_loginFinish_Results(p.Struct()), err
+}
+func (p NodeService_loginFinish_Results_Future) Session() Session_Future {
+	return Session_Future{Future: p.Future.Field(0, nil)}
+}
+
+type NodeService_resumeSession_Params capnp.Struct
+
+// NodeService_resumeSession_Params_TypeID is the unique identifier for the type NodeService_resumeSession_Params.
+const NodeService_resumeSession_Params_TypeID = 0xb17cbe25bce5edfe
+
+func NewNodeService_resumeSession_Params(s *capnp.Segment) (NodeService_resumeSession_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_resumeSession_Params(st), err
+}
+
+func NewRootNodeService_resumeSession_Params(s *capnp.Segment) (NodeService_resumeSession_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_resumeSession_Params(st), err
+}
+
+func ReadRootNodeService_resumeSession_Params(msg *capnp.Message) (NodeService_resumeSession_Params, error) {
+	root, err := msg.Root()
+	return NodeService_resumeSession_Params(root.Struct()), err
+}
+
+func (s NodeService_resumeSession_Params) String() string {
+	str, _ := text.Marshal(0xb17cbe25bce5edfe, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_resumeSession_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_resumeSession_Params) DecodeFromPtr(p capnp.Ptr) NodeService_resumeSession_Params {
+	return NodeService_resumeSession_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_resumeSession_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_resumeSession_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_resumeSession_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_resumeSession_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_resumeSession_Params) Token() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_resumeSession_Params) HasToken() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_resumeSession_Params) SetToken(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+// NodeService_resumeSession_Params_List is a list of NodeService_resumeSession_Params.
+type NodeService_resumeSession_Params_List = capnp.StructList[NodeService_resumeSession_Params]
+
+// NewNodeService_resumeSession_Params creates a new list of NodeService_resumeSession_Params.
+func NewNodeService_resumeSession_Params_List(s *capnp.Segment, sz int32) (NodeService_resumeSession_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_resumeSession_Params](l), err
+}
+
+// NodeService_resumeSession_Params_Future is a wrapper for a NodeService_resumeSession_Params promised by a client call.
+type NodeService_resumeSession_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_resumeSession_Params_Future) Struct() (NodeService_resumeSession_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_resumeSession_Params(p.Struct()), err
+}
+
+type NodeService_resumeSession_Results capnp.Struct
+
+// NodeService_resumeSession_Results_TypeID is the unique identifier for the type NodeService_resumeSession_Results.
+const NodeService_resumeSession_Results_TypeID = 0xb6bb0d487a192b07
+
+func NewNodeService_resumeSession_Results(s *capnp.Segment) (NodeService_resumeSession_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_resumeSession_Results(st), err
+}
+
+func NewRootNodeService_resumeSession_Results(s *capnp.Segment) (NodeService_resumeSession_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_resumeSession_Results(st), err
+}
+
+func ReadRootNodeService_resumeSession_Results(msg *capnp.Message) (NodeService_resumeSession_Results, error) {
+	root, err := msg.Root()
+	return NodeService_resumeSession_Results(root.Struct()), err
+}
+
+func (s NodeService_resumeSession_Results) String() string {
+	str, _ := text.Marshal(0xb6bb0d487a192b07, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_resumeSession_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_resumeSession_Results) DecodeFromPtr(p capnp.Ptr) NodeService_resumeSession_Results {
+	return NodeService_resumeSession_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_resumeSession_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_resumeSession_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_resumeSession_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_resumeSession_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_resumeSession_Results) Session() (Session, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return Session(p.Struct()), err
+}
+
+func (s NodeService_resumeSession_Results) HasSession() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_resumeSession_Results) SetSession(v Session) error {
+	return capnp.Struct(s).SetPtr(0, capnp.Struct(v).ToPtr())
+}
+
+// NewSession sets the session field to a newly
+// allocated Session struct, preferring placement in s's segment.
+func (s NodeService_resumeSession_Results) NewSession() (Session, error) {
+	ss, err := NewSession(capnp.Struct(s).Segment())
+	if err != nil {
+		return Session{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, capnp.Struct(ss).ToPtr())
+	return ss, err
+}
+
+// NodeService_resumeSession_Results_List is a list of NodeService_resumeSession_Results.
+type NodeService_resumeSession_Results_List = capnp.StructList[NodeService_resumeSession_Results]
+
+// NewNodeService_resumeSession_Results creates a new list of NodeService_resumeSession_Results.
+func NewNodeService_resumeSession_Results_List(s *capnp.Segment, sz int32) (NodeService_resumeSession_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_resumeSession_Results](l), err
+}
+
+// NodeService_resumeSession_Results_Future is a wrapper for a NodeService_resumeSession_Results promised by a client call.
+type NodeService_resumeSession_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_resumeSession_Results_Future) Struct() (NodeService_resumeSession_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_resumeSession_Results(p.Struct()), err
+}
+func (p NodeService_resumeSession_Results_Future) Session() Session_Future {
+	return Session_Future{Future: p.Future.Field(0, nil)}
+}
+
+type NodeService_publishKeys_Params capnp.Struct
+
+// NodeService_publishKeys_Params_TypeID is the unique identifier for the type NodeService_publishKeys_Params.
+const NodeService_publishKeys_Params_TypeID = 0x9c273c5bab12c788
+
+func NewNodeService_publishKeys_Params(s *capnp.Segment) (NodeService_publishKeys_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_publishKeys_Params(st), err
+}
+
+func NewRootNodeService_publishKeys_Params(s *capnp.Segment) (NodeService_publishKeys_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_publishKeys_Params(st), err
+}
+
+func ReadRootNodeService_publishKeys_Params(msg *capnp.Message) (NodeService_publishKeys_Params, error) {
+	root, err := msg.Root()
+	return NodeService_publishKeys_Params(root.Struct()), err
+}
+
+func (s NodeService_publishKeys_Params) String() string {
+	str, _ := text.Marshal(0x9c273c5bab12c788, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_publishKeys_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_publishKeys_Params) DecodeFromPtr(p capnp.Ptr) NodeService_publishKeys_Params {
+	return NodeService_publishKeys_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_publishKeys_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_publishKeys_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_publishKeys_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_publishKeys_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_publishKeys_Params) Keys() (PublishedKeys, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return PublishedKeys(p.Struct()), err
+}
+
+func (s NodeService_publishKeys_Params) HasKeys() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_publishKeys_Params) SetKeys(v PublishedKeys) error {
+	return capnp.Struct(s).SetPtr(0, capnp.Struct(v).ToPtr())
+}
+
+// NewKeys sets the keys field to a newly
+// allocated PublishedKeys struct, preferring placement in s's segment.
+func (s NodeService_publishKeys_Params) NewKeys() (PublishedKeys, error) {
+	ss, err := NewPublishedKeys(capnp.Struct(s).Segment())
+	if err != nil {
+		return PublishedKeys{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, capnp.Struct(ss).ToPtr())
+	return ss, err
+}
+
+// NodeService_publishKeys_Params_List is a list of NodeService_publishKeys_Params.
+type NodeService_publishKeys_Params_List = capnp.StructList[NodeService_publishKeys_Params]
+
+// NewNodeService_publishKeys_Params creates a new list of NodeService_publishKeys_Params.
+func NewNodeService_publishKeys_Params_List(s *capnp.Segment, sz int32) (NodeService_publishKeys_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_publishKeys_Params](l), err
+}
+
+// NodeService_publishKeys_Params_Future is a wrapper for a NodeService_publishKeys_Params promised by a client call.
+type NodeService_publishKeys_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_publishKeys_Params_Future) Struct() (NodeService_publishKeys_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_publishKeys_Params(p.Struct()), err
+}
+func (p NodeService_publishKeys_Params_Future) Keys() PublishedKeys_Future {
+	return PublishedKeys_Future{Future: p.Future.Field(0, nil)}
+}
+
+type NodeService_publishKeys_Results capnp.Struct
+
+// NodeService_publishKeys_Results_TypeID is the unique identifier for the type NodeService_publishKeys_Results.
+const NodeService_publishKeys_Results_TypeID = 0x8d863df42784d86b
+
+func NewNodeService_publishKeys_Results(s *capnp.Segment) (NodeService_publishKeys_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_publishKeys_Results(st), err
+}
+
+func NewRootNodeService_publishKeys_Results(s *capnp.Segment) (NodeService_publishKeys_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_publishKeys_Results(st), err
+}
+
+func ReadRootNodeService_publishKeys_Results(msg *capnp.Message) (NodeService_publishKeys_Results, error) {
+	root, err := msg.Root()
+	return NodeService_publishKeys_Results(root.Struct()), err
+}
+
+func (s NodeService_publishKeys_Results) String() string {
+	str, _ := text.Marshal(0x8d863df42784d86b, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_publishKeys_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_publishKeys_Results) DecodeFromPtr(p capnp.Ptr) NodeService_publishKeys_Results {
+	return NodeService_publishKeys_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_publishKeys_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_publishKeys_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_publishKeys_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_publishKeys_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// NodeService_publishKeys_Results_List is a list of NodeService_publishKeys_Results.
+type NodeService_publishKeys_Results_List = capnp.StructList[NodeService_publishKeys_Results]
+
+// NewNodeService_publishKeys_Results creates a new list of NodeService_publishKeys_Results.
+func NewNodeService_publishKeys_Results_List(s *capnp.Segment, sz int32) (NodeService_publishKeys_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[NodeService_publishKeys_Results](l), err
+}
+
+// NodeService_publishKeys_Results_Future is a wrapper for a NodeService_publishKeys_Results promised by a client call.
+type NodeService_publishKeys_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_publishKeys_Results_Future) Struct() (NodeService_publishKeys_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_publishKeys_Results(p.Struct()), err
+}
+
+type NodeService_resolveUser_Params capnp.Struct
+
+// NodeService_resolveUser_Params_TypeID is the unique identifier for the type NodeService_resolveUser_Params.
+const NodeService_resolveUser_Params_TypeID = 0xc463af52b1798bfc
+
+func NewNodeService_resolveUser_Params(s *capnp.Segment) (NodeService_resolveUser_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_resolveUser_Params(st), err
+}
+
+func NewRootNodeService_resolveUser_Params(s *capnp.Segment) (NodeService_resolveUser_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_resolveUser_Params(st), err
+}
+
+func ReadRootNodeService_resolveUser_Params(msg *capnp.Message) (NodeService_resolveUser_Params, error) {
+	root, err := msg.Root()
+	return NodeService_resolveUser_Params(root.Struct()), err
+}
+
+func (s NodeService_resolveUser_Params) String() string {
+	str, _ := text.Marshal(0xc463af52b1798bfc, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_resolveUser_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_resolveUser_Params) DecodeFromPtr(p capnp.Ptr) NodeService_resolveUser_Params {
+	return NodeService_resolveUser_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_resolveUser_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_resolveUser_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_resolveUser_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_resolveUser_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_resolveUser_Params) User() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s NodeService_resolveUser_Params) HasUser() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_resolveUser_Params) UserBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s NodeService_resolveUser_Params) SetUser(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+// NodeService_resolveUser_Params_List is a list of NodeService_resolveUser_Params.
+type NodeService_resolveUser_Params_List = capnp.StructList[NodeService_resolveUser_Params]
+
+// NewNodeService_resolveUser_Params creates a new list of NodeService_resolveUser_Params.
+func NewNodeService_resolveUser_Params_List(s *capnp.Segment, sz int32) (NodeService_resolveUser_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_resolveUser_Params](l), err
+}
+
+// NodeService_resolveUser_Params_Future is a wrapper for a NodeService_resolveUser_Params promised by a client call.
+type NodeService_resolveUser_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_resolveUser_Params_Future) Struct() (NodeService_resolveUser_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_resolveUser_Params(p.Struct()), err
+}
+
+type NodeService_resolveUser_Results capnp.Struct
+
+// NodeService_resolveUser_Results_TypeID is the unique identifier for the type NodeService_resolveUser_Results.
+const NodeService_resolveUser_Results_TypeID = 0xf8b01d5f16016f9a
+
+func NewNodeService_resolveUser_Results(s *capnp.Segment) (NodeService_resolveUser_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_resolveUser_Results(st), err
+}
+
+func NewRootNodeService_resolveUser_Results(s *capnp.Segment) (NodeService_resolveUser_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_resolveUser_Results(st), err
+}
+
+func ReadRootNodeService_resolveUser_Results(msg *capnp.Message) (NodeService_resolveUser_Results, error) {
+	root, err := msg.Root()
+	return NodeService_resolveUser_Results(root.Struct()), err
+}
+
+func (s NodeService_resolveUser_Results) String() string {
+	str, _ := text.Marshal(0xf8b01d5f16016f9a, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_resolveUser_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_resolveUser_Results) DecodeFromPtr(p capnp.Ptr) NodeService_resolveUser_Results {
+	return NodeService_resolveUser_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_resolveUser_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_resolveUser_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_resolveUser_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_resolveUser_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_resolveUser_Results) Keys() (PublishedKeys, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return PublishedKeys(p.Struct()), err
+}
+
+func (s NodeService_resolveUser_Results) HasKeys() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_resolveUser_Results) SetKeys(v PublishedKeys) error {
+	return capnp.Struct(s).SetPtr(0, capnp.Struct(v).ToPtr())
+}
+
+// NewKeys sets the keys field to a newly
+// allocated PublishedKeys struct, preferring placement in s's segment.
+func (s NodeService_resolveUser_Results) NewKeys() (PublishedKeys, error) {
+	ss, err := NewPublishedKeys(capnp.Struct(s).Segment())
+	if err != nil {
+		return PublishedKeys{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, capnp.Struct(ss).ToPtr())
+	return ss, err
+}
+
+// NodeService_resolveUser_Results_List is a list of NodeService_resolveUser_Results.
+type NodeService_resolveUser_Results_List = capnp.StructList[NodeService_resolveUser_Results]
+
+// NewNodeService_resolveUser_Results creates a new list of NodeService_resolveUser_Results.
+func NewNodeService_resolveUser_Results_List(s *capnp.Segment, sz int32) (NodeService_resolveUser_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_resolveUser_Results](l), err
+}
+
+// NodeService_resolveUser_Results_Future is a wrapper for a NodeService_resolveUser_Results promised by a client call.
+type NodeService_resolveUser_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_resolveUser_Results_Future) Struct() (NodeService_resolveUser_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_resolveUser_Results(p.Struct()), err
+}
+func (p NodeService_resolveUser_Results_Future) Keys() PublishedKeys_Future {
+	return PublishedKeys_Future{Future: p.Future.Field(0, nil)}
+}
+
+type NodeService_uploadKeyPackages_Params capnp.Struct
+
+// NodeService_uploadKeyPackages_Params_TypeID is the unique identifier for the type NodeService_uploadKeyPackages_Params.
+const NodeService_uploadKeyPackages_Params_TypeID = 0x8ac26c25853997fe
+
+func NewNodeService_uploadKeyPackages_Params(s *capnp.Segment) (NodeService_uploadKeyPackages_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return NodeService_uploadKeyPackages_Params(st), err
+}
+
+func NewRootNodeService_uploadKeyPackages_Params(s *capnp.Segment) (NodeService_uploadKeyPackages_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return NodeService_uploadKeyPackages_Params(st), err
+}
+
+func ReadRootNodeService_uploadKeyPackages_Params(msg *capnp.Message) (NodeService_uploadKeyPackages_Params, error) {
+	root, err := msg.Root()
+	return NodeService_uploadKeyPackages_Params(root.Struct()), err
+}
+
+func (s NodeService_uploadKeyPackages_Params) String() string {
+	str, _ := text.Marshal(0x8ac26c25853997fe, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_uploadKeyPackages_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_uploadKeyPackages_Params) DecodeFromPtr(p capnp.Ptr) NodeService_uploadKeyPackages_Params {
+	return NodeService_uploadKeyPackages_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_uploadKeyPackages_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_uploadKeyPackages_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_uploadKeyPackages_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_uploadKeyPackages_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_uploadKeyPackages_Params) Packages() (capnp.DataList, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return capnp.DataList(p.List()), err
+}
+
+func (s NodeService_uploadKeyPackages_Params) HasPackages() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_uploadKeyPackages_Params) SetPackages(v capnp.DataList) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewPackages sets the packages field to a newly
+// allocated capnp.DataList, preferring placement in s's segment.
+func (s NodeService_uploadKeyPackages_Params) NewPackages(n int32) (capnp.DataList, error) {
+	l, err := capnp.NewDataList(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return capnp.DataList{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+func (s NodeService_uploadKeyPackages_Params) LastResort() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_uploadKeyPackages_Params) HasLastResort() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s NodeService_uploadKeyPackages_Params) SetLastResort(v []byte) error {
+	return capnp.Struct(s).SetData(1, v)
+}
+
+// NodeService_uploadKeyPackages_Params_List is a list of NodeService_uploadKeyPackages_Params.
+type NodeService_uploadKeyPackages_Params_List = capnp.StructList[NodeService_uploadKeyPackages_Params]
+
+// NewNodeService_uploadKeyPackages_Params creates a new list of NodeService_uploadKeyPackages_Params.
+func NewNodeService_uploadKeyPackages_Params_List(s *capnp.Segment, sz int32) (NodeService_uploadKeyPackages_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2}, sz)
+	return capnp.StructList[NodeService_uploadKeyPackages_Params](l), err
+}
+
+// NodeService_uploadKeyPackages_Params_Future is a wrapper for a NodeService_uploadKeyPackages_Params promised by a client call.
+type NodeService_uploadKeyPackages_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_uploadKeyPackages_Params_Future) Struct() (NodeService_uploadKeyPackages_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_uploadKeyPackages_Params(p.Struct()), err
+}
+
+type NodeService_uploadKeyPackages_Results capnp.Struct
+
+// NodeService_uploadKeyPackages_Results_TypeID is the unique identifier for the type NodeService_uploadKeyPackages_Results.
+const NodeService_uploadKeyPackages_Results_TypeID = 0xa7db6489106b23e1
+
+func NewNodeService_uploadKeyPackages_Results(s *capnp.Segment) (NodeService_uploadKeyPackages_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_uploadKeyPackages_Results(st), err
+}
+
+func NewRootNodeService_uploadKeyPackages_Results(s *capnp.Segment) (NodeService_uploadKeyPackages_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_uploadKeyPackages_Results(st), err
+}
+
+func ReadRootNodeService_uploadKeyPackages_Results(msg *capnp.Message) (NodeService_uploadKeyPackages_Results, error) {
+	root, err := msg.Root()
+	return NodeService_uploadKeyPackages_Results(root.Struct()), err
+}
+
+func (s NodeService_uploadKeyPackages_Results) String() string {
+	str, _ := text.Marshal(0xa7db6489106b23e1, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_uploadKeyPackages_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_uploadKeyPackages_Results) DecodeFromPtr(p capnp.Ptr) NodeService_uploadKeyPackages_Results {
+	return NodeService_uploadKeyPackages_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_uploadKeyPackages_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_uploadKeyPackages_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_uploadKeyPackages_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_uploadKeyPackages_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// NodeService_uploadKeyPackages_Results_List is a list of NodeService_uploadKeyPackages_Results.
+type NodeService_uploadKeyPackages_Results_List = capnp.StructList[NodeService_uploadKeyPackages_Results]
+
+// NewNodeService_uploadKeyPackages_Results creates a new list of NodeService_uploadKeyPackages_Results.
+func NewNodeService_uploadKeyPackages_Results_List(s *capnp.Segment, sz int32) (NodeService_uploadKeyPackages_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[NodeService_uploadKeyPackages_Results](l), err
+}
+
+// NodeService_uploadKeyPackages_Results_Future is a wrapper for a NodeService_uploadKeyPackages_Results promised by a client call.
+type NodeService_uploadKeyPackages_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_uploadKeyPackages_Results_Future) Struct() (NodeService_uploadKeyPackages_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_uploadKeyPackages_Results(p.Struct()), err
+}
+
+type NodeService_fetchKeyPackage_Params capnp.Struct
+
+// NodeService_fetchKeyPackage_Params_TypeID is the unique identifier for the type NodeService_fetchKeyPackage_Params.
+const NodeService_fetchKeyPackage_Params_TypeID = 0x82a234b420726b2f
+
+func NewNodeService_fetchKeyPackage_Params(s *capnp.Segment) (NodeService_fetchKeyPackage_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_fetchKeyPackage_Params(st), err
+}
+
+func NewRootNodeService_fetchKeyPackage_Params(s *capnp.Segment) (NodeService_fetchKeyPackage_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_fetchKeyPackage_Params(st), err
+}
+
+func ReadRootNodeService_fetchKeyPackage_Params(msg *capnp.Message) (NodeService_fetchKeyPackage_Params, error) {
+	root, err := msg.Root()
+	return NodeService_fetchKeyPackage_Params(root.Struct()), err
+}
+
+func (s NodeService_fetchKeyPackage_Params) String() string {
+	str, _ := text.Marshal(0x82a234b420726b2f, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_fetchKeyPackage_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_fetchKeyPackage_Params) DecodeFromPtr(p capnp.Ptr) NodeService_fetchKeyPackage_Params {
+	return NodeService_fetchKeyPackage_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_fetchKeyPackage_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_fetchKeyPackage_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_fetchKeyPackage_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_fetchKeyPackage_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_fetchKeyPackage_Params) User() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s NodeService_fetchKeyPackage_Params) HasUser() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_fetchKeyPackage_Params) UserBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s NodeService_fetchKeyPackage_Params) SetUser(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+// NodeService_fetchKeyPackage_Params_List is a list of NodeService_fetchKeyPackage_Params.
+type NodeService_fetchKeyPackage_Params_List = capnp.StructList[NodeService_fetchKeyPackage_Params]
+
+// NewNodeService_fetchKeyPackage_Params creates a new list of NodeService_fetchKeyPackage_Params.
+func NewNodeService_fetchKeyPackage_Params_List(s *capnp.Segment, sz int32) (NodeService_fetchKeyPackage_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_fetchKeyPackage_Params](l), err
+}
+
+// NodeService_fetchKeyPackage_Params_Future is a wrapper for a NodeService_fetchKeyPackage_Params promised by a client call.
+type NodeService_fetchKeyPackage_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_fetchKeyPackage_Params_Future) Struct() (NodeService_fetchKeyPackage_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_fetchKeyPackage_Params(p.Struct()), err
+}
+
+type NodeService_fetchKeyPackage_Results capnp.Struct
+
+// NodeService_fetchKeyPackage_Results_TypeID is the unique identifier for the type NodeService_fetchKeyPackage_Results.
+const NodeService_fetchKeyPackage_Results_TypeID = 0xcfa1fb9fae62fd70
+
+func NewNodeService_fetchKeyPackage_Results(s *capnp.Segment) (NodeService_fetchKeyPackage_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return NodeService_fetchKeyPackage_Results(st), err
+}
+
+func NewRootNodeService_fetchKeyPackage_Results(s *capnp.Segment) (NodeService_fetchKeyPackage_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return NodeService_fetchKeyPackage_Results(st), err
+}
+
+func ReadRootNodeService_fetchKeyPackage_Results(msg *capnp.Message) (NodeService_fetchKeyPackage_Results, error) {
+	root, err := msg.Root()
+	return NodeService_fetchKeyPackage_Results(root.Struct()), err
+}
+
+func (s NodeService_fetchKeyPackage_Results) String() string {
+	str, _ := text.Marshal(0xcfa1fb9fae62fd70, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_fetchKeyPackage_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_fetchKeyPackage_Results) DecodeFromPtr(p capnp.Ptr) NodeService_fetchKeyPackage_Results {
+	return NodeService_fetchKeyPackage_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_fetchKeyPackage_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_fetchKeyPackage_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_fetchKeyPackage_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_fetchKeyPackage_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_fetchKeyPackage_Results) Package() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_fetchKeyPackage_Results) HasPackage() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_fetchKeyPackage_Results) SetPackage(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+func (s NodeService_fetchKeyPackage_Results) LastResort() bool {
+	return capnp.Struct(s).Bit(0)
+}
+
+func (s NodeService_fetchKeyPackage_Results) SetLastResort(v bool) {
+	capnp.Struct(s).SetBit(0, v)
+}
+
+// NodeService_fetchKeyPackage_Results_List is a list of NodeService_fetchKeyPackage_Results.
+type NodeService_fetchKeyPackage_Results_List = capnp.StructList[NodeService_fetchKeyPackage_Results]
+
+// NewNodeService_fetchKeyPackage_Results creates a new list of NodeService_fetchKeyPackage_Results.
+func NewNodeService_fetchKeyPackage_Results_List(s *capnp.Segment, sz int32) (NodeService_fetchKeyPackage_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_fetchKeyPackage_Results](l), err
+}
+
+// NodeService_fetchKeyPackage_Results_Future is a wrapper for a NodeService_fetchKeyPackage_Results promised by a client call.
+type NodeService_fetchKeyPackage_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_fetchKeyPackage_Results_Future) Struct() (NodeService_fetchKeyPackage_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_fetchKeyPackage_Results(p.Struct()), err
+}
+
+type NodeService_enqueue_Params capnp.Struct
+
+// NodeService_enqueue_Params_TypeID is the unique identifier for the type NodeService_enqueue_Params.
+const NodeService_enqueue_Params_TypeID = 0xfb3ab980b8d6c6a0
+
+func NewNodeService_enqueue_Params(s *capnp.Segment) (NodeService_enqueue_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_enqueue_Params(st), err
+}
+
+func NewRootNodeService_enqueue_Params(s *capnp.Segment) (NodeService_enqueue_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_enqueue_Params(st), err
+}
+
+func ReadRootNodeService_enqueue_Params(msg *capnp.Message) (NodeService_enqueue_Params, error) {
+	root, err := msg.Root()
+	return NodeService_enqueue_Params(root.Struct()), err
+}
+
+func (s NodeService_enqueue_Params) String() string {
+	str, _ := text.Marshal(0xfb3ab980b8d6c6a0, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_enqueue_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_enqueue_Params) DecodeFromPtr(p capnp.Ptr) NodeService_enqueue_Params {
+	return NodeService_enqueue_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_enqueue_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_enqueue_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_enqueue_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_enqueue_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_enqueue_Params) Envelope() (Envelope, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return Envelope(p.Struct()), err
+}
+
+func (s NodeService_enqueue_Params) HasEnvelope() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_enqueue_Params) SetEnvelope(v Envelope) error {
+	return capnp.Struct(s).SetPtr(0, capnp.Struct(v).ToPtr())
+}
+
+// NewEnvelope sets the envelope field to a newly
+// allocated Envelope struct, preferring placement in s's segment.
+func (s NodeService_enqueue_Params) NewEnvelope() (Envelope, error) {
+	ss, err := NewEnvelope(capnp.Struct(s).Segment())
+	if err != nil {
+		return Envelope{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, capnp.Struct(ss).ToPtr())
+	return ss, err
+}
+
+// NodeService_enqueue_Params_List is a list of NodeService_enqueue_Params.
+type NodeService_enqueue_Params_List = capnp.StructList[NodeService_enqueue_Params]
+
+// NewNodeService_enqueue_Params creates a new list of NodeService_enqueue_Params.
+func NewNodeService_enqueue_Params_List(s *capnp.Segment, sz int32) (NodeService_enqueue_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_enqueue_Params](l), err
+}
+
+// NodeService_enqueue_Params_Future is a wrapper for a NodeService_enqueue_Params promised by a client call.
+type NodeService_enqueue_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_enqueue_Params_Future) Struct() (NodeService_enqueue_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_enqueue_Params(p.Struct()), err
+}
+func (p NodeService_enqueue_Params_Future) Envelope() Envelope_Future {
+	return Envelope_Future{Future: p.Future.Field(0, nil)}
+}
+
+type NodeService_enqueue_Results capnp.Struct
+
+// NodeService_enqueue_Results_TypeID is the unique identifier for the type NodeService_enqueue_Results.
+const NodeService_enqueue_Results_TypeID = 0xc8fd42e02e88d809
+
+func NewNodeService_enqueue_Results(s *capnp.Segment) (NodeService_enqueue_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_enqueue_Results(st), err
+}
+
+func NewRootNodeService_enqueue_Results(s *capnp.Segment) (NodeService_enqueue_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_enqueue_Results(st), err
+}
+
+func ReadRootNodeService_enqueue_Results(msg *capnp.Message) (NodeService_enqueue_Results, error) {
+	root, err := msg.Root()
+	return NodeService_enqueue_Results(root.Struct()), err
+}
+
+func (s NodeService_enqueue_Results) String() string {
+	str, _ := text.Marshal(0xc8fd42e02e88d809, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_enqueue_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_enqueue_Results) DecodeFromPtr(p capnp.Ptr) NodeService_enqueue_Results {
+	return NodeService_enqueue_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_enqueue_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_enqueue_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_enqueue_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_enqueue_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_enqueue_Results) Receipt() (Receipt, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return Receipt(p.Struct()), err
+}
+
+func (s NodeService_enqueue_Results) HasReceipt() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_enqueue_Results) SetReceipt(v Receipt) error {
+	return capnp.Struct(s).SetPtr(0, capnp.Struct(v).ToPtr())
+}
+
+// NewReceipt sets the receipt field to a newly
+// allocated Receipt struct, preferring placement in s's segment.
+func (s NodeService_enqueue_Results) NewReceipt() (Receipt, error) {
+	ss, err := NewReceipt(capnp.Struct(s).Segment())
+	if err != nil {
+		return Receipt{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, capnp.Struct(ss).ToPtr())
+	return ss, err
+}
+
+// NodeService_enqueue_Results_List is a list of NodeService_enqueue_Results.
+type NodeService_enqueue_Results_List = capnp.StructList[NodeService_enqueue_Results]
+
+// NewNodeService_enqueue_Results creates a new list of NodeService_enqueue_Results.
+func NewNodeService_enqueue_Results_List(s *capnp.Segment, sz int32) (NodeService_enqueue_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_enqueue_Results](l), err
+}
+
+// NodeService_enqueue_Results_Future is a wrapper for a NodeService_enqueue_Results promised by a client call.
+type NodeService_enqueue_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_enqueue_Results_Future) Struct() (NodeService_enqueue_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_enqueue_Results(p.Struct()), err
+}
+func (p NodeService_enqueue_Results_Future) Receipt() Receipt_Future {
+	return Receipt_Future{Future: p.Future.Field(0, nil)}
+}
+
+type NodeService_batchEnqueue_Params capnp.Struct
+
+// NodeService_batchEnqueue_Params_TypeID is the unique identifier for the type NodeService_batchEnqueue_Params.
+const NodeService_batchEnqueue_Params_TypeID = 0xef46c513e1127aac
+
+func NewNodeService_batchEnqueue_Params(s *capnp.Segment) (NodeService_batchEnqueue_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_batchEnqueue_Params(st), err
+}
+
+func NewRootNodeService_batchEnqueue_Params(s *capnp.Segment) (NodeService_batchEnqueue_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_batchEnqueue_Params(st), err
+}
+
+func ReadRootNodeService_batchEnqueue_Params(msg *capnp.Message) (NodeService_batchEnqueue_Params, error) {
+	root, err := msg.Root()
+	return NodeService_batchEnqueue_Params(root.Struct()), err
+}
+
+func (s NodeService_batchEnqueue_Params) String() string {
+	str, _ := text.Marshal(0xef46c513e1127aac, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_batchEnqueue_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_batchEnqueue_Params) DecodeFromPtr(p capnp.Ptr) NodeService_batchEnqueue_Params {
+	return NodeService_batchEnqueue_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_batchEnqueue_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_batchEnqueue_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_batchEnqueue_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_batchEnqueue_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_batchEnqueue_Params) Envelopes() (Envelope_List, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return Envelope_List(p.List()), err
+}
+
+func (s NodeService_batchEnqueue_Params) HasEnvelopes() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_batchEnqueue_Params) SetEnvelopes(v Envelope_List) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewEnvelopes sets the envelopes field to a newly
+// allocated Envelope_List, preferring placement in s's segment.
+func (s NodeService_batchEnqueue_Params) NewEnvelopes(n int32) (Envelope_List, error) {
+	l, err := NewEnvelope_List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return Envelope_List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+
+// NodeService_batchEnqueue_Params_List is a list of NodeService_batchEnqueue_Params.
+type NodeService_batchEnqueue_Params_List = capnp.StructList[NodeService_batchEnqueue_Params]
+
+// NewNodeService_batchEnqueue_Params creates a new list of NodeService_batchEnqueue_Params.
+func NewNodeService_batchEnqueue_Params_List(s *capnp.Segment, sz int32) (NodeService_batchEnqueue_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_batchEnqueue_Params](l), err
+}
+
+// NodeService_batchEnqueue_Params_Future is a wrapper for a NodeService_batchEnqueue_Params promised by a client call.
+type NodeService_batchEnqueue_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_batchEnqueue_Params_Future) Struct() (NodeService_batchEnqueue_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_batchEnqueue_Params(p.Struct()), err
+}
+
+type NodeService_batchEnqueue_Results capnp.Struct
+
+// NodeService_batchEnqueue_Results_TypeID is the unique identifier for the type NodeService_batchEnqueue_Results.
+const NodeService_batchEnqueue_Results_TypeID = 0xc6856ff7b307858f
+
+func NewNodeService_batchEnqueue_Results(s *capnp.Segment) (NodeService_batchEnqueue_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_batchEnqueue_Results(st), err
+}
+
+func NewRootNodeService_batchEnqueue_Results(s *capnp.Segment) (NodeService_batchEnqueue_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_batchEnqueue_Results(st), err
+}
+
+func ReadRootNodeService_batchEnqueue_Results(msg *capnp.Message) (NodeService_batchEnqueue_Results, error) {
+	root, err := msg.Root()
+	return NodeService_batchEnqueue_Results(root.Struct()), err
+}
+
+func (s NodeService_batchEnqueue_Results) String() string {
+	str, _ := text.Marshal(0xc6856ff7b307858f, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_batchEnqueue_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_batchEnqueue_Results) DecodeFromPtr(p capnp.Ptr) NodeService_batchEnqueue_Results {
+	return NodeService_batchEnqueue_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_batchEnqueue_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_batchEnqueue_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_batchEnqueue_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_batchEnqueue_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_batchEnqueue_Results) Receipts() (Receipt_List, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return Receipt_List(p.List()), err
+}
+
+func (s NodeService_batchEnqueue_Results) HasReceipts() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_batchEnqueue_Results) SetReceipts(v Receipt_List) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewReceipts sets the receipts field to a newly
+// allocated Receipt_List, preferring placement in s's segment.
+func (s NodeService_batchEnqueue_Results) NewReceipts(n int32) (Receipt_List, error) {
+	l, err := NewReceipt_List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return Receipt_List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+
+// NodeService_batchEnqueue_Results_List is a list of NodeService_batchEnqueue_Results.
+type NodeService_batchEnqueue_Results_List = capnp.StructList[NodeService_batchEnqueue_Results]
+
+// NewNodeService_batchEnqueue_Results creates a new list of NodeService_batchEnqueue_Results.
+func NewNodeService_batchEnqueue_Results_List(s *capnp.Segment, sz int32) (NodeService_batchEnqueue_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_batchEnqueue_Results](l), err
+}
+
+// NodeService_batchEnqueue_Results_Future is a wrapper for a NodeService_batchEnqueue_Results promised by a client call.
+type NodeService_batchEnqueue_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_batchEnqueue_Results_Future) Struct() (NodeService_batchEnqueue_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_batchEnqueue_Results(p.Struct()), err
+}
+
+type NodeService_fetch_Params capnp.Struct
+
+// NodeService_fetch_Params_TypeID is the unique identifier for the type NodeService_fetch_Params.
+const NodeService_fetch_Params_TypeID = 0xc4b9991683f2217b
+
+func NewNodeService_fetch_Params(s *capnp.Segment) (NodeService_fetch_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 0})
+	return NodeService_fetch_Params(st), err
+}
+
+func NewRootNodeService_fetch_Params(s *capnp.Segment) (NodeService_fetch_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 0})
+	return NodeService_fetch_Params(st), err
+}
+
+func ReadRootNodeService_fetch_Params(msg *capnp.Message) (NodeService_fetch_Params, error) {
+	root, err := msg.Root()
+	return NodeService_fetch_Params(root.Struct()), err
+}
+
+func (s NodeService_fetch_Params) String() string {
+	str, _ := text.Marshal(0xc4b9991683f2217b, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_fetch_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_fetch_Params) DecodeFromPtr(p capnp.Ptr) NodeService_fetch_Params {
+	return NodeService_fetch_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_fetch_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_fetch_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_fetch_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_fetch_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_fetch_Params) AfterSeq() uint64 {
+	return capnp.Struct(s).Uint64(0)
+}
+
+func (s NodeService_fetch_Params) SetAfterSeq(v uint64) {
+	capnp.Struct(s).SetUint64(0, v)
+}
+
+func (s NodeService_fetch_Params) Limit() uint32 {
+	return capnp.Struct(s).Uint32(8)
+}
+
+func (s NodeService_fetch_Params) SetLimit(v uint32) {
+	capnp.Struct(s).SetUint32(8, v)
+}
+
+// NodeService_fetch_Params_List is a list of NodeService_fetch_Params.
+type NodeService_fetch_Params_List = capnp.StructList[NodeService_fetch_Params]
+
+// NewNodeService_fetch_Params creates a new list of NodeService_fetch_Params.
+func NewNodeService_fetch_Params_List(s *capnp.Segment, sz int32) (NodeService_fetch_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 16, PointerCount: 0}, sz)
+	return capnp.StructList[NodeService_fetch_Params](l), err
+}
+
+// NodeService_fetch_Params_Future is a wrapper for a NodeService_fetch_Params promised by a client call.
+type NodeService_fetch_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_fetch_Params_Future) Struct() (NodeService_fetch_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_fetch_Params(p.Struct()), err
+}
+
+type NodeService_fetch_Results capnp.Struct
+
+// NodeService_fetch_Results_TypeID is the unique identifier for the type NodeService_fetch_Results.
+const NodeService_fetch_Results_TypeID = 0xe88f8b16539d2335
+
+func NewNodeService_fetch_Results(s *capnp.Segment) (NodeService_fetch_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_fetch_Results(st), err
+}
+
+func NewRootNodeService_fetch_Results(s *capnp.Segment) (NodeService_fetch_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_fetch_Results(st), err
+}
+
+func ReadRootNodeService_fetch_Results(msg *capnp.Message) (NodeService_fetch_Results, error) {
+	root, err := msg.Root()
+	return NodeService_fetch_Results(root.Struct()), err
+}
+
+func (s NodeService_fetch_Results) String() string {
+	str, _ := text.Marshal(0xe88f8b16539d2335, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_fetch_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_fetch_Results) DecodeFromPtr(p capnp.Ptr) NodeService_fetch_Results {
+	return NodeService_fetch_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_fetch_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_fetch_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_fetch_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_fetch_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_fetch_Results) Messages() (Message_List, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return Message_List(p.List()), err
+}
+
+func (s NodeService_fetch_Results) HasMessages() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_fetch_Results) SetMessages(v Message_List) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewMessages sets the messages field to a newly
+// allocated Message_List, preferring placement in s's segment.
+func (s NodeService_fetch_Results) NewMessages(n int32) (Message_List, error) {
+	l, err := NewMessage_List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return Message_List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+
+// NodeService_fetch_Results_List is a list of NodeService_fetch_Results.
+type NodeService_fetch_Results_List = capnp.StructList[NodeService_fetch_Results]
+
+// NewNodeService_fetch_Results creates a new list of NodeService_fetch_Results.
+func NewNodeService_fetch_Results_List(s *capnp.Segment, sz int32) (NodeService_fetch_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_fetch_Results](l), err
+}
+
+// NodeService_fetch_Results_Future is a wrapper for a NodeService_fetch_Results promised by a client call.
+type NodeService_fetch_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_fetch_Results_Future) Struct() (NodeService_fetch_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_fetch_Results(p.Struct()), err
+}
+
+type NodeService_ack_Params capnp.Struct
+
+// NodeService_ack_Params_TypeID is the unique identifier for the type NodeService_ack_Params.
+const NodeService_ack_Params_TypeID = 0xae5d6bc5ed403d73
+
+func NewNodeService_ack_Params(s *capnp.Segment) (NodeService_ack_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 0})
+	return NodeService_ack_Params(st), err
+}
+
+func NewRootNodeService_ack_Params(s *capnp.Segment) (NodeService_ack_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 0})
+	return NodeService_ack_Params(st), err
+}
+
+func ReadRootNodeService_ack_Params(msg *capnp.Message) (NodeService_ack_Params, error) {
+	root, err := msg.Root()
+	return NodeService_ack_Params(root.Struct()), err
+}
+
+func (s NodeService_ack_Params) String() string {
+	str, _ := text.Marshal(0xae5d6bc5ed403d73, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_ack_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_ack_Params) DecodeFromPtr(p capnp.Ptr) NodeService_ack_Params {
+	return NodeService_ack_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_ack_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_ack_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_ack_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_ack_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_ack_Params) UptoSeq() uint64 {
+	return capnp.Struct(s).Uint64(0)
+}
+
+func (s NodeService_ack_Params) SetUptoSeq(v uint64) {
+	capnp.Struct(s).SetUint64(0, v)
+}
+
+// NodeService_ack_Params_List is a list of NodeService_ack_Params.
+type NodeService_ack_Params_List = capnp.StructList[NodeService_ack_Params]
+
+// NewNodeService_ack_Params creates a new list of NodeService_ack_Params.
+func NewNodeService_ack_Params_List(s *capnp.Segment, sz int32) (NodeService_ack_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 0}, sz)
+	return capnp.StructList[NodeService_ack_Params](l), err
+}
+
+// NodeService_ack_Params_Future is a wrapper for a NodeService_ack_Params promised by a client call.
+type NodeService_ack_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_ack_Params_Future) Struct() (NodeService_ack_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_ack_Params(p.Struct()), err
+}
+
+type NodeService_ack_Results capnp.Struct
+
+// NodeService_ack_Results_TypeID is the unique identifier for the type NodeService_ack_Results.
+const NodeService_ack_Results_TypeID = 0xc9af753ff459c1ae
+
+func NewNodeService_ack_Results(s *capnp.Segment) (NodeService_ack_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 0})
+	return NodeService_ack_Results(st), err
+}
+
+func NewRootNodeService_ack_Results(s *capnp.Segment) (NodeService_ack_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 0})
+	return NodeService_ack_Results(st), err
+}
+
+func ReadRootNodeService_ack_Results(msg *capnp.Message) (NodeService_ack_Results, error) {
+	root, err := msg.Root()
+	return NodeService_ack_Results(root.Struct()), err
+}
+
+func (s NodeService_ack_Results) String() string {
+	str, _ := text.Marshal(0xc9af753ff459c1ae, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_ack_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_ack_Results) DecodeFromPtr(p capnp.Ptr) NodeService_ack_Results {
+	return NodeService_ack_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_ack_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_ack_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_ack_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_ack_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_ack_Results) Removed() uint32 {
+	return capnp.Struct(s).Uint32(0)
+}
+
+func (s NodeService_ack_Results) SetRemoved(v uint32) {
+	capnp.Struct(s).SetUint32(0, v)
+}
+
+// NodeService_ack_Results_List is a list of NodeService_ack_Results.
+type NodeService_ack_Results_List = capnp.StructList[NodeService_ack_Results]
+
+// NewNodeService_ack_Results creates a new list of NodeService_ack_Results.
+func NewNodeService_ack_Results_List(s *capnp.Segment, sz int32) (NodeService_ack_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 0}, sz)
+	return capnp.StructList[NodeService_ack_Results](l), err
+}
+
+// NodeService_ack_Results_Future is a wrapper for a NodeService_ack_Results promised by a client call.
+type NodeService_ack_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_ack_Results_Future) Struct() (NodeService_ack_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_ack_Results(p.Struct()), err
+}
+
+type NodeService_subscribe_Params capnp.Struct
+
+// NodeService_subscribe_Params_TypeID is the unique identifier for the type NodeService_subscribe_Params.
+const NodeService_subscribe_Params_TypeID = 0x86c1a5e35c33ab4f
+
+func NewNodeService_subscribe_Params(s *capnp.Segment) (NodeService_subscribe_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return NodeService_subscribe_Params(st), err
+}
+
+func NewRootNodeService_subscribe_Params(s *capnp.Segment) (NodeService_subscribe_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return NodeService_subscribe_Params(st), err
+}
+
+func ReadRootNodeService_subscribe_Params(msg *capnp.Message) (NodeService_subscribe_Params, error) {
+	root, err := msg.Root()
+	return NodeService_subscribe_Params(root.Struct()), err
+}
+
+func (s NodeService_subscribe_Params) String() string {
+	str, _ := text.Marshal(0x86c1a5e35c33ab4f, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_subscribe_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_subscribe_Params) DecodeFromPtr(p capnp.Ptr) NodeService_subscribe_Params {
+	return NodeService_subscribe_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_subscribe_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_subscribe_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_subscribe_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_subscribe_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_subscribe_Params) Listener() MessageListener {
+	p, _ := capnp.Struct(s).Ptr(0)
+	return MessageListener(p.Interface().Client())
+}
+
+func (s NodeService_subscribe_Params) HasListener() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_subscribe_Params) SetListener(v MessageListener) error {
+	if !v.IsValid() {
+		return capnp.Struct(s).SetPtr(0, capnp.Ptr{})
+	}
+	seg := s.Segment()
+	in := capnp.NewInterface(seg, seg.Message().CapTable().Add(capnp.Client(v)))
+	return capnp.Struct(s).SetPtr(0, in.ToPtr())
+}
+
+func (s NodeService_subscribe_Params) AfterSeq() uint64 {
+	return capnp.Struct(s).Uint64(0)
+}
+
+func (s NodeService_subscribe_Params) SetAfterSeq(v uint64) {
+	capnp.Struct(s).SetUint64(0, v)
+}
+
+// NodeService_subscribe_Params_List is a list of NodeService_subscribe_Params.
+type NodeService_subscribe_Params_List = capnp.StructList[NodeService_subscribe_Params]
+
+// NewNodeService_subscribe_Params creates a new list of NodeService_subscribe_Params.
+func NewNodeService_subscribe_Params_List(s *capnp.Segment, sz int32) (NodeService_subscribe_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_subscribe_Params](l), err
+}
+
+// NodeService_subscribe_Params_Future is a wrapper for a NodeService_subscribe_Params promised by a client call.
+type NodeService_subscribe_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_subscribe_Params_Future) Struct() (NodeService_subscribe_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_subscribe_Params(p.Struct()), err
+}
+func (p NodeService_subscribe_Params_Future) Listener() MessageListener {
+	return MessageListener(p.Future.Field(0, nil).Client())
+}
+
+type NodeService_subscribe_Results capnp.Struct
+
+// NodeService_subscribe_Results_TypeID is the unique identifier for the type NodeService_subscribe_Results.
+const NodeService_subscribe_Results_TypeID = 0xd3483d1e0582ca1e
+
+func NewNodeService_subscribe_Results(s *capnp.Segment) (NodeService_subscribe_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_subscribe_Results(st), err
+}
+
+func NewRootNodeService_subscribe_Results(s *capnp.Segment) (NodeService_subscribe_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_subscribe_Results(st), err
+}
+
+func ReadRootNodeService_subscribe_Results(msg *capnp.Message) (NodeService_subscribe_Results, error) {
+	root, err := msg.Root()
+	return NodeService_subscribe_Results(root.Struct()), err
+}
+
+func (s NodeService_subscribe_Results) String() string {
+	str, _ := text.Marshal(0xd3483d1e0582ca1e, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_subscribe_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_subscribe_Results) DecodeFromPtr(p capnp.Ptr) NodeService_subscribe_Results {
+	return NodeService_subscribe_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_subscribe_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_subscribe_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_subscribe_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_subscribe_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_subscribe_Results) Subscription() Subscription {
+	p, _ := capnp.Struct(s).Ptr(0)
+	return Subscription(p.Interface().Client())
+}
+
+func (s NodeService_subscribe_Results) HasSubscription() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_subscribe_Results) SetSubscription(v Subscription) error {
+	if !v.IsValid() {
+		return capnp.Struct(s).SetPtr(0, capnp.Ptr{})
+	}
+	seg := s.Segment()
+	in := capnp.NewInterface(seg, seg.Message().CapTable().Add(capnp.Client(v)))
+	return capnp.Struct(s).SetPtr(0, in.ToPtr())
+}
+
+// NodeService_subscribe_Results_List is a list of NodeService_subscribe_Results.
+type NodeService_subscribe_Results_List = capnp.StructList[NodeService_subscribe_Results]
+
+// NewNodeService_subscribe_Results creates a new list of NodeService_subscribe_Results.
+func NewNodeService_subscribe_Results_List(s *capnp.Segment, sz int32) (NodeService_subscribe_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_subscribe_Results](l), err
+}
+
+// NodeService_subscribe_Results_Future is a wrapper for a NodeService_subscribe_Results promised by a client call.
+type NodeService_subscribe_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_subscribe_Results_Future) Struct() (NodeService_subscribe_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_subscribe_Results(p.Struct()), err
+}
+func (p NodeService_subscribe_Results_Future) Subscription() Subscription {
+	return Subscription(p.Future.Field(0, nil).Client())
+}
+
+type NodeService_deleteAccount_Params capnp.Struct
+
+// NodeService_deleteAccount_Params_TypeID is the unique identifier for the type NodeService_deleteAccount_Params.
+const NodeService_deleteAccount_Params_TypeID = 0xc38ee5c396dde0d5
+
+func NewNodeService_deleteAccount_Params(s *capnp.Segment) (NodeService_deleteAccount_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_deleteAccount_Params(st), err
+}
+
+func NewRootNodeService_deleteAccount_Params(s *capnp.Segment) (NodeService_deleteAccount_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_deleteAccount_Params(st), err
+}
+
+func ReadRootNodeService_deleteAccount_Params(msg *capnp.Message) (NodeService_deleteAccount_Params, error) {
+	root, err := msg.Root()
+	return NodeService_deleteAccount_Params(root.Struct()), err
+}
+
+func (s NodeService_deleteAccount_Params) String() string {
+	str, _ := text.Marshal(0xc38ee5c396dde0d5, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_deleteAccount_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_deleteAccount_Params) DecodeFromPtr(p capnp.Ptr) NodeService_deleteAccount_Params {
+	return NodeService_deleteAccount_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_deleteAccount_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_deleteAccount_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_deleteAccount_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_deleteAccount_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// NodeService_deleteAccount_Params_List is a list of NodeService_deleteAccount_Params.
+type NodeService_deleteAccount_Params_List = capnp.StructList[NodeService_deleteAccount_Params]
+
+// NewNodeService_deleteAccount_Params creates a new list of NodeService_deleteAccount_Params.
+func NewNodeService_deleteAccount_Params_List(s *capnp.Segment, sz int32) (NodeService_deleteAccount_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[NodeService_deleteAccount_Params](l), err
+}
+
+// NodeService_deleteAccount_Params_Future is a wrapper for a NodeService_deleteAccount_Params promised by a client call.
+type NodeService_deleteAccount_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_deleteAccount_Params_Future) Struct() (NodeService_deleteAccount_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_deleteAccount_Params(p.Struct()), err
+}
+
+type NodeService_deleteAccount_Results capnp.Struct
+
+// NodeService_deleteAccount_Results_TypeID is the unique identifier for the type NodeService_deleteAccount_Results.
+const NodeService_deleteAccount_Results_TypeID = 0xba5cc9355ace29bc
+
+func NewNodeService_deleteAccount_Results(s *capnp.Segment) (NodeService_deleteAccount_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_deleteAccount_Results(st), err
+}
+
+func NewRootNodeService_deleteAccount_Results(s *capnp.Segment) (NodeService_deleteAccount_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_deleteAccount_Results(st), err
+}
+
+func ReadRootNodeService_deleteAccount_Results(msg *capnp.Message) (NodeService_deleteAccount_Results, error) {
+	root, err := msg.Root()
+	return NodeService_deleteAccount_Results(root.Struct()), err
+}
+
+func (s NodeService_deleteAccount_Results) String() string {
+	str, _ := text.Marshal(0xba5cc9355ace29bc, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_deleteAccount_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_deleteAccount_Results) DecodeFromPtr(p capnp.Ptr) NodeService_deleteAccount_Results {
+	return NodeService_deleteAccount_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_deleteAccount_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_deleteAccount_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_deleteAccount_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_deleteAccount_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// NodeService_deleteAccount_Results_List is a list of NodeService_deleteAccount_Results.
+type NodeService_deleteAccount_Results_List = capnp.StructList[NodeService_deleteAccount_Results]
+
+// NewNodeService_deleteAccount_Results creates a new list of NodeService_deleteAccount_Results.
+func NewNodeService_deleteAccount_Results_List(s *capnp.Segment, sz int32) (NodeService_deleteAccount_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[NodeService_deleteAccount_Results](l), err
+}
+
+// NodeService_deleteAccount_Results_Future is a wrapper for a NodeService_deleteAccount_Results promised by a client call.
+type NodeService_deleteAccount_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_deleteAccount_Results_Future) Struct() (NodeService_deleteAccount_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_deleteAccount_Results(p.Struct()), err
+}
+
 type Health capnp.Struct
 
 // Health_TypeID is the unique identifier for the type Health.
@@ -490,43 +3734,1483 @@ func (f Health_Future) Struct() (Health, error) {
 	return Health(p.Struct()), err
 }
 
-const schema_dc9f34f722196f68 = "x\xda\x84\x92\xb1k\x14A\x14\xc6\xbfof\xd63$" +
-	"!7\xecB\x14\x04ER\x89\x1ehR]sA\x14" +
-	"=\xe5\xe4F\x0b+\x8b\xe5n\xe5Vvo\x97\xdd\xbd" +
-	"\xb4\xfe\x0fj\xa1E0\x91\x04\x0c(D\x08\x08ba" +
-	"!hc\x15\xd0\xc6N-l\x84\xd8X\xae\x8c\xe7m" +
-	"\xb4J7\xef\xbd\x8f\xdf\xfb\xe6\xe3\xd5\xbf/\xab\xb3\xb3" +
-	"\xef\x04\x849\xe1\x1c*\xf7\xde\xee>\xf9\xf6f\xef%" +
-	"\xf4\xb4,\x07\xc9\xd1\x93\xbf\x96\x1e\x7f\x06\xe8\xb6\xf9\xca" +
-	"5\xac\x01n\x87\x97\xdc\x91}\x95\x0bW\x99\xddol" +
-	"~\x80\x9e'\xa0j\xc0\xe2-\x9e\"T\xf9i\xfd\xe7" +
-	"\xfb\x9d\x8f[_`\xa6\xc9}\x8e\xe3X\xc0E\xdes" +
-	";\x16\xb0\xd8\xe6M\x82\xe5\xe9\xafK\xc7v\xe7/\xfc" +
-	"\x18s\x9c?\xa3Uq\x8e\xa0\xbb)Z8S\x0e\x93" +
-	"~\xd0\xe8\xf9)\x87i\xf3Z\xd2\x0fn\xb4\x82l%" +
-	"\xec\x05]\xd2(\xe9\xfcc\x85\x13\x96\xd6M\x08\xed\xd4" +
-	"Z\x83\xc0\x8f\x8a\xc12\xbbd\xc5\x91\x13\xce\x18\xd3\x18" +
-	"k\x16\xba\xfe\\\xe6\xc7\xf9\x7f\xeb.\xdb\x11\x07v\xd3" +
-	"\x11\xa9\x00E@?:\x0f\x98\x07\x92fMP\x93\x1e" +
-	"ms\xb5\x09\x98\x87\x92fCP\x0b\xe1Q\x00z\xfd" +
-	"\x0a`\xd6$\xcd3A-\xa5G\x09\xe8-\xab\xdc\x90" +
-	"4\xdb\x82Z)\x8f\x0a\xd0\xcfm\xf3\xa9\xa4\xd9\x11\xa4" +
-	"\xe3\xd1\x01\xf4\x8b;\x80\xd9\x964\xaf\x05\xef\xae\x04Y" +
-	"\x1e&C\xce@p\x06l\xf5\x928\x0e\x8bIY\xa6" +
-	"\x91_\xdcN\xb2\x18@%\xb1\x1fi\xf7\xab\xb2\x9f\xc4" +
-	"~X\x01\xcaQZ\x84q\xd0\x091\x17Ea\xce)" +
-	"\x08N\xe1\xc0\x90\xae\x07\xc7\xf3QT\xe4FUq\xcc" +
-	"Z\xeb\x87%\x8d'\xf87o\xd6\xf7o\x00d\x1d\xfc" +
-	"\x1d\x00\x00\xff\xffc\x05\x9d\x1b"
+type Session capnp.Struct
+
+// Session_TypeID is the unique identifier for the type Session.
+const Session_TypeID = 0xb5bca7e4a6367ae6
+
+func NewSession(s *capnp.Segment) (Session, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 2})
+	return Session(st), err
+}
+
+func NewRootSession(s *capnp.Segment) (Session, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 2})
+	return Session(st), err
+}
+
+func ReadRootSession(msg *capnp.Message) (Session, error) {
+	root, err := msg.Root()
+	return Session(root.Struct()), err
+}
+
+func (s Session) String() string {
+	str, _ := text.Marshal(0xb5bca7e4a6367ae6, capnp.Struct(s))
+	return str
+}
+
+func (s Session) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Session) DecodeFromPtr(p capnp.Ptr) Session {
+	return Session(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Session) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Session) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Session) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Session) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s Session) Token() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s Session) HasToken() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s Session) SetToken(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+func (s Session) User() (string, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.Text(), err
+}
+
+func (s Session) HasUser() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s Session) UserBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.TextBytes(), err
+}
+
+func (s Session) SetUser(v string) error {
+	return capnp.Struct(s).SetText(1, v)
+}
+
+func (s Session) ExpiresMillis() int64 {
+	return int64(capnp.Struct(s).Uint64(0))
+}
+
+func (s Session) SetExpiresMillis(v int64) {
+	capnp.Struct(s).SetUint64(0, uint64(v))
+}
+
+// Session_List is a list of Session.
+type Session_List = capnp.StructList[Session]
+
+// NewSession creates a new list of Session.
+func NewSession_List(s *capnp.Segment, sz int32) (Session_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 2}, sz)
+	return capnp.StructList[Session](l), err
+}
+
+// Session_Future is a wrapper for a Session promised by a client call.
+type Session_Future struct{ *capnp.Future }
+
+func (f Session_Future) Struct() (Session, error) {
+	p, err := f.Future.Ptr()
+	return Session(p.Struct()), err
+}
+
+type PublishedKeys capnp.Struct
+
+// PublishedKeys_TypeID is the unique identifier for the type PublishedKeys.
+const PublishedKeys_TypeID = 0xc55554f7f80f0f3c
+
+func NewPublishedKeys(s *capnp.Segment) (PublishedKeys, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 3})
+	return PublishedKeys(st), err
+}
+
+func NewRootPublishedKeys(s *capnp.Segment) (PublishedKeys, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 3})
+	return PublishedKeys(st), err
+}
+
+func ReadRootPublishedKeys(msg *capnp.Message) (PublishedKeys, error) {
+	root, err := msg.Root()
+	return PublishedKeys(root.Struct()), err
+}
+
+func (s PublishedKeys) String() string {
+	str, _ := text.Marshal(0xc55554f7f80f0f3c, capnp.Struct(s))
+	return str
+}
+
+func (s PublishedKeys) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (PublishedKeys) DecodeFromPtr(p capnp.Ptr) PublishedKeys {
+	return PublishedKeys(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s PublishedKeys) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s PublishedKeys) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s PublishedKeys) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s PublishedKeys) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s PublishedKeys) IdentityKey() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s PublishedKeys) HasIdentityKey() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s PublishedKeys) SetIdentityKey(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+func (s PublishedKeys) HpkeKey() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return []byte(p.Data()), err
+}
+
+func (s PublishedKeys) HasHpkeKey() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s PublishedKeys) SetHpkeKey(v []byte) error {
+	return capnp.Struct(s).SetData(1, v)
+}
+
+func (s PublishedKeys) Signature() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(2)
+	return []byte(p.Data()), err
+}
+
+func (s PublishedKeys) HasSignature() bool {
+	return capnp.Struct(s).HasPtr(2)
+}
+
+func (s PublishedKeys) SetSignature(v []byte) error {
+	return capnp.Struct(s).SetData(2, v)
+}
+
+func (s PublishedKeys) PublishedMillis() int64 {
+	return int64(capnp.Struct(s).Uint64(0))
+}
+
+func (s PublishedKeys) SetPublishedMillis(v int64) {
+	capnp.Struct(s).SetUint64(0, uint64(v))
+}
+
+// PublishedKeys_List is a list of PublishedKeys.
+type PublishedKeys_List = capnp.StructList[PublishedKeys]
+
+// NewPublishedKeys creates a new list of PublishedKeys.
+func NewPublishedKeys_List(s *capnp.Segment, sz int32) (PublishedKeys_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 3}, sz)
+	return capnp.StructList[PublishedKeys](l), err
+}
+
+// PublishedKeys_Future is a wrapper for a PublishedKeys promised by a client call.
+type PublishedKeys_Future struct{ *capnp.Future }
+
+func (f PublishedKeys_Future) Struct() (PublishedKeys, error) {
+	p, err := f.Future.Ptr()
+	return PublishedKeys(p.Struct()), err
+}
+
+type Envelope capnp.Struct
+
+// Envelope_TypeID is the unique identifier for the type Envelope.
+const Envelope_TypeID = 0xcf371ae8f8112efc
+
+func NewEnvelope(s *capnp.Segment) (Envelope, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 2})
+	return Envelope(st), err
+}
+
+func NewRootEnvelope(s *capnp.Segment) (Envelope, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 2})
+	return Envelope(st), err
+}
+
+func ReadRootEnvelope(msg *capnp.Message) (Envelope, error) {
+	root, err := msg.Root()
+	return Envelope(root.Struct()), err
+}
+
+func (s Envelope) String() string {
+	str, _ := text.Marshal(0xcf371ae8f8112efc, capnp.Struct(s))
+	return str
+}
+
+func (s Envelope) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Envelope) DecodeFromPtr(p capnp.Ptr) Envelope {
+	return Envelope(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Envelope) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Envelope) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Envelope) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Envelope) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s Envelope) Recipient() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s Envelope) HasRecipient() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s Envelope) RecipientBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s Envelope) SetRecipient(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+func (s Envelope) Payload() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return []byte(p.Data()), err
+}
+
+func (s Envelope) HasPayload() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s Envelope) SetPayload(v []byte) error {
+	return capnp.Struct(s).SetData(1, v)
+}
+
+func (s Envelope) TtlSeconds() uint32 {
+	return capnp.Struct(s).Uint32(0)
+}
+
+func (s Envelope) SetTtlSeconds(v uint32) {
+	capnp.Struct(s).SetUint32(0, v)
+}
+
+// Envelope_List is a list of Envelope.
+type Envelope_List = capnp.StructList[Envelope]
+
+// NewEnvelope creates a new list of Envelope.
+func NewEnvelope_List(s *capnp.Segment, sz int32) (Envelope_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 2}, sz)
+	return capnp.StructList[Envelope](l), err
+}
+
+// Envelope_Future is a wrapper for a Envelope promised by a client call.
+type Envelope_Future struct{ *capnp.Future }
+
+func (f Envelope_Future) Struct() (Envelope, error) {
+	p, err := f.Future.Ptr()
+	return Envelope(p.Struct()), err
+}
+
+type Receipt capnp.Struct
+
+// Receipt_TypeID is the unique identifier for the type Receipt.
+const Receipt_TypeID = 0x82d594ed22afdb7f
+
+func NewReceipt(s *capnp.Segment) (Receipt, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 24, PointerCount: 0})
+	return Receipt(st), err
+}
+
+func NewRootReceipt(s *capnp.Segment) (Receipt, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 24, PointerCount: 0})
+	return Receipt(st), err
+}
+
+func ReadRootReceipt(msg *capnp.Message) (Receipt, error) {
+	root, err := msg.Root()
+	return Receipt(root.Struct()), err
+}
+
+func (s Receipt) String() string {
+	str, _ := text.Marshal(0x82d594ed22afdb7f, capnp.Struct(s))
+	return str
+}
+
+func (s Receipt) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Receipt) DecodeFromPtr(p capnp.Ptr) Receipt {
+	return Receipt(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Receipt) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Receipt) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Receipt) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Receipt) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s Receipt) Seq() uint64 {
+	return capnp.Struct(s).Uint64(0)
+}
+
+func (s Receipt) SetSeq(v uint64) {
+	capnp.Struct(s).SetUint64(0, v)
+}
+
+func (s Receipt) ServerTimeMillis() int64 {
+	return int64(capnp.Struct(s).Uint64(8))
+}
+
+func (s Receipt) SetServerTimeMillis(v int64) {
+	capnp.Struct(s).SetUint64(8, uint64(v))
+}
+
+func (s Receipt) Error() ErrorCode {
+	return ErrorCode(capnp.Struct(s).Uint16(16))
+}
+
+func (s Receipt) SetError(v ErrorCode) {
+	capnp.Struct(s).SetUint16(16, uint16(v))
+}
+
+// Receipt_List is a list of Receipt.
+type Receipt_List = capnp.StructList[Receipt]
+
+// NewReceipt creates a new list of Receipt.
+func NewReceipt_List(s *capnp.Segment, sz int32) (Receipt_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 24, PointerCount: 0}, sz)
+	return capnp.StructList[Receipt](l), err
+}
+
+// Receipt_Future is a wrapper for a Receipt promised by a client call.
+type Receipt_Future struct{ *capnp.Future }
+
+func (f Receipt_Future) Struct() (Receipt, error) {
+	p, err := f.Future.Ptr()
+	return Receipt(p.Struct()), err
+}
+
+type Message capnp.Struct
+
+// Message_TypeID is the unique identifier for the type Message.
+const Message_TypeID = 0xd874455196bd8ff9
+
+func NewMessage(s *capnp.Segment) (Message, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 24, PointerCount: 1})
+	return Message(st), err
+}
+
+func NewRootMessage(s *capnp.Segment) (Message, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 24, PointerCount: 1})
+	return Message(st), err
+}
+
+func ReadRootMessage(msg *capnp.Message) (Message, error) {
+	root, err := msg.Root()
+	return Message(root.Struct()), err
+}
+
+func (s Message) String() string {
+	str, _ := text.Marshal(0xd874455196bd8ff9, capnp.Struct(s))
+	return str
+}
+
+func (s Message) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Message) DecodeFromPtr(p capnp.Ptr) Message {
+	return Message(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Message) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Message) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Message) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Message) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s Message) Seq() uint64 {
+	return capnp.Struct(s).Uint64(0)
+}
+
+func (s Message) SetSeq(v uint64) {
+	capnp.Struct(s).SetUint64(0, v)
+}
+
+func (s Message) Payload() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s Message) HasPayload() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s Message) SetPayload(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+func (s Message) EnqueuedMillis() int64 {
+	return int64(capnp.Struct(s).Uint64(8))
+}
+
+func (s Message) SetEnqueuedMillis(v int64) {
+	capnp.Struct(s).SetUint64(8, uint64(v))
+}
+
+func (s Message) ExpiresMillis() int64 {
+	return int64(capnp.Struct(s).Uint64(16))
+}
+
+func (s Message) SetExpiresMillis(v int64) {
+	capnp.Struct(s).SetUint64(16, uint64(v))
+}
+
+// Message_List is a list of Message.
+type Message_List = capnp.StructList[Message]
+
+// NewMessage creates a new list of Message.
+func NewMessage_List(s *capnp.Segment, sz int32) (Message_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 24, PointerCount: 1}, sz)
+	return capnp.StructList[Message](l), err
+}
+
+// Message_Future is a wrapper for a Message promised by a client call.
+type Message_Future struct{ *capnp.Future }
+
+func (f Message_Future) Struct() (Message, error) {
+	p, err := f.Future.Ptr()
+	return Message(p.Struct()), err
+}
+
+type MessageListener capnp.Client
+
+// MessageListener_TypeID is the unique identifier for the type MessageListener.
+const MessageListener_TypeID = 0x847f356e61e9ef4a
+
+func (c MessageListener) Deliver(ctx context.Context, params func(MessageListener_deliver_Params) error) (MessageListener_deliver_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0x847f356e61e9ef4a,
+			MethodID:      0,
+			InterfaceName: "node.capnp:MessageListener",
+			MethodName:    "deliver",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 1}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(MessageListener_deliver_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return MessageListener_deliver_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c MessageListener) WaitStreaming() error {
+	return capnp.Client(c).WaitStreaming()
+}
+
+// String returns a string that identifies this capability for debugging
+// purposes.  Its format should not be depended on: in particular, it
+// should not be used to compare clients.  Use IsSame to compare clients
+// for equality.
+func (c MessageListener) String() string {
+	return "MessageListener(" + capnp.Client(c).String() + ")"
+}
+
+// AddRef creates a new Client that refers to the same capability as c.
+// If c is nil or has resolved to null, then AddRef returns nil.
+func (c MessageListener) AddRef() MessageListener {
+	return MessageListener(capnp.Client(c).AddRef())
+}
+
+// Release releases a capability reference.  If this is the last
+// reference to the capability, then the underlying resources associated
+// with the capability will be released.
+//
+// Release will panic if c has already been released, but not if c is
+// nil or resolved to null.
+func (c MessageListener) Release() {
+	capnp.Client(c).Release()
+}
+
+// Resolve blocks until the capability is fully resolved or the Context
+// expires.
+func (c MessageListener) Resolve(ctx context.Context) error {
+	return capnp.Client(c).Resolve(ctx)
+}
+
+func (c MessageListener) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Client(c).EncodeAsPtr(seg)
+}
+
+func (MessageListener) DecodeFromPtr(p capnp.Ptr) MessageListener {
+	return MessageListener(capnp.Client{}.DecodeFromPtr(p))
+}
+
+// IsValid reports whether c is a valid reference to a capability.
+// A reference is invalid if it is nil, has resolved to null, or has
+// been released.
+func (c MessageListener) IsValid() bool {
+	return capnp.Client(c).IsValid()
+}
+
+// IsSame reports whether c and other refer to a capability created by the
+// same call to NewClient.  This can return false negatives if c or other
+// are not fully resolved: use Resolve if this is an issue.  If either
+// c or other are released, then IsSame panics.
+func (c MessageListener) IsSame(other MessageListener) bool {
+	return capnp.Client(c).IsSame(capnp.Client(other))
+}
+
+// Update the flowcontrol.FlowLimiter used to manage flow control for
+// this client. This affects all future calls, but not calls already
+// waiting to send. Passing nil sets the value to flowcontrol.NopLimiter,
+// which is also the default.
+func (c MessageListener) SetFlowLimiter(lim fc.FlowLimiter) {
+	capnp.Client(c).SetFlowLimiter(lim)
+}
+
+// Get the current flowcontrol.FlowLimiter used to manage flow control
+// for this client.
+func (c MessageListener) GetFlowLimiter() fc.FlowLimiter {
+	return capnp.Client(c).GetFlowLimiter()
+}
+
+// A MessageListener_Server is a MessageListener with a local implementation.
+type MessageListener_Server interface {
+	Deliver(context.Context, MessageListener_deliver) error
+}
+
+// MessageListener_NewServer creates a new Server from an implementation of MessageListener_Server.
+func MessageListener_NewServer(s MessageListener_Server) *server.Server {
+	c, _ := s.(server.Shutdowner)
+	return server.New(MessageListener_Methods(nil, s), s, c)
+}
+
+// MessageListener_ServerToClient creates a new Client from an implementation of MessageListener_Server.
+// The caller is responsible for calling Release on the returned Client.
+func MessageListener_ServerToClient(s MessageListener_Server) MessageListener {
+	return MessageListener(capnp.NewClient(MessageListener_NewServer(s)))
+}
+
+// MessageListener_Methods appends Methods to a slice that invoke the methods on s.
+// This can be used to create a more complicated Server.
+func MessageListener_Methods(methods []server.Method, s MessageListener_Server) []server.Method {
+	if cap(methods) == 0 {
+		methods = make([]server.Method, 0, 1)
+	}
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0x847f356e61e9ef4a,
+			MethodID:      0,
+			InterfaceName: "node.capnp:MessageListener",
+			MethodName:    "deliver",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Deliver(ctx, MessageListener_deliver{call})
+		},
+	})
+
+	return methods
+}
+
+// MessageListener_deliver holds the state for a server call to MessageListener.deliver.
+// See server.Call for documentation.
+type MessageListener_deliver struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c MessageListener_deliver) Args() MessageListener_deliver_Params {
+	return MessageListener_deliver_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c MessageListener_deliver) AllocResults() (MessageListener_deliver_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return MessageListener_deliver_Results(r), err
+}
+
+// MessageListener_List is a list of MessageListener.
+type MessageListener_List = capnp.CapList[MessageListener]
+
+// NewMessageListener_List creates a new list of MessageListener.
+func NewMessageListener_List(s *capnp.Segment, sz int32) (MessageListener_List, error) {
+	l, err := capnp.NewPointerList(s, sz)
+	return capnp.CapList[MessageListener](l), err
+}
+
+type MessageListener_deliver_Params capnp.Struct
+
+// MessageListener_deliver_Params_TypeID is the unique identifier for the type MessageListener_deliver_Params.
+const MessageListener_deliver_Params_TypeID = 0x89a4676d8b25e718
+
+func NewMessageListener_deliver_Params(s *capnp.Segment) (MessageListener_deliver_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return MessageListener_deliver_Params(st), err
+}
+
+func NewRootMessageListener_deliver_Params(s *capnp.Segment) (MessageListener_deliver_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return MessageListener_deliver_Params(st), err
+}
+
+func ReadRootMessageListener_deliver_Params(msg *capnp.Message) (MessageListener_deliver_Params, error) {
+	root, err := msg.Root()
+	return MessageListener_deliver_Params(root.Struct()), err
+}
+
+func (s MessageListener_deliver_Params) String() string {
+	str, _ := text.Marshal(0x89a4676d8b25e718, capnp.Struct(s))
+	return str
+}
+
+func (s MessageListener_deliver_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (MessageListener_deliver_Params) DecodeFromPtr(p capnp.Ptr) MessageListener_deliver_Params {
+	return MessageListener_deliver_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s MessageListener_deliver_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s MessageListener_deliver_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s MessageListener_deliver_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s MessageListener_deliver_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s MessageListener_deliver_Params) Messages() (Message_List, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return Message_List(p.List()), err
+}
+
+func (s MessageListener_deliver_Params) HasMessages() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s MessageListener_deliver_Params) SetMessages(v Message_List) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewMessages sets the messages field to a newly
+// allocated Message_List, preferring placement in s's segment.
+func (s MessageListener_deliver_Params) NewMessages(n int32) (Message_List, error) {
+	l, err := NewMessage_List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return Message_List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+
+// MessageListener_deliver_Params_List is a list of MessageListener_deliver_Params.
+type MessageListener_deliver_Params_List = capnp.StructList[MessageListener_deliver_Params]
+
+// NewMessageListener_deliver_Params creates a new list of MessageListener_deliver_Params.
+func NewMessageListener_deliver_Params_List(s *capnp.Segment, sz int32) (MessageListener_deliver_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[MessageListener_deliver_Params](l), err
+}
+
+// MessageListener_deliver_Params_Future is a wrapper for a MessageListener_deliver_Params promised by a client call.
+type MessageListener_deliver_Params_Future struct{ *capnp.Future }
+
+func (f MessageListener_deliver_Params_Future) Struct() (MessageListener_deliver_Params, error) {
+	p, err := f.Future.Ptr()
+	return MessageListener_deliver_Params(p.Struct()), err
+}
+
+type MessageListener_deliver_Results capnp.Struct
+
+// MessageListener_deliver_Results_TypeID is the unique identifier for the type MessageListener_deliver_Results.
+const MessageListener_deliver_Results_TypeID = 0xd3e3c20d5fcaf2b4
+
+func NewMessageListener_deliver_Results(s *capnp.Segment) (MessageListener_deliver_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return MessageListener_deliver_Results(st), err
+}
+
+func NewRootMessageListener_deliver_Results(s *capnp.Segment) (MessageListener_deliver_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return MessageListener_deliver_Results(st), err
+}
+
+func ReadRootMessageListener_deliver_Results(msg *capnp.Message) (MessageListener_deliver_Results, error) {
+	root, err := msg.Root()
+	return MessageListener_deliver_Results(root.Struct()), err
+}
+
+func (s MessageListener_deliver_Results) String() string {
+	str, _ := text.Marshal(0xd3e3c20d5fcaf2b4, capnp.Struct(s))
+	return str
+}
+
+func (s MessageListener_deliver_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (MessageListener_deliver_Results) DecodeFromPtr(p capnp.Ptr) MessageListener_deliver_Results {
+	return MessageListener_deliver_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s MessageListener_deliver_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s MessageListener_deliver_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s MessageListener_deliver_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s MessageListener_deliver_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// MessageListener_deliver_Results_List is a list of MessageListener_deliver_Results.
+type MessageListener_deliver_Results_List = capnp.StructList[MessageListener_deliver_Results]
+
+// NewMessageListener_deliver_Results creates a new list of MessageListener_deliver_Results.
+func NewMessageListener_deliver_Results_List(s *capnp.Segment, sz int32) (MessageListener_deliver_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[MessageListener_deliver_Results](l), err
+}
+
+// MessageListener_deliver_Results_Future is a wrapper for a MessageListener_deliver_Results promised by a client call.
+type MessageListener_deliver_Results_Future struct{ *capnp.Future }
+
+func (f MessageListener_deliver_Results_Future) Struct() (MessageListener_deliver_Results, error) {
+	p, err := f.Future.Ptr()
+	return MessageListener_deliver_Results(p.Struct()), err
+}
+
+type Subscription capnp.Client
+
+// Subscription_TypeID is the unique identifier for the type Subscription.
+const Subscription_TypeID = 0xe66055b5919ae095
+
+func (c Subscription) Cancel(ctx context.Context, params func(Subscription_cancel_Params) error) (Subscription_cancel_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xe66055b5919ae095,
+			MethodID:      0,
+			InterfaceName: "node.capnp:Subscription",
+			MethodName:    "cancel",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 0}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(Subscription_cancel_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return Subscription_cancel_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c Subscription) WaitStreaming() error {
+	return capnp.Client(c).WaitStreaming()
+}
+
+// String returns a string that identifies this capability for debugging
+// purposes.  Its format should not be depended on: in particular, it
+// should not be used to compare clients.  Use IsSame to compare clients
+// for equality.
+func (c Subscription) String() string {
+	return "Subscription(" + capnp.Client(c).String() + ")"
+}
+
+// AddRef creates a new Client that refers to the same capability as c.
+// If c is nil or has resolved to null, then AddRef returns nil.
+func (c Subscription) AddRef() Subscription {
+	return Subscription(capnp.Client(c).AddRef())
+}
+
+// Release releases a capability reference.  If this is the last
+// reference to the capability, then the underlying resources associated
+// with the capability will be released.
+//
+// Release will panic if c has already been released, but not if c is
+// nil or resolved to null.
+func (c Subscription) Release() {
+	capnp.Client(c).Release()
+}
+
+// Resolve blocks until the capability is fully resolved or the Context
+// expires.
+func (c Subscription) Resolve(ctx context.Context) error {
+	return capnp.Client(c).Resolve(ctx)
+}
+
+func (c Subscription) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Client(c).EncodeAsPtr(seg)
+}
+
+func (Subscription) DecodeFromPtr(p capnp.Ptr) Subscription {
+	return Subscription(capnp.Client{}.DecodeFromPtr(p))
+}
+
+// IsValid reports whether c is a valid reference to a capability.
+// A reference is invalid if it is nil, has resolved to null, or has
+// been released.
+func (c Subscription) IsValid() bool {
+	return capnp.Client(c).IsValid()
+}
+
+// IsSame reports whether c and other refer to a capability created by the
+// same call to NewClient.  This can return false negatives if c or other
+// are not fully resolved: use Resolve if this is an issue.  If either
+// c or other are released, then IsSame panics.
+func (c Subscription) IsSame(other Subscription) bool {
+	return capnp.Client(c).IsSame(capnp.Client(other))
+}
+
+// Update the flowcontrol.FlowLimiter used to manage flow control for
+// this client. This affects all future calls, but not calls already
+// waiting to send. Passing nil sets the value to flowcontrol.NopLimiter,
+// which is also the default.
+func (c Subscription) SetFlowLimiter(lim fc.FlowLimiter) {
+	capnp.Client(c).SetFlowLimiter(lim)
+}
+
+// Get the current flowcontrol.FlowLimiter used to manage flow control
+// for this client.
+func (c Subscription) GetFlowLimiter() fc.FlowLimiter {
+	return capnp.Client(c).GetFlowLimiter()
+}
+
+// A Subscription_Server is a Subscription with a local implementation.
+type Subscription_Server interface {
+	Cancel(context.Context, Subscription_cancel) error
+}
+
+// Subscription_NewServer creates a new Server from an implementation of Subscription_Server.
+func Subscription_NewServer(s Subscription_Server) *server.Server {
+	c, _ := s.(server.Shutdowner)
+	return server.New(Subscription_Methods(nil, s), s, c)
+}
+
+// Subscription_ServerToClient creates a new Client from an implementation of Subscription_Server.
+// The caller is responsible for calling Release on the returned Client.
+func Subscription_ServerToClient(s Subscription_Server) Subscription {
+	return Subscription(capnp.NewClient(Subscription_NewServer(s)))
+}
+
+// Subscription_Methods appends Methods to a slice that invoke the methods on s.
+// This can be used to create a more complicated Server.
+func Subscription_Methods(methods []server.Method, s Subscription_Server) []server.Method {
+	if cap(methods) == 0 {
+		methods = make([]server.Method, 0, 1)
+	}
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xe66055b5919ae095,
+			MethodID:      0,
+			InterfaceName: "node.capnp:Subscription",
+			MethodName:    "cancel",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Cancel(ctx, Subscription_cancel{call})
+		},
+	})
+
+	return methods
+}
+
+// Subscription_cancel holds the state for a server call to Subscription.cancel.
+// See server.Call for documentation.
+type Subscription_cancel struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c Subscription_cancel) Args() Subscription_cancel_Params {
+	return Subscription_cancel_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c Subscription_cancel) AllocResults() (Subscription_cancel_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return Subscription_cancel_Results(r), err
+}
+
+// Subscription_List is a list of Subscription.
+type Subscription_List = capnp.CapList[Subscription]
+
+// NewSubscription_List creates a new list of Subscription.
+func NewSubscription_List(s *capnp.Segment, sz int32) (Subscription_List, error) {
+	l, err := capnp.NewPointerList(s, sz)
+	return capnp.CapList[Subscription](l), err
+}
+
+type Subscription_cancel_Params capnp.Struct
+
+// Subscription_cancel_Params_TypeID is the unique identifier for the type Subscription_cancel_Params.
+const Subscription_cancel_Params_TypeID = 0x8254949da04a5e6f
+
+func NewSubscription_cancel_Params(s *capnp.Segment) (Subscription_cancel_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return Subscription_cancel_Params(st), err
+}
+
+func NewRootSubscription_cancel_Params(s *capnp.Segment) (Subscription_cancel_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return Subscription_cancel_Params(st), err
+}
+
+func ReadRootSubscription_cancel_Params(msg *capnp.Message) (Subscription_cancel_Params, error) {
+	root, err := msg.Root()
+	return Subscription_cancel_Params(root.Struct()), err
+}
+
+func (s Subscription_cancel_Params) String() string {
+	str, _ := text.Marshal(0x8254949da04a5e6f, capnp.Struct(s))
+	return str
+}
+
+func (s Subscription_cancel_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Subscription_cancel_Params) DecodeFromPtr(p capnp.Ptr) Subscription_cancel_Params {
+	return Subscription_cancel_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Subscription_cancel_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Subscription_cancel_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Subscription_cancel_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Subscription_cancel_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// Subscription_cancel_Params_List is a list of Subscription_cancel_Params.
+type Subscription_cancel_Params_List = capnp.StructList[Subscription_cancel_Params]
+
+// NewSubscription_cancel_Params creates a new list of Subscription_cancel_Params.
+func NewSubscription_cancel_Params_List(s *capnp.Segment, sz int32) (Subscription_cancel_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[Subscription_cancel_Params](l), err
+}
+
+// Subscription_cancel_Params_Future is a wrapper for a Subscription_cancel_Params promised by a client call.
+type Subscription_cancel_Params_Future struct{ *capnp.Future }
+
+func (f Subscription_cancel_Params_Future) Struct() (Subscription_cancel_Params, error) {
+	p, err := f.Future.Ptr()
+	return Subscription_cancel_Params(p.Struct()), err
+}
+
+type Subscription_cancel_Results capnp.Struct
+
+// Subscription_cancel_Results_TypeID is the unique identifier for the type Subscription_cancel_Results.
+const Subscription_cancel_Results_TypeID = 0xb7edfd32a5ca134c
+
+func NewSubscription_cancel_Results(s *capnp.Segment) (Subscription_cancel_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return Subscription_cancel_Results(st), err
+}
+
+func NewRootSubscription_cancel_Results(s *capnp.Segment) (Subscription_cancel_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return Subscription_cancel_Results(st), err
+}
+
+func ReadRootSubscription_cancel_Results(msg *capnp.Message) (Subscription_cancel_Results, error) {
+	root, err := msg.Root()
+	return Subscription_cancel_Results(root.Struct()), err
+}
+
+func (s Subscription_cancel_Results) String() string {
+	str, _ := text.Marshal(0xb7edfd32a5ca134c, capnp.Struct(s))
+	return str
+}
+
+func (s Subscription_cancel_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Subscription_cancel_Results) DecodeFromPtr(p capnp.Ptr) Subscription_cancel_Results {
+	return Subscription_cancel_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Subscription_cancel_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Subscription_cancel_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Subscription_cancel_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Subscription_cancel_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// Subscription_cancel_Results_List is a list of Subscription_cancel_Results.
+type Subscription_cancel_Results_List = capnp.StructList[Subscription_cancel_Results]
+
+// NewSubscription_cancel_Results creates a new list of Subscription_cancel_Results.
+func NewSubscription_cancel_Results_List(s *capnp.Segment, sz int32) (Subscription_cancel_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[Subscription_cancel_Results](l), err
+}
+
+// Subscription_cancel_Results_Future is a wrapper for a Subscription_cancel_Results promised by a client call.
+type Subscription_cancel_Results_Future struct{ *capnp.Future }
+
+func (f Subscription_cancel_Results_Future) Struct() (Subscription_cancel_Results, error) {
+	p, err := f.Future.Ptr()
+	return Subscription_cancel_Results(p.Struct()), err
+}
+
+type ErrorCode uint16
+
+// ErrorCode_TypeID is the unique identifier for the type ErrorCode.
+const ErrorCode_TypeID = 0xdfbc1a87f421b42c
+
+// Values of ErrorCode.
+const (
+	ErrorCode_none               ErrorCode = 0
+	ErrorCode_internal           ErrorCode = 1
+	ErrorCode_badRequest         ErrorCode = 2
+	ErrorCode_unauthenticated    ErrorCode = 3
+	ErrorCode_sessionExpired     ErrorCode = 4
+	ErrorCode_invalidToken       ErrorCode = 5
+	ErrorCode_authFailed         ErrorCode = 6
+	ErrorCode_userExists         ErrorCode = 7
+	ErrorCode_unknownUser        ErrorCode = 8
+	ErrorCode_noKeys             ErrorCode = 9
+	ErrorCode_noKeyPackage       ErrorCode = 10
+	ErrorCode_tooManyKeyPackages ErrorCode = 11
+	ErrorCode_mailboxFull        ErrorCode = 12
+	ErrorCode_payloadTooLarge    ErrorCode = 13
+	ErrorCode_rateLimited        ErrorCode = 14
+	ErrorCode_ttlTooLong         ErrorCode = 15
+	ErrorCode_unknownDomain      ErrorCode = 16
+	ErrorCode_shuttingDown       ErrorCode = 17
+)
+
+// String returns the enum's constant name.
+func (c ErrorCode) String() string {
+	switch c {
+	case ErrorCode_none:
+		return "none"
+	case ErrorCode_internal:
+		return "internal"
+	case ErrorCode_badRequest:
+		return "badRequest"
+	case ErrorCode_unauthenticated:
+		return "unauthenticated"
+	case ErrorCode_sessionExpired:
+		return "sessionExpired"
+	case ErrorCode_invalidToken:
+		return "invalidToken"
+	case ErrorCode_authFailed:
+		return "authFailed"
+	case ErrorCode_userExists:
+		return "userExists"
+	case ErrorCode_unknownUser:
+		return "unknownUser"
+	case ErrorCode_noKeys:
+		return "noKeys"
+	case ErrorCode_noKeyPackage:
+		return "noKeyPackage"
+	case ErrorCode_tooManyKeyPackages:
+		return "tooManyKeyPackages"
+	case ErrorCode_mailboxFull:
+		return "mailboxFull"
+	case ErrorCode_payloadTooLarge:
+		return "payloadTooLarge"
+	case ErrorCode_rateLimited:
+		return "rateLimited"
+	case ErrorCode_ttlTooLong:
+		return "ttlTooLong"
+	case ErrorCode_unknownDomain:
+		return "unknownDomain"
+	case ErrorCode_shuttingDown:
+		return "shuttingDown"
+
+	default:
+		return ""
+	}
+}
+
+// ErrorCodeFromString returns the enum value with a name,
+// or the zero value if there's no such value.
+func ErrorCodeFromString(c string) ErrorCode {
+	switch c {
+	case "none":
+		return ErrorCode_none
+	case "internal":
+		return ErrorCode_internal
+	case "badRequest":
+		return ErrorCode_badRequest
+	case "unauthenticated":
+		return ErrorCode_unauthenticated
+	case "sessionExpired":
+		return ErrorCode_sessionExpired
+	case "invalidToken":
+		return ErrorCode_invalidToken
+	case "authFailed":
+		return ErrorCode_authFailed
+	case "userExists":
+		return ErrorCode_userExists
+	case "unknownUser":
+		return ErrorCode_unknownUser
+	case "noKeys":
+		return ErrorCode_noKeys
+	case "noKeyPackage":
+		return ErrorCode_noKeyPackage
+	case "tooManyKeyPackages":
+		return ErrorCode_tooManyKeyPackages
+	case "mailboxFull":
+		return ErrorCode_mailboxFull
+	case "payloadTooLarge":
+		return ErrorCode_payloadTooLarge
+	case "rateLimited":
+		return ErrorCode_rateLimited
+	case "ttlTooLong":
+		return ErrorCode_ttlTooLong
+	case "unknownDomain":
+		return ErrorCode_unknownDomain
+	case "shuttingDown":
+		return ErrorCode_shuttingDown
+
+	default:
+		return 0
+	}
+}
+
+type ErrorCode_List = capnp.EnumList[ErrorCode]
+
+func NewErrorCode_List(s *capnp.Segment, sz int32) (ErrorCode_List, error) {
+	return capnp.NewEnumList[ErrorCode](s, sz)
+}
+
+const schema_dc9f34f722196f68 = "x\xda\xacY}p\x15U\x96?\xa7;\xb1\xf3\xc9\xcb" +
+	"M\xc7\x04\xd9\xd5\xac\x88\xa5\xa0\xb2\x12a]\xb3R\x89" +
+	"Y\x82\x80\xc4M'dw\x8d\xb8\xday\xef\x9a4y" +
+	"\xaf\xfb\xa5\xbb_ Y\xad\x08\x8a+Z\xac\xab+\xae" +
+	"PK\x09\x94\xac\xcb*`JX\x06\x07\xa6\x065\x8e" +
+	"`1\x0e\xc5\xe0\x88\x8e5R\x8a_S\x8c\x05\x83%" +
+	"S\x0e\xf6\xd4\xb9\xefu\xbf~\x8f|`\xd5\xfc\x95~" +
+	"\xdd\xe7\xde\xf3y\x7f\xe7wnn\xfcJi,\x98U" +
+	"~3\x03I{\xbb\xf0\x12\xef\xef\xe2\x03\xaf=x\xee" +
+	"\xf7+\x81\xd5 @!*\x007\xad,\xeaD@u" +
+	"mQ\x03\xa0g\xfd\xcb\xa2M\x1b\x9fY\xb2\x0a\xd8d" +
+	"\x04(\xa0\xef\xdb\x8b\xea\x10\x0a\xbc\xbf\xee\xb5\xffj\xd7" +
+	"\xec-\xab\xc2K\xd7\x15\xd9\xb4t\xb3X:\xf4\xe1\xce" +
+	"\xa9\xa7\x9e9\xb6\x0a\xb4R\x94\xbd\x1e\xeb\xb2\xa9\xdf\xce" +
+	"~\xfe\xd7b\x0f\xf5@\xd1\x06\xf5`\x11=\x8d\x14\xed" +
+	"\x04\xf4\x16}\xfd\xa5n\xce\x19z\x04XiH\x14P" +
+	"\xe5\xc5\x1f\xa8}\xc5$\x98(\xbe]]GO\xde?" +
+	"\xbct\xd3\xd2O\xb6\x1ex\x14\xb4\x1a\x0cT?X\xdc" +
+	"D\xaaW\x17/\x07\xf4&\x7f~\xf5\x13\x89\xee\x17\xd6" +
+	"\x00\xfb\x8b@\xe0\xcb\xe26\x12\xf8\xa6\x98l\xfb\xfe\xbf" +
+	"nY}u\xfc\xf5\xc73\xc6K$0\xbdd\x15\x09" +
+	"\xcc)\xa1\x1dz\xdf\x7f\xe4\x9a\xb3s\x1f]\x9b\x16\x10" +
+	"~o+\xe9$\xbfo\xa9z\xa0h\xc7\xe0\x9a\xe7r" +
+	"\xfc.Y&\xfc.\xa1\xbd\x1f\xfbY\xe5Kw\xdfz" +
+	"\xcd\x7f\x87\x05FJ\x84\xf2#B\xe0\xc4U\xbd\x15k" +
+	"b\x1f\xbe\x18\xda\xfbt\xc9\xe3\xb4\xf7\x15_ly\xf8" +
+	"N\xfb\xbd\x97C_N\x94\xd8\xf4\xc5\x99\xdbxj\xa4" +
+	"\xf7\x9e\x1d\x19\x9f\xc5\xa7\xc3%\x95\xb4\xe91\xb1\xe9\xf7" +
+	"\xa7N\xee\xbb\xfa'\x0f\x0c\x87\xb5~S\xd2E\x02X" +
+	"J\x02om\x9b\xd26\xbf\xf7\xd8\xaba\x97\xaf,\x15" +
+	"v\xdfPJ.\x7f6\xf87\xff\xf3\xe9\x8b\xfbvS" +
+	"\xbe0\x9b\x04!\xa9\xae)\xdd\xa0>UJOkK" +
+	")a\xcau\x97\x0d.(\xff\xf1\xff\x87\xd5M/\x13" +
+	"\xbb\xcd)#u\x8b\xd5C[\xeb\xce\x9f\xda\x13*\x9c" +
+	"\x8e\xb2zr\xe5\xf4\x9bG\xb7\x9c\xfc\xe9\xe9=\x17\xe4" +
+	"zn\xd9kjs\x19I\xdeV\xa6\x14\xa8\xdfL\xa2" +
+	"d\xef\x9b\xfe\xf3\xce9\x07\x97\xbe\x16\x0a\xc9G\x93\x96" +
+	"\xd1>&\xceZ\xfe\x8f\x1f\xdc\xfdF\xd8\xa1\x83\x93\x16" +
+	"\x89\x90L\"\x87\x8e}\xfc\xd1\xb3o\x9c\xfc\xf77B" +
+	"KgE\xbah\xe9\x1f\x9f\x18\x18n\xdb\x19}3l" +
+	"\xfd\xe5\x11\x91\xa2\xe9\x11\xb2\xfe_\xaf<\xf3p\xf5\xfa" +
+	"\xbdoR\xb8\xa5\xcc\xda\x85\x91\xa9$\xa0Eh\xef[" +
+	"#\x91s\xdf.\xe9\x18\xc9\x0f\x96L!\x1a\x8e\x1cR" +
+	"\xf7G\xe8io\xe4s@\xef\xc9\xd5\xca\xab\xdfZ\xab" +
+	"\xdf\x0a\xab[_!r\xb3\xb5\x82\xd4\x15\xbf\xff\xd8\xcc" +
+	"\x8f\x9b\xce\xbf\x1d\x168^QO\x02'\x84\xc0\x8e\x03" +
+	"w\x9dmH\xed<\x18N?\xb2)$P\xccH`" +
+	"\xc6\x91_\xd4O\x8e\xfc\xf6\x9d\x9c|0\xe1\xd1\x1c!" +
+	"\xf0\xd5\x7f\x14\xb5\x9d\xb9\xee\xebw\xc2\xd1\xea`\xc2\x06" +
+	"\x9d\x91G\xd3\xee@\xfb?gn=\x1c\x8a\xd6~6" +
+	"CDk&;\xf7\xc5\x94\x9b\xdf\x1d\xb50\xb6\xb2-" +
+	"\xeavFO\xdb\x18\x15F\xf2|\xd7\x8e\xe7\xbf\xdb\xfc" +
+	"n\xce\xe1\\X9H\x8a:*I\xd1\x15\x87V\x15" +
+	"^1w\xc1\xd1\xb0\xa9\xbb+E\xde\x0eT\x92\xa9\xbb" +
+	"\xce\x1c\xba\xb7\xfc\xf5O\x8e\xa6O\xaf\xb0\xe4d\xa58" +
+	"{\x7fxr\xff\xb3Z\xb3\xfb~\x1e\xa4\x88=\xd4#" +
+	"\x95\x1b\xd4\xe3\x95\xf4t\xac\x92\xa2~\xfd\xae+\xcf\xfe" +
+	"\xdb\x94}\xbf\x01V*\xe5\xd4\xd9\xb0\xfa\x7f\xea^U" +
+	"\xa8U\xf7 \xa0\xf7\xab\xcdg\xde\xde\xf5\xde\xb6O\xf2" +
+	"\x1d,\xa4\xcd\xceW=\xad\x16^*\x02~\xe9?\x91" +
+	"\xf4\xba\x8f7<\xb5\xbb\xe3\xbe\xcf.\xa8\xdf\x8e\xea\xd7" +
+	"\xd5{\xaai\xcd]\xd5\xb7\xab+\xe9\xc9\x9bs\xd5\xc6" +
+	"\xf6\xea'\x9e\xfc\"\xec\xacQ=\x83\x9c\xed\xab&g" +
+	"\xaf\xfft\xf6_\x1e\xad\x99\xf7\xbb\xb0\xc0\xd6\xea:\x12" +
+	"\xd8.\x04^\x1e\xac<\xa1\x8e\xcc\xff:,p\xb8Z" +
+	"@\xf4q!\xb0r\xe0\xbe\xc2=\xbf|\xeelX\xa0" +
+	"\xbcF\xa4\xfe\xb2\x1a\x12\xd8`a\xf5\xbd\x97\xbfr." +
+	",pK\x8d\xd8\xa1Y\x08lz\xeb\xbd\x1f=\xb4\xb7" +
+	"\xfe\xbb\xb0\x00\xaf\x116$j\x1a\xe0\x06\xcf\xb4b|" +
+	"fTO\x16\x98\xc9\xfa;\xad\x18o\xe7v\xbf\x11\xe5" +
+	"3\xe3V\xb7a\xce7L\xc3\xe9\x99\xd6\xc6\x9dT\\" +
+	"v\x1d\xad@.\x00(@\x00V\xde\x04\xa0\x15\xc9\xa8" +
+	"UI8\xe4p\xc71,\x13+\xb2@\x03\x88\x15\x80" +
+	"\xc1\xee\xb2\x99\xacoOu9Q\xdbH\xba\x86e\xce" +
+	"\x8c\xeaf\x94\xc7\xa7\xb5\xd6\xea\xb6\x9ep\xc6\xb4\xe2~" +
+	"\xeeF{\xee\xe0\x03\xadz\xb4W\xef\xe6\xbe|\xd8\x90" +
+	"\x19YC\")\x87\xdbX\x06\x12\x96\x85t\xa3\x99\xac" +
+	"o\xe3Qn\xc8I\xb7\x15Q+\x0b\xd66O\x05\xd0" +
+	"\x1ae\xd4\x16K\xc8\x10\xab\xa8\xaa\xd9\xc2\xc7\x01\xb4\xc5" +
+	"2j\xff,!\x93\x8a\xaa\x08$XG\x1d\x80\xd6*" +
+	"\xa3\xb6TB\xc5\xe1}X\x0c\x12\x16\x03z\x0e\xb7\xfb" +
+	"\xb9\xbd\xc4\xc0\x04o1\xe2q\xc3\x01\xc0B\x90\xb0\x10" +
+	"\xb0\x96\xdb\xb6ec$[\xad\x80\x18\x09\x19&\x99\xc9" +
+	"\xfa\x16\xee8z7_l8.7en\x93\x81\x05" +
+	"r!@\xd0\xe8\xd0?3\x8c5\x81\xc4\x0a\x95\xa1\x18" +
+	"\x8f\x1b\xfd\xdcn\xc4V\xc41#\xe7\xa4\xa3\xdd\xc5\xa7" +
+	"\xb5\x8a\x90Q\x90|\xbf\xa7/\x02\xd0\xae\x95Q\x9b-" +
+	"\xa1\xef\xf6,zw\xa3\x8c\xda\xad\x12zqa\x0e\xb7" +
+	"\x01\x00Y\xb6\x83\x03\"\x03\xf4\xf4\xfb]n\xb7\xf3>" +
+	"\xfa\xea\xc7!lF\x8eO\xdc\x9e\x99\xb17m\x08\xe6" +
+	"$\x8f\x94\x96\xc9\xa8]+\xa1\x97H/sh\xdbI" +
+	"\x80\xad2bE\x16\x16\x00\xe9e\xa0\xa70\xcf\xddT" +
+	"2n\xe9\xb1l\xa58\xe3\xb9=/\x94\xee\xdb:\xb3" +
+	"5\xe0%3\x8bC&\x94\x83$\x14\xc7u\xc7m\xe3" +
+	"\x8e\x05\xb2\xed\x8a\x97\xe50v\xf0\x93\xa9\xae\xb8\xe1P" +
+	"\xe1:\xc1\xe1\x19S\xd8\xe6\xdd\x14)\xbb\xdd\xd5m\x97" +
+	"\xc4#\xa9\xb8;j\x94&K\xe8\xd9\xdcIZ\xa6\xc3" +
+	"\xc9\xc4\x1fb\xc6(\xc1\x0f\x9f\x9c^>\xe0`E\xb6" +
+	"\xf7\xe5\x9d\xdf\x89\xc3-\xdct\x1d\x80\x09\xfd\x0c@\xa5" +
+	"V\xac\xc8\xc1\x88\xb0\xbc\x1e\xed\x1d\xcd\xea0\xf0\xa4\x92" +
+	"\xae\xd5\x1e:\x8dc\xabvR\x09\xde\x9e\x86)\xdaT" +
+	"\xc9\x03\x91\xba\xec\xa6\xb5\xae\xd5\xcb\xcd\x09c\x9b\xe7M" +
+	"\xab\x1e\x11\xc0\x14\xaa6\x0a\xef4\x19\xb5\x1bC\xd5v" +
+	"C}\xf6\xe4\xe5\xa0U\x83\xcd\xa3\x96\x1d\xbb@-\x81" +
+	"\x97\xb0[\xb6\xcc<\xf0\xaa\x1b\x0d\xbcH\xe9<\x19\xb5" +
+	"V\x09QJcW\x8b\x9d\x05\xb4\\\xe7r\xf1\x92\xaf" +
+	"H\x1a6wZ\xa0V\x00\x99\x0fc\x17\x19\xd4\xd1\xea" +
+	"\xf6\xcf\xd3#\xda\x1axn\xa1\xa0oHC\xda\x12\x8a" +
+	"K\xa3\xc0L\x9f\xe8\xa0\xdfz\xd5\xd3X\x0f\x92z\x12" +
+	"\x15\xcc\xf2$\xf4y\xbez\x1cm\x90\xd4#\xa8\xa0\x14" +
+	"\x90h\xf4\x99\xba:\x82\x83 \xa9\xfbQA9`\xa4" +
+	"\xe8\xb7du\x18;AR\xb7\xa1\x82\x05\x01EC\x7f" +
+	"\xe8R7b\x17H\xea:T\xb00\xe0\xef\xe83k" +
+	"u\x8d\xd0\xbb\x12\x15\xbc$\x98)\xd0\x9fK\xd4\x94X" +
+	"\x9b@\x05\x95\x80\xce\xa2\xdf\xe9U]|\xbd\x0b\x15," +
+	"\x0af\x1d\xf4\xe7\x0e\xb5\x05\x9f\x06I]\x88\x0a\x16\x07" +
+	"c\x1c\xfa\xc4M\x9d\x8b\xab@R\xe7\xa0\x82%\x013" +
+	"@\x9f\xa1\xaa\xd3\xb1\x09$\xf5rT\xb04\xa0&\xe8" +
+	"\x13\\\x95\xe12\x90\xd4bT\xb0,\xe0\xd0\xe8s " +
+	"v\xbe\x0e$vZ\xc1\xf2`\x9cA\x9f\xd8\xb2\x93S" +
+	"Ab\xc7\x15\x9c\x14\x8cw\xe8\x13Ev\xb8\x0d$6" +
+	"\xa2`$\xa0\xf4\xe8\x8f\x05l\xaf\x0d\x12\x1bV\x1az" +
+	"\xb8\x1ew{\x1a\x09\xfb\xd2g\x0ej\x05V\x86\xdf4" +
+	"\xa4\xcfa#z\x82\xb8\xb4\xbb:\x01\xb5\xffs\xbea" +
+	"\x82\x92\xfe\xecW-\xd4\x8azlD\xcfGIP\xf8" +
+	"\x80\x93\x96\xb0\xe2\xfd\xbc\x03\x14\x87\x9a\xac\xe7c\x1d\xfa" +
+	"`\x87$\xe53\x13\xcc\xbc\x84F\x1c\xe2f_\x8a\xa7" +
+	"x#z]\xba\x1b\xedi6\xfb \x92~Q+\xc4" +
+	"\x1bQ\xd1\xa3\xbd\x8d\xe8\xf9\xcd\x19\x90\x84c<\xce]" +
+	"~[\x14j\xa3V\xcat\xc7\xef\xeb\xbe\xb0\x10\x0dN" +
+	"\xdd\xf84.\xddY2\x0d\x11&\xc4\xa8\xa9c`\x94" +
+	"\xd2\xcbgM\x88\x8b\xb9\xf6e\xa0v<\x0c\x11\xb1v" +
+	"F\xa7\x07\x13r;y4\xbe\x18\x00\xfc\xe8\x8c\x87\x11" +
+	"0\x0a\xcaC\x08z\xbd\x8c\xda\xdfJ\xa3\x92\x9a\xda\xb8" +
+	"\x910\\,\x02\x09\x8b\xf2h[k\xbaf8\xb5@" +
+	"\x07\x80\x10\xa8\"P\xa6w\x01h\xf7\xc9\xa8\xc5CQ" +
+	"5\x08\x0cc2jI\xa2\x95\x19hN\xb4\x01hq" +
+	"\x19\xb5\x15\x12\xa2\\\x852\x00K\xad\x02\xd0\\\x19\xb5" +
+	"\x87$\xf4\x8c\x187]\xc3\x1d\x00\x85J-\x13\xfb\xa1" +
+	"\x9ed/\x0f\xfd\xf6\x1c\xa3\xdb\xd4\xdd\x94\x0d\xc8\x83w" +
+	"\x99\xaa\xe6\x18\xcb\xf0\xd2\x09\xf1\xdc\xafY\xaaX\xd1\xce" +
+	"\x951h\xc8\xb5\x82\x86D\xb9\x91ts\xc9Zp-" +
+	"\x94G\xd6\xf2\xb3\xc4}%\x19d\x1f\xabgd\x94\xe4" +
+	"\xed\\1\xce\xce\xc4\x19&\x9aVl\x9e\xb0\xfay\xec" +
+	"\x82\xbc\x8e7\x01\x8dR\x9bS\xb3[*\xbd\xfc\xa6\x8b" +
+	"&\x0c\xc1aT.\x86/4\x8dq\x16\x87l\xde\x97" +
+	"\xe2\xce\x85T4?\"i\xf0\xf4\xf9IN\x0fm6" +
+	"\xfby\\\xb1\x92<\x8fX\xb4e9D`H\x0b\x19" +
+	"\xb2@FmI\x96Xh\x9d\xd9\xa1\x88\x0a\xc2H\x1a" +
+	"\xdc\x04t\x03\x1b\x93\xfa\x00Ag`\xa3\xeb\xc6\xdby" +
+	"\xd42A\x8e9\x13\x86?\x7f\xf4\x0b\x8a%\x14\xb2\xa6" +
+	"l\xc8\x82\x88uf\x0f\xf5P\x86\xcf\x07\x06\xe4\x90x" +
+	"\x04\x09\x11.f\x82\x0a\xb8m8\xff\xcbB\xa4<#" +
+	"\x9a\x84\x08\x11\x17d\xd9\x8b\x84\xcc\xc8t1\xe3\xd1\x05" +
+	"\x83\x02\xfa\xc2r7\xcfC\x18*\xbe\xa52j=Y" +
+	"\xc7yS\x08u$L\xa7\xc8\x18\x04\xd0zd\xd4\\" +
+	"\x09\x99,\xa5\x11\xa6\x8f\x08aRF\xed\x81\xdca\xf6" +
+	"\x82|e\xcei\x0c\x1aZr)\xe1DTQT\x17" +
+	"M\xbf\x91\xbf\xb7b\xc2\xf6\x05\xc2\x9c#3D@\x0e" +
+	".\x02@\x89\x8dt\x02\xa0\xcc\x0e\xd0\xa9.`\xfb\x07" +
+	"itf{\x97\x01\xe0%l7}S\xd80\xfd)" +
+	"b\xdb\xbb\x08\x95\xd9\xb6z\x00,a\x9bI\xa4\x94m" +
+	"\xdc\x00\x80el#}+g\xebi\x97Il\x1d\xfd" +
+	"\x8a\xb0\xa7h]\x05[k\xd3\x00\xcb\xd6,\x03\x88\x98" +
+	"\x96\xc9=\xc3t\xb9m\xeaq\x00\xf0\xba\xf4X\x1b\x1d" +
+	"\"\x90\x1d\xd7K\x99z\xca\xed\xe1\xa6\xe4\x1aQ\xdd\xe5" +
+	"1\xc8\xf0\xd5\xe6\x06\xe1j\xcc3\xcc~=n\xc4\x96" +
+	"@\x84\x18\xb4G\xd2\xf3u#\x0e2\x8fyt0\x9b" +
+	"W\x18\x0eP\xf6Rf\xafi-7\xd3\xf4\xa1\xc1\xb4" +
+	"\xa8Cx\xe2O\xab\x1e\x85\x08\xd5\xa3\xe7ZV\x8bn" +
+	"\x0e\xdc\x81~y\xcb\xdc\xf1\x12\xba\x11\xef\xb2V\xcc\x07" +
+	"%\x15\x8f{\x99\\,\x91,k\xb1nws\xb0u" +
+	"\x97/6\x12\x86\xe2\xf2\x18\x9d\xa4%\x96\xb5\xd8\x02\xd9" +
+	"\xec\xf65\xce\x83Z+\xa1\x1b\xa6\xe7\xf4\xa4\\\xd70" +
+	"\xbb!2\xcfZn\xe6$e\x01\xa1\x01\xf6PF&" +
+	"\x07\xd5\xb4\x9e*\xe7\x19\x19\xb5M\xa1\x03\xbf\x91&\x95" +
+	"\xe7d\xd4^\x08\xf5\xab\xcd\xd4\x026\xc9\xa8\xbdL\xe5" +
+	"\x94iX\x94\x15\xed\x05\x19\xb5W$d\x05\x05UX" +
+	"\x00\xc0\xb6\xd3\xcb\xff\x95Q\xdb%!\x16Va!\x00" +
+	"\x1b\xa6#\xf3\x8a\x8c\xda>\x09\x87\xfa\xb9-\xe6\x01\x7f" +
+	"\xfe\x89Z\x09j\xb6~\x83O\xc6u\xf7~\xcbNP" +
+	"\x7f\xf1E\xc8\x91\x85\xb1\xe0gLx\x1b\xacH%]" +
+	"#\xc1[\x0c\x88\x88\x92\xcc\x1f\x09\xa5\xbc\xe9\x02\xb27" +
+	"-\xfe?B\xd0\xbf\xd8f\xac^\xdc\xb44\xa4'\x90" +
+	"\\B6:\xe5\x18ol\xff\xc1\x97\x1bc`\xb8?" +
+	"1\x87u\xd4g\xbbP\x86'cE\xf6\xd23\xaf[" +
+	"\x8e\xdb\xf1\xa9\xc5\xc9\xb9Sq[\xc8\x01N\xcd\xc2J" +
+	"r@'\xeb@p}\x9c\xe7\xc08,4\x8d\xa5\xe3" +
+	"\xb5\xd2\xba\x8bh\xa5Y\xd68Z\xb7\xff\x01\x17\x1bc" +
+	"Q\x93Q.\x1a\xc3\xb70A4\x08fr\xc2P\x01" +
+	"\xf8\xa7\x00\x00\x00\xff\xffM\x8c\x87\xc1"
 
 func RegisterSchema(reg *schemas.Registry) {
 	reg.Register(&schemas.Schema{
 		String: schema_dc9f34f722196f68,
 		Nodes: []uint64{
+			0x81f3f87dba796c3b,
+			0x8254949da04a5e6f,
+			0x82a234b420726b2f,
+			0x82d594ed22afdb7f,
+			0x847f356e61e9ef4a,
+			0x86c1a5e35c33ab4f,
+			0x89a4676d8b25e718,
+			0x8ac26c25853997fe,
+			0x8d863df42784d86b,
+			0x98897aae087c1439,
+			0x9c273c5bab12c788,
+			0xa7db6489106b23e1,
+			0xacd6724e83a2e81e,
+			0xae5d6bc5ed403d73,
+			0xb17cbe25bce5edfe,
+			0xb3d56b46521aa9c6,
+			0xb5bca7e4a6367ae6,
+			0xb6bb0d487a192b07,
+			0xb7edfd32a5ca134c,
 			0xb7f1c0e5a2d3c4f1,
+			0xba5cc9355ace29bc,
+			0xc35bda567731016e,
+			0xc38ee5c396dde0d5,
+			0xc463af52b1798bfc,
+			0xc4b9991683f2217b,
+			0xc55554f7f80f0f3c,
+			0xc6856ff7b307858f,
+			0xc8fd42e02e88d809,
+			0xc9af753ff459c1ae,
+			0xcbeb0f183ad0d12a,
+			0xcbef2bf2520890ea,
 			0xcda52e9372014b24,
+			0xcf371ae8f8112efc,
+			0xcfa1fb9fae62fd70,
+			0xd3483d1e0582ca1e,
+			0xd3e3c20d5fcaf2b4,
+			0xd874455196bd8ff9,
+			0xdfbc1a87f421b42c,
 			0xe3a9d6b4c8f2a1d7,
+			0xe66055b5919ae095,
+			0xe88f8b16539d2335,
 			0xee4417d31c34e42c,
+			0xef46c513e1127aac,
+			0xf498d4b705607981,
+			0xf8b01d5f16016f9a,
+			0xfb3ab980b8d6c6a0,
 		},
 		Compressed: true,
 	})

@@ -14,17 +14,21 @@ import (
 const (
 	// HandshakeTimeout bounds the QUIC and TLS handshake.
 	HandshakeTimeout = 10 * time.Second
-	// IdleTimeout closes a connection that has heard nothing for this long;
-	// keep-alives at half of it hold quiet but healthy connections open
-	// across NAT and conntrack timeouts on routers.
+	// IdleTimeout is the default time after which a connection that has
+	// heard nothing closes; keep-alives at half of it hold quiet but
+	// healthy connections open across NAT and conntrack timeouts on
+	// routers.
 	IdleTimeout = 60 * time.Second
 )
 
-func quicConfig() *quic.Config {
+func quicConfig(idle time.Duration) *quic.Config {
+	if idle <= 0 {
+		idle = IdleTimeout
+	}
 	return &quic.Config{
 		HandshakeIdleTimeout: HandshakeTimeout,
-		MaxIdleTimeout:       IdleTimeout,
-		KeepAlivePeriod:      IdleTimeout / 2,
+		MaxIdleTimeout:       idle,
+		KeepAlivePeriod:      idle / 2,
 	}
 }
 
@@ -36,8 +40,9 @@ type Listener struct {
 }
 
 // Listen opens a UDP socket on addr ("host:port"; port 0 picks a free one)
-// and accepts QUIC connections on it with tlsConf.
-func Listen(addr string, tlsConf *tls.Config) (*Listener, error) {
+// and accepts QUIC connections on it with tlsConf. Connections silent for
+// idle close (0 means IdleTimeout).
+func Listen(addr string, tlsConf *tls.Config, idle time.Duration) (*Listener, error) {
 	uaddr, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
@@ -47,7 +52,7 @@ func Listen(addr string, tlsConf *tls.Config) (*Listener, error) {
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
 	}
 	tr := &quic.Transport{Conn: udp}
-	ln, err := tr.Listen(tlsConf, quicConfig())
+	ln, err := tr.Listen(tlsConf, quicConfig(idle))
 	if err != nil {
 		tr.Close()
 		udp.Close()
@@ -80,5 +85,5 @@ func (l *Listener) Close() error {
 // Dial connects to addr ("host:port") with tlsConf. The context bounds the
 // whole attempt, handshake included.
 func Dial(ctx context.Context, addr string, tlsConf *tls.Config) (*quic.Conn, error) {
-	return quic.DialAddr(ctx, addr, tlsConf, quicConfig())
+	return quic.DialAddr(ctx, addr, tlsConf, quicConfig(0))
 }

@@ -18,6 +18,8 @@ const (
 	CodeShutdown quic.ApplicationErrorCode = 1
 	// CodeProtocol closes a connection that broke the protocol.
 	CodeProtocol quic.ApplicationErrorCode = 2
+	// CodeBusy refuses a connection because the node is at its bound.
+	CodeBusy quic.ApplicationErrorCode = 3
 )
 
 // rpcStream adapts a QUIC stream to the io.ReadWriteCloser the Cap'n Proto

@@ -27,7 +27,13 @@ func commands() []command {
 	return []command{
 		{"node", "run a node: serve clients over QUIC", runNode},
 		{"status", "ask a node for its health", runStatus},
+		{"register", "create an account on a node", runRegister},
+		{"login", "log in (on a new machine: make and publish new keys)", runLogin},
+		{"whoami", "show the current account", runWhoami},
+		{"send", "send an end-to-end encrypted message", runSend},
+		{"recv", "receive messages (--follow to keep listening)", runRecv},
 		{"mesh", "nodes nearby: qpc mesh peers", runMesh},
+		{"bench", "load a node: throughput and latency of enqueue → push", runBench},
 		{"version", "print the version of this binary", runVersion},
 	}
 }

@@ -121,8 +121,14 @@ type nodeProc struct {
 // on 127.0.0.1:0 and waits until it logs that it serves.
 func startNodeProc(t *testing.T, cmdline ...string) *nodeProc {
 	t.Helper()
-	args := append(cmdline, "node", "--listen", "127.0.0.1:0", "--domain", "node1.example.mesh",
-		"--data-dir", t.TempDir(), "--log-format", "json")
+	return startNodeProcIn(t, t.TempDir(), "127.0.0.1:0", cmdline...)
+}
+
+// startNodeProcIn is startNodeProc with a given data dir and address.
+func startNodeProcIn(t *testing.T, dataDir, listen string, cmdline ...string) *nodeProc {
+	t.Helper()
+	args := append(cmdline, "node", "--listen", listen, "--domain", "node1.example.mesh",
+		"--data-dir", dataDir, "--log-format", "json")
 	cmd := exec.Command(args[0], args[1:]...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -215,4 +221,48 @@ func TestStatusGivesUpOnAnUnreachableNodeWithinTheTimeout(t *testing.T) {
 		t.Errorf("status against nothing: %d %q", code, stderr)
 	}
 	t.Logf("gave up after %s", time.Since(start).Round(time.Millisecond))
+}
+
+func TestRegisterSendAndReceiveFromTheCommandLine(t *testing.T) {
+	p := startNodeProc(t, qpcBin)
+	dir := t.TempDir()
+	for _, u := range []string{"alice", "bob"} {
+		os.WriteFile(filepath.Join(dir, u+".pw"), []byte("password of "+u+"\n"), 0o600)
+	}
+	qpc := func(user string, args ...string) (string, string, error) {
+		t.Helper()
+		// Flags go before the positional text, which ends flag parsing.
+		full := append([]string{args[0], "--password-file", filepath.Join(dir, user+".pw"), "--state-dir", filepath.Join(dir, user)}, args[1:]...)
+		cmd := exec.Command(qpcBin, full...)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		return out.String(), errb.String(), err
+	}
+	for _, u := range []string{"alice", "bob"} {
+		if out, errOut, err := qpc(u, "register", "--server", p.addr, "--pin", p.fp, "--username", u); err != nil {
+			t.Fatalf("register %s: %v\n%s%s", u, err, out, errOut)
+		}
+	}
+	if out, errOut, err := qpc("alice", "send", "--to", "bob", "hello", "bob"); err != nil || !strings.Contains(out, "seq 1") {
+		t.Fatalf("send: %v\n%s%s", err, out, errOut)
+	}
+	out, errOut, err := qpc("bob", "recv", "--json")
+	var got recvJSON
+	if err != nil || json.Unmarshal([]byte(out), &got) != nil {
+		t.Fatalf("recv: %v\n%s%s", err, out, errOut)
+	}
+	if got.From != "alice@node1.example.mesh" || got.Text != "hello bob" || !got.Verified || got.Seq != 1 {
+		t.Errorf("recv = %+v", got)
+	}
+	if out, _, _ := qpc("bob", "recv", "--json"); out != "" {
+		t.Errorf("a second recv printed %q; the first one should have acked", out)
+	}
+	// The wrong password opens nothing.
+	if _, errOut, err := qpc("alice", "recv", "--state-dir", filepath.Join(dir, "bob")); err == nil || !strings.Contains(errOut, "wrong user name or password") {
+		t.Errorf("recv with alice's password on bob's account: %v %q", err, errOut)
+	}
+	if out, err := exec.Command(qpcBin, "whoami", "--state-dir", filepath.Join(dir, "bob")).Output(); err != nil || !strings.HasPrefix(string(out), "bob@node1.example.mesh") {
+		t.Errorf("whoami: %v %q", err, out)
+	}
 }

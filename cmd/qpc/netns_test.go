@@ -203,11 +203,12 @@ type meshNode struct {
 	started time.Time
 }
 
-func startMeshNode(t *testing.T, tn *testNet, ns, domain string, port int) *meshNode {
+func startMeshNode(t *testing.T, tn *testNet, ns, domain string, port int, extra ...string) *meshNode {
 	t.Helper()
 	n := &meshNode{domain: domain, port: port, started: time.Now()}
-	n.logProc = startLogProc(t, tn.command(ns, qpcBin, "node", "--listen", fmt.Sprintf("[::]:%d", port),
-		"--domain", domain, "--data-dir", t.TempDir(), "--log-format", "json", "--mdns", "--mdns-iface", "eth0"))
+	args := append([]string{qpcBin, "node", "--listen", fmt.Sprintf("[::]:%d", port),
+		"--domain", domain, "--data-dir", t.TempDir(), "--log-format", "json", "--mdns", "--mdns-iface", "eth0"}, extra...)
+	n.logProc = startLogProc(t, tn.command(ns, args...))
 	rec, ok := n.waitLog(30*time.Second, func(r map[string]any) bool { return r["msg"] == "node serving" })
 	if !ok {
 		t.Fatalf("node %s did not start; logs:\n%s", domain, n.Logs())
@@ -245,7 +246,7 @@ func findPeer(peers []meshPeerJSON, id string) (meshPeerJSON, bool) {
 func TestMeshDiscoveryAcrossNamespaces(t *testing.T) {
 	requireRoot(t)
 	tn := newTestNet(t, 3)
-	n1 := startMeshNode(t, tn, tn.hosts[0], "node1.example.mesh", 7001)
+	n1 := startMeshNode(t, tn, tn.hosts[0], "node1.example.mesh", 7001, "--metrics-listen", "127.0.0.1:9100")
 	n2 := startMeshNode(t, tn, tn.hosts[1], "node2.example.mesh", 7002)
 	serving := time.Now()
 
@@ -297,6 +298,14 @@ func TestMeshDiscoveryAcrossNamespaces(t *testing.T) {
 		}
 	}
 
+	// Discovery shows in the metrics: node1 has one peer and has read
+	// packets. bash's /dev/tcp fetches them inside node1's namespace.
+	metrics, err := tn.command(tn.hosts[0], "bash", "-c",
+		`exec 3<>/dev/tcp/127.0.0.1/9100 && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3 && cat <&3`).CombinedOutput()
+	if err != nil || !strings.Contains(string(metrics), "\nqpc_mesh_peers 1\n") || !strings.Contains(string(metrics), "qpc_mdns_packets_total") {
+		t.Errorf("node1's metrics lack the peer count or discovery counters: %v\n%s", err, metrics)
+	}
+
 	// --server auto: two nodes and no terminal is an error listing both;
 	// a pin picks one, which then answers as that node.
 	cmd := tn.command(tn.hosts[2], qpcBin, "status", "--server", "auto")
@@ -340,6 +349,23 @@ func TestMeshDiscoveryAcrossNamespaces(t *testing.T) {
 		return r["msg"] == "mesh peer updated" && r["node_id"] == n1.id && !hasAddr(r, "192.0.2.101") && hasAddr(r, "192.0.2.1")
 	}); !ok {
 		t.Errorf("node2 did not drop node1's removed address; node2:\n%s", n2.Logs())
+	}
+
+	// The account commands take --server auto too: register picks node2
+	// by its pin; later commands find the account's node by the
+	// fingerprint it saved, without a pin, though two nodes answer.
+	dir := t.TempDir()
+	pw := dir + "/pw"
+	os.WriteFile(pw, []byte("correct horse battery staple\n"), 0o600)
+	account := func(args ...string) (string, error) {
+		full := append([]string{qpcBin, args[0], "--password-file", pw, "--state-dir", dir + "/state"}, args[1:]...)
+		out, err := tn.command(tn.hosts[2], full...).CombinedOutput()
+		return string(out), err
+	}
+	if out, err := account("register", "--server", "auto", "--pin", n2.fp, "--username", "alice"); err != nil {
+		t.Errorf("register --server auto: %v\n%s", err, out)
+	} else if out, err := account("send", "--server", "auto", "--to", "alice", "hello", "me"); err != nil || !strings.Contains(out, "using node "+n2.domain) {
+		t.Errorf("send --server auto did not find the account's node by its fingerprint: %v\n%s", err, out)
 	}
 
 	// SIGTERM: node2 says goodbye and leaves node1's table long before its

@@ -6,6 +6,8 @@ import (
 	"os"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/mesh/discovery"
 )
@@ -28,7 +30,7 @@ func resolveServer(ctx context.Context, server, pin string, stderr io.Writer) (a
 		return server, pin, nil
 	}
 	r := &client.Resolver{Browse: browseCandidates, Pin: pin, Out: stderr}
-	if stdinIsTerminal() {
+	if term.IsTerminal(int(os.Stdin.Fd())) {
 		r.Prompt = os.Stdin
 	}
 	c, err := r.Resolve(ctx)
@@ -50,4 +52,22 @@ func browseCandidates(ctx context.Context) ([]client.Candidate, error) {
 		})
 	}
 	return out, nil
+}
+
+// resolveAuto replaces --server auto by the address of a node found with
+// mDNS and, unless --ca-cert is given, pins the fingerprint that node
+// announced. Every later dial of the command goes to that node.
+func (f *clientFlags) resolveAuto(ctx context.Context) error {
+	if f.server != client.AutoServer {
+		return nil
+	}
+	addr, pin, err := resolveServer(ctx, f.server, f.pin, f.stderr)
+	if err != nil {
+		return err
+	}
+	f.server = addr
+	if f.caCert == "" {
+		f.pin = pin
+	}
+	return nil
 }

@@ -65,3 +65,56 @@ func TestOpaqueRejections(t *testing.T) {
 		t.Errorf("valid: got %x, %v", []byte(b), err)
 	}
 }
+
+func TestStructureRejections(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []byte
+		into codec
+		want error
+	}{
+		{"an MLSMessage of an unknown protocol version is rejected", []byte{0, 2, 0, 1}, new(MLSMessage), ErrUnknownValue},
+		{"an MLSMessage of an unknown wire format is rejected", []byte{0, 1, 0, 9}, new(MLSMessage), ErrUnknownValue},
+		{"a proposal of an unknown type is rejected", []byte{0, 0x0a, 0}, new(Proposal), ErrUnknownValue},
+		{"a credential of an unknown type is rejected", []byte{0, 3, 0}, new(Credential), ErrUnknownValue},
+		{"a presence byte of 2 is rejected", []byte{0, 2}, new(GroupSecrets), ErrInvalidOptional},
+		{"a private message of content type 4 is rejected", []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0}, new(PrivateMessage), ErrUnknownValue},
+		{"a vector whose length cuts an item short is rejected", []byte{0x02, 0, 1, 0}, new(extensionsBody), ErrTruncated},
+		{"a sender of an unknown type is rejected", []byte{9}, new(Sender), ErrUnknownValue},
+		{"a PSK of an unknown type is rejected", []byte{3, 0}, new(PreSharedKeyID), ErrUnknownValue},
+		{"a resumption PSK with an unknown usage is rejected", []byte{2, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, new(PreSharedKeyID), ErrUnknownValue},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := Unmarshal(tc.in, tc.into); !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestEncodeRejections(t *testing.T) {
+	tests := []struct {
+		name string
+		v    codec
+		want error
+	}{
+		{"an Add without a KeyPackage does not encode", &Proposal{Type: ProposalAdd}, ErrProposal},
+		{"an MLSMessage without a body does not encode", &MLSMessage{Version: 1, WireFormat: WireFormatWelcome}, ErrWireFormat},
+		{"a KeyPackage leaf without a lifetime does not encode", &LeafNode{Source: LeafNodeSourceKeyPackage, Credential: Credential{Type: CredentialBasic}}, ErrLeafNode},
+		{"a credential of an unknown type does not encode", &Credential{Type: 7}, ErrUnknownValue},
+		{"an empty opaque encodes", &Bytes{}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := Marshal(tc.v); !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+	var w writer
+	w.varint(maxVarint + 1)
+	if !errors.Is(w.err, ErrTooLong) {
+		t.Fatalf("oversized vector: got %v", w.err)
+	}
+}

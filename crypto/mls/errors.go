@@ -85,3 +85,48 @@ var (
 	// ErrProposal means a proposal cannot be applied to the tree.
 	ErrProposal = errors.New("mls: proposal cannot be applied")
 )
+
+// Group lifecycle rejections.
+var (
+	// ErrKeyPackage means a KeyPackage is invalid (RFC 9420 §10.1).
+	ErrKeyPackage = errors.New("mls: invalid key package")
+	// ErrLifetime means the current time lies outside a leaf's lifetime.
+	ErrLifetime = errors.New("mls: outside the leaf node lifetime")
+	// ErrCapabilities means a leaf's capabilities do not fit the group.
+	ErrCapabilities = errors.New("mls: capabilities do not fit the group")
+	// ErrCredential means a credential was refused by the credential policy.
+	ErrCredential = errors.New("mls: credential refused")
+	// ErrNotMember means a message came from a leaf that is not a member.
+	ErrNotMember = errors.New("mls: sender is not a member")
+	// ErrUnknownProposal means a commit referred to a proposal we did not receive.
+	ErrUnknownProposal = errors.New("mls: unknown proposal reference")
+	// ErrProposalList means a commit's proposals break the rules of RFC 9420 §12.2.
+	ErrProposalList = errors.New("mls: invalid proposal list")
+	// ErrPathRequired means a commit lacks the UpdatePath its proposals require.
+	ErrPathRequired = errors.New("mls: commit requires an update path")
+	// ErrUnsupported means a valid MLS feature this implementation does not
+	// handle (ReInit, external senders and joins, resumption outside the group).
+	ErrUnsupported = errors.New("mls: unsupported feature")
+	// ErrUnknownPSK means a PSK named by a proposal or Welcome is not available.
+	ErrUnknownPSK = errors.New("mls: unknown pre-shared key")
+	// ErrEpochTooOld means a message belongs to an epoch whose secrets were
+	// already deleted under the retention policy.
+	ErrEpochTooOld = errors.New("mls: epoch beyond the retention window")
+	// ErrOwnMessage means a message was sent by this member and cannot be processed by it.
+	ErrOwnMessage = errors.New("mls: message from this member")
+	// ErrPendingCommit means an operation conflicts with the pending commit
+	// (or that there is no pending commit to merge).
+	ErrPendingCommit = errors.New("mls: pending commit conflict")
+	// ErrInactive means this member was removed from the group.
+	ErrInactive = errors.New("mls: member was removed from the group")
+	// ErrWelcome means a Welcome's GroupInfo or tree does not describe a group we can join.
+	ErrWelcome = errors.New("mls: invalid welcome")
+	// ErrStateVersion means a serialized group state has a version this
+	// build does not know (written by a newer one).
+	ErrStateVersion = errors.New("mls: unknown group state version")
+	// ErrStateTooOld means a serialized group state has a version older than
+	// this build can read.
+	ErrStateTooOld = errors.New("mls: group state version too old")
+	// ErrState means a serialized group state is malformed or inconsistent.
+	ErrState = errors.New("mls: malformed group state")
+)

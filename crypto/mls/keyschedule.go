@@ -4,19 +4,18 @@ import "fmt"
 
 // EpochSecrets are the outputs of the key schedule for one epoch (RFC 9420 §8).
 type EpochSecrets struct {
-	JoinerSecret         []byte
-	WelcomeSecret        []byte
-	EpochSecret          []byte
-	SenderDataSecret     []byte
-	EncryptionSecret     []byte
-	ExporterSecret       []byte
-	ExternalSecret       []byte
-	ConfirmationKey      []byte
-	MembershipKey        []byte
-	ResumptionPSK        []byte
-	EpochAuthenticator   []byte
-	InitSecret           []byte
-	groupContextEncoding []byte
+	JoinerSecret       []byte
+	WelcomeSecret      []byte
+	EpochSecret        []byte
+	SenderDataSecret   []byte
+	EncryptionSecret   []byte
+	ExporterSecret     []byte
+	ExternalSecret     []byte
+	ConfirmationKey    []byte
+	MembershipKey      []byte
+	ResumptionPSK      []byte
+	EpochAuthenticator []byte
+	InitSecret         []byte
 }
 
 // zeros returns an all-zero secret of the suite's hash length, the value RFC
@@ -64,7 +63,7 @@ func EpochSecretsFromJoiner(cs CipherSuite, joinerSecret, pskSecret []byte, gc *
 		return nil, err
 	}
 	member := cs.Extract(joinerSecret, pskSecret)
-	s := &EpochSecrets{JoinerSecret: joinerSecret, groupContextEncoding: ctx}
+	s := &EpochSecrets{JoinerSecret: joinerSecret}
 	if s.WelcomeSecret, err = DeriveSecret(cs, member, "welcome"); err != nil {
 		return nil, err
 	}

@@ -59,9 +59,11 @@ type SecretTree struct {
 	// ratchets holds each leaf's handshake and application ratchets once created.
 	ratchets map[LeafIndex]*[2]*hashRatchet
 
-	// MaxForward is how many generations a receiver will ratchet ahead.
+	// MaxForward is how many generations a receiver will ratchet ahead of
+	// the next expected one (0 means no limit).
 	MaxForward uint32
-	// Window is how many skipped keys per ratchet are kept for late messages.
+	// Window is how many skipped keys per ratchet are kept for late
+	// messages (0 keeps none; the oldest are deleted first).
 	Window int
 }
 

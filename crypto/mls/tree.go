@@ -104,13 +104,53 @@ func (n *Node) parentHash() []byte {
 // RatchetTree is the public state of a group's ratchet tree (RFC 9420 §7).
 // Nodes are stored in array order; a nil entry is a blank node. The number
 // of leaves is always a power of two.
+//
+// Nodes are immutable once placed in a tree: every change installs a new
+// node through setNode, which also drops the cached tree hashes above it.
+// Callers must not modify the nodes that Leaf and ParentNode return.
 type RatchetTree struct {
 	nodes []*Node
+	// hashes caches the tree hash of each node; nil means unknown.
+	hashes [][]byte
+}
+
+// setNode installs n (nil for blank) at x and invalidates the cached tree
+// hashes of x and its ancestors.
+func (t *RatchetTree) setNode(x NodeIndex, n *Node) {
+	t.nodes[x] = n
+	leaves := t.LeafCount()
+	for {
+		if int(x) < len(t.hashes) {
+			t.hashes[x] = nil
+		}
+		p, ok := x.Parent(leaves)
+		if !ok {
+			return
+		}
+		x = p
+	}
+}
+
+// resize grows or shrinks the node array to the width of a tree with the
+// given number of leaves. Cached hashes of the nodes that remain stay valid:
+// resizing only adds or drops right subtrees and changes the root.
+func (t *RatchetTree) resize(leaves uint32) {
+	w := int(NodeWidth(leaves))
+	if w <= len(t.nodes) {
+		clear(t.nodes[w:])
+		t.nodes = t.nodes[:w]
+	} else {
+		t.nodes = append(t.nodes, make([]*Node, w-len(t.nodes))...)
+	}
+	hashes := make([][]byte, w)
+	copy(hashes, t.hashes)
+	t.hashes = hashes
+	t.hashes[Root(leaves)] = nil
 }
 
 // NewRatchetTree returns a one-member tree holding leaf.
 func NewRatchetTree(leaf *LeafNode) *RatchetTree {
-	return &RatchetTree{nodes: []*Node{{Leaf: leaf}}}
+	return &RatchetTree{nodes: []*Node{{Leaf: leaf}}, hashes: make([][]byte, 1)}
 }
 
 // LeafCount returns the number of leaves (blank or not).
@@ -142,20 +182,10 @@ func (t *RatchetTree) ParentNode(x NodeIndex) *ParentNode {
 	return n.Parent
 }
 
-// Clone returns a deep copy of the tree's node array (leaf nodes are shared,
-// as they are never modified in place).
+// Clone returns an independent copy of the tree. Nodes are shared, as they
+// are never modified in place.
 func (t *RatchetTree) Clone() *RatchetTree {
-	c := &RatchetTree{nodes: make([]*Node, len(t.nodes))}
-	for i, n := range t.nodes {
-		switch {
-		case n == nil:
-		case n.Leaf != nil:
-			c.nodes[i] = &Node{Leaf: n.Leaf}
-		default:
-			c.nodes[i] = &Node{Parent: n.Parent.clone()}
-		}
-	}
-	return c
+	return &RatchetTree{nodes: slices.Clone(t.nodes), hashes: slices.Clone(t.hashes)}
 }
 
 // encode writes optional<Node> ratchet_tree<V> without trailing blank nodes.
@@ -208,4 +238,5 @@ func (t *RatchetTree) decode(r *reader) {
 	full := make([]*Node, NodeWidth(leaves))
 	copy(full, nodes)
 	t.nodes = full
+	t.hashes = make([][]byte, len(full))
 }

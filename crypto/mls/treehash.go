@@ -40,11 +40,17 @@ func (t *RatchetTree) resolution(x NodeIndex, exclude map[LeafIndex]bool, out []
 
 // TreeHash returns the tree hash of the whole tree (RFC 9420 §7.8).
 func (t *RatchetTree) TreeHash(cs CipherSuite) ([]byte, error) {
+	if len(t.nodes) == 0 {
+		return nil, fmt.Errorf("%w: empty tree", ErrTreeShape)
+	}
 	return t.treeHash(cs, Root(t.LeafCount()), nil, nil)
 }
 
 // TreeHashes returns the tree hash of every node, indexed by node.
 func (t *RatchetTree) TreeHashes(cs CipherSuite) ([][]byte, error) {
+	if len(t.nodes) == 0 {
+		return nil, fmt.Errorf("%w: empty tree", ErrTreeShape)
+	}
 	all := make([][]byte, len(t.nodes))
 	if _, err := t.treeHash(cs, Root(t.LeafCount()), nil, all); err != nil {
 		return nil, err
@@ -56,6 +62,12 @@ func (t *RatchetTree) TreeHashes(cs CipherSuite) ([][]byte, error) {
 // exclude blanked and removed from unmerged lists; if all is not nil, every
 // node's hash is stored in it.
 func (t *RatchetTree) treeHash(cs CipherSuite, x NodeIndex, exclude map[LeafIndex]bool, all [][]byte) ([]byte, error) {
+	// Hashes with leaves excluded (original sibling tree hashes) are not
+	// cached: they differ from the tree's own hashes.
+	cacheable := len(exclude) == 0 && len(t.hashes) == len(t.nodes)
+	if cacheable && all == nil && t.hashes[x] != nil {
+		return t.hashes[x], nil
+	}
 	var w writer
 	n := t.node(x)
 	if x.IsLeaf() {
@@ -99,6 +111,9 @@ func (t *RatchetTree) treeHash(cs CipherSuite, x NodeIndex, exclude map[LeafInde
 	h := cs.Hash(w.b)
 	if all != nil {
 		all[x] = h
+	}
+	if cacheable {
+		t.hashes[x] = h
 	}
 	return h, nil
 }

@@ -64,6 +64,26 @@ func (k *TreePrivateKey) PathSecret(x NodeIndex) ([]byte, bool) {
 	return nk.pathSecret, true
 }
 
+// ForgetPathSecrets deletes the path secrets, keeping only the node private
+// keys. A committer calls it once its Welcome messages are built, so that a
+// later compromise does not reveal secrets above the nodes it can decrypt.
+func (k *TreePrivateKey) ForgetPathSecrets() {
+	for x, nk := range k.keys {
+		nk.pathSecret = nil
+		k.keys[x] = nk
+	}
+}
+
+// Prune deletes the private keys of nodes whose public key in t is no longer
+// the one they belong to (blanked or replaced by a later commit).
+func (k *TreePrivateKey) Prune(t *RatchetTree) {
+	for x := range k.keys {
+		if _, ok := k.privateKey(t, x); !ok {
+			delete(k.keys, x)
+		}
+	}
+}
+
 // privateKey returns the private key for node x if the member holds one that
 // matches the public key now in the tree.
 func (k *TreePrivateKey) privateKey(t *RatchetTree, x NodeIndex) ([]byte, bool) {
@@ -108,15 +128,16 @@ func (t *RatchetTree) FilteredDirectPath(leaf LeafIndex) (path, copath []NodeInd
 // the parent hashes top-down. It returns the parent hash the leaf must carry.
 func (t *RatchetTree) mergePath(cs CipherSuite, sender LeafIndex, path, copath []NodeIndex, keys [][]byte) ([]byte, error) {
 	t.blankPath(sender)
-	for i, x := range path {
-		t.nodes[x] = &Node{Parent: &ParentNode{EncryptionKey: keys[i], ParentHash: []byte{}, UnmergedLeaves: []LeafIndex{}}}
-	}
-	for i := len(path) - 2; i >= 0; i-- {
-		ph, err := t.parentHash(cs, path[i+1], copath[i+1])
-		if err != nil {
-			return nil, err
+	// Install the nodes top-down: each parent hash covers the node above.
+	for i := len(path) - 1; i >= 0; i-- {
+		ph := []byte{}
+		if i < len(path)-1 {
+			var err error
+			if ph, err = t.parentHash(cs, path[i+1], copath[i+1]); err != nil {
+				return nil, err
+			}
 		}
-		t.nodes[path[i]].Parent.ParentHash = ph
+		t.setNode(path[i], &Node{Parent: &ParentNode{EncryptionKey: keys[i], ParentHash: ph, UnmergedLeaves: []LeafIndex{}}})
 	}
 	if len(path) == 0 {
 		return []byte{}, nil
@@ -218,7 +239,7 @@ func (t *RatchetTree) CreateUpdatePath(cs CipherSuite, committer LeafIndex, p *U
 	if err := leaf.Sign(cs, p.SignaturePriv, p.GroupID, committer); err != nil {
 		return nil, nil, nil, err
 	}
-	t.nodes[committer.Node()] = &Node{Leaf: &leaf}
+	t.setNode(committer.Node(), &Node{Leaf: &leaf})
 
 	ctx, err := t.contextWithTreeHash(cs, p.Context)
 	if err != nil {
@@ -250,9 +271,19 @@ func (t *RatchetTree) CreateUpdatePath(cs CipherSuite, committer LeafIndex, p *U
 // (which must already reflect the commit's proposals), checks the leaf's
 // parent hash, decrypts the path secret meant for priv, derives the rest of
 // the path, checks the derived public keys and returns the commit secret.
-// priv is updated with the new path secrets. On error t may be partly
-// modified; callers apply commits to a copy.
+// On success priv holds the new path secrets; on error priv is unchanged
+// but t may be partly modified, so callers apply commits to a Clone.
 func (t *RatchetTree) ApplyUpdatePath(cs CipherSuite, sender LeafIndex, up *UpdatePath, groupID []byte, gc *GroupContext, exclude []LeafIndex, priv *TreePrivateKey) ([]byte, error) {
+	next := priv.Clone()
+	commitSecret, err := t.applyUpdatePath(cs, sender, up, groupID, gc, excludeSet(exclude), next)
+	if err != nil {
+		return nil, err
+	}
+	*priv = *next
+	return commitSecret, nil
+}
+
+func (t *RatchetTree) applyUpdatePath(cs CipherSuite, sender LeafIndex, up *UpdatePath, groupID []byte, gc *GroupContext, exclude map[LeafIndex]bool, priv *TreePrivateKey) ([]byte, error) {
 	if t.Leaf(sender) == nil {
 		return nil, fmt.Errorf("%w: sender %d", ErrBlankLeaf, sender)
 	}
@@ -272,7 +303,6 @@ func (t *RatchetTree) ApplyUpdatePath(cs CipherSuite, sender LeafIndex, up *Upda
 	}
 	// Find where the sender's path meets ours, and the resolution to decrypt
 	// from, before the merge changes the tree.
-	exclude2 := excludeSet(exclude)
 	at := -1
 	for i, x := range path {
 		if x.IsAncestorOf(priv.Leaf.Node()) {
@@ -283,7 +313,7 @@ func (t *RatchetTree) ApplyUpdatePath(cs CipherSuite, sender LeafIndex, up *Upda
 	if at < 0 {
 		return nil, fmt.Errorf("%w: leaf %d is not below the sender's path", ErrUpdatePath, priv.Leaf)
 	}
-	res := t.resolution(copath[at], exclude2, nil)
+	res := t.resolution(copath[at], exclude, nil)
 	if len(up.Nodes[at].EncryptedPathSecret) != len(res) {
 		return nil, fmt.Errorf("%w: %d ciphertexts for a resolution of %d", ErrUpdatePath, len(up.Nodes[at].EncryptedPathSecret), len(res))
 	}
@@ -309,7 +339,7 @@ func (t *RatchetTree) ApplyUpdatePath(cs CipherSuite, sender LeafIndex, up *Upda
 	if !bytes.Equal(leafHash, leaf.ParentHash) {
 		return nil, fmt.Errorf("%w: leaf %d of the update path", ErrParentHash, sender)
 	}
-	t.nodes[sender.Node()] = &Node{Leaf: &leaf}
+	t.setNode(sender.Node(), &Node{Leaf: &leaf})
 	ctx, err := t.contextWithTreeHash(cs, gc)
 	if err != nil {
 		return nil, err

@@ -17,14 +17,14 @@ func (t *RatchetTree) AddLeaf(leaf *LeafNode) LeafIndex {
 		}
 	}
 	if uint32(idx) >= t.LeafCount() {
-		t.nodes = append(t.nodes, make([]*Node, len(t.nodes)+1)...)
+		t.resize(2 * t.LeafCount())
 	}
-	t.nodes[idx.Node()] = &Node{Leaf: leaf}
+	t.setNode(idx.Node(), &Node{Leaf: leaf})
 	for _, a := range idx.Node().DirectPath(t.LeafCount()) {
 		if n := t.nodes[a]; n != nil {
 			p := n.Parent.clone()
 			p.UnmergedLeaves = append(p.UnmergedLeaves, idx)
-			t.nodes[a] = &Node{Parent: p}
+			t.setNode(a, &Node{Parent: p})
 		}
 	}
 	return idx
@@ -38,7 +38,7 @@ func (t *RatchetTree) UpdateLeaf(l LeafIndex, leaf *LeafNode) error {
 	if t.nodes[l.Node()] == nil {
 		return fmt.Errorf("%w: update of leaf %d", ErrBlankLeaf, l)
 	}
-	t.nodes[l.Node()] = &Node{Leaf: leaf}
+	t.setNode(l.Node(), &Node{Leaf: leaf})
 	t.blankPath(l)
 	return nil
 }
@@ -52,7 +52,7 @@ func (t *RatchetTree) RemoveLeaf(l LeafIndex) error {
 	if t.nodes[l.Node()] == nil {
 		return fmt.Errorf("%w: removal of leaf %d", ErrBlankLeaf, l)
 	}
-	t.nodes[l.Node()] = nil
+	t.setNode(l.Node(), nil)
 	t.blankPath(l)
 	t.truncate()
 	return nil
@@ -61,7 +61,7 @@ func (t *RatchetTree) RemoveLeaf(l LeafIndex) error {
 // blankPath blanks every node on the direct path of l.
 func (t *RatchetTree) blankPath(l LeafIndex) {
 	for _, a := range l.Node().DirectPath(t.LeafCount()) {
-		t.nodes[a] = nil
+		t.setNode(a, nil)
 	}
 }
 
@@ -79,9 +79,8 @@ func (t *RatchetTree) truncate() {
 	for leaves <= last {
 		leaves *= 2
 	}
-	if w := int(NodeWidth(uint32(leaves))); w < len(t.nodes) {
-		clear(t.nodes[w:])
-		t.nodes = t.nodes[:w]
+	if uint32(leaves) < t.LeafCount() {
+		t.resize(uint32(leaves))
 	}
 }
 

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -87,4 +89,31 @@ func mustHex(t testing.TB, s string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestMissingVectorsFailInCI runs a test that loads a file that does not
+// exist in a child process, with and without CI=true, and checks that it
+// fails in CI and skips elsewhere.
+func TestMissingVectorsFailInCI(t *testing.T) {
+	if os.Getenv("MLS_MISSING_VECTOR_CHILD") == "1" {
+		var v any
+		loadVectors(t, "no-such-file.json", &v)
+		reportCases(t, "no-such-file.json", 0)
+		return
+	}
+	for _, tc := range []struct {
+		ci       string
+		wantFail bool
+		wantText string
+	}{
+		{"true", true, "missing"},
+		{"", false, "SKIP"},
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestMissingVectorsFailInCI$", "-test.v")
+		cmd.Env = append(os.Environ(), "MLS_MISSING_VECTOR_CHILD=1", "CI="+tc.ci)
+		out, err := cmd.CombinedOutput()
+		if failed := err != nil; failed != tc.wantFail || !strings.Contains(string(out), tc.wantText) {
+			t.Errorf("CI=%q: failed=%v, output:\n%s", tc.ci, err != nil, out)
+		}
+	}
 }

@@ -29,7 +29,8 @@ type Client struct {
 	p     *protocol
 	phase clientPhase
 
-	oprf *oprf.FinalizeData // holds a copy of the password and the blind
+	password []byte             // private copy, cleared when the exchange ends
+	oprf     *oprf.FinalizeData // refers to password, holds the blind
 
 	clientSecret group.Scalar // login: ephemeral private key
 	ke1          *KE1         // login: the KE1 that was sent
@@ -49,6 +50,8 @@ func (c *Client) Suite() Suite { return c.p.suite }
 
 func (c *Client) reset() {
 	c.phase = clientIdle
+	clear(c.password)
+	c.password = nil
 	c.oprf = nil
 	c.clientSecret = nil
 	c.ke1 = nil
@@ -68,16 +71,20 @@ func (c *Client) blind(password, blind []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("blind: %w", err)
 	}
-	// circl keeps the input slice until Finalize; give it a private copy.
-	fin, req, err := oprf.NewClient(c.p.oprf).DeterministicBlind([][]byte{bytes.Clone(password)}, []oprf.Blind{r})
+	// circl keeps the input slice until Finalize: give it a private copy,
+	// which reset clears, so that the caller may wipe its own.
+	pw := bytes.Clone(password)
+	fin, req, err := oprf.NewClient(c.p.oprf).DeterministicBlind([][]byte{pw}, []oprf.Blind{r})
 	if err != nil {
+		clear(pw)
 		return nil, fmt.Errorf("%w: cannot blind the password: %w", ErrInvalidInput, err)
 	}
 	blinded, err := c.p.encodeElement(req.Elements[0])
 	if err != nil {
+		clear(pw)
 		return nil, err
 	}
-	c.oprf = fin
+	c.password, c.oprf = pw, fin
 	return blinded, nil
 }
 
@@ -92,6 +99,7 @@ func (c *Client) finalize(evaluatedMessage []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: OPRF finalize: %w", ErrInvalidElement, err)
 	}
+	defer clear(out[0])
 	return c.p.randomizedPassword(out[0])
 }
 

@@ -25,8 +25,8 @@
 // then answers from a fake record derived from ServerSecrets.FakeRecordSeed
 // and the credential identifier (RFC 9807 §10.9), stable across calls, and
 // the client fails at GenerateKE3 with ErrEnvelopeRecovery, exactly as with
-// a wrong password. Every step has a Deterministic variant that takes its
-// random values as arguments; they exist for the RFC's test vectors.
+// a wrong password. Every step that draws randomness has a Deterministic
+// variant that takes those values as arguments, for the RFC's test vectors.
 //
 // Client and server must agree on a Config: the suite, the key stretching
 // function and the context. qpc's is DefaultConfig: ristretto255-SHA512,

@@ -57,7 +57,10 @@ func (p *protocol) randomizedPassword(oprfOutput []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opaque: key stretching: %w", err)
 	}
-	return p.extract(nil, concat(oprfOutput, stretched))
+	ikm := concat(oprfOutput, stretched)
+	defer clear(ikm)
+	clear(stretched)
+	return p.extract(nil, ikm)
 }
 
 // envelopeKeys are the keys RFC 9807 §4.1.2 derives from the randomized

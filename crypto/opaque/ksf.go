@@ -28,15 +28,20 @@ func (Identity) Stretch(msg []byte, _ int) ([]byte, error) {
 	return bytes.Clone(msg), nil
 }
 
-// Default Argon2id parameters of qpc: the "memory-constrained" profile
-// (RFC 9106 §4, second recommended option) with 16 zero bytes of salt as in
-// RFC 9807 §7. The OPRF key already acts as a per-user secret salt
+// qpc's Argon2id parameters are RFC 9106's second recommended option, the
+// "memory-constrained" profile, because OpenWrt routers and old laptops
+// cannot spare the 2 GiB of the first. The salt is 16 zero bytes, as in
+// RFC 9807 §7: the OPRF key already acts as a per-user secret salt
 // (RFC 9807 §10.11), so the Argon2 salt does not need to vary.
 const (
-	DefaultArgon2Time    = 3
-	DefaultArgon2Memory  = 64 * 1024 // KiB, i.e. 64 MiB
+	// DefaultArgon2Time is qpc's number of Argon2id passes, t.
+	DefaultArgon2Time = 3
+	// DefaultArgon2Memory is qpc's Argon2id memory in KiB, m (64 MiB).
+	DefaultArgon2Memory = 64 * 1024
+	// DefaultArgon2Threads is qpc's Argon2id parallelism, p.
 	DefaultArgon2Threads = 4
-	argon2ZeroSaltLen    = 16
+
+	argon2ZeroSaltLen = 16
 )
 
 // Argon2id is the Argon2id key stretching function (RFC 9106) with fixed

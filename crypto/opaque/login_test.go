@@ -3,6 +3,7 @@ package opaque_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/quicprochat/qpc/crypto/opaque"
@@ -418,5 +419,100 @@ func TestStepsOutOfOrder(t *testing.T) {
 				t.Fatalf("got %v, want ErrOutOfOrder", err)
 			}
 		})
+	}
+}
+
+func TestCallerMayWipeThePasswordAfterEachStep(t *testing.T) {
+	cfg := testConfig(opaque.Ristretto255SHA512)
+	srv, _ := newServer(t, cfg)
+	c := newClient(t, cfg)
+	pw := []byte("correct horse battery staple")
+	id := []byte("alice")
+
+	buf := append([]byte(nil), pw...)
+	req, err := c.CreateRegistrationRequest(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear(buf)
+	resp, err := srv.CreateRegistrationResponse(req, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	record, exportKey, err := c.FinalizeRegistrationRequest(resp, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	buf = append([]byte(nil), pw...)
+	ke1, err := c.GenerateKE1(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear(buf)
+	ke2, state, err := srv.GenerateKE2(nil, record, id, ke1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ke3, key, loginExportKey, err := c.GenerateKE3(nil, nil, ke2)
+	if err != nil {
+		t.Fatalf("GenerateKE3 after the caller wiped the password: %v", err)
+	}
+	serverKey, err := state.ServerFinish(ke3)
+	if err != nil || !bytes.Equal(key, serverKey) || !bytes.Equal(exportKey, loginExportKey) {
+		t.Fatalf("keys do not match (err %v)", err)
+	}
+}
+
+// TestServerServesConcurrentLogins backs the Server's claim to be safe for
+// concurrent use; run it with -race.
+func TestServerServesConcurrentLogins(t *testing.T) {
+	a := register(t, testConfig(opaque.Ristretto255SHA512), nil, nil)
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			c, err := opaque.NewClient(a.cfg)
+			if err != nil {
+				errs <- err
+				return
+			}
+			record := a.record
+			if i%2 == 1 {
+				record = nil // interleave unknown-user logins
+			}
+			ke1, err := c.GenerateKE1(a.password)
+			if err != nil {
+				errs <- err
+				return
+			}
+			ke2, state, err := a.server.GenerateKE2(nil, record, a.credentialID, ke1, nil)
+			if err != nil {
+				errs <- err
+				return
+			}
+			ke3, key, _, err := c.GenerateKE3(nil, nil, ke2)
+			if record == nil {
+				if !errors.Is(err, opaque.ErrEnvelopeRecovery) {
+					errs <- fmt.Errorf("unknown user: got %v", err)
+					return
+				}
+				errs <- nil
+				return
+			}
+			if err != nil {
+				errs <- err
+				return
+			}
+			serverKey, err := state.ServerFinish(ke3)
+			if err == nil && !bytes.Equal(key, serverKey) {
+				err = errors.New("session keys differ")
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }

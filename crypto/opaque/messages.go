@@ -62,8 +62,10 @@ type AuthRequest struct {
 
 // KE1 is the client's first login message.
 type KE1 struct {
+	// CredentialRequest starts the OPRF.
 	CredentialRequest CredentialRequest
-	AuthRequest       AuthRequest
+	// AuthRequest starts the 3DH.
+	AuthRequest AuthRequest
 }
 
 // CredentialResponse is the OPRF and envelope half of KE2.
@@ -90,8 +92,10 @@ type AuthResponse struct {
 
 // KE2 is the server's login message.
 type KE2 struct {
+	// CredentialResponse completes the OPRF and carries the envelope.
 	CredentialResponse CredentialResponse
-	AuthResponse       AuthResponse
+	// AuthResponse answers the 3DH and authenticates the server.
+	AuthResponse AuthResponse
 }
 
 // KE3 is the client's last login message.
@@ -254,13 +258,6 @@ func (p *params) checkKE2(m *KE2) error {
 		field{name: "server_nonce", value: m.AuthResponse.ServerNonce, length: nonceLen},
 		field{name: "server_public_keyshare", value: m.AuthResponse.ServerPublicKeyshare, element: true},
 		field{name: "server_mac", value: m.AuthResponse.ServerMAC, length: p.nm})
-}
-
-func (p *params) checkKE3(m *KE3) error {
-	if m == nil {
-		return fmt.Errorf("%w: nil KE3", ErrInvalidInput)
-	}
-	return p.checkFields("KE3", field{name: "client_mac", value: m.ClientMAC, length: p.nm})
 }
 
 // maskedResponseLen is Npk + Nn + Nm: server public key and envelope.

@@ -209,13 +209,19 @@ func (s *Server) GenerateKE2Deterministic(serverIdentity []byte, record *Registr
 	if len(maskingNonce) != nonceLen || len(serverNonce) != nonceLen {
 		return nil, nil, fmt.Errorf("%w: nonces of %d and %d bytes, want %d", ErrInvalidInput, len(maskingNonce), len(serverNonce), nonceLen)
 	}
+	// Real and fake logins take the same path: the fake record is derived
+	// and the chosen record validated either way, so that the time to
+	// answer does not tell whether the user exists (RFC 9807 §9.1). How
+	// long the caller takes to look the record up is up to the caller.
+	fakeRecord, err := s.fakeRecord(credentialIdentifier)
+	if err != nil {
+		return nil, nil, err
+	}
 	fake := record == nil
 	if fake {
-		var err error
-		if record, err = s.fakeRecord(credentialIdentifier); err != nil {
-			return nil, nil, err
-		}
-	} else if err := s.p.checkRegistrationRecord(record); err != nil {
+		record = fakeRecord
+	}
+	if err := s.p.checkRegistrationRecord(record); err != nil {
 		return nil, nil, err
 	}
 

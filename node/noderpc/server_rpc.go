@@ -1,10 +1,13 @@
 // Package noderpc serves a node.Service as the Cap'n Proto NodeService of
-// schemas/node.capnp. It is the only place where the service meets
-// generated wire types.
+// schemas/node.capnp, one Server per client connection, and maps the
+// service's errors to wire codes and back (codes.go). It is the only place
+// where the service meets generated wire types.
 package noderpc
 
 import (
 	"context"
+	"log/slog"
+	"time"
 
 	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/schemas"
@@ -16,56 +19,454 @@ type Calls interface {
 	Begin() (end func())
 }
 
-// Server implements schemas.NodeService_Server over a node.Service.
+// Observer is told about every call, for metrics: the method, its result
+// (a wire code name, "none" for success) and how long it took.
+type Observer interface {
+	RPC(method, result string, elapsed time.Duration)
+}
+
+// Options configure a Server.
+type Options struct {
+	// Calls counts running calls; required.
+	Calls Calls
+	// Timeout bounds each call; 0 means no bound.
+	Timeout time.Duration
+	// Observer is told about each call; nil ignores.
+	Observer Observer
+	// Log receives internal errors; nil discards.
+	Log *slog.Logger
+}
+
+// Server implements schemas.NodeService_Server for one connection.
 type Server struct {
-	svc   *node.Service
-	calls Calls
+	svc  *node.Service
+	conn *node.Conn
+	opts Options
 }
 
-// NewServer returns a Server for svc that reports each call to calls.
-func NewServer(svc *node.Service, calls Calls) *Server {
-	return &Server{svc: svc, calls: calls}
+// NewServer returns the server of one client connection. It closes conn
+// when its capability is released (the connection ends).
+func NewServer(svc *node.Service, conn *node.Conn, opts Options) *Server {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{svc: svc, conn: conn, opts: opts}
 }
 
-// Client returns a new capability for s, to hand to a connection as its
+// Client returns a capability for s, to hand to the connection as its
 // bootstrap.
 func (s *Server) Client() schemas.NodeService {
 	return schemas.NodeService_ServerToClient(s)
 }
 
-// Health implements NodeService.health.
-func (s *Server) Health(ctx context.Context, call schemas.NodeService_health) error {
-	defer s.calls.Begin()()
-	h, err := s.svc.Health(ctx)
-	if err != nil {
-		return err
+// Shutdown is called when the last reference to s is released.
+func (s *Server) Shutdown() { s.conn.Close() }
+
+// do runs one call: it counts it, bounds it, observes it and turns its
+// error into a qpc exception.
+func (s *Server) do(ctx context.Context, method string, fn func(context.Context) error) error {
+	defer s.opts.Calls.Begin()()
+	start := time.Now()
+	if s.opts.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.opts.Timeout)
+		defer cancel()
 	}
-	res, err := call.AllocResults()
-	if err != nil {
-		return err
+	err := fn(ctx)
+	code := CodeOf(err)
+	if s.opts.Observer != nil {
+		s.opts.Observer.RPC(method, code.String(), time.Since(start))
 	}
-	w, err := res.NewHealth()
-	if err != nil {
-		return err
+	if err == nil {
+		return nil
 	}
-	return healthToWire(h, w)
+	if code == schemas.ErrorCode_internal {
+		s.opts.Log.Error("call failed", "method", method, "user", s.conn.User(), "err", err)
+	}
+	return toException(err)
 }
 
-func healthToWire(h node.Health, w schemas.Health) error {
-	for _, set := range []struct {
-		fn  func(string) error
-		val string
-	}{
-		{w.SetVersion, h.Version},
-		{w.SetCommit, h.Commit},
-		{w.SetPlatform, h.Platform},
-		{w.SetNodeId, h.NodeID},
-		{w.SetDomain, h.Domain},
-	} {
-		if err := set.fn(set.val); err != nil {
+// Health implements NodeService.health.
+func (s *Server) Health(ctx context.Context, call schemas.NodeService_health) error {
+	return s.do(ctx, "health", func(ctx context.Context) error {
+		h, err := s.svc.Health(ctx)
+		if err != nil {
 			return err
 		}
+		res, err := call.AllocResults()
+		if err != nil {
+			return err
+		}
+		w, err := res.NewHealth()
+		if err != nil {
+			return err
+		}
+		return healthToWire(h, w)
+	})
+}
+
+// RegisterStart implements NodeService.registerStart.
+func (s *Server) RegisterStart(ctx context.Context, call schemas.NodeService_registerStart) error {
+	return s.do(ctx, "registerStart", func(ctx context.Context) error {
+		user, err := call.Args().User()
+		if err != nil {
+			return badRequest(err)
+		}
+		req, err := call.Args().Request()
+		if err != nil {
+			return badRequest(err)
+		}
+		resp, err := s.conn.RegisterStart(user, req)
+		if err != nil {
+			return err
+		}
+		res, err := call.AllocResults()
+		if err != nil {
+			return err
+		}
+		return res.SetResponse(resp)
+	})
+}
+
+// RegisterFinish implements NodeService.registerFinish.
+func (s *Server) RegisterFinish(ctx context.Context, call schemas.NodeService_registerFinish) error {
+	return s.do(ctx, "registerFinish", func(ctx context.Context) error {
+		user, err := call.Args().User()
+		if err != nil {
+			return badRequest(err)
+		}
+		record, err := call.Args().Record()
+		if err != nil {
+			return badRequest(err)
+		}
+		return s.conn.RegisterFinish(user, record)
+	})
+}
+
+// LoginStart implements NodeService.loginStart.
+func (s *Server) LoginStart(ctx context.Context, call schemas.NodeService_loginStart) error {
+	return s.do(ctx, "loginStart", func(ctx context.Context) error {
+		user, err := call.Args().User()
+		if err != nil {
+			return badRequest(err)
+		}
+		ke1, err := call.Args().Ke1()
+		if err != nil {
+			return badRequest(err)
+		}
+		ke2, err := s.conn.LoginStart(user, ke1)
+		if err != nil {
+			return err
+		}
+		res, err := call.AllocResults()
+		if err != nil {
+			return err
+		}
+		return res.SetKe2(ke2)
+	})
+}
+
+// LoginFinish implements NodeService.loginFinish.
+func (s *Server) LoginFinish(ctx context.Context, call schemas.NodeService_loginFinish) error {
+	return s.do(ctx, "loginFinish", func(ctx context.Context) error {
+		ke3, err := call.Args().Ke3()
+		if err != nil {
+			return badRequest(err)
+		}
+		token, sess, err := s.conn.LoginFinish(ke3)
+		if err != nil {
+			return err
+		}
+		return setSession(call.AllocResults, token, sess)
+	})
+}
+
+// ResumeSession implements NodeService.resumeSession.
+func (s *Server) ResumeSession(ctx context.Context, call schemas.NodeService_resumeSession) error {
+	return s.do(ctx, "resumeSession", func(ctx context.Context) error {
+		token, err := call.Args().Token()
+		if err != nil {
+			return badRequest(err)
+		}
+		sess, err := s.conn.ResumeSession(token)
+		if err != nil {
+			return err
+		}
+		return setSession(call.AllocResults, token, sess)
+	})
+}
+
+type sessionResults interface {
+	NewSession() (schemas.Session, error)
+}
+
+func setSession[R sessionResults](alloc func() (R, error), token []byte, sess node.Session) error {
+	res, err := alloc()
+	if err != nil {
+		return err
 	}
-	w.SetUptimeMillis(uint64(h.Uptime.Milliseconds()))
+	w, err := res.NewSession()
+	if err != nil {
+		return err
+	}
+	if err := w.SetToken(token); err != nil {
+		return err
+	}
+	w.SetExpiresMillis(sess.Expires.UnixMilli())
+	return w.SetUser(sess.User)
+}
+
+// PublishKeys implements NodeService.publishKeys.
+func (s *Server) PublishKeys(ctx context.Context, call schemas.NodeService_publishKeys) error {
+	return s.do(ctx, "publishKeys", func(ctx context.Context) error {
+		w, err := call.Args().Keys()
+		if err != nil {
+			return badRequest(err)
+		}
+		k, err := keysFromWire(w)
+		if err != nil {
+			return badRequest(err)
+		}
+		return s.conn.PublishKeys(k)
+	})
+}
+
+// ResolveUser implements NodeService.resolveUser.
+func (s *Server) ResolveUser(ctx context.Context, call schemas.NodeService_resolveUser) error {
+	call.Go() // may wait on the disk or a timer: let the next call start
+	return s.do(ctx, "resolveUser", func(ctx context.Context) error {
+		user, err := call.Args().User()
+		if err != nil {
+			return badRequest(err)
+		}
+		k, err := s.conn.ResolveUser(user)
+		if err != nil {
+			return err
+		}
+		res, err := call.AllocResults()
+		if err != nil {
+			return err
+		}
+		w, err := res.NewKeys()
+		if err != nil {
+			return err
+		}
+		return keysToWire(k, w)
+	})
+}
+
+// UploadKeyPackages implements NodeService.uploadKeyPackages.
+func (s *Server) UploadKeyPackages(ctx context.Context, call schemas.NodeService_uploadKeyPackages) error {
+	return s.do(ctx, "uploadKeyPackages", func(ctx context.Context) error {
+		list, err := call.Args().Packages()
+		if err != nil {
+			return badRequest(err)
+		}
+		pkgs := make([][]byte, list.Len())
+		for i := range pkgs {
+			if pkgs[i], err = list.At(i); err != nil {
+				return badRequest(err)
+			}
+			pkgs[i] = clone(pkgs[i])
+		}
+		last, err := call.Args().LastResort()
+		if err != nil {
+			return badRequest(err)
+		}
+		return s.conn.UploadKeyPackages(pkgs, clone(last))
+	})
+}
+
+// FetchKeyPackage implements NodeService.fetchKeyPackage.
+func (s *Server) FetchKeyPackage(ctx context.Context, call schemas.NodeService_fetchKeyPackage) error {
+	call.Go() // may wait on the disk or a timer: let the next call start
+	return s.do(ctx, "fetchKeyPackage", func(ctx context.Context) error {
+		user, err := call.Args().User()
+		if err != nil {
+			return badRequest(err)
+		}
+		pkg, last, err := s.conn.FetchKeyPackage(user)
+		if err != nil {
+			return err
+		}
+		res, err := call.AllocResults()
+		if err != nil {
+			return err
+		}
+		res.SetLastResort(last)
+		return res.SetPackage(pkg)
+	})
+}
+
+// Enqueue implements NodeService.enqueue. A message the node refuses fails
+// the call with the refusal's code.
+func (s *Server) Enqueue(ctx context.Context, call schemas.NodeService_enqueue) error {
+	call.Go() // may wait on the disk or a timer: let the next call start
+	return s.do(ctx, "enqueue", func(ctx context.Context) error {
+		w, err := call.Args().Envelope()
+		if err != nil {
+			return badRequest(err)
+		}
+		m, err := envelopeFromWire(w)
+		if err != nil {
+			return badRequest(err)
+		}
+		receipts, now, err := s.conn.Enqueue(ctx, []node.Outgoing{m})
+		if err != nil {
+			return err
+		}
+		if receipts[0].Err != nil {
+			return receipts[0].Err
+		}
+		res, err := call.AllocResults()
+		if err != nil {
+			return err
+		}
+		r, err := res.NewReceipt()
+		if err != nil {
+			return err
+		}
+		receiptToWire(receipts[0], now, r)
+		return nil
+	})
+}
+
+// BatchEnqueue implements NodeService.batchEnqueue.
+func (s *Server) BatchEnqueue(ctx context.Context, call schemas.NodeService_batchEnqueue) error {
+	call.Go() // may wait on the disk or a timer: let the next call start
+	return s.do(ctx, "batchEnqueue", func(ctx context.Context) error {
+		list, err := call.Args().Envelopes()
+		if err != nil {
+			return badRequest(err)
+		}
+		msgs := make([]node.Outgoing, list.Len())
+		for i := range msgs {
+			if msgs[i], err = envelopeFromWire(list.At(i)); err != nil {
+				return badRequest(err)
+			}
+		}
+		receipts, now, err := s.conn.Enqueue(ctx, msgs)
+		if err != nil {
+			return err
+		}
+		res, err := call.AllocResults()
+		if err != nil {
+			return err
+		}
+		out, err := res.NewReceipts(int32(len(receipts)))
+		if err != nil {
+			return err
+		}
+		for i, r := range receipts {
+			receiptToWire(r, now, out.At(i))
+		}
+		return nil
+	})
+}
+
+// Fetch implements NodeService.fetch.
+func (s *Server) Fetch(ctx context.Context, call schemas.NodeService_fetch) error {
+	call.Go() // may wait on the disk or a timer: let the next call start
+	return s.do(ctx, "fetch", func(ctx context.Context) error {
+		msgs, err := s.conn.Fetch(call.Args().AfterSeq(), int(call.Args().Limit()))
+		if err != nil {
+			return err
+		}
+		res, err := call.AllocResults()
+		if err != nil {
+			return err
+		}
+		out, err := res.NewMessages(int32(len(msgs)))
+		if err != nil {
+			return err
+		}
+		return messagesToWire(msgs, out)
+	})
+}
+
+// Ack implements NodeService.ack.
+func (s *Server) Ack(ctx context.Context, call schemas.NodeService_ack) error {
+	return s.do(ctx, "ack", func(ctx context.Context) error {
+		n, err := s.conn.Ack(call.Args().UptoSeq())
+		if err != nil {
+			return err
+		}
+		res, err := call.AllocResults()
+		if err != nil {
+			return err
+		}
+		res.SetRemoved(uint32(n))
+		return nil
+	})
+}
+
+// Subscribe implements NodeService.subscribe.
+func (s *Server) Subscribe(ctx context.Context, call schemas.NodeService_subscribe) error {
+	return s.do(ctx, "subscribe", func(ctx context.Context) error {
+		l := listener{call.Args().Listener().AddRef()}
+		sub, err := s.conn.Subscribe(l, call.Args().AfterSeq())
+		if err != nil {
+			l.c.Release()
+			return err
+		}
+		go func() {
+			<-sub.Done()
+			l.c.Release()
+		}()
+		res, err := call.AllocResults()
+		if err != nil {
+			sub.Cancel()
+			return err
+		}
+		return res.SetSubscription(schemas.Subscription_ServerToClient(subscription{sub}))
+	})
+}
+
+// DeleteAccount implements NodeService.deleteAccount.
+func (s *Server) DeleteAccount(ctx context.Context, call schemas.NodeService_deleteAccount) error {
+	return s.do(ctx, "deleteAccount", func(ctx context.Context) error {
+		return s.conn.DeleteAccount()
+	})
+}
+
+// listener delivers pushed messages to a client's MessageListener.
+type listener struct{ c schemas.MessageListener }
+
+func (l listener) Deliver(ctx context.Context, msgs []node.Message) error {
+	fut, release := l.c.Deliver(ctx, func(p schemas.MessageListener_deliver_Params) error {
+		out, err := p.NewMessages(int32(len(msgs)))
+		if err != nil {
+			return err
+		}
+		return messagesToWire(msgs, out)
+	})
+	defer release()
+	_, err := fut.Struct()
+	return err
+}
+
+// subscription is the Subscription capability of one subscribe.
+type subscription struct{ sub *node.Subscription }
+
+func (s subscription) Cancel(ctx context.Context, call schemas.Subscription_cancel) error {
+	s.sub.Cancel()
 	return nil
+}
+
+// Shutdown ends the subscription when the client releases it.
+func (s subscription) Shutdown() { go s.sub.Cancel() }
+
+func badRequest(err error) error { return &wireError{err} }
+
+// wireError is a malformed argument, reported as badRequest.
+type wireError struct{ err error }
+
+func (e *wireError) Error() string { return "malformed request: " + e.err.Error() }
+func (e *wireError) Unwrap() error { return node.ErrBadRequest }
+
+func clone(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append([]byte(nil), b...)
 }

@@ -1,0 +1,75 @@
+package app
+
+import (
+	"time"
+
+	"github.com/quicprochat/qpc/metrics"
+	"github.com/quicprochat/qpc/version"
+)
+
+// nodeMetrics are the Prometheus metrics of a node (--metrics-listen).
+type nodeMetrics struct {
+	reg         *metrics.Registry
+	rpcs        *metrics.CounterVec
+	rpcLatency  *metrics.HistogramVec
+	stored      *metrics.Counter
+	expired     *metrics.Counter
+	commits     *metrics.Histogram
+	commitMsgs  *metrics.Counter
+	connections *metrics.Counter
+	refused     *metrics.Counter
+}
+
+// newNodeMetrics registers the node's metrics. connsOpen reports the
+// connections open now; totals reads the store's totals at scrape time.
+func newNodeMetrics(connsOpen func() int, totals func() (messages, bytes int64, accounts int, err error)) *nodeMetrics {
+	r := metrics.NewRegistry()
+	r.MustRegisterBuildInfo(version.Version, version.Commit, version.Platform())
+	r.MustRegisterRuntime()
+	m := &nodeMetrics{
+		reg: r,
+		rpcs: r.MustCounterVec("qpc_rpc_calls_total",
+			"RPCs served, by method and result (an ErrorCode name; none is success).", "method", "result"),
+		rpcLatency: r.MustHistogramVec("qpc_rpc_duration_seconds",
+			"Time to serve an RPC, by method.", metrics.LatencyBuckets(), "method"),
+		stored:  r.MustCounter("qpc_messages_stored_total", "Messages accepted into mailboxes."),
+		expired: r.MustCounter("qpc_messages_expired_total", "Messages dropped undelivered when their TTL ran out."),
+		commits: r.MustHistogram("qpc_store_commit_duration_seconds",
+			"Time of a group commit of the message store, sync included.", metrics.LatencyBuckets()),
+		commitMsgs:  r.MustCounter("qpc_store_committed_messages_total", "Messages written by group commits."),
+		connections: r.MustCounter("qpc_connections_total", "Client connections accepted."),
+		refused:     r.MustCounter("qpc_connections_refused_total", "Client connections refused at --max-connections."),
+	}
+	r.MustGaugeFunc("qpc_connections_open", "Client connections open now.", func() float64 { return float64(connsOpen()) })
+	r.MustGaugeFunc("qpc_mailbox_messages", "Messages waiting in all mailboxes.", func() float64 {
+		n, _, _, _ := totals()
+		return float64(n)
+	})
+	r.MustGaugeFunc("qpc_mailbox_bytes", "Payload bytes waiting in all mailboxes.", func() float64 {
+		_, b, _, _ := totals()
+		return float64(b)
+	})
+	r.MustGaugeFunc("qpc_accounts", "Registered accounts.", func() float64 {
+		_, _, a, _ := totals()
+		return float64(a)
+	})
+	return m
+}
+
+// RPC implements noderpc.Observer.
+func (m *nodeMetrics) RPC(method, result string, elapsed time.Duration) {
+	m.rpcs.With(method, result).Inc()
+	m.rpcLatency.With(method).ObserveDuration(elapsed)
+}
+
+// Stored implements node.Observer.
+func (m *nodeMetrics) Stored(n int) { m.stored.AddUint64(uint64(n)) }
+
+// Expired implements node.Observer.
+func (m *nodeMetrics) Expired(n int) { m.expired.AddUint64(uint64(n)) }
+
+// commit is the store's OnCommit hook.
+func (m *nodeMetrics) commit(messages int, took time.Duration) {
+	m.commits.ObserveDuration(took)
+	m.commitMsgs.AddUint64(uint64(messages))
+}

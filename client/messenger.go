@@ -1,0 +1,150 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/quicprochat/qpc/crypto/identity"
+	"github.com/quicprochat/qpc/crypto/sealed"
+	"github.com/quicprochat/qpc/node"
+)
+
+// Account is a logged-in user with their private keys: it seals messages
+// before they leave and opens them after they arrive, so the node only
+// ever handles ciphertext.
+type Account struct {
+	Client *Client
+	// Domain is the node's domain; the user's address is User@Domain.
+	Domain string
+	User   string
+	Keys   *identity.UserKeys
+
+	mu       sync.Mutex
+	resolved map[string]identity.PublicBundle // by address, verified
+}
+
+// Address returns the account's address, user@domain.
+func (a *Account) Address() string { return a.User + "@" + a.Domain }
+
+// Publish signs the account's public keys for its address and publishes
+// them in the node's key directory.
+func (a *Account) Publish(ctx context.Context) error {
+	b, err := a.Keys.Bundle(a.Address())
+	if err != nil {
+		return err
+	}
+	return a.Client.PublishKeys(ctx, node.PublishedKeys{IdentityKey: b.IdentityKey, HPKEKey: b.HPKEKey, Signature: b.Signature})
+}
+
+// normalize turns "bob" into "bob@<our domain>" and lowercases the name.
+func (a *Account) normalize(addr string) string {
+	name, domain, ok := strings.Cut(addr, "@")
+	if !ok {
+		domain = a.Domain
+	}
+	return strings.ToLower(name) + "@" + strings.ToLower(domain)
+}
+
+// Resolve returns the verified public keys of addr ("name" or
+// "name@domain"), from a cache or from the node's key directory. Keys whose
+// signature does not verify for addr are refused with
+// identity.ErrBadSignature.
+func (a *Account) Resolve(ctx context.Context, addr string) (identity.PublicBundle, error) {
+	addr = a.normalize(addr)
+	a.mu.Lock()
+	b, ok := a.resolved[addr]
+	a.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	name, domain, _ := strings.Cut(addr, "@")
+	if domain != strings.ToLower(a.Domain) {
+		return identity.PublicBundle{}, fmt.Errorf("%s: %w (federation is not available yet)", addr, node.ErrUnknownDomain)
+	}
+	k, err := a.Client.ResolveUser(ctx, name)
+	if err != nil {
+		return identity.PublicBundle{}, err
+	}
+	b = identity.PublicBundle{IdentityKey: k.IdentityKey, HPKEKey: k.HPKEKey, Signature: k.Signature}
+	if err := b.Verify(addr); err != nil {
+		return identity.PublicBundle{}, fmt.Errorf("published keys of %s: %w", addr, err)
+	}
+	a.mu.Lock()
+	if a.resolved == nil {
+		a.resolved = map[string]identity.PublicBundle{}
+	}
+	a.resolved[addr] = b
+	a.mu.Unlock()
+	return b, nil
+}
+
+// Seal encrypts body to addr and returns the envelope for the node.
+func (a *Account) Seal(ctx context.Context, addr string, contentType uint16, body []byte) (Outgoing, sealed.ID, error) {
+	addr = a.normalize(addr)
+	b, err := a.Resolve(ctx, addr)
+	if err != nil {
+		return Outgoing{}, sealed.ID{}, err
+	}
+	id := sealed.NewID()
+	env, err := sealed.Seal(addr, b.HPKEKey, a.Keys, a.Address(), sealed.Message{ID: id, ContentType: contentType, Body: body})
+	if err != nil {
+		return Outgoing{}, sealed.ID{}, err
+	}
+	return Outgoing{Recipient: addr, Payload: env}, id, nil
+}
+
+// SendText seals text to addr and enqueues it; it returns once the node has
+// the message on disk.
+func (a *Account) SendText(ctx context.Context, addr, text string) (Receipt, error) {
+	out, _, err := a.Seal(ctx, addr, sealed.ContentText, []byte(text))
+	if err != nil {
+		return Receipt{}, err
+	}
+	return a.Client.Enqueue(ctx, out)
+}
+
+// Received is a message opened by its recipient.
+type Received struct {
+	// Seq is the message's sequence number in the mailbox.
+	Seq uint64
+	// From is the sender's claimed address.
+	From string
+	// ID and Time are the sender's message id and timestamp.
+	ID   sealed.ID
+	Time time.Time
+	// ContentType and Body are the content.
+	ContentType uint16
+	Body        []byte
+	// Verified is true when the sender's signature checks out against the
+	// key the sender's address has published. A message that is not
+	// verified must be shown as such: Problem says why.
+	Verified bool
+	Problem  error
+}
+
+// Open decrypts a message from the mailbox and checks who sent it. A
+// message that cannot be decrypted or whose signature is broken is returned
+// with Problem set and no content.
+func (a *Account) Open(ctx context.Context, m node.Message) Received {
+	r := Received{Seq: m.Seq}
+	o, err := sealed.Open(a.Keys, a.Address(), m.Payload)
+	if err != nil {
+		r.Problem = err
+		return r
+	}
+	r.From, r.ID, r.Time, r.ContentType, r.Body = o.SenderAddress, o.ID, o.Time, o.ContentType, o.Body
+	b, err := a.Resolve(ctx, o.SenderAddress)
+	if err != nil {
+		r.Problem = fmt.Errorf("cannot check the sender: %w", err)
+		return r
+	}
+	if err := o.VerifySender(b.IdentityKey); err != nil {
+		r.Problem = err
+		return r
+	}
+	r.Verified = true
+	return r
+}

@@ -1,0 +1,351 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/node/noderpc"
+	"github.com/quicprochat/qpc/schemas"
+)
+
+// This file holds one method per NodeService call: the wire on one side,
+// the node's types on the other. Errors the node raised come back as
+// *noderpc.RemoteError, which unwraps to the node's sentinel errors.
+
+// Session is a login session as the node granted it.
+type Session struct {
+	Token   []byte
+	User    string
+	Expires time.Time
+}
+
+func callErr(method string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", method, noderpc.FromException(err))
+}
+
+func sessionFromWire(w schemas.Session, err error) (Session, error) {
+	if err != nil {
+		return Session{}, err
+	}
+	tok, err := w.Token()
+	if err != nil {
+		return Session{}, err
+	}
+	user, err := w.User()
+	if err != nil {
+		return Session{}, err
+	}
+	return Session{Token: append([]byte(nil), tok...), User: user, Expires: time.UnixMilli(w.ExpiresMillis())}, nil
+}
+
+func (c *Client) registerStart(ctx context.Context, user string, req []byte) ([]byte, error) {
+	fut, release := c.node.RegisterStart(ctx, func(p schemas.NodeService_registerStart_Params) error {
+		if err := p.SetUser(user); err != nil {
+			return err
+		}
+		return p.SetRequest(req)
+	})
+	defer release()
+	res, err := fut.Struct()
+	if err != nil {
+		return nil, callErr("register", err)
+	}
+	resp, err := res.Response()
+	return append([]byte(nil), resp...), err
+}
+
+func (c *Client) registerFinish(ctx context.Context, user string, record []byte) error {
+	fut, release := c.node.RegisterFinish(ctx, func(p schemas.NodeService_registerFinish_Params) error {
+		if err := p.SetUser(user); err != nil {
+			return err
+		}
+		return p.SetRecord(record)
+	})
+	defer release()
+	_, err := fut.Struct()
+	return callErr("register", err)
+}
+
+func (c *Client) loginStart(ctx context.Context, user string, ke1 []byte) ([]byte, error) {
+	fut, release := c.node.LoginStart(ctx, func(p schemas.NodeService_loginStart_Params) error {
+		if err := p.SetUser(user); err != nil {
+			return err
+		}
+		return p.SetKe1(ke1)
+	})
+	defer release()
+	res, err := fut.Struct()
+	if err != nil {
+		return nil, callErr("login", err)
+	}
+	ke2, err := res.Ke2()
+	return append([]byte(nil), ke2...), err
+}
+
+func (c *Client) loginFinish(ctx context.Context, ke3 []byte) (Session, error) {
+	fut, release := c.node.LoginFinish(ctx, func(p schemas.NodeService_loginFinish_Params) error {
+		return p.SetKe3(ke3)
+	})
+	defer release()
+	res, err := fut.Struct()
+	if err != nil {
+		return Session{}, callErr("login", err)
+	}
+	return sessionFromWire(res.Session())
+}
+
+// Resume binds an existing session to this connection.
+func (c *Client) Resume(ctx context.Context, token []byte) (Session, error) {
+	fut, release := c.node.ResumeSession(ctx, func(p schemas.NodeService_resumeSession_Params) error {
+		return p.SetToken(token)
+	})
+	defer release()
+	res, err := fut.Struct()
+	if err != nil {
+		return Session{}, callErr("resume session", err)
+	}
+	return sessionFromWire(res.Session())
+}
+
+// PublishKeys publishes the logged-in user's public keys.
+func (c *Client) PublishKeys(ctx context.Context, k node.PublishedKeys) error {
+	fut, release := c.node.PublishKeys(ctx, func(p schemas.NodeService_publishKeys_Params) error {
+		w, err := p.NewKeys()
+		if err != nil {
+			return err
+		}
+		return noderpc.KeysToWire(k, w)
+	})
+	defer release()
+	_, err := fut.Struct()
+	return callErr("publish keys", err)
+}
+
+// ResolveUser returns the published keys of a user of the node.
+func (c *Client) ResolveUser(ctx context.Context, user string) (node.PublishedKeys, error) {
+	fut, release := c.node.ResolveUser(ctx, func(p schemas.NodeService_resolveUser_Params) error {
+		return p.SetUser(user)
+	})
+	defer release()
+	res, err := fut.Struct()
+	if err != nil {
+		return node.PublishedKeys{}, callErr("resolve "+user, err)
+	}
+	w, err := res.Keys()
+	if err != nil {
+		return node.PublishedKeys{}, err
+	}
+	return noderpc.KeysFromWire(w)
+}
+
+// UploadKeyPackages adds MLS key packages for the logged-in user.
+func (c *Client) UploadKeyPackages(ctx context.Context, pkgs [][]byte, lastResort []byte) error {
+	fut, release := c.node.UploadKeyPackages(ctx, func(p schemas.NodeService_uploadKeyPackages_Params) error {
+		list, err := p.NewPackages(int32(len(pkgs)))
+		if err != nil {
+			return err
+		}
+		for i, pkg := range pkgs {
+			if err := list.Set(i, pkg); err != nil {
+				return err
+			}
+		}
+		if lastResort != nil {
+			return p.SetLastResort(lastResort)
+		}
+		return nil
+	})
+	defer release()
+	_, err := fut.Struct()
+	return callErr("upload key packages", err)
+}
+
+// FetchKeyPackage takes one key package of a user.
+func (c *Client) FetchKeyPackage(ctx context.Context, user string) (pkg []byte, lastResort bool, err error) {
+	fut, release := c.node.FetchKeyPackage(ctx, func(p schemas.NodeService_fetchKeyPackage_Params) error {
+		return p.SetUser(user)
+	})
+	defer release()
+	res, err := fut.Struct()
+	if err != nil {
+		return nil, false, callErr("fetch key package of "+user, err)
+	}
+	pkg, err = res.Package()
+	return append([]byte(nil), pkg...), res.LastResort(), err
+}
+
+// Outgoing is a message to enqueue.
+type Outgoing struct {
+	Recipient string
+	Payload   []byte
+	TTL       time.Duration
+}
+
+// Receipt acknowledges an enqueued message: its sequence number in the
+// recipient's mailbox, or why it was not stored.
+type Receipt struct {
+	Seq        uint64
+	ServerTime time.Time
+	Err        error
+}
+
+func envelopeToWire(m Outgoing, w schemas.Envelope) error {
+	if err := w.SetRecipient(m.Recipient); err != nil {
+		return err
+	}
+	w.SetTtlSeconds(uint32(m.TTL / time.Second))
+	return w.SetPayload(m.Payload)
+}
+
+// Enqueue puts one message in its recipient's mailbox and returns once the
+// node has it on disk.
+func (c *Client) Enqueue(ctx context.Context, m Outgoing) (Receipt, error) {
+	fut, release := c.node.Enqueue(ctx, func(p schemas.NodeService_enqueue_Params) error {
+		w, err := p.NewEnvelope()
+		if err != nil {
+			return err
+		}
+		return envelopeToWire(m, w)
+	})
+	defer release()
+	res, err := fut.Struct()
+	if err != nil {
+		return Receipt{}, callErr("send to "+m.Recipient, err)
+	}
+	r, err := res.Receipt()
+	if err != nil {
+		return Receipt{}, err
+	}
+	return Receipt{Seq: r.Seq(), ServerTime: time.UnixMilli(r.ServerTimeMillis())}, nil
+}
+
+// EnqueueBatch puts many messages in mailboxes; each receipt says whether
+// its message was stored.
+func (c *Client) EnqueueBatch(ctx context.Context, msgs []Outgoing) ([]Receipt, error) {
+	fut, release := c.node.BatchEnqueue(ctx, func(p schemas.NodeService_batchEnqueue_Params) error {
+		list, err := p.NewEnvelopes(int32(len(msgs)))
+		if err != nil {
+			return err
+		}
+		for i, m := range msgs {
+			if err := envelopeToWire(m, list.At(i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	defer release()
+	res, err := fut.Struct()
+	if err != nil {
+		return nil, callErr("send batch", err)
+	}
+	list, err := res.Receipts()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Receipt, list.Len())
+	for i := range out {
+		r := list.At(i)
+		out[i] = Receipt{Seq: r.Seq(), ServerTime: time.UnixMilli(r.ServerTimeMillis())}
+		if err := noderpc.ErrorOf(r.Error()); err != nil {
+			out[i].Err = &noderpc.RemoteError{Code: r.Error(), Message: err.Error()}
+		}
+	}
+	return out, nil
+}
+
+// Fetch returns up to limit messages after afterSeq.
+func (c *Client) Fetch(ctx context.Context, afterSeq uint64, limit int) ([]node.Message, error) {
+	fut, release := c.node.Fetch(ctx, func(p schemas.NodeService_fetch_Params) error {
+		p.SetAfterSeq(afterSeq)
+		p.SetLimit(uint32(limit))
+		return nil
+	})
+	defer release()
+	res, err := fut.Struct()
+	if err != nil {
+		return nil, callErr("fetch", err)
+	}
+	list, err := res.Messages()
+	if err != nil {
+		return nil, err
+	}
+	return noderpc.MessagesFromWire(list)
+}
+
+// Ack deletes messages up to uptoSeq from the mailbox.
+func (c *Client) Ack(ctx context.Context, uptoSeq uint64) (int, error) {
+	fut, release := c.node.Ack(ctx, func(p schemas.NodeService_ack_Params) error {
+		p.SetUptoSeq(uptoSeq)
+		return nil
+	})
+	defer release()
+	res, err := fut.Struct()
+	if err != nil {
+		return 0, callErr("ack", err)
+	}
+	return int(res.Removed()), nil
+}
+
+// DeleteAccount removes the logged-in user's account and everything of it.
+func (c *Client) DeleteAccount(ctx context.Context) error {
+	fut, release := c.node.DeleteAccount(ctx, nil)
+	defer release()
+	_, err := fut.Struct()
+	return callErr("delete account", err)
+}
+
+// Handler receives pushed messages, in sequence order. It runs on the
+// connection's goroutine: it should be quick, and the node sends the next
+// batch only after it returns.
+type Handler func(msgs []node.Message)
+
+// Subscription is an active push subscription.
+type Subscription struct {
+	sub schemas.Subscription
+}
+
+// Cancel ends the subscription.
+func (s *Subscription) Cancel(ctx context.Context) error {
+	fut, release := s.sub.Cancel(ctx, nil)
+	defer release()
+	_, err := fut.Struct()
+	s.sub.Release()
+	return callErr("cancel subscription", err)
+}
+
+// Subscribe asks the node to push every message after afterSeq to h: those
+// waiting now, then each new one as it arrives.
+func (c *Client) Subscribe(ctx context.Context, afterSeq uint64, h Handler) (*Subscription, error) {
+	l := schemas.MessageListener_ServerToClient(handlerListener{h})
+	fut, release := c.node.Subscribe(ctx, func(p schemas.NodeService_subscribe_Params) error {
+		p.SetAfterSeq(afterSeq)
+		return p.SetListener(l)
+	})
+	defer release()
+	res, err := fut.Struct()
+	if err != nil {
+		return nil, callErr("subscribe", err)
+	}
+	return &Subscription{sub: res.Subscription().AddRef()}, nil
+}
+
+type handlerListener struct{ h Handler }
+
+func (l handlerListener) Deliver(ctx context.Context, call schemas.MessageListener_deliver) error {
+	list, err := call.Args().Messages()
+	if err != nil {
+		return err
+	}
+	msgs, err := noderpc.MessagesFromWire(list)
+	if err != nil {
+		return err
+	}
+	l.h(msgs)
+	return nil
+}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/quicprochat/qpc/client"
+	"github.com/quicprochat/qpc/crypto/opaque"
+	"github.com/quicprochat/qpc/transport"
+)
+
+// clientFlags are the flags every command that talks to a node shares.
+type clientFlags struct {
+	server, pin, caCert, knownNodes string
+	timeout                         time.Duration
+	user, passwordFile, stateDir    string
+	stderr                          io.Writer
+	fixedPassword                   []byte // already asked for
+	registering                     bool   // the account is brand new
+}
+
+func (f *clientFlags) bind(fs *flag.FlagSet, stderr io.Writer, account bool) {
+	f.stderr = stderr
+	fs.StringVar(&f.server, "server", "", "node address, host:port, or auto to find one nearby with mDNS")
+	fs.StringVar(&f.pin, "pin", "", "expected SHA-256 fingerprint of the node's certificate, hex")
+	fs.StringVar(&f.caCert, "ca-cert", "", "PEM file of CA certificates the node's certificate must chain to")
+	fs.StringVar(&f.knownNodes, "known-nodes", client.DefaultKnownNodesPath(),
+		"trust-on-first-use record, used when neither --pin nor --ca-cert is given")
+	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "give up on the node after this long")
+	if account {
+		fs.StringVar(&f.user, "username", "", "account name (default: the current account)")
+		fs.StringVar(&f.passwordFile, "password-file", "", "read the password from this file's first line (default: $QPC_PASSWORD, else a prompt)")
+		fs.StringVar(&f.stateDir, "state-dir", client.DefaultStateDir(), "where the encrypted client state lives")
+	}
+}
+
+// check validates the flags that need no I/O.
+func (f *clientFlags) check() error {
+	if f.pin != "" && f.caCert != "" {
+		return errors.New("give --pin or --ca-cert, not both")
+	}
+	if f.pin != "" {
+		if _, err := transport.ParseFingerprint(f.pin); err != nil {
+			return fmt.Errorf("--pin: %w", err)
+		}
+	}
+	if f.timeout <= 0 {
+		return errors.New("--timeout must be positive")
+	}
+	return nil
+}
+
+// trust builds the certificate check for the server address.
+func (f *clientFlags) trust(server string) transport.Trust {
+	t := transport.Trust{Pin: f.pin, CAFile: f.caCert}
+	if f.pin == "" && f.caCert == "" {
+		kn := &client.KnownNodes{Path: f.knownNodes, Warn: func(server, fp string) {
+			fmt.Fprintf(f.stderr, "qpc: WARNING: first contact with %s; trusting its certificate %s from now on (recorded in %s). "+
+				"Compare the fingerprint with the one the node's admin gives you, or use --pin.\n", server, fp, f.knownNodes)
+		}}
+		t.TOFU = func(fp string) error { return kn.Check(server, fp) }
+	}
+	return t
+}
+
+// dial connects to server within the timeout.
+func (f *clientFlags) dial(ctx context.Context, server string) (*client.Client, error) {
+	if server == client.AutoServer {
+		if err := f.resolveAuto(ctx); err != nil {
+			return nil, err
+		}
+		server = f.server
+	}
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	c, err := client.Dial(ctx, server, f.trust(server), nil)
+	if errors.Is(err, client.ErrNoAnswer) {
+		err = fmt.Errorf("%w within %s", err, f.timeout)
+	}
+	return c, err
+}
+
+// password returns the password from --password-file, $QPC_PASSWORD or a
+// prompt on the terminal (asked twice when confirm is set).
+func (f *clientFlags) password(prompt string, confirm bool) ([]byte, error) {
+	if f.fixedPassword != nil {
+		return f.fixedPassword, nil
+	}
+	if f.passwordFile != "" {
+		file, err := os.Open(f.passwordFile)
+		if err != nil {
+			return nil, fmt.Errorf("--password-file: %w", err)
+		}
+		defer file.Close()
+		line, err := bufio.NewReader(file).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("--password-file: %w", err)
+		}
+		return checkPassword([]byte(strings.TrimRight(line, "\r\n")))
+	}
+	if pw, ok := os.LookupEnv("QPC_PASSWORD"); ok {
+		return checkPassword([]byte(pw))
+	}
+	fd := int(os.Stdin.Fd())
+	if !term.IsTerminal(fd) {
+		return nil, errors.New("no password: give --password-file or set QPC_PASSWORD (stdin is not a terminal)")
+	}
+	fmt.Fprint(f.stderr, prompt)
+	pw, err := term.ReadPassword(fd)
+	fmt.Fprintln(f.stderr)
+	if err != nil {
+		return nil, err
+	}
+	if confirm {
+		fmt.Fprint(f.stderr, "Repeat it: ")
+		again, err := term.ReadPassword(fd)
+		fmt.Fprintln(f.stderr)
+		if err != nil {
+			return nil, err
+		}
+		if string(again) != string(pw) {
+			return nil, errors.New("the passwords differ")
+		}
+	}
+	return checkPassword(pw)
+}
+
+func checkPassword(pw []byte) ([]byte, error) {
+	if len(pw) == 0 {
+		return nil, errors.New("empty password")
+	}
+	return pw, nil
+}
+
+// opaqueConfig is the OPAQUE configuration of the CLI: qpc's default,
+// with Argon2id.
+func opaqueConfig() opaque.Config { return opaque.DefaultConfig() }

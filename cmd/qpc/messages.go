@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/quicprochat/qpc/client"
+	"github.com/quicprochat/qpc/crypto/sealed"
+	"github.com/quicprochat/qpc/node"
+)
+
+func runSend(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("send", "--to USER[@DOMAIN] [TEXT...]   (no TEXT: read stdin)", stderr)
+	var f clientFlags
+	f.bind(fs, stderr, true)
+	to := fs.String("to", "", "recipient, user or user@domain (required)")
+	ttl := fs.Duration("ttl", 0, "how long the node keeps the message undelivered (default: the node's)")
+	if err := fs.Parse(args); err != nil {
+		return parseError(err)
+	}
+	if err := f.check(); err != nil {
+		fmt.Fprintf(stderr, "qpc send: %v\n", err)
+		return exitUsage
+	}
+	if *to == "" {
+		fmt.Fprintln(stderr, "qpc send: --to is required")
+		return exitUsage
+	}
+	text := strings.Join(fs.Args(), " ")
+	if fs.NArg() == 0 {
+		b, err := io.ReadAll(io.LimitReader(os.Stdin, sealed.MaxBodySize+1))
+		if err != nil {
+			fmt.Fprintf(stderr, "qpc send: reading stdin: %v\n", err)
+			return exitFailure
+		}
+		text = strings.TrimRight(string(b), "\n")
+	}
+	if text == "" {
+		fmt.Fprintln(stderr, "qpc send: nothing to send")
+		return exitUsage
+	}
+	if len(text) > sealed.MaxBodySize {
+		fmt.Fprintf(stderr, "qpc send: message of more than %d bytes is too long\n", sealed.MaxBodySize)
+		return exitUsage
+	}
+	ctx := context.Background()
+	s, err := f.login(ctx, false)
+	if err != nil {
+		fmt.Fprintf(stderr, "qpc send: %v\n", err)
+		return exitFailure
+	}
+	defer s.close()
+	out, _, err := s.acct.Seal(ctx, *to, sealed.ContentText, []byte(text))
+	if err != nil {
+		fmt.Fprintf(stderr, "qpc send: %v\n", err)
+		return exitFailure
+	}
+	out.TTL = *ttl
+	r, err := s.c.Enqueue(ctx, out)
+	if err != nil {
+		fmt.Fprintf(stderr, "qpc send: %v\n", err)
+		return exitFailure
+	}
+	fmt.Fprintf(stdout, "sent to %s (seq %d)\n", out.Recipient, r.Seq)
+	return exitOK
+}
+
+// recvJSON is one line of `qpc recv --json`.
+type recvJSON struct {
+	Seq      uint64    `json:"seq"`
+	From     string    `json:"from,omitempty"`
+	ID       string    `json:"id,omitempty"`
+	Time     time.Time `json:"time,omitzero"`
+	Text     string    `json:"text,omitempty"`
+	Verified bool      `json:"verified"`
+	Problem  string    `json:"problem,omitempty"`
+}
+
+func printReceived(w io.Writer, r client.Received, asJSON bool) {
+	if asJSON {
+		j := recvJSON{Seq: r.Seq, From: r.From, Time: r.Time, Text: string(r.Body), Verified: r.Verified}
+		if r.From != "" {
+			j.ID = hex.EncodeToString(r.ID[:])
+		}
+		if r.Problem != nil {
+			j.Problem = r.Problem.Error()
+		}
+		json.NewEncoder(w).Encode(j)
+		return
+	}
+	switch {
+	case r.From == "":
+		fmt.Fprintf(w, "#%d  UNREADABLE message: %v\n", r.Seq, r.Problem)
+	case !r.Verified:
+		fmt.Fprintf(w, "[%s] %s (UNVERIFIED: %v): %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), r.From, r.Problem, r.Body)
+	default:
+		fmt.Fprintf(w, "[%s] %s: %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), r.From, r.Body)
+	}
+}
+
+func runRecv(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("recv", "[--follow] [--json]", stderr)
+	var f clientFlags
+	f.bind(fs, stderr, true)
+	follow := fs.Bool("follow", false, "keep running and print messages as they arrive (reconnects by itself)")
+	asJSON := fs.Bool("json", false, "print one JSON object per message")
+	if err := fs.Parse(args); err != nil {
+		return parseError(err)
+	}
+	if err := f.check(); err != nil {
+		fmt.Fprintf(stderr, "qpc recv: %v\n", err)
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	s, err := f.login(ctx, false)
+	if err != nil {
+		fmt.Fprintf(stderr, "qpc recv: %v\n", err)
+		return exitFailure
+	}
+	if *follow {
+		return followMessages(ctx, s, &f, stdout, *asJSON)
+	}
+	defer s.close()
+	total := 0
+	for {
+		msgs, err := s.c.Fetch(ctx, 0, 500)
+		if err != nil {
+			fmt.Fprintf(stderr, "qpc recv: %v\n", err)
+			return exitFailure
+		}
+		if len(msgs) == 0 {
+			break
+		}
+		for _, m := range msgs {
+			printReceived(stdout, s.acct.Open(ctx, m), *asJSON)
+		}
+		// Printed, so safe to delete from the node.
+		if _, err := s.c.Ack(ctx, msgs[len(msgs)-1].Seq); err != nil {
+			fmt.Fprintf(stderr, "qpc recv: %v\n", err)
+			return exitFailure
+		}
+		total += len(msgs)
+	}
+	if total == 0 && !*asJSON {
+		fmt.Fprintln(stderr, "no new messages")
+	}
+	return exitOK
+}
+
+func followMessages(ctx context.Context, s *session, f *clientFlags, stdout io.Writer, asJSON bool) int {
+	first := s.c
+	var mu sync.Mutex // one printer at a time
+	err := client.Follow(ctx, client.FollowOptions{
+		Dial: func(ctx context.Context) (*client.Client, error) {
+			if c := first; c != nil {
+				first = nil
+				return c, nil
+			}
+			return f.dial(ctx, s.cur.Server)
+		},
+		Token: s.state.SessionToken,
+		Login: func(ctx context.Context, c *client.Client) (client.Session, error) {
+			sess, _, err := c.Login(ctx, opaqueConfig(), s.cur.Domain, s.cur.User, f.fixedPassword)
+			return sess, err
+		},
+		Connected: func(c *client.Client) { s.acct.Client = c },
+		Handler: func(c *client.Client, msgs []node.Message) uint64 {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, m := range msgs {
+				printReceived(stdout, s.acct.Open(ctx, m), asJSON)
+			}
+			return msgs[len(msgs)-1].Seq
+		},
+		Disconnected: func(err error, retry time.Duration) {
+			if err == nil {
+				err = fmt.Errorf("connection closed")
+			}
+			fmt.Fprintf(f.stderr, "qpc recv: %v; reconnecting in %s\n", err, retry.Round(10*time.Millisecond))
+		},
+	})
+	if err != nil {
+		fmt.Fprintf(f.stderr, "qpc recv: %v\n", err)
+		return exitFailure
+	}
+	return exitOK
+}

@@ -1,0 +1,87 @@
+package node
+
+import (
+	"time"
+)
+
+// Bounds of published keys: an Ed25519 key, an X-Wing key and an Ed25519
+// signature, with room for other key types later.
+const (
+	maxIdentityKey = 64
+	maxHPKEKey     = 4096
+	maxSignature   = 256
+	maxKeyPackage  = 16 << 10
+)
+
+// PublishKeys replaces the logged-in user's published keys.
+func (c *Conn) PublishKeys(k PublishedKeys) error {
+	user, err := c.user()
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(k.IdentityKey) == 0 || len(k.IdentityKey) > maxIdentityKey:
+		return errorf(ErrBadRequest, "identity key of %d bytes", len(k.IdentityKey))
+	case len(k.HPKEKey) == 0 || len(k.HPKEKey) > maxHPKEKey:
+		return errorf(ErrBadRequest, "HPKE key of %d bytes", len(k.HPKEKey))
+	case len(k.Signature) == 0 || len(k.Signature) > maxSignature:
+		return errorf(ErrBadRequest, "signature of %d bytes", len(k.Signature))
+	}
+	k.Published = c.svc.now()
+	return c.svc.store.PutKeys(user, k)
+}
+
+// ResolveUser returns the published keys of a user of this node. It is
+// rate-limited per connection and never answers faster than
+// ResolveMinTime, found or not.
+func (c *Conn) ResolveUser(addr string) (PublishedKeys, error) {
+	start := c.svc.now()
+	if _, err := c.user(); err != nil {
+		return PublishedKeys{}, err
+	}
+	if !c.resolve.take(1, start) {
+		return PublishedKeys{}, ErrRateLimited
+	}
+	defer func() {
+		if wait := c.svc.limits.ResolveMinTime - c.svc.now().Sub(start); wait > 0 {
+			time.Sleep(wait)
+		}
+	}()
+	user, err := c.svc.localUser(addr)
+	if err != nil {
+		return PublishedKeys{}, err
+	}
+	return c.svc.store.Keys(user)
+}
+
+// UploadKeyPackages adds MLS key packages for the logged-in user.
+func (c *Conn) UploadKeyPackages(pkgs [][]byte, lastResort []byte) error {
+	user, err := c.user()
+	if err != nil {
+		return err
+	}
+	for i, p := range pkgs {
+		if len(p) == 0 || len(p) > maxKeyPackage {
+			return errorf(ErrBadRequest, "key package %d has %d bytes (1-%d)", i, len(p), maxKeyPackage)
+		}
+	}
+	if len(lastResort) > maxKeyPackage {
+		return errorf(ErrBadRequest, "last-resort key package has %d bytes (at most %d)", len(lastResort), maxKeyPackage)
+	}
+	if len(lastResort) == 0 {
+		lastResort = nil
+	}
+	return c.svc.store.AddKeyPackages(user, pkgs, lastResort)
+}
+
+// FetchKeyPackage takes one key package of a user of this node.
+func (c *Conn) FetchKeyPackage(addr string) (pkg []byte, lastResort bool, err error) {
+	if _, err := c.user(); err != nil {
+		return nil, false, err
+	}
+	user, err := c.svc.localUser(addr)
+	if err != nil {
+		return nil, false, err
+	}
+	return c.svc.store.TakeKeyPackage(user)
+}

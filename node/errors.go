@@ -1,0 +1,59 @@
+package node
+
+import "errors"
+
+// Errors of the node's service and store. The RPC adapter maps each to a
+// wire error code in one place (noderpc), and the client maps codes back, so
+// callers on both ends test them with errors.Is.
+var (
+	// ErrUserExists means a registration chose a name that is taken.
+	ErrUserExists = errors.New("user name is taken")
+	// ErrUnknownUser means no account has that name. Login never returns
+	// it (see ErrAuthFailed); lookups of other users do.
+	ErrUnknownUser = errors.New("no such user")
+	// ErrNoKeys means a user has published no keys yet.
+	ErrNoKeys = errors.New("user has published no keys")
+	// ErrNoKeyPackage means a user has no key package left, not even a
+	// last-resort one.
+	ErrNoKeyPackage = errors.New("user has no key package left")
+	// ErrTooManyKeyPackages means an upload would exceed the bound on
+	// stored key packages.
+	ErrTooManyKeyPackages = errors.New("too many key packages")
+	// ErrMailboxFull means the recipient's mailbox holds as many messages
+	// or bytes as it may; the sender should retry later.
+	ErrMailboxFull = errors.New("recipient's mailbox is full")
+	// ErrNoSession means a session token is unknown.
+	ErrNoSession = errors.New("no such session")
+	// ErrStoreClosed means the store was used after Close.
+	ErrStoreClosed = errors.New("store is closed")
+)
+
+// Errors of the service's methods.
+var (
+	// ErrBadRequest means arguments were malformed: a bad user name, an
+	// undecodable OPAQUE message, a batch too large.
+	ErrBadRequest = errors.New("bad request")
+	// ErrUnauthenticated means the method needs a session on this
+	// connection.
+	ErrUnauthenticated = errors.New("not logged in")
+	// ErrSessionExpired means a session token has expired.
+	ErrSessionExpired = errors.New("session expired; log in again")
+	// ErrInvalidToken means the node does not know a session token:
+	// forged, or from before its account was deleted.
+	ErrInvalidToken = errors.New("invalid session token")
+	// ErrAuthFailed means a login failed: wrong password or unknown user,
+	// deliberately indistinguishable.
+	ErrAuthFailed = errors.New("login failed: wrong user name or password")
+	// ErrPayloadTooLarge means a message exceeds the payload limit.
+	ErrPayloadTooLarge = errors.New("message too large")
+	// ErrRateLimited means a client sent faster than its allowance.
+	ErrRateLimited = errors.New("rate limited; slow down")
+	// ErrTTLTooLong means a message asked to be kept longer than the node
+	// allows.
+	ErrTTLTooLong = errors.New("requested TTL exceeds the node's maximum")
+	// ErrUnknownDomain means a recipient's domain is not served by this
+	// node.
+	ErrUnknownDomain = errors.New("recipient's domain is not served here")
+	// ErrShuttingDown means the node is stopping.
+	ErrShuttingDown = errors.New("node is shutting down")
+)

@@ -1,0 +1,99 @@
+package node
+
+import (
+	"fmt"
+	"time"
+)
+
+// Limits bound what clients may ask of the service. The zero value of each
+// field means its default; see DefaultLimits.
+type Limits struct {
+	// MaxPayload is the largest sealed message accepted, in bytes.
+	MaxPayload int
+	// DefaultTTL is how long a message waits undelivered when its sender
+	// asks for no TTL; MaxTTL is the longest a sender may ask for.
+	DefaultTTL, MaxTTL time.Duration
+	// EnqueueRate is how many messages per second one connection may
+	// enqueue on average, with bursts of up to EnqueueBurst.
+	EnqueueRate  float64
+	EnqueueBurst int
+	// MaxBatch is the most messages in one batchEnqueue.
+	MaxBatch int
+	// MaxFetch is the most messages one fetch or push returns.
+	MaxFetch int
+	// ResolveRate and ResolveBurst limit resolveUser per connection, and
+	// ResolveMinTime is the least time it takes, so that it reveals which
+	// names exist no faster than guessing.
+	ResolveRate    float64
+	ResolveBurst   int
+	ResolveMinTime time.Duration
+	// SessionTTL is how long a login session lasts.
+	SessionTTL time.Duration
+	// ExpireInterval is how often expired messages and sessions are
+	// collected.
+	ExpireInterval time.Duration
+}
+
+// DefaultLimits returns the limits a node runs with unless configured.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxPayload:     64 << 10,
+		DefaultTTL:     30 * 24 * time.Hour,
+		MaxTTL:         30 * 24 * time.Hour,
+		EnqueueRate:    2000,
+		EnqueueBurst:   4000,
+		MaxBatch:       1000,
+		MaxFetch:       1000,
+		ResolveRate:    5,
+		ResolveBurst:   20,
+		ResolveMinTime: 50 * time.Millisecond,
+		SessionTTL:     30 * 24 * time.Hour,
+		ExpireInterval: time.Minute,
+	}
+}
+
+// withDefaults returns l with every zero field set to its default.
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	set := func(p *int, v int) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	setD := func(p *time.Duration, v time.Duration) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	setF := func(p *float64, v float64) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	set(&l.MaxPayload, d.MaxPayload)
+	setD(&l.DefaultTTL, d.DefaultTTL)
+	setD(&l.MaxTTL, d.MaxTTL)
+	setF(&l.EnqueueRate, d.EnqueueRate)
+	set(&l.EnqueueBurst, d.EnqueueBurst)
+	set(&l.MaxBatch, d.MaxBatch)
+	set(&l.MaxFetch, d.MaxFetch)
+	setF(&l.ResolveRate, d.ResolveRate)
+	set(&l.ResolveBurst, d.ResolveBurst)
+	setD(&l.ResolveMinTime, d.ResolveMinTime)
+	setD(&l.SessionTTL, d.SessionTTL)
+	setD(&l.ExpireInterval, d.ExpireInterval)
+	return l
+}
+
+// validate checks limits after defaults are applied.
+func (l Limits) validate() error {
+	switch {
+	case l.MaxPayload < 0, l.DefaultTTL < 0, l.MaxTTL < 0, l.EnqueueRate < 0, l.EnqueueBurst < 0,
+		l.MaxBatch < 0, l.MaxFetch < 0, l.ResolveRate < 0, l.ResolveBurst < 0, l.ResolveMinTime < 0,
+		l.SessionTTL < 0, l.ExpireInterval < 0:
+		return fmt.Errorf("limits must not be negative: %+v", l)
+	case l.DefaultTTL > l.MaxTTL:
+		return fmt.Errorf("default TTL %s exceeds maximum TTL %s", l.DefaultTTL, l.MaxTTL)
+	}
+	return nil
+}

@@ -1,0 +1,238 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// Outgoing is a message a client asks the node to enqueue.
+type Outgoing struct {
+	// Recipient is "user" or "user@domain" of this node.
+	Recipient string
+	// Payload is the sealed message.
+	Payload []byte
+	// TTL is how long to keep it undelivered; 0 means the default.
+	TTL time.Duration
+}
+
+// Enqueue stores msgs in their recipients' mailboxes and returns a receipt
+// for each, in order, once the stored ones are durable. A message that
+// fails its own checks (unknown recipient, too large, mailbox full) gets
+// the error in its receipt; the others are stored. The error return is for
+// the request as a whole (not logged in, rate limited, batch too large,
+// store failure), and then nothing was stored.
+func (c *Conn) Enqueue(ctx context.Context, msgs []Outgoing) ([]Receipt, time.Time, error) {
+	if _, err := c.user(); err != nil {
+		return nil, time.Time{}, err
+	}
+	lim := c.svc.limits
+	if len(msgs) == 0 || len(msgs) > lim.MaxBatch {
+		return nil, time.Time{}, errorf(ErrBadRequest, "batch of %d messages (1-%d)", len(msgs), lim.MaxBatch)
+	}
+	now := c.svc.now()
+	if !c.enqueue.take(len(msgs), now) {
+		return nil, time.Time{}, ErrRateLimited
+	}
+	receipts := make([]Receipt, len(msgs))
+	var batch []NewMessage
+	var index []int // receipts index of each batch entry
+	for i, m := range msgs {
+		user, err := c.svc.localUser(m.Recipient)
+		switch {
+		case err != nil:
+		case len(m.Payload) == 0:
+			err = errorf(ErrBadRequest, "empty message")
+		case len(m.Payload) > lim.MaxPayload:
+			err = errorf(ErrPayloadTooLarge, "%d bytes, limit %d", len(m.Payload), lim.MaxPayload)
+		case m.TTL < 0 || m.TTL > lim.MaxTTL:
+			err = errorf(ErrTTLTooLong, "%s, maximum %s", m.TTL, lim.MaxTTL)
+		}
+		if err != nil {
+			receipts[i].Err = err
+			continue
+		}
+		ttl := m.TTL
+		if ttl == 0 {
+			ttl = lim.DefaultTTL
+		}
+		batch = append(batch, NewMessage{Recipient: user, Payload: m.Payload, Enqueued: now, Expires: now.Add(ttl)})
+		index = append(index, i)
+	}
+	if len(batch) == 0 {
+		return receipts, now, nil
+	}
+	stored, err := c.svc.store.Enqueue(ctx, batch)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	n := 0
+	for j, r := range stored {
+		receipts[index[j]] = r
+		if r.Err == nil {
+			n++
+			c.svc.hub.notify(batch[j].Recipient)
+		}
+	}
+	c.svc.obs.Stored(n)
+	return receipts, now, nil
+}
+
+// Fetch returns up to limit of the logged-in user's messages after
+// afterSeq; limit 0 means 100, and it is capped at MaxFetch.
+func (c *Conn) Fetch(afterSeq uint64, limit int) ([]Message, error) {
+	user, err := c.user()
+	if err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	return c.svc.store.Fetch(user, afterSeq, min(limit, c.svc.limits.MaxFetch))
+}
+
+// Ack removes the logged-in user's messages up to uptoSeq.
+func (c *Conn) Ack(uptoSeq uint64) (int, error) {
+	user, err := c.user()
+	if err != nil {
+		return 0, err
+	}
+	return c.svc.store.Ack(user, uptoSeq)
+}
+
+// Listener receives pushed messages. Deliver is called from one goroutine
+// per subscription, with messages in sequence order; the next call comes
+// after it returns. An error ends the subscription.
+type Listener interface {
+	Deliver(ctx context.Context, msgs []Message) error
+}
+
+// Subscription pushes a user's messages to a Listener.
+type Subscription struct {
+	user     string
+	listener Listener
+	after    uint64
+	kick     chan struct{}
+	ctx      context.Context
+	cancel   context.CancelFunc
+	done     chan struct{}
+	err      error
+}
+
+// Cancel ends the subscription and waits for its last delivery to return.
+func (s *Subscription) Cancel() {
+	s.cancel()
+	<-s.done
+}
+
+// Done is closed when the subscription has ended.
+func (s *Subscription) Done() <-chan struct{} { return s.done }
+
+// Err returns why the subscription ended: nil after Cancel, else the
+// listener's or the store's error.
+func (s *Subscription) Err() error {
+	<-s.done
+	return s.err
+}
+
+// Subscribe pushes the logged-in user's messages after afterSeq to l:
+// those waiting now, then each new one as it is stored.
+func (c *Conn) Subscribe(l Listener, afterSeq uint64) (*Subscription, error) {
+	user, err := c.user()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	sub := &Subscription{
+		user: user, listener: l, after: afterSeq,
+		kick: make(chan struct{}, 1), ctx: ctx, cancel: cancel, done: make(chan struct{}),
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		cancel()
+		return nil, ErrShuttingDown
+	}
+	c.subs[sub] = struct{}{}
+	c.mu.Unlock()
+	c.svc.hub.add(sub)
+	go func() {
+		sub.err = c.svc.push(sub)
+		c.svc.hub.remove(sub)
+		c.mu.Lock()
+		delete(c.subs, sub)
+		c.mu.Unlock()
+		close(sub.done)
+	}()
+	return sub, nil
+}
+
+// push delivers sub's messages until it is cancelled or delivery fails.
+func (s *Service) push(sub *Subscription) error {
+	for {
+		msgs, err := s.store.Fetch(sub.user, sub.after, s.limits.MaxFetch)
+		if err != nil {
+			if errors.Is(err, ErrStoreClosed) {
+				return ErrShuttingDown
+			}
+			return err
+		}
+		if len(msgs) == 0 {
+			select {
+			case <-sub.kick:
+				continue
+			case <-sub.ctx.Done():
+				return nil
+			}
+		}
+		if err := sub.listener.Deliver(sub.ctx, msgs); err != nil {
+			if sub.ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		sub.after = msgs[len(msgs)-1].Seq
+	}
+}
+
+// hub finds the subscriptions of a user when a message for them arrives.
+type hub struct {
+	mu   sync.Mutex
+	subs map[string]map[*Subscription]struct{}
+}
+
+func newHub() *hub { return &hub{subs: map[string]map[*Subscription]struct{}{}} }
+
+func (h *hub) add(s *Subscription) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	m := h.subs[s.user]
+	if m == nil {
+		m = map[*Subscription]struct{}{}
+		h.subs[s.user] = m
+	}
+	m[s] = struct{}{}
+}
+
+func (h *hub) remove(s *Subscription) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.subs[s.user], s)
+	if len(h.subs[s.user]) == 0 {
+		delete(h.subs, s.user)
+	}
+}
+
+// notify wakes every subscription of user; a wake-up already pending
+// covers this one too.
+func (h *hub) notify(user string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs[user] {
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
+}

@@ -1,0 +1,118 @@
+package noderpc
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/schemas"
+)
+
+// codes pairs each wire error code with the node error it stands for. It is
+// the one place where the two are mapped, in both directions.
+var codes = []struct {
+	code schemas.ErrorCode
+	err  error
+}{
+	{schemas.ErrorCode_badRequest, node.ErrBadRequest},
+	{schemas.ErrorCode_unauthenticated, node.ErrUnauthenticated},
+	{schemas.ErrorCode_sessionExpired, node.ErrSessionExpired},
+	{schemas.ErrorCode_invalidToken, node.ErrInvalidToken},
+	{schemas.ErrorCode_authFailed, node.ErrAuthFailed},
+	{schemas.ErrorCode_userExists, node.ErrUserExists},
+	{schemas.ErrorCode_unknownUser, node.ErrUnknownUser},
+	{schemas.ErrorCode_noKeys, node.ErrNoKeys},
+	{schemas.ErrorCode_noKeyPackage, node.ErrNoKeyPackage},
+	{schemas.ErrorCode_tooManyKeyPackages, node.ErrTooManyKeyPackages},
+	{schemas.ErrorCode_mailboxFull, node.ErrMailboxFull},
+	{schemas.ErrorCode_payloadTooLarge, node.ErrPayloadTooLarge},
+	{schemas.ErrorCode_rateLimited, node.ErrRateLimited},
+	{schemas.ErrorCode_ttlTooLong, node.ErrTTLTooLong},
+	{schemas.ErrorCode_unknownDomain, node.ErrUnknownDomain},
+	{schemas.ErrorCode_shuttingDown, node.ErrShuttingDown},
+	{schemas.ErrorCode_shuttingDown, node.ErrStoreClosed},
+}
+
+// CodeOf returns the wire code of err: none for nil, internal for an error
+// that is none of the node's.
+func CodeOf(err error) schemas.ErrorCode {
+	if err == nil {
+		return schemas.ErrorCode_none
+	}
+	for _, c := range codes {
+		if errors.Is(err, c.err) {
+			return c.code
+		}
+	}
+	return schemas.ErrorCode_internal
+}
+
+// ErrInternal stands for the internal code: the node failed.
+var ErrInternal = errors.New("node internal error")
+
+// ErrorOf returns the node error of a wire code (nil for none).
+func ErrorOf(code schemas.ErrorCode) error {
+	if code == schemas.ErrorCode_none {
+		return nil
+	}
+	for _, c := range codes {
+		if c.code == code {
+			return c.err
+		}
+	}
+	return ErrInternal
+}
+
+// exceptionPrefix starts the reason of every exception the node raises on
+// purpose (see schemas/node.capnp).
+const exceptionPrefix = "qpc:"
+
+// toException turns a service error into the error a method returns, whose
+// text becomes the exception's reason: "qpc:<code>: <err>". Internal
+// errors are not detailed to the client.
+func toException(err error) error {
+	code := CodeOf(err)
+	if code == schemas.ErrorCode_internal {
+		return fmt.Errorf("%s%s: %s", exceptionPrefix, code, "internal error")
+	}
+	return fmt.Errorf("%s%s: %w", exceptionPrefix, code, err)
+}
+
+// RemoteError is a failure the node reported.
+type RemoteError struct {
+	// Code is the wire code.
+	Code schemas.ErrorCode
+	// Message is the node's explanation.
+	Message string
+}
+
+func (e *RemoteError) Error() string { return e.Message }
+
+// Unwrap returns the node error of the code, so that errors.Is(err,
+// node.ErrMailboxFull) works on the client.
+func (e *RemoteError) Unwrap() error { return ErrorOf(e.Code) }
+
+// FromException recovers the RemoteError from the error of a failed call,
+// or returns err unchanged when the node raised no qpc error (a transport
+// failure, say).
+func FromException(err error) error {
+	if err == nil {
+		return nil
+	}
+	s := err.Error()
+	i := strings.Index(s, exceptionPrefix)
+	if i < 0 {
+		return err
+	}
+	rest := s[i+len(exceptionPrefix):]
+	name, msg, ok := strings.Cut(rest, ": ")
+	if !ok {
+		return err
+	}
+	code := schemas.ErrorCodeFromString(name)
+	if code == schemas.ErrorCode_none && name != "none" {
+		return err
+	}
+	return &RemoteError{Code: code, Message: msg}
+}

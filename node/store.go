@@ -1,0 +1,165 @@
+package node
+
+import (
+	"context"
+	"time"
+)
+
+// Store is everything a node keeps on disk: accounts, published keys, key
+// packages, mailboxes and sessions. node/store implements it on bbolt.
+//
+// Every method that changes data returns only after the change is durable
+// (committed and synced), so that what the node acknowledges survives a
+// crash. Implementations are safe for concurrent use.
+type Store interface {
+	Accounts
+	Directory
+	Mailboxes
+	Sessions
+	// Close flushes and closes the store. Calls after Close fail.
+	Close() error
+}
+
+// Account is a registered user of this node.
+type Account struct {
+	// User is the local part of the user's address: User@domain.
+	User string
+	// Record is the user's OPAQUE registration record (RFC 9807 §5.1.1),
+	// as the client sent it.
+	Record []byte
+	// Created is when the account was registered.
+	Created time.Time
+}
+
+// Accounts stores registered users.
+type Accounts interface {
+	// CreateAccount adds a. It fails with ErrUserExists if a.User is taken.
+	CreateAccount(a Account) error
+	// Account returns the account of user, or ErrUnknownUser.
+	Account(user string) (Account, error)
+	// DeleteAccount removes user and everything stored for them: keys, key
+	// packages, mailbox and sessions. ErrUnknownUser if there is no such
+	// user.
+	DeleteAccount(user string) error
+}
+
+// PublishedKeys are a user's public keys as the key directory serves them.
+// The node stores them as given; clients verify Signature.
+type PublishedKeys struct {
+	// IdentityKey is the user's Ed25519 public key (32 bytes).
+	IdentityKey []byte
+	// HPKEKey is the user's X-Wing public key (1216 bytes) that 1:1
+	// messages are sealed to.
+	HPKEKey []byte
+	// Signature is the identity key's signature over the published keys
+	// (the layout is crypto/identity's).
+	Signature []byte
+	// Published is when the node accepted these keys.
+	Published time.Time
+}
+
+// Directory stores users' public keys and MLS key packages.
+type Directory interface {
+	// PutKeys replaces user's published keys. ErrUnknownUser if there is no
+	// such account.
+	PutKeys(user string, k PublishedKeys) error
+	// Keys returns user's published keys: ErrUnknownUser, or ErrNoKeys when
+	// the user has published none.
+	Keys(user string) (PublishedKeys, error)
+	// AddKeyPackages appends pkgs to user's key packages, and when
+	// lastResort is not nil replaces the user's last-resort package. It
+	// fails with ErrTooManyKeyPackages, adding nothing, when the user would
+	// hold more than the store's bound.
+	AddKeyPackages(user string, pkgs [][]byte, lastResort []byte) error
+	// TakeKeyPackage removes and returns the oldest of user's key packages.
+	// When none is left it returns the last-resort package, which stays,
+	// with lastResort true; when there is none either, ErrNoKeyPackage.
+	TakeKeyPackage(user string) (pkg []byte, lastResort bool, err error)
+}
+
+// NewMessage is a message to put in a mailbox.
+type NewMessage struct {
+	// Recipient is the local user whose mailbox gets the message.
+	Recipient string
+	// Payload is the sealed message; the node never looks inside.
+	Payload []byte
+	// Enqueued is the node's time of acceptance.
+	Enqueued time.Time
+	// Expires is when the message is dropped if still undelivered.
+	Expires time.Time
+}
+
+// Message is a message in a mailbox.
+type Message struct {
+	// Seq numbers the messages of one mailbox: consecutive, starting at 1,
+	// never reused, also after messages are acknowledged or expire.
+	Seq      uint64
+	Payload  []byte
+	Enqueued time.Time
+	Expires  time.Time
+}
+
+// Receipt is what an enqueue returns for a message.
+type Receipt struct {
+	// Seq is the message's sequence number in its recipient's mailbox.
+	Seq uint64
+	// Err is nil when the message was stored, else why not: ErrUnknownUser,
+	// ErrMailboxFull.
+	Err error
+}
+
+// MailboxLimits bound one mailbox.
+type MailboxLimits struct {
+	// MaxMessages is the most messages a mailbox holds (default 10,000).
+	MaxMessages int
+	// MaxBytes is the most payload bytes a mailbox holds (default 64 MiB).
+	MaxBytes int64
+}
+
+// Mailboxes stores messages until their recipient acknowledges them or they
+// expire.
+type Mailboxes interface {
+	// Enqueue stores msgs and returns one receipt per message, in order,
+	// once every stored one is durable. A message that cannot be stored
+	// (unknown recipient, mailbox full) gets an error in its receipt and
+	// does not affect the others. The returned error is for failures of
+	// the store itself (I/O, closed, ctx done before the commit); then no
+	// message of this call may be assumed stored.
+	Enqueue(ctx context.Context, msgs []NewMessage) ([]Receipt, error)
+	// Fetch returns up to limit messages of user's mailbox with sequence
+	// numbers above afterSeq, in order. Expired messages are not returned.
+	Fetch(user string, afterSeq uint64, limit int) ([]Message, error)
+	// Ack removes user's messages with sequence numbers up to and
+	// including uptoSeq and returns how many it removed.
+	Ack(user string, uptoSeq uint64) (removed int, err error)
+	// Depth returns how many messages and payload bytes user's mailbox
+	// holds.
+	Depth(user string) (messages int, bytes int64, err error)
+	// LastSeq returns the sequence number of the last message ever put in
+	// user's mailbox (0 if none).
+	LastSeq(user string) (uint64, error)
+	// Expire removes messages whose Expires is not after now, and sessions
+	// that expired, and returns how many messages it removed.
+	Expire(now time.Time) (messages int, err error)
+}
+
+// Session is a logged-in user's session.
+type Session struct {
+	User    string
+	Expires time.Time
+}
+
+// TokenHash is the SHA-256 of a session token; the store keeps only hashes,
+// so a copy of the database does not hand out sessions.
+type TokenHash [32]byte
+
+// Sessions stores login sessions.
+type Sessions interface {
+	// PutSession stores s under h.
+	PutSession(h TokenHash, s Session) error
+	// Session returns the session stored under h, or ErrNoSession. An
+	// expired session is returned as stored; the caller checks Expires.
+	Session(h TokenHash) (Session, error)
+	// DeleteSession removes the session under h, if any.
+	DeleteSession(h TokenHash) error
+}

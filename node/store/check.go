@@ -1,0 +1,200 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/quicprochat/qpc/node"
+)
+
+// Check verifies the store file at path, which no process may have open
+// for writing: bbolt's consistency check of pages and freelist, then the
+// store's own invariants (every account has a mailbox whose record matches
+// its messages; the expiry indexes hold exactly one entry per message and
+// per session; every record decodes; nothing belongs to a missing
+// account). It returns every problem found, joined, wrapping ErrCorrupt
+// for the store's invariants.
+func Check(path string) error {
+	db, err := bolt.Open(path, 0, &bolt.Options{ReadOnly: true, Timeout: DefaultLockTimeout})
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return fmt.Errorf("store: check %s: %w", path, ErrLocked)
+		}
+		return fmt.Errorf("store: check %s: %w", path, err)
+	}
+	defer db.Close()
+	return checkDB(db)
+}
+
+// Check runs the checks of the package function Check on the open store,
+// in one read transaction.
+func (s *Store) Check() error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return fmt.Errorf("store: check: %w", node.ErrStoreClosed)
+	}
+	return checkDB(s.db)
+}
+
+func checkDB(db *bolt.DB) error {
+	var errs []error
+	err := db.View(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			errs = append(errs, err)
+		}
+		if len(errs) > 0 {
+			return nil // the pages are broken; the invariants would only add noise
+		}
+		if err := checkInvariants(tx); err != nil {
+			errs = append(errs, fmt.Errorf("%w: %w", ErrCorrupt, err))
+		}
+		return nil
+	})
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("store: check %s: %w", db.Path(), err)
+	}
+	return nil
+}
+
+// checkInvariants checks what the store keeps consistent across buckets:
+// every account has a mailbox whose record matches its messages, the
+// expiry indexes hold exactly one entry per message and per session, and
+// everything belongs to an existing account.
+func checkInvariants(tx *bolt.Tx) error {
+	accounts := tx.Bucket(bucketAccounts)
+	if accounts == nil {
+		return errors.New("no accounts bucket")
+	}
+	wantExpiry := map[string]bool{}
+	err := accounts.ForEach(func(k, v []byte) error {
+		user := string(k)
+		if _, err := decodeAccount(user, v); err != nil {
+			return fmt.Errorf("account %q: %w", user, err)
+		}
+		msgs := tx.Bucket(bucketMailboxes).Bucket(k)
+		raw := tx.Bucket(bucketMailboxMeta).Get(k)
+		if msgs == nil || raw == nil {
+			return fmt.Errorf("account %q has no mailbox", user)
+		}
+		meta, err := decodeMailboxMeta(raw)
+		if err != nil {
+			return err
+		}
+		var count, size, last uint64
+		err = msgs.ForEach(func(k, v []byte) error {
+			seq, err := parseSeqKey(k)
+			if err != nil {
+				return err
+			}
+			m, err := decodeMessage(seq, v)
+			if err != nil {
+				return err
+			}
+			count++
+			size += uint64(len(m.Payload))
+			last = seq
+			wantExpiry[string(msgExpiryKey(m.Expires, seq, user))] = true
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if count != meta.count || size != meta.bytes || last > meta.lastSeq {
+			return fmt.Errorf("mailbox %q: record says %+v, holds %d messages, %d bytes, last %d", user, meta, count, size, last)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, name := range [][]byte{bucketKeys, bucketLastResort, bucketMailboxMeta} {
+		err := tx.Bucket(name).ForEach(func(k, _ []byte) error {
+			if accounts.Get(k) == nil {
+				return fmt.Errorf("%s holds %q, who has no account", name, k)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for _, name := range [][]byte{bucketKeyPackages, bucketMailboxes, bucketUserSessions} {
+		err := tx.Bucket(name).ForEachBucket(func(k []byte) error {
+			if accounts.Get(k) == nil {
+				return fmt.Errorf("%s holds %q, who has no account", name, k)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	n := 0
+	err = tx.Bucket(bucketMsgExpiry).ForEach(func(k, _ []byte) error {
+		n++
+		if !wantExpiry[string(k)] {
+			return fmt.Errorf("stray message expiry entry %x", k)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if n != len(wantExpiry) {
+		return fmt.Errorf("%d message expiry entries for %d messages", n, len(wantExpiry))
+	}
+	wantSess := map[string]bool{}
+	err = tx.Bucket(bucketSessions).ForEach(func(k, v []byte) error {
+		s, err := decodeSession(v)
+		if err != nil {
+			return err
+		}
+		if accounts.Get([]byte(s.User)) == nil {
+			return fmt.Errorf("session of %q, who has no account", s.User)
+		}
+		if b := tx.Bucket(bucketUserSessions).Bucket([]byte(s.User)); b == nil || b.Get(k) == nil {
+			return fmt.Errorf("session of %q missing from usersessions", s.User)
+		}
+		var h node.TokenHash
+		copy(h[:], k)
+		wantSess[string(sessionExpiryKey(s.Expires, h))] = true
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	n = 0
+	err = tx.Bucket(bucketSessExpiry).ForEach(func(k, _ []byte) error {
+		n++
+		if !wantSess[string(k)] {
+			return fmt.Errorf("stray session expiry entry %x", k)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if n != len(wantSess) {
+		return fmt.Errorf("%d session expiry entries for %d sessions", n, len(wantSess))
+	}
+	return tx.Bucket(bucketUserSessions).ForEachBucket(func(u []byte) error {
+		return tx.Bucket(bucketUserSessions).Bucket(u).ForEach(func(h, _ []byte) error {
+			raw := tx.Bucket(bucketSessions).Get(h)
+			if raw == nil {
+				return fmt.Errorf("usersessions of %q lists a missing session", u)
+			}
+			if s, err := decodeSession(raw); err != nil || !bytes.Equal([]byte(s.User), u) {
+				return fmt.Errorf("usersessions of %q lists a session of another user", u)
+			}
+			return nil
+		})
+	})
+}

@@ -1,0 +1,280 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/quicprochat/qpc/node"
+)
+
+// waitFor polls cond until it holds or a deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestConcurrentEnqueuesGetUniqueConsecutiveSeqs(t *testing.T) {
+	producers, calls := 16, 100
+	if testing.Short() {
+		calls = 25
+	}
+	opts := testOptions()
+	opts.Limits = node.MailboxLimits{MaxMessages: 1 << 20, MaxBytes: 1 << 30}
+	var commits, committed atomic.Int64
+	opts.OnCommit = func(n int, _ time.Duration) {
+		commits.Add(1)
+		committed.Add(int64(n))
+	}
+	s := openTest(t, opts)
+	users := []string{"u0", "u1", "u2"}
+	mustCreate(t, s, users...)
+
+	type got struct {
+		user    string
+		seq     uint64
+		payload string
+	}
+	var mu sync.Mutex
+	var all []got
+	var wg sync.WaitGroup
+	for p := range producers {
+		wg.Go(func() {
+			for c := range calls {
+				var msgs []node.NewMessage
+				for i := range 1 + c%3 { // calls of 1 to 3 messages
+					msgs = append(msgs, msg(users[(p+c+i)%len(users)], fmt.Sprintf("%d/%d/%d", p, c, i), time.Hour))
+				}
+				rs, err := s.Enqueue(context.Background(), msgs)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				for i, r := range rs {
+					if r.Err != nil {
+						t.Errorf("receipt: %v", r.Err)
+					}
+					all = append(all, got{msgs[i].Recipient, r.Seq, string(msgs[i].Payload)})
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+
+	bySeq := map[string]map[uint64]string{}
+	for _, g := range all {
+		if bySeq[g.user] == nil {
+			bySeq[g.user] = map[uint64]string{}
+		}
+		if prev, dup := bySeq[g.user][g.seq]; dup {
+			t.Fatalf("%s seq %d given to %q and %q", g.user, g.seq, prev, g.payload)
+		}
+		bySeq[g.user][g.seq] = g.payload
+	}
+	for _, u := range users {
+		n := uint64(len(bySeq[u]))
+		msgs, err := s.Fetch(u, 0, int(n)+1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if uint64(len(msgs)) != n {
+			t.Fatalf("%s holds %d messages, receipts say %d", u, len(msgs), n)
+		}
+		for i, m := range msgs {
+			if m.Seq != uint64(i+1) || string(m.Payload) != bySeq[u][m.Seq] {
+				t.Fatalf("%s message %d: seq %d %q, receipt says %q", u, i, m.Seq, m.Payload, bySeq[u][m.Seq])
+			}
+		}
+		if last, _ := s.LastSeq(u); last != n {
+			t.Errorf("%s last seq %d, want %d", u, last, n)
+		}
+	}
+	if committed.Load() != int64(len(all)) {
+		t.Errorf("OnCommit counted %d messages, receipts %d", committed.Load(), len(all))
+	}
+	t.Logf("%d messages in %d commits", len(all), commits.Load())
+}
+
+func TestABatchIsCutAtBatchSize(t *testing.T) {
+	opts := testOptions()
+	opts.BatchWindow = time.Hour // only the size can cut
+	opts.BatchSize = 4
+	var sizes []int
+	var mu sync.Mutex
+	opts.OnCommit = func(n int, _ time.Duration) {
+		mu.Lock()
+		sizes = append(sizes, n)
+		mu.Unlock()
+	}
+	s := openTest(t, opts)
+	mustCreate(t, s, "bob")
+	var wg sync.WaitGroup
+	var seqs []uint64
+	for i := range 4 {
+		wg.Go(func() {
+			rs := enqueue(t, s, msg("bob", fmt.Sprint(i), time.Hour))
+			mu.Lock()
+			seqs = append(seqs, rs[0].Seq)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	slices.Sort(seqs)
+	if !slices.Equal(sizes, []int{4}) || !slices.Equal(seqs, []uint64{1, 2, 3, 4}) {
+		t.Errorf("commits of %v messages, seqs %v; want one commit of 4, seqs 1-4", sizes, seqs)
+	}
+}
+
+func TestACallLargerThanTheBatchSizeIsNotSplit(t *testing.T) {
+	opts := testOptions()
+	opts.BatchSize = 2
+	var sizes []int
+	opts.OnCommit = func(n int, _ time.Duration) { sizes = append(sizes, n) }
+	s := openTest(t, opts)
+	mustCreate(t, s, "bob")
+	rs := enqueue(t, s, msg("bob", "1", time.Hour), msg("bob", "2", time.Hour), msg("bob", "3", time.Hour))
+	if rs[2].Seq != 3 || !slices.Equal(sizes, []int{3}) {
+		t.Errorf("receipts %+v, commits %v; want one commit of 3", rs, sizes)
+	}
+}
+
+func TestACallWhoseContextEndsBeforeTheCommitGetsCtxErrAndIsNotStored(t *testing.T) {
+	opts := testOptions()
+	opts.BatchWindow = time.Hour // nothing commits until Close
+	opts.BatchSize = 100
+	s := openTest(t, opts)
+	mustCreate(t, s, "bob")
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error)
+	go func() {
+		_, err := s.Enqueue(ctx, []node.NewMessage{msg("bob", "cancelled", time.Hour)})
+		errc <- err
+	}()
+	waitFor(t, "the call to queue", func() bool { return s.queued.Load() == 1 })
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Errorf("Enqueue = %v, want context.Canceled", err)
+	}
+	if _, err := s.Enqueue(ctx, []node.NewMessage{msg("bob", "x", time.Hour)}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Enqueue with a cancelled ctx = %v", err)
+	}
+	// Close commits the batch, which skips the cancelled call.
+	path := s.Path()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if last, err := s.LastSeq("bob"); err != nil || last != 0 {
+		t.Errorf("last seq %d, %v; the cancelled message was stored", last, err)
+	}
+}
+
+func TestCloseCommitsQueuedCalls(t *testing.T) {
+	opts := testOptions()
+	opts.BatchWindow = time.Hour
+	opts.BatchSize = 100
+	s := openTest(t, opts)
+	mustCreate(t, s, "bob")
+	const callers = 5
+	var wg sync.WaitGroup
+	results := make([]error, callers)
+	for i := range callers {
+		wg.Go(func() {
+			rs, err := s.Enqueue(context.Background(), []node.NewMessage{msg("bob", fmt.Sprint(i), time.Hour)})
+			if err == nil {
+				err = rs[0].Err
+			}
+			results[i] = err
+		})
+	}
+	waitFor(t, "the calls to queue", func() bool { return s.queued.Load() == callers })
+	path := s.Path()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	for i, err := range results {
+		if err != nil {
+			t.Errorf("caller %d: %v", i, err)
+		}
+	}
+	s, err := Open(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n, _, _ := s.Depth("bob"); n != callers {
+		t.Errorf("after Close and reopen bob holds %d, want %d", n, callers)
+	}
+}
+
+func TestEnqueueOfNothingReturnsNoReceipts(t *testing.T) {
+	s := openTest(t, testOptions())
+	rs, err := s.Enqueue(context.Background(), nil)
+	if err != nil || rs == nil || len(rs) != 0 {
+		t.Errorf("Enqueue(nil) = %v, %v", rs, err)
+	}
+}
+
+func TestEnqueueDoesNotKeepTheCallersPayload(t *testing.T) {
+	s := openTest(t, testOptions())
+	mustCreate(t, s, "bob")
+	payload := []byte("original")
+	enqueue(t, s, node.NewMessage{Recipient: "bob", Payload: payload, Expires: t0.Add(time.Hour)})
+	copy(payload, "CHANGED!")
+	if got, _ := s.Fetch("bob", 0, 1); string(got[0].Payload) != "original" {
+		t.Errorf("stored payload %q", got[0].Payload)
+	}
+}
+
+func TestAFullQueueMakesCallersWaitAndHonoursTheirContext(t *testing.T) {
+	opts := testOptions()
+	opts.BatchSize = 1
+	opts.QueueSize = 1
+	s := openTest(t, opts)
+	mustCreate(t, s, "bob")
+	// Holding bbolt's writer lock keeps the committer in its first commit.
+	tx, err := s.db.Begin(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 2 { // one in the blocked commit, one in the queue
+		wg.Go(func() {
+			rs, err := s.Enqueue(context.Background(), []node.NewMessage{msg("bob", fmt.Sprint(i), time.Hour)})
+			if err != nil || rs[0].Err != nil {
+				t.Errorf("queued call: %v %v", err, rs)
+			}
+		})
+	}
+	waitFor(t, "two calls to queue", func() bool { return s.queued.Load() == 2 && len(s.reqs) == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := s.Enqueue(ctx, []node.NewMessage{msg("bob", "waits", time.Hour)}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("call beyond the queue bound: %v, want context.DeadlineExceeded", err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if last, err := s.LastSeq("bob"); err != nil || last != 2 {
+		t.Errorf("last seq %d, %v; want the 2 queued calls stored", last, err)
+	}
+}

@@ -1,0 +1,345 @@
+package store
+
+import (
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/quicprochat/qpc/node"
+)
+
+// expireChunk bounds the entries one Expire transaction removes, so that a
+// large backlog does not make one huge transaction.
+const expireChunk = 4096
+
+// maxPayload is the largest payload whose record bbolt can store.
+const maxPayload = bolt.MaxValueSize - messageHeader
+
+// mailbox is one user's mailbox inside a write transaction.
+type mailbox struct {
+	user   string
+	msgs   *bolt.Bucket
+	meta   mailboxMeta
+	expiry *bolt.Bucket
+}
+
+// openMailbox returns user's mailbox; node.ErrUnknownUser if there is none.
+func openMailbox(tx *bolt.Tx, user string) (*mailbox, error) {
+	if err := hasAccount(tx, user); err != nil {
+		return nil, err
+	}
+	u := []byte(user)
+	msgs := tx.Bucket(bucketMailboxes).Bucket(u)
+	rawMeta := tx.Bucket(bucketMailboxMeta).Get(u)
+	if msgs == nil || rawMeta == nil {
+		return nil, fmt.Errorf("%w: account %q has no mailbox", ErrCorrupt, user)
+	}
+	meta, err := decodeMailboxMeta(rawMeta)
+	if err != nil {
+		return nil, err
+	}
+	return &mailbox{user: user, msgs: msgs, meta: meta, expiry: tx.Bucket(bucketMsgExpiry)}, nil
+}
+
+// saveMeta writes the mailbox's bookkeeping back.
+func (m *mailbox) saveMeta(tx *bolt.Tx) error {
+	return tx.Bucket(bucketMailboxMeta).Put([]byte(m.user), encodeMailboxMeta(m.meta))
+}
+
+// add stores one encoded message record after checking the limits, and
+// returns its sequence number. A limit gives a receipt error and changes
+// nothing; other errors are bbolt's and fail the transaction.
+func (m *mailbox) add(rec []byte, expires time.Time, limits node.MailboxLimits) (seq uint64, receiptErr, err error) {
+	size := uint64(len(rec) - messageHeader)
+	if size > uint64(limits.MaxBytes) || size > maxPayload {
+		return 0, fmt.Errorf("store: enqueue to %q: %w: %d bytes, a mailbox holds %d",
+			m.user, ErrPayloadTooLarge, size, limits.MaxBytes), nil
+	}
+	if m.meta.count+1 > uint64(limits.MaxMessages) || m.meta.bytes+size > uint64(limits.MaxBytes) {
+		return 0, fmt.Errorf("store: enqueue to %q: %w: holds %d messages, %d bytes",
+			m.user, node.ErrMailboxFull, m.meta.count, m.meta.bytes), nil
+	}
+	seq = m.meta.lastSeq + 1
+	if err := m.msgs.Put(seqKey(seq), rec); err != nil {
+		return 0, nil, err
+	}
+	if err := m.expiry.Put(msgExpiryKey(expires, seq, m.user), nil); err != nil {
+		return 0, nil, err
+	}
+	m.meta.lastSeq = seq
+	m.meta.count++
+	m.meta.bytes += size
+	return seq, nil, nil
+}
+
+// stored is what removing a message needs to know of it.
+type stored struct {
+	seq     uint64
+	expires time.Time
+	size    uint64
+}
+
+// readStored decodes what remove needs from message seq's record.
+func (m *mailbox) readStored(seq uint64, rec []byte) (stored, error) {
+	expires, payload, err := decodeMessageHeader(rec)
+	if err != nil {
+		return stored{}, fmt.Errorf("message %d of %q: %w", seq, m.user, err)
+	}
+	return stored{seq: seq, expires: expires, size: uint64(len(payload))}, nil
+}
+
+// remove deletes a message and its expiry entry. The caller saves the
+// meta.
+func (m *mailbox) remove(e stored) error {
+	if m.meta.count == 0 || m.meta.bytes < e.size {
+		return fmt.Errorf("%w: mailbox %q counts fewer messages or bytes than it holds", ErrCorrupt, m.user)
+	}
+	m.meta.count--
+	m.meta.bytes -= e.size
+	seq, expires := e.seq, e.expires
+	if err := m.expiry.Delete(msgExpiryKey(expires, seq, m.user)); err != nil {
+		return err
+	}
+	return m.msgs.Delete(seqKey(seq))
+}
+
+// Fetch returns up to limit messages of user's mailbox with sequence
+// numbers above afterSeq, in order, leaving out messages that have expired
+// by Options.Now (Expires not after it) but are not yet collected. A limit
+// of 0 or less returns none.
+func (s *Store) Fetch(user string, afterSeq uint64, limit int) ([]node.Message, error) {
+	var out []node.Message
+	err := s.view("fetch", func(tx *bolt.Tx) error {
+		if err := hasAccount(tx, user); err != nil {
+			return err
+		}
+		b := tx.Bucket(bucketMailboxes).Bucket([]byte(user))
+		if b == nil {
+			return fmt.Errorf("%w: account %q has no mailbox", ErrCorrupt, user)
+		}
+		if limit <= 0 || afterSeq == ^uint64(0) {
+			return nil
+		}
+		now := s.opts.Now()
+		c := b.Cursor()
+		for k, v := c.Seek(seqKey(afterSeq + 1)); k != nil && len(out) < limit; k, v = c.Next() {
+			seq, err := parseSeqKey(k)
+			if err != nil {
+				return err
+			}
+			m, err := decodeMessage(seq, v)
+			if err != nil {
+				return fmt.Errorf("message %d of %q: %w", seq, user, err)
+			}
+			if !m.Expires.After(now) {
+				continue
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Ack removes user's messages with sequence numbers up to and including
+// uptoSeq and returns how many it removed. Sequence numbers stay used.
+func (s *Store) Ack(user string, uptoSeq uint64) (removed int, err error) {
+	err = s.update("ack", func(tx *bolt.Tx) error {
+		removed = 0
+		m, err := openMailbox(tx, user)
+		if err != nil {
+			return err
+		}
+		// Collect first: deleting under a live cursor is not safe to
+		// iterate after.
+		var doomed []stored
+		c := m.msgs.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			seq, err := parseSeqKey(k)
+			if err != nil {
+				return err
+			}
+			if seq > uptoSeq {
+				break
+			}
+			e, err := m.readStored(seq, v)
+			if err != nil {
+				return err
+			}
+			doomed = append(doomed, e)
+		}
+		if len(doomed) == 0 {
+			return nil
+		}
+		for _, e := range doomed {
+			if err := m.remove(e); err != nil {
+				return err
+			}
+		}
+		removed = len(doomed)
+		return m.saveMeta(tx)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return removed, nil
+}
+
+// Depth returns how many messages and payload bytes user's mailbox holds,
+// counting expired ones not yet collected.
+func (s *Store) Depth(user string) (messages int, bytes int64, err error) {
+	meta, err := s.mailboxMeta("depth", user)
+	return int(meta.count), int64(meta.bytes), err
+}
+
+// LastSeq returns the sequence number of the last message ever put in
+// user's mailbox (0 if none).
+func (s *Store) LastSeq(user string) (uint64, error) {
+	meta, err := s.mailboxMeta("last seq", user)
+	return meta.lastSeq, err
+}
+
+func (s *Store) mailboxMeta(op, user string) (mailboxMeta, error) {
+	var meta mailboxMeta
+	err := s.view(op, func(tx *bolt.Tx) error {
+		if err := hasAccount(tx, user); err != nil {
+			return err
+		}
+		raw := tx.Bucket(bucketMailboxMeta).Get([]byte(user))
+		if raw == nil {
+			return fmt.Errorf("%w: account %q has no mailbox", ErrCorrupt, user)
+		}
+		var err error
+		meta, err = decodeMailboxMeta(raw)
+		return err
+	})
+	if err != nil {
+		return mailboxMeta{}, err
+	}
+	return meta, nil
+}
+
+// Expire removes messages whose Expires is not after now, and sessions
+// that expired, and returns how many messages it removed. It walks the
+// expiry indexes, so its cost is in what it removes, not in what the store
+// holds; it commits every expireChunk removals, so a failure part way
+// leaves the earlier chunks removed.
+func (s *Store) Expire(now time.Time) (messages int, err error) {
+	for {
+		n, more, err := s.expireMessages(now)
+		messages += n
+		if err != nil {
+			return messages, err
+		}
+		if !more {
+			break
+		}
+	}
+	for {
+		more, err := s.expireSessions(now)
+		if err != nil {
+			return messages, err
+		}
+		if !more {
+			return messages, nil
+		}
+	}
+}
+
+// expireMessages removes up to expireChunk expired messages in one
+// transaction and reports whether there may be more.
+func (s *Store) expireMessages(now time.Time) (removed int, more bool, err error) {
+	err = s.update("expire", func(tx *bolt.Tx) error {
+		removed, more = 0, false
+		type entry struct {
+			seq  uint64
+			user string
+		}
+		var doomed []entry
+		c := tx.Bucket(bucketMsgExpiry).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			expires, seq, user, err := parseMsgExpiryKey(k)
+			if err != nil {
+				return err
+			}
+			if expires.After(now) {
+				break
+			}
+			if len(doomed) == s.expireChunk {
+				more = true
+				break
+			}
+			doomed = append(doomed, entry{seq, user})
+		}
+		boxes := map[string]*mailbox{}
+		for _, e := range doomed {
+			m := boxes[e.user]
+			if m == nil {
+				var err error
+				if m, err = openMailbox(tx, e.user); err != nil {
+					return fmt.Errorf("%w: expiry entry of message %d: %v", ErrCorrupt, e.seq, err)
+				}
+				boxes[e.user] = m
+			}
+			rec := m.msgs.Get(seqKey(e.seq))
+			if rec == nil {
+				return fmt.Errorf("%w: expiry entry for missing message %d of %q", ErrCorrupt, e.seq, e.user)
+			}
+			st, err := m.readStored(e.seq, rec)
+			if err != nil {
+				return err
+			}
+			if err := m.remove(st); err != nil {
+				return err
+			}
+		}
+		for _, m := range boxes {
+			if err := m.saveMeta(tx); err != nil {
+				return err
+			}
+		}
+		removed = len(doomed)
+		return nil
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	return removed, more, nil
+}
+
+// deleteMailbox removes user's messages, their expiry entries and the
+// mailbox itself.
+func deleteMailbox(tx *bolt.Tx, user string) error {
+	u := []byte(user)
+	msgs := tx.Bucket(bucketMailboxes).Bucket(u)
+	if msgs == nil {
+		return nil
+	}
+	expiry := tx.Bucket(bucketMsgExpiry)
+	var keys [][]byte
+	err := msgs.ForEach(func(k, v []byte) error {
+		seq, err := parseSeqKey(k)
+		if err != nil {
+			return err
+		}
+		expires, _, err := decodeMessageHeader(v)
+		if err != nil {
+			return fmt.Errorf("message %d of %q: %w", seq, user, err)
+		}
+		keys = append(keys, msgExpiryKey(expires, seq, user))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := expiry.Delete(k); err != nil {
+			return err
+		}
+	}
+	return tx.Bucket(bucketMailboxes).DeleteBucket(u)
+}

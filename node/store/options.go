@@ -1,0 +1,131 @@
+package store
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/quicprochat/qpc/node"
+)
+
+// Defaults of Options; a zero field means its default.
+const (
+	// DefaultMaxMessages is the default bound on messages per mailbox.
+	DefaultMaxMessages = 10_000
+	// DefaultMaxBytes is the default bound on payload bytes per mailbox.
+	DefaultMaxBytes = 64 << 20
+	// DefaultMaxKeyPackages is the default bound on key packages per user
+	// (not counting the last-resort one).
+	DefaultMaxKeyPackages = 100
+	// DefaultBatchWindow is how long a group commit waits for more
+	// enqueues after the first one it holds.
+	DefaultBatchWindow = time.Millisecond
+	// DefaultBatchSize is how many messages make a group commit cut its
+	// batch at once.
+	DefaultBatchSize = 256
+	// DefaultQueueSize is how many Enqueue calls may wait for the
+	// committer before further callers block.
+	DefaultQueueSize = 4096
+	// DefaultLockTimeout is how long Open waits for another process to
+	// release the database file.
+	DefaultLockTimeout = time.Second
+)
+
+// MaxUserLen is the longest user name the store accepts (bbolt's key
+// bound less the room the indexes need).
+const MaxUserLen = 1024
+
+// Options configure a Store. The zero value is valid and means every
+// default.
+type Options struct {
+	// Limits bound each mailbox (default DefaultMaxMessages,
+	// DefaultMaxBytes).
+	Limits node.MailboxLimits
+	// MaxKeyPackages bounds the key packages a user holds, besides the
+	// last-resort one (default DefaultMaxKeyPackages).
+	MaxKeyPackages int
+	// BatchWindow is how long the group committer waits, from the arrival
+	// of the oldest Enqueue it holds, for more before it commits (default
+	// DefaultBatchWindow).
+	BatchWindow time.Duration
+	// BatchSize is the number of messages at which the group committer
+	// commits without waiting out the window (default DefaultBatchSize). An
+	// Enqueue call is never split, so a batch may hold more.
+	BatchSize int
+	// QueueSize bounds the Enqueue calls that wait while the committer is
+	// busy with a commit; beyond it callers wait to be queued, honouring
+	// their context (default DefaultQueueSize).
+	QueueSize int
+	// LockTimeout is how long Open waits for the file lock before it fails
+	// with ErrLocked (default DefaultLockTimeout).
+	LockTimeout time.Duration
+	// OnCommit, if not nil, is called by the committer after each group
+	// commit with the number of messages it stored and how long the
+	// transaction took, including the sync (for metrics). It runs before
+	// the callers are answered, so it must be quick.
+	OnCommit func(messages int, took time.Duration)
+	// Now is the clock Fetch uses to leave out expired messages (default
+	// time.Now).
+	Now func() time.Time
+}
+
+// WithDefaults returns a copy of o, or of the zero Options when o is nil,
+// with every zero field set to its default. Negative values are kept, for
+// Validate to refuse.
+func (o *Options) WithDefaults() Options {
+	var c Options
+	if o != nil {
+		c = *o
+	}
+	if c.Limits.MaxMessages == 0 {
+		c.Limits.MaxMessages = DefaultMaxMessages
+	}
+	if c.Limits.MaxBytes == 0 {
+		c.Limits.MaxBytes = DefaultMaxBytes
+	}
+	if c.MaxKeyPackages == 0 {
+		c.MaxKeyPackages = DefaultMaxKeyPackages
+	}
+	if c.BatchWindow == 0 {
+		c.BatchWindow = DefaultBatchWindow
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = DefaultBatchSize
+	}
+	if c.QueueSize == 0 {
+		c.QueueSize = DefaultQueueSize
+	}
+	if c.LockTimeout == 0 {
+		c.LockTimeout = DefaultLockTimeout
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// Validate reports the first field of o (after WithDefaults) that is out of
+// range, wrapping ErrInvalidOptions.
+func (o Options) Validate() error {
+	bad := func(field string, v any) error {
+		return fmt.Errorf("%w: %s must be positive, is %v", ErrInvalidOptions, field, v)
+	}
+	switch {
+	case o.Limits.MaxMessages <= 0:
+		return bad("Limits.MaxMessages", o.Limits.MaxMessages)
+	case o.Limits.MaxBytes <= 0:
+		return bad("Limits.MaxBytes", o.Limits.MaxBytes)
+	case o.MaxKeyPackages <= 0:
+		return bad("MaxKeyPackages", o.MaxKeyPackages)
+	case o.BatchWindow <= 0:
+		return bad("BatchWindow", o.BatchWindow)
+	case o.BatchSize <= 0:
+		return bad("BatchSize", o.BatchSize)
+	case o.QueueSize <= 0:
+		return bad("QueueSize", o.QueueSize)
+	case o.LockTimeout <= 0:
+		return bad("LockTimeout", o.LockTimeout)
+	case o.Now == nil:
+		return fmt.Errorf("%w: Now is nil", ErrInvalidOptions)
+	}
+	return nil
+}

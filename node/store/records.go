@@ -1,0 +1,307 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/quicprochat/qpc/node"
+)
+
+// Versions of the stored formats; the layouts are in the package doc.
+const (
+	// schemaVersion is the layout of buckets and keys this version writes
+	// and reads.
+	schemaVersion = 1
+	// minSchemaVersion is the oldest layout this version still reads.
+	minSchemaVersion = 1
+	// recordVersion is the first byte of every record this version
+	// writes.
+	recordVersion = 1
+	// minRecordVersion is the oldest record version this version reads.
+	minRecordVersion = 1
+)
+
+const (
+	timeLen        = 12 // sortable seconds (8) + nanoseconds (4)
+	seqLen         = 8
+	messageHeader  = 1 + 2*timeLen
+	mailboxMetaLen = 1 + 3*8
+	hashLen        = len(node.TokenHash{})
+)
+
+// putTime writes t as 8 bytes of Unix seconds with the sign bit flipped, so
+// that bytewise order is time order, and 4 bytes of nanoseconds, both big
+// endian. Every time.Time after year 292277026596 B.C. fits.
+func putTime(b []byte, t time.Time) {
+	binary.BigEndian.PutUint64(b, uint64(t.Unix())^(1<<63))
+	binary.BigEndian.PutUint32(b[8:], uint32(t.Nanosecond()))
+}
+
+// getTime decodes what putTime wrote; b has at least timeLen bytes.
+func getTime(b []byte) (time.Time, error) {
+	sec := int64(binary.BigEndian.Uint64(b) ^ (1 << 63))
+	nsec := binary.BigEndian.Uint32(b[8:])
+	if nsec >= 1e9 {
+		return time.Time{}, fmt.Errorf("%w: nanoseconds %d out of range", ErrCorrupt, nsec)
+	}
+	return time.Unix(sec, int64(nsec)), nil
+}
+
+// seqKey is the key of message seq in a mailbox bucket.
+func seqKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(make([]byte, 0, seqLen), seq)
+}
+
+func parseSeqKey(k []byte) (uint64, error) {
+	if len(k) != seqLen {
+		return 0, fmt.Errorf("%w: message key of %d bytes", ErrCorrupt, len(k))
+	}
+	return binary.BigEndian.Uint64(k), nil
+}
+
+// recordBody checks the version byte of a record of the given kind and
+// returns what follows it.
+func recordBody(kind string, b []byte) ([]byte, error) {
+	if len(b) == 0 {
+		return nil, fmt.Errorf("%w: empty %s record", ErrCorrupt, kind)
+	}
+	switch v := b[0]; {
+	case v < minRecordVersion:
+		return nil, fmt.Errorf("%w: %s record version %d, oldest read is %d", ErrRecordTooOld, kind, v, minRecordVersion)
+	case v > recordVersion:
+		return nil, fmt.Errorf("%w: %s record version %d, newest known is %d", ErrRecordUnknown, kind, v, recordVersion)
+	}
+	return b[1:], nil
+}
+
+func truncated(kind string, need, have int) error {
+	return fmt.Errorf("%w: %s record truncated: need %d bytes, have %d", ErrCorrupt, kind, need, have)
+}
+
+// encodeAccount: version | created | OPAQUE record (rest).
+func encodeAccount(a node.Account) []byte {
+	b := make([]byte, 1+timeLen, 1+timeLen+len(a.Record))
+	b[0] = recordVersion
+	putTime(b[1:], a.Created)
+	return append(b, a.Record...)
+}
+
+// decodeAccount decodes an account record of user; the result does not
+// alias b.
+func decodeAccount(user string, b []byte) (node.Account, error) {
+	body, err := recordBody("account", b)
+	if err != nil {
+		return node.Account{}, err
+	}
+	if len(body) < timeLen {
+		return node.Account{}, truncated("account", timeLen, len(body))
+	}
+	created, err := getTime(body)
+	if err != nil {
+		return node.Account{}, err
+	}
+	return node.Account{
+		User:    user,
+		Record:  append([]byte{}, body[timeLen:]...),
+		Created: created,
+	}, nil
+}
+
+// encodeKeys: version | published | three fields, each a 4-byte big-endian
+// length and that many bytes: identity key, HPKE key, signature.
+func encodeKeys(k node.PublishedKeys) []byte {
+	b := make([]byte, 1+timeLen, 1+timeLen+12+len(k.IdentityKey)+len(k.HPKEKey)+len(k.Signature))
+	b[0] = recordVersion
+	putTime(b[1:], k.Published)
+	for _, f := range [][]byte{k.IdentityKey, k.HPKEKey, k.Signature} {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
+		b = append(b, f...)
+	}
+	return b
+}
+
+// decodeKeys decodes a published-keys record; the result does not alias b.
+func decodeKeys(b []byte) (node.PublishedKeys, error) {
+	body, err := recordBody("keys", b)
+	if err != nil {
+		return node.PublishedKeys{}, err
+	}
+	if len(body) < timeLen {
+		return node.PublishedKeys{}, truncated("keys", timeLen, len(body))
+	}
+	var k node.PublishedKeys
+	if k.Published, err = getTime(body); err != nil {
+		return node.PublishedKeys{}, err
+	}
+	rest := body[timeLen:]
+	for _, f := range []*[]byte{&k.IdentityKey, &k.HPKEKey, &k.Signature} {
+		if len(rest) < 4 {
+			return node.PublishedKeys{}, truncated("keys", 4, len(rest))
+		}
+		n := binary.BigEndian.Uint32(rest)
+		rest = rest[4:]
+		if uint64(n) > uint64(len(rest)) {
+			return node.PublishedKeys{}, truncated("keys", int(min(uint64(n), math.MaxInt32)), len(rest))
+		}
+		*f = append([]byte{}, rest[:n]...)
+		rest = rest[n:]
+	}
+	if len(rest) != 0 {
+		return node.PublishedKeys{}, fmt.Errorf("%w: %d bytes after keys record", ErrCorrupt, len(rest))
+	}
+	return k, nil
+}
+
+// encodeMessage: version | enqueued | expires | payload (rest). The buffer
+// is new, so the payload is copied.
+func encodeMessage(m node.NewMessage) []byte {
+	b := make([]byte, messageHeader, messageHeader+len(m.Payload))
+	b[0] = recordVersion
+	putTime(b[1:], m.Enqueued)
+	putTime(b[1+timeLen:], m.Expires)
+	return append(b, m.Payload...)
+}
+
+// decodeMessageHeader returns the expiry and the payload of a message
+// record; the payload aliases b.
+func decodeMessageHeader(b []byte) (expires time.Time, payload []byte, err error) {
+	body, err := recordBody("message", b)
+	if err != nil {
+		return time.Time{}, nil, err
+	}
+	if len(body) < 2*timeLen {
+		return time.Time{}, nil, truncated("message", 2*timeLen, len(body))
+	}
+	if expires, err = getTime(body[timeLen:]); err != nil {
+		return time.Time{}, nil, err
+	}
+	return expires, body[2*timeLen:], nil
+}
+
+// decodeMessage decodes message seq; the result does not alias b.
+func decodeMessage(seq uint64, b []byte) (node.Message, error) {
+	expires, payload, err := decodeMessageHeader(b)
+	if err != nil {
+		return node.Message{}, err
+	}
+	enqueued, err := getTime(b[1:])
+	if err != nil {
+		return node.Message{}, err
+	}
+	return node.Message{
+		Seq:      seq,
+		Payload:  append([]byte{}, payload...),
+		Enqueued: enqueued,
+		Expires:  expires,
+	}, nil
+}
+
+// mailboxMeta is the bookkeeping of one mailbox, kept in the same
+// transaction as every change to its messages.
+type mailboxMeta struct {
+	lastSeq uint64 // seq of the last message ever stored; the next is lastSeq+1
+	count   uint64 // messages held
+	bytes   uint64 // payload bytes held
+}
+
+// encodeMailboxMeta: version | last seq | count | bytes, each 8 bytes big
+// endian.
+func encodeMailboxMeta(m mailboxMeta) []byte {
+	b := make([]byte, 1, mailboxMetaLen)
+	b[0] = recordVersion
+	b = binary.BigEndian.AppendUint64(b, m.lastSeq)
+	b = binary.BigEndian.AppendUint64(b, m.count)
+	return binary.BigEndian.AppendUint64(b, m.bytes)
+}
+
+func decodeMailboxMeta(b []byte) (mailboxMeta, error) {
+	body, err := recordBody("mailbox", b)
+	if err != nil {
+		return mailboxMeta{}, err
+	}
+	if len(body) != mailboxMetaLen-1 {
+		return mailboxMeta{}, fmt.Errorf("%w: mailbox record of %d bytes, want %d", ErrCorrupt, len(b), mailboxMetaLen)
+	}
+	m := mailboxMeta{
+		lastSeq: binary.BigEndian.Uint64(body),
+		count:   binary.BigEndian.Uint64(body[8:]),
+		bytes:   binary.BigEndian.Uint64(body[16:]),
+	}
+	if m.count > m.lastSeq || m.bytes > math.MaxInt64 {
+		return mailboxMeta{}, fmt.Errorf("%w: mailbox record holds %d messages of %d bytes after %d", ErrCorrupt, m.count, m.bytes, m.lastSeq)
+	}
+	return m, nil
+}
+
+// encodeSession: version | expires | user (rest, not empty).
+func encodeSession(s node.Session) []byte {
+	b := make([]byte, 1+timeLen, 1+timeLen+len(s.User))
+	b[0] = recordVersion
+	putTime(b[1:], s.Expires)
+	return append(b, s.User...)
+}
+
+func decodeSession(b []byte) (node.Session, error) {
+	body, err := recordBody("session", b)
+	if err != nil {
+		return node.Session{}, err
+	}
+	if len(body) <= timeLen {
+		return node.Session{}, truncated("session", timeLen+1, len(body))
+	}
+	expires, err := getTime(body)
+	if err != nil {
+		return node.Session{}, err
+	}
+	return node.Session{User: string(body[timeLen:]), Expires: expires}, nil
+}
+
+// msgExpiryKey: expires | seq | user; the value is empty.
+func msgExpiryKey(expires time.Time, seq uint64, user string) []byte {
+	k := make([]byte, timeLen+seqLen, timeLen+seqLen+len(user))
+	putTime(k, expires)
+	binary.BigEndian.PutUint64(k[timeLen:], seq)
+	return append(k, user...)
+}
+
+func parseMsgExpiryKey(k []byte) (expires time.Time, seq uint64, user string, err error) {
+	if len(k) <= timeLen+seqLen {
+		return time.Time{}, 0, "", fmt.Errorf("%w: message expiry key of %d bytes", ErrCorrupt, len(k))
+	}
+	if expires, err = getTime(k); err != nil {
+		return time.Time{}, 0, "", err
+	}
+	return expires, binary.BigEndian.Uint64(k[timeLen:]), string(k[timeLen+seqLen:]), nil
+}
+
+// sessionExpiryKey: expires | token hash; the value is empty.
+func sessionExpiryKey(expires time.Time, h node.TokenHash) []byte {
+	k := make([]byte, timeLen, timeLen+hashLen)
+	putTime(k, expires)
+	return append(k, h[:]...)
+}
+
+func parseSessionExpiryKey(k []byte) (expires time.Time, h node.TokenHash, err error) {
+	if len(k) != timeLen+hashLen {
+		return time.Time{}, h, fmt.Errorf("%w: session expiry key of %d bytes", ErrCorrupt, len(k))
+	}
+	if expires, err = getTime(k); err != nil {
+		return time.Time{}, h, err
+	}
+	copy(h[:], k[timeLen:])
+	return expires, h, nil
+}
+
+// encodeSchema: the schema version, 4 bytes big endian.
+func encodeSchema(v uint32) []byte {
+	return binary.BigEndian.AppendUint32(nil, v)
+}
+
+func decodeSchema(b []byte) (uint32, error) {
+	if len(b) != 4 {
+		return 0, fmt.Errorf("%w: schema version of %d bytes", ErrCorrupt, len(b))
+	}
+	return binary.BigEndian.Uint32(b), nil
+}

@@ -1,0 +1,272 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/quicprochat/qpc/node"
+)
+
+var (
+	sampleAccount = node.Account{User: "alice", Record: []byte("opaque registration record"), Created: t0}
+	sampleKeys    = node.PublishedKeys{
+		IdentityKey: bytes.Repeat([]byte{1}, 32),
+		HPKEKey:     bytes.Repeat([]byte{2}, 1216),
+		Signature:   bytes.Repeat([]byte{3}, 64),
+		Published:   t0.Add(time.Nanosecond),
+	}
+	sampleMessage = node.NewMessage{Recipient: "bob", Payload: []byte("sealed"), Enqueued: t0, Expires: t0.Add(30 * 24 * time.Hour)}
+	sampleMeta    = mailboxMeta{lastSeq: 7, count: 3, bytes: 300}
+	sampleSession = node.Session{User: "alice", Expires: t0.Add(time.Hour)}
+)
+
+// decoders lists every record decoder with a valid record, for the tests
+// that treat them alike.
+var decoders = []struct {
+	name   string
+	valid  []byte
+	decode func([]byte) error
+}{
+	{"account", encodeAccount(sampleAccount), func(b []byte) error { _, err := decodeAccount("alice", b); return err }},
+	{"keys", encodeKeys(sampleKeys), func(b []byte) error { _, err := decodeKeys(b); return err }},
+	{"message", encodeMessage(sampleMessage), func(b []byte) error { _, err := decodeMessage(1, b); return err }},
+	{"mailbox", encodeMailboxMeta(sampleMeta), func(b []byte) error { _, err := decodeMailboxMeta(b); return err }},
+	{"session", encodeSession(sampleSession), func(b []byte) error { _, err := decodeSession(b); return err }},
+}
+
+func TestTimeEncodingKeepsTheInstantAndOrder(t *testing.T) {
+	times := []time.Time{
+		{}, // the zero time, year 1
+		time.Unix(-1, 999_999_999),
+		time.Unix(0, 0),
+		time.Unix(0, 1),
+		t0,
+		time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC),
+	}
+	var prev []byte
+	for _, tm := range times {
+		b := make([]byte, timeLen)
+		putTime(b, tm)
+		got, err := getTime(b)
+		if err != nil || !got.Equal(tm) {
+			t.Errorf("time %v decoded as %v, %v", tm, got, err)
+		}
+		if prev != nil && bytes.Compare(prev, b) >= 0 {
+			t.Errorf("encoding of %v does not sort after the previous time", tm)
+		}
+		prev = b
+	}
+	if got, _ := getTime(make([]byte, timeLen)); got.After(time.Unix(0, 0)) {
+		t.Errorf("all-zero bytes decode to %v, want before 1970", got)
+	}
+}
+
+func TestRecordsRoundTrip(t *testing.T) {
+	a, err := decodeAccount("alice", encodeAccount(sampleAccount))
+	if err != nil || a.User != "alice" || !bytes.Equal(a.Record, sampleAccount.Record) || !a.Created.Equal(t0) {
+		t.Errorf("account: %+v, %v", a, err)
+	}
+	k, err := decodeKeys(encodeKeys(sampleKeys))
+	if err != nil || !bytes.Equal(k.IdentityKey, sampleKeys.IdentityKey) || !bytes.Equal(k.HPKEKey, sampleKeys.HPKEKey) ||
+		!bytes.Equal(k.Signature, sampleKeys.Signature) || !k.Published.Equal(sampleKeys.Published) {
+		t.Errorf("keys: %v", err)
+	}
+	empty, err := decodeKeys(encodeKeys(node.PublishedKeys{}))
+	if err != nil || len(empty.IdentityKey)+len(empty.HPKEKey)+len(empty.Signature) != 0 {
+		t.Errorf("empty keys: %+v, %v", empty, err)
+	}
+	m, err := decodeMessage(9, encodeMessage(sampleMessage))
+	if err != nil || m.Seq != 9 || !bytes.Equal(m.Payload, sampleMessage.Payload) || !m.Enqueued.Equal(t0) || !m.Expires.Equal(sampleMessage.Expires) {
+		t.Errorf("message: %+v, %v", m, err)
+	}
+	meta, err := decodeMailboxMeta(encodeMailboxMeta(sampleMeta))
+	if err != nil || meta != sampleMeta {
+		t.Errorf("mailbox: %+v, %v", meta, err)
+	}
+	s, err := decodeSession(encodeSession(sampleSession))
+	if err != nil || s.User != "alice" || !s.Expires.Equal(sampleSession.Expires) {
+		t.Errorf("session: %+v, %v", s, err)
+	}
+	exp, seq, user, err := parseMsgExpiryKey(msgExpiryKey(t0, 42, "bob"))
+	if err != nil || !exp.Equal(t0) || seq != 42 || user != "bob" {
+		t.Errorf("message expiry key: %v %d %q %v", exp, seq, user, err)
+	}
+	h := node.TokenHash{1, 2, 3}
+	exp, h2, err := parseSessionExpiryKey(sessionExpiryKey(t0, h))
+	if err != nil || !exp.Equal(t0) || h2 != h {
+		t.Errorf("session expiry key: %v %x %v", exp, h2, err)
+	}
+	v, err := decodeSchema(encodeSchema(schemaVersion))
+	if err != nil || v != schemaVersion {
+		t.Errorf("schema: %d, %v", v, err)
+	}
+}
+
+func TestDecodedRecordsDoNotAliasTheStoredBytes(t *testing.T) {
+	rec := encodeMessage(sampleMessage)
+	m, err := decodeMessage(1, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range rec {
+		rec[i] = 0xff
+	}
+	if string(m.Payload) != "sealed" {
+		t.Errorf("payload changed with the record: %q", m.Payload)
+	}
+}
+
+func TestEveryTruncationOfARecordIsRejected(t *testing.T) {
+	for _, d := range decoders {
+		for n := 0; n < len(d.valid); n++ {
+			err := d.decode(d.valid[:n])
+			if d.name == "account" || d.name == "message" {
+				// Their last field is "the rest", so a cut inside it
+				// is a shorter valid record.
+				if n >= len(d.valid)-len(sampleAccount.Record) && d.name == "account" ||
+					n >= messageHeader && d.name == "message" {
+					continue
+				}
+			}
+			if d.name == "session" && n > 1+timeLen {
+				continue // a shorter user name
+			}
+			if !errors.Is(err, ErrCorrupt) {
+				t.Errorf("%s cut to %d of %d bytes: %v, want ErrCorrupt", d.name, n, len(d.valid), err)
+			}
+		}
+	}
+}
+
+func TestRecordsWithTrailingBytesAreRejected(t *testing.T) {
+	for _, d := range decoders {
+		if d.name != "keys" && d.name != "mailbox" {
+			continue // the others end in a field that takes the rest
+		}
+		if err := d.decode(append(append([]byte{}, d.valid...), 0)); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s with a trailing byte: %v, want ErrCorrupt", d.name, err)
+		}
+	}
+}
+
+func TestRecordVersionsTooOldAndUnknownAreDistinct(t *testing.T) {
+	for _, d := range decoders {
+		old := append([]byte{}, d.valid...)
+		old[0] = minRecordVersion - 1
+		if err := d.decode(old); !errors.Is(err, ErrRecordTooOld) {
+			t.Errorf("%s with version %d: %v, want ErrRecordTooOld", d.name, old[0], err)
+		}
+		newer := append([]byte{}, d.valid...)
+		newer[0] = recordVersion + 1
+		if err := d.decode(newer); !errors.Is(err, ErrRecordUnknown) {
+			t.Errorf("%s with version %d: %v, want ErrRecordUnknown", d.name, newer[0], err)
+		}
+	}
+}
+
+func TestOutOfRangeFieldsAreRejected(t *testing.T) {
+	bad := encodeAccount(sampleAccount)
+	copy(bad[1+8:], []byte{0xff, 0xff, 0xff, 0xff}) // nanoseconds ≥ 10⁹
+	if _, err := decodeAccount("alice", bad); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("account with bad nanoseconds: %v", err)
+	}
+	if _, err := decodeMailboxMeta(encodeMailboxMeta(mailboxMeta{lastSeq: 1, count: 2})); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("mailbox holding more messages than were ever stored: %v", err)
+	}
+	if _, err := decodeMailboxMeta(encodeMailboxMeta(mailboxMeta{lastSeq: 1, count: 1, bytes: 1 << 63})); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("mailbox with 2^63 bytes: %v", err)
+	}
+	keys := encodeKeys(sampleKeys)
+	keys[1+timeLen] = 0xff // identity key length far beyond the record
+	if _, err := decodeKeys(keys); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("keys with an overlong field: %v", err)
+	}
+	if _, _, _, err := parseMsgExpiryKey(make([]byte, timeLen+seqLen)); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("message expiry key without user: %v", err)
+	}
+	if _, _, err := parseSessionExpiryKey(make([]byte, timeLen+hashLen-1)); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("short session expiry key: %v", err)
+	}
+	if _, err := decodeSchema([]byte{1}); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("1-byte schema: %v", err)
+	}
+	if _, err := parseSeqKey([]byte{1}); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("1-byte message key: %v", err)
+	}
+}
+
+// Fuzz targets: no input panics, and whatever decodes re-encodes to the
+// same bytes (the encodings are canonical).
+
+func FuzzDecodeAccount(f *testing.F) {
+	f.Add(encodeAccount(sampleAccount))
+	f.Add(encodeAccount(node.Account{}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a, err := decodeAccount("u", b)
+		if err == nil && !bytes.Equal(encodeAccount(a), b) {
+			t.Errorf("re-encoding differs")
+		}
+	})
+}
+
+func FuzzDecodeKeys(f *testing.F) {
+	f.Add(encodeKeys(sampleKeys))
+	f.Add(encodeKeys(node.PublishedKeys{}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		k, err := decodeKeys(b)
+		if err == nil && !bytes.Equal(encodeKeys(k), b) {
+			t.Errorf("re-encoding differs")
+		}
+	})
+}
+
+func FuzzDecodeMessage(f *testing.F) {
+	f.Add(encodeMessage(sampleMessage))
+	f.Add(encodeMessage(node.NewMessage{}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := decodeMessage(1, b)
+		if err != nil {
+			return
+		}
+		again := encodeMessage(node.NewMessage{Payload: m.Payload, Enqueued: m.Enqueued, Expires: m.Expires})
+		if !bytes.Equal(again, b) {
+			t.Errorf("re-encoding differs")
+		}
+	})
+}
+
+func FuzzDecodeMailboxMeta(f *testing.F) {
+	f.Add(encodeMailboxMeta(sampleMeta))
+	f.Add(encodeMailboxMeta(mailboxMeta{}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := decodeMailboxMeta(b)
+		if err == nil && !bytes.Equal(encodeMailboxMeta(m), b) {
+			t.Errorf("re-encoding differs")
+		}
+	})
+}
+
+func FuzzDecodeSession(f *testing.F) {
+	f.Add(encodeSession(sampleSession))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := decodeSession(b)
+		if err == nil && !bytes.Equal(encodeSession(s), b) {
+			t.Errorf("re-encoding differs")
+		}
+	})
+}
+
+func FuzzIndexKeys(f *testing.F) {
+	f.Add(msgExpiryKey(t0, 3, "bob"))
+	f.Add(sessionExpiryKey(t0, node.TokenHash{9}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if exp, seq, user, err := parseMsgExpiryKey(b); err == nil && !bytes.Equal(msgExpiryKey(exp, seq, user), b) {
+			t.Errorf("message expiry key re-encoding differs")
+		}
+		if exp, h, err := parseSessionExpiryKey(b); err == nil && !bytes.Equal(sessionExpiryKey(exp, h), b) {
+			t.Errorf("session expiry key re-encoding differs")
+		}
+	})
+}

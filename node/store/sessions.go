@@ -1,0 +1,148 @@
+package store
+
+import (
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/quicprochat/qpc/node"
+)
+
+// PutSession stores s under h, replacing a session already there. The user
+// must have an account (node.ErrUnknownUser), so that DeleteAccount can
+// remove every session of theirs.
+func (s *Store) PutSession(h node.TokenHash, sess node.Session) error {
+	return s.update("put session", func(tx *bolt.Tx) error {
+		if err := hasAccount(tx, sess.User); err != nil {
+			return err
+		}
+		if err := deleteSession(tx, h); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketSessions).Put(h[:], encodeSession(sess)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketSessExpiry).Put(sessionExpiryKey(sess.Expires, h), nil); err != nil {
+			return err
+		}
+		byUser, err := tx.Bucket(bucketUserSessions).CreateBucketIfNotExists([]byte(sess.User))
+		if err != nil {
+			return err
+		}
+		return byUser.Put(h[:], nil)
+	})
+}
+
+// Session returns the session stored under h, or node.ErrNoSession. An
+// expired session is returned as stored until Expire removes it; the caller
+// checks Expires.
+func (s *Store) Session(h node.TokenHash) (node.Session, error) {
+	var sess node.Session
+	err := s.view("session", func(tx *bolt.Tx) error {
+		raw := tx.Bucket(bucketSessions).Get(h[:])
+		if raw == nil {
+			return node.ErrNoSession
+		}
+		var err error
+		sess, err = decodeSession(raw)
+		return err
+	})
+	return sess, err
+}
+
+// DeleteSession removes the session under h, if any.
+func (s *Store) DeleteSession(h node.TokenHash) error {
+	return s.update("delete session", func(tx *bolt.Tx) error {
+		return deleteSession(tx, h)
+	})
+}
+
+// deleteSession removes the session under h and its index entries, if
+// there is one.
+func deleteSession(tx *bolt.Tx, h node.TokenHash) error {
+	sessions := tx.Bucket(bucketSessions)
+	raw := sessions.Get(h[:])
+	if raw == nil {
+		return nil
+	}
+	old, err := decodeSession(raw)
+	if err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketSessExpiry).Delete(sessionExpiryKey(old.Expires, h)); err != nil {
+		return err
+	}
+	if byUser := tx.Bucket(bucketUserSessions).Bucket([]byte(old.User)); byUser != nil {
+		if err := byUser.Delete(h[:]); err != nil {
+			return err
+		}
+		if k, _ := byUser.Cursor().First(); k == nil {
+			if err := tx.Bucket(bucketUserSessions).DeleteBucket([]byte(old.User)); err != nil {
+				return err
+			}
+		}
+	}
+	return sessions.Delete(h[:])
+}
+
+// deleteUserSessions removes every session of user.
+func deleteUserSessions(tx *bolt.Tx, user string) error {
+	byUser := tx.Bucket(bucketUserSessions).Bucket([]byte(user))
+	if byUser == nil {
+		return nil
+	}
+	var hashes []node.TokenHash
+	err := byUser.ForEach(func(k, _ []byte) error {
+		var h node.TokenHash
+		if len(k) != hashLen {
+			return fmt.Errorf("%w: session index key of %d bytes", ErrCorrupt, len(k))
+		}
+		copy(h[:], k)
+		hashes = append(hashes, h)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, h := range hashes {
+		if err := deleteSession(tx, h); err != nil {
+			return err
+		}
+	}
+	return deleteSubBucket(tx.Bucket(bucketUserSessions), []byte(user))
+}
+
+// expireSessions removes up to expireChunk sessions whose Expires is not
+// after now, in one transaction, and reports whether there may be more.
+func (s *Store) expireSessions(now time.Time) (more bool, err error) {
+	err = s.update("expire sessions", func(tx *bolt.Tx) error {
+		more = false
+		var doomed []node.TokenHash
+		c := tx.Bucket(bucketSessExpiry).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			expires, h, err := parseSessionExpiryKey(k)
+			if err != nil {
+				return err
+			}
+			if expires.After(now) {
+				break
+			}
+			if len(doomed) == s.expireChunk {
+				more = true
+				break
+			}
+			doomed = append(doomed, h)
+		}
+		for _, h := range doomed {
+			if tx.Bucket(bucketSessions).Get(h[:]) == nil {
+				return fmt.Errorf("%w: expiry entry for missing session", ErrCorrupt)
+			}
+			if err := deleteSession(tx, h); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return more, err
+}

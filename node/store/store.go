@@ -1,0 +1,218 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/quicprochat/qpc/node"
+)
+
+// FileName is the name of the database file in a node's store directory.
+const FileName = "qpc.db"
+
+// fileMode is the mode of a database file the store creates: it holds
+// OPAQUE records and session hashes, for the node's user only.
+const fileMode = 0o600
+
+// Bucket names; the layout is in the package doc.
+var (
+	bucketMeta         = []byte("meta")
+	bucketAccounts     = []byte("accounts")
+	bucketKeys         = []byte("keys")
+	bucketKeyPackages  = []byte("keypackages")
+	bucketLastResort   = []byte("lastresort")
+	bucketMailboxes    = []byte("mailboxes")
+	bucketMailboxMeta  = []byte("mailboxmeta")
+	bucketMsgExpiry    = []byte("msgexpiry")
+	bucketSessions     = []byte("sessions")
+	bucketUserSessions = []byte("usersessions")
+	bucketSessExpiry   = []byte("sessionexpiry")
+
+	allBuckets = [][]byte{
+		bucketMeta, bucketAccounts, bucketKeys, bucketKeyPackages, bucketLastResort,
+		bucketMailboxes, bucketMailboxMeta, bucketMsgExpiry,
+		bucketSessions, bucketUserSessions, bucketSessExpiry,
+	}
+
+	keySchema = []byte("schema")
+)
+
+// Store is a node.Store on one bbolt file. It is safe for concurrent use.
+type Store struct {
+	db   *bolt.DB
+	opts Options
+
+	// mu guards closed. Methods hold it for reading while they use db or
+	// hand a request to the committer, so Close, which takes it for
+	// writing, knows that nothing starts after it.
+	mu     sync.RWMutex
+	closed bool
+
+	// queued counts Enqueue calls handed to the committer and not yet
+	// answered.
+	queued atomic.Int64
+
+	// expireChunk is expireChunk; tests lower it.
+	expireChunk int
+
+	reqs     chan *enqueueReq // to the committer
+	stop     chan struct{}    // closed by Close
+	loopDone chan struct{}    // closed when the committer has returned
+}
+
+var _ node.Store = (*Store)(nil)
+
+// Open opens the store in the bbolt file at path (conventionally
+// filepath.Join(storeDir, FileName)), creating it with mode 0600 if it does
+// not exist. Zero fields of opts take their defaults (Options.WithDefaults).
+// It fails with ErrInvalidOptions, ErrLocked when another process has the
+// file open, ErrSchemaTooOld or ErrSchemaUnknown when the file holds a
+// layout this version does not read, and ErrNotAStore for a bbolt file of
+// something else.
+func Open(path string, opts Options) (*Store, error) {
+	opts = opts.WithDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	db, err := bolt.Open(path, fileMode, &bolt.Options{
+		Timeout:        opts.LockTimeout,
+		FreelistType:   bolt.FreelistMapType,
+		NoFreelistSync: true,
+	})
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return nil, fmt.Errorf("store: open %s: %w", path, ErrLocked)
+		}
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if err := db.Update(initSchema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	s := &Store{
+		db:          db,
+		opts:        opts,
+		expireChunk: expireChunk,
+		reqs:        make(chan *enqueueReq, opts.QueueSize),
+		stop:        make(chan struct{}),
+		loopDone:    make(chan struct{}),
+	}
+	go s.commitLoop()
+	return s, nil
+}
+
+// initSchema writes the schema version and the buckets into a new file and
+// checks the version of an existing one.
+func initSchema(tx *bolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		empty := true
+		_ = tx.ForEach(func([]byte, *bolt.Bucket) error {
+			empty = false
+			return nil
+		})
+		if !empty {
+			return ErrNotAStore
+		}
+		var err error
+		if meta, err = tx.CreateBucket(bucketMeta); err != nil {
+			return err
+		}
+		if err := meta.Put(keySchema, encodeSchema(schemaVersion)); err != nil {
+			return err
+		}
+	}
+	raw := meta.Get(keySchema)
+	if raw == nil {
+		return ErrNotAStore
+	}
+	v, err := decodeSchema(raw)
+	if err != nil {
+		return err
+	}
+	switch {
+	case v < minSchemaVersion:
+		return fmt.Errorf("%w: version %d, oldest read is %d", ErrSchemaTooOld, v, minSchemaVersion)
+	case v > schemaVersion:
+		return fmt.Errorf("%w: version %d, newest known is %d", ErrSchemaUnknown, v, schemaVersion)
+	}
+	for _, name := range allBuckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close commits every Enqueue already queued, stops the committer and
+// closes the file. Calls after Close fail with node.ErrStoreClosed; so does
+// a second Close.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return fmt.Errorf("store: close: %w", node.ErrStoreClosed)
+	}
+	s.closed = true
+	s.mu.Unlock()
+	close(s.stop)
+	<-s.loopDone
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("store: close: %w", err)
+	}
+	return nil
+}
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.db.Path() }
+
+// view runs fn in a read transaction unless the store is closed.
+func (s *Store) view(op string, fn func(tx *bolt.Tx) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return fmt.Errorf("store: %s: %w", op, node.ErrStoreClosed)
+	}
+	if err := s.db.View(fn); err != nil {
+		return fmt.Errorf("store: %s: %w", op, err)
+	}
+	return nil
+}
+
+// update runs fn in a write transaction, which bbolt commits and syncs,
+// unless the store is closed.
+func (s *Store) update(op string, fn func(tx *bolt.Tx) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return fmt.Errorf("store: %s: %w", op, node.ErrStoreClosed)
+	}
+	if err := s.db.Update(fn); err != nil {
+		return fmt.Errorf("store: %s: %w", op, err)
+	}
+	return nil
+}
+
+// checkUser refuses names that cannot be keys.
+func checkUser(user string) error {
+	if user == "" || len(user) > MaxUserLen {
+		return fmt.Errorf("%w: %d bytes", ErrInvalidUser, len(user))
+	}
+	return nil
+}
+
+// hasAccount reports whether user has an account, as an error for the
+// methods that need one.
+func hasAccount(tx *bolt.Tx, user string) error {
+	if user == "" || len(user) > MaxUserLen || tx.Bucket(bucketAccounts).Get([]byte(user)) == nil {
+		return fmt.Errorf("%w: %q", node.ErrUnknownUser, user)
+	}
+	return nil
+}
+
+func isUnknownUser(err error) bool { return errors.Is(err, node.ErrUnknownUser) }

@@ -1,0 +1,24 @@
+package store
+
+import (
+	bolt "go.etcd.io/bbolt"
+)
+
+// Totals returns how many messages and payload bytes all mailboxes hold,
+// and how many accounts there are. It reads every mailbox's meta record:
+// cheap at a metrics scrape's pace on a community node, not for hot paths.
+func (s *Store) Totals() (messages, bytes int64, accounts int, err error) {
+	err = s.view("totals", func(tx *bolt.Tx) error {
+		accounts = tx.Bucket(bucketAccounts).Stats().KeyN
+		return tx.Bucket(bucketMailboxMeta).ForEach(func(_, v []byte) error {
+			meta, err := decodeMailboxMeta(v)
+			if err != nil {
+				return err
+			}
+			messages += int64(meta.count)
+			bytes += int64(meta.bytes)
+			return nil
+		})
+	})
+	return messages, bytes, accounts, err
+}
