@@ -79,6 +79,7 @@ func (n *Node) registerDiscoveryMetrics() {
 		{"qpc_mdns_malformed_total", "mDNS packets dropped because they could not be decoded or were too large.", func(s discovery.Stats) uint64 { return s.Malformed }},
 		{"qpc_mdns_bad_announcements_total", "qpc announcements ignored for a missing or bad TXT key or an oversized TXT record.", func(s discovery.Stats) uint64 { return s.BadAnnouncements }},
 		{"qpc_mdns_unknown_version_total", "qpc announcements ignored for a ver= this node does not speak.", func(s discovery.Stats) uint64 { return s.UnknownVersion }},
+		{"qpc_mdns_off_link_total", "mDNS packets ignored because their source is not on the local link.", func(s discovery.Stats) uint64 { return s.OffLink }},
 		{"qpc_mdns_table_full_total", "New peers dropped because the peer table was full.", func(s discovery.Stats) uint64 { return s.TableFull }},
 		{"qpc_mdns_answered_total", "mDNS queries answered.", func(s discovery.Stats) uint64 { return s.Answered }},
 		{"qpc_mdns_rate_limited_total", "mDNS answers deferred or dropped by the per-interface rate limit.", func(s discovery.Stats) uint64 { return s.RateLimited }},

@@ -80,9 +80,14 @@ func Browse(ctx context.Context, cfg BrowseConfig) ([]Peer, Stats, error) {
 		}
 	}
 
-	byIndex := map[int]string{}
+	type link struct {
+		name string
+		nets []netip.Prefix
+	}
+	byIndex := map[int]link{}
 	for _, ifi := range ifaces {
-		byIndex[ifi.Index] = ifi.Name
+		_, nets := interfaceNets(&ifi)
+		byIndex[ifi.Index] = link{ifi.Name, nets}
 	}
 	var st counters
 	table := NewTable("", nil)
@@ -101,13 +106,17 @@ func Browse(ctx context.Context, cfg BrowseConfig) ([]Peer, Stats, error) {
 			if err != nil {
 				return
 			}
-			iface, ok := byIndex[idx]
+			l, ok := byIndex[idx]
 			ua, _ := src.(*net.UDPAddr)
 			if !ok || ua == nil {
 				continue
 			}
+			from := ua.AddrPort().Addr().Unmap()
+			if !onLink(from, l.nets) {
+				continue // routed here: not an mDNS answer (RFC 6762 §11)
+			}
 			select {
-			case packets <- packet{b: buf[:n], iface: iface, src: ua.AddrPort().Addr()}:
+			case packets <- packet{b: buf[:n], iface: l.name, src: from}:
 			case <-done:
 				return
 			}

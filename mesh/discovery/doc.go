@@ -37,7 +37,8 @@
 // response that carries a valid TXT record into its peer Table. A peer
 // leaves the table when its TTL runs out or at once on a goodbye. Packets
 // that do not decode, TXT records that are oversized (over 1300 bytes),
-// lack a key or have a bad value, and announcements of an unknown ver= are
+// lack a key or have a bad value, announcements of an unknown ver=, and
+// packets whose source is off the interface's link (RFC 6762 §11) are
 // dropped and counted (Stats), never acted on.
 //
 // # Wire format

@@ -68,13 +68,14 @@ type Stats struct {
 	BadAnnouncements uint64 // qpc TXT records with missing or bad keys, or oversized
 	UnknownVersion   uint64 // qpc TXT records with a ver= we do not speak
 	TableFull        uint64 // new peers dropped because the table held MaxPeers
+	OffLink          uint64 // packets from a source off the local link, ignored
 	Answered         uint64 // queries answered
 	RateLimited      uint64 // answers held back (multicast: sent later, once) or dropped (unicast) by the rate limit
 	SendErrors       uint64 // packets that could not be sent
 }
 
 type counters struct {
-	packets, malformed, badAnn, unknownVer, answered, rateLimited, sendErrors atomic.Uint64
+	packets, malformed, badAnn, unknownVer, offLink, answered, rateLimited, sendErrors atomic.Uint64
 }
 
 // count records the problems of an ingest.
@@ -113,6 +114,7 @@ type Service struct {
 type ifaceState struct {
 	ifi          net.Interface
 	addrs        []netip.Addr
+	nets         []netip.Prefix // the prefixes of addrs: the local link
 	joined4      bool
 	joined6      bool
 	announceLeft int
@@ -241,6 +243,7 @@ func (s *Service) Stats() Stats {
 		BadAnnouncements: s.stats.badAnn.Load(),
 		UnknownVersion:   s.stats.unknownVer.Load(),
 		TableFull:        s.table.dropped(),
+		OffLink:          s.stats.offLink.Load(),
 		Answered:         s.stats.answered.Load(),
 		RateLimited:      s.stats.rateLimited.Load(),
 		SendErrors:       s.stats.sendErrors.Load(),
@@ -363,11 +366,19 @@ func (s *Service) targetInterfaces() []net.Interface {
 }
 
 func interfaceAddrs(ifi *net.Interface) []netip.Addr {
+	addrs, _ := interfaceNets(ifi)
+	return addrs
+}
+
+// interfaceNets returns the addresses mDNS announces for ifi, sorted, and
+// the prefixes they belong to.
+func interfaceNets(ifi *net.Interface) ([]netip.Addr, []netip.Prefix) {
 	list, err := ifi.Addrs()
 	if err != nil {
-		return nil
+		return nil, nil
 	}
-	var out []netip.Addr
+	var addrs []netip.Addr
+	var nets []netip.Prefix
 	for _, a := range list {
 		ipn, ok := a.(*net.IPNet)
 		if !ok {
@@ -381,10 +392,29 @@ func interfaceAddrs(ifi *net.Interface) []netip.Addr {
 		if addr.IsLoopback() || addr.IsMulticast() || addr.IsUnspecified() {
 			continue
 		}
-		out = append(out, addr)
+		addrs = append(addrs, addr)
+		if ones, _ := ipn.Mask.Size(); ones > 0 {
+			nets = append(nets, netip.PrefixFrom(addr, ones).Masked())
+		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Less(out[j]) })
-	return out
+	sort.Slice(addrs, func(i, j int) bool { return addrs[i].Less(addrs[j]) })
+	return addrs, nets
+}
+
+// onLink reports whether a packet from a may come from the local link of
+// an interface with prefixes nets: link-local addresses and those in nets
+// do. Anything else was routed here, and mDNS must not answer or believe it
+// (RFC 6762 §11).
+func onLink(a netip.Addr, nets []netip.Prefix) bool {
+	if a.IsLinkLocalUnicast() {
+		return true
+	}
+	for _, n := range nets {
+		if n.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // refreshInterfaces joins the multicast groups on new interfaces, notes
@@ -398,13 +428,13 @@ func (s *Service) refreshInterfaces(now time.Time) bool {
 	seen := map[int]bool{}
 	for _, ifi := range s.targetInterfaces() {
 		seen[ifi.Index] = true
-		addrs := interfaceAddrs(&ifi)
+		addrs, nets := interfaceNets(&ifi)
 		st, ok := s.ifaces[ifi.Index]
 		if !ok {
 			st = &ifaceState{ifi: ifi}
 			s.ifaces[ifi.Index] = st
 		}
-		st.ifi = ifi
+		st.ifi, st.nets = ifi, nets
 		s.join(st)
 		if ok && slices.Equal(st.addrs, addrs) {
 			continue
@@ -592,9 +622,10 @@ func (s *Service) handle(b []byte, ifIndex int, src net.Addr, multicast bool) {
 	s.mu.Lock()
 	st, ok := s.ifaces[ifIndex]
 	var addrs []netip.Addr
+	var nets []netip.Prefix
 	var iface string
 	if ok {
-		addrs, iface = st.addrs, st.ifi.Name
+		addrs, nets, iface = st.addrs, st.nets, st.ifi.Name
 	}
 	s.mu.Unlock()
 	if !ok {
@@ -607,6 +638,10 @@ func (s *Service) handle(b []byte, ifIndex int, src net.Addr, multicast bool) {
 	}
 	from := ua.AddrPort()
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	if !onLink(from.Addr(), nets) {
+		s.stats.offLink.Add(1)
+		return
+	}
 	if len(b) > maxPacket {
 		s.stats.malformed.Add(1)
 		s.log.Debug("dropping an oversized mDNS packet", "from", from, "iface", iface, "len", len(b))

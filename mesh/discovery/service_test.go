@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -18,10 +19,11 @@ func socketless(t *testing.T, logs *bytes.Buffer) *Service {
 	self.ID = "selfselfselfselfselfselfse"
 	self.Domain = "self.example.mesh"
 	s := &Service{
-		cfg:    Config{Self: self, TTL: DefaultTTL},
-		log:    slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		resp:   newResponder(self, DefaultTTL),
-		ifaces: map[int]*ifaceState{7: {ifi: net.Interface{Index: 7, Name: "eth0"}, addrs: testAddrs}},
+		cfg:  Config{Self: self, TTL: DefaultTTL},
+		log:  slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		resp: newResponder(self, DefaultTTL),
+		ifaces: map[int]*ifaceState{7: {ifi: net.Interface{Index: 7, Name: "eth0"}, addrs: testAddrs,
+			nets: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("fe80::/64")}}},
 		warned: map[string]bool{},
 	}
 	s.table = NewTable(self.ID, s.logEvent)
@@ -138,6 +140,21 @@ func TestTheNodeDoesNotAnswerItsOwnQuery(t *testing.T) {
 	s.handle(s.lastQuery, 7, other, true) // the same query from another host
 	if s.Stats().Answered != 1 {
 		t.Error("another host's query went unanswered")
+	}
+}
+
+func TestPacketsFromOffTheLinkAreIgnored(t *testing.T) {
+	s := socketless(t, &bytes.Buffer{})
+	routed := &net.UDPAddr{IP: net.ParseIP("198.51.100.7"), Port: Port}
+	s.handle(mustEncode(t, browseQuery(nil)), 7, routed, false)
+	s.handle(testAnnouncement(t), 7, routed, false)
+	if st := s.Stats(); st.OffLink != 2 || st.Answered != 0 || len(s.Peers()) != 0 {
+		t.Errorf("stats %+v, peers %v: a routed query was answered or a routed announcement believed", st, s.Peers())
+	}
+	linkLocal := &net.UDPAddr{IP: net.ParseIP("fe80::99"), Port: Port, Zone: "eth0"}
+	s.handle(mustEncode(t, browseQuery(nil)), 7, linkLocal, true)
+	if s.Stats().Answered != 1 {
+		t.Error("a query from a link-local address went unanswered")
 	}
 }
 
