@@ -9,9 +9,6 @@ import (
 	"net"
 	"net/netip"
 	"time"
-
-	"golang.org/x/net/ipv4"
-	"golang.org/x/net/ipv6"
 )
 
 // BrowseConfig configures a one-shot Browse.
@@ -42,21 +39,15 @@ func Browse(ctx context.Context, cfg BrowseConfig) ([]Peer, Stats, error) {
 	if err != nil {
 		return nil, Stats{}, err
 	}
-	var c4 *ipv4.PacketConn
-	var c6 *ipv6.PacketConn
-	if pc, err := net.ListenPacket("udp4", "0.0.0.0:0"); err == nil {
-		c4 = ipv4.NewPacketConn(pc)
+	c4, err4 := listenMDNS(4, 0, false)
+	if err4 == nil {
 		defer c4.Close()
-		c4.SetControlMessage(ipv4.FlagInterface, true)
-		c4.SetMulticastTTL(255)
 	}
-	if pc, err := net.ListenPacket("udp6", "[::]:0"); err == nil {
-		c6 = ipv6.NewPacketConn(pc)
+	c6, err6 := listenMDNS(6, 0, false)
+	if err6 == nil {
 		defer c6.Close()
-		c6.SetControlMessage(ipv6.FlagInterface, true)
-		c6.SetMulticastHopLimit(255)
 	}
-	if c4 == nil && c6 == nil {
+	if err4 != nil && err6 != nil {
 		return nil, Stats{}, errors.New("mDNS browse: no UDP socket could be opened")
 	}
 
@@ -71,11 +62,11 @@ func Browse(ctx context.Context, cfg BrowseConfig) ([]Peer, Stats, error) {
 	send := func() {
 		for _, ifi := range ifaces {
 			addrs := interfaceAddrs(&ifi)
-			if c4 != nil && containsFunc(addrs, netip.Addr.Is4) {
-				c4.WriteTo(query, &ipv4.ControlMessage{IfIndex: ifi.Index}, &net.UDPAddr{IP: group4.AsSlice(), Port: Port})
+			if err4 == nil && containsFunc(addrs, netip.Addr.Is4) {
+				c4.write(query, ifi.Index, netip.AddrPortFrom(group4, Port))
 			}
-			if c6 != nil && containsFunc(addrs, netip.Addr.Is6) {
-				c6.WriteTo(query, &ipv6.ControlMessage{IfIndex: ifi.Index}, &net.UDPAddr{IP: group6.AsSlice(), Port: Port, Zone: ifi.Name})
+			if err6 == nil && containsFunc(addrs, netip.Addr.Is6) {
+				c6.write(query, ifi.Index, netip.AddrPortFrom(group6.WithZone(ifi.Name), Port))
 			}
 		}
 	}
@@ -99,19 +90,18 @@ func Browse(ctx context.Context, cfg BrowseConfig) ([]Peer, Stats, error) {
 	packets := make(chan packet, 64)
 	done := make(chan struct{})
 	defer close(done)
-	read := func(readFrom func([]byte) (int, int, net.Addr, error)) {
+	read := func(c mconn) {
 		for {
 			buf := make([]byte, maxPacket+1)
-			n, idx, src, err := readFrom(buf)
+			n, idx, src, _, err := c.read(buf)
 			if err != nil {
 				return
 			}
 			l, ok := byIndex[idx]
-			ua, _ := src.(*net.UDPAddr)
-			if !ok || ua == nil {
+			if !ok {
 				continue
 			}
-			from := ua.AddrPort().Addr().Unmap()
+			from := src.Addr().Unmap()
 			if !onLink(from, l.nets) {
 				continue // routed here: not an mDNS answer (RFC 6762 §11)
 			}
@@ -122,23 +112,11 @@ func Browse(ctx context.Context, cfg BrowseConfig) ([]Peer, Stats, error) {
 			}
 		}
 	}
-	if c4 != nil {
-		go read(func(b []byte) (int, int, net.Addr, error) {
-			n, cm, src, err := c4.ReadFrom(b)
-			if cm == nil {
-				return n, 0, src, err
-			}
-			return n, cm.IfIndex, src, err
-		})
+	if err4 == nil {
+		go read(c4)
 	}
-	if c6 != nil {
-		go read(func(b []byte) (int, int, net.Addr, error) {
-			n, cm, src, err := c6.ReadFrom(b)
-			if cm == nil {
-				return n, 0, src, err
-			}
-			return n, cm.IfIndex, src, err
-		})
+	if err6 == nil {
+		go read(c6)
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
@@ -150,11 +128,11 @@ func Browse(ctx context.Context, cfg BrowseConfig) ([]Peer, Stats, error) {
 	for {
 		select {
 		case <-ctx.Done():
-			return table.Peers(), st.snapshot(table), nil
+			return reachable(table.Peers(), ifaces), st.snapshot(table), nil
 		case <-resend.C:
 			send()
 		case <-settle:
-			return table.Peers(), st.snapshot(table), nil
+			return reachable(table.Peers(), ifaces), st.snapshot(table), nil
 		case p := <-packets:
 			st.packets.Add(1)
 			if len(p.b) > maxPacket {
@@ -227,4 +205,29 @@ func browseInterfaces(names []string) ([]net.Interface, error) {
 		out = append(out, *ifi)
 	}
 	return out, nil
+}
+
+// reachable puts first, for each peer, the addresses of a family the
+// interface it was heard on has: a laptop without IPv4 on that link dials
+// the node's IPv6 address rather than the IPv4 one it announced.
+func reachable(peers []Peer, ifaces []net.Interface) []Peer {
+	has4 := map[string]bool{}
+	for _, ifi := range ifaces {
+		has4[ifi.Name] = containsFunc(interfaceAddrs(&ifi), netip.Addr.Is4)
+	}
+	for i, p := range peers {
+		if has4[p.Interface] {
+			continue
+		}
+		var v6, v4 []netip.Addr
+		for _, a := range p.Addrs {
+			if a.Is4() {
+				v4 = append(v4, a)
+			} else {
+				v6 = append(v6, a)
+			}
+		}
+		peers[i].Addrs = append(v6, v4...)
+	}
+	return peers
 }

@@ -57,8 +57,11 @@
 // The node binds UDP 5353 with SO_REUSEADDR and SO_REUSEPORT, as avahi-daemon
 // and OpenWrt's umdns do, so they share the port, and it turns off
 // IP_MULTICAST_ALL so that only the groups it joined on its interfaces reach
-// it. Each packet's interface is read from its control message, and packets
-// from other interfaces are not looked at. A one-shot Browse queries from
+// it. Each packet's interface is read from its IP_PKTINFO / IPV6_PKTINFO
+// control message, and packets from other interfaces are not looked at.
+// On Linux this takes plain socket options (mconn_linux.go), which keeps
+// golang.org/x/net/ipv4 and ipv6 (~65 KB on mips) out of the router
+// binary; elsewhere x/net does it (mconn_other.go). A one-shot Browse queries from
 // an ephemeral port and gets unicast answers, so it needs no port of its
 // own.
 package discovery

@@ -13,9 +13,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/net/ipv4"
-	"golang.org/x/net/ipv6"
 )
 
 // Port is the mDNS port.
@@ -99,8 +96,8 @@ type Service struct {
 	table *Table
 	stats counters
 
-	c4 *ipv4.PacketConn // nil when the host has no IPv4
-	c6 *ipv6.PacketConn // nil when the host has no IPv6
+	c4 mconn // nil when the host has no IPv4
+	c6 mconn // nil when the host has no IPv6
 
 	mu        sync.Mutex
 	ifaces    map[int]*ifaceState // by interface index
@@ -180,33 +177,17 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 			return nil, fmt.Errorf("%w: %s: %v", ErrNoInterface, n, err)
 		}
 	}
-	lc := net.ListenConfig{Control: sharePort}
 	var err4, err6 error
-	if pc, err := lc.ListenPacket(context.Background(), "udp4", fmt.Sprintf("0.0.0.0:%d", Port)); err == nil {
-		s.c4 = ipv4.NewPacketConn(pc)
-		err4 = errors.Join(s.c4.SetControlMessage(ipv4.FlagInterface|ipv4.FlagDst, true),
-			s.c4.SetMulticastTTL(255), s.c4.SetTTL(255), s.c4.SetMulticastLoopback(true))
-	} else {
-		err4 = err
-	}
-	if pc, err := lc.ListenPacket(context.Background(), "udp6", fmt.Sprintf("[::]:%d", Port)); err == nil {
-		s.c6 = ipv6.NewPacketConn(pc)
-		err6 = errors.Join(s.c6.SetControlMessage(ipv6.FlagInterface|ipv6.FlagDst, true),
-			s.c6.SetMulticastHopLimit(255), s.c6.SetHopLimit(255), s.c6.SetMulticastLoopback(true))
-	} else {
-		err6 = err
-	}
+	s.c4, err4 = listenMDNS(4, Port, true)
+	s.c6, err6 = listenMDNS(6, Port, true)
 	if err4 != nil && err6 != nil {
-		s.Close()
 		return nil, fmt.Errorf("mDNS sockets on port %d: %w", Port, errors.Join(err4, err6))
 	}
 	if err4 != nil {
 		log.Warn("mDNS over IPv4 unavailable", "err", err4)
-		s.closeConn4()
 	}
 	if err6 != nil {
 		log.Warn("mDNS over IPv6 unavailable", "err", err6)
-		s.closeConn6()
 	}
 	s.refreshInterfaces(time.Now())
 	return s, nil
@@ -270,11 +251,11 @@ func (s *Service) logEvent(ev Event) {
 func (s *Service) Run(ctx context.Context) error {
 	if s.c4 != nil {
 		s.readers.Add(1)
-		go s.read4()
+		go s.read(s.c4)
 	}
 	if s.c6 != nil {
 		s.readers.Add(1)
-		go s.read6()
+		go s.read(s.c6)
 	}
 	s.mu.Lock()
 	names := make([]string, 0, len(s.ifaces))
@@ -470,14 +451,14 @@ func (s *Service) refreshInterfaces(now time.Time) bool {
 
 func (s *Service) join(st *ifaceState) {
 	if s.c4 != nil && !st.joined4 {
-		if err := s.c4.JoinGroup(&st.ifi, &net.UDPAddr{IP: group4.AsSlice()}); err == nil {
+		if err := s.c4.join(&st.ifi); err == nil {
 			st.joined4 = true
 		} else {
 			s.log.Debug("joining the IPv4 mDNS group", "iface", st.ifi.Name, "err", err)
 		}
 	}
 	if s.c6 != nil && !st.joined6 {
-		if err := s.c6.JoinGroup(&st.ifi, &net.UDPAddr{IP: group6.AsSlice()}); err == nil {
+		if err := s.c6.join(&st.ifi); err == nil {
 			st.joined6 = true
 		} else {
 			s.log.Debug("joining the IPv6 mDNS group", "iface", st.ifi.Name, "err", err)
@@ -487,10 +468,10 @@ func (s *Service) join(st *ifaceState) {
 
 func (s *Service) leave(st *ifaceState) {
 	if s.c4 != nil && st.joined4 {
-		s.c4.LeaveGroup(&st.ifi, &net.UDPAddr{IP: group4.AsSlice()})
+		s.c4.leave(&st.ifi)
 	}
 	if s.c6 != nil && st.joined6 {
-		s.c6.LeaveGroup(&st.ifi, &net.UDPAddr{IP: group6.AsSlice()})
+		s.c6.leave(&st.ifi)
 	}
 }
 
@@ -559,14 +540,12 @@ func (s *Service) sendMulticast(st *ifaceState, m *message) {
 		return
 	}
 	if s.c4 != nil && st.has4() {
-		dst := &net.UDPAddr{IP: group4.AsSlice(), Port: Port}
-		if _, err := s.c4.WriteTo(b, &ipv4.ControlMessage{IfIndex: st.ifi.Index}, dst); err != nil {
+		if err := s.c4.write(b, st.ifi.Index, netip.AddrPortFrom(group4, Port)); err != nil {
 			s.sendFailed(st.ifi.Name, err)
 		}
 	}
 	if s.c6 != nil && st.has6() {
-		dst := &net.UDPAddr{IP: group6.AsSlice(), Port: Port, Zone: st.ifi.Name}
-		if _, err := s.c6.WriteTo(b, &ipv6.ControlMessage{IfIndex: st.ifi.Index}, dst); err != nil {
+		if err := s.c6.write(b, st.ifi.Index, netip.AddrPortFrom(group6.WithZone(st.ifi.Name), Port)); err != nil {
 			s.sendFailed(st.ifi.Name, err)
 		}
 	}
@@ -577,48 +556,24 @@ func (s *Service) sendFailed(iface string, err error) {
 	s.log.Debug("sending an mDNS packet", "iface", iface, "err", err)
 }
 
-func (s *Service) read4() {
+func (s *Service) read(c mconn) {
 	defer s.readers.Done()
-	c := s.c4
 	buf := make([]byte, maxPacket+1)
 	for {
-		n, cm, src, err := c.ReadFrom(buf)
+		n, ifIndex, src, multicast, err := c.read(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			s.log.Debug("reading mDNS over IPv4", "err", err)
+			s.log.Debug("reading mDNS", "err", err)
 			continue
 		}
-		if cm == nil {
-			continue
-		}
-		s.handle(buf[:n], cm.IfIndex, src, cm.Dst.IsMulticast())
-	}
-}
-
-func (s *Service) read6() {
-	defer s.readers.Done()
-	c := s.c6
-	buf := make([]byte, maxPacket+1)
-	for {
-		n, cm, src, err := c.ReadFrom(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			s.log.Debug("reading mDNS over IPv6", "err", err)
-			continue
-		}
-		if cm == nil {
-			continue
-		}
-		s.handle(buf[:n], cm.IfIndex, src, cm.Dst.IsMulticast())
+		s.handle(buf[:n], ifIndex, src, multicast)
 	}
 }
 
 // handle processes one packet received on interface ifIndex from src.
-func (s *Service) handle(b []byte, ifIndex int, src net.Addr, multicast bool) {
+func (s *Service) handle(b []byte, ifIndex int, src netip.AddrPort, multicast bool) {
 	s.mu.Lock()
 	st, ok := s.ifaces[ifIndex]
 	var addrs []netip.Addr
@@ -632,12 +587,7 @@ func (s *Service) handle(b []byte, ifIndex int, src net.Addr, multicast bool) {
 		return // not one of ours
 	}
 	s.stats.packets.Add(1)
-	ua, _ := src.(*net.UDPAddr)
-	if ua == nil {
-		return
-	}
-	from := ua.AddrPort()
-	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	from := netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 	if !onLink(from.Addr(), nets) {
 		s.stats.offLink.Add(1)
 		return
@@ -683,7 +633,7 @@ func (s *Service) handle(b []byte, ifIndex int, src net.Addr, multicast bool) {
 			}
 			s.stats.answered.Add(1)
 			if unicast {
-				s.sendUnicast(st, resp, ua)
+				s.sendUnicast(st, resp, src)
 			} else {
 				s.sendMulticast(st, resp)
 			}
@@ -724,20 +674,20 @@ func (s *Service) ownQuery(b []byte, from netip.AddrPort, addrs []netip.Addr) bo
 	return bytes.Equal(b, s.lastQuery)
 }
 
-func (s *Service) sendUnicast(st *ifaceState, m *message, dst *net.UDPAddr) {
+func (s *Service) sendUnicast(st *ifaceState, m *message, dst netip.AddrPort) {
 	b, err := encodeMessage(m)
 	if err != nil {
 		s.log.Error("encoding an mDNS message", "err", err)
 		return
 	}
-	if dst.IP.To4() != nil {
-		if s.c4 != nil {
-			_, err = s.c4.WriteTo(b, &ipv4.ControlMessage{IfIndex: st.ifi.Index}, dst)
-		}
-	} else if s.c6 != nil {
-		_, err = s.c6.WriteTo(b, &ipv6.ControlMessage{IfIndex: st.ifi.Index}, dst)
+	c := s.c6
+	if dst.Addr().Unmap().Is4() {
+		c = s.c4
 	}
-	if err != nil {
+	if c == nil {
+		return
+	}
+	if err := c.write(b, st.ifi.Index, dst); err != nil {
 		s.sendFailed(st.ifi.Name, err)
 	}
 }

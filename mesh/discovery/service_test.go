@@ -30,7 +30,7 @@ func socketless(t *testing.T, logs *bytes.Buffer) *Service {
 	return s
 }
 
-var from5353 = &net.UDPAddr{IP: net.ParseIP("192.0.2.1"), Port: Port}
+var from5353 = netip.MustParseAddrPort("192.0.2.1:5353")
 
 func TestHostilePacketsAreCountedAndDiscoveryGoesOn(t *testing.T) {
 	var logs bytes.Buffer
@@ -93,7 +93,7 @@ func TestTheServiceIgnoresItselfAndHandlesGoodbyes(t *testing.T) {
 		t.Errorf("no goodbye logged:\n%s", logs.String())
 	}
 	// Responses from a port other than 5353 are not believed.
-	s.handle(testAnnouncement(t), 7, &net.UDPAddr{IP: net.ParseIP("192.0.2.1"), Port: 40000}, true)
+	s.handle(testAnnouncement(t), 7, netip.MustParseAddrPort("192.0.2.1:40000"), true)
 	if len(s.Peers()) != 0 {
 		t.Error("a response from a port other than 5353 was believed")
 	}
@@ -119,7 +119,7 @@ func TestAFloodOfQueriesIsAnsweredAtALimitedRate(t *testing.T) {
 	if s.ifaces[7].deferred != nil {
 		t.Error("the deferred answer did not go out after a second")
 	}
-	legacy := &net.UDPAddr{IP: net.ParseIP("192.0.2.1"), Port: 40000}
+	legacy := netip.MustParseAddrPort("192.0.2.1:40000")
 	for range 3 * maxUnicastAnswers {
 		s.handle(q, 7, legacy, true)
 	}
@@ -131,12 +131,12 @@ func TestAFloodOfQueriesIsAnsweredAtALimitedRate(t *testing.T) {
 func TestTheNodeDoesNotAnswerItsOwnQuery(t *testing.T) {
 	s := socketless(t, &bytes.Buffer{})
 	s.lastQuery = mustEncode(t, browseQuery(nil))
-	self := &net.UDPAddr{IP: net.ParseIP(testAddrs[0].String()), Port: Port} // 16-byte form, as sockets give it
+	self := netip.AddrPortFrom(netip.AddrFrom16(testAddrs[0].As16()), Port) // v4-in-v6, as a dual-stack socket may give it
 	s.handle(s.lastQuery, 7, self, true)
 	if st := s.Stats(); st.Answered != 0 || st.RateLimited != 0 {
 		t.Errorf("stats = %+v: the node answered its own query", st)
 	}
-	other := &net.UDPAddr{IP: net.ParseIP("192.0.2.99"), Port: Port}
+	other := netip.MustParseAddrPort("192.0.2.99:5353")
 	s.handle(s.lastQuery, 7, other, true) // the same query from another host
 	if s.Stats().Answered != 1 {
 		t.Error("another host's query went unanswered")
@@ -145,13 +145,13 @@ func TestTheNodeDoesNotAnswerItsOwnQuery(t *testing.T) {
 
 func TestPacketsFromOffTheLinkAreIgnored(t *testing.T) {
 	s := socketless(t, &bytes.Buffer{})
-	routed := &net.UDPAddr{IP: net.ParseIP("198.51.100.7"), Port: Port}
+	routed := netip.MustParseAddrPort("198.51.100.7:5353")
 	s.handle(mustEncode(t, browseQuery(nil)), 7, routed, false)
 	s.handle(testAnnouncement(t), 7, routed, false)
 	if st := s.Stats(); st.OffLink != 2 || st.Answered != 0 || len(s.Peers()) != 0 {
 		t.Errorf("stats %+v, peers %v: a routed query was answered or a routed announcement believed", st, s.Peers())
 	}
-	linkLocal := &net.UDPAddr{IP: net.ParseIP("fe80::99"), Port: Port, Zone: "eth0"}
+	linkLocal := netip.MustParseAddrPort("[fe80::99%eth0]:5353")
 	s.handle(mustEncode(t, browseQuery(nil)), 7, linkLocal, true)
 	if s.Stats().Answered != 1 {
 		t.Error("a query from a link-local address went unanswered")

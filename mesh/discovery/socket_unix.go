@@ -1,4 +1,4 @@
-//go:build unix
+//go:build unix && !linux
 
 package discovery
 
@@ -9,19 +9,14 @@ import (
 )
 
 // sharePort lets our socket bind UDP 5353 next to another mDNS responder
-// (avahi-daemon, OpenWrt's umdns) that set the same options: both
-// SO_REUSEADDR and SO_REUSEPORT, since Linux wants every socket on a shared
-// port to agree. The kernel hands each multicast packet to every socket.
+// that set the same options (SO_REUSEADDR and SO_REUSEPORT).
 func sharePort(network, address string, c syscall.RawConn) error {
 	var serr error
 	err := c.Control(func(fd uintptr) {
 		if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); serr != nil {
 			return
 		}
-		if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); serr != nil {
-			return
-		}
-		serr = onlyJoinedGroups(int(fd), network)
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
 	})
 	if err != nil {
 		return err

@@ -1,5 +1,0 @@
-//go:build unix && !linux
-
-package discovery
-
-func onlyJoinedGroups(fd int, network string) error { return nil }
