@@ -22,6 +22,7 @@ import (
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/crypto/opaque"
 	"github.com/quicprochat/qpc/datadir"
+	"github.com/quicprochat/qpc/mesh/discovery"
 	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/noderpc"
 	"github.com/quicprochat/qpc/node/store"
@@ -46,6 +47,10 @@ type Node struct {
 	grace       time.Duration
 	metrics     *nodeMetrics
 	metricsLn   net.Listener // nil without --metrics-listen
+
+	mdns     *discovery.Service // nil without --mdns
+	mdnsStop context.CancelFunc
+	mdnsDone chan struct{}
 
 	wg    sync.WaitGroup // one per connection being served
 	mu    sync.Mutex
@@ -140,6 +145,13 @@ func NewNode(cfg config.Node, log *slog.Logger) (*Node, error) {
 	}
 	n.fingerprint = transport.Fingerprint(cert.Certificate[0])
 	n.ln, n.store, n.svc = ln, st, svc
+	if cfg.MDNS {
+		if n.mdns, err = newDiscovery(cfg, key.ID(), n.fingerprint, ln.Addr(), log); err != nil {
+			n.Close()
+			return nil, err
+		}
+		n.registerDiscoveryMetrics()
+	}
 	return n, nil
 }
 
@@ -254,6 +266,9 @@ func (n *Node) Run(ctx context.Context) error {
 			n.log.Error("metrics endpoint failed", "err", err)
 		}
 	}()
+	if n.mdns != nil {
+		n.startDiscovery()
+	}
 	var runErr error
 	for {
 		conn, err := n.ln.Accept(ctx)
@@ -348,6 +363,8 @@ func (n *Node) untrack(conn *quic.Conn) {
 
 func (n *Node) shutdown() {
 	n.log.Info("node stopping")
+	// Say goodbye on the mesh first, so nobody dials a node that is going.
+	n.stopDiscovery()
 	n.ln.StopAccepting()
 
 	ctx, cancel := context.WithTimeout(context.Background(), n.grace)
@@ -376,6 +393,9 @@ func (n *Node) shutdown() {
 // Close releases the node's socket and store. Use it when Run was never
 // called; Run releases everything itself when it returns.
 func (n *Node) Close() error {
+	if n.mdns != nil {
+		n.mdns.Close()
+	}
 	if n.metricsLn != nil {
 		n.metricsLn.Close()
 	}

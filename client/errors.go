@@ -3,6 +3,7 @@ package client
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // ErrBadAddress means a server address is not host:port.
@@ -30,3 +31,19 @@ func (e *KnownNodeChangedError) Error() string {
 
 // ErrBadKnownNodes means a line of the known-nodes file is malformed.
 var ErrBadKnownNodes = errors.New("malformed known-nodes line")
+
+// ErrNoNodeFound means --server auto found no node on the local network.
+var ErrNoNodeFound = errors.New("no qpc node found on the local network (is mDNS on in the node, --mdns?); give --server HOST:PORT")
+
+// AmbiguousServerError means --server auto found several nodes and there
+// is no terminal to ask which one to use.
+type AmbiguousServerError struct {
+	Candidates []Candidate
+}
+
+func (e *AmbiguousServerError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d nodes answered on the local network; choose one with --server HOST:PORT (or --pin FINGERPRINT):\n", len(e.Candidates))
+	listCandidates(&b, e.Candidates)
+	return strings.TrimSuffix(b.String(), "\n")
+}

@@ -64,6 +64,12 @@ type Node struct {
 	// means off. MetricsPublic allows a non-loopback address in production.
 	MetricsListen string
 	MetricsPublic bool
+
+	// MDNS announces the node and browses for others with mDNS.
+	MDNS bool
+	// MDNSIfaces are the interfaces mDNS runs on; empty means every
+	// interface that is up, multicast-capable and not loopback.
+	MDNSIfaces []string
 }
 
 // StorePath returns the directory of the message database.
@@ -166,6 +172,24 @@ func (c *Node) Validate() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return &FlagError{Flag: "log-format", Err: fmt.Errorf("%q is not text or json", c.LogFormat)}
+	}
+	if err := validateMDNSIfaces(c.MDNS, c.MDNSIfaces); err != nil {
+		return &FlagError{Flag: "mdns-iface", Err: err}
+	}
+	return nil
+}
+
+// interfaceByName looks up a network interface; tests replace it.
+var interfaceByName = net.InterfaceByName
+
+func validateMDNSIfaces(on bool, ifaces []string) error {
+	if len(ifaces) > 0 && !on {
+		return errors.New("has no effect without --mdns")
+	}
+	for _, name := range ifaces {
+		if _, err := interfaceByName(name); err != nil {
+			return fmt.Errorf("no network interface %q", name)
+		}
 	}
 	return nil
 }

@@ -52,6 +52,32 @@ func (c *Node) BindFlags(fs *flag.FlagSet) {
 	str(&c.MetricsListen, "metrics-listen", "TCP address for Prometheus metrics at /metrics; empty: off")
 	fs.BoolVar(&c.MetricsPublic, "metrics-public", c.MetricsPublic,
 		"allow --metrics-listen beyond loopback with --production (env "+EnvName("metrics-public")+")")
+
+	fs.BoolVar(&c.MDNS, "mdns", c.MDNS,
+		"announce this node and find other nodes with mDNS (env "+EnvName("mdns")+")")
+	fs.Var((*listFlag)(&c.MDNSIfaces), "mdns-iface",
+		"run mDNS on network interface `IFACE`, repeatable; default every multicast interface (env "+EnvName("mdns-iface")+
+			", a comma- or space-separated list)")
+}
+
+// listFlag is a repeatable flag. Each value may itself be a comma- or
+// space-separated list, which is how its environment twin carries several.
+type listFlag []string
+
+func (l *listFlag) String() string {
+	if l == nil {
+		return ""
+	}
+	return strings.Join(*l, ",")
+}
+
+func (l *listFlag) Set(v string) error {
+	items := strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
+	if len(items) == 0 {
+		return errors.New("empty value")
+	}
+	*l = append(*l, items...)
+	return nil
 }
 
 // Load defines c's flags on fs, parses args into them, fills every flag not

@@ -29,6 +29,12 @@ func (f *clientFlags) resolveAccount() (client.Current, error) {
 	if err != nil && (f.server == "" || f.user == "") {
 		return cur, err
 	}
+	if f.server == client.AutoServer && f.pin == "" && f.caCert == "" {
+		f.pin = cur.Fingerprint // find the account's node wherever it is now
+	}
+	if err := f.resolveAuto(context.Background()); err != nil {
+		return cur, err
+	}
 	if f.user != "" && f.user != cur.User {
 		cur = client.Current{User: f.user, Server: cur.Server, Fingerprint: cur.Fingerprint}
 	}

@@ -30,7 +30,7 @@ type clientFlags struct {
 
 func (f *clientFlags) bind(fs *flag.FlagSet, stderr io.Writer, account bool) {
 	f.stderr = stderr
-	fs.StringVar(&f.server, "server", "", "node address, host:port")
+	fs.StringVar(&f.server, "server", "", "node address, host:port, or auto to find one nearby with mDNS")
 	fs.StringVar(&f.pin, "pin", "", "expected SHA-256 fingerprint of the node's certificate, hex")
 	fs.StringVar(&f.caCert, "ca-cert", "", "PEM file of CA certificates the node's certificate must chain to")
 	fs.StringVar(&f.knownNodes, "known-nodes", client.DefaultKnownNodesPath(),
@@ -74,6 +74,12 @@ func (f *clientFlags) trust(server string) transport.Trust {
 
 // dial connects to server within the timeout.
 func (f *clientFlags) dial(ctx context.Context, server string) (*client.Client, error) {
+	if server == client.AutoServer {
+		if err := f.resolveAuto(ctx); err != nil {
+			return nil, err
+		}
+		server = f.server
+	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	c, err := client.Dial(ctx, server, f.trust(server), nil)

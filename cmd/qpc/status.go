@@ -26,7 +26,7 @@ type statusJSON struct {
 
 func runStatus(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("status", "--server HOST:PORT [--pin SHA256HEX | --ca-cert FILE] [--json]", stderr)
-	server := fs.String("server", "", "node address, host:port (required)")
+	server := fs.String("server", "", "node address, host:port, or auto to find one with mDNS (required)")
 	pin := fs.String("pin", "", "expected SHA-256 fingerprint of the node's certificate, hex")
 	caCert := fs.String("ca-cert", "", "PEM file of CA certificates the node's certificate must chain to")
 	knownNodes := fs.String("known-nodes", client.DefaultKnownNodesPath(),
@@ -54,6 +54,17 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		if _, err := transport.ParseFingerprint(*pin); err != nil {
 			fmt.Fprintf(stderr, "qpc status: --pin: %v\n", err)
 			return exitUsage
+		}
+	}
+	if *server == client.AutoServer {
+		addr, announced, err := resolveServer(context.Background(), *server, *pin, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "qpc status: %v\n", err)
+			return exitFailure
+		}
+		*server = addr
+		if *caCert == "" {
+			*pin = announced // pin what the node announced
 		}
 	}
 	trust := transport.Trust{Pin: *pin, CAFile: *caCert}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/quicprochat/qpc/mesh/discovery"
+)
+
+// meshPeerJSON is one node in `qpc mesh peers --json`.
+type meshPeerJSON struct {
+	NodeID      string   `json:"node_id"`
+	Domain      string   `json:"domain"`
+	Instance    string   `json:"instance"`
+	Port        uint16   `json:"port"`
+	Fingerprint string   `json:"fingerprint"`
+	Addr        string   `json:"addr"`
+	Addrs       []string `json:"addrs"`
+	Interface   string   `json:"iface"`
+	TTLSeconds  int64    `json:"ttl_s"`
+}
+
+func runMesh(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		w := stderr
+		if len(args) > 0 {
+			w = stdout
+		}
+		fmt.Fprintln(w, "usage: qpc mesh peers [--iface IFACE]... [--timeout 3s] [--json]")
+		fmt.Fprintln(w, "\n  peers   find the qpc nodes on the local network with mDNS and list them")
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	if args[0] != "peers" {
+		fmt.Fprintf(stderr, "qpc mesh: unknown command %q (try: qpc mesh peers)\n", args[0])
+		return exitUsage
+	}
+	return runMeshPeers(args[1:], stdout, stderr)
+}
+
+func runMeshPeers(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("mesh peers", "[--iface IFACE]... [--timeout 3s] [--json]", stderr)
+	var ifaces stringList
+	fs.Var(&ifaces, "iface", "ask on network interface `IFACE`, repeatable (default: every multicast interface)")
+	timeout := fs.Duration("timeout", 3*time.Second, "how long to listen for answers")
+	asJSON := fs.Bool("json", false, "print the nodes as JSON")
+	if err := fs.Parse(args); err != nil {
+		return parseError(err)
+	}
+	switch {
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "qpc mesh peers: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	case *timeout <= 0:
+		fmt.Fprintln(stderr, "qpc mesh peers: --timeout must be positive")
+		return exitUsage
+	}
+	peers, stats, err := discovery.Browse(context.Background(), discovery.BrowseConfig{Interfaces: ifaces, Timeout: *timeout})
+	if err != nil {
+		fmt.Fprintf(stderr, "qpc mesh peers: %v\n", err)
+		if errors.Is(err, discovery.ErrNoInterface) {
+			return exitUsage
+		}
+		return exitFailure
+	}
+	if n := stats.Malformed + stats.BadAnnouncements + stats.UnknownVersion; n > 0 {
+		fmt.Fprintf(stderr, "qpc mesh peers: ignored %d malformed packets, %d bad announcements, %d of an unknown version\n",
+			stats.Malformed, stats.BadAnnouncements, stats.UnknownVersion)
+	}
+	if *asJSON {
+		out := make([]meshPeerJSON, 0, len(peers))
+		for _, p := range peers {
+			j := meshPeerJSON{
+				NodeID: p.ID, Domain: p.Domain, Instance: p.Instance, Port: p.Port, Fingerprint: p.Fingerprint,
+				Addr: p.DialAddr(), Interface: p.Interface, TTLSeconds: int64(time.Until(p.Expires).Seconds()),
+			}
+			for _, a := range p.Addrs {
+				j.Addrs = append(j.Addrs, a.String())
+			}
+			out = append(out, j)
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(out)
+		return exitOK
+	}
+	if len(peers) == 0 {
+		fmt.Fprintf(stderr, "qpc mesh peers: no qpc node answered within %s\n", *timeout)
+		return exitOK
+	}
+	rows := [][]string{{"DOMAIN", "ADDRESS", "IFACE", "NODE ID", "FINGERPRINT"}}
+	for _, p := range peers {
+		rows = append(rows, []string{p.Domain, p.DialAddr(), p.Interface, p.ID, p.Fingerprint})
+	}
+	printTable(stdout, rows)
+	return exitOK
+}
+
+// printTable prints rows in columns two spaces apart (text/tabwriter would
+// do, at 9 KiB of binary).
+func printTable(w io.Writer, rows [][]string) {
+	var width []int
+	for _, r := range rows {
+		for i, cell := range r {
+			if i == len(width) {
+				width = append(width, 0)
+			}
+			width[i] = max(width[i], len(cell))
+		}
+	}
+	for _, r := range rows {
+		var b strings.Builder
+		for i, cell := range r {
+			if i == len(r)-1 {
+				b.WriteString(cell)
+				break
+			}
+			b.WriteString(cell)
+			b.WriteString(strings.Repeat(" ", width[i]-len(cell)+2))
+		}
+		fmt.Fprintln(w, b.String())
+	}
+}
+
+// stringList is a repeatable string flag; a value may also be a comma- or
+// space-separated list.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+
+func (l *stringList) Set(v string) error {
+	items := strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
+	if len(items) == 0 {
+		return errors.New("empty value")
+	}
+	*l = append(*l, items...)
+	return nil
+}
