@@ -56,3 +56,21 @@ func TestKnownNodesReportsAMalformedLine(t *testing.T) {
 		t.Error("a node was recorded in a file that could not be read")
 	}
 }
+
+// FuzzKnownNodesFile reads arbitrary known-nodes files: never a panic, and
+// a file that cannot be read never gets a line added.
+func FuzzKnownNodesFile(f *testing.F) {
+	f.Add("n1:7000 " + fpA + "\n# comment\n\n")
+	f.Add("n1:7000\n")
+	f.Add("n1:7000 zz\n")
+	f.Fuzz(func(t *testing.T, content string) {
+		path := filepath.Join(t.TempDir(), "known_nodes")
+		os.WriteFile(path, []byte(content), 0o600)
+		k := &KnownNodes{Path: path}
+		if err := k.Check("fuzz:1", fpB); err != nil {
+			if data, _ := os.ReadFile(path); string(data) != content {
+				t.Error("a file that could not be read was changed")
+			}
+		}
+	})
+}
