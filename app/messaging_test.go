@@ -15,6 +15,7 @@ import (
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/crypto/opaque"
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/node/store"
 	"github.com/quicprochat/qpc/transport"
 )
 
@@ -133,7 +134,7 @@ func TestTwoUsersExchangeEncryptedMessagesByPushAndTheNodeStoresNoPlaintext(t *t
 	}
 
 	n.wait(t) // flush and close the database
-	db, err := os.ReadFile(filepath.Join(n.cfg.StorePath(), StoreFile))
+	db, err := os.ReadFile(filepath.Join(n.cfg.StorePath(), store.FileName))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,7 +398,8 @@ func loginToken(t *testing.T, n *running, user string) []byte {
 func TestAFollowingClientReconnectsByItselfAfterTheNodeRestarts(t *testing.T) {
 	cfg := testConfig(t)
 	n := start(t, cfg)
-	alice, bob := newAccount(t, n, "alice"), newAccount(t, n, "bob")
+	alice := newAccount(t, n, "alice")
+	newAccount(t, n, "bob")
 	ctx := ctxT(t)
 	addr, fp := n.Addr().String(), n.Fingerprint()
 
@@ -476,7 +478,6 @@ func TestAFollowingClientReconnectsByItselfAfterTheNodeRestarts(t *testing.T) {
 			t.Errorf("message %d never arrived", seq)
 		}
 	}
-	_ = bob
 }
 
 // newAccountOn moves an account to a restarted node: a new connection,

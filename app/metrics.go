@@ -1,6 +1,7 @@
 package app
 
 import (
+	"sync"
 	"time"
 
 	"github.com/quicprochat/qpc/metrics"
@@ -41,19 +42,43 @@ func newNodeMetrics(connsOpen func() int, totals func() (messages, bytes int64, 
 		refused:     r.MustCounter("qpc_connections_refused_total", "Client connections refused at --max-connections."),
 	}
 	r.MustGaugeFunc("qpc_connections_open", "Client connections open now.", func() float64 { return float64(connsOpen()) })
+	t := &cachedTotals{read: totals}
 	r.MustGaugeFunc("qpc_mailbox_messages", "Messages waiting in all mailboxes.", func() float64 {
-		n, _, _, _ := totals()
-		return float64(n)
+		return float64(t.get().messages)
 	})
 	r.MustGaugeFunc("qpc_mailbox_bytes", "Payload bytes waiting in all mailboxes.", func() float64 {
-		_, b, _, _ := totals()
-		return float64(b)
+		return float64(t.get().bytes)
 	})
 	r.MustGaugeFunc("qpc_accounts", "Registered accounts.", func() float64 {
-		_, _, a, _ := totals()
-		return float64(a)
+		return float64(t.get().accounts)
 	})
 	return m
+}
+
+// cachedTotals reads the store's totals at most once a second, so that the
+// three gauges of one scrape share one pass over the mailboxes.
+type cachedTotals struct {
+	read func() (messages, bytes int64, accounts int, err error)
+
+	mu   sync.Mutex
+	at   time.Time
+	last storeTotals
+}
+
+type storeTotals struct {
+	messages, bytes int64
+	accounts        int
+}
+
+func (c *cachedTotals) get() storeTotals {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Since(c.at) >= time.Second {
+		if m, b, a, err := c.read(); err == nil {
+			c.last, c.at = storeTotals{m, b, a}, time.Now()
+		}
+	}
+	return c.last
 }
 
 // RPC implements noderpc.Observer.

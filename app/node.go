@@ -87,7 +87,7 @@ func NewNode(cfg config.Node, log *slog.Logger) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	opaqueServer, err := opaqueServer(dir, log)
+	opaqueServer, err := loadOPAQUE(dir, log)
 	if err != nil {
 		return nil, err
 	}
@@ -183,15 +183,12 @@ func refuseWorldReadable(dir *datadir.Dir) error {
 	return nil
 }
 
-// StoreFile is the name of the message database in the store dir.
-const StoreFile = "qpc.db"
-
 func openStore(cfg config.Node, onCommit func(int, time.Duration)) (*store.Store, error) {
 	dir := cfg.StorePath()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, &config.FlagError{Flag: "store-dir", Err: err}
 	}
-	st, err := store.Open(filepath.Join(dir, StoreFile), store.Options{
+	st, err := store.Open(filepath.Join(dir, store.FileName), store.Options{
 		Limits:   node.MailboxLimits{MaxMessages: cfg.MailboxMaxMessages, MaxBytes: cfg.MailboxMaxBytes},
 		OnCommit: onCommit,
 	})
@@ -201,7 +198,9 @@ func openStore(cfg config.Node, onCommit func(int, time.Duration)) (*store.Store
 	return st, nil
 }
 
-func opaqueServer(dir *datadir.Dir, log *slog.Logger) (*opaque.Server, error) {
+// loadOPAQUE returns the OPAQUE server with the node's secrets, made on
+// first start.
+func loadOPAQUE(dir *datadir.Dir, log *slog.Logger) (*opaque.Server, error) {
 	cfg := opaque.DefaultConfig()
 	secrets, created, err := dir.OPAQUESecrets(cfg)
 	if err != nil {
@@ -248,7 +247,7 @@ func (n *Node) Fingerprint() string { return n.fingerprint }
 func (n *Node) Run(ctx context.Context) error {
 	n.log.Info("node serving", "addr", n.Addr().String(), "node_id", n.NodeID(),
 		"domain", n.cfg.Domain, "fingerprint", n.fingerprint, "version", version.String(),
-		"store", filepath.Join(n.cfg.StorePath(), StoreFile))
+		"store", filepath.Join(n.cfg.StorePath(), store.FileName))
 	svcCtx, stopSvc := context.WithCancel(context.Background())
 	svcDone := make(chan struct{})
 	go func() {

@@ -158,7 +158,7 @@ func (c *Node) Validate() error {
 		return err
 	}
 	if c.MetricsListen != "" {
-		if err := validateTCPListen(c.MetricsListen); err != nil {
+		if err := validateListen(c.MetricsListen); err != nil {
 			return &FlagError{Flag: "metrics-listen", Err: err}
 		}
 	}
@@ -227,8 +227,9 @@ func (c *Node) validateLimits() error {
 	return nil
 }
 
-// MaxPayloadLimit is the largest --max-payload allowed: messages travel in
-// one RPC, and Cap'n Proto's reader refuses messages over 8 MiB by default.
+// MaxPayloadLimit is the largest --max-payload allowed. A message travels in
+// one RPC and is held in memory whole, several at a time, on a router with
+// tens of MiB of RAM; sealed 1:1 messages are at most 64 KiB anyway.
 const MaxPayloadLimit = 4 << 20
 
 // validateProduction refuses the defaults that are unsafe on a real node.
@@ -249,10 +250,6 @@ func (c *Node) validateProduction() error {
 		return &FlagError{Flag: "tls-key", Err: fmt.Errorf("%w: %s is mode %o", ErrWorldReadableKey, c.TLSKey, fi.Mode().Perm())}
 	}
 	return nil
-}
-
-func validateTCPListen(addr string) error {
-	return validateListen(addr)
 }
 
 func validateListen(addr string) error {

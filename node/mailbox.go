@@ -68,11 +68,15 @@ func (c *Conn) Enqueue(ctx context.Context, msgs []Outgoing) ([]Receipt, time.Ti
 		return nil, time.Time{}, err
 	}
 	n := 0
+	woken := map[string]bool{}
 	for j, r := range stored {
 		receipts[index[j]] = r
 		if r.Err == nil {
 			n++
-			c.svc.hub.notify(batch[j].Recipient)
+			if rcpt := batch[j].Recipient; !woken[rcpt] {
+				woken[rcpt] = true
+				c.svc.hub.notify(rcpt)
+			}
 		}
 	}
 	c.svc.obs.Stored(n)

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quicprochat/qpc/app"
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/crypto/opaque"
 	"github.com/quicprochat/qpc/node/store"
@@ -87,7 +86,7 @@ killed:
 	defer mu.Unlock()
 	t.Logf("node killed with %d messages acknowledged", len(acked))
 
-	if err := store.Check(filepath.Join(dataDir, app.StoreFile)); err != nil {
+	if err := store.Check(filepath.Join(dataDir, store.FileName)); err != nil {
 		t.Fatalf("database after SIGKILL: %v", err)
 	}
 	q := startNodeProcIn(t, dataDir, "127.0.0.1:0", qpcBin)

@@ -3,13 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/quicprochat/qpc/client"
-	"github.com/quicprochat/qpc/transport"
 )
 
 // statusJSON is what `qpc status --json` prints.
@@ -25,72 +23,39 @@ type statusJSON struct {
 }
 
 func runStatus(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("status", "--server HOST:PORT [--pin SHA256HEX | --ca-cert FILE] [--json]", stderr)
-	server := fs.String("server", "", "node address, host:port, or auto to find one with mDNS (required)")
-	pin := fs.String("pin", "", "expected SHA-256 fingerprint of the node's certificate, hex")
-	caCert := fs.String("ca-cert", "", "PEM file of CA certificates the node's certificate must chain to")
-	knownNodes := fs.String("known-nodes", client.DefaultKnownNodesPath(),
-		"trust-on-first-use record, used when neither --pin nor --ca-cert is given")
+	fs := newFlagSet("status", "--server HOST:PORT|auto [--pin SHA256HEX | --ca-cert FILE] [--json]", stderr)
+	var f clientFlags
+	f.bind(fs, stderr, false)
+	fs.Lookup("timeout").DefValue = "5s" // a health check should answer fast
+	f.timeout = 5 * time.Second
 	asJSON := fs.Bool("json", false, "print the answer as JSON")
-	timeout := fs.Duration("timeout", 5*time.Second, "give up after this long")
 	if err := fs.Parse(args); err != nil {
 		return parseError(err)
 	}
 	switch {
-	case *server == "":
+	case f.server == "":
 		fmt.Fprintln(stderr, "qpc status: --server is required")
 		return exitUsage
 	case fs.NArg() > 0:
 		fmt.Fprintf(stderr, "qpc status: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
-	case *pin != "" && *caCert != "":
-		fmt.Fprintln(stderr, "qpc status: give --pin or --ca-cert, not both")
-		return exitUsage
-	case *timeout <= 0:
-		fmt.Fprintln(stderr, "qpc status: --timeout must be positive")
+	}
+	if err := f.check(); err != nil {
+		fmt.Fprintf(stderr, "qpc status: %v\n", err)
 		return exitUsage
 	}
-	if *pin != "" {
-		if _, err := transport.ParseFingerprint(*pin); err != nil {
-			fmt.Fprintf(stderr, "qpc status: --pin: %v\n", err)
-			return exitUsage
-		}
-	}
-	if *server == client.AutoServer {
-		addr, announced, err := resolveServer(context.Background(), *server, *pin, stderr)
-		if err != nil {
-			fmt.Fprintf(stderr, "qpc status: %v\n", err)
-			return exitFailure
-		}
-		*server = addr
-		if *caCert == "" {
-			*pin = announced // pin what the node announced
-		}
-	}
-	trust := transport.Trust{Pin: *pin, CAFile: *caCert}
-	if *pin == "" && *caCert == "" {
-		kn := &client.KnownNodes{Path: *knownNodes, Warn: func(server, fp string) {
-			fmt.Fprintf(stderr, "qpc: WARNING: first contact with %s; trusting its certificate %s from now on (recorded in %s). "+
-				"Compare the fingerprint with the one the node's admin gives you, or use --pin.\n", server, fp, *knownNodes)
-		}}
-		trust.TOFU = func(fp string) error { return kn.Check(*server, fp) }
-	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
-	defer cancel()
-	c, err := client.Dial(ctx, *server, trust, nil)
-	if errors.Is(err, client.ErrNoAnswer) {
-		err = fmt.Errorf("%w within %s", err, *timeout)
-	}
+	c, err := f.dial(context.Background(), f.server)
 	if err != nil {
 		fmt.Fprintf(stderr, "qpc status: %v\n", err)
 		return exitFailure
 	}
 	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
+	defer cancel()
 	h, err := c.Health(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
-			err = fmt.Errorf("%s: %w within %s", *server, client.ErrNoAnswer, *timeout)
+			err = fmt.Errorf("%s: %w within %s", c.Addr(), client.ErrNoAnswer, f.timeout)
 		}
 		fmt.Fprintf(stderr, "qpc status: %v\n", err)
 		return exitFailure

@@ -223,7 +223,7 @@ func (s *Server) PublishKeys(ctx context.Context, call schemas.NodeService_publi
 		if err != nil {
 			return badRequest(err)
 		}
-		k, err := keysFromWire(w)
+		k, err := KeysFromWire(w)
 		if err != nil {
 			return badRequest(err)
 		}
@@ -251,7 +251,7 @@ func (s *Server) ResolveUser(ctx context.Context, call schemas.NodeService_resol
 		if err != nil {
 			return err
 		}
-		return keysToWire(k, w)
+		return KeysToWire(k, w)
 	})
 }
 

@@ -26,14 +26,8 @@ func healthToWire(h node.Health, w schemas.Health) error {
 	return nil
 }
 
-// KeysToWire writes k into w. Exported for the client, which publishes keys.
-func KeysToWire(k node.PublishedKeys, w schemas.PublishedKeys) error { return keysToWire(k, w) }
-
-// KeysFromWire reads published keys, copying every byte slice out of the
-// message.
-func KeysFromWire(w schemas.PublishedKeys) (node.PublishedKeys, error) { return keysFromWire(w) }
-
-func keysToWire(k node.PublishedKeys, w schemas.PublishedKeys) error {
+// KeysToWire writes k into w; the client publishes keys with it too.
+func KeysToWire(k node.PublishedKeys, w schemas.PublishedKeys) error {
 	if err := w.SetIdentityKey(k.IdentityKey); err != nil {
 		return err
 	}
@@ -46,7 +40,9 @@ func keysToWire(k node.PublishedKeys, w schemas.PublishedKeys) error {
 	return w.SetSignature(k.Signature)
 }
 
-func keysFromWire(w schemas.PublishedKeys) (node.PublishedKeys, error) {
+// KeysFromWire reads published keys, copying every byte slice out of the
+// message.
+func KeysFromWire(w schemas.PublishedKeys) (node.PublishedKeys, error) {
 	var k node.PublishedKeys
 	id, err := w.IdentityKey()
 	if err != nil {
