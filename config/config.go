@@ -70,7 +70,26 @@ type Node struct {
 	// MDNSIfaces are the interfaces mDNS runs on; empty means every
 	// interface that is up, multicast-capable and not loopback.
 	MDNSIfaces []string
+
+	// FederationCert and FederationKey are the PEM certificate (issued by
+	// the community CA, one DNS SAN equal to Domain) and key this node
+	// presents to other nodes; FederationCA is the PEM file of the
+	// community CA that peers' certificates must chain to. All empty:
+	// federation is off.
+	FederationCert, FederationKey, FederationCA string
+	// Peers are static federation peers, "host:port", dialed in addition
+	// to the nodes that discovery finds.
+	Peers []string
+	// FederationDeny are SHA-256 fingerprints (lowercase hex) of peer
+	// certificates that are refused although they chain to the CA.
+	FederationDeny []string
+	// FederationRate is how many messages per second one peer may relay
+	// to this node on average (bursts of twice that).
+	FederationRate int
 }
+
+// Federation reports whether federation is configured.
+func (c *Node) Federation() bool { return c.FederationCert != "" }
 
 // StorePath returns the directory of the message database.
 func (c *Node) StorePath() string {
@@ -99,6 +118,7 @@ func Default() Node {
 		RPCTimeout:         30 * time.Second,
 		IdleTimeout:        60 * time.Second,
 		SessionTTL:         30 * 24 * time.Hour,
+		FederationRate:     2000,
 	}
 }
 
@@ -176,7 +196,79 @@ func (c *Node) Validate() error {
 	if err := validateMDNSIfaces(c.MDNS, c.MDNSIfaces); err != nil {
 		return &FlagError{Flag: "mdns-iface", Err: err}
 	}
+	return c.validateFederation()
+}
+
+// validateFederation checks that the federation files come together and
+// are readable, that peers are host:port, and normalises deny-list
+// fingerprints to lowercase hex.
+func (c *Node) validateFederation() error {
+	files := []struct{ flag, path string }{
+		{"federation-cert", c.FederationCert},
+		{"federation-key", c.FederationKey},
+		{"federation-ca", c.FederationCA},
+	}
+	set := 0
+	for _, f := range files {
+		if f.path != "" {
+			set++
+		}
+	}
+	if set != 0 && set != len(files) {
+		for _, f := range files {
+			if f.path == "" {
+				return &FlagError{Flag: f.flag, Err: errors.New("missing: --federation-cert, --federation-key and --federation-ca go together")}
+			}
+		}
+	}
+	for _, f := range files {
+		if f.path == "" {
+			continue
+		}
+		if err := readable(f.path); err != nil {
+			return &FlagError{Flag: f.flag, Err: err}
+		}
+	}
+	if set == 0 {
+		if len(c.Peers) > 0 {
+			return &FlagError{Flag: "peer", Err: ErrNoFederation}
+		}
+		if len(c.FederationDeny) > 0 {
+			return &FlagError{Flag: "federation-deny", Err: ErrNoFederation}
+		}
+	}
+	for _, p := range c.Peers {
+		host, port, err := net.SplitHostPort(p)
+		if err != nil || host == "" {
+			return &FlagError{Flag: "peer", Err: fmt.Errorf("%q is not host:port (IPv6 goes in brackets: [fd00::2]:%d)", p, DefaultPort)}
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return &FlagError{Flag: "peer", Err: fmt.Errorf("%q: port must be 1-65535", p)}
+		}
+	}
+	for i, fp := range c.FederationDeny {
+		norm, err := ParseFingerprint(fp)
+		if err != nil {
+			return &FlagError{Flag: "federation-deny", Err: err}
+		}
+		c.FederationDeny[i] = norm
+	}
 	return nil
+}
+
+// ParseFingerprint normalises a certificate fingerprint given by a person:
+// 64 hex digits of a SHA-256, optionally with colons (as openssl prints
+// them), in any case.
+func ParseFingerprint(s string) (string, error) {
+	clean := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(s), ":", ""))
+	ok := len(clean) == 64
+	for _, r := range clean {
+		ok = ok && (r >= '0' && r <= '9' || r >= 'a' && r <= 'f')
+	}
+	if !ok {
+		return "", fmt.Errorf("%q is not a SHA-256 fingerprint (64 hex digits)", s)
+	}
+	return clean, nil
 }
 
 // interfaceByName looks up a network interface; tests replace it.
@@ -209,6 +301,7 @@ func (c *Node) validateLimits() error {
 		{"rpc-timeout", c.RPCTimeout > 0},
 		{"idle-timeout", c.IdleTimeout > 0},
 		{"session-ttl", c.SessionTTL > 0},
+		{"federation-rate", c.FederationRate > 0},
 	}
 	for _, p := range positive {
 		if !p.ok {

@@ -85,6 +85,14 @@ func TestBadValuesNameTheFlag(t *testing.T) {
 		{name: "an empty data dir is refused", args: []string{"--data-dir", ""}, flag: "data-dir"},
 		{name: "production without a certificate is refused", args: []string{"--production"}, flag: "production", sentinel: ErrSelfSignedInProduction},
 		{name: "a bad value from the environment names the variable", env: map[string]string{"QPC_LISTEN": "[::]:99999"}, flag: "listen", fromEnv: "QPC_LISTEN"},
+		{name: "a federation certificate without its key and CA is refused", args: []string{"--federation-cert", key}, flag: "federation-key", mention: "go together"},
+		{name: "an unreadable federation CA is refused", args: []string{"--federation-cert", key, "--federation-key", key, "--federation-ca", unreadable}, flag: "federation-ca", mention: unreadable},
+		{name: "a peer without federation is refused", args: []string{"--peer", "node2.example.mesh:7000"}, flag: "peer", sentinel: ErrNoFederation},
+		{name: "a deny-list entry without federation is refused", args: []string{"--federation-deny", strings.Repeat("ab", 32)}, flag: "federation-deny", sentinel: ErrNoFederation},
+		{name: "a peer without a port is refused", args: []string{"--federation-cert", key, "--federation-key", key, "--federation-ca", key, "--peer", "node2.example.mesh"}, flag: "peer", mention: "host:port"},
+		{name: "a peer with port 0 is refused", args: []string{"--federation-cert", key, "--federation-key", key, "--federation-ca", key, "--peer", "node2:0"}, flag: "peer", mention: "1-65535"},
+		{name: "a deny-list entry that is not a SHA-256 is refused", args: []string{"--federation-cert", key, "--federation-key", key, "--federation-ca", key, "--federation-deny", "abc"}, flag: "federation-deny", mention: "64 hex"},
+		{name: "a zero federation rate is refused", args: []string{"--federation-rate", "0"}, flag: "federation-rate", mention: "positive"},
 		{name: "an unparsable boolean from the environment names the variable", env: map[string]string{"QPC_PRODUCTION": "maybe"}, flag: "production", fromEnv: "QPC_PRODUCTION"},
 	}
 	for _, tt := range tests {
@@ -125,6 +133,37 @@ func TestGoodValuesAreAccepted(t *testing.T) {
 		if _, err := load(t, args, nil); err != nil {
 			t.Errorf("%v: %v", args, err)
 		}
+	}
+}
+
+func TestFederationOptionsAreNormalised(t *testing.T) {
+	key := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(key, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fp := strings.Repeat("AB:", 31) + "AB"
+	c, err := load(t, []string{"--federation-cert", key, "--federation-key", key, "--federation-ca", key,
+		"--peer", "n2.example.mesh:7000", "--federation-deny", fp},
+		map[string]string{"QPC_PEER": "ignored:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Federation() {
+		t.Error("Federation() = false with all three files set")
+	}
+	if len(c.Peers) != 1 || c.Peers[0] != "n2.example.mesh:7000" {
+		t.Errorf("peers = %q, want only the flag's", c.Peers)
+	}
+	if want := strings.Repeat("ab", 32); len(c.FederationDeny) != 1 || c.FederationDeny[0] != want {
+		t.Errorf("deny = %q, want [%s]", c.FederationDeny, want)
+	}
+	c, err = load(t, nil, map[string]string{"QPC_FEDERATION_CERT": key, "QPC_FEDERATION_KEY": key,
+		"QPC_FEDERATION_CA": key, "QPC_PEER": "a:1, [fd00::2]:7000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Peers) != 2 || c.Peers[1] != "[fd00::2]:7000" {
+		t.Errorf("peers from QPC_PEER = %q", c.Peers)
 	}
 }
 

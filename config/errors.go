@@ -20,6 +20,10 @@ var ErrNoStoreDirInProduction = errors.New("set --store-dir in production: choos
 var ErrPublicMetricsInProduction = errors.New("refusing a metrics listener on a non-loopback address in production " +
 	"without --metrics-public")
 
+// ErrNoFederation means a federation option was given without the
+// federation certificate, key and CA that turn federation on.
+var ErrNoFederation = errors.New("has no effect without --federation-cert, --federation-key and --federation-ca")
+
 // ErrWorldReadableKey means a private key file is readable by every user.
 var ErrWorldReadableKey = errors.New("private key file is world-readable (chmod 600 it)")
 

@@ -58,6 +58,17 @@ func (c *Node) BindFlags(fs *flag.FlagSet) {
 	fs.Var((*listFlag)(&c.MDNSIfaces), "mdns-iface",
 		"run mDNS on network interface `IFACE`, repeatable; default every multicast interface (env "+EnvName("mdns-iface")+
 			", a comma- or space-separated list)")
+
+	str(&c.FederationCert, "federation-cert", "PEM certificate from the community CA presented to other nodes; empty: federation off")
+	str(&c.FederationKey, "federation-key", "PEM private key of --federation-cert")
+	str(&c.FederationCA, "federation-ca", "PEM certificate of the community CA that peers must chain to")
+	fs.Var((*listFlag)(&c.Peers), "peer",
+		"federation peer `host:port` to keep a link to, repeatable; discovered nodes are linked too (env "+EnvName("peer")+
+			", a comma- or space-separated list)")
+	fs.Var((*listFlag)(&c.FederationDeny), "federation-deny",
+		"refuse the peer certificate with SHA-256 `FINGERPRINT`, repeatable (env "+EnvName("federation-deny")+
+			", a comma- or space-separated list)")
+	num(&c.FederationRate, "federation-rate", "messages per second one peer may relay to this node (bursts of twice that)")
 }
 
 // listFlag is a repeatable flag. Each value may itself be a comma- or
