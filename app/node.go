@@ -22,6 +22,7 @@ import (
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/crypto/opaque"
 	"github.com/quicprochat/qpc/datadir"
+	"github.com/quicprochat/qpc/federation"
 	"github.com/quicprochat/qpc/mesh/discovery"
 	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/noderpc"
@@ -51,6 +52,10 @@ type Node struct {
 	mdns     *discovery.Service // nil without --mdns
 	mdnsStop context.CancelFunc
 	mdnsDone chan struct{}
+
+	fed     *federation.Manager // nil without federation
+	fedStop context.CancelFunc
+	fedDone chan struct{}
 
 	wg    sync.WaitGroup // one per connection being served
 	mu    sync.Mutex
@@ -100,6 +105,13 @@ func NewNode(cfg config.Node, log *slog.Logger) (*Node, error) {
 		conns: map[*quic.Conn]*rpc.Conn{},
 	}
 	n.metrics = newNodeMetrics(n.openConns, func() (int64, int64, int, error) { return n.store.Totals() })
+	var fed node.Federation
+	if cfg.Federation() {
+		if n.fed, err = n.newFederation(cfg); err != nil {
+			return nil, err
+		}
+		fed = n.fed
+	}
 	st, err := openStore(cfg, n.metrics.commit)
 	if err != nil {
 		return nil, err
@@ -118,12 +130,15 @@ func NewNode(cfg config.Node, log *slog.Logger) (*Node, error) {
 			MaxTTL:       cfg.MaxMessageTTL,
 			EnqueueRate:  float64(cfg.EnqueueRate),
 			EnqueueBurst: 2 * cfg.EnqueueRate,
+			PeerRate:     float64(cfg.FederationRate),
+			PeerBurst:    2 * cfg.FederationRate,
 			SessionTTL:   cfg.SessionTTL,
 		},
-		Store:    st,
-		OPAQUE:   opaqueServer,
-		Log:      log,
-		Observer: n.metrics,
+		Store:      st,
+		OPAQUE:     opaqueServer,
+		Log:        log,
+		Observer:   n.metrics,
+		Federation: fed,
 	})
 	if err != nil {
 		st.Close()
@@ -135,7 +150,16 @@ func NewNode(cfg config.Node, log *slog.Logger) (*Node, error) {
 			return nil, &config.FlagError{Flag: "metrics-listen", Err: err}
 		}
 	}
-	ln, err := transport.Listen(cfg.Listen, transport.ServerTLS(cert), cfg.IdleTimeout)
+	var fedTLS func(*tls.ClientHelloInfo) (*tls.Config, error)
+	if n.fed != nil {
+		fedTLS = n.fed.ServerTLS
+	}
+	reset, err := resetKey(key)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	ln, err := transport.Listen(cfg.Listen, transport.ServerTLS(cert, fedTLS), cfg.IdleTimeout, reset)
 	if err != nil {
 		st.Close()
 		if n.metricsLn != nil {
@@ -248,6 +272,10 @@ func (n *Node) Run(ctx context.Context) error {
 	n.log.Info("node serving", "addr", n.Addr().String(), "node_id", n.NodeID(),
 		"domain", n.cfg.Domain, "fingerprint", n.fingerprint, "version", version.String(),
 		"store", filepath.Join(n.cfg.StorePath(), store.FileName))
+	if n.fed != nil {
+		n.log.Info("federation on", "fingerprint", n.fed.Fingerprint(), "peers", len(n.cfg.Peers),
+			"discovery", n.mdns != nil)
+	}
 	svcCtx, stopSvc := context.WithCancel(context.Background())
 	svcDone := make(chan struct{})
 	go func() {
@@ -268,6 +296,9 @@ func (n *Node) Run(ctx context.Context) error {
 	if n.mdns != nil {
 		n.startDiscovery()
 	}
+	if n.fed != nil {
+		n.startFederation()
+	}
 	var runErr error
 	for {
 		conn, err := n.ln.Accept(ctx)
@@ -276,6 +307,10 @@ func (n *Node) Run(ctx context.Context) error {
 				runErr = fmt.Errorf("accept: %w", err)
 			}
 			break
+		}
+		if conn.ConnectionState().TLS.NegotiatedProtocol == transport.ALPNFederation && n.fed != nil {
+			n.fed.Accept(ctx, conn)
+			continue
 		}
 		n.wg.Add(1)
 		go n.serveConn(ctx, conn)
@@ -384,6 +419,7 @@ func (n *Node) shutdown() {
 		conn.CloseWithError(transport.CodeShutdown, "node shutting down")
 	}
 	n.wg.Wait()
+	n.stopFederation()
 	if err := n.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 		n.log.Warn("closing listener", "err", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 
+	"capnproto.org/go/capnp/v3"
 	"capnproto.org/go/capnp/v3/rpc"
 	"github.com/quic-go/quic-go"
 
@@ -63,7 +64,7 @@ func Dial(ctx context.Context, addr string, trust transport.Trust, log *slog.Log
 		}
 		return nil, fmt.Errorf("connect to %s: %w", addr, err)
 	}
-	rc, err := transport.OpenRPC(ctx, qc, log)
+	rc, err := transport.OpenRPC(ctx, qc, capnp.Client{}, log)
 	if err != nil {
 		qc.CloseWithError(transport.CodeNormal, "")
 		return nil, err

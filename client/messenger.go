@@ -60,11 +60,15 @@ func (a *Account) Resolve(ctx context.Context, addr string) (identity.PublicBund
 	if ok {
 		return b, nil
 	}
-	name, domain, _ := strings.Cut(addr, "@")
-	if domain != strings.ToLower(a.Domain) {
-		return identity.PublicBundle{}, fmt.Errorf("%s: %w (federation is not available yet)", addr, node.ErrUnknownDomain)
+	// The home node answers for its own users and, through federation,
+	// for users of other nodes; either way the signature below is checked
+	// against the full address, so keys published for one address cannot
+	// be passed off as another's.
+	lookup := addr
+	if name, domain, _ := strings.Cut(addr, "@"); domain == strings.ToLower(a.Domain) {
+		lookup = name
 	}
-	k, err := a.Client.ResolveUser(ctx, name)
+	k, err := a.Client.ResolveUser(ctx, lookup)
 	if err != nil {
 		return identity.PublicBundle{}, err
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/node/noderpc"
 	"github.com/quicprochat/qpc/schemas"
 )
 
@@ -28,5 +29,14 @@ func healthFromWire(w schemas.Health) (node.Health, error) {
 		*get.dst = v
 	}
 	h.Uptime = time.Duration(w.UptimeMillis()) * time.Millisecond
+	if w.HasLinks() {
+		list, err := w.Links()
+		if err != nil {
+			return node.Health{}, fmt.Errorf("health.links: %w", err)
+		}
+		if h.Links, err = noderpc.LinksFromWire(list); err != nil {
+			return node.Health{}, fmt.Errorf("health.links: %w", err)
+		}
+	}
 	return h, nil
 }

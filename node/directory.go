@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"time"
 )
 
@@ -31,10 +32,10 @@ func (c *Conn) PublishKeys(k PublishedKeys) error {
 	return c.svc.store.PutKeys(user, k)
 }
 
-// ResolveUser returns the published keys of a user of this node. It is
-// rate-limited per connection and never answers faster than
-// ResolveMinTime, found or not.
-func (c *Conn) ResolveUser(addr string) (PublishedKeys, error) {
+// ResolveUser returns the published keys of a user of this node, or of
+// another node through federation. It is rate-limited per connection and
+// never answers faster than ResolveMinTime, found or not.
+func (c *Conn) ResolveUser(ctx context.Context, addr string) (PublishedKeys, error) {
 	start := c.svc.now()
 	if _, err := c.user(); err != nil {
 		return PublishedKeys{}, err
@@ -42,16 +43,23 @@ func (c *Conn) ResolveUser(addr string) (PublishedKeys, error) {
 	if !c.resolve.take(1, start) {
 		return PublishedKeys{}, ErrRateLimited
 	}
-	defer func() {
-		if wait := c.svc.limits.ResolveMinTime - c.svc.now().Sub(start); wait > 0 {
-			time.Sleep(wait)
-		}
-	}()
-	user, err := c.svc.localUser(addr)
+	defer c.svc.resolveFloor(start)
+	a, err := c.svc.parseAddress(addr)
 	if err != nil {
 		return PublishedKeys{}, err
 	}
-	return c.svc.store.Keys(user)
+	if !a.local {
+		return c.svc.fed.ResolveUser(ctx, a.String())
+	}
+	return c.svc.store.Keys(a.user)
+}
+
+// resolveFloor sleeps until ResolveMinTime has passed since start, so that
+// a lookup takes as long whether the user exists or not.
+func (s *Service) resolveFloor(start time.Time) {
+	if wait := s.limits.ResolveMinTime - s.now().Sub(start); wait > 0 {
+		time.Sleep(wait)
+	}
 }
 
 // UploadKeyPackages adds MLS key packages for the logged-in user.
@@ -74,14 +82,18 @@ func (c *Conn) UploadKeyPackages(pkgs [][]byte, lastResort []byte) error {
 	return c.svc.store.AddKeyPackages(user, pkgs, lastResort)
 }
 
-// FetchKeyPackage takes one key package of a user of this node.
-func (c *Conn) FetchKeyPackage(addr string) (pkg []byte, lastResort bool, err error) {
+// FetchKeyPackage takes one key package of a user of this node, or of
+// another node through federation.
+func (c *Conn) FetchKeyPackage(ctx context.Context, addr string) (pkg []byte, lastResort bool, err error) {
 	if _, err := c.user(); err != nil {
 		return nil, false, err
 	}
-	user, err := c.svc.localUser(addr)
+	a, err := c.svc.parseAddress(addr)
 	if err != nil {
 		return nil, false, err
 	}
-	return c.svc.store.TakeKeyPackage(user)
+	if !a.local {
+		return c.svc.fed.FetchKeyPackage(ctx, a.String())
+	}
+	return c.svc.store.TakeKeyPackage(a.user)
 }

@@ -54,6 +54,9 @@ var (
 	// ErrUnknownDomain means a recipient's domain is not served by this
 	// node.
 	ErrUnknownDomain = errors.New("recipient's domain is not served here")
+	// ErrPeerUnreachable means the node that serves a recipient's domain
+	// is known but not linked now.
+	ErrPeerUnreachable = errors.New("recipient's node is not reachable now")
 	// ErrShuttingDown means the node is stopping.
 	ErrShuttingDown = errors.New("node is shutting down")
 )

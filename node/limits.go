@@ -27,6 +27,13 @@ type Limits struct {
 	ResolveRate    float64
 	ResolveBurst   int
 	ResolveMinTime time.Duration
+	// PeerRate and PeerBurst limit the messages one federation peer may
+	// relay to this node; PeerResolveRate and PeerResolveBurst limit its
+	// key lookups (for all of its users together).
+	PeerRate         float64
+	PeerBurst        int
+	PeerResolveRate  float64
+	PeerResolveBurst int
 	// SessionTTL is how long a login session lasts.
 	SessionTTL time.Duration
 	// ExpireInterval is how often expired messages and sessions are
@@ -37,18 +44,22 @@ type Limits struct {
 // DefaultLimits returns the limits a node runs with unless configured.
 func DefaultLimits() Limits {
 	return Limits{
-		MaxPayload:     64 << 10,
-		DefaultTTL:     30 * 24 * time.Hour,
-		MaxTTL:         30 * 24 * time.Hour,
-		EnqueueRate:    2000,
-		EnqueueBurst:   4000,
-		MaxBatch:       1000,
-		MaxFetch:       1000,
-		ResolveRate:    5,
-		ResolveBurst:   20,
-		ResolveMinTime: 50 * time.Millisecond,
-		SessionTTL:     30 * 24 * time.Hour,
-		ExpireInterval: time.Minute,
+		MaxPayload:       64 << 10,
+		DefaultTTL:       30 * 24 * time.Hour,
+		MaxTTL:           30 * 24 * time.Hour,
+		EnqueueRate:      2000,
+		EnqueueBurst:     4000,
+		MaxBatch:         1000,
+		MaxFetch:         1000,
+		ResolveRate:      5,
+		ResolveBurst:     20,
+		ResolveMinTime:   50 * time.Millisecond,
+		PeerRate:         2000,
+		PeerBurst:        4000,
+		PeerResolveRate:  50,
+		PeerResolveBurst: 200,
+		SessionTTL:       30 * 24 * time.Hour,
+		ExpireInterval:   time.Minute,
 	}
 }
 
@@ -80,6 +91,10 @@ func (l Limits) withDefaults() Limits {
 	setF(&l.ResolveRate, d.ResolveRate)
 	set(&l.ResolveBurst, d.ResolveBurst)
 	setD(&l.ResolveMinTime, d.ResolveMinTime)
+	setF(&l.PeerRate, d.PeerRate)
+	set(&l.PeerBurst, d.PeerBurst)
+	setF(&l.PeerResolveRate, d.PeerResolveRate)
+	set(&l.PeerResolveBurst, d.PeerResolveBurst)
 	setD(&l.SessionTTL, d.SessionTTL)
 	setD(&l.ExpireInterval, d.ExpireInterval)
 	return l
@@ -90,7 +105,7 @@ func (l Limits) validate() error {
 	switch {
 	case l.MaxPayload < 0, l.DefaultTTL < 0, l.MaxTTL < 0, l.EnqueueRate < 0, l.EnqueueBurst < 0,
 		l.MaxBatch < 0, l.MaxFetch < 0, l.ResolveRate < 0, l.ResolveBurst < 0, l.ResolveMinTime < 0,
-		l.SessionTTL < 0, l.ExpireInterval < 0:
+		l.SessionTTL < 0, l.ExpireInterval < 0, l.PeerRate < 0, l.PeerBurst < 0, l.PeerResolveRate < 0, l.PeerResolveBurst < 0:
 		return fmt.Errorf("limits must not be negative: %+v", l)
 	case l.DefaultTTL > l.MaxTTL:
 		return fmt.Errorf("default TTL %s exceeds maximum TTL %s", l.DefaultTTL, l.MaxTTL)

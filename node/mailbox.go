@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -17,12 +18,13 @@ type Outgoing struct {
 	TTL time.Duration
 }
 
-// Enqueue stores msgs in their recipients' mailboxes and returns a receipt
-// for each, in order, once the stored ones are durable. A message that
-// fails its own checks (unknown recipient, too large, mailbox full) gets
-// the error in its receipt; the others are stored. The error return is for
-// the request as a whole (not logged in, rate limited, batch too large,
-// store failure), and then nothing was stored.
+// Enqueue stores msgs in their recipients' mailboxes, or relays them to
+// the recipients' nodes through federation, and returns a receipt for
+// each, in order, once the stored ones are durable. A message that fails
+// its own checks (unknown recipient, too large, mailbox full, peer
+// unreachable) gets the error in its receipt; the others are stored. The
+// error return is for the request as a whole (not logged in, rate limited,
+// batch too large, store failure), and then nothing was stored here.
 func (c *Conn) Enqueue(ctx context.Context, msgs []Outgoing) ([]Receipt, time.Time, error) {
 	if _, err := c.user(); err != nil {
 		return nil, time.Time{}, err
@@ -35,13 +37,24 @@ func (c *Conn) Enqueue(ctx context.Context, msgs []Outgoing) ([]Receipt, time.Ti
 	if !c.enqueue.take(len(msgs), now) {
 		return nil, time.Time{}, ErrRateLimited
 	}
+	return c.svc.enqueue(ctx, msgs, now, false)
+}
+
+// enqueue checks msgs, stores those for local users and, unless they came
+// from a peer, relays those for other domains, each domain's in one call
+// running beside the local store's commit.
+func (s *Service) enqueue(ctx context.Context, msgs []Outgoing, now time.Time, fromPeer bool) ([]Receipt, time.Time, error) {
+	lim := s.limits
 	receipts := make([]Receipt, len(msgs))
 	var batch []NewMessage
 	var index []int // receipts index of each batch entry
+	remote := map[string][]int{}
 	for i, m := range msgs {
-		user, err := c.svc.localUser(m.Recipient)
+		a, err := s.parseAddress(m.Recipient)
 		switch {
 		case err != nil:
+		case fromPeer && (!a.local || a.domain == ""):
+			err = errorf(ErrUnknownDomain, "a peer may deliver only to users@%s", s.id.Domain)
 		case len(m.Payload) == 0:
 			err = errorf(ErrBadRequest, "empty message")
 		case len(m.Payload) > lim.MaxPayload:
@@ -53,17 +66,30 @@ func (c *Conn) Enqueue(ctx context.Context, msgs []Outgoing) ([]Receipt, time.Ti
 			receipts[i].Err = err
 			continue
 		}
+		if !a.local {
+			remote[a.domain] = append(remote[a.domain], i)
+			continue
+		}
 		ttl := m.TTL
 		if ttl == 0 {
 			ttl = lim.DefaultTTL
 		}
-		batch = append(batch, NewMessage{Recipient: user, Payload: m.Payload, Enqueued: now, Expires: now.Add(ttl)})
+		batch = append(batch, NewMessage{Recipient: a.user, Payload: m.Payload, Enqueued: now, Expires: now.Add(ttl)})
 		index = append(index, i)
 	}
+	var relayed sync.WaitGroup
+	for domain, idx := range remote {
+		relayed.Add(1)
+		go func() {
+			defer relayed.Done()
+			s.relay(ctx, domain, msgs, idx, receipts)
+		}()
+	}
+	defer relayed.Wait()
 	if len(batch) == 0 {
 		return receipts, now, nil
 	}
-	stored, err := c.svc.store.Enqueue(ctx, batch)
+	stored, err := s.store.Enqueue(ctx, batch)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
@@ -75,12 +101,32 @@ func (c *Conn) Enqueue(ctx context.Context, msgs []Outgoing) ([]Receipt, time.Ti
 			n++
 			if rcpt := batch[j].Recipient; !woken[rcpt] {
 				woken[rcpt] = true
-				c.svc.hub.notify(rcpt)
+				s.hub.notify(rcpt)
 			}
 		}
 	}
-	c.svc.obs.Stored(n)
+	s.obs.Stored(n)
 	return receipts, now, nil
+}
+
+// relay hands the messages msgs[idx] to domain's node and fills their
+// receipts; a failure of the whole call goes into each of them.
+func (s *Service) relay(ctx context.Context, domain string, msgs []Outgoing, idx []int, receipts []Receipt) {
+	out := make([]Outgoing, len(idx))
+	for j, i := range idx {
+		out[j] = msgs[i]
+	}
+	got, err := s.fed.Relay(ctx, domain, out)
+	if err == nil && len(got) != len(idx) {
+		err = fmt.Errorf("%w: %s answered %d receipts for %d messages", ErrPeerUnreachable, domain, len(got), len(idx))
+	}
+	for j, i := range idx {
+		if err != nil {
+			receipts[i].Err = err
+		} else {
+			receipts[i] = got[j]
+		}
+	}
 }
 
 // Fetch returns up to limit of the logged-in user's messages after

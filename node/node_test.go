@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -37,17 +38,46 @@ func TestUserNames(t *testing.T) {
 	}
 }
 
-func TestLocalAddressesMustBeOfThisDomain(t *testing.T) {
+func TestAddressesOfThisDomainAreLocal(t *testing.T) {
 	s := &Service{id: Identity{Domain: "Node1.Example.Mesh"}}
-	for addr, want := range map[string]string{"bob": "bob", "Bob@node1.example.mesh": "bob", "bob@NODE1.EXAMPLE.MESH": "bob"} {
-		if got, err := s.localUser(addr); err != nil || got != want {
-			t.Errorf("localUser(%q) = %q, %v", addr, got, err)
+	for addr, want := range map[string]string{"bob": "bob", "Bob@node1.example.mesh": "bob@node1.example.mesh", "bob@NODE1.EXAMPLE.MESH": "bob@node1.example.mesh"} {
+		if got, err := s.parseAddress(addr); err != nil || !got.local || got.String() != want {
+			t.Errorf("parseAddress(%q) = %+v, %v; want local %s", addr, got, err, want)
 		}
 	}
-	if _, err := s.localUser("bob@other.mesh"); !errors.Is(err, ErrUnknownDomain) {
-		t.Errorf("foreign domain: %v", err)
+}
+
+func TestOtherDomainsNeedFederation(t *testing.T) {
+	s := &Service{id: Identity{Domain: "node1.example.mesh"}}
+	if _, err := s.parseAddress("bob@other.mesh"); !errors.Is(err, ErrUnknownDomain) {
+		t.Errorf("a foreign domain without federation: %v, want ErrUnknownDomain", err)
+	}
+	s.fed = nopFederation{}
+	a, err := s.parseAddress("Bob@Other.Mesh")
+	if err != nil || a.local || a.String() != "bob@other.mesh" {
+		t.Errorf("a foreign domain with federation = %+v, %v; want remote bob@other.mesh", a, err)
+	}
+	for _, bad := range []string{"bob@", "bob@-x.mesh", "bob@a..b", "bob@a_b.mesh", "bob@" + strings.Repeat("a", 64) + ".mesh"} {
+		if _, err := s.parseAddress(bad); !errors.Is(err, ErrBadRequest) {
+			t.Errorf("parseAddress(%q) = %v, want ErrBadRequest", bad, err)
+		}
 	}
 }
+
+// nopFederation is a Federation that reaches nobody; the tests here only
+// need one to exist.
+type nopFederation struct{}
+
+func (nopFederation) Relay(context.Context, string, []Outgoing) ([]Receipt, error) {
+	return nil, ErrPeerUnreachable
+}
+func (nopFederation) ResolveUser(context.Context, string) (PublishedKeys, error) {
+	return PublishedKeys{}, ErrPeerUnreachable
+}
+func (nopFederation) FetchKeyPackage(context.Context, string) ([]byte, bool, error) {
+	return nil, false, ErrPeerUnreachable
+}
+func (nopFederation) Links() []Link { return nil }
 
 func TestTokenBucketRefillsAtItsRate(t *testing.T) {
 	t0 := time.Unix(0, 0)

@@ -12,7 +12,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -32,6 +31,8 @@ type Identity struct {
 type Health struct {
 	Identity
 	Uptime time.Duration
+	// Links are the federation links; nil without federation.
+	Links []Link
 }
 
 // Observer is told what the service does, for metrics. Every method must
@@ -63,6 +64,9 @@ type Config struct {
 	Observer Observer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Federation reaches users of other domains; nil serves this node's
+	// domain only.
+	Federation Federation
 }
 
 // Service is the node's client-facing service.
@@ -76,6 +80,7 @@ type Service struct {
 	now     func() time.Time
 	started time.Time
 	hub     *hub
+	fed     Federation // nil without federation
 }
 
 // New returns a Service. Its uptime counts from now.
@@ -96,6 +101,7 @@ func New(cfg Config) (*Service, error) {
 		obs:    cfg.Observer,
 		now:    cfg.Now,
 		hub:    newHub(),
+		fed:    cfg.Federation,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -115,7 +121,11 @@ func (s *Service) Limits() Limits { return s.limits }
 
 // Health reports the node's identity and uptime.
 func (s *Service) Health(ctx context.Context) (Health, error) {
-	return Health{Identity: s.id, Uptime: s.now().Sub(s.started)}, nil
+	h := Health{Identity: s.id, Uptime: s.now().Sub(s.started)}
+	if s.fed != nil {
+		h.Links = s.fed.Links()
+	}
+	return h, nil
 }
 
 // Run collects expired messages and sessions every ExpireInterval until ctx
@@ -143,20 +153,6 @@ func (s *Service) expire() {
 		s.obs.Expired(n)
 		s.log.Info("expired undelivered messages", "count", n)
 	}
-}
-
-// localUser returns the account name an address refers to: "name" or
-// "name@domain" with domain this node's (case-insensitive).
-func (s *Service) localUser(addr string) (string, error) {
-	name, domain, found := strings.Cut(addr, "@")
-	if found && !strings.EqualFold(domain, s.id.Domain) {
-		return "", ErrUnknownDomain
-	}
-	name = strings.ToLower(name)
-	if err := ValidateUserName(name); err != nil {
-		return "", err
-	}
-	return name, nil
 }
 
 // ValidateUserName checks the local part of an address: 1 to 64 characters

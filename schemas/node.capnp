@@ -129,6 +129,37 @@ struct Health @0xe3a9d6b4c8f2a1d7 {
   # uptimeMillis is the time since the node started serving, in
   # milliseconds.
   uptimeMillis @5 :UInt64;
+  # links are the node's federation links, one per peer it knows of; empty
+  # when federation is off.
+  links @6 :List(FederationLink);
+}
+
+# FederationLink is the state of a node's link to one federation peer.
+struct FederationLink @0xf0a3b1c2d4e5f607 {
+  # domain is the peer's mail domain (its certificate's SAN); empty while a
+  # configured peer has never been reached.
+  domain @0 :Text;
+  # address is the peer's "host:port" as dialed or as seen.
+  address @1 :Text;
+  # state is whether the link is up.
+  state @2 :LinkState;
+  # sinceMillis is when the link entered its state.
+  sinceMillis @3 :Int64;
+  # relayedOut and relayedIn count messages sent to and received from the
+  # peer over the link since the node started.
+  relayedOut @4 :UInt64;
+  relayedIn @5 :UInt64;
+  # errors counts failed attempts and calls since the node started.
+  errors @6 :UInt64;
+  # lastError says why the last attempt or call failed; empty if none.
+  lastError @7 :Text;
+}
+
+# LinkState is the state of a federation link.
+enum LinkState @0xc3d4e5f60718293a {
+  down @0;        # no link; the node retries with backoff
+  connecting @1;  # a dial or handshake is under way
+  up @2;          # linked: messages flow
 }
 
 # Session is a logged-in session.
@@ -237,4 +268,5 @@ enum ErrorCode @0xdfbc1a87f421b42c {
   ttlTooLong @15;        # the requested TTL exceeds the node's maximum
   unknownDomain @16;     # the recipient's domain is not served here
   shuttingDown @17;      # the node is stopping
+  peerUnreachable @18;   # the recipient's node is known but not linked now
 }

@@ -6,7 +6,6 @@ import (
 	capnp "capnproto.org/go/capnp/v3"
 	text "capnproto.org/go/capnp/v3/encoding/text"
 	fc "capnproto.org/go/capnp/v3/flowcontrol"
-	schemas "capnproto.org/go/capnp/v3/schemas"
 	server "capnproto.org/go/capnp/v3/server"
 	context "context"
 )
@@ -3578,12 +3577,12 @@ type Health capnp.Struct
 const Health_TypeID = 0xe3a9d6b4c8f2a1d7
 
 func NewHealth(s *capnp.Segment) (Health, error) {
-	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 5})
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 6})
 	return Health(st), err
 }
 
 func NewRootHealth(s *capnp.Segment) (Health, error) {
-	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 5})
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 6})
 	return Health(st), err
 }
 
@@ -3717,12 +3716,36 @@ func (s Health) SetUptimeMillis(v uint64) {
 	capnp.Struct(s).SetUint64(0, v)
 }
 
+func (s Health) Links() (FederationLink_List, error) {
+	p, err := capnp.Struct(s).Ptr(5)
+	return FederationLink_List(p.List()), err
+}
+
+func (s Health) HasLinks() bool {
+	return capnp.Struct(s).HasPtr(5)
+}
+
+func (s Health) SetLinks(v FederationLink_List) error {
+	return capnp.Struct(s).SetPtr(5, v.ToPtr())
+}
+
+// NewLinks sets the links field to a newly
+// allocated FederationLink_List, preferring placement in s's segment.
+func (s Health) NewLinks(n int32) (FederationLink_List, error) {
+	l, err := NewFederationLink_List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return FederationLink_List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(5, l.ToPtr())
+	return l, err
+}
+
 // Health_List is a list of Health.
 type Health_List = capnp.StructList[Health]
 
 // NewHealth creates a new list of Health.
 func NewHealth_List(s *capnp.Segment, sz int32) (Health_List, error) {
-	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 5}, sz)
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 6}, sz)
 	return capnp.StructList[Health](l), err
 }
 
@@ -3732,6 +3755,213 @@ type Health_Future struct{ *capnp.Future }
 func (f Health_Future) Struct() (Health, error) {
 	p, err := f.Future.Ptr()
 	return Health(p.Struct()), err
+}
+
+type FederationLink capnp.Struct
+
+// FederationLink_TypeID is the unique identifier for the type FederationLink.
+const FederationLink_TypeID = 0xf0a3b1c2d4e5f607
+
+func NewFederationLink(s *capnp.Segment) (FederationLink, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 40, PointerCount: 3})
+	return FederationLink(st), err
+}
+
+func NewRootFederationLink(s *capnp.Segment) (FederationLink, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 40, PointerCount: 3})
+	return FederationLink(st), err
+}
+
+func ReadRootFederationLink(msg *capnp.Message) (FederationLink, error) {
+	root, err := msg.Root()
+	return FederationLink(root.Struct()), err
+}
+
+func (s FederationLink) String() string {
+	str, _ := text.Marshal(0xf0a3b1c2d4e5f607, capnp.Struct(s))
+	return str
+}
+
+func (s FederationLink) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (FederationLink) DecodeFromPtr(p capnp.Ptr) FederationLink {
+	return FederationLink(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s FederationLink) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s FederationLink) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s FederationLink) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s FederationLink) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s FederationLink) Domain() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s FederationLink) HasDomain() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s FederationLink) DomainBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s FederationLink) SetDomain(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+func (s FederationLink) Address() (string, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.Text(), err
+}
+
+func (s FederationLink) HasAddress() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s FederationLink) AddressBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.TextBytes(), err
+}
+
+func (s FederationLink) SetAddress(v string) error {
+	return capnp.Struct(s).SetText(1, v)
+}
+
+func (s FederationLink) State() LinkState {
+	return LinkState(capnp.Struct(s).Uint16(0))
+}
+
+func (s FederationLink) SetState(v LinkState) {
+	capnp.Struct(s).SetUint16(0, uint16(v))
+}
+
+func (s FederationLink) SinceMillis() int64 {
+	return int64(capnp.Struct(s).Uint64(8))
+}
+
+func (s FederationLink) SetSinceMillis(v int64) {
+	capnp.Struct(s).SetUint64(8, uint64(v))
+}
+
+func (s FederationLink) RelayedOut() uint64 {
+	return capnp.Struct(s).Uint64(16)
+}
+
+func (s FederationLink) SetRelayedOut(v uint64) {
+	capnp.Struct(s).SetUint64(16, v)
+}
+
+func (s FederationLink) RelayedIn() uint64 {
+	return capnp.Struct(s).Uint64(24)
+}
+
+func (s FederationLink) SetRelayedIn(v uint64) {
+	capnp.Struct(s).SetUint64(24, v)
+}
+
+func (s FederationLink) Errors() uint64 {
+	return capnp.Struct(s).Uint64(32)
+}
+
+func (s FederationLink) SetErrors(v uint64) {
+	capnp.Struct(s).SetUint64(32, v)
+}
+
+func (s FederationLink) LastError() (string, error) {
+	p, err := capnp.Struct(s).Ptr(2)
+	return p.Text(), err
+}
+
+func (s FederationLink) HasLastError() bool {
+	return capnp.Struct(s).HasPtr(2)
+}
+
+func (s FederationLink) LastErrorBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(2)
+	return p.TextBytes(), err
+}
+
+func (s FederationLink) SetLastError(v string) error {
+	return capnp.Struct(s).SetText(2, v)
+}
+
+// FederationLink_List is a list of FederationLink.
+type FederationLink_List = capnp.StructList[FederationLink]
+
+// NewFederationLink creates a new list of FederationLink.
+func NewFederationLink_List(s *capnp.Segment, sz int32) (FederationLink_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 40, PointerCount: 3}, sz)
+	return capnp.StructList[FederationLink](l), err
+}
+
+// FederationLink_Future is a wrapper for a FederationLink promised by a client call.
+type FederationLink_Future struct{ *capnp.Future }
+
+func (f FederationLink_Future) Struct() (FederationLink, error) {
+	p, err := f.Future.Ptr()
+	return FederationLink(p.Struct()), err
+}
+
+type LinkState uint16
+
+// LinkState_TypeID is the unique identifier for the type LinkState.
+const LinkState_TypeID = 0xc3d4e5f60718293a
+
+// Values of LinkState.
+const (
+	LinkState_down       LinkState = 0
+	LinkState_connecting LinkState = 1
+	LinkState_up         LinkState = 2
+)
+
+// String returns the enum's constant name.
+func (c LinkState) String() string {
+	switch c {
+	case LinkState_down:
+		return "down"
+	case LinkState_connecting:
+		return "connecting"
+	case LinkState_up:
+		return "up"
+
+	default:
+		return ""
+	}
+}
+
+// LinkStateFromString returns the enum value with a name,
+// or the zero value if there's no such value.
+func LinkStateFromString(c string) LinkState {
+	switch c {
+	case "down":
+		return LinkState_down
+	case "connecting":
+		return LinkState_connecting
+	case "up":
+		return LinkState_up
+
+	default:
+		return 0
+	}
+}
+
+type LinkState_List = capnp.EnumList[LinkState]
+
+func NewLinkState_List(s *capnp.Segment, sz int32) (LinkState_List, error) {
+	return capnp.NewEnumList[LinkState](s, sz)
 }
 
 type Session capnp.Struct
@@ -4870,6 +5100,7 @@ const (
 	ErrorCode_ttlTooLong         ErrorCode = 15
 	ErrorCode_unknownDomain      ErrorCode = 16
 	ErrorCode_shuttingDown       ErrorCode = 17
+	ErrorCode_peerUnreachable    ErrorCode = 18
 )
 
 // String returns the enum's constant name.
@@ -4911,6 +5142,8 @@ func (c ErrorCode) String() string {
 		return "unknownDomain"
 	case ErrorCode_shuttingDown:
 		return "shuttingDown"
+	case ErrorCode_peerUnreachable:
+		return "peerUnreachable"
 
 	default:
 		return ""
@@ -4957,6 +5190,8 @@ func ErrorCodeFromString(c string) ErrorCode {
 		return ErrorCode_unknownDomain
 	case "shuttingDown":
 		return ErrorCode_shuttingDown
+	case "peerUnreachable":
+		return ErrorCode_peerUnreachable
 
 	default:
 		return 0
@@ -4967,251 +5202,4 @@ type ErrorCode_List = capnp.EnumList[ErrorCode]
 
 func NewErrorCode_List(s *capnp.Segment, sz int32) (ErrorCode_List, error) {
 	return capnp.NewEnumList[ErrorCode](s, sz)
-}
-
-const schema_dc9f34f722196f68 = "x\xda\xacY}p\x15U\x96?\xa7;\xb1\xf3\xc9\xcb" +
-	"M\xc7\x04\xd9\xd5\xac\x88\xa5\xa0\xb2\x12a]\xb3R\x89" +
-	"Y\x82\x80\xc4M'dw\x8d\xb8\xday\xef\x9a4y" +
-	"\xaf\xfb\xa5\xbb_ Y\xad\x08\x8a+Z\xac\xab+\xae" +
-	"PK\x09\x94\xac\xcb*`JX\x06\x07\xa6\x065\x8e" +
-	"`1\x0e\xc5\xe0\x88\x8e5R\x8a_S\x8c\x05\x83%" +
-	"S\x0e\xf6\xd4\xb9\xefu\xbf~\x8f|`\xd5\xfc\x95~" +
-	"\xdd\xe7\xde\xf3y\x7f\xe7wnn\xfcJi,\x98U" +
-	"~3\x03I{\xbb\xf0\x12\xef\xef\xe2\x03\xaf=x\xee" +
-	"\xf7+\x81\xd5 @!*\x007\xad,\xeaD@u" +
-	"mQ\x03\xa0g\xfd\xcb\xa2M\x1b\x9fY\xb2\x0a\xd8d" +
-	"\x04(\xa0\xef\xdb\x8b\xea\x10\x0a\xbc\xbf\xee\xb5\xffj\xd7" +
-	"\xec-\xab\xc2K\xd7\x15\xd9\xb4t\xb3X:\xf4\xe1\xce" +
-	"\xa9\xa7\x9e9\xb6\x0a\xb4R\x94\xbd\x1e\xeb\xb2\xa9\xdf\xce" +
-	"~\xfe\xd7b\x0f\xf5@\xd1\x06\xf5`\x11=\x8d\x14\xed" +
-	"\x04\xf4\x16}\xfd\xa5n\xce\x19z\x04XiH\x14P" +
-	"\xe5\xc5\x1f\xa8}\xc5$\x98(\xbe]]GO\xde?" +
-	"\xbct\xd3\xd2O\xb6\x1ex\x14\xb4\x1a\x0cT?X\xdc" +
-	"D\xaaW\x17/\x07\xf4&\x7f~\xf5\x13\x89\xee\x17\xd6" +
-	"\x00\xfb\x8b@\xe0\xcb\xe26\x12\xf8\xa6\x98l\xfb\xfe\xbf" +
-	"nY}u\xfc\xf5\xc73\xc6K$0\xbdd\x15\x09" +
-	"\xcc)\xa1\x1dz\xdf\x7f\xe4\x9a\xb3s\x1f]\x9b\x16\x10" +
-	"~o+\xe9$\xbfo\xa9z\xa0h\xc7\xe0\x9a\xe7r" +
-	"\xfc.Y&\xfc.\xa1\xbd\x1f\xfbY\xe5Kw\xdfz" +
-	"\xcd\x7f\x87\x05FJ\x84\xf2#B\xe0\xc4U\xbd\x15k" +
-	"b\x1f\xbe\x18\xda\xfbt\xc9\xe3\xb4\xf7\x15_ly\xf8" +
-	"N\xfb\xbd\x97C_N\x94\xd8\xf4\xc5\x99\xdbxj\xa4" +
-	"\xf7\x9e\x1d\x19\x9f\xc5\xa7\xc3%\x95\xb4\xe91\xb1\xe9\xf7" +
-	"\xa7N\xee\xbb\xfa'\x0f\x0c\x87\xb5~S\xd2E\x02X" +
-	"J\x02om\x9b\xd26\xbf\xf7\xd8\xaba\x97\xaf,\x15" +
-	"v\xdfPJ.\x7f6\xf87\xff\xf3\xe9\x8b\xfbvS" +
-	"\xbe0\x9b\x04!\xa9\xae)\xdd\xa0>UJOkK" +
-	")a\xcau\x97\x0d.(\xff\xf1\xff\x87\xd5M/\x13" +
-	"\xbb\xcd)#u\x8b\xd5C[\xeb\xce\x9f\xda\x13*\x9c" +
-	"\x8e\xb2zr\xe5\xf4\x9bG\xb7\x9c\xfc\xe9\xe9=\x17\xe4" +
-	"zn\xd9kjs\x19I\xdeV\xa6\x14\xa8\xdfL\xa2" +
-	"d\xef\x9b\xfe\xf3\xce9\x07\x97\xbe\x16\x0a\xc9G\x93\x96" +
-	"\xd1>&\xceZ\xfe\x8f\x1f\xdc\xfdF\xd8\xa1\x83\x93\x16" +
-	"\x89\x90L\"\x87\x8e}\xfc\xd1\xb3o\x9c\xfc\xf77B" +
-	"KgE\xbah\xe9\x1f\x9f\x18\x18n\xdb\x19}3l" +
-	"\xfd\xe5\x11\x91\xa2\xe9\x11\xb2\xfe_\xaf<\xf3p\xf5\xfa" +
-	"\xbdoR\xb8\xa5\xcc\xda\x85\x91\xa9$\xa0Eh\xef[" +
-	"#\x91s\xdf.\xe9\x18\xc9\x0f\x96L!\x1a\x8e\x1cR" +
-	"\xf7G\xe8io\xe4s@\xef\xc9\xd5\xca\xab\xdfZ\xab" +
-	"\xdf\x0a\xab[_!r\xb3\xb5\x82\xd4\x15\xbf\xff\xd8\xcc" +
-	"\x8f\x9b\xce\xbf\x1d\x168^QO\x02'\x84\xc0\x8e\x03" +
-	"w\x9dmH\xed<\x18N?\xb2)$P\xccH`" +
-	"\xc6\x91_\xd4O\x8e\xfc\xf6\x9d\x9c|0\xe1\xd1\x1c!" +
-	"\xf0\xd5\x7f\x14\xb5\x9d\xb9\xee\xebw\xc2\xd1\xea`\xc2\x06" +
-	"\x9d\x91G\xd3\xee@\xfb?gn=\x1c\x8a\xd6~6" +
-	"CDk&;\xf7\xc5\x94\x9b\xdf\x1d\xb50\xb6\xb2-" +
-	"\xeavFO\xdb\x18\x15F\xf2|\xd7\x8e\xe7\xbf\xdb\xfc" +
-	"n\xce\xe1\\X9H\x8a:*I\xd1\x15\x87V\x15" +
-	"^1w\xc1\xd1\xb0\xa9\xbb+E\xde\x0eT\x92\xa9\xbb" +
-	"\xce\x1c\xba\xb7\xfc\xf5O\x8e\xa6O\xaf\xb0\xe4d\xa58" +
-	"{\x7fxr\xff\xb3Z\xb3\xfb~\x1e\xa4\x88=\xd4#" +
-	"\x95\x1b\xd4\xe3\x95\xf4t\xac\x92\xa2~\xfd\xae+\xcf\xfe" +
-	"\xdb\x94}\xbf\x01V*\xe5\xd4\xd9\xb0\xfa\x7f\xea^U" +
-	"\xa8U\xf7 \xa0\xf7\xab\xcdg\xde\xde\xf5\xde\xb6O\xf2" +
-	"\x1d,\xa4\xcd\xceW=\xad\x16^*\x02~\xe9?\x91" +
-	"\xf4\xba\x8f7<\xb5\xbb\xe3\xbe\xcf.\xa8\xdf\x8e\xea\xd7" +
-	"\xd5{\xaai\xcd]\xd5\xb7\xab+\xe9\xc9\x9bs\xd5\xc6" +
-	"\xf6\xea'\x9e\xfc\"\xec\xacQ=\x83\x9c\xed\xab&g" +
-	"\xaf\xfft\xf6_\x1e\xad\x99\xf7\xbb\xb0\xc0\xd6\xea:\x12" +
-	"\xd8.\x04^\x1e\xac<\xa1\x8e\xcc\xff:,p\xb8Z" +
-	"@\xf4q!\xb0r\xe0\xbe\xc2=\xbf|\xeelX\xa0" +
-	"\xbcF\xa4\xfe\xb2\x1a\x12\xd8`a\xf5\xbd\x97\xbfr." +
-	",pK\x8d\xd8\xa1Y\x08lz\xeb\xbd\x1f=\xb4\xb7" +
-	"\xfe\xbb\xb0\x00\xaf\x116$j\x1a\xe0\x06\xcf\xb4b|" +
-	"fTO\x16\x98\xc9\xfa;\xad\x18o\xe7v\xbf\x11\xe5" +
-	"3\xe3V\xb7a\xce7L\xc3\xe9\x99\xd6\xc6\x9dT\\" +
-	"v\x1d\xad@.\x00(@\x00V\xde\x04\xa0\x15\xc9\xa8" +
-	"UI8\xe4p\xc71,\x13+\xb2@\x03\x88\x15\x80" +
-	"\xc1\xee\xb2\x99\xacoOu9Q\xdbH\xba\x86e\xce" +
-	"\x8c\xeaf\x94\xc7\xa7\xb5\xd6\xea\xb6\x9ep\xc6\xb4\xe2~" +
-	"\xeeF{\xee\xe0\x03\xadz\xb4W\xef\xe6\xbe|\xd8\x90" +
-	"\x19YC\")\x87\xdbX\x06\x12\x96\x85t\xa3\x99\xac" +
-	"o\xe3Qn\xc8I\xb7\x15Q+\x0b\xd66O\x05\xd0" +
-	"\x1ae\xd4\x16K\xc8\x10\xab\xa8\xaa\xd9\xc2\xc7\x01\xb4\xc5" +
-	"2j\xff,!\x93\x8a\xaa\x08$XG\x1d\x80\xd6*" +
-	"\xa3\xb6TB\xc5\xe1}X\x0c\x12\x16\x03z\x0e\xb7\xfb" +
-	"\xb9\xbd\xc4\xc0\x04o1\xe2q\xc3\x01\xc0B\x90\xb0\x10" +
-	"\xb0\x96\xdb\xb6ec$[\xad\x80\x18\x09\x19&\x99\xc9" +
-	"\xfa\x16\xee8z7_l8.7en\x93\x81\x05" +
-	"r!@\xd0\xe8\xd0?3\x8c5\x81\xc4\x0a\x95\xa1\x18" +
-	"\x8f\x1b\xfd\xdcn\xc4V\xc41#\xe7\xa4\xa3\xdd\xc5\xa7" +
-	"\xb5\x8a\x90Q\x90|\xbf\xa7/\x02\xd0\xae\x95Q\x9b-" +
-	"\xa1\xef\xf6,zw\xa3\x8c\xda\xad\x12zqa\x0e\xb7" +
-	"\x01\x00Y\xb6\x83\x03\"\x03\xf4\xf4\xfb]n\xb7\xf3>" +
-	"\xfa\xea\xc7!lF\x8eO\xdc\x9e\x99\xb17m\x08\xe6" +
-	"$\x8f\x94\x96\xc9\xa8]+\xa1\x97H/sh\xdbI" +
-	"\x80\xad2bE\x16\x16\x00\xe9e\xa0\xa70\xcf\xddT" +
-	"2n\xe9\xb1l\xa58\xe3\xb9=/\x94\xee\xdb:\xb3" +
-	"5\xe0%3\x8bC&\x94\x83$\x14\xc7u\xc7m\xe3" +
-	"\x8e\x05\xb2\xed\x8a\x97\xe50v\xf0\x93\xa9\xae\xb8\xe1P" +
-	"\xe1:\xc1\xe1\x19S\xd8\xe6\xdd\x14)\xbb\xdd\xd5m\x97" +
-	"\xc4#\xa9\xb8;j\x94&K\xe8\xd9\xdcIZ\xa6\xc3" +
-	"\xc9\xc4\x1fb\xc6(\xc1\x0f\x9f\x9c^>\xe0`E\xb6" +
-	"\xf7\xe5\x9d\xdf\x89\xc3-\xdct\x1d\x80\x09\xfd\x0c@\xa5" +
-	"V\xac\xc8\xc1\x88\xb0\xbc\x1e\xed\x1d\xcd\xea0\xf0\xa4\x92" +
-	"\xae\xd5\x1e:\x8dc\xabvR\x09\xde\x9e\x86)\xdaT" +
-	"\xc9\x03\x91\xba\xec\xa6\xb5\xae\xd5\xcb\xcd\x09c\x9b\xe7M" +
-	"\xab\x1e\x11\xc0\x14\xaa6\x0a\xef4\x19\xb5\x1bC\xd5v" +
-	"C}\xf6\xe4\xe5\xa0U\x83\xcd\xa3\x96\x1d\xbb@-\x81" +
-	"\x97\xb0[\xb6\xcc<\xf0\xaa\x1b\x0d\xbcH\xe9<\x19\xb5" +
-	"V\x09QJcW\x8b\x9d\x05\xb4\\\xe7r\xf1\x92\xaf" +
-	"H\x1a6wZ\xa0V\x00\x99\x0fc\x17\x19\xd4\xd1\xea" +
-	"\xf6\xcf\xd3#\xda\x1axn\xa1\xa0oHC\xda\x12\x8a" +
-	"K\xa3\xc0L\x9f\xe8\xa0\xdfz\xd5\xd3X\x0f\x92z\x12" +
-	"\x15\xcc\xf2$\xf4y\xbez\x1cm\x90\xd4#\xa8\xa0\x14" +
-	"\x90h\xf4\x99\xba:\x82\x83 \xa9\xfbQA9`\xa4" +
-	"\xe8\xb7du\x18;AR\xb7\xa1\x82\x05\x01EC\x7f" +
-	"\xe8R7b\x17H\xea:T\xb00\xe0\xef\xe83k" +
-	"u\x8d\xd0\xbb\x12\x15\xbc$\x98)\xd0\x9fK\xd4\x94X" +
-	"\x9b@\x05\x95\x80\xce\xa2\xdf\xe9U]|\xbd\x0b\x15," +
-	"\x0af\x1d\xf4\xe7\x0e\xb5\x05\x9f\x06I]\x88\x0a\x16\x07" +
-	"c\x1c\xfa\xc4M\x9d\x8b\xab@R\xe7\xa0\x82%\x013" +
-	"@\x9f\xa1\xaa\xd3\xb1\x09$\xf5rT\xb04\xa0&\xe8" +
-	"\x13\\\x95\xe12\x90\xd4bT\xb0,\xe0\xd0\xe8s " +
-	"v\xbe\x0e$vZ\xc1\xf2`\x9cA\x9f\xd8\xb2\x93S" +
-	"Ab\xc7\x15\x9c\x14\x8cw\xe8\x13Ev\xb8\x0d$6" +
-	"\xa2`$\xa0\xf4\xe8\x8f\x05l\xaf\x0d\x12\x1bV\x1az" +
-	"\xb8\x1ew{\x1a\x09\xfb\xd2g\x0ej\x05V\x86\xdf4" +
-	"\xa4\xcfa#z\x82\xb8\xb4\xbb:\x01\xb5\xffs\xbea" +
-	"\x82\x92\xfe\xecW-\xd4\x8azlD\xcfGIP\xf8" +
-	"\x80\x93\x96\xb0\xe2\xfd\xbc\x03\x14\x87\x9a\xac\xe7c\x1d\xfa" +
-	"`\x87$\xe53\x13\xcc\xbc\x84F\x1c\xe2f_\x8a\xa7" +
-	"x#z]\xba\x1b\xedi6\xfb \x92~Q+\xc4" +
-	"\x1bQ\xd1\xa3\xbd\x8d\xe8\xf9\xcd\x19\x90\x84c<\xce]" +
-	"~[\x14j\xa3V\xcat\xc7\xef\xeb\xbe\xb0\x10\x0dN" +
-	"\xdd\xf84.\xddY2\x0d\x11&\xc4\xa8\xa9c`\x94" +
-	"\xd2\xcbgM\x88\x8b\xb9\xf6e\xa0v<\x0c\x11\xb1v" +
-	"F\xa7\x07\x13r;y4\xbe\x18\x00\xfc\xe8\x8c\x87\x11" +
-	"0\x0a\xcaC\x08z\xbd\x8c\xda\xdfJ\xa3\x92\x9a\xda\xb8" +
-	"\x910\\,\x02\x09\x8b\xf2h[k\xbaf8\xb5@" +
-	"\x07\x80\x10\xa8\"P\xa6w\x01h\xf7\xc9\xa8\xc5CQ" +
-	"5\x08\x0cc2jI\xa2\x95\x19hN\xb4\x01hq" +
-	"\x19\xb5\x15\x12\xa2\\\x852\x00K\xad\x02\xd0\\\x19\xb5" +
-	"\x87$\xf4\x8c\x187]\xc3\x1d\x00\x85J-\x13\xfb\xa1" +
-	"\x9ed/\x0f\xfd\xf6\x1c\xa3\xdb\xd4\xdd\x94\x0d\xc8\x83w" +
-	"\x99\xaa\xe6\x18\xcb\xf0\xd2\x09\xf1\xdc\xafY\xaaX\xd1\xce" +
-	"\x951h\xc8\xb5\x82\x86D\xb9\x91ts\xc9Zp-" +
-	"\x94G\xd6\xf2\xb3\xc4}%\x19d\x1f\xabgd\x94\xe4" +
-	"\xed\\1\xce\xce\xc4\x19&\x9aVl\x9e\xb0\xfay\xec" +
-	"\x82\xbc\x8e7\x01\x8dR\x9bS\xb3[*\xbd\xfc\xa6\x8b" +
-	"&\x0c\xc1aT.\x86/4\x8dq\x16\x87l\xde\x97" +
-	"\xe2\xce\x85T4?\"i\xf0\xf4\xf9IN\x0fm6" +
-	"\xfby\\\xb1\x92<\x8fX\xb4e9D`H\x0b\x19" +
-	"\xb2@FmI\x96Xh\x9d\xd9\xa1\x88\x0a\xc2H\x1a" +
-	"\xdc\x04t\x03\x1b\x93\xfa\x00Ag`\xa3\xeb\xc6\xdby" +
-	"\xd42A\x8e9\x13\x86?\x7f\xf4\x0b\x8a%\x14\xb2\xa6" +
-	"l\xc8\x82\x88uf\x0f\xf5P\x86\xcf\x07\x06\xe4\x90x" +
-	"\x04\x09\x11.f\x82\x0a\xb8m8\xff\xcbB\xa4<#" +
-	"\x9a\x84\x08\x11\x17d\xd9\x8b\x84\xcc\xc8t1\xe3\xd1\x05" +
-	"\x83\x02\xfa\xc2r7\xcfC\x18*\xbe\xa52j=Y" +
-	"\xc7yS\x08u$L\xa7\xc8\x18\x04\xd0zd\xd4\\" +
-	"\x09\x99,\xa5\x11\xa6\x8f\x08aRF\xed\x81\xdca\xf6" +
-	"\x82|e\xcei\x0c\x1aZr)\xe1DTQT\x17" +
-	"M\xbf\x91\xbf\xb7b\xc2\xf6\x05\xc2\x9c#3D@\x0e" +
-	".\x02@\x89\x8dt\x02\xa0\xcc\x0e\xd0\xa9.`\xfb\x07" +
-	"itf{\x97\x01\xe0%l7}S\xd80\xfd)" +
-	"b\xdb\xbb\x08\x95\xd9\xb6z\x00,a\x9bI\xa4\x94m" +
-	"\xdc\x00\x80el#}+g\xebi\x97Il\x1d\xfd" +
-	"\x8a\xb0\xa7h]\x05[k\xd3\x00\xcb\xd6,\x03\x88\x98" +
-	"\x96\xc9=\xc3t\xb9m\xeaq\x00\xf0\xba\xf4X\x1b\x1d" +
-	"\"\x90\x1d\xd7K\x99z\xca\xed\xe1\xa6\xe4\x1aQ\xdd\xe5" +
-	"1\xc8\xf0\xd5\xe6\x06\xe1j\xcc3\xcc~=n\xc4\x96" +
-	"@\x84\x18\xb4G\xd2\xf3u#\x0e2\x8fyt0\x9b" +
-	"W\x18\x0eP\xf6Rf\xafi-7\xd3\xf4\xa1\xc1\xb4" +
-	"\xa8Cx\xe2O\xab\x1e\x85\x08\xd5\xa3\xe7ZV\x8bn" +
-	"\x0e\xdc\x81~y\xcb\xdc\xf1\x12\xba\x11\xef\xb2V\xcc\x07" +
-	"%\x15\x8f{\x99\\,\x91,k\xb1nws\xb0u" +
-	"\x97/6\x12\x86\xe2\xf2\x18\x9d\xa4%\x96\xb5\xd8\x02\xd9" +
-	"\xec\xf65\xce\x83Z+\xa1\x1b\xa6\xe7\xf4\xa4\\\xd70" +
-	"\xbb!2\xcfZn\xe6$e\x01\xa1\x01\xf6PF&" +
-	"\x07\xd5\xb4\x9e*\xe7\x19\x19\xb5M\xa1\x03\xbf\x91&\x95" +
-	"\xe7d\xd4^\x08\xf5\xab\xcd\xd4\x026\xc9\xa8\xbdL\xe5" +
-	"\x94iX\x94\x15\xed\x05\x19\xb5W$d\x05\x05UX" +
-	"\x00\xc0\xb6\xd3\xcb\xff\x95Q\xdb%!\x16Va!\x00" +
-	"\x1b\xa6#\xf3\x8a\x8c\xda>\x09\x87\xfa\xb9-\xe6\x01\x7f" +
-	"\xfe\x89Z\x09j\xb6~\x83O\xc6u\xf7~\xcbNP" +
-	"\x7f\xf1E\xc8\x91\x85\xb1\xe0gLx\x1b\xacH%]" +
-	"#\xc1[\x0c\x88\x88\x92\xcc\x1f\x09\xa5\xbc\xe9\x02\xb27" +
-	"-\xfe?B\xd0\xbf\xd8f\xac^\xdc\xb44\xa4'\x90" +
-	"\\B6:\xe5\x18ol\xff\xc1\x97\x1bc`\xb8?" +
-	"1\x87u\xd4g\xbbP\x86'cE\xf6\xd23\xaf[" +
-	"\x8e\xdb\xf1\xa9\xc5\xc9\xb9Sq[\xc8\x01N\xcd\xc2J" +
-	"r@'\xeb@p}\x9c\xe7\xc08,4\x8d\xa5\xe3" +
-	"\xb5\xd2\xba\x8bh\xa5Y\xd68Z\xb7\xff\x01\x17\x1bc" +
-	"Q\x93Q.\x1a\xc3\xb70A4\x08fr\xc2P\x01" +
-	"\xf8\xa7\x00\x00\x00\xff\xffM\x8c\x87\xc1"
-
-func RegisterSchema(reg *schemas.Registry) {
-	reg.Register(&schemas.Schema{
-		String: schema_dc9f34f722196f68,
-		Nodes: []uint64{
-			0x81f3f87dba796c3b,
-			0x8254949da04a5e6f,
-			0x82a234b420726b2f,
-			0x82d594ed22afdb7f,
-			0x847f356e61e9ef4a,
-			0x86c1a5e35c33ab4f,
-			0x89a4676d8b25e718,
-			0x8ac26c25853997fe,
-			0x8d863df42784d86b,
-			0x98897aae087c1439,
-			0x9c273c5bab12c788,
-			0xa7db6489106b23e1,
-			0xacd6724e83a2e81e,
-			0xae5d6bc5ed403d73,
-			0xb17cbe25bce5edfe,
-			0xb3d56b46521aa9c6,
-			0xb5bca7e4a6367ae6,
-			0xb6bb0d487a192b07,
-			0xb7edfd32a5ca134c,
-			0xb7f1c0e5a2d3c4f1,
-			0xba5cc9355ace29bc,
-			0xc35bda567731016e,
-			0xc38ee5c396dde0d5,
-			0xc463af52b1798bfc,
-			0xc4b9991683f2217b,
-			0xc55554f7f80f0f3c,
-			0xc6856ff7b307858f,
-			0xc8fd42e02e88d809,
-			0xc9af753ff459c1ae,
-			0xcbeb0f183ad0d12a,
-			0xcbef2bf2520890ea,
-			0xcda52e9372014b24,
-			0xcf371ae8f8112efc,
-			0xcfa1fb9fae62fd70,
-			0xd3483d1e0582ca1e,
-			0xd3e3c20d5fcaf2b4,
-			0xd874455196bd8ff9,
-			0xdfbc1a87f421b42c,
-			0xe3a9d6b4c8f2a1d7,
-			0xe66055b5919ae095,
-			0xe88f8b16539d2335,
-			0xee4417d31c34e42c,
-			0xef46c513e1127aac,
-			0xf498d4b705607981,
-			0xf8b01d5f16016f9a,
-			0xfb3ab980b8d6c6a0,
-		},
-		Compressed: true,
-	})
 }

@@ -19,6 +19,11 @@ const (
 	// healthy connections open across NAT and conntrack timeouts on
 	// routers.
 	IdleTimeout = 60 * time.Second
+	// LinkIdleTimeout and LinkKeepAlive are a federation link's: a link is
+	// long-lived and carries other people's messages, so a dead peer must
+	// be noticed within seconds, not a minute.
+	LinkIdleTimeout = 20 * time.Second
+	LinkKeepAlive   = 5 * time.Second
 )
 
 func quicConfig(idle time.Duration) *quic.Config {
@@ -41,8 +46,11 @@ type Listener struct {
 
 // Listen opens a UDP socket on addr ("host:port"; port 0 picks a free one)
 // and accepts QUIC connections on it with tlsConf. Connections silent for
-// idle close (0 means IdleTimeout).
-func Listen(addr string, tlsConf *tls.Config, idle time.Duration) (*Listener, error) {
+// idle close (0 means IdleTimeout). resetKey, if not nil, lets the node
+// answer packets of connections it lost in a restart with a stateless
+// reset, so that peers notice at once instead of after their idle timeout;
+// it must stay the same across restarts (derive it from the node key).
+func Listen(addr string, tlsConf *tls.Config, idle time.Duration, resetKey *quic.StatelessResetKey) (*Listener, error) {
 	uaddr, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
@@ -51,7 +59,7 @@ func Listen(addr string, tlsConf *tls.Config, idle time.Duration) (*Listener, er
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
 	}
-	tr := &quic.Transport{Conn: udp}
+	tr := &quic.Transport{Conn: udp, StatelessResetKey: resetKey}
 	ln, err := tr.Listen(tlsConf, quicConfig(idle))
 	if err != nil {
 		tr.Close()
@@ -80,6 +88,22 @@ func (l *Listener) Close() error {
 		err = uerr
 	}
 	return err
+}
+
+// DialLink connects to a federation peer at addr ("host:port") from the
+// listener's own socket, so that the peer sees the node's port, with
+// LinkKeepAlive and LinkIdleTimeout. The context bounds the whole
+// attempt, handshake included.
+func (l *Listener) DialLink(ctx context.Context, addr string, tlsConf *tls.Config) (*quic.Conn, error) {
+	uaddr, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return l.tr.Dial(ctx, uaddr, tlsConf, &quic.Config{
+		HandshakeIdleTimeout: HandshakeTimeout,
+		MaxIdleTimeout:       LinkIdleTimeout,
+		KeepAlivePeriod:      LinkKeepAlive,
+	})
 }
 
 // Dial connects to addr ("host:port") with tlsConf. The context bounds the

@@ -20,6 +20,12 @@ const (
 	CodeProtocol quic.ApplicationErrorCode = 2
 	// CodeBusy refuses a connection because the node is at its bound.
 	CodeBusy quic.ApplicationErrorCode = 3
+	// CodeDuplicate closes a federation link because the two nodes already
+	// have another one.
+	CodeDuplicate quic.ApplicationErrorCode = 4
+	// CodeRefused closes a federation link whose peer failed a check after
+	// the handshake (it claims another domain than its certificate names).
+	CodeRefused quic.ApplicationErrorCode = 5
 )
 
 // rpcStream adapts a QUIC stream to the io.ReadWriteCloser the Cap'n Proto
@@ -54,13 +60,17 @@ func ServeRPC(ctx context.Context, conn *quic.Conn, bootstrap capnp.Client, logg
 
 // OpenRPC opens the first bidirectional stream on conn and starts Cap'n
 // Proto RPC on it; the caller asks it for the peer's bootstrap capability.
-func OpenRPC(ctx context.Context, conn *quic.Conn, logger *slog.Logger) (*rpc.Conn, error) {
+// bootstrap, if not the null client, is offered to the peer in turn (a
+// federation link serves both ways); OpenRPC takes ownership of it.
+func OpenRPC(ctx context.Context, conn *quic.Conn, bootstrap capnp.Client, logger *slog.Logger) (*rpc.Conn, error) {
 	stream, err := conn.OpenStreamSync(ctx)
 	if err != nil {
+		bootstrap.Release()
 		return nil, fmt.Errorf("open RPC stream: %w", err)
 	}
 	return rpc.NewConn(rpc.NewStreamTransport(rpcStream{stream}), &rpc.Options{
-		Logger: rpcLogger{logger},
+		BootstrapClient: bootstrap,
+		Logger:          rpcLogger{logger},
 	}), nil
 }
 

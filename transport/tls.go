@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -42,14 +43,26 @@ func ParseFingerprint(s string) (string, error) {
 	return clean, nil
 }
 
-// ServerTLS returns the TLS configuration a node serves clients with:
-// TLS 1.3 only, ALPN quicprochat/1.
-func ServerTLS(cert tls.Certificate) *tls.Config {
-	return &tls.Config{
+// ServerTLS returns the TLS configuration a node serves with: TLS 1.3
+// only, ALPN quicprochat/1 with cert. When federation is not nil, a
+// handshake that offers ALPN quicprochat/federation/1 gets the
+// configuration federation returns for it instead (its certificate, mutual
+// TLS); without it, such a handshake fails for want of a common protocol.
+func ServerTLS(cert tls.Certificate, federation func(*tls.ClientHelloInfo) (*tls.Config, error)) *tls.Config {
+	conf := &tls.Config{
 		MinVersion:   tls.VersionTLS13,
 		Certificates: []tls.Certificate{cert},
 		NextProtos:   []string{ALPNClient},
 	}
+	if federation != nil {
+		conf.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+			if slices.Contains(hello.SupportedProtos, ALPNFederation) {
+				return federation(hello)
+			}
+			return nil, nil
+		}
+	}
+	return conf
 }
 
 // Trust says how a client decides that a node's certificate is the right

@@ -30,6 +30,7 @@ var codes = []struct {
 	{schemas.ErrorCode_rateLimited, node.ErrRateLimited},
 	{schemas.ErrorCode_ttlTooLong, node.ErrTTLTooLong},
 	{schemas.ErrorCode_unknownDomain, node.ErrUnknownDomain},
+	{schemas.ErrorCode_peerUnreachable, node.ErrPeerUnreachable},
 	{schemas.ErrorCode_shuttingDown, node.ErrShuttingDown},
 	{schemas.ErrorCode_shuttingDown, node.ErrStoreClosed},
 }
@@ -68,10 +69,10 @@ func ErrorOf(code schemas.ErrorCode) error {
 // purpose (see schemas/node.capnp).
 const exceptionPrefix = "qpc:"
 
-// toException turns a service error into the error a method returns, whose
+// Exception turns a service error into the error a method returns, whose
 // text becomes the exception's reason: "qpc:<code>: <err>". Internal
 // errors are not detailed to the client.
-func toException(err error) error {
+func Exception(err error) error {
 	code := CodeOf(err)
 	if code == schemas.ErrorCode_internal {
 		return fmt.Errorf("%s%s: %s", exceptionPrefix, code, "internal error")

@@ -16,7 +16,7 @@ func TestEveryNodeErrorCrossesTheWireAndComesBackAsItself(t *testing.T) {
 			t.Errorf("CodeOf(%v) = %v, want %v", c.err, got, c.code)
 		}
 		// The exception's reason, as the capnp library prefixes it.
-		back := FromException(errors.New("node.capnp:NodeService.enqueue: " + toException(wrapped).Error()))
+		back := FromException(errors.New("node.capnp:NodeService.enqueue: " + Exception(wrapped).Error()))
 		var re *RemoteError
 		if !errors.As(back, &re) || re.Code != c.code {
 			t.Fatalf("%v came back as %v", c.err, back)
@@ -28,7 +28,7 @@ func TestEveryNodeErrorCrossesTheWireAndComesBackAsItself(t *testing.T) {
 }
 
 func TestInternalErrorsAreNotDetailedToClients(t *testing.T) {
-	err := toException(errors.New("open /var/secret/path: permission denied"))
+	err := Exception(errors.New("open /var/secret/path: permission denied"))
 	if strings.Contains(err.Error(), "secret") || CodeOf(err) != schemas.ErrorCode_internal {
 		t.Errorf("internal error leaked: %v", err)
 	}
@@ -55,7 +55,7 @@ func TestErrorsWithoutTheQPCPrefixPassThrough(t *testing.T) {
 // recognises must map to a known code.
 func FuzzFromException(f *testing.F) {
 	for _, c := range codes {
-		f.Add(toException(c.err).Error())
+		f.Add(Exception(c.err).Error())
 	}
 	f.Add("qpc:")
 	f.Add("qpc:mailboxFull")

@@ -83,7 +83,7 @@ func (s *Server) do(ctx context.Context, method string, fn func(context.Context)
 	if code == schemas.ErrorCode_internal {
 		s.opts.Log.Error("call failed", "method", method, "user", s.conn.User(), "err", err)
 	}
-	return toException(err)
+	return Exception(err)
 }
 
 // Health implements NodeService.health.
@@ -110,11 +110,11 @@ func (s *Server) RegisterStart(ctx context.Context, call schemas.NodeService_reg
 	return s.do(ctx, "registerStart", func(ctx context.Context) error {
 		user, err := call.Args().User()
 		if err != nil {
-			return badRequest(err)
+			return BadRequest(err)
 		}
 		req, err := call.Args().Request()
 		if err != nil {
-			return badRequest(err)
+			return BadRequest(err)
 		}
 		resp, err := s.conn.RegisterStart(user, req)
 		if err != nil {
@@ -133,11 +133,11 @@ func (s *Server) RegisterFinish(ctx context.Context, call schemas.NodeService_re
 	return s.do(ctx, "registerFinish", func(ctx context.Context) error {
 		user, err := call.Args().User()
 		if err != nil {
-			return badRequest(err)
+			return BadRequest(err)
 		}
 		record, err := call.Args().Record()
 		if err != nil {
-			return badRequest(err)
+			return BadRequest(err)
 		}
 		return s.conn.RegisterFinish(user, record)
 	})
@@ -148,11 +148,11 @@ func (s *Server) LoginStart(ctx context.Context, call schemas.NodeService_loginS
 	return s.do(ctx, "loginStart", func(ctx context.Context) error {
 		user, err := call.Args().User()
 		if err != nil {
-			return badRequest(err)
+			return BadRequest(err)
 		}
 		ke1, err := call.Args().Ke1()
 		if err != nil {
-			return badRequest(err)
+			return BadRequest(err)
 		}
 		ke2, err := s.conn.LoginStart(user, ke1)
 		if err != nil {
@@ -171,7 +171,7 @@ func (s *Server) LoginFinish(ctx context.Context, call schemas.NodeService_login
 	return s.do(ctx, "loginFinish", func(ctx context.Context) error {
 		ke3, err := call.Args().Ke3()
 		if err != nil {
-			return badRequest(err)
+			return BadRequest(err)
 		}
 		token, sess, err := s.conn.LoginFinish(ke3)
 		if err != nil {
@@ -186,7 +186,7 @@ func (s *Server) ResumeSession(ctx context.Context, call schemas.NodeService_res
 	return s.do(ctx, "resumeSession", func(ctx context.Context) error {
 		token, err := call.Args().Token()
 		if err != nil {
-			return badRequest(err)
+			return BadRequest(err)
 		}
 		sess, err := s.conn.ResumeSession(token)
 		if err != nil {
@@ -221,11 +221,11 @@ func (s *Server) PublishKeys(ctx context.Context, call schemas.NodeService_publi
 	return s.do(ctx, "publishKeys", func(ctx context.Context) error {
 		w, err := call.Args().Keys()
 		if err != nil {
-			return badRequest(err)
+			return BadRequest(err)
 		}
 		k, err := KeysFromWire(w)
 		if err != nil {
-			return badRequest(err)
+			return BadRequest(err)
 		}
 		return s.conn.PublishKeys(k)
 	})
@@ -237,9 +237,9 @@ func (s *Server) ResolveUser(ctx context.Context, call schemas.NodeService_resol
 	return s.do(ctx, "resolveUser", func(ctx context.Context) error {
 		user, err := call.Args().User()
 		if err != nil {
-			return badRequest(err)
+			return BadRequest(err)
 		}
-		k, err := s.conn.ResolveUser(user)
+		k, err := s.conn.ResolveUser(ctx, user)
 		if err != nil {
 			return err
 		}
@@ -260,18 +260,18 @@ func (s *Server) UploadKeyPackages(ctx context.Context, call schemas.NodeService
 	return s.do(ctx, "uploadKeyPackages", func(ctx context.Context) error {
 		list, err := call.Args().Packages()
 		if err != nil {
-			return badRequest(err)
+			return BadRequest(err)
 		}
 		pkgs := make([][]byte, list.Len())
 		for i := range pkgs {
 			if pkgs[i], err = list.At(i); err != nil {
-				return badRequest(err)
+				return BadRequest(err)
 			}
 			pkgs[i] = clone(pkgs[i])
 		}
 		last, err := call.Args().LastResort()
 		if err != nil {
-			return badRequest(err)
+			return BadRequest(err)
 		}
 		return s.conn.UploadKeyPackages(pkgs, clone(last))
 	})
@@ -283,9 +283,9 @@ func (s *Server) FetchKeyPackage(ctx context.Context, call schemas.NodeService_f
 	return s.do(ctx, "fetchKeyPackage", func(ctx context.Context) error {
 		user, err := call.Args().User()
 		if err != nil {
-			return badRequest(err)
+			return BadRequest(err)
 		}
-		pkg, last, err := s.conn.FetchKeyPackage(user)
+		pkg, last, err := s.conn.FetchKeyPackage(ctx, user)
 		if err != nil {
 			return err
 		}
@@ -305,11 +305,11 @@ func (s *Server) Enqueue(ctx context.Context, call schemas.NodeService_enqueue) 
 	return s.do(ctx, "enqueue", func(ctx context.Context) error {
 		w, err := call.Args().Envelope()
 		if err != nil {
-			return badRequest(err)
+			return BadRequest(err)
 		}
-		m, err := envelopeFromWire(w)
+		m, err := EnvelopeFromWire(w)
 		if err != nil {
-			return badRequest(err)
+			return BadRequest(err)
 		}
 		receipts, now, err := s.conn.Enqueue(ctx, []node.Outgoing{m})
 		if err != nil {
@@ -326,7 +326,7 @@ func (s *Server) Enqueue(ctx context.Context, call schemas.NodeService_enqueue) 
 		if err != nil {
 			return err
 		}
-		receiptToWire(receipts[0], now, r)
+		ReceiptToWire(receipts[0], now, r)
 		return nil
 	})
 }
@@ -337,12 +337,12 @@ func (s *Server) BatchEnqueue(ctx context.Context, call schemas.NodeService_batc
 	return s.do(ctx, "batchEnqueue", func(ctx context.Context) error {
 		list, err := call.Args().Envelopes()
 		if err != nil {
-			return badRequest(err)
+			return BadRequest(err)
 		}
 		msgs := make([]node.Outgoing, list.Len())
 		for i := range msgs {
-			if msgs[i], err = envelopeFromWire(list.At(i)); err != nil {
-				return badRequest(err)
+			if msgs[i], err = EnvelopeFromWire(list.At(i)); err != nil {
+				return BadRequest(err)
 			}
 		}
 		receipts, now, err := s.conn.Enqueue(ctx, msgs)
@@ -358,7 +358,7 @@ func (s *Server) BatchEnqueue(ctx context.Context, call schemas.NodeService_batc
 			return err
 		}
 		for i, r := range receipts {
-			receiptToWire(r, now, out.At(i))
+			ReceiptToWire(r, now, out.At(i))
 		}
 		return nil
 	})
@@ -456,7 +456,9 @@ func (s subscription) Cancel(ctx context.Context, call schemas.Subscription_canc
 // Shutdown ends the subscription when the client releases it.
 func (s subscription) Shutdown() { go s.sub.Cancel() }
 
-func badRequest(err error) error { return &wireError{err} }
+// BadRequest reports a malformed argument read from the wire as
+// node.ErrBadRequest.
+func BadRequest(err error) error { return &wireError{err} }
 
 // wireError is a malformed argument, reported as badRequest.
 type wireError struct{ err error }

@@ -23,7 +23,73 @@ func healthToWire(h node.Health, w schemas.Health) error {
 		}
 	}
 	w.SetUptimeMillis(uint64(h.Uptime.Milliseconds()))
+	if len(h.Links) == 0 {
+		return nil
+	}
+	list, err := w.NewLinks(int32(len(h.Links)))
+	if err != nil {
+		return err
+	}
+	for i, l := range h.Links {
+		lw := list.At(i)
+		if err := lw.SetDomain(l.Domain); err != nil {
+			return err
+		}
+		if err := lw.SetAddress(l.Address); err != nil {
+			return err
+		}
+		if err := lw.SetLastError(l.LastError); err != nil {
+			return err
+		}
+		lw.SetState(linkStateToWire(l.State))
+		if !l.Since.IsZero() {
+			lw.SetSinceMillis(l.Since.UnixMilli())
+		}
+		lw.SetRelayedOut(l.RelayedOut)
+		lw.SetRelayedIn(l.RelayedIn)
+		lw.SetErrors(l.Errors)
+	}
 	return nil
+}
+
+func linkStateToWire(s node.LinkState) schemas.LinkState {
+	switch s {
+	case node.LinkUp:
+		return schemas.LinkState_up
+	case node.LinkConnecting:
+		return schemas.LinkState_connecting
+	}
+	return schemas.LinkState_down
+}
+
+// LinksFromWire reads the federation links of a health answer.
+func LinksFromWire(list schemas.FederationLink_List) ([]node.Link, error) {
+	out := make([]node.Link, list.Len())
+	for i := range out {
+		w := list.At(i)
+		l := &out[i]
+		var err error
+		if l.Domain, err = w.Domain(); err != nil {
+			return nil, err
+		}
+		if l.Address, err = w.Address(); err != nil {
+			return nil, err
+		}
+		if l.LastError, err = w.LastError(); err != nil {
+			return nil, err
+		}
+		switch w.State() {
+		case schemas.LinkState_up:
+			l.State = node.LinkUp
+		case schemas.LinkState_connecting:
+			l.State = node.LinkConnecting
+		}
+		if ms := w.SinceMillis(); ms != 0 {
+			l.Since = time.UnixMilli(ms)
+		}
+		l.RelayedOut, l.RelayedIn, l.Errors = w.RelayedOut(), w.RelayedIn(), w.Errors()
+	}
+	return out, nil
 }
 
 // KeysToWire writes k into w; the client publishes keys with it too.
@@ -63,7 +129,18 @@ func KeysFromWire(w schemas.PublishedKeys) (node.PublishedKeys, error) {
 	return k, nil
 }
 
-func envelopeFromWire(w schemas.Envelope) (node.Outgoing, error) {
+// EnvelopeToWire writes m into w.
+func EnvelopeToWire(m node.Outgoing, w schemas.Envelope) error {
+	if err := w.SetRecipient(m.Recipient); err != nil {
+		return err
+	}
+	w.SetTtlSeconds(uint32(m.TTL / time.Second))
+	return w.SetPayload(m.Payload)
+}
+
+// EnvelopeFromWire reads an envelope, copying the payload out of the
+// message.
+func EnvelopeFromWire(w schemas.Envelope) (node.Outgoing, error) {
 	rcpt, err := w.Recipient()
 	if err != nil {
 		return node.Outgoing{}, err
@@ -79,7 +156,17 @@ func envelopeFromWire(w schemas.Envelope) (node.Outgoing, error) {
 	}, nil
 }
 
-func receiptToWire(r node.Receipt, now time.Time, w schemas.Receipt) {
+// ReceiptFromWire reads a receipt; its error, if any, is a *RemoteError.
+func ReceiptFromWire(w schemas.Receipt) node.Receipt {
+	r := node.Receipt{Seq: w.Seq()}
+	if err := ErrorOf(w.Error()); err != nil {
+		r.Err = &RemoteError{Code: w.Error(), Message: err.Error()}
+	}
+	return r
+}
+
+// ReceiptToWire writes r, stored at now, into w.
+func ReceiptToWire(r node.Receipt, now time.Time, w schemas.Receipt) {
 	w.SetSeq(r.Seq)
 	w.SetServerTimeMillis(now.UnixMilli())
 	w.SetError(CodeOf(r.Err))

@@ -1,0 +1,145 @@
+package app
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/quicprochat/qpc/config"
+	"github.com/quicprochat/qpc/crypto/identity"
+	"github.com/quicprochat/qpc/federation"
+	"github.com/quicprochat/qpc/metrics"
+	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/version"
+)
+
+// linkBackoff is the least wait between dials of a federation peer; 0
+// means federation's default. Tests shorten it.
+var linkBackoff time.Duration
+
+// newFederation builds the federation manager from --federation-cert,
+// --federation-key, --federation-ca, --peer and --federation-deny. Links
+// are served by n's service, which exists by the time a peer calls.
+func (n *Node) newFederation(cfg config.Node) (*federation.Manager, error) {
+	cert, err := tls.LoadX509KeyPair(cfg.FederationCert, cfg.FederationKey)
+	if err != nil {
+		return nil, &config.FlagError{Flag: "federation-cert", Err: fmt.Errorf("with --federation-key: %w", err)}
+	}
+	caPEM, err := os.ReadFile(cfg.FederationCA)
+	if err != nil {
+		return nil, &config.FlagError{Flag: "federation-ca", Err: err}
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(caPEM) {
+		return nil, &config.FlagError{Flag: "federation-ca", Err: fmt.Errorf("%s holds no PEM certificate", cfg.FederationCA)}
+	}
+	m, err := federation.New(federation.Config{
+		Domain:   cfg.Domain,
+		NodeID:   n.key.ID(),
+		Version:  version.Version,
+		Cert:     cert,
+		Roots:    roots,
+		Deny:     cfg.FederationDeny,
+		Peers:    cfg.Peers,
+		Inbound:  func(domain string) federation.Inbound { return n.svc.NewPeer(domain) },
+		Calls:    n.calls,
+		Observer: n.metrics.federation(),
+		Log:      n.log.With("component", "federation"),
+
+		CallTimeout: cfg.RPCTimeout,
+		MinBackoff:  linkBackoff,
+	})
+	if err != nil {
+		return nil, &config.FlagError{Flag: "federation-cert", Err: err}
+	}
+	return m, nil
+}
+
+// startFederation dials peers beside the listener until stopFederation.
+func (n *Node) startFederation() {
+	ctx, cancel := context.WithCancel(context.Background())
+	n.fedStop, n.fedDone = cancel, make(chan struct{})
+	var source federation.PeerSource
+	if t := n.MeshPeers(); t != nil {
+		source = t
+	}
+	go func() {
+		defer close(n.fedDone)
+		n.fed.Run(ctx, n.ln, source)
+	}()
+}
+
+// stopFederation closes every link and waits.
+func (n *Node) stopFederation() {
+	if n.fedStop == nil {
+		return
+	}
+	n.fedStop()
+	<-n.fedDone
+}
+
+// Federation returns the node's federation manager, or nil without
+// federation.
+func (n *Node) Federation() *federation.Manager { return n.fed }
+
+// resetKey derives the QUIC stateless reset key from the node key, so that
+// it survives restarts: peers of a node that restarted learn at their next
+// packet that their old connection is gone.
+func resetKey(key *identity.NodeKey) (*quic.StatelessResetKey, error) {
+	b, err := hkdf.Key(sha256.New, key.Private.Seed(), nil, "qpc quic stateless reset key", 32)
+	if err != nil {
+		return nil, err
+	}
+	var k quic.StatelessResetKey
+	copy(k[:], b)
+	return &k, nil
+}
+
+// federationMetrics implements federation.Observer.
+type federationMetrics struct {
+	refused *metrics.CounterVec
+	up      *metrics.GaugeVec
+	relayed *metrics.CounterVec
+	errors  *metrics.CounterVec
+}
+
+func (m *nodeMetrics) federation() *federationMetrics {
+	r := m.reg
+	return &federationMetrics{
+		refused: r.MustCounterVec("qpc_federation_refused_total",
+			"Federation peers refused, by reason (unknown-ca, expired, bad-san, denied, self, domain-mismatch, ...).", "reason"),
+		up: r.MustGaugeVec("qpc_federation_link_up",
+			"1 while the federation link to a peer is up, else 0.", "peer"),
+		relayed: r.MustCounterVec("qpc_federation_relayed_total",
+			"Messages relayed over federation links, by peer and direction (in, out).", "peer", "direction"),
+		errors: r.MustCounterVec("qpc_federation_errors_total",
+			"Failed dials and calls of federation links, by peer.", "peer"),
+	}
+}
+
+func (f *federationMetrics) Refused(reason string) { f.refused.With(reason).Inc() }
+
+func (f *federationMetrics) LinkState(peer string, s node.LinkState) {
+	v := 0.0
+	if s == node.LinkUp {
+		v = 1
+	}
+	f.up.With(peer).Set(v)
+}
+
+func (f *federationMetrics) Relayed(peer string, out bool, n int) {
+	dir := "in"
+	if out {
+		dir = "out"
+	}
+	f.relayed.With(peer, dir).AddUint64(uint64(n))
+}
+
+func (f *federationMetrics) Error(peer string) { f.errors.With(peer).Inc() }

@@ -1,0 +1,237 @@
+package federation
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"capnproto.org/go/capnp/v3"
+	"capnproto.org/go/capnp/v3/rpc"
+	"github.com/quic-go/quic-go"
+
+	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/node/noderpc"
+	"github.com/quicprochat/qpc/schemas"
+	"github.com/quicprochat/qpc/transport"
+)
+
+// errDuplicate means a new link lost to another link between the same
+// two nodes and was closed.
+var errDuplicate = errors.New("duplicate federation link")
+
+// link is one established link to a peer.
+type link struct {
+	domain   string // the peer's, from its certificate
+	nodeID   string // the peer's, from its health answer
+	addr     string // the peer's address
+	outgoing bool   // this node dialed it
+	self     string // this node's domain
+	conn     *quic.Conn
+	rc       *rpc.Conn
+	peer     schemas.FederationService
+	done     chan struct{} // closed when the link has ended
+
+	once     sync.Once
+	mu       sync.Mutex
+	closeErr error
+}
+
+// dialer returns the domain of the node that dialed the link.
+func (l *link) dialer(self string) string {
+	if l.outgoing {
+		return self
+	}
+	return l.domain
+}
+
+func (l *link) close(code quic.ApplicationErrorCode, msg string) {
+	l.once.Do(func() {
+		l.mu.Lock()
+		if l.closeErr == nil {
+			l.closeErr = errors.New(msg)
+		}
+		l.mu.Unlock()
+		l.peer.Release()
+		l.rc.Close()
+		l.conn.CloseWithError(code, msg)
+	})
+}
+
+func (l *link) err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closeErr != nil {
+		return l.closeErr
+	}
+	return context.Cause(l.conn.Context())
+}
+
+// establish runs the RPC connection on conn, checks the peer's health
+// answer against its certificate, registers the link and watches it until
+// it ends. The TLS handshake has already verified the certificate.
+func (m *Manager) establish(ctx context.Context, conn *quic.Conn, addr string, outgoing bool) (*link, error) {
+	usage := x509.ExtKeyUsageClientAuth
+	if outgoing {
+		usage = x509.ExtKeyUsageServerAuth
+	}
+	id, err := m.v.verify(conn.ConnectionState().TLS.PeerCertificates, usage)
+	if err != nil {
+		conn.CloseWithError(transport.CodeRefused, "refused")
+		return nil, err
+	}
+	log := m.log.With("peer", id.domain, "addr", addr)
+	srv := &server{m: m, domain: id.domain, in: m.cfg.Inbound(id.domain), log: log}
+	boot := capnp.Client(schemas.FederationService_ServerToClient(srv))
+	hctx, cancel := context.WithTimeout(ctx, transport.HandshakeTimeout)
+	defer cancel()
+	var rc *rpc.Conn
+	if outgoing {
+		rc, err = transport.OpenRPC(hctx, conn, boot, log)
+	} else {
+		rc, err = transport.ServeRPC(hctx, conn, boot, log)
+	}
+	if err != nil {
+		conn.CloseWithError(transport.CodeProtocol, "no RPC stream")
+		return nil, err
+	}
+	l := &link{
+		domain: id.domain, addr: addr, outgoing: outgoing, self: m.cfg.Domain,
+		conn: conn, rc: rc, peer: schemas.FederationService(rc.Bootstrap(hctx)),
+		done: make(chan struct{}),
+	}
+	h, err := l.health(hctx)
+	if err != nil {
+		l.close(transport.CodeProtocol, "no health answer")
+		return nil, fmt.Errorf("health of %s: %w", addr, err)
+	}
+	if !strings.EqualFold(h.domain, id.domain) {
+		l.close(transport.CodeRefused, "domain differs from certificate")
+		err := refused(ReasonDomainMismatch, "peer at %s claims domain %q but its certificate names %q", addr, h.domain, id.domain)
+		m.refuse(addr, err)
+		return nil, err
+	}
+	l.nodeID = h.nodeID
+	if err := m.register(l); err != nil {
+		code := transport.CodeDuplicate
+		if errors.Is(err, ErrClosed) {
+			code = transport.CodeShutdown
+		}
+		l.close(code, err.Error())
+		close(l.done)
+		return l, err
+	}
+	m.serving.Add(1)
+	go func() {
+		defer m.serving.Done()
+		select {
+		case <-rc.Done():
+		case <-conn.Context().Done():
+		}
+		l.close(transport.CodeNormal, "link closed")
+		m.unregister(l)
+		close(l.done)
+	}()
+	return l, nil
+}
+
+type peerHealth struct{ domain, nodeID, version string }
+
+func (l *link) health(ctx context.Context) (peerHealth, error) {
+	fut, release := l.peer.Health(ctx, nil)
+	defer release()
+	res, err := fut.Struct()
+	if err != nil {
+		return peerHealth{}, err
+	}
+	w, err := res.Health()
+	if err != nil {
+		return peerHealth{}, err
+	}
+	var h peerHealth
+	if h.domain, err = w.Domain(); err != nil {
+		return h, err
+	}
+	if h.nodeID, err = w.NodeId(); err != nil {
+		return h, err
+	}
+	h.version, err = w.Version()
+	return h, err
+}
+
+// callErr turns the failure of a call on the link into a node error: the
+// peer's own qpc error as it said it, anything else (the link broke, the
+// call timed out) as ErrPeerUnreachable.
+func (l *link) callErr(err error) error {
+	var re *noderpc.RemoteError
+	if rerr := noderpc.FromException(err); errors.As(rerr, &re) {
+		return rerr
+	}
+	return fmt.Errorf("%w: %s: %v", node.ErrPeerUnreachable, l.domain, err)
+}
+
+func (l *link) relay(ctx context.Context, msgs []node.Outgoing) ([]node.Receipt, error) {
+	fut, release := l.peer.RelayEnqueue(ctx, func(p schemas.FederationService_relayEnqueue_Params) error {
+		list, err := p.NewEnvelopes(int32(len(msgs)))
+		if err != nil {
+			return err
+		}
+		for i, m := range msgs {
+			if err := noderpc.EnvelopeToWire(m, list.At(i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	defer release()
+	res, err := fut.Struct()
+	if err != nil {
+		return nil, l.callErr(err)
+	}
+	list, err := res.Receipts()
+	if err != nil {
+		return nil, l.callErr(err)
+	}
+	if list.Len() != len(msgs) {
+		return nil, fmt.Errorf("%w: %s answered %d receipts for %d messages", node.ErrPeerUnreachable, l.domain, list.Len(), len(msgs))
+	}
+	out := make([]node.Receipt, list.Len())
+	for i := range out {
+		out[i] = noderpc.ReceiptFromWire(list.At(i))
+	}
+	return out, nil
+}
+
+func (l *link) resolveUser(ctx context.Context, addr string) (node.PublishedKeys, error) {
+	fut, release := l.peer.ResolveUser(ctx, func(p schemas.FederationService_resolveUser_Params) error {
+		return p.SetUser(addr)
+	})
+	defer release()
+	res, err := fut.Struct()
+	if err != nil {
+		return node.PublishedKeys{}, l.callErr(err)
+	}
+	w, err := res.Keys()
+	if err != nil {
+		return node.PublishedKeys{}, l.callErr(err)
+	}
+	return noderpc.KeysFromWire(w)
+}
+
+func (l *link) fetchKeyPackage(ctx context.Context, addr string) ([]byte, bool, error) {
+	fut, release := l.peer.FetchKeyPackage(ctx, func(p schemas.FederationService_fetchKeyPackage_Params) error {
+		return p.SetUser(addr)
+	})
+	defer release()
+	res, err := fut.Struct()
+	if err != nil {
+		return nil, false, l.callErr(err)
+	}
+	pkg, err := res.Package()
+	if err != nil {
+		return nil, false, l.callErr(err)
+	}
+	return append([]byte(nil), pkg...), res.LastResort(), nil
+}

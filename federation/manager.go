@@ -1,0 +1,670 @@
+package federation
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/quicprochat/qpc/mesh/discovery"
+	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/transport"
+)
+
+// Inbound serves one peer's calls; node.Peer implements it.
+type Inbound interface {
+	Deliver(ctx context.Context, msgs []node.Outgoing) ([]node.Receipt, time.Time, error)
+	ResolveUser(ctx context.Context, addr string) (node.PublishedKeys, error)
+	FetchKeyPackage(ctx context.Context, addr string) ([]byte, bool, error)
+}
+
+// Observer is told what federation does, for metrics. peer is a domain,
+// or a "host:port" for a peer never reached. Methods must be cheap.
+type Observer interface {
+	Refused(reason string)
+	LinkState(peer string, state node.LinkState)
+	Relayed(peer string, out bool, n int)
+	Error(peer string)
+}
+
+// Calls counts calls being served, so that shutdown can wait for them
+// (noderpc.Calls).
+type Calls interface {
+	Begin() (end func())
+}
+
+// Dialer dials links from the node's own UDP socket (transport.Listener).
+type Dialer interface {
+	DialLink(ctx context.Context, addr string, tlsConf *tls.Config) (*quic.Conn, error)
+}
+
+// PeerSource is the table of nodes found by discovery.
+type PeerSource interface {
+	Peers() []discovery.Peer
+	Changed() <-chan struct{}
+}
+
+// Config configures a Manager.
+type Config struct {
+	// Domain, NodeID and Version are this node's, as health reports them.
+	Domain, NodeID, Version string
+	// Cert is this node's federation certificate (issued by the community
+	// CA, one DNS SAN equal to Domain) with its key.
+	Cert tls.Certificate
+	// Roots holds the community CA.
+	Roots *x509.CertPool
+	// Deny lists certificate fingerprints (lowercase hex SHA-256) to
+	// refuse although they chain to the CA.
+	Deny []string
+	// Peers are "host:port" addresses to keep links to.
+	Peers []string
+	// Inbound returns the service a link from the peer of domain is served
+	// by; required.
+	Inbound func(domain string) Inbound
+	// Calls counts inbound calls; nil counts nothing.
+	Calls Calls
+	// Observer is told about links and relays; nil ignores.
+	Observer Observer
+	// Log is the manager's logger; nil discards.
+	Log *slog.Logger
+	// CallTimeout bounds each inbound call (default 30 s).
+	CallTimeout time.Duration
+	// MinBackoff and MaxBackoff bound the wait between dials of a peer
+	// (defaults 1 s and 60 s); each failure doubles it, with jitter.
+	MinBackoff, MaxBackoff time.Duration
+	// MaxLinks bounds the links at once (default 64).
+	MaxLinks int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Manager keeps this node's federation links. It implements
+// node.Federation.
+type Manager struct {
+	cfg Config
+	v   *verifier
+	log *slog.Logger
+	obs Observer
+
+	mu      sync.Mutex
+	links   map[string]*link      // up links by peer domain
+	peers   map[string]*peerState // by domain, or by "host:port" before one is known
+	logged  map[string]time.Time  // refusals logged recently, by remote and reason
+	closed  bool
+	serving sync.WaitGroup // links being served
+}
+
+// peerState is what Links reports about one peer.
+type peerState struct {
+	node.Link
+}
+
+// New returns a Manager. It validates cfg.Cert against cfg.Domain.
+func New(cfg Config) (*Manager, error) {
+	if cfg.Inbound == nil || cfg.Roots == nil || len(cfg.Cert.Certificate) == 0 {
+		return nil, errors.New("federation: Cert, Roots and Inbound are required")
+	}
+	leaf, err := x509.ParseCertificate(cfg.Cert.Certificate[0])
+	if err != nil {
+		return nil, fmt.Errorf("federation certificate: %w", err)
+	}
+	domain := strings.ToLower(cfg.Domain)
+	if len(leaf.DNSNames) != 1 || !strings.EqualFold(leaf.DNSNames[0], domain) {
+		return nil, fmt.Errorf("%w: the federation certificate names %q, but this node's domain is %q",
+			ErrCertDomain, leaf.DNSNames, domain)
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = 30 * time.Second
+	}
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = time.Second
+	}
+	if cfg.MaxBackoff < cfg.MinBackoff {
+		cfg.MaxBackoff = max(60*time.Second, cfg.MinBackoff)
+	}
+	if cfg.MaxLinks <= 0 {
+		cfg.MaxLinks = 64
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	m := &Manager{
+		cfg:    cfg,
+		log:    cfg.Log,
+		obs:    cfg.Observer,
+		links:  map[string]*link{},
+		peers:  map[string]*peerState{},
+		logged: map[string]time.Time{},
+		v: &verifier{
+			roots:      cfg.Roots,
+			deny:       map[string]bool{},
+			selfFP:     transport.Fingerprint(cfg.Cert.Certificate[0]),
+			selfDomain: domain,
+			now:        cfg.Now,
+		},
+	}
+	m.cfg.Domain = domain
+	for _, fp := range cfg.Deny {
+		m.v.deny[strings.ToLower(fp)] = true
+	}
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
+	}
+	if m.obs == nil {
+		m.obs = nopObserver{}
+	}
+	if m.cfg.Calls == nil {
+		m.cfg.Calls = nopCalls{}
+	}
+	for _, addr := range cfg.Peers {
+		m.peers[addr] = &peerState{node.Link{Address: addr, State: node.LinkDown, Since: cfg.Now()}}
+	}
+	return m, nil
+}
+
+// ErrCertDomain means the federation certificate does not name the node's
+// domain.
+var ErrCertDomain = errors.New("federation certificate and domain differ")
+
+type nopObserver struct{}
+
+func (nopObserver) Refused(string)                   {}
+func (nopObserver) LinkState(string, node.LinkState) {}
+func (nopObserver) Relayed(string, bool, int)        {}
+func (nopObserver) Error(string)                     {}
+
+type nopCalls struct{}
+
+func (nopCalls) Begin() func() { return func() {} }
+
+// Fingerprint returns the SHA-256 fingerprint of this node's federation
+// certificate, which other nodes may put on their deny lists.
+func (m *Manager) Fingerprint() string { return m.v.selfFP }
+
+// ServerTLS returns the TLS configuration for a handshake that asked for
+// ALPN quicprochat/federation/1; hand it to transport.ServerTLS.
+func (m *Manager) ServerTLS(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+	return serverTLS(m.cfg.Cert, func(cs tls.ConnectionState, remote string) error {
+		_, err := m.v.verify(cs.PeerCertificates, x509.ExtKeyUsageClientAuth)
+		if err != nil {
+			m.refuse(remote, err)
+		}
+		return err
+	})(hello)
+}
+
+// refuse logs and counts a refused peer. The same remote refused for the
+// same reason is logged at most every ten minutes; every refusal counts.
+func (m *Manager) refuse(remote string, err error) {
+	reason := ReasonInvalid
+	var re *RefusedError
+	if errors.As(err, &re) {
+		reason = re.Reason
+	}
+	m.obs.Refused(reason)
+	host, _, splitErr := net.SplitHostPort(remote)
+	if splitErr != nil {
+		host = remote
+	}
+	key := host + " " + reason
+	now := m.cfg.Now()
+	m.mu.Lock()
+	last, seen := m.logged[key]
+	if !seen || now.Sub(last) > 10*time.Minute {
+		m.logged[key] = now
+		seen = false
+	}
+	m.mu.Unlock()
+	if !seen {
+		m.log.Warn("refused federation peer", "remote", remote, "reason", reason, "err", err)
+	}
+}
+
+// Run dials the configured peers and, with a source, the nodes discovery
+// finds, until ctx ends; then it closes every link and returns nil.
+func (m *Manager) Run(ctx context.Context, d Dialer, source PeerSource) error {
+	var wg sync.WaitGroup
+	for _, addr := range m.cfg.Peers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.dialLoop(ctx, d, addr, "", false)
+		}()
+	}
+	if source != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.followDiscovery(ctx, d, source)
+		}()
+	}
+	<-ctx.Done()
+	wg.Wait()
+	m.mu.Lock()
+	m.closed = true
+	links := m.links
+	m.links = map[string]*link{}
+	m.mu.Unlock()
+	for _, l := range links {
+		l.close(transport.CodeShutdown, "node shutting down")
+	}
+	m.serving.Wait()
+	return nil
+}
+
+// followDiscovery keeps one dialer per discovered node. A node refused for
+// its certificate is logged once and ignored while it announces the same
+// fingerprint.
+func (m *Manager) followDiscovery(ctx context.Context, d Dialer, source PeerSource) {
+	type dialer struct {
+		addr   string
+		cancel context.CancelFunc
+		done   chan struct{}
+	}
+	running := map[string]*dialer{}
+	ignored := map[string]string{} // node id → announced fingerprint
+	var mu sync.Mutex
+	defer func() {
+		for _, dl := range running {
+			dl.cancel()
+			<-dl.done
+		}
+	}()
+	for {
+		seen := map[string]bool{}
+		for _, p := range source.Peers() {
+			addr := p.DialAddr()
+			mu.Lock()
+			skip := addr == "" || ignored[p.ID] == p.Fingerprint
+			mu.Unlock()
+			if skip {
+				continue
+			}
+			seen[p.ID] = true
+			if dl := running[p.ID]; dl != nil {
+				if dl.addr == addr {
+					continue
+				}
+				dl.cancel()
+				<-dl.done
+			}
+			dctx, cancel := context.WithCancel(ctx)
+			dl := &dialer{addr: addr, cancel: cancel, done: make(chan struct{})}
+			running[p.ID] = dl
+			id, fp, domain := p.ID, p.Fingerprint, strings.ToLower(p.Domain)
+			go func() {
+				defer close(dl.done)
+				if !m.dialLoop(dctx, d, addr, domain, true) {
+					mu.Lock()
+					ignored[id] = fp
+					mu.Unlock()
+				}
+			}()
+		}
+		for id, dl := range running {
+			if !seen[id] {
+				dl.cancel()
+				<-dl.done
+				delete(running, id)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-source.Changed():
+		}
+	}
+}
+
+// dialLoop keeps a link to addr until ctx ends, and returns true then. A
+// discovered peer (hint is its announced domain) that is refused returns
+// false at once: it is not of this community.
+func (m *Manager) dialLoop(ctx context.Context, d Dialer, addr, hint string, discovered bool) bool {
+	backoff := m.cfg.MinBackoff
+	domain := hint
+	lastErr := ""
+	for ctx.Err() == nil {
+		if domain != "" {
+			if l := m.link(domain); l != nil {
+				select {
+				case <-l.done:
+				case <-ctx.Done():
+					return true
+				}
+				if !m.sleep(ctx, m.jitter(m.cfg.MinBackoff)) {
+					return true
+				}
+				continue
+			}
+		}
+		m.setState(addr, domain, node.LinkConnecting, "")
+		l, err := m.dial(ctx, d, addr)
+		switch {
+		case err == nil:
+			domain, backoff, lastErr = l.domain, m.cfg.MinBackoff, ""
+			select {
+			case <-l.done:
+			case <-ctx.Done():
+				return true
+			}
+			if !m.sleep(ctx, m.jitter(m.cfg.MinBackoff)) {
+				return true
+			}
+			continue
+		case errors.Is(err, errDuplicate):
+			// The peer's own link to us won; wait on it above.
+			domain = l.domain
+			continue
+		case ctx.Err() != nil:
+			return true
+		}
+		var re *RefusedError
+		isRefused := errors.As(err, &re)
+		if discovered && isRefused {
+			m.forget(addr)
+			m.log.Info("ignoring discovered node: not a federation peer of this community",
+				"addr", addr, "domain", hint, "reason", re.Reason, "err", err)
+			return false
+		}
+		if isRefused && re.Reason == ReasonSelf {
+			m.forget(addr)
+			m.log.Warn("dropping federation peer: it is this node itself", "addr", addr)
+			return true
+		}
+		m.setState(addr, domain, node.LinkDown, err.Error())
+		m.obs.Error(peerLabel(domain, addr))
+		if msg := err.Error(); msg != lastErr {
+			lastErr = msg
+			m.log.Warn("federation peer unreachable; retrying with backoff", "addr", addr, "domain", domain, "err", err)
+		}
+		if !m.sleep(ctx, m.jitter(backoff)) {
+			return true
+		}
+		backoff = min(2*backoff, m.cfg.MaxBackoff)
+	}
+	return true
+}
+
+func peerLabel(domain, addr string) string {
+	if domain != "" {
+		return domain
+	}
+	return addr
+}
+
+// jitter returns a random duration in [d/2, d).
+func (m *Manager) jitter(d time.Duration) time.Duration {
+	return d/2 + rand.N(d/2+1)
+}
+
+func (m *Manager) sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// dial connects to addr and establishes a link.
+func (m *Manager) dial(ctx context.Context, d Dialer, addr string) (*link, error) {
+	host, _, _ := net.SplitHostPort(addr)
+	var refusal error
+	conf := clientTLS(m.cfg.Cert, host, func(cs tls.ConnectionState) error {
+		_, err := m.v.verify(cs.PeerCertificates, x509.ExtKeyUsageServerAuth)
+		refusal = err
+		return err
+	})
+	dctx, cancel := context.WithTimeout(ctx, transport.HandshakeTimeout)
+	defer cancel()
+	conn, err := d.DialLink(dctx, addr, conf)
+	if err != nil {
+		if refusal != nil {
+			m.refuse(addr, refusal)
+			return nil, refusal
+		}
+		if noALPN(err) {
+			return nil, refused(ReasonNoFederation, "%s does not accept federation links: %v", addr, err)
+		}
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
+	return m.establish(ctx, conn, addr, true)
+}
+
+// noALPN reports whether a handshake failed because the peer offers no
+// federation protocol (TLS alert no_application_protocol).
+func noALPN(err error) bool {
+	var te *quic.TransportError
+	return errors.As(err, &te) && te.ErrorCode == quic.TransportErrorCode(0x100+120)
+}
+
+// Accept serves a connection that arrived with ALPN
+// quicprochat/federation/1 and passed the TLS checks. It returns at once.
+func (m *Manager) Accept(ctx context.Context, conn *quic.Conn) {
+	m.mu.Lock()
+	full := len(m.links) >= m.cfg.MaxLinks
+	closed := m.closed
+	if !closed {
+		m.serving.Add(1)
+	}
+	m.mu.Unlock()
+	if closed {
+		conn.CloseWithError(transport.CodeShutdown, "node shutting down")
+		return
+	}
+	go func() {
+		defer m.serving.Done()
+		if full {
+			m.log.Warn("refusing federation link: too many links", "remote", conn.RemoteAddr().String(), "max_links", m.cfg.MaxLinks)
+			conn.CloseWithError(transport.CodeBusy, "too many federation links")
+			return
+		}
+		if _, err := m.establish(ctx, conn, conn.RemoteAddr().String(), false); err != nil && !errors.Is(err, errDuplicate) {
+			m.log.Debug("inbound federation link failed", "remote", conn.RemoteAddr().String(), "err", err)
+		}
+	}()
+}
+
+// link returns the up link to domain, or nil.
+func (m *Manager) link(domain string) *link {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.links[domain]
+}
+
+// register adds l, unless the two nodes already have a link that wins
+// over it: of two links between the same nodes, the one dialed by the
+// node with the smaller domain stays, so both ends keep the same one.
+func (m *Manager) register(l *link) error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return ErrClosed
+	}
+	old := m.links[l.domain]
+	if old != nil && old.dialer(m.cfg.Domain) < l.dialer(m.cfg.Domain) {
+		m.mu.Unlock()
+		return errDuplicate
+	}
+	m.links[l.domain] = l
+	st := m.stateLocked(l.addr, l.domain)
+	st.Address = l.addr
+	st.State, st.Since, st.LastError = node.LinkUp, m.cfg.Now(), ""
+	m.mu.Unlock()
+	if old != nil {
+		old.close(transport.CodeDuplicate, "duplicate link")
+	}
+	m.obs.LinkState(l.domain, node.LinkUp)
+	m.log.Info("federation link up", "peer", l.domain, "addr", l.addr, "node_id", l.nodeID, "dialed", l.outgoing)
+	return nil
+}
+
+// unregister removes l when it has closed.
+func (m *Manager) unregister(l *link) {
+	m.mu.Lock()
+	if m.links[l.domain] != l {
+		m.mu.Unlock()
+		return
+	}
+	delete(m.links, l.domain)
+	st := m.stateLocked(l.addr, l.domain)
+	st.State, st.Since = node.LinkDown, m.cfg.Now()
+	m.mu.Unlock()
+	m.obs.LinkState(l.domain, node.LinkDown)
+	m.log.Info("federation link down", "peer", l.domain, "addr", l.addr, "err", l.err())
+}
+
+// stateLocked returns the state entry of a peer, keyed by its domain once
+// known (taking over the entry of its address), else by its address.
+func (m *Manager) stateLocked(addr, domain string) *peerState {
+	if domain == "" {
+		st := m.peers[addr]
+		if st == nil {
+			st = &peerState{node.Link{Address: addr}}
+			m.peers[addr] = st
+		}
+		return st
+	}
+	st := m.peers[domain]
+	if st == nil {
+		st = &peerState{node.Link{Domain: domain, Address: addr}}
+		m.peers[domain] = st
+	}
+	if byAddr := m.peers[addr]; byAddr != nil && byAddr != st && addr != "" {
+		st.Errors += byAddr.Errors
+		delete(m.peers, addr)
+	}
+	return st
+}
+
+func (m *Manager) setState(addr, domain string, state node.LinkState, lastErr string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if domain != "" && m.links[domain] != nil {
+		return // an inbound link is up; the dialer's view does not matter
+	}
+	st := m.stateLocked(addr, domain)
+	if st.State != state {
+		st.Since = m.cfg.Now()
+	}
+	st.State = state
+	if lastErr != "" {
+		st.LastError = lastErr
+		st.Errors++
+	}
+}
+
+// forget drops a peer that is not one (a discovered node of another
+// community, or this node itself) from the links report.
+func (m *Manager) forget(addr string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if st := m.peers[addr]; st != nil && st.Domain == "" {
+		delete(m.peers, addr)
+	}
+}
+
+// count adds relayed messages or an error to a peer's report.
+func (m *Manager) count(domain string, out, in int, err error) {
+	m.mu.Lock()
+	st := m.stateLocked("", domain)
+	st.RelayedOut += uint64(out)
+	st.RelayedIn += uint64(in)
+	if err != nil {
+		st.Errors++
+		st.LastError = err.Error()
+	}
+	m.mu.Unlock()
+	if out > 0 {
+		m.obs.Relayed(domain, true, out)
+	}
+	if in > 0 {
+		m.obs.Relayed(domain, false, in)
+	}
+	if err != nil {
+		m.obs.Error(domain)
+	}
+}
+
+// Links implements node.Federation: one entry per peer, sorted by domain
+// then address.
+func (m *Manager) Links() []node.Link {
+	m.mu.Lock()
+	out := make([]node.Link, 0, len(m.peers))
+	for _, st := range m.peers {
+		out = append(out, st.Link)
+	}
+	m.mu.Unlock()
+	slices.SortFunc(out, func(a, b node.Link) int {
+		if c := strings.Compare(a.Domain, b.Domain); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Address, b.Address)
+	})
+	return out
+}
+
+// route returns the link to domain, or why there is none.
+func (m *Manager) route(domain string) (*link, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if l := m.links[domain]; l != nil {
+		return l, nil
+	}
+	if _, known := m.peers[domain]; known {
+		return nil, fmt.Errorf("%w: no link to %s", node.ErrPeerUnreachable, domain)
+	}
+	return nil, fmt.Errorf("%w: no federation peer serves %s", node.ErrUnknownDomain, domain)
+}
+
+// Relay implements node.Federation.
+func (m *Manager) Relay(ctx context.Context, domain string, msgs []node.Outgoing) ([]node.Receipt, error) {
+	l, err := m.route(domain)
+	if err != nil {
+		return nil, err
+	}
+	receipts, err := l.relay(ctx, msgs)
+	ok := 0
+	for _, r := range receipts {
+		if r.Err == nil {
+			ok++
+		}
+	}
+	m.count(domain, ok, 0, err)
+	return receipts, err
+}
+
+// ResolveUser implements node.Federation.
+func (m *Manager) ResolveUser(ctx context.Context, addr string) (node.PublishedKeys, error) {
+	l, err := m.route(domainOf(addr))
+	if err != nil {
+		return node.PublishedKeys{}, err
+	}
+	return l.resolveUser(ctx, addr)
+}
+
+// FetchKeyPackage implements node.Federation.
+func (m *Manager) FetchKeyPackage(ctx context.Context, addr string) ([]byte, bool, error) {
+	l, err := m.route(domainOf(addr))
+	if err != nil {
+		return nil, false, err
+	}
+	return l.fetchKeyPackage(ctx, addr)
+}
+
+func domainOf(addr string) string {
+	_, d, _ := strings.Cut(addr, "@")
+	return strings.ToLower(d)
+}

@@ -1,0 +1,140 @@
+package federation
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/node/noderpc"
+	"github.com/quicprochat/qpc/schemas"
+)
+
+// server implements schemas.FederationService_Server for one link, on
+// behalf of the peer its certificate names.
+type server struct {
+	m      *Manager
+	domain string
+	in     Inbound
+	log    *slog.Logger
+}
+
+// do runs one call: it counts it for shutdown, bounds it, and turns its
+// error into a qpc exception.
+func (s *server) do(ctx context.Context, method string, fn func(context.Context) error) error {
+	defer s.m.cfg.Calls.Begin()()
+	ctx, cancel := context.WithTimeout(ctx, s.m.cfg.CallTimeout)
+	defer cancel()
+	err := fn(ctx)
+	if err == nil {
+		return nil
+	}
+	if noderpc.CodeOf(err) == schemas.ErrorCode_internal {
+		s.log.Error("federation call failed", "method", method, "err", err)
+	}
+	return noderpc.Exception(err)
+}
+
+// Health implements FederationService.health.
+func (s *server) Health(ctx context.Context, call schemas.FederationService_health) error {
+	return s.do(ctx, "health", func(context.Context) error {
+		res, err := call.AllocResults()
+		if err != nil {
+			return err
+		}
+		w, err := res.NewHealth()
+		if err != nil {
+			return err
+		}
+		if err := w.SetDomain(s.m.cfg.Domain); err != nil {
+			return err
+		}
+		if err := w.SetNodeId(s.m.cfg.NodeID); err != nil {
+			return err
+		}
+		return w.SetVersion(s.m.cfg.Version)
+	})
+}
+
+// RelayEnqueue implements FederationService.relayEnqueue.
+func (s *server) RelayEnqueue(ctx context.Context, call schemas.FederationService_relayEnqueue) error {
+	call.Go() // waits on the disk: let the next call start
+	return s.do(ctx, "relayEnqueue", func(ctx context.Context) error {
+		list, err := call.Args().Envelopes()
+		if err != nil {
+			return noderpc.BadRequest(err)
+		}
+		msgs := make([]node.Outgoing, list.Len())
+		for i := range msgs {
+			if msgs[i], err = noderpc.EnvelopeFromWire(list.At(i)); err != nil {
+				return noderpc.BadRequest(err)
+			}
+		}
+		receipts, now, err := s.in.Deliver(ctx, msgs)
+		if err != nil {
+			s.m.count(s.domain, 0, 0, err)
+			return err
+		}
+		res, err := call.AllocResults()
+		if err != nil {
+			return err
+		}
+		out, err := res.NewReceipts(int32(len(receipts)))
+		if err != nil {
+			return err
+		}
+		stored := 0
+		for i, r := range receipts {
+			noderpc.ReceiptToWire(r, now, out.At(i))
+			if r.Err == nil {
+				stored++
+			}
+		}
+		s.m.count(s.domain, 0, stored, nil)
+		return nil
+	})
+}
+
+// ResolveUser implements FederationService.resolveUser.
+func (s *server) ResolveUser(ctx context.Context, call schemas.FederationService_resolveUser) error {
+	call.Go() // waits on the disk and a timer
+	return s.do(ctx, "resolveUser", func(ctx context.Context) error {
+		user, err := call.Args().User()
+		if err != nil {
+			return noderpc.BadRequest(err)
+		}
+		k, err := s.in.ResolveUser(ctx, user)
+		if err != nil {
+			return err
+		}
+		res, err := call.AllocResults()
+		if err != nil {
+			return err
+		}
+		w, err := res.NewKeys()
+		if err != nil {
+			return err
+		}
+		return noderpc.KeysToWire(k, w)
+	})
+}
+
+// FetchKeyPackage implements FederationService.fetchKeyPackage.
+func (s *server) FetchKeyPackage(ctx context.Context, call schemas.FederationService_fetchKeyPackage) error {
+	call.Go() // waits on the disk
+	return s.do(ctx, "fetchKeyPackage", func(ctx context.Context) error {
+		user, err := call.Args().User()
+		if err != nil {
+			return noderpc.BadRequest(err)
+		}
+		pkg, last, err := s.in.FetchKeyPackage(ctx, user)
+		if err != nil {
+			return err
+		}
+		res, err := call.AllocResults()
+		if err != nil {
+			return err
+		}
+		res.SetLastResort(last)
+		return res.SetPackage(pkg)
+	})
+}

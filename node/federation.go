@@ -1,0 +1,192 @@
+package node
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// Federation reaches the users of other nodes of the community. Package
+// federation implements it over mutual-TLS links; a Service without one
+// serves its own domain only.
+type Federation interface {
+	// Relay hands msgs, every one for a user of domain, to the node that
+	// serves domain and returns that node's receipts in order, once it
+	// holds the stored ones. It fails with ErrUnknownDomain when no peer
+	// serves domain and ErrPeerUnreachable when the peer is known but not
+	// linked now.
+	Relay(ctx context.Context, domain string, msgs []Outgoing) ([]Receipt, error)
+	// ResolveUser returns the published keys of addr, "user@domain" of
+	// another node.
+	ResolveUser(ctx context.Context, addr string) (PublishedKeys, error)
+	// FetchKeyPackage takes one key package of addr, "user@domain" of
+	// another node.
+	FetchKeyPackage(ctx context.Context, addr string) (pkg []byte, lastResort bool, err error)
+	// Links reports the state of each federation link.
+	Links() []Link
+}
+
+// LinkState is the state of a federation link.
+type LinkState int
+
+// The states of a link.
+const (
+	LinkDown LinkState = iota
+	LinkConnecting
+	LinkUp
+)
+
+func (s LinkState) String() string {
+	switch s {
+	case LinkUp:
+		return "up"
+	case LinkConnecting:
+		return "connecting"
+	}
+	return "down"
+}
+
+// Link is the state of this node's link to one federation peer.
+type Link struct {
+	// Domain is the peer's domain; "" while it has never been reached.
+	Domain string
+	// Address is the peer's "host:port".
+	Address string
+	State   LinkState
+	// Since is when the link entered State.
+	Since time.Time
+	// RelayedOut and RelayedIn count messages sent to and received from
+	// the peer; Errors counts failed dials and calls.
+	RelayedOut, RelayedIn, Errors uint64
+	// LastError says why the last dial or call failed.
+	LastError string
+}
+
+// address is a parsed recipient or lookup address.
+type address struct {
+	user   string // the local part, lowercase
+	domain string // lowercase; "" for a bare name
+	local  bool   // a user of this node
+}
+
+// String returns "user@domain", or the bare user name.
+func (a address) String() string {
+	if a.domain == "" {
+		return a.user
+	}
+	return a.user + "@" + a.domain
+}
+
+// parseAddress reads "user" or "user@domain". A bare name and this
+// node's domain are local; another domain is remote, and unknown without
+// federation.
+func (s *Service) parseAddress(addr string) (address, error) {
+	name, domain, found := strings.Cut(addr, "@")
+	a := address{user: strings.ToLower(name), domain: strings.ToLower(domain)}
+	if err := ValidateUserName(a.user); err != nil {
+		return a, err
+	}
+	if !found || strings.EqualFold(domain, s.id.Domain) {
+		a.local = true
+		return a, nil
+	}
+	if err := validateDomain(a.domain); err != nil {
+		return a, err
+	}
+	if s.fed == nil {
+		return a, ErrUnknownDomain
+	}
+	return a, nil
+}
+
+// validateDomain accepts DNS names: dot-separated labels of a-z, 0-9 and
+// inner hyphens, each at most 63 bytes, at most 253 in all.
+func validateDomain(d string) error {
+	if d == "" || len(d) > 253 {
+		return errorf(ErrBadRequest, "domain must be 1-253 characters")
+	}
+	for _, label := range strings.Split(d, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return errorf(ErrBadRequest, "%q is not a domain name", d)
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+				return errorf(ErrBadRequest, "%q is not a domain name", d)
+			}
+		}
+	}
+	return nil
+}
+
+// Peer is one federation peer's view of the service: the peer, named by
+// its certificate, delivers to and looks up this node's users within its
+// own rate limits.
+type Peer struct {
+	svc     *Service
+	domain  string
+	relay   *bucket
+	resolve *bucket
+}
+
+// NewPeer returns the state of a link from the peer serving domain.
+func (s *Service) NewPeer(domain string) *Peer {
+	now := s.now()
+	return &Peer{
+		svc:     s,
+		domain:  domain,
+		relay:   newBucket(s.limits.PeerRate, s.limits.PeerBurst, now),
+		resolve: newBucket(s.limits.PeerResolveRate, s.limits.PeerResolveBurst, now),
+	}
+}
+
+// Deliver stores messages relayed by the peer in this node's mailboxes
+// and returns a receipt for each, as Conn.Enqueue does. A recipient that
+// is not "user@domain" with this node's domain gets ErrUnknownDomain: a
+// peer delivers only to this node's users.
+func (p *Peer) Deliver(ctx context.Context, msgs []Outgoing) ([]Receipt, time.Time, error) {
+	lim := p.svc.limits
+	if len(msgs) == 0 || len(msgs) > lim.MaxBatch {
+		return nil, time.Time{}, errorf(ErrBadRequest, "batch of %d messages (1-%d)", len(msgs), lim.MaxBatch)
+	}
+	now := p.svc.now()
+	if !p.relay.take(len(msgs), now) {
+		return nil, time.Time{}, ErrRateLimited
+	}
+	return p.svc.enqueue(ctx, msgs, now, true)
+}
+
+// ResolveUser returns the published keys of addr, a user of this node,
+// taking at least ResolveMinTime.
+func (p *Peer) ResolveUser(ctx context.Context, addr string) (PublishedKeys, error) {
+	start := p.svc.now()
+	if !p.resolve.take(1, start) {
+		return PublishedKeys{}, ErrRateLimited
+	}
+	defer p.svc.resolveFloor(start)
+	a, err := p.ownUser(addr)
+	if err != nil {
+		return PublishedKeys{}, err
+	}
+	return p.svc.store.Keys(a.user)
+}
+
+// FetchKeyPackage takes one key package of addr, a user of this node.
+func (p *Peer) FetchKeyPackage(ctx context.Context, addr string) ([]byte, bool, error) {
+	if !p.resolve.take(1, p.svc.now()) {
+		return nil, false, ErrRateLimited
+	}
+	a, err := p.ownUser(addr)
+	if err != nil {
+		return nil, false, err
+	}
+	return p.svc.store.TakeKeyPackage(a.user)
+}
+
+// ownUser parses addr and refuses anything but "user@domain" of this node.
+func (p *Peer) ownUser(addr string) (address, error) {
+	a, err := p.svc.parseAddress(addr)
+	if err == nil && (!a.local || a.domain == "") {
+		err = errorf(ErrUnknownDomain, "%s is not a user of %s", addr, p.svc.id.Domain)
+	}
+	return a, err
+}
