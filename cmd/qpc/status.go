@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"text/tabwriter"
 	"time"
 
 	"github.com/quicprochat/qpc/client"
+	"github.com/quicprochat/qpc/node"
 )
 
 // statusJSON is what `qpc status --json` prints.
@@ -20,6 +22,20 @@ type statusJSON struct {
 	Commit       string `json:"commit"`
 	Platform     string `json:"platform"`
 	UptimeMillis int64  `json:"uptime_ms"`
+	// Links are the node's federation links; absent when it has none.
+	Links []linkJSON `json:"links,omitempty"`
+}
+
+// linkJSON is one federation link in `qpc status --json`.
+type linkJSON struct {
+	Domain      string `json:"domain"`
+	Address     string `json:"address"`
+	State       string `json:"state"`
+	SinceMillis int64  `json:"since_ms,omitempty"`
+	RelayedOut  uint64 `json:"relayed_out"`
+	RelayedIn   uint64 `json:"relayed_in"`
+	Errors      uint64 `json:"errors"`
+	LastError   string `json:"last_error,omitempty"`
 }
 
 func runStatus(args []string, stdout, stderr io.Writer) int {
@@ -63,10 +79,19 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		enc.Encode(statusJSON{
+		out := statusJSON{
 			Server: c.Addr(), Fingerprint: c.Fingerprint(), NodeID: h.NodeID, Domain: h.Domain,
 			Version: h.Version, Commit: h.Commit, Platform: h.Platform, UptimeMillis: h.Uptime.Milliseconds(),
-		})
+		}
+		for _, l := range h.Links {
+			lj := linkJSON{Domain: l.Domain, Address: l.Address, State: l.State.String(),
+				RelayedOut: l.RelayedOut, RelayedIn: l.RelayedIn, Errors: l.Errors, LastError: l.LastError}
+			if !l.Since.IsZero() {
+				lj.SinceMillis = l.Since.UnixMilli()
+			}
+			out.Links = append(out.Links, lj)
+		}
+		enc.Encode(out)
 		return exitOK
 	}
 	fmt.Fprintf(stdout, "server       %s\n", c.Addr())
@@ -75,5 +100,29 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "version      qpc %s (%s) %s\n", h.Version, h.Commit, h.Platform)
 	fmt.Fprintf(stdout, "uptime       %s\n", h.Uptime.Truncate(time.Second))
 	fmt.Fprintf(stdout, "fingerprint  %s\n", c.Fingerprint())
+	printLinks(stdout, h.Links, time.Now())
 	return exitOK
+}
+
+// printLinks prints the federation links as a table, or nothing without
+// any.
+func printLinks(w io.Writer, links []node.Link, now time.Time) {
+	if len(links) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nfederation\tpeer\taddress\tstate\tsince\tout\tin\terrors\tlast error")
+	for _, l := range links {
+		domain := l.Domain
+		if domain == "" {
+			domain = "(not reached yet)"
+		}
+		since := "-"
+		if !l.Since.IsZero() {
+			since = now.Sub(l.Since).Truncate(time.Second).String() + " ago"
+		}
+		fmt.Fprintf(tw, "\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n",
+			domain, l.Address, l.State, since, l.RelayedOut, l.RelayedIn, l.Errors, l.LastError)
+	}
+	tw.Flush()
 }
