@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"text/tabwriter"
+	"strconv"
 	"time"
 
 	"github.com/quicprochat/qpc/client"
@@ -110,8 +110,7 @@ func printLinks(w io.Writer, links []node.Link, now time.Time) {
 	if len(links) == 0 {
 		return
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "\nfederation\tpeer\taddress\tstate\tsince\tout\tin\terrors\tlast error")
+	rows := [][]string{{"federation", "address", "state", "since", "out", "in", "errors", "last error"}}
 	for _, l := range links {
 		domain := l.Domain
 		if domain == "" {
@@ -121,8 +120,10 @@ func printLinks(w io.Writer, links []node.Link, now time.Time) {
 		if !l.Since.IsZero() {
 			since = now.Sub(l.Since).Truncate(time.Second).String() + " ago"
 		}
-		fmt.Fprintf(tw, "\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n",
-			domain, l.Address, l.State, since, l.RelayedOut, l.RelayedIn, l.Errors, l.LastError)
+		rows = append(rows, []string{domain, l.Address, l.State.String(), since,
+			strconv.FormatUint(l.RelayedOut, 10), strconv.FormatUint(l.RelayedIn, 10),
+			strconv.FormatUint(l.Errors, 10), l.LastError})
 	}
-	tw.Flush()
+	fmt.Fprintln(w)
+	printTable(w, rows)
 }

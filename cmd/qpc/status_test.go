@@ -21,9 +21,9 @@ func TestStatusPrintsOneLinePerFederationLink(t *testing.T) {
 		t.Fatalf("want a header and two links, got:\n%s", out.String())
 	}
 	for i, want := range [][]string{
-		{"federation", "peer", "state", "last error"},
-		{"n2.example.mesh", "10.0.0.2:7000", "up", "1m30s ago", " 5 ", " 7 "},
-		{"(not reached yet)", "10.0.0.9:7000", "down", " 3 ", "unknown-ca"},
+		{"federation", "address", "state", "last error"},
+		{"n2.example.mesh", "10.0.0.2:7000", "up", "1m30s ago", "  5  ", "  7  "},
+		{"(not reached yet)", "10.0.0.9:7000", "down", "  3  ", "unknown-ca"},
 	} {
 		for _, w := range want {
 			if !strings.Contains(lines[i], w) {

@@ -24,15 +24,22 @@ grep -v '^#' "$here/targets.txt" | while read -r target goos goarch goarm gomips
 	# those call on every packet (time, bytes, strings, slices, binary,
 	# math, io, context, errors, os), quic-go, capnp and bbolt. Everything
 	# else (fmt, reflect, encoding/json and asn1, log/slog, flag, circl, x/*,
-	# qpc itself) runs once per request or at startup. Against the default
-	# this saves ~320 KiB (10,223,809 instead of ~10.55 MB on Go 1.26).
-	# Measure with make size and qpc bench before changing it.
+	# qpc itself) runs once per request or at startup. Within crypto, the
+	# code qpc's own handshakes never run is cold too: P-256/384/521 and
+	# ECDSA, RSA and math/big (qpc certificates are Ed25519 and Go's TLS 1.3
+	# key exchange is X25519MLKEM768), and certificate parsing (once per
+	# connection). Against the default this saves ~510 KiB (10,223,809
+	# bytes instead of ~10.74 MB with federation, Go 1.26). Measure with
+	# make size and qpc bench before changing it.
 	hot="runtime/... crypto/... internal/... vendor/... sync/... syscall net net/netip os time context errors io bytes strings slices sort unicode/... math/... encoding/binary github.com/quic-go/... capnproto.org/... go.etcd.io/..."
+	cold="crypto/internal/fips140/nistec/... crypto/internal/fips140/rsa crypto/internal/fips140/bigmod crypto/internal/fips140/ecdsa crypto/rsa crypto/ecdsa crypto/elliptic crypto/x509 math/big"
 	sizeflags=
 	case $goarch in
 	mips | mipsle)
+		# The last pattern that matches a package wins.
 		sizeflags=-gcflags=all=-l
 		for p in $hot; do sizeflags="$sizeflags -gcflags=$p="; done
+		for p in $cold; do sizeflags="$sizeflags -gcflags=$p=-l"; done
 		;;
 	esac
 	printf 'building %-7s (%s/%s)\n' "$target" "$goos" "$goarch" >&2
