@@ -30,6 +30,11 @@ type Options struct {
 	Dial func(ctx context.Context) (*client.Client, error)
 	// Domain is the node's domain.
 	Domain string
+	// DialReceiver, if not nil, connects the receivers to another node, of
+	// domain ReceiverDomain, so that every message crosses a federation
+	// link; nil puts the receivers on the senders' node.
+	DialReceiver   func(ctx context.Context) (*client.Client, error)
+	ReceiverDomain string
 	// Pairs is the number of sender→receiver pairs, each on its own
 	// connections.
 	Pairs int
@@ -67,12 +72,16 @@ const ackEvery = 256
 type peer struct {
 	c    *client.Client
 	user string
+	addr string // user@domain
 }
 
 // Run performs one benchmark run and deletes its accounts afterwards.
 func Run(ctx context.Context, o Options) (Result, error) {
 	if o.Pairs < 1 || o.Messages < 1 || o.Size < 8 || o.Window < 1 {
 		return Result{}, errors.New("bench: pairs, messages and window must be at least 1, size at least 8")
+	}
+	if o.DialReceiver != nil && o.ReceiverDomain == "" {
+		return Result{}, errors.New("bench: a receiver node needs its domain")
 	}
 	tag := make([]byte, 4)
 	rand.Read(tag)
@@ -85,20 +94,24 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			p.c.Close()
 		}
 	}()
-	newPeer := func(role string, i int) (*peer, error) {
-		c, err := o.Dial(ctx)
+	rdial, rdomain := o.Dial, o.Domain
+	if o.DialReceiver != nil {
+		rdial, rdomain = o.DialReceiver, o.ReceiverDomain
+	}
+	newPeer := func(dial func(context.Context) (*client.Client, error), domain, role string, i int) (*peer, error) {
+		c, err := dial(ctx)
 		if err != nil {
 			return nil, err
 		}
 		user := fmt.Sprintf("bench-%x-%s%d", tag, role, i)
 		pw := []byte(user)
-		if _, err := c.Register(ctx, fastKSF, o.Domain, user, pw); err != nil {
+		if _, err := c.Register(ctx, fastKSF, domain, user, pw); err != nil {
 			c.Close()
 			return nil, err
 		}
-		p := &peer{c: c, user: user}
+		p := &peer{c: c, user: user, addr: user + "@" + domain}
 		peers = append(peers, p)
-		if _, _, err := c.Login(ctx, fastKSF, o.Domain, user, pw); err != nil {
+		if _, _, err := c.Login(ctx, fastKSF, domain, user, pw); err != nil {
 			return nil, err
 		}
 		return p, nil
@@ -107,10 +120,10 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	receivers := make([]*peer, o.Pairs)
 	for i := range o.Pairs {
 		var err error
-		if senders[i], err = newPeer("s", i); err != nil {
+		if senders[i], err = newPeer(o.Dial, o.Domain, "s", i); err != nil {
 			return Result{}, err
 		}
-		if receivers[i], err = newPeer("r", i); err != nil {
+		if receivers[i], err = newPeer(rdial, rdomain, "r", i); err != nil {
 			return Result{}, err
 		}
 	}
@@ -151,7 +164,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errc <- send(ctx, s.c, receivers[i].user, o)
+			errc <- send(ctx, s.c, receivers[i].addr, o)
 		}()
 	}
 	stopProgress := make(chan struct{})
@@ -198,8 +211,8 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	return res, nil
 }
 
-// send enqueues o.Messages messages to user with o.Window in flight.
-func send(ctx context.Context, c *client.Client, user string, o Options) error {
+// send enqueues o.Messages messages to addr with o.Window in flight.
+func send(ctx context.Context, c *client.Client, addr string, o Options) error {
 	sem := make(chan struct{}, o.Window)
 	var wg sync.WaitGroup
 	var firstErr atomic.Value
@@ -215,7 +228,7 @@ func send(ctx context.Context, c *client.Client, user string, o Options) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if _, err := c.Enqueue(ctx, client.Outgoing{Recipient: user, Payload: payload}); err != nil {
+			if _, err := c.Enqueue(ctx, client.Outgoing{Recipient: addr, Payload: payload}); err != nil {
 				firstErr.CompareAndSwap(nil, err)
 			}
 		}()

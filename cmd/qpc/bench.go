@@ -15,7 +15,7 @@ import (
 )
 
 func runBench(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("bench", "--server HOST:PORT [--clients 16] [--messages 2000] [--size 256] [--json]", stderr)
+	fs := newFlagSet("bench", "--server HOST:PORT [--receivers-on HOST:PORT] [--clients 16] [--messages 2000] [--size 256] [--json]", stderr)
 	var f clientFlags
 	f.bind(fs, stderr, false)
 	pairs := fs.Int("clients", 16, "sender→receiver pairs, each on its own connections")
@@ -24,6 +24,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	window := fs.Int("window", 32, "enqueues each sender keeps in flight")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	deadline := fs.Duration("deadline", 10*time.Minute, "give up on the whole run after this long")
+	receiversOn := fs.String("receivers-on", "", "put the receivers on this other node (`HOST:PORT`; trust it with --ca-cert or the known-nodes file), so that every message crosses a federation link")
 	if err := fs.Parse(args); err != nil {
 		return parseError(err)
 	}
@@ -57,13 +58,33 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "bench: %d pairs × %d messages of %d bytes against %s (%s, qpc %s %s)\n",
 		*pairs, *messages, *size, f.server, h.Domain, h.Version, h.Platform)
+	var dialReceiver func(context.Context) (*client.Client, error)
+	receiverDomain := ""
+	if *receiversOn != "" {
+		rc, err := f.dial(ctx, *receiversOn)
+		if err != nil {
+			fmt.Fprintf(stderr, "qpc bench: %v\n", err)
+			return exitFailure
+		}
+		rh, err := rc.Health(ctx)
+		rc.Close()
+		if err != nil {
+			fmt.Fprintf(stderr, "qpc bench: %s: %v\n", *receiversOn, err)
+			return exitFailure
+		}
+		receiverDomain = rh.Domain
+		dialReceiver = func(ctx context.Context) (*client.Client, error) { return f.dial(ctx, *receiversOn) }
+		fmt.Fprintf(stderr, "bench: receivers on %s (%s): every message is relayed over federation\n", *receiversOn, rh.Domain)
+	}
 	res, err := bench.Run(ctx, bench.Options{
-		Dial:     func(ctx context.Context) (*client.Client, error) { return f.dial(ctx, f.server) },
-		Domain:   h.Domain,
-		Pairs:    *pairs,
-		Messages: *messages,
-		Size:     *size,
-		Window:   *window,
+		Dial:           func(ctx context.Context) (*client.Client, error) { return f.dial(ctx, f.server) },
+		DialReceiver:   dialReceiver,
+		ReceiverDomain: receiverDomain,
+		Domain:         h.Domain,
+		Pairs:          *pairs,
+		Messages:       *messages,
+		Size:           *size,
+		Window:         *window,
 		Progress: func(done, total int) {
 			fmt.Fprintf(stderr, "\rbench: %d/%d delivered", done, total)
 		},
