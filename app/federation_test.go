@@ -360,3 +360,36 @@ func grep(text, s string) string {
 }
 
 func transportTrust(n *running) transport.Trust { return transport.Trust{Pin: n.Fingerprint()} }
+
+func TestAPeerThatRelaysFasterThanItsRateIsRefused(t *testing.T) {
+	c := newCommunity(t)
+	cfg1 := c.federated("n1.example.mesh", ca.IssueOptions{})
+	cfg1.FederationRate = 5 // bursts of 10
+	n1 := start(t, cfg1)
+	n2 := start(t, c.federated("n2.example.mesh", ca.IssueOptions{}, n1.Addr().String()))
+	waitLinks(t, n2, "n1.example.mesh")
+	newAccount(t, n1, "alice")
+	batch := func(n int) []node.Outgoing {
+		msgs := make([]node.Outgoing, n)
+		for i := range msgs {
+			msgs[i] = node.Outgoing{Recipient: "alice@n1.example.mesh", Payload: []byte("x")}
+		}
+		return msgs
+	}
+	ctx := ctxT(t)
+	receipts, err := n2.Federation().Relay(ctx, "n1.example.mesh", batch(10))
+	if err != nil {
+		t.Fatalf("a burst within the bound: %v", err)
+	}
+	for i, r := range receipts {
+		if r.Err != nil {
+			t.Errorf("receipt %d: %v", i, r.Err)
+		}
+	}
+	if _, err := n2.Federation().Relay(ctx, "n1.example.mesh", batch(10)); !errors.Is(err, node.ErrRateLimited) {
+		t.Errorf("a second burst at once: %v, want ErrRateLimited", err)
+	}
+	if got := n1.Federation().Links()[0].RelayedIn; got != 10 {
+		t.Errorf("n1 counts %d messages relayed in, want the 10 it stored", got)
+	}
+}
