@@ -33,6 +33,7 @@ func commands() []command {
 		{"send", "send an end-to-end encrypted message", runSend},
 		{"recv", "receive messages (--follow to keep listening)", runRecv},
 		{"mesh", "nodes nearby: qpc mesh peers", runMesh},
+		{"ca", "community certificate authority for federation: init, issue, show", runCA},
 		{"bench", "load a node: throughput and latency of enqueue → push", runBench},
 		{"version", "print the version of this binary", runVersion},
 	}
