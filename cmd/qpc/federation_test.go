@@ -313,6 +313,51 @@ func TestFederatedNodeComesBackAfterSIGKILLAndDeliveryResumes(t *testing.T) {
 	expectNoPlaintext(t, n1, first, second)
 }
 
+// TestAPeerRestartedAtOnceGetsTheFirstMessageSentAfterItsRestart is the
+// common failure of a router: the node crashes and procd starts it again
+// within a second, on the same port with the same node key. n1's link to
+// the old process is stale; the restarted n2 answers the stale link's
+// packets with a QUIC stateless reset (its reset key is derived from the
+// node key), so n1 should drop the link and redial instead of failing a
+// user's message or waiting for the link's idle timeout.
+func TestAPeerRestartedAtOnceGetsTheFirstMessageSentAfterItsRestart(t *testing.T) {
+	const d1, d2 = "n1.example.mesh", "n2.example.mesh"
+	flags := federationFlags(t, d1, d2)
+	dir2 := t.TempDir()
+	n2 := startFedNode(t, d2, dir2, "127.0.0.1:0", flags[d2]...)
+	n1 := startFedNode(t, d1, t.TempDir(), "127.0.0.1:0", append(flags[d1], "--peer", n2.addr)...)
+	if _, ok := linkEvent(t, n1.logProc, 0, 30*time.Second, "federation link up", d2); !ok {
+		t.Fatalf("n1 did not link to n2; n1:\n%s\nn2:\n%s", n1.Logs(), n2.Logs())
+	}
+	alice := newCLIUser(t, "alice", plainCommand)
+	bob := newCLIUser(t, "bob", plainCommand)
+	alice.mustRun("register", "--server", n1.addr, "--pin", n1.fp, "--username", "alice")
+	bob.mustRun("register", "--server", n2.addr, "--pin", n2.fp, "--username", "bob")
+
+	mark := n1.mark()
+	old := n2
+	old.kill(t)
+	n2 = startFedNode(t, d2, dir2, old.addr, flags[d2]...)
+	restarted := time.Now()
+
+	text := "for bob, sent just after n2 came back"
+	r := alice.run(time.Minute, "send", "--to", "bob@"+d2, text)
+	if down, ok := linkEvent(t, n1.logProc, mark, 60*time.Second, "federation link down", d2); ok {
+		t.Logf("n1 dropped the stale link %s after n2's restart", down.Sub(restarted).Round(time.Millisecond))
+	}
+	up, ok := linkEvent(t, n1.logProc, mark, 60*time.Second, "federation link up", d2)
+	if !ok {
+		t.Fatalf("n1 did not link to the restarted n2; n1:\n%s", n1.Logs())
+	}
+	t.Logf("n1's link to n2 up again %s after n2's restart", up.Sub(restarted).Round(time.Millisecond))
+	if r.code != exitOK {
+		t.Errorf("the first send after n2's restart failed although n2 was up: %s", r)
+		alice.send("bob@"+d2, text) // the link is back: this one must go through
+	}
+	expectOne(t, bob.recv(), "alice@"+d1, text)
+	expectNoPlaintext(t, n2, text)
+}
+
 func TestNodesFoundByMDNSLinkAndDeliverWithoutPeerFlags(t *testing.T) {
 	requireRoot(t)
 	const d1, d2 = "n1.example.mesh", "n2.example.mesh"
