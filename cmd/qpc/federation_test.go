@@ -1,0 +1,396 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/quicprochat/qpc/crypto/ca"
+	"github.com/quicprochat/qpc/node/store"
+)
+
+// Federation as an admin runs it: `qpc node` processes with certificates
+// of one community CA, and users on different nodes who reach each other
+// with nothing but `qpc register`, `qpc send` and `qpc recv`.
+
+// federationFlags makes a community CA and a federation certificate for
+// each domain, in files, and returns the `qpc node` flags of each domain.
+func federationFlags(t *testing.T, domains ...string) map[string][]string {
+	t.Helper()
+	a, err := ca.New("test community CA", 3*365*24*time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	caFile := filepath.Join(dir, "community-ca.crt")
+	if err := os.WriteFile(caFile, a.CertPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	flags := map[string][]string{}
+	for _, d := range domains {
+		certPEM, keyPEM, err := a.Issue(ca.IssueOptions{Domain: d})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, key := filepath.Join(dir, d+".crt"), filepath.Join(dir, d+".key")
+		if err := os.WriteFile(cert, certPEM, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(key, keyPEM, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		flags[d] = []string{"--federation-cert", cert, "--federation-key", key, "--federation-ca", caFile}
+	}
+	return flags
+}
+
+// fedNode is a `qpc node` process on loopback with a domain of its own
+// (startNodeProc always serves node1.example.mesh).
+type fedNode struct {
+	*logProc
+	domain, dataDir string
+	addr, id, fp    string
+}
+
+// startFedNode runs a node for domain on listen with dataDir and extra
+// flags, and waits until it serves.
+func startFedNode(t *testing.T, domain, dataDir, listen string, extra ...string) *fedNode {
+	t.Helper()
+	args := append([]string{"node", "--listen", listen, "--domain", domain,
+		"--data-dir", dataDir, "--log-format", "json"}, extra...)
+	n := &fedNode{domain: domain, dataDir: dataDir}
+	n.logProc = startLogProc(t, exec.Command(qpcBin, args...))
+	rec, ok := n.waitLog(30*time.Second, func(r map[string]any) bool { return r["msg"] == "node serving" })
+	if !ok {
+		t.Fatalf("node %s did not start; logs:\n%s", domain, n.Logs())
+	}
+	n.addr, n.id, n.fp = rec["addr"].(string), rec["node_id"].(string), rec["fingerprint"].(string)
+	return n
+}
+
+// kill ends the node with SIGKILL: no goodbye, no connection close.
+func (n *fedNode) kill(t *testing.T) {
+	t.Helper()
+	if err := n.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	err := <-n.done
+	n.done <- err // for the cleanup
+}
+
+// linkEvent waits for a "federation link up" or "federation link down"
+// record about peer logged after mark, and returns when it was logged.
+func linkEvent(t *testing.T, p *logProc, mark int, within time.Duration, msg, peer string) (time.Time, bool) {
+	t.Helper()
+	rec, ok := p.waitLogFrom(mark, within, func(r map[string]any) bool {
+		return r["msg"] == msg && r["peer"] == peer
+	})
+	if !ok {
+		return time.Time{}, false
+	}
+	at, err := time.Parse(time.RFC3339Nano, rec["time"].(string))
+	if err != nil {
+		t.Fatalf("log record %v has no time: %v", rec, err)
+	}
+	return at, true
+}
+
+// cliUser runs the account commands of one user, with a password file and
+// state dir of its own. wrap turns a qpc command line into the command to
+// run: as it is, or inside a network namespace.
+type cliUser struct {
+	t             *testing.T
+	name          string
+	pwFile, state string
+	wrap          func(args ...string) *exec.Cmd
+}
+
+// cliTimeout bounds a qpc account command that should succeed; register
+// and login stretch the password with Argon2id.
+const cliTimeout = 2 * time.Minute
+
+func newCLIUser(t *testing.T, name string, wrap func(args ...string) *exec.Cmd) *cliUser {
+	t.Helper()
+	dir := t.TempDir()
+	u := &cliUser{t: t, name: name, pwFile: filepath.Join(dir, "pw"), state: filepath.Join(dir, "state"), wrap: wrap}
+	if err := os.WriteFile(u.pwFile, []byte("password of "+name+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// cliResult is how a qpc command ended.
+type cliResult struct {
+	code           int // -1 when killed at its timeout
+	stdout, stderr string
+	took           time.Duration
+	timedOut       bool
+}
+
+func (r cliResult) String() string {
+	return fmt.Sprintf("exit %d after %s (timed out: %v)\nstdout: %s\nstderr: %s",
+		r.code, r.took.Round(time.Millisecond), r.timedOut, r.stdout, r.stderr)
+}
+
+// run runs `qpc <cmd> --password-file ... --state-dir ... <args>` and
+// kills it after timeout. Flags go before the positional text, which ends
+// flag parsing.
+func (u *cliUser) run(timeout time.Duration, cmd string, args ...string) cliResult {
+	u.t.Helper()
+	full := append([]string{qpcBin, cmd, "--password-file", u.pwFile, "--state-dir", u.state}, args...)
+	c := u.wrap(full...)
+	var out, errb bytes.Buffer
+	c.Stdout, c.Stderr = &out, &errb
+	start := time.Now()
+	if err := c.Start(); err != nil {
+		u.t.Fatal(err)
+	}
+	// `ip netns exec` execs qpc in its own place, so this kills qpc.
+	timer := time.AfterFunc(timeout, func() { c.Process.Kill() })
+	c.Wait()
+	r := cliResult{code: c.ProcessState.ExitCode(), stdout: out.String(), stderr: errb.String(), took: time.Since(start)}
+	r.timedOut = !timer.Stop()
+	return r
+}
+
+// mustRun is run that fails the test unless the command succeeds.
+func (u *cliUser) mustRun(cmd string, args ...string) cliResult {
+	u.t.Helper()
+	r := u.run(cliTimeout, cmd, args...)
+	if r.code != exitOK {
+		u.t.Fatalf("%s: qpc %s %s: %s", u.name, cmd, strings.Join(args, " "), r)
+	}
+	return r
+}
+
+// send sends text to addr and checks that the node took it.
+func (u *cliUser) send(to, text string) {
+	u.t.Helper()
+	r := u.mustRun("send", "--to", to, text)
+	if !strings.Contains(r.stdout, "sent to "+to+" (seq ") {
+		u.t.Errorf("%s: qpc send to %s printed %q", u.name, to, r.stdout)
+	}
+}
+
+// recv runs `qpc recv --json` and returns the messages it printed.
+func (u *cliUser) recv() []recvJSON {
+	u.t.Helper()
+	r := u.mustRun("recv", "--json")
+	var got []recvJSON
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		if line == "" {
+			continue
+		}
+		var m recvJSON
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			u.t.Fatalf("%s: qpc recv printed %q: %v", u.name, line, err)
+		}
+		got = append(got, m)
+	}
+	return got
+}
+
+// expectOne checks that got is exactly one verified message from from
+// with text.
+func expectOne(t *testing.T, got []recvJSON, from, text string) {
+	t.Helper()
+	if len(got) != 1 {
+		t.Fatalf("received %d messages, want 1: %+v", len(got), got)
+	}
+	if m := got[0]; m.From != from || m.Text != text || !m.Verified || m.Problem != "" {
+		t.Errorf("received %+v, want %q from %s, verified", m, text, from)
+	}
+}
+
+// expectNoPlaintext fails if the node's database file holds any of texts.
+func expectNoPlaintext(t *testing.T, n *fedNode, texts ...string) {
+	t.Helper()
+	db, err := os.ReadFile(filepath.Join(n.dataDir, store.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(db) == 0 {
+		t.Fatalf("%s's database is empty", n.domain)
+	}
+	for _, text := range texts {
+		if bytes.Contains(db, []byte(text)) {
+			t.Errorf("%s's database holds the plaintext %q", n.domain, text)
+		}
+	}
+}
+
+func plainCommand(args ...string) *exec.Cmd { return exec.Command(args[0], args[1:]...) }
+
+func TestFederatedNodeComesBackAfterSIGKILLAndDeliveryResumes(t *testing.T) {
+	const d1, d2 = "n1.example.mesh", "n2.example.mesh"
+	flags := federationFlags(t, d1, d2)
+	dir2 := t.TempDir()
+	n2 := startFedNode(t, d2, dir2, "127.0.0.1:0", flags[d2]...)
+	n1 := startFedNode(t, d1, t.TempDir(), "127.0.0.1:0", append(flags[d1], "--peer", n2.addr)...)
+	if _, ok := linkEvent(t, n1.logProc, 0, 30*time.Second, "federation link up", d2); !ok {
+		t.Fatalf("n1 did not link to n2; n1:\n%s\nn2:\n%s", n1.Logs(), n2.Logs())
+	}
+
+	alice := newCLIUser(t, "alice", plainCommand)
+	bob := newCLIUser(t, "bob", plainCommand)
+	alice.mustRun("register", "--server", n1.addr, "--pin", n1.fp, "--username", "alice")
+	bob.mustRun("register", "--server", n2.addr, "--pin", n2.fp, "--username", "bob")
+
+	first := "first secret for bob across the federation"
+	alice.send("bob@"+d2, first)
+	expectNoPlaintext(t, n2, first) // it waits in bob's mailbox now
+	expectOne(t, bob.recv(), "alice@"+d1, first)
+
+	mark := n1.mark()
+	n2.kill(t)
+	killed := time.Now()
+
+	// n1 learns of n2's death only from silence: a killed node sends no
+	// CONNECTION_CLOSE, and quic-go does not take the ICMP errors of its
+	// closed port for the end of the connection. So the link stays up
+	// until its idle timeout (transport.LinkIdleTimeout), and a send in
+	// that window waits on the dead link instead of failing at once.
+	// Hence: send until one fails, within a deadline; a send still
+	// hanging at its own timeout means n1 has not noticed yet, and is
+	// tried again.
+	deadline := killed.Add(90 * time.Second)
+	for attempt := 1; ; attempt++ {
+		r := alice.run(45*time.Second, "send", "--to", "bob@"+d2, "sent while n2 is dead")
+		if r.code == exitOK {
+			t.Fatalf("send to bob succeeded with n2 killed: %s", r)
+		}
+		if !r.timedOut {
+			if r.code != exitFailure || !strings.Contains(r.stderr, "not reachable") {
+				t.Fatalf("send to bob with n2 killed did not fail saying n2 is not reachable: %s", r)
+			}
+			t.Logf("send with n2 killed: attempt %d failed after %s, %s after the kill: %s",
+				attempt, r.took.Round(time.Millisecond), time.Since(killed).Round(time.Millisecond), strings.TrimSpace(r.stderr))
+			break
+		}
+		t.Logf("send with n2 killed: attempt %d still waiting after %s; trying again", attempt, r.took.Round(time.Millisecond))
+		if time.Now().After(deadline) {
+			t.Fatalf("no send failed within %s of the kill; n1:\n%s", time.Since(killed).Round(time.Second), n1.Logs())
+		}
+	}
+	down, ok := linkEvent(t, n1.logProc, mark, 30*time.Second, "federation link down", d2)
+	if !ok {
+		t.Fatalf("n1 never logged its link to n2 down; n1:\n%s", n1.Logs())
+	}
+	t.Logf("n1 logged the link to n2 down %s after the kill", down.Sub(killed).Round(time.Millisecond))
+	// With the link known to be down the node answers at once.
+	if r := alice.run(45*time.Second, "send", "--to", "bob@"+d2, "sent while n2 is dead"); r.code != exitFailure || !strings.Contains(r.stderr, "not reachable") {
+		t.Fatalf("send to bob with the link down: %s", r)
+	}
+
+	// The link is down by now, so this is n1's redial finding n2 back,
+	// not the stateless reset (see the next test for that).
+	mark = n1.mark()
+	restarted := time.Now()
+	old := n2
+	n2 = startFedNode(t, d2, dir2, old.addr, flags[d2]...)
+	if n2.id != old.id || n2.fp != old.fp {
+		t.Errorf("n2 came back as node %s with certificate %s, was %s with %s", n2.id, n2.fp, old.id, old.fp)
+	}
+	up, ok := linkEvent(t, n1.logProc, mark, 60*time.Second, "federation link up", d2)
+	if !ok {
+		t.Fatalf("n1 did not link to n2 again after its restart; n1:\n%s\nn2:\n%s", n1.Logs(), n2.Logs())
+	}
+	t.Logf("link back up on n1 %s after n2 was restarted (%s after the kill)",
+		up.Sub(restarted).Round(time.Millisecond), up.Sub(killed).Round(time.Millisecond))
+
+	second := "second secret for bob, after n2 came back"
+	alice.send("bob@"+d2, second)
+	expectNoPlaintext(t, n2, first, second)
+	expectOne(t, bob.recv(), "alice@"+d1, second)
+	expectNoPlaintext(t, n2, first, second)
+	expectNoPlaintext(t, n1, first, second)
+}
+
+// TestAPeerRestartedAtOnceGetsTheFirstMessageSentAfterItsRestart is the
+// common failure of a router: the node crashes and procd starts it again
+// within a second, on the same port with the same node key. n1's link to
+// the old process is stale; the restarted n2 answers the stale link's
+// packets with a QUIC stateless reset (its reset key is derived from the
+// node key), so n1 should drop the link and redial instead of failing a
+// user's message or waiting for the link's idle timeout.
+func TestAPeerRestartedAtOnceGetsTheFirstMessageSentAfterItsRestart(t *testing.T) {
+	const d1, d2 = "n1.example.mesh", "n2.example.mesh"
+	flags := federationFlags(t, d1, d2)
+	dir2 := t.TempDir()
+	n2 := startFedNode(t, d2, dir2, "127.0.0.1:0", flags[d2]...)
+	n1 := startFedNode(t, d1, t.TempDir(), "127.0.0.1:0", append(flags[d1], "--peer", n2.addr)...)
+	if _, ok := linkEvent(t, n1.logProc, 0, 30*time.Second, "federation link up", d2); !ok {
+		t.Fatalf("n1 did not link to n2; n1:\n%s\nn2:\n%s", n1.Logs(), n2.Logs())
+	}
+	alice := newCLIUser(t, "alice", plainCommand)
+	bob := newCLIUser(t, "bob", plainCommand)
+	alice.mustRun("register", "--server", n1.addr, "--pin", n1.fp, "--username", "alice")
+	bob.mustRun("register", "--server", n2.addr, "--pin", n2.fp, "--username", "bob")
+
+	mark := n1.mark()
+	old := n2
+	old.kill(t)
+	n2 = startFedNode(t, d2, dir2, old.addr, flags[d2]...)
+	restarted := time.Now()
+
+	text := "for bob, sent just after n2 came back"
+	r := alice.run(time.Minute, "send", "--to", "bob@"+d2, text)
+	if down, ok := linkEvent(t, n1.logProc, mark, 60*time.Second, "federation link down", d2); ok {
+		t.Logf("n1 dropped the stale link %s after n2's restart", down.Sub(restarted).Round(time.Millisecond))
+	}
+	up, ok := linkEvent(t, n1.logProc, mark, 60*time.Second, "federation link up", d2)
+	if !ok {
+		t.Fatalf("n1 did not link to the restarted n2; n1:\n%s", n1.Logs())
+	}
+	t.Logf("n1's link to n2 up again %s after n2's restart", up.Sub(restarted).Round(time.Millisecond))
+	if r.code != exitOK {
+		t.Errorf("the first send after n2's restart failed although n2 was up: %s", r)
+		alice.send("bob@"+d2, text) // the link is back: this one must go through
+	}
+	expectOne(t, bob.recv(), "alice@"+d1, text)
+	expectNoPlaintext(t, n2, text)
+}
+
+func TestNodesFoundByMDNSLinkAndDeliverWithoutPeerFlags(t *testing.T) {
+	requireRoot(t)
+	const d1, d2 = "n1.example.mesh", "n2.example.mesh"
+	flags := federationFlags(t, d1, d2)
+	tn := newTestNet(t, 2)
+	n1 := startMeshNode(t, tn, tn.hosts[0], d1, 7001, flags[d1]...)
+	n2 := startMeshNode(t, tn, tn.hosts[1], d2, 7002, flags[d2]...)
+	for _, n := range []*meshNode{n1, n2} {
+		rec, ok := n.waitLog(5*time.Second, func(r map[string]any) bool { return r["msg"] == "federation on" })
+		if !ok || rec["peers"] != 0.0 || rec["discovery"] != true {
+			t.Fatalf("%s: federation on with %v, want no static peers and discovery; logs:\n%s", n.domain, rec, n.Logs())
+		}
+	}
+
+	later := n2.started
+	for _, pair := range [][2]*meshNode{{n1, n2}, {n2, n1}} {
+		a, b := pair[0], pair[1]
+		at, ok := linkEvent(t, a.logProc, 0, 30*time.Second, "federation link up", b.domain)
+		if !ok {
+			t.Fatalf("%s did not link to %s found by mDNS; %s:\n%s\n%s:\n%s", a.domain, b.domain, a.domain, a.Logs(), b.domain, b.Logs())
+		}
+		t.Logf("%s: link to %s up %s after the later node started", a.domain, b.domain, at.Sub(later).Round(time.Millisecond))
+	}
+
+	inNS := func(ns string) func(args ...string) *exec.Cmd {
+		return func(args ...string) *exec.Cmd { return tn.command(ns, args...) }
+	}
+	alice := newCLIUser(t, "alice", inNS(tn.hosts[0]))
+	bob := newCLIUser(t, "bob", inNS(tn.hosts[1]))
+	alice.mustRun("register", "--server", fmt.Sprintf("192.0.2.1:%d", n1.port), "--pin", n1.fp, "--username", "alice")
+	bob.mustRun("register", "--server", fmt.Sprintf("192.0.2.2:%d", n2.port), "--pin", n2.fp, "--username", "bob")
+
+	text := "hello bob, from a node found by mDNS"
+	alice.send("bob@"+d2, text)
+	expectOne(t, bob.recv(), "alice@"+d1, text)
+}
