@@ -5,8 +5,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"capnproto.org/go/capnp/v3"
 	"capnproto.org/go/capnp/v3/rpc"
@@ -114,7 +116,7 @@ func (m *Manager) establish(ctx context.Context, conn *quic.Conn, addr string, o
 		return nil, err
 	}
 	l.nodeID = h.nodeID
-	if err := m.register(l); err != nil {
+	if err := m.register(ctx, l); err != nil {
 		code := transport.CodeDuplicate
 		if errors.Is(err, ErrClosed) {
 			code = transport.CodeShutdown
@@ -126,15 +128,40 @@ func (m *Manager) establish(ctx context.Context, conn *quic.Conn, addr string, o
 	m.serving.Add(1)
 	go func() {
 		defer m.serving.Done()
-		select {
-		case <-rc.Done():
-		case <-conn.Context().Done():
-		}
-		l.close(transport.CodeNormal, "link closed")
+		l.watch(m.log)
 		m.unregister(l)
 		close(l.done)
 	}()
 	return l, nil
+}
+
+// watch asks the peer for its health every LinkKeepAlive until the link
+// ends, and ends it when the peer does not answer within as long. QUIC's
+// own keep-alives are too small to draw a stateless reset from a peer that
+// restarted (quic-go answers only packets above 42 bytes), and a dead peer
+// would otherwise be noticed only at the idle timeout.
+func (l *link) watch(log *slog.Logger) {
+	t := time.NewTicker(transport.LinkKeepAlive)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.rc.Done():
+			l.close(transport.CodeNormal, "link closed")
+			return
+		case <-l.conn.Context().Done():
+			l.close(transport.CodeNormal, "link closed")
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(l.conn.Context(), transport.LinkKeepAlive)
+			_, err := l.health(ctx)
+			cancel()
+			if err != nil && l.conn.Context().Err() == nil {
+				log.Debug("federation peer stopped answering", "err", err)
+				l.close(transport.CodeProtocol, "peer stopped answering")
+				return
+			}
+		}
+	}
 }
 
 type peerHealth struct{ domain, nodeID, version string }
@@ -163,14 +190,29 @@ func (l *link) health(ctx context.Context) (peerHealth, error) {
 
 // callErr turns the failure of a call on the link into a node error: the
 // peer's own qpc error as it said it, anything else (the link broke, the
-// call timed out) as ErrPeerUnreachable.
+// call timed out) as a *linkError, and then the link is closed so that it
+// is dialed anew at once.
 func (l *link) callErr(err error) error {
 	var re *noderpc.RemoteError
 	if rerr := noderpc.FromException(err); errors.As(rerr, &re) {
 		return rerr
 	}
-	return fmt.Errorf("%w: %s: %v", node.ErrPeerUnreachable, l.domain, err)
+	l.close(transport.CodeProtocol, "call failed")
+	return &linkError{domain: l.domain, err: err}
 }
+
+// linkError is a call that failed because the link did: the peer may or
+// may not have acted on it.
+type linkError struct {
+	domain string
+	err    error
+}
+
+func (e *linkError) Error() string {
+	return fmt.Sprintf("%v: the link to %s broke", node.ErrPeerUnreachable, e.domain)
+}
+
+func (e *linkError) Unwrap() []error { return []error{node.ErrPeerUnreachable, e.err} }
 
 func (l *link) relay(ctx context.Context, msgs []node.Outgoing) ([]node.Receipt, error) {
 	fut, release := l.peer.RelayEnqueue(ctx, func(p schemas.FederationService_relayEnqueue_Params) error {

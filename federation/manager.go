@@ -98,6 +98,7 @@ type Manager struct {
 
 	mu      sync.Mutex
 	links   map[string]*link      // up links by peer domain
+	linked  chan struct{}         // closed and replaced when a link comes up
 	peers   map[string]*peerState // by domain, or by "host:port" before one is known
 	logged  map[string]time.Time  // refusals logged recently, by remote and reason
 	closed  bool
@@ -143,6 +144,7 @@ func New(cfg Config) (*Manager, error) {
 		log:    cfg.Log,
 		obs:    cfg.Observer,
 		links:  map[string]*link{},
+		linked: make(chan struct{}),
 		peers:  map[string]*peerState{},
 		logged: map[string]time.Time{},
 		v: &verifier{
@@ -486,30 +488,72 @@ func (m *Manager) link(domain string) *link {
 
 // register adds l, unless the two nodes already have a link that wins
 // over it: of two links between the same nodes, the one dialed by the
-// node with the smaller domain stays, so both ends keep the same one.
-func (m *Manager) register(l *link) error {
+// node with the smaller domain stays, so both ends keep the same one. The
+// winner is asked for its health first: a link left over from before the
+// peer restarted must not beat the peer's new one.
+func (m *Manager) register(ctx context.Context, l *link) error {
+	m.mu.Lock()
+	old := m.links[l.domain]
+	m.mu.Unlock()
+	if old != nil && old.dialer(m.cfg.Domain) < l.dialer(m.cfg.Domain) {
+		pctx, cancel := context.WithTimeout(ctx, transport.LinkKeepAlive)
+		_, err := old.health(pctx)
+		cancel()
+		if err == nil {
+			return errDuplicate
+		}
+		old.close(transport.CodeProtocol, "peer stopped answering")
+	}
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
 		return ErrClosed
 	}
-	old := m.links[l.domain]
-	if old != nil && old.dialer(m.cfg.Domain) < l.dialer(m.cfg.Domain) {
+	if cur := m.links[l.domain]; cur != nil && cur != old && cur.dialer(m.cfg.Domain) < l.dialer(m.cfg.Domain) {
 		m.mu.Unlock()
-		return errDuplicate
+		return errDuplicate // a winning link arrived meanwhile
 	}
+	replaced := m.links[l.domain]
 	m.links[l.domain] = l
 	st := m.stateLocked(l.addr, l.domain)
 	st.Address = l.addr
 	st.State, st.Since, st.LastError = node.LinkUp, m.cfg.Now(), ""
+	close(m.linked)
+	m.linked = make(chan struct{})
 	m.mu.Unlock()
-	if old != nil {
-		old.close(transport.CodeDuplicate, "duplicate link")
+	if replaced != nil {
+		replaced.close(transport.CodeDuplicate, "duplicate link")
 	}
 	m.obs.LinkState(l.domain, node.LinkUp)
 	m.log.Info("federation link up", "peer", l.domain, "addr", l.addr, "node_id", l.nodeID, "dialed", l.outgoing)
 	return nil
 }
+
+// relink waits up to relinkWait for a link to domain other than old, after
+// old broke: the dialer redials at once, and a lookup is worth one retry.
+func (m *Manager) relink(ctx context.Context, domain string, old *link) *link {
+	timer := time.NewTimer(relinkWait)
+	defer timer.Stop()
+	for {
+		m.mu.Lock()
+		l, changed := m.links[domain], m.linked
+		m.mu.Unlock()
+		if l != nil && l != old {
+			return l
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return nil
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// relinkWait bounds how long a lookup waits for a broken link to come back
+// before it retries; a redial takes one backoff step and a handshake.
+const relinkWait = 3 * time.Second
 
 // unregister removes l when it has closed.
 func (m *Manager) unregister(l *link) {
@@ -646,22 +690,42 @@ func (m *Manager) Relay(ctx context.Context, domain string, msgs []node.Outgoing
 	return receipts, err
 }
 
-// ResolveUser implements node.Federation.
+// ResolveUser implements node.Federation. A lookup that finds the link
+// broken (the peer restarted, say) waits for it to come back and tries
+// once more: it changes nothing on the peer.
 func (m *Manager) ResolveUser(ctx context.Context, addr string) (node.PublishedKeys, error) {
-	l, err := m.route(domainOf(addr))
-	if err != nil {
-		return node.PublishedKeys{}, err
-	}
-	return l.resolveUser(ctx, addr)
+	return lookup(ctx, m, domainOf(addr), func(l *link) (node.PublishedKeys, error) { return l.resolveUser(ctx, addr) })
 }
 
-// FetchKeyPackage implements node.Federation.
+// FetchKeyPackage implements node.Federation, retrying like ResolveUser.
+// A retry after a broken link may use up one more of the user's key
+// packages, which is harmless.
 func (m *Manager) FetchKeyPackage(ctx context.Context, addr string) ([]byte, bool, error) {
-	l, err := m.route(domainOf(addr))
-	if err != nil {
-		return nil, false, err
+	type result struct {
+		pkg  []byte
+		last bool
 	}
-	return l.fetchKeyPackage(ctx, addr)
+	r, err := lookup(ctx, m, domainOf(addr), func(l *link) (result, error) {
+		pkg, last, err := l.fetchKeyPackage(ctx, addr)
+		return result{pkg, last}, err
+	})
+	return r.pkg, r.last, err
+}
+
+func lookup[T any](ctx context.Context, m *Manager, domain string, call func(*link) (T, error)) (T, error) {
+	l, err := m.route(domain)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	v, err := call(l)
+	var broke *linkError
+	if errors.As(err, &broke) {
+		if nl := m.relink(ctx, domain, l); nl != nil {
+			return call(nl)
+		}
+	}
+	return v, err
 }
 
 func domainOf(addr string) string {

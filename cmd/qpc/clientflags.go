@@ -35,7 +35,7 @@ func (f *clientFlags) bind(fs *flag.FlagSet, stderr io.Writer, account bool) {
 	fs.StringVar(&f.caCert, "ca-cert", "", "PEM file of CA certificates the node's certificate must chain to")
 	fs.StringVar(&f.knownNodes, "known-nodes", client.DefaultKnownNodesPath(),
 		"trust-on-first-use record, used when neither --pin nor --ca-cert is given")
-	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "give up on the node after this long")
+	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "give up on the node (connecting, or a send) after this long")
 	if account {
 		fs.StringVar(&f.user, "username", "", "account name (default: the current account)")
 		fs.StringVar(&f.passwordFile, "password-file", "", "read the password from this file's first line (default: $QPC_PASSWORD, else a prompt)")

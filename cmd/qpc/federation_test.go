@@ -255,18 +255,19 @@ func TestFederatedNodeComesBackAfterSIGKILLAndDeliveryResumes(t *testing.T) {
 	// n1 learns of n2's death only from silence: a killed node sends no
 	// CONNECTION_CLOSE, and quic-go does not take the ICMP errors of its
 	// closed port for the end of the connection. So the link stays up
-	// until its idle timeout (transport.LinkIdleTimeout), and a send in
+	// until a health check of the link goes unanswered (every
+	// transport.LinkKeepAlive, with as long to answer), and a send in
 	// that window waits on the dead link instead of failing at once.
-	// Hence: send until one fails, within a deadline; a send still
-	// hanging at its own timeout means n1 has not noticed yet, and is
-	// tried again.
+	// Hence: send until one fails, within a deadline; a send that gives
+	// up at its own --timeout means n1 has not noticed yet, and is tried
+	// again.
 	deadline := killed.Add(90 * time.Second)
 	for attempt := 1; ; attempt++ {
 		r := alice.run(45*time.Second, "send", "--to", "bob@"+d2, "sent while n2 is dead")
 		if r.code == exitOK {
 			t.Fatalf("send to bob succeeded with n2 killed: %s", r)
 		}
-		if !r.timedOut {
+		if !r.timedOut && !strings.Contains(r.stderr, "no answer from node within") {
 			if r.code != exitFailure || !strings.Contains(r.stderr, "not reachable") {
 				t.Fatalf("send to bob with n2 killed did not fail saying n2 is not reachable: %s", r)
 			}
@@ -393,4 +394,48 @@ func TestNodesFoundByMDNSLinkAndDeliverWithoutPeerFlags(t *testing.T) {
 	text := "hello bob, from a node found by mDNS"
 	alice.send("bob@"+d2, text)
 	expectOne(t, bob.recv(), "alice@"+d1, text)
+}
+
+// TestALinkLeftOverFromBeforeAPeerRestartedDoesNotBeatItsNewOne covers the
+// tie-break between two links of the same nodes: the one dialed by the
+// smaller domain stays. After n2 (the larger) is killed and comes back
+// dialing n1 itself, n1 still holds its own link to the dead n2 for a
+// while; that stale link must not win over n2's new one, or n2's links
+// would be refused again and again until n1 noticed.
+func TestALinkLeftOverFromBeforeAPeerRestartedDoesNotBeatItsNewOne(t *testing.T) {
+	const d1, d2 = "n1.example.mesh", "n2.example.mesh"
+	flags := federationFlags(t, d1, d2)
+	dir2 := t.TempDir()
+	n2 := startFedNode(t, d2, dir2, "127.0.0.1:0", flags[d2]...)
+	n1 := startFedNode(t, d1, t.TempDir(), "127.0.0.1:0", append(flags[d1], "--peer", n2.addr)...)
+	if _, ok := linkEvent(t, n1.logProc, 0, 30*time.Second, "federation link up", d2); !ok {
+		t.Fatalf("n1 did not link to n2; n1:\n%s", n1.Logs())
+	}
+	old := n2
+	old.kill(t)
+	n2 = startFedNode(t, d2, dir2, old.addr, append(flags[d2], "--peer", n1.addr)...)
+	if _, ok := linkEvent(t, n2.logProc, 0, 30*time.Second, "federation link up", d1); !ok {
+		t.Fatalf("the restarted n2 did not link to n1; n2:\n%s", n2.Logs())
+	}
+	// Give a flapping link time to show itself, then count.
+	time.Sleep(3 * time.Second)
+	ups, downs := 0, 0
+	for _, line := range strings.Split(n2.Logs(), "\n") {
+		switch {
+		case strings.Contains(line, `"msg":"federation link up"`):
+			ups++
+		case strings.Contains(line, `"msg":"federation link down"`):
+			downs++
+		}
+	}
+	if ups > 2 || downs > 1 {
+		t.Errorf("n2's link to n1 went up %d and down %d times in 3 s after its restart; n2:\n%s", ups, downs, n2.Logs())
+	}
+
+	alice := newCLIUser(t, "alice", plainCommand)
+	bob := newCLIUser(t, "bob", plainCommand)
+	alice.mustRun("register", "--server", n1.addr, "--pin", n1.fp, "--username", "alice")
+	bob.mustRun("register", "--server", n2.addr, "--pin", n2.fp, "--username", "bob")
+	bob.send("alice@"+d1, "bob, after his node came back")
+	expectOne(t, alice.recv(), "bob@"+d2, "bob, after his node came back")
 }

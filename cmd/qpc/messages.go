@@ -59,16 +59,25 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	defer s.close()
-	out, _, err := s.acct.Seal(ctx, *to, sealed.ContentText, []byte(text))
-	if err != nil {
+	// --timeout bounds the lookup and the enqueue too: a recipient on
+	// another node may be behind a link that has just died.
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	failed := func(err error) int {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w within %s (sending to %s)", client.ErrNoAnswer, f.timeout, *to)
+		}
 		fmt.Fprintf(stderr, "qpc send: %v\n", err)
 		return exitFailure
+	}
+	out, _, err := s.acct.Seal(ctx, *to, sealed.ContentText, []byte(text))
+	if err != nil {
+		return failed(err)
 	}
 	out.TTL = *ttl
 	r, err := s.c.Enqueue(ctx, out)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc send: %v\n", err)
-		return exitFailure
+		return failed(err)
 	}
 	fmt.Fprintf(stdout, "sent to %s (seq %d)\n", out.Recipient, r.Seq)
 	return exitOK
