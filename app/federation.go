@@ -90,8 +90,9 @@ func (n *Node) stopFederation() {
 func (n *Node) Federation() *federation.Manager { return n.fed }
 
 // resetKey derives the QUIC stateless reset key from the node key, so that
-// it survives restarts: peers of a node that restarted learn at their next
-// packet that their old connection is gone.
+// it survives restarts: peers of a node that restarted learn from their
+// next packet of more than 42 bytes (a federation link's health check, a
+// client's call) that their old connection is gone.
 func resetKey(key *identity.NodeKey) (*quic.StatelessResetKey, error) {
 	b, err := hkdf.Key(sha256.New, key.Private.Seed(), nil, "qpc quic stateless reset key", 32)
 	if err != nil {
