@@ -20,6 +20,9 @@ import (
 	"github.com/quicprochat/qpc/transport"
 )
 
+// errLinkClosed means a call found its link closed.
+var errLinkClosed = errors.New("link closed")
+
 // errDuplicate means a new link lost to another link between the same
 // two nodes and was closed.
 var errDuplicate = errors.New("duplicate federation link")
@@ -35,6 +38,7 @@ type link struct {
 	rc       *rpc.Conn
 	peer     schemas.FederationService
 	done     chan struct{} // closed when the link has ended
+	relays   chan *relayRequest
 
 	once     sync.Once
 	mu       sync.Mutex
@@ -116,6 +120,7 @@ func (m *Manager) establish(ctx context.Context, conn *quic.Conn, addr string, o
 		return nil, err
 	}
 	l.nodeID = h.nodeID
+	l.startRelays(m.cfg.CallTimeout)
 	if err := m.register(ctx, l); err != nil {
 		code := transport.CodeDuplicate
 		if errors.Is(err, ErrClosed) {

@@ -679,7 +679,7 @@ func (m *Manager) Relay(ctx context.Context, domain string, msgs []node.Outgoing
 	if err != nil {
 		return nil, err
 	}
-	receipts, err := l.relay(ctx, msgs)
+	receipts, err := l.enqueueRelay(ctx, msgs)
 	ok := 0
 	for _, r := range receipts {
 		if r.Err == nil {
