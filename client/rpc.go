@@ -179,12 +179,9 @@ func (c *Client) FetchKeyPackage(ctx context.Context, user string) (pkg []byte, 
 	return append([]byte(nil), pkg...), res.LastResort(), err
 }
 
-// Outgoing is a message to enqueue.
-type Outgoing struct {
-	Recipient string
-	Payload   []byte
-	TTL       time.Duration
-}
+// Outgoing is a message to enqueue: the node's own type, so that client
+// and node write envelopes with the same code.
+type Outgoing = node.Outgoing
 
 // Receipt acknowledges an enqueued message: its sequence number in the
 // recipient's mailbox, or why it was not stored.
@@ -192,14 +189,6 @@ type Receipt struct {
 	Seq        uint64
 	ServerTime time.Time
 	Err        error
-}
-
-func envelopeToWire(m Outgoing, w schemas.Envelope) error {
-	if err := w.SetRecipient(m.Recipient); err != nil {
-		return err
-	}
-	w.SetTtlSeconds(uint32(m.TTL / time.Second))
-	return w.SetPayload(m.Payload)
 }
 
 // Enqueue puts one message in its recipient's mailbox and returns once the
@@ -210,7 +199,7 @@ func (c *Client) Enqueue(ctx context.Context, m Outgoing) (Receipt, error) {
 		if err != nil {
 			return err
 		}
-		return envelopeToWire(m, w)
+		return noderpc.EnvelopeToWire(m, w)
 	})
 	defer release()
 	res, err := fut.Struct()
@@ -233,7 +222,7 @@ func (c *Client) EnqueueBatch(ctx context.Context, msgs []Outgoing) ([]Receipt, 
 			return err
 		}
 		for i, m := range msgs {
-			if err := envelopeToWire(m, list.At(i)); err != nil {
+			if err := noderpc.EnvelopeToWire(m, list.At(i)); err != nil {
 				return err
 			}
 		}
