@@ -47,10 +47,10 @@
 //
 // Between nodes an envelope is the Cap'n Proto struct schemas.MeshEnvelope
 // (schemas/mesh.capnp), converted by ToWire and FromWire. On disk it is that
-// struct as a standalone message (Marshal, Unmarshal): the standard
-// unpacked stream framing, one segment as written here, which is the hop
-// count and the signed fields together. Unmarshal takes at most MaxEncoded
-// bytes and maxSegments segments, refuses trailing bytes, and reads each
-// field once under a traversal limit of the input's size, so a stored
-// envelope costs at most its own size in memory to decode.
+// struct, hop count and signature included, as a standalone message in the
+// standard unpacked stream framing (Marshal, Unmarshal); Marshal writes one
+// segment. Unmarshal takes at most MaxEncoded bytes and 16 segments, refuses
+// trailing bytes, and reads each field once under a traversal limit of the
+// input's size, so a stored envelope costs at most its own size in memory
+// to decode.
 package envelope

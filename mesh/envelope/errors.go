@@ -36,8 +36,9 @@ var ErrMaxHops = errors.New("bad max hops")
 
 // ErrHopLimit means an envelope has been forwarded more often than its
 // max hops allow, or that forwarding it once more would do so. The hop
-// count is not signed, so a forwarder can reset it; the signed max hops
-// caps it, and seen-ids and the TTL stop an envelope that circulates.
+// count is not signed: a dishonest forwarder can lower it and so grant
+// more hops, which is why the seen-ids of each node and the signed TTL,
+// not the hop count alone, stop an envelope that circulates.
 var ErrHopLimit = errors.New("hop limit reached")
 
 // ErrCreatedInFuture means an envelope claims to have been created more
