@@ -54,7 +54,7 @@ var ErrExpired = errors.New("envelope expired")
 var ErrBadSignature = errors.New("bad envelope signature")
 
 // ErrMalformed means bytes are not an encoded envelope (truncated,
-// oversized, with trailing bytes, too many segments or bad pointers), or
-// an Envelope holds a value its wire form cannot carry (a creation time
-// finer than a millisecond).
+// oversized, with trailing bytes, too many segments, bad pointers, or a
+// field longer than in any valid envelope), or an Envelope holds a value
+// its wire form cannot carry (a creation time finer than a millisecond).
 var ErrMalformed = errors.New("malformed envelope")

@@ -1,6 +1,7 @@
 package envelope
 
 import (
+	"crypto/ed25519"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -54,31 +55,46 @@ func ToWire(e *Envelope, w schemas.MeshEnvelope) error {
 
 // FromWire copies an envelope out of w, so that the result outlives w's
 // message. It fails with ErrMalformed when a field cannot be read (a bad
-// pointer, or the message's traversal limit is spent); it does not verify:
-// call Verify.
+// pointer, or the message's traversal limit is spent) or is longer than in
+// any valid envelope; otherwise it does not verify: call Verify.
 func FromWire(w schemas.MeshEnvelope) (*Envelope, error) {
 	// Each pointer field is read exactly once: reads count against the
 	// message's traversal limit, which Unmarshal sets to the input size.
+	// Lengths are checked before copying, so that a message whose fields
+	// all point at one large payload (as an RPC message under a generous
+	// limit may) cannot make us copy it four times.
 	key, err := w.OriginKey()
+	if err == nil && len(key) > ed25519.PublicKeySize {
+		err = fmt.Errorf("%d bytes", len(key))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: origin key: %v", ErrMalformed, err)
 	}
-	recipient, err := w.Recipient()
+	recipient, err := w.RecipientBytes()
+	if err == nil && len(recipient) > MaxRecipient {
+		err = fmt.Errorf("%d bytes", len(recipient))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: recipient: %v", ErrMalformed, err)
 	}
 	payload, err := w.Payload()
+	if err == nil && len(payload) > MaxPayload {
+		err = fmt.Errorf("%d bytes", len(payload))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: payload: %v", ErrMalformed, err)
 	}
 	sig, err := w.Signature()
+	if err == nil && len(sig) > ed25519.SignatureSize {
+		err = fmt.Errorf("%d bytes", len(sig))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: signature: %v", ErrMalformed, err)
 	}
 	return &Envelope{
 		Version:   w.Version(),
 		OriginKey: clone(key),
-		Recipient: recipient,
+		Recipient: string(recipient),
 		Created:   time.UnixMilli(w.CreatedMillis()).UTC(),
 		// At most 2^32-1 seconds, which fits a Duration.
 		TTL:       time.Duration(w.TtlSeconds()) * time.Second,

@@ -1,9 +1,11 @@
 package envelope
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -175,26 +177,27 @@ func TestUnmarshalTakesUpTo16Segments(t *testing.T) {
 	}
 }
 
-// overlappingFields returns a message whose origin key, recipient and
-// signature point at the payload's bytes: valid pointers, but decoding it
-// would copy the payload four times.
+// overlappingFields returns a message whose origin key and signature
+// point into the payload's bytes: valid pointers and lengths, but decoding
+// it reads more bytes than the input holds, which only overlapping objects
+// do. Unchecked, such pointers let a small input decode large.
 func overlappingFields(t *testing.T) []byte {
 	e := signed(t, 64<<10)
-	e.OriginKey, e.Recipient, e.Signature = nil, "", nil
+	e.OriginKey, e.Signature = nil, nil
 	b := marshalled(t, e)
 	seg := b[8:] // one segment: header is the count and one size
 	word := func(i int) uint64 { return binary.LittleEndian.Uint64(seg[8*i:]) }
 	// Root pointer at word 0, the struct's 2 data words at 1-2, its
 	// pointers at 3-6: origin key, recipient, payload, signature.
-	const payloadPtr = 5
+	const keyPtr, payloadPtr, sigPtr = 3, 5, 6
 	p := word(payloadPtr)
-	if p&3 != 1 {
-		t.Fatalf("word %d is %#x, not a list pointer; the layout assumption is wrong", payloadPtr, p)
+	if p&3 != 1 || p>>32&7 != 2 {
+		t.Fatalf("word %d is %#x, not a byte list pointer; the layout assumption is wrong", payloadPtr, p)
 	}
 	target := payloadPtr + 1 + int(int32(uint32(p))>>2)
-	for _, i := range []int{3, 4, 6} {
-		off := uint32(int32(target-(i+1))<<2) | 1
-		binary.LittleEndian.PutUint64(seg[8*i:], p&^0xffffffff|uint64(off))
+	for _, f := range []struct{ at, count int }{{keyPtr, 32}, {sigPtr, 64}} {
+		off := uint32(int32(target-(f.at+1))<<2) | 1
+		binary.LittleEndian.PutUint64(seg[8*f.at:], uint64(f.count)<<35|2<<32|uint64(off))
 	}
 	// Without the traversal limit this message decodes: prove the forgery
 	// is well formed, so that only the limit can reject it.
@@ -206,10 +209,43 @@ func overlappingFields(t *testing.T) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e, err := FromWire(w); err != nil || len(e.OriginKey) != 64<<10 || len(e.Signature) != 64<<10 {
+	if e, err := FromWire(w); err != nil || !bytes.Equal(e.OriginKey, e.Payload[:32]) || !bytes.Equal(e.Signature, e.Payload[:64]) {
 		t.Fatalf("the overlapping message does not decode without a limit: %v", err)
 	}
 	return b
+}
+
+func TestFromWireRefusesFieldsLongerThanAnyValidEnvelopes(t *testing.T) {
+	cases := []struct {
+		name   string
+		change func(*Envelope)
+	}{
+		{"a 33-byte origin key is refused", func(e *Envelope) { e.OriginKey = make([]byte, 33) }},
+		{"a recipient over MaxRecipient is refused", func(e *Envelope) { e.Recipient = strings.Repeat("c", MaxRecipient+1) }},
+		{"a payload over MaxPayload is refused", func(e *Envelope) { e.Payload = make([]byte, MaxPayload+1) }},
+		{"a 65-byte signature is refused", func(e *Envelope) { e.Signature = make([]byte, 65) }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := signed(t, 8)
+			c.change(e)
+			msg, seg, err := capnp.NewMessage(capnp.SingleSegment(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer msg.Release()
+			w, err := schemas.NewRootMeshEnvelope(seg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ToWire(e, w); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := FromWire(w); !errors.Is(err, ErrMalformed) {
+				t.Errorf("FromWire = %+v, %v; want ErrMalformed", got, err)
+			}
+		})
+	}
 }
 
 func TestUnmarshalReadsEnvelopesOfSeveralSegments(t *testing.T) {
