@@ -431,6 +431,9 @@ func (t *Table) update(domain string, d *dest, now time.Time) bool {
 func (t *Table) withdraw(domain, neighbour string, now time.Time) bool {
 	delete(t.learned[neighbour], domain)
 	d := t.dests[domain]
+	if d == nil {
+		return false // cannot happen: learned only names held offers
+	}
 	delete(d.via, neighbour)
 	return t.settle(domain, d, now)
 }

@@ -97,12 +97,34 @@ func TestARefreshedRouteLivesOnWithoutFiringChanged(t *testing.T) {
 	if mustLearn(t, tb, "b.mesh", adverts, epoch.Add(50*time.Second)) || fired(ch) {
 		t.Error("a refresh counted as a change")
 	}
-	if tb.Expire(epoch.Add(61 * time.Second)) {
-		t.Error("Expire removed a refreshed route")
+	// Before and after the first advert's deadline.
+	for _, at := range []time.Duration{55 * time.Second, 100 * time.Second} {
+		r, ok := tb.Next("c.mesh", epoch.Add(at))
+		if !ok || !r.Learned.Equal(epoch) || !r.Expires.Equal(epoch.Add(110*time.Second)) {
+			t.Errorf("at +%v: Next = %+v, %v; want learned at the first advert, expiring RouteTTL after the last", at, r, ok)
+		}
+		if tb.Expire(epoch.Add(at)) {
+			t.Errorf("at +%v: Expire removed a refreshed route", at)
+		}
 	}
-	r, ok := tb.Next("c.mesh", epoch.Add(100*time.Second))
-	if !ok || !r.Learned.Equal(epoch) || !r.Expires.Equal(epoch.Add(110*time.Second)) {
-		t.Errorf("Next = %+v, %v; want learned at the first advert, expiring RouteTTL after the last", r, ok)
+}
+
+func TestNextExpiryIsNeverLaterThanTheFirstLapse(t *testing.T) {
+	// Callers read the clock before Learn takes the lock, so calls can
+	// arrive slightly out of time order.
+	tb := linked(Options{RouteTTL: time.Minute}, "b.mesh", "c.mesh")
+	mustLearn(t, tb, "b.mesh", []Advert{{"b.mesh", 0}, {"x.mesh", 1}}, epoch.Add(time.Second))
+	mustLearn(t, tb, "c.mesh", []Advert{{"c.mesh", 0}, {"y.mesh", 1}}, epoch)
+	first := epoch.Add(time.Minute)
+	if at, ok := tb.NextExpiry(); !ok || at.After(first) {
+		t.Errorf("NextExpiry = %v, %v; want at or before %v", at, ok, first)
+	}
+	ch := tb.Changed()
+	if !tb.Expire(first) || !fired(ch) {
+		t.Error("y.mesh did not lapse at its deadline")
+	}
+	if at, ok := tb.NextExpiry(); !ok || at.After(first.Add(time.Second)) {
+		t.Errorf("NextExpiry = %v, %v; want at or before %v", at, ok, first.Add(time.Second))
 	}
 }
 
