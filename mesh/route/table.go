@@ -106,7 +106,10 @@ type Table struct {
 type dest struct {
 	// via holds the route each neighbour's last advert gave, kept even
 	// when it is not the best so that losing the best fails over at once.
-	via map[string]offer
+	// A slice, in no order: a domain has an offer from a few neighbours
+	// at most, and a map for each of a thousand domains would cost a
+	// router several times the memory.
+	via []offer
 	// best is the best route over the link and every offer in via, as
 	// of the last change; ok says whether there is one.
 	best Route
@@ -115,8 +118,27 @@ type dest struct {
 
 // offer is a route through one neighbour.
 type offer struct {
+	neighbour        string
 	hops             uint8
 	learned, expires time.Time
+}
+
+// find returns the index of neighbour's offer in d.via, or -1.
+func (d *dest) find(neighbour string) int {
+	for i := range d.via {
+		if d.via[i].neighbour == neighbour {
+			return i
+		}
+	}
+	return -1
+}
+
+// drop removes the offer at index i of d.via.
+func (d *dest) drop(i int) {
+	last := len(d.via) - 1
+	d.via[i] = d.via[last]
+	d.via[last] = offer{} // let go of the strings
+	d.via = d.via[:last]
 }
 
 // New returns an empty table for the node o.Self.
@@ -160,7 +182,7 @@ func (t *Table) LinkUp(neighbour string, now time.Time) (changed bool) {
 		t.learned[neighbour] = map[string]uint64{}
 		d := t.dests[neighbour]
 		if d == nil {
-			d = &dest{via: map[string]offer{}}
+			d = &dest{}
 			t.dests[neighbour] = d
 		}
 		changed = t.update(neighbour, d, now) || changed
@@ -235,16 +257,21 @@ func (t *Table) Learn(neighbour string, adverts []Advert, now time.Time) (change
 		}
 		mine[a.Domain] = t.epoch
 		hops := a.Hops + 1
-		if o, had := d.via[neighbour]; had && o.hops == hops {
+		i := d.find(neighbour)
+		if i >= 0 && d.via[i].hops == hops {
 			// A refresh: the route stays, only its life is extended.
-			o.expires = expires
-			d.via[neighbour] = o
+			d.via[i].expires = expires
 			if d.ok && d.best.NextHop == neighbour {
 				d.best.Expires = expires
 			}
 			continue
 		}
-		d.via[neighbour] = offer{hops: hops, learned: now, expires: expires}
+		o := offer{neighbour: neighbour, hops: hops, learned: now, expires: expires}
+		if i >= 0 {
+			d.via[i] = o
+		} else {
+			d.via = append(d.via, o)
+		}
 		changed = t.update(a.Domain, d, now) || changed
 	}
 	for domain, epoch := range mine {
@@ -267,7 +294,7 @@ func (t *Table) Learn(neighbour string, adverts []Advert, now time.Time) (change
 		fresh = fresh[:room]
 	}
 	for _, a := range fresh {
-		d := &dest{via: map[string]offer{neighbour: {hops: a.Hops + 1, learned: now, expires: expires}}}
+		d := &dest{via: []offer{{neighbour: neighbour, hops: a.Hops + 1, learned: now, expires: expires}}}
 		t.dests[a.Domain] = d
 		mine[a.Domain] = t.epoch
 		changed = t.update(a.Domain, d, now) || changed
@@ -407,12 +434,12 @@ func (t *Table) pick(domain string, d *dest, now time.Time) (best Route, ok bool
 		// advertise 0 hops, and its own entries are skipped.
 		return Route{Domain: domain, NextHop: domain, Hops: 1, Learned: since}, true
 	}
-	for via, o := range d.via {
+	for _, o := range d.via {
 		if !now.Before(o.expires) {
 			continue
 		}
-		if !ok || o.hops < best.Hops || o.hops == best.Hops && via < best.NextHop {
-			best = Route{Domain: domain, NextHop: via, Hops: o.hops, Learned: o.learned, Expires: o.expires}
+		if !ok || o.hops < best.Hops || o.hops == best.Hops && o.neighbour < best.NextHop {
+			best = Route{Domain: domain, NextHop: o.neighbour, Hops: o.hops, Learned: o.learned, Expires: o.expires}
 			ok = true
 		}
 	}
@@ -434,7 +461,9 @@ func (t *Table) withdraw(domain, neighbour string, now time.Time) bool {
 	if d == nil {
 		return false // cannot happen: learned only names held offers
 	}
-	delete(d.via, neighbour)
+	if i := d.find(neighbour); i >= 0 {
+		d.drop(i)
+	}
 	return t.settle(domain, d, now)
 }
 
@@ -458,14 +487,18 @@ func (t *Table) expire(now time.Time) (changed bool) {
 	var soonest time.Time
 	for domain, d := range t.dests {
 		lapsed := false
-		for via, o := range d.via {
-			if !now.Before(o.expires) {
-				delete(d.via, via)
-				delete(t.learned[via], domain)
-				lapsed = true
-			} else if soonest.IsZero() || o.expires.Before(soonest) {
-				soonest = o.expires
+		for i := 0; i < len(d.via); {
+			o := d.via[i]
+			if now.Before(o.expires) {
+				if soonest.IsZero() || o.expires.Before(soonest) {
+					soonest = o.expires
+				}
+				i++
+				continue
 			}
+			delete(t.learned[o.neighbour], domain)
+			d.drop(i)
+			lapsed = true
 		}
 		if lapsed {
 			changed = t.settle(domain, d, now) || changed
