@@ -1,0 +1,67 @@
+package route
+
+import "fmt"
+
+// Advert is one line of what a node tells a neighbour: "I reach Domain in
+// Hops hops". A node advertises itself with Hops 0; a neighbour that
+// learns the line counts one more hop for the link between them.
+type Advert struct {
+	Domain string
+	Hops   uint8
+}
+
+// checkAdverts reports whether adverts is a list from neighbour that the
+// table may apply, without looking at the table. seen is scratch space for
+// the duplicate check and is cleared first.
+func checkAdverts(neighbour string, adverts []Advert, maxRoutes int, seen map[string]struct{}) error {
+	if len(adverts) == 0 {
+		// An honest node always lists itself, so an empty list is a bug
+		// on the other side; taking it would withdraw everything.
+		return fmt.Errorf("%w: empty list from %s", ErrMalformed, neighbour)
+	}
+	if len(adverts) > maxRoutes {
+		return fmt.Errorf("%w: %s sent %d entries, limit %d", ErrTooManyAdverts, neighbour, len(adverts), maxRoutes)
+	}
+	clear(seen)
+	for i, a := range adverts {
+		if !validDomain(a.Domain) {
+			return fmt.Errorf("%w: entry %d from %s: %q is not a lowercase domain name", ErrMalformed, i, neighbour, a.Domain)
+		}
+		if _, dup := seen[a.Domain]; dup {
+			return fmt.Errorf("%w: %s lists %s twice", ErrMalformed, neighbour, a.Domain)
+		}
+		seen[a.Domain] = struct{}{}
+		// Hop count 0 means "this is me". Anyone else claiming it would
+		// tie with, or beat, the direct link to that domain.
+		if (a.Domain == neighbour) != (a.Hops == 0) {
+			return fmt.Errorf("%w: %s lists %s at %d hops", ErrMalformed, neighbour, a.Domain, a.Hops)
+		}
+	}
+	return nil
+}
+
+// validDomain accepts lowercase DNS names: dot-separated labels of a-z,
+// 0-9 and inner hyphens, each 1-63 bytes, at most 253 bytes in all, no
+// trailing dot. Lowercase only, because domains are compared byte for
+// byte: "A.mesh" and "a.mesh" must not become two destinations.
+func validDomain(d string) bool {
+	if d == "" || len(d) > 253 {
+		return false
+	}
+	start := 0
+	for i := 0; i <= len(d); i++ {
+		if i < len(d) && d[i] != '.' {
+			c := d[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+			continue
+		}
+		label := d[start:i]
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		start = i + 1
+	}
+	return true
+}
