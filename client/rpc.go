@@ -217,16 +217,7 @@ func (c *Client) Enqueue(ctx context.Context, m Outgoing) (Receipt, error) {
 // its message was stored.
 func (c *Client) EnqueueBatch(ctx context.Context, msgs []Outgoing) ([]Receipt, error) {
 	fut, release := c.node.BatchEnqueue(ctx, func(p schemas.NodeService_batchEnqueue_Params) error {
-		list, err := p.NewEnvelopes(int32(len(msgs)))
-		if err != nil {
-			return err
-		}
-		for i, m := range msgs {
-			if err := noderpc.EnvelopeToWire(m, list.At(i)); err != nil {
-				return err
-			}
-		}
-		return nil
+		return noderpc.EnvelopesToWire(msgs, p.NewEnvelopes)
 	})
 	defer release()
 	res, err := fut.Struct()

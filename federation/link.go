@@ -2,7 +2,6 @@ package federation
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -77,17 +76,16 @@ func (l *link) err() error {
 
 // establish runs the RPC connection on conn, checks the peer's health
 // answer against its certificate, registers the link and watches it until
-// it ends. The TLS handshake has already verified the certificate.
+// it ends. The TLS handshake has already verified the certificate (with
+// Manager.ServerTLS or the dialer's check), so its identity is only read.
 func (m *Manager) establish(ctx context.Context, conn *quic.Conn, addr string, outgoing bool) (*link, error) {
-	usage := x509.ExtKeyUsageClientAuth
-	if outgoing {
-		usage = x509.ExtKeyUsageServerAuth
-	}
-	id, err := m.v.verify(conn.ConnectionState().TLS.PeerCertificates, usage)
-	if err != nil {
+	certs := conn.ConnectionState().TLS.PeerCertificates
+	if len(certs) == 0 || len(certs[0].DNSNames) != 1 {
 		conn.CloseWithError(transport.CodeRefused, "refused")
-		return nil, err
+		return nil, refused(ReasonBadSAN, "link without a verified peer certificate")
 	}
+	id := identityOf(certs[0])
+	var err error
 	log := m.log.With("peer", id.domain, "addr", addr)
 	srv := &server{m: m, domain: id.domain, in: m.cfg.Inbound(id.domain), log: log}
 	boot := capnp.Client(schemas.FederationService_ServerToClient(srv))
@@ -221,16 +219,7 @@ func (e *linkError) Unwrap() []error { return []error{node.ErrPeerUnreachable, e
 
 func (l *link) relay(ctx context.Context, msgs []node.Outgoing) ([]node.Receipt, error) {
 	fut, release := l.peer.RelayEnqueue(ctx, func(p schemas.FederationService_relayEnqueue_Params) error {
-		list, err := p.NewEnvelopes(int32(len(msgs)))
-		if err != nil {
-			return err
-		}
-		for i, m := range msgs {
-			if err := noderpc.EnvelopeToWire(m, list.At(i)); err != nil {
-				return err
-			}
-		}
-		return nil
+		return noderpc.EnvelopesToWire(msgs, p.NewEnvelopes)
 	})
 	defer release()
 	res, err := fut.Struct()

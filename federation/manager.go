@@ -338,12 +338,7 @@ func (m *Manager) dialLoop(ctx context.Context, d Dialer, addr, hint string, dis
 	for ctx.Err() == nil {
 		if domain != "" {
 			if l := m.link(domain); l != nil {
-				select {
-				case <-l.done:
-				case <-ctx.Done():
-					return true
-				}
-				if !m.sleep(ctx, m.jitter(m.cfg.MinBackoff)) {
+				if !m.outlive(ctx, l) {
 					return true
 				}
 				continue
@@ -354,12 +349,7 @@ func (m *Manager) dialLoop(ctx context.Context, d Dialer, addr, hint string, dis
 		switch {
 		case err == nil:
 			domain, backoff, lastErr = l.domain, m.cfg.MinBackoff, ""
-			select {
-			case <-l.done:
-			case <-ctx.Done():
-				return true
-			}
-			if !m.sleep(ctx, m.jitter(m.cfg.MinBackoff)) {
+			if !m.outlive(ctx, l) {
 				return true
 			}
 			continue
@@ -395,6 +385,17 @@ func (m *Manager) dialLoop(ctx context.Context, d Dialer, addr, hint string, dis
 		backoff = min(2*backoff, m.cfg.MaxBackoff)
 	}
 	return true
+}
+
+// outlive waits until l ends and then a short jittered pause before a
+// redial; false means ctx ended first.
+func (m *Manager) outlive(ctx context.Context, l *link) bool {
+	select {
+	case <-l.done:
+	case <-ctx.Done():
+		return false
+	}
+	return m.sleep(ctx, m.jitter(m.cfg.MinBackoff))
 }
 
 func peerLabel(domain, addr string) string {
@@ -680,13 +681,7 @@ func (m *Manager) Relay(ctx context.Context, domain string, msgs []node.Outgoing
 		return nil, err
 	}
 	receipts, err := l.enqueueRelay(ctx, msgs)
-	ok := 0
-	for _, r := range receipts {
-		if r.Err == nil {
-			ok++
-		}
-	}
-	m.count(domain, ok, 0, err)
+	m.count(domain, stored(receipts), 0, err)
 	return receipts, err
 }
 

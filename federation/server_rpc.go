@@ -59,15 +59,9 @@ func (s *server) Health(ctx context.Context, call schemas.FederationService_heal
 func (s *server) RelayEnqueue(ctx context.Context, call schemas.FederationService_relayEnqueue) error {
 	call.Go() // waits on the disk: let the next call start
 	return s.do(ctx, "relayEnqueue", func(ctx context.Context) error {
-		list, err := call.Args().Envelopes()
+		msgs, err := noderpc.EnvelopesFromWire(call.Args().Envelopes())
 		if err != nil {
-			return noderpc.BadRequest(err)
-		}
-		msgs := make([]node.Outgoing, list.Len())
-		for i := range msgs {
-			if msgs[i], err = noderpc.EnvelopeFromWire(list.At(i)); err != nil {
-				return noderpc.BadRequest(err)
-			}
+			return err
 		}
 		receipts, now, err := s.in.Deliver(ctx, msgs)
 		if err != nil {
@@ -78,20 +72,23 @@ func (s *server) RelayEnqueue(ctx context.Context, call schemas.FederationServic
 		if err != nil {
 			return err
 		}
-		out, err := res.NewReceipts(int32(len(receipts)))
-		if err != nil {
+		if err := noderpc.ReceiptsToWire(receipts, now, res.NewReceipts); err != nil {
 			return err
 		}
-		stored := 0
-		for i, r := range receipts {
-			noderpc.ReceiptToWire(r, now, out.At(i))
-			if r.Err == nil {
-				stored++
-			}
-		}
-		s.m.count(s.domain, 0, stored, nil)
+		s.m.count(s.domain, 0, stored(receipts), nil)
 		return nil
 	})
+}
+
+// stored counts the receipts without an error.
+func stored(receipts []node.Receipt) int {
+	n := 0
+	for _, r := range receipts {
+		if r.Err == nil {
+			n++
+		}
+	}
+	return n
 }
 
 // ResolveUser implements FederationService.resolveUser.
@@ -106,15 +103,7 @@ func (s *server) ResolveUser(ctx context.Context, call schemas.FederationService
 		if err != nil {
 			return err
 		}
-		res, err := call.AllocResults()
-		if err != nil {
-			return err
-		}
-		w, err := res.NewKeys()
-		if err != nil {
-			return err
-		}
-		return noderpc.KeysToWire(k, w)
+		return noderpc.SetKeys(call.AllocResults, k)
 	})
 }
 
@@ -130,11 +119,6 @@ func (s *server) FetchKeyPackage(ctx context.Context, call schemas.FederationSer
 		if err != nil {
 			return err
 		}
-		res, err := call.AllocResults()
-		if err != nil {
-			return err
-		}
-		res.SetLastResort(last)
-		return res.SetPackage(pkg)
+		return noderpc.SetKeyPackage(call.AllocResults, pkg, last)
 	})
 }

@@ -55,11 +55,16 @@ func (v *verifier) verify(chain []*x509.Certificate, usage x509.ExtKeyUsage) (pe
 		return id, refused(ReasonBadSAN, "certificate names %d domains (%s); a node certificate names exactly one",
 			len(leaf.DNSNames), strings.Join(leaf.DNSNames, ", "))
 	}
-	id.domain = strings.ToLower(leaf.DNSNames[0])
+	id = identityOf(leaf)
 	if id.domain == v.selfDomain {
 		return id, refused(ReasonSelf, "certificate names this node's own domain %s", id.domain)
 	}
 	return id, nil
+}
+
+// identityOf reads the peer's identity from a leaf that verify accepted.
+func identityOf(leaf *x509.Certificate) peerID {
+	return peerID{domain: strings.ToLower(leaf.DNSNames[0]), fingerprint: transport.Fingerprint(leaf.Raw)}
 }
 
 // chainReason classifies a chain verification failure.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"github.com/quicprochat/qpc/crypto/ca"
 )
 
 // Federation reaches the users of other nodes of the community. Package
@@ -90,32 +92,13 @@ func (s *Service) parseAddress(addr string) (address, error) {
 		a.local = true
 		return a, nil
 	}
-	if err := validateDomain(a.domain); err != nil {
-		return a, err
+	if err := ca.ValidateDomain(a.domain); err != nil {
+		return a, errorf(ErrBadRequest, "%v", err)
 	}
 	if s.fed == nil {
 		return a, ErrUnknownDomain
 	}
 	return a, nil
-}
-
-// validateDomain accepts DNS names: dot-separated labels of a-z, 0-9 and
-// inner hyphens, each at most 63 bytes, at most 253 in all.
-func validateDomain(d string) error {
-	if d == "" || len(d) > 253 {
-		return errorf(ErrBadRequest, "domain must be 1-253 characters")
-	}
-	for _, label := range strings.Split(d, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return errorf(ErrBadRequest, "%q is not a domain name", d)
-		}
-		for _, r := range label {
-			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
-				return errorf(ErrBadRequest, "%q is not a domain name", d)
-			}
-		}
-	}
-	return nil
 }
 
 // Peer is one federation peer's view of the service: the peer, named by

@@ -226,22 +226,43 @@ func expectNoPlaintext(t *testing.T, n *fedNode, texts ...string) {
 	}
 }
 
+// fedPair is n1.example.mesh linked to n2.example.mesh, which n1 dials.
+type fedPair struct {
+	n1, n2 *fedNode
+	flags  map[string][]string // each domain's --federation-* flags
+	dir2   string              // n2's data dir, to restart it with
+}
+
+// startFedPair starts n2, then n1 with --peer n2, and waits for the link.
+func startFedPair(t *testing.T) fedPair {
+	t.Helper()
+	const d1, d2 = "n1.example.mesh", "n2.example.mesh"
+	p := fedPair{flags: federationFlags(t, d1, d2), dir2: t.TempDir()}
+	p.n2 = startFedNode(t, d2, p.dir2, "127.0.0.1:0", p.flags[d2]...)
+	p.n1 = startFedNode(t, d1, t.TempDir(), "127.0.0.1:0", append(p.flags[d1], "--peer", p.n2.addr)...)
+	if _, ok := linkEvent(t, p.n1.logProc, 0, 30*time.Second, "federation link up", d2); !ok {
+		t.Fatalf("n1 did not link to n2; n1:\n%s\nn2:\n%s", p.n1.Logs(), p.n2.Logs())
+	}
+	return p
+}
+
+// registerPair registers alice on n1 and bob on n2.
+func registerPair(t *testing.T, n1, n2 *fedNode) (alice, bob *cliUser) {
+	t.Helper()
+	alice = newCLIUser(t, "alice", plainCommand)
+	bob = newCLIUser(t, "bob", plainCommand)
+	alice.mustRun("register", "--server", n1.addr, "--pin", n1.fp, "--username", "alice")
+	bob.mustRun("register", "--server", n2.addr, "--pin", n2.fp, "--username", "bob")
+	return alice, bob
+}
+
 func plainCommand(args ...string) *exec.Cmd { return exec.Command(args[0], args[1:]...) }
 
 func TestFederatedNodeComesBackAfterSIGKILLAndDeliveryResumes(t *testing.T) {
 	const d1, d2 = "n1.example.mesh", "n2.example.mesh"
-	flags := federationFlags(t, d1, d2)
-	dir2 := t.TempDir()
-	n2 := startFedNode(t, d2, dir2, "127.0.0.1:0", flags[d2]...)
-	n1 := startFedNode(t, d1, t.TempDir(), "127.0.0.1:0", append(flags[d1], "--peer", n2.addr)...)
-	if _, ok := linkEvent(t, n1.logProc, 0, 30*time.Second, "federation link up", d2); !ok {
-		t.Fatalf("n1 did not link to n2; n1:\n%s\nn2:\n%s", n1.Logs(), n2.Logs())
-	}
-
-	alice := newCLIUser(t, "alice", plainCommand)
-	bob := newCLIUser(t, "bob", plainCommand)
-	alice.mustRun("register", "--server", n1.addr, "--pin", n1.fp, "--username", "alice")
-	bob.mustRun("register", "--server", n2.addr, "--pin", n2.fp, "--username", "bob")
+	fp := startFedPair(t)
+	n1, n2, flags, dir2 := fp.n1, fp.n2, fp.flags, fp.dir2
+	alice, bob := registerPair(t, n1, n2)
 
 	first := "first secret for bob across the federation"
 	alice.send("bob@"+d2, first)
@@ -323,17 +344,9 @@ func TestFederatedNodeComesBackAfterSIGKILLAndDeliveryResumes(t *testing.T) {
 // user's message or waiting for the link's idle timeout.
 func TestAPeerRestartedAtOnceGetsTheFirstMessageSentAfterItsRestart(t *testing.T) {
 	const d1, d2 = "n1.example.mesh", "n2.example.mesh"
-	flags := federationFlags(t, d1, d2)
-	dir2 := t.TempDir()
-	n2 := startFedNode(t, d2, dir2, "127.0.0.1:0", flags[d2]...)
-	n1 := startFedNode(t, d1, t.TempDir(), "127.0.0.1:0", append(flags[d1], "--peer", n2.addr)...)
-	if _, ok := linkEvent(t, n1.logProc, 0, 30*time.Second, "federation link up", d2); !ok {
-		t.Fatalf("n1 did not link to n2; n1:\n%s\nn2:\n%s", n1.Logs(), n2.Logs())
-	}
-	alice := newCLIUser(t, "alice", plainCommand)
-	bob := newCLIUser(t, "bob", plainCommand)
-	alice.mustRun("register", "--server", n1.addr, "--pin", n1.fp, "--username", "alice")
-	bob.mustRun("register", "--server", n2.addr, "--pin", n2.fp, "--username", "bob")
+	fp := startFedPair(t)
+	n1, n2, flags, dir2 := fp.n1, fp.n2, fp.flags, fp.dir2
+	alice, bob := registerPair(t, n1, n2)
 
 	mark := n1.mark()
 	old := n2
@@ -404,13 +417,8 @@ func TestNodesFoundByMDNSLinkAndDeliverWithoutPeerFlags(t *testing.T) {
 // would be refused again and again until n1 noticed.
 func TestALinkLeftOverFromBeforeAPeerRestartedDoesNotBeatItsNewOne(t *testing.T) {
 	const d1, d2 = "n1.example.mesh", "n2.example.mesh"
-	flags := federationFlags(t, d1, d2)
-	dir2 := t.TempDir()
-	n2 := startFedNode(t, d2, dir2, "127.0.0.1:0", flags[d2]...)
-	n1 := startFedNode(t, d1, t.TempDir(), "127.0.0.1:0", append(flags[d1], "--peer", n2.addr)...)
-	if _, ok := linkEvent(t, n1.logProc, 0, 30*time.Second, "federation link up", d2); !ok {
-		t.Fatalf("n1 did not link to n2; n1:\n%s", n1.Logs())
-	}
+	fp := startFedPair(t)
+	n1, n2, flags, dir2 := fp.n1, fp.n2, fp.flags, fp.dir2
 	old := n2
 	old.kill(t)
 	n2 = startFedNode(t, d2, dir2, old.addr, append(flags[d2], "--peer", n1.addr)...)
@@ -432,10 +440,7 @@ func TestALinkLeftOverFromBeforeAPeerRestartedDoesNotBeatItsNewOne(t *testing.T)
 		t.Errorf("n2's link to n1 went up %d and down %d times in 3 s after its restart; n2:\n%s", ups, downs, n2.Logs())
 	}
 
-	alice := newCLIUser(t, "alice", plainCommand)
-	bob := newCLIUser(t, "bob", plainCommand)
-	alice.mustRun("register", "--server", n1.addr, "--pin", n1.fp, "--username", "alice")
-	bob.mustRun("register", "--server", n2.addr, "--pin", n2.fp, "--username", "bob")
+	alice, bob := registerPair(t, n1, n2)
 	bob.send("alice@"+d1, "bob, after his node came back")
 	expectOne(t, alice.recv(), "bob@"+d2, "bob, after his node came back")
 }

@@ -243,15 +243,7 @@ func (s *Server) ResolveUser(ctx context.Context, call schemas.NodeService_resol
 		if err != nil {
 			return err
 		}
-		res, err := call.AllocResults()
-		if err != nil {
-			return err
-		}
-		w, err := res.NewKeys()
-		if err != nil {
-			return err
-		}
-		return KeysToWire(k, w)
+		return SetKeys(call.AllocResults, k)
 	})
 }
 
@@ -289,12 +281,7 @@ func (s *Server) FetchKeyPackage(ctx context.Context, call schemas.NodeService_f
 		if err != nil {
 			return err
 		}
-		res, err := call.AllocResults()
-		if err != nil {
-			return err
-		}
-		res.SetLastResort(last)
-		return res.SetPackage(pkg)
+		return SetKeyPackage(call.AllocResults, pkg, last)
 	})
 }
 
@@ -335,15 +322,9 @@ func (s *Server) Enqueue(ctx context.Context, call schemas.NodeService_enqueue) 
 func (s *Server) BatchEnqueue(ctx context.Context, call schemas.NodeService_batchEnqueue) error {
 	call.Go() // may wait on the disk or a timer: let the next call start
 	return s.do(ctx, "batchEnqueue", func(ctx context.Context) error {
-		list, err := call.Args().Envelopes()
+		msgs, err := EnvelopesFromWire(call.Args().Envelopes())
 		if err != nil {
-			return BadRequest(err)
-		}
-		msgs := make([]node.Outgoing, list.Len())
-		for i := range msgs {
-			if msgs[i], err = EnvelopeFromWire(list.At(i)); err != nil {
-				return BadRequest(err)
-			}
+			return err
 		}
 		receipts, now, err := s.conn.Enqueue(ctx, msgs)
 		if err != nil {
@@ -353,14 +334,7 @@ func (s *Server) BatchEnqueue(ctx context.Context, call schemas.NodeService_batc
 		if err != nil {
 			return err
 		}
-		out, err := res.NewReceipts(int32(len(receipts)))
-		if err != nil {
-			return err
-		}
-		for i, r := range receipts {
-			ReceiptToWire(r, now, out.At(i))
-		}
-		return nil
+		return ReceiptsToWire(receipts, now, res.NewReceipts)
 	})
 }
 

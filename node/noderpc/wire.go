@@ -106,6 +106,36 @@ func KeysToWire(k node.PublishedKeys, w schemas.PublishedKeys) error {
 	return w.SetSignature(k.Signature)
 }
 
+// SetKeys allocates the results of a resolveUser (of NodeService or
+// FederationService) with alloc and writes k into them.
+func SetKeys[R interface {
+	NewKeys() (schemas.PublishedKeys, error)
+}](alloc func() (R, error), k node.PublishedKeys) error {
+	res, err := alloc()
+	if err != nil {
+		return err
+	}
+	w, err := res.NewKeys()
+	if err != nil {
+		return err
+	}
+	return KeysToWire(k, w)
+}
+
+// SetKeyPackage allocates the results of a fetchKeyPackage (of either
+// service) with alloc and writes the package into them.
+func SetKeyPackage[R interface {
+	SetPackage([]byte) error
+	SetLastResort(bool)
+}](alloc func() (R, error), pkg []byte, lastResort bool) error {
+	res, err := alloc()
+	if err != nil {
+		return err
+	}
+	res.SetLastResort(lastResort)
+	return res.SetPackage(pkg)
+}
+
 // KeysFromWire reads published keys, copying every byte slice out of the
 // message.
 func KeysFromWire(w schemas.PublishedKeys) (node.PublishedKeys, error) {
@@ -136,6 +166,49 @@ func EnvelopeToWire(m node.Outgoing, w schemas.Envelope) error {
 	}
 	w.SetTtlSeconds(uint32(m.TTL / time.Second))
 	return w.SetPayload(m.Payload)
+}
+
+// EnvelopesToWire writes msgs into a new list of envelopes made by alloc
+// (a Params' NewEnvelopes).
+func EnvelopesToWire(msgs []node.Outgoing, alloc func(int32) (schemas.Envelope_List, error)) error {
+	list, err := alloc(int32(len(msgs)))
+	if err != nil {
+		return err
+	}
+	for i, m := range msgs {
+		if err := EnvelopeToWire(m, list.At(i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EnvelopesFromWire reads a list of envelopes; a malformed one is a bad
+// request.
+func EnvelopesFromWire(list schemas.Envelope_List, err error) ([]node.Outgoing, error) {
+	if err != nil {
+		return nil, BadRequest(err)
+	}
+	msgs := make([]node.Outgoing, list.Len())
+	for i := range msgs {
+		if msgs[i], err = EnvelopeFromWire(list.At(i)); err != nil {
+			return nil, BadRequest(err)
+		}
+	}
+	return msgs, nil
+}
+
+// ReceiptsToWire writes receipts, stored at now, into a new list made by
+// alloc (a Results' NewReceipts).
+func ReceiptsToWire(receipts []node.Receipt, now time.Time, alloc func(int32) (schemas.Receipt_List, error)) error {
+	out, err := alloc(int32(len(receipts)))
+	if err != nil {
+		return err
+	}
+	for i, r := range receipts {
+		ReceiptToWire(r, now, out.At(i))
+	}
+	return nil
 }
 
 // EnvelopeFromWire reads an envelope, copying the payload out of the
