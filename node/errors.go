@@ -59,4 +59,15 @@ var (
 	ErrPeerUnreachable = errors.New("recipient's node is not reachable now")
 	// ErrShuttingDown means the node is stopping.
 	ErrShuttingDown = errors.New("node is shutting down")
+	// ErrMeshFull means the store-and-forward store is at one of its
+	// bounds (total, per destination, per origin, seen ids): the envelope
+	// was refused, nothing held was evicted.
+	ErrMeshFull = errors.New("store-and-forward store is full")
+	// ErrExpired means a message's TTL ran out before it was delivered.
+	ErrExpired = errors.New("message expired before delivery")
+	// ErrHopLimit means a message would have passed its max hops.
+	ErrHopLimit = errors.New("message reached its hop limit")
+	// ErrBadEnvelope means a store-and-forward envelope failed
+	// verification (signature, fields, clock).
+	ErrBadEnvelope = errors.New("bad store-and-forward envelope")
 )

@@ -96,6 +96,66 @@ func (c FederationService) FetchKeyPackage(ctx context.Context, params func(Fede
 
 }
 
+func (c FederationService) Forward(ctx context.Context, params func(FederationService_forward_Params) error) (FederationService_forward_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xa4c6f1e2b3d59871,
+			MethodID:      4,
+			InterfaceName: "federation.capnp:FederationService",
+			MethodName:    "forward",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 1}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(FederationService_forward_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return FederationService_forward_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c FederationService) Routes(ctx context.Context, params func(FederationService_routes_Params) error) (FederationService_routes_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xa4c6f1e2b3d59871,
+			MethodID:      5,
+			InterfaceName: "federation.capnp:FederationService",
+			MethodName:    "routes",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 1}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(FederationService_routes_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return FederationService_routes_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c FederationService) Report(ctx context.Context, params func(FederationService_report_Params) error) (FederationService_report_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xa4c6f1e2b3d59871,
+			MethodID:      6,
+			InterfaceName: "federation.capnp:FederationService",
+			MethodName:    "report",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 1}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(FederationService_report_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return FederationService_report_Results_Future{Future: ans.Future()}, release
+
+}
+
 func (c FederationService) WaitStreaming() error {
 	return capnp.Client(c).WaitStreaming()
 }
@@ -176,6 +236,12 @@ type FederationService_Server interface {
 	ResolveUser(context.Context, FederationService_resolveUser) error
 
 	FetchKeyPackage(context.Context, FederationService_fetchKeyPackage) error
+
+	Forward(context.Context, FederationService_forward) error
+
+	Routes(context.Context, FederationService_routes) error
+
+	Report(context.Context, FederationService_report) error
 }
 
 // FederationService_NewServer creates a new Server from an implementation of FederationService_Server.
@@ -194,7 +260,7 @@ func FederationService_ServerToClient(s FederationService_Server) FederationServ
 // This can be used to create a more complicated Server.
 func FederationService_Methods(methods []server.Method, s FederationService_Server) []server.Method {
 	if cap(methods) == 0 {
-		methods = make([]server.Method, 0, 4)
+		methods = make([]server.Method, 0, 7)
 	}
 
 	methods = append(methods, server.Method{
@@ -242,6 +308,42 @@ func FederationService_Methods(methods []server.Method, s FederationService_Serv
 		},
 		Impl: func(ctx context.Context, call *server.Call) error {
 			return s.FetchKeyPackage(ctx, FederationService_fetchKeyPackage{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xa4c6f1e2b3d59871,
+			MethodID:      4,
+			InterfaceName: "federation.capnp:FederationService",
+			MethodName:    "forward",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Forward(ctx, FederationService_forward{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xa4c6f1e2b3d59871,
+			MethodID:      5,
+			InterfaceName: "federation.capnp:FederationService",
+			MethodName:    "routes",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Routes(ctx, FederationService_routes{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xa4c6f1e2b3d59871,
+			MethodID:      6,
+			InterfaceName: "federation.capnp:FederationService",
+			MethodName:    "report",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Report(ctx, FederationService_report{call})
 		},
 	})
 
@@ -314,6 +416,57 @@ func (c FederationService_fetchKeyPackage) Args() FederationService_fetchKeyPack
 func (c FederationService_fetchKeyPackage) AllocResults() (FederationService_fetchKeyPackage_Results, error) {
 	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 8, PointerCount: 1})
 	return FederationService_fetchKeyPackage_Results(r), err
+}
+
+// FederationService_forward holds the state for a server call to FederationService.forward.
+// See server.Call for documentation.
+type FederationService_forward struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c FederationService_forward) Args() FederationService_forward_Params {
+	return FederationService_forward_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c FederationService_forward) AllocResults() (FederationService_forward_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return FederationService_forward_Results(r), err
+}
+
+// FederationService_routes holds the state for a server call to FederationService.routes.
+// See server.Call for documentation.
+type FederationService_routes struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c FederationService_routes) Args() FederationService_routes_Params {
+	return FederationService_routes_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c FederationService_routes) AllocResults() (FederationService_routes_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return FederationService_routes_Results(r), err
+}
+
+// FederationService_report holds the state for a server call to FederationService.report.
+// See server.Call for documentation.
+type FederationService_report struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c FederationService_report) Args() FederationService_report_Params {
+	return FederationService_report_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c FederationService_report) AllocResults() (FederationService_report_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return FederationService_report_Results(r), err
 }
 
 // FederationService_List is a list of FederationService.
@@ -997,6 +1150,885 @@ func (f FederationService_fetchKeyPackage_Results_Future) Struct() (FederationSe
 	return FederationService_fetchKeyPackage_Results(p.Struct()), err
 }
 
+type FederationService_forward_Params capnp.Struct
+
+// FederationService_forward_Params_TypeID is the unique identifier for the type FederationService_forward_Params.
+const FederationService_forward_Params_TypeID = 0x80665bbaaceda5f8
+
+func NewFederationService_forward_Params(s *capnp.Segment) (FederationService_forward_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return FederationService_forward_Params(st), err
+}
+
+func NewRootFederationService_forward_Params(s *capnp.Segment) (FederationService_forward_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return FederationService_forward_Params(st), err
+}
+
+func ReadRootFederationService_forward_Params(msg *capnp.Message) (FederationService_forward_Params, error) {
+	root, err := msg.Root()
+	return FederationService_forward_Params(root.Struct()), err
+}
+
+func (s FederationService_forward_Params) String() string {
+	str, _ := text.Marshal(0x80665bbaaceda5f8, capnp.Struct(s))
+	return str
+}
+
+func (s FederationService_forward_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (FederationService_forward_Params) DecodeFromPtr(p capnp.Ptr) FederationService_forward_Params {
+	return FederationService_forward_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s FederationService_forward_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s FederationService_forward_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s FederationService_forward_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s FederationService_forward_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s FederationService_forward_Params) Envelopes() (MeshEnvelope_List, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return MeshEnvelope_List(p.List()), err
+}
+
+func (s FederationService_forward_Params) HasEnvelopes() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s FederationService_forward_Params) SetEnvelopes(v MeshEnvelope_List) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewEnvelopes sets the envelopes field to a newly
+// allocated MeshEnvelope_List, preferring placement in s's segment.
+func (s FederationService_forward_Params) NewEnvelopes(n int32) (MeshEnvelope_List, error) {
+	l, err := NewMeshEnvelope_List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return MeshEnvelope_List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+
+// FederationService_forward_Params_List is a list of FederationService_forward_Params.
+type FederationService_forward_Params_List = capnp.StructList[FederationService_forward_Params]
+
+// NewFederationService_forward_Params creates a new list of FederationService_forward_Params.
+func NewFederationService_forward_Params_List(s *capnp.Segment, sz int32) (FederationService_forward_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[FederationService_forward_Params](l), err
+}
+
+// FederationService_forward_Params_Future is a wrapper for a FederationService_forward_Params promised by a client call.
+type FederationService_forward_Params_Future struct{ *capnp.Future }
+
+func (f FederationService_forward_Params_Future) Struct() (FederationService_forward_Params, error) {
+	p, err := f.Future.Ptr()
+	return FederationService_forward_Params(p.Struct()), err
+}
+
+type FederationService_forward_Results capnp.Struct
+
+// FederationService_forward_Results_TypeID is the unique identifier for the type FederationService_forward_Results.
+const FederationService_forward_Results_TypeID = 0xbe9f074f413e1fc7
+
+func NewFederationService_forward_Results(s *capnp.Segment) (FederationService_forward_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return FederationService_forward_Results(st), err
+}
+
+func NewRootFederationService_forward_Results(s *capnp.Segment) (FederationService_forward_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return FederationService_forward_Results(st), err
+}
+
+func ReadRootFederationService_forward_Results(msg *capnp.Message) (FederationService_forward_Results, error) {
+	root, err := msg.Root()
+	return FederationService_forward_Results(root.Struct()), err
+}
+
+func (s FederationService_forward_Results) String() string {
+	str, _ := text.Marshal(0xbe9f074f413e1fc7, capnp.Struct(s))
+	return str
+}
+
+func (s FederationService_forward_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (FederationService_forward_Results) DecodeFromPtr(p capnp.Ptr) FederationService_forward_Results {
+	return FederationService_forward_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s FederationService_forward_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s FederationService_forward_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s FederationService_forward_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s FederationService_forward_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s FederationService_forward_Results) Results() (ForwardResult_List, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return ForwardResult_List(p.List()), err
+}
+
+func (s FederationService_forward_Results) HasResults() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s FederationService_forward_Results) SetResults(v ForwardResult_List) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewResults sets the results field to a newly
+// allocated ForwardResult_List, preferring placement in s's segment.
+func (s FederationService_forward_Results) NewResults(n int32) (ForwardResult_List, error) {
+	l, err := NewForwardResult_List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return ForwardResult_List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+
+// FederationService_forward_Results_List is a list of FederationService_forward_Results.
+type FederationService_forward_Results_List = capnp.StructList[FederationService_forward_Results]
+
+// NewFederationService_forward_Results creates a new list of FederationService_forward_Results.
+func NewFederationService_forward_Results_List(s *capnp.Segment, sz int32) (FederationService_forward_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[FederationService_forward_Results](l), err
+}
+
+// FederationService_forward_Results_Future is a wrapper for a FederationService_forward_Results promised by a client call.
+type FederationService_forward_Results_Future struct{ *capnp.Future }
+
+func (f FederationService_forward_Results_Future) Struct() (FederationService_forward_Results, error) {
+	p, err := f.Future.Ptr()
+	return FederationService_forward_Results(p.Struct()), err
+}
+
+type FederationService_routes_Params capnp.Struct
+
+// FederationService_routes_Params_TypeID is the unique identifier for the type FederationService_routes_Params.
+const FederationService_routes_Params_TypeID = 0xa05f00e8a9a44eb7
+
+func NewFederationService_routes_Params(s *capnp.Segment) (FederationService_routes_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return FederationService_routes_Params(st), err
+}
+
+func NewRootFederationService_routes_Params(s *capnp.Segment) (FederationService_routes_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return FederationService_routes_Params(st), err
+}
+
+func ReadRootFederationService_routes_Params(msg *capnp.Message) (FederationService_routes_Params, error) {
+	root, err := msg.Root()
+	return FederationService_routes_Params(root.Struct()), err
+}
+
+func (s FederationService_routes_Params) String() string {
+	str, _ := text.Marshal(0xa05f00e8a9a44eb7, capnp.Struct(s))
+	return str
+}
+
+func (s FederationService_routes_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (FederationService_routes_Params) DecodeFromPtr(p capnp.Ptr) FederationService_routes_Params {
+	return FederationService_routes_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s FederationService_routes_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s FederationService_routes_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s FederationService_routes_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s FederationService_routes_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s FederationService_routes_Params) Adverts() (RouteAdvert_List, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return RouteAdvert_List(p.List()), err
+}
+
+func (s FederationService_routes_Params) HasAdverts() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s FederationService_routes_Params) SetAdverts(v RouteAdvert_List) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewAdverts sets the adverts field to a newly
+// allocated RouteAdvert_List, preferring placement in s's segment.
+func (s FederationService_routes_Params) NewAdverts(n int32) (RouteAdvert_List, error) {
+	l, err := NewRouteAdvert_List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return RouteAdvert_List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+
+// FederationService_routes_Params_List is a list of FederationService_routes_Params.
+type FederationService_routes_Params_List = capnp.StructList[FederationService_routes_Params]
+
+// NewFederationService_routes_Params creates a new list of FederationService_routes_Params.
+func NewFederationService_routes_Params_List(s *capnp.Segment, sz int32) (FederationService_routes_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[FederationService_routes_Params](l), err
+}
+
+// FederationService_routes_Params_Future is a wrapper for a FederationService_routes_Params promised by a client call.
+type FederationService_routes_Params_Future struct{ *capnp.Future }
+
+func (f FederationService_routes_Params_Future) Struct() (FederationService_routes_Params, error) {
+	p, err := f.Future.Ptr()
+	return FederationService_routes_Params(p.Struct()), err
+}
+
+type FederationService_routes_Results capnp.Struct
+
+// FederationService_routes_Results_TypeID is the unique identifier for the type FederationService_routes_Results.
+const FederationService_routes_Results_TypeID = 0xa728e80eaf771b9c
+
+func NewFederationService_routes_Results(s *capnp.Segment) (FederationService_routes_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return FederationService_routes_Results(st), err
+}
+
+func NewRootFederationService_routes_Results(s *capnp.Segment) (FederationService_routes_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return FederationService_routes_Results(st), err
+}
+
+func ReadRootFederationService_routes_Results(msg *capnp.Message) (FederationService_routes_Results, error) {
+	root, err := msg.Root()
+	return FederationService_routes_Results(root.Struct()), err
+}
+
+func (s FederationService_routes_Results) String() string {
+	str, _ := text.Marshal(0xa728e80eaf771b9c, capnp.Struct(s))
+	return str
+}
+
+func (s FederationService_routes_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (FederationService_routes_Results) DecodeFromPtr(p capnp.Ptr) FederationService_routes_Results {
+	return FederationService_routes_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s FederationService_routes_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s FederationService_routes_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s FederationService_routes_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s FederationService_routes_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// FederationService_routes_Results_List is a list of FederationService_routes_Results.
+type FederationService_routes_Results_List = capnp.StructList[FederationService_routes_Results]
+
+// NewFederationService_routes_Results creates a new list of FederationService_routes_Results.
+func NewFederationService_routes_Results_List(s *capnp.Segment, sz int32) (FederationService_routes_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[FederationService_routes_Results](l), err
+}
+
+// FederationService_routes_Results_Future is a wrapper for a FederationService_routes_Results promised by a client call.
+type FederationService_routes_Results_Future struct{ *capnp.Future }
+
+func (f FederationService_routes_Results_Future) Struct() (FederationService_routes_Results, error) {
+	p, err := f.Future.Ptr()
+	return FederationService_routes_Results(p.Struct()), err
+}
+
+type FederationService_report_Params capnp.Struct
+
+// FederationService_report_Params_TypeID is the unique identifier for the type FederationService_report_Params.
+const FederationService_report_Params_TypeID = 0xf4467336aa7c26c9
+
+func NewFederationService_report_Params(s *capnp.Segment) (FederationService_report_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return FederationService_report_Params(st), err
+}
+
+func NewRootFederationService_report_Params(s *capnp.Segment) (FederationService_report_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return FederationService_report_Params(st), err
+}
+
+func ReadRootFederationService_report_Params(msg *capnp.Message) (FederationService_report_Params, error) {
+	root, err := msg.Root()
+	return FederationService_report_Params(root.Struct()), err
+}
+
+func (s FederationService_report_Params) String() string {
+	str, _ := text.Marshal(0xf4467336aa7c26c9, capnp.Struct(s))
+	return str
+}
+
+func (s FederationService_report_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (FederationService_report_Params) DecodeFromPtr(p capnp.Ptr) FederationService_report_Params {
+	return FederationService_report_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s FederationService_report_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s FederationService_report_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s FederationService_report_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s FederationService_report_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s FederationService_report_Params) Reports() (MeshReport_List, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return MeshReport_List(p.List()), err
+}
+
+func (s FederationService_report_Params) HasReports() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s FederationService_report_Params) SetReports(v MeshReport_List) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewReports sets the reports field to a newly
+// allocated MeshReport_List, preferring placement in s's segment.
+func (s FederationService_report_Params) NewReports(n int32) (MeshReport_List, error) {
+	l, err := NewMeshReport_List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return MeshReport_List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+
+// FederationService_report_Params_List is a list of FederationService_report_Params.
+type FederationService_report_Params_List = capnp.StructList[FederationService_report_Params]
+
+// NewFederationService_report_Params creates a new list of FederationService_report_Params.
+func NewFederationService_report_Params_List(s *capnp.Segment, sz int32) (FederationService_report_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[FederationService_report_Params](l), err
+}
+
+// FederationService_report_Params_Future is a wrapper for a FederationService_report_Params promised by a client call.
+type FederationService_report_Params_Future struct{ *capnp.Future }
+
+func (f FederationService_report_Params_Future) Struct() (FederationService_report_Params, error) {
+	p, err := f.Future.Ptr()
+	return FederationService_report_Params(p.Struct()), err
+}
+
+type FederationService_report_Results capnp.Struct
+
+// FederationService_report_Results_TypeID is the unique identifier for the type FederationService_report_Results.
+const FederationService_report_Results_TypeID = 0xf7412c8ac4ad8af6
+
+func NewFederationService_report_Results(s *capnp.Segment) (FederationService_report_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return FederationService_report_Results(st), err
+}
+
+func NewRootFederationService_report_Results(s *capnp.Segment) (FederationService_report_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return FederationService_report_Results(st), err
+}
+
+func ReadRootFederationService_report_Results(msg *capnp.Message) (FederationService_report_Results, error) {
+	root, err := msg.Root()
+	return FederationService_report_Results(root.Struct()), err
+}
+
+func (s FederationService_report_Results) String() string {
+	str, _ := text.Marshal(0xf7412c8ac4ad8af6, capnp.Struct(s))
+	return str
+}
+
+func (s FederationService_report_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (FederationService_report_Results) DecodeFromPtr(p capnp.Ptr) FederationService_report_Results {
+	return FederationService_report_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s FederationService_report_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s FederationService_report_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s FederationService_report_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s FederationService_report_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// FederationService_report_Results_List is a list of FederationService_report_Results.
+type FederationService_report_Results_List = capnp.StructList[FederationService_report_Results]
+
+// NewFederationService_report_Results creates a new list of FederationService_report_Results.
+func NewFederationService_report_Results_List(s *capnp.Segment, sz int32) (FederationService_report_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[FederationService_report_Results](l), err
+}
+
+// FederationService_report_Results_Future is a wrapper for a FederationService_report_Results promised by a client call.
+type FederationService_report_Results_Future struct{ *capnp.Future }
+
+func (f FederationService_report_Results_Future) Struct() (FederationService_report_Results, error) {
+	p, err := f.Future.Ptr()
+	return FederationService_report_Results(p.Struct()), err
+}
+
+type ForwardOutcome uint16
+
+// ForwardOutcome_TypeID is the unique identifier for the type ForwardOutcome.
+const ForwardOutcome_TypeID = 0xb7c8d9eaf0a1b2c3
+
+// Values of ForwardOutcome.
+const (
+	ForwardOutcome_delivered ForwardOutcome = 0
+	ForwardOutcome_accepted  ForwardOutcome = 1
+	ForwardOutcome_duplicate ForwardOutcome = 2
+	ForwardOutcome_looped    ForwardOutcome = 3
+	ForwardOutcome_rejected  ForwardOutcome = 4
+	ForwardOutcome_refused   ForwardOutcome = 5
+)
+
+// String returns the enum's constant name.
+func (c ForwardOutcome) String() string {
+	switch c {
+	case ForwardOutcome_delivered:
+		return "delivered"
+	case ForwardOutcome_accepted:
+		return "accepted"
+	case ForwardOutcome_duplicate:
+		return "duplicate"
+	case ForwardOutcome_looped:
+		return "looped"
+	case ForwardOutcome_rejected:
+		return "rejected"
+	case ForwardOutcome_refused:
+		return "refused"
+
+	default:
+		return ""
+	}
+}
+
+// ForwardOutcomeFromString returns the enum value with a name,
+// or the zero value if there's no such value.
+func ForwardOutcomeFromString(c string) ForwardOutcome {
+	switch c {
+	case "delivered":
+		return ForwardOutcome_delivered
+	case "accepted":
+		return ForwardOutcome_accepted
+	case "duplicate":
+		return ForwardOutcome_duplicate
+	case "looped":
+		return ForwardOutcome_looped
+	case "rejected":
+		return ForwardOutcome_rejected
+	case "refused":
+		return ForwardOutcome_refused
+
+	default:
+		return 0
+	}
+}
+
+type ForwardOutcome_List = capnp.EnumList[ForwardOutcome]
+
+func NewForwardOutcome_List(s *capnp.Segment, sz int32) (ForwardOutcome_List, error) {
+	return capnp.NewEnumList[ForwardOutcome](s, sz)
+}
+
+type ForwardResult capnp.Struct
+
+// ForwardResult_TypeID is the unique identifier for the type ForwardResult.
+const ForwardResult_TypeID = 0xc8d9eaf0a1b2c3d4
+
+func NewForwardResult(s *capnp.Segment) (ForwardResult, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return ForwardResult(st), err
+}
+
+func NewRootForwardResult(s *capnp.Segment) (ForwardResult, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return ForwardResult(st), err
+}
+
+func ReadRootForwardResult(msg *capnp.Message) (ForwardResult, error) {
+	root, err := msg.Root()
+	return ForwardResult(root.Struct()), err
+}
+
+func (s ForwardResult) String() string {
+	str, _ := text.Marshal(0xc8d9eaf0a1b2c3d4, capnp.Struct(s))
+	return str
+}
+
+func (s ForwardResult) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (ForwardResult) DecodeFromPtr(p capnp.Ptr) ForwardResult {
+	return ForwardResult(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s ForwardResult) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s ForwardResult) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s ForwardResult) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s ForwardResult) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s ForwardResult) Outcome() ForwardOutcome {
+	return ForwardOutcome(capnp.Struct(s).Uint16(0))
+}
+
+func (s ForwardResult) SetOutcome(v ForwardOutcome) {
+	capnp.Struct(s).SetUint16(0, uint16(v))
+}
+
+func (s ForwardResult) Error() ErrorCode {
+	return ErrorCode(capnp.Struct(s).Uint16(2))
+}
+
+func (s ForwardResult) SetError(v ErrorCode) {
+	capnp.Struct(s).SetUint16(2, uint16(v))
+}
+
+func (s ForwardResult) Detail() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s ForwardResult) HasDetail() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s ForwardResult) DetailBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s ForwardResult) SetDetail(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+// ForwardResult_List is a list of ForwardResult.
+type ForwardResult_List = capnp.StructList[ForwardResult]
+
+// NewForwardResult creates a new list of ForwardResult.
+func NewForwardResult_List(s *capnp.Segment, sz int32) (ForwardResult_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1}, sz)
+	return capnp.StructList[ForwardResult](l), err
+}
+
+// ForwardResult_Future is a wrapper for a ForwardResult promised by a client call.
+type ForwardResult_Future struct{ *capnp.Future }
+
+func (f ForwardResult_Future) Struct() (ForwardResult, error) {
+	p, err := f.Future.Ptr()
+	return ForwardResult(p.Struct()), err
+}
+
+type RouteAdvert capnp.Struct
+
+// RouteAdvert_TypeID is the unique identifier for the type RouteAdvert.
+const RouteAdvert_TypeID = 0xd9eaf0a1b2c3d4e5
+
+func NewRouteAdvert(s *capnp.Segment) (RouteAdvert, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return RouteAdvert(st), err
+}
+
+func NewRootRouteAdvert(s *capnp.Segment) (RouteAdvert, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return RouteAdvert(st), err
+}
+
+func ReadRootRouteAdvert(msg *capnp.Message) (RouteAdvert, error) {
+	root, err := msg.Root()
+	return RouteAdvert(root.Struct()), err
+}
+
+func (s RouteAdvert) String() string {
+	str, _ := text.Marshal(0xd9eaf0a1b2c3d4e5, capnp.Struct(s))
+	return str
+}
+
+func (s RouteAdvert) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (RouteAdvert) DecodeFromPtr(p capnp.Ptr) RouteAdvert {
+	return RouteAdvert(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s RouteAdvert) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s RouteAdvert) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s RouteAdvert) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s RouteAdvert) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s RouteAdvert) Domain() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s RouteAdvert) HasDomain() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s RouteAdvert) DomainBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s RouteAdvert) SetDomain(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+func (s RouteAdvert) Hops() uint8 {
+	return capnp.Struct(s).Uint8(0)
+}
+
+func (s RouteAdvert) SetHops(v uint8) {
+	capnp.Struct(s).SetUint8(0, v)
+}
+
+// RouteAdvert_List is a list of RouteAdvert.
+type RouteAdvert_List = capnp.StructList[RouteAdvert]
+
+// NewRouteAdvert creates a new list of RouteAdvert.
+func NewRouteAdvert_List(s *capnp.Segment, sz int32) (RouteAdvert_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1}, sz)
+	return capnp.StructList[RouteAdvert](l), err
+}
+
+// RouteAdvert_Future is a wrapper for a RouteAdvert promised by a client call.
+type RouteAdvert_Future struct{ *capnp.Future }
+
+func (f RouteAdvert_Future) Struct() (RouteAdvert, error) {
+	p, err := f.Future.Ptr()
+	return RouteAdvert(p.Struct()), err
+}
+
+type MeshReport capnp.Struct
+
+// MeshReport_TypeID is the unique identifier for the type MeshReport.
+const MeshReport_TypeID = 0xeaf0a1b2c3d4e5f6
+
+func NewMeshReport(s *capnp.Segment) (MeshReport, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 3})
+	return MeshReport(st), err
+}
+
+func NewRootMeshReport(s *capnp.Segment) (MeshReport, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 3})
+	return MeshReport(st), err
+}
+
+func ReadRootMeshReport(msg *capnp.Message) (MeshReport, error) {
+	root, err := msg.Root()
+	return MeshReport(root.Struct()), err
+}
+
+func (s MeshReport) String() string {
+	str, _ := text.Marshal(0xeaf0a1b2c3d4e5f6, capnp.Struct(s))
+	return str
+}
+
+func (s MeshReport) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (MeshReport) DecodeFromPtr(p capnp.Ptr) MeshReport {
+	return MeshReport(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s MeshReport) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s MeshReport) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s MeshReport) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s MeshReport) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s MeshReport) Id() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s MeshReport) HasId() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s MeshReport) SetId(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+func (s MeshReport) OriginDomain() (string, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.Text(), err
+}
+
+func (s MeshReport) HasOriginDomain() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s MeshReport) OriginDomainBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.TextBytes(), err
+}
+
+func (s MeshReport) SetOriginDomain(v string) error {
+	return capnp.Struct(s).SetText(1, v)
+}
+
+func (s MeshReport) State() MeshState {
+	return MeshState(capnp.Struct(s).Uint16(0))
+}
+
+func (s MeshReport) SetState(v MeshState) {
+	capnp.Struct(s).SetUint16(0, uint16(v))
+}
+
+func (s MeshReport) At() (string, error) {
+	p, err := capnp.Struct(s).Ptr(2)
+	return p.Text(), err
+}
+
+func (s MeshReport) HasAt() bool {
+	return capnp.Struct(s).HasPtr(2)
+}
+
+func (s MeshReport) AtBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(2)
+	return p.TextBytes(), err
+}
+
+func (s MeshReport) SetAt(v string) error {
+	return capnp.Struct(s).SetText(2, v)
+}
+
+func (s MeshReport) AtMillis() int64 {
+	return int64(capnp.Struct(s).Uint64(8))
+}
+
+func (s MeshReport) SetAtMillis(v int64) {
+	capnp.Struct(s).SetUint64(8, uint64(v))
+}
+
+func (s MeshReport) Reason() ErrorCode {
+	return ErrorCode(capnp.Struct(s).Uint16(2))
+}
+
+func (s MeshReport) SetReason(v ErrorCode) {
+	capnp.Struct(s).SetUint16(2, uint16(v))
+}
+
+func (s MeshReport) Hops() uint8 {
+	return capnp.Struct(s).Uint8(4)
+}
+
+func (s MeshReport) SetHops(v uint8) {
+	capnp.Struct(s).SetUint8(4, v)
+}
+
+// MeshReport_List is a list of MeshReport.
+type MeshReport_List = capnp.StructList[MeshReport]
+
+// NewMeshReport creates a new list of MeshReport.
+func NewMeshReport_List(s *capnp.Segment, sz int32) (MeshReport_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 16, PointerCount: 3}, sz)
+	return capnp.StructList[MeshReport](l), err
+}
+
+// MeshReport_Future is a wrapper for a MeshReport promised by a client call.
+type MeshReport_Future struct{ *capnp.Future }
+
+func (f MeshReport_Future) Struct() (MeshReport, error) {
+	p, err := f.Future.Ptr()
+	return MeshReport(p.Struct()), err
+}
+
 type PeerHealth capnp.Struct
 
 // PeerHealth_TypeID is the unique identifier for the type PeerHealth.
@@ -1115,262 +2147,354 @@ func (f PeerHealth_Future) Struct() (PeerHealth, error) {
 	return PeerHealth(p.Struct()), err
 }
 
-const schema_d286802247bbdf2f = "x\xda\xacZ}x\x14\xe7q\x9f\xd9\xd5\xb1\xc2\xfa8" +
-	"\xadV\x12\x08cI`h\x0c\xb1\x89\x01\xd36W\xf3" +
-	"H\x96\x11\x06,\xd9Z\x09\xda\x82\xa1\xf6\xea\xeeEZ" +
-	"t\xda=v\xf7\x00Q\xfb\x91M\x82k\xec'uq" +
-	"Mb\xd3\xd2\xd8nhB\x9c@TC)\x0e\xf41" +
-	"\x18\x08\"\xa16\xd8\xb8\xd8\xb1\x9f\xf8\x0b\x87\xb4!6" +
-	".)P\x9bl\x9ey\xefvo\xeft\x92 \xc9_" +
-	"\x9c\xde\x9d}\xdf\x99yg~\xf3\x9bYn\xbepM" +
-	"C\xc1\xf4\x92{\xab@h/\xc0\xd0(\xf7\xcf\xe2\xbd" +
-	"/>p\xf1\x7f\x1f\x02y\x0c\x02\x84P\x02\x98YY" +
-	"\xb4\x04\x01\x95\x09E\xf5\x80\xae\xf9W\x0b\x9e\xd9\xf2\xe4" +
-	"\xc2u \x8fE\x80\x02z~[\xd1\x0c\x84\x02\xf7K" +
-	"\xddV\xdd\xce[\x9e[\x17|uJ\x91E\xaf\xce\xe2" +
-	"\xaf\xf6\xfdt\xc7\xc4\xb3O\x9e\\\x07j\x11\x8an\x97" +
-	"Y=\xf1\xc2-\xdf|\x9b\xef\xa1,*\xda\xac,+" +
-	"\xa2_\x8b\x8bv\x00\xba\x0b>\xfe\x85f\xcc\xea\xfb*" +
-	"\xc8E\x01Q@\xe5R\xd1[J\xa8\x98\x04\xb1\xf8\x0e" +
-	"e\x0a\xfdr\xef~~\xe6\xd2\x0f\xb6\xee\x7f\x18\xd41" +
-	"\xe8\x1f-\x177\xd2\xd1\xd5\xc5\xab\x01\xdd\xb1?\x9f\xfc" +
-	"XO\xe7\xb76\x80|\xad/\xf0@q\x1b\x09l(" +
-	"&\xdd~\xf3\x8d/\xaf\x9f\x1c?\xf0hZy\x81\x04" +
-	"\xf6\x15\xaf#\x81\x01\xbeC\xf7\xa9\xaf~\xe1\xfc\xec\x87" +
-	"\xbf\x96\x12\xe0v\xcf.YBv\x7f\xb9\xe2\xfe\xc2\xed" +
-	"k7<\x95ew\xc9\x0anw\x09\xed\xfd\xc8\x8f\xca" +
-	"\x9f\xbf\xe7\xd6/\xfccP`q\x09?\x9cq\x81\x95" +
-	"O\x9d|\xe1\xfds\x87\xbf\x05\xb2,\xba_\xfa\xd9\x0f" +
-	"\xef\x98\xf8\xe0\xc3'\x00p\xe6\xfa\x92q\xa8l*\xa1" +
-	"\x176\x96H\xa8\xcc.%s\xdf\xbb\xbe\xbblC\xec" +
-	"\xa7\xdf\x0e\xa82\xb9\xf4QR\xa5\xe6\xccs_\xb9\xcb" +
-	"z\xe3{\x81'\x95\xa5\x16=\xa9m\x93\x8bv\xf6\xd7" +
-	"m\x07\xf9z_\x07,=A:T\x96\x92\x0e\xf6\xec" +
-	"\x86\xb3\x87\xba\x97mO\xfb\x90\xbf;\xab\xb4\x9c\x04f" +
-	"s\x81\xdf\x9c=\xbdw\xf2\x7f\xdc\xdf\x1f\xb4bYi" +
-	"\x07\x09\xe8\\\xe0\xf0\xb6qms\xbbO\xbe\x10t\xe1" +
-	"\x86R\xee\x87M\xa5\xe4\xc2\x8f\xd6\xfe\xf1\xbf|\xf8\xed" +
-	"\xbd\xbb\xe8\xfe1s\xa9\\R9W\xbaY\xb9D\xe6" +
-	")\xbf.\xa5\x00\x90\xbeX\xbdv^\xc9\x0f\xff-x" +
-	"\xdc\xc60\xdfmK\x98\x8ekV\x8en\x9dq\xf9\xec" +
-	"\xee@ \xee\x0bG\xc8\xd6s\x07_{\xee\xf4K\xe7" +
-	"v\x0f\x8a\x9d\xad\xe1\x17\x95\xef\x87Ir[X*P" +
-	"\x96\x95\x937\xf7N\xf9\xcf%\xb3\x06\x96\xbe\x18\xf0Y" +
-	"S\xf9\x0a\xda\xe7\x99)\xdf\x89\x1d\x9e\x96\xd8\x0f\xea\xf5" +
-	"\x99\xb0\x9a^\xfe\x16\xe9\xd0TN\x16\x198}\xf5\x9f" +
-	"\xbfu\xcf\xcbA\x93\xb7\x96/ \x81~.p\xf2\xdd" +
-	"w\xbe\xfe\xf2\xe9\xbf}9\xb0y\x89\xd2A\x9bG\xa6" +
-	"\x8c\x95\xfe\xef\xf4\xeb/\x83\\$d\x07x\xf9w\x15" +
-	"T\xc8\x11\x97\xcb\xef\x06t?\x7f\xac\xb7\xbfmG\xf4" +
-	"`VF*<z&(\xe4\x88\xbf\x9e\xf0\xe9W\xaa" +
-	"\x9e\xdes\x90nN\xf0RR\x99H\x02\xf3\x15R\xe2" +
-	"\xd6p\xf8\xe2\x85\x85\x8b\x0e\xe5\xfa]\xa4C\xb6)G" +
-	"\x95]\xfc\xb8~\xe5\xe7\x80\xee\xe3\xeb\xa5\x17.\x98\xeb" +
-	"\x0fg\xf9\xbd\x82_\xf3\x96\x0a:\xeeB\xdf\x1f]w" +
-	"z\xe0\xe0\x91T$\xf1\xd3\x8eW\xf0\xe8\x1b}\xea\x91" +
-	"i\xef6^>\x12|u\x7fE\x84\xe7\x10\x7fu\xfb" +
-	"\xfe\xc5\xe7\xeb\x93;\x06\x821\xf6\x8b\x8aq$p\x8e" +
-	"\x0b\x0c\xfc\xff\xcc\xa7\xdf\x8fL;\x1a\x8cR\xb9\xf2E" +
-	"nk%\x09\xfc\xea\xc0\xf3\xfbw\xff\xc37\xb2\x04\x16" +
-	"U>\xc1S\x89\x0bL=\xfejdl\xf8\x7f~\x1c" +
-	"\xd4a}%\xf7\xd6F.\xf0\xdf\x7fW\xd8\xf6\xe9\x17" +
-	"?\xfeq\xf0\xca\xfa+\xb9}\xfb*\xc9[\x93\xeeD" +
-	"\xeb\xef\xa7m=\x16\xb8\xb2\xea\xaa\xa9d\xdf\xe7\xd3\xe4" +
-	"\x8bg\xc6\xfd\xc9+y\xe3\x17\xab\x9eSFW\xd1\xaf" +
-	"P\x15\xc5o\xe2r\xc7\xf6o~\xf6\xec+Y\x98\xb4" +
-	"\xb5j-\x8f\x8d*:\xe8\xc9=\xf2_\xa8\xe5\x1f\xbd" +
-	"\x92e\xec\x98\x03\xdc\xd81\xa4\xeaw\xc6\x0e\xac\x91&" +
-	"/=A\xe7\x09\xeec;\x92G\xde\xaf{\xe3\x11\x08" +
-	"\xa5\x00s\xcc\x01e\xd9\x18\x0e%c\\\x04tk\x8e" +
-	"\xae\x0b\xd5\xcc\x9e\xf7Z\xd0\xf2\x95\xd5<\x16\x1f\xa8\xa6" +
-	"\xedv~z\xf4\xde\x92\x03\x1f\xbc\x96\xc2@n\xd8\xb3" +
-	"\xd5\x1c\xc1.=\xbe\xef\xebj\x93s*\x07\x98\xf9\x1e" +
-	"\xca\xd7\xaa7+\x9b\xaa\xe9\xd7\xc6j\x0a\x90\x1bwN" +
-	"8\xff7\xe3\xf6\xfelP\xe0\xf6\x8c\xfb\xae\x92\x1c\xc7" +
-	"\x8f\x1d\xf7\x0aiT\xc8\xea\x17\x0c\x9c\xd8\xfd\x1e\xc82" +
-	"f`-\x15v\xc7\xae}_y\xf3Z\xfau\xf2Z" +
-	"r\xd7\x7f=\xfb\xe9\x91\x9dol\xfb \xd7\xb7\xa3H" +
-	"\xa4g\xfc\x13Jr<\xdfy\xfc\xe3\xb4\xf3\xa6w7" +
-	"o\xdc\xb5\xe8\xbe\x8f\x06e\xb8\\s@\xa9\xae\xa1w" +
-	"*k\xeePf\xd3/w\xd6\xf5[\xda\xab\x1e{\xfc" +
-	"L\xd01\x93k\xa6\x92cn\xaa!\xc7\xdc\xf8\xe1-" +
-	"\xe3_\x1b3\xe7WA\x01\xadf\x06G6.\xf0\xbd" +
-	"\xb5\xe5\xef)\x87\xe6~\x1c\x14\xd8P\xc3\x8b\xe2&." +
-	"@\x99|\xa0\xff\x9f?!\xedC\xb9\x196PsB" +
-	"9Y\xc3\xf3\xa4\xe6G\xa4\xfdC\xbd\xf7\x85v\xbf\xfe" +
-	"\xd4\xf9\xe0v[\xebx\x8c\xf6\xd7\xd1v\x9bM\xac\xba" +
-	"\xf7\xba\x1f\\\x0c\x0a\x1c\xaf\xe3\xe7\xbd\xc3\x05F\x9d\xbd" +
-	"\xeb\x9f\xeeyf\xf5\xa5`\xe8\\\xae\xe3yR2\x81" +
-	"\x04\x9e9\xfc\xc6\xbf?\xb8'\xf2Yp\x87\x9b&p" +
-	"\x93fq\x81\x1bN\xdd\xf4\xba\xf3\xf4K\x9f\x05wX" +
-	"<\xe1_\xb9\xcd\x13\xea\xe1v\xd70clZTK" +
-	"\x14\x18\x89\xc8]f\x8c\xb53k\x95\x1ee\xd3\xe2f" +
-	"\xa7n\xcc\xd5\x0d\xdd\xee\x9a\xd4\xc6\xecd\\tl\xb5" +
-	"@,\x00(@\x00\xb9\xa4\x11@-\x14Q\xad\x10\xb0" +
-	"\xcff\xb6\xad\x9b\x06\x96e\xa0\x1f\x10\xcb\x088\xd3\xbb" +
-	"\x8bF\"\xd2\x9e\xec\xb0\xa3\x96\x9ept\xd3\x98\x16\xd5" +
-	"\x8c(\x8bOj\xad\xd5,\xad\xc7\x1eR\x8b\xe5\xcc\x89" +
-	"v\xdd\xc9z[\xb5h\xb7\xd6\xc9<\xf9\xa0\"S3" +
-	"\x8a\x84\x936\xb3\xb0\x18\x04,\x0e\x9c\x8dF\"\xd2\xc6" +
-	"\xa2L\x17\x13N+\xa2Z\xec\xbf\xdb4\x11@m\x10" +
-	"Qm\x16PF\xac\xa0\x04\x96\xe7?\x0a\xa06\x8b\xa8" +
-	"\xfe\xa5\x80\xb2PXAX+/\x9a\x01\xa0\xb6\x8a\xa8" +
-	".\x15P\xb2\xd9J\x1c\x0d\x02\x8e\xa6r\xca\xacU\xcc" +
-	"Z\xa8c\x0fk\xd1\xe3q\xdd\x06\xc0\x10\x08\x18\x02\xac" +
-	"e\x96eZ\x18\xced\x12 \x86\x03\x8a\x09F\"\xd2" +
-	"\xc2l[\xebd\xcd\xba\xed0Cd\x16)X \x86" +
-	"\x00|*\x83^>\xcbr#\x08rH\xea\x8b\xb1\xb8" +
-	"\xbe\x8aY\x0d\xd8\x8a8\xa4\xe7\xec\x94\xb7;\xd8\xa4V" +
-	"\xee2r\x92g\xf7\x94\x05\x00\xea\x0d\"\xaa\xb7\x08\xe8" +
-	"\x99=\x9d\xd6n\x16Q\xbdU@7\xce\xd5a\x16\x00" +
-	"\xa0\x9c\xe1h\x80(\x03\xba\xdar\x87Y\xedl%=" +
-	"\xf5\xfc\x10T#\xcb&fMK\xeb\x9bR\x04\xb3." +
-	"\x8f\x0e-\x16Q\xbdA@\xb7'\xf5\x9aM\xdb\x96\x02" +
-	"\xb6\x8a\x88e\x19\xc8\x02\xa4E\xff\x9cP\x8e\xb9\xc9D" +
-	"\xdc\xd4b\x99H\xb1\x873{N\xe0\xbao[\x92\x89" +
-	"\x017\x91~9\xa0B\x09\x08\xfc\xe0\xb8f;m\xcc" +
-	"6A\xb4\x1c\xbeX\x02C;?\x91\xec\x88\xeb6\x05" +
-	"\xae\xed'\xcf\x90\xc2\x16\xeb$OY\xed\x8ef9$" +
-	"\x1eN\xc6\x9d\xbc^\x1a+\xa0k1;a\x1a6#" +
-	"\x15\xafF\x8d<\xce\x0ffN7\xeb\xb5\xb1,C!" +
-	"\xd2\xf9\xbb\x9c\xc5\x98\xa59\xba\xc8S6a$\"s" +
-	"\xd3+\xa6\xc1O\x11\xa3\x8cB\xb6\x8c\x87\xacG\x19\xd0" +
-	"+\xdf\xf2\xca\x08\x082\x930S\xf2\xd1+\x87\xf2\xe2" +
-	"\x15 \xc8\xaa\x84\x82\x0fR\xe8\xe1\x9d\xdc\xd4\x01\x82<" +
-	"[B\xd1'\xb4\xe8\xb14y\xfa:\x10\xe4)R}" +
-	"\x17\xd3\xe2NW\x03\xb9$\xae\xf56\x19+!\x9cd" +
-	"I\xc6\x17l3\xbe\x8a-\x02\xc9\xa64q=\x14\xc1" +
-	"tp@v\xea\x8c\x1cK\xfc\x0e\x1d\x1b`\xc4K\xf4" +
-	"\x11\xb3\x96\xbf\xe1;p\xd4P\x0e\xcc\x07r\xc3_U" +
-	"^\x90\x13s\xf4\xd1\xa2\xdd\xf9\xf6\x09\xa2v2\xe1\x98" +
-	"\xed\x01(\x1b\xda4;\xd9\xc3\xdaS\x18O\x9bJ9" +
-	"\x08<#\xb3i\xadcv3c\xc4\xc0\xcc\xf1V\xab" +
-	"\x16\xe6\xa8\x1eHU2x\x92\x88\xea\xcd\x81T\xbd)" +
-	"\x92\x81\xad,/\xd4[,jZ\xb1A\xc7\x12\xf2s" +
-	"\xbdE\xd3\xc8A\xfe\x19\xf9\x90\x9f\x0e\x9d#\xa2\xda*" +
-	" \x0a)\xe0o\xb12\xd5 \xdb\xb8\xec{`k\x12" +
-	"\xba\xc5\xec\x16\xa8\xe5U\xc0\xab\x01W\xe8\xd4|I\xff" +
-	"\x87)\xb0m\xf5\xa9\xd0\xcd\xf2\x09W\xa4>\xa5\x09\xf9" +
-	"\xa5\x81g\xafG\x88\xd1\xe3I\xca9\x8c\x80\xa0\x9cF" +
-	"\xca_\x8fO\xa3\xd7\x06+o\xa2\x05\x82r\x1c)\x83" +
-	"\xbd\x9e\x10\xbd\xceT9\x84kAP\xf6!\xe5\xb0\xd7" +
-	">\xa1\xc7\x88\x94~\\\x02\x82\xb2\x0d%,\xf0\xa9<" +
-	"z3\x09e\x0bv\x80\xa0lB\x09C~;\x8a^" +
-	"\xa3\xa8l\xe0\xe7>\x84\x12\x8e\xf2[n\xf4\xdav%" +
-	"\xc9\xdf\xedA\x09%\xbf\xa5B\x8fh)\x1a\x7f\xba\x18" +
-	"%,\xf4G\x01\xe8\xf5\xd9J\x0b>\x01\x822\x1f%" +
-	"\x1c\xedO9\xd0#\xf8\xcal\\\x07\x822\x0b%\xbc" +
-	"\xc6\xe7]\xe8\xf5B\xca\x14l\x04A\xb9\x0e%,\xf2" +
-	"y$zM\x96\"\xe3\x0a\x10\x94\xd1(a\xb1\xdf\xc7" +
-	"\xa1GX\xe5\xcb3@\x90\xcfIX\xe2w\xe7\xe8\xb5" +
-	"P\xf2\xe9\x89 \xc8oJX\xeaO?\xd0\xeb\x00\xe4" +
-	"cm \xc8\x87$\x0c\xfb\xfd'z]\xae\xbc\xc7\x02" +
-	"A\xee\xcfB\xc9T\xceA-/4\xc1\x95\xfaT\x1e" +
-	"6\xa0\xcbY_\xbb\xa3Q\x95\xf3\xfe\x9c\xab\x1b \xa5" +
-	"\x1e{Q\x0b\xb5<\x1e\x1b\xd0\xf5J\x0cH\xac\xd7\xce" +
-	"\x03\xbd\x1e\x96\xa2\x87nh\xe7\x07\xe4>f\xacL\xc3" +
-	"w\x87\xe6D\xbb\x02x^\xcb\xc5\x1bP\xd2\xa2\xdd\x0d" +
-	"\xe8z\xcc\x06\x90\x84c,\xce\x1cv[\x14j\xa3f" +
-	"\xd2p\x86'E\x9e0\x17\xf5\xb3\xeew\x02i\x9f\x13" +
-	"\x07@\xab1\x03Z>f\x11\xbd\xb8QD\xf5O\x05" +
-	"\xecK\xd3\x0b\x1f\xa7\xb28\x05\x82\x808\x0cbxW" +
-	"c9\x1e\xb5\x81\x11\x01s\xe2\x10\x80)u\xb3\xe9#" +
-	"\x82t\xb6\xb3\xd2\xb8\x9f\x85#\xcd\xba\xd1\xdd\x1ev4" +
-	"\x87\xa3H1\x07\xcc\xeb\xa6r\x9aX\xb9\x04\x00\x05Y" +
-	"\x1e\x07\x10\x8e\x99\xab\x0d7j\x1a\x06\x8b::\x88F" +
-	"\xa7\x98L\x0c\x07\x8c<\x80\xec\xfc\x84\xf1\xaa\x0b!\xbf" +
-	"7\xbfj\xe5\xe7\xc02\xa1='\xc132\xb7\x95\x8f" +
-	"\xe6\xd6\xc6\xf5\x1e\xdd\xc1B\x10\xb00\x87\xc8\xb7\xa6\x12" +
-	"\x81\x11o\xb0\x01R\xa4\xc8;L\xeb\x00P\xef\x13Q" +
-	"\x8d\x07nG\xa7p\x89\x89\xa8&\xa8\xd1H\xd7\x9b\x9e" +
-	"6\x005.\xa2\xbaF@\x14+P\x04\x90\x93\xeb\x00" +
-	"TGD\xf5A\x01]=\xc6\x0cGwzA\xa2\xfc" +
-	"I\xdfa_W\xa2\x9b\x05\xfevm\xbd\xd3\xd0\x9c\xa4" +
-	"\x05\x98\x89\xb6t\xaa2\x8c\xa5;\x95\x11\x8b\x94\x97\x88" +
-	"\x94\x86<\xe0\xa5!\x88\xe9\x0d\x9c\x98F\x99\x9ep\xb2" +
-	"\xe9\xbb?\x0aN\xd3w/\xd3B\xc3dZ\x0a\xb1\xfc" +
-	" \x1f\xf2f\x99\xa7X\xba\xc4\x0dU<\xd3\x8a\xe5h" +
-	"S6\x02y\x1a\xa9\xe7\xb5X\x8f\xb9\x8a\xc5\xfcX\xb8" +
-	"\x12\xcb<\xa2\xca\xd5\xaeo\x1d\xd4\xca\xb6\x05\xdc\xc9\x8c" +
-	"U,n&\x18\xa0\x9dq\xa7?\x99\xbazw\xa6(" +
-	"lv2E2\xf6\xa4\xeb\x04\x96e\xa699N\x1a" +
-	"n@\x90'Q'f\xf6\x96\xba\xd9\xcc+\xa6\x84>" +
-	"\xc2IW\xc2\x08\x1b\x87\x00\xb8>\x8b\xadL2{p" +
-	"\xa7\x96{\xd5~\xb0\x85\xad\\tk\xa2\x1b\x90\xcc\x04" +
-	"\xcb\xa1\x8em\x19\x96\xe8+\xd2B\x8a\xcc\x13Q]\x98" +
-	"\xa1\x8e\xea\x92\xcc\xcc\x80\xb2CO\xe8\xcc\x00t|\x1d" +
-	"\x13Z/\x15G_G\xc7\x89\xb7\xb3\xa8i\x80\x18\xb3" +
-	"\x07a\xccH\x93\x11?\x0b\xfe\xd0\xf5\xe8J\x8acV" +
-	"`{\xcd\xd2\xef\x05\x14=\xcc\xee\x0a\xccH\xba\x9a\xbc" +
-	"t\xa0\xcb\x98\xe4o|\x96L<#\xa2z>c\xe2" +
-	"9\xba\xa0ODT?'\\\xc5\xd4e\\\xa2\xc5\x8b" +
-	"\"\xb6\x17\xa0\x80\xb2\x88\x1cY\x15D\x0b\xa0\x0dEl" +
-	"/\xa6\xe5\x02\xac\xc0\x02\x00e4.\x01h/\xa4\xf5" +
-	"\x0aZ\x0fa\x05\x86\x00\x14\x19\x17\x00\xb4\x97\xd1\xfax" +
-	"Z\x1f%T\xe0(\x00\xa5\x1a\x1b\x01\xda+h\xbd\x8e" +
-	"\xd6%\xa1\x82\x8fT\xaf\xe3\xebci}\x12\xad\x17\x8a" +
-	"\x15X\x08\xa0L\xc06\x80\xf6:Z\xbf\x11\x05\xec[" +
-	"\xc5,N\xefG\x81\x80\xa3\x00]\xd3\xd2;u\xe3N" +
-	"\x06\x98A\xf4<\x01\xe4F-\xa69,6\xa8\xe9\xc8" +
-	"\x1bH]f\xe2v\xaa\xe4\xe4\xf6\xf4A}=\xda\x9a" +
-	"yf\xc2\xf6\xff\xce\x8d\xc8|ed\xe4\x81\x93\xdf-" +
-	"\x07#`E`\x86\x91\x16M@\x98\x82\x08\xe5\xcc\x9c" +
-	"7=a\xba\x92i\xd2\xa0\xb9\x0az\xc2b'\xcb)" +
-	"\xbf\x04FKET\xbb2Q\xc2\x1a\x03%\xd9\x8b\x12" +
-	"}-\x80\xda%\xa2\xeaP\x90\x08\xa9\xf2\xbb\x92Z\xc0" +
-	"\x84\x88\xea\xfd\xd9\xb3\xbfA\xdeJ\x17\xa4\x18\xd4\xb7d" +
-	"\xdf\xc7H\xcd!G\x1b\xcb2\xad\xf0\xedf\x8c\xeb\xde" +
-	"\xcc\xd5y'\xc5\xa5N.\xe0\\\xea8Q*Q>" +
-	"F9R \x0f\xac\x05\xc0\x90|h\x05]\xa7\xbc\x9f" +
-	"\x9eI\xf2>\xfa\xa7P\xde\xd3A\x94E\xde\x15\x01\xc0" +
-	"k\xe4\xef\x93H\x91\xbcm3\x00\x16\xcb\xdb\xe8Y\x89" +
-	"\xbc\x95v)\x95\x9f\xa5\xbf\xc2\xf2\x16z\xafL~\xda" +
-	"\x02@Y\xdeD/\x94\xcb\x1b\xd7\x01\x84\x0d\xd3`\xae" +
-	"n8\xcc2\xb48\x00\xb8\x1dZ\xac\x8d\xb0\x15D\xdb" +
-	"q\x93\x86\x96t\xba\x98!8z\x94\"\x11\xd2\x8dj" +
-	"S=\xb78\xe6\xea\xc6*-\xae\xc7\x16B\x98Zg" +
-	"\x97\xa4\xe7jz\x1cD\x16s\x09\xaf\x9b\xd6\xe86\xd0" +
-	"%&\x8dn\xc3\\m\xa4\xfa\x86z\xc3$\x16\xe5\xf2" +
-	"\x7fZ\xb5(\x84\x09\xa6\\\xc74[4\xa3\xf7N\xf4" +
-	"POd\xb6\xdb\xa3\xe9\xf1\x0es\xcd\\\x90\x92\xf1\xb8" +
-	"\x9b\xbe\x92\x85\x82i6kV'\x03KsX\xb3\xde" +
-	"\xa3K\x0e\x8bQ^,4\xcdf\x938\xa8w\xe2\x1c" +
-	"\xa85{4\xddp\xed\xae\xa4\xe3\xe8F'\x84\xe7\x10" +
-	"_M0f-2,V\xa0E\xbb\xb4\x8e8\x83\xe5" +
-	">\xea\xa5a\xb0\x951k\x1e\xd3\xa4\xb8\xd3\x95S!" +
-	"\"\xf9\x86\x0b\x91@\xd9\xf0\xd8^\xb0l\xd4\xc7\xb8\x1e" +
-	"\xfeL\x83\x82c~\xcc/\x16\x1eF\xe4\x9bn\xcf\xa3" +
-	"\"\x86\\\x8b\xf1\xbe\x16\xbbh\xef\x1f\x88\xa8\xee\x0dh" +
-	"\xb1\x87\xb4\xd8)\xa2\xfaR@\x8b}\x84\xce{ET" +
-	"\x8fP\xd4\xa7I\xe7!\x92|ID\xf5'\x04\x8c\x05" +
-	"\x1c\x18\xe5\x01Z<(\xa2\xfa\xaa\x80\x18\xe2\xa0(\x1f" +
-	"\xa3\xcc\xfe\x89\x88\xea)B\xc4\x10GD\xf9$\x11\xe9" +
-	"WET\x7f)\x0cR\xbd>j\xf6\x10\x8b\xf6,I" +
-	"\xc45g\xb9i\xf5\x100\xe57>\xc75n2\xe1" +
-	"\xe8=\xacE\x870O\xa7\x0c97\xba\x03d\xc9\xff" +
-	"X\x933:\x16rF%\x90\x99\xb9{\xff\xe9\x01\xbd" +
-	"\x8f\xce\xb2\x1c\xe13\xf7\xfa\xd48%\xbb\xbb\xcc\xdfj" +
-	"\x0c7\xc0\xbd\xea1\xf7\x10t\xc5\x1b/\x8eH\xe6\xfc" +
-	"\xcfm#\x90\xb9,\xa6OlN\xfc=\x99i\xd0\xd9" +
-	"\x19\xbe\xd0\xac\x1b\xd8M\xee\xae\xf3\xb7>\x1e\x09\x84\x8f" +
-	"\x17\xa6'\x1b\xd3\xe1\xf3v\x86N\xbdI!\xf5\xba\x88" +
-	"\xea\xbb\x99\x02.\xbfC\x8d\xd5\xdb\"\xaag(J\x85" +
-	"T\x94\x9e&\x8e\xf3\xa1\x88\xea'T\xbb\xc5T\x98\x9e" +
-	"%\x13~)\xa2z\x91\xc2\xb4 \x15\xa6\xbf\x8e\x04\xa8" +
-	"B\xbajgS\x85\x9c\xd0\xeb\xd3b1\x8b\xd9\xb6\xf7" +
-	"w\xadM\xdd/\x863\x9f\xf9\xd3\xdfxl\xdd\x88\xb2" +
-	"\x16=\x0eR\x10\xf09Ob\xb1\xbbAL:\xfe\xdc" +
-	"5\xbd8\x1f\xd0\xf0\xd6\xea\xf9\xa7#?\xb291\xa3" +
-	"\x02\x018\xb8\xe1\x1dfN\x90\x8f\xf3g\xf3\xf2\x19W" +
-	"\xc0\xcb3\xfdx\xbe\x9e\xe8*>\"\x0c\xdf\x1a\x05\x8e" +
-	"\xc9\xd3\xd0]\xc11#\xf5\x89y\xbe\x1d\x06?\xac\xf8" +
-	"aM\xa50+\x9e\x7f\x17\x1b\xae\xe2C\xe5o\x03\x00" +
-	"\x00\xff\xff\x00Y!S"
+const schema_d286802247bbdf2f = "x\xda\xacz{\x98\x14\xe5\x95\xf79U\xd34\x84K" +
+	"OQ\x03\xe1\xde\xdc&r\x11\x84A\x92\xd8\x91\xaf\x87" +
+	"\x11\x08\"\xe8\xd4\x0c~\xf9D\x8d\xa9\xe9~a\x8a\xe9" +
+	"\xaej\xaa\xaa\x81\xe1\xd3\x1d!\x9a\x88\xae1\xba\x92\x08" +
+	"\x1b#\x9a\xb0\x89&jH0\x04\"y\x04\x19eL" +
+	"\\\x05\xc1\x15#O\xbcd\x0cdC\".F0\x9a" +
+	"\xde\xe7\xbcu\xed\x9e\x9e\x0b\x9b\xfdkz\xaaN\xbd\xe7" +
+	"}\xcf\xf5w~U\xb3\xdac\xb5\x15\xb3\x07'\xc7\x82" +
+	"\xd0\xb8\x1c#\xfd\x0a\xe7v\x9c\xfe\xf1\xde\xebW\xde\x0a" +
+	"\xd2$\x04\x88`\x14`\xce\xedC\xeeC@y\xcb\x90" +
+	"$`\xe1\x0b\x99\xd6\xbd\xb7\x9c\xfb\xaf\x8d }\xda\x17" +
+	"\xe8\x18\xb2\x82\x04\x8eq\x01\xe3\xcbK\xb6?x\xff\xf2" +
+	"M \x8d@\x80\x0a\xba\xff\xc1\x90\x1a\x84\x8a\xc2%-" +
+	"\xe6\xf8]\x97>\xb2)\xfc\xe8\x89!&=z\x8a?" +
+	"\xda\xf6\xdb''\x9e\xbe\xff\xd8&P\x06\xa2Xh6" +
+	"FN\xfc\xf0\xd2\x87\xde\x80\x88\x10\x05\x90\x07\xc4\xb6\xc9" +
+	"R\x8c\x9e\x19\x1c\x8b#`a\xc9_N\xa9\xfa\xdc\xb6" +
+	"\xdb@\x1a\x18\x12\x06\x94\xa7V\xbe.\xcf\xad\xa4gf" +
+	"W~Q\xbe\x8e~\x15\xae\xf9\xd1\x9c\x1b\xde\xd9\xb1\xff" +
+	"k\xa0|\x1a}\xe5\xf3+\xebH\xf9\x95\x95\xeb\x00\x0b" +
+	"#\xfeP}Wv\xd5\xf77\x834\xda\x17x\xbc\xb2" +
+	"\x81\x04\xf6T\xd2\xee\xfe\xfe\xed\xcbn\xaf\xce\x1c\xb8\xd3" +
+	"\xdd>mj\xce\xe9\xcaM$p\x9e\xaf\xd0\xf2\xdam" +
+	"\x17\x9d\x9d\xf7\xb5\xbb\x1d\x01~\xf2\xac\xb4\x82N~Y" +
+	"\xd5\xcd\xfd\x9f\xd8\xb0\xf9\x81\xf0\xc9\xaf\x93V\xd3\xa3L" +
+	"\xa2\xb5\xefx~\xe8\x8f\xae\xbf\xfc\xa2\xef\x84\x056K" +
+	"\\\xf9\x16.\xf0\xab\xe1\xdaC_:\xb7\xf1\xbba\xe5" +
+	"OIKH`\xbf\xb4\x0e\xf0w\xbb\xaf\xfe\xfe\xa3'" +
+	"o\xda\x1er\xdb\x8c\xa1w\xd2\xedyC\xe9\xf95\x0f" +
+	"\x1c\xfb\xd9\xdbg\x9e\xfb>H\x92X\xb8\xe4w\xbf\xfc" +
+	"\xe2\xc4[\xbfv\x04\x00\xe7d\x87\x8eB\xf9\x96\xa1\xf4" +
+	"@\xeb\xd0\xe7Q~P&s\x8d\x19\xf8\xd1\xa9\xd7\x9e" +
+	"\xff\xf9\x0e\xf2\x04\x86<A\x0b\xcb\xb7\xcb{\xe5\xbbI" +
+	"L\xde,\xd3\xb9\xbf3z\xdd\x93CNN\xf9\x81\x13" +
+	"3\xfc\xdc\x9d\xf2}t\xee\xb7&\xb5TnN\xff\xf6" +
+	"\x07!\x8b\x1c\x93\xef\xa4;\xe3N>\xf2\xd5\xab\xcdW" +
+	"\x7f\x1c\xba\xd3.\x9bt'\xde \x0d\xdc\xb5s\xfc\x13" +
+	"\xe1\x08\xdc)\x1f\xa1\xa3\xb4\xcbt\x14k^\xed\xe9\xf6" +
+	"\x96\x1b\x9fp]\xe9\xea\x1bJ\x02\xa7\xb9\xc0\xcbo\xbd" +
+	"\xff\xbd\xa3\xed\xef\xfe\x04\xa4\x81BQ`\x0c\xaezL" +
+	"\x1eVE\x1b\x97\xaa\xbeM\x1e=\xdd\xf9t\xf5\xafn" +
+	"\xde\x19\xb6\xfa\x8dUM\xb4\x92VE+=\xf7\xe8\xa8" +
+	"\x86E-\xc7~\x16\xb6\xfa\xe6*\xee\xb7-Ut\xf4" +
+	"w7|\xf6\xdf~\xff\x83\xa7\x9f*\xb5\x13\x8f\xd83" +
+	"U\xdb\xe4\xf3\\\xdd\x07UO\x02\x16\xa2\xd3GnX" +
+	"<\xf8\x97?\x0f\xab\xbbw\x18_\xed\xc1a\xa4\xee\xd9" +
+	"\x9f>\xfc\xde\x1f\x8f\x1f\xda\x0d\x92$\x149i\xdf0" +
+	"\x01\xe5\x8ea\xb4T\xfb0\xda\xf9R\xf9\x85\x1d5\x9f" +
+	"\x9c\xde\x1dJ\xb2\x91\xc3\x13d\xbe3\x07_y\xa4\xf3" +
+	"\x993\xbb\xbbd\x05\x0e\xdf+\x0f\x18N\x92\x91\xe1_" +
+	"\xaf\x90\xa5\x91\xe4\xe7\xa7\xa7\xfe\xfb\x8a\xb9\x1d7\xec\x0d" +
+	"\xb9\xe1\xfc\x88\xd5\xb4\xce\xde\xed\xff\xf4\xf1m\xcf\xff}" +
+	"ox\xb3\x9d#\xf8f\xcf\x8c\xa0\xcd>\x1f\xff?\xf3" +
+	"\xaf\x89>\xf4\xab\xb0\x9f\xaaGn#\x81\xb9#I`" +
+	"\xfb\xd4\x1f\xa6\x9f\x9b\x99\xdb\x0f\xca\xa4 \xe5\xd8\xc8\xd7" +
+	"I\xa2u$Y\x8f\"\xec\xec;G\xf6\x97\xe6\xbbH" +
+	"\x07=>\xf2\x05\xb9\x9369\xe7\xad\x91\xf7P\xbe\xeb" +
+	"8{\xdd\xff}\xfd\xfag\xc3\xce\xc8\x8f\xe6)\xb0q" +
+	"4-w\xec\xcd\x13\xdfz\xb6\xf3\x1b\xcf\x86\x0esb" +
+	"t\x13\x1d&1uD\xf4\xaf\x9dG\x9f\xed\x12\x11\x1d" +
+	"\xa3\x1f\x93\x0f\x8f&u/\x8e\xbe\x06\xb0\xf0\xf1]\xad" +
+	";\x1b\x9eL\x1d,:\xf5h\x9e\x87gF\xd3\xa1\xfe" +
+	"\xff\x84\xf7\xbf:|\xeb\x9e\x83\x14|\x82\xabD\x1a3" +
+	"\x91\x04F\x8e\xa1M\\\x1e\x8b\x9d\xfbp\xf9\xb5\xed\xa5" +
+	"\x11\xc1\xcf\xd4:\xe6\x05\xf9\xf61\xf4k\xe3\x98?\x00" +
+	"\x16\xee\xb9=\xfa\xb3\x0f\x8d\xdb\x9f\x0b\xabS\xc7\xf2\x00" +
+	"\xcc\x8e%u\xab\xde\xda\xf5\x85\x97\xbe\xfc\xdb\"\x81\x87" +
+	"\x1d\x81\xc7\xb9\xc0\x87m\x9f\x19\xdb\xd9q\xf0P(\xf7" +
+	"N\x8c\xe5\x19v\xd4\x8d&P$\xc4 \x9a\x9c\x14~" +
+	"q\xecG\xf2\xf1\xb1\xf4\xeb\xd8X\x0a\xcd\x01\xaf\xdd1" +
+	"\xf3\xcd\xbaO\x0e\x85\xf5d\xc7%HO~\x1c\xe9y" +
+	"b\xffug\x93\xf9';\xc2I\xb7e\xdc(\x1e\xbb" +
+	"\\\xa0\xe3\xa39[\xdfN\xcc|!\x1c\x0e\xfb\xc6\xed" +
+	"%\x81\x17\xb9\xc0\x9f\x0f\xfch\xff\xee\x7f\xfdv\x91\x00" +
+	"\xc6yg\x91\xe2$0\xed\xf0\xcb\x89\x11\xb1\xff\xfcu" +
+	"x\x0f\xb3\xe3\xdc\xf6\xf3\xb8\xc0\x1f\xbf\xd9\xbf\xe1\xfd\xe9" +
+	"\x7f\xf9u8\x00n\x8c;\xe9\x1a'\xdbO\xbe\x0a\xcd" +
+	"\x7f\x99\xb9\xe3\xc5pQ\x89O#c|<S:w" +
+	"r\xd4\xe7^*\x9b\xa7\x8f\xc7\x1f\x91\x9f\x8a\xd3\xaf\x9d" +
+	"q\xf2J\xee\x93\xa6'\x1e\xfa\xdb\xc3/\x15\xf5\x8a\xbb" +
+	"\xc7o E[\xc7\x93\xa2\xfb\xf7H_R\x86\xbe\xfb" +
+	"R\xf8,\xe7\xc7\x1f \x81\x01\x13h\xab?\x1c\xd1\xb1" +
+	">Z}\xc3\x11\xd2'\x14\xeez2\x7f\xe8\xed\xf1\xaf" +
+	"\xde\x01\x91\x08i\x997\xe1\x80\xbcp\x02o@\x13>" +
+	"'\x00\x16N\xb9\x89\xe0H\x97\xecn\xeb\xa4\xc7\xe4\x87" +
+	"'\xd1\xaf\x07'\xd1\xee\xc6\xbd\xb0)2n\xde\xe2W" +
+	"\xc2f\xcaOv\xd2`2\xe9\xde\xf5\xfe\x0b7\x0d>" +
+	"\xf0\xce+N#\xe3V\xd81\x99\xb7\xa1\xf3\xf7\xec\xfb" +
+	"\x96\xb2\xd0~\xad4\xdfxH\xdc;y\x9b\xbcu2" +
+	"\xfd\xda2\x99\xf4|c\xd1\xb6\xf1\xdaM[\x8f\x87\x8c" +
+	"\xb9\xa6\xba\x8e\x96\xe9tC\xabld]W\xfdG\x99" +
+	"U\xd3/\xb5\x9aLu\xf1\xae\x09g\xbf>\xea\xe9\xdf" +
+	"uI\xbd}\xd5\x8f\xc9\xed$8g\x7f\xf5%d\x85" +
+	"\xfe,\xb9\xa4\xe3\xc8\xee\xb7@\x92\xc2\xab\xf2\xc4\xd1." +
+	"z[\xce_D\xbf\xd6\\D\xf1\xfa\x1f\x0f\xbf\x7fh" +
+	"\xd7\xab\x8f\xbeS\xea\xcf~\x1c)L\xb9O\x96\xa6p" +
+	"\xa40\x85W\x8e\x8f\\\x03\x93t\xa4\x8b\xf7\xa7\x1e\x91" +
+	"\xf7L\xe5\xfdt*\x97\xde\xf2\xe6\xb6{\x9f\xba\xf6+" +
+	"\xefv\xa9\xa0\xd9\xe9\x07\xe4\xfct\xbe\x89\xe9_\x94\xb7" +
+	"\xd2\xaf\xc2\xdcI\x0f6\x0e\xbf\xeb\x9e\x93aol\x9c" +
+	">\x8d\xbc\xb1y:y\xe3\xaf\xae\xb5\xc8XB\xe9\xb1" +
+	"\xf6M\x7f[\xee\x98\xce\xe3t:\xd7}\xf1\xef/\x1d" +
+	"\xf3\xca\xa7\x17\xfc9\xbc\xdc\xb53jh\xb9\x1bg\xd0" +
+	"r?\xde0\xf4-\xb9}\xd1_\xc2\x02\xb7\xcc\xe0\xf0" +
+	"k3\x17\xa0:w`\xe7\xf7\xde+=\xab\xa3o\xc6" +
+	"\x11\xb9c\x06\xd77\xe3y\xd2\xd7\xf1\x99\x9b\x1f\xfb\xac" +
+	"\xb5\xe8l8\x90\xb7^\xc2q\xc3\xa3\x97\xd0r\x1b[" +
+	"\xbf\x12\xd9}\xf4\x81\xb3a}\xc7/\xe1I\xd9\xc9\x05" +
+	"\\\xa0p\xb64vy0Df\xbd.K\xb3\xe8\xd7" +
+	"\xe0Y\xe4\xb6\xbf\xde\xf9\xf8\xc1;/\x9e\xffa\xa8Z" +
+	"=:\x8b#\x85m\x06\x0e\xbfi\xecO\xce\x85\xf5l" +
+	"\x9d\xc5\xcf\xb5c\x16\xe9\xe9w\xfa\xea\xef^\xbf}\xdd" +
+	"\xf9\xf0N\xdbg\xf1\xfar\x8c\x0bl\x7f\xee\xd5_\xdc" +
+	"\xba'\xf1\xb7\xf0\x0a\x1f\xcc\xe2\xa6\xfb\x84\x0bLym" +
+	"\xc6Q{\xeb3\x7f\x0b\xaf0a\xf6OI`\xf6\xec" +
+	"$\\QX\xc9\xd2\xccTm-b\xe83SjN" +
+	"\xcf%\x16\xb9W\x0c\xbd\x91\x99k\xb5\x14\x9b\xb9\xd20" +
+	"\xd7\xa9fzr\xbdj\xaaY\xb4\x94\x0a\xb1\x02\xa0\x02" +
+	"\x01\xa4\xc1\x0d\x00\xca \x11\x95)\x02\x16\x98\xbe\x96e" +
+	"\x8c\x1c\x03\xb4p\x08`\xbd\x88X\x19\x14\x05@\xbaX" +
+	"\xd0\x8d4#E\x15z.q\xb5\x91f\x9e\x8e\x8c\xb1" +
+	"J\xd3\x17i\xbaf5On`V>#\xdaE\x8a" +
+	"\xea\x00\x94\xfe\"*U\x02\xb6Y\xcc\xb24C\xc7\xca" +
+	"\x00\x8a\x00behuQ\xcf%\x1a\xf3MV\xca\xd4" +
+	"rt\x92\x99)UO\xb1\xcc\xe4\xfa8\x1d\xc1\xeav" +
+	"\x17+\x99\x9dj\xbe\x8a\xb5\xd6\xab\xa9\x16u\x15\xf3\xe4" +
+	"\xc3\x1b\x99\x16l$\x96\xb7\x98\x89\x83@\xc0A!\xdd" +
+	"\xa8\xe7\x12\x0d,\xc541g\xd7#*U\xfe\xb3\xb7" +
+	"L\x04P\xd6\x8b\xa8\xdc&\xa0\x84XE\x85V\xdax" +
+	"'\x80r\x9b\x88\xca7\x05\x94\x84\xfeU\xd4a\xa5\xbb" +
+	"k\x00\x94;DT\xee\x17\x10\xc5*\x14\x01\xa4{\x13" +
+	"\x00\xca?\x8b\xa8< \xa0T\x81UX\x01 mY" +
+	"\x02\xa0\xdc/\xa2\xb2]\xc0\xa8\xc5\xd6\xe0\x00\x10p\x00" +
+	"\x01Ff\xaee\xe6r\x0d\xb3l\x99\x96\xc9h\x16\x00" +
+	"F@\xc0\x08`\x9c\x99\xa6ab,(S\x80\x18\x03" +
+	"Lf\x99\xd5|e\x1a\x07\x83\x80\x83\x09>\xe7Y\x9e" +
+	"\xa5\xe7\xdb\x00\xd0\xe5\x90\x82\x9eK,c\x96\xa5\xaeb" +
+	"K5\xcbf\xba\xc8L:l\x85\x18\x01\xf0\xc7\x0a\xf4" +
+	"\xca\xb2$\xd5\x81 E\xa2mi\x96\xd1\xd62\xb3\x16" +
+	"\xeb\xb1\xfbX\xb0\x1c\xcf51'\xe2,2\xb8g\xc3" +
+	"\xa9t\xe0)\"*\x97\x0a\xe8\x99p6]\x9b%\xa2" +
+	"r\xb9\x80\x85\x0c\xdf\x0e3i\xd7R0/\x01\xa2\x04" +
+	"XPW\xda\xccldk\xe8\xaeg\xaa\xf06\x8a\xce" +
+	"\xc4\xcc\x99\xee~\xcb\x85\xfe\x92P\xe8g\x9d\xc7,Z" +
+	"\xd6\x0f}\xbf\xf3\x94\x84~\xa4\xe4\xb8\xf9\\\xc6P\xd3" +
+	"A\xd4Y=\x1d{A(t\xe6\xaf\x00PjET" +
+	"\x96\x0aX\xc8\xb9\x0f\x87\xb6@\x8e$\xc5\x19\xd5\xb2\x1b" +
+	"\x98e\x80h\xda\xbew\xbb3~.\xdf\x94\xd1,J" +
+	"\x02\xcbO\xc4n\x85M\xb6\x8a,e6\xda\xaai\x93" +
+	"x,\x9f\xb1\xcbZi\x84\x80\x05\x93Y9C\xb7\x18" +
+	"m\xf1B\xb6Q\xc6\xf8\xe1,la\xad\x16V\x06 " +
+	"\xb4\xa4\x16\x94\xaeLQ\xdeh\xab6s\x8eg[P" +
+	"dh\xca\xb2\xc9\"*\xb5!C\xcf\xa3t\xfc\xbcc" +
+	"\xfd\xa4i\xe4m\x16\xaap>\x90q\xdc\x1c\xb7l\xc3" +
+	"dX\x194`w?}\xa9\xb4\xce\xda\x9e\xff\xa1\\" +
+	"\x01\x9c,`\x9b\x9a^\xcbL;\xb4\x07\x1f\x9d\xb8\xa1" +
+	"\xe6\xe9\x12\xbb\xd3%\xa6\x18\xa5\xeb\x18\x9e\xae\x1e\x9eF" +
+	"\x0f\xaeJ\x87\x13 H\xedQ\x0c .z\xf0O\xda" +
+	"\xb3\x1a\x04ig\x14\x05\xbf\xb9\xa0\xd7\xa7\xa4\x1dM " +
+	"H\x0fFQ\xf4'Z\xf4&\"\xe9\xdeM H\x9b" +
+	"\xa3X\xe1\xf3-\xe8\x8dS\xd2-T\x1e\xd6D1\xe2" +
+	"\x8d\xf4\xa1\xf9\x9a\xd1^\xae\x8bb?\xbfq\xa3\xd7R" +
+	"\xa5eto~4\xd9\xcc\xd4\x8c\xdd\\K!\x96Q" +
+	"[\x17\xeak F\xc5\x8b_\xb0\x8c\xccZv-D" +
+	"-*;\x05\xaf\xc2\xa3\x9blP\x8bmn\x7f\xab\xf5" +
+	"|K?X\xce0\xed\xe22\x85N}h\xbe\"i" +
+	"\xe4u\xdb\xa9w\xa1\xc0\x99\xe6\x06\xce\xac\xa00\xcd\xa8" +
+	"\x09\x8aULW\xb3\xcc\xab\xa3\xf1\xb5j&\xcf\xfc\x0a" +
+	"t\x01\xa1\xe1\xc4,Z\x17PM\xfc0\xef5\x8d\xfd" +
+	"\xfe\x1b\xe7O\xf8\xfb\xea\xd7\x138(m\x99='k" +
+	"\xd9\x96)\x96\xecGM\xb5\x94['\x8c\x01\xf29\xdb" +
+	"h\x0c\xf5\xbbR'5\xc6(\xc5\xc9E#xG\x9d" +
+	"_\xc7[\xc0e\x09\x00\x14\xa4\xd9\x0d\x00(J3\xe8" +
+	"O\x854\x95\xeeE\xa4\x09u\x00my\xbdE7\xd6" +
+	"\xe9I\xa7\xf9\x15\xdc\xd0`\x80\xe9\x82\xdb\x0b\xe8w\x1b" +
+	"[\x9f\xd3L\x96nK\x9bF.\xc7\xd2=X\xd6\xca" +
+	"gY\xa3\x03X\xe8L\xd1\x128Q\x13\x9c)n\x1b" +
+	"-L\xef\xb52\x968\xab^\x8dq\x88R>\x12\xfd" +
+	"\x126#\x11\x0a\xc5\xb0\x13\x92&K\x19f\xba\x8bZ" +
+	"2$\xdf\xb7h\xe8d\xc6A\xfe\xfa\x0bk\x82\xb6\xe3" +
+	"\xaf\x7f%)] \xa2R/ \x0a\x0e\x8aYf\x02" +
+	"(KET\xfe_\xe9\xe1\x8a\xc3\xc01\xa6\xb5\x0c\xe2" +
+	"\x1c\xa9x8\xa5\x8fF-\xd7u\xfa\x86\x16\xcbTI" +
+	"\xc7\xdd\xd7\xe4\xed\x94\x91e\x10\x0a\x9f\x06\x1e>\xf3\x96" +
+	"\xf0\xf0\xb9\xcc\x09\x9f\xb9\x09\x1e>3\x96\xf0\xf0\xa1(" +
+	"\x0a\xc7HAM\xa5X\xcefi\xa0\xeb\xf9\\FK" +
+	"\xa96 Kf\x0c\x83B\xc6d\xabY\xca\xb9\xddf" +
+	"\xb2\x95y+\x14F\xdd\xe1\xd7\x86\xa4\x93\xcbE^\xe2" +
+	"\xa6I:\xb6\xa1\x1d/\xe6E\xdd\xe3\x05\xd0\x1b\xaf\xe4" +
+	"\xd9B\x02\x04\xb9Z\xa0\xb2\xee\xd1\x0a\xe8\xb1\xb4\xf2H" +
+	"\xc1\x04A\x96\x04*\xec\x1e\x05\x88\x1ec)G\x84\x0d" +
+	" \xc8\x9f \x95v\x8f\x93BoN\x92\xcf\xe0\x0a\x10" +
+	"\xe4SH\xc5\xddc4\xd0#\xcd\xe5\x13\xd8\x04\x82|" +
+	"\x0c\xa3\x18\xf1\xd9G\xf4xA\xb9\x03I\xef~\xa4\x02" +
+	"\xef1\xc2\xe8\xb1\xca\xf2S\xfc\xd9\xc71\x8aQ\x9f\xa7" +
+	"Bon\x92\x1f\xe6w\xb7b\x14\xfb\xfbL5z\xfc" +
+	"\xab|7\xde\x07\x82\xbc\x19\xa38\xc0\xa7\xe1\xd1\xe39" +
+	"\xe4[p\x13\x08r\x1e\xa3\xf8)\x7f\x8cB\x8f\x12\x92" +
+	"5\xac\x03A\xbe\x11\xa38\xd0\x1f?\xd1c\xaed\x05" +
+	"W\x83 _\x89Q\x1c\xe4\x93c\xe8M\xc5\xf2<\xac" +
+	"\x01A\x9e\x8dQ\x1c\xec\xf3\xb6\xe8qIr5N\x04" +
+	"A\x1e\x89Q\x1c\xe2\x13\xf4\xe8\xf1\x1b\xf2`l\x00A" +
+	"\x8e`\x14c>\xb5\x87\x1ea)\x9d7A\x90\xceD" +
+	"\xb1\xd2\xe7\xc8\xd0\xa3,\xa5N\xbaw\"\x8a\x92Ob" +
+	"\xa0\xc7\x9fK\x87\x1b@\x90:\x8a\xda\xa4SC \xce" +
+	"\x91[\xf8J\xd2\xa9+\xb5X\xe0#Y\xa3\xad\x12l" +
+	"\xf4\xfe]\xa4\xe9\x10un{Y\x08q\x9e_\xb5X" +
+	"\xf00\x1bDY\xabU\xa6\xf7z\xad\x09\xbdf\x81V" +
+	"7\x1d\x99\xe9k\xdc\xfe\xdd\xa4\xda\xa9\xe6PC\x8fs" +
+	"\xf1Z\x8c\xaa\xa9\x96Z,x\xa3\x02 \x09\xa7Y\x86" +
+	"\xd9l~\x0a\xe2)j\xd1\xb5>0o\x84\xb8\xad\xda" +
+	"y\xcb\xb9\xc2\xe1\x1f\x7f\xa2\xa7)\xc4[\x8c/\xe5W" +
+	"\x99\x9e`%\xd7\xc4\xf5\xf4\x08\x85i`\xb0\xb8X\xc9" +
+	"\xc0\xe0S\xc3%(\xae/\xb3yO33AF\xd3" +
+	")\x1c\x812\x9f*-Qv!\xbd\xdeW\x1aj>" +
+	"ue`\x10\xcd)\x17\x8b\xa8|^\xc06wN\xf1" +
+	"\xfbM\xd1p\x82  \x96\x1f3\x1d\xc3\x028\xb0\xd5" +
+	"S\xf7\xd4(\x00\xe5'\"*O\x07\xea\xf6P\x7f\xda" +
+	"%\xa2\xf2\x0cM\xd4\xe8\xf4\xa2}$\xf8\x0b\x11\x95\x83" +
+	"\x02J\":#\xf5~jP\xcf\x88\xa8\xfc\x86Fj" +
+	"\xc1\x19\xa9;\x1a\x00\x94C\"*G\x05\x94\"B\x15" +
+	"F\x00\xa4\xc3$\xf9\xb2\x88\xca\x1b\x02J\xfd\xb0\x0a\xfb" +
+	"\x01H\xc7\xa9\xa7\x1e\x15QyS@Q\xf3[h\x9c" +
+	"\x9c\xcb0\x16\xbc\x93q\xe6kQ\xb5\xfd\x96\x97\xcf\xa5" +
+	"U\x9b\xa5\xbb\xb4<\x93\xa5\xb4\x9c\xc6t@\xbb\xb7\xf6" +
+	"\x984\x99j\x19z\xd79\xbeg\x8e\xc5\x19\xd5\xfc\x09" +
+	"\xa37\xd80\xb1\x1b\xd8\x10ma\xb3{\x85*\xc5)" +
+	"\xe4\xa2\x9f\xa2\xde\xb5T\xd3[\x02\xa86\x88\xbbj\xec" +
+	"4\xdek\x87\xad\xe0\xbdV\x1a\x05\x10K\x1b\xeb\xf4B" +
+	"\xca\xd0u\x96\xb25\x10\xf5Ub>\xd7\x13<\xe0e" +
+	"\xc7*?\xb7_0\x1a\xe5Q\xefc\xb7\xf2T\x84D" +
+	"\x98\x87s\x115A\xac\x97c\x1b\xe2\x19-\xab\xd9\xd8" +
+	"\x1f\x04\xec_\x12\xe8\xf5N\xf9d\x04\xde\xdd@\xaf\xf4" +
+	"\x95\xa9M\x00\xcaWDT2!\xefh\x94li\x11" +
+	"\x95\x1cE\xba\x8b\xba\xb2\x14\xbf\x19\x11\x95\xf5\x01w\x94" +
+	"\xdf\x04\xa0\xd8\"*\xb7\x0aX\xd0\xd2L\xb75\xbb\x15" +
+	"\xa2Tu]\x1f\xb65\xe7ZX\xe8\xff\x82\xa5\xad\xd2" +
+	"U;o\x02\x06\xb9\xea\x16x\x86i\x97S\xea\x15\xaa" +
+	"y\xe5\x9b\x8a7/\x17\xd1\x1e\x8a\xa2\xc9RL\xcb\xd9" +
+	"\xc5E\xd1\x7f?\xde\x0b\x81X\\\x7f\xcb \xed\x89A" +
+	"5\x8cji\xab\x94$\xe9K\xb1u\xfa\xa7\x9f<\xfe" +
+	"3B)\x80L:3W\x09n\xae+\x87\x9bk\xca" +
+	"\xe0f\xaa+\x8bET\x96\x0b\xd8f8X\x14c\xc1" +
+	"\x9bR'\xcd\xbb\xa5\xf1\xd2\xccV\xb5L\xafa\xcd<" +
+	"\xaf\xb8\x98\xb2;\xfc\xecz\xa5\xc4\x15\x95\xbd\x8co\xbd" +
+	"q\xb8&\xcb\x1akY\xdaO\x84>\x8d\xc0\xeep\xcf" +
+	"\xb7\x9d\xac\xefB\xcd\xf6JF\xfbo\xc4.\xa0\xc1\xba" +
+	">\xf7\xe6\xee\xb0\xbeDp\x1e\x17Zae\xf0F\xa7" +
+	"\x17\x1a*Lx\x97\xa9R\x13\x83\xb5\xa3-lN\x9f" +
+	"\xa7B\xbf\xbcG\xfb2\x14\xd6uS\xdd\xdbL\xb6&" +
+	"\xcf\xac\xaela\xa9\xab\xfd\x8c\x88\x99\xa5\xa5}!y" +
+	" j\xe4XI!k\xe8\xa5\x90yY\x90]\x11\xd4" +
+	"1I\xacp\x0b\x19\x09\xe6DTn\x16\xca6\xcb\xb6" +
+	"\x9c\xdaJ \xd3\xdf\xb8mg\x1aY\xca\xd0AL[" +
+	"^\xb0\xb5e\xd5\xf5\x8b\x8d\x9c\x85\xfd@\xc0~=\x18" +
+	"\xb5\x0b\xde\xf1R\xe5\x7f\x1b\xef\xf4\x05|\x15E\xbf\xc7" +
+	"\xe9\xfcC\xa5\x94\xa0p\x08e5/\xf4r\x86<6" +
+	"\xc5[X\x1e\x80u\x00\x8d\x15(bc%\xfa\xa7\xe4" +
+	"\xa3\x0a4\x0e\xa2\xcb#0@Z\xf20~\xbd\x8a\xae" +
+	"\x8f\xc7\x00l\xc9c\xd1\x04h\x1cC\xd7\xa7`\xf0\x0a" +
+	"C\xae\xc6\x15\x00\x8d\x93\xe9\xfa,\xba\x1eA\x0e\xb9\xe4" +
+	"\x19\xb8\x04\xa0\xf1b\xba\xfey\xba\xdeO\xe0\xa8K\x9e" +
+	"\xcb\xb73\x8b\xae_N\xd7\xa3B\x15\x7f\xefv\x19\xbf" +
+	"~)]\xaf\xa5\xeb\xfd\xc5*\xec\x0f \xcf\xe3\xfb\xb9" +
+	"\x9c\xae/\xa6\xeb\x03*\xaap\x00\x80\xbc\x10W\x034" +
+	".\xa0\xeb\xf5(`\xdbZfr\x9e\xc0\x0b\x0a\xc3\xd4" +
+	"Vi\xfaU\x0c0h\x8a\xe5\xe0Y\xcade\xa1\\" +
+	"\xb9\xc8+4\x1b\xb9+\x08\x0c\x91_\\E\xa5\xd1\xd8" +
+	"%\x84\xcbubgs\x0b\x0c\x88eUM/\xfb\x0e" +
+	"\x8a<\xda\x103\xf2vi\x02R\xd9\xbaAD\xa59" +
+	"\x94\x80lb\x90\x95^\x02j\xd3B\xe8\xc2\x83\xccY" +
+	"3\xc8\xcad\xda\x08k\x8f\xae\xd5T\xefw\xac9\x9c" +
+	"_\x17J\xf0\x04/\x80\x02\x8a>\x14\xe8\xabC\xef\x14" +
+	"\\\xd1\x1c\xc4(WP\x0a\xded\xbbo|\xfa\xf2v" +
+	"\xa7\xcb{\x0e\xf4\x84\xc5U\xa5\xd6\x9b\x18X\xcf7^" +
+	"]\xa8\xa4y\x03\x87\xb6\x01@i\x16Q\xb1\xc9z\x82" +
+	"c\xbd5fP\xbe\xc2\xaf\xeb\xba\xf8\xdcm\xceiH" +
+	".+6Yo\xa6\x8cv\xfb\xb6\xc3E-+\xfd\xc2" +
+	"\xe2V\x9a\x06\x0a\x91\xf9\xe9\xd8Zf\xda%\x94v\xa2" +
+	"Lm\x9b\x16\xb4\x8c\x12\xff\x17\xfb\xbc\xa8\x15\x10R\x89" +
+	"]a\xa4\xb91o\xe0eb0r\x98/G\x90s" +
+	"j2R\x19@Q\xfad\x13'\xd5\xceo\xe0\xa4\xda" +
+	"\x07\xab)Q\xa43t/*\x9d\xa6?\xfd\xa5SM" +
+	"\x84\xa7\xa5\xce\x04\x00~J:A\"\x03\xa5\xe3\xdb\x00" +
+	"p\x90t\x9c\xee\x0d\x96x\x91\x1b\"\x1d\xa6\xffb\xd2" +
+	"\x8b\xf4\\\xa5\xd4a\x02\xa0$\xb5\xd3\x03C\xa5\xfd$" +
+	"\"K\xfbH}\x95\xb4\xa7\x0e\x00\x87I;\xe9\xbf\xe1" +
+	"\xd2\xe3M\x001\xdd\xd0YA\xd3mf\xeaj\x06\x00" +
+	"\x0aMj\xba\x81\xfa\"\x88\x96]\xc8\xebj\xdenf" +
+	"\xba`k)\xca\x7fpy\xc6\x85I\x87\x1a.h\xfa" +
+	"Z5\xa3\xa5\x97C\xcchaz\x81\xa4\x17\xa9Z\x06" +
+	"D\x96.P\xaf]\xb8^\xb3\x80\x82\xce\xa5\x9c\x1d\x9a" +
+	"$\xa9\x1b\x04\xff\x0b\xfcO\xbd\x9a\x82\x18u\x8f\x82m" +
+	"\x18\xcbT\xbd\xf5*\xf4\x9a\x91\xc8\xacBV\xd52M" +
+	"\xc6\xfaE\x10\xcdg2\x057\x84\x96\x0b\x86\xb1T5" +
+	"W10U\x9b-\xd5\xb2Z\xd4fi\xaaF\xcb\x0d" +
+	"c\xa9A\xc3\x93\xa7q\x01\xc4\xb9\x03\x0bVs\xde\xb6" +
+	"5}\x15\xc4\x16\xd0\xa0\x95c\xcc\xbcV7\x99\xa0\xa6" +
+	"\x9a\xd5\xa6\x0c\x03\x0a\xa2E\xf9L\x06\xc0#\xbe\xa9\x90" +
+	"\xd1\xda\xb6k\x17\xde:\x80\xba}\x19P\\\xcf\x98\xb9" +
+	"\x98\xa9\xd1\x8c\xdd\\\x82\x88\x13\xe5\x10q\"@\xc4\xfe" +
+	"P\xb3\xac.\x80\xc4%a\x97\xa4H\xbb2\xed#\x00" +
+	"\xaf\x8e\x97\xab\x89\x8b\x09\xae`s\x09\x87P\x17p\x08" +
+	"\xfe.\xf6$\xc2$\x82\xbb\x0b\x8a\x15\xe5i\x11\x95C" +
+	"\x94\xd3\xeel\xd5\x9e\x08\x93\x08\x15.\x89@\x17\x0f\x8a" +
+	"\xa8\xbc, F\x1c\x0e\xe1E\xaa[\xbf\x11Qy\x8d" +
+	"\xbaY\xc4\xe1\x10\x8e\xd5\xb8\xc4\xc2\x9f\x84.[O\xa6" +
+	"\x8c,\x0d\x8b\xdeIr\x19\xd5^i\x98\xd9\xd0\x0b\xf9" +
+	"\x92\xc3\x97\x98\xa6\x90\xcf\xd9Z\x96-\xd3 \xc6\x8bE" +
+	"0\x83\xea-!X\xec\x7f>S2by\xb8\xa0\xd1" +
+	"6L>X\xa1Ub\xb9\x86\x90\x91<\xcb\xed\xab\x09" +
+	"1-\x9e\xe5\xf6/\x09\x19\xc9\xb3\\\xc7\xea\x10\xd3\xe2" +
+	"Y\xee\xf0\xb4\xc0J\x9e\xe5\x8e\xd5\x05F\xf2\xd9\x97S" +
+	"\xb4\xe4I\x11\x1b+\xb0\x04\xef{\xc7lj\xb5\x99\xff" +
+	"_!\xab\xae\xaf\xa3\x0b\xe1W\xffF&\xcd,\xdb\xb7" +
+	"\x8f[Lc\x16c\xba_\x9a\x1d\x93\x86\xcc\xe5\x7f\xfd" +
+	"\xe3\x9a+\xe5\xbc\x0e,\xc6Z\xfe\xc7\xc4el\x1af" +
+	"\xf6!\xf8j\xc2\xfb\x88\x1c\xbd\x0f]%)\xc1\xbf\x9a" +
+	"H:\xec\x7f1]Y\x9e\xa5\xe8\x8dw\xec\xd3\x87\x0a" +
+	"]3\x98c\x09\x96\x8b\x1aN\x8b(\xcf\xbf\x05\xb9\xb3" +
+	":\x88\x00\x0fL\xec\xaf\x09\xa7\x8e\xdb\x0e\xdbG\x85S" +
+	"\xc7\xfd\xa4\xa5cI\x98\x7fC\x97\x7fK\x84s\xa7\xc2" +
+	"\xcd\x9di\x01)\x17\xe2\xdf\xba\x01G}\xa1\xe5T\xdb" +
+	"\xfbX\x06z\xa5\xd9\xca\xb7\xbbn\x06$\xef\x95j\xaf" +
+	"\xe3\xa3\xff\x91_/\xe3c\x11\xb1B\xad]\xfc\x07g" +
+	"\xe1p\x80\x06\xc3\xc7RM\xc7\x16r\xf9x\x7f\xe9\"" +
+	"Wx.\xf73\xf4\x8d\xc0\xe5\xc7k\x02z\xd4\xc7\x8f" +
+	"'\x9a\x00\x947DTN\x86(\xd7N\x1a\x98~/" +
+	"\xa2\xf2\x1e\xb9\\t\\~\x9a\x8e\xf0'\x11\x95s!" +
+	"\x97\x7f@\xca\xdf\x13Q\xf98@\xfe\xd2y\x92<\xe7" +
+	"V\x82\x92\x12\xd8\xa6\xa6\xd3&\xb3\xac.Q\xe0\x7f\x1e" +
+	"\xed\x92\xa6\x96\xa6\xa7\xd82-\x03\xd1b>6\xa3\xb6" +
+	"\xb2\xf45 \xe6m\xbfj\xb8\x17\xaf\x04\xf4\xabD\x92" +
+	"\x931A\xb1\xa1)\x8fP\x0f`\xc0/\xf6\x8d\xe2\xc8" +
+	"\x19az\xb6[6\x9f\xc4B\xde\xf4\xbf\xb8\xec\xcbg" +
+	"v\xfe\xd7:]\x18\x8db\xd6\xa1\xa6\xcb\xf8_\xd4\x11" +
+	"\x16\x18YU\xd4\xf4\xee[\xba\xdf\xd1\x1b\x82\xe6\xed\xe3" +
+	"c\xa5&x9\\\xda\xb6z/\xe6\x17`\xcb._" +
+	"L\xf4\xc4\x17\x97\xa3\xad\xfa\xf0\xadQ\xdf\xb6\x13RS" +
+	"\x86s\xbb\x80O\x9a\xba\xa3\xf2\xca|\xae\x18\xfe\xfe\xca" +
+	"7+\xa1\xe1\xa2\x02\xf0?9\xc3\x05|\x1b\xf9\xdf\x01" +
+	"\x00\x00\xff\xff\xf0\x97i\xdb"
 
 func RegisterSchema(reg *schemas.Registry) {
 	reg.Register(&schemas.Schema{
 		String: schema_d286802247bbdf2f,
 		Nodes: []uint64{
+			0x80665bbaaceda5f8,
 			0x81f3f87dba796c3b,
 			0x8254949da04a5e6f,
 			0x82a234b420726b2f,
@@ -1382,19 +2506,28 @@ func RegisterSchema(reg *schemas.Registry) {
 			0x8d863df42784d86b,
 			0x98897aae087c1439,
 			0x9c273c5bab12c788,
+			0x9e81f8579f6916be,
+			0xa05f00e8a9a44eb7,
 			0xa4c6f1e2b3d59871,
+			0xa5b6c7d8e9fa0b1c,
+			0xa728e80eaf771b9c,
 			0xa7db6489106b23e1,
 			0xacd6724e83a2e81e,
 			0xae20b1b40b11521f,
 			0xae5d6bc5ed403d73,
+			0xb0e6c5d4a3f2e1d0,
 			0xb17cbe25bce5edfe,
 			0xb3d56b46521aa9c6,
 			0xb5bca7e4a6367ae6,
 			0xb6bb0d487a192b07,
+			0xb7c8d9eaf0a1b2c3,
 			0xb7edfd32a5ca134c,
 			0xb7f1c0e5a2d3c4f1,
 			0xba5cc9355ace29bc,
+			0xbafec784fc7ea0ba,
+			0xbe9f074f413e1fc7,
 			0xc1702ec664a829a0,
+			0xc1d2e3f4a5b6c7d8,
 			0xc35bda567731016e,
 			0xc38ee5c396dde0d5,
 			0xc3d4e5f60718293a,
@@ -1402,7 +2535,9 @@ func RegisterSchema(reg *schemas.Registry) {
 			0xc4b9991683f2217b,
 			0xc55554f7f80f0f3c,
 			0xc6856ff7b307858f,
+			0xc6db5ecf3bb4e167,
 			0xc8c4c9e51d267ff7,
+			0xc8d9eaf0a1b2c3d4,
 			0xc8fd42e02e88d809,
 			0xc9af753ff459c1ae,
 			0xca2e3ae29933fac9,
@@ -1414,18 +2549,26 @@ func RegisterSchema(reg *schemas.Registry) {
 			0xcfa1fb9fae62fd70,
 			0xcfe612515711b994,
 			0xd25c250778c918a8,
+			0xd2e3f4a5b6c7d8e9,
 			0xd3483d1e0582ca1e,
 			0xd3e3c20d5fcaf2b4,
 			0xd874455196bd8ff9,
+			0xd9995f69209a468e,
+			0xd9eaf0a1b2c3d4e5,
 			0xdfbc1a87f421b42c,
 			0xe1b7d2c94a3f6508,
 			0xe3a9d6b4c8f2a1d7,
+			0xe3f4a5b6c7d8e9fa,
 			0xe66055b5919ae095,
 			0xe88f8b16539d2335,
+			0xeaf0a1b2c3d4e5f6,
 			0xee4417d31c34e42c,
 			0xef46c513e1127aac,
 			0xf0a3b1c2d4e5f607,
+			0xf4467336aa7c26c9,
 			0xf498d4b705607981,
+			0xf4a5b6c7d8e9fa0b,
+			0xf7412c8ac4ad8af6,
 			0xf8b01d5f16016f9a,
 			0xf977a05b9e4eed06,
 			0xfb3ab980b8d6c6a0,

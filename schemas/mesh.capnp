@@ -74,4 +74,10 @@ struct MeshEnvelope @0xd25c250778c918a8 {
   # signature is the origin key's Ed25519 signature (64 bytes) over the
   # canonical layout of every other field but hopCount.
   signature @8 :Data;
+
+  # originDomain is the domain of the origin node (its certificate's SAN),
+  # where reports about the envelope go. Signed. A node that gets an
+  # envelope with hopCount 0 checks it against the sending peer's
+  # certificate.
+  originDomain @9 :Text;
 }

@@ -31,6 +31,10 @@ var codes = []struct {
 	{schemas.ErrorCode_ttlTooLong, node.ErrTTLTooLong},
 	{schemas.ErrorCode_unknownDomain, node.ErrUnknownDomain},
 	{schemas.ErrorCode_peerUnreachable, node.ErrPeerUnreachable},
+	{schemas.ErrorCode_meshFull, node.ErrMeshFull},
+	{schemas.ErrorCode_expired, node.ErrExpired},
+	{schemas.ErrorCode_hopLimit, node.ErrHopLimit},
+	{schemas.ErrorCode_badEnvelope, node.ErrBadEnvelope},
 	{schemas.ErrorCode_shuttingDown, node.ErrShuttingDown},
 	{schemas.ErrorCode_shuttingDown, node.ErrStoreClosed},
 }
