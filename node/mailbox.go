@@ -16,6 +16,9 @@ type Outgoing struct {
 	Payload []byte
 	// TTL is how long to keep it undelivered; 0 means the default.
 	TTL time.Duration
+	// MaxHops bounds the federation hops of a message that goes into the
+	// mesh; 0 means the node's default, more is capped at it.
+	MaxHops uint8
 }
 
 // Enqueue stores msgs in their recipients' mailboxes, or relays them to
