@@ -57,6 +57,10 @@ var (
 	// ErrPeerUnreachable means the node that serves a recipient's domain
 	// is known but not linked now.
 	ErrPeerUnreachable = errors.New("recipient's node is not reachable now")
+	// ErrNoLink comes wrapped with ErrPeerUnreachable or ErrUnknownDomain
+	// when a relay found no link to the recipient's node and sent
+	// nothing, so the message may go into the mesh instead.
+	ErrNoLink = errors.New("no link")
 	// ErrShuttingDown means the node is stopping.
 	ErrShuttingDown = errors.New("node is shutting down")
 	// ErrMeshFull means the store-and-forward store is at one of its

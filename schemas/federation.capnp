@@ -49,11 +49,18 @@ interface FederationService @0xa4c6f1e2b3d59871 {
   # resolveUser returns the published keys of "user@domain", a user of the
   # callee, so that the caller's clients can seal messages to them. It is
   # rate-limited per peer.
-  resolveUser @2 (user :Text) -> (keys :Node.PublishedKeys);
+  #
+  # A user of a domain the callee does not serve is looked up in turn by
+  # the callee, through its link to that domain or its next hop towards it
+  # (store-and-forward routes), so that keys can be found across nodes that
+  # are not linked directly; hops counts the nodes a lookup has passed, and
+  # one that has passed 8 fails with unknownDomain.
+  resolveUser @2 (user :Text, hops :UInt8) -> (keys :Node.PublishedKeys);
 
   # fetchKeyPackage takes one MLS KeyPackage of "user@domain", a user of
-  # the callee (see NodeService.fetchKeyPackage).
-  fetchKeyPackage @3 (user :Text) -> (package :Data, lastResort :Bool);
+  # the callee (see NodeService.fetchKeyPackage), passed on like
+  # resolveUser.
+  fetchKeyPackage @3 (user :Text, hops :UInt8) -> (package :Data, lastResort :Bool);
 
   # forward hands store-and-forward envelopes to the callee, one hop on
   # their way, each with hopCount already raised by the caller. The callee
