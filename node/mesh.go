@@ -91,6 +91,8 @@ type MeshQuota struct {
 type MeshStoreStats struct {
 	Envelopes int
 	Bytes     int64
+	// MaxBytes is the store's bound, MeshQuota.MaxBytes.
+	MaxBytes int64
 	// Oldest is when the longest-held envelope was stored; zero if none.
 	Oldest time.Time
 	Seen   int

@@ -56,6 +56,11 @@ func CodeOf(err error) schemas.ErrorCode {
 // ErrInternal stands for the internal code: the node failed.
 var ErrInternal = errors.New("node internal error")
 
+// ErrMalformedAnswer means a node's answer could be read but broke the
+// schema's rules (a mesh id that is not 32 bytes, a list of the wrong
+// length).
+var ErrMalformedAnswer = errors.New("malformed answer from the node")
+
 // ErrorOf returns the node error of a wire code (nil for none).
 func ErrorOf(code schemas.ErrorCode) error {
 	if code == schemas.ErrorCode_none {
