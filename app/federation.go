@@ -97,6 +97,8 @@ func (n *Node) newMesh(cfg config.Node, st *store.Store) (*forward.Engine, error
 		Key:      n.key.Private,
 		Store:    st,
 		Local:    meshLocal{n},
+		TTL:      cfg.MeshTTL,
+		MaxHops:  cfg.MeshMaxHops,
 		Log:      n.log.With("component", "mesh"),
 		Observer: n.metrics.mesh(),
 

@@ -184,7 +184,7 @@ func TestThreeFederatedNodesExchangeMessagesBothWaysAndHoldOnlyCiphertext(t *tes
 	}
 }
 
-func TestAddressesOfUnknownDomainsAndUnreachablePeersGetClearErrors(t *testing.T) {
+func TestUnknownAddressesGetClearErrorsAndMessagesForADownPeerWaitInTheMesh(t *testing.T) {
 	c := newCommunity(t)
 	n1 := start(t, c.federated("n1.example.mesh", ca.IssueOptions{}))
 	cfg2 := c.federated("n2.example.mesh", ca.IssueOptions{}, n1.Addr().String())
@@ -210,22 +210,27 @@ func TestAddressesOfUnknownDomainsAndUnreachablePeersGetClearErrors(t *testing.T
 	for n1.Federation().Links()[0].State == node.LinkUp && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if _, err := alice.Client.Enqueue(ctx, out); !errors.Is(err, node.ErrPeerUnreachable) {
-		t.Errorf("to a peer that is down: %v, want ErrPeerUnreachable", err)
+	// The message waits in the mesh at n1: n2's node is not linked.
+	r, err := alice.Client.Enqueue(ctx, out)
+	if err != nil || r.MeshID == (node.MeshID{}) || r.QueuedAt != "n1.example.mesh" {
+		t.Fatalf("to a peer that is down: %+v, %v; want it queued in the mesh at n1", r, err)
 	}
+	waitStatus(t, alice, node.MeshQueued, r.MeshID)
 
 	// n2 comes back on the same port with the same data: the link comes
-	// back by itself and delivery resumes.
+	// back by itself and the message is delivered, once.
 	cfg2.Listen = n2.Addr().String()
 	n2 = start(t, cfg2)
 	waitLinks(t, n1, "n2.example.mesh")
-	if _, err := alice.Client.Enqueue(ctx, out); err != nil {
-		t.Fatalf("after n2's restart: %v", err)
-	}
 	bob2 := login(t, n2, bob)
 	got := subscribe(t, bob2, 0).wait(t, 1)
 	if string(got[0].Body) != "sealed while n2 is up" || !got[0].Verified {
 		t.Errorf("bob got %+v", got[0])
+	}
+	waitStatus(t, alice, node.MeshDelivered, r.MeshID)
+	// Later messages take the link again.
+	if r, err := alice.SendText(ctx, bob.Address(), "direct"); err != nil || r.Seq != 2 {
+		t.Errorf("after n2's restart: %+v, %v; want it in bob's mailbox as message 2", r, err)
 	}
 }
 

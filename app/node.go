@@ -222,7 +222,13 @@ func openStore(cfg config.Node, onCommit func(int, time.Duration)) (*store.Store
 		return nil, &config.FlagError{Flag: "store-dir", Err: err}
 	}
 	st, err := store.Open(filepath.Join(dir, store.FileName), store.Options{
-		Limits:   node.MailboxLimits{MaxMessages: cfg.MailboxMaxMessages, MaxBytes: cfg.MailboxMaxBytes},
+		Limits: node.MailboxLimits{MaxMessages: cfg.MailboxMaxMessages, MaxBytes: cfg.MailboxMaxBytes},
+		Mesh: node.MeshQuota{
+			MaxBytes:    cfg.MeshStoreBytes,
+			DomainBytes: cfg.MeshDomainBytes,
+			OriginBytes: cfg.MeshOriginBytes,
+			MaxSeen:     cfg.MeshSeenMax,
+		},
 		OnCommit: onCommit,
 	})
 	if err != nil {

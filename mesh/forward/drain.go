@@ -58,6 +58,9 @@ func (e *Engine) drain(ctx context.Context, domain string) (rest bool) {
 		}
 		blocked := false
 		if len(out) > 0 {
+			// News of this hop is dated before the call, so that a report
+			// from the next hop (queued there, say) counts as later.
+			sent := e.cfg.Now()
 			results, err := e.call(ctx, r.NextHop, out)
 			if err != nil {
 				e.count("refused:link", 1)
@@ -76,7 +79,9 @@ func (e *Engine) drain(ctx context.Context, domain string) (rest bool) {
 					e.count("forwarded", 1)
 					release[node.SeenForwarded] = append(release[node.SeenForwarded], h.Seq)
 					if h.Origin == e.cfg.Domain {
-						reports = append(reports, e.news(h, node.MeshForwarded, r.NextHop, nil))
+						rep := e.news(h, node.MeshForwarded, r.NextHop, nil)
+						rep.When = sent
+						reports = append(reports, rep)
 					}
 				case Duplicate:
 					e.count("duplicate", 1)
