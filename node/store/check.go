@@ -101,7 +101,7 @@ func checkInvariants(tx *bolt.Tx) error {
 			count++
 			size += uint64(len(m.Payload))
 			last = seq
-			wantExpiry[string(msgExpiryKey(m.Expires, seq, user))] = true
+			wantExpiry[string(seqExpiryKey(m.Expires, seq, user))] = true
 			return nil
 		})
 		if err != nil {
@@ -165,7 +165,7 @@ func checkInvariants(tx *bolt.Tx) error {
 		}
 		var h node.TokenHash
 		copy(h[:], k)
-		wantSess[string(sessionExpiryKey(s.Expires, h))] = true
+		wantSess[string(idExpiryKey(s.Expires, h))] = true
 		return nil
 	})
 	if err != nil {

@@ -32,10 +32,10 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 			return tx.Bucket(bucketMailboxMeta).Put([]byte("bob"), encodeMailboxMeta(mailboxMeta{lastSeq: 1, count: 0}))
 		}},
 		{"a message without expiry entry", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketMsgExpiry).Delete(msgExpiryKey(t0.Add(time.Hour), 1, "bob"))
+			return tx.Bucket(bucketMsgExpiry).Delete(seqExpiryKey(t0.Add(time.Hour), 1, "bob"))
 		}},
 		{"a stray expiry entry", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketMsgExpiry).Put(msgExpiryKey(t0, 9, "bob"), nil)
+			return tx.Bucket(bucketMsgExpiry).Put(seqExpiryKey(t0, 9, "bob"), nil)
 		}},
 		{"a session without index entries", func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketSessions).Put(make([]byte, 32), encodeSession(node.Session{User: "bob"}))

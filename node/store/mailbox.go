@@ -64,7 +64,7 @@ func (m *mailbox) add(rec []byte, expires time.Time, limits node.MailboxLimits) 
 	if err := m.msgs.Put(seqKey(seq), rec); err != nil {
 		return 0, nil, err
 	}
-	if err := m.expiry.Put(msgExpiryKey(expires, seq, m.user), nil); err != nil {
+	if err := m.expiry.Put(seqExpiryKey(expires, seq, m.user), nil); err != nil {
 		return 0, nil, err
 	}
 	m.meta.lastSeq = seq
@@ -98,7 +98,7 @@ func (m *mailbox) remove(e stored) error {
 	m.meta.count--
 	m.meta.bytes -= e.size
 	seq, expires := e.seq, e.expires
-	if err := m.expiry.Delete(msgExpiryKey(expires, seq, m.user)); err != nil {
+	if err := m.expiry.Delete(seqExpiryKey(expires, seq, m.user)); err != nil {
 		return err
 	}
 	return m.msgs.Delete(seqKey(seq))
@@ -262,7 +262,7 @@ func (s *Store) expireMessages(now time.Time) (removed int, more bool, err error
 		var doomed []entry
 		c := tx.Bucket(bucketMsgExpiry).Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			expires, seq, user, err := parseMsgExpiryKey(k)
+			expires, seq, user, err := parseSeqExpiryKey(k)
 			if err != nil {
 				return err
 			}
@@ -330,7 +330,7 @@ func deleteMailbox(tx *bolt.Tx, user string) error {
 		if err != nil {
 			return fmt.Errorf("message %d of %q: %w", seq, user, err)
 		}
-		keys = append(keys, msgExpiryKey(expires, seq, user))
+		keys = append(keys, seqExpiryKey(expires, seq, user))
 		return nil
 	})
 	if err != nil {

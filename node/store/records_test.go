@@ -89,12 +89,12 @@ func TestRecordsRoundTrip(t *testing.T) {
 	if err != nil || s.User != "alice" || !s.Expires.Equal(sampleSession.Expires) {
 		t.Errorf("session: %+v, %v", s, err)
 	}
-	exp, seq, user, err := parseMsgExpiryKey(msgExpiryKey(t0, 42, "bob"))
+	exp, seq, user, err := parseSeqExpiryKey(seqExpiryKey(t0, 42, "bob"))
 	if err != nil || !exp.Equal(t0) || seq != 42 || user != "bob" {
 		t.Errorf("message expiry key: %v %d %q %v", exp, seq, user, err)
 	}
 	h := node.TokenHash{1, 2, 3}
-	exp, h2, err := parseSessionExpiryKey(sessionExpiryKey(t0, h))
+	exp, h2, err := parseIDExpiryKey(idExpiryKey(t0, h))
 	if err != nil || !exp.Equal(t0) || h2 != h {
 		t.Errorf("session expiry key: %v %x %v", exp, h2, err)
 	}
@@ -183,10 +183,10 @@ func TestOutOfRangeFieldsAreRejected(t *testing.T) {
 	if _, err := decodeKeys(keys); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("keys with an overlong field: %v", err)
 	}
-	if _, _, _, err := parseMsgExpiryKey(make([]byte, timeLen+seqLen)); !errors.Is(err, ErrCorrupt) {
+	if _, _, _, err := parseSeqExpiryKey(make([]byte, timeLen+seqLen)); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("message expiry key without user: %v", err)
 	}
-	if _, _, err := parseSessionExpiryKey(make([]byte, timeLen+hashLen-1)); !errors.Is(err, ErrCorrupt) {
+	if _, _, err := parseIDExpiryKey(make([]byte, timeLen+hashLen-1)); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("short session expiry key: %v", err)
 	}
 	if _, err := decodeSchema([]byte{1}); !errors.Is(err, ErrCorrupt) {
@@ -259,13 +259,13 @@ func FuzzDecodeSession(f *testing.F) {
 }
 
 func FuzzIndexKeys(f *testing.F) {
-	f.Add(msgExpiryKey(t0, 3, "bob"))
-	f.Add(sessionExpiryKey(t0, node.TokenHash{9}))
+	f.Add(seqExpiryKey(t0, 3, "bob"))
+	f.Add(idExpiryKey(t0, node.TokenHash{9}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if exp, seq, user, err := parseMsgExpiryKey(b); err == nil && !bytes.Equal(msgExpiryKey(exp, seq, user), b) {
+		if exp, seq, user, err := parseSeqExpiryKey(b); err == nil && !bytes.Equal(seqExpiryKey(exp, seq, user), b) {
 			t.Errorf("message expiry key re-encoding differs")
 		}
-		if exp, h, err := parseSessionExpiryKey(b); err == nil && !bytes.Equal(sessionExpiryKey(exp, h), b) {
+		if exp, h, err := parseIDExpiryKey(b); err == nil && !bytes.Equal(idExpiryKey(exp, h), b) {
 			t.Errorf("session expiry key re-encoding differs")
 		}
 	})
