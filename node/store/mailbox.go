@@ -20,7 +20,7 @@ const maxPayload = bolt.MaxValueSize - messageHeader
 type mailbox struct {
 	user   string
 	msgs   *bolt.Bucket
-	meta   mailboxMeta
+	meta   queueMeta
 	expiry *bolt.Bucket
 }
 
@@ -35,7 +35,7 @@ func openMailbox(tx *bolt.Tx, user string) (*mailbox, error) {
 	if msgs == nil || rawMeta == nil {
 		return nil, fmt.Errorf("%w: account %q has no mailbox", ErrCorrupt, user)
 	}
-	meta, err := decodeMailboxMeta(rawMeta)
+	meta, err := decodeQueueMeta(rawMeta)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +44,7 @@ func openMailbox(tx *bolt.Tx, user string) (*mailbox, error) {
 
 // saveMeta writes the mailbox's bookkeeping back.
 func (m *mailbox) saveMeta(tx *bolt.Tx) error {
-	return tx.Bucket(bucketMailboxMeta).Put([]byte(m.user), encodeMailboxMeta(m.meta))
+	return tx.Bucket(bucketMailboxMeta).Put([]byte(m.user), encodeQueueMeta(m.meta))
 }
 
 // add stores one encoded message record after checking the limits, and
@@ -203,8 +203,8 @@ func (s *Store) LastSeq(user string) (uint64, error) {
 	return meta.lastSeq, err
 }
 
-func (s *Store) mailboxMeta(op, user string) (mailboxMeta, error) {
-	var meta mailboxMeta
+func (s *Store) mailboxMeta(op, user string) (queueMeta, error) {
+	var meta queueMeta
 	err := s.view(op, func(tx *bolt.Tx) error {
 		if err := hasAccount(tx, user); err != nil {
 			return err
@@ -214,11 +214,11 @@ func (s *Store) mailboxMeta(op, user string) (mailboxMeta, error) {
 			return fmt.Errorf("%w: account %q has no mailbox", ErrCorrupt, user)
 		}
 		var err error
-		meta, err = decodeMailboxMeta(raw)
+		meta, err = decodeQueueMeta(raw)
 		return err
 	})
 	if err != nil {
-		return mailboxMeta{}, err
+		return queueMeta{}, err
 	}
 	return meta, nil
 }

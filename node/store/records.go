@@ -212,28 +212,30 @@ func decodeMessage(seq uint64, b []byte) (node.Message, error) {
 	}, nil
 }
 
-// mailboxMeta is the bookkeeping of one mailbox, kept in the same
-// transaction as every change to its messages.
-type mailboxMeta struct {
-	lastSeq uint64 // seq of the last message ever stored; the next is lastSeq+1
-	count   uint64 // messages held
+// queueMeta is the bookkeeping of one queue numbered by seq: a mailbox, or
+// a destination's store-and-forward queue. It changes in the same
+// transaction as the queue's entries, and stays when the queue empties, so
+// that seqs are never reused.
+type queueMeta struct {
+	lastSeq uint64 // seq of the last entry ever stored; the next is lastSeq+1
+	count   uint64 // entries held
 	bytes   uint64 // payload bytes held
 }
 
-// encodeMailboxMeta: version | last seq | count | bytes (see
+// encodeQueueMeta: version | last seq | count | bytes (see
 // encodeCounters).
-func encodeMailboxMeta(m mailboxMeta) []byte {
+func encodeQueueMeta(m queueMeta) []byte {
 	return encodeCounters(m.lastSeq, m.count, m.bytes)
 }
 
-func decodeMailboxMeta(b []byte) (mailboxMeta, error) {
-	v, err := decodeCounters("mailbox", b, 3)
+func decodeQueueMeta(b []byte) (queueMeta, error) {
+	v, err := decodeCounters("queue", b, 3)
 	if err != nil {
-		return mailboxMeta{}, err
+		return queueMeta{}, err
 	}
-	m := mailboxMeta{lastSeq: v[0], count: v[1], bytes: v[2]}
+	m := queueMeta{lastSeq: v[0], count: v[1], bytes: v[2]}
 	if m.count > m.lastSeq || m.bytes > math.MaxInt64 {
-		return mailboxMeta{}, fmt.Errorf("%w: mailbox record holds %d messages of %d bytes after %d", ErrCorrupt, m.count, m.bytes, m.lastSeq)
+		return queueMeta{}, fmt.Errorf("%w: queue record holds %d entries of %d bytes after %d", ErrCorrupt, m.count, m.bytes, m.lastSeq)
 	}
 	return m, nil
 }
