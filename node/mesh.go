@@ -66,7 +66,8 @@ type HeldEnvelope struct {
 	Sender string
 	// Recipient is "user@domain", for the sender's status.
 	Recipient string
-	// At is the domain of this node, for the sender's status.
+	// At is the domain of this node, for the sender's status (its At)
+	// when Sender is set.
 	At string
 	// Seq is the envelope's place in its domain's queue, set by Hold:
 	// increasing, never reused.
