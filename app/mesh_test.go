@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -204,47 +203,76 @@ func TestAMessageCrossesAChainThroughANodeNotLinkedToEither(t *testing.T) {
 func TestAPartitionedRecipientGetsEveryMessageOnceAndInOrder(t *testing.T) {
 	m := newMesh(t, 3, chain(3), nil)
 	alice := newAccount(t, m.n(1), "alice")
+	bob := newAccount(t, m.n(2), "bob")
 	carol := newAccount(t, m.n(3), "carol")
 	ctx := ctxT(t)
-	const count = 100
-	msgs := make([]client.Outgoing, count)
-	for i := range msgs {
-		// Sealed while carol's keys can be found; sent while n3 is down.
-		out, _, err := alice.Seal(ctx, carol.Address(), 1, []byte(fmt.Sprintf("message %03d", i)))
-		if err != nil {
-			t.Fatal(err)
+	// Sealed while carol's keys can be found; sent while n3 is down.
+	seal := func(a *client.Account, count int) []client.Outgoing {
+		msgs := make([]client.Outgoing, count)
+		for i := range msgs {
+			out, _, err := a.Seal(ctx, carol.Address(), 1, []byte(fmt.Sprintf("%s %03d", a.User, i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			msgs[i] = out
 		}
-		msgs[i] = out
+		return msgs
+	}
+	fromAlice, fromBob := seal(alice, 100), seal(bob, 10)
+	send := func(a *client.Account, out client.Outgoing) node.MeshID {
+		r, err := a.Client.Enqueue(ctx, out)
+		if err != nil || r.MeshID == (node.MeshID{}) {
+			t.Fatalf("%s: %+v, %v; want it queued in the mesh", a.User, r, err)
+		}
+		return r.MeshID
 	}
 
 	m.stop(3)
 	var ids []node.MeshID
-	for i, out := range msgs {
-		if i == count/2 {
-			m.restart(2) // the middle node restarts with some envelopes on its disk
+	for _, out := range fromBob {
+		send(bob, out) // these wait on n2's disk
+	}
+	for i, out := range fromAlice {
+		if i == len(fromAlice)/2 {
+			m.restart(2) // the middle node restarts with envelopes on its disk
+			bob = login(t, m.n(2), bob)
 		}
-		r, err := alice.Client.Enqueue(ctx, out)
+		ids = append(ids, send(alice, out))
+	}
+	held := map[string]int{}
+	for i := 1; i <= 2; i++ {
+		st, err := m.n(i).store.MeshStats()
 		if err != nil {
-			t.Fatalf("message %d: %v", i, err)
+			t.Fatal(err)
 		}
-		if r.MeshID == (node.MeshID{}) {
-			t.Fatalf("message %d was not queued in the mesh: %+v", i, r)
-		}
-		ids = append(ids, r.MeshID)
+		held[meshDomain(i)] = st.Envelopes
+	}
+	t.Logf("while n3 is down: %v envelopes held", held)
+	if held[meshDomain(1)]+held[meshDomain(2)] != 110 || held[meshDomain(2)] < 10 {
+		t.Fatalf("held %v, want 110 in all and bob's 10 on n2", held)
 	}
 
 	m.begin(3)
 	carol = login(t, m.n(3), carol)
-	got := subscribe(t, carol, 0).wait(t, count)
+	subscribe(t, carol, 0).wait(t, 110)
 	time.Sleep(500 * time.Millisecond) // room for a duplicate to show up
-	got = subscribe(t, carol, 0).wait(t, count)
-	if len(got) != count {
-		t.Fatalf("carol got %d messages, want %d", len(got), count)
+	got := subscribe(t, carol, 0).wait(t, 110)
+	if len(got) != 110 {
+		t.Fatalf("carol got %d messages, want 110", len(got))
 	}
-	for i, g := range got {
-		if want := fmt.Sprintf("message %03d", i); string(g.Body) != want || !g.Verified {
-			t.Fatalf("message %d is %q (verified %v), want %q", i, g.Body, g.Verified, want)
+	next := map[string]int{}
+	for _, g := range got {
+		if !g.Verified {
+			t.Fatalf("unverified message %+v", g)
 		}
+		user := strings.Fields(string(g.Body))[0]
+		if want := fmt.Sprintf("%s %03d", user, next[user]); string(g.Body) != want {
+			t.Fatalf("carol got %q after %d of %s's, want %q", g.Body, next[user], user, want)
+		}
+		next[user]++
+	}
+	if next["alice"] != 100 || next["bob"] != 10 {
+		t.Errorf("carol got %v", next)
 	}
 	waitStatus(t, alice, node.MeshDelivered, ids...)
 }
