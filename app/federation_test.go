@@ -28,12 +28,12 @@ func init() {
 
 // community is a test CA with its certificate in a file.
 type community struct {
-	t      *testing.T
+	t      testing.TB
 	ca     *ca.Authority
 	caFile string
 }
 
-func newCommunity(t *testing.T) *community {
+func newCommunity(t testing.TB) *community {
 	t.Helper()
 	a, err := ca.New("test community CA", 3*365*24*time.Hour, time.Now())
 	if err != nil {
@@ -72,7 +72,7 @@ func (c *community) federated(domain string, o ca.IssueOptions, peers ...string)
 }
 
 // waitLinks polls until n has a link up to each of domains.
-func waitLinks(t *testing.T, n *running, domains ...string) {
+func waitLinks(t testing.TB, n *running, domains ...string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -235,7 +235,7 @@ func TestUnknownAddressesGetClearErrorsAndMessagesForADownPeerWaitInTheMesh(t *t
 }
 
 // login logs a's user in again on n (after a restart) with a's keys.
-func login(t *testing.T, n *running, a *client.Account) *client.Account {
+func login(t testing.TB, n *running, a *client.Account) *client.Account {
 	t.Helper()
 	ctx := ctxT(t)
 	c, err := dial(t, n.Addr().String(), transportTrust(n))
@@ -323,7 +323,7 @@ func TestAPeerMayDeliverOnlyToUsersOfTheNodeItLinksTo(t *testing.T) {
 }
 
 // scrapeMetrics returns the node's /metrics text.
-func scrapeMetrics(t *testing.T, n *running) string {
+func scrapeMetrics(t testing.TB, n *running) string {
 	t.Helper()
 	resp, err := http.Get("http://" + n.MetricsAddr().String() + "/metrics")
 	if err != nil {
@@ -338,7 +338,7 @@ func scrapeMetrics(t *testing.T, n *running) string {
 }
 
 // waitMetrics polls the node's metrics until ok accepts them.
-func waitMetrics(t *testing.T, n *running, ok func(string) bool) string {
+func waitMetrics(t testing.TB, n *running, ok func(string) bool) string {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {

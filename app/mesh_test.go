@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -25,7 +26,7 @@ func init() {
 
 // mesh is a community of nodes on loopback linked as a graph.
 type mesh struct {
-	t     *testing.T
+	t     testing.TB
 	c     *community
 	nodes map[string]*running
 	cfgs  map[string]config.Node
@@ -37,7 +38,7 @@ func meshDomain(i int) string { return fmt.Sprintf("n%d.example.mesh", i) }
 // newMesh starts nodes n1..nN, node b dialing node a for each edge {a, b}
 // with a < b, and waits for every link and for every node to have a
 // route to every other.
-func newMesh(t *testing.T, nodes int, edges [][2]int, tweak func(i int, cfg *config.Node)) *mesh {
+func newMesh(t testing.TB, nodes int, edges [][2]int, tweak func(i int, cfg *config.Node)) *mesh {
 	t.Helper()
 	m := &mesh{t: t, c: newCommunity(t), nodes: map[string]*running{}, cfgs: map[string]config.Node{}}
 	for i := 1; i <= nodes; i++ {
@@ -116,7 +117,7 @@ func (m *mesh) begin(i int) {
 }
 
 // waitStatus polls the sender's node until each id has state want.
-func waitStatus(t *testing.T, a *client.Account, want node.MeshState, ids ...node.MeshID) []node.MessageStatus {
+func waitStatus(t testing.TB, a *client.Account, want node.MeshState, ids ...node.MeshID) []node.MessageStatus {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -280,7 +281,7 @@ func TestAPartitionedRecipientGetsEveryMessageOnceAndInOrder(t *testing.T) {
 // sendAll sends one message from every node to a user on every other node
 // straight into the mesh (not by a direct relay), and checks that each is
 // delivered exactly once and that no envelope is left anywhere.
-func sendAll(t *testing.T, m *mesh, nodes int) {
+func sendAll(t testing.TB, m *mesh, nodes int) {
 	t.Helper()
 	ctx := ctxT(t)
 	for j := 1; j <= nodes; j++ {
@@ -493,4 +494,53 @@ func TestAFullStoreRefusesNewEnvelopesAndEvictsNothing(t *testing.T) {
 		}
 	}
 	waitStatus(t, alice, node.MeshQueued, held...)
+}
+
+// BenchmarkDeliveryAfterARouteAppears measures DESIGN §8's store-and-
+// forward budget: a message waits at n1 while carol's node n3 is down;
+// from the moment n1 has a route to n3 again (n3 restarted and linked to
+// n2, which advertised it) to the message being in carol's mailbox.
+//
+//	go test -run '^$' -bench DeliveryAfterARouteAppears -benchtime 5x ./app
+func BenchmarkDeliveryAfterARouteAppears(b *testing.B) {
+	m := newMesh(b, 3, chain(3), nil)
+	for i := 1; i <= 3; i++ {
+		newAccount(b, m.n(i), "user")
+	}
+	var total time.Duration
+	for i := 0; i < b.N; i++ {
+		m.stop(3)
+		for {
+			if _, ok := m.n(1).mesh.NextHop(meshDomain(3)); !ok {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		payload := fmt.Sprintf("round %d", i)
+		r := m.n(1).mesh.Send(context.Background(), []node.MeshOutgoing{{Sender: "user", Recipient: "user@" + meshDomain(3), Payload: []byte(payload)}})
+		if r[0].Err != nil {
+			b.Fatal(r[0].Err)
+		}
+		m.begin(3)
+		var appeared time.Time
+		for {
+			if _, ok := m.n(1).mesh.NextHop(meshDomain(3)); ok {
+				appeared = time.Now()
+				break
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+		for {
+			msgs, err := m.n(3).store.Fetch("user", 0, 1000)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(msgs) > 0 && string(msgs[len(msgs)-1].Payload) == payload {
+				break
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+		total += time.Since(appeared)
+	}
+	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/delivery")
 }

@@ -11,23 +11,25 @@ import (
 )
 
 // drain forwards domain's held envelopes in order while a route leads on,
-// and reports whether the domain should rest before the next try (the
-// next hop refused an envelope, answered looped, or the call failed).
-func (e *Engine) drain(ctx context.Context, domain string) (rest bool) {
+// and returns how long the domain should rest before the next try: 0 when
+// it is done, RetryDelay when the next hop refused an envelope or
+// answered looped, linkRetry when the call failed (a link being replaced,
+// say).
+func (e *Engine) drain(ctx context.Context, domain string) (rest time.Duration) {
 	var after uint64
 	for ctx.Err() == nil {
 		now := e.cfg.Now()
 		r, ok := e.table.Next(domain, now)
 		if !ok {
-			return false
+			return 0
 		}
 		batch, err := e.cfg.Store.Held(domain, after, e.cfg.Batch)
 		if err != nil {
 			e.log.Error("reading held envelopes", "domain", domain, "err", err)
-			return true
+			return e.cfg.RetryDelay
 		}
 		if len(batch) == 0 {
-			return false
+			return 0
 		}
 		after = batch[len(batch)-1].Seq
 		var (
@@ -56,7 +58,7 @@ func (e *Engine) drain(ctx context.Context, domain string) (rest bool) {
 			out = append(out, fwd)
 			outHeld = append(outHeld, h)
 		}
-		blocked := false
+		var blocked time.Duration
 		if len(out) > 0 {
 			// News of this hop is dated before the call, so that a report
 			// from the next hop (queued there, say) counts as later.
@@ -65,7 +67,7 @@ func (e *Engine) drain(ctx context.Context, domain string) (rest bool) {
 			if err != nil {
 				e.count("refused:link", 1)
 				e.log.Debug("forwarding failed", "domain", domain, "via", r.NextHop, "err", err)
-				blocked = true
+				blocked = linkRetry
 				out, outHeld = nil, nil
 			}
 			for i, res := range results {
@@ -94,10 +96,10 @@ func (e *Engine) drain(ctx context.Context, domain string) (rest bool) {
 					reports = append(reports, e.news(h, stateOf(reason), r.NextHop, reason))
 				case Looped:
 					e.count("looped", 1)
-					blocked = true
+					blocked = e.cfg.RetryDelay
 				default: // Refused
 					e.count("refused:"+reasonName(res.Err), 1)
-					blocked = true
+					blocked = e.cfg.RetryDelay
 				}
 			}
 		}
@@ -106,19 +108,23 @@ func (e *Engine) drain(ctx context.Context, domain string) (rest bool) {
 				// Kept on disk: sent again later, and the next hop's
 				// seen-set answers duplicate.
 				e.log.Error("releasing forwarded envelopes", "domain", domain, "err", err)
-				return true
+				return e.cfg.RetryDelay
 			}
 			e.held(domain, -len(seqs))
 		}
 		for _, rep := range reports {
 			e.report(rep)
 		}
-		if blocked {
-			return true
+		if blocked > 0 {
+			return blocked
 		}
 	}
-	return false
+	return 0
 }
+
+// linkRetry is how long a domain rests after a call to its next hop
+// failed; a new link ends the rest sooner.
+const linkRetry = 500 * time.Millisecond
 
 // call forwards envs to neighbour within callTimeout and checks the
 // answer's length.

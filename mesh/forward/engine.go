@@ -305,8 +305,8 @@ func (e *Engine) dispatch(ctx context.Context) {
 			rest := e.drain(ctx, domain)
 			e.mu.Lock()
 			delete(e.busy, domain)
-			if rest {
-				e.rest[domain] = e.cfg.Now().Add(e.cfg.RetryDelay)
+			if rest > 0 {
+				e.rest[domain] = e.cfg.Now().Add(rest)
 			} else {
 				delete(e.rest, domain)
 			}
@@ -397,10 +397,12 @@ func (e *Engine) Status(sender string, ids []node.MeshID) ([]node.MessageStatus,
 	return e.cfg.Store.Statuses(sender, ids)
 }
 
-// LinkUp tells the engine a link to neighbour is up.
+// LinkUp tells the engine a link to neighbour is up (also one that
+// replaces another): domains resting after failures try again.
 func (e *Engine) LinkUp(neighbour string) {
 	e.mu.Lock()
 	e.neighbours[neighbour] = true
+	clear(e.rest)
 	e.mu.Unlock()
 	e.table.LinkUp(neighbour, e.cfg.Now())
 	e.mu.Lock()
