@@ -57,7 +57,13 @@ func (e *Engine) Send(ctx context.Context, msgs []node.MeshOutgoing) []node.Rece
 	}
 	n := 0
 	for j, i := range index {
-		if errs[j] != nil {
+		var seen *node.SeenError
+		switch {
+		case errors.As(errs[j], &seen):
+			// Same recipient, payload and millisecond: one envelope.
+			receipts[i].Err = fmt.Errorf("%w: the same message to the same recipient was sent in the same millisecond", node.ErrBadRequest)
+			continue
+		case errs[j] != nil:
 			receipts[i].Err = errs[j]
 			e.count("refused:"+reasonName(errs[j]), 1)
 			continue
