@@ -114,19 +114,12 @@ func runMeshState(name, what string, args []string, stdout, stderr io.Writer, pr
 			f.pin = cur.Fingerprint // the node the account was made on
 		}
 	}
-	c, err := f.dial(context.Background(), f.server)
+	var r node.MeshReport
+	err := f.ask(f.server, func(ctx context.Context, c *client.Client) (err error) {
+		r, err = c.MeshState(ctx)
+		return err
+	})
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc mesh %s: %v\n", name, err)
-		return exitFailure
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
-	defer cancel()
-	r, err := c.MeshState(ctx)
-	if err != nil {
-		if ctx.Err() != nil {
-			err = fmt.Errorf("%s: %w within %s", c.Addr(), client.ErrNoAnswer, f.timeout)
-		}
 		fmt.Fprintf(stderr, "qpc mesh %s: %v\n", name, err)
 		return exitFailure
 	}
