@@ -341,22 +341,23 @@ func (c *Node) validateLimits() error {
 	return c.validateMesh()
 }
 
-// The ranges of the store-and-forward options.
+// The ranges of the store-and-forward options: those of mesh/envelope,
+// whose envelopes refuse more hops or a longer TTL.
 const (
-	MinMeshTTL     = time.Second
-	MaxMeshTTL     = 30 * 24 * time.Hour
-	MaxMeshMaxHops = 32
+	minMeshTTL     = time.Second
+	maxMeshTTL     = 30 * 24 * time.Hour
+	maxMeshMaxHops = 32
 )
 
 func (c *Node) validateMesh() error {
 	switch {
-	case c.MeshTTL < MinMeshTTL || c.MeshTTL > MaxMeshTTL:
-		return &FlagError{Flag: "mesh-ttl", Err: fmt.Errorf("%s is not between %s and %s", c.MeshTTL, MinMeshTTL, MaxMeshTTL)}
+	case c.MeshTTL < minMeshTTL || c.MeshTTL > maxMeshTTL:
+		return &FlagError{Flag: "mesh-ttl", Err: fmt.Errorf("%s is not between %s and %s", c.MeshTTL, minMeshTTL, maxMeshTTL)}
 	case c.MeshTTL%time.Second != 0:
 		// Envelopes carry their TTL in whole seconds.
 		return &FlagError{Flag: "mesh-ttl", Err: fmt.Errorf("%s is not a whole number of seconds", c.MeshTTL)}
-	case c.MeshMaxHops < 1 || c.MeshMaxHops > MaxMeshMaxHops:
-		return &FlagError{Flag: "mesh-max-hops", Err: fmt.Errorf("%d is not between 1 and %d", c.MeshMaxHops, MaxMeshMaxHops)}
+	case c.MeshMaxHops < 1 || c.MeshMaxHops > maxMeshMaxHops:
+		return &FlagError{Flag: "mesh-max-hops", Err: fmt.Errorf("%d is not between 1 and %d", c.MeshMaxHops, maxMeshMaxHops)}
 	case c.MeshSeenMax <= 0:
 		return &FlagError{Flag: "mesh-seen-max", Err: errors.New("must be positive")}
 	}

@@ -94,7 +94,7 @@ func (h *hopsFlag) String() string { return strconv.FormatUint(uint64(*h), 10) }
 func (h *hopsFlag) Set(v string) error {
 	n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 8)
 	if err != nil {
-		return fmt.Errorf("%q is not a hop count (1 to %d)", v, MaxMeshMaxHops)
+		return fmt.Errorf("%q is not a hop count (1 to %d)", v, maxMeshMaxHops)
 	}
 	*h = hopsFlag(n)
 	return nil

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/quicprochat/qpc/mesh/envelope"
 )
 
 func TestStoreAndForwardDefaultsSuitASmallRouter(t *testing.T) {
@@ -84,5 +86,12 @@ func TestBadStoreAndForwardValuesNameTheFlag(t *testing.T) {
 				t.Errorf("message %q does not mention %q", err, tt.mention)
 			}
 		})
+	}
+}
+
+// The node's bounds must not allow envelopes that mesh/envelope refuses.
+func TestStoreAndForwardBoundsAreTheEnvelopes(t *testing.T) {
+	if maxMeshMaxHops != envelope.MaxHopsLimit || maxMeshTTL != envelope.MaxTTL {
+		t.Errorf("max hops %d and TTL %s here, %d and %s in mesh/envelope", maxMeshMaxHops, maxMeshTTL, envelope.MaxHopsLimit, envelope.MaxTTL)
 	}
 }
