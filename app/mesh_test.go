@@ -481,7 +481,7 @@ func TestAFullStoreRefusesNewEnvelopesAndEvictsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Envelopes != len(held) || st.Bytes > 8<<10 {
+	if st.Envelopes != len(held) || st.Bytes > 8<<10 || st.MaxBytes != 8<<10 {
 		t.Errorf("store holds %d envelopes (%d bytes), want the %d accepted within 8 KiB", st.Envelopes, st.Bytes, len(held))
 	}
 	c := m.n(1).mesh.Counters()

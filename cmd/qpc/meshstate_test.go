@@ -59,7 +59,7 @@ func TestMeshStoreShowsFillLevelDomainsAndCountersByReason(t *testing.T) {
 		Counters: map[string]uint64{
 			"forwarded": 7, "held": 10, "delivered": 2,
 			"dropped:expired": 1, "dropped:hopLimit": 2,
-			"refused:meshFull": 4,
+			"refused:store-full": 4,
 		},
 	}, now)
 	got := out.String()
@@ -70,7 +70,7 @@ func TestMeshStoreShowsFillLevelDomainsAndCountersByReason(t *testing.T) {
 		"seen ids   42\n",
 		"DESTINATION  ENVELOPES  BYTES\nd.mesh       2          3.0 MiB\ne.mesh       1          1.0 MiB\n",
 		"dropped  3: expired 1, hopLimit 2\n",
-		"refused  4: meshFull 4\n",
+		"refused  4: store-full 4\n",
 		"counts   delivered 2, forwarded 7, held 10\n",
 	} {
 		if !strings.Contains(got, want) {

@@ -85,6 +85,9 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return failed(err)
 	}
+	if err := s.remember(ctx, *to, f.stateDir); err != nil {
+		fmt.Fprintf(stderr, "qpc send: keeping %s's keys for later: %v\n", *to, err)
+	}
 	out.TTL, out.MaxHops = *ttl, uint8(*maxHops)
 	r, err := s.c.Enqueue(ctx, out)
 	if err != nil {

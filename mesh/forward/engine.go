@@ -351,6 +351,9 @@ func (e *Engine) count(name string, n int) {
 	switch kind, reason, _ := cut(name); kind {
 	case "dropped":
 		e.obs.Dropped(reason, n)
+	case "dropped-report":
+		// Advisory news, not envelopes: kept apart by the prefix.
+		e.obs.Dropped("report-"+reason, n)
 	case "refused":
 		e.obs.Refused(reason, n)
 	default:

@@ -231,6 +231,7 @@ func (s *Store) MeshStats() (node.MeshStoreStats, error) {
 	if err != nil {
 		return node.MeshStoreStats{}, err
 	}
+	st.MaxBytes = s.opts.Mesh.MaxBytes
 	return st, nil
 }
 
