@@ -30,6 +30,7 @@ type mesh struct {
 	c     *community
 	nodes map[string]*running
 	cfgs  map[string]config.Node
+	down  map[string]bool // stopped nodes
 }
 
 // domainOf names test node i.
@@ -40,7 +41,7 @@ func meshDomain(i int) string { return fmt.Sprintf("n%d.example.mesh", i) }
 // route to every other.
 func newMesh(t testing.TB, nodes int, edges [][2]int, tweak func(i int, cfg *config.Node)) *mesh {
 	t.Helper()
-	m := &mesh{t: t, c: newCommunity(t), nodes: map[string]*running{}, cfgs: map[string]config.Node{}}
+	m := &mesh{t: t, c: newCommunity(t), nodes: map[string]*running{}, cfgs: map[string]config.Node{}, down: map[string]bool{}}
 	for i := 1; i <= nodes; i++ {
 		var peers []string
 		for _, e := range edges {
@@ -108,12 +109,35 @@ func (m *mesh) stop(i int) {
 	cfg.Listen = n.Addr().String()
 	m.cfgs[n.cfg.Domain] = cfg
 	n.wait(m.t)
+	m.down[n.cfg.Domain] = true
+	// The others see its links go at once (it closes them), but not in
+	// the same instant.
+	deadline := time.Now().Add(10 * time.Second)
+	for d, o := range m.nodes {
+		if m.down[d] {
+			continue
+		}
+		for {
+			up := false
+			for _, l := range o.Federation().Links() {
+				up = up || l.Domain == n.cfg.Domain && l.State == node.LinkUp
+			}
+			if !up {
+				break
+			}
+			if time.Now().After(deadline) {
+				m.t.Fatalf("%s still has a link to %s", d, n.cfg.Domain)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 }
 
 func (m *mesh) begin(i int) {
 	m.t.Helper()
 	d := meshDomain(i)
 	m.nodes[d] = start(m.t, m.cfgs[d])
+	delete(m.down, d)
 }
 
 // waitStatus polls the sender's node until each id has state want.
