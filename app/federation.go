@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -15,14 +16,20 @@ import (
 	"github.com/quicprochat/qpc/config"
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/federation"
+	"github.com/quicprochat/qpc/mesh/forward"
 	"github.com/quicprochat/qpc/metrics"
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/node/store"
 	"github.com/quicprochat/qpc/version"
 )
 
 // linkBackoff is the least wait between dials of a federation peer; 0
 // means federation's default. Tests shorten it.
 var linkBackoff time.Duration
+
+// meshExpireInterval is how often held envelopes are checked for expiry;
+// 0 means forward's default. Tests shorten it.
+var meshExpireInterval time.Duration
 
 // newFederation builds the federation manager from --federation-cert,
 // --federation-key, --federation-ca, --peer and --federation-deny. Links
@@ -49,6 +56,7 @@ func (n *Node) newFederation(cfg config.Node) (*federation.Manager, error) {
 		Deny:     cfg.FederationDeny,
 		Peers:    cfg.Peers,
 		Inbound:  func(domain string) federation.Inbound { return n.svc.NewPeer(domain) },
+		Mesh:     n.mesh,
 		Calls:    n.calls,
 		Observer: n.metrics.federation(),
 		Log:      n.log.With("component", "federation"),
@@ -72,8 +80,38 @@ func (n *Node) startFederation() {
 	}
 	go func() {
 		defer close(n.fedDone)
+		meshDone := make(chan struct{})
+		go func() {
+			defer close(meshDone)
+			n.mesh.Run(ctx, n.fed)
+		}()
 		n.fed.Run(ctx, n.ln, source)
+		<-meshDone
 	}()
+}
+
+// newMesh builds the store-and-forward engine on the node's store.
+func (n *Node) newMesh(cfg config.Node, st *store.Store) (*forward.Engine, error) {
+	return forward.New(forward.Config{
+		Domain:   strings.ToLower(cfg.Domain),
+		Key:      n.key.Private,
+		Store:    st,
+		Local:    meshLocal{n},
+		TTL:      cfg.MeshTTL,
+		MaxHops:  cfg.MeshMaxHops,
+		Log:      n.log.With("component", "mesh"),
+		Observer: n.metrics.mesh(),
+
+		ExpireInterval: meshExpireInterval,
+	})
+}
+
+// meshLocal delivers envelopes to the node's service, which exists by the
+// time a peer forwards.
+type meshLocal struct{ n *Node }
+
+func (l meshLocal) DeliverMesh(ctx context.Context, msgs []node.NewMessage) ([]node.Receipt, error) {
+	return l.n.svc.DeliverMesh(ctx, msgs)
 }
 
 // stopFederation closes every link and waits.
@@ -144,3 +182,37 @@ func (f *federationMetrics) Relayed(peer string, out bool, n int) {
 }
 
 func (f *federationMetrics) Error(peer string) { f.errors.With(peer).Inc() }
+
+// meshMetrics implements forward.Observer.
+type meshMetrics struct {
+	events, dropped, refused *metrics.CounterVec
+	envelopes, bytes, routes *metrics.Gauge
+}
+
+func (m *nodeMetrics) mesh() *meshMetrics {
+	r := m.reg
+	return &meshMetrics{
+		events: r.MustCounterVec("qpc_mesh_envelopes_total",
+			"Store-and-forward envelopes by event: forwarded (a next hop took it), delivered (into a mailbox here), held (stored here to forward), duplicate, looped.", "event"),
+		dropped: r.MustCounterVec("qpc_mesh_dropped_total",
+			"Store-and-forward envelopes dropped, by reason (expired, hop-limit, bad-envelope, unknown-user, ...).", "reason"),
+		refused: r.MustCounterVec("qpc_mesh_refused_total",
+			"Store-and-forward envelopes refused for now and kept by the previous hop, by reason (store-full, mailbox-full, link, ...).", "reason"),
+		envelopes: r.MustGauge("qpc_mesh_store_envelopes", "Envelopes held in the store-and-forward store."),
+		bytes:     r.MustGauge("qpc_mesh_store_bytes", "Bytes of envelopes held in the store-and-forward store."),
+		routes:    r.MustGauge("qpc_mesh_routes", "Domains in the routing table."),
+	}
+}
+
+func (m *meshMetrics) Event(event string, n int) { m.events.With(event).AddUint64(uint64(n)) }
+func (m *meshMetrics) Dropped(reason string, n int) {
+	m.dropped.With(reason).AddUint64(uint64(n))
+}
+func (m *meshMetrics) Refused(reason string, n int) {
+	m.refused.With(reason).AddUint64(uint64(n))
+}
+func (m *meshMetrics) Store(envelopes int, bytes int64) {
+	m.envelopes.Set(float64(envelopes))
+	m.bytes.Set(float64(bytes))
+}
+func (m *meshMetrics) Routes(n int) { m.routes.Set(float64(n)) }

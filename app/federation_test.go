@@ -28,12 +28,12 @@ func init() {
 
 // community is a test CA with its certificate in a file.
 type community struct {
-	t      *testing.T
+	t      testing.TB
 	ca     *ca.Authority
 	caFile string
 }
 
-func newCommunity(t *testing.T) *community {
+func newCommunity(t testing.TB) *community {
 	t.Helper()
 	a, err := ca.New("test community CA", 3*365*24*time.Hour, time.Now())
 	if err != nil {
@@ -72,7 +72,7 @@ func (c *community) federated(domain string, o ca.IssueOptions, peers ...string)
 }
 
 // waitLinks polls until n has a link up to each of domains.
-func waitLinks(t *testing.T, n *running, domains ...string) {
+func waitLinks(t testing.TB, n *running, domains ...string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -184,7 +184,7 @@ func TestThreeFederatedNodesExchangeMessagesBothWaysAndHoldOnlyCiphertext(t *tes
 	}
 }
 
-func TestAddressesOfUnknownDomainsAndUnreachablePeersGetClearErrors(t *testing.T) {
+func TestUnknownAddressesGetClearErrorsAndMessagesForADownPeerWaitInTheMesh(t *testing.T) {
 	c := newCommunity(t)
 	n1 := start(t, c.federated("n1.example.mesh", ca.IssueOptions{}))
 	cfg2 := c.federated("n2.example.mesh", ca.IssueOptions{}, n1.Addr().String())
@@ -210,27 +210,32 @@ func TestAddressesOfUnknownDomainsAndUnreachablePeersGetClearErrors(t *testing.T
 	for n1.Federation().Links()[0].State == node.LinkUp && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if _, err := alice.Client.Enqueue(ctx, out); !errors.Is(err, node.ErrPeerUnreachable) {
-		t.Errorf("to a peer that is down: %v, want ErrPeerUnreachable", err)
+	// The message waits in the mesh at n1: n2's node is not linked.
+	r, err := alice.Client.Enqueue(ctx, out)
+	if err != nil || r.MeshID == (node.MeshID{}) || r.QueuedAt != "n1.example.mesh" {
+		t.Fatalf("to a peer that is down: %+v, %v; want it queued in the mesh at n1", r, err)
 	}
+	waitStatus(t, alice, node.MeshQueued, r.MeshID)
 
 	// n2 comes back on the same port with the same data: the link comes
-	// back by itself and delivery resumes.
+	// back by itself and the message is delivered, once.
 	cfg2.Listen = n2.Addr().String()
 	n2 = start(t, cfg2)
 	waitLinks(t, n1, "n2.example.mesh")
-	if _, err := alice.Client.Enqueue(ctx, out); err != nil {
-		t.Fatalf("after n2's restart: %v", err)
-	}
 	bob2 := login(t, n2, bob)
 	got := subscribe(t, bob2, 0).wait(t, 1)
 	if string(got[0].Body) != "sealed while n2 is up" || !got[0].Verified {
 		t.Errorf("bob got %+v", got[0])
 	}
+	waitStatus(t, alice, node.MeshDelivered, r.MeshID)
+	// Later messages take the link again.
+	if r, err := alice.SendText(ctx, bob.Address(), "direct"); err != nil || r.Seq != 2 {
+		t.Errorf("after n2's restart: %+v, %v; want it in bob's mailbox as message 2", r, err)
+	}
 }
 
 // login logs a's user in again on n (after a restart) with a's keys.
-func login(t *testing.T, n *running, a *client.Account) *client.Account {
+func login(t testing.TB, n *running, a *client.Account) *client.Account {
 	t.Helper()
 	ctx := ctxT(t)
 	c, err := dial(t, n.Addr().String(), transportTrust(n))
@@ -318,7 +323,7 @@ func TestAPeerMayDeliverOnlyToUsersOfTheNodeItLinksTo(t *testing.T) {
 }
 
 // scrapeMetrics returns the node's /metrics text.
-func scrapeMetrics(t *testing.T, n *running) string {
+func scrapeMetrics(t testing.TB, n *running) string {
 	t.Helper()
 	resp, err := http.Get("http://" + n.MetricsAddr().String() + "/metrics")
 	if err != nil {
@@ -333,7 +338,7 @@ func scrapeMetrics(t *testing.T, n *running) string {
 }
 
 // waitMetrics polls the node's metrics until ok accepts them.
-func waitMetrics(t *testing.T, n *running, ok func(string) bool) string {
+func waitMetrics(t testing.TB, n *running, ok func(string) bool) string {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {

@@ -24,7 +24,7 @@ import (
 // configuration.
 var fastOPAQUE = opaque.Config{KSF: opaque.Identity{}}
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	return ctx
@@ -32,7 +32,7 @@ func ctxT(t *testing.T) context.Context {
 
 // newAccount registers user on n, logs in on a fresh connection, and
 // publishes fresh keys.
-func newAccount(t *testing.T, n *running, user string) *client.Account {
+func newAccount(t testing.TB, n *running, user string) *client.Account {
 	t.Helper()
 	ctx := ctxT(t)
 	c, err := dial(t, n.Addr().String(), transport.Trust{Pin: n.Fingerprint()})
@@ -66,7 +66,7 @@ type inbox struct {
 	ch  chan struct{}
 }
 
-func subscribe(t *testing.T, a *client.Account, after uint64) *inbox {
+func subscribe(t testing.TB, a *client.Account, after uint64) *inbox {
 	t.Helper()
 	in := &inbox{a: a, ch: make(chan struct{}, 1)}
 	_, err := a.Client.Subscribe(ctxT(t), after, func(msgs []node.Message) {
@@ -87,7 +87,7 @@ func subscribe(t *testing.T, a *client.Account, after uint64) *inbox {
 }
 
 // wait returns once n messages have arrived, or fails the test.
-func (in *inbox) wait(t *testing.T, n int) []client.Received {
+func (in *inbox) wait(t testing.TB, n int) []client.Received {
 	t.Helper()
 	deadline := time.After(60 * time.Second)
 	for {
@@ -271,7 +271,7 @@ func TestAnExpiredSessionIsRefused(t *testing.T) {
 
 // newAccountNoPublish registers and logs in, returning the client; for
 // tests whose sessions cannot publish.
-func newAccountNoPublish(t *testing.T, n *running, user string) *client.Client {
+func newAccountNoPublish(t testing.TB, n *running, user string) *client.Client {
 	t.Helper()
 	ctx := ctxT(t)
 	c, err := dial(t, n.Addr().String(), transport.Trust{Pin: n.Fingerprint()})
@@ -382,7 +382,7 @@ func TestMessagesSurviveARestartAndASessionResumes(t *testing.T) {
 }
 
 // loginToken logs user in on a separate connection and returns the token.
-func loginToken(t *testing.T, n *running, user string) []byte {
+func loginToken(t testing.TB, n *running, user string) []byte {
 	c, err := dial(t, n.Addr().String(), transport.Trust{Pin: n.Fingerprint()})
 	if err != nil {
 		t.Fatal(err)
@@ -482,7 +482,7 @@ func TestAFollowingClientReconnectsByItselfAfterTheNodeRestarts(t *testing.T) {
 
 // newAccountOn moves an account to a restarted node: a new connection,
 // logged in again.
-func newAccountOn(t *testing.T, n *running, a *client.Account) *client.Account {
+func newAccountOn(t testing.TB, n *running, a *client.Account) *client.Account {
 	t.Helper()
 	c, err := dial(t, n.Addr().String(), transport.Trust{Pin: n.Fingerprint()})
 	if err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/quicprochat/qpc/datadir"
 	"github.com/quicprochat/qpc/federation"
 	"github.com/quicprochat/qpc/mesh/discovery"
+	"github.com/quicprochat/qpc/mesh/forward"
 	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/noderpc"
 	"github.com/quicprochat/qpc/node/store"
@@ -54,6 +55,7 @@ type Node struct {
 	mdnsDone chan struct{}
 
 	fed     *federation.Manager // nil without federation
+	mesh    *forward.Engine     // nil without federation
 	fedStop context.CancelFunc
 	fedDone chan struct{}
 
@@ -105,16 +107,22 @@ func NewNode(cfg config.Node, log *slog.Logger) (*Node, error) {
 		conns: map[*quic.Conn]*rpc.Conn{},
 	}
 	n.metrics = newNodeMetrics(n.openConns, func() (int64, int64, int, error) { return n.store.Totals() })
-	var fed node.Federation
-	if cfg.Federation() {
-		if n.fed, err = n.newFederation(cfg); err != nil {
-			return nil, err
-		}
-		fed = n.fed
-	}
 	st, err := openStore(cfg, n.metrics.commit)
 	if err != nil {
 		return nil, err
+	}
+	var fed node.Federation
+	var mesh node.Mesh
+	if cfg.Federation() {
+		if n.mesh, err = n.newMesh(cfg, st); err != nil {
+			st.Close()
+			return nil, err
+		}
+		if n.fed, err = n.newFederation(cfg); err != nil {
+			st.Close()
+			return nil, err
+		}
+		fed, mesh = n.fed, n.mesh
 	}
 	svc, err := node.New(node.Config{
 		Identity: node.Identity{
@@ -139,6 +147,7 @@ func NewNode(cfg config.Node, log *slog.Logger) (*Node, error) {
 		Log:        log,
 		Observer:   n.metrics,
 		Federation: fed,
+		Mesh:       mesh,
 	})
 	if err != nil {
 		st.Close()
@@ -213,7 +222,13 @@ func openStore(cfg config.Node, onCommit func(int, time.Duration)) (*store.Store
 		return nil, &config.FlagError{Flag: "store-dir", Err: err}
 	}
 	st, err := store.Open(filepath.Join(dir, store.FileName), store.Options{
-		Limits:   node.MailboxLimits{MaxMessages: cfg.MailboxMaxMessages, MaxBytes: cfg.MailboxMaxBytes},
+		Limits: node.MailboxLimits{MaxMessages: cfg.MailboxMaxMessages, MaxBytes: cfg.MailboxMaxBytes},
+		Mesh: node.MeshQuota{
+			MaxBytes:    cfg.MeshStoreBytes,
+			DomainBytes: cfg.MeshDomainBytes,
+			OriginBytes: cfg.MeshOriginBytes,
+			MaxSeen:     cfg.MeshSeenMax,
+		},
 		OnCommit: onCommit,
 	})
 	if err != nil {

@@ -25,14 +25,14 @@ import (
 )
 
 // testLogger logs to the test's output when run with -v, else nowhere.
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if testing.Verbose() {
 		return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.DiscardHandler)
 }
 
-func testConfig(t *testing.T) config.Node {
+func testConfig(t testing.TB) config.Node {
 	cfg := config.Default()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Domain = "node1.example.mesh"
@@ -48,7 +48,7 @@ type running struct {
 
 // start builds and runs a node; the test's cleanup stops it and checks that
 // Run returned nil.
-func start(t *testing.T, cfg config.Node) *running {
+func start(t testing.TB, cfg config.Node) *running {
 	t.Helper()
 	n, err := NewNode(cfg, testLogger(t))
 	if err != nil {
@@ -62,7 +62,7 @@ func start(t *testing.T, cfg config.Node) *running {
 }
 
 // wait stops the node and returns once Run has.
-func (r *running) wait(t *testing.T) {
+func (r *running) wait(t testing.TB) {
 	t.Helper()
 	r.stop()
 	select {
@@ -78,14 +78,14 @@ func (r *running) wait(t *testing.T) {
 	}
 }
 
-func dial(t *testing.T, addr string, trust transport.Trust) (*client.Client, error) {
+func dial(t testing.TB, addr string, trust transport.Trust) (*client.Client, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return client.Dial(ctx, addr, trust, testLogger(t))
 }
 
-func health(t *testing.T, c *client.Client) string {
+func health(t testing.TB, c *client.Client) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -269,7 +269,7 @@ func TestNodeRefusesAPortInUse(t *testing.T) {
 
 // testCA makes a CA; issue writes a certificate and key for a domain (and
 // an IP address) signed by it, and returns their paths.
-func testCA(t *testing.T, name string) (caPEM []byte, issue func(dir, domain string, ip net.IP) (certFile, keyFile string)) {
+func testCA(t testing.TB, name string) (caPEM []byte, issue func(dir, domain string, ip net.IP) (certFile, keyFile string)) {
 	t.Helper()
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	tmpl := &x509.Certificate{
@@ -320,7 +320,7 @@ func testCA(t *testing.T, name string) (caPEM []byte, issue func(dir, domain str
 // checkLeaks fails the test if it leaves goroutines behind. Cleanups run
 // last-in first-out, so this check runs after every node the test started
 // has stopped.
-func checkLeaks(t *testing.T) {
+func checkLeaks(t testing.TB) {
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 }

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -21,6 +22,13 @@ type Account struct {
 	Domain string
 	User   string
 	Keys   *identity.UserKeys
+
+	// Known holds keys of contacts resolved in earlier runs, by address
+	// (State.Contacts). Resolve asks the node first, so that changed keys
+	// are seen, and uses a known bundle only when the node cannot answer
+	// because the contact's node is not reachable: that is when a message
+	// goes into the mesh.
+	Known map[string]identity.PublicBundle
 
 	mu       sync.Mutex
 	resolved map[string]identity.PublicBundle // by address, verified
@@ -70,6 +78,11 @@ func (a *Account) Resolve(ctx context.Context, addr string) (identity.PublicBund
 	}
 	k, err := a.Client.ResolveUser(ctx, lookup)
 	if err != nil {
+		if known, ok := a.Known[addr]; ok && (errors.Is(err, node.ErrPeerUnreachable) || errors.Is(err, node.ErrUnknownDomain)) {
+			if known.Verify(addr) == nil {
+				return known, nil
+			}
+		}
 		return identity.PublicBundle{}, err
 	}
 	b = identity.PublicBundle{IdentityKey: k.IdentityKey, HPKEKey: k.HPKEKey, Signature: k.Signature}

@@ -184,11 +184,23 @@ func (c *Client) FetchKeyPackage(ctx context.Context, user string) (pkg []byte, 
 type Outgoing = node.Outgoing
 
 // Receipt acknowledges an enqueued message: its sequence number in the
-// recipient's mailbox, or why it was not stored.
+// recipient's mailbox, or why it was not stored; or, when the recipient's
+// node was not reachable, the id under which the message waits in the
+// mesh (see MessageStatus).
 type Receipt struct {
 	Seq        uint64
 	ServerTime time.Time
 	Err        error
+	// MeshID is set, and Seq 0, when the message went into the mesh: it is
+	// safe on the disk of node QueuedAt (the sender's node's domain), not
+	// yet in the recipient's mailbox.
+	MeshID   node.MeshID
+	QueuedAt string
+}
+
+func receiptFromWire(w schemas.Receipt) Receipt {
+	r := noderpc.ReceiptFromWire(w)
+	return Receipt{Seq: r.Seq, ServerTime: time.UnixMilli(w.ServerTimeMillis()), Err: r.Err, MeshID: r.MeshID, QueuedAt: r.QueuedAt}
 }
 
 // Enqueue puts one message in its recipient's mailbox and returns once the
@@ -206,11 +218,14 @@ func (c *Client) Enqueue(ctx context.Context, m Outgoing) (Receipt, error) {
 	if err != nil {
 		return Receipt{}, callErr("send to "+m.Recipient, err)
 	}
-	r, err := res.Receipt()
+	w, err := res.Receipt()
 	if err != nil {
 		return Receipt{}, err
 	}
-	return Receipt{Seq: r.Seq(), ServerTime: time.UnixMilli(r.ServerTimeMillis())}, nil
+	// The node fails the call for a message it refuses, so an error here
+	// is a receipt it garbled.
+	r := receiptFromWire(w)
+	return r, r.Err
 }
 
 // EnqueueBatch puts many messages in mailboxes; each receipt says whether
@@ -228,13 +243,12 @@ func (c *Client) EnqueueBatch(ctx context.Context, msgs []Outgoing) ([]Receipt, 
 	if err != nil {
 		return nil, err
 	}
+	if list.Len() != len(msgs) {
+		return nil, fmt.Errorf("send batch: %w: %d receipts for %d messages", noderpc.ErrMalformedAnswer, list.Len(), len(msgs))
+	}
 	out := make([]Receipt, list.Len())
 	for i := range out {
-		r := list.At(i)
-		out[i] = Receipt{Seq: r.Seq(), ServerTime: time.UnixMilli(r.ServerTimeMillis())}
-		if err := noderpc.ErrorOf(r.Error()); err != nil {
-			out[i].Err = &noderpc.RemoteError{Code: r.Error(), Message: err.Error()}
-		}
+		out[i] = receiptFromWire(list.At(i))
 	}
 	return out, nil
 }
@@ -278,6 +292,48 @@ func (c *Client) DeleteAccount(ctx context.Context) error {
 	defer release()
 	_, err := fut.Struct()
 	return callErr("delete account", err)
+}
+
+// MessageStatus asks what became of messages the logged-in user sent into
+// the mesh (receipts with a MeshID): one status per id, in order. An id the
+// node does not know, or that someone else sent, is node.MeshUnknown.
+func (c *Client) MessageStatus(ctx context.Context, ids []node.MeshID) ([]node.MessageStatus, error) {
+	fut, release := c.node.MessageStatus(ctx, func(p schemas.NodeService_messageStatus_Params) error {
+		return noderpc.MeshIDsToWire(ids, p.NewIds)
+	})
+	defer release()
+	res, err := fut.Struct()
+	if err != nil {
+		return nil, callErr("message status", err)
+	}
+	list, err := res.Statuses()
+	if err != nil {
+		return nil, fmt.Errorf("message status: %w", err)
+	}
+	if list.Len() != len(ids) {
+		return nil, fmt.Errorf("message status: %w: %d statuses for %d ids", noderpc.ErrMalformedAnswer, list.Len(), len(ids))
+	}
+	sts, err := noderpc.MessageStatusesFromWire(list)
+	if err != nil {
+		return nil, fmt.Errorf("message status: %w", err)
+	}
+	return sts, nil
+}
+
+// MeshState asks the node for its routing table and the state of its
+// store-and-forward store; it needs no login.
+func (c *Client) MeshState(ctx context.Context) (node.MeshReport, error) {
+	fut, release := c.node.MeshState(ctx, nil)
+	defer release()
+	res, err := fut.Struct()
+	if err != nil {
+		return node.MeshReport{}, callErr("mesh state", err)
+	}
+	r, err := noderpc.MeshReportFromWire(res)
+	if err != nil {
+		return node.MeshReport{}, fmt.Errorf("mesh state: %w", err)
+	}
+	return r, nil
 }
 
 // Handler receives pushed messages, in sequence order. It runs on the

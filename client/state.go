@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/crypto/keystore"
 	"github.com/quicprochat/qpc/internal/atomicfile"
 )
@@ -32,6 +33,10 @@ type State struct {
 	// SessionToken and SessionExpires are the last login's session.
 	SessionToken   []byte    `json:"session_token,omitempty"`
 	SessionExpires time.Time `json:"session_expires,omitzero"`
+	// Contacts are the published keys of the addresses this account has
+	// sent to, as last resolved, so that it can still seal to them when
+	// their node is not reachable (Account.Known).
+	Contacts map[string]identity.PublicBundle `json:"contacts,omitempty"`
 }
 
 const stateVersion = 1

@@ -86,6 +86,20 @@ type Node struct {
 	// FederationRate is how many messages per second one peer may relay
 	// to this node on average (bursts of twice that).
 	FederationRate int
+
+	// Store-and-forward (docs/store-and-forward.md): messages for a node
+	// that is not linked wait in envelopes on disk and travel hop by hop.
+	//
+	// MeshTTL is the TTL of the envelopes this node makes, and the longest
+	// a sender may ask for; MeshMaxHops likewise bounds their hops.
+	MeshTTL     time.Duration
+	MeshMaxHops uint8
+	// MeshStoreBytes bounds the bytes of envelopes held; MeshDomainBytes
+	// those held for one destination domain, MeshOriginBytes those from one
+	// origin node. A full store refuses new envelopes and evicts none.
+	MeshStoreBytes, MeshDomainBytes, MeshOriginBytes int64
+	// MeshSeenMax bounds the envelope ids remembered against duplicates.
+	MeshSeenMax int
 }
 
 // Federation reports whether federation is configured.
@@ -119,6 +133,13 @@ func Default() Node {
 		IdleTimeout:        60 * time.Second,
 		SessionTTL:         30 * 24 * time.Hour,
 		FederationRate:     2000,
+
+		MeshTTL:         7 * 24 * time.Hour,
+		MeshMaxHops:     8,
+		MeshStoreBytes:  16 << 20,
+		MeshDomainBytes: 8 << 20,
+		MeshOriginBytes: 8 << 20,
+		MeshSeenMax:     50_000,
 	}
 }
 
@@ -317,7 +338,53 @@ func (c *Node) validateLimits() error {
 	if c.MaxPayload > MaxPayloadLimit {
 		return &FlagError{Flag: "max-payload", Err: fmt.Errorf("%d exceeds the hard limit of %d bytes", c.MaxPayload, MaxPayloadLimit)}
 	}
+	return c.validateMesh()
+}
+
+// The ranges of the store-and-forward options: those of mesh/envelope,
+// whose envelopes refuse more hops or a longer TTL.
+const (
+	minMeshTTL     = time.Second
+	maxMeshTTL     = 30 * 24 * time.Hour
+	maxMeshMaxHops = 32
+)
+
+func (c *Node) validateMesh() error {
+	switch {
+	case c.MeshTTL < minMeshTTL || c.MeshTTL > maxMeshTTL:
+		return &FlagError{Flag: "mesh-ttl", Err: fmt.Errorf("%s is not between %s and %s", c.MeshTTL, minMeshTTL, maxMeshTTL)}
+	case c.MeshTTL%time.Second != 0:
+		// Envelopes carry their TTL in whole seconds.
+		return &FlagError{Flag: "mesh-ttl", Err: fmt.Errorf("%s is not a whole number of seconds", c.MeshTTL)}
+	case c.MeshMaxHops < 1 || c.MeshMaxHops > maxMeshMaxHops:
+		return &FlagError{Flag: "mesh-max-hops", Err: fmt.Errorf("%d is not between 1 and %d", c.MeshMaxHops, maxMeshMaxHops)}
+	case c.MeshSeenMax <= 0:
+		return &FlagError{Flag: "mesh-seen-max", Err: errors.New("must be positive")}
+	}
+	for _, q := range []struct {
+		flag  string
+		bytes int64
+	}{
+		{"mesh-store-size", c.MeshStoreBytes},
+		{"mesh-domain-quota", c.MeshDomainBytes},
+		{"mesh-origin-quota", c.MeshOriginBytes},
+	} {
+		if q.bytes <= 0 {
+			return &FlagError{Flag: q.flag, Err: errors.New("must be positive")}
+		}
+		if q.bytes > c.MeshStoreBytes {
+			return &FlagError{Flag: q.flag, Err: fmt.Errorf("%s exceeds --mesh-store-size %s", mib(q.bytes), mib(c.MeshStoreBytes))}
+		}
+	}
 	return nil
+}
+
+// mib writes a byte count in MiB, as the mesh size flags take it.
+func mib(b int64) string {
+	if b%(1<<20) == 0 {
+		return strconv.FormatInt(b>>20, 10) + " MiB"
+	}
+	return strconv.FormatFloat(float64(b)/(1<<20), 'f', 2, 64) + " MiB"
 }
 
 // MaxPayloadLimit is the largest --max-payload allowed. A message travels in

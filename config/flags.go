@@ -3,6 +3,9 @@ package config
 import (
 	"errors"
 	"flag"
+	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -69,6 +72,46 @@ func (c *Node) BindFlags(fs *flag.FlagSet) {
 		"refuse the peer certificate with SHA-256 `FINGERPRINT`, repeatable (env "+EnvName("federation-deny")+
 			", a comma- or space-separated list)")
 	num(&c.FederationRate, "federation-rate", "messages per second one peer may relay to this node (bursts of twice that)")
+
+	dur(&c.MeshTTL, "mesh-ttl", "store-and-forward: how long envelopes this node makes may wait in the mesh, "+
+		"and the longest a sender may ask for (1s to 720h)")
+	fs.Var((*hopsFlag)(&c.MeshMaxHops), "mesh-max-hops", "store-and-forward: the most hops `N` an envelope this node makes may take, "+
+		"and the most a sender may ask for (1 to 32) (env "+EnvName("mesh-max-hops")+")")
+	size := func(p *int64, name, usage string) {
+		fs.Var((*mibFlag)(p), name, usage+" (env "+EnvName(name)+")")
+	}
+	size(&c.MeshStoreBytes, "mesh-store-size", "store-and-forward: `MiB` of envelopes this node holds for other nodes and its own users")
+	size(&c.MeshDomainBytes, "mesh-domain-quota", "store-and-forward: `MiB` of envelopes held for one destination domain")
+	size(&c.MeshOriginBytes, "mesh-origin-quota", "store-and-forward: `MiB` of envelopes held from one origin node")
+	num(&c.MeshSeenMax, "mesh-seen-max", "store-and-forward: envelope ids remembered, so that none is delivered or forwarded twice")
+}
+
+// hopsFlag is a hop count, 0 to 255; Validate narrows the range.
+type hopsFlag uint8
+
+func (h *hopsFlag) String() string { return strconv.FormatUint(uint64(*h), 10) }
+
+func (h *hopsFlag) Set(v string) error {
+	n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 8)
+	if err != nil {
+		return fmt.Errorf("%q is not a hop count (1 to %d)", v, maxMeshMaxHops)
+	}
+	*h = hopsFlag(n)
+	return nil
+}
+
+// mibFlag is a size given in whole MiB and kept in bytes.
+type mibFlag int64
+
+func (m *mibFlag) String() string { return strconv.FormatInt(int64(*m)>>20, 10) }
+
+func (m *mibFlag) Set(v string) error {
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || n > math.MaxInt64>>20 {
+		return fmt.Errorf("%q is not a whole number of MiB", v)
+	}
+	*m = mibFlag(n << 20)
+	return nil
 }
 
 // listFlag is a repeatable flag. Each value may itself be a comma- or

@@ -117,6 +117,8 @@ type endpoint struct {
 // not about the node service behind them (app's tests cover that).
 type noInbound struct{}
 
+func (noInbound) Allow(int) error { return nil }
+
 func (noInbound) Deliver(context.Context, []node.Outgoing) ([]node.Receipt, time.Time, error) {
 	return nil, time.Time{}, node.ErrShuttingDown
 }

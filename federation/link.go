@@ -242,6 +242,7 @@ func (l *link) relay(ctx context.Context, msgs []node.Outgoing) ([]node.Receipt,
 
 func (l *link) resolveUser(ctx context.Context, addr string) (node.PublishedKeys, error) {
 	fut, release := l.peer.ResolveUser(ctx, func(p schemas.FederationService_resolveUser_Params) error {
+		p.SetHops(hopsOf(ctx))
 		return p.SetUser(addr)
 	})
 	defer release()
@@ -258,6 +259,7 @@ func (l *link) resolveUser(ctx context.Context, addr string) (node.PublishedKeys
 
 func (l *link) fetchKeyPackage(ctx context.Context, addr string) ([]byte, bool, error) {
 	fut, release := l.peer.FetchKeyPackage(ctx, func(p schemas.FederationService_fetchKeyPackage_Params) error {
+		p.SetHops(hopsOf(ctx))
 		return p.SetUser(addr)
 	})
 	defer release()

@@ -26,6 +26,9 @@ type Inbound interface {
 	Deliver(ctx context.Context, msgs []node.Outgoing) ([]node.Receipt, time.Time, error)
 	ResolveUser(ctx context.Context, addr string) (node.PublishedKeys, error)
 	FetchKeyPackage(ctx context.Context, addr string) ([]byte, bool, error)
+	// Allow takes n messages from the peer's rate allowance, or fails
+	// with node.ErrRateLimited.
+	Allow(n int) error
 }
 
 // Observer is told what federation does, for metrics. peer is a domain,
@@ -71,6 +74,10 @@ type Config struct {
 	// Inbound returns the service a link from the peer of domain is served
 	// by; required.
 	Inbound func(domain string) Inbound
+	// Mesh is the store-and-forward engine: told when links come and go,
+	// it serves the peers' forward, routes and report calls. Nil refuses
+	// them.
+	Mesh Mesh
 	// Calls counts inbound calls; nil counts nothing.
 	Calls Calls
 	// Observer is told about links and relays; nil ignores.
@@ -526,6 +533,9 @@ func (m *Manager) register(ctx context.Context, l *link) error {
 		replaced.close(transport.CodeDuplicate, "duplicate link")
 	}
 	m.obs.LinkState(l.domain, node.LinkUp)
+	if m.cfg.Mesh != nil {
+		m.cfg.Mesh.LinkUp(l.domain)
+	}
 	m.log.Info("federation link up", "peer", l.domain, "addr", l.addr, "node_id", l.nodeID, "dialed", l.outgoing)
 	return nil
 }
@@ -568,6 +578,9 @@ func (m *Manager) unregister(l *link) {
 	st.State, st.Since = node.LinkDown, m.cfg.Now()
 	m.mu.Unlock()
 	m.obs.LinkState(l.domain, node.LinkDown)
+	if m.cfg.Mesh != nil {
+		m.cfg.Mesh.LinkDown(l.domain)
+	}
 	m.log.Info("federation link down", "peer", l.domain, "addr", l.addr, "err", l.err())
 }
 
@@ -669,9 +682,9 @@ func (m *Manager) route(domain string) (*link, error) {
 		return l, nil
 	}
 	if _, known := m.peers[domain]; known {
-		return nil, fmt.Errorf("%w: no link to %s", node.ErrPeerUnreachable, domain)
+		return nil, fmt.Errorf("%w: %w to %s", node.ErrPeerUnreachable, node.ErrNoLink, domain)
 	}
-	return nil, fmt.Errorf("%w: no federation peer serves %s", node.ErrUnknownDomain, domain)
+	return nil, fmt.Errorf("%w: %w: no federation peer serves %s", node.ErrUnknownDomain, node.ErrNoLink, domain)
 }
 
 // Relay implements node.Federation.
@@ -708,7 +721,7 @@ func (m *Manager) FetchKeyPackage(ctx context.Context, addr string) ([]byte, boo
 }
 
 func lookup[T any](ctx context.Context, m *Manager, domain string, call func(*link) (T, error)) (T, error) {
-	l, err := m.route(domain)
+	l, err := m.lookupRoute(ctx, domain)
 	if err != nil {
 		var zero T
 		return zero, err
@@ -721,6 +734,45 @@ func lookup[T any](ctx context.Context, m *Manager, domain string, call func(*li
 		}
 	}
 	return v, err
+}
+
+// maxLookupHops bounds the nodes a key lookup passes on its way to the
+// node that serves the user (see resolveUser in federation.capnp).
+const maxLookupHops = 8
+
+// hopsKey carries a lookup's hop count from an inbound call to the
+// lookup it causes on another link.
+type hopsKey struct{}
+
+func withHops(ctx context.Context, hops uint8) context.Context {
+	return context.WithValue(ctx, hopsKey{}, hops+1)
+}
+
+// hopsOf returns the hop count to send with a lookup made in ctx: 0 for
+// one of this node's clients, one more than the caller's for a lookup
+// passed on.
+func hopsOf(ctx context.Context) uint8 {
+	h, _ := ctx.Value(hopsKey{}).(uint8)
+	return h
+}
+
+// lookupRoute returns the link a key lookup for domain goes over: the
+// direct link, else the link to the next hop of the store-and-forward
+// routes.
+func (m *Manager) lookupRoute(ctx context.Context, domain string) (*link, error) {
+	l, err := m.route(domain)
+	if err == nil || m.cfg.Mesh == nil {
+		return l, err
+	}
+	if hopsOf(ctx) >= maxLookupHops {
+		return nil, fmt.Errorf("%w: the lookup passed %d nodes without reaching %s", node.ErrUnknownDomain, maxLookupHops, domain)
+	}
+	if next, ok := m.cfg.Mesh.NextHop(domain); ok {
+		if l := m.link(next); l != nil {
+			return l, nil
+		}
+	}
+	return nil, err
 }
 
 func domainOf(addr string) string {

@@ -99,7 +99,7 @@ func (s *server) ResolveUser(ctx context.Context, call schemas.FederationService
 		if err != nil {
 			return noderpc.BadRequest(err)
 		}
-		k, err := s.in.ResolveUser(ctx, user)
+		k, err := s.in.ResolveUser(withHops(ctx, call.Args().Hops()), user)
 		if err != nil {
 			return err
 		}
@@ -115,7 +115,7 @@ func (s *server) FetchKeyPackage(ctx context.Context, call schemas.FederationSer
 		if err != nil {
 			return noderpc.BadRequest(err)
 		}
-		pkg, last, err := s.in.FetchKeyPackage(ctx, user)
+		pkg, last, err := s.in.FetchKeyPackage(withHops(ctx, call.Args().Hops()), user)
 		if err != nil {
 			return err
 		}

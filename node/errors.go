@@ -57,6 +57,21 @@ var (
 	// ErrPeerUnreachable means the node that serves a recipient's domain
 	// is known but not linked now.
 	ErrPeerUnreachable = errors.New("recipient's node is not reachable now")
+	// ErrNoLink comes wrapped with ErrPeerUnreachable or ErrUnknownDomain
+	// when a relay found no link to the recipient's node and sent
+	// nothing, so the message may go into the mesh instead.
+	ErrNoLink = errors.New("no link")
 	// ErrShuttingDown means the node is stopping.
 	ErrShuttingDown = errors.New("node is shutting down")
+	// ErrMeshFull means the store-and-forward store is at one of its
+	// bounds (total, per destination, per origin, seen ids): the envelope
+	// was refused, nothing held was evicted.
+	ErrMeshFull = errors.New("store-and-forward store is full")
+	// ErrExpired means a message's TTL ran out before it was delivered.
+	ErrExpired = errors.New("message expired before delivery")
+	// ErrHopLimit means a message would have passed its max hops.
+	ErrHopLimit = errors.New("message reached its hop limit")
+	// ErrBadEnvelope means a store-and-forward envelope failed
+	// verification (signature, fields, clock).
+	ErrBadEnvelope = errors.New("bad store-and-forward envelope")
 )

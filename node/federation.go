@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -16,7 +17,7 @@ type Federation interface {
 	// serves domain and returns that node's receipts in order, once it
 	// holds the stored ones. It fails with ErrUnknownDomain when no peer
 	// serves domain and ErrPeerUnreachable when the peer is known but not
-	// linked now.
+	// linked now; both wrap ErrNoLink then, as nothing was sent.
 	Relay(ctx context.Context, domain string, msgs []Outgoing) ([]Receipt, error)
 	// ResolveUser returns the published keys of addr, "user@domain" of
 	// another node.
@@ -135,7 +136,16 @@ func (p *Peer) Deliver(ctx context.Context, msgs []Outgoing) ([]Receipt, time.Ti
 	if !p.relay.take(len(msgs), now) {
 		return nil, time.Time{}, ErrRateLimited
 	}
-	return p.svc.enqueue(ctx, msgs, now, true)
+	return p.svc.enqueue(ctx, msgs, now, "")
+}
+
+// Allow takes n messages from the peer's rate allowance (the one Deliver
+// uses), or fails with ErrRateLimited.
+func (p *Peer) Allow(n int) error {
+	if !p.relay.take(n, p.svc.now()) {
+		return ErrRateLimited
+	}
+	return nil
 }
 
 // ResolveUser returns the published keys of addr, a user of this node,
@@ -147,10 +157,21 @@ func (p *Peer) ResolveUser(ctx context.Context, addr string) (PublishedKeys, err
 	}
 	defer p.svc.resolveFloor(start)
 	a, err := p.ownUser(addr)
+	if p.passOn(a, err) {
+		return p.svc.fed.ResolveUser(ctx, a.String())
+	}
 	if err != nil {
 		return PublishedKeys{}, err
 	}
 	return p.svc.store.Keys(a.user)
+}
+
+// passOn reports whether a lookup of a, which ownUser refused with err,
+// is for another node that this node should ask in turn: a peer that is
+// not linked to a user's node looks the user up through its neighbours
+// (federation bounds the hops).
+func (p *Peer) passOn(a address, err error) bool {
+	return errors.Is(err, ErrUnknownDomain) && !a.local && a.domain != "" && p.svc.fed != nil
 }
 
 // FetchKeyPackage takes one key package of addr, a user of this node.
@@ -159,6 +180,9 @@ func (p *Peer) FetchKeyPackage(ctx context.Context, addr string) ([]byte, bool, 
 		return nil, false, ErrRateLimited
 	}
 	a, err := p.ownUser(addr)
+	if p.passOn(a, err) {
+		return p.svc.fed.FetchKeyPackage(ctx, a.String())
+	}
 	if err != nil {
 		return nil, false, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -16,6 +17,9 @@ type Outgoing struct {
 	Payload []byte
 	// TTL is how long to keep it undelivered; 0 means the default.
 	TTL time.Duration
+	// MaxHops bounds the federation hops of a message that goes into the
+	// mesh; 0 means the node's default, more is capped at it.
+	MaxHops uint8
 }
 
 // Enqueue stores msgs in their recipients' mailboxes, or relays them to
@@ -26,7 +30,8 @@ type Outgoing struct {
 // error return is for the request as a whole (not logged in, rate limited,
 // batch too large, store failure), and then nothing was stored here.
 func (c *Conn) Enqueue(ctx context.Context, msgs []Outgoing) ([]Receipt, time.Time, error) {
-	if _, err := c.user(); err != nil {
+	user, err := c.user()
+	if err != nil {
 		return nil, time.Time{}, err
 	}
 	lim := c.svc.limits
@@ -37,13 +42,15 @@ func (c *Conn) Enqueue(ctx context.Context, msgs []Outgoing) ([]Receipt, time.Ti
 	if !c.enqueue.take(len(msgs), now) {
 		return nil, time.Time{}, ErrRateLimited
 	}
-	return c.svc.enqueue(ctx, msgs, now, false)
+	return c.svc.enqueue(ctx, msgs, now, user)
 }
 
-// enqueue checks msgs, stores those for local users and, unless they came
-// from a peer, relays those for other domains, each domain's in one call
-// running beside the local store's commit.
-func (s *Service) enqueue(ctx context.Context, msgs []Outgoing, now time.Time, fromPeer bool) ([]Receipt, time.Time, error) {
+// enqueue checks msgs, stores those for local users and, for a local
+// sender (not a peer, whose sender is ""), relays those for other domains,
+// each domain's in one call running beside the local store's commit, or
+// sends them into the mesh.
+func (s *Service) enqueue(ctx context.Context, msgs []Outgoing, now time.Time, sender string) ([]Receipt, time.Time, error) {
+	fromPeer := sender == ""
 	lim := s.limits
 	receipts := make([]Receipt, len(msgs))
 	var batch []NewMessage
@@ -82,7 +89,7 @@ func (s *Service) enqueue(ctx context.Context, msgs []Outgoing, now time.Time, f
 		relayed.Add(1)
 		go func() {
 			defer relayed.Done()
-			s.relay(ctx, domain, msgs, idx, receipts)
+			s.relay(ctx, sender, domain, msgs, idx, receipts)
 		}()
 	}
 	defer relayed.Wait()
@@ -110,13 +117,23 @@ func (s *Service) enqueue(ctx context.Context, msgs []Outgoing, now time.Time, f
 }
 
 // relay hands the messages msgs[idx] to domain's node and fills their
-// receipts; a failure of the whole call goes into each of them.
-func (s *Service) relay(ctx context.Context, domain string, msgs []Outgoing, idx []int, receipts []Receipt) {
+// receipts; a failure of the whole call goes into each of them. Without a
+// link to domain's node, or while earlier messages for domain wait in the
+// mesh, the messages go into the mesh instead.
+func (s *Service) relay(ctx context.Context, sender, domain string, msgs []Outgoing, idx []int, receipts []Receipt) {
+	if s.mesh != nil && s.mesh.Pending(domain) {
+		s.sendMesh(ctx, sender, msgs, idx, receipts)
+		return
+	}
 	out := make([]Outgoing, len(idx))
 	for j, i := range idx {
 		out[j] = msgs[i]
 	}
 	got, err := s.fed.Relay(ctx, domain, out)
+	if errors.Is(err, ErrNoLink) && s.mesh != nil {
+		s.sendMesh(ctx, sender, msgs, idx, receipts)
+		return
+	}
 	if err == nil && len(got) != len(idx) {
 		err = fmt.Errorf("%w: %s answered %d receipts for %d messages", ErrPeerUnreachable, domain, len(got), len(idx))
 	}
@@ -127,6 +144,56 @@ func (s *Service) relay(ctx context.Context, domain string, msgs []Outgoing, idx
 			receipts[i] = got[j]
 		}
 	}
+}
+
+// sendMesh puts msgs[idx] into the mesh and fills their receipts.
+func (s *Service) sendMesh(ctx context.Context, sender string, msgs []Outgoing, idx []int, receipts []Receipt) {
+	out := make([]MeshOutgoing, len(idx))
+	for j, i := range idx {
+		m := msgs[i]
+		out[j] = MeshOutgoing{Sender: sender, Recipient: strings.ToLower(m.Recipient), Payload: m.Payload, TTL: m.TTL, MaxHops: m.MaxHops}
+	}
+	for j, r := range s.mesh.Send(ctx, out) {
+		receipts[idx[j]] = r
+	}
+}
+
+// DeliverMesh stores messages that came through the mesh in this node's
+// mailboxes, each once only by its MeshID, and returns a receipt for each
+// (see Mailboxes.Enqueue); Expires is cut to the node's MaxTTL.
+func (s *Service) DeliverMesh(ctx context.Context, msgs []NewMessage) ([]Receipt, error) {
+	now := s.now()
+	receipts := make([]Receipt, len(msgs))
+	var batch []NewMessage
+	var index []int
+	for i, m := range msgs {
+		if len(m.Payload) > s.limits.MaxPayload {
+			receipts[i].Err = errorf(ErrPayloadTooLarge, "%d bytes, limit %d", len(m.Payload), s.limits.MaxPayload)
+			continue
+		}
+		if latest := now.Add(s.limits.MaxTTL); m.Expires.After(latest) {
+			m.Expires = latest
+		}
+		batch = append(batch, m)
+		index = append(index, i)
+	}
+	if len(batch) == 0 {
+		return receipts, nil
+	}
+	stored, err := s.store.Enqueue(ctx, batch)
+	if err != nil {
+		return nil, err
+	}
+	n := 0
+	for j, r := range stored {
+		receipts[index[j]] = r
+		if r.Err == nil {
+			n++
+			s.hub.notify(batch[j].Recipient)
+		}
+	}
+	s.obs.Stored(n)
+	return receipts, nil
 }
 
 // Fetch returns up to limit of the logged-in user's messages after

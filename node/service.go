@@ -67,6 +67,10 @@ type Config struct {
 	// Federation reaches users of other domains; nil serves this node's
 	// domain only.
 	Federation Federation
+	// Mesh holds messages for other domains whose node is not linked, and
+	// forwards them through the mesh; nil refuses them
+	// (ErrPeerUnreachable, ErrUnknownDomain).
+	Mesh Mesh
 }
 
 // Service is the node's client-facing service.
@@ -81,6 +85,7 @@ type Service struct {
 	started time.Time
 	hub     *hub
 	fed     Federation // nil without federation
+	mesh    Mesh       // nil without store-and-forward
 }
 
 // New returns a Service. Its uptime counts from now.
@@ -102,6 +107,7 @@ func New(cfg Config) (*Service, error) {
 		now:    cfg.Now,
 		hub:    newHub(),
 		fed:    cfg.Federation,
+		mesh:   cfg.Mesh,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

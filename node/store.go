@@ -16,6 +16,7 @@ type Store interface {
 	Directory
 	Mailboxes
 	Sessions
+	MeshStore
 	// Close flushes and closes the store. Calls after Close fail.
 	Close() error
 }
@@ -87,6 +88,13 @@ type NewMessage struct {
 	Enqueued time.Time
 	// Expires is when the message is dropped if still undelivered.
 	Expires time.Time
+	// MeshID is set for a message that came through the mesh: Enqueue
+	// stores it only if the id is not in the seen-set, and records it
+	// there as SeenDelivered until MeshExpires, in the same transaction;
+	// a seen id gets a *SeenError receipt, and a full seen-set
+	// ErrMeshFull (the store's MeshQuota.MaxSeen).
+	MeshID      MeshID
+	MeshExpires time.Time
 }
 
 // Message is a message in a mailbox.
@@ -106,6 +114,11 @@ type Receipt struct {
 	// Err is nil when the message was stored, else why not: ErrUnknownUser,
 	// ErrMailboxFull.
 	Err error
+	// MeshID is set, and Seq 0, when the message went into the mesh
+	// instead: it waits on QueuedAt's disk (this node's domain) for a
+	// route to the recipient's node.
+	MeshID   MeshID
+	QueuedAt string
 }
 
 // MailboxLimits bound one mailbox.

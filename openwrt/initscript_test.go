@@ -3,6 +3,7 @@ package openwrt
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -180,6 +181,12 @@ config node 'node'
 	list peer '[fd00::2]:7000'
 	list federation_deny '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'
 	option federation_rate '300'
+	option mesh_ttl '72h'
+	option mesh_max_hops '12'
+	option mesh_store_size '32'
+	option mesh_domain_quota '16'
+	option mesh_origin_quota '4'
+	option mesh_seen_max '20000'
 	option log_level 'debug'
 	option log_format 'json'
 	list firewall_zone 'lan'
@@ -273,6 +280,12 @@ func TestInitScriptTurnsUCIIntoFlags(t *testing.T) {
 					"--peer=[fd00::2]:7000",
 					"--federation-deny=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
 					"--federation-rate=300",
+					"--mesh-ttl=72h",
+					"--mesh-max-hops=12",
+					"--mesh-store-size=32",
+					"--mesh-domain-quota=16",
+					"--mesh-origin-quota=4",
+					"--mesh-seen-max=20000",
 					"--log-level=debug",
 					"--log-format=json",
 				}
@@ -466,4 +479,38 @@ func TestEveryNodeFlagHasAUCIOption(t *testing.T) {
 			t.Errorf("--%s is not in the every-option fixture", f.Name)
 		}
 	})
+}
+
+// TestCommentedOptionsShowTheBinarysDefaults checks that a commented-out
+// option of the shipped config shows the value the node takes without it,
+// as the config's comments promise, unless it is an example of a path or
+// address that has no default.
+func TestCommentedOptionsShowTheBinarysDefaults(t *testing.T) {
+	examples := map[string]bool{
+		"domain": true, "store_dir": true, "tls_cert": true, "tls_key": true, "metrics_listen": true,
+		"federation_cert": true, "federation_key": true, "federation_ca": true, "peer": true, "federation_deny": true,
+	}
+	fs := flag.NewFlagSet("node", flag.ContinueOnError)
+	cfg := config.Default()
+	cfg.BindFlags(fs)
+	checked := 0
+	for _, line := range strings.Split(shippedConfig(t), "\n") {
+		var kind, opt, value string
+		if n, _ := fmt.Sscanf(strings.TrimSpace(line), "#%s %s %s", &kind, &opt, &value); n != 3 || (kind != "option" && kind != "list") || examples[opt] {
+			continue
+		}
+		f := fs.Lookup(strings.ReplaceAll(opt, "_", "-"))
+		if f == nil {
+			t.Errorf("commented option %s is no flag of qpc node", opt)
+			continue
+		}
+		def := f.Value.String()
+		if err := f.Value.Set(strings.Trim(value, "'")); err != nil || f.Value.String() != def {
+			t.Errorf("option %s shows %s, but the default of --%s is %s", opt, value, f.Name, def)
+		}
+		checked++
+	}
+	if checked < 18 {
+		t.Errorf("checked only %d commented options; did the config's format change?", checked)
+	}
 }

@@ -24,6 +24,7 @@
 
 using Go = import "/go.capnp";
 using Node = import "node.capnp";
+using Mesh = import "mesh.capnp";
 $Go.package("schemas");
 $Go.import("github.com/quicprochat/qpc/schemas");
 
@@ -48,11 +49,79 @@ interface FederationService @0xa4c6f1e2b3d59871 {
   # resolveUser returns the published keys of "user@domain", a user of the
   # callee, so that the caller's clients can seal messages to them. It is
   # rate-limited per peer.
-  resolveUser @2 (user :Text) -> (keys :Node.PublishedKeys);
+  #
+  # A user of a domain the callee does not serve is looked up in turn by
+  # the callee, through its link to that domain or its next hop towards it
+  # (store-and-forward routes), so that keys can be found across nodes that
+  # are not linked directly; hops counts the nodes a lookup has passed, and
+  # one that has passed 8 fails with unknownDomain.
+  resolveUser @2 (user :Text, hops :UInt8) -> (keys :Node.PublishedKeys);
 
   # fetchKeyPackage takes one MLS KeyPackage of "user@domain", a user of
-  # the callee (see NodeService.fetchKeyPackage).
-  fetchKeyPackage @3 (user :Text) -> (package :Data, lastResort :Bool);
+  # the callee (see NodeService.fetchKeyPackage), passed on like
+  # resolveUser.
+  fetchKeyPackage @3 (user :Text, hops :UInt8) -> (package :Data, lastResort :Bool);
+
+  # forward hands store-and-forward envelopes to the callee, one hop on
+  # their way, each with hopCount already raised by the caller. The callee
+  # verifies each in full and answers one result per envelope, in order,
+  # once it has acted on it: delivered into its own user's mailbox, or
+  # accepted onto its disk to be forwarded on. The caller keeps an envelope
+  # until a result tells it to let go (every outcome but refused and
+  # looped).
+  forward @4 (envelopes :List(Mesh.MeshEnvelope)) -> (results :List(ForwardResult));
+
+  # routes tells the callee which domains the caller reaches and at what
+  # distance (the caller's own domain at 0 hops), leaving out the routes it
+  # learned from the callee (split horizon). Each list replaces the
+  # caller's previous one; the caller repeats it every 30 seconds and at
+  # once when it changes, and the callee forgets it after 90 seconds.
+  routes @5 (adverts :List(RouteAdvert)) -> ();
+
+  # report carries news about envelopes back towards their origin node,
+  # hop by hop along the routing table. Reports are advisory and not
+  # stored: one without a route onward is dropped.
+  report @6 (reports :List(MeshReport)) -> ();
+}
+
+# ForwardOutcome is what the callee of forward did with an envelope.
+enum ForwardOutcome @0xb7c8d9eaf0a1b2c3 {
+  delivered @0;  # stored in the mailbox of one of the callee's users
+  accepted @1;   # on the callee's disk, to be forwarded on
+  duplicate @2;  # the callee already holds or delivered it
+  looped @3;     # the callee forwarded it before: a routing loop; keep it
+  rejected @4;   # refused for good (error says why): drop it
+  refused @5;    # refused for now (store or mailbox full): keep it, retry
+}
+
+struct ForwardResult @0xc8d9eaf0a1b2c3d4 {
+  outcome @0 :ForwardOutcome;
+  # error says why for rejected and refused.
+  error @1 :Node.ErrorCode;
+  # detail is a human-readable explanation, for logs.
+  detail @2 :Text;
+}
+
+# RouteAdvert says the caller reaches domain over hops federation links.
+struct RouteAdvert @0xd9eaf0a1b2c3d4e5 {
+  domain @0 :Text;
+  hops @1 :UInt8;
+}
+
+# MeshReport is news about one envelope for its origin node.
+struct MeshReport @0xeaf0a1b2c3d4e5f6 {
+  # id is the envelope's id.
+  id @0 :Data;
+  # originDomain is the domain of the envelope's origin node, where the
+  # report goes.
+  originDomain @1 :Text;
+  state @2 :Node.MeshState;
+  # at is the domain of the node the news is about.
+  at @3 :Text;
+  atMillis @4 :Int64;
+  reason @5 :Node.ErrorCode;
+  # hops counts the report's own hops; a report is dropped after 32.
+  hops @6 :UInt8;
 }
 
 # PeerHealth is a node's answer to FederationService.health.

@@ -67,7 +67,7 @@ func (c FederationService) ResolveUser(ctx context.Context, params func(Federati
 		},
 	}
 	if params != nil {
-		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 1}
+		s.ArgsSize = capnp.ObjectSize{DataSize: 8, PointerCount: 1}
 		s.PlaceArgs = func(s capnp.Struct) error { return params(FederationService_resolveUser_Params(s)) }
 	}
 
@@ -87,12 +87,72 @@ func (c FederationService) FetchKeyPackage(ctx context.Context, params func(Fede
 		},
 	}
 	if params != nil {
-		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 1}
+		s.ArgsSize = capnp.ObjectSize{DataSize: 8, PointerCount: 1}
 		s.PlaceArgs = func(s capnp.Struct) error { return params(FederationService_fetchKeyPackage_Params(s)) }
 	}
 
 	ans, release := capnp.Client(c).SendCall(ctx, s)
 	return FederationService_fetchKeyPackage_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c FederationService) Forward(ctx context.Context, params func(FederationService_forward_Params) error) (FederationService_forward_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xa4c6f1e2b3d59871,
+			MethodID:      4,
+			InterfaceName: "federation.capnp:FederationService",
+			MethodName:    "forward",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 1}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(FederationService_forward_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return FederationService_forward_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c FederationService) Routes(ctx context.Context, params func(FederationService_routes_Params) error) (FederationService_routes_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xa4c6f1e2b3d59871,
+			MethodID:      5,
+			InterfaceName: "federation.capnp:FederationService",
+			MethodName:    "routes",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 1}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(FederationService_routes_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return FederationService_routes_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c FederationService) Report(ctx context.Context, params func(FederationService_report_Params) error) (FederationService_report_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xa4c6f1e2b3d59871,
+			MethodID:      6,
+			InterfaceName: "federation.capnp:FederationService",
+			MethodName:    "report",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 1}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(FederationService_report_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return FederationService_report_Results_Future{Future: ans.Future()}, release
 
 }
 
@@ -176,6 +236,12 @@ type FederationService_Server interface {
 	ResolveUser(context.Context, FederationService_resolveUser) error
 
 	FetchKeyPackage(context.Context, FederationService_fetchKeyPackage) error
+
+	Forward(context.Context, FederationService_forward) error
+
+	Routes(context.Context, FederationService_routes) error
+
+	Report(context.Context, FederationService_report) error
 }
 
 // FederationService_NewServer creates a new Server from an implementation of FederationService_Server.
@@ -194,7 +260,7 @@ func FederationService_ServerToClient(s FederationService_Server) FederationServ
 // This can be used to create a more complicated Server.
 func FederationService_Methods(methods []server.Method, s FederationService_Server) []server.Method {
 	if cap(methods) == 0 {
-		methods = make([]server.Method, 0, 4)
+		methods = make([]server.Method, 0, 7)
 	}
 
 	methods = append(methods, server.Method{
@@ -242,6 +308,42 @@ func FederationService_Methods(methods []server.Method, s FederationService_Serv
 		},
 		Impl: func(ctx context.Context, call *server.Call) error {
 			return s.FetchKeyPackage(ctx, FederationService_fetchKeyPackage{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xa4c6f1e2b3d59871,
+			MethodID:      4,
+			InterfaceName: "federation.capnp:FederationService",
+			MethodName:    "forward",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Forward(ctx, FederationService_forward{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xa4c6f1e2b3d59871,
+			MethodID:      5,
+			InterfaceName: "federation.capnp:FederationService",
+			MethodName:    "routes",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Routes(ctx, FederationService_routes{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xa4c6f1e2b3d59871,
+			MethodID:      6,
+			InterfaceName: "federation.capnp:FederationService",
+			MethodName:    "report",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Report(ctx, FederationService_report{call})
 		},
 	})
 
@@ -314,6 +416,57 @@ func (c FederationService_fetchKeyPackage) Args() FederationService_fetchKeyPack
 func (c FederationService_fetchKeyPackage) AllocResults() (FederationService_fetchKeyPackage_Results, error) {
 	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 8, PointerCount: 1})
 	return FederationService_fetchKeyPackage_Results(r), err
+}
+
+// FederationService_forward holds the state for a server call to FederationService.forward.
+// See server.Call for documentation.
+type FederationService_forward struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c FederationService_forward) Args() FederationService_forward_Params {
+	return FederationService_forward_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c FederationService_forward) AllocResults() (FederationService_forward_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return FederationService_forward_Results(r), err
+}
+
+// FederationService_routes holds the state for a server call to FederationService.routes.
+// See server.Call for documentation.
+type FederationService_routes struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c FederationService_routes) Args() FederationService_routes_Params {
+	return FederationService_routes_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c FederationService_routes) AllocResults() (FederationService_routes_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return FederationService_routes_Results(r), err
+}
+
+// FederationService_report holds the state for a server call to FederationService.report.
+// See server.Call for documentation.
+type FederationService_report struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c FederationService_report) Args() FederationService_report_Params {
+	return FederationService_report_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c FederationService_report) AllocResults() (FederationService_report_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return FederationService_report_Results(r), err
 }
 
 // FederationService_List is a list of FederationService.
@@ -663,12 +816,12 @@ type FederationService_resolveUser_Params capnp.Struct
 const FederationService_resolveUser_Params_TypeID = 0xfbc09974d42dd828
 
 func NewFederationService_resolveUser_Params(s *capnp.Segment) (FederationService_resolveUser_Params, error) {
-	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
 	return FederationService_resolveUser_Params(st), err
 }
 
 func NewRootFederationService_resolveUser_Params(s *capnp.Segment) (FederationService_resolveUser_Params, error) {
-	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
 	return FederationService_resolveUser_Params(st), err
 }
 
@@ -722,12 +875,20 @@ func (s FederationService_resolveUser_Params) SetUser(v string) error {
 	return capnp.Struct(s).SetText(0, v)
 }
 
+func (s FederationService_resolveUser_Params) Hops() uint8 {
+	return capnp.Struct(s).Uint8(0)
+}
+
+func (s FederationService_resolveUser_Params) SetHops(v uint8) {
+	capnp.Struct(s).SetUint8(0, v)
+}
+
 // FederationService_resolveUser_Params_List is a list of FederationService_resolveUser_Params.
 type FederationService_resolveUser_Params_List = capnp.StructList[FederationService_resolveUser_Params]
 
 // NewFederationService_resolveUser_Params creates a new list of FederationService_resolveUser_Params.
 func NewFederationService_resolveUser_Params_List(s *capnp.Segment, sz int32) (FederationService_resolveUser_Params_List, error) {
-	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1}, sz)
 	return capnp.StructList[FederationService_resolveUser_Params](l), err
 }
 
@@ -836,12 +997,12 @@ type FederationService_fetchKeyPackage_Params capnp.Struct
 const FederationService_fetchKeyPackage_Params_TypeID = 0xae20b1b40b11521f
 
 func NewFederationService_fetchKeyPackage_Params(s *capnp.Segment) (FederationService_fetchKeyPackage_Params, error) {
-	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
 	return FederationService_fetchKeyPackage_Params(st), err
 }
 
 func NewRootFederationService_fetchKeyPackage_Params(s *capnp.Segment) (FederationService_fetchKeyPackage_Params, error) {
-	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
 	return FederationService_fetchKeyPackage_Params(st), err
 }
 
@@ -895,12 +1056,20 @@ func (s FederationService_fetchKeyPackage_Params) SetUser(v string) error {
 	return capnp.Struct(s).SetText(0, v)
 }
 
+func (s FederationService_fetchKeyPackage_Params) Hops() uint8 {
+	return capnp.Struct(s).Uint8(0)
+}
+
+func (s FederationService_fetchKeyPackage_Params) SetHops(v uint8) {
+	capnp.Struct(s).SetUint8(0, v)
+}
+
 // FederationService_fetchKeyPackage_Params_List is a list of FederationService_fetchKeyPackage_Params.
 type FederationService_fetchKeyPackage_Params_List = capnp.StructList[FederationService_fetchKeyPackage_Params]
 
 // NewFederationService_fetchKeyPackage_Params creates a new list of FederationService_fetchKeyPackage_Params.
 func NewFederationService_fetchKeyPackage_Params_List(s *capnp.Segment, sz int32) (FederationService_fetchKeyPackage_Params_List, error) {
-	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1}, sz)
 	return capnp.StructList[FederationService_fetchKeyPackage_Params](l), err
 }
 
@@ -995,6 +1164,885 @@ type FederationService_fetchKeyPackage_Results_Future struct{ *capnp.Future }
 func (f FederationService_fetchKeyPackage_Results_Future) Struct() (FederationService_fetchKeyPackage_Results, error) {
 	p, err := f.Future.Ptr()
 	return FederationService_fetchKeyPackage_Results(p.Struct()), err
+}
+
+type FederationService_forward_Params capnp.Struct
+
+// FederationService_forward_Params_TypeID is the unique identifier for the type FederationService_forward_Params.
+const FederationService_forward_Params_TypeID = 0x80665bbaaceda5f8
+
+func NewFederationService_forward_Params(s *capnp.Segment) (FederationService_forward_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return FederationService_forward_Params(st), err
+}
+
+func NewRootFederationService_forward_Params(s *capnp.Segment) (FederationService_forward_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return FederationService_forward_Params(st), err
+}
+
+func ReadRootFederationService_forward_Params(msg *capnp.Message) (FederationService_forward_Params, error) {
+	root, err := msg.Root()
+	return FederationService_forward_Params(root.Struct()), err
+}
+
+func (s FederationService_forward_Params) String() string {
+	str, _ := text.Marshal(0x80665bbaaceda5f8, capnp.Struct(s))
+	return str
+}
+
+func (s FederationService_forward_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (FederationService_forward_Params) DecodeFromPtr(p capnp.Ptr) FederationService_forward_Params {
+	return FederationService_forward_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s FederationService_forward_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s FederationService_forward_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s FederationService_forward_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s FederationService_forward_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s FederationService_forward_Params) Envelopes() (MeshEnvelope_List, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return MeshEnvelope_List(p.List()), err
+}
+
+func (s FederationService_forward_Params) HasEnvelopes() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s FederationService_forward_Params) SetEnvelopes(v MeshEnvelope_List) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewEnvelopes sets the envelopes field to a newly
+// allocated MeshEnvelope_List, preferring placement in s's segment.
+func (s FederationService_forward_Params) NewEnvelopes(n int32) (MeshEnvelope_List, error) {
+	l, err := NewMeshEnvelope_List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return MeshEnvelope_List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+
+// FederationService_forward_Params_List is a list of FederationService_forward_Params.
+type FederationService_forward_Params_List = capnp.StructList[FederationService_forward_Params]
+
+// NewFederationService_forward_Params creates a new list of FederationService_forward_Params.
+func NewFederationService_forward_Params_List(s *capnp.Segment, sz int32) (FederationService_forward_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[FederationService_forward_Params](l), err
+}
+
+// FederationService_forward_Params_Future is a wrapper for a FederationService_forward_Params promised by a client call.
+type FederationService_forward_Params_Future struct{ *capnp.Future }
+
+func (f FederationService_forward_Params_Future) Struct() (FederationService_forward_Params, error) {
+	p, err := f.Future.Ptr()
+	return FederationService_forward_Params(p.Struct()), err
+}
+
+type FederationService_forward_Results capnp.Struct
+
+// FederationService_forward_Results_TypeID is the unique identifier for the type FederationService_forward_Results.
+const FederationService_forward_Results_TypeID = 0xbe9f074f413e1fc7
+
+func NewFederationService_forward_Results(s *capnp.Segment) (FederationService_forward_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return FederationService_forward_Results(st), err
+}
+
+func NewRootFederationService_forward_Results(s *capnp.Segment) (FederationService_forward_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return FederationService_forward_Results(st), err
+}
+
+func ReadRootFederationService_forward_Results(msg *capnp.Message) (FederationService_forward_Results, error) {
+	root, err := msg.Root()
+	return FederationService_forward_Results(root.Struct()), err
+}
+
+func (s FederationService_forward_Results) String() string {
+	str, _ := text.Marshal(0xbe9f074f413e1fc7, capnp.Struct(s))
+	return str
+}
+
+func (s FederationService_forward_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (FederationService_forward_Results) DecodeFromPtr(p capnp.Ptr) FederationService_forward_Results {
+	return FederationService_forward_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s FederationService_forward_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s FederationService_forward_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s FederationService_forward_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s FederationService_forward_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s FederationService_forward_Results) Results() (ForwardResult_List, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return ForwardResult_List(p.List()), err
+}
+
+func (s FederationService_forward_Results) HasResults() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s FederationService_forward_Results) SetResults(v ForwardResult_List) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewResults sets the results field to a newly
+// allocated ForwardResult_List, preferring placement in s's segment.
+func (s FederationService_forward_Results) NewResults(n int32) (ForwardResult_List, error) {
+	l, err := NewForwardResult_List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return ForwardResult_List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+
+// FederationService_forward_Results_List is a list of FederationService_forward_Results.
+type FederationService_forward_Results_List = capnp.StructList[FederationService_forward_Results]
+
+// NewFederationService_forward_Results creates a new list of FederationService_forward_Results.
+func NewFederationService_forward_Results_List(s *capnp.Segment, sz int32) (FederationService_forward_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[FederationService_forward_Results](l), err
+}
+
+// FederationService_forward_Results_Future is a wrapper for a FederationService_forward_Results promised by a client call.
+type FederationService_forward_Results_Future struct{ *capnp.Future }
+
+func (f FederationService_forward_Results_Future) Struct() (FederationService_forward_Results, error) {
+	p, err := f.Future.Ptr()
+	return FederationService_forward_Results(p.Struct()), err
+}
+
+type FederationService_routes_Params capnp.Struct
+
+// FederationService_routes_Params_TypeID is the unique identifier for the type FederationService_routes_Params.
+const FederationService_routes_Params_TypeID = 0xa05f00e8a9a44eb7
+
+func NewFederationService_routes_Params(s *capnp.Segment) (FederationService_routes_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return FederationService_routes_Params(st), err
+}
+
+func NewRootFederationService_routes_Params(s *capnp.Segment) (FederationService_routes_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return FederationService_routes_Params(st), err
+}
+
+func ReadRootFederationService_routes_Params(msg *capnp.Message) (FederationService_routes_Params, error) {
+	root, err := msg.Root()
+	return FederationService_routes_Params(root.Struct()), err
+}
+
+func (s FederationService_routes_Params) String() string {
+	str, _ := text.Marshal(0xa05f00e8a9a44eb7, capnp.Struct(s))
+	return str
+}
+
+func (s FederationService_routes_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (FederationService_routes_Params) DecodeFromPtr(p capnp.Ptr) FederationService_routes_Params {
+	return FederationService_routes_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s FederationService_routes_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s FederationService_routes_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s FederationService_routes_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s FederationService_routes_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s FederationService_routes_Params) Adverts() (RouteAdvert_List, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return RouteAdvert_List(p.List()), err
+}
+
+func (s FederationService_routes_Params) HasAdverts() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s FederationService_routes_Params) SetAdverts(v RouteAdvert_List) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewAdverts sets the adverts field to a newly
+// allocated RouteAdvert_List, preferring placement in s's segment.
+func (s FederationService_routes_Params) NewAdverts(n int32) (RouteAdvert_List, error) {
+	l, err := NewRouteAdvert_List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return RouteAdvert_List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+
+// FederationService_routes_Params_List is a list of FederationService_routes_Params.
+type FederationService_routes_Params_List = capnp.StructList[FederationService_routes_Params]
+
+// NewFederationService_routes_Params creates a new list of FederationService_routes_Params.
+func NewFederationService_routes_Params_List(s *capnp.Segment, sz int32) (FederationService_routes_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[FederationService_routes_Params](l), err
+}
+
+// FederationService_routes_Params_Future is a wrapper for a FederationService_routes_Params promised by a client call.
+type FederationService_routes_Params_Future struct{ *capnp.Future }
+
+func (f FederationService_routes_Params_Future) Struct() (FederationService_routes_Params, error) {
+	p, err := f.Future.Ptr()
+	return FederationService_routes_Params(p.Struct()), err
+}
+
+type FederationService_routes_Results capnp.Struct
+
+// FederationService_routes_Results_TypeID is the unique identifier for the type FederationService_routes_Results.
+const FederationService_routes_Results_TypeID = 0xa728e80eaf771b9c
+
+func NewFederationService_routes_Results(s *capnp.Segment) (FederationService_routes_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return FederationService_routes_Results(st), err
+}
+
+func NewRootFederationService_routes_Results(s *capnp.Segment) (FederationService_routes_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return FederationService_routes_Results(st), err
+}
+
+func ReadRootFederationService_routes_Results(msg *capnp.Message) (FederationService_routes_Results, error) {
+	root, err := msg.Root()
+	return FederationService_routes_Results(root.Struct()), err
+}
+
+func (s FederationService_routes_Results) String() string {
+	str, _ := text.Marshal(0xa728e80eaf771b9c, capnp.Struct(s))
+	return str
+}
+
+func (s FederationService_routes_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (FederationService_routes_Results) DecodeFromPtr(p capnp.Ptr) FederationService_routes_Results {
+	return FederationService_routes_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s FederationService_routes_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s FederationService_routes_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s FederationService_routes_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s FederationService_routes_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// FederationService_routes_Results_List is a list of FederationService_routes_Results.
+type FederationService_routes_Results_List = capnp.StructList[FederationService_routes_Results]
+
+// NewFederationService_routes_Results creates a new list of FederationService_routes_Results.
+func NewFederationService_routes_Results_List(s *capnp.Segment, sz int32) (FederationService_routes_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[FederationService_routes_Results](l), err
+}
+
+// FederationService_routes_Results_Future is a wrapper for a FederationService_routes_Results promised by a client call.
+type FederationService_routes_Results_Future struct{ *capnp.Future }
+
+func (f FederationService_routes_Results_Future) Struct() (FederationService_routes_Results, error) {
+	p, err := f.Future.Ptr()
+	return FederationService_routes_Results(p.Struct()), err
+}
+
+type FederationService_report_Params capnp.Struct
+
+// FederationService_report_Params_TypeID is the unique identifier for the type FederationService_report_Params.
+const FederationService_report_Params_TypeID = 0xf4467336aa7c26c9
+
+func NewFederationService_report_Params(s *capnp.Segment) (FederationService_report_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return FederationService_report_Params(st), err
+}
+
+func NewRootFederationService_report_Params(s *capnp.Segment) (FederationService_report_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return FederationService_report_Params(st), err
+}
+
+func ReadRootFederationService_report_Params(msg *capnp.Message) (FederationService_report_Params, error) {
+	root, err := msg.Root()
+	return FederationService_report_Params(root.Struct()), err
+}
+
+func (s FederationService_report_Params) String() string {
+	str, _ := text.Marshal(0xf4467336aa7c26c9, capnp.Struct(s))
+	return str
+}
+
+func (s FederationService_report_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (FederationService_report_Params) DecodeFromPtr(p capnp.Ptr) FederationService_report_Params {
+	return FederationService_report_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s FederationService_report_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s FederationService_report_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s FederationService_report_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s FederationService_report_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s FederationService_report_Params) Reports() (MeshReport_List, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return MeshReport_List(p.List()), err
+}
+
+func (s FederationService_report_Params) HasReports() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s FederationService_report_Params) SetReports(v MeshReport_List) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewReports sets the reports field to a newly
+// allocated MeshReport_List, preferring placement in s's segment.
+func (s FederationService_report_Params) NewReports(n int32) (MeshReport_List, error) {
+	l, err := NewMeshReport_List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return MeshReport_List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+
+// FederationService_report_Params_List is a list of FederationService_report_Params.
+type FederationService_report_Params_List = capnp.StructList[FederationService_report_Params]
+
+// NewFederationService_report_Params creates a new list of FederationService_report_Params.
+func NewFederationService_report_Params_List(s *capnp.Segment, sz int32) (FederationService_report_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[FederationService_report_Params](l), err
+}
+
+// FederationService_report_Params_Future is a wrapper for a FederationService_report_Params promised by a client call.
+type FederationService_report_Params_Future struct{ *capnp.Future }
+
+func (f FederationService_report_Params_Future) Struct() (FederationService_report_Params, error) {
+	p, err := f.Future.Ptr()
+	return FederationService_report_Params(p.Struct()), err
+}
+
+type FederationService_report_Results capnp.Struct
+
+// FederationService_report_Results_TypeID is the unique identifier for the type FederationService_report_Results.
+const FederationService_report_Results_TypeID = 0xf7412c8ac4ad8af6
+
+func NewFederationService_report_Results(s *capnp.Segment) (FederationService_report_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return FederationService_report_Results(st), err
+}
+
+func NewRootFederationService_report_Results(s *capnp.Segment) (FederationService_report_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return FederationService_report_Results(st), err
+}
+
+func ReadRootFederationService_report_Results(msg *capnp.Message) (FederationService_report_Results, error) {
+	root, err := msg.Root()
+	return FederationService_report_Results(root.Struct()), err
+}
+
+func (s FederationService_report_Results) String() string {
+	str, _ := text.Marshal(0xf7412c8ac4ad8af6, capnp.Struct(s))
+	return str
+}
+
+func (s FederationService_report_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (FederationService_report_Results) DecodeFromPtr(p capnp.Ptr) FederationService_report_Results {
+	return FederationService_report_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s FederationService_report_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s FederationService_report_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s FederationService_report_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s FederationService_report_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// FederationService_report_Results_List is a list of FederationService_report_Results.
+type FederationService_report_Results_List = capnp.StructList[FederationService_report_Results]
+
+// NewFederationService_report_Results creates a new list of FederationService_report_Results.
+func NewFederationService_report_Results_List(s *capnp.Segment, sz int32) (FederationService_report_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[FederationService_report_Results](l), err
+}
+
+// FederationService_report_Results_Future is a wrapper for a FederationService_report_Results promised by a client call.
+type FederationService_report_Results_Future struct{ *capnp.Future }
+
+func (f FederationService_report_Results_Future) Struct() (FederationService_report_Results, error) {
+	p, err := f.Future.Ptr()
+	return FederationService_report_Results(p.Struct()), err
+}
+
+type ForwardOutcome uint16
+
+// ForwardOutcome_TypeID is the unique identifier for the type ForwardOutcome.
+const ForwardOutcome_TypeID = 0xb7c8d9eaf0a1b2c3
+
+// Values of ForwardOutcome.
+const (
+	ForwardOutcome_delivered ForwardOutcome = 0
+	ForwardOutcome_accepted  ForwardOutcome = 1
+	ForwardOutcome_duplicate ForwardOutcome = 2
+	ForwardOutcome_looped    ForwardOutcome = 3
+	ForwardOutcome_rejected  ForwardOutcome = 4
+	ForwardOutcome_refused   ForwardOutcome = 5
+)
+
+// String returns the enum's constant name.
+func (c ForwardOutcome) String() string {
+	switch c {
+	case ForwardOutcome_delivered:
+		return "delivered"
+	case ForwardOutcome_accepted:
+		return "accepted"
+	case ForwardOutcome_duplicate:
+		return "duplicate"
+	case ForwardOutcome_looped:
+		return "looped"
+	case ForwardOutcome_rejected:
+		return "rejected"
+	case ForwardOutcome_refused:
+		return "refused"
+
+	default:
+		return ""
+	}
+}
+
+// ForwardOutcomeFromString returns the enum value with a name,
+// or the zero value if there's no such value.
+func ForwardOutcomeFromString(c string) ForwardOutcome {
+	switch c {
+	case "delivered":
+		return ForwardOutcome_delivered
+	case "accepted":
+		return ForwardOutcome_accepted
+	case "duplicate":
+		return ForwardOutcome_duplicate
+	case "looped":
+		return ForwardOutcome_looped
+	case "rejected":
+		return ForwardOutcome_rejected
+	case "refused":
+		return ForwardOutcome_refused
+
+	default:
+		return 0
+	}
+}
+
+type ForwardOutcome_List = capnp.EnumList[ForwardOutcome]
+
+func NewForwardOutcome_List(s *capnp.Segment, sz int32) (ForwardOutcome_List, error) {
+	return capnp.NewEnumList[ForwardOutcome](s, sz)
+}
+
+type ForwardResult capnp.Struct
+
+// ForwardResult_TypeID is the unique identifier for the type ForwardResult.
+const ForwardResult_TypeID = 0xc8d9eaf0a1b2c3d4
+
+func NewForwardResult(s *capnp.Segment) (ForwardResult, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return ForwardResult(st), err
+}
+
+func NewRootForwardResult(s *capnp.Segment) (ForwardResult, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return ForwardResult(st), err
+}
+
+func ReadRootForwardResult(msg *capnp.Message) (ForwardResult, error) {
+	root, err := msg.Root()
+	return ForwardResult(root.Struct()), err
+}
+
+func (s ForwardResult) String() string {
+	str, _ := text.Marshal(0xc8d9eaf0a1b2c3d4, capnp.Struct(s))
+	return str
+}
+
+func (s ForwardResult) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (ForwardResult) DecodeFromPtr(p capnp.Ptr) ForwardResult {
+	return ForwardResult(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s ForwardResult) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s ForwardResult) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s ForwardResult) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s ForwardResult) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s ForwardResult) Outcome() ForwardOutcome {
+	return ForwardOutcome(capnp.Struct(s).Uint16(0))
+}
+
+func (s ForwardResult) SetOutcome(v ForwardOutcome) {
+	capnp.Struct(s).SetUint16(0, uint16(v))
+}
+
+func (s ForwardResult) Error() ErrorCode {
+	return ErrorCode(capnp.Struct(s).Uint16(2))
+}
+
+func (s ForwardResult) SetError(v ErrorCode) {
+	capnp.Struct(s).SetUint16(2, uint16(v))
+}
+
+func (s ForwardResult) Detail() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s ForwardResult) HasDetail() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s ForwardResult) DetailBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s ForwardResult) SetDetail(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+// ForwardResult_List is a list of ForwardResult.
+type ForwardResult_List = capnp.StructList[ForwardResult]
+
+// NewForwardResult creates a new list of ForwardResult.
+func NewForwardResult_List(s *capnp.Segment, sz int32) (ForwardResult_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1}, sz)
+	return capnp.StructList[ForwardResult](l), err
+}
+
+// ForwardResult_Future is a wrapper for a ForwardResult promised by a client call.
+type ForwardResult_Future struct{ *capnp.Future }
+
+func (f ForwardResult_Future) Struct() (ForwardResult, error) {
+	p, err := f.Future.Ptr()
+	return ForwardResult(p.Struct()), err
+}
+
+type RouteAdvert capnp.Struct
+
+// RouteAdvert_TypeID is the unique identifier for the type RouteAdvert.
+const RouteAdvert_TypeID = 0xd9eaf0a1b2c3d4e5
+
+func NewRouteAdvert(s *capnp.Segment) (RouteAdvert, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return RouteAdvert(st), err
+}
+
+func NewRootRouteAdvert(s *capnp.Segment) (RouteAdvert, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return RouteAdvert(st), err
+}
+
+func ReadRootRouteAdvert(msg *capnp.Message) (RouteAdvert, error) {
+	root, err := msg.Root()
+	return RouteAdvert(root.Struct()), err
+}
+
+func (s RouteAdvert) String() string {
+	str, _ := text.Marshal(0xd9eaf0a1b2c3d4e5, capnp.Struct(s))
+	return str
+}
+
+func (s RouteAdvert) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (RouteAdvert) DecodeFromPtr(p capnp.Ptr) RouteAdvert {
+	return RouteAdvert(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s RouteAdvert) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s RouteAdvert) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s RouteAdvert) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s RouteAdvert) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s RouteAdvert) Domain() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s RouteAdvert) HasDomain() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s RouteAdvert) DomainBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s RouteAdvert) SetDomain(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+func (s RouteAdvert) Hops() uint8 {
+	return capnp.Struct(s).Uint8(0)
+}
+
+func (s RouteAdvert) SetHops(v uint8) {
+	capnp.Struct(s).SetUint8(0, v)
+}
+
+// RouteAdvert_List is a list of RouteAdvert.
+type RouteAdvert_List = capnp.StructList[RouteAdvert]
+
+// NewRouteAdvert creates a new list of RouteAdvert.
+func NewRouteAdvert_List(s *capnp.Segment, sz int32) (RouteAdvert_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1}, sz)
+	return capnp.StructList[RouteAdvert](l), err
+}
+
+// RouteAdvert_Future is a wrapper for a RouteAdvert promised by a client call.
+type RouteAdvert_Future struct{ *capnp.Future }
+
+func (f RouteAdvert_Future) Struct() (RouteAdvert, error) {
+	p, err := f.Future.Ptr()
+	return RouteAdvert(p.Struct()), err
+}
+
+type MeshReport capnp.Struct
+
+// MeshReport_TypeID is the unique identifier for the type MeshReport.
+const MeshReport_TypeID = 0xeaf0a1b2c3d4e5f6
+
+func NewMeshReport(s *capnp.Segment) (MeshReport, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 3})
+	return MeshReport(st), err
+}
+
+func NewRootMeshReport(s *capnp.Segment) (MeshReport, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 3})
+	return MeshReport(st), err
+}
+
+func ReadRootMeshReport(msg *capnp.Message) (MeshReport, error) {
+	root, err := msg.Root()
+	return MeshReport(root.Struct()), err
+}
+
+func (s MeshReport) String() string {
+	str, _ := text.Marshal(0xeaf0a1b2c3d4e5f6, capnp.Struct(s))
+	return str
+}
+
+func (s MeshReport) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (MeshReport) DecodeFromPtr(p capnp.Ptr) MeshReport {
+	return MeshReport(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s MeshReport) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s MeshReport) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s MeshReport) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s MeshReport) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s MeshReport) Id() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s MeshReport) HasId() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s MeshReport) SetId(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+func (s MeshReport) OriginDomain() (string, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.Text(), err
+}
+
+func (s MeshReport) HasOriginDomain() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s MeshReport) OriginDomainBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.TextBytes(), err
+}
+
+func (s MeshReport) SetOriginDomain(v string) error {
+	return capnp.Struct(s).SetText(1, v)
+}
+
+func (s MeshReport) State() MeshState {
+	return MeshState(capnp.Struct(s).Uint16(0))
+}
+
+func (s MeshReport) SetState(v MeshState) {
+	capnp.Struct(s).SetUint16(0, uint16(v))
+}
+
+func (s MeshReport) At() (string, error) {
+	p, err := capnp.Struct(s).Ptr(2)
+	return p.Text(), err
+}
+
+func (s MeshReport) HasAt() bool {
+	return capnp.Struct(s).HasPtr(2)
+}
+
+func (s MeshReport) AtBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(2)
+	return p.TextBytes(), err
+}
+
+func (s MeshReport) SetAt(v string) error {
+	return capnp.Struct(s).SetText(2, v)
+}
+
+func (s MeshReport) AtMillis() int64 {
+	return int64(capnp.Struct(s).Uint64(8))
+}
+
+func (s MeshReport) SetAtMillis(v int64) {
+	capnp.Struct(s).SetUint64(8, uint64(v))
+}
+
+func (s MeshReport) Reason() ErrorCode {
+	return ErrorCode(capnp.Struct(s).Uint16(2))
+}
+
+func (s MeshReport) SetReason(v ErrorCode) {
+	capnp.Struct(s).SetUint16(2, uint16(v))
+}
+
+func (s MeshReport) Hops() uint8 {
+	return capnp.Struct(s).Uint8(4)
+}
+
+func (s MeshReport) SetHops(v uint8) {
+	capnp.Struct(s).SetUint8(4, v)
+}
+
+// MeshReport_List is a list of MeshReport.
+type MeshReport_List = capnp.StructList[MeshReport]
+
+// NewMeshReport creates a new list of MeshReport.
+func NewMeshReport_List(s *capnp.Segment, sz int32) (MeshReport_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 16, PointerCount: 3}, sz)
+	return capnp.StructList[MeshReport](l), err
+}
+
+// MeshReport_Future is a wrapper for a MeshReport promised by a client call.
+type MeshReport_Future struct{ *capnp.Future }
+
+func (f MeshReport_Future) Struct() (MeshReport, error) {
+	p, err := f.Future.Ptr()
+	return MeshReport(p.Struct()), err
 }
 
 type PeerHealth capnp.Struct
@@ -1115,262 +2163,355 @@ func (f PeerHealth_Future) Struct() (PeerHealth, error) {
 	return PeerHealth(p.Struct()), err
 }
 
-const schema_d286802247bbdf2f = "x\xda\xacZ}x\x14\xe7q\x9f\xd9\xd5\xb1\xc2\xfa8" +
-	"\xadV\x12\x08cI`h\x0c\xb1\x89\x01\xd36W\xf3" +
-	"H\x96\x11\x06,\xd9Z\x09\xda\x82\xa1\xf6\xea\xeeEZ" +
-	"t\xda=v\xf7\x00Q\xfb\x91M\x82k\xec'uq" +
-	"Mb\xd3\xd2\xd8nhB\x9c@TC)\x0e\xf41" +
-	"\x18\x08\"\xa16\xd8\xb8\xd8\xb1\x9f\xf8\x0b\x87\xb4!6" +
-	".)P\x9bl\x9ey\xefvo\xeft\x92 \xc9_" +
-	"\x9c\xde\x9d}\xdf\x99yg~\xf3\x9bYn\xbepM" +
-	"C\xc1\xf4\x92{\xab@h/\xc0\xd0(\xf7\xcf\xe2\xbd" +
-	"/>p\xf1\x7f\x1f\x02y\x0c\x02\x84P\x02\x98YY" +
-	"\xb4\x04\x01\x95\x09E\xf5\x80\xae\xf9W\x0b\x9e\xd9\xf2\xe4" +
-	"\xc2u \x8fE\x80\x02z~[\xd1\x0c\x84\x02\xf7K" +
-	"\xddV\xdd\xce[\x9e[\x17|uJ\x91E\xaf\xce\xe2" +
-	"\xaf\xf6\xfdt\xc7\xc4\xb3O\x9e\\\x07j\x11\x8an\x97" +
-	"Y=\xf1\xc2-\xdf|\x9b\xef\xa1,*\xda\xac,+" +
-	"\xa2_\x8b\x8bv\x00\xba\x0b>\xfe\x85f\xcc\xea\xfb*" +
-	"\xc8E\x01Q@\xe5R\xd1[J\xa8\x98\x04\xb1\xf8\x0e" +
-	"e\x0a\xfdr\xef~~\xe6\xd2\x0f\xb6\xee\x7f\x18\xd41" +
-	"\xe8\x1f-\x177\xd2\xd1\xd5\xc5\xab\x01\xdd\xb1?\x9f\xfc" +
-	"XO\xe7\xb76\x80|\xad/\xf0@q\x1b\x09l(" +
-	"&\xdd~\xf3\x8d/\xaf\x9f\x1c?\xf0hZy\x81\x04" +
-	"\xf6\x15\xaf#\x81\x01\xbeC\xf7\xa9\xaf~\xe1\xfc\xec\x87" +
-	"\xbf\x96\x12\xe0v\xcf.YBv\x7f\xb9\xe2\xfe\xc2\xed" +
-	"k7<\x95ew\xc9\x0anw\x09\xed\xfd\xc8\x8f\xca" +
-	"\x9f\xbf\xe7\xd6/\xfccP`q\x09?\x9cq\x81\x95" +
-	"O\x9d|\xe1\xfds\x87\xbf\x05\xb2,\xba_\xfa\xd9\x0f" +
-	"\xef\x98\xf8\xe0\xc3'\x00p\xe6\xfa\x92q\xa8l*\xa1" +
-	"\x176\x96H\xa8\xcc.%s\xdf\xbb\xbe\xbblC\xec" +
-	"\xa7\xdf\x0e\xa82\xb9\xf4QR\xa5\xe6\xccs_\xb9\xcb" +
-	"z\xe3{\x81'\x95\xa5\x16=\xa9m\x93\x8bv\xf6\xd7" +
-	"m\x07\xf9z_\x07,=A:T\x96\x92\x0e\xf6\xec" +
-	"\x86\xb3\x87\xba\x97mO\xfb\x90\xbf;\xab\xb4\x9c\x04f" +
-	"s\x81\xdf\x9c=\xbdw\xf2\x7f\xdc\xdf\x1f\xb4bYi" +
-	"\x07\x09\xe8\\\xe0\xf0\xb6qms\xbbO\xbe\x10t\xe1" +
-	"\x86R\xee\x87M\xa5\xe4\xc2\x8f\xd6\xfe\xf1\xbf|\xf8\xed" +
-	"\xbd\xbb\xe8\xfe1s\xa9\\R9W\xbaY\xb9D\xe6" +
-	")\xbf.\xa5\x00\x90\xbeX\xbdv^\xc9\x0f\xff-x" +
-	"\xdc\xc60\xdfmK\x98\x8ekV\x8en\x9dq\xf9\xec" +
-	"\xee@ \xee\x0bG\xc8\xd6s\x07_{\xee\xf4K\xe7" +
-	"v\x0f\x8a\x9d\xad\xe1\x17\x95\xef\x87Ir[X*P" +
-	"\x96\x95\x937\xf7N\xf9\xcf%\xb3\x06\x96\xbe\x18\xf0Y" +
-	"S\xf9\x0a\xda\xe7\x99)\xdf\x89\x1d\x9e\x96\xd8\x0f\xea\xf5" +
-	"\x99\xb0\x9a^\xfe\x16\xe9\xd0TN\x16\x198}\xf5\x9f" +
-	"\xbfu\xcf\xcbA\x93\xb7\x96/ \x81~.p\xf2\xdd" +
-	"w\xbe\xfe\xf2\xe9\xbf}9\xb0y\x89\xd2A\x9bG\xa6" +
-	"\x8c\x95\xfe\xef\xf4\xeb/\x83\\$d\x07x\xf9w\x15" +
-	"T\xc8\x11\x97\xcb\xef\x06t?\x7f\xac\xb7\xbfmG\xf4" +
-	"`VF*<z&(\xe4\x88\xbf\x9e\xf0\xe9W\xaa" +
-	"\x9e\xdes\x90nN\xf0RR\x99H\x02\xf3\x15R\xe2" +
-	"\xd6p\xf8\xe2\x85\x85\x8b\x0e\xe5\xfa]\xa4C\xb6)G" +
-	"\x95]\xfc\xb8~\xe5\xe7\x80\xee\xe3\xeb\xa5\x17.\x98\xeb" +
-	"\x0fg\xf9\xbd\x82_\xf3\x96\x0a:\xeeB\xdf\x1f]w" +
-	"z\xe0\xe0\x91T$\xf1\xd3\x8eW\xf0\xe8\x1b}\xea\x91" +
-	"i\xef6^>\x12|u\x7fE\x84\xe7\x10\x7fu\xfb" +
-	"\xfe\xc5\xe7\xeb\x93;\x06\x821\xf6\x8b\x8aq$p\x8e" +
-	"\x0b\x0c\xfc\xff\xcc\xa7\xdf\x8fL;\x1a\x8cR\xb9\xf2E" +
-	"nk%\x09\xfc\xea\xc0\xf3\xfbw\xff\xc37\xb2\x04\x16" +
-	"U>\xc1S\x89\x0bL=\xfejdl\xf8\x7f~\x1c" +
-	"\xd4a}%\xf7\xd6F.\xf0\xdf\x7fW\xd8\xf6\xe9\x17" +
-	"?\xfeq\xf0\xca\xfa+\xb9}\xfb*\xc9[\x93\xeeD" +
-	"\xeb\xef\xa7m=\x16\xb8\xb2\xea\xaa\xa9d\xdf\xe7\xd3\xe4" +
-	"\x8bg\xc6\xfd\xc9+y\xe3\x17\xab\x9eSFW\xd1\xaf" +
-	"P\x15\xc5o\xe2r\xc7\xf6o~\xf6\xec+Y\x98\xb4" +
-	"\xb5j-\x8f\x8d*:\xe8\xc9=\xf2_\xa8\xe5\x1f\xbd" +
-	"\x92e\xec\x98\x03\xdc\xd81\xa4\xeaw\xc6\x0e\xac\x91&" +
-	"/=A\xe7\x09\xeec;\x92G\xde\xaf{\xe3\x11\x08" +
-	"\xa5\x00s\xcc\x01e\xd9\x18\x0e%c\\\x04tk\x8e" +
-	"\xae\x0b\xd5\xcc\x9e\xf7Z\xd0\xf2\x95\xd5<\x16\x1f\xa8\xa6" +
-	"\xedv~z\xf4\xde\x92\x03\x1f\xbc\x96\xc2@n\xd8\xb3" +
-	"\xd5\x1c\xc1.=\xbe\xef\xebj\x93s*\x07\x98\xf9\x1e" +
-	"\xca\xd7\xaa7+\x9b\xaa\xe9\xd7\xc6j\x0a\x90\x1bwN" +
-	"8\xff7\xe3\xf6\xfelP\xe0\xf6\x8c\xfb\xae\x92\x1c\xc7" +
-	"\x8f\x1d\xf7\x0aiT\xc8\xea\x17\x0c\x9c\xd8\xfd\x1e\xc82" +
-	"f`-\x15v\xc7\xae}_y\xf3Z\xfau\xf2Z" +
-	"r\xd7\x7f=\xfb\xe9\x91\x9dol\xfb \xd7\xb7\xa3H" +
-	"\xa4g\xfc\x13Jr<\xdfy\xfc\xe3\xb4\xf3\xa6w7" +
-	"o\xdc\xb5\xe8\xbe\x8f\x06e\xb8\\s@\xa9\xae\xa1w" +
-	"*k\xeePf\xd3/w\xd6\xf5[\xda\xab\x1e{\xfc" +
-	"L\xd01\x93k\xa6\x92cn\xaa!\xc7\xdc\xf8\xe1-" +
-	"\xe3_\x1b3\xe7WA\x01\xadf\x06G6.\xf0\xbd" +
-	"\xb5\xe5\xef)\x87\xe6~\x1c\x14\xd8P\xc3\x8b\xe2&." +
-	"@\x99|\xa0\xff\x9f?!\xedC\xb9\x196PsB" +
-	"9Y\xc3\xf3\xa4\xe6G\xa4\xfdC\xbd\xf7\x85v\xbf\xfe" +
-	"\xd4\xf9\xe0v[\xebx\x8c\xf6\xd7\xd1v\x9bM\xac\xba" +
-	"\xf7\xba\x1f\\\x0c\x0a\x1c\xaf\xe3\xe7\xbd\xc3\x05F\x9d\xbd" +
-	"\xeb\x9f\xeeyf\xf5\xa5`\xe8\\\xae\xe3yR2\x81" +
-	"\x04\x9e9\xfc\xc6\xbf?\xb8'\xf2Yp\x87\x9b&p" +
-	"\x93fq\x81\x1bN\xdd\xf4\xba\xf3\xf4K\x9f\x05wX" +
-	"<\xe1_\xb9\xcd\x13\xea\xe1v\xd70clZTK" +
-	"\x14\x18\x89\xc8]f\x8c\xb53k\x95\x1ee\xd3\xe2f" +
-	"\xa7n\xcc\xd5\x0d\xdd\xee\x9a\xd4\xc6\xecd\\tl\xb5" +
-	"@,\x00(@\x00\xb9\xa4\x11@-\x14Q\xad\x10\xb0" +
-	"\xcff\xb6\xad\x9b\x06\x96e\xa0\x1f\x10\xcb\x088\xd3\xbb" +
-	"\x8bF\"\xd2\x9e\xec\xb0\xa3\x96\x9ept\xd3\x98\x16\xd5" +
-	"\x8c(\x8bOj\xad\xd5,\xad\xc7\x1eR\x8b\xe5\xcc\x89" +
-	"v\xdd\xc9z[\xb5h\xb7\xd6\xc9<\xf9\xa0\"S3" +
-	"\x8a\x84\x936\xb3\xb0\x18\x04,\x0e\x9c\x8dF\"\xd2\xc6" +
-	"\xa2L\x17\x13N+\xa2Z\xec\xbf\xdb4\x11@m\x10" +
-	"Qm\x16PF\xac\xa0\x04\x96\xe7?\x0a\xa06\x8b\xa8" +
-	"\xfe\xa5\x80\xb2PXAX+/\x9a\x01\xa0\xb6\x8a\xa8" +
-	".\x15P\xb2\xd9J\x1c\x0d\x02\x8e\xa6r\xca\xacU\xcc" +
-	"Z\xa8c\x0fk\xd1\xe3q\xdd\x06\xc0\x10\x08\x18\x02\xac" +
-	"e\x96eZ\x18\xced\x12 \x86\x03\x8a\x09F\"\xd2" +
-	"\xc2l[\xebd\xcd\xba\xed0Cd\x16)X \x86" +
-	"\x00|*\x83^>\xcbr#\x08rH\xea\x8b\xb1\xb8" +
-	"\xbe\x8aY\x0d\xd8\x8a8\xa4\xe7\xec\x94\xb7;\xd8\xa4V" +
-	"\xee2r\x92g\xf7\x94\x05\x00\xea\x0d\"\xaa\xb7\x08\xe8" +
-	"\x99=\x9d\xd6n\x16Q\xbdU@7\xce\xd5a\x16\x00" +
-	"\xa0\x9c\xe1h\x80(\x03\xba\xdar\x87Y\xedl%=" +
-	"\xf5\xfc\x10T#\xcb&fMK\xeb\x9bR\x04\xb3." +
-	"\x8f\x0e-\x16Q\xbdA@\xb7'\xf5\x9aM\xdb\x96\x02" +
-	"\xb6\x8a\x88e\x19\xc8\x02\xa4E\xff\x9cP\x8e\xb9\xc9D" +
-	"\xdc\xd4b\x99H\xb1\x873{N\xe0\xbao[\x92\x89" +
-	"\x017\x91~9\xa0B\x09\x08\xfc\xe0\xb8f;m\xcc" +
-	"6A\xb4\x1c\xbeX\x02C;?\x91\xec\x88\xeb6\x05" +
-	"\xae\xed'\xcf\x90\xc2\x16\xeb$OY\xed\x8ef9$" +
-	"\x1eN\xc6\x9d\xbc^\x1a+\xa0k1;a\x1a6#" +
-	"\x15\xafF\x8d<\xce\x0ffN7\xeb\xb5\xb1,C!" +
-	"\xd2\xf9\xbb\x9c\xc5\x98\xa59\xba\xc8S6a$\"s" +
-	"\xd3+\xa6\xc1O\x11\xa3\x8cB\xb6\x8c\x87\xacG\x19\xd0" +
-	"+\xdf\xf2\xca\x08\x082\x930S\xf2\xd1+\x87\xf2\xe2" +
-	"\x15 \xc8\xaa\x84\x82\x0fR\xe8\xe1\x9d\xdc\xd4\x01\x82<" +
-	"[B\xd1'\xb4\xe8\xb14y\xfa:\x10\xe4)R}" +
-	"\x17\xd3\xe2NW\x03\xb9$\xae\xf56\x19+!\x9cd" +
-	"I\xc6\x17l3\xbe\x8a-\x02\xc9\xa64q=\x14\xc1" +
-	"tp@v\xea\x8c\x1cK\xfc\x0e\x1d\x1b`\xc4K\xf4" +
-	"\x11\xb3\x96\xbf\xe1;p\xd4P\x0e\xcc\x07r\xc3_U" +
-	"^\x90\x13s\xf4\xd1\xa2\xdd\xf9\xf6\x09\xa2v2\xe1\x98" +
-	"\xed\x01(\x1b\xda4;\xd9\xc3\xdaS\x18O\x9bJ9" +
-	"\x08<#\xb3i\xadcv3c\xc4\xc0\xcc\xf1V\xab" +
-	"\x16\xe6\xa8\x1eHU2x\x92\x88\xea\xcd\x81T\xbd)" +
-	"\x92\x81\xad,/\xd4[,jZ\xb1A\xc7\x12\xf2s" +
-	"\xbdE\xd3\xc8A\xfe\x19\xf9\x90\x9f\x0e\x9d#\xa2\xda*" +
-	" \x0a)\xe0o\xb12\xd5 \xdb\xb8\xec{`k\x12" +
-	"\xba\xc5\xec\x16\xa8\xe5U\xc0\xab\x01W\xe8\xd4|I\xff" +
-	"\x87)\xb0m\xf5\xa9\xd0\xcd\xf2\x09W\xa4>\xa5\x09\xf9" +
-	"\xa5\x81g\xafG\x88\xd1\xe3I\xca9\x8c\x80\xa0\x9cF" +
-	"\xca_\x8fO\xa3\xd7\x06+o\xa2\x05\x82r\x1c)\x83" +
-	"\xbd\x9e\x10\xbd\xceT9\x84kAP\xf6!\xe5\xb0\xd7" +
-	">\xa1\xc7\x88\x94~\\\x02\x82\xb2\x0d%,\xf0\xa9<" +
-	"z3\x09e\x0bv\x80\xa0lB\x09C~;\x8a^" +
-	"\xa3\xa8l\xe0\xe7>\x84\x12\x8e\xf2[n\xf4\xdav%" +
-	"\xc9\xdf\xedA\x09%\xbf\xa5B\x8fh)\x1a\x7f\xba\x18" +
-	"%,\xf4G\x01\xe8\xf5\xd9J\x0b>\x01\x822\x1f%" +
-	"\x1c\xedO9\xd0#\xf8\xcal\\\x07\x822\x0b%\xbc" +
-	"\xc6\xe7]\xe8\xf5B\xca\x14l\x04A\xb9\x0e%,\xf2" +
-	"y$zM\x96\"\xe3\x0a\x10\x94\xd1(a\xb1\xdf\xc7" +
-	"\xa1GX\xe5\xcb3@\x90\xcfIX\xe2w\xe7\xe8\xb5" +
-	"P\xf2\xe9\x89 \xc8oJX\xeaO?\xd0\xeb\x00\xe4" +
-	"cm \xc8\x87$\x0c\xfb\xfd'z]\xae\xbc\xc7\x02" +
-	"A\xee\xcfB\xc9T\xceA-/4\xc1\x95\xfaT\x1e" +
-	"6\xa0\xcbY_\xbb\xa3Q\x95\xf3\xfe\x9c\xab\x1b \xa5" +
-	"\x1e{Q\x0b\xb5<\x1e\x1b\xd0\xf5J\x0cH\xac\xd7\xce" +
-	"\x03\xbd\x1e\x96\xa2\x87nh\xe7\x07\xe4>f\xacL\xc3" +
-	"w\x87\xe6D\xbb\x02x^\xcb\xc5\x1bP\xd2\xa2\xdd\x0d" +
-	"\xe8z\xcc\x06\x90\x84c,\xce\x1cv[\x14j\xa3f" +
-	"\xd2p\x86'E\x9e0\x17\xf5\xb3\xeew\x02i\x9f\x13" +
-	"\x07@\xab1\x03Z>f\x11\xbd\xb8QD\xf5O\x05" +
-	"\xecK\xd3\x0b\x1f\xa7\xb28\x05\x82\x808\x0cbxW" +
-	"c9\x1e\xb5\x81\x11\x01s\xe2\x10\x80)u\xb3\xe9#" +
-	"\x82t\xb6\xb3\xd2\xb8\x9f\x85#\xcd\xba\xd1\xdd\x1ev4" +
-	"\x87\xa3H1\x07\xcc\xeb\xa6r\x9aX\xb9\x04\x00\x05Y" +
-	"\x1e\x07\x10\x8e\x99\xab\x0d7j\x1a\x06\x8b::\x88F" +
-	"\xa7\x98L\x0c\x07\x8c<\x80\xec\xfc\x84\xf1\xaa\x0b!\xbf" +
-	"7\xbfj\xe5\xe7\xc02\xa1='\xc132\xb7\x95\x8f" +
-	"\xe6\xd6\xc6\xf5\x1e\xdd\xc1B\x10\xb00\x87\xc8\xb7\xa6\x12" +
-	"\x81\x11o\xb0\x01R\xa4\xc8;L\xeb\x00P\xef\x13Q" +
-	"\x8d\x07nG\xa7p\x89\x89\xa8&\xa8\xd1H\xd7\x9b\x9e" +
-	"6\x005.\xa2\xbaF@\x14+P\x04\x90\x93\xeb\x00" +
-	"TGD\xf5A\x01]=\xc6\x0cGwzA\xa2\xfc" +
-	"I\xdfa_W\xa2\x9b\x05\xfevm\xbd\xd3\xd0\x9c\xa4" +
-	"\x05\x98\x89\xb6t\xaa2\x8c\xa5;\x95\x11\x8b\x94\x97\x88" +
-	"\x94\x86<\xe0\xa5!\x88\xe9\x0d\x9c\x98F\x99\x9ep\xb2" +
-	"\xe9\xbb?\x0aN\xd3w/\xd3B\xc3dZ\x0a\xb1\xfc" +
-	" \x1f\xf2f\x99\xa7X\xba\xc4\x0dU<\xd3\x8a\xe5h" +
-	"S6\x02y\x1a\xa9\xe7\xb5X\x8f\xb9\x8a\xc5\xfcX\xb8" +
-	"\x12\xcb<\xa2\xca\xd5\xaeo\x1d\xd4\xca\xb6\x05\xdc\xc9\x8c" +
-	"U,n&\x18\xa0\x9dq\xa7?\x99\xbazw\xa6(" +
-	"lv2E2\xf6\xa4\xeb\x04\x96e\xa699N\x1a" +
-	"n@\x90'Q'f\xf6\x96\xba\xd9\xcc+\xa6\x84>" +
-	"\xc2IW\xc2\x08\x1b\x87\x00\xb8>\x8b\xadL2{p" +
-	"\xa7\x96{\xd5~\xb0\x85\xad\\tk\xa2\x1b\x90\xcc\x04" +
-	"\xcb\xa1\x8em\x19\x96\xe8+\xd2B\x8a\xcc\x13Q]\x98" +
-	"\xa1\x8e\xea\x92\xcc\xcc\x80\xb2CO\xe8\xcc\x00t|\x1d" +
-	"\x13Z/\x15G_G\xc7\x89\xb7\xb3\xa8i\x80\x18\xb3" +
-	"\x07a\xccH\x93\x11?\x0b\xfe\xd0\xf5\xe8J\x8acV" +
-	"`{\xcd\xd2\xef\x05\x14=\xcc\xee\x0a\xccH\xba\x9a\xbc" +
-	"t\xa0\xcb\x98\xe4o|\x96L<#\xa2z>c\xe2" +
-	"9\xba\xa0ODT?'\\\xc5\xd4e\\\xa2\xc5\x8b" +
-	"\"\xb6\x17\xa0\x80\xb2\x88\x1cY\x15D\x0b\xa0\x0dEl" +
-	"/\xa6\xe5\x02\xac\xc0\x02\x00e4.\x01h/\xa4\xf5" +
-	"\x0aZ\x0fa\x05\x86\x00\x14\x19\x17\x00\xb4\x97\xd1\xfax" +
-	"Z\x1f%T\xe0(\x00\xa5\x1a\x1b\x01\xda+h\xbd\x8e" +
-	"\xd6%\xa1\x82\x8fT\xaf\xe3\xebci}\x12\xad\x17\x8a" +
-	"\x15X\x08\xa0L\xc06\x80\xf6:Z\xbf\x11\x05\xec[" +
-	"\xc5,N\xefG\x81\x80\xa3\x00]\xd3\xd2;u\xe3N" +
-	"\x06\x98A\xf4<\x01\xe4F-\xa69,6\xa8\xe9\xc8" +
-	"\x1bH]f\xe2v\xaa\xe4\xe4\xf6\xf4A}=\xda\x9a" +
-	"yf\xc2\xf6\xff\xce\x8d\xc8|ed\xe4\x81\x93\xdf-" +
-	"\x07#`E`\x86\x91\x16M@\x98\x82\x08\xe5\xcc\x9c" +
-	"7=a\xba\x92i\xd2\xa0\xb9\x0az\xc2b'\xcb)" +
-	"\xbf\x04FKET\xbb2Q\xc2\x1a\x03%\xd9\x8b\x12" +
-	"}-\x80\xda%\xa2\xeaP\x90\x08\xa9\xf2\xbb\x92Z\xc0" +
-	"\x84\x88\xea\xfd\xd9\xb3\xbfA\xdeJ\x17\xa4\x18\xd4\xb7d" +
-	"\xdf\xc7H\xcd!G\x1b\xcb2\xad\xf0\xedf\x8c\xeb\xde" +
-	"\xcc\xd5y'\xc5\xa5N.\xe0\\\xea8Q*Q>" +
-	"F9R \x0f\xac\x05\xc0\x90|h\x05]\xa7\xbc\x9f" +
-	"\x9eI\xf2>\xfa\xa7P\xde\xd3A\x94E\xde\x15\x01\xc0" +
-	"k\xe4\xef\x93H\x91\xbcm3\x00\x16\xcb\xdb\xe8Y\x89" +
-	"\xbc\x95v)\x95\x9f\xa5\xbf\xc2\xf2\x16z\xafL~\xda" +
-	"\x02@Y\xdeD/\x94\xcb\x1b\xd7\x01\x84\x0d\xd3`\xae" +
-	"n8\xcc2\xb48\x00\xb8\x1dZ\xac\x8d\xb0\x15D\xdb" +
-	"q\x93\x86\x96t\xba\x98!8z\x94\"\x11\xd2\x8dj" +
-	"S=\xb78\xe6\xea\xc6*-\xae\xc7\x16B\x98Zg" +
-	"\x97\xa4\xe7jz\x1cD\x16s\x09\xaf\x9b\xd6\xe86\xd0" +
-	"%&\x8dn\xc3\\m\xa4\xfa\x86z\xc3$\x16\xe5\xf2" +
-	"\x7fZ\xb5(\x84\x09\xa6\\\xc74[4\xa3\xf7N\xf4" +
-	"POd\xb6\xdb\xa3\xe9\xf1\x0es\xcd\\\x90\x92\xf1\xb8" +
-	"\x9b\xbe\x92\x85\x82i6kV'\x03KsX\xb3\xde" +
-	"\xa3K\x0e\x8bQ^,4\xcdf\x938\xa8w\xe2\x1c" +
-	"\xa85{4\xddp\xed\xae\xa4\xe3\xe8F'\x84\xe7\x10" +
-	"_M0f-2,V\xa0E\xbb\xb4\x8e8\x83\xe5" +
-	">\xea\xa5a\xb0\x951k\x1e\xd3\xa4\xb8\xd3\x95S!" +
-	"\"\xf9\x86\x0b\x91@\xd9\xf0\xd8^\xb0l\xd4\xc7\xb8\x1e" +
-	"\xfeL\x83\x82c~\xcc/\x16\x1eF\xe4\x9bn\xcf\xa3" +
-	"\"\x86\\\x8b\xf1\xbe\x16\xbbh\xef\x1f\x88\xa8\xee\x0dh" +
-	"\xb1\x87\xb4\xd8)\xa2\xfaR@\x8b}\x84\xce{ET" +
-	"\x8fP\xd4\xa7I\xe7!\x92|ID\xf5'\x04\x8c\x05" +
-	"\x1c\x18\xe5\x01Z<(\xa2\xfa\xaa\x80\x18\xe2\xa0(\x1f" +
-	"\xa3\xcc\xfe\x89\x88\xea)B\xc4\x10GD\xf9$\x11\xe9" +
-	"WET\x7f)\x0cR\xbd>j\xf6\x10\x8b\xf6,I" +
-	"\xc45g\xb9i\xf5\x100\xe57>\xc75n2\xe1" +
-	"\xe8=\xacE\x870O\xa7\x0c97\xba\x03d\xc9\xff" +
-	"X\x933:\x16rF%\x90\x99\xb9{\xff\xe9\x01\xbd" +
-	"\x8f\xce\xb2\x1c\xe13\xf7\xfa\xd48%\xbb\xbb\xcc\xdfj" +
-	"\x0c7\xc0\xbd\xea1\xf7\x10t\xc5\x1b/\x8eH\xe6\xfc" +
-	"\xcfm#\x90\xb9,\xa6OlN\xfc=\x99i\xd0\xd9" +
-	"\x19\xbe\xd0\xac\x1b\xd8M\xee\xae\xf3\xb7>\x1e\x09\x84\x8f" +
-	"\x17\xa6'\x1b\xd3\xe1\xf3v\x86N\xbdI!\xf5\xba\x88" +
-	"\xea\xbb\x99\x02.\xbfC\x8d\xd5\xdb\"\xaag(J\x85" +
-	"T\x94\x9e&\x8e\xf3\xa1\x88\xea'T\xbb\xc5T\x98\x9e" +
-	"%\x13~)\xa2z\x91\xc2\xb4 \x15\xa6\xbf\x8e\x04\xa8" +
-	"B\xbajgS\x85\x9c\xd0\xeb\xd3b1\x8b\xd9\xb6\xf7" +
-	"w\xadM\xdd/\x863\x9f\xf9\xd3\xdfxl\xdd\x88\xb2" +
-	"\x16=\x0eR\x10\xf09Ob\xb1\xbbAL:\xfe\xdc" +
-	"5\xbd8\x1f\xd0\xf0\xd6\xea\xf9\xa7#?\xb291\xa3" +
-	"\x02\x018\xb8\xe1\x1dfN\x90\x8f\xf3g\xf3\xf2\x19W" +
-	"\xc0\xcb3\xfdx\xbe\x9e\xe8*>\"\x0c\xdf\x1a\x05\x8e" +
-	"\xc9\xd3\xd0]\xc11#\xf5\x89y\xbe\x1d\x06?\xac\xf8" +
-	"aM\xa50+\x9e\x7f\x17\x1b\xae\xe2C\xe5o\x03\x00" +
-	"\x00\xff\xff\x00Y!S"
+const schema_d286802247bbdf2f = "x\xda\xacz}|\x14\xe5\xb5\xff93Y\x16*\xb0" +
+	"\x19&P\xc0\xc0\xf2\x92T\xde\x82$J[\xb7\xf2K" +
+	"\x88@\x01\x89f\x12\xfc\xf5\x8a\xb6v\xb2\xfb@\x86\xec" +
+	"\xce,3\xb3@\xb8z\xa3T[\xd1k\xad^m\x85" +
+	"[\xebK\xcbm\xb5UK\x0b\xa5P\xe9G\x10\x94\xd8" +
+	"z\x15$^\xb1\xf2\xa9h\xb1\xd0[Z\xf1b\x05\xab" +
+	"\xdd\xfb9\xcf\xbc\xeefC\xc2m\xff\xcaf\xe6\xccs" +
+	"\x9e\xe7\xbc~\xcfwf\xd6\xdb\xb1\x86\xb2\xdaa\xf5\xe3" +
+	"@h]\x8a\x91A\xf93\x9bO\xfeh\xe7u\xcbo" +
+	"\x06i2\x02D0\x0ap\xc9m\xc3\xefE@\xf9\xfe" +
+	"\xe1\xf5\x80\xf9\xcf\xa5;w\xdet\xe6\x7fn\x01\xe9\x93" +
+	"\xbe@\xf7\xf0e$\xd0\xc3\x05\x8c/-~\xf8\xc1\xfb" +
+	"\x96\xae\x07i4\x02\x94\xd1\xfd\xf7\x87\xd7!\x94\xe5/" +
+	"\xee0'l\xbd\xf4\xd1\xf5\xe1G\x8f\x0c7\xe9\xd1\x13" +
+	"\xfc\xd1\xae\xdf<5\xe9\xe4}=\xebA\xb9\x00\xc5|" +
+	"\xbb1f\xd2\x07\x97>\xf4\x06D\x84(\x80<$\xb6" +
+	"I\x96b\xf4\xcc\xb0X\x1c\x01\xf3\x8b\xff|B\xd5g" +
+	"w\xdd\x0a\xd2\x05!a@yj\xf9\xeb\xf2\xecrz" +
+	"\xa6\xb6\xfc\xf3\xf2\xb5\xf4+\x7f\xf5\x0f/\xb9\xfe\xed\xcd" +
+	"\xbb\xbf\x0a\xca'\xd1W>\xb7\xbc\x91\x94/*_\x03" +
+	"\x98\x1f\xfd\xfb\xea;3+\xbe\xb7\x01\xa4\x0b}\x81'" +
+	"\xca[H`G9\xed\xeeo\xdf\xba\xec\xb6\xea\xf4\x9e" +
+	";\xdc\xed\xd3\xa6.9Y\xbe\x9e\x04\xce\xf2\x15:^" +
+	"\xbb\xf5\xa2\xd3s\xbez\x97#\xc0O\x9e\x91\x96\xd1\xc9" +
+	"/\xab\xb8q\xf0\x93\xeb6<\x10>\xf9\xb5\xd2Jz" +
+	"\x94I\xb4\xf6\xed\xcf\x8f\xf8\xe1u\x97_\xf4\xed\xb0\xc0" +
+	"\x06\x89+\xbf\x9f\x0b\xfcr\x94\xf6\xd0\x17\xce\xdc\xf2\x9d" +
+	"\xb0\xf2m\xd2b\x12\xd8-\xad\x01\xfc\xed\xf6\xab\xbe\xf7" +
+	"\xd8\xf1\x1b\x1e\x0e\xb9\xadf\xc4\x1dt{\xce\x08z~" +
+	"\xd5\x03=?}\xeb\xd4s\xdf\x03I\x12\xf3\x17\xff\xf6" +
+	"\x17\x9f\x9ft\xf3W\x0f\x02\xe0%\x99\x11cQ\xbei" +
+	"\x04=\xd09\xe2y\x94\x1f\x94\xc9\\\x95\x17|x\xe2" +
+	"\xb5\xe7\x7f\xb6\x99<\x81!O\xd0\xc2\xf2m\xf2N\xf9" +
+	".\x12\x937\xc8t\xeeo_\xb8\xe6\xa9\xe1\xc7\xa7|" +
+	"\xdf\x89\x19~\xeec\xf2\xbdt\xee\xa3\x93;\xca7\xa4" +
+	"~\xf3\xfd\x90Ez\xe4;\xe8\xce\xf8\xe3\x8f~\xe5*" +
+	"\xf3\xd5\x1f\x85\xee\xec\x93M\xba\x13o\x91.\xd8\xbae" +
+	"\xc2\x93\xa0L\x0e<\xb5E>Hg\xd9\xc7\xf5Ys" +
+	"\x1aN\xee\xeb\xf8\xe2\x93\xae/\xf9\xc3\x13+F\x90\xc0" +
+	"\xd4\x0a:\xec\xcbG\xdf\xfb\xee\xa1}\xef\xfc\x18\xa4\x0b" +
+	"\x84\x82\xc8XT\xf1\xb8\xacT\xd0\xce\x9b*\xbeE." +
+	"=y\xec\xe9\xea_\xde\xb8%l\xf6\x8d\x15m\xb4\xd2" +
+	"f\xbe\xd2s\x8f\x8dmY\xd0\xd1\xf3\xd3\xb0\xd9\xf7U" +
+	"p\xc7\x1d\xa8\xa0\xbd\xbc\xb3\xee\xd3\xff\xf1\xbb\xef?\xbd" +
+	"\xad\xd8P<dkFn\x92g\x8f\xe4\x818\xf2)" +
+	"\xc0|t\xfa\x98u\x0b\x87\xfd\xe2gau/\x8e\xe4" +
+	"\xab\x1d\x1eI\xea\x9e\xfd\xc9#\xef\xfe\xe1\xf0\xfe\xed " +
+	"IB\x81\x97\xce\x8e\x14P\x8e\x8c\xa2\xa5p\x14\xed|" +
+	"\x89\xfc\xc2\xe6\xba\x8fOn\x0fe\xd95\xa3\x12d\xbf" +
+	"S{_y\xf4\xd83\xa7\xb6\xf7J\x8b9\xa3v\xca" +
+	"\xf3G\xf1\xb8\x1f\xf5\xb52\xb9i\x0c9\xfa\xe9\xa9\xff" +
+	"\xb9lv\xf7\xf5;C~\x98=f%\xad\xb3\xf3\xe1" +
+	"\x7f\xf9\xe8\xd6\xe7\xff\xb63\xbc\xd9\x89c\xf8fk\xc6" +
+	"\xd0f\x9f\x8f\xff\xbf\xb9WG\x1f\xfae\xb8T\xa8c" +
+	"6\x91\xc0*.\xf0\xf0\xd4\x1f\xa4\x9e\x9b\x99\xdd]\xe0" +
+	"\xc9G\xc6\xbcN\x12\xdb\xc6\x90\xf5(\xc4N\xbf}p" +
+	"wq\xc2\x8bt\xd0\x91c_\x90'\x8e\xa5g\xc6\x8d" +
+	"\xbd\x9b\x12^\xc7\xda5\xff\xff\xf5\xeb\x9e\x0d;c\xcb" +
+	"\x85<\x07v]H\xcb\xf5\xbcy\xe4\x9b\xcf\x1e\xfb\xfa" +
+	"\xb3\xa1\xc3\x8c\xa9l\xa3\xc3$\xa6\x8e\x8e\xfe\xe5\xd8\xa1" +
+	"g{ED\xa4\xf2qyX%\xaf/\x95W\x03\xe6" +
+	"?\xba\xb3sK\xcbS\xc9\xbd\x05\xa7\xae\xe4\x89XS" +
+	"I\x87\xfa\xe7\x89\xef}e\xd4\xc6\x1d{)\xf8\x04W" +
+	"IS\xe5$\x12\xb8\xa6\x926qy,v\xe6\x83\xa5" +
+	"\xd7\xec+\x8e\x08~\xa6m\x95/\xc8\xbb\xb9\xba]\x95" +
+	"\xbf\x07\xcc\xdf}[\xf4\xa7\x1f\x18\xb7=\x17V\xf7\xe0" +
+	"8\x1e\x80\x8f\x8d#u+\x8en\xfd\xdcK_\xfaM" +
+	"\x81\xc0\x11G\xe0\x04\x17\xf8\xa0\xebS\xe3\x8eu\xef\xdd" +
+	"\x1fJ\xbe1\xe3y\x8a\x1dr\xa3\x09\x14\x091\x88&" +
+	"'\x87\x87\x8c\xffP\x1e9\x9e~I\xe3)4\x87\xbc" +
+	"v\xfb\xcc7\x1b?\xde\x1f\xd6\xf3\xd8\xf8\x04\xe9\xd92" +
+	"\x9e\xf4<\xb9\xfb\xda\xd3\xf5\xb9\xa7\xba\xc3Iw`\xfc" +
+	"X\x1e\xbb\\\xa0\xfb\xc3K6\xbe\x95\x98\xf9B8\x1c" +
+	"\xce\x8e\xdfI\x02C\xe2$\xf0\xa7=?\xdc\xbd\xfd\xdf" +
+	"\xbfU 0'\xce[K\x13\x17\x98v\xe0\xe5\xc4\xe8" +
+	"\xd8\x7f\xff*\xbc\x87L\x9c\xdb\xbe\x93\x0b\xfc\xe1\x1b\x83" +
+	"[\xde\x9b\xfe\xe7_\x85\x03`c\xdcI\xd78\xd9\xbe" +
+	"\xeaJ4\xffm\xe6\xe6\x17C\x01\x80\x13\xa6\x911>" +
+	"\x9a)\x9d9>\xf63/\x95\xcc\xd3\x13\xf1G\xe5S" +
+	"q\xfau2N^\xc9~\xdc\xf6\xe4C\x7f}\xe4\xa5" +
+	"\x82f\xd1=a\x1dor\x13H\xd1};\xa4/(" +
+	"#\xdey)|\x96\xd9\x13\xf7\x90\xc0\xfc\x89\xb4\xd5\x1f" +
+	"\x8c\xee^\x1b\xad\xbe\xfe \xe9\x13\xf2w>\x95\xdb\xff" +
+	"\xd6\x84Wo\x87H\x84\xb4tN\xdc#\xdf2\x91\x9e" +
+	"\xb9i\xe2g\x04\xc0\xfc\x097\x11\x1c\xe9\xa2\xdd\xf5L" +
+	"~\\>2\x99~\x1d\x9eL\xbb\x1b\xff\xc2\xfa\xc8\xf8" +
+	"9\x0b_\x09\x9biK\x95\x93\x06U\xa4{\xeb{/" +
+	"\xdc0l\xcf\xdb\xaf8\x9d\x8c[\xe1h\x15\xefCg" +
+	"\xef\xde\xf5Me\xbe\xfdZq\xbe\xf1\x90x\xb1j\x93" +
+	"\xdcSE\xbf\x0eT\x91\x9e\xaf/\xd84A\xbba\xe3" +
+	"\xe1\x901\x9f\xa8n\xa4e\x8e\xb9\xa1U2\xb2\xee\xaf" +
+	"\xfe\x83\xfcH5\xfdz\xb0\x9aL5c\xeb\xc4\xd3_" +
+	"\x1b\xfb\xf4o{\xa5\xde\xd9\xea\xc7e\xfc\x14-\xfbq" +
+	"\xf5\xc5d\x85\xc1\xac~q\xf7\xc1\xedGA\x92\xc2\xab" +
+	"\xf2\xc4\xd9|\xd1[\xf2\x96\x8b\xe8\xd7\x13\x17Q\xbc\xfe" +
+	"\xd7#\xef\xed\xdf\xfa\xeaco\x17\xfbs\x10\x89\xcc\x9f" +
+	"r\xaf\xdc4\x85V^4\x85W\x8e\x0f]\x03\x93t" +
+	"\xa4\x97\xf7\xa7\x1e\x94\xdf\x9fJ\xd2\xa7\xa6r\xe9\xfb\xdf" +
+	"\xdct\xcf\xb6k\xbe\xfcN\xaf\x0a\xfa\xd8\xf4=\xf2\x96" +
+	"\xe9|\x13\xd3?/\xf7\xd0\xaf\xfc\xec\xc9\x0f\xb6\x8e\xba" +
+	"\xf3\xee\xe3ao\xec\x9a>\x8dw\xab\xe9\xe4\x8d\xbf\xb8" +
+	"\xd6\"c\x09\xc5\xc7:;\xfd-92\x83\xc7\xe9\x0c" +
+	"\xae{\xc6\xef.\xad|\xe5\x93\xf3\xfe\x14^\xee\x9e\x9a" +
+	":Znc\x0d-\xf7\xa3u#\x8e\xca\xfb\x16\xfc9" +
+	",\xb0\xa3\x86\xe3\xaf}\\\x80\xea\xdc\x9e-\xdf}\xb7" +
+	"\xf8\xac\x8e\xbe\x9a\x83rd&\xd77\xf3y\xd2\xd7\xfd" +
+	"\xa9\x1b\x1f\xff\xb4\xb5\xe0t8\x90{.\xe6\xc0\xe1\xd8" +
+	"\xc5\xb4\xdc-\x9d_\x8el?\xf4\xc0\xe9\xb0\xbe\x91\xb3" +
+	"xRN\x9cE\x02.R8]\x1c\xbb<\x18\xe6\xce" +
+	"z]n\x9aE\xbf\x16\xcd\"\xb7\xfd\xe5\x8e'\xf6\xde" +
+	"1c\xee\x07a\xa80\x8bC\x85M\x06\x8e\xbaa\xdc" +
+	"\x8f\xcf\x84\xf5\xf4\xcc\xe2\xe7:\xca\xf5\x0c:y\xd5w" +
+	"\xae{x\xcd\xd9\xf0N\xb1\x96\xd7\x17\xa9\x96\xb7\x9b\xe7" +
+	"^\xfd\xf9\xcd;\x12\x7f\x0d\xafP[\xcbMw\x19\x17" +
+	"\x98\xf2Z\xcd!{\xe33\x7f-\xe8G_\xac\xfd\x09" +
+	"Idj\xd7\xc0\x15\xf9\xe5,\xc5L\xd5\xd6\"\x86>" +
+	"3\xa9f\xf5lb\x81{\xc5\xd0[\x99\xb9ZK\xb2" +
+	"\x99\xcb\x0ds\x8dj\xa6\xaa\x9aUS\xcd\xa0\xa5\x94\x89" +
+	"e\x00e\x08 \x0dk\x01P\x86\x8a\xa8L\x110\xcf" +
+	"\xf4\xd5,md\x19\xa0\x85\xc3\x01\x9bE\xc4\xf2\xa0*" +
+	"\x00\xd2\xc5\xbcn\xa4\x18)*\xd3\xb3\x89\xab\x8c\x14\xf3" +
+	"t\xa4\x8d\x15\x9a\xbe@\xd35\xab\xbd\xaa\x85Y\xb9\xb4" +
+	"h\x17(j\x04P\x06\x8b\xa8T\x08\xd8e1\xcb\xd2" +
+	"\x0c\x1d\xcb\x03,\x02\x88\xe5\xa1\xd5E=\x9bh\xcd\xb5" +
+	"YIS\xcb\xd2If&U=\xc9\xd2U\xcdq:" +
+	"\x82\xd5\xe7.\x963;\xd9~%\xeblV\x93\x1d\xea" +
+	"\x0a\xe6\xc9\x8772-\xd8H,g1\x13\x87\x82\x80" +
+	"CC\xbaQ\xcf&ZX\x92ib\xd6nFT*" +
+	"\xfcgo\x9a\x04\xa0\xac\x15Q\xb9U@\x09\xb1\x82\\" +
+	"\"\xddr\x07\x80r\xab\x88\xca7\x04\x94\x84\xc1\x15\xd4" +
+	"b\xa5\xbb\xea\x00\x94\xdbET\xee\x13\x10\xc5\x0a\x14\x01" +
+	"\xa4{\x12\x00\xca\xbf\x8a\xa8< \xa0T\x86\x15X\x06" +
+	" \xdd\xbf\x18@\xb9OD\xe5a\x01\xa3\x16[\x85C" +
+	"@\xc0!\x84\x18\x99\xb9\x9a\x99K5\xcc\xb0&-\x9d" +
+	"\xd6,\x00\x8c\x80\x80\x11\xc083M\xc3\xc4XP\xa7" +
+	"\x001\x06X\x9faV\xfb\xa2\x14\x0e\x03\x01\x87\x11\x80" +
+	"\xce\xb1\x1cK\xcd\xb5\x01\xa0\xd7!\x05=\x9bhb\x96" +
+	"\xa5\xae`K4\xcbf\xba\xc8L:l\x99\x18\x01\xf0" +
+	"\x07\x0b\xf4\xea\xb2$5\x82 E\xa2])\x96\xd6V" +
+	"3\xb3\x01\x9b\xb1\xefX\xb0\x1c\xcf\xb51'\xe2,2" +
+	"\xb8g\xc3\xa9t\xe0)\"*\x97\x0a\xe8\x99\xb0\x96\xae" +
+	"\xcd\x12Q\xb9\\\xc0|\x9ao\x87\x99\xb4k)\x98\x98" +
+	"\x00Q\x02\xcc\xab\xcbmf\xb6\xb2Ut\xd73Ux" +
+	"\x1b\x05gb\xe6Lw\xbf\xa5B\x7fq(\xf43\xce" +
+	"c\x16-\xeb\x87\xbe\xdfz\x8aB?Rt\xdc\\6" +
+	"m\xa8\xa9 \xea\xacs\x1d{^(t\xe6.\x03P" +
+	"\x1aDT\x96\x08\x98\xcf\xba\x0f\x87\xb6@\x8e$\xc5i" +
+	"\xd5\xb2[\x98e\x80h\xda\xbew\xfb2~6\xd7\x96" +
+	"\xd6,J\x02\xcbO\xc4>\x85M\xb6\x82,e\xb6\xda" +
+	"\xaai\x93x,\x97\xb6KZi\xb4\x80y\x93YY" +
+	"C\xb7\x18m\xf1|\xb6Q\xc2\xf8\xe1,\xec`\x9d\x16" +
+	"\x96\x07(\xb4\xa8\x16\x14\xafLQ\xdej\xab6s\x8e" +
+	"g[P`h\xca\xb2*\x11\x95\x86\x90\xa1\xe7P:" +
+	"~\xd6\xb1~\xbdi\xe4l\x16\xaap>\x92q\xdc\x1c" +
+	"\xb7l\xc3dX\x1et`w?\x03\xa9\xb4\xce\xda\x9e" +
+	"\xff\xa1T\x01\xac\x12\xb0KM\xadf\xa6\x1d\xda\x83\x0f" +
+	"O\xdcP\xf3t\x89}\xe9\x12\x93\x8c\xd2\xb5\x92\xa7\xab" +
+	"\x07\xa8\xd1\xc3\xab\xd2\x81\x04\x08\xd2\xbe(\x06\x18\x17=" +
+	"\xfc'\xedX\x09\x82\xb4%\x8a\x82\xdf]\xd0kT\xd2" +
+	"\xe66\x10\xa4\x07\xa3(\xfa3-z#\x91t\xcfz" +
+	"\x10\xa4\x0dQ,\xf3\x19\x17\xf4\xe6)\xe9&*\x0f\xab" +
+	"\xa2\x18\xf1\x86\xfa\xd0\x84\xcdh/\xd7Fq\x90\xdf\xb9" +
+	"\xd1\xeb\xa9R\x13\xdd\x9b\x1b\xadogj\xdano\xa0" +
+	"\x10K\xab\x9d\xf3\xf5U\x10\xa3\xe2\xc5/XFz5" +
+	"\xbb\x06\xa2\x16\x95\x9d\xbcW\xe1\xd1M6h\xc0.\xb7" +
+	"\xbf5x\xbe\xa5\x1f,k\x98va\x99B\xa7>\xb4" +
+	"_Qo\xe4t\xdb\xa9w\xa1\xc0\x99\xe6\x06\xce\xac\xa0" +
+	"0\xd5\xd4\x05\xc5*\xa6\xab\x19\xe6\xd5\xd1\xf8j5\x9d" +
+	"c~\x05:\x8f\xd0pb\x16\xad\xf3\xa8&~\x98\xf7" +
+	"\x9b\xc6~\xff\x8d\xf3'\xfc}\x0d:\x178(n\x99" +
+	"n\xb2\xf6c\x99i!\xcb\x84\xdbh\xac\xdd\xc8Z8" +
+	"\x08\x04\x1cT\xd4\xcf\xc3\x1bV\x93\x1d\xa5\xaaB\x18$" +
+	"\xe4\xb2\xb6\xd1\x1aj\x88\xc5^l\x8dQ\x0d \x1f\x8e" +
+	"\xe6-wn#\xef\x11\x97%\x00P\x90j[\x00P" +
+	"\x94j\xe8O\x994\x95\xeeE\xa4\x89\x8d\x00]9\xbd" +
+	"C7\xd6\xe8\xf5Nw\xcc\xbb\xb1\xc3\x00Sy\xb7Y" +
+	"\xd0\xef.\xb66\xab\x99,\xd5\x952\x8dl\x96\xa5\xce" +
+	"az+\x97a\xad\x0e\xa2\xa13E\x8b\xf0F]p" +
+	"\xa6\xb8mt0\xbd\xdf\xd2Y\xe4\xcdf5\xc61L" +
+	"i\x87\xf85\xae&\xd1\x87G\xeaM\x964\xccT/" +
+	"\xb5dH\xbeo\xd1\xd0\xc9\x8cC\xfd\xf5\xe7\xd7\x05}" +
+	"\xc9_\x7f\x11)\x9d'\xa2\xd2, \x0a\x0e\xcci2" +
+	"\x01\x94%\"*\xffT|\xb8Bh\xe5\x18\xd3j\x82" +
+	"8\x872\x1e\x90\x19\xa0QK\xb5\xa5\x81\xc1\xc9\x12e" +
+	"\xd4q\xf7\xd59;id\x18\x84\xc2\xa7\x85\x87\xcf\x9c" +
+	"\xc5<|.s\xc2gv\x82\x87O\xcdb\x1e>\x14" +
+	"E\xe1\x18\xc9\xab\xc9$\xcb\xda,\x05t=\x97Mk" +
+	"I\xd5\x06d\xf5i\xc3\xa0\x901\xd9J\x96tnw" +
+	"\x99ly\xce\x0a\x85Q_\x00\xb7\xa5\xdeI\xf6\x02/" +
+	"q\xd3\xd4;\xb6\xa1\x1d/\xe4U\xdfc\x0e\xd0\x1b\xc0" +
+	"\xe4Z!\x01\x82\\-P\xdd\xf7\x88\x07\xf4\x88\\y" +
+	"\x8c`\x82 K\x02U~\x8f$D\x8f\xd4\x94#\xc2" +
+	":\x10\xe4\x8f\x91j\xbf\xc7Z\xa17I\xc9\xa7p\x19" +
+	"\x08\xf2\x09\xa4\xea\xefq\x1e\xe8\xf1\xea\xf2\x11l\x03A" +
+	"\xee\xc1(F|~\x12=\xe6P\xeeF\xd2\xbb\x1b\xa9" +
+	"\x03x\xa41z\xc4\xb3\xbc\x8d?\xfb\x04F1\xea3" +
+	"Y\xe8MV\xf2#\xfc\xeeF\x8c\xe2`\x9f\xccF\x8f" +
+	"\xa2\x95\xef\xc2{A\x907`\x14\x87\xf8L=zL" +
+	"\x88|\x13\xae\x07A\xcea\x14?\xe1\x0fZ\xe8\x91F" +
+	"\xb2\x86\x8d \xc8_\xc4(^\xe0\x0f\xa8\xe8q[\xb2" +
+	"\x82+A\x90\x17a\x14\x87\xfa\xf4\x19zs\xb3<\x07" +
+	"\xeb@\x90k1\x8a\xc3|f\x17=\xb6I\xae\xc6I" +
+	" \xc8c0\x8a\xc3}\x0e\x1f=\x06D\x1e\x86- " +
+	"\xc8\x11\x8cb\xcc'\xff\xd0\xa34\xa5\xb3&\x08\xd2\xa9" +
+	"(\x96\xfb,\x1az\xa4\xa6t\x8c\xee\x1d\x89\xa2\xe4\xd3" +
+	"\x1c\xe8Q\xec\xd2\x81\x16\x10\xa4\xee\x82>\xea\xd4\x10\x88" +
+	"sh\x17\xbeR\xef\xd4\x95\x06\xcc\xf3\x99\xad\xd5V\x09" +
+	"Wz\xff.\xd0t\x88:\xb7\xbd,\x848\xcf\xaf\x06" +
+	"\xcc{\xa0\x0e\xa2\xac\xd3*\xd1\x9c\xbd\xde\x85^7A" +
+	"\xab\x8f\x96\xcd\xf4Un\x83oS\xedd{\xa8\xe3\xc7" +
+	"\xb9x\x03F\xd5dG\x03\xe6\xbdY\x02\x90\x84S," +
+	"\xcdl67\x09\xf1$\xf5\xf0\x06\x1f\xb9\xb7B\xdcV" +
+	"\xed\x9c\xe5\\\xe1\xf8\x90?q\xae1\xc5[\x8c/\xe5" +
+	"W\x99s\xe1N\xae\x89\xeb9'V\xa6\x89\xc2\xe2b" +
+	"E\x13\x85O\x1e\x17\xc1\xbc\x81\x0c\xef\xe7\x1a\xaa\x09S" +
+	"\x9aN\xe1\x08\x94\xf9dj\x91\xb2\xf3\x01\x03\xbe\xd2P" +
+	"\xf3i,\x81\x06h\x90\x99!\xa2\xf2Y\x01\xbb\xdcA" +
+	"\xc6\xef7\x05\xd3\x0b\x82\x80Xz\x0eu\x0c\x0b\xe0\xe0" +
+	"ZO\xdd\xb6\xb1\x00\xca\x8fET\x9e\x0e\xd4\xed\xa0\xfe" +
+	"\xb4UD\xe5\x19\x1a\xb9\xd1\xe9E\xbbH\xf0\xe7\"*" +
+	"{\x05\x94Dtf\xee\xdd\xd4\xa0\x9e\x11Q\xf95\xcd" +
+	"\xdc\x823sw\xb7\x00(\xfbET\x0e\x09(E\x84" +
+	"\x0a\x8c\x00H\x07H\xf2e\x11\x957\x04\x94\x06a\x05" +
+	"\x0e\x02\x90\x0eSO=$\xa2\xf2\xa6\x80\xa2\xe6\xb7\xd0" +
+	"89\x97a,xk\xe3\x0c\xe0\xa2j\xfb-/\x97" +
+	"M\xa96K\xf5jy&KjY\x8d\xe9\x80v\x7f" +
+	"\xed\xb1\xded\xaae\xe8\xbd\x07\xfds\x930\xce,\xe7" +
+	"\x8f \xfd\xc1\x86I}\xc0\x86h\x07\xab\xed\x17\xaa\x14" +
+	"\xa6\x90\x8b~\x0az\xd7\x12M\xef\x08\xa0\xdaP\xee\xaa" +
+	"q\xd3x\xaf\x1d\xb9\x8c\xf7Zi,@,e\xac\xd1" +
+	"\xf3IC\xd7Y\xd2\xd6@\xd4W\x88\xb9\xec\xb9\xe0\x01" +
+	"/;V\xe9\xc1\xbe_\x86G,\xc5\x1a\xf9\xd8\xad4" +
+	"W!\x11\xe6\xe1dE]\x10\xeb\xa5\xe8\x88xZ\xcb" +
+	"h6\x0e\x06\x01\x07\x17\x05z\xb3S>\x19\xa1{7" +
+	"\xd0\xcb}ej\x1b\x80\xf2e\x11\x95t\xc8;\x1a%" +
+	"[JD%K\x91\xee\xa2\xae\x0c\xc5oZDem" +
+	"@.\xe5\xd6\x03(\xb6\x88\xca\xcd\x02\xe6\xb5\x14\xd3m" +
+	"\xcd\xee\x84(U]\xd7\x87]\xed\xd9\x0e\x16\xfa?o" +
+	"i+t\xd5\xce\x99\x80A\xae\xba\x05\x9ea\xca%\x9d" +
+	"\xfa\x85j^\xf9\xa6\xe2\xcd\xcbE\xf4\x1cE\xd1dI" +
+	"\xa6e\xed\xc2\xa2\xe8\xbfB\xef\x87a,\xac\xbf%\x90" +
+	"\xf6\xa4\xa0\x1aF\xb5\x94U\xcc\xa2\x0c\xa4\xd8:\xfd\xd3" +
+	"O\x1e\xff\x19\xa1\x18@\xd6;CY\x11nn,\x85" +
+	"\x9b\xebJ\xe0f\xaa+\x0bET\x96\x0a\xd8e8X" +
+	"\x14c\xc1\xbbT'\xcd\xfb\xe4\xf9R\xccV\xb5t\xbf" +
+	"a\xcd<\xaf\xb8\x98\xb2/\xfc\xecz\xa5\xc8\x15\xe5\xfd" +
+	"\x8co\xfd\x91\xbc&\xcb\x18\xabY\xcaO\x84\x01\xcd\xc8" +
+	"\xee\xf4\xcf\xb7]\xdf\xdc\x8b\xbb\xed\x97\xad\xf6\xdf\x99\x9d" +
+	"G\x83u}\xee\x0d\xe6a}\x89\xe0<.\xb4\xc2\xf2" +
+	"\xe0\x9dO?<U\x98\x11/Q\xa5&\x05kG;" +
+	"\xd8%\x03\x9e\x0a\xfd\xf2\x1e\x1d\xc8P\xd8\xd8Gu\xef" +
+	"2\xd9\xaa\x1c\xb3z\xd3\x89\xc5\xae\xf63\"f\x16\x97" +
+	"\xf6\xf9\xe4\x81\xa8\x91eE\x85\xac\xa5\x9fB\xe6eA" +
+	"fYP\xc7$\xb1\xcc-d$\x98\x15Q\xb9Q(" +
+	"\xd9,\xbb\xb2j'\x81L\x7f\xe3\xb6\x9dneIC" +
+	"\x071ey\xc1\xd6\x95Q\xd7.,\xc5C\xf4\xf7\xbe" +
+	"\xc0O\x95\x7f4\xde\x19\x08\xf8*\x88~\x8f\xf4\xf9\xbb" +
+	"J)A\xe1\x10\xcaj\x9f\xef\xe5\x0cyl\x8a\xb7\xb0" +
+	"<\x04\x1b\x01Z\xcbP\xc4\xd6r\xf4O\xc9G\x15h" +
+	"\x1dJ\x97Gc\x80\xb4\xe4\x91\xfcz\x05]\x9f\x80\x01" +
+	"\xd8\x92\xc7\xa1\x09\xd0ZI\xd7\xa7`\xf0\x8eC\xae\xc6" +
+	"e\x00\xadUt}\x16]\x8f \x87\\r\x0d.\x06" +
+	"h\x9dA\xd7?K\xd7\x07\x09\x1cu\xc9\xb3\xf9vf" +
+	"\xd1\xf5\xcb\xe9zT\xa8\xe0o\xe6.\xe3\xd7/\xa5\xeb" +
+	"\x0dt}\xb0X\x81\x83\x01\xe49|?\x97\xd3\xf5\x85" +
+	"t}HY\x05\x0e\x01\x90\xe7\xe3J\x80\xd6yt\xbd" +
+	"\x19\x05\xecZ\xcdL\xce\x13xAa\x98\xda\x0aM\xbf" +
+	"\x92\x01\x06M\xb1\x14<K\x9a\xac$\x94+\x15y\xf9" +
+	"v#{\x05\x81!\xf2\x8b\xab\xa88\x1a{\x85p\xa9" +
+	"N\xecln\x9e\x01\xb1\x8c\xaa\xe9%_R\x91G[" +
+	"bF\xce.N@*[\xd7\x8b\xa8\xb4\x87\x12\x90M" +
+	"\x0a\xb2\xd2K@mZ\x08]x\x909c\x06YY" +
+	"\x9f2\xc2\xda\xa3\xab5\xb54\xcfw\xbe\x04O\xf0\x86" +
+	"(\xe0\xf0C\x81\xbe2\xf4\xd2\xc1\x15\xcdB\x8cr\x05" +
+	"\xa5\xe0]\xb7\xfbJh \xaf\x7fz\xbd\x08AOX" +
+	"\\Ql\xbdI\x81\xf5|\xe35\x86J\x9a7ph" +
+	"\xeb\x00\x94v\x11\x15\x9b\xac'8\xd6[e\x06\xe5+" +
+	"\xfc>\xaf\x97\xcf\xdd\xe6\x9c\x82\xfa\xa6B\x93\xf5g\xca" +
+	"h\x9f\xafC\\\xd4\xb2\xdc/,n\xa5i\xa1\x10\x99" +
+	"\x9b\x8a\xadf\xa6]\xc4y'\xce\xcd\xec\x16\xf9\xbf4" +
+	"\xb7\xcb[\x01!\x95\xd8\x15F\x8a\x1b\xf3z^&\x86" +
+	"!\x87\xf9r\x049\xa7&#\x95\x01\x14\xa5\x8f\xd7s" +
+	"R\xed\xec:N\xaa\xbd\xbf\x92\x12E:E\xf7\xa2\xd2" +
+	"I\xfa3X:\xd1FxZ:\x96\x00\xc0OHG" +
+	"H\xe4\x02\xe9\xf0&\x00\x1c*\x1d\xa6{\xc3$^\xe4" +
+	"\x86K\x07\xe8\xbf\x98\xf4\"=W.u\x9b\x00(I" +
+	"\xfb\xe8\x81\x11\xd2n\x12\x91\xa5]\xa4\xbeB\xda\xd1\x08" +
+	"\x80#\xa5-\xf4\xdf(\xe9\x896\x80\x98n\xe8,\xaf" +
+	"\xe963u5\x0d\x00\xf965\xd5B}\x11D\xcb" +
+	"\xce\xe7t5g\xb73]\xb0\xb5$\xe5?\xb8<\xe3" +
+	"\xfcz\x87\x1a\xcek\xfaj5\xad\xa5\x96B\xcc\xe8`" +
+	"z\x9e\xa4\x17\xa8Z\x1aD\x96\xcaS\xaf\x9d\xbfV\xb3" +
+	"\x80\x82\xce\xa5\x9c\x1d\x9a\xa4^7\x08\xfe\xe7\xf9\x9ff" +
+	"5\x091\xea\x1ey\xdb0\x9aT\xbd\xf3J\xf4\x9a\x91" +
+	"\xc8\xac|F\xd5\xd2m\xc6\xda\x05\x10\xcd\xa5\xd3y7" +
+	"\x84\x96\x0a\x86\xb1D5W00U\x9b-\xd12Z" +
+	"\xd4f)\xaaFK\x0dc\x89A\xc3\x93\xa7q\x1e\xc4" +
+	"\xb9\x03\xf3V{\xce\xb65}\x05\xc4\xe6\xd1\xa0\x95e" +
+	"\xcc\xbcF7\x99\xa0&\xdb\xd5\xb64\x03\x0a\xa2\x05\xb9" +
+	"t\x1a\xc0#\xbe\xa9\x90\xd1\xda\xb6k\x17\xde:\x80\xba" +
+	"}\x09P\xdc\xcc\x98\xb9\x90\xa9\xd1\xb4\xdd^\x84\x88\x13" +
+	"\xa5\x10q\"@\xc4\xfeP\xd3\xd4\x18@\xe2\xa2\xb0\xab" +
+	"\xa7H[\x94\xf2\x11\x80W\xc7K\xd5\xc4\x85\x04W\xb0" +
+	"\xbd\x88Ch\x0c8\x04\x7f\x17;\x12a\x12\xc1\xdd\x05" +
+	"\xc5\x8a\xf2\xb4\x88\xca~\xcaiw\xb6\xda\x97\x08\x93\x08" +
+	"e.\x89@\x17\xf7\x8a\xa8\xbc, F\x1c\x0e\xe1E" +
+	"\xaa[\xbf\x16Qy\x8d\xbaY\xc4\xe1\x10z\xea\\b" +
+	"\xe1\x8fB\xaf\xad\xd7'\x8d\x0c\x0d\x8b\xdeI\xb2i\xd5" +
+	"^n\x98\x99\xd0\x1b\xfb\xa2\xc3\x17\x99&\x9f\xcb\xdaZ" +
+	"\x865i\x10\xe3\xc5\"\x98A\xf5\x8e\x10,\xf6?\xb0" +
+	")\x1a\xb1<\\\xd0j\x1b&\x1f\xac\xd0*\xb2\\K" +
+	"\xc8H\x9e\xe5v\xd5\x85\x98\x16\xcfr\xbb\x17\x87\x8c\xe4" +
+	"Y\xae{e\x88i\xf1,w`Z`%\xcfr=" +
+	"\x8d\x81\x91|\xf6\xe5\x04-y\\\xc4\xd62,\xc2\xfb" +
+	"\xde1\xdb:m\xe6\xff\x97\xcf\xa8k\x1b\xe9B\xf8\xdb" +
+	"\x00#\x9db\x96\xed\xdb\xc7-\xa61\x8b1\xdd/\xcd" +
+	"\x8eIC\xe6\xf2\xbf\x0fr\xcd\x95t\xde\x17\x16b-" +
+	"\xff{\xe3\x126\x0d3\xfb\x10|V\xe1}g\x8e\xde" +
+	"\xa7\xb0\x92\x94\xe0\x9fU\xd4;\xec\x7f!]Y\x9a\xa5" +
+	"\xe8\x8fw\x1c\xd0\x97\x0c\xbd3\x98c\x09\x96\x8d\x1aN" +
+	"\x8b(\xcd\xbf\x05\xb9\xb32\x88\x00\x0fL\xec\xae\x0b\xa7" +
+	"\x8e\xdb\x0e\xf7\x8d\x0d\xa7\x8e\xfb\xcdK\xf7\xe20\xff\x86" +
+	".\xff\x96\x08\xe7N\x99\x9b;\xd3\x02R.\xc4\xbf\xf5" +
+	"\x01\x8e\x06B\xcb\xa9\xb6\xf75\x0d\xf4K\xb3\x0d\xecU" +
+	"\xa6?>\xc6{\x0d\xd9%\xc7G\xff3\xc0~\xc6\xc7" +
+	"\x02b\x85Z\xbb\xf8w\xce\xc2\xe1\x00\x0d\x86\x8f%\x9a" +
+	"\x8e\x1d\xe4\xf2\x09\xfe\xd2\x05\xae\xf0\\\xeeg\xe8\x1b\x81" +
+	"\xcb\x0f\xd7\x05\xf4\xa8\x8f\x1f\x8f\xb4\x01(o\x88\xa8\x1c" +
+	"\x0fQ\xae\xc7h`\xfa\x9d\x88\xca\xbb\xe4r\xd1q\xf9" +
+	"I:\xc2\x1fET\xce\x84\\\xfe>)\x7fWD\xe5" +
+	"\xa3\x00\xf9KgI\xf2\x8c[\x09\x8aJ`\x97\x9aJ" +
+	"\x99\xcc\xb2zE\x81\xff\x01\xb5K\x9aZ\x9a\x9edM" +
+	"Z\x1a\xa2\x85|lZ\xedd\xa9\xabA\xcc\xd9~\xd5" +
+	"p/.\x02\xf4\xabD='c\x82bCS\x1e\xa1" +
+	"\x1e\xc0\x80_\x1c\x18\xc5\x915\xc2\xf4l\x9fl>\x89" +
+	"\x85\xbc\xe9\x7f\x939\x90\xef\xf0\xfc\xcfyz1\x1a\x85" +
+	"\xacC]\xaf\xf1\xbf\xa0#\xcc32\xaa\xa8\xe9}\xb7" +
+	"t\xbf\xa3\xb7\x04\xcd\xdb\xc7\xc7J]\xf0r\xb8\xb8m" +
+	"\xf5_\xcc\xcf\xc3\x96\xbd>\xa98\x17_\\\x8a\xb6\x1a" +
+	"\xc0\xc7H\x03\xdbNHM\x09\xce\xed<\xbey\xea\x8b" +
+	"\xca+\xf1=c\xf8\x03-\xdf\xac\x84\x86\x0b\x0a\xc0\xff" +
+	"\xe5\x0c\x9e\xb2\x7f\xc4\x97 \xff\x1b\x00\x00\xff\xff\x1d\xf8" +
+	"l\xaa"
 
 func RegisterSchema(reg *schemas.Registry) {
 	reg.Register(&schemas.Schema{
 		String: schema_d286802247bbdf2f,
 		Nodes: []uint64{
+			0x80665bbaaceda5f8,
 			0x81f3f87dba796c3b,
 			0x8254949da04a5e6f,
 			0x82a234b420726b2f,
@@ -1382,19 +2523,28 @@ func RegisterSchema(reg *schemas.Registry) {
 			0x8d863df42784d86b,
 			0x98897aae087c1439,
 			0x9c273c5bab12c788,
+			0x9e81f8579f6916be,
+			0xa05f00e8a9a44eb7,
 			0xa4c6f1e2b3d59871,
+			0xa5b6c7d8e9fa0b1c,
+			0xa728e80eaf771b9c,
 			0xa7db6489106b23e1,
 			0xacd6724e83a2e81e,
 			0xae20b1b40b11521f,
 			0xae5d6bc5ed403d73,
+			0xb0e6c5d4a3f2e1d0,
 			0xb17cbe25bce5edfe,
 			0xb3d56b46521aa9c6,
 			0xb5bca7e4a6367ae6,
 			0xb6bb0d487a192b07,
+			0xb7c8d9eaf0a1b2c3,
 			0xb7edfd32a5ca134c,
 			0xb7f1c0e5a2d3c4f1,
 			0xba5cc9355ace29bc,
+			0xbafec784fc7ea0ba,
+			0xbe9f074f413e1fc7,
 			0xc1702ec664a829a0,
+			0xc1d2e3f4a5b6c7d8,
 			0xc35bda567731016e,
 			0xc38ee5c396dde0d5,
 			0xc3d4e5f60718293a,
@@ -1402,7 +2552,9 @@ func RegisterSchema(reg *schemas.Registry) {
 			0xc4b9991683f2217b,
 			0xc55554f7f80f0f3c,
 			0xc6856ff7b307858f,
+			0xc6db5ecf3bb4e167,
 			0xc8c4c9e51d267ff7,
+			0xc8d9eaf0a1b2c3d4,
 			0xc8fd42e02e88d809,
 			0xc9af753ff459c1ae,
 			0xca2e3ae29933fac9,
@@ -1414,18 +2566,26 @@ func RegisterSchema(reg *schemas.Registry) {
 			0xcfa1fb9fae62fd70,
 			0xcfe612515711b994,
 			0xd25c250778c918a8,
+			0xd2e3f4a5b6c7d8e9,
 			0xd3483d1e0582ca1e,
 			0xd3e3c20d5fcaf2b4,
 			0xd874455196bd8ff9,
+			0xd9995f69209a468e,
+			0xd9eaf0a1b2c3d4e5,
 			0xdfbc1a87f421b42c,
 			0xe1b7d2c94a3f6508,
 			0xe3a9d6b4c8f2a1d7,
+			0xe3f4a5b6c7d8e9fa,
 			0xe66055b5919ae095,
 			0xe88f8b16539d2335,
+			0xeaf0a1b2c3d4e5f6,
 			0xee4417d31c34e42c,
 			0xef46c513e1127aac,
 			0xf0a3b1c2d4e5f607,
+			0xf4467336aa7c26c9,
 			0xf498d4b705607981,
+			0xf4a5b6c7d8e9fa0b,
+			0xf7412c8ac4ad8af6,
 			0xf8b01d5f16016f9a,
 			0xf977a05b9e4eed06,
 			0xfb3ab980b8d6c6a0,

@@ -59,8 +59,9 @@ struct MeshEnvelope @0xd25c250778c918a8 {
   # createdMillis + ttlSeconds has passed.
   ttlSeconds @4 :UInt32;
 
-  # hopCount is how many times the envelope has been forwarded: 0 as the
-  # origin sends it, one more at each hop. Not signed (see above).
+  # hopCount is how many hops the envelope has taken: 0 as the origin
+  # makes it; each node raises it by one as it sends the envelope on, so it
+  # arrives with 1 from its origin. Not signed (see above).
   hopCount @5 :UInt8;
 
   # maxHops is the most hops the origin allows: 1 to 32. A node never
@@ -74,4 +75,10 @@ struct MeshEnvelope @0xd25c250778c918a8 {
   # signature is the origin key's Ed25519 signature (64 bytes) over the
   # canonical layout of every other field but hopCount.
   signature @8 :Data;
+
+  # originDomain is the domain of the origin node (its certificate's SAN),
+  # where reports about the envelope go. Signed. A node that gets an
+  # envelope with hopCount 1 (straight from its origin) checks it against
+  # the sending peer's certificate.
+  originDomain @9 :Text;
 }

@@ -13,12 +13,12 @@ type MeshEnvelope capnp.Struct
 const MeshEnvelope_TypeID = 0xd25c250778c918a8
 
 func NewMeshEnvelope(s *capnp.Segment) (MeshEnvelope, error) {
-	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 4})
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 5})
 	return MeshEnvelope(st), err
 }
 
 func NewRootMeshEnvelope(s *capnp.Segment) (MeshEnvelope, error) {
-	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 4})
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 5})
 	return MeshEnvelope(st), err
 }
 
@@ -151,12 +151,30 @@ func (s MeshEnvelope) SetSignature(v []byte) error {
 	return capnp.Struct(s).SetData(3, v)
 }
 
+func (s MeshEnvelope) OriginDomain() (string, error) {
+	p, err := capnp.Struct(s).Ptr(4)
+	return p.Text(), err
+}
+
+func (s MeshEnvelope) HasOriginDomain() bool {
+	return capnp.Struct(s).HasPtr(4)
+}
+
+func (s MeshEnvelope) OriginDomainBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(4)
+	return p.TextBytes(), err
+}
+
+func (s MeshEnvelope) SetOriginDomain(v string) error {
+	return capnp.Struct(s).SetText(4, v)
+}
+
 // MeshEnvelope_List is a list of MeshEnvelope.
 type MeshEnvelope_List = capnp.StructList[MeshEnvelope]
 
 // NewMeshEnvelope creates a new list of MeshEnvelope.
 func NewMeshEnvelope_List(s *capnp.Segment, sz int32) (MeshEnvelope_List, error) {
-	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 16, PointerCount: 4}, sz)
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 16, PointerCount: 5}, sz)
 	return capnp.StructList[MeshEnvelope](l), err
 }
 

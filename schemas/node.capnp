@@ -105,6 +105,16 @@ interface NodeService @0xb7f1c0e5a2d3c4f1 {
   # deleteAccount removes the caller's account with its keys, key packages,
   # messages and sessions, and logs the connection out.
   deleteAccount @15 () -> ();
+
+  # messageStatus reports what became of messages the caller sent that the
+  # node put into the mesh (receipts with a meshId): one status per id, in
+  # order. An id the node does not know, or that another user sent, has
+  # state unknown. Statuses are kept until the message's TTL has passed.
+  messageStatus @16 (ids :List(Data)) -> (statuses :List(MessageStatus));
+
+  # meshState describes the node's store-and-forward state: its routing
+  # table and its envelope store. Like health it needs no session.
+  meshState @17 () -> (routes :List(MeshRoute), store :MeshStoreStats);
 }
 
 # Health is a node's answer to NodeService.health.
@@ -204,6 +214,11 @@ struct Envelope @0xcf371ae8f8112efc {
   # ttlSeconds is how long the node keeps the message undelivered; 0 means
   # the node's default. More than the node's maximum fails with ttlTooLong.
   ttlSeconds @2 :UInt32;
+
+  # maxHops bounds the federation hops a message to another domain may
+  # take when it travels through the mesh; 0 means the node's default, and
+  # more is capped at it.
+  maxHops @3 :UInt8;
 }
 
 # Receipt acknowledges one enqueued message.
@@ -217,6 +232,16 @@ struct Receipt @0x82d594ed22afdb7f {
 
   # error is none when the message was stored, else why it was not.
   error @2 :ErrorCode;
+
+  # meshId is set when the recipient's node was not linked and the message
+  # went into the mesh instead (see MessageStatus): the 32-byte id of its
+  # store-and-forward envelope. seq is 0 then; the message is safe on this
+  # node's disk, not yet in the recipient's mailbox.
+  meshId @3 :Data;
+
+  # queuedAt is the domain of the node that holds the message when meshId
+  # is set: this node's.
+  queuedAt @4 :Text;
 }
 
 # Message is a message in a mailbox.
@@ -269,4 +294,78 @@ enum ErrorCode @0xdfbc1a87f421b42c {
   unknownDomain @16;     # the recipient's domain is not served here
   shuttingDown @17;      # the node is stopping
   peerUnreachable @18;   # the recipient's node is known but not linked now
+  meshFull @19;          # the node's store-and-forward store is at a bound
+  expired @20;           # the message's TTL ran out before delivery
+  hopLimit @21;          # the message would have exceeded its max hops
+  badEnvelope @22;       # a mesh envelope failed verification
+}
+
+# MeshState is what is known of a message in the mesh.
+enum MeshState @0xb0e6c5d4a3f2e1d0 {
+  unknown @0;    # no such message of the caller's
+  queued @1;     # held at node `at`, waiting for a route to the recipient
+  forwarded @2;  # handed on by node `at` towards the recipient's node
+  delivered @3;  # in the recipient's mailbox at their home node `at`
+  expired @4;    # its TTL ran out at node `at`
+  dropped @5;    # node `at` refused it for good; reason says why
+}
+
+# MessageStatus is the last known state of a message sent into the mesh.
+# Nodes on the way report back to the origin; the reports are advisory (a
+# node on the path could lie, as it could drop the message).
+struct MessageStatus @0xc1d2e3f4a5b6c7d8 {
+  id @0 :Data;
+  state @1 :MeshState;
+  # at is the domain of the node that reported the state.
+  at @2 :Text;
+  # updatedMillis is when that node reported it.
+  updatedMillis @3 :Int64;
+  # recipient is "user@domain" as sent.
+  recipient @4 :Text;
+  # expiresMillis is when the message's TTL runs out.
+  expiresMillis @5 :Int64;
+  # reason says why when state is dropped or expired.
+  reason @6 :ErrorCode;
+}
+
+# MeshRoute is one entry of a node's routing table.
+struct MeshRoute @0xd2e3f4a5b6c7d8e9 {
+  # domain is the destination; via is the neighbour (a linked peer's
+  # domain) that envelopes for it are forwarded to.
+  domain @0 :Text;
+  via @1 :Text;
+  # hops is the distance in federation links (1: a neighbour).
+  hops @2 :UInt8;
+  # expiresMillis is when the route lapses unless the neighbour repeats it;
+  # 0 for a route over a link (it lasts as long as the link).
+  expiresMillis @3 :Int64;
+}
+
+# MeshStoreStats describes a node's store of envelopes waiting for a route.
+struct MeshStoreStats @0xe3f4a5b6c7d8e9fa {
+  envelopes @0 :UInt64;
+  bytes @1 :UInt64;
+  # maxBytes is the store's bound (--mesh-store-size).
+  maxBytes @2 :UInt64;
+  # oldestMillis is when the oldest held envelope was stored; 0 if none.
+  oldestMillis @3 :Int64;
+  # seen is how many envelope ids the node remembers (until they expire).
+  seen @4 :UInt64;
+  # domains lists held envelopes per destination domain.
+  domains @5 :List(MeshStoreDomain);
+  # counters are the node's store-and-forward counters since it started:
+  # "forwarded", "delivered", "held", "duplicate", and "dropped:<reason>",
+  # "refused:<reason>".
+  counters @6 :List(MeshCounter);
+}
+
+struct MeshStoreDomain @0xf4a5b6c7d8e9fa0b {
+  domain @0 :Text;
+  envelopes @1 :UInt64;
+  bytes @2 :UInt64;
+}
+
+struct MeshCounter @0xa5b6c7d8e9fa0b1c {
+  name @0 :Text;
+  value @1 :UInt64;
 }

@@ -335,6 +335,46 @@ func (c NodeService) DeleteAccount(ctx context.Context, params func(NodeService_
 
 }
 
+func (c NodeService) MessageStatus(ctx context.Context, params func(NodeService_messageStatus_Params) error) (NodeService_messageStatus_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      16,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "messageStatus",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 1}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_messageStatus_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_messageStatus_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) MeshState(ctx context.Context, params func(NodeService_meshState_Params) error) (NodeService_meshState_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      17,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "meshState",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 0}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_meshState_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_meshState_Results_Future{Future: ans.Future()}, release
+
+}
+
 func (c NodeService) WaitStreaming() error {
 	return capnp.Client(c).WaitStreaming()
 }
@@ -439,6 +479,10 @@ type NodeService_Server interface {
 	Subscribe(context.Context, NodeService_subscribe) error
 
 	DeleteAccount(context.Context, NodeService_deleteAccount) error
+
+	MessageStatus(context.Context, NodeService_messageStatus) error
+
+	MeshState(context.Context, NodeService_meshState) error
 }
 
 // NodeService_NewServer creates a new Server from an implementation of NodeService_Server.
@@ -457,7 +501,7 @@ func NodeService_ServerToClient(s NodeService_Server) NodeService {
 // This can be used to create a more complicated Server.
 func NodeService_Methods(methods []server.Method, s NodeService_Server) []server.Method {
 	if cap(methods) == 0 {
-		methods = make([]server.Method, 0, 16)
+		methods = make([]server.Method, 0, 18)
 	}
 
 	methods = append(methods, server.Method{
@@ -649,6 +693,30 @@ func NodeService_Methods(methods []server.Method, s NodeService_Server) []server
 		},
 		Impl: func(ctx context.Context, call *server.Call) error {
 			return s.DeleteAccount(ctx, NodeService_deleteAccount{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      16,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "messageStatus",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.MessageStatus(ctx, NodeService_messageStatus{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      17,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "meshState",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.MeshState(ctx, NodeService_meshState{call})
 		},
 	})
 
@@ -925,6 +993,40 @@ func (c NodeService_deleteAccount) Args() NodeService_deleteAccount_Params {
 func (c NodeService_deleteAccount) AllocResults() (NodeService_deleteAccount_Results, error) {
 	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 0})
 	return NodeService_deleteAccount_Results(r), err
+}
+
+// NodeService_messageStatus holds the state for a server call to NodeService.messageStatus.
+// See server.Call for documentation.
+type NodeService_messageStatus struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_messageStatus) Args() NodeService_messageStatus_Params {
+	return NodeService_messageStatus_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_messageStatus) AllocResults() (NodeService_messageStatus_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_messageStatus_Results(r), err
+}
+
+// NodeService_meshState holds the state for a server call to NodeService.meshState.
+// See server.Call for documentation.
+type NodeService_meshState struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_meshState) Args() NodeService_meshState_Params {
+	return NodeService_meshState_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_meshState) AllocResults() (NodeService_meshState_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return NodeService_meshState_Results(r), err
 }
 
 // NodeService_List is a list of NodeService.
@@ -3571,6 +3673,361 @@ func (f NodeService_deleteAccount_Results_Future) Struct() (NodeService_deleteAc
 	return NodeService_deleteAccount_Results(p.Struct()), err
 }
 
+type NodeService_messageStatus_Params capnp.Struct
+
+// NodeService_messageStatus_Params_TypeID is the unique identifier for the type NodeService_messageStatus_Params.
+const NodeService_messageStatus_Params_TypeID = 0xc6db5ecf3bb4e167
+
+func NewNodeService_messageStatus_Params(s *capnp.Segment) (NodeService_messageStatus_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_messageStatus_Params(st), err
+}
+
+func NewRootNodeService_messageStatus_Params(s *capnp.Segment) (NodeService_messageStatus_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_messageStatus_Params(st), err
+}
+
+func ReadRootNodeService_messageStatus_Params(msg *capnp.Message) (NodeService_messageStatus_Params, error) {
+	root, err := msg.Root()
+	return NodeService_messageStatus_Params(root.Struct()), err
+}
+
+func (s NodeService_messageStatus_Params) String() string {
+	str, _ := text.Marshal(0xc6db5ecf3bb4e167, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_messageStatus_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_messageStatus_Params) DecodeFromPtr(p capnp.Ptr) NodeService_messageStatus_Params {
+	return NodeService_messageStatus_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_messageStatus_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_messageStatus_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_messageStatus_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_messageStatus_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_messageStatus_Params) Ids() (capnp.DataList, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return capnp.DataList(p.List()), err
+}
+
+func (s NodeService_messageStatus_Params) HasIds() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_messageStatus_Params) SetIds(v capnp.DataList) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewIds sets the ids field to a newly
+// allocated capnp.DataList, preferring placement in s's segment.
+func (s NodeService_messageStatus_Params) NewIds(n int32) (capnp.DataList, error) {
+	l, err := capnp.NewDataList(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return capnp.DataList{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+
+// NodeService_messageStatus_Params_List is a list of NodeService_messageStatus_Params.
+type NodeService_messageStatus_Params_List = capnp.StructList[NodeService_messageStatus_Params]
+
+// NewNodeService_messageStatus_Params creates a new list of NodeService_messageStatus_Params.
+func NewNodeService_messageStatus_Params_List(s *capnp.Segment, sz int32) (NodeService_messageStatus_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_messageStatus_Params](l), err
+}
+
+// NodeService_messageStatus_Params_Future is a wrapper for a NodeService_messageStatus_Params promised by a client call.
+type NodeService_messageStatus_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_messageStatus_Params_Future) Struct() (NodeService_messageStatus_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_messageStatus_Params(p.Struct()), err
+}
+
+type NodeService_messageStatus_Results capnp.Struct
+
+// NodeService_messageStatus_Results_TypeID is the unique identifier for the type NodeService_messageStatus_Results.
+const NodeService_messageStatus_Results_TypeID = 0xbafec784fc7ea0ba
+
+func NewNodeService_messageStatus_Results(s *capnp.Segment) (NodeService_messageStatus_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_messageStatus_Results(st), err
+}
+
+func NewRootNodeService_messageStatus_Results(s *capnp.Segment) (NodeService_messageStatus_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_messageStatus_Results(st), err
+}
+
+func ReadRootNodeService_messageStatus_Results(msg *capnp.Message) (NodeService_messageStatus_Results, error) {
+	root, err := msg.Root()
+	return NodeService_messageStatus_Results(root.Struct()), err
+}
+
+func (s NodeService_messageStatus_Results) String() string {
+	str, _ := text.Marshal(0xbafec784fc7ea0ba, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_messageStatus_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_messageStatus_Results) DecodeFromPtr(p capnp.Ptr) NodeService_messageStatus_Results {
+	return NodeService_messageStatus_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_messageStatus_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_messageStatus_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_messageStatus_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_messageStatus_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_messageStatus_Results) Statuses() (MessageStatus_List, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return MessageStatus_List(p.List()), err
+}
+
+func (s NodeService_messageStatus_Results) HasStatuses() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_messageStatus_Results) SetStatuses(v MessageStatus_List) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewStatuses sets the statuses field to a newly
+// allocated MessageStatus_List, preferring placement in s's segment.
+func (s NodeService_messageStatus_Results) NewStatuses(n int32) (MessageStatus_List, error) {
+	l, err := NewMessageStatus_List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return MessageStatus_List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+
+// NodeService_messageStatus_Results_List is a list of NodeService_messageStatus_Results.
+type NodeService_messageStatus_Results_List = capnp.StructList[NodeService_messageStatus_Results]
+
+// NewNodeService_messageStatus_Results creates a new list of NodeService_messageStatus_Results.
+func NewNodeService_messageStatus_Results_List(s *capnp.Segment, sz int32) (NodeService_messageStatus_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_messageStatus_Results](l), err
+}
+
+// NodeService_messageStatus_Results_Future is a wrapper for a NodeService_messageStatus_Results promised by a client call.
+type NodeService_messageStatus_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_messageStatus_Results_Future) Struct() (NodeService_messageStatus_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_messageStatus_Results(p.Struct()), err
+}
+
+type NodeService_meshState_Params capnp.Struct
+
+// NodeService_meshState_Params_TypeID is the unique identifier for the type NodeService_meshState_Params.
+const NodeService_meshState_Params_TypeID = 0xd9995f69209a468e
+
+func NewNodeService_meshState_Params(s *capnp.Segment) (NodeService_meshState_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_meshState_Params(st), err
+}
+
+func NewRootNodeService_meshState_Params(s *capnp.Segment) (NodeService_meshState_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_meshState_Params(st), err
+}
+
+func ReadRootNodeService_meshState_Params(msg *capnp.Message) (NodeService_meshState_Params, error) {
+	root, err := msg.Root()
+	return NodeService_meshState_Params(root.Struct()), err
+}
+
+func (s NodeService_meshState_Params) String() string {
+	str, _ := text.Marshal(0xd9995f69209a468e, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_meshState_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_meshState_Params) DecodeFromPtr(p capnp.Ptr) NodeService_meshState_Params {
+	return NodeService_meshState_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_meshState_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_meshState_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_meshState_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_meshState_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// NodeService_meshState_Params_List is a list of NodeService_meshState_Params.
+type NodeService_meshState_Params_List = capnp.StructList[NodeService_meshState_Params]
+
+// NewNodeService_meshState_Params creates a new list of NodeService_meshState_Params.
+func NewNodeService_meshState_Params_List(s *capnp.Segment, sz int32) (NodeService_meshState_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[NodeService_meshState_Params](l), err
+}
+
+// NodeService_meshState_Params_Future is a wrapper for a NodeService_meshState_Params promised by a client call.
+type NodeService_meshState_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_meshState_Params_Future) Struct() (NodeService_meshState_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_meshState_Params(p.Struct()), err
+}
+
+type NodeService_meshState_Results capnp.Struct
+
+// NodeService_meshState_Results_TypeID is the unique identifier for the type NodeService_meshState_Results.
+const NodeService_meshState_Results_TypeID = 0x9e81f8579f6916be
+
+func NewNodeService_meshState_Results(s *capnp.Segment) (NodeService_meshState_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return NodeService_meshState_Results(st), err
+}
+
+func NewRootNodeService_meshState_Results(s *capnp.Segment) (NodeService_meshState_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return NodeService_meshState_Results(st), err
+}
+
+func ReadRootNodeService_meshState_Results(msg *capnp.Message) (NodeService_meshState_Results, error) {
+	root, err := msg.Root()
+	return NodeService_meshState_Results(root.Struct()), err
+}
+
+func (s NodeService_meshState_Results) String() string {
+	str, _ := text.Marshal(0x9e81f8579f6916be, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_meshState_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_meshState_Results) DecodeFromPtr(p capnp.Ptr) NodeService_meshState_Results {
+	return NodeService_meshState_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_meshState_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_meshState_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_meshState_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_meshState_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_meshState_Results) Routes() (MeshRoute_List, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return MeshRoute_List(p.List()), err
+}
+
+func (s NodeService_meshState_Results) HasRoutes() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_meshState_Results) SetRoutes(v MeshRoute_List) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewRoutes sets the routes field to a newly
+// allocated MeshRoute_List, preferring placement in s's segment.
+func (s NodeService_meshState_Results) NewRoutes(n int32) (MeshRoute_List, error) {
+	l, err := NewMeshRoute_List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return MeshRoute_List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+func (s NodeService_meshState_Results) Store() (MeshStoreStats, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return MeshStoreStats(p.Struct()), err
+}
+
+func (s NodeService_meshState_Results) HasStore() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s NodeService_meshState_Results) SetStore(v MeshStoreStats) error {
+	return capnp.Struct(s).SetPtr(1, capnp.Struct(v).ToPtr())
+}
+
+// NewStore sets the store field to a newly
+// allocated MeshStoreStats struct, preferring placement in s's segment.
+func (s NodeService_meshState_Results) NewStore() (MeshStoreStats, error) {
+	ss, err := NewMeshStoreStats(capnp.Struct(s).Segment())
+	if err != nil {
+		return MeshStoreStats{}, err
+	}
+	err = capnp.Struct(s).SetPtr(1, capnp.Struct(ss).ToPtr())
+	return ss, err
+}
+
+// NodeService_meshState_Results_List is a list of NodeService_meshState_Results.
+type NodeService_meshState_Results_List = capnp.StructList[NodeService_meshState_Results]
+
+// NewNodeService_meshState_Results creates a new list of NodeService_meshState_Results.
+func NewNodeService_meshState_Results_List(s *capnp.Segment, sz int32) (NodeService_meshState_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2}, sz)
+	return capnp.StructList[NodeService_meshState_Results](l), err
+}
+
+// NodeService_meshState_Results_Future is a wrapper for a NodeService_meshState_Results promised by a client call.
+type NodeService_meshState_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_meshState_Results_Future) Struct() (NodeService_meshState_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_meshState_Results(p.Struct()), err
+}
+func (p NodeService_meshState_Results_Future) Store() MeshStoreStats_Future {
+	return MeshStoreStats_Future{Future: p.Future.Field(1, nil)}
+}
+
 type Health capnp.Struct
 
 // Health_TypeID is the unique identifier for the type Health.
@@ -4264,6 +4721,14 @@ func (s Envelope) SetTtlSeconds(v uint32) {
 	capnp.Struct(s).SetUint32(0, v)
 }
 
+func (s Envelope) MaxHops() uint8 {
+	return capnp.Struct(s).Uint8(4)
+}
+
+func (s Envelope) SetMaxHops(v uint8) {
+	capnp.Struct(s).SetUint8(4, v)
+}
+
 // Envelope_List is a list of Envelope.
 type Envelope_List = capnp.StructList[Envelope]
 
@@ -4287,12 +4752,12 @@ type Receipt capnp.Struct
 const Receipt_TypeID = 0x82d594ed22afdb7f
 
 func NewReceipt(s *capnp.Segment) (Receipt, error) {
-	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 24, PointerCount: 0})
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 24, PointerCount: 2})
 	return Receipt(st), err
 }
 
 func NewRootReceipt(s *capnp.Segment) (Receipt, error) {
-	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 24, PointerCount: 0})
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 24, PointerCount: 2})
 	return Receipt(st), err
 }
 
@@ -4352,12 +4817,43 @@ func (s Receipt) SetError(v ErrorCode) {
 	capnp.Struct(s).SetUint16(16, uint16(v))
 }
 
+func (s Receipt) MeshId() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s Receipt) HasMeshId() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s Receipt) SetMeshId(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+func (s Receipt) QueuedAt() (string, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.Text(), err
+}
+
+func (s Receipt) HasQueuedAt() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s Receipt) QueuedAtBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.TextBytes(), err
+}
+
+func (s Receipt) SetQueuedAt(v string) error {
+	return capnp.Struct(s).SetText(1, v)
+}
+
 // Receipt_List is a list of Receipt.
 type Receipt_List = capnp.StructList[Receipt]
 
 // NewReceipt creates a new list of Receipt.
 func NewReceipt_List(s *capnp.Segment, sz int32) (Receipt_List, error) {
-	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 24, PointerCount: 0}, sz)
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 24, PointerCount: 2}, sz)
 	return capnp.StructList[Receipt](l), err
 }
 
@@ -5101,6 +5597,10 @@ const (
 	ErrorCode_unknownDomain      ErrorCode = 16
 	ErrorCode_shuttingDown       ErrorCode = 17
 	ErrorCode_peerUnreachable    ErrorCode = 18
+	ErrorCode_meshFull           ErrorCode = 19
+	ErrorCode_expired            ErrorCode = 20
+	ErrorCode_hopLimit           ErrorCode = 21
+	ErrorCode_badEnvelope        ErrorCode = 22
 )
 
 // String returns the enum's constant name.
@@ -5144,6 +5644,14 @@ func (c ErrorCode) String() string {
 		return "shuttingDown"
 	case ErrorCode_peerUnreachable:
 		return "peerUnreachable"
+	case ErrorCode_meshFull:
+		return "meshFull"
+	case ErrorCode_expired:
+		return "expired"
+	case ErrorCode_hopLimit:
+		return "hopLimit"
+	case ErrorCode_badEnvelope:
+		return "badEnvelope"
 
 	default:
 		return ""
@@ -5192,6 +5700,14 @@ func ErrorCodeFromString(c string) ErrorCode {
 		return ErrorCode_shuttingDown
 	case "peerUnreachable":
 		return ErrorCode_peerUnreachable
+	case "meshFull":
+		return ErrorCode_meshFull
+	case "expired":
+		return ErrorCode_expired
+	case "hopLimit":
+		return ErrorCode_hopLimit
+	case "badEnvelope":
+		return ErrorCode_badEnvelope
 
 	default:
 		return 0
@@ -5202,4 +5718,668 @@ type ErrorCode_List = capnp.EnumList[ErrorCode]
 
 func NewErrorCode_List(s *capnp.Segment, sz int32) (ErrorCode_List, error) {
 	return capnp.NewEnumList[ErrorCode](s, sz)
+}
+
+type MeshState uint16
+
+// MeshState_TypeID is the unique identifier for the type MeshState.
+const MeshState_TypeID = 0xb0e6c5d4a3f2e1d0
+
+// Values of MeshState.
+const (
+	MeshState_unknown   MeshState = 0
+	MeshState_queued    MeshState = 1
+	MeshState_forwarded MeshState = 2
+	MeshState_delivered MeshState = 3
+	MeshState_expired   MeshState = 4
+	MeshState_dropped   MeshState = 5
+)
+
+// String returns the enum's constant name.
+func (c MeshState) String() string {
+	switch c {
+	case MeshState_unknown:
+		return "unknown"
+	case MeshState_queued:
+		return "queued"
+	case MeshState_forwarded:
+		return "forwarded"
+	case MeshState_delivered:
+		return "delivered"
+	case MeshState_expired:
+		return "expired"
+	case MeshState_dropped:
+		return "dropped"
+
+	default:
+		return ""
+	}
+}
+
+// MeshStateFromString returns the enum value with a name,
+// or the zero value if there's no such value.
+func MeshStateFromString(c string) MeshState {
+	switch c {
+	case "unknown":
+		return MeshState_unknown
+	case "queued":
+		return MeshState_queued
+	case "forwarded":
+		return MeshState_forwarded
+	case "delivered":
+		return MeshState_delivered
+	case "expired":
+		return MeshState_expired
+	case "dropped":
+		return MeshState_dropped
+
+	default:
+		return 0
+	}
+}
+
+type MeshState_List = capnp.EnumList[MeshState]
+
+func NewMeshState_List(s *capnp.Segment, sz int32) (MeshState_List, error) {
+	return capnp.NewEnumList[MeshState](s, sz)
+}
+
+type MessageStatus capnp.Struct
+
+// MessageStatus_TypeID is the unique identifier for the type MessageStatus.
+const MessageStatus_TypeID = 0xc1d2e3f4a5b6c7d8
+
+func NewMessageStatus(s *capnp.Segment) (MessageStatus, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 24, PointerCount: 3})
+	return MessageStatus(st), err
+}
+
+func NewRootMessageStatus(s *capnp.Segment) (MessageStatus, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 24, PointerCount: 3})
+	return MessageStatus(st), err
+}
+
+func ReadRootMessageStatus(msg *capnp.Message) (MessageStatus, error) {
+	root, err := msg.Root()
+	return MessageStatus(root.Struct()), err
+}
+
+func (s MessageStatus) String() string {
+	str, _ := text.Marshal(0xc1d2e3f4a5b6c7d8, capnp.Struct(s))
+	return str
+}
+
+func (s MessageStatus) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (MessageStatus) DecodeFromPtr(p capnp.Ptr) MessageStatus {
+	return MessageStatus(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s MessageStatus) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s MessageStatus) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s MessageStatus) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s MessageStatus) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s MessageStatus) Id() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s MessageStatus) HasId() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s MessageStatus) SetId(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+func (s MessageStatus) State() MeshState {
+	return MeshState(capnp.Struct(s).Uint16(0))
+}
+
+func (s MessageStatus) SetState(v MeshState) {
+	capnp.Struct(s).SetUint16(0, uint16(v))
+}
+
+func (s MessageStatus) At() (string, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.Text(), err
+}
+
+func (s MessageStatus) HasAt() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s MessageStatus) AtBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.TextBytes(), err
+}
+
+func (s MessageStatus) SetAt(v string) error {
+	return capnp.Struct(s).SetText(1, v)
+}
+
+func (s MessageStatus) UpdatedMillis() int64 {
+	return int64(capnp.Struct(s).Uint64(8))
+}
+
+func (s MessageStatus) SetUpdatedMillis(v int64) {
+	capnp.Struct(s).SetUint64(8, uint64(v))
+}
+
+func (s MessageStatus) Recipient() (string, error) {
+	p, err := capnp.Struct(s).Ptr(2)
+	return p.Text(), err
+}
+
+func (s MessageStatus) HasRecipient() bool {
+	return capnp.Struct(s).HasPtr(2)
+}
+
+func (s MessageStatus) RecipientBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(2)
+	return p.TextBytes(), err
+}
+
+func (s MessageStatus) SetRecipient(v string) error {
+	return capnp.Struct(s).SetText(2, v)
+}
+
+func (s MessageStatus) ExpiresMillis() int64 {
+	return int64(capnp.Struct(s).Uint64(16))
+}
+
+func (s MessageStatus) SetExpiresMillis(v int64) {
+	capnp.Struct(s).SetUint64(16, uint64(v))
+}
+
+func (s MessageStatus) Reason() ErrorCode {
+	return ErrorCode(capnp.Struct(s).Uint16(2))
+}
+
+func (s MessageStatus) SetReason(v ErrorCode) {
+	capnp.Struct(s).SetUint16(2, uint16(v))
+}
+
+// MessageStatus_List is a list of MessageStatus.
+type MessageStatus_List = capnp.StructList[MessageStatus]
+
+// NewMessageStatus creates a new list of MessageStatus.
+func NewMessageStatus_List(s *capnp.Segment, sz int32) (MessageStatus_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 24, PointerCount: 3}, sz)
+	return capnp.StructList[MessageStatus](l), err
+}
+
+// MessageStatus_Future is a wrapper for a MessageStatus promised by a client call.
+type MessageStatus_Future struct{ *capnp.Future }
+
+func (f MessageStatus_Future) Struct() (MessageStatus, error) {
+	p, err := f.Future.Ptr()
+	return MessageStatus(p.Struct()), err
+}
+
+type MeshRoute capnp.Struct
+
+// MeshRoute_TypeID is the unique identifier for the type MeshRoute.
+const MeshRoute_TypeID = 0xd2e3f4a5b6c7d8e9
+
+func NewMeshRoute(s *capnp.Segment) (MeshRoute, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 2})
+	return MeshRoute(st), err
+}
+
+func NewRootMeshRoute(s *capnp.Segment) (MeshRoute, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 2})
+	return MeshRoute(st), err
+}
+
+func ReadRootMeshRoute(msg *capnp.Message) (MeshRoute, error) {
+	root, err := msg.Root()
+	return MeshRoute(root.Struct()), err
+}
+
+func (s MeshRoute) String() string {
+	str, _ := text.Marshal(0xd2e3f4a5b6c7d8e9, capnp.Struct(s))
+	return str
+}
+
+func (s MeshRoute) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (MeshRoute) DecodeFromPtr(p capnp.Ptr) MeshRoute {
+	return MeshRoute(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s MeshRoute) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s MeshRoute) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s MeshRoute) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s MeshRoute) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s MeshRoute) Domain() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s MeshRoute) HasDomain() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s MeshRoute) DomainBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s MeshRoute) SetDomain(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+func (s MeshRoute) Via() (string, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.Text(), err
+}
+
+func (s MeshRoute) HasVia() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s MeshRoute) ViaBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.TextBytes(), err
+}
+
+func (s MeshRoute) SetVia(v string) error {
+	return capnp.Struct(s).SetText(1, v)
+}
+
+func (s MeshRoute) Hops() uint8 {
+	return capnp.Struct(s).Uint8(0)
+}
+
+func (s MeshRoute) SetHops(v uint8) {
+	capnp.Struct(s).SetUint8(0, v)
+}
+
+func (s MeshRoute) ExpiresMillis() int64 {
+	return int64(capnp.Struct(s).Uint64(8))
+}
+
+func (s MeshRoute) SetExpiresMillis(v int64) {
+	capnp.Struct(s).SetUint64(8, uint64(v))
+}
+
+// MeshRoute_List is a list of MeshRoute.
+type MeshRoute_List = capnp.StructList[MeshRoute]
+
+// NewMeshRoute creates a new list of MeshRoute.
+func NewMeshRoute_List(s *capnp.Segment, sz int32) (MeshRoute_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 16, PointerCount: 2}, sz)
+	return capnp.StructList[MeshRoute](l), err
+}
+
+// MeshRoute_Future is a wrapper for a MeshRoute promised by a client call.
+type MeshRoute_Future struct{ *capnp.Future }
+
+func (f MeshRoute_Future) Struct() (MeshRoute, error) {
+	p, err := f.Future.Ptr()
+	return MeshRoute(p.Struct()), err
+}
+
+type MeshStoreStats capnp.Struct
+
+// MeshStoreStats_TypeID is the unique identifier for the type MeshStoreStats.
+const MeshStoreStats_TypeID = 0xe3f4a5b6c7d8e9fa
+
+func NewMeshStoreStats(s *capnp.Segment) (MeshStoreStats, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 40, PointerCount: 2})
+	return MeshStoreStats(st), err
+}
+
+func NewRootMeshStoreStats(s *capnp.Segment) (MeshStoreStats, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 40, PointerCount: 2})
+	return MeshStoreStats(st), err
+}
+
+func ReadRootMeshStoreStats(msg *capnp.Message) (MeshStoreStats, error) {
+	root, err := msg.Root()
+	return MeshStoreStats(root.Struct()), err
+}
+
+func (s MeshStoreStats) String() string {
+	str, _ := text.Marshal(0xe3f4a5b6c7d8e9fa, capnp.Struct(s))
+	return str
+}
+
+func (s MeshStoreStats) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (MeshStoreStats) DecodeFromPtr(p capnp.Ptr) MeshStoreStats {
+	return MeshStoreStats(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s MeshStoreStats) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s MeshStoreStats) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s MeshStoreStats) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s MeshStoreStats) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s MeshStoreStats) Envelopes() uint64 {
+	return capnp.Struct(s).Uint64(0)
+}
+
+func (s MeshStoreStats) SetEnvelopes(v uint64) {
+	capnp.Struct(s).SetUint64(0, v)
+}
+
+func (s MeshStoreStats) Bytes() uint64 {
+	return capnp.Struct(s).Uint64(8)
+}
+
+func (s MeshStoreStats) SetBytes(v uint64) {
+	capnp.Struct(s).SetUint64(8, v)
+}
+
+func (s MeshStoreStats) MaxBytes() uint64 {
+	return capnp.Struct(s).Uint64(16)
+}
+
+func (s MeshStoreStats) SetMaxBytes(v uint64) {
+	capnp.Struct(s).SetUint64(16, v)
+}
+
+func (s MeshStoreStats) OldestMillis() int64 {
+	return int64(capnp.Struct(s).Uint64(24))
+}
+
+func (s MeshStoreStats) SetOldestMillis(v int64) {
+	capnp.Struct(s).SetUint64(24, uint64(v))
+}
+
+func (s MeshStoreStats) Seen() uint64 {
+	return capnp.Struct(s).Uint64(32)
+}
+
+func (s MeshStoreStats) SetSeen(v uint64) {
+	capnp.Struct(s).SetUint64(32, v)
+}
+
+func (s MeshStoreStats) Domains() (MeshStoreDomain_List, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return MeshStoreDomain_List(p.List()), err
+}
+
+func (s MeshStoreStats) HasDomains() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s MeshStoreStats) SetDomains(v MeshStoreDomain_List) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewDomains sets the domains field to a newly
+// allocated MeshStoreDomain_List, preferring placement in s's segment.
+func (s MeshStoreStats) NewDomains(n int32) (MeshStoreDomain_List, error) {
+	l, err := NewMeshStoreDomain_List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return MeshStoreDomain_List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+func (s MeshStoreStats) Counters() (MeshCounter_List, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return MeshCounter_List(p.List()), err
+}
+
+func (s MeshStoreStats) HasCounters() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s MeshStoreStats) SetCounters(v MeshCounter_List) error {
+	return capnp.Struct(s).SetPtr(1, v.ToPtr())
+}
+
+// NewCounters sets the counters field to a newly
+// allocated MeshCounter_List, preferring placement in s's segment.
+func (s MeshStoreStats) NewCounters(n int32) (MeshCounter_List, error) {
+	l, err := NewMeshCounter_List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return MeshCounter_List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(1, l.ToPtr())
+	return l, err
+}
+
+// MeshStoreStats_List is a list of MeshStoreStats.
+type MeshStoreStats_List = capnp.StructList[MeshStoreStats]
+
+// NewMeshStoreStats creates a new list of MeshStoreStats.
+func NewMeshStoreStats_List(s *capnp.Segment, sz int32) (MeshStoreStats_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 40, PointerCount: 2}, sz)
+	return capnp.StructList[MeshStoreStats](l), err
+}
+
+// MeshStoreStats_Future is a wrapper for a MeshStoreStats promised by a client call.
+type MeshStoreStats_Future struct{ *capnp.Future }
+
+func (f MeshStoreStats_Future) Struct() (MeshStoreStats, error) {
+	p, err := f.Future.Ptr()
+	return MeshStoreStats(p.Struct()), err
+}
+
+type MeshStoreDomain capnp.Struct
+
+// MeshStoreDomain_TypeID is the unique identifier for the type MeshStoreDomain.
+const MeshStoreDomain_TypeID = 0xf4a5b6c7d8e9fa0b
+
+func NewMeshStoreDomain(s *capnp.Segment) (MeshStoreDomain, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 1})
+	return MeshStoreDomain(st), err
+}
+
+func NewRootMeshStoreDomain(s *capnp.Segment) (MeshStoreDomain, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 1})
+	return MeshStoreDomain(st), err
+}
+
+func ReadRootMeshStoreDomain(msg *capnp.Message) (MeshStoreDomain, error) {
+	root, err := msg.Root()
+	return MeshStoreDomain(root.Struct()), err
+}
+
+func (s MeshStoreDomain) String() string {
+	str, _ := text.Marshal(0xf4a5b6c7d8e9fa0b, capnp.Struct(s))
+	return str
+}
+
+func (s MeshStoreDomain) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (MeshStoreDomain) DecodeFromPtr(p capnp.Ptr) MeshStoreDomain {
+	return MeshStoreDomain(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s MeshStoreDomain) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s MeshStoreDomain) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s MeshStoreDomain) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s MeshStoreDomain) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s MeshStoreDomain) Domain() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s MeshStoreDomain) HasDomain() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s MeshStoreDomain) DomainBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s MeshStoreDomain) SetDomain(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+func (s MeshStoreDomain) Envelopes() uint64 {
+	return capnp.Struct(s).Uint64(0)
+}
+
+func (s MeshStoreDomain) SetEnvelopes(v uint64) {
+	capnp.Struct(s).SetUint64(0, v)
+}
+
+func (s MeshStoreDomain) Bytes() uint64 {
+	return capnp.Struct(s).Uint64(8)
+}
+
+func (s MeshStoreDomain) SetBytes(v uint64) {
+	capnp.Struct(s).SetUint64(8, v)
+}
+
+// MeshStoreDomain_List is a list of MeshStoreDomain.
+type MeshStoreDomain_List = capnp.StructList[MeshStoreDomain]
+
+// NewMeshStoreDomain creates a new list of MeshStoreDomain.
+func NewMeshStoreDomain_List(s *capnp.Segment, sz int32) (MeshStoreDomain_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 16, PointerCount: 1}, sz)
+	return capnp.StructList[MeshStoreDomain](l), err
+}
+
+// MeshStoreDomain_Future is a wrapper for a MeshStoreDomain promised by a client call.
+type MeshStoreDomain_Future struct{ *capnp.Future }
+
+func (f MeshStoreDomain_Future) Struct() (MeshStoreDomain, error) {
+	p, err := f.Future.Ptr()
+	return MeshStoreDomain(p.Struct()), err
+}
+
+type MeshCounter capnp.Struct
+
+// MeshCounter_TypeID is the unique identifier for the type MeshCounter.
+const MeshCounter_TypeID = 0xa5b6c7d8e9fa0b1c
+
+func NewMeshCounter(s *capnp.Segment) (MeshCounter, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return MeshCounter(st), err
+}
+
+func NewRootMeshCounter(s *capnp.Segment) (MeshCounter, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return MeshCounter(st), err
+}
+
+func ReadRootMeshCounter(msg *capnp.Message) (MeshCounter, error) {
+	root, err := msg.Root()
+	return MeshCounter(root.Struct()), err
+}
+
+func (s MeshCounter) String() string {
+	str, _ := text.Marshal(0xa5b6c7d8e9fa0b1c, capnp.Struct(s))
+	return str
+}
+
+func (s MeshCounter) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (MeshCounter) DecodeFromPtr(p capnp.Ptr) MeshCounter {
+	return MeshCounter(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s MeshCounter) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s MeshCounter) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s MeshCounter) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s MeshCounter) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s MeshCounter) Name() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s MeshCounter) HasName() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s MeshCounter) NameBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s MeshCounter) SetName(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+func (s MeshCounter) Value() uint64 {
+	return capnp.Struct(s).Uint64(0)
+}
+
+func (s MeshCounter) SetValue(v uint64) {
+	capnp.Struct(s).SetUint64(0, v)
+}
+
+// MeshCounter_List is a list of MeshCounter.
+type MeshCounter_List = capnp.StructList[MeshCounter]
+
+// NewMeshCounter creates a new list of MeshCounter.
+func NewMeshCounter_List(s *capnp.Segment, sz int32) (MeshCounter_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1}, sz)
+	return capnp.StructList[MeshCounter](l), err
+}
+
+// MeshCounter_Future is a wrapper for a MeshCounter promised by a client call.
+type MeshCounter_Future struct{ *capnp.Future }
+
+func (f MeshCounter_Future) Struct() (MeshCounter, error) {
+	p, err := f.Future.Ptr()
+	return MeshCounter(p.Struct()), err
 }

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/crypto/identity"
@@ -21,6 +23,28 @@ type session struct {
 }
 
 func (s *session) close() { s.c.Close() }
+
+// remember keeps addr's keys, as this session resolved them, among the
+// account's contacts, so that a later send can seal to addr while its node
+// is not reachable (the message then waits in the mesh).
+func (s *session) remember(ctx context.Context, addr string, stateDir string) error {
+	b, err := s.acct.Resolve(ctx, addr)
+	if err != nil {
+		return err
+	}
+	addr = strings.ToLower(addr)
+	if !strings.Contains(addr, "@") {
+		addr += "@" + strings.ToLower(s.cur.Domain)
+	}
+	if old, ok := s.state.Contacts[addr]; ok && old.IdentityKey.Equal(b.IdentityKey) && bytes.Equal(old.HPKEKey, b.HPKEKey) {
+		return nil
+	}
+	if s.state.Contacts == nil {
+		s.state.Contacts = map[string]identity.PublicBundle{}
+	}
+	s.state.Contacts[addr] = b
+	return client.SaveState(stateDir, s.exportKey, s.state)
+}
 
 // resolveAccount fills --server and --username from the current account
 // when they are not given.
@@ -118,7 +142,7 @@ func (f *clientFlags) login(ctx context.Context, create bool) (*session, error) 
 	ok = true
 	return &session{
 		c:         c,
-		acct:      &client.Account{Client: c, Domain: cur.Domain, User: cur.User, Keys: keys},
+		acct:      &client.Account{Client: c, Domain: cur.Domain, User: cur.User, Keys: keys, Known: st.Contacts},
 		state:     st,
 		exportKey: exportKey,
 		cur:       cur,

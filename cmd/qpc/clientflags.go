@@ -89,6 +89,25 @@ func (f *clientFlags) dial(ctx context.Context, server string) (*client.Client, 
 	return c, err
 }
 
+// ask dials server and runs fn against the node within --timeout; when
+// the time runs out, the error says that the node did not answer.
+func (f *clientFlags) ask(server string, fn func(ctx context.Context, c *client.Client) error) error {
+	c, err := f.dial(context.Background(), server)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
+	defer cancel()
+	if err := fn(ctx, c); err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%s: %w within %s", c.Addr(), client.ErrNoAnswer, f.timeout)
+		}
+		return err
+	}
+	return nil
+}
+
 // password returns the password from --password-file, $QPC_PASSWORD or a
 // prompt on the terminal (asked twice when confirm is set).
 func (f *clientFlags) password(prompt string, confirm bool) ([]byte, error) {

@@ -278,27 +278,31 @@ func TestFederatedNodeComesBackAfterSIGKILLAndDeliveryResumes(t *testing.T) {
 	// closed port for the end of the connection. So the link stays up
 	// until a health check of the link goes unanswered (every
 	// transport.LinkKeepAlive, with as long to answer), and a send in
-	// that window waits on the dead link instead of failing at once.
-	// Hence: send until one fails, within a deadline; a send that gives
-	// up at its own --timeout means n1 has not noticed yet, and is tried
-	// again.
+	// that window waits on the dead link and fails (the message may or
+	// may not have reached n2, so it is not put into the mesh), or gives
+	// up at its own --timeout. Once n1 knows the link is down, a send
+	// waits in the mesh on n1's disk. Hence: send until one is queued,
+	// within a deadline.
+	var queued []string
 	deadline := killed.Add(90 * time.Second)
 	for attempt := 1; ; attempt++ {
-		r := alice.run(45*time.Second, "send", "--to", "bob@"+d2, "sent while n2 is dead")
+		text := fmt.Sprintf("sent while n2 is dead, attempt %d", attempt)
+		r := alice.run(45*time.Second, "send", "--to", "bob@"+d2, text)
 		if r.code == exitOK {
-			t.Fatalf("send to bob succeeded with n2 killed: %s", r)
-		}
-		if !r.timedOut && !strings.Contains(r.stderr, "no answer from node within") {
-			if r.code != exitFailure || !strings.Contains(r.stderr, "not reachable") {
-				t.Fatalf("send to bob with n2 killed did not fail saying n2 is not reachable: %s", r)
+			if !strings.Contains(r.stdout, "queued in the mesh at "+d1) {
+				t.Fatalf("send to bob with n2 killed neither failed nor was queued in the mesh: %s", r)
 			}
-			t.Logf("send with n2 killed: attempt %d failed after %s, %s after the kill: %s",
-				attempt, r.took.Round(time.Millisecond), time.Since(killed).Round(time.Millisecond), strings.TrimSpace(r.stderr))
+			queued = append(queued, text)
+			t.Logf("send with n2 killed: attempt %d queued in the mesh, %s after the kill",
+				attempt, time.Since(killed).Round(time.Millisecond))
 			break
 		}
-		t.Logf("send with n2 killed: attempt %d still waiting after %s; trying again", attempt, r.took.Round(time.Millisecond))
+		if !r.timedOut && !strings.Contains(r.stderr, "no answer from node within") && !strings.Contains(r.stderr, "not reachable") {
+			t.Fatalf("send to bob with n2 killed failed for another reason: %s", r)
+		}
+		t.Logf("send with n2 killed: attempt %d failed after %s: %s", attempt, r.took.Round(time.Millisecond), strings.TrimSpace(r.stderr))
 		if time.Now().After(deadline) {
-			t.Fatalf("no send failed within %s of the kill; n1:\n%s", time.Since(killed).Round(time.Second), n1.Logs())
+			t.Fatalf("no send was queued within %s of the kill; n1:\n%s", time.Since(killed).Round(time.Second), n1.Logs())
 		}
 	}
 	down, ok := linkEvent(t, n1.logProc, mark, 30*time.Second, "federation link down", d2)
@@ -306,10 +310,13 @@ func TestFederatedNodeComesBackAfterSIGKILLAndDeliveryResumes(t *testing.T) {
 		t.Fatalf("n1 never logged its link to n2 down; n1:\n%s", n1.Logs())
 	}
 	t.Logf("n1 logged the link to n2 down %s after the kill", down.Sub(killed).Round(time.Millisecond))
-	// With the link known to be down the node answers at once.
-	if r := alice.run(45*time.Second, "send", "--to", "bob@"+d2, "sent while n2 is dead"); r.code != exitFailure || !strings.Contains(r.stderr, "not reachable") {
+	// With the link known to be down the node queues at once.
+	text := "sent while the link to n2 is down"
+	if r := alice.run(45*time.Second, "send", "--to", "bob@"+d2, text); r.code != exitOK || !strings.Contains(r.stdout, "queued in the mesh") {
 		t.Fatalf("send to bob with the link down: %s", r)
 	}
+	queued = append(queued, text)
+	expectNoPlaintext(t, n1, queued...)
 
 	// The link is down by now, so this is n1's redial finding n2 back,
 	// not the stateless reset (see the next test for that).
@@ -327,12 +334,27 @@ func TestFederatedNodeComesBackAfterSIGKILLAndDeliveryResumes(t *testing.T) {
 	t.Logf("link back up on n1 %s after n2 was restarted (%s after the kill)",
 		up.Sub(restarted).Round(time.Millisecond), up.Sub(killed).Round(time.Millisecond))
 
+	// The queued messages arrive by themselves, once each and in order.
+	var got []recvJSON
+	for wait := time.Now().Add(30 * time.Second); len(got) < len(queued) && time.Now().Before(wait); {
+		got = append(got, bob.recv()...)
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(got) != len(queued) {
+		t.Fatalf("bob got %d of the %d messages queued in the mesh: %+v", len(got), len(queued), got)
+	}
+	for i, m := range got {
+		if m.From != "alice@"+d1 || m.Text != queued[i] || !m.Verified {
+			t.Errorf("queued message %d: %+v, want %q", i, m, queued[i])
+		}
+	}
+
 	second := "second secret for bob, after n2 came back"
 	alice.send("bob@"+d2, second)
 	expectNoPlaintext(t, n2, first, second)
 	expectOne(t, bob.recv(), "alice@"+d1, second)
-	expectNoPlaintext(t, n2, first, second)
-	expectNoPlaintext(t, n1, first, second)
+	expectNoPlaintext(t, n2, append(queued, first, second)...)
+	expectNoPlaintext(t, n1, append(queued, first, second)...)
 }
 
 // TestAPeerRestartedAtOnceGetsTheFirstMessageSentAfterItsRestart is the

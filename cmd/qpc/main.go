@@ -32,7 +32,7 @@ func commands() []command {
 		{"whoami", "show the current account", runWhoami},
 		{"send", "send an end-to-end encrypted message", runSend},
 		{"recv", "receive messages (--follow to keep listening)", runRecv},
-		{"mesh", "nodes nearby: qpc mesh peers", runMesh},
+		{"mesh", "the mesh: nodes nearby, routes, store-and-forward (peers, route, store, track)", runMesh},
 		{"ca", "community certificate authority for federation: init, issue, show", runCA},
 		{"bench", "load a node: throughput and latency of enqueue → push", runBench},
 		{"version", "print the version of this binary", runVersion},

@@ -32,17 +32,35 @@ func runMesh(args []string, stdout, stderr io.Writer) int {
 			w = stdout
 		}
 		fmt.Fprintln(w, "usage: qpc mesh peers [--iface IFACE]... [--timeout 3s] [--json]")
-		fmt.Fprintln(w, "\n  peers   find the qpc nodes on the local network with mDNS and list them")
+		fmt.Fprintln(w, "       qpc mesh route [--server HOST:PORT|auto] [--json]")
+		fmt.Fprintln(w, "       qpc mesh store [--server HOST:PORT|auto] [--json]")
+		fmt.Fprintln(w, "       qpc mesh track ID [ID...] [--json]")
+		fmt.Fprintln(w)
+		for _, c := range meshCommands() {
+			fmt.Fprintf(w, "  %-6s %s\n", c.name, c.summary)
+		}
+		fmt.Fprintln(w, "\nRun 'qpc mesh <command> --help' for a command's flags.")
 		if len(args) == 0 {
 			return exitUsage
 		}
 		return exitOK
 	}
-	if args[0] != "peers" {
-		fmt.Fprintf(stderr, "qpc mesh: unknown command %q (try: qpc mesh peers)\n", args[0])
-		return exitUsage
+	for _, c := range meshCommands() {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout, stderr)
+		}
 	}
-	return runMeshPeers(args[1:], stdout, stderr)
+	fmt.Fprintf(stderr, "qpc mesh: unknown command %q (try: qpc mesh peers, route, store or track)\n", args[0])
+	return exitUsage
+}
+
+func meshCommands() []command {
+	return []command{
+		{"peers", "find the qpc nodes on the local network with mDNS and list them", runMeshPeers},
+		{"route", "a node's routing table: the domains it reaches through its federation links", runMeshRoute},
+		{"store", "a node's store-and-forward store: messages held for unreachable nodes, bounds, counters", runMeshStore},
+		{"track", "what became of messages you sent that went into the mesh (needs login)", runMeshTrack},
+	}
 }
 
 func runMeshPeers(args []string, stdout, stderr io.Writer) int {

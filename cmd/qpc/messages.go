@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"strings"
@@ -19,11 +20,14 @@ import (
 )
 
 func runSend(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("send", "--to USER[@DOMAIN] [TEXT...]   (no TEXT: read stdin)", stderr)
+	fs := newFlagSet("send", "--to USER[@DOMAIN] [--ttl D] [--max-hops N] [--json] [TEXT...]   (no TEXT: read stdin)", stderr)
 	var f clientFlags
 	f.bind(fs, stderr, true)
 	to := fs.String("to", "", "recipient, user or user@domain (required)")
 	ttl := fs.Duration("ttl", 0, "how long the node keeps the message undelivered (default: the node's)")
+	maxHops := fs.Uint("max-hops", 0, "if the recipient's node is not reachable and the message goes into the mesh, "+
+		"the most federation hops it may take (0: the node's default; more than the node's maximum is capped at it)")
+	asJSON := fs.Bool("json", false, "print the receipt as JSON")
 	if err := fs.Parse(args); err != nil {
 		return parseError(err)
 	}
@@ -31,8 +35,15 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "qpc send: %v\n", err)
 		return exitUsage
 	}
-	if *to == "" {
+	switch {
+	case *to == "":
 		fmt.Fprintln(stderr, "qpc send: --to is required")
+		return exitUsage
+	case *ttl < 0:
+		fmt.Fprintln(stderr, "qpc send: --ttl must not be negative")
+		return exitUsage
+	case *maxHops > math.MaxUint8:
+		fmt.Fprintf(stderr, "qpc send: --max-hops %d is more than %d\n", *maxHops, math.MaxUint8)
 		return exitUsage
 	}
 	text := strings.Join(fs.Args(), " ")
@@ -74,13 +85,47 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return failed(err)
 	}
-	out.TTL = *ttl
+	if err := s.remember(ctx, *to, f.stateDir); err != nil {
+		fmt.Fprintf(stderr, "qpc send: keeping %s's keys for later: %v\n", *to, err)
+	}
+	out.TTL, out.MaxHops = *ttl, uint8(*maxHops)
 	r, err := s.c.Enqueue(ctx, out)
 	if err != nil {
 		return failed(err)
 	}
-	fmt.Fprintf(stdout, "sent to %s (seq %d)\n", out.Recipient, r.Seq)
+	printReceipt(stdout, out.Recipient, r, *asJSON)
 	return exitOK
+}
+
+// sendJSON is what `qpc send --json` prints.
+type sendJSON struct {
+	Recipient        string `json:"recipient"`
+	Seq              uint64 `json:"seq"`
+	ServerTimeMillis int64  `json:"server_time_ms"`
+	// MeshID and QueuedAt are set when the message went into the mesh.
+	MeshID   string `json:"mesh_id,omitempty"`
+	QueuedAt string `json:"queued_at,omitempty"`
+}
+
+// printReceipt says where a sent message is: in the recipient's mailbox,
+// or queued in the mesh under an id to follow.
+func printReceipt(w io.Writer, recipient string, r client.Receipt, asJSON bool) {
+	queued := r.MeshID != (node.MeshID{})
+	if asJSON {
+		j := sendJSON{Recipient: recipient, Seq: r.Seq, ServerTimeMillis: r.ServerTime.UnixMilli()}
+		if queued {
+			j.MeshID, j.QueuedAt = hex.EncodeToString(r.MeshID[:]), r.QueuedAt
+		}
+		json.NewEncoder(w).Encode(j)
+		return
+	}
+	if !queued {
+		fmt.Fprintf(w, "sent to %s (seq %d)\n", recipient, r.Seq)
+		return
+	}
+	id := hex.EncodeToString(r.MeshID[:])
+	fmt.Fprintf(w, "queued in the mesh at %s (the recipient's node is not reachable now); id %s; follow it with: qpc mesh track %s\n",
+		r.QueuedAt, id, id)
 }
 
 // recvJSON is one line of `qpc recv --json`.

@@ -60,19 +60,16 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "qpc status: %v\n", err)
 		return exitUsage
 	}
-	c, err := f.dial(context.Background(), f.server)
+	var (
+		h                 node.Health
+		addr, fingerprint string
+	)
+	err := f.ask(f.server, func(ctx context.Context, c *client.Client) (err error) {
+		addr, fingerprint = c.Addr(), c.Fingerprint()
+		h, err = c.Health(ctx)
+		return err
+	})
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc status: %v\n", err)
-		return exitFailure
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
-	defer cancel()
-	h, err := c.Health(ctx)
-	if err != nil {
-		if ctx.Err() != nil {
-			err = fmt.Errorf("%s: %w within %s", c.Addr(), client.ErrNoAnswer, f.timeout)
-		}
 		fmt.Fprintf(stderr, "qpc status: %v\n", err)
 		return exitFailure
 	}
@@ -80,7 +77,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		out := statusJSON{
-			Server: c.Addr(), Fingerprint: c.Fingerprint(), NodeID: h.NodeID, Domain: h.Domain,
+			Server: addr, Fingerprint: fingerprint, NodeID: h.NodeID, Domain: h.Domain,
 			Version: h.Version, Commit: h.Commit, Platform: h.Platform, UptimeMillis: h.Uptime.Milliseconds(),
 		}
 		for _, l := range h.Links {
@@ -94,12 +91,12 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		enc.Encode(out)
 		return exitOK
 	}
-	fmt.Fprintf(stdout, "server       %s\n", c.Addr())
+	fmt.Fprintf(stdout, "server       %s\n", addr)
 	fmt.Fprintf(stdout, "node id      %s\n", h.NodeID)
 	fmt.Fprintf(stdout, "domain       %s\n", h.Domain)
 	fmt.Fprintf(stdout, "version      qpc %s (%s) %s\n", h.Version, h.Commit, h.Platform)
 	fmt.Fprintf(stdout, "uptime       %s\n", h.Uptime.Truncate(time.Second))
-	fmt.Fprintf(stdout, "fingerprint  %s\n", c.Fingerprint())
+	fmt.Fprintf(stdout, "fingerprint  %s\n", fingerprint)
 	printLinks(stdout, h.Links, time.Now())
 	return exitOK
 }

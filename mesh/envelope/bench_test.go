@@ -11,7 +11,7 @@ func BenchmarkSign(b *testing.B) {
 	b.SetBytes(benchPayload)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Sign(originKey, testRecipient, p, created, testTTL, testMaxHops); err != nil {
+		if _, err := Sign(originKey, testOrigin, testRecipient, p, created, testTTL, testMaxHops); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -16,7 +16,7 @@
 // signature, in the layout below. Integers are big-endian; the lengths make
 // the layout unambiguous even for envelopes that fail Verify, so that no two
 // different envelopes share an id. For an envelope that passes Verify,
-// K = 32 and R ≤ MaxRecipient.
+// K = 32, R ≤ MaxRecipient and D ≤ 253.
 //
 //	offset     size  meaning
 //	0          21    "qpc mesh envelope v1\x00": domain separation, so that no
@@ -30,8 +30,10 @@
 //	39         K     origin key: Ed25519 public key
 //	39+K       4     R, length of the recipient (uint32)
 //	43+K       R     recipient "user@domain", ASCII
-//	43+K+R     4     P, length of the payload (uint32)
-//	47+K+R     P     payload
+//	43+K+R     4     D, length of the origin domain (uint32)
+//	47+K+R     D     origin domain: the signing node's domain, ASCII
+//	47+K+R+D   4     P, length of the payload (uint32)
+//	51+K+R+D   P     payload
 //
 // The signature is Ed25519 over these bytes as they are (not prehashed).
 // The id is SHA-256 over them: it covers the origin key, so an envelope

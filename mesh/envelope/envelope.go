@@ -40,7 +40,7 @@ const (
 const prefix = "qpc mesh envelope v1\x00"
 
 // fixedLen is the size of SignedBytes without its three variable fields.
-const fixedLen = len(prefix) + 1 + 1 + 4 + 8 + 4 + 4 + 4
+const fixedLen = len(prefix) + 1 + 1 + 4 + 8 + 4 + 4 + 4 + 4
 
 // Envelope is a sealed message on its way across the mesh, as the origin
 // node signed it plus the hop count that forwarders raise. Its byte slices
@@ -52,6 +52,9 @@ type Envelope struct {
 	OriginKey ed25519.PublicKey
 	// Recipient is "user@domain".
 	Recipient string
+	// OriginDomain is the domain of the node that signed it, where reports
+	// about it go.
+	OriginDomain string
 	// Created is when the origin made the envelope, to the millisecond.
 	Created time.Time
 	// TTL is how long after Created the envelope may be forwarded or
@@ -67,24 +70,25 @@ type Envelope struct {
 	Signature []byte
 }
 
-// Sign makes an envelope from the node key for recipient, with hop count
-// 0, and signs it. created is cut to the millisecond (what the wire
+// Sign makes an envelope from the node key of the node serving
+// originDomain for recipient, with hop count 0, and signs it. created is cut to the millisecond (what the wire
 // carries); ttl must be whole seconds. Sign applies the field checks of
 // Verify (not the clock checks, which are the receiver's) and returns their
 // errors. The envelope holds a copy of payload.
-func Sign(key ed25519.PrivateKey, recipient string, payload []byte, created time.Time, ttl time.Duration, maxHops uint8) (*Envelope, error) {
+func Sign(key ed25519.PrivateKey, originDomain, recipient string, payload []byte, created time.Time, ttl time.Duration, maxHops uint8) (*Envelope, error) {
 	// ed25519.Sign panics on a key of the wrong size.
 	if len(key) != ed25519.PrivateKeySize {
 		return nil, fmt.Errorf("%w: private key is %d bytes, want %d", ErrOriginKey, len(key), ed25519.PrivateKeySize)
 	}
 	e := &Envelope{
-		Version:   Version,
-		OriginKey: key.Public().(ed25519.PublicKey),
-		Recipient: recipient,
-		Created:   time.UnixMilli(created.UnixMilli()).UTC(),
-		TTL:       ttl,
-		MaxHops:   maxHops,
-		Payload:   append([]byte(nil), payload...),
+		Version:      Version,
+		OriginKey:    key.Public().(ed25519.PublicKey),
+		Recipient:    recipient,
+		OriginDomain: originDomain,
+		Created:      time.UnixMilli(created.UnixMilli()).UTC(),
+		TTL:          ttl,
+		MaxHops:      maxHops,
+		Payload:      append([]byte(nil), payload...),
 	}
 	if err := e.checkFields(); err != nil {
 		return nil, err
@@ -96,7 +100,7 @@ func Sign(key ed25519.PrivateKey, recipient string, payload []byte, created time
 // SignedBytes returns the bytes the origin signs: every field but Hops and
 // Signature, in the layout of the package documentation.
 func (e *Envelope) SignedBytes() []byte {
-	b := make([]byte, 0, fixedLen+len(e.OriginKey)+len(e.Recipient)+len(e.Payload))
+	b := make([]byte, 0, fixedLen+len(e.OriginKey)+len(e.Recipient)+len(e.OriginDomain)+len(e.Payload))
 	b = e.appendHeader(b)
 	b = append(b, e.Payload...)
 	return b
@@ -115,6 +119,8 @@ func (e *Envelope) appendHeader(b []byte) []byte {
 	b = append(b, e.OriginKey...)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(e.Recipient)))
 	b = append(b, e.Recipient...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(e.OriginDomain)))
+	b = append(b, e.OriginDomain...)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(e.Payload)))
 	return b
 }
@@ -123,7 +129,7 @@ func (e *Envelope) appendHeader(b []byte) []byte {
 // choosable by a forwarder.
 func (e *Envelope) ID() [32]byte {
 	h := sha256.New()
-	h.Write(e.appendHeader(make([]byte, 0, fixedLen+len(e.OriginKey)+len(e.Recipient))))
+	h.Write(e.appendHeader(make([]byte, 0, fixedLen+len(e.OriginKey)+len(e.Recipient)+len(e.OriginDomain))))
 	h.Write(e.Payload)
 	var id [32]byte
 	h.Sum(id[:0])

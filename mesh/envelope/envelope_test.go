@@ -24,6 +24,7 @@ var (
 
 const (
 	testRecipient = "carol@n3.example.mesh"
+	testOrigin    = "n1.example.mesh"
 	testTTL       = 7 * 24 * time.Hour
 	testMaxHops   = 8
 )
@@ -32,7 +33,7 @@ const (
 // bytes.
 func signed(t testing.TB, n int) *Envelope {
 	t.Helper()
-	e, err := Sign(originKey, testRecipient, payloadOf(n), created, testTTL, testMaxHops)
+	e, err := Sign(originKey, testOrigin, testRecipient, payloadOf(n), created, testTTL, testMaxHops)
 	if err != nil {
 		t.Fatalf("Sign: %v", err)
 	}
@@ -53,14 +54,15 @@ func TestSignedEnvelopeVerifies(t *testing.T) {
 		t.Fatalf("Verify of a fresh envelope: %v", err)
 	}
 	want := Envelope{
-		Version:   Version,
-		OriginKey: originKey.Public().(ed25519.PublicKey),
-		Recipient: testRecipient,
-		Created:   created,
-		TTL:       testTTL,
-		MaxHops:   testMaxHops,
-		Payload:   payloadOf(1024),
-		Signature: e.Signature,
+		Version:      Version,
+		OriginKey:    originKey.Public().(ed25519.PublicKey),
+		Recipient:    testRecipient,
+		OriginDomain: testOrigin,
+		Created:      created,
+		TTL:          testTTL,
+		MaxHops:      testMaxHops,
+		Payload:      payloadOf(1024),
+		Signature:    e.Signature,
 	}
 	if !reflect.DeepEqual(*e, want) {
 		t.Errorf("Sign made\n%+v\nwant\n%+v", *e, want)
@@ -81,7 +83,7 @@ func TestSignedEnvelopeVerifies(t *testing.T) {
 
 func TestSignCutsTheCreationTimeToMilliseconds(t *testing.T) {
 	at := created.Add(1234567 * time.Nanosecond).In(time.FixedZone("CET", 3600))
-	e, err := Sign(originKey, testRecipient, []byte("x"), at, testTTL, testMaxHops)
+	e, err := Sign(originKey, testOrigin, testRecipient, []byte("x"), at, testTTL, testMaxHops)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +97,7 @@ func TestSignCutsTheCreationTimeToMilliseconds(t *testing.T) {
 
 func TestSignCopiesThePayload(t *testing.T) {
 	p := []byte("sealed")
-	e, err := Sign(originKey, testRecipient, p, created, testTTL, testMaxHops)
+	e, err := Sign(originKey, testOrigin, testRecipient, p, created, testTTL, testMaxHops)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +129,7 @@ func TestSignRefusesWhatVerifyWouldReject(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e, err := Sign(c.key, c.recipient, c.payload, created, c.ttl, c.maxHops)
+			e, err := Sign(c.key, testOrigin, c.recipient, c.payload, created, c.ttl, c.maxHops)
 			if !errors.Is(err, c.want) {
 				t.Fatalf("Sign = %v, %v; want %v", e, err, c.want)
 			}
@@ -143,7 +145,7 @@ func parseSigned(t *testing.T, b []byte) *Envelope {
 		t.Fatalf("SignedBytes does not follow the documented layout: %s in % x", what, b)
 		return nil
 	}
-	if len(b) < 47 || string(b[:21]) != "qpc mesh envelope v1\x00" {
+	if len(b) < 51 || string(b[:21]) != "qpc mesh envelope v1\x00" {
 		return fail("prefix")
 	}
 	e := &Envelope{
@@ -167,6 +169,7 @@ func parseSigned(t *testing.T, b []byte) *Envelope {
 	}
 	e.OriginKey = field()
 	e.Recipient = string(field())
+	e.OriginDomain = string(field())
 	e.Payload = field()
 	if len(rest) != 0 {
 		return fail("trailing bytes")
@@ -177,7 +180,7 @@ func parseSigned(t *testing.T, b []byte) *Envelope {
 func TestSignedBytesFollowTheDocumentedLayout(t *testing.T) {
 	e := signed(t, 100)
 	b := e.SignedBytes()
-	if got, want := len(b), 47+32+len(testRecipient)+100; got != want {
+	if got, want := len(b), 51+32+len(testRecipient)+len(testOrigin)+100; got != want {
 		t.Errorf("len(SignedBytes) = %d, want %d", got, want)
 	}
 	got := parseSigned(t, b)
@@ -292,7 +295,7 @@ func TestAnEnvelopeReSignedByAnotherNodeIsNotTheOrigins(t *testing.T) {
 	// Signing it honestly under its own key makes it that node's envelope:
 	// valid, but with another origin and another id, so it never passes for
 	// (or deduplicates against) the original.
-	resigned, err := Sign(otherKey, orig.Recipient, forged.Payload, orig.Created, orig.TTL, orig.MaxHops)
+	resigned, err := Sign(otherKey, orig.OriginDomain, orig.Recipient, forged.Payload, orig.Created, orig.TTL, orig.MaxHops)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +314,7 @@ func TestAnEnvelopeReSignedByAnotherNodeIsNotTheOrigins(t *testing.T) {
 
 	// Even the same payload re-signed by another node is a different
 	// envelope.
-	same, err := Sign(otherKey, orig.Recipient, orig.Payload, orig.Created, orig.TTL, orig.MaxHops)
+	same, err := Sign(otherKey, orig.OriginDomain, orig.Recipient, orig.Payload, orig.Created, orig.TTL, orig.MaxHops)
 	if err != nil {
 		t.Fatal(err)
 	}

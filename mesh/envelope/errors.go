@@ -19,6 +19,10 @@ var ErrVersion = errors.New("unknown envelope version")
 // public key, or Sign got a private key of the wrong size.
 var ErrOriginKey = errors.New("bad origin key")
 
+// ErrOriginDomain means the origin domain is not a domain a community CA
+// would name a node by.
+var ErrOriginDomain = errors.New("bad origin domain")
+
 // ErrRecipient means an envelope's recipient is not "user@domain" with a
 // valid user name and a lowercase DNS name.
 var ErrRecipient = errors.New("bad recipient")

@@ -60,23 +60,24 @@ func FuzzUnmarshal(f *testing.F) {
 // or an id.
 func FuzzSignedBytes(f *testing.F) {
 	e := signed(f, 32)
-	f.Add(e.Version, []byte(e.OriginKey), e.Recipient, e.Created.UnixMilli(), uint32(e.TTL/time.Second), e.MaxHops, e.Payload)
-	f.Add(uint8(0), []byte(nil), "", int64(-1), uint32(0), uint8(255), []byte(nil))
-	f.Add(uint8(1), []byte("short"), "a@b@c", int64(1<<62), ^uint32(0), uint8(1), []byte{0, 0, 0, 4})
+	f.Add(e.Version, []byte(e.OriginKey), e.Recipient, e.OriginDomain, e.Created.UnixMilli(), uint32(e.TTL/time.Second), e.MaxHops, e.Payload)
+	f.Add(uint8(0), []byte(nil), "", "", int64(-1), uint32(0), uint8(255), []byte(nil))
+	f.Add(uint8(1), []byte("short"), "a@b@c", "\x00\x00\x00\x01", int64(1<<62), ^uint32(0), uint8(1), []byte{0, 0, 0, 4})
 
-	f.Fuzz(func(t *testing.T, version uint8, key []byte, recipient string, ms int64, ttl uint32, maxHops uint8, payload []byte) {
+	f.Fuzz(func(t *testing.T, version uint8, key []byte, recipient, origin string, ms int64, ttl uint32, maxHops uint8, payload []byte) {
 		e := &Envelope{
-			Version:   version,
-			OriginKey: key,
-			Recipient: recipient,
-			Created:   time.UnixMilli(ms).UTC(),
-			TTL:       time.Duration(ttl) * time.Second,
-			MaxHops:   maxHops,
-			Payload:   payload,
+			Version:      version,
+			OriginKey:    key,
+			Recipient:    recipient,
+			OriginDomain: origin,
+			Created:      time.UnixMilli(ms).UTC(),
+			TTL:          time.Duration(ttl) * time.Second,
+			MaxHops:      maxHops,
+			Payload:      payload,
 		}
 		b := e.SignedBytes()
 		got := parseSigned(t, b)
-		if got.Version != version || !bytes.Equal(got.OriginKey, key) || got.Recipient != recipient ||
+		if got.Version != version || !bytes.Equal(got.OriginKey, key) || got.Recipient != recipient || got.OriginDomain != origin ||
 			got.Created.UnixMilli() != ms || got.TTL != e.TTL || got.MaxHops != maxHops || !bytes.Equal(got.Payload, payload) {
 			t.Fatalf("SignedBytes read back as %+v, want %+v", got, e)
 		}

@@ -12,11 +12,14 @@ import (
 // maxUser is the longest user name, the local part of a recipient.
 const maxUser = 64
 
+// maxDomain is the longest DNS name.
+const maxDomain = 253
+
 // Verify checks e as a node must before it stores, forwards or delivers
 // it, at time now. The cheap checks of the fields come first, then the
 // clock, then the signature, so that junk costs no signature check. Each
 // failure wraps its own sentinel: ErrVersionTooOld, ErrVersion,
-// ErrOriginKey, ErrRecipient, ErrPayload, ErrTTL, ErrMalformed,
+// ErrOriginKey, ErrRecipient, ErrOriginDomain, ErrPayload, ErrTTL, ErrMalformed,
 // ErrMaxHops, ErrHopLimit, ErrCreatedInFuture, ErrExpired or
 // ErrBadSignature.
 func (e *Envelope) Verify(now time.Time) error {
@@ -53,6 +56,9 @@ func (e *Envelope) checkFields() error {
 	}
 	if err := checkRecipient(e.Recipient); err != nil {
 		return err
+	}
+	if err := ca.ValidateDomain(e.OriginDomain); err != nil {
+		return fmt.Errorf("%w: origin domain %q: %v", ErrOriginDomain, e.OriginDomain, err)
 	}
 	if len(e.Payload) == 0 || len(e.Payload) > MaxPayload {
 		return fmt.Errorf("%w: %d bytes, want 1 to %d", ErrPayload, len(e.Payload), MaxPayload)

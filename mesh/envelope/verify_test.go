@@ -38,6 +38,9 @@ func TestVerifyRejectsEachBadField(t *testing.T) {
 		{"an IP address as domain is bad", func(e *Envelope) { e.Recipient = "carol@10.0.0.1" }, now, ErrRecipient},
 		{"a domain label of 64 characters is bad", func(e *Envelope) { e.Recipient = "carol@" + strings.Repeat("n", 64) + ".mesh" }, now, ErrRecipient},
 		{"a recipient over MaxRecipient is bad", func(e *Envelope) { e.Recipient = strings.Repeat("c", 64) + "@" + longDomain(254) }, now, ErrRecipient},
+		{"an empty origin domain is bad", func(e *Envelope) { e.OriginDomain = "" }, now, ErrOriginDomain},
+		{"an uppercase origin domain is bad", func(e *Envelope) { e.OriginDomain = "N1.example.mesh" }, now, ErrOriginDomain},
+		{"an origin domain that is changed breaks the signature", func(e *Envelope) { e.OriginDomain = "n2.example.mesh" }, now, ErrBadSignature},
 		{"an empty payload is bad", func(e *Envelope) { e.Payload = nil }, now, ErrPayload},
 		{"a payload over MaxPayload is bad", func(e *Envelope) { e.Payload = make([]byte, MaxPayload+1) }, now, ErrPayload},
 		{"a zero TTL is bad", func(e *Envelope) { e.TTL = 0 }, now, ErrTTL},
@@ -123,7 +126,7 @@ func TestVerifyAcceptsEveryBound(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e, err := Sign(key, c.recipient, payloadOf(c.payload), created, c.ttl, c.maxHops)
+			e, err := Sign(key, testOrigin, c.recipient, payloadOf(c.payload), created, c.ttl, c.maxHops)
 			if err != nil {
 				t.Fatalf("Sign: %v", err)
 			}

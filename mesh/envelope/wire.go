@@ -44,6 +44,9 @@ func ToWire(e *Envelope, w schemas.MeshEnvelope) error {
 	if err := w.SetRecipient(e.Recipient); err != nil {
 		return fmt.Errorf("envelope to wire: recipient: %w", err)
 	}
+	if err := w.SetOriginDomain(e.OriginDomain); err != nil {
+		return fmt.Errorf("envelope to wire: origin domain: %w", err)
+	}
 	if err := w.SetPayload(e.Payload); err != nil {
 		return fmt.Errorf("envelope to wire: payload: %w", err)
 	}
@@ -77,6 +80,13 @@ func FromWire(w schemas.MeshEnvelope) (*Envelope, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: recipient: %v", ErrMalformed, err)
 	}
+	origin, err := w.OriginDomainBytes()
+	if err == nil && len(origin) > maxDomain {
+		err = fmt.Errorf("%d bytes", len(origin))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: origin domain: %v", ErrMalformed, err)
+	}
 	payload, err := w.Payload()
 	if err == nil && len(payload) > MaxPayload {
 		err = fmt.Errorf("%d bytes", len(payload))
@@ -92,10 +102,11 @@ func FromWire(w schemas.MeshEnvelope) (*Envelope, error) {
 		return nil, fmt.Errorf("%w: signature: %v", ErrMalformed, err)
 	}
 	return &Envelope{
-		Version:   w.Version(),
-		OriginKey: clone(key),
-		Recipient: string(recipient),
-		Created:   time.UnixMilli(w.CreatedMillis()).UTC(),
+		Version:      w.Version(),
+		OriginKey:    clone(key),
+		Recipient:    string(recipient),
+		OriginDomain: string(origin),
+		Created:      time.UnixMilli(w.CreatedMillis()).UTC(),
 		// At most 2^32-1 seconds, which fits a Duration.
 		TTL:       time.Duration(w.TtlSeconds()) * time.Second,
 		Hops:      w.HopCount(),
@@ -119,8 +130,8 @@ func clone(b []byte) []byte {
 func Marshal(e *Envelope) ([]byte, error) {
 	// One segment sized for the whole envelope, so that a large payload is
 	// not copied while the segment grows.
-	size := 8 * (1 + 2 + 4) // root pointer, data words, pointers
-	for _, n := range []int{len(e.OriginKey), len(e.Recipient) + 1, len(e.Payload), len(e.Signature)} {
+	size := 8 * (1 + 2 + 5) // root pointer, data words, pointers
+	for _, n := range []int{len(e.OriginKey), len(e.Recipient) + 1, len(e.OriginDomain) + 1, len(e.Payload), len(e.Signature)} {
 		size += (n + 7) &^ 7
 	}
 	msg, seg, err := capnp.NewMessage(capnp.SingleSegment(make([]byte, 0, size)))

@@ -82,10 +82,11 @@ func TestWireCarriesEveryField(t *testing.T) {
 	}
 	key, _ := w.OriginKey()
 	rcpt, _ := w.Recipient()
+	origin, _ := w.OriginDomain()
 	payload, _ := w.Payload()
 	sig, _ := w.Signature()
-	got := []any{w.Version(), string(key), rcpt, w.CreatedMillis(), w.TtlSeconds(), w.HopCount(), w.MaxHops(), string(payload), string(sig)}
-	want := []any{uint8(Version), string(e.OriginKey), testRecipient, created.UnixMilli(), uint32(testTTL / time.Second), uint8(5), uint8(testMaxHops), string(e.Payload), string(e.Signature)}
+	got := []any{w.Version(), string(key), rcpt, origin, w.CreatedMillis(), w.TtlSeconds(), w.HopCount(), w.MaxHops(), string(payload), string(sig)}
+	want := []any{uint8(Version), string(e.OriginKey), testRecipient, testOrigin, created.UnixMilli(), uint32(testTTL / time.Second), uint8(5), uint8(testMaxHops), string(e.Payload), string(e.Signature)}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("wire fields\n%v\nwant\n%v", got, want)
 	}

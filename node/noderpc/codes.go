@@ -31,6 +31,10 @@ var codes = []struct {
 	{schemas.ErrorCode_ttlTooLong, node.ErrTTLTooLong},
 	{schemas.ErrorCode_unknownDomain, node.ErrUnknownDomain},
 	{schemas.ErrorCode_peerUnreachable, node.ErrPeerUnreachable},
+	{schemas.ErrorCode_meshFull, node.ErrMeshFull},
+	{schemas.ErrorCode_expired, node.ErrExpired},
+	{schemas.ErrorCode_hopLimit, node.ErrHopLimit},
+	{schemas.ErrorCode_badEnvelope, node.ErrBadEnvelope},
 	{schemas.ErrorCode_shuttingDown, node.ErrShuttingDown},
 	{schemas.ErrorCode_shuttingDown, node.ErrStoreClosed},
 }
@@ -51,6 +55,11 @@ func CodeOf(err error) schemas.ErrorCode {
 
 // ErrInternal stands for the internal code: the node failed.
 var ErrInternal = errors.New("node internal error")
+
+// ErrMalformedAnswer means a node's answer could be read but broke the
+// schema's rules (a mesh id that is not 32 bytes, a list of the wrong
+// length).
+var ErrMalformedAnswer = errors.New("malformed answer from the node")
 
 // ErrorOf returns the node error of a wire code (nil for none).
 func ErrorOf(code schemas.ErrorCode) error {

@@ -313,8 +313,7 @@ func (s *Server) Enqueue(ctx context.Context, call schemas.NodeService_enqueue) 
 		if err != nil {
 			return err
 		}
-		ReceiptToWire(receipts[0], now, r)
-		return nil
+		return ReceiptToWire(receipts[0], now, r)
 	})
 }
 
@@ -400,6 +399,42 @@ func (s *Server) Subscribe(ctx context.Context, call schemas.NodeService_subscri
 func (s *Server) DeleteAccount(ctx context.Context, call schemas.NodeService_deleteAccount) error {
 	return s.do(ctx, "deleteAccount", func(ctx context.Context) error {
 		return s.conn.DeleteAccount()
+	})
+}
+
+// MessageStatus implements NodeService.messageStatus.
+func (s *Server) MessageStatus(ctx context.Context, call schemas.NodeService_messageStatus) error {
+	call.Go() // may wait on the disk: let the next call start
+	return s.do(ctx, "messageStatus", func(ctx context.Context) error {
+		ids, err := MeshIDsFromWire(call.Args().Ids())
+		if err != nil {
+			return err
+		}
+		sts, err := s.conn.MessageStatus(ids)
+		if err != nil {
+			return err
+		}
+		res, err := call.AllocResults()
+		if err != nil {
+			return err
+		}
+		return MessageStatusesToWire(sts, res.NewStatuses)
+	})
+}
+
+// MeshState implements NodeService.meshState. Like health it needs no
+// session: routes and store sizes say nothing of any user.
+func (s *Server) MeshState(ctx context.Context, call schemas.NodeService_meshState) error {
+	return s.do(ctx, "meshState", func(ctx context.Context) error {
+		r, err := s.svc.MeshState()
+		if err != nil {
+			return err
+		}
+		res, err := call.AllocResults()
+		if err != nil {
+			return err
+		}
+		return MeshReportToWire(r, res)
 	})
 }
 

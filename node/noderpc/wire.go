@@ -1,6 +1,7 @@
 package noderpc
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/quicprochat/qpc/node"
@@ -165,6 +166,7 @@ func EnvelopeToWire(m node.Outgoing, w schemas.Envelope) error {
 		return err
 	}
 	w.SetTtlSeconds(uint32(m.TTL / time.Second))
+	w.SetMaxHops(m.MaxHops)
 	return w.SetPayload(m.Payload)
 }
 
@@ -206,7 +208,9 @@ func ReceiptsToWire(receipts []node.Receipt, now time.Time, alloc func(int32) (s
 		return err
 	}
 	for i, r := range receipts {
-		ReceiptToWire(r, now, out.At(i))
+		if err := ReceiptToWire(r, now, out.At(i)); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -226,23 +230,51 @@ func EnvelopeFromWire(w schemas.Envelope) (node.Outgoing, error) {
 		Recipient: rcpt,
 		Payload:   clone(payload),
 		TTL:       time.Duration(w.TtlSeconds()) * time.Second,
+		MaxHops:   w.MaxHops(),
 	}, nil
 }
 
 // ReceiptFromWire reads a receipt; its error, if any, is a *RemoteError.
+// A receipt whose mesh id is not 32 bytes gets an error wrapping
+// ErrMalformedAnswer instead of its parts: what became of its message is
+// unknown.
 func ReceiptFromWire(w schemas.Receipt) node.Receipt {
-	r := node.Receipt{Seq: w.Seq()}
-	if err := ErrorOf(w.Error()); err != nil {
-		r.Err = &RemoteError{Code: w.Error(), Message: err.Error()}
+	r := node.Receipt{Seq: w.Seq(), Err: remoteError(w.Error())}
+	if !w.HasMeshId() {
+		return r
 	}
+	id, err := meshIDFromWire(w.MeshId())
+	if err == nil {
+		r.QueuedAt, err = w.QueuedAt()
+	}
+	if err != nil {
+		return node.Receipt{Err: fmt.Errorf("%w: receipt: %v", ErrMalformedAnswer, err)}
+	}
+	r.MeshID = id
 	return r
 }
 
 // ReceiptToWire writes r, stored at now, into w.
-func ReceiptToWire(r node.Receipt, now time.Time, w schemas.Receipt) {
+func ReceiptToWire(r node.Receipt, now time.Time, w schemas.Receipt) error {
 	w.SetSeq(r.Seq)
 	w.SetServerTimeMillis(now.UnixMilli())
 	w.SetError(CodeOf(r.Err))
+	if r.MeshID == (node.MeshID{}) {
+		return nil
+	}
+	if err := w.SetMeshId(r.MeshID[:]); err != nil {
+		return err
+	}
+	return w.SetQueuedAt(r.QueuedAt)
+}
+
+// remoteError returns the *RemoteError of a wire code, nil for none.
+func remoteError(code schemas.ErrorCode) error {
+	err := ErrorOf(code)
+	if err == nil {
+		return nil
+	}
+	return &RemoteError{Code: code, Message: err.Error()}
 }
 
 func messagesToWire(msgs []node.Message, out schemas.Message_List) error {

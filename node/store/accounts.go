@@ -28,7 +28,7 @@ func (s *Store) CreateAccount(a node.Account) error {
 		if _, err := tx.Bucket(bucketMailboxes).CreateBucket(user); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketMailboxMeta).Put(user, encodeMailboxMeta(mailboxMeta{}))
+		return tx.Bucket(bucketMailboxMeta).Put(user, encodeQueueMeta(queueMeta{}))
 	})
 }
 

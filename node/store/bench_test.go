@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -98,4 +101,56 @@ func BenchmarkFetchAck(b *testing.B) {
 		fetched += len(msgs)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
+}
+
+// BenchmarkHold measures durable Holds of envelopes with 1 KiB of Data,
+// batch envelopes per call; an op is one call. callers>1 runs that many
+// goroutines that each wait for their call before the next, as the mesh
+// engine's links do: every Hold is a transaction and a sync of its own.
+func BenchmarkHold(b *testing.B) {
+	for _, c := range []struct {
+		batch, callers int
+	}{{1, 1}, {16, 1}, {256, 1}, {1, 16}} {
+		name := fmt.Sprintf("batch=%d", c.batch)
+		if c.callers > 1 {
+			name += fmt.Sprintf("/callers=%d", c.callers)
+		}
+		b.Run(name, func(b *testing.B) {
+			opts := benchOptions()
+			opts.Mesh = node.MeshQuota{MaxBytes: 1 << 40, DomainBytes: 1 << 40, OriginBytes: 1 << 40, MaxSeen: 1 << 30}
+			s := openTest(b, opts)
+			data := make([]byte, 1024)
+			var next atomic.Uint64
+			b.SetBytes(int64(c.batch * len(data)))
+			b.ResetTimer()
+			var wg sync.WaitGroup
+			for p := range c.callers {
+				calls := b.N / c.callers
+				if p < b.N%c.callers {
+					calls++
+				}
+				wg.Go(func() {
+					for range calls {
+						envs := make([]node.HeldEnvelope, c.batch)
+						now := time.Now()
+						for i := range envs {
+							n := next.Add(1)
+							envs[i] = node.HeldEnvelope{
+								Domain: fmt.Sprintf("d%d", n%8), Origin: fmt.Sprintf("o%d", n%8),
+								Expires: now.Add(time.Hour), Held: now, Data: data,
+							}
+							binary.BigEndian.PutUint64(envs[i].ID[:], n)
+						}
+						refusals, err := s.Hold(context.Background(), envs)
+						if err != nil || slices.ContainsFunc(refusals, func(err error) bool { return err != nil }) {
+							b.Errorf("Hold: %v %v", err, refusals)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.ReportMetric(float64(b.N*c.batch)/b.Elapsed().Seconds(), "envelopes/s")
+		})
+	}
 }

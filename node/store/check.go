@@ -14,10 +14,12 @@ import (
 // Check verifies the store file at path, which no process may have open
 // for writing: bbolt's consistency check of pages and freelist, then the
 // store's own invariants (every account has a mailbox whose record matches
-// its messages; the expiry indexes hold exactly one entry per message and
-// per session; every record decodes; nothing belongs to a missing
-// account). It returns every problem found, joined, wrapping ErrCorrupt
-// for the store's invariants.
+// its messages; the expiry indexes hold exactly one entry per message,
+// session, held envelope, seen id and status; the store-and-forward totals
+// are the sums of what is held; every held id is in the seen-set as held;
+// every record decodes; nothing belongs to a missing account). It returns
+// every problem found, joined, wrapping ErrCorrupt for the store's
+// invariants.
 func Check(path string) error {
 	db, err := bolt.Open(path, 0, &bolt.Options{ReadOnly: true, Timeout: DefaultLockTimeout})
 	if err != nil {
@@ -66,8 +68,9 @@ func checkDB(db *bolt.DB) error {
 
 // checkInvariants checks what the store keeps consistent across buckets:
 // every account has a mailbox whose record matches its messages, the
-// expiry indexes hold exactly one entry per message and per session, and
-// everything belongs to an existing account.
+// expiry indexes hold exactly one entry per message and per session,
+// everything belongs to an existing account, and the store-and-forward
+// buckets agree (checkMesh).
 func checkInvariants(tx *bolt.Tx) error {
 	accounts := tx.Bucket(bucketAccounts)
 	if accounts == nil {
@@ -84,7 +87,7 @@ func checkInvariants(tx *bolt.Tx) error {
 		if msgs == nil || raw == nil {
 			return fmt.Errorf("account %q has no mailbox", user)
 		}
-		meta, err := decodeMailboxMeta(raw)
+		meta, err := decodeQueueMeta(raw)
 		if err != nil {
 			return err
 		}
@@ -101,7 +104,7 @@ func checkInvariants(tx *bolt.Tx) error {
 			count++
 			size += uint64(len(m.Payload))
 			last = seq
-			wantExpiry[string(msgExpiryKey(m.Expires, seq, user))] = true
+			wantExpiry[string(seqExpiryKey(m.Expires, seq, user))] = true
 			return nil
 		})
 		if err != nil {
@@ -137,19 +140,8 @@ func checkInvariants(tx *bolt.Tx) error {
 			return err
 		}
 	}
-	n := 0
-	err = tx.Bucket(bucketMsgExpiry).ForEach(func(k, _ []byte) error {
-		n++
-		if !wantExpiry[string(k)] {
-			return fmt.Errorf("stray message expiry entry %x", k)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := checkIndex(tx, bucketMsgExpiry, "message", wantExpiry); err != nil {
 		return err
-	}
-	if n != len(wantExpiry) {
-		return fmt.Errorf("%d message expiry entries for %d messages", n, len(wantExpiry))
 	}
 	wantSess := map[string]bool{}
 	err = tx.Bucket(bucketSessions).ForEach(func(k, v []byte) error {
@@ -165,27 +157,16 @@ func checkInvariants(tx *bolt.Tx) error {
 		}
 		var h node.TokenHash
 		copy(h[:], k)
-		wantSess[string(sessionExpiryKey(s.Expires, h))] = true
+		wantSess[string(idExpiryKey(s.Expires, h))] = true
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	n = 0
-	err = tx.Bucket(bucketSessExpiry).ForEach(func(k, _ []byte) error {
-		n++
-		if !wantSess[string(k)] {
-			return fmt.Errorf("stray session expiry entry %x", k)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := checkIndex(tx, bucketSessExpiry, "session", wantSess); err != nil {
 		return err
 	}
-	if n != len(wantSess) {
-		return fmt.Errorf("%d session expiry entries for %d sessions", n, len(wantSess))
-	}
-	return tx.Bucket(bucketUserSessions).ForEachBucket(func(u []byte) error {
+	err = tx.Bucket(bucketUserSessions).ForEachBucket(func(u []byte) error {
 		return tx.Bucket(bucketUserSessions).Bucket(u).ForEach(func(h, _ []byte) error {
 			raw := tx.Bucket(bucketSessions).Get(h)
 			if raw == nil {
@@ -197,4 +178,28 @@ func checkInvariants(tx *bolt.Tx) error {
 			return nil
 		})
 	})
+	if err != nil {
+		return err
+	}
+	return checkMesh(tx)
+}
+
+// checkIndex checks that the expiry index bucket name holds exactly the
+// keys of want, one entry per record of kind.
+func checkIndex(tx *bolt.Tx, name []byte, kind string, want map[string]bool) error {
+	n := 0
+	err := tx.Bucket(name).ForEach(func(k, _ []byte) error {
+		n++
+		if !want[string(k)] {
+			return fmt.Errorf("stray %s expiry entry %x", kind, k)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if n != len(want) {
+		return fmt.Errorf("%d %s expiry entries for %d records", n, kind, len(want))
+	}
+	return nil
 }

@@ -29,13 +29,13 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 		damage func(tx *bolt.Tx) error
 	}{
 		{"a mailbox record that miscounts", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketMailboxMeta).Put([]byte("bob"), encodeMailboxMeta(mailboxMeta{lastSeq: 1, count: 0}))
+			return tx.Bucket(bucketMailboxMeta).Put([]byte("bob"), encodeQueueMeta(queueMeta{lastSeq: 1, count: 0}))
 		}},
 		{"a message without expiry entry", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketMsgExpiry).Delete(msgExpiryKey(t0.Add(time.Hour), 1, "bob"))
+			return tx.Bucket(bucketMsgExpiry).Delete(seqExpiryKey(t0.Add(time.Hour), 1, "bob"))
 		}},
 		{"a stray expiry entry", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketMsgExpiry).Put(msgExpiryKey(t0, 9, "bob"), nil)
+			return tx.Bucket(bucketMsgExpiry).Put(seqExpiryKey(t0, 9, "bob"), nil)
 		}},
 		{"a session without index entries", func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketSessions).Put(make([]byte, 32), encodeSession(node.Session{User: "bob"}))
@@ -48,6 +48,51 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 			rec[0] = recordVersion + 1
 			return tx.Bucket(bucketAccounts).Put([]byte("bob"), rec)
 		}},
+		{"mesh totals that miscount bytes", func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketMeta).Put(keyMeshTotals, encodeMeshTotals(meshTotals{meshTally{2, 4}, 2}))
+		}},
+		{"mesh totals that miscount seen ids", func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketMeta).Put(keyMeshTotals, encodeMeshTotals(meshTotals{meshTally{2, 5}, 3}))
+		}},
+		{"an origin record that miscounts", func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketMeshOrigins).Put([]byte("o"), encodeMeshTally(meshTally{2, 4}))
+		}},
+		{"a stray origin record", func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketMeshOrigins).Put([]byte("p"), encodeMeshTally(meshTally{1, 1}))
+		}},
+		{"a queue record that miscounts", func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketMeshQueues).Put([]byte("a"), encodeQueueMeta(queueMeta{lastSeq: 2, count: 1, bytes: 3}))
+		}},
+		{"envelopes without a queue record", func(tx *bolt.Tx) error {
+			_, err := tx.Bucket(bucketMeshHeld).CreateBucket([]byte("z"))
+			return err
+		}},
+		{"a held envelope without expiry entry", func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketMeshExpiry).Delete(seqExpiryKey(t0.Add(time.Hour), 1, "a"))
+		}},
+		{"a held envelope whose id is seen as forwarded", func(tx *bolt.Tx) error {
+			id := meshID(1)
+			return tx.Bucket(bucketMeshSeen).Put(id[:], encodeSeen(node.SeenForwarded, t0.Add(time.Hour)))
+		}},
+		{"an id seen as held without an envelope", func(tx *bolt.Tx) error {
+			id := meshID(9)
+			if err := tx.Bucket(bucketMeshSeen).Put(id[:], encodeSeen(node.SeenHeld, t0)); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketSeenExpiry).Put(idExpiryKey(t0, id), nil); err != nil {
+				return err
+			}
+			return tx.Bucket(bucketMeta).Put(keyMeshTotals, encodeMeshTotals(meshTotals{meshTally{2, 5}, 3}))
+		}},
+		{"a seen id without expiry entry", func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketSeenExpiry).Delete(idExpiryKey(t0.Add(time.Hour), meshID(2)))
+		}},
+		{"a status without expiry entry", func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketStatusExpiry).Delete(idExpiryKey(t0.Add(time.Hour), meshID(1)))
+		}},
+		{"a stray status expiry entry", func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketStatusExpiry).Put(idExpiryKey(t0, meshID(7)), nil)
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := t.TempDir() + "/" + FileName
@@ -59,6 +104,9 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 			if _, err := s.Enqueue(context.Background(), []node.NewMessage{msg("bob", "x", time.Hour)}); err != nil {
 				t.Fatal(err)
 			}
+			sent := envelope(1, "a", "o", 3, time.Hour)
+			sent.Sender = "bob"
+			mustHold(t, s, sent, envelope(2, "a", "o", 2, time.Hour))
 			s.Close()
 			if err := Check(path); err != nil {
 				t.Fatalf("Check before breaking: %v", err)

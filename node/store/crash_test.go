@@ -3,6 +3,8 @@ package store
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -29,13 +31,18 @@ const (
 // crashOptions are the child's and the checker's options: bounds that the
 // load never reaches.
 func crashOptions() Options {
-	return Options{Limits: node.MailboxLimits{MaxMessages: 1 << 30, MaxBytes: 1 << 40}}
+	return Options{
+		Limits: node.MailboxLimits{MaxMessages: 1 << 30, MaxBytes: 1 << 40},
+		Mesh:   node.MeshQuota{MaxBytes: 1 << 40, DomainBytes: 1 << 40, OriginBytes: 1 << 40, MaxSeen: 1 << 30},
+	}
 }
 
 // crashChild opens the store in dir, creates the users, prints "ready",
 // then has crashProducers goroutines enqueue one message at a time and
-// print "ack <user> <seq> <payload>" for each stored one. It stops by itself
-// after 30 s or 100,000 messages, in case nobody kills it.
+// print "ack <user> <seq> <payload>" for each stored one, and one more hold
+// store-and-forward envelopes four at a time and print "held <domain>
+// <seq> <id in hex>" for each. It stops by itself after 30 s or 100,000
+// messages, in case nobody kills it.
 func crashChild(dir string) int {
 	s, err := Open(filepath.Join(dir, FileName), crashOptions())
 	if err != nil {
@@ -77,21 +84,54 @@ func crashChild(dir string) int {
 			}
 		})
 	}
+	wg.Go(func() {
+		data := make([]byte, 200)
+		for i := 0; i < 100_000; i += 4 {
+			envs := make([]node.HeldEnvelope, 4)
+			for j := range envs {
+				now := time.Now()
+				envs[j] = node.HeldEnvelope{
+					ID:      sha256.Sum256(fmt.Appendf(nil, "p%d.h%d", os.Getpid(), i+j)),
+					Domain:  fmt.Sprintf("d%d", j%2),
+					Origin:  "o",
+					Expires: now.Add(time.Hour),
+					Held:    now,
+					Data:    data,
+				}
+			}
+			refusals, err := s.Hold(ctx, envs)
+			if err != nil {
+				return
+			}
+			out.Lock()
+			for j, e := range envs {
+				if refusals[j] == nil {
+					fmt.Fprintf(w, "held %s %d %x\n", e.Domain, e.Seq, e.ID)
+				}
+			}
+			w.Flush()
+			out.Unlock()
+		}
+	})
 	wg.Wait()
 	s.Close()
 	return 0
 }
 
+// crashAck is a line the child printed: a message ("ack", user, seq, the
+// payload's id) or an envelope ("held", domain, seq, id in hex) that it
+// saw stored.
 type crashAck struct {
-	user    string
-	seq     uint64
-	payload string
+	kind string
+	name string
+	seq  uint64
+	id   string
 }
 
 // TestAcknowledgedMessagesSurviveSIGKILL kills a child process that
-// enqueues under load, twice into the same file, and checks that every
-// message the child saw acknowledged is there, that sequence numbers have
-// no gaps, and that the file passes the consistency check.
+// enqueues and holds under load, twice into the same file, and checks that
+// every message and envelope the child saw stored is there, that sequence
+// numbers have no gaps, and that the file passes the consistency check.
 func TestAcknowledgedMessagesSurviveSIGKILL(t *testing.T) {
 	dir := t.TempDir()
 	kill := 3000
@@ -101,7 +141,13 @@ func TestAcknowledgedMessagesSurviveSIGKILL(t *testing.T) {
 	var acks []crashAck
 	for round := range 2 {
 		got := runCrashChild(t, dir, kill)
-		t.Logf("round %d: child killed after %d acknowledged messages", round, len(got))
+		held := 0
+		for _, a := range got {
+			if a.kind == "held" {
+				held++
+			}
+		}
+		t.Logf("round %d: child killed after %d acknowledged messages and %d held envelopes", round, len(got)-held, held)
 		acks = append(acks, got...)
 		checkFile(t, filepath.Join(dir, FileName))
 		checkCrashStore(t, filepath.Join(dir, FileName), acks)
@@ -136,7 +182,7 @@ func runCrashChild(t *testing.T, dir string, kill int) []crashAck {
 			continue
 		}
 		var a crashAck
-		if _, err := fmt.Sscanf(line, "ack %s %d %s", &a.user, &a.seq, &a.payload); err != nil {
+		if _, err := fmt.Sscanf(line, "%s %s %d %s", &a.kind, &a.name, &a.seq, &a.id); err != nil {
 			t.Errorf("child printed %q: %v", line, err)
 			continue
 		}
@@ -194,9 +240,22 @@ func checkCrashStore(t *testing.T, path string, acks []crashAck) {
 			t.Errorf("%s: last seq %d, holds %d messages", user, last, len(msgs))
 		}
 	}
+	for _, d := range []string{"d0", "d1"} {
+		envs, err := s.Held(d, 0, 1<<30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored[d] = map[uint64]string{}
+		for i, e := range envs {
+			if e.Seq != uint64(i+1) {
+				t.Fatalf("%s: envelope %d has seq %d; want consecutive from 1", d, i, e.Seq)
+			}
+			stored[d][e.Seq] = hex.EncodeToString(e.ID[:])
+		}
+	}
 	for _, a := range acks {
-		if got, ok := stored[a.user][a.seq]; !ok || got != a.payload {
-			t.Errorf("acknowledged message %s seq %d (%s) is missing or different after the crash: %q", a.user, a.seq, a.payload, got)
+		if got, ok := stored[a.name][a.seq]; !ok || got != a.id {
+			t.Errorf("%s %s seq %d (%s) is missing or different after the crash: %q", a.kind, a.name, a.seq, a.id, got)
 		}
 	}
 }

@@ -4,14 +4,15 @@
 // # Durability
 //
 // Every method that changes data returns after bbolt has committed and
-// synced its transaction. Enqueue is group-committed: one goroutine (the
-// committer) collects concurrent calls for up to Options.BatchWindow
-// (default 1 ms) from the oldest, or until it holds Options.BatchSize
-// (default 256) messages, writes them in one transaction and answers every
-// caller after the commit. Each message is checked on its own inside the
-// transaction, so an unknown recipient or a full mailbox fails only that
-// message's receipt. See Store.Enqueue for what a context that ends early
-// means. Close commits what is queued before it closes the file.
+// synced its transaction. Enqueue and Hold are group-committed: one
+// goroutine (the committer) collects concurrent calls for up to
+// Options.BatchWindow (default 1 ms) from the oldest, or until it holds
+// Options.BatchSize (default 256) messages and envelopes, writes them in
+// one transaction and answers every caller after the commit. Each message
+// and envelope is checked on its own inside the transaction, so an unknown
+// recipient or a full mailbox fails only that message's receipt. See
+// Store.Enqueue and Store.Hold for what a context that ends early means.
+// Close commits what is queued before it closes the file.
 //
 // bbolt runs with the hashmap freelist and does not write the freelist at
 // every commit (as etcd does): commits write fewer pages, and Open rebuilds
@@ -23,35 +24,73 @@
 // restarted after a crash); Store.Check does the same on an open store.
 //
 // Nothing accepted is dropped silently: a message leaves its mailbox only
-// by Ack, by Expire after its Expires, or by DeleteAccount, and every bound
-// (Options.Limits, Options.MaxKeyPackages, Options.QueueSize) answers with a
-// typed error or, for the queue, by making the caller wait.
+// by Ack, by Expire after its Expires, or by DeleteAccount, a held
+// envelope its queue only by Release or by ExpireMesh after its Expires,
+// and every bound (Options.Limits, Options.MaxKeyPackages,
+// Options.QueueSize, Options.Mesh) answers with a typed error or, for the
+// queue, by making the caller wait.
+//
+// # Store-and-forward
+//
+// Envelopes that wait for a route (DESIGN §7) are held in one queue per
+// destination domain, numbered like a mailbox. Hold goes through the
+// group committer: the engine's callers (local senders, federation links)
+// hold concurrently, and one sync for all of them is also fewer writes to a
+// router's flash. The seen-set remembers every envelope id this node held or delivered until
+// the envelope expires, so that no id is forwarded or delivered twice;
+// Enqueue checks and fills it in the group commit that stores a message
+// from the mesh. Totals per destination, per origin and of the whole
+// store are kept in records, so that the quota checks of Options.Mesh read
+// three records instead of scanning.
 //
 // # Bucket layout (schema version 1)
 //
 // All integers are big endian. A user is the UTF-8 bytes of node.Account's
 // User (1 to MaxUserLen bytes). Top-level buckets:
 //
-//	meta            "schema" → uint32 schema version
-//	accounts        user → account record
-//	keys            user → keys record
-//	keypackages     user → bucket: uint64 upload number → key package (raw bytes)
-//	lastresort      user → last-resort key package (raw bytes)
-//	mailboxes       user → bucket: uint64 seq → message record
-//	mailboxmeta     user → mailbox record
-//	msgexpiry       time(expires) | uint64 seq | user → empty
-//	sessions        token hash (32 bytes) → session record
-//	usersessions    user → bucket: token hash → empty
-//	sessionexpiry   time(expires) | token hash → empty
+//	meta              "schema" → uint32 schema version
+//	accounts          user → account record
+//	keys              user → keys record
+//	keypackages       user → bucket: uint64 upload number → key package (raw bytes)
+//	lastresort        user → last-resort key package (raw bytes)
+//	mailboxes         user → bucket: uint64 seq → message record
+//	mailboxmeta       user → queue record
+//	msgexpiry         time(expires) | uint64 seq | user → empty
+//	sessions          token hash (32 bytes) → session record
+//	usersessions      user → bucket: token hash → empty
+//	sessionexpiry     time(expires) | token hash → empty
+//	meshheld          domain → bucket: uint64 seq → held record
+//	meshqueues        domain → queue record
+//	meshexpiry        time(expires) | uint64 seq | domain → empty
+//	meshorigins       origin domain → origin record
+//	meshseen          envelope id (32 bytes) → seen record
+//	meshseenexpiry    time(expires) | envelope id → empty
+//	meshstatus        envelope id → status record
+//	meshstatusexpiry  time(expires) | envelope id → empty
+//
+// meta also holds "mesh" → mesh totals record.
 //
 // Message keys are big-endian sequence numbers, so cursor order is
-// sequence order; the mailbox record holds the last sequence number ever
+// sequence order; the queue record of a mailbox holds the last sequence number ever
 // used, the count and the payload bytes of the mailbox, and changes in the
 // same transaction as the messages. msgexpiry and sessionexpiry are indexes
 // in expiry order, so Expire reads only what it removes; they hold exactly
 // one entry per message and session. usersessions lets DeleteAccount find a
 // user's sessions. Key packages are numbered by the bucket's sequence, so
 // the first key is the oldest.
+//
+// Store-and-forward: a domain is a destination's or an origin's domain (1
+// to MaxDomainLen bytes). meshheld and meshqueues are the queues, like
+// mailboxes and mailboxmeta, except that a queue has a bucket only while
+// it holds envelopes (its record stays, with the last seq). meshorigins
+// has a record for each origin with held envelopes; the mesh totals count
+// all held envelopes, their bytes and the ids in meshseen. The three
+// expiry indexes hold exactly one entry per held envelope, seen id and
+// status, under the envelope's expiry; a seen id of a held envelope has
+// state held and the envelope's expiry. A status is kept for a day after
+// its envelope expired. These buckets came after schema 1 was released;
+// Open adds them, empty, to a file without them, which is all the change
+// there is, so the schema version stayed 1.
 //
 // # Record encodings
 //
@@ -66,11 +105,25 @@
 // ErrCorrupt. The schema version in meta works the same way at Open, with
 // ErrSchemaTooOld and ErrSchemaUnknown.
 //
-//	account   version(1) | created(12) | OPAQUE registration record (rest)
-//	keys      version(1) | published(12) | len(4) identity key | len(4) HPKE key | len(4) signature
-//	message   version(1) | enqueued(12) | expires(12) | payload (rest)
-//	mailbox   version(1) | last seq(8) | count(8) | bytes(8)
-//	session   version(1) | expires(12) | user (rest, not empty)
+//	account      version(1) | created(12) | OPAQUE registration record (rest)
+//	keys         version(1) | published(12) | len(4) identity key | len(4) HPKE key | len(4) signature
+//	message      version(1) | enqueued(12) | expires(12) | payload (rest)
+//	queue        version(1) | last seq(8) | count(8) | bytes(8)
+//	session      version(1) | expires(12) | user (rest, not empty)
+//	held         version(1) | held(12) | expires(12) | id(32) | field origin | field sender | field recipient | data (rest)
+//	origin       version(1) | envelopes(8) | bytes(8)
+//	mesh totals  version(1) | envelopes(8) | bytes(8) | seen ids(8)
+//	seen         version(1) | state(1) | expires(12)
+//	status       version(1) | state(1) | reason(1) | updated(12) | expires(12) | field sender | field at | recipient (rest)
+//
+// A field is a 4-byte length and that many bytes. The queue record is the
+// mailbox record (mailboxmeta) and a destination's (meshqueues); its bytes
+// are payload or Data bytes. A seen state is node.SeenState (1 held, 2
+// forwarded, 3 delivered, 4 dropped), a status state node.MeshState (1
+// queued to 5 dropped). A reason is a code: 0 none, 1 node.ErrExpired, 2
+// node.ErrHopLimit, 3 node.ErrUnknownUser, 4 node.ErrBadEnvelope, 5
+// node.ErrMeshFull, 6 node.ErrMailboxFull, 7 node.ErrUnknownDomain, 8 any
+// other error (ErrOtherReason).
 //
 // Key packages are opaque to the node (MLS KeyPackages, which carry their
 // own version) and are stored as given.

@@ -39,4 +39,12 @@ var (
 	// mailbox may ever hold; unlike node.ErrMailboxFull, retrying cannot
 	// help.
 	ErrPayloadTooLarge = errors.New("payload is larger than a mailbox holds")
+	// ErrInvalidState means Release was given a seen state, or SetStatus a
+	// mesh state, that it does not record (SeenHeld, MeshUnknown, or out
+	// of range).
+	ErrInvalidState = errors.New("invalid store-and-forward state")
+	// ErrOtherReason is the reason a message status reads back with when
+	// it was recorded with an error that has no code of its own in the
+	// store (see SetStatus).
+	ErrOtherReason = errors.New("message dropped for an internal reason")
 )

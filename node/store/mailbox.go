@@ -20,7 +20,7 @@ const maxPayload = bolt.MaxValueSize - messageHeader
 type mailbox struct {
 	user   string
 	msgs   *bolt.Bucket
-	meta   mailboxMeta
+	meta   queueMeta
 	expiry *bolt.Bucket
 }
 
@@ -35,7 +35,7 @@ func openMailbox(tx *bolt.Tx, user string) (*mailbox, error) {
 	if msgs == nil || rawMeta == nil {
 		return nil, fmt.Errorf("%w: account %q has no mailbox", ErrCorrupt, user)
 	}
-	meta, err := decodeMailboxMeta(rawMeta)
+	meta, err := decodeQueueMeta(rawMeta)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +44,7 @@ func openMailbox(tx *bolt.Tx, user string) (*mailbox, error) {
 
 // saveMeta writes the mailbox's bookkeeping back.
 func (m *mailbox) saveMeta(tx *bolt.Tx) error {
-	return tx.Bucket(bucketMailboxMeta).Put([]byte(m.user), encodeMailboxMeta(m.meta))
+	return tx.Bucket(bucketMailboxMeta).Put([]byte(m.user), encodeQueueMeta(m.meta))
 }
 
 // add stores one encoded message record after checking the limits, and
@@ -64,7 +64,7 @@ func (m *mailbox) add(rec []byte, expires time.Time, limits node.MailboxLimits) 
 	if err := m.msgs.Put(seqKey(seq), rec); err != nil {
 		return 0, nil, err
 	}
-	if err := m.expiry.Put(msgExpiryKey(expires, seq, m.user), nil); err != nil {
+	if err := m.expiry.Put(seqExpiryKey(expires, seq, m.user), nil); err != nil {
 		return 0, nil, err
 	}
 	m.meta.lastSeq = seq
@@ -98,7 +98,7 @@ func (m *mailbox) remove(e stored) error {
 	m.meta.count--
 	m.meta.bytes -= e.size
 	seq, expires := e.seq, e.expires
-	if err := m.expiry.Delete(msgExpiryKey(expires, seq, m.user)); err != nil {
+	if err := m.expiry.Delete(seqExpiryKey(expires, seq, m.user)); err != nil {
 		return err
 	}
 	return m.msgs.Delete(seqKey(seq))
@@ -203,8 +203,8 @@ func (s *Store) LastSeq(user string) (uint64, error) {
 	return meta.lastSeq, err
 }
 
-func (s *Store) mailboxMeta(op, user string) (mailboxMeta, error) {
-	var meta mailboxMeta
+func (s *Store) mailboxMeta(op, user string) (queueMeta, error) {
+	var meta queueMeta
 	err := s.view(op, func(tx *bolt.Tx) error {
 		if err := hasAccount(tx, user); err != nil {
 			return err
@@ -214,11 +214,11 @@ func (s *Store) mailboxMeta(op, user string) (mailboxMeta, error) {
 			return fmt.Errorf("%w: account %q has no mailbox", ErrCorrupt, user)
 		}
 		var err error
-		meta, err = decodeMailboxMeta(raw)
+		meta, err = decodeQueueMeta(raw)
 		return err
 	})
 	if err != nil {
-		return mailboxMeta{}, err
+		return queueMeta{}, err
 	}
 	return meta, nil
 }
@@ -262,7 +262,7 @@ func (s *Store) expireMessages(now time.Time) (removed int, more bool, err error
 		var doomed []entry
 		c := tx.Bucket(bucketMsgExpiry).Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			expires, seq, user, err := parseMsgExpiryKey(k)
+			expires, seq, user, err := parseSeqExpiryKey(k)
 			if err != nil {
 				return err
 			}
@@ -330,7 +330,7 @@ func deleteMailbox(tx *bolt.Tx, user string) error {
 		if err != nil {
 			return fmt.Errorf("message %d of %q: %w", seq, user, err)
 		}
-		keys = append(keys, msgExpiryKey(expires, seq, user))
+		keys = append(keys, seqExpiryKey(expires, seq, user))
 		return nil
 	})
 	if err != nil {

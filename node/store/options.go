@@ -16,18 +16,38 @@ const (
 	// DefaultMaxKeyPackages is the default bound on key packages per user
 	// (not counting the last-resort one).
 	DefaultMaxKeyPackages = 100
-	// DefaultBatchWindow is how long a group commit waits for more
-	// enqueues after the first one it holds.
+	// DefaultBatchWindow is how long a group commit waits for more calls
+	// after the first one it holds.
 	DefaultBatchWindow = time.Millisecond
-	// DefaultBatchSize is how many messages make a group commit cut its
-	// batch at once.
+	// DefaultBatchSize is how many messages and envelopes make a group
+	// commit cut its batch at once.
 	DefaultBatchSize = 256
-	// DefaultQueueSize is how many Enqueue calls may wait for the
+	// DefaultQueueSize is how many Enqueue and Hold calls may wait for the
 	// committer before further callers block.
 	DefaultQueueSize = 4096
 	// DefaultLockTimeout is how long Open waits for another process to
 	// release the database file.
 	DefaultLockTimeout = time.Second
+)
+
+// Defaults of Options.Mesh, the bounds of the store-and-forward store. They
+// are sized for the smallest node we run, a router with 64 to 128 MB of RAM
+// and little flash: bbolt maps the file, so what the store holds competes
+// with everything else for page cache and, worse, for flash that wears.
+// One destination or one origin may take half of the store, so that a
+// single dead node or a single flooding one cannot lock out the others.
+const (
+	// DefaultMeshMaxBytes bounds the Data bytes of all held envelopes.
+	DefaultMeshMaxBytes = 16 << 20
+	// DefaultMeshDomainBytes bounds the bytes held for one destination
+	// domain.
+	DefaultMeshDomainBytes = 8 << 20
+	// DefaultMeshOriginBytes bounds the bytes held from one origin domain.
+	DefaultMeshOriginBytes = 8 << 20
+	// DefaultMeshMaxSeen bounds the ids in the seen-set. An id costs about
+	// 150 bytes of file (record and expiry index entry), so 50,000 take
+	// some 7 MB.
+	DefaultMeshMaxSeen = 50_000
 )
 
 // MaxUserLen is the longest user name the store accepts (bbolt's key
@@ -44,24 +64,28 @@ type Options struct {
 	// last-resort one (default DefaultMaxKeyPackages).
 	MaxKeyPackages int
 	// BatchWindow is how long the group committer waits, from the arrival
-	// of the oldest Enqueue it holds, for more before it commits (default
-	// DefaultBatchWindow).
+	// of the oldest Enqueue or Hold call it holds, for more before it
+	// commits (default DefaultBatchWindow).
 	BatchWindow time.Duration
-	// BatchSize is the number of messages at which the group committer
-	// commits without waiting out the window (default DefaultBatchSize). An
-	// Enqueue call is never split, so a batch may hold more.
+	// BatchSize is the number of messages and envelopes at which the group
+	// committer commits without waiting out the window (default
+	// DefaultBatchSize). A call is never split, so a batch may hold more.
 	BatchSize int
-	// QueueSize bounds the Enqueue calls that wait while the committer is
-	// busy with a commit; beyond it callers wait to be queued, honouring
-	// their context (default DefaultQueueSize).
+	// QueueSize bounds the Enqueue and Hold calls that wait while the
+	// committer is busy with a commit; beyond it callers wait to be queued,
+	// honouring their context (default DefaultQueueSize).
 	QueueSize int
 	// LockTimeout is how long Open waits for the file lock before it fails
 	// with ErrLocked (default DefaultLockTimeout).
 	LockTimeout time.Duration
+	// Mesh bounds the store-and-forward store (default DefaultMeshMaxBytes,
+	// DefaultMeshDomainBytes, DefaultMeshOriginBytes, DefaultMeshMaxSeen).
+	Mesh node.MeshQuota
 	// OnCommit, if not nil, is called by the committer after each group
-	// commit with the number of messages it stored and how long the
-	// transaction took, including the sync (for metrics). It runs before
-	// the callers are answered, so it must be quick.
+	// commit with the number of messages it stored (held envelopes not
+	// counted) and how long the transaction took, including the sync (for
+	// metrics). It runs before the callers are answered, so it must be
+	// quick.
 	OnCommit func(messages int, took time.Duration)
 	// Now is the clock Fetch uses to leave out expired messages (default
 	// time.Now).
@@ -97,6 +121,18 @@ func (o *Options) WithDefaults() Options {
 	if c.LockTimeout == 0 {
 		c.LockTimeout = DefaultLockTimeout
 	}
+	if c.Mesh.MaxBytes == 0 {
+		c.Mesh.MaxBytes = DefaultMeshMaxBytes
+	}
+	if c.Mesh.DomainBytes == 0 {
+		c.Mesh.DomainBytes = DefaultMeshDomainBytes
+	}
+	if c.Mesh.OriginBytes == 0 {
+		c.Mesh.OriginBytes = DefaultMeshOriginBytes
+	}
+	if c.Mesh.MaxSeen == 0 {
+		c.Mesh.MaxSeen = DefaultMeshMaxSeen
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -124,6 +160,14 @@ func (o Options) Validate() error {
 		return bad("QueueSize", o.QueueSize)
 	case o.LockTimeout <= 0:
 		return bad("LockTimeout", o.LockTimeout)
+	case o.Mesh.MaxBytes <= 0:
+		return bad("Mesh.MaxBytes", o.Mesh.MaxBytes)
+	case o.Mesh.DomainBytes <= 0:
+		return bad("Mesh.DomainBytes", o.Mesh.DomainBytes)
+	case o.Mesh.OriginBytes <= 0:
+		return bad("Mesh.OriginBytes", o.Mesh.OriginBytes)
+	case o.Mesh.MaxSeen <= 0:
+		return bad("Mesh.MaxSeen", o.Mesh.MaxSeen)
 	case o.Now == nil:
 		return fmt.Errorf("%w: Now is nil", ErrInvalidOptions)
 	}

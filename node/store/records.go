@@ -24,11 +24,10 @@ const (
 )
 
 const (
-	timeLen        = 12 // sortable seconds (8) + nanoseconds (4)
-	seqLen         = 8
-	messageHeader  = 1 + 2*timeLen
-	mailboxMetaLen = 1 + 3*8
-	hashLen        = len(node.TokenHash{})
+	timeLen       = 12 // sortable seconds (8) + nanoseconds (4)
+	seqLen        = 8
+	messageHeader = 1 + 2*timeLen
+	hashLen       = len(node.TokenHash{})
 )
 
 // putTime writes t as 8 bytes of Unix seconds with the sign bit flipped, so
@@ -109,15 +108,14 @@ func decodeAccount(user string, b []byte) (node.Account, error) {
 	}, nil
 }
 
-// encodeKeys: version | published | three fields, each a 4-byte big-endian
-// length and that many bytes: identity key, HPKE key, signature.
+// encodeKeys: version | published | three fields (see appendField):
+// identity key, HPKE key, signature.
 func encodeKeys(k node.PublishedKeys) []byte {
 	b := make([]byte, 1+timeLen, 1+timeLen+12+len(k.IdentityKey)+len(k.HPKEKey)+len(k.Signature))
 	b[0] = recordVersion
 	putTime(b[1:], k.Published)
 	for _, f := range [][]byte{k.IdentityKey, k.HPKEKey, k.Signature} {
-		b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
-		b = append(b, f...)
+		b = appendField(b, f)
 	}
 	return b
 }
@@ -137,21 +135,37 @@ func decodeKeys(b []byte) (node.PublishedKeys, error) {
 	}
 	rest := body[timeLen:]
 	for _, f := range []*[]byte{&k.IdentityKey, &k.HPKEKey, &k.Signature} {
-		if len(rest) < 4 {
-			return node.PublishedKeys{}, truncated("keys", 4, len(rest))
+		var field []byte
+		if field, rest, err = takeField("keys", rest); err != nil {
+			return node.PublishedKeys{}, err
 		}
-		n := binary.BigEndian.Uint32(rest)
-		rest = rest[4:]
-		if uint64(n) > uint64(len(rest)) {
-			return node.PublishedKeys{}, truncated("keys", int(min(uint64(n), math.MaxInt32)), len(rest))
-		}
-		*f = append([]byte{}, rest[:n]...)
-		rest = rest[n:]
+		*f = append([]byte{}, field...)
 	}
 	if len(rest) != 0 {
 		return node.PublishedKeys{}, fmt.Errorf("%w: %d bytes after keys record", ErrCorrupt, len(rest))
 	}
 	return k, nil
+}
+
+// appendField appends f to b as a variable-length field of a record: a
+// 4-byte big-endian length and that many bytes.
+func appendField(b, f []byte) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
+	return append(b, f...)
+}
+
+// takeField splits the field that appendField wrote off the front of b;
+// field aliases b.
+func takeField(kind string, b []byte) (field, rest []byte, err error) {
+	if len(b) < 4 {
+		return nil, nil, truncated(kind, 4, len(b))
+	}
+	n := binary.BigEndian.Uint32(b)
+	b = b[4:]
+	if uint64(n) > uint64(len(b)) {
+		return nil, nil, truncated(kind, int(min(uint64(n), math.MaxInt32)), len(b))
+	}
+	return b[:n], b[n:], nil
 }
 
 // encodeMessage: version | enqueued | expires | payload (rest). The buffer
@@ -198,41 +212,59 @@ func decodeMessage(seq uint64, b []byte) (node.Message, error) {
 	}, nil
 }
 
-// mailboxMeta is the bookkeeping of one mailbox, kept in the same
-// transaction as every change to its messages.
-type mailboxMeta struct {
-	lastSeq uint64 // seq of the last message ever stored; the next is lastSeq+1
-	count   uint64 // messages held
+// queueMeta is the bookkeeping of one queue numbered by seq: a mailbox, or
+// a destination's store-and-forward queue. It changes in the same
+// transaction as the queue's entries, and stays when the queue empties, so
+// that seqs are never reused.
+type queueMeta struct {
+	lastSeq uint64 // seq of the last entry ever stored; the next is lastSeq+1
+	count   uint64 // entries held
 	bytes   uint64 // payload bytes held
 }
 
-// encodeMailboxMeta: version | last seq | count | bytes, each 8 bytes big
-// endian.
-func encodeMailboxMeta(m mailboxMeta) []byte {
-	b := make([]byte, 1, mailboxMetaLen)
-	b[0] = recordVersion
-	b = binary.BigEndian.AppendUint64(b, m.lastSeq)
-	b = binary.BigEndian.AppendUint64(b, m.count)
-	return binary.BigEndian.AppendUint64(b, m.bytes)
+// encodeQueueMeta: version | last seq | count | bytes (see
+// encodeCounters).
+func encodeQueueMeta(m queueMeta) []byte {
+	return encodeCounters(m.lastSeq, m.count, m.bytes)
 }
 
-func decodeMailboxMeta(b []byte) (mailboxMeta, error) {
-	body, err := recordBody("mailbox", b)
+func decodeQueueMeta(b []byte) (queueMeta, error) {
+	v, err := decodeCounters("queue", b, 3)
 	if err != nil {
-		return mailboxMeta{}, err
+		return queueMeta{}, err
 	}
-	if len(body) != mailboxMetaLen-1 {
-		return mailboxMeta{}, fmt.Errorf("%w: mailbox record of %d bytes, want %d", ErrCorrupt, len(b), mailboxMetaLen)
-	}
-	m := mailboxMeta{
-		lastSeq: binary.BigEndian.Uint64(body),
-		count:   binary.BigEndian.Uint64(body[8:]),
-		bytes:   binary.BigEndian.Uint64(body[16:]),
-	}
+	m := queueMeta{lastSeq: v[0], count: v[1], bytes: v[2]}
 	if m.count > m.lastSeq || m.bytes > math.MaxInt64 {
-		return mailboxMeta{}, fmt.Errorf("%w: mailbox record holds %d messages of %d bytes after %d", ErrCorrupt, m.count, m.bytes, m.lastSeq)
+		return queueMeta{}, fmt.Errorf("%w: queue record holds %d entries of %d bytes after %d", ErrCorrupt, m.count, m.bytes, m.lastSeq)
 	}
 	return m, nil
+}
+
+// encodeCounters makes a record of counters: version | each counter as 8
+// bytes big endian.
+func encodeCounters(counters ...uint64) []byte {
+	b := make([]byte, 1, 1+8*len(counters))
+	b[0] = recordVersion
+	for _, c := range counters {
+		b = binary.BigEndian.AppendUint64(b, c)
+	}
+	return b
+}
+
+// decodeCounters decodes a record of exactly n counters of the given kind.
+func decodeCounters(kind string, b []byte, n int) ([]uint64, error) {
+	body, err := recordBody(kind, b)
+	if err != nil {
+		return nil, err
+	}
+	if len(body) != 8*n {
+		return nil, fmt.Errorf("%w: %s record of %d bytes, want %d", ErrCorrupt, kind, len(b), 1+8*n)
+	}
+	v := make([]uint64, n)
+	for i := range v {
+		v[i] = binary.BigEndian.Uint64(body[8*i:])
+	}
+	return v, nil
 }
 
 // encodeSession: version | expires | user (rest, not empty).
@@ -258,17 +290,19 @@ func decodeSession(b []byte) (node.Session, error) {
 	return node.Session{User: string(body[timeLen:]), Expires: expires}, nil
 }
 
-// msgExpiryKey: expires | seq | user; the value is empty.
-func msgExpiryKey(expires time.Time, seq uint64, user string) []byte {
-	k := make([]byte, timeLen+seqLen, timeLen+seqLen+len(user))
+// seqExpiryKey: expires | seq | name, the key of an entry of an expiry
+// index of queues (msgexpiry, where name is a user, and meshexpiry, where
+// it is a domain); the value is empty.
+func seqExpiryKey(expires time.Time, seq uint64, name string) []byte {
+	k := make([]byte, timeLen+seqLen, timeLen+seqLen+len(name))
 	putTime(k, expires)
 	binary.BigEndian.PutUint64(k[timeLen:], seq)
-	return append(k, user...)
+	return append(k, name...)
 }
 
-func parseMsgExpiryKey(k []byte) (expires time.Time, seq uint64, user string, err error) {
+func parseSeqExpiryKey(k []byte) (expires time.Time, seq uint64, name string, err error) {
 	if len(k) <= timeLen+seqLen {
-		return time.Time{}, 0, "", fmt.Errorf("%w: message expiry key of %d bytes", ErrCorrupt, len(k))
+		return time.Time{}, 0, "", fmt.Errorf("%w: expiry key of %d bytes", ErrCorrupt, len(k))
 	}
 	if expires, err = getTime(k); err != nil {
 		return time.Time{}, 0, "", err
@@ -276,22 +310,24 @@ func parseMsgExpiryKey(k []byte) (expires time.Time, seq uint64, user string, er
 	return expires, binary.BigEndian.Uint64(k[timeLen:]), string(k[timeLen+seqLen:]), nil
 }
 
-// sessionExpiryKey: expires | token hash; the value is empty.
-func sessionExpiryKey(expires time.Time, h node.TokenHash) []byte {
-	k := make([]byte, timeLen, timeLen+hashLen)
+// idExpiryKey: expires | id, the key of an entry of an expiry index of
+// records named by a 32-byte id (a session's token hash, an envelope id);
+// the value is empty.
+func idExpiryKey(expires time.Time, id [32]byte) []byte {
+	k := make([]byte, timeLen, timeLen+len(id))
 	putTime(k, expires)
-	return append(k, h[:]...)
+	return append(k, id[:]...)
 }
 
-func parseSessionExpiryKey(k []byte) (expires time.Time, h node.TokenHash, err error) {
-	if len(k) != timeLen+hashLen {
-		return time.Time{}, h, fmt.Errorf("%w: session expiry key of %d bytes", ErrCorrupt, len(k))
+func parseIDExpiryKey(k []byte) (expires time.Time, id [32]byte, err error) {
+	if len(k) != timeLen+len(id) {
+		return time.Time{}, id, fmt.Errorf("%w: expiry key of %d bytes", ErrCorrupt, len(k))
 	}
 	if expires, err = getTime(k); err != nil {
-		return time.Time{}, h, err
+		return time.Time{}, id, err
 	}
-	copy(h[:], k[timeLen:])
-	return expires, h, nil
+	copy(id[:], k[timeLen:])
+	return expires, id, nil
 }
 
 // encodeSchema: the schema version, 4 bytes big endian.

@@ -18,22 +18,40 @@ var (
 		Published:   t0.Add(time.Nanosecond),
 	}
 	sampleMessage = node.NewMessage{Recipient: "bob", Payload: []byte("sealed"), Enqueued: t0, Expires: t0.Add(30 * 24 * time.Hour)}
-	sampleMeta    = mailboxMeta{lastSeq: 7, count: 3, bytes: 300}
+	sampleMeta    = queueMeta{lastSeq: 7, count: 3, bytes: 300}
 	sampleSession = node.Session{User: "alice", Expires: t0.Add(time.Hour)}
 )
 
 // decoders lists every record decoder with a valid record, for the tests
-// that treat them alike.
+// that treat them alike. Records whose last field takes the rest stay
+// valid when cut at restFrom bytes or later; for the others restFrom is the
+// record's length.
 var decoders = []struct {
-	name   string
-	valid  []byte
-	decode func([]byte) error
+	name     string
+	valid    []byte
+	restFrom int
+	decode   func([]byte) error
 }{
-	{"account", encodeAccount(sampleAccount), func(b []byte) error { _, err := decodeAccount("alice", b); return err }},
-	{"keys", encodeKeys(sampleKeys), func(b []byte) error { _, err := decodeKeys(b); return err }},
-	{"message", encodeMessage(sampleMessage), func(b []byte) error { _, err := decodeMessage(1, b); return err }},
-	{"mailbox", encodeMailboxMeta(sampleMeta), func(b []byte) error { _, err := decodeMailboxMeta(b); return err }},
-	{"session", encodeSession(sampleSession), func(b []byte) error { _, err := decodeSession(b); return err }},
+	{"account", encodeAccount(sampleAccount), 1 + timeLen,
+		func(b []byte) error { _, err := decodeAccount("alice", b); return err }},
+	{"keys", encodeKeys(sampleKeys), len(encodeKeys(sampleKeys)),
+		func(b []byte) error { _, err := decodeKeys(b); return err }},
+	{"message", encodeMessage(sampleMessage), messageHeader,
+		func(b []byte) error { _, err := decodeMessage(1, b); return err }},
+	{"queue", encodeQueueMeta(sampleMeta), len(encodeQueueMeta(sampleMeta)),
+		func(b []byte) error { _, err := decodeQueueMeta(b); return err }},
+	{"session", encodeSession(sampleSession), 1 + timeLen + 1,
+		func(b []byte) error { _, err := decodeSession(b); return err }},
+	{"held", encodeHeld(sampleHeld), len(encodeHeld(sampleHeld)) - len(sampleHeld.Data),
+		func(b []byte) error { _, err := decodeHeld("n2.example", 1, b); return err }},
+	{"seen", encodeSeen(node.SeenForwarded, t0), seenLen,
+		func(b []byte) error { _, _, err := decodeSeen(b); return err }},
+	{"status", encodeStatus(sampleStatus), len(encodeStatus(sampleStatus)) - len(sampleStatus.Recipient),
+		func(b []byte) error { _, err := decodeStatus(sampleHeld.ID, b); return err }},
+	{"origin", encodeMeshTally(meshTally{3, 300}), 17,
+		func(b []byte) error { _, err := decodeMeshTally(b); return err }},
+	{"mesh totals", encodeMeshTotals(meshTotals{meshTally{3, 300}, 7}), 25,
+		func(b []byte) error { _, err := decodeMeshTotals(b); return err }},
 }
 
 func TestTimeEncodingKeepsTheInstantAndOrder(t *testing.T) {
@@ -81,7 +99,7 @@ func TestRecordsRoundTrip(t *testing.T) {
 	if err != nil || m.Seq != 9 || !bytes.Equal(m.Payload, sampleMessage.Payload) || !m.Enqueued.Equal(t0) || !m.Expires.Equal(sampleMessage.Expires) {
 		t.Errorf("message: %+v, %v", m, err)
 	}
-	meta, err := decodeMailboxMeta(encodeMailboxMeta(sampleMeta))
+	meta, err := decodeQueueMeta(encodeQueueMeta(sampleMeta))
 	if err != nil || meta != sampleMeta {
 		t.Errorf("mailbox: %+v, %v", meta, err)
 	}
@@ -89,12 +107,12 @@ func TestRecordsRoundTrip(t *testing.T) {
 	if err != nil || s.User != "alice" || !s.Expires.Equal(sampleSession.Expires) {
 		t.Errorf("session: %+v, %v", s, err)
 	}
-	exp, seq, user, err := parseMsgExpiryKey(msgExpiryKey(t0, 42, "bob"))
+	exp, seq, user, err := parseSeqExpiryKey(seqExpiryKey(t0, 42, "bob"))
 	if err != nil || !exp.Equal(t0) || seq != 42 || user != "bob" {
 		t.Errorf("message expiry key: %v %d %q %v", exp, seq, user, err)
 	}
 	h := node.TokenHash{1, 2, 3}
-	exp, h2, err := parseSessionExpiryKey(sessionExpiryKey(t0, h))
+	exp, h2, err := parseIDExpiryKey(idExpiryKey(t0, h))
 	if err != nil || !exp.Equal(t0) || h2 != h {
 		t.Errorf("session expiry key: %v %x %v", exp, h2, err)
 	}
@@ -120,20 +138,8 @@ func TestDecodedRecordsDoNotAliasTheStoredBytes(t *testing.T) {
 
 func TestEveryTruncationOfARecordIsRejected(t *testing.T) {
 	for _, d := range decoders {
-		for n := 0; n < len(d.valid); n++ {
-			err := d.decode(d.valid[:n])
-			if d.name == "account" || d.name == "message" {
-				// Their last field is "the rest", so a cut inside it
-				// is a shorter valid record.
-				if n >= len(d.valid)-len(sampleAccount.Record) && d.name == "account" ||
-					n >= messageHeader && d.name == "message" {
-					continue
-				}
-			}
-			if d.name == "session" && n > 1+timeLen {
-				continue // a shorter user name
-			}
-			if !errors.Is(err, ErrCorrupt) {
+		for n := range min(d.restFrom, len(d.valid)) {
+			if err := d.decode(d.valid[:n]); !errors.Is(err, ErrCorrupt) {
 				t.Errorf("%s cut to %d of %d bytes: %v, want ErrCorrupt", d.name, n, len(d.valid), err)
 			}
 		}
@@ -142,8 +148,8 @@ func TestEveryTruncationOfARecordIsRejected(t *testing.T) {
 
 func TestRecordsWithTrailingBytesAreRejected(t *testing.T) {
 	for _, d := range decoders {
-		if d.name != "keys" && d.name != "mailbox" {
-			continue // the others end in a field that takes the rest
+		if d.restFrom < len(d.valid) {
+			continue // they end in a field that takes the rest
 		}
 		if err := d.decode(append(append([]byte{}, d.valid...), 0)); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("%s with a trailing byte: %v, want ErrCorrupt", d.name, err)
@@ -172,10 +178,10 @@ func TestOutOfRangeFieldsAreRejected(t *testing.T) {
 	if _, err := decodeAccount("alice", bad); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("account with bad nanoseconds: %v", err)
 	}
-	if _, err := decodeMailboxMeta(encodeMailboxMeta(mailboxMeta{lastSeq: 1, count: 2})); !errors.Is(err, ErrCorrupt) {
+	if _, err := decodeQueueMeta(encodeQueueMeta(queueMeta{lastSeq: 1, count: 2})); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("mailbox holding more messages than were ever stored: %v", err)
 	}
-	if _, err := decodeMailboxMeta(encodeMailboxMeta(mailboxMeta{lastSeq: 1, count: 1, bytes: 1 << 63})); !errors.Is(err, ErrCorrupt) {
+	if _, err := decodeQueueMeta(encodeQueueMeta(queueMeta{lastSeq: 1, count: 1, bytes: 1 << 63})); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("mailbox with 2^63 bytes: %v", err)
 	}
 	keys := encodeKeys(sampleKeys)
@@ -183,10 +189,10 @@ func TestOutOfRangeFieldsAreRejected(t *testing.T) {
 	if _, err := decodeKeys(keys); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("keys with an overlong field: %v", err)
 	}
-	if _, _, _, err := parseMsgExpiryKey(make([]byte, timeLen+seqLen)); !errors.Is(err, ErrCorrupt) {
+	if _, _, _, err := parseSeqExpiryKey(make([]byte, timeLen+seqLen)); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("message expiry key without user: %v", err)
 	}
-	if _, _, err := parseSessionExpiryKey(make([]byte, timeLen+hashLen-1)); !errors.Is(err, ErrCorrupt) {
+	if _, _, err := parseIDExpiryKey(make([]byte, timeLen+hashLen-1)); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("short session expiry key: %v", err)
 	}
 	if _, err := decodeSchema([]byte{1}); !errors.Is(err, ErrCorrupt) {
@@ -237,12 +243,12 @@ func FuzzDecodeMessage(f *testing.F) {
 	})
 }
 
-func FuzzDecodeMailboxMeta(f *testing.F) {
-	f.Add(encodeMailboxMeta(sampleMeta))
-	f.Add(encodeMailboxMeta(mailboxMeta{}))
+func FuzzDecodeQueueMeta(f *testing.F) {
+	f.Add(encodeQueueMeta(sampleMeta))
+	f.Add(encodeQueueMeta(queueMeta{}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := decodeMailboxMeta(b)
-		if err == nil && !bytes.Equal(encodeMailboxMeta(m), b) {
+		m, err := decodeQueueMeta(b)
+		if err == nil && !bytes.Equal(encodeQueueMeta(m), b) {
 			t.Errorf("re-encoding differs")
 		}
 	})
@@ -259,13 +265,13 @@ func FuzzDecodeSession(f *testing.F) {
 }
 
 func FuzzIndexKeys(f *testing.F) {
-	f.Add(msgExpiryKey(t0, 3, "bob"))
-	f.Add(sessionExpiryKey(t0, node.TokenHash{9}))
+	f.Add(seqExpiryKey(t0, 3, "bob"))
+	f.Add(idExpiryKey(t0, node.TokenHash{9}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if exp, seq, user, err := parseMsgExpiryKey(b); err == nil && !bytes.Equal(msgExpiryKey(exp, seq, user), b) {
+		if exp, seq, user, err := parseSeqExpiryKey(b); err == nil && !bytes.Equal(seqExpiryKey(exp, seq, user), b) {
 			t.Errorf("message expiry key re-encoding differs")
 		}
-		if exp, h, err := parseSessionExpiryKey(b); err == nil && !bytes.Equal(sessionExpiryKey(exp, h), b) {
+		if exp, h, err := parseIDExpiryKey(b); err == nil && !bytes.Equal(idExpiryKey(exp, h), b) {
 			t.Errorf("session expiry key re-encoding differs")
 		}
 	})

@@ -23,7 +23,7 @@ func (s *Store) PutSession(h node.TokenHash, sess node.Session) error {
 		if err := tx.Bucket(bucketSessions).Put(h[:], encodeSession(sess)); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketSessExpiry).Put(sessionExpiryKey(sess.Expires, h), nil); err != nil {
+		if err := tx.Bucket(bucketSessExpiry).Put(idExpiryKey(sess.Expires, h), nil); err != nil {
 			return err
 		}
 		byUser, err := tx.Bucket(bucketUserSessions).CreateBucketIfNotExists([]byte(sess.User))
@@ -70,7 +70,7 @@ func deleteSession(tx *bolt.Tx, h node.TokenHash) error {
 	if err != nil {
 		return err
 	}
-	if err := tx.Bucket(bucketSessExpiry).Delete(sessionExpiryKey(old.Expires, h)); err != nil {
+	if err := tx.Bucket(bucketSessExpiry).Delete(idExpiryKey(old.Expires, h)); err != nil {
 		return err
 	}
 	if byUser := tx.Bucket(bucketUserSessions).Bucket([]byte(old.User)); byUser != nil {
@@ -121,7 +121,7 @@ func (s *Store) expireSessions(now time.Time) (more bool, err error) {
 		var doomed []node.TokenHash
 		c := tx.Bucket(bucketSessExpiry).Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			expires, h, err := parseSessionExpiryKey(k)
+			expires, h, err := parseIDExpiryKey(k)
 			if err != nil {
 				return err
 			}

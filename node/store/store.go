@@ -32,14 +32,25 @@ var (
 	bucketSessions     = []byte("sessions")
 	bucketUserSessions = []byte("usersessions")
 	bucketSessExpiry   = []byte("sessionexpiry")
+	bucketMeshHeld     = []byte("meshheld")
+	bucketMeshQueues   = []byte("meshqueues")
+	bucketMeshExpiry   = []byte("meshexpiry")
+	bucketMeshOrigins  = []byte("meshorigins")
+	bucketMeshSeen     = []byte("meshseen")
+	bucketSeenExpiry   = []byte("meshseenexpiry")
+	bucketMeshStatus   = []byte("meshstatus")
+	bucketStatusExpiry = []byte("meshstatusexpiry")
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketAccounts, bucketKeys, bucketKeyPackages, bucketLastResort,
 		bucketMailboxes, bucketMailboxMeta, bucketMsgExpiry,
 		bucketSessions, bucketUserSessions, bucketSessExpiry,
+		bucketMeshHeld, bucketMeshQueues, bucketMeshExpiry, bucketMeshOrigins,
+		bucketMeshSeen, bucketSeenExpiry, bucketMeshStatus, bucketStatusExpiry,
 	}
 
-	keySchema = []byte("schema")
+	keySchema     = []byte("schema")
+	keyMeshTotals = []byte("mesh")
 )
 
 // Store is a node.Store on one bbolt file. It is safe for concurrent use.
@@ -53,16 +64,16 @@ type Store struct {
 	mu     sync.RWMutex
 	closed bool
 
-	// queued counts Enqueue calls handed to the committer and not yet
-	// answered.
+	// queued counts Enqueue and Hold calls handed to the committer and
+	// not yet answered.
 	queued atomic.Int64
 
 	// expireChunk is expireChunk; tests lower it.
 	expireChunk int
 
-	reqs     chan *enqueueReq // to the committer
-	stop     chan struct{}    // closed by Close
-	loopDone chan struct{}    // closed when the committer has returned
+	reqs     chan *commitReq // to the committer
+	stop     chan struct{}   // closed by Close
+	loopDone chan struct{}   // closed when the committer has returned
 }
 
 var _ node.Store = (*Store)(nil)
@@ -98,7 +109,7 @@ func Open(path string, opts Options) (*Store, error) {
 		db:          db,
 		opts:        opts,
 		expireChunk: expireChunk,
-		reqs:        make(chan *enqueueReq, opts.QueueSize),
+		reqs:        make(chan *commitReq, opts.QueueSize),
 		stop:        make(chan struct{}),
 		loopDone:    make(chan struct{}),
 	}
@@ -141,17 +152,22 @@ func initSchema(tx *bolt.Tx) error {
 	case v > schemaVersion:
 		return fmt.Errorf("%w: version %d, newest known is %d", ErrSchemaUnknown, v, schemaVersion)
 	}
+	// A file from before store-and-forward lacks its buckets and totals:
+	// they are added empty, which is what that file holds.
 	for _, name := range allBuckets {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}
 	}
+	if meta.Get(keyMeshTotals) == nil {
+		return meta.Put(keyMeshTotals, encodeMeshTotals(meshTotals{}))
+	}
 	return nil
 }
 
-// Close commits every Enqueue already queued, stops the committer and
-// closes the file. Calls after Close fail with node.ErrStoreClosed; so does
-// a second Close.
+// Close commits every Enqueue and Hold already queued, stops the committer
+// and closes the file. Calls after Close fail with node.ErrStoreClosed; so
+// does a second Close.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -170,6 +186,17 @@ func (s *Store) Close() error {
 
 // Path returns the database file's path.
 func (s *Store) Path() string { return s.db.Path() }
+
+// checkOpen fails with node.ErrStoreClosed after Close; for calls that
+// have nothing to write.
+func (s *Store) checkOpen(op string) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return fmt.Errorf("store: %s: %w", op, node.ErrStoreClosed)
+	}
+	return nil
+}
 
 // view runs fn in a read transaction unless the store is closed.
 func (s *Store) view(op string, fn func(tx *bolt.Tx) error) error {

@@ -18,7 +18,8 @@ func TestOptionsDefaultsAndValidation(t *testing.T) {
 	d := nilOpts.WithDefaults()
 	if d.Limits.MaxMessages != 10_000 || d.Limits.MaxBytes != 64<<20 || d.MaxKeyPackages != DefaultMaxKeyPackages ||
 		d.BatchWindow != time.Millisecond || d.BatchSize != 256 || d.QueueSize != DefaultQueueSize ||
-		d.LockTimeout != DefaultLockTimeout || d.Now == nil {
+		d.LockTimeout != DefaultLockTimeout || d.Now == nil ||
+		d.Mesh != (node.MeshQuota{MaxBytes: 16 << 20, DomainBytes: 8 << 20, OriginBytes: 8 << 20, MaxSeen: 50_000}) {
 		t.Errorf("defaults of nil Options: %+v", d)
 	}
 	if err := d.Validate(); err != nil {
@@ -36,6 +37,10 @@ func TestOptionsDefaultsAndValidation(t *testing.T) {
 		"negative batch size":   {BatchSize: -1},
 		"negative queue size":   {QueueSize: -1},
 		"negative lock timeout": {LockTimeout: -1},
+		"negative mesh bytes":   {Mesh: node.MeshQuota{MaxBytes: -1}},
+		"negative domain bytes": {Mesh: node.MeshQuota{DomainBytes: -1}},
+		"negative origin bytes": {Mesh: node.MeshQuota{OriginBytes: -1}},
+		"negative seen ids":     {Mesh: node.MeshQuota{MaxSeen: -1}},
 	} {
 		o = o.WithDefaults()
 		if err := o.Validate(); !errors.Is(err, ErrInvalidOptions) {

@@ -11,7 +11,7 @@ func (s *Store) Totals() (messages, bytes int64, accounts int, err error) {
 	err = s.view("totals", func(tx *bolt.Tx) error {
 		accounts = tx.Bucket(bucketAccounts).Stats().KeyN
 		return tx.Bucket(bucketMailboxMeta).ForEach(func(_, v []byte) error {
-			meta, err := decodeMailboxMeta(v)
+			meta, err := decodeQueueMeta(v)
 			if err != nil {
 				return err
 			}

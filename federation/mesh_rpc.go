@@ -1,0 +1,314 @@
+package federation
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/quicprochat/qpc/crypto/ca"
+	"github.com/quicprochat/qpc/mesh/envelope"
+	"github.com/quicprochat/qpc/mesh/forward"
+	"github.com/quicprochat/qpc/mesh/route"
+	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/node/noderpc"
+	"github.com/quicprochat/qpc/schemas"
+)
+
+// Mesh is the store-and-forward engine the links serve; forward.Engine
+// implements it. Without one, the mesh calls of a peer fail.
+type Mesh interface {
+	LinkUp(domain string)
+	LinkDown(domain string)
+	Receive(ctx context.Context, from, fromID string, envs []*envelope.Envelope) []forward.Result
+	Learn(from string, adverts []route.Advert) error
+	Reports(from string, reports []forward.Report)
+	// NextHop returns the neighbour that leads towards domain.
+	NextHop(domain string) (string, bool)
+}
+
+// maxForward bounds the envelopes of one forward call, and maxReports the
+// reports of one report call.
+const (
+	maxForward = 256
+	maxReports = 256
+)
+
+// Forward implements forward.Links.
+func (m *Manager) Forward(ctx context.Context, neighbour string, envs []*envelope.Envelope) ([]forward.Result, error) {
+	l := m.link(neighbour)
+	if l == nil {
+		return nil, fmt.Errorf("%w: no link to %s", node.ErrPeerUnreachable, neighbour)
+	}
+	results, err := l.forward(ctx, envs)
+	n := 0
+	for _, r := range results {
+		if r.Outcome == forward.Delivered || r.Outcome == forward.Accepted {
+			n++
+		}
+	}
+	m.count(neighbour, n, 0, err)
+	return results, err
+}
+
+// Routes implements forward.Links.
+func (m *Manager) Routes(ctx context.Context, neighbour string, adverts []route.Advert) error {
+	l := m.link(neighbour)
+	if l == nil {
+		return fmt.Errorf("%w: no link to %s", node.ErrPeerUnreachable, neighbour)
+	}
+	fut, release := l.peer.Routes(ctx, func(p schemas.FederationService_routes_Params) error {
+		list, err := p.NewAdverts(int32(len(adverts)))
+		if err != nil {
+			return err
+		}
+		for i, a := range adverts {
+			w := list.At(i)
+			w.SetHops(a.Hops)
+			if err := w.SetDomain(a.Domain); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	defer release()
+	if _, err := fut.Struct(); err != nil {
+		return l.callErr(err)
+	}
+	return nil
+}
+
+// Report implements forward.Links.
+func (m *Manager) Report(ctx context.Context, neighbour string, reports []forward.Report) error {
+	l := m.link(neighbour)
+	if l == nil {
+		return fmt.Errorf("%w: no link to %s", node.ErrPeerUnreachable, neighbour)
+	}
+	fut, release := l.peer.Report(ctx, func(p schemas.FederationService_report_Params) error {
+		list, err := p.NewReports(int32(len(reports)))
+		if err != nil {
+			return err
+		}
+		for i, r := range reports {
+			if err := reportToWire(r, list.At(i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	defer release()
+	if _, err := fut.Struct(); err != nil {
+		return l.callErr(err)
+	}
+	return nil
+}
+
+func (l *link) forward(ctx context.Context, envs []*envelope.Envelope) ([]forward.Result, error) {
+	fut, release := l.peer.Forward(ctx, func(p schemas.FederationService_forward_Params) error {
+		list, err := p.NewEnvelopes(int32(len(envs)))
+		if err != nil {
+			return err
+		}
+		for i, e := range envs {
+			if err := envelope.ToWire(e, list.At(i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	defer release()
+	res, err := fut.Struct()
+	if err != nil {
+		return nil, l.callErr(err)
+	}
+	list, err := res.Results()
+	if err != nil {
+		return nil, l.callErr(err)
+	}
+	if list.Len() != len(envs) {
+		return nil, fmt.Errorf("%w: %s answered %d results for %d envelopes", node.ErrPeerUnreachable, l.domain, list.Len(), len(envs))
+	}
+	out := make([]forward.Result, list.Len())
+	for i := range out {
+		w := list.At(i)
+		o := w.Outcome()
+		if o > schemas.ForwardOutcome_refused {
+			// An outcome this node does not know: keep the envelope.
+			o = schemas.ForwardOutcome_refused
+		}
+		out[i] = forward.Result{Outcome: forward.Outcome(o), Err: resultErr(w)}
+	}
+	return out, nil
+}
+
+// resultErr is the error of a forward result, the peer's detail kept.
+func resultErr(w schemas.ForwardResult) error {
+	base := noderpc.ErrorOf(w.Error())
+	if base == nil {
+		return nil
+	}
+	if detail, _ := w.Detail(); detail != "" {
+		return fmt.Errorf("%w: %s", base, detail)
+	}
+	return base
+}
+
+// Forward implements FederationService.forward.
+func (s *server) Forward(ctx context.Context, call schemas.FederationService_forward) error {
+	call.Go() // waits on the disk
+	return s.do(ctx, "forward", func(ctx context.Context) error {
+		mesh := s.m.cfg.Mesh
+		if mesh == nil {
+			return fmt.Errorf("%w: this node does not store and forward", node.ErrUnknownDomain)
+		}
+		list, err := call.Args().Envelopes()
+		if err != nil {
+			return noderpc.BadRequest(err)
+		}
+		if list.Len() == 0 || list.Len() > maxForward {
+			return fmt.Errorf("%w: %d envelopes (1-%d)", node.ErrBadRequest, list.Len(), maxForward)
+		}
+		if err := s.in.Allow(list.Len()); err != nil {
+			return err
+		}
+		envs := make([]*envelope.Envelope, list.Len())
+		for i := range envs {
+			// An undecodable one stays nil and is rejected on its own.
+			envs[i], _ = envelope.FromWire(list.At(i))
+		}
+		var fromID string
+		if l := s.m.link(s.domain); l != nil {
+			fromID = l.nodeID
+		}
+		results := mesh.Receive(ctx, s.domain, fromID, envs)
+		res, err := call.AllocResults()
+		if err != nil {
+			return err
+		}
+		out, err := res.NewResults(int32(len(results)))
+		if err != nil {
+			return err
+		}
+		in := 0
+		for i, r := range results {
+			w := out.At(i)
+			w.SetOutcome(schemas.ForwardOutcome(r.Outcome))
+			if r.Err != nil {
+				w.SetError(noderpc.CodeOf(r.Err))
+				if err := w.SetDetail(r.Err.Error()); err != nil {
+					return err
+				}
+			}
+			if r.Outcome == forward.Delivered || r.Outcome == forward.Accepted {
+				in++
+			}
+		}
+		s.m.count(s.domain, 0, in, nil)
+		return nil
+	})
+}
+
+// Routes implements FederationService.routes.
+func (s *server) Routes(ctx context.Context, call schemas.FederationService_routes) error {
+	return s.do(ctx, "routes", func(ctx context.Context) error {
+		mesh := s.m.cfg.Mesh
+		if mesh == nil {
+			return nil // a node without store-and-forward routes nothing
+		}
+		list, err := call.Args().Adverts()
+		if err != nil {
+			return noderpc.BadRequest(err)
+		}
+		if list.Len() > route.DefaultMaxRoutes {
+			return fmt.Errorf("%w: %d adverts", node.ErrBadRequest, list.Len())
+		}
+		adverts := make([]route.Advert, list.Len())
+		for i := range adverts {
+			w := list.At(i)
+			d, err := w.Domain()
+			if err != nil {
+				return noderpc.BadRequest(err)
+			}
+			adverts[i] = route.Advert{Domain: d, Hops: w.Hops()}
+		}
+		if err := mesh.Learn(s.domain, adverts); err != nil {
+			return fmt.Errorf("%w: %v", node.ErrBadRequest, err)
+		}
+		return nil
+	})
+}
+
+// Report implements FederationService.report.
+func (s *server) Report(ctx context.Context, call schemas.FederationService_report) error {
+	return s.do(ctx, "report", func(ctx context.Context) error {
+		mesh := s.m.cfg.Mesh
+		if mesh == nil {
+			return nil
+		}
+		list, err := call.Args().Reports()
+		if err != nil {
+			return noderpc.BadRequest(err)
+		}
+		if list.Len() > maxReports {
+			return fmt.Errorf("%w: %d reports (at most %d)", node.ErrBadRequest, list.Len(), maxReports)
+		}
+		reports := make([]forward.Report, 0, list.Len())
+		for i := 0; i < list.Len(); i++ {
+			r, err := reportFromWire(list.At(i))
+			if err != nil {
+				return noderpc.BadRequest(err)
+			}
+			reports = append(reports, r)
+		}
+		mesh.Reports(s.domain, reports)
+		return nil
+	})
+}
+
+func reportToWire(r forward.Report, w schemas.MeshReport) error {
+	w.SetState(schemas.MeshState(r.State))
+	w.SetAtMillis(r.When.UnixMilli())
+	w.SetReason(noderpc.CodeOf(r.Reason))
+	w.SetHops(r.Hops)
+	if err := w.SetId(r.ID[:]); err != nil {
+		return err
+	}
+	if err := w.SetOriginDomain(r.Origin); err != nil {
+		return err
+	}
+	return w.SetAt(r.At)
+}
+
+// reportFromWire reads a report; the domains are checked so that a report
+// cannot carry junk into the routing lookup or a sender's status.
+func reportFromWire(w schemas.MeshReport) (forward.Report, error) {
+	var r forward.Report
+	id, err := w.Id()
+	if err != nil {
+		return r, err
+	}
+	if len(id) != len(r.ID) {
+		return r, fmt.Errorf("report id of %d bytes", len(id))
+	}
+	copy(r.ID[:], id)
+	if r.Origin, err = w.OriginDomain(); err != nil {
+		return r, err
+	}
+	if r.At, err = w.At(); err != nil {
+		return r, err
+	}
+	if err := ca.ValidateDomain(r.Origin); err != nil {
+		return r, fmt.Errorf("report origin: %w", err)
+	}
+	if err := ca.ValidateDomain(r.At); err != nil {
+		return r, fmt.Errorf("report at: %w", err)
+	}
+	st := w.State()
+	if st > schemas.MeshState_dropped {
+		return r, fmt.Errorf("report state %d", st)
+	}
+	r.State = node.MeshState(st)
+	r.When = time.UnixMilli(w.AtMillis())
+	r.Reason = noderpc.ErrorOf(w.Reason())
+	r.Hops = w.Hops()
+	return r, nil
+}

@@ -1,0 +1,43 @@
+// Package forward is the store-and-forward engine of a node (DESIGN §7):
+// it moves signed envelopes (mesh/envelope) hop by hop across federation
+// links to users whose home node is not linked to the sender's, keeps
+// them on disk (node.MeshStore) while no route leads on, and keeps the
+// routing table (mesh/route) that says where to send them.
+//
+// # Custody
+//
+// A node that holds an envelope keeps it until its next hop answers for
+// it: delivered (the next hop is the recipient's home node and the
+// message is in the mailbox), accepted (the next hop has it on its disk
+// and now answers for it), duplicate (the next hop already has it or
+// delivered it), or rejected (the next hop refuses it for good: bad
+// signature, expired, hop limit, unknown user). Only then is the envelope
+// released. Refused (the next hop's store or the mailbox is full) and
+// looped (the next hop forwarded it before: a routing loop) keep it here,
+// and the engine tries the domain again after RetryDelay or at the next
+// route change. So a full store pushes back to the previous hop, and in
+// the end to the sender's node, whose client is told (node.ErrMeshFull):
+// nothing is evicted to make room and nothing is dropped but for the
+// reasons above, each counted.
+//
+// # Order and once-only
+//
+// Envelopes wait in one FIFO queue per destination domain, and one
+// goroutine at a time drains a queue, in batches, so the envelopes of one
+// sender to one domain reach the next hop in the order they were sent;
+// along one path they stay in order. Each node remembers the ids it has
+// seen (held, forwarded, delivered, dropped) until their TTL ends, in the
+// same transaction that stores or delivers them: an id enters a mailbox at
+// most once and is forwarded at most once by a node, also around rings.
+//
+// # Routes and reports
+//
+// Neighbours exchange their routing tables over federation (every
+// AdvertInterval and at once on a change; split horizon, full lists,
+// routes expire after route.DefaultRouteTTL). News about an envelope
+// (delivered, held somewhere without a route, expired, dropped) travels
+// back to its origin node as a report along the routing table to the
+// envelope's origin domain, where the sender's status is updated. Reports
+// are advisory, not stored, and dropped (and counted) when no route leads
+// back.
+package forward

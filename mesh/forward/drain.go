@@ -1,0 +1,211 @@
+package forward
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/quicprochat/qpc/mesh/envelope"
+	"github.com/quicprochat/qpc/node"
+)
+
+// drain forwards domain's held envelopes in order while a route leads on,
+// and returns how long the domain should rest before the next try: 0 when
+// it is done, RetryDelay when the next hop refused an envelope or
+// answered looped, linkRetry when the call failed (a link being replaced,
+// say).
+func (e *Engine) drain(ctx context.Context, domain string) (rest time.Duration) {
+	var after uint64
+	for ctx.Err() == nil {
+		now := e.cfg.Now()
+		r, ok := e.table.Next(domain, now)
+		if !ok {
+			return 0
+		}
+		batch, err := e.cfg.Store.Held(domain, after, e.cfg.Batch)
+		if err != nil {
+			e.log.Error("reading held envelopes", "domain", domain, "err", err)
+			return e.cfg.RetryDelay
+		}
+		if len(batch) == 0 {
+			return 0
+		}
+		after = batch[len(batch)-1].Seq
+		var (
+			out     []*envelope.Envelope
+			outHeld []node.HeldEnvelope
+			release = map[node.SeenState][]uint64{}
+			reports []Report
+		)
+		for _, h := range batch {
+			env, err := envelope.Unmarshal(h.Data)
+			if err == nil {
+				err = env.Verify(now)
+			}
+			var fwd *envelope.Envelope
+			if err == nil {
+				fwd, err = env.Forwarded()
+			}
+			if err != nil {
+				reason := nodeError(err)
+				e.count("dropped:"+reasonName(reason), 1)
+				e.log.Info("dropping held envelope", "domain", domain, "err", err)
+				release[node.SeenDropped] = append(release[node.SeenDropped], h.Seq)
+				reports = append(reports, e.news(h, stateOf(reason), e.cfg.Domain, reason))
+				continue
+			}
+			out = append(out, fwd)
+			outHeld = append(outHeld, h)
+		}
+		var blocked time.Duration
+		if len(out) > 0 {
+			// News of this hop is dated before the call, so that a report
+			// from the next hop (queued there, say) counts as later.
+			sent := e.cfg.Now()
+			results, err := e.call(ctx, r.NextHop, out)
+			if err != nil {
+				e.count("refused:link", 1)
+				e.log.Debug("forwarding failed", "domain", domain, "via", r.NextHop, "err", err)
+				blocked = linkRetry
+				out, outHeld = nil, nil
+			}
+			for i, res := range results {
+				h := outHeld[i]
+				switch res.Outcome {
+				case Delivered:
+					e.count("forwarded", 1)
+					release[node.SeenForwarded] = append(release[node.SeenForwarded], h.Seq)
+					reports = append(reports, e.news(h, node.MeshDelivered, r.NextHop, nil))
+				case Accepted:
+					e.count("forwarded", 1)
+					release[node.SeenForwarded] = append(release[node.SeenForwarded], h.Seq)
+					if h.Origin == e.cfg.Domain {
+						rep := e.news(h, node.MeshForwarded, r.NextHop, nil)
+						rep.When = sent
+						reports = append(reports, rep)
+					}
+				case Duplicate:
+					e.count("duplicate", 1)
+					release[node.SeenForwarded] = append(release[node.SeenForwarded], h.Seq)
+				case Rejected:
+					reason := res.Err
+					e.count("dropped:"+reasonName(reason), 1)
+					e.log.Info("next hop rejected an envelope", "domain", domain, "via", r.NextHop, "err", res.Err)
+					release[node.SeenDropped] = append(release[node.SeenDropped], h.Seq)
+					reports = append(reports, e.news(h, stateOf(reason), r.NextHop, reason))
+				case Looped:
+					e.count("looped", 1)
+					blocked = e.cfg.RetryDelay
+				default: // Refused
+					e.count("refused:"+reasonName(res.Err), 1)
+					blocked = e.cfg.RetryDelay
+				}
+			}
+		}
+		for state, seqs := range release {
+			if err := e.cfg.Store.Release(domain, seqs, state); err != nil {
+				// Kept on disk: sent again later, and the next hop's
+				// seen-set answers duplicate.
+				e.log.Error("releasing forwarded envelopes", "domain", domain, "err", err)
+				return e.cfg.RetryDelay
+			}
+			e.held(domain, -len(seqs))
+		}
+		for _, rep := range reports {
+			e.report(rep)
+		}
+		if blocked > 0 {
+			return blocked
+		}
+	}
+	return 0
+}
+
+// linkRetry is how long a domain rests after a call to its next hop
+// failed; a new link ends the rest sooner.
+const linkRetry = 500 * time.Millisecond
+
+// call forwards envs to neighbour within callTimeout and checks the
+// answer's length.
+func (e *Engine) call(ctx context.Context, neighbour string, envs []*envelope.Envelope) ([]Result, error) {
+	e.mu.Lock()
+	links := e.links
+	e.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	results, err := links.Forward(ctx, neighbour, envs)
+	if err == nil && len(results) != len(envs) {
+		err = fmt.Errorf("%s answered %d results for %d envelopes", neighbour, len(results), len(envs))
+	}
+	return results, err
+}
+
+// news makes a report about the held envelope h for its origin.
+func (e *Engine) news(h node.HeldEnvelope, state node.MeshState, at string, reason error) Report {
+	return Report{ID: h.ID, Origin: h.Origin, State: state, At: at, When: e.cfg.Now(), Reason: reason}
+}
+
+// expire drops the envelopes whose TTL ran out while held here.
+func (e *Engine) expire(now time.Time) {
+	gone, err := e.cfg.Store.ExpireMesh(now)
+	if err != nil {
+		e.log.Error("expiring held envelopes", "err", err)
+		return
+	}
+	if len(gone) == 0 {
+		return
+	}
+	e.count("dropped:expired", len(gone))
+	e.log.Info("dropped expired envelopes", "count", len(gone))
+	for _, h := range gone {
+		e.held(h.Domain, -1)
+		e.report(e.news(h, node.MeshExpired, e.cfg.Domain, node.ErrExpired))
+	}
+}
+
+// nodeError maps an envelope's verification failure to the node error
+// that the wire and the sender's status carry.
+func nodeError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, envelope.ErrExpired):
+		return fmt.Errorf("%w: %v", node.ErrExpired, err)
+	case errors.Is(err, envelope.ErrHopLimit):
+		return fmt.Errorf("%w: %v", node.ErrHopLimit, err)
+	}
+	return fmt.Errorf("%w: %v", node.ErrBadEnvelope, err)
+}
+
+// stateOf is the sender's state for an envelope dropped for reason.
+func stateOf(reason error) node.MeshState {
+	if errors.Is(reason, node.ErrExpired) {
+		return node.MeshExpired
+	}
+	return node.MeshDropped
+}
+
+// reasonName is the short name of a drop or refusal reason, for counters
+// and metrics.
+func reasonName(err error) string {
+	for _, r := range []struct {
+		err  error
+		name string
+	}{
+		{node.ErrExpired, "expired"},
+		{node.ErrHopLimit, "hop-limit"},
+		{node.ErrBadEnvelope, "bad-envelope"},
+		{node.ErrUnknownUser, "unknown-user"},
+		{node.ErrMeshFull, "store-full"},
+		{node.ErrMailboxFull, "mailbox-full"},
+		{node.ErrRateLimited, "rate-limited"},
+		{node.ErrUnknownDomain, "unknown-domain"},
+		{node.ErrShuttingDown, "shutting-down"},
+	} {
+		if errors.Is(err, r.err) {
+			return r.name
+		}
+	}
+	return "other"
+}

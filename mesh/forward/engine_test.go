@@ -1,0 +1,123 @@
+package forward
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/quicprochat/qpc/mesh/envelope"
+	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/node/store"
+)
+
+// unusedLocal stands in for the node's service where a test delivers
+// nothing; it fails the test if called.
+type unusedLocal struct{ t *testing.T }
+
+func (l unusedLocal) DeliverMesh(context.Context, []node.NewMessage) ([]node.Receipt, error) {
+	l.t.Error("DeliverMesh called")
+	return nil, nil
+}
+
+func newEngine(t *testing.T, cfg Config) (*Engine, *store.Store) {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), store.FileName), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	_, key, _ := ed25519.GenerateKey(nil)
+	cfg.Domain, cfg.Key, cfg.Store, cfg.Local = "n1.example.mesh", key, st, unusedLocal{t}
+	e, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, st
+}
+
+func TestSendCapsTTLAndHopsAtTheNodesAndHoldsInOrder(t *testing.T) {
+	e, st := newEngine(t, Config{TTL: time.Hour, MaxHops: 3})
+	cases := []struct {
+		ttl      time.Duration
+		hops     uint8
+		wantTTL  time.Duration
+		wantHops uint8
+	}{
+		{0, 0, time.Hour, 3},
+		{2 * time.Hour, 10, time.Hour, 3},
+		{30 * time.Minute, 2, 30 * time.Minute, 2},
+		{1500 * time.Millisecond, 1, 2 * time.Second, 1},
+	}
+	var out []node.MeshOutgoing
+	for i, c := range cases {
+		out = append(out, node.MeshOutgoing{Sender: "alice", Recipient: "carol@n3.example.mesh", Payload: []byte{byte(i)}, TTL: c.ttl, MaxHops: c.hops})
+	}
+	// The same message twice in one millisecond is one envelope.
+	out = append(out, out[0])
+	receipts := e.Send(context.Background(), out)
+	for i, r := range receipts[:len(cases)] {
+		if r.Err != nil || r.QueuedAt != "n1.example.mesh" || r.MeshID == (node.MeshID{}) {
+			t.Fatalf("receipt %d: %+v", i, r)
+		}
+	}
+	if err := receipts[len(cases)].Err; !errors.Is(err, node.ErrBadRequest) {
+		t.Errorf("the same message again: %v, want ErrBadRequest", err)
+	}
+	if !e.Pending("n3.example.mesh") {
+		t.Error("nothing pending for n3")
+	}
+	held, err := st.Held("n3.example.mesh", 0, 10)
+	if err != nil || len(held) != len(cases) {
+		t.Fatalf("held %d, %v", len(held), err)
+	}
+	for i, h := range held {
+		env, err := envelope.Unmarshal(h.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := env.Verify(time.Now()); err != nil {
+			t.Errorf("envelope %d: %v", i, err)
+		}
+		if env.TTL != cases[i].wantTTL || env.MaxHops != cases[i].wantHops || env.OriginDomain != "n1.example.mesh" {
+			t.Errorf("envelope %d: TTL %s, max hops %d, origin %s; want %s, %d", i, env.TTL, env.MaxHops, env.OriginDomain, cases[i].wantTTL, cases[i].wantHops)
+		}
+	}
+	st2, err := e.Status("alice", []node.MeshID{held[0].ID})
+	if err != nil || st2[0].State != node.MeshQueued || st2[0].At != "n1.example.mesh" {
+		t.Errorf("status %+v, %v", st2, err)
+	}
+}
+
+func TestSendRefusesWhatCannotBeAnEnvelope(t *testing.T) {
+	e, _ := newEngine(t, Config{})
+	r := e.Send(context.Background(), []node.MeshOutgoing{
+		{Sender: "alice", Recipient: "carol", Payload: []byte("x")},
+		{Sender: "alice", Recipient: "carol@n3.example.mesh"},
+	})
+	for i, rr := range r {
+		if rr.Err == nil || rr.MeshID != (node.MeshID{}) {
+			t.Errorf("receipt %d: %+v, want an error", i, rr)
+		}
+	}
+	if e.Pending("n3.example.mesh") {
+		t.Error("a refused message is pending")
+	}
+}
+
+func TestReasonNamesAndOutcomes(t *testing.T) {
+	for err, want := range map[error]string{
+		node.ErrExpired: "expired", node.ErrHopLimit: "hop-limit", node.ErrMeshFull: "store-full",
+		nodeError(envelope.ErrBadSignature): "bad-envelope", nodeError(envelope.ErrExpired): "expired",
+		nil: "other",
+	} {
+		if got := reasonName(err); got != want {
+			t.Errorf("reasonName(%v) = %s, want %s", err, got, want)
+		}
+	}
+	if Refused.String() != "refused" || Outcome(9).String() != "refused" || Delivered.String() != "delivered" {
+		t.Error("outcome names")
+	}
+}

@@ -1,0 +1,220 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/quicprochat/qpc/node"
+)
+
+// The group committer: one goroutine that writes the Enqueue and Hold
+// calls that arrive together in one transaction, so that they share its
+// sync (see the package doc).
+
+// commitReq is one Enqueue or Hold call waiting for the committer.
+type commitReq struct {
+	op   string // "enqueue" or "hold", for errors
+	ctx  context.Context
+	msgs []node.NewMessage   // an Enqueue's messages
+	envs []node.HeldEnvelope // a Hold's envelopes
+	// recs are the encoded records of msgs or envs, made by the caller;
+	// nil for an envelope that refusals already refuses.
+	recs     [][]byte
+	refusals []error   // a Hold's, as far as the caller could tell
+	arrived  time.Time // when the call was queued
+	done     chan commitResult
+}
+
+// size is what the call counts against Options.BatchSize.
+func (r *commitReq) size() int { return len(r.msgs) + len(r.envs) }
+
+// commitResult answers a commitReq.
+type commitResult struct {
+	receipts []node.Receipt // an Enqueue's
+	refusals []error        // a Hold's
+	seqs     []uint64       // a Hold's, 0 for a refused envelope
+	stored   int            // messages stored, for Options.OnCommit
+	err      error
+}
+
+// submit queues req for the committer. Holding mu for reading while sending
+// guarantees Close that nothing is sent after it set closed, so the
+// committer's final drain sees every queued request.
+func (s *Store) submit(req *commitReq) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return fmt.Errorf("store: %s: %w", req.op, node.ErrStoreClosed)
+	}
+	req.arrived = time.Now()
+	s.queued.Add(1)
+	select {
+	case s.reqs <- req:
+		return nil
+	case <-req.ctx.Done():
+		s.queued.Add(-1)
+		return req.ctx.Err()
+	}
+}
+
+// commitLoop is the committer: it cuts batches and commits them until Close,
+// then commits what is still queued and returns.
+func (s *Store) commitLoop() {
+	defer close(s.loopDone)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var batch []*commitReq
+	for {
+		clear(batch) // let answered calls and their payloads go
+		batch = batch[:0]
+		select {
+		case req := <-s.reqs:
+			batch = append(batch, req)
+		case <-s.stop:
+			s.drain()
+			return
+		}
+		n := batch[0].size()
+		// The window runs from the oldest call's arrival: a call that
+		// already waited through the previous commit does not wait again.
+		timer.Reset(time.Until(batch[0].arrived.Add(s.opts.BatchWindow)))
+		stopping := false
+	collect:
+		for n < s.opts.BatchSize {
+			// Take what is already queued first: a select between a
+			// queued call and a fired timer would pick at random and
+			// cut batches short under load.
+			select {
+			case req := <-s.reqs:
+				batch = append(batch, req)
+				n += req.size()
+				continue
+			default:
+			}
+			select {
+			case req := <-s.reqs:
+				batch = append(batch, req)
+				n += req.size()
+			case <-timer.C:
+				break collect
+			case <-s.stop:
+				stopping = true
+				break collect
+			}
+		}
+		if !timer.Stop() {
+			select { // drain a fire that raced with the cut
+			case <-timer.C:
+			default:
+			}
+		}
+		s.commit(batch)
+		if stopping {
+			s.drain()
+			return
+		}
+	}
+}
+
+// drain commits every queued request, in batches of BatchSize messages and
+// envelopes.
+// Close has set closed, so no request arrives any more.
+func (s *Store) drain() {
+	for {
+		var batch []*commitReq
+		n := 0
+	take:
+		for n < s.opts.BatchSize {
+			select {
+			case req := <-s.reqs:
+				batch = append(batch, req)
+				n += req.size()
+			default:
+				break take
+			}
+		}
+		if len(batch) == 0 {
+			return
+		}
+		s.commit(batch)
+	}
+}
+
+// commit writes batch in one transaction and answers every caller in it.
+func (s *Store) commit(batch []*commitReq) {
+	results := make([]*commitResult, len(batch))
+	nStored := 0
+	start := time.Now()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		w := &commitTx{tx: tx, limits: s.opts.Limits, quota: s.opts.Mesh, boxes: map[string]*mailbox{}}
+		nStored = 0
+		for i, req := range batch {
+			results[i] = nil
+			if req.ctx.Err() != nil {
+				continue // the caller is gone, or told ctx.Err()
+			}
+			var err error
+			if req.envs != nil {
+				results[i], err = w.holdAll(req)
+			} else {
+				results[i], err = w.addAll(req)
+			}
+			if err != nil {
+				return err
+			}
+			nStored += results[i].stored
+		}
+		return w.flush()
+	})
+	if err == nil && s.opts.OnCommit != nil {
+		s.opts.OnCommit(nStored, time.Since(start))
+	}
+	s.queued.Add(-int64(len(batch)))
+	for i, req := range batch {
+		switch {
+		case err != nil:
+			req.done <- commitResult{err: fmt.Errorf("store: %s: %w", req.op, err)}
+		case results[i] == nil:
+			req.done <- commitResult{err: req.ctx.Err()}
+		default:
+			req.done <- *results[i]
+		}
+	}
+}
+
+// commitTx is a group commit's transaction: the mailboxes it wrote to
+// and, once a message came through the mesh or an envelope is held, the
+// store-and-forward bookkeeping.
+type commitTx struct {
+	tx     *bolt.Tx
+	limits node.MailboxLimits
+	quota  node.MeshQuota
+	boxes  map[string]*mailbox
+	mesh   *meshTx
+}
+
+// openMesh reads the store-and-forward bookkeeping, once.
+func (w *commitTx) openMesh() error {
+	if w.mesh != nil {
+		return nil
+	}
+	var err error
+	w.mesh, err = openMeshTx(w.tx, w.quota)
+	return err
+}
+
+// flush writes the bookkeeping back.
+func (w *commitTx) flush() error {
+	for _, box := range w.boxes {
+		if err := box.saveMeta(w.tx); err != nil {
+			return err
+		}
+	}
+	if w.mesh != nil {
+		return w.mesh.flush()
+	}
+	return nil
+}

@@ -1,0 +1,194 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/quicprochat/qpc/node"
+)
+
+// checkMesh checks the store-and-forward buckets: every queue record
+// matches its envelopes, and only queues that hold some have a bucket; the
+// origin records and the mesh totals are the sums of what is held and of
+// the seen-set; the three expiry indexes hold exactly one entry per held
+// envelope, seen id and status; and an id is in the seen-set as held
+// exactly when its envelope is held, with the envelope's expiry.
+func checkMesh(tx *bolt.Tx) error {
+	raw := tx.Bucket(bucketMeta).Get(keyMeshTotals)
+	if raw == nil {
+		return errors.New("no mesh totals")
+	}
+	totals, err := decodeMeshTotals(raw)
+	if err != nil {
+		return fmt.Errorf("mesh totals: %w", err)
+	}
+	held := tx.Bucket(bucketMeshHeld)
+	queues := tx.Bucket(bucketMeshQueues)
+	var sum meshTally
+	origins := map[string]meshTally{}
+	heldIDs := map[node.MeshID]bool{}
+	wantExpiry := map[string]bool{}
+	err = queues.ForEach(func(k, v []byte) error {
+		domain := string(k)
+		q, err := decodeQueueMeta(v)
+		if err != nil {
+			return fmt.Errorf("queue of %q: %w", domain, err)
+		}
+		envs := held.Bucket(k)
+		if (envs != nil) != (q.count > 0) {
+			return fmt.Errorf("queue of %q counts %d envelopes; has a bucket: %t", domain, q.count, envs != nil)
+		}
+		if envs == nil {
+			return nil
+		}
+		var count, size, last uint64
+		err = envs.ForEach(func(k, v []byte) error {
+			e, err := decodeHeldEntry(domain, k, v)
+			if err != nil {
+				return err
+			}
+			if heldIDs[e.ID] {
+				return fmt.Errorf("envelope %x is held twice", e.ID)
+			}
+			heldIDs[e.ID] = true
+			state, expires, ok, err := lookupSeen(tx, e.ID)
+			if err != nil {
+				return err
+			}
+			if !ok || state != node.SeenHeld || !expires.Equal(e.Expires) {
+				return fmt.Errorf("held envelope %x has seen entry %v, %v, %t", e.ID, state, expires, ok)
+			}
+			n := uint64(len(e.Data))
+			count++
+			size += n
+			last = e.Seq
+			o := origins[e.Origin]
+			o.envelopes++
+			o.bytes += n
+			origins[e.Origin] = o
+			wantExpiry[string(seqExpiryKey(e.Expires, e.Seq, domain))] = true
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if count != q.count || size != q.bytes || last > q.lastSeq {
+			return fmt.Errorf("queue of %q: record says %+v, holds %d envelopes, %d bytes, last %d", domain, q, count, size, last)
+		}
+		sum.envelopes += count
+		sum.bytes += size
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = held.ForEachBucket(func(k []byte) error {
+		if queues.Get(k) == nil {
+			return fmt.Errorf("envelopes for %q, which has no queue record", k)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if sum != totals.meshTally {
+		return fmt.Errorf("mesh totals say %d envelopes of %d bytes, the queues hold %d of %d",
+			totals.envelopes, totals.bytes, sum.envelopes, sum.bytes)
+	}
+	if err := checkOrigins(tx, origins); err != nil {
+		return err
+	}
+	if err := checkIndex(tx, bucketMeshExpiry, "held envelope", wantExpiry); err != nil {
+		return err
+	}
+	if err := checkSeenSet(tx, totals.seen, heldIDs); err != nil {
+		return err
+	}
+	wantStatus := map[string]bool{}
+	err = tx.Bucket(bucketMeshStatus).ForEach(func(k, v []byte) error {
+		id, err := meshIDKey(k)
+		if err != nil {
+			return err
+		}
+		st, err := decodeStatus(id, v)
+		if err != nil {
+			return fmt.Errorf("status of %x: %w", id, err)
+		}
+		wantStatus[string(idExpiryKey(st.Expires, id))] = true
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return checkIndex(tx, bucketStatusExpiry, "status", wantStatus)
+}
+
+// checkOrigins checks that the origin records are want, no more, no less.
+func checkOrigins(tx *bolt.Tx, want map[string]meshTally) error {
+	n := 0
+	err := tx.Bucket(bucketMeshOrigins).ForEach(func(k, v []byte) error {
+		n++
+		t, err := decodeMeshTally(v)
+		if err != nil {
+			return fmt.Errorf("origin %q: %w", k, err)
+		}
+		if t != want[string(k)] {
+			return fmt.Errorf("origin %q: record says %+v, holds %+v", k, t, want[string(k)])
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if n != len(want) {
+		return fmt.Errorf("%d origin records for %d origins", n, len(want))
+	}
+	return nil
+}
+
+// checkSeenSet checks the seen-set against its count in the totals, its
+// expiry index and the ids of the held envelopes.
+func checkSeenSet(tx *bolt.Tx, count uint64, heldIDs map[node.MeshID]bool) error {
+	want := map[string]bool{}
+	var n, nHeld uint64
+	err := tx.Bucket(bucketMeshSeen).ForEach(func(k, v []byte) error {
+		id, err := meshIDKey(k)
+		if err != nil {
+			return err
+		}
+		state, expires, err := decodeSeen(v)
+		if err != nil {
+			return fmt.Errorf("seen id %x: %w", id, err)
+		}
+		n++
+		if state == node.SeenHeld {
+			nHeld++
+		}
+		want[string(idExpiryKey(expires, id))] = true
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	switch {
+	case n != count:
+		return fmt.Errorf("mesh totals count %d seen ids, the seen-set holds %d", count, n)
+	case nHeld != uint64(len(heldIDs)):
+		// Every held envelope's id is seen as held (checkMesh), so a
+		// difference is an id seen as held without an envelope.
+		return fmt.Errorf("%d ids are seen as held, %d envelopes are", nHeld, len(heldIDs))
+	}
+	return checkIndex(tx, bucketSeenExpiry, "seen id", want)
+}
+
+// meshIDKey checks that k is an envelope id.
+func meshIDKey(k []byte) (node.MeshID, error) {
+	var id node.MeshID
+	if len(k) != len(id) {
+		return id, fmt.Errorf("%w: envelope id key of %d bytes", ErrCorrupt, len(k))
+	}
+	copy(id[:], k)
+	return id, nil
+}

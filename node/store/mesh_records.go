@@ -1,0 +1,240 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/quicprochat/qpc/node"
+)
+
+// Records of the store-and-forward buckets; the layouts are in the package
+// doc.
+
+const (
+	meshIDLen = len(node.MeshID{})
+	// heldHeader is the fixed part of a held record: version | held |
+	// expires | id.
+	heldHeader = 1 + 2*timeLen + meshIDLen
+	seenLen    = 1 + 1 + timeLen
+	// statusHeader is the fixed part of a status record: version | state |
+	// reason | updated | expires.
+	statusHeader = 1 + 2 + 2*timeLen
+)
+
+// encodeHeld: version | held | expires | id | field origin | field sender
+// | field recipient | data (rest). Domain and Seq are the record's place,
+// not part of it. The buffer is new, so the data is copied.
+func encodeHeld(e node.HeldEnvelope) []byte {
+	b := make([]byte, heldHeader, heldHeader+12+len(e.Origin)+len(e.Sender)+len(e.Recipient)+len(e.Data))
+	b[0] = recordVersion
+	putTime(b[1:], e.Held)
+	putTime(b[1+timeLen:], e.Expires)
+	copy(b[1+2*timeLen:], e.ID[:])
+	b = appendField(b, []byte(e.Origin))
+	b = appendField(b, []byte(e.Sender))
+	b = appendField(b, []byte(e.Recipient))
+	return append(b, e.Data...)
+}
+
+// decodeHeld decodes envelope seq of domain's queue; Data aliases b, the
+// rest does not.
+func decodeHeld(domain string, seq uint64, b []byte) (node.HeldEnvelope, error) {
+	body, err := recordBody("held", b)
+	if err != nil {
+		return node.HeldEnvelope{}, err
+	}
+	if len(body) < heldHeader-1 {
+		return node.HeldEnvelope{}, truncated("held", heldHeader-1, len(body))
+	}
+	e := node.HeldEnvelope{Domain: domain, Seq: seq}
+	if e.Held, err = getTime(body); err != nil {
+		return node.HeldEnvelope{}, err
+	}
+	if e.Expires, err = getTime(body[timeLen:]); err != nil {
+		return node.HeldEnvelope{}, err
+	}
+	copy(e.ID[:], body[2*timeLen:])
+	rest := body[heldHeader-1:]
+	for _, f := range []*string{&e.Origin, &e.Sender, &e.Recipient} {
+		var field []byte
+		if field, rest, err = takeField("held", rest); err != nil {
+			return node.HeldEnvelope{}, err
+		}
+		*f = string(field)
+	}
+	e.Data = rest
+	return e, nil
+}
+
+// decodeHeldEntry decodes the entry k → v of domain's queue bucket, as
+// decodeHeld.
+func decodeHeldEntry(domain string, k, v []byte) (node.HeldEnvelope, error) {
+	seq, err := parseSeqKey(k)
+	if err != nil {
+		return node.HeldEnvelope{}, fmt.Errorf("queue of %q: %w", domain, err)
+	}
+	e, err := decodeHeld(domain, seq, v)
+	if err != nil {
+		return node.HeldEnvelope{}, fmt.Errorf("envelope %d for %q: %w", seq, domain, err)
+	}
+	return e, nil
+}
+
+// encodeSeen: version | state | expires.
+func encodeSeen(state node.SeenState, expires time.Time) []byte {
+	b := make([]byte, seenLen)
+	b[0] = recordVersion
+	b[1] = byte(state)
+	putTime(b[2:], expires)
+	return b
+}
+
+func decodeSeen(b []byte) (node.SeenState, time.Time, error) {
+	body, err := recordBody("seen", b)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	if len(body) != seenLen-1 {
+		return 0, time.Time{}, fmt.Errorf("%w: seen record of %d bytes, want %d", ErrCorrupt, len(b), seenLen)
+	}
+	state := node.SeenState(body[0])
+	if state < node.SeenHeld || state > node.SeenDropped {
+		return 0, time.Time{}, fmt.Errorf("%w: seen state %d", ErrCorrupt, body[0])
+	}
+	expires, err := getTime(body[1:])
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	return state, expires, nil
+}
+
+// statusReasons are the reasons a status records, indexed by the code
+// that stands for them in a status record; 0 is no reason, the last is
+// every error without a code of its own. A code once given keeps its
+// meaning.
+var statusReasons = [...]error{
+	nil,
+	node.ErrExpired,
+	node.ErrHopLimit,
+	node.ErrUnknownUser,
+	node.ErrBadEnvelope,
+	node.ErrMeshFull,
+	node.ErrMailboxFull,
+	node.ErrUnknownDomain,
+	ErrOtherReason,
+}
+
+// reasonCode is the code of the first of statusReasons that reason is.
+func reasonCode(reason error) byte {
+	if reason == nil {
+		return 0
+	}
+	for code, r := range statusReasons[1 : len(statusReasons)-1] {
+		if errors.Is(reason, r) {
+			return byte(code + 1)
+		}
+	}
+	return byte(len(statusReasons) - 1)
+}
+
+// meshStatus is a status record: the status and the user it belongs to.
+type meshStatus struct {
+	sender string
+	node.MessageStatus
+}
+
+// encodeStatus: version | state | reason code | updated | expires | field
+// sender | field at | recipient (rest). The id is the record's key.
+func encodeStatus(s meshStatus) []byte {
+	b := make([]byte, statusHeader, statusHeader+8+len(s.sender)+len(s.At)+len(s.Recipient))
+	b[0] = recordVersion
+	b[1] = byte(s.State)
+	b[2] = reasonCode(s.Reason)
+	putTime(b[3:], s.Updated)
+	putTime(b[3+timeLen:], s.Expires)
+	b = appendField(b, []byte(s.sender))
+	b = appendField(b, []byte(s.At))
+	return append(b, s.Recipient...)
+}
+
+func decodeStatus(id node.MeshID, b []byte) (meshStatus, error) {
+	body, err := recordBody("status", b)
+	if err != nil {
+		return meshStatus{}, err
+	}
+	if len(body) < statusHeader-1 {
+		return meshStatus{}, truncated("status", statusHeader-1, len(body))
+	}
+	s := meshStatus{MessageStatus: node.MessageStatus{ID: id, State: node.MeshState(body[0])}}
+	if s.State == node.MeshUnknown || s.State > node.MeshDropped {
+		return meshStatus{}, fmt.Errorf("%w: status state %d", ErrCorrupt, body[0])
+	}
+	if int(body[1]) >= len(statusReasons) {
+		return meshStatus{}, fmt.Errorf("%w: status reason code %d", ErrCorrupt, body[1])
+	}
+	s.Reason = statusReasons[body[1]]
+	if s.Updated, err = getTime(body[2:]); err != nil {
+		return meshStatus{}, err
+	}
+	if s.Expires, err = getTime(body[2+timeLen:]); err != nil {
+		return meshStatus{}, err
+	}
+	rest := body[statusHeader-1:]
+	for _, f := range []*string{&s.sender, &s.At} {
+		var field []byte
+		if field, rest, err = takeField("status", rest); err != nil {
+			return meshStatus{}, err
+		}
+		*f = string(field)
+	}
+	s.Recipient = string(rest)
+	return s, nil
+}
+
+// meshTally counts the envelopes and Data bytes held from one origin.
+type meshTally struct {
+	envelopes uint64
+	bytes     uint64
+}
+
+// encodeMeshTally: version | envelopes | bytes (see encodeCounters).
+func encodeMeshTally(t meshTally) []byte {
+	return encodeCounters(t.envelopes, t.bytes)
+}
+
+func decodeMeshTally(b []byte) (meshTally, error) {
+	v, err := decodeCounters("origin", b, 2)
+	if err != nil {
+		return meshTally{}, err
+	}
+	if v[1] > math.MaxInt64 {
+		return meshTally{}, fmt.Errorf("%w: origin record holds %d bytes", ErrCorrupt, v[1])
+	}
+	return meshTally{envelopes: v[0], bytes: v[1]}, nil
+}
+
+// meshTotals is the whole store-and-forward store's bookkeeping, so that
+// quota checks and MeshStats read one record.
+type meshTotals struct {
+	meshTally
+	seen uint64 // ids in the seen-set
+}
+
+// encodeMeshTotals: version | envelopes | bytes | seen ids (see
+// encodeCounters).
+func encodeMeshTotals(t meshTotals) []byte {
+	return encodeCounters(t.envelopes, t.bytes, t.seen)
+}
+
+func decodeMeshTotals(b []byte) (meshTotals, error) {
+	v, err := decodeCounters("mesh totals", b, 3)
+	if err != nil {
+		return meshTotals{}, err
+	}
+	if v[1] > math.MaxInt64 || v[0] > v[2] {
+		return meshTotals{}, fmt.Errorf("%w: mesh totals of %d envelopes, %d bytes, %d seen ids", ErrCorrupt, v[0], v[1], v[2])
+	}
+	return meshTotals{meshTally{v[0], v[1]}, v[2]}, nil
+}

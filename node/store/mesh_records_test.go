@@ -1,0 +1,172 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/quicprochat/qpc/node"
+)
+
+var (
+	sampleHeld = node.HeldEnvelope{
+		ID:        node.MeshID{1, 2, 3},
+		Domain:    "n2.example",
+		Origin:    "n1.example",
+		Expires:   t0.Add(7 * 24 * time.Hour),
+		Held:      t0.Add(time.Nanosecond),
+		Data:      []byte("signed envelope"),
+		Sender:    "alice",
+		Recipient: "bob@n2.example",
+		Seq:       1,
+	}
+	sampleStatus = meshStatus{sender: "alice", MessageStatus: node.MessageStatus{
+		ID:        sampleHeld.ID,
+		State:     node.MeshDropped,
+		At:        "n3.example",
+		Updated:   t0.Add(time.Minute),
+		Recipient: "bob@n2.example",
+		Expires:   sampleHeld.Expires,
+		Reason:    node.ErrHopLimit,
+	}}
+)
+
+func TestMeshRecordsRoundTrip(t *testing.T) {
+	e, err := decodeHeld("n2.example", 1, encodeHeld(sampleHeld))
+	if err != nil || !equalHeld(e, sampleHeld) {
+		t.Errorf("held: %+v, %v", e, err)
+	}
+	bare := node.HeldEnvelope{ID: node.MeshID{9}, Domain: "d", Seq: 5}
+	if e, err := decodeHeld("d", 5, encodeHeld(bare)); err != nil || !equalHeld(e, bare) {
+		t.Errorf("held without strings and data: %+v, %v", e, err)
+	}
+	state, expires, err := decodeSeen(encodeSeen(node.SeenDelivered, t0))
+	if err != nil || state != node.SeenDelivered || !expires.Equal(t0) {
+		t.Errorf("seen: %v %v %v", state, expires, err)
+	}
+	st, err := decodeStatus(sampleHeld.ID, encodeStatus(sampleStatus))
+	if err != nil || st.sender != "alice" || st.At != "n3.example" || st.State != node.MeshDropped ||
+		!st.Updated.Equal(sampleStatus.Updated) || !st.Expires.Equal(sampleStatus.Expires) ||
+		st.Recipient != sampleStatus.Recipient || st.Reason != node.ErrHopLimit || st.ID != sampleHeld.ID {
+		t.Errorf("status: %+v, %v", st, err)
+	}
+	tally, err := decodeMeshTally(encodeMeshTally(meshTally{3, 300}))
+	if err != nil || tally != (meshTally{3, 300}) {
+		t.Errorf("origin: %+v, %v", tally, err)
+	}
+	totals, err := decodeMeshTotals(encodeMeshTotals(meshTotals{meshTally{3, 300}, 7}))
+	if err != nil || totals != (meshTotals{meshTally{3, 300}, 7}) {
+		t.Errorf("mesh totals: %+v, %v", totals, err)
+	}
+	exp, id, err := parseIDExpiryKey(idExpiryKey(t0, sampleHeld.ID))
+	if err != nil || !exp.Equal(t0) || node.MeshID(id) != sampleHeld.ID {
+		t.Errorf("envelope id expiry key: %v %x %v", exp, id, err)
+	}
+}
+
+// equalHeld compares envelopes, times by instant.
+func equalHeld(a, b node.HeldEnvelope) bool {
+	return a.Expires.Equal(b.Expires) && a.Held.Equal(b.Held) && bytes.Equal(a.Data, b.Data) &&
+		reflect.DeepEqual(
+			[]any{a.ID, a.Domain, a.Origin, a.Sender, a.Recipient, a.Seq},
+			[]any{b.ID, b.Domain, b.Origin, b.Sender, b.Recipient, b.Seq})
+}
+
+func TestStatusReasonsReadBackAsTheNodeErrors(t *testing.T) {
+	for _, reason := range []error{
+		nil, node.ErrExpired, node.ErrHopLimit, node.ErrUnknownUser, node.ErrBadEnvelope,
+		node.ErrMeshFull, node.ErrMailboxFull, node.ErrUnknownDomain,
+	} {
+		st := sampleStatus
+		st.Reason = reason
+		if reason != nil {
+			st.Reason = fmt.Errorf("at n3.example: %w", reason) // as the engine passes them
+		}
+		got, err := decodeStatus(st.ID, encodeStatus(st))
+		if err != nil || got.Reason != reason {
+			t.Errorf("reason %v read back as %v, %v", reason, got.Reason, err)
+		}
+	}
+	st := sampleStatus
+	st.Reason = errors.New("disk on fire")
+	if got, err := decodeStatus(st.ID, encodeStatus(st)); err != nil || !errors.Is(got.Reason, ErrOtherReason) {
+		t.Errorf("an error without a code read back as %v, %v; want ErrOtherReason", got.Reason, err)
+	}
+}
+
+func TestMeshRecordFieldsOutOfRangeAreRejected(t *testing.T) {
+	for _, state := range []node.SeenState{0, node.SeenDropped + 1} {
+		if _, _, err := decodeSeen(encodeSeen(state, t0)); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("seen state %d: %v, want ErrCorrupt", state, err)
+		}
+	}
+	for _, state := range []node.MeshState{node.MeshUnknown, node.MeshDropped + 1} {
+		st := sampleStatus
+		st.State = state
+		if _, err := decodeStatus(st.ID, encodeStatus(st)); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("status state %d: %v, want ErrCorrupt", state, err)
+		}
+	}
+	rec := encodeStatus(sampleStatus)
+	rec[2] = byte(len(statusReasons))
+	if _, err := decodeStatus(sampleStatus.ID, rec); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("status reason code %d: %v, want ErrCorrupt", rec[2], err)
+	}
+	if _, err := decodeMeshTotals(encodeMeshTotals(meshTotals{meshTally{2, 10}, 1})); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("totals holding more envelopes than seen ids: %v, want ErrCorrupt", err)
+	}
+	if _, err := decodeMeshTally(encodeMeshTally(meshTally{1, 1 << 63})); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("origin with 2^63 bytes: %v, want ErrCorrupt", err)
+	}
+	if _, err := meshIDKey(make([]byte, 31)); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("31-byte envelope id key: %v, want ErrCorrupt", err)
+	}
+}
+
+func FuzzDecodeHeld(f *testing.F) {
+	f.Add(encodeHeld(sampleHeld))
+	f.Add(encodeHeld(node.HeldEnvelope{}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := decodeHeld("d", 1, b)
+		if err == nil && !bytes.Equal(encodeHeld(e), b) {
+			t.Errorf("re-encoding differs")
+		}
+	})
+}
+
+func FuzzDecodeSeen(f *testing.F) {
+	f.Add(encodeSeen(node.SeenHeld, t0))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		state, expires, err := decodeSeen(b)
+		if err == nil && !bytes.Equal(encodeSeen(state, expires), b) {
+			t.Errorf("re-encoding differs")
+		}
+	})
+}
+
+func FuzzDecodeStatus(f *testing.F) {
+	f.Add(encodeStatus(sampleStatus))
+	f.Add(encodeStatus(meshStatus{MessageStatus: node.MessageStatus{State: node.MeshQueued}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		st, err := decodeStatus(node.MeshID{}, b)
+		if err == nil && !bytes.Equal(encodeStatus(st), b) {
+			t.Errorf("re-encoding differs")
+		}
+	})
+}
+
+func FuzzDecodeMeshCounters(f *testing.F) {
+	f.Add(encodeMeshTally(meshTally{3, 300}))
+	f.Add(encodeMeshTotals(meshTotals{meshTally{3, 300}, 7}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if tally, err := decodeMeshTally(b); err == nil && !bytes.Equal(encodeMeshTally(tally), b) {
+			t.Errorf("origin re-encoding differs")
+		}
+		if totals, err := decodeMeshTotals(b); err == nil && !bytes.Equal(encodeMeshTotals(totals), b) {
+			t.Errorf("mesh totals re-encoding differs")
+		}
+	})
+}

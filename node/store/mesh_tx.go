@@ -1,0 +1,316 @@
+package store
+
+import (
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/quicprochat/qpc/node"
+)
+
+// MaxDomainLen is the longest destination or origin domain the store
+// holds envelopes for: a DNS name's bound.
+const MaxDomainLen = 253
+
+// meshTx is the store-and-forward bookkeeping inside one write
+// transaction. It reads the totals it changes once and writes them back in
+// flush, so a batch of envelopes writes each total once.
+type meshTx struct {
+	tx      *bolt.Tx
+	quota   node.MeshQuota
+	totals  meshTotals
+	queues  map[string]*queueMeta // by destination domain
+	origins map[string]*meshTally // by origin domain
+}
+
+func openMeshTx(tx *bolt.Tx, quota node.MeshQuota) (*meshTx, error) {
+	raw := tx.Bucket(bucketMeta).Get(keyMeshTotals)
+	if raw == nil {
+		return nil, fmt.Errorf("%w: no mesh totals", ErrCorrupt)
+	}
+	totals, err := decodeMeshTotals(raw)
+	if err != nil {
+		return nil, err
+	}
+	return &meshTx{
+		tx:      tx,
+		quota:   quota,
+		totals:  totals,
+		queues:  map[string]*queueMeta{},
+		origins: map[string]*meshTally{},
+	}, nil
+}
+
+// flush writes the totals back. Empty origins are deleted; queue records
+// stay, for their last seq, once a queue has held an envelope.
+func (m *meshTx) flush() error {
+	if err := m.tx.Bucket(bucketMeta).Put(keyMeshTotals, encodeMeshTotals(m.totals)); err != nil {
+		return err
+	}
+	for domain, q := range m.queues {
+		if q.lastSeq == 0 {
+			continue // only looked at, by a refused envelope
+		}
+		if err := m.tx.Bucket(bucketMeshQueues).Put([]byte(domain), encodeQueueMeta(*q)); err != nil {
+			return err
+		}
+	}
+	origins := m.tx.Bucket(bucketMeshOrigins)
+	for origin, t := range m.origins {
+		var err error
+		if t.envelopes == 0 {
+			err = origins.Delete([]byte(origin))
+		} else {
+			err = origins.Put([]byte(origin), encodeMeshTally(*t))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// queue returns the bookkeeping of domain's queue, zero for a new one.
+func (m *meshTx) queue(domain string) (*queueMeta, error) {
+	return cachedRecord(m.queues, m.tx.Bucket(bucketMeshQueues), "queue of", domain, decodeQueueMeta)
+}
+
+// origin returns the tally of origin, zero for a new one.
+func (m *meshTx) origin(origin string) (*meshTally, error) {
+	return cachedRecord(m.origins, m.tx.Bucket(bucketMeshOrigins), "origin", origin, decodeMeshTally)
+}
+
+// cachedRecord returns the record under key in b, from cache or decoded
+// into it; the zero T if b has none. kind names the record in errors.
+func cachedRecord[T any](cache map[string]*T, b *bolt.Bucket, kind, key string, decode func([]byte) (T, error)) (*T, error) {
+	if r := cache[key]; r != nil {
+		return r, nil
+	}
+	r := new(T)
+	if raw := b.Get([]byte(key)); raw != nil {
+		var err error
+		if *r, err = decode(raw); err != nil {
+			return nil, fmt.Errorf("%s %q: %w", kind, key, err)
+		}
+	}
+	cache[key] = r
+	return r, nil
+}
+
+// seen returns id's seen state and expiry; ok is false if id is not in the
+// seen-set.
+func (m *meshTx) seen(id node.MeshID) (state node.SeenState, expires time.Time, ok bool, err error) {
+	return lookupSeen(m.tx, id)
+}
+
+// lookupSeen is meshTx.seen for any transaction.
+func lookupSeen(tx *bolt.Tx, id node.MeshID) (state node.SeenState, expires time.Time, ok bool, err error) {
+	raw := tx.Bucket(bucketMeshSeen).Get(id[:])
+	if raw == nil {
+		return 0, time.Time{}, false, nil
+	}
+	state, expires, err = decodeSeen(raw)
+	if err != nil {
+		return 0, time.Time{}, false, fmt.Errorf("seen id %x: %w", id, err)
+	}
+	return state, expires, true, nil
+}
+
+// admit checks that id may enter the seen-set: a *node.SeenError if it is
+// there, an error wrapping node.ErrMeshFull if the set is full. Those are
+// the refusal; err is the transaction's failure.
+func (m *meshTx) admit(id node.MeshID) (refusal, err error) {
+	state, _, ok, err := m.seen(id)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		return &node.SeenError{State: state}, nil
+	}
+	if m.totals.seen >= uint64(m.quota.MaxSeen) {
+		return fmt.Errorf("%w: it remembers %d of %d envelope ids", node.ErrMeshFull, m.totals.seen, m.quota.MaxSeen), nil
+	}
+	return nil, nil
+}
+
+// addSeen puts id, which admit let in, into the seen-set.
+func (m *meshTx) addSeen(id node.MeshID, state node.SeenState, expires time.Time) error {
+	if err := m.tx.Bucket(bucketMeshSeen).Put(id[:], encodeSeen(state, expires)); err != nil {
+		return err
+	}
+	m.totals.seen++
+	return m.tx.Bucket(bucketSeenExpiry).Put(idExpiryKey(expires, id), nil)
+}
+
+// setSeen changes the state of id, which must be in the seen-set, keeping
+// its expiry.
+func (m *meshTx) setSeen(id node.MeshID, state node.SeenState) error {
+	_, expires, ok, err := m.seen(id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: held envelope %x is not in the seen-set", ErrCorrupt, id)
+	}
+	return m.tx.Bucket(bucketMeshSeen).Put(id[:], encodeSeen(state, expires))
+}
+
+// fits returns the refusal, wrapping node.ErrMeshFull, of an envelope of
+// size bytes for domain from origin that would pass a byte bound.
+func (m *meshTx) fits(domain, origin string, size uint64) (refusal, err error) {
+	q, err := m.queue(domain)
+	if err != nil {
+		return nil, err
+	}
+	o, err := m.origin(origin)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range []struct {
+		what  string
+		held  uint64
+		bound int64
+	}{
+		{"it", m.totals.bytes, m.quota.MaxBytes},
+		{"destination " + domain, q.bytes, m.quota.DomainBytes},
+		{"origin " + origin, o.bytes, m.quota.OriginBytes},
+	} {
+		if b.held+size > uint64(b.bound) {
+			return fmt.Errorf("%w: %s holds %d of %d bytes, the envelope has %d",
+				node.ErrMeshFull, b.what, b.held, b.bound, size), nil
+		}
+	}
+	return nil, nil
+}
+
+// hold stores e, whose record is rec, at the end of its domain's queue and
+// returns its seq, unless its id was seen or it does not fit: then the
+// refusal says why and nothing changed.
+func (m *meshTx) hold(e node.HeldEnvelope, rec []byte) (seq uint64, refusal, err error) {
+	size := uint64(len(e.Data))
+	if refusal, err := m.admit(e.ID); refusal != nil || err != nil {
+		return 0, refusal, err
+	}
+	if refusal, err := m.fits(e.Domain, e.Origin, size); refusal != nil || err != nil {
+		return 0, refusal, err
+	}
+	q, err := m.queue(e.Domain)
+	if err != nil {
+		return 0, nil, err
+	}
+	o, err := m.origin(e.Origin)
+	if err != nil {
+		return 0, nil, err
+	}
+	envs, err := m.tx.Bucket(bucketMeshHeld).CreateBucketIfNotExists([]byte(e.Domain))
+	if err != nil {
+		return 0, nil, err
+	}
+	seq = q.lastSeq + 1
+	if err := envs.Put(seqKey(seq), rec); err != nil {
+		return 0, nil, err
+	}
+	if err := m.tx.Bucket(bucketMeshExpiry).Put(seqExpiryKey(e.Expires, seq, e.Domain), nil); err != nil {
+		return 0, nil, err
+	}
+	q.lastSeq = seq
+	q.count++
+	q.bytes += size
+	o.envelopes++
+	o.bytes += size
+	m.totals.envelopes++
+	m.totals.bytes += size
+	if err := m.addSeen(e.ID, node.SeenHeld, e.Expires); err != nil {
+		return 0, nil, err
+	}
+	if e.Sender != "" {
+		err := putStatus(m.tx, meshStatus{sender: e.Sender, MessageStatus: node.MessageStatus{
+			ID:        e.ID,
+			State:     node.MeshQueued,
+			At:        e.At,
+			Updated:   e.Held,
+			Recipient: e.Recipient,
+			Expires:   e.Expires,
+		}})
+		if err != nil {
+			return 0, nil, err
+		}
+	}
+	return seq, nil, nil
+}
+
+// release removes envelope seq of domain's queue, if it is there, and sets
+// its id's seen state. The envelope is returned without Data.
+func (m *meshTx) release(domain string, seq uint64, state node.SeenState) (e node.HeldEnvelope, ok bool, err error) {
+	held := m.tx.Bucket(bucketMeshHeld)
+	envs := held.Bucket([]byte(domain))
+	if envs == nil {
+		return e, false, nil
+	}
+	raw := envs.Get(seqKey(seq))
+	if raw == nil {
+		return e, false, nil
+	}
+	if e, err = decodeHeld(domain, seq, raw); err != nil {
+		return e, false, fmt.Errorf("envelope %d for %q: %w", seq, domain, err)
+	}
+	size := uint64(len(e.Data))
+	e.Data = nil
+	q, err := m.queue(domain)
+	if err != nil {
+		return e, false, err
+	}
+	o, err := m.origin(e.Origin)
+	if err != nil {
+		return e, false, err
+	}
+	if q.count == 0 || q.bytes < size || o.envelopes == 0 || o.bytes < size ||
+		m.totals.envelopes == 0 || m.totals.bytes < size {
+		return e, false, fmt.Errorf("%w: totals of envelope %d for %q (from %q) count less than it holds", ErrCorrupt, seq, domain, e.Origin)
+	}
+	if err := envs.Delete(seqKey(seq)); err != nil {
+		return e, false, err
+	}
+	if err := m.tx.Bucket(bucketMeshExpiry).Delete(seqExpiryKey(e.Expires, seq, domain)); err != nil {
+		return e, false, err
+	}
+	q.count--
+	q.bytes -= size
+	o.envelopes--
+	o.bytes -= size
+	m.totals.envelopes--
+	m.totals.bytes -= size
+	if q.count == 0 {
+		// Only queues that hold something have a bucket, so that
+		// HeldDomains need not look inside.
+		if err := held.DeleteBucket([]byte(domain)); err != nil {
+			return e, false, err
+		}
+	}
+	return e, true, m.setSeen(e.ID, state)
+}
+
+// dueKeys returns up to limit keys of the expiry index idx, whose keys
+// start with a time, that are not after now, in order, and whether there
+// are more. The keys are copies, so the caller may delete them.
+func dueKeys(idx *bolt.Bucket, now time.Time, limit int) (keys [][]byte, more bool, err error) {
+	c := idx.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		if len(k) < timeLen {
+			return nil, false, fmt.Errorf("%w: expiry key of %d bytes", ErrCorrupt, len(k))
+		}
+		t, err := getTime(k)
+		if err != nil {
+			return nil, false, err
+		}
+		if t.After(now) {
+			break
+		}
+		if len(keys) == limit {
+			return keys, true, nil
+		}
+		keys = append(keys, append([]byte{}, k...))
+	}
+	return keys, false, nil
+}
