@@ -118,6 +118,7 @@ func (m *Manager) establish(ctx context.Context, conn *quic.Conn, addr string, o
 		return nil, err
 	}
 	l.nodeID = h.nodeID
+	srv.nodeID.Store(&h.nodeID)
 	l.startRelays(m.cfg.CallTimeout)
 	if err := m.register(ctx, l); err != nil {
 		code := transport.CodeDuplicate

@@ -33,11 +33,19 @@ const (
 	maxReports = 256
 )
 
+// neighbour returns the up link to the neighbour of domain.
+func (m *Manager) neighbour(domain string) (*link, error) {
+	if l := m.link(domain); l != nil {
+		return l, nil
+	}
+	return nil, fmt.Errorf("%w: %w to %s", node.ErrPeerUnreachable, node.ErrNoLink, domain)
+}
+
 // Forward implements forward.Links.
 func (m *Manager) Forward(ctx context.Context, neighbour string, envs []*envelope.Envelope) ([]forward.Result, error) {
-	l := m.link(neighbour)
-	if l == nil {
-		return nil, fmt.Errorf("%w: no link to %s", node.ErrPeerUnreachable, neighbour)
+	l, err := m.neighbour(neighbour)
+	if err != nil {
+		return nil, err
 	}
 	results, err := l.forward(ctx, envs)
 	n := 0
@@ -52,9 +60,9 @@ func (m *Manager) Forward(ctx context.Context, neighbour string, envs []*envelop
 
 // Routes implements forward.Links.
 func (m *Manager) Routes(ctx context.Context, neighbour string, adverts []route.Advert) error {
-	l := m.link(neighbour)
-	if l == nil {
-		return fmt.Errorf("%w: no link to %s", node.ErrPeerUnreachable, neighbour)
+	l, err := m.neighbour(neighbour)
+	if err != nil {
+		return err
 	}
 	fut, release := l.peer.Routes(ctx, func(p schemas.FederationService_routes_Params) error {
 		list, err := p.NewAdverts(int32(len(adverts)))
@@ -79,9 +87,9 @@ func (m *Manager) Routes(ctx context.Context, neighbour string, adverts []route.
 
 // Report implements forward.Links.
 func (m *Manager) Report(ctx context.Context, neighbour string, reports []forward.Report) error {
-	l := m.link(neighbour)
-	if l == nil {
-		return fmt.Errorf("%w: no link to %s", node.ErrPeerUnreachable, neighbour)
+	l, err := m.neighbour(neighbour)
+	if err != nil {
+		return err
 	}
 	fut, release := l.peer.Report(ctx, func(p schemas.FederationService_report_Params) error {
 		list, err := p.NewReports(int32(len(reports)))
@@ -175,11 +183,7 @@ func (s *server) Forward(ctx context.Context, call schemas.FederationService_for
 			// An undecodable one stays nil and is rejected on its own.
 			envs[i], _ = envelope.FromWire(list.At(i))
 		}
-		var fromID string
-		if l := s.m.link(s.domain); l != nil {
-			fromID = l.nodeID
-		}
-		results := mesh.Receive(ctx, s.domain, fromID, envs)
+		results := mesh.Receive(ctx, s.domain, s.peerID(), envs)
 		res, err := call.AllocResults()
 		if err != nil {
 			return err

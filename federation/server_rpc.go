@@ -3,6 +3,7 @@ package federation
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 
 	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/noderpc"
@@ -16,6 +17,18 @@ type server struct {
 	domain string
 	in     Inbound
 	log    *slog.Logger
+
+	// nodeID is the peer's node id from its health answer, "" until the
+	// link has it (the peer may call before this end has asked).
+	nodeID atomic.Pointer[string]
+}
+
+// peerID returns the peer's node id, or "" while it is not known yet.
+func (s *server) peerID() string {
+	if id := s.nodeID.Load(); id != nil {
+		return *id
+	}
+	return ""
 }
 
 // do runs one call: it counts it for shutdown, bounds it, and turns its

@@ -96,9 +96,18 @@ func (s *Service) enqueue(ctx context.Context, msgs []Outgoing, now time.Time, s
 	if len(batch) == 0 {
 		return receipts, now, nil
 	}
+	if err := s.deliver(ctx, batch, index, receipts); err != nil {
+		return nil, time.Time{}, err
+	}
+	return receipts, now, nil
+}
+
+// deliver puts batch into the mailboxes, fills receipts[index[j]] with
+// batch[j]'s receipt, and wakes the recipients' subscriptions.
+func (s *Service) deliver(ctx context.Context, batch []NewMessage, index []int, receipts []Receipt) error {
 	stored, err := s.store.Enqueue(ctx, batch)
 	if err != nil {
-		return nil, time.Time{}, err
+		return err
 	}
 	n := 0
 	woken := map[string]bool{}
@@ -113,7 +122,7 @@ func (s *Service) enqueue(ctx context.Context, msgs []Outgoing, now time.Time, s
 		}
 	}
 	s.obs.Stored(n)
-	return receipts, now, nil
+	return nil
 }
 
 // relay hands the messages msgs[idx] to domain's node and fills their
@@ -180,19 +189,9 @@ func (s *Service) DeliverMesh(ctx context.Context, msgs []NewMessage) ([]Receipt
 	if len(batch) == 0 {
 		return receipts, nil
 	}
-	stored, err := s.store.Enqueue(ctx, batch)
-	if err != nil {
+	if err := s.deliver(ctx, batch, index, receipts); err != nil {
 		return nil, err
 	}
-	n := 0
-	for j, r := range stored {
-		receipts[index[j]] = r
-		if r.Err == nil {
-			n++
-			s.hub.notify(batch[j].Recipient)
-		}
-	}
-	s.obs.Stored(n)
 	return receipts, nil
 }
 

@@ -39,9 +39,11 @@ func (e *Engine) drain(ctx context.Context, domain string) (rest time.Duration) 
 			reports []Report
 		)
 		for _, h := range batch {
+			// Verified in full when it was held: here only what time or
+			// the next hop changes.
 			env, err := envelope.Unmarshal(h.Data)
-			if err == nil {
-				err = env.Verify(now)
+			if err == nil && !now.Before(env.Expires()) {
+				err = fmt.Errorf("%w: TTL ran out at %s", envelope.ErrExpired, env.Expires().Format(time.RFC3339))
 			}
 			var fwd *envelope.Envelope
 			if err == nil {
@@ -99,7 +101,11 @@ func (e *Engine) drain(ctx context.Context, domain string) (rest time.Duration) 
 					blocked = e.cfg.RetryDelay
 				default: // Refused
 					e.count("refused:"+reasonName(res.Err), 1)
-					blocked = e.cfg.RetryDelay
+					if errors.Is(res.Err, node.ErrPeerUnreachable) {
+						blocked = max(blocked, linkRetry)
+					} else {
+						blocked = e.cfg.RetryDelay
+					}
 				}
 			}
 		}
@@ -202,6 +208,7 @@ func reasonName(err error) string {
 		{node.ErrRateLimited, "rate-limited"},
 		{node.ErrUnknownDomain, "unknown-domain"},
 		{node.ErrShuttingDown, "shutting-down"},
+		{node.ErrPeerUnreachable, "link"},
 	} {
 		if errors.Is(err, r.err) {
 			return r.name

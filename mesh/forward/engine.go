@@ -5,7 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"log/slog"
-	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -166,6 +166,8 @@ type Engine struct {
 
 	countMu  sync.Mutex
 	counters map[string]*atomic.Uint64
+
+	storeChanged atomic.Bool // the store gauges are to be refreshed
 }
 
 // New returns an engine; it loads the number of envelopes held per domain
@@ -256,15 +258,17 @@ func (e *Engine) Run(ctx context.Context, links Links) {
 			return
 		case <-changed:
 			e.obs.Routes(len(e.table.Routes(e.cfg.Now())))
-			e.advertise(ctx, "")
+			e.advertise(ctx)
 		case <-e.wake:
 		case <-advert.C:
-			e.advertise(ctx, "")
+			e.advertise(ctx)
 		case <-tick.C:
 			now := e.cfg.Now()
 			e.table.Expire(now)
-			if st, err := e.cfg.Store.MeshStats(); err == nil {
-				e.obs.Store(st.Envelopes, st.Bytes)
+			if e.storeChanged.Swap(false) {
+				if st, err := e.cfg.Store.MeshStats(); err == nil {
+					e.obs.Store(st.Envelopes, st.Bytes)
+				}
 			}
 			if now.Sub(lastExpire) >= e.cfg.ExpireInterval {
 				lastExpire = now
@@ -326,6 +330,7 @@ func (e *Engine) Pending(domain string) bool {
 // held adds n (which may be negative) to domain's held count.
 func (e *Engine) held(domain string, n int) {
 	e.mu.Lock()
+	e.storeChanged.Store(true)
 	e.pending[domain] += n
 	if e.pending[domain] <= 0 {
 		delete(e.pending, domain)
@@ -348,7 +353,7 @@ func (e *Engine) count(name string, n int) {
 	}
 	e.countMu.Unlock()
 	c.Add(uint64(n))
-	switch kind, reason, _ := cut(name); kind {
+	switch kind, reason, _ := strings.Cut(name, ":"); kind {
 	case "dropped":
 		e.obs.Dropped(reason, n)
 	case "dropped-report":
@@ -359,15 +364,6 @@ func (e *Engine) count(name string, n int) {
 	default:
 		e.obs.Event(name, n)
 	}
-}
-
-func cut(name string) (kind, reason string, ok bool) {
-	for i := 0; i < len(name); i++ {
-		if name[i] == ':' {
-			return name[:i], name[i+1:], true
-		}
-	}
-	return name, "", false
 }
 
 // Counters returns the engine's counters since it started.
@@ -439,20 +435,17 @@ func (e *Engine) Learn(neighbour string, adverts []route.Advert) error {
 
 // advertise sends the table to every neighbour, each its own split-
 // horizon list.
-func (e *Engine) advertise(ctx context.Context, only string) {
+func (e *Engine) advertise(ctx context.Context) {
 	e.mu.Lock()
 	links := e.links
 	var to []string
 	for n := range e.neighbours {
-		if only == "" || n == only {
-			to = append(to, n)
-		}
+		to = append(to, n)
 	}
 	e.mu.Unlock()
 	if links == nil {
 		return
 	}
-	sort.Strings(to)
 	for _, n := range to {
 		go e.advertiseTo(ctx, links, n)
 	}

@@ -121,3 +121,27 @@ func TestReasonNamesAndOutcomes(t *testing.T) {
 		t.Error("outcome names")
 	}
 }
+
+func TestAFirstHopBeforeThePeersNodeIDIsKnownIsRefusedForNow(t *testing.T) {
+	e, st := newEngine(t, Config{})
+	_, key, _ := ed25519.GenerateKey(nil)
+	env, err := envelope.Sign(key, "n2.example.mesh", "carol@n3.example.mesh", []byte("x"), time.Now(), time.Hour, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Hops = 1
+	r := e.Receive(context.Background(), "n2.example.mesh", "", []*envelope.Envelope{env})
+	if r[0].Outcome != Refused || !errors.Is(r[0].Err, node.ErrPeerUnreachable) {
+		t.Fatalf("result %+v, want refused as not ready", r[0])
+	}
+	if got := reasonName(r[0].Err); got != "link" {
+		t.Errorf("reason %q, want link", got)
+	}
+	if s, _ := st.MeshStats(); s.Envelopes != 0 {
+		t.Errorf("held %d envelopes", s.Envelopes)
+	}
+	// Once the id is known, the same envelope is taken.
+	if r := e.Receive(context.Background(), "n2.example.mesh", env.OriginID(), []*envelope.Envelope{env}); r[0].Outcome != Accepted {
+		t.Errorf("with the node id: %+v, want accepted", r[0])
+	}
+}

@@ -111,6 +111,11 @@ func (e *Engine) Receive(ctx context.Context, from, fromID string, envs []*envel
 	)
 	for i, env := range envs {
 		err := e.check(env, from, fromID, now)
+		if errors.Is(err, errNotReady) {
+			results[i] = Result{Outcome: Refused, Err: err}
+			e.count("refused:link", 1)
+			continue
+		}
 		if err != nil {
 			results[i] = Result{Outcome: Rejected, Err: err}
 			e.count("dropped:"+reasonName(err), 1)
@@ -150,6 +155,11 @@ func (e *Engine) Receive(ctx context.Context, from, fromID string, envs []*envel
 	return results
 }
 
+// errNotReady refuses a first hop that arrives before the link's peer
+// has told its node id; it wraps node.ErrPeerUnreachable, which the
+// sender takes as a link failure and retries soon.
+var errNotReady = fmt.Errorf("%w: link not ready", node.ErrPeerUnreachable)
+
 // check verifies env as received from the neighbour from, fromID.
 func (e *Engine) check(env *envelope.Envelope, from, fromID string, now time.Time) error {
 	if env == nil {
@@ -166,6 +176,9 @@ func (e *Engine) check(env *envelope.Envelope, from, fromID string, now time.Tim
 	switch {
 	case env.Hops == 0:
 		return fmt.Errorf("%w: arrived with hop count 0; the sender must count its hop", node.ErrBadEnvelope)
+	case env.Hops == 1 && fromID == "":
+		// This end has not heard the peer's node id yet: ask again soon.
+		return fmt.Errorf("%w: the link from %s is not ready yet", errNotReady, from)
 	case env.Hops == 1 && (env.OriginDomain != from || env.OriginID() != fromID):
 		return fmt.Errorf("%w: first hop from %s (node %s), but the envelope's origin is %s (node %s)",
 			node.ErrBadEnvelope, from, fromID, env.OriginDomain, env.OriginID())
