@@ -39,6 +39,25 @@ type fakeChannelNode struct {
 	calls     int
 	cancelled chan struct{}
 	report    node.ChannelReport
+	// published answers resolveUser by user name; resolves counts the
+	// calls.
+	published map[string]node.PublishedKeys
+	resolves  int
+}
+
+func (f *fakeChannelNode) ResolveUser(ctx context.Context, call schemas.NodeService_resolveUser) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.resolves++
+	user, err := call.Args().User()
+	if err != nil {
+		return err
+	}
+	k, ok := f.published[user]
+	if !ok {
+		return noderpc.Exception(node.ErrUnknownUser)
+	}
+	return noderpc.SetKeys(call.AllocResults, k)
 }
 
 func (f *fakeChannelNode) ChannelPost(ctx context.Context, call schemas.NodeService_channelPost) error {
