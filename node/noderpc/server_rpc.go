@@ -6,6 +6,7 @@ package noderpc
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -466,8 +467,15 @@ func (s subscription) Cancel(ctx context.Context, call schemas.Subscription_canc
 func (s subscription) Shutdown() { go s.sub.Cancel() }
 
 // BadRequest reports a malformed argument read from the wire as
-// node.ErrBadRequest.
-func BadRequest(err error) error { return &wireError{err} }
+// node.ErrBadRequest. An error that already is one is returned as it is,
+// so that a converter and its caller may both say so without the reason
+// saying it twice.
+func BadRequest(err error) error {
+	if _, ok := errors.AsType[*wireError](err); ok {
+		return err
+	}
+	return &wireError{err}
+}
 
 // wireError is a malformed argument, reported as badRequest.
 type wireError struct{ err error }
