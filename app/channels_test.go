@@ -220,7 +220,7 @@ func waitCounters(t testing.TB, m *mesh, n int, ok func(i int, c map[string]uint
 }
 
 func TestBadPostsAreRejectedOrDeduplicatedAndCounted(t *testing.T) {
-	m := newMesh(t, 2, chain(2), nil)
+	m := newMesh(t, 2, chain(2), func(i int, cfg *config.Node) { cfg.MetricsListen = "127.0.0.1:0" })
 	n1, n2 := m.n(1), m.n(2)
 	ch := newTestChannel(t, "board")
 	alice := newAccount(t, n2, "alice")
@@ -250,7 +250,9 @@ func TestBadPostsAreRejectedOrDeduplicatedAndCounted(t *testing.T) {
 	_, mallory, _ := ed25519.GenerateKey(nil)
 	forged := wrap(n2.key.Private, seal(mallory, "forged in alice's name"))
 	rewrapped := wrapAt(n2.key.Private, good.Body, now.Add(time.Second)) // a replay under a new wrapper
-	garbage := wrap(n2.key.Private, bytes.Repeat([]byte{0xa5}, 256))
+	junk := bytes.Repeat([]byte{0xa5}, 256) // version 1, then noise
+	junk[0] = channel.Version
+	garbage := wrap(n2.key.Private, junk)
 	unsigned := *garbage
 	unsigned.Signature = bytes.Repeat([]byte{1}, 64)
 	odd := *good
