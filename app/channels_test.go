@@ -250,7 +250,7 @@ func TestBadPostsAreRejectedOrDeduplicatedAndCounted(t *testing.T) {
 	_, mallory, _ := ed25519.GenerateKey(nil)
 	forged := wrap(n2.key.Private, seal(mallory, "forged in alice's name"))
 	rewrapped := wrapAt(n2.key.Private, good.Body, now.Add(time.Second)) // a replay under a new wrapper
-	junk := bytes.Repeat([]byte{0xa5}, 256) // version 1, then noise
+	junk := bytes.Repeat([]byte{0xa5}, 256)                              // version 1, then noise
 	junk[0] = channel.Version
 	garbage := wrap(n2.key.Private, junk)
 	unsigned := *garbage
