@@ -63,7 +63,7 @@ func ttlSeconds(ttl time.Duration) uint32 {
 func (c *Client) ChannelFetch(ctx context.Context, ch node.ChannelID, afterSeq uint64, limit int) ([]node.ChannelMessage, error) {
 	fut, release := c.node.ChannelFetch(ctx, func(p schemas.NodeService_channelFetch_Params) error {
 		p.SetAfterSeq(afterSeq)
-		p.SetLimit(uint32(min(max(limit, 0), math.MaxUint32)))
+		p.SetLimit(uint32(min(uint64(max(limit, 0)), math.MaxUint32)))
 		return p.SetChannel(ch[:])
 	})
 	defer release()
