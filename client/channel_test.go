@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"math"
 	"reflect"
 	"strings"
 	"sync"
@@ -191,6 +192,7 @@ func TestTTLsGoOutInWholeSecondsAndNeverAsTheDefaultByAccident(t *testing.T) {
 		{1500 * time.Millisecond, 2},
 		{time.Hour, 3600},
 		{1 << 62, 1<<32 - 1},
+		{math.MaxInt64, 1<<32 - 1},
 	} {
 		if got := ttlSeconds(tt.ttl); got != tt.want {
 			t.Errorf("ttl %s went out as %d s, want %d", tt.ttl, got, tt.want)
