@@ -53,7 +53,11 @@ func ttlSeconds(ttl time.Duration) uint32 {
 	if ttl <= 0 {
 		return 0
 	}
-	return uint32(min(max((ttl+time.Second-1)/time.Second, 1), math.MaxUint32))
+	secs := ttl / time.Second
+	if ttl%time.Second != 0 {
+		secs++
+	}
+	return uint32(min(secs, math.MaxUint32))
 }
 
 // ChannelFetch returns up to limit posts the node keeps of channel ch with
@@ -63,7 +67,9 @@ func ttlSeconds(ttl time.Duration) uint32 {
 func (c *Client) ChannelFetch(ctx context.Context, ch node.ChannelID, afterSeq uint64, limit int) ([]node.ChannelMessage, error) {
 	fut, release := c.node.ChannelFetch(ctx, func(p schemas.NodeService_channelFetch_Params) error {
 		p.SetAfterSeq(afterSeq)
-		p.SetLimit(uint32(min(uint64(max(limit, 0)), math.MaxUint32)))
+		if limit > 0 {
+			p.SetLimit(uint32(min(uint64(limit), math.MaxUint32)))
+		}
 		return p.SetChannel(ch[:])
 	})
 	defer release()

@@ -3,12 +3,14 @@ package client
 import (
 	"context"
 	"errors"
+	"math"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/quicprochat/qpc/crypto/channel"
 	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/noderpc"
 	"github.com/quicprochat/qpc/schemas"
@@ -191,6 +193,7 @@ func TestTTLsGoOutInWholeSecondsAndNeverAsTheDefaultByAccident(t *testing.T) {
 		{1500 * time.Millisecond, 2},
 		{time.Hour, 3600},
 		{1 << 62, 1<<32 - 1},
+		{math.MaxInt64, 1<<32 - 1},
 	} {
 		if got := ttlSeconds(tt.ttl); got != tt.want {
 			t.Errorf("ttl %s went out as %d s, want %d", tt.ttl, got, tt.want)
@@ -324,7 +327,7 @@ func TestChannelSubscribeHandsPushedPostsToTheHandlerUntilCancelled(t *testing.T
 func TestMoreCursorsThanTheNodeTakesAreRefusedBeforeTheyAreSent(t *testing.T) {
 	f := &fakeChannelNode{}
 	c := fakeClient(t, f)
-	many := make([]node.ChannelCursor, noderpc.MaxChannelCursors+1)
+	many := make([]node.ChannelCursor, node.MaxChannelCursors+1)
 	_, err := c.ChannelSubscribe(testCtx(t), many, func(context.Context, []node.ChannelMessage) error { return nil })
 	if !errors.Is(err, node.ErrBadRequest) || f.calls != 0 {
 		t.Errorf("%d cursors: %v after %d calls; want a bad request and no call", len(many), err, f.calls)
@@ -340,5 +343,11 @@ func TestChannelStateReadsTheNodesReport(t *testing.T) {
 	got, err := c.ChannelState(testCtx(t))
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("ChannelState = %+v, %v; want %+v", got, err, want)
+	}
+}
+
+func TestTheWireTakesTheLargestBodyTheFormatAllows(t *testing.T) {
+	if noderpc.MaxChannelBody != channel.MaxBody {
+		t.Errorf("the wire bounds a body at %d bytes, crypto/channel at %d", noderpc.MaxChannelBody, channel.MaxBody)
 	}
 }

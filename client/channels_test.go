@@ -133,7 +133,7 @@ func TestReadPostLooksEachAuthorUpOncePerRun(t *testing.T) {
 	publish(t, f, alice)
 	keys := testKeys(t)
 	for i := range 5 {
-		at := time.UnixMilli(int64(1_800_000_000_000 + i))
+		at := time.UnixMilli(1_800_000_000_000 + int64(i))
 		if r := bob.ReadPost(testCtx(t), keys, sealedPost(t, keys, "alice@n.mesh", alice.Keys, "hi", at)); r.Status != PostVerified {
 			t.Fatalf("post %d: %v %q", i, r.Status, r.Reason)
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -18,6 +19,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/term"
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/crypto/channel"
@@ -222,11 +225,14 @@ func runChannelJoin(args []string, stdout, stderr io.Writer) int {
 	if len(pos) == 1 {
 		text = pos[0]
 	} else {
-		b, err := io.ReadAll(io.LimitReader(os.Stdin, 1024))
-		if err != nil {
+		if term.IsTerminal(int(os.Stdin.Fd())) {
+			fmt.Fprint(stderr, "Share string: ")
+		}
+		line, err := bufio.NewReader(io.LimitReader(os.Stdin, 1024)).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
 			return c.fail(fmt.Errorf("reading stdin: %w", err))
 		}
-		text = string(b)
+		text = line
 	}
 	sh, err := channel.ParseShare(text)
 	if err != nil {

@@ -15,13 +15,10 @@ import (
 // the node reads from a client is a bad request when it breaks the
 // schema's rules, what the client reads from a node a malformed answer.
 
-// The schema's bounds (schemas/node.capnp, mesh.capnp).
-const (
-	// MaxChannelBody is the most bytes of an encrypted channel post body.
-	MaxChannelBody = 8192
-	// MaxChannelCursors is the most channels one channelSubscribe follows.
-	MaxChannelCursors = 64
-)
+// MaxChannelBody is the most bytes of an encrypted channel post body
+// (schemas/mesh.capnp). The most channels of one channelSubscribe is
+// node.MaxChannelCursors.
+const MaxChannelBody = 8192
 
 // ChannelIDFromWire reads a channel id, which must be exactly 32 bytes;
 // anything else is a bad request.
@@ -111,10 +108,10 @@ func ChannelMessagesFromWire(list schemas.ChannelMessage_List) ([]node.ChannelMe
 
 // ChannelCursorsToWire writes cursors into list, which has room for
 // exactly len(cursors) (a Params' NewChannels). More than
-// MaxChannelCursors is a bad request, refused before it is sent.
+// node.MaxChannelCursors is a bad request, refused before it is sent.
 func ChannelCursorsToWire(cursors []node.ChannelCursor, list schemas.ChannelCursor_List) error {
-	if len(cursors) > MaxChannelCursors {
-		return BadRequest(fmt.Errorf("%d channels, at most %d per subscription", len(cursors), MaxChannelCursors))
+	if len(cursors) > node.MaxChannelCursors {
+		return BadRequest(fmt.Errorf("%d channels, at most %d per subscription", len(cursors), node.MaxChannelCursors))
 	}
 	if list.Len() != len(cursors) {
 		return fmt.Errorf("channel cursors: a list of %d for %d cursors", list.Len(), len(cursors))
@@ -130,11 +127,11 @@ func ChannelCursorsToWire(cursors []node.ChannelCursor, list schemas.ChannelCurs
 }
 
 // ChannelCursorsFromWire reads the cursors of a channelSubscribe. More
-// than MaxChannelCursors, or a channel id that is not 32 bytes, is a bad
+// than node.MaxChannelCursors, or a channel id that is not 32 bytes, is a bad
 // request.
 func ChannelCursorsFromWire(list schemas.ChannelCursor_List) ([]node.ChannelCursor, error) {
-	if list.Len() > MaxChannelCursors {
-		return nil, BadRequest(fmt.Errorf("%d channels, at most %d per subscription", list.Len(), MaxChannelCursors))
+	if list.Len() > node.MaxChannelCursors {
+		return nil, BadRequest(fmt.Errorf("%d channels, at most %d per subscription", list.Len(), node.MaxChannelCursors))
 	}
 	out := make([]node.ChannelCursor, list.Len())
 	for i := range out {

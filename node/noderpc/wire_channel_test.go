@@ -160,7 +160,7 @@ func TestChannelCursorsCrossTheWire(t *testing.T) {
 }
 
 func TestMoreCursorsThanOneSubscriptionFollowsAreABadRequest(t *testing.T) {
-	many := make([]node.ChannelCursor, MaxChannelCursors+1)
+	many := make([]node.ChannelCursor, node.MaxChannelCursors+1)
 	p := newRoot(t, schemas.NewRootNodeService_channelSubscribe_Params)
 	list, _ := p.NewChannels(int32(len(many)))
 	if err := ChannelCursorsToWire(many, list); !errors.Is(err, node.ErrBadRequest) {
@@ -172,7 +172,7 @@ func TestMoreCursorsThanOneSubscriptionFollowsAreABadRequest(t *testing.T) {
 	if _, err := ChannelCursorsFromWire(list); !errors.Is(err, node.ErrBadRequest) {
 		t.Errorf("reading %d cursors: %v, want a bad request", list.Len(), err)
 	}
-	if err := ChannelCursorsToWire(many[:MaxChannelCursors], list); err == nil {
+	if err := ChannelCursorsToWire(many[:node.MaxChannelCursors], list); err == nil {
 		t.Error("cursors went into a list of another length")
 	}
 }
@@ -304,7 +304,7 @@ func FuzzChannelCursorsFromWire(f *testing.F) {
 		if err != nil && !errors.Is(err, node.ErrBadRequest) {
 			t.Errorf("failed with %v, not a bad request", err)
 		}
-		if len(got) > MaxChannelCursors {
+		if len(got) > node.MaxChannelCursors {
 			t.Errorf("%d cursors passed", len(got))
 		}
 	})
