@@ -84,20 +84,13 @@ func (s *Server) ChannelSubscribe(ctx context.Context, call schemas.NodeService_
 		}
 		l := postListener{call.Args().Listener().AddRef()}
 		sub, err := s.conn.ChannelSubscribe(cursors, l)
-		if err != nil {
-			l.c.Release()
-			return err
-		}
-		go func() {
-			<-sub.Done()
-			l.c.Release()
-		}()
-		res, err := call.AllocResults()
-		if err != nil {
-			sub.Cancel()
-			return err
-		}
-		return res.SetSubscription(schemas.Subscription_ServerToClient(subscription{sub}))
+		return answerSubscription(sub, err, l.c.Release, func(c schemas.Subscription) error {
+			res, err := call.AllocResults()
+			if err != nil {
+				return err
+			}
+			return res.SetSubscription(c)
+		})
 	})
 }
 

@@ -379,21 +379,36 @@ func (s *Server) Subscribe(ctx context.Context, call schemas.NodeService_subscri
 	return s.do(ctx, "subscribe", func(ctx context.Context) error {
 		l := listener{call.Args().Listener().AddRef()}
 		sub, err := s.conn.Subscribe(l, call.Args().AfterSeq())
-		if err != nil {
-			l.c.Release()
-			return err
-		}
-		go func() {
-			<-sub.Done()
-			l.c.Release()
-		}()
-		res, err := call.AllocResults()
-		if err != nil {
-			sub.Cancel()
-			return err
-		}
-		return res.SetSubscription(schemas.Subscription_ServerToClient(subscription{sub}))
+		return answerSubscription(sub, err, l.c.Release, func(c schemas.Subscription) error {
+			res, err := call.AllocResults()
+			if err != nil {
+				return err
+			}
+			return res.SetSubscription(c)
+		})
 	})
+}
+
+// answerSubscription hands sub to the client through set, as a
+// Subscription capability, and releases the client's listener (release)
+// when sub ends. If sub did not start (err) or the answer cannot be made,
+// it cleans up and returns the error.
+func answerSubscription(sub *node.Subscription, err error, release func(), set func(schemas.Subscription) error) error {
+	if err != nil {
+		release()
+		return err
+	}
+	go func() {
+		<-sub.Done()
+		release()
+	}()
+	c := schemas.Subscription_ServerToClient(subscription{sub})
+	if err := set(c); err != nil {
+		c.Release()
+		sub.Cancel()
+		return err
+	}
+	return nil
 }
 
 // DeleteAccount implements NodeService.deleteAccount.
