@@ -57,6 +57,7 @@ func (n *Node) newFederation(cfg config.Node) (*federation.Manager, error) {
 		Peers:    cfg.Peers,
 		Inbound:  func(domain string) federation.Inbound { return n.svc.NewPeer(domain) },
 		Mesh:     n.mesh,
+		Channels: n.channels,
 		Calls:    n.calls,
 		Observer: n.metrics.federation(),
 		Log:      n.log.With("component", "federation"),

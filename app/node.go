@@ -24,6 +24,7 @@ import (
 	"github.com/quicprochat/qpc/datadir"
 	"github.com/quicprochat/qpc/federation"
 	"github.com/quicprochat/qpc/mesh/discovery"
+	"github.com/quicprochat/qpc/mesh/flood"
 	"github.com/quicprochat/qpc/mesh/forward"
 	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/noderpc"
@@ -58,6 +59,10 @@ type Node struct {
 	mesh    *forward.Engine     // nil without federation
 	fedStop context.CancelFunc
 	fedDone chan struct{}
+
+	channels *flood.Engine
+	chanStop context.CancelFunc
+	chanDone chan struct{}
 
 	wg    sync.WaitGroup // one per connection being served
 	mu    sync.Mutex
@@ -111,6 +116,10 @@ func NewNode(cfg config.Node, log *slog.Logger) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n.channels, err = n.newChannels(cfg, st); err != nil {
+		st.Close()
+		return nil, err
+	}
 	var fed node.Federation
 	var mesh node.Mesh
 	if cfg.Federation() {
@@ -148,6 +157,7 @@ func NewNode(cfg config.Node, log *slog.Logger) (*Node, error) {
 		Observer:   n.metrics,
 		Federation: fed,
 		Mesh:       mesh,
+		Channels:   n.channels,
 	})
 	if err != nil {
 		st.Close()
@@ -228,6 +238,12 @@ func openStore(cfg config.Node, onCommit func(int, time.Duration)) (*store.Store
 			DomainBytes: cfg.MeshDomainBytes,
 			OriginBytes: cfg.MeshOriginBytes,
 			MaxSeen:     cfg.MeshSeenMax,
+		},
+		Channels: node.ChannelQuota{
+			Retain:      cfg.ChannelRetain,
+			MaxChannels: cfg.ChannelMax,
+			MaxBytes:    cfg.ChannelStoreSize,
+			MaxSeen:     cfg.ChannelSeenMax,
 		},
 		OnCommit: onCommit,
 	})
@@ -311,6 +327,7 @@ func (n *Node) Run(ctx context.Context) error {
 	if n.mdns != nil {
 		n.startDiscovery()
 	}
+	n.startChannels()
 	if n.fed != nil {
 		n.startFederation()
 	}
@@ -435,6 +452,7 @@ func (n *Node) shutdown() {
 	}
 	n.wg.Wait()
 	n.stopFederation()
+	n.stopChannels()
 	if err := n.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 		n.log.Warn("closing listener", "err", err)
 	}

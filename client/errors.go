@@ -9,6 +9,10 @@ import (
 // ErrBadAddress means a server address is not host:port.
 var ErrBadAddress = errors.New("not host:port")
 
+// ErrChannelConflict means a channel topic is already joined with another
+// secret: two channels of one name cannot both be in an account's state.
+var ErrChannelConflict = errors.New("a channel of this topic is already joined with another secret")
+
 // ErrNoAnswer means a node did not complete a handshake in time: it is down,
 // unreachable, or not a qpc node.
 var ErrNoAnswer = errors.New("no answer from node")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/quicprochat/qpc/node"
@@ -40,6 +41,14 @@ type FollowOptions struct {
 // rest arrive again. It returns nil when ctx ends, or the error that makes
 // going on pointless (a login that fails).
 func Follow(ctx context.Context, o FollowOptions) error {
+	return keepFollowing(ctx, &o, func(ctx context.Context) error { return followOnce(ctx, &o) })
+}
+
+// keepFollowing runs once until ctx ends, waiting between runs with
+// exponential backoff as o says. once returns nil when a connection ended
+// after it was set up, an error when setting it up failed, and a
+// *fatalError to end keepFollowing with its error.
+func keepFollowing(ctx context.Context, o *FollowOptions, once func(ctx context.Context) error) error {
 	if o.MinBackoff <= 0 {
 		o.MinBackoff = 200 * time.Millisecond
 	}
@@ -48,7 +57,7 @@ func Follow(ctx context.Context, o FollowOptions) error {
 	}
 	backoff := o.MinBackoff
 	for {
-		err := followOnce(ctx, &o)
+		err := once(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -80,27 +89,11 @@ func (e *fatalError) Error() string { return e.err.Error() }
 // followOnce runs one connection; it returns nil when the connection ended
 // after it was set up, and an error when setting it up failed.
 func followOnce(ctx context.Context, o *FollowOptions) error {
-	c, err := o.Dial(ctx)
+	c, err := o.connect(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if _, err := c.Resume(ctx, o.Token); err != nil {
-		if !errors.Is(err, node.ErrSessionExpired) && !errors.Is(err, node.ErrInvalidToken) {
-			return err
-		}
-		if o.Login == nil {
-			return &fatalError{err}
-		}
-		s, err := o.Login(ctx, c)
-		if err != nil {
-			return &fatalError{err}
-		}
-		o.Token = s.Token
-	}
-	if o.Connected != nil {
-		o.Connected(c)
-	}
 	acks := make(chan uint64, 1)
 	sub, err := c.Subscribe(ctx, 0, func(msgs []node.Message) {
 		if upto := o.Handler(c, msgs); upto > 0 {
@@ -130,4 +123,106 @@ func followOnce(ctx context.Context, o *FollowOptions) error {
 			}
 		}
 	}
+}
+
+// connect dials, resumes the session (logging in again when the node
+// refuses it) and tells o.Connected. A login that fails is fatal.
+func (o *FollowOptions) connect(ctx context.Context) (*Client, error) {
+	c, err := o.Dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.Resume(ctx, o.Token); err != nil {
+		if !errors.Is(err, node.ErrSessionExpired) && !errors.Is(err, node.ErrInvalidToken) {
+			c.Close()
+			return nil, err
+		}
+		if o.Login == nil {
+			c.Close()
+			return nil, &fatalError{err}
+		}
+		s, err := o.Login(ctx, c)
+		if err != nil {
+			c.Close()
+			return nil, &fatalError{err}
+		}
+		o.Token = s.Token
+	}
+	if o.Connected != nil {
+		o.Connected(c)
+	}
+	return c, nil
+}
+
+// ChannelFollowOptions configure FollowChannels.
+type ChannelFollowOptions struct {
+	// Connection says how to connect, log in and back off, as for Follow;
+	// its Handler is not used.
+	Connection FollowOptions
+	// Cursors are the channels to follow, each with the last seq already
+	// handled (0: everything the node keeps).
+	Cursors []node.ChannelCursor
+	// Handler receives the pushed posts, each channel's in seq order; it
+	// runs on the connection's goroutine. An error from it ends
+	// FollowChannels with that error.
+	Handler func(ctx context.Context, c *Client, posts []node.ChannelMessage) error
+}
+
+// FollowChannels keeps a channel subscription alive until ctx ends, as
+// Follow keeps a mailbox subscription: when the connection breaks it dials
+// again with backoff and subscribes from the last post handled of each
+// channel. Seqs are the node's own, so Dial must reach the same node. It
+// returns nil when ctx ends, or the error that makes going on pointless (a
+// login that fails, an error from the handler).
+func FollowChannels(ctx context.Context, o ChannelFollowOptions) error {
+	var mu sync.Mutex
+	after := make(map[node.ChannelID]uint64, len(o.Cursors))
+	for _, c := range o.Cursors {
+		after[c.Channel] = c.AfterSeq
+	}
+	return keepFollowing(ctx, &o.Connection, func(ctx context.Context) error {
+		c, err := o.Connection.connect(ctx)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		cursors := make([]node.ChannelCursor, len(o.Cursors))
+		mu.Lock()
+		for i, cur := range o.Cursors {
+			cursors[i] = node.ChannelCursor{Channel: cur.Channel, AfterSeq: after[cur.Channel]}
+		}
+		mu.Unlock()
+		failed := make(chan error, 1)
+		sub, err := c.ChannelSubscribe(ctx, cursors, func(hctx context.Context, posts []node.ChannelMessage) error {
+			if err := o.Handler(hctx, c, posts); err != nil {
+				select {
+				case failed <- err:
+				default:
+				}
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, p := range posts {
+				if last, ok := after[p.Channel]; ok && p.Seq > last {
+					after[p.Channel] = p.Seq
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			sub.Cancel(cctx)
+			cancel()
+			return nil
+		case <-c.Done():
+			return nil
+		case err := <-failed:
+			return &fatalError{err}
+		}
+	})
 }

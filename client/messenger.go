@@ -30,8 +30,9 @@ type Account struct {
 	// goes into the mesh.
 	Known map[string]identity.PublicBundle
 
-	mu       sync.Mutex
-	resolved map[string]identity.PublicBundle // by address, verified
+	mu         sync.Mutex
+	resolved   map[string]identity.PublicBundle // by address, verified
+	unresolved map[string]resolveFailure        // by address, for ReadPost
 }
 
 // Address returns the account's address, user@domain.

@@ -1,15 +1,18 @@
 package client
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/quicprochat/qpc/crypto/channel"
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/crypto/keystore"
 	"github.com/quicprochat/qpc/internal/atomicfile"
@@ -37,6 +40,9 @@ type State struct {
 	// sent to, as last resolved, so that it can still seal to them when
 	// their node is not reachable (Account.Known).
 	Contacts map[string]identity.PublicBundle `json:"contacts,omitempty"`
+	// Channels are the broadcast channels the account has joined, with
+	// their secrets. A state written before channels existed has none.
+	Channels []ChannelEntry `json:"channels,omitempty"`
 }
 
 const stateVersion = 1
@@ -139,4 +145,96 @@ func LoadCurrent(dir string) (Current, error) {
 		return cur, fmt.Errorf("%s: %w", filepath.Join(dir, "current"), err)
 	}
 	return cur, nil
+}
+
+// ChannelEntry is a broadcast channel the account has joined. Its secret
+// reads and posts: it never leaves the sealed state except in a share
+// string the user asks for.
+type ChannelEntry struct {
+	// Topic is the channel's name, normalized (channel.NormalizeTopic).
+	Topic string
+	// Secret is the channel secret; in the state's JSON as unpadded
+	// base64url.
+	Secret channel.Secret
+	// Joined is when the account created or joined the channel.
+	Joined time.Time
+}
+
+// Share returns the share string parts of e.
+func (e ChannelEntry) Share() channel.Share { return channel.Share{Topic: e.Topic, Secret: e.Secret} }
+
+// channelEntryJSON is ChannelEntry as the state stores it.
+type channelEntryJSON struct {
+	Topic  string    `json:"topic"`
+	Secret string    `json:"secret"`
+	Joined time.Time `json:"joined,omitzero"`
+}
+
+var secretEncoding = base64.RawURLEncoding.Strict()
+
+// MarshalJSON writes the secret as unpadded base64url.
+func (e ChannelEntry) MarshalJSON() ([]byte, error) {
+	return json.Marshal(channelEntryJSON{Topic: e.Topic, Secret: secretEncoding.EncodeToString(e.Secret[:]), Joined: e.Joined})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes; a secret that is not 32
+// bytes of unpadded base64url is an error.
+func (e *ChannelEntry) UnmarshalJSON(data []byte) error {
+	var j channelEntryJSON
+	if err := json.Unmarshal(data, &j); err != nil {
+		return err
+	}
+	raw, err := secretEncoding.DecodeString(j.Secret)
+	if err != nil || len(raw) != channel.SecretSize {
+		return fmt.Errorf("channel %q: secret is not %d bytes of unpadded base64url", j.Topic, channel.SecretSize)
+	}
+	*e = ChannelEntry{Topic: j.Topic, Joined: j.Joined}
+	copy(e.Secret[:], raw)
+	return nil
+}
+
+// Channel returns the joined channel of topic (normalized first).
+func (s *State) Channel(topic string) (ChannelEntry, bool) {
+	topic, err := channel.NormalizeTopic(topic)
+	if err != nil {
+		return ChannelEntry{}, false
+	}
+	for _, e := range s.Channels {
+		if e.Topic == topic {
+			return e, true
+		}
+	}
+	return ChannelEntry{}, false
+}
+
+// JoinChannel adds the channel of sh, joined at now, and returns its
+// entry. Joining a channel again with the same secret changes nothing
+// (added is false); a topic already joined with another secret fails with
+// an error wrapping ErrChannelConflict, since one topic names one channel
+// in the state.
+func (s *State) JoinChannel(sh channel.Share, now time.Time) (e ChannelEntry, added bool, err error) {
+	topic, err := channel.NormalizeTopic(sh.Topic)
+	if err != nil {
+		return ChannelEntry{}, false, err
+	}
+	if old, ok := s.Channel(topic); ok {
+		if old.Secret != sh.Secret {
+			return old, false, fmt.Errorf("%w: %q (leave it first to join this one)", ErrChannelConflict, topic)
+		}
+		return old, false, nil
+	}
+	e = ChannelEntry{Topic: topic, Secret: sh.Secret, Joined: now}
+	s.Channels = append(s.Channels, e)
+	return e, true, nil
+}
+
+// LeaveChannel removes the channel of topic; false if it was not joined.
+func (s *State) LeaveChannel(topic string) bool {
+	topic, err := channel.NormalizeTopic(topic)
+	if err != nil {
+		return false
+	}
+	n := len(s.Channels)
+	s.Channels = slices.DeleteFunc(s.Channels, func(e ChannelEntry) bool { return e.Topic == topic })
+	return len(s.Channels) != n
 }

@@ -100,6 +100,29 @@ type Node struct {
 	MeshStoreBytes, MeshDomainBytes, MeshOriginBytes int64
 	// MeshSeenMax bounds the envelope ids remembered against duplicates.
 	MeshSeenMax int
+
+	// Broadcast channels (DESIGN §7): encrypted posts flooded across the
+	// mesh, the last posts of each channel kept for late joiners.
+	//
+	// ChannelRetain is how many posts are kept per channel.
+	ChannelRetain int
+	// ChannelRetention is how long after it was made a post is kept and
+	// relayed: the TTL of the posts this node makes when the sender asks
+	// for none, and the cap of every post's TTL, here and when relaying.
+	ChannelRetention time.Duration
+	// ChannelMax bounds the channels with kept posts; past it the channel
+	// whose newest post is oldest is evicted.
+	ChannelMax int
+	// ChannelStoreSize bounds the bytes of kept posts; past it the posts
+	// that expire first are evicted.
+	ChannelStoreSize int64
+	// ChannelSeenMax bounds the post ids remembered against duplicates;
+	// when it is full, new posts are refused (kept posts are a cache that
+	// evicts; the seen-set, which stops posts from circulating, does not).
+	ChannelSeenMax int
+	// ChannelOriginRate is how many posts per minute are accepted from one
+	// origin node; ChannelUserRate how many one local user may publish.
+	ChannelOriginRate, ChannelUserRate int
 }
 
 // Federation reports whether federation is configured.
@@ -140,6 +163,14 @@ func Default() Node {
 		MeshDomainBytes: 8 << 20,
 		MeshOriginBytes: 8 << 20,
 		MeshSeenMax:     50_000,
+
+		ChannelRetain:     100,
+		ChannelRetention:  7 * 24 * time.Hour,
+		ChannelMax:        256,
+		ChannelStoreSize:  4 << 20,
+		ChannelSeenMax:    50_000,
+		ChannelOriginRate: 300,
+		ChannelUserRate:   30,
 	}
 }
 
@@ -338,7 +369,10 @@ func (c *Node) validateLimits() error {
 	if c.MaxPayload > MaxPayloadLimit {
 		return &FlagError{Flag: "max-payload", Err: fmt.Errorf("%d exceeds the hard limit of %d bytes", c.MaxPayload, MaxPayloadLimit)}
 	}
-	return c.validateMesh()
+	if err := c.validateMesh(); err != nil {
+		return err
+	}
+	return c.validateChannels()
 }
 
 // The ranges of the store-and-forward options: those of mesh/envelope,
@@ -377,6 +411,52 @@ func (c *Node) validateMesh() error {
 		}
 	}
 	return nil
+}
+
+// The ranges of the broadcast channel options. A post carries its TTL in
+// whole seconds, at most 30 days (schemas/mesh.capnp, ChannelPost), and
+// the retention is the longest TTL a post gets.
+const (
+	maxChannelRetain    = 10_000
+	minChannelRetention = time.Minute
+	maxChannelRetention = 30 * 24 * time.Hour
+	maxChannelMax       = 65_536
+)
+
+func (c *Node) validateChannels() error {
+	switch {
+	case c.ChannelRetain < 1 || c.ChannelRetain > maxChannelRetain:
+		return &FlagError{Flag: "channel-retain", Err: fmt.Errorf("%d is not between 1 and %d", c.ChannelRetain, maxChannelRetain)}
+	case c.ChannelRetention < minChannelRetention || c.ChannelRetention > maxChannelRetention:
+		return &FlagError{Flag: "channel-retention", Err: fmt.Errorf("%s is not between %s and %s",
+			shortDuration(c.ChannelRetention), shortDuration(minChannelRetention), shortDuration(maxChannelRetention))}
+	case c.ChannelRetention%time.Second != 0:
+		// Posts carry their TTL in whole seconds.
+		return &FlagError{Flag: "channel-retention", Err: fmt.Errorf("%s is not a whole number of seconds", c.ChannelRetention)}
+	case c.ChannelMax < 1 || c.ChannelMax > maxChannelMax:
+		return &FlagError{Flag: "channel-max", Err: fmt.Errorf("%d is not between 1 and %d", c.ChannelMax, maxChannelMax)}
+	case c.ChannelStoreSize <= 0:
+		return &FlagError{Flag: "channel-store-size", Err: fmt.Errorf("%s is not at least 1 MiB", mib(c.ChannelStoreSize))}
+	case c.ChannelSeenMax <= 0:
+		return &FlagError{Flag: "channel-seen-max", Err: fmt.Errorf("%d is not at least 1 post id", c.ChannelSeenMax)}
+	case c.ChannelOriginRate <= 0:
+		return &FlagError{Flag: "channel-origin-rate", Err: fmt.Errorf("%d is not at least 1 post per minute (the limit cannot be turned off)", c.ChannelOriginRate)}
+	case c.ChannelUserRate <= 0:
+		return &FlagError{Flag: "channel-user-rate", Err: fmt.Errorf("%d is not at least 1 post per minute (the limit cannot be turned off)", c.ChannelUserRate)}
+	}
+	return nil
+}
+
+// shortDuration writes d as a person would: 720h rather than 720h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }
 
 // mib writes a byte count in MiB, as the mesh size flags take it.

@@ -84,6 +84,17 @@ func (c *Node) BindFlags(fs *flag.FlagSet) {
 	size(&c.MeshDomainBytes, "mesh-domain-quota", "store-and-forward: `MiB` of envelopes held for one destination domain")
 	size(&c.MeshOriginBytes, "mesh-origin-quota", "store-and-forward: `MiB` of envelopes held from one origin node")
 	num(&c.MeshSeenMax, "mesh-seen-max", "store-and-forward: envelope ids remembered, so that none is delivered or forwarded twice")
+
+	num(&c.ChannelRetain, "channel-retain", "broadcast channels: posts kept per channel for late joiners (1 to 10000)")
+	dur(&c.ChannelRetention, "channel-retention", "broadcast channels: the longest a post is kept and relayed after it was made, "+
+		"and the TTL of the posts this node's users make unless they ask for less (1m to 720h)")
+	num(&c.ChannelMax, "channel-max", "broadcast channels: channels with kept posts; past it, the posts of the channel "+
+		"whose newest post is oldest are evicted (1 to 65536)")
+	size(&c.ChannelStoreSize, "channel-store-size", "broadcast channels: `MiB` of kept posts; past it, the posts that expire first are evicted")
+	num(&c.ChannelSeenMax, "channel-seen-max", "broadcast channels: post ids remembered until their post expires, "+
+		"so that none is relayed twice; when full, new posts are refused")
+	num(&c.ChannelOriginRate, "channel-origin-rate", "broadcast channels: posts per minute accepted from one origin node (at least 1)")
+	num(&c.ChannelUserRate, "channel-user-rate", "broadcast channels: posts per minute one local user may publish (at least 1)")
 }
 
 // hopsFlag is a hop count, 0 to 255; Validate narrows the range.

@@ -78,6 +78,10 @@ type Config struct {
 	// it serves the peers' forward, routes and report calls. Nil refuses
 	// them.
 	Mesh Mesh
+	// Channels is the broadcast channel relay: told when links come and
+	// go, it serves the peers' flood and inventory calls. Nil ignores
+	// them.
+	Channels Channels
 	// Calls counts inbound calls; nil counts nothing.
 	Calls Calls
 	// Observer is told about links and relays; nil ignores.
@@ -536,6 +540,9 @@ func (m *Manager) register(ctx context.Context, l *link) error {
 	if m.cfg.Mesh != nil {
 		m.cfg.Mesh.LinkUp(l.domain)
 	}
+	if m.cfg.Channels != nil {
+		m.cfg.Channels.LinkUp(l.domain)
+	}
 	m.log.Info("federation link up", "peer", l.domain, "addr", l.addr, "node_id", l.nodeID, "dialed", l.outgoing)
 	return nil
 }
@@ -580,6 +587,9 @@ func (m *Manager) unregister(l *link) {
 	m.obs.LinkState(l.domain, node.LinkDown)
 	if m.cfg.Mesh != nil {
 		m.cfg.Mesh.LinkDown(l.domain)
+	}
+	if m.cfg.Channels != nil {
+		m.cfg.Channels.LinkDown(l.domain)
 	}
 	m.log.Info("federation link down", "peer", l.domain, "addr", l.addr, "err", l.err())
 }

@@ -74,4 +74,14 @@ var (
 	// ErrBadEnvelope means a store-and-forward envelope failed
 	// verification (signature, fields, clock).
 	ErrBadEnvelope = errors.New("bad store-and-forward envelope")
+	// ErrBadPost means a broadcast channel post failed verification
+	// (signature, fields, size, clock).
+	ErrBadPost = errors.New("bad channel post")
+	// ErrChannelFull means the channel relay is at a bound that refuses
+	// new posts (its seen-set of post ids); kept posts are a cache and are
+	// evicted instead (see ChannelQuota).
+	ErrChannelFull = errors.New("channel relay is full")
+	// ErrPostSeen means a channel post's id is already in the node's
+	// seen-set: a duplicate or a replay.
+	ErrPostSeen = errors.New("channel post already seen")
 )

@@ -224,16 +224,23 @@ type Listener interface {
 	Deliver(ctx context.Context, msgs []Message) error
 }
 
-// Subscription pushes a user's messages to a Listener.
+// Subscription pushes a user's messages to a Listener, or channel posts
+// to a ChannelListener (see ChannelSubscribe).
 type Subscription struct {
+	kick   chan struct{}
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+
+	// A mailbox subscription's.
 	user     string
 	listener Listener
 	after    uint64
-	kick     chan struct{}
-	ctx      context.Context
-	cancel   context.CancelFunc
-	done     chan struct{}
-	err      error
+
+	// A channel subscription's: the last seq pushed of each channel.
+	cursors map[ChannelID]uint64
+	posts   ChannelListener
 }
 
 // Cancel ends the subscription and waits for its last delivery to return.
@@ -259,29 +266,58 @@ func (c *Conn) Subscribe(l Listener, afterSeq uint64) (*Subscription, error) {
 	if err != nil {
 		return nil, err
 	}
+	sub := newSubscription()
+	sub.user, sub.listener, sub.after = user, l, afterSeq
+	return sub, c.start(sub, c.svc.hub, c.svc.push)
+}
+
+func newSubscription() *Subscription {
 	ctx, cancel := context.WithCancel(context.Background())
-	sub := &Subscription{
-		user: user, listener: l, after: afterSeq,
-		kick: make(chan struct{}, 1), ctx: ctx, cancel: cancel, done: make(chan struct{}),
-	}
+	return &Subscription{kick: make(chan struct{}, 1), ctx: ctx, cancel: cancel, done: make(chan struct{})}
+}
+
+// start runs push for sub until it ends, registered with the connection
+// (which cancels it on Close) and with h (which wakes it).
+func (c *Conn) start(sub *Subscription, h interface {
+	add(*Subscription)
+	remove(*Subscription)
+}, push func(*Subscription) error) error {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		cancel()
-		return nil, ErrShuttingDown
+		sub.cancel()
+		return ErrShuttingDown
 	}
 	c.subs[sub] = struct{}{}
 	c.mu.Unlock()
-	c.svc.hub.add(sub)
+	h.add(sub)
 	go func() {
-		sub.err = c.svc.push(sub)
-		c.svc.hub.remove(sub)
+		sub.err = push(sub)
+		h.remove(sub)
 		c.mu.Lock()
 		delete(c.subs, sub)
 		c.mu.Unlock()
 		close(sub.done)
 	}()
-	return sub, nil
+	return nil
+}
+
+// wait blocks until sub is woken (true) or cancelled (false).
+func (sub *Subscription) wait() bool {
+	select {
+	case <-sub.kick:
+		return true
+	case <-sub.ctx.Done():
+		return false
+	}
+}
+
+// wake wakes sub; a wake-up already pending covers this one too.
+func (sub *Subscription) wake() {
+	select {
+	case sub.kick <- struct{}{}:
+	default:
+	}
 }
 
 // push delivers sub's messages until it is cancelled or delivery fails.
@@ -295,12 +331,10 @@ func (s *Service) push(sub *Subscription) error {
 			return err
 		}
 		if len(msgs) == 0 {
-			select {
-			case <-sub.kick:
-				continue
-			case <-sub.ctx.Done():
+			if !sub.wait() {
 				return nil
 			}
+			continue
 		}
 		if err := sub.listener.Deliver(sub.ctx, msgs); err != nil {
 			if sub.ctx.Err() != nil {
@@ -346,9 +380,6 @@ func (h *hub) notify(user string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs[user] {
-		select {
-		case s.kick <- struct{}{}:
-		default:
-		}
+		s.wake()
 	}
 }

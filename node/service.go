@@ -71,21 +71,26 @@ type Config struct {
 	// forwards them through the mesh; nil refuses them
 	// (ErrPeerUnreachable, ErrUnknownDomain).
 	Mesh Mesh
+	// Channels keeps and relays broadcast channel posts; nil refuses
+	// channel calls.
+	Channels Channels
 }
 
 // Service is the node's client-facing service.
 type Service struct {
-	id      Identity
-	limits  Limits
-	store   Store
-	opaque  *opaque.Server
-	log     *slog.Logger
-	obs     Observer
-	now     func() time.Time
-	started time.Time
-	hub     *hub
-	fed     Federation // nil without federation
-	mesh    Mesh       // nil without store-and-forward
+	id       Identity
+	limits   Limits
+	store    Store
+	opaque   *opaque.Server
+	log      *slog.Logger
+	obs      Observer
+	now      func() time.Time
+	started  time.Time
+	hub      *hub
+	fed      Federation // nil without federation
+	mesh     Mesh       // nil without store-and-forward
+	chanHub  *chanHub
+	channels Channels // nil without a channel relay
 }
 
 // New returns a Service. Its uptime counts from now.
@@ -108,6 +113,9 @@ func New(cfg Config) (*Service, error) {
 		hub:    newHub(),
 		fed:    cfg.Federation,
 		mesh:   cfg.Mesh,
+
+		chanHub:  newChanHub(),
+		channels: cfg.Channels,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

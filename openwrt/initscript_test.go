@@ -187,6 +187,13 @@ config node 'node'
 	option mesh_domain_quota '16'
 	option mesh_origin_quota '4'
 	option mesh_seen_max '20000'
+	option channel_retain '50'
+	option channel_retention '72h'
+	option channel_max '128'
+	option channel_store_size '2'
+	option channel_seen_max '10000'
+	option channel_origin_rate '120'
+	option channel_user_rate '10'
 	option log_level 'debug'
 	option log_format 'json'
 	list firewall_zone 'lan'
@@ -286,6 +293,13 @@ func TestInitScriptTurnsUCIIntoFlags(t *testing.T) {
 					"--mesh-domain-quota=16",
 					"--mesh-origin-quota=4",
 					"--mesh-seen-max=20000",
+					"--channel-retain=50",
+					"--channel-retention=72h",
+					"--channel-max=128",
+					"--channel-store-size=2",
+					"--channel-seen-max=10000",
+					"--channel-origin-rate=120",
+					"--channel-user-rate=10",
 					"--log-level=debug",
 					"--log-format=json",
 				}
@@ -510,7 +524,7 @@ func TestCommentedOptionsShowTheBinarysDefaults(t *testing.T) {
 		}
 		checked++
 	}
-	if checked < 18 {
+	if checked < 25 {
 		t.Errorf("checked only %d commented options; did the config's format change?", checked)
 	}
 }

@@ -82,6 +82,19 @@ interface FederationService @0xa4c6f1e2b3d59871 {
   # hop by hop along the routing table. Reports are advisory and not
   # stored: one without a route onward is dropped.
   report @6 (reports :List(MeshReport)) -> ();
+
+  # flood hands broadcast channel posts to the callee, each with hopCount
+  # already raised by the caller. The callee verifies each, drops ids it
+  # has seen, keeps and relays the rest to its other neighbours; it
+  # answers once it has them on disk. Posts are best effort: a post the
+  # callee refuses (rate limit, bounds) is dropped and counted there.
+  flood @7 (posts :List(Mesh.ChannelPost)) -> ();
+
+  # inventory offers the callee the ids of channel posts the caller keeps
+  # (at most 1024), when a link comes up, so that posts made while the two
+  # were apart cross over. The callee answers the indexes (into ids) of
+  # those it has not seen; the caller then floods those.
+  inventory @8 (ids :List(Data)) -> (wanted :List(UInt32));
 }
 
 # ForwardOutcome is what the callee of forward did with an envelope.

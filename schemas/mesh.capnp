@@ -82,3 +82,59 @@ struct MeshEnvelope @0xd25c250778c918a8 {
   # the sending peer's certificate.
   originDomain @9 :Text;
 }
+
+# ChannelPost is a post to an encrypted broadcast channel as nodes carry
+# it: flooded to every federation neighbour, kept for late joiners, and
+# pushed to the clients that follow the channel. Nodes hold no channel key:
+# they see the channel id and the encrypted body, never the topic name,
+# the text or the author (all inside the body; package crypto/channel
+# documents the body's layout).
+#
+# The node of the posting client (the origin) signs the post, so that a
+# node can rate-limit posts per origin and check, at the first hop, that
+# the origin is the neighbour it came from. What is signed: every field but
+# hopCount and signature, in the canonical byte layout documented in
+# package mesh/flood, which starts with "qpc channel post v1" and a NUL.
+#
+# The post's id is SHA-256 over "qpc channel post id v1", a NUL byte, the
+# channel id and the body: not over the origin's fields, so the same body
+# wrapped again by another origin (a replay) has the same id. Nodes
+# remember ids until the post expires and relay each id at most once.
+struct ChannelPost @0xf298b8318c758122 {
+  # version is the post format: 1. 0 and unknown versions are rejected,
+  # as distinct errors.
+  version @0 :UInt8;
+
+  # channel is the channel id (32 bytes), derived from the channel secret.
+  channel @1 :Data;
+
+  # originKey is the Ed25519 public key (32 bytes) of the origin node.
+  originKey @2 :Data;
+
+  # originDomain is the origin node's domain (its certificate's SAN).
+  originDomain @3 :Text;
+
+  # createdMillis is when the origin made the post; nodes reject one
+  # created more than 10 minutes in their future.
+  createdMillis @4 :Int64;
+
+  # ttlSeconds is how long after createdMillis nodes relay and keep the
+  # post: 1 to 2592000 (30 days); each node keeps it at most its own
+  # retention time.
+  ttlSeconds @5 :UInt32;
+
+  # hopCount is how many hops the post has taken; each node raises it by
+  # one as it sends the post on, so it arrives with 1 from its origin. Not
+  # signed.
+  hopCount @6 :UInt8;
+
+  # maxHops is the most hops the origin allows: 1 to 32.
+  maxHops @7 :UInt8;
+
+  # body is the encrypted post: a multiple of 256 bytes, 256 to 8192.
+  body @8 :Data;
+
+  # signature is the origin key's Ed25519 signature (64 bytes) over the
+  # canonical layout of every other field but hopCount.
+  signature @9 :Data;
+}

@@ -185,3 +185,177 @@ func (f MeshEnvelope_Future) Struct() (MeshEnvelope, error) {
 	p, err := f.Future.Ptr()
 	return MeshEnvelope(p.Struct()), err
 }
+
+type ChannelPost capnp.Struct
+
+// ChannelPost_TypeID is the unique identifier for the type ChannelPost.
+const ChannelPost_TypeID = 0xf298b8318c758122
+
+func NewChannelPost(s *capnp.Segment) (ChannelPost, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 5})
+	return ChannelPost(st), err
+}
+
+func NewRootChannelPost(s *capnp.Segment) (ChannelPost, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 5})
+	return ChannelPost(st), err
+}
+
+func ReadRootChannelPost(msg *capnp.Message) (ChannelPost, error) {
+	root, err := msg.Root()
+	return ChannelPost(root.Struct()), err
+}
+
+func (s ChannelPost) String() string {
+	str, _ := text.Marshal(0xf298b8318c758122, capnp.Struct(s))
+	return str
+}
+
+func (s ChannelPost) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (ChannelPost) DecodeFromPtr(p capnp.Ptr) ChannelPost {
+	return ChannelPost(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s ChannelPost) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s ChannelPost) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s ChannelPost) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s ChannelPost) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s ChannelPost) Version() uint8 {
+	return capnp.Struct(s).Uint8(0)
+}
+
+func (s ChannelPost) SetVersion(v uint8) {
+	capnp.Struct(s).SetUint8(0, v)
+}
+
+func (s ChannelPost) Channel() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s ChannelPost) HasChannel() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s ChannelPost) SetChannel(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+func (s ChannelPost) OriginKey() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return []byte(p.Data()), err
+}
+
+func (s ChannelPost) HasOriginKey() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s ChannelPost) SetOriginKey(v []byte) error {
+	return capnp.Struct(s).SetData(1, v)
+}
+
+func (s ChannelPost) OriginDomain() (string, error) {
+	p, err := capnp.Struct(s).Ptr(2)
+	return p.Text(), err
+}
+
+func (s ChannelPost) HasOriginDomain() bool {
+	return capnp.Struct(s).HasPtr(2)
+}
+
+func (s ChannelPost) OriginDomainBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(2)
+	return p.TextBytes(), err
+}
+
+func (s ChannelPost) SetOriginDomain(v string) error {
+	return capnp.Struct(s).SetText(2, v)
+}
+
+func (s ChannelPost) CreatedMillis() int64 {
+	return int64(capnp.Struct(s).Uint64(8))
+}
+
+func (s ChannelPost) SetCreatedMillis(v int64) {
+	capnp.Struct(s).SetUint64(8, uint64(v))
+}
+
+func (s ChannelPost) TtlSeconds() uint32 {
+	return capnp.Struct(s).Uint32(4)
+}
+
+func (s ChannelPost) SetTtlSeconds(v uint32) {
+	capnp.Struct(s).SetUint32(4, v)
+}
+
+func (s ChannelPost) HopCount() uint8 {
+	return capnp.Struct(s).Uint8(1)
+}
+
+func (s ChannelPost) SetHopCount(v uint8) {
+	capnp.Struct(s).SetUint8(1, v)
+}
+
+func (s ChannelPost) MaxHops() uint8 {
+	return capnp.Struct(s).Uint8(2)
+}
+
+func (s ChannelPost) SetMaxHops(v uint8) {
+	capnp.Struct(s).SetUint8(2, v)
+}
+
+func (s ChannelPost) Body() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(3)
+	return []byte(p.Data()), err
+}
+
+func (s ChannelPost) HasBody() bool {
+	return capnp.Struct(s).HasPtr(3)
+}
+
+func (s ChannelPost) SetBody(v []byte) error {
+	return capnp.Struct(s).SetData(3, v)
+}
+
+func (s ChannelPost) Signature() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(4)
+	return []byte(p.Data()), err
+}
+
+func (s ChannelPost) HasSignature() bool {
+	return capnp.Struct(s).HasPtr(4)
+}
+
+func (s ChannelPost) SetSignature(v []byte) error {
+	return capnp.Struct(s).SetData(4, v)
+}
+
+// ChannelPost_List is a list of ChannelPost.
+type ChannelPost_List = capnp.StructList[ChannelPost]
+
+// NewChannelPost creates a new list of ChannelPost.
+func NewChannelPost_List(s *capnp.Segment, sz int32) (ChannelPost_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 16, PointerCount: 5}, sz)
+	return capnp.StructList[ChannelPost](l), err
+}
+
+// ChannelPost_Future is a wrapper for a ChannelPost promised by a client call.
+type ChannelPost_Future struct{ *capnp.Future }
+
+func (f ChannelPost_Future) Struct() (ChannelPost, error) {
+	p, err := f.Future.Ptr()
+	return ChannelPost(p.Struct()), err
+}

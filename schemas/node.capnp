@@ -115,6 +115,29 @@ interface NodeService @0xb7f1c0e5a2d3c4f1 {
   # meshState describes the node's store-and-forward state: its routing
   # table and its envelope store. Like health it needs no session.
   meshState @17 () -> (routes :List(MeshRoute), store :MeshStoreStats);
+
+  # channelPost publishes an encrypted post to a broadcast channel: the
+  # node wraps body (made by the client, see package crypto/channel) in a
+  # ChannelPost signed by the node (mesh.capnp), keeps it, pushes it to the
+  # channel's followers and floods it across the mesh. ttlSeconds and
+  # maxHops of 0 take the node's defaults; more than the node allows is
+  # capped. Posting is rate-limited per user (rateLimited). Returns the
+  # post's id once the node has it on disk.
+  channelPost @18 (channel :Data, body :Data, ttlSeconds :UInt32, maxHops :UInt8) -> (id :Data);
+
+  # channelFetch returns up to limit posts the node keeps of channel with a
+  # seq above afterSeq, oldest first: at most the node's last N posts of
+  # the channel within its retention time.
+  channelFetch @19 (channel :Data, afterSeq :UInt64, limit :UInt32) -> (posts :List(ChannelMessage));
+
+  # channelSubscribe pushes the posts of each channel after its cursor's
+  # seq to listener: those kept now, then each new one as it arrives. At
+  # most 64 channels per call. The subscription ends like subscribe's.
+  channelSubscribe @20 (channels :List(ChannelCursor), listener :ChannelListener) -> (subscription :Subscription);
+
+  # channelState describes the node's channel relay: its store and its
+  # counters. Like health it needs no session and names no channel.
+  channelState @21 () -> (state :ChannelState);
 }
 
 # Health is a node's answer to NodeService.health.
@@ -267,6 +290,50 @@ interface MessageListener @0x847f356e61e9ef4a {
   deliver @0 (messages :List(Message)) -> ();
 }
 
+# ChannelListener is implemented by a client to receive channel posts.
+interface ChannelListener @0xa05409bac02cc08d {
+  # deliver hands the client posts, each channel's in seq order. The node
+  # sends the next batch only after this call returns.
+  deliver @0 (posts :List(ChannelMessage)) -> ();
+}
+
+# ChannelMessage is a channel post as a node hands it to a client.
+struct ChannelMessage @0xeb14ceae27e3280a {
+  # channel is the channel id.
+  channel @0 :Data;
+  # seq numbers the node's posts of the channel: increasing, never reused
+  # on this node (another node numbers its own).
+  seq @1 :UInt64;
+  # id is the post's id (see mesh.capnp ChannelPost).
+  id @2 :Data;
+  # body is the encrypted post, for the client to open.
+  body @3 :Data;
+  # createdMillis is when the origin node made the post.
+  createdMillis @4 :Int64;
+  # originDomain is the domain of the node that made it (where the author
+  # posted, as that node claims; the author's own signature is inside).
+  originDomain @5 :Text;
+}
+
+# ChannelCursor names a channel to follow and the last seq the client has
+# of it (0: everything the node keeps).
+struct ChannelCursor @0x8c439caca683d406 {
+  channel @0 :Data;
+  afterSeq @1 :UInt64;
+}
+
+# ChannelState describes a node's channel relay.
+struct ChannelState @0xbc8c11351b5c7294 {
+  channels @0 :UInt32;      # channels with kept posts
+  posts @1 :UInt32;         # posts kept
+  bytes @2 :UInt64;         # bytes of the posts kept
+  maxBytes @3 :UInt64;      # the bound of the posts kept
+  seen @4 :UInt32;          # post ids remembered for dedup
+  # counters are the relay's counts since start, by name ("relayed",
+  # "duplicate", "rejected:bad-signature", ...).
+  counters @5 :List(MeshCounter);
+}
+
 # Subscription stands for an active subscribe; releasing it ends it too.
 interface Subscription @0xe66055b5919ae095 {
   # cancel ends the subscription.
@@ -298,6 +365,8 @@ enum ErrorCode @0xdfbc1a87f421b42c {
   expired @20;           # the message's TTL ran out before delivery
   hopLimit @21;          # the message would have exceeded its max hops
   badEnvelope @22;       # a mesh envelope failed verification
+  badPost @23;           # a channel post failed verification
+  channelFull @24;       # the node's channel relay is at a bound
 }
 
 # MeshState is what is known of a message in the mesh.

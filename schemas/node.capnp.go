@@ -375,6 +375,86 @@ func (c NodeService) MeshState(ctx context.Context, params func(NodeService_mesh
 
 }
 
+func (c NodeService) ChannelPost(ctx context.Context, params func(NodeService_channelPost_Params) error) (NodeService_channelPost_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      18,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "channelPost",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 8, PointerCount: 2}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_channelPost_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_channelPost_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) ChannelFetch(ctx context.Context, params func(NodeService_channelFetch_Params) error) (NodeService_channelFetch_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      19,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "channelFetch",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 16, PointerCount: 1}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_channelFetch_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_channelFetch_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) ChannelSubscribe(ctx context.Context, params func(NodeService_channelSubscribe_Params) error) (NodeService_channelSubscribe_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      20,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "channelSubscribe",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 2}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_channelSubscribe_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_channelSubscribe_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) ChannelState(ctx context.Context, params func(NodeService_channelState_Params) error) (NodeService_channelState_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      21,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "channelState",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 0}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_channelState_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_channelState_Results_Future{Future: ans.Future()}, release
+
+}
+
 func (c NodeService) WaitStreaming() error {
 	return capnp.Client(c).WaitStreaming()
 }
@@ -483,6 +563,14 @@ type NodeService_Server interface {
 	MessageStatus(context.Context, NodeService_messageStatus) error
 
 	MeshState(context.Context, NodeService_meshState) error
+
+	ChannelPost(context.Context, NodeService_channelPost) error
+
+	ChannelFetch(context.Context, NodeService_channelFetch) error
+
+	ChannelSubscribe(context.Context, NodeService_channelSubscribe) error
+
+	ChannelState(context.Context, NodeService_channelState) error
 }
 
 // NodeService_NewServer creates a new Server from an implementation of NodeService_Server.
@@ -501,7 +589,7 @@ func NodeService_ServerToClient(s NodeService_Server) NodeService {
 // This can be used to create a more complicated Server.
 func NodeService_Methods(methods []server.Method, s NodeService_Server) []server.Method {
 	if cap(methods) == 0 {
-		methods = make([]server.Method, 0, 18)
+		methods = make([]server.Method, 0, 22)
 	}
 
 	methods = append(methods, server.Method{
@@ -717,6 +805,54 @@ func NodeService_Methods(methods []server.Method, s NodeService_Server) []server
 		},
 		Impl: func(ctx context.Context, call *server.Call) error {
 			return s.MeshState(ctx, NodeService_meshState{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      18,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "channelPost",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.ChannelPost(ctx, NodeService_channelPost{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      19,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "channelFetch",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.ChannelFetch(ctx, NodeService_channelFetch{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      20,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "channelSubscribe",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.ChannelSubscribe(ctx, NodeService_channelSubscribe{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      21,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "channelState",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.ChannelState(ctx, NodeService_channelState{call})
 		},
 	})
 
@@ -1027,6 +1163,74 @@ func (c NodeService_meshState) Args() NodeService_meshState_Params {
 func (c NodeService_meshState) AllocResults() (NodeService_meshState_Results, error) {
 	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 2})
 	return NodeService_meshState_Results(r), err
+}
+
+// NodeService_channelPost holds the state for a server call to NodeService.channelPost.
+// See server.Call for documentation.
+type NodeService_channelPost struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_channelPost) Args() NodeService_channelPost_Params {
+	return NodeService_channelPost_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_channelPost) AllocResults() (NodeService_channelPost_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_channelPost_Results(r), err
+}
+
+// NodeService_channelFetch holds the state for a server call to NodeService.channelFetch.
+// See server.Call for documentation.
+type NodeService_channelFetch struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_channelFetch) Args() NodeService_channelFetch_Params {
+	return NodeService_channelFetch_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_channelFetch) AllocResults() (NodeService_channelFetch_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_channelFetch_Results(r), err
+}
+
+// NodeService_channelSubscribe holds the state for a server call to NodeService.channelSubscribe.
+// See server.Call for documentation.
+type NodeService_channelSubscribe struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_channelSubscribe) Args() NodeService_channelSubscribe_Params {
+	return NodeService_channelSubscribe_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_channelSubscribe) AllocResults() (NodeService_channelSubscribe_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_channelSubscribe_Results(r), err
+}
+
+// NodeService_channelState holds the state for a server call to NodeService.channelState.
+// See server.Call for documentation.
+type NodeService_channelState struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_channelState) Args() NodeService_channelState_Params {
+	return NodeService_channelState_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_channelState) AllocResults() (NodeService_channelState_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_channelState_Results(r), err
 }
 
 // NodeService_List is a list of NodeService.
@@ -4028,6 +4232,719 @@ func (p NodeService_meshState_Results_Future) Store() MeshStoreStats_Future {
 	return MeshStoreStats_Future{Future: p.Future.Field(1, nil)}
 }
 
+type NodeService_channelPost_Params capnp.Struct
+
+// NodeService_channelPost_Params_TypeID is the unique identifier for the type NodeService_channelPost_Params.
+const NodeService_channelPost_Params_TypeID = 0xc46ce0a8d99400f4
+
+func NewNodeService_channelPost_Params(s *capnp.Segment) (NodeService_channelPost_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 2})
+	return NodeService_channelPost_Params(st), err
+}
+
+func NewRootNodeService_channelPost_Params(s *capnp.Segment) (NodeService_channelPost_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 2})
+	return NodeService_channelPost_Params(st), err
+}
+
+func ReadRootNodeService_channelPost_Params(msg *capnp.Message) (NodeService_channelPost_Params, error) {
+	root, err := msg.Root()
+	return NodeService_channelPost_Params(root.Struct()), err
+}
+
+func (s NodeService_channelPost_Params) String() string {
+	str, _ := text.Marshal(0xc46ce0a8d99400f4, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_channelPost_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_channelPost_Params) DecodeFromPtr(p capnp.Ptr) NodeService_channelPost_Params {
+	return NodeService_channelPost_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_channelPost_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_channelPost_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_channelPost_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_channelPost_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_channelPost_Params) Channel() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_channelPost_Params) HasChannel() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_channelPost_Params) SetChannel(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+func (s NodeService_channelPost_Params) Body() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_channelPost_Params) HasBody() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s NodeService_channelPost_Params) SetBody(v []byte) error {
+	return capnp.Struct(s).SetData(1, v)
+}
+
+func (s NodeService_channelPost_Params) TtlSeconds() uint32 {
+	return capnp.Struct(s).Uint32(0)
+}
+
+func (s NodeService_channelPost_Params) SetTtlSeconds(v uint32) {
+	capnp.Struct(s).SetUint32(0, v)
+}
+
+func (s NodeService_channelPost_Params) MaxHops() uint8 {
+	return capnp.Struct(s).Uint8(4)
+}
+
+func (s NodeService_channelPost_Params) SetMaxHops(v uint8) {
+	capnp.Struct(s).SetUint8(4, v)
+}
+
+// NodeService_channelPost_Params_List is a list of NodeService_channelPost_Params.
+type NodeService_channelPost_Params_List = capnp.StructList[NodeService_channelPost_Params]
+
+// NewNodeService_channelPost_Params creates a new list of NodeService_channelPost_Params.
+func NewNodeService_channelPost_Params_List(s *capnp.Segment, sz int32) (NodeService_channelPost_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 2}, sz)
+	return capnp.StructList[NodeService_channelPost_Params](l), err
+}
+
+// NodeService_channelPost_Params_Future is a wrapper for a NodeService_channelPost_Params promised by a client call.
+type NodeService_channelPost_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_channelPost_Params_Future) Struct() (NodeService_channelPost_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_channelPost_Params(p.Struct()), err
+}
+
+type NodeService_channelPost_Results capnp.Struct
+
+// NodeService_channelPost_Results_TypeID is the unique identifier for the type NodeService_channelPost_Results.
+const NodeService_channelPost_Results_TypeID = 0xde613675000d7997
+
+func NewNodeService_channelPost_Results(s *capnp.Segment) (NodeService_channelPost_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_channelPost_Results(st), err
+}
+
+func NewRootNodeService_channelPost_Results(s *capnp.Segment) (NodeService_channelPost_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_channelPost_Results(st), err
+}
+
+func ReadRootNodeService_channelPost_Results(msg *capnp.Message) (NodeService_channelPost_Results, error) {
+	root, err := msg.Root()
+	return NodeService_channelPost_Results(root.Struct()), err
+}
+
+func (s NodeService_channelPost_Results) String() string {
+	str, _ := text.Marshal(0xde613675000d7997, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_channelPost_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_channelPost_Results) DecodeFromPtr(p capnp.Ptr) NodeService_channelPost_Results {
+	return NodeService_channelPost_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_channelPost_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_channelPost_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_channelPost_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_channelPost_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_channelPost_Results) Id() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_channelPost_Results) HasId() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_channelPost_Results) SetId(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+// NodeService_channelPost_Results_List is a list of NodeService_channelPost_Results.
+type NodeService_channelPost_Results_List = capnp.StructList[NodeService_channelPost_Results]
+
+// NewNodeService_channelPost_Results creates a new list of NodeService_channelPost_Results.
+func NewNodeService_channelPost_Results_List(s *capnp.Segment, sz int32) (NodeService_channelPost_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_channelPost_Results](l), err
+}
+
+// NodeService_channelPost_Results_Future is a wrapper for a NodeService_channelPost_Results promised by a client call.
+type NodeService_channelPost_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_channelPost_Results_Future) Struct() (NodeService_channelPost_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_channelPost_Results(p.Struct()), err
+}
+
+type NodeService_channelFetch_Params capnp.Struct
+
+// NodeService_channelFetch_Params_TypeID is the unique identifier for the type NodeService_channelFetch_Params.
+const NodeService_channelFetch_Params_TypeID = 0xd2a240ac59e20a29
+
+func NewNodeService_channelFetch_Params(s *capnp.Segment) (NodeService_channelFetch_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 1})
+	return NodeService_channelFetch_Params(st), err
+}
+
+func NewRootNodeService_channelFetch_Params(s *capnp.Segment) (NodeService_channelFetch_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 1})
+	return NodeService_channelFetch_Params(st), err
+}
+
+func ReadRootNodeService_channelFetch_Params(msg *capnp.Message) (NodeService_channelFetch_Params, error) {
+	root, err := msg.Root()
+	return NodeService_channelFetch_Params(root.Struct()), err
+}
+
+func (s NodeService_channelFetch_Params) String() string {
+	str, _ := text.Marshal(0xd2a240ac59e20a29, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_channelFetch_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_channelFetch_Params) DecodeFromPtr(p capnp.Ptr) NodeService_channelFetch_Params {
+	return NodeService_channelFetch_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_channelFetch_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_channelFetch_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_channelFetch_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_channelFetch_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_channelFetch_Params) Channel() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_channelFetch_Params) HasChannel() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_channelFetch_Params) SetChannel(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+func (s NodeService_channelFetch_Params) AfterSeq() uint64 {
+	return capnp.Struct(s).Uint64(0)
+}
+
+func (s NodeService_channelFetch_Params) SetAfterSeq(v uint64) {
+	capnp.Struct(s).SetUint64(0, v)
+}
+
+func (s NodeService_channelFetch_Params) Limit() uint32 {
+	return capnp.Struct(s).Uint32(8)
+}
+
+func (s NodeService_channelFetch_Params) SetLimit(v uint32) {
+	capnp.Struct(s).SetUint32(8, v)
+}
+
+// NodeService_channelFetch_Params_List is a list of NodeService_channelFetch_Params.
+type NodeService_channelFetch_Params_List = capnp.StructList[NodeService_channelFetch_Params]
+
+// NewNodeService_channelFetch_Params creates a new list of NodeService_channelFetch_Params.
+func NewNodeService_channelFetch_Params_List(s *capnp.Segment, sz int32) (NodeService_channelFetch_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 16, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_channelFetch_Params](l), err
+}
+
+// NodeService_channelFetch_Params_Future is a wrapper for a NodeService_channelFetch_Params promised by a client call.
+type NodeService_channelFetch_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_channelFetch_Params_Future) Struct() (NodeService_channelFetch_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_channelFetch_Params(p.Struct()), err
+}
+
+type NodeService_channelFetch_Results capnp.Struct
+
+// NodeService_channelFetch_Results_TypeID is the unique identifier for the type NodeService_channelFetch_Results.
+const NodeService_channelFetch_Results_TypeID = 0xf993f1760d609d81
+
+func NewNodeService_channelFetch_Results(s *capnp.Segment) (NodeService_channelFetch_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_channelFetch_Results(st), err
+}
+
+func NewRootNodeService_channelFetch_Results(s *capnp.Segment) (NodeService_channelFetch_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_channelFetch_Results(st), err
+}
+
+func ReadRootNodeService_channelFetch_Results(msg *capnp.Message) (NodeService_channelFetch_Results, error) {
+	root, err := msg.Root()
+	return NodeService_channelFetch_Results(root.Struct()), err
+}
+
+func (s NodeService_channelFetch_Results) String() string {
+	str, _ := text.Marshal(0xf993f1760d609d81, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_channelFetch_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_channelFetch_Results) DecodeFromPtr(p capnp.Ptr) NodeService_channelFetch_Results {
+	return NodeService_channelFetch_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_channelFetch_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_channelFetch_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_channelFetch_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_channelFetch_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_channelFetch_Results) Posts() (ChannelMessage_List, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return ChannelMessage_List(p.List()), err
+}
+
+func (s NodeService_channelFetch_Results) HasPosts() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_channelFetch_Results) SetPosts(v ChannelMessage_List) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewPosts sets the posts field to a newly
+// allocated ChannelMessage_List, preferring placement in s's segment.
+func (s NodeService_channelFetch_Results) NewPosts(n int32) (ChannelMessage_List, error) {
+	l, err := NewChannelMessage_List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return ChannelMessage_List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+
+// NodeService_channelFetch_Results_List is a list of NodeService_channelFetch_Results.
+type NodeService_channelFetch_Results_List = capnp.StructList[NodeService_channelFetch_Results]
+
+// NewNodeService_channelFetch_Results creates a new list of NodeService_channelFetch_Results.
+func NewNodeService_channelFetch_Results_List(s *capnp.Segment, sz int32) (NodeService_channelFetch_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_channelFetch_Results](l), err
+}
+
+// NodeService_channelFetch_Results_Future is a wrapper for a NodeService_channelFetch_Results promised by a client call.
+type NodeService_channelFetch_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_channelFetch_Results_Future) Struct() (NodeService_channelFetch_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_channelFetch_Results(p.Struct()), err
+}
+
+type NodeService_channelSubscribe_Params capnp.Struct
+
+// NodeService_channelSubscribe_Params_TypeID is the unique identifier for the type NodeService_channelSubscribe_Params.
+const NodeService_channelSubscribe_Params_TypeID = 0xbb118710ece4ea5c
+
+func NewNodeService_channelSubscribe_Params(s *capnp.Segment) (NodeService_channelSubscribe_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return NodeService_channelSubscribe_Params(st), err
+}
+
+func NewRootNodeService_channelSubscribe_Params(s *capnp.Segment) (NodeService_channelSubscribe_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return NodeService_channelSubscribe_Params(st), err
+}
+
+func ReadRootNodeService_channelSubscribe_Params(msg *capnp.Message) (NodeService_channelSubscribe_Params, error) {
+	root, err := msg.Root()
+	return NodeService_channelSubscribe_Params(root.Struct()), err
+}
+
+func (s NodeService_channelSubscribe_Params) String() string {
+	str, _ := text.Marshal(0xbb118710ece4ea5c, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_channelSubscribe_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_channelSubscribe_Params) DecodeFromPtr(p capnp.Ptr) NodeService_channelSubscribe_Params {
+	return NodeService_channelSubscribe_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_channelSubscribe_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_channelSubscribe_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_channelSubscribe_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_channelSubscribe_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_channelSubscribe_Params) Channels() (ChannelCursor_List, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return ChannelCursor_List(p.List()), err
+}
+
+func (s NodeService_channelSubscribe_Params) HasChannels() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_channelSubscribe_Params) SetChannels(v ChannelCursor_List) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewChannels sets the channels field to a newly
+// allocated ChannelCursor_List, preferring placement in s's segment.
+func (s NodeService_channelSubscribe_Params) NewChannels(n int32) (ChannelCursor_List, error) {
+	l, err := NewChannelCursor_List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return ChannelCursor_List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+func (s NodeService_channelSubscribe_Params) Listener() ChannelListener {
+	p, _ := capnp.Struct(s).Ptr(1)
+	return ChannelListener(p.Interface().Client())
+}
+
+func (s NodeService_channelSubscribe_Params) HasListener() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s NodeService_channelSubscribe_Params) SetListener(v ChannelListener) error {
+	if !v.IsValid() {
+		return capnp.Struct(s).SetPtr(1, capnp.Ptr{})
+	}
+	seg := s.Segment()
+	in := capnp.NewInterface(seg, seg.Message().CapTable().Add(capnp.Client(v)))
+	return capnp.Struct(s).SetPtr(1, in.ToPtr())
+}
+
+// NodeService_channelSubscribe_Params_List is a list of NodeService_channelSubscribe_Params.
+type NodeService_channelSubscribe_Params_List = capnp.StructList[NodeService_channelSubscribe_Params]
+
+// NewNodeService_channelSubscribe_Params creates a new list of NodeService_channelSubscribe_Params.
+func NewNodeService_channelSubscribe_Params_List(s *capnp.Segment, sz int32) (NodeService_channelSubscribe_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2}, sz)
+	return capnp.StructList[NodeService_channelSubscribe_Params](l), err
+}
+
+// NodeService_channelSubscribe_Params_Future is a wrapper for a NodeService_channelSubscribe_Params promised by a client call.
+type NodeService_channelSubscribe_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_channelSubscribe_Params_Future) Struct() (NodeService_channelSubscribe_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_channelSubscribe_Params(p.Struct()), err
+}
+func (p NodeService_channelSubscribe_Params_Future) Listener() ChannelListener {
+	return ChannelListener(p.Future.Field(1, nil).Client())
+}
+
+type NodeService_channelSubscribe_Results capnp.Struct
+
+// NodeService_channelSubscribe_Results_TypeID is the unique identifier for the type NodeService_channelSubscribe_Results.
+const NodeService_channelSubscribe_Results_TypeID = 0x8ad9e81e7d2b6e3d
+
+func NewNodeService_channelSubscribe_Results(s *capnp.Segment) (NodeService_channelSubscribe_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_channelSubscribe_Results(st), err
+}
+
+func NewRootNodeService_channelSubscribe_Results(s *capnp.Segment) (NodeService_channelSubscribe_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_channelSubscribe_Results(st), err
+}
+
+func ReadRootNodeService_channelSubscribe_Results(msg *capnp.Message) (NodeService_channelSubscribe_Results, error) {
+	root, err := msg.Root()
+	return NodeService_channelSubscribe_Results(root.Struct()), err
+}
+
+func (s NodeService_channelSubscribe_Results) String() string {
+	str, _ := text.Marshal(0x8ad9e81e7d2b6e3d, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_channelSubscribe_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_channelSubscribe_Results) DecodeFromPtr(p capnp.Ptr) NodeService_channelSubscribe_Results {
+	return NodeService_channelSubscribe_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_channelSubscribe_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_channelSubscribe_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_channelSubscribe_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_channelSubscribe_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_channelSubscribe_Results) Subscription() Subscription {
+	p, _ := capnp.Struct(s).Ptr(0)
+	return Subscription(p.Interface().Client())
+}
+
+func (s NodeService_channelSubscribe_Results) HasSubscription() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_channelSubscribe_Results) SetSubscription(v Subscription) error {
+	if !v.IsValid() {
+		return capnp.Struct(s).SetPtr(0, capnp.Ptr{})
+	}
+	seg := s.Segment()
+	in := capnp.NewInterface(seg, seg.Message().CapTable().Add(capnp.Client(v)))
+	return capnp.Struct(s).SetPtr(0, in.ToPtr())
+}
+
+// NodeService_channelSubscribe_Results_List is a list of NodeService_channelSubscribe_Results.
+type NodeService_channelSubscribe_Results_List = capnp.StructList[NodeService_channelSubscribe_Results]
+
+// NewNodeService_channelSubscribe_Results creates a new list of NodeService_channelSubscribe_Results.
+func NewNodeService_channelSubscribe_Results_List(s *capnp.Segment, sz int32) (NodeService_channelSubscribe_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_channelSubscribe_Results](l), err
+}
+
+// NodeService_channelSubscribe_Results_Future is a wrapper for a NodeService_channelSubscribe_Results promised by a client call.
+type NodeService_channelSubscribe_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_channelSubscribe_Results_Future) Struct() (NodeService_channelSubscribe_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_channelSubscribe_Results(p.Struct()), err
+}
+func (p NodeService_channelSubscribe_Results_Future) Subscription() Subscription {
+	return Subscription(p.Future.Field(0, nil).Client())
+}
+
+type NodeService_channelState_Params capnp.Struct
+
+// NodeService_channelState_Params_TypeID is the unique identifier for the type NodeService_channelState_Params.
+const NodeService_channelState_Params_TypeID = 0xda0e88ea6e8a70a0
+
+func NewNodeService_channelState_Params(s *capnp.Segment) (NodeService_channelState_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_channelState_Params(st), err
+}
+
+func NewRootNodeService_channelState_Params(s *capnp.Segment) (NodeService_channelState_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_channelState_Params(st), err
+}
+
+func ReadRootNodeService_channelState_Params(msg *capnp.Message) (NodeService_channelState_Params, error) {
+	root, err := msg.Root()
+	return NodeService_channelState_Params(root.Struct()), err
+}
+
+func (s NodeService_channelState_Params) String() string {
+	str, _ := text.Marshal(0xda0e88ea6e8a70a0, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_channelState_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_channelState_Params) DecodeFromPtr(p capnp.Ptr) NodeService_channelState_Params {
+	return NodeService_channelState_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_channelState_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_channelState_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_channelState_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_channelState_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// NodeService_channelState_Params_List is a list of NodeService_channelState_Params.
+type NodeService_channelState_Params_List = capnp.StructList[NodeService_channelState_Params]
+
+// NewNodeService_channelState_Params creates a new list of NodeService_channelState_Params.
+func NewNodeService_channelState_Params_List(s *capnp.Segment, sz int32) (NodeService_channelState_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[NodeService_channelState_Params](l), err
+}
+
+// NodeService_channelState_Params_Future is a wrapper for a NodeService_channelState_Params promised by a client call.
+type NodeService_channelState_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_channelState_Params_Future) Struct() (NodeService_channelState_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_channelState_Params(p.Struct()), err
+}
+
+type NodeService_channelState_Results capnp.Struct
+
+// NodeService_channelState_Results_TypeID is the unique identifier for the type NodeService_channelState_Results.
+const NodeService_channelState_Results_TypeID = 0xfc127668be1c16d0
+
+func NewNodeService_channelState_Results(s *capnp.Segment) (NodeService_channelState_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_channelState_Results(st), err
+}
+
+func NewRootNodeService_channelState_Results(s *capnp.Segment) (NodeService_channelState_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_channelState_Results(st), err
+}
+
+func ReadRootNodeService_channelState_Results(msg *capnp.Message) (NodeService_channelState_Results, error) {
+	root, err := msg.Root()
+	return NodeService_channelState_Results(root.Struct()), err
+}
+
+func (s NodeService_channelState_Results) String() string {
+	str, _ := text.Marshal(0xfc127668be1c16d0, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_channelState_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_channelState_Results) DecodeFromPtr(p capnp.Ptr) NodeService_channelState_Results {
+	return NodeService_channelState_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_channelState_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_channelState_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_channelState_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_channelState_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_channelState_Results) State() (ChannelState, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return ChannelState(p.Struct()), err
+}
+
+func (s NodeService_channelState_Results) HasState() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_channelState_Results) SetState(v ChannelState) error {
+	return capnp.Struct(s).SetPtr(0, capnp.Struct(v).ToPtr())
+}
+
+// NewState sets the state field to a newly
+// allocated ChannelState struct, preferring placement in s's segment.
+func (s NodeService_channelState_Results) NewState() (ChannelState, error) {
+	ss, err := NewChannelState(capnp.Struct(s).Segment())
+	if err != nil {
+		return ChannelState{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, capnp.Struct(ss).ToPtr())
+	return ss, err
+}
+
+// NodeService_channelState_Results_List is a list of NodeService_channelState_Results.
+type NodeService_channelState_Results_List = capnp.StructList[NodeService_channelState_Results]
+
+// NewNodeService_channelState_Results creates a new list of NodeService_channelState_Results.
+func NewNodeService_channelState_Results_List(s *capnp.Segment, sz int32) (NodeService_channelState_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_channelState_Results](l), err
+}
+
+// NodeService_channelState_Results_Future is a wrapper for a NodeService_channelState_Results promised by a client call.
+type NodeService_channelState_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_channelState_Results_Future) Struct() (NodeService_channelState_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_channelState_Results(p.Struct()), err
+}
+func (p NodeService_channelState_Results_Future) State() ChannelState_Future {
+	return ChannelState_Future{Future: p.Future.Field(0, nil)}
+}
+
 type Health capnp.Struct
 
 // Health_TypeID is the unique identifier for the type Health.
@@ -5280,6 +6197,670 @@ func (f MessageListener_deliver_Results_Future) Struct() (MessageListener_delive
 	return MessageListener_deliver_Results(p.Struct()), err
 }
 
+type ChannelListener capnp.Client
+
+// ChannelListener_TypeID is the unique identifier for the type ChannelListener.
+const ChannelListener_TypeID = 0xa05409bac02cc08d
+
+func (c ChannelListener) Deliver(ctx context.Context, params func(ChannelListener_deliver_Params) error) (ChannelListener_deliver_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xa05409bac02cc08d,
+			MethodID:      0,
+			InterfaceName: "node.capnp:ChannelListener",
+			MethodName:    "deliver",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 1}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(ChannelListener_deliver_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return ChannelListener_deliver_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c ChannelListener) WaitStreaming() error {
+	return capnp.Client(c).WaitStreaming()
+}
+
+// String returns a string that identifies this capability for debugging
+// purposes.  Its format should not be depended on: in particular, it
+// should not be used to compare clients.  Use IsSame to compare clients
+// for equality.
+func (c ChannelListener) String() string {
+	return "ChannelListener(" + capnp.Client(c).String() + ")"
+}
+
+// AddRef creates a new Client that refers to the same capability as c.
+// If c is nil or has resolved to null, then AddRef returns nil.
+func (c ChannelListener) AddRef() ChannelListener {
+	return ChannelListener(capnp.Client(c).AddRef())
+}
+
+// Release releases a capability reference.  If this is the last
+// reference to the capability, then the underlying resources associated
+// with the capability will be released.
+//
+// Release will panic if c has already been released, but not if c is
+// nil or resolved to null.
+func (c ChannelListener) Release() {
+	capnp.Client(c).Release()
+}
+
+// Resolve blocks until the capability is fully resolved or the Context
+// expires.
+func (c ChannelListener) Resolve(ctx context.Context) error {
+	return capnp.Client(c).Resolve(ctx)
+}
+
+func (c ChannelListener) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Client(c).EncodeAsPtr(seg)
+}
+
+func (ChannelListener) DecodeFromPtr(p capnp.Ptr) ChannelListener {
+	return ChannelListener(capnp.Client{}.DecodeFromPtr(p))
+}
+
+// IsValid reports whether c is a valid reference to a capability.
+// A reference is invalid if it is nil, has resolved to null, or has
+// been released.
+func (c ChannelListener) IsValid() bool {
+	return capnp.Client(c).IsValid()
+}
+
+// IsSame reports whether c and other refer to a capability created by the
+// same call to NewClient.  This can return false negatives if c or other
+// are not fully resolved: use Resolve if this is an issue.  If either
+// c or other are released, then IsSame panics.
+func (c ChannelListener) IsSame(other ChannelListener) bool {
+	return capnp.Client(c).IsSame(capnp.Client(other))
+}
+
+// Update the flowcontrol.FlowLimiter used to manage flow control for
+// this client. This affects all future calls, but not calls already
+// waiting to send. Passing nil sets the value to flowcontrol.NopLimiter,
+// which is also the default.
+func (c ChannelListener) SetFlowLimiter(lim fc.FlowLimiter) {
+	capnp.Client(c).SetFlowLimiter(lim)
+}
+
+// Get the current flowcontrol.FlowLimiter used to manage flow control
+// for this client.
+func (c ChannelListener) GetFlowLimiter() fc.FlowLimiter {
+	return capnp.Client(c).GetFlowLimiter()
+}
+
+// A ChannelListener_Server is a ChannelListener with a local implementation.
+type ChannelListener_Server interface {
+	Deliver(context.Context, ChannelListener_deliver) error
+}
+
+// ChannelListener_NewServer creates a new Server from an implementation of ChannelListener_Server.
+func ChannelListener_NewServer(s ChannelListener_Server) *server.Server {
+	c, _ := s.(server.Shutdowner)
+	return server.New(ChannelListener_Methods(nil, s), s, c)
+}
+
+// ChannelListener_ServerToClient creates a new Client from an implementation of ChannelListener_Server.
+// The caller is responsible for calling Release on the returned Client.
+func ChannelListener_ServerToClient(s ChannelListener_Server) ChannelListener {
+	return ChannelListener(capnp.NewClient(ChannelListener_NewServer(s)))
+}
+
+// ChannelListener_Methods appends Methods to a slice that invoke the methods on s.
+// This can be used to create a more complicated Server.
+func ChannelListener_Methods(methods []server.Method, s ChannelListener_Server) []server.Method {
+	if cap(methods) == 0 {
+		methods = make([]server.Method, 0, 1)
+	}
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xa05409bac02cc08d,
+			MethodID:      0,
+			InterfaceName: "node.capnp:ChannelListener",
+			MethodName:    "deliver",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Deliver(ctx, ChannelListener_deliver{call})
+		},
+	})
+
+	return methods
+}
+
+// ChannelListener_deliver holds the state for a server call to ChannelListener.deliver.
+// See server.Call for documentation.
+type ChannelListener_deliver struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c ChannelListener_deliver) Args() ChannelListener_deliver_Params {
+	return ChannelListener_deliver_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c ChannelListener_deliver) AllocResults() (ChannelListener_deliver_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return ChannelListener_deliver_Results(r), err
+}
+
+// ChannelListener_List is a list of ChannelListener.
+type ChannelListener_List = capnp.CapList[ChannelListener]
+
+// NewChannelListener_List creates a new list of ChannelListener.
+func NewChannelListener_List(s *capnp.Segment, sz int32) (ChannelListener_List, error) {
+	l, err := capnp.NewPointerList(s, sz)
+	return capnp.CapList[ChannelListener](l), err
+}
+
+type ChannelListener_deliver_Params capnp.Struct
+
+// ChannelListener_deliver_Params_TypeID is the unique identifier for the type ChannelListener_deliver_Params.
+const ChannelListener_deliver_Params_TypeID = 0xd620076f1383e197
+
+func NewChannelListener_deliver_Params(s *capnp.Segment) (ChannelListener_deliver_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return ChannelListener_deliver_Params(st), err
+}
+
+func NewRootChannelListener_deliver_Params(s *capnp.Segment) (ChannelListener_deliver_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return ChannelListener_deliver_Params(st), err
+}
+
+func ReadRootChannelListener_deliver_Params(msg *capnp.Message) (ChannelListener_deliver_Params, error) {
+	root, err := msg.Root()
+	return ChannelListener_deliver_Params(root.Struct()), err
+}
+
+func (s ChannelListener_deliver_Params) String() string {
+	str, _ := text.Marshal(0xd620076f1383e197, capnp.Struct(s))
+	return str
+}
+
+func (s ChannelListener_deliver_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (ChannelListener_deliver_Params) DecodeFromPtr(p capnp.Ptr) ChannelListener_deliver_Params {
+	return ChannelListener_deliver_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s ChannelListener_deliver_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s ChannelListener_deliver_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s ChannelListener_deliver_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s ChannelListener_deliver_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s ChannelListener_deliver_Params) Posts() (ChannelMessage_List, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return ChannelMessage_List(p.List()), err
+}
+
+func (s ChannelListener_deliver_Params) HasPosts() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s ChannelListener_deliver_Params) SetPosts(v ChannelMessage_List) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewPosts sets the posts field to a newly
+// allocated ChannelMessage_List, preferring placement in s's segment.
+func (s ChannelListener_deliver_Params) NewPosts(n int32) (ChannelMessage_List, error) {
+	l, err := NewChannelMessage_List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return ChannelMessage_List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+
+// ChannelListener_deliver_Params_List is a list of ChannelListener_deliver_Params.
+type ChannelListener_deliver_Params_List = capnp.StructList[ChannelListener_deliver_Params]
+
+// NewChannelListener_deliver_Params creates a new list of ChannelListener_deliver_Params.
+func NewChannelListener_deliver_Params_List(s *capnp.Segment, sz int32) (ChannelListener_deliver_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[ChannelListener_deliver_Params](l), err
+}
+
+// ChannelListener_deliver_Params_Future is a wrapper for a ChannelListener_deliver_Params promised by a client call.
+type ChannelListener_deliver_Params_Future struct{ *capnp.Future }
+
+func (f ChannelListener_deliver_Params_Future) Struct() (ChannelListener_deliver_Params, error) {
+	p, err := f.Future.Ptr()
+	return ChannelListener_deliver_Params(p.Struct()), err
+}
+
+type ChannelListener_deliver_Results capnp.Struct
+
+// ChannelListener_deliver_Results_TypeID is the unique identifier for the type ChannelListener_deliver_Results.
+const ChannelListener_deliver_Results_TypeID = 0xf73ef4664671c10a
+
+func NewChannelListener_deliver_Results(s *capnp.Segment) (ChannelListener_deliver_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return ChannelListener_deliver_Results(st), err
+}
+
+func NewRootChannelListener_deliver_Results(s *capnp.Segment) (ChannelListener_deliver_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return ChannelListener_deliver_Results(st), err
+}
+
+func ReadRootChannelListener_deliver_Results(msg *capnp.Message) (ChannelListener_deliver_Results, error) {
+	root, err := msg.Root()
+	return ChannelListener_deliver_Results(root.Struct()), err
+}
+
+func (s ChannelListener_deliver_Results) String() string {
+	str, _ := text.Marshal(0xf73ef4664671c10a, capnp.Struct(s))
+	return str
+}
+
+func (s ChannelListener_deliver_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (ChannelListener_deliver_Results) DecodeFromPtr(p capnp.Ptr) ChannelListener_deliver_Results {
+	return ChannelListener_deliver_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s ChannelListener_deliver_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s ChannelListener_deliver_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s ChannelListener_deliver_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s ChannelListener_deliver_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// ChannelListener_deliver_Results_List is a list of ChannelListener_deliver_Results.
+type ChannelListener_deliver_Results_List = capnp.StructList[ChannelListener_deliver_Results]
+
+// NewChannelListener_deliver_Results creates a new list of ChannelListener_deliver_Results.
+func NewChannelListener_deliver_Results_List(s *capnp.Segment, sz int32) (ChannelListener_deliver_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[ChannelListener_deliver_Results](l), err
+}
+
+// ChannelListener_deliver_Results_Future is a wrapper for a ChannelListener_deliver_Results promised by a client call.
+type ChannelListener_deliver_Results_Future struct{ *capnp.Future }
+
+func (f ChannelListener_deliver_Results_Future) Struct() (ChannelListener_deliver_Results, error) {
+	p, err := f.Future.Ptr()
+	return ChannelListener_deliver_Results(p.Struct()), err
+}
+
+type ChannelMessage capnp.Struct
+
+// ChannelMessage_TypeID is the unique identifier for the type ChannelMessage.
+const ChannelMessage_TypeID = 0xeb14ceae27e3280a
+
+func NewChannelMessage(s *capnp.Segment) (ChannelMessage, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 4})
+	return ChannelMessage(st), err
+}
+
+func NewRootChannelMessage(s *capnp.Segment) (ChannelMessage, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 4})
+	return ChannelMessage(st), err
+}
+
+func ReadRootChannelMessage(msg *capnp.Message) (ChannelMessage, error) {
+	root, err := msg.Root()
+	return ChannelMessage(root.Struct()), err
+}
+
+func (s ChannelMessage) String() string {
+	str, _ := text.Marshal(0xeb14ceae27e3280a, capnp.Struct(s))
+	return str
+}
+
+func (s ChannelMessage) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (ChannelMessage) DecodeFromPtr(p capnp.Ptr) ChannelMessage {
+	return ChannelMessage(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s ChannelMessage) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s ChannelMessage) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s ChannelMessage) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s ChannelMessage) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s ChannelMessage) Channel() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s ChannelMessage) HasChannel() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s ChannelMessage) SetChannel(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+func (s ChannelMessage) Seq() uint64 {
+	return capnp.Struct(s).Uint64(0)
+}
+
+func (s ChannelMessage) SetSeq(v uint64) {
+	capnp.Struct(s).SetUint64(0, v)
+}
+
+func (s ChannelMessage) Id() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return []byte(p.Data()), err
+}
+
+func (s ChannelMessage) HasId() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s ChannelMessage) SetId(v []byte) error {
+	return capnp.Struct(s).SetData(1, v)
+}
+
+func (s ChannelMessage) Body() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(2)
+	return []byte(p.Data()), err
+}
+
+func (s ChannelMessage) HasBody() bool {
+	return capnp.Struct(s).HasPtr(2)
+}
+
+func (s ChannelMessage) SetBody(v []byte) error {
+	return capnp.Struct(s).SetData(2, v)
+}
+
+func (s ChannelMessage) CreatedMillis() int64 {
+	return int64(capnp.Struct(s).Uint64(8))
+}
+
+func (s ChannelMessage) SetCreatedMillis(v int64) {
+	capnp.Struct(s).SetUint64(8, uint64(v))
+}
+
+func (s ChannelMessage) OriginDomain() (string, error) {
+	p, err := capnp.Struct(s).Ptr(3)
+	return p.Text(), err
+}
+
+func (s ChannelMessage) HasOriginDomain() bool {
+	return capnp.Struct(s).HasPtr(3)
+}
+
+func (s ChannelMessage) OriginDomainBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(3)
+	return p.TextBytes(), err
+}
+
+func (s ChannelMessage) SetOriginDomain(v string) error {
+	return capnp.Struct(s).SetText(3, v)
+}
+
+// ChannelMessage_List is a list of ChannelMessage.
+type ChannelMessage_List = capnp.StructList[ChannelMessage]
+
+// NewChannelMessage creates a new list of ChannelMessage.
+func NewChannelMessage_List(s *capnp.Segment, sz int32) (ChannelMessage_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 16, PointerCount: 4}, sz)
+	return capnp.StructList[ChannelMessage](l), err
+}
+
+// ChannelMessage_Future is a wrapper for a ChannelMessage promised by a client call.
+type ChannelMessage_Future struct{ *capnp.Future }
+
+func (f ChannelMessage_Future) Struct() (ChannelMessage, error) {
+	p, err := f.Future.Ptr()
+	return ChannelMessage(p.Struct()), err
+}
+
+type ChannelCursor capnp.Struct
+
+// ChannelCursor_TypeID is the unique identifier for the type ChannelCursor.
+const ChannelCursor_TypeID = 0x8c439caca683d406
+
+func NewChannelCursor(s *capnp.Segment) (ChannelCursor, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return ChannelCursor(st), err
+}
+
+func NewRootChannelCursor(s *capnp.Segment) (ChannelCursor, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return ChannelCursor(st), err
+}
+
+func ReadRootChannelCursor(msg *capnp.Message) (ChannelCursor, error) {
+	root, err := msg.Root()
+	return ChannelCursor(root.Struct()), err
+}
+
+func (s ChannelCursor) String() string {
+	str, _ := text.Marshal(0x8c439caca683d406, capnp.Struct(s))
+	return str
+}
+
+func (s ChannelCursor) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (ChannelCursor) DecodeFromPtr(p capnp.Ptr) ChannelCursor {
+	return ChannelCursor(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s ChannelCursor) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s ChannelCursor) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s ChannelCursor) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s ChannelCursor) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s ChannelCursor) Channel() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s ChannelCursor) HasChannel() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s ChannelCursor) SetChannel(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+func (s ChannelCursor) AfterSeq() uint64 {
+	return capnp.Struct(s).Uint64(0)
+}
+
+func (s ChannelCursor) SetAfterSeq(v uint64) {
+	capnp.Struct(s).SetUint64(0, v)
+}
+
+// ChannelCursor_List is a list of ChannelCursor.
+type ChannelCursor_List = capnp.StructList[ChannelCursor]
+
+// NewChannelCursor creates a new list of ChannelCursor.
+func NewChannelCursor_List(s *capnp.Segment, sz int32) (ChannelCursor_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1}, sz)
+	return capnp.StructList[ChannelCursor](l), err
+}
+
+// ChannelCursor_Future is a wrapper for a ChannelCursor promised by a client call.
+type ChannelCursor_Future struct{ *capnp.Future }
+
+func (f ChannelCursor_Future) Struct() (ChannelCursor, error) {
+	p, err := f.Future.Ptr()
+	return ChannelCursor(p.Struct()), err
+}
+
+type ChannelState capnp.Struct
+
+// ChannelState_TypeID is the unique identifier for the type ChannelState.
+const ChannelState_TypeID = 0xbc8c11351b5c7294
+
+func NewChannelState(s *capnp.Segment) (ChannelState, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 32, PointerCount: 1})
+	return ChannelState(st), err
+}
+
+func NewRootChannelState(s *capnp.Segment) (ChannelState, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 32, PointerCount: 1})
+	return ChannelState(st), err
+}
+
+func ReadRootChannelState(msg *capnp.Message) (ChannelState, error) {
+	root, err := msg.Root()
+	return ChannelState(root.Struct()), err
+}
+
+func (s ChannelState) String() string {
+	str, _ := text.Marshal(0xbc8c11351b5c7294, capnp.Struct(s))
+	return str
+}
+
+func (s ChannelState) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (ChannelState) DecodeFromPtr(p capnp.Ptr) ChannelState {
+	return ChannelState(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s ChannelState) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s ChannelState) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s ChannelState) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s ChannelState) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s ChannelState) Channels() uint32 {
+	return capnp.Struct(s).Uint32(0)
+}
+
+func (s ChannelState) SetChannels(v uint32) {
+	capnp.Struct(s).SetUint32(0, v)
+}
+
+func (s ChannelState) Posts() uint32 {
+	return capnp.Struct(s).Uint32(4)
+}
+
+func (s ChannelState) SetPosts(v uint32) {
+	capnp.Struct(s).SetUint32(4, v)
+}
+
+func (s ChannelState) Bytes() uint64 {
+	return capnp.Struct(s).Uint64(8)
+}
+
+func (s ChannelState) SetBytes(v uint64) {
+	capnp.Struct(s).SetUint64(8, v)
+}
+
+func (s ChannelState) MaxBytes() uint64 {
+	return capnp.Struct(s).Uint64(16)
+}
+
+func (s ChannelState) SetMaxBytes(v uint64) {
+	capnp.Struct(s).SetUint64(16, v)
+}
+
+func (s ChannelState) Seen() uint32 {
+	return capnp.Struct(s).Uint32(24)
+}
+
+func (s ChannelState) SetSeen(v uint32) {
+	capnp.Struct(s).SetUint32(24, v)
+}
+
+func (s ChannelState) Counters() (MeshCounter_List, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return MeshCounter_List(p.List()), err
+}
+
+func (s ChannelState) HasCounters() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s ChannelState) SetCounters(v MeshCounter_List) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewCounters sets the counters field to a newly
+// allocated MeshCounter_List, preferring placement in s's segment.
+func (s ChannelState) NewCounters(n int32) (MeshCounter_List, error) {
+	l, err := NewMeshCounter_List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return MeshCounter_List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+
+// ChannelState_List is a list of ChannelState.
+type ChannelState_List = capnp.StructList[ChannelState]
+
+// NewChannelState creates a new list of ChannelState.
+func NewChannelState_List(s *capnp.Segment, sz int32) (ChannelState_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 32, PointerCount: 1}, sz)
+	return capnp.StructList[ChannelState](l), err
+}
+
+// ChannelState_Future is a wrapper for a ChannelState promised by a client call.
+type ChannelState_Future struct{ *capnp.Future }
+
+func (f ChannelState_Future) Struct() (ChannelState, error) {
+	p, err := f.Future.Ptr()
+	return ChannelState(p.Struct()), err
+}
+
 type Subscription capnp.Client
 
 // Subscription_TypeID is the unique identifier for the type Subscription.
@@ -5601,6 +7182,8 @@ const (
 	ErrorCode_expired            ErrorCode = 20
 	ErrorCode_hopLimit           ErrorCode = 21
 	ErrorCode_badEnvelope        ErrorCode = 22
+	ErrorCode_badPost            ErrorCode = 23
+	ErrorCode_channelFull        ErrorCode = 24
 )
 
 // String returns the enum's constant name.
@@ -5652,6 +7235,10 @@ func (c ErrorCode) String() string {
 		return "hopLimit"
 	case ErrorCode_badEnvelope:
 		return "badEnvelope"
+	case ErrorCode_badPost:
+		return "badPost"
+	case ErrorCode_channelFull:
+		return "channelFull"
 
 	default:
 		return ""
@@ -5708,6 +7295,10 @@ func ErrorCodeFromString(c string) ErrorCode {
 		return ErrorCode_hopLimit
 	case "badEnvelope":
 		return ErrorCode_badEnvelope
+	case "badPost":
+		return ErrorCode_badPost
+	case "channelFull":
+		return ErrorCode_channelFull
 
 	default:
 		return 0

@@ -43,6 +43,12 @@ func (s *session) remember(ctx context.Context, addr string, stateDir string) er
 		s.state.Contacts = map[string]identity.PublicBundle{}
 	}
 	s.state.Contacts[addr] = b
+	return s.save(stateDir)
+}
+
+// save seals the session's state, as changed, under the account's export
+// key and writes it to stateDir.
+func (s *session) save(stateDir string) error {
 	return client.SaveState(stateDir, s.exportKey, s.state)
 }
 

@@ -80,6 +80,8 @@ func TestCommandLineMistakesExitWithUsageCode(t *testing.T) {
 		{"an unknown node flag", []string{"node", "--colour"}, "colour"},
 		{"an unknown log level", []string{"node", "--log-level", "loud"}, "--log-level"},
 		{"production with a self-signed certificate", []string{"node", "--production"}, "--production"},
+		{"a channel retention beyond 30 days", []string{"node", "--channel-retention", "721h"}, "--channel-retention"},
+		{"a channel rate of zero, which does not turn the limit off", []string{"node", "--channel-user-rate=0"}, "--channel-user-rate"},
 		{"status without a server", []string{"status"}, "--server is required"},
 		{"status with both pin and CA", []string{"status", "--server", "h:1", "--pin", strings.Repeat("a", 64), "--ca-cert", "x"}, "not both"},
 		{"status with a malformed pin", []string{"status", "--server", "h:1", "--pin", "abc"}, "--pin"},

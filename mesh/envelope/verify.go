@@ -1,83 +1,79 @@
 package envelope
 
 import (
-	"crypto/ed25519"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/quicprochat/qpc/crypto/ca"
+	"github.com/quicprochat/qpc/internal/originhdr"
 )
 
 // maxUser is the longest user name, the local part of a recipient.
 const maxUser = 64
 
-// maxDomain is the longest DNS name.
-const maxDomain = 253
+// rules checks the origin's header of an envelope, with the envelope's
+// limits and sentinels.
+var rules = originhdr.Rules{
+	Version:      Version,
+	MaxHopsLimit: MaxHopsLimit,
+	MaxTTL:       MaxTTL,
+	MaxClockSkew: MaxClockSkew,
+	Err: originhdr.Errors{
+		VersionTooOld:   ErrVersionTooOld,
+		Version:         ErrVersion,
+		OriginKey:       ErrOriginKey,
+		OriginDomain:    ErrOriginDomain,
+		TTL:             ErrTTL,
+		Malformed:       ErrMalformed,
+		MaxHops:         ErrMaxHops,
+		HopLimit:        ErrHopLimit,
+		CreatedInFuture: ErrCreatedInFuture,
+		Expired:         ErrExpired,
+		BadSignature:    ErrBadSignature,
+	},
+}
 
 // Verify checks e as a node must before it stores, forwards or delivers
 // it, at time now. The cheap checks of the fields come first, then the
 // clock, then the signature, so that junk costs no signature check. Each
 // failure wraps its own sentinel: ErrVersionTooOld, ErrVersion,
-// ErrOriginKey, ErrRecipient, ErrOriginDomain, ErrPayload, ErrTTL, ErrMalformed,
-// ErrMaxHops, ErrHopLimit, ErrCreatedInFuture, ErrExpired or
+// ErrOriginKey, ErrOriginDomain, ErrTTL, ErrMalformed, ErrMaxHops,
+// ErrHopLimit, ErrRecipient, ErrPayload, ErrCreatedInFuture, ErrExpired or
 // ErrBadSignature.
 func (e *Envelope) Verify(now time.Time) error {
 	if err := e.checkFields(); err != nil {
 		return err
 	}
-	if e.Created.After(now.Add(MaxClockSkew)) {
-		return fmt.Errorf("%w: created %s, %s after this node's clock (at most %s allowed)",
-			ErrCreatedInFuture, e.Created.Format(time.RFC3339Nano), e.Created.Sub(now), MaxClockSkew)
-	}
-	if exp := e.Expires(); !now.Before(exp) {
-		return fmt.Errorf("%w: TTL ran out at %s, %s ago", ErrExpired, exp.Format(time.RFC3339Nano), now.Sub(exp))
-	}
-	if len(e.Signature) != ed25519.SignatureSize {
-		return fmt.Errorf("%w: %d bytes, want %d", ErrBadSignature, len(e.Signature), ed25519.SignatureSize)
-	}
-	if !ed25519.Verify(e.OriginKey, e.SignedBytes(), e.Signature) {
-		return fmt.Errorf("%w: not made by origin %s over these fields", ErrBadSignature, e.OriginID())
-	}
-	return nil
+	return rules.Verify(e.header(), now, e.SignedBytes, e.Signature)
 }
 
 // checkFields is Verify without the clock and the signature: what Sign
 // checks too.
 func (e *Envelope) checkFields() error {
-	switch {
-	case e.Version == 0:
-		return fmt.Errorf("%w: version 0, this node reads version %d", ErrVersionTooOld, Version)
-	case e.Version != Version:
-		return fmt.Errorf("%w: version %d, this node reads version %d", ErrVersion, e.Version, Version)
-	}
-	if len(e.OriginKey) != ed25519.PublicKeySize {
-		return fmt.Errorf("%w: %d bytes, want %d", ErrOriginKey, len(e.OriginKey), ed25519.PublicKeySize)
+	if err := rules.Check(e.header()); err != nil {
+		return err
 	}
 	if err := checkRecipient(e.Recipient); err != nil {
 		return err
 	}
-	if err := ca.ValidateDomain(e.OriginDomain); err != nil {
-		return fmt.Errorf("%w: origin domain %q: %v", ErrOriginDomain, e.OriginDomain, err)
-	}
 	if len(e.Payload) == 0 || len(e.Payload) > MaxPayload {
 		return fmt.Errorf("%w: %d bytes, want 1 to %d", ErrPayload, len(e.Payload), MaxPayload)
 	}
-	if e.TTL <= 0 || e.TTL > MaxTTL || e.TTL%time.Second != 0 {
-		return fmt.Errorf("%w: %s, want whole seconds from 1s to %s", ErrTTL, e.TTL, MaxTTL)
-	}
-	// The signature covers milliseconds; a finer time would mean something
-	// the origin did not sign and the wire cannot carry.
-	if e.Created.Nanosecond()%int(time.Millisecond) != 0 {
-		return fmt.Errorf("%w: creation time %s is finer than a millisecond", ErrMalformed, e.Created.Format(time.RFC3339Nano))
-	}
-	if e.MaxHops == 0 || e.MaxHops > MaxHopsLimit {
-		return fmt.Errorf("%w: %d, want 1 to %d", ErrMaxHops, e.MaxHops, MaxHopsLimit)
-	}
-	if e.Hops > e.MaxHops {
-		return fmt.Errorf("%w: forwarded %d times, at most %d allowed", ErrHopLimit, e.Hops, e.MaxHops)
-	}
 	return nil
+}
+
+// header is e's part that the origin header rules check.
+func (e *Envelope) header() originhdr.Header {
+	return originhdr.Header{
+		Version:      e.Version,
+		OriginKey:    e.OriginKey,
+		OriginDomain: e.OriginDomain,
+		Created:      e.Created,
+		TTL:          e.TTL,
+		Hops:         e.Hops,
+		MaxHops:      e.MaxHops,
+	}
 }
 
 // checkRecipient accepts "user@domain": user as for accounts on a node

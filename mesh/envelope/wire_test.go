@@ -11,6 +11,7 @@ import (
 
 	"capnproto.org/go/capnp/v3"
 
+	"github.com/quicprochat/qpc/internal/capnpmsg"
 	"github.com/quicprochat/qpc/schemas"
 )
 
@@ -139,7 +140,7 @@ func TestUnmarshalRejectsMalformedInput(t *testing.T) {
 		{"nothing is malformed", nil},
 		{"trailing bytes are malformed", append(append([]byte(nil), good...), make([]byte, 8)...)},
 		{"input over MaxEncoded is malformed", make([]byte, MaxEncoded+1)},
-		{"more than 16 segments are malformed", inSegments(good, maxSegments+1)},
+		{"more than 16 segments are malformed", inSegments(good, capnpmsg.MaxSegments+1)},
 		{"a segment count that overflows is malformed", []byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0}},
 		{"an empty segment with no root is malformed", []byte{0, 0, 0, 0, 0, 0, 0, 0}},
 		{"a null root pointer is malformed", []byte{0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
@@ -169,9 +170,9 @@ func inSegments(b []byte, n int) []byte {
 
 func TestUnmarshalTakesUpTo16Segments(t *testing.T) {
 	e := signed(t, 64)
-	got, err := Unmarshal(inSegments(marshalled(t, e), maxSegments))
+	got, err := Unmarshal(inSegments(marshalled(t, e), capnpmsg.MaxSegments))
 	if err != nil {
-		t.Fatalf("Unmarshal of %d segments: %v", maxSegments, err)
+		t.Fatalf("Unmarshal of %d segments: %v", capnpmsg.MaxSegments, err)
 	}
 	if !reflect.DeepEqual(got, e) {
 		t.Errorf("read back\n%+v\nwant\n%+v", got, e)

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/quicprochat/qpc/internal/tally"
 	"github.com/quicprochat/qpc/mesh/envelope"
 	"github.com/quicprochat/qpc/mesh/route"
 	"github.com/quicprochat/qpc/node"
@@ -164,8 +165,7 @@ type Engine struct {
 	rest       map[string]time.Time // domains resting until then
 	drains     sync.WaitGroup
 
-	countMu  sync.Mutex
-	counters map[string]*atomic.Uint64
+	counters tally.Counters
 
 	storeChanged atomic.Bool // the store gauges are to be refreshed
 }
@@ -209,7 +209,6 @@ func New(cfg Config) (*Engine, error) {
 		pending:    map[string]int{},
 		busy:       map[string]bool{},
 		rest:       map[string]time.Time{},
-		counters:   map[string]*atomic.Uint64{},
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -345,14 +344,7 @@ func (e *Engine) count(name string, n int) {
 	if n <= 0 {
 		return
 	}
-	e.countMu.Lock()
-	c := e.counters[name]
-	if c == nil {
-		c = new(atomic.Uint64)
-		e.counters[name] = c
-	}
-	e.countMu.Unlock()
-	c.Add(uint64(n))
+	e.counters.Add(name, n)
 	switch kind, reason, _ := strings.Cut(name, ":"); kind {
 	case "dropped":
 		e.obs.Dropped(reason, n)
@@ -367,15 +359,7 @@ func (e *Engine) count(name string, n int) {
 }
 
 // Counters returns the engine's counters since it started.
-func (e *Engine) Counters() map[string]uint64 {
-	e.countMu.Lock()
-	defer e.countMu.Unlock()
-	out := make(map[string]uint64, len(e.counters))
-	for k, c := range e.counters {
-		out[k] = c.Load()
-	}
-	return out
-}
+func (e *Engine) Counters() map[string]uint64 { return e.counters.Snapshot() }
 
 // State implements node.Mesh.
 func (e *Engine) State() (node.MeshReport, error) {

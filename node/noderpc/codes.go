@@ -35,6 +35,8 @@ var codes = []struct {
 	{schemas.ErrorCode_expired, node.ErrExpired},
 	{schemas.ErrorCode_hopLimit, node.ErrHopLimit},
 	{schemas.ErrorCode_badEnvelope, node.ErrBadEnvelope},
+	{schemas.ErrorCode_badPost, node.ErrBadPost},
+	{schemas.ErrorCode_channelFull, node.ErrChannelFull},
 	{schemas.ErrorCode_shuttingDown, node.ErrShuttingDown},
 	{schemas.ErrorCode_shuttingDown, node.ErrStoreClosed},
 }

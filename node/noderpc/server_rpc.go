@@ -6,6 +6,7 @@ package noderpc
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -378,21 +379,36 @@ func (s *Server) Subscribe(ctx context.Context, call schemas.NodeService_subscri
 	return s.do(ctx, "subscribe", func(ctx context.Context) error {
 		l := listener{call.Args().Listener().AddRef()}
 		sub, err := s.conn.Subscribe(l, call.Args().AfterSeq())
-		if err != nil {
-			l.c.Release()
-			return err
-		}
-		go func() {
-			<-sub.Done()
-			l.c.Release()
-		}()
-		res, err := call.AllocResults()
-		if err != nil {
-			sub.Cancel()
-			return err
-		}
-		return res.SetSubscription(schemas.Subscription_ServerToClient(subscription{sub}))
+		return answerSubscription(sub, err, l.c.Release, func(c schemas.Subscription) error {
+			res, err := call.AllocResults()
+			if err != nil {
+				return err
+			}
+			return res.SetSubscription(c)
+		})
 	})
+}
+
+// answerSubscription hands sub to the client through set, as a
+// Subscription capability, and releases the client's listener (release)
+// when sub ends. If sub did not start (err) or the answer cannot be made,
+// it cleans up and returns the error.
+func answerSubscription(sub *node.Subscription, err error, release func(), set func(schemas.Subscription) error) error {
+	if err != nil {
+		release()
+		return err
+	}
+	go func() {
+		<-sub.Done()
+		release()
+	}()
+	c := schemas.Subscription_ServerToClient(subscription{sub})
+	if err := set(c); err != nil {
+		c.Release()
+		sub.Cancel()
+		return err
+	}
+	return nil
 }
 
 // DeleteAccount implements NodeService.deleteAccount.
@@ -466,8 +482,15 @@ func (s subscription) Cancel(ctx context.Context, call schemas.Subscription_canc
 func (s subscription) Shutdown() { go s.sub.Cancel() }
 
 // BadRequest reports a malformed argument read from the wire as
-// node.ErrBadRequest.
-func BadRequest(err error) error { return &wireError{err} }
+// node.ErrBadRequest. An error that already is one is returned as it is,
+// so that a converter and its caller may both say so without the reason
+// saying it twice.
+func BadRequest(err error) error {
+	if _, ok := errors.AsType[*wireError](err); ok {
+		return err
+	}
+	return &wireError{err}
+}
 
 // wireError is a malformed argument, reported as badRequest.
 type wireError struct{ err error }

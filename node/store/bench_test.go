@@ -154,3 +154,56 @@ func BenchmarkHold(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAddPosts measures durable AddPosts of posts with 1 KiB of Data,
+// batch posts per call, spread over 8 channels; an op is one call.
+// callers>1 runs that many goroutines that each wait for their call before
+// the next, as the flood engine's links do, so that group commit shares
+// syncs between them. The bounds on kept posts are the defaults, so past
+// 4 MiB every post evicts one (the steady state of a busy node); the
+// seen-set is unbounded, so that no post is refused.
+func BenchmarkAddPosts(b *testing.B) {
+	for _, c := range []struct {
+		batch, callers int
+	}{{1, 1}, {64, 1}, {1, 16}} {
+		name := fmt.Sprintf("batch=%d", c.batch)
+		if c.callers > 1 {
+			name += fmt.Sprintf("/callers=%d", c.callers)
+		}
+		b.Run(name, func(b *testing.B) {
+			opts := benchOptions()
+			opts.Channels.MaxSeen = 1 << 30
+			s := openTest(b, opts)
+			data := make([]byte, 1024)
+			var next atomic.Uint64
+			b.SetBytes(int64(c.batch * len(data)))
+			b.ResetTimer()
+			var wg sync.WaitGroup
+			for p := range c.callers {
+				calls := b.N / c.callers
+				if p < b.N%c.callers {
+					calls++
+				}
+				wg.Go(func() {
+					for range calls {
+						posts := make([]node.StoredPost, c.batch)
+						expires := time.Now().Add(time.Hour)
+						for i := range posts {
+							n := next.Add(1)
+							posts[i] = node.StoredPost{Expires: expires, Data: data}
+							binary.BigEndian.PutUint64(posts[i].ID[:], n)
+							posts[i].Channel[0] = byte(n % 8)
+						}
+						errs, _, err := s.AddPosts(context.Background(), posts)
+						if err != nil || slices.ContainsFunc(errs, func(err error) bool { return err != nil }) {
+							b.Errorf("AddPosts: %v %v", err, errs)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.ReportMetric(float64(b.N*c.batch)/b.Elapsed().Seconds(), "posts/s")
+		})
+	}
+}

@@ -15,11 +15,13 @@ import (
 // for writing: bbolt's consistency check of pages and freelist, then the
 // store's own invariants (every account has a mailbox whose record matches
 // its messages; the expiry indexes hold exactly one entry per message,
-// session, held envelope, seen id and status; the store-and-forward totals
-// are the sums of what is held; every held id is in the seen-set as held;
-// every record decodes; nothing belongs to a missing account). It returns
-// every problem found, joined, wrapping ErrCorrupt for the store's
-// invariants.
+// session, held envelope, kept post, seen id and status; the
+// store-and-forward and channel totals are the sums of what is held and
+// kept; every held id is in the seen-set as held, every kept post's id in
+// the channel seen-set; every record decodes; nothing belongs to a missing
+// account). The file does not record the Options it was written with, so
+// the channel store's bounds are left to Store.Check. It returns every
+// problem found, joined, wrapping ErrCorrupt for the store's invariants.
 func Check(path string) error {
 	db, err := bolt.Open(path, 0, &bolt.Options{ReadOnly: true, Timeout: DefaultLockTimeout})
 	if err != nil {
@@ -29,21 +31,25 @@ func Check(path string) error {
 		return fmt.Errorf("store: check %s: %w", path, err)
 	}
 	defer db.Close()
-	return checkDB(db)
+	return checkDB(db, nil)
 }
 
 // Check runs the checks of the package function Check on the open store,
-// in one read transaction.
+// in one read transaction, and also checks that the channel store is
+// within Options.Channels. Open trims kept posts to the bounds on them,
+// but not the seen-set: a store opened with a MaxSeen below the ids it
+// already holds fails this check until enough of them expire.
 func (s *Store) Check() error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return fmt.Errorf("store: check: %w", node.ErrStoreClosed)
 	}
-	return checkDB(s.db)
+	return checkDB(s.db, &s.opts.Channels)
 }
 
-func checkDB(db *bolt.DB) error {
+// checkDB checks db; with quota, also the channel store's bounds.
+func checkDB(db *bolt.DB, quota *node.ChannelQuota) error {
 	var errs []error
 	err := db.View(func(tx *bolt.Tx) error {
 		for err := range tx.Check() {
@@ -52,7 +58,7 @@ func checkDB(db *bolt.DB) error {
 		if len(errs) > 0 {
 			return nil // the pages are broken; the invariants would only add noise
 		}
-		if err := checkInvariants(tx); err != nil {
+		if err := checkInvariants(tx, quota); err != nil {
 			errs = append(errs, fmt.Errorf("%w: %w", ErrCorrupt, err))
 		}
 		return nil
@@ -70,8 +76,9 @@ func checkDB(db *bolt.DB) error {
 // every account has a mailbox whose record matches its messages, the
 // expiry indexes hold exactly one entry per message and per session,
 // everything belongs to an existing account, and the store-and-forward
-// buckets agree (checkMesh).
-func checkInvariants(tx *bolt.Tx) error {
+// buckets agree (checkMesh), as do the channel buckets (checkChannels,
+// with quota).
+func checkInvariants(tx *bolt.Tx, quota *node.ChannelQuota) error {
 	accounts := tx.Bucket(bucketAccounts)
 	if accounts == nil {
 		return errors.New("no accounts bucket")
@@ -181,17 +188,20 @@ func checkInvariants(tx *bolt.Tx) error {
 	if err != nil {
 		return err
 	}
-	return checkMesh(tx)
+	if err := checkMesh(tx); err != nil {
+		return err
+	}
+	return checkChannels(tx, quota)
 }
 
-// checkIndex checks that the expiry index bucket name holds exactly the
-// keys of want, one entry per record of kind.
+// checkIndex checks that the index bucket name holds exactly the keys of
+// want, one entry per record of kind.
 func checkIndex(tx *bolt.Tx, name []byte, kind string, want map[string]bool) error {
 	n := 0
 	err := tx.Bucket(name).ForEach(func(k, _ []byte) error {
 		n++
 		if !want[string(k)] {
-			return fmt.Errorf("stray %s expiry entry %x", kind, k)
+			return fmt.Errorf("stray %s entry %x in %s", kind, k, name)
 		}
 		return nil
 	})
@@ -199,7 +209,7 @@ func checkIndex(tx *bolt.Tx, name []byte, kind string, want map[string]bool) err
 		return err
 	}
 	if n != len(want) {
-		return fmt.Errorf("%d %s expiry entries for %d records", n, kind, len(want))
+		return fmt.Errorf("%d entries in %s for %d %s records", n, name, len(want), kind)
 	}
 	return nil
 }

@@ -93,10 +93,75 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 		{"a stray status expiry entry", func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketStatusExpiry).Put(idExpiryKey(t0, meshID(7)), nil)
 		}},
+		// Channel 1 keeps posts 1 (3 bytes) and 2 (2 bytes) as seqs 2
+		// and 3, channel 2 post 3 (1 byte) as seq 4, all expiring after
+		// an hour; post 4 was evicted, its id is still seen.
+		{"channel totals that miscount bytes", func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketMeta).Put(keyChanTotals, encodeChanTotals(chanTotals{posts: 3, bytes: 7, channels: 2, seen: 4, added: 4}))
+		}},
+		{"channel totals that miscount seen ids", func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketMeta).Put(keyChanTotals, encodeChanTotals(chanTotals{posts: 3, bytes: 6, channels: 2, seen: 3, added: 4}))
+		}},
+		{"channel totals with fewer posts added than seqs given", func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketMeta).Put(keyChanTotals, encodeChanTotals(chanTotals{posts: 3, bytes: 6, channels: 2, seen: 4, added: 3}))
+		}},
+		{"a channel record that miscounts", func(tx *bolt.Tx) error {
+			id := channelID(1)
+			return tx.Bucket(bucketChanMeta).Put(id[:], encodeChanMeta(chanMeta{lastSeq: 3, count: 1, bytes: 5, newest: 3}))
+		}},
+		{"posts of a channel without record", func(tx *bolt.Tx) error {
+			id := channelID(9)
+			_, err := tx.Bucket(bucketChanPosts).CreateBucket(id[:])
+			return err
+		}},
+		{"a channel record without posts", func(tx *bolt.Tx) error {
+			id := channelID(2)
+			return tx.Bucket(bucketChanPosts).DeleteBucket(id[:])
+		}},
+		{"a kept post without expiry entry", func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketChanExpiry).Delete(postExpiryKey(t0.Add(time.Hour), channelID(1), 3))
+		}},
+		{"a stray post expiry entry", func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketChanExpiry).Put(postExpiryKey(t0, channelID(1), 9), nil)
+		}},
+		{"a channel without recency entry", func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketChanRecency).Delete(recencyKey(4, channelID(2)))
+		}},
+		{"a kept post whose id is not seen", func(tx *bolt.Tx) error {
+			id := postID(3)
+			if err := tx.Bucket(bucketChanSeen).Delete(id[:]); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketChanSeenExpiry).Delete(idExpiryKey(t0.Add(time.Hour), id)); err != nil {
+				return err
+			}
+			return tx.Bucket(bucketMeta).Put(keyChanTotals, encodeChanTotals(chanTotals{posts: 3, bytes: 6, channels: 2, seen: 3, added: 4}))
+		}},
+		{"a kept post seen until another time", func(tx *bolt.Tx) error {
+			id := postID(1)
+			if err := tx.Bucket(bucketChanSeenExpiry).Delete(idExpiryKey(t0.Add(time.Hour), id)); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketChanSeenExpiry).Put(idExpiryKey(t0, id), nil); err != nil {
+				return err
+			}
+			return tx.Bucket(bucketChanSeen).Put(id[:], encodeChanSeen(t0))
+		}},
+		{"a seen post id without expiry entry", func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketChanSeenExpiry).Delete(idExpiryKey(t0.Add(time.Hour), postID(4)))
+		}},
+		{"a post record of an unknown version", func(tx *bolt.Tx) error {
+			id := channelID(2)
+			rec := encodePost(post(3, 2, 1, time.Hour))
+			rec[0] = recordVersion + 1
+			return tx.Bucket(bucketChanPosts).Bucket(id[:]).Put(seqKey(4), rec)
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := t.TempDir() + "/" + FileName
-			s, err := Open(path, testOptions())
+			opts := testOptions()
+			opts.Channels.MaxChannels = 2
+			s, err := Open(path, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -107,6 +172,11 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 			sent := envelope(1, "a", "o", 3, time.Hour)
 			sent.Sender = "bob"
 			mustHold(t, s, sent, envelope(2, "a", "o", 2, time.Hour))
+			// Channel 2 passes MaxChannels and evicts channel 3.
+			if evicted := mustAdd(t, s, post(4, 3, 1, time.Hour), post(1, 1, 3, time.Hour), post(2, 1, 2, time.Hour),
+				post(3, 2, 1, time.Hour)); evicted != 1 {
+				t.Fatalf("evicted %d posts, want post 4", evicted)
+			}
 			s.Close()
 			if err := Check(path); err != nil {
 				t.Fatalf("Check before breaking: %v", err)

@@ -10,18 +10,21 @@ import (
 	"github.com/quicprochat/qpc/node"
 )
 
-// The group committer: one goroutine that writes the Enqueue and Hold
-// calls that arrive together in one transaction, so that they share its
-// sync (see the package doc).
+// The group committer: one goroutine that writes the Enqueue, Hold and
+// AddPosts calls that arrive together in one transaction, so that they
+// share its sync (see the package doc).
 
-// commitReq is one Enqueue or Hold call waiting for the committer.
+// commitReq is one Enqueue, Hold or AddPosts call waiting for the
+// committer.
 type commitReq struct {
-	op   string // "enqueue" or "hold", for errors
-	ctx  context.Context
-	msgs []node.NewMessage   // an Enqueue's messages
-	envs []node.HeldEnvelope // a Hold's envelopes
-	// recs are the encoded records of msgs or envs, made by the caller;
-	// nil for an envelope that refusals already refuses.
+	op    string // "enqueue", "hold" or "add posts", for errors
+	ctx   context.Context
+	msgs  []node.NewMessage   // an Enqueue's messages
+	envs  []node.HeldEnvelope // a Hold's envelopes
+	posts []node.StoredPost   // an AddPosts's posts
+	// recs are the encoded records of msgs, envs or posts, made by the
+	// caller; nil for an envelope that refusals already refuses and for
+	// a post too large to keep.
 	recs     [][]byte
 	refusals []error   // a Hold's, as far as the caller could tell
 	arrived  time.Time // when the call was queued
@@ -29,13 +32,14 @@ type commitReq struct {
 }
 
 // size is what the call counts against Options.BatchSize.
-func (r *commitReq) size() int { return len(r.msgs) + len(r.envs) }
+func (r *commitReq) size() int { return len(r.msgs) + len(r.envs) + len(r.posts) }
 
 // commitResult answers a commitReq.
 type commitResult struct {
 	receipts []node.Receipt // an Enqueue's
-	refusals []error        // a Hold's
-	seqs     []uint64       // a Hold's, 0 for a refused envelope
+	refusals []error        // a Hold's or an AddPosts's
+	seqs     []uint64       // a Hold's or an AddPosts's, 0 for a refused one
+	evicted  int            // an AddPosts's
 	stored   int            // messages stored, for Options.OnCommit
 	err      error
 }
@@ -119,8 +123,8 @@ func (s *Store) commitLoop() {
 	}
 }
 
-// drain commits every queued request, in batches of BatchSize messages and
-// envelopes.
+// drain commits every queued request, in batches of BatchSize messages,
+// envelopes and posts.
 // Close has set closed, so no request arrives any more.
 func (s *Store) drain() {
 	for {
@@ -149,7 +153,7 @@ func (s *Store) commit(batch []*commitReq) {
 	nStored := 0
 	start := time.Now()
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		w := &commitTx{tx: tx, limits: s.opts.Limits, quota: s.opts.Mesh, boxes: map[string]*mailbox{}}
+		w := &commitTx{tx: tx, limits: s.opts.Limits, quota: s.opts.Mesh, chanQuota: s.opts.Channels, boxes: map[string]*mailbox{}}
 		nStored = 0
 		for i, req := range batch {
 			results[i] = nil
@@ -157,9 +161,12 @@ func (s *Store) commit(batch []*commitReq) {
 				continue // the caller is gone, or told ctx.Err()
 			}
 			var err error
-			if req.envs != nil {
+			switch {
+			case req.posts != nil:
+				results[i], err = w.addPosts(req)
+			case req.envs != nil:
 				results[i], err = w.holdAll(req)
-			} else {
+			default:
 				results[i], err = w.addAll(req)
 			}
 			if err != nil {
@@ -187,13 +194,15 @@ func (s *Store) commit(batch []*commitReq) {
 
 // commitTx is a group commit's transaction: the mailboxes it wrote to
 // and, once a message came through the mesh or an envelope is held, the
-// store-and-forward bookkeeping.
+// store-and-forward bookkeeping, once a post is added the channels'.
 type commitTx struct {
-	tx     *bolt.Tx
-	limits node.MailboxLimits
-	quota  node.MeshQuota
-	boxes  map[string]*mailbox
-	mesh   *meshTx
+	tx        *bolt.Tx
+	limits    node.MailboxLimits
+	quota     node.MeshQuota
+	chanQuota node.ChannelQuota
+	boxes     map[string]*mailbox
+	mesh      *meshTx
+	chans     *chanTx
 }
 
 // openMesh reads the store-and-forward bookkeeping, once.
@@ -206,6 +215,16 @@ func (w *commitTx) openMesh() error {
 	return err
 }
 
+// openChans reads the channel bookkeeping, once.
+func (w *commitTx) openChans() error {
+	if w.chans != nil {
+		return nil
+	}
+	var err error
+	w.chans, err = openChanTx(w.tx, w.chanQuota)
+	return err
+}
+
 // flush writes the bookkeeping back.
 func (w *commitTx) flush() error {
 	for _, box := range w.boxes {
@@ -214,7 +233,12 @@ func (w *commitTx) flush() error {
 		}
 	}
 	if w.mesh != nil {
-		return w.mesh.flush()
+		if err := w.mesh.flush(); err != nil {
+			return err
+		}
+	}
+	if w.chans != nil {
+		return w.chans.flush()
 	}
 	return nil
 }

@@ -29,20 +29,28 @@ const (
 )
 
 // crashOptions are the child's and the checker's options: bounds that the
-// load never reaches.
+// load never reaches, so nothing is evicted.
 func crashOptions() Options {
 	return Options{
-		Limits: node.MailboxLimits{MaxMessages: 1 << 30, MaxBytes: 1 << 40},
-		Mesh:   node.MeshQuota{MaxBytes: 1 << 40, DomainBytes: 1 << 40, OriginBytes: 1 << 40, MaxSeen: 1 << 30},
+		Limits:   node.MailboxLimits{MaxMessages: 1 << 30, MaxBytes: 1 << 40},
+		Mesh:     node.MeshQuota{MaxBytes: 1 << 40, DomainBytes: 1 << 40, OriginBytes: 1 << 40, MaxSeen: 1 << 30},
+		Channels: node.ChannelQuota{Retain: 1 << 30, MaxChannels: 1 << 30, MaxBytes: 1 << 40, MaxSeen: 1 << 30},
 	}
+}
+
+// crashChannels are the channels the crash child posts to, by name.
+var crashChannels = map[string]node.ChannelID{
+	"c0": sha256.Sum256([]byte("crash channel 0")),
+	"c1": sha256.Sum256([]byte("crash channel 1")),
 }
 
 // crashChild opens the store in dir, creates the users, prints "ready",
 // then has crashProducers goroutines enqueue one message at a time and
-// print "ack <user> <seq> <payload>" for each stored one, and one more hold
+// print "ack <user> <seq> <payload>" for each stored one, one more hold
 // store-and-forward envelopes four at a time and print "held <domain>
-// <seq> <id in hex>" for each. It stops by itself after 30 s or 100,000
-// messages, in case nobody kills it.
+// <seq> <id in hex>" for each, and one more add channel posts four at a
+// time and print "post <channel> <seq> <id in hex>" for each. It stops by
+// itself after 30 s or 100,000 messages, in case nobody kills it.
 func crashChild(dir string) int {
 	s, err := Open(filepath.Join(dir, FileName), crashOptions())
 	if err != nil {
@@ -113,14 +121,42 @@ func crashChild(dir string) int {
 			out.Unlock()
 		}
 	})
+	wg.Go(func() {
+		data := make([]byte, 200)
+		for i := 0; i < 100_000; i += 4 {
+			posts := make([]node.StoredPost, 4)
+			names := make([]string, 4)
+			for j := range posts {
+				names[j] = fmt.Sprintf("c%d", j%2)
+				posts[j] = node.StoredPost{
+					ID:      sha256.Sum256(fmt.Appendf(nil, "p%d.c%d", os.Getpid(), i+j)),
+					Channel: crashChannels[names[j]],
+					Expires: time.Now().Add(time.Hour),
+					Data:    data,
+				}
+			}
+			errs, _, err := s.AddPosts(ctx, posts)
+			if err != nil {
+				return
+			}
+			out.Lock()
+			for j, p := range posts {
+				if errs[j] == nil {
+					fmt.Fprintf(w, "post %s %d %x\n", names[j], p.Seq, p.ID)
+				}
+			}
+			w.Flush()
+			out.Unlock()
+		}
+	})
 	wg.Wait()
 	s.Close()
 	return 0
 }
 
 // crashAck is a line the child printed: a message ("ack", user, seq, the
-// payload's id) or an envelope ("held", domain, seq, id in hex) that it
-// saw stored.
+// payload's id), an envelope ("held", domain, seq, id in hex) or a channel
+// post ("post", channel name, seq, id in hex) that it saw stored.
 type crashAck struct {
 	kind string
 	name string
@@ -129,9 +165,10 @@ type crashAck struct {
 }
 
 // TestAcknowledgedMessagesSurviveSIGKILL kills a child process that
-// enqueues and holds under load, twice into the same file, and checks that
-// every message and envelope the child saw stored is there, that sequence
-// numbers have no gaps, and that the file passes the consistency check.
+// enqueues, holds and adds channel posts under load, twice into the same
+// file, and checks that every message, envelope and post the child saw
+// stored is there, that sequence numbers have no gaps, and that the file
+// passes the consistency check.
 func TestAcknowledgedMessagesSurviveSIGKILL(t *testing.T) {
 	dir := t.TempDir()
 	kill := 3000
@@ -141,13 +178,12 @@ func TestAcknowledgedMessagesSurviveSIGKILL(t *testing.T) {
 	var acks []crashAck
 	for round := range 2 {
 		got := runCrashChild(t, dir, kill)
-		held := 0
+		kinds := map[string]int{}
 		for _, a := range got {
-			if a.kind == "held" {
-				held++
-			}
+			kinds[a.kind]++
 		}
-		t.Logf("round %d: child killed after %d acknowledged messages and %d held envelopes", round, len(got)-held, held)
+		t.Logf("round %d: child killed after %d acknowledged messages, %d held envelopes and %d channel posts",
+			round, kinds["ack"], kinds["held"], kinds["post"])
 		acks = append(acks, got...)
 		checkFile(t, filepath.Join(dir, FileName))
 		checkCrashStore(t, filepath.Join(dir, FileName), acks)
@@ -204,7 +240,10 @@ func runCrashChild(t *testing.T, dir string, kill int) []crashAck {
 }
 
 // checkCrashStore opens the store at path and checks that it holds every
-// acknowledged message, with consecutive sequence numbers from 1.
+// acknowledged message, envelope and post, with consecutive sequence
+// numbers: from 1 in mailboxes and queues, from a channel's first in
+// channels (which start above the posts added before them), and that it
+// is within its bounds.
 func checkCrashStore(t *testing.T, path string, acks []crashAck) {
 	t.Helper()
 	s, err := Open(path, crashOptions())
@@ -252,6 +291,22 @@ func checkCrashStore(t *testing.T, path string, acks []crashAck) {
 			}
 			stored[d][e.Seq] = hex.EncodeToString(e.ID[:])
 		}
+	}
+	for name, ch := range crashChannels {
+		posts, err := s.Posts(ch, 0, 1<<30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored[name] = map[uint64]string{}
+		for i, p := range posts {
+			if p.Seq != posts[0].Seq+uint64(i) {
+				t.Fatalf("%s: post %d has seq %d; want consecutive from %d", name, i, p.Seq, posts[0].Seq)
+			}
+			stored[name][p.Seq] = hex.EncodeToString(p.ID[:])
+		}
+	}
+	if err := s.Check(); err != nil {
+		t.Errorf("Check after SIGKILL: %v", err)
 	}
 	for _, a := range acks {
 		if got, ok := stored[a.name][a.seq]; !ok || got != a.id {

@@ -4,15 +4,15 @@
 // # Durability
 //
 // Every method that changes data returns after bbolt has committed and
-// synced its transaction. Enqueue and Hold are group-committed: one
-// goroutine (the committer) collects concurrent calls for up to
+// synced its transaction. Enqueue, Hold and AddPosts are group-committed:
+// one goroutine (the committer) collects concurrent calls for up to
 // Options.BatchWindow (default 1 ms) from the oldest, or until it holds
-// Options.BatchSize (default 256) messages and envelopes, writes them in
-// one transaction and answers every caller after the commit. Each message
-// and envelope is checked on its own inside the transaction, so an unknown
-// recipient or a full mailbox fails only that message's receipt. See
-// Store.Enqueue and Store.Hold for what a context that ends early means.
-// Close commits what is queued before it closes the file.
+// Options.BatchSize (default 256) messages, envelopes and posts, writes
+// them in one transaction and answers every caller after the commit. Each
+// message, envelope and post is checked on its own inside the transaction,
+// so an unknown recipient or a full mailbox fails only that message's
+// receipt. See Store.Enqueue and Store.Hold for what a context that ends
+// early means. Close commits what is queued before it closes the file.
 //
 // bbolt runs with the hashmap freelist and does not write the freelist at
 // every commit (as etcd does): commits write fewer pages, and Open rebuilds
@@ -21,14 +21,18 @@
 //
 // Check verifies a closed store file: bbolt's page and freelist check and
 // the invariants across buckets described below (for tests and for a node
-// restarted after a crash); Store.Check does the same on an open store.
+// restarted after a crash); Store.Check does the same on an open store,
+// and also checks the channel store's bounds, which only it knows.
 //
 // Nothing accepted is dropped silently: a message leaves its mailbox only
 // by Ack, by Expire after its Expires, or by DeleteAccount, a held
 // envelope its queue only by Release or by ExpireMesh after its Expires,
 // and every bound (Options.Limits, Options.MaxKeyPackages,
-// Options.QueueSize, Options.Mesh) answers with a typed error or, for the
-// queue, by making the caller wait.
+// Options.QueueSize, Options.Mesh, the seen-set of Options.Channels)
+// answers with a typed error or, for the queue, by making the caller wait.
+// Kept channel posts are the exception by design: they are a cache for
+// late joiners, and the bounds on them evict, counted in AddPosts's
+// answer.
 //
 // # Store-and-forward
 //
@@ -42,6 +46,26 @@
 // from the mesh. Totals per destination, per origin and of the whole
 // store are kept in records, so that the quota checks of Options.Mesh read
 // three records instead of scanning.
+//
+// # Broadcast channels
+//
+// Posts of broadcast channels (DESIGN §7) are kept per channel, numbered
+// like a mailbox, for clients that join late or were away; AddPosts goes
+// through the group committer, since the flood engine adds what every link
+// brings. The channel seen-set remembers every post id added until the
+// post expires, also after the post itself was evicted, so that no post
+// circulates twice. Totals of the channel store (posts, bytes, channels,
+// seen ids, posts ever added) are kept in one record, so that the bounds
+// of Options.Channels are checked without scanning; the expiry index
+// gives both ExpireChannels and the MaxBytes eviction (earliest expiry
+// first) their next post, the recency index gives MaxChannels the channel
+// whose last post came longest ago.
+//
+// A channel has a record and a bucket only while it keeps posts, so that
+// channels that come and go leave nothing behind. Seqs are still never
+// reused: a channel's seqs go up by one while it keeps posts, and a
+// channel that keeps none starts above the number of posts ever added to
+// the store, which no seq of any channel exceeds.
 //
 // # Bucket layout (schema version 1)
 //
@@ -67,8 +91,15 @@
 //	meshseenexpiry    time(expires) | envelope id → empty
 //	meshstatus        envelope id → status record
 //	meshstatusexpiry  time(expires) | envelope id → empty
+//	chanposts         channel id (32 bytes) → bucket: uint64 seq → post record
+//	chanmeta          channel id → channel record
+//	chanexpiry        time(expires) | channel id | uint64 seq → empty
+//	chanrecency       uint64 newest | channel id → empty
+//	chanseen          post id (32 bytes) → channel seen record
+//	chanseenexpiry    time(expires) | post id → empty
 //
-// meta also holds "mesh" → mesh totals record.
+// meta also holds "mesh" → mesh totals record and "channels" → channel
+// totals record.
 //
 // Message keys are big-endian sequence numbers, so cursor order is
 // sequence order; the queue record of a mailbox holds the last sequence number ever
@@ -91,6 +122,14 @@
 // its envelope expired. These buckets came after schema 1 was released;
 // Open adds them, empty, to a file without them, which is all the change
 // there is, so the schema version stayed 1.
+//
+// Channels: chanposts and chanmeta hold exactly the channels with kept
+// posts. chanexpiry holds one entry per kept post and chanseenexpiry one
+// per seen id, under its expiry; a kept post's id is in chanseen with the
+// post's expiry. chanrecency holds one entry per channel, under its
+// newest: the number, counted by the channel totals' "added", of its last
+// post. The channel buckets came after schema 1 was released too, and Open
+// adds them the same way.
 //
 // # Record encodings
 //
@@ -115,6 +154,10 @@
 //	mesh totals  version(1) | envelopes(8) | bytes(8) | seen ids(8)
 //	seen         version(1) | state(1) | expires(12)
 //	status       version(1) | state(1) | reason(1) | updated(12) | expires(12) | field sender | field at | recipient (rest)
+//	post         version(1) | expires(12) | id(32) | data (rest)
+//	channel      version(1) | last seq(8) | count(8) | bytes(8) | newest(8)
+//	chan totals  version(1) | posts(8) | bytes(8) | channels(8) | seen ids(8) | added(8)
+//	chan seen    version(1) | expires(12)
 //
 // A field is a 4-byte length and that many bytes. The queue record is the
 // mailbox record (mailboxmeta) and a destination's (meshqueues); its bytes

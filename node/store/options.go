@@ -19,11 +19,11 @@ const (
 	// DefaultBatchWindow is how long a group commit waits for more calls
 	// after the first one it holds.
 	DefaultBatchWindow = time.Millisecond
-	// DefaultBatchSize is how many messages and envelopes make a group
-	// commit cut its batch at once.
+	// DefaultBatchSize is how many messages, envelopes and posts make a
+	// group commit cut its batch at once.
 	DefaultBatchSize = 256
-	// DefaultQueueSize is how many Enqueue and Hold calls may wait for the
-	// committer before further callers block.
+	// DefaultQueueSize is how many Enqueue, Hold and AddPosts calls may
+	// wait for the committer before further callers block.
 	DefaultQueueSize = 4096
 	// DefaultLockTimeout is how long Open waits for another process to
 	// release the database file.
@@ -50,6 +50,21 @@ const (
 	DefaultMeshMaxSeen = 50_000
 )
 
+// Defaults of Options.Channels, the bounds of the channel store. Kept posts
+// are a cache for late joiners, so the numbers favour a small file: 100
+// posts of a few hundred channels, in at most 4 MiB. The seen-set stops
+// posts from circulating; its bound is the mesh's, some 7 MB of file.
+const (
+	// DefaultChannelRetain is how many posts each channel keeps.
+	DefaultChannelRetain = 100
+	// DefaultChannelMaxChannels bounds the channels with kept posts.
+	DefaultChannelMaxChannels = 256
+	// DefaultChannelMaxBytes bounds the Data bytes of all kept posts.
+	DefaultChannelMaxBytes = 4 << 20
+	// DefaultChannelMaxSeen bounds the post ids in the seen-set.
+	DefaultChannelMaxSeen = 50_000
+)
+
 // MaxUserLen is the longest user name the store accepts (bbolt's key
 // bound less the room the indexes need).
 const MaxUserLen = 1024
@@ -64,16 +79,16 @@ type Options struct {
 	// last-resort one (default DefaultMaxKeyPackages).
 	MaxKeyPackages int
 	// BatchWindow is how long the group committer waits, from the arrival
-	// of the oldest Enqueue or Hold call it holds, for more before it
-	// commits (default DefaultBatchWindow).
+	// of the oldest Enqueue, Hold or AddPosts call it holds, for more
+	// before it commits (default DefaultBatchWindow).
 	BatchWindow time.Duration
-	// BatchSize is the number of messages and envelopes at which the group
-	// committer commits without waiting out the window (default
+	// BatchSize is the number of messages, envelopes and posts at which
+	// the group committer commits without waiting out the window (default
 	// DefaultBatchSize). A call is never split, so a batch may hold more.
 	BatchSize int
-	// QueueSize bounds the Enqueue and Hold calls that wait while the
-	// committer is busy with a commit; beyond it callers wait to be queued,
-	// honouring their context (default DefaultQueueSize).
+	// QueueSize bounds the Enqueue, Hold and AddPosts calls that wait
+	// while the committer is busy with a commit; beyond it callers wait to
+	// be queued, honouring their context (default DefaultQueueSize).
 	QueueSize int
 	// LockTimeout is how long Open waits for the file lock before it fails
 	// with ErrLocked (default DefaultLockTimeout).
@@ -81,9 +96,13 @@ type Options struct {
 	// Mesh bounds the store-and-forward store (default DefaultMeshMaxBytes,
 	// DefaultMeshDomainBytes, DefaultMeshOriginBytes, DefaultMeshMaxSeen).
 	Mesh node.MeshQuota
+	// Channels bounds the channel store (default DefaultChannelRetain,
+	// DefaultChannelMaxChannels, DefaultChannelMaxBytes,
+	// DefaultChannelMaxSeen).
+	Channels node.ChannelQuota
 	// OnCommit, if not nil, is called by the committer after each group
-	// commit with the number of messages it stored (held envelopes not
-	// counted) and how long the transaction took, including the sync (for
+	// commit with the number of messages it stored (held envelopes and
+	// channel posts not counted) and how long the transaction took, including the sync (for
 	// metrics). It runs before the callers are answered, so it must be
 	// quick.
 	OnCommit func(messages int, took time.Duration)
@@ -133,6 +152,18 @@ func (o *Options) WithDefaults() Options {
 	if c.Mesh.MaxSeen == 0 {
 		c.Mesh.MaxSeen = DefaultMeshMaxSeen
 	}
+	if c.Channels.Retain == 0 {
+		c.Channels.Retain = DefaultChannelRetain
+	}
+	if c.Channels.MaxChannels == 0 {
+		c.Channels.MaxChannels = DefaultChannelMaxChannels
+	}
+	if c.Channels.MaxBytes == 0 {
+		c.Channels.MaxBytes = DefaultChannelMaxBytes
+	}
+	if c.Channels.MaxSeen == 0 {
+		c.Channels.MaxSeen = DefaultChannelMaxSeen
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -168,6 +199,14 @@ func (o Options) Validate() error {
 		return bad("Mesh.OriginBytes", o.Mesh.OriginBytes)
 	case o.Mesh.MaxSeen <= 0:
 		return bad("Mesh.MaxSeen", o.Mesh.MaxSeen)
+	case o.Channels.Retain <= 0:
+		return bad("Channels.Retain", o.Channels.Retain)
+	case o.Channels.MaxChannels <= 0:
+		return bad("Channels.MaxChannels", o.Channels.MaxChannels)
+	case o.Channels.MaxBytes <= 0:
+		return bad("Channels.MaxBytes", o.Channels.MaxBytes)
+	case o.Channels.MaxSeen <= 0:
+		return bad("Channels.MaxSeen", o.Channels.MaxSeen)
 	case o.Now == nil:
 		return fmt.Errorf("%w: Now is nil", ErrInvalidOptions)
 	}

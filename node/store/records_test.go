@@ -52,6 +52,14 @@ var decoders = []struct {
 		func(b []byte) error { _, err := decodeMeshTally(b); return err }},
 	{"mesh totals", encodeMeshTotals(meshTotals{meshTally{3, 300}, 7}), 25,
 		func(b []byte) error { _, err := decodeMeshTotals(b); return err }},
+	{"post", encodePost(samplePost), postHeader,
+		func(b []byte) error { _, err := decodePost(samplePost.Channel, 1, b); return err }},
+	{"channel", encodeChanMeta(sampleChanMeta), 33,
+		func(b []byte) error { _, err := decodeChanMeta(b); return err }},
+	{"channel totals", encodeChanTotals(sampleChanTotals), 41,
+		func(b []byte) error { _, err := decodeChanTotals(b); return err }},
+	{"channel seen", encodeChanSeen(t0), chanSeenLen,
+		func(b []byte) error { _, err := decodeChanSeen(b); return err }},
 }
 
 func TestTimeEncodingKeepsTheInstantAndOrder(t *testing.T) {

@@ -41,16 +41,26 @@ var (
 	bucketMeshStatus   = []byte("meshstatus")
 	bucketStatusExpiry = []byte("meshstatusexpiry")
 
+	bucketChanPosts      = []byte("chanposts")
+	bucketChanMeta       = []byte("chanmeta")
+	bucketChanExpiry     = []byte("chanexpiry")
+	bucketChanRecency    = []byte("chanrecency")
+	bucketChanSeen       = []byte("chanseen")
+	bucketChanSeenExpiry = []byte("chanseenexpiry")
+
 	allBuckets = [][]byte{
 		bucketMeta, bucketAccounts, bucketKeys, bucketKeyPackages, bucketLastResort,
 		bucketMailboxes, bucketMailboxMeta, bucketMsgExpiry,
 		bucketSessions, bucketUserSessions, bucketSessExpiry,
 		bucketMeshHeld, bucketMeshQueues, bucketMeshExpiry, bucketMeshOrigins,
 		bucketMeshSeen, bucketSeenExpiry, bucketMeshStatus, bucketStatusExpiry,
+		bucketChanPosts, bucketChanMeta, bucketChanExpiry, bucketChanRecency,
+		bucketChanSeen, bucketChanSeenExpiry,
 	}
 
 	keySchema     = []byte("schema")
 	keyMeshTotals = []byte("mesh")
+	keyChanTotals = []byte("channels")
 )
 
 // Store is a node.Store on one bbolt file. It is safe for concurrent use.
@@ -64,8 +74,8 @@ type Store struct {
 	mu     sync.RWMutex
 	closed bool
 
-	// queued counts Enqueue and Hold calls handed to the committer and
-	// not yet answered.
+	// queued counts Enqueue, Hold and AddPosts calls handed to the
+	// committer and not yet answered.
 	queued atomic.Int64
 
 	// expireChunk is expireChunk; tests lower it.
@@ -76,15 +86,22 @@ type Store struct {
 	loopDone chan struct{}   // closed when the committer has returned
 }
 
-var _ node.Store = (*Store)(nil)
+var (
+	_ node.Store        = (*Store)(nil)
+	_ node.ChannelStore = (*Store)(nil)
+)
 
 // Open opens the store in the bbolt file at path (conventionally
 // filepath.Join(storeDir, FileName)), creating it with mode 0600 if it does
 // not exist. Zero fields of opts take their defaults (Options.WithDefaults).
-// It fails with ErrInvalidOptions, ErrLocked when another process has the
+// Kept channel posts beyond opts.Channels (lowered since the file was
+// written) are evicted as AddPosts would evict them; the channel seen-set
+// is left as it is, and refuses new posts until enough ids expire. It
+// fails with ErrInvalidOptions, ErrLocked when another process has the
 // file open, ErrSchemaTooOld or ErrSchemaUnknown when the file holds a
-// layout this version does not read, and ErrNotAStore for a bbolt file of
-// something else.
+// layout this version does not read, ErrNotAStore for a bbolt file of
+// something else, and ErrCorrupt when the channel records it trims by do
+// not match the posts.
 func Open(path string, opts Options) (*Store, error) {
 	opts = opts.WithDefaults()
 	if err := opts.Validate(); err != nil {
@@ -101,7 +118,13 @@ func Open(path string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	if err := db.Update(initSchema); err != nil {
+	err = db.Update(func(tx *bolt.Tx) error {
+		if err := initSchema(tx); err != nil {
+			return err
+		}
+		return trimChannels(tx, opts.Channels)
+	})
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -152,22 +175,32 @@ func initSchema(tx *bolt.Tx) error {
 	case v > schemaVersion:
 		return fmt.Errorf("%w: version %d, newest known is %d", ErrSchemaUnknown, v, schemaVersion)
 	}
-	// A file from before store-and-forward lacks its buckets and totals:
-	// they are added empty, which is what that file holds.
+	// A file from before store-and-forward or channels lacks their
+	// buckets and totals: they are added empty, which is what that file
+	// holds.
 	for _, name := range allBuckets {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}
 	}
-	if meta.Get(keyMeshTotals) == nil {
-		return meta.Put(keyMeshTotals, encodeMeshTotals(meshTotals{}))
+	for _, t := range []struct {
+		key, empty []byte
+	}{
+		{keyMeshTotals, encodeMeshTotals(meshTotals{})},
+		{keyChanTotals, encodeChanTotals(chanTotals{})},
+	} {
+		if meta.Get(t.key) == nil {
+			if err := meta.Put(t.key, t.empty); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
 
-// Close commits every Enqueue and Hold already queued, stops the committer
-// and closes the file. Calls after Close fail with node.ErrStoreClosed; so
-// does a second Close.
+// Close commits every Enqueue, Hold and AddPosts already queued, stops the
+// committer and closes the file. Calls after Close fail with
+// node.ErrStoreClosed; so does a second Close.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed {

@@ -32,7 +32,8 @@ func testOptions() Options {
 }
 
 // openTest opens a store in a new file in t.TempDir() and, in cleanup,
-// closes it and checks the file's consistency.
+// checks it with its bounds (unless the test closed it), closes it and
+// checks the file's consistency.
 func openTest(t testing.TB, opts Options) *Store {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), FileName)
@@ -41,6 +42,9 @@ func openTest(t testing.TB, opts Options) *Store {
 		t.Fatalf("Open: %v", err)
 	}
 	t.Cleanup(func() {
+		if err := s.Check(); err != nil && !errors.Is(err, node.ErrStoreClosed) {
+			t.Errorf("Check: %v", err)
+		}
 		if err := s.Close(); err != nil && !errors.Is(err, node.ErrStoreClosed) {
 			t.Errorf("Close: %v", err)
 		}

@@ -1,0 +1,259 @@
+package flood
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"capnproto.org/go/capnp/v3"
+
+	"github.com/quicprochat/qpc/schemas"
+)
+
+func marshalled(t testing.TB, p *Post) []byte {
+	t.Helper()
+	b, err := Marshal(p)
+	if err != nil {
+		t.Fatalf("Marshal: %v", err)
+	}
+	return b
+}
+
+// newWire returns an empty schemas.ChannelPost as the root of a new
+// message, released when the test ends.
+func newWire(t *testing.T, arena capnp.Arena) schemas.ChannelPost {
+	t.Helper()
+	msg, seg, err := capnp.NewMessage(arena)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(msg.Release)
+	w, err := schemas.NewRootChannelPost(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func TestMarshalledPostReadsBackEqual(t *testing.T) {
+	for _, n := range []int{Quantum, 1024, MaxBody} {
+		p := signed(t, n)
+		for range 3 {
+			var err error
+			if p, err = p.Forwarded(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b := marshalled(t, p)
+		if len(b) > MaxEncoded {
+			t.Fatalf("body of %d bytes: Marshal wrote %d bytes, more than MaxEncoded", n, len(b))
+		}
+		got, err := Unmarshal(b)
+		if err != nil {
+			t.Fatalf("body of %d bytes: Unmarshal: %v", n, err)
+		}
+		if !reflect.DeepEqual(got, p) {
+			t.Fatalf("body of %d bytes: read back\n%+v\nwant\n%+v", n, got, p)
+		}
+		if got.ID() != p.ID() {
+			t.Errorf("body of %d bytes: the id changed on disk", n)
+		}
+		if err := got.Verify(now); err != nil {
+			t.Errorf("body of %d bytes: Verify after Unmarshal: %v", n, err)
+		}
+	}
+}
+
+func TestUnmarshalledPostDoesNotShareTheInput(t *testing.T) {
+	b := marshalled(t, signed(t, Quantum))
+	got, err := Unmarshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear(b)
+	if err := got.Verify(now); err != nil {
+		t.Errorf("clearing the input broke the decoded post: %v", err)
+	}
+}
+
+func TestWireCarriesEveryField(t *testing.T) {
+	p := signed(t, Quantum)
+	p.Hops = 5
+	w := newWire(t, capnp.SingleSegment(nil))
+	if err := ToWire(p, w); err != nil {
+		t.Fatal(err)
+	}
+	channel, _ := w.Channel()
+	key, _ := w.OriginKey()
+	origin, _ := w.OriginDomain()
+	body, _ := w.Body()
+	sig, _ := w.Signature()
+	got := []any{w.Version(), string(channel), string(key), origin, w.CreatedMillis(), w.TtlSeconds(), w.HopCount(), w.MaxHops(), string(body), string(sig)}
+	want := []any{uint8(Version), string(testChannel[:]), string(p.OriginKey), testOrigin, created.UnixMilli(), uint32(testTTL / time.Second), uint8(5), uint8(testMaxHops), string(p.Body), string(p.Signature)}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("wire fields\n%v\nwant\n%v", got, want)
+	}
+	back, err := FromWire(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, p) {
+		t.Errorf("FromWire(ToWire(p))\n%+v\nwant\n%+v", back, p)
+	}
+	if back.ID() != p.ID() {
+		t.Error("the id changed through ToWire and FromWire")
+	}
+}
+
+func TestMarshalRefusesValuesTheWireCannotCarry(t *testing.T) {
+	cases := []struct {
+		name   string
+		change func(*Post)
+	}{
+		{"a TTL of a fraction of a second is refused", func(p *Post) { p.TTL = 1500 * time.Millisecond }},
+		{"a negative TTL is refused", func(p *Post) { p.TTL = -time.Second }},
+		{"a TTL over 2^32-1 seconds is refused", func(p *Post) { p.TTL = (1 << 32) * time.Second }},
+		{"a creation time finer than a millisecond is refused", func(p *Post) { p.Created = p.Created.Add(time.Nanosecond) }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := signed(t, Quantum)
+			c.change(p)
+			if b, err := Marshal(p); !errors.Is(err, ErrMalformed) {
+				t.Errorf("Marshal = %d bytes, %v; want ErrMalformed", len(b), err)
+			}
+		})
+	}
+}
+
+func TestUnmarshalRejectsEveryTruncation(t *testing.T) {
+	b := marshalled(t, signed(t, 1024))
+	for n := range len(b) {
+		p, err := Unmarshal(b[:n])
+		if !errors.Is(err, ErrMalformed) {
+			t.Fatalf("the first %d of %d bytes: Unmarshal = %+v, %v; want ErrMalformed", n, len(b), p, err)
+		}
+	}
+}
+
+func TestUnmarshalRejectsMalformedInput(t *testing.T) {
+	good := marshalled(t, signed(t, Quantum))
+	cases := []struct {
+		name string
+		b    []byte
+	}{
+		{"nothing is malformed", nil},
+		{"trailing bytes are malformed", append(append([]byte(nil), good...), make([]byte, 8)...)},
+		{"input over MaxEncoded is malformed", make([]byte, MaxEncoded+1)},
+		{"a segment count that overflows is malformed", []byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0}},
+		{"an empty segment with no root is malformed", []byte{0, 0, 0, 0, 0, 0, 0, 0}},
+		{"a null root pointer is malformed", []byte{0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
+		{"a list as root is malformed", []byte{0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0}},
+		{"an empty struct, without a channel, is malformed", emptyStruct(t)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := Unmarshal(c.b)
+			if !errors.Is(err, ErrMalformed) {
+				t.Errorf("Unmarshal = %+v, %v; want ErrMalformed", p, err)
+			}
+		})
+	}
+}
+
+// emptyStruct returns a message whose root is a ChannelPost with no field
+// set: what a writer that knows none of the fields sends.
+func emptyStruct(t *testing.T) []byte {
+	b, err := newWire(t, capnp.SingleSegment(nil)).Message().Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestFromWireRefusesFieldsNoValidPostHas(t *testing.T) {
+	cases := []struct {
+		name   string
+		change func(w schemas.ChannelPost) error
+	}{
+		{"a missing channel is refused", func(w schemas.ChannelPost) error { return w.SetChannel(nil) }},
+		{"a 31-byte channel is refused", func(w schemas.ChannelPost) error { return w.SetChannel(make([]byte, 31)) }},
+		{"a 33-byte channel is refused", func(w schemas.ChannelPost) error { return w.SetChannel(make([]byte, 33)) }},
+		{"a 33-byte origin key is refused", func(w schemas.ChannelPost) error { return w.SetOriginKey(make([]byte, 33)) }},
+		{"an origin domain over 253 bytes is refused", func(w schemas.ChannelPost) error { return w.SetOriginDomain(strings.Repeat("n", 254)) }},
+		{"a body over MaxBody is refused", func(w schemas.ChannelPost) error { return w.SetBody(make([]byte, MaxBody+1)) }},
+		{"a 65-byte signature is refused", func(w schemas.ChannelPost) error { return w.SetSignature(make([]byte, 65)) }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := newWire(t, capnp.SingleSegment(nil))
+			if err := ToWire(signed(t, Quantum), w); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.change(w); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := FromWire(w); !errors.Is(err, ErrMalformed) {
+				t.Errorf("FromWire = %+v, %v; want ErrMalformed", got, err)
+			}
+		})
+	}
+}
+
+func TestUnmarshalReadsPostsOfSeveralSegments(t *testing.T) {
+	// A body larger than the writer's first segment goes to another one,
+	// reached by a far pointer, as another implementation might write.
+	p := signed(t, MaxBody)
+	w := newWire(t, capnp.MultiSegment(nil))
+	if err := ToWire(p, w); err != nil {
+		t.Fatal(err)
+	}
+	msg := w.Message()
+	if msg.NumSegments() < 2 {
+		t.Fatalf("the writer used %d segment; the test needs more", msg.NumSegments())
+	}
+	b, err := msg.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Unmarshal(b)
+	if err != nil {
+		t.Fatalf("Unmarshal of %d segments: %v", msg.NumSegments(), err)
+	}
+	if !reflect.DeepEqual(got, p) {
+		t.Errorf("read back\n%+v\nwant\n%+v", got, p)
+	}
+}
+
+func TestAPostOfVersion0DecodesAndIsTooOld(t *testing.T) {
+	p := signed(t, Quantum)
+	p.Version = 0
+	got, err := Unmarshal(marshalled(t, p))
+	if err != nil {
+		t.Fatalf("Unmarshal: %v", err)
+	}
+	if err := got.Verify(now); !errors.Is(err, ErrVersionTooOld) {
+		t.Errorf("Verify = %v, want ErrVersionTooOld", err)
+	}
+}
+
+// TestPostOverhead reports what a post adds to its body on the wire and on
+// disk, and pins it: the layout of a one-segment message is root pointer
+// (8), the struct's data (16) and pointers (5 × 8), then channel (32),
+// origin key (32), origin domain with its NUL padded to 8, body, signature
+// (64), after an 8-byte segment table: 200 + 16 for "n1.example.mesh".
+func TestPostOverhead(t *testing.T) {
+	const wantOverhead = 216
+	p := signed(t, Quantum)
+	if p.OriginDomain != "n1.example.mesh" {
+		t.Fatalf("the test's origin is %q", p.OriginDomain)
+	}
+	n := len(marshalled(t, p))
+	t.Logf("origin %q, body %d bytes: encoded %d bytes, overhead %d bytes (signed layout +%d)",
+		p.OriginDomain, len(p.Body), n, n-len(p.Body), len(p.SignedBytes())-len(p.Body))
+	if n-len(p.Body) != wantOverhead {
+		t.Errorf("overhead %d bytes, want %d: the wire form changed", n-len(p.Body), wantOverhead)
+	}
+}
