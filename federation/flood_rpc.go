@@ -100,10 +100,7 @@ func (s *server) Flood(ctx context.Context, call schemas.FederationService_flood
 		if err != nil {
 			return noderpc.BadRequest(err)
 		}
-		if list.Len() == 0 || list.Len() > maxFlood {
-			return fmt.Errorf("%w: %d posts (1-%d)", node.ErrBadRequest, list.Len(), maxFlood)
-		}
-		if err := s.in.Allow(list.Len()); err != nil {
+		if err := s.admit(list.Len(), maxFlood, "posts"); err != nil {
 			return err
 		}
 		posts := make([]*flood.Post, list.Len())

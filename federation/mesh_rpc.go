@@ -172,10 +172,7 @@ func (s *server) Forward(ctx context.Context, call schemas.FederationService_for
 		if err != nil {
 			return noderpc.BadRequest(err)
 		}
-		if list.Len() == 0 || list.Len() > maxForward {
-			return fmt.Errorf("%w: %d envelopes (1-%d)", node.ErrBadRequest, list.Len(), maxForward)
-		}
-		if err := s.in.Allow(list.Len()); err != nil {
+		if err := s.admit(list.Len(), maxForward, "envelopes"); err != nil {
 			return err
 		}
 		envs := make([]*envelope.Envelope, list.Len())

@@ -2,6 +2,7 @@ package federation
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 
@@ -45,6 +46,15 @@ func (s *server) do(ctx context.Context, method string, fn func(context.Context)
 		s.log.Error("federation call failed", "method", method, "err", err)
 	}
 	return noderpc.Exception(err)
+}
+
+// admit checks that a batch of n items (1 to max) may come in now: within
+// the batch bound and the peer's inbound rate.
+func (s *server) admit(n, max int, what string) error {
+	if n == 0 || n > max {
+		return fmt.Errorf("%w: %d %s (1-%d)", node.ErrBadRequest, n, what, max)
+	}
+	return s.in.Allow(n)
 }
 
 // Health implements FederationService.health.
