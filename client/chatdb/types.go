@@ -109,8 +109,10 @@ type Outgoing struct {
 	// MsgID is the chat message's id (zero for handshake messages).
 	MsgID MsgID
 	// Text is a chat message to encrypt to the group when it is sent;
-	// set when Payload is not.
-	Text string
+	// set when Payload is not. ChatSeq is its sequence number among the
+	// account's messages in the conversation, fixed when it was queued.
+	Text    string
+	ChatSeq uint64
 	// Recipient and Payload are an already sealed envelope to one
 	// recipient (commits and Welcomes), sent byte for byte.
 	Recipient string
