@@ -42,35 +42,22 @@ func (d *decoder) fail(format string, args ...any) {
 
 var errTruncated = errors.New("truncated")
 
-func (d *decoder) uint() uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail("bad uvarint")
-		return 0
-	}
-	var min [binary.MaxVarintLen64]byte
-	if binary.PutUvarint(min[:], v) != n {
-		d.fail("uvarint of %d bytes is not minimal", n)
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
+func (d *decoder) uint() uint64 { return readVarint(d, binary.Uvarint, binary.PutUvarint) }
+func (d *decoder) int() int64   { return readVarint(d, binary.Varint, binary.PutVarint) }
 
-func (d *decoder) int() int64 {
+// readVarint reads a varint with read (binary.Uvarint or binary.Varint),
+// and checks with put, its encoder, that it is as short as it can be.
+func readVarint[T uint64 | int64](d *decoder, read func([]byte) (T, int), put func([]byte, T) int) T {
 	if d.err != nil {
 		return 0
 	}
-	v, n := binary.Varint(d.b)
+	v, n := read(d.b)
 	if n <= 0 {
 		d.fail("bad varint")
 		return 0
 	}
 	var min [binary.MaxVarintLen64]byte
-	if binary.PutVarint(min[:], v) != n {
+	if put(min[:], v) != n {
 		d.fail("varint of %d bytes is not minimal", n)
 		return 0
 	}

@@ -88,7 +88,9 @@ func TestTamperedValuesAreCorrupt(t *testing.T) {
 		},
 		{
 			"a truncated value",
-			func(tx *bolt.Tx, _ *sealer) error { return tx.Bucket(bucketConversations).Put(c1[:], []byte{valueVersion, 1, 2}) },
+			func(tx *bolt.Tx, _ *sealer) error {
+				return tx.Bucket(bucketConversations).Put(c1[:], []byte{valueVersion, 1, 2})
+			},
 			readConv, bucketConversations, c1[:],
 		},
 		{
