@@ -84,7 +84,7 @@
 //	              Status (1 byte)
 //	Contact       Address | IdentityKey | Verified (bool) | VerifiedKey |
 //	              KeyChanged (bool) | Updated
-//	Outgoing      Conv (id) | MsgID (id) | Text | Recipient | Payload |
+//	Outgoing      Conv (id) | MsgID (id) | Text | ChatSeq (uvarint) | Recipient | Payload |
 //	              Created | Attempts (varint)
 //	KeyPackage    ref (bytes) | bundle (bytes)
 //	seen mark     time

@@ -145,6 +145,7 @@ func sampleOutgoing() Outgoing {
 		Conv:      convID(1),
 		MsgID:     msgID(8),
 		Text:      "bring the lemonade",
+		ChatSeq:   7,
 		Recipient: "dave@d.example",
 		Payload:   []byte("sealed welcome for dave"),
 		Created:   at(1_700_000_400),

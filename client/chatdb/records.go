@@ -133,6 +133,7 @@ func encodeOutgoing(o *Outgoing) []byte {
 	e.id(o.Conv)
 	e.id(o.MsgID)
 	e.string(o.Text)
+	e.uint(o.ChatSeq)
 	e.string(o.Recipient)
 	e.bytes(o.Payload)
 	e.time(o.Created)
@@ -146,6 +147,7 @@ func decodeOutgoing(b []byte) (Outgoing, error) {
 		Conv:      d.id(),
 		MsgID:     d.id(),
 		Text:      d.string(),
+		ChatSeq:   d.uint(),
 		Recipient: d.string(),
 		Payload:   d.bytes(),
 		Created:   d.time(),
