@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -37,9 +38,13 @@ func newChatter(t testing.TB, n *running, name string) *chatter {
 }
 
 func openChatter(t testing.TB, a *client.Account, dir string) *chatter {
+	return openChatterLog(t, a, dir, testLogger(t))
+}
+
+func openChatterLog(t testing.TB, a *client.Account, dir string, log *slog.Logger) *chatter {
 	t.Helper()
 	key := sha256.Sum256([]byte("export key of " + a.Address()))
-	e, err := chat.Open(chat.Options{Dir: dir, Account: a, ExportKey: key[:], Log: testLogger(t)})
+	e, err := chat.Open(chat.Options{Dir: dir, Account: a, ExportKey: key[:], Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +163,9 @@ func TestChatGroupAcrossTwoFederatedNodes(t *testing.T) {
 	n2 := start(t, c.federated("n2.example.mesh", ca.IssueOptions{}, n1.Addr().String()))
 	waitLinks(t, n1, "n2.example.mesh")
 	waitLinks(t, n2, "n1.example.mesh")
-	alice, bob, carol := newChatter(t, n1, "alice"), newChatter(t, n1, "bob"), newChatter(t, n2, "carol")
+	sizes := &sizeLog{}
+	alice := openChatterLog(t, newAccount(t, n1, "alice"), t.TempDir(), slog.New(sizes))
+	bob, carol := newChatter(t, n1, "bob"), newChatter(t, n2, "carol")
 	ctx := ctxT(t)
 
 	begin := time.Now()
@@ -230,6 +237,76 @@ func TestChatGroupAcrossTwoFederatedNodes(t *testing.T) {
 		t.Fatal("carol still commits in a group she was removed from")
 	}
 	sameEpoch(t, "#friends", alice, bob)
+	for _, l := range sizes.lines() {
+		t.Log("alice's", l)
+	}
+}
+
+// sizeLog keeps the engine's debug lines about MLS message sizes.
+type sizeLog struct {
+	mu sync.Mutex
+	ls []string
+}
+
+func (s *sizeLog) Enabled(context.Context, slog.Level) bool { return true }
+func (s *sizeLog) Handle(_ context.Context, r slog.Record) error {
+	if !strings.HasPrefix(r.Message, "mls ") {
+		return nil
+	}
+	line := r.Message
+	r.Attrs(func(a slog.Attr) bool { line += " " + a.String(); return true })
+	s.mu.Lock()
+	s.ls = append(s.ls, line)
+	s.mu.Unlock()
+	return nil
+}
+func (s *sizeLog) WithAttrs([]slog.Attr) slog.Handler { return s }
+func (s *sizeLog) WithGroup(string) slog.Handler      { return s }
+func (s *sizeLog) lines() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.ls)
+}
+
+func TestChatARestartedEngineKeepsItsHistoryAndItsGroups(t *testing.T) {
+	n := start(t, testConfig(t))
+	alice, bob := newChatter(t, n, "alice"), newChatter(t, n, "bob")
+	ctx := ctxT(t)
+	g, err := alice.e.CreateGroup(ctx, "crew")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.e.Invite(ctx, g.ID, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	bob.sync()
+	if err := bob.e.Join(ctx, bob.find("#crew").ID); err != nil {
+		t.Fatal(err)
+	}
+	alice.send(g.ID, "before the restart")
+	bob.sync()
+
+	// Bob's machine restarts: the engine is opened again from its files.
+	bob.e.Close()
+	bob = openChatter(t, bob.a, bob.dir)
+	bob.after = 0
+	if got := bob.texts(bob.find("#crew").ID); !slices.Equal(got, []string{"alice: before the restart"}) {
+		t.Fatalf("history after restart: %q", got)
+	}
+	bob.send(bob.find("#crew").ID, "after the restart")
+	if err := bob.e.UpdateKey(ctx, bob.find("#crew").ID); err != nil {
+		t.Fatal(err)
+	}
+	alice.sync()
+	alice.send(g.ID, "welcome back")
+	bob.sync()
+	if got := alice.texts(g.ID); !slices.Equal(got, []string{"alice: before the restart", "bob: after the restart", "alice: welcome back"}) {
+		t.Fatalf("alice: %q", got)
+	}
+	if got := bob.texts(bob.find("#crew").ID); !slices.Equal(got, []string{"alice: before the restart", "bob: after the restart", "alice: welcome back"}) {
+		t.Fatalf("bob: %q", got)
+	}
+	sameEpoch(t, "#crew", alice, bob)
 }
 
 func TestChatTwoMembersCommittingAtOnceDoNotForkTheGroup(t *testing.T) {
@@ -249,8 +326,12 @@ func TestChatTwoMembersCommittingAtOnceDoNotForkTheGroup(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	bob.sync()
-	carol.sync()
+	for _, m := range []*chatter{bob, carol} {
+		m.sync()
+		if err := m.e.Join(ctx, m.find("#race").ID); err != nil {
+			t.Fatal(err)
+		}
+	}
 	start := sameEpoch(t, "#race", alice, bob, carol)
 
 	// Bob (on n1) and carol (on n2, ordering through federation) commit at
@@ -427,5 +508,4 @@ func TestChatSafetyNumbersMatchAndAChangedKeyOfAVerifiedContactIsFlagged(t *test
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	_ = context.Background
 }

@@ -74,6 +74,9 @@ var (
 	ErrAlreadyMember = errors.New("already a member of this group")
 	// ErrLeft means the account has left or was removed from the group.
 	ErrLeft = errors.New("you are no longer in this group")
+	// ErrNotJoined means the account was invited to the group but has not
+	// accepted (Join) yet.
+	ErrNotJoined = errors.New("invitation not accepted yet")
 	// ErrNoInvitation means there is no pending invitation to join.
 	ErrNoInvitation = errors.New("no pending invitation")
 	// ErrContention means the group's commits kept losing to other

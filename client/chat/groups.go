@@ -432,6 +432,8 @@ func (e *Engine) commitChange(ctx context.Context, c *chatdb.Conversation, op fu
 		if err := g.MergePendingCommit(); err != nil {
 			return err
 		}
+		e.log.Debug("mls commit accepted", "group", Label(*c), "epoch", epoch+1,
+			"commit_bytes", len(ch.out.Commit), "welcome_bytes", len(ch.out.Welcome), "members", len(g.Roster()))
 		if err := e.db.Update(func(tx *chatdb.Tx) error {
 			if err := e.saveGroup(tx, c, g); err != nil {
 				return err

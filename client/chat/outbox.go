@@ -28,7 +28,7 @@ func (e *Engine) Send(ctx context.Context, conv chatdb.ConvID, text string) (cha
 	case c.Left:
 		return chatdb.Message{}, fmt.Errorf("%s: %w", Label(c), ErrLeft)
 	case c.Invited:
-		return chatdb.Message{}, fmt.Errorf("%s: accept the invitation first (/join): %w", Label(c), ErrNoInvitation)
+		return chatdb.Message{}, fmt.Errorf("%s: %w: /join to accept it", Label(c), ErrNotJoined)
 	case c.Kind != chatdb.KindNote && c.GroupID == nil:
 		return chatdb.Message{}, fmt.Errorf("%s wrote with qpc send; /dm %s to answer in an encrypted DM", c.Peer, c.Peer)
 	}
@@ -153,6 +153,10 @@ func (e *Engine) prepare(ctx context.Context, o *chatdb.Outgoing) ([]client.Outg
 	entries, err := e.sealAll(ctx, &c, without(c.Members, e.self), ContentGroup, sealed.ID(o.MsgID), body)
 	if err != nil {
 		return nil, err
+	}
+	if len(entries) > 0 {
+		e.log.Debug("mls application message", "group", Label(c), "text_bytes", len(o.Text),
+			"mls_bytes", len(msg), "envelope_bytes", len(entries[0].Payload), "copies", len(entries))
 	}
 	outs := make([]client.Outgoing, len(entries))
 	for i, en := range entries {
