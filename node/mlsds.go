@@ -78,6 +78,20 @@ func (s *Service) orderCommit(group []byte, epoch uint64, commit []byte) (Commit
 	return o, err
 }
 
+// orderAtHome orders a claim here when home is this node's domain, and
+// else passes it through federation to the node serving home
+// (ErrUnknownDomain without federation).
+func (s *Service) orderAtHome(ctx context.Context, home string, group []byte, epoch uint64, commit []byte) (CommitOrder, error) {
+	local, err := s.parseDomain(home)
+	switch {
+	case err != nil:
+		return CommitOrder{}, err
+	case local:
+		return s.orderCommit(group, epoch, commit)
+	}
+	return s.fed.OrderCommit(ctx, strings.ToLower(home), group, epoch, commit)
+}
+
 // OrderCommit claims epoch of group for commit at the group's home node:
 // this one when home is "" or this node's domain, else the node serving
 // home, through federation (ErrUnknownDomain without it). It needs a
@@ -95,14 +109,7 @@ func (c *Conn) OrderCommit(ctx context.Context, home string, group []byte, epoch
 	if home == "" {
 		return c.svc.orderCommit(group, epoch, commit)
 	}
-	local, err := c.svc.parseDomain(home)
-	switch {
-	case err != nil:
-		return CommitOrder{}, err
-	case local:
-		return c.svc.orderCommit(group, epoch, commit)
-	}
-	return c.svc.fed.OrderCommit(ctx, strings.ToLower(home), group, epoch, commit)
+	return c.svc.orderAtHome(ctx, home, group, epoch, commit)
 }
 
 // KeyPackageCount returns how many key packages of the logged-in user the
@@ -130,12 +137,5 @@ func (p *Peer) OrderCommit(ctx context.Context, home string, group []byte, epoch
 	if home == "" {
 		return CommitOrder{}, errorf(ErrBadRequest, "a commit claim from a peer names no home domain")
 	}
-	local, err := p.svc.parseDomain(home)
-	switch {
-	case err != nil:
-		return CommitOrder{}, err
-	case local:
-		return p.svc.orderCommit(group, epoch, commit)
-	}
-	return p.svc.fed.OrderCommit(ctx, strings.ToLower(home), group, epoch, commit)
+	return p.svc.orderAtHome(ctx, home, group, epoch, commit)
 }
