@@ -69,11 +69,13 @@ const (
 // Options.MaxCommitsPerGroup).
 const (
 	// DefaultMaxGroups bounds the MLS groups whose commits the store
-	// orders.
-	DefaultMaxGroups = 10_000
+	// orders. Commits of small groups are about 0.5-1 KiB, so the default
+	// bounds keep some 16-32 MiB at most in practice.
+	DefaultMaxGroups = 2_000
 	// DefaultMaxCommitsPerGroup bounds the commits kept per group, for
-	// members that are behind.
-	DefaultMaxCommitsPerGroup = 64
+	// members that are behind: as many as one refusal hands back
+	// (node.MaxMissingCommits), since more are never read.
+	DefaultMaxCommitsPerGroup = 16
 )
 
 // MaxUserLen is the longest user name the store accepts (bbolt's key
