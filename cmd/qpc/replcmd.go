@@ -274,7 +274,7 @@ func (r *repl) cmdList(context.Context, []string) error {
 		return nil
 	}
 	cur, hasCur := r.currentID()
-	rows := [][]string{{" ", "CONVERSATION", "KIND", "MEMBERS", "UNREAD", ""}}
+	rows := [][]string{{" ", "CONVERSATION", "KIND", "MEMBERS", "UNREAD"}}
 	for _, c := range convs {
 		mark := " "
 		if hasCur && c.ID == cur {
@@ -287,7 +287,11 @@ func (r *repl) cmdList(context.Context, []string) error {
 		case c.Left:
 			note = "left"
 		}
-		rows = append(rows, []string{mark, r.name(c), kindName(c.Kind), strconv.Itoa(len(c.Members)), strconv.Itoa(c.Unread), note})
+		row := []string{mark, r.name(c), kindName(c.Kind), strconv.Itoa(len(c.Members)), strconv.Itoa(c.Unread)}
+		if note != "" {
+			row = append(row, note)
+		}
+		rows = append(rows, row)
 	}
 	var b bytes.Buffer
 	printTable(&b, rows)

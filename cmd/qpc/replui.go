@@ -74,10 +74,10 @@ func newRepl(eng chatEngine, label func(chatdb.Conversation) string, io lineIO, 
 // prints the engine's events meanwhile.
 func (r *repl) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var wg sync.WaitGroup
-	defer wg.Wait()
 	wg.Go(func() { r.printEvents(ctx) })
+	defer wg.Wait()
+	defer cancel()
 
 	type result struct {
 		line string
