@@ -35,14 +35,11 @@ func TestReplDMBothWays(t *testing.T) {
 	a := startRepl(t, newChanUser(t, p, "alice"))
 	b := startRepl(t, newChanUser(t, p, "bob"))
 
-	a.send("/dm bob")
-	a.waitFor("[@bob@"+domain1+"] > ", replWait)
-	a.send("hi bob")
-	a.waitFor(" me hi bob", replWait)
+	a.expect("/dm bob", "[@bob@"+domain1+"] > ", replWait)
+	a.expect("hi bob", " me hi bob", replWait)
 	b.waitFor("hi bob", replWait)
 
-	b.send("/dm alice")
-	b.waitFor("[@alice@"+domain1+"] > ", replWait)
+	b.expect("/dm alice", "[@alice@"+domain1+"] > ", replWait)
 	b.waitFor(" alice hi bob", replWait) // switching shows the history
 	b.send("hi alice")
 	a.waitFor(" bob hi alice", replWait)
@@ -55,16 +52,12 @@ func TestReplGroupOfThree(t *testing.T) {
 	b := startRepl(t, newChanUser(t, p, "bob"))
 	c := startRepl(t, newChanUser(t, p, "carol"))
 
-	a.send("/cg friends")
-	a.waitFor("[#friends] > ", replWait)
-	a.send("/invite bob")
-	a.waitFor("invited bob to #friends", replWait)
-	a.send("/invite carol")
-	a.waitFor("invited carol to #friends", replWait)
+	a.expect("/cg friends", "[#friends] > ", replWait)
+	a.expect("/invite bob", "invited bob to #friends", replWait)
+	a.expect("/invite carol", "invited carol to #friends", replWait)
 	for _, s := range []*tmuxSession{b, c} {
 		s.waitFor("alice invited you to #friends: /join #friends to accept", replWait)
-		s.send("/join")
-		s.waitFor("[#friends] > ", replWait)
+		s.expect("/join", "[#friends] > ", replWait)
 	}
 
 	a.send("hello all")
@@ -74,14 +67,12 @@ func TestReplGroupOfThree(t *testing.T) {
 	a.waitFor(" bob hi from bob", replWait)
 	c.waitFor(" bob hi from bob", replWait)
 
-	a.send("/remove carol")
-	a.waitFor("removed carol from #friends", replWait)
+	a.expect("/remove carol", "removed carol from #friends", replWait)
 	a.send("after carol left")
 	b.waitFor(" alice after carol left", replWait)
 	// Alice's messages reach carol's mailbox in order: once the DM sent
 	// after it is on carol's screen, the group message would be too.
-	a.send("/dm carol")
-	a.waitFor("[@carol@"+domain1+"] > ", replWait)
+	a.expect("/dm carol", "[@carol@"+domain1+"] > ", replWait)
 	a.send("a marker for carol")
 	c.waitFor("a marker for carol", replWait)
 	if strings.Contains(c.capture(), "after carol left") {
@@ -96,21 +87,16 @@ func TestReplRestartKeepsHistory(t *testing.T) {
 	a := startRepl(t, alice)
 	b := startRepl(t, newChanUser(t, p, "bob"))
 
-	a.send("/cg club")
-	a.waitFor("[#club] > ", replWait)
-	a.send("/invite bob")
-	a.waitFor("invited bob to #club", replWait)
+	a.expect("/cg club", "[#club] > ", replWait)
+	a.expect("/invite bob", "invited bob to #club", replWait)
 	b.waitFor("invited you to #club", replWait)
-	b.send("/join #club")
-	b.waitFor("[#club] > ", replWait)
+	b.expect("/join #club", "[#club] > ", replWait)
 	a.send("before the restart")
 	b.waitFor(" alice before the restart", replWait)
-	a.send("/quit")
-	a.waitFor("[exited 0]", replWait)
+	a.expect("/quit", "[exited 0]", replWait)
 
 	a = startRepl(t, alice)
-	a.send("/switch #club")
-	a.waitFor(" me before the restart", replWait)
+	a.expect("/switch #club", " me before the restart", replWait)
 	a.send("after the restart")
 	b.waitFor(" alice after the restart", replWait)
 }
@@ -133,11 +119,9 @@ func TestReplRegistersAnAccountNeverSeenOnThisMachine(t *testing.T) {
 	p := startNodeProc(t, qpcBin)
 	s := startTmux(t, "dave", newUnregistered(t, p, "dave"))
 	s.waitFor("dave@"+domain1+" is not registered on this machine. Register it on "+p.addr+"? [y/N] ", replWait)
-	s.send("y")
-	s.waitFor("registering dave@"+domain1, replWait)
+	s.expect("y", "registering dave@"+domain1, replWait)
 	s.waitFor("[no conversation] > ", replWait) // needs the engine
-	s.send("/whoami")
-	s.waitFor("node         "+p.addr+" (online)", replWait)
+	s.expect("/whoami", "node         "+p.addr+" (online)", replWait)
 }
 
 func TestReplDoesNotRegisterWhenToldNo(t *testing.T) {
@@ -145,8 +129,7 @@ func TestReplDoesNotRegisterWhenToldNo(t *testing.T) {
 	p := startNodeProc(t, qpcBin)
 	s := startTmux(t, "erin", newUnregistered(t, p, "erin"))
 	s.waitFor("Register it on "+p.addr+"? [y/N] ", replWait)
-	s.send("n")
-	s.waitFor("qpc repl: login failed: wrong user name or password", replWait)
+	s.expect("n", "qpc repl: login failed: wrong user name or password", replWait)
 	s.waitFor("[exited 1]", replWait)
 }
 

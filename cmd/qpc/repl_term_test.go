@@ -22,16 +22,11 @@ func startFakeRepl(t *testing.T) *tmuxSession {
 
 func TestReplTerminalShowsThePromptExplainsMistakesAndQuitsRestoringTheTerminal(t *testing.T) {
 	s := startFakeRepl(t)
-	s.send("/help")
-	s.waitFor("/create-group, /cg <name>", termWait)
-	s.send("/foo")
-	s.waitFor("unknown command /foo (try /help)", termWait)
-	s.send("/invite")
-	s.waitFor("usage: /invite <user>", termWait)
-	s.send("hello")
-	s.waitFor("no conversation: /dm <user> or /cg <name> first", termWait)
-	s.send("/quit")
-	s.waitFor("[exited 0]", termWait)
+	s.expect("/help", "/create-group, /cg <name>", termWait)
+	s.expect("/foo", "unknown command /foo (try /help)", termWait)
+	s.expect("/invite", "usage: /invite <user>", termWait)
+	s.expect("hello", "no conversation: /dm <user> or /cg <name> first", termWait)
+	s.expect("/quit", "[exited 0]", termWait)
 	s.waitFor("[tty icanon echo]", termWait)
 }
 
@@ -40,8 +35,7 @@ func TestReplTerminalCtrlCClearsTheLineAndCtrlDEnds(t *testing.T) {
 	s.typeText("half a thought")
 	s.waitFor("> half a thought", termWait)
 	s.keys("C-c")
-	s.send("/ls")
-	s.waitFor("no conversations yet", termWait)
+	s.expect("/ls", "no conversations yet", termWait)
 	if strings.Contains(s.capture(), "half a thought/ls") {
 		t.Fatalf("Ctrl-C did not clear the line:\n%s", s.capture())
 	}
@@ -52,10 +46,8 @@ func TestReplTerminalCtrlCClearsTheLineAndCtrlDEnds(t *testing.T) {
 
 func TestReplTerminalPrintsIncomingLinesAboveTheLineBeingTyped(t *testing.T) {
 	s := startFakeRepl(t)
-	s.send("/dm bob")
-	s.waitFor("[@bob@a.example] > ", termWait)
-	s.send("hello bob")
-	s.waitFor(" me hello bob", termWait)
+	s.expect("/dm bob", "[@bob@a.example] > ", termWait)
+	s.expect("hello bob", " me hello bob", termWait)
 	s.typeText("a draft") // the fake bob answers a second later
 	s.waitFor(" bob echo: hello bob", termWait)
 	if last := s.lastLine(); last != "[@bob@a.example] > a draft" {

@@ -148,26 +148,25 @@ func (r *repl) group(cmd string) (chatdb.Conversation, error) {
 }
 
 func (r *repl) cmdInvite(ctx context.Context, args []string) error {
-	c, err := r.group("invite")
-	if err != nil {
-		return err
-	}
-	if err := r.eng.Invite(ctx, c.ID, strings.TrimPrefix(args[0], "@")); err != nil {
-		return err
-	}
-	r.printf("invited %s to %s", terminalSafe(args[0]), r.name(c))
-	return nil
+	return r.changeMembers(ctx, "invite", args[0], r.eng.Invite, "invited %s to %s")
 }
 
 func (r *repl) cmdRemove(ctx context.Context, args []string) error {
-	c, err := r.group("remove")
+	return r.changeMembers(ctx, "remove", args[0], r.eng.Remove, "removed %s from %s")
+}
+
+// changeMembers runs change (Invite or Remove) on user in the current
+// group for the command cmd, and says what it did with done.
+func (r *repl) changeMembers(ctx context.Context, cmd, user string,
+	change func(context.Context, chatdb.ConvID, string) error, done string) error {
+	c, err := r.group(cmd)
 	if err != nil {
 		return err
 	}
-	if err := r.eng.Remove(ctx, c.ID, strings.TrimPrefix(args[0], "@")); err != nil {
+	if err := change(ctx, c.ID, strings.TrimPrefix(user, "@")); err != nil {
 		return err
 	}
-	r.printf("removed %s from %s", terminalSafe(args[0]), r.name(c))
+	r.printf(done, terminalSafe(user), r.name(c))
 	return nil
 }
 

@@ -72,6 +72,13 @@ func (s *tmuxSession) send(line string) {
 	s.tmux("send-keys", "-t", s.name, "Enter")
 }
 
+// expect types line and Enter, then waits for want.
+func (s *tmuxSession) expect(line, want string, timeout time.Duration) {
+	s.t.Helper()
+	s.send(line)
+	s.waitFor(want, timeout)
+}
+
 // keys presses keys as tmux names them: "C-c", "Up", "Enter".
 func (s *tmuxSession) keys(keys ...string) {
 	s.t.Helper()
