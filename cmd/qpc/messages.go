@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -212,40 +213,54 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 }
 
 func followMessages(ctx context.Context, s *session, f *clientFlags, stdout io.Writer, asJSON bool) int {
-	first := s.c
 	var mu sync.Mutex // one printer at a time
-	err := client.Follow(ctx, client.FollowOptions{
+	o := s.followOptions(f, s.cur.Server, s.c)
+	o.Connected = func(c *client.Client) { s.acct.Client = c }
+	o.Handler = func(c *client.Client, msgs []node.Message) uint64 {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range msgs {
+			printReceived(stdout, s.acct.Open(ctx, m), asJSON)
+		}
+		return msgs[len(msgs)-1].Seq
+	}
+	o.Disconnected = func(err error, retry time.Duration) {
+		fmt.Fprintf(f.stderr, "qpc recv: %v; reconnecting in %s\n", disconnectReason(err), retry.Round(10*time.Millisecond))
+	}
+	err := client.Follow(ctx, o)
+	if err != nil {
+		fmt.Fprintf(f.stderr, "qpc recv: %v\n", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// followOptions are the options of client.Follow that connect s's account
+// to server: first, when not nil, is the connection to use first (the one
+// the session logged in on); later ones are dialed, resume the session,
+// and log in again with the password when the node refuses it.
+func (s *session) followOptions(f *clientFlags, server string, first *client.Client) client.FollowOptions {
+	return client.FollowOptions{
 		Dial: func(ctx context.Context) (*client.Client, error) {
 			if c := first; c != nil {
 				first = nil
 				return c, nil
 			}
-			return f.dial(ctx, s.cur.Server)
+			return f.dial(ctx, server)
 		},
 		Token: s.state.SessionToken,
 		Login: func(ctx context.Context, c *client.Client) (client.Session, error) {
 			sess, _, err := c.Login(ctx, opaqueConfig(), s.cur.Domain, s.cur.User, f.fixedPassword)
 			return sess, err
 		},
-		Connected: func(c *client.Client) { s.acct.Client = c },
-		Handler: func(c *client.Client, msgs []node.Message) uint64 {
-			mu.Lock()
-			defer mu.Unlock()
-			for _, m := range msgs {
-				printReceived(stdout, s.acct.Open(ctx, m), asJSON)
-			}
-			return msgs[len(msgs)-1].Seq
-		},
-		Disconnected: func(err error, retry time.Duration) {
-			if err == nil {
-				err = fmt.Errorf("connection closed")
-			}
-			fmt.Fprintf(f.stderr, "qpc recv: %v; reconnecting in %s\n", err, retry.Round(10*time.Millisecond))
-		},
-	})
-	if err != nil {
-		fmt.Fprintf(f.stderr, "qpc recv: %v\n", err)
-		return exitFailure
 	}
-	return exitOK
+}
+
+// disconnectReason says why a followed connection ended; Follow gives nil
+// when the connection closed after it worked.
+func disconnectReason(err error) error {
+	if err == nil {
+		return errors.New("connection closed")
+	}
+	return err
 }
