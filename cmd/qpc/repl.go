@@ -161,6 +161,9 @@ type replNet struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	offline bool
+	// moving is set from /mesh server until the first connection to the
+	// new node, which is announced either way.
+	moving bool
 }
 
 // start follows the node at addr; first, if not nil, is a connection to it
@@ -181,8 +184,8 @@ func (n *replNet) start(ctx context.Context, addr string, first *client.Client) 
 			n.status(fmt.Sprintf("connected, but catching up failed: %v", err))
 		}
 		n.mu.Lock()
-		was := n.offline
-		n.offline = false
+		was := n.offline || n.moving
+		n.offline, n.moving = false, false
 		n.mu.Unlock()
 		if was {
 			n.status("online")
@@ -193,7 +196,7 @@ func (n *replNet) start(ctx context.Context, addr string, first *client.Client) 
 		n.eng.Disconnected()
 		n.mu.Lock()
 		was := n.offline
-		n.offline = true
+		n.offline, n.moving = true, false
 		n.mu.Unlock()
 		if !was { // once per outage
 			n.status(fmt.Sprintf("offline: %v; retrying in %s", disconnectReason(err), retry.Round(100*time.Millisecond)))
@@ -232,7 +235,7 @@ func (n *replNet) moveTo(ctx context.Context, addr string) {
 		n.f.pin = ""
 	}
 	n.mu.Lock()
-	n.offline = true // so that the first connection says "online"
+	n.offline, n.moving = false, true
 	n.mu.Unlock()
 	n.start(ctx, addr, nil)
 }

@@ -427,8 +427,8 @@ func (r *repl) cmdMesh(ctx context.Context, args []string) error {
 		if r.net == nil {
 			return errNoNode
 		}
-		r.net.moveTo(ctx, args[1])
 		r.printf("moving to %s; the account stays %s", terminalSafe(args[1]), terminalSafe(r.eng.Self()))
+		r.net.moveTo(ctx, args[1])
 		return nil
 	}
 	return usage
