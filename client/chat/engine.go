@@ -202,6 +202,10 @@ func (e *Engine) pump() {
 		ev := e.evQueue[0]
 		e.evQueue = e.evQueue[1:]
 		e.evMu.Unlock()
+		// Events are queued inside an operation's transactions; waiting
+		// for the operation to end lets the UI read what they announce.
+		e.mu.Lock()
+		e.mu.Unlock()
 		select {
 		case e.events <- ev:
 		case <-e.quit:

@@ -217,7 +217,7 @@ func (e *Engine) handleWelcome(ctx context.Context, from string, body []byte) er
 			if err := tx.AppendMessage(c.ID, &chatdb.Message{System: true, From: e.self, Text: line, Time: e.now(), Received: e.now()}); err != nil {
 				return err
 			}
-			e.emit(Event{Conv: c.ID, Label: Label(c), Invitation: true, Message: &chatdb.Message{System: true, Text: line, Time: e.now()}})
+			e.emit(Event{Conv: c.ID, Label: Label(c), Invitation: true, Message: &chatdb.Message{System: true, From: from, Text: line, Time: e.now()}})
 		}
 		if err := e.checkMembers(ctx, tx, &c, g); err != nil {
 			return err
