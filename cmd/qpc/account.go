@@ -198,6 +198,7 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	defer s.close()
+	uploadKeyPackages(ctx, s, &f, stderr)
 	fmt.Fprintf(stdout, "registered %s\nsafety number %s\n", addr, s.acct.Keys.Fingerprint())
 	return exitOK
 }
@@ -247,6 +248,7 @@ func runLogin(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	defer s.close()
+	uploadKeyPackages(context.Background(), s, &f, stderr)
 	fmt.Fprintf(stdout, "logged in as %s until %s\n", s.cur.Address(), s.state.SessionExpires.Local().Format("2006-01-02 15:04"))
 	return exitOK
 }
