@@ -62,7 +62,8 @@ func TestReplMessagesTypedWhileTheNodeIsDownArriveOnceAfterItReturns(t *testing.
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	<-p.done
+	err := <-p.done
+	p.done <- err // for the cleanup, which waits on it too
 	a.waitFor("offline", replWait)
 	a.expect("typed while the node was down", "typed while the node was down (queued)", replWait)
 	a.expect("and another one", "and another one (queued)", replWait)

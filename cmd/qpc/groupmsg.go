@@ -162,6 +162,9 @@ func recvGroup(ctx context.Context, s *session, f *clientFlags, group string, as
 	// The unread lines are the last c.Unread lines of others, with the
 	// system lines among them.
 	start, n := len(ms), 0
+	if c.Invited {
+		start, n = 0, len(ms) // the invitation itself, and what came since
+	}
 	for start > 0 && n < c.Unread {
 		start--
 		if !ms[start].System && ms[start].From != eng.Self() {
