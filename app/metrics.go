@@ -19,6 +19,7 @@ type nodeMetrics struct {
 	commitMsgs  *metrics.Counter
 	connections *metrics.Counter
 	refused     *metrics.Counter
+	mlsCommits  *metrics.CounterVec
 }
 
 // newNodeMetrics registers the node's metrics. connsOpen reports the
@@ -40,6 +41,8 @@ func newNodeMetrics(connsOpen func() int, totals func() (messages, bytes int64, 
 		commitMsgs:  r.MustCounter("qpc_store_committed_messages_total", "Messages written by group commits."),
 		connections: r.MustCounter("qpc_connections_total", "Client connections accepted."),
 		refused:     r.MustCounter("qpc_connections_refused_total", "Client connections refused at --max-connections."),
+		mlsCommits: r.MustCounterVec("qpc_mls_commits_total",
+			"MLS commit claims this node ordered as a group's home, by outcome (accepted, refused).", "outcome"),
 	}
 	r.MustGaugeFunc("qpc_connections_open", "Client connections open now.", func() float64 { return float64(connsOpen()) })
 	t := &cachedTotals{read: totals}
@@ -92,6 +95,15 @@ func (m *nodeMetrics) Stored(n int) { m.stored.AddUint64(uint64(n)) }
 
 // Expired implements node.Observer.
 func (m *nodeMetrics) Expired(n int) { m.expired.AddUint64(uint64(n)) }
+
+// CommitOrdered implements node.Observer.
+func (m *nodeMetrics) CommitOrdered(accepted bool) {
+	outcome := "refused"
+	if accepted {
+		outcome = "accepted"
+	}
+	m.mlsCommits.With(outcome).Inc()
+}
 
 // commit is the store's OnCommit hook.
 func (m *nodeMetrics) commit(messages int, took time.Duration) {

@@ -179,6 +179,40 @@ func (c *Client) FetchKeyPackage(ctx context.Context, user string) (pkg []byte, 
 	return append([]byte(nil), pkg...), res.LastResort(), err
 }
 
+// KeyPackageCount returns how many of the account's key packages the node
+// still holds (not counting the last-resort one) and whether it holds a
+// last-resort one.
+func (c *Client) KeyPackageCount(ctx context.Context) (int, bool, error) {
+	fut, release := c.node.KeyPackageCount(ctx, nil)
+	defer release()
+	res, err := fut.Struct()
+	if err != nil {
+		return 0, false, callErr("key package count", err)
+	}
+	return int(res.Count()), res.LastResort(), nil
+}
+
+// OrderCommit asks the node that orders the group's commits (home) to
+// accept commit for epoch. home "" is the client's own node; another
+// domain is reached through it.
+// A refusal is not an error: the answer says so, with the commits the
+// client lacks.
+func (c *Client) OrderCommit(ctx context.Context, home string, group []byte, epoch uint64, commit []byte) (node.CommitOrder, error) {
+	fut, release := c.node.OrderCommit(ctx, func(p schemas.NodeService_orderCommit_Params) error {
+		return noderpc.CommitClaimToWire(noderpc.CommitClaim{Home: home, Group: group, Epoch: epoch, Commit: commit}, p)
+	})
+	defer release()
+	res, err := fut.Struct()
+	if err != nil {
+		return node.CommitOrder{}, callErr("order commit", err)
+	}
+	o, err := noderpc.CommitOrderFromWire(res)
+	if err != nil {
+		return node.CommitOrder{}, fmt.Errorf("order commit: %w", err)
+	}
+	return o, nil
+}
+
 // Outgoing is a message to enqueue: the node's own type, so that client
 // and node write envelopes with the same code.
 type Outgoing = node.Outgoing

@@ -83,6 +83,13 @@ func SaveState(dir string, exportKey []byte, s *State) error {
 	return atomicfile.Write(statePath(dir, s.User, s.Domain), sealed, 0o600)
 }
 
+// HasState reports whether dir holds a saved state of user@domain, which
+// tells an account used on this machine before from one never seen here.
+func HasState(dir, user, domain string) bool {
+	_, err := os.Stat(statePath(dir, user, domain))
+	return err == nil
+}
+
 // LoadState reads and opens the state of user@domain with exportKey.
 func LoadState(dir, user, domain string, exportKey []byte) (*State, error) {
 	data, err := os.ReadFile(statePath(dir, user, domain))

@@ -128,6 +128,9 @@ func (noInbound) ResolveUser(context.Context, string) (node.PublishedKeys, error
 func (noInbound) FetchKeyPackage(context.Context, string) ([]byte, bool, error) {
 	return nil, false, node.ErrNoKeyPackage
 }
+func (noInbound) OrderCommit(context.Context, string, []byte, uint64, []byte) (node.CommitOrder, error) {
+	return node.CommitOrder{}, node.ErrUnknownDomain
+}
 
 func newEndpoint(t *testing.T, a *ca.Authority, domain string, peers ...string) *endpoint {
 	t.Helper()

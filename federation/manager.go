@@ -26,6 +26,7 @@ type Inbound interface {
 	Deliver(ctx context.Context, msgs []node.Outgoing) ([]node.Receipt, time.Time, error)
 	ResolveUser(ctx context.Context, addr string) (node.PublishedKeys, error)
 	FetchKeyPackage(ctx context.Context, addr string) ([]byte, bool, error)
+	OrderCommit(ctx context.Context, home string, group []byte, epoch uint64, commit []byte) (node.CommitOrder, error)
 	// Allow takes n messages from the peer's rate allowance, or fails
 	// with node.ErrRateLimited.
 	Allow(n int) error
@@ -728,6 +729,17 @@ func (m *Manager) FetchKeyPackage(ctx context.Context, addr string) ([]byte, boo
 		return result{pkg, last}, err
 	})
 	return r.pkg, r.last, err
+}
+
+// OrderCommit implements node.Federation: it claims the epoch at the node
+// serving home, over the direct link or the next hop towards it, and
+// retries like ResolveUser after a broken link. The retry is safe: a
+// claim accepted before the link broke is accepted again, being the same
+// commit.
+func (m *Manager) OrderCommit(ctx context.Context, home string, group []byte, epoch uint64, commit []byte) (node.CommitOrder, error) {
+	return lookup(ctx, m, strings.ToLower(home), func(l *link) (node.CommitOrder, error) {
+		return l.orderCommit(ctx, home, group, epoch, commit)
+	})
 }
 
 func lookup[T any](ctx context.Context, m *Manager, domain string, call func(*link) (T, error)) (T, error) {

@@ -145,3 +145,19 @@ func (s *server) FetchKeyPackage(ctx context.Context, call schemas.FederationSer
 		return noderpc.SetKeyPackage(call.AllocResults, pkg, last)
 	})
 }
+
+// OrderCommit implements FederationService.orderCommit.
+func (s *server) OrderCommit(ctx context.Context, call schemas.FederationService_orderCommit) error {
+	call.Go() // waits on the disk or another peer
+	return s.do(ctx, "orderCommit", func(ctx context.Context) error {
+		c, err := noderpc.CommitClaimFromWire(call.Args())
+		if err != nil {
+			return err
+		}
+		o, err := s.in.OrderCommit(withHops(ctx, call.Args().Hops()), c.Home, c.Group, c.Epoch, c.Commit)
+		if err != nil {
+			return err
+		}
+		return noderpc.SetCommitOrder(call.AllocResults, o)
+	})
+}

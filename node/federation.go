@@ -25,6 +25,9 @@ type Federation interface {
 	// FetchKeyPackage takes one key package of addr, "user@domain" of
 	// another node.
 	FetchKeyPackage(ctx context.Context, addr string) (pkg []byte, lastResort bool, err error)
+	// OrderCommit claims epoch of an MLS group for commit at the group's
+	// home, the node that serves domain home (see CommitOrder).
+	OrderCommit(ctx context.Context, home string, group []byte, epoch uint64, commit []byte) (CommitOrder, error)
 	// Links reports the state of each federation link.
 	Links() []Link
 }
@@ -89,17 +92,28 @@ func (s *Service) parseAddress(addr string) (address, error) {
 	if err := ValidateUserName(a.user); err != nil {
 		return a, err
 	}
-	if !found || strings.EqualFold(domain, s.id.Domain) {
+	if !found {
 		a.local = true
 		return a, nil
 	}
-	if err := ca.ValidateDomain(a.domain); err != nil {
-		return a, errorf(ErrBadRequest, "%v", err)
+	var err error
+	a.local, err = s.parseDomain(domain)
+	return a, err
+}
+
+// parseDomain reports whether domain is this node's. Another domain must
+// be valid, and is unknown without federation.
+func (s *Service) parseDomain(domain string) (local bool, err error) {
+	if strings.EqualFold(domain, s.id.Domain) {
+		return true, nil
+	}
+	if err := ca.ValidateDomain(strings.ToLower(domain)); err != nil {
+		return false, errorf(ErrBadRequest, "%v", err)
 	}
 	if s.fed == nil {
-		return a, ErrUnknownDomain
+		return false, ErrUnknownDomain
 	}
-	return a, nil
+	return false, nil
 }
 
 // Peer is one federation peer's view of the service: the peer, named by

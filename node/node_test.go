@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -77,7 +78,36 @@ func (nopFederation) ResolveUser(context.Context, string) (PublishedKeys, error)
 func (nopFederation) FetchKeyPackage(context.Context, string) ([]byte, bool, error) {
 	return nil, false, ErrPeerUnreachable
 }
+func (nopFederation) OrderCommit(context.Context, string, []byte, uint64, []byte) (CommitOrder, error) {
+	return CommitOrder{}, ErrPeerUnreachable
+}
 func (nopFederation) Links() []Link { return nil }
+
+func TestCommitClaimsOutOfBoundsAreBadRequests(t *testing.T) {
+	s := &Service{limits: DefaultLimits()}
+	group, commit := []byte("group"), []byte("commit")
+	if err := s.checkCommit(group, 0, commit); err != nil {
+		t.Errorf("a valid claim: %v", err)
+	}
+	if err := s.checkCommit(make([]byte, MaxGroupID), math.MaxUint64-1, make([]byte, s.limits.MaxPayload)); err != nil {
+		t.Errorf("a claim at every bound: %v", err)
+	}
+	for _, tc := range []struct {
+		name          string
+		group, commit []byte
+		epoch         uint64
+	}{
+		{"an empty group id", nil, commit, 0},
+		{"a group id of 256 bytes", make([]byte, MaxGroupID+1), commit, 0},
+		{"an empty commit", group, nil, 0},
+		{"a commit one byte over the payload limit", group, make([]byte, s.limits.MaxPayload+1), 0},
+		{"the last epoch, which has no next", group, commit, math.MaxUint64},
+	} {
+		if err := s.checkCommit(tc.group, tc.epoch, tc.commit); !errors.Is(err, ErrBadRequest) {
+			t.Errorf("%s: %v, want ErrBadRequest", tc.name, err)
+		}
+	}
+}
 
 func TestTokenBucketRefillsAtItsRate(t *testing.T) {
 	t0 := time.Unix(0, 0)

@@ -42,12 +42,17 @@ type Observer interface {
 	Stored(n int)
 	// Expired is called with how many messages expiry removed.
 	Expired(n int)
+	// CommitOrdered is called for each MLS commit claim this node ordered
+	// (not those passed on to a group's home elsewhere), accepted or
+	// refused.
+	CommitOrdered(accepted bool)
 }
 
 type nopObserver struct{}
 
-func (nopObserver) Stored(int)  {}
-func (nopObserver) Expired(int) {}
+func (nopObserver) Stored(int)         {}
+func (nopObserver) Expired(int)        {}
+func (nopObserver) CommitOrdered(bool) {}
 
 // Config configures a Service.
 type Config struct {

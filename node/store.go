@@ -6,7 +6,8 @@ import (
 )
 
 // Store is everything a node keeps on disk: accounts, published keys, key
-// packages, mailboxes and sessions. node/store implements it on bbolt.
+// packages, mailboxes, sessions, the store-and-forward store and the order
+// of MLS groups' commits. node/store implements it on bbolt.
 //
 // Every method that changes data returns only after the change is durable
 // (committed and synced), so that what the node acknowledges survives a
@@ -17,6 +18,7 @@ type Store interface {
 	Mailboxes
 	Sessions
 	MeshStore
+	CommitSequencer
 	// Close flushes and closes the store. Calls after Close fail.
 	Close() error
 }
@@ -76,6 +78,10 @@ type Directory interface {
 	// When none is left it returns the last-resort package, which stays,
 	// with lastResort true; when there is none either, ErrNoKeyPackage.
 	TakeKeyPackage(user string) (pkg []byte, lastResort bool, err error)
+	// KeyPackageCount returns how many key packages user holds, not
+	// counting the last-resort one, and whether user has a last-resort
+	// one; ErrUnknownUser if there is no such account.
+	KeyPackageCount(user string) (count int, lastResort bool, err error)
 }
 
 // NewMessage is a message to put in a mailbox.

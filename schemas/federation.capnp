@@ -95,6 +95,14 @@ interface FederationService @0xa4c6f1e2b3d59871 {
   # were apart cross over. The callee answers the indexes (into ids) of
   # those it has not seen; the caller then floods those.
   inventory @8 (ids :List(Data)) -> (wanted :List(UInt32));
+
+  # orderCommit claims epoch of an MLS group whose home is "domain" for
+  # commit, on behalf of a client of the caller (see
+  # NodeService.orderCommit, whose answer this is). A home the callee
+  # does not serve is passed on like resolveUser, hops counting the
+  # nodes the claim has passed; home must not be empty. Rate-limited per
+  # peer like relayEnqueue.
+  orderCommit @9 (group :Data, home :Text, epoch :UInt64, commit :Data, hops :UInt8) -> (accepted :Bool, next :UInt64, missing :List(Data));
 }
 
 # ForwardOutcome is what the callee of forward did with an envelope.

@@ -138,6 +138,28 @@ interface NodeService @0xb7f1c0e5a2d3c4f1 {
   # channelState describes the node's channel relay: its store and its
   # counters. Like health it needs no session and names no channel.
   channelState @21 () -> (state :ChannelState);
+
+  # orderCommit asks the node that orders the commits of an MLS group (its
+  # home: the domain of the node of the group's creator) to accept commit,
+  # opaque to every node, as the commit of epoch. home "" or the callee's
+  # own domain is ordered here; another domain is passed on over
+  # federation (unknownDomain when no peer serves it). group is the MLS
+  # group id (1 to 255 bytes) and commit 1 byte up to the node's payload
+  # limit; anything else is a badRequest. Exactly one commit is accepted per
+  # epoch: the first claim of an epoch at or above next, and again a claim
+  # that is byte for byte the one accepted (a retry after a lost answer).
+  # accepted is then true. Another claim of an epoch below next is
+  # refused: accepted is false, and missing holds the accepted commits of
+  # epochs epoch up to next-1 that the node still keeps, oldest first, at
+  # most 16, so that the client can catch up and try again. next is the
+  # epoch of the group's next commit as the node knows it. Rate-limited
+  # like enqueue.
+  orderCommit @22 (group :Data, home :Text, epoch :UInt64, commit :Data) -> (accepted :Bool, next :UInt64, missing :List(Data));
+
+  # keyPackageCount says how many of the caller's KeyPackages the node
+  # still holds (the last-resort one not counted) and whether it holds a
+  # last-resort one, so that the client knows when to upload more.
+  keyPackageCount @23 () -> (count :UInt32, lastResort :Bool);
 }
 
 # Health is a node's answer to NodeService.health.

@@ -455,6 +455,46 @@ func (c NodeService) ChannelState(ctx context.Context, params func(NodeService_c
 
 }
 
+func (c NodeService) OrderCommit(ctx context.Context, params func(NodeService_orderCommit_Params) error) (NodeService_orderCommit_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      22,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "orderCommit",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 8, PointerCount: 3}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_orderCommit_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_orderCommit_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) KeyPackageCount(ctx context.Context, params func(NodeService_keyPackageCount_Params) error) (NodeService_keyPackageCount_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      23,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "keyPackageCount",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 0}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_keyPackageCount_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_keyPackageCount_Results_Future{Future: ans.Future()}, release
+
+}
+
 func (c NodeService) WaitStreaming() error {
 	return capnp.Client(c).WaitStreaming()
 }
@@ -571,6 +611,10 @@ type NodeService_Server interface {
 	ChannelSubscribe(context.Context, NodeService_channelSubscribe) error
 
 	ChannelState(context.Context, NodeService_channelState) error
+
+	OrderCommit(context.Context, NodeService_orderCommit) error
+
+	KeyPackageCount(context.Context, NodeService_keyPackageCount) error
 }
 
 // NodeService_NewServer creates a new Server from an implementation of NodeService_Server.
@@ -589,7 +633,7 @@ func NodeService_ServerToClient(s NodeService_Server) NodeService {
 // This can be used to create a more complicated Server.
 func NodeService_Methods(methods []server.Method, s NodeService_Server) []server.Method {
 	if cap(methods) == 0 {
-		methods = make([]server.Method, 0, 22)
+		methods = make([]server.Method, 0, 24)
 	}
 
 	methods = append(methods, server.Method{
@@ -853,6 +897,30 @@ func NodeService_Methods(methods []server.Method, s NodeService_Server) []server
 		},
 		Impl: func(ctx context.Context, call *server.Call) error {
 			return s.ChannelState(ctx, NodeService_channelState{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      22,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "orderCommit",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.OrderCommit(ctx, NodeService_orderCommit{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      23,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "keyPackageCount",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.KeyPackageCount(ctx, NodeService_keyPackageCount{call})
 		},
 	})
 
@@ -1231,6 +1299,40 @@ func (c NodeService_channelState) Args() NodeService_channelState_Params {
 func (c NodeService_channelState) AllocResults() (NodeService_channelState_Results, error) {
 	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
 	return NodeService_channelState_Results(r), err
+}
+
+// NodeService_orderCommit holds the state for a server call to NodeService.orderCommit.
+// See server.Call for documentation.
+type NodeService_orderCommit struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_orderCommit) Args() NodeService_orderCommit_Params {
+	return NodeService_orderCommit_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_orderCommit) AllocResults() (NodeService_orderCommit_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 16, PointerCount: 1})
+	return NodeService_orderCommit_Results(r), err
+}
+
+// NodeService_keyPackageCount holds the state for a server call to NodeService.keyPackageCount.
+// See server.Call for documentation.
+type NodeService_keyPackageCount struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_keyPackageCount) Args() NodeService_keyPackageCount_Params {
+	return NodeService_keyPackageCount_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_keyPackageCount) AllocResults() (NodeService_keyPackageCount_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 8, PointerCount: 0})
+	return NodeService_keyPackageCount_Results(r), err
 }
 
 // NodeService_List is a list of NodeService.
@@ -4943,6 +5045,371 @@ func (f NodeService_channelState_Results_Future) Struct() (NodeService_channelSt
 }
 func (p NodeService_channelState_Results_Future) State() ChannelState_Future {
 	return ChannelState_Future{Future: p.Future.Field(0, nil)}
+}
+
+type NodeService_orderCommit_Params capnp.Struct
+
+// NodeService_orderCommit_Params_TypeID is the unique identifier for the type NodeService_orderCommit_Params.
+const NodeService_orderCommit_Params_TypeID = 0x831a311e7dab2f83
+
+func NewNodeService_orderCommit_Params(s *capnp.Segment) (NodeService_orderCommit_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 3})
+	return NodeService_orderCommit_Params(st), err
+}
+
+func NewRootNodeService_orderCommit_Params(s *capnp.Segment) (NodeService_orderCommit_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 3})
+	return NodeService_orderCommit_Params(st), err
+}
+
+func ReadRootNodeService_orderCommit_Params(msg *capnp.Message) (NodeService_orderCommit_Params, error) {
+	root, err := msg.Root()
+	return NodeService_orderCommit_Params(root.Struct()), err
+}
+
+func (s NodeService_orderCommit_Params) String() string {
+	str, _ := text.Marshal(0x831a311e7dab2f83, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_orderCommit_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_orderCommit_Params) DecodeFromPtr(p capnp.Ptr) NodeService_orderCommit_Params {
+	return NodeService_orderCommit_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_orderCommit_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_orderCommit_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_orderCommit_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_orderCommit_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_orderCommit_Params) Group() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_orderCommit_Params) HasGroup() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_orderCommit_Params) SetGroup(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+func (s NodeService_orderCommit_Params) Home() (string, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.Text(), err
+}
+
+func (s NodeService_orderCommit_Params) HasHome() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s NodeService_orderCommit_Params) HomeBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.TextBytes(), err
+}
+
+func (s NodeService_orderCommit_Params) SetHome(v string) error {
+	return capnp.Struct(s).SetText(1, v)
+}
+
+func (s NodeService_orderCommit_Params) Epoch() uint64 {
+	return capnp.Struct(s).Uint64(0)
+}
+
+func (s NodeService_orderCommit_Params) SetEpoch(v uint64) {
+	capnp.Struct(s).SetUint64(0, v)
+}
+
+func (s NodeService_orderCommit_Params) Commit() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(2)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_orderCommit_Params) HasCommit() bool {
+	return capnp.Struct(s).HasPtr(2)
+}
+
+func (s NodeService_orderCommit_Params) SetCommit(v []byte) error {
+	return capnp.Struct(s).SetData(2, v)
+}
+
+// NodeService_orderCommit_Params_List is a list of NodeService_orderCommit_Params.
+type NodeService_orderCommit_Params_List = capnp.StructList[NodeService_orderCommit_Params]
+
+// NewNodeService_orderCommit_Params creates a new list of NodeService_orderCommit_Params.
+func NewNodeService_orderCommit_Params_List(s *capnp.Segment, sz int32) (NodeService_orderCommit_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 3}, sz)
+	return capnp.StructList[NodeService_orderCommit_Params](l), err
+}
+
+// NodeService_orderCommit_Params_Future is a wrapper for a NodeService_orderCommit_Params promised by a client call.
+type NodeService_orderCommit_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_orderCommit_Params_Future) Struct() (NodeService_orderCommit_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_orderCommit_Params(p.Struct()), err
+}
+
+type NodeService_orderCommit_Results capnp.Struct
+
+// NodeService_orderCommit_Results_TypeID is the unique identifier for the type NodeService_orderCommit_Results.
+const NodeService_orderCommit_Results_TypeID = 0xd5a357efe1248059
+
+func NewNodeService_orderCommit_Results(s *capnp.Segment) (NodeService_orderCommit_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 1})
+	return NodeService_orderCommit_Results(st), err
+}
+
+func NewRootNodeService_orderCommit_Results(s *capnp.Segment) (NodeService_orderCommit_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 1})
+	return NodeService_orderCommit_Results(st), err
+}
+
+func ReadRootNodeService_orderCommit_Results(msg *capnp.Message) (NodeService_orderCommit_Results, error) {
+	root, err := msg.Root()
+	return NodeService_orderCommit_Results(root.Struct()), err
+}
+
+func (s NodeService_orderCommit_Results) String() string {
+	str, _ := text.Marshal(0xd5a357efe1248059, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_orderCommit_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_orderCommit_Results) DecodeFromPtr(p capnp.Ptr) NodeService_orderCommit_Results {
+	return NodeService_orderCommit_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_orderCommit_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_orderCommit_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_orderCommit_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_orderCommit_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_orderCommit_Results) Accepted() bool {
+	return capnp.Struct(s).Bit(0)
+}
+
+func (s NodeService_orderCommit_Results) SetAccepted(v bool) {
+	capnp.Struct(s).SetBit(0, v)
+}
+
+func (s NodeService_orderCommit_Results) Next() uint64 {
+	return capnp.Struct(s).Uint64(8)
+}
+
+func (s NodeService_orderCommit_Results) SetNext(v uint64) {
+	capnp.Struct(s).SetUint64(8, v)
+}
+
+func (s NodeService_orderCommit_Results) Missing() (capnp.DataList, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return capnp.DataList(p.List()), err
+}
+
+func (s NodeService_orderCommit_Results) HasMissing() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_orderCommit_Results) SetMissing(v capnp.DataList) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewMissing sets the missing field to a newly
+// allocated capnp.DataList, preferring placement in s's segment.
+func (s NodeService_orderCommit_Results) NewMissing(n int32) (capnp.DataList, error) {
+	l, err := capnp.NewDataList(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return capnp.DataList{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+
+// NodeService_orderCommit_Results_List is a list of NodeService_orderCommit_Results.
+type NodeService_orderCommit_Results_List = capnp.StructList[NodeService_orderCommit_Results]
+
+// NewNodeService_orderCommit_Results creates a new list of NodeService_orderCommit_Results.
+func NewNodeService_orderCommit_Results_List(s *capnp.Segment, sz int32) (NodeService_orderCommit_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 16, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_orderCommit_Results](l), err
+}
+
+// NodeService_orderCommit_Results_Future is a wrapper for a NodeService_orderCommit_Results promised by a client call.
+type NodeService_orderCommit_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_orderCommit_Results_Future) Struct() (NodeService_orderCommit_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_orderCommit_Results(p.Struct()), err
+}
+
+type NodeService_keyPackageCount_Params capnp.Struct
+
+// NodeService_keyPackageCount_Params_TypeID is the unique identifier for the type NodeService_keyPackageCount_Params.
+const NodeService_keyPackageCount_Params_TypeID = 0x8157799b78296c44
+
+func NewNodeService_keyPackageCount_Params(s *capnp.Segment) (NodeService_keyPackageCount_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_keyPackageCount_Params(st), err
+}
+
+func NewRootNodeService_keyPackageCount_Params(s *capnp.Segment) (NodeService_keyPackageCount_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_keyPackageCount_Params(st), err
+}
+
+func ReadRootNodeService_keyPackageCount_Params(msg *capnp.Message) (NodeService_keyPackageCount_Params, error) {
+	root, err := msg.Root()
+	return NodeService_keyPackageCount_Params(root.Struct()), err
+}
+
+func (s NodeService_keyPackageCount_Params) String() string {
+	str, _ := text.Marshal(0x8157799b78296c44, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_keyPackageCount_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_keyPackageCount_Params) DecodeFromPtr(p capnp.Ptr) NodeService_keyPackageCount_Params {
+	return NodeService_keyPackageCount_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_keyPackageCount_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_keyPackageCount_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_keyPackageCount_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_keyPackageCount_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// NodeService_keyPackageCount_Params_List is a list of NodeService_keyPackageCount_Params.
+type NodeService_keyPackageCount_Params_List = capnp.StructList[NodeService_keyPackageCount_Params]
+
+// NewNodeService_keyPackageCount_Params creates a new list of NodeService_keyPackageCount_Params.
+func NewNodeService_keyPackageCount_Params_List(s *capnp.Segment, sz int32) (NodeService_keyPackageCount_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[NodeService_keyPackageCount_Params](l), err
+}
+
+// NodeService_keyPackageCount_Params_Future is a wrapper for a NodeService_keyPackageCount_Params promised by a client call.
+type NodeService_keyPackageCount_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_keyPackageCount_Params_Future) Struct() (NodeService_keyPackageCount_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_keyPackageCount_Params(p.Struct()), err
+}
+
+type NodeService_keyPackageCount_Results capnp.Struct
+
+// NodeService_keyPackageCount_Results_TypeID is the unique identifier for the type NodeService_keyPackageCount_Results.
+const NodeService_keyPackageCount_Results_TypeID = 0xef57ddc83c5d6319
+
+func NewNodeService_keyPackageCount_Results(s *capnp.Segment) (NodeService_keyPackageCount_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 0})
+	return NodeService_keyPackageCount_Results(st), err
+}
+
+func NewRootNodeService_keyPackageCount_Results(s *capnp.Segment) (NodeService_keyPackageCount_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 0})
+	return NodeService_keyPackageCount_Results(st), err
+}
+
+func ReadRootNodeService_keyPackageCount_Results(msg *capnp.Message) (NodeService_keyPackageCount_Results, error) {
+	root, err := msg.Root()
+	return NodeService_keyPackageCount_Results(root.Struct()), err
+}
+
+func (s NodeService_keyPackageCount_Results) String() string {
+	str, _ := text.Marshal(0xef57ddc83c5d6319, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_keyPackageCount_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_keyPackageCount_Results) DecodeFromPtr(p capnp.Ptr) NodeService_keyPackageCount_Results {
+	return NodeService_keyPackageCount_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_keyPackageCount_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_keyPackageCount_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_keyPackageCount_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_keyPackageCount_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_keyPackageCount_Results) Count() uint32 {
+	return capnp.Struct(s).Uint32(0)
+}
+
+func (s NodeService_keyPackageCount_Results) SetCount(v uint32) {
+	capnp.Struct(s).SetUint32(0, v)
+}
+
+func (s NodeService_keyPackageCount_Results) LastResort() bool {
+	return capnp.Struct(s).Bit(32)
+}
+
+func (s NodeService_keyPackageCount_Results) SetLastResort(v bool) {
+	capnp.Struct(s).SetBit(32, v)
+}
+
+// NodeService_keyPackageCount_Results_List is a list of NodeService_keyPackageCount_Results.
+type NodeService_keyPackageCount_Results_List = capnp.StructList[NodeService_keyPackageCount_Results]
+
+// NewNodeService_keyPackageCount_Results creates a new list of NodeService_keyPackageCount_Results.
+func NewNodeService_keyPackageCount_Results_List(s *capnp.Segment, sz int32) (NodeService_keyPackageCount_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 0}, sz)
+	return capnp.StructList[NodeService_keyPackageCount_Results](l), err
+}
+
+// NodeService_keyPackageCount_Results_Future is a wrapper for a NodeService_keyPackageCount_Results promised by a client call.
+type NodeService_keyPackageCount_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_keyPackageCount_Results_Future) Struct() (NodeService_keyPackageCount_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_keyPackageCount_Results(p.Struct()), err
 }
 
 type Health capnp.Struct

@@ -192,25 +192,34 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "qpc register: %v\n", err)
 		return exitUsage
 	}
-	fmt.Fprintf(stderr, "registering %s (stretching the password takes a moment)...\n", addr)
-	if _, err := c.Register(ctx, opaqueConfig(), h.Domain, f.user, pw); err != nil {
-		fmt.Fprintf(stderr, "qpc register: %v\n", err)
-		return exitFailure
-	}
-	// Log in through the normal path, which makes and publishes the keys.
-	f.server, f.pin = c.Addr(), c.Fingerprint()
-	if err := client.SaveCurrent(f.stateDir, client.Current{User: f.user, Domain: h.Domain, Server: c.Addr(), Fingerprint: c.Fingerprint()}); err != nil {
-		fmt.Fprintf(stderr, "qpc register: %v\n", err)
-		return exitFailure
-	}
-	s, err := f.withPassword(pw).login(ctx, true)
+	s, err := f.register(ctx, c, h.Domain, pw)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc register: registered, but logging in failed: %v\n", err)
+		fmt.Fprintf(stderr, "qpc register: %v\n", err)
 		return exitFailure
 	}
 	defer s.close()
+	uploadKeyPackages(ctx, s, &f, stderr)
 	fmt.Fprintf(stdout, "registered %s\nsafety number %s\n", addr, s.acct.Keys.Fingerprint())
 	return exitOK
+}
+
+// register creates the account f.user on the node of c, whose domain is
+// domain, with password pw, makes it the current account, and logs it in,
+// which makes and publishes its keys.
+func (f *clientFlags) register(ctx context.Context, c *client.Client, domain string, pw []byte) (*session, error) {
+	fmt.Fprintf(f.stderr, "registering %s@%s (stretching the password takes a moment)...\n", f.user, domain)
+	if _, err := c.Register(ctx, opaqueConfig(), domain, f.user, pw); err != nil {
+		return nil, err
+	}
+	f.server, f.pin = c.Addr(), c.Fingerprint()
+	if err := client.SaveCurrent(f.stateDir, client.Current{User: f.user, Domain: domain, Server: c.Addr(), Fingerprint: c.Fingerprint()}); err != nil {
+		return nil, err
+	}
+	s, err := f.withPassword(pw).login(ctx, true)
+	if err != nil {
+		return nil, fmt.Errorf("registered, but logging in failed: %w", err)
+	}
+	return s, nil
 }
 
 // withPassword returns flags that answer the password question with pw,
@@ -239,6 +248,7 @@ func runLogin(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	defer s.close()
+	uploadKeyPackages(context.Background(), s, &f, stderr)
 	fmt.Fprintf(stdout, "logged in as %s until %s\n", s.cur.Address(), s.state.SessionExpires.Local().Format("2006-01-02 15:04"))
 	return exitOK
 }

@@ -34,6 +34,16 @@ import (
 // ciphertext.
 
 func runChannel(args []string, stdout, stderr io.Writer) int {
+	return channelRunner{}.run(args, stdout, stderr)
+}
+
+// channelRunner runs the `qpc channel` subcommands; the REPL runs them
+// with the password it already has, so that they do not ask for it again.
+type channelRunner struct {
+	password []byte // nil: ask as the flags say
+}
+
+func (r channelRunner) run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		w := stderr
 		if len(args) > 0 {
@@ -48,7 +58,7 @@ func runChannel(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(w, "       qpc channel leave TOPIC")
 		fmt.Fprintln(w, "       qpc channel stats [--server HOST:PORT] [--json]")
 		fmt.Fprintln(w)
-		for _, c := range channelCommands() {
+		for _, c := range r.commands() {
 			fmt.Fprintf(w, "  %-6s %s\n", c.name, c.summary)
 		}
 		fmt.Fprintln(w, "\nRun 'qpc channel <command> --help' for a command's flags.")
@@ -57,7 +67,7 @@ func runChannel(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitOK
 	}
-	for _, c := range channelCommands() {
+	for _, c := range r.commands() {
 		if c.name == args[0] {
 			return c.run(args[1:], stdout, stderr)
 		}
@@ -66,16 +76,18 @@ func runChannel(args []string, stdout, stderr io.Writer) int {
 	return exitUsage
 }
 
-func channelCommands() []command {
+func channelCommands() []command { return channelRunner{}.commands() }
+
+func (r channelRunner) commands() []command {
 	return []command{
-		{"create", "make a new channel and print its share string", runChannelCreate},
-		{"join", "join a channel from its share string", runChannelJoin},
-		{"share", "print a joined channel's share string, to invite someone", runChannelShare},
-		{"send", "post to a channel", runChannelSend},
-		{"recv", "read a channel's posts that the node keeps (--follow: and new ones)", runChannelRecv},
-		{"list", "the channels you joined (never their secrets)", runChannelList},
-		{"leave", "forget a channel and its secret", runChannelLeave},
-		{"stats", "a node's channel relay: posts kept, bounds, counters (no login)", runChannelStats},
+		{"create", "make a new channel and print its share string", r.create},
+		{"join", "join a channel from its share string", r.join},
+		{"share", "print a joined channel's share string, to invite someone", r.share},
+		{"send", "post to a channel", r.send},
+		{"recv", "read a channel's posts that the node keeps (--follow: and new ones)", r.recv},
+		{"list", "the channels you joined (never their secrets)", r.list},
+		{"leave", "forget a channel and its secret", r.leave},
+		{"stats", "a node's channel relay: posts kept, bounds, counters (no login)", r.stats},
 	}
 }
 
@@ -87,11 +99,12 @@ type channelCmd struct {
 	stderr io.Writer
 }
 
-// newChannelCmd makes the flag set of `qpc channel name`; account binds
+// newCmd makes the flag set of `qpc channel name`; account binds
 // the account flags (--username, --password-file, --state-dir).
-func newChannelCmd(name, synopsis string, stderr io.Writer, account bool) *channelCmd {
+func (r channelRunner) newCmd(name, synopsis string, stderr io.Writer, account bool) *channelCmd {
 	c := &channelCmd{name: name, fs: newFlagSet("channel "+name, synopsis, stderr), stderr: stderr}
 	c.f.bind(c.fs, stderr, account)
+	c.f.fixedPassword = r.password
 	return c
 }
 
@@ -175,8 +188,8 @@ func printShare(w, stderr io.Writer, e client.ChannelEntry, qr bool) error {
 	return err
 }
 
-func runChannelCreate(args []string, stdout, stderr io.Writer) int {
-	c := newChannelCmd("create", "TOPIC [--qr] [flags]\n\nmake a channel with a new secret, keep it in your state and print its share string", stderr, true)
+func (r channelRunner) create(args []string, stdout, stderr io.Writer) int {
+	c := r.newCmd("create", "TOPIC [--qr] [flags]\n\nmake a channel with a new secret, keep it in your state and print its share string", stderr, true)
 	qr := c.fs.Bool("qr", false, "also print the share string as a QR code")
 	pos, rest, code, ok := c.parse(args, 1)
 	if !ok {
@@ -211,8 +224,8 @@ func runChannelCreate(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func runChannelJoin(args []string, stdout, stderr io.Writer) int {
-	c := newChannelCmd("join", "[SHARE] [flags]\n\njoin a channel from its share string, qpc://channel/TOPIC#SECRET; "+
+func (r channelRunner) join(args []string, stdout, stderr io.Writer) int {
+	c := r.newCmd("join", "[SHARE] [flags]\n\njoin a channel from its share string, qpc://channel/TOPIC#SECRET; "+
 		"without SHARE it is read from stdin, which keeps it out of the process list", stderr, true)
 	pos, rest, code, ok := c.parse(args, 1)
 	if !ok {
@@ -262,8 +275,8 @@ func runChannelJoin(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func runChannelLeave(args []string, stdout, stderr io.Writer) int {
-	c := newChannelCmd("leave", "TOPIC [flags]\n\nforget a channel and its secret; its posts stay on the nodes until they expire", stderr, true)
+func (r channelRunner) leave(args []string, stdout, stderr io.Writer) int {
+	c := r.newCmd("leave", "TOPIC [flags]\n\nforget a channel and its secret; its posts stay on the nodes until they expire", stderr, true)
 	pos, rest, code, ok := c.parse(args, 1)
 	if !ok {
 		return code
@@ -295,8 +308,8 @@ type channelListJSON struct {
 	Joined time.Time `json:"joined"`
 }
 
-func runChannelList(args []string, stdout, stderr io.Writer) int {
-	c := newChannelCmd("list", "[--json] [flags]\n\nthe channels you joined: topic, channel id, when; never their secrets", stderr, true)
+func (r channelRunner) list(args []string, stdout, stderr io.Writer) int {
+	c := r.newCmd("list", "[--json] [flags]\n\nthe channels you joined: topic, channel id, when; never their secrets", stderr, true)
 	asJSON := c.fs.Bool("json", false, "print the channels as JSON")
 	_, rest, code, ok := c.parse(args, 0)
 	if !ok {
@@ -331,8 +344,8 @@ func runChannelList(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func runChannelShare(args []string, stdout, stderr io.Writer) int {
-	c := newChannelCmd("share", "TOPIC [--qr] [flags]\n\nprint a joined channel's share string, to invite someone", stderr, true)
+func (r channelRunner) share(args []string, stdout, stderr io.Writer) int {
+	c := r.newCmd("share", "TOPIC [--qr] [flags]\n\nprint a joined channel's share string, to invite someone", stderr, true)
 	qr := c.fs.Bool("qr", false, "also print the share string as a QR code")
 	pos, rest, code, ok := c.parse(args, 1)
 	if !ok {
@@ -370,8 +383,8 @@ func checkPostText(text string) error {
 	return nil
 }
 
-func runChannelSend(args []string, stdout, stderr io.Writer) int {
-	c := newChannelCmd("send", "TOPIC [--ttl D] [--max-hops N] [flags] [TEXT...]   (no TEXT: read stdin)\n\n"+
+func (r channelRunner) send(args []string, stdout, stderr io.Writer) int {
+	c := r.newCmd("send", "TOPIC [--ttl D] [--max-hops N] [flags] [TEXT...]   (no TEXT: read stdin)\n\n"+
 		"post TEXT to a channel, signed with your identity key; prints the post's id", stderr, true)
 	ttl := c.fs.Duration("ttl", 0, "how long nodes keep and relay the post (default: the node's; more than the node allows is capped)")
 	maxHops := c.fs.Uint("max-hops", 0, "the most federation hops the post travels (0: the node's default; more than the node's maximum is capped at it)")
@@ -525,8 +538,8 @@ func plural(n int, word string) string {
 	return word + "s"
 }
 
-func runChannelRecv(args []string, stdout, stderr io.Writer) int {
-	c := newChannelCmd("recv", "TOPIC [--follow] [--json] [--limit N] [flags]\n\n"+
+func (r channelRunner) recv(args []string, stdout, stderr io.Writer) int {
+	c := r.newCmd("recv", "TOPIC [--follow] [--json] [--limit N] [flags]\n\n"+
 		"print the posts the node keeps of a channel, oldest first: TIME AUTHOR [verified|UNVERIFIED: why|NOT THE AUTHOR'S KEY] TEXT", stderr, true)
 	follow := c.fs.Bool("follow", false, "then keep running and print new posts as they arrive (reconnects by itself)")
 	asJSON := c.fs.Bool("json", false, "print one JSON object per post")
@@ -598,30 +611,14 @@ func runChannelRecv(args []string, stdout, stderr io.Writer) int {
 // they arrive, until ctx ends.
 func followChannel(ctx context.Context, s *session, c *channelCmd, keys channel.Keys, after uint64, p *postPrinter) int {
 	id := node.ChannelID(keys.ID)
-	first := s.c
+	conn := s.followOptions(&c.f, s.cur.Server, s.c)
+	conn.Connected = func(cl *client.Client) { s.acct.Client = cl }
+	conn.Disconnected = func(err error, retry time.Duration) {
+		fmt.Fprintf(c.stderr, "qpc channel recv: %v; reconnecting in %s\n", disconnectReason(err), retry.Round(10*time.Millisecond))
+	}
 	err := client.FollowChannels(ctx, client.ChannelFollowOptions{
-		Connection: client.FollowOptions{
-			Dial: func(ctx context.Context) (*client.Client, error) {
-				if cl := first; cl != nil {
-					first = nil
-					return cl, nil
-				}
-				return c.f.dial(ctx, s.cur.Server)
-			},
-			Token: s.state.SessionToken,
-			Login: func(ctx context.Context, cl *client.Client) (client.Session, error) {
-				sess, _, err := cl.Login(ctx, opaqueConfig(), s.cur.Domain, s.cur.User, c.f.fixedPassword)
-				return sess, err
-			},
-			Connected: func(cl *client.Client) { s.acct.Client = cl },
-			Disconnected: func(err error, retry time.Duration) {
-				if err == nil {
-					err = errors.New("connection closed")
-				}
-				fmt.Fprintf(c.stderr, "qpc channel recv: %v; reconnecting in %s\n", err, retry.Round(10*time.Millisecond))
-			},
-		},
-		Cursors: []node.ChannelCursor{{Channel: id, AfterSeq: after}},
+		Connection: conn,
+		Cursors:    []node.ChannelCursor{{Channel: id, AfterSeq: after}},
 		Handler: func(hctx context.Context, _ *client.Client, posts []node.ChannelMessage) error {
 			for _, m := range posts {
 				if m.Channel != id {
@@ -652,8 +649,8 @@ type channelStatsJSON struct {
 	Counters map[string]uint64 `json:"counters"`
 }
 
-func runChannelStats(args []string, stdout, stderr io.Writer) int {
-	c := newChannelCmd("stats", "[--server HOST:PORT|auto] [--pin SHA256HEX | --ca-cert FILE] [--json]\n\n"+
+func (cr channelRunner) stats(args []string, stdout, stderr io.Writer) int {
+	c := cr.newCmd("stats", "[--server HOST:PORT|auto] [--pin SHA256HEX | --ca-cert FILE] [--json]\n\n"+
 		"a node's channel relay: the posts it keeps for late joiners, its bound, what it relayed since it started", stderr, false)
 	c.fs.Lookup("server").Usage += " (default: the node of the current account)"
 	c.fs.StringVar(&c.f.stateDir, "state-dir", client.DefaultStateDir(), "where the client state lives (for the current account's node)")

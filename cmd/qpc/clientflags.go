@@ -26,6 +26,7 @@ type clientFlags struct {
 	stderr                          io.Writer
 	fixedPassword                   []byte // already asked for
 	registering                     bool   // the account is brand new
+	typedPassword                   bool   // fixedPassword came from the terminal
 }
 
 func (f *clientFlags) bind(fs *flag.FlagSet, stderr io.Writer, account bool) {
@@ -139,6 +140,7 @@ func (f *clientFlags) password(prompt string, confirm bool) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	f.typedPassword = true
 	if confirm {
 		fmt.Fprint(f.stderr, "Repeat it: ")
 		again, err := term.ReadPassword(fd)

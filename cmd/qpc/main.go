@@ -32,6 +32,7 @@ func commands() []command {
 		{"whoami", "show the current account", runWhoami},
 		{"send", "send an end-to-end encrypted message", runSend},
 		{"recv", "receive messages (--follow to keep listening)", runRecv},
+		{"repl", "interactive chat: DMs, groups, channels", runRepl},
 		{"channel", "encrypted broadcast channels: create, join, share, send, recv, list, leave, stats", runChannel},
 		{"mesh", "the mesh: nodes nearby, routes, store-and-forward (peers, route, store, track)", runMesh},
 		{"ca", "community certificate authority for federation: init, issue, show", runCA},

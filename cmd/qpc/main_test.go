@@ -21,6 +21,9 @@ import (
 var qpcBin string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(fakeReplEnv) != "" {
+		os.Exit(runFakeRepl())
+	}
 	dir, err := os.MkdirTemp("", "qpc-test-bin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

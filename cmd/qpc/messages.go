@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -20,10 +21,11 @@ import (
 )
 
 func runSend(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("send", "--to USER[@DOMAIN] [--ttl D] [--max-hops N] [--json] [TEXT...]   (no TEXT: read stdin)", stderr)
+	fs := newFlagSet("send", "--to USER[@DOMAIN] | --group NAME [--ttl D] [--max-hops N] [--json] [TEXT...]   (no TEXT: read stdin)", stderr)
 	var f clientFlags
 	f.bind(fs, stderr, true)
-	to := fs.String("to", "", "recipient, user or user@domain (required)")
+	to := fs.String("to", "", "recipient, user or user@domain (this or --group)")
+	group := fs.String("group", "", "send to this group of qpc repl instead (MLS; the group must be joined)")
 	ttl := fs.Duration("ttl", 0, "how long the node keeps the message undelivered (default: the node's)")
 	maxHops := fs.Uint("max-hops", 0, "if the recipient's node is not reachable and the message goes into the mesh, "+
 		"the most federation hops it may take (0: the node's default; more than the node's maximum is capped at it)")
@@ -36,8 +38,14 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	switch {
-	case *to == "":
-		fmt.Fprintln(stderr, "qpc send: --to is required")
+	case *to == "" && *group == "":
+		fmt.Fprintln(stderr, "qpc send: --to or --group is required")
+		return exitUsage
+	case *to != "" && *group != "":
+		fmt.Fprintln(stderr, "qpc send: give --to or --group, not both")
+		return exitUsage
+	case *group != "" && (*ttl != 0 || *maxHops != 0 || *asJSON):
+		fmt.Fprintln(stderr, "qpc send: --ttl, --max-hops and --json are for --to")
 		return exitUsage
 	case *ttl < 0:
 		fmt.Fprintln(stderr, "qpc send: --ttl must not be negative")
@@ -70,6 +78,9 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	defer s.close()
+	if *group != "" {
+		return sendGroup(ctx, s, &f, *group, text, stdout, stderr)
+	}
 	// --timeout bounds the lookup and the enqueue too: a recipient on
 	// another node may be behind a link that has just died.
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
@@ -162,16 +173,21 @@ func printReceived(w io.Writer, r client.Received, asJSON bool) {
 }
 
 func runRecv(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("recv", "[--follow] [--json]", stderr)
+	fs := newFlagSet("recv", "[--follow] [--json] [--group NAME]", stderr)
 	var f clientFlags
 	f.bind(fs, stderr, true)
 	follow := fs.Bool("follow", false, "keep running and print messages as they arrive (reconnects by itself)")
 	asJSON := fs.Bool("json", false, "print one JSON object per message")
+	group := fs.String("group", "", "print the new messages of this group of qpc repl (files every other message in the chat history, for qpc repl)")
 	if err := fs.Parse(args); err != nil {
 		return parseError(err)
 	}
 	if err := f.check(); err != nil {
 		fmt.Fprintf(stderr, "qpc recv: %v\n", err)
+		return exitUsage
+	}
+	if *group != "" && *follow {
+		fmt.Fprintln(stderr, "qpc recv: --group does not --follow; qpc repl shows a group as it goes")
 		return exitUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -181,11 +197,17 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "qpc recv: %v\n", err)
 		return exitFailure
 	}
+	if *group != "" {
+		defer s.close()
+		return recvGroup(ctx, s, &f, *group, *asJSON, stdout, stderr)
+	}
 	if *follow {
 		return followMessages(ctx, s, &f, stdout, *asJSON)
 	}
 	defer s.close()
 	total := 0
+	chatMsgs := &chatFiler{s: s, f: &f, stderr: stderr}
+	defer chatMsgs.close()
 	for {
 		msgs, err := s.c.Fetch(ctx, 0, 500)
 		if err != nil {
@@ -195,12 +217,16 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 		if len(msgs) == 0 {
 			break
 		}
-		for _, m := range msgs {
-			printReceived(stdout, s.acct.Open(ctx, m), *asJSON)
+		handled, ferr := chatMsgs.handle(ctx, msgs, func(m node.Message) { printReceived(stdout, s.acct.Open(ctx, m), *asJSON) })
+		// Printed or filed, so safe to delete from the node.
+		if handled > 0 {
+			if _, err := s.c.Ack(ctx, handled); err != nil {
+				fmt.Fprintf(stderr, "qpc recv: %v\n", err)
+				return exitFailure
+			}
 		}
-		// Printed, so safe to delete from the node.
-		if _, err := s.c.Ack(ctx, msgs[len(msgs)-1].Seq); err != nil {
-			fmt.Fprintf(stderr, "qpc recv: %v\n", err)
+		if ferr != nil {
+			fmt.Fprintf(stderr, "qpc recv: %v (it stays on the node)\n", ferr)
 			return exitFailure
 		}
 		total += len(msgs)
@@ -212,40 +238,57 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 }
 
 func followMessages(ctx context.Context, s *session, f *clientFlags, stdout io.Writer, asJSON bool) int {
-	first := s.c
 	var mu sync.Mutex // one printer at a time
-	err := client.Follow(ctx, client.FollowOptions{
+	chatMsgs := &chatFiler{s: s, f: f, stderr: os.Stderr}
+	defer chatMsgs.close()
+	o := s.followOptions(f, s.cur.Server, s.c)
+	o.Connected = func(c *client.Client) { s.acct.Client = c }
+	o.Handler = func(c *client.Client, msgs []node.Message) uint64 {
+		mu.Lock()
+		defer mu.Unlock()
+		handled, err := chatMsgs.handle(ctx, msgs, func(m node.Message) { printReceived(stdout, s.acct.Open(ctx, m), asJSON) })
+		if err != nil {
+			fmt.Fprintf(f.stderr, "qpc recv: %v (it stays on the node)\n", err)
+		}
+		return handled
+	}
+	o.Disconnected = func(err error, retry time.Duration) {
+		fmt.Fprintf(f.stderr, "qpc recv: %v; reconnecting in %s\n", disconnectReason(err), retry.Round(10*time.Millisecond))
+	}
+	err := client.Follow(ctx, o)
+	if err != nil {
+		fmt.Fprintf(f.stderr, "qpc recv: %v\n", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// followOptions are the options of client.Follow that connect s's account
+// to server: first, when not nil, is the connection to use first (the one
+// the session logged in on); later ones are dialed, resume the session,
+// and log in again with the password when the node refuses it.
+func (s *session) followOptions(f *clientFlags, server string, first *client.Client) client.FollowOptions {
+	return client.FollowOptions{
 		Dial: func(ctx context.Context) (*client.Client, error) {
 			if c := first; c != nil {
 				first = nil
 				return c, nil
 			}
-			return f.dial(ctx, s.cur.Server)
+			return f.dial(ctx, server)
 		},
 		Token: s.state.SessionToken,
 		Login: func(ctx context.Context, c *client.Client) (client.Session, error) {
 			sess, _, err := c.Login(ctx, opaqueConfig(), s.cur.Domain, s.cur.User, f.fixedPassword)
 			return sess, err
 		},
-		Connected: func(c *client.Client) { s.acct.Client = c },
-		Handler: func(c *client.Client, msgs []node.Message) uint64 {
-			mu.Lock()
-			defer mu.Unlock()
-			for _, m := range msgs {
-				printReceived(stdout, s.acct.Open(ctx, m), asJSON)
-			}
-			return msgs[len(msgs)-1].Seq
-		},
-		Disconnected: func(err error, retry time.Duration) {
-			if err == nil {
-				err = fmt.Errorf("connection closed")
-			}
-			fmt.Fprintf(f.stderr, "qpc recv: %v; reconnecting in %s\n", err, retry.Round(10*time.Millisecond))
-		},
-	})
-	if err != nil {
-		fmt.Fprintf(f.stderr, "qpc recv: %v\n", err)
-		return exitFailure
 	}
-	return exitOK
+}
+
+// disconnectReason says why a followed connection ended; Follow gives nil
+// when the connection closed after it worked.
+func disconnectReason(err error) error {
+	if err == nil {
+		return errors.New("connection closed")
+	}
+	return err
 }

@@ -286,6 +286,39 @@ func (s *Server) FetchKeyPackage(ctx context.Context, call schemas.NodeService_f
 	})
 }
 
+// KeyPackageCount implements NodeService.keyPackageCount.
+func (s *Server) KeyPackageCount(ctx context.Context, call schemas.NodeService_keyPackageCount) error {
+	return s.do(ctx, "keyPackageCount", func(ctx context.Context) error {
+		n, last, err := s.conn.KeyPackageCount()
+		if err != nil {
+			return err
+		}
+		res, err := call.AllocResults()
+		if err != nil {
+			return err
+		}
+		res.SetCount(toUint32(n))
+		res.SetLastResort(last)
+		return nil
+	})
+}
+
+// OrderCommit implements NodeService.orderCommit.
+func (s *Server) OrderCommit(ctx context.Context, call schemas.NodeService_orderCommit) error {
+	call.Go() // waits on the disk or a federation peer: let the next call start
+	return s.do(ctx, "orderCommit", func(ctx context.Context) error {
+		c, err := CommitClaimFromWire(call.Args())
+		if err != nil {
+			return err
+		}
+		o, err := s.conn.OrderCommit(ctx, c.Home, c.Group, c.Epoch, c.Commit)
+		if err != nil {
+			return err
+		}
+		return SetCommitOrder(call.AllocResults, o)
+	})
+}
+
 // Enqueue implements NodeService.enqueue. A message the node refuses fails
 // the call with the refusal's code.
 func (s *Server) Enqueue(ctx context.Context, call schemas.NodeService_enqueue) error {

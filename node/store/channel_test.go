@@ -730,11 +730,14 @@ func TestStoreCheckFindsAChannelStoreOverItsBounds(t *testing.T) {
 		{"more bytes than MaxBytes", node.ChannelQuota{Retain: 2, MaxChannels: 2, MaxBytes: 29, MaxSeen: 3}},
 		{"more seen ids than MaxSeen", node.ChannelQuota{Retain: 2, MaxChannels: 2, MaxBytes: 30, MaxSeen: 2}},
 	} {
-		if err := checkDB(s.db, &tc.quota); !errors.Is(err, ErrCorrupt) {
+		o := s.opts
+		o.Channels = tc.quota
+		if err := checkDB(s.db, &o); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("%s: Check = %v, want ErrCorrupt", tc.name, err)
 		}
 	}
-	exact := node.ChannelQuota{Retain: 2, MaxChannels: 2, MaxBytes: 30, MaxSeen: 3}
+	exact := s.opts
+	exact.Channels = node.ChannelQuota{Retain: 2, MaxChannels: 2, MaxBytes: 30, MaxSeen: 3}
 	if err := checkDB(s.db, &exact); err != nil {
 		t.Errorf("Check of a store exactly at its bounds: %v", err)
 	}

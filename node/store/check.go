@@ -18,9 +18,10 @@ import (
 // session, held envelope, kept post, seen id and status; the
 // store-and-forward and channel totals are the sums of what is held and
 // kept; every held id is in the seen-set as held, every kept post's id in
-// the channel seen-set; every record decodes; nothing belongs to a missing
-// account). The file does not record the Options it was written with, so
-// the channel store's bounds are left to Store.Check. It returns every
+// the channel seen-set; the commit sequencer's groups match their commits;
+// every record decodes; nothing belongs to a missing account). The file
+// does not record the Options it was written with, so the bounds of the
+// channel store and the commit sequencer are left to Store.Check. It returns every
 // problem found, joined, wrapping ErrCorrupt for the store's invariants.
 func Check(path string) error {
 	db, err := bolt.Open(path, 0, &bolt.Options{ReadOnly: true, Timeout: DefaultLockTimeout})
@@ -36,7 +37,8 @@ func Check(path string) error {
 
 // Check runs the checks of the package function Check on the open store,
 // in one read transaction, and also checks that the channel store is
-// within Options.Channels. Open trims kept posts to the bounds on them,
+// within Options.Channels and the commit sequencer within
+// Options.MaxGroups and Options.MaxCommitsPerGroup. Open trims kept posts to the bounds on them,
 // but not the seen-set: a store opened with a MaxSeen below the ids it
 // already holds fails this check until enough of them expire.
 func (s *Store) Check() error {
@@ -45,11 +47,12 @@ func (s *Store) Check() error {
 	if s.closed {
 		return fmt.Errorf("store: check: %w", node.ErrStoreClosed)
 	}
-	return checkDB(s.db, &s.opts.Channels)
+	return checkDB(s.db, &s.opts)
 }
 
-// checkDB checks db; with quota, also the channel store's bounds.
-func checkDB(db *bolt.DB, quota *node.ChannelQuota) error {
+// checkDB checks db; with opts, also the bounds of the channel store and
+// the commit sequencer.
+func checkDB(db *bolt.DB, opts *Options) error {
 	var errs []error
 	err := db.View(func(tx *bolt.Tx) error {
 		for err := range tx.Check() {
@@ -58,7 +61,7 @@ func checkDB(db *bolt.DB, quota *node.ChannelQuota) error {
 		if len(errs) > 0 {
 			return nil // the pages are broken; the invariants would only add noise
 		}
-		if err := checkInvariants(tx, quota); err != nil {
+		if err := checkInvariants(tx, opts); err != nil {
 			errs = append(errs, fmt.Errorf("%w: %w", ErrCorrupt, err))
 		}
 		return nil
@@ -76,9 +79,9 @@ func checkDB(db *bolt.DB, quota *node.ChannelQuota) error {
 // every account has a mailbox whose record matches its messages, the
 // expiry indexes hold exactly one entry per message and per session,
 // everything belongs to an existing account, and the store-and-forward
-// buckets agree (checkMesh), as do the channel buckets (checkChannels,
-// with quota).
-func checkInvariants(tx *bolt.Tx, quota *node.ChannelQuota) error {
+// buckets agree (checkMesh), as do the channel buckets (checkChannels)
+// and the commit sequencer's (checkMLS), within opts' bounds if not nil.
+func checkInvariants(tx *bolt.Tx, opts *Options) error {
 	accounts := tx.Bucket(bucketAccounts)
 	if accounts == nil {
 		return errors.New("no accounts bucket")
@@ -191,7 +194,14 @@ func checkInvariants(tx *bolt.Tx, quota *node.ChannelQuota) error {
 	if err := checkMesh(tx); err != nil {
 		return err
 	}
-	return checkChannels(tx, quota)
+	var quota *node.ChannelQuota
+	if opts != nil {
+		quota = &opts.Channels
+	}
+	if err := checkChannels(tx, quota); err != nil {
+		return err
+	}
+	return checkMLS(tx, opts)
 }
 
 // checkIndex checks that the index bucket name holds exactly the keys of

@@ -35,6 +35,8 @@ func crashOptions() Options {
 		Limits:   node.MailboxLimits{MaxMessages: 1 << 30, MaxBytes: 1 << 40},
 		Mesh:     node.MeshQuota{MaxBytes: 1 << 40, DomainBytes: 1 << 40, OriginBytes: 1 << 40, MaxSeen: 1 << 30},
 		Channels: node.ChannelQuota{Retain: 1 << 30, MaxChannels: 1 << 30, MaxBytes: 1 << 40, MaxSeen: 1 << 30},
+
+		MaxCommitsPerGroup: 1 << 30,
 	}
 }
 
@@ -49,7 +51,9 @@ var crashChannels = map[string]node.ChannelID{
 // print "ack <user> <seq> <payload>" for each stored one, one more hold
 // store-and-forward envelopes four at a time and print "held <domain>
 // <seq> <id in hex>" for each, and one more add channel posts four at a
-// time and print "post <channel> <seq> <id in hex>" for each. It stops by
+// time and print "post <channel> <seq> <id in hex>" for each, and one more
+// claim the epochs of group crashGroup one after the other and print
+// "commit <group> <epoch> <commit>" for each accepted one. It stops by
 // itself after 30 s or 100,000 messages, in case nobody kills it.
 func crashChild(dir string) int {
 	s, err := Open(filepath.Join(dir, FileName), crashOptions())
@@ -149,14 +153,38 @@ func crashChild(dir string) int {
 			out.Unlock()
 		}
 	})
+	wg.Go(func() {
+		// A later round starts at epoch 0, is refused and goes on from
+		// the group's next epoch.
+		for epoch, i := uint64(0), 0; i < 100_000 && ctx.Err() == nil; i++ {
+			c := fmt.Sprintf("p%d.e%d", os.Getpid(), epoch)
+			o, err := s.OrderCommit([]byte(crashGroup), epoch, []byte(c))
+			if err != nil {
+				return
+			}
+			if !o.Accepted {
+				epoch = o.Next
+				continue
+			}
+			out.Lock()
+			fmt.Fprintf(w, "commit %s %d %s\n", crashGroup, epoch, c)
+			w.Flush()
+			out.Unlock()
+			epoch++
+		}
+	})
 	wg.Wait()
 	s.Close()
 	return 0
 }
 
+// crashGroup is the MLS group whose commits the crash child orders.
+const crashGroup = "crash-group"
+
 // crashAck is a line the child printed: a message ("ack", user, seq, the
-// payload's id), an envelope ("held", domain, seq, id in hex) or a channel
-// post ("post", channel name, seq, id in hex) that it saw stored.
+// payload's id), an envelope ("held", domain, seq, id in hex), a channel
+// post ("post", channel name, seq, id in hex) that it saw stored, or an
+// accepted commit ("commit", group, epoch, commit).
 type crashAck struct {
 	kind string
 	name string
@@ -165,9 +193,9 @@ type crashAck struct {
 }
 
 // TestAcknowledgedMessagesSurviveSIGKILL kills a child process that
-// enqueues, holds and adds channel posts under load, twice into the same
-// file, and checks that every message, envelope and post the child saw
-// stored is there, that sequence numbers have no gaps, and that the file
+// enqueues, holds, adds channel posts and orders commits under load, twice
+// into the same file, and checks that every message, envelope, post and
+// accepted commit the child saw stored is there, that sequence numbers have no gaps, and that the file
 // passes the consistency check.
 func TestAcknowledgedMessagesSurviveSIGKILL(t *testing.T) {
 	dir := t.TempDir()
@@ -182,8 +210,8 @@ func TestAcknowledgedMessagesSurviveSIGKILL(t *testing.T) {
 		for _, a := range got {
 			kinds[a.kind]++
 		}
-		t.Logf("round %d: child killed after %d acknowledged messages, %d held envelopes and %d channel posts",
-			round, kinds["ack"], kinds["held"], kinds["post"])
+		t.Logf("round %d: child killed after %d acknowledged messages, %d held envelopes, %d channel posts and %d accepted commits",
+			round, kinds["ack"], kinds["held"], kinds["post"], kinds["commit"])
 		acks = append(acks, got...)
 		checkFile(t, filepath.Join(dir, FileName))
 		checkCrashStore(t, filepath.Join(dir, FileName), acks)
@@ -309,6 +337,13 @@ func checkCrashStore(t *testing.T, path string, acks []crashAck) {
 		t.Errorf("Check after SIGKILL: %v", err)
 	}
 	for _, a := range acks {
+		if a.kind == "commit" {
+			// The very commit accepted for its epoch is accepted again.
+			if o, err := s.OrderCommit([]byte(a.name), a.seq, []byte(a.id)); err != nil || !o.Accepted {
+				t.Errorf("commit %s of epoch %d of %s is missing or different after the crash: %+v, %v", a.id, a.seq, a.name, o, err)
+			}
+			continue
+		}
 		if got, ok := stored[a.name][a.seq]; !ok || got != a.id {
 			t.Errorf("%s %s seq %d (%s) is missing or different after the crash: %q", a.kind, a.name, a.seq, a.id, got)
 		}

@@ -120,3 +120,25 @@ func (s *Store) TakeKeyPackage(user string) (pkg []byte, lastResort bool, err er
 	}
 	return pkg, lastResort, nil
 }
+
+// KeyPackageCount returns how many key packages user holds, not counting
+// the last-resort one, and whether user has a last-resort one;
+// node.ErrUnknownUser if there is no such account.
+func (s *Store) KeyPackageCount(user string) (count int, lastResort bool, err error) {
+	err = s.view("key package count", func(tx *bolt.Tx) error {
+		if err := hasAccount(tx, user); err != nil {
+			return err
+		}
+		u := []byte(user)
+		count = 0
+		if b := tx.Bucket(bucketKeyPackages).Bucket(u); b != nil {
+			count = b.Stats().KeyN
+		}
+		lastResort = tx.Bucket(bucketLastResort).Get(u) != nil
+		return nil
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	return count, lastResort, nil
+}

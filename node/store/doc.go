@@ -67,6 +67,17 @@
 // channel that keeps none starts above the number of posts ever added to
 // the store, which no seq of any channel exceeds.
 //
+// # Commit sequencer
+//
+// The node orders the commits of MLS groups whose home it is (DESIGN §5,
+// node.CommitSequencer): OrderCommit runs in one write transaction of its
+// own, so that of concurrent claims of one epoch exactly one wins. Each
+// group keeps its last Options.MaxCommitsPerGroup accepted commits, for
+// members that are behind, and at most Options.MaxGroups groups are kept:
+// a new group evicts the group claimed longest ago. "Longest ago" is by a
+// counter of claims kept in the totals, not by a clock, which on a router
+// may jump at boot.
+//
 // # Bucket layout (schema version 1)
 //
 // All integers are big endian. A user is the UTF-8 bytes of node.Account's
@@ -97,9 +108,12 @@
 //	chanrecency       uint64 newest | channel id → empty
 //	chanseen          post id (32 bytes) → channel seen record
 //	chanseenexpiry    time(expires) | post id → empty
+//	mlsgroups         group id (1 to 255 bytes) → group record
+//	mlscommits        group id → bucket: uint64 epoch → commit (raw bytes)
+//	mlsrecency        uint64 touched | group id → empty
 //
-// meta also holds "mesh" → mesh totals record and "channels" → channel
-// totals record.
+// meta also holds "mesh" → mesh totals record, "channels" → channel
+// totals record and "mls" → group totals record.
 //
 // Message keys are big-endian sequence numbers, so cursor order is
 // sequence order; the queue record of a mailbox holds the last sequence number ever
@@ -131,6 +145,14 @@
 // post. The channel buckets came after schema 1 was released too, and Open
 // adds them the same way.
 //
+// Commit sequencer: mlsgroups and mlscommits hold exactly the same
+// groups, and every group keeps at least its newest commit, the one of
+// epoch next-1; a group's kept commits all have epochs below next.
+// mlsrecency holds one entry per group, under touched: the number,
+// counted by the group totals' "touches", of the group's last claim. The
+// sequencer's buckets came after schema 1 was released too, and Open adds
+// them the same way.
+//
 // # Record encodings
 //
 // A time is 12 bytes: the Unix seconds as a uint64 with the sign bit
@@ -158,6 +180,8 @@
 //	channel      version(1) | last seq(8) | count(8) | bytes(8) | newest(8)
 //	chan totals  version(1) | posts(8) | bytes(8) | channels(8) | seen ids(8) | added(8)
 //	chan seen    version(1) | expires(12)
+//	group        version(1) | next epoch(8) | commits kept(8) | touched(8)
+//	group totals version(1) | groups(8) | touches(8)
 //
 // A field is a 4-byte length and that many bytes. The queue record is the
 // mailbox record (mailboxmeta) and a destination's (meshqueues); its bytes
@@ -168,6 +192,6 @@
 // node.ErrMeshFull, 6 node.ErrMailboxFull, 7 node.ErrUnknownDomain, 8 any
 // other error (ErrOtherReason).
 //
-// Key packages are opaque to the node (MLS KeyPackages, which carry their
-// own version) and are stored as given.
+// Key packages and commits are opaque to the node (MLS KeyPackages and
+// PrivateMessages, which carry their own version) and are stored as given.
 package store

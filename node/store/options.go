@@ -65,6 +65,19 @@ const (
 	DefaultChannelMaxSeen = 50_000
 )
 
+// Defaults of the commit sequencer's bounds (Options.MaxGroups,
+// Options.MaxCommitsPerGroup).
+const (
+	// DefaultMaxGroups bounds the MLS groups whose commits the store
+	// orders. Commits of small groups are about 0.5-1 KiB, so the default
+	// bounds keep some 16-32 MiB at most in practice.
+	DefaultMaxGroups = 2_000
+	// DefaultMaxCommitsPerGroup bounds the commits kept per group, for
+	// members that are behind: as many as one refusal hands back
+	// (node.MaxMissingCommits), since more are never read.
+	DefaultMaxCommitsPerGroup = 16
+)
+
 // MaxUserLen is the longest user name the store accepts (bbolt's key
 // bound less the room the indexes need).
 const MaxUserLen = 1024
@@ -100,6 +113,13 @@ type Options struct {
 	// DefaultChannelMaxChannels, DefaultChannelMaxBytes,
 	// DefaultChannelMaxSeen).
 	Channels node.ChannelQuota
+	// MaxGroups bounds the MLS groups whose commits the store orders; a
+	// new group beyond it evicts the group claimed longest ago (default
+	// DefaultMaxGroups).
+	MaxGroups int
+	// MaxCommitsPerGroup bounds the accepted commits kept per group, the
+	// oldest dropped first (default DefaultMaxCommitsPerGroup).
+	MaxCommitsPerGroup int
 	// OnCommit, if not nil, is called by the committer after each group
 	// commit with the number of messages it stored (held envelopes and
 	// channel posts not counted) and how long the transaction took, including the sync (for
@@ -164,6 +184,12 @@ func (o *Options) WithDefaults() Options {
 	if c.Channels.MaxSeen == 0 {
 		c.Channels.MaxSeen = DefaultChannelMaxSeen
 	}
+	if c.MaxGroups == 0 {
+		c.MaxGroups = DefaultMaxGroups
+	}
+	if c.MaxCommitsPerGroup == 0 {
+		c.MaxCommitsPerGroup = DefaultMaxCommitsPerGroup
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -207,6 +233,10 @@ func (o Options) Validate() error {
 		return bad("Channels.MaxBytes", o.Channels.MaxBytes)
 	case o.Channels.MaxSeen <= 0:
 		return bad("Channels.MaxSeen", o.Channels.MaxSeen)
+	case o.MaxGroups <= 0:
+		return bad("MaxGroups", o.MaxGroups)
+	case o.MaxCommitsPerGroup <= 0:
+		return bad("MaxCommitsPerGroup", o.MaxCommitsPerGroup)
 	case o.Now == nil:
 		return fmt.Errorf("%w: Now is nil", ErrInvalidOptions)
 	}

@@ -60,6 +60,10 @@ var decoders = []struct {
 		func(b []byte) error { _, err := decodeChanTotals(b); return err }},
 	{"channel seen", encodeChanSeen(t0), chanSeenLen,
 		func(b []byte) error { _, err := decodeChanSeen(b); return err }},
+	{"group", encodeMLSGroup(sampleMLSGroup), 25,
+		func(b []byte) error { _, err := decodeMLSGroup(b); return err }},
+	{"group totals", encodeMLSTotals(sampleMLSTotals), 17,
+		func(b []byte) error { _, err := decodeMLSTotals(b); return err }},
 }
 
 func TestTimeEncodingKeepsTheInstantAndOrder(t *testing.T) {

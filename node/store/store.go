@@ -48,6 +48,10 @@ var (
 	bucketChanSeen       = []byte("chanseen")
 	bucketChanSeenExpiry = []byte("chanseenexpiry")
 
+	bucketMLSGroups  = []byte("mlsgroups")
+	bucketMLSCommits = []byte("mlscommits")
+	bucketMLSRecency = []byte("mlsrecency")
+
 	allBuckets = [][]byte{
 		bucketMeta, bucketAccounts, bucketKeys, bucketKeyPackages, bucketLastResort,
 		bucketMailboxes, bucketMailboxMeta, bucketMsgExpiry,
@@ -56,11 +60,13 @@ var (
 		bucketMeshSeen, bucketSeenExpiry, bucketMeshStatus, bucketStatusExpiry,
 		bucketChanPosts, bucketChanMeta, bucketChanExpiry, bucketChanRecency,
 		bucketChanSeen, bucketChanSeenExpiry,
+		bucketMLSGroups, bucketMLSCommits, bucketMLSRecency,
 	}
 
 	keySchema     = []byte("schema")
 	keyMeshTotals = []byte("mesh")
 	keyChanTotals = []byte("channels")
+	keyMLSTotals  = []byte("mls")
 )
 
 // Store is a node.Store on one bbolt file. It is safe for concurrent use.
@@ -96,7 +102,9 @@ var (
 // not exist. Zero fields of opts take their defaults (Options.WithDefaults).
 // Kept channel posts beyond opts.Channels (lowered since the file was
 // written) are evicted as AddPosts would evict them; the channel seen-set
-// is left as it is, and refuses new posts until enough ids expire. It
+// is left as it is, and refuses new posts until enough ids expire. Groups
+// and commits of the commit sequencer beyond opts.MaxGroups and
+// opts.MaxCommitsPerGroup are evicted as OrderCommit would evict them. It
 // fails with ErrInvalidOptions, ErrLocked when another process has the
 // file open, ErrSchemaTooOld or ErrSchemaUnknown when the file holds a
 // layout this version does not read, ErrNotAStore for a bbolt file of
@@ -122,7 +130,10 @@ func Open(path string, opts Options) (*Store, error) {
 		if err := initSchema(tx); err != nil {
 			return err
 		}
-		return trimChannels(tx, opts.Channels)
+		if err := trimChannels(tx, opts.Channels); err != nil {
+			return err
+		}
+		return trimMLS(tx, opts)
 	})
 	if err != nil {
 		db.Close()
@@ -175,7 +186,8 @@ func initSchema(tx *bolt.Tx) error {
 	case v > schemaVersion:
 		return fmt.Errorf("%w: version %d, newest known is %d", ErrSchemaUnknown, v, schemaVersion)
 	}
-	// A file from before store-and-forward or channels lacks their
+	// A file from before store-and-forward, channels or the commit
+	// sequencer lacks their
 	// buckets and totals: they are added empty, which is what that file
 	// holds.
 	for _, name := range allBuckets {
@@ -188,6 +200,7 @@ func initSchema(tx *bolt.Tx) error {
 	}{
 		{keyMeshTotals, encodeMeshTotals(meshTotals{})},
 		{keyChanTotals, encodeChanTotals(chanTotals{})},
+		{keyMLSTotals, encodeMLSTotals(mlsTotals{})},
 	} {
 		if meta.Get(t.key) == nil {
 			if err := meta.Put(t.key, t.empty); err != nil {

@@ -1,0 +1,136 @@
+package app
+
+import (
+	"bytes"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/quicprochat/qpc/crypto/ca"
+	"github.com/quicprochat/qpc/node"
+)
+
+func TestTheHomeNodeAcceptsOneCommitPerEpochAndTheLoserCatchesUp(t *testing.T) {
+	checkLeaks(t)
+	n := start(t, testConfig(t))
+	alice, bob := newAccount(t, n, "alice"), newAccount(t, n, "bob")
+	ctx := ctxT(t)
+	group := []byte("group of alice and bob")
+	fromAlice, fromBob := []byte("alice's commit for epoch 0"), []byte("bob's commit for epoch 0")
+
+	o, err := alice.Client.OrderCommit(ctx, "", group, 0, fromAlice)
+	if err != nil || !reflect.DeepEqual(o, node.CommitOrder{Accepted: true, Next: 1}) {
+		t.Fatalf("alice claims epoch 0: %+v, %v; want accepted, next 1", o, err)
+	}
+	// bob names the home explicitly, in another case: the same node.
+	o, err = bob.Client.OrderCommit(ctx, strings.ToUpper(n.cfg.Domain), group, 0, fromBob)
+	if err != nil || o.Accepted || o.Next != 1 || len(o.Missing) != 1 || !bytes.Equal(o.Missing[0], fromAlice) {
+		t.Fatalf("bob claims epoch 0 too: %+v, %v; want refused with alice's commit", o, err)
+	}
+	if o, err := bob.Client.OrderCommit(ctx, "", group, 1, []byte("bob's commit for epoch 1")); err != nil || !o.Accepted || o.Next != 2 {
+		t.Errorf("bob, caught up, claims epoch 1: %+v, %v; want accepted, next 2", o, err)
+	}
+	if o, err := alice.Client.OrderCommit(ctx, "", group, 0, fromAlice); err != nil || !o.Accepted || o.Next != 2 {
+		t.Errorf("alice retries her accepted claim: %+v, %v; want accepted again, next 2", o, err)
+	}
+
+	if _, err := alice.Client.OrderCommit(ctx, "", nil, 0, fromAlice); !errors.Is(err, node.ErrBadRequest) {
+		t.Errorf("an empty group id: %v, want ErrBadRequest", err)
+	}
+	if _, err := alice.Client.OrderCommit(ctx, "", group, 2, make([]byte, n.cfg.MaxPayload+1)); !errors.Is(err, node.ErrBadRequest) {
+		t.Errorf("a commit over the payload limit: %v, want ErrBadRequest", err)
+	}
+	if _, err := alice.Client.OrderCommit(ctx, "n9.example.mesh", group, 0, fromAlice); !errors.Is(err, node.ErrUnknownDomain) {
+		t.Errorf("a home elsewhere without federation: %v, want ErrUnknownDomain", err)
+	}
+
+	anon, err := dial(t, n.Addr().String(), transportTrust(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer anon.Close()
+	if _, err := anon.OrderCommit(ctx, "", group, 2, []byte("anonymous")); !errors.Is(err, node.ErrUnauthenticated) {
+		t.Errorf("a claim without a session: %v, want ErrUnauthenticated", err)
+	}
+	if _, _, err := anon.KeyPackageCount(ctx); !errors.Is(err, node.ErrUnauthenticated) {
+		t.Errorf("a key package count without a session: %v, want ErrUnauthenticated", err)
+	}
+}
+
+func TestKeyPackageCountFollowsUploadsAndTakes(t *testing.T) {
+	n := start(t, testConfig(t))
+	alice, bob := newAccount(t, n, "alice"), newAccount(t, n, "bob")
+	ctx := ctxT(t)
+	check := func(when string, wantCount int, wantLast bool) {
+		t.Helper()
+		count, last, err := bob.Client.KeyPackageCount(ctx)
+		if err != nil || count != wantCount || last != wantLast {
+			t.Errorf("%s: %d, last resort %v, %v; want %d, %v", when, count, last, err, wantCount, wantLast)
+		}
+	}
+	check("before any upload", 0, false)
+	if err := bob.Client.UploadKeyPackages(ctx, [][]byte{[]byte("kp1"), []byte("kp2"), []byte("kp3")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	check("after three uploads", 3, false)
+	if _, _, err := alice.Client.FetchKeyPackage(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	check("after alice took one", 2, false)
+	if err := bob.Client.UploadKeyPackages(ctx, nil, []byte("last")); err != nil {
+		t.Fatal(err)
+	}
+	check("after a last-resort upload", 2, true)
+	for range 3 {
+		if _, _, err := alice.Client.FetchKeyPackage(ctx, "bob"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("after alice took both and the last resort", 0, true)
+}
+
+func TestACommitClaimCrossesFederationToTheGroupsHome(t *testing.T) {
+	checkLeaks(t)
+	c := newCommunity(t)
+	cfgA := c.federated("a.example.mesh", ca.IssueOptions{})
+	cfgA.MetricsListen = "127.0.0.1:0"
+	a := start(t, cfgA)
+	b := start(t, c.federated("b.example.mesh", ca.IssueOptions{}, a.Addr().String()))
+	waitLinks(t, a, "b.example.mesh")
+	waitLinks(t, b, "a.example.mesh")
+	alice, bob := newAccount(t, a, "alice"), newAccount(t, b, "bob")
+	ctx := ctxT(t)
+	group := []byte("a group whose home is a")
+	fromBob := []byte("bob's commit, claimed through b")
+
+	o, err := bob.Client.OrderCommit(ctx, "a.example.mesh", group, 0, fromBob)
+	if err != nil || !reflect.DeepEqual(o, node.CommitOrder{Accepted: true, Next: 1}) {
+		t.Fatalf("bob on b claims epoch 0 at a: %+v, %v; want accepted, next 1", o, err)
+	}
+	o, err = alice.Client.OrderCommit(ctx, "", group, 0, []byte("alice's commit"))
+	want := node.CommitOrder{Next: 1, Missing: [][]byte{fromBob}}
+	if err != nil || !reflect.DeepEqual(o, want) {
+		t.Fatalf("alice on a claims epoch 0: %+v, %v; want refused with bob's commit", o, err)
+	}
+	if o, err := bob.Client.OrderCommit(ctx, "a.example.mesh", group, 0, fromBob); err != nil || !o.Accepted {
+		t.Errorf("bob's retry through b: %+v, %v; want accepted again", o, err)
+	}
+	// b orders nothing itself: the same group id at home b is another
+	// group, new there.
+	if o, err := alice.Client.OrderCommit(ctx, "b.example.mesh", group, 0, []byte("alice's commit")); err != nil || !o.Accepted {
+		t.Errorf("alice claims the id at home b: %+v, %v; want accepted", o, err)
+	}
+	if _, err := bob.Client.OrderCommit(ctx, "n9.example.mesh", group, 0, fromBob); !errors.Is(err, node.ErrUnknownDomain) {
+		t.Errorf("a home no peer serves: %v, want ErrUnknownDomain", err)
+	}
+	if _, err := bob.Client.OrderCommit(ctx, "not a domain", group, 0, fromBob); !errors.Is(err, node.ErrBadRequest) {
+		t.Errorf("a home that is no domain: %v, want ErrBadRequest", err)
+	}
+	text := scrapeMetrics(t, a)
+	for _, line := range []string{`qpc_mls_commits_total{outcome="accepted"} 2`, `qpc_mls_commits_total{outcome="refused"} 1`} {
+		if !strings.Contains(text, line) {
+			t.Errorf("a's metrics lack %s:\n%s", line, grep(text, "qpc_mls"))
+		}
+	}
+}

@@ -1,0 +1,428 @@
+// Package chat is the client's conversations: DMs and groups as MLS groups
+// (RFC 9420, cipher suite 1), the note to oneself, history, contacts and the
+// outbox, all kept in the encrypted client database (client/chatdb).
+//
+// The node is the MLS delivery service. Every MLS message travels in a
+// sealed envelope to each member's mailbox (wire.go), and the node that
+// the group's creator is on (its home) orders the group's commits:
+// before a commit takes effect, Engine asks the home node to accept it for
+// its epoch (client.Client.OrderCommit). A refused commit lost the epoch to
+// another member's; the engine applies the commits it missed, which the
+// node hands back, and makes its change again on the new epoch.
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/quicprochat/qpc/client"
+	"github.com/quicprochat/qpc/client/chatdb"
+	"github.com/quicprochat/qpc/crypto/mls"
+)
+
+// Options configure Open.
+type Options struct {
+	// Dir is the client state directory; the database is
+	// chatdb.Path(Dir, address).
+	Dir string
+	// Account is the logged-in account. Its Client is replaced through
+	// Engine.Connected after a reconnect.
+	Account *client.Account
+	// ExportKey is the account's OPAQUE export key; the database key is
+	// derived from it.
+	ExportKey []byte
+	Log       *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Event is something the UI shows as it happens.
+type Event struct {
+	Conv chatdb.ConvID
+	// Label names the conversation: "@bob@b.example", "#friends".
+	Label string
+	// Message is a new line of the conversation's history (a chat message
+	// or a system line).
+	Message *chatdb.Message
+	// Unread is the conversation's unread count after this event.
+	Unread int
+	// Invitation is set when an invitation arrived: /join accepts it.
+	Invitation bool
+	// Status is a line about the engine itself (a send that failed for
+	// good, a message that could not be read); Conv is zero then.
+	Status string
+}
+
+// Errors of the engine's operations.
+var (
+	// ErrOffline means an operation needs the node and there is no
+	// connection; messages are queued instead.
+	ErrOffline = errors.New("not connected to the node")
+	// ErrNoConversation means a name matches no conversation.
+	ErrNoConversation = errors.New("no such conversation")
+	// ErrNotGroup means an operation needs a group or DM with an MLS group.
+	ErrNotGroup = errors.New("not a group")
+	// ErrNotMember means the user is not a member of the group.
+	ErrNotMember = errors.New("not a member of this group")
+	// ErrAlreadyMember means the user is in the group already.
+	ErrAlreadyMember = errors.New("already a member of this group")
+	// ErrLeft means the account has left or was removed from the group.
+	ErrLeft = errors.New("you are no longer in this group")
+	// ErrNotJoined means the account was invited to the group but has not
+	// accepted (Join) yet.
+	ErrNotJoined = errors.New("invitation not accepted yet")
+	// ErrNoInvitation means there is no pending invitation to join.
+	ErrNoInvitation = errors.New("no pending invitation")
+	// ErrContention means the group's commits kept losing to other
+	// members' commits.
+	ErrContention = errors.New("other members keep changing the group; try again")
+	// ErrBadName means a group name is empty, too long or has control
+	// characters.
+	ErrBadName = errors.New("bad group name")
+)
+
+// Engine runs one account's conversations. Its methods are safe for
+// concurrent use; they run one at a time.
+type Engine struct {
+	mu     sync.Mutex // serializes operations
+	db     *chatdb.DB
+	acct   *client.Account
+	self   string
+	cs     mls.CipherSuite
+	cfg    *mls.Config
+	log    *slog.Logger
+	now    func() time.Time
+	online bool
+	// leavers are members who proposed their removal, gathered by Handle
+	// for commitLeavers.
+	leavers []leaver
+
+	evMu    sync.Mutex
+	evCond  *sync.Cond
+	evQueue []Event
+	events  chan Event
+	closed  bool
+	quit    chan struct{} // closed by Close
+	done    chan struct{} // closed when pump ends
+}
+
+// Open opens (creating on first use) the account's chat database.
+// chatdb.ErrLocked means another qpc has it open.
+func Open(o Options) (*Engine, error) {
+	if o.Account == nil || o.Account.Keys == nil {
+		return nil, errors.New("chat: no account")
+	}
+	cs, err := mls.Suite(mls.X25519AES128GCMSHA256Ed25519)
+	if err != nil {
+		return nil, err
+	}
+	self := strings.ToLower(o.Account.Address())
+	db, err := chatdb.Open(chatdb.Path(o.Dir, self), o.ExportKey)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{
+		db: db, acct: o.Account, self: self, cs: cs, log: o.Log, now: o.Now,
+		events: make(chan Event), quit: make(chan struct{}), done: make(chan struct{}),
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	e.cfg = &mls.Config{PrivateHandshake: true, CredentialPolicy: credentialPolicy, Now: e.now}
+	e.evCond = sync.NewCond(&e.evMu)
+	go e.pump()
+	return e, nil
+}
+
+// credentialPolicy accepts Basic credentials whose identity is an address;
+// that the signature key is the address's published identity key is
+// checked against the key directory (checkRoster).
+func credentialPolicy(c *mls.Credential, sigKey []byte) error {
+	if c.Type != mls.CredentialBasic || !strings.Contains(string(c.Identity), "@") || len(c.Identity) > 255 {
+		return fmt.Errorf("%w: not a qpc address", mls.ErrCredential)
+	}
+	return nil
+}
+
+// Close stops the events and closes the database.
+func (e *Engine) Close() error {
+	e.evMu.Lock()
+	if e.closed {
+		e.evMu.Unlock()
+		return nil
+	}
+	e.closed = true
+	close(e.quit)
+	e.evCond.Broadcast()
+	e.evMu.Unlock()
+	<-e.done
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.db.Close()
+}
+
+// Self returns the account's address.
+func (e *Engine) Self() string { return e.self }
+
+// Events delivers what happens as it happens, in order. The channel is
+// closed by Close.
+func (e *Engine) Events() <-chan Event { return e.events }
+
+// emit queues ev for Events without blocking the caller.
+func (e *Engine) emit(ev Event) {
+	e.evMu.Lock()
+	if !e.closed {
+		e.evQueue = append(e.evQueue, ev)
+		e.evCond.Signal()
+	}
+	e.evMu.Unlock()
+}
+
+func (e *Engine) pump() {
+	defer close(e.done)
+	defer close(e.events)
+	for {
+		e.evMu.Lock()
+		for len(e.evQueue) == 0 && !e.closed {
+			e.evCond.Wait()
+		}
+		if e.closed {
+			e.evMu.Unlock()
+			return
+		}
+		ev := e.evQueue[0]
+		e.evQueue = e.evQueue[1:]
+		e.evMu.Unlock()
+		// Events are queued inside an operation's transactions; waiting
+		// for the operation to end lets the UI read what they announce.
+		e.mu.Lock()
+		e.mu.Unlock()
+		select {
+		case e.events <- ev:
+		case <-e.quit:
+			return
+		}
+	}
+}
+
+// status emits a line about the engine.
+func (e *Engine) status(format string, args ...any) {
+	e.emit(Event{Status: fmt.Sprintf(format, args...)})
+}
+
+// Connected points the engine at a new logged-in connection: it uploads
+// KeyPackages when the node holds too few, then sends the outbox.
+func (e *Engine) Connected(ctx context.Context, c *client.Client) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.acct.Client = c
+	e.online = true
+	if err := e.replenish(ctx); err != nil {
+		e.log.Warn("uploading key packages", "err", err)
+	}
+	_, err := e.flush(ctx)
+	return err
+}
+
+// Disconnected marks the engine offline; sends queue until Connected.
+func (e *Engine) Disconnected() {
+	e.mu.Lock()
+	e.online = false
+	e.mu.Unlock()
+}
+
+// Online reports whether the engine has a connection.
+func (e *Engine) Online() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.online
+}
+
+// Label returns how the UI names c.
+func Label(c chatdb.Conversation) string {
+	if c.Kind == chatdb.KindGroup {
+		return "#" + c.Name
+	}
+	return "@" + c.Peer
+}
+
+// normalize turns "bob" into "bob@<our domain>", lowercased.
+func (e *Engine) normalize(addr string) string {
+	addr = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(addr), "@"))
+	if !strings.Contains(addr, "@") {
+		addr += "@" + strings.ToLower(e.acct.Domain)
+	}
+	return addr
+}
+
+// Conversations returns the account's conversations, the most recently
+// active first.
+func (e *Engine) Conversations() ([]chatdb.Conversation, error) {
+	var cs []chatdb.Conversation
+	err := e.db.View(func(tx *chatdb.Tx) (err error) {
+		cs, err = tx.Conversations()
+		return err
+	})
+	slices.SortStableFunc(cs, func(a, b chatdb.Conversation) int { return b.Updated.Compare(a.Updated) })
+	return cs, err
+}
+
+// Find returns the conversation named by "@user", "@user@domain",
+// "#group" or a bare name (a DM peer first, then a group). A group name
+// that several groups have names the most recently active one.
+func (e *Engine) Find(name string) (chatdb.Conversation, error) {
+	cs, err := e.Conversations()
+	if err != nil {
+		return chatdb.Conversation{}, err
+	}
+	name = strings.TrimSpace(name)
+	wantDM := !strings.HasPrefix(name, "#")
+	wantGroup := !strings.HasPrefix(name, "@")
+	if wantDM {
+		peer := e.normalize(name)
+		for _, c := range cs {
+			if c.Kind != chatdb.KindGroup && c.Peer == peer {
+				return c, nil
+			}
+		}
+	}
+	if wantGroup {
+		g := strings.ToLower(strings.TrimPrefix(name, "#"))
+		for _, c := range cs {
+			if c.Kind == chatdb.KindGroup && strings.ToLower(c.Name) == g {
+				return c, nil
+			}
+		}
+	}
+	return chatdb.Conversation{}, fmt.Errorf("%w: %s", ErrNoConversation, name)
+}
+
+// conversation reads one conversation.
+func (e *Engine) conversation(id chatdb.ConvID) (chatdb.Conversation, error) {
+	var c chatdb.Conversation
+	err := e.db.View(func(tx *chatdb.Tx) error {
+		var ok bool
+		var err error
+		c, ok, err = tx.Conversation(id)
+		if err == nil && !ok {
+			err = ErrNoConversation
+		}
+		return err
+	})
+	return c, err
+}
+
+// History returns the last n lines of the conversation (n <= 0: all).
+func (e *Engine) History(conv chatdb.ConvID, n int) ([]chatdb.Message, error) {
+	var ms []chatdb.Message
+	err := e.db.View(func(tx *chatdb.Tx) (err error) {
+		ms, err = tx.Messages(conv, n)
+		return err
+	})
+	return ms, err
+}
+
+// MarkRead clears the conversation's unread count.
+func (e *Engine) MarkRead(conv chatdb.ConvID) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.db.Update(func(tx *chatdb.Tx) error {
+		c, ok, err := tx.Conversation(conv)
+		if err != nil || !ok || c.Unread == 0 {
+			return err
+		}
+		c.Unread = 0
+		return tx.PutConversation(&c)
+	})
+}
+
+// Members returns the group's members in the current epoch.
+func (e *Engine) Members(conv chatdb.ConvID) ([]string, error) {
+	c, err := e.conversation(conv)
+	if err != nil {
+		return nil, err
+	}
+	return c.Members, nil
+}
+
+// addLine appends a line to the conversation's history, counts it as
+// unread when it is not the account's own, and emits it.
+func (e *Engine) addLine(tx *chatdb.Tx, c *chatdb.Conversation, m *chatdb.Message) error {
+	if m.Received.IsZero() {
+		m.Received = e.now()
+	}
+	if m.Time.IsZero() {
+		m.Time = m.Received
+	}
+	if err := tx.AppendMessage(c.ID, m); err != nil {
+		return err
+	}
+	if m.From != e.self && !m.System {
+		c.Unread++
+	}
+	c.Updated = e.now()
+	if err := tx.PutConversation(c); err != nil {
+		return err
+	}
+	mm := *m
+	e.emit(Event{Conv: c.ID, Label: Label(*c), Message: &mm, Unread: c.Unread})
+	return nil
+}
+
+// systemLine records and emits an event line in c.
+func (e *Engine) systemLine(tx *chatdb.Tx, c *chatdb.Conversation, format string, args ...any) error {
+	return e.addLine(tx, c, &chatdb.Message{System: true, From: e.self, Text: fmt.Sprintf(format, args...)})
+}
+
+// Note returns the note to oneself, creating it on first use.
+func (e *Engine) Note() (chatdb.Conversation, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c, err := e.Find("@" + e.self); err == nil {
+		return c, nil
+	}
+	c := e.newConversation(chatdb.KindNote, e.self, e.self)
+	err := e.db.Update(func(tx *chatdb.Tx) error { return tx.PutConversation(&c) })
+	return c, err
+}
+
+func (e *Engine) newConversation(kind chatdb.Kind, name, peer string) chatdb.Conversation {
+	now := e.now()
+	return chatdb.Conversation{
+		ID: chatdb.ConvID(newMsgID()), Kind: kind, Name: name, Peer: peer,
+		Home: strings.ToLower(e.acct.Domain), Senders: map[string]uint64{},
+		Created: now, Updated: now,
+	}
+}
+
+// GroupEpoch returns the epoch of the conversation's group and its epoch
+// authenticator, which is the same for every member in the same epoch of
+// the same group: two members that compare equal have not forked.
+func (e *Engine) GroupEpoch(conv chatdb.ConvID) (uint64, []byte, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, err := e.activeGroup(conv)
+	if err != nil {
+		return 0, nil, err
+	}
+	var epoch uint64
+	var auth []byte
+	err = e.db.View(func(tx *chatdb.Tx) error {
+		g, err := e.loadGroup(tx, &c)
+		if err != nil {
+			return err
+		}
+		epoch, auth = g.Epoch(), g.EpochAuthenticator()
+		return nil
+	})
+	return epoch, auth, err
+}

@@ -1,0 +1,564 @@
+package chat
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/quicprochat/qpc/client/chatdb"
+	"github.com/quicprochat/qpc/crypto/identity"
+	"github.com/quicprochat/qpc/crypto/mls"
+	"github.com/quicprochat/qpc/crypto/sealed"
+)
+
+// maxCommitTries bounds how often a change is made again after losing its
+// epoch to another member's commit.
+const maxCommitTries = 8
+
+func (e *Engine) loadGroup(tx *chatdb.Tx, c *chatdb.Conversation) (*mls.Group, error) {
+	if c.GroupID == nil {
+		return nil, fmt.Errorf("%s: %w", Label(*c), ErrNotGroup)
+	}
+	st, err := tx.GroupState(c.ID)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return nil, fmt.Errorf("%s: no group state", Label(*c))
+	}
+	return mls.LoadGroup(st, e.cfg)
+}
+
+func (e *Engine) saveGroup(tx *chatdb.Tx, c *chatdb.Conversation, g *mls.Group) error {
+	st, err := g.MarshalState()
+	if err != nil {
+		return err
+	}
+	return tx.PutGroupState(c.ID, st)
+}
+
+// roster returns the addresses of g's members, sorted.
+func roster(g *mls.Group) []string {
+	var as []string
+	for _, m := range g.Roster() {
+		as = append(as, strings.ToLower(string(m.Credential.Identity)))
+	}
+	slices.Sort(as)
+	return slices.Compact(as)
+}
+
+// leafOf returns the leaf of addr in g.
+func leafOf(g *mls.Group, addr string) (mls.LeafIndex, bool) {
+	for _, m := range g.Roster() {
+		if strings.EqualFold(string(m.Credential.Identity), addr) {
+			return m.Leaf, true
+		}
+	}
+	return 0, false
+}
+
+// newKeyPackage makes a KeyPackage of the account, signed with its
+// identity key, so that other members can check the leaf against the key
+// the account publishes.
+func (e *Engine) newKeyPackage() (*mls.KeyPackageBundle, error) {
+	return mls.NewKeyPackage(e.cs, mls.KeyPackageParams{Identity: []byte(e.self), SignaturePriv: e.acct.Keys.Identity.Seed()})
+}
+
+// startGroup creates the conversation and its one-member group.
+func (e *Engine) startGroup(kind chatdb.Kind, name, peer string) (chatdb.Conversation, error) {
+	c := e.newConversation(kind, name, peer)
+	c.GroupID = make([]byte, 16)
+	rand.Read(c.GroupID)
+	kpb, err := e.newKeyPackage()
+	if err != nil {
+		return c, err
+	}
+	g, err := mls.NewGroup(e.cs, c.GroupID, kpb, nil, e.cfg)
+	if err != nil {
+		return c, err
+	}
+	c.Members = roster(g)
+	err = e.db.Update(func(tx *chatdb.Tx) error {
+		if err := tx.PutConversation(&c); err != nil {
+			return err
+		}
+		return e.saveGroup(tx, &c, g)
+	})
+	return c, err
+}
+
+// CheckGroupName reports whether name can name a group: 1 to MaxName
+// bytes of letters, digits, '.', '_' and '-'.
+func CheckGroupName(name string) error {
+	if name == "" || len(name) > MaxName {
+		return fmt.Errorf("%w: %q (1-%d characters)", ErrBadName, name, MaxName)
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return fmt.Errorf("%w: %q (letters, digits, '.', '_', '-')", ErrBadName, name)
+		}
+	}
+	return nil
+}
+
+// CreateGroup creates a group of one named name. It needs no connection:
+// the group is the account's alone until someone is invited.
+func (e *Engine) CreateGroup(ctx context.Context, name string) (chatdb.Conversation, error) {
+	name = strings.TrimPrefix(name, "#")
+	if err := CheckGroupName(name); err != nil {
+		return chatdb.Conversation{}, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, err := e.startGroup(chatdb.KindGroup, name, "")
+	if err != nil {
+		return c, err
+	}
+	err = e.db.Update(func(tx *chatdb.Tx) error { return e.systemLine(tx, &c, "you created #%s", name) })
+	return c, err
+}
+
+// DM returns the DM with peer ("user" or "user@domain"), creating it on
+// first use: a two-member group, which needs the node (to fetch the
+// peer's KeyPackage). A DM to oneself is the note.
+func (e *Engine) DM(ctx context.Context, peer string) (chatdb.Conversation, error) {
+	peer = e.normalize(peer)
+	if peer == e.self {
+		return e.Note()
+	}
+	if err := identity.CheckAddress(peer); err != nil {
+		return chatdb.Conversation{}, err
+	}
+	if c, err := e.Find("@" + peer); err == nil && (c.GroupID != nil || c.Left) {
+		return c, nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.online {
+		return chatdb.Conversation{}, fmt.Errorf("starting a DM with %s: %w", peer, ErrOffline)
+	}
+	kp, err := e.fetchKeyPackage(ctx, peer)
+	if err != nil {
+		return chatdb.Conversation{}, err
+	}
+	// A conversation without a group exists when peer wrote with qpc
+	// send: it gets the group now.
+	old, oldErr := e.Find("@" + peer)
+	c, err := e.startGroup(chatdb.KindDM, peer, peer)
+	if err != nil {
+		return c, err
+	}
+	if oldErr == nil {
+		if err := e.db.Update(func(tx *chatdb.Tx) error { return e.adoptHistory(tx, &old, &c) }); err != nil {
+			return c, err
+		}
+	}
+	err = e.commitChange(ctx, &c, func(g *mls.Group) (*change, error) {
+		out, err := g.AddMembers(kp)
+		return &change{out: out, welcomeTo: []string{peer}}, err
+	})
+	if err != nil {
+		_ = e.db.Update(func(tx *chatdb.Tx) error { return tx.DeleteConversation(c.ID) })
+		return chatdb.Conversation{}, err
+	}
+	return e.conversation(c.ID)
+}
+
+// adoptHistory moves the lines of a DM that had no group into its new
+// conversation, and deletes the old one.
+func (e *Engine) adoptHistory(tx *chatdb.Tx, old, c *chatdb.Conversation) error {
+	ms, err := tx.Messages(old.ID, 0)
+	if err != nil {
+		return err
+	}
+	for i := range ms {
+		if err := tx.AppendMessage(c.ID, &ms[i]); err != nil {
+			return err
+		}
+	}
+	c.Unread += old.Unread
+	if err := tx.PutConversation(c); err != nil {
+		return err
+	}
+	return tx.DeleteConversation(old.ID)
+}
+
+// fetchKeyPackage takes one KeyPackage of addr from the node (across
+// federation for another domain's user) and checks that it is addr's,
+// signed with the identity key addr publishes.
+func (e *Engine) fetchKeyPackage(ctx context.Context, addr string) (*mls.KeyPackage, error) {
+	b, err := e.resolve(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	raw, _, err := e.acct.Client.FetchKeyPackage(ctx, addr)
+	if err != nil {
+		return nil, fmt.Errorf("key package of %s: %w", addr, err)
+	}
+	var m mls.MLSMessage
+	if err := mls.Unmarshal(raw, &m); err != nil || m.KeyPackage == nil {
+		return nil, fmt.Errorf("key package of %s: %w", addr, errors.Join(mls.ErrKeyPackage, err))
+	}
+	kp := m.KeyPackage
+	if err := kp.Validate(e.cs, e.now()); err != nil {
+		return nil, fmt.Errorf("key package of %s: %w", addr, err)
+	}
+	if !strings.EqualFold(string(kp.LeafNode.Credential.Identity), addr) {
+		return nil, fmt.Errorf("key package of %s: %w: it is %q's", addr, mls.ErrKeyPackage, kp.LeafNode.Credential.Identity)
+	}
+	if !bytes.Equal(kp.LeafNode.SignatureKey, b.IdentityKey) {
+		return nil, fmt.Errorf("key package of %s: %w: not signed with the identity key %s publishes", addr, mls.ErrKeyPackage, addr)
+	}
+	return kp, nil
+}
+
+// Invite adds user to the group.
+func (e *Engine) Invite(ctx context.Context, conv chatdb.ConvID, user string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, err := e.activeGroup(conv)
+	if err != nil {
+		return err
+	}
+	if c.Kind != chatdb.KindGroup {
+		return fmt.Errorf("%s is a DM; /cg a group to talk with more people: %w", Label(c), ErrNotGroup)
+	}
+	user = e.normalize(user)
+	if slices.Contains(c.Members, user) {
+		return fmt.Errorf("%s: %w", user, ErrAlreadyMember)
+	}
+	if !e.online {
+		return fmt.Errorf("inviting %s: %w", user, ErrOffline)
+	}
+	kp, err := e.fetchKeyPackage(ctx, user)
+	if err != nil {
+		return err
+	}
+	return e.commitChange(ctx, &c, func(g *mls.Group) (*change, error) {
+		if _, ok := leafOf(g, user); ok {
+			return nil, fmt.Errorf("%s: %w", user, ErrAlreadyMember)
+		}
+		out, err := g.AddMembers(kp)
+		return &change{out: out, welcomeTo: []string{user}}, err
+	})
+}
+
+// Remove removes user from the group; the commit gives the group new keys,
+// so user cannot read what follows.
+func (e *Engine) Remove(ctx context.Context, conv chatdb.ConvID, user string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, err := e.activeGroup(conv)
+	if err != nil {
+		return err
+	}
+	user = e.normalize(user)
+	if user == e.self {
+		return errors.New("to remove yourself, /leave")
+	}
+	if !slices.Contains(c.Members, user) {
+		return fmt.Errorf("%s: %w", user, ErrNotMember)
+	}
+	if !e.online {
+		return fmt.Errorf("removing %s: %w", user, ErrOffline)
+	}
+	return e.commitChange(ctx, &c, func(g *mls.Group) (*change, error) {
+		leaf, ok := leafOf(g, user)
+		if !ok {
+			return nil, fmt.Errorf("%s: %w", user, ErrNotMember)
+		}
+		out, err := g.RemoveMembers(leaf)
+		return &change{out: out, notify: []string{user}}, err
+	})
+}
+
+// UpdateKey commits a self-update in the group: new keys for the account's
+// leaf and path, and a new epoch.
+func (e *Engine) UpdateKey(ctx context.Context, conv chatdb.ConvID) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, err := e.activeGroup(conv)
+	if err != nil {
+		return err
+	}
+	if !e.online {
+		return fmt.Errorf("updating keys: %w", ErrOffline)
+	}
+	return e.commitChange(ctx, &c, func(g *mls.Group) (*change, error) {
+		out, err := g.SelfUpdate()
+		return &change{out: out}, err
+	})
+}
+
+// Join accepts a pending invitation. The account is in the group's keys
+// from the moment the Welcome arrived; joining shows the conversation.
+func (e *Engine) Join(ctx context.Context, conv chatdb.ConvID) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.db.Update(func(tx *chatdb.Tx) error {
+		c, ok, err := tx.Conversation(conv)
+		if err != nil {
+			return err
+		}
+		if !ok || !c.Invited {
+			return ErrNoInvitation
+		}
+		c.Invited = false
+		return e.systemLine(tx, &c, "you joined %s (members: %s)", Label(c), strings.Join(c.Members, ", "))
+	})
+}
+
+// Leave leaves the group: the account proposes its own removal, which the
+// next commit of another member carries out, and forgets the group's keys.
+func (e *Engine) Leave(ctx context.Context, conv chatdb.ConvID) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, err := e.conversation(conv)
+	if err != nil {
+		return err
+	}
+	if c.Kind == chatdb.KindNote {
+		return errors.New("the note cannot be left")
+	}
+	if c.Left || c.GroupID == nil {
+		return e.db.Update(func(tx *chatdb.Tx) error { return tx.DeleteConversation(c.ID) })
+	}
+	if !e.online {
+		return fmt.Errorf("leaving %s: %w", Label(c), ErrOffline)
+	}
+	var proposal []byte
+	err = e.db.View(func(tx *chatdb.Tx) error {
+		g, err := e.loadGroup(tx, &c)
+		if err != nil {
+			return err
+		}
+		proposal, err = g.ProposeRemove(g.OwnLeaf())
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	outs, err := e.sealAll(ctx, &c, without(c.Members, e.self), ContentGroup, sealed.NewID(),
+		(&groupFrame{GroupID: c.GroupID, Message: proposal}).marshal())
+	if err != nil {
+		return err
+	}
+	err = e.db.Update(func(tx *chatdb.Tx) error {
+		for i := range outs {
+			if err := tx.PutOutgoing(&outs[i]); err != nil {
+				return err
+			}
+		}
+		c.Left, c.Invited = true, false
+		if err := tx.PutGroupState(c.ID, nil); err != nil {
+			return err
+		}
+		return e.systemLine(tx, &c, "you left %s", Label(c))
+	})
+	if err != nil {
+		return err
+	}
+	_, err = e.flush(ctx)
+	return err
+}
+
+// activeGroup returns the conversation if it has a group the account is
+// still in.
+func (e *Engine) activeGroup(conv chatdb.ConvID) (chatdb.Conversation, error) {
+	c, err := e.conversation(conv)
+	if err != nil {
+		return c, err
+	}
+	switch {
+	case c.GroupID == nil:
+		return c, fmt.Errorf("%s: %w", Label(c), ErrNotGroup)
+	case c.Left:
+		return c, fmt.Errorf("%s: %w", Label(c), ErrLeft)
+	}
+	return c, nil
+}
+
+func without(as []string, a string) []string {
+	return slices.DeleteFunc(slices.Clone(as), func(x string) bool { return x == a })
+}
+
+// change is a commit made by an operation, with who hears of it besides
+// the group's members before the commit.
+type change struct {
+	out *mls.CommitOutput
+	// welcomeTo get the Welcome.
+	welcomeTo []string
+	// notify also get the commit (removed members, so they learn it).
+	notify []string
+}
+
+// commitChange makes op's commit on the group of c, has the group's home
+// node order it, and on acceptance enters the new epoch and sends the
+// commit to the members and the Welcome to new ones. A commit that lost
+// its epoch is dropped; the commits that won are applied and op runs again
+// on the new epoch. e.mu is held.
+func (e *Engine) commitChange(ctx context.Context, c *chatdb.Conversation, op func(g *mls.Group) (*change, error)) error {
+	for try := 0; try < maxCommitTries; try++ {
+		var g *mls.Group
+		err := e.db.View(func(tx *chatdb.Tx) (err error) {
+			g, err = e.loadGroup(tx, c)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		before := roster(g)
+		ch, err := op(g)
+		if err != nil {
+			return err
+		}
+		epoch := g.Epoch()
+		ord, err := e.acct.Client.OrderCommit(ctx, c.Home, c.GroupID, epoch, ch.out.Commit)
+		if err != nil {
+			return fmt.Errorf("ordering the commit at %s: %w", c.Home, err)
+		}
+		if !ord.Accepted {
+			e.log.Debug("commit lost its epoch", "group", Label(*c), "epoch", epoch, "next", ord.Next, "missing", len(ord.Missing))
+			g.DiscardPendingCommit()
+			if err := e.catchUp(ctx, c, ord.Missing); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := g.MergePendingCommit(); err != nil {
+			return err
+		}
+		e.log.Debug("mls commit accepted", "group", Label(*c), "epoch", epoch+1,
+			"commit_bytes", len(ch.out.Commit), "welcome_bytes", len(ch.out.Welcome), "members", len(g.Roster()))
+		if err := e.db.Update(func(tx *chatdb.Tx) error {
+			if err := e.saveGroup(tx, c, g); err != nil {
+				return err
+			}
+			return e.rosterChanged(tx, c, g, before, e.self)
+		}); err != nil {
+			return err
+		}
+		// Everyone who was in the group hears of the commit, and the
+		// removed; new members get the Welcome instead.
+		to := without(append(slices.Clone(before), ch.notify...), e.self)
+		outs, err := e.sealAll(ctx, c, to, ContentGroup, sealed.NewID(),
+			(&groupFrame{GroupID: c.GroupID, Message: ch.out.Commit}).marshal())
+		if err != nil {
+			return err
+		}
+		if ch.out.Welcome != nil && len(ch.welcomeTo) > 0 {
+			wf := &welcomeFrame{Kind: c.Kind, Home: c.Home, Welcome: ch.out.Welcome}
+			if c.Kind == chatdb.KindGroup {
+				wf.Name = c.Name
+			}
+			body, err := wf.marshal()
+			if err != nil {
+				return err
+			}
+			ws, err := e.sealAll(ctx, c, ch.welcomeTo, ContentWelcome, sealed.NewID(), body)
+			if err != nil {
+				return err
+			}
+			outs = append(outs, ws...)
+		}
+		if err := e.db.Update(func(tx *chatdb.Tx) error {
+			for i := range outs {
+				if err := tx.PutOutgoing(&outs[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		_, err = e.flush(ctx)
+		return err
+	}
+	return ErrContention
+}
+
+// catchUp applies commits that won epochs, as the ordering node handed
+// them back.
+func (e *Engine) catchUp(ctx context.Context, c *chatdb.Conversation, commits [][]byte) error {
+	return e.db.Update(func(tx *chatdb.Tx) error {
+		cur, ok, err := tx.Conversation(c.ID)
+		if err != nil || !ok {
+			return errors.Join(err, ErrNoConversation)
+		}
+		for _, m := range commits {
+			if err := e.processGroupMessage(ctx, tx, &cur, "", m); err != nil {
+				return err
+			}
+		}
+		*c = cur
+		if c.Left {
+			return fmt.Errorf("%s: %w", Label(*c), ErrLeft)
+		}
+		return nil
+	})
+}
+
+// rosterChanged records the members after a commit, with a line for each
+// who joined or went; by is who committed.
+func (e *Engine) rosterChanged(tx *chatdb.Tx, c *chatdb.Conversation, g *mls.Group, before []string, by string) error {
+	after := roster(g)
+	c.Members = after
+	for _, a := range after {
+		if !slices.Contains(before, a) && a != e.self {
+			if err := e.systemLine(tx, c, "%s joined (invited by %s)", a, who(by, e.self)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, a := range before {
+		if !slices.Contains(after, a) {
+			line := "%s was removed by %s"
+			if a == by || by == "" {
+				line = "%s left%.0s"
+			}
+			if err := e.systemLine(tx, c, line, a, who(by, e.self)); err != nil {
+				return err
+			}
+		}
+	}
+	return tx.PutConversation(c)
+}
+
+func who(addr, self string) string {
+	if addr == self {
+		return "you"
+	}
+	return addr
+}
+
+// resolve returns addr's published keys and records them among the
+// contacts, flagging a changed key of a verified contact.
+func (e *Engine) resolve(ctx context.Context, addr string) (identity.PublicBundle, error) {
+	b, err := e.acct.Resolve(ctx, addr)
+	if err != nil {
+		return b, err
+	}
+	return b, e.db.Update(func(tx *chatdb.Tx) error { return e.noteKey(tx, addr, b.IdentityKey) })
+}
+
+// sealAll seals body to each address as one message id and returns the
+// outbox entries, one per recipient.
+func (e *Engine) sealAll(ctx context.Context, c *chatdb.Conversation, to []string, ctype uint16, id sealed.ID, body []byte) ([]chatdb.Outgoing, error) {
+	var outs []chatdb.Outgoing
+	for _, r := range to {
+		b, err := e.resolve(ctx, r)
+		if err != nil {
+			return nil, fmt.Errorf("keys of %s: %w", r, err)
+		}
+		env, err := sealed.Seal(r, b.HPKEKey, e.acct.Keys, e.self, sealed.Message{ID: id, Time: e.now(), ContentType: ctype, Body: body})
+		if err != nil {
+			return nil, err
+		}
+		outs = append(outs, chatdb.Outgoing{Conv: c.ID, Recipient: r, Payload: env, Created: e.now()})
+	}
+	return outs, nil
+}

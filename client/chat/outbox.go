@@ -1,0 +1,201 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/quicprochat/qpc/client"
+	"github.com/quicprochat/qpc/client/chatdb"
+	"github.com/quicprochat/qpc/crypto/sealed"
+	"github.com/quicprochat/qpc/node"
+)
+
+// Send sends text to the conversation. The message goes into the outbox
+// first, with its id and sequence number fixed, and leaves when the node
+// is reachable: now, or on the next Connected. The note only records it.
+func (e *Engine) Send(ctx context.Context, conv chatdb.ConvID, text string) (chatdb.Message, error) {
+	if err := checkText(text); err != nil {
+		return chatdb.Message{}, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, err := e.conversation(conv)
+	if err != nil {
+		return chatdb.Message{}, err
+	}
+	switch {
+	case c.Left:
+		return chatdb.Message{}, fmt.Errorf("%s: %w", Label(c), ErrLeft)
+	case c.Invited:
+		return chatdb.Message{}, fmt.Errorf("%s: %w: /join to accept it", Label(c), ErrNotJoined)
+	case c.Kind != chatdb.KindNote && c.GroupID == nil:
+		return chatdb.Message{}, fmt.Errorf("%s wrote with qpc send; /dm %s to answer in an encrypted DM", c.Peer, c.Peer)
+	}
+	m := chatdb.Message{ID: newMsgID(), From: e.self, Time: e.now(), Text: text}
+	if c.Kind == chatdb.KindNote {
+		err := e.db.Update(func(tx *chatdb.Tx) error { return e.addLine(tx, &c, &m) })
+		return m, err
+	}
+	m.Status = chatdb.StatusQueued
+	err = e.db.Update(func(tx *chatdb.Tx) error {
+		c.SentSeq++
+		o := chatdb.Outgoing{Conv: c.ID, MsgID: m.ID, Text: text, ChatSeq: c.SentSeq, Created: m.Time}
+		if err := tx.PutOutgoing(&o); err != nil {
+			return err
+		}
+		return e.addLine(tx, &c, &m)
+	})
+	if err != nil {
+		return m, err
+	}
+	if _, err := e.flush(ctx); err != nil {
+		e.log.Debug("send stays queued", "err", err)
+	}
+	if sent, err := e.lookupMessage(c.ID, m.ID); err == nil {
+		m = sent
+	}
+	return m, nil
+}
+
+// Flush sends what waits in the outbox and returns how many entries left.
+func (e *Engine) Flush(ctx context.Context) (int, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.flush(ctx)
+}
+
+// transient reports whether a refusal of the node may go away by itself.
+func transient(err error) bool {
+	return errors.Is(err, node.ErrRateLimited) || errors.Is(err, node.ErrMailboxFull) ||
+		errors.Is(err, node.ErrShuttingDown) || errors.Is(err, node.ErrMeshFull)
+}
+
+// flush sends the outbox in order; it stops at the first entry the node
+// could not take, which stays for the next try. e.mu is held.
+func (e *Engine) flush(ctx context.Context) (int, error) {
+	if !e.online {
+		return 0, ErrOffline
+	}
+	var box []chatdb.Outgoing
+	if err := e.db.View(func(tx *chatdb.Tx) (err error) {
+		box, err = tx.Outbox()
+		return err
+	}); err != nil {
+		return 0, err
+	}
+	sent := 0
+	for _, o := range box {
+		outs, err := e.prepare(ctx, &o)
+		if err != nil {
+			return sent, err
+		}
+		if len(outs) > 0 {
+			rs, err := e.acct.Client.EnqueueBatch(ctx, outs)
+			if err != nil {
+				_ = e.db.Update(func(tx *chatdb.Tx) error { o.Attempts++; return tx.PutOutgoing(&o) })
+				return sent, err
+			}
+			for i, r := range rs {
+				if r.Err == nil {
+					continue
+				}
+				if transient(r.Err) {
+					_ = e.db.Update(func(tx *chatdb.Tx) error { o.Attempts++; return tx.PutOutgoing(&o) })
+					return sent, fmt.Errorf("to %s: %w", outs[i].Recipient, r.Err)
+				}
+				e.status("not delivered to %s: %v", outs[i].Recipient, r.Err)
+			}
+		}
+		if err := e.db.Update(func(tx *chatdb.Tx) error { return e.delivered(tx, &o) }); err != nil {
+			return sent, err
+		}
+		sent++
+	}
+	return sent, nil
+}
+
+// prepare returns the envelopes of an outbox entry: as stored for a
+// handshake message, freshly encrypted to the group's current members for
+// a chat message (none when the group is gone).
+func (e *Engine) prepare(ctx context.Context, o *chatdb.Outgoing) ([]client.Outgoing, error) {
+	if o.Payload != nil {
+		return []client.Outgoing{{Recipient: o.Recipient, Payload: o.Payload}}, nil
+	}
+	c, err := e.conversation(o.Conv)
+	if errors.Is(err, ErrNoConversation) || err == nil && (c.Left || c.GroupID == nil) {
+		e.status("a queued message was dropped: you are no longer in that conversation")
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	frame, err := (&chatFrame{ID: o.MsgID, Seq: o.ChatSeq, Time: o.Created, Text: o.Text}).marshal()
+	if err != nil {
+		return nil, err
+	}
+	var msg []byte
+	// The ratchet moves as the message is encrypted: the group state is
+	// saved before the message leaves.
+	if err := e.db.Update(func(tx *chatdb.Tx) error {
+		g, err := e.loadGroup(tx, &c)
+		if err != nil {
+			return err
+		}
+		if msg, err = g.Encrypt(frame, nil); err != nil {
+			return err
+		}
+		return e.saveGroup(tx, &c, g)
+	}); err != nil {
+		return nil, err
+	}
+	body := (&groupFrame{GroupID: c.GroupID, Message: msg}).marshal()
+	entries, err := e.sealAll(ctx, &c, without(c.Members, e.self), ContentGroup, sealed.ID(o.MsgID), body)
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) > 0 {
+		e.log.Debug("mls application message", "group", Label(c), "text_bytes", len(o.Text),
+			"mls_bytes", len(msg), "envelope_bytes", len(entries[0].Payload), "copies", len(entries))
+	}
+	outs := make([]client.Outgoing, len(entries))
+	for i, en := range entries {
+		outs[i] = client.Outgoing{Recipient: en.Recipient, Payload: en.Payload}
+	}
+	return outs, nil
+}
+
+// delivered drops a sent entry from the outbox and marks its chat message
+// sent.
+func (e *Engine) delivered(tx *chatdb.Tx, o *chatdb.Outgoing) error {
+	if err := tx.DeleteOutgoing(o.Seq); err != nil {
+		return err
+	}
+	if o.MsgID == (chatdb.MsgID{}) {
+		return nil
+	}
+	ms, err := tx.Messages(o.Conv, 200)
+	if err != nil {
+		return err
+	}
+	for i := len(ms) - 1; i >= 0; i-- {
+		if ms[i].ID == o.MsgID && ms[i].From == e.self {
+			ms[i].Status = chatdb.StatusSent
+			return tx.UpdateMessage(o.Conv, &ms[i])
+		}
+	}
+	return nil
+}
+
+func (e *Engine) lookupMessage(conv chatdb.ConvID, id chatdb.MsgID) (chatdb.Message, error) {
+	ms, err := e.History(conv, 200)
+	if err != nil {
+		return chatdb.Message{}, err
+	}
+	for i := len(ms) - 1; i >= 0; i-- {
+		if ms[i].ID == id {
+			return ms[i], nil
+		}
+	}
+	return chatdb.Message{}, ErrNoConversation
+}

@@ -1,0 +1,471 @@
+package chat
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/quicprochat/qpc/client/chatdb"
+	"github.com/quicprochat/qpc/crypto/mls"
+	"github.com/quicprochat/qpc/crypto/sealed"
+	"github.com/quicprochat/qpc/node"
+)
+
+// Bounds of the buffer of group messages that arrived before the commit
+// or Welcome they follow.
+const (
+	maxEarly = 256
+	earlyAge = 7 * 24 * time.Hour
+)
+
+// Handle processes messages from the mailbox and returns the sequence
+// number up to which they are handled, to acknowledge. A message that
+// cannot be read is reported and counts as handled; a message whose
+// handling failed here (the database) is not, so it comes again.
+func (e *Engine) Handle(ctx context.Context, msgs []node.Message) uint64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var handled uint64
+	for _, m := range msgs {
+		if err := e.handleOne(ctx, m); err != nil {
+			e.log.Warn("handling a message", "seq", m.Seq, "err", err)
+			e.status("could not store message %d: %v", m.Seq, err)
+			break
+		}
+		handled = m.Seq
+	}
+	e.commitLeavers(ctx)
+	return handled
+}
+
+// handleOne processes one mailbox message. Only errors of this machine are
+// returned; bad input is reported and dropped.
+func (e *Engine) handleOne(ctx context.Context, m node.Message) error {
+	o, err := sealed.Open(e.acct.Keys, e.self, m.Payload)
+	if err != nil {
+		e.status("a message (mailbox %d) could not be opened: %v", m.Seq, err)
+		return nil
+	}
+	from := strings.ToLower(o.SenderAddress)
+	b, err := e.resolve(ctx, from)
+	if err == nil {
+		err = o.VerifySender(b.IdentityKey)
+	}
+	if err != nil {
+		e.status("a message claiming to be from %s was dropped: cannot check the sender: %v", from, err)
+		return nil
+	}
+	switch o.ContentType {
+	case sealed.ContentText:
+		return e.handleText(from, o)
+	case ContentWelcome:
+		return e.handleWelcome(ctx, from, o.Body)
+	case ContentGroup:
+		f, err := parseGroupFrame(o.Body)
+		if err != nil {
+			e.status("a message from %s was dropped: %v", from, err)
+			return nil
+		}
+		return e.db.Update(func(tx *chatdb.Tx) error {
+			c, ok, err := e.groupConversation(tx, f.GroupID)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return e.keepEarly(tx, f.GroupID, from, f.Message)
+			}
+			return e.processGroupMessage(ctx, tx, &c, from, f.Message)
+		})
+	}
+	e.status("a message from %s of an unknown type (%d) was dropped", from, o.ContentType)
+	return nil
+}
+
+// handleText files a one-to-one message sent with qpc send under the DM
+// with its sender.
+func (e *Engine) handleText(from string, o *sealed.Opened) error {
+	return e.db.Update(func(tx *chatdb.Tx) error {
+		id := chatdb.MsgID(o.ID)
+		c, ok, err := e.dmConversation(tx, from)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			c = e.newConversation(chatdb.KindDM, from, from)
+			if err := tx.PutConversation(&c); err != nil {
+				return err
+			}
+		}
+		if seen, err := tx.Seen(c.ID, from, id); err != nil || seen {
+			return err
+		}
+		if err := tx.MarkSeen(c.ID, from, id, e.now()); err != nil {
+			return err
+		}
+		return e.addLine(tx, &c, &chatdb.Message{ID: id, From: from, Time: o.Time, Text: string(o.Body)})
+	})
+}
+
+func (e *Engine) dmConversation(tx *chatdb.Tx, peer string) (chatdb.Conversation, bool, error) {
+	cs, err := tx.Conversations()
+	if err != nil {
+		return chatdb.Conversation{}, false, err
+	}
+	for _, c := range cs {
+		if c.Kind == chatdb.KindDM && c.Peer == peer {
+			return c, true, nil
+		}
+	}
+	return chatdb.Conversation{}, false, nil
+}
+
+func (e *Engine) groupConversation(tx *chatdb.Tx, groupID []byte) (chatdb.Conversation, bool, error) {
+	cs, err := tx.Conversations()
+	if err != nil {
+		return chatdb.Conversation{}, false, err
+	}
+	for _, c := range cs {
+		if bytes.Equal(c.GroupID, groupID) && !c.Left {
+			return c, true, nil
+		}
+	}
+	return chatdb.Conversation{}, false, nil
+}
+
+// handleWelcome joins the group of an invitation. A group waits for /join
+// before it is shown; a DM opens at once. Two people who start a DM with
+// each other at the same moment make two groups: both keep the one with
+// the lower group id.
+func (e *Engine) handleWelcome(ctx context.Context, from string, body []byte) error {
+	f, err := parseWelcomeFrame(body)
+	if err != nil {
+		e.status("an invitation from %s was dropped: %v", from, err)
+		return nil
+	}
+	var w mls.MLSMessage
+	if err := mls.Unmarshal(f.Welcome, &w); err != nil || w.Welcome == nil {
+		e.status("an invitation from %s was dropped: not an MLS Welcome", from)
+		return nil
+	}
+	return e.db.Update(func(tx *chatdb.Tx) error {
+		kpb, ref, lastResort, err := e.bundleFor(tx, w.Welcome)
+		if err != nil {
+			return err
+		}
+		if kpb == nil {
+			e.status("an invitation from %s was dropped: it is for none of this machine's key packages", from)
+			return nil
+		}
+		g, err := mls.JoinGroup(f.Welcome, kpb, nil, e.cfg)
+		if err != nil {
+			e.status("an invitation from %s could not be accepted: %v", from, err)
+			return nil
+		}
+		if !lastResort {
+			if err := tx.DeleteKeyPackage(ref); err != nil {
+				return err
+			}
+		}
+		if _, ok, err := e.groupConversation(tx, g.GroupID()); err != nil || ok {
+			return err // the same Welcome again
+		}
+		if !slices.Contains(roster(g), from) {
+			e.status("an invitation from %s was dropped: %s is not in the group", from, from)
+			return nil
+		}
+		var c chatdb.Conversation
+		if f.Kind == chatdb.KindDM {
+			old, ok, err := e.dmConversation(tx, from)
+			if err != nil {
+				return err
+			}
+			if ok && old.GroupID != nil && !old.Left && bytes.Compare(old.GroupID, g.GroupID()) < 0 {
+				return nil // ours wins; the peer switches to it on our Welcome
+			}
+			c = e.newConversation(chatdb.KindDM, from, from)
+			c.Home, c.GroupID, c.Members = f.Home, g.GroupID(), roster(g)
+			if err := tx.PutConversation(&c); err != nil {
+				return err
+			}
+			if ok {
+				if err := e.adoptHistory(tx, &old, &c); err != nil {
+					return err
+				}
+			}
+			if err := e.saveGroup(tx, &c, g); err != nil {
+				return err
+			}
+			if err := e.systemLine(tx, &c, "%s started an end-to-end encrypted DM with you", from); err != nil {
+				return err
+			}
+		} else {
+			c = e.newConversation(chatdb.KindGroup, f.Name, "")
+			c.Home, c.GroupID, c.Members = f.Home, g.GroupID(), roster(g)
+			c.Invited, c.InvitedBy = true, from
+			if err := tx.PutConversation(&c); err != nil {
+				return err
+			}
+			if err := e.saveGroup(tx, &c, g); err != nil {
+				return err
+			}
+			line := fmt.Sprintf("%s invited you to #%s (members: %s)", from, f.Name, strings.Join(c.Members, ", "))
+			if err := tx.AppendMessage(c.ID, &chatdb.Message{System: true, From: e.self, Text: line, Time: e.now(), Received: e.now()}); err != nil {
+				return err
+			}
+			e.emit(Event{Conv: c.ID, Label: Label(c), Invitation: true, Message: &chatdb.Message{System: true, From: from, Text: line, Time: e.now()}})
+		}
+		if err := e.checkMembers(ctx, tx, &c, g); err != nil {
+			return err
+		}
+		return e.replayEarly(ctx, tx, &c)
+	})
+}
+
+// processGroupMessage applies one MLS message of c's group; from is the
+// sealed envelope's sender ("" for commits handed back by the ordering
+// node). Messages of a later epoch wait in the early buffer.
+func (e *Engine) processGroupMessage(ctx context.Context, tx *chatdb.Tx, c *chatdb.Conversation, from string, msg []byte) error {
+	g, err := e.loadGroup(tx, c)
+	if err != nil {
+		return err
+	}
+	var m mls.MLSMessage
+	if err := mls.Unmarshal(msg, &m); err != nil {
+		e.status("a message in %s was dropped: %v", Label(*c), err)
+		return nil
+	}
+	var epoch uint64
+	commit := false
+	switch {
+	case m.PrivateMessage != nil:
+		epoch, commit = m.PrivateMessage.Epoch, m.PrivateMessage.ContentType == mls.ContentCommit
+	case m.PublicMessage != nil:
+		epoch, commit = m.PublicMessage.Content.Epoch, m.PublicMessage.Content.ContentType == mls.ContentCommit
+	default:
+		e.status("a message in %s was dropped: wire format %d", Label(*c), m.WireFormat)
+		return nil
+	}
+	if epoch > g.Epoch() {
+		return e.keepEarly(tx, c.GroupID, from, msg)
+	}
+	if commit && epoch < g.Epoch() {
+		return nil // a commit applied already (from the ordering node, say)
+	}
+	before := roster(g)
+	rec, err := g.ProcessMessage(msg)
+	if err != nil {
+		if errors.Is(err, mls.ErrGenerationConsumed) {
+			return nil // a copy of a message read already
+		}
+		e.status("a message in %s could not be read: %v", Label(*c), err)
+		return nil
+	}
+	sender := strings.ToLower(string(rec.Credential.Identity))
+	if from != "" && sender != from {
+		e.status("a message in %s was dropped: sealed by %s but signed in the group by %s", Label(*c), from, sender)
+		return nil
+	}
+	if err := e.saveGroup(tx, c, g); err != nil {
+		return err
+	}
+	switch rec.Kind {
+	case mls.KindApplication:
+		return e.chatMessage(tx, c, sender, rec.ApplicationData)
+	case mls.KindProposal:
+		if rec.Proposal != nil && rec.Proposal.Type == mls.ProposalRemove && rec.Proposal.Remove == rec.Sender {
+			e.leavers = append(e.leavers, leaver{conv: c.ID, leaf: rec.Sender})
+		}
+		return nil
+	case mls.KindCommit:
+		if rec.Removed {
+			c.Left, c.Members = true, nil
+			if err := tx.PutGroupState(c.ID, nil); err != nil {
+				return err
+			}
+			return e.systemLine(tx, c, "you were removed from %s by %s", Label(*c), sender)
+		}
+		if err := e.rosterChanged(tx, c, g, before, sender); err != nil {
+			return err
+		}
+		if err := e.checkMembers(ctx, tx, c, g); err != nil {
+			return err
+		}
+		return e.replayEarly(ctx, tx, c)
+	}
+	return nil
+}
+
+// chatMessage files a decrypted chat frame from sender, once per message
+// id, and reports gaps in the sender's sequence numbers.
+func (e *Engine) chatMessage(tx *chatdb.Tx, c *chatdb.Conversation, sender string, data []byte) error {
+	f, err := parseChatFrame(data)
+	if err != nil {
+		e.status("a message from %s in %s was dropped: %v", sender, Label(*c), err)
+		return nil
+	}
+	if seen, err := tx.Seen(c.ID, sender, f.ID); err != nil || seen {
+		return err
+	}
+	if err := tx.MarkSeen(c.ID, sender, f.ID, e.now()); err != nil {
+		return err
+	}
+	if c.Senders == nil {
+		c.Senders = map[string]uint64{}
+	}
+	last := c.Senders[sender]
+	if f.Seq > last+1 {
+		n := f.Seq - last - 1
+		if err := e.systemLine(tx, c, "%d message%s from %s missing (numbers %d-%d): lost or still on the way",
+			n, plural(n), sender, last+1, f.Seq-1); err != nil {
+			return err
+		}
+	}
+	if f.Seq > last {
+		c.Senders[sender] = f.Seq
+	}
+	return e.addLine(tx, c, &chatdb.Message{ID: f.ID, From: sender, Time: f.Time, Text: f.Text})
+}
+
+func plural(n uint64) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// earlyMessage is a group message kept until the commit or Welcome it
+// follows arrives.
+type earlyMessage struct {
+	Group []byte    `json:"g"`
+	From  string    `json:"f"`
+	Msg   []byte    `json:"m"`
+	At    time.Time `json:"t"`
+}
+
+const earlyKey = "early"
+
+func (e *Engine) loadEarly(tx *chatdb.Tx) ([]earlyMessage, error) {
+	raw, err := tx.Meta(earlyKey)
+	if err != nil || raw == nil {
+		return nil, err
+	}
+	var ms []earlyMessage
+	if err := json.Unmarshal(raw, &ms); err != nil {
+		return nil, fmt.Errorf("chat: early messages: %w", err)
+	}
+	return ms, nil
+}
+
+func (e *Engine) storeEarly(tx *chatdb.Tx, ms []earlyMessage) error {
+	raw, err := json.Marshal(ms)
+	if err != nil {
+		return err
+	}
+	return tx.PutMeta(earlyKey, raw)
+}
+
+func (e *Engine) keepEarly(tx *chatdb.Tx, group []byte, from string, msg []byte) error {
+	ms, err := e.loadEarly(tx)
+	if err != nil {
+		return err
+	}
+	now := e.now()
+	ms = slices.DeleteFunc(ms, func(m earlyMessage) bool { return now.Sub(m.At) > earlyAge })
+	if len(ms) >= maxEarly {
+		ms = ms[len(ms)-maxEarly+1:]
+	}
+	ms = append(ms, earlyMessage{Group: group, From: from, Msg: msg, At: now})
+	return e.storeEarly(tx, ms)
+}
+
+// replayEarly processes the kept messages of c's group again, now that
+// its epoch moved on.
+func (e *Engine) replayEarly(ctx context.Context, tx *chatdb.Tx, c *chatdb.Conversation) error {
+	ms, err := e.loadEarly(tx)
+	if err != nil || len(ms) == 0 {
+		return err
+	}
+	var mine, rest []earlyMessage
+	for _, m := range ms {
+		if bytes.Equal(m.Group, c.GroupID) {
+			mine = append(mine, m)
+		} else {
+			rest = append(rest, m)
+		}
+	}
+	if len(mine) == 0 {
+		return nil
+	}
+	if err := e.storeEarly(tx, rest); err != nil {
+		return err
+	}
+	for _, m := range mine {
+		if c.Left {
+			break
+		}
+		if err := e.processGroupMessage(ctx, tx, c, m.From, m.Msg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// leaver is a member who proposed its own removal.
+type leaver struct {
+	conv chatdb.ConvID
+	leaf mls.LeafIndex
+}
+
+// commitLeavers commits the removal proposals of members who left, once
+// per group, by the remaining member with the lowest leaf, so that not all
+// of them race for it. e.mu is held.
+func (e *Engine) commitLeavers(ctx context.Context) {
+	byConv := map[chatdb.ConvID][]mls.LeafIndex{}
+	for _, l := range e.leavers {
+		byConv[l.conv] = append(byConv[l.conv], l.leaf)
+	}
+	e.leavers = nil
+	for id, leaving := range byConv {
+		c, err := e.activeGroup(id)
+		if err != nil || !e.online {
+			continue
+		}
+		var first bool
+		err = e.db.View(func(tx *chatdb.Tx) error {
+			g, err := e.loadGroup(tx, &c)
+			if err != nil {
+				return err
+			}
+			low, ok := lowestLeaf(g, leaving)
+			first = g.PendingProposals() > 0 && ok && low == g.OwnLeaf()
+			return nil
+		})
+		if err != nil || !first {
+			continue
+		}
+		err = e.commitChange(ctx, &c, func(g *mls.Group) (*change, error) {
+			out, err := g.Commit(nil)
+			return &change{out: out}, err
+		})
+		if err != nil {
+			e.status("%s: committing a member's leaving: %v", Label(c), err)
+		}
+	}
+}
+
+// lowestLeaf is the lowest leaf of a member not among leaving.
+func lowestLeaf(g *mls.Group, leaving []mls.LeafIndex) (mls.LeafIndex, bool) {
+	var low mls.LeafIndex
+	found := false
+	for _, m := range g.Roster() {
+		if !slices.Contains(leaving, m.Leaf) && (!found || m.Leaf < low) {
+			low, found = m.Leaf, true
+		}
+	}
+	return low, found
+}

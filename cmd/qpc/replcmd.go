@@ -1,0 +1,472 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/quicprochat/qpc/client/chatdb"
+	"github.com/quicprochat/qpc/internal/qrterm"
+)
+
+// replCommand is one of the REPL's slash commands. The table of them is
+// the one place that says what a command takes: /help and the usage
+// errors come from it.
+type replCommand struct {
+	name    string
+	aliases []string
+	// args is the synopsis of the arguments: "<user>", "[n]".
+	args string
+	help string
+	// min and max bound how many arguments it takes; max < 0: any.
+	min, max int
+	run      func(r *repl, ctx context.Context, args []string) error
+}
+
+func (c replCommand) usage() string {
+	if c.args == "" {
+		return "usage: /" + c.name
+	}
+	return "usage: /" + c.name + " " + c.args
+}
+
+func replCommands() []replCommand {
+	return []replCommand{
+		{name: "dm", args: "<user[@domain]>", help: "talk with a user (with yourself: your notes, kept on this machine)", min: 1, max: 1, run: (*repl).cmdDM},
+		{name: "create-group", aliases: []string{"cg"}, args: "<name>", help: "make a group of you alone; /invite adds people", min: 1, max: 1, run: (*repl).cmdCreateGroup},
+		{name: "invite", args: "<user>", help: "add a user to the current group", min: 1, max: 1, run: (*repl).cmdInvite},
+		{name: "remove", args: "<user>", help: "remove a user from the current group (its keys rotate)", min: 1, max: 1, run: (*repl).cmdRemove},
+		{name: "join", args: "[#group]", help: "accept an invitation: the current one, the named one or the only one", max: 1, run: (*repl).cmdJoin},
+		{name: "leave", help: "leave the current group (or decline its invitation)", run: (*repl).cmdLeave},
+		{name: "switch", aliases: []string{"sw"}, args: "@user|#group", help: "go to another conversation; shows its last lines", min: 1, max: 1, run: (*repl).cmdSwitch},
+		{name: "list", aliases: []string{"ls"}, help: "every conversation: kind, members, unread; * marks the current one", run: (*repl).cmdList},
+		{name: "members", help: "the members of the current conversation", run: (*repl).cmdMembers},
+		{name: "history", aliases: []string{"hist"}, args: "[n]", help: "the last n lines of the current conversation (default 20)", max: 1, run: (*repl).cmdHistory},
+		{name: "verify", args: "<user> [confirm]", help: "show the safety number with a user, as digits and a QR code; confirm: mark it verified", min: 1, max: 2, run: (*repl).cmdVerify},
+		{name: "update-key", aliases: []string{"rotate-key"}, help: "give yourself new keys in the current group", run: (*repl).cmdUpdateKey},
+		{name: "mesh", args: "peers [flags] | server <host:port>", help: "nodes nearby (mDNS), or move to another node", min: 1, max: -1, run: (*repl).cmdMesh},
+		{name: "channel", args: "<create|join|share|send|recv|list|leave|stats> [args]", help: "broadcast channels, as qpc channel does", min: 1, max: -1, run: (*repl).cmdChannel},
+		{name: "whoami", help: "your address, your node, your identity fingerprint", run: (*repl).cmdWhoami},
+		{name: "help", help: "this list", run: (*repl).cmdHelp},
+		{name: "quit", aliases: []string{"exit"}, help: "end (Ctrl-D too); queued messages are sent next time", run: (*repl).cmdQuit},
+	}
+}
+
+// parseCommand splits a line that starts with "/" into its command and
+// arguments; the error says what is wrong in one line.
+func parseCommand(line string) (replCommand, []string, error) {
+	fields := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), "/"))
+	if len(fields) == 0 {
+		return replCommand{}, nil, errors.New("a command follows the / (try /help)")
+	}
+	name, args := strings.ToLower(fields[0]), fields[1:]
+	for _, c := range replCommands() {
+		if c.name != name && !slices.Contains(c.aliases, name) {
+			continue
+		}
+		if len(args) < c.min || c.max >= 0 && len(args) > c.max {
+			return replCommand{}, nil, errors.New(c.usage())
+		}
+		return c, args, nil
+	}
+	return replCommand{}, nil, fmt.Errorf("unknown command /%s (try /help)", terminalSafe(fields[0]))
+}
+
+func (r *repl) cmdHelp(_ context.Context, _ []string) error {
+	rows := [][]string{}
+	for _, c := range replCommands() {
+		names := "/" + c.name
+		for _, a := range c.aliases {
+			names += ", /" + a
+		}
+		if c.args != "" {
+			names += " " + c.args
+		}
+		rows = append(rows, []string{"  " + names, c.help})
+	}
+	var b bytes.Buffer
+	fmt.Fprintln(&b, "commands:")
+	printTable(&b, rows)
+	fmt.Fprintln(&b, "Anything else is sent to the current conversation (start it with // to send a line that begins with /).")
+	r.printf("%s", b.String())
+	return nil
+}
+
+func (r *repl) cmdQuit(context.Context, []string) error { return errQuit }
+
+// isSelf reports whether user names the account itself.
+func (r *repl) isSelf(user string) bool {
+	self := r.eng.Self()
+	return strings.EqualFold(user, self) || strings.EqualFold(strings.TrimPrefix(user, "@"), self) ||
+		strings.Contains(self, "@") && strings.EqualFold(strings.TrimPrefix(user, "@"), self[:strings.Index(self, "@")])
+}
+
+func (r *repl) cmdDM(ctx context.Context, args []string) error {
+	var c chatdb.Conversation
+	var err error
+	if r.isSelf(args[0]) {
+		c, err = r.eng.Note()
+	} else {
+		c, err = r.eng.DM(ctx, strings.TrimPrefix(args[0], "@"))
+	}
+	if err != nil {
+		return err
+	}
+	return r.switchTo(c)
+}
+
+func (r *repl) cmdCreateGroup(ctx context.Context, args []string) error {
+	c, err := r.eng.CreateGroup(ctx, strings.TrimPrefix(args[0], "#"))
+	if err != nil {
+		return err
+	}
+	r.printf("created %s: /invite <user> adds people", r.name(c))
+	return r.switchTo(c)
+}
+
+// group returns the current conversation, which must be a group that the
+// account is in, for the command cmd.
+func (r *repl) group(cmd string) (chatdb.Conversation, error) {
+	c, err := r.current()
+	if err != nil {
+		return c, err
+	}
+	switch {
+	case c.Kind != chatdb.KindGroup:
+		return c, fmt.Errorf("/%s works in a group: /switch #group or /cg <name> first", cmd)
+	case c.Invited:
+		return c, fmt.Errorf("%s is an invitation: /join to accept it first", r.name(c))
+	case c.Left:
+		return c, fmt.Errorf("you are no longer in %s", r.name(c))
+	}
+	return c, nil
+}
+
+func (r *repl) cmdInvite(ctx context.Context, args []string) error {
+	return r.changeMembers(ctx, "invite", args[0], r.eng.Invite, "invited %s to %s")
+}
+
+func (r *repl) cmdRemove(ctx context.Context, args []string) error {
+	return r.changeMembers(ctx, "remove", args[0], r.eng.Remove, "removed %s from %s")
+}
+
+// changeMembers runs change (Invite or Remove) on user in the current
+// group for the command cmd, and says what it did with done.
+func (r *repl) changeMembers(ctx context.Context, cmd, user string,
+	change func(context.Context, chatdb.ConvID, string) error, done string) error {
+	c, err := r.group(cmd)
+	if err != nil {
+		return err
+	}
+	if err := change(ctx, c.ID, strings.TrimPrefix(user, "@")); err != nil {
+		return err
+	}
+	r.printf(done, terminalSafe(user), r.name(c))
+	return nil
+}
+
+// pending returns the invitation /join means: the named one, else the
+// current conversation if it is one, else the only one there is.
+func (r *repl) pending(args []string) (chatdb.Conversation, error) {
+	if len(args) == 1 {
+		c, err := r.eng.Find(args[0])
+		if err != nil {
+			return c, err
+		}
+		if !c.Invited {
+			return c, fmt.Errorf("%s is no invitation (/switch goes there)", r.name(c))
+		}
+		return c, nil
+	}
+	if c, err := r.current(); err == nil && c.Invited {
+		return c, nil
+	}
+	convs, err := r.eng.Conversations()
+	if err != nil {
+		return chatdb.Conversation{}, err
+	}
+	var invited []chatdb.Conversation
+	var names []string
+	for _, c := range convs {
+		if c.Invited {
+			invited = append(invited, c)
+			names = append(names, "/join "+r.name(c))
+		}
+	}
+	switch len(invited) {
+	case 0:
+		return chatdb.Conversation{}, errors.New("no invitation to accept")
+	case 1:
+		return invited[0], nil
+	}
+	return chatdb.Conversation{}, fmt.Errorf("%d invitations: %s", len(invited), strings.Join(names, " or "))
+}
+
+func (r *repl) cmdJoin(ctx context.Context, args []string) error {
+	c, err := r.pending(args)
+	if err != nil {
+		return err
+	}
+	if err := r.eng.Join(ctx, c.ID); err != nil {
+		return err
+	}
+	if joined, ok := r.lookup(c.ID); ok {
+		c = joined
+	}
+	c.Invited = false
+	r.printf("joined %s", r.name(c))
+	return r.switchTo(c)
+}
+
+func (r *repl) cmdLeave(ctx context.Context, _ []string) error {
+	c, err := r.current()
+	if err != nil {
+		return err
+	}
+	if c.Kind != chatdb.KindGroup {
+		return errors.New("/leave works in a group (a DM stays; /switch elsewhere)")
+	}
+	if err := r.eng.Leave(ctx, c.ID); err != nil {
+		return err
+	}
+	if c.Invited {
+		r.printf("declined the invitation to %s", r.name(c))
+	} else {
+		r.printf("left %s", r.name(c))
+	}
+	r.leaveCurrent()
+	return nil
+}
+
+func (r *repl) cmdSwitch(_ context.Context, args []string) error {
+	c, err := r.eng.Find(args[0])
+	if err != nil {
+		return err
+	}
+	return r.switchTo(c)
+}
+
+func kindName(k chatdb.Kind) string {
+	switch k {
+	case chatdb.KindNote:
+		return "note"
+	case chatdb.KindDM:
+		return "dm"
+	case chatdb.KindGroup:
+		return "group"
+	}
+	return "?"
+}
+
+func (r *repl) cmdList(context.Context, []string) error {
+	convs, err := r.eng.Conversations()
+	if err != nil {
+		return err
+	}
+	if len(convs) == 0 {
+		r.printf("no conversations yet: /dm <user> or /cg <name>")
+		return nil
+	}
+	cur, hasCur := r.currentID()
+	rows := [][]string{{" ", "CONVERSATION", "KIND", "MEMBERS", "UNREAD"}}
+	for _, c := range convs {
+		mark := " "
+		if hasCur && c.ID == cur {
+			mark = "*"
+		}
+		var note string
+		switch {
+		case c.Invited:
+			note = "invitation from " + r.who(c.InvitedBy) + ": /join " + r.name(c)
+		case c.Left:
+			note = "left"
+		}
+		row := []string{mark, r.name(c), kindName(c.Kind), strconv.Itoa(len(c.Members)), strconv.Itoa(c.Unread)}
+		if note != "" {
+			row = append(row, note)
+		}
+		rows = append(rows, row)
+	}
+	var b bytes.Buffer
+	printTable(&b, rows)
+	r.printf("%s", b.String())
+	return nil
+}
+
+func (r *repl) cmdMembers(context.Context, []string) error {
+	c, err := r.current()
+	if err != nil {
+		return err
+	}
+	members, err := r.eng.Members(c.ID)
+	if err != nil {
+		return err
+	}
+	shown := make([]string, len(members))
+	for i, m := range members {
+		shown[i] = terminalSafe(m)
+	}
+	r.printf("%s: %d %s: %s", r.name(c), len(members), plural(len(members), "member"), strings.Join(shown, ", "))
+	return nil
+}
+
+func (r *repl) cmdHistory(_ context.Context, args []string) error {
+	n := 20
+	if len(args) == 1 {
+		var err error
+		if n, err = strconv.Atoi(args[0]); err != nil || n <= 0 {
+			return errors.New("usage: /history [n], n a number of lines above 0")
+		}
+	}
+	c, err := r.current()
+	if err != nil {
+		return err
+	}
+	msgs, err := r.eng.History(c.ID, n)
+	if err != nil {
+		return err
+	}
+	if len(msgs) == 0 {
+		r.printf("%s", r.io.Dim("-- nothing yet in "+r.name(c)+" --"))
+		return nil
+	}
+	var b strings.Builder
+	for _, m := range msgs {
+		fmt.Fprintln(&b, r.formatLine(m))
+	}
+	r.printf("%s", b.String())
+	return nil
+}
+
+func (r *repl) cmdVerify(ctx context.Context, args []string) error {
+	user := strings.TrimPrefix(args[0], "@")
+	if len(args) == 2 {
+		if args[1] != "confirm" {
+			return errors.New("usage: /verify <user> [confirm]")
+		}
+		if err := r.eng.Verify(ctx, user); err != nil {
+			return err
+		}
+		r.printf("%s is verified: you compared the safety number", terminalSafe(user))
+		return nil
+	}
+	number, contact, err := r.eng.SafetyNumber(ctx, user)
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	if contact.KeyChanged {
+		fmt.Fprintf(&b, "WARNING: THE KEY OF %s HAS CHANGED SINCE YOU VERIFIED IT.\n"+
+			"Someone may be impersonating them, or they set up a new device. Compare the safety number again before you trust it.\n",
+			strings.ToUpper(terminalSafe(contact.Address)))
+	}
+	fmt.Fprintf(&b, "safety number with %s:\n%s", terminalSafe(user), groupDigits(number))
+	if err := qrterm.Write(&b, number); err != nil {
+		return err
+	}
+	switch {
+	case contact.Verified && !contact.KeyChanged:
+		fmt.Fprintln(&b, "verified")
+	default:
+		fmt.Fprintf(&b, "not verified: compare the number with %s in person or on a call, then /verify %s confirm\n", terminalSafe(user), terminalSafe(user))
+	}
+	r.printf("%s", b.String())
+	return nil
+}
+
+// groupDigits lays out a safety number as people read it aloud: groups of
+// five digits, four groups a line.
+func groupDigits(number string) string {
+	var b strings.Builder
+	for i := 0; i < len(number); i += 5 {
+		if i%20 == 0 {
+			b.WriteString("  ")
+		}
+		b.WriteString(number[i:min(i+5, len(number))])
+		if (i+5)%20 == 0 || i+5 >= len(number) {
+			b.WriteString("\n")
+		} else {
+			b.WriteString(" ")
+		}
+	}
+	return b.String()
+}
+
+func (r *repl) cmdUpdateKey(ctx context.Context, _ []string) error {
+	c, err := r.group("update-key")
+	if err != nil {
+		return err
+	}
+	if err := r.eng.UpdateKey(ctx, c.ID); err != nil {
+		return err
+	}
+	r.printf("new keys in %s", r.name(c))
+	return nil
+}
+
+func (r *repl) cmdMesh(ctx context.Context, args []string) error {
+	usage := errors.New("usage: /mesh peers [--iface IFACE] [--timeout 3s] | /mesh server <host:port>")
+	switch args[0] {
+	case "peers":
+		var b bytes.Buffer
+		runMeshPeers(args[1:], &b, &b)
+		r.printf("%s", b.String())
+		return nil
+	case "server":
+		if len(args) != 2 {
+			return usage
+		}
+		if _, _, err := net.SplitHostPort(args[1]); err != nil {
+			return fmt.Errorf("/mesh server %s: %w", terminalSafe(args[1]), err)
+		}
+		if r.net == nil {
+			return errNoNode
+		}
+		r.printf("moving to %s; the account stays %s", terminalSafe(args[1]), terminalSafe(r.eng.Self()))
+		r.net.moveTo(ctx, args[1])
+		return nil
+	}
+	return usage
+}
+
+// errNoNode is what the commands that need the node say without one.
+var errNoNode = errors.New("not connected to a node")
+
+func (r *repl) cmdChannel(_ context.Context, args []string) error {
+	if r.net == nil {
+		return errNoNode
+	}
+	// What would read stdin or run until interrupted cannot share the
+	// terminal with the REPL.
+	switch {
+	case args[0] == "join" && len(args) < 2:
+		return errors.New("usage: /channel join <share string>")
+	case args[0] == "send" && len(args) < 3:
+		return errors.New("usage: /channel send <topic> <text>")
+	case args[0] == "recv" && (slices.Contains(args, "--follow") || slices.Contains(args, "-follow")):
+		return errors.New("/channel recv --follow runs until interrupted: use qpc channel recv --follow in another terminal")
+	}
+	var b bytes.Buffer
+	r.net.channel(args, &b)
+	r.printf("%s", b.String())
+	return nil
+}
+
+func (r *repl) cmdWhoami(context.Context, []string) error {
+	if r.net == nil {
+		r.printf("%s", terminalSafe(r.eng.Self()))
+		return nil
+	}
+	server := r.net.server()
+	state := "offline"
+	if r.eng.Online() {
+		state = "online"
+	}
+	r.printf("%s\nnode         %s (%s)\nfingerprint  %s", terminalSafe(r.eng.Self()), server, state, r.net.s.acct.Keys.Fingerprint())
+	return nil
+}

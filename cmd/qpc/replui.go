@@ -1,0 +1,345 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/quicprochat/qpc/client/chat"
+	"github.com/quicprochat/qpc/client/chatdb"
+)
+
+// chatEngine is what the REPL asks of the conversation engine
+// (*chat.Engine); the tests give it an in-memory one.
+type chatEngine interface {
+	Self() string
+	Events() <-chan chat.Event
+	Online() bool
+	Conversations() ([]chatdb.Conversation, error)
+	Find(name string) (chatdb.Conversation, error)
+	Note() (chatdb.Conversation, error)
+	DM(ctx context.Context, peer string) (chatdb.Conversation, error)
+	CreateGroup(ctx context.Context, name string) (chatdb.Conversation, error)
+	Invite(ctx context.Context, conv chatdb.ConvID, user string) error
+	Remove(ctx context.Context, conv chatdb.ConvID, user string) error
+	Join(ctx context.Context, conv chatdb.ConvID) error
+	Leave(ctx context.Context, conv chatdb.ConvID) error
+	Send(ctx context.Context, conv chatdb.ConvID, text string) (chatdb.Message, error)
+	History(conv chatdb.ConvID, n int) ([]chatdb.Message, error)
+	MarkRead(conv chatdb.ConvID) error
+	Members(conv chatdb.ConvID) ([]string, error)
+	UpdateKey(ctx context.Context, conv chatdb.ConvID) error
+	SafetyNumber(ctx context.Context, user string) (string, chatdb.Contact, error)
+	Verify(ctx context.Context, user string) error
+}
+
+var _ chatEngine = (*chat.Engine)(nil)
+
+// errQuit ends the REPL: /quit.
+var errQuit = errors.New("quit")
+
+// switchLines is how much history switching to a conversation shows.
+const switchLines = 10
+
+// repl is the interactive chat's terminal UI: it reads lines, runs the
+// commands among them against the engine, sends the rest to the current
+// conversation, and prints what the engine reports as it happens.
+type repl struct {
+	eng chatEngine
+	// label names a conversation (chat.Label).
+	label func(chatdb.Conversation) string
+	io    lineIO
+	// net is the connection to the node; nil without one (tests), which
+	// the commands that need it say.
+	net *replNet
+
+	mu     sync.Mutex
+	cur    chatdb.ConvID
+	hasCur bool
+	// shown is the last history seq printed of each conversation, so that
+	// a line the engine reports and Send returns is printed once.
+	shown map[chatdb.ConvID]uint64
+}
+
+func newRepl(eng chatEngine, label func(chatdb.Conversation) string, io lineIO, net *replNet) *repl {
+	r := &repl{eng: eng, label: label, io: io, net: net, shown: map[chatdb.ConvID]uint64{}}
+	r.setPrompt("no conversation")
+	return r
+}
+
+// run reads and runs lines until /quit, the end of input or ctx ends. It
+// prints the engine's events meanwhile.
+func (r *repl) run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { r.printEvents(ctx) })
+	defer wg.Wait()
+	defer cancel()
+
+	type result struct {
+		line string
+		err  error
+	}
+	results := make(chan result, 1)
+	next := make(chan struct{}, 1)
+	defer close(next)
+	// The reader asks for one line at a time, so that a command has
+	// finished (and set the prompt) before the next prompt is drawn.
+	go func() {
+		defer r.restoreOnPanic()
+		for range next {
+			line, err := r.io.ReadLine()
+			results <- result{line, err}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	r.printf("%s", r.io.Dim(fmt.Sprintf("-- %s: /help lists the commands, /quit or Ctrl-D ends --", terminalSafe(r.eng.Self()))))
+	for {
+		next <- struct{}{}
+		var res result
+		select {
+		case <-ctx.Done():
+			return nil
+		case res = <-results:
+		}
+		if errors.Is(res.err, io.EOF) {
+			return nil
+		}
+		if res.err != nil {
+			return res.err
+		}
+		if err := r.handle(ctx, res.line); errors.Is(err, errQuit) {
+			return nil
+		} else if err != nil {
+			r.printf("%s", terminalSafe(err.Error()))
+		}
+	}
+}
+
+// restoreOnPanic puts the terminal back before a panic ends the process,
+// which would leave the shell in raw mode.
+func (r *repl) restoreOnPanic() {
+	if p := recover(); p != nil {
+		r.io.Close()
+		panic(p)
+	}
+}
+
+// handle runs one line: a command, or text for the current conversation.
+// "//" at the start sends a line that starts with "/".
+func (r *repl) handle(ctx context.Context, line string) error {
+	line = strings.TrimSpace(line)
+	switch {
+	case line == "":
+		return nil
+	case strings.HasPrefix(line, "//"):
+		return r.say(ctx, line[1:])
+	case strings.HasPrefix(line, "/"):
+		cmd, args, err := parseCommand(line)
+		if err != nil {
+			return err
+		}
+		return cmd.run(r, ctx, args)
+	}
+	return r.say(ctx, line)
+}
+
+// say sends text to the current conversation.
+func (r *repl) say(ctx context.Context, text string) error {
+	c, err := r.current()
+	if err != nil {
+		return err
+	}
+	if c.Invited {
+		return fmt.Errorf("%s is an invitation: /join to accept it first", r.name(c))
+	}
+	m, err := r.eng.Send(ctx, c.ID, text)
+	if err != nil {
+		return err
+	}
+	if r.markShown(c.ID, m.Seq) {
+		r.printf("%s", r.formatLine(m))
+	}
+	return nil
+}
+
+// printf prints one line (or a few) above the prompt.
+func (r *repl) printf(format string, args ...any) {
+	s := fmt.Sprintf(format, args...)
+	if !strings.HasSuffix(s, "\n") {
+		s += "\n"
+	}
+	io.WriteString(r.io, s)
+}
+
+// printEvents prints what the engine reports until ctx ends.
+func (r *repl) printEvents(ctx context.Context) {
+	defer r.restoreOnPanic()
+	events := r.eng.Events()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			r.event(ev)
+		}
+	}
+}
+
+func (r *repl) event(ev chat.Event) {
+	switch {
+	case ev.Status != "":
+		r.printf("%s", r.io.Dim("-- "+terminalSafe(ev.Status)+" --"))
+	case ev.Invitation:
+		by := "someone"
+		if c, ok := r.lookup(ev.Conv); ok && c.InvitedBy != "" {
+			by = r.who(c.InvitedBy)
+		}
+		label := terminalSafe(ev.Label)
+		r.printf("%s invited you to %s: /join %s to accept", by, label, label)
+	case ev.Message != nil:
+		m := *ev.Message
+		if cur, ok := r.currentID(); ok && cur == ev.Conv {
+			if r.markShown(ev.Conv, m.Seq) {
+				r.printf("%s", r.formatLine(m))
+			}
+			r.eng.MarkRead(ev.Conv) // seen as it arrived
+			return
+		}
+		unread := ""
+		if c, ok := r.lookup(ev.Conv); ok && c.Unread > 0 {
+			unread = fmt.Sprintf(" (%d unread)", c.Unread)
+		}
+		if m.System {
+			r.printf("[%s] %s%s", terminalSafe(ev.Label), r.io.Dim("-- "+terminalSafe(m.Text)+" --"), unread)
+			return
+		}
+		r.printf("[%s] %s: %s%s", terminalSafe(ev.Label), r.who(m.From), terminalSafe(m.Text), unread)
+	}
+}
+
+// formatLine is a line of history as shown: "HH:MM bob text", "HH:MM me
+// text", or a system line "HH:MM -- text --".
+func (r *repl) formatLine(m chatdb.Message) string {
+	t := m.Time
+	if t.IsZero() {
+		t = m.Received
+	}
+	hhmm := t.Local().Format("15:04")
+	if m.System {
+		return hhmm + " " + r.io.Dim("-- "+terminalSafe(m.Text)+" --")
+	}
+	s := hhmm + " " + r.who(m.From) + " " + terminalSafe(m.Text)
+	if m.Status == chatdb.StatusQueued {
+		s += " " + r.io.Dim("(queued)")
+	}
+	return s
+}
+
+// who is how an address is shown: "me", a user of the account's own
+// domain by name alone, anyone else as user@domain.
+func (r *repl) who(addr string) string {
+	self := r.eng.Self()
+	switch {
+	case addr == "" || strings.EqualFold(addr, self):
+		return "me"
+	case strings.Contains(self, "@") && strings.HasSuffix(strings.ToLower(addr), strings.ToLower(self[strings.Index(self, "@"):])):
+		return terminalSafe(addr[:strings.LastIndex(addr, "@")])
+	}
+	return terminalSafe(addr)
+}
+
+// name is how a conversation is shown.
+func (r *repl) name(c chatdb.Conversation) string { return terminalSafe(r.label(c)) }
+
+// markShown records that line seq of conv is printed; false if it was.
+func (r *repl) markShown(conv chatdb.ConvID, seq uint64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if seq == 0 {
+		return true // not in the history: nothing to tell apart
+	}
+	if seq <= r.shown[conv] {
+		return false
+	}
+	r.shown[conv] = seq
+	return true
+}
+
+func (r *repl) currentID() (chatdb.ConvID, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cur, r.hasCur
+}
+
+// current returns the current conversation as the engine has it now.
+func (r *repl) current() (chatdb.Conversation, error) {
+	id, ok := r.currentID()
+	if !ok {
+		return chatdb.Conversation{}, errors.New("no conversation: /dm <user> or /cg <name> first")
+	}
+	c, ok := r.lookup(id)
+	if !ok {
+		return chatdb.Conversation{}, errors.New("the current conversation is gone: /list, then /switch")
+	}
+	return c, nil
+}
+
+// lookup finds a conversation by id.
+func (r *repl) lookup(id chatdb.ConvID) (chatdb.Conversation, bool) {
+	convs, err := r.eng.Conversations()
+	if err != nil {
+		return chatdb.Conversation{}, false
+	}
+	for _, c := range convs {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return chatdb.Conversation{}, false
+}
+
+// switchTo makes c the current conversation, shows its last lines and
+// marks it read.
+func (r *repl) switchTo(c chatdb.Conversation) error {
+	r.mu.Lock()
+	r.cur, r.hasCur = c.ID, true
+	r.mu.Unlock()
+	r.setPrompt(r.label(c))
+	if c.Invited {
+		r.printf("%s", r.io.Dim(fmt.Sprintf("-- %s: an invitation from %s; /join to accept, /leave to decline --", r.name(c), r.who(c.InvitedBy))))
+		return nil
+	}
+	msgs, err := r.eng.History(c.ID, switchLines)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n", r.io.Dim(fmt.Sprintf("-- %s --", r.name(c))))
+	for _, m := range msgs {
+		fmt.Fprintln(&b, r.formatLine(m))
+		r.markShown(c.ID, m.Seq)
+	}
+	r.printf("%s", b.String())
+	return r.eng.MarkRead(c.ID)
+}
+
+// leaveCurrent forgets the current conversation.
+func (r *repl) leaveCurrent() {
+	r.mu.Lock()
+	r.hasCur = false
+	r.mu.Unlock()
+	r.setPrompt("no conversation")
+}
+
+func (r *repl) setPrompt(label string) {
+	r.io.SetPrompt("[" + terminalSafe(label) + "] > ")
+}

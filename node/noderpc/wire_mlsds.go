@@ -1,0 +1,141 @@
+package noderpc
+
+import (
+	"fmt"
+
+	"capnproto.org/go/capnp/v3"
+
+	"github.com/quicprochat/qpc/node"
+)
+
+// This file converts orderCommit (of NodeService and FederationService)
+// between the node's types and the wire. Client, node and federation use
+// the same functions: what a node reads from a client or a peer is a bad
+// request when it breaks the schema's rules, what a client or a node
+// reads from the node that answered a malformed answer.
+
+// CommitClaim is the arguments of an orderCommit: a claim of epoch of
+// group for commit, at the group's home node.
+type CommitClaim struct {
+	Home   string
+	Group  []byte
+	Epoch  uint64
+	Commit []byte
+}
+
+// commitClaimParams are the Params of an orderCommit of either service.
+type commitClaimParams interface {
+	Group() ([]byte, error)
+	Home() (string, error)
+	Epoch() uint64
+	Commit() ([]byte, error)
+}
+
+// CommitClaimFromWire reads the arguments of an orderCommit, copying the
+// group id and the commit out of the message. A group id that is not 1
+// to node.MaxGroupID bytes, or an empty commit, is a bad request, refused
+// before the commit is copied; the commit's upper bound is the node's
+// payload limit, which the node checks.
+func CommitClaimFromWire[P commitClaimParams](p P) (CommitClaim, error) {
+	group, err := p.Group()
+	if err != nil {
+		return CommitClaim{}, BadRequest(fmt.Errorf("group: %w", err))
+	}
+	if len(group) == 0 || len(group) > node.MaxGroupID {
+		return CommitClaim{}, BadRequest(fmt.Errorf("group id of %d bytes (1-%d)", len(group), node.MaxGroupID))
+	}
+	home, err := p.Home()
+	if err != nil {
+		return CommitClaim{}, BadRequest(fmt.Errorf("home: %w", err))
+	}
+	commit, err := p.Commit()
+	if err != nil {
+		return CommitClaim{}, BadRequest(fmt.Errorf("commit: %w", err))
+	}
+	if len(commit) == 0 {
+		return CommitClaim{}, BadRequest(fmt.Errorf("empty commit"))
+	}
+	return CommitClaim{Home: home, Group: clone(group), Epoch: p.Epoch(), Commit: clone(commit)}, nil
+}
+
+// CommitClaimToWire writes c into the Params of an orderCommit of either
+// service.
+func CommitClaimToWire[P interface {
+	SetGroup([]byte) error
+	SetHome(string) error
+	SetEpoch(uint64)
+	SetCommit([]byte) error
+}](c CommitClaim, p P) error {
+	if err := p.SetGroup(c.Group); err != nil {
+		return err
+	}
+	if err := p.SetHome(c.Home); err != nil {
+		return err
+	}
+	p.SetEpoch(c.Epoch)
+	return p.SetCommit(c.Commit)
+}
+
+// SetCommitOrder allocates the results of an orderCommit (of either
+// service) with alloc and writes o into them.
+func SetCommitOrder[R interface {
+	SetAccepted(bool)
+	SetNext(uint64)
+	NewMissing(int32) (capnp.DataList, error)
+}](alloc func() (R, error), o node.CommitOrder) error {
+	res, err := alloc()
+	if err != nil {
+		return err
+	}
+	res.SetAccepted(o.Accepted)
+	res.SetNext(o.Next)
+	if len(o.Missing) == 0 {
+		return nil
+	}
+	list, err := res.NewMissing(int32(len(o.Missing)))
+	if err != nil {
+		return err
+	}
+	for i, c := range o.Missing {
+		if err := list.Set(i, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CommitOrderFromWire reads the results of an orderCommit (of either
+// service), copying the commits out of the message. An accepted claim
+// with missing commits, more than node.MaxMissingCommits of them, or an
+// empty one, fails with an error wrapping ErrMalformedAnswer.
+func CommitOrderFromWire[R interface {
+	Accepted() bool
+	Next() uint64
+	Missing() (capnp.DataList, error)
+}](res R) (node.CommitOrder, error) {
+	list, err := res.Missing()
+	if err != nil {
+		return node.CommitOrder{}, fmt.Errorf("missing commits: %w", err)
+	}
+	switch n := list.Len(); {
+	case n > node.MaxMissingCommits:
+		return node.CommitOrder{}, fmt.Errorf("%w: %d missing commits, at most %d", ErrMalformedAnswer, n, node.MaxMissingCommits)
+	case n > 0 && res.Accepted():
+		return node.CommitOrder{}, fmt.Errorf("%w: an accepted commit with %d missing", ErrMalformedAnswer, n)
+	}
+	o := node.CommitOrder{Accepted: res.Accepted(), Next: res.Next()}
+	if list.Len() > 0 {
+		o.Missing = make([][]byte, list.Len())
+	}
+	for i := range o.Missing {
+		c, err := list.At(i)
+		if err != nil {
+			return node.CommitOrder{}, fmt.Errorf("missing commit %d: %w", i, err)
+		}
+		if len(c) == 0 {
+			return node.CommitOrder{}, fmt.Errorf("%w: missing commit %d is empty", ErrMalformedAnswer, i)
+		}
+		o.Missing[i] = clone(c)
+	}
+	return o, nil
+}

@@ -1,0 +1,225 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/quicprochat/qpc/node"
+)
+
+// OrderCommit accepts commit as the commit of epoch of group, or refuses
+// it, as node.CommitSequencer describes, in one transaction, committed and
+// synced before it returns; bbolt runs one write transaction at a time,
+// so of concurrent claims of one epoch exactly one is accepted. Every
+// claim touches its group. A new group beyond Options.MaxGroups evicts
+// the group touched longest ago, and a group keeps its last
+// Options.MaxCommitsPerGroup commits. A claim that node.CheckCommitClaim
+// refuses fails with an error wrapping node.ErrBadRequest.
+func (s *Store) OrderCommit(group []byte, epoch uint64, commit []byte) (node.CommitOrder, error) {
+	if err := node.CheckCommitClaim(group, epoch, commit); err != nil {
+		return node.CommitOrder{}, fmt.Errorf("store: order commit: %w", err)
+	}
+	var o node.CommitOrder
+	err := s.update("order commit", func(tx *bolt.Tx) error {
+		m, err := openMLSTx(tx, s.opts)
+		if err != nil {
+			return err
+		}
+		if o, err = m.order(group, epoch, commit); err != nil {
+			return err
+		}
+		return m.flush()
+	})
+	if err != nil {
+		return node.CommitOrder{}, err
+	}
+	return o, nil
+}
+
+// mlsTx is the sequencer's bookkeeping inside one write transaction.
+type mlsTx struct {
+	tx          *bolt.Tx
+	maxGroups   uint64
+	maxCommits  uint64
+	totals      mlsTotals
+	groups      *bolt.Bucket
+	commits     *bolt.Bucket
+	recency     *bolt.Bucket
+	totalsDirty bool
+}
+
+func openMLSTx(tx *bolt.Tx, opts Options) (*mlsTx, error) {
+	raw := tx.Bucket(bucketMeta).Get(keyMLSTotals)
+	if raw == nil {
+		return nil, fmt.Errorf("%w: no group totals", ErrCorrupt)
+	}
+	totals, err := decodeMLSTotals(raw)
+	if err != nil {
+		return nil, fmt.Errorf("group totals: %w", err)
+	}
+	return &mlsTx{
+		tx:         tx,
+		maxGroups:  uint64(opts.MaxGroups),
+		maxCommits: uint64(opts.MaxCommitsPerGroup),
+		totals:     totals,
+		groups:     tx.Bucket(bucketMLSGroups),
+		commits:    tx.Bucket(bucketMLSCommits),
+		recency:    tx.Bucket(bucketMLSRecency),
+	}, nil
+}
+
+// flush writes the totals back if they changed.
+func (m *mlsTx) flush() error {
+	if !m.totalsDirty {
+		return nil
+	}
+	return m.tx.Bucket(bucketMeta).Put(keyMLSTotals, encodeMLSTotals(m.totals))
+}
+
+// group returns the record of group; ok is false for a group without one.
+func (m *mlsTx) group(group []byte) (g mlsGroup, ok bool, err error) {
+	raw := m.groups.Get(group)
+	if raw == nil {
+		return g, false, nil
+	}
+	if g, err = decodeMLSGroup(raw); err != nil {
+		return g, false, fmt.Errorf("group %x: %w", group, err)
+	}
+	return g, true, nil
+}
+
+// order is OrderCommit inside the transaction.
+func (m *mlsTx) order(group []byte, epoch uint64, commit []byte) (node.CommitOrder, error) {
+	g, known, err := m.group(group)
+	if err != nil {
+		return node.CommitOrder{}, err
+	}
+	if !known {
+		for m.totals.groups >= m.maxGroups {
+			if err := m.evictOldest(); err != nil {
+				return node.CommitOrder{}, err
+			}
+		}
+		m.totals.groups++
+	} else if err := m.recency.Delete(mlsRecencyKey(g.touched, group)); err != nil {
+		return node.CommitOrder{}, err
+	}
+	m.totals.touches++
+	m.totalsDirty = true
+	g.touched = m.totals.touches
+	if err := m.recency.Put(mlsRecencyKey(g.touched, group), nil); err != nil {
+		return node.CommitOrder{}, err
+	}
+	commits, err := m.commits.CreateBucketIfNotExists(group)
+	if err != nil {
+		return node.CommitOrder{}, err
+	}
+	var o node.CommitOrder
+	switch {
+	case epoch >= g.next:
+		// No kept commit is at or above next, so epoch is free.
+		if err := commits.Put(seqKey(epoch), commit); err != nil {
+			return node.CommitOrder{}, err
+		}
+		g.next = epoch + 1
+		g.kept++
+		if err := m.trimCommits(commits, &g); err != nil {
+			return node.CommitOrder{}, err
+		}
+		o = node.CommitOrder{Accepted: true, Next: g.next}
+	case bytes.Equal(commits.Get(seqKey(epoch)), commit):
+		o = node.CommitOrder{Accepted: true, Next: g.next}
+	default:
+		o = node.CommitOrder{Next: g.next}
+		c := commits.Cursor()
+		for k, v := c.Seek(seqKey(epoch)); k != nil && len(o.Missing) < node.MaxMissingCommits; k, v = c.Next() {
+			o.Missing = append(o.Missing, bytes.Clone(v))
+		}
+	}
+	return o, m.groups.Put(group, encodeMLSGroup(g))
+}
+
+// trimCommits drops the oldest commits of group g, whose bucket is
+// commits, beyond maxCommits.
+func (m *mlsTx) trimCommits(commits *bolt.Bucket, g *mlsGroup) error {
+	c := commits.Cursor()
+	for k, _ := c.First(); k != nil && g.kept > m.maxCommits; k, _ = c.First() {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+		g.kept--
+	}
+	return nil
+}
+
+// evictOldest removes the group touched longest ago with its commits.
+func (m *mlsTx) evictOldest() error {
+	k, _ := m.recency.Cursor().First()
+	if k == nil {
+		return fmt.Errorf("%w: group totals count %d groups, the recency index has none", ErrCorrupt, m.totals.groups)
+	}
+	_, group, err := parseMLSRecencyKey(k)
+	if err != nil {
+		return err
+	}
+	group = bytes.Clone(group) // k is invalid once its entry is deleted
+	if err := m.recency.Delete(k); err != nil {
+		return err
+	}
+	if err := m.groups.Delete(group); err != nil {
+		return err
+	}
+	if err := m.commits.DeleteBucket(group); err != nil {
+		return fmt.Errorf("group %x: %w", group, err)
+	}
+	m.totals.groups--
+	m.totalsDirty = true
+	return nil
+}
+
+// trimMLS brings the sequencer within opts, which may be lower than when
+// the groups were claimed; Open calls it.
+func trimMLS(tx *bolt.Tx, opts Options) error {
+	m, err := openMLSTx(tx, opts)
+	if err != nil {
+		return err
+	}
+	for m.totals.groups > m.maxGroups {
+		if err := m.evictOldest(); err != nil {
+			return err
+		}
+	}
+	type over struct {
+		group []byte
+		g     mlsGroup
+	}
+	var trim []over
+	err = m.groups.ForEach(func(k, v []byte) error {
+		g, err := decodeMLSGroup(v)
+		if err != nil {
+			return fmt.Errorf("group %x: %w", k, err)
+		}
+		if g.kept > m.maxCommits {
+			trim = append(trim, over{bytes.Clone(k), g})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, t := range trim {
+		commits := m.commits.Bucket(t.group)
+		if commits == nil {
+			return fmt.Errorf("%w: group %x has no commits", ErrCorrupt, t.group)
+		}
+		if err := m.trimCommits(commits, &t.g); err != nil {
+			return err
+		}
+		if err := m.groups.Put(t.group, encodeMLSGroup(t.g)); err != nil {
+			return err
+		}
+	}
+	return m.flush()
+}
