@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -311,7 +312,9 @@ func TestChatARestartedEngineKeepsItsHistoryAndItsGroups(t *testing.T) {
 
 func TestChatTwoMembersCommittingAtOnceDoNotForkTheGroup(t *testing.T) {
 	c := newCommunity(t)
-	n1 := start(t, c.federated("n1.example.mesh", ca.IssueOptions{}))
+	cfg1 := c.federated("n1.example.mesh", ca.IssueOptions{})
+	cfg1.MetricsListen = "127.0.0.1:0"
+	n1 := start(t, cfg1)
 	n2 := start(t, c.federated("n2.example.mesh", ca.IssueOptions{}, n1.Addr().String()))
 	waitLinks(t, n1, "n2.example.mesh")
 	waitLinks(t, n2, "n1.example.mesh")
@@ -360,6 +363,19 @@ func TestChatTwoMembersCommittingAtOnceDoNotForkTheGroup(t *testing.T) {
 			t.Fatalf("round %d: epoch %d, want %d: a commit was lost", r, got, start+uint64(2*(r+1)))
 		}
 	}
+	// The race really happened: the home node refused claims, and the
+	// losers' commits still landed (the epochs above).
+	var refused int
+	for _, line := range strings.Split(scrapeMetrics(t, n1), "\n") {
+		if v, ok := strings.CutPrefix(line, `qpc_mls_commits_total{outcome="refused"} `); ok {
+			refused, _ = strconv.Atoi(v)
+		}
+	}
+	if refused == 0 {
+		t.Fatalf("no claim was refused in %d rounds of simultaneous commits: the test did not race", rounds)
+	}
+	t.Logf("%d claims refused over %d rounds of simultaneous commits, each rebased by its loser", refused, rounds)
+
 	// The group still works for everyone.
 	bob.send(bob.find("#race").ID, "still one group")
 	alice.sync()

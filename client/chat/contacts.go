@@ -18,11 +18,8 @@ func (e *Engine) noteKey(tx *chatdb.Tx, addr string, key []byte) error {
 		return nil
 	}
 	ct, ok, err := tx.Contact(addr)
-	if err != nil {
+	if err != nil || ok && contactCurrent(&ct, key) {
 		return err
-	}
-	if ok && bytes.Equal(ct.IdentityKey, key) && ct.KeyChanged == (ct.Verified && !bytes.Equal(ct.VerifiedKey, key)) {
-		return nil
 	}
 	if !ok {
 		ct = chatdb.Contact{Address: addr}
@@ -43,6 +40,11 @@ func (e *Engine) noteKey(tx *chatdb.Tx, addr string, key []byte) error {
 		}
 	}
 	return nil
+}
+
+// contactCurrent reports whether ct already records key as it would.
+func contactCurrent(ct *chatdb.Contact, key []byte) bool {
+	return bytes.Equal(ct.IdentityKey, key) && ct.KeyChanged == (ct.Verified && !bytes.Equal(ct.VerifiedKey, key))
 }
 
 // checkMembers compares each member's signature key in g with the identity

@@ -102,6 +102,8 @@ type Engine struct {
 	// leavers are members who proposed their removal, gathered by Handle
 	// for commitLeavers.
 	leavers []leaver
+	// usedKeyPackage is set when a Welcome used up a KeyPackage.
+	usedKeyPackage bool
 
 	evMu    sync.Mutex
 	evCond  *sync.Cond
@@ -335,6 +337,9 @@ func (e *Engine) History(conv chatdb.ConvID, n int) ([]chatdb.Message, error) {
 func (e *Engine) MarkRead(conv chatdb.ConvID) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if c, err := e.conversation(conv); err != nil || c.Unread == 0 {
+		return err // nothing to write: the UI calls this for every line it shows
+	}
 	return e.db.Update(func(tx *chatdb.Tx) error {
 		c, ok, err := tx.Conversation(conv)
 		if err != nil || !ok || c.Unread == 0 {

@@ -542,6 +542,16 @@ func (e *Engine) resolve(ctx context.Context, addr string) (identity.PublicBundl
 	if err != nil {
 		return b, err
 	}
+	// Most lookups find the key as recorded: a read, not a write (and an
+	// fsync) per message.
+	current := false
+	if err := e.db.View(func(tx *chatdb.Tx) error {
+		ct, ok, err := tx.Contact(addr)
+		current = ok && contactCurrent(&ct, b.IdentityKey)
+		return err
+	}); err != nil || current || addr == e.self {
+		return b, err
+	}
 	return b, e.db.Update(func(tx *chatdb.Tx) error { return e.noteKey(tx, addr, b.IdentityKey) })
 }
 

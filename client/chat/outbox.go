@@ -58,13 +58,6 @@ func (e *Engine) Send(ctx context.Context, conv chatdb.ConvID, text string) (cha
 	return m, nil
 }
 
-// Flush sends what waits in the outbox and returns how many entries left.
-func (e *Engine) Flush(ctx context.Context) (int, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.flush(ctx)
-}
-
 // transient reports whether a refusal of the node may go away by itself.
 func transient(err error) bool {
 	return errors.Is(err, node.ErrRateLimited) || errors.Is(err, node.ErrMailboxFull) ||
@@ -197,5 +190,5 @@ func (e *Engine) lookupMessage(conv chatdb.ConvID, id chatdb.MsgID) (chatdb.Mess
 			return ms[i], nil
 		}
 	}
-	return chatdb.Message{}, ErrNoConversation
+	return chatdb.Message{}, chatdb.ErrNotFound
 }

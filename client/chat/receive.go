@@ -40,6 +40,14 @@ func (e *Engine) Handle(ctx context.Context, msgs []node.Message) uint64 {
 		handled = m.Seq
 	}
 	e.commitLeavers(ctx)
+	if e.usedKeyPackage && e.online {
+		// A Welcome used one of the KeyPackages: top them up now rather
+		// than at the next connect.
+		e.usedKeyPackage = false
+		if err := e.replenish(ctx); err != nil {
+			e.log.Warn("uploading key packages", "err", err)
+		}
+	}
 	return handled
 }
 
@@ -171,6 +179,7 @@ func (e *Engine) handleWelcome(ctx context.Context, from string, body []byte) er
 				return err
 			}
 		}
+		e.usedKeyPackage = true
 		if _, ok, err := e.groupConversation(tx, g.GroupID()); err != nil || ok {
 			return err // the same Welcome again
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/crypto/sealed"
+	"github.com/quicprochat/qpc/internal/msgtext"
 )
 
 // What travels between clients. Every frame rides in a sealed envelope
@@ -152,13 +153,8 @@ type chatFrame struct {
 const chatHeader = 1 + 16 + 8 + 8
 
 func checkText(text string) error {
-	switch {
-	case text == "":
-		return fmt.Errorf("%w: empty", ErrText)
-	case len(text) > MaxText:
-		return fmt.Errorf("%w: %d bytes, at most %d", ErrText, len(text), MaxText)
-	case !utf8.ValidString(text):
-		return fmt.Errorf("%w: not UTF-8", ErrText)
+	if err := msgtext.Check(text, MaxText); err != nil {
+		return fmt.Errorf("%w: %w", ErrText, err)
 	}
 	return nil
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/crypto/channel"
+	"github.com/quicprochat/qpc/internal/msgtext"
 	"github.com/quicprochat/qpc/internal/qrterm"
 	"github.com/quicprochat/qpc/node"
 )
@@ -371,17 +372,7 @@ func (r channelRunner) share(args []string, stdout, stderr io.Writer) int {
 }
 
 // checkPostText says what is wrong with a post's text, if anything.
-func checkPostText(text string) error {
-	switch {
-	case text == "":
-		return errors.New("nothing to send")
-	case len(text) > channel.MaxText:
-		return fmt.Errorf("a post of %d bytes is too long (at most %d)", len(text), channel.MaxText)
-	case !utf8.ValidString(text):
-		return errors.New("the text is not UTF-8")
-	}
-	return nil
-}
+func checkPostText(text string) error { return msgtext.Check(text, channel.MaxText) }
 
 func (r channelRunner) send(args []string, stdout, stderr io.Writer) int {
 	c := r.newCmd("send", "TOPIC [--ttl D] [--max-hops N] [flags] [TEXT...]   (no TEXT: read stdin)\n\n"+

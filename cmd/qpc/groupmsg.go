@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/node"
@@ -199,14 +200,6 @@ func recvGroup(ctx context.Context, s *session, f *clientFlags, group string, as
 	return exitOK
 }
 
-// isChatMessage reports whether a mailbox message belongs to the chat
-// engine (an invitation or a group message) rather than to qpc recv's
-// one-to-one texts; it only opens the envelope.
-func (s *session) isChatMessage(m node.Message) bool {
-	r := s.acct.Open(context.Background(), m)
-	return r.ContentType == chat.ContentWelcome || r.ContentType == chat.ContentGroup
-}
-
 // chatFiler hands the group messages that qpc recv meets to the chat
 // engine, which files them in the chat history, so that they are not lost
 // to a command that cannot show them.
@@ -221,11 +214,11 @@ type chatFiler struct {
 // handle prints the one-to-one messages of msgs with print and files the
 // chat messages; it returns the sequence number up to which all are
 // handled, and why it stopped before the end.
-func (c *chatFiler) handle(ctx context.Context, msgs []node.Message, print func(node.Message)) (uint64, error) {
+func (c *chatFiler) handle(ctx context.Context, msgs []node.Message, print func(client.Received)) (uint64, error) {
 	var handled uint64
 	for _, m := range msgs {
-		if !c.s.isChatMessage(m) {
-			print(m)
+		if r := c.s.acct.Open(ctx, m); r.ContentType != chat.ContentWelcome && r.ContentType != chat.ContentGroup {
+			print(r)
 			handled = m.Seq
 			continue
 		}

@@ -217,7 +217,7 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 		if len(msgs) == 0 {
 			break
 		}
-		handled, ferr := chatMsgs.handle(ctx, msgs, func(m node.Message) { printReceived(stdout, s.acct.Open(ctx, m), *asJSON) })
+		handled, ferr := chatMsgs.handle(ctx, msgs, func(r client.Received) { printReceived(stdout, r, *asJSON) })
 		// Printed or filed, so safe to delete from the node.
 		if handled > 0 {
 			if _, err := s.c.Ack(ctx, handled); err != nil {
@@ -246,7 +246,7 @@ func followMessages(ctx context.Context, s *session, f *clientFlags, stdout io.W
 	o.Handler = func(c *client.Client, msgs []node.Message) uint64 {
 		mu.Lock()
 		defer mu.Unlock()
-		handled, err := chatMsgs.handle(ctx, msgs, func(m node.Message) { printReceived(stdout, s.acct.Open(ctx, m), asJSON) })
+		handled, err := chatMsgs.handle(ctx, msgs, func(r client.Received) { printReceived(stdout, r, asJSON) })
 		if err != nil {
 			fmt.Fprintf(f.stderr, "qpc recv: %v (it stays on the node)\n", err)
 		}

@@ -9,11 +9,11 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/crypto/chacha20poly1305"
 
 	"github.com/quicprochat/qpc/crypto/identity"
+	"github.com/quicprochat/qpc/internal/msgtext"
 )
 
 const (
@@ -312,13 +312,8 @@ func checkAuthor(author string) error {
 
 // checkText accepts 1 to MaxText bytes of valid UTF-8.
 func checkText(text string) error {
-	switch {
-	case text == "":
-		return fmt.Errorf("%w: empty", ErrText)
-	case len(text) > MaxText:
-		return fmt.Errorf("%w: %d bytes, at most %d", ErrText, len(text), MaxText)
-	case !utf8.ValidString(text):
-		return fmt.Errorf("%w: not valid UTF-8", ErrText)
+	if err := msgtext.Check(text, MaxText); err != nil {
+		return fmt.Errorf("%w: %w", ErrText, err)
 	}
 	return nil
 }
