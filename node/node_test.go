@@ -78,7 +78,7 @@ func (nopFederation) ResolveUser(context.Context, string) (PublishedKeys, error)
 func (nopFederation) FetchKeyPackage(context.Context, string) ([]byte, bool, error) {
 	return nil, false, ErrPeerUnreachable
 }
-func (nopFederation) OrderCommit(context.Context, string, []byte, uint64, []byte) (CommitOrder, error) {
+func (nopFederation) OrderCommit(context.Context, string, CommitClaim) (CommitOrder, error) {
 	return CommitOrder{}, ErrPeerUnreachable
 }
 func (nopFederation) Links() []Link { return nil }
