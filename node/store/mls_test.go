@@ -329,19 +329,35 @@ func TestAGroupFromBeforeProofsIsReadAndKeyedByItsNextClaim(t *testing.T) {
 
 var junkCommit = []byte("junk")
 
+// TestConcurrentClaimsOfOneEpochAcceptExactlyOne races 16 members' claims
+// of one epoch with 16 strangers' claims of it and of 2^64-2: exactly one
+// member wins, the other members get its commit, every stranger fails
+// with ErrBadCommitClaim.
 func TestConcurrentClaimsOfOneEpochAcceptExactlyOne(t *testing.T) {
 	s := openTest(t, mlsOptions(10, 10))
 	mustOrder(t, s, "g", 0, commit("creator", 0))
 	const n = 16
 	orders := make([]node.CommitOrder, n)
-	errs := make([]error, n)
+	errs, strangers := make([]error, n), make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
 			orders[i], errs[i] = s.OrderCommit(claim([]byte("g"), 1, commit(fmt.Sprint("member ", i), 1)))
 		})
+		wg.Go(func() {
+			epoch := uint64(1)
+			if i%2 == 1 {
+				epoch = math.MaxUint64 - 1
+			}
+			_, strangers[i] = s.OrderCommit(claimBy(fmt.Sprint("stranger ", i), []byte("g"), epoch, junkCommit))
+		})
 	}
 	wg.Wait()
+	for i, err := range strangers {
+		if !errors.Is(err, node.ErrBadCommitClaim) {
+			t.Errorf("stranger %d: %v, want ErrBadCommitClaim", i, err)
+		}
+	}
 	winner := -1
 	for i, o := range orders {
 		if errs[i] != nil {
