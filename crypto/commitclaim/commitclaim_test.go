@@ -68,3 +68,18 @@ func TestMessageSeparatesItsFields(t *testing.T) {
 		t.Fatal("two claims share a message")
 	}
 }
+
+// BenchmarkVerify measures what checking one claim costs a node: the
+// home node and every node relaying the claim verify it once.
+func BenchmarkVerify(b *testing.B) {
+	k, _ := Key(seed(1))
+	next, _ := Key(seed(2))
+	key, nextKey := Public(k), Public(next)
+	group, commit := []byte("0123456789abcdef"), bytes.Repeat([]byte{1}, 1024)
+	proof := Sign(k, group, 7, commit, nextKey)
+	for b.Loop() {
+		if err := Verify(key, proof, group, 7, commit, nextKey); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
