@@ -2,14 +2,34 @@ package app
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/crypto/ca"
+	"github.com/quicprochat/qpc/crypto/commitclaim"
 	"github.com/quicprochat/qpc/node"
 )
+
+// testKey is a made-up sequencer key of epoch of group, the same for
+// every caller, as the MLS exporter's is for the members of an epoch.
+func testKey(group []byte, epoch uint64) ed25519.PrivateKey {
+	seed := sha256.Sum256(binary.BigEndian.AppendUint64(append([]byte("test key of "), group...), epoch))
+	k, _ := commitclaim.Key(seed[:])
+	return k
+}
+
+// testClaim is a claim of epoch of group for commit proven with testKey.
+func testClaim(group []byte, epoch uint64, commit []byte) client.CommitClaim {
+	k, nextKey := testKey(group, epoch), commitclaim.Public(testKey(group, epoch+1))
+	return client.CommitClaim{Group: group, Epoch: epoch, Commit: commit,
+		Key: commitclaim.Public(k), Proof: commitclaim.Sign(k, group, epoch, commit, nextKey), NextKey: nextKey}
+}
 
 func TestTheHomeNodeAcceptsOneCommitPerEpochAndTheLoserCatchesUp(t *testing.T) {
 	checkLeaks(t)
@@ -19,29 +39,29 @@ func TestTheHomeNodeAcceptsOneCommitPerEpochAndTheLoserCatchesUp(t *testing.T) {
 	group := []byte("group of alice and bob")
 	fromAlice, fromBob := []byte("alice's commit for epoch 0"), []byte("bob's commit for epoch 0")
 
-	o, err := alice.Client.OrderCommit(ctx, "", group, 0, fromAlice)
+	o, err := alice.Client.OrderCommit(ctx, "", testClaim(group, 0, fromAlice))
 	if err != nil || !reflect.DeepEqual(o, node.CommitOrder{Accepted: true, Next: 1}) {
 		t.Fatalf("alice claims epoch 0: %+v, %v; want accepted, next 1", o, err)
 	}
 	// bob names the home explicitly, in another case: the same node.
-	o, err = bob.Client.OrderCommit(ctx, strings.ToUpper(n.cfg.Domain), group, 0, fromBob)
+	o, err = bob.Client.OrderCommit(ctx, strings.ToUpper(n.cfg.Domain), testClaim(group, 0, fromBob))
 	if err != nil || o.Accepted || o.Next != 1 || len(o.Missing) != 1 || !bytes.Equal(o.Missing[0], fromAlice) {
 		t.Fatalf("bob claims epoch 0 too: %+v, %v; want refused with alice's commit", o, err)
 	}
-	if o, err := bob.Client.OrderCommit(ctx, "", group, 1, []byte("bob's commit for epoch 1")); err != nil || !o.Accepted || o.Next != 2 {
+	if o, err := bob.Client.OrderCommit(ctx, "", testClaim(group, 1, []byte("bob's commit for epoch 1"))); err != nil || !o.Accepted || o.Next != 2 {
 		t.Errorf("bob, caught up, claims epoch 1: %+v, %v; want accepted, next 2", o, err)
 	}
-	if o, err := alice.Client.OrderCommit(ctx, "", group, 0, fromAlice); err != nil || !o.Accepted || o.Next != 2 {
+	if o, err := alice.Client.OrderCommit(ctx, "", testClaim(group, 0, fromAlice)); err != nil || !o.Accepted || o.Next != 2 {
 		t.Errorf("alice retries her accepted claim: %+v, %v; want accepted again, next 2", o, err)
 	}
 
-	if _, err := alice.Client.OrderCommit(ctx, "", nil, 0, fromAlice); !errors.Is(err, node.ErrBadRequest) {
+	if _, err := alice.Client.OrderCommit(ctx, "", testClaim(nil, 0, fromAlice)); !errors.Is(err, node.ErrBadRequest) {
 		t.Errorf("an empty group id: %v, want ErrBadRequest", err)
 	}
-	if _, err := alice.Client.OrderCommit(ctx, "", group, 2, make([]byte, n.cfg.MaxPayload+1)); !errors.Is(err, node.ErrBadRequest) {
+	if _, err := alice.Client.OrderCommit(ctx, "", testClaim(group, 2, make([]byte, n.cfg.MaxPayload+1))); !errors.Is(err, node.ErrBadRequest) {
 		t.Errorf("a commit over the payload limit: %v, want ErrBadRequest", err)
 	}
-	if _, err := alice.Client.OrderCommit(ctx, "n9.example.mesh", group, 0, fromAlice); !errors.Is(err, node.ErrUnknownDomain) {
+	if _, err := alice.Client.OrderCommit(ctx, "n9.example.mesh", testClaim(group, 0, fromAlice)); !errors.Is(err, node.ErrUnknownDomain) {
 		t.Errorf("a home elsewhere without federation: %v, want ErrUnknownDomain", err)
 	}
 
@@ -50,7 +70,7 @@ func TestTheHomeNodeAcceptsOneCommitPerEpochAndTheLoserCatchesUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer anon.Close()
-	if _, err := anon.OrderCommit(ctx, "", group, 2, []byte("anonymous")); !errors.Is(err, node.ErrUnauthenticated) {
+	if _, err := anon.OrderCommit(ctx, "", testClaim(group, 2, []byte("anonymous"))); !errors.Is(err, node.ErrUnauthenticated) {
 		t.Errorf("a claim without a session: %v, want ErrUnauthenticated", err)
 	}
 	if _, _, err := anon.KeyPackageCount(ctx); !errors.Is(err, node.ErrUnauthenticated) {
@@ -104,27 +124,36 @@ func TestACommitClaimCrossesFederationToTheGroupsHome(t *testing.T) {
 	group := []byte("a group whose home is a")
 	fromBob := []byte("bob's commit, claimed through b")
 
-	o, err := bob.Client.OrderCommit(ctx, "a.example.mesh", group, 0, fromBob)
+	o, err := bob.Client.OrderCommit(ctx, "a.example.mesh", testClaim(group, 0, fromBob))
 	if err != nil || !reflect.DeepEqual(o, node.CommitOrder{Accepted: true, Next: 1}) {
 		t.Fatalf("bob on b claims epoch 0 at a: %+v, %v; want accepted, next 1", o, err)
 	}
-	o, err = alice.Client.OrderCommit(ctx, "", group, 0, []byte("alice's commit"))
+	o, err = alice.Client.OrderCommit(ctx, "", testClaim(group, 0, []byte("alice's commit")))
 	want := node.CommitOrder{Next: 1, Missing: [][]byte{fromBob}}
 	if err != nil || !reflect.DeepEqual(o, want) {
 		t.Fatalf("alice on a claims epoch 0: %+v, %v; want refused with bob's commit", o, err)
 	}
-	if o, err := bob.Client.OrderCommit(ctx, "a.example.mesh", group, 0, fromBob); err != nil || !o.Accepted {
+	if o, err := bob.Client.OrderCommit(ctx, "a.example.mesh", testClaim(group, 0, fromBob)); err != nil || !o.Accepted {
 		t.Errorf("bob's retry through b: %+v, %v; want accepted again", o, err)
 	}
 	// b orders nothing itself: the same group id at home b is another
 	// group, new there.
-	if o, err := alice.Client.OrderCommit(ctx, "b.example.mesh", group, 0, []byte("alice's commit")); err != nil || !o.Accepted {
+	if o, err := alice.Client.OrderCommit(ctx, "b.example.mesh", testClaim(group, 0, []byte("alice's commit"))); err != nil || !o.Accepted {
 		t.Errorf("alice claims the id at home b: %+v, %v; want accepted", o, err)
 	}
-	if _, err := bob.Client.OrderCommit(ctx, "n9.example.mesh", group, 0, fromBob); !errors.Is(err, node.ErrUnknownDomain) {
+	// A refusal at the home comes back through b as itself: a claim of
+	// epoch 1 under another key, and one far ahead.
+	forged, old := testClaim(group, 1, []byte("junk")), testKey(group, 0)
+	forged.Key, forged.Proof = commitclaim.Public(old), commitclaim.Sign(old, group, 1, forged.Commit, forged.NextKey)
+	for _, c := range []client.CommitClaim{forged, testClaim(group, 1<<64-2, []byte("junk"))} {
+		if o, err := bob.Client.OrderCommit(ctx, "a.example.mesh", c); !errors.Is(err, node.ErrBadCommitClaim) {
+			t.Errorf("a junk claim of epoch %d through b: %+v, %v; want ErrBadCommitClaim", c.Epoch, o, err)
+		}
+	}
+	if _, err := bob.Client.OrderCommit(ctx, "n9.example.mesh", testClaim(group, 0, fromBob)); !errors.Is(err, node.ErrUnknownDomain) {
 		t.Errorf("a home no peer serves: %v, want ErrUnknownDomain", err)
 	}
-	if _, err := bob.Client.OrderCommit(ctx, "not a domain", group, 0, fromBob); !errors.Is(err, node.ErrBadRequest) {
+	if _, err := bob.Client.OrderCommit(ctx, "not a domain", testClaim(group, 0, fromBob)); !errors.Is(err, node.ErrBadRequest) {
 		t.Errorf("a home that is no domain: %v, want ErrBadRequest", err)
 	}
 	text := scrapeMetrics(t, a)

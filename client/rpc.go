@@ -192,14 +192,20 @@ func (c *Client) KeyPackageCount(ctx context.Context) (int, bool, error) {
 	return int(res.Count()), res.LastResort(), nil
 }
 
+// CommitClaim is a claim of an epoch of an MLS group for a commit, with
+// its proof of membership (see crypto/commitclaim).
+type CommitClaim = node.CommitClaim
+
 // OrderCommit asks the node that orders the group's commits (home) to
-// accept commit for epoch. home "" is the client's own node; another
-// domain is reached through it.
-// A refusal is not an error: the answer says so, with the commits the
-// client lacks.
-func (c *Client) OrderCommit(ctx context.Context, home string, group []byte, epoch uint64, commit []byte) (node.CommitOrder, error) {
+// accept claim. home "" is the client's own node; another domain is
+// reached through it. Losing the epoch to another member's commit is not
+// an error: the answer says so, with the commits the client lacks. A claim
+// the node cannot order (a proof not under the epoch's kept key, an epoch
+// above the group's next or older than its kept commits) fails with
+// node.ErrBadCommitClaim.
+func (c *Client) OrderCommit(ctx context.Context, home string, claim CommitClaim) (node.CommitOrder, error) {
 	fut, release := c.node.OrderCommit(ctx, func(p schemas.NodeService_orderCommit_Params) error {
-		return noderpc.CommitClaimToWire(noderpc.CommitClaim{Home: home, Group: group, Epoch: epoch, Commit: commit}, p)
+		return noderpc.CommitClaimToWire(noderpc.CommitClaim{Home: home, CommitClaim: claim}, p)
 	})
 	defer release()
 	res, err := fut.Struct()

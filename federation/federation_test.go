@@ -128,7 +128,7 @@ func (noInbound) ResolveUser(context.Context, string) (node.PublishedKeys, error
 func (noInbound) FetchKeyPackage(context.Context, string) ([]byte, bool, error) {
 	return nil, false, node.ErrNoKeyPackage
 }
-func (noInbound) OrderCommit(context.Context, string, []byte, uint64, []byte) (node.CommitOrder, error) {
+func (noInbound) OrderCommit(context.Context, string, node.CommitClaim) (node.CommitOrder, error) {
 	return node.CommitOrder{}, node.ErrUnknownDomain
 }
 

@@ -275,10 +275,10 @@ func (l *link) fetchKeyPackage(ctx context.Context, addr string) ([]byte, bool, 
 	return append([]byte(nil), pkg...), res.LastResort(), nil
 }
 
-func (l *link) orderCommit(ctx context.Context, home string, group []byte, epoch uint64, commit []byte) (node.CommitOrder, error) {
+func (l *link) orderCommit(ctx context.Context, home string, c node.CommitClaim) (node.CommitOrder, error) {
 	fut, release := l.peer.OrderCommit(ctx, func(p schemas.FederationService_orderCommit_Params) error {
 		p.SetHops(hopsOf(ctx))
-		return noderpc.CommitClaimToWire(noderpc.CommitClaim{Home: home, Group: group, Epoch: epoch, Commit: commit}, p)
+		return noderpc.CommitClaimToWire(noderpc.CommitClaim{Home: home, CommitClaim: c}, p)
 	})
 	defer release()
 	res, err := fut.Struct()

@@ -26,7 +26,7 @@ type Inbound interface {
 	Deliver(ctx context.Context, msgs []node.Outgoing) ([]node.Receipt, time.Time, error)
 	ResolveUser(ctx context.Context, addr string) (node.PublishedKeys, error)
 	FetchKeyPackage(ctx context.Context, addr string) ([]byte, bool, error)
-	OrderCommit(ctx context.Context, home string, group []byte, epoch uint64, commit []byte) (node.CommitOrder, error)
+	OrderCommit(ctx context.Context, home string, c node.CommitClaim) (node.CommitOrder, error)
 	// Allow takes n messages from the peer's rate allowance, or fails
 	// with node.ErrRateLimited.
 	Allow(n int) error
@@ -736,9 +736,9 @@ func (m *Manager) FetchKeyPackage(ctx context.Context, addr string) ([]byte, boo
 // retries like ResolveUser after a broken link. The retry is safe: a
 // claim accepted before the link broke is accepted again, being the same
 // commit.
-func (m *Manager) OrderCommit(ctx context.Context, home string, group []byte, epoch uint64, commit []byte) (node.CommitOrder, error) {
+func (m *Manager) OrderCommit(ctx context.Context, home string, c node.CommitClaim) (node.CommitOrder, error) {
 	return lookup(ctx, m, strings.ToLower(home), func(l *link) (node.CommitOrder, error) {
-		return l.orderCommit(ctx, home, group, epoch, commit)
+		return l.orderCommit(ctx, home, c)
 	})
 }
 

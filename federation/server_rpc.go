@@ -154,7 +154,7 @@ func (s *server) OrderCommit(ctx context.Context, call schemas.FederationService
 		if err != nil {
 			return err
 		}
-		o, err := s.in.OrderCommit(withHops(ctx, call.Args().Hops()), c.Home, c.Group, c.Epoch, c.Commit)
+		o, err := s.in.OrderCommit(withHops(ctx, call.Args().Hops()), c.Home, c.CommitClaim)
 		if err != nil {
 			return err
 		}

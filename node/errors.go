@@ -84,4 +84,9 @@ var (
 	// ErrPostSeen means a channel post's id is already in the node's
 	// seen-set: a duplicate or a replay.
 	ErrPostSeen = errors.New("channel post already seen")
+	// ErrBadCommitClaim means the commit sequencer refused a claim
+	// without ordering it: its proof does not verify, it is proven with
+	// a key that is not the claimed epoch's, or its epoch is above the
+	// group's next or older than the commits kept. Nothing changed.
+	ErrBadCommitClaim = errors.New("commit claim refused: not proven by a member of the epoch, or an epoch the node cannot order")
 )

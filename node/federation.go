@@ -25,9 +25,9 @@ type Federation interface {
 	// FetchKeyPackage takes one key package of addr, "user@domain" of
 	// another node.
 	FetchKeyPackage(ctx context.Context, addr string) (pkg []byte, lastResort bool, err error)
-	// OrderCommit claims epoch of an MLS group for commit at the group's
+	// OrderCommit passes a commit claim, proof and all, to the group's
 	// home, the node that serves domain home (see CommitOrder).
-	OrderCommit(ctx context.Context, home string, group []byte, epoch uint64, commit []byte) (CommitOrder, error)
+	OrderCommit(ctx context.Context, home string, c CommitClaim) (CommitOrder, error)
 	// Links reports the state of each federation link.
 	Links() []Link
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"math"
 	"strings"
+
+	"github.com/quicprochat/qpc/crypto/commitclaim"
 )
 
 // This file is the node's part as MLS delivery service (DESIGN §5) beyond
@@ -12,6 +14,26 @@ import (
 // home node (the node of its creator) accepts exactly one commit per
 // epoch and hands the loser the commits it lacks. Commits are opaque
 // (MLS PrivateMessages); the node compares them only byte for byte.
+//
+// Only members can move the sequencer (crypto/commitclaim): each epoch
+// has a sequencer key derived from the MLS exporter, the node keeps the
+// public key of each group's next epoch, and a claim is signed with the
+// claimed epoch's key over its commit and the key of the epoch it
+// creates. Without it any logged-in user, ex-member or relaying node
+// could claim an epoch far ahead with junk and freeze the group for good.
+// The node learns public keys derived one-way from exporter secrets:
+// nothing of the group's keys or messages.
+
+// CommitClaim is a claim of Epoch of Group for Commit, proven by a member
+// of that epoch (see crypto/commitclaim).
+type CommitClaim struct {
+	Group  []byte
+	Epoch  uint64
+	Commit []byte
+	// Key is the sequencer key of Epoch, Proof its signature of the claim,
+	// NextKey the key of the epoch Commit creates.
+	Key, Proof, NextKey []byte
+}
 
 // CommitOrder is the answer of the node that orders a group's commits.
 type CommitOrder struct {
@@ -30,48 +52,58 @@ const MaxMissingCommits = 16
 
 // MaxGroupID is the longest MLS group id the node orders commits for, in
 // bytes.
-const MaxGroupID = 255
+const MaxGroupID = commitclaim.MaxGroupID
 
 // CommitSequencer orders the commits of MLS groups on disk.
 type CommitSequencer interface {
-	// OrderCommit accepts commit as the commit of epoch of group, or
-	// refuses it, as CommitOrder describes: a group it does not know, or
-	// an epoch at or above the group's next, is accepted and moves next
-	// to epoch+1; an epoch below next is accepted again only with the
-	// very commit accepted for it, else refused with the kept commits of
-	// epochs epoch..next-1. It is atomic: of concurrent claims of one
-	// epoch exactly one is accepted. The answer is durable when it
-	// returns. An empty or too long group id, an empty commit or the
-	// epoch 2⁶⁴-1 fail with an error wrapping ErrBadRequest.
-	OrderCommit(group []byte, epoch uint64, commit []byte) (CommitOrder, error)
+	// OrderCommit accepts c.Commit as the commit of c.Epoch of c.Group,
+	// or refuses it, as CommitOrder describes. A group it does not know
+	// is registered by the claim (trust on first claim), which is
+	// accepted. Of a known group, it accepts a claim of exactly the next
+	// epoch whose Key is the kept key of that epoch, and then keeps
+	// c.NextKey as the key of the epoch after; a claim of an epoch below
+	// next with the very commit accepted for it is accepted again (a
+	// retry), another one proven with that epoch's kept key is refused
+	// with the kept commits of epochs epoch..next-1. Any other claim (a
+	// key that is not the epoch's, an epoch above next or older than the
+	// kept commits) fails with an error wrapping ErrBadCommitClaim and
+	// changes nothing. It is atomic: of concurrent claims of one epoch
+	// exactly one is accepted. The answer is durable when it returns. A
+	// claim that CheckCommitClaim refuses fails with its error.
+	OrderCommit(c CommitClaim) (CommitOrder, error)
 }
 
 // CheckCommitClaim checks the parts of a commit claim that every
-// sequencer refuses: the group id's length, an empty commit, and the last
-// epoch, which has no next. Stores call it too.
-func CheckCommitClaim(group []byte, epoch uint64, commit []byte) error {
+// sequencer refuses: the group id's length, an empty commit and the last
+// epoch, which has no next (ErrBadRequest), and a proof that does not
+// verify under the claim's own key (ErrBadCommitClaim). Whether the key
+// is the epoch's is the sequencer's to check. Stores call it too.
+func CheckCommitClaim(c CommitClaim) error {
 	switch {
-	case len(group) == 0 || len(group) > MaxGroupID:
-		return errorf(ErrBadRequest, "group id of %d bytes (1-%d)", len(group), MaxGroupID)
-	case len(commit) == 0:
+	case len(c.Group) == 0 || len(c.Group) > MaxGroupID:
+		return errorf(ErrBadRequest, "group id of %d bytes (1-%d)", len(c.Group), MaxGroupID)
+	case len(c.Commit) == 0:
 		return errorf(ErrBadRequest, "empty commit")
-	case epoch == math.MaxUint64:
-		return errorf(ErrBadRequest, "epoch %d has no next epoch", epoch)
+	case c.Epoch == math.MaxUint64:
+		return errorf(ErrBadRequest, "epoch %d has no next epoch", c.Epoch)
+	}
+	if err := commitclaim.Verify(c.Key, c.Proof, c.Group, c.Epoch, c.Commit, c.NextKey); err != nil {
+		return errorf(ErrBadCommitClaim, "epoch %d: %v", c.Epoch, err)
 	}
 	return nil
 }
 
 // checkCommit adds the node's payload limit to CheckCommitClaim.
-func (s *Service) checkCommit(group []byte, epoch uint64, commit []byte) error {
-	if len(commit) > s.limits.MaxPayload {
-		return errorf(ErrBadRequest, "commit of %d bytes, limit %d", len(commit), s.limits.MaxPayload)
+func (s *Service) checkCommit(c CommitClaim) error {
+	if len(c.Commit) > s.limits.MaxPayload {
+		return errorf(ErrBadRequest, "commit of %d bytes, limit %d", len(c.Commit), s.limits.MaxPayload)
 	}
-	return CheckCommitClaim(group, epoch, commit)
+	return CheckCommitClaim(c)
 }
 
 // orderCommit orders a commit of a group whose home is this node.
-func (s *Service) orderCommit(group []byte, epoch uint64, commit []byte) (CommitOrder, error) {
-	o, err := s.store.OrderCommit(group, epoch, commit)
+func (s *Service) orderCommit(c CommitClaim) (CommitOrder, error) {
+	o, err := s.store.OrderCommit(c)
 	if err == nil {
 		s.obs.CommitOrdered(o.Accepted)
 	}
@@ -81,35 +113,38 @@ func (s *Service) orderCommit(group []byte, epoch uint64, commit []byte) (Commit
 // orderAtHome orders a claim here when home is this node's domain, and
 // else passes it through federation to the node serving home
 // (ErrUnknownDomain without federation).
-func (s *Service) orderAtHome(ctx context.Context, home string, group []byte, epoch uint64, commit []byte) (CommitOrder, error) {
+func (s *Service) orderAtHome(ctx context.Context, home string, c CommitClaim) (CommitOrder, error) {
 	local, err := s.parseDomain(home)
 	switch {
 	case err != nil:
 		return CommitOrder{}, err
 	case local:
-		return s.orderCommit(group, epoch, commit)
+		return s.orderCommit(c)
 	}
-	return s.fed.OrderCommit(ctx, strings.ToLower(home), group, epoch, commit)
+	return s.fed.OrderCommit(ctx, strings.ToLower(home), c)
 }
 
-// OrderCommit claims epoch of group for commit at the group's home node:
-// this one when home is "" or this node's domain, else the node serving
-// home, through federation (ErrUnknownDomain without it). It needs a
-// session and counts against the connection's enqueue rate.
-func (c *Conn) OrderCommit(ctx context.Context, home string, group []byte, epoch uint64, commit []byte) (CommitOrder, error) {
+// OrderCommit claims c's epoch at the group's home node: this one when
+// home is "" or this node's domain, else the node serving home, through
+// federation (ErrUnknownDomain without it). It needs a session and counts
+// against the connection's enqueue rate. A session is not membership:
+// the claim's proof is (see CommitSequencer).
+func (c *Conn) OrderCommit(ctx context.Context, home string, claim CommitClaim) (CommitOrder, error) {
 	if _, err := c.user(); err != nil {
-		return CommitOrder{}, err
-	}
-	if err := c.svc.checkCommit(group, epoch, commit); err != nil {
 		return CommitOrder{}, err
 	}
 	if !c.enqueue.take(1, c.svc.now()) {
 		return CommitOrder{}, ErrRateLimited
 	}
-	if home == "" {
-		return c.svc.orderCommit(group, epoch, commit)
+	// Checked after the rate: verifying a signature costs the router more
+	// than taking a token.
+	if err := c.svc.checkCommit(claim); err != nil {
+		return CommitOrder{}, err
 	}
-	return c.svc.orderAtHome(ctx, home, group, epoch, commit)
+	if home == "" {
+		return c.svc.orderCommit(claim)
+	}
+	return c.svc.orderAtHome(ctx, home, claim)
 }
 
 // KeyPackageCount returns how many key packages of the logged-in user the
@@ -123,19 +158,19 @@ func (c *Conn) KeyPackageCount() (count int, lastResort bool, err error) {
 	return c.svc.store.KeyPackageCount(user)
 }
 
-// OrderCommit claims epoch of group for commit on behalf of one of the
-// peer's clients. A home of this node is ordered here; another is passed
-// on through federation, as lookups are (federation bounds the hops).
-// The claim counts against the peer's relay rate.
-func (p *Peer) OrderCommit(ctx context.Context, home string, group []byte, epoch uint64, commit []byte) (CommitOrder, error) {
+// OrderCommit claims c's epoch on behalf of one of the peer's clients. A
+// home of this node is ordered here; another is passed on through
+// federation, as lookups are (federation bounds the hops). The claim
+// counts against the peer's relay rate.
+func (p *Peer) OrderCommit(ctx context.Context, home string, c CommitClaim) (CommitOrder, error) {
 	if err := p.Allow(1); err != nil {
 		return CommitOrder{}, err
 	}
-	if err := p.svc.checkCommit(group, epoch, commit); err != nil {
+	if err := p.svc.checkCommit(c); err != nil {
 		return CommitOrder{}, err
 	}
 	if home == "" {
 		return CommitOrder{}, errorf(ErrBadRequest, "a commit claim from a peer names no home domain")
 	}
-	return p.svc.orderAtHome(ctx, home, group, epoch, commit)
+	return p.svc.orderAtHome(ctx, home, c)
 }

@@ -1,12 +1,15 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/quicprochat/qpc/crypto/commitclaim"
 )
 
 func TestUserNames(t *testing.T) {
@@ -78,18 +81,28 @@ func (nopFederation) ResolveUser(context.Context, string) (PublishedKeys, error)
 func (nopFederation) FetchKeyPackage(context.Context, string) ([]byte, bool, error) {
 	return nil, false, ErrPeerUnreachable
 }
-func (nopFederation) OrderCommit(context.Context, string, []byte, uint64, []byte) (CommitOrder, error) {
+func (nopFederation) OrderCommit(context.Context, string, CommitClaim) (CommitOrder, error) {
 	return CommitOrder{}, ErrPeerUnreachable
 }
 func (nopFederation) Links() []Link { return nil }
 
+// signedClaim is a claim of epoch of group for commit proven with the
+// sequencer key of seed.
+func signedClaim(seed byte, group []byte, epoch uint64, commit []byte) CommitClaim {
+	k, _ := commitclaim.Key(bytes.Repeat([]byte{seed}, commitclaim.SeedSize))
+	next, _ := commitclaim.Key(bytes.Repeat([]byte{seed + 1}, commitclaim.SeedSize))
+	nextKey := commitclaim.Public(next)
+	return CommitClaim{Group: group, Epoch: epoch, Commit: commit, Key: commitclaim.Public(k),
+		Proof: commitclaim.Sign(k, group, epoch, commit, nextKey), NextKey: nextKey}
+}
+
 func TestCommitClaimsOutOfBoundsAreBadRequests(t *testing.T) {
 	s := &Service{limits: DefaultLimits()}
 	group, commit := []byte("group"), []byte("commit")
-	if err := s.checkCommit(group, 0, commit); err != nil {
+	if err := s.checkCommit(signedClaim(1, group, 0, commit)); err != nil {
 		t.Errorf("a valid claim: %v", err)
 	}
-	if err := s.checkCommit(make([]byte, MaxGroupID), math.MaxUint64-1, make([]byte, s.limits.MaxPayload)); err != nil {
+	if err := s.checkCommit(signedClaim(1, make([]byte, MaxGroupID), math.MaxUint64-1, make([]byte, s.limits.MaxPayload))); err != nil {
 		t.Errorf("a claim at every bound: %v", err)
 	}
 	for _, tc := range []struct {
@@ -103,8 +116,32 @@ func TestCommitClaimsOutOfBoundsAreBadRequests(t *testing.T) {
 		{"a commit one byte over the payload limit", group, make([]byte, s.limits.MaxPayload+1), 0},
 		{"the last epoch, which has no next", group, commit, math.MaxUint64},
 	} {
-		if err := s.checkCommit(tc.group, tc.epoch, tc.commit); !errors.Is(err, ErrBadRequest) {
+		if err := s.checkCommit(signedClaim(1, tc.group, tc.epoch, tc.commit)); !errors.Is(err, ErrBadRequest) {
 			t.Errorf("%s: %v, want ErrBadRequest", tc.name, err)
+		}
+	}
+}
+
+// TestCommitClaimsWhoseProofFailsAreRefused checks that the node verifies
+// a claim's proof before any store sees it: a proof of another claim, of
+// another key, or none, fails with ErrBadCommitClaim.
+func TestCommitClaimsWhoseProofFailsAreRefused(t *testing.T) {
+	s := &Service{limits: DefaultLimits()}
+	good := signedClaim(1, []byte("group"), 5, []byte("commit"))
+	for _, tc := range []struct {
+		name string
+		edit func(c *CommitClaim)
+	}{
+		{"another commit under the proof", func(c *CommitClaim) { c.Commit = []byte("junk") }},
+		{"another epoch under the proof", func(c *CommitClaim) { c.Epoch = math.MaxUint64 - 1 }},
+		{"another next key under the proof", func(c *CommitClaim) { c.NextKey = c.Key }},
+		{"another key than the one that signed", func(c *CommitClaim) { c.Key = signedClaim(9, c.Group, c.Epoch, c.Commit).Key }},
+		{"no proof", func(c *CommitClaim) { c.Proof = nil }},
+	} {
+		c := good
+		tc.edit(&c)
+		if err := s.checkCommit(c); !errors.Is(err, ErrBadCommitClaim) {
+			t.Errorf("%s: %v, want ErrBadCommitClaim", tc.name, err)
 		}
 	}
 }

@@ -101,8 +101,10 @@ interface FederationService @0xa4c6f1e2b3d59871 {
   # NodeService.orderCommit, whose answer this is). A home the callee
   # does not serve is passed on like resolveUser, hops counting the
   # nodes the claim has passed; home must not be empty. Rate-limited per
-  # peer like relayEnqueue.
-  orderCommit @9 (group :Data, home :Text, epoch :UInt64, commit :Data, hops :UInt8) -> (accepted :Bool, next :UInt64, missing :List(Data));
+  # peer like relayEnqueue. epochKey, proof and nextEpochKey prove the
+  # claim as in NodeService.orderCommit; a relaying node passes them on
+  # unchanged (it cannot make them: they are signed by the member).
+  orderCommit @9 (group :Data, home :Text, epoch :UInt64, commit :Data, hops :UInt8, epochKey :Data, proof :Data, nextEpochKey :Data) -> (accepted :Bool, next :UInt64, missing :List(Data));
 }
 
 # ForwardOutcome is what the callee of forward did with an envelope.

@@ -154,7 +154,21 @@ interface NodeService @0xb7f1c0e5a2d3c4f1 {
   # most 16, so that the client can catch up and try again. next is the
   # epoch of the group's next commit as the node knows it. Rate-limited
   # like enqueue.
-  orderCommit @22 (group :Data, home :Text, epoch :UInt64, commit :Data) -> (accepted :Bool, next :UInt64, missing :List(Data));
+  #
+  # Only members of the claimed epoch can claim (crypto/commitclaim):
+  # epochKey is the epoch's sequencer key (an Ed25519 public key whose seed
+  # is the MLS exporter value "qpc sequencer key" of the epoch, context the
+  # group id), nextEpochKey the key of the epoch the commit creates, and
+  # proof the Ed25519 signature by epochKey of ("qpc commit claim v1",
+  # group, epoch, SHA-256(commit), nextEpochKey). The node keeps, per
+  # group, the key of its next epoch and the key each kept commit was
+  # claimed with. A claim is accepted only for exactly the next epoch and
+  # only under the kept key; the node then keeps nextEpochKey. A group the
+  # node does not know is registered by its first claim. A stale claim
+  # (below next) gets missing only when proven with that epoch's key. A
+  # proof that does not verify, a wrong key, an epoch above next or older
+  # than the kept commits fail with badCommitClaim and change nothing.
+  orderCommit @22 (group :Data, home :Text, epoch :UInt64, commit :Data, epochKey :Data, proof :Data, nextEpochKey :Data) -> (accepted :Bool, next :UInt64, missing :List(Data));
 
   # keyPackageCount says how many of the caller's KeyPackages the node
   # still holds (the last-resort one not counted) and whether it holds a
@@ -389,6 +403,7 @@ enum ErrorCode @0xdfbc1a87f421b42c {
   badEnvelope @22;       # a mesh envelope failed verification
   badPost @23;           # a channel post failed verification
   channelFull @24;       # the node's channel relay is at a bound
+  badCommitClaim @25;    # a commit claim not proven by a member of its epoch, or for an epoch the node cannot order
 }
 
 # MeshState is what is known of a message in the mesh.

@@ -466,7 +466,7 @@ func (c NodeService) OrderCommit(ctx context.Context, params func(NodeService_or
 		},
 	}
 	if params != nil {
-		s.ArgsSize = capnp.ObjectSize{DataSize: 8, PointerCount: 3}
+		s.ArgsSize = capnp.ObjectSize{DataSize: 8, PointerCount: 6}
 		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_orderCommit_Params(s)) }
 	}
 
@@ -5053,12 +5053,12 @@ type NodeService_orderCommit_Params capnp.Struct
 const NodeService_orderCommit_Params_TypeID = 0x831a311e7dab2f83
 
 func NewNodeService_orderCommit_Params(s *capnp.Segment) (NodeService_orderCommit_Params, error) {
-	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 3})
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 6})
 	return NodeService_orderCommit_Params(st), err
 }
 
 func NewRootNodeService_orderCommit_Params(s *capnp.Segment) (NodeService_orderCommit_Params, error) {
-	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 3})
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 6})
 	return NodeService_orderCommit_Params(st), err
 }
 
@@ -5146,12 +5146,51 @@ func (s NodeService_orderCommit_Params) SetCommit(v []byte) error {
 	return capnp.Struct(s).SetData(2, v)
 }
 
+func (s NodeService_orderCommit_Params) EpochKey() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(3)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_orderCommit_Params) HasEpochKey() bool {
+	return capnp.Struct(s).HasPtr(3)
+}
+
+func (s NodeService_orderCommit_Params) SetEpochKey(v []byte) error {
+	return capnp.Struct(s).SetData(3, v)
+}
+
+func (s NodeService_orderCommit_Params) Proof() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(4)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_orderCommit_Params) HasProof() bool {
+	return capnp.Struct(s).HasPtr(4)
+}
+
+func (s NodeService_orderCommit_Params) SetProof(v []byte) error {
+	return capnp.Struct(s).SetData(4, v)
+}
+
+func (s NodeService_orderCommit_Params) NextEpochKey() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(5)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_orderCommit_Params) HasNextEpochKey() bool {
+	return capnp.Struct(s).HasPtr(5)
+}
+
+func (s NodeService_orderCommit_Params) SetNextEpochKey(v []byte) error {
+	return capnp.Struct(s).SetData(5, v)
+}
+
 // NodeService_orderCommit_Params_List is a list of NodeService_orderCommit_Params.
 type NodeService_orderCommit_Params_List = capnp.StructList[NodeService_orderCommit_Params]
 
 // NewNodeService_orderCommit_Params creates a new list of NodeService_orderCommit_Params.
 func NewNodeService_orderCommit_Params_List(s *capnp.Segment, sz int32) (NodeService_orderCommit_Params_List, error) {
-	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 3}, sz)
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 6}, sz)
 	return capnp.StructList[NodeService_orderCommit_Params](l), err
 }
 
@@ -7651,6 +7690,7 @@ const (
 	ErrorCode_badEnvelope        ErrorCode = 22
 	ErrorCode_badPost            ErrorCode = 23
 	ErrorCode_channelFull        ErrorCode = 24
+	ErrorCode_badCommitClaim     ErrorCode = 25
 )
 
 // String returns the enum's constant name.
@@ -7706,6 +7746,8 @@ func (c ErrorCode) String() string {
 		return "badPost"
 	case ErrorCode_channelFull:
 		return "channelFull"
+	case ErrorCode_badCommitClaim:
+		return "badCommitClaim"
 
 	default:
 		return ""
@@ -7766,6 +7808,8 @@ func ErrorCodeFromString(c string) ErrorCode {
 		return ErrorCode_badPost
 	case "channelFull":
 		return ErrorCode_channelFull
+	case "badCommitClaim":
+		return ErrorCode_badCommitClaim
 
 	default:
 		return 0

@@ -82,6 +82,13 @@ var (
 	// ErrContention means the group's commits kept losing to other
 	// members' commits.
 	ErrContention = errors.New("other members keep changing the group; try again")
+	// ErrGroupBroken means the group's home node will not order this
+	// client's change: it refuses the claim (node.ErrBadCommitClaim:
+	// this client is further behind than the node keeps commits, or the
+	// group's ordering was taken over), or the commit that holds the
+	// epoch cannot be applied (a member committed junk). Other members'
+	// commits that arrive still apply; the change can be tried again.
+	ErrGroupBroken = errors.New("the group cannot change from this client now")
 	// ErrBadName means a group name is empty, too long or has control
 	// characters.
 	ErrBadName = errors.New("bad group name")

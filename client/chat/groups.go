@@ -13,11 +13,8 @@ import (
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/crypto/mls"
 	"github.com/quicprochat/qpc/crypto/sealed"
+	"github.com/quicprochat/qpc/node"
 )
-
-// maxCommitTries bounds how often a change is made again after losing its
-// epoch to another member's commit.
-const maxCommitTries = 8
 
 func (e *Engine) loadGroup(tx *chatdb.Tx, c *chatdb.Conversation) (*mls.Group, error) {
 	if c.GroupID == nil {
@@ -400,9 +397,19 @@ type change struct {
 // node order it, and on acceptance enters the new epoch and sends the
 // commit to the members and the Welcome to new ones. A commit that lost
 // its epoch is dropped; the commits that won are applied and op runs again
-// on the new epoch. e.mu is held.
+// on the new epoch, after a growing wait, as long as catching up moves the
+// group on (maxCommitRounds at most). A refusal that catching up cannot
+// cure (a claim the node refuses, a winning commit that cannot be applied)
+// is reported to the user and ends the operation with ErrGroupBroken
+// instead of a loop. e.mu is held.
 func (e *Engine) commitChange(ctx context.Context, c *chatdb.Conversation, op func(g *mls.Group) (*change, error)) error {
-	for try := 0; try < maxCommitTries; try++ {
+	wait := firstCommitBackoff
+	for round := 0; round < maxCommitRounds; round++ {
+		if round > 0 {
+			if err := sleep(ctx, &wait); err != nil {
+				return err
+			}
+		}
 		var g *mls.Group
 		err := e.db.View(func(tx *chatdb.Tx) (err error) {
 			g, err = e.loadGroup(tx, c)
@@ -417,15 +424,29 @@ func (e *Engine) commitChange(ctx context.Context, c *chatdb.Conversation, op fu
 			return err
 		}
 		epoch := g.Epoch()
-		ord, err := e.acct.Client.OrderCommit(ctx, c.Home, c.GroupID, epoch, ch.out.Commit)
+		claim, err := ProveCommit(g, ch.out.Commit)
+		if err != nil {
+			return err
+		}
+		ord, err := e.orderCommit(ctx, c, claim)
+		if errors.Is(err, node.ErrBadCommitClaim) {
+			return e.groupBroken(c, fmt.Errorf("its home node %s refused the claim of epoch %d: %w", c.Home, epoch, err))
+		}
 		if err != nil {
 			return fmt.Errorf("ordering the commit at %s: %w", c.Home, err)
 		}
 		if !ord.Accepted {
-			e.log.Debug("commit lost its epoch", "group", Label(*c), "epoch", epoch, "next", ord.Next, "missing", len(ord.Missing))
+			e.log.Debug("commit lost its epoch", "group", Label(*c), "epoch", epoch, "next", ord.Next, "missing", len(ord.Missing), "round", round)
 			g.DiscardPendingCommit()
 			if err := e.catchUp(ctx, c, ord.Missing); err != nil {
 				return err
+			}
+			now, err := e.epochOf(c)
+			if err != nil {
+				return err
+			}
+			if now <= epoch {
+				return e.groupBroken(c, fmt.Errorf("the commit that holds epoch %d at %s cannot be applied", epoch, c.Home))
 			}
 			continue
 		}
@@ -479,6 +500,19 @@ func (e *Engine) commitChange(ctx context.Context, c *chatdb.Conversation, op fu
 		return err
 	}
 	return ErrContention
+}
+
+// epochOf returns the epoch of c's group as stored.
+func (e *Engine) epochOf(c *chatdb.Conversation) (uint64, error) {
+	var epoch uint64
+	err := e.db.View(func(tx *chatdb.Tx) error {
+		g, err := e.loadGroup(tx, c)
+		if err == nil {
+			epoch = g.Epoch()
+		}
+		return err
+	})
+	return epoch, err
 }
 
 // catchUp applies commits that won epochs, as the ordering node handed

@@ -844,6 +844,26 @@ func (g *Group) MergePendingCommit() error {
 	return nil
 }
 
+// PendingExport is Export of the epoch our pending commit creates, before
+// the commit is merged: a committer can hand the delivery service a value
+// bound to the next epoch (qpc's commit sequencer keys) along with the
+// commit that makes it. The group itself does not change.
+func (g *Group) PendingExport(label string, context []byte, length int) ([]byte, error) {
+	if g.pending == nil {
+		return nil, fmt.Errorf("%w: no pending commit", ErrPendingCommit)
+	}
+	next, removed, err := g.applyCommit(g.pending.ac, g.priv.Leaf, g.pending)
+	if err != nil {
+		return nil, err
+	}
+	if removed {
+		// Commit refuses a commit of our own removal, so this is only
+		// reachable through a corrupt pending state.
+		return nil, fmt.Errorf("%w: the pending commit removes us", ErrPendingCommit)
+	}
+	return next.Export(label, context, length)
+}
+
 // DiscardPendingCommit drops our pending commit, when another member's
 // commit won the epoch or sending failed. Cached proposals stay.
 func (g *Group) DiscardPendingCommit() { g.pending = nil }

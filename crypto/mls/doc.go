@@ -24,7 +24,8 @@
 //     (PublicMessage or PrivateMessage); Encrypt sends application data.
 //     Proposals and commits go out as PublicMessages, or as PrivateMessages
 //     under Config.PrivateHandshake.
-//   - Export, EpochAuthenticator and Roster read the current epoch.
+//   - Export, EpochAuthenticator and Roster read the current epoch;
+//     PendingExport exports from the epoch a pending commit creates.
 //   - MarshalState and LoadGroup persist a group.
 //
 // Validation follows RFC 9420: signatures, membership and confirmation

@@ -287,3 +287,43 @@ func TestPSKsAndGroupContextExtensions(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPendingExportIsTheNextEpochs checks that the committer can export
+// from the epoch its pending commit creates before merging, that the value
+// is what every member exports once in that epoch, and that asking changes
+// nothing: the commit still merges, or is still discarded when another
+// wins.
+func TestPendingExportIsTheNextEpochs(t *testing.T) {
+	w := newWorld(t, nil)
+	w.add("c0", 2)
+	a := w.members["c0"]
+	if _, err := a.PendingExport("l", nil, 32); !errors.Is(err, ErrPendingCommit) {
+		t.Fatalf("PendingExport without a pending commit: %v, want ErrPendingCommit", err)
+	}
+	now, err := a.Export("l", []byte("ctx"), 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := a.SelfUpdate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := a.PendingExport("l", []byte("ctx"), 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(next, now) {
+		t.Fatal("the pending epoch exports what the current one does")
+	}
+	if again, _ := a.Export("l", []byte("ctx"), 32); !bytes.Equal(again, now) || a.Epoch() != 1 {
+		t.Fatal("PendingExport changed the current epoch")
+	}
+	w.deliver("c0", out, nil)
+	for _, n := range w.names() {
+		got, err := w.members[n].Export("l", []byte("ctx"), 32)
+		if err != nil || !bytes.Equal(got, next) {
+			t.Fatalf("%s exports %x in the new epoch (%v), the committer predicted %x", n, got, err, next)
+		}
+	}
+	w.check(nil, 0)
+}

@@ -311,7 +311,7 @@ func (s *Server) OrderCommit(ctx context.Context, call schemas.NodeService_order
 		if err != nil {
 			return err
 		}
-		o, err := s.conn.OrderCommit(ctx, c.Home, c.Group, c.Epoch, c.Commit)
+		o, err := s.conn.OrderCommit(ctx, c.Home, c.CommitClaim)
 		if err != nil {
 			return err
 		}

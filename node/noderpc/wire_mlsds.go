@@ -5,6 +5,7 @@ import (
 
 	"capnproto.org/go/capnp/v3"
 
+	"github.com/quicprochat/qpc/crypto/commitclaim"
 	"github.com/quicprochat/qpc/node"
 )
 
@@ -14,13 +15,11 @@ import (
 // request when it breaks the schema's rules, what a client or a node
 // reads from the node that answered a malformed answer.
 
-// CommitClaim is the arguments of an orderCommit: a claim of epoch of
-// group for commit, at the group's home node.
+// CommitClaim is the arguments of an orderCommit: a claim for the
+// group's home node, with its proof.
 type CommitClaim struct {
-	Home   string
-	Group  []byte
-	Epoch  uint64
-	Commit []byte
+	Home string
+	node.CommitClaim
 }
 
 // commitClaimParams are the Params of an orderCommit of either service.
@@ -29,13 +28,17 @@ type commitClaimParams interface {
 	Home() (string, error)
 	Epoch() uint64
 	Commit() ([]byte, error)
+	EpochKey() ([]byte, error)
+	Proof() ([]byte, error)
+	NextEpochKey() ([]byte, error)
 }
 
 // CommitClaimFromWire reads the arguments of an orderCommit, copying the
-// group id and the commit out of the message. A group id that is not 1
-// to node.MaxGroupID bytes, or an empty commit, is a bad request, refused
-// before the commit is copied; the commit's upper bound is the node's
-// payload limit, which the node checks.
+// group id, the commit and the proof out of the message. A group id that
+// is not 1 to node.MaxGroupID bytes, an empty commit, or a key or proof
+// that is not the length of an Ed25519 key or signature is a bad request,
+// refused before anything is copied; the commit's upper bound is the
+// node's payload limit, and the proof's validity, which the node checks.
 func CommitClaimFromWire[P commitClaimParams](p P) (CommitClaim, error) {
 	group, err := p.Group()
 	if err != nil {
@@ -55,7 +58,33 @@ func CommitClaimFromWire[P commitClaimParams](p P) (CommitClaim, error) {
 	if len(commit) == 0 {
 		return CommitClaim{}, BadRequest(fmt.Errorf("empty commit"))
 	}
-	return CommitClaim{Home: home, Group: clone(group), Epoch: p.Epoch(), Commit: clone(commit)}, nil
+	key, err := claimField("epoch key", p.EpochKey, commitclaim.KeySize)
+	if err != nil {
+		return CommitClaim{}, err
+	}
+	proof, err := claimField("proof", p.Proof, commitclaim.ProofSize)
+	if err != nil {
+		return CommitClaim{}, err
+	}
+	next, err := claimField("next epoch key", p.NextEpochKey, commitclaim.KeySize)
+	if err != nil {
+		return CommitClaim{}, err
+	}
+	return CommitClaim{Home: home, CommitClaim: node.CommitClaim{
+		Group: clone(group), Epoch: p.Epoch(), Commit: clone(commit), Key: key, Proof: proof, NextKey: next,
+	}}, nil
+}
+
+// claimField reads one of a claim's fixed-length proof fields, copied.
+func claimField(name string, get func() ([]byte, error), size int) ([]byte, error) {
+	b, err := get()
+	if err != nil {
+		return nil, BadRequest(fmt.Errorf("%s: %w", name, err))
+	}
+	if len(b) != size {
+		return nil, BadRequest(fmt.Errorf("%s of %d bytes, want %d", name, len(b), size))
+	}
+	return clone(b), nil
 }
 
 // CommitClaimToWire writes c into the Params of an orderCommit of either
@@ -65,6 +94,9 @@ func CommitClaimToWire[P interface {
 	SetHome(string) error
 	SetEpoch(uint64)
 	SetCommit([]byte) error
+	SetEpochKey([]byte) error
+	SetProof([]byte) error
+	SetNextEpochKey([]byte) error
 }](c CommitClaim, p P) error {
 	if err := p.SetGroup(c.Group); err != nil {
 		return err
@@ -73,6 +105,15 @@ func CommitClaimToWire[P interface {
 		return err
 	}
 	p.SetEpoch(c.Epoch)
+	if err := p.SetEpochKey(c.Key); err != nil {
+		return err
+	}
+	if err := p.SetProof(c.Proof); err != nil {
+		return err
+	}
+	if err := p.SetNextEpochKey(c.NextKey); err != nil {
+		return err
+	}
 	return p.SetCommit(c.Commit)
 }
 

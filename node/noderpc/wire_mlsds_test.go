@@ -12,7 +12,17 @@ import (
 	"github.com/quicprochat/qpc/schemas"
 )
 
-var sampleClaim = CommitClaim{Home: "a.example.mesh", Group: []byte("group"), Epoch: 7, Commit: []byte("commit")}
+var sampleClaim = CommitClaim{Home: "a.example.mesh", CommitClaim: node.CommitClaim{
+	Group: []byte("group"), Epoch: 7, Commit: []byte("commit"),
+	Key: bytes.Repeat([]byte{1}, 32), Proof: bytes.Repeat([]byte{2}, 64), NextKey: bytes.Repeat([]byte{3}, 32),
+}}
+
+// claimWith is sampleClaim changed by f.
+func claimWith(f func(c *CommitClaim)) CommitClaim {
+	c := sampleClaim
+	f(&c)
+	return c
+}
 
 // claimOnTheWire writes c as orderCommit params of NodeService and reads
 // it back as a node would.
@@ -64,9 +74,13 @@ func TestCommitClaimsOutsideTheSchemasBoundsAreBadRequests(t *testing.T) {
 		name  string
 		claim CommitClaim
 	}{
-		{"an empty group id", CommitClaim{Commit: []byte("c")}},
-		{"a group id of 256 bytes", CommitClaim{Group: make([]byte, node.MaxGroupID+1), Commit: []byte("c")}},
-		{"an empty commit", CommitClaim{Group: []byte("g")}},
+		{"an empty group id", claimWith(func(c *CommitClaim) { c.Group = nil })},
+		{"a group id of 256 bytes", claimWith(func(c *CommitClaim) { c.Group = make([]byte, node.MaxGroupID+1) })},
+		{"an empty commit", claimWith(func(c *CommitClaim) { c.Commit = nil })},
+		{"no epoch key", claimWith(func(c *CommitClaim) { c.Key = nil })},
+		{"an epoch key of 33 bytes", claimWith(func(c *CommitClaim) { c.Key = make([]byte, 33) })},
+		{"a proof of 63 bytes", claimWith(func(c *CommitClaim) { c.Proof = make([]byte, 63) })},
+		{"no next epoch key", claimWith(func(c *CommitClaim) { c.NextKey = nil })},
 	} {
 		if _, err := CommitClaimFromWire(claimOnTheWire(t, tc.claim)); !errors.Is(err, node.ErrBadRequest) {
 			t.Errorf("%s: %v, want ErrBadRequest", tc.name, err)
@@ -105,8 +119,10 @@ func FuzzCommitClaimFromWire(f *testing.F) {
 			}
 			return
 		}
-		if len(c.Group) == 0 || len(c.Group) > node.MaxGroupID || len(c.Commit) == 0 {
-			t.Errorf("a claim of a %d-byte group id and a %d-byte commit passed", len(c.Group), len(c.Commit))
+		if len(c.Group) == 0 || len(c.Group) > node.MaxGroupID || len(c.Commit) == 0 ||
+			len(c.Key) != 32 || len(c.Proof) != 64 || len(c.NextKey) != 32 {
+			t.Errorf("a claim of a %d-byte group id, a %d-byte commit, keys of %d and %d bytes and a %d-byte proof passed",
+				len(c.Group), len(c.Commit), len(c.Key), len(c.NextKey), len(c.Proof))
 		}
 	})
 }

@@ -78,6 +78,16 @@
 // counter of claims kept in the totals, not by a clock, which on a router
 // may jump at boot.
 //
+// Only members move the sequencer (crypto/commitclaim): a group's record
+// holds the sequencer key of its next epoch, and each kept commit the key
+// it was claimed with, so that a claim of the next epoch and a stale one
+// (which gets commits back) are both checked against the epoch's key. A
+// refused claim fails before anything is written. A group the store does
+// not know is registered by its first claim, at whatever epoch: after
+// MaxGroups evicted a group, whoever claims it first (a member, or an
+// ex-member or node on the path that knows its id) holds it; members
+// that cannot claim then report the group as broken.
+//
 // # Bucket layout (schema version 1)
 //
 // All integers are big endian. A user is the UTF-8 bytes of node.Account's
@@ -109,7 +119,7 @@
 //	chanseen          post id (32 bytes) → channel seen record
 //	chanseenexpiry    time(expires) | post id → empty
 //	mlsgroups         group id (1 to 255 bytes) → group record
-//	mlscommits        group id → bucket: uint64 epoch → commit (raw bytes)
+//	mlscommits        group id → bucket: uint64 epoch → commit entry
 //	mlsrecency        uint64 touched | group id → empty
 //
 // meta also holds "mesh" → mesh totals record, "channels" → channel
@@ -180,7 +190,8 @@
 //	channel      version(1) | last seq(8) | count(8) | bytes(8) | newest(8)
 //	chan totals  version(1) | posts(8) | bytes(8) | channels(8) | seen ids(8) | added(8)
 //	chan seen    version(1) | expires(12)
-//	group        version(1) | next epoch(8) | commits kept(8) | touched(8)
+//	group        version(1) | next epoch(8) | commits kept(8) | touched(8) | keyed from(8) | next key(32)
+//	commit entry key(32) | commit (rest, not empty)
 //	group totals version(1) | groups(8) | touches(8)
 //
 // A field is a 4-byte length and that many bytes. The queue record is the
@@ -194,4 +205,11 @@
 //
 // Key packages and commits are opaque to the node (MLS KeyPackages and
 // PrivateMessages, which carry their own version) and are stored as given.
+//
+// A group record without its last two fields was written before claims
+// were proven: it is read as a group without keys, whose commits are bare
+// (the commit alone, no key). Its next accepted claim writes the full
+// record with "keyed from" at that claim's epoch: the commits of epochs
+// from there on are commit entries, older ones stay bare. No migration
+// runs at Open; a bare epoch only answers the retry of its very commit.
 package store

@@ -9,16 +9,17 @@ import (
 	"github.com/quicprochat/qpc/node"
 )
 
-// OrderCommit accepts commit as the commit of epoch of group, or refuses
-// it, as node.CommitSequencer describes, in one transaction, committed and
-// synced before it returns; bbolt runs one write transaction at a time,
-// so of concurrent claims of one epoch exactly one is accepted. Every
-// claim touches its group. A new group beyond Options.MaxGroups evicts
-// the group touched longest ago, and a group keeps its last
-// Options.MaxCommitsPerGroup commits. A claim that node.CheckCommitClaim
-// refuses fails with an error wrapping node.ErrBadRequest.
-func (s *Store) OrderCommit(group []byte, epoch uint64, commit []byte) (node.CommitOrder, error) {
-	if err := node.CheckCommitClaim(group, epoch, commit); err != nil {
+// OrderCommit accepts c.Commit as the commit of c.Epoch of c.Group, or
+// refuses it, as node.CommitSequencer describes, in one transaction,
+// committed and synced before it returns; bbolt runs one write
+// transaction at a time, so of concurrent claims of one epoch exactly one
+// is accepted. Every claim that is answered touches its group; one that
+// fails (node.ErrBadCommitClaim) rolls back and changes nothing. A new
+// group beyond Options.MaxGroups evicts the group touched longest ago, and
+// a group keeps its last Options.MaxCommitsPerGroup commits. A claim that
+// node.CheckCommitClaim refuses fails with its error.
+func (s *Store) OrderCommit(c node.CommitClaim) (node.CommitOrder, error) {
+	if err := node.CheckCommitClaim(c); err != nil {
 		return node.CommitOrder{}, fmt.Errorf("store: order commit: %w", err)
 	}
 	var o node.CommitOrder
@@ -27,7 +28,7 @@ func (s *Store) OrderCommit(group []byte, epoch uint64, commit []byte) (node.Com
 		if err != nil {
 			return err
 		}
-		if o, err = m.order(group, epoch, commit); err != nil {
+		if o, err = m.order(c); err != nil {
 			return err
 		}
 		return m.flush()
@@ -90,55 +91,115 @@ func (m *mlsTx) group(group []byte) (g mlsGroup, ok bool, err error) {
 	return g, true, nil
 }
 
-// order is OrderCommit inside the transaction.
-func (m *mlsTx) order(group []byte, epoch uint64, commit []byte) (node.CommitOrder, error) {
-	g, known, err := m.group(group)
+// order is OrderCommit inside the transaction. It decides before it
+// writes, so a refusal with an error leaves the transaction untouched.
+func (m *mlsTx) order(c node.CommitClaim) (node.CommitOrder, error) {
+	g, known, err := m.group(c.Group)
 	if err != nil {
 		return node.CommitOrder{}, err
 	}
-	if !known {
-		for m.totals.groups >= m.maxGroups {
-			if err := m.evictOldest(); err != nil {
+	var commits *bolt.Bucket
+	if known {
+		if commits = m.commits.Bucket(c.Group); commits == nil {
+			return node.CommitOrder{}, fmt.Errorf("%w: group %x has no commits", ErrCorrupt, c.Group)
+		}
+	}
+	var o node.CommitOrder
+	accept := false
+	switch {
+	case !known:
+		// Trust on first claim: nothing is known to check the key
+		// against. The group's epochs are keyed from this one on.
+		accept = true
+		g = mlsGroup{keyed: true, keyedFrom: c.Epoch}
+	case c.Epoch > g.next:
+		return node.CommitOrder{}, fmt.Errorf("%w: epoch %d, the group's next is %d", node.ErrBadCommitClaim, c.Epoch, g.next)
+	case c.Epoch == g.next && !g.keyed:
+		// A group recorded before claims were proven: its next claim
+		// registers the key, as a new group's first one does.
+		accept = true
+		g.keyed, g.keyedFrom = true, c.Epoch
+	case c.Epoch == g.next:
+		if !bytes.Equal(c.Key, g.key[:]) {
+			return node.CommitOrder{}, fmt.Errorf("%w: epoch %d claimed with a key that is not the epoch's", node.ErrBadCommitClaim, c.Epoch)
+		}
+		accept = true
+	default:
+		raw := commits.Get(seqKey(c.Epoch))
+		if raw == nil {
+			return node.CommitOrder{}, fmt.Errorf("%w: epoch %d is older than the group's kept commits", node.ErrBadCommitClaim, c.Epoch)
+		}
+		key, kept, err := decodeCommitEntry(g.keyedEpoch(c.Epoch), raw)
+		if err != nil {
+			return node.CommitOrder{}, fmt.Errorf("group %x epoch %d: %w", c.Group, c.Epoch, err)
+		}
+		switch {
+		case key != nil && !bytes.Equal(c.Key, key):
+			return node.CommitOrder{}, fmt.Errorf("%w: epoch %d claimed with a key that is not the epoch's", node.ErrBadCommitClaim, c.Epoch)
+		case bytes.Equal(kept, c.Commit):
+			// A retry after a lost answer: the same claim, again.
+			o = node.CommitOrder{Accepted: true, Next: g.next}
+		case key == nil:
+			// A bare commit from before the group was keyed proves no
+			// claim, so it is handed to nobody.
+			return node.CommitOrder{}, fmt.Errorf("%w: epoch %d was ordered before claims were proven", node.ErrBadCommitClaim, c.Epoch)
+		default:
+			o = node.CommitOrder{Next: g.next}
+			cur := commits.Cursor()
+			for k, v := cur.Seek(seqKey(c.Epoch)); k != nil && len(o.Missing) < node.MaxMissingCommits; k, v = cur.Next() {
+				epoch, err := parseSeqKey(k)
+				if err != nil {
+					return node.CommitOrder{}, fmt.Errorf("group %x: %w", c.Group, err)
+				}
+				_, commit, err := decodeCommitEntry(g.keyedEpoch(epoch), v)
+				if err != nil {
+					return node.CommitOrder{}, fmt.Errorf("group %x epoch %d: %w", c.Group, epoch, err)
+				}
+				o.Missing = append(o.Missing, bytes.Clone(commit))
+			}
+		}
+	}
+	if err := m.touch(c.Group, &g, known); err != nil {
+		return node.CommitOrder{}, err
+	}
+	if accept {
+		if commits == nil {
+			if commits, err = m.commits.CreateBucketIfNotExists(c.Group); err != nil {
 				return node.CommitOrder{}, err
 			}
 		}
-		m.totals.groups++
-	} else if err := m.recency.Delete(mlsRecencyKey(g.touched, group)); err != nil {
-		return node.CommitOrder{}, err
-	}
-	m.totals.touches++
-	m.totalsDirty = true
-	g.touched = m.totals.touches
-	if err := m.recency.Put(mlsRecencyKey(g.touched, group), nil); err != nil {
-		return node.CommitOrder{}, err
-	}
-	commits, err := m.commits.CreateBucketIfNotExists(group)
-	if err != nil {
-		return node.CommitOrder{}, err
-	}
-	var o node.CommitOrder
-	switch {
-	case epoch >= g.next:
-		// No kept commit is at or above next, so epoch is free.
-		if err := commits.Put(seqKey(epoch), commit); err != nil {
+		// No kept commit is at or above next, so the epoch is free.
+		if err := commits.Put(seqKey(c.Epoch), encodeCommitEntry(c.Key, c.Commit)); err != nil {
 			return node.CommitOrder{}, err
 		}
-		g.next = epoch + 1
+		g.next = c.Epoch + 1
+		copy(g.key[:], c.NextKey)
 		g.kept++
 		if err := m.trimCommits(commits, &g); err != nil {
 			return node.CommitOrder{}, err
 		}
 		o = node.CommitOrder{Accepted: true, Next: g.next}
-	case bytes.Equal(commits.Get(seqKey(epoch)), commit):
-		o = node.CommitOrder{Accepted: true, Next: g.next}
-	default:
-		o = node.CommitOrder{Next: g.next}
-		c := commits.Cursor()
-		for k, v := c.Seek(seqKey(epoch)); k != nil && len(o.Missing) < node.MaxMissingCommits; k, v = c.Next() {
-			o.Missing = append(o.Missing, bytes.Clone(v))
-		}
 	}
-	return o, m.groups.Put(group, encodeMLSGroup(g))
+	return o, m.groups.Put(c.Group, encodeMLSGroup(g))
+}
+
+// touch makes group the one claimed last, counting it first if it is new
+// (evicting the group claimed longest ago when that would pass MaxGroups).
+func (m *mlsTx) touch(group []byte, g *mlsGroup, known bool) error {
+	if !known {
+		for m.totals.groups >= m.maxGroups {
+			if err := m.evictOldest(); err != nil {
+				return err
+			}
+		}
+		m.totals.groups++
+	} else if err := m.recency.Delete(mlsRecencyKey(g.touched, group)); err != nil {
+		return err
+	}
+	m.totals.touches++
+	m.totalsDirty = true
+	g.touched = m.totals.touches
+	return m.recency.Put(mlsRecencyKey(g.touched, group), nil)
 }
 
 // trimCommits drops the oldest commits of group g, whose bucket is

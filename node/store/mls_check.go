@@ -9,7 +9,8 @@ import (
 
 // checkMLS checks the commit sequencer's buckets: every group record
 // matches its commits (as many as it says, every epoch below next, the
-// newest at next-1, none empty), exactly the groups with a record have
+// newest at next-1, none empty, each of an epoch the group was keyed from
+// with the key it was claimed with), exactly the groups with a record have
 // commits, the totals count the groups and no group was touched after the
 // last claim, and the recency index holds exactly one entry per group.
 // With opts it also checks the bounds that OrderCommit and Open keep.
@@ -47,8 +48,11 @@ func checkMLS(tx *bolt.Tx, opts *Options) error {
 			if err != nil {
 				return err
 			}
-			if epoch >= g.next || len(c) == 0 {
+			if epoch >= g.next {
 				return fmt.Errorf("group %x keeps a commit of %d bytes for epoch %d, next is %d", k, len(c), epoch, g.next)
+			}
+			if _, _, err := decodeCommitEntry(g.keyedEpoch(epoch), c); err != nil {
+				return fmt.Errorf("group %x epoch %d: %w", k, epoch, err)
 			}
 			kept++
 			last = epoch

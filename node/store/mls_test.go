@@ -2,6 +2,9 @@ package store
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -12,6 +15,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/quicprochat/qpc/crypto/commitclaim"
 	"github.com/quicprochat/qpc/node"
 )
 
@@ -27,10 +31,35 @@ func commit(member string, epoch uint64) []byte {
 	return fmt.Appendf(nil, "commit of epoch %d by %s", epoch, member)
 }
 
-// mustOrder orders a claim and fails the test if the store fails.
+// epochKey is the test sequencer key of epoch of group as who derives it:
+// the same for every member of the epoch, as the MLS exporter's is
+// ("member"), and another for anyone else.
+func epochKey(who string, group []byte, epoch uint64) ed25519.PrivateKey {
+	seed := sha256.Sum256(binary.BigEndian.AppendUint64(append([]byte(who+" key of "), group...), epoch))
+	k, err := commitclaim.Key(seed[:])
+	if err != nil {
+		panic(err) // a 32-byte seed: cannot fail
+	}
+	return k
+}
+
+// claimBy is who's claim of epoch of group for c, proven with who's key of
+// epoch and naming who's key of epoch+1.
+func claimBy(who string, group []byte, epoch uint64, c []byte) node.CommitClaim {
+	k, nextKey := epochKey(who, group, epoch), commitclaim.Public(epochKey(who, group, epoch+1))
+	return node.CommitClaim{Group: group, Epoch: epoch, Commit: c,
+		Key: commitclaim.Public(k), Proof: commitclaim.Sign(k, group, epoch, c, nextKey), NextKey: nextKey}
+}
+
+// claim is a member's claim of epoch of group for c.
+func claim(group []byte, epoch uint64, c []byte) node.CommitClaim {
+	return claimBy("member", group, epoch, c)
+}
+
+// mustOrder orders a member's claim and fails the test if the store fails.
 func mustOrder(t testing.TB, s *Store, group string, epoch uint64, c []byte) node.CommitOrder {
 	t.Helper()
-	o, err := s.OrderCommit([]byte(group), epoch, c)
+	o, err := s.OrderCommit(claim([]byte(group), epoch, c))
 	if err != nil {
 		t.Fatalf("OrderCommit(%s, %d): %v", group, epoch, err)
 	}
@@ -52,12 +81,12 @@ func TestTheFirstClaimOfAnEpochWinsAndTheLoserGetsWhatItMissed(t *testing.T) {
 			node.CommitOrder{Next: 1, Missing: commits(commit("alice", 0))}},
 		{"the winner's retry is accepted again", 0, commit("alice", 0), node.CommitOrder{Accepted: true, Next: 1}},
 		{"the next epoch is accepted", 1, commit("alice", 1), node.CommitOrder{Accepted: true, Next: 2}},
-		{"an epoch ahead of next is accepted and moves next past it", 5, commit("carol", 5), node.CommitOrder{Accepted: true, Next: 6}},
-		{"a claim of a skipped epoch gets the kept commits from it on", 2, commit("bob", 2),
-			node.CommitOrder{Next: 6, Missing: commits(commit("carol", 5))}},
-		{"a claim two epochs behind gets both, oldest first", 0, commit("bob", 0),
-			node.CommitOrder{Next: 6, Missing: commits(commit("alice", 0), commit("alice", 1), commit("carol", 5))}},
-		{"the retry of an older winner is still accepted", 1, commit("alice", 1), node.CommitOrder{Accepted: true, Next: 6}},
+		{"and the one after", 2, commit("carol", 2), node.CommitOrder{Accepted: true, Next: 3}},
+		{"a claim one epoch behind gets the kept commits from it on", 1, commit("bob", 1),
+			node.CommitOrder{Next: 3, Missing: commits(commit("alice", 1), commit("carol", 2))}},
+		{"a claim two epochs behind gets all three, oldest first", 0, commit("bob", 0),
+			node.CommitOrder{Next: 3, Missing: commits(commit("alice", 0), commit("alice", 1), commit("carol", 2))}},
+		{"the retry of an older winner is still accepted", 1, commit("alice", 1), node.CommitOrder{Accepted: true, Next: 3}},
 	}
 	for _, st := range steps {
 		if got := mustOrder(t, s, "g", st.epoch, st.commit); !reflect.DeepEqual(got, st.want) {
@@ -91,10 +120,15 @@ func TestAGroupKeepsOnlyItsLastCommits(t *testing.T) {
 	for e := range uint64(6) {
 		mustOrder(t, s, "g", e, commit("alice", e))
 	}
-	o := mustOrder(t, s, "g", 0, commit("alice", 0))
+	// The key a dropped commit was claimed with went with it: a claim of
+	// its epoch proves nothing any more.
+	if o, err := s.OrderCommit(claim([]byte("g"), 0, commit("alice", 0))); !errors.Is(err, node.ErrBadCommitClaim) {
+		t.Errorf("the retry of a dropped commit: %+v, %v; want ErrBadCommitClaim", o, err)
+	}
+	o := mustOrder(t, s, "g", 3, commit("bob", 3))
 	want := node.CommitOrder{Next: 6, Missing: commits(commit("alice", 3), commit("alice", 4), commit("alice", 5))}
 	if !reflect.DeepEqual(o, want) {
-		t.Errorf("the retry of a dropped commit: %+v, want it refused with the 3 kept", o)
+		t.Errorf("a claim of the oldest kept epoch: %+v, want it refused with the 3 kept", o)
 	}
 	if o := mustOrder(t, s, "g", 4, commit("alice", 4)); !o.Accepted {
 		t.Errorf("the retry of a kept commit: %+v, want accepted", o)
@@ -135,7 +169,7 @@ func TestBadClaimsAreRefusedWithErrBadRequestAndChangeNothing(t *testing.T) {
 		{"an empty commit", []byte("g"), 0, nil},
 		{"the epoch 2^64-1", []byte("g"), math.MaxUint64, commit("a", 0)},
 	} {
-		if o, err := s.OrderCommit(tc.group, tc.epoch, tc.commit); !errors.Is(err, node.ErrBadRequest) {
+		if o, err := s.OrderCommit(claim(tc.group, tc.epoch, tc.commit)); !errors.Is(err, node.ErrBadRequest) {
 			t.Errorf("%s: %+v, %v; want ErrBadRequest", tc.name, o, err)
 		}
 	}
@@ -143,24 +177,187 @@ func TestBadClaimsAreRefusedWithErrBadRequestAndChangeNothing(t *testing.T) {
 		t.Errorf("after bad claims the group is new: %+v", o)
 	}
 	long := bytes.Repeat([]byte{0xff}, node.MaxGroupID)
-	if o, err := s.OrderCommit(long, math.MaxUint64-1, commit("a", 0)); err != nil || o.Next != math.MaxUint64 {
+	if o, err := s.OrderCommit(claim(long, math.MaxUint64-1, commit("a", 0))); err != nil || o.Next != math.MaxUint64 {
 		t.Errorf("a 255-byte group at the last epoch with a next: %+v, %v", o, err)
 	}
 }
 
+// mlsSnapshot is every key and value of the sequencer's buckets and
+// totals, to show that a refused claim changed nothing.
+func mlsSnapshot(t testing.TB, s *Store) map[string]string {
+	t.Helper()
+	snap := map[string]string{}
+	var walk func(prefix string, b *bolt.Bucket) error
+	walk = func(prefix string, b *bolt.Bucket) error {
+		return b.ForEach(func(k, v []byte) error {
+			if v == nil {
+				return walk(prefix+string(k)+"/", b.Bucket(k))
+			}
+			snap[prefix+string(k)] = string(v)
+			return nil
+		})
+	}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		snap["totals"] = string(tx.Bucket(bucketMeta).Get(keyMLSTotals))
+		for _, name := range [][]byte{bucketMLSGroups, bucketMLSCommits, bucketMLSRecency} {
+			if err := walk(string(name)+"/", tx.Bucket(name)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
+}
+
+// TestOnlyAMemberOfTheEpochMovesTheSequencer is the audit's attack: users
+// who are not members of the group's current epoch (a stranger, an
+// ex-member with an old epoch's key, a node on the path that copied a
+// member's proof) claim the next epoch, a stale one and 2^64-2 with junk.
+// Every claim fails with ErrBadCommitClaim, gets no commits back and
+// changes not a byte; the members then still commit.
+func TestOnlyAMemberOfTheEpochMovesTheSequencer(t *testing.T) {
+	s := openTest(t, mlsOptions(10, 10))
+	g := []byte("g")
+	mustOrder(t, s, "g", 0, commit("alice", 0))
+	mustOrder(t, s, "g", 1, commit("alice", 1))
+	before := mlsSnapshot(t, s)
+	junk := []byte("junk")
+	// The ex-member knows epoch 1's key (it was removed by commit 1).
+	exKey := epochKey("member", g, 1)
+	exNext := commitclaim.Public(epochKey("mallory", g, 3))
+	// A node on the path saw alice's real claim of epoch 2 and puts its
+	// own commit or next key under her proof.
+	real := claim(g, 2, commit("alice", 2))
+	swapped := real
+	swapped.Commit = junk
+	redirected := real
+	redirected.NextKey = exNext
+	forged := claim(g, 2, junk)
+	forged.Proof = commitclaim.Sign(epochKey("mallory", g, 2), g, 2, junk, forged.NextKey)
+	for _, tc := range []struct {
+		name string
+		c    node.CommitClaim
+	}{
+		{"a stranger's claim of the next epoch", claimBy("mallory", g, 2, junk)},
+		{"a stranger's claim of epoch 2^64-2", claimBy("mallory", g, math.MaxUint64-1, junk)},
+		{"a member's key for epoch 2^64-2", claim(g, math.MaxUint64-1, junk)},
+		{"a claim of the epoch after next", claim(g, 3, junk)},
+		{"a stranger's stale claim, fishing for commits", claimBy("mallory", g, 0, junk)},
+		{"the ex-member's old key on the next epoch", node.CommitClaim{Group: g, Epoch: 2, Commit: junk,
+			Key: commitclaim.Public(exKey), Proof: commitclaim.Sign(exKey, g, 2, junk, exNext), NextKey: exNext}},
+		{"a member's proof with another commit", swapped},
+		{"a member's proof with another next key", redirected},
+		{"the epoch's key with a proof it did not sign", forged},
+		{"no proof at all", node.CommitClaim{Group: g, Epoch: 2, Commit: junk}},
+	} {
+		o, err := s.OrderCommit(tc.c)
+		if !errors.Is(err, node.ErrBadCommitClaim) || o.Accepted || o.Missing != nil {
+			t.Errorf("%s: %+v, %v; want ErrBadCommitClaim and nothing", tc.name, o, err)
+		}
+	}
+	if after := mlsSnapshot(t, s); !reflect.DeepEqual(after, before) {
+		t.Errorf("refused claims changed the sequencer:\nbefore %q\nafter  %q", before, after)
+	}
+	if o, err := s.OrderCommit(real); err != nil || !reflect.DeepEqual(o, node.CommitOrder{Accepted: true, Next: 3}) {
+		t.Fatalf("alice's real claim after the attack: %+v, %v", o, err)
+	}
+	if o, err := s.OrderCommit(real); err != nil || !o.Accepted {
+		t.Errorf("the very claim again (a retry): %+v, %v; want accepted", o, err)
+	}
+	if o := mustOrder(t, s, "g", 3, commit("bob", 3)); !o.Accepted || o.Next != 4 {
+		t.Errorf("the group goes on: %+v", o)
+	}
+}
+
+// TestAGroupFromBeforeProofsIsReadAndKeyedByItsNextClaim writes a group
+// as a store from before proven claims did (version 1 record, bare
+// commits) and checks that it is read, that its bare epochs answer only a
+// retry, and that its next claim registers the key, which then holds.
+func TestAGroupFromBeforeProofsIsReadAndKeyedByItsNextClaim(t *testing.T) {
+	s := openTest(t, mlsOptions(10, 10))
+	g := []byte("old")
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.Bucket(bucketMLSCommits).CreateBucket(g)
+		if err != nil {
+			return err
+		}
+		for e := range uint64(2) {
+			if err := b.Put(seqKey(e), commit("alice", e)); err != nil {
+				return err
+			}
+		}
+		if err := tx.Bucket(bucketMLSGroups).Put(g, encodeCounters(2, 2, 1)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketMLSRecency).Put(mlsRecencyKey(1, g), nil); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(keyMLSTotals, encodeMLSTotals(mlsTotals{groups: 1, touches: 1}))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Check(); err != nil {
+		t.Fatalf("Check of a version 1 group: %v", err)
+	}
+	if o := mustOrder(t, s, "old", 1, commit("alice", 1)); !o.Accepted || o.Next != 2 {
+		t.Errorf("the retry of a bare commit: %+v, want accepted", o)
+	}
+	if o, err := s.OrderCommit(claim(g, 1, junkCommit)); !errors.Is(err, node.ErrBadCommitClaim) {
+		t.Errorf("another claim of a bare epoch: %+v, %v; want ErrBadCommitClaim (a bare commit proves no claim)", o, err)
+	}
+	if o, err := s.OrderCommit(claim(g, 3, junkCommit)); !errors.Is(err, node.ErrBadCommitClaim) {
+		t.Errorf("a claim past next of an old group: %+v, %v; want ErrBadCommitClaim", o, err)
+	}
+	if o := mustOrder(t, s, "old", 2, commit("bob", 2)); !o.Accepted || o.Next != 3 {
+		t.Fatalf("the next claim of an old group: %+v, want accepted", o)
+	}
+	if o, err := s.OrderCommit(claimBy("mallory", g, 3, junkCommit)); !errors.Is(err, node.ErrBadCommitClaim) {
+		t.Errorf("a stranger after the group was keyed: %+v, %v; want ErrBadCommitClaim", o, err)
+	}
+	want := node.CommitOrder{Next: 3, Missing: commits(commit("bob", 2))}
+	if o := mustOrder(t, s, "old", 2, commit("carol", 2)); !reflect.DeepEqual(o, want) {
+		t.Errorf("a member's stale claim of the keyed epoch: %+v, want %+v", o, want)
+	}
+	if o := mustOrder(t, s, "old", 3, commit("bob", 3)); !o.Accepted {
+		t.Errorf("the group goes on: %+v", o)
+	}
+}
+
+var junkCommit = []byte("junk")
+
+// TestConcurrentClaimsOfOneEpochAcceptExactlyOne races 16 members' claims
+// of one epoch with 16 strangers' claims of it and of 2^64-2: exactly one
+// member wins, the other members get its commit, every stranger fails
+// with ErrBadCommitClaim.
 func TestConcurrentClaimsOfOneEpochAcceptExactlyOne(t *testing.T) {
 	s := openTest(t, mlsOptions(10, 10))
 	mustOrder(t, s, "g", 0, commit("creator", 0))
 	const n = 16
 	orders := make([]node.CommitOrder, n)
-	errs := make([]error, n)
+	errs, strangers := make([]error, n), make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			orders[i], errs[i] = s.OrderCommit([]byte("g"), 1, commit(fmt.Sprint("member ", i), 1))
+			orders[i], errs[i] = s.OrderCommit(claim([]byte("g"), 1, commit(fmt.Sprint("member ", i), 1)))
+		})
+		wg.Go(func() {
+			epoch := uint64(1)
+			if i%2 == 1 {
+				epoch = math.MaxUint64 - 1
+			}
+			_, strangers[i] = s.OrderCommit(claimBy(fmt.Sprint("stranger ", i), []byte("g"), epoch, junkCommit))
 		})
 	}
 	wg.Wait()
+	for i, err := range strangers {
+		if !errors.Is(err, node.ErrBadCommitClaim) {
+			t.Errorf("stranger %d: %v, want ErrBadCommitClaim", i, err)
+		}
+	}
 	winner := -1
 	for i, o := range orders {
 		if errs[i] != nil {
@@ -211,7 +408,7 @@ func TestCommitsSurviveAReopenAndLowerBoundsTrimThem(t *testing.T) {
 	if err := s.Check(); err != nil {
 		t.Errorf("Check after Open with lower bounds: %v", err)
 	}
-	if o := mustOrder(t, s, "c", 0, commit("x", 0)); !reflect.DeepEqual(o, node.CommitOrder{Next: 4, Missing: commits(commit("c", 2), commit("c", 3))}) {
+	if o := mustOrder(t, s, "c", 2, commit("x", 2)); !reflect.DeepEqual(o, node.CommitOrder{Next: 4, Missing: commits(commit("c", 2), commit("c", 3))}) {
 		t.Errorf("c after the reopen: %+v; want its last 2 commits", o)
 	}
 	if o := mustOrder(t, s, "a", 0, commit("x", 0)); !o.Accepted || o.Next != 1 {
@@ -225,13 +422,13 @@ func TestCheckFindsBrokenSequencerInvariants(t *testing.T) {
 		damage func(tx *bolt.Tx) error
 	}{
 		{"a group record that miscounts its commits", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketMLSGroups).Put([]byte("g"), encodeMLSGroup(mlsGroup{next: 2, kept: 1, touched: 2}))
+			return tx.Bucket(bucketMLSGroups).Put([]byte("g"), encodeMLSGroup(mlsGroup{next: 2, kept: 1, touched: 2, keyed: true}))
 		}},
 		{"a group whose next is not after its newest commit", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketMLSGroups).Put([]byte("g"), encodeMLSGroup(mlsGroup{next: 3, kept: 2, touched: 2}))
+			return tx.Bucket(bucketMLSGroups).Put([]byte("g"), encodeMLSGroup(mlsGroup{next: 3, kept: 2, touched: 2, keyed: true}))
 		}},
 		{"a group touched after the last claim", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketMLSGroups).Put([]byte("g"), encodeMLSGroup(mlsGroup{next: 2, kept: 2, touched: 9}))
+			return tx.Bucket(bucketMLSGroups).Put([]byte("g"), encodeMLSGroup(mlsGroup{next: 2, kept: 2, touched: 9, keyed: true}))
 		}},
 		{"a group without recency entry", func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketMLSRecency).Delete(mlsRecencyKey(2, []byte("g")))
@@ -248,6 +445,14 @@ func TestCheckFindsBrokenSequencerInvariants(t *testing.T) {
 		}},
 		{"an empty commit", func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketMLSCommits).Bucket([]byte("g")).Put(seqKey(0), []byte{})
+		}},
+		{"a keyed epoch's commit without its key", func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketMLSCommits).Bucket([]byte("g")).Put(seqKey(0), make([]byte, commitclaim.KeySize))
+		}},
+		{"a group keyed from its next epoch", func(tx *bolt.Tx) error {
+			raw := bytes.Clone(tx.Bucket(bucketMLSGroups).Get([]byte("g")))
+			binary.BigEndian.PutUint64(raw[1+3*8:], 2)
+			return tx.Bucket(bucketMLSGroups).Put([]byte("g"), raw)
 		}},
 		{"totals that miscount the groups", func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketMeta).Put(keyMLSTotals, encodeMLSTotals(mlsTotals{groups: 2, touches: 2}))
