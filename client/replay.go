@@ -242,7 +242,11 @@ func (c *ReplayCache) Save() error {
 	if !c.dirty {
 		return nil
 	}
+	c.mergeFile()
 	c.prune(c.now())
+	for len(c.ids) > MaxReplayEntries {
+		c.evictOldest()
+	}
 	sealedData, err := keystore.Seal(c.key, encodeReplayCache(c.floor, c.ids))
 	if err != nil {
 		return fmt.Errorf("replay cache: %w", err)
@@ -255,6 +259,31 @@ func (c *ReplayCache) Save() error {
 	}
 	c.dirty = false
 	return nil
+}
+
+// mergeFile adds what another process (a qpc recv --follow next to a
+// qpc recv) saved since this cache was loaded, so that neither overwrites
+// the other's ids. A file that does not open is replaced: LoadReplayCache
+// refused it when it was there before.
+func (c *ReplayCache) mergeFile() {
+	data, err := os.ReadFile(c.path)
+	if err != nil {
+		return
+	}
+	plain, err := keystore.Open(c.key, data)
+	if err != nil {
+		return
+	}
+	floor, ids, err := decodeReplayCache(plain)
+	if err != nil {
+		return
+	}
+	c.floor = max(c.floor, floor)
+	for k, t := range ids {
+		if _, ok := c.ids[k]; !ok {
+			c.ids[k] = t
+		}
+	}
 }
 
 // encodeReplayCache lays out the cache as the package comment says, keys in

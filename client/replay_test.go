@@ -114,6 +114,31 @@ func TestReplayCacheSurvivesARestartAndForgetsIDsPastTheWindow(t *testing.T) {
 	}
 }
 
+func TestTwoClientsSavingTheSameCacheKeepEachOthersIDs(t *testing.T) {
+	dir := t.TempDir()
+	clk := &clock{time.Now()}
+	follow, oneShot := loadReplay(t, dir, clk), loadReplay(t, dir, clk)
+	a, b := sealed.NewID(), sealed.NewID()
+	if err := follow.Check("alice@a.mesh", a, clk.t); err != nil {
+		t.Fatal(err)
+	}
+	if err := oneShot.Check("alice@a.mesh", b, clk.t); err != nil {
+		t.Fatal(err)
+	}
+	if err := follow.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if err := oneShot.Save(); err != nil {
+		t.Fatal(err)
+	}
+	c := loadReplay(t, dir, clk)
+	for _, id := range []sealed.ID{a, b} {
+		if err := c.Check("alice@a.mesh", id, clk.t); !errors.Is(err, ErrReplayed) {
+			t.Errorf("id %s: %v, want ErrReplayed", id, err)
+		}
+	}
+}
+
 func TestReplayCacheWhenFullRaisesTheFloorInsteadOfForgetting(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fills the cache: 65,536 entries")
