@@ -92,3 +92,25 @@ func chmod(t *testing.T, path string, mode os.FileMode) string {
 	}
 	return path
 }
+
+func TestWithoutProductionALooseTLSKeyIsLoggedNotRefused(t *testing.T) {
+	dir := t.TempDir()
+	_, issue := testCA(t, "ca")
+	certFile, keyFile := issue(dir, "node1.example.mesh", nil)
+	chmod(t, keyFile, 0o640)
+	cfg := testConfig(t)
+	cfg.TLSCert, cfg.TLSKey, cfg.StoreDir = certFile, keyFile, t.TempDir()
+	var logs bytes.Buffer
+	n, err := NewNode(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatalf("without --production: %v", err)
+	}
+	n.Close()
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), keyFile) || !strings.Contains(logs.String(), "0640") {
+		t.Errorf("no warning naming %s in the log:\n%s", keyFile, logs.String())
+	}
+	cfg.Production = true
+	if _, err := NewNode(cfg, testLogger(t)); !errors.Is(err, config.ErrKeyNotPrivate) {
+		t.Errorf("with --production: %v, want ErrKeyNotPrivate", err)
+	}
+}
