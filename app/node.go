@@ -83,10 +83,8 @@ func NewNode(cfg config.Node, log *slog.Logger) (*Node, error) {
 	if dir.Loose() {
 		log.Warn("data dir is readable by other users; the node key is exposed", "data_dir", dir.Path())
 	}
-	if cfg.Production {
-		if err := refuseWorldReadable(dir); err != nil {
-			return nil, err
-		}
+	if err := checkFiles(cfg, dir, log); err != nil {
+		return nil, err
 	}
 	key, created, err := dir.NodeKey()
 	if err != nil {
@@ -211,19 +209,6 @@ func (n *Node) MetricsAddr() net.Addr {
 		return nil
 	}
 	return n.metricsLn.Addr()
-}
-
-// refuseWorldReadable fails when a secret file in the data dir can be read
-// by every user (--production).
-func refuseWorldReadable(dir *datadir.Dir) error {
-	for _, name := range []string{datadir.NodeKeyFile, datadir.OPAQUEFile} {
-		fi, err := os.Stat(dir.Join(name))
-		if err == nil && fi.Mode().Perm()&0o004 != 0 {
-			return &config.FlagError{Flag: "production", Err: fmt.Errorf("%w: %s is mode %o",
-				config.ErrWorldReadableKey, dir.Join(name), fi.Mode().Perm())}
-		}
-	}
-	return nil
 }
 
 func openStore(cfg config.Node, onCommit func(int, time.Duration)) (*store.Store, error) {

@@ -30,6 +30,11 @@ type Account struct {
 	// goes into the mesh.
 	Known map[string]identity.PublicBundle
 
+	// Replay, when set, makes Open refuse copies of messages it opened
+	// before and messages outside the replay window; nil opens every
+	// message as it comes (commands that do not read the mailbox).
+	Replay *ReplayCache
+
 	mu         sync.Mutex
 	resolved   map[string]identity.PublicBundle // by address, verified
 	unresolved map[string]resolveFailure        // by address, for ReadPost
@@ -141,11 +146,19 @@ type Received struct {
 	// verified must be shown as such: Problem says why.
 	Verified bool
 	Problem  error
+	// Replayed is true when the message is a copy of one opened before
+	// (Problem wraps ErrReplayed): it has no Body and must not be shown as
+	// a message, only acknowledged.
+	Replayed bool
 }
 
 // Open decrypts a message from the mailbox and checks who sent it. A
 // message that cannot be decrypted or whose signature is broken is returned
-// with Problem set and no content.
+// with Problem set and no content. With a.Replay set, a message signed
+// outside the replay window (ErrStaleMessage) or opened before
+// (ErrReplayed, Replayed set) is returned with its sender, id, time and
+// content type but no Body; the caller saves a.Replay before it
+// acknowledges the messages.
 func (a *Account) Open(ctx context.Context, m node.Message) Received {
 	r := Received{Seq: m.Seq}
 	o, err := sealed.Open(a.Keys, a.Address(), m.Payload)
@@ -153,7 +166,16 @@ func (a *Account) Open(ctx context.Context, m node.Message) Received {
 		r.Problem = err
 		return r
 	}
-	r.From, r.ID, r.Time, r.ContentType, r.Body = o.SenderAddress, o.ID, o.Time, o.ContentType, o.Body
+	r.From, r.ID, r.Time, r.ContentType = o.SenderAddress, o.ID, o.Time, o.ContentType
+	// The id and time are inside the sender's signature, which sealed.Open
+	// has checked: a relay that re-wraps the payload cannot change them.
+	if a.Replay != nil {
+		if err := a.Replay.Check(o.SenderAddress, o.ID, o.Time); err != nil {
+			r.Problem, r.Replayed = err, errors.Is(err, ErrReplayed)
+			return r
+		}
+	}
+	r.Body = o.Body
 	b, err := a.Resolve(ctx, o.SenderAddress)
 	if err != nil {
 		r.Problem = fmt.Errorf("cannot check the sender: %w", err)

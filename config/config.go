@@ -486,8 +486,8 @@ func (c *Node) validateProduction() error {
 			return &FlagError{Flag: "metrics-listen", Err: ErrPublicMetricsInProduction}
 		}
 	}
-	if fi, err := os.Stat(c.TLSKey); err == nil && fi.Mode().Perm()&0o004 != 0 {
-		return &FlagError{Flag: "tls-key", Err: fmt.Errorf("%w: %s is mode %o", ErrWorldReadableKey, c.TLSKey, fi.Mode().Perm())}
+	if problems := c.FileProblems(time.Now()); len(problems) > 0 {
+		return problems[0]
 	}
 	return nil
 }

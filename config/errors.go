@@ -24,8 +24,45 @@ var ErrPublicMetricsInProduction = errors.New("refusing a metrics listener on a 
 // federation certificate, key and CA that turn federation on.
 var ErrNoFederation = errors.New("has no effect without --federation-cert, --federation-key and --federation-ca")
 
-// ErrWorldReadableKey means a private key file is readable by every user.
-var ErrWorldReadableKey = errors.New("private key file is world-readable (chmod 600 it)")
+// ErrKeyNotPrivate means a private key file can be read or written by
+// its group or by others: any mode bit beyond 0600, 0640 included, since
+// every member of the group (often a shared one on a router) could take the
+// key.
+var ErrKeyNotPrivate = errors.New("private key file is readable or writable by group or others " +
+	"(any mode beyond 0600, 0640 included): chmod 600 it")
+
+// ErrWorldReadableKey is ErrKeyNotPrivate under its first name, for
+// callers that match it with errors.Is.
+var ErrWorldReadableKey = ErrKeyNotPrivate
+
+// ErrSelfSignedCert means --tls-cert is a self-signed certificate, such as
+// the node's auto-generated one in its data dir: clients can only pin it,
+// not check it against the community CA.
+var ErrSelfSignedCert = errors.New("is a self-signed certificate; in production use one issued by your community CA (qpc ca issue)")
+
+// ErrCertExpired means the TLS certificate's validity ended.
+var ErrCertExpired = errors.New("certificate has expired; issue a new one (qpc ca issue) and restart the node")
+
+// ErrCertNotYetValid means the TLS certificate's validity starts in the
+// future: the certificate is post-dated or, often on routers without a
+// real-time clock, the system clock is wrong.
+var ErrCertNotYetValid = errors.New("certificate is not valid yet; check the system clock (NTP) and the certificate's dates")
+
+// ErrCertWrongDomain means the TLS certificate's subject alternative names
+// do not name --domain, so clients that check it against the CA refuse it.
+var ErrCertWrongDomain = errors.New("certificate does not name the node's --domain in its subject alternative names; issue one for the domain")
+
+// ErrBadCertFile means --tls-cert holds no PEM certificate that parses.
+var ErrBadCertFile = errors.New("no parsable PEM certificate")
+
+// ErrLooseDir means a directory of the node is writable by group or
+// others, who could then replace its keys or database.
+var ErrLooseDir = errors.New("directory is writable by group or others, who could replace the node's files (chmod 700 it)")
+
+// ErrLooseDatabase means the message database can be read or written by
+// group or others: they could read who is written to, or plant session
+// and account records.
+var ErrLooseDatabase = errors.New("message database is readable or writable by group or others, who could read mailbox data or plant sessions (chmod 600 it)")
 
 // FlagError says which flag of `qpc node` has a bad value, and where the
 // value came from.

@@ -209,6 +209,8 @@ type chatFiler struct {
 	stderr io.Writer
 	eng    *chat.Engine
 	filed  int
+	// replayed counts the copies of messages shown before, dropped.
+	replayed int
 }
 
 // handle prints the one-to-one messages of msgs with print and files the
@@ -218,7 +220,13 @@ func (c *chatFiler) handle(ctx context.Context, msgs []node.Message, print func(
 	var handled uint64
 	for _, m := range msgs {
 		if r := c.s.acct.Open(ctx, m); r.ContentType != chat.ContentWelcome && r.ContentType != chat.ContentGroup {
-			print(r)
+			if r.Replayed {
+				// A copy of a message shown before: acknowledged so it
+				// does not come back, never shown again.
+				c.replayed++
+			} else {
+				print(r)
+			}
 			handled = m.Seq
 			continue
 		}
@@ -239,6 +247,9 @@ func (c *chatFiler) handle(ctx context.Context, msgs []node.Message, print func(
 }
 
 func (c *chatFiler) close() {
+	if c.replayed > 0 {
+		fmt.Fprintf(c.stderr, "%d replayed message(s) dropped: copies of messages received before\n", c.replayed)
+	}
 	if c.filed > 0 {
 		fmt.Fprintf(c.stderr, "%d group message(s) filed in the chat history: read them with qpc recv --group NAME or qpc repl\n", c.filed)
 	}

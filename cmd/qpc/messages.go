@@ -150,6 +150,17 @@ type recvJSON struct {
 	Problem  string    `json:"problem,omitempty"`
 }
 
+// loadReplayCache opens the account's replay cache, so that Open drops
+// copies of messages shown before.
+func loadReplayCache(s *session, f *clientFlags) error {
+	rc, err := client.LoadReplayCache(f.stateDir, s.cur.User, s.cur.Domain, s.exportKey)
+	if err != nil {
+		return err
+	}
+	s.acct.Replay = rc
+	return nil
+}
+
 func printReceived(w io.Writer, r client.Received, asJSON bool) {
 	if asJSON {
 		j := recvJSON{Seq: r.Seq, From: r.From, Time: r.Time, Text: string(r.Body), Verified: r.Verified}
@@ -165,6 +176,8 @@ func printReceived(w io.Writer, r client.Received, asJSON bool) {
 	switch {
 	case r.From == "":
 		fmt.Fprintf(w, "#%d  UNREADABLE message: %v\n", r.Seq, r.Problem)
+	case errors.Is(r.Problem, client.ErrStaleMessage):
+		fmt.Fprintf(w, "#%d  REFUSED message claiming to be from %s: %v\n", r.Seq, r.From, r.Problem)
 	case !r.Verified:
 		fmt.Fprintf(w, "[%s] %s (UNVERIFIED: %v): %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), r.From, r.Problem, r.Body)
 	default:
@@ -202,9 +215,18 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 		return recvGroup(ctx, s, &f, *group, *asJSON, stdout, stderr)
 	}
 	if *follow {
+		if err := loadReplayCache(s, &f); err != nil {
+			s.close()
+			fmt.Fprintf(stderr, "qpc recv: %v\n", err)
+			return exitFailure
+		}
 		return followMessages(ctx, s, &f, stdout, *asJSON)
 	}
 	defer s.close()
+	if err := loadReplayCache(s, &f); err != nil {
+		fmt.Fprintf(stderr, "qpc recv: %v\n", err)
+		return exitFailure
+	}
 	total := 0
 	chatMsgs := &chatFiler{s: s, f: &f, stderr: stderr}
 	defer chatMsgs.close()
@@ -218,6 +240,12 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 			break
 		}
 		handled, ferr := chatMsgs.handle(ctx, msgs, func(r client.Received) { printReceived(stdout, r, *asJSON) })
+		// The ids go to disk before the messages leave the node, so
+		// that a copy enqueued later is known for one.
+		if err := s.acct.Replay.Save(); err != nil {
+			fmt.Fprintf(stderr, "qpc recv: %v (the messages stay on the node)\n", err)
+			return exitFailure
+		}
 		// Printed or filed, so safe to delete from the node.
 		if handled > 0 {
 			if _, err := s.c.Ack(ctx, handled); err != nil {
@@ -246,9 +274,18 @@ func followMessages(ctx context.Context, s *session, f *clientFlags, stdout io.W
 	o.Handler = func(c *client.Client, msgs []node.Message) uint64 {
 		mu.Lock()
 		defer mu.Unlock()
+		replayed := chatMsgs.replayed
 		handled, err := chatMsgs.handle(ctx, msgs, func(r client.Received) { printReceived(stdout, r, asJSON) })
 		if err != nil {
 			fmt.Fprintf(f.stderr, "qpc recv: %v (it stays on the node)\n", err)
+		}
+		if n := chatMsgs.replayed - replayed; n > 0 {
+			fmt.Fprintf(f.stderr, "qpc recv: %d replayed message(s) dropped\n", n)
+		}
+		if err := s.acct.Replay.Save(); err != nil {
+			// Not acknowledged: they come again, and are shown again.
+			fmt.Fprintf(f.stderr, "qpc recv: %v (the messages stay on the node)\n", err)
+			return 0
 		}
 		return handled
 	}
