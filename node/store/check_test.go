@@ -145,7 +145,7 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 			if err := tx.Bucket(bucketChanSeenExpiry).Put(idExpiryKey(t0, id), nil); err != nil {
 				return err
 			}
-			return tx.Bucket(bucketChanSeen).Put(id[:], encodeChanSeen(t0))
+			return tx.Bucket(bucketChanSeen).Put(id[:], encodeChanSeen(t0, ""))
 		}},
 		{"a seen post id without expiry entry", func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketChanSeenExpiry).Delete(idExpiryKey(t0.Add(time.Hour), postID(4)))

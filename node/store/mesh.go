@@ -19,7 +19,8 @@ import (
 //   - its id is in the seen-set, also from earlier in envs: a
 //     *node.SeenError with the id's state;
 //   - it would pass a bound of Options.Mesh (the store's bytes, its
-//     destination's, its origin's, or the seen ids): an error wrapping
+//     destination's, the neighbour's that handed it over, its origin's, or
+//     the seen ids): an error wrapping
 //     node.ErrMeshFull that names the bound and the numbers;
 //   - it has no id, destination or origin, a domain longer than
 //     MaxDomainLen or a sender longer than MaxUserLen: an error wrapping
@@ -106,7 +107,11 @@ func checkHeld(e node.HeldEnvelope) error {
 		return fmt.Errorf("%w: origin domain of %d bytes", node.ErrBadEnvelope, len(e.Origin))
 	case len(e.Sender) > MaxUserLen:
 		return fmt.Errorf("%w: sender of %d bytes", node.ErrBadEnvelope, len(e.Sender))
-	case len(e.Data) > bolt.MaxValueSize-heldHeader-12-len(e.Origin)-len(e.Sender)-len(e.Recipient):
+	case len(e.From) > MaxDomainLen:
+		return fmt.Errorf("%w: neighbour domain of %d bytes", node.ErrBadEnvelope, len(e.From))
+	case len(e.OriginID) > maxOriginIDLen:
+		return fmt.Errorf("%w: origin node id of %d bytes", node.ErrBadEnvelope, len(e.OriginID))
+	case len(e.Data) > bolt.MaxValueSize-heldHeader-20-len(e.Origin)-len(e.Sender)-len(e.Recipient)-len(e.From)-len(e.OriginID):
 		return fmt.Errorf("%w: %d bytes of data", node.ErrBadEnvelope, len(e.Data))
 	}
 	return nil

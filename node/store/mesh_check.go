@@ -11,7 +11,7 @@ import (
 
 // checkMesh checks the store-and-forward buckets: every queue record
 // matches its envelopes, and only queues that hold some have a bucket; the
-// origin records and the mesh totals are the sums of what is held and of
+// origin and neighbour records and the mesh totals are the sums of what is held and of
 // the seen-set; the three expiry indexes hold exactly one entry per held
 // envelope, seen id and status; and an id is in the seen-set as held
 // exactly when its envelope is held, with the envelope's expiry.
@@ -28,6 +28,7 @@ func checkMesh(tx *bolt.Tx) error {
 	queues := tx.Bucket(bucketMeshQueues)
 	var sum meshTally
 	origins := map[string]meshTally{}
+	neighbours := map[string]meshTally{}
 	heldIDs := map[node.MeshID]bool{}
 	wantExpiry := map[string]bool{}
 	err = queues.ForEach(func(k, v []byte) error {
@@ -64,10 +65,16 @@ func checkMesh(tx *bolt.Tx) error {
 			count++
 			size += n
 			last = e.Seq
-			o := origins[e.Origin]
+			o := origins[originKey(e)]
 			o.envelopes++
 			o.bytes += n
-			origins[e.Origin] = o
+			origins[originKey(e)] = o
+			if e.From != "" {
+				nb := neighbours[e.From]
+				nb.envelopes++
+				nb.bytes += n
+				neighbours[e.From] = nb
+			}
 			wantExpiry[string(seqExpiryKey(e.Expires, e.Seq, domain))] = true
 			return nil
 		})
@@ -97,7 +104,10 @@ func checkMesh(tx *bolt.Tx) error {
 		return fmt.Errorf("mesh totals say %d envelopes of %d bytes, the queues hold %d of %d",
 			totals.envelopes, totals.bytes, sum.envelopes, sum.bytes)
 	}
-	if err := checkOrigins(tx, origins); err != nil {
+	if err := checkTallies(tx, bucketMeshOrigins, "origin", origins); err != nil {
+		return err
+	}
+	if err := checkTallies(tx, bucketMeshNeighbours, "neighbour", neighbours); err != nil {
 		return err
 	}
 	if err := checkIndex(tx, bucketMeshExpiry, "held envelope", wantExpiry); err != nil {
@@ -125,17 +135,18 @@ func checkMesh(tx *bolt.Tx) error {
 	return checkIndex(tx, bucketStatusExpiry, "status", wantStatus)
 }
 
-// checkOrigins checks that the origin records are want, no more, no less.
-func checkOrigins(tx *bolt.Tx, want map[string]meshTally) error {
+// checkTallies checks that the tally records of bucket (origin or
+// neighbour records, as kind says) are want, no more, no less.
+func checkTallies(tx *bolt.Tx, bucket []byte, kind string, want map[string]meshTally) error {
 	n := 0
-	err := tx.Bucket(bucketMeshOrigins).ForEach(func(k, v []byte) error {
+	err := tx.Bucket(bucket).ForEach(func(k, v []byte) error {
 		n++
-		t, err := decodeMeshTally(v)
+		t, err := decodeTally(kind, v)
 		if err != nil {
-			return fmt.Errorf("origin %q: %w", k, err)
+			return fmt.Errorf("%s %q: %w", kind, k, err)
 		}
 		if t != want[string(k)] {
-			return fmt.Errorf("origin %q: record says %+v, holds %+v", k, t, want[string(k)])
+			return fmt.Errorf("%s %q: record says %+v, holds %+v", kind, k, t, want[string(k)])
 		}
 		return nil
 	})
@@ -143,7 +154,7 @@ func checkOrigins(tx *bolt.Tx, want map[string]meshTally) error {
 		return err
 	}
 	if n != len(want) {
-		return fmt.Errorf("%d origin records for %d origins", n, len(want))
+		return fmt.Errorf("%d %s records for %d %ss", n, kind, len(want), kind)
 	}
 	return nil
 }

@@ -21,6 +21,8 @@ var (
 		Data:      []byte("signed envelope"),
 		Sender:    "alice",
 		Recipient: "bob@n2.example",
+		From:      "n3.example",
+		OriginID:  "abcdefghijklmnopqrstuvwxyz",
 		Seq:       1,
 	}
 	sampleStatus = meshStatus{sender: "alice", MessageStatus: node.MessageStatus{
@@ -71,8 +73,8 @@ func TestMeshRecordsRoundTrip(t *testing.T) {
 func equalHeld(a, b node.HeldEnvelope) bool {
 	return a.Expires.Equal(b.Expires) && a.Held.Equal(b.Held) && bytes.Equal(a.Data, b.Data) &&
 		reflect.DeepEqual(
-			[]any{a.ID, a.Domain, a.Origin, a.Sender, a.Recipient, a.Seq},
-			[]any{b.ID, b.Domain, b.Origin, b.Sender, b.Recipient, b.Seq})
+			[]any{a.ID, a.Domain, a.Origin, a.Sender, a.Recipient, a.From, a.OriginID, a.Seq},
+			[]any{b.ID, b.Domain, b.Origin, b.Sender, b.Recipient, b.From, b.OriginID, b.Seq})
 }
 
 func TestStatusReasonsReadBackAsTheNodeErrors(t *testing.T) {
@@ -129,10 +131,15 @@ func TestMeshRecordFieldsOutOfRangeAreRejected(t *testing.T) {
 func FuzzDecodeHeld(f *testing.F) {
 	f.Add(encodeHeld(sampleHeld))
 	f.Add(encodeHeld(node.HeldEnvelope{}))
+	f.Add(encodeHeldV1(sampleHeld))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, err := decodeHeld("d", 1, b)
-		if err == nil && !bytes.Equal(encodeHeld(e), b) {
+		switch {
+		case err != nil:
+		case b[0] == heldVersion && !bytes.Equal(encodeHeld(e), b):
 			t.Errorf("re-encoding differs")
+		case b[0] == 1 && !bytes.Equal(encodeHeldV1(e), b):
+			t.Errorf("re-encoding as version 1 differs")
 		}
 	})
 }
@@ -169,4 +176,33 @@ func FuzzDecodeMeshCounters(f *testing.F) {
 			t.Errorf("mesh totals re-encoding differs")
 		}
 	})
+}
+
+// encodeHeldV1 writes e as the held records of version 1 were written,
+// before the neighbour and the origin's node id were kept.
+func encodeHeldV1(e node.HeldEnvelope) []byte {
+	b := make([]byte, heldHeader)
+	b[0] = 1
+	putTime(b[1:], e.Held)
+	putTime(b[1+timeLen:], e.Expires)
+	copy(b[1+2*timeLen:], e.ID[:])
+	for _, f := range []string{e.Origin, e.Sender, e.Recipient} {
+		b = appendField(b, []byte(f))
+	}
+	return append(b, e.Data...)
+}
+
+func TestHeldRecordsOfVersion1ReadWithoutNeighbourOrOriginID(t *testing.T) {
+	e, err := decodeHeld("n2.example", 1, encodeHeldV1(sampleHeld))
+	want := sampleHeld
+	want.From, want.OriginID = "", ""
+	if err != nil || !equalHeld(e, want) {
+		t.Fatalf("version 1 held record: %+v, %v; want %+v", e, err, want)
+	}
+	if got := originKey(e); got != "n1.example" {
+		t.Errorf("origin key of a version 1 record %q, want the domain alone", got)
+	}
+	if got := originKey(sampleHeld); got != "n1.example/abcdefghijklmnopqrstuvwxyz" {
+		t.Errorf("origin key %q, want domain/node id", got)
+	}
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -21,7 +22,10 @@ type meshTx struct {
 	quota   node.MeshQuota
 	totals  meshTotals
 	queues  map[string]*queueMeta // by destination domain
-	origins map[string]*meshTally // by origin domain
+	origins map[string]*meshTally // by originKey
+	// neighbours by the neighbour that handed the envelopes over; those
+	// made here (From "") are not counted.
+	neighbours map[string]*meshTally
 }
 
 func openMeshTx(tx *bolt.Tx, quota node.MeshQuota) (*meshTx, error) {
@@ -34,11 +38,12 @@ func openMeshTx(tx *bolt.Tx, quota node.MeshQuota) (*meshTx, error) {
 		return nil, err
 	}
 	return &meshTx{
-		tx:      tx,
-		quota:   quota,
-		totals:  totals,
-		queues:  map[string]*queueMeta{},
-		origins: map[string]*meshTally{},
+		tx:         tx,
+		quota:      quota,
+		totals:     totals,
+		queues:     map[string]*queueMeta{},
+		origins:    map[string]*meshTally{},
+		neighbours: map[string]*meshTally{},
 	}, nil
 }
 
@@ -56,13 +61,20 @@ func (m *meshTx) flush() error {
 			return err
 		}
 	}
-	origins := m.tx.Bucket(bucketMeshOrigins)
-	for origin, t := range m.origins {
+	if err := flushTallies(m.tx.Bucket(bucketMeshOrigins), m.origins); err != nil {
+		return err
+	}
+	return flushTallies(m.tx.Bucket(bucketMeshNeighbours), m.neighbours)
+}
+
+// flushTallies writes tallies into b, deleting the empty ones.
+func flushTallies(b *bolt.Bucket, tallies map[string]*meshTally) error {
+	for key, t := range tallies {
 		var err error
 		if t.envelopes == 0 {
-			err = origins.Delete([]byte(origin))
+			err = b.Delete([]byte(key))
 		} else {
-			err = origins.Put([]byte(origin), encodeMeshTally(*t))
+			err = b.Put([]byte(key), encodeMeshTally(*t))
 		}
 		if err != nil {
 			return err
@@ -76,9 +88,18 @@ func (m *meshTx) queue(domain string) (*queueMeta, error) {
 	return cachedRecord(m.queues, m.tx.Bucket(bucketMeshQueues), "queue of", domain, decodeQueueMeta)
 }
 
-// origin returns the tally of origin, zero for a new one.
+// origin returns the tally of origin (an originKey), zero for a new one.
 func (m *meshTx) origin(origin string) (*meshTally, error) {
 	return cachedRecord(m.origins, m.tx.Bucket(bucketMeshOrigins), "origin", origin, decodeMeshTally)
+}
+
+// neighbour returns the tally of neighbour, zero for a new one; for ""
+// (made here) a scratch tally that is never written.
+func (m *meshTx) neighbour(neighbour string) (*meshTally, error) {
+	if neighbour == "" {
+		return new(meshTally), nil
+	}
+	return cachedRecord(m.neighbours, m.tx.Bucket(bucketMeshNeighbours), "neighbour", neighbour, decodeNeighbourTally)
 }
 
 // cachedRecord returns the record under key in b, from cache or decoded
@@ -156,26 +177,37 @@ func (m *meshTx) setSeen(id node.MeshID, state node.SeenState) error {
 	return m.tx.Bucket(bucketMeshSeen).Put(id[:], encodeSeen(state, expires))
 }
 
-// fits returns the refusal, wrapping node.ErrMeshFull, of an envelope of
-// size bytes for domain from origin that would pass a byte bound.
-func (m *meshTx) fits(domain, origin string, size uint64) (refusal, err error) {
-	q, err := m.queue(domain)
+// fits returns the refusal, wrapping node.ErrMeshFull, of an envelope e
+// of size bytes that would pass a byte bound. The bound it names is the
+// first of: the store's, the destination's, the neighbour's (for an
+// envelope handed over), the origin's.
+func (m *meshTx) fits(e node.HeldEnvelope, size uint64) (refusal, err error) {
+	q, err := m.queue(e.Domain)
 	if err != nil {
 		return nil, err
 	}
-	o, err := m.origin(origin)
+	o, err := m.origin(originKey(e))
 	if err != nil {
 		return nil, err
 	}
-	for _, b := range []struct {
+	n, err := m.neighbour(e.From)
+	if err != nil {
+		return nil, err
+	}
+	bounds := []struct {
 		what  string
 		held  uint64
 		bound int64
 	}{
 		{"it", m.totals.bytes, m.quota.MaxBytes},
-		{"destination " + domain, q.bytes, m.quota.DomainBytes},
-		{"origin " + origin, o.bytes, m.quota.OriginBytes},
-	} {
+		{"destination " + e.Domain, q.bytes, m.quota.DomainBytes},
+		{"neighbour " + e.From, n.bytes, m.quota.NeighbourBytes},
+		{"origin " + e.Origin, o.bytes, m.quota.OriginBytes},
+	}
+	if e.From == "" {
+		bounds = slices.Delete(bounds, 2, 3)
+	}
+	for _, b := range bounds {
 		if b.held+size > uint64(b.bound) {
 			return fmt.Errorf("%w: %s holds %d of %d bytes, the envelope has %d",
 				node.ErrMeshFull, b.what, b.held, b.bound, size), nil
@@ -192,14 +224,18 @@ func (m *meshTx) hold(e node.HeldEnvelope, rec []byte) (seq uint64, refusal, err
 	if refusal, err := m.admit(e.ID); refusal != nil || err != nil {
 		return 0, refusal, err
 	}
-	if refusal, err := m.fits(e.Domain, e.Origin, size); refusal != nil || err != nil {
+	if refusal, err := m.fits(e, size); refusal != nil || err != nil {
 		return 0, refusal, err
 	}
 	q, err := m.queue(e.Domain)
 	if err != nil {
 		return 0, nil, err
 	}
-	o, err := m.origin(e.Origin)
+	o, err := m.origin(originKey(e))
+	if err != nil {
+		return 0, nil, err
+	}
+	n, err := m.neighbour(e.From)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -219,6 +255,8 @@ func (m *meshTx) hold(e node.HeldEnvelope, rec []byte) (seq uint64, refusal, err
 	q.bytes += size
 	o.envelopes++
 	o.bytes += size
+	n.envelopes++
+	n.bytes += size
 	m.totals.envelopes++
 	m.totals.bytes += size
 	if err := m.addSeen(e.ID, node.SeenHeld, e.Expires); err != nil {
@@ -261,11 +299,16 @@ func (m *meshTx) release(domain string, seq uint64, state node.SeenState) (e nod
 	if err != nil {
 		return e, false, err
 	}
-	o, err := m.origin(e.Origin)
+	o, err := m.origin(originKey(e))
+	if err != nil {
+		return e, false, err
+	}
+	n, err := m.neighbour(e.From)
 	if err != nil {
 		return e, false, err
 	}
 	if q.count == 0 || q.bytes < size || o.envelopes == 0 || o.bytes < size ||
+		e.From != "" && (n.envelopes == 0 || n.bytes < size) ||
 		m.totals.envelopes == 0 || m.totals.bytes < size {
 		return e, false, fmt.Errorf("%w: totals of envelope %d for %q (from %q) count less than it holds", ErrCorrupt, seq, domain, e.Origin)
 	}
@@ -279,6 +322,8 @@ func (m *meshTx) release(domain string, seq uint64, state node.SeenState) (e nod
 	q.bytes -= size
 	o.envelopes--
 	o.bytes -= size
+	n.envelopes--
+	n.bytes -= size
 	m.totals.envelopes--
 	m.totals.bytes -= size
 	if q.count == 0 {
