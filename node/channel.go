@@ -2,8 +2,15 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
+
+// ErrNeighbourShare means the channel seen-set remembers as many post ids
+// as it takes from the neighbour that relayed a post
+// (ChannelQuota.NeighbourSeen). It wraps ErrChannelFull; it is apart so
+// that metrics and logs can name the flooding neighbour's refusals.
+var ErrNeighbourShare = fmt.Errorf("%w: neighbour share", ErrChannelFull)
 
 // Broadcast channels (DESIGN §7): posts encrypted under a channel secret the
 // node never holds, flooded across the mesh, kept for late joiners and

@@ -2,8 +2,16 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
+
+// ErrNeighbourQuota means the store-and-forward store holds as much as it
+// takes from the neighbour that handed an envelope over
+// (MeshQuota.NeighbourBytes). It wraps ErrMeshFull, so callers and the
+// wire treat it as a full store; it is apart so that metrics and logs can
+// name the flooding neighbour's refusals.
+var ErrNeighbourQuota = fmt.Errorf("%w: neighbour quota", ErrMeshFull)
 
 // Store-and-forward (DESIGN §7): a message for a user of another domain
 // whose node is not linked goes into the mesh as a signed envelope that

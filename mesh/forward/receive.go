@@ -85,13 +85,14 @@ func (e *Engine) holdable(env *envelope.Envelope, now time.Time) (node.HeldEnvel
 		return node.HeldEnvelope{}, fmt.Errorf("%w: %v", node.ErrBadEnvelope, err)
 	}
 	return node.HeldEnvelope{
-		ID:      env.ID(),
-		Domain:  env.Domain(),
-		Origin:  env.OriginDomain,
-		Expires: env.Expires(),
-		Held:    now,
-		Data:    data,
-		At:      e.cfg.Domain,
+		ID:       env.ID(),
+		Domain:   env.Domain(),
+		Origin:   env.OriginDomain,
+		OriginID: env.OriginID(),
+		Expires:  env.Expires(),
+		Held:     now,
+		Data:     data,
+		At:       e.cfg.Domain,
 	}, nil
 }
 
@@ -143,6 +144,11 @@ func (e *Engine) Receive(ctx context.Context, from, fromID string, envs []*envel
 			e.count("dropped:bad-envelope", 1)
 			continue
 		}
+		// The neighbour is what the link's certificate proves; the
+		// origin domain only the first hop could check. So the store
+		// caps what this neighbour hands over, whatever origins its
+		// envelopes claim.
+		h.From = from
 		held = append(held, h)
 		heldIndex = append(heldIndex, i)
 	}

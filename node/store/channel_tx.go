@@ -187,7 +187,7 @@ func (m *chanTx) add(p node.StoredPost, rec []byte) (seq uint64, evicted int, re
 		return 0, 0, nil, err
 	}
 	if p.From != "" && *nseen >= uint64(m.quota.NeighbourSeen) {
-		return 0, 0, fmt.Errorf("%w: it remembers %d post ids from neighbour %s, its share is %d", node.ErrChannelFull, *nseen, p.From, m.quota.NeighbourSeen), nil
+		return 0, 0, fmt.Errorf("%w: it remembers %d post ids from neighbour %s, its share is %d", node.ErrNeighbourShare, *nseen, p.From, m.quota.NeighbourSeen), nil
 	}
 	if err := m.tx.Bucket(bucketChanSeen).Put(p.ID[:], encodeChanSeen(p.Expires, p.From)); err != nil {
 		return 0, 0, nil, err

@@ -177,7 +177,8 @@ func (m *meshTx) setSeen(id node.MeshID, state node.SeenState) error {
 	return m.tx.Bucket(bucketMeshSeen).Put(id[:], encodeSeen(state, expires))
 }
 
-// fits returns the refusal, wrapping node.ErrMeshFull, of an envelope e
+// fits returns the refusal, wrapping node.ErrMeshFull (and
+// node.ErrNeighbourQuota for the neighbour's bound), of an envelope e
 // of size bytes that would pass a byte bound. The bound it names is the
 // first of: the store's, the destination's, the neighbour's (for an
 // envelope handed over), the origin's.
@@ -195,14 +196,15 @@ func (m *meshTx) fits(e node.HeldEnvelope, size uint64) (refusal, err error) {
 		return nil, err
 	}
 	bounds := []struct {
+		err   error
 		what  string
 		held  uint64
 		bound int64
 	}{
-		{"it", m.totals.bytes, m.quota.MaxBytes},
-		{"destination " + e.Domain, q.bytes, m.quota.DomainBytes},
-		{"neighbour " + e.From, n.bytes, m.quota.NeighbourBytes},
-		{"origin " + e.Origin, o.bytes, m.quota.OriginBytes},
+		{node.ErrMeshFull, "it", m.totals.bytes, m.quota.MaxBytes},
+		{node.ErrMeshFull, "destination " + e.Domain, q.bytes, m.quota.DomainBytes},
+		{node.ErrNeighbourQuota, "neighbour " + e.From, n.bytes, m.quota.NeighbourBytes},
+		{node.ErrMeshFull, "origin " + e.Origin, o.bytes, m.quota.OriginBytes},
 	}
 	if e.From == "" {
 		bounds = slices.Delete(bounds, 2, 3)
@@ -210,7 +212,7 @@ func (m *meshTx) fits(e node.HeldEnvelope, size uint64) (refusal, err error) {
 	for _, b := range bounds {
 		if b.held+size > uint64(b.bound) {
 			return fmt.Errorf("%w: %s holds %d of %d bytes, the envelope has %d",
-				node.ErrMeshFull, b.what, b.held, b.bound, size), nil
+				b.err, b.what, b.held, b.bound, size), nil
 		}
 	}
 	return nil, nil
