@@ -15,16 +15,18 @@ import (
 // runs on every node: without federation it serves the node's own users.
 func (n *Node) newChannels(cfg config.Node, st *store.Store) (*flood.Engine, error) {
 	return flood.New(flood.Config{
-		Domain:     strings.ToLower(cfg.Domain),
-		Key:        n.key.Private,
-		Store:      st,
-		Notify:     func(ch node.ChannelID) { n.svc.NotifyChannel(ch) },
-		Retention:  cfg.ChannelRetention,
-		MaxHops:    cfg.MeshMaxHops,
-		OriginRate: cfg.ChannelOriginRate,
-		UserRate:   cfg.ChannelUserRate,
-		Log:        n.log.With("component", "channels"),
-		Observer:   n.metrics.channels(),
+		Domain:         strings.ToLower(cfg.Domain),
+		Key:            n.key.Private,
+		Store:          st,
+		Notify:         func(ch node.ChannelID) { n.svc.NotifyChannel(ch) },
+		Retention:      cfg.ChannelRetention,
+		MaxHops:        cfg.MeshMaxHops,
+		OriginRate:     cfg.ChannelOriginRate,
+		UserRate:       cfg.ChannelUserRate,
+		NeighbourRate:  cfg.ChannelNeighbourRate,
+		RelayRetention: cfg.ChannelRelayRetention,
+		Log:            n.log.With("component", "channels"),
+		Observer:       n.metrics.channels(),
 	})
 }
 
