@@ -75,7 +75,7 @@ func (m *nodeMetrics) channels() *channelMetrics {
 		rejected: r.MustCounterVec("qpc_channel_rejected_total",
 			"Channel posts from neighbours rejected, by reason (bad-signature, malformed, origin, expired, future, body, version, ...).", "reason"),
 		refused: r.MustCounterVec("qpc_channel_refused_total",
-			"Channel posts refused, by reason (origin-rate, user-rate, seen-full).", "reason"),
+			"Channel posts refused, by reason (neighbour-rate, origin-table, origin-rate, neighbour-seen, user-rate, seen-full).", "reason"),
 		dropped: r.MustCounterVec("qpc_channel_dropped_total",
 			"Channel posts not relayed to a neighbour, by reason (queue-full, link).", "reason"),
 		channels: r.MustGauge("qpc_channel_store_channels", "Channels with kept posts."),
