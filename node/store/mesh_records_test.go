@@ -168,9 +168,16 @@ func FuzzDecodeStatus(f *testing.F) {
 func FuzzDecodeMeshCounters(f *testing.F) {
 	f.Add(encodeMeshTally(meshTally{3, 300}))
 	f.Add(encodeMeshTotals(meshTotals{meshTally{3, 300}, 7}))
+	f.Add(encodeChanNeighbour(12))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if tally, err := decodeMeshTally(b); err == nil && !bytes.Equal(encodeMeshTally(tally), b) {
 			t.Errorf("origin re-encoding differs")
+		}
+		if tally, err := decodeNeighbourTally(b); err == nil && !bytes.Equal(encodeMeshTally(tally), b) {
+			t.Errorf("neighbour re-encoding differs")
+		}
+		if seen, err := decodeChanNeighbour(b); err == nil && !bytes.Equal(encodeChanNeighbour(seen), b) {
+			t.Errorf("channel neighbour re-encoding differs")
 		}
 		if totals, err := decodeMeshTotals(b); err == nil && !bytes.Equal(encodeMeshTotals(totals), b) {
 			t.Errorf("mesh totals re-encoding differs")
