@@ -110,8 +110,13 @@ type MeshQuota struct {
 	// NeighbourBytes bounds the bytes held that one federation neighbour
 	// handed over (HeldEnvelope.From); envelopes made here do not count.
 	NeighbourBytes int64
-	// MaxSeen bounds the ids remembered in the seen-set.
+	// MaxSeen bounds the ids remembered in the seen-set. The envelopes
+	// neighbours hand over may fill it only to nine tenths: the rest is
+	// kept for this node's users and the messages delivered here.
 	MaxSeen int
+	// NeighbourSeen bounds the ids that the envelopes one neighbour
+	// handed over hold in the seen-set, until they expire.
+	NeighbourSeen int
 }
 
 // MeshStoreStats describes the store-and-forward store.

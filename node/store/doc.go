@@ -131,8 +131,10 @@
 // mailboxes and mailboxmeta, except that a queue has a bucket only while
 // it holds envelopes (its record stays, with the last seq). meshorigins
 // has a record for each origin with held envelopes, and meshneighbours one
-// for each neighbour that handed over envelopes still held (those made
-// here count for none); the mesh totals count
+// for each neighbour whose envelopes are held or whose ids are still in
+// meshseen (the seen record names the neighbour; envelopes made or
+// delivered here count for none): the envelopes and bytes held and the
+// seen ids. The mesh totals count
 // all held envelopes, their bytes and the ids in meshseen. The three
 // expiry indexes hold exactly one entry per held envelope, seen id and
 // status, under the envelope's expiry; a seen id of a held envelope has
@@ -167,9 +169,9 @@
 // flipped (so bytewise order is time order, also before 1970) and the
 // nanoseconds as a uint32 below 10⁹.
 //
-// Every record starts with a version byte, now 1, but for held and chan
-// seen records, which have versions of their own (now 2) because only they
-// changed; their version 1 is still read. Decoding a record whose
+// Every record starts with a version byte, now 1, but for held, seen and
+// chan seen records, which have versions of their own (now 2) because only
+// they changed; their version 1 is still read. Decoding a record whose
 // version is below the oldest this version reads fails with
 // ErrRecordTooOld, above the newest it knows with ErrRecordUnknown; a
 // truncated record, trailing bytes or an out-of-range field with
@@ -184,9 +186,10 @@
 //	held         version(2) | held(12) | expires(12) | id(32) | field origin | field sender | field recipient | field from | field origin id | data (rest)
 //	             (version 1: without from and origin id)
 //	origin       version(1) | envelopes(8) | bytes(8)
-//	neighbour    version(1) | envelopes(8) | bytes(8)
+//	neighbour    version(1) | envelopes(8) | bytes(8) | seen ids(8)
 //	mesh totals  version(1) | envelopes(8) | bytes(8) | seen ids(8)
-//	seen         version(1) | state(1) | expires(12)
+//	seen         version(2) | state(1) | expires(12) | neighbour (rest, empty for one made or delivered here)
+//	             (version 1: without the neighbour)
 //	status       version(1) | state(1) | reason(1) | updated(12) | expires(12) | field sender | field at | recipient (rest)
 //	post         version(1) | expires(12) | id(32) | data (rest)
 //	channel      version(1) | last seq(8) | count(8) | bytes(8) | newest(8)

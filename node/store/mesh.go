@@ -189,7 +189,7 @@ func (s *Store) Release(domain string, seqs []uint64, state node.SeenState) erro
 // Seen returns the seen state of id; false if it is not in the seen-set.
 func (s *Store) Seen(id node.MeshID) (state node.SeenState, ok bool, err error) {
 	err = s.view("seen", func(tx *bolt.Tx) error {
-		state, _, ok, err = lookupSeen(tx, id)
+		state, _, _, ok, err = lookupSeen(tx, id)
 		return err
 	})
 	return state, ok, err
@@ -324,7 +324,7 @@ func (m *meshTx) expireSeen(k []byte) error {
 	if err != nil {
 		return err
 	}
-	state, _, ok, err := m.seen(id)
+	state, _, from, ok, err := lookupSeen(m.tx, id)
 	if err != nil {
 		return err
 	}
@@ -335,6 +335,16 @@ func (m *meshTx) expireSeen(k []byte) error {
 		return fmt.Errorf("%w: seen id %x expired while its envelope is held", ErrCorrupt, id)
 	case m.totals.seen == 0:
 		return fmt.Errorf("%w: mesh totals count fewer seen ids than there are", ErrCorrupt)
+	}
+	if from != "" {
+		n, err := m.neighbour(from)
+		if err != nil {
+			return err
+		}
+		if n.seen == 0 {
+			return fmt.Errorf("%w: neighbour %q counts fewer seen ids than there are", ErrCorrupt, from)
+		}
+		n.seen--
 	}
 	m.totals.seen--
 	if err := m.tx.Bucket(bucketMeshSeen).Delete(id[:]); err != nil {

@@ -28,7 +28,7 @@ func checkMesh(tx *bolt.Tx) error {
 	queues := tx.Bucket(bucketMeshQueues)
 	var sum meshTally
 	origins := map[string]meshTally{}
-	neighbours := map[string]meshTally{}
+	neighbours := map[string]neighbourTally{}
 	heldIDs := map[node.MeshID]bool{}
 	wantExpiry := map[string]bool{}
 	err = queues.ForEach(func(k, v []byte) error {
@@ -54,12 +54,12 @@ func checkMesh(tx *bolt.Tx) error {
 				return fmt.Errorf("envelope %x is held twice", e.ID)
 			}
 			heldIDs[e.ID] = true
-			state, expires, ok, err := lookupSeen(tx, e.ID)
+			state, expires, from, ok, err := lookupSeen(tx, e.ID)
 			if err != nil {
 				return err
 			}
-			if !ok || state != node.SeenHeld || !expires.Equal(e.Expires) {
-				return fmt.Errorf("held envelope %x has seen entry %v, %v, %t", e.ID, state, expires, ok)
+			if !ok || state != node.SeenHeld || !expires.Equal(e.Expires) || from != e.From {
+				return fmt.Errorf("held envelope %x from %q has seen entry %v, %v, from %q, %t", e.ID, e.From, state, expires, from, ok)
 			}
 			n := uint64(len(e.Data))
 			count++
@@ -107,13 +107,14 @@ func checkMesh(tx *bolt.Tx) error {
 	if err := checkTallies(tx, bucketMeshOrigins, "origin", origins); err != nil {
 		return err
 	}
-	if err := checkTallies(tx, bucketMeshNeighbours, "neighbour", neighbours); err != nil {
-		return err
-	}
+
 	if err := checkIndex(tx, bucketMeshExpiry, "held envelope", wantExpiry); err != nil {
 		return err
 	}
-	if err := checkSeenSet(tx, totals.seen, heldIDs); err != nil {
+	if err := checkSeenSet(tx, totals.seen, heldIDs, neighbours); err != nil {
+		return err
+	}
+	if err := checkNeighbours(tx, neighbours); err != nil {
 		return err
 	}
 	wantStatus := map[string]bool{}
@@ -135,8 +136,32 @@ func checkMesh(tx *bolt.Tx) error {
 	return checkIndex(tx, bucketStatusExpiry, "status", wantStatus)
 }
 
-// checkTallies checks that the tally records of bucket (origin or
-// neighbour records, as kind says) are want, no more, no less.
+// checkNeighbours checks that the neighbour records are want, no more, no
+// less.
+func checkNeighbours(tx *bolt.Tx, want map[string]neighbourTally) error {
+	n := 0
+	err := tx.Bucket(bucketMeshNeighbours).ForEach(func(k, v []byte) error {
+		n++
+		t, err := decodeNeighbourTally(v)
+		if err != nil {
+			return fmt.Errorf("neighbour %q: %w", k, err)
+		}
+		if t != want[string(k)] {
+			return fmt.Errorf("neighbour %q: record says %+v, holds %+v", k, t, want[string(k)])
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if n != len(want) {
+		return fmt.Errorf("%d neighbour records for %d neighbours", n, len(want))
+	}
+	return nil
+}
+
+// checkTallies checks that the tally records of bucket (origin records,
+// as kind says) are want, no more, no less.
 func checkTallies(tx *bolt.Tx, bucket []byte, kind string, want map[string]meshTally) error {
 	n := 0
 	err := tx.Bucket(bucket).ForEach(func(k, v []byte) error {
@@ -160,8 +185,9 @@ func checkTallies(tx *bolt.Tx, bucket []byte, kind string, want map[string]meshT
 }
 
 // checkSeenSet checks the seen-set against its count in the totals, its
-// expiry index and the ids of the held envelopes.
-func checkSeenSet(tx *bolt.Tx, count uint64, heldIDs map[node.MeshID]bool) error {
+// expiry index and the ids of the held envelopes, and adds the ids of each
+// neighbour to neighbours.
+func checkSeenSet(tx *bolt.Tx, count uint64, heldIDs map[node.MeshID]bool, neighbours map[string]neighbourTally) error {
 	want := map[string]bool{}
 	var n, nHeld uint64
 	err := tx.Bucket(bucketMeshSeen).ForEach(func(k, v []byte) error {
@@ -169,11 +195,16 @@ func checkSeenSet(tx *bolt.Tx, count uint64, heldIDs map[node.MeshID]bool) error
 		if err != nil {
 			return err
 		}
-		state, expires, err := decodeSeen(v)
+		state, expires, from, err := decodeSeen(v)
 		if err != nil {
 			return fmt.Errorf("seen id %x: %w", id, err)
 		}
 		n++
+		if from != "" {
+			t := neighbours[from]
+			t.seen++
+			neighbours[from] = t
+		}
 		if state == node.SeenHeld {
 			nHeld++
 		}

@@ -118,32 +118,47 @@ func decodeHeldEntry(domain string, k, v []byte) (node.HeldEnvelope, error) {
 	return e, nil
 }
 
-// encodeSeen: version | state | expires.
-func encodeSeen(state node.SeenState, expires time.Time) []byte {
-	b := make([]byte, seenLen)
-	b[0] = recordVersion
+// seenVersion is the version byte of the seen records this version
+// writes. Version 1 records (before the per-neighbour share) end after
+// the expiry; they are still read, as from no neighbour.
+const seenVersion = 2
+
+// encodeSeen: version (2) | state | expires | from (rest: the neighbour
+// whose envelope put the id there; empty for one made or delivered here).
+func encodeSeen(state node.SeenState, expires time.Time, from string) []byte {
+	b := make([]byte, seenLen, seenLen+len(from))
+	b[0] = seenVersion
 	b[1] = byte(state)
 	putTime(b[2:], expires)
-	return b
+	return append(b, from...)
 }
 
-func decodeSeen(b []byte) (node.SeenState, time.Time, error) {
-	body, err := recordBody("seen", b)
-	if err != nil {
-		return 0, time.Time{}, err
+// decodeSeen decodes a seen record of version 1 or 2.
+func decodeSeen(b []byte) (node.SeenState, time.Time, string, error) {
+	if len(b) == 0 {
+		return 0, time.Time{}, "", fmt.Errorf("%w: empty seen record", ErrCorrupt)
 	}
-	if len(body) != seenLen-1 {
-		return 0, time.Time{}, fmt.Errorf("%w: seen record of %d bytes, want %d", ErrCorrupt, len(b), seenLen)
+	switch v := b[0]; {
+	case v < minRecordVersion:
+		return 0, time.Time{}, "", fmt.Errorf("%w: seen record version %d, oldest read is %d", ErrRecordTooOld, v, minRecordVersion)
+	case v > seenVersion:
+		return 0, time.Time{}, "", fmt.Errorf("%w: seen record version %d, newest known is %d", ErrRecordUnknown, v, seenVersion)
 	}
-	state := node.SeenState(body[0])
+	switch {
+	case len(b) < seenLen || b[0] == 1 && len(b) != seenLen:
+		return 0, time.Time{}, "", fmt.Errorf("%w: seen record of version %d of %d bytes, want %d", ErrCorrupt, b[0], len(b), seenLen)
+	case len(b) > seenLen+MaxDomainLen:
+		return 0, time.Time{}, "", fmt.Errorf("%w: seen record names a neighbour of %d bytes", ErrCorrupt, len(b)-seenLen)
+	}
+	state := node.SeenState(b[1])
 	if state < node.SeenHeld || state > node.SeenDropped {
-		return 0, time.Time{}, fmt.Errorf("%w: seen state %d", ErrCorrupt, body[0])
+		return 0, time.Time{}, "", fmt.Errorf("%w: seen state %d", ErrCorrupt, b[1])
 	}
-	expires, err := getTime(body[1:])
+	expires, err := getTime(b[2:])
 	if err != nil {
-		return 0, time.Time{}, err
+		return 0, time.Time{}, "", err
 	}
-	return state, expires, nil
+	return state, expires, string(b[seenLen:]), nil
 }
 
 // statusReasons are the reasons a status records, indexed by the code
@@ -245,10 +260,32 @@ func decodeMeshTally(b []byte) (meshTally, error) {
 	return decodeTally("origin", b)
 }
 
-// decodeNeighbourTally decodes a neighbour record, laid out as an origin
-// record.
-func decodeNeighbourTally(b []byte) (meshTally, error) {
-	return decodeTally("neighbour", b)
+// neighbourTally is what one neighbour handed over: the envelopes and
+// bytes held, and the ids its envelopes put in the seen-set.
+type neighbourTally struct {
+	meshTally
+	seen uint64
+}
+
+// empty reports whether the neighbour's record can go.
+func (t neighbourTally) empty() bool { return t.envelopes == 0 && t.seen == 0 }
+
+// encodeNeighbourTally: version | envelopes | bytes | seen ids (see
+// encodeCounters).
+func encodeNeighbourTally(t neighbourTally) []byte {
+	return encodeCounters(t.envelopes, t.bytes, t.seen)
+}
+
+func decodeNeighbourTally(b []byte) (neighbourTally, error) {
+	v, err := decodeCounters("neighbour", b, 3)
+	if err != nil {
+		return neighbourTally{}, err
+	}
+	if v[1] > math.MaxInt64 || v[0] > v[2] {
+		// Every held envelope's id is in the seen-set.
+		return neighbourTally{}, fmt.Errorf("%w: neighbour record of %d envelopes, %d bytes, %d seen ids", ErrCorrupt, v[0], v[1], v[2])
+	}
+	return neighbourTally{meshTally{v[0], v[1]}, v[2]}, nil
 }
 
 func decodeTally(kind string, b []byte) (meshTally, error) {

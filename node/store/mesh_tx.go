@@ -25,7 +25,7 @@ type meshTx struct {
 	origins map[string]*meshTally // by originKey
 	// neighbours by the neighbour that handed the envelopes over; those
 	// made here (From "") are not counted.
-	neighbours map[string]*meshTally
+	neighbours map[string]*neighbourTally
 }
 
 func openMeshTx(tx *bolt.Tx, quota node.MeshQuota) (*meshTx, error) {
@@ -43,7 +43,7 @@ func openMeshTx(tx *bolt.Tx, quota node.MeshQuota) (*meshTx, error) {
 		totals:     totals,
 		queues:     map[string]*queueMeta{},
 		origins:    map[string]*meshTally{},
-		neighbours: map[string]*meshTally{},
+		neighbours: map[string]*neighbourTally{},
 	}, nil
 }
 
@@ -61,20 +61,25 @@ func (m *meshTx) flush() error {
 			return err
 		}
 	}
-	if err := flushTallies(m.tx.Bucket(bucketMeshOrigins), m.origins); err != nil {
-		return err
-	}
-	return flushTallies(m.tx.Bucket(bucketMeshNeighbours), m.neighbours)
-}
-
-// flushTallies writes tallies into b, deleting the empty ones.
-func flushTallies(b *bolt.Bucket, tallies map[string]*meshTally) error {
-	for key, t := range tallies {
+	origins := m.tx.Bucket(bucketMeshOrigins)
+	for key, t := range m.origins {
 		var err error
 		if t.envelopes == 0 {
-			err = b.Delete([]byte(key))
+			err = origins.Delete([]byte(key))
 		} else {
-			err = b.Put([]byte(key), encodeMeshTally(*t))
+			err = origins.Put([]byte(key), encodeMeshTally(*t))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	neighbours := m.tx.Bucket(bucketMeshNeighbours)
+	for key, t := range m.neighbours {
+		var err error
+		if t.empty() {
+			err = neighbours.Delete([]byte(key))
+		} else {
+			err = neighbours.Put([]byte(key), encodeNeighbourTally(*t))
 		}
 		if err != nil {
 			return err
@@ -95,9 +100,9 @@ func (m *meshTx) origin(origin string) (*meshTally, error) {
 
 // neighbour returns the tally of neighbour, zero for a new one; for ""
 // (made here) a scratch tally that is never written.
-func (m *meshTx) neighbour(neighbour string) (*meshTally, error) {
+func (m *meshTx) neighbour(neighbour string) (*neighbourTally, error) {
 	if neighbour == "" {
-		return new(meshTally), nil
+		return new(neighbourTally), nil
 	}
 	return cachedRecord(m.neighbours, m.tx.Bucket(bucketMeshNeighbours), "neighbour", neighbour, decodeNeighbourTally)
 }
@@ -122,26 +127,43 @@ func cachedRecord[T any](cache map[string]*T, b *bolt.Bucket, kind, key string, 
 // seen returns id's seen state and expiry; ok is false if id is not in the
 // seen-set.
 func (m *meshTx) seen(id node.MeshID) (state node.SeenState, expires time.Time, ok bool, err error) {
-	return lookupSeen(m.tx, id)
+	state, expires, _, ok, err = lookupSeen(m.tx, id)
+	return state, expires, ok, err
 }
 
-// lookupSeen is meshTx.seen for any transaction.
-func lookupSeen(tx *bolt.Tx, id node.MeshID) (state node.SeenState, expires time.Time, ok bool, err error) {
+// lookupSeen returns id's seen state, expiry and the neighbour whose
+// envelope put it there; ok is false if id is not in the seen-set.
+func lookupSeen(tx *bolt.Tx, id node.MeshID) (state node.SeenState, expires time.Time, from string, ok bool, err error) {
 	raw := tx.Bucket(bucketMeshSeen).Get(id[:])
 	if raw == nil {
-		return 0, time.Time{}, false, nil
+		return 0, time.Time{}, "", false, nil
 	}
-	state, expires, err = decodeSeen(raw)
+	state, expires, from, err = decodeSeen(raw)
 	if err != nil {
-		return 0, time.Time{}, false, fmt.Errorf("seen id %x: %w", id, err)
+		return 0, time.Time{}, "", false, fmt.Errorf("seen id %x: %w", id, err)
 	}
-	return state, expires, true, nil
+	return state, expires, from, true, nil
 }
 
-// admit checks that id may enter the seen-set: a *node.SeenError if it is
-// there, an error wrapping node.ErrMeshFull if the set is full. Those are
-// the refusal; err is the transaction's failure.
+// relayedMeshSeen is how many ids the envelopes neighbours hand over may hold
+// in the seen-set: all but a tenth, which is kept for the envelopes of
+// this node's users and the messages delivered here.
+func relayedMeshSeen(quota node.MeshQuota) uint64 {
+	return uint64(quota.MaxSeen - quota.MaxSeen/10)
+}
+
+// admit checks that id may enter the seen-set for an envelope made or
+// delivered here; see admitFrom.
 func (m *meshTx) admit(id node.MeshID) (refusal, err error) {
+	return m.admitFrom(id, "")
+}
+
+// admitFrom checks that id may enter the seen-set for an envelope that
+// neighbour from handed over ("" for none): a *node.SeenError if it is
+// there, an error wrapping node.ErrMeshFull if the set is full, or the
+// part of it neighbours may fill, or (node.ErrNeighbourQuota) from's share
+// of it. Those are the refusal; err is the transaction's failure.
+func (m *meshTx) admitFrom(id node.MeshID, from string) (refusal, err error) {
 	state, _, ok, err := m.seen(id)
 	if err != nil {
 		return nil, err
@@ -152,29 +174,53 @@ func (m *meshTx) admit(id node.MeshID) (refusal, err error) {
 	if m.totals.seen >= uint64(m.quota.MaxSeen) {
 		return fmt.Errorf("%w: it remembers %d of %d envelope ids", node.ErrMeshFull, m.totals.seen, m.quota.MaxSeen), nil
 	}
+	if from == "" {
+		return nil, nil
+	}
+	if m.totals.seen >= relayedMeshSeen(m.quota) {
+		return fmt.Errorf("%w: it remembers %d envelope ids, the most it takes from neighbours is %d", node.ErrMeshFull, m.totals.seen, relayedMeshSeen(m.quota)), nil
+	}
+	n, err := m.neighbour(from)
+	if err != nil {
+		return nil, err
+	}
+	if n.seen >= uint64(m.quota.NeighbourSeen) {
+		return fmt.Errorf("%w: it remembers %d envelope ids from neighbour %s, its share is %d", node.ErrNeighbourQuota, n.seen, from, m.quota.NeighbourSeen), nil
+	}
 	return nil, nil
 }
 
 // addSeen puts id, which admit let in, into the seen-set.
 func (m *meshTx) addSeen(id node.MeshID, state node.SeenState, expires time.Time) error {
-	if err := m.tx.Bucket(bucketMeshSeen).Put(id[:], encodeSeen(state, expires)); err != nil {
+	return m.addSeenFrom(id, state, expires, "")
+}
+
+// addSeenFrom puts id, which admitFrom let in for neighbour from, into
+// the seen-set.
+func (m *meshTx) addSeenFrom(id node.MeshID, state node.SeenState, expires time.Time, from string) error {
+	if err := m.tx.Bucket(bucketMeshSeen).Put(id[:], encodeSeen(state, expires, from)); err != nil {
 		return err
 	}
+	n, err := m.neighbour(from)
+	if err != nil {
+		return err
+	}
+	n.seen++
 	m.totals.seen++
 	return m.tx.Bucket(bucketSeenExpiry).Put(idExpiryKey(expires, id), nil)
 }
 
 // setSeen changes the state of id, which must be in the seen-set, keeping
-// its expiry.
+// its expiry and neighbour.
 func (m *meshTx) setSeen(id node.MeshID, state node.SeenState) error {
-	_, expires, ok, err := m.seen(id)
+	_, expires, from, ok, err := lookupSeen(m.tx, id)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return fmt.Errorf("%w: held envelope %x is not in the seen-set", ErrCorrupt, id)
 	}
-	return m.tx.Bucket(bucketMeshSeen).Put(id[:], encodeSeen(state, expires))
+	return m.tx.Bucket(bucketMeshSeen).Put(id[:], encodeSeen(state, expires, from))
 }
 
 // fits returns the refusal, wrapping node.ErrMeshFull (and
@@ -223,7 +269,7 @@ func (m *meshTx) fits(e node.HeldEnvelope, size uint64) (refusal, err error) {
 // refusal says why and nothing changed.
 func (m *meshTx) hold(e node.HeldEnvelope, rec []byte) (seq uint64, refusal, err error) {
 	size := uint64(len(e.Data))
-	if refusal, err := m.admit(e.ID); refusal != nil || err != nil {
+	if refusal, err := m.admitFrom(e.ID, e.From); refusal != nil || err != nil {
 		return 0, refusal, err
 	}
 	if refusal, err := m.fits(e, size); refusal != nil || err != nil {
@@ -261,7 +307,7 @@ func (m *meshTx) hold(e node.HeldEnvelope, rec []byte) (seq uint64, refusal, err
 	n.bytes += size
 	m.totals.envelopes++
 	m.totals.bytes += size
-	if err := m.addSeen(e.ID, node.SeenHeld, e.Expires); err != nil {
+	if err := m.addSeenFrom(e.ID, node.SeenHeld, e.Expires, e.From); err != nil {
 		return 0, nil, err
 	}
 	if e.Sender != "" {

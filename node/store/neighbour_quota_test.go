@@ -131,7 +131,7 @@ func TestCheckFindsAWrongNeighbourRecord(t *testing.T) {
 	s := openTest(t, meshOptions())
 	mustHold(t, s, relayed(1, "n2.example", "n1.example", "n1id", "n3.example", 10))
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketMeshNeighbours).Put([]byte("n3.example"), encodeMeshTally(meshTally{1, 11}))
+		return tx.Bucket(bucketMeshNeighbours).Put([]byte("n3.example"), encodeNeighbourTally(neighbourTally{meshTally{1, 11}, 1}))
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -141,9 +141,83 @@ func TestCheckFindsAWrongNeighbourRecord(t *testing.T) {
 	}
 	// Put it right so that the cleanup's Check passes.
 	err = s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketMeshNeighbours).Put([]byte("n3.example"), encodeMeshTally(meshTally{1, 10}))
+		return tx.Bucket(bucketMeshNeighbours).Put([]byte("n3.example"), encodeNeighbourTally(neighbourTally{meshTally{1, 10}, 1}))
 	})
 	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEnvelopeSeenSetHasAShareForEachNeighbourAndRoomForLocalEnvelopes(t *testing.T) {
+	opts := testOptions()
+	opts.Mesh = node.MeshQuota{MaxBytes: 1 << 20, DomainBytes: 1 << 20, OriginBytes: 1 << 20, NeighbourBytes: 1 << 20, MaxSeen: 20, NeighbourSeen: 10}
+	s := openTest(t, opts)
+	// One neighbour's envelopes are forwarded at once, so they free their
+	// bytes; their ids stay until they expire.
+	var flood []node.HeldEnvelope
+	for i := range 15 {
+		flood = append(flood, relayed(i+1, "n9.example", fmt.Sprintf("forged%d.example", i), fmt.Sprintf("key%d", i), "evil.example", 10))
+	}
+	refusals := hold(t, s, flood...)
+	var seqs []uint64
+	for i, err := range refusals {
+		switch {
+		case i < 10 && err != nil:
+			t.Errorf("envelope %d within the neighbour's share: %v", i, err)
+		case i >= 10 && (!errors.Is(err, node.ErrNeighbourQuota) || !strings.Contains(err.Error(), "evil.example")):
+			t.Errorf("envelope %d past the neighbour's share: %v, want ErrNeighbourQuota", i, err)
+		case err == nil:
+			seqs = append(seqs, flood[i].Seq)
+		}
+	}
+	if err := s.Release("n9.example", seqs, node.SeenForwarded); err != nil {
+		t.Fatal(err)
+	}
+	if err := hold(t, s, relayed(50, "n9.example", "forged50.example", "key50", "evil.example", 10))[0]; !errors.Is(err, node.ErrNeighbourQuota) {
+		t.Errorf("after its envelopes were forwarded, their ids still count: %v, want ErrNeighbourQuota", err)
+	}
+	// Another neighbour gets 8: neighbours leave a tenth (2) to this node.
+	var other []node.HeldEnvelope
+	for i := range 10 {
+		other = append(other, relayed(100+i, "n9.example", "n2.example", "n2id", "good.example", 10))
+	}
+	for i, err := range hold(t, s, other...) {
+		if (i < 8) != (err == nil) {
+			t.Errorf("honest neighbour's envelope %d: %v", i, err)
+		}
+	}
+	mustHold(t, s, relayed(200, "n9.example", "n1.example", "n1id", "", 10), relayed(201, "n9.example", "n1.example", "n1id", "", 10))
+	if err := hold(t, s, relayed(202, "n9.example", "n1.example", "n1id", "", 10))[0]; !errors.Is(err, node.ErrMeshFull) {
+		t.Errorf("a local envelope past MaxSeen: %v", err)
+	}
+	// When the flood's ids expire, the share is free again.
+	if _, err := s.ExpireMesh(t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	e := relayed(300, "n9.example", "forged300.example", "key300", "evil.example", 10)
+	e.Expires = t0.Add(2 * time.Hour)
+	mustHold(t, s, e)
+}
+
+func TestSeenRecordsOfVersion1StayReadable(t *testing.T) {
+	s := openTest(t, meshOptions())
+	held := mustHold(t, s, envelope(1, "n2.example", "n1.example", 10, time.Hour))
+	v1 := encodeSeen(node.SeenHeld, held[0].Expires, "")
+	v1[0] = 1
+	id := held[0].ID
+	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeshSeen).Put(id[:], v1) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Check(); err != nil {
+		t.Fatalf("Check with a version 1 seen record: %v", err)
+	}
+	if err := s.Release("n2.example", []uint64{held[0].Seq}, node.SeenDelivered); err != nil {
+		t.Fatal(err)
+	}
+	if state := seenState(t, s, id); state != node.SeenDelivered {
+		t.Errorf("seen state %v after release", state)
+	}
+	if _, err := s.ExpireMesh(t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 }

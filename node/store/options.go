@@ -68,11 +68,11 @@ const (
 	DefaultChannelMaxBytes = 4 << 20
 	// DefaultChannelMaxSeen bounds the post ids in the seen-set.
 	DefaultChannelMaxSeen = 50_000
-	// DefaultChannelNeighbourSeenShare sets the default of
-	// Channels.NeighbourSeen to MaxSeen divided by it: a quarter, so that
-	// one neighbour flooding posts cannot fill the seen-set that stops
-	// everyone's posts from circulating.
-	DefaultChannelNeighbourSeenShare = 4
+	// DefaultNeighbourSeenShare sets the defaults of
+	// Channels.NeighbourSeen and Mesh.NeighbourSeen to MaxSeen divided by
+	// it: a quarter, so that one neighbour flooding posts or envelopes
+	// cannot fill the seen-set that stops everyone's from circulating.
+	DefaultNeighbourSeenShare = 4
 )
 
 // Defaults of the commit sequencer's bounds (Options.MaxGroups,
@@ -118,11 +118,12 @@ type Options struct {
 	LockTimeout time.Duration
 	// Mesh bounds the store-and-forward store (default DefaultMeshMaxBytes,
 	// DefaultMeshDomainBytes, DefaultMeshOriginBytes,
-	// DefaultMeshNeighbourBytes, DefaultMeshMaxSeen).
+	// DefaultMeshNeighbourBytes, DefaultMeshMaxSeen, MaxSeen /
+	// DefaultNeighbourSeenShare).
 	Mesh node.MeshQuota
 	// Channels bounds the channel store (default DefaultChannelRetain,
 	// DefaultChannelMaxChannels, DefaultChannelMaxBytes,
-	// DefaultChannelMaxSeen, MaxSeen / DefaultChannelNeighbourSeenShare).
+	// DefaultChannelMaxSeen, MaxSeen / DefaultNeighbourSeenShare).
 	Channels node.ChannelQuota
 	// MaxGroups bounds the MLS groups whose commits the store orders; a
 	// new group beyond it evicts the group claimed longest ago (default
@@ -186,6 +187,9 @@ func (o *Options) WithDefaults() Options {
 	if c.Mesh.MaxSeen == 0 {
 		c.Mesh.MaxSeen = DefaultMeshMaxSeen
 	}
+	if c.Mesh.NeighbourSeen == 0 {
+		c.Mesh.NeighbourSeen = max(1, c.Mesh.MaxSeen/DefaultNeighbourSeenShare)
+	}
 	if c.Channels.Retain == 0 {
 		c.Channels.Retain = DefaultChannelRetain
 	}
@@ -199,7 +203,7 @@ func (o *Options) WithDefaults() Options {
 		c.Channels.MaxSeen = DefaultChannelMaxSeen
 	}
 	if c.Channels.NeighbourSeen == 0 {
-		c.Channels.NeighbourSeen = max(1, c.Channels.MaxSeen/DefaultChannelNeighbourSeenShare)
+		c.Channels.NeighbourSeen = max(1, c.Channels.MaxSeen/DefaultNeighbourSeenShare)
 	}
 	if c.MaxGroups == 0 {
 		c.MaxGroups = DefaultMaxGroups
@@ -244,6 +248,8 @@ func (o Options) Validate() error {
 		return bad("Mesh.NeighbourBytes", o.Mesh.NeighbourBytes)
 	case o.Mesh.MaxSeen <= 0:
 		return bad("Mesh.MaxSeen", o.Mesh.MaxSeen)
+	case o.Mesh.NeighbourSeen <= 0:
+		return bad("Mesh.NeighbourSeen", o.Mesh.NeighbourSeen)
 	case o.Channels.Retain <= 0:
 		return bad("Channels.Retain", o.Channels.Retain)
 	case o.Channels.MaxChannels <= 0:

@@ -44,13 +44,13 @@ var decoders = []struct {
 		func(b []byte) error { _, err := decodeSession(b); return err }},
 	{"held", encodeHeld(sampleHeld), len(encodeHeld(sampleHeld)) - len(sampleHeld.Data),
 		func(b []byte) error { _, err := decodeHeld("n2.example", 1, b); return err }},
-	{"seen", encodeSeen(node.SeenForwarded, t0), seenLen,
-		func(b []byte) error { _, _, err := decodeSeen(b); return err }},
+	{"seen", encodeSeen(node.SeenForwarded, t0, ""), seenLen,
+		func(b []byte) error { _, _, _, err := decodeSeen(b); return err }},
 	{"status", encodeStatus(sampleStatus), len(encodeStatus(sampleStatus)) - len(sampleStatus.Recipient),
 		func(b []byte) error { _, err := decodeStatus(sampleHeld.ID, b); return err }},
 	{"origin", encodeMeshTally(meshTally{3, 300}), 17,
 		func(b []byte) error { _, err := decodeMeshTally(b); return err }},
-	{"neighbour", encodeMeshTally(meshTally{2, 200}), 17,
+	{"neighbour", encodeNeighbourTally(neighbourTally{meshTally{2, 200}, 3}), 25,
 		func(b []byte) error { _, err := decodeNeighbourTally(b); return err }},
 	{"channel neighbour", encodeChanNeighbour(9), 9,
 		func(b []byte) error { _, err := decodeChanNeighbour(b); return err }},
@@ -164,7 +164,7 @@ func TestEveryTruncationOfARecordIsRejected(t *testing.T) {
 
 func TestRecordsWithTrailingBytesAreRejected(t *testing.T) {
 	for _, d := range decoders {
-		if d.restFrom < len(d.valid) || d.name == "channel seen" {
+		if d.restFrom < len(d.valid) || d.name == "channel seen" || d.name == "seen" {
 			continue // they end in a field that takes the rest
 		}
 		if err := d.decode(append(append([]byte{}, d.valid...), 0)); !errors.Is(err, ErrCorrupt) {
@@ -175,7 +175,7 @@ func TestRecordsWithTrailingBytesAreRejected(t *testing.T) {
 
 // ownVersions are the newest versions of the records versioned apart
 // from recordVersion.
-var ownVersions = map[string]byte{"held": heldVersion, "channel seen": chanSeenVersion}
+var ownVersions = map[string]byte{"held": heldVersion, "channel seen": chanSeenVersion, "seen": seenVersion}
 
 func TestRecordVersionsTooOldAndUnknownAreDistinct(t *testing.T) {
 	for _, d := range decoders {

@@ -19,7 +19,7 @@ func TestOptionsDefaultsAndValidation(t *testing.T) {
 	if d.Limits.MaxMessages != 10_000 || d.Limits.MaxBytes != 64<<20 || d.MaxKeyPackages != DefaultMaxKeyPackages ||
 		d.BatchWindow != time.Millisecond || d.BatchSize != 256 || d.QueueSize != DefaultQueueSize ||
 		d.LockTimeout != DefaultLockTimeout || d.Now == nil ||
-		d.Mesh != (node.MeshQuota{MaxBytes: 16 << 20, DomainBytes: 8 << 20, OriginBytes: 8 << 20, NeighbourBytes: 8 << 20, MaxSeen: 50_000}) ||
+		d.Mesh != (node.MeshQuota{MaxBytes: 16 << 20, DomainBytes: 8 << 20, OriginBytes: 8 << 20, NeighbourBytes: 8 << 20, MaxSeen: 50_000, NeighbourSeen: 12_500}) ||
 		d.Channels != (node.ChannelQuota{Retain: 100, MaxChannels: 256, MaxBytes: 4 << 20, MaxSeen: 50_000, NeighbourSeen: 12_500}) {
 		t.Errorf("defaults of nil Options: %+v", d)
 	}
@@ -44,6 +44,7 @@ func TestOptionsDefaultsAndValidation(t *testing.T) {
 		"negative seen ids":           {Mesh: node.MeshQuota{MaxSeen: -1}},
 		"negative neighbour bytes":    {Mesh: node.MeshQuota{NeighbourBytes: -1}},
 		"negative neighbour post ids": {Channels: node.ChannelQuota{NeighbourSeen: -1}},
+		"negative neighbour seen ids": {Mesh: node.MeshQuota{NeighbourSeen: -1}},
 		"negative retain":             {Channels: node.ChannelQuota{Retain: -1}},
 		"negative channels":           {Channels: node.ChannelQuota{MaxChannels: -1}},
 		"negative channel bytes":      {Channels: node.ChannelQuota{MaxBytes: -1}},
