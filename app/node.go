@@ -237,7 +237,7 @@ func openStore(cfg config.Node, onCommit func(int, time.Duration)) (*store.Store
 			MaxBytes:       cfg.MeshStoreBytes,
 			DomainBytes:    cfg.MeshDomainBytes,
 			OriginBytes:    cfg.MeshOriginBytes,
-			NeighbourBytes: cfg.MeshNeighbourBytes,
+			NeighbourBytes: cfg.MeshNeighbourQuota(),
 			MaxSeen:        cfg.MeshSeenMax,
 		},
 		Channels: node.ChannelQuota{

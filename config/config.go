@@ -101,7 +101,8 @@ type Node struct {
 	// MeshNeighbourBytes bounds the bytes of envelopes held that one
 	// federation neighbour handed over, whatever origins they claim: a
 	// relay cannot check an origin past its first hop, a neighbour's
-	// certificate it can.
+	// certificate it can. 0 (the default) is half of MeshStoreBytes, so
+	// that a configuration with a smaller store stays valid.
 	MeshNeighbourBytes int64
 	// MeshSeenMax bounds the envelope ids remembered against duplicates.
 	MeshSeenMax int
@@ -138,6 +139,15 @@ type Node struct {
 	ChannelRelayRetention time.Duration
 }
 
+// MeshNeighbourQuota is the bytes held that one federation neighbour may
+// hand over: MeshNeighbourBytes, or half of MeshStoreBytes when that is 0.
+func (c *Node) MeshNeighbourQuota() int64 {
+	if c.MeshNeighbourBytes > 0 {
+		return c.MeshNeighbourBytes
+	}
+	return max(1, c.MeshStoreBytes/2)
+}
+
 // Federation reports whether federation is configured.
 func (c *Node) Federation() bool { return c.FederationCert != "" }
 
@@ -170,13 +180,12 @@ func Default() Node {
 		SessionTTL:         30 * 24 * time.Hour,
 		FederationRate:     2000,
 
-		MeshTTL:            7 * 24 * time.Hour,
-		MeshMaxHops:        8,
-		MeshStoreBytes:     16 << 20,
-		MeshDomainBytes:    8 << 20,
-		MeshOriginBytes:    8 << 20,
-		MeshNeighbourBytes: 8 << 20,
-		MeshSeenMax:        50_000,
+		MeshTTL:         7 * 24 * time.Hour,
+		MeshMaxHops:     8,
+		MeshStoreBytes:  16 << 20,
+		MeshDomainBytes: 8 << 20,
+		MeshOriginBytes: 8 << 20,
+		MeshSeenMax:     50_000,
 
 		ChannelRetain:         100,
 		ChannelRetention:      7 * 24 * time.Hour,
@@ -410,6 +419,10 @@ func (c *Node) validateMesh() error {
 		return &FlagError{Flag: "mesh-max-hops", Err: fmt.Errorf("%d is not between 1 and %d", c.MeshMaxHops, maxMeshMaxHops)}
 	case c.MeshSeenMax <= 0:
 		return &FlagError{Flag: "mesh-seen-max", Err: errors.New("must be positive")}
+	case c.MeshNeighbourBytes < 0:
+		return &FlagError{Flag: "mesh-neighbour-quota", Err: errors.New("must not be negative (0 is half the store)")}
+	case c.MeshNeighbourBytes > c.MeshStoreBytes:
+		return &FlagError{Flag: "mesh-neighbour-quota", Err: fmt.Errorf("%s exceeds --mesh-store-size %s", mib(c.MeshNeighbourBytes), mib(c.MeshStoreBytes))}
 	}
 	for _, q := range []struct {
 		flag  string
@@ -418,7 +431,6 @@ func (c *Node) validateMesh() error {
 		{"mesh-store-size", c.MeshStoreBytes},
 		{"mesh-domain-quota", c.MeshDomainBytes},
 		{"mesh-origin-quota", c.MeshOriginBytes},
-		{"mesh-neighbour-quota", c.MeshNeighbourBytes},
 	} {
 		if q.bytes <= 0 {
 			return &FlagError{Flag: q.flag, Err: errors.New("must be positive")}

@@ -84,7 +84,7 @@ func (c *Node) BindFlags(fs *flag.FlagSet) {
 	size(&c.MeshDomainBytes, "mesh-domain-quota", "store-and-forward: `MiB` of envelopes held for one destination domain")
 	size(&c.MeshOriginBytes, "mesh-origin-quota", "store-and-forward: `MiB` of envelopes held from one origin node")
 	size(&c.MeshNeighbourBytes, "mesh-neighbour-quota", "store-and-forward: `MiB` of envelopes held that one federation neighbour handed over, "+
-		"whatever origins they claim")
+		"whatever origins they claim (0: half of --mesh-store-size)")
 	num(&c.MeshSeenMax, "mesh-seen-max", "store-and-forward: envelope ids remembered, so that none is delivered or forwarded twice")
 
 	num(&c.ChannelRetain, "channel-retain", "broadcast channels: posts kept per channel for late joiners (1 to 10000)")

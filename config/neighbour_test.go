@@ -12,9 +12,18 @@ func TestNeighbourLimitsHaveDefaultsAndComeFromFlagsAndEnvironment(t *testing.T)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.MeshNeighbourBytes != 8<<20 || c.ChannelNeighbourRate != 600 || c.ChannelRelayRetention != 48*time.Hour {
+	if c.MeshNeighbourQuota() != 8<<20 || c.ChannelNeighbourRate != 600 || c.ChannelRelayRetention != 48*time.Hour {
 		t.Errorf("defaults: neighbour quota %d, neighbour rate %d, relay retention %s; want 8 MiB, 600, 48h",
-			c.MeshNeighbourBytes, c.ChannelNeighbourRate, c.ChannelRelayRetention)
+			c.MeshNeighbourQuota(), c.ChannelNeighbourRate, c.ChannelRelayRetention)
+	}
+	// A smaller store, set before the neighbour quota existed, stays
+	// valid: the quota follows it.
+	c, err = load(t, []string{"--mesh-store-size", "4", "--mesh-domain-quota", "2", "--mesh-origin-quota", "2"}, nil)
+	if err != nil {
+		t.Fatalf("a smaller store without a neighbour quota: %v", err)
+	}
+	if c.MeshNeighbourQuota() != 2<<20 {
+		t.Errorf("neighbour quota %d with a 4 MiB store, want half of it", c.MeshNeighbourQuota())
 	}
 	c, err = load(t, []string{"--mesh-neighbour-quota", "4", "--channel-neighbour-rate", "120"}, map[string]string{
 		"QPC_MESH_NEIGHBOUR_QUOTA":    "2", // the flag wins
@@ -24,7 +33,7 @@ func TestNeighbourLimitsHaveDefaultsAndComeFromFlagsAndEnvironment(t *testing.T)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.MeshNeighbourBytes != 4<<20 || c.ChannelNeighbourRate != 120 || c.ChannelRelayRetention != 6*time.Hour {
+	if c.MeshNeighbourQuota() != 4<<20 || c.ChannelNeighbourRate != 120 || c.ChannelRelayRetention != 6*time.Hour {
 		t.Errorf("neighbour quota %d, neighbour rate %d, relay retention %s; want 4 MiB, 120 (flags) and 6h (env)",
 			c.MeshNeighbourBytes, c.ChannelNeighbourRate, c.ChannelRelayRetention)
 	}
@@ -36,7 +45,7 @@ func TestBadNeighbourLimitsNameTheFlag(t *testing.T) {
 		args                []string
 		env                 map[string]string
 	}{
-		{name: "a neighbour quota of zero is refused", args: []string{"--mesh-neighbour-quota", "0"}, flag: "mesh-neighbour-quota", mention: "positive"},
+		{name: "a negative neighbour quota is refused", args: []string{"--mesh-neighbour-quota", "-1"}, flag: "mesh-neighbour-quota", mention: "negative"},
 		{name: "a neighbour quota above the store size is refused", args: []string{"--mesh-neighbour-quota", "17"}, flag: "mesh-neighbour-quota", mention: "17 MiB exceeds --mesh-store-size 16 MiB"},
 		{name: "a neighbour rate of zero is refused", args: []string{"--channel-neighbour-rate", "0"}, flag: "channel-neighbour-rate", mention: "cannot be turned off"},
 		{name: "a relay retention under a minute is refused", args: []string{"--channel-relay-retention", "30s"}, flag: "channel-relay-retention", mention: "30s is not between 1m and 720h"},
