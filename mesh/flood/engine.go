@@ -418,6 +418,14 @@ func (e *Engine) expires(p *Post, relayed bool) time.Time {
 func (e *Engine) Receive(ctx context.Context, from, fromID string, posts []*Post) error {
 	now := e.cfg.Now()
 	var fresh []*Post
+	// Refusals of the neighbour's limits, logged once per call with the
+	// neighbour, so that an operator sees who floods.
+	refused := map[string]int{}
+	defer func() {
+		for reason, n := range refused {
+			e.log.Debug("channel posts refused", "from", from, "reason", reason, "posts", n)
+		}
+	}()
 	for _, p := range posts {
 		if p == nil {
 			e.count("rejected:malformed", 1)
@@ -452,14 +460,17 @@ func (e *Engine) Receive(ctx context.Context, from, fromID string, posts []*Post
 		}
 		if !e.neighbours.allow(from, now) {
 			e.count("refused:neighbour-rate", 1)
+			refused["neighbour-rate"]++
 			continue
 		}
 		switch ok, full := e.origins.allow(from, p.OriginID(), now); {
 		case full:
 			e.count("refused:origin-table", 1)
+			refused["origin-table"]++
 			continue
 		case !ok:
 			e.count("refused:origin-rate", 1)
+			refused["origin-rate"]++
 			continue
 		}
 		fresh = append(fresh, p)

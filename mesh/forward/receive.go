@@ -157,6 +157,16 @@ func (e *Engine) Receive(ctx context.Context, from, fromID string, envs []*envel
 	}
 	if len(held) > 0 {
 		e.hold(ctx, held, heldIndex, results)
+		over := 0
+		for _, i := range heldIndex {
+			if errors.Is(results[i].Err, node.ErrNeighbourQuota) {
+				over++
+			}
+		}
+		if over > 0 {
+			// Once per call, with the neighbour: who floods.
+			e.log.Debug("envelopes refused", "from", from, "reason", "neighbour-quota", "envelopes", over)
+		}
 	}
 	return results
 }
