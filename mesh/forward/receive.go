@@ -127,7 +127,7 @@ func (e *Engine) Receive(ctx context.Context, from, fromID string, envs []*envel
 			user, _, _ := strings.Cut(env.Recipient, "@")
 			local = append(local, node.NewMessage{
 				Recipient: user, Payload: env.Payload, Enqueued: now, Expires: env.Expires(),
-				MeshID: env.ID(), MeshExpires: env.Expires(),
+				MeshID: env.ID(), MeshExpires: env.Expires(), MeshFrom: from,
 			})
 			localIndex = append(localIndex, i)
 			continue

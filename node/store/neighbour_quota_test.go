@@ -302,3 +302,35 @@ func TestChannelSeenRecordsOfVersion1StayReadable(t *testing.T) {
 	}
 	checkFile(t, path)
 }
+
+func TestMessagesDeliveredFromTheMeshCountAgainstTheNeighboursSeenShare(t *testing.T) {
+	opts := meshOptions()
+	opts.Mesh.MaxSeen, opts.Mesh.NeighbourSeen = 20, 3
+	s := openTest(t, opts)
+	mustCreate(t, s, "bob")
+	var msgs []node.NewMessage
+	for n := 1; n <= 5; n++ {
+		m := meshMsg("bob", n)
+		m.MeshFrom = "evil.example"
+		msgs = append(msgs, m)
+	}
+	rs := enqueue(t, s, msgs...)
+	for i, r := range rs {
+		if (i < 3) != (r.Err == nil) || i >= 3 && !errors.Is(r.Err, node.ErrNeighbourQuota) {
+			t.Errorf("message %d from the flooding neighbour: %v", i, r.Err)
+		}
+	}
+	if n, _, _ := s.Depth("bob"); n != 3 {
+		t.Errorf("mailbox holds %d messages, want the 3 within the share", n)
+	}
+	// Another neighbour's, and one with no neighbour, still go in; the
+	// refused ones left nothing behind.
+	other := meshMsg("bob", 10)
+	other.MeshFrom = "good.example"
+	if rs := enqueue(t, s, other, meshMsg("bob", 11)); rs[0].Err != nil || rs[1].Err != nil {
+		t.Errorf("receipts %+v", rs)
+	}
+	if st := meshStats(t, s); st.Seen != 5 {
+		t.Errorf("seen ids %d, want 5", st.Seen)
+	}
+}

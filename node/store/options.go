@@ -70,9 +70,11 @@ const (
 	DefaultChannelMaxSeen = 50_000
 	// DefaultNeighbourSeenShare sets the defaults of
 	// Channels.NeighbourSeen and Mesh.NeighbourSeen to MaxSeen divided by
-	// it: a quarter, so that one neighbour flooding posts or envelopes
-	// cannot fill the seen-set that stops everyone's from circulating.
-	DefaultNeighbourSeenShare = 4
+	// it: half, like the byte quotas of one origin or destination, so
+	// that one neighbour flooding posts or envelopes cannot fill the
+	// seen-set that stops everyone's from circulating, while a node with
+	// a single neighbour still takes half its capacity through it.
+	DefaultNeighbourSeenShare = 2
 )
 
 // Defaults of the commit sequencer's bounds (Options.MaxGroups,

@@ -19,8 +19,8 @@ func TestOptionsDefaultsAndValidation(t *testing.T) {
 	if d.Limits.MaxMessages != 10_000 || d.Limits.MaxBytes != 64<<20 || d.MaxKeyPackages != DefaultMaxKeyPackages ||
 		d.BatchWindow != time.Millisecond || d.BatchSize != 256 || d.QueueSize != DefaultQueueSize ||
 		d.LockTimeout != DefaultLockTimeout || d.Now == nil ||
-		d.Mesh != (node.MeshQuota{MaxBytes: 16 << 20, DomainBytes: 8 << 20, OriginBytes: 8 << 20, NeighbourBytes: 8 << 20, MaxSeen: 50_000, NeighbourSeen: 12_500}) ||
-		d.Channels != (node.ChannelQuota{Retain: 100, MaxChannels: 256, MaxBytes: 4 << 20, MaxSeen: 50_000, NeighbourSeen: 12_500}) {
+		d.Mesh != (node.MeshQuota{MaxBytes: 16 << 20, DomainBytes: 8 << 20, OriginBytes: 8 << 20, NeighbourBytes: 8 << 20, MaxSeen: 50_000, NeighbourSeen: 25_000}) ||
+		d.Channels != (node.ChannelQuota{Retain: 100, MaxChannels: 256, MaxBytes: 4 << 20, MaxSeen: 50_000, NeighbourSeen: 25_000}) {
 		t.Errorf("defaults of nil Options: %+v", d)
 	}
 	if err := d.Validate(); err != nil {
