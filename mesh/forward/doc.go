@@ -44,7 +44,10 @@
 // that signed (HeldEnvelope.OriginID), so that a forger's envelopes count
 // apart from the real node's and cannot use up its quota. A neighbour that
 // floods forged origins is capped by its neighbour quota and leaves the
-// rest of the store to the others.
+// rest of the store to the others. The seen-set is shared the same way
+// (node.MeshQuota.NeighbourSeen, also for the messages delivered here),
+// since the ids of forwarded envelopes stay there until they expire, and
+// envelopes from neighbours leave a tenth of it to this node's users.
 //
 // # Routes and reports
 //
