@@ -15,16 +15,18 @@ import (
 // runs on every node: without federation it serves the node's own users.
 func (n *Node) newChannels(cfg config.Node, st *store.Store) (*flood.Engine, error) {
 	return flood.New(flood.Config{
-		Domain:     strings.ToLower(cfg.Domain),
-		Key:        n.key.Private,
-		Store:      st,
-		Notify:     func(ch node.ChannelID) { n.svc.NotifyChannel(ch) },
-		Retention:  cfg.ChannelRetention,
-		MaxHops:    cfg.MeshMaxHops,
-		OriginRate: cfg.ChannelOriginRate,
-		UserRate:   cfg.ChannelUserRate,
-		Log:        n.log.With("component", "channels"),
-		Observer:   n.metrics.channels(),
+		Domain:         strings.ToLower(cfg.Domain),
+		Key:            n.key.Private,
+		Store:          st,
+		Notify:         func(ch node.ChannelID) { n.svc.NotifyChannel(ch) },
+		Retention:      cfg.ChannelRetention,
+		MaxHops:        cfg.MeshMaxHops,
+		OriginRate:     cfg.ChannelOriginRate,
+		UserRate:       cfg.ChannelUserRate,
+		NeighbourRate:  cfg.ChannelNeighbourRate,
+		RelayRetention: cfg.ChannelRelayRetention,
+		Log:            n.log.With("component", "channels"),
+		Observer:       n.metrics.channels(),
 	})
 }
 
@@ -73,7 +75,7 @@ func (m *nodeMetrics) channels() *channelMetrics {
 		rejected: r.MustCounterVec("qpc_channel_rejected_total",
 			"Channel posts from neighbours rejected, by reason (bad-signature, malformed, origin, expired, future, body, version, ...).", "reason"),
 		refused: r.MustCounterVec("qpc_channel_refused_total",
-			"Channel posts refused, by reason (origin-rate, user-rate, seen-full).", "reason"),
+			"Channel posts refused, by reason (neighbour-rate, origin-table, origin-rate, neighbour-seen, user-rate, seen-full).", "reason"),
 		dropped: r.MustCounterVec("qpc_channel_dropped_total",
 			"Channel posts not relayed to a neighbour, by reason (queue-full, link).", "reason"),
 		channels: r.MustGauge("qpc_channel_store_channels", "Channels with kept posts."),

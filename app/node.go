@@ -219,10 +219,11 @@ func openStore(cfg config.Node, onCommit func(int, time.Duration)) (*store.Store
 	st, err := store.Open(filepath.Join(dir, store.FileName), store.Options{
 		Limits: node.MailboxLimits{MaxMessages: cfg.MailboxMaxMessages, MaxBytes: cfg.MailboxMaxBytes},
 		Mesh: node.MeshQuota{
-			MaxBytes:    cfg.MeshStoreBytes,
-			DomainBytes: cfg.MeshDomainBytes,
-			OriginBytes: cfg.MeshOriginBytes,
-			MaxSeen:     cfg.MeshSeenMax,
+			MaxBytes:       cfg.MeshStoreBytes,
+			DomainBytes:    cfg.MeshDomainBytes,
+			OriginBytes:    cfg.MeshOriginBytes,
+			NeighbourBytes: cfg.MeshNeighbourQuota(),
+			MaxSeen:        cfg.MeshSeenMax,
 		},
 		Channels: node.ChannelQuota{
 			Retain:      cfg.ChannelRetain,

@@ -98,6 +98,12 @@ type Node struct {
 	// those held for one destination domain, MeshOriginBytes those from one
 	// origin node. A full store refuses new envelopes and evicts none.
 	MeshStoreBytes, MeshDomainBytes, MeshOriginBytes int64
+	// MeshNeighbourBytes bounds the bytes of envelopes held that one
+	// federation neighbour handed over, whatever origins they claim: a
+	// relay cannot check an origin past its first hop, a neighbour's
+	// certificate it can. 0 (the default) is half of MeshStoreBytes, so
+	// that a configuration with a smaller store stays valid.
+	MeshNeighbourBytes int64
 	// MeshSeenMax bounds the envelope ids remembered against duplicates.
 	MeshSeenMax int
 
@@ -123,6 +129,23 @@ type Node struct {
 	// ChannelOriginRate is how many posts per minute are accepted from one
 	// origin node; ChannelUserRate how many one local user may publish.
 	ChannelOriginRate, ChannelUserRate int
+	// ChannelNeighbourRate is how many relayed posts per minute are
+	// accepted from one federation neighbour, whatever origins they claim.
+	ChannelNeighbourRate int
+	// ChannelRelayRetention caps how long a relayed post is kept and its
+	// id remembered (at most ChannelRetention; larger values are capped),
+	// so that a neighbour's share of the seen-set frees up soon after a
+	// flood.
+	ChannelRelayRetention time.Duration
+}
+
+// MeshNeighbourQuota is the bytes held that one federation neighbour may
+// hand over: MeshNeighbourBytes, or half of MeshStoreBytes when that is 0.
+func (c *Node) MeshNeighbourQuota() int64 {
+	if c.MeshNeighbourBytes > 0 {
+		return c.MeshNeighbourBytes
+	}
+	return max(1, c.MeshStoreBytes/2)
 }
 
 // Federation reports whether federation is configured.
@@ -164,13 +187,15 @@ func Default() Node {
 		MeshOriginBytes: 8 << 20,
 		MeshSeenMax:     50_000,
 
-		ChannelRetain:     100,
-		ChannelRetention:  7 * 24 * time.Hour,
-		ChannelMax:        256,
-		ChannelStoreSize:  4 << 20,
-		ChannelSeenMax:    50_000,
-		ChannelOriginRate: 300,
-		ChannelUserRate:   30,
+		ChannelRetain:         100,
+		ChannelRetention:      7 * 24 * time.Hour,
+		ChannelMax:            256,
+		ChannelStoreSize:      4 << 20,
+		ChannelSeenMax:        50_000,
+		ChannelOriginRate:     300,
+		ChannelNeighbourRate:  600,
+		ChannelRelayRetention: 48 * time.Hour,
+		ChannelUserRate:       30,
 	}
 }
 
@@ -394,6 +419,10 @@ func (c *Node) validateMesh() error {
 		return &FlagError{Flag: "mesh-max-hops", Err: fmt.Errorf("%d is not between 1 and %d", c.MeshMaxHops, maxMeshMaxHops)}
 	case c.MeshSeenMax <= 0:
 		return &FlagError{Flag: "mesh-seen-max", Err: errors.New("must be positive")}
+	case c.MeshNeighbourBytes < 0:
+		return &FlagError{Flag: "mesh-neighbour-quota", Err: errors.New("must not be negative (0 is half the store)")}
+	case c.MeshNeighbourBytes > c.MeshStoreBytes:
+		return &FlagError{Flag: "mesh-neighbour-quota", Err: fmt.Errorf("%s exceeds --mesh-store-size %s", mib(c.MeshNeighbourBytes), mib(c.MeshStoreBytes))}
 	}
 	for _, q := range []struct {
 		flag  string
@@ -443,6 +472,13 @@ func (c *Node) validateChannels() error {
 		return &FlagError{Flag: "channel-origin-rate", Err: fmt.Errorf("%d is not at least 1 post per minute (the limit cannot be turned off)", c.ChannelOriginRate)}
 	case c.ChannelUserRate <= 0:
 		return &FlagError{Flag: "channel-user-rate", Err: fmt.Errorf("%d is not at least 1 post per minute (the limit cannot be turned off)", c.ChannelUserRate)}
+	case c.ChannelNeighbourRate <= 0:
+		return &FlagError{Flag: "channel-neighbour-rate", Err: fmt.Errorf("%d is not at least 1 post per minute (the limit cannot be turned off)", c.ChannelNeighbourRate)}
+	case c.ChannelRelayRetention < minChannelRetention || c.ChannelRelayRetention > maxChannelRetention:
+		return &FlagError{Flag: "channel-relay-retention", Err: fmt.Errorf("%s is not between %s and %s",
+			shortDuration(c.ChannelRelayRetention), shortDuration(minChannelRetention), shortDuration(maxChannelRetention))}
+	case c.ChannelRelayRetention%time.Second != 0:
+		return &FlagError{Flag: "channel-relay-retention", Err: fmt.Errorf("%s is not a whole number of seconds", c.ChannelRelayRetention)}
 	}
 	return nil
 }

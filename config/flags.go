@@ -83,6 +83,8 @@ func (c *Node) BindFlags(fs *flag.FlagSet) {
 	size(&c.MeshStoreBytes, "mesh-store-size", "store-and-forward: `MiB` of envelopes this node holds for other nodes and its own users")
 	size(&c.MeshDomainBytes, "mesh-domain-quota", "store-and-forward: `MiB` of envelopes held for one destination domain")
 	size(&c.MeshOriginBytes, "mesh-origin-quota", "store-and-forward: `MiB` of envelopes held from one origin node")
+	size(&c.MeshNeighbourBytes, "mesh-neighbour-quota", "store-and-forward: `MiB` of envelopes held that one federation neighbour handed over, "+
+		"whatever origins they claim (0: half of --mesh-store-size)")
 	num(&c.MeshSeenMax, "mesh-seen-max", "store-and-forward: envelope ids remembered, so that none is delivered or forwarded twice")
 
 	num(&c.ChannelRetain, "channel-retain", "broadcast channels: posts kept per channel for late joiners (1 to 10000)")
@@ -95,6 +97,10 @@ func (c *Node) BindFlags(fs *flag.FlagSet) {
 		"so that none is relayed twice; when full, new posts are refused")
 	num(&c.ChannelOriginRate, "channel-origin-rate", "broadcast channels: posts per minute accepted from one origin node (at least 1)")
 	num(&c.ChannelUserRate, "channel-user-rate", "broadcast channels: posts per minute one local user may publish (at least 1)")
+	num(&c.ChannelNeighbourRate, "channel-neighbour-rate", "broadcast channels: relayed posts per minute accepted from one federation "+
+		"neighbour, whatever origins they claim (at least 1)")
+	dur(&c.ChannelRelayRetention, "channel-relay-retention", "broadcast channels: the longest a relayed post is kept and its id "+
+		"remembered (1m to 720h; capped at --channel-retention)")
 }
 
 // hopsFlag is a hop count, 0 to 255; Validate narrows the range.

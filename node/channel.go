@@ -2,8 +2,15 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
+
+// ErrNeighbourShare means the channel seen-set remembers as many post ids
+// as it takes from the neighbour that relayed a post
+// (ChannelQuota.NeighbourSeen). It wraps ErrChannelFull; it is apart so
+// that metrics and logs can name the flooding neighbour's refusals.
+var ErrNeighbourShare = fmt.Errorf("%w: neighbour share", ErrChannelFull)
 
 // Broadcast channels (DESIGN §7): posts encrypted under a channel secret the
 // node never holds, flooded across the mesh, kept for late joiners and
@@ -29,6 +36,12 @@ type StoredPost struct {
 	// Data is the post as mesh/flood.Marshal encodes it, with the hop
 	// count it arrived with.
 	Data []byte
+	// From is the federation neighbour (its domain, from the link's
+	// certificate) that relayed the post here, or "" for a post of this
+	// node's users. The seen-set counts ids per neighbour against
+	// ChannelQuota.NeighbourSeen, and relayed posts never take the part
+	// of it kept for local posts.
+	From string
 	// Seq is the post's place in its channel, set by AddPosts: increasing,
 	// never reused.
 	Seq uint64
@@ -46,8 +59,13 @@ type ChannelQuota struct {
 	MaxChannels int
 	// MaxBytes bounds the Data bytes of all kept posts.
 	MaxBytes int64
-	// MaxSeen bounds the post ids remembered in the seen-set.
+	// MaxSeen bounds the post ids remembered in the seen-set. Relayed
+	// posts may fill it only to nine tenths: the rest is kept for the
+	// posts of this node's users, so that they can post during a flood.
 	MaxSeen int
+	// NeighbourSeen bounds the ids that the posts relayed by one
+	// neighbour (StoredPost.From) hold in the seen-set, until they expire.
+	NeighbourSeen int
 }
 
 // ChannelStoreStats describes the channel store.
@@ -65,8 +83,9 @@ type ChannelStoreStats struct {
 type ChannelStore interface {
 	// AddPosts adds posts in one transaction. For each: a post whose id
 	// is in the seen-set gets an error wrapping ErrPostSeen, and one that
-	// would pass ChannelQuota.MaxSeen one wrapping ErrChannelFull; neither
-	// is stored. Any other is recorded in the seen-set until its Expires
+	// would pass ChannelQuota.MaxSeen (nine tenths of it for a relayed
+	// post) or its neighbour's NeighbourSeen one wrapping ErrChannelFull;
+	// neither is stored. Any other is recorded in the seen-set until its Expires
 	// and kept in its channel with the next Seq (set in posts); then the
 	// channel is trimmed to Retain posts (lowest Seq first), the store to
 	// MaxBytes (earliest Expires first) and to MaxChannels (all posts of

@@ -2,8 +2,16 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
+
+// ErrNeighbourQuota means the store-and-forward store holds as much as it
+// takes from the neighbour that handed an envelope over
+// (MeshQuota.NeighbourBytes). It wraps ErrMeshFull, so callers and the
+// wire treat it as a full store; it is apart so that metrics and logs can
+// name the flooding neighbour's refusals.
+var ErrNeighbourQuota = fmt.Errorf("%w: neighbour quota", ErrMeshFull)
 
 // Store-and-forward (DESIGN §7): a message for a user of another domain
 // whose node is not linked goes into the mesh as a signed envelope that
@@ -52,9 +60,23 @@ type HeldEnvelope struct {
 	// Domain is the recipient's domain: envelopes wait in one queue per
 	// destination domain.
 	Domain string
-	// Origin is the domain of the node that made the envelope, which the
-	// per-origin quota counts against.
+	// Origin is the domain of the node that made the envelope, as the
+	// envelope claims it. Only the first hop can check it (against the
+	// link's certificate), so the per-origin quota counts Origin together
+	// with OriginID.
 	Origin string
+	// OriginID is the node id of the key whose signature the envelope
+	// carries, which every hop verifies: the per-origin quota is kept per
+	// Origin and OriginID, so that a node claiming another's domain with
+	// its own key cannot use up that node's quota. Empty in records
+	// written before it was kept; those count by Origin alone.
+	OriginID string
+	// From is the federation neighbour (its domain, from the link's
+	// certificate) that handed the envelope over, or "" for one made
+	// here. Unlike Origin it cannot be forged, so the per-neighbour
+	// quota (MeshQuota.NeighbourBytes) caps what one neighbour can make
+	// this node hold, whatever origins its envelopes claim.
+	From string
 	// Expires is when the envelope's TTL runs out.
 	Expires time.Time
 	// Held is when this node stored it.
@@ -82,10 +104,19 @@ type MeshQuota struct {
 	MaxBytes int64
 	// DomainBytes bounds the bytes held for one destination domain.
 	DomainBytes int64
-	// OriginBytes bounds the bytes held from one origin domain.
+	// OriginBytes bounds the bytes held from one origin (its domain and
+	// node id, HeldEnvelope.OriginID).
 	OriginBytes int64
-	// MaxSeen bounds the ids remembered in the seen-set.
+	// NeighbourBytes bounds the bytes held that one federation neighbour
+	// handed over (HeldEnvelope.From); envelopes made here do not count.
+	NeighbourBytes int64
+	// MaxSeen bounds the ids remembered in the seen-set. The envelopes
+	// neighbours hand over may fill it only to nine tenths: the rest is
+	// kept for this node's users and the messages delivered here.
 	MaxSeen int
+	// NeighbourSeen bounds the ids that the envelopes one neighbour
+	// handed over hold in the seen-set, until they expire.
+	NeighbourSeen int
 }
 
 // MeshStoreStats describes the store-and-forward store.

@@ -101,6 +101,11 @@ type NewMessage struct {
 	// ErrMeshFull (the store's MeshQuota.MaxSeen).
 	MeshID      MeshID
 	MeshExpires time.Time
+	// MeshFrom is the federation neighbour that handed the message's
+	// envelope over (its domain, from the link's certificate): its id
+	// counts against that neighbour's share of the seen-set
+	// (MeshQuota.NeighbourSeen), refused with ErrNeighbourQuota.
+	MeshFrom string
 }
 
 // Message is a message in a mailbox.

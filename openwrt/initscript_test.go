@@ -186,6 +186,7 @@ config node 'node'
 	option mesh_store_size '32'
 	option mesh_domain_quota '16'
 	option mesh_origin_quota '4'
+	option mesh_neighbour_quota '6'
 	option mesh_seen_max '20000'
 	option channel_retain '50'
 	option channel_retention '72h'
@@ -194,6 +195,8 @@ config node 'node'
 	option channel_seen_max '10000'
 	option channel_origin_rate '120'
 	option channel_user_rate '10'
+	option channel_neighbour_rate '240'
+	option channel_relay_retention '24h'
 	option log_level 'debug'
 	option log_format 'json'
 	list firewall_zone 'lan'
@@ -292,6 +295,7 @@ func TestInitScriptTurnsUCIIntoFlags(t *testing.T) {
 					"--mesh-store-size=32",
 					"--mesh-domain-quota=16",
 					"--mesh-origin-quota=4",
+					"--mesh-neighbour-quota=6",
 					"--mesh-seen-max=20000",
 					"--channel-retain=50",
 					"--channel-retention=72h",
@@ -300,6 +304,8 @@ func TestInitScriptTurnsUCIIntoFlags(t *testing.T) {
 					"--channel-seen-max=10000",
 					"--channel-origin-rate=120",
 					"--channel-user-rate=10",
+					"--channel-neighbour-rate=240",
+					"--channel-relay-retention=24h",
 					"--log-level=debug",
 					"--log-format=json",
 				}

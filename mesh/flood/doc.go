@@ -10,6 +10,24 @@
 // against the local clock, expiry, and the origin's Ed25519 signature. The
 // origin signs so that nodes can rate-limit posts per origin (OriginID) and
 // check at the first hop that the origin is the neighbour a post came from.
+//
+// # Limits keyed by what cannot be forged
+//
+// Past the first hop a node cannot tell whether a post's origin is real:
+// the post carries the key that signed it, and anyone can make keys and
+// claim any domain. What a node can be sure of is the neighbour that
+// handed a post over (its domain, from the link's certificate). So a
+// relayed post is counted against that neighbour: a rate per neighbour
+// (Config.NeighbourRate); the per-origin rate kept in a small table of
+// each neighbour's own (an origin is its node id, the key whose signature
+// was verified), so a neighbour that forges origins fills its own table
+// and not the others'; and a share of the seen-set per neighbour
+// (node.ChannelQuota.NeighbourSeen), checked in the same transaction that
+// would add the id. Relayed posts are remembered for at most
+// Config.RelayRetention, and posts of this node's users have a part of the
+// seen-set that relayed posts cannot take, so they can post during a
+// flood. Each refusal has its own counter: refused:neighbour-rate,
+// refused:origin-table, refused:origin-rate, refused:neighbour-seen.
 // A node that sends a post on sends Forwarded, which only adds one to the
 // hop count, so a post arrives from its origin with hop count 1.
 //

@@ -25,8 +25,18 @@ const (
 	// author asks for fewer.
 	DefaultMaxHops = 8
 	// DefaultOriginRate is how many posts per minute a node accepts from
-	// one origin node.
+	// one origin node through one neighbour.
 	DefaultOriginRate = 300
+	// DefaultNeighbourRate is how many relayed posts per minute a node
+	// accepts from one neighbour, whatever origins they claim: twice an
+	// origin's rate, since a neighbour relays for others too.
+	DefaultNeighbourRate = 600
+	// DefaultRelayRetention caps how long a post relayed here is kept and
+	// its id remembered: two days, so that a neighbour that floods posts
+	// with long TTLs holds its share of the seen-set for at most that
+	// long, while the posts of this node's users are kept for the whole
+	// Retention.
+	DefaultRelayRetention = 48 * time.Hour
 	// DefaultUserRate is how many posts per minute one local user may
 	// publish.
 	DefaultUserRate = 30
@@ -101,10 +111,14 @@ type Config struct {
 	Notify func(node.ChannelID)
 	// Retention, MaxHops, OriginRate, UserRate, ExpireInterval, Batch,
 	// Queue and RetryDelay have the defaults of the same names.
-	Retention      time.Duration
-	MaxHops        uint8
-	OriginRate     int
-	UserRate       int
+	Retention  time.Duration
+	MaxHops    uint8
+	OriginRate int
+	UserRate   int
+	// NeighbourRate and RelayRetention have the defaults of the same
+	// names; RelayRetention is at most Retention.
+	NeighbourRate  int
+	RelayRetention time.Duration
 	ExpireInterval time.Duration
 	Batch          int
 	Queue          int
@@ -119,12 +133,13 @@ type Config struct {
 // node.Channels for the service and serves the channel calls of
 // federation links.
 type Engine struct {
-	cfg     Config
-	log     *slog.Logger
-	obs     Observer
-	id      string // this node's id
-	origins *limiter
-	users   *limiter
+	cfg        Config
+	log        *slog.Logger
+	obs        Observer
+	id         string // this node's id
+	origins    *originLimiter
+	neighbours *limiter
+	users      *limiter
 
 	counters     tally.Counters
 	storeChanged atomic.Bool
@@ -157,6 +172,8 @@ func New(cfg Config) (*Engine, error) {
 	defD(&cfg.RetryDelay, DefaultRetryDelay)
 	def(&cfg.OriginRate, DefaultOriginRate)
 	def(&cfg.UserRate, DefaultUserRate)
+	def(&cfg.NeighbourRate, DefaultNeighbourRate)
+	defD(&cfg.RelayRetention, DefaultRelayRetention)
 	def(&cfg.Batch, DefaultBatch)
 	def(&cfg.Queue, DefaultQueue)
 	if cfg.MaxHops == 0 {
@@ -165,6 +182,10 @@ func New(cfg Config) (*Engine, error) {
 	cfg.Retention = cfg.Retention.Truncate(time.Second)
 	if cfg.Retention > MaxTTL {
 		cfg.Retention = MaxTTL
+	}
+	cfg.RelayRetention = min(cfg.RelayRetention.Truncate(time.Second), cfg.Retention)
+	if cfg.RelayRetention < time.Second {
+		cfg.RelayRetention = time.Second
 	}
 	if cfg.MaxHops > MaxHopsLimit {
 		cfg.MaxHops = MaxHopsLimit
@@ -176,14 +197,15 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Notify = func(node.ChannelID) {}
 	}
 	e := &Engine{
-		cfg:     cfg,
-		log:     cfg.Log,
-		obs:     cfg.Observer,
-		id:      identity.NodeID(cfg.Key.Public().(ed25519.PublicKey)),
-		origins: newLimiter(cfg.OriginRate),
-		users:   newLimiter(cfg.UserRate),
-		up:      map[string]bool{},
-		queues:  map[string]*outbox{},
+		cfg:        cfg,
+		log:        cfg.Log,
+		obs:        cfg.Observer,
+		id:         identity.NodeID(cfg.Key.Public().(ed25519.PublicKey)),
+		origins:    newOriginLimiter(cfg.OriginRate),
+		neighbours: newLimiter(cfg.NeighbourRate),
+		users:      newLimiter(cfg.UserRate),
+		up:         map[string]bool{},
+		queues:     map[string]*outbox{},
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -304,7 +326,7 @@ func (e *Engine) Publish(ctx context.Context, out node.ChannelOutgoing) (node.Po
 		e.count("refused:user-rate", 1)
 		return node.PostID{}, fmt.Errorf("%w: at most %d channel posts a minute per user", node.ErrRateLimited, e.cfg.UserRate)
 	}
-	if !e.origins.allow(e.id, now) {
+	if ok, _ := e.origins.allow("", e.id, now); !ok {
 		e.count("refused:origin-rate", 1)
 		return node.PostID{}, fmt.Errorf("%w: this node sends at most %d channel posts a minute", node.ErrRateLimited, e.cfg.OriginRate)
 	}
@@ -320,7 +342,7 @@ func (e *Engine) Publish(ctx context.Context, out node.ChannelOutgoing) (node.Po
 	if err != nil {
 		return node.PostID{}, fmt.Errorf("%w: %w", node.ErrBadPost, err)
 	}
-	errs, err := e.keep(ctx, []*Post{p})
+	errs, err := e.keep(ctx, []*Post{p}, "")
 	if err != nil {
 		return node.PostID{}, err
 	}
@@ -332,16 +354,17 @@ func (e *Engine) Publish(ctx context.Context, out node.ChannelOutgoing) (node.Po
 	return p.ID(), nil
 }
 
-// keep stores posts and tells the followers of their channels; one error
-// per post (nil: new here).
-func (e *Engine) keep(ctx context.Context, posts []*Post) ([]error, error) {
+// keep stores posts that neighbour from relayed ("" for this node's
+// users') and tells the followers of their channels; one error per post
+// (nil: new here).
+func (e *Engine) keep(ctx context.Context, posts []*Post, from string) ([]error, error) {
 	stored := make([]node.StoredPost, len(posts))
 	for i, p := range posts {
 		data, err := Marshal(p)
 		if err != nil {
 			return nil, err
 		}
-		stored[i] = node.StoredPost{ID: p.ID(), Channel: p.Channel, Expires: e.expires(p), Data: data}
+		stored[i] = node.StoredPost{ID: p.ID(), Channel: p.Channel, Expires: e.expires(p, from != ""), Data: data, From: from}
 	}
 	errs, evicted, err := e.cfg.Store.AddPosts(ctx, stored)
 	if err != nil {
@@ -359,6 +382,9 @@ func (e *Engine) keep(ctx context.Context, posts []*Post) ([]error, error) {
 			}
 		case errors.Is(err, node.ErrPostSeen):
 			e.count("duplicate", 1)
+		case errors.Is(err, node.ErrNeighbourShare):
+			e.count("refused:neighbour-seen", 1)
+			e.log.Debug("channel post refused", "from", from, "err", err)
 		case errors.Is(err, node.ErrChannelFull):
 			e.count("refused:seen-full", 1)
 		}
@@ -366,19 +392,40 @@ func (e *Engine) keep(ctx context.Context, posts []*Post) ([]error, error) {
 	return errs, nil
 }
 
-// expires is when p leaves this node: its TTL or this node's retention,
-// whichever ends first.
-func (e *Engine) expires(p *Post) time.Time {
-	return p.Created.Add(min(p.TTL, e.cfg.Retention))
+// expires is when p leaves this node: its TTL or this node's retention
+// (RelayRetention for a relayed post), whichever ends first. A relayed
+// post older than that is refused as expired, so that one whose id was
+// forgotten cannot come round again.
+func (e *Engine) expires(p *Post, relayed bool) time.Time {
+	keep := e.cfg.Retention
+	if relayed {
+		keep = e.cfg.RelayRetention
+	}
+	return p.Created.Add(min(p.TTL, keep))
 }
 
 // Receive takes posts a neighbour flooded (nil for one that did not
-// decode): it verifies each, drops duplicates and posts over their
-// origin's rate, keeps the rest and relays them to the other neighbours.
-// The error is for the call as a whole: ErrNotReady, or a store failure.
+// decode): it verifies each, drops duplicates and posts over the
+// neighbour's rate or their origin's, keeps the rest and relays them to
+// the other neighbours. The error is for the call as a whole:
+// ErrNotReady, or a store failure.
+//
+// Past the first hop the origin a post names cannot be checked (its
+// signature proves only which key made it), so the limits are keyed by
+// from, the neighbour the link's certificate proves: its rate
+// (NeighbourRate), its own table of origin windows, and its share of the
+// seen-set (node.ChannelQuota.NeighbourSeen).
 func (e *Engine) Receive(ctx context.Context, from, fromID string, posts []*Post) error {
 	now := e.cfg.Now()
 	var fresh []*Post
+	// Refusals of the neighbour's limits, logged once per call with the
+	// neighbour, so that an operator sees who floods.
+	refused := map[string]int{}
+	defer func() {
+		for reason, n := range refused {
+			e.log.Debug("channel posts refused", "from", from, "reason", reason, "posts", n)
+		}
+	}()
 	for _, p := range posts {
 		if p == nil {
 			e.count("rejected:malformed", 1)
@@ -401,7 +448,7 @@ func (e *Engine) Receive(ctx context.Context, from, fromID string, posts []*Post
 				continue
 			}
 		}
-		if !e.expires(p).After(now) {
+		if !e.expires(p, true).After(now) {
 			e.count("rejected:expired", 1)
 			continue
 		}
@@ -411,8 +458,19 @@ func (e *Engine) Receive(ctx context.Context, from, fromID string, posts []*Post
 			e.count("duplicate", 1)
 			continue
 		}
-		if !e.origins.allow(p.OriginID(), now) {
+		if !e.neighbours.allow(from, now) {
+			e.count("refused:neighbour-rate", 1)
+			refused["neighbour-rate"]++
+			continue
+		}
+		switch ok, full := e.origins.allow(from, p.OriginID(), now); {
+		case full:
+			e.count("refused:origin-table", 1)
+			refused["origin-table"]++
+			continue
+		case !ok:
 			e.count("refused:origin-rate", 1)
+			refused["origin-rate"]++
 			continue
 		}
 		fresh = append(fresh, p)
@@ -420,7 +478,7 @@ func (e *Engine) Receive(ctx context.Context, from, fromID string, posts []*Post
 	if len(fresh) == 0 {
 		return nil
 	}
-	errs, err := e.keep(ctx, fresh)
+	errs, err := e.keep(ctx, fresh, from)
 	if err != nil {
 		return err
 	}
@@ -541,7 +599,7 @@ func (e *Engine) offer(ctx context.Context, links Links, n string, q *outbox) {
 					continue
 				}
 				p, err := Unmarshal(kept[i].Data)
-				if err != nil || !e.expires(p).After(now) || p.OriginDomain == n {
+				if err != nil || !kept[i].Expires.After(now) || p.OriginDomain == n {
 					continue
 				}
 				f, err := p.Forwarded()

@@ -30,6 +30,25 @@
 // same transaction that stores or delivers them: an id enters a mailbox at
 // most once and is forwarded at most once by a node, also around rings.
 //
+// # Whom the quotas count
+//
+// Every hop verifies an envelope's signature, but with the key the
+// envelope itself carries: that proves which key signed, not that the key
+// belongs to the origin domain the envelope names. Only the first hop can
+// check that, against the link's certificate and the node id the peer
+// told. A relay further on has no certificate of the origin, so anyone
+// can mint keys and claim any origin there. The store's quotas therefore
+// count what cannot be forged: per neighbour (HeldEnvelope.From, the
+// domain the link's certificate proves; node.ErrNeighbourQuota), and per
+// origin only as the origin domain together with the node id of the key
+// that signed (HeldEnvelope.OriginID), so that a forger's envelopes count
+// apart from the real node's and cannot use up its quota. A neighbour that
+// floods forged origins is capped by its neighbour quota and leaves the
+// rest of the store to the others. The seen-set is shared the same way
+// (node.MeshQuota.NeighbourSeen, also for the messages delivered here),
+// since the ids of forwarded envelopes stay there until they expire, and
+// envelopes from neighbours leave a tenth of it to this node's users.
+//
 // # Routes and reports
 //
 // Neighbours exchange their routing tables over federation (every

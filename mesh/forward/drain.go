@@ -203,6 +203,7 @@ func reasonName(err error) string {
 		{node.ErrHopLimit, "hop-limit"},
 		{node.ErrBadEnvelope, "bad-envelope"},
 		{node.ErrUnknownUser, "unknown-user"},
+		{node.ErrNeighbourQuota, "neighbour-quota"},
 		{node.ErrMeshFull, "store-full"},
 		{node.ErrMailboxFull, "mailbox-full"},
 		{node.ErrRateLimited, "rate-limited"},

@@ -85,13 +85,14 @@ func (e *Engine) holdable(env *envelope.Envelope, now time.Time) (node.HeldEnvel
 		return node.HeldEnvelope{}, fmt.Errorf("%w: %v", node.ErrBadEnvelope, err)
 	}
 	return node.HeldEnvelope{
-		ID:      env.ID(),
-		Domain:  env.Domain(),
-		Origin:  env.OriginDomain,
-		Expires: env.Expires(),
-		Held:    now,
-		Data:    data,
-		At:      e.cfg.Domain,
+		ID:       env.ID(),
+		Domain:   env.Domain(),
+		Origin:   env.OriginDomain,
+		OriginID: env.OriginID(),
+		Expires:  env.Expires(),
+		Held:     now,
+		Data:     data,
+		At:       e.cfg.Domain,
 	}, nil
 }
 
@@ -126,7 +127,7 @@ func (e *Engine) Receive(ctx context.Context, from, fromID string, envs []*envel
 			user, _, _ := strings.Cut(env.Recipient, "@")
 			local = append(local, node.NewMessage{
 				Recipient: user, Payload: env.Payload, Enqueued: now, Expires: env.Expires(),
-				MeshID: env.ID(), MeshExpires: env.Expires(),
+				MeshID: env.ID(), MeshExpires: env.Expires(), MeshFrom: from,
 			})
 			localIndex = append(localIndex, i)
 			continue
@@ -143,6 +144,11 @@ func (e *Engine) Receive(ctx context.Context, from, fromID string, envs []*envel
 			e.count("dropped:bad-envelope", 1)
 			continue
 		}
+		// The neighbour is what the link's certificate proves; the
+		// origin domain only the first hop could check. So the store
+		// caps what this neighbour hands over, whatever origins its
+		// envelopes claim.
+		h.From = from
 		held = append(held, h)
 		heldIndex = append(heldIndex, i)
 	}
@@ -151,6 +157,16 @@ func (e *Engine) Receive(ctx context.Context, from, fromID string, envs []*envel
 	}
 	if len(held) > 0 {
 		e.hold(ctx, held, heldIndex, results)
+		over := 0
+		for _, i := range heldIndex {
+			if errors.Is(results[i].Err, node.ErrNeighbourQuota) {
+				over++
+			}
+		}
+		if over > 0 {
+			// Once per call, with the neighbour: who floods.
+			e.log.Debug("envelopes refused", "from", from, "reason", "neighbour-quota", "envelopes", over)
+		}
 	}
 	return results
 }

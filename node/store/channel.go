@@ -138,7 +138,7 @@ func (s *Store) PostSeen(id node.PostID) (bool, error) {
 	var ok bool
 	err := s.view("post seen", func(tx *bolt.Tx) error {
 		var err error
-		_, ok, err = lookupChanSeen(tx, id)
+		_, _, ok, err = lookupChanSeen(tx, id)
 		return err
 	})
 	return ok, err

@@ -58,7 +58,7 @@ func checkChannels(tx *bolt.Tx, quota *node.ChannelQuota) error {
 				return fmt.Errorf("post %x is kept twice", p.ID)
 			}
 			keptIDs[p.ID] = true
-			expires, ok, err := lookupChanSeen(tx, p.ID)
+			expires, _, ok, err := lookupChanSeen(tx, p.ID)
 			if err != nil {
 				return err
 			}
@@ -122,20 +122,24 @@ func checkChannels(tx *bolt.Tx, quota *node.ChannelQuota) error {
 }
 
 // checkChanSeenSet checks the channel seen-set against its count in the
-// totals and its expiry index.
+// totals, its expiry index and the per-neighbour counts.
 func checkChanSeenSet(tx *bolt.Tx, count uint64) error {
 	want := map[string]bool{}
+	neighbours := map[string]uint64{}
 	var n uint64
 	err := tx.Bucket(bucketChanSeen).ForEach(func(k, v []byte) error {
 		id, err := postIDKey(k)
 		if err != nil {
 			return err
 		}
-		expires, err := decodeChanSeen(v)
+		expires, from, err := decodeChanSeen(v)
 		if err != nil {
 			return fmt.Errorf("seen post id %x: %w", id, err)
 		}
 		n++
+		if from != "" {
+			neighbours[from]++
+		}
 		want[string(idExpiryKey(expires, id))] = true
 		return nil
 	})
@@ -144,6 +148,24 @@ func checkChanSeenSet(tx *bolt.Tx, count uint64) error {
 	}
 	if n != count {
 		return fmt.Errorf("channel totals count %d seen ids, the seen-set holds %d", count, n)
+	}
+	records := 0
+	err = tx.Bucket(bucketChanNeighbours).ForEach(func(k, v []byte) error {
+		records++
+		got, err := decodeChanNeighbour(v)
+		if err != nil {
+			return fmt.Errorf("channel neighbour %q: %w", k, err)
+		}
+		if got != neighbours[string(k)] {
+			return fmt.Errorf("channel neighbour %q: record says %d seen ids, the seen-set holds %d", k, got, neighbours[string(k)])
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if records != len(neighbours) {
+		return fmt.Errorf("%d channel neighbour records for %d neighbours with seen ids", records, len(neighbours))
 	}
 	return checkIndex(tx, bucketChanSeenExpiry, "seen post id", want)
 }

@@ -18,8 +18,8 @@ const (
 	// postHeader is the fixed part of a post record: version | expires |
 	// id.
 	postHeader = 1 + timeLen + postIDLen
-	// chanSeenLen is the length of a channel seen record: version |
-	// expires.
+	// chanSeenLen is the length of the fixed part of a channel seen
+	// record: version | expires.
 	chanSeenLen = 1 + timeLen
 	// postExpiryKeyLen is the length of a chanexpiry key: expires |
 	// channel | seq.
@@ -139,23 +139,55 @@ func decodeChanTotals(b []byte) (chanTotals, error) {
 	return t, nil
 }
 
-// encodeChanSeen: version | expires.
-func encodeChanSeen(expires time.Time) []byte {
-	b := make([]byte, chanSeenLen)
-	b[0] = recordVersion
+// chanSeenVersion is the version byte of the channel seen records this
+// version writes. Version 1 records (before the per-neighbour share) end
+// after the expiry; they are still read, as from no neighbour. Only this
+// record changed, so it has its own version, apart from recordVersion.
+const chanSeenVersion = 2
+
+// encodeChanSeen: version (2) | expires | from (rest: the neighbour that
+// relayed the post, empty for a local post).
+func encodeChanSeen(expires time.Time, from string) []byte {
+	b := make([]byte, chanSeenLen, chanSeenLen+len(from))
+	b[0] = chanSeenVersion
 	putTime(b[1:], expires)
-	return b
+	return append(b, from...)
 }
 
-func decodeChanSeen(b []byte) (time.Time, error) {
-	body, err := recordBody("channel seen", b)
+// decodeChanSeen decodes a channel seen record of version 1 or 2.
+func decodeChanSeen(b []byte) (expires time.Time, from string, err error) {
+	if len(b) == 0 {
+		return time.Time{}, "", fmt.Errorf("%w: empty channel seen record", ErrCorrupt)
+	}
+	switch v := b[0]; {
+	case v < minRecordVersion:
+		return time.Time{}, "", fmt.Errorf("%w: channel seen record version %d, oldest read is %d", ErrRecordTooOld, v, minRecordVersion)
+	case v > chanSeenVersion:
+		return time.Time{}, "", fmt.Errorf("%w: channel seen record version %d, newest known is %d", ErrRecordUnknown, v, chanSeenVersion)
+	}
+	switch {
+	case len(b) < chanSeenLen:
+		return time.Time{}, "", fmt.Errorf("%w: channel seen record of %d bytes, want %d", ErrCorrupt, len(b), chanSeenLen)
+	case b[0] == 1 && len(b) != chanSeenLen:
+		return time.Time{}, "", fmt.Errorf("%w: channel seen record of version 1 of %d bytes, want %d", ErrCorrupt, len(b), chanSeenLen)
+	case len(b) > chanSeenLen+MaxDomainLen:
+		return time.Time{}, "", fmt.Errorf("%w: channel seen record names a neighbour of %d bytes", ErrCorrupt, len(b)-chanSeenLen)
+	}
+	if expires, err = getTime(b[1:]); err != nil {
+		return time.Time{}, "", err
+	}
+	return expires, string(b[chanSeenLen:]), nil
+}
+
+// encodeChanNeighbour: version | seen ids (see encodeCounters).
+func encodeChanNeighbour(seen uint64) []byte { return encodeCounters(seen) }
+
+func decodeChanNeighbour(b []byte) (uint64, error) {
+	v, err := decodeCounters("channel neighbour", b, 1)
 	if err != nil {
-		return time.Time{}, err
+		return 0, err
 	}
-	if len(body) != chanSeenLen-1 {
-		return time.Time{}, fmt.Errorf("%w: channel seen record of %d bytes, want %d", ErrCorrupt, len(b), chanSeenLen)
-	}
-	return getTime(body)
+	return v[0], nil
 }
 
 // postExpiryKey: expires | channel | seq, the key of a chanexpiry entry;

@@ -36,8 +36,20 @@ func TestChannelRecordsRoundTrip(t *testing.T) {
 	if tot, err := decodeChanTotals(encodeChanTotals(sampleChanTotals)); err != nil || tot != sampleChanTotals {
 		t.Errorf("channel totals: %+v, %v", tot, err)
 	}
-	if exp, err := decodeChanSeen(encodeChanSeen(t0)); err != nil || !exp.Equal(t0) {
-		t.Errorf("channel seen: %v, %v", exp, err)
+	if exp, from, err := decodeChanSeen(encodeChanSeen(t0, "n2.example")); err != nil || !exp.Equal(t0) || from != "n2.example" {
+		t.Errorf("channel seen: %v, %q, %v", exp, from, err)
+	}
+	if exp, from, err := decodeChanSeen(encodeChanSeen(t0, "")); err != nil || !exp.Equal(t0) || from != "" {
+		t.Errorf("channel seen of a local post: %v, %q, %v", exp, from, err)
+	}
+	// Version 1, before the neighbour was kept: read as a local post's.
+	v1 := encodeChanSeen(t0, "")
+	v1[0] = 1
+	if exp, from, err := decodeChanSeen(v1); err != nil || !exp.Equal(t0) || from != "" {
+		t.Errorf("channel seen of version 1: %v, %q, %v", exp, from, err)
+	}
+	if _, _, err := decodeChanSeen(append(v1, 'x')); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("channel seen of version 1 with a neighbour: %v, want ErrCorrupt", err)
 	}
 	exp, ch, seq, err := parsePostExpiryKey(postExpiryKey(t0, samplePost.Channel, 42))
 	if err != nil || !exp.Equal(t0) || ch != samplePost.Channel || seq != 42 {
@@ -157,11 +169,17 @@ func FuzzDecodeChanTotals(f *testing.F) {
 }
 
 func FuzzDecodeChanSeen(f *testing.F) {
-	f.Add(encodeChanSeen(t0))
-	f.Add(encodeChanSeen(time.Time{}))
+	f.Add(encodeChanSeen(t0, ""))
+	f.Add(encodeChanSeen(t0, "n2.example"))
+	f.Add(encodeChanSeen(time.Time{}, ""))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		exp, err := decodeChanSeen(b)
-		if err == nil && !bytes.Equal(encodeChanSeen(exp), b) {
+		exp, from, err := decodeChanSeen(b)
+		if err != nil {
+			return
+		}
+		re := encodeChanSeen(exp, from)
+		re[0] = b[0] // version 1 differs only there
+		if !bytes.Equal(re, b) {
 			t.Errorf("re-encoding differs")
 		}
 	})

@@ -17,6 +17,9 @@ type chanTx struct {
 	quota  node.ChannelQuota
 	totals chanTotals
 	chans  map[node.ChannelID]*chanEntry
+	// neighbours counts the seen ids of the posts each neighbour relayed;
+	// local posts (From "") are not counted.
+	neighbours map[string]*uint64
 }
 
 // chanEntry is a channel's record as the transaction changes it.
@@ -42,7 +45,7 @@ func openChanTx(tx *bolt.Tx, quota node.ChannelQuota) (*chanTx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("channel totals: %w", err)
 	}
-	return &chanTx{tx: tx, quota: quota, totals: totals, chans: map[node.ChannelID]*chanEntry{}}, nil
+	return &chanTx{tx: tx, quota: quota, totals: totals, chans: map[node.ChannelID]*chanEntry{}, neighbours: map[string]*uint64{}}, nil
 }
 
 // flush writes the bookkeeping back. A channel that no longer keeps a post
@@ -63,7 +66,35 @@ func (m *chanTx) flush() error {
 			return err
 		}
 	}
+	nb := m.tx.Bucket(bucketChanNeighbours)
+	for n, seen := range m.neighbours {
+		var err error
+		if *seen == 0 {
+			err = nb.Delete([]byte(n))
+		} else {
+			err = nb.Put([]byte(n), encodeChanNeighbour(*seen))
+		}
+		if err != nil {
+			return err
+		}
+	}
 	return m.tx.Bucket(bucketMeta).Put(keyChanTotals, encodeChanTotals(m.totals))
+}
+
+// neighbour returns the count of seen ids of the posts neighbour relayed,
+// zero for a new one; for "" (local posts) a scratch count never written.
+func (m *chanTx) neighbour(neighbour string) (*uint64, error) {
+	if neighbour == "" {
+		return new(uint64), nil
+	}
+	return cachedRecord(m.neighbours, m.tx.Bucket(bucketChanNeighbours), "channel neighbour", neighbour, decodeChanNeighbour)
+}
+
+// relayedSeen is how many ids relayed posts may hold in the seen-set: all
+// but a tenth of it, which only this node's users' posts may take, so that
+// they can still post while neighbours flood.
+func relayedSeen(quota node.ChannelQuota) uint64 {
+	return uint64(quota.MaxSeen - quota.MaxSeen/10)
 }
 
 // syncRecency brings chanrecency up to date with the channels the
@@ -114,21 +145,21 @@ func (m *chanTx) channel(id node.ChannelID) (*chanEntry, error) {
 
 // seen reports whether id is in the seen-set.
 func (m *chanTx) seen(id node.PostID) (bool, error) {
-	_, ok, err := lookupChanSeen(m.tx, id)
+	_, _, ok, err := lookupChanSeen(m.tx, id)
 	return ok, err
 }
 
-// lookupChanSeen returns the expiry of id in the channel seen-set; ok is
-// false if it is not there.
-func lookupChanSeen(tx *bolt.Tx, id node.PostID) (expires time.Time, ok bool, err error) {
+// lookupChanSeen returns the expiry of id in the channel seen-set and the
+// neighbour whose post put it there; ok is false if it is not there.
+func lookupChanSeen(tx *bolt.Tx, id node.PostID) (expires time.Time, from string, ok bool, err error) {
 	raw := tx.Bucket(bucketChanSeen).Get(id[:])
 	if raw == nil {
-		return expires, false, nil
+		return expires, "", false, nil
 	}
-	if expires, err = decodeChanSeen(raw); err != nil {
-		return expires, false, fmt.Errorf("seen post id %x: %w", id, err)
+	if expires, from, err = decodeChanSeen(raw); err != nil {
+		return expires, "", false, fmt.Errorf("seen post id %x: %w", id, err)
 	}
-	return expires, true, nil
+	return expires, from, true, nil
 }
 
 // add keeps p, whose record is rec, as its channel's next post and trims
@@ -145,10 +176,23 @@ func (m *chanTx) add(p node.StoredPost, rec []byte) (seq uint64, evicted int, re
 		return 0, 0, fmt.Errorf("%w: a post of %d bytes, it keeps at most %d", node.ErrChannelFull, len(p.Data), maxPostData(m.quota)), nil
 	case m.totals.seen >= uint64(m.quota.MaxSeen):
 		return 0, 0, fmt.Errorf("%w: it remembers %d of %d post ids", node.ErrChannelFull, m.totals.seen, m.quota.MaxSeen), nil
+	case p.From != "" && m.totals.seen >= relayedSeen(m.quota):
+		return 0, 0, fmt.Errorf("%w: it remembers %d post ids, the most it takes from neighbours is %d", node.ErrChannelFull, m.totals.seen, relayedSeen(m.quota)), nil
 	}
-	if err := m.tx.Bucket(bucketChanSeen).Put(p.ID[:], encodeChanSeen(p.Expires)); err != nil {
+	if len(p.From) > MaxDomainLen {
+		return 0, 0, fmt.Errorf("%w: neighbour domain of %d bytes", node.ErrBadPost, len(p.From)), nil
+	}
+	nseen, err := m.neighbour(p.From)
+	if err != nil {
 		return 0, 0, nil, err
 	}
+	if p.From != "" && *nseen >= uint64(m.quota.NeighbourSeen) {
+		return 0, 0, fmt.Errorf("%w: it remembers %d post ids from neighbour %s, its share is %d", node.ErrNeighbourShare, *nseen, p.From, m.quota.NeighbourSeen), nil
+	}
+	if err := m.tx.Bucket(bucketChanSeen).Put(p.ID[:], encodeChanSeen(p.Expires, p.From)); err != nil {
+		return 0, 0, nil, err
+	}
+	*nseen++
 	if err := m.tx.Bucket(bucketChanSeenExpiry).Put(idExpiryKey(p.Expires, p.ID), nil); err != nil {
 		return 0, 0, nil, err
 	}
@@ -385,13 +429,24 @@ func (m *chanTx) expireSeen(k []byte) error {
 	if err != nil {
 		return err
 	}
-	switch ok, err := m.seen(id); {
+	_, from, ok, err := lookupChanSeen(m.tx, id)
+	switch {
 	case err != nil:
 		return err
 	case !ok:
 		return fmt.Errorf("%w: seen expiry entry for missing post id %x", ErrCorrupt, id)
 	case m.totals.seen <= m.totals.posts:
 		return fmt.Errorf("%w: channel totals count fewer seen ids than kept posts", ErrCorrupt)
+	}
+	nseen, err := m.neighbour(from)
+	if err != nil {
+		return err
+	}
+	if from != "" {
+		if *nseen == 0 {
+			return fmt.Errorf("%w: neighbour %q counts fewer seen post ids than there are", ErrCorrupt, from)
+		}
+		*nseen--
 	}
 	m.totals.seen--
 	if err := m.tx.Bucket(bucketChanSeen).Delete(id[:]); err != nil {

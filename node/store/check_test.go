@@ -72,11 +72,11 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 		}},
 		{"a held envelope whose id is seen as forwarded", func(tx *bolt.Tx) error {
 			id := meshID(1)
-			return tx.Bucket(bucketMeshSeen).Put(id[:], encodeSeen(node.SeenForwarded, t0.Add(time.Hour)))
+			return tx.Bucket(bucketMeshSeen).Put(id[:], encodeSeen(node.SeenForwarded, t0.Add(time.Hour), ""))
 		}},
 		{"an id seen as held without an envelope", func(tx *bolt.Tx) error {
 			id := meshID(9)
-			if err := tx.Bucket(bucketMeshSeen).Put(id[:], encodeSeen(node.SeenHeld, t0)); err != nil {
+			if err := tx.Bucket(bucketMeshSeen).Put(id[:], encodeSeen(node.SeenHeld, t0, "")); err != nil {
 				return err
 			}
 			if err := tx.Bucket(bucketSeenExpiry).Put(idExpiryKey(t0, id), nil); err != nil {
@@ -145,7 +145,7 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 			if err := tx.Bucket(bucketChanSeenExpiry).Put(idExpiryKey(t0, id), nil); err != nil {
 				return err
 			}
-			return tx.Bucket(bucketChanSeen).Put(id[:], encodeChanSeen(t0))
+			return tx.Bucket(bucketChanSeen).Put(id[:], encodeChanSeen(t0, ""))
 		}},
 		{"a seen post id without expiry entry", func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketChanSeenExpiry).Delete(idExpiryKey(t0.Add(time.Hour), postID(4)))

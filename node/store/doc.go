@@ -107,7 +107,8 @@
 //	meshheld          domain → bucket: uint64 seq → held record
 //	meshqueues        domain → queue record
 //	meshexpiry        time(expires) | uint64 seq | domain → empty
-//	meshorigins       origin domain → origin record
+//	meshorigins       origin domain "/" origin node id → origin record (domain alone for version 1 held records)
+//	meshneighbours    neighbour domain → neighbour record
 //	meshseen          envelope id (32 bytes) → seen record
 //	meshseenexpiry    time(expires) | envelope id → empty
 //	meshstatus        envelope id → status record
@@ -118,6 +119,7 @@
 //	chanrecency       uint64 newest | channel id → empty
 //	chanseen          post id (32 bytes) → channel seen record
 //	chanseenexpiry    time(expires) | post id → empty
+//	channeighbours    neighbour domain → channel neighbour record
 //	mlsgroups         group id (1 to 255 bytes) → group record
 //	mlscommits        group id → bucket: uint64 epoch → commit entry
 //	mlsrecency        uint64 touched | group id → empty
@@ -138,7 +140,11 @@
 // to MaxDomainLen bytes). meshheld and meshqueues are the queues, like
 // mailboxes and mailboxmeta, except that a queue has a bucket only while
 // it holds envelopes (its record stays, with the last seq). meshorigins
-// has a record for each origin with held envelopes; the mesh totals count
+// has a record for each origin with held envelopes, and meshneighbours one
+// for each neighbour whose envelopes are held or whose ids are still in
+// meshseen (the seen record names the neighbour; envelopes made or
+// delivered here count for none): the envelopes and bytes held and the
+// seen ids. The mesh totals count
 // all held envelopes, their bytes and the ids in meshseen. The three
 // expiry indexes hold exactly one entry per held envelope, seen id and
 // status, under the envelope's expiry; a seen id of a held envelope has
@@ -152,8 +158,12 @@
 // per seen id, under its expiry; a kept post's id is in chanseen with the
 // post's expiry. chanrecency holds one entry per channel, under its
 // newest: the number, counted by the channel totals' "added", of its last
-// post. The channel buckets came after schema 1 was released too, and Open
-// adds them the same way.
+// post. channeighbours counts, per neighbour, the seen ids of the posts it
+// relayed (the neighbour is in the seen record). The channel buckets came
+// after schema 1 was released too, and Open adds them the same way;
+// meshneighbours and channeighbours came later still, and older records
+// (held version 1, channel seen version 1) name no neighbour, so an empty
+// bucket is what such a file holds.
 //
 // Commit sequencer: mlsgroups and mlscommits hold exactly the same
 // groups, and every group keeps at least its newest commit, the one of
@@ -169,7 +179,9 @@
 // flipped (so bytewise order is time order, also before 1970) and the
 // nanoseconds as a uint32 below 10⁹.
 //
-// Every record starts with a version byte, now 1. Decoding a record whose
+// Every record starts with a version byte, now 1, but for held, seen and
+// chan seen records, which have versions of their own (now 2) because only
+// they changed; their version 1 is still read. Decoding a record whose
 // version is below the oldest this version reads fails with
 // ErrRecordTooOld, above the newest it knows with ErrRecordUnknown; a
 // truncated record, trailing bytes or an out-of-range field with
@@ -181,15 +193,20 @@
 //	message      version(1) | enqueued(12) | expires(12) | payload (rest)
 //	queue        version(1) | last seq(8) | count(8) | bytes(8)
 //	session      version(1) | expires(12) | user (rest, not empty)
-//	held         version(1) | held(12) | expires(12) | id(32) | field origin | field sender | field recipient | data (rest)
+//	held         version(2) | held(12) | expires(12) | id(32) | field origin | field sender | field recipient | field from | field origin id | data (rest)
+//	             (version 1: without from and origin id)
 //	origin       version(1) | envelopes(8) | bytes(8)
+//	neighbour    version(1) | envelopes(8) | bytes(8) | seen ids(8)
 //	mesh totals  version(1) | envelopes(8) | bytes(8) | seen ids(8)
-//	seen         version(1) | state(1) | expires(12)
+//	seen         version(2) | state(1) | expires(12) | neighbour (rest, empty for one made or delivered here)
+//	             (version 1: without the neighbour)
 //	status       version(1) | state(1) | reason(1) | updated(12) | expires(12) | field sender | field at | recipient (rest)
 //	post         version(1) | expires(12) | id(32) | data (rest)
 //	channel      version(1) | last seq(8) | count(8) | bytes(8) | newest(8)
 //	chan totals  version(1) | posts(8) | bytes(8) | channels(8) | seen ids(8) | added(8)
-//	chan seen    version(1) | expires(12)
+//	chan seen    version(2) | expires(12) | neighbour (rest, empty for a local post)
+//	             (version 1: expires alone)
+//	chan neighb. version(1) | seen ids(8)
 //	group        version(1) | next epoch(8) | commits kept(8) | touched(8) | keyed from(8) | next key(32)
 //	commit entry key(32) | commit (rest, not empty)
 //	group totals version(1) | groups(8) | touches(8)

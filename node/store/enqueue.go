@@ -82,7 +82,7 @@ func (w *commitTx) add(m node.NewMessage, rec []byte) (node.Receipt, error) {
 		if err := w.openMesh(); err != nil {
 			return node.Receipt{}, err
 		}
-		refusal, err := w.mesh.admit(m.MeshID)
+		refusal, err := w.mesh.admitFrom(m.MeshID, m.MeshFrom)
 		if err != nil {
 			return node.Receipt{}, err
 		}
@@ -106,7 +106,7 @@ func (w *commitTx) add(m node.NewMessage, rec []byte) (node.Receipt, error) {
 		return node.Receipt{Err: refusal}, err
 	}
 	if fromMesh {
-		if err := w.mesh.addSeen(m.MeshID, node.SeenDelivered, m.MeshExpires); err != nil {
+		if err := w.mesh.addSeenFrom(m.MeshID, node.SeenDelivered, m.MeshExpires, m.MeshFrom); err != nil {
 			return node.Receipt{}, err
 		}
 	}

@@ -19,7 +19,8 @@ import (
 //   - its id is in the seen-set, also from earlier in envs: a
 //     *node.SeenError with the id's state;
 //   - it would pass a bound of Options.Mesh (the store's bytes, its
-//     destination's, its origin's, or the seen ids): an error wrapping
+//     destination's, the neighbour's that handed it over, its origin's, or
+//     the seen ids): an error wrapping
 //     node.ErrMeshFull that names the bound and the numbers;
 //   - it has no id, destination or origin, a domain longer than
 //     MaxDomainLen or a sender longer than MaxUserLen: an error wrapping
@@ -106,7 +107,11 @@ func checkHeld(e node.HeldEnvelope) error {
 		return fmt.Errorf("%w: origin domain of %d bytes", node.ErrBadEnvelope, len(e.Origin))
 	case len(e.Sender) > MaxUserLen:
 		return fmt.Errorf("%w: sender of %d bytes", node.ErrBadEnvelope, len(e.Sender))
-	case len(e.Data) > bolt.MaxValueSize-heldHeader-12-len(e.Origin)-len(e.Sender)-len(e.Recipient):
+	case len(e.From) > MaxDomainLen:
+		return fmt.Errorf("%w: neighbour domain of %d bytes", node.ErrBadEnvelope, len(e.From))
+	case len(e.OriginID) > maxOriginIDLen:
+		return fmt.Errorf("%w: origin node id of %d bytes", node.ErrBadEnvelope, len(e.OriginID))
+	case len(e.Data) > bolt.MaxValueSize-heldHeader-20-len(e.Origin)-len(e.Sender)-len(e.Recipient)-len(e.From)-len(e.OriginID):
 		return fmt.Errorf("%w: %d bytes of data", node.ErrBadEnvelope, len(e.Data))
 	}
 	return nil
@@ -184,7 +189,7 @@ func (s *Store) Release(domain string, seqs []uint64, state node.SeenState) erro
 // Seen returns the seen state of id; false if it is not in the seen-set.
 func (s *Store) Seen(id node.MeshID) (state node.SeenState, ok bool, err error) {
 	err = s.view("seen", func(tx *bolt.Tx) error {
-		state, _, ok, err = lookupSeen(tx, id)
+		state, _, _, ok, err = lookupSeen(tx, id)
 		return err
 	})
 	return state, ok, err
@@ -319,7 +324,7 @@ func (m *meshTx) expireSeen(k []byte) error {
 	if err != nil {
 		return err
 	}
-	state, _, ok, err := m.seen(id)
+	state, _, from, ok, err := lookupSeen(m.tx, id)
 	if err != nil {
 		return err
 	}
@@ -330,6 +335,16 @@ func (m *meshTx) expireSeen(k []byte) error {
 		return fmt.Errorf("%w: seen id %x expired while its envelope is held", ErrCorrupt, id)
 	case m.totals.seen == 0:
 		return fmt.Errorf("%w: mesh totals count fewer seen ids than there are", ErrCorrupt)
+	}
+	if from != "" {
+		n, err := m.neighbour(from)
+		if err != nil {
+			return err
+		}
+		if n.seen == 0 {
+			return fmt.Errorf("%w: neighbour %q counts fewer seen ids than there are", ErrCorrupt, from)
+		}
+		n.seen--
 	}
 	m.totals.seen--
 	if err := m.tx.Bucket(bucketMeshSeen).Delete(id[:]); err != nil {

@@ -11,7 +11,7 @@ import (
 
 // checkMesh checks the store-and-forward buckets: every queue record
 // matches its envelopes, and only queues that hold some have a bucket; the
-// origin records and the mesh totals are the sums of what is held and of
+// origin and neighbour records and the mesh totals are the sums of what is held and of
 // the seen-set; the three expiry indexes hold exactly one entry per held
 // envelope, seen id and status; and an id is in the seen-set as held
 // exactly when its envelope is held, with the envelope's expiry.
@@ -28,6 +28,7 @@ func checkMesh(tx *bolt.Tx) error {
 	queues := tx.Bucket(bucketMeshQueues)
 	var sum meshTally
 	origins := map[string]meshTally{}
+	neighbours := map[string]neighbourTally{}
 	heldIDs := map[node.MeshID]bool{}
 	wantExpiry := map[string]bool{}
 	err = queues.ForEach(func(k, v []byte) error {
@@ -53,21 +54,27 @@ func checkMesh(tx *bolt.Tx) error {
 				return fmt.Errorf("envelope %x is held twice", e.ID)
 			}
 			heldIDs[e.ID] = true
-			state, expires, ok, err := lookupSeen(tx, e.ID)
+			state, expires, from, ok, err := lookupSeen(tx, e.ID)
 			if err != nil {
 				return err
 			}
-			if !ok || state != node.SeenHeld || !expires.Equal(e.Expires) {
-				return fmt.Errorf("held envelope %x has seen entry %v, %v, %t", e.ID, state, expires, ok)
+			if !ok || state != node.SeenHeld || !expires.Equal(e.Expires) || from != e.From {
+				return fmt.Errorf("held envelope %x from %q has seen entry %v, %v, from %q, %t", e.ID, e.From, state, expires, from, ok)
 			}
 			n := uint64(len(e.Data))
 			count++
 			size += n
 			last = e.Seq
-			o := origins[e.Origin]
+			o := origins[originKey(e)]
 			o.envelopes++
 			o.bytes += n
-			origins[e.Origin] = o
+			origins[originKey(e)] = o
+			if e.From != "" {
+				nb := neighbours[e.From]
+				nb.envelopes++
+				nb.bytes += n
+				neighbours[e.From] = nb
+			}
 			wantExpiry[string(seqExpiryKey(e.Expires, e.Seq, domain))] = true
 			return nil
 		})
@@ -97,13 +104,17 @@ func checkMesh(tx *bolt.Tx) error {
 		return fmt.Errorf("mesh totals say %d envelopes of %d bytes, the queues hold %d of %d",
 			totals.envelopes, totals.bytes, sum.envelopes, sum.bytes)
 	}
-	if err := checkOrigins(tx, origins); err != nil {
+	if err := checkTallies(tx, bucketMeshOrigins, "origin", origins); err != nil {
 		return err
 	}
+
 	if err := checkIndex(tx, bucketMeshExpiry, "held envelope", wantExpiry); err != nil {
 		return err
 	}
-	if err := checkSeenSet(tx, totals.seen, heldIDs); err != nil {
+	if err := checkSeenSet(tx, totals.seen, heldIDs, neighbours); err != nil {
+		return err
+	}
+	if err := checkNeighbours(tx, neighbours); err != nil {
 		return err
 	}
 	wantStatus := map[string]bool{}
@@ -125,17 +136,18 @@ func checkMesh(tx *bolt.Tx) error {
 	return checkIndex(tx, bucketStatusExpiry, "status", wantStatus)
 }
 
-// checkOrigins checks that the origin records are want, no more, no less.
-func checkOrigins(tx *bolt.Tx, want map[string]meshTally) error {
+// checkNeighbours checks that the neighbour records are want, no more, no
+// less.
+func checkNeighbours(tx *bolt.Tx, want map[string]neighbourTally) error {
 	n := 0
-	err := tx.Bucket(bucketMeshOrigins).ForEach(func(k, v []byte) error {
+	err := tx.Bucket(bucketMeshNeighbours).ForEach(func(k, v []byte) error {
 		n++
-		t, err := decodeMeshTally(v)
+		t, err := decodeNeighbourTally(v)
 		if err != nil {
-			return fmt.Errorf("origin %q: %w", k, err)
+			return fmt.Errorf("neighbour %q: %w", k, err)
 		}
 		if t != want[string(k)] {
-			return fmt.Errorf("origin %q: record says %+v, holds %+v", k, t, want[string(k)])
+			return fmt.Errorf("neighbour %q: record says %+v, holds %+v", k, t, want[string(k)])
 		}
 		return nil
 	})
@@ -143,14 +155,39 @@ func checkOrigins(tx *bolt.Tx, want map[string]meshTally) error {
 		return err
 	}
 	if n != len(want) {
-		return fmt.Errorf("%d origin records for %d origins", n, len(want))
+		return fmt.Errorf("%d neighbour records for %d neighbours", n, len(want))
+	}
+	return nil
+}
+
+// checkTallies checks that the tally records of bucket (origin records,
+// as kind says) are want, no more, no less.
+func checkTallies(tx *bolt.Tx, bucket []byte, kind string, want map[string]meshTally) error {
+	n := 0
+	err := tx.Bucket(bucket).ForEach(func(k, v []byte) error {
+		n++
+		t, err := decodeTally(kind, v)
+		if err != nil {
+			return fmt.Errorf("%s %q: %w", kind, k, err)
+		}
+		if t != want[string(k)] {
+			return fmt.Errorf("%s %q: record says %+v, holds %+v", kind, k, t, want[string(k)])
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if n != len(want) {
+		return fmt.Errorf("%d %s records for %d %ss", n, kind, len(want), kind)
 	}
 	return nil
 }
 
 // checkSeenSet checks the seen-set against its count in the totals, its
-// expiry index and the ids of the held envelopes.
-func checkSeenSet(tx *bolt.Tx, count uint64, heldIDs map[node.MeshID]bool) error {
+// expiry index and the ids of the held envelopes, and adds the ids of each
+// neighbour to neighbours.
+func checkSeenSet(tx *bolt.Tx, count uint64, heldIDs map[node.MeshID]bool, neighbours map[string]neighbourTally) error {
 	want := map[string]bool{}
 	var n, nHeld uint64
 	err := tx.Bucket(bucketMeshSeen).ForEach(func(k, v []byte) error {
@@ -158,11 +195,16 @@ func checkSeenSet(tx *bolt.Tx, count uint64, heldIDs map[node.MeshID]bool) error
 		if err != nil {
 			return err
 		}
-		state, expires, err := decodeSeen(v)
+		state, expires, from, err := decodeSeen(v)
 		if err != nil {
 			return fmt.Errorf("seen id %x: %w", id, err)
 		}
 		n++
+		if from != "" {
+			t := neighbours[from]
+			t.seen++
+			neighbours[from] = t
+		}
 		if state == node.SeenHeld {
 			nHeld++
 		}

@@ -23,32 +23,52 @@ const (
 	statusHeader = 1 + 2 + 2*timeLen
 )
 
-// encodeHeld: version | held | expires | id | field origin | field sender
-// | field recipient | data (rest). Domain and Seq are the record's place,
-// not part of it. The buffer is new, so the data is copied.
+// heldVersion is the version byte of the held records this version
+// writes. Version 1 records (before the per-neighbour quota) lack the from
+// and origin id fields; they are still read, with From and OriginID "".
+// Held records have their own version, apart from recordVersion, because
+// only they changed.
+const heldVersion = 2
+
+// maxOriginIDLen bounds a held envelope's OriginID: a node id is 26
+// characters (DESIGN §4); the bound leaves room without letting a record
+// grow.
+const maxOriginIDLen = 64
+
+// encodeHeld: version (2) | held | expires | id | field origin | field
+// sender | field recipient | field from | field origin id | data (rest).
+// Domain and Seq are the record's place, not part of it. The buffer is
+// new, so the data is copied.
 func encodeHeld(e node.HeldEnvelope) []byte {
-	b := make([]byte, heldHeader, heldHeader+12+len(e.Origin)+len(e.Sender)+len(e.Recipient)+len(e.Data))
-	b[0] = recordVersion
+	b := make([]byte, heldHeader, heldHeader+20+len(e.Origin)+len(e.Sender)+len(e.Recipient)+len(e.From)+len(e.OriginID)+len(e.Data))
+	b[0] = heldVersion
 	putTime(b[1:], e.Held)
 	putTime(b[1+timeLen:], e.Expires)
 	copy(b[1+2*timeLen:], e.ID[:])
-	b = appendField(b, []byte(e.Origin))
-	b = appendField(b, []byte(e.Sender))
-	b = appendField(b, []byte(e.Recipient))
+	for _, f := range []string{e.Origin, e.Sender, e.Recipient, e.From, e.OriginID} {
+		b = appendField(b, []byte(f))
+	}
 	return append(b, e.Data...)
 }
 
-// decodeHeld decodes envelope seq of domain's queue; Data aliases b, the
-// rest does not.
+// decodeHeld decodes envelope seq of domain's queue, of version 1 or 2;
+// Data aliases b, the rest does not.
 func decodeHeld(domain string, seq uint64, b []byte) (node.HeldEnvelope, error) {
-	body, err := recordBody("held", b)
-	if err != nil {
-		return node.HeldEnvelope{}, err
+	if len(b) == 0 {
+		return node.HeldEnvelope{}, fmt.Errorf("%w: empty held record", ErrCorrupt)
 	}
+	switch v := b[0]; {
+	case v < minRecordVersion:
+		return node.HeldEnvelope{}, fmt.Errorf("%w: held record version %d, oldest read is %d", ErrRecordTooOld, v, minRecordVersion)
+	case v > heldVersion:
+		return node.HeldEnvelope{}, fmt.Errorf("%w: held record version %d, newest known is %d", ErrRecordUnknown, v, heldVersion)
+	}
+	body := b[1:]
 	if len(body) < heldHeader-1 {
 		return node.HeldEnvelope{}, truncated("held", heldHeader-1, len(body))
 	}
 	e := node.HeldEnvelope{Domain: domain, Seq: seq}
+	var err error
 	if e.Held, err = getTime(body); err != nil {
 		return node.HeldEnvelope{}, err
 	}
@@ -57,7 +77,11 @@ func decodeHeld(domain string, seq uint64, b []byte) (node.HeldEnvelope, error) 
 	}
 	copy(e.ID[:], body[2*timeLen:])
 	rest := body[heldHeader-1:]
-	for _, f := range []*string{&e.Origin, &e.Sender, &e.Recipient} {
+	fields := []*string{&e.Origin, &e.Sender, &e.Recipient}
+	if b[0] >= 2 {
+		fields = append(fields, &e.From, &e.OriginID)
+	}
+	for _, f := range fields {
 		var field []byte
 		if field, rest, err = takeField("held", rest); err != nil {
 			return node.HeldEnvelope{}, err
@@ -66,6 +90,18 @@ func decodeHeld(domain string, seq uint64, b []byte) (node.HeldEnvelope, error) 
 	}
 	e.Data = rest
 	return e, nil
+}
+
+// originKey is the key of e's origin record: the claimed domain with the
+// id of the key that signed, so that a forger claiming a domain counts
+// apart from the node that owns it. Records of version 1 have no origin
+// id and count by domain alone. '/' cannot occur in a domain, so no two
+// origins share a key.
+func originKey(e node.HeldEnvelope) string {
+	if e.OriginID == "" {
+		return e.Origin
+	}
+	return e.Origin + "/" + e.OriginID
 }
 
 // decodeHeldEntry decodes the entry k → v of domain's queue bucket, as
@@ -82,32 +118,47 @@ func decodeHeldEntry(domain string, k, v []byte) (node.HeldEnvelope, error) {
 	return e, nil
 }
 
-// encodeSeen: version | state | expires.
-func encodeSeen(state node.SeenState, expires time.Time) []byte {
-	b := make([]byte, seenLen)
-	b[0] = recordVersion
+// seenVersion is the version byte of the seen records this version
+// writes. Version 1 records (before the per-neighbour share) end after
+// the expiry; they are still read, as from no neighbour.
+const seenVersion = 2
+
+// encodeSeen: version (2) | state | expires | from (rest: the neighbour
+// whose envelope put the id there; empty for one made or delivered here).
+func encodeSeen(state node.SeenState, expires time.Time, from string) []byte {
+	b := make([]byte, seenLen, seenLen+len(from))
+	b[0] = seenVersion
 	b[1] = byte(state)
 	putTime(b[2:], expires)
-	return b
+	return append(b, from...)
 }
 
-func decodeSeen(b []byte) (node.SeenState, time.Time, error) {
-	body, err := recordBody("seen", b)
-	if err != nil {
-		return 0, time.Time{}, err
+// decodeSeen decodes a seen record of version 1 or 2.
+func decodeSeen(b []byte) (node.SeenState, time.Time, string, error) {
+	if len(b) == 0 {
+		return 0, time.Time{}, "", fmt.Errorf("%w: empty seen record", ErrCorrupt)
 	}
-	if len(body) != seenLen-1 {
-		return 0, time.Time{}, fmt.Errorf("%w: seen record of %d bytes, want %d", ErrCorrupt, len(b), seenLen)
+	switch v := b[0]; {
+	case v < minRecordVersion:
+		return 0, time.Time{}, "", fmt.Errorf("%w: seen record version %d, oldest read is %d", ErrRecordTooOld, v, minRecordVersion)
+	case v > seenVersion:
+		return 0, time.Time{}, "", fmt.Errorf("%w: seen record version %d, newest known is %d", ErrRecordUnknown, v, seenVersion)
 	}
-	state := node.SeenState(body[0])
+	switch {
+	case len(b) < seenLen || b[0] == 1 && len(b) != seenLen:
+		return 0, time.Time{}, "", fmt.Errorf("%w: seen record of version %d of %d bytes, want %d", ErrCorrupt, b[0], len(b), seenLen)
+	case len(b) > seenLen+MaxDomainLen:
+		return 0, time.Time{}, "", fmt.Errorf("%w: seen record names a neighbour of %d bytes", ErrCorrupt, len(b)-seenLen)
+	}
+	state := node.SeenState(b[1])
 	if state < node.SeenHeld || state > node.SeenDropped {
-		return 0, time.Time{}, fmt.Errorf("%w: seen state %d", ErrCorrupt, body[0])
+		return 0, time.Time{}, "", fmt.Errorf("%w: seen state %d", ErrCorrupt, b[1])
 	}
-	expires, err := getTime(body[1:])
+	expires, err := getTime(b[2:])
 	if err != nil {
-		return 0, time.Time{}, err
+		return 0, time.Time{}, "", err
 	}
-	return state, expires, nil
+	return state, expires, string(b[seenLen:]), nil
 }
 
 // statusReasons are the reasons a status records, indexed by the code
@@ -193,7 +244,8 @@ func decodeStatus(id node.MeshID, b []byte) (meshStatus, error) {
 	return s, nil
 }
 
-// meshTally counts the envelopes and Data bytes held from one origin.
+// meshTally counts the envelopes and Data bytes held from one origin, or
+// handed over by one neighbour.
 type meshTally struct {
 	envelopes uint64
 	bytes     uint64
@@ -205,12 +257,44 @@ func encodeMeshTally(t meshTally) []byte {
 }
 
 func decodeMeshTally(b []byte) (meshTally, error) {
-	v, err := decodeCounters("origin", b, 2)
+	return decodeTally("origin", b)
+}
+
+// neighbourTally is what one neighbour handed over: the envelopes and
+// bytes held, and the ids its envelopes put in the seen-set.
+type neighbourTally struct {
+	meshTally
+	seen uint64
+}
+
+// empty reports whether the neighbour's record can go.
+func (t neighbourTally) empty() bool { return t.envelopes == 0 && t.seen == 0 }
+
+// encodeNeighbourTally: version | envelopes | bytes | seen ids (see
+// encodeCounters).
+func encodeNeighbourTally(t neighbourTally) []byte {
+	return encodeCounters(t.envelopes, t.bytes, t.seen)
+}
+
+func decodeNeighbourTally(b []byte) (neighbourTally, error) {
+	v, err := decodeCounters("neighbour", b, 3)
+	if err != nil {
+		return neighbourTally{}, err
+	}
+	if v[1] > math.MaxInt64 || v[0] > v[2] {
+		// Every held envelope's id is in the seen-set.
+		return neighbourTally{}, fmt.Errorf("%w: neighbour record of %d envelopes, %d bytes, %d seen ids", ErrCorrupt, v[0], v[1], v[2])
+	}
+	return neighbourTally{meshTally{v[0], v[1]}, v[2]}, nil
+}
+
+func decodeTally(kind string, b []byte) (meshTally, error) {
+	v, err := decodeCounters(kind, b, 2)
 	if err != nil {
 		return meshTally{}, err
 	}
 	if v[1] > math.MaxInt64 {
-		return meshTally{}, fmt.Errorf("%w: origin record holds %d bytes", ErrCorrupt, v[1])
+		return meshTally{}, fmt.Errorf("%w: %s record holds %d bytes", ErrCorrupt, kind, v[1])
 	}
 	return meshTally{envelopes: v[0], bytes: v[1]}, nil
 }

@@ -21,6 +21,8 @@ var (
 		Data:      []byte("signed envelope"),
 		Sender:    "alice",
 		Recipient: "bob@n2.example",
+		From:      "n3.example",
+		OriginID:  "abcdefghijklmnopqrstuvwxyz",
 		Seq:       1,
 	}
 	sampleStatus = meshStatus{sender: "alice", MessageStatus: node.MessageStatus{
@@ -43,7 +45,7 @@ func TestMeshRecordsRoundTrip(t *testing.T) {
 	if e, err := decodeHeld("d", 5, encodeHeld(bare)); err != nil || !equalHeld(e, bare) {
 		t.Errorf("held without strings and data: %+v, %v", e, err)
 	}
-	state, expires, err := decodeSeen(encodeSeen(node.SeenDelivered, t0))
+	state, expires, _, err := decodeSeen(encodeSeen(node.SeenDelivered, t0, ""))
 	if err != nil || state != node.SeenDelivered || !expires.Equal(t0) {
 		t.Errorf("seen: %v %v %v", state, expires, err)
 	}
@@ -71,8 +73,8 @@ func TestMeshRecordsRoundTrip(t *testing.T) {
 func equalHeld(a, b node.HeldEnvelope) bool {
 	return a.Expires.Equal(b.Expires) && a.Held.Equal(b.Held) && bytes.Equal(a.Data, b.Data) &&
 		reflect.DeepEqual(
-			[]any{a.ID, a.Domain, a.Origin, a.Sender, a.Recipient, a.Seq},
-			[]any{b.ID, b.Domain, b.Origin, b.Sender, b.Recipient, b.Seq})
+			[]any{a.ID, a.Domain, a.Origin, a.Sender, a.Recipient, a.From, a.OriginID, a.Seq},
+			[]any{b.ID, b.Domain, b.Origin, b.Sender, b.Recipient, b.From, b.OriginID, b.Seq})
 }
 
 func TestStatusReasonsReadBackAsTheNodeErrors(t *testing.T) {
@@ -99,7 +101,7 @@ func TestStatusReasonsReadBackAsTheNodeErrors(t *testing.T) {
 
 func TestMeshRecordFieldsOutOfRangeAreRejected(t *testing.T) {
 	for _, state := range []node.SeenState{0, node.SeenDropped + 1} {
-		if _, _, err := decodeSeen(encodeSeen(state, t0)); !errors.Is(err, ErrCorrupt) {
+		if _, _, _, err := decodeSeen(encodeSeen(state, t0, "")); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("seen state %d: %v, want ErrCorrupt", state, err)
 		}
 	}
@@ -129,19 +131,30 @@ func TestMeshRecordFieldsOutOfRangeAreRejected(t *testing.T) {
 func FuzzDecodeHeld(f *testing.F) {
 	f.Add(encodeHeld(sampleHeld))
 	f.Add(encodeHeld(node.HeldEnvelope{}))
+	f.Add(encodeHeldV1(sampleHeld))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, err := decodeHeld("d", 1, b)
-		if err == nil && !bytes.Equal(encodeHeld(e), b) {
+		switch {
+		case err != nil:
+		case b[0] == heldVersion && !bytes.Equal(encodeHeld(e), b):
 			t.Errorf("re-encoding differs")
+		case b[0] == 1 && !bytes.Equal(encodeHeldV1(e), b):
+			t.Errorf("re-encoding as version 1 differs")
 		}
 	})
 }
 
 func FuzzDecodeSeen(f *testing.F) {
-	f.Add(encodeSeen(node.SeenHeld, t0))
+	f.Add(encodeSeen(node.SeenHeld, t0, ""))
+	f.Add(encodeSeen(node.SeenForwarded, t0, "n2.example"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		state, expires, err := decodeSeen(b)
-		if err == nil && !bytes.Equal(encodeSeen(state, expires), b) {
+		state, expires, from, err := decodeSeen(b)
+		if err != nil {
+			return
+		}
+		re := encodeSeen(state, expires, from)
+		re[0] = b[0] // version 1 differs only there
+		if !bytes.Equal(re, b) {
 			t.Errorf("re-encoding differs")
 		}
 	})
@@ -161,12 +174,48 @@ func FuzzDecodeStatus(f *testing.F) {
 func FuzzDecodeMeshCounters(f *testing.F) {
 	f.Add(encodeMeshTally(meshTally{3, 300}))
 	f.Add(encodeMeshTotals(meshTotals{meshTally{3, 300}, 7}))
+	f.Add(encodeChanNeighbour(12))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if tally, err := decodeMeshTally(b); err == nil && !bytes.Equal(encodeMeshTally(tally), b) {
 			t.Errorf("origin re-encoding differs")
+		}
+		if tally, err := decodeNeighbourTally(b); err == nil && !bytes.Equal(encodeNeighbourTally(tally), b) {
+			t.Errorf("neighbour re-encoding differs")
+		}
+		if seen, err := decodeChanNeighbour(b); err == nil && !bytes.Equal(encodeChanNeighbour(seen), b) {
+			t.Errorf("channel neighbour re-encoding differs")
 		}
 		if totals, err := decodeMeshTotals(b); err == nil && !bytes.Equal(encodeMeshTotals(totals), b) {
 			t.Errorf("mesh totals re-encoding differs")
 		}
 	})
+}
+
+// encodeHeldV1 writes e as the held records of version 1 were written,
+// before the neighbour and the origin's node id were kept.
+func encodeHeldV1(e node.HeldEnvelope) []byte {
+	b := make([]byte, heldHeader)
+	b[0] = 1
+	putTime(b[1:], e.Held)
+	putTime(b[1+timeLen:], e.Expires)
+	copy(b[1+2*timeLen:], e.ID[:])
+	for _, f := range []string{e.Origin, e.Sender, e.Recipient} {
+		b = appendField(b, []byte(f))
+	}
+	return append(b, e.Data...)
+}
+
+func TestHeldRecordsOfVersion1ReadWithoutNeighbourOrOriginID(t *testing.T) {
+	e, err := decodeHeld("n2.example", 1, encodeHeldV1(sampleHeld))
+	want := sampleHeld
+	want.From, want.OriginID = "", ""
+	if err != nil || !equalHeld(e, want) {
+		t.Fatalf("version 1 held record: %+v, %v; want %+v", e, err, want)
+	}
+	if got := originKey(e); got != "n1.example" {
+		t.Errorf("origin key of a version 1 record %q, want the domain alone", got)
+	}
+	if got := originKey(sampleHeld); got != "n1.example/abcdefghijklmnopqrstuvwxyz" {
+		t.Errorf("origin key %q, want domain/node id", got)
+	}
 }

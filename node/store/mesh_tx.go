@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -21,7 +22,10 @@ type meshTx struct {
 	quota   node.MeshQuota
 	totals  meshTotals
 	queues  map[string]*queueMeta // by destination domain
-	origins map[string]*meshTally // by origin domain
+	origins map[string]*meshTally // by originKey
+	// neighbours by the neighbour that handed the envelopes over; those
+	// made here (From "") are not counted.
+	neighbours map[string]*neighbourTally
 }
 
 func openMeshTx(tx *bolt.Tx, quota node.MeshQuota) (*meshTx, error) {
@@ -34,11 +38,12 @@ func openMeshTx(tx *bolt.Tx, quota node.MeshQuota) (*meshTx, error) {
 		return nil, err
 	}
 	return &meshTx{
-		tx:      tx,
-		quota:   quota,
-		totals:  totals,
-		queues:  map[string]*queueMeta{},
-		origins: map[string]*meshTally{},
+		tx:         tx,
+		quota:      quota,
+		totals:     totals,
+		queues:     map[string]*queueMeta{},
+		origins:    map[string]*meshTally{},
+		neighbours: map[string]*neighbourTally{},
 	}, nil
 }
 
@@ -57,12 +62,24 @@ func (m *meshTx) flush() error {
 		}
 	}
 	origins := m.tx.Bucket(bucketMeshOrigins)
-	for origin, t := range m.origins {
+	for key, t := range m.origins {
 		var err error
 		if t.envelopes == 0 {
-			err = origins.Delete([]byte(origin))
+			err = origins.Delete([]byte(key))
 		} else {
-			err = origins.Put([]byte(origin), encodeMeshTally(*t))
+			err = origins.Put([]byte(key), encodeMeshTally(*t))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	neighbours := m.tx.Bucket(bucketMeshNeighbours)
+	for key, t := range m.neighbours {
+		var err error
+		if t.empty() {
+			err = neighbours.Delete([]byte(key))
+		} else {
+			err = neighbours.Put([]byte(key), encodeNeighbourTally(*t))
 		}
 		if err != nil {
 			return err
@@ -76,9 +93,18 @@ func (m *meshTx) queue(domain string) (*queueMeta, error) {
 	return cachedRecord(m.queues, m.tx.Bucket(bucketMeshQueues), "queue of", domain, decodeQueueMeta)
 }
 
-// origin returns the tally of origin, zero for a new one.
+// origin returns the tally of origin (an originKey), zero for a new one.
 func (m *meshTx) origin(origin string) (*meshTally, error) {
 	return cachedRecord(m.origins, m.tx.Bucket(bucketMeshOrigins), "origin", origin, decodeMeshTally)
+}
+
+// neighbour returns the tally of neighbour, zero for a new one; for ""
+// (made here) a scratch tally that is never written.
+func (m *meshTx) neighbour(neighbour string) (*neighbourTally, error) {
+	if neighbour == "" {
+		return new(neighbourTally), nil
+	}
+	return cachedRecord(m.neighbours, m.tx.Bucket(bucketMeshNeighbours), "neighbour", neighbour, decodeNeighbourTally)
 }
 
 // cachedRecord returns the record under key in b, from cache or decoded
@@ -101,26 +127,43 @@ func cachedRecord[T any](cache map[string]*T, b *bolt.Bucket, kind, key string, 
 // seen returns id's seen state and expiry; ok is false if id is not in the
 // seen-set.
 func (m *meshTx) seen(id node.MeshID) (state node.SeenState, expires time.Time, ok bool, err error) {
-	return lookupSeen(m.tx, id)
+	state, expires, _, ok, err = lookupSeen(m.tx, id)
+	return state, expires, ok, err
 }
 
-// lookupSeen is meshTx.seen for any transaction.
-func lookupSeen(tx *bolt.Tx, id node.MeshID) (state node.SeenState, expires time.Time, ok bool, err error) {
+// lookupSeen returns id's seen state, expiry and the neighbour whose
+// envelope put it there; ok is false if id is not in the seen-set.
+func lookupSeen(tx *bolt.Tx, id node.MeshID) (state node.SeenState, expires time.Time, from string, ok bool, err error) {
 	raw := tx.Bucket(bucketMeshSeen).Get(id[:])
 	if raw == nil {
-		return 0, time.Time{}, false, nil
+		return 0, time.Time{}, "", false, nil
 	}
-	state, expires, err = decodeSeen(raw)
+	state, expires, from, err = decodeSeen(raw)
 	if err != nil {
-		return 0, time.Time{}, false, fmt.Errorf("seen id %x: %w", id, err)
+		return 0, time.Time{}, "", false, fmt.Errorf("seen id %x: %w", id, err)
 	}
-	return state, expires, true, nil
+	return state, expires, from, true, nil
 }
 
-// admit checks that id may enter the seen-set: a *node.SeenError if it is
-// there, an error wrapping node.ErrMeshFull if the set is full. Those are
-// the refusal; err is the transaction's failure.
+// relayedMeshSeen is how many ids the envelopes neighbours hand over may hold
+// in the seen-set: all but a tenth, which is kept for the envelopes of
+// this node's users and the messages delivered here.
+func relayedMeshSeen(quota node.MeshQuota) uint64 {
+	return uint64(quota.MaxSeen - quota.MaxSeen/10)
+}
+
+// admit checks that id may enter the seen-set for an envelope made or
+// delivered here; see admitFrom.
 func (m *meshTx) admit(id node.MeshID) (refusal, err error) {
+	return m.admitFrom(id, "")
+}
+
+// admitFrom checks that id may enter the seen-set for an envelope that
+// neighbour from handed over ("" for none): a *node.SeenError if it is
+// there, an error wrapping node.ErrMeshFull if the set is full, or the
+// part of it neighbours may fill, or (node.ErrNeighbourQuota) from's share
+// of it. Those are the refusal; err is the transaction's failure.
+func (m *meshTx) admitFrom(id node.MeshID, from string) (refusal, err error) {
 	state, _, ok, err := m.seen(id)
 	if err != nil {
 		return nil, err
@@ -131,54 +174,91 @@ func (m *meshTx) admit(id node.MeshID) (refusal, err error) {
 	if m.totals.seen >= uint64(m.quota.MaxSeen) {
 		return fmt.Errorf("%w: it remembers %d of %d envelope ids", node.ErrMeshFull, m.totals.seen, m.quota.MaxSeen), nil
 	}
+	if from == "" {
+		return nil, nil
+	}
+	if m.totals.seen >= relayedMeshSeen(m.quota) {
+		return fmt.Errorf("%w: it remembers %d envelope ids, the most it takes from neighbours is %d", node.ErrMeshFull, m.totals.seen, relayedMeshSeen(m.quota)), nil
+	}
+	n, err := m.neighbour(from)
+	if err != nil {
+		return nil, err
+	}
+	if n.seen >= uint64(m.quota.NeighbourSeen) {
+		return fmt.Errorf("%w: it remembers %d envelope ids from neighbour %s, its share is %d", node.ErrNeighbourQuota, n.seen, from, m.quota.NeighbourSeen), nil
+	}
 	return nil, nil
 }
 
 // addSeen puts id, which admit let in, into the seen-set.
 func (m *meshTx) addSeen(id node.MeshID, state node.SeenState, expires time.Time) error {
-	if err := m.tx.Bucket(bucketMeshSeen).Put(id[:], encodeSeen(state, expires)); err != nil {
+	return m.addSeenFrom(id, state, expires, "")
+}
+
+// addSeenFrom puts id, which admitFrom let in for neighbour from, into
+// the seen-set.
+func (m *meshTx) addSeenFrom(id node.MeshID, state node.SeenState, expires time.Time, from string) error {
+	if err := m.tx.Bucket(bucketMeshSeen).Put(id[:], encodeSeen(state, expires, from)); err != nil {
 		return err
 	}
+	n, err := m.neighbour(from)
+	if err != nil {
+		return err
+	}
+	n.seen++
 	m.totals.seen++
 	return m.tx.Bucket(bucketSeenExpiry).Put(idExpiryKey(expires, id), nil)
 }
 
 // setSeen changes the state of id, which must be in the seen-set, keeping
-// its expiry.
+// its expiry and neighbour.
 func (m *meshTx) setSeen(id node.MeshID, state node.SeenState) error {
-	_, expires, ok, err := m.seen(id)
+	_, expires, from, ok, err := lookupSeen(m.tx, id)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return fmt.Errorf("%w: held envelope %x is not in the seen-set", ErrCorrupt, id)
 	}
-	return m.tx.Bucket(bucketMeshSeen).Put(id[:], encodeSeen(state, expires))
+	return m.tx.Bucket(bucketMeshSeen).Put(id[:], encodeSeen(state, expires, from))
 }
 
-// fits returns the refusal, wrapping node.ErrMeshFull, of an envelope of
-// size bytes for domain from origin that would pass a byte bound.
-func (m *meshTx) fits(domain, origin string, size uint64) (refusal, err error) {
-	q, err := m.queue(domain)
+// fits returns the refusal, wrapping node.ErrMeshFull (and
+// node.ErrNeighbourQuota for the neighbour's bound), of an envelope e
+// of size bytes that would pass a byte bound. The bound it names is the
+// first of: the store's, the destination's, the neighbour's (for an
+// envelope handed over), the origin's.
+func (m *meshTx) fits(e node.HeldEnvelope, size uint64) (refusal, err error) {
+	q, err := m.queue(e.Domain)
 	if err != nil {
 		return nil, err
 	}
-	o, err := m.origin(origin)
+	o, err := m.origin(originKey(e))
 	if err != nil {
 		return nil, err
 	}
-	for _, b := range []struct {
+	n, err := m.neighbour(e.From)
+	if err != nil {
+		return nil, err
+	}
+	bounds := []struct {
+		err   error
 		what  string
 		held  uint64
 		bound int64
 	}{
-		{"it", m.totals.bytes, m.quota.MaxBytes},
-		{"destination " + domain, q.bytes, m.quota.DomainBytes},
-		{"origin " + origin, o.bytes, m.quota.OriginBytes},
-	} {
+		{node.ErrMeshFull, "it", m.totals.bytes, m.quota.MaxBytes},
+		{node.ErrMeshFull, "destination " + e.Domain, q.bytes, m.quota.DomainBytes},
+		{node.ErrNeighbourQuota, "neighbour " + e.From, n.bytes, m.quota.NeighbourBytes},
+		{node.ErrMeshFull, "origin " + e.Origin, o.bytes, m.quota.OriginBytes},
+	}
+	if e.From == "" {
+		bounds = slices.Delete(bounds, 2, 3)
+	}
+	for _, b := range bounds {
 		if b.held+size > uint64(b.bound) {
 			return fmt.Errorf("%w: %s holds %d of %d bytes, the envelope has %d",
-				node.ErrMeshFull, b.what, b.held, b.bound, size), nil
+				b.err, b.what, b.held, b.bound, size), nil
 		}
 	}
 	return nil, nil
@@ -189,17 +269,21 @@ func (m *meshTx) fits(domain, origin string, size uint64) (refusal, err error) {
 // refusal says why and nothing changed.
 func (m *meshTx) hold(e node.HeldEnvelope, rec []byte) (seq uint64, refusal, err error) {
 	size := uint64(len(e.Data))
-	if refusal, err := m.admit(e.ID); refusal != nil || err != nil {
+	if refusal, err := m.admitFrom(e.ID, e.From); refusal != nil || err != nil {
 		return 0, refusal, err
 	}
-	if refusal, err := m.fits(e.Domain, e.Origin, size); refusal != nil || err != nil {
+	if refusal, err := m.fits(e, size); refusal != nil || err != nil {
 		return 0, refusal, err
 	}
 	q, err := m.queue(e.Domain)
 	if err != nil {
 		return 0, nil, err
 	}
-	o, err := m.origin(e.Origin)
+	o, err := m.origin(originKey(e))
+	if err != nil {
+		return 0, nil, err
+	}
+	n, err := m.neighbour(e.From)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -219,9 +303,11 @@ func (m *meshTx) hold(e node.HeldEnvelope, rec []byte) (seq uint64, refusal, err
 	q.bytes += size
 	o.envelopes++
 	o.bytes += size
+	n.envelopes++
+	n.bytes += size
 	m.totals.envelopes++
 	m.totals.bytes += size
-	if err := m.addSeen(e.ID, node.SeenHeld, e.Expires); err != nil {
+	if err := m.addSeenFrom(e.ID, node.SeenHeld, e.Expires, e.From); err != nil {
 		return 0, nil, err
 	}
 	if e.Sender != "" {
@@ -261,11 +347,16 @@ func (m *meshTx) release(domain string, seq uint64, state node.SeenState) (e nod
 	if err != nil {
 		return e, false, err
 	}
-	o, err := m.origin(e.Origin)
+	o, err := m.origin(originKey(e))
+	if err != nil {
+		return e, false, err
+	}
+	n, err := m.neighbour(e.From)
 	if err != nil {
 		return e, false, err
 	}
 	if q.count == 0 || q.bytes < size || o.envelopes == 0 || o.bytes < size ||
+		e.From != "" && (n.envelopes == 0 || n.bytes < size) ||
 		m.totals.envelopes == 0 || m.totals.bytes < size {
 		return e, false, fmt.Errorf("%w: totals of envelope %d for %q (from %q) count less than it holds", ErrCorrupt, seq, domain, e.Origin)
 	}
@@ -279,6 +370,8 @@ func (m *meshTx) release(domain string, seq uint64, state node.SeenState) (e nod
 	q.bytes -= size
 	o.envelopes--
 	o.bytes -= size
+	n.envelopes--
+	n.bytes -= size
 	m.totals.envelopes--
 	m.totals.bytes -= size
 	if q.count == 0 {

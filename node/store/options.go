@@ -44,6 +44,11 @@ const (
 	DefaultMeshDomainBytes = 8 << 20
 	// DefaultMeshOriginBytes bounds the bytes held from one origin domain.
 	DefaultMeshOriginBytes = 8 << 20
+	// DefaultMeshNeighbourBytes bounds the bytes held that one federation
+	// neighbour handed over: half the store, like an origin, because a
+	// relay cannot check the origins a neighbour's envelopes claim, so a
+	// neighbour that forges them must still leave room for the others.
+	DefaultMeshNeighbourBytes = 8 << 20
 	// DefaultMeshMaxSeen bounds the ids in the seen-set. An id costs about
 	// 150 bytes of file (record and expiry index entry), so 50,000 take
 	// some 7 MB.
@@ -63,6 +68,13 @@ const (
 	DefaultChannelMaxBytes = 4 << 20
 	// DefaultChannelMaxSeen bounds the post ids in the seen-set.
 	DefaultChannelMaxSeen = 50_000
+	// DefaultNeighbourSeenShare sets the defaults of
+	// Channels.NeighbourSeen and Mesh.NeighbourSeen to MaxSeen divided by
+	// it: half, like the byte quotas of one origin or destination, so
+	// that one neighbour flooding posts or envelopes cannot fill the
+	// seen-set that stops everyone's from circulating, while a node with
+	// a single neighbour still takes half its capacity through it.
+	DefaultNeighbourSeenShare = 2
 )
 
 // Defaults of the commit sequencer's bounds (Options.MaxGroups,
@@ -107,11 +119,13 @@ type Options struct {
 	// with ErrLocked (default DefaultLockTimeout).
 	LockTimeout time.Duration
 	// Mesh bounds the store-and-forward store (default DefaultMeshMaxBytes,
-	// DefaultMeshDomainBytes, DefaultMeshOriginBytes, DefaultMeshMaxSeen).
+	// DefaultMeshDomainBytes, DefaultMeshOriginBytes,
+	// DefaultMeshNeighbourBytes, DefaultMeshMaxSeen, MaxSeen /
+	// DefaultNeighbourSeenShare).
 	Mesh node.MeshQuota
 	// Channels bounds the channel store (default DefaultChannelRetain,
 	// DefaultChannelMaxChannels, DefaultChannelMaxBytes,
-	// DefaultChannelMaxSeen).
+	// DefaultChannelMaxSeen, MaxSeen / DefaultNeighbourSeenShare).
 	Channels node.ChannelQuota
 	// MaxGroups bounds the MLS groups whose commits the store orders; a
 	// new group beyond it evicts the group claimed longest ago (default
@@ -169,8 +183,14 @@ func (o *Options) WithDefaults() Options {
 	if c.Mesh.OriginBytes == 0 {
 		c.Mesh.OriginBytes = DefaultMeshOriginBytes
 	}
+	if c.Mesh.NeighbourBytes == 0 {
+		c.Mesh.NeighbourBytes = DefaultMeshNeighbourBytes
+	}
 	if c.Mesh.MaxSeen == 0 {
 		c.Mesh.MaxSeen = DefaultMeshMaxSeen
+	}
+	if c.Mesh.NeighbourSeen == 0 {
+		c.Mesh.NeighbourSeen = max(1, c.Mesh.MaxSeen/DefaultNeighbourSeenShare)
 	}
 	if c.Channels.Retain == 0 {
 		c.Channels.Retain = DefaultChannelRetain
@@ -183,6 +203,9 @@ func (o *Options) WithDefaults() Options {
 	}
 	if c.Channels.MaxSeen == 0 {
 		c.Channels.MaxSeen = DefaultChannelMaxSeen
+	}
+	if c.Channels.NeighbourSeen == 0 {
+		c.Channels.NeighbourSeen = max(1, c.Channels.MaxSeen/DefaultNeighbourSeenShare)
 	}
 	if c.MaxGroups == 0 {
 		c.MaxGroups = DefaultMaxGroups
@@ -223,8 +246,12 @@ func (o Options) Validate() error {
 		return bad("Mesh.DomainBytes", o.Mesh.DomainBytes)
 	case o.Mesh.OriginBytes <= 0:
 		return bad("Mesh.OriginBytes", o.Mesh.OriginBytes)
+	case o.Mesh.NeighbourBytes <= 0:
+		return bad("Mesh.NeighbourBytes", o.Mesh.NeighbourBytes)
 	case o.Mesh.MaxSeen <= 0:
 		return bad("Mesh.MaxSeen", o.Mesh.MaxSeen)
+	case o.Mesh.NeighbourSeen <= 0:
+		return bad("Mesh.NeighbourSeen", o.Mesh.NeighbourSeen)
 	case o.Channels.Retain <= 0:
 		return bad("Channels.Retain", o.Channels.Retain)
 	case o.Channels.MaxChannels <= 0:
@@ -233,6 +260,8 @@ func (o Options) Validate() error {
 		return bad("Channels.MaxBytes", o.Channels.MaxBytes)
 	case o.Channels.MaxSeen <= 0:
 		return bad("Channels.MaxSeen", o.Channels.MaxSeen)
+	case o.Channels.NeighbourSeen <= 0:
+		return bad("Channels.NeighbourSeen", o.Channels.NeighbourSeen)
 	case o.MaxGroups <= 0:
 		return bad("MaxGroups", o.MaxGroups)
 	case o.MaxCommitsPerGroup <= 0:

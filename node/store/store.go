@@ -36,10 +36,13 @@ var (
 	bucketMeshQueues   = []byte("meshqueues")
 	bucketMeshExpiry   = []byte("meshexpiry")
 	bucketMeshOrigins  = []byte("meshorigins")
-	bucketMeshSeen     = []byte("meshseen")
-	bucketSeenExpiry   = []byte("meshseenexpiry")
-	bucketMeshStatus   = []byte("meshstatus")
-	bucketStatusExpiry = []byte("meshstatusexpiry")
+	// bucketMeshNeighbours came with the per-neighbour quota; Open adds
+	// it empty to older files, whose held records name no neighbour.
+	bucketMeshNeighbours = []byte("meshneighbours")
+	bucketMeshSeen       = []byte("meshseen")
+	bucketSeenExpiry     = []byte("meshseenexpiry")
+	bucketMeshStatus     = []byte("meshstatus")
+	bucketStatusExpiry   = []byte("meshstatusexpiry")
 
 	bucketChanPosts      = []byte("chanposts")
 	bucketChanMeta       = []byte("chanmeta")
@@ -47,6 +50,9 @@ var (
 	bucketChanRecency    = []byte("chanrecency")
 	bucketChanSeen       = []byte("chanseen")
 	bucketChanSeenExpiry = []byte("chanseenexpiry")
+	// bucketChanNeighbours came with the per-neighbour seen share; Open
+	// adds it empty to older files, whose seen records name no neighbour.
+	bucketChanNeighbours = []byte("channeighbours")
 
 	bucketMLSGroups  = []byte("mlsgroups")
 	bucketMLSCommits = []byte("mlscommits")
@@ -60,6 +66,7 @@ var (
 		bucketMeshSeen, bucketSeenExpiry, bucketMeshStatus, bucketStatusExpiry,
 		bucketChanPosts, bucketChanMeta, bucketChanExpiry, bucketChanRecency,
 		bucketChanSeen, bucketChanSeenExpiry,
+		bucketMeshNeighbours, bucketChanNeighbours,
 		bucketMLSGroups, bucketMLSCommits, bucketMLSRecency,
 	}
 

@@ -19,8 +19,8 @@ func TestOptionsDefaultsAndValidation(t *testing.T) {
 	if d.Limits.MaxMessages != 10_000 || d.Limits.MaxBytes != 64<<20 || d.MaxKeyPackages != DefaultMaxKeyPackages ||
 		d.BatchWindow != time.Millisecond || d.BatchSize != 256 || d.QueueSize != DefaultQueueSize ||
 		d.LockTimeout != DefaultLockTimeout || d.Now == nil ||
-		d.Mesh != (node.MeshQuota{MaxBytes: 16 << 20, DomainBytes: 8 << 20, OriginBytes: 8 << 20, MaxSeen: 50_000}) ||
-		d.Channels != (node.ChannelQuota{Retain: 100, MaxChannels: 256, MaxBytes: 4 << 20, MaxSeen: 50_000}) {
+		d.Mesh != (node.MeshQuota{MaxBytes: 16 << 20, DomainBytes: 8 << 20, OriginBytes: 8 << 20, NeighbourBytes: 8 << 20, MaxSeen: 50_000, NeighbourSeen: 25_000}) ||
+		d.Channels != (node.ChannelQuota{Retain: 100, MaxChannels: 256, MaxBytes: 4 << 20, MaxSeen: 50_000, NeighbourSeen: 25_000}) {
 		t.Errorf("defaults of nil Options: %+v", d)
 	}
 	if err := d.Validate(); err != nil {
@@ -31,21 +31,24 @@ func TestOptionsDefaultsAndValidation(t *testing.T) {
 		t.Errorf("WithDefaults replaced a set field: %d", kept.BatchSize)
 	}
 	for name, o := range map[string]Options{
-		"negative max messages":  {Limits: node.MailboxLimits{MaxMessages: -1}},
-		"negative max bytes":     {Limits: node.MailboxLimits{MaxBytes: -1}},
-		"negative key packages":  {MaxKeyPackages: -1},
-		"negative batch window":  {BatchWindow: -time.Millisecond},
-		"negative batch size":    {BatchSize: -1},
-		"negative queue size":    {QueueSize: -1},
-		"negative lock timeout":  {LockTimeout: -1},
-		"negative mesh bytes":    {Mesh: node.MeshQuota{MaxBytes: -1}},
-		"negative domain bytes":  {Mesh: node.MeshQuota{DomainBytes: -1}},
-		"negative origin bytes":  {Mesh: node.MeshQuota{OriginBytes: -1}},
-		"negative seen ids":      {Mesh: node.MeshQuota{MaxSeen: -1}},
-		"negative retain":        {Channels: node.ChannelQuota{Retain: -1}},
-		"negative channels":      {Channels: node.ChannelQuota{MaxChannels: -1}},
-		"negative channel bytes": {Channels: node.ChannelQuota{MaxBytes: -1}},
-		"negative post ids":      {Channels: node.ChannelQuota{MaxSeen: -1}},
+		"negative max messages":       {Limits: node.MailboxLimits{MaxMessages: -1}},
+		"negative max bytes":          {Limits: node.MailboxLimits{MaxBytes: -1}},
+		"negative key packages":       {MaxKeyPackages: -1},
+		"negative batch window":       {BatchWindow: -time.Millisecond},
+		"negative batch size":         {BatchSize: -1},
+		"negative queue size":         {QueueSize: -1},
+		"negative lock timeout":       {LockTimeout: -1},
+		"negative mesh bytes":         {Mesh: node.MeshQuota{MaxBytes: -1}},
+		"negative domain bytes":       {Mesh: node.MeshQuota{DomainBytes: -1}},
+		"negative origin bytes":       {Mesh: node.MeshQuota{OriginBytes: -1}},
+		"negative seen ids":           {Mesh: node.MeshQuota{MaxSeen: -1}},
+		"negative neighbour bytes":    {Mesh: node.MeshQuota{NeighbourBytes: -1}},
+		"negative neighbour post ids": {Channels: node.ChannelQuota{NeighbourSeen: -1}},
+		"negative neighbour seen ids": {Mesh: node.MeshQuota{NeighbourSeen: -1}},
+		"negative retain":             {Channels: node.ChannelQuota{Retain: -1}},
+		"negative channels":           {Channels: node.ChannelQuota{MaxChannels: -1}},
+		"negative channel bytes":      {Channels: node.ChannelQuota{MaxBytes: -1}},
+		"negative post ids":           {Channels: node.ChannelQuota{MaxSeen: -1}},
 	} {
 		o = o.WithDefaults()
 		if err := o.Validate(); !errors.Is(err, ErrInvalidOptions) {
