@@ -198,7 +198,7 @@ func (m *nodeMetrics) mesh() *meshMetrics {
 		dropped: r.MustCounterVec("qpc_mesh_dropped_total",
 			"Store-and-forward envelopes dropped, by reason (expired, hop-limit, bad-envelope, unknown-user, ...).", "reason"),
 		refused: r.MustCounterVec("qpc_mesh_refused_total",
-			"Store-and-forward envelopes refused for now and kept by the previous hop, by reason (store-full, mailbox-full, link, ...).", "reason"),
+			"Store-and-forward envelopes refused for now and kept by the previous hop, by reason (store-full, neighbour-quota, mailbox-full, link, ...).", "reason"),
 		envelopes: r.MustGauge("qpc_mesh_store_envelopes", "Envelopes held in the store-and-forward store."),
 		bytes:     r.MustGauge("qpc_mesh_store_bytes", "Bytes of envelopes held in the store-and-forward store."),
 		routes:    r.MustGauge("qpc_mesh_routes", "Domains in the routing table."),

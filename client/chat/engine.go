@@ -148,8 +148,28 @@ func Open(o Options) (*Engine, error) {
 	}
 	e.cfg = &mls.Config{PrivateHandshake: true, CredentialPolicy: credentialPolicy, Now: e.now}
 	e.evCond = sync.NewCond(&e.evMu)
+	e.pruneSeen()
 	go e.pump()
 	return e, nil
+}
+
+// pruneSeen forgets the seen marks of messages received longer ago than
+// client.ReplayWindow, so that the seen-set does not grow for ever. A mark
+// is made when a message arrives, after it was signed, so it outlives the
+// window of its message's signed time; older sealed texts are refused by
+// time (handleText), and MLS refuses to open a message of an epoch the
+// group has left. A failure only delays the pruning to the next open.
+func (e *Engine) pruneSeen() {
+	var n int
+	err := e.db.Update(func(tx *chatdb.Tx) (err error) {
+		n, err = tx.PruneSeen(e.now().Add(-client.ReplayWindow))
+		return err
+	})
+	if err != nil {
+		e.log.Warn("pruning seen message ids", "err", err)
+	} else if n > 0 {
+		e.log.Debug("pruned seen message ids", "count", n)
+	}
 }
 
 // credentialPolicy accepts Basic credentials whose identity is an address;

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/crypto/mls"
 	"github.com/quicprochat/qpc/crypto/sealed"
@@ -95,8 +96,15 @@ func (e *Engine) handleOne(ctx context.Context, m node.Message) error {
 }
 
 // handleText files a one-to-one message sent with qpc send under the DM
-// with its sender.
+// with its sender, once per message id. A text signed outside the replay
+// window is refused: its seen mark may already be pruned (pruneSeen), so
+// only the window stops a relay from showing it again.
 func (e *Engine) handleText(from string, o *sealed.Opened) error {
+	if now := e.now(); o.Time.Before(now.Add(-client.ReplayWindow)) || o.Time.After(now.Add(client.MaxClockSkew)) {
+		e.status("a message from %s was refused: signed %s, outside the accepted window (%s back, %s ahead)",
+			from, o.Time.UTC().Format(time.DateTime), client.ReplayWindow, client.MaxClockSkew)
+		return nil
+	}
 	return e.db.Update(func(tx *chatdb.Tx) error {
 		id := chatdb.MsgID(o.ID)
 		c, ok, err := e.dmConversation(tx, from)
