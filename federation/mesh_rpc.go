@@ -75,6 +75,16 @@ func (m *Manager) Routes(ctx context.Context, neighbour string, adverts []route.
 			if err := w.SetDomain(a.Domain); err != nil {
 				return err
 			}
+			if a.Hops != 1 {
+				continue
+			}
+			// A direct link: back it with the domain's own word, or the
+			// neighbour drops the entry.
+			if b := m.statementFrom(ctx, a.Domain); b != nil {
+				if err := w.SetLink(b); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})
@@ -223,14 +233,19 @@ func (s *server) Routes(ctx context.Context, call schemas.FederationService_rout
 			return fmt.Errorf("%w: %d adverts", node.ErrBadRequest, list.Len())
 		}
 		adverts := make([]route.Advert, list.Len())
+		links := make([][]byte, list.Len())
 		for i := range adverts {
 			w := list.At(i)
 			d, err := w.Domain()
 			if err != nil {
 				return noderpc.BadRequest(err)
 			}
+			if links[i], err = w.Link(); err != nil {
+				return noderpc.BadRequest(err)
+			}
 			adverts[i] = route.Advert{Domain: d, Hops: w.Hops()}
 		}
+		adverts = s.m.checkAdverts(s.domain, adverts, links)
 		if err := mesh.Learn(s.domain, adverts); err != nil {
 			return fmt.Errorf("%w: %v", node.ErrBadRequest, err)
 		}

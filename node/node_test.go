@@ -81,7 +81,8 @@ func (nopFederation) FetchKeyPackage(context.Context, string) ([]byte, bool, err
 func (nopFederation) OrderCommit(context.Context, string, []byte, uint64, []byte) (CommitOrder, error) {
 	return CommitOrder{}, ErrPeerUnreachable
 }
-func (nopFederation) Links() []Link { return nil }
+func (nopFederation) Links() []Link         { return nil }
+func (nopFederation) CommunityCA() [][]byte { return nil }
 
 func TestCommitClaimsOutOfBoundsAreBadRequests(t *testing.T) {
 	s := &Service{limits: DefaultLimits()}
