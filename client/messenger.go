@@ -39,7 +39,7 @@ type Account struct {
 	CommunityCA [][]byte
 
 	mu         sync.Mutex
-	roots      *x509.CertPool // of CommunityCA, once needed
+	roots      *x509.CertPool                   // of CommunityCA, once needed
 	resolved   map[string]identity.PublicBundle // by address, verified
 	unresolved map[string]resolveFailure        // by address, for ReadPost
 }
