@@ -64,6 +64,15 @@ func (m *Manager) Routes(ctx context.Context, neighbour string, adverts []route.
 	if err != nil {
 		return err
 	}
+	// A direct link is backed by the domain's own word, or the neighbour
+	// drops the entry. The statements are fetched before the call: its
+	// arguments are built while the RPC connection is locked.
+	links := make([][]byte, len(adverts))
+	for i, a := range adverts {
+		if a.Hops == 1 {
+			links[i] = m.statementFrom(ctx, a.Domain)
+		}
+	}
 	fut, release := l.peer.Routes(ctx, func(p schemas.FederationService_routes_Params) error {
 		list, err := p.NewAdverts(int32(len(adverts)))
 		if err != nil {
@@ -75,13 +84,8 @@ func (m *Manager) Routes(ctx context.Context, neighbour string, adverts []route.
 			if err := w.SetDomain(a.Domain); err != nil {
 				return err
 			}
-			if a.Hops != 1 {
-				continue
-			}
-			// A direct link: back it with the domain's own word, or the
-			// neighbour drops the entry.
-			if b := m.statementFrom(ctx, a.Domain); b != nil {
-				if err := w.SetLink(b); err != nil {
+			if links[i] != nil {
+				if err := w.SetLink(links[i]); err != nil {
 					return err
 				}
 			}
