@@ -28,6 +28,11 @@ import (
 // means federation's default. Tests shorten it.
 var linkBackoff time.Duration
 
+// federationHook, when set, wraps the federation a node's service uses
+// (its clients' lookups and those it passes on for peers); tests make a
+// node of the community that lies with it. Nil in every real node.
+var federationHook func(domain string, f node.Federation) node.Federation
+
 // meshExpireInterval is how often held envelopes are checked for expiry;
 // 0 means forward's default. Tests shorten it.
 var meshExpireInterval time.Duration

@@ -3,6 +3,7 @@ package attest
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // ErrForgedKeys means an answer to a key lookup is not signed by the node
@@ -60,9 +61,14 @@ func (e *ForgedError) Error() string {
 	if e.Signer != "" {
 		signer = e.Signer
 	}
-	return fmt.Sprintf("%v: the keys of %s must be signed by %s, but the answer %s handed over is signed by %s (%v); "+
+	// The reason from VerifyAnswer already starts with ErrForgedKeys.
+	reason := "unknown"
+	if e.Err != nil {
+		reason = strings.TrimPrefix(e.Err.Error(), ErrForgedKeys.Error()+": ")
+	}
+	return fmt.Sprintf("%v: the keys of %s must be signed by %s, but the answer %s handed over is signed by %s (%s); "+
 		"they were not used: someone on the path may be trying to read messages to %s",
-		ErrForgedKeys, e.Address, e.Domain, e.AnsweredBy, signer, e.Err, e.Address)
+		ErrForgedKeys, e.Address, e.Domain, e.AnsweredBy, signer, reason, e.Address)
 }
 
 // Unwrap returns ErrForgedKeys and the reason.
