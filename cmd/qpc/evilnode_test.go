@@ -34,6 +34,11 @@ type evilConfig struct {
 	Cert, Key, CA            string // its federation certificate of the community CA
 	Peer, PeerDomain, Target string // it links to Peer and claims Target at one hop
 	Until                    time.Time
+	// RelayTo, when set, makes it a relay that is honest about routes: it
+	// links to Target at RelayTo too, so that its 1-hop advert of Target
+	// carries Target's link statement, and it passes lookups on to Target
+	// before it swaps the keys in the answer for its own.
+	RelayTo string
 }
 
 // runEvilNode is a member node of the community gone bad, as the audit
@@ -79,16 +84,23 @@ func evilNode(cfg evilConfig, log *slog.Logger) error {
 		return err
 	}
 	in := &evilInbound{log: log, keys: keys, cert: cert}
+	peers := []string{cfg.Peer}
+	if cfg.RelayTo != "" {
+		peers = append(peers, cfg.RelayTo)
+	}
 	m, err := federation.New(federation.Config{
 		Domain: cfg.Domain, NodeID: "evil", Version: "evil",
 		Cert: cert, Roots: roots, CA: [][]byte{b.Bytes},
-		Peers:   []string{cfg.Peer},
+		Peers:   peers,
 		Inbound: func(string) federation.Inbound { return in },
 		Mesh:    evilMesh{log: log},
 		Log:     log,
 	})
 	if err != nil {
 		return err
+	}
+	if cfg.RelayTo != "" {
+		in.relay = m
 	}
 	ln, err := transport.Listen(cfg.Listen, transport.ServerTLS(cert, m.ServerTLS), transport.IdleTimeout, nil)
 	if err != nil {
@@ -129,9 +141,10 @@ func evilNode(cfg evilConfig, log *slog.Logger) error {
 
 // evilInbound answers a peer's calls: keys of its own for anyone.
 type evilInbound struct {
-	log  *slog.Logger
-	keys *identity.UserKeys
-	cert tls.Certificate
+	log   *slog.Logger
+	keys  *identity.UserKeys
+	cert  tls.Certificate
+	relay *federation.Manager // passes lookups on first, when set
 }
 
 var errEvil = errors.New("not served by the evil node")
@@ -140,15 +153,25 @@ func (e *evilInbound) Deliver(context.Context, []node.Outgoing) ([]node.Receipt,
 	return nil, time.Time{}, errEvil
 }
 
-func (e *evilInbound) ResolveUser(_ context.Context, addr string) (node.PublishedKeys, error) {
+func (e *evilInbound) ResolveUser(ctx context.Context, addr string) (node.PublishedKeys, error) {
 	b, err := e.keys.Bundle(addr)
 	if err != nil {
 		return node.PublishedKeys{}, err
 	}
 	k := node.PublishedKeys{IdentityKey: b.IdentityKey, HPKEKey: b.HPKEKey, Signature: b.Signature, Published: time.Now()}
-	ak := attest.Keys{Address: addr, IdentityKey: k.IdentityKey, HPKEKey: k.HPKEKey, Signature: k.Signature, Published: k.Published}
-	if k.Answer, err = attest.SignAnswer(ak, time.Now(), e.cert.Certificate[0], e.cert.PrivateKey.(crypto.Signer)); err != nil {
-		return node.PublishedKeys{}, err
+	if e.relay != nil {
+		// The genuine answer, signed by the user's node, goes along with
+		// the swapped keys: the most believable forgery there is.
+		real, err := e.relay.ResolveUser(ctx, addr)
+		if err != nil {
+			return node.PublishedKeys{}, err
+		}
+		k.Published, k.Answer = real.Published, real.Answer
+	} else {
+		ak := attest.Keys{Address: addr, IdentityKey: k.IdentityKey, HPKEKey: k.HPKEKey, Signature: k.Signature, Published: k.Published}
+		if k.Answer, err = attest.SignAnswer(ak, time.Now(), e.cert.Certificate[0], e.cert.PrivateKey.(crypto.Signer)); err != nil {
+			return node.PublishedKeys{}, err
+		}
 	}
 	e.log.Warn("evil forged key answer handed over", "user", addr)
 	return k, nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -188,4 +189,77 @@ func TestAMemberNodeCannotHijackADomainWithARouteAdvert(t *testing.T) {
 	}
 	rec, _ := ne.waitLog(0, func(rec map[string]any) bool { return rec["msg"] == "evil advert sent" && rec["sent"] != 1.0 })
 	t.Logf("evil.mesh's lies, last count logged: %v", rec["sent"])
+}
+
+// TestQpcSendRefusesKeysARelaySwappedAndExitsNonZero puts evil.mesh, a
+// member node with a real link to d.mesh, between a.mesh and d.mesh on
+// loopback: its routes are honest, so a.mesh sends lookups for d.mesh's
+// users through it, but it swaps carol's keys for its own and keeps the
+// answer d.mesh signed. `qpc send` must fail, non-zero, with an error that
+// names carol@d.mesh, d.mesh and evil.mesh, and nothing may be sent.
+func TestQpcSendRefusesKeysARelaySwappedAndExitsNonZero(t *testing.T) {
+	const a, d, evil = "a.mesh", "d.mesh", "evil.mesh"
+	flags := federationFlags(t, a, d, evil)
+	na := startFedNode(t, a, t.TempDir(), "127.0.0.1:0", flags[a]...)
+	nd := startFedNode(t, d, t.TempDir(), "127.0.0.1:0", flags[d]...)
+
+	cfg, _ := json.Marshal(evilConfig{
+		Domain: evil, Listen: "127.0.0.1:0",
+		Cert: flagValue(flags[evil], "--federation-cert"), Key: flagValue(flags[evil], "--federation-key"),
+		CA:   flagValue(flags[evil], "--federation-ca"),
+		Peer: na.addr, PeerDomain: a, Target: d, RelayTo: nd.addr,
+		Until: time.Now().Add(3 * time.Minute),
+	})
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self, "-test.run=^$")
+	cmd.Env = append(os.Environ(), evilNodeEnv+"="+string(cfg))
+	ne := startLogProc(t, cmd)
+	for _, n := range []*fedNode{na, nd} {
+		if _, ok := linkEvent(t, n.logProc, 0, 30*time.Second, "federation link up", evil); !ok {
+			t.Fatalf("evil.mesh did not link to %s; evil's logs:\n%s", n.domain, ne.Logs())
+		}
+	}
+	// a.mesh takes evil's honest 1-hop advert of d.mesh.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		code, out, _ := runQPC("mesh", "route", "--server", na.addr, "--pin", na.fp, "--json")
+		var routes []meshRouteJSON
+		if code == exitOK && json.Unmarshal([]byte(out), &routes) == nil &&
+			slices.ContainsFunc(routes, func(r meshRouteJSON) bool { return r.Domain == d && r.Via == evil && r.Hops == 2 }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a.mesh has no route to %s via %s: %s\na.mesh:\n%s", d, evil, out, na.Logs())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	plain := func(args ...string) *exec.Cmd { return exec.Command(args[0], args[1:]...) }
+	alice, carol := newCLIUser(t, "alice", plain), newCLIUser(t, "carol", plain)
+	alice.mustRun("register", "--server", na.addr, "--pin", na.fp, "--username", "alice")
+	carol.mustRun("register", "--server", nd.addr, "--pin", nd.fp, "--username", "carol")
+
+	const secret = "secret for carol"
+	res := alice.run(cliTimeout, "send", "--to", "carol@"+d, secret)
+	if res.code == exitOK || res.timedOut {
+		t.Fatalf("qpc send with keys swapped on the way: %s", res)
+	}
+	for _, s := range []string{"key answer not signed", "carol@" + d, d, evil} {
+		if !strings.Contains(res.stderr, s) {
+			t.Errorf("qpc send's error does not say %q: %s", s, res.stderr)
+		}
+	}
+	if strings.Contains(res.stdout, "sent") || strings.Contains(res.stdout, "queued") {
+		t.Errorf("qpc send printed %q", res.stdout)
+	}
+	t.Logf("qpc send: exit %d: %s", res.code, strings.TrimSpace(res.stderr))
+	if _, ok := ne.waitLog(0, func(r map[string]any) bool { return r["msg"] == "evil forged key answer handed over" }); !ok {
+		t.Fatalf("evil.mesh forged nothing: the attack did not happen; logs:\n%s", ne.Logs())
+	}
+	if got := carol.recv(); len(got) != 0 {
+		t.Errorf("carol received %+v", got)
+	}
+	expectNoPlaintext(t, na, secret)
 }
