@@ -111,7 +111,10 @@ func (m *Manager) statementFrom(ctx context.Context, domain string) []byte {
 		err = attest.VerifyLink(b, domain, m.cfg.Domain, m.cfg.Roots, now)
 	}
 	if err != nil {
-		m.log.Warn("no link statement from neighbour; its domain is advertised without one", "peer", domain, "err", err)
+		// A neighbour of an older version has no statements to give; say
+		// so now and then, not on every advert.
+		m.warnOnce("statement "+domain, "no link statement from neighbour; its domain is advertised without one, and other nodes drop that entry",
+			"peer", domain, "err", err)
 		return nil
 	}
 	lk, _ := attest.ParseLink(b)
