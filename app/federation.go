@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"strings"
@@ -27,6 +28,11 @@ import (
 // means federation's default. Tests shorten it.
 var linkBackoff time.Duration
 
+// federationHook, when set, wraps the federation a node's service uses
+// (its clients' lookups and those it passes on for peers); tests make a
+// node of the community that lies with it. Nil in every real node.
+var federationHook func(domain string, f node.Federation) node.Federation
+
 // meshExpireInterval is how often held envelopes are checked for expiry;
 // 0 means forward's default. Tests shorten it.
 var meshExpireInterval time.Duration
@@ -47,12 +53,24 @@ func (n *Node) newFederation(cfg config.Node) (*federation.Manager, error) {
 	if !roots.AppendCertsFromPEM(caPEM) {
 		return nil, &config.FlagError{Flag: "federation-ca", Err: fmt.Errorf("%s holds no PEM certificate", cfg.FederationCA)}
 	}
+	// The same certificates in DER, for clients to check key answers.
+	var caDER [][]byte
+	for rest := caPEM; ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			break
+		}
+		if b.Type == "CERTIFICATE" {
+			caDER = append(caDER, b.Bytes)
+		}
+	}
 	m, err := federation.New(federation.Config{
 		Domain:   cfg.Domain,
 		NodeID:   n.key.ID(),
 		Version:  version.Version,
 		Cert:     cert,
 		Roots:    roots,
+		CA:       caDER,
 		Deny:     cfg.FederationDeny,
 		Peers:    cfg.Peers,
 		Inbound:  func(domain string) federation.Inbound { return n.svc.NewPeer(domain) },

@@ -130,6 +130,9 @@ func NewNode(cfg config.Node, log *slog.Logger) (*Node, error) {
 			return nil, err
 		}
 		fed, mesh = n.fed, n.mesh
+		if federationHook != nil {
+			fed = federationHook(cfg.Domain, fed)
+		}
 	}
 	svc, err := node.New(node.Config{
 		Identity: node.Identity{

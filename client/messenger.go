@@ -2,12 +2,14 @@ package client
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/quicprochat/qpc/crypto/attest"
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/crypto/sealed"
 	"github.com/quicprochat/qpc/node"
@@ -35,7 +37,14 @@ type Account struct {
 	// message as it comes (commands that do not read the mailbox).
 	Replay *ReplayCache
 
+	// CommunityCA holds the community CA certificates (DER) that answers
+	// for users of other domains must be signed under (State.CommunityCA).
+	// Nil means: ask the home node once, trusting it as the connection
+	// to it is trusted (its pin).
+	CommunityCA [][]byte
+
 	mu         sync.Mutex
+	roots      *x509.CertPool                   // of CommunityCA, once needed
 	resolved   map[string]identity.PublicBundle // by address, verified
 	unresolved map[string]resolveFailure        // by address, for ReadPost
 }
@@ -66,6 +75,14 @@ func (a *Account) normalize(addr string) string {
 // "name@domain"), from a cache or from the node's key directory. Keys whose
 // signature does not verify for addr are refused with
 // identity.ErrBadSignature.
+//
+// Keys of a user of another domain must also carry the signed answer of
+// that domain's node (checked against CommunityCA), or they are refused
+// with *attest.ForgedError (attest.ErrForgedKeys): the home node, or any
+// node the lookup passed, could otherwise hand over keys of its own and
+// read what is sealed to them. Keys of the home node's own users need no
+// such answer: they come straight from the pinned home node, which could
+// as well read its users' mail queue as forge their keys.
 func (a *Account) Resolve(ctx context.Context, addr string) (identity.PublicBundle, error) {
 	addr = a.normalize(addr)
 	a.mu.Lock()
@@ -83,6 +100,9 @@ func (a *Account) Resolve(ctx context.Context, addr string) (identity.PublicBund
 		lookup = name
 	}
 	k, err := a.Client.ResolveUser(ctx, lookup)
+	if err == nil && lookup != name(addr) {
+		err = a.checkAnswer(ctx, addr, k)
+	}
 	if err != nil {
 		if known, ok := a.Known[addr]; ok && (errors.Is(err, node.ErrPeerUnreachable) || errors.Is(err, node.ErrUnknownDomain)) {
 			if known.Verify(addr) == nil {
@@ -102,6 +122,57 @@ func (a *Account) Resolve(ctx context.Context, addr string) (identity.PublicBund
 	a.resolved[addr] = b
 	a.mu.Unlock()
 	return b, nil
+}
+
+// name returns the local part of addr.
+func name(addr string) string {
+	n, _, _ := strings.Cut(addr, "@")
+	return n
+}
+
+// checkAnswer verifies that keys k of addr, a user of another domain,
+// come with the answer of addr's own node: signed by a certificate of the
+// community CA that names addr's domain. Otherwise the home node, or a
+// node between it and addr's, put in keys of its own, and the lookup
+// fails with *attest.ForgedError: the keys are neither used nor kept.
+func (a *Account) checkAnswer(ctx context.Context, addr string, k node.PublishedKeys) error {
+	roots, err := a.communityRoots(ctx)
+	if err != nil {
+		return err
+	}
+	keys := attest.Keys{Address: addr, IdentityKey: k.IdentityKey, HPKEKey: k.HPKEKey, Signature: k.Signature, Published: k.Published}
+	signer, err := attest.VerifyAnswer(keys, k.Answer, roots, time.Now())
+	if err != nil {
+		_, domain, _ := strings.Cut(addr, "@")
+		return &attest.ForgedError{Address: addr, Domain: domain, AnsweredBy: "your node " + a.Domain, Signer: signer, Err: err}
+	}
+	return nil
+}
+
+// communityRoots returns the pool of CommunityCA, asking the home node
+// for it when the account has none.
+func (a *Account) communityRoots(ctx context.Context) (*x509.CertPool, error) {
+	a.mu.Lock()
+	roots, ders := a.roots, a.CommunityCA
+	a.mu.Unlock()
+	if roots != nil {
+		return roots, nil
+	}
+	if ders == nil {
+		h, err := a.Client.Health(ctx)
+		if err != nil {
+			return nil, err
+		}
+		ders = h.FederationCA
+	}
+	roots, err := communityRoots(ders)
+	if err != nil || roots == nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	a.roots, a.CommunityCA = roots, ders
+	a.mu.Unlock()
+	return roots, nil
 }
 
 // Seal encrypts body to addr and returns the envelope for the node.

@@ -29,6 +29,19 @@ func healthFromWire(w schemas.Health) (node.Health, error) {
 		*get.dst = v
 	}
 	h.Uptime = time.Duration(w.UptimeMillis()) * time.Millisecond
+	if w.HasFederationCa() {
+		list, err := w.FederationCa()
+		if err != nil {
+			return node.Health{}, fmt.Errorf("health.federationCa: %w", err)
+		}
+		for i := 0; i < list.Len(); i++ {
+			der, err := list.At(i)
+			if err != nil {
+				return node.Health{}, fmt.Errorf("health.federationCa: %w", err)
+			}
+			h.FederationCA = append(h.FederationCA, append([]byte(nil), der...))
+		}
+	}
 	if w.HasLinks() {
 		list, err := w.Links()
 		if err != nil {

@@ -43,6 +43,10 @@ type State struct {
 	// Channels are the broadcast channels the account has joined, with
 	// their secrets. A state written before channels existed has none.
 	Channels []ChannelEntry `json:"channels,omitempty"`
+	// CommunityCA holds the community CA certificates (DER) the home node
+	// handed out on first use (TrustCommunityCA): key answers for users
+	// of other domains must be signed by a node certificate of it.
+	CommunityCA [][]byte `json:"community_ca,omitempty"`
 }
 
 const stateVersion = 1

@@ -67,6 +67,9 @@ type Config struct {
 	Cert tls.Certificate
 	// Roots holds the community CA.
 	Roots *x509.CertPool
+	// CA holds the community CA certificates (DER) that Roots was made
+	// of, handed to clients so that they can check key answers too.
+	CA [][]byte
 	// Deny lists certificate fingerprints (lowercase hex SHA-256) to
 	// refuse although they chain to the CA.
 	Deny []string
@@ -115,6 +118,7 @@ type Manager struct {
 	logged  map[string]time.Time  // refusals logged recently, by remote and reason
 	closed  bool
 	serving sync.WaitGroup // links being served
+	stmts   linkStatements // neighbours' link statements naming this node
 }
 
 // peerState is what Links reports about one peer.
@@ -582,6 +586,7 @@ func (m *Manager) unregister(l *link) {
 		return
 	}
 	delete(m.links, l.domain)
+	m.forgetStatement(l)
 	st := m.stateLocked(l.addr, l.domain)
 	st.State, st.Since = node.LinkDown, m.cfg.Now()
 	m.mu.Unlock()
@@ -712,8 +717,21 @@ func (m *Manager) Relay(ctx context.Context, domain string, msgs []node.Outgoing
 // ResolveUser implements node.Federation. A lookup that finds the link
 // broken (the peer restarted, say) waits for it to come back and tries
 // once more: it changes nothing on the peer.
+//
+// The answer must be signed by the node of addr's domain, whichever node
+// handed it over: one that is not fails with *attest.ForgedError
+// (node.ErrForgedKeys) and its keys go no further.
 func (m *Manager) ResolveUser(ctx context.Context, addr string) (node.PublishedKeys, error) {
-	return lookup(ctx, m, domainOf(addr), func(l *link) (node.PublishedKeys, error) { return l.resolveUser(ctx, addr) })
+	return lookup(ctx, m, domainOf(addr), func(l *link) (node.PublishedKeys, error) {
+		k, err := l.resolveUser(ctx, addr)
+		if err != nil {
+			return node.PublishedKeys{}, err
+		}
+		if err := m.checkAnswer(addr, l.domain, k); err != nil {
+			return node.PublishedKeys{}, err
+		}
+		return k, nil
+	})
 }
 
 // FetchKeyPackage implements node.Federation, retrying like ResolveUser.

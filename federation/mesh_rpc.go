@@ -64,6 +64,15 @@ func (m *Manager) Routes(ctx context.Context, neighbour string, adverts []route.
 	if err != nil {
 		return err
 	}
+	// A direct link is backed by the domain's own word, or the neighbour
+	// drops the entry. The statements are fetched before the call: its
+	// arguments are built while the RPC connection is locked.
+	links := make([][]byte, len(adverts))
+	for i, a := range adverts {
+		if a.Hops == 1 {
+			links[i] = m.statementFrom(ctx, a.Domain)
+		}
+	}
 	fut, release := l.peer.Routes(ctx, func(p schemas.FederationService_routes_Params) error {
 		list, err := p.NewAdverts(int32(len(adverts)))
 		if err != nil {
@@ -74,6 +83,11 @@ func (m *Manager) Routes(ctx context.Context, neighbour string, adverts []route.
 			w.SetHops(a.Hops)
 			if err := w.SetDomain(a.Domain); err != nil {
 				return err
+			}
+			if links[i] != nil {
+				if err := w.SetLink(links[i]); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -223,14 +237,19 @@ func (s *server) Routes(ctx context.Context, call schemas.FederationService_rout
 			return fmt.Errorf("%w: %d adverts", node.ErrBadRequest, list.Len())
 		}
 		adverts := make([]route.Advert, list.Len())
+		links := make([][]byte, list.Len())
 		for i := range adverts {
 			w := list.At(i)
 			d, err := w.Domain()
 			if err != nil {
 				return noderpc.BadRequest(err)
 			}
+			if links[i], err = w.Link(); err != nil {
+				return noderpc.BadRequest(err)
+			}
 			adverts[i] = route.Advert{Domain: d, Hops: w.Hops()}
 		}
+		adverts = s.m.checkAdverts(s.domain, adverts, links)
 		if err := mesh.Learn(s.domain, adverts); err != nil {
 			return fmt.Errorf("%w: %v", node.ErrBadRequest, err)
 		}

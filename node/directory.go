@@ -29,6 +29,7 @@ func (c *Conn) PublishKeys(k PublishedKeys) error {
 		return errorf(ErrBadRequest, "signature of %d bytes", len(k.Signature))
 	}
 	k.Published = c.svc.now()
+	k.Answer = nil // a node signs answers, a user does not
 	return c.svc.store.PutKeys(user, k)
 }
 

@@ -1,6 +1,10 @@
 package node
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/quicprochat/qpc/crypto/attest"
+)
 
 // Errors of the node's service and store. The RPC adapter maps each to a
 // wire error code in one place (noderpc), and the client maps codes back, so
@@ -57,6 +61,11 @@ var (
 	// ErrPeerUnreachable means the node that serves a recipient's domain
 	// is known but not linked now.
 	ErrPeerUnreachable = errors.New("recipient's node is not reachable now")
+	// ErrForgedKeys means an answer to a key lookup for a user of another
+	// domain is not signed by that domain's node (attest.ErrForgedKeys):
+	// a node on the path may have put in keys of its own. The keys are
+	// not passed on.
+	ErrForgedKeys = attest.ErrForgedKeys
 	// ErrNoLink comes wrapped with ErrPeerUnreachable or ErrUnknownDomain
 	// when a relay found no link to the recipient's node and sent
 	// nothing, so the message may go into the mesh instead.

@@ -20,7 +20,8 @@ type Federation interface {
 	// linked now; both wrap ErrNoLink then, as nothing was sent.
 	Relay(ctx context.Context, domain string, msgs []Outgoing) ([]Receipt, error)
 	// ResolveUser returns the published keys of addr, "user@domain" of
-	// another node.
+	// another node, with the answer of that node, which it has checked
+	// (ErrForgedKeys if it does not check out).
 	ResolveUser(ctx context.Context, addr string) (PublishedKeys, error)
 	// FetchKeyPackage takes one key package of addr, "user@domain" of
 	// another node.
@@ -30,6 +31,9 @@ type Federation interface {
 	OrderCommit(ctx context.Context, home string, c CommitClaim) (CommitOrder, error)
 	// Links reports the state of each federation link.
 	Links() []Link
+	// CommunityCA returns the community CA certificates (DER) that key
+	// answers and peers are checked against.
+	CommunityCA() [][]byte
 }
 
 // LinkState is the state of a federation link.

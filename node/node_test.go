@@ -84,7 +84,8 @@ func (nopFederation) FetchKeyPackage(context.Context, string) ([]byte, bool, err
 func (nopFederation) OrderCommit(context.Context, string, CommitClaim) (CommitOrder, error) {
 	return CommitOrder{}, ErrPeerUnreachable
 }
-func (nopFederation) Links() []Link { return nil }
+func (nopFederation) Links() []Link         { return nil }
+func (nopFederation) CommunityCA() [][]byte { return nil }
 
 // signedClaim is a claim of epoch of group for commit proven with the
 // sequencer key of seed.

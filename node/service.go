@@ -33,6 +33,10 @@ type Health struct {
 	Uptime time.Duration
 	// Links are the federation links; nil without federation.
 	Links []Link
+	// FederationCA holds the community CA certificates (DER) federation
+	// trusts, for clients to check key answers with; nil without
+	// federation.
+	FederationCA [][]byte
 }
 
 // Observer is told what the service does, for metrics. Every method must
@@ -143,6 +147,7 @@ func (s *Service) Health(ctx context.Context) (Health, error) {
 	h := Health{Identity: s.id, Uptime: s.now().Sub(s.started)}
 	if s.fed != nil {
 		h.Links = s.fed.Links()
+		h.FederationCA = s.fed.CommunityCA()
 	}
 	return h, nil
 }

@@ -59,6 +59,10 @@ type PublishedKeys struct {
 	Signature []byte
 	// Published is when the node accepted these keys.
 	Published time.Time
+	// Answer is the signed answer of the user's home node (a key answer
+	// proof of crypto/attest), set on keys of another domain's user as
+	// federation hands them over. It is never stored.
+	Answer []byte
 }
 
 // Directory stores users' public keys and MLS key packages.

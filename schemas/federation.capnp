@@ -55,6 +55,10 @@ interface FederationService @0xa4c6f1e2b3d59871 {
   # (store-and-forward routes), so that keys can be found across nodes that
   # are not linked directly; hops counts the nodes a lookup has passed, and
   # one that has passed 8 fails with unknownDomain.
+  #
+  # The node serving the user signs its answer (keys.answer); every node
+  # that passes an answer on checks that signature first and fails with
+  # forgedKeys when it is missing or does not check out.
   resolveUser @2 (user :Text, hops :UInt8) -> (keys :Node.PublishedKeys);
 
   # fetchKeyPackage takes one MLS KeyPackage of "user@domain", a user of
@@ -105,6 +109,13 @@ interface FederationService @0xa4c6f1e2b3d59871 {
   # claim as in NodeService.orderCommit; a relaying node passes them on
   # unchanged (it cannot make them: they are signed by the member).
   orderCommit @9 (group :Data, home :Text, epoch :UInt64, commit :Data, hops :UInt8, epochKey :Data, proof :Data, nextEpochKey :Data) -> (accepted :Bool, next :UInt64, missing :List(Data));
+
+  # linkStatement returns the callee's link statement naming the caller:
+  # signed with the callee's federation key, it says that the two are
+  # linked, for a short while (at most 15 minutes). The caller attaches
+  # it to its route adverts of the callee's domain at 1 hop
+  # (RouteAdvert.link) and asks again before it runs out.
+  linkStatement @10 () -> (statement :Data);
 }
 
 # ForwardOutcome is what the callee of forward did with an envelope.
@@ -129,6 +140,12 @@ struct ForwardResult @0xc8d9eaf0a1b2c3d4 {
 struct RouteAdvert @0xd9eaf0a1b2c3d4e5 {
   domain @0 :Text;
   hops @1 :UInt8;
+  # link is required with hops 1 (a direct link to domain): domain's link
+  # statement naming the caller (see linkStatement; layout in crypto/attest
+  # of the qpc sources). The callee checks it against the community CA and
+  # drops a 1-hop entry without a valid one, so that a node cannot put
+  # itself next to a domain it has no link to. Empty for other entries.
+  link @2 :Data;
 }
 
 # MeshReport is news about one envelope for its origin node.

@@ -201,6 +201,12 @@ struct Health @0xe3a9d6b4c8f2a1d7 {
   # links are the node's federation links, one per peer it knows of; empty
   # when federation is off.
   links @6 :List(FederationLink);
+
+  # federationCa holds the community CA certificates (DER) the node's
+  # federation trusts; empty when federation is off. Clients keep it with
+  # their pin of the node (trust on first use, a change refused) and check
+  # the answer of every key lookup for a user of another domain against it.
+  federationCa @7 :List(Data);
 }
 
 # FederationLink is the state of a node's link to one federation peer.
@@ -259,6 +265,17 @@ struct PublishedKeys @0xc55554f7f80f0f3c {
 
   # publishedMillis is when the node accepted the keys; ignored on publish.
   publishedMillis @3 :Int64;
+
+  # answer is the user's home node's signature over this answer (a key
+  # answer proof; layout and checks in crypto/attest of the qpc sources):
+  # signed with the key of the home node's federation certificate, it
+  # carries that certificate, so any node on the path and the asking
+  # client can check against the community CA that the keys are what the
+  # node of the user's domain answered. Set for users of other domains,
+  # which every node refuses to pass on without a valid one (error
+  # forgedKeys); empty for the answering node's own users to its own
+  # clients, and ignored on publish.
+  answer @4 :Data;
 }
 
 # Envelope is a message on its way into a mailbox.
@@ -404,6 +421,7 @@ enum ErrorCode @0xdfbc1a87f421b42c {
   badPost @23;           # a channel post failed verification
   channelFull @24;       # the node's channel relay is at a bound
   badCommitClaim @25;    # a commit claim not proven by a member of its epoch, or for an epoch the node cannot order
+  forgedKeys @26;        # a key answer was not signed by the user's home node
 }
 
 # MeshState is what is known of a message in the mesh.

@@ -5457,12 +5457,12 @@ type Health capnp.Struct
 const Health_TypeID = 0xe3a9d6b4c8f2a1d7
 
 func NewHealth(s *capnp.Segment) (Health, error) {
-	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 6})
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 7})
 	return Health(st), err
 }
 
 func NewRootHealth(s *capnp.Segment) (Health, error) {
-	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 6})
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 7})
 	return Health(st), err
 }
 
@@ -5619,13 +5619,36 @@ func (s Health) NewLinks(n int32) (FederationLink_List, error) {
 	err = capnp.Struct(s).SetPtr(5, l.ToPtr())
 	return l, err
 }
+func (s Health) FederationCa() (capnp.DataList, error) {
+	p, err := capnp.Struct(s).Ptr(6)
+	return capnp.DataList(p.List()), err
+}
+
+func (s Health) HasFederationCa() bool {
+	return capnp.Struct(s).HasPtr(6)
+}
+
+func (s Health) SetFederationCa(v capnp.DataList) error {
+	return capnp.Struct(s).SetPtr(6, v.ToPtr())
+}
+
+// NewFederationCa sets the federationCa field to a newly
+// allocated capnp.DataList, preferring placement in s's segment.
+func (s Health) NewFederationCa(n int32) (capnp.DataList, error) {
+	l, err := capnp.NewDataList(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return capnp.DataList{}, err
+	}
+	err = capnp.Struct(s).SetPtr(6, l.ToPtr())
+	return l, err
+}
 
 // Health_List is a list of Health.
 type Health_List = capnp.StructList[Health]
 
 // NewHealth creates a new list of Health.
 func NewHealth_List(s *capnp.Segment, sz int32) (Health_List, error) {
-	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 6}, sz)
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 7}, sz)
 	return capnp.StructList[Health](l), err
 }
 
@@ -5953,12 +5976,12 @@ type PublishedKeys capnp.Struct
 const PublishedKeys_TypeID = 0xc55554f7f80f0f3c
 
 func NewPublishedKeys(s *capnp.Segment) (PublishedKeys, error) {
-	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 3})
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 4})
 	return PublishedKeys(st), err
 }
 
 func NewRootPublishedKeys(s *capnp.Segment) (PublishedKeys, error) {
-	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 3})
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 4})
 	return PublishedKeys(st), err
 }
 
@@ -6041,12 +6064,25 @@ func (s PublishedKeys) SetPublishedMillis(v int64) {
 	capnp.Struct(s).SetUint64(0, uint64(v))
 }
 
+func (s PublishedKeys) Answer() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(3)
+	return []byte(p.Data()), err
+}
+
+func (s PublishedKeys) HasAnswer() bool {
+	return capnp.Struct(s).HasPtr(3)
+}
+
+func (s PublishedKeys) SetAnswer(v []byte) error {
+	return capnp.Struct(s).SetData(3, v)
+}
+
 // PublishedKeys_List is a list of PublishedKeys.
 type PublishedKeys_List = capnp.StructList[PublishedKeys]
 
 // NewPublishedKeys creates a new list of PublishedKeys.
 func NewPublishedKeys_List(s *capnp.Segment, sz int32) (PublishedKeys_List, error) {
-	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 3}, sz)
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 4}, sz)
 	return capnp.StructList[PublishedKeys](l), err
 }
 
@@ -7691,6 +7727,7 @@ const (
 	ErrorCode_badPost            ErrorCode = 23
 	ErrorCode_channelFull        ErrorCode = 24
 	ErrorCode_badCommitClaim     ErrorCode = 25
+	ErrorCode_forgedKeys         ErrorCode = 26
 )
 
 // String returns the enum's constant name.
@@ -7748,6 +7785,8 @@ func (c ErrorCode) String() string {
 		return "channelFull"
 	case ErrorCode_badCommitClaim:
 		return "badCommitClaim"
+	case ErrorCode_forgedKeys:
+		return "forgedKeys"
 
 	default:
 		return ""
@@ -7810,6 +7849,8 @@ func ErrorCodeFromString(c string) ErrorCode {
 		return ErrorCode_channelFull
 	case "badCommitClaim":
 		return ErrorCode_badCommitClaim
+	case "forgedKeys":
+		return ErrorCode_forgedKeys
 
 	default:
 		return 0

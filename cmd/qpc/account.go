@@ -138,6 +138,16 @@ func (f *clientFlags) login(ctx context.Context, create bool) (*session, error) 
 		return nil, fmt.Errorf("saved keys: %w", err)
 	}
 	st.Server, st.Fingerprint = cur.Server, cur.Fingerprint
+	// The community CA comes from the pinned home node, once; keys of
+	// other domains' users are checked against it from then on.
+	recorded, err := st.TrustCommunityCA(h.FederationCA)
+	if err != nil {
+		return nil, err
+	}
+	if recorded {
+		fmt.Fprintf(f.stderr, "qpc: trusting the community CA %s that %s hands out, to check the keys of users of other nodes.\n",
+			client.CAFingerprints(st.CommunityCA), cur.Server)
+	}
 	st.SessionToken, st.SessionExpires = sess.Token, sess.Expires
 	if err := client.SaveState(f.stateDir, exportKey, st); err != nil {
 		return nil, err
@@ -148,7 +158,7 @@ func (f *clientFlags) login(ctx context.Context, create bool) (*session, error) 
 	ok = true
 	return &session{
 		c:         c,
-		acct:      &client.Account{Client: c, Domain: cur.Domain, User: cur.User, Keys: keys, Known: st.Contacts},
+		acct:      &client.Account{Client: c, Domain: cur.Domain, User: cur.User, Keys: keys, Known: st.Contacts, CommunityCA: st.CommunityCA},
 		state:     st,
 		exportKey: exportKey,
 		cur:       cur,

@@ -24,6 +24,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(fakeReplEnv) != "" {
 		os.Exit(runFakeRepl())
 	}
+	if os.Getenv(evilNodeEnv) != "" {
+		os.Exit(runEvilNode())
+	}
 	dir, err := os.MkdirTemp("", "qpc-test-bin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -5,6 +5,13 @@ import "fmt"
 // Advert is one line of what a node tells a neighbour: "I reach Domain in
 // Hops hops". A node advertises itself with Hops 0; a neighbour that
 // learns the line counts one more hop for the link between them.
+//
+// The table takes hop counts on trust. A claim of 0 hops is checked here
+// (only the neighbour itself); a claim of 1 hop, which would tie with or
+// beat most real paths, needs proof that the claimed domain is linked to
+// the neighbour, which the federation layer checks against the community
+// CA before it hands a list to Learn (crypto/attest link statements), so
+// that this package needs no certificates.
 type Advert struct {
 	Domain string
 	Hops   uint8

@@ -38,6 +38,7 @@ var codes = []struct {
 	{schemas.ErrorCode_badPost, node.ErrBadPost},
 	{schemas.ErrorCode_channelFull, node.ErrChannelFull},
 	{schemas.ErrorCode_badCommitClaim, node.ErrBadCommitClaim},
+	{schemas.ErrorCode_forgedKeys, node.ErrForgedKeys},
 	{schemas.ErrorCode_shuttingDown, node.ErrShuttingDown},
 	{schemas.ErrorCode_shuttingDown, node.ErrStoreClosed},
 }

@@ -24,6 +24,17 @@ func healthToWire(h node.Health, w schemas.Health) error {
 		}
 	}
 	w.SetUptimeMillis(uint64(h.Uptime.Milliseconds()))
+	if len(h.FederationCA) > 0 {
+		list, err := w.NewFederationCa(int32(len(h.FederationCA)))
+		if err != nil {
+			return err
+		}
+		for i, der := range h.FederationCA {
+			if err := list.Set(i, der); err != nil {
+				return err
+			}
+		}
+	}
 	if len(h.Links) == 0 {
 		return nil
 	}
@@ -104,6 +115,11 @@ func KeysToWire(k node.PublishedKeys, w schemas.PublishedKeys) error {
 	if !k.Published.IsZero() {
 		w.SetPublishedMillis(k.Published.UnixMilli())
 	}
+	if len(k.Answer) > 0 {
+		if err := w.SetAnswer(k.Answer); err != nil {
+			return err
+		}
+	}
 	return w.SetSignature(k.Signature)
 }
 
@@ -153,7 +169,11 @@ func KeysFromWire(w schemas.PublishedKeys) (node.PublishedKeys, error) {
 	if err != nil {
 		return k, err
 	}
-	k.IdentityKey, k.HPKEKey, k.Signature = clone(id), clone(hk), clone(sig)
+	answer, err := w.Answer()
+	if err != nil {
+		return k, err
+	}
+	k.IdentityKey, k.HPKEKey, k.Signature, k.Answer = clone(id), clone(hk), clone(sig), clone(answer)
 	if ms := w.PublishedMillis(); ms != 0 {
 		k.Published = time.UnixMilli(ms)
 	}

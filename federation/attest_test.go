@@ -1,0 +1,107 @@
+package federation
+
+import (
+	"crypto"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/quicprochat/qpc/crypto/attest"
+	"github.com/quicprochat/qpc/crypto/ca"
+	"github.com/quicprochat/qpc/mesh/route"
+	"github.com/quicprochat/qpc/node"
+)
+
+// TestOneHopAdvertsNeedTheClaimedDomainsLinkStatement checks what a node
+// keeps of a neighbour's advert list: one-hop entries only with the
+// claimed domain's statement naming that neighbour; everything else as
+// sent.
+func TestOneHopAdvertsNeedTheClaimedDomainsLinkStatement(t *testing.T) {
+	community, other := newCA(t), newCA(t)
+	self := issue(t, community, ca.IssueOptions{Domain: "a.mesh"})
+	d := issue(t, community, ca.IssueOptions{Domain: "d.mesh"})
+	e := issue(t, community, ca.IssueOptions{Domain: "e.mesh"})
+	outsider := issue(t, other, ca.IssueOptions{Domain: "d.mesh"})
+	m, err := New(Config{Domain: "a.mesh", Cert: self, Roots: community.Pool(), Inbound: func(string) Inbound { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	stmt := func(cert []byte, key crypto.Signer, neighbour string) []byte {
+		b, err := attest.SignLink(neighbour, now, 10*time.Minute, cert, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	dForR := stmt(d.Certificate[0], d.PrivateKey.(crypto.Signer), "r.mesh")
+	eForR := stmt(e.Certificate[0], e.PrivateKey.(crypto.Signer), "r.mesh")
+	outsiderForR := stmt(outsider.Certificate[0], outsider.PrivateKey.(crypto.Signer), "r.mesh")
+
+	tests := []struct {
+		name   string
+		from   string
+		advert route.Advert
+		link   []byte
+		keep   bool
+	}{
+		{"the neighbour's own entry needs nothing", "r.mesh", route.Advert{Domain: "r.mesh", Hops: 0}, nil, true},
+		{"a one-hop entry with the domain's statement naming the neighbour is kept", "r.mesh", route.Advert{Domain: "d.mesh", Hops: 1}, dForR, true},
+		{"a one-hop entry without a statement is dropped", "evil.mesh", route.Advert{Domain: "d.mesh", Hops: 1}, nil, false},
+		{"a statement naming another neighbour does not count", "evil.mesh", route.Advert{Domain: "d.mesh", Hops: 1}, dForR, false},
+		{"a statement of another domain does not count", "r.mesh", route.Advert{Domain: "d.mesh", Hops: 1}, eForR, false},
+		{"a statement under another CA does not count", "r.mesh", route.Advert{Domain: "d.mesh", Hops: 1}, outsiderForR, false},
+		{"garbage does not count", "r.mesh", route.Advert{Domain: "d.mesh", Hops: 1}, []byte{1, 2, 3}, false},
+		{"longer claims cannot be checked and are kept", "evil.mesh", route.Advert{Domain: "d.mesh", Hops: 2}, nil, true},
+		{"this node's own domain is left to the table", "r.mesh", route.Advert{Domain: "a.mesh", Hops: 1}, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := m.checkAdverts(tt.from, []route.Advert{tt.advert}, [][]byte{tt.link})
+			if kept := slices.Contains(got, tt.advert); kept != tt.keep {
+				t.Errorf("kept = %v, want %v", kept, tt.keep)
+			}
+		})
+	}
+	// In one list, only the bad entry goes.
+	list := []route.Advert{{Domain: "evil.mesh", Hops: 0}, {Domain: "d.mesh", Hops: 1}, {Domain: "e.mesh", Hops: 3}}
+	got := m.checkAdverts("evil.mesh", list, [][]byte{nil, nil, nil})
+	if want := []route.Advert{{Domain: "evil.mesh", Hops: 0}, {Domain: "e.mesh", Hops: 3}}; !slices.Equal(got, want) {
+		t.Errorf("checkAdverts = %v, want %v", got, want)
+	}
+}
+
+// TestAnswersForOwnUsersAreSignedAndCheckedAnswersNameTheirRelay checks
+// signAnswer and checkAnswer of two managers.
+func TestAnswersForOwnUsersAreSignedAndCheckedAnswersNameTheirRelay(t *testing.T) {
+	community := newCA(t)
+	mk := func(domain string) *Manager {
+		m, err := New(Config{Domain: domain, Cert: issue(t, community, ca.IssueOptions{Domain: domain}), Roots: community.Pool(),
+			Inbound: func(string) Inbound { return nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	d, a, evil := mk("d.mesh"), mk("a.mesh"), mk("evil.mesh")
+	k := node.PublishedKeys{IdentityKey: make([]byte, 32), HPKEKey: make([]byte, 1216), Signature: make([]byte, 64), Published: time.Now()}
+	signed, err := d.signAnswer("carol@d.mesh", k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.checkAnswer("carol@d.mesh", "d.mesh", signed); err != nil {
+		t.Fatalf("d's own answer: %v", err)
+	}
+	byEvil, err := evil.signAnswer("carol@d.mesh", k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = a.checkAnswer("carol@d.mesh", "evil.mesh", byEvil)
+	fe, ok := err.(*attest.ForgedError)
+	if !ok || fe.Signer != "evil.mesh" || fe.AnsweredBy != "evil.mesh" || fe.Domain != "d.mesh" {
+		t.Fatalf("evil's answer for carol@d.mesh: %#v", err)
+	}
+	if node.ErrForgedKeys != attest.ErrForgedKeys {
+		t.Fatal("node.ErrForgedKeys is not attest.ErrForgedKeys")
+	}
+}
