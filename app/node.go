@@ -377,7 +377,8 @@ func (n *Node) serveConn(ctx context.Context, conn *quic.Conn) {
 	defer n.untrack(conn)
 	n.metrics.connections.Inc()
 	log.Debug("client connected")
-	srv := noderpc.NewServer(n.svc, n.svc.NewConn(), noderpc.Options{
+	nc := n.svc.NewConn(conn.RemoteAddr().String())
+	srv := noderpc.NewServer(n.svc, nc, noderpc.Options{
 		Calls:    n.calls,
 		Timeout:  n.cfg.RPCTimeout,
 		Observer: n.metrics,
@@ -397,6 +398,11 @@ func (n *Node) serveConn(ctx context.Context, conn *quic.Conn) {
 	select {
 	case <-rc.Done():
 	case <-conn.Context().Done():
+	case <-nc.Revoked(): // its account was deleted elsewhere
+		rc.Close()
+		conn.CloseWithError(transport.CodeRefused, "account deleted")
+		log.Debug("closed the connection of a deleted account")
+		return
 	}
 	rc.Close()
 	conn.CloseWithError(transport.CodeNormal, "")

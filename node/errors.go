@@ -1,6 +1,9 @@
 package node
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Errors of the node's service and store. The RPC adapter maps each to a
 // wire error code in one place (noderpc), and the client maps codes back, so
@@ -84,4 +87,17 @@ var (
 	// ErrPostSeen means a channel post's id is already in the node's
 	// seen-set: a duplicate or a replay.
 	ErrPostSeen = errors.New("channel post already seen")
+	// ErrStoreFull means the node's mailboxes together hold as many
+	// payload bytes as the node allows (its node-wide store cap): the
+	// message was refused, nothing stored was evicted; the sender should
+	// retry later.
+	ErrStoreFull = errors.New("node's message store is full")
+	// ErrAccountsFull means the node has as many accounts as it allows:
+	// registration is closed until accounts are deleted.
+	ErrAccountsFull = errors.New("node has reached its account limit; registration is closed")
+	// ErrNoSuchKeys is what a lookup of a user of this node answers both
+	// when there is no such user and when the user has published no
+	// keys, so that lookups tell apart only "has keys" and "has none".
+	// It wraps ErrUnknownUser.
+	ErrNoSuchKeys = fmt.Errorf("%w, or the user has published no keys", ErrUnknownUser)
 )

@@ -389,6 +389,8 @@ enum ErrorCode @0xdfbc1a87f421b42c {
   badEnvelope @22;       # a mesh envelope failed verification
   badPost @23;           # a channel post failed verification
   channelFull @24;       # the node's channel relay is at a bound
+  storeFull @25;         # the node's mailboxes together are at the node-wide bound
+  accountsFull @26;      # the node has as many accounts as it allows
 }
 
 # MeshState is what is known of a message in the mesh.

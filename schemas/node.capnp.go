@@ -7651,6 +7651,8 @@ const (
 	ErrorCode_badEnvelope        ErrorCode = 22
 	ErrorCode_badPost            ErrorCode = 23
 	ErrorCode_channelFull        ErrorCode = 24
+	ErrorCode_storeFull          ErrorCode = 25
+	ErrorCode_accountsFull       ErrorCode = 26
 )
 
 // String returns the enum's constant name.
@@ -7706,6 +7708,10 @@ func (c ErrorCode) String() string {
 		return "badPost"
 	case ErrorCode_channelFull:
 		return "channelFull"
+	case ErrorCode_storeFull:
+		return "storeFull"
+	case ErrorCode_accountsFull:
+		return "accountsFull"
 
 	default:
 		return ""
@@ -7766,6 +7772,10 @@ func ErrorCodeFromString(c string) ErrorCode {
 		return ErrorCode_badPost
 	case "channelFull":
 		return ErrorCode_channelFull
+	case "storeFull":
+		return ErrorCode_storeFull
+	case "accountsFull":
+		return ErrorCode_accountsFull
 
 	default:
 		return 0

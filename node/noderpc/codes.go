@@ -39,6 +39,8 @@ var codes = []struct {
 	{schemas.ErrorCode_channelFull, node.ErrChannelFull},
 	{schemas.ErrorCode_shuttingDown, node.ErrShuttingDown},
 	{schemas.ErrorCode_shuttingDown, node.ErrStoreClosed},
+	{schemas.ErrorCode_storeFull, node.ErrStoreFull},
+	{schemas.ErrorCode_accountsFull, node.ErrAccountsFull},
 }
 
 // CodeOf returns the wire code of err: none for nil, internal for an error

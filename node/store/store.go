@@ -52,6 +52,8 @@ var (
 	bucketMLSCommits = []byte("mlscommits")
 	bucketMLSRecency = []byte("mlsrecency")
 
+	bucketNameHolds = []byte("nameholds")
+
 	allBuckets = [][]byte{
 		bucketMeta, bucketAccounts, bucketKeys, bucketKeyPackages, bucketLastResort,
 		bucketMailboxes, bucketMailboxMeta, bucketMsgExpiry,
@@ -61,6 +63,7 @@ var (
 		bucketChanPosts, bucketChanMeta, bucketChanExpiry, bucketChanRecency,
 		bucketChanSeen, bucketChanSeenExpiry,
 		bucketMLSGroups, bucketMLSCommits, bucketMLSRecency,
+		bucketNameHolds,
 	}
 
 	keySchema     = []byte("schema")
@@ -83,6 +86,12 @@ type Store struct {
 	// queued counts Enqueue, Hold and AddPosts calls handed to the
 	// committer and not yet answered.
 	queued atomic.Int64
+
+	// mailBytes is the payload bytes all mailboxes hold, for the
+	// node-wide bound Options.Limits.TotalBytes. It is counted at Open and
+	// changed after each commit that changes it; the committer, the only
+	// writer that adds, runs one commit at a time, so it never counts low.
+	mailBytes atomic.Int64
 
 	// expireChunk is expireChunk; tests lower it.
 	expireChunk int
@@ -126,8 +135,13 @@ func Open(path string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	var mailBytes int64
 	err = db.Update(func(tx *bolt.Tx) error {
 		if err := initSchema(tx); err != nil {
+			return err
+		}
+		var err error
+		if mailBytes, err = sumMailboxBytes(tx); err != nil {
 			return err
 		}
 		if err := trimChannels(tx, opts.Channels); err != nil {
@@ -147,6 +161,7 @@ func Open(path string, opts Options) (*Store, error) {
 		stop:        make(chan struct{}),
 		loopDone:    make(chan struct{}),
 	}
+	s.mailBytes.Store(mailBytes)
 	go s.commitLoop()
 	return s, nil
 }
