@@ -150,6 +150,11 @@ func NewNode(cfg config.Node, log *slog.Logger) (*Node, error) {
 			PeerRate:     float64(cfg.FederationRate),
 			PeerBurst:    2 * cfg.FederationRate,
 			SessionTTL:   cfg.SessionTTL,
+
+			RegisterSourceRate:  float64(cfg.RegisterRate) / 3600,
+			RegisterSourceBurst: cfg.RegisterRate,
+			RegisterNodeRate:    float64(cfg.RegisterRateNode) / 3600,
+			RegisterNodeBurst:   cfg.RegisterRateNode,
 		},
 		Store:      st,
 		OPAQUE:     opaqueServer,
@@ -232,7 +237,9 @@ func openStore(cfg config.Node, onCommit func(int, time.Duration)) (*store.Store
 		return nil, &config.FlagError{Flag: "store-dir", Err: err}
 	}
 	st, err := store.Open(filepath.Join(dir, store.FileName), store.Options{
-		Limits: node.MailboxLimits{MaxMessages: cfg.MailboxMaxMessages, MaxBytes: cfg.MailboxMaxBytes},
+		Limits: node.MailboxLimits{MaxMessages: cfg.MailboxMaxMessages, MaxBytes: cfg.MailboxMaxBytes,
+			TotalBytes: cfg.StoreMaxBytes},
+		MaxAccounts: cfg.MaxAccounts,
 		Mesh: node.MeshQuota{
 			MaxBytes:    cfg.MeshStoreBytes,
 			DomainBytes: cfg.MeshDomainBytes,
