@@ -155,6 +155,7 @@ func NewNode(cfg config.Node, log *slog.Logger) (*Node, error) {
 			RegisterSourceBurst: cfg.RegisterRate,
 			RegisterNodeRate:    float64(cfg.RegisterRateNode) / 3600,
 			RegisterNodeBurst:   cfg.RegisterRateNode,
+			NameHold:            cfg.NameHold,
 		},
 		Store:      st,
 		OPAQUE:     opaqueServer,

@@ -70,6 +70,9 @@ type Node struct {
 	// two; RegisterRateNode how many accounts per hour the node creates
 	// for all sources together. Both are also the burst.
 	RegisterRate, RegisterRateNode int
+	// NameHold is how long the name of a deleted account cannot be
+	// registered again.
+	NameHold time.Duration
 	// MetricsListen is the TCP address of the Prometheus endpoint; empty
 	// means off. MetricsPublic allows a non-loopback address in production.
 	MetricsListen string
@@ -169,6 +172,7 @@ func Default() Node {
 		StoreMaxBytes:      64 << 20,
 		RegisterRate:       20,
 		RegisterRateNode:   60,
+		NameHold:           7 * 24 * time.Hour,
 		FederationRate:     2000,
 
 		MeshTTL:         7 * 24 * time.Hour,
@@ -371,6 +375,7 @@ func (c *Node) validateLimits() error {
 		{"store-max-bytes", c.StoreMaxBytes > 0},
 		{"register-rate", c.RegisterRate > 0},
 		{"register-rate-node", c.RegisterRateNode > 0},
+		{"name-hold", c.NameHold > 0},
 		{"federation-rate", c.FederationRate > 0},
 	}
 	for _, p := range positive {

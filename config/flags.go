@@ -57,6 +57,7 @@ func (c *Node) BindFlags(fs *flag.FlagSet) {
 		"most message bytes all mailboxes together hold; a full store refuses new messages (env "+EnvName("store-max-bytes")+")")
 	num(&c.RegisterRate, "register-rate", "registration calls per hour from one address (IPv6: one /64); a registration takes two")
 	num(&c.RegisterRateNode, "register-rate-node", "accounts per hour the node creates for all addresses together")
+	dur(&c.NameHold, "name-hold", "how long the name of a deleted account cannot be registered again")
 	str(&c.MetricsListen, "metrics-listen", "TCP address for Prometheus metrics at /metrics; empty: off")
 	fs.BoolVar(&c.MetricsPublic, "metrics-public", c.MetricsPublic,
 		"allow --metrics-listen beyond loopback with --production (env "+EnvName("metrics-public")+")")

@@ -175,6 +175,7 @@ config node 'node'
 	option store_max_bytes '33554432'
 	option register_rate '10'
 	option register_rate_node '30'
+	option name_hold '72h'
 	option mdns 'yes'
 	list mdns_iface 'br-lan'
 	list mdns_iface 'bat0'
@@ -285,6 +286,7 @@ func TestInitScriptTurnsUCIIntoFlags(t *testing.T) {
 					"--store-max-bytes=33554432",
 					"--register-rate=10",
 					"--register-rate-node=30",
+					"--name-hold=72h",
 					"--mdns",
 					"--mdns-iface=br-lan",
 					"--mdns-iface=bat0",
