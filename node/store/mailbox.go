@@ -66,8 +66,10 @@ func (m *mailbox) add(rec []byte, expires time.Time, limits node.MailboxLimits, 
 			m.user, node.ErrMailboxFull, m.meta.count, m.meta.bytes), nil
 	}
 	if total+int64(size) > limits.TotalBytes {
-		return 0, fmt.Errorf("store: enqueue to %q: %w: mailboxes hold %d bytes, the node allows %d",
-			m.user, node.ErrStoreFull, total, limits.TotalBytes), nil
+		// The message names the bound, not what the node holds: senders
+		// need not learn the node's traffic.
+		return 0, fmt.Errorf("store: enqueue to %q: %w: the node holds at most %d bytes of messages",
+			m.user, node.ErrStoreFull, limits.TotalBytes), nil
 	}
 	seq = m.meta.lastSeq + 1
 	if err := m.msgs.Put(seqKey(seq), rec); err != nil {
