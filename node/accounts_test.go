@@ -462,3 +462,30 @@ func TestResolveAnswersAlikeForNoSuchUserAndNoKeys(t *testing.T) {
 		t.Errorf("a user with keys: %v", err)
 	}
 }
+
+func TestRefusedRegistrationsDoNotSpendTheNodesBudget(t *testing.T) {
+	f := newFixture(t, node.Limits{RegisterNodeBurst: 2, RegisterNodeRate: 1e-9}, store.Options{})
+	must(t, register(f.conn(t, "192.0.2.1:1"), "alice"))
+	// A valid record, made for a name nobody registers.
+	oc, err := opaque.NewClient(fastClient)
+	must(t, err)
+	req, err := oc.CreateRegistrationRequest([]byte("pw"))
+	must(t, err)
+	resp, err := f.conn(t, "192.0.2.2:1").RegisterStart("zz", req.Encode())
+	must(t, err)
+	r, err := opaque.DecodeRegistrationResponse(oc.Suite(), resp)
+	must(t, err)
+	rec, _, err := oc.FinalizeRegistrationRequest(r, []byte(domain), []byte("zz@"+domain))
+	must(t, err)
+	for i := range 5 {
+		if err := f.conn(t, fmt.Sprintf("198.51.100.%d:1", i)).RegisterFinish("alice", rec.Encode()); !errors.Is(err, node.ErrUserExists) {
+			t.Fatalf("finishing a registration of a taken name: %v, want ErrUserExists", err)
+		}
+	}
+	if err := register(f.conn(t, "192.0.2.3:1"), "bob"); err != nil {
+		t.Errorf("the node's second account after five refusals: %v", err)
+	}
+	if err := register(f.conn(t, "192.0.2.4:1"), "carol"); !errors.Is(err, node.ErrRateLimited) {
+		t.Errorf("a third account with a node budget of 2: %v, want ErrRateLimited", err)
+	}
+}

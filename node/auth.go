@@ -68,9 +68,14 @@ func (c *Conn) RegisterFinish(user string, record []byte) error {
 	switch {
 	case err == nil:
 		c.svc.log.Info("user registered", "user", user)
+		return nil
 	case errors.Is(err, ErrAccountsFull):
 		c.svc.log.Warn("registration refused: account limit reached", "user", user)
 	}
+	// No account was made: the node's budget counts accounts, so that
+	// refusals cannot spend it for everyone (the source's budget still
+	// counts the call).
+	c.svc.regNode.give(1, now)
 	return err
 }
 
@@ -148,6 +153,12 @@ func (c *Conn) LoginFinish(ke3 []byte) (token []byte, s Session, err error) {
 	}
 	now := c.svc.now()
 	c.svc.loginUser.give(login.user, 1, now)
+	c.mu.Lock()
+	gone := c.gone
+	c.mu.Unlock()
+	if gone {
+		return nil, Session{}, ErrInvalidToken
+	}
 	token = make([]byte, TokenLen)
 	rand.Read(token)
 	h := TokenHash(sha256.Sum256(token))
@@ -206,6 +217,13 @@ func (c *Conn) bind(h TokenHash, s Session) error {
 		c.svc.unregister(old.User, c)
 	}
 	c.svc.register(s.User, c)
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed { // Close ran meanwhile and found nothing to unregister yet
+		c.svc.unregister(s.User, c)
+		return ErrInvalidToken
+	}
 	if err := c.svc.checkAccount(s); err != nil {
 		c.mu.Lock()
 		if c.session != nil && c.session.hash == h {
