@@ -489,3 +489,101 @@ func TestRefusedRegistrationsDoNotSpendTheNodesBudget(t *testing.T) {
 		t.Errorf("a third account with a node budget of 2: %v, want ErrRateLimited", err)
 	}
 }
+
+func TestNoConnectionStaysBoundWhenResumesRaceTheDeletion(t *testing.T) {
+	f := newFixture(t, node.Limits{}, store.Options{})
+	c := f.conn(t, "192.0.2.1:1")
+	must(t, register(c, "alice"))
+	tok, err := login(c, "alice")
+	must(t, err)
+	const n = 20
+	conns := make([]*node.Conn, n)
+	for i := range conns {
+		conns[i] = f.conn(t, fmt.Sprintf("192.0.2.2:%d", i))
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for _, cn := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for range 500 { // resume until refused
+				if _, err := cn.ResumeSession(tok); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		<-start
+		if err := c.DeleteAccount(); err != nil {
+			t.Error(err)
+		}
+	}()
+	close(start)
+	wg.Wait()
+	for i, cn := range conns {
+		if u := cn.User(); u != "" {
+			t.Errorf("connection %d is still logged in as %q after the deletion", i, u)
+		}
+		if err := cn.PublishKeys(keys(1)); err == nil {
+			t.Errorf("connection %d published keys for a deleted account", i)
+		}
+	}
+}
+
+// pausingStore holds a Session read until the test lets it go: the
+// session is read before a deletion and bound after it.
+type pausingStore struct {
+	*store.Store
+	read, resume chan struct{}
+}
+
+func (p *pausingStore) Session(h node.TokenHash) (node.Session, error) {
+	s, err := p.Store.Session(h)
+	close(p.read)
+	<-p.resume
+	return s, err
+}
+
+func TestAResumeThatReadTheSessionBeforeTheDeletionDoesNotBind(t *testing.T) {
+	path := filepath.Join(t.TempDir(), store.FileName)
+	st, err := store.Open(path, store.Options{})
+	must(t, err)
+	t.Cleanup(func() { st.Close() })
+	cfg := opaque.DefaultConfig()
+	secrets, err := opaque.GenerateServerSecrets(cfg)
+	must(t, err)
+	srv, err := opaque.NewServer(cfg, secrets)
+	must(t, err)
+	ps := &pausingStore{Store: st, read: make(chan struct{}), resume: make(chan struct{})}
+	svc, err := node.New(node.Config{Identity: node.Identity{Domain: domain}, Store: ps, OPAQUE: srv})
+	must(t, err)
+	c := svc.NewConn("192.0.2.1:1")
+	defer c.Close()
+	must(t, register(c, "alice"))
+	ke3, err := loginStart(c, "alice", password("alice"))
+	must(t, err)
+	tok, _, err := c.LoginFinish(ke3)
+	must(t, err)
+
+	late := svc.NewConn("192.0.2.2:1")
+	defer late.Close()
+	done := make(chan error, 1)
+	go func() {
+		_, err := late.ResumeSession(tok)
+		done <- err
+	}()
+	<-ps.read
+	must(t, c.DeleteAccount())
+	close(ps.resume)
+	if err := <-done; !errors.Is(err, node.ErrInvalidToken) {
+		t.Errorf("a resume that read the session before the deletion: %v, want ErrInvalidToken", err)
+	}
+	if u := late.User(); u != "" {
+		t.Errorf("the connection is logged in as %q after the deletion", u)
+	}
+}
