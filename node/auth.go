@@ -70,7 +70,8 @@ func (c *Conn) RegisterFinish(user string, record []byte) error {
 		c.svc.log.Info("user registered", "user", user)
 		return nil
 	case errors.Is(err, ErrAccountsFull):
-		c.svc.log.Warn("registration refused: account limit reached", "user", user)
+		c.svc.log.Warn("registration refused: account limit reached", "user", user, "err", err)
+		err = ErrAccountsFull // the client needs no more than that
 	}
 	// No account was made: the node's budget counts accounts, so that
 	// refusals cannot spend it for everyone (the source's budget still
