@@ -255,8 +255,9 @@ func (s *Service) NewConn(remote string) *Conn {
 }
 
 // Revoked is closed when the account this connection is logged in to is
-// deleted, from this connection or any other. The connection then refuses
-// every call that needs a session (ErrInvalidToken), and its owner should
+// deleted from another connection (the deleting one is only logged out,
+// as it still carries the answer). The connection then refuses every call
+// that needs a session, and logins (ErrInvalidToken), and its owner should
 // close the transport connection.
 func (c *Conn) Revoked() <-chan struct{} { return c.revoked }
 
