@@ -133,11 +133,12 @@ func (s *Store) DeleteAccount(user string, holdUntil time.Time) error {
 // expireNameHolds removes the holds on deleted names that ended by now.
 // Holds are few (deletions are bounded by throttled registrations), so it
 // reads them all rather than keeping an expiry index.
+// It looks in a read transaction first, so that a minute with nothing to
+// remove costs no write (and no sync, which wears a router's flash).
 func (s *Store) expireNameHolds(now time.Time) error {
-	return s.update("expire name holds", func(tx *bolt.Tx) error {
-		holds := tx.Bucket(bucketNameHolds)
-		var ended [][]byte
-		err := holds.ForEach(func(k, v []byte) error {
+	var ended [][]byte
+	err := s.view("expire name holds", func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketNameHolds).ForEach(func(k, v []byte) error {
 			until, err := decodeNameHold(v)
 			if err != nil {
 				return err
@@ -147,10 +148,26 @@ func (s *Store) expireNameHolds(now time.Time) error {
 			}
 			return nil
 		})
-		if err != nil {
-			return err
-		}
+	})
+	if err != nil || len(ended) == 0 {
+		return err
+	}
+	return s.update("expire name holds", func(tx *bolt.Tx) error {
+		holds := tx.Bucket(bucketNameHolds)
 		for _, k := range ended {
+			// A name registered and deleted again meanwhile has a new
+			// hold: keep it.
+			raw := holds.Get(k)
+			if raw == nil {
+				continue
+			}
+			until, err := decodeNameHold(raw)
+			if err != nil {
+				return err
+			}
+			if until.After(now) {
+				continue
+			}
 			if err := holds.Delete(k); err != nil {
 				return err
 			}
