@@ -151,6 +151,12 @@ func NewNode(cfg config.Node, log *slog.Logger) (*Node, error) {
 			PeerRate:     float64(cfg.FederationRate),
 			PeerBurst:    2 * cfg.FederationRate,
 			SessionTTL:   cfg.SessionTTL,
+
+			RegisterSourceRate:  float64(cfg.RegisterRate) / 3600,
+			RegisterSourceBurst: cfg.RegisterRate,
+			RegisterNodeRate:    float64(cfg.RegisterRateNode) / 3600,
+			RegisterNodeBurst:   cfg.RegisterRateNode,
+			NameHold:            cfg.NameHold,
 		},
 		Store:      st,
 		OPAQUE:     opaqueServer,
@@ -220,7 +226,9 @@ func openStore(cfg config.Node, onCommit func(int, time.Duration)) (*store.Store
 		return nil, &config.FlagError{Flag: "store-dir", Err: err}
 	}
 	st, err := store.Open(filepath.Join(dir, store.FileName), store.Options{
-		Limits: node.MailboxLimits{MaxMessages: cfg.MailboxMaxMessages, MaxBytes: cfg.MailboxMaxBytes},
+		Limits: node.MailboxLimits{MaxMessages: cfg.MailboxMaxMessages, MaxBytes: cfg.MailboxMaxBytes,
+			TotalBytes: cfg.StoreMaxBytes},
+		MaxAccounts: cfg.MaxAccounts,
 		Mesh: node.MeshQuota{
 			MaxBytes:       cfg.MeshStoreBytes,
 			DomainBytes:    cfg.MeshDomainBytes,
@@ -366,7 +374,8 @@ func (n *Node) serveConn(ctx context.Context, conn *quic.Conn) {
 	defer n.untrack(conn)
 	n.metrics.connections.Inc()
 	log.Debug("client connected")
-	srv := noderpc.NewServer(n.svc, n.svc.NewConn(), noderpc.Options{
+	nc := n.svc.NewConn(conn.RemoteAddr().String())
+	srv := noderpc.NewServer(n.svc, nc, noderpc.Options{
 		Calls:    n.calls,
 		Timeout:  n.cfg.RPCTimeout,
 		Observer: n.metrics,
@@ -386,6 +395,11 @@ func (n *Node) serveConn(ctx context.Context, conn *quic.Conn) {
 	select {
 	case <-rc.Done():
 	case <-conn.Context().Done():
+	case <-nc.Revoked(): // its account was deleted elsewhere
+		rc.Close()
+		conn.CloseWithError(transport.CodeRefused, "account deleted")
+		log.Debug("closed the connection of a deleted account")
+		return
 	}
 	rc.Close()
 	conn.CloseWithError(transport.CodeNormal, "")

@@ -60,6 +60,19 @@ type Node struct {
 	RPCTimeout, IdleTimeout time.Duration
 	// SessionTTL is how long a login lasts.
 	SessionTTL time.Duration
+	// MaxAccounts bounds the accounts of the node; StoreMaxBytes bounds
+	// the message bytes of all mailboxes together (a full store refuses
+	// new messages and evicts none).
+	MaxAccounts   int
+	StoreMaxBytes int64
+	// RegisterRate is how many registration calls per hour one source
+	// address (IPv4 address or IPv6 /64) may make, a registration taking
+	// two; RegisterRateNode how many accounts per hour the node creates
+	// for all sources together. Both are also the burst.
+	RegisterRate, RegisterRateNode int
+	// NameHold is how long the name of a deleted account cannot be
+	// registered again.
+	NameHold time.Duration
 	// MetricsListen is the TCP address of the Prometheus endpoint; empty
 	// means off. MetricsPublic allows a non-loopback address in production.
 	MetricsListen string
@@ -178,6 +191,11 @@ func Default() Node {
 		RPCTimeout:         30 * time.Second,
 		IdleTimeout:        60 * time.Second,
 		SessionTTL:         30 * 24 * time.Hour,
+		MaxAccounts:        1000,
+		StoreMaxBytes:      64 << 20,
+		RegisterRate:       20,
+		RegisterRateNode:   60,
+		NameHold:           7 * 24 * time.Hour,
 		FederationRate:     2000,
 
 		MeshTTL:         7 * 24 * time.Hour,
@@ -378,6 +396,11 @@ func (c *Node) validateLimits() error {
 		{"rpc-timeout", c.RPCTimeout > 0},
 		{"idle-timeout", c.IdleTimeout > 0},
 		{"session-ttl", c.SessionTTL > 0},
+		{"max-accounts", c.MaxAccounts > 0},
+		{"store-max-bytes", c.StoreMaxBytes > 0},
+		{"register-rate", c.RegisterRate > 0},
+		{"register-rate-node", c.RegisterRateNode > 0},
+		{"name-hold", c.NameHold > 0},
 		{"federation-rate", c.FederationRate > 0},
 	}
 	for _, p := range positive {
@@ -390,6 +413,9 @@ func (c *Node) validateLimits() error {
 	}
 	if int64(c.MaxPayload) > c.MailboxMaxBytes {
 		return &FlagError{Flag: "max-payload", Err: fmt.Errorf("%d exceeds --mailbox-max-bytes %d", c.MaxPayload, c.MailboxMaxBytes)}
+	}
+	if int64(c.MaxPayload) > c.StoreMaxBytes {
+		return &FlagError{Flag: "max-payload", Err: fmt.Errorf("%d exceeds --store-max-bytes %d", c.MaxPayload, c.StoreMaxBytes)}
 	}
 	if c.MaxPayload > MaxPayloadLimit {
 		return &FlagError{Flag: "max-payload", Err: fmt.Errorf("%d exceeds the hard limit of %d bytes", c.MaxPayload, MaxPayloadLimit)}

@@ -52,6 +52,12 @@ func (c *Node) BindFlags(fs *flag.FlagSet) {
 	dur(&c.RPCTimeout, "rpc-timeout", "longest time one call may take")
 	dur(&c.IdleTimeout, "idle-timeout", "close connections silent for this long")
 	dur(&c.SessionTTL, "session-ttl", "how long a login lasts")
+	num(&c.MaxAccounts, "max-accounts", "most accounts the node holds; registration beyond it is refused")
+	fs.Int64Var(&c.StoreMaxBytes, "store-max-bytes", c.StoreMaxBytes,
+		"most message bytes all mailboxes together hold; a full store refuses new messages (env "+EnvName("store-max-bytes")+")")
+	num(&c.RegisterRate, "register-rate", "registration calls per hour from one address (IPv6: one /64); a registration takes two")
+	num(&c.RegisterRateNode, "register-rate-node", "accounts per hour the node creates for all addresses together")
+	dur(&c.NameHold, "name-hold", "how long the name of a deleted account cannot be registered again")
 	str(&c.MetricsListen, "metrics-listen", "TCP address for Prometheus metrics at /metrics; empty: off")
 	fs.BoolVar(&c.MetricsPublic, "metrics-public", c.MetricsPublic,
 		"allow --metrics-listen beyond loopback with --production (env "+EnvName("metrics-public")+")")

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/quicprochat/qpc/crypto/opaque"
 )
@@ -20,6 +21,8 @@ func (s *Service) opaqueIdentities(user string) (client, server []byte) {
 }
 
 // RegisterStart answers an OPAQUE RegistrationRequest for a new account.
+// Whether a name is free is visible to anyone under open registration, so
+// the answer is throttled per source address (ErrRateLimited) instead.
 func (c *Conn) RegisterStart(user string, request []byte) ([]byte, error) {
 	if err := ValidateUserName(user); err != nil {
 		return nil, err
@@ -28,9 +31,11 @@ func (c *Conn) RegisterStart(user string, request []byte) ([]byte, error) {
 	if err != nil {
 		return nil, errorf(ErrBadRequest, "registration request: %v", err)
 	}
-	if _, err := c.svc.store.Account(user); err == nil {
-		return nil, ErrUserExists
-	} else if !errors.Is(err, ErrUnknownUser) {
+	now := c.svc.now()
+	if !c.svc.regSource.take(c.source, 1, now) {
+		return nil, errorf(ErrRateLimited, "too many registrations from this address")
+	}
+	if err := c.svc.store.CheckName(user, now); err != nil {
 		return nil, err
 	}
 	resp, err := c.svc.opaque.CreateRegistrationResponse(req, []byte(user))
@@ -40,7 +45,10 @@ func (c *Conn) RegisterStart(user string, request []byte) ([]byte, error) {
 	return resp.Encode(), nil
 }
 
-// RegisterFinish stores the OPAQUE RegistrationRecord of a new account.
+// RegisterFinish stores the OPAQUE RegistrationRecord of a new account. It
+// is throttled per source address and for the node as a whole, and the
+// store refuses names that are taken or held (ErrUserExists) and accounts
+// beyond its cap (ErrAccountsFull).
 func (c *Conn) RegisterFinish(user string, record []byte) error {
 	if err := ValidateUserName(user); err != nil {
 		return err
@@ -48,15 +56,36 @@ func (c *Conn) RegisterFinish(user string, record []byte) error {
 	if _, err := opaque.DecodeRegistrationRecord(c.svc.opaque.Suite(), record); err != nil {
 		return errorf(ErrBadRequest, "registration record: %v", err)
 	}
-	err := c.svc.store.CreateAccount(Account{User: user, Record: record, Created: c.svc.now()})
-	if err == nil {
-		c.svc.log.Info("user registered", "user", user)
+	now := c.svc.now()
+	if !c.svc.regSource.take(c.source, 1, now) {
+		return errorf(ErrRateLimited, "too many registrations from this address")
 	}
+	if !c.svc.regNode.take(1, now) {
+		c.svc.log.Warn("registration refused: node-wide registration rate reached", "user", user)
+		return errorf(ErrRateLimited, "too many registrations on this node; try again later")
+	}
+	err := c.svc.store.CreateAccount(Account{User: user, Record: record, Created: now})
+	switch {
+	case err == nil:
+		c.svc.log.Info("user registered", "user", user)
+		return nil
+	case errors.Is(err, ErrAccountsFull):
+		c.svc.log.Warn("registration refused: account limit reached", "user", user, "err", err)
+		err = ErrAccountsFull // the client needs no more than that
+	}
+	// No account was made: the node's budget counts accounts, so that
+	// refusals cannot spend it for everyone (the source's budget still
+	// counts the call).
+	c.svc.regNode.give(1, now)
 	return err
 }
 
 // LoginStart answers OPAQUE KE1 with KE2. An unknown user gets a fake KE2
-// and a login that fails at LoginFinish like a wrong password.
+// and a login that fails at LoginFinish like a wrong password. Each start
+// takes a token of the source address's budget and of the name's (see
+// Limits.LoginUserBurst); the name's is given back when the login
+// succeeds. Since a client can test a password guess on KE2 alone, the
+// start is what must be throttled.
 func (c *Conn) LoginStart(user string, ke1 []byte) ([]byte, error) {
 	if err := ValidateUserName(user); err != nil {
 		return nil, err
@@ -65,7 +94,16 @@ func (c *Conn) LoginStart(user string, ke1 []byte) ([]byte, error) {
 	if err != nil {
 		return nil, errorf(ErrBadRequest, "KE1: %v", err)
 	}
+	now := c.svc.now()
+	if !c.svc.loginSource.take(c.source, 1, now) {
+		return nil, errorf(ErrRateLimited, "too many logins from this address")
+	}
+	if !c.svc.loginUser.take(user, 1, now) {
+		c.svc.log.Info("login refused: the name's budget of attempts is spent", "user", user)
+		return nil, errorf(ErrRateLimited, "too many failed logins for this name; try again later")
+	}
 	var record *opaque.RegistrationRecord
+	var created time.Time
 	acct, err := c.svc.store.Account(user)
 	switch {
 	case err == nil:
@@ -73,6 +111,7 @@ func (c *Conn) LoginStart(user string, ke1 []byte) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("stored record of %s: %w", user, err)
 		}
+		created = acct.Created
 	case !errors.Is(err, ErrUnknownUser):
 		return nil, err
 	}
@@ -82,7 +121,7 @@ func (c *Conn) LoginStart(user string, ke1 []byte) ([]byte, error) {
 		return nil, errorf(ErrBadRequest, "KE1: %v", err)
 	}
 	c.mu.Lock()
-	c.login = &pendingLogin{user: user, state: state}
+	c.login = &pendingLogin{user: user, state: state, created: created}
 	if record == nil {
 		c.login.state = nil
 	}
@@ -92,7 +131,8 @@ func (c *Conn) LoginStart(user string, ke1 []byte) ([]byte, error) {
 
 // LoginFinish checks OPAQUE KE3 for the login this connection started last.
 // On success the connection is logged in and the new session returned with
-// its token.
+// its token. The session is bound to the account that answered LoginStart:
+// if that account was deleted meanwhile, the login fails.
 func (c *Conn) LoginFinish(ke3 []byte) (token []byte, s Session, err error) {
 	c.mu.Lock()
 	login := c.login
@@ -112,19 +152,33 @@ func (c *Conn) LoginFinish(ke3 []byte) (token []byte, s Session, err error) {
 		c.svc.log.Info("login failed", "user", login.user)
 		return nil, Session{}, ErrAuthFailed
 	}
+	now := c.svc.now()
+	c.svc.loginUser.give(login.user, 1, now)
+	c.mu.Lock()
+	gone := c.gone
+	c.mu.Unlock()
+	if gone {
+		return nil, Session{}, ErrInvalidToken
+	}
 	token = make([]byte, TokenLen)
 	rand.Read(token)
 	h := TokenHash(sha256.Sum256(token))
-	s = Session{User: login.user, Expires: c.svc.now().Add(c.svc.limits.SessionTTL)}
-	if err := c.svc.store.PutSession(h, s); err != nil {
+	s = Session{User: login.user, Expires: now.Add(c.svc.limits.SessionTTL), AccountCreated: login.created}
+	if err := c.svc.store.PutSession(h, s); errors.Is(err, ErrUnknownUser) {
+		return nil, Session{}, ErrAuthFailed // the account went while logging in
+	} else if err != nil {
 		return nil, Session{}, err
 	}
-	c.bind(h, s)
+	if err := c.bind(h, s); err != nil {
+		return nil, Session{}, err
+	}
 	c.svc.log.Debug("user logged in", "user", s.User)
 	return token, s, nil
 }
 
-// ResumeSession binds the session of token to this connection.
+// ResumeSession binds the session of token to this connection. A token
+// whose account was deleted, also if the name was registered again since,
+// is ErrInvalidToken.
 func (c *Conn) ResumeSession(token []byte) (Session, error) {
 	if len(token) != TokenLen {
 		return Session{}, ErrInvalidToken
@@ -140,29 +194,78 @@ func (c *Conn) ResumeSession(token []byte) (Session, error) {
 	if !c.svc.now().Before(s.Expires) {
 		return Session{}, ErrSessionExpired
 	}
-	if _, err := c.svc.store.Account(s.User); errors.Is(err, ErrUnknownUser) {
-		return Session{}, ErrInvalidToken
+	if err := c.bind(h, s); err != nil {
+		return Session{}, err
 	}
-	c.bind(h, s)
 	return s, nil
 }
 
-func (c *Conn) bind(h TokenHash, s Session) {
+// bind binds session s, stored under h, to the connection and registers
+// the connection as live for s.User. It checks the account after
+// registering: an account deleted before the registration is found gone
+// here, and one deleted after it revokes the connection (revokeUser), so
+// no connection stays bound to a deleted account.
+func (c *Conn) bind(h TokenHash, s Session) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	if c.gone || c.closed {
+		c.mu.Unlock()
+		return ErrInvalidToken
+	}
+	old := c.session
 	c.session = &boundSession{hash: h, Session: s}
+	c.mu.Unlock()
+	if old != nil && old.User != s.User {
+		c.svc.unregister(old.User, c)
+	}
+	c.svc.register(s.User, c)
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed { // Close ran meanwhile and found nothing to unregister yet
+		c.svc.unregister(s.User, c)
+		return ErrInvalidToken
+	}
+	if err := c.svc.checkAccount(s); err != nil {
+		c.mu.Lock()
+		if c.session != nil && c.session.hash == h {
+			c.session = nil
+		}
+		c.mu.Unlock()
+		c.svc.unregister(s.User, c)
+		return err
+	}
+	return nil
 }
 
-// DeleteAccount removes the logged-in user and everything of theirs, and
-// logs the connection out.
+// checkAccount returns nil if s's account exists and is the one s was
+// granted to, else ErrInvalidToken.
+func (s *Service) checkAccount(sess Session) error {
+	acct, err := s.store.Account(sess.User)
+	if errors.Is(err, ErrUnknownUser) {
+		return ErrInvalidToken
+	}
+	if err != nil {
+		return err
+	}
+	if !sess.AccountCreated.IsZero() && !sess.AccountCreated.Equal(acct.Created) {
+		return ErrInvalidToken
+	}
+	return nil
+}
+
+// DeleteAccount removes the logged-in user and everything of theirs, holds
+// the name for Limits.NameHold, and ends every session of the account and
+// every other connection bound to one, so that nothing of the old account
+// acts on a later one of the same name. This connection is logged out.
 func (c *Conn) DeleteAccount() error {
 	user, err := c.user()
 	if err != nil {
 		return err
 	}
-	if err := c.svc.store.DeleteAccount(user); err != nil {
+	if err := c.svc.store.DeleteAccount(user, c.svc.now().Add(c.svc.limits.NameHold)); err != nil {
 		return err
 	}
+	// This connection is only logged out: it must still carry the answer.
 	c.mu.Lock()
 	c.session = nil
 	subs := c.subs
@@ -171,6 +274,7 @@ func (c *Conn) DeleteAccount() error {
 	for sub := range subs {
 		sub.Cancel()
 	}
-	c.svc.log.Info("account deleted", "user", user)
+	n := c.svc.revokeUser(user, c)
+	c.svc.log.Info("account deleted", "user", user, "other_connections_ended", n)
 	return nil
 }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -52,7 +53,19 @@ func (c *Conn) ResolveUser(ctx context.Context, addr string) (PublishedKeys, err
 	if !a.local {
 		return c.svc.fed.ResolveUser(ctx, a.String())
 	}
-	return c.svc.store.Keys(a.user)
+	return c.svc.localKeys(a.user)
+}
+
+// localKeys returns the published keys of a user of this node. "No such
+// user" and "published no keys" are one answer, ErrNoSuchKeys, so that a
+// lookup does not tell which names exist; whether a name is taken is
+// still visible to registration, which is throttled per source.
+func (s *Service) localKeys(user string) (PublishedKeys, error) {
+	k, err := s.store.Keys(user)
+	if errors.Is(err, ErrUnknownUser) || errors.Is(err, ErrNoKeys) {
+		return PublishedKeys{}, ErrNoSuchKeys
+	}
+	return k, err
 }
 
 // resolveFloor sleeps until ResolveMinTime has passed since start, so that

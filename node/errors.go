@@ -2,6 +2,7 @@ package node
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/quicprochat/qpc/crypto/attest"
 )
@@ -98,4 +99,17 @@ var (
 	// a key that is not the claimed epoch's, or its epoch is above the
 	// group's next or older than the commits kept. Nothing changed.
 	ErrBadCommitClaim = errors.New("commit claim refused: not proven by a member of the epoch, or an epoch the node cannot order")
+	// ErrStoreFull means the node's mailboxes together hold as many
+	// payload bytes as the node allows (its node-wide store cap): the
+	// message was refused, nothing stored was evicted; the sender should
+	// retry later.
+	ErrStoreFull = errors.New("node's message store is full")
+	// ErrAccountsFull means the node has as many accounts as it allows:
+	// registration is closed until accounts are deleted.
+	ErrAccountsFull = errors.New("node has reached its account limit; registration is closed")
+	// ErrNoSuchKeys is what a lookup of a user of this node answers both
+	// when there is no such user and when the user has published no
+	// keys, so that lookups tell apart only "has keys" and "has none".
+	// It wraps ErrUnknownUser.
+	ErrNoSuchKeys = fmt.Errorf("%w, or the user has published no keys", ErrUnknownUser)
 )

@@ -181,7 +181,7 @@ func (p *Peer) ResolveUser(ctx context.Context, addr string) (PublishedKeys, err
 	if err != nil {
 		return PublishedKeys{}, err
 	}
-	return p.svc.store.Keys(a.user)
+	return p.svc.localKeys(a.user)
 }
 
 // passOn reports whether a lookup of a, which ownUser refused with err,

@@ -39,6 +39,31 @@ type Limits struct {
 	// ExpireInterval is how often expired messages and sessions are
 	// collected.
 	ExpireInterval time.Duration
+	// RegisterSourceRate and RegisterSourceBurst limit registerStart and
+	// registerFinish calls (one token each) per source address (an IPv4
+	// address or an IPv6 /64), so that one host can neither fill the
+	// node with accounts nor ask "is this name taken?" quickly.
+	RegisterSourceRate  float64
+	RegisterSourceBurst int
+	// RegisterNodeRate and RegisterNodeBurst limit the accounts created
+	// on the node from all sources together.
+	RegisterNodeRate  float64
+	RegisterNodeBurst int
+	// LoginSourceRate and LoginSourceBurst limit loginStart per source
+	// address. LoginUserRate and LoginUserBurst are each account name's
+	// budget of login attempts (known names and unknown ones alike, so
+	// that the throttle reveals nothing): loginStart takes a token and a
+	// successful loginFinish gives it back, so only failed or abandoned
+	// logins use the budget; once spent, one guess per 1/LoginUserRate
+	// seconds remains.
+	LoginSourceRate  float64
+	LoginSourceBurst int
+	LoginUserRate    float64
+	LoginUserBurst   int
+	// NameHold is how long the name of a deleted account cannot be
+	// registered again, so that nobody takes over a name that others
+	// still send to and that old sessions or connections named.
+	NameHold time.Duration
 }
 
 // DefaultLimits returns the limits a node runs with unless configured.
@@ -60,6 +85,16 @@ func DefaultLimits() Limits {
 		PeerResolveBurst: 200,
 		SessionTTL:       30 * 24 * time.Hour,
 		ExpireInterval:   time.Minute,
+
+		RegisterSourceRate:  20.0 / 3600,
+		RegisterSourceBurst: 20,
+		RegisterNodeRate:    60.0 / 3600,
+		RegisterNodeBurst:   60,
+		LoginSourceRate:     1,
+		LoginSourceBurst:    64,
+		LoginUserRate:       1.0 / 300,
+		LoginUserBurst:      10,
+		NameHold:            7 * 24 * time.Hour,
 	}
 }
 
@@ -97,6 +132,15 @@ func (l Limits) withDefaults() Limits {
 	set(&l.PeerResolveBurst, d.PeerResolveBurst)
 	setD(&l.SessionTTL, d.SessionTTL)
 	setD(&l.ExpireInterval, d.ExpireInterval)
+	setF(&l.RegisterSourceRate, d.RegisterSourceRate)
+	set(&l.RegisterSourceBurst, d.RegisterSourceBurst)
+	setF(&l.RegisterNodeRate, d.RegisterNodeRate)
+	set(&l.RegisterNodeBurst, d.RegisterNodeBurst)
+	setF(&l.LoginSourceRate, d.LoginSourceRate)
+	set(&l.LoginSourceBurst, d.LoginSourceBurst)
+	setF(&l.LoginUserRate, d.LoginUserRate)
+	set(&l.LoginUserBurst, d.LoginUserBurst)
+	setD(&l.NameHold, d.NameHold)
 	return l
 }
 
@@ -105,7 +149,9 @@ func (l Limits) validate() error {
 	switch {
 	case l.MaxPayload < 0, l.DefaultTTL < 0, l.MaxTTL < 0, l.EnqueueRate < 0, l.EnqueueBurst < 0,
 		l.MaxBatch < 0, l.MaxFetch < 0, l.ResolveRate < 0, l.ResolveBurst < 0, l.ResolveMinTime < 0,
-		l.SessionTTL < 0, l.ExpireInterval < 0, l.PeerRate < 0, l.PeerBurst < 0, l.PeerResolveRate < 0, l.PeerResolveBurst < 0:
+		l.SessionTTL < 0, l.ExpireInterval < 0, l.PeerRate < 0, l.PeerBurst < 0, l.PeerResolveRate < 0, l.PeerResolveBurst < 0,
+		l.RegisterSourceRate < 0, l.RegisterSourceBurst < 0, l.RegisterNodeRate < 0, l.RegisterNodeBurst < 0,
+		l.LoginSourceRate < 0, l.LoginSourceBurst < 0, l.LoginUserRate < 0, l.LoginUserBurst < 0, l.NameHold < 0:
 		return fmt.Errorf("limits must not be negative: %+v", l)
 	case l.DefaultTTL > l.MaxTTL:
 		return fmt.Errorf("default TTL %s exceeds maximum TTL %s", l.DefaultTTL, l.MaxTTL)

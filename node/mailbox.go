@@ -288,6 +288,11 @@ func (c *Conn) start(sub *Subscription, h interface {
 		sub.cancel()
 		return ErrShuttingDown
 	}
+	if c.gone { // revoked since the caller's session check
+		c.mu.Unlock()
+		sub.cancel()
+		return ErrInvalidToken
+	}
 	c.subs[sub] = struct{}{}
 	c.mu.Unlock()
 	h.add(sub)

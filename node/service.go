@@ -100,6 +100,18 @@ type Service struct {
 	mesh     Mesh       // nil without store-and-forward
 	chanHub  *chanHub
 	channels Channels // nil without a channel relay
+
+	// Throttles of registration and login, per source address, per
+	// account name and for the node as a whole.
+	regSource   *keyedBuckets
+	regNode     *bucket
+	loginSource *keyedBuckets
+	loginUser   *keyedBuckets
+
+	// liveMu guards live: the connections bound to a session, by user,
+	// so that deleting an account ends every one of them.
+	liveMu sync.Mutex
+	live   map[string]map[*Conn]struct{}
 }
 
 // New returns a Service. Its uptime counts from now.
@@ -125,6 +137,8 @@ func New(cfg Config) (*Service, error) {
 
 		chanHub:  newChanHub(),
 		channels: cfg.Channels,
+
+		live: map[string]map[*Conn]struct{}{},
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -136,6 +150,10 @@ func New(cfg Config) (*Service, error) {
 		s.now = time.Now
 	}
 	s.started = s.now()
+	s.regSource = newKeyedBuckets(limits.RegisterSourceRate, limits.RegisterSourceBurst, maxKeyedBuckets)
+	s.regNode = newBucket(limits.RegisterNodeRate, limits.RegisterNodeBurst, s.started)
+	s.loginSource = newKeyedBuckets(limits.LoginSourceRate, limits.LoginSourceBurst, maxKeyedBuckets)
+	s.loginUser = newKeyedBuckets(limits.LoginUserRate, limits.LoginUserBurst, maxKeyedBuckets)
 	return s, nil
 }
 
@@ -200,19 +218,25 @@ func ValidateUserName(name string) error {
 // Conn is one client connection's view of the service.
 type Conn struct {
 	svc     *Service
+	source  string // rate-limiting key of the remote address
 	enqueue *bucket
 	resolve *bucket
+	revoked chan struct{} // closed when the account of the session is deleted
 
 	mu      sync.Mutex
 	login   *pendingLogin
 	session *boundSession
 	subs    map[*Subscription]struct{}
 	closed  bool
+	gone    bool // revoked is closed
 }
 
 type pendingLogin struct {
 	user  string
 	state *opaque.ServerState // nil for an unknown user
+	// created is the Created time of the account whose record answered
+	// loginStart, so that the session goes to that account only.
+	created time.Time
 }
 
 type boundSession struct {
@@ -220,17 +244,27 @@ type boundSession struct {
 	Session
 }
 
-// NewConn returns the state of a new client connection. Close it when the
-// connection ends.
-func (s *Service) NewConn() *Conn {
+// NewConn returns the state of a new client connection from remote, the
+// connection's "ip:port" (throttles of registration and login count per
+// source address). Close it when the connection ends.
+func (s *Service) NewConn(remote string) *Conn {
 	now := s.now()
 	return &Conn{
 		svc:     s,
+		source:  sourceKey(remote),
 		enqueue: newBucket(s.limits.EnqueueRate, s.limits.EnqueueBurst, now),
 		resolve: newBucket(s.limits.ResolveRate, s.limits.ResolveBurst, now),
+		revoked: make(chan struct{}),
 		subs:    map[*Subscription]struct{}{},
 	}
 }
+
+// Revoked is closed when the account this connection is logged in to is
+// deleted from another connection (the deleting one is only logged out,
+// as it still carries the answer). The connection then refuses every call
+// that needs a session, and logins (ErrInvalidToken), and its owner should
+// close the transport connection.
+func (c *Conn) Revoked() <-chan struct{} { return c.revoked }
 
 // Close ends the connection's subscriptions and forgets its session (the
 // session itself stays valid for other connections).
@@ -238,12 +272,76 @@ func (c *Conn) Close() {
 	c.mu.Lock()
 	subs := c.subs
 	c.subs = nil
+	sess := c.session
 	c.session = nil
 	c.closed = true
+	c.mu.Unlock()
+	if sess != nil {
+		c.svc.unregister(sess.User, c)
+	}
+	for sub := range subs {
+		sub.Cancel()
+	}
+}
+
+// revoke ends the connection's session for good: its account is gone.
+func (c *Conn) revoke() {
+	c.mu.Lock()
+	c.session = nil
+	subs := c.subs
+	c.subs = map[*Subscription]struct{}{}
+	if !c.gone {
+		c.gone = true
+		close(c.revoked)
+	}
 	c.mu.Unlock()
 	for sub := range subs {
 		sub.Cancel()
 	}
+}
+
+// register records c as bound to user's session.
+func (s *Service) register(user string, c *Conn) {
+	s.liveMu.Lock()
+	defer s.liveMu.Unlock()
+	conns := s.live[user]
+	if conns == nil {
+		conns = map[*Conn]struct{}{}
+		s.live[user] = conns
+	}
+	conns[c] = struct{}{}
+}
+
+// unregister forgets that c is bound to user's session.
+func (s *Service) unregister(user string, c *Conn) {
+	s.liveMu.Lock()
+	defer s.liveMu.Unlock()
+	if conns := s.live[user]; conns != nil {
+		delete(conns, c)
+		if len(conns) == 0 {
+			delete(s.live, user)
+		}
+	}
+}
+
+// revokeUser revokes every connection bound to a session of user and
+// returns how many it revoked. The
+// caller has deleted user's account (and sessions) from the store first:
+// a connection that binds after this call then finds no account.
+// The connection except, which asked for the deletion, is left alone.
+func (s *Service) revokeUser(user string, except *Conn) int {
+	s.liveMu.Lock()
+	conns := s.live[user]
+	delete(s.live, user)
+	s.liveMu.Unlock()
+	n := 0
+	for c := range conns {
+		if c != except {
+			c.revoke()
+			n++
+		}
+	}
+	return n
 }
 
 // user returns the logged-in user, or an error if the connection has no
@@ -251,6 +349,9 @@ func (c *Conn) Close() {
 func (c *Conn) user() (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.gone {
+		return "", ErrInvalidToken
+	}
 	if c.session == nil {
 		return "", ErrUnauthenticated
 	}

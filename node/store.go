@@ -36,14 +36,19 @@ type Account struct {
 
 // Accounts stores registered users.
 type Accounts interface {
-	// CreateAccount adds a. It fails with ErrUserExists if a.User is taken.
+	// CreateAccount adds a. It fails with ErrUserExists if a.User is taken
+	// or held after its deletion until after a.Created, and with
+	// ErrAccountsFull if the store holds as many accounts as it may.
 	CreateAccount(a Account) error
+	// CheckName returns nil if user could be registered at now, else
+	// ErrUserExists (taken, or held after its deletion).
+	CheckName(user string, now time.Time) error
 	// Account returns the account of user, or ErrUnknownUser.
 	Account(user string) (Account, error)
 	// DeleteAccount removes user and everything stored for them: keys, key
-	// packages, mailbox and sessions. ErrUnknownUser if there is no such
-	// user.
-	DeleteAccount(user string) error
+	// packages, mailbox and sessions, and holds the name until holdUntil
+	// (none if zero). ErrUnknownUser if there is no such user.
+	DeleteAccount(user string, holdUntil time.Time) error
 }
 
 // PublishedKeys are a user's public keys as the key directory serves them.
@@ -142,6 +147,10 @@ type MailboxLimits struct {
 	MaxMessages int
 	// MaxBytes is the most payload bytes a mailbox holds (default 64 MiB).
 	MaxBytes int64
+	// TotalBytes is the most payload bytes all mailboxes together hold;
+	// a message beyond it is refused with ErrStoreFull. Zero means the
+	// store's default.
+	TotalBytes int64
 }
 
 // Mailboxes stores messages until their recipient acknowledges them or they
@@ -166,8 +175,9 @@ type Mailboxes interface {
 	// LastSeq returns the sequence number of the last message ever put in
 	// user's mailbox (0 if none).
 	LastSeq(user string) (uint64, error)
-	// Expire removes messages whose Expires is not after now, and sessions
-	// that expired, and returns how many messages it removed.
+	// Expire removes messages whose Expires is not after now, sessions
+	// that expired and holds on deleted names that ended, and returns how
+	// many messages it removed.
 	Expire(now time.Time) (messages int, err error)
 }
 
@@ -175,6 +185,12 @@ type Mailboxes interface {
 type Session struct {
 	User    string
 	Expires time.Time
+	// AccountCreated is the Created time of the account the session was
+	// granted to: a session is good only while User's account is that
+	// one, never for a later account of the same name. Zero in sessions
+	// stored before sessions were bound to accounts; those count as
+	// bound to the account that exists.
+	AccountCreated time.Time
 }
 
 // TokenHash is the SHA-256 of a session token; the store keeps only hashes,
@@ -183,7 +199,9 @@ type TokenHash [32]byte
 
 // Sessions stores login sessions.
 type Sessions interface {
-	// PutSession stores s under h.
+	// PutSession stores s under h. ErrUnknownUser if s.User has no
+	// account, or (when s.AccountCreated is set) an account created at
+	// another time.
 	PutSession(h TokenHash, s Session) error
 	// Session returns the session stored under h, or ErrNoSession. An
 	// expired session is returned as stored; the caller checks Expires.

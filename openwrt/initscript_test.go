@@ -171,6 +171,11 @@ config node 'node'
 	option rpc_timeout '20s'
 	option idle_timeout '90s'
 	option session_ttl '240h'
+	option max_accounts '200'
+	option store_max_bytes '33554432'
+	option register_rate '10'
+	option register_rate_node '30'
+	option name_hold '72h'
 	option mdns 'yes'
 	list mdns_iface 'br-lan'
 	list mdns_iface 'bat0'
@@ -280,6 +285,11 @@ func TestInitScriptTurnsUCIIntoFlags(t *testing.T) {
 					"--rpc-timeout=20s",
 					"--idle-timeout=90s",
 					"--session-ttl=240h",
+					"--max-accounts=200",
+					"--store-max-bytes=33554432",
+					"--register-rate=10",
+					"--register-rate-node=30",
+					"--name-hold=72h",
 					"--mdns",
 					"--mdns-iface=br-lan",
 					"--mdns-iface=bat0",

@@ -422,6 +422,8 @@ enum ErrorCode @0xdfbc1a87f421b42c {
   channelFull @24;       # the node's channel relay is at a bound
   badCommitClaim @25;    # a commit claim not proven by a member of its epoch, or for an epoch the node cannot order
   forgedKeys @26;        # a key answer was not signed by the user's home node
+  storeFull @27;         # the node's mailboxes together are at the node-wide bound
+  accountsFull @28;      # the node has as many accounts as it allows
 }
 
 # MeshState is what is known of a message in the mesh.

@@ -7728,6 +7728,8 @@ const (
 	ErrorCode_channelFull        ErrorCode = 24
 	ErrorCode_badCommitClaim     ErrorCode = 25
 	ErrorCode_forgedKeys         ErrorCode = 26
+	ErrorCode_storeFull          ErrorCode = 27
+	ErrorCode_accountsFull       ErrorCode = 28
 )
 
 // String returns the enum's constant name.
@@ -7787,6 +7789,10 @@ func (c ErrorCode) String() string {
 		return "badCommitClaim"
 	case ErrorCode_forgedKeys:
 		return "forgedKeys"
+	case ErrorCode_storeFull:
+		return "storeFull"
+	case ErrorCode_accountsFull:
+		return "accountsFull"
 
 	default:
 		return ""
@@ -7851,6 +7857,10 @@ func ErrorCodeFromString(c string) ErrorCode {
 		return ErrorCode_badCommitClaim
 	case "forgedKeys":
 		return ErrorCode_forgedKeys
+	case "storeFull":
+		return ErrorCode_storeFull
+	case "accountsFull":
+		return ErrorCode_accountsFull
 
 	default:
 		return 0

@@ -61,7 +61,8 @@ func (e *Engine) Send(ctx context.Context, conv chatdb.ConvID, text string) (cha
 // transient reports whether a refusal of the node may go away by itself.
 func transient(err error) bool {
 	return errors.Is(err, node.ErrRateLimited) || errors.Is(err, node.ErrMailboxFull) ||
-		errors.Is(err, node.ErrShuttingDown) || errors.Is(err, node.ErrMeshFull)
+		errors.Is(err, node.ErrShuttingDown) || errors.Is(err, node.ErrMeshFull) ||
+		errors.Is(err, node.ErrStoreFull)
 }
 
 // flush sends the outbox in order; it stops at the first entry the node

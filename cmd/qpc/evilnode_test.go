@@ -181,7 +181,7 @@ func (e *evilInbound) FetchKeyPackage(context.Context, string) ([]byte, bool, er
 	return nil, false, errEvil
 }
 
-func (e *evilInbound) OrderCommit(context.Context, string, []byte, uint64, []byte) (node.CommitOrder, error) {
+func (e *evilInbound) OrderCommit(context.Context, string, node.CommitClaim) (node.CommitOrder, error) {
 	return node.CommitOrder{}, errEvil
 }
 

@@ -41,6 +41,8 @@ var codes = []struct {
 	{schemas.ErrorCode_forgedKeys, node.ErrForgedKeys},
 	{schemas.ErrorCode_shuttingDown, node.ErrShuttingDown},
 	{schemas.ErrorCode_shuttingDown, node.ErrStoreClosed},
+	{schemas.ErrorCode_storeFull, node.ErrStoreFull},
+	{schemas.ErrorCode_accountsFull, node.ErrAccountsFull},
 }
 
 // CodeOf returns the wire code of err: none for nil, internal for an error

@@ -64,10 +64,10 @@ func TestDeleteAccountRemovesEverythingOfTheUserOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if err := s.DeleteAccount("alice"); err != nil {
+	if err := s.DeleteAccount("alice", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteAccount("alice"); !errors.Is(err, node.ErrUnknownUser) {
+	if err := s.DeleteAccount("alice", time.Time{}); !errors.Is(err, node.ErrUnknownUser) {
 		t.Errorf("second DeleteAccount: %v, want ErrUnknownUser", err)
 	}
 	if _, err := s.Account("alice"); !errors.Is(err, node.ErrUnknownUser) {

@@ -177,7 +177,7 @@ func checkInvariants(tx *bolt.Tx, opts *Options) error {
 		return err
 	}
 	err = tx.Bucket(bucketUserSessions).ForEachBucket(func(u []byte) error {
-		return tx.Bucket(bucketUserSessions).Bucket(u).ForEach(func(h, _ []byte) error {
+		return tx.Bucket(bucketUserSessions).Bucket(u).ForEach(func(h, binding []byte) error {
 			raw := tx.Bucket(bucketSessions).Get(h)
 			if raw == nil {
 				return fmt.Errorf("usersessions of %q lists a missing session", u)
@@ -185,11 +185,25 @@ func checkInvariants(tx *bolt.Tx, opts *Options) error {
 			if s, err := decodeSession(raw); err != nil || !bytes.Equal([]byte(s.User), u) {
 				return fmt.Errorf("usersessions of %q lists a session of another user", u)
 			}
+			if len(binding) != 0 && len(binding) != timeLen {
+				return fmt.Errorf("usersessions of %q binds a session with %d bytes", u, len(binding))
+			}
 			return nil
 		})
 	})
 	if err != nil {
 		return err
+	}
+	if holds := tx.Bucket(bucketNameHolds); holds != nil { // a file from before holds has none
+		err = holds.ForEach(func(u, v []byte) error {
+			if _, err := decodeNameHold(v); err != nil {
+				return fmt.Errorf("name hold of %q: %w", u, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 	}
 	if err := checkMesh(tx); err != nil {
 		return err

@@ -151,9 +151,14 @@ func (s *Store) drain() {
 func (s *Store) commit(batch []*commitReq) {
 	results := make([]*commitResult, len(batch))
 	nStored := 0
+	var before int64
+	var after *int64
 	start := time.Now()
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		w := &commitTx{tx: tx, limits: s.opts.Limits, quota: s.opts.Mesh, chanQuota: s.opts.Channels, boxes: map[string]*mailbox{}}
+		w := &commitTx{tx: tx, limits: s.opts.Limits, quota: s.opts.Mesh, chanQuota: s.opts.Channels, boxes: map[string]*mailbox{},
+			mailBytes: s.mailBytes.Load()}
+		before = w.mailBytes
+		after = &w.mailBytes
 		nStored = 0
 		for i, req := range batch {
 			results[i] = nil
@@ -176,6 +181,11 @@ func (s *Store) commit(batch []*commitReq) {
 		}
 		return w.flush()
 	})
+	if err == nil && after != nil {
+		// Only the committer adds to mailBytes, one commit at a time, so
+		// the next commit starts from the count with this one's bytes.
+		s.mailBytes.Add(*after - before)
+	}
 	if err == nil && s.opts.OnCommit != nil {
 		s.opts.OnCommit(nStored, time.Since(start))
 	}
@@ -201,6 +211,9 @@ type commitTx struct {
 	quota     node.MeshQuota
 	chanQuota node.ChannelQuota
 	boxes     map[string]*mailbox
+	// mailBytes is the payload bytes of all mailboxes with what this
+	// transaction added.
+	mailBytes int64
 	mesh      *meshTx
 	chans     *chanTx
 }

@@ -102,7 +102,7 @@
 //	mailboxmeta       user → queue record
 //	msgexpiry         time(expires) | uint64 seq | user → empty
 //	sessions          token hash (32 bytes) → session record
-//	usersessions      user → bucket: token hash → empty
+//	usersessions      user → bucket: token hash → time(created) of the account the session is bound to (empty before the binding)
 //	sessionexpiry     time(expires) | token hash → empty
 //	meshheld          domain → bucket: uint64 seq → held record
 //	meshqueues        domain → queue record
@@ -123,6 +123,7 @@
 //	mlsgroups         group id (1 to 255 bytes) → group record
 //	mlscommits        group id → bucket: uint64 epoch → commit entry
 //	mlsrecency        uint64 touched | group id → empty
+//	nameholds         user → name hold record (a deleted account's name, held until a time)
 //
 // meta also holds "mesh" → mesh totals record, "channels" → channel
 // totals record and "mls" → group totals record.
@@ -133,7 +134,10 @@
 // same transaction as the messages. msgexpiry and sessionexpiry are indexes
 // in expiry order, so Expire reads only what it removes; they hold exactly
 // one entry per message and session. usersessions lets DeleteAccount find a
-// user's sessions. Key packages are numbered by the bucket's sequence, so
+// user's sessions, and binds each to its account's creation time, so that a
+// session never serves a later account of the same name. nameholds keeps a
+// deleted name from being registered again until its hold ends; Expire reads
+// it whole, as holds are few. Key packages are numbered by the bucket's sequence, so
 // the first key is the oldest.
 //
 // Store-and-forward: a domain is a destination's or an origin's domain (1
@@ -210,6 +214,7 @@
 //	group        version(1) | next epoch(8) | commits kept(8) | touched(8) | keyed from(8) | next key(32)
 //	commit entry key(32) | commit (rest, not empty)
 //	group totals version(1) | groups(8) | touches(8)
+//	name hold    version(1) | held until(12)
 //
 // A field is a 4-byte length and that many bytes. The queue record is the
 // mailbox record (mailboxmeta) and a destination's (meshqueues); its bytes

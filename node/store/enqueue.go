@@ -11,7 +11,9 @@ import (
 // the transaction holding them is committed and synced. A message that
 // cannot be stored gets an error in its receipt and does not affect the
 // others: node.ErrUnknownUser, node.ErrMailboxFull (count or bytes over
-// Options.Limits), or ErrPayloadTooLarge.
+// Options.Limits), node.ErrStoreFull (all mailboxes together at
+// Options.Limits.TotalBytes; nothing stored is evicted), or
+// ErrPayloadTooLarge.
 //
 // A message with a MeshID came through the store-and-forward mesh: it is
 // stored only if its id is not in the seen-set (else a *node.SeenError
@@ -101,10 +103,11 @@ func (w *commitTx) add(m node.NewMessage, rec []byte) (node.Receipt, error) {
 		}
 		w.boxes[m.Recipient] = box
 	}
-	seq, refusal, err := box.add(rec, m.Expires, w.limits)
+	seq, refusal, err := box.add(rec, m.Expires, w.limits, w.mailBytes)
 	if err != nil || refusal != nil {
 		return node.Receipt{Err: refusal}, err
 	}
+	w.mailBytes += int64(len(m.Payload))
 	if fromMesh {
 		if err := w.mesh.addSeenFrom(m.MeshID, node.SeenDelivered, m.MeshExpires, m.MeshFrom); err != nil {
 			return node.Receipt{}, err

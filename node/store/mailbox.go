@@ -22,6 +22,9 @@ type mailbox struct {
 	msgs   *bolt.Bucket
 	meta   queueMeta
 	expiry *bolt.Bucket
+	// freed counts the payload bytes remove took out, for Store.mailBytes
+	// once the transaction commits.
+	freed uint64
 }
 
 // openMailbox returns user's mailbox; node.ErrUnknownUser if there is none.
@@ -50,7 +53,9 @@ func (m *mailbox) saveMeta(tx *bolt.Tx) error {
 // add stores one encoded message record after checking the limits, and
 // returns its sequence number. A limit gives a receipt error and changes
 // nothing; other errors are bbolt's and fail the transaction.
-func (m *mailbox) add(rec []byte, expires time.Time, limits node.MailboxLimits) (seq uint64, receiptErr, err error) {
+// total is the payload bytes of all mailboxes, which must stay within
+// limits.TotalBytes; the caller adds size to it when the message is stored.
+func (m *mailbox) add(rec []byte, expires time.Time, limits node.MailboxLimits, total int64) (seq uint64, receiptErr, err error) {
 	size := uint64(len(rec) - messageHeader)
 	if size > uint64(limits.MaxBytes) || size > maxPayload {
 		return 0, fmt.Errorf("store: enqueue to %q: %w: %d bytes, a mailbox holds %d",
@@ -59,6 +64,12 @@ func (m *mailbox) add(rec []byte, expires time.Time, limits node.MailboxLimits) 
 	if m.meta.count+1 > uint64(limits.MaxMessages) || m.meta.bytes+size > uint64(limits.MaxBytes) {
 		return 0, fmt.Errorf("store: enqueue to %q: %w: holds %d messages, %d bytes",
 			m.user, node.ErrMailboxFull, m.meta.count, m.meta.bytes), nil
+	}
+	if total+int64(size) > limits.TotalBytes {
+		// The message names the bound, not what the node holds: senders
+		// need not learn the node's traffic.
+		return 0, fmt.Errorf("store: enqueue to %q: %w: the node holds at most %d bytes of messages",
+			m.user, node.ErrStoreFull, limits.TotalBytes), nil
 	}
 	seq = m.meta.lastSeq + 1
 	if err := m.msgs.Put(seqKey(seq), rec); err != nil {
@@ -97,6 +108,7 @@ func (m *mailbox) remove(e stored) error {
 	}
 	m.meta.count--
 	m.meta.bytes -= e.size
+	m.freed += e.size
 	seq, expires := e.seq, e.expires
 	if err := m.expiry.Delete(seqExpiryKey(expires, seq, m.user)); err != nil {
 		return err
@@ -181,6 +193,8 @@ func (s *Store) Ack(user string, uptoSeq uint64) (removed int, err error) {
 			}
 		}
 		removed = len(doomed)
+		freed := int64(m.freed)
+		tx.OnCommit(func() { s.mailBytes.Add(-freed) })
 		return m.saveMeta(tx)
 	})
 	if err != nil {
@@ -223,8 +237,8 @@ func (s *Store) mailboxMeta(op, user string) (queueMeta, error) {
 	return meta, nil
 }
 
-// Expire removes messages whose Expires is not after now, and sessions
-// that expired, and returns how many messages it removed. It walks the
+// Expire removes messages whose Expires is not after now, sessions that
+// expired and holds on deleted names that ended, and returns how many messages it removed. It walks the
 // expiry indexes, so its cost is in what it removes, not in what the store
 // holds; it commits every expireChunk removals, so a failure part way
 // leaves the earlier chunks removed.
@@ -245,9 +259,10 @@ func (s *Store) Expire(now time.Time) (messages int, err error) {
 			return messages, err
 		}
 		if !more {
-			return messages, nil
+			break
 		}
 	}
+	return messages, s.expireNameHolds(now)
 }
 
 // expireMessages removes up to expireChunk expired messages in one
@@ -297,11 +312,14 @@ func (s *Store) expireMessages(now time.Time) (removed int, more bool, err error
 				return err
 			}
 		}
+		var freed int64
 		for _, m := range boxes {
 			if err := m.saveMeta(tx); err != nil {
 				return err
 			}
+			freed += int64(m.freed)
 		}
+		tx.OnCommit(func() { s.mailBytes.Add(-freed) })
 		removed = len(doomed)
 		return nil
 	})

@@ -13,6 +13,13 @@ const (
 	DefaultMaxMessages = 10_000
 	// DefaultMaxBytes is the default bound on payload bytes per mailbox.
 	DefaultMaxBytes = 64 << 20
+	// DefaultTotalBytes is the default bound on payload bytes of all
+	// mailboxes together: what a router with the store on tmpfs can spare
+	// of its RAM.
+	DefaultTotalBytes = 64 << 20
+	// DefaultMaxAccounts is the default bound on accounts, sized for a
+	// community router.
+	DefaultMaxAccounts = 1000
 	// DefaultMaxKeyPackages is the default bound on key packages per user
 	// (not counting the last-resort one).
 	DefaultMaxKeyPackages = 100
@@ -98,8 +105,10 @@ const MaxUserLen = 1024
 // default.
 type Options struct {
 	// Limits bound each mailbox (default DefaultMaxMessages,
-	// DefaultMaxBytes).
+	// DefaultMaxBytes) and all of them (default DefaultTotalBytes).
 	Limits node.MailboxLimits
+	// MaxAccounts bounds the accounts (default DefaultMaxAccounts).
+	MaxAccounts int
 	// MaxKeyPackages bounds the key packages a user holds, besides the
 	// last-resort one (default DefaultMaxKeyPackages).
 	MaxKeyPackages int
@@ -158,6 +167,12 @@ func (o *Options) WithDefaults() Options {
 	}
 	if c.Limits.MaxBytes == 0 {
 		c.Limits.MaxBytes = DefaultMaxBytes
+	}
+	if c.Limits.TotalBytes == 0 {
+		c.Limits.TotalBytes = DefaultTotalBytes
+	}
+	if c.MaxAccounts == 0 {
+		c.MaxAccounts = DefaultMaxAccounts
 	}
 	if c.MaxKeyPackages == 0 {
 		c.MaxKeyPackages = DefaultMaxKeyPackages
@@ -230,6 +245,10 @@ func (o Options) Validate() error {
 		return bad("Limits.MaxMessages", o.Limits.MaxMessages)
 	case o.Limits.MaxBytes <= 0:
 		return bad("Limits.MaxBytes", o.Limits.MaxBytes)
+	case o.Limits.TotalBytes <= 0:
+		return bad("Limits.TotalBytes", o.Limits.TotalBytes)
+	case o.MaxAccounts <= 0:
+		return bad("MaxAccounts", o.MaxAccounts)
 	case o.MaxKeyPackages <= 0:
 		return bad("MaxKeyPackages", o.MaxKeyPackages)
 	case o.BatchWindow <= 0:

@@ -11,11 +11,26 @@ import (
 
 // PutSession stores s under h, replacing a session already there. The user
 // must have an account (node.ErrUnknownUser), so that DeleteAccount can
-// remove every session of theirs.
+// remove every session of theirs; when sess.AccountCreated is set, it must
+// be that account's creation time (else node.ErrUnknownUser too: the
+// account the session was granted to is gone). The binding is kept in the
+// usersessions index, whose values were empty before.
 func (s *Store) PutSession(h node.TokenHash, sess node.Session) error {
 	return s.update("put session", func(tx *bolt.Tx) error {
 		if err := hasAccount(tx, sess.User); err != nil {
 			return err
+		}
+		var binding []byte
+		if !sess.AccountCreated.IsZero() {
+			acct, err := decodeAccount(sess.User, tx.Bucket(bucketAccounts).Get([]byte(sess.User)))
+			if err != nil {
+				return err
+			}
+			if !acct.Created.Equal(sess.AccountCreated) {
+				return fmt.Errorf("%w: %q was registered again", node.ErrUnknownUser, sess.User)
+			}
+			binding = make([]byte, timeLen)
+			putTime(binding, sess.AccountCreated)
 		}
 		if err := deleteSession(tx, h); err != nil {
 			return err
@@ -30,13 +45,14 @@ func (s *Store) PutSession(h node.TokenHash, sess node.Session) error {
 		if err != nil {
 			return err
 		}
-		return byUser.Put(h[:], nil)
+		return byUser.Put(h[:], binding)
 	})
 }
 
 // Session returns the session stored under h, or node.ErrNoSession. An
 // expired session is returned as stored until Expire removes it; the caller
-// checks Expires.
+// checks Expires. AccountCreated is read from the usersessions index (zero
+// for a session stored before sessions were bound to accounts).
 func (s *Store) Session(h node.TokenHash) (node.Session, error) {
 	var sess node.Session
 	err := s.view("session", func(tx *bolt.Tx) error {
@@ -45,7 +61,20 @@ func (s *Store) Session(h node.TokenHash) (node.Session, error) {
 			return node.ErrNoSession
 		}
 		var err error
-		sess, err = decodeSession(raw)
+		if sess, err = decodeSession(raw); err != nil {
+			return err
+		}
+		byUser := tx.Bucket(bucketUserSessions).Bucket([]byte(sess.User))
+		if byUser == nil {
+			return fmt.Errorf("%w: session of %q missing from its index", ErrCorrupt, sess.User)
+		}
+		switch binding := byUser.Get(h[:]); len(binding) {
+		case 0:
+		case timeLen:
+			sess.AccountCreated, err = getTime(binding)
+		default:
+			err = fmt.Errorf("%w: session binding of %d bytes", ErrCorrupt, len(binding))
+		}
 		return err
 	})
 	return sess, err

@@ -32,7 +32,7 @@ func TestSessions(t *testing.T) {
 	if got, _ := s.Session(h); got.User != "bob" {
 		t.Errorf("replaced session: %+v", got)
 	}
-	if err := s.DeleteAccount("alice"); err != nil {
+	if err := s.DeleteAccount("alice", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Session(h); err != nil {

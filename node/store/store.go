@@ -58,6 +58,8 @@ var (
 	bucketMLSCommits = []byte("mlscommits")
 	bucketMLSRecency = []byte("mlsrecency")
 
+	bucketNameHolds = []byte("nameholds")
+
 	allBuckets = [][]byte{
 		bucketMeta, bucketAccounts, bucketKeys, bucketKeyPackages, bucketLastResort,
 		bucketMailboxes, bucketMailboxMeta, bucketMsgExpiry,
@@ -68,6 +70,7 @@ var (
 		bucketChanSeen, bucketChanSeenExpiry,
 		bucketMeshNeighbours, bucketChanNeighbours,
 		bucketMLSGroups, bucketMLSCommits, bucketMLSRecency,
+		bucketNameHolds,
 	}
 
 	keySchema     = []byte("schema")
@@ -90,6 +93,12 @@ type Store struct {
 	// queued counts Enqueue, Hold and AddPosts calls handed to the
 	// committer and not yet answered.
 	queued atomic.Int64
+
+	// mailBytes is the payload bytes all mailboxes hold, for the
+	// node-wide bound Options.Limits.TotalBytes. It is counted at Open and
+	// changed after each commit that changes it; the committer, the only
+	// writer that adds, runs one commit at a time, so it never counts low.
+	mailBytes atomic.Int64
 
 	// expireChunk is expireChunk; tests lower it.
 	expireChunk int
@@ -133,8 +142,13 @@ func Open(path string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	var mailBytes int64
 	err = db.Update(func(tx *bolt.Tx) error {
 		if err := initSchema(tx); err != nil {
+			return err
+		}
+		var err error
+		if mailBytes, err = sumMailboxBytes(tx); err != nil {
 			return err
 		}
 		if err := trimChannels(tx, opts.Channels); err != nil {
@@ -154,6 +168,7 @@ func Open(path string, opts Options) (*Store, error) {
 		stop:        make(chan struct{}),
 		loopDone:    make(chan struct{}),
 	}
+	s.mailBytes.Store(mailBytes)
 	go s.commitLoop()
 	return s, nil
 }

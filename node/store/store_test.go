@@ -221,7 +221,7 @@ func TestEveryMethodFailsAfterClose(t *testing.T) {
 		"empty Enqueue":  errEnqueueNone,
 		"CreateAccount":  s.CreateAccount(node.Account{User: "bob"}),
 		"Account":        errAccount,
-		"DeleteAccount":  s.DeleteAccount("alice"),
+		"DeleteAccount":  s.DeleteAccount("alice", time.Time{}),
 		"PutKeys":        s.PutKeys("alice", sampleKeys),
 		"Keys":           errKeys,
 		"AddKeyPackages": s.AddKeyPackages("alice", [][]byte{{1}}, nil),

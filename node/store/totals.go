@@ -22,3 +22,22 @@ func (s *Store) Totals() (messages, bytes int64, accounts int, err error) {
 	})
 	return messages, bytes, accounts, err
 }
+
+// sumMailboxBytes returns the payload bytes all mailboxes hold, from their
+// meta records.
+func sumMailboxBytes(tx *bolt.Tx) (int64, error) {
+	var total int64
+	err := tx.Bucket(bucketMailboxMeta).ForEach(func(_, v []byte) error {
+		meta, err := decodeQueueMeta(v)
+		if err != nil {
+			return err
+		}
+		total += int64(meta.bytes)
+		return nil
+	})
+	return total, err
+}
+
+// MailboxBytes returns the payload bytes all mailboxes hold, as counted
+// for the node-wide bound (Options.Limits.TotalBytes); cheap.
+func (s *Store) MailboxBytes() int64 { return s.mailBytes.Load() }

@@ -1,0 +1,207 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/quicprochat/qpc/node"
+)
+
+// checkMailBytes fails the test unless the store's running count of
+// mailbox bytes is the sum of the mailboxes' records.
+func checkMailBytes(t *testing.T, s *Store) {
+	t.Helper()
+	var sum int64
+	err := s.view("sum", func(tx *bolt.Tx) error {
+		var err error
+		sum, err = sumMailboxBytes(tx)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.MailboxBytes(); got != sum {
+		t.Errorf("running count of mailbox bytes %d, mailboxes hold %d", got, sum)
+	}
+}
+
+func TestTheNodeWideCapRefusesWithStoreFullAndKeepsWhatIsStored(t *testing.T) {
+	opts := testOptions()
+	opts.Limits = node.MailboxLimits{MaxMessages: 1000, MaxBytes: 1000, TotalBytes: 1000}
+	path := filepath.Join(t.TempDir(), FileName)
+	s, err := Open(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, s, "a", "b", "c")
+	ctx := context.Background()
+	payload := string(make([]byte, 100))
+	// Four mailboxes' worth of room for one node: a and b fill it between
+	// them, each well under its own bound.
+	var stored int
+	for i := range 30 {
+		rcpt := []string{"a", "b"}[i%2]
+		r, err := s.Enqueue(ctx, []node.NewMessage{msg(rcpt, payload, time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r[0].Err != nil {
+			if !errors.Is(r[0].Err, node.ErrStoreFull) {
+				t.Fatalf("message %d: %v, want ErrStoreFull", i, r[0].Err)
+			}
+			break
+		}
+		stored++
+	}
+	if stored != 10 {
+		t.Fatalf("stored %d messages of 100 bytes under a cap of 1000, want 10", stored)
+	}
+	// One batch: what fits is stored, the rest refused, nothing evicted.
+	r, err := s.Enqueue(ctx, []node.NewMessage{msg("c", "x", time.Hour)})
+	if err != nil || !errors.Is(r[0].Err, node.ErrStoreFull) {
+		t.Fatalf("a 1-byte message into a full store: %v, %v", r, err)
+	}
+	checkMailBytes(t, s)
+	got := 0
+	for _, u := range []string{"a", "b"} {
+		msgs, err := s.Fetch(u, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if len(m.Payload) != 100 {
+				t.Errorf("%s's message %d has %d bytes", u, m.Seq, len(m.Payload))
+			}
+		}
+		got += len(msgs)
+	}
+	if got != stored {
+		t.Errorf("fetched %d messages, %d were stored", got, stored)
+	}
+
+	// Acknowledging, expiring and deleting an account make room.
+	if n, err := s.Ack("a", 1); err != nil || n != 1 {
+		t.Fatalf("Ack = %d, %v", n, err)
+	}
+	checkMailBytes(t, s)
+	if r, err := s.Enqueue(ctx, []node.NewMessage{msg("c", payload, 2*time.Minute)}); err != nil || r[0].Err != nil {
+		t.Fatalf("after an ack freed 100 bytes: %v, %v", r, err)
+	}
+	if _, err := s.Expire(t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	checkMailBytes(t, s)
+	if s.MailboxBytes() != 0 {
+		t.Errorf("after everything expired, %d bytes counted", s.MailboxBytes())
+	}
+	if r, err := s.Enqueue(ctx, []node.NewMessage{msg("b", payload, 2*time.Hour)}); err != nil || r[0].Err != nil {
+		t.Fatalf("after expiry: %v, %v", r, err)
+	}
+	if err := s.DeleteAccount("b", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	checkMailBytes(t, s)
+	if r, err := s.Enqueue(ctx, []node.NewMessage{msg("a", payload, 2*time.Hour)}); err != nil || r[0].Err != nil {
+		t.Fatalf("after a deletion: %v, %v", r, err)
+	}
+
+	// The count is the file's after a restart.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	checkMailBytes(t, s)
+	if s.MailboxBytes() != 100 {
+		t.Errorf("after reopening, %d bytes counted, want 100", s.MailboxBytes())
+	}
+}
+
+func TestAccountsBeyondMaxAccountsAreRefused(t *testing.T) {
+	opts := testOptions()
+	opts.MaxAccounts = 2
+	s := openTest(t, opts)
+	mustCreate(t, s, "a", "b")
+	err := s.CreateAccount(node.Account{User: "c", Record: []byte("r"), Created: t0})
+	if !errors.Is(err, node.ErrAccountsFull) {
+		t.Fatalf("a third account: %v, want ErrAccountsFull", err)
+	}
+	if _, err := s.Account("c"); !errors.Is(err, node.ErrUnknownUser) {
+		t.Errorf("the refused account exists: %v", err)
+	}
+	if err := s.DeleteAccount("a", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, s, "c")
+}
+
+func TestADeletedNameIsHeldUntilItsTimeAndExpireForgetsTheHold(t *testing.T) {
+	s := openTest(t, testOptions())
+	mustCreate(t, s, "alice")
+	until := t0.Add(7 * 24 * time.Hour)
+	if err := s.DeleteAccount("alice", until); err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []time.Time{t0, until.Add(-time.Nanosecond)} {
+		if err := s.CheckName("alice", at); !errors.Is(err, node.ErrUserExists) {
+			t.Errorf("CheckName at %s: %v, want ErrUserExists", at, err)
+		}
+		err := s.CreateAccount(node.Account{User: "alice", Record: []byte("r"), Created: at})
+		if !errors.Is(err, node.ErrUserExists) {
+			t.Errorf("CreateAccount at %s: %v, want ErrUserExists", at, err)
+		}
+	}
+	if err := s.CheckName("alice", until); err != nil {
+		t.Errorf("CheckName when the hold ends: %v", err)
+	}
+	if _, err := s.Expire(until); err != nil {
+		t.Fatal(err)
+	}
+	err := s.view("holds", func(tx *bolt.Tx) error {
+		if n := tx.Bucket(bucketNameHolds).Stats().KeyN; n != 0 {
+			t.Errorf("%d holds left after they ended", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateAccount(node.Account{User: "alice", Record: []byte("r2"), Created: until}); err != nil {
+		t.Errorf("registering the name after its hold: %v", err)
+	}
+	if err := s.CheckName("alice", until); !errors.Is(err, node.ErrUserExists) {
+		t.Errorf("CheckName of an account: %v, want ErrUserExists", err)
+	}
+}
+
+func TestASessionIsBoundToTheAccountItWasGrantedTo(t *testing.T) {
+	s := openTest(t, testOptions())
+	mustCreate(t, s, "alice")
+	h := node.TokenHash{1}
+	if err := s.PutSession(h, node.Session{User: "alice", Expires: t0.Add(time.Hour), AccountCreated: t0}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Session(h)
+	if err != nil || !got.AccountCreated.Equal(t0) {
+		t.Fatalf("Session = %+v, %v; want bound to the account created at t0", got, err)
+	}
+	err = s.PutSession(node.TokenHash{2}, node.Session{User: "alice", Expires: t0.Add(time.Hour), AccountCreated: t0.Add(time.Nanosecond)})
+	if !errors.Is(err, node.ErrUnknownUser) {
+		t.Errorf("a session for another account of the name: %v, want ErrUnknownUser", err)
+	}
+	// A session stored before the binding existed reads as unbound.
+	if err := s.PutSession(node.TokenHash{3}, node.Session{User: "alice", Expires: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Session(node.TokenHash{3}); err != nil || !got.AccountCreated.IsZero() {
+		t.Errorf("an unbound session = %+v, %v", got, err)
+	}
+}
