@@ -14,9 +14,11 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/qpc ./cmd/qpc
 
-## run: a node on localhost with embedded defaults and its data under ./.qpc
+## run: a node on localhost with embedded defaults and its data under ./.qpc;
+## registration limits are raised so that `qpc bench` (two accounts per client) runs against it
 run: build
-	./bin/qpc node --listen 127.0.0.1:7000 --domain localhost --data-dir ./.qpc
+	./bin/qpc node --listen 127.0.0.1:7000 --domain localhost --data-dir ./.qpc \
+		--register-rate 100000 --register-rate-node 100000
 
 ## test: lint, then every test (cross-arch tests need qemu-user-static; see README)
 test: lint

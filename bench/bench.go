@@ -107,6 +107,13 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		pw := []byte(user)
 		if _, err := c.Register(ctx, fastKSF, domain, user, pw); err != nil {
 			c.Close()
+			if errors.Is(err, node.ErrRateLimited) || errors.Is(err, node.ErrAccountsFull) {
+				// The node's registration bounds (issue 20) count every
+				// bench account; say which knobs let a benchmark through.
+				return nil, fmt.Errorf("registering %s on %s: %w (the bench registers two accounts per client: "+
+					"raise --register-rate, --register-rate-node and --max-accounts on a node you benchmark; `make run` does)",
+					user, domain, err)
+			}
 			return nil, err
 		}
 		p := &peer{c: c, user: user, addr: user + "@" + domain}
