@@ -234,18 +234,7 @@ func (m *Manager) refuse(remote string, err error) {
 	if splitErr != nil {
 		host = remote
 	}
-	key := host + " " + reason
-	now := m.cfg.Now()
-	m.mu.Lock()
-	last, seen := m.logged[key]
-	if !seen || now.Sub(last) > 10*time.Minute {
-		m.logged[key] = now
-		seen = false
-	}
-	m.mu.Unlock()
-	if !seen {
-		m.log.Warn("refused federation peer", "remote", remote, "reason", reason, "err", err)
-	}
+	m.warnOnce(host+" "+reason, "refused federation peer", "remote", remote, "reason", reason, "err", err)
 }
 
 // Run dials the configured peers and, with a source, the nodes discovery

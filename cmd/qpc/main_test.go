@@ -231,15 +231,17 @@ func TestStatusGivesUpOnAnUnreachableNodeWithinTheTimeout(t *testing.T) {
 	t.Logf("gave up after %s", time.Since(start).Round(time.Millisecond))
 }
 
-func TestRegisterSendAndReceiveFromTheCommandLine(t *testing.T) {
-	p := startNodeProc(t, qpcBin)
-	dir := t.TempDir()
-	for _, u := range []string{"alice", "bob"} {
-		os.WriteFile(filepath.Join(dir, u+".pw"), []byte("password of "+u+"\n"), 0o600)
-	}
-	qpc := func(user string, args ...string) (string, string, error) {
+// cliUsers registers users on the node process p with the qpc binary,
+// each with a password file and a state dir of its own, and returns a
+// function that runs a qpc subcommand as one of them (args[0] is the
+// subcommand; its flags go before the positional text, which ends flag
+// parsing; it returns stdout, stderr and the error of the run), and the
+// directory that holds user's state in dir/user.
+func cliUsers(t *testing.T, p *nodeProc, users ...string) (qpc func(user string, args ...string) (string, string, error), dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	qpc = func(user string, args ...string) (string, string, error) {
 		t.Helper()
-		// Flags go before the positional text, which ends flag parsing.
 		full := append([]string{args[0], "--password-file", filepath.Join(dir, user+".pw"), "--state-dir", filepath.Join(dir, user)}, args[1:]...)
 		cmd := exec.Command(qpcBin, full...)
 		var out, errb bytes.Buffer
@@ -247,11 +249,20 @@ func TestRegisterSendAndReceiveFromTheCommandLine(t *testing.T) {
 		err := cmd.Run()
 		return out.String(), errb.String(), err
 	}
-	for _, u := range []string{"alice", "bob"} {
+	for _, u := range users {
+		if err := os.WriteFile(filepath.Join(dir, u+".pw"), []byte("password of "+u+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		if out, errOut, err := qpc(u, "register", "--server", p.addr, "--pin", p.fp, "--username", u); err != nil {
 			t.Fatalf("register %s: %v\n%s%s", u, err, out, errOut)
 		}
 	}
+	return qpc, dir
+}
+
+func TestRegisterSendAndReceiveFromTheCommandLine(t *testing.T) {
+	p := startNodeProc(t, qpcBin)
+	qpc, dir := cliUsers(t, p, "alice", "bob")
 	if out, errOut, err := qpc("alice", "send", "--to", "bob", "hello", "bob"); err != nil || !strings.Contains(out, "seq 1") {
 		t.Fatalf("send: %v\n%s%s", err, out, errOut)
 	}

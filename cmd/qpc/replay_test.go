@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,22 +21,7 @@ import (
 func TestRecvShowsAReplayedSealedMessageOnce(t *testing.T) {
 	p := startNodeProc(t, qpcBin)
 	const domain = "node1.example.mesh"
-	dir := t.TempDir()
-	qpc := func(user string, args ...string) (string, string, error) {
-		t.Helper()
-		full := append([]string{args[0], "--password-file", filepath.Join(dir, user+".pw"), "--state-dir", filepath.Join(dir, user)}, args[1:]...)
-		cmd := exec.Command(qpcBin, full...)
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		return out.String(), errb.String(), err
-	}
-	for _, u := range []string{"alice", "bob"} {
-		os.WriteFile(filepath.Join(dir, u+".pw"), []byte("password of "+u+"\n"), 0o600)
-		if out, errOut, err := qpc(u, "register", "--server", p.addr, "--pin", p.fp, "--username", u); err != nil {
-			t.Fatalf("register %s: %v\n%s%s", u, err, out, errOut)
-		}
-	}
+	qpc, dir := cliUsers(t, p, "alice", "bob")
 	if out, errOut, err := qpc("alice", "send", "--to", "bob", "pay 10 EUR to bob"); err != nil {
 		t.Fatalf("send: %v\n%s%s", err, out, errOut)
 	}
