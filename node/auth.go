@@ -151,6 +151,7 @@ func (c *Conn) bind(h TokenHash, s Session) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.session = &boundSession{hash: h, Session: s}
+	c.boundOnce.Do(func() { close(c.bound) })
 }
 
 // DeleteAccount removes the logged-in user and everything of theirs, and

@@ -203,7 +203,15 @@ type Conn struct {
 	session *boundSession
 	subs    map[*Subscription]struct{}
 	closed  bool
+	// bound is closed when a session is first bound (see Bound).
+	bound     chan struct{}
+	boundOnce sync.Once
 }
+
+// Bound returns a channel that is closed once a session has been bound to
+// the connection by a login or a resumed session. The transport closes
+// connections that do not get there within a deadline.
+func (c *Conn) Bound() <-chan struct{} { return c.bound }
 
 type pendingLogin struct {
 	user  string
@@ -224,6 +232,7 @@ func (s *Service) NewConn() *Conn {
 		enqueue: newBucket(s.limits.EnqueueRate, s.limits.EnqueueBurst, now),
 		resolve: newBucket(s.limits.ResolveRate, s.limits.ResolveBurst, now),
 		subs:    map[*Subscription]struct{}{},
+		bound:   make(chan struct{}),
 	}
 }
 

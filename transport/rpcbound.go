@@ -1,0 +1,309 @@
+package transport
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+
+	"capnproto.org/go/capnp/v3"
+	"capnproto.org/go/capnp/v3/rpc/transport"
+	rpccp "capnproto.org/go/capnp/v3/std/capnp/rpc"
+)
+
+// A Cap'n Proto stream frame starts with its segment table: a little-endian
+// uint32 holding the segment count minus one, one uint32 per segment with
+// its size in 8-byte words, and four bytes of padding when the count is
+// even. The segments follow. Reading the table first tells the size of the
+// whole frame before any of it is allocated.
+const (
+	// maxFrameSegments is the most segments a frame may have; the capnp
+	// decoder refuses more, and so do we, before it allocates the table.
+	maxFrameSegments = 512
+	// FrameOverhead is what an RPC frame needs beyond its payloads: the
+	// RPC message, call header, cap table and the other fields of a call.
+	FrameOverhead = 64 << 10
+	// FramePayloads is how many payloads of --max-payload one frame may
+	// carry (a batch of sends, key packages).
+	FramePayloads = 4
+	// MinFramePayload is the payload room of a frame however small
+	// --max-payload is, so that a client can size its batches without
+	// knowing the node's setting (see client.MaxBatchBytes).
+	MinFramePayload = 256 << 10
+	// MaxCallsInFlight bounds the calls of one connection that the node
+	// has read and not yet answered. It is above what a pipelining client
+	// keeps in flight (qpc bench keeps a window of 32).
+	MaxCallsInFlight = 64
+)
+
+// ErrFrameTooLarge means a peer announced an RPC frame larger than the
+// connection allows; the connection is closed without reading it.
+var ErrFrameTooLarge = errors.New("RPC frame too large")
+
+// ErrBadFrame means a peer sent an RPC frame whose segment table is
+// malformed.
+var ErrBadFrame = errors.New("malformed RPC frame")
+
+// FrameBound returns the largest RPC frame a node with the given
+// --max-payload reads from a client: room for FramePayloads payloads (at
+// least MinFramePayload bytes of them) plus FrameOverhead.
+func FrameBound(maxPayload int) int {
+	room := FramePayloads * maxPayload
+	if room < MinFramePayload {
+		room = MinFramePayload
+	}
+	return room + FrameOverhead
+}
+
+// frameSize reads the segment table at the start of b. It returns the
+// frame's total size in bytes (table included), or, when b is too short to
+// tell, need > len(b): how many bytes the table takes.
+func frameSize(b []byte) (size uint64, need int, err error) {
+	if len(b) < 4 {
+		return 0, 4, nil
+	}
+	segs := uint64(binary.LittleEndian.Uint32(b)) + 1
+	if segs > maxFrameSegments {
+		return 0, 0, fmt.Errorf("%w: %d segments (at most %d)", ErrBadFrame, segs, maxFrameSegments)
+	}
+	table := 4 + 4*int(segs)
+	table += table % 8 // pad to a whole word
+	if len(b) < table {
+		return 0, table, nil
+	}
+	size = uint64(table)
+	for i := 0; i < int(segs); i++ {
+		size += 8 * uint64(binary.LittleEndian.Uint32(b[4+4*i:]))
+	}
+	return size, table, nil
+}
+
+// Limits bound what one RPC connection may make the node hold.
+type Limits struct {
+	// MaxFrame is the largest frame read, in bytes; 0 keeps the capnp
+	// default (64 MiB).
+	MaxFrame int
+	// MaxCalls bounds the calls read and not yet answered; 0 means no
+	// bound. Their frames together are also held under MaxFrame bytes
+	// (one call is always let in).
+	MaxCalls int
+	// OnRefused, if not nil, is told when the connection is closed for a
+	// frame over MaxFrame or a malformed one.
+	OnRefused func(err error)
+}
+
+// bounded is the codec and the bookkeeping of a bounded RPC connection.
+// Before it reads a frame it reads the frame's segment table, refuses a
+// frame over the bound, and waits while the connection holds MaxCalls
+// calls or MaxFrame bytes of them that have not been answered. While it
+// waits it reads nothing, so QUIC flow control stops the peer once the
+// stream's receive window is full: a client that pipelines calls and never
+// reads the answers stalls itself, not the node.
+type bounded struct {
+	r    *bufio.Reader
+	enc  *capnp.Encoder
+	dec  *capnp.Decoder
+	c    io.Closer
+	lim  Limits
+	log  *slog.Logger
+	last uint64 // size of the frame Decode returned last; RecvMessage only
+
+	mu     sync.Mutex
+	cond   *sync.Cond
+	closed bool
+	calls  map[uint32]uint64 // question id -> frame bytes, unanswered
+	held   uint64            // sum of calls
+}
+
+func newBounded(rwc io.ReadWriteCloser, lim Limits, log *slog.Logger) *bounded {
+	// The reader's buffer fits the largest segment table, so Peek can show
+	// it whole.
+	r := bufio.NewReaderSize(rwc, 4096)
+	b := &bounded{r: r, enc: capnp.NewEncoder(rwc), dec: capnp.NewDecoder(r), c: rwc,
+		lim: lim, log: log, calls: map[uint32]uint64{}}
+	if lim.MaxFrame > 0 {
+		b.dec.MaxMessageSize = uint64(lim.MaxFrame)
+	}
+	b.cond = sync.NewCond(&b.mu)
+	return b
+}
+
+// Encode implements transport.Codec.
+func (b *bounded) Encode(m *capnp.Message) error { return b.enc.Encode(m) }
+
+// Decode implements transport.Codec: it checks the next frame's size,
+// waits for room, and decodes it.
+func (b *bounded) Decode() (*capnp.Message, error) {
+	size, err := b.peekSize()
+	if err != nil {
+		return nil, err
+	}
+	if b.lim.MaxFrame > 0 && size > uint64(b.lim.MaxFrame) {
+		return nil, b.refuse(fmt.Errorf("%w: %d bytes announced, at most %d", ErrFrameTooLarge, size, b.lim.MaxFrame))
+	}
+	if err := b.wait(size); err != nil {
+		return nil, err
+	}
+	b.last = size
+	return b.dec.Decode()
+}
+
+func (b *bounded) peekSize() (uint64, error) {
+	need := 4
+	for {
+		hdr, err := b.r.Peek(need)
+		if err != nil {
+			return 0, err
+		}
+		size, n, err := frameSize(hdr)
+		if err != nil {
+			return 0, b.refuse(err)
+		}
+		if n <= len(hdr) {
+			return size, nil
+		}
+		need = n
+	}
+}
+
+func (b *bounded) refuse(err error) error {
+	b.log.Info("closing connection: bad RPC frame", "err", err)
+	if b.lim.OnRefused != nil {
+		b.lim.OnRefused(err)
+	}
+	return err
+}
+
+// wait blocks while reading a frame of size would go past the connection's
+// bounds; with nothing held, any frame within MaxFrame goes.
+func (b *bounded) wait(size uint64) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for !b.closed && len(b.calls) > 0 && !b.roomFor(size) {
+		b.cond.Wait()
+	}
+	if b.closed {
+		return errStreamClosed
+	}
+	return nil
+}
+
+func (b *bounded) roomFor(size uint64) bool {
+	if b.lim.MaxCalls > 0 && len(b.calls) >= b.lim.MaxCalls {
+		return false
+	}
+	return b.lim.MaxFrame <= 0 || b.held+size <= uint64(b.lim.MaxFrame)
+}
+
+// received records an incoming message that the node will answer with a
+// Return: a Call or a Bootstrap.
+func (b *bounded) received(m rpccp.Message, size uint64) {
+	var id uint32
+	switch m.Which() {
+	case rpccp.Message_Which_call:
+		c, err := m.Call()
+		if err != nil {
+			return
+		}
+		id = c.QuestionId()
+	case rpccp.Message_Which_bootstrap:
+		bs, err := m.Bootstrap()
+		if err != nil {
+			return
+		}
+		id = bs.QuestionId()
+	default:
+		return
+	}
+	b.mu.Lock()
+	b.calls[id] += size
+	b.held += size
+	b.mu.Unlock()
+}
+
+// answered records that the Return in m has been written (or dropped), so
+// that its call no longer counts.
+func (b *bounded) answered(m rpccp.Message) {
+	if m.Which() != rpccp.Message_Which_return {
+		return
+	}
+	ret, err := m.Return()
+	if err != nil {
+		return
+	}
+	id := ret.AnswerId()
+	b.mu.Lock()
+	if size, ok := b.calls[id]; ok {
+		delete(b.calls, id)
+		b.held -= size
+		b.cond.Broadcast()
+	}
+	b.mu.Unlock()
+}
+
+// Close implements transport.Codec: it wakes a waiting Decode and closes
+// the stream, which interrupts a Decode that is reading.
+func (b *bounded) Close() error {
+	b.mu.Lock()
+	b.closed = true
+	b.cond.Broadcast()
+	b.mu.Unlock()
+	return b.c.Close()
+}
+
+// errStreamClosed is what a Decode that was waiting returns after Close.
+var errStreamClosed = errors.New("RPC stream closed")
+
+// boundedTransport is a capnp transport over a bounded codec that tells the
+// codec which calls were read and which were answered.
+type boundedTransport struct {
+	transport.Transport
+	b *bounded
+}
+
+func newBoundedTransport(rwc io.ReadWriteCloser, lim Limits, log *slog.Logger) transport.Transport {
+	b := newBounded(rwc, lim, log)
+	return &boundedTransport{Transport: transport.New(b), b: b}
+}
+
+// RecvMessage implements transport.Transport.
+func (t *boundedTransport) RecvMessage() (transport.IncomingMessage, error) {
+	in, err := t.Transport.RecvMessage()
+	if err != nil {
+		return nil, err
+	}
+	t.b.received(in.Message(), t.b.last)
+	return in, nil
+}
+
+// NewMessage implements transport.Transport.
+func (t *boundedTransport) NewMessage() (transport.OutgoingMessage, error) {
+	out, err := t.Transport.NewMessage()
+	if err != nil {
+		return nil, err
+	}
+	return &boundedOutgoing{OutgoingMessage: out, b: t.b}, nil
+}
+
+// boundedOutgoing counts a Return as answered once it is written, or when
+// it is released unsent (the RPC library drops the answers of a call whose
+// context ended).
+type boundedOutgoing struct {
+	transport.OutgoingMessage
+	b    *bounded
+	once sync.Once
+}
+
+func (o *boundedOutgoing) Send() error {
+	err := o.OutgoingMessage.Send()
+	o.once.Do(func() { o.b.answered(o.Message()) })
+	return err
+}
+
+func (o *boundedOutgoing) Release() {
+	o.once.Do(func() { o.b.answered(o.Message()) })
+	o.OutgoingMessage.Release()
+}
