@@ -26,6 +26,9 @@ const (
 	// CodeRefused closes a federation link whose peer failed a check after
 	// the handshake (it claims another domain than its certificate names).
 	CodeRefused quic.ApplicationErrorCode = 5
+	// CodeLoginTimeout closes a client connection that did not log in or
+	// resume a session within the node's --login-timeout.
+	CodeLoginTimeout quic.ApplicationErrorCode = 6
 )
 
 // rpcStream adapts a QUIC stream to the io.ReadWriteCloser the Cap'n Proto
