@@ -48,8 +48,9 @@ func newNodeMetrics(connsOpen func() int, totals func() (messages, bytes int64, 
 			"Client connections refused, by reason: total (--max-connections), per_source (--max-connections-per-source), "+
 				"unauthenticated (--max-unauthenticated).", "reason"),
 		busy: r.MustCounter("qpc_rpc_busy_total", "Client calls refused because the node served its bound of calls (answered rateLimited)."),
-		framesRefused: r.MustCounter("qpc_rpc_frames_refused_total",
-			"Client connections closed for an RPC frame over the bound of --max-payload, or a malformed one."),
+		framesRefused: r.MustCounter("qpc_rpc_bounds_closed_total",
+			"Client connections closed for breaking RPC bounds: a frame over the bound of --max-payload, "+
+				"a malformed frame, or too many answers never finished."),
 		loginTimeouts: r.MustCounter("qpc_connections_login_timeout_total",
 			"Client connections closed because they did not log in within --login-timeout."),
 		mlsCommits: r.MustCounterVec("qpc_mls_commits_total",

@@ -37,11 +37,21 @@ const (
 	// has read and not yet answered. It is above what a pipelining client
 	// keeps in flight (qpc bench keeps a window of 32).
 	MaxCallsInFlight = 64
+	// unfinishedPerCall is how many answers per MaxCalls a connection may
+	// leave unfinished. The RPC library keeps an answer's Return until the
+	// peer sends Finish for it; a client sends it as soon as it has read
+	// the answer, so only a peer that never does reaches this.
+	unfinishedPerCall = 4
 )
 
 // ErrFrameTooLarge means a peer announced an RPC frame larger than the
 // connection allows; the connection is closed without reading it.
 var ErrFrameTooLarge = errors.New("RPC frame too large")
+
+// ErrUnfinishedCalls means a peer left more answers unfinished (it never
+// sent the Finish that lets the node drop an answer) than a connection may
+// keep; the connection is closed.
+var ErrUnfinishedCalls = errors.New("too many answered calls never finished")
 
 // ErrBadFrame means a peer sent an RPC frame whose segment table is
 // malformed.
@@ -88,7 +98,8 @@ type Limits struct {
 	MaxFrame int
 	// MaxCalls bounds the calls read and not yet answered; 0 means no
 	// bound. Their frames together are also held under MaxFrame bytes
-	// (one call is always let in).
+	// (one call is always let in). A peer that leaves more than
+	// 4×MaxCalls answers unfinished is disconnected (ErrUnfinishedCalls).
 	MaxCalls int
 	// OnRefused, if not nil, is told when the connection is closed for a
 	// frame over MaxFrame or a malformed one.
@@ -111,11 +122,21 @@ type bounded struct {
 	log  *slog.Logger
 	last uint64 // size of the frame Decode returned last; RecvMessage only
 
-	mu     sync.Mutex
-	cond   *sync.Cond
-	closed bool
-	calls  map[uint32]uint64 // question id -> frame bytes, unanswered
-	held   uint64            // sum of calls
+	mu         sync.Mutex
+	cond       *sync.Cond
+	closed     bool
+	err        error                // why the connection was cut, if it was
+	calls      map[uint32]*question // by question id, until returned and finished
+	pending    int                  // calls not yet returned
+	held       uint64               // frame bytes of pending calls
+	unfinished int                  // calls returned and not finished
+}
+
+// question is a call of the peer that the node has read.
+type question struct {
+	size     uint64 // of its frame
+	returned bool   // the node's Return was written (or dropped)
+	finished bool   // the peer's Finish was read
 }
 
 func newBounded(rwc io.ReadWriteCloser, lim Limits, log *slog.Logger) *bounded {
@@ -123,7 +144,7 @@ func newBounded(rwc io.ReadWriteCloser, lim Limits, log *slog.Logger) *bounded {
 	// it whole.
 	r := bufio.NewReaderSize(rwc, 4096)
 	b := &bounded{r: r, enc: capnp.NewEncoder(rwc), dec: capnp.NewDecoder(r), c: rwc,
-		lim: lim, log: log, calls: map[uint32]uint64{}}
+		lim: lim, log: log, calls: map[uint32]*question{}}
 	if lim.MaxFrame > 0 {
 		b.dec.MaxMessageSize = uint64(lim.MaxFrame)
 	}
@@ -135,8 +156,21 @@ func newBounded(rwc io.ReadWriteCloser, lim Limits, log *slog.Logger) *bounded {
 func (b *bounded) Encode(m *capnp.Message) error { return b.enc.Encode(m) }
 
 // Decode implements transport.Codec: it checks the next frame's size,
-// waits for room, and decodes it.
+// waits for room, and decodes it. After the connection was cut for
+// breaking a bound, it returns why.
 func (b *bounded) Decode() (*capnp.Message, error) {
+	m, err := b.decode()
+	if err != nil {
+		b.mu.Lock()
+		if b.err != nil {
+			err = b.err
+		}
+		b.mu.Unlock()
+	}
+	return m, err
+}
+
+func (b *bounded) decode() (*capnp.Message, error) {
 	size, err := b.peekSize()
 	if err != nil {
 		return nil, err
@@ -170,7 +204,7 @@ func (b *bounded) peekSize() (uint64, error) {
 }
 
 func (b *bounded) refuse(err error) error {
-	b.log.Info("closing connection: bad RPC frame", "err", err)
+	b.log.Info("closing connection: over its RPC bounds", "err", err)
 	if b.lim.OnRefused != nil {
 		b.lim.OnRefused(err)
 	}
@@ -182,8 +216,11 @@ func (b *bounded) refuse(err error) error {
 func (b *bounded) wait(size uint64) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for !b.closed && len(b.calls) > 0 && !b.roomFor(size) {
+	for !b.closed && b.pending > 0 && !b.roomFor(size) {
 		b.cond.Wait()
+	}
+	if b.err != nil {
+		return b.err
 	}
 	if b.closed {
 		return errStreamClosed
@@ -192,17 +229,32 @@ func (b *bounded) wait(size uint64) error {
 }
 
 func (b *bounded) roomFor(size uint64) bool {
-	if b.lim.MaxCalls > 0 && len(b.calls) >= b.lim.MaxCalls {
+	if b.lim.MaxCalls > 0 && b.pending >= b.lim.MaxCalls {
 		return false
 	}
 	return b.lim.MaxFrame <= 0 || b.held+size <= uint64(b.lim.MaxFrame)
 }
 
 // received records an incoming message that the node will answer with a
-// Return: a Call or a Bootstrap.
+// Return (a Call or a Bootstrap), or the Finish of one.
 func (b *bounded) received(m rpccp.Message, size uint64) {
 	var id uint32
 	switch m.Which() {
+	case rpccp.Message_Which_finish:
+		f, err := m.Finish()
+		if err != nil {
+			return
+		}
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if q, ok := b.calls[f.QuestionId()]; ok {
+			q.finished = true
+			if q.returned {
+				delete(b.calls, f.QuestionId())
+				b.unfinished--
+			}
+		}
+		return
 	case rpccp.Message_Which_call:
 		c, err := m.Call()
 		if err != nil {
@@ -219,9 +271,19 @@ func (b *bounded) received(m rpccp.Message, size uint64) {
 		return
 	}
 	b.mu.Lock()
-	b.calls[id] += size
+	defer b.mu.Unlock()
+	if q, ok := b.calls[id]; ok && !q.returned {
+		// A reused id; the RPC library aborts the connection.
+		q.size += size
+		b.held += size
+		return
+	}
+	if q, ok := b.calls[id]; ok && !q.finished {
+		b.unfinished--
+	}
+	b.calls[id] = &question{size: size}
+	b.pending++
 	b.held += size
-	b.mu.Unlock()
 }
 
 // answered records that the Return in m has been written (or dropped), so
@@ -236,12 +298,36 @@ func (b *bounded) answered(m rpccp.Message) {
 	}
 	id := ret.AnswerId()
 	b.mu.Lock()
-	if size, ok := b.calls[id]; ok {
+	q, ok := b.calls[id]
+	if !ok || q.returned {
+		b.mu.Unlock()
+		return
+	}
+	q.returned = true
+	b.pending--
+	b.held -= q.size
+	b.cond.Broadcast()
+	if q.finished {
 		delete(b.calls, id)
-		b.held -= size
-		b.cond.Broadcast()
+		b.mu.Unlock()
+		return
+	}
+	b.unfinished++
+	over := b.lim.MaxCalls > 0 && b.unfinished > unfinishedPerCall*b.lim.MaxCalls
+	b.mu.Unlock()
+	if over {
+		b.fail(b.refuse(fmt.Errorf("%w: more than %d", ErrUnfinishedCalls, unfinishedPerCall*b.lim.MaxCalls)))
+	}
+}
+
+// fail cuts the connection for err: a waiting or later Decode returns it.
+func (b *bounded) fail(err error) {
+	b.mu.Lock()
+	if b.err == nil {
+		b.err = err
 	}
 	b.mu.Unlock()
+	b.Close()
 }
 
 // Close implements transport.Codec: it wakes a waiting Decode and closes

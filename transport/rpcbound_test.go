@@ -298,3 +298,96 @@ func TestFrameBoundFollowsMaxPayload(t *testing.T) {
 		t.Errorf("FrameBound(4 MiB) = %d, want %d", got, want)
 	}
 }
+
+func finishFrame(t testing.TB, id uint32) []byte {
+	t.Helper()
+	msg, seg, err := capnp.NewMessage(capnp.SingleSegment(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := rpccp.NewRootMessage(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := m.NewFinish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.SetQuestionId(id)
+	b, err := msg.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// serveCalls reads n calls (and the Finish after each, when finish is
+// set) from tr and answers each call; it returns the first error.
+func serveCalls(t *testing.T, tr *boundedTransport, peer net.Conn, n int, finish bool) error {
+	go func() {
+		for id := uint32(1); id <= uint32(n); id++ {
+			if _, err := peer.Write(callFrame(t, id, 0)); err != nil {
+				return
+			}
+			if finish {
+				if _, err := peer.Write(finishFrame(t, id)); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	for {
+		in, err := tr.RecvMessage()
+		if err != nil {
+			return err
+		}
+		m := in.Message()
+		if m.Which() == rpccp.Message_Which_call {
+			c, _ := m.Call()
+			sendReturn(t, tr, c.QuestionId())
+			if c.QuestionId() == uint32(n) && !finish {
+				in.Release()
+				// The last Return is written; the next read shows
+				// whether the connection was cut.
+				_, err := tr.RecvMessage()
+				return err
+			}
+		}
+		if m.Which() == rpccp.Message_Which_finish {
+			if f, _ := m.Finish(); f.QuestionId() == uint32(n) {
+				in.Release()
+				return nil
+			}
+		}
+		in.Release()
+	}
+}
+
+func TestAPeerThatNeverFinishesItsCallsIsCut(t *testing.T) {
+	var refused error
+	tr, peer := pipeTransport(t, Limits{MaxFrame: 1 << 20, MaxCalls: 2,
+		OnRefused: func(err error) { refused = err }})
+	go io.Copy(io.Discard, peer)
+	// 2 calls may be pending, 8 answers unfinished: the ninth cuts.
+	err := serveCalls(t, tr, peer, 9, false)
+	if !errors.Is(err, ErrUnfinishedCalls) {
+		t.Fatalf("after 9 unfinished answers: %v, want ErrUnfinishedCalls", err)
+	}
+	if !errors.Is(refused, ErrUnfinishedCalls) {
+		t.Errorf("OnRefused got %v", refused)
+	}
+}
+
+func TestAPeerThatFinishesItsCallsMakesAnyNumber(t *testing.T) {
+	tr, peer := pipeTransport(t, Limits{MaxFrame: 1 << 20, MaxCalls: 2})
+	go io.Copy(io.Discard, peer)
+	if err := serveCalls(t, tr, peer, 100, true); err != nil {
+		t.Fatalf("100 calls, each finished: %v", err)
+	}
+	tr.b.mu.Lock()
+	defer tr.b.mu.Unlock()
+	if len(tr.b.calls) != 0 || tr.b.pending != 0 || tr.b.unfinished != 0 || tr.b.held != 0 {
+		t.Errorf("after every call was finished: %d tracked, %d pending, %d unfinished, %d bytes held",
+			len(tr.b.calls), tr.b.pending, tr.b.unfinished, tr.b.held)
+	}
+}
