@@ -398,6 +398,7 @@ func (n *Node) serveConn(ctx context.Context, conn *quic.Conn) {
 	rc, err := transport.ServeBoundedRPC(sctx, conn, capnp.Client(srv.Client()), log, transport.Limits{
 		MaxFrame:  transport.FrameBound(n.cfg.MaxPayload),
 		MaxCalls:  transport.MaxCallsInFlight,
+		LoggedIn:  nc.Bound(),
 		OnRefused: func(error) { n.metrics.framesRefused.Inc() },
 	})
 	cancel()

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"time"
 
 	"capnproto.org/go/capnp/v3"
 	"capnproto.org/go/capnp/v3/rpc/transport"
@@ -37,11 +38,23 @@ const (
 	// has read and not yet answered. It is above what a pipelining client
 	// keeps in flight (qpc bench keeps a window of 32).
 	MaxCallsInFlight = 64
-	// unfinishedPerCall is how many answers per MaxCalls a connection may
-	// leave unfinished. The RPC library keeps an answer's Return until the
-	// peer sends Finish for it; a client sends it as soon as it has read
-	// the answer, so only a peer that never does reaches this.
-	unfinishedPerCall = 4
+	// The RPC library keeps an answer's Return until the peer sends Finish
+	// for it. capnp-go clients send it 250 ms after the Return arrives, so
+	// a busy client has a quarter second of answers unfinished at any time
+	// (a client sending as fast as the node stores has a few thousand). A
+	// peer is cut when more than MaxUnfinished answers are unfinished, or
+	// more than staleUnfinished of which the oldest has waited staleAfter:
+	// a client finishes within a second, a peer that never finishes is
+	// found out within staleAfter.
+	//
+	// MaxUnfinished bounds the answers a logged-in connection leaves
+	// unfinished.
+	MaxUnfinished = 8192
+	// MaxUnfinishedAnonymous bounds them before the connection logs in,
+	// when a client makes a handful of calls (health, register, login).
+	MaxUnfinishedAnonymous = 64
+	staleUnfinished        = 256
+	staleAfter             = 5 * time.Second
 )
 
 // ErrFrameTooLarge means a peer announced an RPC frame larger than the
@@ -98,9 +111,13 @@ type Limits struct {
 	MaxFrame int
 	// MaxCalls bounds the calls read and not yet answered; 0 means no
 	// bound. Their frames together are also held under MaxFrame bytes
-	// (one call is always let in). A peer that leaves more than
-	// 4×MaxCalls answers unfinished is disconnected (ErrUnfinishedCalls).
+	// (one call is always let in). With MaxCalls set, a peer that leaves
+	// too many answers unfinished is cut (ErrUnfinishedCalls, see
+	// MaxUnfinished).
 	MaxCalls int
+	// LoggedIn, if not nil, is closed once the connection has logged in;
+	// until then MaxUnfinishedAnonymous applies instead of MaxUnfinished.
+	LoggedIn <-chan struct{}
 	// OnRefused, if not nil, is told when the connection is closed for a
 	// frame over MaxFrame or a malformed one.
 	OnRefused func(err error)
@@ -121,6 +138,9 @@ type bounded struct {
 	lim  Limits
 	log  *slog.Logger
 	last uint64 // size of the frame Decode returned last; RecvMessage only
+	// staleAfter is staleAfter, but tests may shorten it.
+	staleAfter time.Duration
+	stale      *time.Timer // armed while more than staleUnfinished are unfinished
 
 	mu         sync.Mutex
 	cond       *sync.Cond
@@ -130,13 +150,18 @@ type bounded struct {
 	pending    int                  // calls not yet returned
 	held       uint64               // frame bytes of pending calls
 	unfinished int                  // calls returned and not finished
+	// returnOrder holds returned, unfinished calls in the order of their
+	// Returns; entries finished since are skipped when they reach the
+	// front, so its front is the oldest unfinished answer.
+	returnOrder []*question
 }
 
 // question is a call of the peer that the node has read.
 type question struct {
-	size     uint64 // of its frame
-	returned bool   // the node's Return was written (or dropped)
-	finished bool   // the peer's Finish was read
+	size       uint64    // of its frame
+	returned   bool      // the node's Return was written (or dropped)
+	finished   bool      // the peer's Finish was read
+	returnedAt time.Time // when returned
 }
 
 func newBounded(rwc io.ReadWriteCloser, lim Limits, log *slog.Logger) *bounded {
@@ -144,7 +169,7 @@ func newBounded(rwc io.ReadWriteCloser, lim Limits, log *slog.Logger) *bounded {
 	// it whole.
 	r := bufio.NewReaderSize(rwc, 4096)
 	b := &bounded{r: r, enc: capnp.NewEncoder(rwc), dec: capnp.NewDecoder(r), c: rwc,
-		lim: lim, log: log, calls: map[uint32]*question{}}
+		lim: lim, log: log, calls: map[uint32]*question{}, staleAfter: staleAfter}
 	if lim.MaxFrame > 0 {
 		b.dec.MaxMessageSize = uint64(lim.MaxFrame)
 	}
@@ -279,6 +304,7 @@ func (b *bounded) received(m rpccp.Message, size uint64) {
 		return
 	}
 	if q, ok := b.calls[id]; ok && !q.finished {
+		q.finished = true // leaves returnOrder
 		b.unfinished--
 	}
 	b.calls[id] = &question{size: size}
@@ -313,11 +339,66 @@ func (b *bounded) answered(m rpccp.Message) {
 		return
 	}
 	b.unfinished++
-	over := b.lim.MaxCalls > 0 && b.unfinished > unfinishedPerCall*b.lim.MaxCalls
-	b.mu.Unlock()
-	if over {
-		b.fail(b.refuse(fmt.Errorf("%w: more than %d", ErrUnfinishedCalls, unfinishedPerCall*b.lim.MaxCalls)))
+	q.returnedAt = time.Now()
+	b.returnOrder = append(b.returnOrder, q)
+	err = b.unfinishedErr(q.returnedAt)
+	if err != nil && b.err != nil {
+		err = nil // cut already
 	}
+	if err == nil && b.err == nil && b.stale == nil && b.unfinished > staleUnfinished {
+		// A peer that stops calling is checked too.
+		b.stale = time.AfterFunc(b.staleAfter, b.checkStale)
+	}
+	b.mu.Unlock()
+	if err != nil {
+		b.fail(b.refuse(err))
+	}
+}
+
+// checkStale runs staleAfter after many answers were left unfinished.
+func (b *bounded) checkStale() {
+	b.mu.Lock()
+	b.stale = nil
+	if b.err != nil || b.closed {
+		b.mu.Unlock()
+		return
+	}
+	err := b.unfinishedErr(time.Now())
+	if err == nil && b.unfinished > staleUnfinished {
+		b.stale = time.AfterFunc(b.staleAfter, b.checkStale)
+	}
+	b.mu.Unlock()
+	if err != nil {
+		b.fail(b.refuse(err))
+	}
+}
+
+// unfinishedErr says whether the peer leaves too many answers unfinished.
+// b.mu is held.
+func (b *bounded) unfinishedErr(now time.Time) error {
+	if b.lim.MaxCalls <= 0 {
+		return nil
+	}
+	for len(b.returnOrder) > 0 && b.returnOrder[0].finished {
+		b.returnOrder[0] = nil
+		b.returnOrder = b.returnOrder[1:]
+	}
+	max := MaxUnfinished
+	if b.lim.LoggedIn != nil {
+		select {
+		case <-b.lim.LoggedIn:
+		default:
+			max = MaxUnfinishedAnonymous
+		}
+	}
+	if b.unfinished > max {
+		return fmt.Errorf("%w: more than %d", ErrUnfinishedCalls, max)
+	}
+	if b.unfinished > staleUnfinished && now.Sub(b.returnOrder[0].returnedAt) > b.staleAfter {
+		return fmt.Errorf("%w: %d, the oldest for %s", ErrUnfinishedCalls, b.unfinished,
+			now.Sub(b.returnOrder[0].returnedAt).Round(time.Millisecond))
+	}
+	return nil
 }
 
 // fail cuts the connection for err: a waiting or later Decode returns it.
@@ -335,6 +416,10 @@ func (b *bounded) fail(err error) {
 func (b *bounded) Close() error {
 	b.mu.Lock()
 	b.closed = true
+	if b.stale != nil {
+		b.stale.Stop()
+		b.stale = nil
+	}
 	b.cond.Broadcast()
 	b.mu.Unlock()
 	return b.c.Close()

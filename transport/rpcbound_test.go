@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -347,10 +348,10 @@ func serveCalls(t *testing.T, tr *boundedTransport, peer net.Conn, n int, finish
 			sendReturn(t, tr, c.QuestionId())
 			if c.QuestionId() == uint32(n) && !finish {
 				in.Release()
-				// The last Return is written; the next read shows
-				// whether the connection was cut.
-				_, err := tr.RecvMessage()
-				return err
+				// The last Return is written: was the connection cut?
+				tr.b.mu.Lock()
+				defer tr.b.mu.Unlock()
+				return tr.b.err
 			}
 		}
 		if m.Which() == rpccp.Message_Which_finish {
@@ -364,17 +365,68 @@ func serveCalls(t *testing.T, tr *boundedTransport, peer net.Conn, n int, finish
 }
 
 func TestAPeerThatNeverFinishesItsCallsIsCut(t *testing.T) {
+	tests := []struct {
+		name  string
+		stale time.Duration
+		calls int
+	}{
+		{"more than MaxUnfinished answers cut at once", time.Hour, MaxUnfinished + 1},
+		{"more than MaxUnfinishedAnonymous answers before a login cut at once", time.Hour, MaxUnfinishedAnonymous + 1},
+		{"more than 256 answers of which the oldest is stale cut", 0, staleUnfinished + 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var refused error
+			lim := Limits{MaxFrame: 1 << 20, MaxCalls: 2, OnRefused: func(err error) { refused = err }}
+			if tt.calls == MaxUnfinishedAnonymous+1 {
+				lim.LoggedIn = make(chan struct{}) // never
+			}
+			tr, peer := pipeTransport(t, lim)
+			tr.b.staleAfter = tt.stale
+			go io.Copy(io.Discard, peer)
+			err := serveCalls(t, tr, peer, tt.calls, false)
+			if !errors.Is(err, ErrUnfinishedCalls) {
+				t.Fatalf("after %d unfinished answers: %v, want ErrUnfinishedCalls", tt.calls, err)
+			}
+			if !errors.Is(refused, ErrUnfinishedCalls) {
+				t.Errorf("OnRefused got %v", refused)
+			}
+		})
+	}
+}
+
+func TestAPeerThatStopsCallingWithAnswersUnfinishedIsCut(t *testing.T) {
+	var mu sync.Mutex
 	var refused error
 	tr, peer := pipeTransport(t, Limits{MaxFrame: 1 << 20, MaxCalls: 2,
-		OnRefused: func(err error) { refused = err }})
+		OnRefused: func(err error) { mu.Lock(); refused = err; mu.Unlock() }})
+	tr.b.staleAfter = 50 * time.Millisecond
 	go io.Copy(io.Discard, peer)
-	// 2 calls may be pending, 8 answers unfinished: the ninth cuts.
-	err := serveCalls(t, tr, peer, 9, false)
-	if !errors.Is(err, ErrUnfinishedCalls) {
-		t.Fatalf("after 9 unfinished answers: %v, want ErrUnfinishedCalls", err)
+	if err := serveCalls(t, tr, peer, staleUnfinished+1, false); err != nil {
+		t.Fatalf("%d fresh unfinished answers: %v", staleUnfinished+1, err)
 	}
-	if !errors.Is(refused, ErrUnfinishedCalls) {
-		t.Errorf("OnRefused got %v", refused)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		err := refused
+		mu.Unlock()
+		if errors.Is(err, ErrUnfinishedCalls) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not cut after the peer stopped with stale answers unfinished (%v)", err)
+		}
+		time.Sleep(10 * time.Millisecond) // polling interval
+	}
+}
+
+func TestAnswersFinishedLateButInTimeAreNotCut(t *testing.T) {
+	// 1,000 answers unfinished at once, none stale: a busy client whose
+	// Finishes come a quarter second late.
+	tr, peer := pipeTransport(t, Limits{MaxFrame: 1 << 20, MaxCalls: 2})
+	go io.Copy(io.Discard, peer)
+	if err := serveCalls(t, tr, peer, 1000, false); err != nil {
+		t.Fatalf("1000 fresh unfinished answers: %v", err)
 	}
 }
 
