@@ -202,3 +202,33 @@ func TestSourcesAreAddressesOrIPv6Slash64s(t *testing.T) {
 		})
 	}
 }
+
+func TestABatchLargerThanAFrameIsSentInSeveralCalls(t *testing.T) {
+	checkLeaks(t)
+	n := start(t, testConfig(t))
+	alice := newAccount(t, n, "alice")
+	newAccount(t, n, "bob")
+	// Ten messages of 60 KiB are 600 KiB, above the 320 KiB frame bound
+	// of the default --max-payload: one call would cut the connection.
+	var batch []client.Outgoing
+	for i := range 10 {
+		p := make([]byte, 60<<10)
+		p[0] = byte(i)
+		batch = append(batch, client.Outgoing{Recipient: "bob", Payload: p})
+	}
+	rs, err := alice.Client.EnqueueBatch(ctxT(t), batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != len(batch) {
+		t.Fatalf("%d receipts for %d messages", len(rs), len(batch))
+	}
+	for i, r := range rs {
+		if r.Err != nil || r.Seq == 0 {
+			t.Errorf("message %d: %+v", i, r)
+		}
+	}
+	if got := n.metrics.framesRefused.Value(); got != 0 {
+		t.Errorf("%v connections cut for their frames", got)
+	}
+}
