@@ -118,8 +118,8 @@ type Limits struct {
 	// LoggedIn, if not nil, is closed once the connection has logged in;
 	// until then MaxUnfinishedAnonymous applies instead of MaxUnfinished.
 	LoggedIn <-chan struct{}
-	// OnRefused, if not nil, is told when the connection is closed for a
-	// frame over MaxFrame or a malformed one.
+	// OnRefused, if not nil, is told when the connection is cut: for a
+	// frame over MaxFrame, a malformed one, or answers left unfinished.
 	OnRefused func(err error)
 }
 
@@ -138,11 +138,11 @@ type bounded struct {
 	lim  Limits
 	log  *slog.Logger
 	last uint64 // size of the frame Decode returned last; RecvMessage only
-	// staleAfter is staleAfter, but tests may shorten it.
+	// staleAfter is the package's staleAfter; tests shorten it.
 	staleAfter time.Duration
-	stale      *time.Timer // armed while more than staleUnfinished are unfinished
 
 	mu         sync.Mutex
+	stale      *time.Timer // armed while more than staleUnfinished are unfinished
 	cond       *sync.Cond
 	closed     bool
 	err        error                // why the connection was cut, if it was
@@ -168,6 +168,9 @@ func newBounded(rwc io.ReadWriteCloser, lim Limits, log *slog.Logger) *bounded {
 	// The reader's buffer fits the largest segment table, so Peek can show
 	// it whole.
 	r := bufio.NewReaderSize(rwc, 4096)
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	b := &bounded{r: r, enc: capnp.NewEncoder(rwc), dec: capnp.NewDecoder(r), c: rwc,
 		lim: lim, log: log, calls: map[uint32]*question{}, staleAfter: staleAfter}
 	if lim.MaxFrame > 0 {
