@@ -459,3 +459,119 @@ func TestIdleConnectionsFromOneSourceLeaveRoomAndAreClosedAtTheLoginDeadline(t *
 		t.Errorf("node's peak RSS grew by %d MiB, more than %d MiB", (hwm-hwm0)>>20, bound>>20)
 	}
 }
+
+// TestTheRouterSettingHoldsUnderEveryAttackAtOnce runs the three attacks
+// from eight addresses at once against a node with the 128 MB router
+// setting of docs/node.md, and holds it to that page's bound.
+func TestTheRouterSettingHoldsUnderEveryAttackAtOnce(t *testing.T) {
+	needLinuxProc(t)
+	t.Setenv("QPC_MAX_CONNECTIONS", "64")
+	t.Setenv("QPC_MAX_CONNECTIONS_PER_SOURCE", "8")
+	t.Setenv("QPC_MAX_UNAUTHENTICATED", "16")
+	t.Setenv("QPC_LOGIN_TIMEOUT", "3s")
+	p := startNodeProc(t, qpcBin)
+	rss0, hwm0 := settle(t, p)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
+	defer cancel()
+
+	// alice logged in before the flood; her connection is not the flood's.
+	alice, err := client.Dial(ctx, p.addr, transport.Trust{Pin: p.fp}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alice.Close()
+	fast := opaque.Config{KSF: opaque.Identity{}}
+	if _, err := alice.Register(ctx, fast, "node1.example.mesh", "alice", []byte("alice")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := alice.Login(ctx, fast, "node1.example.mesh", "alice", []byte("alice")); err != nil {
+		t.Fatal(err)
+	}
+
+	// Frames are built here, not in the attackers' goroutines; question
+	// ids are per connection, so every connection sends the same ones.
+	boot := bootstrapFrame(t)
+	const calls = 3000
+	health := make([][]byte, calls)
+	for i := range health {
+		health[i] = healthFrame(t, uint32(i+1))
+	}
+	hdr := make([]byte, 8)
+	binary.LittleEndian.PutUint32(hdr[4:], (60<<20)/8)
+	chunk := make([]byte, 64<<10)
+
+	const sources, oversized, pipelined, idle = 8, 8, 4, 40
+	var wg sync.WaitGroup
+	attack := func(a *attacker, act func(*quic.Conn, *quic.Stream)) {
+		defer wg.Done()
+		c, err := a.dial(ctx)
+		if err != nil {
+			return // refused during the handshake
+		}
+		defer c.CloseWithError(0, "")
+		s, err := c.OpenStream()
+		if err != nil {
+			return
+		}
+		s.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		act(c, s)
+		// Hold the connection until the node ends it or the test does.
+		select {
+		case <-c.Context().Done():
+		case <-time.After(15 * time.Second):
+		case <-ctx.Done():
+		}
+	}
+	for i := range sources {
+		a := newAttacker(t, fmt.Sprintf("127.0.0.%d", i+2), p.addr, p.fp)
+		for range oversized {
+			wg.Add(1)
+			go attack(a, func(_ *quic.Conn, s *quic.Stream) {
+				if _, err := s.Write(hdr); err != nil {
+					return
+				}
+				for sent := 0; sent < 60<<20; sent += len(chunk) {
+					if _, err := s.Write(chunk); err != nil {
+						return
+					}
+				}
+			})
+		}
+		for range pipelined {
+			wg.Add(1)
+			go attack(a, func(_ *quic.Conn, s *quic.Stream) {
+				if _, err := s.Write(boot); err != nil {
+					return
+				}
+				for _, f := range health {
+					if _, err := s.Write(f); err != nil {
+						return
+					}
+				}
+			})
+		}
+		for range idle {
+			wg.Add(1)
+			go attack(a, func(_ *quic.Conn, s *quic.Stream) { s.Write(boot) })
+		}
+	}
+	// alice is served while the flood goes on.
+	hctx, hcancel := context.WithTimeout(ctx, 10*time.Second)
+	_, herr := alice.Health(hctx)
+	hcancel()
+	wg.Wait()
+	_, hwm := procMemory(t, p.cmd.Process.Pid)
+	t.Logf("router setting, %d sources × (%d oversized + %d pipelining + %d idle connections): node RSS %d MiB before, peak %d MiB (was %d MiB)",
+		sources, oversized, pipelined, idle, rss0>>20, hwm>>20, hwm0>>20)
+	if herr != nil {
+		t.Errorf("alice, logged in before the flood, during it: %v", herr)
+	}
+	// docs/node.md: base + 64 × (q + W + F + A) + H + S ≈ 90 MiB.
+	const bound = 90 << 20
+	if hwm > bound {
+		t.Errorf("node's peak RSS %d MiB is above the documented %d MiB", hwm>>20, bound>>20)
+	}
+	if err := legitimateUser(ctx, p, "after"); err != nil {
+		t.Errorf("a user after the flood: %v", err)
+	}
+}
