@@ -443,3 +443,28 @@ func TestAPeerThatFinishesItsCallsMakesAnyNumber(t *testing.T) {
 			len(tr.b.calls), tr.b.pending, tr.b.unfinished, tr.b.held)
 	}
 }
+
+// readOnly is a stream that reads from a fixed input.
+type readOnly struct{ io.Reader }
+
+func (readOnly) Write(p []byte) (int, error) { return len(p), nil }
+func (readOnly) Close() error                { return nil }
+
+func FuzzBoundedDecode(f *testing.F) {
+	f.Add(callFrame(f, 1, 0))
+	f.Add(append(callFrame(f, 1, 100), finishFrame(f, 1)...))
+	f.Add(callFrame(f, 2, 70_000)) // over the fuzz bound
+	f.Fuzz(func(t *testing.T, in []byte) {
+		b := newBounded(readOnly{bytes.NewReader(in)}, Limits{MaxFrame: 64 << 10, MaxCalls: 4}, nil)
+		for range 16 {
+			m, err := b.Decode()
+			if err != nil {
+				return
+			}
+			if size, _ := m.TotalSize(); size > 64<<10 {
+				t.Fatalf("decoded a %d-byte message over the 64 KiB bound", size)
+			}
+			m.Release()
+		}
+	})
+}
