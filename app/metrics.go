@@ -18,8 +18,12 @@ type nodeMetrics struct {
 	commits     *metrics.Histogram
 	commitMsgs  *metrics.Counter
 	connections *metrics.Counter
-	refused     *metrics.Counter
-	mlsCommits  *metrics.CounterVec
+	refused     *metrics.CounterVec
+	busy        *metrics.Counter
+
+	framesRefused *metrics.Counter
+	loginTimeouts *metrics.Counter
+	mlsCommits    *metrics.CounterVec
 }
 
 // newNodeMetrics registers the node's metrics. connsOpen reports the
@@ -40,7 +44,15 @@ func newNodeMetrics(connsOpen func() int, totals func() (messages, bytes int64, 
 			"Time of a group commit of the message store, sync included.", metrics.LatencyBuckets()),
 		commitMsgs:  r.MustCounter("qpc_store_committed_messages_total", "Messages written by group commits."),
 		connections: r.MustCounter("qpc_connections_total", "Client connections accepted."),
-		refused:     r.MustCounter("qpc_connections_refused_total", "Client connections refused at --max-connections."),
+		refused: r.MustCounterVec("qpc_connections_refused_total",
+			"Client connections refused, by reason: total (--max-connections), per_source (--max-connections-per-source), "+
+				"unauthenticated (--max-unauthenticated).", "reason"),
+		busy: r.MustCounter("qpc_rpc_busy_total", "Client calls refused because the node served its bound of calls (answered rateLimited)."),
+		framesRefused: r.MustCounter("qpc_rpc_bounds_closed_total",
+			"Client connections closed for breaking RPC bounds: a frame over the bound of --max-payload, "+
+				"a malformed frame, or too many answers never finished."),
+		loginTimeouts: r.MustCounter("qpc_connections_login_timeout_total",
+			"Client connections closed because they did not log in within --login-timeout."),
 		mlsCommits: r.MustCounterVec("qpc_mls_commits_total",
 			"MLS commit claims this node ordered as a group's home, by outcome (accepted, refused).", "outcome"),
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -49,6 +50,7 @@ type Node struct {
 	calls       *calls
 	grace       time.Duration
 	metrics     *nodeMetrics
+	refusals    refusalLog
 	metricsLn   net.Listener // nil without --metrics-listen
 
 	mdns     *discovery.Service // nil without --mdns
@@ -64,9 +66,11 @@ type Node struct {
 	chanStop context.CancelFunc
 	chanDone chan struct{}
 
-	wg    sync.WaitGroup // one per connection being served
-	mu    sync.Mutex
-	conns map[*quic.Conn]*rpc.Conn // nil *rpc.Conn while its stream is awaited
+	wg        sync.WaitGroup // one per connection being served
+	mu        sync.Mutex
+	conns     map[*quic.Conn]*connEntry // nil once shutdown has begun
+	perSource map[netip.Prefix]int      // open connections by source
+	unauth    int                       // open connections not logged in
 }
 
 // NewNode builds a node from cfg: it opens the data directory, loads or
@@ -107,9 +111,12 @@ func NewNode(cfg config.Node, log *slog.Logger) (*Node, error) {
 		key:   key,
 		calls: newCalls(),
 		grace: ShutdownGrace,
-		conns: map[*quic.Conn]*rpc.Conn{},
+		conns: map[*quic.Conn]*connEntry{},
+
+		perSource: map[netip.Prefix]int{},
 	}
 	n.metrics = newNodeMetrics(n.openConns, func() (int64, int64, int, error) { return n.store.Totals() })
+	n.calls.onBusy = n.metrics.busy.Inc
 	st, err := openStore(cfg, n.metrics.commit)
 	if err != nil {
 		return nil, err
@@ -361,14 +368,17 @@ func (n *Node) Run(ctx context.Context) error {
 func (n *Node) serveConn(ctx context.Context, conn *quic.Conn) {
 	defer n.wg.Done()
 	log := n.log.With("remote", conn.RemoteAddr().String())
-	if ok, full := n.track(conn, nil); !ok {
-		if full {
-			n.metrics.refused.Inc()
-			log.Warn("refusing connection: too many connections", "max_connections", n.cfg.MaxConnections)
-			conn.CloseWithError(transport.CodeBusy, "too many connections")
-		} else {
+	// The login deadline counts from the handshake: the wait for the RPC
+	// stream is part of it.
+	deadline := time.Now().Add(n.cfg.LoginTimeout)
+	if err := n.admit(conn); err != nil {
+		if errors.Is(err, errStopping) {
 			conn.CloseWithError(transport.CodeShutdown, "node shutting down")
+			return
 		}
+		n.metrics.refused.With(refusalReason(err)).Inc()
+		n.refusals.log(log, err)
+		conn.CloseWithError(transport.CodeBusy, err.Error())
 		return
 	}
 	defer n.untrack(conn)
@@ -381,53 +391,186 @@ func (n *Node) serveConn(ctx context.Context, conn *quic.Conn) {
 		Observer: n.metrics,
 		Log:      log,
 	})
-	rc, err := transport.ServeRPC(ctx, conn, capnp.Client(srv.Client()), log)
+	sctx, cancel := context.WithDeadline(ctx, deadline)
+	rc, err := transport.ServeBoundedRPC(sctx, conn, capnp.Client(srv.Client()), log, transport.Limits{
+		MaxFrame:  transport.FrameBound(n.cfg.MaxPayload),
+		MaxCalls:  transport.MaxCallsInFlight,
+		LoggedIn:  nc.Bound(),
+		OnRefused: func(error) { n.metrics.framesRefused.Inc() },
+	})
+	cancel()
 	if err != nil {
 		log.Debug("closing connection", "err", err)
 		conn.CloseWithError(transport.CodeProtocol, "no RPC stream")
 		return
 	}
-	if ok, _ := n.track(conn, rc); !ok {
+	if !n.setRPC(conn, rc) {
 		rc.Close()
 		conn.CloseWithError(transport.CodeShutdown, "node shutting down")
 		return
 	}
-	select {
-	case <-rc.Done():
-	case <-conn.Context().Done():
-	case <-nc.Revoked(): // its account was deleted elsewhere
-		rc.Close()
-		conn.CloseWithError(transport.CodeRefused, "account deleted")
-		log.Debug("closed the connection of a deleted account")
-		return
+	login := time.NewTimer(time.Until(deadline))
+	defer login.Stop()
+	bound := nc.Bound()
+	for done := false; !done; {
+		select {
+		case <-rc.Done():
+			done = true
+		case <-conn.Context().Done():
+			done = true
+		case <-bound:
+			bound = nil
+			login.Stop()
+			n.authenticated(conn)
+		case <-nc.Revoked(): // its account was deleted elsewhere
+			rc.Close()
+			conn.CloseWithError(transport.CodeRefused, "account deleted")
+			log.Debug("closed the connection of a deleted account")
+			return
+		case <-login.C:
+			n.metrics.loginTimeouts.Inc()
+			log.Debug("closing connection: no login in time", "login_timeout", n.cfg.LoginTimeout)
+			rc.Close()
+			conn.CloseWithError(transport.CodeLoginTimeout, "no login in time")
+			return
+		}
 	}
 	rc.Close()
 	conn.CloseWithError(transport.CodeNormal, "")
 	log.Debug("client disconnected")
 }
 
-// track records conn (and its RPC connection once there is one). It
-// reports false when conn must be closed instead: once shutdown has begun,
-// or, for a new connection, when full because MaxConnections are open.
-func (n *Node) track(conn *quic.Conn, rc *rpc.Conn) (ok, full bool) {
+// connEntry is what the node tracks of an open client connection.
+type connEntry struct {
+	rc     *rpc.Conn // nil while its stream is awaited
+	source netip.Prefix
+	authed bool // logged in or resumed a session
+}
+
+// Why a connection is refused; each is a value of the reason label of
+// qpc_connections_refused_total.
+var (
+	errTooManyConnections = errors.New("too many connections")
+	errTooManyFromSource  = errors.New("too many connections from this address")
+	errTooManyAnonymous   = errors.New("too many connections not logged in")
+	errStopping           = errors.New("node shutting down")
+)
+
+func refusalReason(err error) string {
+	switch {
+	case errors.Is(err, errTooManyFromSource):
+		return "per_source"
+	case errors.Is(err, errTooManyAnonymous):
+		return "unauthenticated"
+	default:
+		return "total"
+	}
+}
+
+// sourceOf returns the source a connection counts against: its IPv4
+// address, or the /64 of its IPv6 address, since one host on IPv6 has a
+// whole /64 to pick addresses from.
+func sourceOf(addr net.Addr) netip.Prefix {
+	ua, ok := addr.(*net.UDPAddr)
+	if !ok {
+		return netip.Prefix{}
+	}
+	ip := ua.AddrPort().Addr().Unmap()
+	bits := 32
+	if ip.Is6() {
+		bits = 64
+	}
+	p, _ := ip.Prefix(bits)
+	return p
+}
+
+// admit records a new connection in the unauthenticated pool, or says
+// why it must be refused: --max-connections, --max-connections-per-source
+// or --max-unauthenticated reached, or shutdown begun (errStopping).
+func (n *Node) admit(conn *quic.Conn) error {
+	src := sourceOf(conn.RemoteAddr())
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.conns == nil {
-		return false, false
+	switch {
+	case n.conns == nil:
+		return errStopping
+	case len(n.conns) >= n.cfg.MaxConnections:
+		return fmt.Errorf("%w (--max-connections %d)", errTooManyConnections, n.cfg.MaxConnections)
+	case n.perSource[src] >= n.cfg.MaxConnectionsPerSource:
+		return fmt.Errorf("%w (--max-connections-per-source %d)", errTooManyFromSource, n.cfg.MaxConnectionsPerSource)
+	case n.unauth >= n.cfg.MaxUnauthenticated:
+		return fmt.Errorf("%w (--max-unauthenticated %d)", errTooManyAnonymous, n.cfg.MaxUnauthenticated)
 	}
-	if _, known := n.conns[conn]; !known && len(n.conns) >= n.cfg.MaxConnections {
-		return false, true
+	n.conns[conn] = &connEntry{source: src}
+	n.perSource[src]++
+	n.unauth++
+	return nil
+}
+
+// setRPC records conn's RPC connection, so that shutdown closes it; false
+// means shutdown has begun.
+func (n *Node) setRPC(conn *quic.Conn, rc *rpc.Conn) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	e, ok := n.conns[conn]
+	if ok {
+		e.rc = rc
 	}
-	n.conns[conn] = rc
-	return true, false
+	return ok
+}
+
+// authenticated moves conn from the unauthenticated pool to the logged-in
+// one.
+func (n *Node) authenticated(conn *quic.Conn) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if e, ok := n.conns[conn]; ok && !e.authed {
+		e.authed = true
+		n.unauth--
+	}
 }
 
 func (n *Node) untrack(conn *quic.Conn) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.conns != nil {
-		delete(n.conns, conn)
+	e, ok := n.conns[conn]
+	if !ok {
+		return
 	}
+	delete(n.conns, conn)
+	if n.perSource[e.source]--; n.perSource[e.source] <= 0 {
+		delete(n.perSource, e.source)
+	}
+	if !e.authed {
+		n.unauth--
+	}
+}
+
+// refusalLog logs refused connections at warn level at most once a
+// minute per reason, and the others at debug level: a flood of refused
+// connections must not flood a router's log.
+type refusalLog struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+func (r *refusalLog) log(log *slog.Logger, err error) {
+	reason := refusalReason(err)
+	r.mu.Lock()
+	now := time.Now()
+	warn := now.Sub(r.last[reason]) >= time.Minute
+	if warn {
+		if r.last == nil {
+			r.last = map[string]time.Time{}
+		}
+		r.last[reason] = now
+	}
+	r.mu.Unlock()
+	if warn {
+		log.Warn("refusing connections", "err", err, "reason", reason, "note", "further refusals for a minute are logged at debug level")
+		return
+	}
+	log.Debug("refusing connection", "err", err)
 }
 
 func (n *Node) shutdown() {
@@ -447,9 +590,9 @@ func (n *Node) shutdown() {
 	conns := n.conns
 	n.conns = nil // from here on, track refuses
 	n.mu.Unlock()
-	for conn, rc := range conns {
-		if rc != nil {
-			rc.Close()
+	for conn, e := range conns {
+		if e.rc != nil {
+			e.rc.Close()
 		}
 		conn.CloseWithError(transport.CodeShutdown, "node shutting down")
 	}

@@ -268,9 +268,45 @@ func (c *Client) Enqueue(ctx context.Context, m Outgoing) (Receipt, error) {
 	return r, r.Err
 }
 
+// MaxBatchBytes bounds the estimated size of one batchEnqueue call.
+// A node reads a frame of at least 256 KiB of payloads plus overhead
+// whatever its --max-payload (transport.FrameBound), and closes the
+// connection of a client that sends a larger one, so EnqueueBatch splits
+// larger batches into several calls. A single message above it goes alone
+// (a node whose --max-payload allows it reads four such messages a frame).
+const MaxBatchBytes = 256 << 10
+
+// batchEntryOverhead estimates what one message adds to a batch beyond its
+// payload and recipient: the Envelope struct, list pointers, TTL and hops.
+const batchEntryOverhead = 64
+
 // EnqueueBatch puts many messages in mailboxes; each receipt says whether
-// its message was stored.
+// its message was stored. Batches over MaxBatchBytes go in several calls;
+// when one fails, the receipts of the calls before it are returned with
+// the error (those messages were stored).
 func (c *Client) EnqueueBatch(ctx context.Context, msgs []Outgoing) ([]Receipt, error) {
+	var out []Receipt
+	for len(msgs) > 0 {
+		n, size := 0, 0
+		for n < len(msgs) {
+			s := len(msgs[n].Payload) + len(msgs[n].Recipient) + batchEntryOverhead
+			if n > 0 && size+s > MaxBatchBytes {
+				break
+			}
+			size += s
+			n++
+		}
+		rs, err := c.enqueueBatch(ctx, msgs[:n])
+		out = append(out, rs...)
+		if err != nil {
+			return out, err
+		}
+		msgs = msgs[n:]
+	}
+	return out, nil
+}
+
+func (c *Client) enqueueBatch(ctx context.Context, msgs []Outgoing) ([]Receipt, error) {
 	fut, release := c.node.BatchEnqueue(ctx, func(p schemas.NodeService_batchEnqueue_Params) error {
 		return noderpc.EnvelopesToWire(msgs, p.NewEnvelopes)
 	})

@@ -56,6 +56,18 @@ type Node struct {
 	EnqueueRate int
 	// MaxConnections bounds concurrent client connections.
 	MaxConnections int
+	// MaxConnectionsPerSource bounds the client connections from one
+	// source: one IPv4 address, or one IPv6 /64 (what one host or one
+	// attacker on a mesh has). It keeps one source from taking every slot.
+	MaxConnectionsPerSource int
+	// MaxUnauthenticated bounds the client connections that have not
+	// logged in (or resumed a session), so that a flood of idle or
+	// anonymous connections leaves the other slots to logged-in users.
+	MaxUnauthenticated int
+	// LoginTimeout closes a client connection that has not logged in or
+	// resumed a session this long after it connected; health, register
+	// and login calls work meanwhile.
+	LoginTimeout time.Duration
 	// RPCTimeout bounds each call; IdleTimeout closes silent connections.
 	RPCTimeout, IdleTimeout time.Duration
 	// SessionTTL is how long a login lasts.
@@ -188,15 +200,21 @@ func Default() Node {
 		MailboxMaxBytes:    64 << 20,
 		EnqueueRate:        2000,
 		MaxConnections:     1024,
-		RPCTimeout:         30 * time.Second,
-		IdleTimeout:        60 * time.Second,
-		SessionTTL:         30 * 24 * time.Hour,
-		MaxAccounts:        1000,
-		StoreMaxBytes:      64 << 20,
-		RegisterRate:       20,
-		RegisterRateNode:   60,
-		NameHold:           7 * 24 * time.Hour,
-		FederationRate:     2000,
+		// One source may hold a sixteenth of the slots and a quarter of
+		// the unauthenticated pool: `qpc bench --clients 16` (32
+		// connections) still fits from one address.
+		MaxConnectionsPerSource: 64,
+		MaxUnauthenticated:      256,
+		LoginTimeout:            10 * time.Second,
+		RPCTimeout:              30 * time.Second,
+		IdleTimeout:             60 * time.Second,
+		SessionTTL:              30 * 24 * time.Hour,
+		MaxAccounts:             1000,
+		StoreMaxBytes:           64 << 20,
+		RegisterRate:            20,
+		RegisterRateNode:        60,
+		NameHold:                7 * 24 * time.Hour,
+		FederationRate:          2000,
 
 		MeshTTL:         7 * 24 * time.Hour,
 		MeshMaxHops:     8,
@@ -393,6 +411,9 @@ func (c *Node) validateLimits() error {
 		{"mailbox-max-bytes", c.MailboxMaxBytes > 0},
 		{"enqueue-rate", c.EnqueueRate > 0},
 		{"max-connections", c.MaxConnections > 0},
+		{"max-connections-per-source", c.MaxConnectionsPerSource > 0},
+		{"max-unauthenticated", c.MaxUnauthenticated > 0},
+		{"login-timeout", c.LoginTimeout > 0},
 		{"rpc-timeout", c.RPCTimeout > 0},
 		{"idle-timeout", c.IdleTimeout > 0},
 		{"session-ttl", c.SessionTTL > 0},
@@ -407,6 +428,12 @@ func (c *Node) validateLimits() error {
 		if !p.ok {
 			return &FlagError{Flag: p.flag, Err: errors.New("must be positive")}
 		}
+	}
+	if c.MaxConnectionsPerSource > c.MaxConnections {
+		return &FlagError{Flag: "max-connections-per-source", Err: fmt.Errorf("%d exceeds --max-connections %d", c.MaxConnectionsPerSource, c.MaxConnections)}
+	}
+	if c.MaxUnauthenticated > c.MaxConnections {
+		return &FlagError{Flag: "max-unauthenticated", Err: fmt.Errorf("%d exceeds --max-connections %d", c.MaxUnauthenticated, c.MaxConnections)}
 	}
 	if c.MessageTTL > c.MaxMessageTTL {
 		return &FlagError{Flag: "message-ttl", Err: fmt.Errorf("%s exceeds --max-message-ttl %s", c.MessageTTL, c.MaxMessageTTL)}

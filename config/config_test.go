@@ -94,6 +94,10 @@ func TestBadValuesNameTheFlag(t *testing.T) {
 		{name: "a deny-list entry that is not a SHA-256 is refused", args: []string{"--federation-cert", key, "--federation-key", key, "--federation-ca", key, "--federation-deny", "abc"}, flag: "federation-deny", mention: "64 hex"},
 		{name: "a zero federation rate is refused", args: []string{"--federation-rate", "0"}, flag: "federation-rate", mention: "positive"},
 		{name: "an unparsable boolean from the environment names the variable", env: map[string]string{"QPC_PRODUCTION": "maybe"}, flag: "production", fromEnv: "QPC_PRODUCTION"},
+		{name: "more connections per source than in all is refused", args: []string{"--max-connections", "32"}, flag: "max-connections-per-source", mention: "64 exceeds --max-connections 32"},
+		{name: "a bigger unauthenticated pool than all connections is refused", args: []string{"--max-connections", "128", "--max-unauthenticated", "200"}, flag: "max-unauthenticated", mention: "200 exceeds --max-connections 128"},
+		{name: "no connections per source is refused", args: []string{"--max-connections-per-source", "0"}, flag: "max-connections-per-source", mention: "positive"},
+		{name: "a zero login timeout is refused", env: map[string]string{"QPC_LOGIN_TIMEOUT": "0s"}, flag: "login-timeout", fromEnv: "QPC_LOGIN_TIMEOUT", mention: "positive"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,6 +133,8 @@ func TestGoodValuesAreAccepted(t *testing.T) {
 		{"--listen", "localhost:65535"},
 		{"--domain", "node-1.ffm.freifunk.net"},
 		{"--log-level", "WARN", "--log-format", "json"},
+		// The 128 MB router setting of docs/node.md.
+		{"--max-connections", "64", "--max-connections-per-source", "8", "--max-unauthenticated", "16", "--login-timeout", "5s"},
 	} {
 		if _, err := load(t, args, nil); err != nil {
 			t.Errorf("%v: %v", args, err)

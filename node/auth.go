@@ -234,6 +234,7 @@ func (c *Conn) bind(h TokenHash, s Session) error {
 		c.svc.unregister(s.User, c)
 		return err
 	}
+	c.boundOnce.Do(func() { close(c.bound) })
 	return nil
 }
 

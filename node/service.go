@@ -229,7 +229,15 @@ type Conn struct {
 	subs    map[*Subscription]struct{}
 	closed  bool
 	gone    bool // revoked is closed
+	// bound is closed when a session is first bound (see Bound).
+	bound     chan struct{}
+	boundOnce sync.Once
 }
+
+// Bound returns a channel that is closed once a session has been bound to
+// the connection by a login or a resumed session. The transport closes
+// connections that do not get there within a deadline.
+func (c *Conn) Bound() <-chan struct{} { return c.bound }
 
 type pendingLogin struct {
 	user  string
@@ -256,6 +264,7 @@ func (s *Service) NewConn(remote string) *Conn {
 		resolve: newBucket(s.limits.ResolveRate, s.limits.ResolveBurst, now),
 		revoked: make(chan struct{}),
 		subs:    map[*Subscription]struct{}{},
+		bound:   make(chan struct{}),
 	}
 }
 

@@ -168,6 +168,9 @@ config node 'node'
 	option mailbox_max_bytes '33554432'
 	option enqueue_rate '500'
 	option max_connections '256'
+	option max_connections_per_source '32'
+	option max_unauthenticated '64'
+	option login_timeout '5s'
 	option rpc_timeout '20s'
 	option idle_timeout '90s'
 	option session_ttl '240h'
@@ -282,6 +285,9 @@ func TestInitScriptTurnsUCIIntoFlags(t *testing.T) {
 					"--mailbox-max-bytes=33554432",
 					"--enqueue-rate=500",
 					"--max-connections=256",
+					"--max-connections-per-source=32",
+					"--max-unauthenticated=64",
+					"--login-timeout=5s",
 					"--rpc-timeout=20s",
 					"--idle-timeout=90s",
 					"--session-ttl=240h",

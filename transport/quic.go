@@ -26,6 +26,31 @@ const (
 	LinkKeepAlive   = 5 * time.Second
 )
 
+// What one peer may make the node buffer. Every connection, a client's or
+// a federation link, carries one bidirectional stream (Cap'n Proto RPC) and
+// nothing else, so a peer may open one stream and no unidirectional ones.
+// The receive windows bound the bytes QUIC holds for a stream the node has
+// stopped reading (see Limits): they are fixed, not auto-tuned up to
+// quic-go's 6 and 15 MiB, and still cover the bandwidth-delay product of a
+// mesh link (256 KiB is 20 Mbit/s at 100 ms).
+const (
+	// ReceiveWindow is the flow control window of a node's RPC stream and
+	// of its connection, in bytes.
+	ReceiveWindow = 256 << 10
+	maxStreams    = 1
+)
+
+// limitNode sets the windows and stream limits of a node's connections.
+func limitNode(c *quic.Config) *quic.Config {
+	c.InitialStreamReceiveWindow = ReceiveWindow
+	c.MaxStreamReceiveWindow = ReceiveWindow
+	c.InitialConnectionReceiveWindow = ReceiveWindow
+	c.MaxConnectionReceiveWindow = ReceiveWindow
+	c.MaxIncomingStreams = maxStreams
+	c.MaxIncomingUniStreams = -1 // none
+	return c
+}
+
 func quicConfig(idle time.Duration) *quic.Config {
 	if idle <= 0 {
 		idle = IdleTimeout
@@ -60,7 +85,7 @@ func Listen(addr string, tlsConf *tls.Config, idle time.Duration, resetKey *quic
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
 	}
 	tr := &quic.Transport{Conn: udp, StatelessResetKey: resetKey}
-	ln, err := tr.Listen(tlsConf, quicConfig(idle))
+	ln, err := tr.Listen(tlsConf, limitNode(quicConfig(idle)))
 	if err != nil {
 		tr.Close()
 		udp.Close()
@@ -99,11 +124,11 @@ func (l *Listener) DialLink(ctx context.Context, addr string, tlsConf *tls.Confi
 	if err != nil {
 		return nil, err
 	}
-	return l.tr.Dial(ctx, uaddr, tlsConf, &quic.Config{
+	return l.tr.Dial(ctx, uaddr, tlsConf, limitNode(&quic.Config{
 		HandshakeIdleTimeout: HandshakeTimeout,
 		MaxIdleTimeout:       LinkIdleTimeout,
 		KeepAlivePeriod:      LinkKeepAlive,
-	})
+	}))
 }
 
 // Dial connects to addr ("host:port") with tlsConf. The context bounds the

@@ -26,6 +26,9 @@ const (
 	// CodeRefused closes a federation link whose peer failed a check after
 	// the handshake (it claims another domain than its certificate names).
 	CodeRefused quic.ApplicationErrorCode = 5
+	// CodeLoginTimeout closes a client connection that did not log in or
+	// resume a session within the node's --login-timeout.
+	CodeLoginTimeout quic.ApplicationErrorCode = 6
 )
 
 // rpcStream adapts a QUIC stream to the io.ReadWriteCloser the Cap'n Proto
@@ -45,6 +48,12 @@ func (s rpcStream) Close() error {
 // and serves Cap'n Proto RPC on it with bootstrap as the bootstrap
 // capability. It takes ownership of bootstrap.
 func ServeRPC(ctx context.Context, conn *quic.Conn, bootstrap capnp.Client, logger *slog.Logger) (*rpc.Conn, error) {
+	return ServeBoundedRPC(ctx, conn, bootstrap, logger, Limits{})
+}
+
+// ServeBoundedRPC is ServeRPC with the frames and calls the peer may send
+// bounded by lim: a client's connection, whose peer is not trusted.
+func ServeBoundedRPC(ctx context.Context, conn *quic.Conn, bootstrap capnp.Client, logger *slog.Logger, lim Limits) (*rpc.Conn, error) {
 	actx, cancel := context.WithTimeout(ctx, HandshakeTimeout)
 	defer cancel()
 	stream, err := conn.AcceptStream(actx)
@@ -52,7 +61,13 @@ func ServeRPC(ctx context.Context, conn *quic.Conn, bootstrap capnp.Client, logg
 		bootstrap.Release()
 		return nil, fmt.Errorf("%w: %v", ErrNoRPCStream, err)
 	}
-	return rpc.NewConn(rpc.NewStreamTransport(rpcStream{stream}), &rpc.Options{
+	var tr rpc.Transport
+	if lim.MaxFrame == 0 && lim.MaxCalls == 0 {
+		tr = rpc.NewStreamTransport(rpcStream{stream})
+	} else {
+		tr = newBoundedTransport(rpcStream{stream}, lim, logger)
+	}
+	return rpc.NewConn(tr, &rpc.Options{
 		BootstrapClient: bootstrap,
 		Logger:          rpcLogger{logger},
 	}), nil

@@ -107,6 +107,14 @@ func (f *clientFlags) login(ctx context.Context, create bool) (*session, error) 
 	if err != nil {
 		return nil, err
 	}
+	if f.typedPassword {
+		// The node closes a connection that has not logged in within its
+		// --login-timeout; a person typing may take longer.
+		c.Close()
+		if c, err = f.dial(ctx, cur.Server); err != nil {
+			return nil, err
+		}
+	}
 	f.fixedPassword = pw // for logging in again after a reconnect
 	sess, exportKey, err := c.Login(ctx, opaqueConfig(), cur.Domain, cur.User, pw)
 	if err != nil {
@@ -201,6 +209,16 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "qpc register: %v\n", err)
 		return exitUsage
+	}
+	if f.typedPassword {
+		// The node closes a connection that has not logged in within its
+		// --login-timeout; a person typing may take longer.
+		c.Close()
+		if c, err = f.dial(ctx, f.server); err != nil {
+			fmt.Fprintf(stderr, "qpc register: %v\n", err)
+			return exitFailure
+		}
+		defer c.Close()
 	}
 	s, err := f.register(ctx, c, h.Domain, pw)
 	if err != nil {

@@ -121,6 +121,13 @@ func (f *clientFlags) loginOrRegister(ctx context.Context, in *os.File) (*sessio
 			return nil, errors.New("the passwords differ")
 		}
 	}
+	// The node closes a connection that has not logged in within its
+	// --login-timeout; the questions above may have taken longer.
+	c.Close()
+	if c, derr = f.dial(ctx, cur.Server); derr != nil {
+		return nil, derr
+	}
+	defer c.Close()
 	f.user = cur.User
 	return f.register(ctx, c, h.Domain, pw)
 }

@@ -15,9 +15,11 @@ import (
 )
 
 // Calls lets a server count the calls it is running, so that shutdown can
-// wait for them. Begin returns the function that ends the call.
+// wait for them and the node can bound them. TryBegin returns the function
+// that ends the call, or an error (wrapping a node error, such as
+// node.ErrRateLimited) that refuses the call at once.
 type Calls interface {
-	Begin() (end func())
+	TryBegin() (end func(), err error)
 }
 
 // Observer is told about every call, for metrics: the method, its result
@@ -66,14 +68,21 @@ func (s *Server) Shutdown() { s.conn.Close() }
 // do runs one call: it counts it, bounds it, observes it and turns its
 // error into a qpc exception.
 func (s *Server) do(ctx context.Context, method string, fn func(context.Context) error) error {
-	defer s.opts.Calls.Begin()()
 	start := time.Now()
+	end, err := s.opts.Calls.TryBegin()
+	if err != nil {
+		if s.opts.Observer != nil {
+			s.opts.Observer.RPC(method, CodeOf(err).String(), time.Since(start))
+		}
+		return Exception(err)
+	}
+	defer end()
 	if s.opts.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.opts.Timeout)
 		defer cancel()
 	}
-	err := fn(ctx)
+	err = fn(ctx)
 	code := CodeOf(err)
 	if s.opts.Observer != nil {
 		s.opts.Observer.RPC(method, code.String(), time.Since(start))
