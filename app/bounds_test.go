@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quic-go/quic-go"
+
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/noderpc"
@@ -230,5 +232,84 @@ func TestABatchLargerThanAFrameIsSentInSeveralCalls(t *testing.T) {
 	}
 	if got := n.metrics.framesRefused.Value(); got != 0 {
 		t.Errorf("%v connections cut for their frames", got)
+	}
+}
+
+// dialFrom opens a QUIC connection to n from its own UDP socket on the
+// loopback address from (127.0.0.2 is another source than 127.0.0.1), and
+// keeps it alive: only the node can end it.
+func dialFrom(t *testing.T, from string, n *Node) *quic.Conn {
+	t.Helper()
+	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(from)})
+	if err != nil {
+		t.Skipf("binding %s (needs the whole 127.0.0.0/8 on lo, as Linux has): %v", from, err)
+	}
+	tr := &quic.Transport{Conn: udp}
+	t.Cleanup(func() { tr.Close(); udp.Close() })
+	conf, err := transport.ClientTLS("127.0.0.1", transport.Trust{Pin: n.Fingerprint()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := tr.Dial(ctx, n.Addr().(*net.UDPAddr), conf, &quic.Config{MaxIdleTimeout: time.Minute, KeepAlivePeriod: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.CloseWithError(0, "") })
+	return c
+}
+
+func TestANewcomerTakesThePlaceOfTheLargestHolderOfTheUnauthenticatedPool(t *testing.T) {
+	checkLeaks(t)
+	cfg := testConfig(t)
+	cfg.MaxUnauthenticated = 4
+	n := start(t, cfg)
+	var flood []*quic.Conn
+	for range 4 {
+		flood = append(flood, dialFrom(t, "127.0.0.2", n.Node))
+	}
+	waitFor(t, "the flood's 4 connections tracked", func() bool { return n.openConns() == 4 })
+
+	// The pool is full of 127.0.0.2; a user from 127.0.0.1 still gets in,
+	// and one of the flood's connections is closed for it.
+	c, err := dial(t, n.Addr().String(), transport.Trust{Pin: n.Fingerprint()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	health(t, c)
+	closed := 0
+	for _, fc := range flood {
+		select {
+		case <-fc.Context().Done():
+			closed++
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if closed != 1 {
+		t.Errorf("%d of the flood's connections closed, want exactly the one that gave its place", closed)
+	}
+	if got := n.metrics.evicted.Value(); got != 1 {
+		t.Errorf("qpc_connections_evicted_total = %v, want 1", got)
+	}
+
+	// The flood's source still holds the most places: its next
+	// connection is refused rather than taking the user's.
+	more := dialFrom(t, "127.0.0.2", n.Node)
+	select {
+	case <-more.Context().Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("a connection from the largest holder of a full pool was kept")
+	}
+	if got := n.metrics.refused.With("unauthenticated").Value(); got != 1 {
+		t.Errorf("refused{reason=unauthenticated} = %v, want 1", got)
+	}
+	ctx := ctxT(t)
+	if _, err := c.Register(ctx, fastOPAQUE, cfg.Domain, "alice", []byte("pw")); err != nil {
+		t.Fatalf("register with the pool full of another address: %v", err)
+	}
+	if _, _, err := c.Login(ctx, fastOPAQUE, cfg.Domain, "alice", []byte("pw")); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -23,6 +23,7 @@ type nodeMetrics struct {
 
 	framesRefused *metrics.Counter
 	loginTimeouts *metrics.Counter
+	evicted       *metrics.Counter
 	mlsCommits    *metrics.CounterVec
 }
 
@@ -53,6 +54,9 @@ func newNodeMetrics(connsOpen func() int, totals func() (messages, bytes int64, 
 				"a malformed frame, or too many answers never finished."),
 		loginTimeouts: r.MustCounter("qpc_connections_login_timeout_total",
 			"Client connections closed because they did not log in within --login-timeout."),
+		evicted: r.MustCounter("qpc_connections_evicted_total",
+			"Client connections not logged in that gave their place in a full unauthenticated pool to a connection "+
+				"from an address holding fewer places."),
 		mlsCommits: r.MustCounterVec("qpc_mls_commits_total",
 			"MLS commit claims this node ordered as a group's home, by outcome (accepted, refused).", "outcome"),
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
@@ -71,6 +72,9 @@ type Node struct {
 	conns     map[*quic.Conn]*connEntry // nil once shutdown has begun
 	perSource map[netip.Prefix]int      // open connections by source
 	unauth    int                       // open connections not logged in
+	// unauthBySource counts the connections of the unauthenticated pool
+	// by source, for eviction (admit).
+	unauthBySource map[netip.Prefix]int
 }
 
 // NewNode builds a node from cfg: it opens the data directory, loads or
@@ -114,6 +118,8 @@ func NewNode(cfg config.Node, log *slog.Logger) (*Node, error) {
 		conns: map[*quic.Conn]*connEntry{},
 
 		perSource: map[netip.Prefix]int{},
+
+		unauthBySource: map[netip.Prefix]int{},
 	}
 	n.metrics = newNodeMetrics(n.openConns, func() (int64, int64, int, error) { return n.store.Totals() })
 	n.calls.onBusy = n.metrics.busy.Inc
@@ -445,6 +451,10 @@ type connEntry struct {
 	rc     *rpc.Conn // nil while its stream is awaited
 	source netip.Prefix
 	authed bool // logged in or resumed a session
+	// evicted is set when the connection gave its place in the
+	// unauthenticated pool to a newcomer from a smaller source and is
+	// being closed; it no longer counts in that pool.
+	evicted bool
 }
 
 // Why a connection is refused; each is a value of the reason label of
@@ -487,24 +497,78 @@ func sourceOf(addr net.Addr) netip.Prefix {
 // admit records a new connection in the unauthenticated pool, or says
 // why it must be refused: --max-connections, --max-connections-per-source
 // or --max-unauthenticated reached, or shutdown begun (errStopping).
+//
+// A full unauthenticated pool does not simply refuse: a newcomer from a
+// source that holds fewer places in the pool than the largest holder
+// takes the place of one of that holder's connections (picked at random),
+// which is closed. So whoever floods the pool from few addresses spends
+// its own places, and someone who reconnects to log in still gets a turn;
+// only a newcomer whose source is already among the largest holders is
+// refused.
 func (n *Node) admit(conn *quic.Conn) error {
 	src := sourceOf(conn.RemoteAddr())
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	switch {
-	case n.conns == nil:
-		return errStopping
-	case len(n.conns) >= n.cfg.MaxConnections:
-		return fmt.Errorf("%w (--max-connections %d)", errTooManyConnections, n.cfg.MaxConnections)
-	case n.perSource[src] >= n.cfg.MaxConnectionsPerSource:
-		return fmt.Errorf("%w (--max-connections-per-source %d)", errTooManyFromSource, n.cfg.MaxConnectionsPerSource)
-	case n.unauth >= n.cfg.MaxUnauthenticated:
-		return fmt.Errorf("%w (--max-unauthenticated %d)", errTooManyAnonymous, n.cfg.MaxUnauthenticated)
+	var victim *quic.Conn
+	err := func() error {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		switch {
+		case n.conns == nil:
+			return errStopping
+		case len(n.conns) >= n.cfg.MaxConnections:
+			return fmt.Errorf("%w (--max-connections %d)", errTooManyConnections, n.cfg.MaxConnections)
+		case n.perSource[src] >= n.cfg.MaxConnectionsPerSource:
+			return fmt.Errorf("%w (--max-connections-per-source %d)", errTooManyFromSource, n.cfg.MaxConnectionsPerSource)
+		case n.unauth >= n.cfg.MaxUnauthenticated:
+			victim = n.evictionVictim(src)
+			if victim == nil {
+				return fmt.Errorf("%w (--max-unauthenticated %d)", errTooManyAnonymous, n.cfg.MaxUnauthenticated)
+			}
+			e := n.conns[victim]
+			e.evicted = true
+			n.unauth--
+			n.unauthBySource[e.source]--
+		}
+		n.conns[conn] = &connEntry{source: src}
+		n.perSource[src]++
+		n.unauth++
+		n.unauthBySource[src]++
+		return nil
+	}()
+	if victim != nil {
+		n.metrics.evicted.Inc()
+		victim.CloseWithError(transport.CodeBusy, "too many connections not logged in; this one gave its place to another address")
 	}
-	n.conns[conn] = &connEntry{source: src}
-	n.perSource[src]++
-	n.unauth++
-	return nil
+	return err
+}
+
+// evictionVictim picks, when the unauthenticated pool is full, a
+// connection of the source with the most places in it, at random, if
+// that source holds more places than src would after admitting one more;
+// else it returns nil. n.mu must be held.
+func (n *Node) evictionVictim(src netip.Prefix) *quic.Conn {
+	var top netip.Prefix
+	most := 0
+	for s, k := range n.unauthBySource {
+		if k > most {
+			top, most = s, k
+		}
+	}
+	if most <= n.unauthBySource[src]+1 {
+		return nil
+	}
+	var victim *quic.Conn
+	seen := 0
+	for c, e := range n.conns {
+		if e.source != top || e.authed || e.evicted {
+			continue
+		}
+		// Reservoir sampling: each candidate is kept with probability
+		// 1/seen, so every one is equally likely to go.
+		if seen++; rand.IntN(seen) == 0 {
+			victim = c
+		}
+	}
+	return victim
 }
 
 // setRPC records conn's RPC connection, so that shutdown closes it; false
@@ -524,9 +588,10 @@ func (n *Node) setRPC(conn *quic.Conn, rc *rpc.Conn) bool {
 func (n *Node) authenticated(conn *quic.Conn) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if e, ok := n.conns[conn]; ok && !e.authed {
+	if e, ok := n.conns[conn]; ok && !e.authed && !e.evicted {
 		e.authed = true
 		n.unauth--
+		n.unauthBySource[e.source]--
 	}
 }
 
@@ -541,8 +606,12 @@ func (n *Node) untrack(conn *quic.Conn) {
 	if n.perSource[e.source]--; n.perSource[e.source] <= 0 {
 		delete(n.perSource, e.source)
 	}
-	if !e.authed {
+	if !e.authed && !e.evicted {
 		n.unauth--
+		n.unauthBySource[e.source]--
+	}
+	if n.unauthBySource[e.source] <= 0 {
+		delete(n.unauthBySource, e.source)
 	}
 }
 
