@@ -74,6 +74,10 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "commands:")
 	for _, c := range commands() {
+		if !inThisBuild(c.name) {
+			fmt.Fprintf(w, "  %-8s (laptop build only) %s\n", c.name, c.summary)
+			continue
+		}
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)

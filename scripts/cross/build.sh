@@ -1,6 +1,8 @@
 #!/bin/sh
 # Builds static, stripped qpc binaries for every router family into
 # $OUT (default dist/): dist/qpc-<target>. Targets are listed in targets.txt.
+# They are the router build (-tags router, DESIGN §1): the node and the
+# admin's commands, without the laptop's chat client (cmd/qpc/router.go).
 # Usage: scripts/cross/build.sh [target...]   (default: all)
 set -eu
 
@@ -47,5 +49,5 @@ grep -v '^#' "$here/targets.txt" | while read -r target goos goarch goarm gomips
 	printf 'building %-7s (%s/%s)\n' "$target" "$goos" "$goarch" >&2
 	# shellcheck disable=SC2086 # sizeflags is a list of words
 	(cd "$root" && CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch GOARM=$goarm GOMIPS=$gomips \
-		go build -trimpath -ldflags "$ldflags" $sizeflags -o "$out/qpc-$target" ./cmd/qpc)
+		go build -tags router -trimpath -ldflags "$ldflags" $sizeflags -o "$out/qpc-$target" ./cmd/qpc)
 done

@@ -143,14 +143,11 @@ func TestIPKsInstallAsOpkgExpects(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("%s: %d bytes", filepath.Base(pkg.path), len(ipkBytes))
-			// DESIGN §8 budgets 4 MiB per package for the flash of small
-			// routers. x86_64 OpenWrt machines boot from disks, and amd64
-			// code is the largest: since the chat client (issue 13) their
-			// package gets 4.5 MiB; every other architecture keeps 4 MiB.
-			budget := 4 << 20
-			if pkg.arch == "x86_64" {
-				budget = 9 << 19
-			}
+			// 4 MiB per package for the flash of small routers, every
+			// architecture alike: the packages carry the router build,
+			// without the laptop's chat client. (DESIGN §8 now asks for
+			// 3 MiB; that is the router-size issue's to reach.)
+			const budget = 4 << 20
 			if len(ipkBytes) > budget {
 				t.Errorf("package is %d bytes, over the budget of %.1f MiB (DESIGN §8)", len(ipkBytes), float64(budget)/(1<<20))
 			}
