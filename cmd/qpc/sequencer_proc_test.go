@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"math"
 	"net"
 	"net/http"
@@ -44,22 +45,24 @@ func seqCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// seqAccount registers user at the node process p, logs in on a fresh
-// connection and publishes fresh keys; it returns the account and the
-// login's export key.
-func seqAccount(t *testing.T, p *nodeProc, user string) (*client.Account, []byte) {
+// seqNode is where a node process serves clients, and its domain.
+type seqNode struct{ addr, fp, domain string }
+
+// seqAccount registers user at node n, logs in on a fresh connection and
+// publishes fresh keys; it returns the account and the login's export key.
+func seqAccount(t *testing.T, n seqNode, user string) (*client.Account, []byte) {
 	t.Helper()
 	ctx := seqCtx(t)
-	c, err := client.Dial(ctx, p.addr, transport.Trust{Pin: p.fp}, nil)
+	c, err := client.Dial(ctx, n.addr, transport.Trust{Pin: n.fp}, nil)
 	if err != nil {
 		t.Fatalf("%s dials the node: %v", user, err)
 	}
 	t.Cleanup(func() { c.Close() })
 	pw := []byte("password of " + user)
-	if _, err := c.Register(ctx, seqOPAQUE, domain1, user, pw); err != nil {
+	if _, err := c.Register(ctx, seqOPAQUE, n.domain, user, pw); err != nil {
 		t.Fatalf("register %s: %v", user, err)
 	}
-	_, export, err := c.Login(ctx, seqOPAQUE, domain1, user, pw)
+	_, export, err := c.Login(ctx, seqOPAQUE, n.domain, user, pw)
 	if err != nil {
 		t.Fatalf("login %s: %v", user, err)
 	}
@@ -67,7 +70,7 @@ func seqAccount(t *testing.T, p *nodeProc, user string) (*client.Account, []byte
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &client.Account{Client: c, Domain: domain1, User: user, Keys: keys}
+	a := &client.Account{Client: c, Domain: n.domain, User: user, Keys: keys}
 	if err := a.Publish(ctx); err != nil {
 		t.Fatalf("publish %s: %v", user, err)
 	}
@@ -85,9 +88,9 @@ type seqMember struct {
 	after  uint64
 }
 
-func newSeqMember(t *testing.T, p *nodeProc, user string) *seqMember {
+func newSeqMember(t *testing.T, n seqNode, user string) *seqMember {
 	t.Helper()
-	a, export := seqAccount(t, p, user)
+	a, export := seqAccount(t, n, user)
 	m := &seqMember{t: t, a: a, export: export, dir: t.TempDir()}
 	m.open()
 	return m
@@ -135,6 +138,19 @@ func (m *seqMember) sync() {
 		m.after = h
 	}
 	m.t.Fatalf("%s: the mailbox did not empty in 100 rounds", m.a.User)
+}
+
+// syncUntil handles the mailbox until cond holds, which federation may
+// take a moment to bring about, failing the test after 20 s.
+func (m *seqMember) syncUntil(what string, cond func() bool) {
+	m.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for m.sync(); !cond(); m.sync() {
+		if time.Now().After(deadline) {
+			m.t.Fatalf("%s: no %s within 20 s", m.a.User, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func (m *seqMember) find(name string) chatdb.Conversation {
@@ -238,6 +254,11 @@ func forgedClaim(t *testing.T, seed, group []byte, epoch uint64) client.CommitCl
 		Proof: commitclaim.Sign(k, group, epoch, junk, nextKey), NextKey: nextKey}
 }
 
+// orderString shows a commit order without the commits' bytes.
+func orderString(o node.CommitOrder) string {
+	return fmt.Sprintf("accepted %v, next epoch %d, %d commits handed back", o.Accepted, o.Next, len(o.Missing))
+}
+
 // freeTCPPort returns a loopback TCP port that was free a moment ago.
 func freeTCPPort(t *testing.T) string {
 	t.Helper()
@@ -298,9 +319,10 @@ func TestStrangersAndExMembersCannotFreezeAGroupAtANodeProcess(t *testing.T) {
 	// env sets the environment twin of --metrics-listen as an admin would.
 	p := startNodeProc(t, "env", "QPC_METRICS_LISTEN="+metricsAddr, qpcBin)
 	ctx := seqCtx(t)
+	n := seqNode{p.addr, p.fp, domain1}
 
-	alice, bob, carol := newSeqMember(t, p, "alice"), newSeqMember(t, p, "bob"), newSeqMember(t, p, "carol")
-	mallory, _ := seqAccount(t, p, "mallory")
+	alice, bob, carol := newSeqMember(t, n, "alice"), newSeqMember(t, n, "bob"), newSeqMember(t, n, "carol")
+	mallory, _ := seqAccount(t, n, "mallory")
 	team, err := alice.e.CreateGroup(ctx, "team")
 	if err != nil {
 		t.Fatal(err)
@@ -365,7 +387,7 @@ func TestStrangersAndExMembersCannotFreezeAGroupAtANodeProcess(t *testing.T) {
 	for _, tc := range attacks {
 		o, err := tc.who.OrderCommit(ctx, "", tc.claim)
 		if !errors.Is(err, node.ErrBadCommitClaim) || o.Accepted || len(o.Missing) > 0 {
-			t.Errorf("%s: %+v, %v; want ErrBadCommitClaim and no commits", tc.name, o, err)
+			t.Errorf("%s: %s, %v; want ErrBadCommitClaim and no commits", tc.name, orderString(o), err)
 		}
 	}
 	// A claim of carol's own last epoch under its real key is a member's
@@ -373,8 +395,8 @@ func TestStrangersAndExMembersCannotFreezeAGroupAtANodeProcess(t *testing.T) {
 	// her only the commit that removed her, which her mailbox brought.
 	o, err := carol.a.Client.OrderCommit(ctx, "", forgedClaim(t, carolKey.Seed(), group, carolState.Epoch()))
 	if err != nil || o.Accepted || o.Next != next || len(o.Missing) != 1 {
-		t.Errorf("carol claims her last epoch with its key: %+v (%d commits), %v; want a lost epoch, next %d, 1 commit",
-			o, len(o.Missing), err, next)
+		t.Errorf("carol claims her last epoch with its key: %s, %v; want a lost epoch, next %d, 1 commit",
+			orderString(o), err, next)
 	}
 
 	refused := scrapeCounter(t, metricsAddr, "qpc_rpc_calls_total", `method="orderCommit"`, `result="badCommitClaim"`)
@@ -386,7 +408,7 @@ func TestStrangersAndExMembersCannotFreezeAGroupAtANodeProcess(t *testing.T) {
 
 	// The group is not frozen: alice adds dave, everyone converges on the
 	// epoch after, and alice's message reaches bob and dave.
-	dave := newSeqMember(t, p, "dave")
+	dave := newSeqMember(t, n, "dave")
 	if err := alice.e.Invite(ctx, team.ID, "dave"); err != nil {
 		t.Fatalf("alice adds dave after the attack: %v", err)
 	}
@@ -424,5 +446,120 @@ func (m *seqMember) send(conv chatdb.ConvID, text string) {
 	m.t.Helper()
 	if _, err := m.e.Send(seqCtx(m.t), conv, text); err != nil {
 		m.t.Fatalf("%s sends: %v", m.a.User, err)
+	}
+}
+
+// TestAnExMemberOnAPeerNodeCannotFreezeAGroupThroughFederation is the
+// same attack from another node of the community: the group's home is n1
+// (alice's and bob's node); carol, a member on n2 until alice removes her,
+// and mallory, a stranger on n2, send their claims to their own node
+// naming n1 as the home, and n2 passes them on over federation. Every
+// claim comes back refused with ErrBadCommitClaim (n2 counts each as
+// badCommitClaim) and n1 accepts none; the group then still commits (bob updates his key) and
+// alice and bob converge.
+func TestAnExMemberOnAPeerNodeCannotFreezeAGroupThroughFederation(t *testing.T) {
+	t.Parallel()
+	const d1, d2 = "n1.example.mesh", "n2.example.mesh"
+	flags := federationFlags(t, d1, d2)
+	metrics1, metrics2 := freeTCPPort(t), freeTCPPort(t)
+	n2 := startFedNode(t, d2, t.TempDir(), "127.0.0.1:0", append(flags[d2], "--metrics-listen", metrics2)...)
+	n1 := startFedNode(t, d1, t.TempDir(), "127.0.0.1:0",
+		append(flags[d1], "--peer", n2.addr, "--metrics-listen", metrics1)...)
+	if _, ok := linkEvent(t, n1.logProc, 0, 30*time.Second, "federation link up", d2); !ok {
+		t.Fatalf("n1 did not link to n2; n1:\n%s\nn2:\n%s", n1.Logs(), n2.Logs())
+	}
+	home, peer := seqNode{n1.addr, n1.fp, d1}, seqNode{n2.addr, n2.fp, d2}
+	ctx := seqCtx(t)
+
+	alice, bob, carol := newSeqMember(t, home, "alice"), newSeqMember(t, home, "bob"), newSeqMember(t, peer, "carol")
+	mallory, _ := seqAccount(t, peer, "mallory")
+	g, err := alice.e.CreateGroup(ctx, "fed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.e.Invite(ctx, g.ID, "bob"); err != nil {
+		t.Fatalf("alice invites bob: %v", err)
+	}
+	bob.sync()
+	if err := bob.e.Join(ctx, bob.find("#fed").ID); err != nil {
+		t.Fatalf("bob joins: %v", err)
+	}
+	if err := alice.e.Invite(ctx, g.ID, "carol@"+d2); err != nil {
+		t.Fatalf("alice invites carol on n2: %v", err)
+	}
+	carol.syncUntil("invitation to #fed", func() bool { _, err := carol.e.Find("#fed"); return err == nil })
+	if err := carol.e.Join(ctx, carol.find("#fed").ID); err != nil {
+		t.Fatalf("carol joins: %v", err)
+	}
+	bob.sync()
+	seqSameEpoch(t, "#fed", alice, bob, carol)
+	if h := carol.find("#fed").Home; !strings.EqualFold(h, d1) {
+		t.Fatalf("carol's #fed has its home at %q, want %s", h, d1)
+	}
+
+	carolState := carol.mlsState("#fed")
+	carolKey, err := chat.EpochKey(carolState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.e.Remove(ctx, g.ID, "carol@"+d2); err != nil {
+		t.Fatalf("alice removes carol: %v", err)
+	}
+	bob.sync()
+	carol.syncUntil("removal from #fed", func() bool {
+		_, _, err := carol.e.GroupEpoch(carol.find("#fed").ID)
+		return errors.Is(err, chat.ErrLeft)
+	})
+	next := seqSameEpoch(t, "#fed", alice, bob)
+	if next != carolState.Epoch()+1 {
+		t.Fatalf("the group is at epoch %d after removing carol at %d", next, carolState.Epoch())
+	}
+	const honest = 3 // bob's and carol's invitations, carol's removal
+	if got := scrapeCounter(t, metrics1, "qpc_mls_commits_total", `outcome="accepted"`); got != honest {
+		t.Fatalf("n1 accepted %v commits before the attack, want alice's %d", got, honest)
+	}
+
+	group := alice.find("#fed").GroupID
+	madeUp := sha256.Sum256([]byte("a key made up on n2"))
+	attacks := []struct {
+		name  string
+		who   *client.Client
+		claim client.CommitClaim
+	}{
+		{"mallory on n2 claims the next epoch", mallory.Client, forgedClaim(t, madeUp[:], group, next)},
+		{"mallory on n2 claims epoch 2^64-2", mallory.Client, forgedClaim(t, madeUp[:], group, math.MaxUint64-1)},
+		{"mallory on n2 claims stale epoch 0", mallory.Client, forgedClaim(t, madeUp[:], group, 0)},
+		{"carol on n2, removed, claims the next epoch with her last epoch's key", carol.a.Client, forgedClaim(t, carolKey.Seed(), group, next)},
+		{"carol on n2 claims epoch 2^64-2 with her last epoch's key", carol.a.Client, forgedClaim(t, carolKey.Seed(), group, math.MaxUint64-1)},
+		{"carol on n2 claims her last epoch with a made-up key", carol.a.Client, forgedClaim(t, madeUp[:], group, carolState.Epoch())},
+	}
+	for _, tc := range attacks {
+		o, err := tc.who.OrderCommit(ctx, d1, tc.claim)
+		if !errors.Is(err, node.ErrBadCommitClaim) || o.Accepted || len(o.Missing) > 0 {
+			t.Errorf("%s: %s, %v; want ErrBadCommitClaim and no commits", tc.name, orderString(o), err)
+		}
+	}
+	// n2 answered its clients' calls with n1's refusal; n1, the home,
+	// accepted nothing more.
+	refused := scrapeCounter(t, metrics2, "qpc_rpc_calls_total", `method="orderCommit"`, `result="badCommitClaim"`)
+	accepted := scrapeCounter(t, metrics1, "qpc_mls_commits_total", `outcome="accepted"`)
+	if refused != float64(len(attacks)) || accepted != honest {
+		t.Errorf("n2 answered %v orderCommit calls with badCommitClaim and n1 accepted %v commits; want %d and %d",
+			refused, accepted, len(attacks), honest)
+	}
+
+	// The group is not frozen: bob commits a key update, alice follows,
+	// and alice's message reaches bob.
+	if err := bob.e.UpdateKey(ctx, bob.find("#fed").ID); err != nil {
+		t.Fatalf("bob updates his key after the attack: %v", err)
+	}
+	alice.sync()
+	if got := seqSameEpoch(t, "#fed", alice, bob); got != next+1 {
+		t.Fatalf("the group is at epoch %d after bob's update, want %d", got, next+1)
+	}
+	alice.send(g.ID, "still ours")
+	bob.sync()
+	if got := bob.texts(bob.find("#fed").ID); !slices.Contains(got, "alice: still ours") {
+		t.Errorf("bob reads %q, want alice's message", got)
 	}
 }
