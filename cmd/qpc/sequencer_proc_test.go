@@ -15,8 +15,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -178,6 +178,14 @@ func (m *seqMember) texts(conv chatdb.ConvID) []string {
 	return out
 }
 
+// send sends text to conv and fails the test if it does not go out.
+func (m *seqMember) send(conv chatdb.ConvID, text string) {
+	m.t.Helper()
+	if _, err := m.e.Send(seqCtx(m.t), conv, text); err != nil {
+		m.t.Fatalf("%s sends: %v", m.a.User, err)
+	}
+}
+
 // mlsState stops the engine to read the MLS state of group as the account
 // holds it on disk, as the owner of the account can, and starts it again.
 func (m *seqMember) mlsState(group string) *mls.Group {
@@ -259,24 +267,29 @@ func orderString(o node.CommitOrder) string {
 	return fmt.Sprintf("accepted %v, next epoch %d, %d commits handed back", o.Accepted, o.Next, len(o.Missing))
 }
 
-// freeTCPPort returns a loopback TCP port that was free a moment ago.
-func freeTCPPort(t *testing.T) string {
+// metricsAddr returns where node n, started with --metrics-listen
+// 127.0.0.1:0, serves its metrics, as it logs it.
+func metricsAddr(t *testing.T, n *fedNode) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	rec, ok := n.waitLog(10*time.Second, func(r map[string]any) bool { return r["msg"] == "serving metrics" })
+	if !ok {
+		t.Fatalf("node %s does not serve metrics; logs:\n%s", n.domain, n.Logs())
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	u, err := url.Parse(fmt.Sprint(rec["addr"]))
+	if err != nil || u.Host == "" {
+		t.Fatalf("metrics address %v: %v", rec["addr"], err)
+	}
+	return u.Host
 }
 
 // scrapeCounter reads the counter name with every one of labels (`k="v"`)
-// from the node's Prometheus endpoint; a series not yet written is 0.
-func scrapeCounter(t *testing.T, metricsAddr, name string, labels ...string) float64 {
+// from the node's Prometheus endpoint at addr; a series not yet
+// written is 0.
+func scrapeCounter(t *testing.T, addr, name string, labels ...string) float64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+metricsAddr+"/metrics", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,10 +327,8 @@ func scrapeCounter(t *testing.T, metricsAddr, name string, labels ...string) flo
 // (alice adds dave) and its members converge and read alice.
 func TestStrangersAndExMembersCannotFreezeAGroupAtANodeProcess(t *testing.T) {
 	t.Parallel()
-	metricsAddr := freeTCPPort(t)
-	// startNodeProc runs its command line with the node's flags appended;
-	// env sets the environment twin of --metrics-listen as an admin would.
-	p := startNodeProc(t, "env", "QPC_METRICS_LISTEN="+metricsAddr, qpcBin)
+	p := startFedNode(t, domain1, t.TempDir(), "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0")
+	metrics := metricsAddr(t, p)
 	ctx := seqCtx(t)
 	n := seqNode{p.addr, p.fp, domain1}
 
@@ -362,7 +373,7 @@ func TestStrangersAndExMembersCannotFreezeAGroupAtANodeProcess(t *testing.T) {
 		t.Fatalf("carol after her removal: %v, want ErrLeft", err)
 	}
 	group := alice.find("#team").GroupID
-	acceptedBefore := scrapeCounter(t, metricsAddr, "qpc_mls_commits_total", `outcome="accepted"`)
+	acceptedBefore := scrapeCounter(t, metrics, "qpc_mls_commits_total", `outcome="accepted"`)
 	if acceptedBefore != float64(honest) {
 		t.Fatalf("the node accepted %v commits before the attack, want alice's %d", acceptedBefore, honest)
 	}
@@ -399,8 +410,8 @@ func TestStrangersAndExMembersCannotFreezeAGroupAtANodeProcess(t *testing.T) {
 			orderString(o), err, next)
 	}
 
-	refused := scrapeCounter(t, metricsAddr, "qpc_rpc_calls_total", `method="orderCommit"`, `result="badCommitClaim"`)
-	accepted := scrapeCounter(t, metricsAddr, "qpc_mls_commits_total", `outcome="accepted"`)
+	refused := scrapeCounter(t, metrics, "qpc_rpc_calls_total", `method="orderCommit"`, `result="badCommitClaim"`)
+	accepted := scrapeCounter(t, metrics, "qpc_mls_commits_total", `outcome="accepted"`)
 	if refused != float64(len(attacks)) || accepted != acceptedBefore {
 		t.Errorf("the node counts %v orderCommit calls refused as badCommitClaim and %v commits accepted; want %d and %v",
 			refused, accepted, len(attacks), acceptedBefore)
@@ -436,16 +447,8 @@ func TestStrangersAndExMembersCannotFreezeAGroupAtANodeProcess(t *testing.T) {
 	if got := carol.texts(carol.find("#team").ID); slices.Contains(got, "alice: still ours") {
 		t.Errorf("carol, removed, reads %q", got)
 	}
-	if accepted := scrapeCounter(t, metricsAddr, "qpc_mls_commits_total", `outcome="accepted"`); accepted != float64(honest) {
+	if accepted := scrapeCounter(t, metrics, "qpc_mls_commits_total", `outcome="accepted"`); accepted != float64(honest) {
 		t.Errorf("the node accepted %v commits in all, want alice's %d", accepted, honest)
-	}
-}
-
-// send sends text to conv and fails the test if it does not go out.
-func (m *seqMember) send(conv chatdb.ConvID, text string) {
-	m.t.Helper()
-	if _, err := m.e.Send(seqCtx(m.t), conv, text); err != nil {
-		m.t.Fatalf("%s sends: %v", m.a.User, err)
 	}
 }
 
@@ -461,10 +464,10 @@ func TestAnExMemberOnAPeerNodeCannotFreezeAGroupThroughFederation(t *testing.T) 
 	t.Parallel()
 	const d1, d2 = "n1.example.mesh", "n2.example.mesh"
 	flags := federationFlags(t, d1, d2)
-	metrics1, metrics2 := freeTCPPort(t), freeTCPPort(t)
-	n2 := startFedNode(t, d2, t.TempDir(), "127.0.0.1:0", append(flags[d2], "--metrics-listen", metrics2)...)
+	n2 := startFedNode(t, d2, t.TempDir(), "127.0.0.1:0", append(flags[d2], "--metrics-listen", "127.0.0.1:0")...)
 	n1 := startFedNode(t, d1, t.TempDir(), "127.0.0.1:0",
-		append(flags[d1], "--peer", n2.addr, "--metrics-listen", metrics1)...)
+		append(flags[d1], "--peer", n2.addr, "--metrics-listen", "127.0.0.1:0")...)
+	metrics1, metrics2 := metricsAddr(t, n1), metricsAddr(t, n2)
 	if _, ok := linkEvent(t, n1.logProc, 0, 30*time.Second, "federation link up", d2); !ok {
 		t.Fatalf("n1 did not link to n2; n1:\n%s\nn2:\n%s", n1.Logs(), n2.Logs())
 	}
