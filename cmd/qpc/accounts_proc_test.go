@@ -159,14 +159,20 @@ func TestADeletedAccountIsCutOffEverywhereAndItsNameHeldByANodeProcess(t *testin
 
 	// The new owner takes the name once the hold ends, with alice's
 	// password: only the account binding tells the two apart.
-	owner := n.dial(t)
+	// Each attempt on a connection of its own: one that has not logged in
+	// is closed at --login-timeout.
+	var owner *client.Client
 	attempts := 0
 	for {
 		attempts++
-		_, err := owner.Register(ctx, acctKSF, acctDomain, "alice", acctPassword("alice"))
+		c := dialPinned(t, n.addr, n.fp)
+		_, err := c.Register(ctx, acctKSF, acctDomain, "alice", acctPassword("alice"))
 		if err == nil {
+			owner = c
+			t.Cleanup(func() { c.Close() })
 			break
 		}
+		c.Close()
 		if !errors.Is(err, node.ErrUserExists) || attempts >= 200 || time.Since(deleted) > hold+30*time.Second {
 			t.Fatalf("registering alice again, attempt %d, %s after the deletion: %v", attempts, time.Since(deleted), err)
 		}
@@ -431,4 +437,20 @@ func TestGuessesAndLookupsTellAnAttackerNothingOnANodeProcess(t *testing.T) {
 		t.Errorf("resolveUser answers %v, want ErrUnknownUser", answers[0])
 	}
 	t.Logf("resolveUser of carol (no keys) and nobody: %+v and %+v", *answers[0], *answers[1])
+
+	// What `qpc send` tells its user is the same for both, but for the name.
+	qpc, _ := cliUsers(t, n.proc(), "erin")
+	var said []string
+	for _, who := range []string{"carol", "nobody"} {
+		out, errOut, err := qpc("erin", "send", "--to", who, "are you there?")
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != exitFailure || out != "" {
+			t.Errorf("qpc send to %s: %v, stdout %q; want exit %d and nothing sent", who, err, out, exitFailure)
+		}
+		said = append(said, strings.ReplaceAll(errOut, who, "NAME"))
+	}
+	if said[0] != said[1] {
+		t.Errorf("qpc send to a name without keys says %q; to no such name %q; want the same", said[0], said[1])
+	}
+	t.Logf("qpc send to either: %s", strings.TrimSpace(said[0]))
 }
