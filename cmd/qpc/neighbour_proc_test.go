@@ -1,0 +1,416 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/quicprochat/qpc/federation"
+	"github.com/quicprochat/qpc/mesh/envelope"
+	"github.com/quicprochat/qpc/mesh/flood"
+	"github.com/quicprochat/qpc/mesh/forward"
+	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/transport"
+)
+
+// The audit's item 6 against a real `qpc node` process: a member node
+// with a genuine certificate of the community CA relays store-and-forward
+// envelopes and channel posts, each signed by a fresh key that claims
+// another made-up origin. Past the first hop the victim cannot tell those
+// origins from real ones, so only what is keyed to the link's certificate
+// can hold the flood: --mesh-neighbour-quota and --channel-neighbour-rate.
+
+// Sizes of the forged flood. Each envelope carries forgedPayload bytes, so
+// that the forgedCount of them are about twice the 1 MiB neighbour quota.
+const (
+	forgedCount   = 2000
+	forgedBatch   = 250 // below the federation's bound of 256 per call
+	forgedPayload = 1024
+)
+
+// floodingNeighbour is the attacking member node: the test process's own
+// federation manager, linked to one victim, with no service of its own.
+type floodingNeighbour struct {
+	m      *federation.Manager
+	victim string // the victim's domain
+}
+
+// startFloodingNeighbour links domain, whose federation certificate, key
+// and CA are in flags (federationFlags), to the node at peer.
+func startFloodingNeighbour(t *testing.T, domain string, flags []string, peer, peerDomain string) *floodingNeighbour {
+	t.Helper()
+	cert, err := tls.LoadX509KeyPair(flagValue(flags, "--federation-cert"), flagValue(flags, "--federation-key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, err := os.ReadFile(flagValue(flags, "--federation-ca"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(caPEM)
+	b, _ := pem.Decode(caPEM)
+	m, err := federation.New(federation.Config{
+		Domain: domain, NodeID: "flooder", Version: "test",
+		Cert: cert, Roots: roots, CA: [][]byte{b.Bytes},
+		Peers:   []string{peer},
+		Inbound: func(string) federation.Inbound { return refusingInbound{} },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := transport.Listen("127.0.0.1:0", transport.ServerTLS(cert, m.ServerTLS), transport.IdleTimeout, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx, ln, nil) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		ln.Close()
+	})
+	return &floodingNeighbour{m: m, victim: peerDomain}
+}
+
+// envelopes sends n envelopes for a domain nobody reaches, each signed by
+// a new key claiming origin forged<first+i>.example.mesh, as if relayed
+// (hop count 2, so the victim's first-hop check does not apply), and
+// returns how many the victim held and how many it refused as full.
+func (f *floodingNeighbour) envelopes(ctx context.Context, first, n int) (held, refused int, err error) {
+	envs := make([]*envelope.Envelope, n)
+	for i := range envs {
+		_, key, _ := ed25519.GenerateKey(nil)
+		env, err := envelope.Sign(key, fmt.Sprintf("forged%d.example.mesh", first+i), "zoe@unreached.example.mesh",
+			make([]byte, forgedPayload), time.Now(), time.Hour, 8)
+		if err != nil {
+			return 0, 0, err
+		}
+		env.Hops = 2
+		envs[i] = env
+	}
+	results, err := f.m.Forward(ctx, f.victim, envs)
+	if err != nil {
+		return 0, 0, err
+	}
+	for i, r := range results {
+		switch {
+		case r.Outcome == forward.Accepted:
+			held++
+		case r.Outcome == forward.Refused && errors.Is(r.Err, node.ErrMeshFull):
+			refused++
+		default:
+			return held, refused, fmt.Errorf("forged envelope %d: %s (%v)", first+i, r.Outcome, r.Err)
+		}
+	}
+	return held, refused, nil
+}
+
+// posts floods n channel posts, each signed by a new key claiming origin
+// forged<first+i>.example.mesh, as if relayed (hop count 2).
+func (f *floodingNeighbour) posts(ctx context.Context, channel node.ChannelID, first, n int) error {
+	posts := make([]*flood.Post, n)
+	for i := range posts {
+		_, key, _ := ed25519.GenerateKey(nil)
+		body := make([]byte, flood.Quantum)
+		rand.Read(body)
+		p, err := flood.Sign(key, fmt.Sprintf("forged%d.example.mesh", first+i), channel, body, time.Now(), 24*time.Hour, 8)
+		if err != nil {
+			return err
+		}
+		p.Hops = 2
+		posts[i] = p
+	}
+	return f.m.Flood(ctx, f.victim, posts)
+}
+
+// refusingInbound serves none of the victim's calls: the flooding
+// neighbour only sends.
+type refusingInbound struct{}
+
+var errFlooderServesNothing = errors.New("the flooding neighbour serves nothing")
+
+func (refusingInbound) Deliver(context.Context, []node.Outgoing) ([]node.Receipt, time.Time, error) {
+	return nil, time.Time{}, errFlooderServesNothing
+}
+func (refusingInbound) ResolveUser(context.Context, string) (node.PublishedKeys, error) {
+	return node.PublishedKeys{}, errFlooderServesNothing
+}
+func (refusingInbound) FetchKeyPackage(context.Context, string) ([]byte, bool, error) {
+	return nil, false, errFlooderServesNothing
+}
+func (refusingInbound) OrderCommit(context.Context, string, node.CommitClaim) (node.CommitOrder, error) {
+	return node.CommitOrder{}, errFlooderServesNothing
+}
+func (refusingInbound) Allow(int) error { return nil }
+
+// metricsURL waits for the node's "serving metrics" record and returns
+// its /metrics address.
+func metricsURL(t *testing.T, n *fedNode) string {
+	t.Helper()
+	rec, ok := n.waitLog(30*time.Second, func(r map[string]any) bool { return r["msg"] == "serving metrics" })
+	if !ok {
+		t.Fatalf("%s serves no metrics; logs:\n%s", n.domain, n.Logs())
+	}
+	return rec["addr"].(string)
+}
+
+// scrape reads url's metrics, by series as written (name{labels}).
+func scrape(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	c := http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		i := strings.LastIndexByte(line, ' ')
+		if strings.HasPrefix(line, "#") || i < 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		out[line[:i]] = v
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// waitMetric polls url until ok accepts the metrics, and returns them.
+func waitMetric(t *testing.T, url string, within time.Duration, ok func(map[string]float64) bool) (map[string]float64, bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		m := scrape(t, url)
+		if ok(m) {
+			return m, true
+		}
+		if time.Now().After(deadline) {
+			return m, false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+const (
+	receivedPosts    = `qpc_channel_posts_total{event="received"}`
+	refusedRate      = `qpc_channel_refused_total{reason="neighbour-rate"}`
+	refusedQuota     = `qpc_mesh_refused_total{reason="neighbour-quota"}`
+	heldEnvelopesNow = `qpc_mesh_store_envelopes`
+)
+
+// TestAFloodingNeighboursForgedOriginsAreCappedByItsCertificateInANodeProcess
+// runs the victim v.mesh as a `qpc node` process with a 1 MiB
+// --mesh-neighbour-quota and a --channel-neighbour-rate of 100 posts a
+// minute, an honest h.mesh process linked to it, and x.mesh, a member node
+// with a genuine certificate (the test process), which relays 2,000
+// envelopes and 2,000 posts that claim 4,000 made-up origins. v.mesh must
+// hold at most 1 MiB of x.mesh's envelopes and accept exactly 100 of its
+// posts (one rate window) and pass on no more, while x.mesh keeps
+// flooding and v.mesh's user still gets a message from h.mesh's user, and
+// both users' channel posts cross the link.
+func TestAFloodingNeighboursForgedOriginsAreCappedByItsCertificateInANodeProcess(t *testing.T) {
+	t.Parallel()
+	const v, h, x = "v.mesh", "h.mesh", "x.mesh"
+	const quota, rate = 1 << 20, 100
+	flags := federationFlags(t, v, h, x)
+	victim := startFedNode(t, v, t.TempDir(), "127.0.0.1:0", append(flags[v],
+		// Room for 8 MiB, of which one neighbour may fill 1 MiB; no other
+		// bound (destination, origin, the link's message rate) is near.
+		"--mesh-store-size", "8", "--mesh-domain-quota", "8", "--mesh-origin-quota", "1",
+		"--mesh-neighbour-quota", "1",
+		"--channel-neighbour-rate", strconv.Itoa(rate),
+		"--federation-rate", "100000",
+		"--metrics-listen", "127.0.0.1:0", "--log-level", "debug")...)
+	vm := metricsURL(t, victim)
+	honest := startFedNode(t, h, t.TempDir(), "127.0.0.1:0", append(flags[h],
+		"--peer", victim.addr, "--metrics-listen", "127.0.0.1:0")...)
+	hm := metricsURL(t, honest)
+	if _, ok := linkEvent(t, victim.logProc, 0, 30*time.Second, "federation link up", h); !ok {
+		t.Fatalf("h.mesh did not link to v.mesh; v.mesh:\n%s\nh.mesh:\n%s", victim.Logs(), honest.Logs())
+	}
+	attacker := startFloodingNeighbour(t, x, flags[x], victim.addr, v)
+	if _, ok := linkEvent(t, victim.logProc, 0, 30*time.Second, "federation link up", x); !ok {
+		t.Fatalf("x.mesh did not link to v.mesh; v.mesh:\n%s", victim.Logs())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	// Store-and-forward: 2,000 envelopes of ~1.2 KiB, ~2.3 MiB in all.
+	var held, refused int
+	for b := 0; b < forgedCount; b += forgedBatch {
+		hn, rn, err := attacker.envelopes(ctx, b, forgedBatch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held, refused = held+hn, refused+rn
+	}
+	var st meshStoreJSON
+	code, out, errOut := runQPC("mesh", "store", "--server", victim.addr, "--pin", victim.fp, "--json")
+	if code != exitOK || json.Unmarshal([]byte(out), &st) != nil {
+		t.Fatalf("qpc mesh store: exit %d %q %q", code, out, errOut)
+	}
+	t.Logf("store-and-forward: %d forged envelopes, %d held (%d bytes, neighbour quota %d), %d refused (victim counts %d refused:neighbour-quota)",
+		forgedCount, held, st.Bytes, quota, refused, st.Counters["refused:neighbour-quota"])
+	if held == 0 || held+refused != forgedCount || st.Envelopes != held || st.Bytes > quota || held*forgedPayload > quota {
+		t.Fatalf("v.mesh held %d forged envelopes (store: %d envelopes, %d bytes) and refused %d; want them capped at the %d-byte neighbour quota",
+			held, st.Envelopes, st.Bytes, refused, quota)
+	}
+	if got := st.Counters["refused:neighbour-quota"]; got != uint64(refused) {
+		t.Errorf("v.mesh counts %d refused:neighbour-quota, want %d (refused for another reason?): %v", got, refused, st.Counters)
+	}
+
+	// Channels: 2,000 posts to a channel, each from another made-up origin.
+	var channel node.ChannelID
+	rand.Read(channel[:])
+	floodStart := time.Now()
+	for b := 0; b < forgedCount; b += forgedBatch {
+		if err := attacker.posts(ctx, channel, forgedCount+b, forgedBatch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, ok := waitMetric(t, vm, 10*time.Second, func(m map[string]float64) bool {
+		return m[receivedPosts]+m[refusedRate] == forgedCount
+	})
+	if !ok {
+		t.Fatalf("v.mesh counted %v received and %v refused:neighbour-rate of %d forged posts", m[receivedPosts], m[refusedRate], forgedCount)
+	}
+	accepted := int(m[receivedPosts])
+	t.Logf("channels: %d forged posts, %d accepted (neighbour rate %d/min), %v refused:neighbour-rate",
+		forgedCount, accepted, rate, m[refusedRate])
+	// Fixed windows of a minute from the first post taken: all of the
+	// flood within a minute gets exactly the rate.
+	if w := int(time.Since(floodStart)/time.Minute) + 1; w == 1 && accepted != rate || accepted == 0 || accepted > rate*w {
+		t.Fatalf("v.mesh accepted %d forged posts in %d window(s), want %d a minute", accepted, w, rate)
+	}
+	// v.mesh names the neighbour that floods.
+	if _, ok := victim.waitLog(10*time.Second, func(r map[string]any) bool {
+		return r["msg"] == "channel posts refused" && r["from"] == x && r["reason"] == "neighbour-rate"
+	}); !ok {
+		t.Errorf("v.mesh logged no refusal of x.mesh's posts for neighbour-rate")
+	}
+	// What v.mesh accepted it passes on to h.mesh, and no more.
+	if hmet, ok := waitMetric(t, hm, 30*time.Second, func(m map[string]float64) bool { return int(m[receivedPosts]) >= accepted }); !ok || int(hmet[receivedPosts]) != accepted {
+		t.Fatalf("h.mesh received %v posts, want the %d v.mesh accepted", hmet[receivedPosts], accepted)
+	}
+
+	// The honest path while x.mesh keeps flooding: bob@h.mesh writes to
+	// alice@v.mesh, and both post to a channel the other reads.
+	stop := make(chan struct{})
+	var (
+		wg                sync.WaitGroup
+		bgHeld, bgRefused int
+		bgPosts, bgRounds int
+		bgErr             error
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		// At most 300 rounds of 20 envelopes and 20 posts (30 s).
+		for bgRounds = 0; bgRounds < 300; bgRounds++ {
+			first := 2*forgedCount + bgRounds*20
+			hn, rn, err := attacker.envelopes(ctx, first, 20)
+			if err == nil {
+				err = attacker.posts(ctx, channel, first, 20)
+			}
+			if err != nil {
+				bgErr = err
+				return
+			}
+			bgHeld, bgRefused, bgPosts = bgHeld+hn, bgRefused+rn, bgPosts+20
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	shim := func(n *fedNode) *nodeProc { return &nodeProc{addr: n.addr, fp: n.fp} }
+	alice, bob := newChanUser(t, shim(victim), "alice"), newChanUser(t, shim(honest), "bob")
+	bob.must("", "send", "--to", "alice@"+v, "through the flood")
+	aliceDM := &cliUser{t: t, name: "alice", pwFile: alice.pw, state: alice.state, wrap: plainCommand}
+	var got []recvJSON
+	for deadline := time.Now().Add(30 * time.Second); len(got) == 0; {
+		if got = aliceDM.recv(); len(got) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("alice@v.mesh got no message from bob@h.mesh during the flood; v.mesh:\n%s", victim.Logs())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	expectOne(t, got, "bob@"+h, "through the flood")
+
+	share := strings.TrimSpace(alice.must("", "channel", "create", "kiez"))
+	bob.must("", "channel", "join", share)
+	alice.must("", "channel", "send", "kiez", "from v.mesh")
+	bob.must("", "channel", "send", "kiez", "from h.mesh")
+	readPosts := func(u *chanUser, want string) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			for _, line := range strings.Split(strings.TrimSpace(u.must("", "channel", "recv", "kiez", "--json")), "\n") {
+				var p channelPostJSON
+				if json.Unmarshal([]byte(line), &p) == nil && p.Author == want && p.Status == "verified" {
+					return
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s did not get the post of %s during the flood", u.name, want)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	readPosts(bob, "alice@"+v)
+	readPosts(alice, "bob@"+h)
+	close(stop)
+	wg.Wait()
+	if bgErr != nil {
+		t.Fatalf("x.mesh's flood during the honest traffic: %v", bgErr)
+	}
+
+	// During all of it, x.mesh got not one more envelope held, and no
+	// post beyond its rate accepted; the one post v.mesh received since
+	// is bob's.
+	elapsed := time.Since(floodStart)
+	windows := int(elapsed/time.Minute) + 1
+	m, ok = waitMetric(t, vm, 10*time.Second, func(m map[string]float64) bool {
+		return int(m[receivedPosts]+m[refusedRate]) == forgedCount+bgPosts+1
+	})
+	forgedAccepted := int(m[receivedPosts]) - 1
+	t.Logf("during the honest traffic (%d rounds): x.mesh had %d envelopes held, %d refused; %d posts, of which v.mesh accepted %d; %d forged posts accepted in %s (%d rate window(s))",
+		bgPosts/20, bgHeld, bgRefused, bgPosts, forgedAccepted-accepted, forgedAccepted, elapsed.Round(time.Millisecond), windows)
+	if !ok {
+		t.Fatalf("v.mesh counted %v received and %v refused:neighbour-rate, want %d in all", m[receivedPosts], m[refusedRate], forgedCount+bgPosts+1)
+	}
+	if bgHeld != 0 || bgRefused == 0 || int(m[refusedQuota]) != refused+bgRefused || int(m[heldEnvelopesNow]) != held {
+		t.Errorf("during the honest traffic x.mesh had %d envelopes held, %d refused; v.mesh holds %v and counts %v refused for neighbour-quota, want %d and %d",
+			bgHeld, bgRefused, m[heldEnvelopesNow], m[refusedQuota], held, refused+bgRefused)
+	}
+	if windows == 1 && forgedAccepted != rate || forgedAccepted > rate*windows {
+		t.Errorf("v.mesh accepted %d of x.mesh's %d forged posts in %s, want %d a minute", forgedAccepted, forgedCount+bgPosts, elapsed, rate)
+	}
+}
