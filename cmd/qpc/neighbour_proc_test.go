@@ -15,7 +15,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -215,9 +214,130 @@ func waitMetric(t *testing.T, url string, within time.Duration, ok func(map[stri
 	}
 }
 
+// The three domains of the tests: the victim (a node process), an honest
+// neighbour of it (a node process) and the flooding neighbour (the test).
+const v, h, x = "v.mesh", "h.mesh", "x.mesh"
+
+// neighbourhood is v.mesh with its two neighbours, h.mesh and x.mesh.
+type neighbourhood struct {
+	victim, honest *fedNode
+	vm, hm         string // their /metrics
+	attacker       *floodingNeighbour
+}
+
+// startNeighbourhood starts v.mesh with victimFlags, then h.mesh and
+// x.mesh, which dial it, and waits for both links.
+func startNeighbourhood(t *testing.T, victimFlags ...string) *neighbourhood {
+	t.Helper()
+	flags := federationFlags(t, v, h, x)
+	n := &neighbourhood{}
+	n.victim = startFedNode(t, v, t.TempDir(), "127.0.0.1:0", append(append(flags[v],
+		// The link's own message rate is not what is tested; debug logs
+		// name the neighbour whose posts were refused.
+		"--federation-rate", "100000", "--metrics-listen", "127.0.0.1:0", "--log-level", "debug"),
+		victimFlags...)...)
+	n.vm = metricsURL(t, n.victim)
+	n.honest = startFedNode(t, h, t.TempDir(), "127.0.0.1:0", append(flags[h],
+		"--peer", n.victim.addr, "--metrics-listen", "127.0.0.1:0")...)
+	n.hm = metricsURL(t, n.honest)
+	if _, ok := linkEvent(t, n.victim.logProc, 0, 30*time.Second, "federation link up", h); !ok {
+		t.Fatalf("h.mesh did not link to v.mesh; v.mesh:\n%s\nh.mesh:\n%s", n.victim.Logs(), n.honest.Logs())
+	}
+	n.attacker = startFloodingNeighbour(t, x, flags[x], n.victim.addr, v)
+	if _, ok := linkEvent(t, n.victim.logProc, 0, 30*time.Second, "federation link up", x); !ok {
+		t.Fatalf("x.mesh did not link to v.mesh; v.mesh:\n%s", n.victim.Logs())
+	}
+	return n
+}
+
+// proc is n as newChanUser takes it: an address and a pin.
+func (n *fedNode) proc() *nodeProc { return &nodeProc{addr: n.addr, fp: n.fp} }
+
+// floodTally is what keepFlooding sent and how the victim took it.
+type floodTally struct {
+	held, refused int // envelopes
+	posts         int
+	err           error
+}
+
+// keepFlooding sends 20 forged posts (and 20 envelopes if envelopes is
+// set) every 100 ms, for at most 300 rounds, until the returned stop is
+// called; stop returns the tally. Origins are numbered from first.
+func (f *floodingNeighbour) keepFlooding(ctx context.Context, channel node.ChannelID, envelopes bool, first int) (stop func() floodTally) {
+	const perRound = 20
+	var tally floodTally
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for round := range 300 {
+			next := first + round*perRound
+			if envelopes {
+				hn, rn, err := f.envelopes(ctx, next, perRound)
+				tally.held, tally.refused = tally.held+hn, tally.refused+rn
+				if err != nil {
+					tally.err = err
+					return
+				}
+			}
+			if err := f.posts(ctx, channel, next, perRound); err != nil {
+				tally.err = err
+				return
+			}
+			tally.posts += perRound
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() floodTally {
+		close(quit)
+		<-done
+		return tally
+	}
+}
+
+// postBothWays has alice (on v.mesh) make a channel that bob (on h.mesh)
+// joins; each posts, and each must read the other's post, verified, from
+// their own node: over the federation link, through v.mesh's relay.
+func postBothWays(t *testing.T, alice, bob *chanUser) {
+	t.Helper()
+	share := strings.TrimSpace(alice.must("", "channel", "create", "kiez"))
+	bob.must("", "channel", "join", share)
+	alice.must("", "channel", "send", "kiez", "from v.mesh")
+	bob.must("", "channel", "send", "kiez", "from h.mesh")
+	for _, r := range []struct {
+		reader *chanUser
+		author string
+	}{{bob, "alice@" + v}, {alice, "bob@" + h}} {
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			found := false
+			for _, line := range strings.Split(strings.TrimSpace(r.reader.must("", "channel", "recv", "kiez", "--json")), "\n") {
+				var p channelPostJSON
+				if json.Unmarshal([]byte(line), &p) == nil && p.Author == r.author && p.Status == "verified" {
+					found = true
+				}
+			}
+			if found {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s did not get the post of %s during the flood", r.reader.name, r.author)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
 const (
 	receivedPosts    = `qpc_channel_posts_total{event="received"}`
 	refusedRate      = `qpc_channel_refused_total{reason="neighbour-rate"}`
+	refusedSeen      = `qpc_channel_refused_total{reason="neighbour-seen"}`
+	refusedTable     = `qpc_channel_refused_total{reason="origin-table"}`
+	refusedSeenFull  = `qpc_channel_refused_total{reason="seen-full"}`
 	refusedQuota     = `qpc_mesh_refused_total{reason="neighbour-quota"}`
 	heldEnvelopesNow = `qpc_mesh_store_envelopes`
 )
@@ -234,28 +354,14 @@ const (
 // both users' channel posts cross the link.
 func TestAFloodingNeighboursForgedOriginsAreCappedByItsCertificateInANodeProcess(t *testing.T) {
 	t.Parallel()
-	const v, h, x = "v.mesh", "h.mesh", "x.mesh"
 	const quota, rate = 1 << 20, 100
-	flags := federationFlags(t, v, h, x)
-	victim := startFedNode(t, v, t.TempDir(), "127.0.0.1:0", append(flags[v],
+	n := startNeighbourhood(t,
 		// Room for 8 MiB, of which one neighbour may fill 1 MiB; no other
-		// bound (destination, origin, the link's message rate) is near.
+		// bound (destination, origin) is near.
 		"--mesh-store-size", "8", "--mesh-domain-quota", "8", "--mesh-origin-quota", "1",
 		"--mesh-neighbour-quota", "1",
-		"--channel-neighbour-rate", strconv.Itoa(rate),
-		"--federation-rate", "100000",
-		"--metrics-listen", "127.0.0.1:0", "--log-level", "debug")...)
-	vm := metricsURL(t, victim)
-	honest := startFedNode(t, h, t.TempDir(), "127.0.0.1:0", append(flags[h],
-		"--peer", victim.addr, "--metrics-listen", "127.0.0.1:0")...)
-	hm := metricsURL(t, honest)
-	if _, ok := linkEvent(t, victim.logProc, 0, 30*time.Second, "federation link up", h); !ok {
-		t.Fatalf("h.mesh did not link to v.mesh; v.mesh:\n%s\nh.mesh:\n%s", victim.Logs(), honest.Logs())
-	}
-	attacker := startFloodingNeighbour(t, x, flags[x], victim.addr, v)
-	if _, ok := linkEvent(t, victim.logProc, 0, 30*time.Second, "federation link up", x); !ok {
-		t.Fatalf("x.mesh did not link to v.mesh; v.mesh:\n%s", victim.Logs())
-	}
+		"--channel-neighbour-rate", strconv.Itoa(rate))
+	victim, attacker, vm := n.victim, n.attacker, n.vm
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
@@ -313,45 +419,14 @@ func TestAFloodingNeighboursForgedOriginsAreCappedByItsCertificateInANodeProcess
 		t.Errorf("v.mesh logged no refusal of x.mesh's posts for neighbour-rate")
 	}
 	// What v.mesh accepted it passes on to h.mesh, and no more.
-	if hmet, ok := waitMetric(t, hm, 30*time.Second, func(m map[string]float64) bool { return int(m[receivedPosts]) >= accepted }); !ok || int(hmet[receivedPosts]) != accepted {
+	if hmet, ok := waitMetric(t, n.hm, 30*time.Second, func(m map[string]float64) bool { return int(m[receivedPosts]) >= accepted }); !ok || int(hmet[receivedPosts]) != accepted {
 		t.Fatalf("h.mesh received %v posts, want the %d v.mesh accepted", hmet[receivedPosts], accepted)
 	}
 
 	// The honest path while x.mesh keeps flooding: bob@h.mesh writes to
 	// alice@v.mesh, and both post to a channel the other reads.
-	stop := make(chan struct{})
-	var (
-		wg                sync.WaitGroup
-		bgHeld, bgRefused int
-		bgPosts, bgRounds int
-		bgErr             error
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		// At most 300 rounds of 20 envelopes and 20 posts (30 s).
-		for bgRounds = 0; bgRounds < 300; bgRounds++ {
-			first := 2*forgedCount + bgRounds*20
-			hn, rn, err := attacker.envelopes(ctx, first, 20)
-			if err == nil {
-				err = attacker.posts(ctx, channel, first, 20)
-			}
-			if err != nil {
-				bgErr = err
-				return
-			}
-			bgHeld, bgRefused, bgPosts = bgHeld+hn, bgRefused+rn, bgPosts+20
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	shim := func(n *fedNode) *nodeProc { return &nodeProc{addr: n.addr, fp: n.fp} }
-	alice, bob := newChanUser(t, shim(victim), "alice"), newChanUser(t, shim(honest), "bob")
+	stop := attacker.keepFlooding(ctx, channel, true, 2*forgedCount)
+	alice, bob := newChanUser(t, victim.proc(), "alice"), newChanUser(t, n.honest.proc(), "bob")
 	bob.must("", "send", "--to", "alice@"+v, "through the flood")
 	aliceDM := &cliUser{t: t, name: "alice", pwFile: alice.pw, state: alice.state, wrap: plainCommand}
 	var got []recvJSON
@@ -364,32 +439,10 @@ func TestAFloodingNeighboursForgedOriginsAreCappedByItsCertificateInANodeProcess
 		}
 	}
 	expectOne(t, got, "bob@"+h, "through the flood")
-
-	share := strings.TrimSpace(alice.must("", "channel", "create", "kiez"))
-	bob.must("", "channel", "join", share)
-	alice.must("", "channel", "send", "kiez", "from v.mesh")
-	bob.must("", "channel", "send", "kiez", "from h.mesh")
-	readPosts := func(u *chanUser, want string) {
-		t.Helper()
-		for deadline := time.Now().Add(30 * time.Second); ; {
-			for _, line := range strings.Split(strings.TrimSpace(u.must("", "channel", "recv", "kiez", "--json")), "\n") {
-				var p channelPostJSON
-				if json.Unmarshal([]byte(line), &p) == nil && p.Author == want && p.Status == "verified" {
-					return
-				}
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s did not get the post of %s during the flood", u.name, want)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	readPosts(bob, "alice@"+v)
-	readPosts(alice, "bob@"+h)
-	close(stop)
-	wg.Wait()
-	if bgErr != nil {
-		t.Fatalf("x.mesh's flood during the honest traffic: %v", bgErr)
+	postBothWays(t, alice, bob)
+	bg := stop()
+	if bg.err != nil {
+		t.Fatalf("x.mesh's flood during the honest traffic: %v", bg.err)
 	}
 
 	// During all of it, x.mesh got not one more envelope held, and no
@@ -398,19 +451,84 @@ func TestAFloodingNeighboursForgedOriginsAreCappedByItsCertificateInANodeProcess
 	elapsed := time.Since(floodStart)
 	windows := int(elapsed/time.Minute) + 1
 	m, ok = waitMetric(t, vm, 10*time.Second, func(m map[string]float64) bool {
-		return int(m[receivedPosts]+m[refusedRate]) == forgedCount+bgPosts+1
+		return int(m[receivedPosts]+m[refusedRate]) == forgedCount+bg.posts+1
 	})
 	forgedAccepted := int(m[receivedPosts]) - 1
 	t.Logf("during the honest traffic (%d rounds): x.mesh had %d envelopes held, %d refused; %d posts, of which v.mesh accepted %d; %d forged posts accepted in %s (%d rate window(s))",
-		bgPosts/20, bgHeld, bgRefused, bgPosts, forgedAccepted-accepted, forgedAccepted, elapsed.Round(time.Millisecond), windows)
+		bg.posts/20, bg.held, bg.refused, bg.posts, forgedAccepted-accepted, forgedAccepted, elapsed.Round(time.Millisecond), windows)
 	if !ok {
-		t.Fatalf("v.mesh counted %v received and %v refused:neighbour-rate, want %d in all", m[receivedPosts], m[refusedRate], forgedCount+bgPosts+1)
+		t.Fatalf("v.mesh counted %v received and %v refused:neighbour-rate, want %d in all", m[receivedPosts], m[refusedRate], forgedCount+bg.posts+1)
 	}
-	if bgHeld != 0 || bgRefused == 0 || int(m[refusedQuota]) != refused+bgRefused || int(m[heldEnvelopesNow]) != held {
+	if bg.held != 0 || bg.refused == 0 || int(m[refusedQuota]) != refused+bg.refused || int(m[heldEnvelopesNow]) != held {
 		t.Errorf("during the honest traffic x.mesh had %d envelopes held, %d refused; v.mesh holds %v and counts %v refused for neighbour-quota, want %d and %d",
-			bgHeld, bgRefused, m[heldEnvelopesNow], m[refusedQuota], held, refused+bgRefused)
+			bg.held, bg.refused, m[heldEnvelopesNow], m[refusedQuota], held, refused+bg.refused)
 	}
 	if windows == 1 && forgedAccepted != rate || forgedAccepted > rate*windows {
-		t.Errorf("v.mesh accepted %d of x.mesh's %d forged posts in %s, want %d a minute", forgedAccepted, forgedCount+bgPosts, elapsed, rate)
+		t.Errorf("v.mesh accepted %d of x.mesh's %d forged posts in %s, want %d a minute", forgedAccepted, forgedCount+bg.posts, elapsed, rate)
+	}
+}
+
+// TestAFloodingNeighbourFillsOnlyItsOwnOriginTableAndSeenShareInANodeProcess
+// lets x.mesh's 2,000 forged posts past the neighbour rate of v.mesh (a
+// `qpc node` process with --channel-seen-max 200) to the two bounds
+// behind it: the table of origins kept for each neighbour (256) and each
+// neighbour's share of the seen-set (half of it, 100; relayed posts may
+// fill 180 of the 200). v.mesh must accept 100 of x.mesh's posts, refuse
+// the other 156 origins its table holds as over the share and every
+// origin beyond them as over the table, while a post of h.mesh's user
+// (a new origin, from another neighbour) still gets in and out, and so
+// does one of v.mesh's own user.
+func TestAFloodingNeighbourFillsOnlyItsOwnOriginTableAndSeenShareInANodeProcess(t *testing.T) {
+	t.Parallel()
+	// table is the flood package's maxOriginsPerNeighbour.
+	const seenMax, share, table = 200, 100, 256
+	n := startNeighbourhood(t, "--channel-seen-max", strconv.Itoa(seenMax),
+		// Far above the flood, so that the bounds behind it are reached.
+		"--channel-neighbour-rate", "100000")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	var channel node.ChannelID
+	rand.Read(channel[:])
+	floodStart := time.Now()
+	for b := 0; b < forgedCount; b += forgedBatch {
+		if err := n.attacker.posts(ctx, channel, b, forgedBatch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, ok := waitMetric(t, n.vm, 10*time.Second, func(m map[string]float64) bool {
+		return m[receivedPosts]+m[refusedSeen]+m[refusedTable] == forgedCount
+	})
+	t.Logf("channels: %d forged posts, %v accepted (share %d of %d ids), %v refused:neighbour-seen, %v refused:origin-table (table %d), %v refused:neighbour-rate",
+		forgedCount, m[receivedPosts], share, seenMax, m[refusedSeen], m[refusedTable], table, m[refusedRate])
+	if !ok || int(m[receivedPosts]) != share {
+		t.Fatalf("v.mesh accepted %v of x.mesh's forged posts, want its seen share of %d", m[receivedPosts], share)
+	}
+	// Origins get a window in the table for a minute; within it, the
+	// table refuses every origin past the first 256.
+	if time.Since(floodStart) < time.Minute && (int(m[refusedSeen]) != table-share || int(m[refusedTable]) != forgedCount-table) {
+		t.Errorf("v.mesh refused %v over the share and %v over the table, want %d and %d", m[refusedSeen], m[refusedTable], table-share, forgedCount-table)
+	}
+	if _, ok := n.victim.waitLog(10*time.Second, func(r map[string]any) bool {
+		return r["msg"] == "channel posts refused" && r["from"] == x && r["reason"] == "origin-table"
+	}); !ok {
+		t.Errorf("v.mesh logged no refusal of x.mesh's posts for origin-table")
+	}
+
+	// h.mesh's user and v.mesh's own user post while x.mesh floods on.
+	stop := n.attacker.keepFlooding(ctx, channel, false, forgedCount)
+	alice, bob := newChanUser(t, n.victim.proc(), "alice"), newChanUser(t, n.honest.proc(), "bob")
+	postBothWays(t, alice, bob)
+	bg := stop()
+	if bg.err != nil {
+		t.Fatalf("x.mesh's flood during the honest traffic: %v", bg.err)
+	}
+	m, ok = waitMetric(t, n.vm, 10*time.Second, func(m map[string]float64) bool {
+		return int(m[receivedPosts]+m[refusedSeen]+m[refusedTable]) == forgedCount+bg.posts+1
+	})
+	t.Logf("during the honest traffic: x.mesh sent %d more posts; v.mesh received %v in all (bob's included), refused %v over the share, %v over the table, %v as the seen-set full",
+		bg.posts, m[receivedPosts], m[refusedSeen], m[refusedTable], m[refusedSeenFull])
+	if !ok || int(m[receivedPosts]) != share+1 || m[refusedSeenFull] != 0 {
+		t.Errorf("v.mesh received %v posts and refused %v as the seen-set full; want x.mesh's %d and bob's, none refused as full", m[receivedPosts], m[refusedSeenFull], share)
 	}
 }
