@@ -214,11 +214,14 @@ config node 'node'
 func TestInitScriptTurnsUCIIntoFlags(t *testing.T) {
 	for _, sh := range shells(t) {
 		t.Run(sh.name, func(t *testing.T) {
-			t.Run("the shipped config starts a node with mDNS on br-lan", func(t *testing.T) {
+			t.Run("the shipped config starts a node with mDNS on br-lan and connections bounded for 128 MB", func(t *testing.T) {
 				s := runInit(t, sh, map[string]string{"qpc": shippedConfig(t), "network": networkConfig})
 				want := []string{"/usr/bin/qpc", "node",
 					"--listen=[::]:7000",
 					"--data-dir=/etc/qpc",
+					"--max-connections=64",
+					"--max-connections-per-source=8",
+					"--max-unauthenticated=16",
 					"--mdns",
 					"--mdns-iface=br-lan",
 					"--log-level=info",
@@ -260,7 +263,8 @@ func TestInitScriptTurnsUCIIntoFlags(t *testing.T) {
 				cfg := strings.Replace(shippedConfig(t), "\t#option domain 'node1.example.mesh'\n", "\toption domain 'openwrt'\n", 1)
 				s := runInit(t, sh, map[string]string{"qpc": cfg, "network": networkConfig})
 				// docs/openwrt.md shows this line.
-				want := "/usr/bin/qpc node --listen=[::]:7000 --domain=openwrt --data-dir=/etc/qpc --mdns --mdns-iface=br-lan --log-level=info --log-format=text"
+				want := "/usr/bin/qpc node --listen=[::]:7000 --domain=openwrt --data-dir=/etc/qpc " +
+					"--max-connections=64 --max-connections-per-source=8 --max-unauthenticated=16 --mdns --mdns-iface=br-lan --log-level=info --log-format=text"
 				if got := strings.Join(s.command, " "); got != want {
 					t.Errorf("command line\n got %s\nwant %s", got, want)
 				}
