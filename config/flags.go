@@ -50,7 +50,7 @@ func (c *Node) BindFlags(fs *flag.FlagSet) {
 	num(&c.EnqueueRate, "enqueue-rate", "messages per second one connection may send (bursts of twice that)")
 	num(&c.MaxConnections, "max-connections", "most concurrent client connections")
 	num(&c.MaxConnectionsPerSource, "max-connections-per-source", "most client connections from one IPv4 address or IPv6 /64")
-	num(&c.MaxUnauthenticated, "max-unauthenticated", "most client connections not yet logged in")
+	num(&c.MaxUnauthenticated, "max-unauthenticated", "most client connections not yet logged in; when full, a newcomer from an address holding fewer takes the place of one from the address holding most")
 	dur(&c.LoginTimeout, "login-timeout", "close a client connection that has not logged in within this time")
 	dur(&c.RPCTimeout, "rpc-timeout", "longest time one call may take")
 	dur(&c.IdleTimeout, "idle-timeout", "close connections silent for this long")
