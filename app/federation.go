@@ -166,6 +166,7 @@ type federationMetrics struct {
 	up      *metrics.GaugeVec
 	relayed *metrics.CounterVec
 	errors  *metrics.CounterVec
+	forged  *metrics.CounterVec
 }
 
 func (m *nodeMetrics) federation() *federationMetrics {
@@ -179,8 +180,13 @@ func (m *nodeMetrics) federation() *federationMetrics {
 			"Messages relayed over federation links, by peer and direction (in, out).", "peer", "direction"),
 		errors: r.MustCounterVec("qpc_federation_errors_total",
 			"Failed dials and calls of federation links, by peer.", "peer"),
+		forged: r.MustCounterVec("qpc_federation_forged_total",
+			"What a neighbour handed over that its claimed signer did not sign, by peer and kind: key-answer (a key lookup "+
+				"answer, refused), route-advert (a 1-hop route without the domain's link statement, dropped).", "peer", "kind"),
 	}
 }
+
+func (f *federationMetrics) Forged(peer, kind string) { f.forged.With(peer, kind).Inc() }
 
 func (f *federationMetrics) Refused(reason string) { f.refused.With(reason).Inc() }
 

@@ -59,6 +59,7 @@ func (m *Manager) checkAnswer(addr, from string, k node.PublishedKeys) error {
 		return nil
 	}
 	fe := &attest.ForgedError{Address: strings.ToLower(addr), Domain: domainOf(addr), AnsweredBy: from, Signer: signer, Err: err}
+	m.obs.Forged(from, "key-answer")
 	m.log.Warn("refused a key answer that its domain's node did not sign",
 		"user", fe.Address, "domain", fe.Domain, "answered_by", from, "signed_by", signer, "err", err)
 	return fe
@@ -144,6 +145,7 @@ func (m *Manager) checkAdverts(from string, adverts []route.Advert, links [][]by
 	for i, a := range adverts {
 		if a.Hops == 1 && a.Domain != m.cfg.Domain {
 			if err := attest.VerifyLink(links[i], a.Domain, from, m.cfg.Roots, now); err != nil {
+				m.obs.Forged(from, "route-advert")
 				m.warnOnce(from+" "+a.Domain, "dropped a route advert: neighbour claims a direct link the domain did not sign",
 					"peer", from, "domain", a.Domain, "err", err)
 				continue

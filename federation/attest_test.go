@@ -3,6 +3,7 @@ package federation
 import (
 	"crypto"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,7 +23,8 @@ func TestOneHopAdvertsNeedTheClaimedDomainsLinkStatement(t *testing.T) {
 	d := issue(t, community, ca.IssueOptions{Domain: "d.mesh"})
 	e := issue(t, community, ca.IssueOptions{Domain: "e.mesh"})
 	outsider := issue(t, other, ca.IssueOptions{Domain: "d.mesh"})
-	m, err := New(Config{Domain: "a.mesh", Cert: self, Roots: community.Pool(), Inbound: func(string) Inbound { return nil }})
+	obs := &forgedCounter{}
+	m, err := New(Config{Domain: "a.mesh", Cert: self, Roots: community.Pool(), Inbound: func(string) Inbound { return nil }, Observer: obs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,9 +59,13 @@ func TestOneHopAdvertsNeedTheClaimedDomainsLinkStatement(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			before := obs.count(tt.from, "route-advert")
 			got := m.checkAdverts(tt.from, []route.Advert{tt.advert}, [][]byte{tt.link})
 			if kept := slices.Contains(got, tt.advert); kept != tt.keep {
 				t.Errorf("kept = %v, want %v", kept, tt.keep)
+			}
+			if counted := obs.count(tt.from, "route-advert") - before; counted != map[bool]int{true: 0, false: 1}[tt.keep] {
+				t.Errorf("a %v entry counted %d times as forged", map[bool]string{true: "kept", false: "dropped"}[tt.keep], counted)
 			}
 		})
 	}
@@ -75,9 +81,10 @@ func TestOneHopAdvertsNeedTheClaimedDomainsLinkStatement(t *testing.T) {
 // signAnswer and checkAnswer of two managers.
 func TestAnswersForOwnUsersAreSignedAndCheckedAnswersNameTheirRelay(t *testing.T) {
 	community := newCA(t)
+	obs := &forgedCounter{}
 	mk := func(domain string) *Manager {
 		m, err := New(Config{Domain: domain, Cert: issue(t, community, ca.IssueOptions{Domain: domain}), Roots: community.Pool(),
-			Inbound: func(string) Inbound { return nil }})
+			Inbound: func(string) Inbound { return nil }, Observer: obs})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,7 +108,32 @@ func TestAnswersForOwnUsersAreSignedAndCheckedAnswersNameTheirRelay(t *testing.T
 	if !ok || fe.Signer != "evil.mesh" || fe.AnsweredBy != "evil.mesh" || fe.Domain != "d.mesh" {
 		t.Fatalf("evil's answer for carol@d.mesh: %#v", err)
 	}
+	if obs.count("evil.mesh", "key-answer") != 1 || obs.count("d.mesh", "key-answer") != 0 {
+		t.Errorf("forged key answers counted: %v, want one from evil.mesh", obs.n)
+	}
 	if node.ErrForgedKeys != attest.ErrForgedKeys {
 		t.Fatal("node.ErrForgedKeys is not attest.ErrForgedKeys")
 	}
+}
+
+// forgedCounter is an Observer that counts Forged calls by peer and kind.
+type forgedCounter struct {
+	nopObserver
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (f *forgedCounter) Forged(peer, kind string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n == nil {
+		f.n = map[string]int{}
+	}
+	f.n[peer+" "+kind]++
+}
+
+func (f *forgedCounter) count(peer, kind string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.n[peer+" "+kind]
 }

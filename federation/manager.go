@@ -39,6 +39,10 @@ type Observer interface {
 	LinkState(peer string, state node.LinkState)
 	Relayed(peer string, out bool, n int)
 	Error(peer string)
+	// Forged counts what a neighbour handed over that its claimed signer
+	// did not sign: kind is "key-answer" (a key lookup answer) or
+	// "route-advert" (a 1-hop route without its link statement).
+	Forged(peer, kind string)
 }
 
 // Calls counts calls being served, so that shutdown can wait for them
@@ -200,6 +204,7 @@ func (nopObserver) Refused(string)                   {}
 func (nopObserver) LinkState(string, node.LinkState) {}
 func (nopObserver) Relayed(string, bool, int)        {}
 func (nopObserver) Error(string)                     {}
+func (nopObserver) Forged(string, string)            {}
 
 type nopCalls struct{}
 
