@@ -58,7 +58,8 @@ func newNodeMetrics(connsOpen func() int, totals func() (messages, bytes int64, 
 			"Client connections not logged in that gave their place in a full unauthenticated pool to a connection "+
 				"from an address holding fewer places."),
 		mlsCommits: r.MustCounterVec("qpc_mls_commits_total",
-			"MLS commit claims this node ordered as a group's home, by outcome (accepted, refused).", "outcome"),
+			"MLS commit claims this node ordered as a group's home, by outcome (accepted; refused: the epoch was taken; "+
+				"bad-claim: not proven by a member of the epoch, or an epoch the node cannot order).", "outcome"),
 	}
 	r.MustGaugeFunc("qpc_connections_open", "Client connections open now.", func() float64 { return float64(connsOpen()) })
 	t := &cachedTotals{read: totals}
@@ -113,13 +114,7 @@ func (m *nodeMetrics) Stored(n int) { m.stored.AddUint64(uint64(n)) }
 func (m *nodeMetrics) Expired(n int) { m.expired.AddUint64(uint64(n)) }
 
 // CommitOrdered implements node.Observer.
-func (m *nodeMetrics) CommitOrdered(accepted bool) {
-	outcome := "refused"
-	if accepted {
-		outcome = "accepted"
-	}
-	m.mlsCommits.With(outcome).Inc()
-}
+func (m *nodeMetrics) CommitOrdered(outcome string) { m.mlsCommits.With(outcome).Inc() }
 
 // commit is the store's OnCommit hook.
 func (m *nodeMetrics) commit(messages int, took time.Duration) {

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"math"
 	"strings"
 
@@ -104,8 +105,13 @@ func (s *Service) checkCommit(c CommitClaim) error {
 // orderCommit orders a commit of a group whose home is this node.
 func (s *Service) orderCommit(c CommitClaim) (CommitOrder, error) {
 	o, err := s.store.OrderCommit(c)
-	if err == nil {
-		s.obs.CommitOrdered(o.Accepted)
+	switch {
+	case err == nil && o.Accepted:
+		s.obs.CommitOrdered(OutcomeAccepted)
+	case err == nil:
+		s.obs.CommitOrdered(OutcomeRefused)
+	case errors.Is(err, ErrBadCommitClaim):
+		s.obs.CommitOrdered(OutcomeBadClaim)
 	}
 	return o, err
 }

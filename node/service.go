@@ -46,17 +46,26 @@ type Observer interface {
 	Stored(n int)
 	// Expired is called with how many messages expiry removed.
 	Expired(n int)
-	// CommitOrdered is called for each MLS commit claim this node ordered
-	// (not those passed on to a group's home elsewhere), accepted or
-	// refused.
-	CommitOrdered(accepted bool)
+	// CommitOrdered is called for each MLS commit claim this node's
+	// sequencer answered as a group's home (not those passed on to a
+	// home elsewhere), with its outcome: OutcomeAccepted,
+	// OutcomeRefused (the epoch was taken) or OutcomeBadClaim (not
+	// proven by a member of the epoch, or an epoch it cannot order).
+	CommitOrdered(outcome string)
 }
+
+// Outcomes of a commit claim at its group's home (Observer.CommitOrdered).
+const (
+	OutcomeAccepted = "accepted"
+	OutcomeRefused  = "refused"
+	OutcomeBadClaim = "bad-claim"
+)
 
 type nopObserver struct{}
 
-func (nopObserver) Stored(int)         {}
-func (nopObserver) Expired(int)        {}
-func (nopObserver) CommitOrdered(bool) {}
+func (nopObserver) Stored(int)           {}
+func (nopObserver) Expired(int)          {}
+func (nopObserver) CommitOrdered(string) {}
 
 // Config configures a Service.
 type Config struct {

@@ -416,6 +416,9 @@ func TestStrangersAndExMembersCannotFreezeAGroupAtANodeProcess(t *testing.T) {
 		t.Errorf("the node counts %v orderCommit calls refused as badCommitClaim and %v commits accepted; want %d and %v",
 			refused, accepted, len(attacks), acceptedBefore)
 	}
+	if bad := scrapeCounter(t, metrics, "qpc_mls_commits_total", `outcome="bad-claim"`); bad != float64(len(attacks)) {
+		t.Errorf("the sequencer counts %v claims as bad-claim, want the %d attacks", bad, len(attacks))
+	}
 
 	// The group is not frozen: alice adds dave, everyone converges on the
 	// epoch after, and alice's message reaches bob and dave.
@@ -549,6 +552,10 @@ func TestAnExMemberOnAPeerNodeCannotFreezeAGroupThroughFederation(t *testing.T) 
 	if refused != float64(len(attacks)) || accepted != honest {
 		t.Errorf("n2 answered %v orderCommit calls with badCommitClaim and n1 accepted %v commits; want %d and %d",
 			refused, accepted, len(attacks), honest)
+	}
+	// n1's sequencer counts them as bad claims: the home sees who tries.
+	if bad := scrapeCounter(t, metrics1, "qpc_mls_commits_total", `outcome="bad-claim"`); bad != float64(len(attacks)) {
+		t.Errorf("n1's sequencer counts %v claims as bad-claim, want the %d attacks", bad, len(attacks))
 	}
 
 	// The group is not frozen: bob commits a key update, alice follows,
