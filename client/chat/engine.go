@@ -59,6 +59,12 @@ type Options struct {
 	// create or join a group of a classic cipher suite; groups the
 	// account is already in keep working.
 	PQOnly bool
+	// Suites, when not nil, limits the cipher suites the account
+	// publishes KeyPackages of and makes groups in to these (in the order
+	// of crypto/mls's SupportedSuites); nil means every suite. A client
+	// limited to suite 1 behaves as one from before the post-quantum
+	// suite, which is what tests of mixed groups need.
+	Suites []mls.CipherSuiteID
 }
 
 // Event is something the UI shows as it happens.
@@ -158,7 +164,7 @@ func Open(o Options) (*Engine, error) {
 	}
 	var suites []mls.CipherSuite
 	for _, id := range mls.SupportedSuites {
-		if o.PQOnly && !mls.IsPostQuantum(id) {
+		if o.PQOnly && !mls.IsPostQuantum(id) || o.Suites != nil && !slices.Contains(o.Suites, id) {
 			continue
 		}
 		cs, err := mls.Suite(id)
@@ -166,6 +172,9 @@ func Open(o Options) (*Engine, error) {
 			return nil, err
 		}
 		suites = append(suites, cs)
+	}
+	if len(suites) == 0 {
+		return nil, fmt.Errorf("chat: no cipher suite left of %v", o.Suites)
 	}
 	self := strings.ToLower(o.Account.Address())
 	db, err := chatdb.Open(chatdb.Path(o.Dir, self), o.ExportKey)
