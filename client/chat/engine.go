@@ -129,10 +129,10 @@ var (
 // Engine runs one account's conversations. Its methods are safe for
 // concurrent use; they run one at a time.
 type Engine struct {
-	mu     sync.Mutex // serializes operations
-	db     *chatdb.DB
-	acct   *client.Account
-	self   string
+	mu   sync.Mutex // serializes operations
+	db   *chatdb.DB
+	acct *client.Account
+	self string
 	// suites are the suites the account publishes KeyPackages of, the
 	// preferred (post-quantum) first.
 	suites []mls.CipherSuite
