@@ -121,6 +121,11 @@ var (
 	// (an older client, or one that has not uploaded any yet) for a group
 	// that is post-quantum.
 	ErrNoPQKeyPackage = errors.New("no post-quantum key package: their qpc is too old or has not been online since it was updated")
+	// ErrTooLarge means a change to a group would need a message larger
+	// than a node carries: the group is too large for it (a post-quantum
+	// group at about 40 members, a classic one at about 350). Nothing was
+	// changed.
+	ErrTooLarge = errors.New("the group is too large for this change: its message would exceed the node's limit")
 	// ErrClassicRefused means the post-quantum-only setting refused to
 	// create or join a group of a classic (not post-quantum) cipher suite.
 	ErrClassicRefused = errors.New("post-quantum only (--pq-only): refusing a classic, not post-quantum, group")

@@ -515,6 +515,13 @@ func (e *Engine) commitChange(ctx context.Context, c *chatdb.Conversation, op fu
 		if err != nil {
 			return err
 		}
+		if err := fits(c, ch); err != nil {
+			// Checked before the home node orders the commit: once
+			// ordered, the group would have a member whose Welcome
+			// cannot be sent.
+			g.DiscardPendingCommit()
+			return err
+		}
 		epoch := g.Epoch()
 		claim, err := ProveCommit(g, ch.out.Commit)
 		if err != nil {
@@ -592,6 +599,32 @@ func (e *Engine) commitChange(ctx context.Context, c *chatdb.Conversation, op fu
 		return err
 	}
 	return ErrContention
+}
+
+// fits checks that the commit and Welcome of ch fit in a sealed message
+// (sealed.MaxBodySize, under the node's payload limit) in their frames.
+// The post-quantum suite's keys are large: a Welcome carries the ratchet
+// tree, about 1.4 KiB per member, so a post-quantum group reaches the limit
+// at about 40 members (a classic one at about 350).
+func fits(c *chatdb.Conversation, ch *change) error {
+	if n := len((&groupFrame{GroupID: c.GroupID, Message: ch.out.Commit}).marshal()); n > sealed.MaxBodySize {
+		return fmt.Errorf("%s: %w: the commit is %d bytes, a message at most %d", Label(*c), ErrTooLarge, n, sealed.MaxBodySize)
+	}
+	if ch.out.Welcome == nil {
+		return nil
+	}
+	wf := &welcomeFrame{Kind: c.Kind, Home: c.Home, Welcome: ch.out.Welcome}
+	if c.Kind == chatdb.KindGroup {
+		wf.Name = c.Name
+	}
+	body, err := wf.marshal()
+	if err != nil {
+		return fmt.Errorf("%s: %w: %v", Label(*c), ErrTooLarge, err)
+	}
+	if len(body) > sealed.MaxBodySize {
+		return fmt.Errorf("%s: %w: the invitation (Welcome) is %d bytes, a message at most %d", Label(*c), ErrTooLarge, len(body), sealed.MaxBodySize)
+	}
+	return nil
 }
 
 // epochOf returns the epoch of c's group as stored.
