@@ -17,6 +17,7 @@ import (
 	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/crypto/ca"
 	"github.com/quicprochat/qpc/crypto/identity"
+	"github.com/quicprochat/qpc/crypto/mls"
 )
 
 // chatter is an account with its chat engine, reading its mailbox by
@@ -44,8 +45,17 @@ func openChatter(t testing.TB, a *client.Account, dir string) *chatter {
 
 func openChatterLog(t testing.TB, a *client.Account, dir string, log *slog.Logger) *chatter {
 	t.Helper()
+	return openChatterOpts(t, a, chat.Options{Dir: dir, Log: log})
+}
+
+// openChatterOpts opens a's chat engine with o, its account and export key
+// filled in.
+func openChatterOpts(t testing.TB, a *client.Account, o chat.Options) *chatter {
+	t.Helper()
 	key := sha256.Sum256([]byte("export key of " + a.Address()))
-	e, err := chat.Open(chat.Options{Dir: dir, Account: a, ExportKey: key[:], Log: log})
+	o.Account, o.ExportKey = a, key[:]
+	dir := o.Dir
+	e, err := chat.Open(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,6 +143,17 @@ func (c *chatter) statuses() []string {
 	return s
 }
 
+// sameSuite checks that every member's group is in cipher suite want.
+func sameSuite(t testing.TB, group string, want mls.CipherSuiteID, cs ...*chatter) {
+	t.Helper()
+	for _, c := range cs {
+		got, err := c.e.GroupSuite(c.find(group).ID)
+		if err != nil || got != want {
+			t.Fatalf("%s: %s is in suite %v (%v), want %v", c.a.Address(), group, got, err, want)
+		}
+	}
+}
+
 // sameEpoch checks that every member's group is in one epoch with one
 // epoch authenticator and one member list: no fork.
 func sameEpoch(t testing.TB, group string, cs ...*chatter) uint64 {
@@ -200,6 +221,9 @@ func TestChatGroupAcrossTwoFederatedNodes(t *testing.T) {
 	}
 	t.Logf("group of 3 over two nodes: create, 2 invites, 2 joins, first message read by all: %v", took)
 	sameEpoch(t, "#friends", alice, bob, carol)
+	// Everyone publishes post-quantum KeyPackages, so the group is in the
+	// post-quantum suite, at every member.
+	sameSuite(t, "#friends", mls.MLKEM768X25519AES256GCMSHA384Ed25519, alice, bob, carol)
 
 	// Carol, on the other node, writes; her group's commits are ordered
 	// at alice's node (n1), through federation.
@@ -238,6 +262,7 @@ func TestChatGroupAcrossTwoFederatedNodes(t *testing.T) {
 		t.Fatal("carol still commits in a group she was removed from")
 	}
 	sameEpoch(t, "#friends", alice, bob)
+	sameSuite(t, "#friends", mls.MLKEM768X25519AES256GCMSHA384Ed25519, alice, bob)
 	for _, l := range sizes.lines() {
 		t.Log("alice's", l)
 	}

@@ -329,18 +329,18 @@ func TestKeyPackagesRunOutToTheLastResortThenFail(t *testing.T) {
 	n := start(t, testConfig(t))
 	alice, bob := newAccount(t, n, "alice"), newAccount(t, n, "bob")
 	ctx := ctxT(t)
-	if _, _, err := alice.Client.FetchKeyPackage(ctx, "bob"); !errors.Is(err, node.ErrNoKeyPackage) {
+	if _, _, err := alice.Client.FetchKeyPackage(ctx, "bob", 1); !errors.Is(err, node.ErrNoKeyPackage) {
 		t.Errorf("no packages yet: %v", err)
 	}
-	if err := bob.Client.UploadKeyPackages(ctx, [][]byte{[]byte("kp1"), []byte("kp2")}, []byte("last")); err != nil {
+	if err := bob.Client.UploadKeyPackages(ctx, [][]byte{kp(1, "kp1"), kp(1, "kp2")}, kp(1, "last")); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []struct {
 		pkg  string
 		last bool
 	}{{"kp1", false}, {"kp2", false}, {"last", true}, {"last", true}} {
-		pkg, last, err := alice.Client.FetchKeyPackage(ctx, "bob")
-		if err != nil || string(pkg) != want.pkg || last != want.last {
+		pkg, last, err := alice.Client.FetchKeyPackage(ctx, "bob", 1)
+		if err != nil || !bytes.Equal(pkg, kp(1, want.pkg)) || last != want.last {
 			t.Errorf("got %q last=%v err=%v, want %q last=%v", pkg, last, err, want.pkg, want.last)
 		}
 	}

@@ -73,7 +73,7 @@ func TestTheHomeNodeAcceptsOneCommitPerEpochAndTheLoserCatchesUp(t *testing.T) {
 	if _, err := anon.OrderCommit(ctx, "", testClaim(group, 2, []byte("anonymous"))); !errors.Is(err, node.ErrUnauthenticated) {
 		t.Errorf("a claim without a session: %v, want ErrUnauthenticated", err)
 	}
-	if _, _, err := anon.KeyPackageCount(ctx); !errors.Is(err, node.ErrUnauthenticated) {
+	if _, _, err := anon.KeyPackageCount(ctx, 1); !errors.Is(err, node.ErrUnauthenticated) {
 		t.Errorf("a key package count without a session: %v, want ErrUnauthenticated", err)
 	}
 }
@@ -84,26 +84,26 @@ func TestKeyPackageCountFollowsUploadsAndTakes(t *testing.T) {
 	ctx := ctxT(t)
 	check := func(when string, wantCount int, wantLast bool) {
 		t.Helper()
-		count, last, err := bob.Client.KeyPackageCount(ctx)
+		count, last, err := bob.Client.KeyPackageCount(ctx, 1)
 		if err != nil || count != wantCount || last != wantLast {
 			t.Errorf("%s: %d, last resort %v, %v; want %d, %v", when, count, last, err, wantCount, wantLast)
 		}
 	}
 	check("before any upload", 0, false)
-	if err := bob.Client.UploadKeyPackages(ctx, [][]byte{[]byte("kp1"), []byte("kp2"), []byte("kp3")}, nil); err != nil {
+	if err := bob.Client.UploadKeyPackages(ctx, [][]byte{kp(1, "kp1"), kp(1, "kp2"), kp(1, "kp3")}, nil); err != nil {
 		t.Fatal(err)
 	}
 	check("after three uploads", 3, false)
-	if _, _, err := alice.Client.FetchKeyPackage(ctx, "bob"); err != nil {
+	if _, _, err := alice.Client.FetchKeyPackage(ctx, "bob", 1); err != nil {
 		t.Fatal(err)
 	}
 	check("after alice took one", 2, false)
-	if err := bob.Client.UploadKeyPackages(ctx, nil, []byte("last")); err != nil {
+	if err := bob.Client.UploadKeyPackages(ctx, nil, kp(1, "last")); err != nil {
 		t.Fatal(err)
 	}
 	check("after a last-resort upload", 2, true)
 	for range 3 {
-		if _, _, err := alice.Client.FetchKeyPackage(ctx, "bob"); err != nil {
+		if _, _, err := alice.Client.FetchKeyPackage(ctx, "bob", 1); err != nil {
 			t.Fatal(err)
 		}
 	}

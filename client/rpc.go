@@ -165,9 +165,12 @@ func (c *Client) UploadKeyPackages(ctx context.Context, pkgs [][]byte, lastResor
 	return callErr("upload key packages", err)
 }
 
-// FetchKeyPackage takes one key package of a user.
-func (c *Client) FetchKeyPackage(ctx context.Context, user string) (pkg []byte, lastResort bool, err error) {
+// FetchKeyPackage takes one key package of MLS cipher suite suite of a
+// user. A node that predates suites ignores suite and hands out suite 1;
+// callers check the suite of what they get.
+func (c *Client) FetchKeyPackage(ctx context.Context, user string, suite uint16) (pkg []byte, lastResort bool, err error) {
 	fut, release := c.node.FetchKeyPackage(ctx, func(p schemas.NodeService_fetchKeyPackage_Params) error {
+		p.SetSuite(suite)
 		return p.SetUser(user)
 	})
 	defer release()
@@ -179,11 +182,14 @@ func (c *Client) FetchKeyPackage(ctx context.Context, user string) (pkg []byte, 
 	return append([]byte(nil), pkg...), res.LastResort(), err
 }
 
-// KeyPackageCount returns how many of the account's key packages the node
-// still holds (not counting the last-resort one) and whether it holds a
-// last-resort one.
-func (c *Client) KeyPackageCount(ctx context.Context) (int, bool, error) {
-	fut, release := c.node.KeyPackageCount(ctx, nil)
+// KeyPackageCount returns how many of the account's key packages of MLS
+// cipher suite suite the node still holds (not counting the last-resort
+// one) and whether it holds a last-resort one.
+func (c *Client) KeyPackageCount(ctx context.Context, suite uint16) (int, bool, error) {
+	fut, release := c.node.KeyPackageCount(ctx, func(p schemas.NodeService_keyPackageCount_Params) error {
+		p.SetSuite(suite)
+		return nil
+	})
 	defer release()
 	res, err := fut.Struct()
 	if err != nil {

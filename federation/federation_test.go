@@ -125,7 +125,7 @@ func (noInbound) Deliver(context.Context, []node.Outgoing) ([]node.Receipt, time
 func (noInbound) ResolveUser(context.Context, string) (node.PublishedKeys, error) {
 	return node.PublishedKeys{}, node.ErrUnknownUser
 }
-func (noInbound) FetchKeyPackage(context.Context, string) ([]byte, bool, error) {
+func (noInbound) FetchKeyPackage(context.Context, string, uint16) ([]byte, bool, error) {
 	return nil, false, node.ErrNoKeyPackage
 }
 func (noInbound) OrderCommit(context.Context, string, node.CommitClaim) (node.CommitOrder, error) {

@@ -258,9 +258,10 @@ func (l *link) resolveUser(ctx context.Context, addr string) (node.PublishedKeys
 	return noderpc.KeysFromWire(w)
 }
 
-func (l *link) fetchKeyPackage(ctx context.Context, addr string) ([]byte, bool, error) {
+func (l *link) fetchKeyPackage(ctx context.Context, addr string, suite uint16) ([]byte, bool, error) {
 	fut, release := l.peer.FetchKeyPackage(ctx, func(p schemas.FederationService_fetchKeyPackage_Params) error {
 		p.SetHops(hopsOf(ctx))
+		p.SetSuite(suite)
 		return p.SetUser(addr)
 	})
 	defer release()

@@ -25,7 +25,7 @@ import (
 type Inbound interface {
 	Deliver(ctx context.Context, msgs []node.Outgoing) ([]node.Receipt, time.Time, error)
 	ResolveUser(ctx context.Context, addr string) (node.PublishedKeys, error)
-	FetchKeyPackage(ctx context.Context, addr string) ([]byte, bool, error)
+	FetchKeyPackage(ctx context.Context, addr string, suite uint16) ([]byte, bool, error)
 	OrderCommit(ctx context.Context, home string, c node.CommitClaim) (node.CommitOrder, error)
 	// Allow takes n messages from the peer's rate allowance, or fails
 	// with node.ErrRateLimited.
@@ -730,14 +730,14 @@ func (m *Manager) ResolveUser(ctx context.Context, addr string) (node.PublishedK
 
 // FetchKeyPackage implements node.Federation, retrying like ResolveUser.
 // A retry after a broken link may use up one more of the user's key
-// packages, which is harmless.
-func (m *Manager) FetchKeyPackage(ctx context.Context, addr string) ([]byte, bool, error) {
+// packages, which is harmless. suite is the MLS cipher suite wanted.
+func (m *Manager) FetchKeyPackage(ctx context.Context, addr string, suite uint16) ([]byte, bool, error) {
 	type result struct {
 		pkg  []byte
 		last bool
 	}
 	r, err := lookup(ctx, m, domainOf(addr), func(l *link) (result, error) {
-		pkg, last, err := l.fetchKeyPackage(ctx, addr)
+		pkg, last, err := l.fetchKeyPackage(ctx, addr, suite)
 		return result{pkg, last}, err
 	})
 	return r.pkg, r.last, err

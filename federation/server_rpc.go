@@ -146,7 +146,7 @@ func (s *server) FetchKeyPackage(ctx context.Context, call schemas.FederationSer
 		if err != nil {
 			return noderpc.BadRequest(err)
 		}
-		pkg, last, err := s.in.FetchKeyPackage(withHops(ctx, call.Args().Hops()), user)
+		pkg, last, err := s.in.FetchKeyPackage(withHops(ctx, call.Args().Hops()), user, call.Args().Suite())
 		if err != nil {
 			return err
 		}

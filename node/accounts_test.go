@@ -219,8 +219,8 @@ func TestDeletingAnAccountRevokesEveryConnectionOfItAndOnlyThose(t *testing.T) {
 		"Ack":               func() error { _, err := c2.Ack(1); return err },
 		"Subscribe":         func() error { _, err := c2.Subscribe(nopListener{}, 0); return err },
 		"UploadKeyPackages": func() error { return c2.UploadKeyPackages([][]byte{{1}}, nil) },
-		"FetchKeyPackage":   func() error { _, _, err := c2.FetchKeyPackage(ctx, "bob"); return err },
-		"KeyPackageCount":   func() error { _, _, err := c2.KeyPackageCount(); return err },
+		"FetchKeyPackage":   func() error { _, _, err := c2.FetchKeyPackage(ctx, "bob", 0); return err },
+		"KeyPackageCount":   func() error { _, _, err := c2.KeyPackageCount(0); return err },
 		"DeleteAccount":     c2.DeleteAccount,
 		"ResumeSession":     func() error { _, err := c2.ResumeSession(tok); return err },
 	}

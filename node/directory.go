@@ -3,16 +3,22 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
 // Bounds of published keys: an Ed25519 key, an X-Wing key and an Ed25519
-// signature, with room for other key types later.
+// signature, with room for other key types later. A key package of the
+// post-quantum suite is about 2.6 KiB (its X-Wing init and leaf keys are
+// 1216 bytes each), one of suite 1 about 0.3 KiB; 8 KiB leaves room for
+// extensions and keeps what one account can hold, two suites of
+// store.Options.MaxKeyPackages packages and a last-resort one each, where
+// one suite of 16 KiB packages had it: about 1.6 MiB.
 const (
 	maxIdentityKey = 64
 	maxHPKEKey     = 4096
 	maxSignature   = 256
-	maxKeyPackage  = 16 << 10
+	maxKeyPackage  = 8 << 10
 )
 
 // PublishKeys replaces the logged-in user's published keys.
@@ -76,15 +82,34 @@ func (s *Service) resolveFloor(start time.Time) {
 	}
 }
 
-// UploadKeyPackages adds MLS key packages for the logged-in user.
+// UploadKeyPackages adds MLS key packages for the logged-in user. The
+// packages of one upload, the last-resort one included, are of one cipher
+// suite (KeyPackageSuite reads it); a client that publishes several suites
+// uploads each on its own, so that each suite's bound and last-resort
+// package stand alone.
 func (c *Conn) UploadKeyPackages(pkgs [][]byte, lastResort []byte) error {
 	user, err := c.user()
 	if err != nil {
 		return err
 	}
+	var suite uint16
+	same := func(what string, p []byte) error {
+		s, err := KeyPackageSuite(p)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if suite != 0 && s != suite {
+			return errorf(ErrBadRequest, "%s is of cipher suite 0x%04x, the upload's others of 0x%04x (one suite per upload)", what, s, suite)
+		}
+		suite = s
+		return nil
+	}
 	for i, p := range pkgs {
 		if len(p) == 0 || len(p) > maxKeyPackage {
 			return errorf(ErrBadRequest, "key package %d has %d bytes (1-%d)", i, len(p), maxKeyPackage)
+		}
+		if err := same(fmt.Sprintf("key package %d", i), p); err != nil {
+			return err
 		}
 	}
 	if len(lastResort) > maxKeyPackage {
@@ -92,13 +117,19 @@ func (c *Conn) UploadKeyPackages(pkgs [][]byte, lastResort []byte) error {
 	}
 	if len(lastResort) == 0 {
 		lastResort = nil
+	} else if err := same("the last-resort key package", lastResort); err != nil {
+		return err
 	}
-	return c.svc.store.AddKeyPackages(user, pkgs, lastResort)
+	if suite == 0 {
+		return nil // nothing to add
+	}
+	return c.svc.store.AddKeyPackages(user, suite, pkgs, lastResort)
 }
 
-// FetchKeyPackage takes one key package of a user of this node, or of
-// another node through federation.
-func (c *Conn) FetchKeyPackage(ctx context.Context, addr string) (pkg []byte, lastResort bool, err error) {
+// FetchKeyPackage takes one key package of MLS cipher suite suite (0 means
+// SuiteClassic) of a user of this node, or of another node through
+// federation.
+func (c *Conn) FetchKeyPackage(ctx context.Context, addr string, suite uint16) (pkg []byte, lastResort bool, err error) {
 	if _, err := c.user(); err != nil {
 		return nil, false, err
 	}
@@ -107,7 +138,7 @@ func (c *Conn) FetchKeyPackage(ctx context.Context, addr string) (pkg []byte, la
 		return nil, false, err
 	}
 	if !a.local {
-		return c.svc.fed.FetchKeyPackage(ctx, a.String())
+		return c.svc.fed.FetchKeyPackage(ctx, a.String(), fetchSuite(suite))
 	}
-	return c.svc.store.TakeKeyPackage(a.user)
+	return c.svc.store.TakeKeyPackage(a.user, fetchSuite(suite))
 }

@@ -23,9 +23,9 @@ type Federation interface {
 	// another node, with the answer of that node, which it has checked
 	// (ErrForgedKeys if it does not check out).
 	ResolveUser(ctx context.Context, addr string) (PublishedKeys, error)
-	// FetchKeyPackage takes one key package of addr, "user@domain" of
-	// another node.
-	FetchKeyPackage(ctx context.Context, addr string) (pkg []byte, lastResort bool, err error)
+	// FetchKeyPackage takes one key package of MLS cipher suite suite of
+	// addr, "user@domain" of another node.
+	FetchKeyPackage(ctx context.Context, addr string, suite uint16) (pkg []byte, lastResort bool, err error)
 	// OrderCommit passes a commit claim, proof and all, to the group's
 	// home, the node that serves domain home (see CommitOrder).
 	OrderCommit(ctx context.Context, home string, c CommitClaim) (CommitOrder, error)
@@ -192,19 +192,21 @@ func (p *Peer) passOn(a address, err error) bool {
 	return errors.Is(err, ErrUnknownDomain) && !a.local && a.domain != "" && p.svc.fed != nil
 }
 
-// FetchKeyPackage takes one key package of addr, a user of this node.
-func (p *Peer) FetchKeyPackage(ctx context.Context, addr string) ([]byte, bool, error) {
+// FetchKeyPackage takes one key package of MLS cipher suite suite (0 means
+// SuiteClassic, what a node that predates suites asks for) of addr, a user
+// of this node.
+func (p *Peer) FetchKeyPackage(ctx context.Context, addr string, suite uint16) ([]byte, bool, error) {
 	if !p.resolve.take(1, p.svc.now()) {
 		return nil, false, ErrRateLimited
 	}
 	a, err := p.ownUser(addr)
 	if p.passOn(a, err) {
-		return p.svc.fed.FetchKeyPackage(ctx, a.String())
+		return p.svc.fed.FetchKeyPackage(ctx, a.String(), fetchSuite(suite))
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	return p.svc.store.TakeKeyPackage(a.user)
+	return p.svc.store.TakeKeyPackage(a.user, fetchSuite(suite))
 }
 
 // ownUser parses addr and refuses anything but "user@domain" of this node.

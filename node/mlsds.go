@@ -153,15 +153,15 @@ func (c *Conn) OrderCommit(ctx context.Context, home string, claim CommitClaim) 
 	return c.svc.orderAtHome(ctx, home, claim)
 }
 
-// KeyPackageCount returns how many key packages of the logged-in user the
-// node holds, the last-resort one not counted, and whether it holds a
-// last-resort one.
-func (c *Conn) KeyPackageCount() (count int, lastResort bool, err error) {
+// KeyPackageCount returns how many key packages of MLS cipher suite suite
+// (0 means SuiteClassic) of the logged-in user the node holds, the
+// last-resort one not counted, and whether it holds a last-resort one.
+func (c *Conn) KeyPackageCount(suite uint16) (count int, lastResort bool, err error) {
 	user, err := c.user()
 	if err != nil {
 		return 0, false, err
 	}
-	return c.svc.store.KeyPackageCount(user)
+	return c.svc.store.KeyPackageCount(user, fetchSuite(suite))
 }
 
 // OrderCommit claims c's epoch on behalf of one of the peer's clients. A

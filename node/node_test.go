@@ -78,7 +78,7 @@ func (nopFederation) Relay(context.Context, string, []Outgoing) ([]Receipt, erro
 func (nopFederation) ResolveUser(context.Context, string) (PublishedKeys, error) {
 	return PublishedKeys{}, ErrPeerUnreachable
 }
-func (nopFederation) FetchKeyPackage(context.Context, string) ([]byte, bool, error) {
+func (nopFederation) FetchKeyPackage(context.Context, string, uint16) ([]byte, bool, error) {
 	return nil, false, ErrPeerUnreachable
 }
 func (nopFederation) OrderCommit(context.Context, string, CommitClaim) (CommitOrder, error) {

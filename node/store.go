@@ -78,19 +78,21 @@ type Directory interface {
 	// Keys returns user's published keys: ErrUnknownUser, or ErrNoKeys when
 	// the user has published none.
 	Keys(user string) (PublishedKeys, error)
-	// AddKeyPackages appends pkgs to user's key packages, and when
-	// lastResort is not nil replaces the user's last-resort package. It
-	// fails with ErrTooManyKeyPackages, adding nothing, when the user would
-	// hold more than the store's bound.
-	AddKeyPackages(user string, pkgs [][]byte, lastResort []byte) error
-	// TakeKeyPackage removes and returns the oldest of user's key packages.
-	// When none is left it returns the last-resort package, which stays,
-	// with lastResort true; when there is none either, ErrNoKeyPackage.
-	TakeKeyPackage(user string) (pkg []byte, lastResort bool, err error)
-	// KeyPackageCount returns how many key packages user holds, not
-	// counting the last-resort one, and whether user has a last-resort
-	// one; ErrUnknownUser if there is no such account.
-	KeyPackageCount(user string) (count int, lastResort bool, err error)
+	// AddKeyPackages appends pkgs, all of MLS cipher suite suite, to
+	// user's key packages of that suite, and when lastResort is not nil
+	// replaces the user's last-resort package of the suite. It fails with
+	// ErrTooManyKeyPackages, adding nothing, when the user would hold more
+	// than the store's bound in that suite.
+	AddKeyPackages(user string, suite uint16, pkgs [][]byte, lastResort []byte) error
+	// TakeKeyPackage removes and returns the oldest of user's key packages
+	// of suite. When none is left it returns the suite's last-resort
+	// package, which stays, with lastResort true; when there is none
+	// either, ErrNoKeyPackage.
+	TakeKeyPackage(user string, suite uint16) (pkg []byte, lastResort bool, err error)
+	// KeyPackageCount returns how many key packages of suite user holds,
+	// not counting the last-resort one, and whether user has a last-resort
+	// one of the suite; ErrUnknownUser if there is no such account.
+	KeyPackageCount(user string, suite uint16) (count int, lastResort bool, err error)
 }
 
 // NewMessage is a message to put in a mailbox.

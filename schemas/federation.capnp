@@ -63,8 +63,9 @@ interface FederationService @0xa4c6f1e2b3d59871 {
 
   # fetchKeyPackage takes one MLS KeyPackage of "user@domain", a user of
   # the callee (see NodeService.fetchKeyPackage), passed on like
-  # resolveUser.
-  fetchKeyPackage @3 (user :Text, hops :UInt8) -> (package :Data, lastResort :Bool);
+  # resolveUser. suite is the MLS cipher suite wanted; 0 (what nodes from
+  # before suites were told apart send) means suite 1.
+  fetchKeyPackage @3 (user :Text, hops :UInt8, suite :UInt16) -> (package :Data, lastResort :Bool);
 
   # forward hands store-and-forward envelopes to the callee, one hop on
   # their way, each with hopCount already raised by the caller. The callee

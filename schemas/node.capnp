@@ -69,14 +69,20 @@ interface NodeService @0xb7f1c0e5a2d3c4f1 {
   # tells whether a name exists no faster than guessing would.
   resolveUser @7 (user :Text) -> (keys :PublishedKeys);
 
-  # uploadKeyPackages adds MLS KeyPackages (opaque to the node) for the
-  # caller; each is handed out once. lastResort, if not empty, replaces the
-  # caller's last-resort package, which is handed out when no other is left
-  # and is never used up.
+  # uploadKeyPackages adds MLS KeyPackages for the caller; each is handed
+  # out once. lastResort, if not empty, replaces the caller's last-resort
+  # package, which is handed out when no other is left and is never used
+  # up. The node reads only each package's header, for its cipher suite:
+  # every package of one upload, lastResort included, must be of one suite
+  # (badRequest otherwise), and the node keeps, bounds and hands out each
+  # suite's packages, last-resort one included, apart from the others'.
   uploadKeyPackages @8 (packages :List(Data), lastResort :Data) -> ();
 
   # fetchKeyPackage takes one KeyPackage of `user`.
-  fetchKeyPackage @9 (user :Text) -> (package :Data, lastResort :Bool);
+  # suite is the MLS cipher suite of the package wanted; 0 (what clients
+  # from before suites were told apart send) means suite 1. noKeyPackage
+  # when the user has none of that suite.
+  fetchKeyPackage @9 (user :Text, suite :UInt16) -> (package :Data, lastResort :Bool);
 
   # enqueue puts a sealed message in a mailbox. It returns once the message
   # is on disk: a receipt means the node holds the message. Calls in flight
@@ -173,7 +179,8 @@ interface NodeService @0xb7f1c0e5a2d3c4f1 {
   # keyPackageCount says how many of the caller's KeyPackages the node
   # still holds (the last-resort one not counted) and whether it holds a
   # last-resort one, so that the client knows when to upload more.
-  keyPackageCount @23 () -> (count :UInt32, lastResort :Bool);
+  # suite is the MLS cipher suite counted; 0 means suite 1.
+  keyPackageCount @23 (suite :UInt16) -> (count :UInt32, lastResort :Bool);
 }
 
 # Health is a node's answer to NodeService.health.

@@ -206,7 +206,7 @@ func (c NodeService) FetchKeyPackage(ctx context.Context, params func(NodeServic
 		},
 	}
 	if params != nil {
-		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 1}
+		s.ArgsSize = capnp.ObjectSize{DataSize: 8, PointerCount: 1}
 		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_fetchKeyPackage_Params(s)) }
 	}
 
@@ -486,7 +486,7 @@ func (c NodeService) KeyPackageCount(ctx context.Context, params func(NodeServic
 		},
 	}
 	if params != nil {
-		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 0}
+		s.ArgsSize = capnp.ObjectSize{DataSize: 8, PointerCount: 0}
 		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_keyPackageCount_Params(s)) }
 	}
 
@@ -2840,12 +2840,12 @@ type NodeService_fetchKeyPackage_Params capnp.Struct
 const NodeService_fetchKeyPackage_Params_TypeID = 0x82a234b420726b2f
 
 func NewNodeService_fetchKeyPackage_Params(s *capnp.Segment) (NodeService_fetchKeyPackage_Params, error) {
-	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
 	return NodeService_fetchKeyPackage_Params(st), err
 }
 
 func NewRootNodeService_fetchKeyPackage_Params(s *capnp.Segment) (NodeService_fetchKeyPackage_Params, error) {
-	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
 	return NodeService_fetchKeyPackage_Params(st), err
 }
 
@@ -2899,12 +2899,20 @@ func (s NodeService_fetchKeyPackage_Params) SetUser(v string) error {
 	return capnp.Struct(s).SetText(0, v)
 }
 
+func (s NodeService_fetchKeyPackage_Params) Suite() uint16 {
+	return capnp.Struct(s).Uint16(0)
+}
+
+func (s NodeService_fetchKeyPackage_Params) SetSuite(v uint16) {
+	capnp.Struct(s).SetUint16(0, v)
+}
+
 // NodeService_fetchKeyPackage_Params_List is a list of NodeService_fetchKeyPackage_Params.
 type NodeService_fetchKeyPackage_Params_List = capnp.StructList[NodeService_fetchKeyPackage_Params]
 
 // NewNodeService_fetchKeyPackage_Params creates a new list of NodeService_fetchKeyPackage_Params.
 func NewNodeService_fetchKeyPackage_Params_List(s *capnp.Segment, sz int32) (NodeService_fetchKeyPackage_Params_List, error) {
-	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1}, sz)
 	return capnp.StructList[NodeService_fetchKeyPackage_Params](l), err
 }
 
@@ -5312,12 +5320,12 @@ type NodeService_keyPackageCount_Params capnp.Struct
 const NodeService_keyPackageCount_Params_TypeID = 0x8157799b78296c44
 
 func NewNodeService_keyPackageCount_Params(s *capnp.Segment) (NodeService_keyPackageCount_Params, error) {
-	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 0})
 	return NodeService_keyPackageCount_Params(st), err
 }
 
 func NewRootNodeService_keyPackageCount_Params(s *capnp.Segment) (NodeService_keyPackageCount_Params, error) {
-	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 0})
 	return NodeService_keyPackageCount_Params(st), err
 }
 
@@ -5353,13 +5361,20 @@ func (s NodeService_keyPackageCount_Params) Message() *capnp.Message {
 func (s NodeService_keyPackageCount_Params) Segment() *capnp.Segment {
 	return capnp.Struct(s).Segment()
 }
+func (s NodeService_keyPackageCount_Params) Suite() uint16 {
+	return capnp.Struct(s).Uint16(0)
+}
+
+func (s NodeService_keyPackageCount_Params) SetSuite(v uint16) {
+	capnp.Struct(s).SetUint16(0, v)
+}
 
 // NodeService_keyPackageCount_Params_List is a list of NodeService_keyPackageCount_Params.
 type NodeService_keyPackageCount_Params_List = capnp.StructList[NodeService_keyPackageCount_Params]
 
 // NewNodeService_keyPackageCount_Params creates a new list of NodeService_keyPackageCount_Params.
 func NewNodeService_keyPackageCount_Params_List(s *capnp.Segment, sz int32) (NodeService_keyPackageCount_Params_List, error) {
-	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 0}, sz)
 	return capnp.StructList[NodeService_keyPackageCount_Params](l), err
 }
 

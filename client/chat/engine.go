@@ -1,6 +1,21 @@
 // Package chat is the client's conversations: DMs and groups as MLS groups
-// (RFC 9420, cipher suite 1), the note to oneself, history, contacts and the
-// outbox, all kept in the encrypted client database (client/chatdb).
+// (RFC 9420), the note to oneself, history, contacts and the outbox, all
+// kept in the encrypted client database (client/chatdb).
+//
+// # Cipher suites
+//
+// The account publishes KeyPackages of two suites: the post-quantum
+// MLS_128_MLKEM768X25519_AES256GCM_SHA384_Ed25519 (X-Wing, see crypto/mls)
+// and suite 1, each kept topped up on the node on its own. A new group or
+// DM is post-quantum when every invitee has a post-quantum KeyPackage: a
+// group starts post-quantum, and when the first person invited into it has
+// only suite 1 (an older client), the group, still the creator's alone, is
+// made again in suite 1 before the invitation. A group keeps its suite for
+// its whole life: a post-quantum group refuses invitees without a
+// post-quantum KeyPackage (ErrNoPQKeyPackage) rather than fall back, and a
+// classic group stays classic until its members move to a new group.
+// Options.PQOnly publishes post-quantum KeyPackages only and refuses to
+// create, or join from a Welcome, a classic group (ErrClassicRefused).
 //
 // The node is the MLS delivery service. Every MLS message travels in a
 // sealed envelope to each member's mailbox (wire.go), and the node that
@@ -40,6 +55,16 @@ type Options struct {
 	Log       *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// PQOnly publishes only post-quantum KeyPackages and refuses to
+	// create or join a group of a classic cipher suite; groups the
+	// account is already in keep working.
+	PQOnly bool
+	// Suites, when not nil, limits the cipher suites the account
+	// publishes KeyPackages of and makes groups in to these (in the order
+	// of crypto/mls's SupportedSuites); nil means every suite. A client
+	// limited to suite 1 behaves as one from before the post-quantum
+	// suite, which is what tests of mixed groups need.
+	Suites []mls.CipherSuiteID
 }
 
 // Event is something the UI shows as it happens.
@@ -92,16 +117,31 @@ var (
 	// ErrBadName means a group name is empty, too long or has control
 	// characters.
 	ErrBadName = errors.New("bad group name")
+	// ErrNoPQKeyPackage means an invitee has no post-quantum KeyPackage
+	// (an older client, or one that has not uploaded any yet) for a group
+	// that is post-quantum.
+	ErrNoPQKeyPackage = errors.New("no post-quantum key package: their qpc is too old or has not been online since it was updated")
+	// ErrTooLarge means a change to a group would need a message larger
+	// than a node carries: the group is too large for it (a post-quantum
+	// group at about 40 members, a classic one at about 350). Nothing was
+	// changed.
+	ErrTooLarge = errors.New("the group is too large for this change: its message would exceed the node's limit")
+	// ErrClassicRefused means the post-quantum-only setting refused to
+	// create or join a group of a classic (not post-quantum) cipher suite.
+	ErrClassicRefused = errors.New("post-quantum only (--pq-only): refusing a classic, not post-quantum, group")
 )
 
 // Engine runs one account's conversations. Its methods are safe for
 // concurrent use; they run one at a time.
 type Engine struct {
-	mu     sync.Mutex // serializes operations
-	db     *chatdb.DB
-	acct   *client.Account
-	self   string
-	cs     mls.CipherSuite
+	mu   sync.Mutex // serializes operations
+	db   *chatdb.DB
+	acct *client.Account
+	self string
+	// suites are the suites the account publishes KeyPackages of, the
+	// preferred (post-quantum) first.
+	suites []mls.CipherSuite
+	pqOnly bool
 	cfg    *mls.Config
 	log    *slog.Logger
 	now    func() time.Time
@@ -127,9 +167,19 @@ func Open(o Options) (*Engine, error) {
 	if o.Account == nil || o.Account.Keys == nil {
 		return nil, errors.New("chat: no account")
 	}
-	cs, err := mls.Suite(mls.X25519AES128GCMSHA256Ed25519)
-	if err != nil {
-		return nil, err
+	var suites []mls.CipherSuite
+	for _, id := range mls.SupportedSuites {
+		if o.PQOnly && !mls.IsPostQuantum(id) || o.Suites != nil && !slices.Contains(o.Suites, id) {
+			continue
+		}
+		cs, err := mls.Suite(id)
+		if err != nil {
+			return nil, err
+		}
+		suites = append(suites, cs)
+	}
+	if len(suites) == 0 {
+		return nil, fmt.Errorf("chat: no cipher suite left of %v", o.Suites)
 	}
 	self := strings.ToLower(o.Account.Address())
 	db, err := chatdb.Open(chatdb.Path(o.Dir, self), o.ExportKey)
@@ -137,7 +187,7 @@ func Open(o Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{
-		db: db, acct: o.Account, self: self, cs: cs, log: o.Log, now: o.Now,
+		db: db, acct: o.Account, self: self, suites: suites, pqOnly: o.PQOnly, log: o.Log, now: o.Now,
 		events: make(chan Event), quit: make(chan struct{}), done: make(chan struct{}),
 	}
 	if e.log == nil {
@@ -375,6 +425,24 @@ func (e *Engine) MarkRead(conv chatdb.ConvID) error {
 		c.Unread = 0
 		return tx.PutConversation(&c)
 	})
+}
+
+// GroupSuite returns the MLS cipher suite of the conversation's group.
+func (e *Engine) GroupSuite(conv chatdb.ConvID) (mls.CipherSuiteID, error) {
+	c, err := e.conversation(conv)
+	if err != nil {
+		return 0, err
+	}
+	var id mls.CipherSuiteID
+	err = e.db.View(func(tx *chatdb.Tx) error {
+		g, err := e.loadGroup(tx, &c)
+		if err != nil {
+			return err
+		}
+		id = g.CipherSuite().ID()
+		return nil
+	})
+	return id, err
 }
 
 // Members returns the group's members in the current epoch.

@@ -61,24 +61,17 @@ func leafOf(g *mls.Group, addr string) (mls.LeafIndex, bool) {
 // newKeyPackage makes a KeyPackage of the account, signed with its
 // identity key, so that other members can check the leaf against the key
 // the account publishes.
-func (e *Engine) newKeyPackage() (*mls.KeyPackageBundle, error) {
-	return mls.NewKeyPackage(e.cs, mls.KeyPackageParams{Identity: []byte(e.self), SignaturePriv: e.acct.Keys.Identity.Seed()})
+func (e *Engine) newKeyPackage(cs mls.CipherSuite) (*mls.KeyPackageBundle, error) {
+	return mls.NewKeyPackage(cs, mls.KeyPackageParams{Identity: []byte(e.self), SignaturePriv: e.acct.Keys.Identity.Seed()})
 }
 
-// startGroup creates the conversation and its one-member group.
-func (e *Engine) startGroup(kind chatdb.Kind, name, peer string) (chatdb.Conversation, error) {
+// startGroup creates the conversation and its one-member group in suite cs.
+func (e *Engine) startGroup(kind chatdb.Kind, name, peer string, cs mls.CipherSuite) (chatdb.Conversation, error) {
 	c := e.newConversation(kind, name, peer)
-	c.GroupID = make([]byte, 16)
-	rand.Read(c.GroupID)
-	kpb, err := e.newKeyPackage()
+	g, err := e.newGroup(&c, cs)
 	if err != nil {
 		return c, err
 	}
-	g, err := mls.NewGroup(e.cs, c.GroupID, kpb, nil, e.cfg)
-	if err != nil {
-		return c, err
-	}
-	c.Members = roster(g)
 	err = e.db.Update(func(tx *chatdb.Tx) error {
 		if err := tx.PutConversation(&c); err != nil {
 			return err
@@ -86,6 +79,57 @@ func (e *Engine) startGroup(kind chatdb.Kind, name, peer string) (chatdb.Convers
 		return e.saveGroup(tx, &c, g)
 	})
 	return c, err
+}
+
+// newGroup makes a one-member group of suite cs for c under a fresh group
+// id, and sets c's group id and members.
+func (e *Engine) newGroup(c *chatdb.Conversation, cs mls.CipherSuite) (*mls.Group, error) {
+	if e.pqOnly && !mls.IsPostQuantum(cs.ID()) {
+		return nil, ErrClassicRefused
+	}
+	id := make([]byte, 16)
+	rand.Read(id)
+	kpb, err := e.newKeyPackage(cs)
+	if err != nil {
+		return nil, err
+	}
+	g, err := mls.NewGroup(cs, id, kpb, nil, e.cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.GroupID, c.Members = id, roster(g)
+	return g, nil
+}
+
+// preferred returns the suite of a new group before anyone is invited:
+// the post-quantum one.
+func (e *Engine) preferred() mls.CipherSuite { return e.suites[0] }
+
+// classic returns suite 1.
+func classic() mls.CipherSuite {
+	cs, _ := mls.Suite(mls.X25519AES128GCMSHA256Ed25519)
+	return cs
+}
+
+// inviteeKeyPackage fetches a KeyPackage of addr for a group of suite cs.
+// When the group is post-quantum and addr has no post-quantum KeyPackage,
+// and mayFallBack (the group is still its creator's alone, so nobody
+// loses anything) and PQOnly is off, it fetches a suite-1 one instead:
+// the caller then remakes the group in suite 1. Otherwise that is
+// ErrNoPQKeyPackage, or ErrClassicRefused under PQOnly.
+func (e *Engine) inviteeKeyPackage(ctx context.Context, addr string, cs mls.CipherSuite, mayFallBack bool) (*mls.KeyPackage, error) {
+	kp, err := e.fetchKeyPackage(ctx, addr, cs)
+	if err == nil || !mls.IsPostQuantum(cs.ID()) || !errors.Is(err, errNoSuite) {
+		return kp, err
+	}
+	switch {
+	case e.pqOnly:
+		return nil, fmt.Errorf("%s has no post-quantum key package: %w", addr, ErrClassicRefused)
+	case !mayFallBack:
+		return nil, fmt.Errorf("%s: %w; this group is post-quantum and stays so (members of a classic group: /cg a new one)", addr, ErrNoPQKeyPackage)
+	}
+	e.log.Info("invitee has no post-quantum key package; the new group is classic", "user", addr)
+	return e.fetchKeyPackage(ctx, addr, classic())
 }
 
 // CheckGroupName reports whether name can name a group: 1 to MaxName
@@ -111,7 +155,7 @@ func (e *Engine) CreateGroup(ctx context.Context, name string) (chatdb.Conversat
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c, err := e.startGroup(chatdb.KindGroup, name, "")
+	c, err := e.startGroup(chatdb.KindGroup, name, "", e.preferred())
 	if err != nil {
 		return c, err
 	}
@@ -138,14 +182,18 @@ func (e *Engine) DM(ctx context.Context, peer string) (chatdb.Conversation, erro
 	if !e.online {
 		return chatdb.Conversation{}, fmt.Errorf("starting a DM with %s: %w", peer, ErrOffline)
 	}
-	kp, err := e.fetchKeyPackage(ctx, peer)
+	kp, err := e.inviteeKeyPackage(ctx, peer, e.preferred(), true)
+	if err != nil {
+		return chatdb.Conversation{}, err
+	}
+	cs, err := mls.Suite(kp.CipherSuite)
 	if err != nil {
 		return chatdb.Conversation{}, err
 	}
 	// A conversation without a group exists when peer wrote with qpc
 	// send: it gets the group now.
 	old, oldErr := e.Find("@" + peer)
-	c, err := e.startGroup(chatdb.KindDM, peer, peer)
+	c, err := e.startGroup(chatdb.KindDM, peer, peer, cs)
 	if err != nil {
 		return c, err
 	}
@@ -184,15 +232,23 @@ func (e *Engine) adoptHistory(tx *chatdb.Tx, old, c *chatdb.Conversation) error 
 	return tx.DeleteConversation(old.ID)
 }
 
-// fetchKeyPackage takes one KeyPackage of addr from the node (across
-// federation for another domain's user) and checks that it is addr's,
-// signed with the identity key addr publishes.
-func (e *Engine) fetchKeyPackage(ctx context.Context, addr string) (*mls.KeyPackage, error) {
+// errNoSuite means a user has no KeyPackage of the suite asked for: the
+// node has none (node.ErrNoKeyPackage), or a node from before suites were
+// told apart handed out one of another suite.
+var errNoSuite = errors.New("no key package of this cipher suite")
+
+// fetchKeyPackage takes one KeyPackage of suite cs of addr from the node
+// (across federation for another domain's user) and checks that it is
+// addr's, of suite cs, signed with the identity key addr publishes.
+func (e *Engine) fetchKeyPackage(ctx context.Context, addr string, cs mls.CipherSuite) (*mls.KeyPackage, error) {
 	b, err := e.resolve(ctx, addr)
 	if err != nil {
 		return nil, err
 	}
-	raw, _, err := e.acct.Client.FetchKeyPackage(ctx, addr)
+	raw, _, err := e.acct.Client.FetchKeyPackage(ctx, addr, uint16(cs.ID()))
+	if errors.Is(err, node.ErrNoKeyPackage) {
+		return nil, fmt.Errorf("key package of %s: %w (%v): %w", addr, errNoSuite, cs.ID(), err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("key package of %s: %w", addr, err)
 	}
@@ -201,7 +257,10 @@ func (e *Engine) fetchKeyPackage(ctx context.Context, addr string) (*mls.KeyPack
 		return nil, fmt.Errorf("key package of %s: %w", addr, errors.Join(mls.ErrKeyPackage, err))
 	}
 	kp := m.KeyPackage
-	if err := kp.Validate(e.cs, e.now()); err != nil {
+	if kp.CipherSuite != cs.ID() {
+		return nil, fmt.Errorf("key package of %s: %w: got one of %v, want %v", addr, errNoSuite, kp.CipherSuite, cs.ID())
+	}
+	if err := kp.Validate(cs, e.now()); err != nil {
 		return nil, fmt.Errorf("key package of %s: %w", addr, err)
 	}
 	if !strings.EqualFold(string(kp.LeafNode.Credential.Identity), addr) {
@@ -231,9 +290,42 @@ func (e *Engine) Invite(ctx context.Context, conv chatdb.ConvID, user string) er
 	if !e.online {
 		return fmt.Errorf("inviting %s: %w", user, ErrOffline)
 	}
-	kp, err := e.fetchKeyPackage(ctx, user)
+	var g *mls.Group
+	if err := e.db.View(func(tx *chatdb.Tx) (err error) {
+		g, err = e.loadGroup(tx, &c)
+		return err
+	}); err != nil {
+		return err
+	}
+	lone := len(g.Roster()) == 1
+	kp, err := e.inviteeKeyPackage(ctx, user, g.CipherSuite(), lone)
 	if err != nil {
 		return err
+	}
+	if kp.CipherSuite != g.CipherSuite().ID() {
+		// The group is its creator's alone and the first invitee has no
+		// post-quantum key package: make it again in the invitee's
+		// suite, under a new id (the node may have ordered commits of
+		// the old one, and nobody else knows it).
+		cs, err := mls.Suite(kp.CipherSuite)
+		if err != nil {
+			return err
+		}
+		if err := e.db.Update(func(tx *chatdb.Tx) error {
+			ng, err := e.newGroup(&c, cs)
+			if err != nil {
+				return err
+			}
+			if err := tx.PutConversation(&c); err != nil {
+				return err
+			}
+			if err := e.saveGroup(tx, &c, ng); err != nil {
+				return err
+			}
+			return e.systemLine(tx, &c, "%s has no post-quantum key package: %s is a classic group (%v)", user, Label(c), cs.ID())
+		}); err != nil {
+			return err
+		}
 	}
 	return e.commitChange(ctx, &c, func(g *mls.Group) (*change, error) {
 		if _, ok := leafOf(g, user); ok {
@@ -423,6 +515,13 @@ func (e *Engine) commitChange(ctx context.Context, c *chatdb.Conversation, op fu
 		if err != nil {
 			return err
 		}
+		if err := fits(c, ch); err != nil {
+			// Checked before the home node orders the commit: once
+			// ordered, the group would have a member whose Welcome
+			// cannot be sent.
+			g.DiscardPendingCommit()
+			return err
+		}
 		epoch := g.Epoch()
 		claim, err := ProveCommit(g, ch.out.Commit)
 		if err != nil {
@@ -500,6 +599,32 @@ func (e *Engine) commitChange(ctx context.Context, c *chatdb.Conversation, op fu
 		return err
 	}
 	return ErrContention
+}
+
+// fits checks that the commit and Welcome of ch fit in a sealed message
+// (sealed.MaxBodySize, under the node's payload limit) in their frames.
+// The post-quantum suite's keys are large: a Welcome carries the ratchet
+// tree, about 1.4 KiB per member, so a post-quantum group reaches the limit
+// at about 40 members (a classic one at about 350).
+func fits(c *chatdb.Conversation, ch *change) error {
+	if n := len((&groupFrame{GroupID: c.GroupID, Message: ch.out.Commit}).marshal()); n > sealed.MaxBodySize {
+		return fmt.Errorf("%s: %w: the commit is %d bytes, a message at most %d", Label(*c), ErrTooLarge, n, sealed.MaxBodySize)
+	}
+	if ch.out.Welcome == nil {
+		return nil
+	}
+	wf := &welcomeFrame{Kind: c.Kind, Home: c.Home, Welcome: ch.out.Welcome}
+	if c.Kind == chatdb.KindGroup {
+		wf.Name = c.Name
+	}
+	body, err := wf.marshal()
+	if err != nil {
+		return fmt.Errorf("%s: %w: %v", Label(*c), ErrTooLarge, err)
+	}
+	if len(body) > sealed.MaxBodySize {
+		return fmt.Errorf("%s: %w: the invitation (Welcome) is %d bytes, a message at most %d", Label(*c), ErrTooLarge, len(body), sealed.MaxBodySize)
+	}
+	return nil
 }
 
 // epochOf returns the epoch of c's group as stored.

@@ -9,9 +9,9 @@ import (
 	"github.com/quicprochat/qpc/crypto/mls"
 )
 
-// The account keeps keyPackageTarget KeyPackages on its node and tops them
-// up when fewer than keyPackageLow are left, plus one last-resort
-// KeyPackage for when they run out.
+// The account keeps keyPackageTarget KeyPackages of each cipher suite it
+// publishes on its node and tops them up when fewer than keyPackageLow are
+// left, plus one last-resort KeyPackage per suite for when they run out.
 const (
 	keyPackageTarget = 10
 	keyPackageLow    = 5
@@ -27,9 +27,21 @@ type storedBundle struct {
 	LastResort bool   `json:"last_resort,omitempty"`
 }
 
-// replenish uploads KeyPackages when the node holds too few. e.mu is held.
+// replenish uploads KeyPackages of every suite the account publishes when
+// the node holds too few. e.mu is held.
 func (e *Engine) replenish(ctx context.Context) error {
-	n, haveLastResort, err := e.acct.Client.KeyPackageCount(ctx)
+	for _, cs := range e.suites {
+		if err := e.replenishSuite(ctx, cs); err != nil {
+			return fmt.Errorf("key packages of %v: %w", cs.ID(), err)
+		}
+	}
+	return nil
+}
+
+// replenishSuite tops up the KeyPackages of suite cs, in an upload of its
+// own (the node takes one suite per upload).
+func (e *Engine) replenishSuite(ctx context.Context, cs mls.CipherSuite) error {
+	n, haveLastResort, err := e.acct.Client.KeyPackageCount(ctx, uint16(cs.ID()))
 	if err != nil {
 		return err
 	}
@@ -37,7 +49,7 @@ func (e *Engine) replenish(ctx context.Context) error {
 	var last []byte
 	err = e.db.Update(func(tx *chatdb.Tx) error {
 		make1 := func(lastResort bool) ([]byte, error) {
-			kpb, err := e.newKeyPackage()
+			kpb, err := e.newKeyPackage(cs)
 			if err != nil {
 				return nil, err
 			}
@@ -45,7 +57,7 @@ func (e *Engine) replenish(ctx context.Context) error {
 			if err != nil {
 				return nil, err
 			}
-			ref, err := kpb.KeyPackage.Ref(e.cs)
+			ref, err := kpb.KeyPackage.Ref(cs)
 			if err != nil {
 				return nil, err
 			}
@@ -74,7 +86,7 @@ func (e *Engine) replenish(ctx context.Context) error {
 	if err != nil || (len(pkgs) == 0 && last == nil) {
 		return err
 	}
-	e.log.Debug("uploading key packages", "count", len(pkgs), "last_resort", last != nil)
+	e.log.Debug("uploading key packages", "suite", cs.ID(), "count", len(pkgs), "last_resort", last != nil)
 	return e.acct.Client.UploadKeyPackages(ctx, pkgs, last)
 }
 

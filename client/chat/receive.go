@@ -168,6 +168,13 @@ func (e *Engine) handleWelcome(ctx context.Context, from string, body []byte) er
 		e.status("an invitation from %s was dropped: not an MLS Welcome", from)
 		return nil
 	}
+	if e.pqOnly && !mls.IsPostQuantum(w.Welcome.CipherSuite) {
+		// Dropped before it touches a KeyPackage: the account stays out of
+		// the group, and the inviter's group is unchanged but for a member
+		// who never joins.
+		e.status("an invitation from %s was refused: %v (its cipher suite is %v)", from, ErrClassicRefused, w.Welcome.CipherSuite)
+		return nil
+	}
 	return e.db.Update(func(tx *chatdb.Tx) error {
 		kpb, ref, lastResort, err := e.bundleFor(tx, w.Welcome)
 		if err != nil {

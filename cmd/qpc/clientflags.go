@@ -27,6 +27,9 @@ type clientFlags struct {
 	fixedPassword                   []byte // already asked for
 	registering                     bool   // the account is brand new
 	typedPassword                   bool   // fixedPassword came from the terminal
+	// pqOnly is --pq-only: publish post-quantum KeyPackages only and
+	// refuse to create or join classic MLS groups (chat.Options.PQOnly).
+	pqOnly bool
 }
 
 func (f *clientFlags) bind(fs *flag.FlagSet, stderr io.Writer, account bool) {
@@ -41,6 +44,8 @@ func (f *clientFlags) bind(fs *flag.FlagSet, stderr io.Writer, account bool) {
 		fs.StringVar(&f.user, "username", "", "account name (default: the current account)")
 		fs.StringVar(&f.passwordFile, "password-file", "", "read the password from this file's first line (default: $QPC_PASSWORD, else a prompt)")
 		fs.StringVar(&f.stateDir, "state-dir", client.DefaultStateDir(), "where the encrypted client state lives")
+		fs.BoolVar(&f.pqOnly, "pq-only", os.Getenv("QPC_PQ_ONLY") == "1",
+			"groups and DMs: publish post-quantum key packages only and refuse to create or join classic (not post-quantum) groups (env QPC_PQ_ONLY=1)")
 	}
 }
 

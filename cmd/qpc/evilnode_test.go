@@ -177,7 +177,7 @@ func (e *evilInbound) ResolveUser(ctx context.Context, addr string) (node.Publis
 	return k, nil
 }
 
-func (e *evilInbound) FetchKeyPackage(context.Context, string) ([]byte, bool, error) {
+func (e *evilInbound) FetchKeyPackage(context.Context, string, uint16) ([]byte, bool, error) {
 	return nil, false, errEvil
 }
 

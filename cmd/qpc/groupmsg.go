@@ -23,7 +23,7 @@ import (
 
 // openChat opens the session's chat engine, connected.
 func openChat(ctx context.Context, s *session, f *clientFlags, stderr io.Writer) (*chat.Engine, error) {
-	eng, err := chat.Open(chat.Options{Dir: f.stateDir, Account: s.acct, ExportKey: s.exportKey,
+	eng, err := chat.Open(chat.Options{Dir: f.stateDir, Account: s.acct, ExportKey: s.exportKey, PQOnly: f.pqOnly,
 		Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		return nil, err

@@ -152,7 +152,7 @@ func (refusingInbound) Deliver(context.Context, []node.Outgoing) ([]node.Receipt
 func (refusingInbound) ResolveUser(context.Context, string) (node.PublishedKeys, error) {
 	return node.PublishedKeys{}, errFlooderServesNothing
 }
-func (refusingInbound) FetchKeyPackage(context.Context, string) ([]byte, bool, error) {
+func (refusingInbound) FetchKeyPackage(context.Context, string, uint16) ([]byte, bool, error) {
 	return nil, false, errFlooderServesNothing
 }
 func (refusingInbound) OrderCommit(context.Context, string, node.CommitClaim) (node.CommitOrder, error) {

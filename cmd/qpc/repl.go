@@ -61,7 +61,7 @@ func runRepl(args []string, stdout, stderr io.Writer) int {
 	defer lio.Close()
 	f.stderr = lio // warnings about nodes (first contact) go above the prompt
 	eng, err := chat.Open(chat.Options{
-		Dir: f.stateDir, Account: s.acct, ExportKey: s.exportKey,
+		Dir: f.stateDir, Account: s.acct, ExportKey: s.exportKey, PQOnly: f.pqOnly,
 		Log: slog.New(slog.NewTextHandler(lio, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/client/chatdb"
+	"github.com/quicprochat/qpc/crypto/mls"
 )
 
 // fakeEngine is an in-memory chatEngine: conversations without a node or
@@ -240,6 +241,19 @@ func (f *fakeEngine) MarkRead(id chatdb.ConvID) error {
 	defer f.mu.Unlock()
 	f.conv(id).Unread = 0
 	return nil
+}
+
+// GroupSuite says every fake group is post-quantum but #classic.
+func (f *fakeEngine) GroupSuite(id chatdb.ConvID) (mls.CipherSuiteID, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.conv(id).Kind == chatdb.KindNote {
+		return 0, chat.ErrNotGroup
+	}
+	if f.conv(id).Name == "classic" {
+		return mls.X25519AES128GCMSHA256Ed25519, nil
+	}
+	return mls.MLKEM768X25519AES256GCMSHA384Ed25519, nil
 }
 
 func (f *fakeEngine) Members(id chatdb.ConvID) ([]string, error) {

@@ -286,13 +286,16 @@ func TestReplGroupCommandsNeedAGroup(t *testing.T) {
 	mustContain(t, tr.do("/leave"), "/leave works in a group")
 	tr.do("/cg friends")
 	mustContain(t, tr.do("/invite bob", "/invite carol@c.example"), "invited bob to #friends", "invited carol@c.example to #friends")
-	mustContain(t, tr.do("/members"), "#friends: 3 members: alice@a.example, bob@a.example, carol@c.example")
+	mustContain(t, tr.do("/members"), "#friends: 3 members: alice@a.example, bob@a.example, carol@c.example",
+		"(suite MLS_128_MLKEM768X25519_AES256GCM_SHA384_Ed25519: post-quantum)")
 	mustContain(t, tr.do("/remove carol@c.example", "/members"), "#friends: 2 members")
 	mustContain(t, tr.do("/update-key"), "new keys in #friends")
 	mustContain(t, tr.do("/leave"), "left #friends")
 	if tr.io.prompt != "[no conversation] > " {
 		t.Errorf("prompt after /leave: %q", tr.io.prompt)
 	}
+	tr.do("/cg classic")
+	mustContain(t, tr.do("/members"), "#classic: 1 member: alice@a.example (suite MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519: classic, not post-quantum)")
 }
 
 func TestReplListMarksTheCurrentConversation(t *testing.T) {

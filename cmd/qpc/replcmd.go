@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/quicprochat/qpc/client/chatdb"
+	"github.com/quicprochat/qpc/crypto/mls"
 	"github.com/quicprochat/qpc/internal/qrterm"
 )
 
@@ -313,7 +314,18 @@ func (r *repl) cmdMembers(context.Context, []string) error {
 	for i, m := range members {
 		shown[i] = terminalSafe(m)
 	}
-	r.printf("%s: %d %s: %s", r.name(c), len(members), plural(len(members), "member"), strings.Join(shown, ", "))
+	line := fmt.Sprintf("%s: %d %s: %s", r.name(c), len(members), plural(len(members), "member"), strings.Join(shown, ", "))
+	// The suite says whether a recording of the group can be read by a
+	// future quantum computer; docs/client.md says how to move a group.
+	// The note has no group, hence no suite.
+	if id, err := r.eng.GroupSuite(c.ID); err == nil {
+		pq := "post-quantum"
+		if !mls.IsPostQuantum(id) {
+			pq = "classic, not post-quantum"
+		}
+		line += fmt.Sprintf(" (suite %v: %s)", id, pq)
+	}
+	r.printf("%s", line)
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/client/chatdb"
+	"github.com/quicprochat/qpc/crypto/mls"
 )
 
 // chatEngine is what the REPL asks of the conversation engine
@@ -33,6 +34,7 @@ type chatEngine interface {
 	History(conv chatdb.ConvID, n int) ([]chatdb.Message, error)
 	MarkRead(conv chatdb.ConvID) error
 	Members(conv chatdb.ConvID) ([]string, error)
+	GroupSuite(conv chatdb.ConvID) (mls.CipherSuiteID, error)
 	UpdateKey(ctx context.Context, conv chatdb.ConvID) error
 	SafetyNumber(ctx context.Context, user string) (string, chatdb.Contact, error)
 	Verify(ctx context.Context, user string) error

@@ -191,9 +191,8 @@ type protectionRig struct {
 	encSecret  []byte
 }
 
-func newProtectionRig(tb testing.TB) *protectionRig {
+func newProtectionRig(tb testing.TB, cs CipherSuite) *protectionRig {
 	tb.Helper()
-	cs := suite1
 	priv, pub, err := cs.GenerateSignatureKey()
 	if err != nil {
 		tb.Fatal(err)
@@ -201,9 +200,9 @@ func newProtectionRig(tb testing.TB) *protectionRig {
 	return &protectionRig{
 		cs: cs, priv: priv, pub: pub,
 		gc:         &GroupContext{Version: ProtocolVersionMLS10, CipherSuite: cs.ID(), GroupID: []byte("group"), Epoch: 7, TreeHash: []byte{1}, ConfirmedTranscriptHash: []byte{2}},
-		sds:        bytes.Repeat([]byte{3}, 32),
-		membership: bytes.Repeat([]byte{4}, 32),
-		encSecret:  bytes.Repeat([]byte{5}, 32),
+		sds:        bytes.Repeat([]byte{3}, cs.HashLen()),
+		membership: bytes.Repeat([]byte{4}, cs.HashLen()),
+		encSecret:  bytes.Repeat([]byte{5}, cs.HashLen()),
 	}
 }
 
@@ -220,72 +219,76 @@ func (r *protectionRig) application(tb testing.TB, data []byte, wf WireFormat) *
 }
 
 func TestPrivateMessageRejections(t *testing.T) {
-	r := newProtectionRig(t)
-	send := NewSecretTree(r.cs, r.encSecret, 2)
-	recv := NewSecretTree(r.cs, r.encSecret, 2)
-	pm, err := ProtectPrivate(r.cs, r.application(t, []byte("hello"), WireFormatPrivateMessage), r.sds, send, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, err := ProtectPrivate(r.cs, r.application(t, []byte("first"), WireFormatPrivateMessage), r.sds, send, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := UnprotectPrivate(r.cs, first, r.sds, recv, r.gc); err != nil {
-		t.Fatalf("first delivery: %v", err)
-	}
-	if _, err := UnprotectPrivate(r.cs, first, r.sds, recv, r.gc); !errors.Is(err, ErrGenerationConsumed) {
-		t.Fatalf("replay: got %v, want ErrGenerationConsumed", err)
-	}
-	tests := []struct {
-		name   string
-		mutate func(*PrivateMessage, *GroupContext)
-		want   error
-	}{
-		{"a message for another epoch is refused", func(_ *PrivateMessage, gc *GroupContext) { gc.Epoch++ }, ErrWrongEpoch},
-		{"a message for another group is refused", func(_ *PrivateMessage, gc *GroupContext) { gc.GroupID = []byte("other") }, ErrWrongGroup},
-		{"altered sender data does not decrypt", func(pm *PrivateMessage, _ *GroupContext) { pm.EncryptedSenderData[0] ^= 1 }, ErrDecryption},
-		{"altered authenticated data does not decrypt", func(pm *PrivateMessage, _ *GroupContext) { pm.AuthenticatedData = []byte("x") }, ErrDecryption},
-		{"a forged message does not burn the key of the genuine one", func(pm *PrivateMessage, _ *GroupContext) {}, nil},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			m := *pm
-			m.EncryptedSenderData = bytes.Clone(pm.EncryptedSenderData)
-			gc := *r.gc
-			tc.mutate(&m, &gc)
-			if _, err := UnprotectPrivate(r.cs, &m, r.sds, recv, &gc); !errors.Is(err, tc.want) {
-				t.Fatalf("got %v, want %v", err, tc.want)
-			}
-		})
-	}
+	forEachSuite(t, func(t *testing.T, cs CipherSuite) {
+		r := newProtectionRig(t, cs)
+		send := NewSecretTree(r.cs, r.encSecret, 2)
+		recv := NewSecretTree(r.cs, r.encSecret, 2)
+		pm, err := ProtectPrivate(r.cs, r.application(t, []byte("hello"), WireFormatPrivateMessage), r.sds, send, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, err := ProtectPrivate(r.cs, r.application(t, []byte("first"), WireFormatPrivateMessage), r.sds, send, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := UnprotectPrivate(r.cs, first, r.sds, recv, r.gc); err != nil {
+			t.Fatalf("first delivery: %v", err)
+		}
+		if _, err := UnprotectPrivate(r.cs, first, r.sds, recv, r.gc); !errors.Is(err, ErrGenerationConsumed) {
+			t.Fatalf("replay: got %v, want ErrGenerationConsumed", err)
+		}
+		tests := []struct {
+			name   string
+			mutate func(*PrivateMessage, *GroupContext)
+			want   error
+		}{
+			{"a message for another epoch is refused", func(_ *PrivateMessage, gc *GroupContext) { gc.Epoch++ }, ErrWrongEpoch},
+			{"a message for another group is refused", func(_ *PrivateMessage, gc *GroupContext) { gc.GroupID = []byte("other") }, ErrWrongGroup},
+			{"altered sender data does not decrypt", func(pm *PrivateMessage, _ *GroupContext) { pm.EncryptedSenderData[0] ^= 1 }, ErrDecryption},
+			{"altered authenticated data does not decrypt", func(pm *PrivateMessage, _ *GroupContext) { pm.AuthenticatedData = []byte("x") }, ErrDecryption},
+			{"a forged message does not burn the key of the genuine one", func(pm *PrivateMessage, _ *GroupContext) {}, nil},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				m := *pm
+				m.EncryptedSenderData = bytes.Clone(pm.EncryptedSenderData)
+				gc := *r.gc
+				tc.mutate(&m, &gc)
+				if _, err := UnprotectPrivate(r.cs, &m, r.sds, recv, &gc); !errors.Is(err, tc.want) {
+					t.Fatalf("got %v, want %v", err, tc.want)
+				}
+			})
+		}
+	})
 }
 
 func TestPublicMessageRejections(t *testing.T) {
-	r := newProtectionRig(t)
-	pm, err := ProtectPublic(r.cs, r.application(t, []byte("hi"), WireFormatPublicMessage), r.membership, r.gc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bad := *pm
-	bad.MembershipTag = bytes.Clone(pm.MembershipTag)
-	bad.MembershipTag[0] ^= 1
-	if _, err := UnprotectPublic(r.cs, &bad, r.membership, r.gc); !errors.Is(err, ErrBadMembershipTag) {
-		t.Fatalf("altered tag: got %v", err)
-	}
-	ac, err := UnprotectPublic(r.cs, pm, r.membership, r.gc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, _, _ := r.cs.GenerateSignatureKey()
-	otherPub, _ := r.cs.SignaturePublicKey(other)
-	if err := ac.VerifySignature(r.cs, otherPub, r.gc); !errors.Is(err, ErrBadSignature) {
-		t.Fatalf("wrong key: got %v", err)
-	}
+	forEachSuite(t, func(t *testing.T, cs CipherSuite) {
+		r := newProtectionRig(t, cs)
+		pm, err := ProtectPublic(r.cs, r.application(t, []byte("hi"), WireFormatPublicMessage), r.membership, r.gc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad := *pm
+		bad.MembershipTag = bytes.Clone(pm.MembershipTag)
+		bad.MembershipTag[0] ^= 1
+		if _, err := UnprotectPublic(r.cs, &bad, r.membership, r.gc); !errors.Is(err, ErrBadMembershipTag) {
+			t.Fatalf("altered tag: got %v", err)
+		}
+		ac, err := UnprotectPublic(r.cs, pm, r.membership, r.gc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, _, _ := r.cs.GenerateSignatureKey()
+		otherPub, _ := r.cs.SignaturePublicKey(other)
+		if err := ac.VerifySignature(r.cs, otherPub, r.gc); !errors.Is(err, ErrBadSignature) {
+			t.Fatalf("wrong key: got %v", err)
+		}
+	})
 }
 
 func BenchmarkProtectPrivate(b *testing.B) {
-	r := newProtectionRig(b)
+	r := newProtectionRig(b, suite1)
 	ac := r.application(b, make([]byte, 1024), WireFormatPrivateMessage)
 	st := NewSecretTree(r.cs, r.encSecret, 2)
 	b.ReportAllocs()
@@ -297,7 +300,7 @@ func BenchmarkProtectPrivate(b *testing.B) {
 }
 
 func BenchmarkUnprotectPrivate(b *testing.B) {
-	r := newProtectionRig(b)
+	r := newProtectionRig(b, suite1)
 	ac := r.application(b, make([]byte, 1024), WireFormatPrivateMessage)
 	send := NewSecretTree(r.cs, r.encSecret, 2)
 	recv := NewSecretTree(r.cs, r.encSecret, 2)
@@ -316,7 +319,7 @@ func BenchmarkUnprotectPrivate(b *testing.B) {
 }
 
 func BenchmarkProtectPublic(b *testing.B) {
-	r := newProtectionRig(b)
+	r := newProtectionRig(b, suite1)
 	b.ReportAllocs()
 	for b.Loop() {
 		ac, err := SignContent(r.cs, WireFormatPublicMessage, FramedContent{

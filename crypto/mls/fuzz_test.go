@@ -6,6 +6,7 @@ import (
 	"os"
 	"reflect"
 	"testing"
+	"time"
 )
 
 // seedFile adds every hex string found under the given JSON keys of a vector
@@ -68,24 +69,61 @@ func FuzzMLSMessage(f *testing.F) {
 	seedFile(f, "message-protection.json", "proposal_pub", "proposal_priv", "commit_pub", "commit_priv", "application_priv")
 	seedFile(f, "welcome.json", "welcome", "key_package")
 	f.Add([]byte{0, 1, 0, 2})
-	cs := suite1
+	seedPQMessages(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var m MLSMessage
 		if !roundTrip(t, data, &m) {
 			return
 		}
-		switch {
-		case m.KeyPackage != nil:
-			_ = m.KeyPackage.VerifySignature(cs)
-			_, _ = m.KeyPackage.Ref(cs)
-		case m.PublicMessage != nil:
-			gc := &GroupContext{GroupID: m.PublicMessage.Content.GroupID, Epoch: m.PublicMessage.Content.Epoch}
-			_, _ = UnprotectPublic(cs, m.PublicMessage, make([]byte, 32), gc)
-		case m.PrivateMessage != nil:
-			gc := &GroupContext{GroupID: m.PrivateMessage.GroupID, Epoch: m.PrivateMessage.Epoch}
-			_, _ = UnprotectPrivate(cs, m.PrivateMessage, make([]byte, 32), NewSecretTree(cs, make([]byte, 32), 4), gc)
+		// Every message goes through the paths of both suites: the
+		// post-quantum one reads X-Wing keys and SHA-384 secrets.
+		for _, cs := range []CipherSuite{suite1, suitePQ} {
+			nh := cs.HashLen()
+			switch {
+			case m.KeyPackage != nil:
+				_ = m.KeyPackage.VerifySignature(cs)
+				_, _ = m.KeyPackage.Ref(cs)
+				_ = m.KeyPackage.Validate(cs, time.Unix(0, 0))
+			case m.PublicMessage != nil:
+				gc := &GroupContext{GroupID: m.PublicMessage.Content.GroupID, Epoch: m.PublicMessage.Content.Epoch}
+				_, _ = UnprotectPublic(cs, m.PublicMessage, make([]byte, nh), gc)
+			case m.PrivateMessage != nil:
+				gc := &GroupContext{GroupID: m.PrivateMessage.GroupID, Epoch: m.PrivateMessage.Epoch}
+				_, _ = UnprotectPrivate(cs, m.PrivateMessage, make([]byte, nh), NewSecretTree(cs, make([]byte, nh), 4), gc)
+			}
 		}
 	})
+}
+
+// seedPQMessages adds messages of a group in the post-quantum suite: a
+// KeyPackage, an add commit and its Welcome, a self-update commit and an
+// application message.
+func seedPQMessages(f *testing.F) {
+	w := newWorld(f, suitePQ, nil)
+	w.add("c0", 2)
+	kp, err := Marshal(&MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatKeyPackage, KeyPackage: &newBundle(f, suitePQ, "x").KeyPackage})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(kp)
+	out, err := w.members["c0"].AddMembers(&newBundle(f, suitePQ, "y").KeyPackage)
+	if err != nil {
+		f.Fatal(err)
+	}
+	w.members["c0"].DiscardPendingCommit()
+	f.Add(out.Commit)
+	f.Add(out.Welcome)
+	up, err := w.members["c1"].SelfUpdate()
+	if err != nil {
+		f.Fatal(err)
+	}
+	w.members["c1"].DiscardPendingCommit()
+	f.Add(up.Commit)
+	app, err := w.members["c2"].Encrypt([]byte("hello"), nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(app)
 }
 
 func FuzzRatchetTree(f *testing.F) {

@@ -8,10 +8,23 @@ import (
 	"testing"
 )
 
-// newBundle returns a fresh KeyPackageBundle for identity name.
-func newBundle(tb testing.TB, name string) *KeyPackageBundle {
+// forEachSuite runs f as a subtest for every cipher suite we implement, so
+// that each protocol test holds for suite 1 and the post-quantum suite alike.
+func forEachSuite(t *testing.T, f func(t *testing.T, cs CipherSuite)) {
+	t.Helper()
+	for _, id := range SupportedSuites {
+		cs, err := Suite(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(id.String(), func(t *testing.T) { f(t, cs) })
+	}
+}
+
+// newBundle returns a fresh KeyPackageBundle of suite cs for identity name.
+func newBundle(tb testing.TB, cs CipherSuite, name string) *KeyPackageBundle {
 	tb.Helper()
-	kpb, err := NewKeyPackage(suite1, KeyPackageParams{Identity: []byte(name)})
+	kpb, err := NewKeyPackage(cs, KeyPackageParams{Identity: []byte(name)})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -22,6 +35,7 @@ func newBundle(tb testing.TB, name string) *KeyPackageBundle {
 // that hands every commit to every member in the same order.
 type world struct {
 	tb      testing.TB
+	cs      CipherSuite
 	cfg     *Config
 	members map[string]*Group
 	// removed holds, per removed client, its state just before it processed
@@ -35,10 +49,10 @@ type world struct {
 	next     int
 }
 
-func newWorld(tb testing.TB, cfg *Config) *world {
+func newWorld(tb testing.TB, cs CipherSuite, cfg *Config) *world {
 	tb.Helper()
-	w := &world{tb: tb, cfg: cfg, members: map[string]*Group{}, removed: map[string][2]*Group{}, shadows: map[string]*Group{}}
-	g, err := NewGroup(suite1, []byte("world"), newBundle(tb, "c0"), nil, cfg)
+	w := &world{tb: tb, cs: cs, cfg: cfg, members: map[string]*Group{}, removed: map[string][2]*Group{}, shadows: map[string]*Group{}}
+	g, err := NewGroup(cs, []byte("world"), newBundle(tb, cs, "c0"), nil, cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -112,7 +126,7 @@ func (w *world) addWith(committer string, k int, noPath bool) {
 	for range k {
 		n := fmt.Sprintf("c%d", w.next)
 		w.next++
-		joiners[n] = newBundle(w.tb, n)
+		joiners[n] = newBundle(w.tb, w.cs, n)
 		kps = append(kps, &joiners[n].KeyPackage)
 	}
 	out, err := w.members[committer].Commit(&CommitOptions{Add: kps, NoPath: noPath})

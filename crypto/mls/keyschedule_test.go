@@ -196,18 +196,19 @@ func TestTranscriptHashesVectors(t *testing.T) {
 }
 
 func TestExternalInitSecret(t *testing.T) {
-	cs := suite1
-	s := &EpochSecrets{ExternalSecret: bytes.Repeat([]byte{9}, 32)}
-	priv, pub, err := s.ExternalKeyPair(cs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kem, joiner, err := ExternalInitSecret(cs, pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	member, err := ExternalInitSecretFromKEMOutput(cs, priv, kem)
-	if err != nil || !bytes.Equal(joiner, member) || len(member) != cs.HashLen() {
-		t.Fatalf("external init secrets differ (%v)", err)
-	}
+	forEachSuite(t, func(t *testing.T, cs CipherSuite) {
+		s := &EpochSecrets{ExternalSecret: bytes.Repeat([]byte{9}, 32)}
+		priv, pub, err := s.ExternalKeyPair(cs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kem, joiner, err := ExternalInitSecret(cs, pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		member, err := ExternalInitSecretFromKEMOutput(cs, priv, kem)
+		if err != nil || !bytes.Equal(joiner, member) || len(member) != cs.HashLen() {
+			t.Fatalf("external init secrets differ (%v)", err)
+		}
+	})
 }

@@ -44,9 +44,8 @@ func testContext(cs CipherSuite) *GroupContext {
 }
 
 // smallGroup builds a valid 4-member tree in which leaf 0 has committed.
-func smallGroup(t *testing.T) (*RatchetTree, []*member, *UpdatePath, []*TreePrivateKey) {
+func smallGroup(t *testing.T, cs CipherSuite) (*RatchetTree, []*member, *UpdatePath, []*TreePrivateKey) {
 	t.Helper()
-	cs := suite1
 	var members []*member
 	var tree *RatchetTree
 	for i := range 4 {

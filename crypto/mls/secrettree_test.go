@@ -64,45 +64,46 @@ func TestSecretTreeVectors(t *testing.T) {
 }
 
 func TestSecretTreeRatchet(t *testing.T) {
-	cs := suite1
-	secret := bytes.Repeat([]byte{7}, 32)
-	sender := NewSecretTree(cs, secret, 4)
-	receiver := NewSecretTree(cs, secret, 4)
-	receiver.MaxForward = 10
-	receiver.Window = 3
+	forEachSuite(t, func(t *testing.T, cs CipherSuite) {
+		secret := bytes.Repeat([]byte{7}, 32)
+		sender := NewSecretTree(cs, secret, 4)
+		receiver := NewSecretTree(cs, secret, 4)
+		receiver.MaxForward = 10
+		receiver.Window = 3
 
-	var keys [][]byte
-	for range 8 {
-		g, k, _, err := sender.Next(2, RatchetApplication)
-		if err != nil || int(g) != len(keys) {
-			t.Fatalf("Next: generation %d, %v", g, err)
+		var keys [][]byte
+		for range 8 {
+			g, k, _, err := sender.Next(2, RatchetApplication)
+			if err != nil || int(g) != len(keys) {
+				t.Fatalf("Next: generation %d, %v", g, err)
+			}
+			keys = append(keys, k)
 		}
-		keys = append(keys, k)
-	}
-	tests := []struct {
-		name string
-		gen  uint32
-		want error
-	}{
-		{"a key ahead of the ratchet is derived", 5, nil},
-		{"a used key is refused", 5, ErrGenerationConsumed},
-		{"a skipped key inside the window is available", 4, nil},
-		{"a skipped key outside the window was deleted", 1, ErrGenerationConsumed},
-		{"the next key is derived", 6, nil},
-		{"a generation beyond the forward limit is refused", 100, ErrGenerationTooFar},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			k, _, err := receiver.Get(2, RatchetApplication, tc.gen)
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("got %v, want %v", err, tc.want)
-			}
-			if err == nil && !bytes.Equal(k, keys[tc.gen]) {
-				t.Fatalf("receiver key differs from sender key")
-			}
-		})
-	}
-	if _, _, err := receiver.Get(4, RatchetApplication, 0); !errors.Is(err, ErrLeafIndex) {
-		t.Fatalf("leaf out of range: got %v", err)
-	}
+		tests := []struct {
+			name string
+			gen  uint32
+			want error
+		}{
+			{"a key ahead of the ratchet is derived", 5, nil},
+			{"a used key is refused", 5, ErrGenerationConsumed},
+			{"a skipped key inside the window is available", 4, nil},
+			{"a skipped key outside the window was deleted", 1, ErrGenerationConsumed},
+			{"the next key is derived", 6, nil},
+			{"a generation beyond the forward limit is refused", 100, ErrGenerationTooFar},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				k, _, err := receiver.Get(2, RatchetApplication, tc.gen)
+				if !errors.Is(err, tc.want) {
+					t.Fatalf("got %v, want %v", err, tc.want)
+				}
+				if err == nil && !bytes.Equal(k, keys[tc.gen]) {
+					t.Fatalf("receiver key differs from sender key")
+				}
+			})
+		}
+		if _, _, err := receiver.Get(4, RatchetApplication, 0); !errors.Is(err, ErrLeafIndex) {
+			t.Fatalf("leaf out of range: got %v", err)
+		}
+	})
 }

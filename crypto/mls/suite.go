@@ -10,7 +10,9 @@ import (
 	"crypto/hpke"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/sha512"
 	"fmt"
+	"hash"
 )
 
 // CipherSuiteID is the registered MLS cipher suite identifier (RFC 9420 §17.1).
@@ -20,7 +22,44 @@ type CipherSuiteID uint16
 const (
 	// X25519AES128GCMSHA256Ed25519 is MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519.
 	X25519AES128GCMSHA256Ed25519 CipherSuiteID = 0x0001
+	// MLKEM768X25519AES256GCMSHA384Ed25519 is
+	// MLS_128_MLKEM768X25519_AES256GCM_SHA384_Ed25519 of
+	// draft-ietf-mls-pq-ciphersuites-06: the hybrid KEM MLKEM768-X25519
+	// (X-Wing, HPKE KEM 0x647A), HKDF-SHA384, AES-256-GCM, SHA-384 and
+	// Ed25519. The draft leaves its code point to IANA ("TBD2"); until one
+	// is assigned we use 0xF002 from the private-use range of RFC 9420
+	// §17.1, the placeholder other implementations of the draft use, so a
+	// registered value can never collide with it.
+	MLKEM768X25519AES256GCMSHA384Ed25519 CipherSuiteID = 0xF002
 )
+
+// PQSuiteKEMID is the HPKE KEM identifier of MLKEM768-X25519 (X-Wing) in
+// draft-ietf-hpke-pq, the KEM of MLKEM768X25519AES256GCMSHA384Ed25519.
+const PQSuiteKEMID uint16 = 0x647A
+
+// SupportedSuites lists the cipher suites this package implements, the
+// post-quantum one first: it is the order of preference of a client that
+// picks a suite for a new group.
+var SupportedSuites = []CipherSuiteID{MLKEM768X25519AES256GCMSHA384Ed25519, X25519AES128GCMSHA256Ed25519}
+
+// IsPostQuantum reports whether suite id protects its key exchange against
+// a quantum computer (its KEM contains ML-KEM). Signatures stay Ed25519 in
+// every suite we implement, so authentication is not post-quantum.
+func IsPostQuantum(id CipherSuiteID) bool {
+	return id == MLKEM768X25519AES256GCMSHA384Ed25519
+}
+
+// String returns the suite's registered or draft name.
+func (id CipherSuiteID) String() string {
+	switch id {
+	case X25519AES128GCMSHA256Ed25519:
+		return "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519"
+	case MLKEM768X25519AES256GCMSHA384Ed25519:
+		return "MLS_128_MLKEM768X25519_AES256GCM_SHA384_Ed25519"
+	default:
+		return fmt.Sprintf("0x%04x", uint16(id))
+	}
+}
 
 // CipherSuite is the set of primitives one MLS cipher suite provides. All
 // protocol code goes through it so that further suites (including
@@ -76,49 +115,69 @@ func Suite(id CipherSuiteID) (CipherSuite, error) {
 	switch id {
 	case X25519AES128GCMSHA256Ed25519:
 		return suite1, nil
+	case MLKEM768X25519AES256GCMSHA384Ed25519:
+		return suitePQ, nil
 	default:
 		return nil, fmt.Errorf("%w: 0x%04x", ErrUnsupportedCipherSuite, uint16(id))
 	}
 }
 
-var suite1 CipherSuite = x25519Suite{kem: hpke.DHKEM(ecdh.X25519())}
-
-// x25519Suite implements MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519.
-type x25519Suite struct {
-	kem hpke.KEM
+var suite1 CipherSuite = hpkeSuite{
+	id: X25519AES128GCMSHA256Ed25519, kem: hpke.DHKEM(ecdh.X25519()),
+	kdf: hpke.HKDFSHA256(), aead: hpke.AES128GCM(), hash: sha256.New, nh: sha256.Size, nk: 16,
 }
 
-func (x25519Suite) ID() CipherSuiteID { return X25519AES128GCMSHA256Ed25519 }
-func (x25519Suite) HashLen() int      { return sha256.Size }
-func (x25519Suite) Hash(data []byte) []byte {
-	h := sha256.Sum256(data)
-	return h[:]
+var suitePQ CipherSuite = hpkeSuite{
+	id: MLKEM768X25519AES256GCMSHA384Ed25519, kem: hpke.MLKEM768X25519(),
+	kdf: hpke.HKDFSHA384(), aead: hpke.AES256GCM(), hash: sha512.New384, nh: sha512.Size384, nk: 32,
 }
 
-func (x25519Suite) MAC(key, data []byte) []byte {
-	m := hmac.New(sha256.New, key)
+// hpkeSuite is an MLS cipher suite built from an HPKE KEM, KDF and AEAD on
+// the standard library, a SHA-2 hash (whose HKDF is also the MLS KDF) and
+// Ed25519 signatures. Both suites we implement have this shape; they differ
+// only in the parameters.
+type hpkeSuite struct {
+	id   CipherSuiteID
+	kem  hpke.KEM
+	kdf  hpke.KDF
+	aead hpke.AEAD
+	hash func() hash.Hash
+	nh   int // hash output size
+	nk   int // AES key size
+}
+
+func (s hpkeSuite) ID() CipherSuiteID { return s.id }
+func (s hpkeSuite) HashLen() int      { return s.nh }
+func (s hpkeSuite) Hash(data []byte) []byte {
+	h := s.hash()
+	h.Write(data)
+	return h.Sum(nil)
+}
+
+func (s hpkeSuite) MAC(key, data []byte) []byte {
+	m := hmac.New(s.hash, key)
 	m.Write(data)
 	return m.Sum(nil)
 }
 
-func (x25519Suite) Extract(salt, ikm []byte) []byte {
-	// hkdf.Extract with SHA-256 cannot fail.
-	prk, _ := hkdf.Extract(sha256.New, ikm, salt)
+func (s hpkeSuite) Extract(salt, ikm []byte) []byte {
+	// hkdf.Extract with a SHA-2 hash cannot fail.
+	prk, _ := hkdf.Extract(s.hash, ikm, salt)
 	return prk
 }
 
-func (x25519Suite) Expand(prk, info []byte, length int) ([]byte, error) {
-	if length <= 0 || length > 255*sha256.Size {
+func (s hpkeSuite) Expand(prk, info []byte, length int) ([]byte, error) {
+	if length <= 0 || length > 255*s.nh {
 		return nil, fmt.Errorf("%w: %d", ErrKeyLength, length)
 	}
-	return hkdf.Expand(sha256.New, prk, string(info), length)
+	return hkdf.Expand(s.hash, prk, string(info), length)
 }
 
-func (x25519Suite) AEADKeyLen() int   { return 16 }
-func (x25519Suite) AEADNonceLen() int { return 12 }
-func (x25519Suite) AEAD(key []byte) (cipher.AEAD, error) {
-	if len(key) != 16 {
-		return nil, fmt.Errorf("%w: AES-128 key of %d bytes", ErrInvalidKey, len(key))
+func (s hpkeSuite) AEADKeyLen() int { return s.nk }
+func (hpkeSuite) AEADNonceLen() int { return 12 }
+func (s hpkeSuite) AEAD(key []byte) (cipher.AEAD, error) {
+	if len(key) != s.nk {
+		return nil, fmt.Errorf("%w: AES-%d key of %d bytes", ErrInvalidKey, 8*s.nk, len(key))
 	}
 	b, err := aes.NewCipher(key)
 	if err != nil {
@@ -127,12 +186,12 @@ func (x25519Suite) AEAD(key []byte) (cipher.AEAD, error) {
 	return cipher.NewGCM(b)
 }
 
-func (s x25519Suite) HPKESeal(pub, info, aad, plaintext []byte) ([]byte, []byte, error) {
+func (s hpkeSuite) HPKESeal(pub, info, aad, plaintext []byte) ([]byte, []byte, error) {
 	pk, err := s.kem.NewPublicKey(pub)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: HPKE public key: %v", ErrInvalidKey, err)
 	}
-	enc, sender, err := hpke.NewSender(pk, hpke.HKDFSHA256(), hpke.AES128GCM(), info)
+	enc, sender, err := hpke.NewSender(pk, s.kdf, s.aead, info)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrInvalidKey, err)
 	}
@@ -143,12 +202,12 @@ func (s x25519Suite) HPKESeal(pub, info, aad, plaintext []byte) ([]byte, []byte,
 	return enc, ct, nil
 }
 
-func (s x25519Suite) HPKEOpen(priv, info, aad, kemOutput, ciphertext []byte) ([]byte, error) {
+func (s hpkeSuite) HPKEOpen(priv, info, aad, kemOutput, ciphertext []byte) ([]byte, error) {
 	sk, err := s.kem.NewPrivateKey(priv)
 	if err != nil {
 		return nil, fmt.Errorf("%w: HPKE private key: %v", ErrInvalidKey, err)
 	}
-	rcp, err := hpke.NewRecipient(kemOutput, sk, hpke.HKDFSHA256(), hpke.AES128GCM(), info)
+	rcp, err := hpke.NewRecipient(kemOutput, sk, s.kdf, s.aead, info)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDecryption, err)
 	}
@@ -159,12 +218,12 @@ func (s x25519Suite) HPKEOpen(priv, info, aad, kemOutput, ciphertext []byte) ([]
 	return pt, nil
 }
 
-func (s x25519Suite) HPKEExportSend(pub, info []byte, exporterContext string, length int) ([]byte, []byte, error) {
+func (s hpkeSuite) HPKEExportSend(pub, info []byte, exporterContext string, length int) ([]byte, []byte, error) {
 	pk, err := s.kem.NewPublicKey(pub)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: HPKE public key: %v", ErrInvalidKey, err)
 	}
-	enc, sender, err := hpke.NewSender(pk, hpke.HKDFSHA256(), hpke.AES128GCM(), info)
+	enc, sender, err := hpke.NewSender(pk, s.kdf, s.aead, info)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrInvalidKey, err)
 	}
@@ -175,19 +234,19 @@ func (s x25519Suite) HPKEExportSend(pub, info []byte, exporterContext string, le
 	return enc, secret, nil
 }
 
-func (s x25519Suite) HPKEExportReceive(priv, kemOutput, info []byte, exporterContext string, length int) ([]byte, error) {
+func (s hpkeSuite) HPKEExportReceive(priv, kemOutput, info []byte, exporterContext string, length int) ([]byte, error) {
 	sk, err := s.kem.NewPrivateKey(priv)
 	if err != nil {
 		return nil, fmt.Errorf("%w: HPKE private key: %v", ErrInvalidKey, err)
 	}
-	rcp, err := hpke.NewRecipient(kemOutput, sk, hpke.HKDFSHA256(), hpke.AES128GCM(), info)
+	rcp, err := hpke.NewRecipient(kemOutput, sk, s.kdf, s.aead, info)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDecryption, err)
 	}
 	return rcp.Export(exporterContext, length)
 }
 
-func (s x25519Suite) DeriveKeyPair(ikm []byte) ([]byte, []byte, error) {
+func (s hpkeSuite) DeriveKeyPair(ikm []byte) ([]byte, []byte, error) {
 	sk, err := s.kem.DeriveKeyPair(ikm)
 	if err != nil {
 		return nil, nil, err
@@ -195,7 +254,7 @@ func (s x25519Suite) DeriveKeyPair(ikm []byte) ([]byte, []byte, error) {
 	return hpkeKeyBytes(sk)
 }
 
-func (s x25519Suite) GenerateKeyPair() ([]byte, []byte, error) {
+func (s hpkeSuite) GenerateKeyPair() ([]byte, []byte, error) {
 	sk, err := s.kem.GenerateKey()
 	if err != nil {
 		return nil, nil, err
@@ -203,7 +262,7 @@ func (s x25519Suite) GenerateKeyPair() ([]byte, []byte, error) {
 	return hpkeKeyBytes(sk)
 }
 
-func (s x25519Suite) HPKEPublicKey(priv []byte) ([]byte, error) {
+func (s hpkeSuite) HPKEPublicKey(priv []byte) ([]byte, error) {
 	sk, err := s.kem.NewPrivateKey(priv)
 	if err != nil {
 		return nil, fmt.Errorf("%w: HPKE private key: %v", ErrInvalidKey, err)
@@ -219,21 +278,21 @@ func hpkeKeyBytes(sk hpke.PrivateKey) ([]byte, []byte, error) {
 	return priv, sk.PublicKey().Bytes(), nil
 }
 
-func (x25519Suite) Sign(priv, msg []byte) ([]byte, error) {
+func (hpkeSuite) Sign(priv, msg []byte) ([]byte, error) {
 	if len(priv) != ed25519.SeedSize {
 		return nil, fmt.Errorf("%w: Ed25519 private key of %d bytes", ErrInvalidKey, len(priv))
 	}
 	return ed25519.Sign(ed25519.NewKeyFromSeed(priv), msg), nil
 }
 
-func (x25519Suite) Verify(pub, msg, sig []byte) bool {
+func (hpkeSuite) Verify(pub, msg, sig []byte) bool {
 	if len(pub) != ed25519.PublicKeySize {
 		return false
 	}
 	return ed25519.Verify(ed25519.PublicKey(pub), msg, sig)
 }
 
-func (x25519Suite) GenerateSignatureKey() ([]byte, []byte, error) {
+func (hpkeSuite) GenerateSignatureKey() ([]byte, []byte, error) {
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, nil, err
@@ -241,7 +300,7 @@ func (x25519Suite) GenerateSignatureKey() ([]byte, []byte, error) {
 	return priv.Seed(), pub, nil
 }
 
-func (x25519Suite) SignaturePublicKey(priv []byte) ([]byte, error) {
+func (hpkeSuite) SignaturePublicKey(priv []byte) ([]byte, error) {
 	if len(priv) != ed25519.SeedSize {
 		return nil, fmt.Errorf("%w: Ed25519 private key of %d bytes", ErrInvalidKey, len(priv))
 	}

@@ -84,54 +84,55 @@ func TestTreeDecodeRejections(t *testing.T) {
 }
 
 func TestTreeValidationRejections(t *testing.T) {
-	cs := suite1
-	before, _, up, privs := smallGroup(t)
-	valid := before.Clone()
-	if _, err := valid.ApplyUpdatePath(cs, 0, up, testGroupID, testContext(cs), nil, privs[1].Clone()); err != nil {
-		t.Fatal(err)
-	}
-	if err := valid.Validate(cs, testGroupID); err != nil {
-		t.Fatalf("valid tree: %v", err)
-	}
-	tests := []struct {
-		name   string
-		mutate func(tr *RatchetTree)
-		want   error
-	}{
-		{"a parent node with a forged parent hash is refused", func(tr *RatchetTree) {
-			p := tr.nodes[1].Parent.clone()
-			p.ParentHash = []byte{1, 2, 3}
-			tr.setNode(1, &Node{Parent: p})
-		}, ErrParentHash},
-		{"a parent node whose key was swapped is refused", func(tr *RatchetTree) {
-			p := tr.nodes[3].Parent.clone()
-			p.EncryptionKey = newMember(t, cs, "other").leaf.EncryptionKey
-			tr.setNode(3, &Node{Parent: p})
-		}, ErrParentHash},
-		{"an unmerged leaf outside the subtree is refused", func(tr *RatchetTree) {
-			p := tr.nodes[1].Parent.clone()
-			p.UnmergedLeaves = []LeafIndex{3}
-			tr.setNode(1, &Node{Parent: p})
-		}, ErrUnmergedLeaves},
-		{"a leaf with a forged signature is refused", func(tr *RatchetTree) {
-			l := *tr.nodes[4].Leaf
-			l.Signature = bytes.Clone(l.Signature)
-			l.Signature[0] ^= 1
-			tr.setNode(4, &Node{Leaf: &l})
-		}, ErrBadSignature},
-		{"two leaves with the same encryption key are refused", func(tr *RatchetTree) {
-			l := *tr.nodes[6].Leaf
-			l.EncryptionKey = tr.nodes[4].Leaf.EncryptionKey
-			tr.setNode(6, &Node{Leaf: &l})
-		}, ErrDuplicateKey},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			tr := valid.Clone()
-			tc.mutate(tr)
-			if err := tr.Validate(cs, testGroupID); !errors.Is(err, tc.want) {
-				t.Fatalf("got %v, want %v", err, tc.want)
-			}
-		})
-	}
+	forEachSuite(t, func(t *testing.T, cs CipherSuite) {
+		before, _, up, privs := smallGroup(t, cs)
+		valid := before.Clone()
+		if _, err := valid.ApplyUpdatePath(cs, 0, up, testGroupID, testContext(cs), nil, privs[1].Clone()); err != nil {
+			t.Fatal(err)
+		}
+		if err := valid.Validate(cs, testGroupID); err != nil {
+			t.Fatalf("valid tree: %v", err)
+		}
+		tests := []struct {
+			name   string
+			mutate func(tr *RatchetTree)
+			want   error
+		}{
+			{"a parent node with a forged parent hash is refused", func(tr *RatchetTree) {
+				p := tr.nodes[1].Parent.clone()
+				p.ParentHash = []byte{1, 2, 3}
+				tr.setNode(1, &Node{Parent: p})
+			}, ErrParentHash},
+			{"a parent node whose key was swapped is refused", func(tr *RatchetTree) {
+				p := tr.nodes[3].Parent.clone()
+				p.EncryptionKey = newMember(t, cs, "other").leaf.EncryptionKey
+				tr.setNode(3, &Node{Parent: p})
+			}, ErrParentHash},
+			{"an unmerged leaf outside the subtree is refused", func(tr *RatchetTree) {
+				p := tr.nodes[1].Parent.clone()
+				p.UnmergedLeaves = []LeafIndex{3}
+				tr.setNode(1, &Node{Parent: p})
+			}, ErrUnmergedLeaves},
+			{"a leaf with a forged signature is refused", func(tr *RatchetTree) {
+				l := *tr.nodes[4].Leaf
+				l.Signature = bytes.Clone(l.Signature)
+				l.Signature[0] ^= 1
+				tr.setNode(4, &Node{Leaf: &l})
+			}, ErrBadSignature},
+			{"two leaves with the same encryption key are refused", func(tr *RatchetTree) {
+				l := *tr.nodes[6].Leaf
+				l.EncryptionKey = tr.nodes[4].Leaf.EncryptionKey
+				tr.setNode(6, &Node{Leaf: &l})
+			}, ErrDuplicateKey},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				tr := valid.Clone()
+				tc.mutate(tr)
+				if err := tr.Validate(cs, testGroupID); !errors.Is(err, tc.want) {
+					t.Fatalf("got %v, want %v", err, tc.want)
+				}
+			})
+		}
+	})
 }

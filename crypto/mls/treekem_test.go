@@ -158,116 +158,118 @@ func checkTreeKEMVector(t *testing.T, v *treeKEMVector) error {
 }
 
 func TestUpdatePathRejections(t *testing.T) {
-	cs := suite1
-	before, _, up, privs := smallGroup(t)
-	tests := []struct {
-		name   string
-		mutate func(up *UpdatePath, priv *TreePrivateKey) *TreePrivateKey
-		want   error
-	}{
-		{"an intact path is accepted", func(up *UpdatePath, k *TreePrivateKey) *TreePrivateKey { return k }, nil},
-		{"a path with a node missing is refused", func(up *UpdatePath, k *TreePrivateKey) *TreePrivateKey {
-			up.Nodes = up.Nodes[:len(up.Nodes)-1]
-			return k
-		}, ErrUpdatePath},
-		{"a path whose keys do not match the leaf's parent hash is refused", func(up *UpdatePath, k *TreePrivateKey) *TreePrivateKey {
-			up.Nodes[1].EncryptionKey = bytes.Clone(up.Nodes[0].EncryptionKey)
-			return k
-		}, ErrParentHash},
-		{"a path with a forged leaf signature is refused", func(up *UpdatePath, k *TreePrivateKey) *TreePrivateKey {
-			up.LeafNode.Signature = bytes.Clone(up.LeafNode.Signature)
-			up.LeafNode.Signature[0] ^= 1
-			return k
-		}, ErrBadSignature},
-		{"a tampered path secret ciphertext does not decrypt", func(up *UpdatePath, k *TreePrivateKey) *TreePrivateKey {
-			for i := range up.Nodes[1].EncryptedPathSecret {
-				ct := &up.Nodes[1].EncryptedPathSecret[i]
-				ct.Ciphertext = bytes.Clone(ct.Ciphertext)
-				ct.Ciphertext[0] ^= 1
-			}
-			return k
-		}, ErrDecryption},
-		{"a member without the right private key cannot process the path", func(up *UpdatePath, k *TreePrivateKey) *TreePrivateKey {
-			other, _ := NewTreePrivateKey(cs, k.Leaf, newMember(t, cs, "stranger").encPriv)
-			return other
-		}, ErrNoPrivateKey},
-		{"a member's own path is refused", func(up *UpdatePath, k *TreePrivateKey) *TreePrivateKey {
-			return &TreePrivateKey{Leaf: 0, keys: k.keys}
-		}, ErrUpdatePath},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			u := *up
-			u.Nodes = append([]UpdatePathNode(nil), up.Nodes...)
-			for i := range u.Nodes {
-				u.Nodes[i].EncryptedPathSecret = append([]HPKECiphertext(nil), up.Nodes[i].EncryptedPathSecret...)
-			}
-			k := tc.mutate(&u, privs[3].Clone())
-			_, err := before.Clone().ApplyUpdatePath(cs, 0, &u, testGroupID, testContext(cs), nil, k)
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("got %v, want %v", err, tc.want)
-			}
-		})
-	}
+	forEachSuite(t, func(t *testing.T, cs CipherSuite) {
+		before, _, up, privs := smallGroup(t, cs)
+		tests := []struct {
+			name   string
+			mutate func(up *UpdatePath, priv *TreePrivateKey) *TreePrivateKey
+			want   error
+		}{
+			{"an intact path is accepted", func(up *UpdatePath, k *TreePrivateKey) *TreePrivateKey { return k }, nil},
+			{"a path with a node missing is refused", func(up *UpdatePath, k *TreePrivateKey) *TreePrivateKey {
+				up.Nodes = up.Nodes[:len(up.Nodes)-1]
+				return k
+			}, ErrUpdatePath},
+			{"a path whose keys do not match the leaf's parent hash is refused", func(up *UpdatePath, k *TreePrivateKey) *TreePrivateKey {
+				up.Nodes[1].EncryptionKey = bytes.Clone(up.Nodes[0].EncryptionKey)
+				return k
+			}, ErrParentHash},
+			{"a path with a forged leaf signature is refused", func(up *UpdatePath, k *TreePrivateKey) *TreePrivateKey {
+				up.LeafNode.Signature = bytes.Clone(up.LeafNode.Signature)
+				up.LeafNode.Signature[0] ^= 1
+				return k
+			}, ErrBadSignature},
+			{"a tampered path secret ciphertext does not decrypt", func(up *UpdatePath, k *TreePrivateKey) *TreePrivateKey {
+				for i := range up.Nodes[1].EncryptedPathSecret {
+					ct := &up.Nodes[1].EncryptedPathSecret[i]
+					ct.Ciphertext = bytes.Clone(ct.Ciphertext)
+					ct.Ciphertext[0] ^= 1
+				}
+				return k
+			}, ErrDecryption},
+			{"a member without the right private key cannot process the path", func(up *UpdatePath, k *TreePrivateKey) *TreePrivateKey {
+				other, _ := NewTreePrivateKey(cs, k.Leaf, newMember(t, cs, "stranger").encPriv)
+				return other
+			}, ErrNoPrivateKey},
+			{"a member's own path is refused", func(up *UpdatePath, k *TreePrivateKey) *TreePrivateKey {
+				return &TreePrivateKey{Leaf: 0, keys: k.keys}
+			}, ErrUpdatePath},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				u := *up
+				u.Nodes = append([]UpdatePathNode(nil), up.Nodes...)
+				for i := range u.Nodes {
+					u.Nodes[i].EncryptedPathSecret = append([]HPKECiphertext(nil), up.Nodes[i].EncryptedPathSecret...)
+				}
+				k := tc.mutate(&u, privs[3].Clone())
+				_, err := before.Clone().ApplyUpdatePath(cs, 0, &u, testGroupID, testContext(cs), nil, k)
+				if !errors.Is(err, tc.want) {
+					t.Fatalf("got %v, want %v", err, tc.want)
+				}
+			})
+		}
+	})
 }
 
 func TestWelcomePathSecret(t *testing.T) {
-	cs := suite1
-	before, members, _, privs := smallGroup(t)
-	// The committer at leaf 0 adds a fifth member and sends it the path
-	// secret of their lowest common ancestor, as a Welcome would.
-	joiner := newMember(t, cs, "joiner")
-	tree := before.Clone()
-	newLeaf := tree.AddLeaf(joiner.leaf)
-	up, committerPriv, commit, err := tree.CreateUpdatePath(cs, 0, &UpdatePathParams{
-		Leaf: *members[0].leaf, SignaturePriv: members[0].sigPriv, GroupID: testGroupID,
-		Context: testContext(cs), Exclude: []LeafIndex{newLeaf},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lca := lowestCommonAncestor(0, newLeaf)
-	ps, ok := committerPriv.PathSecret(lca)
-	if !ok {
-		t.Fatalf("committer holds no path secret for node %d", lca)
-	}
-	jk, err := NewTreePrivateKey(cs, newLeaf, joiner.encPriv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := jk.ImplantPathSecret(cs, tree, 0, ps)
-	if err != nil || !bytes.Equal(got, commit) {
-		t.Fatalf("joiner's commit secret differs (%v)", err)
-	}
-	// An existing member processes the same path, skipping the joiner.
-	receiver := before.Clone()
-	receiver.AddLeaf(joiner.leaf)
-	got, err = receiver.ApplyUpdatePath(cs, 0, up, testGroupID, testContext(cs), []LeafIndex{newLeaf}, privs[2].Clone())
-	if err != nil || !bytes.Equal(got, commit) {
-		t.Fatalf("member's commit secret differs (%v)", err)
-	}
-	if _, err := jk.ImplantPathSecret(cs, tree, 0, make([]byte, 32)); !errors.Is(err, ErrUpdatePath) {
-		t.Fatalf("wrong path secret: got %v", err)
-	}
+	forEachSuite(t, func(t *testing.T, cs CipherSuite) {
+		before, members, _, privs := smallGroup(t, cs)
+		// The committer at leaf 0 adds a fifth member and sends it the path
+		// secret of their lowest common ancestor, as a Welcome would.
+		joiner := newMember(t, cs, "joiner")
+		tree := before.Clone()
+		newLeaf := tree.AddLeaf(joiner.leaf)
+		up, committerPriv, commit, err := tree.CreateUpdatePath(cs, 0, &UpdatePathParams{
+			Leaf: *members[0].leaf, SignaturePriv: members[0].sigPriv, GroupID: testGroupID,
+			Context: testContext(cs), Exclude: []LeafIndex{newLeaf},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lca := lowestCommonAncestor(0, newLeaf)
+		ps, ok := committerPriv.PathSecret(lca)
+		if !ok {
+			t.Fatalf("committer holds no path secret for node %d", lca)
+		}
+		jk, err := NewTreePrivateKey(cs, newLeaf, joiner.encPriv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := jk.ImplantPathSecret(cs, tree, 0, ps)
+		if err != nil || !bytes.Equal(got, commit) {
+			t.Fatalf("joiner's commit secret differs (%v)", err)
+		}
+		// An existing member processes the same path, skipping the joiner.
+		receiver := before.Clone()
+		receiver.AddLeaf(joiner.leaf)
+		got, err = receiver.ApplyUpdatePath(cs, 0, up, testGroupID, testContext(cs), []LeafIndex{newLeaf}, privs[2].Clone())
+		if err != nil || !bytes.Equal(got, commit) {
+			t.Fatalf("member's commit secret differs (%v)", err)
+		}
+		if _, err := jk.ImplantPathSecret(cs, tree, 0, make([]byte, 32)); !errors.Is(err, ErrUpdatePath) {
+			t.Fatalf("wrong path secret: got %v", err)
+		}
 
-	committerPriv.ForgetPathSecrets()
-	if _, ok := committerPriv.PathSecret(lca); ok {
-		t.Fatalf("path secret kept after ForgetPathSecrets")
-	}
-	if _, ok := committerPriv.privateKey(tree, lca); !ok {
-		t.Fatalf("node key lost with the path secrets")
-	}
-	// A later commit by another member replaces the keys above leaf 0.
-	m2 := members[2]
-	if _, _, _, err := tree.CreateUpdatePath(cs, 2, &UpdatePathParams{
-		Leaf: *m2.leaf, SignaturePriv: m2.sigPriv, GroupID: testGroupID, Context: testContext(cs)}); err != nil {
-		t.Fatal(err)
-	}
-	committerPriv.Prune(tree)
-	if _, ok := committerPriv.keys[Root(tree.LeafCount())]; ok {
-		t.Fatalf("stale root key kept after Prune")
-	}
-	if _, ok := committerPriv.keys[LeafIndex(0).Node()]; !ok {
-		t.Fatalf("own leaf key dropped by Prune")
-	}
+		committerPriv.ForgetPathSecrets()
+		if _, ok := committerPriv.PathSecret(lca); ok {
+			t.Fatalf("path secret kept after ForgetPathSecrets")
+		}
+		if _, ok := committerPriv.privateKey(tree, lca); !ok {
+			t.Fatalf("node key lost with the path secrets")
+		}
+		// A later commit by another member replaces the keys above leaf 0.
+		m2 := members[2]
+		if _, _, _, err := tree.CreateUpdatePath(cs, 2, &UpdatePathParams{
+			Leaf: *m2.leaf, SignaturePriv: m2.sigPriv, GroupID: testGroupID, Context: testContext(cs)}); err != nil {
+			t.Fatal(err)
+		}
+		committerPriv.Prune(tree)
+		if _, ok := committerPriv.keys[Root(tree.LeafCount())]; ok {
+			t.Fatalf("stale root key kept after Prune")
+		}
+		if _, ok := committerPriv.keys[LeafIndex(0).Node()]; !ok {
+			t.Fatalf("own leaf key dropped by Prune")
+		}
+	})
 }

@@ -87,65 +87,66 @@ func TestTreeOperationRejections(t *testing.T) {
 // removes, updates and commits and compares the cached tree hash with the
 // hash of a freshly decoded copy after every step.
 func TestTreeHashCacheStaysFresh(t *testing.T) {
-	cs := suite1
-	first := newMember(t, cs, "m0")
-	tree := NewRatchetTree(first.leaf)
-	members := map[LeafIndex]*member{0: first}
-	fresh := func(step string) {
-		t.Helper()
-		got, err := tree.TreeHash(cs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		enc, err := Marshal(tree)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var copyTree RatchetTree
-		if err := Unmarshal(enc, &copyTree); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-		want, _ := copyTree.TreeHash(cs)
-		if !bytes.Equal(got, want) {
-			t.Fatalf("%s: cached tree hash is stale", step)
-		}
-	}
-	seed := uint32(1)
-	next := func(n int) int {
-		seed = seed*1664525 + 1013904223
-		return int(seed>>8) % n
-	}
-	for step := range 60 {
-		ids := tree.Members()
-		switch op := next(4); {
-		case op == 0 || len(ids) < 3:
-			m := newMember(t, cs, "m")
-			members[tree.AddLeaf(m.leaf)] = m
-		case op == 1:
-			l := ids[1+next(len(ids)-1)]
-			if err := tree.RemoveLeaf(l); err != nil {
-				t.Fatal(err)
-			}
-			delete(members, l)
-		case op == 2:
-			l := ids[next(len(ids))]
-			m := newMember(t, cs, "m")
-			if err := tree.UpdateLeaf(l, m.leaf); err != nil {
-				t.Fatal(err)
-			}
-			members[l] = m
-		default:
-			l := ids[next(len(ids))]
-			m := members[l]
-			_, _, _, err := tree.CreateUpdatePath(cs, l, &UpdatePathParams{
-				Leaf: *m.leaf, SignaturePriv: m.sigPriv, GroupID: testGroupID, Context: testContext(cs)})
+	forEachSuite(t, func(t *testing.T, cs CipherSuite) {
+		first := newMember(t, cs, "m0")
+		tree := NewRatchetTree(first.leaf)
+		members := map[LeafIndex]*member{0: first}
+		fresh := func(step string) {
+			t.Helper()
+			got, err := tree.TreeHash(cs)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := tree.VerifyParentHashes(cs); err != nil {
-				t.Fatalf("step %d: %v", step, err)
+			enc, err := Marshal(tree)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var copyTree RatchetTree
+			if err := Unmarshal(enc, &copyTree); err != nil {
+				t.Fatalf("%s: %v", step, err)
+			}
+			want, _ := copyTree.TreeHash(cs)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%s: cached tree hash is stale", step)
 			}
 		}
-		fresh(fmt.Sprint("step ", step))
-	}
+		seed := uint32(1)
+		next := func(n int) int {
+			seed = seed*1664525 + 1013904223
+			return int(seed>>8) % n
+		}
+		for step := range 60 {
+			ids := tree.Members()
+			switch op := next(4); {
+			case op == 0 || len(ids) < 3:
+				m := newMember(t, cs, "m")
+				members[tree.AddLeaf(m.leaf)] = m
+			case op == 1:
+				l := ids[1+next(len(ids)-1)]
+				if err := tree.RemoveLeaf(l); err != nil {
+					t.Fatal(err)
+				}
+				delete(members, l)
+			case op == 2:
+				l := ids[next(len(ids))]
+				m := newMember(t, cs, "m")
+				if err := tree.UpdateLeaf(l, m.leaf); err != nil {
+					t.Fatal(err)
+				}
+				members[l] = m
+			default:
+				l := ids[next(len(ids))]
+				m := members[l]
+				_, _, _, err := tree.CreateUpdatePath(cs, l, &UpdatePathParams{
+					Leaf: *m.leaf, SignaturePriv: m.sigPriv, GroupID: testGroupID, Context: testContext(cs)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := tree.VerifyParentHashes(cs); err != nil {
+					t.Fatalf("step %d: %v", step, err)
+				}
+			}
+			fresh(fmt.Sprint("step ", step))
+		}
+	})
 }

@@ -68,57 +68,58 @@ func TestWelcomeVectors(t *testing.T) {
 }
 
 func TestWelcomeRoundTrip(t *testing.T) {
-	cs := suite1
-	sigPriv, sigPub, _ := cs.GenerateSignatureKey()
-	initPriv, initPub, _ := cs.GenerateKeyPair()
-	_, encPub, _ := cs.GenerateKeyPair()
-	kp := &KeyPackage{
-		Version: ProtocolVersionMLS10, CipherSuite: cs.ID(), InitKey: initPub,
-		LeafNode: LeafNode{
-			EncryptionKey: encPub, SignatureKey: sigPub,
-			Credential:   Credential{Type: CredentialBasic, Identity: []byte("bob")},
-			Capabilities: Capabilities{Versions: []ProtocolVersion{1}, CipherSuites: []CipherSuiteID{1}},
-			Source:       LeafNodeSourceKeyPackage, Lifetime: &Lifetime{NotAfter: 1 << 62},
-		},
-	}
-	if err := kp.LeafNode.Sign(cs, sigPriv, nil, 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := kp.Sign(cs, sigPriv); err != nil {
-		t.Fatal(err)
-	}
-	if err := kp.VerifySignature(cs); err != nil {
-		t.Fatal(err)
-	}
-	gi := &GroupInfo{GroupContext: GroupContext{Version: 1, CipherSuite: 1, GroupID: []byte("g")}, ConfirmationTag: []byte{1}}
-	if err := gi.Sign(cs, sigPriv); err != nil {
-		t.Fatal(err)
-	}
-	joiner := make([]byte, 32)
-	ws, _ := WelcomeSecret(cs, joiner, nil)
-	egi, err := EncryptGroupInfo(cs, ws, gi)
-	if err != nil {
-		t.Fatal(err)
-	}
-	egs, err := EncryptGroupSecrets(cs, kp, egi, &GroupSecrets{JoinerSecret: joiner, PSKs: []PreSharedKeyID{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &Welcome{CipherSuite: cs.ID(), Secrets: []EncryptedGroupSecrets{*egs}, EncryptedGroupInfo: egi}
-	ref, _ := kp.Ref(cs)
-	gs, err := w.DecryptGroupSecrets(cs, ref, initPriv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := DecryptGroupInfo(cs, ws, w.EncryptedGroupInfo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := got.VerifySignature(cs, sigPub); err != nil || len(gs.JoinerSecret) != 32 {
-		t.Fatalf("round trip: %v", err)
-	}
-	egi[0] ^= 1
-	if _, err := DecryptGroupInfo(cs, ws, egi); !errors.Is(err, ErrDecryption) {
-		t.Fatalf("altered group info: got %v", err)
-	}
+	forEachSuite(t, func(t *testing.T, cs CipherSuite) {
+		sigPriv, sigPub, _ := cs.GenerateSignatureKey()
+		initPriv, initPub, _ := cs.GenerateKeyPair()
+		_, encPub, _ := cs.GenerateKeyPair()
+		kp := &KeyPackage{
+			Version: ProtocolVersionMLS10, CipherSuite: cs.ID(), InitKey: initPub,
+			LeafNode: LeafNode{
+				EncryptionKey: encPub, SignatureKey: sigPub,
+				Credential:   Credential{Type: CredentialBasic, Identity: []byte("bob")},
+				Capabilities: Capabilities{Versions: []ProtocolVersion{1}, CipherSuites: []CipherSuiteID{1}},
+				Source:       LeafNodeSourceKeyPackage, Lifetime: &Lifetime{NotAfter: 1 << 62},
+			},
+		}
+		if err := kp.LeafNode.Sign(cs, sigPriv, nil, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := kp.Sign(cs, sigPriv); err != nil {
+			t.Fatal(err)
+		}
+		if err := kp.VerifySignature(cs); err != nil {
+			t.Fatal(err)
+		}
+		gi := &GroupInfo{GroupContext: GroupContext{Version: 1, CipherSuite: 1, GroupID: []byte("g")}, ConfirmationTag: []byte{1}}
+		if err := gi.Sign(cs, sigPriv); err != nil {
+			t.Fatal(err)
+		}
+		joiner := make([]byte, 32)
+		ws, _ := WelcomeSecret(cs, joiner, nil)
+		egi, err := EncryptGroupInfo(cs, ws, gi)
+		if err != nil {
+			t.Fatal(err)
+		}
+		egs, err := EncryptGroupSecrets(cs, kp, egi, &GroupSecrets{JoinerSecret: joiner, PSKs: []PreSharedKeyID{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := &Welcome{CipherSuite: cs.ID(), Secrets: []EncryptedGroupSecrets{*egs}, EncryptedGroupInfo: egi}
+		ref, _ := kp.Ref(cs)
+		gs, err := w.DecryptGroupSecrets(cs, ref, initPriv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := DecryptGroupInfo(cs, ws, w.EncryptedGroupInfo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := got.VerifySignature(cs, sigPub); err != nil || len(gs.JoinerSecret) != 32 {
+			t.Fatalf("round trip: %v", err)
+		}
+		egi[0] ^= 1
+		if _, err := DecryptGroupInfo(cs, ws, egi); !errors.Is(err, ErrDecryption) {
+			t.Fatalf("altered group info: got %v", err)
+		}
+	})
 }

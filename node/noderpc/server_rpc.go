@@ -287,7 +287,7 @@ func (s *Server) FetchKeyPackage(ctx context.Context, call schemas.NodeService_f
 		if err != nil {
 			return BadRequest(err)
 		}
-		pkg, last, err := s.conn.FetchKeyPackage(ctx, user)
+		pkg, last, err := s.conn.FetchKeyPackage(ctx, user, call.Args().Suite())
 		if err != nil {
 			return err
 		}
@@ -298,7 +298,7 @@ func (s *Server) FetchKeyPackage(ctx context.Context, call schemas.NodeService_f
 // KeyPackageCount implements NodeService.keyPackageCount.
 func (s *Server) KeyPackageCount(ctx context.Context, call schemas.NodeService_keyPackageCount) error {
 	return s.do(ctx, "keyPackageCount", func(ctx context.Context) error {
-		n, last, err := s.conn.KeyPackageCount()
+		n, last, err := s.conn.KeyPackageCount(call.Args().Suite())
 		if err != nil {
 			return err
 		}

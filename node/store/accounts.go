@@ -106,12 +106,12 @@ func (s *Store) DeleteAccount(user string, holdUntil time.Time) error {
 			}
 			freed = meta.bytes
 		}
-		for _, name := range [][]byte{bucketAccounts, bucketKeys, bucketLastResort, bucketMailboxMeta} {
+		for _, name := range [][]byte{bucketAccounts, bucketKeys, bucketMailboxMeta} {
 			if err := tx.Bucket(name).Delete(u); err != nil {
 				return err
 			}
 		}
-		if err := deleteSubBucket(tx.Bucket(bucketKeyPackages), u); err != nil {
+		if err := deleteKeyPackages(tx, user); err != nil {
 			return err
 		}
 		if err := deleteMailbox(tx, user); err != nil {

@@ -46,7 +46,10 @@ func TestDeleteAccountRemovesEverythingOfTheUserOnly(t *testing.T) {
 		if err := s.PutKeys(u, sampleKeys); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.AddKeyPackages(u, [][]byte{[]byte("kp")}, []byte("last")); err != nil {
+		if err := s.AddKeyPackages(u, 1, [][]byte{[]byte("kp")}, []byte("last")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddKeyPackages(u, 0xF002, [][]byte{[]byte("kp-pq")}, []byte("last-pq")); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.Enqueue(context.Background(), []node.NewMessage{msg(u, "hi", time.Hour), msg(u, "ho", 2*time.Hour)}); err != nil {
@@ -76,7 +79,7 @@ func TestDeleteAccountRemovesEverythingOfTheUserOnly(t *testing.T) {
 	if _, err := s.Keys("alice"); !errors.Is(err, node.ErrUnknownUser) {
 		t.Errorf("Keys after delete: %v", err)
 	}
-	if _, _, err := s.TakeKeyPackage("alice"); !errors.Is(err, node.ErrUnknownUser) {
+	if _, _, err := s.TakeKeyPackage("alice", 1); !errors.Is(err, node.ErrUnknownUser) {
 		t.Errorf("TakeKeyPackage after delete: %v", err)
 	}
 	if _, err := s.Fetch("alice", 0, 10); !errors.Is(err, node.ErrUnknownUser) {
@@ -96,6 +99,9 @@ func TestDeleteAccountRemovesEverythingOfTheUserOnly(t *testing.T) {
 	if _, err := s.Keys("bob"); err != nil {
 		t.Errorf("bob's keys: %v", err)
 	}
+	if p, last, err := s.TakeKeyPackage("bob", 0xF002); string(p) != "kp-pq" || last || err != nil {
+		t.Errorf("bob's post-quantum key package: %q %v %v", p, last, err)
+	}
 	if msgs, err := s.Fetch("bob", 0, 10); err != nil || len(msgs) != 2 {
 		t.Errorf("bob's mailbox: %d messages, %v", len(msgs), err)
 	}
@@ -114,5 +120,10 @@ func TestDeleteAccountRemovesEverythingOfTheUserOnly(t *testing.T) {
 	}
 	if _, err := s.Keys("alice"); !errors.Is(err, node.ErrNoKeys) {
 		t.Errorf("re-created account's keys: %v, want ErrNoKeys", err)
+	}
+	for _, suite := range []uint16{1, 0xF002} {
+		if _, _, err := s.TakeKeyPackage("alice", suite); !errors.Is(err, node.ErrNoKeyPackage) {
+			t.Errorf("re-created account's key packages of suite 0x%04x: %v, want ErrNoKeyPackage", suite, err)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -132,6 +133,20 @@ func checkInvariants(tx *bolt.Tx, opts *Options) error {
 		err := tx.Bucket(name).ForEach(func(k, _ []byte) error {
 			if accounts.Get(k) == nil {
 				return fmt.Errorf("%s holds %q, who has no account", name, k)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for _, name := range [][]byte{bucketKeyPackagesBySuite, bucketLastResortBySuite} {
+		err := tx.Bucket(name).ForEach(func(k, _ []byte) error {
+			if len(k) < 3 || binary.BigEndian.Uint16(k) == 0 || binary.BigEndian.Uint16(k) == node.SuiteClassic {
+				return fmt.Errorf("%s holds the malformed key %x", name, k)
+			}
+			if accounts.Get(k[2:]) == nil {
+				return fmt.Errorf("%s holds %q, who has no account", name, k[2:])
 			}
 			return nil
 		})

@@ -40,13 +40,67 @@ func (s *Store) Keys(user string) (node.PublishedKeys, error) {
 	return k, err
 }
 
-// AddKeyPackages appends pkgs to user's key packages and, when lastResort
-// is not nil, replaces the user's last-resort package, in one transaction.
-// It fails, adding nothing, with node.ErrTooManyKeyPackages when the user
-// would hold more than Options.MaxKeyPackages (the last-resort package does
-// not count), ErrEmptyKeyPackage when a package is empty, and
-// node.ErrUnknownUser.
-func (s *Store) AddKeyPackages(user string, pkgs [][]byte, lastResort []byte) error {
+// kpBuckets are where user's key packages of one MLS cipher suite live:
+// suite 1 in the buckets that predate suites (so older files need no
+// migration), any other suite under the key suite | user in the buckets
+// that came with them. The suite prefix cannot collide with a user name,
+// which is never empty and starts with a printable character.
+type kpBuckets struct {
+	packages, lastResort *bolt.Bucket
+	key                  []byte
+}
+
+func keyPackageBuckets(tx *bolt.Tx, user string, suite uint16) kpBuckets {
+	if suite == node.SuiteClassic {
+		return kpBuckets{tx.Bucket(bucketKeyPackages), tx.Bucket(bucketLastResort), []byte(user)}
+	}
+	return kpBuckets{tx.Bucket(bucketKeyPackagesBySuite), tx.Bucket(bucketLastResortBySuite),
+		append(binary.BigEndian.AppendUint16(nil, suite), user...)}
+}
+
+// deleteKeyPackages deletes every key package of user, of every suite.
+func deleteKeyPackages(tx *bolt.Tx, user string) error {
+	if err := deleteSubBucket(tx.Bucket(bucketKeyPackages), []byte(user)); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketLastResort).Delete([]byte(user)); err != nil {
+		return err
+	}
+	for _, name := range [][]byte{bucketKeyPackagesBySuite, bucketLastResortBySuite} {
+		b := tx.Bucket(name)
+		var doomed [][]byte
+		c := b.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if len(k) > 2 && string(k[2:]) == user {
+				doomed = append(doomed, append([]byte{}, k...))
+			}
+		}
+		for _, k := range doomed {
+			var err error
+			if b.Bucket(k) != nil {
+				err = b.DeleteBucket(k)
+			} else {
+				err = b.Delete(k)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// AddKeyPackages appends pkgs, of MLS cipher suite suite, to user's key
+// packages of that suite and, when lastResort is not nil, replaces the
+// user's last-resort package of the suite, in one transaction. It fails,
+// adding nothing, with node.ErrTooManyKeyPackages when the user would hold
+// more than Options.MaxKeyPackages of the suite (the last-resort package
+// does not count), ErrEmptyKeyPackage when a package is empty,
+// ErrBadSuite for suite 0, and node.ErrUnknownUser.
+func (s *Store) AddKeyPackages(user string, suite uint16, pkgs [][]byte, lastResort []byte) error {
+	if suite == 0 {
+		return fmt.Errorf("store: add key packages: %w", ErrBadSuite)
+	}
 	for i, p := range pkgs {
 		if len(p) == 0 {
 			return fmt.Errorf("store: add key packages: package %d: %w", i, ErrEmptyKeyPackage)
@@ -59,9 +113,9 @@ func (s *Store) AddKeyPackages(user string, pkgs [][]byte, lastResort []byte) er
 		if err := hasAccount(tx, user); err != nil {
 			return err
 		}
-		u := []byte(user)
+		kb := keyPackageBuckets(tx, user, suite)
 		if len(pkgs) > 0 {
-			b, err := tx.Bucket(bucketKeyPackages).CreateBucketIfNotExists(u)
+			b, err := kb.packages.CreateBucketIfNotExists(kb.key)
 			if err != nil {
 				return err
 			}
@@ -71,8 +125,8 @@ func (s *Store) AddKeyPackages(user string, pkgs [][]byte, lastResort []byte) er
 				held++
 			}
 			if held+len(pkgs) > s.opts.MaxKeyPackages {
-				return fmt.Errorf("%w: %q holds %d, adding %d, bound %d",
-					node.ErrTooManyKeyPackages, user, held, len(pkgs), s.opts.MaxKeyPackages)
+				return fmt.Errorf("%w: %q holds %d of suite 0x%04x, adding %d, bound %d",
+					node.ErrTooManyKeyPackages, user, held, suite, len(pkgs), s.opts.MaxKeyPackages)
 			}
 			for _, p := range pkgs {
 				// NextSequence numbers packages in upload order, so the
@@ -87,33 +141,34 @@ func (s *Store) AddKeyPackages(user string, pkgs [][]byte, lastResort []byte) er
 			}
 		}
 		if lastResort != nil {
-			return tx.Bucket(bucketLastResort).Put(u, lastResort)
+			return kb.lastResort.Put(kb.key, lastResort)
 		}
 		return nil
 	})
 }
 
-// TakeKeyPackage removes and returns the oldest of user's key packages.
-// When none is left it returns the last-resort package, which stays, with
-// lastResort true; when there is none either, node.ErrNoKeyPackage.
-func (s *Store) TakeKeyPackage(user string) (pkg []byte, lastResort bool, err error) {
+// TakeKeyPackage removes and returns the oldest of user's key packages of
+// MLS cipher suite suite. When none is left it returns the suite's
+// last-resort package, which stays, with lastResort true; when there is
+// none either, node.ErrNoKeyPackage.
+func (s *Store) TakeKeyPackage(user string, suite uint16) (pkg []byte, lastResort bool, err error) {
 	err = s.update("take key package", func(tx *bolt.Tx) error {
 		if err := hasAccount(tx, user); err != nil {
 			return err
 		}
-		u := []byte(user)
-		if b := tx.Bucket(bucketKeyPackages).Bucket(u); b != nil {
+		kb := keyPackageBuckets(tx, user, suite)
+		if b := kb.packages.Bucket(kb.key); b != nil {
 			c := b.Cursor()
 			if k, v := c.First(); k != nil {
 				pkg = append([]byte{}, v...)
 				return c.Delete()
 			}
 		}
-		if v := tx.Bucket(bucketLastResort).Get(u); v != nil {
+		if v := kb.lastResort.Get(kb.key); v != nil {
 			pkg, lastResort = append([]byte{}, v...), true
 			return nil
 		}
-		return fmt.Errorf("%w: %q", node.ErrNoKeyPackage, user)
+		return fmt.Errorf("%w: %q, suite 0x%04x", node.ErrNoKeyPackage, user, suite)
 	})
 	if err != nil {
 		return nil, false, err
@@ -121,20 +176,21 @@ func (s *Store) TakeKeyPackage(user string) (pkg []byte, lastResort bool, err er
 	return pkg, lastResort, nil
 }
 
-// KeyPackageCount returns how many key packages user holds, not counting
-// the last-resort one, and whether user has a last-resort one;
-// node.ErrUnknownUser if there is no such account.
-func (s *Store) KeyPackageCount(user string) (count int, lastResort bool, err error) {
+// KeyPackageCount returns how many key packages of MLS cipher suite suite
+// user holds, not counting the last-resort one, and whether user has a
+// last-resort one of the suite; node.ErrUnknownUser if there is no such
+// account.
+func (s *Store) KeyPackageCount(user string, suite uint16) (count int, lastResort bool, err error) {
 	err = s.view("key package count", func(tx *bolt.Tx) error {
 		if err := hasAccount(tx, user); err != nil {
 			return err
 		}
-		u := []byte(user)
+		kb := keyPackageBuckets(tx, user, suite)
 		count = 0
-		if b := tx.Bucket(bucketKeyPackages).Bucket(u); b != nil {
+		if b := kb.packages.Bucket(kb.key); b != nil {
 			count = b.Stats().KeyN
 		}
-		lastResort = tx.Bucket(bucketLastResort).Get(u) != nil
+		lastResort = kb.lastResort.Get(kb.key) != nil
 		return nil
 	})
 	if err != nil {

@@ -96,8 +96,10 @@
 //	meta              "schema" → uint32 schema version
 //	accounts          user → account record
 //	keys              user → keys record
-//	keypackages       user → bucket: uint64 upload number → key package (raw bytes)
-//	lastresort        user → last-resort key package (raw bytes)
+//	keypackages       user → bucket: uint64 upload number → key package (raw bytes), MLS cipher suite 1
+//	lastresort        user → last-resort key package (raw bytes), suite 1
+//	keypackagessuite  uint16 suite | user → bucket: uint64 upload number → key package, other suites
+//	lastresortsuite   uint16 suite | user → last-resort key package, other suites
 //	mailboxes         user → bucket: uint64 seq → message record
 //	mailboxmeta       user → queue record
 //	msgexpiry         time(expires) | uint64 seq | user → empty

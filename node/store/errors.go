@@ -35,6 +35,9 @@ var (
 	ErrInvalidUser = errors.New("invalid user name")
 	// ErrEmptyKeyPackage means a key package to store has no bytes.
 	ErrEmptyKeyPackage = errors.New("empty key package")
+	// ErrBadSuite means key packages to store name the reserved MLS
+	// cipher suite 0.
+	ErrBadSuite = errors.New("key packages of cipher suite 0")
 	// ErrPayloadTooLarge means one message's payload is larger than a
 	// mailbox may ever hold; unlike node.ErrMailboxFull, retrying cannot
 	// help.

@@ -516,27 +516,27 @@ func TestKeyPackageCountCountsAllButTheLastResort(t *testing.T) {
 	mustCreate(t, s, "alice")
 	check := func(when string, wantCount int, wantLast bool) {
 		t.Helper()
-		n, last, err := s.KeyPackageCount("alice")
+		n, last, err := s.KeyPackageCount("alice", 1)
 		if err != nil || n != wantCount || last != wantLast {
 			t.Errorf("%s: %d, %v, %v; want %d, %v", when, n, last, err, wantCount, wantLast)
 		}
 	}
 	check("before any upload", 0, false)
-	if err := s.AddKeyPackages("alice", [][]byte{[]byte("kp1"), []byte("kp2")}, nil); err != nil {
+	if err := s.AddKeyPackages("alice", 1, [][]byte{[]byte("kp1"), []byte("kp2")}, nil); err != nil {
 		t.Fatal(err)
 	}
 	check("after two uploads", 2, false)
-	if err := s.AddKeyPackages("alice", [][]byte{[]byte("kp3")}, []byte("last")); err != nil {
+	if err := s.AddKeyPackages("alice", 1, [][]byte{[]byte("kp3")}, []byte("last")); err != nil {
 		t.Fatal(err)
 	}
 	check("after one more and a last resort", 3, true)
 	for range 4 {
-		if _, _, err := s.TakeKeyPackage("alice"); err != nil {
+		if _, _, err := s.TakeKeyPackage("alice", 1); err != nil {
 			t.Fatal(err)
 		}
 	}
 	check("after every package was taken and the last resort once", 0, true)
-	if _, _, err := s.KeyPackageCount("ghost"); !errors.Is(err, node.ErrUnknownUser) {
+	if _, _, err := s.KeyPackageCount("ghost", 1); !errors.Is(err, node.ErrUnknownUser) {
 		t.Errorf("count of a missing user: %v, want ErrUnknownUser", err)
 	}
 }

@@ -60,6 +60,12 @@ var (
 
 	bucketNameHolds = []byte("nameholds")
 
+	// bucketKeyPackagesBySuite and bucketLastResortBySuite came with MLS
+	// cipher suites other than 1; Open adds them empty to older files,
+	// whose key packages are all of suite 1 and stay where they were.
+	bucketKeyPackagesBySuite = []byte("keypackagessuite")
+	bucketLastResortBySuite  = []byte("lastresortsuite")
+
 	allBuckets = [][]byte{
 		bucketMeta, bucketAccounts, bucketKeys, bucketKeyPackages, bucketLastResort,
 		bucketMailboxes, bucketMailboxMeta, bucketMsgExpiry,
@@ -71,6 +77,7 @@ var (
 		bucketMeshNeighbours, bucketChanNeighbours,
 		bucketMLSGroups, bucketMLSCommits, bucketMLSRecency,
 		bucketNameHolds,
+		bucketKeyPackagesBySuite, bucketLastResortBySuite,
 	}
 
 	keySchema     = []byte("schema")

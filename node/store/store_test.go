@@ -84,7 +84,7 @@ func TestReopenAfterCloseKeepsEverything(t *testing.T) {
 	if err := s.PutKeys("alice", sampleKeys); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddKeyPackages("alice", [][]byte{[]byte("kp1"), []byte("kp2")}, []byte("last")); err != nil {
+	if err := s.AddKeyPackages("alice", 1, [][]byte{[]byte("kp1"), []byte("kp2")}, []byte("last")); err != nil {
 		t.Fatal(err)
 	}
 	h := node.TokenHash{7}
@@ -119,7 +119,7 @@ func TestReopenAfterCloseKeepsEverything(t *testing.T) {
 	if k, err := s.Keys("alice"); err != nil || string(k.HPKEKey) != string(sampleKeys.HPKEKey) {
 		t.Errorf("keys after reopen: %v", err)
 	}
-	if p, last, err := s.TakeKeyPackage("alice"); err != nil || string(p) != "kp1" || last {
+	if p, last, err := s.TakeKeyPackage("alice", 1); err != nil || string(p) != "kp1" || last {
 		t.Errorf("key package after reopen: %q %v %v", p, last, err)
 	}
 	if sess, err := s.Session(h); err != nil || sess.User != "bob" {
@@ -208,7 +208,7 @@ func TestEveryMethodFailsAfterClose(t *testing.T) {
 	_, errEnqueueNone := s.Enqueue(context.Background(), nil)
 	_, errAccount := s.Account("alice")
 	_, errKeys := s.Keys("alice")
-	_, _, errTake := s.TakeKeyPackage("alice")
+	_, _, errTake := s.TakeKeyPackage("alice", 1)
 	_, errFetch := s.Fetch("alice", 0, 1)
 	_, errAck := s.Ack("alice", 1)
 	_, _, errDepth := s.Depth("alice")
@@ -224,7 +224,7 @@ func TestEveryMethodFailsAfterClose(t *testing.T) {
 		"DeleteAccount":  s.DeleteAccount("alice", time.Time{}),
 		"PutKeys":        s.PutKeys("alice", sampleKeys),
 		"Keys":           errKeys,
-		"AddKeyPackages": s.AddKeyPackages("alice", [][]byte{{1}}, nil),
+		"AddKeyPackages": s.AddKeyPackages("alice", 1, [][]byte{{1}}, nil),
 		"TakeKeyPackage": errTake,
 		"Fetch":          errFetch,
 		"Ack":            errAck,
