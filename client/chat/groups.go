@@ -163,6 +163,30 @@ func (e *Engine) CreateGroup(ctx context.Context, name string) (chatdb.Conversat
 	return c, err
 }
 
+// CreateClassicGroup creates a group of one named name in cipher suite 1,
+// not post-quantum: a post-quantum group's invitations carry about
+// 1.4 KiB per member and stop at about 40 members (see fits), a classic
+// group's at about 350. Under PQOnly it fails with ErrClassicRefused.
+func (e *Engine) CreateClassicGroup(ctx context.Context, name string) (chatdb.Conversation, error) {
+	name = strings.TrimPrefix(name, "#")
+	if err := CheckGroupName(name); err != nil {
+		return chatdb.Conversation{}, err
+	}
+	if e.pqOnly {
+		return chatdb.Conversation{}, ErrClassicRefused
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, err := e.startGroup(chatdb.KindGroup, name, "", classic())
+	if err != nil {
+		return c, err
+	}
+	err = e.db.Update(func(tx *chatdb.Tx) error {
+		return e.systemLine(tx, &c, "you created #%s, a classic group (not post-quantum)", name)
+	})
+	return c, err
+}
+
 // DM returns the DM with peer ("user" or "user@domain"), creating it on
 // first use: a two-member group, which needs the node (to fetch the
 // peer's KeyPackage). A DM to oneself is the note.
@@ -515,7 +539,7 @@ func (e *Engine) commitChange(ctx context.Context, c *chatdb.Conversation, op fu
 		if err != nil {
 			return err
 		}
-		if err := fits(c, ch); err != nil {
+		if err := fits(c, g.CipherSuite().ID(), ch); err != nil {
 			// Checked before the home node orders the commit: once
 			// ordered, the group would have a member whose Welcome
 			// cannot be sent.
@@ -606,9 +630,9 @@ func (e *Engine) commitChange(ctx context.Context, c *chatdb.Conversation, op fu
 // The post-quantum suite's keys are large: a Welcome carries the ratchet
 // tree, about 1.4 KiB per member, so a post-quantum group reaches the limit
 // at about 40 members (a classic one at about 350).
-func fits(c *chatdb.Conversation, ch *change) error {
+func fits(c *chatdb.Conversation, suite mls.CipherSuiteID, ch *change) error {
 	if n := len((&groupFrame{GroupID: c.GroupID, Message: ch.out.Commit}).marshal()); n > sealed.MaxBodySize {
-		return fmt.Errorf("%s: %w: the commit is %d bytes, a message at most %d", Label(*c), ErrTooLarge, n, sealed.MaxBodySize)
+		return fmt.Errorf("%s: %w: the commit is %d bytes, a message at most %d%s", Label(*c), ErrTooLarge, n, sealed.MaxBodySize, largerGroupHint(suite))
 	}
 	if ch.out.Welcome == nil {
 		return nil
@@ -622,9 +646,18 @@ func fits(c *chatdb.Conversation, ch *change) error {
 		return fmt.Errorf("%s: %w: %v", Label(*c), ErrTooLarge, err)
 	}
 	if len(body) > sealed.MaxBodySize {
-		return fmt.Errorf("%s: %w: the invitation (Welcome) is %d bytes, a message at most %d", Label(*c), ErrTooLarge, len(body), sealed.MaxBodySize)
+		return fmt.Errorf("%s: %w: the invitation (Welcome) is %d bytes, a message at most %d%s", Label(*c), ErrTooLarge, len(body), sealed.MaxBodySize, largerGroupHint(suite))
 	}
 	return nil
+}
+
+// largerGroupHint tells, for a post-quantum group, how to have a larger
+// one: a classic group holds about 350 members.
+func largerGroupHint(suite mls.CipherSuiteID) string {
+	if !mls.IsPostQuantum(suite) {
+		return ""
+	}
+	return "; a post-quantum group holds about 40 members for now: for a larger one, create a classic group (/cg NAME classic) and invite everyone there"
 }
 
 // epochOf returns the epoch of c's group as stored.

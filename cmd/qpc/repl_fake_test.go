@@ -25,6 +25,8 @@ type fakeEngine struct {
 	events chan chat.Event
 	// queue makes Send queue, as offline.
 	queue bool
+	// classic are the groups made with CreateClassicGroup.
+	classic []chatdb.ConvID
 	// echo, when set, makes the peer of a DM answer each message after
 	// this long with "echo: <text>".
 	echo time.Duration
@@ -132,6 +134,17 @@ func (f *fakeEngine) CreateGroup(_ context.Context, name string) (chatdb.Convers
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return *f.add(chatdb.Conversation{Kind: chatdb.KindGroup, Name: name, Members: []string{f.self}}), nil
+}
+
+// CreateClassicGroup makes a group that GroupSuite reports as classic.
+func (f *fakeEngine) CreateClassicGroup(ctx context.Context, name string) (chatdb.Conversation, error) {
+	c, err := f.CreateGroup(ctx, name)
+	if err == nil {
+		f.mu.Lock()
+		f.classic = append(f.classic, c.ID)
+		f.mu.Unlock()
+	}
+	return c, err
 }
 
 // invited makes a pending invitation to group name from by and reports it.
@@ -250,7 +263,7 @@ func (f *fakeEngine) GroupSuite(id chatdb.ConvID) (mls.CipherSuiteID, error) {
 	if f.conv(id).Kind == chatdb.KindNote {
 		return 0, chat.ErrNotGroup
 	}
-	if f.conv(id).Name == "classic" {
+	if f.conv(id).Name == "classic" || slices.Contains(f.classic, id) {
 		return mls.X25519AES128GCMSHA256Ed25519, nil
 	}
 	return mls.MLKEM768X25519AES256GCMSHA384Ed25519, nil

@@ -296,6 +296,9 @@ func TestReplGroupCommandsNeedAGroup(t *testing.T) {
 	}
 	tr.do("/cg classic")
 	mustContain(t, tr.do("/members"), "#classic: 1 member: alice@a.example (suite MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519: classic, not post-quantum)")
+	tr.do("/cg big classic")
+	mustContain(t, tr.do("/members"), "#big: 1 member: alice@a.example (suite MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519: classic, not post-quantum)")
+	mustContain(t, tr.do("/cg bigger quantum"), `usage: /create-group <name> [classic]: "quantum" is not 'classic'`)
 }
 
 func TestReplListMarksTheCurrentConversation(t *testing.T) {

@@ -41,7 +41,7 @@ func (c replCommand) usage() string {
 func replCommands() []replCommand {
 	return []replCommand{
 		{name: "dm", args: "<user[@domain]>", help: "talk with a user (with yourself: your notes, kept on this machine)", min: 1, max: 1, run: (*repl).cmdDM},
-		{name: "create-group", aliases: []string{"cg"}, args: "<name>", help: "make a group of you alone; /invite adds people", min: 1, max: 1, run: (*repl).cmdCreateGroup},
+		{name: "create-group", aliases: []string{"cg"}, args: "<name> [classic]", help: "make a group of you alone; /invite adds people. It is post-quantum, for up to about 40 members; 'classic' makes one for up to about 350", min: 1, max: 2, run: (*repl).cmdCreateGroup},
 		{name: "invite", args: "<user>", help: "add a user to the current group", min: 1, max: 1, run: (*repl).cmdInvite},
 		{name: "remove", args: "<user>", help: "remove a user from the current group (its keys rotate)", min: 1, max: 1, run: (*repl).cmdRemove},
 		{name: "join", args: "[#group]", help: "accept an invitation: the current one, the named one or the only one", max: 1, run: (*repl).cmdJoin},
@@ -124,7 +124,14 @@ func (r *repl) cmdDM(ctx context.Context, args []string) error {
 }
 
 func (r *repl) cmdCreateGroup(ctx context.Context, args []string) error {
-	c, err := r.eng.CreateGroup(ctx, strings.TrimPrefix(args[0], "#"))
+	create := r.eng.CreateGroup
+	if len(args) == 2 {
+		if args[1] != "classic" {
+			return fmt.Errorf("usage: /create-group <name> [classic]: %q is not 'classic'", args[1])
+		}
+		create = r.eng.CreateClassicGroup
+	}
+	c, err := create(ctx, strings.TrimPrefix(args[0], "#"))
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ type chatEngine interface {
 	Note() (chatdb.Conversation, error)
 	DM(ctx context.Context, peer string) (chatdb.Conversation, error)
 	CreateGroup(ctx context.Context, name string) (chatdb.Conversation, error)
+	CreateClassicGroup(ctx context.Context, name string) (chatdb.Conversation, error)
 	Invite(ctx context.Context, conv chatdb.ConvID, user string) error
 	Remove(ctx context.Context, conv chatdb.ConvID, user string) error
 	Join(ctx context.Context, conv chatdb.ConvID) error
