@@ -32,7 +32,7 @@ func (c *Client) ChannelPost(ctx context.Context, ch node.ChannelID, body []byte
 	defer release()
 	res, err := fut.Struct()
 	if err != nil {
-		return node.PostID{}, callErr("channel post", err)
+		return node.PostID{}, c.callErr("channel post", err)
 	}
 	b, err := res.Id()
 	if err != nil {
@@ -75,7 +75,7 @@ func (c *Client) ChannelFetch(ctx context.Context, ch node.ChannelID, afterSeq u
 	defer release()
 	res, err := fut.Struct()
 	if err != nil {
-		return nil, callErr("channel fetch", err)
+		return nil, c.callErr("channel fetch", err)
 	}
 	list, err := res.Posts()
 	if err != nil {
@@ -122,7 +122,7 @@ func (c *Client) ChannelSubscribe(ctx context.Context, cursors []node.ChannelCur
 	defer release()
 	res, err := fut.Struct()
 	if err != nil {
-		return nil, callErr("channel subscribe", err)
+		return nil, c.callErr("channel subscribe", err)
 	}
 	return &Subscription{sub: res.Subscription().AddRef()}, nil
 }
@@ -151,7 +151,7 @@ func (c *Client) ChannelState(ctx context.Context) (node.ChannelReport, error) {
 	defer release()
 	res, err := fut.Struct()
 	if err != nil {
-		return node.ChannelReport{}, callErr("channel state", err)
+		return node.ChannelReport{}, c.callErr("channel state", err)
 	}
 	w, err := res.State()
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"time"
 
 	"capnproto.org/go/capnp/v3"
 	"capnproto.org/go/capnp/v3/rpc"
@@ -105,13 +106,34 @@ func (c *Client) Health(ctx context.Context) (node.Health, error) {
 	defer release()
 	res, err := fut.Struct()
 	if err != nil {
-		return node.Health{}, fmt.Errorf("health: %w", err)
+		return node.Health{}, c.callErr("health", err)
 	}
 	w, err := res.Health()
 	if err != nil {
 		return node.Health{}, fmt.Errorf("health: %w", err)
 	}
 	return healthFromWire(w)
+}
+
+// closedByNode returns what the node said if it closed the connection,
+// or nil while the connection is open or when this side closed it.
+func (c *Client) closedByNode() *ClosedByNodeError {
+	if c.qc == nil { // a Client made by a test without a connection
+		return nil
+	}
+	if c.qc.Context().Err() == nil {
+		// The RPC may end a moment before QUIC reports the close.
+		select {
+		case <-c.qc.Context().Done():
+		case <-time.After(100 * time.Millisecond):
+			return nil
+		}
+	}
+	var app *quic.ApplicationError
+	if errors.As(context.Cause(c.qc.Context()), &app) && app.Remote {
+		return &ClosedByNodeError{Code: uint64(app.ErrorCode), Reason: app.ErrorMessage}
+	}
+	return nil
 }
 
 // Done is closed when the connection to the node has ended.

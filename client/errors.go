@@ -51,3 +51,41 @@ func (e *AmbiguousServerError) Error() string {
 	listCandidates(&b, e.Candidates)
 	return strings.TrimSuffix(b.String(), "\n")
 }
+
+// ErrClosedByNode means the node closed the connection; a
+// *ClosedByNodeError says why.
+var ErrClosedByNode = errors.New("the node closed the connection")
+
+// ClosedByNodeError is what the node said when it closed the connection:
+// at one of its bounds (too many connections from this address, no login
+// in time, busy), because the account was deleted, or because it is
+// shutting down. It unwraps to ErrClosedByNode.
+type ClosedByNodeError struct {
+	// Code is the QUIC application error code (transport.Code*).
+	Code uint64
+	// Reason is the node's explanation, as it sent it.
+	Reason string
+}
+
+func (e *ClosedByNodeError) Error() string {
+	if e.Reason == "" {
+		return fmt.Sprintf("%v (code %d)", ErrClosedByNode, e.Code)
+	}
+	return fmt.Sprintf("%v: %s", ErrClosedByNode, sanitizeReason(e.Reason))
+}
+
+func (e *ClosedByNodeError) Unwrap() error { return ErrClosedByNode }
+
+// sanitizeReason keeps a close reason that came from the network printable
+// on one line: it is shown to people, so control characters go.
+func sanitizeReason(s string) string {
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 {
+			return -1
+		}
+		return r
+	}, s)
+}

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -21,11 +22,22 @@ type Session struct {
 	Expires time.Time
 }
 
-func callErr(method string, err error) error {
+// callErr names the method a call failed in. An error the node answered
+// maps to its sentinel; a call cut off because the node closed the
+// connection says why the node closed it (ClosedByNodeError), not just
+// that the connection is gone.
+func (c *Client) callErr(method string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("%s: %w", method, noderpc.FromException(err))
+	err = noderpc.FromException(err)
+	var remote *noderpc.RemoteError
+	if !errors.As(err, &remote) {
+		if closed := c.closedByNode(); closed != nil {
+			return fmt.Errorf("%s: %w", method, closed)
+		}
+	}
+	return fmt.Errorf("%s: %w", method, err)
 }
 
 func sessionFromWire(w schemas.Session, err error) (Session, error) {
@@ -53,7 +65,7 @@ func (c *Client) registerStart(ctx context.Context, user string, req []byte) ([]
 	defer release()
 	res, err := fut.Struct()
 	if err != nil {
-		return nil, callErr("register", err)
+		return nil, c.callErr("register", err)
 	}
 	resp, err := res.Response()
 	return append([]byte(nil), resp...), err
@@ -68,7 +80,7 @@ func (c *Client) registerFinish(ctx context.Context, user string, record []byte)
 	})
 	defer release()
 	_, err := fut.Struct()
-	return callErr("register", err)
+	return c.callErr("register", err)
 }
 
 func (c *Client) loginStart(ctx context.Context, user string, ke1 []byte) ([]byte, error) {
@@ -81,7 +93,7 @@ func (c *Client) loginStart(ctx context.Context, user string, ke1 []byte) ([]byt
 	defer release()
 	res, err := fut.Struct()
 	if err != nil {
-		return nil, callErr("login", err)
+		return nil, c.callErr("login", err)
 	}
 	ke2, err := res.Ke2()
 	return append([]byte(nil), ke2...), err
@@ -94,7 +106,7 @@ func (c *Client) loginFinish(ctx context.Context, ke3 []byte) (Session, error) {
 	defer release()
 	res, err := fut.Struct()
 	if err != nil {
-		return Session{}, callErr("login", err)
+		return Session{}, c.callErr("login", err)
 	}
 	return sessionFromWire(res.Session())
 }
@@ -107,7 +119,7 @@ func (c *Client) Resume(ctx context.Context, token []byte) (Session, error) {
 	defer release()
 	res, err := fut.Struct()
 	if err != nil {
-		return Session{}, callErr("resume session", err)
+		return Session{}, c.callErr("resume session", err)
 	}
 	return sessionFromWire(res.Session())
 }
@@ -123,7 +135,7 @@ func (c *Client) PublishKeys(ctx context.Context, k node.PublishedKeys) error {
 	})
 	defer release()
 	_, err := fut.Struct()
-	return callErr("publish keys", err)
+	return c.callErr("publish keys", err)
 }
 
 // ResolveUser returns the published keys of a user of the node.
@@ -134,7 +146,7 @@ func (c *Client) ResolveUser(ctx context.Context, user string) (node.PublishedKe
 	defer release()
 	res, err := fut.Struct()
 	if err != nil {
-		return node.PublishedKeys{}, callErr("resolve "+user, err)
+		return node.PublishedKeys{}, c.callErr("resolve "+user, err)
 	}
 	w, err := res.Keys()
 	if err != nil {
@@ -162,7 +174,7 @@ func (c *Client) UploadKeyPackages(ctx context.Context, pkgs [][]byte, lastResor
 	})
 	defer release()
 	_, err := fut.Struct()
-	return callErr("upload key packages", err)
+	return c.callErr("upload key packages", err)
 }
 
 // FetchKeyPackage takes one key package of MLS cipher suite suite of a
@@ -176,7 +188,7 @@ func (c *Client) FetchKeyPackage(ctx context.Context, user string, suite uint16)
 	defer release()
 	res, err := fut.Struct()
 	if err != nil {
-		return nil, false, callErr("fetch key package of "+user, err)
+		return nil, false, c.callErr("fetch key package of "+user, err)
 	}
 	pkg, err = res.Package()
 	return append([]byte(nil), pkg...), res.LastResort(), err
@@ -193,7 +205,7 @@ func (c *Client) KeyPackageCount(ctx context.Context, suite uint16) (int, bool, 
 	defer release()
 	res, err := fut.Struct()
 	if err != nil {
-		return 0, false, callErr("key package count", err)
+		return 0, false, c.callErr("key package count", err)
 	}
 	return int(res.Count()), res.LastResort(), nil
 }
@@ -216,7 +228,7 @@ func (c *Client) OrderCommit(ctx context.Context, home string, claim CommitClaim
 	defer release()
 	res, err := fut.Struct()
 	if err != nil {
-		return node.CommitOrder{}, callErr("order commit", err)
+		return node.CommitOrder{}, c.callErr("order commit", err)
 	}
 	o, err := noderpc.CommitOrderFromWire(res)
 	if err != nil {
@@ -262,7 +274,7 @@ func (c *Client) Enqueue(ctx context.Context, m Outgoing) (Receipt, error) {
 	defer release()
 	res, err := fut.Struct()
 	if err != nil {
-		return Receipt{}, callErr("send to "+m.Recipient, err)
+		return Receipt{}, c.callErr("send to "+m.Recipient, err)
 	}
 	w, err := res.Receipt()
 	if err != nil {
@@ -319,7 +331,7 @@ func (c *Client) enqueueBatch(ctx context.Context, msgs []Outgoing) ([]Receipt, 
 	defer release()
 	res, err := fut.Struct()
 	if err != nil {
-		return nil, callErr("send batch", err)
+		return nil, c.callErr("send batch", err)
 	}
 	list, err := res.Receipts()
 	if err != nil {
@@ -345,7 +357,7 @@ func (c *Client) Fetch(ctx context.Context, afterSeq uint64, limit int) ([]node.
 	defer release()
 	res, err := fut.Struct()
 	if err != nil {
-		return nil, callErr("fetch", err)
+		return nil, c.callErr("fetch", err)
 	}
 	list, err := res.Messages()
 	if err != nil {
@@ -363,7 +375,7 @@ func (c *Client) Ack(ctx context.Context, uptoSeq uint64) (int, error) {
 	defer release()
 	res, err := fut.Struct()
 	if err != nil {
-		return 0, callErr("ack", err)
+		return 0, c.callErr("ack", err)
 	}
 	return int(res.Removed()), nil
 }
@@ -373,7 +385,7 @@ func (c *Client) DeleteAccount(ctx context.Context) error {
 	fut, release := c.node.DeleteAccount(ctx, nil)
 	defer release()
 	_, err := fut.Struct()
-	return callErr("delete account", err)
+	return c.callErr("delete account", err)
 }
 
 // MessageStatus asks what became of messages the logged-in user sent into
@@ -386,7 +398,7 @@ func (c *Client) MessageStatus(ctx context.Context, ids []node.MeshID) ([]node.M
 	defer release()
 	res, err := fut.Struct()
 	if err != nil {
-		return nil, callErr("message status", err)
+		return nil, c.callErr("message status", err)
 	}
 	list, err := res.Statuses()
 	if err != nil {
@@ -409,7 +421,7 @@ func (c *Client) MeshState(ctx context.Context) (node.MeshReport, error) {
 	defer release()
 	res, err := fut.Struct()
 	if err != nil {
-		return node.MeshReport{}, callErr("mesh state", err)
+		return node.MeshReport{}, c.callErr("mesh state", err)
 	}
 	r, err := noderpc.MeshReportFromWire(res)
 	if err != nil {
@@ -434,7 +446,10 @@ func (s *Subscription) Cancel(ctx context.Context) error {
 	defer release()
 	_, err := fut.Struct()
 	s.sub.Release()
-	return callErr("cancel subscription", err)
+	if err != nil {
+		return fmt.Errorf("cancel subscription: %w", noderpc.FromException(err))
+	}
+	return nil
 }
 
 // Subscribe asks the node to push every message after afterSeq to h: those
@@ -448,7 +463,7 @@ func (c *Client) Subscribe(ctx context.Context, afterSeq uint64, h Handler) (*Su
 	defer release()
 	res, err := fut.Struct()
 	if err != nil {
-		return nil, callErr("subscribe", err)
+		return nil, c.callErr("subscribe", err)
 	}
 	return &Subscription{sub: res.Subscription().AddRef()}, nil
 }
