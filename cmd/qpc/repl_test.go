@@ -52,7 +52,7 @@ func TestParseCommandExplainsMistakesInOneLine(t *testing.T) {
 		{"/invite", "usage: /invite <user>"},
 		{"/invite bob carol", "usage: /invite <user>"},
 		{"/dm", "usage: /dm <user[@domain]>"},
-		{"/cg", "usage: /create-group <name>"},
+		{"/cg", "usage: /create-group <name> [classic]"},
 		{"/leave now", "usage: /leave"},
 		{"/verify", "usage: /verify <user> [confirm]"},
 		{"/verify bob confirm twice", "usage: /verify <user> [confirm]"},
