@@ -210,9 +210,23 @@ func Open(o Options) (*Engine, error) {
 // time (handleText), and MLS refuses to open a message of an epoch the
 // group has left. A failure only delays the pruning to the next open.
 func (e *Engine) pruneSeen() {
+	before := e.now().Add(-client.ReplayWindow)
+	// A write transaction syncs the file even when it changes nothing, and
+	// every qpc command that opens the engine comes here: look first.
+	var old bool
+	err := e.db.View(func(tx *chatdb.Tx) (err error) {
+		old, err = tx.SeenBefore(before)
+		return err
+	})
+	if err != nil || !old {
+		if err != nil {
+			e.log.Warn("pruning seen message ids", "err", err)
+		}
+		return
+	}
 	var n int
-	err := e.db.Update(func(tx *chatdb.Tx) (err error) {
-		n, err = tx.PruneSeen(e.now().Add(-client.ReplayWindow))
+	err = e.db.Update(func(tx *chatdb.Tx) (err error) {
+		n, err = tx.PruneSeen(before)
 		return err
 	})
 	if err != nil {

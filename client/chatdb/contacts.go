@@ -2,6 +2,7 @@ package chatdb
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -59,6 +60,24 @@ func (tx *Tx) Seen(conv ConvID, from string, id MsgID) (bool, error) {
 // seen at the time at, which PruneSeen compares.
 func (tx *Tx) MarkSeen(conv ConvID, from string, id MsgID, at time.Time) error {
 	return tx.put(bucketSeen, tx.seenKey(conv, from, id), encodeTime(&at))
+}
+
+// errFound ends a scan that found what it looked for.
+var errFound = errors.New("found")
+
+// SeenBefore reports whether any seen mark was made before the time
+// before, that is, whether PruneSeen would drop anything. It reads only.
+func (tx *Tx) SeenBefore(before time.Time) (bool, error) {
+	err := each(tx, bucketSeen, nil, decodeTime, func(_ []byte, at time.Time) error {
+		if at.Before(before) {
+			return errFound
+		}
+		return nil
+	})
+	if errors.Is(err, errFound) {
+		return true, nil
+	}
+	return false, err
 }
 
 // PruneSeen drops the seen marks made before the time before, and returns

@@ -395,6 +395,14 @@ func TestSeenMarks(t *testing.T) {
 		}
 		return nil
 	})
+	view(t, db, func(tx *Tx) error {
+		for before, want := range map[time.Time]bool{at(200).Add(time.Second): true, at(0): false} {
+			if got, err := tx.SeenBefore(before); err != nil || got != want {
+				t.Errorf("SeenBefore(%v) = %v, %v; want %v", before, got, err, want)
+			}
+		}
+		return nil
+	})
 	update(t, db, func(tx *Tx) error {
 		n, err := tx.PruneSeen(at(200).Add(time.Second))
 		if n != 2 {

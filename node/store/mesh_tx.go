@@ -152,12 +152,6 @@ func relayedMeshSeen(quota node.MeshQuota) uint64 {
 	return uint64(quota.MaxSeen - quota.MaxSeen/10)
 }
 
-// admit checks that id may enter the seen-set for an envelope made or
-// delivered here; see admitFrom.
-func (m *meshTx) admit(id node.MeshID) (refusal, err error) {
-	return m.admitFrom(id, "")
-}
-
 // admitFrom checks that id may enter the seen-set for an envelope that
 // neighbour from handed over ("" for none): a *node.SeenError if it is
 // there, an error wrapping node.ErrMeshFull if the set is full, or the
@@ -188,11 +182,6 @@ func (m *meshTx) admitFrom(id node.MeshID, from string) (refusal, err error) {
 		return fmt.Errorf("%w: it remembers %d envelope ids from neighbour %s, its share is %d", node.ErrNeighbourQuota, n.seen, from, m.quota.NeighbourSeen), nil
 	}
 	return nil, nil
-}
-
-// addSeen puts id, which admit let in, into the seen-set.
-func (m *meshTx) addSeen(id node.MeshID, state node.SeenState, expires time.Time) error {
-	return m.addSeenFrom(id, state, expires, "")
 }
 
 // addSeenFrom puts id, which admitFrom let in for neighbour from, into
