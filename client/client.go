@@ -67,6 +67,9 @@ func Dial(ctx context.Context, addr string, trust transport.Trust, log *slog.Log
 	}
 	rc, err := transport.OpenRPC(ctx, qc, capnp.Client{}, log)
 	if err != nil {
+		if closed := closedByNode(qc); closed != nil {
+			err = closed // refused right after the handshake: say why
+		}
 		qc.CloseWithError(transport.CodeNormal, "")
 		return nil, err
 	}
@@ -121,16 +124,20 @@ func (c *Client) closedByNode() *ClosedByNodeError {
 	if c.qc == nil { // a Client made by a test without a connection
 		return nil
 	}
-	if c.qc.Context().Err() == nil {
-		// The RPC may end a moment before QUIC reports the close.
-		select {
-		case <-c.qc.Context().Done():
-		case <-time.After(100 * time.Millisecond):
-			return nil
-		}
+	return closedByNode(c.qc)
+}
+
+// closedByNode returns what the peer of qc said when it closed qc. The
+// RPC layer may see the end a moment before QUIC reports why, so it waits
+// briefly for that; callers ask only after the RPC reported a disconnect.
+func closedByNode(qc *quic.Conn) *ClosedByNodeError {
+	select {
+	case <-qc.Context().Done():
+	case <-time.After(100 * time.Millisecond):
+		return nil
 	}
 	var app *quic.ApplicationError
-	if errors.As(context.Cause(c.qc.Context()), &app) && app.Remote {
+	if errors.As(context.Cause(qc.Context()), &app) && app.Remote {
 		return &ClosedByNodeError{Code: uint64(app.ErrorCode), Reason: app.ErrorMessage}
 	}
 	return nil

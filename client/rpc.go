@@ -2,9 +2,10 @@ package client
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
+
+	"capnproto.org/go/capnp/v3"
 
 	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/noderpc"
@@ -30,14 +31,12 @@ func (c *Client) callErr(method string, err error) error {
 	if err == nil {
 		return nil
 	}
-	err = noderpc.FromException(err)
-	var remote *noderpc.RemoteError
-	if !errors.As(err, &remote) {
+	if capnp.IsDisconnected(err) {
 		if closed := c.closedByNode(); closed != nil {
 			return fmt.Errorf("%s: %w", method, closed)
 		}
 	}
-	return fmt.Errorf("%s: %w", method, err)
+	return fmt.Errorf("%s: %w", method, noderpc.FromException(err))
 }
 
 func sessionFromWire(w schemas.Session, err error) (Session, error) {
