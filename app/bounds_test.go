@@ -35,6 +35,23 @@ func waitClosed(t *testing.T, c *client.Client, d time.Duration) {
 	t.Fatalf("the connection is still open after %s", d)
 }
 
+// servedClients dials k clients to n, each answered a health call, and
+// closes them when the test ends.
+func servedClients(t *testing.T, n *running, k int) []*client.Client {
+	t.Helper()
+	var cs []*client.Client
+	for range k {
+		c, err := dial(t, n.Addr().String(), transport.Trust{Pin: n.Fingerprint()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		health(t, c)
+		cs = append(cs, c)
+	}
+	return cs
+}
+
 func TestCallsOverTheNodeBoundAreRefusedAsBusy(t *testing.T) {
 	checkLeaks(t)
 	n := start(t, testConfig(t))
@@ -89,16 +106,7 @@ func TestALoginMovesAConnectionOutOfTheUnauthenticatedPool(t *testing.T) {
 	n := start(t, cfg)
 	trust := transport.Trust{Pin: n.Fingerprint()}
 	ctx := ctxT(t)
-	var anon []*client.Client
-	for range 2 {
-		c, err := dial(t, n.Addr().String(), trust)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		health(t, c)
-		anon = append(anon, c)
-	}
+	anon := servedClients(t, n, 2)
 	third, err := dial(t, n.Addr().String(), trust)
 	if err == nil {
 		defer third.Close()
@@ -130,14 +138,7 @@ func TestConnectionsPerSourceAreBounded(t *testing.T) {
 	cfg.MaxConnectionsPerSource = 2
 	n := start(t, cfg)
 	trust := transport.Trust{Pin: n.Fingerprint()}
-	for range 2 {
-		c, err := dial(t, n.Addr().String(), trust)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		health(t, c)
-	}
+	servedClients(t, n, 2)
 	third, err := dial(t, n.Addr().String(), trust)
 	if err == nil {
 		defer third.Close()
