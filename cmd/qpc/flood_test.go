@@ -555,16 +555,22 @@ func TestTheRouterSettingHoldsUnderEveryAttackAtOnce(t *testing.T) {
 			go attack(a, func(_ *quic.Conn, s *quic.Stream) { s.Write(boot) })
 		}
 	}
-	// alice is served while the flood goes on.
+	// alice is served while the flood goes on, and bob, who comes during
+	// it, registers and logs in: the flood's sources hold the most places
+	// in the full unauthenticated pool, so his connections take theirs.
 	hctx, hcancel := context.WithTimeout(ctx, 10*time.Second)
 	_, herr := alice.Health(hctx)
 	hcancel()
+	derr := legitimateUser(ctx, p, "during")
 	wg.Wait()
 	_, hwm := procMemory(t, p.cmd.Process.Pid)
 	t.Logf("router setting, %d sources × (%d oversized + %d pipelining + %d idle connections): node RSS %d MiB before, peak %d MiB (was %d MiB)",
 		sources, oversized, pipelined, idle, rss0>>20, hwm>>20, hwm0>>20)
 	if herr != nil {
 		t.Errorf("alice, logged in before the flood, during it: %v", herr)
+	}
+	if derr != nil {
+		t.Errorf("a user who came during the flood: %v", derr)
 	}
 	// docs/node.md: base + 64 × (q + W + F + A) + H + S ≈ 90 MiB.
 	const bound = 90 << 20
