@@ -322,3 +322,47 @@ func TestANewcomerTakesThePlaceOfTheLargestHolderOfTheUnauthenticatedPool(t *tes
 		t.Fatal(err)
 	}
 }
+
+// An evicted connection is closed at once but stays tracked until its
+// goroutine runs; on a loaded machine that can be long enough for a
+// burst of evictions to fill --max-connections with connections that are
+// already gone. They must not keep a newcomer out.
+func TestEvictedConnectionsDoNotCountAgainstTheTotal(t *testing.T) {
+	checkLeaks(t)
+	cfg := testConfig(t)
+	cfg.MaxConnections = 4
+	cfg.MaxConnectionsPerSource = 4
+	cfg.MaxUnauthenticated = 4
+	n := start(t, cfg)
+	// Stand-ins for evicted connections whose goroutines have not run
+	// yet: as many as the total allows.
+	var gone []*quic.Conn
+	n.mu.Lock()
+	for range cfg.MaxConnections {
+		c := new(quic.Conn)
+		gone = append(gone, c)
+		n.conns[c] = &connEntry{source: netip.MustParsePrefix("127.0.0.2/32"), evicted: true}
+		n.perSource[netip.MustParsePrefix("127.0.0.2/32")]++
+		n.evicting++
+	}
+	n.mu.Unlock()
+	defer func() { // before the node's shutdown closes what it tracks
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		for _, c := range gone {
+			delete(n.conns, c)
+			n.evicting--
+		}
+		delete(n.perSource, netip.MustParsePrefix("127.0.0.2/32"))
+	}()
+
+	c, err := dial(t, n.Addr().String(), transport.Trust{Pin: n.Fingerprint()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	health(t, c)
+	if got := n.metrics.refused.With("total").Value(); got != 0 {
+		t.Errorf("refused{reason=total} = %v with only evicted connections tracked, want 0", got)
+	}
+}

@@ -72,6 +72,7 @@ type Node struct {
 	conns     map[*quic.Conn]*connEntry // nil once shutdown has begun
 	perSource map[netip.Prefix]int      // open connections by source
 	unauth    int                       // open connections not logged in
+	evicting  int                       // evicted connections not yet untracked
 	// unauthBySource counts the connections of the unauthenticated pool
 	// by source, for eviction (admit).
 	unauthBySource map[netip.Prefix]int
@@ -514,7 +515,10 @@ func (n *Node) admit(conn *quic.Conn) error {
 		switch {
 		case n.conns == nil:
 			return errStopping
-		case len(n.conns) >= n.cfg.MaxConnections:
+		// An evicted connection is closed already; it stays in n.conns
+		// only until its goroutine runs, which under load can take a
+		// while, so it does not count against the total.
+		case len(n.conns)-n.evicting >= n.cfg.MaxConnections:
 			return fmt.Errorf("%w (--max-connections %d)", errTooManyConnections, n.cfg.MaxConnections)
 		case n.perSource[src] >= n.cfg.MaxConnectionsPerSource:
 			return fmt.Errorf("%w (--max-connections-per-source %d)", errTooManyFromSource, n.cfg.MaxConnectionsPerSource)
@@ -525,6 +529,7 @@ func (n *Node) admit(conn *quic.Conn) error {
 			}
 			e := n.conns[victim]
 			e.evicted = true
+			n.evicting++
 			n.unauth--
 			n.unauthBySource[e.source]--
 		}
@@ -606,7 +611,10 @@ func (n *Node) untrack(conn *quic.Conn) {
 	if n.perSource[e.source]--; n.perSource[e.source] <= 0 {
 		delete(n.perSource, e.source)
 	}
-	if !e.authed && !e.evicted {
+	switch {
+	case e.evicted:
+		n.evicting--
+	case !e.authed:
 		n.unauth--
 		n.unauthBySource[e.source]--
 	}

@@ -129,11 +129,12 @@ func (c *Client) closedByNode() *ClosedByNodeError {
 
 // closedByNode returns what the peer of qc said when it closed qc. The
 // RPC layer may see the end a moment before QUIC reports why, so it waits
-// briefly for that; callers ask only after the RPC reported a disconnect.
+// for that, up to a second on a loaded machine; callers ask only after the
+// RPC reported a disconnect.
 func closedByNode(qc *quic.Conn) *ClosedByNodeError {
 	select {
 	case <-qc.Context().Done():
-	case <-time.After(100 * time.Millisecond):
+	case <-time.After(time.Second):
 		return nil
 	}
 	var app *quic.ApplicationError

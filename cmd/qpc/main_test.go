@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -122,7 +123,38 @@ type nodeProc struct {
 	addr string
 	fp   string
 	done chan error
-	logs *bytes.Buffer
+	logs *lockedLog
+}
+
+// lockedLog is a process's log, written by the goroutine that reads its
+// stderr while the test reads it.
+type lockedLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *lockedLog) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(b)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// warnings returns the node's log records at warn level or above.
+func (p *nodeProc) warnings() string {
+	var out strings.Builder
+	for line := range strings.Lines(p.logs.String()) {
+		var rec struct{ Level string }
+		if json.Unmarshal([]byte(line), &rec) == nil && (rec.Level == "WARN" || rec.Level == "ERROR") {
+			out.WriteString(line)
+		}
+	}
+	return out.String()
 }
 
 // startNodeProc runs cmdline (a qpc binary, possibly behind qemu) as a node
@@ -145,7 +177,7 @@ func startNodeProcIn(t *testing.T, dataDir, listen string, cmdline ...string) *n
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &nodeProc{cmd: cmd, done: make(chan error, 1), logs: &bytes.Buffer{}}
+	p := &nodeProc{cmd: cmd, done: make(chan error, 1), logs: &lockedLog{}}
 	ready := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stderr)
