@@ -19,6 +19,7 @@ import (
 // while a client enqueues 5,000 messages with many in flight, then checks
 // the database and that every message the node acknowledged is there.
 func TestSIGKILLUnderLoadLosesNoAcknowledgedMessage(t *testing.T) {
+	t.Parallel()
 	dataDir := t.TempDir()
 	p := startNodeProcIn(t, dataDir, "127.0.0.1:0", qpcBin)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
