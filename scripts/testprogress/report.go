@@ -33,6 +33,7 @@ type pkgRun struct {
 	since  time.Time
 	output []outLine // all of it: what is shown on a failure is known at the end
 	tests  map[string]*testRun
+	shown  map[string]bool // failed top-level tests whose output was printed
 }
 
 // outLine is a line of a test binary's output and the test it is
@@ -89,7 +90,7 @@ func (r *report) event(e event, now time.Time) {
 	p := r.running[e.Package]
 	if p == nil {
 		// Normally made by "start"; an older go has none.
-		p = &pkgRun{name: e.Package, since: at, tests: map[string]*testRun{}}
+		p = &pkgRun{name: e.Package, since: at, tests: map[string]*testRun{}, shown: map[string]bool{}}
 		r.running[e.Package] = p
 	}
 	switch {
@@ -112,7 +113,8 @@ func (r *report) event(e event, now time.Time) {
 }
 
 // endTest notes a test's result, and prints a line for a long top-level
-// test.
+// test, and for a failed one the line and its output at once: the package
+// may run for minutes more.
 func (r *report) endTest(p *pkgRun, e event, at, now time.Time) {
 	t := p.tests[e.Test]
 	if t == nil {
@@ -123,13 +125,32 @@ func (r *report) endTest(p *pkgRun, e event, at, now time.Time) {
 	if strings.Contains(e.Test, "/") {
 		return
 	}
-	if e.Action == "fail" {
-		r.failed = append(r.failed, r.short(p.name)+" "+e.Test)
-	}
 	took := seconds(e.Elapsed)
 	if took >= r.slow || e.Action == "fail" {
 		r.printf(now, "%-4s %7s  %s %s", e.Action, fmtSeconds(took), r.short(p.name), e.Test)
 	}
+	if e.Action == "fail" {
+		r.failed = append(r.failed, r.short(p.name)+" "+e.Test)
+		r.block(p.testOutput(e.Test))
+		p.shown[e.Test] = true
+	}
+}
+
+// testOutput returns the output of top-level test name and its subtests.
+func (p *pkgRun) testOutput(name string) []string {
+	var lines []string
+	for _, l := range p.output {
+		if topLevel(l.test) == name {
+			lines = append(lines, l.text)
+		}
+	}
+	return lines
+}
+
+// topLevel is the top-level test of test, which may be a subtest.
+func topLevel(test string) string {
+	name, _, _ := strings.Cut(test, "/")
+	return name
 }
 
 // endPackage prints a package's result, and on a failure what explains
@@ -157,7 +178,9 @@ func (r *report) endPackage(p *pkgRun, e event, now time.Time) {
 			return
 		}
 		r.printf(now, "FAIL %7s  %s", fmtSeconds(seconds(e.Elapsed)), name)
-		r.block(p.explain())
+		if lines := p.explain(); len(lines) > 0 || len(p.shown) == 0 {
+			r.block(lines)
+		}
 		// Tests cut off by a panic elsewhere or by the timeout.
 		var unended []string
 		for test, t := range p.tests {
@@ -180,14 +203,18 @@ func buildTarget(importPath string) string {
 	return pkg
 }
 
-// explain returns the output that tells why p failed: its own lines (a
-// panic outside a test, TestMain's words, the timeout's dump) and those
-// of every test that did not pass or skip, in the order they came.
+// explain returns the output that tells why p failed and was not shown
+// with a failed test: its own lines (a panic outside a test, TestMain's
+// words) and those of every test that did not end (a timeout's dump is
+// the running test's), in the order they came.
 func (p *pkgRun) explain() []string {
 	var lines []string
 	for _, l := range p.output {
 		if l.test == "" && isPackageSummary(l.text) {
 			continue // says again what the FAIL line says
+		}
+		if p.shown[topLevel(l.test)] {
+			continue
 		}
 		if t := p.tests[l.test]; l.test != "" && t != nil && (t.result == "pass" || t.result == "skip") {
 			continue

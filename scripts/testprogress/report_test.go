@@ -124,6 +124,14 @@ func TestAFailedTestShowsItsWholeOutputAndNotThatOfPassingTests(t *testing.T) {
 		"       bad TestBroken\n",
 	)
 	mustNotContain(t, out, "output of a passing test", "TestFine", "FAIL\texample.com")
+	// The output comes with the test's line, not when its package ends,
+	// which for a package of process tests can be minutes later.
+	if test, output, pkg := strings.Index(out, "bad TestBroken\n"), strings.Index(out, "got 1, want 2"), strings.Index(out, "FAIL    0.1s  bad\n"); !(test < output && output < pkg) {
+		t.Errorf("the failing test's output is not between its line and its package's")
+	}
+	if n := strings.Count(out, "got 1, want 2"); n != 1 {
+		t.Errorf("the failure is shown %d times, want once", n)
+	}
 }
 
 func TestBuildAndVetFailuresShowTheirMessages(t *testing.T) {
