@@ -7,10 +7,11 @@
 //     life long before it finishes;
 //   - every -heartbeat (20 s), what still runs: the packages and their
 //     longest running tests;
-//   - for a failed package, the whole output of its failing tests and the
-//     package's own output (a panic, a timeout's goroutine dump, a
-//     TestMain that gave up), and for a failed build, the compiler's or
-//     vet's message;
+//   - for a failed test, at once, its line and its whole output (a panic's
+//     trace among it); for a failed package, what no test line explained:
+//     its own output (a TestMain that gave up) and that of the tests that
+//     did not end (a timeout's goroutine dump); for a failed build, the
+//     compiler's or vet's message;
 //   - at the end, a summary and the list of what failed.
 //
 // Usage:
