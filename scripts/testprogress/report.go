@@ -232,10 +232,11 @@ func isPackageSummary(text string) bool {
 }
 
 // heartbeat prints what still runs: each package with its time and its
-// longest running tests.
+// longest running tests, and how many packages are done.
 func (r *report) heartbeat(now time.Time) {
+	done := r.passed + r.skipped + r.failedPkgs
 	if len(r.running) == 0 {
-		r.printf(now, "...  building test binaries")
+		r.printf(now, "...  building test binaries; packages done: %d", done)
 		return
 	}
 	pkgs := make([]*pkgRun, 0, len(r.running))
@@ -247,7 +248,7 @@ func (r *report) heartbeat(now time.Time) {
 	for _, p := range pkgs {
 		parts = append(parts, fmt.Sprintf("%s %s%s", r.short(p.name), fmtSeconds(now.Sub(p.since)), p.runningTests(now)))
 	}
-	r.printf(now, "...  running: %s", strings.Join(parts, "; "))
+	r.printf(now, "...  running: %s; packages done: %d", strings.Join(parts, "; "), done)
 }
 
 // longestShown is how many running tests a heartbeat names per package.

@@ -249,6 +249,8 @@ func TestHeartbeatNamesRunningPackagesAndTheirLongestTests(t *testing.T) {
 		{Time: at(27), Action: "run", Package: "example.com/m/cmd/qpc", Test: "TestF"},
 		{Time: at(27), Action: "pause", Package: "example.com/m/cmd/qpc", Test: "TestF"},
 		{Time: at(28), Action: "pass", Package: "example.com/m/cmd/qpc", Test: "TestC", Elapsed: 4},
+		{Time: at(29), Action: "start", Package: "example.com/m/version"},
+		{Time: at(29), Action: "skip", Package: "example.com/m/version"},
 		{Time: at(30), Action: "start", Package: "example.com/m/app"},
 		{Time: at(31), Action: "run", Package: "example.com/m/app", Test: "TestX"},
 		{Time: at(32), Action: "cont", Package: "example.com/m/cmd/qpc", Test: "TestF"},
@@ -256,8 +258,9 @@ func TestHeartbeatNamesRunningPackagesAndTheirLongestTests(t *testing.T) {
 		rep.event(e, e.Time)
 	}
 	rep.heartbeat(at(40))
-	want := " 0:20 ...  building test binaries\n" +
-		" 0:40 ...  running: cmd/qpc 19.0s (TestA 18.0s, TestB 17.0s, TestD 15.0s, 1 more, 1 waiting to run in parallel); app 10.0s (TestX 9.0s)\n"
+	want := " 0:20 ...  building test binaries; packages done: 0\n" +
+		" 0:29 skip          version (no tests)\n" +
+		" 0:40 ...  running: cmd/qpc 19.0s (TestA 18.0s, TestB 17.0s, TestD 15.0s, 1 more, 1 waiting to run in parallel); app 10.0s (TestX 9.0s); packages done: 1\n"
 	if out.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
 	}
@@ -279,7 +282,7 @@ func TestHeartbeatDuringARecordedRunNamesTheTestThatRuns(t *testing.T) {
 		}
 		rep.line(l, e.Time)
 	}
-	mustContain(t, out.String(), "...  running: good ", "(TestSlow 1.2s)\n")
+	mustContain(t, out.String(), "...  running: good ", "(TestSlow 1.2s); packages done: 1\n")
 }
 
 func TestTimesAreWrittenForPeople(t *testing.T) {
