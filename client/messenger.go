@@ -12,7 +12,7 @@ import (
 	"github.com/quicprochat/qpc/crypto/attest"
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/crypto/sealed"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Account is a logged-in user with their private keys: it seals messages
@@ -59,7 +59,7 @@ func (a *Account) Publish(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return a.Client.PublishKeys(ctx, node.PublishedKeys{IdentityKey: b.IdentityKey, HPKEKey: b.HPKEKey, Signature: b.Signature})
+	return a.Client.PublishKeys(ctx, protocol.PublishedKeys{IdentityKey: b.IdentityKey, HPKEKey: b.HPKEKey, Signature: b.Signature})
 }
 
 // normalize turns "bob" into "bob@<our domain>" and lowercases the name.
@@ -104,7 +104,7 @@ func (a *Account) Resolve(ctx context.Context, addr string) (identity.PublicBund
 		err = a.checkAnswer(ctx, addr, k)
 	}
 	if err != nil {
-		if known, ok := a.Known[addr]; ok && (errors.Is(err, node.ErrPeerUnreachable) || errors.Is(err, node.ErrUnknownDomain)) {
+		if known, ok := a.Known[addr]; ok && (errors.Is(err, protocol.ErrPeerUnreachable) || errors.Is(err, protocol.ErrUnknownDomain)) {
 			if known.Verify(addr) == nil {
 				return known, nil
 			}
@@ -135,7 +135,7 @@ func name(addr string) string {
 // community CA that names addr's domain. Otherwise the home node, or a
 // node between it and addr's, put in keys of its own, and the lookup
 // fails with *attest.ForgedError: the keys are neither used nor kept.
-func (a *Account) checkAnswer(ctx context.Context, addr string, k node.PublishedKeys) error {
+func (a *Account) checkAnswer(ctx context.Context, addr string, k protocol.PublishedKeys) error {
 	roots, err := a.communityRoots(ctx)
 	if err != nil {
 		return err
@@ -230,7 +230,7 @@ type Received struct {
 // (ErrReplayed, Replayed set) is returned with its sender, id, time and
 // content type but no Body; the caller saves a.Replay before it
 // acknowledges the messages.
-func (a *Account) Open(ctx context.Context, m node.Message) Received {
+func (a *Account) Open(ctx context.Context, m protocol.Message) Received {
 	r := Received{Seq: m.Seq}
 	o, err := sealed.Open(a.Keys, a.Address(), m.Payload)
 	if err != nil {

@@ -4,13 +4,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/quicprochat/qpc/node"
-	"github.com/quicprochat/qpc/node/noderpc"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/schemas"
 )
 
-func healthFromWire(w schemas.Health) (node.Health, error) {
-	var h node.Health
+func healthFromWire(w schemas.Health) (protocol.Health, error) {
+	var h protocol.Health
 	for _, get := range []struct {
 		name string
 		fn   func() (string, error)
@@ -24,7 +23,7 @@ func healthFromWire(w schemas.Health) (node.Health, error) {
 	} {
 		v, err := get.fn()
 		if err != nil {
-			return node.Health{}, fmt.Errorf("health.%s: %w", get.name, err)
+			return protocol.Health{}, fmt.Errorf("health.%s: %w", get.name, err)
 		}
 		*get.dst = v
 	}
@@ -32,12 +31,12 @@ func healthFromWire(w schemas.Health) (node.Health, error) {
 	if w.HasFederationCa() {
 		list, err := w.FederationCa()
 		if err != nil {
-			return node.Health{}, fmt.Errorf("health.federationCa: %w", err)
+			return protocol.Health{}, fmt.Errorf("health.federationCa: %w", err)
 		}
 		for i := 0; i < list.Len(); i++ {
 			der, err := list.At(i)
 			if err != nil {
-				return node.Health{}, fmt.Errorf("health.federationCa: %w", err)
+				return protocol.Health{}, fmt.Errorf("health.federationCa: %w", err)
 			}
 			h.FederationCA = append(h.FederationCA, append([]byte(nil), der...))
 		}
@@ -45,10 +44,10 @@ func healthFromWire(w schemas.Health) (node.Health, error) {
 	if w.HasLinks() {
 		list, err := w.Links()
 		if err != nil {
-			return node.Health{}, fmt.Errorf("health.links: %w", err)
+			return protocol.Health{}, fmt.Errorf("health.links: %w", err)
 		}
-		if h.Links, err = noderpc.LinksFromWire(list); err != nil {
-			return node.Health{}, fmt.Errorf("health.links: %w", err)
+		if h.Links, err = protocol.LinksFromWire(list); err != nil {
+			return protocol.Health{}, fmt.Errorf("health.links: %w", err)
 		}
 	}
 	return h, nil

@@ -10,7 +10,7 @@ import (
 
 	"github.com/quicprochat/qpc/crypto/attest"
 	"github.com/quicprochat/qpc/mesh/route"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/schemas"
 )
 
@@ -36,7 +36,7 @@ func (m *Manager) signer() (crypto.Signer, error) {
 
 // signAnswer signs the keys of addr, one of this node's users, as this
 // node's answer to a lookup.
-func (m *Manager) signAnswer(addr string, k node.PublishedKeys) (node.PublishedKeys, error) {
+func (m *Manager) signAnswer(addr string, k protocol.PublishedKeys) (protocol.PublishedKeys, error) {
 	key, err := m.signer()
 	if err != nil {
 		return k, err
@@ -53,7 +53,7 @@ func (m *Manager) signAnswer(addr string, k node.PublishedKeys) (node.PublishedK
 // over: it must be signed by the node of addr's domain. A forgery is
 // logged loudly, since a node of the community is either broken or
 // attacking, and comes back as *attest.ForgedError.
-func (m *Manager) checkAnswer(addr, from string, k node.PublishedKeys) error {
+func (m *Manager) checkAnswer(addr, from string, k protocol.PublishedKeys) error {
 	signer, err := attest.VerifyAnswer(attestKeys(addr, k), k.Answer, m.cfg.Roots, m.cfg.Now())
 	if err == nil {
 		return nil
@@ -66,7 +66,7 @@ func (m *Manager) checkAnswer(addr, from string, k node.PublishedKeys) error {
 }
 
 // attestKeys converts keys to the form crypto/attest signs.
-func attestKeys(addr string, k node.PublishedKeys) attest.Keys {
+func attestKeys(addr string, k protocol.PublishedKeys) attest.Keys {
 	return attest.Keys{
 		Address:     strings.ToLower(addr),
 		IdentityKey: k.IdentityKey,

@@ -10,7 +10,7 @@ import (
 	"github.com/quicprochat/qpc/crypto/attest"
 	"github.com/quicprochat/qpc/crypto/ca"
 	"github.com/quicprochat/qpc/mesh/route"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // TestOneHopAdvertsNeedTheClaimedDomainsLinkStatement checks what a node
@@ -91,7 +91,7 @@ func TestAnswersForOwnUsersAreSignedAndCheckedAnswersNameTheirRelay(t *testing.T
 		return m
 	}
 	d, a, evil := mk("d.mesh"), mk("a.mesh"), mk("evil.mesh")
-	k := node.PublishedKeys{IdentityKey: make([]byte, 32), HPKEKey: make([]byte, 1216), Signature: make([]byte, 64), Published: time.Now()}
+	k := protocol.PublishedKeys{IdentityKey: make([]byte, 32), HPKEKey: make([]byte, 1216), Signature: make([]byte, 64), Published: time.Now()}
 	signed, err := d.signAnswer("carol@d.mesh", k)
 	if err != nil {
 		t.Fatal(err)
@@ -111,8 +111,8 @@ func TestAnswersForOwnUsersAreSignedAndCheckedAnswersNameTheirRelay(t *testing.T
 	if obs.count("evil.mesh", "key-answer") != 1 || obs.count("d.mesh", "key-answer") != 0 {
 		t.Errorf("forged key answers counted: %v, want one from evil.mesh", obs.n)
 	}
-	if node.ErrForgedKeys != attest.ErrForgedKeys {
-		t.Fatal("node.ErrForgedKeys is not attest.ErrForgedKeys")
+	if protocol.ErrForgedKeys != attest.ErrForgedKeys {
+		t.Fatal("protocol.ErrForgedKeys is not attest.ErrForgedKeys")
 	}
 }
 

@@ -108,7 +108,7 @@ var (
 	// members' commits.
 	ErrContention = errors.New("other members keep changing the group; try again")
 	// ErrGroupBroken means the group's home node will not order this
-	// client's change: it refuses the claim (node.ErrBadCommitClaim:
+	// client's change: it refuses the claim (protocol.ErrBadCommitClaim:
 	// this client is further behind than the node keeps commits, or the
 	// group's ordering was taken over), or the commit that holds the
 	// epoch cannot be applied (a member committed junk). Other members'

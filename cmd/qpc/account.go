@@ -12,7 +12,7 @@ import (
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/crypto/identity"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // session is an account logged in on its node, with its state opened.
@@ -190,7 +190,7 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "qpc register: --server and --username are required")
 		return exitUsage
 	}
-	if err := node.ValidateUserName(f.user); err != nil {
+	if err := protocol.ValidateUserName(f.user); err != nil {
 		fmt.Fprintf(stderr, "qpc register: --username: %v\n", err)
 		return exitUsage
 	}
