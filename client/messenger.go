@@ -134,7 +134,8 @@ func name(addr string) string {
 // come with the answer of addr's own node: signed by a certificate of the
 // community CA that names addr's domain. Otherwise the home node, or a
 // node between it and addr's, put in keys of its own, and the lookup
-// fails with *attest.ForgedError: the keys are neither used nor kept.
+// fails with *attest.ForgedError, which is also protocol.ErrForgedKeys:
+// the keys are neither used nor kept.
 func (a *Account) checkAnswer(ctx context.Context, addr string, k protocol.PublishedKeys) error {
 	roots, err := a.communityRoots(ctx)
 	if err != nil {
@@ -144,7 +145,8 @@ func (a *Account) checkAnswer(ctx context.Context, addr string, k protocol.Publi
 	signer, err := attest.VerifyAnswer(keys, k.Answer, roots, time.Now())
 	if err != nil {
 		_, domain, _ := strings.Cut(addr, "@")
-		return &attest.ForgedError{Address: addr, Domain: domain, AnsweredBy: "your node " + a.Domain, Signer: signer, Err: err}
+		fe := &attest.ForgedError{Address: addr, Domain: domain, AnsweredBy: "your node " + a.Domain, Signer: signer, Err: err}
+		return protocol.Mark(protocol.ErrForgedKeys, fe)
 	}
 	return nil
 }

@@ -2,11 +2,13 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"capnproto.org/go/capnp/v3"
 
+	"github.com/quicprochat/qpc/crypto/attest"
 	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/schemas"
 )
@@ -35,7 +37,13 @@ func (c *Client) callErr(method string, err error) error {
 			return fmt.Errorf("%s: %w", method, closed)
 		}
 	}
-	return fmt.Errorf("%s: %w", method, protocol.FromException(err))
+	err = protocol.FromException(err)
+	if errors.Is(err, protocol.ErrForgedKeys) {
+		// The node refused forged keys that crypto/attest found: callers
+		// may test for either sentinel, as for the client's own check.
+		err = protocol.Mark(attest.ErrForgedKeys, err)
+	}
+	return fmt.Errorf("%s: %w", method, err)
 }
 
 func sessionFromWire(w schemas.Session, err error) (Session, error) {

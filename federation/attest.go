@@ -52,7 +52,8 @@ func (m *Manager) signAnswer(addr string, k protocol.PublishedKeys) (protocol.Pu
 // checkAnswer verifies the answer for addr that the neighbour from handed
 // over: it must be signed by the node of addr's domain. A forgery is
 // logged loudly, since a node of the community is either broken or
-// attacking, and comes back as *attest.ForgedError.
+// attacking, and comes back as *attest.ForgedError that is also
+// protocol.ErrForgedKeys.
 func (m *Manager) checkAnswer(addr, from string, k protocol.PublishedKeys) error {
 	signer, err := attest.VerifyAnswer(attestKeys(addr, k), k.Answer, m.cfg.Roots, m.cfg.Now())
 	if err == nil {
@@ -62,7 +63,7 @@ func (m *Manager) checkAnswer(addr, from string, k protocol.PublishedKeys) error
 	m.obs.Forged(from, "key-answer")
 	m.log.Warn("refused a key answer that its domain's node did not sign",
 		"user", fe.Address, "domain", fe.Domain, "answered_by", from, "signed_by", signer, "err", err)
-	return fe
+	return protocol.Mark(protocol.ErrForgedKeys, fe)
 }
 
 // attestKeys converts keys to the form crypto/attest signs.

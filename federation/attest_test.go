@@ -2,6 +2,7 @@ package federation
 
 import (
 	"crypto"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -104,15 +105,18 @@ func TestAnswersForOwnUsersAreSignedAndCheckedAnswersNameTheirRelay(t *testing.T
 		t.Fatal(err)
 	}
 	err = a.checkAnswer("carol@d.mesh", "evil.mesh", byEvil)
-	fe, ok := err.(*attest.ForgedError)
+	fe, ok := errors.AsType[*attest.ForgedError](err)
 	if !ok || fe.Signer != "evil.mesh" || fe.AnsweredBy != "evil.mesh" || fe.Domain != "d.mesh" {
 		t.Fatalf("evil's answer for carol@d.mesh: %#v", err)
 	}
 	if obs.count("evil.mesh", "key-answer") != 1 || obs.count("d.mesh", "key-answer") != 0 {
 		t.Errorf("forged key answers counted: %v, want one from evil.mesh", obs.n)
 	}
-	if protocol.ErrForgedKeys != attest.ErrForgedKeys {
-		t.Fatal("protocol.ErrForgedKeys is not attest.ErrForgedKeys")
+	if !errors.Is(err, protocol.ErrForgedKeys) || !errors.Is(err, attest.ErrForgedKeys) {
+		t.Fatalf("evil's answer: %v is not both protocol.ErrForgedKeys and attest.ErrForgedKeys", err)
+	}
+	if err.Error() != fe.Error() {
+		t.Errorf("the refusal's text %q is not the finding's %q", err, fe)
 	}
 }
 

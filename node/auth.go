@@ -5,10 +5,10 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"github.com/quicprochat/qpc/protocol"
 	"time"
 
 	"github.com/quicprochat/qpc/crypto/opaque"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // TokenLen is the length of a session token in bytes.

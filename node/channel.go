@@ -2,8 +2,9 @@ package node
 
 import (
 	"context"
-	"github.com/quicprochat/qpc/protocol"
 	"time"
+
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Broadcast channels (DESIGN §7): posts encrypted under a channel secret the

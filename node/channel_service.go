@@ -3,8 +3,9 @@ package node
 import (
 	"context"
 	"errors"
-	"github.com/quicprochat/qpc/protocol"
 	"sync"
+
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // ChannelListener receives pushed channel posts.

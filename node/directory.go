@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/quicprochat/qpc/protocol"
 	"time"
+
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Bounds of published keys: an Ed25519 key, an X-Wing key and an Ed25519

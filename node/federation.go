@@ -3,11 +3,11 @@ package node
 import (
 	"context"
 	"errors"
-	"github.com/quicprochat/qpc/protocol"
 	"strings"
 	"time"
 
 	"github.com/quicprochat/qpc/crypto/ca"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Federation reaches the users of other nodes of the community. Package

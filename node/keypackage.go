@@ -3,6 +3,7 @@ package node
 import (
 	"encoding/binary"
 	"fmt"
+
 	"github.com/quicprochat/qpc/protocol"
 )
 

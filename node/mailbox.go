@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/quicprochat/qpc/protocol"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Enqueue stores msgs in their recipients' mailboxes, or relays them to

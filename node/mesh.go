@@ -2,8 +2,9 @@ package node
 
 import (
 	"context"
-	"github.com/quicprochat/qpc/protocol"
 	"time"
+
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Store-and-forward (DESIGN §7): a message for a user of another domain

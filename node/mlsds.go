@@ -3,11 +3,11 @@ package node
 import (
 	"context"
 	"errors"
-	"github.com/quicprochat/qpc/protocol"
 	"math"
 	"strings"
 
 	"github.com/quicprochat/qpc/crypto/commitclaim"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // This file is the node's part as MLS delivery service (DESIGN §5) beyond

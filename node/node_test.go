@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/quicprochat/qpc/protocol"
 	"math"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/quicprochat/qpc/crypto/commitclaim"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 func TestUserNames(t *testing.T) {
@@ -172,5 +172,23 @@ func TestLimitsDefaultsAndValidation(t *testing.T) {
 	}
 	if err := (Limits{MaxPayload: -1}).withDefaults().validate(); err == nil {
 		t.Error("a negative limit was accepted")
+	}
+}
+
+// protocol may not import crypto, so it writes the commit claim's sizes
+// as constants; they must stay what crypto/commitclaim makes and checks,
+// or the wire would refuse good claims or pass on ones that cannot verify.
+func TestTheProtocolsCommitClaimSizesAreCommitclaims(t *testing.T) {
+	for _, c := range []struct {
+		name           string
+		protocol, real int
+	}{
+		{"the longest group id", protocol.MaxGroupID, commitclaim.MaxGroupID},
+		{"a sequencer key", protocol.ClaimKeySize, commitclaim.KeySize},
+		{"a proof", protocol.ClaimProofSize, commitclaim.ProofSize},
+	} {
+		if c.protocol != c.real {
+			t.Errorf("%s: protocol says %d bytes, crypto/commitclaim %d", c.name, c.protocol, c.real)
+		}
 	}
 }

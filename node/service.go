@@ -11,12 +11,12 @@ package node
 import (
 	"context"
 	"errors"
-	"github.com/quicprochat/qpc/protocol"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/quicprochat/qpc/crypto/opaque"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Observer is told what the service does, for metrics. Every method must

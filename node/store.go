@@ -2,8 +2,9 @@ package node
 
 import (
 	"context"
-	"github.com/quicprochat/qpc/protocol"
 	"time"
+
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Store is everything a node keeps on disk: accounts, published keys, key

@@ -117,3 +117,20 @@ var (
 func errorf(kind error, format string, args ...any) error {
 	return fmt.Errorf("%w: %s", kind, fmt.Sprintf(format, args...))
 }
+
+// Mark returns err, its text unchanged, as an error that errors.Is also
+// finds to be kind. It lets a layer that protocol cannot name (crypto/*
+// finds forged keys, say) report its own error as one of protocol's
+// without repeating the reason; nil stays nil.
+func Mark(kind, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &markedError{kind: kind, err: err}
+}
+
+// markedError is an error that is also kind.
+type markedError struct{ kind, err error }
+
+func (e *markedError) Error() string   { return e.err.Error() }
+func (e *markedError) Unwrap() []error { return []error{e.kind, e.err} }
