@@ -115,7 +115,7 @@ func (c *Client) Health(ctx context.Context) (protocol.Health, error) {
 	if err != nil {
 		return protocol.Health{}, fmt.Errorf("health: %w", err)
 	}
-	return healthFromWire(w)
+	return protocol.HealthFromWire(w)
 }
 
 // closedByNode returns what the node said if it closed the connection,

@@ -284,7 +284,7 @@ func (s *server) Report(ctx context.Context, call schemas.FederationService_repo
 }
 
 func reportToWire(r forward.Report, w schemas.MeshReport) error {
-	w.SetState(schemas.MeshState(r.State))
+	w.SetState(protocol.MeshStateToWire(r.State))
 	w.SetAtMillis(r.When.UnixMilli())
 	w.SetReason(protocol.CodeOf(r.Reason))
 	w.SetHops(r.Hops)
@@ -321,11 +321,11 @@ func reportFromWire(w schemas.MeshReport) (forward.Report, error) {
 	if err := ca.ValidateDomain(r.At); err != nil {
 		return r, fmt.Errorf("report at: %w", err)
 	}
-	st := w.State()
-	if st > schemas.MeshState_dropped {
-		return r, fmt.Errorf("report state %d", st)
+	st, ok := protocol.MeshStateFromWire(w.State())
+	if !ok {
+		return r, fmt.Errorf("report state %d", w.State())
 	}
-	r.State = protocol.MeshState(st)
+	r.State = st
 	r.When = time.UnixMilli(w.AtMillis())
 	r.Reason = protocol.ErrorOf(w.Reason())
 	r.Hops = w.Hops()

@@ -8,6 +8,7 @@ import (
 	"github.com/quicprochat/qpc/schemas"
 )
 
+// HealthToWire writes a health answer into w.
 func HealthToWire(h Health, w schemas.Health) error {
 	for _, set := range []struct {
 		fn  func(string) error
@@ -64,6 +65,7 @@ func HealthToWire(h Health, w schemas.Health) error {
 	return nil
 }
 
+// linkStateToWire maps a link state to the wire by name, not by number.
 func linkStateToWire(s LinkState) schemas.LinkState {
 	switch s {
 	case LinkUp:
@@ -297,6 +299,7 @@ func remoteError(code schemas.ErrorCode) error {
 	return &RemoteError{Code: code, Message: err.Error()}
 }
 
+// MessagesToWire writes msgs into out, a list of their length.
 func MessagesToWire(msgs []Message, out schemas.Message_List) error {
 	for i, m := range msgs {
 		w := out.At(i)
@@ -329,3 +332,49 @@ func MessagesFromWire(list schemas.Message_List) ([]Message, error) {
 	}
 	return out, nil
 }
+// HealthFromWire reads a health answer, the twin of HealthToWire.
+func HealthFromWire(w schemas.Health) (Health, error) {
+	var h Health
+	for _, get := range []struct {
+		name string
+		fn   func() (string, error)
+		dst  *string
+	}{
+		{"version", w.Version, &h.Version},
+		{"commit", w.Commit, &h.Commit},
+		{"platform", w.Platform, &h.Platform},
+		{"nodeId", w.NodeId, &h.NodeID},
+		{"domain", w.Domain, &h.Domain},
+	} {
+		v, err := get.fn()
+		if err != nil {
+			return Health{}, fmt.Errorf("health.%s: %w", get.name, err)
+		}
+		*get.dst = v
+	}
+	h.Uptime = time.Duration(w.UptimeMillis()) * time.Millisecond
+	if w.HasFederationCa() {
+		list, err := w.FederationCa()
+		if err != nil {
+			return Health{}, fmt.Errorf("health.federationCa: %w", err)
+		}
+		for i := 0; i < list.Len(); i++ {
+			der, err := list.At(i)
+			if err != nil {
+				return Health{}, fmt.Errorf("health.federationCa: %w", err)
+			}
+			h.FederationCA = append(h.FederationCA, append([]byte(nil), der...))
+		}
+	}
+	if w.HasLinks() {
+		list, err := w.Links()
+		if err != nil {
+			return Health{}, fmt.Errorf("health.links: %w", err)
+		}
+		if h.Links, err = LinksFromWire(list); err != nil {
+			return Health{}, fmt.Errorf("health.links: %w", err)
+		}
+	}
+	return h, nil
+}
+

@@ -74,16 +74,43 @@ func millisFromWire(ms int64) time.Time {
 	return time.UnixMilli(ms)
 }
 
-// meshStateToWire and meshStateFromWire rely on MeshState having the
-// values of schemas.MeshState; a state this build does not know (from a
-// newer node) reads as unknown.
-func meshStateToWire(s MeshState) schemas.MeshState { return schemas.MeshState(s) }
-
-func meshStateFromWire(s schemas.MeshState) MeshState {
-	if s > schemas.MeshState_dropped {
-		return MeshUnknown
+// MeshStateToWire maps a mesh state to the wire; a state the schema does
+// not have goes as unknown.
+func MeshStateToWire(s MeshState) schemas.MeshState {
+	switch s {
+	case MeshQueued:
+		return schemas.MeshState_queued
+	case MeshForwarded:
+		return schemas.MeshState_forwarded
+	case MeshDelivered:
+		return schemas.MeshState_delivered
+	case MeshExpired:
+		return schemas.MeshState_expired
+	case MeshDropped:
+		return schemas.MeshState_dropped
 	}
-	return MeshState(s)
+	return schemas.MeshState_unknown
+}
+
+// MeshStateFromWire maps a wire mesh state to a MeshState; ok is false
+// for a state this build does not know (from a newer node), which reads
+// as MeshUnknown.
+func MeshStateFromWire(s schemas.MeshState) (state MeshState, ok bool) {
+	switch s {
+	case schemas.MeshState_unknown:
+		return MeshUnknown, true
+	case schemas.MeshState_queued:
+		return MeshQueued, true
+	case schemas.MeshState_forwarded:
+		return MeshForwarded, true
+	case schemas.MeshState_delivered:
+		return MeshDelivered, true
+	case schemas.MeshState_expired:
+		return MeshExpired, true
+	case schemas.MeshState_dropped:
+		return MeshDropped, true
+	}
+	return MeshUnknown, false
 }
 
 // MessageStatusesToWire writes sts into a new list made by alloc (a
@@ -98,7 +125,7 @@ func MessageStatusesToWire(sts []MessageStatus, alloc func(int32) (schemas.Messa
 		if err := w.SetId(st.ID[:]); err != nil {
 			return err
 		}
-		w.SetState(meshStateToWire(st.State))
+		w.SetState(MeshStateToWire(st.State))
 		if err := w.SetAt(st.At); err != nil {
 			return err
 		}
@@ -129,7 +156,7 @@ func MessageStatusesFromWire(list schemas.MessageStatus_List) ([]MessageStatus, 
 		if st.Recipient, err = w.Recipient(); err != nil {
 			return nil, fmt.Errorf("status %d: recipient: %w", i, err)
 		}
-		st.State = meshStateFromWire(w.State())
+		st.State, _ = MeshStateFromWire(w.State())
 		st.Updated = millisFromWire(w.UpdatedMillis())
 		st.Expires = millisFromWire(w.ExpiresMillis())
 		st.Reason = remoteError(w.Reason())
