@@ -332,6 +332,7 @@ func MessagesFromWire(list schemas.Message_List) ([]Message, error) {
 	}
 	return out, nil
 }
+
 // HealthFromWire reads a health answer, the twin of HealthToWire.
 func HealthFromWire(w schemas.Health) (Health, error) {
 	var h Health
@@ -377,4 +378,3 @@ func HealthFromWire(w schemas.Health) (Health, error) {
 	}
 	return h, nil
 }
-
