@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/quicprochat/qpc/crypto/ca"
 	"github.com/quicprochat/qpc/mesh/envelope"
 	"github.com/quicprochat/qpc/mesh/forward"
 	"github.com/quicprochat/qpc/mesh/route"
@@ -315,10 +314,10 @@ func reportFromWire(w schemas.MeshReport) (forward.Report, error) {
 	if r.At, err = w.At(); err != nil {
 		return r, err
 	}
-	if err := ca.ValidateDomain(r.Origin); err != nil {
+	if err := protocol.ValidDomain(r.Origin); err != nil {
 		return r, fmt.Errorf("report origin: %w", err)
 	}
-	if err := ca.ValidateDomain(r.At); err != nil {
+	if err := protocol.ValidDomain(r.At); err != nil {
 		return r, fmt.Errorf("report at: %w", err)
 	}
 	st, ok := protocol.MeshStateFromWire(w.State())

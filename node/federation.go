@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/quicprochat/qpc/crypto/ca"
 	"github.com/quicprochat/qpc/protocol"
 )
 
@@ -52,32 +51,31 @@ func (a address) String() string {
 	return a.user + "@" + a.domain
 }
 
-// parseAddress reads "user" or "user@domain". A bare name and this
-// node's domain are local; another domain is remote, and unknown without
-// federation.
+// parseAddress reads "user" or "user@domain" (protocol.ParseAddress). A
+// bare name and this node's domain are local; another domain is remote,
+// and unknown without federation.
 func (s *Service) parseAddress(addr string) (address, error) {
-	name, domain, found := strings.Cut(addr, "@")
-	a := address{user: strings.ToLower(name), domain: strings.ToLower(domain)}
-	if err := protocol.ValidateUserName(a.user); err != nil {
-		return a, err
+	if !strings.Contains(addr, "@") {
+		user, err := protocol.ParseUser(addr)
+		return address{user: user, local: true}, err
 	}
-	if !found {
-		a.local = true
-		return a, nil
+	pa, err := protocol.ParseAddress(addr)
+	if err != nil {
+		return address{}, err
 	}
-	var err error
-	a.local, err = s.parseDomain(domain)
+	a := address{user: pa.User, domain: pa.Domain}
+	a.local, err = s.parseDomain(pa.Domain)
 	return a, err
 }
 
 // parseDomain reports whether domain is this node's. Another domain must
-// be valid, and is unknown without federation.
+// be valid (protocol.ParseDomain), and is unknown without federation.
 func (s *Service) parseDomain(domain string) (local bool, err error) {
 	if strings.EqualFold(domain, s.id.Domain) {
 		return true, nil
 	}
-	if err := ca.ValidateDomain(strings.ToLower(domain)); err != nil {
-		return false, errorf(protocol.ErrBadRequest, "%v", err)
+	if _, err := protocol.ParseDomain(domain); err != nil {
+		return false, err
 	}
 	if s.fed == nil {
 		return false, protocol.ErrUnknownDomain

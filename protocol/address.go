@@ -41,6 +41,20 @@ func ParseAddress(s string) (Address, error) {
 	return parseParts(s, user, domain)
 }
 
+// ValidAddress returns nil if s is "user@domain" exactly as ParseAddress
+// returns it: valid and already lower case. Signed content (an envelope's
+// recipient) must be, since its bytes are compared and signed as they are.
+func ValidAddress(s string) error {
+	a, err := ParseAddress(s)
+	if err != nil {
+		return err
+	}
+	if a.String() != s {
+		return fmt.Errorf("%w %q: upper case (use %q)", ErrBadAddress, s, a)
+	}
+	return nil
+}
+
 // ParseRecipient is ParseAddress that also takes a bare "user", of the
 // domain home; a leading '@' ("@bob", as chats name people) is dropped.
 func ParseRecipient(s, home string) (Address, error) {

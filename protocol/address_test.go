@@ -104,6 +104,17 @@ func TestParseAddress(t *testing.T) {
 	}
 }
 
+func TestValidAddressWantsItNormalised(t *testing.T) {
+	if err := ValidAddress("bob@a.mesh"); err != nil {
+		t.Errorf("bob@a.mesh: %v", err)
+	}
+	for _, s := range []string{"Bob@a.mesh", "bob@A.mesh", "bob", "bob@10.0.0.1", " bob@a.mesh"} {
+		if err := ValidAddress(s); !errors.Is(err, ErrBadAddress) {
+			t.Errorf("ValidAddress(%q) = %v, want ErrBadAddress", s, err)
+		}
+	}
+}
+
 func TestParseRecipientGivesABareNameTheHomeDomain(t *testing.T) {
 	for in, want := range map[string]Address{
 		"bob":          {"bob", "home.mesh"},
@@ -151,6 +162,9 @@ func FuzzParseAddress(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		a, err := ParseAddress(s)
+		if (ValidAddress(s) == nil) != (err == nil && a.String() == s) {
+			t.Fatalf("ValidAddress(%q) disagrees with ParseAddress: %+v, %v", s, a, err)
+		}
 		if err != nil {
 			if !errors.Is(err, ErrBadAddress) {
 				t.Fatalf("ParseAddress(%q): %v is not ErrBadAddress", s, err)
