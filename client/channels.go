@@ -140,14 +140,18 @@ func rejectReason(err error) string {
 // authorKey returns the identity key author publishes, remembering a
 // failed lookup for resolveRetry.
 func (a *Account) authorKey(ctx context.Context, author string) (ed25519.PublicKey, error) {
-	addr := a.normalize(author)
+	pa, err := a.parse(author)
+	if err != nil {
+		return nil, err
+	}
+	addr := pa.String()
 	a.mu.Lock()
 	f, failed := a.unresolved[addr]
 	a.mu.Unlock()
 	if failed && time.Since(f.at) < resolveRetry {
 		return nil, f.err
 	}
-	b, err := a.Resolve(ctx, addr)
+	b, err := a.resolve(ctx, pa)
 	if err != nil {
 		if ctx.Err() == nil { // a lookup cut short says nothing of the author
 			a.mu.Lock()

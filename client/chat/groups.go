@@ -191,7 +191,10 @@ func (e *Engine) CreateClassicGroup(ctx context.Context, name string) (chatdb.Co
 // first use: a two-member group, which needs the node (to fetch the
 // peer's KeyPackage). A DM to oneself is the note.
 func (e *Engine) DM(ctx context.Context, peer string) (chatdb.Conversation, error) {
-	peer = e.normalize(peer)
+	peer, err := e.normalize(peer)
+	if err != nil {
+		return chatdb.Conversation{}, err
+	}
 	if peer == e.self {
 		return e.Note()
 	}
@@ -307,7 +310,10 @@ func (e *Engine) Invite(ctx context.Context, conv chatdb.ConvID, user string) er
 	if c.Kind != chatdb.KindGroup {
 		return fmt.Errorf("%s is a DM; /cg a group to talk with more people: %w", Label(c), ErrNotGroup)
 	}
-	user = e.normalize(user)
+	user, err = e.normalize(user)
+	if err != nil {
+		return err
+	}
 	if slices.Contains(c.Members, user) {
 		return fmt.Errorf("%s: %w", user, ErrAlreadyMember)
 	}
@@ -369,7 +375,10 @@ func (e *Engine) Remove(ctx context.Context, conv chatdb.ConvID, user string) er
 	if err != nil {
 		return err
 	}
-	user = e.normalize(user)
+	user, err = e.normalize(user)
+	if err != nil {
+		return err
+	}
 	if user == e.self {
 		return errors.New("to remove yourself, /leave")
 	}

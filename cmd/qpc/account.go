@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/crypto/identity"
@@ -30,13 +29,14 @@ func (s *session) close() { s.c.Close() }
 // account's contacts, so that a later send can seal to addr while its node
 // is not reachable (the message then waits in the mesh).
 func (s *session) remember(ctx context.Context, addr string, stateDir string) error {
-	b, err := s.acct.Resolve(ctx, addr)
+	pa, err := protocol.ParseRecipient(addr, s.cur.Domain)
 	if err != nil {
 		return err
 	}
-	addr = strings.ToLower(addr)
-	if !strings.Contains(addr, "@") {
-		addr += "@" + strings.ToLower(s.cur.Domain)
+	addr = pa.String()
+	b, err := s.acct.Resolve(ctx, addr)
+	if err != nil {
+		return err
 	}
 	if old, ok := s.state.Contacts[addr]; ok && old.IdentityKey.Equal(b.IdentityKey) && bytes.Equal(old.HPKEKey, b.HPKEKey) {
 		return nil
