@@ -809,7 +809,12 @@ func (m *Manager) lookupRoute(ctx context.Context, domain string) (*link, error)
 	return nil, err
 }
 
+// domainOf returns the domain of addr, "" if addr is not an address (which
+// no peer serves).
 func domainOf(addr string) string {
-	_, d, _ := strings.Cut(addr, "@")
-	return strings.ToLower(d)
+	a, err := protocol.ParseAddress(addr)
+	if err != nil {
+		return ""
+	}
+	return a.Domain
 }
