@@ -132,39 +132,7 @@ func NewNode(cfg config.Node, log *slog.Logger) (_ *Node, err error) {
 			fed = federationHook(cfg.Domain, fed)
 		}
 	}
-	n.svc, err = node.New(node.Config{
-		Identity: node.Identity{
-			Version:  version.Version,
-			Commit:   version.Commit,
-			Platform: version.Platform(),
-			NodeID:   key.ID(),
-			Domain:   cfg.Domain,
-		},
-		Limits: node.Limits{
-			MaxPayload:   cfg.MaxPayload,
-			DefaultTTL:   cfg.MessageTTL,
-			MaxTTL:       cfg.MaxMessageTTL,
-			EnqueueRate:  float64(cfg.EnqueueRate),
-			EnqueueBurst: 2 * cfg.EnqueueRate,
-			PeerRate:     float64(cfg.FederationRate),
-			PeerBurst:    2 * cfg.FederationRate,
-			SessionTTL:   cfg.SessionTTL,
-
-			RegisterSourceRate:  float64(cfg.RegisterRate) / 3600,
-			RegisterSourceBurst: cfg.RegisterRate,
-			RegisterNodeRate:    float64(cfg.RegisterRateNode) / 3600,
-			RegisterNodeBurst:   cfg.RegisterRateNode,
-			NameHold:            cfg.NameHold,
-		},
-		Store:      n.store,
-		OPAQUE:     opaqueServer,
-		Log:        log,
-		Observer:   n.metrics,
-		Federation: fed,
-		Mesh:       mesh,
-		Channels:   n.channels,
-	})
-	if err != nil {
+	if n.svc, err = n.newService(cfg, opaqueServer, fed, mesh); err != nil {
 		return nil, err
 	}
 	if cfg.MetricsListen != "" {
@@ -200,6 +168,43 @@ func NewNode(cfg config.Node, log *slog.Logger) (_ *Node, err error) {
 		n.registerDiscoveryMetrics()
 	}
 	return n, nil
+}
+
+// newService builds the client-facing service on the node's store, with
+// the limits of cfg; fed and mesh are nil without federation.
+func (n *Node) newService(cfg config.Node, opaqueServer *opaque.Server, fed node.Federation, mesh node.Mesh) (*node.Service, error) {
+	return node.New(node.Config{
+		Identity: node.Identity{
+			Version:  version.Version,
+			Commit:   version.Commit,
+			Platform: version.Platform(),
+			NodeID:   n.key.ID(),
+			Domain:   cfg.Domain,
+		},
+		Limits: node.Limits{
+			MaxPayload:   cfg.MaxPayload,
+			DefaultTTL:   cfg.MessageTTL,
+			MaxTTL:       cfg.MaxMessageTTL,
+			EnqueueRate:  float64(cfg.EnqueueRate),
+			EnqueueBurst: 2 * cfg.EnqueueRate,
+			PeerRate:     float64(cfg.FederationRate),
+			PeerBurst:    2 * cfg.FederationRate,
+			SessionTTL:   cfg.SessionTTL,
+
+			RegisterSourceRate:  float64(cfg.RegisterRate) / 3600,
+			RegisterSourceBurst: cfg.RegisterRate,
+			RegisterNodeRate:    float64(cfg.RegisterRateNode) / 3600,
+			RegisterNodeBurst:   cfg.RegisterRateNode,
+			NameHold:            cfg.NameHold,
+		},
+		Store:      n.store,
+		OPAQUE:     opaqueServer,
+		Log:        n.log,
+		Observer:   n.metrics,
+		Federation: fed,
+		Mesh:       mesh,
+		Channels:   n.channels,
+	})
 }
 
 // releaseStack holds what a node acquired while it was built, to be freed
