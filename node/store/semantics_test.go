@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/node/memstore"
 	"github.com/quicprochat/qpc/node/storetest"
 )
 
@@ -52,4 +53,28 @@ func chanOptions(quota node.ChannelQuota) Options { return optionsOf(storetest.C
 // mlsOptions are the suite's test bounds with small sequencer bounds.
 func mlsOptions(maxGroups, maxCommits int) Options {
 	return optionsOf(storetest.MLSConfig(maxGroups, maxCommits))
+}
+
+// TestTheTwinHasTheseDefaults keeps memstore's defaults, which the suite
+// leaves some bounds at, equal to this store's.
+func TestTheTwinHasTheseDefaults(t *testing.T) {
+	ours, twin := (&Options{}).WithDefaults(), memstore.Options{}.WithDefaults()
+	for _, c := range []struct {
+		name        string
+		ours, twins any
+	}{
+		{"Limits", ours.Limits, twin.Limits},
+		{"MaxAccounts", ours.MaxAccounts, twin.MaxAccounts},
+		{"MaxKeyPackages", ours.MaxKeyPackages, twin.MaxKeyPackages},
+		{"Mesh", ours.Mesh, twin.Mesh},
+		{"Channels", ours.Channels, twin.Channels},
+		{"MaxGroups", ours.MaxGroups, twin.MaxGroups},
+		{"MaxCommitsPerGroup", ours.MaxCommitsPerGroup, twin.MaxCommitsPerGroup},
+		{"MaxUserLen", MaxUserLen, memstore.MaxUserLen},
+		{"MaxDomainLen", MaxDomainLen, memstore.MaxDomainLen},
+	} {
+		if c.ours != c.twins {
+			t.Errorf("%s: memstore's default %+v, node/store's %+v", c.name, c.twins, c.ours)
+		}
+	}
 }
