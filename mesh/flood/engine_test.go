@@ -4,13 +4,12 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/quicprochat/qpc/node"
-	"github.com/quicprochat/qpc/node/store"
+	"github.com/quicprochat/qpc/node/memstore"
 )
 
 // recLinks records what the engine sends to its neighbours. It stands in
@@ -70,12 +69,12 @@ func (l *recLinks) sent(t *testing.T, n string, want int) []*Post {
 	}
 }
 
-func newTestEngine(t *testing.T, cfg Config, links Links) (*Engine, *store.Store) {
+// newTestEngine returns an engine of n1.example.mesh with cfg on an
+// in-memory store (node/storetest holds it to node/store's semantics),
+// run with links unless they are nil.
+func newTestEngine(t *testing.T, cfg Config, links Links) (*Engine, *memstore.Store) {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), store.FileName), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := memstore.New(memstore.Options{})
 	t.Cleanup(func() { st.Close() })
 	if cfg.Key == nil {
 		_, cfg.Key, _ = ed25519.GenerateKey(nil)
