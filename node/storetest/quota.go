@@ -62,7 +62,7 @@ func testNeighbourQuotaCapsOneNeighboursForgedOriginsAndNotTheOthers(t *testing.
 	if err := Hold(t, s, Relayed(41, "n9.example", "forged41.example", "key41", "evil.example", 1))[0]; !errors.Is(err, node.ErrMeshFull) {
 		t.Errorf("at the quota again: %v, want ErrMeshFull", err)
 	}
-	// The tallies survive a reopen and are what Check recounts.
+	// The tallies agree with what is held, where the store can check.
 	if err := check(s); err != nil {
 		t.Fatal(err)
 	}
