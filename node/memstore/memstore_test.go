@@ -23,6 +23,9 @@ func TestSemantics(t *testing.T) {
 			Now:                c.Now,
 		})
 		t.Cleanup(func() {
+			if err := s.Check(); err != nil && !errors.Is(err, node.ErrStoreClosed) {
+				t.Errorf("Check: %v", err)
+			}
 			if err := s.Close(); err != nil && !errors.Is(err, node.ErrStoreClosed) {
 				t.Errorf("Close: %v", err)
 			}
