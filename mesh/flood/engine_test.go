@@ -95,6 +95,18 @@ func newTestEngine(t *testing.T, cfg Config, links Links) (*Engine, *memstore.St
 			cancel()
 			<-done
 		})
+		// Posts relayed before Run has its links go to no queue; the
+		// tests' LinkUp and Receive come after it.
+		deadline := time.Now().Add(10 * time.Second)
+		for running := false; !running; {
+			e.mu.Lock()
+			running = e.ctx != nil
+			e.mu.Unlock()
+			if time.Now().After(deadline) {
+				t.Fatal("the engine did not start running")
+			}
+			time.Sleep(time.Millisecond)
+		}
 	}
 	return e, st
 }
