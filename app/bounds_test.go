@@ -13,8 +13,7 @@ import (
 	"github.com/quic-go/quic-go"
 
 	"github.com/quicprochat/qpc/client"
-	"github.com/quicprochat/qpc/node"
-	"github.com/quicprochat/qpc/node/noderpc"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/transport"
 )
 
@@ -71,7 +70,7 @@ func TestCallsOverTheNodeBoundAreRefusedAsBusy(t *testing.T) {
 	_, err = c.Health(ctx)
 	end1()
 	end2()
-	if !errors.Is(noderpc.FromException(err), node.ErrRateLimited) {
+	if !errors.Is(protocol.FromException(err), protocol.ErrRateLimited) {
 		t.Fatalf("health with the node's calls all running = %v, want ErrRateLimited", err)
 	}
 	if got := busy.Load(); got != 1 {
@@ -87,7 +86,7 @@ func TestTryBeginRefusesAtItsBoundAndCountsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.TryBegin(); !errors.Is(err, ErrBusy) || !errors.Is(err, node.ErrRateLimited) {
+	if _, err := c.TryBegin(); !errors.Is(err, ErrBusy) || !errors.Is(err, protocol.ErrRateLimited) {
 		t.Fatalf("second TryBegin = %v, want ErrBusy wrapping ErrRateLimited", err)
 	}
 	if c.Running() != 1 {

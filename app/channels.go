@@ -7,8 +7,8 @@ import (
 	"github.com/quicprochat/qpc/config"
 	"github.com/quicprochat/qpc/mesh/flood"
 	"github.com/quicprochat/qpc/metrics"
-	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/store"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // newChannels builds the broadcast channel relay on the node's store. It
@@ -18,7 +18,7 @@ func (n *Node) newChannels(cfg config.Node, st *store.Store) (*flood.Engine, err
 		Domain:         strings.ToLower(cfg.Domain),
 		Key:            n.key.Private,
 		Store:          st,
-		Notify:         func(ch node.ChannelID) { n.svc.NotifyChannel(ch) },
+		Notify:         func(ch protocol.ChannelID) { n.svc.NotifyChannel(ch) },
 		Retention:      cfg.ChannelRetention,
 		MaxHops:        cfg.MeshMaxHops,
 		OriginRate:     cfg.ChannelOriginRate,

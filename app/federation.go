@@ -21,6 +21,7 @@ import (
 	"github.com/quicprochat/qpc/metrics"
 	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/store"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/version"
 )
 
@@ -129,7 +130,7 @@ func (n *Node) newMesh(cfg config.Node, st *store.Store) (*forward.Engine, error
 // time a peer forwards.
 type meshLocal struct{ n *Node }
 
-func (l meshLocal) DeliverMesh(ctx context.Context, msgs []node.NewMessage) ([]node.Receipt, error) {
+func (l meshLocal) DeliverMesh(ctx context.Context, msgs []protocol.NewMessage) ([]protocol.Receipt, error) {
 	return l.n.svc.DeliverMesh(ctx, msgs)
 }
 
@@ -190,9 +191,9 @@ func (f *federationMetrics) Forged(peer, kind string) { f.forged.With(peer, kind
 
 func (f *federationMetrics) Refused(reason string) { f.refused.With(reason).Inc() }
 
-func (f *federationMetrics) LinkState(peer string, s node.LinkState) {
+func (f *federationMetrics) LinkState(peer string, s protocol.LinkState) {
 	v := 0.0
-	if s == node.LinkUp {
+	if s == protocol.LinkUp {
 		v = 1
 	}
 	f.up.With(peer).Set(v)

@@ -31,6 +31,7 @@ import (
 	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/noderpc"
 	"github.com/quicprochat/qpc/node/store"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/transport"
 	"github.com/quicprochat/qpc/version"
 )
@@ -149,7 +150,7 @@ func NewNode(cfg config.Node, log *slog.Logger) (*Node, error) {
 		}
 	}
 	svc, err := node.New(node.Config{
-		Identity: node.Identity{
+		Identity: protocol.Identity{
 			Version:  version.Version,
 			Commit:   version.Commit,
 			Platform: version.Platform(),
@@ -243,14 +244,14 @@ func openStore(cfg config.Node, onCommit func(int, time.Duration)) (*store.Store
 		Limits: node.MailboxLimits{MaxMessages: cfg.MailboxMaxMessages, MaxBytes: cfg.MailboxMaxBytes,
 			TotalBytes: cfg.StoreMaxBytes},
 		MaxAccounts: cfg.MaxAccounts,
-		Mesh: node.MeshQuota{
+		Mesh: protocol.MeshQuota{
 			MaxBytes:       cfg.MeshStoreBytes,
 			DomainBytes:    cfg.MeshDomainBytes,
 			OriginBytes:    cfg.MeshOriginBytes,
 			NeighbourBytes: cfg.MeshNeighbourQuota(),
 			MaxSeen:        cfg.MeshSeenMax,
 		},
-		Channels: node.ChannelQuota{
+		Channels: protocol.ChannelQuota{
 			Retain:      cfg.ChannelRetain,
 			MaxChannels: cfg.ChannelMax,
 			MaxBytes:    cfg.ChannelStoreSize,

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Relays to one peer are coalesced: while calls are in flight, the
@@ -23,18 +23,18 @@ const (
 
 // relayRequest is one caller's messages waiting to be relayed.
 type relayRequest struct {
-	msgs []node.Outgoing
+	msgs []protocol.Outgoing
 	done chan relayResult // buffered: the sender never blocks on it
 }
 
 type relayResult struct {
-	receipts []node.Receipt
+	receipts []protocol.Receipt
 	err      error
 }
 
 // relayFunc makes one relayEnqueue call: link.relay on a link, a fake in
 // the tests of the coalescing, which need no QUIC.
-type relayFunc func(ctx context.Context, msgs []node.Outgoing) ([]node.Receipt, error)
+type relayFunc func(ctx context.Context, msgs []protocol.Outgoing) ([]protocol.Receipt, error)
 
 // startRelays runs the link's relay senders until the link ends.
 func (l *link) startRelays(timeout time.Duration) {
@@ -53,7 +53,7 @@ func (l *link) runRelays(base context.Context, timeout time.Duration, send relay
 // enqueueRelay hands msgs to the link's senders and waits for their
 // receipts, or for ctx. A caller that gives up does not take its messages
 // back: the peer may still store them.
-func (l *link) enqueueRelay(ctx context.Context, msgs []node.Outgoing) ([]node.Receipt, error) {
+func (l *link) enqueueRelay(ctx context.Context, msgs []protocol.Outgoing) ([]protocol.Receipt, error) {
 	req := &relayRequest{msgs: msgs, done: make(chan relayResult, 1)}
 	select {
 	case l.relays <- req:
@@ -98,7 +98,7 @@ func (l *link) relaySender(base context.Context, timeout time.Duration, send rel
 				break fill
 			}
 		}
-		msgs := make([]node.Outgoing, 0, n)
+		msgs := make([]protocol.Outgoing, 0, n)
 		for _, req := range batch {
 			msgs = append(msgs, req.msgs...)
 		}
@@ -108,7 +108,7 @@ func (l *link) relaySender(base context.Context, timeout time.Duration, send rel
 		if err == nil && len(receipts) != len(msgs) {
 			// link.relay checks this; a sender that did not would make
 			// the callers' slices below run out.
-			err = fmt.Errorf("%w: %s answered %d receipts for %d messages", node.ErrPeerUnreachable, l.domain, len(receipts), len(msgs))
+			err = fmt.Errorf("%w: %s answered %d receipts for %d messages", protocol.ErrPeerUnreachable, l.domain, len(receipts), len(msgs))
 		}
 		for _, req := range batch {
 			if err != nil {

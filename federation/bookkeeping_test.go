@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/crypto/ca"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // These tests look at the manager's and the link's own logic, the
@@ -32,13 +32,13 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 // numbered is a message whose payload is its number, and receiptOf the
 // receipt a fake peer gives it: its number as Seq, so that a caller can
 // tell its own receipts from another's.
-func numbered(n int) node.Outgoing {
-	return node.Outgoing{Recipient: "bob", Payload: []byte(strconv.Itoa(n))}
+func numbered(n int) protocol.Outgoing {
+	return protocol.Outgoing{Recipient: "bob", Payload: []byte(strconv.Itoa(n))}
 }
 
-func receiptOf(m node.Outgoing) node.Receipt {
+func receiptOf(m protocol.Outgoing) protocol.Receipt {
 	n, _ := strconv.Atoi(string(m.Payload))
-	return node.Receipt{Seq: uint64(n)}
+	return protocol.Receipt{Seq: uint64(n)}
 }
 
 // gatedPeer answers relays once its gate opens, counting the calls and
@@ -53,7 +53,7 @@ type gatedPeer struct {
 	short    bool // answer one receipt too few
 }
 
-func (p *gatedPeer) relay(ctx context.Context, msgs []node.Outgoing) ([]node.Receipt, error) {
+func (p *gatedPeer) relay(ctx context.Context, msgs []protocol.Outgoing) ([]protocol.Receipt, error) {
 	p.inFlight.Add(1)
 	p.msgsIn.Add(int32(len(msgs)))
 	defer func() {
@@ -71,7 +71,7 @@ func (p *gatedPeer) relay(ctx context.Context, msgs []node.Outgoing) ([]node.Rec
 	if p.fail != nil {
 		return nil, p.fail
 	}
-	out := make([]node.Receipt, 0, len(msgs))
+	out := make([]protocol.Receipt, 0, len(msgs))
 	for _, m := range msgs {
 		out = append(out, receiptOf(m))
 	}
@@ -95,10 +95,10 @@ func TestRelaysWaitingForABusyLinkGoOutTogetherAndEachCallerGetsItsOwnReceipts(t
 	l := newRelayLink(t, p)
 	const early, late = relaysInFlight, 20
 	var wg sync.WaitGroup
-	results := make([][]node.Receipt, early+late)
+	results := make([][]protocol.Receipt, early+late)
 	errs := make([]error, early+late)
 	call := func(i int) {
-		wg.Go(func() { results[i], errs[i] = l.enqueueRelay(context.Background(), []node.Outgoing{numbered(i)}) })
+		wg.Go(func() { results[i], errs[i] = l.enqueueRelay(context.Background(), []protocol.Outgoing{numbered(i)}) })
 	}
 	// One at a time, so that each sender takes one caller alone and then
 	// waits at the gate.
@@ -131,12 +131,12 @@ func TestAFailedRelayFailsEveryCallerOfItsBatchAndShortAnswersAreRefused(t *test
 		want error
 	}{
 		{"the call fails", &gatedPeer{gate: make(chan struct{}), fail: &linkError{domain: "peer.mesh", err: errLinkClosed}}, errLinkClosed},
-		{"the peer answers too few receipts", &gatedPeer{gate: make(chan struct{}), short: true}, node.ErrPeerUnreachable},
+		{"the peer answers too few receipts", &gatedPeer{gate: make(chan struct{}), short: true}, protocol.ErrPeerUnreachable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			close(tc.peer.gate)
 			l := newRelayLink(t, tc.peer)
-			if _, err := l.enqueueRelay(context.Background(), []node.Outgoing{numbered(1), numbered(2)}); !errors.Is(err, tc.want) || !errors.Is(err, node.ErrPeerUnreachable) {
+			if _, err := l.enqueueRelay(context.Background(), []protocol.Outgoing{numbered(1), numbered(2)}); !errors.Is(err, tc.want) || !errors.Is(err, protocol.ErrPeerUnreachable) {
 				t.Errorf("enqueueRelay = %v, want %v (and ErrPeerUnreachable)", err, tc.want)
 			}
 		})
@@ -150,7 +150,7 @@ func TestAClosedLinkAnswersItsWaitingAndNewCallers(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, relaysInFlight+3)
 	for i := range errs {
-		wg.Go(func() { _, errs[i] = l.enqueueRelay(context.Background(), []node.Outgoing{numbered(i)}) })
+		wg.Go(func() { _, errs[i] = l.enqueueRelay(context.Background(), []protocol.Outgoing{numbered(i)}) })
 	}
 	waitUntil(t, "the callers to be taken or queued", func() bool {
 		return int(p.msgsIn.Load())+len(l.relays) == len(errs)
@@ -159,17 +159,17 @@ func TestAClosedLinkAnswersItsWaitingAndNewCallers(t *testing.T) {
 	wg.Wait()
 	close(p.gate) // let the senders' calls end, as a closed connection ends them
 	for i, err := range errs {
-		if !errors.Is(err, errLinkClosed) || !errors.Is(err, node.ErrPeerUnreachable) {
+		if !errors.Is(err, errLinkClosed) || !errors.Is(err, protocol.ErrPeerUnreachable) {
 			t.Errorf("caller %d: %v, want the link closed (ErrPeerUnreachable)", i, err)
 		}
 	}
-	if _, err := l.enqueueRelay(context.Background(), []node.Outgoing{numbered(9)}); !errors.Is(err, errLinkClosed) {
+	if _, err := l.enqueueRelay(context.Background(), []protocol.Outgoing{numbered(9)}); !errors.Is(err, errLinkClosed) {
 		t.Errorf("a relay after the close: %v, want the link closed", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	open := &link{domain: "peer.mesh", done: make(chan struct{}), relays: make(chan *relayRequest)}
-	if _, err := open.enqueueRelay(ctx, []node.Outgoing{numbered(1)}); !errors.Is(err, context.Canceled) {
+	if _, err := open.enqueueRelay(ctx, []protocol.Outgoing{numbered(1)}); !errors.Is(err, context.Canceled) {
 		t.Errorf("a caller that gave up: %v, want its context's error", err)
 	}
 }
@@ -194,12 +194,12 @@ func newBareManager(t *testing.T, peers ...string) *Manager {
 
 func TestAPeerIsReportedByAddressUntilItsDomainIsKnownThenByDomain(t *testing.T) {
 	m := newBareManager(t, "192.0.2.7:7000", "192.0.2.8:7000")
-	if got := m.Links(); len(got) != 2 || got[0].Address != "192.0.2.7:7000" || got[0].State != node.LinkDown {
+	if got := m.Links(); len(got) != 2 || got[0].Address != "192.0.2.7:7000" || got[0].State != protocol.LinkDown {
 		t.Fatalf("configured peers: %+v", got)
 	}
-	m.setState("192.0.2.7:7000", "", node.LinkConnecting, "connection refused")
-	m.setState("192.0.2.7:7000", "", node.LinkDown, "connection refused")
-	m.setState("192.0.2.7:7000", "zz.example.mesh", node.LinkConnecting, "")
+	m.setState("192.0.2.7:7000", "", protocol.LinkConnecting, "connection refused")
+	m.setState("192.0.2.7:7000", "", protocol.LinkDown, "connection refused")
+	m.setState("192.0.2.7:7000", "zz.example.mesh", protocol.LinkConnecting, "")
 	m.count("zz.example.mesh", 3, 1, nil)
 	m.count("zz.example.mesh", 0, 0, errors.New("timeout"))
 	got := m.Links()
@@ -211,7 +211,7 @@ func TestAPeerIsReportedByAddressUntilItsDomainIsKnownThenByDomain(t *testing.T)
 	if got[0].Address != "192.0.2.8:7000" || zz.Domain != "zz.example.mesh" || zz.Address != "192.0.2.7:7000" {
 		t.Errorf("Links order: %+v", got)
 	}
-	if zz.Errors != 3 || zz.LastError != "timeout" || zz.RelayedOut != 3 || zz.RelayedIn != 1 || zz.State != node.LinkConnecting {
+	if zz.Errors != 3 || zz.LastError != "timeout" || zz.RelayedOut != 3 || zz.RelayedIn != 1 || zz.State != protocol.LinkConnecting {
 		t.Errorf("the peer's entry: %+v; want 3 errors (2 dials, 1 relay), 3 out, 1 in, connecting", zz)
 	}
 	m.forget("192.0.2.8:7000")
@@ -223,20 +223,20 @@ func TestAPeerIsReportedByAddressUntilItsDomainIsKnownThenByDomain(t *testing.T)
 
 func TestARelayWithoutALinkSaysWhetherThePeerIsKnown(t *testing.T) {
 	m := newBareManager(t)
-	m.setState("192.0.2.7:7000", "n2.example.mesh", node.LinkDown, "handshake timeout")
+	m.setState("192.0.2.7:7000", "n2.example.mesh", protocol.LinkDown, "handshake timeout")
 	for _, tc := range []struct {
 		domain string
 		want   error
 	}{
-		{"n2.example.mesh", node.ErrPeerUnreachable},
-		{"n9.example.mesh", node.ErrUnknownDomain},
+		{"n2.example.mesh", protocol.ErrPeerUnreachable},
+		{"n9.example.mesh", protocol.ErrUnknownDomain},
 	} {
-		_, err := m.Relay(context.Background(), tc.domain, []node.Outgoing{numbered(1)})
-		if !errors.Is(err, tc.want) || !errors.Is(err, node.ErrNoLink) {
+		_, err := m.Relay(context.Background(), tc.domain, []protocol.Outgoing{numbered(1)})
+		if !errors.Is(err, tc.want) || !errors.Is(err, protocol.ErrNoLink) {
 			t.Errorf("Relay to %s: %v, want %v with ErrNoLink (so the message may go into the mesh)", tc.domain, err, tc.want)
 		}
 	}
-	if _, err := m.ResolveUser(context.Background(), "bob@n9.example.mesh"); !errors.Is(err, node.ErrUnknownDomain) {
+	if _, err := m.ResolveUser(context.Background(), "bob@n9.example.mesh"); !errors.Is(err, protocol.ErrUnknownDomain) {
 		t.Errorf("ResolveUser without a link: %v, want ErrUnknownDomain", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/memstore"
 	"github.com/quicprochat/qpc/node/storetest"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // These tests drive the service's logic, each refusal and bound that a
@@ -31,11 +32,11 @@ func loggedIn(t *testing.T, f *fixture, user string) *node.Conn {
 }
 
 // send enqueues payloads to rcpt on c and returns the receipts.
-func send(t *testing.T, c *node.Conn, rcpt string, payloads ...string) []node.Receipt {
+func send(t *testing.T, c *node.Conn, rcpt string, payloads ...string) []protocol.Receipt {
 	t.Helper()
-	var msgs []node.Outgoing
+	var msgs []protocol.Outgoing
 	for _, p := range payloads {
-		msgs = append(msgs, node.Outgoing{Recipient: rcpt, Payload: []byte(p)})
+		msgs = append(msgs, protocol.Outgoing{Recipient: rcpt, Payload: []byte(p)})
 	}
 	rs, _, err := c.Enqueue(context.Background(), msgs)
 	if err != nil {
@@ -86,7 +87,7 @@ func TestEnqueueRefusesEachBadMessageAloneAndBadBatchesWhole(t *testing.T) {
 	alice := loggedIn(t, f, "alice")
 	loggedIn(t, f, "bob")
 	ctx := context.Background()
-	msgs := []node.Outgoing{
+	msgs := []protocol.Outgoing{
 		{Recipient: "bob", Payload: []byte("fine")},
 		{Recipient: "nobody", Payload: []byte("x")},
 		{Recipient: "bob", Payload: []byte("123456789")},
@@ -96,36 +97,36 @@ func TestEnqueueRefusesEachBadMessageAloneAndBadBatchesWhole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, want := range []error{nil, node.ErrUnknownUser, node.ErrPayloadTooLarge, node.ErrTTLTooLong} {
+	for i, want := range []error{nil, protocol.ErrUnknownUser, protocol.ErrPayloadTooLarge, protocol.ErrTTLTooLong} {
 		if !errors.Is(rs[i].Err, want) || (want == nil && rs[i].Err != nil) {
 			t.Errorf("message %d: %v, want %v", i, rs[i].Err, want)
 		}
 	}
-	for _, m := range []node.Outgoing{
+	for _, m := range []protocol.Outgoing{
 		{Recipient: "bob", Payload: nil},
 		{Recipient: "Bob Smith", Payload: []byte("x")},
 	} {
-		if rs, _, err := alice.Enqueue(ctx, []node.Outgoing{m}); err != nil || !errors.Is(rs[0].Err, node.ErrBadRequest) {
+		if rs, _, err := alice.Enqueue(ctx, []protocol.Outgoing{m}); err != nil || !errors.Is(rs[0].Err, protocol.ErrBadRequest) {
 			t.Errorf("Enqueue(%+v) = %+v, %v; want ErrBadRequest in the receipt", m, rs, err)
 		}
 	}
-	if rs, _, err := alice.Enqueue(ctx, []node.Outgoing{{Recipient: "bob@other.mesh", Payload: []byte("x")}}); err != nil || !errors.Is(rs[0].Err, node.ErrUnknownDomain) {
+	if rs, _, err := alice.Enqueue(ctx, []protocol.Outgoing{{Recipient: "bob@other.mesh", Payload: []byte("x")}}); err != nil || !errors.Is(rs[0].Err, protocol.ErrUnknownDomain) {
 		t.Errorf("to another domain without federation: %+v, %v; want ErrUnknownDomain", rs, err)
 	}
 	// Bob holds 1 of 2: the second fits, the third is refused.
-	if rs := send(t, alice, "bob", "2nd", "3rd"); rs[0].Err != nil || !errors.Is(rs[1].Err, node.ErrMailboxFull) {
+	if rs := send(t, alice, "bob", "2nd", "3rd"); rs[0].Err != nil || !errors.Is(rs[1].Err, protocol.ErrMailboxFull) {
 		t.Errorf("filling bob's mailbox: %+v, want the second refused with ErrMailboxFull", rs)
 	}
-	for _, batch := range [][]node.Outgoing{nil, make([]node.Outgoing, 5)} {
-		if _, _, err := alice.Enqueue(ctx, batch); !errors.Is(err, node.ErrBadRequest) {
+	for _, batch := range [][]protocol.Outgoing{nil, make([]protocol.Outgoing, 5)} {
+		if _, _, err := alice.Enqueue(ctx, batch); !errors.Is(err, protocol.ErrBadRequest) {
 			t.Errorf("a batch of %d: %v, want ErrBadRequest", len(batch), err)
 		}
 	}
 	anon := f.conn(t, "192.0.2.99:1")
-	if _, _, err := anon.Enqueue(ctx, msgs[:1]); !errors.Is(err, node.ErrUnauthenticated) {
+	if _, _, err := anon.Enqueue(ctx, msgs[:1]); !errors.Is(err, protocol.ErrUnauthenticated) {
 		t.Errorf("Enqueue before login: %v, want ErrUnauthenticated", err)
 	}
-	if _, err := anon.Fetch(0, 1); !errors.Is(err, node.ErrUnauthenticated) {
+	if _, err := anon.Fetch(0, 1); !errors.Is(err, protocol.ErrUnauthenticated) {
 		t.Errorf("Fetch before login: %v, want ErrUnauthenticated", err)
 	}
 }
@@ -135,7 +136,7 @@ func TestAConnectionEnqueuesNoFasterThanItsBurstThenItsRate(t *testing.T) {
 	alice := loggedIn(t, f, "alice")
 	loggedIn(t, f, "bob")
 	send(t, alice, "bob", "1", "2")
-	if _, _, err := alice.Enqueue(context.Background(), []node.Outgoing{{Recipient: "bob", Payload: []byte("3")}, {Recipient: "bob", Payload: []byte("4")}}); !errors.Is(err, node.ErrRateLimited) {
+	if _, _, err := alice.Enqueue(context.Background(), []protocol.Outgoing{{Recipient: "bob", Payload: []byte("3")}, {Recipient: "bob", Payload: []byte("4")}}); !errors.Is(err, protocol.ErrRateLimited) {
 		t.Fatalf("two more after a burst of 3 spent 2: %v, want ErrRateLimited", err)
 	}
 	if n, _, _ := f.st.Depth("bob"); n != 2 {
@@ -159,13 +160,13 @@ func TestASessionResumesUntilItExpiresAndAForgedTokenNever(t *testing.T) {
 		t.Fatalf("ResumeSession = %+v, %v; user %q", s, err, again.User())
 	}
 	for _, bad := range [][]byte{nil, tok[:len(tok)-1], make([]byte, len(tok))} {
-		if _, err := f.conn(t, "192.0.2.1:3").ResumeSession(bad); !errors.Is(err, node.ErrInvalidToken) {
+		if _, err := f.conn(t, "192.0.2.1:3").ResumeSession(bad); !errors.Is(err, protocol.ErrInvalidToken) {
 			t.Errorf("ResumeSession of a %d-byte forged token: %v, want ErrInvalidToken", len(bad), err)
 		}
 	}
 	f.clock.add(time.Hour)
 	late := f.conn(t, "192.0.2.1:4")
-	if _, err := late.ResumeSession(tok); !errors.Is(err, node.ErrSessionExpired) {
+	if _, err := late.ResumeSession(tok); !errors.Is(err, protocol.ErrSessionExpired) {
 		t.Errorf("ResumeSession at its expiry: %v, want ErrSessionExpired", err)
 	}
 	if late.User() != "" {
@@ -178,7 +179,7 @@ func TestKeyPackagesAreHandedOutOnceThenTheLastResortOne(t *testing.T) {
 	alice, bob := loggedIn(t, f, "alice"), loggedIn(t, f, "bob")
 	kp1, kp2, last := realKeyPackage(t, mls.X25519AES128GCMSHA256Ed25519), realKeyPackage(t, mls.X25519AES128GCMSHA256Ed25519), realKeyPackage(t, mls.X25519AES128GCMSHA256Ed25519)
 	must(t, alice.UploadKeyPackages([][]byte{kp1, kp2}, last))
-	if err := alice.UploadKeyPackages([][]byte{realKeyPackage(t, mls.X25519AES128GCMSHA256Ed25519)}, nil); !errors.Is(err, node.ErrTooManyKeyPackages) {
+	if err := alice.UploadKeyPackages([][]byte{realKeyPackage(t, mls.X25519AES128GCMSHA256Ed25519)}, nil); !errors.Is(err, protocol.ErrTooManyKeyPackages) {
 		t.Errorf("a third package over a bound of 2: %v, want ErrTooManyKeyPackages", err)
 	}
 	if n, lastResort, err := alice.KeyPackageCount(0); err != nil || n != 2 || !lastResort {
@@ -191,14 +192,14 @@ func TestKeyPackagesAreHandedOutOnceThenTheLastResortOne(t *testing.T) {
 			t.Errorf("fetch %d: %d bytes, last resort %v, %v", i, len(pkg), lastResort, err)
 		}
 	}
-	if _, _, err := bob.FetchKeyPackage(ctx, "carol", 0); !errors.Is(err, node.ErrUnknownUser) {
+	if _, _, err := bob.FetchKeyPackage(ctx, "carol", 0); !errors.Is(err, protocol.ErrUnknownUser) {
 		t.Errorf("a key package of nobody: %v, want ErrUnknownUser", err)
 	}
-	if _, _, err := alice.FetchKeyPackage(ctx, "bob", 0); !errors.Is(err, node.ErrNoKeyPackage) {
+	if _, _, err := alice.FetchKeyPackage(ctx, "bob", 0); !errors.Is(err, protocol.ErrNoKeyPackage) {
 		t.Errorf("a key package of a user who uploaded none: %v, want ErrNoKeyPackage", err)
 	}
 	for _, bad := range [][]byte{{}, []byte("not a key package")} {
-		if err := alice.UploadKeyPackages([][]byte{bad}, nil); !errors.Is(err, node.ErrBadRequest) {
+		if err := alice.UploadKeyPackages([][]byte{bad}, nil); !errors.Is(err, protocol.ErrBadRequest) {
 			t.Errorf("uploading %q: %v, want ErrBadRequest", bad, err)
 		}
 	}
@@ -216,14 +217,14 @@ func TestTheNodeOrdersEachEpochsCommitOnce(t *testing.T) {
 	if err != nil || o.Accepted || o.Next != 1 || len(o.Missing) != 1 || string(o.Missing[0]) != string(storetest.Commit("alice", 0)) {
 		t.Errorf("bob's claim of the same epoch: %+v, %v; want alice's commit back", o, err)
 	}
-	if _, err := bob.OrderCommit(ctx, "", storetest.ClaimBy("mallory", g, 1, []byte("junk"))); !errors.Is(err, node.ErrBadCommitClaim) {
+	if _, err := bob.OrderCommit(ctx, "", storetest.ClaimBy("mallory", g, 1, []byte("junk"))); !errors.Is(err, protocol.ErrBadCommitClaim) {
 		t.Errorf("a claim with another epoch key: %v, want ErrBadCommitClaim", err)
 	}
-	if _, err := bob.OrderCommit(ctx, "other.mesh", storetest.Claim(g, 1, storetest.Commit("bob", 1))); !errors.Is(err, node.ErrUnknownDomain) {
+	if _, err := bob.OrderCommit(ctx, "other.mesh", storetest.Claim(g, 1, storetest.Commit("bob", 1))); !errors.Is(err, protocol.ErrUnknownDomain) {
 		t.Errorf("a group homed on another node without federation: %v, want ErrUnknownDomain", err)
 	}
 	anon := f.conn(t, "192.0.2.99:1")
-	if _, err := anon.OrderCommit(ctx, "", storetest.Claim(g, 1, storetest.Commit("x", 1))); !errors.Is(err, node.ErrUnauthenticated) {
+	if _, err := anon.OrderCommit(ctx, "", storetest.Claim(g, 1, storetest.Commit("x", 1))); !errors.Is(err, protocol.ErrUnauthenticated) {
 		t.Errorf("a claim before login: %v, want ErrUnauthenticated", err)
 	}
 }
@@ -232,14 +233,14 @@ func TestMessagesFromTheMeshAreDeliveredOnceByTheirID(t *testing.T) {
 	f := newFixture(t, node.Limits{MaxTTL: time.Hour, DefaultTTL: time.Hour}, memstore.Options{})
 	bob := loggedIn(t, f, "bob")
 	now := f.clock.now()
-	m := node.NewMessage{Recipient: "bob", Payload: []byte("through the mesh"), Enqueued: now,
+	m := protocol.NewMessage{Recipient: "bob", Payload: []byte("through the mesh"), Enqueued: now,
 		Expires: now.Add(48 * time.Hour), MeshID: storetest.MeshID(1), MeshExpires: now.Add(48 * time.Hour), MeshFrom: "n2.mesh"}
-	rs, err := f.svc.DeliverMesh(context.Background(), []node.NewMessage{m, m})
+	rs, err := f.svc.DeliverMesh(context.Background(), []protocol.NewMessage{m, m})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var seen *node.SeenError
-	if rs[0].Err != nil || rs[0].Seq != 1 || !errors.As(rs[1].Err, &seen) || seen.State != node.SeenDelivered {
+	var seen *protocol.SeenError
+	if rs[0].Err != nil || rs[0].Seq != 1 || !errors.As(rs[1].Err, &seen) || seen.State != protocol.SeenDelivered {
 		t.Errorf("the same id twice in one call: %+v, want stored once then SeenError(delivered)", rs)
 	}
 	got, _ := bob.Fetch(0, 0)

@@ -8,20 +8,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/memstore"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // These tests look at what the engine asks of its channel store and what
 // it makes of the answers, on the in-memory store, without links.
 
 func TestKeptPostsAreFetchedInOrderWithTheirBodiesAndOrigins(t *testing.T) {
-	var notified []node.ChannelID
-	e, _ := newTestEngine(t, Config{Notify: func(ch node.ChannelID) { notified = append(notified, ch) }}, nil)
+	var notified []protocol.ChannelID
+	e, _ := newTestEngine(t, Config{Notify: func(ch protocol.ChannelID) { notified = append(notified, ch) }}, nil)
 	ctx := context.Background()
-	var ids []node.PostID
+	var ids []protocol.PostID
 	for i := range 3 {
-		id, err := e.Publish(ctx, node.ChannelOutgoing{Sender: "alice", Channel: engineChannel, Body: body(byte(i))})
+		id, err := e.Publish(ctx, protocol.ChannelOutgoing{Sender: "alice", Channel: engineChannel, Body: body(byte(i))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,18 +62,18 @@ func TestKeptPostsAreFetchedInOrderWithTheirBodiesAndOrigins(t *testing.T) {
 
 func TestWantedNamesOnlyThePostsNotSeenHere(t *testing.T) {
 	e, _ := newTestEngine(t, Config{}, nil)
-	id, err := e.Publish(context.Background(), node.ChannelOutgoing{Sender: "alice", Channel: engineChannel, Body: body(1)})
+	id, err := e.Publish(context.Background(), protocol.ChannelOutgoing{Sender: "alice", Channel: engineChannel, Body: body(1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := e.Wanted([]node.PostID{{9}, id, {8}})
+	got, err := e.Wanted([]protocol.PostID{{9}, id, {8}})
 	if err != nil || !slices.Equal(got, []int{0, 2}) {
 		t.Errorf("Wanted = %v, %v; want the two unseen ids 0 and 2", got, err)
 	}
 }
 
 func TestAUsersPostsAreRefusedPastTheirRateAndAFullSeenSet(t *testing.T) {
-	st := memstore.New(memstore.Options{Channels: node.ChannelQuota{MaxSeen: 3}})
+	st := memstore.New(memstore.Options{Channels: protocol.ChannelQuota{MaxSeen: 3}})
 	t.Cleanup(func() { st.Close() })
 	_, key, _ := ed25519.GenerateKey(nil)
 	e, err := New(Config{Domain: "n1.example.mesh", Key: key, Store: st, UserRate: 2})
@@ -82,18 +82,18 @@ func TestAUsersPostsAreRefusedPastTheirRateAndAFullSeenSet(t *testing.T) {
 	}
 	ctx := context.Background()
 	post := func(user string, b byte) error {
-		_, err := e.Publish(ctx, node.ChannelOutgoing{Sender: user, Channel: engineChannel, Body: body(b)})
+		_, err := e.Publish(ctx, protocol.ChannelOutgoing{Sender: user, Channel: engineChannel, Body: body(b)})
 		return err
 	}
 	for i, err := range []error{post("alice", 1), post("alice", 2), post("alice", 3)} {
-		if want := i == 2; errors.Is(err, node.ErrRateLimited) != want {
+		if want := i == 2; errors.Is(err, protocol.ErrRateLimited) != want {
 			t.Errorf("alice's post %d: %v, want rate limited %v", i+1, err, want)
 		}
 	}
 	if err := post("bob", 4); err != nil {
 		t.Fatalf("bob's first post: %v", err)
 	}
-	if err := post("bob", 5); !errors.Is(err, node.ErrChannelFull) {
+	if err := post("bob", 5); !errors.Is(err, protocol.ErrChannelFull) {
 		t.Errorf("a post into a full seen-set: %v, want ErrChannelFull", err)
 	}
 	if got := e.Counters(); got["refused:user-rate"] != 1 || got["refused:seen-full"] != 1 || got["published"] != 3 {

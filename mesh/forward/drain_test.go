@@ -14,6 +14,7 @@ import (
 	"github.com/quicprochat/qpc/mesh/route"
 	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/memstore"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // These tests drive the engine's drain, receive and expiry logic by hand
@@ -80,10 +81,10 @@ func (c *testClock) add(d time.Duration) {
 // came.
 type recordingLocal struct {
 	st  *memstore.Store
-	got []node.NewMessage
+	got []protocol.NewMessage
 }
 
-func (l *recordingLocal) DeliverMesh(ctx context.Context, msgs []node.NewMessage) ([]node.Receipt, error) {
+func (l *recordingLocal) DeliverMesh(ctx context.Context, msgs []protocol.NewMessage) ([]protocol.Receipt, error) {
 	l.got = append(l.got, msgs...)
 	return l.st.Enqueue(ctx, msgs)
 }
@@ -125,13 +126,13 @@ func newDrainFixture(t *testing.T, answer func(int, *envelope.Envelope) Result) 
 }
 
 // send has alice send payloads to carol@n3 and returns their ids.
-func (f *drainFixture) send(t *testing.T, payloads ...string) []node.MeshID {
+func (f *drainFixture) send(t *testing.T, payloads ...string) []protocol.MeshID {
 	t.Helper()
-	var out []node.MeshOutgoing
+	var out []protocol.MeshOutgoing
 	for _, p := range payloads {
-		out = append(out, node.MeshOutgoing{Sender: "alice", Recipient: "carol@" + n3, Payload: []byte(p)})
+		out = append(out, protocol.MeshOutgoing{Sender: "alice", Recipient: "carol@" + n3, Payload: []byte(p)})
 	}
-	var ids []node.MeshID
+	var ids []protocol.MeshID
 	for i, r := range f.e.Send(context.Background(), out) {
 		if r.Err != nil {
 			t.Fatalf("Send of %q: %v", payloads[i], r.Err)
@@ -142,7 +143,7 @@ func (f *drainFixture) send(t *testing.T, payloads ...string) []node.MeshID {
 }
 
 // states returns alice's statuses of ids.
-func (f *drainFixture) states(t *testing.T, ids []node.MeshID) []node.MessageStatus {
+func (f *drainFixture) states(t *testing.T, ids []protocol.MeshID) []protocol.MessageStatus {
 	t.Helper()
 	sts, err := f.e.Status("alice", ids)
 	if err != nil {
@@ -192,10 +193,10 @@ func TestADrainForwardsEveryHeldEnvelopeInOrderInBatches(t *testing.T) {
 		t.Errorf("still held %v, pending %v", seqs, f.e.Pending(n3))
 	}
 	for i, st := range f.states(t, ids) {
-		if st.State != node.MeshForwarded || st.At != n2 {
+		if st.State != protocol.MeshForwarded || st.At != n2 {
 			t.Errorf("status %d: %+v, want forwarded at %s", i, st, n2)
 		}
-		if state, ok, _ := f.st.Seen(ids[i]); !ok || state != node.SeenForwarded {
+		if state, ok, _ := f.st.Seen(ids[i]); !ok || state != protocol.SeenForwarded {
 			t.Errorf("seen state of %d: %v %v, want forwarded", i, state, ok)
 		}
 	}
@@ -204,7 +205,7 @@ func TestADrainForwardsEveryHeldEnvelopeInOrderInBatches(t *testing.T) {
 func TestADrainKeepsWhatTheNextHopRefusedAndRestsThen(t *testing.T) {
 	f := newDrainFixture(t, func(i int, env *envelope.Envelope) Result {
 		if string(env.Payload) == "2" {
-			return Result{Outcome: Refused, Err: fmt.Errorf("%w: full", node.ErrMeshFull)}
+			return Result{Outcome: Refused, Err: fmt.Errorf("%w: full", protocol.ErrMeshFull)}
 		}
 		return Result{Outcome: Accepted}
 	})
@@ -224,15 +225,15 @@ func TestADrainKeepsWhatTheNextHopRefusedAndRestsThen(t *testing.T) {
 
 func TestADrainDropsWhatTheNextHopRejectsAndTellsTheSenderWhy(t *testing.T) {
 	f := newDrainFixture(t, func(int, *envelope.Envelope) Result {
-		return Result{Outcome: Rejected, Err: fmt.Errorf("%w: carol", node.ErrUnknownUser)}
+		return Result{Outcome: Rejected, Err: fmt.Errorf("%w: carol", protocol.ErrUnknownUser)}
 	})
 	ids := f.send(t, "1")
 	f.e.drain(context.Background(), n3)
 	st := f.states(t, ids)[0]
-	if st.State != node.MeshDropped || !errors.Is(st.Reason, node.ErrUnknownUser) || st.At != n2 {
+	if st.State != protocol.MeshDropped || !errors.Is(st.Reason, protocol.ErrUnknownUser) || st.At != n2 {
 		t.Errorf("status %+v, want dropped at %s for ErrUnknownUser", st, n2)
 	}
-	if state, _, _ := f.st.Seen(ids[0]); state != node.SeenDropped {
+	if state, _, _ := f.st.Seen(ids[0]); state != protocol.SeenDropped {
 		t.Errorf("seen state %v, want dropped", state)
 	}
 }
@@ -267,7 +268,7 @@ func TestHeldEnvelopesThatExpireAreDroppedAndTheSenderTold(t *testing.T) {
 	if seqs := f.heldSeqs(t); len(seqs) != 0 || f.e.Pending(n3) {
 		t.Errorf("held %v, pending %v after expiry", seqs, f.e.Pending(n3))
 	}
-	if st := f.states(t, ids)[0]; st.State != node.MeshExpired || !errors.Is(st.Reason, node.ErrExpired) {
+	if st := f.states(t, ids)[0]; st.State != protocol.MeshExpired || !errors.Is(st.Reason, protocol.ErrExpired) {
 		t.Errorf("status %+v, want expired", st)
 	}
 	if got := f.e.Counters()["dropped:expired"]; got != 1 {
@@ -312,7 +313,7 @@ func TestReceiveDeliversHoldsAndAnswersRepeatsAsDuplicateOrLooped(t *testing.T) 
 			t.Errorf("envelope %d: %v (%v), want %v", i, r.Outcome, r.Err, want[i])
 		}
 	}
-	for i, wantErr := range map[int]error{2: node.ErrHopLimit, 3: node.ErrUnknownUser, 4: node.ErrBadEnvelope, 5: node.ErrBadEnvelope} {
+	for i, wantErr := range map[int]error{2: protocol.ErrHopLimit, 3: protocol.ErrUnknownUser, 4: protocol.ErrBadEnvelope, 5: protocol.ErrBadEnvelope} {
 		if !errors.Is(got[i].Err, wantErr) {
 			t.Errorf("envelope %d: %v, want %v", i, got[i].Err, wantErr)
 		}

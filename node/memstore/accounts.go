@@ -5,12 +5,13 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // account is a user with everything stored for them.
 type account struct {
 	node.Account
-	keys    *node.PublishedKeys
+	keys    *protocol.PublishedKeys
 	pkgs    map[uint16]*keyPackages // by MLS cipher suite
 	mailbox mailbox
 }
@@ -29,11 +30,11 @@ func checkUser(user string) error {
 	return nil
 }
 
-// account returns user's account or node.ErrUnknownUser.
+// account returns user's account or protocol.ErrUnknownUser.
 func (s *Store) account(user string) (*account, error) {
 	a := s.accounts[user]
 	if a == nil {
-		return nil, fmt.Errorf("%w: %q", node.ErrUnknownUser, user)
+		return nil, fmt.Errorf("%w: %q", protocol.ErrUnknownUser, user)
 	}
 	return a, nil
 }
@@ -41,11 +42,11 @@ func (s *Store) account(user string) (*account, error) {
 // nameFree refuses a name that is taken or held at now.
 func (s *Store) nameFree(user string, now time.Time) error {
 	if s.accounts[user] != nil {
-		return fmt.Errorf("%w: %q", node.ErrUserExists, user)
+		return fmt.Errorf("%w: %q", protocol.ErrUserExists, user)
 	}
 	if until, held := s.holds[user]; held && until.After(now) {
 		return fmt.Errorf("%w: %q was deleted recently and is held until %s",
-			node.ErrUserExists, user, until.UTC().Format(time.DateOnly))
+			protocol.ErrUserExists, user, until.UTC().Format(time.DateOnly))
 	}
 	return nil
 }
@@ -63,7 +64,7 @@ func (s *Store) CreateAccount(a node.Account) error {
 		return err
 	}
 	if len(s.accounts) >= s.opts.MaxAccounts {
-		return fmt.Errorf("%w: %d accounts", node.ErrAccountsFull, len(s.accounts))
+		return fmt.Errorf("%w: %d accounts", protocol.ErrAccountsFull, len(s.accounts))
 	}
 	a.Record = clone(a.Record)
 	s.accounts[a.User] = &account{Account: a, pkgs: map[uint16]*keyPackages{}}
@@ -132,7 +133,7 @@ func (s *Store) PutSession(h node.TokenHash, sess node.Session) error {
 		return err
 	}
 	if !sess.AccountCreated.IsZero() && !a.Created.Equal(sess.AccountCreated) {
-		return fmt.Errorf("%w: %q was registered again", node.ErrUnknownUser, sess.User)
+		return fmt.Errorf("%w: %q was registered again", protocol.ErrUnknownUser, sess.User)
 	}
 	s.sessions[h] = sess
 	return nil
@@ -146,7 +147,7 @@ func (s *Store) Session(h node.TokenHash) (node.Session, error) {
 	defer s.mu.Unlock()
 	sess, ok := s.sessions[h]
 	if !ok {
-		return node.Session{}, fmt.Errorf("memstore: session: %w", node.ErrNoSession)
+		return node.Session{}, fmt.Errorf("memstore: session: %w", protocol.ErrNoSession)
 	}
 	return sess, nil
 }
@@ -162,7 +163,7 @@ func (s *Store) DeleteSession(h node.TokenHash) error {
 }
 
 // PutKeys replaces user's published keys.
-func (s *Store) PutKeys(user string, k node.PublishedKeys) error {
+func (s *Store) PutKeys(user string, k protocol.PublishedKeys) error {
 	if err := s.lock("put keys"); err != nil {
 		return err
 	}
@@ -171,24 +172,24 @@ func (s *Store) PutKeys(user string, k node.PublishedKeys) error {
 	if err != nil {
 		return err
 	}
-	k = node.PublishedKeys{IdentityKey: clone(k.IdentityKey), HPKEKey: clone(k.HPKEKey),
+	k = protocol.PublishedKeys{IdentityKey: clone(k.IdentityKey), HPKEKey: clone(k.HPKEKey),
 		Signature: clone(k.Signature), Published: k.Published} // Answer is never stored
 	a.keys = &k
 	return nil
 }
 
 // Keys returns user's published keys.
-func (s *Store) Keys(user string) (node.PublishedKeys, error) {
+func (s *Store) Keys(user string) (protocol.PublishedKeys, error) {
 	if err := s.lock("keys"); err != nil {
-		return node.PublishedKeys{}, err
+		return protocol.PublishedKeys{}, err
 	}
 	defer s.mu.Unlock()
 	a, err := s.account(user)
 	if err != nil {
-		return node.PublishedKeys{}, err
+		return protocol.PublishedKeys{}, err
 	}
 	if a.keys == nil {
-		return node.PublishedKeys{}, fmt.Errorf("%w: %q", node.ErrNoKeys, user)
+		return protocol.PublishedKeys{}, fmt.Errorf("%w: %q", protocol.ErrNoKeys, user)
 	}
 	k := *a.keys
 	k.IdentityKey, k.HPKEKey, k.Signature = clone(k.IdentityKey), clone(k.HPKEKey), clone(k.Signature)
@@ -224,7 +225,7 @@ func (s *Store) AddKeyPackages(user string, suite uint16, pkgs [][]byte, lastRes
 	}
 	if len(kp.queue)+len(pkgs) > s.opts.MaxKeyPackages {
 		return fmt.Errorf("%w: %q holds %d of suite 0x%04x, adding %d, bound %d",
-			node.ErrTooManyKeyPackages, user, len(kp.queue), suite, len(pkgs), s.opts.MaxKeyPackages)
+			protocol.ErrTooManyKeyPackages, user, len(kp.queue), suite, len(pkgs), s.opts.MaxKeyPackages)
 	}
 	for _, p := range pkgs {
 		kp.queue = append(kp.queue, clone(p))
@@ -254,7 +255,7 @@ func (s *Store) TakeKeyPackage(user string, suite uint16) (pkg []byte, lastResor
 	case kp != nil && kp.lastResort != nil:
 		return clone(kp.lastResort), true, nil
 	}
-	return nil, false, fmt.Errorf("%w: %q, suite 0x%04x", node.ErrNoKeyPackage, user, suite)
+	return nil, false, fmt.Errorf("%w: %q, suite 0x%04x", protocol.ErrNoKeyPackage, user, suite)
 }
 
 // KeyPackageCount returns how many key packages of suite user holds,

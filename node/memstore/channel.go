@@ -8,13 +8,13 @@ import (
 	"slices"
 	"time"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // chanState is the channel store.
 type chanState struct {
-	chans map[node.ChannelID]*channel
-	seen  map[node.PostID]postSeen
+	chans map[protocol.ChannelID]*channel
+	seen  map[protocol.PostID]postSeen
 	// neighbourSeen counts the seen ids each neighbour brought.
 	neighbourSeen map[string]int
 	// added counts every post ever kept: a new channel's seqs start
@@ -26,7 +26,7 @@ type chanState struct {
 
 // channel is a channel's kept posts, lowest Seq first.
 type channel struct {
-	posts   []node.StoredPost
+	posts   []protocol.StoredPost
 	lastSeq uint64
 	bytes   int64
 	newest  uint64 // the added count of its newest post
@@ -39,17 +39,17 @@ type postSeen struct {
 
 // postRef names a kept post.
 type postRef struct {
-	channel node.ChannelID
+	channel protocol.ChannelID
 	seq     uint64
 }
 
 func newChanState() chanState {
-	return chanState{chans: map[node.ChannelID]*channel{}, seen: map[node.PostID]postSeen{}, neighbourSeen: map[string]int{}}
+	return chanState{chans: map[protocol.ChannelID]*channel{}, seen: map[protocol.PostID]postSeen{}, neighbourSeen: map[string]int{}}
 }
 
 // AddPosts keeps posts and trims the store, as node.ChannelStore says,
 // and sets their Seqs.
-func (s *Store) AddPosts(ctx context.Context, posts []node.StoredPost) (errs []error, evicted int, err error) {
+func (s *Store) AddPosts(ctx context.Context, posts []protocol.StoredPost) (errs []error, evicted int, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
 	}
@@ -72,23 +72,23 @@ func (s *Store) AddPosts(ctx context.Context, posts []node.StoredPost) (errs []e
 
 // add keeps p, or refuses it, and trims; it returns p's seq and how many
 // posts the trimming evicted.
-func (c *chanState) add(q node.ChannelQuota, p node.StoredPost) (seq uint64, evicted int, refusal error) {
+func (c *chanState) add(q protocol.ChannelQuota, p protocol.StoredPost) (seq uint64, evicted int, refusal error) {
 	n := len(c.seen)
 	switch _, seen := c.seen[p.ID]; {
 	case seen:
-		return 0, 0, fmt.Errorf("post %x: %w", p.ID, node.ErrPostSeen)
+		return 0, 0, fmt.Errorf("post %x: %w", p.ID, protocol.ErrPostSeen)
 	case int64(len(p.Data)) > q.MaxBytes:
-		return 0, 0, fmt.Errorf("%w: a post of %d bytes, it keeps at most %d", node.ErrChannelFull, len(p.Data), q.MaxBytes)
+		return 0, 0, fmt.Errorf("%w: a post of %d bytes, it keeps at most %d", protocol.ErrChannelFull, len(p.Data), q.MaxBytes)
 	case n >= q.MaxSeen:
-		return 0, 0, fmt.Errorf("%w: it remembers %d of %d post ids", node.ErrChannelFull, n, q.MaxSeen)
+		return 0, 0, fmt.Errorf("%w: it remembers %d of %d post ids", protocol.ErrChannelFull, n, q.MaxSeen)
 	case p.From != "" && n >= q.MaxSeen-q.MaxSeen/10:
 		return 0, 0, fmt.Errorf("%w: it remembers %d post ids, the most it takes from neighbours is %d",
-			node.ErrChannelFull, n, q.MaxSeen-q.MaxSeen/10)
+			protocol.ErrChannelFull, n, q.MaxSeen-q.MaxSeen/10)
 	case len(p.From) > MaxDomainLen:
-		return 0, 0, fmt.Errorf("%w: neighbour domain of %d bytes", node.ErrBadPost, len(p.From))
+		return 0, 0, fmt.Errorf("%w: neighbour domain of %d bytes", protocol.ErrBadPost, len(p.From))
 	case p.From != "" && c.neighbourSeen[p.From] >= q.NeighbourSeen:
 		return 0, 0, fmt.Errorf("%w: it remembers %d post ids from neighbour %s, its share is %d",
-			node.ErrNeighbourShare, c.neighbourSeen[p.From], p.From, q.NeighbourSeen)
+			protocol.ErrNeighbourShare, c.neighbourSeen[p.From], p.From, q.NeighbourSeen)
 	}
 	c.seen[p.ID] = postSeen{p.Expires, p.From}
 	if p.From != "" {
@@ -114,12 +114,12 @@ func (c *chanState) add(q node.ChannelQuota, p node.StoredPost) (seq uint64, evi
 // beyond Retain, then the posts that expire first (never it) beyond
 // MaxBytes, then the channels whose newest post is oldest (never its)
 // beyond MaxChannels.
-func (c *chanState) trim(q node.ChannelQuota, just postRef) (evicted int) {
+func (c *chanState) trim(q protocol.ChannelQuota, just postRef) (evicted int) {
 	for ch := c.chans[just.channel]; len(ch.posts) > q.Retain; evicted++ {
 		c.evict(postRef{just.channel, ch.posts[0].Seq})
 	}
 	for c.bytes > q.MaxBytes {
-		var victim *node.StoredPost
+		var victim *protocol.StoredPost
 		for _, ch := range c.chans {
 			for i := range ch.posts {
 				p := &ch.posts[i]
@@ -136,7 +136,7 @@ func (c *chanState) trim(q node.ChannelQuota, just postRef) (evicted int) {
 		evicted++
 	}
 	for len(c.chans) > q.MaxChannels {
-		var stalest *node.ChannelID
+		var stalest *protocol.ChannelID
 		for id, ch := range c.chans {
 			if id != just.channel && (stalest == nil || ch.newest < c.chans[*stalest].newest) {
 				stalest = &id
@@ -153,7 +153,7 @@ func (c *chanState) trim(q node.ChannelQuota, just postRef) (evicted int) {
 // evict removes a kept post; its id stays in the seen-set.
 func (c *chanState) evict(ref postRef) {
 	ch := c.chans[ref.channel]
-	i := slices.IndexFunc(ch.posts, func(p node.StoredPost) bool { return p.Seq == ref.seq })
+	i := slices.IndexFunc(ch.posts, func(p protocol.StoredPost) bool { return p.Seq == ref.seq })
 	size := int64(len(ch.posts[i].Data))
 	ch.posts = slices.Delete(ch.posts, i, i+1)
 	ch.bytes -= size
@@ -165,12 +165,12 @@ func (c *chanState) evict(ref postRef) {
 }
 
 // Posts returns up to limit kept posts of ch after afterSeq.
-func (s *Store) Posts(ch node.ChannelID, afterSeq uint64, limit int) ([]node.StoredPost, error) {
+func (s *Store) Posts(ch protocol.ChannelID, afterSeq uint64, limit int) ([]protocol.StoredPost, error) {
 	if err := s.lock("posts"); err != nil {
 		return nil, err
 	}
 	defer s.mu.Unlock()
-	var out []node.StoredPost
+	var out []protocol.StoredPost
 	if c := s.channels.chans[ch]; c != nil {
 		for _, p := range c.posts {
 			if len(out) >= limit {
@@ -186,21 +186,21 @@ func (s *Store) Posts(ch node.ChannelID, afterSeq uint64, limit int) ([]node.Sto
 }
 
 // ChannelIDs returns the channels with kept posts, sorted.
-func (s *Store) ChannelIDs() ([]node.ChannelID, error) {
+func (s *Store) ChannelIDs() ([]protocol.ChannelID, error) {
 	if err := s.lock("channel ids"); err != nil {
 		return nil, err
 	}
 	defer s.mu.Unlock()
-	var out []node.ChannelID
+	var out []protocol.ChannelID
 	for id := range s.channels.chans {
 		out = append(out, id)
 	}
-	slices.SortFunc(out, func(a, b node.ChannelID) int { return bytes.Compare(a[:], b[:]) })
+	slices.SortFunc(out, func(a, b protocol.ChannelID) int { return bytes.Compare(a[:], b[:]) })
 	return out, nil
 }
 
 // PostSeen reports whether id is in the seen-set.
-func (s *Store) PostSeen(id node.PostID) (bool, error) {
+func (s *Store) PostSeen(id protocol.PostID) (bool, error) {
 	if err := s.lock("post seen"); err != nil {
 		return false, err
 	}
@@ -242,12 +242,12 @@ func (s *Store) ExpireChannels(now time.Time) (int, error) {
 }
 
 // ChannelStats describes the channel store.
-func (s *Store) ChannelStats() (node.ChannelStoreStats, error) {
+func (s *Store) ChannelStats() (protocol.ChannelStoreStats, error) {
 	if err := s.lock("channel stats"); err != nil {
-		return node.ChannelStoreStats{}, err
+		return protocol.ChannelStoreStats{}, err
 	}
 	defer s.mu.Unlock()
 	c := &s.channels
-	return node.ChannelStoreStats{Channels: len(c.chans), Posts: int(c.posts), Bytes: c.bytes,
+	return protocol.ChannelStoreStats{Channels: len(c.chans), Posts: int(c.posts), Bytes: c.bytes,
 		MaxBytes: s.opts.Channels.MaxBytes, Seen: len(c.seen)}, nil
 }

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // ErrInconsistent means Check found a running tally that disagrees with
@@ -55,7 +55,7 @@ func (s *Store) Check() error {
 			if e.From != "" {
 				neighbours[e.From] += int64(len(e.Data))
 			}
-			if st, ok := m.seen[e.ID]; !ok || st.state != node.SeenHeld {
+			if st, ok := m.seen[e.ID]; !ok || st.state != protocol.SeenHeld {
 				return bad("held envelope %x of %s is %v in the seen-set", e.ID, domain, st.state)
 			}
 		}

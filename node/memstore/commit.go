@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // groupState is the commit sequencer.
@@ -31,17 +32,17 @@ type keptCommit struct {
 }
 
 // OrderCommit accepts or refuses c, as node.CommitSequencer says.
-func (s *Store) OrderCommit(c node.CommitClaim) (node.CommitOrder, error) {
+func (s *Store) OrderCommit(c protocol.CommitClaim) (protocol.CommitOrder, error) {
 	if err := node.CheckCommitClaim(c); err != nil {
-		return node.CommitOrder{}, fmt.Errorf("memstore: order commit: %w", err)
+		return protocol.CommitOrder{}, fmt.Errorf("memstore: order commit: %w", err)
 	}
 	if err := s.lock("order commit"); err != nil {
-		return node.CommitOrder{}, err
+		return protocol.CommitOrder{}, err
 	}
 	defer s.mu.Unlock()
 	gs := &s.groups
 	g := gs.groups[string(c.Group)]
-	var o node.CommitOrder
+	var o protocol.CommitOrder
 	accept := false
 	switch {
 	case g == nil:
@@ -52,24 +53,24 @@ func (s *Store) OrderCommit(c node.CommitClaim) (node.CommitOrder, error) {
 		gs.groups[string(c.Group)] = g
 		accept = true
 	case c.Epoch > g.next:
-		return node.CommitOrder{}, fmt.Errorf("%w: epoch %d, the group's next is %d", node.ErrBadCommitClaim, c.Epoch, g.next)
+		return protocol.CommitOrder{}, fmt.Errorf("%w: epoch %d, the group's next is %d", protocol.ErrBadCommitClaim, c.Epoch, g.next)
 	case c.Epoch == g.next:
 		if !bytes.Equal(c.Key, g.key) {
-			return node.CommitOrder{}, fmt.Errorf("%w: epoch %d claimed with a key that is not the epoch's", node.ErrBadCommitClaim, c.Epoch)
+			return protocol.CommitOrder{}, fmt.Errorf("%w: epoch %d claimed with a key that is not the epoch's", protocol.ErrBadCommitClaim, c.Epoch)
 		}
 		accept = true
 	default:
 		kept, ok := g.commits[c.Epoch]
 		switch {
 		case !ok:
-			return node.CommitOrder{}, fmt.Errorf("%w: epoch %d is older than the group's kept commits", node.ErrBadCommitClaim, c.Epoch)
+			return protocol.CommitOrder{}, fmt.Errorf("%w: epoch %d is older than the group's kept commits", protocol.ErrBadCommitClaim, c.Epoch)
 		case !bytes.Equal(c.Key, kept.key):
-			return node.CommitOrder{}, fmt.Errorf("%w: epoch %d claimed with a key that is not the epoch's", node.ErrBadCommitClaim, c.Epoch)
+			return protocol.CommitOrder{}, fmt.Errorf("%w: epoch %d claimed with a key that is not the epoch's", protocol.ErrBadCommitClaim, c.Epoch)
 		case bytes.Equal(kept.commit, c.Commit):
-			o = node.CommitOrder{Accepted: true, Next: g.next}
+			o = protocol.CommitOrder{Accepted: true, Next: g.next}
 		default:
-			o = node.CommitOrder{Next: g.next}
-			for e := c.Epoch; e < g.next && len(o.Missing) < node.MaxMissingCommits; e++ {
+			o = protocol.CommitOrder{Next: g.next}
+			for e := c.Epoch; e < g.next && len(o.Missing) < protocol.MaxMissingCommits; e++ {
 				o.Missing = append(o.Missing, clone(g.commits[e].commit))
 			}
 		}
@@ -83,7 +84,7 @@ func (s *Store) OrderCommit(c node.CommitClaim) (node.CommitOrder, error) {
 			delete(g.commits, g.oldest)
 			g.oldest++
 		}
-		o = node.CommitOrder{Accepted: true, Next: g.next}
+		o = protocol.CommitOrder{Accepted: true, Next: g.next}
 	}
 	return o, nil
 }

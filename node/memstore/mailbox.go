@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // mailbox is a user's messages, oldest (lowest Seq) first.
 type mailbox struct {
-	msgs    []node.Message
+	msgs    []protocol.Message
 	lastSeq uint64
 	bytes   int64
 }
@@ -18,7 +18,7 @@ type mailbox struct {
 // Enqueue stores msgs, each on its own: a refused message gets its error
 // in its receipt, as node.Mailboxes says. A message from the mesh is
 // stored only if its id is new to the seen-set, which then records it.
-func (s *Store) Enqueue(ctx context.Context, msgs []node.NewMessage) ([]node.Receipt, error) {
+func (s *Store) Enqueue(ctx context.Context, msgs []protocol.NewMessage) ([]protocol.Receipt, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -26,7 +26,7 @@ func (s *Store) Enqueue(ctx context.Context, msgs []node.NewMessage) ([]node.Rec
 		return nil, err
 	}
 	defer s.mu.Unlock()
-	rs := make([]node.Receipt, len(msgs))
+	rs := make([]protocol.Receipt, len(msgs))
 	for i, m := range msgs {
 		rs[i] = s.enqueue(m)
 	}
@@ -34,41 +34,41 @@ func (s *Store) Enqueue(ctx context.Context, msgs []node.NewMessage) ([]node.Rec
 }
 
 // enqueue stores one message; the caller holds the mutex.
-func (s *Store) enqueue(m node.NewMessage) node.Receipt {
-	fromMesh := m.MeshID != node.MeshID{}
+func (s *Store) enqueue(m protocol.NewMessage) protocol.Receipt {
+	fromMesh := m.MeshID != protocol.MeshID{}
 	if fromMesh {
 		if refusal := s.mesh.admit(s.opts.Mesh, m.MeshID, m.MeshFrom); refusal != nil {
-			return node.Receipt{Err: fmt.Errorf("memstore: enqueue to %q: %w", m.Recipient, refusal)}
+			return protocol.Receipt{Err: fmt.Errorf("memstore: enqueue to %q: %w", m.Recipient, refusal)}
 		}
 	}
 	a, err := s.account(m.Recipient)
 	if err != nil {
-		return node.Receipt{Err: fmt.Errorf("memstore: enqueue: %w", err)}
+		return protocol.Receipt{Err: fmt.Errorf("memstore: enqueue: %w", err)}
 	}
 	box, limits, size := &a.mailbox, s.opts.Limits, int64(len(m.Payload))
 	switch {
 	case size > limits.MaxBytes:
-		return node.Receipt{Err: fmt.Errorf("memstore: enqueue to %q: %w: %d bytes, a mailbox holds %d",
+		return protocol.Receipt{Err: fmt.Errorf("memstore: enqueue to %q: %w: %d bytes, a mailbox holds %d",
 			m.Recipient, ErrPayloadTooLarge, size, limits.MaxBytes)}
 	case len(box.msgs)+1 > limits.MaxMessages || box.bytes+size > limits.MaxBytes:
-		return node.Receipt{Err: fmt.Errorf("memstore: enqueue to %q: %w: holds %d messages, %d bytes",
-			m.Recipient, node.ErrMailboxFull, len(box.msgs), box.bytes)}
+		return protocol.Receipt{Err: fmt.Errorf("memstore: enqueue to %q: %w: holds %d messages, %d bytes",
+			m.Recipient, protocol.ErrMailboxFull, len(box.msgs), box.bytes)}
 	case s.mailTotal+size > limits.TotalBytes:
-		return node.Receipt{Err: fmt.Errorf("memstore: enqueue to %q: %w: the node holds at most %d bytes of messages",
-			m.Recipient, node.ErrStoreFull, limits.TotalBytes)}
+		return protocol.Receipt{Err: fmt.Errorf("memstore: enqueue to %q: %w: the node holds at most %d bytes of messages",
+			m.Recipient, protocol.ErrStoreFull, limits.TotalBytes)}
 	}
 	box.lastSeq++
-	box.msgs = append(box.msgs, node.Message{Seq: box.lastSeq, Payload: clone(m.Payload), Enqueued: m.Enqueued, Expires: m.Expires})
+	box.msgs = append(box.msgs, protocol.Message{Seq: box.lastSeq, Payload: clone(m.Payload), Enqueued: m.Enqueued, Expires: m.Expires})
 	box.bytes += size
 	s.mailTotal += size
 	if fromMesh {
-		s.mesh.addSeen(m.MeshID, node.SeenDelivered, m.MeshExpires, m.MeshFrom)
+		s.mesh.addSeen(m.MeshID, protocol.SeenDelivered, m.MeshExpires, m.MeshFrom)
 	}
-	return node.Receipt{Seq: box.lastSeq}
+	return protocol.Receipt{Seq: box.lastSeq}
 }
 
 // Fetch returns up to limit of user's unexpired messages after afterSeq.
-func (s *Store) Fetch(user string, afterSeq uint64, limit int) ([]node.Message, error) {
+func (s *Store) Fetch(user string, afterSeq uint64, limit int) ([]protocol.Message, error) {
 	if err := s.lock("fetch"); err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func (s *Store) Fetch(user string, afterSeq uint64, limit int) ([]node.Message, 
 		return nil, err
 	}
 	now := s.opts.Now()
-	var out []node.Message
+	var out []protocol.Message
 	for _, m := range a.mailbox.msgs {
 		if len(out) >= limit {
 			break
@@ -102,12 +102,12 @@ func (s *Store) Ack(user string, uptoSeq uint64) (removed int, err error) {
 	if err != nil {
 		return 0, err
 	}
-	return s.removeMessages(&a.mailbox, func(m node.Message) bool { return m.Seq <= uptoSeq }), nil
+	return s.removeMessages(&a.mailbox, func(m protocol.Message) bool { return m.Seq <= uptoSeq }), nil
 }
 
 // removeMessages removes the messages of box that doomed picks and
 // returns how many; the caller holds the mutex.
-func (s *Store) removeMessages(box *mailbox, doomed func(node.Message) bool) int {
+func (s *Store) removeMessages(box *mailbox, doomed func(protocol.Message) bool) int {
 	kept := box.msgs[:0]
 	removed := 0
 	for _, m := range box.msgs {
@@ -159,7 +159,7 @@ func (s *Store) Expire(now time.Time) (messages int, err error) {
 	}
 	defer s.mu.Unlock()
 	for _, a := range s.accounts {
-		messages += s.removeMessages(&a.mailbox, func(m node.Message) bool { return !m.Expires.After(now) })
+		messages += s.removeMessages(&a.mailbox, func(m protocol.Message) bool { return !m.Expires.After(now) })
 	}
 	for h, sess := range s.sessions {
 		if !sess.Expires.After(now) {

@@ -4,9 +4,9 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/memstore"
 	"github.com/quicprochat/qpc/node/storetest"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // TestSemantics holds the twin to the semantics node/store is held to.
@@ -23,10 +23,10 @@ func TestSemantics(t *testing.T) {
 			Now:                c.Now,
 		})
 		t.Cleanup(func() {
-			if err := s.Check(); err != nil && !errors.Is(err, node.ErrStoreClosed) {
+			if err := s.Check(); err != nil && !errors.Is(err, protocol.ErrStoreClosed) {
 				t.Errorf("Check: %v", err)
 			}
-			if err := s.Close(); err != nil && !errors.Is(err, node.ErrStoreClosed) {
+			if err := s.Close(); err != nil && !errors.Is(err, protocol.ErrStoreClosed) {
 				t.Errorf("Close: %v", err)
 			}
 		})

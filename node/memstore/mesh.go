@@ -8,7 +8,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // statusGrace is how long a status outlives its message's expiry, as
@@ -18,15 +18,15 @@ const statusGrace = 24 * time.Hour
 // statusReasons are the reasons a status keeps, as node/store's: any
 // other error reads back as ErrOtherReason.
 var statusReasons = []error{
-	node.ErrExpired, node.ErrHopLimit, node.ErrUnknownUser, node.ErrBadEnvelope,
-	node.ErrMeshFull, node.ErrMailboxFull, node.ErrUnknownDomain,
+	protocol.ErrExpired, protocol.ErrHopLimit, protocol.ErrUnknownUser, protocol.ErrBadEnvelope,
+	protocol.ErrMeshFull, protocol.ErrMailboxFull, protocol.ErrUnknownDomain,
 }
 
 // meshState is the store-and-forward store.
 type meshState struct {
 	queues map[string]*meshQueue // by destination domain
-	seen   map[node.MeshID]seenEntry
-	status map[node.MeshID]sentStatus
+	seen   map[protocol.MeshID]seenEntry
+	status map[protocol.MeshID]sentStatus
 	// bytes and envelopes held, in all and per origin and neighbour.
 	bytes, envelopes int64
 	originBytes      map[string]int64
@@ -37,27 +37,27 @@ type meshState struct {
 
 // meshQueue is one destination domain's envelopes, lowest Seq first.
 type meshQueue struct {
-	envs    []node.HeldEnvelope
+	envs    []protocol.HeldEnvelope
 	lastSeq uint64
 	bytes   int64
 }
 
 type seenEntry struct {
-	state   node.SeenState
+	state   protocol.SeenState
 	expires time.Time
 	from    string
 }
 
 type sentStatus struct {
 	sender string
-	node.MessageStatus
+	protocol.MessageStatus
 }
 
 func newMeshState() meshState {
 	return meshState{
 		queues:         map[string]*meshQueue{},
-		seen:           map[node.MeshID]seenEntry{},
-		status:         map[node.MeshID]sentStatus{},
+		seen:           map[protocol.MeshID]seenEntry{},
+		status:         map[protocol.MeshID]sentStatus{},
 		originBytes:    map[string]int64{},
 		neighbourBytes: map[string]int64{},
 		neighbourSeen:  map[string]int{},
@@ -66,7 +66,7 @@ func newMeshState() meshState {
 
 // originKey is what the per-origin quota counts by: the claimed domain
 // with the node id that signed, as node/store counts it.
-func originKey(e node.HeldEnvelope) string {
+func originKey(e protocol.HeldEnvelope) string {
 	if e.OriginID == "" {
 		return e.Origin
 	}
@@ -76,29 +76,29 @@ func originKey(e node.HeldEnvelope) string {
 // admit refuses an id the seen-set has or cannot take from from ("" for
 // this node): seen, the set full, the part kept for this node's own ids,
 // the neighbour's share.
-func (m *meshState) admit(q node.MeshQuota, id node.MeshID, from string) error {
+func (m *meshState) admit(q protocol.MeshQuota, id protocol.MeshID, from string) error {
 	if e, ok := m.seen[id]; ok {
-		return &node.SeenError{State: e.state}
+		return &protocol.SeenError{State: e.state}
 	}
 	n := len(m.seen)
 	if n >= q.MaxSeen {
-		return fmt.Errorf("%w: it remembers %d of %d envelope ids", node.ErrMeshFull, n, q.MaxSeen)
+		return fmt.Errorf("%w: it remembers %d of %d envelope ids", protocol.ErrMeshFull, n, q.MaxSeen)
 	}
 	if from == "" {
 		return nil
 	}
 	if relayed := q.MaxSeen - q.MaxSeen/10; n >= relayed {
-		return fmt.Errorf("%w: it remembers %d envelope ids, the most it takes from neighbours is %d", node.ErrMeshFull, n, relayed)
+		return fmt.Errorf("%w: it remembers %d envelope ids, the most it takes from neighbours is %d", protocol.ErrMeshFull, n, relayed)
 	}
 	if m.neighbourSeen[from] >= q.NeighbourSeen {
 		return fmt.Errorf("%w: it remembers %d envelope ids from neighbour %s, its share is %d",
-			node.ErrNeighbourQuota, m.neighbourSeen[from], from, q.NeighbourSeen)
+			protocol.ErrNeighbourQuota, m.neighbourSeen[from], from, q.NeighbourSeen)
 	}
 	return nil
 }
 
 // addSeen records id in the seen-set until expires.
-func (m *meshState) addSeen(id node.MeshID, state node.SeenState, expires time.Time, from string) {
+func (m *meshState) addSeen(id protocol.MeshID, state protocol.SeenState, expires time.Time, from string) {
 	m.seen[id] = seenEntry{state, expires, from}
 	if from != "" {
 		m.neighbourSeen[from]++
@@ -106,27 +106,27 @@ func (m *meshState) addSeen(id node.MeshID, state node.SeenState, expires time.T
 }
 
 // checkHeld refuses an envelope node/store could not store.
-func checkHeld(e node.HeldEnvelope) error {
+func checkHeld(e protocol.HeldEnvelope) error {
 	switch {
-	case e.ID == node.MeshID{}:
-		return fmt.Errorf("%w: no id", node.ErrBadEnvelope)
+	case e.ID == protocol.MeshID{}:
+		return fmt.Errorf("%w: no id", protocol.ErrBadEnvelope)
 	case e.Domain == "" || len(e.Domain) > MaxDomainLen:
-		return fmt.Errorf("%w: destination domain of %d bytes", node.ErrBadEnvelope, len(e.Domain))
+		return fmt.Errorf("%w: destination domain of %d bytes", protocol.ErrBadEnvelope, len(e.Domain))
 	case e.Origin == "" || len(e.Origin) > MaxDomainLen:
-		return fmt.Errorf("%w: origin domain of %d bytes", node.ErrBadEnvelope, len(e.Origin))
+		return fmt.Errorf("%w: origin domain of %d bytes", protocol.ErrBadEnvelope, len(e.Origin))
 	case len(e.Sender) > MaxUserLen:
-		return fmt.Errorf("%w: sender of %d bytes", node.ErrBadEnvelope, len(e.Sender))
+		return fmt.Errorf("%w: sender of %d bytes", protocol.ErrBadEnvelope, len(e.Sender))
 	case len(e.From) > MaxDomainLen:
-		return fmt.Errorf("%w: neighbour domain of %d bytes", node.ErrBadEnvelope, len(e.From))
+		return fmt.Errorf("%w: neighbour domain of %d bytes", protocol.ErrBadEnvelope, len(e.From))
 	case len(e.OriginID) > maxOriginIDLen:
-		return fmt.Errorf("%w: origin node id of %d bytes", node.ErrBadEnvelope, len(e.OriginID))
+		return fmt.Errorf("%w: origin node id of %d bytes", protocol.ErrBadEnvelope, len(e.OriginID))
 	}
 	return nil
 }
 
 // fits refuses e if it would pass a byte bound: the store's, its
 // destination's, its neighbour's, its origin's, in that order.
-func (m *meshState) fits(q node.MeshQuota, e node.HeldEnvelope) error {
+func (m *meshState) fits(q protocol.MeshQuota, e protocol.HeldEnvelope) error {
 	size := int64(len(e.Data))
 	var queued int64
 	if mq := m.queues[e.Domain]; mq != nil {
@@ -137,13 +137,13 @@ func (m *meshState) fits(q node.MeshQuota, e node.HeldEnvelope) error {
 		what        string
 		held, bound int64
 	}{
-		{node.ErrMeshFull, "it", m.bytes, q.MaxBytes},
-		{node.ErrMeshFull, "destination " + e.Domain, queued, q.DomainBytes},
-		{node.ErrNeighbourQuota, "neighbour " + e.From, m.neighbourBytes[e.From], q.NeighbourBytes},
-		{node.ErrMeshFull, "origin " + e.Origin, m.originBytes[originKey(e)], q.OriginBytes},
+		{protocol.ErrMeshFull, "it", m.bytes, q.MaxBytes},
+		{protocol.ErrMeshFull, "destination " + e.Domain, queued, q.DomainBytes},
+		{protocol.ErrNeighbourQuota, "neighbour " + e.From, m.neighbourBytes[e.From], q.NeighbourBytes},
+		{protocol.ErrMeshFull, "origin " + e.Origin, m.originBytes[originKey(e)], q.OriginBytes},
 	}
 	for _, b := range bounds {
-		if b.err == node.ErrNeighbourQuota && e.From == "" {
+		if b.err == protocol.ErrNeighbourQuota && e.From == "" {
 			continue
 		}
 		if b.held+size > b.bound {
@@ -155,7 +155,7 @@ func (m *meshState) fits(q node.MeshQuota, e node.HeldEnvelope) error {
 
 // Hold adds envs to their domains' queues, as node.MeshStore says, and
 // sets their Seqs.
-func (s *Store) Hold(ctx context.Context, envs []node.HeldEnvelope) ([]error, error) {
+func (s *Store) Hold(ctx context.Context, envs []protocol.HeldEnvelope) ([]error, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -194,9 +194,9 @@ func (s *Store) Hold(ctx context.Context, envs []node.HeldEnvelope) ([]error, er
 		if e.From != "" {
 			m.neighbourBytes[e.From] += size
 		}
-		m.addSeen(e.ID, node.SeenHeld, e.Expires, e.From)
+		m.addSeen(e.ID, protocol.SeenHeld, e.Expires, e.From)
 		if e.Sender != "" {
-			m.status[e.ID] = sentStatus{e.Sender, node.MessageStatus{ID: e.ID, State: node.MeshQueued,
+			m.status[e.ID] = sentStatus{e.Sender, protocol.MessageStatus{ID: e.ID, State: protocol.MeshQueued,
 				At: e.At, Updated: e.Held, Recipient: e.Recipient, Expires: e.Expires}}
 		}
 		envs[i].Seq = e.Seq
@@ -205,12 +205,12 @@ func (s *Store) Hold(ctx context.Context, envs []node.HeldEnvelope) ([]error, er
 }
 
 // Held returns up to limit envelopes of domain's queue after afterSeq.
-func (s *Store) Held(domain string, afterSeq uint64, limit int) ([]node.HeldEnvelope, error) {
+func (s *Store) Held(domain string, afterSeq uint64, limit int) ([]protocol.HeldEnvelope, error) {
 	if err := s.lock("held"); err != nil {
 		return nil, err
 	}
 	defer s.mu.Unlock()
-	var out []node.HeldEnvelope
+	var out []protocol.HeldEnvelope
 	if mq := s.mesh.queues[domain]; mq != nil {
 		for _, e := range mq.envs {
 			if len(out) >= limit {
@@ -243,14 +243,14 @@ func (s *Store) HeldDomains() ([]string, error) {
 
 // release removes envelope seq of domain's queue, if held, and sets its
 // id's seen state; the caller holds the mutex.
-func (m *meshState) release(domain string, seq uint64, state node.SeenState) (node.HeldEnvelope, bool) {
+func (m *meshState) release(domain string, seq uint64, state protocol.SeenState) (protocol.HeldEnvelope, bool) {
 	mq := m.queues[domain]
 	if mq == nil {
-		return node.HeldEnvelope{}, false
+		return protocol.HeldEnvelope{}, false
 	}
-	i := slices.IndexFunc(mq.envs, func(e node.HeldEnvelope) bool { return e.Seq == seq })
+	i := slices.IndexFunc(mq.envs, func(e protocol.HeldEnvelope) bool { return e.Seq == seq })
 	if i < 0 {
-		return node.HeldEnvelope{}, false
+		return protocol.HeldEnvelope{}, false
 	}
 	e := mq.envs[i]
 	mq.envs = slices.Delete(mq.envs, i, i+1)
@@ -275,8 +275,8 @@ func (m *meshState) release(domain string, seq uint64, state node.SeenState) (no
 
 // Release removes the envelopes seqs of domain's queue and sets their
 // ids' seen state; seqs not held are ignored.
-func (s *Store) Release(domain string, seqs []uint64, state node.SeenState) error {
-	if state != node.SeenForwarded && state != node.SeenDelivered && state != node.SeenDropped {
+func (s *Store) Release(domain string, seqs []uint64, state protocol.SeenState) error {
+	if state != protocol.SeenForwarded && state != protocol.SeenDelivered && state != protocol.SeenDropped {
 		return fmt.Errorf("memstore: release: %w: seen state %v", ErrInvalidState, state)
 	}
 	if err := s.lock("release"); err != nil {
@@ -290,7 +290,7 @@ func (s *Store) Release(domain string, seqs []uint64, state node.SeenState) erro
 }
 
 // Seen returns the seen state of id.
-func (s *Store) Seen(id node.MeshID) (node.SeenState, bool, error) {
+func (s *Store) Seen(id protocol.MeshID) (protocol.SeenState, bool, error) {
 	if err := s.lock("seen"); err != nil {
 		return 0, false, err
 	}
@@ -300,36 +300,36 @@ func (s *Store) Seen(id node.MeshID) (node.SeenState, bool, error) {
 }
 
 // MeshStats describes the store-and-forward store.
-func (s *Store) MeshStats() (node.MeshStoreStats, error) {
+func (s *Store) MeshStats() (protocol.MeshStoreStats, error) {
 	if err := s.lock("mesh stats"); err != nil {
-		return node.MeshStoreStats{}, err
+		return protocol.MeshStoreStats{}, err
 	}
 	defer s.mu.Unlock()
 	m := &s.mesh
-	st := node.MeshStoreStats{Envelopes: int(m.envelopes), Bytes: m.bytes, MaxBytes: s.opts.Mesh.MaxBytes, Seen: len(m.seen)}
+	st := protocol.MeshStoreStats{Envelopes: int(m.envelopes), Bytes: m.bytes, MaxBytes: s.opts.Mesh.MaxBytes, Seen: len(m.seen)}
 	for d, mq := range m.queues {
 		if len(mq.envs) == 0 {
 			continue
 		}
-		st.Domains = append(st.Domains, node.MeshDomainStats{Domain: d, Envelopes: len(mq.envs), Bytes: mq.bytes})
+		st.Domains = append(st.Domains, protocol.MeshDomainStats{Domain: d, Envelopes: len(mq.envs), Bytes: mq.bytes})
 		if first := mq.envs[0].Held; st.Oldest.IsZero() || first.Before(st.Oldest) {
 			st.Oldest = first
 		}
 	}
-	slices.SortFunc(st.Domains, func(a, b node.MeshDomainStats) int { return cmp.Compare(a.Domain, b.Domain) })
+	slices.SortFunc(st.Domains, func(a, b protocol.MeshDomainStats) int { return cmp.Compare(a.Domain, b.Domain) })
 	return st, nil
 }
 
 // ExpireMesh removes the envelopes that expired at now and returns them
 // without Data, earliest expiry first, marking their ids dropped; then
 // the seen ids and statuses that expired.
-func (s *Store) ExpireMesh(now time.Time) ([]node.HeldEnvelope, error) {
+func (s *Store) ExpireMesh(now time.Time) ([]protocol.HeldEnvelope, error) {
 	if err := s.lock("expire mesh"); err != nil {
 		return nil, err
 	}
 	defer s.mu.Unlock()
 	m := &s.mesh
-	var due []node.HeldEnvelope
+	var due []protocol.HeldEnvelope
 	for _, mq := range m.queues {
 		for _, e := range mq.envs {
 			if !e.Expires.After(now) {
@@ -337,12 +337,12 @@ func (s *Store) ExpireMesh(now time.Time) ([]node.HeldEnvelope, error) {
 			}
 		}
 	}
-	slices.SortFunc(due, func(a, b node.HeldEnvelope) int {
+	slices.SortFunc(due, func(a, b protocol.HeldEnvelope) int {
 		return cmp.Or(a.Expires.Compare(b.Expires), cmp.Compare(a.Seq, b.Seq), cmp.Compare(a.Domain, b.Domain))
 	})
-	expired := make([]node.HeldEnvelope, 0, len(due))
+	expired := make([]protocol.HeldEnvelope, 0, len(due))
 	for _, e := range due {
-		released, _ := m.release(e.Domain, e.Seq, node.SeenDropped)
+		released, _ := m.release(e.Domain, e.Seq, protocol.SeenDropped)
 		expired = append(expired, released)
 	}
 	for id, e := range m.seen {
@@ -368,8 +368,8 @@ func (s *Store) ExpireMesh(now time.Time) ([]node.HeldEnvelope, error) {
 
 // SetStatus records the state of a message sent from here that has a
 // status, keeping a delivered or dropped state against older news.
-func (s *Store) SetStatus(id node.MeshID, state node.MeshState, at string, when time.Time, reason error) error {
-	if state == node.MeshUnknown || state > node.MeshDropped {
+func (s *Store) SetStatus(id protocol.MeshID, state protocol.MeshState, at string, when time.Time, reason error) error {
+	if state == protocol.MeshUnknown || state > protocol.MeshDropped {
 		return fmt.Errorf("memstore: set status: %w: %v", ErrInvalidState, state)
 	}
 	if err := s.lock("set status"); err != nil {
@@ -387,12 +387,12 @@ func (s *Store) SetStatus(id node.MeshID, state node.MeshState, at string, when 
 
 // replaces reports whether state next replaces cur: delivery is final,
 // a drop or expiry yields only to delivery, earlier stages to anything.
-func replaces(cur, next node.MeshState) bool {
+func replaces(cur, next protocol.MeshState) bool {
 	switch cur {
-	case node.MeshQueued, node.MeshForwarded:
+	case protocol.MeshQueued, protocol.MeshForwarded:
 		return true
-	case node.MeshExpired, node.MeshDropped:
-		return next == node.MeshDelivered
+	case protocol.MeshExpired, protocol.MeshDropped:
+		return next == protocol.MeshDelivered
 	}
 	return false
 }
@@ -413,14 +413,14 @@ func keptReason(reason error) error {
 
 // Statuses returns the statuses of ids sent by sender; others are
 // MeshUnknown.
-func (s *Store) Statuses(sender string, ids []node.MeshID) ([]node.MessageStatus, error) {
+func (s *Store) Statuses(sender string, ids []protocol.MeshID) ([]protocol.MessageStatus, error) {
 	if err := s.lock("statuses"); err != nil {
 		return nil, err
 	}
 	defer s.mu.Unlock()
-	out := make([]node.MessageStatus, len(ids))
+	out := make([]protocol.MessageStatus, len(ids))
 	for i, id := range ids {
-		out[i] = node.MessageStatus{ID: id}
+		out[i] = protocol.MessageStatus{ID: id}
 		if st, ok := s.mesh.status[id]; ok && st.sender == sender {
 			out[i] = st.MessageStatus
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Errors of this store for input its contract refuses and node has no
@@ -21,7 +22,7 @@ var (
 	// cipher suite 0.
 	ErrBadSuite = errors.New("key packages of cipher suite 0")
 	// ErrPayloadTooLarge means one message's payload is larger than a
-	// mailbox may ever hold; unlike node.ErrMailboxFull, retrying cannot
+	// mailbox may ever hold; unlike protocol.ErrMailboxFull, retrying cannot
 	// help.
 	ErrPayloadTooLarge = errors.New("payload is larger than a mailbox holds")
 	// ErrInvalidState means Release was given a seen state, or SetStatus
@@ -76,9 +77,9 @@ type Options struct {
 	// last-resort one not counted.
 	MaxKeyPackages int
 	// Mesh bounds the store-and-forward store.
-	Mesh node.MeshQuota
+	Mesh protocol.MeshQuota
 	// Channels bounds the channel store.
-	Channels node.ChannelQuota
+	Channels protocol.ChannelQuota
 	// MaxGroups bounds the MLS groups whose commits are ordered.
 	MaxGroups int
 	// MaxCommitsPerGroup bounds the accepted commits kept per group.
@@ -162,13 +163,13 @@ func New(opts Options) *Store {
 	}
 }
 
-// Close ends the store: every later call fails with node.ErrStoreClosed,
+// Close ends the store: every later call fails with protocol.ErrStoreClosed,
 // a second Close too.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return fmt.Errorf("memstore: close: %w", node.ErrStoreClosed)
+		return fmt.Errorf("memstore: close: %w", protocol.ErrStoreClosed)
 	}
 	s.closed = true
 	return nil
@@ -180,7 +181,7 @@ func (s *Store) lock(op string) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return fmt.Errorf("memstore: %s: %w", op, node.ErrStoreClosed)
+		return fmt.Errorf("memstore: %s: %w", op, protocol.ErrStoreClosed)
 	}
 	return nil
 }

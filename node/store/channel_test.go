@@ -12,8 +12,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/storetest"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 func TestConcurrentAddPostsOfTheSameIDsKeepEachOnce(t *testing.T) {
@@ -35,12 +35,12 @@ func TestConcurrentAddPostsOfTheSameIDsKeepEachOnce(t *testing.T) {
 			}
 			s := openTest(t, opts)
 			var mu sync.Mutex
-			kept := map[int]int{}                 // post number → calls that kept it
-			seqs := map[node.ChannelID][]uint64{} // seqs given per channel
+			kept := map[int]int{}                     // post number → calls that kept it
+			seqs := map[protocol.ChannelID][]uint64{} // seqs given per channel
 			var wg sync.WaitGroup
 			for range callers {
 				wg.Go(func() {
-					posts := make([]node.StoredPost, perCall)
+					posts := make([]protocol.StoredPost, perCall)
 					for i := range posts {
 						posts[i] = storetest.Post(i+1, i%3+1, 10, time.Hour)
 					}
@@ -56,7 +56,7 @@ func TestConcurrentAddPostsOfTheSameIDsKeepEachOnce(t *testing.T) {
 						case err == nil:
 							kept[i+1]++
 							seqs[posts[i].Channel] = append(seqs[posts[i].Channel], posts[i].Seq)
-						case !errors.Is(err, node.ErrPostSeen):
+						case !errors.Is(err, protocol.ErrPostSeen):
 							t.Errorf("post %d: %v, want kept or ErrPostSeen", i+1, err)
 						}
 					}
@@ -95,7 +95,7 @@ func TestPostSeqsIncreaseAndSurviveReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	posts := []node.StoredPost{
+	posts := []protocol.StoredPost{
 		storetest.Post(1, 1, 1, 5*time.Hour), storetest.Post(2, 1, 1, 5*time.Hour),
 		storetest.Post(3, 2, 1, time.Hour),   // a new channel after 2 posts: seq 3
 		storetest.Post(4, 1, 1, 5*time.Hour), // evicts post 1 (Retain 2)
@@ -109,7 +109,7 @@ func TestPostSeqsIncreaseAndSurviveReopen(t *testing.T) {
 	if n, err := s.ExpireChannels(t0.Add(time.Hour)); err != nil || n != 1 {
 		t.Fatalf("ExpireChannels: %d, %v", n, err)
 	}
-	again := []node.StoredPost{storetest.Post(5, 2, 1, 5*time.Hour)}
+	again := []protocol.StoredPost{storetest.Post(5, 2, 1, 5*time.Hour)}
 	storetest.MustAdd(t, s, again...)
 	if again[0].Seq != 5 {
 		t.Errorf("seq of an emptied channel's next post: %d, want 5", again[0].Seq)
@@ -127,7 +127,7 @@ func TestPostSeqsIncreaseAndSurviveReopen(t *testing.T) {
 		}
 		checkFile(t, path)
 	}()
-	after := []node.StoredPost{storetest.Post(6, 1, 1, 5*time.Hour), storetest.Post(7, 2, 1, 5*time.Hour), storetest.Post(8, 3, 1, 5*time.Hour)}
+	after := []protocol.StoredPost{storetest.Post(6, 1, 1, 5*time.Hour), storetest.Post(7, 2, 1, 5*time.Hour), storetest.Post(8, 3, 1, 5*time.Hour)}
 	storetest.MustAdd(t, s, after...)
 	if got := storetest.PostSeqs(after); !slices.Equal(got, []uint64{4, 6, 8}) {
 		t.Errorf("seqs after reopening: %v, want [4 6 8]", got)
@@ -167,7 +167,7 @@ func TestAFileWithOnlyMeshDataGetsChannelBuckets(t *testing.T) {
 	if _, err := s.Account("bob"); err != nil {
 		t.Errorf("the account is gone: %v", err)
 	}
-	if st := storetest.ChanStats(t, s); st != (node.ChannelStoreStats{MaxBytes: DefaultChannelMaxBytes}) {
+	if st := storetest.ChanStats(t, s); st != (protocol.ChannelStoreStats{MaxBytes: DefaultChannelMaxBytes}) {
 		t.Errorf("channel stats of the old file: %+v", st)
 	}
 	storetest.MustAdd(t, s, storetest.Post(1, 1, 5, time.Hour))
@@ -203,7 +203,7 @@ func removeChannelBuckets(t *testing.T, path string) {
 
 func TestOpenTrimsKeptPostsToLowerBounds(t *testing.T) {
 	path := filepath.Join(t.TempDir(), FileName)
-	s, err := Open(path, chanOptions(node.ChannelQuota{Retain: 10, MaxChannels: 4, MaxBytes: 1000, MaxSeen: 100}))
+	s, err := Open(path, chanOptions(protocol.ChannelQuota{Retain: 10, MaxChannels: 4, MaxBytes: 1000, MaxSeen: 100}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func TestOpenTrimsKeptPostsToLowerBounds(t *testing.T) {
 	// bytes evicts post 3, which expires first; two channels evict
 	// channel 1, whose last post came first. MaxSeen 4 is below the 8
 	// ids seen, which stay.
-	lower := chanOptions(node.ChannelQuota{Retain: 3, MaxChannels: 2, MaxBytes: 50, MaxSeen: 4})
+	lower := chanOptions(protocol.ChannelQuota{Retain: 3, MaxChannels: 2, MaxBytes: 50, MaxSeen: 4})
 	if s, err = Open(path, lower); err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +237,7 @@ func TestOpenTrimsKeptPostsToLowerBounds(t *testing.T) {
 			t.Errorf("post %d left the seen-set", n)
 		}
 	}
-	if errs, _ := storetest.AddPosts(t, s, storetest.Post(9, 1, 1, time.Hour)); !errors.Is(errs[0], node.ErrChannelFull) {
+	if errs, _ := storetest.AddPosts(t, s, storetest.Post(9, 1, 1, time.Hour)); !errors.Is(errs[0], protocol.ErrChannelFull) {
 		t.Errorf("a post with the seen-set over MaxSeen: %v, want ErrChannelFull", errs[0])
 	}
 	if err := s.Check(); !errors.Is(err, ErrCorrupt) {
@@ -253,7 +253,7 @@ func TestAnAddPostsWhoseContextEndsWhileQueuedKeepsNothing(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error)
 	go func() {
-		_, _, err := s.AddPosts(ctx, []node.StoredPost{storetest.Post(1, 1, 1, time.Hour)})
+		_, _, err := s.AddPosts(ctx, []protocol.StoredPost{storetest.Post(1, 1, 1, time.Hour)})
 		errc <- err
 	}()
 	waitFor(t, "the call to queue", func() bool { return s.queued.Load() == 1 })
@@ -280,12 +280,12 @@ func TestStoreCheckFindsAChannelStoreOverItsBounds(t *testing.T) {
 	storetest.MustAdd(t, s, storetest.Post(1, 1, 10, time.Hour), storetest.Post(2, 1, 10, time.Hour), storetest.Post(3, 2, 10, time.Hour))
 	for _, tc := range []struct {
 		name  string
-		quota node.ChannelQuota
+		quota protocol.ChannelQuota
 	}{
-		{"a channel over Retain", node.ChannelQuota{Retain: 1, MaxChannels: 2, MaxBytes: 30, MaxSeen: 3}},
-		{"more channels than MaxChannels", node.ChannelQuota{Retain: 2, MaxChannels: 1, MaxBytes: 30, MaxSeen: 3}},
-		{"more bytes than MaxBytes", node.ChannelQuota{Retain: 2, MaxChannels: 2, MaxBytes: 29, MaxSeen: 3}},
-		{"more seen ids than MaxSeen", node.ChannelQuota{Retain: 2, MaxChannels: 2, MaxBytes: 30, MaxSeen: 2}},
+		{"a channel over Retain", protocol.ChannelQuota{Retain: 1, MaxChannels: 2, MaxBytes: 30, MaxSeen: 3}},
+		{"more channels than MaxChannels", protocol.ChannelQuota{Retain: 2, MaxChannels: 1, MaxBytes: 30, MaxSeen: 3}},
+		{"more bytes than MaxBytes", protocol.ChannelQuota{Retain: 2, MaxChannels: 2, MaxBytes: 29, MaxSeen: 3}},
+		{"more seen ids than MaxSeen", protocol.ChannelQuota{Retain: 2, MaxChannels: 2, MaxBytes: 30, MaxSeen: 2}},
 	} {
 		o := s.opts
 		o.Channels = tc.quota
@@ -294,7 +294,7 @@ func TestStoreCheckFindsAChannelStoreOverItsBounds(t *testing.T) {
 		}
 	}
 	exact := s.opts
-	exact.Channels = node.ChannelQuota{Retain: 2, MaxChannels: 2, MaxBytes: 30, MaxSeen: 3}
+	exact.Channels = protocol.ChannelQuota{Retain: 2, MaxChannels: 2, MaxBytes: 30, MaxSeen: 3}
 	if err := checkDB(s.db, &exact); err != nil {
 		t.Errorf("Check of a store exactly at its bounds: %v", err)
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // waitFor polls cond until it holds or a deadline passes.
@@ -76,7 +76,7 @@ func TestACallWhoseContextEndsBeforeTheCommitGetsCtxErrAndIsNotStored(t *testing
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error)
 	go func() {
-		_, err := s.Enqueue(ctx, []node.NewMessage{msg("bob", "cancelled", time.Hour)})
+		_, err := s.Enqueue(ctx, []protocol.NewMessage{msg("bob", "cancelled", time.Hour)})
 		errc <- err
 	}()
 	waitFor(t, "the call to queue", func() bool { return s.queued.Load() == 1 })
@@ -84,7 +84,7 @@ func TestACallWhoseContextEndsBeforeTheCommitGetsCtxErrAndIsNotStored(t *testing
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Errorf("Enqueue = %v, want context.Canceled", err)
 	}
-	if _, err := s.Enqueue(ctx, []node.NewMessage{msg("bob", "x", time.Hour)}); !errors.Is(err, context.Canceled) {
+	if _, err := s.Enqueue(ctx, []protocol.NewMessage{msg("bob", "x", time.Hour)}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Enqueue with a cancelled ctx = %v", err)
 	}
 	// Close commits the batch, which skips the cancelled call.
@@ -113,7 +113,7 @@ func TestCloseCommitsQueuedCalls(t *testing.T) {
 	results := make([]error, callers)
 	for i := range callers {
 		wg.Go(func() {
-			rs, err := s.Enqueue(context.Background(), []node.NewMessage{msg("bob", fmt.Sprint(i), time.Hour)})
+			rs, err := s.Enqueue(context.Background(), []protocol.NewMessage{msg("bob", fmt.Sprint(i), time.Hour)})
 			if err == nil {
 				err = rs[0].Err
 			}
@@ -155,7 +155,7 @@ func TestAFullQueueMakesCallersWaitAndHonoursTheirContext(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 2 { // one in the blocked commit, one in the queue
 		wg.Go(func() {
-			rs, err := s.Enqueue(context.Background(), []node.NewMessage{msg("bob", fmt.Sprint(i), time.Hour)})
+			rs, err := s.Enqueue(context.Background(), []protocol.NewMessage{msg("bob", fmt.Sprint(i), time.Hour)})
 			if err != nil || rs[0].Err != nil {
 				t.Errorf("queued call: %v %v", err, rs)
 			}
@@ -164,7 +164,7 @@ func TestAFullQueueMakesCallersWaitAndHonoursTheirContext(t *testing.T) {
 	waitFor(t, "two calls to queue", func() bool { return s.queued.Load() == 2 && len(s.reqs) == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	if _, err := s.Enqueue(ctx, []node.NewMessage{msg("bob", "waits", time.Hour)}); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := s.Enqueue(ctx, []protocol.NewMessage{msg("bob", "waits", time.Hour)}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("call beyond the queue bound: %v, want context.DeadlineExceeded", err)
 	}
 	if err := tx.Rollback(); err != nil {

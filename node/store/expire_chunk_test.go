@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 func TestExpireRemovesMoreMessagesThanOneChunk(t *testing.T) {
 	s := openTest(t, testOptions())
 	s.expireChunk = 3
 	mustCreate(t, s, "bob", "carol")
-	var msgs []node.NewMessage
+	var msgs []protocol.NewMessage
 	for i := range 10 {
 		msgs = append(msgs, msg([]string{"bob", "carol"}[i%2], "x", time.Duration(i)*time.Second))
 	}
@@ -38,7 +39,7 @@ func TestExpireRemovesMoreSessionsThanOneChunk(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 5 {
-		if _, err := s.Session(node.TokenHash{byte(i)}); !errors.Is(err, node.ErrNoSession) {
+		if _, err := s.Session(node.TokenHash{byte(i)}); !errors.Is(err, protocol.ErrNoSession) {
 			t.Errorf("session %d survived Expire: %v", i, err)
 		}
 	}

@@ -10,8 +10,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/storetest"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 func TestSeqsAreNeverReusedAfterReleaseOrReopen(t *testing.T) {
@@ -21,7 +21,7 @@ func TestSeqsAreNeverReusedAfterReleaseOrReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	envs := storetest.MustHold(t, s, storetest.Envelope(1, "a", "o", 1, time.Hour), storetest.Envelope(2, "a", "o", 1, time.Hour), storetest.Envelope(3, "a", "o", 1, time.Hour))
-	if err := s.Release("a", []uint64{1, 2, 3}, node.SeenForwarded); err != nil {
+	if err := s.Release("a", []uint64{1, 2, 3}, protocol.SeenForwarded); err != nil {
 		t.Fatal(err)
 	}
 	if domains, _ := s.HeldDomains(); len(domains) != 0 {
@@ -38,7 +38,7 @@ func TestSeqsAreNeverReusedAfterReleaseOrReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if err := s.Release("a", []uint64{4}, node.SeenDelivered); err != nil {
+	if err := s.Release("a", []uint64{4}, protocol.SeenDelivered); err != nil {
 		t.Fatal(err)
 	}
 	envs = storetest.MustHold(t, s, storetest.Envelope(5, "a", "o", 1, time.Hour))
@@ -62,10 +62,10 @@ func TestMeshStoreSurvivesReopen(t *testing.T) {
 	e := storetest.Envelope(1, "a", "o", 7, time.Hour)
 	e.Sender, e.Recipient, e.At = "alice", "bob@a", "here"
 	storetest.MustHold(t, s, e, storetest.Envelope(2, "b", "o", 3, time.Hour))
-	if err := s.Release("b", []uint64{1}, node.SeenForwarded); err != nil {
+	if err := s.Release("b", []uint64{1}, protocol.SeenForwarded); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetStatus(e.ID, node.MeshForwarded, "next", t0.Add(time.Minute), nil); err != nil {
+	if err := s.SetStatus(e.ID, protocol.MeshForwarded, "next", t0.Add(time.Minute), nil); err != nil {
 		t.Fatal(err)
 	}
 	before := storetest.MeshStats(t, s)
@@ -85,11 +85,11 @@ func TestMeshStoreSurvivesReopen(t *testing.T) {
 	if got := storetest.HeldSeqs(t, s, "a"); !slices.Equal(got, []uint64{1}) {
 		t.Errorf("held after reopening: %v", got)
 	}
-	if storetest.SeenState(t, s, storetest.MeshID(2)) != node.SeenForwarded {
+	if storetest.SeenState(t, s, storetest.MeshID(2)) != protocol.SeenForwarded {
 		t.Error("the released id's state is lost")
 	}
-	sts, err := s.Statuses("alice", []node.MeshID{e.ID})
-	if err != nil || sts[0].State != node.MeshForwarded || sts[0].At != "next" {
+	sts, err := s.Statuses("alice", []protocol.MeshID{e.ID})
+	if err != nil || sts[0].State != protocol.MeshForwarded || sts[0].At != "next" {
 		t.Errorf("status after reopening: %+v, %v", sts, err)
 	}
 }
@@ -151,12 +151,12 @@ func TestAHoldWhoseContextEndsWhileQueuedStoresNothing(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error)
 	go func() {
-		_, err := s.Hold(ctx, []node.HeldEnvelope{storetest.Envelope(1, "a", "o", 1, time.Hour)})
+		_, err := s.Hold(ctx, []protocol.HeldEnvelope{storetest.Envelope(1, "a", "o", 1, time.Hour)})
 		errc <- err
 	}()
 	waitFor(t, "the call to queue", func() bool { return s.queued.Load() == 1 })
 	cancel()
-	if _, err := s.Hold(ctx, []node.HeldEnvelope{storetest.Envelope(2, "a", "o", 1, time.Hour)}); !errors.Is(err, context.Canceled) {
+	if _, err := s.Hold(ctx, []protocol.HeldEnvelope{storetest.Envelope(2, "a", "o", 1, time.Hour)}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Hold with a cancelled ctx = %v, want context.Canceled", err)
 	}
 	path := s.Path()

@@ -11,8 +11,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/quicprochat/qpc/crypto/commitclaim"
-	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/storetest"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // TestAGroupFromBeforeProofsIsReadAndKeyedByItsNextClaim writes a group
@@ -49,19 +49,19 @@ func TestAGroupFromBeforeProofsIsReadAndKeyedByItsNextClaim(t *testing.T) {
 	if o := storetest.MustOrder(t, s, "old", 1, storetest.Commit("alice", 1)); !o.Accepted || o.Next != 2 {
 		t.Errorf("the retry of a bare commit: %+v, want accepted", o)
 	}
-	if o, err := s.OrderCommit(storetest.Claim(g, 1, junkCommit)); !errors.Is(err, node.ErrBadCommitClaim) {
+	if o, err := s.OrderCommit(storetest.Claim(g, 1, junkCommit)); !errors.Is(err, protocol.ErrBadCommitClaim) {
 		t.Errorf("another claim of a bare epoch: %+v, %v; want ErrBadCommitClaim (a bare commit proves no claim)", o, err)
 	}
-	if o, err := s.OrderCommit(storetest.Claim(g, 3, junkCommit)); !errors.Is(err, node.ErrBadCommitClaim) {
+	if o, err := s.OrderCommit(storetest.Claim(g, 3, junkCommit)); !errors.Is(err, protocol.ErrBadCommitClaim) {
 		t.Errorf("a claim past next of an old group: %+v, %v; want ErrBadCommitClaim", o, err)
 	}
 	if o := storetest.MustOrder(t, s, "old", 2, storetest.Commit("bob", 2)); !o.Accepted || o.Next != 3 {
 		t.Fatalf("the next claim of an old group: %+v, want accepted", o)
 	}
-	if o, err := s.OrderCommit(storetest.ClaimBy("mallory", g, 3, junkCommit)); !errors.Is(err, node.ErrBadCommitClaim) {
+	if o, err := s.OrderCommit(storetest.ClaimBy("mallory", g, 3, junkCommit)); !errors.Is(err, protocol.ErrBadCommitClaim) {
 		t.Errorf("a stranger after the group was keyed: %+v, %v; want ErrBadCommitClaim", o, err)
 	}
-	want := node.CommitOrder{Next: 3, Missing: storetest.Commits(storetest.Commit("bob", 2))}
+	want := protocol.CommitOrder{Next: 3, Missing: storetest.Commits(storetest.Commit("bob", 2))}
 	if o := storetest.MustOrder(t, s, "old", 2, storetest.Commit("carol", 2)); !reflect.DeepEqual(o, want) {
 		t.Errorf("a member's stale claim of the keyed epoch: %+v, want %+v", o, want)
 	}
@@ -99,7 +99,7 @@ func TestCommitsSurviveAReopenAndLowerBoundsTrimThem(t *testing.T) {
 	if err := s.Check(); err != nil {
 		t.Errorf("Check after Open with lower bounds: %v", err)
 	}
-	if o := storetest.MustOrder(t, s, "c", 2, storetest.Commit("x", 2)); !reflect.DeepEqual(o, node.CommitOrder{Next: 4, Missing: storetest.Commits(storetest.Commit("c", 2), storetest.Commit("c", 3))}) {
+	if o := storetest.MustOrder(t, s, "c", 2, storetest.Commit("x", 2)); !reflect.DeepEqual(o, protocol.CommitOrder{Next: 4, Missing: storetest.Commits(storetest.Commit("c", 2), storetest.Commit("c", 3))}) {
 		t.Errorf("c after the reopen: %+v; want its last 2 commits", o)
 	}
 	if o := storetest.MustOrder(t, s, "a", 0, storetest.Commit("x", 0)); !o.Accepted || o.Next != 1 {

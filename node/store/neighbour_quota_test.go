@@ -8,8 +8,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/storetest"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 func TestHeldRecordsOfVersion1StayReadableReleasableAndChecked(t *testing.T) {
@@ -35,7 +35,7 @@ func TestHeldRecordsOfVersion1StayReadableReleasableAndChecked(t *testing.T) {
 	// A new envelope of the same origin, now with a neighbour, counts
 	// apart; both are released cleanly.
 	storetest.MustHold(t, s, storetest.Relayed(2, "n2.example", "n1.example", "n1id", "n3.example", 10))
-	if err := s.Release("n2.example", []uint64{1, 2}, node.SeenForwarded); err != nil {
+	if err := s.Release("n2.example", []uint64{1, 2}, protocol.SeenForwarded); err != nil {
 		t.Fatal(err)
 	}
 	if st := storetest.MeshStats(t, s); st.Envelopes != 0 || st.Bytes != 0 {
@@ -67,7 +67,7 @@ func TestCheckFindsAWrongNeighbourRecord(t *testing.T) {
 func TestSeenRecordsOfVersion1StayReadable(t *testing.T) {
 	s := openTest(t, meshOptions())
 	held := storetest.MustHold(t, s, storetest.Envelope(1, "n2.example", "n1.example", 10, time.Hour))
-	v1 := encodeSeen(node.SeenHeld, held[0].Expires, "")
+	v1 := encodeSeen(protocol.SeenHeld, held[0].Expires, "")
 	v1[0] = 1
 	id := held[0].ID
 	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeshSeen).Put(id[:], v1) }); err != nil {
@@ -76,10 +76,10 @@ func TestSeenRecordsOfVersion1StayReadable(t *testing.T) {
 	if err := s.Check(); err != nil {
 		t.Fatalf("Check with a version 1 seen record: %v", err)
 	}
-	if err := s.Release("n2.example", []uint64{held[0].Seq}, node.SeenDelivered); err != nil {
+	if err := s.Release("n2.example", []uint64{held[0].Seq}, protocol.SeenDelivered); err != nil {
 		t.Fatal(err)
 	}
-	if state := storetest.SeenState(t, s, id); state != node.SeenDelivered {
+	if state := storetest.SeenState(t, s, id); state != protocol.SeenDelivered {
 		t.Errorf("seen state %v after release", state)
 	}
 	if _, err := s.ExpireMesh(t0.Add(time.Hour)); err != nil {

@@ -3,9 +3,9 @@ package store
 import (
 	"testing"
 
-	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/memstore"
 	"github.com/quicprochat/qpc/node/storetest"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // TestSemantics holds the bbolt store to the semantics every store of a
@@ -48,7 +48,7 @@ func optionsOf(c storetest.Config) Options {
 func meshOptions() Options { return optionsOf(storetest.MeshConfig()) }
 
 // chanOptions are the suite's test bounds with channel bounds quota.
-func chanOptions(quota node.ChannelQuota) Options { return optionsOf(storetest.ChanConfig(quota)) }
+func chanOptions(quota protocol.ChannelQuota) Options { return optionsOf(storetest.ChanConfig(quota)) }
 
 // mlsOptions are the suite's test bounds with small sequencer bounds.
 func mlsOptions(maxGroups, maxCommits int) Options {

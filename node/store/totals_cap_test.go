@@ -10,6 +10,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // checkMailBytes fails the test unless the store's running count of
@@ -46,12 +47,12 @@ func TestTheNodeWideCapRefusesWithStoreFullAndKeepsWhatIsStored(t *testing.T) {
 	var stored int
 	for i := range 30 {
 		rcpt := []string{"a", "b"}[i%2]
-		r, err := s.Enqueue(ctx, []node.NewMessage{msg(rcpt, payload, time.Hour)})
+		r, err := s.Enqueue(ctx, []protocol.NewMessage{msg(rcpt, payload, time.Hour)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if r[0].Err != nil {
-			if !errors.Is(r[0].Err, node.ErrStoreFull) {
+			if !errors.Is(r[0].Err, protocol.ErrStoreFull) {
 				t.Fatalf("message %d: %v, want ErrStoreFull", i, r[0].Err)
 			}
 			break
@@ -62,8 +63,8 @@ func TestTheNodeWideCapRefusesWithStoreFullAndKeepsWhatIsStored(t *testing.T) {
 		t.Fatalf("stored %d messages of 100 bytes under a cap of 1000, want 10", stored)
 	}
 	// One batch: what fits is stored, the rest refused, nothing evicted.
-	r, err := s.Enqueue(ctx, []node.NewMessage{msg("c", "x", time.Hour)})
-	if err != nil || !errors.Is(r[0].Err, node.ErrStoreFull) {
+	r, err := s.Enqueue(ctx, []protocol.NewMessage{msg("c", "x", time.Hour)})
+	if err != nil || !errors.Is(r[0].Err, protocol.ErrStoreFull) {
 		t.Fatalf("a 1-byte message into a full store: %v, %v", r, err)
 	}
 	checkMailBytes(t, s)
@@ -89,7 +90,7 @@ func TestTheNodeWideCapRefusesWithStoreFullAndKeepsWhatIsStored(t *testing.T) {
 		t.Fatalf("Ack = %d, %v", n, err)
 	}
 	checkMailBytes(t, s)
-	if r, err := s.Enqueue(ctx, []node.NewMessage{msg("c", payload, 2*time.Minute)}); err != nil || r[0].Err != nil {
+	if r, err := s.Enqueue(ctx, []protocol.NewMessage{msg("c", payload, 2*time.Minute)}); err != nil || r[0].Err != nil {
 		t.Fatalf("after an ack freed 100 bytes: %v, %v", r, err)
 	}
 	if _, err := s.Expire(t0.Add(time.Hour)); err != nil {
@@ -99,14 +100,14 @@ func TestTheNodeWideCapRefusesWithStoreFullAndKeepsWhatIsStored(t *testing.T) {
 	if s.MailboxBytes() != 0 {
 		t.Errorf("after everything expired, %d bytes counted", s.MailboxBytes())
 	}
-	if r, err := s.Enqueue(ctx, []node.NewMessage{msg("b", payload, 2*time.Hour)}); err != nil || r[0].Err != nil {
+	if r, err := s.Enqueue(ctx, []protocol.NewMessage{msg("b", payload, 2*time.Hour)}); err != nil || r[0].Err != nil {
 		t.Fatalf("after expiry: %v, %v", r, err)
 	}
 	if err := s.DeleteAccount("b", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	checkMailBytes(t, s)
-	if r, err := s.Enqueue(ctx, []node.NewMessage{msg("a", payload, 2*time.Hour)}); err != nil || r[0].Err != nil {
+	if r, err := s.Enqueue(ctx, []protocol.NewMessage{msg("a", payload, 2*time.Hour)}); err != nil || r[0].Err != nil {
 		t.Fatalf("after a deletion: %v, %v", r, err)
 	}
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 func testAccountsBeyondMaxAccountsAreRefused(t *testing.T, open Opener) {
@@ -14,10 +15,10 @@ func testAccountsBeyondMaxAccountsAreRefused(t *testing.T, open Opener) {
 	s := open(t, opts)
 	mustCreate(t, s, "a", "b")
 	err := s.CreateAccount(node.Account{User: "c", Record: []byte("r"), Created: t0})
-	if !errors.Is(err, node.ErrAccountsFull) {
+	if !errors.Is(err, protocol.ErrAccountsFull) {
 		t.Fatalf("a third account: %v, want ErrAccountsFull", err)
 	}
-	if _, err := s.Account("c"); !errors.Is(err, node.ErrUnknownUser) {
+	if _, err := s.Account("c"); !errors.Is(err, protocol.ErrUnknownUser) {
 		t.Errorf("the refused account exists: %v", err)
 	}
 	if err := s.DeleteAccount("a", time.Time{}); err != nil {
@@ -34,11 +35,11 @@ func testADeletedNameIsHeldUntilItsTimeAndExpireForgetsTheHold(t *testing.T, ope
 		t.Fatal(err)
 	}
 	for _, at := range []time.Time{t0, until.Add(-time.Nanosecond)} {
-		if err := s.CheckName("alice", at); !errors.Is(err, node.ErrUserExists) {
+		if err := s.CheckName("alice", at); !errors.Is(err, protocol.ErrUserExists) {
 			t.Errorf("CheckName at %s: %v, want ErrUserExists", at, err)
 		}
 		err := s.CreateAccount(node.Account{User: "alice", Record: []byte("r"), Created: at})
-		if !errors.Is(err, node.ErrUserExists) {
+		if !errors.Is(err, protocol.ErrUserExists) {
 			t.Errorf("CreateAccount at %s: %v, want ErrUserExists", at, err)
 		}
 	}
@@ -56,7 +57,7 @@ func testADeletedNameIsHeldUntilItsTimeAndExpireForgetsTheHold(t *testing.T, ope
 	if err := s.CreateAccount(node.Account{User: "alice", Record: []byte("r2"), Created: until}); err != nil {
 		t.Errorf("registering the name after its hold: %v", err)
 	}
-	if err := s.CheckName("alice", until); !errors.Is(err, node.ErrUserExists) {
+	if err := s.CheckName("alice", until); !errors.Is(err, protocol.ErrUserExists) {
 		t.Errorf("CheckName of an account: %v, want ErrUserExists", err)
 	}
 }
@@ -73,7 +74,7 @@ func testASessionIsBoundToTheAccountItWasGrantedTo(t *testing.T, open Opener) {
 		t.Fatalf("Session = %+v, %v; want bound to the account created at t0", got, err)
 	}
 	err = s.PutSession(node.TokenHash{2}, node.Session{User: "alice", Expires: t0.Add(time.Hour), AccountCreated: t0.Add(time.Nanosecond)})
-	if !errors.Is(err, node.ErrUnknownUser) {
+	if !errors.Is(err, protocol.ErrUnknownUser) {
 		t.Errorf("a session for another account of the name: %v, want ErrUnknownUser", err)
 	}
 	// A session stored before the binding existed reads as unbound.

@@ -8,37 +8,37 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // ChanQuota is the tests' channel bounds: the default Retain, small
 // others.
-var ChanQuota = node.ChannelQuota{Retain: 100, MaxChannels: 3, MaxBytes: 1000, MaxSeen: 200}
+var ChanQuota = protocol.ChannelQuota{Retain: 100, MaxChannels: 3, MaxBytes: 1000, MaxSeen: 200}
 
 // ChanConfig is testConfig with quota.
-func ChanConfig(quota node.ChannelQuota) Config {
+func ChanConfig(quota protocol.ChannelQuota) Config {
 	o := testConfig()
 	o.Channels = quota
 	return o
 }
 
 // ChannelID is the n-th test channel id (never zero).
-func ChannelID(n int) node.ChannelID {
-	return node.ChannelID{0: 0xcc, 31: byte(n)}
+func ChannelID(n int) protocol.ChannelID {
+	return protocol.ChannelID{0: 0xcc, 31: byte(n)}
 }
 
 // PostID is the n-th test post id (never zero).
-func PostID(n int) node.PostID {
-	return node.PostID{0: 0xaa, 30: byte(n >> 8), 31: byte(n)}
+func PostID(n int) protocol.PostID {
+	return protocol.PostID{0: 0xaa, 30: byte(n >> 8), 31: byte(n)}
 }
 
 // PostNumber is the n of PostID(n).
-func PostNumber(id node.PostID) int { return int(id[30])<<8 | int(id[31]) }
+func PostNumber(id protocol.PostID) int { return int(id[30])<<8 | int(id[31]) }
 
 // Post is post n of channel ch with size bytes of data, expiring ttl after
 // t0.
-func Post(n, ch, size int, ttl time.Duration) node.StoredPost {
-	return node.StoredPost{
+func Post(n, ch, size int, ttl time.Duration) protocol.StoredPost {
+	return protocol.StoredPost{
 		ID:      PostID(n),
 		Channel: ChannelID(ch),
 		Expires: t0.Add(ttl),
@@ -48,7 +48,7 @@ func Post(n, ch, size int, ttl time.Duration) node.StoredPost {
 
 // AddPosts adds posts and returns the refusals and the evicted count; a
 // failure of the store is fatal.
-func AddPosts(t *testing.T, s Store, posts ...node.StoredPost) ([]error, int) {
+func AddPosts(t *testing.T, s Store, posts ...protocol.StoredPost) ([]error, int) {
 	t.Helper()
 	errs, evicted, err := s.AddPosts(context.Background(), posts)
 	if err != nil {
@@ -62,7 +62,7 @@ func AddPosts(t *testing.T, s Store, posts ...node.StoredPost) ([]error, int) {
 
 // MustAdd adds posts, which must all be kept, and returns the evicted
 // count.
-func MustAdd(t *testing.T, s Store, posts ...node.StoredPost) int {
+func MustAdd(t *testing.T, s Store, posts ...protocol.StoredPost) int {
 	t.Helper()
 	errs, evicted := AddPosts(t, s, posts...)
 	for i, err := range errs {
@@ -92,7 +92,7 @@ func KeptPosts(t *testing.T, s Store) []int {
 }
 
 // ChannelPosts returns Posts(ch, after, limit).
-func ChannelPosts(t *testing.T, s Store, ch node.ChannelID, after uint64, limit int) []node.StoredPost {
+func ChannelPosts(t *testing.T, s Store, ch protocol.ChannelID, after uint64, limit int) []protocol.StoredPost {
 	t.Helper()
 	posts, err := s.Posts(ch, after, limit)
 	if err != nil {
@@ -102,7 +102,7 @@ func ChannelPosts(t *testing.T, s Store, ch node.ChannelID, after uint64, limit 
 }
 
 // PostSeqs returns the seqs of posts.
-func PostSeqs(posts []node.StoredPost) []uint64 {
+func PostSeqs(posts []protocol.StoredPost) []uint64 {
 	var seqs []uint64
 	for _, p := range posts {
 		seqs = append(seqs, p.Seq)
@@ -121,7 +121,7 @@ func PostSeen(t *testing.T, s Store, n int) bool {
 }
 
 // ChanStats returns ChannelStats and checks the store with its bounds.
-func ChanStats(t *testing.T, s Store) node.ChannelStoreStats {
+func ChanStats(t *testing.T, s Store) protocol.ChannelStoreStats {
 	t.Helper()
 	st, err := s.ChannelStats()
 	if err != nil {
@@ -143,7 +143,7 @@ func Numbers(first, last int) []int {
 }
 
 // EqualPost compares posts, times by instant.
-func EqualPost(a, b node.StoredPost) bool {
+func EqualPost(a, b protocol.StoredPost) bool {
 	return a.ID == b.ID && a.Channel == b.Channel && a.Seq == b.Seq && a.Expires.Equal(b.Expires) && bytes.Equal(a.Data, b.Data)
 }
 
@@ -151,7 +151,7 @@ func testKeptPostsComeBackInOrderWithEveryField(t *testing.T, open Opener) {
 	s := open(t, ChanConfig(ChanQuota))
 	// The last post expired before it came; the store keeps it anyway
 	// (the engine judges expiry) until ExpireChannels.
-	posts := []node.StoredPost{Post(1, 1, 10, time.Hour), Post(2, 2, 20, time.Hour), Post(3, 1, 0, 2*time.Hour), Post(4, 1, 5, -time.Hour)}
+	posts := []protocol.StoredPost{Post(1, 1, 10, time.Hour), Post(2, 2, 20, time.Hour), Post(3, 1, 0, 2*time.Hour), Post(4, 1, 5, -time.Hour)}
 	if evicted := MustAdd(t, s, posts...); evicted != 0 {
 		t.Errorf("evicted %d posts below every bound", evicted)
 	}
@@ -160,7 +160,7 @@ func testKeptPostsComeBackInOrderWithEveryField(t *testing.T, open Opener) {
 		t.Errorf("AddPosts set seqs %v, want [1 2 2 3]", got)
 	}
 	got := ChannelPosts(t, s, ChannelID(1), 0, 10)
-	want := []node.StoredPost{posts[0], posts[2], posts[3]}
+	want := []protocol.StoredPost{posts[0], posts[2], posts[3]}
 	if len(got) != len(want) {
 		t.Fatalf("Posts returned %d posts, want %d", len(got), len(want))
 	}
@@ -187,14 +187,14 @@ func testKeptPostsComeBackInOrderWithEveryField(t *testing.T, open Opener) {
 		}
 	}
 	ids, err := s.ChannelIDs()
-	if err != nil || !slices.Equal(ids, []node.ChannelID{ChannelID(1), ChannelID(2)}) {
+	if err != nil || !slices.Equal(ids, []protocol.ChannelID{ChannelID(1), ChannelID(2)}) {
 		t.Errorf("ChannelIDs = %x, %v", ids, err)
 	}
 	if !PostSeen(t, s, 1) || !PostSeen(t, s, 4) || PostSeen(t, s, 5) {
 		t.Error("PostSeen: want posts 1 and 4 seen, 5 not")
 	}
 	st := ChanStats(t, s)
-	if st != (node.ChannelStoreStats{Channels: 2, Posts: 4, Bytes: 35, MaxBytes: 1000, Seen: 4}) {
+	if st != (protocol.ChannelStoreStats{Channels: 2, Posts: 4, Bytes: 35, MaxBytes: 1000, Seen: 4}) {
 		t.Errorf("ChannelStats = %+v", st)
 	}
 	// The store copied the data.
@@ -206,16 +206,16 @@ func testKeptPostsComeBackInOrderWithEveryField(t *testing.T, open Opener) {
 
 func testAddPostsKeepsEachBoundExactly(t *testing.T, open Opener) {
 	// ChanQuota: Retain 100, MaxChannels 3, MaxBytes 1000, MaxSeen 200.
-	threeKinds := []node.StoredPost{Post(1, 1, 400, 2*time.Hour), Post(2, 2, 400, time.Hour), Post(3, 1, 200, 3*time.Hour)}
-	var hundred []node.StoredPost
+	threeKinds := []protocol.StoredPost{Post(1, 1, 400, 2*time.Hour), Post(2, 2, 400, time.Hour), Post(3, 1, 200, 3*time.Hour)}
+	var hundred []protocol.StoredPost
 	for n := 1; n <= 100; n++ {
 		hundred = append(hundred, Post(n, 1, 1, time.Hour))
 	}
 	for _, tc := range []struct {
 		name        string
-		quota       node.ChannelQuota
-		fill        []node.StoredPost // exactly at the bound, evicts nothing
-		next        node.StoredPost   // past it
+		quota       protocol.ChannelQuota
+		fill        []protocol.StoredPost // exactly at the bound, evicts nothing
+		next        protocol.StoredPost   // past it
 		wantErr     error
 		wantEvicted int
 		wantKept    []int
@@ -249,13 +249,13 @@ func testAddPostsKeepsEachBoundExactly(t *testing.T, open Opener) {
 			quota:    ChanQuota,
 			fill:     threeKinds,
 			next:     Post(4, 3, 1001, time.Hour),
-			wantErr:  node.ErrChannelFull,
+			wantErr:  protocol.ErrChannelFull,
 			wantKept: []int{1, 2, 3},
 		},
 		{
 			name:  "MaxChannels channels keep posts and a new one evicts the channel whose last post came first",
 			quota: ChanQuota,
-			fill: []node.StoredPost{
+			fill: []protocol.StoredPost{
 				Post(1, 1, 1, time.Hour), Post(2, 2, 1, time.Hour), Post(3, 2, 1, time.Hour),
 				Post(4, 3, 1, time.Hour), Post(5, 1, 1, time.Hour),
 			},
@@ -265,10 +265,10 @@ func testAddPostsKeepsEachBoundExactly(t *testing.T, open Opener) {
 		},
 		{
 			name:     "a seen-set of MaxSeen ids refuses the next post and evicts nothing",
-			quota:    node.ChannelQuota{Retain: 100, MaxChannels: 3, MaxBytes: 1000, MaxSeen: 5},
-			fill:     []node.StoredPost{Post(1, 1, 1, time.Hour), Post(2, 1, 1, time.Hour), Post(3, 2, 1, time.Hour), Post(4, 2, 1, time.Hour), Post(5, 3, 1, time.Hour)},
+			quota:    protocol.ChannelQuota{Retain: 100, MaxChannels: 3, MaxBytes: 1000, MaxSeen: 5},
+			fill:     []protocol.StoredPost{Post(1, 1, 1, time.Hour), Post(2, 1, 1, time.Hour), Post(3, 2, 1, time.Hour), Post(4, 2, 1, time.Hour), Post(5, 3, 1, time.Hour)},
 			next:     Post(6, 1, 1, time.Hour),
-			wantErr:  node.ErrChannelFull,
+			wantErr:  protocol.ErrChannelFull,
 			wantKept: Numbers(1, 5),
 		},
 	} {
@@ -319,23 +319,23 @@ func testAddPostsRefusesSeenIDs(t *testing.T, open Opener) {
 	s := open(t, ChanConfig(quota))
 	for _, step := range []struct {
 		name        string
-		posts       []node.StoredPost
+		posts       []protocol.StoredPost
 		wantSeen    []bool // per post: refused as seen, else kept
 		wantEvicted int
 	}{
 		{"the same id twice in one call is kept once",
-			[]node.StoredPost{Post(1, 1, 1, time.Hour), Post(2, 1, 1, time.Hour), Post(1, 2, 1, time.Hour)},
+			[]protocol.StoredPost{Post(1, 1, 1, time.Hour), Post(2, 1, 1, time.Hour), Post(1, 2, 1, time.Hour)},
 			[]bool{false, false, true}, 0},
 		{"an id of an earlier call is refused",
-			[]node.StoredPost{Post(2, 1, 1, time.Hour), Post(3, 1, 1, time.Hour)},
+			[]protocol.StoredPost{Post(2, 1, 1, time.Hour), Post(3, 1, 1, time.Hour)},
 			[]bool{true, false}, 1},
 		{"the id of an evicted post is still refused",
-			[]node.StoredPost{Post(1, 1, 1, time.Hour)},
+			[]protocol.StoredPost{Post(1, 1, 1, time.Hour)},
 			[]bool{true}, 0},
 	} {
 		errs, evicted := AddPosts(t, s, step.posts...)
 		for i, want := range step.wantSeen {
-			if got := errors.Is(errs[i], node.ErrPostSeen); got != want || (!want && errs[i] != nil) {
+			if got := errors.Is(errs[i], protocol.ErrPostSeen); got != want || (!want && errs[i] != nil) {
 				t.Errorf("%s: post %d: %v, want seen %t", step.name, i, errs[i], want)
 			}
 		}
@@ -363,7 +363,7 @@ func testExpireChannelsRemovesWhatExpiredAndNothingElse(t *testing.T, open Opene
 	s := open(t, ChanConfig(quota))
 	// Posts 1 to 9: channel n%3+1 expires after n%3+1 hours, so channel
 	// 1 holds only posts of the first hour.
-	var posts []node.StoredPost
+	var posts []protocol.StoredPost
 	for n := 1; n <= 9; n++ {
 		posts = append(posts, Post(n, n%3+1, 10, time.Duration(n%3+1)*time.Hour))
 	}
@@ -404,13 +404,13 @@ func testExpireChannelsRemovesWhatExpiredAndNothingElse(t *testing.T, open Opene
 	if err != nil || slices.Contains(ids, ChannelID(1)) || len(ids) != 3 {
 		t.Errorf("ChannelIDs after channel 1 expired: %x, %v", ids, err)
 	}
-	if st := ChanStats(t, s); st != (node.ChannelStoreStats{Channels: 3, Posts: 8, Bytes: 62, MaxBytes: 1000, Seen: 9}) {
+	if st := ChanStats(t, s); st != (protocol.ChannelStoreStats{Channels: 3, Posts: 8, Bytes: 62, MaxBytes: 1000, Seen: 9}) {
 		t.Errorf("stats after the first hour: %+v", st)
 	}
 	if n, err := s.ExpireChannels(t0.Add(3 * time.Hour)); err != nil || n != 8 {
 		t.Fatalf("ExpireChannels after the third hour: %d, %v", n, err)
 	}
-	if st := ChanStats(t, s); st != (node.ChannelStoreStats{MaxBytes: 1000}) {
+	if st := ChanStats(t, s); st != (protocol.ChannelStoreStats{MaxBytes: 1000}) {
 		t.Errorf("stats once everything expired: %+v", st)
 	}
 }
@@ -422,7 +422,7 @@ func testChannelMethodsOfNothingAfterCancelAndAfterClose(t *testing.T, open Open
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, _, err := s.AddPosts(ctx, []node.StoredPost{Post(1, 1, 1, time.Hour)}); !errors.Is(err, context.Canceled) {
+	if _, _, err := s.AddPosts(ctx, []protocol.StoredPost{Post(1, 1, 1, time.Hour)}); !errors.Is(err, context.Canceled) {
 		t.Errorf("AddPosts with a cancelled ctx = %v, want context.Canceled", err)
 	}
 	if PostSeen(t, s, 1) {
@@ -431,7 +431,7 @@ func testChannelMethodsOfNothingAfterCancelAndAfterClose(t *testing.T, open Open
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	_, _, errAdd := s.AddPosts(context.Background(), []node.StoredPost{Post(1, 1, 1, time.Hour)})
+	_, _, errAdd := s.AddPosts(context.Background(), []protocol.StoredPost{Post(1, 1, 1, time.Hour)})
 	_, _, errAddNone := s.AddPosts(context.Background(), nil)
 	_, errPosts := s.Posts(ChannelID(1), 0, 1)
 	_, errIDs := s.ChannelIDs()
@@ -447,7 +447,7 @@ func testChannelMethodsOfNothingAfterCancelAndAfterClose(t *testing.T, open Open
 		"ExpireChannels": errExpire,
 		"ChannelStats":   errStats,
 	} {
-		if !errors.Is(err, node.ErrStoreClosed) {
+		if !errors.Is(err, protocol.ErrStoreClosed) {
 			t.Errorf("%s after Close: %v, want ErrStoreClosed", name, err)
 		}
 	}
@@ -460,7 +460,7 @@ func testPostSeqsIncreaseAndAreNeverReused(t *testing.T, open Opener) {
 	quota := ChanQuota
 	quota.Retain = 2
 	s := open(t, ChanConfig(quota))
-	posts := []node.StoredPost{
+	posts := []protocol.StoredPost{
 		Post(1, 1, 1, 5*time.Hour), Post(2, 1, 1, 5*time.Hour),
 		Post(3, 2, 1, time.Hour),   // a new channel after 2 posts: seq 3
 		Post(4, 1, 1, 5*time.Hour), // evicts post 1 (Retain 2)
@@ -472,7 +472,7 @@ func testPostSeqsIncreaseAndAreNeverReused(t *testing.T, open Opener) {
 	if n, err := s.ExpireChannels(t0.Add(time.Hour)); err != nil || n != 1 {
 		t.Fatalf("ExpireChannels: %d, %v", n, err)
 	}
-	again := []node.StoredPost{Post(5, 2, 1, 5*time.Hour)}
+	again := []protocol.StoredPost{Post(5, 2, 1, 5*time.Hour)}
 	MustAdd(t, s, again...)
 	if again[0].Seq != 5 {
 		t.Errorf("seq of an emptied channel's next post: %d, want 5", again[0].Seq)

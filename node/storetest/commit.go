@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/quicprochat/qpc/crypto/commitclaim"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // MLSConfig is testConfig with small sequencer bounds.
@@ -42,19 +42,19 @@ func epochKey(who string, group []byte, epoch uint64) ed25519.PrivateKey {
 
 // ClaimBy is who's claim of epoch of group for c, proven with who's key of
 // epoch and naming who's key of epoch+1.
-func ClaimBy(who string, group []byte, epoch uint64, c []byte) node.CommitClaim {
+func ClaimBy(who string, group []byte, epoch uint64, c []byte) protocol.CommitClaim {
 	k, nextKey := epochKey(who, group, epoch), commitclaim.Public(epochKey(who, group, epoch+1))
-	return node.CommitClaim{Group: group, Epoch: epoch, Commit: c,
+	return protocol.CommitClaim{Group: group, Epoch: epoch, Commit: c,
 		Key: commitclaim.Public(k), Proof: commitclaim.Sign(k, group, epoch, c, nextKey), NextKey: nextKey}
 }
 
 // Claim is a member's claim of epoch of group for c.
-func Claim(group []byte, epoch uint64, c []byte) node.CommitClaim {
+func Claim(group []byte, epoch uint64, c []byte) protocol.CommitClaim {
 	return ClaimBy("member", group, epoch, c)
 }
 
 // MustOrder orders a member's claim and fails the test if the store fails.
-func MustOrder(t testing.TB, s Store, group string, epoch uint64, c []byte) node.CommitOrder {
+func MustOrder(t testing.TB, s Store, group string, epoch uint64, c []byte) protocol.CommitOrder {
 	t.Helper()
 	o, err := s.OrderCommit(Claim([]byte(group), epoch, c))
 	if err != nil {
@@ -72,26 +72,26 @@ func testTheFirstClaimOfAnEpochWinsAndTheLoserGetsWhatItMissed(t *testing.T, ope
 		name   string
 		epoch  uint64
 		commit []byte
-		want   node.CommitOrder
+		want   protocol.CommitOrder
 	}{
-		{"a new group accepts epoch 0", 0, Commit("alice", 0), node.CommitOrder{Accepted: true, Next: 1}},
+		{"a new group accepts epoch 0", 0, Commit("alice", 0), protocol.CommitOrder{Accepted: true, Next: 1}},
 		{"another commit for epoch 0 is refused", 0, Commit("bob", 0),
-			node.CommitOrder{Next: 1, Missing: Commits(Commit("alice", 0))}},
-		{"the winner's retry is accepted again", 0, Commit("alice", 0), node.CommitOrder{Accepted: true, Next: 1}},
-		{"the next epoch is accepted", 1, Commit("alice", 1), node.CommitOrder{Accepted: true, Next: 2}},
-		{"and the one after", 2, Commit("carol", 2), node.CommitOrder{Accepted: true, Next: 3}},
+			protocol.CommitOrder{Next: 1, Missing: Commits(Commit("alice", 0))}},
+		{"the winner's retry is accepted again", 0, Commit("alice", 0), protocol.CommitOrder{Accepted: true, Next: 1}},
+		{"the next epoch is accepted", 1, Commit("alice", 1), protocol.CommitOrder{Accepted: true, Next: 2}},
+		{"and the one after", 2, Commit("carol", 2), protocol.CommitOrder{Accepted: true, Next: 3}},
 		{"a claim one epoch behind gets the kept commits from it on", 1, Commit("bob", 1),
-			node.CommitOrder{Next: 3, Missing: Commits(Commit("alice", 1), Commit("carol", 2))}},
+			protocol.CommitOrder{Next: 3, Missing: Commits(Commit("alice", 1), Commit("carol", 2))}},
 		{"a claim two epochs behind gets all three, oldest first", 0, Commit("bob", 0),
-			node.CommitOrder{Next: 3, Missing: Commits(Commit("alice", 0), Commit("alice", 1), Commit("carol", 2))}},
-		{"the retry of an older winner is still accepted", 1, Commit("alice", 1), node.CommitOrder{Accepted: true, Next: 3}},
+			protocol.CommitOrder{Next: 3, Missing: Commits(Commit("alice", 0), Commit("alice", 1), Commit("carol", 2))}},
+		{"the retry of an older winner is still accepted", 1, Commit("alice", 1), protocol.CommitOrder{Accepted: true, Next: 3}},
 	}
 	for _, st := range steps {
 		if got := MustOrder(t, s, "g", st.epoch, st.commit); !reflect.DeepEqual(got, st.want) {
 			t.Errorf("%s: got %+v, want %+v", st.name, got, st.want)
 		}
 	}
-	if got := MustOrder(t, s, "other group", 3, Commit("dave", 3)); !reflect.DeepEqual(got, node.CommitOrder{Accepted: true, Next: 4}) {
+	if got := MustOrder(t, s, "other group", 3, Commit("dave", 3)); !reflect.DeepEqual(got, protocol.CommitOrder{Accepted: true, Next: 4}) {
 		t.Errorf("another group is ordered on its own: %+v", got)
 	}
 }
@@ -102,9 +102,9 @@ func testARefusalReturnsAtMostMaxMissingCommits(t *testing.T, open Opener) {
 		MustOrder(t, s, "g", e, Commit("alice", e))
 	}
 	o := MustOrder(t, s, "g", 3, Commit("bob", 3))
-	if o.Accepted || o.Next != 40 || len(o.Missing) != node.MaxMissingCommits {
+	if o.Accepted || o.Next != 40 || len(o.Missing) != protocol.MaxMissingCommits {
 		t.Fatalf("a claim 37 epochs behind: accepted %v, next %d, %d missing; want refused, 40, %d",
-			o.Accepted, o.Next, len(o.Missing), node.MaxMissingCommits)
+			o.Accepted, o.Next, len(o.Missing), protocol.MaxMissingCommits)
 	}
 	for i, c := range o.Missing {
 		if want := Commit("alice", uint64(3+i)); !bytes.Equal(c, want) {
@@ -120,11 +120,11 @@ func testAGroupKeepsOnlyItsLastCommits(t *testing.T, open Opener) {
 	}
 	// The key a dropped commit was claimed with went with it: a claim of
 	// its epoch proves nothing any more.
-	if o, err := s.OrderCommit(Claim([]byte("g"), 0, Commit("alice", 0))); !errors.Is(err, node.ErrBadCommitClaim) {
+	if o, err := s.OrderCommit(Claim([]byte("g"), 0, Commit("alice", 0))); !errors.Is(err, protocol.ErrBadCommitClaim) {
 		t.Errorf("the retry of a dropped commit: %+v, %v; want ErrBadCommitClaim", o, err)
 	}
 	o := MustOrder(t, s, "g", 3, Commit("bob", 3))
-	want := node.CommitOrder{Next: 6, Missing: Commits(Commit("alice", 3), Commit("alice", 4), Commit("alice", 5))}
+	want := protocol.CommitOrder{Next: 6, Missing: Commits(Commit("alice", 3), Commit("alice", 4), Commit("alice", 5))}
 	if !reflect.DeepEqual(o, want) {
 		t.Errorf("a claim of the oldest kept epoch: %+v, want it refused with the 3 kept", o)
 	}
@@ -167,14 +167,14 @@ func testBadClaimsAreRefusedWithErrBadRequestAndChangeNothing(t *testing.T, open
 		{"an empty commit", []byte("g"), 0, nil},
 		{"the epoch 2^64-1", []byte("g"), math.MaxUint64, Commit("a", 0)},
 	} {
-		if o, err := s.OrderCommit(Claim(tc.group, tc.epoch, tc.commit)); !errors.Is(err, node.ErrBadRequest) {
+		if o, err := s.OrderCommit(Claim(tc.group, tc.epoch, tc.commit)); !errors.Is(err, protocol.ErrBadRequest) {
 			t.Errorf("%s: %+v, %v; want ErrBadRequest", tc.name, o, err)
 		}
 	}
 	if o := MustOrder(t, s, "g", 0, Commit("a", 0)); !o.Accepted || o.Next != 1 {
 		t.Errorf("after bad claims the group is new: %+v", o)
 	}
-	long := bytes.Repeat([]byte{0xff}, node.MaxGroupID)
+	long := bytes.Repeat([]byte{0xff}, protocol.MaxGroupID)
 	if o, err := s.OrderCommit(Claim(long, math.MaxUint64-1, Commit("a", 0))); err != nil || o.Next != math.MaxUint64 {
 		t.Errorf("a 255-byte group at the last epoch with a next: %+v, %v", o, err)
 	}
@@ -221,29 +221,29 @@ func testOnlyAMemberOfTheEpochMovesTheSequencer(t *testing.T, open Opener) {
 	forged.Proof = commitclaim.Sign(epochKey("mallory", g, 2), g, 2, junk, forged.NextKey)
 	for _, tc := range []struct {
 		name string
-		c    node.CommitClaim
+		c    protocol.CommitClaim
 	}{
 		{"a stranger's claim of the next epoch", ClaimBy("mallory", g, 2, junk)},
 		{"a stranger's claim of epoch 2^64-2", ClaimBy("mallory", g, math.MaxUint64-1, junk)},
 		{"a member's key for epoch 2^64-2", Claim(g, math.MaxUint64-1, junk)},
 		{"a claim of the epoch after next", Claim(g, 3, junk)},
 		{"a stranger's stale Claim, fishing for commits", ClaimBy("mallory", g, 0, junk)},
-		{"the ex-member's old key on the next epoch", node.CommitClaim{Group: g, Epoch: 2, Commit: junk,
+		{"the ex-member's old key on the next epoch", protocol.CommitClaim{Group: g, Epoch: 2, Commit: junk,
 			Key: commitclaim.Public(exKey), Proof: commitclaim.Sign(exKey, g, 2, junk, exNext), NextKey: exNext}},
 		{"a member's proof with another commit", swapped},
 		{"a member's proof with another next key", redirected},
 		{"the epoch's key with a proof it did not sign", forged},
-		{"no proof at all", node.CommitClaim{Group: g, Epoch: 2, Commit: junk}},
+		{"no proof at all", protocol.CommitClaim{Group: g, Epoch: 2, Commit: junk}},
 	} {
 		o, err := s.OrderCommit(tc.c)
-		if !errors.Is(err, node.ErrBadCommitClaim) || o.Accepted || o.Missing != nil {
+		if !errors.Is(err, protocol.ErrBadCommitClaim) || o.Accepted || o.Missing != nil {
 			t.Errorf("%s: %+v, %v; want ErrBadCommitClaim and nothing", tc.name, o, err)
 		}
 	}
 	if after := mlsSnapshot(t, s); after != before {
 		t.Errorf("refused claims changed the sequencer:\nbefore %q\nafter  %q", before, after)
 	}
-	if o, err := s.OrderCommit(real); err != nil || !reflect.DeepEqual(o, node.CommitOrder{Accepted: true, Next: 3}) {
+	if o, err := s.OrderCommit(real); err != nil || !reflect.DeepEqual(o, protocol.CommitOrder{Accepted: true, Next: 3}) {
 		t.Fatalf("alice's real claim after the attack: %+v, %v", o, err)
 	}
 	if o, err := s.OrderCommit(real); err != nil || !o.Accepted {
@@ -262,7 +262,7 @@ func testConcurrentClaimsOfOneEpochAcceptExactlyOne(t *testing.T, open Opener) {
 	s := open(t, MLSConfig(10, 10))
 	MustOrder(t, s, "g", 0, Commit("creator", 0))
 	const n = 16
-	orders := make([]node.CommitOrder, n)
+	orders := make([]protocol.CommitOrder, n)
 	errs, strangers := make([]error, n), make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -279,7 +279,7 @@ func testConcurrentClaimsOfOneEpochAcceptExactlyOne(t *testing.T, open Opener) {
 	}
 	wg.Wait()
 	for i, err := range strangers {
-		if !errors.Is(err, node.ErrBadCommitClaim) {
+		if !errors.Is(err, protocol.ErrBadCommitClaim) {
 			t.Errorf("stranger %d: %v, want ErrBadCommitClaim", i, err)
 		}
 	}
@@ -298,7 +298,7 @@ func testConcurrentClaimsOfOneEpochAcceptExactlyOne(t *testing.T, open Opener) {
 	if winner < 0 {
 		t.Fatal("no claim was accepted")
 	}
-	want := node.CommitOrder{Next: 2, Missing: Commits(Commit(fmt.Sprint("member ", winner), 1))}
+	want := protocol.CommitOrder{Next: 2, Missing: Commits(Commit(fmt.Sprint("member ", winner), 1))}
 	for i, o := range orders {
 		if i != winner && !reflect.DeepEqual(o, want) {
 			t.Errorf("loser %d got %+v, want %+v", i, o, want)
@@ -331,7 +331,7 @@ func testKeyPackageCountCountsAllButTheLastResort(t *testing.T, open Opener) {
 		}
 	}
 	check("after every package was taken and the last resort once", 0, true)
-	if _, _, err := s.KeyPackageCount("ghost", 1); !errors.Is(err, node.ErrUnknownUser) {
+	if _, _, err := s.KeyPackageCount("ghost", 1); !errors.Is(err, protocol.ErrUnknownUser) {
 		t.Errorf("count of a missing user: %v, want ErrUnknownUser", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 func testSequenceNumbersAreConsecutiveFromOneAndNeverReused(t *testing.T, open Opener) {
@@ -40,7 +41,7 @@ func testSequenceNumbersAreConsecutiveFromOneAndNeverReused(t *testing.T, open O
 	if last, err := s.LastSeq("carol"); err != nil || last != 1 {
 		t.Errorf("carol's LastSeq: %d, %v", last, err)
 	}
-	if _, err := s.LastSeq("nobody"); !errors.Is(err, node.ErrUnknownUser) {
+	if _, err := s.LastSeq("nobody"); !errors.Is(err, protocol.ErrUnknownUser) {
 		t.Errorf("LastSeq of nobody: %v", err)
 	}
 }
@@ -74,7 +75,7 @@ func testFetchHonoursAfterSeqAndLimit(t *testing.T, open Opener) {
 	if len(got) != 1 || string(got[0].Payload) != "m3" || !got[0].Enqueued.Equal(t0) || !got[0].Expires.Equal(t0.Add(time.Hour)) {
 		t.Errorf("message 3: %+v", got)
 	}
-	if _, err := s.Fetch("nobody", 0, 1); !errors.Is(err, node.ErrUnknownUser) {
+	if _, err := s.Fetch("nobody", 0, 1); !errors.Is(err, protocol.ErrUnknownUser) {
 		t.Errorf("Fetch of nobody: %v", err)
 	}
 }
@@ -125,7 +126,7 @@ func testAck(t *testing.T, open Opener) {
 			t.Errorf("after Ack(%d): [%s], depth %d/%d; want [%s], %d bytes", tc.upto, seqs(got), count, bytes, tc.remaining, tc.bytes)
 		}
 	}
-	if _, err := s.Ack("nobody", 1); !errors.Is(err, node.ErrUnknownUser) {
+	if _, err := s.Ack("nobody", 1); !errors.Is(err, protocol.ErrUnknownUser) {
 		t.Errorf("Ack of nobody: %v", err)
 	}
 }
@@ -142,11 +143,11 @@ func testMailboxFullByCount(t *testing.T, open Opener) {
 			t.Errorf("receipt %d: %+v, want seq %d", i, rs[i], want)
 		}
 	}
-	if !errors.Is(rs[4].Err, node.ErrMailboxFull) || rs[4].Seq != 0 {
+	if !errors.Is(rs[4].Err, protocol.ErrMailboxFull) || rs[4].Seq != 0 {
 		t.Errorf("fourth message to bob: %+v, want ErrMailboxFull", rs[4])
 	}
 	// Full stays full until an ack, and a refusal uses no seq.
-	if rs := enqueue(t, s, msg("bob", "5", time.Hour)); !errors.Is(rs[0].Err, node.ErrMailboxFull) {
+	if rs := enqueue(t, s, msg("bob", "5", time.Hour)); !errors.Is(rs[0].Err, protocol.ErrMailboxFull) {
 		t.Errorf("still full: %+v", rs[0])
 	}
 	s.Ack("bob", 1)
@@ -167,8 +168,8 @@ func testMailboxFullByBytes(t *testing.T, open Opener) {
 		msg("bob", "", time.Hour),                      // empty payloads still count
 		msg("bob", "d", time.Hour),
 	)
-	if rs[0].Err != nil || !errors.Is(rs[1].Err, node.ErrMailboxFull) || rs[2].Err != nil || rs[2].Seq != 2 ||
-		rs[3].Err != nil || rs[3].Seq != 3 || !errors.Is(rs[4].Err, node.ErrMailboxFull) {
+	if rs[0].Err != nil || !errors.Is(rs[1].Err, protocol.ErrMailboxFull) || rs[2].Err != nil || rs[2].Seq != 2 ||
+		rs[3].Err != nil || rs[3].Seq != 3 || !errors.Is(rs[4].Err, protocol.ErrMailboxFull) {
 		t.Errorf("receipts: %+v", rs)
 	}
 	if n, b, _ := s.Depth("bob"); n != 3 || b != 100 {
@@ -184,7 +185,7 @@ func testUnknownRecipientsFailOnlyTheirMessages(t *testing.T, open Opener) {
 	s := open(t, testConfig())
 	mustCreate(t, s, "bob")
 	rs := enqueue(t, s, msg("nobody", "x", time.Hour), msg("bob", "y", time.Hour), msg("", "z", time.Hour))
-	if !errors.Is(rs[0].Err, node.ErrUnknownUser) || rs[1].Err != nil || rs[1].Seq != 1 || !errors.Is(rs[2].Err, node.ErrUnknownUser) {
+	if !errors.Is(rs[0].Err, protocol.ErrUnknownUser) || rs[1].Err != nil || rs[1].Seq != 1 || !errors.Is(rs[2].Err, protocol.ErrUnknownUser) {
 		t.Errorf("receipts: %+v", rs)
 	}
 }
@@ -225,7 +226,7 @@ func testTotalsSumEveryMailbox(t *testing.T, open Opener) {
 			t.Fatal(err)
 		}
 	}
-	msgs := []node.NewMessage{
+	msgs := []protocol.NewMessage{
 		{Recipient: "a", Payload: make([]byte, 10), Enqueued: now, Expires: now.Add(time.Hour)},
 		{Recipient: "b", Payload: make([]byte, 20), Enqueued: now, Expires: now.Add(time.Hour)},
 		{Recipient: "b", Payload: make([]byte, 30), Enqueued: now, Expires: now.Add(time.Hour)},
@@ -262,7 +263,7 @@ func testEnqueueDoesNotKeepTheCallersPayload(t *testing.T, open Opener) {
 	s := open(t, testConfig())
 	mustCreate(t, s, "bob")
 	payload := []byte("original")
-	enqueue(t, s, node.NewMessage{Recipient: "bob", Payload: payload, Expires: t0.Add(time.Hour)})
+	enqueue(t, s, protocol.NewMessage{Recipient: "bob", Payload: payload, Expires: t0.Add(time.Hour)})
 	copy(payload, "CHANGED!")
 	if got, _ := s.Fetch("bob", 0, 1); string(got[0].Payload) != "original" {
 		t.Errorf("stored payload %q", got[0].Payload)
@@ -290,7 +291,7 @@ func testTheNodeWideCapRefusesWithStoreFull(t *testing.T, open Opener) {
 	for i := range 30 {
 		r := enqueue(t, s, msg([]string{"a", "b"}[i%2], payload, time.Hour))
 		if r[0].Err != nil {
-			if !errors.Is(r[0].Err, node.ErrStoreFull) {
+			if !errors.Is(r[0].Err, protocol.ErrStoreFull) {
 				t.Fatalf("message %d: %v, want ErrStoreFull", i, r[0].Err)
 			}
 			break
@@ -300,7 +301,7 @@ func testTheNodeWideCapRefusesWithStoreFull(t *testing.T, open Opener) {
 	if stored != 10 {
 		t.Fatalf("stored %d messages of 100 bytes under a cap of 1000, want 10", stored)
 	}
-	if r := enqueue(t, s, msg("c", "x", time.Hour)); !errors.Is(r[0].Err, node.ErrStoreFull) {
+	if r := enqueue(t, s, msg("c", "x", time.Hour)); !errors.Is(r[0].Err, protocol.ErrStoreFull) {
 		t.Fatalf("a 1-byte message into a full store: %+v", r)
 	}
 	totalBytes(1000)
@@ -355,7 +356,7 @@ func testConcurrentEnqueuesGetUniqueConsecutiveSeqs(t *testing.T, open Opener) {
 	for p := range producers {
 		wg.Go(func() {
 			for c := range calls {
-				var msgs []node.NewMessage
+				var msgs []protocol.NewMessage
 				for i := range 1 + c%3 {
 					msgs = append(msgs, msg(users[(p+c+i)%len(users)], fmt.Sprintf("%d/%d/%d", p, c, i), time.Hour))
 				}
@@ -416,7 +417,7 @@ func testEveryMethodFailsAfterClose(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	h := node.TokenHash{1}
-	_, errEnqueue := s.Enqueue(context.Background(), []node.NewMessage{msg("alice", "x", time.Hour)})
+	_, errEnqueue := s.Enqueue(context.Background(), []protocol.NewMessage{msg("alice", "x", time.Hour)})
 	_, errEnqueueNone := s.Enqueue(context.Background(), nil)
 	_, errAccount := s.Account("alice")
 	_, errKeys := s.Keys("alice")

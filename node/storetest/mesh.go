@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // MeshQuota is the tests' small store-and-forward bounds.
-var MeshQuota = node.MeshQuota{MaxBytes: 1000, DomainBytes: 600, OriginBytes: 500, MaxSeen: 20}
+var MeshQuota = protocol.MeshQuota{MaxBytes: 1000, DomainBytes: 600, OriginBytes: 500, MaxSeen: 20}
 
 // MeshConfig is testConfig with MeshQuota.
 func MeshConfig() Config {
@@ -23,14 +23,14 @@ func MeshConfig() Config {
 }
 
 // MeshID is the n-th test envelope id (never zero).
-func MeshID(n int) node.MeshID {
-	return node.MeshID{0: 0xee, 30: byte(n >> 8), 31: byte(n)}
+func MeshID(n int) protocol.MeshID {
+	return protocol.MeshID{0: 0xee, 30: byte(n >> 8), 31: byte(n)}
 }
 
 // Envelope is envelope n for domain from origin with size bytes of data,
 // held at t0 and expiring after ttl.
-func Envelope(n int, domain, origin string, size int, ttl time.Duration) node.HeldEnvelope {
-	return node.HeldEnvelope{
+func Envelope(n int, domain, origin string, size int, ttl time.Duration) protocol.HeldEnvelope {
+	return protocol.HeldEnvelope{
 		ID:      MeshID(n),
 		Domain:  domain,
 		Origin:  origin,
@@ -42,7 +42,7 @@ func Envelope(n int, domain, origin string, size int, ttl time.Duration) node.He
 
 // Hold holds envs and returns the refusals; a failure of the store is
 // fatal.
-func Hold(t *testing.T, s Store, envs ...node.HeldEnvelope) []error {
+func Hold(t *testing.T, s Store, envs ...protocol.HeldEnvelope) []error {
 	t.Helper()
 	refusals, err := s.Hold(context.Background(), envs)
 	if err != nil {
@@ -56,7 +56,7 @@ func Hold(t *testing.T, s Store, envs ...node.HeldEnvelope) []error {
 
 // MustHold holds envs, which must all be stored, and returns them with
 // their seqs.
-func MustHold(t *testing.T, s Store, envs ...node.HeldEnvelope) []node.HeldEnvelope {
+func MustHold(t *testing.T, s Store, envs ...protocol.HeldEnvelope) []protocol.HeldEnvelope {
 	t.Helper()
 	for i, err := range Hold(t, s, envs...) {
 		if err != nil {
@@ -67,7 +67,7 @@ func MustHold(t *testing.T, s Store, envs ...node.HeldEnvelope) []node.HeldEnvel
 }
 
 // SeqsOf returns the seqs of envs.
-func SeqsOf(envs []node.HeldEnvelope) []uint64 {
+func SeqsOf(envs []protocol.HeldEnvelope) []uint64 {
 	var seqs []uint64
 	for _, e := range envs {
 		seqs = append(seqs, e.Seq)
@@ -82,7 +82,7 @@ func HeldSeqs(t *testing.T, s Store, domain string) []uint64 {
 }
 
 // SeenState returns id's seen state, 0 if it is not seen.
-func SeenState(t *testing.T, s Store, id node.MeshID) node.SeenState {
+func SeenState(t *testing.T, s Store, id protocol.MeshID) protocol.SeenState {
 	t.Helper()
 	state, ok, err := s.Seen(id)
 	if err != nil {
@@ -95,7 +95,7 @@ func SeenState(t *testing.T, s Store, id node.MeshID) node.SeenState {
 }
 
 // MeshStats returns MeshStats and checks that they agree with the store.
-func MeshStats(t *testing.T, s Store) node.MeshStoreStats {
+func MeshStats(t *testing.T, s Store) protocol.MeshStoreStats {
 	t.Helper()
 	st, err := s.MeshStats()
 	if err != nil {
@@ -120,7 +120,7 @@ func testHeldEnvelopesComeBackInOrderWithEveryField(t *testing.T, open Opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []node.HeldEnvelope{envs[0], envs[2], envs[3]}
+	want := []protocol.HeldEnvelope{envs[0], envs[2], envs[3]}
 	if len(got) != len(want) {
 		t.Fatalf("Held returned %d envelopes, want %d", len(got), len(want))
 	}
@@ -143,12 +143,12 @@ func testHeldEnvelopesComeBackInOrderWithEveryField(t *testing.T, open Opener) {
 	if err != nil || !slices.Equal(domains, []string{"a.example", "b.example"}) {
 		t.Errorf("HeldDomains = %v, %v", domains, err)
 	}
-	sts, err := s.Statuses("alice", []node.MeshID{MeshID(1), MeshID(2)})
+	sts, err := s.Statuses("alice", []protocol.MeshID{MeshID(1), MeshID(2)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantSt := node.MessageStatus{ID: MeshID(1), State: node.MeshQueued, At: "here.example", Updated: t0, Recipient: "bob@a.example", Expires: t0.Add(time.Hour)}
-	if !sameStatus(sts[0], wantSt) || sts[1].State != node.MeshUnknown {
+	wantSt := protocol.MessageStatus{ID: MeshID(1), State: protocol.MeshQueued, At: "here.example", Updated: t0, Recipient: "bob@a.example", Expires: t0.Add(time.Hour)}
+	if !sameStatus(sts[0], wantSt) || sts[1].State != protocol.MeshUnknown {
 		t.Errorf("statuses after Hold: %+v, want %+v and an unknown one (no sender)", sts, wantSt)
 	}
 }
@@ -164,7 +164,7 @@ func HeldAfter(t *testing.T, s Store, domain string, after uint64, limit int) []
 }
 
 // sameStatus compares statuses, times by instant.
-func sameStatus(a, b node.MessageStatus) bool {
+func sameStatus(a, b protocol.MessageStatus) bool {
 	return a.Updated.Equal(b.Updated) && a.Expires.Equal(b.Expires) &&
 		a.ID == b.ID && a.State == b.State && a.At == b.At && a.Recipient == b.Recipient && a.Reason == b.Reason
 }
@@ -174,15 +174,15 @@ func testHoldStopsExactlyAtEachBound(t *testing.T, open Opener) {
 	// 20 ids.
 	for _, tc := range []struct {
 		name     string
-		fill     []node.HeldEnvelope // fits exactly
-		refused  node.HeldEnvelope   // one byte too many
-		message  string              // in the refusal
-		other    node.HeldEnvelope   // fits after fill, beside the bound
-		freeWith time.Time           // ExpireMesh(freeWith) makes room for refused
+		fill     []protocol.HeldEnvelope // fits exactly
+		refused  protocol.HeldEnvelope   // one byte too many
+		message  string                  // in the refusal
+		other    protocol.HeldEnvelope   // fits after fill, beside the bound
+		freeWith time.Time               // ExpireMesh(freeWith) makes room for refused
 	}{
 		{
 			name: "the whole store",
-			fill: []node.HeldEnvelope{
+			fill: []protocol.HeldEnvelope{
 				Envelope(1, "d1", "o1", 400, time.Hour), Envelope(2, "d2", "o2", 400, time.Hour),
 				Envelope(3, "d3", "o3", 200, 2*time.Hour),
 			},
@@ -193,7 +193,7 @@ func testHoldStopsExactlyAtEachBound(t *testing.T, open Opener) {
 		},
 		{
 			name: "one destination",
-			fill: []node.HeldEnvelope{
+			fill: []protocol.HeldEnvelope{
 				Envelope(1, "d1", "o1", 300, time.Hour), Envelope(2, "d1", "o2", 300, 2*time.Hour),
 			},
 			refused:  Envelope(3, "d1", "o3", 1, time.Hour),
@@ -203,7 +203,7 @@ func testHoldStopsExactlyAtEachBound(t *testing.T, open Opener) {
 		},
 		{
 			name: "one origin",
-			fill: []node.HeldEnvelope{
+			fill: []protocol.HeldEnvelope{
 				Envelope(1, "d1", "o1", 250, time.Hour), Envelope(2, "d2", "o1", 250, 2*time.Hour),
 			},
 			refused:  Envelope(3, "d3", "o1", 1, time.Hour),
@@ -227,7 +227,7 @@ func testHoldStopsExactlyAtEachBound(t *testing.T, open Opener) {
 			MustHold(t, s, tc.other)
 			before := MeshStats(t, s)
 			err := Hold(t, s, tc.refused)[0]
-			if !errors.Is(err, node.ErrMeshFull) || !strings.Contains(err.Error(), tc.message) {
+			if !errors.Is(err, protocol.ErrMeshFull) || !strings.Contains(err.Error(), tc.message) {
 				t.Fatalf("Hold one byte past the bound: %v, want ErrMeshFull with %q", err, tc.message)
 			}
 			if SeenState(t, s, tc.refused.ID) != 0 {
@@ -255,8 +255,8 @@ func testHoldStopsExactlyAtEachBound(t *testing.T, open Opener) {
 
 // manyEnvelopes are n envelopes from first on, of one byte each, for
 // domain from origin, that expire after an hour.
-func manyEnvelopes(first, n int, domain, origin string) []node.HeldEnvelope {
-	var envs []node.HeldEnvelope
+func manyEnvelopes(first, n int, domain, origin string) []protocol.HeldEnvelope {
+	var envs []protocol.HeldEnvelope
 	for i := range n {
 		envs = append(envs, Envelope(first+i, domain, origin, 1, time.Hour))
 	}
@@ -267,8 +267,8 @@ func testHoldRefusesSeenIDs(t *testing.T, open Opener) {
 	s := open(t, MeshConfig())
 	MustHold(t, s, Envelope(1, "a", "o", 1, time.Hour), Envelope(2, "a", "o", 1, time.Hour))
 	refusals := Hold(t, s, Envelope(1, "b", "o", 1, time.Hour), Envelope(3, "a", "o", 1, time.Hour), Envelope(3, "b", "o", 1, time.Hour))
-	for i, want := range []node.SeenState{node.SeenHeld, 0, node.SeenHeld} {
-		var seen *node.SeenError
+	for i, want := range []protocol.SeenState{protocol.SeenHeld, 0, protocol.SeenHeld} {
+		var seen *protocol.SeenError
 		switch {
 		case want == 0 && refusals[i] != nil:
 			t.Errorf("envelope %d: %v, want it stored", i, refusals[i])
@@ -279,14 +279,14 @@ func testHoldRefusesSeenIDs(t *testing.T, open Opener) {
 	if got := HeldSeqs(t, s, "b"); len(got) != 0 {
 		t.Errorf("duplicates were held for b: %v", got)
 	}
-	if err := s.Release("a", []uint64{2}, node.SeenForwarded); err != nil {
+	if err := s.Release("a", []uint64{2}, protocol.SeenForwarded); err != nil {
 		t.Fatal(err)
 	}
-	var seen *node.SeenError
-	if err := Hold(t, s, Envelope(2, "a", "o", 1, time.Hour))[0]; !errors.As(err, &seen) || seen.State != node.SeenForwarded {
+	var seen *protocol.SeenError
+	if err := Hold(t, s, Envelope(2, "a", "o", 1, time.Hour))[0]; !errors.As(err, &seen) || seen.State != protocol.SeenForwarded {
 		t.Errorf("Hold of a released id: %v, want a SeenError with state forwarded", err)
 	}
-	for id, want := range map[int]node.SeenState{1: node.SeenHeld, 2: node.SeenForwarded, 3: node.SeenHeld, 4: 0} {
+	for id, want := range map[int]protocol.SeenState{1: protocol.SeenHeld, 2: protocol.SeenForwarded, 3: protocol.SeenHeld, 4: 0} {
 		if got := SeenState(t, s, MeshID(id)); got != want {
 			t.Errorf("Seen(%d) = %v, want %v", id, got, want)
 		}
@@ -297,13 +297,13 @@ func testHoldRefusesEnvelopesItCannotStore(t *testing.T, open Opener) {
 	s := open(t, MeshConfig())
 	long := strings.Repeat("x", sentinel.MaxDomainLen+1)
 	noID := Envelope(1, "a", "o", 1, time.Hour)
-	noID.ID = node.MeshID{}
+	noID.ID = protocol.MeshID{}
 	longSender := Envelope(5, "a", "o", 1, time.Hour)
 	longSender.Sender = strings.Repeat("u", sentinel.MaxUserLen+1)
 	refusals := Hold(t, s, noID, Envelope(2, "", "o", 1, time.Hour), Envelope(3, long, "o", 1, time.Hour),
 		Envelope(4, "a", "", 1, time.Hour), longSender, Envelope(6, "a", "o", 1, time.Hour))
 	for i, err := range refusals[:5] {
-		if !errors.Is(err, node.ErrBadEnvelope) {
+		if !errors.Is(err, protocol.ErrBadEnvelope) {
 			t.Errorf("envelope %d: %v, want ErrBadEnvelope", i, err)
 		}
 	}
@@ -318,19 +318,19 @@ func testHoldRefusesEnvelopesItCannotStore(t *testing.T, open Opener) {
 func testReleaseSetsTheSeenStateAndIgnoresUnknownSeqs(t *testing.T, open Opener) {
 	s := open(t, MeshConfig())
 	envs := MustHold(t, s, manyEnvelopes(1, 4, "a", "o")...)
-	if err := s.Release("a", []uint64{2, 2, 9}, node.SeenDelivered); err != nil {
+	if err := s.Release("a", []uint64{2, 2, 9}, protocol.SeenDelivered); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Release("b", []uint64{1}, node.SeenDelivered); err != nil {
+	if err := s.Release("b", []uint64{1}, protocol.SeenDelivered); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Release("a", []uint64{3}, node.SeenDropped); err != nil {
+	if err := s.Release("a", []uint64{3}, protocol.SeenDropped); err != nil {
 		t.Fatal(err)
 	}
 	if got := HeldSeqs(t, s, "a"); !slices.Equal(got, []uint64{1, 4}) {
 		t.Errorf("held after releasing 2 and 3: %v", got)
 	}
-	for i, want := range []node.SeenState{node.SeenHeld, node.SeenDelivered, node.SeenDropped, node.SeenHeld} {
+	for i, want := range []protocol.SeenState{protocol.SeenHeld, protocol.SeenDelivered, protocol.SeenDropped, protocol.SeenHeld} {
 		if got := SeenState(t, s, envs[i].ID); got != want {
 			t.Errorf("seen state of seq %d: %v, want %v", envs[i].Seq, got, want)
 		}
@@ -338,7 +338,7 @@ func testReleaseSetsTheSeenStateAndIgnoresUnknownSeqs(t *testing.T, open Opener)
 	if st := MeshStats(t, s); st.Envelopes != 2 || st.Bytes != 2 || st.Seen != 4 {
 		t.Errorf("stats after releasing 2 of 4: %+v", st)
 	}
-	for _, bad := range []node.SeenState{0, node.SeenHeld, node.SeenDropped + 1} {
+	for _, bad := range []protocol.SeenState{0, protocol.SeenHeld, protocol.SeenDropped + 1} {
 		if err := s.Release("a", []uint64{1}, bad); !errors.Is(err, sentinel.InvalidState) {
 			t.Errorf("Release with state %v: %v, want sentinel.InvalidState", bad, err)
 		}
@@ -356,7 +356,7 @@ func testMeshStatsDescribeEachQueue(t *testing.T, open Opener) {
 	early.Held = t0.Add(-time.Minute)
 	MustHold(t, s, late, early, Envelope(3, "b", "o", 1, time.Hour))
 	st := MeshStats(t, s)
-	want := []node.MeshDomainStats{{Domain: "a", Envelopes: 1, Bytes: 5}, {Domain: "b", Envelopes: 2, Bytes: 11}}
+	want := []protocol.MeshDomainStats{{Domain: "a", Envelopes: 1, Bytes: 5}, {Domain: "b", Envelopes: 2, Bytes: 11}}
 	if st.Envelopes != 3 || st.Bytes != 16 || st.Seen != 3 || !st.Oldest.Equal(early.Held) || !slices.Equal(st.Domains, want) {
 		t.Errorf("stats: %+v, want 3 envelopes, 16 bytes, oldest %v, domains %v", st, early.Held, want)
 	}
@@ -364,7 +364,7 @@ func testMeshStatsDescribeEachQueue(t *testing.T, open Opener) {
 
 func testExpireMeshRemovesWhatExpiredAndNothingElse(t *testing.T, open Opener) {
 	s := open(t, MeshConfig())
-	var envs []node.HeldEnvelope
+	var envs []protocol.HeldEnvelope
 	for i := range 9 {
 		e := Envelope(i+1, []string{"a", "b", "c"}[i%3], "o", 10, time.Duration(1+i%3)*time.Hour)
 		e.Sender, e.Recipient = "alice", "bob@x"
@@ -373,7 +373,7 @@ func testExpireMeshRemovesWhatExpiredAndNothingElse(t *testing.T, open Opener) {
 	MustHold(t, s, envs...)
 	// One that expires in the first hour was forwarded: it is no longer
 	// held, but its id stays seen until it expires.
-	if err := s.Release("a", []uint64{1}, node.SeenForwarded); err != nil {
+	if err := s.Release("a", []uint64{1}, protocol.SeenForwarded); err != nil {
 		t.Fatal(err)
 	}
 	expired, err := s.ExpireMesh(t0.Add(time.Hour - time.Nanosecond))
@@ -395,7 +395,7 @@ func testExpireMeshRemovesWhatExpiredAndNothingElse(t *testing.T, open Opener) {
 	if !slices.Equal(got, []int{4, 7}) {
 		t.Errorf("ExpireMesh returned envelopes %v, want 4 and 7", got)
 	}
-	for n, want := range map[int]node.SeenState{1: 0, 4: 0, 7: 0, 2: node.SeenHeld, 3: node.SeenHeld} {
+	for n, want := range map[int]protocol.SeenState{1: 0, 4: 0, 7: 0, 2: protocol.SeenHeld, 3: protocol.SeenHeld} {
 		if state := SeenState(t, s, MeshID(n)); state != want {
 			t.Errorf("seen state of %d after the first hour: %v, want %v", n, state, want)
 		}
@@ -404,8 +404,8 @@ func testExpireMeshRemovesWhatExpiredAndNothingElse(t *testing.T, open Opener) {
 		t.Errorf("stats after the first hour: %+v", st)
 	}
 	// Statuses stay a day after their message expired.
-	statusOf := func(n int) node.MeshState {
-		sts, err := s.Statuses("alice", []node.MeshID{MeshID(n)})
+	statusOf := func(n int) protocol.MeshState {
+		sts, err := s.Statuses("alice", []protocol.MeshID{MeshID(n)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -414,7 +414,7 @@ func testExpireMeshRemovesWhatExpiredAndNothingElse(t *testing.T, open Opener) {
 	if _, err := s.ExpireMesh(t0.Add(25*time.Hour - time.Nanosecond)); err != nil {
 		t.Fatal(err)
 	}
-	if statusOf(1) != node.MeshQueued || statusOf(4) != node.MeshQueued {
+	if statusOf(1) != protocol.MeshQueued || statusOf(4) != protocol.MeshQueued {
 		t.Error("a status went before a day after its message expired")
 	}
 	if st := MeshStats(t, s); st.Envelopes != 0 || st.Seen != 0 || len(st.Domains) != 0 {
@@ -423,7 +423,7 @@ func testExpireMeshRemovesWhatExpiredAndNothingElse(t *testing.T, open Opener) {
 	if _, err := s.ExpireMesh(t0.Add(25 * time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if statusOf(1) != node.MeshUnknown || statusOf(4) != node.MeshUnknown || statusOf(2) != node.MeshQueued {
+	if statusOf(1) != protocol.MeshUnknown || statusOf(4) != protocol.MeshUnknown || statusOf(2) != protocol.MeshQueued {
 		t.Error("statuses a day after expiry: want the first hour's gone and the second's kept")
 	}
 }
@@ -431,16 +431,16 @@ func testExpireMeshRemovesWhatExpiredAndNothingElse(t *testing.T, open Opener) {
 func testSetStatusKeepsFinalStates(t *testing.T, open Opener) {
 	for _, tc := range []struct {
 		name  string
-		steps []node.MeshState
-		want  node.MeshState
+		steps []protocol.MeshState
+		want  protocol.MeshState
 	}{
-		{"forwarded replaces queued", []node.MeshState{node.MeshForwarded}, node.MeshForwarded},
-		{"queued replaces forwarded", []node.MeshState{node.MeshForwarded, node.MeshQueued}, node.MeshQueued},
-		{"delivered stays against forwarded", []node.MeshState{node.MeshDelivered, node.MeshForwarded}, node.MeshDelivered},
-		{"dropped stays against queued", []node.MeshState{node.MeshDropped, node.MeshQueued}, node.MeshDropped},
-		{"expired stays against dropped", []node.MeshState{node.MeshExpired, node.MeshDropped}, node.MeshExpired},
-		{"delivered replaces expired", []node.MeshState{node.MeshExpired, node.MeshDelivered}, node.MeshDelivered},
-		{"delivered stays against dropped", []node.MeshState{node.MeshDelivered, node.MeshDropped}, node.MeshDelivered},
+		{"forwarded replaces queued", []protocol.MeshState{protocol.MeshForwarded}, protocol.MeshForwarded},
+		{"queued replaces forwarded", []protocol.MeshState{protocol.MeshForwarded, protocol.MeshQueued}, protocol.MeshQueued},
+		{"delivered stays against forwarded", []protocol.MeshState{protocol.MeshDelivered, protocol.MeshForwarded}, protocol.MeshDelivered},
+		{"dropped stays against queued", []protocol.MeshState{protocol.MeshDropped, protocol.MeshQueued}, protocol.MeshDropped},
+		{"expired stays against dropped", []protocol.MeshState{protocol.MeshExpired, protocol.MeshDropped}, protocol.MeshExpired},
+		{"delivered replaces expired", []protocol.MeshState{protocol.MeshExpired, protocol.MeshDelivered}, protocol.MeshDelivered},
+		{"delivered stays against dropped", []protocol.MeshState{protocol.MeshDelivered, protocol.MeshDropped}, protocol.MeshDelivered},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t, MeshConfig())
@@ -452,7 +452,7 @@ func testSetStatusKeepsFinalStates(t *testing.T, open Opener) {
 					t.Fatal(err)
 				}
 			}
-			sts, err := s.Statuses("alice", []node.MeshID{e.ID})
+			sts, err := s.Statuses("alice", []protocol.MeshID{e.ID})
 			if err != nil || sts[0].State != tc.want {
 				t.Errorf("state after %v: %+v, %v; want %v", tc.steps, sts, err, tc.want)
 			}
@@ -466,25 +466,25 @@ func testSetStatusRecordsWhereWhenAndWhy(t *testing.T, open Opener) {
 	e.Sender, e.Recipient = "alice", "bob@a"
 	MustHold(t, s, e)
 	when := t0.Add(time.Minute)
-	if err := s.SetStatus(e.ID, node.MeshDropped, "n3", when, errors.Join(errors.New("at n3"), node.ErrHopLimit)); err != nil {
+	if err := s.SetStatus(e.ID, protocol.MeshDropped, "n3", when, errors.Join(errors.New("at n3"), protocol.ErrHopLimit)); err != nil {
 		t.Fatal(err)
 	}
 	// An id without a status (not sent from here) is left alone.
-	if err := s.SetStatus(MeshID(2), node.MeshDelivered, "n3", when, nil); err != nil {
+	if err := s.SetStatus(MeshID(2), protocol.MeshDelivered, "n3", when, nil); err != nil {
 		t.Fatal(err)
 	}
-	sts, err := s.Statuses("alice", []node.MeshID{e.ID, MeshID(2)})
+	sts, err := s.Statuses("alice", []protocol.MeshID{e.ID, MeshID(2)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := node.MessageStatus{ID: e.ID, State: node.MeshDropped, At: "n3", Updated: when, Recipient: "bob@a", Expires: e.Expires, Reason: node.ErrHopLimit}
-	if !sameStatus(sts[0], want) || !errors.Is(sts[0].Reason, node.ErrHopLimit) {
+	want := protocol.MessageStatus{ID: e.ID, State: protocol.MeshDropped, At: "n3", Updated: when, Recipient: "bob@a", Expires: e.Expires, Reason: protocol.ErrHopLimit}
+	if !sameStatus(sts[0], want) || !errors.Is(sts[0].Reason, protocol.ErrHopLimit) {
 		t.Errorf("status: %+v, want %+v", sts[0], want)
 	}
-	if sts[1] != (node.MessageStatus{ID: MeshID(2)}) {
+	if sts[1] != (protocol.MessageStatus{ID: MeshID(2)}) {
 		t.Errorf("status of an id SetStatus was told of but Hold never made: %+v", sts[1])
 	}
-	for _, bad := range []node.MeshState{node.MeshUnknown, node.MeshDropped + 1} {
+	for _, bad := range []protocol.MeshState{protocol.MeshUnknown, protocol.MeshDropped + 1} {
 		if err := s.SetStatus(e.ID, bad, "n3", when, nil); !errors.Is(err, sentinel.InvalidState) {
 			t.Errorf("SetStatus(%v): %v, want sentinel.InvalidState", bad, err)
 		}
@@ -496,11 +496,11 @@ func testStatusesOfAnotherSenderAreUnknown(t *testing.T, open Opener) {
 	e := Envelope(1, "a", "o", 1, time.Hour)
 	e.Sender = "alice"
 	MustHold(t, s, e)
-	sts, err := s.Statuses("mallory", []node.MeshID{e.ID})
+	sts, err := s.Statuses("mallory", []protocol.MeshID{e.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sts[0] != (node.MessageStatus{ID: e.ID, State: node.MeshUnknown}) {
+	if sts[0] != (protocol.MessageStatus{ID: e.ID, State: protocol.MeshUnknown}) {
 		t.Errorf("another user sees %+v", sts[0])
 	}
 }
@@ -521,12 +521,12 @@ func testHoldOfNothingAndAfterClose(t *testing.T, open Opener) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for _, envs := range [][]node.HeldEnvelope{nil, {Envelope(2, "a", "o", 1, time.Hour)}} {
-		if _, err := s.Hold(context.Background(), envs); !errors.Is(err, node.ErrStoreClosed) {
+	for _, envs := range [][]protocol.HeldEnvelope{nil, {Envelope(2, "a", "o", 1, time.Hour)}} {
+		if _, err := s.Hold(context.Background(), envs); !errors.Is(err, protocol.ErrStoreClosed) {
 			t.Errorf("Hold of %d after Close = %v, want ErrStoreClosed", len(envs), err)
 		}
 	}
-	if err := s.Release("a", []uint64{1}, node.SeenForwarded); !errors.Is(err, node.ErrStoreClosed) {
+	if err := s.Release("a", []uint64{1}, protocol.SeenForwarded); !errors.Is(err, protocol.ErrStoreClosed) {
 		t.Errorf("Release after Close = %v, want ErrStoreClosed", err)
 	}
 }
@@ -537,7 +537,7 @@ func testHoldOfNothingAndAfterClose(t *testing.T, open Opener) {
 func testHeldSeqsAreNeverReusedAfterRelease(t *testing.T, open Opener) {
 	s := open(t, MeshConfig())
 	MustHold(t, s, Envelope(1, "a", "o", 1, time.Hour), Envelope(2, "a", "o", 1, time.Hour), Envelope(3, "a", "o", 1, time.Hour))
-	if err := s.Release("a", []uint64{1, 2, 3}, node.SeenForwarded); err != nil {
+	if err := s.Release("a", []uint64{1, 2, 3}, protocol.SeenForwarded); err != nil {
 		t.Fatal(err)
 	}
 	if domains, _ := s.HeldDomains(); len(domains) != 0 {
@@ -547,7 +547,7 @@ func testHeldSeqsAreNeverReusedAfterRelease(t *testing.T, open Opener) {
 	if envs[0].Seq != 4 {
 		t.Errorf("seq after releasing 1 to 3: %d, want 4", envs[0].Seq)
 	}
-	if err := s.Release("a", []uint64{4}, node.SeenDelivered); err != nil {
+	if err := s.Release("a", []uint64{4}, protocol.SeenDelivered); err != nil {
 		t.Fatal(err)
 	}
 	envs = MustHold(t, s, Envelope(5, "a", "o", 1, time.Hour))

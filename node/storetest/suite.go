@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Store is what the suite tests: every store a node keeps, as one value.
@@ -33,9 +34,9 @@ type Config struct {
 	// last-resort one not counted.
 	MaxKeyPackages int
 	// Mesh bounds the store-and-forward store.
-	Mesh node.MeshQuota
+	Mesh protocol.MeshQuota
 	// Channels bounds the channel store.
-	Channels node.ChannelQuota
+	Channels protocol.ChannelQuota
 	// MaxGroups bounds the MLS groups whose commits are ordered.
 	MaxGroups int
 	// MaxCommitsPerGroup bounds the commits kept per group.
@@ -217,12 +218,12 @@ func mustCreate(t testing.TB, s Store, users ...string) {
 }
 
 // msg is a message to user enqueued at t0 that expires after ttl.
-func msg(user string, payload string, ttl time.Duration) node.NewMessage {
-	return node.NewMessage{Recipient: user, Payload: []byte(payload), Enqueued: t0, Expires: t0.Add(ttl)}
+func msg(user string, payload string, ttl time.Duration) protocol.NewMessage {
+	return protocol.NewMessage{Recipient: user, Payload: []byte(payload), Enqueued: t0, Expires: t0.Add(ttl)}
 }
 
 // enqueue enqueues msgs and fails the test on a store error.
-func enqueue(t testing.TB, s Store, msgs ...node.NewMessage) []node.Receipt {
+func enqueue(t testing.TB, s Store, msgs ...protocol.NewMessage) []protocol.Receipt {
 	t.Helper()
 	rs, err := s.Enqueue(context.Background(), msgs)
 	if err != nil {
@@ -235,7 +236,7 @@ func enqueue(t testing.TB, s Store, msgs ...node.NewMessage) []node.Receipt {
 }
 
 // seqs returns the seqs of msgs, space-separated.
-func seqs(msgs []node.Message) string {
+func seqs(msgs []protocol.Message) string {
 	var b strings.Builder
 	for i, m := range msgs {
 		if i > 0 {
@@ -247,10 +248,10 @@ func seqs(msgs []node.Message) string {
 }
 
 // isClosed reports whether err says the store is closed.
-func isClosed(err error) bool { return errors.Is(err, node.ErrStoreClosed) }
+func isClosed(err error) bool { return errors.Is(err, protocol.ErrStoreClosed) }
 
 // sampleKeys are published keys of the sizes clients publish.
-var sampleKeys = node.PublishedKeys{
+var sampleKeys = protocol.PublishedKeys{
 	IdentityKey: bytes.Repeat([]byte{1}, 32),
 	HPKEKey:     bytes.Repeat([]byte{2}, 1216),
 	Signature:   bytes.Repeat([]byte{3}, 64),
@@ -258,7 +259,7 @@ var sampleKeys = node.PublishedKeys{
 }
 
 // EqualHeld compares envelopes, times by instant.
-func EqualHeld(a, b node.HeldEnvelope) bool {
+func EqualHeld(a, b protocol.HeldEnvelope) bool {
 	return a.Expires.Equal(b.Expires) && a.Held.Equal(b.Held) && bytes.Equal(a.Data, b.Data) &&
 		a.ID == b.ID && a.Domain == b.Domain && a.Origin == b.Origin && a.Sender == b.Sender &&
 		a.Recipient == b.Recipient && a.From == b.From && a.OriginID == b.OriginID && a.Seq == b.Seq
