@@ -47,7 +47,7 @@ func newChanState() chanState {
 	return chanState{chans: map[protocol.ChannelID]*channel{}, seen: map[protocol.PostID]postSeen{}, neighbourSeen: map[string]int{}}
 }
 
-// AddPosts keeps posts and trims the store, as node.ChannelStore says,
+// AddPosts keeps posts and trims the store, as flood.ChannelStore says,
 // and sets their Seqs.
 func (s *Store) AddPosts(ctx context.Context, posts []protocol.StoredPost) (errs []error, evicted int, err error) {
 	if err := ctx.Err(); err != nil {

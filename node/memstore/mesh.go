@@ -153,7 +153,7 @@ func (m *meshState) fits(q protocol.MeshQuota, e protocol.HeldEnvelope) error {
 	return nil
 }
 
-// Hold adds envs to their domains' queues, as node.MeshStore says, and
+// Hold adds envs to their domains' queues, as forward.MeshStore says, and
 // sets their Seqs.
 func (s *Store) Hold(ctx context.Context, envs []protocol.HeldEnvelope) ([]error, error) {
 	if err := ctx.Err(); err != nil {

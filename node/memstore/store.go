@@ -144,10 +144,10 @@ type Store struct {
 	groups   groupState
 }
 
-var (
-	_ node.Store        = (*Store)(nil)
-	_ node.ChannelStore = (*Store)(nil)
-)
+// Store also implements forward.MeshStore and flood.ChannelStore, which
+// their users declare: TestSemantics, whose storetest.Store has all three,
+// does not compile otherwise.
+var _ node.Store = (*Store)(nil)
 
 // New returns an empty store with opts (zero fields take node/store's
 // defaults).

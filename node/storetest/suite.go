@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quicprochat/qpc/mesh/flood"
+	"github.com/quicprochat/qpc/mesh/forward"
 	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/protocol"
 )
@@ -16,7 +18,8 @@ import (
 // Store is what the suite tests: every store a node keeps, as one value.
 type Store interface {
 	node.Store
-	node.ChannelStore
+	forward.MeshStore
+	flood.ChannelStore
 	// Totals returns how many messages and payload bytes all mailboxes
 	// hold and how many accounts there are (for metrics).
 	Totals() (messages, bytes int64, accounts int, err error)
