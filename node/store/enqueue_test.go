@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/protocol"
 )
 
@@ -174,4 +176,47 @@ func TestAFullQueueMakesCallersWaitAndHonoursTheirContext(t *testing.T) {
 	if last, err := s.LastSeq("bob"); err != nil || last != 2 {
 		t.Errorf("last seq %d, %v; want the 2 queued calls stored", last, err)
 	}
+}
+
+// TestOnCommitCountsEveryStoredMessageUnderLoad keeps the committer's
+// count honest when many callers share its batches: the messages OnCommit
+// reports add up to the receipts. (The order and uniqueness of the seqs
+// under the same load are storetest's ConcurrentEnqueues.)
+func TestOnCommitCountsEveryStoredMessageUnderLoad(t *testing.T) {
+	opts := testOptions()
+	opts.Limits = node.MailboxLimits{MaxMessages: 1 << 20, MaxBytes: 1 << 30}
+	var commits, committed atomic.Int64
+	opts.OnCommit = func(n int, _ time.Duration) {
+		commits.Add(1)
+		committed.Add(int64(n))
+	}
+	s := openTest(t, opts)
+	mustCreate(t, s, "u0", "u1")
+	var stored atomic.Int64
+	var wg sync.WaitGroup
+	for p := range 16 {
+		wg.Go(func() {
+			for c := range 25 {
+				msgs := []protocol.NewMessage{msg(fmt.Sprint("u", (p+c)%2), "x", time.Hour)}
+				if c%3 == 0 {
+					msgs = append(msgs, msg("nobody", "refused", time.Hour))
+				}
+				rs, err := s.Enqueue(context.Background(), msgs)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for _, r := range rs {
+					if r.Err == nil {
+						stored.Add(1)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if committed.Load() != stored.Load() || stored.Load() != 16*25 {
+		t.Errorf("OnCommit counted %d messages, receipts say %d stored (want 400)", committed.Load(), stored.Load())
+	}
+	t.Logf("%d messages in %d commits", stored.Load(), commits.Load())
 }

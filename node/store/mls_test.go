@@ -201,3 +201,60 @@ func TestStoreCheckFindsASequencerOverItsBounds(t *testing.T) {
 		t.Errorf("Check of a sequencer exactly at its bounds: %v", err)
 	}
 }
+
+// TestRefusedClaimsChangeNotAByte keeps the file-level half of storetest's
+// OnlyAMemberOfTheEpochMovesTheSequencer: the claims it refuses leave
+// every record of the sequencer as it was, its recency order and totals
+// included (the suite can only see what a probe answers).
+func TestRefusedClaimsChangeNotAByte(t *testing.T) {
+	s := openTest(t, mlsOptions(10, 10))
+	g := []byte("g")
+	storetest.MustOrder(t, s, "g", 0, storetest.Commit("alice", 0))
+	storetest.MustOrder(t, s, "g", 1, storetest.Commit("alice", 1))
+	storetest.MustOrder(t, s, "h", 0, storetest.Commit("bob", 0))
+	before := mlsSnapshot(t, s)
+	junk := []byte("junk")
+	for _, c := range []protocol.CommitClaim{
+		storetest.ClaimBy("mallory", g, 2, junk),
+		storetest.ClaimBy("mallory", g, 0, junk),
+		storetest.Claim(g, 3, junk),
+		{Group: g, Epoch: 2, Commit: junk},
+	} {
+		if _, err := s.OrderCommit(c); !errors.Is(err, protocol.ErrBadCommitClaim) {
+			t.Fatalf("claim of epoch %d: %v, want ErrBadCommitClaim", c.Epoch, err)
+		}
+	}
+	if after := mlsSnapshot(t, s); !reflect.DeepEqual(after, before) {
+		t.Errorf("refused claims changed the sequencer's records:\nbefore %q\nafter  %q", before, after)
+	}
+}
+
+// mlsSnapshot is every key and value of the sequencer's buckets and
+// totals, to show that a refused claim changed nothing.
+func mlsSnapshot(t testing.TB, s *Store) map[string]string {
+	t.Helper()
+	snap := map[string]string{}
+	var walk func(prefix string, b *bolt.Bucket) error
+	walk = func(prefix string, b *bolt.Bucket) error {
+		return b.ForEach(func(k, v []byte) error {
+			if v == nil {
+				return walk(prefix+string(k)+"/", b.Bucket(k))
+			}
+			snap[prefix+string(k)] = string(v)
+			return nil
+		})
+	}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		snap["totals"] = string(tx.Bucket(bucketMeta).Get(keyMLSTotals))
+		for _, name := range [][]byte{bucketMLSGroups, bucketMLSCommits, bucketMLSRecency} {
+			if err := walk(string(name)+"/", tx.Bucket(name)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
+}
