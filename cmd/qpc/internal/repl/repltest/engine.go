@@ -1,10 +1,12 @@
-package main
+// Package repltest is an in-memory conversation engine for tests of the
+// REPL's UI: conversations without a node or cryptography. The REPL's own
+// tests use it, and cmd/qpc's terminal tests run the REPL on it in tmux.
+package repltest
 
 import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -15,32 +17,35 @@ import (
 	"github.com/quicprochat/qpc/crypto/mls"
 )
 
-// fakeEngine is an in-memory chatEngine: conversations without a node or
-// cryptography, for testing the REPL's UI on its own.
-type fakeEngine struct {
+// Engine is an in-memory repl.Engine: conversations without a node or
+// cryptography, for testing the REPL's UI on its own. Set its exported
+// fields before the REPL runs.
+type Engine struct {
 	mu     sync.Mutex
 	self   string
 	convs  []*chatdb.Conversation
 	hist   map[chatdb.ConvID][]chatdb.Message
 	events chan chat.Event
-	// queue makes Send queue, as offline.
-	queue bool
+	// Queue makes Send queue, as offline.
+	Queue bool
 	// classic are the groups made with CreateClassicGroup.
 	classic []chatdb.ConvID
-	// echo, when set, makes the peer of a DM answer each message after
+	// Echo, when set, makes the peer of a DM answer each message after
 	// this long with "echo: <text>".
-	echo time.Duration
-	// contact is what SafetyNumber returns; verified collects Verify's.
-	contact  chatdb.Contact
-	verified []string
+	Echo time.Duration
+	// Contact is what SafetyNumber returns; Verified collects Verify's.
+	Contact  chatdb.Contact
+	Verified []string
 }
 
-func newFakeEngine(self string) *fakeEngine {
-	return &fakeEngine{self: self, hist: map[chatdb.ConvID][]chatdb.Message{}, events: make(chan chat.Event, 100)}
+// New returns the engine of the account self, user@domain, with no
+// conversations.
+func New(self string) *Engine {
+	return &Engine{self: self, hist: map[chatdb.ConvID][]chatdb.Message{}, events: make(chan chat.Event, 100)}
 }
 
-// fakeLabel names conversations as chat.Label does.
-func fakeLabel(c chatdb.Conversation) string {
+// Label names conversations as chat.Label does.
+func Label(c chatdb.Conversation) string {
 	switch c.Kind {
 	case chatdb.KindNote:
 		return "@notes"
@@ -50,9 +55,9 @@ func fakeLabel(c chatdb.Conversation) string {
 	return "#" + c.Name
 }
 
-func (f *fakeEngine) domain() string { return f.self[strings.Index(f.self, "@")+1:] }
+func (f *Engine) domain() string { return f.self[strings.Index(f.self, "@")+1:] }
 
-func (f *fakeEngine) addr(user string) string {
+func (f *Engine) addr(user string) string {
 	user = strings.ToLower(strings.TrimPrefix(user, "@"))
 	if !strings.Contains(user, "@") {
 		user += "@" + f.domain()
@@ -60,11 +65,17 @@ func (f *fakeEngine) addr(user string) string {
 	return user
 }
 
-func (f *fakeEngine) Self() string              { return f.self }
-func (f *fakeEngine) Events() <-chan chat.Event { return f.events }
-func (f *fakeEngine) Online() bool              { return !f.queue }
+// Self is repl.Engine's Self, in memory.
+func (f *Engine) Self() string { return f.self }
 
-func (f *fakeEngine) Conversations() ([]chatdb.Conversation, error) {
+// Events is repl.Engine's Events, in memory.
+func (f *Engine) Events() <-chan chat.Event { return f.events }
+
+// Online is repl.Engine's Online, in memory.
+func (f *Engine) Online() bool { return !f.Queue }
+
+// Conversations is repl.Engine's Conversations, in memory.
+func (f *Engine) Conversations() ([]chatdb.Conversation, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := make([]chatdb.Conversation, len(f.convs))
@@ -76,7 +87,7 @@ func (f *fakeEngine) Conversations() ([]chatdb.Conversation, error) {
 }
 
 // conv finds a conversation; f.mu is held.
-func (f *fakeEngine) conv(id chatdb.ConvID) *chatdb.Conversation {
+func (f *Engine) conv(id chatdb.ConvID) *chatdb.Conversation {
 	for _, c := range f.convs {
 		if c.ID == id {
 			return c
@@ -85,7 +96,8 @@ func (f *fakeEngine) conv(id chatdb.ConvID) *chatdb.Conversation {
 	return nil
 }
 
-func (f *fakeEngine) Find(name string) (chatdb.Conversation, error) {
+// Find is repl.Engine's Find, in memory.
+func (f *Engine) Find(name string) (chatdb.Conversation, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, c := range f.convs {
@@ -101,14 +113,15 @@ func (f *fakeEngine) Find(name string) (chatdb.Conversation, error) {
 }
 
 // add makes a conversation; f.mu is held.
-func (f *fakeEngine) add(c chatdb.Conversation) *chatdb.Conversation {
+func (f *Engine) add(c chatdb.Conversation) *chatdb.Conversation {
 	rand.Read(c.ID[:])
 	c.Created, c.Updated = time.Now(), time.Now()
 	f.convs = append(f.convs, &c)
 	return &c
 }
 
-func (f *fakeEngine) Note() (chatdb.Conversation, error) {
+// Note is repl.Engine's Note, in memory.
+func (f *Engine) Note() (chatdb.Conversation, error) {
 	if c, err := f.Find("@notes"); err == nil {
 		return c, nil
 	}
@@ -117,7 +130,8 @@ func (f *fakeEngine) Note() (chatdb.Conversation, error) {
 	return *f.add(chatdb.Conversation{Kind: chatdb.KindNote, Name: "notes", Members: []string{f.self}}), nil
 }
 
-func (f *fakeEngine) DM(_ context.Context, peer string) (chatdb.Conversation, error) {
+// DM is repl.Engine's DM, in memory.
+func (f *Engine) DM(_ context.Context, peer string) (chatdb.Conversation, error) {
 	if c, err := f.Find("@" + peer); err == nil {
 		return c, nil
 	}
@@ -127,7 +141,8 @@ func (f *fakeEngine) DM(_ context.Context, peer string) (chatdb.Conversation, er
 	return *f.add(chatdb.Conversation{Kind: chatdb.KindDM, Name: p, Peer: p, Members: []string{f.self, p}}), nil
 }
 
-func (f *fakeEngine) CreateGroup(_ context.Context, name string) (chatdb.Conversation, error) {
+// CreateGroup is repl.Engine's CreateGroup, in memory.
+func (f *Engine) CreateGroup(_ context.Context, name string) (chatdb.Conversation, error) {
 	if _, err := f.Find("#" + name); err == nil {
 		return chatdb.Conversation{}, fmt.Errorf("you already have a group #%s", name)
 	}
@@ -137,7 +152,7 @@ func (f *fakeEngine) CreateGroup(_ context.Context, name string) (chatdb.Convers
 }
 
 // CreateClassicGroup makes a group that GroupSuite reports as classic.
-func (f *fakeEngine) CreateClassicGroup(ctx context.Context, name string) (chatdb.Conversation, error) {
+func (f *Engine) CreateClassicGroup(ctx context.Context, name string) (chatdb.Conversation, error) {
 	c, err := f.CreateGroup(ctx, name)
 	if err == nil {
 		f.mu.Lock()
@@ -147,15 +162,17 @@ func (f *fakeEngine) CreateClassicGroup(ctx context.Context, name string) (chatd
 	return c, err
 }
 
-// invited makes a pending invitation to group name from by and reports it.
-func (f *fakeEngine) invited(name, by string) chat.Event {
+// Invited makes a pending invitation to group name from by and returns
+// its event, for the test to hand to the REPL.
+func (f *Engine) Invited(name, by string) chat.Event {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := f.add(chatdb.Conversation{Kind: chatdb.KindGroup, Name: name, Invited: true, InvitedBy: by, Members: []string{by}})
-	return chat.Event{Conv: c.ID, Label: fakeLabel(*c), Invitation: true}
+	return chat.Event{Conv: c.ID, Label: Label(*c), Invitation: true}
 }
 
-func (f *fakeEngine) Invite(_ context.Context, id chatdb.ConvID, user string) error {
+// Invite is repl.Engine's Invite, in memory.
+func (f *Engine) Invite(_ context.Context, id chatdb.ConvID, user string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := f.conv(id)
@@ -164,7 +181,8 @@ func (f *fakeEngine) Invite(_ context.Context, id chatdb.ConvID, user string) er
 	return nil
 }
 
-func (f *fakeEngine) Remove(_ context.Context, id chatdb.ConvID, user string) error {
+// Remove is repl.Engine's Remove, in memory.
+func (f *Engine) Remove(_ context.Context, id chatdb.ConvID, user string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := f.conv(id)
@@ -176,7 +194,8 @@ func (f *fakeEngine) Remove(_ context.Context, id chatdb.ConvID, user string) er
 	return nil
 }
 
-func (f *fakeEngine) Join(_ context.Context, id chatdb.ConvID) error {
+// Join is repl.Engine's Join, in memory.
+func (f *Engine) Join(_ context.Context, id chatdb.ConvID) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := f.conv(id)
@@ -185,7 +204,8 @@ func (f *fakeEngine) Join(_ context.Context, id chatdb.ConvID) error {
 	return nil
 }
 
-func (f *fakeEngine) Leave(_ context.Context, id chatdb.ConvID) error {
+// Leave is repl.Engine's Leave, in memory.
+func (f *Engine) Leave(_ context.Context, id chatdb.ConvID) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.conv(id).Left = true
@@ -194,7 +214,7 @@ func (f *fakeEngine) Leave(_ context.Context, id chatdb.ConvID) error {
 
 // appendLine adds m to the history of id and returns it with its seq;
 // f.mu is held.
-func (f *fakeEngine) appendLine(id chatdb.ConvID, m chatdb.Message) chatdb.Message {
+func (f *Engine) appendLine(id chatdb.ConvID, m chatdb.Message) chatdb.Message {
 	m.Seq = uint64(len(f.hist[id]) + 1)
 	if m.Time.IsZero() {
 		m.Time = time.Now()
@@ -203,43 +223,45 @@ func (f *fakeEngine) appendLine(id chatdb.ConvID, m chatdb.Message) chatdb.Messa
 	return m
 }
 
-func (f *fakeEngine) Send(_ context.Context, id chatdb.ConvID, text string) (chatdb.Message, error) {
+// Send is repl.Engine's Send, in memory.
+func (f *Engine) Send(_ context.Context, id chatdb.ConvID, text string) (chatdb.Message, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := f.conv(id)
 	st := chatdb.StatusSent
-	if f.queue {
+	if f.Queue {
 		st = chatdb.StatusQueued
 	}
 	m := f.appendLine(id, chatdb.Message{From: f.self, Text: text, Status: st})
-	f.emit(chat.Event{Conv: id, Label: fakeLabel(*c), Message: &m}) // as the engine reports its own lines too
-	if f.echo > 0 && c.Kind == chatdb.KindDM {
+	f.emit(chat.Event{Conv: id, Label: Label(*c), Message: &m}) // as the engine reports its own lines too
+	if f.Echo > 0 && c.Kind == chatdb.KindDM {
 		peer := c.Peer
-		time.AfterFunc(f.echo, func() { f.events <- f.receive(id, peer, "echo: "+text) })
+		time.AfterFunc(f.Echo, func() { f.events <- f.Receive(id, peer, "echo: "+text) })
 	}
 	return m, nil
 }
 
 // emit reports ev unless nobody reads the events.
-func (f *fakeEngine) emit(ev chat.Event) {
+func (f *Engine) emit(ev chat.Event) {
 	select {
 	case f.events <- ev:
 	default:
 	}
 }
 
-// receive adds a message from someone else to id, as unread, and returns
+// Receive adds a message from someone else to id, as unread, and returns
 // its event.
-func (f *fakeEngine) receive(id chatdb.ConvID, from, text string) chat.Event {
+func (f *Engine) Receive(id chatdb.ConvID, from, text string) chat.Event {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := f.conv(id)
 	c.Unread++
 	m := f.appendLine(id, chatdb.Message{From: from, Text: text, Received: time.Now()})
-	return chat.Event{Conv: id, Label: fakeLabel(*c), Message: &m}
+	return chat.Event{Conv: id, Label: Label(*c), Message: &m}
 }
 
-func (f *fakeEngine) History(id chatdb.ConvID, n int) ([]chatdb.Message, error) {
+// History is repl.Engine's History, in memory.
+func (f *Engine) History(id chatdb.ConvID, n int) ([]chatdb.Message, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	h := f.hist[id]
@@ -249,7 +271,8 @@ func (f *fakeEngine) History(id chatdb.ConvID, n int) ([]chatdb.Message, error) 
 	return slices.Clone(h), nil
 }
 
-func (f *fakeEngine) MarkRead(id chatdb.ConvID) error {
+// MarkRead is repl.Engine's MarkRead, in memory.
+func (f *Engine) MarkRead(id chatdb.ConvID) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.conv(id).Unread = 0
@@ -257,7 +280,7 @@ func (f *fakeEngine) MarkRead(id chatdb.ConvID) error {
 }
 
 // GroupSuite says every fake group is post-quantum but #classic.
-func (f *fakeEngine) GroupSuite(id chatdb.ConvID) (mls.CipherSuiteID, error) {
+func (f *Engine) GroupSuite(id chatdb.ConvID) (mls.CipherSuiteID, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.conv(id).Kind == chatdb.KindNote {
@@ -269,47 +292,27 @@ func (f *fakeEngine) GroupSuite(id chatdb.ConvID) (mls.CipherSuiteID, error) {
 	return mls.MLKEM768X25519AES256GCMSHA384Ed25519, nil
 }
 
-func (f *fakeEngine) Members(id chatdb.ConvID) ([]string, error) {
+// Members is repl.Engine's Members, in memory.
+func (f *Engine) Members(id chatdb.ConvID) ([]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.conv(id).Members), nil
 }
 
-func (f *fakeEngine) UpdateKey(context.Context, chatdb.ConvID) error { return nil }
+// UpdateKey is repl.Engine's UpdateKey, in memory.
+func (f *Engine) UpdateKey(context.Context, chatdb.ConvID) error { return nil }
 
-func (f *fakeEngine) SafetyNumber(_ context.Context, user string) (string, chatdb.Contact, error) {
-	c := f.contact
+// SafetyNumber is repl.Engine's SafetyNumber, in memory.
+func (f *Engine) SafetyNumber(_ context.Context, user string) (string, chatdb.Contact, error) {
+	c := f.Contact
 	c.Address = f.addr(user)
 	return strings.Repeat("0123456789", 6), c, nil
 }
 
-func (f *fakeEngine) Verify(_ context.Context, user string) error {
+// Verify is repl.Engine's Verify, in memory.
+func (f *Engine) Verify(_ context.Context, user string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.verified = append(f.verified, f.addr(user))
+	f.Verified = append(f.Verified, f.addr(user))
 	return nil
-}
-
-// fakeReplEnv makes TestMain run the REPL on the terminal with a
-// fakeEngine instead of the tests, so that tmux tests can drive the real
-// terminal UI without a node (the engine has its own tests).
-const fakeReplEnv = "QPC_TEST_FAKE_REPL"
-
-// runFakeRepl is the REPL of alice@a.example on stdin and stdout, with a
-// fake engine whose DMs echo.
-func runFakeRepl() int {
-	eng := newFakeEngine("alice@a.example")
-	eng.echo = time.Second
-	lio, err := newLineIO(os.Stdin, os.Stdout)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return exitFailure
-	}
-	defer lio.Close()
-	if err := newRepl(eng, fakeLabel, lio, nil).run(context.Background()); err != nil {
-		lio.Close()
-		fmt.Fprintln(os.Stderr, err)
-		return exitFailure
-	}
-	return exitOK
 }
