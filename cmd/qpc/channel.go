@@ -622,15 +622,8 @@ func (cr channelRunner) stats(args []string, stdout, stderr io.Writer) int {
 	if len(rest) > 0 {
 		return c.usage("unexpected argument %q", rest[0])
 	}
-	if c.f.server == "" {
-		cur, err := client.LoadCurrent(c.f.stateDir)
-		if err != nil || cur.Server == "" {
-			return c.usage("--server is required (no current account to take the node from)")
-		}
-		c.f.server = cur.Server
-		if c.f.pin == "" && c.f.caCert == "" {
-			c.f.pin = cur.Fingerprint // the node the account was made on
-		}
+	if !c.f.serverOfCurrentAccount(c.f.stateDir) {
+		return c.usage("--server is required (no current account to take the node from)")
 	}
 	var r node.ChannelReport
 	err := c.f.ask(c.f.server, func(ctx context.Context, cl *client.Client) (err error) {
