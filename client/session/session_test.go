@@ -18,6 +18,7 @@ import (
 	"github.com/quicprochat/qpc/config"
 	"github.com/quicprochat/qpc/crypto/channel"
 	"github.com/quicprochat/qpc/crypto/opaque"
+	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/transport"
 )
 
@@ -402,5 +403,73 @@ func TestAGroupMessageReachesAnInviteeWhoWritesBack(t *testing.T) {
 	}
 	if others != 1 || !strings.Contains(strings.Join(texts, "|"), "thanks, alice") {
 		t.Errorf("alice's unread lines %q (%d of others), want bob's", texts, others)
+	}
+}
+
+func TestFollowResumesOnANewConnectionAndLogsInAgainWhenTheTokenIsRefused(t *testing.T) {
+	n := startNode(t)
+	alice, bob := newPerson(t, n, "alice"), newPerson(t, n, "bob")
+	a, b := alice.register(), bob.register()
+	ctx := ctxT(t)
+
+	for _, tc := range []struct {
+		name    string
+		token   []byte
+		relogin bool
+	}{
+		{"the saved session resumes", b.State().SessionToken, false},
+		{"a refused session logs in with the password", make([]byte, 32), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b.State().SessionToken = tc.token
+			o := b.FollowOptions(n.addr, nil) // dialled anew, not the login's connection
+			var mu sync.Mutex
+			loggedIn := false
+			login := o.Login
+			o.Login = func(ctx context.Context, c *client.Client) (client.Session, error) {
+				mu.Lock()
+				loggedIn = true
+				mu.Unlock()
+				return login(ctx, c)
+			}
+			got := make(chan string, 16)
+			o.Handler = func(_ *client.Client, msgs []node.Message) uint64 {
+				for _, m := range msgs {
+					if r := b.Account().Open(ctx, m); r.Problem == nil {
+						got <- string(r.Body)
+					}
+				}
+				return msgs[len(msgs)-1].Seq
+			}
+			fctx, cancel := context.WithCancel(ctx)
+			done := make(chan error, 1)
+			go func() { done <- client.Follow(fctx, o) }()
+			defer func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("Follow: %v", err)
+				}
+			}()
+			if _, err := a.SendText(ctx, "bob", tc.name, session.SendOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			// An earlier subtest's message may come again: its ack can be
+			// cut off by the end of that subtest.
+			for text := ""; text != tc.name; {
+				select {
+				case text = <-got:
+				case err := <-done:
+					done <- err // for the deferred check
+					t.Fatalf("Follow ended before the message came: %v", err)
+				case <-ctx.Done():
+					t.Fatal("the message did not arrive through Follow")
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if loggedIn != tc.relogin {
+				t.Errorf("logged in again: %v, want %v", loggedIn, tc.relogin)
+			}
+		})
 	}
 }
