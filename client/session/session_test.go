@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/quicprochat/qpc/app"
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chat"
@@ -39,6 +41,10 @@ type testNode struct {
 // cleanly.
 func startNode(t *testing.T) testNode {
 	t.Helper()
+	// Registered first, so run last: after every session, engine and
+	// node of the test has closed, nothing of theirs may still run.
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 	cfg := config.Default()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Domain = domain
