@@ -34,8 +34,10 @@ type Sent struct {
 }
 
 // SendText seals text to the user to ("user" or "user@domain") and hands
-// it to the node, which has it once SendText returns. The recipient's keys
-// are kept among the account's contacts for later sends.
+// it to the node, which has it once SendText returns without error. The
+// recipient's keys are kept among the account's contacts for later sends;
+// why they could not be is in Sent.ContactErr, also when the enqueue
+// failed.
 func (s *Session) SendText(ctx context.Context, to, text string, o SendOptions) (Sent, error) {
 	out, _, err := s.acct.Seal(ctx, to, sealed.ContentText, []byte(text))
 	if err != nil {
@@ -43,10 +45,9 @@ func (s *Session) SendText(ctx context.Context, to, text string, o SendOptions) 
 	}
 	sent := Sent{Recipient: out.Recipient, ContactErr: s.Remember(ctx, to)}
 	out.TTL, out.MaxHops = o.TTL, o.MaxHops
-	if sent.Receipt, err = s.c.Enqueue(ctx, out); err != nil {
-		return Sent{}, err
-	}
-	return sent, nil
+	// A failed enqueue still reports ContactErr: the keys were looked up.
+	sent.Receipt, err = s.c.Enqueue(ctx, out)
+	return sent, err
 }
 
 // OpenReplayCache opens the account's replay cache, so that the
