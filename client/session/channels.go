@@ -7,7 +7,7 @@ import (
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/crypto/channel"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // The broadcast channels of the account (docs/channels.md): their
@@ -67,10 +67,10 @@ func (s *Session) LeaveChannel(topic string) error {
 
 // PostToChannel signs text with the account's identity key and posts it,
 // sealed, to the joined channel of topic; it returns the post's id.
-func (s *Session) PostToChannel(ctx context.Context, topic, text string, ttl time.Duration, maxHops uint8) (node.PostID, error) {
+func (s *Session) PostToChannel(ctx context.Context, topic, text string, ttl time.Duration, maxHops uint8) (protocol.PostID, error) {
 	e, err := s.Channel(topic)
 	if err != nil {
-		return node.PostID{}, err
+		return protocol.PostID{}, err
 	}
 	return s.acct.PostToChannel(ctx, e.Secret.Keys(), text, ttl, maxHops)
 }
@@ -79,7 +79,7 @@ func (s *Session) PostToChannel(ctx context.Context, topic, text string, ttl tim
 // after sequence number after, oldest first, each opened and checked; it
 // returns them and the sequence number of the last.
 func (s *Session) ChannelPosts(ctx context.Context, keys channel.Keys, after uint64) ([]client.ReadPost, uint64, error) {
-	id := node.ChannelID(keys.ID)
+	id := protocol.ChannelID(keys.ID)
 	var read []client.ReadPost
 	for {
 		posts, err := s.c.ChannelFetch(ctx, id, after, 0)

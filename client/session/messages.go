@@ -8,7 +8,7 @@ import (
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/crypto/sealed"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // SendOptions are the node's handling of one sealed message.
@@ -85,7 +85,7 @@ func (s *Session) Inbox(openChat func(ctx context.Context) (*chat.Engine, error)
 // Handle opens the one-to-one messages of msgs and gives them to show,
 // and files the group messages; it returns the sequence number up to
 // which all are handled, and why it stopped before the end.
-func (in *Inbox) Handle(ctx context.Context, msgs []node.Message, show func(client.Received)) (uint64, error) {
+func (in *Inbox) Handle(ctx context.Context, msgs []protocol.Message, show func(client.Received)) (uint64, error) {
 	var handled uint64
 	for _, m := range msgs {
 		if r := in.s.acct.Open(ctx, m); r.ContentType != chat.ContentWelcome && r.ContentType != chat.ContentGroup {
@@ -106,7 +106,7 @@ func (in *Inbox) Handle(ctx context.Context, msgs []node.Message, show func(clie
 			}
 			in.eng = eng
 		}
-		if in.eng.Handle(ctx, []node.Message{m}) != m.Seq {
+		if in.eng.Handle(ctx, []protocol.Message{m}) != m.Seq {
 			return handled, &filingError{fmt.Sprintf("group message %d could not be filed", m.Seq)}
 		}
 		in.Filed++

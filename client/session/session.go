@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/crypto/opaque"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Config says how a Session reaches its node and its person.
@@ -224,13 +224,14 @@ func newKeys(ctx context.Context, c *client.Client, cur client.Current) (*client
 // contacts, so that a later send can seal to addr while its node is not
 // reachable (the message then waits in the mesh).
 func (s *Session) Remember(ctx context.Context, addr string) error {
-	b, err := s.acct.Resolve(ctx, addr)
+	pa, err := protocol.ParseRecipient(addr, s.cur.Domain)
 	if err != nil {
 		return err
 	}
-	addr = strings.ToLower(addr)
-	if !strings.Contains(addr, "@") {
-		addr += "@" + strings.ToLower(s.cur.Domain)
+	addr = pa.String()
+	b, err := s.acct.Resolve(ctx, addr)
+	if err != nil {
+		return err
 	}
 	if old, ok := s.state.Contacts[addr]; ok && old.IdentityKey.Equal(b.IdentityKey) && bytes.Equal(old.HPKEKey, b.HPKEKey) {
 		return nil

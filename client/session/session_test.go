@@ -20,7 +20,7 @@ import (
 	"github.com/quicprochat/qpc/config"
 	"github.com/quicprochat/qpc/crypto/channel"
 	"github.com/quicprochat/qpc/crypto/opaque"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/transport"
 )
 
@@ -439,7 +439,7 @@ func TestFollowResumesOnANewConnectionAndLogsInAgainWhenTheTokenIsRefused(t *tes
 				return login(ctx, c)
 			}
 			got := make(chan string, 16)
-			o.Handler = func(_ *client.Client, msgs []node.Message) uint64 {
+			o.Handler = func(_ *client.Client, msgs []protocol.Message) uint64 {
 				for _, m := range msgs {
 					if r := b.Account().Open(ctx, m); r.Problem == nil {
 						got <- string(r.Body)

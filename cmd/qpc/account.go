@@ -10,7 +10,7 @@ import (
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/session"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // resolveAccount fills --server and --username from the current account
@@ -89,7 +89,7 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "qpc register: --server and --username are required")
 		return exitUsage
 	}
-	if err := node.ValidateUserName(f.user); err != nil {
+	if err := protocol.ValidateUserName(f.user); err != nil {
 		fmt.Fprintf(stderr, "qpc register: --username: %v\n", err)
 		return exitUsage
 	}

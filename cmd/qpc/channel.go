@@ -28,7 +28,7 @@ import (
 	"github.com/quicprochat/qpc/crypto/channel"
 	"github.com/quicprochat/qpc/internal/msgtext"
 	"github.com/quicprochat/qpc/internal/qrterm"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // `qpc channel` runs broadcast channels (docs/channels.md). The secrets of
@@ -570,7 +570,7 @@ func (r channelRunner) recv(args []string, stdout, stderr io.Writer) int {
 // followChannel prints the posts of the channel of keys after seq after as
 // they arrive, until ctx ends.
 func followChannel(ctx context.Context, s *session.Session, c *channelCmd, keys channel.Keys, after uint64, p *postPrinter) int {
-	id := node.ChannelID(keys.ID)
+	id := protocol.ChannelID(keys.ID)
 	conn := s.FollowOptions(s.Current().Server, s.Client())
 	conn.Connected = func(cl *client.Client) { s.Account().Client = cl }
 	conn.Disconnected = func(err error, retry time.Duration) {
@@ -578,8 +578,8 @@ func followChannel(ctx context.Context, s *session.Session, c *channelCmd, keys 
 	}
 	err := client.FollowChannels(ctx, client.ChannelFollowOptions{
 		Connection: conn,
-		Cursors:    []node.ChannelCursor{{Channel: id, AfterSeq: after}},
-		Handler: func(hctx context.Context, _ *client.Client, posts []node.ChannelMessage) error {
+		Cursors:    []protocol.ChannelCursor{{Channel: id, AfterSeq: after}},
+		Handler: func(hctx context.Context, _ *client.Client, posts []protocol.ChannelMessage) error {
 			for _, m := range posts {
 				if m.Channel != id {
 					continue
@@ -625,7 +625,7 @@ func (cr channelRunner) stats(args []string, stdout, stderr io.Writer) int {
 	if !c.f.serverOfCurrentAccount(c.f.stateDir) {
 		return c.usage("--server is required (no current account to take the node from)")
 	}
-	var r node.ChannelReport
+	var r protocol.ChannelReport
 	err := c.f.ask(c.f.server, func(ctx context.Context, cl *client.Client) (err error) {
 		r, err = cl.ChannelState(ctx)
 		return err

@@ -21,7 +21,7 @@ import (
 	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/client/session"
 	"github.com/quicprochat/qpc/crypto/sealed"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 func runSend(args []string, stdout, stderr io.Writer) int {
@@ -117,7 +117,7 @@ type sendJSON struct {
 // printReceipt says where a sent message is: in the recipient's mailbox,
 // or queued in the mesh under an id to follow.
 func printReceipt(w io.Writer, recipient string, r client.Receipt, asJSON bool) {
-	queued := r.MeshID != (node.MeshID{})
+	queued := r.MeshID != (protocol.MeshID{})
 	if asJSON {
 		j := sendJSON{Recipient: recipient, Seq: r.Seq, ServerTimeMillis: r.ServerTime.UnixMilli()}
 		if queued {
@@ -228,7 +228,7 @@ func followMessages(ctx context.Context, s *session.Session, f *clientFlags, std
 	defer closeInbox(in, os.Stderr)
 	o := s.FollowOptions(s.Current().Server, s.Client())
 	o.Connected = func(c *client.Client) { s.Account().Client = c }
-	o.Handler = func(c *client.Client, msgs []node.Message) uint64 {
+	o.Handler = func(c *client.Client, msgs []protocol.Message) uint64 {
 		mu.Lock()
 		defer mu.Unlock()
 		replayed := in.Replayed

@@ -19,7 +19,7 @@ import (
 	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/client/session"
 	"github.com/quicprochat/qpc/cmd/qpc/internal/repl"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // `qpc repl` is the interactive chat client: it logs in (offering to
@@ -108,7 +108,7 @@ func (f *clientFlags) loginOrRegister(ctx context.Context, in *os.File) (*sessio
 		return s, err
 	}
 	cur, rerr := f.resolveAccount()
-	if rerr != nil || node.ValidateUserName(cur.User) != nil {
+	if rerr != nil || protocol.ValidateUserName(cur.User) != nil {
 		return nil, err
 	}
 	c, derr := f.dial(ctx, cur.Server)

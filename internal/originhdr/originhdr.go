@@ -13,9 +13,9 @@ import (
 	"math"
 	"time"
 
-	"github.com/quicprochat/qpc/crypto/ca"
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/internal/capnpmsg"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // maxDomain is the longest DNS name.
@@ -76,7 +76,7 @@ func (r *Rules) Check(h Header) error {
 	if len(h.OriginKey) != ed25519.PublicKeySize {
 		return fmt.Errorf("%w: %d bytes, want %d", r.Err.OriginKey, len(h.OriginKey), ed25519.PublicKeySize)
 	}
-	if err := ca.ValidateDomain(h.OriginDomain); err != nil {
+	if err := protocol.ValidDomain(h.OriginDomain); err != nil {
 		return fmt.Errorf("%w: origin domain %q: %v", r.Err.OriginDomain, h.OriginDomain, err)
 	}
 	if h.TTL <= 0 || h.TTL > r.MaxTTL || h.TTL%time.Second != 0 {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/crypto/identity"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Version is the post format this build makes and reads.
@@ -43,7 +43,7 @@ const (
 )
 
 // fixedLen is the size of SignedBytes without its three variable fields.
-const fixedLen = len(prefix) + 1 + 1 + 4 + 8 + 4 + 4 + len(node.ChannelID{}) + 4
+const fixedLen = len(prefix) + 1 + 1 + 4 + 8 + 4 + 4 + len(protocol.ChannelID{}) + 4
 
 // Post is a channel post on its way across the mesh, as the origin node
 // signed it plus the hop count that relays raise. Its byte slices are not
@@ -52,7 +52,7 @@ type Post struct {
 	// Version is the post format, Version for posts made here.
 	Version uint8
 	// Channel is the id of the channel the post belongs to.
-	Channel node.ChannelID
+	Channel protocol.ChannelID
 	// OriginKey is the Ed25519 public key of the node that signed it.
 	OriginKey ed25519.PublicKey
 	// OriginDomain is the domain of the node that signed it.
@@ -77,7 +77,7 @@ type Post struct {
 // millisecond (what the wire carries); ttl must be whole seconds. Sign
 // applies the field checks of Verify (not the clock checks, which are the
 // receiver's) and returns their errors. The post holds a copy of body.
-func Sign(key ed25519.PrivateKey, originDomain string, channel node.ChannelID, body []byte, created time.Time, ttl time.Duration, maxHops uint8) (*Post, error) {
+func Sign(key ed25519.PrivateKey, originDomain string, channel protocol.ChannelID, body []byte, created time.Time, ttl time.Duration, maxHops uint8) (*Post, error) {
 	// ed25519.Sign panics on a key of the wrong size.
 	if len(key) != ed25519.PrivateKeySize {
 		return nil, fmt.Errorf("%w: private key is %d bytes, want %d", ErrOriginKey, len(key), ed25519.PrivateKeySize)
@@ -122,13 +122,13 @@ func (p *Post) SignedBytes() []byte {
 // ID returns the post's id: SHA-256 over the channel and the body, not
 // over the origin's fields, so that a replay of the body by any origin is
 // a duplicate. It is the same at every hop.
-func (p *Post) ID() node.PostID {
+func (p *Post) ID() protocol.PostID {
 	h := sha256.New()
-	var head [len(idPrefix) + len(node.ChannelID{})]byte
+	var head [len(idPrefix) + len(protocol.ChannelID{})]byte
 	copy(head[copy(head[:], idPrefix):], p.Channel[:])
 	h.Write(head[:])
 	h.Write(p.Body)
-	var id node.PostID
+	var id protocol.PostID
 	h.Sum(id[:0])
 	return id
 }

@@ -11,15 +11,15 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/crypto/identity"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Fixed keys, channels and times keep failures reproducible.
 var (
 	originKey    = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, ed25519.SeedSize))
 	otherKey     = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{2}, ed25519.SeedSize))
-	testChannel  = node.ChannelID(bytes.Repeat([]byte{0xc1}, 32))
-	otherChannel = node.ChannelID(bytes.Repeat([]byte{0xc2}, 32))
+	testChannel  = protocol.ChannelID(bytes.Repeat([]byte{0xc1}, 32))
+	otherChannel = protocol.ChannelID(bytes.Repeat([]byte{0xc2}, 32))
 	created      = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	// now is when test posts are checked: a minute after they were made.
 	now = created.Add(time.Minute)
@@ -167,7 +167,7 @@ func parseSigned(t *testing.T, b []byte) *Post {
 	length := func() uint32 { return binary.BigEndian.Uint32(field(4, "length")) }
 	p.OriginKey = field(length(), "origin key")
 	p.OriginDomain = string(field(length(), "origin domain"))
-	p.Channel = node.ChannelID(field(32, "channel"))
+	p.Channel = protocol.ChannelID(field(32, "channel"))
 	p.Body = field(length(), "body")
 	if len(rest) != 0 {
 		return fail("trailing bytes")
@@ -190,7 +190,7 @@ func TestSignedBytesFollowTheDocumentedLayout(t *testing.T) {
 }
 
 // idOf computes the documented id independently of ID.
-func idOf(channel node.ChannelID, body []byte) node.PostID {
+func idOf(channel protocol.ChannelID, body []byte) protocol.PostID {
 	b := append([]byte("qpc channel post id v1\x00"), channel[:]...)
 	return sha256.Sum256(append(b, body...))
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/client/session"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // FollowerConfig is what a Follower keeps connected.
@@ -73,7 +73,7 @@ func (n *Follower) Start(ctx context.Context, addr string, first *client.Client)
 			n.cfg.Status("online")
 		}
 	}
-	o.Handler = func(_ *client.Client, msgs []node.Message) uint64 { return eng.Handle(ctx, msgs) }
+	o.Handler = func(_ *client.Client, msgs []protocol.Message) uint64 { return eng.Handle(ctx, msgs) }
 	o.Disconnected = func(err error, retry time.Duration) {
 		eng.Disconnected()
 		n.mu.Lock()
