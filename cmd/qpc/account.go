@@ -3,56 +3,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 
 	"github.com/quicprochat/qpc/client"
-	"github.com/quicprochat/qpc/crypto/identity"
+	"github.com/quicprochat/qpc/client/session"
 	"github.com/quicprochat/qpc/protocol"
 )
-
-// session is an account logged in on its node, with its state opened.
-type session struct {
-	c         *client.Client
-	acct      *client.Account
-	state     *client.State
-	exportKey []byte
-	cur       client.Current
-}
-
-func (s *session) close() { s.c.Close() }
-
-// remember keeps addr's keys, as this session resolved them, among the
-// account's contacts, so that a later send can seal to addr while its node
-// is not reachable (the message then waits in the mesh).
-func (s *session) remember(ctx context.Context, addr string, stateDir string) error {
-	pa, err := protocol.ParseRecipient(addr, s.cur.Domain)
-	if err != nil {
-		return err
-	}
-	addr = pa.String()
-	b, err := s.acct.Resolve(ctx, addr)
-	if err != nil {
-		return err
-	}
-	if old, ok := s.state.Contacts[addr]; ok && old.IdentityKey.Equal(b.IdentityKey) && bytes.Equal(old.HPKEKey, b.HPKEKey) {
-		return nil
-	}
-	if s.state.Contacts == nil {
-		s.state.Contacts = map[string]identity.PublicBundle{}
-	}
-	s.state.Contacts[addr] = b
-	return s.save(stateDir)
-}
-
-// save seals the session's state, as changed, under the account's export
-// key and writes it to stateDir.
-func (s *session) save(stateDir string) error {
-	return client.SaveState(stateDir, s.exportKey, s.state)
-}
 
 // resolveAccount fills --server and --username from the current account
 // when they are not given.
@@ -79,100 +38,40 @@ func (f *clientFlags) resolveAccount() (client.Current, error) {
 	return cur, nil
 }
 
+// sessionConfig is how a session of the account reaches its node and
+// its person: dialled with these flags' trust and timeout, the password
+// from --password-file, $QPC_PASSWORD or a prompt, notices on stderr.
+func (f *clientFlags) sessionConfig() session.Config {
+	return session.Config{
+		StateDir: f.stateDir,
+		Dial:     f.dial,
+		Password: func(prompt string) ([]byte, bool, error) {
+			pw, err := f.password(prompt, false)
+			if err != nil {
+				return nil, false, err
+			}
+			f.fixedPassword = pw // for logging in again after a reconnect
+			return pw, f.typedPassword, nil
+		},
+		Notices: func(text string) { fmt.Fprintf(f.stderr, "qpc: %s\n", text) },
+		OPAQUE:  opaqueConfig(),
+		PQOnly:  f.pqOnly,
+	}
+}
+
 // login connects and logs the account in, then opens its saved state.
 // With create, a missing state gets new keys, published (qpc login on a new
 // machine).
-func (f *clientFlags) login(ctx context.Context, create bool) (*session, error) {
+func (f *clientFlags) login(ctx context.Context, create bool) (*session.Session, error) {
 	cur, err := f.resolveAccount()
 	if err != nil {
 		return nil, err
 	}
-	if cur.User == "" || cur.Server == "" {
+	s, err := session.Login(ctx, f.sessionConfig(), cur, create)
+	if errors.Is(err, session.ErrNoAccount) {
 		return nil, errors.New("--username and --server are required (no current account)")
 	}
-	c, err := f.dial(ctx, cur.Server)
-	if err != nil {
-		return nil, err
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			c.Close()
-		}
-	}()
-	h, err := c.Health(ctx)
-	if err != nil {
-		return nil, err
-	}
-	cur.Domain, cur.Fingerprint = h.Domain, c.Fingerprint()
-	pw, err := f.password(fmt.Sprintf("Password for %s: ", cur.Address()), false)
-	if err != nil {
-		return nil, err
-	}
-	if f.typedPassword {
-		// The node closes a connection that has not logged in within its
-		// --login-timeout; a person typing may take longer.
-		c.Close()
-		if c, err = f.dial(ctx, cur.Server); err != nil {
-			return nil, err
-		}
-	}
-	f.fixedPassword = pw // for logging in again after a reconnect
-	sess, exportKey, err := c.Login(ctx, opaqueConfig(), cur.Domain, cur.User, pw)
-	if err != nil {
-		return nil, err
-	}
-	st, err := client.LoadState(f.stateDir, cur.User, cur.Domain, exportKey)
-	switch {
-	case err == nil:
-	case errors.Is(err, client.ErrNoState) && create:
-		keys, err := identity.GenerateUserKeys()
-		if err != nil {
-			return nil, err
-		}
-		raw, _ := keys.MarshalBinary()
-		st = &client.State{User: cur.User, Domain: cur.Domain, Keys: raw}
-		a := &client.Account{Client: c, Domain: cur.Domain, User: cur.User, Keys: keys}
-		if err := a.Publish(ctx); err != nil {
-			return nil, err
-		}
-		if !f.registering {
-			fmt.Fprintf(f.stderr, "qpc: no keys for %s on this machine: made new ones and published them (safety number %s); "+
-				"people you write to will see that your keys changed.\n", cur.Address(), keys.Fingerprint())
-		}
-	default:
-		return nil, err
-	}
-	keys, err := identity.UnmarshalUserKeys(st.Keys)
-	if err != nil {
-		return nil, fmt.Errorf("saved keys: %w", err)
-	}
-	st.Server, st.Fingerprint = cur.Server, cur.Fingerprint
-	// The community CA comes from the pinned home node, once; keys of
-	// other domains' users are checked against it from then on.
-	recorded, err := st.TrustCommunityCA(h.FederationCA)
-	if err != nil {
-		return nil, err
-	}
-	if recorded {
-		fmt.Fprintf(f.stderr, "qpc: trusting the community CA %s that %s hands out, to check the keys of users of other nodes.\n",
-			client.CAFingerprints(st.CommunityCA), cur.Server)
-	}
-	st.SessionToken, st.SessionExpires = sess.Token, sess.Expires
-	if err := client.SaveState(f.stateDir, exportKey, st); err != nil {
-		return nil, err
-	}
-	if err := client.SaveCurrent(f.stateDir, cur); err != nil {
-		return nil, err
-	}
-	ok = true
-	return &session{
-		c:         c,
-		acct:      &client.Account{Client: c, Domain: cur.Domain, User: cur.User, Keys: keys, Known: st.Contacts, CommunityCA: st.CommunityCA},
-		state:     st,
-		exportKey: exportKey,
-		cur:       cur,
-	}, nil
+	return s, err
 }
 
 func runRegister(args []string, stdout, stderr io.Writer) int {
@@ -227,38 +126,22 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "qpc register: %v\n", err)
 		return exitFailure
 	}
-	defer s.close()
-	uploadKeyPackages(ctx, s, &f, stderr)
-	fmt.Fprintf(stdout, "registered %s\nsafety number %s\n", addr, s.acct.Keys.Fingerprint())
+	defer s.Close()
+	uploadKeyPackages(ctx, s, stderr)
+	fmt.Fprintf(stdout, "registered %s\nsafety number %s\n", addr, s.Account().Keys.Fingerprint())
 	return exitOK
 }
 
 // register creates the account f.user on the node of c, whose domain is
 // domain, with password pw, makes it the current account, and logs it in,
 // which makes and publishes its keys.
-func (f *clientFlags) register(ctx context.Context, c *client.Client, domain string, pw []byte) (*session, error) {
+func (f *clientFlags) register(ctx context.Context, c *client.Client, domain string, pw []byte) (*session.Session, error) {
 	fmt.Fprintf(f.stderr, "registering %s@%s (stretching the password takes a moment)...\n", f.user, domain)
-	if _, err := c.Register(ctx, opaqueConfig(), domain, f.user, pw); err != nil {
-		return nil, err
-	}
+	// The login after it dials the node again: pinned to the certificate
+	// this connection saw.
 	f.server, f.pin = c.Addr(), c.Fingerprint()
-	if err := client.SaveCurrent(f.stateDir, client.Current{User: f.user, Domain: domain, Server: c.Addr(), Fingerprint: c.Fingerprint()}); err != nil {
-		return nil, err
-	}
-	s, err := f.withPassword(pw).login(ctx, true)
-	if err != nil {
-		return nil, fmt.Errorf("registered, but logging in failed: %w", err)
-	}
-	return s, nil
-}
-
-// withPassword returns flags that answer the password question with pw,
-// so that register does not ask twice.
-func (f *clientFlags) withPassword(pw []byte) *clientFlags {
-	g := *f
-	g.fixedPassword = pw
-	g.registering = true
-	return &g
+	f.fixedPassword = pw
+	return session.Register(ctx, f.sessionConfig(), c, f.user, domain, pw)
 }
 
 func runLogin(args []string, stdout, stderr io.Writer) int {
@@ -277,9 +160,9 @@ func runLogin(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "qpc login: %v\n", err)
 		return exitFailure
 	}
-	defer s.close()
-	uploadKeyPackages(context.Background(), s, &f, stderr)
-	fmt.Fprintf(stdout, "logged in as %s until %s\n", s.cur.Address(), s.state.SessionExpires.Local().Format("2006-01-02 15:04"))
+	defer s.Close()
+	uploadKeyPackages(context.Background(), s, stderr)
+	fmt.Fprintf(stdout, "logged in as %s until %s\n", s.Current().Address(), s.State().SessionExpires.Local().Format("2006-01-02 15:04"))
 	return exitOK
 }
 

@@ -19,12 +19,12 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"golang.org/x/term"
 
 	"github.com/quicprochat/qpc/client"
+	"github.com/quicprochat/qpc/client/session"
+	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
 	"github.com/quicprochat/qpc/crypto/channel"
 	"github.com/quicprochat/qpc/internal/msgtext"
 	"github.com/quicprochat/qpc/internal/qrterm"
@@ -206,19 +206,12 @@ func (r channelRunner) create(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return c.fail(err)
 	}
-	defer s.close()
-	if _, ok := s.state.Channel(topic); ok {
+	defer s.Close()
+	e, err := s.CreateChannel(topic, time.Now())
+	if errors.Is(err, session.ErrChannelExists) {
 		return c.fail(fmt.Errorf("you already joined a channel named %s (qpc channel share %s prints its share string); pick another topic", topic, topic))
 	}
-	secret, err := channel.NewSecret()
 	if err != nil {
-		return c.fail(err)
-	}
-	e, _, err := s.state.JoinChannel(channel.Share{Topic: topic, Secret: secret}, time.Now())
-	if err != nil {
-		return c.fail(err)
-	}
-	if err := s.save(c.f.stateDir); err != nil {
 		return c.fail(err)
 	}
 	if err := printShare(stdout, stderr, e, *qr); err != nil {
@@ -258,8 +251,8 @@ func (r channelRunner) join(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return c.fail(err)
 	}
-	defer s.close()
-	e, added, err := s.state.JoinChannel(sh, time.Now())
+	defer s.Close()
+	e, added, err := s.JoinChannel(sh, time.Now())
 	if errors.Is(err, client.ErrChannelConflict) {
 		return c.fail(fmt.Errorf("you already joined another channel named %s, with another secret; "+
 			"qpc channel leave %s first if you want this one instead", sh.Topic, sh.Topic))
@@ -270,9 +263,6 @@ func (r channelRunner) join(args []string, stdout, stderr io.Writer) int {
 	if !added {
 		fmt.Fprintf(stdout, "already joined %s\n", e.Topic)
 		return exitOK
-	}
-	if err := s.save(c.f.stateDir); err != nil {
-		return c.fail(err)
 	}
 	fmt.Fprintf(stdout, "joined %s (channel %s)\n", e.Topic, shortID(e.Secret.Keys()))
 	return exitOK
@@ -292,11 +282,10 @@ func (r channelRunner) leave(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return c.fail(err)
 	}
-	defer s.close()
-	if !s.state.LeaveChannel(topic) {
+	defer s.Close()
+	if err := s.LeaveChannel(topic); errors.Is(err, session.ErrNotJoined) {
 		return c.fail(errNotJoined(topic))
-	}
-	if err := s.save(c.f.stateDir); err != nil {
+	} else if err != nil {
 		return c.fail(err)
 	}
 	fmt.Fprintf(stdout, "left %s\n", topic)
@@ -325,22 +314,23 @@ func (r channelRunner) list(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return c.fail(err)
 	}
-	defer s.close()
+	defer s.Close()
+	channels := s.Channels()
 	if *asJSON {
-		out := make([]channelListJSON, 0, len(s.state.Channels))
-		for _, e := range s.state.Channels {
+		out := make([]channelListJSON, 0, len(channels))
+		for _, e := range channels {
 			id := e.Secret.Keys().ID
 			out = append(out, channelListJSON{Topic: e.Topic, ID: hex.EncodeToString(id[:]), Joined: e.Joined.UTC()})
 		}
 		writeJSON(stdout, out)
 		return exitOK
 	}
-	if len(s.state.Channels) == 0 {
+	if len(channels) == 0 {
 		fmt.Fprintln(stderr, "no channels yet (qpc channel create TOPIC makes one, qpc channel join SHARE joins one)")
 		return exitOK
 	}
 	rows := [][]string{{"TOPIC", "CHANNEL", "JOINED"}}
-	for _, e := range s.state.Channels {
+	for _, e := range channels {
 		rows = append(rows, []string{e.Topic, shortID(e.Secret.Keys()), e.Joined.Local().Format("2006-01-02 15:04")})
 	}
 	printTable(stdout, rows)
@@ -362,9 +352,9 @@ func (r channelRunner) share(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return c.fail(err)
 	}
-	defer s.close()
-	e, ok := s.state.Channel(topic)
-	if !ok {
+	defer s.Close()
+	e, err := s.Channel(topic)
+	if err != nil {
 		return c.fail(errNotJoined(topic))
 	}
 	if err := printShare(stdout, stderr, e, *qr); err != nil {
@@ -411,14 +401,13 @@ func (r channelRunner) send(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return c.fail(err)
 	}
-	defer s.close()
-	e, ok := s.state.Channel(topic)
-	if !ok {
+	defer s.Close()
+	if _, err := s.Channel(topic); err != nil {
 		return c.fail(errNotJoined(topic))
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.f.timeout)
 	defer cancel()
-	id, err := s.acct.PostToChannel(ctx, e.Secret.Keys(), text, *ttl, uint8(*maxHops))
+	id, err := s.PostToChannel(ctx, topic, text, *ttl, uint8(*maxHops))
 	if err != nil {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w within %s (posting to %s)", client.ErrNoAnswer, c.f.timeout, topic)
@@ -494,19 +483,12 @@ func (p *postPrinter) print(r client.ReadPost) {
 	fmt.Fprintf(p.w, "%s %s %s %s\n", m.Time.Local().Format("2006-01-02 15:04:05"), terminalSafe(m.Author), mark, terminalSafe(m.Text))
 }
 
-// terminalSafe makes a text from someone else fit to print: control
-// characters, which could rewrite the terminal, become U+FFFD, and lines
-// after the first are indented, so that a post cannot pass off a line of
-// its text as another post.
-func terminalSafe(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\t' || !unicode.IsControl(r) && r != '\u2028' && r != '\u2029' {
-			return r
-		}
-		return utf8.RuneError
-	}, s)
-	return strings.ReplaceAll(s, "\n", "\n    ")
-}
+// terminalSafe and plural are termtext's: the REPL prints through the
+// same rule.
+var (
+	terminalSafe = termtext.Safe
+	plural       = termtext.Plural
+)
 
 // summary tells stderr what was not shown.
 func (p *postPrinter) summary(stderr io.Writer) {
@@ -522,13 +504,6 @@ func (p *postPrinter) summary(stderr io.Writer) {
 	if p.replayed > 0 {
 		fmt.Fprintf(stderr, "qpc channel recv: skipped %d replayed %s\n", p.replayed, plural(p.replayed, "post"))
 	}
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return word
-	}
-	return word + "s"
 }
 
 func (r channelRunner) recv(args []string, stdout, stderr io.Writer) int {
@@ -554,35 +529,27 @@ func (r channelRunner) recv(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return c.fail(err)
 	}
-	e, ok := s.state.Channel(topic)
-	if !ok {
-		s.close()
+	e, err := s.Channel(topic)
+	if err != nil {
+		s.Close()
 		return c.fail(errNotJoined(topic))
 	}
 	keys := e.Secret.Keys()
-	id := protocol.ChannelID(keys.ID)
 	p := &postPrinter{w: stdout, topic: topic, asJSON: *asJSON}
 	defer p.summary(stderr)
-	var after uint64
+	read, after, err := s.ChannelPosts(ctx, keys, 0)
 	var kept []client.ReadPost
-	for {
-		posts, err := s.c.ChannelFetch(ctx, id, after, 0)
-		if err != nil {
-			s.close()
-			if ctx.Err() != nil {
-				return exitOK
-			}
-			return c.fail(err)
+	for _, r := range read {
+		if p.keep(r) {
+			kept = append(kept, r)
 		}
-		if len(posts) == 0 {
-			break
+	}
+	if err != nil {
+		s.Close()
+		if ctx.Err() != nil {
+			return exitOK
 		}
-		for _, m := range posts {
-			if r := s.acct.ReadPost(ctx, keys, m); p.keep(r) {
-				kept = append(kept, r)
-			}
-		}
-		after = posts[len(posts)-1].Seq
+		return c.fail(err)
 	}
 	if *limit > 0 && len(kept) > *limit {
 		kept = kept[len(kept)-*limit:]
@@ -591,7 +558,7 @@ func (r channelRunner) recv(args []string, stdout, stderr io.Writer) int {
 		p.print(r)
 	}
 	if !*follow {
-		s.close()
+		s.Close()
 		if p.shown == 0 && !*asJSON {
 			fmt.Fprintf(stderr, "no posts in %s\n", topic)
 		}
@@ -602,10 +569,10 @@ func (r channelRunner) recv(args []string, stdout, stderr io.Writer) int {
 
 // followChannel prints the posts of the channel of keys after seq after as
 // they arrive, until ctx ends.
-func followChannel(ctx context.Context, s *session, c *channelCmd, keys channel.Keys, after uint64, p *postPrinter) int {
+func followChannel(ctx context.Context, s *session.Session, c *channelCmd, keys channel.Keys, after uint64, p *postPrinter) int {
 	id := protocol.ChannelID(keys.ID)
-	conn := s.followOptions(&c.f, s.cur.Server, s.c)
-	conn.Connected = func(cl *client.Client) { s.acct.Client = cl }
+	conn := s.FollowOptions(s.Current().Server, s.Client())
+	conn.Connected = func(cl *client.Client) { s.Account().Client = cl }
 	conn.Disconnected = func(err error, retry time.Duration) {
 		fmt.Fprintf(c.stderr, "qpc channel recv: %v; reconnecting in %s\n", disconnectReason(err), retry.Round(10*time.Millisecond))
 	}
@@ -617,7 +584,7 @@ func followChannel(ctx context.Context, s *session, c *channelCmd, keys channel.
 				if m.Channel != id {
 					continue
 				}
-				if r := s.acct.ReadPost(ctx, keys, m); p.keep(r) {
+				if r := s.Account().ReadPost(ctx, keys, m); p.keep(r) {
 					p.print(r)
 				}
 			}
@@ -655,15 +622,8 @@ func (cr channelRunner) stats(args []string, stdout, stderr io.Writer) int {
 	if len(rest) > 0 {
 		return c.usage("unexpected argument %q", rest[0])
 	}
-	if c.f.server == "" {
-		cur, err := client.LoadCurrent(c.f.stateDir)
-		if err != nil || cur.Server == "" {
-			return c.usage("--server is required (no current account to take the node from)")
-		}
-		c.f.server = cur.Server
-		if c.f.pin == "" && c.f.caCert == "" {
-			c.f.pin = cur.Fingerprint // the node the account was made on
-		}
+	if !c.f.serverOfCurrentAccount(c.f.stateDir) {
+		return c.usage("--server is required (no current account to take the node from)")
 	}
 	var r protocol.ChannelReport
 	err := c.f.ask(c.f.server, func(ctx context.Context, cl *client.Client) (err error) {

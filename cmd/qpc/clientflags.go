@@ -25,7 +25,6 @@ type clientFlags struct {
 	user, passwordFile, stateDir    string
 	stderr                          io.Writer
 	fixedPassword                   []byte // already asked for
-	registering                     bool   // the account is brand new
 	typedPassword                   bool   // fixedPassword came from the terminal
 	// pqOnly is --pq-only: publish post-quantum KeyPackages only and
 	// refuse to create or join classic MLS groups (chat.Options.PQOnly).
@@ -76,6 +75,26 @@ func (f *clientFlags) trust(server string) transport.Trust {
 		t.TOFU = func(fp string) error { return kn.Check(server, fp) }
 	}
 	return t
+}
+
+// serverOfCurrentAccount fills an empty --server with the node of the
+// current account in stateDir, pinned to the certificate that account was
+// made with unless --pin or --ca-cert say otherwise, for the commands that
+// ask a node without logging in. It reports false when --server is empty
+// and there is no current account to take it from.
+func (f *clientFlags) serverOfCurrentAccount(stateDir string) bool {
+	if f.server != "" {
+		return true
+	}
+	cur, err := client.LoadCurrent(stateDir)
+	if err != nil || cur.Server == "" {
+		return false
+	}
+	f.server = cur.Server
+	if f.pin == "" && f.caCert == "" {
+		f.pin = cur.Fingerprint // the node the account was made on
+	}
+	return true
 }
 
 // dial connects to server within the timeout.

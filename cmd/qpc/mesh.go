@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
 	"github.com/quicprochat/qpc/mesh/discovery"
 )
 
@@ -121,31 +122,9 @@ func runMeshPeers(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// printTable prints rows in columns two spaces apart (text/tabwriter would
-// do, at 9 KiB of binary).
-func printTable(w io.Writer, rows [][]string) {
-	var width []int
-	for _, r := range rows {
-		for i, cell := range r {
-			if i == len(width) {
-				width = append(width, 0)
-			}
-			width[i] = max(width[i], len(cell))
-		}
-	}
-	for _, r := range rows {
-		var b strings.Builder
-		for i, cell := range r {
-			if i == len(r)-1 {
-				b.WriteString(cell)
-				break
-			}
-			b.WriteString(cell)
-			b.WriteString(strings.Repeat(" ", width[i]-len(cell)+2))
-		}
-		fmt.Fprintln(w, b.String())
-	}
-}
+// printTable prints rows in columns two spaces apart (termtext.Table,
+// which the REPL shares).
+var printTable = termtext.Table
 
 // stringList is a repeatable string flag; a value may also be a comma- or
 // space-separated list.

@@ -103,16 +103,9 @@ func runMeshState(name, what string, args []string, stdout, stderr io.Writer, pr
 		fmt.Fprintf(stderr, "qpc mesh %s: %v\n", name, err)
 		return exitUsage
 	}
-	if f.server == "" {
-		cur, err := client.LoadCurrent(client.DefaultStateDir())
-		if err != nil || cur.Server == "" {
-			fmt.Fprintf(stderr, "qpc mesh %s: --server is required (no current account to take the node from)\n", name)
-			return exitUsage
-		}
-		f.server = cur.Server
-		if f.pin == "" && f.caCert == "" {
-			f.pin = cur.Fingerprint // the node the account was made on
-		}
+	if !f.serverOfCurrentAccount(client.DefaultStateDir()) {
+		fmt.Fprintf(stderr, "qpc mesh %s: --server is required (no current account to take the node from)\n", name)
+		return exitUsage
 	}
 	var r protocol.MeshReport
 	err := f.ask(f.server, func(ctx context.Context, c *client.Client) (err error) {

@@ -56,10 +56,10 @@ func runMeshTrack(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "qpc mesh track: %v\n", err)
 		return exitFailure
 	}
-	defer s.close()
+	defer s.Close()
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	sts, err := s.c.MessageStatus(ctx, ids)
+	sts, err := s.Client().MessageStatus(ctx, ids)
 	if err != nil {
 		fmt.Fprintf(stderr, "qpc mesh track: %v\n", err)
 		return exitFailure

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/client"
+	"github.com/quicprochat/qpc/client/chat"
+	"github.com/quicprochat/qpc/client/session"
 	"github.com/quicprochat/qpc/crypto/sealed"
 	"github.com/quicprochat/qpc/protocol"
 )
@@ -79,34 +81,26 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "qpc send: %v\n", err)
 		return exitFailure
 	}
-	defer s.close()
+	defer s.Close()
 	if *group != "" {
-		return sendGroup(ctx, s, &f, *group, text, stdout, stderr)
+		return sendGroup(ctx, s, *group, text, stdout, stderr)
 	}
 	// --timeout bounds the lookup and the enqueue too: a recipient on
 	// another node may be behind a link that has just died.
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	failed := func(err error) int {
+	sent, err := s.SendText(ctx, *to, text, session.SendOptions{TTL: *ttl, MaxHops: uint8(*maxHops)})
+	if sent.ContactErr != nil {
+		fmt.Fprintf(stderr, "qpc send: keeping %s's keys for later: %v\n", *to, sent.ContactErr)
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w within %s (sending to %s)", client.ErrNoAnswer, f.timeout, *to)
 		}
 		fmt.Fprintf(stderr, "qpc send: %v\n", err)
 		return exitFailure
 	}
-	out, _, err := s.acct.Seal(ctx, *to, sealed.ContentText, []byte(text))
-	if err != nil {
-		return failed(err)
-	}
-	if err := s.remember(ctx, *to, f.stateDir); err != nil {
-		fmt.Fprintf(stderr, "qpc send: keeping %s's keys for later: %v\n", *to, err)
-	}
-	out.TTL, out.MaxHops = *ttl, uint8(*maxHops)
-	r, err := s.c.Enqueue(ctx, out)
-	if err != nil {
-		return failed(err)
-	}
-	printReceipt(stdout, out.Recipient, r, *asJSON)
+	printReceipt(stdout, sent.Recipient, sent.Receipt, *asJSON)
 	return exitOK
 }
 
@@ -150,17 +144,6 @@ type recvJSON struct {
 	Text     string    `json:"text,omitempty"`
 	Verified bool      `json:"verified"`
 	Problem  string    `json:"problem,omitempty"`
-}
-
-// loadReplayCache opens the account's replay cache, so that Open drops
-// copies of messages shown before.
-func loadReplayCache(s *session, f *clientFlags) error {
-	rc, err := client.LoadReplayCache(f.stateDir, s.cur.User, s.cur.Domain, s.exportKey)
-	if err != nil {
-		return err
-	}
-	s.acct.Replay = rc
-	return nil
 }
 
 func printReceived(w io.Writer, r client.Received, asJSON bool) {
@@ -213,53 +196,25 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	if *group != "" {
-		defer s.close()
-		return recvGroup(ctx, s, &f, *group, *asJSON, stdout, stderr)
+		defer s.Close()
+		return recvGroup(ctx, s, *group, *asJSON, stdout, stderr)
 	}
-	if *follow {
-		if err := loadReplayCache(s, &f); err != nil {
-			s.close()
-			fmt.Fprintf(stderr, "qpc recv: %v\n", err)
-			return exitFailure
-		}
-		return followMessages(ctx, s, &f, stdout, *asJSON)
-	}
-	defer s.close()
-	if err := loadReplayCache(s, &f); err != nil {
+	if err := s.OpenReplayCache(); err != nil {
+		s.Close()
 		fmt.Fprintf(stderr, "qpc recv: %v\n", err)
 		return exitFailure
 	}
-	total := 0
-	chatMsgs := &chatFiler{s: s, f: &f, stderr: stderr}
-	defer chatMsgs.close()
-	for {
-		msgs, err := s.c.Fetch(ctx, 0, 500)
-		if err != nil {
-			fmt.Fprintf(stderr, "qpc recv: %v\n", err)
-			return exitFailure
-		}
-		if len(msgs) == 0 {
-			break
-		}
-		handled, ferr := chatMsgs.handle(ctx, msgs, func(r client.Received) { printReceived(stdout, r, *asJSON) })
-		// The ids go to disk before the messages leave the node, so
-		// that a copy enqueued later is known for one.
-		if err := s.acct.Replay.Save(); err != nil {
-			fmt.Fprintf(stderr, "qpc recv: %v (the messages stay on the node)\n", err)
-			return exitFailure
-		}
-		// Printed or filed, so safe to delete from the node.
-		if handled > 0 {
-			if _, err := s.c.Ack(ctx, handled); err != nil {
-				fmt.Fprintf(stderr, "qpc recv: %v\n", err)
-				return exitFailure
-			}
-		}
-		if ferr != nil {
-			fmt.Fprintf(stderr, "qpc recv: %v (it stays on the node)\n", ferr)
-			return exitFailure
-		}
-		total += len(msgs)
+	if *follow {
+		// Follow hangs up the first connection, the session's, itself.
+		return followMessages(ctx, s, &f, stdout, *asJSON)
+	}
+	defer s.Close()
+	in := s.Inbox(func(ctx context.Context) (*chat.Engine, error) { return openChat(ctx, s, stderr) })
+	defer closeInbox(in, stderr)
+	total, err := s.Receive(ctx, in, func(r client.Received) { printReceived(stdout, r, *asJSON) })
+	if err != nil {
+		fmt.Fprintf(stderr, "qpc recv: %v\n", err)
+		return exitFailure
 	}
 	if total == 0 && !*asJSON {
 		fmt.Fprintln(stderr, "no new messages")
@@ -267,24 +222,24 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func followMessages(ctx context.Context, s *session, f *clientFlags, stdout io.Writer, asJSON bool) int {
+func followMessages(ctx context.Context, s *session.Session, f *clientFlags, stdout io.Writer, asJSON bool) int {
 	var mu sync.Mutex // one printer at a time
-	chatMsgs := &chatFiler{s: s, f: f, stderr: os.Stderr}
-	defer chatMsgs.close()
-	o := s.followOptions(f, s.cur.Server, s.c)
-	o.Connected = func(c *client.Client) { s.acct.Client = c }
+	in := s.Inbox(func(ctx context.Context) (*chat.Engine, error) { return openChat(ctx, s, os.Stderr) })
+	defer closeInbox(in, os.Stderr)
+	o := s.FollowOptions(s.Current().Server, s.Client())
+	o.Connected = func(c *client.Client) { s.Account().Client = c }
 	o.Handler = func(c *client.Client, msgs []protocol.Message) uint64 {
 		mu.Lock()
 		defer mu.Unlock()
-		replayed := chatMsgs.replayed
-		handled, err := chatMsgs.handle(ctx, msgs, func(r client.Received) { printReceived(stdout, r, asJSON) })
+		replayed := in.Replayed
+		handled, err := in.Handle(ctx, msgs, func(r client.Received) { printReceived(stdout, r, asJSON) })
 		if err != nil {
 			fmt.Fprintf(f.stderr, "qpc recv: %v (it stays on the node)\n", err)
 		}
-		if n := chatMsgs.replayed - replayed; n > 0 {
+		if n := in.Replayed - replayed; n > 0 {
 			fmt.Fprintf(f.stderr, "qpc recv: %d replayed message(s) dropped\n", n)
 		}
-		if err := s.acct.Replay.Save(); err != nil {
+		if err := s.Account().Replay.Save(); err != nil {
 			// Not acknowledged: they come again, and are shown again.
 			fmt.Fprintf(f.stderr, "qpc recv: %v (the messages stay on the node)\n", err)
 			return 0
@@ -300,27 +255,6 @@ func followMessages(ctx context.Context, s *session, f *clientFlags, stdout io.W
 		return exitFailure
 	}
 	return exitOK
-}
-
-// followOptions are the options of client.Follow that connect s's account
-// to server: first, when not nil, is the connection to use first (the one
-// the session logged in on); later ones are dialed, resume the session,
-// and log in again with the password when the node refuses it.
-func (s *session) followOptions(f *clientFlags, server string, first *client.Client) client.FollowOptions {
-	return client.FollowOptions{
-		Dial: func(ctx context.Context) (*client.Client, error) {
-			if c := first; c != nil {
-				first = nil
-				return c, nil
-			}
-			return f.dial(ctx, server)
-		},
-		Token: s.state.SessionToken,
-		Login: func(ctx context.Context, c *client.Client) (client.Session, error) {
-			sess, _, err := c.Login(ctx, opaqueConfig(), s.cur.Domain, s.cur.User, f.fixedPassword)
-			return sess, err
-		},
-	}
 }
 
 // disconnectReason says why a followed connection ended; Follow gives nil

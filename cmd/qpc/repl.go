@@ -11,21 +11,22 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
-	"time"
 
 	"golang.org/x/term"
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chat"
+	"github.com/quicprochat/qpc/client/session"
+	"github.com/quicprochat/qpc/cmd/qpc/internal/repl"
 	"github.com/quicprochat/qpc/protocol"
 )
 
 // `qpc repl` is the interactive chat client: it logs in (offering to
 // register an account never seen on this machine), opens the account's
 // conversations (client/chat), follows the node in the background and
-// runs the terminal UI (replui.go, replcmd.go) until /quit.
+// runs the terminal UI (internal/repl) until /quit. This file wires the
+// flags to them.
 
 func runRepl(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("repl", "[--username NAME] [--server HOST:PORT|auto] [flags]\n\n"+
@@ -51,19 +52,16 @@ func runRepl(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "qpc repl: %v\n", err)
 		return exitFailure
 	}
-	defer s.close()
+	defer s.Close()
 
-	lio, err := newLineIO(os.Stdin, stdout)
+	lio, err := repl.NewLineIO(os.Stdin, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "qpc repl: terminal: %v\n", err)
 		return exitFailure
 	}
 	defer lio.Close()
 	f.stderr = lio // warnings about nodes (first contact) go above the prompt
-	eng, err := chat.Open(chat.Options{
-		Dir: f.stateDir, Account: s.acct, ExportKey: s.exportKey, PQOnly: f.pqOnly,
-		Log: slog.New(slog.NewTextHandler(lio, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	eng, err := s.OpenChat(slog.New(slog.NewTextHandler(lio, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		lio.Close()
 		fmt.Fprintf(stderr, "qpc repl: %v\n", err)
@@ -71,12 +69,28 @@ func runRepl(args []string, stdout, stderr io.Writer) int {
 	}
 	defer eng.Close()
 
-	var r *repl
-	n := &replNet{f: &f, s: s, eng: eng, status: func(line string) { r.printf("%s", lio.Dim("-- "+line+" --")) }}
-	r = newRepl(eng, chat.Label, lio, n)
-	n.start(ctx, s.cur.Server, s.c)
-	defer n.stop()
-	if err := r.run(ctx); err != nil {
+	var r *repl.REPL
+	home, homePin := s.Current().Server, f.pin
+	n := repl.NewFollower(repl.FollowerConfig{
+		Session: s,
+		Engine:  eng,
+		Status:  func(line string) { r.Printf("%s", lio.Dim("-- "+line+" --")) },
+		// Another node than the account's own is trusted on first use (or
+		// by --ca-cert), since the account's pin is its own node's.
+		Moving: func(addr string) {
+			if addr == home {
+				f.pin = homePin
+			} else if f.caCert == "" {
+				f.pin = ""
+			}
+		},
+		Channel: func(server string, args []string, w io.Writer) { f.replChannel(s.Current().User, server, args, w) },
+	})
+	r = repl.New(repl.Config{Engine: eng, Label: chat.Label, IO: lio, Node: n,
+		MeshPeers: func(args []string, w io.Writer) { runMeshPeers(args, w, w) }})
+	n.Start(ctx, home, s.Client())
+	defer n.Stop()
+	if err := r.Run(ctx); err != nil {
 		lio.Close()
 		fmt.Fprintf(stderr, "qpc repl: %v\n", err)
 		return exitFailure
@@ -88,7 +102,7 @@ func runRepl(args []string, stdout, stderr io.Writer) int {
 // machine holds no state, it offers to register it (on a terminal, in).
 // The node answers an unknown user as a wrong password on purpose, so
 // only the missing local state tells a new account from a typo.
-func (f *clientFlags) loginOrRegister(ctx context.Context, in *os.File) (*session, error) {
+func (f *clientFlags) loginOrRegister(ctx context.Context, in *os.File) (*session.Session, error) {
 	s, err := f.login(ctx, true)
 	if !errors.Is(err, client.ErrWrongPassword) || !term.IsTerminal(int(in.Fd())) {
 		return s, err
@@ -154,121 +168,20 @@ func readAnswer(in io.Reader) (string, error) {
 	return strings.TrimSpace(b.String()), nil
 }
 
-// replNet keeps the REPL's account connected to a node: client.Follow in
-// the background feeds the engine, and /mesh server restarts it on
-// another node.
-type replNet struct {
-	f   *clientFlags
-	s   *session
-	eng *chat.Engine
-	// status prints a line about the connection.
-	status func(line string)
-
-	mu      sync.Mutex
-	addr    string
-	homePin string
-	cancel  context.CancelFunc
-	done    chan struct{}
-	offline bool
-	// moving is set from /mesh server until the first connection to the
-	// new node, which is announced either way.
-	moving bool
-}
-
-// start follows the node at addr; first, if not nil, is a connection to it
-// already logged in.
-func (n *replNet) start(ctx context.Context, addr string, first *client.Client) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.homePin == "" {
-		n.homePin = n.f.pin
+// replChannel runs `qpc channel args...` for the REPL's account, user, on
+// the node at server, writing what it prints to w. It logs in anew, with the
+// password the REPL has, so that it does not ask for it again.
+func (f *clientFlags) replChannel(user, server string, args []string, w io.Writer) {
+	flags := []string{"--server", server, "--known-nodes", f.knownNodes, "--timeout", f.timeout.String()}
+	if f.pin != "" {
+		flags = append(flags, "--pin", f.pin)
 	}
-	ctx, n.cancel = context.WithCancel(ctx)
-	n.done = make(chan struct{})
-	n.addr = addr
-	o := n.s.followOptions(n.f, addr, first)
-	// The engine points the account at each new connection itself.
-	o.Connected = func(c *client.Client) {
-		if err := n.eng.Connected(ctx, c); err != nil {
-			n.status(fmt.Sprintf("connected, but catching up failed: %v", err))
-		}
-		n.mu.Lock()
-		was := n.offline || n.moving
-		n.offline, n.moving = false, false
-		n.mu.Unlock()
-		if was {
-			n.status("online")
-		}
-	}
-	o.Handler = func(_ *client.Client, msgs []protocol.Message) uint64 { return n.eng.Handle(ctx, msgs) }
-	o.Disconnected = func(err error, retry time.Duration) {
-		n.eng.Disconnected()
-		n.mu.Lock()
-		was := n.offline
-		n.offline, n.moving = true, false
-		n.mu.Unlock()
-		if !was { // once per outage
-			n.status(fmt.Sprintf("offline: %v; retrying in %s", disconnectReason(err), retry.Round(100*time.Millisecond)))
-		}
-	}
-	done := n.done
-	go func() {
-		defer close(done)
-		if err := client.Follow(ctx, o); err != nil {
-			n.eng.Disconnected()
-			n.status(fmt.Sprintf("offline for good: %v (/mesh server HOST:PORT tries another node)", err))
-		}
-	}()
-}
-
-// stop ends following and waits for it.
-func (n *replNet) stop() {
-	n.mu.Lock()
-	cancel, done := n.cancel, n.done
-	n.mu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-done
-	}
-	n.eng.Disconnected()
-}
-
-// moveTo follows the node at addr instead; the account stays the same.
-// Another node than the account's own is trusted on first use (or by
-// --ca-cert), since the account's pin is its own node's.
-func (n *replNet) moveTo(ctx context.Context, addr string) {
-	n.stop()
-	if addr == n.s.cur.Server {
-		n.f.pin = n.homePin
-	} else if n.f.caCert == "" {
-		n.f.pin = ""
-	}
-	n.mu.Lock()
-	n.offline, n.moving = false, true
-	n.mu.Unlock()
-	n.start(ctx, addr, nil)
-}
-
-// server is the address of the node followed now.
-func (n *replNet) server() string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.addr
-}
-
-// channel runs `qpc channel args...` for the account, on the node followed
-// now, writing what it prints to w.
-func (n *replNet) channel(args []string, w io.Writer) {
-	flags := []string{"--server", n.server(), "--known-nodes", n.f.knownNodes, "--timeout", n.f.timeout.String()}
-	if n.f.pin != "" {
-		flags = append(flags, "--pin", n.f.pin)
-	}
-	if n.f.caCert != "" {
-		flags = append(flags, "--ca-cert", n.f.caCert)
+	if f.caCert != "" {
+		flags = append(flags, "--ca-cert", f.caCert)
 	}
 	if args[0] != "stats" { // the one that needs no account
-		flags = append(flags, "--username", n.s.cur.User, "--state-dir", n.f.stateDir)
+		flags = append(flags, "--username", user, "--state-dir", f.stateDir)
 	}
 	full := append(append([]string{args[0]}, flags...), args[1:]...)
-	channelRunner{password: n.f.fixedPassword}.run(full, w, w)
+	channelRunner{password: f.fixedPassword}.run(full, w, w)
 }

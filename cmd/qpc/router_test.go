@@ -27,6 +27,8 @@ func TestTheRouterBuildLeavesTheLaptopClientOut(t *testing.T) {
 	for _, p := range []string{
 		"github.com/quicprochat/qpc/client/chat",
 		"github.com/quicprochat/qpc/client/chatdb",
+		"github.com/quicprochat/qpc/client/session",
+		"github.com/quicprochat/qpc/cmd/qpc/internal/repl",
 		"github.com/quicprochat/qpc/crypto/mls",
 		"github.com/quicprochat/qpc/bench",
 		"github.com/quicprochat/qpc/internal/qrterm",

@@ -1,6 +1,4 @@
-//go:build !router
-
-package main
+package repl
 
 import (
 	"bufio"
@@ -15,11 +13,11 @@ import (
 	"golang.org/x/term"
 )
 
-// lineIO is where the REPL reads its lines and writes everything else:
+// LineIO is where the REPL reads its lines and writes everything else:
 // a terminal in raw mode with line editing, or plain streams for scripts.
 // Write is safe to call while ReadLine waits; on a terminal it prints
 // above the prompt and the line being typed, and redraws them.
-type lineIO interface {
+type LineIO interface {
 	io.Writer
 	// ReadLine returns the next line, io.EOF at the end (Ctrl-D).
 	ReadLine() (string, error)
@@ -31,9 +29,9 @@ type lineIO interface {
 	Close() error
 }
 
-// newLineIO returns a terminal lineIO when in is a terminal, else a plain
+// NewLineIO returns a terminal LineIO when in is a terminal, else a plain
 // one, which shows no prompt and writes no escape codes.
-func newLineIO(in *os.File, out io.Writer) (lineIO, error) {
+func NewLineIO(in *os.File, out io.Writer) (LineIO, error) {
 	fd := int(in.Fd())
 	if !term.IsTerminal(fd) {
 		return &plainIO{sc: bufio.NewScanner(in), w: out}, nil

@@ -1,6 +1,4 @@
-//go:build !router
-
-package main
+package repl
 
 import (
 	"bytes"
@@ -13,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/quicprochat/qpc/client/chatdb"
+	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
 	"github.com/quicprochat/qpc/crypto/mls"
 	"github.com/quicprochat/qpc/internal/qrterm"
 )
@@ -28,7 +27,7 @@ type replCommand struct {
 	help string
 	// min and max bound how many arguments it takes; max < 0: any.
 	min, max int
-	run      func(r *repl, ctx context.Context, args []string) error
+	run      func(r *REPL, ctx context.Context, args []string) error
 }
 
 func (c replCommand) usage() string {
@@ -40,23 +39,23 @@ func (c replCommand) usage() string {
 
 func replCommands() []replCommand {
 	return []replCommand{
-		{name: "dm", args: "<user[@domain]>", help: "talk with a user (with yourself: your notes, kept on this machine)", min: 1, max: 1, run: (*repl).cmdDM},
-		{name: "create-group", aliases: []string{"cg"}, args: "<name> [classic]", help: "make a group of you alone; /invite adds people. It is post-quantum, for up to about 40 members; 'classic' makes one for up to about 350", min: 1, max: 2, run: (*repl).cmdCreateGroup},
-		{name: "invite", args: "<user>", help: "add a user to the current group", min: 1, max: 1, run: (*repl).cmdInvite},
-		{name: "remove", args: "<user>", help: "remove a user from the current group (its keys rotate)", min: 1, max: 1, run: (*repl).cmdRemove},
-		{name: "join", args: "[#group]", help: "accept an invitation: the current one, the named one or the only one", max: 1, run: (*repl).cmdJoin},
-		{name: "leave", help: "leave the current group (or decline its invitation)", run: (*repl).cmdLeave},
-		{name: "switch", aliases: []string{"sw"}, args: "@user|#group", help: "go to another conversation; shows its last lines", min: 1, max: 1, run: (*repl).cmdSwitch},
-		{name: "list", aliases: []string{"ls"}, help: "every conversation: kind, members, unread; * marks the current one", run: (*repl).cmdList},
-		{name: "members", help: "the members of the current conversation", run: (*repl).cmdMembers},
-		{name: "history", aliases: []string{"hist"}, args: "[n]", help: "the last n lines of the current conversation (default 20)", max: 1, run: (*repl).cmdHistory},
-		{name: "verify", args: "<user> [confirm]", help: "show the safety number with a user, as digits and a QR code; confirm: mark it verified", min: 1, max: 2, run: (*repl).cmdVerify},
-		{name: "update-key", aliases: []string{"rotate-key"}, help: "give yourself new keys in the current group", run: (*repl).cmdUpdateKey},
-		{name: "mesh", args: "peers [flags] | server <host:port>", help: "nodes nearby (mDNS), or move to another node", min: 1, max: -1, run: (*repl).cmdMesh},
-		{name: "channel", args: "<create|join|share|send|recv|list|leave|stats> [args]", help: "broadcast channels, as qpc channel does", min: 1, max: -1, run: (*repl).cmdChannel},
-		{name: "whoami", help: "your address, your node, your identity fingerprint", run: (*repl).cmdWhoami},
-		{name: "help", help: "this list", run: (*repl).cmdHelp},
-		{name: "quit", aliases: []string{"exit"}, help: "end (Ctrl-D too); queued messages are sent next time", run: (*repl).cmdQuit},
+		{name: "dm", args: "<user[@domain]>", help: "talk with a user (with yourself: your notes, kept on this machine)", min: 1, max: 1, run: (*REPL).cmdDM},
+		{name: "create-group", aliases: []string{"cg"}, args: "<name> [classic]", help: "make a group of you alone; /invite adds people. It is post-quantum, for up to about 40 members; 'classic' makes one for up to about 350", min: 1, max: 2, run: (*REPL).cmdCreateGroup},
+		{name: "invite", args: "<user>", help: "add a user to the current group", min: 1, max: 1, run: (*REPL).cmdInvite},
+		{name: "remove", args: "<user>", help: "remove a user from the current group (its keys rotate)", min: 1, max: 1, run: (*REPL).cmdRemove},
+		{name: "join", args: "[#group]", help: "accept an invitation: the current one, the named one or the only one", max: 1, run: (*REPL).cmdJoin},
+		{name: "leave", help: "leave the current group (or decline its invitation)", run: (*REPL).cmdLeave},
+		{name: "switch", aliases: []string{"sw"}, args: "@user|#group", help: "go to another conversation; shows its last lines", min: 1, max: 1, run: (*REPL).cmdSwitch},
+		{name: "list", aliases: []string{"ls"}, help: "every conversation: kind, members, unread; * marks the current one", run: (*REPL).cmdList},
+		{name: "members", help: "the members of the current conversation", run: (*REPL).cmdMembers},
+		{name: "history", aliases: []string{"hist"}, args: "[n]", help: "the last n lines of the current conversation (default 20)", max: 1, run: (*REPL).cmdHistory},
+		{name: "verify", args: "<user> [confirm]", help: "show the safety number with a user, as digits and a QR code; confirm: mark it verified", min: 1, max: 2, run: (*REPL).cmdVerify},
+		{name: "update-key", aliases: []string{"rotate-key"}, help: "give yourself new keys in the current group", run: (*REPL).cmdUpdateKey},
+		{name: "mesh", args: "peers [flags] | server <host:port>", help: "nodes nearby (mDNS), or move to another node", min: 1, max: -1, run: (*REPL).cmdMesh},
+		{name: "channel", args: "<create|join|share|send|recv|list|leave|stats> [args]", help: "broadcast channels, as qpc channel does", min: 1, max: -1, run: (*REPL).cmdChannel},
+		{name: "whoami", help: "your address, your node, your identity fingerprint", run: (*REPL).cmdWhoami},
+		{name: "help", help: "this list", run: (*REPL).cmdHelp},
+		{name: "quit", aliases: []string{"exit"}, help: "end (Ctrl-D too); queued messages are sent next time", run: (*REPL).cmdQuit},
 	}
 }
 
@@ -77,10 +76,10 @@ func parseCommand(line string) (replCommand, []string, error) {
 		}
 		return c, args, nil
 	}
-	return replCommand{}, nil, fmt.Errorf("unknown command /%s (try /help)", terminalSafe(fields[0]))
+	return replCommand{}, nil, fmt.Errorf("unknown command /%s (try /help)", termtext.Safe(fields[0]))
 }
 
-func (r *repl) cmdHelp(_ context.Context, _ []string) error {
+func (r *REPL) cmdHelp(_ context.Context, _ []string) error {
 	rows := [][]string{}
 	for _, c := range replCommands() {
 		names := "/" + c.name
@@ -94,22 +93,22 @@ func (r *repl) cmdHelp(_ context.Context, _ []string) error {
 	}
 	var b bytes.Buffer
 	fmt.Fprintln(&b, "commands:")
-	printTable(&b, rows)
+	termtext.Table(&b, rows)
 	fmt.Fprintln(&b, "Anything else is sent to the current conversation (start it with // to send a line that begins with /).")
-	r.printf("%s", b.String())
+	r.Printf("%s", b.String())
 	return nil
 }
 
-func (r *repl) cmdQuit(context.Context, []string) error { return errQuit }
+func (r *REPL) cmdQuit(context.Context, []string) error { return errQuit }
 
 // isSelf reports whether user names the account itself.
-func (r *repl) isSelf(user string) bool {
+func (r *REPL) isSelf(user string) bool {
 	self := r.eng.Self()
 	return strings.EqualFold(user, self) || strings.EqualFold(strings.TrimPrefix(user, "@"), self) ||
 		strings.Contains(self, "@") && strings.EqualFold(strings.TrimPrefix(user, "@"), self[:strings.Index(self, "@")])
 }
 
-func (r *repl) cmdDM(ctx context.Context, args []string) error {
+func (r *REPL) cmdDM(ctx context.Context, args []string) error {
 	var c chatdb.Conversation
 	var err error
 	if r.isSelf(args[0]) {
@@ -123,7 +122,7 @@ func (r *repl) cmdDM(ctx context.Context, args []string) error {
 	return r.switchTo(c)
 }
 
-func (r *repl) cmdCreateGroup(ctx context.Context, args []string) error {
+func (r *REPL) cmdCreateGroup(ctx context.Context, args []string) error {
 	create := r.eng.CreateGroup
 	if len(args) == 2 {
 		if args[1] != "classic" {
@@ -135,13 +134,13 @@ func (r *repl) cmdCreateGroup(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	r.printf("created %s: /invite <user> adds people", r.name(c))
+	r.Printf("created %s: /invite <user> adds people", r.name(c))
 	return r.switchTo(c)
 }
 
 // group returns the current conversation, which must be a group that the
 // account is in, for the command cmd.
-func (r *repl) group(cmd string) (chatdb.Conversation, error) {
+func (r *REPL) group(cmd string) (chatdb.Conversation, error) {
 	c, err := r.current()
 	if err != nil {
 		return c, err
@@ -157,17 +156,17 @@ func (r *repl) group(cmd string) (chatdb.Conversation, error) {
 	return c, nil
 }
 
-func (r *repl) cmdInvite(ctx context.Context, args []string) error {
+func (r *REPL) cmdInvite(ctx context.Context, args []string) error {
 	return r.changeMembers(ctx, "invite", args[0], r.eng.Invite, "invited %s to %s")
 }
 
-func (r *repl) cmdRemove(ctx context.Context, args []string) error {
+func (r *REPL) cmdRemove(ctx context.Context, args []string) error {
 	return r.changeMembers(ctx, "remove", args[0], r.eng.Remove, "removed %s from %s")
 }
 
 // changeMembers runs change (Invite or Remove) on user in the current
 // group for the command cmd, and says what it did with done.
-func (r *repl) changeMembers(ctx context.Context, cmd, user string,
+func (r *REPL) changeMembers(ctx context.Context, cmd, user string,
 	change func(context.Context, chatdb.ConvID, string) error, done string) error {
 	c, err := r.group(cmd)
 	if err != nil {
@@ -176,13 +175,13 @@ func (r *repl) changeMembers(ctx context.Context, cmd, user string,
 	if err := change(ctx, c.ID, strings.TrimPrefix(user, "@")); err != nil {
 		return err
 	}
-	r.printf(done, terminalSafe(user), r.name(c))
+	r.Printf(done, termtext.Safe(user), r.name(c))
 	return nil
 }
 
 // pending returns the invitation /join means: the named one, else the
 // current conversation if it is one, else the only one there is.
-func (r *repl) pending(args []string) (chatdb.Conversation, error) {
+func (r *REPL) pending(args []string) (chatdb.Conversation, error) {
 	if len(args) == 1 {
 		c, err := r.eng.Find(args[0])
 		if err != nil {
@@ -217,7 +216,7 @@ func (r *repl) pending(args []string) (chatdb.Conversation, error) {
 	return chatdb.Conversation{}, fmt.Errorf("%d invitations: %s", len(invited), strings.Join(names, " or "))
 }
 
-func (r *repl) cmdJoin(ctx context.Context, args []string) error {
+func (r *REPL) cmdJoin(ctx context.Context, args []string) error {
 	c, err := r.pending(args)
 	if err != nil {
 		return err
@@ -229,11 +228,11 @@ func (r *repl) cmdJoin(ctx context.Context, args []string) error {
 		c = joined
 	}
 	c.Invited = false
-	r.printf("joined %s", r.name(c))
+	r.Printf("joined %s", r.name(c))
 	return r.switchTo(c)
 }
 
-func (r *repl) cmdLeave(ctx context.Context, _ []string) error {
+func (r *REPL) cmdLeave(ctx context.Context, _ []string) error {
 	c, err := r.current()
 	if err != nil {
 		return err
@@ -245,15 +244,15 @@ func (r *repl) cmdLeave(ctx context.Context, _ []string) error {
 		return err
 	}
 	if c.Invited {
-		r.printf("declined the invitation to %s", r.name(c))
+		r.Printf("declined the invitation to %s", r.name(c))
 	} else {
-		r.printf("left %s", r.name(c))
+		r.Printf("left %s", r.name(c))
 	}
 	r.leaveCurrent()
 	return nil
 }
 
-func (r *repl) cmdSwitch(_ context.Context, args []string) error {
+func (r *REPL) cmdSwitch(_ context.Context, args []string) error {
 	c, err := r.eng.Find(args[0])
 	if err != nil {
 		return err
@@ -273,13 +272,13 @@ func kindName(k chatdb.Kind) string {
 	return "?"
 }
 
-func (r *repl) cmdList(context.Context, []string) error {
+func (r *REPL) cmdList(context.Context, []string) error {
 	convs, err := r.eng.Conversations()
 	if err != nil {
 		return err
 	}
 	if len(convs) == 0 {
-		r.printf("no conversations yet: /dm <user> or /cg <name>")
+		r.Printf("no conversations yet: /dm <user> or /cg <name>")
 		return nil
 	}
 	cur, hasCur := r.currentID()
@@ -303,12 +302,12 @@ func (r *repl) cmdList(context.Context, []string) error {
 		rows = append(rows, row)
 	}
 	var b bytes.Buffer
-	printTable(&b, rows)
-	r.printf("%s", b.String())
+	termtext.Table(&b, rows)
+	r.Printf("%s", b.String())
 	return nil
 }
 
-func (r *repl) cmdMembers(context.Context, []string) error {
+func (r *REPL) cmdMembers(context.Context, []string) error {
 	c, err := r.current()
 	if err != nil {
 		return err
@@ -319,9 +318,9 @@ func (r *repl) cmdMembers(context.Context, []string) error {
 	}
 	shown := make([]string, len(members))
 	for i, m := range members {
-		shown[i] = terminalSafe(m)
+		shown[i] = termtext.Safe(m)
 	}
-	line := fmt.Sprintf("%s: %d %s: %s", r.name(c), len(members), plural(len(members), "member"), strings.Join(shown, ", "))
+	line := fmt.Sprintf("%s: %d %s: %s", r.name(c), len(members), termtext.Plural(len(members), "member"), strings.Join(shown, ", "))
 	// The suite says whether a recording of the group can be read by a
 	// future quantum computer; docs/client.md says how to move a group.
 	// The note has no group, hence no suite.
@@ -332,11 +331,11 @@ func (r *repl) cmdMembers(context.Context, []string) error {
 		}
 		line += fmt.Sprintf(" (suite %v: %s)", id, pq)
 	}
-	r.printf("%s", line)
+	r.Printf("%s", line)
 	return nil
 }
 
-func (r *repl) cmdHistory(_ context.Context, args []string) error {
+func (r *REPL) cmdHistory(_ context.Context, args []string) error {
 	n := 20
 	if len(args) == 1 {
 		var err error
@@ -353,18 +352,18 @@ func (r *repl) cmdHistory(_ context.Context, args []string) error {
 		return err
 	}
 	if len(msgs) == 0 {
-		r.printf("%s", r.io.Dim("-- nothing yet in "+r.name(c)+" --"))
+		r.Printf("%s", r.io.Dim("-- nothing yet in "+r.name(c)+" --"))
 		return nil
 	}
 	var b strings.Builder
 	for _, m := range msgs {
 		fmt.Fprintln(&b, r.formatLine(m))
 	}
-	r.printf("%s", b.String())
+	r.Printf("%s", b.String())
 	return nil
 }
 
-func (r *repl) cmdVerify(ctx context.Context, args []string) error {
+func (r *REPL) cmdVerify(ctx context.Context, args []string) error {
 	user := strings.TrimPrefix(args[0], "@")
 	if len(args) == 2 {
 		if args[1] != "confirm" {
@@ -373,7 +372,7 @@ func (r *repl) cmdVerify(ctx context.Context, args []string) error {
 		if err := r.eng.Verify(ctx, user); err != nil {
 			return err
 		}
-		r.printf("%s is verified: you compared the safety number", terminalSafe(user))
+		r.Printf("%s is verified: you compared the safety number", termtext.Safe(user))
 		return nil
 	}
 	number, contact, err := r.eng.SafetyNumber(ctx, user)
@@ -384,9 +383,9 @@ func (r *repl) cmdVerify(ctx context.Context, args []string) error {
 	if contact.KeyChanged {
 		fmt.Fprintf(&b, "WARNING: THE KEY OF %s HAS CHANGED SINCE YOU VERIFIED IT.\n"+
 			"Someone may be impersonating them, or they set up a new device. Compare the safety number again before you trust it.\n",
-			strings.ToUpper(terminalSafe(contact.Address)))
+			strings.ToUpper(termtext.Safe(contact.Address)))
 	}
-	fmt.Fprintf(&b, "safety number with %s:\n%s", terminalSafe(user), groupDigits(number))
+	fmt.Fprintf(&b, "safety number with %s:\n%s", termtext.Safe(user), groupDigits(number))
 	if err := qrterm.Write(&b, number); err != nil {
 		return err
 	}
@@ -394,9 +393,9 @@ func (r *repl) cmdVerify(ctx context.Context, args []string) error {
 	case contact.Verified && !contact.KeyChanged:
 		fmt.Fprintln(&b, "verified")
 	default:
-		fmt.Fprintf(&b, "not verified: compare the number with %s in person or on a call, then /verify %s confirm\n", terminalSafe(user), terminalSafe(user))
+		fmt.Fprintf(&b, "not verified: compare the number with %s in person or on a call, then /verify %s confirm\n", termtext.Safe(user), termtext.Safe(user))
 	}
-	r.printf("%s", b.String())
+	r.Printf("%s", b.String())
 	return nil
 }
 
@@ -418,7 +417,7 @@ func groupDigits(number string) string {
 	return b.String()
 }
 
-func (r *repl) cmdUpdateKey(ctx context.Context, _ []string) error {
+func (r *REPL) cmdUpdateKey(ctx context.Context, _ []string) error {
 	c, err := r.group("update-key")
 	if err != nil {
 		return err
@@ -426,30 +425,33 @@ func (r *repl) cmdUpdateKey(ctx context.Context, _ []string) error {
 	if err := r.eng.UpdateKey(ctx, c.ID); err != nil {
 		return err
 	}
-	r.printf("new keys in %s", r.name(c))
+	r.Printf("new keys in %s", r.name(c))
 	return nil
 }
 
-func (r *repl) cmdMesh(ctx context.Context, args []string) error {
+func (r *REPL) cmdMesh(ctx context.Context, args []string) error {
 	usage := errors.New("usage: /mesh peers [--iface IFACE] [--timeout 3s] | /mesh server <host:port>")
 	switch args[0] {
 	case "peers":
+		if r.meshPeers == nil {
+			return errors.New("/mesh peers: not in this REPL")
+		}
 		var b bytes.Buffer
-		runMeshPeers(args[1:], &b, &b)
-		r.printf("%s", b.String())
+		r.meshPeers(args[1:], &b)
+		r.Printf("%s", b.String())
 		return nil
 	case "server":
 		if len(args) != 2 {
 			return usage
 		}
 		if _, _, err := net.SplitHostPort(args[1]); err != nil {
-			return fmt.Errorf("/mesh server %s: %w", terminalSafe(args[1]), err)
+			return fmt.Errorf("/mesh server %s: %w", termtext.Safe(args[1]), err)
 		}
-		if r.net == nil {
+		if r.node == nil {
 			return errNoNode
 		}
-		r.printf("moving to %s; the account stays %s", terminalSafe(args[1]), terminalSafe(r.eng.Self()))
-		r.net.moveTo(ctx, args[1])
+		r.Printf("moving to %s; the account stays %s", termtext.Safe(args[1]), termtext.Safe(r.eng.Self()))
+		r.node.MoveTo(ctx, args[1])
 		return nil
 	}
 	return usage
@@ -458,8 +460,8 @@ func (r *repl) cmdMesh(ctx context.Context, args []string) error {
 // errNoNode is what the commands that need the node say without one.
 var errNoNode = errors.New("not connected to a node")
 
-func (r *repl) cmdChannel(_ context.Context, args []string) error {
-	if r.net == nil {
+func (r *REPL) cmdChannel(_ context.Context, args []string) error {
+	if r.node == nil {
 		return errNoNode
 	}
 	// What would read stdin or run until interrupted cannot share the
@@ -473,21 +475,21 @@ func (r *repl) cmdChannel(_ context.Context, args []string) error {
 		return errors.New("/channel recv --follow runs until interrupted: use qpc channel recv --follow in another terminal")
 	}
 	var b bytes.Buffer
-	r.net.channel(args, &b)
-	r.printf("%s", b.String())
+	r.node.Channel(args, &b)
+	r.Printf("%s", b.String())
 	return nil
 }
 
-func (r *repl) cmdWhoami(context.Context, []string) error {
-	if r.net == nil {
-		r.printf("%s", terminalSafe(r.eng.Self()))
+func (r *REPL) cmdWhoami(context.Context, []string) error {
+	if r.node == nil {
+		r.Printf("%s", termtext.Safe(r.eng.Self()))
 		return nil
 	}
-	server := r.net.server()
+	server := r.node.Server()
 	state := "offline"
 	if r.eng.Online() {
 		state = "online"
 	}
-	r.printf("%s\nnode         %s (%s)\nfingerprint  %s", terminalSafe(r.eng.Self()), server, state, r.net.s.acct.Keys.Fingerprint())
+	r.Printf("%s\nnode         %s (%s)\nfingerprint  %s", termtext.Safe(r.eng.Self()), server, state, r.node.Fingerprint())
 	return nil
 }

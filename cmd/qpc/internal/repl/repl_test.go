@@ -1,4 +1,4 @@
-package main
+package repl
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/quicprochat/qpc/client/chatdb"
+	"github.com/quicprochat/qpc/cmd/qpc/internal/repl/repltest"
 )
 
 func TestParseCommandFindsCommandsByNameAndAlias(t *testing.T) {
@@ -90,7 +91,7 @@ func TestEveryCommandHasAUniqueNameHelpAndAHandler(t *testing.T) {
 	}
 }
 
-// scriptIO is a lineIO that reads lines from a script and keeps what is
+// scriptIO is a LineIO that reads lines from a script and keeps what is
 // written.
 type scriptIO struct {
 	mu     sync.Mutex
@@ -137,15 +138,15 @@ func (s *scriptIO) output() string {
 // testRepl is alice's REPL on a fake engine; type runs lines through it.
 type testRepl struct {
 	t   *testing.T
-	eng *fakeEngine
+	eng *repltest.Engine
 	io  *scriptIO
-	r   *repl
+	r   *REPL
 }
 
 func newTestRepl(t *testing.T) *testRepl {
-	eng := newFakeEngine("alice@a.example")
+	eng := repltest.New("alice@a.example")
 	sio := &scriptIO{}
-	return &testRepl{t: t, eng: eng, io: sio, r: newRepl(eng, fakeLabel, sio, nil)}
+	return &testRepl{t: t, eng: eng, io: sio, r: New(Config{Engine: eng, Label: repltest.Label, IO: sio})}
 }
 
 // do runs lines and returns what they printed, errors included, as the
@@ -154,7 +155,7 @@ func (tr *testRepl) do(lines ...string) string {
 	tr.t.Helper()
 	for _, l := range lines {
 		if err := tr.r.handle(context.Background(), l); err != nil {
-			tr.r.printf("%s", err)
+			tr.r.Printf("%s", err)
 		}
 	}
 	return tr.io.output()
@@ -183,7 +184,7 @@ func TestReplRunEndsOnQuitAndOnEndOfInput(t *testing.T) {
 	for _, script := range [][]string{{"/help", "/quit", "/help"}, {"/exit"}, {"/help"}} {
 		tr := newTestRepl(t)
 		tr.io.lines = script
-		if err := tr.r.run(context.Background()); err != nil {
+		if err := tr.r.Run(context.Background()); err != nil {
 			t.Errorf("%q: run = %v", script, err)
 		}
 		if strings.Count(tr.io.output(), "commands:") > 1 {
@@ -204,14 +205,14 @@ func TestReplDMShowsOwnLinesOnceAndSetsThePrompt(t *testing.T) {
 	}
 	out := tr.do("hello bob")
 	// The engine reports the line too: it is not printed again.
-	for len(tr.eng.events) > 0 {
-		tr.r.event(<-tr.eng.events)
+	for len(tr.eng.Events()) > 0 {
+		tr.r.event(<-tr.eng.Events())
 	}
 	out += tr.io.output()
 	if strings.Count(out, " me hello bob") != 1 {
 		t.Errorf("own line not shown exactly once:\n%s", out)
 	}
-	tr.eng.queue = true
+	tr.eng.Queue = true
 	mustContain(t, tr.do("later"), " me later (queued)")
 }
 
@@ -229,9 +230,9 @@ func TestReplNoticesMessagesElsewhereWithTheUnreadCount(t *testing.T) {
 	tr := newTestRepl(t)
 	tr.do("/cg friends", "/dm bob")
 	g, _ := tr.eng.Find("#friends")
-	tr.eng.receive(g.ID, "bob@a.example", "one")
-	tr.eng.receive(g.ID, "carol@c.example", "two")
-	tr.r.event(tr.eng.receive(g.ID, "bob@a.example", "three"))
+	tr.eng.Receive(g.ID, "bob@a.example", "one")
+	tr.eng.Receive(g.ID, "carol@c.example", "two")
+	tr.r.event(tr.eng.Receive(g.ID, "bob@a.example", "three"))
 	mustContain(t, tr.io.output(), "[#friends] bob: three (3 unread)")
 
 	out := tr.do("/sw #friends")
@@ -240,7 +241,7 @@ func TestReplNoticesMessagesElsewhereWithTheUnreadCount(t *testing.T) {
 		t.Errorf("switching left %d unread", g.Unread)
 	}
 	// In the current conversation a line is shown as it is, and read.
-	tr.r.event(tr.eng.receive(g.ID, "bob@a.example", "four"))
+	tr.r.event(tr.eng.Receive(g.ID, "bob@a.example", "four"))
 	out = tr.io.output()
 	mustContain(t, out, " bob four")
 	if strings.Contains(out, "unread") {
@@ -252,8 +253,8 @@ func TestReplShowsNoControlCharacterFromTheNetwork(t *testing.T) {
 	tr := newTestRepl(t)
 	tr.do("/dm bob")
 	g, _ := tr.eng.Find("@bob")
-	tr.r.event(tr.eng.receive(g.ID, "bob@a.example", "\x1b[2Jgotcha\rfake line"))
-	tr.r.event(tr.eng.invited("evil\x1b]0;title\x07", "mallory@m.example"))
+	tr.r.event(tr.eng.Receive(g.ID, "bob@a.example", "\x1b[2Jgotcha\rfake line"))
+	tr.r.event(tr.eng.Invited("evil\x1b]0;title\x07", "mallory@m.example"))
 	out := tr.io.output()
 	if strings.ContainsAny(out, "\x1b\r\x07") {
 		t.Errorf("a control character got through: %q", out)
@@ -263,7 +264,7 @@ func TestReplShowsNoControlCharacterFromTheNetwork(t *testing.T) {
 
 func TestReplInvitationsAreAnnouncedAndJoined(t *testing.T) {
 	tr := newTestRepl(t)
-	tr.r.event(tr.eng.invited("friends", "bob@a.example"))
+	tr.r.event(tr.eng.Invited("friends", "bob@a.example"))
 	mustContain(t, tr.io.output(), "bob invited you to #friends: /join #friends to accept")
 	mustContain(t, tr.do("/list"), "invitation from bob: /join #friends")
 	mustContain(t, tr.do("/join"), "joined #friends")
@@ -272,8 +273,8 @@ func TestReplInvitationsAreAnnouncedAndJoined(t *testing.T) {
 	}
 	mustContain(t, tr.do("/join"), "no invitation to accept")
 
-	tr.r.event(tr.eng.invited("a", "bob@a.example"))
-	tr.r.event(tr.eng.invited("b", "bob@a.example"))
+	tr.r.event(tr.eng.Invited("a", "bob@a.example"))
+	tr.r.event(tr.eng.Invited("b", "bob@a.example"))
 	mustContain(t, tr.do("/join"), "2 invitations: /join #a or /join #b")
 	mustContain(t, tr.do("/join #b"), "joined #b")
 }
@@ -326,11 +327,11 @@ func TestReplVerifyShowsTheNumberAndWarnsLoudlyWhenTheKeyChanged(t *testing.T) {
 	tr := newTestRepl(t)
 	out := tr.do("/verify bob")
 	mustContain(t, out, "01234 56789 01234 56789\n", "█", "not verified", "/verify bob confirm")
-	tr.eng.contact = chatdb.Contact{Verified: true, KeyChanged: true}
+	tr.eng.Contact = chatdb.Contact{Verified: true, KeyChanged: true}
 	mustContain(t, tr.do("/verify bob"), "WARNING: THE KEY OF BOB@A.EXAMPLE HAS CHANGED")
 	mustContain(t, tr.do("/verify bob confirm"), "bob is verified")
-	if len(tr.eng.verified) != 1 || tr.eng.verified[0] != "bob@a.example" {
-		t.Errorf("verified %q", tr.eng.verified)
+	if len(tr.eng.Verified) != 1 || tr.eng.Verified[0] != "bob@a.example" {
+		t.Errorf("verified %q", tr.eng.Verified)
 	}
 	mustContain(t, tr.do("/verify bob sure"), "usage: /verify <user> [confirm]")
 }

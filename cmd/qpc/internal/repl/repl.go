@@ -1,6 +1,4 @@
-//go:build !router
-
-package main
+package repl
 
 import (
 	"context"
@@ -12,12 +10,13 @@ import (
 
 	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/client/chatdb"
+	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
 	"github.com/quicprochat/qpc/crypto/mls"
 )
 
-// chatEngine is what the REPL asks of the conversation engine
-// (*chat.Engine); the tests give it an in-memory one.
-type chatEngine interface {
+// Engine is what the REPL asks of the conversation engine
+// (*chat.Engine); the tests give it an in-memory one (repltest.Engine).
+type Engine interface {
 	Self() string
 	Events() <-chan chat.Event
 	Online() bool
@@ -41,7 +40,7 @@ type chatEngine interface {
 	Verify(ctx context.Context, user string) error
 }
 
-var _ chatEngine = (*chat.Engine)(nil)
+var _ Engine = (*chat.Engine)(nil)
 
 // errQuit ends the REPL: /quit.
 var errQuit = errors.New("quit")
@@ -49,17 +48,47 @@ var errQuit = errors.New("quit")
 // switchLines is how much history switching to a conversation shows.
 const switchLines = 10
 
-// repl is the interactive chat's terminal UI: it reads lines, runs the
+// Node is the REPL's link to the account's node, for the commands that
+// need one (/mesh server, /channel, /whoami); Follower is the real one.
+type Node interface {
+	// Server returns the address of the node followed now.
+	Server() string
+	// MoveTo follows the node at addr instead; the account stays the
+	// same.
+	MoveTo(ctx context.Context, addr string)
+	// Channel runs `qpc channel args...` for the account on the node
+	// followed now, writing what it prints to w.
+	Channel(args []string, w io.Writer)
+	// Fingerprint returns the account's identity key fingerprint.
+	Fingerprint() string
+}
+
+// Config is what a REPL runs on.
+type Config struct {
+	// Engine holds the account's conversations.
+	Engine Engine
+	// Label names a conversation (chat.Label).
+	Label func(chatdb.Conversation) string
+	// IO is the terminal, or plain streams (NewLineIO).
+	IO LineIO
+	// Node is the connection to the node; nil without one (tests), which
+	// the commands that need it say.
+	Node Node
+	// MeshPeers runs `qpc mesh peers args...`, writing what it prints to
+	// w; nil leaves /mesh peers out.
+	MeshPeers func(args []string, w io.Writer)
+}
+
+// REPL is the interactive chat's terminal UI: it reads lines, runs the
 // commands among them against the engine, sends the rest to the current
 // conversation, and prints what the engine reports as it happens.
-type repl struct {
-	eng chatEngine
+type REPL struct {
+	eng Engine
 	// label names a conversation (chat.Label).
-	label func(chatdb.Conversation) string
-	io    lineIO
-	// net is the connection to the node; nil without one (tests), which
-	// the commands that need it say.
-	net *replNet
+	label     func(chatdb.Conversation) string
+	io        LineIO
+	node      Node
+	meshPeers func(args []string, w io.Writer)
 
 	mu     sync.Mutex
 	cur    chatdb.ConvID
@@ -69,15 +98,16 @@ type repl struct {
 	shown map[chatdb.ConvID]uint64
 }
 
-func newRepl(eng chatEngine, label func(chatdb.Conversation) string, io lineIO, net *replNet) *repl {
-	r := &repl{eng: eng, label: label, io: io, net: net, shown: map[chatdb.ConvID]uint64{}}
+// New returns a REPL on cfg; Run runs it.
+func New(cfg Config) *REPL {
+	r := &REPL{eng: cfg.Engine, label: cfg.Label, io: cfg.IO, node: cfg.Node, meshPeers: cfg.MeshPeers, shown: map[chatdb.ConvID]uint64{}}
 	r.setPrompt("no conversation")
 	return r
 }
 
-// run reads and runs lines until /quit, the end of input or ctx ends. It
+// Run reads and runs lines until /quit, the end of input or ctx ends. It
 // prints the engine's events meanwhile.
-func (r *repl) run(ctx context.Context) error {
+func (r *REPL) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { r.printEvents(ctx) })
@@ -103,7 +133,7 @@ func (r *repl) run(ctx context.Context) error {
 			}
 		}
 	}()
-	r.printf("%s", r.io.Dim(fmt.Sprintf("-- %s: /help lists the commands, /quit or Ctrl-D ends --", terminalSafe(r.eng.Self()))))
+	r.Printf("%s", r.io.Dim(fmt.Sprintf("-- %s: /help lists the commands, /quit or Ctrl-D ends --", termtext.Safe(r.eng.Self()))))
 	for {
 		next <- struct{}{}
 		var res result
@@ -121,14 +151,14 @@ func (r *repl) run(ctx context.Context) error {
 		if err := r.handle(ctx, res.line); errors.Is(err, errQuit) {
 			return nil
 		} else if err != nil {
-			r.printf("%s", terminalSafe(err.Error()))
+			r.Printf("%s", termtext.Safe(err.Error()))
 		}
 	}
 }
 
 // restoreOnPanic puts the terminal back before a panic ends the process,
 // which would leave the shell in raw mode.
-func (r *repl) restoreOnPanic() {
+func (r *REPL) restoreOnPanic() {
 	if p := recover(); p != nil {
 		r.io.Close()
 		panic(p)
@@ -137,7 +167,7 @@ func (r *repl) restoreOnPanic() {
 
 // handle runs one line: a command, or text for the current conversation.
 // "//" at the start sends a line that starts with "/".
-func (r *repl) handle(ctx context.Context, line string) error {
+func (r *REPL) handle(ctx context.Context, line string) error {
 	line = strings.TrimSpace(line)
 	switch {
 	case line == "":
@@ -155,7 +185,7 @@ func (r *repl) handle(ctx context.Context, line string) error {
 }
 
 // say sends text to the current conversation.
-func (r *repl) say(ctx context.Context, text string) error {
+func (r *REPL) say(ctx context.Context, text string) error {
 	c, err := r.current()
 	if err != nil {
 		return err
@@ -168,13 +198,13 @@ func (r *repl) say(ctx context.Context, text string) error {
 		return err
 	}
 	if r.markShown(c.ID, m.Seq) {
-		r.printf("%s", r.formatLine(m))
+		r.Printf("%s", r.formatLine(m))
 	}
 	return nil
 }
 
-// printf prints one line (or a few) above the prompt.
-func (r *repl) printf(format string, args ...any) {
+// Printf prints one line (or a few) above the prompt.
+func (r *REPL) Printf(format string, args ...any) {
 	s := fmt.Sprintf(format, args...)
 	if !strings.HasSuffix(s, "\n") {
 		s += "\n"
@@ -183,7 +213,7 @@ func (r *repl) printf(format string, args ...any) {
 }
 
 // printEvents prints what the engine reports until ctx ends.
-func (r *repl) printEvents(ctx context.Context) {
+func (r *REPL) printEvents(ctx context.Context) {
 	defer r.restoreOnPanic()
 	events := r.eng.Events()
 	for {
@@ -199,22 +229,22 @@ func (r *repl) printEvents(ctx context.Context) {
 	}
 }
 
-func (r *repl) event(ev chat.Event) {
+func (r *REPL) event(ev chat.Event) {
 	switch {
 	case ev.Status != "":
-		r.printf("%s", r.io.Dim("-- "+terminalSafe(ev.Status)+" --"))
+		r.Printf("%s", r.io.Dim("-- "+termtext.Safe(ev.Status)+" --"))
 	case ev.Invitation:
 		by := "someone"
 		if c, ok := r.lookup(ev.Conv); ok && c.InvitedBy != "" {
 			by = r.who(c.InvitedBy)
 		}
-		label := terminalSafe(ev.Label)
-		r.printf("%s invited you to %s: /join %s to accept", by, label, label)
+		label := termtext.Safe(ev.Label)
+		r.Printf("%s invited you to %s: /join %s to accept", by, label, label)
 	case ev.Message != nil:
 		m := *ev.Message
 		if cur, ok := r.currentID(); ok && cur == ev.Conv {
 			if r.markShown(ev.Conv, m.Seq) {
-				r.printf("%s", r.formatLine(m))
+				r.Printf("%s", r.formatLine(m))
 			}
 			r.eng.MarkRead(ev.Conv) // seen as it arrived
 			return
@@ -224,25 +254,25 @@ func (r *repl) event(ev chat.Event) {
 			unread = fmt.Sprintf(" (%d unread)", c.Unread)
 		}
 		if m.System {
-			r.printf("[%s] %s%s", terminalSafe(ev.Label), r.io.Dim("-- "+terminalSafe(m.Text)+" --"), unread)
+			r.Printf("[%s] %s%s", termtext.Safe(ev.Label), r.io.Dim("-- "+termtext.Safe(m.Text)+" --"), unread)
 			return
 		}
-		r.printf("[%s] %s: %s%s", terminalSafe(ev.Label), r.who(m.From), terminalSafe(m.Text), unread)
+		r.Printf("[%s] %s: %s%s", termtext.Safe(ev.Label), r.who(m.From), termtext.Safe(m.Text), unread)
 	}
 }
 
 // formatLine is a line of history as shown: "HH:MM bob text", "HH:MM me
 // text", or a system line "HH:MM -- text --".
-func (r *repl) formatLine(m chatdb.Message) string {
+func (r *REPL) formatLine(m chatdb.Message) string {
 	t := m.Time
 	if t.IsZero() {
 		t = m.Received
 	}
 	hhmm := t.Local().Format("15:04")
 	if m.System {
-		return hhmm + " " + r.io.Dim("-- "+terminalSafe(m.Text)+" --")
+		return hhmm + " " + r.io.Dim("-- "+termtext.Safe(m.Text)+" --")
 	}
-	s := hhmm + " " + r.who(m.From) + " " + terminalSafe(m.Text)
+	s := hhmm + " " + r.who(m.From) + " " + termtext.Safe(m.Text)
 	if m.Status == chatdb.StatusQueued {
 		s += " " + r.io.Dim("(queued)")
 	}
@@ -251,22 +281,22 @@ func (r *repl) formatLine(m chatdb.Message) string {
 
 // who is how an address is shown: "me", a user of the account's own
 // domain by name alone, anyone else as user@domain.
-func (r *repl) who(addr string) string {
+func (r *REPL) who(addr string) string {
 	self := r.eng.Self()
 	switch {
 	case addr == "" || strings.EqualFold(addr, self):
 		return "me"
 	case strings.Contains(self, "@") && strings.HasSuffix(strings.ToLower(addr), strings.ToLower(self[strings.Index(self, "@"):])):
-		return terminalSafe(addr[:strings.LastIndex(addr, "@")])
+		return termtext.Safe(addr[:strings.LastIndex(addr, "@")])
 	}
-	return terminalSafe(addr)
+	return termtext.Safe(addr)
 }
 
 // name is how a conversation is shown.
-func (r *repl) name(c chatdb.Conversation) string { return terminalSafe(r.label(c)) }
+func (r *REPL) name(c chatdb.Conversation) string { return termtext.Safe(r.label(c)) }
 
 // markShown records that line seq of conv is printed; false if it was.
-func (r *repl) markShown(conv chatdb.ConvID, seq uint64) bool {
+func (r *REPL) markShown(conv chatdb.ConvID, seq uint64) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if seq == 0 {
@@ -279,14 +309,14 @@ func (r *repl) markShown(conv chatdb.ConvID, seq uint64) bool {
 	return true
 }
 
-func (r *repl) currentID() (chatdb.ConvID, bool) {
+func (r *REPL) currentID() (chatdb.ConvID, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.cur, r.hasCur
 }
 
 // current returns the current conversation as the engine has it now.
-func (r *repl) current() (chatdb.Conversation, error) {
+func (r *REPL) current() (chatdb.Conversation, error) {
 	id, ok := r.currentID()
 	if !ok {
 		return chatdb.Conversation{}, errors.New("no conversation: /dm <user> or /cg <name> first")
@@ -299,7 +329,7 @@ func (r *repl) current() (chatdb.Conversation, error) {
 }
 
 // lookup finds a conversation by id.
-func (r *repl) lookup(id chatdb.ConvID) (chatdb.Conversation, bool) {
+func (r *REPL) lookup(id chatdb.ConvID) (chatdb.Conversation, bool) {
 	convs, err := r.eng.Conversations()
 	if err != nil {
 		return chatdb.Conversation{}, false
@@ -314,13 +344,13 @@ func (r *repl) lookup(id chatdb.ConvID) (chatdb.Conversation, bool) {
 
 // switchTo makes c the current conversation, shows its last lines and
 // marks it read.
-func (r *repl) switchTo(c chatdb.Conversation) error {
+func (r *REPL) switchTo(c chatdb.Conversation) error {
 	r.mu.Lock()
 	r.cur, r.hasCur = c.ID, true
 	r.mu.Unlock()
 	r.setPrompt(r.label(c))
 	if c.Invited {
-		r.printf("%s", r.io.Dim(fmt.Sprintf("-- %s: an invitation from %s; /join to accept, /leave to decline --", r.name(c), r.who(c.InvitedBy))))
+		r.Printf("%s", r.io.Dim(fmt.Sprintf("-- %s: an invitation from %s; /join to accept, /leave to decline --", r.name(c), r.who(c.InvitedBy))))
 		return nil
 	}
 	msgs, err := r.eng.History(c.ID, switchLines)
@@ -333,18 +363,18 @@ func (r *repl) switchTo(c chatdb.Conversation) error {
 		fmt.Fprintln(&b, r.formatLine(m))
 		r.markShown(c.ID, m.Seq)
 	}
-	r.printf("%s", b.String())
+	r.Printf("%s", b.String())
 	return r.eng.MarkRead(c.ID)
 }
 
 // leaveCurrent forgets the current conversation.
-func (r *repl) leaveCurrent() {
+func (r *REPL) leaveCurrent() {
 	r.mu.Lock()
 	r.hasCur = false
 	r.mu.Unlock()
 	r.setPrompt("no conversation")
 }
 
-func (r *repl) setPrompt(label string) {
-	r.io.SetPrompt("[" + terminalSafe(label) + "] > ")
+func (r *REPL) setPrompt(label string) {
+	r.io.SetPrompt("[" + termtext.Safe(label) + "] > ")
 }

@@ -1,0 +1,142 @@
+package repl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/quicprochat/qpc/client"
+	"github.com/quicprochat/qpc/client/chat"
+	"github.com/quicprochat/qpc/client/session"
+	"github.com/quicprochat/qpc/protocol"
+)
+
+// FollowerConfig is what a Follower keeps connected.
+type FollowerConfig struct {
+	// Session is the logged-in account.
+	Session *session.Session
+	// Engine is the account's chat engine, fed by the follower.
+	Engine *chat.Engine
+	// Status prints a line about the connection.
+	Status func(line string)
+	// Moving is told the address of the node the follower moves to before
+	// it dials it, so that the caller trusts that node as it should (the
+	// account's pin is its own node's).
+	Moving func(addr string)
+	// Channel runs `qpc channel args...` for the account on the node at
+	// server, writing what it prints to w.
+	Channel func(server string, args []string, w io.Writer)
+}
+
+// Follower keeps the REPL's account connected to a node: client.Follow in
+// the background feeds the engine, and /mesh server restarts it on
+// another node. It is the REPL's Node.
+type Follower struct {
+	cfg FollowerConfig
+
+	mu      sync.Mutex
+	addr    string
+	cancel  context.CancelFunc
+	done    chan struct{}
+	offline bool
+	// moving is set from /mesh server until the first connection to the
+	// new node, which is announced either way.
+	moving bool
+}
+
+// NewFollower returns a Follower of cfg; Start starts it.
+func NewFollower(cfg FollowerConfig) *Follower { return &Follower{cfg: cfg} }
+
+// Start follows the node at addr; first, if not nil, is a connection to
+// it already logged in.
+func (n *Follower) Start(ctx context.Context, addr string, first *client.Client) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	ctx, n.cancel = context.WithCancel(ctx)
+	n.done = make(chan struct{})
+	n.addr = addr
+	eng := n.cfg.Engine
+	o := n.cfg.Session.FollowOptions(addr, first)
+	// The engine points the account at each new connection itself.
+	o.Connected = func(c *client.Client) {
+		if err := eng.Connected(ctx, c); err != nil {
+			n.cfg.Status(fmt.Sprintf("connected, but catching up failed: %v", err))
+		}
+		n.mu.Lock()
+		was := n.offline || n.moving
+		n.offline, n.moving = false, false
+		n.mu.Unlock()
+		if was {
+			n.cfg.Status("online")
+		}
+	}
+	o.Handler = func(_ *client.Client, msgs []protocol.Message) uint64 { return eng.Handle(ctx, msgs) }
+	o.Disconnected = func(err error, retry time.Duration) {
+		eng.Disconnected()
+		n.mu.Lock()
+		was := n.offline
+		n.offline, n.moving = true, false
+		n.mu.Unlock()
+		if !was { // once per outage
+			n.cfg.Status(fmt.Sprintf("offline: %v; retrying in %s", disconnectReason(err), retry.Round(100*time.Millisecond)))
+		}
+	}
+	done := n.done
+	go func() {
+		defer close(done)
+		if err := client.Follow(ctx, o); err != nil {
+			eng.Disconnected()
+			n.cfg.Status(fmt.Sprintf("offline for good: %v (/mesh server HOST:PORT tries another node)", err))
+		}
+	}()
+}
+
+// Stop ends following and waits for it.
+func (n *Follower) Stop() {
+	n.mu.Lock()
+	cancel, done := n.cancel, n.done
+	n.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+	n.cfg.Engine.Disconnected()
+}
+
+// MoveTo follows the node at addr instead; the account stays the same.
+func (n *Follower) MoveTo(ctx context.Context, addr string) {
+	n.Stop()
+	if n.cfg.Moving != nil {
+		n.cfg.Moving(addr)
+	}
+	n.mu.Lock()
+	n.offline, n.moving = false, true
+	n.mu.Unlock()
+	n.Start(ctx, addr, nil)
+}
+
+// Server returns the address of the node followed now.
+func (n *Follower) Server() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.addr
+}
+
+// Channel runs `qpc channel args...` for the account on the node followed
+// now, writing what it prints to w.
+func (n *Follower) Channel(args []string, w io.Writer) { n.cfg.Channel(n.Server(), args, w) }
+
+// Fingerprint returns the account's identity key fingerprint.
+func (n *Follower) Fingerprint() string { return n.cfg.Session.Account().Keys.Fingerprint() }
+
+// disconnectReason says why a followed connection ended; Follow gives nil
+// when the connection closed after it worked.
+func disconnectReason(err error) error {
+	if err == nil {
+		return errors.New("connection closed")
+	}
+	return err
+}
