@@ -39,7 +39,7 @@
 // The id is SHA-256 over them: it covers the origin key, so an envelope
 // re-signed by another node has another id, and it is not sent, so a
 // forwarder cannot choose it. The hop count is left out because it is the
-// one field a forwarder changes; see ErrHopLimit for what bounds it.
+// one field a forwarder changes; see signed.ErrHopLimit for what bounds it.
 //
 // A node's signature proves only which key made an envelope; it does not
 // make the key a member of the community. Whoever consumes envelopes

@@ -7,32 +7,34 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/quicprochat/qpc/mesh/signed"
 )
 
 // FuzzUnmarshal feeds arbitrary bytes to Unmarshal: it may reject them,
-// only with ErrMalformed, and never panics; whatever it accepts must pass
+// only with signed.ErrMalformed, and never panics; whatever it accepts must pass
 // through Verify without panicking and marshal again to the same envelope.
 func FuzzUnmarshal(f *testing.F) {
-	seeds := []*Envelope{signed(f, 1), signed(f, 1024)}
-	hopped, err := signed(f, 100).Forwarded()
+	seeds := []*Envelope{sample(f, 1), sample(f, 1024)}
+	hopped, err := sample(f, 100).Forwarded()
 	if err != nil {
 		f.Fatal(err)
 	}
-	newer := signed(f, 16)
+	newer := sample(f, 16)
 	newer.Version = 2
-	unsigned := signed(f, 16)
+	unsigned := sample(f, 16)
 	unsigned.Signature = nil
 	seeds = append(seeds, hopped, newer, unsigned, &Envelope{})
 	for _, e := range seeds {
 		f.Add(marshalled(f, e))
 	}
-	f.Add(inSegments(marshalled(f, signed(f, 8)), 3))
+	f.Add(inSegments(marshalled(f, sample(f, 8)), 3))
 
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, err := Unmarshal(b)
 		if err != nil {
-			if !errors.Is(err, ErrMalformed) {
-				t.Fatalf("Unmarshal failed with %v, not ErrMalformed", err)
+			if !errors.Is(err, signed.ErrMalformed) {
+				t.Fatalf("Unmarshal failed with %v, not signed.ErrMalformed", err)
 			}
 			return
 		}
@@ -59,21 +61,23 @@ func FuzzUnmarshal(f *testing.F) {
 // was made of, whatever they hold: so no two envelopes share signed bytes
 // or an id.
 func FuzzSignedBytes(f *testing.F) {
-	e := signed(f, 32)
+	e := sample(f, 32)
 	f.Add(e.Version, []byte(e.OriginKey), e.Recipient, e.OriginDomain, e.Created.UnixMilli(), uint32(e.TTL/time.Second), e.MaxHops, e.Payload)
 	f.Add(uint8(0), []byte(nil), "", "", int64(-1), uint32(0), uint8(255), []byte(nil))
 	f.Add(uint8(1), []byte("short"), "a@b@c", "\x00\x00\x00\x01", int64(1<<62), ^uint32(0), uint8(1), []byte{0, 0, 0, 4})
 
 	f.Fuzz(func(t *testing.T, version uint8, key []byte, recipient, origin string, ms int64, ttl uint32, maxHops uint8, payload []byte) {
 		e := &Envelope{
-			Version:      version,
-			OriginKey:    key,
-			Recipient:    recipient,
-			OriginDomain: origin,
-			Created:      time.UnixMilli(ms).UTC(),
-			TTL:          time.Duration(ttl) * time.Second,
-			MaxHops:      maxHops,
-			Payload:      payload,
+			Header: signed.Header{
+				Version:      version,
+				OriginKey:    key,
+				OriginDomain: origin,
+				Created:      time.UnixMilli(ms).UTC(),
+				TTL:          time.Duration(ttl) * time.Second,
+				MaxHops:      maxHops,
+			},
+			Recipient: recipient,
+			Payload:   payload,
 		}
 		b := e.SignedBytes()
 		got := parseSigned(t, b)

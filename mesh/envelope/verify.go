@@ -6,74 +6,47 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/crypto/ca"
-	"github.com/quicprochat/qpc/internal/originhdr"
+	"github.com/quicprochat/qpc/mesh/signed"
 )
 
 // maxUser is the longest user name, the local part of a recipient.
 const maxUser = 64
 
-// rules checks the origin's header of an envelope, with the envelope's
-// limits and sentinels.
-var rules = originhdr.Rules{
+// rules are the envelope's version and limits for the checks the signed
+// mesh messages share.
+var rules = signed.Rules{
+	Kind:         "envelope",
 	Version:      Version,
 	MaxHopsLimit: MaxHopsLimit,
 	MaxTTL:       MaxTTL,
 	MaxClockSkew: MaxClockSkew,
-	Err: originhdr.Errors{
-		VersionTooOld:   ErrVersionTooOld,
-		Version:         ErrVersion,
-		OriginKey:       ErrOriginKey,
-		OriginDomain:    ErrOriginDomain,
-		TTL:             ErrTTL,
-		Malformed:       ErrMalformed,
-		MaxHops:         ErrMaxHops,
-		HopLimit:        ErrHopLimit,
-		CreatedInFuture: ErrCreatedInFuture,
-		Expired:         ErrExpired,
-		BadSignature:    ErrBadSignature,
-	},
 }
 
 // Verify checks e as a node must before it stores, forwards or delivers
 // it, at time now. The cheap checks of the fields come first, then the
 // clock, then the signature, so that junk costs no signature check. Each
-// failure wraps its own sentinel: ErrVersionTooOld, ErrVersion,
-// ErrOriginKey, ErrOriginDomain, ErrTTL, ErrMalformed, ErrMaxHops,
-// ErrHopLimit, ErrRecipient, ErrPayload, ErrCreatedInFuture, ErrExpired or
-// ErrBadSignature.
+// failure wraps its own sentinel: one of package signed's (the header's
+// checks), or ErrRecipient or ErrPayload.
 func (e *Envelope) Verify(now time.Time) error {
 	if err := e.checkFields(); err != nil {
 		return err
 	}
-	return rules.Verify(e.header(), now, e.SignedBytes, e.Signature)
+	return rules.Verify(&e.Header, now, e.SignedBytes)
 }
 
 // checkFields is Verify without the clock and the signature: what Sign
 // checks too.
 func (e *Envelope) checkFields() error {
-	if err := rules.Check(e.header()); err != nil {
+	if err := rules.Check(&e.Header); err != nil {
 		return err
 	}
 	if err := checkRecipient(e.Recipient); err != nil {
 		return err
 	}
 	if len(e.Payload) == 0 || len(e.Payload) > MaxPayload {
-		return fmt.Errorf("%w: %d bytes, want 1 to %d", ErrPayload, len(e.Payload), MaxPayload)
+		return fmt.Errorf("envelope: %w: %d bytes, want 1 to %d", ErrPayload, len(e.Payload), MaxPayload)
 	}
 	return nil
-}
-
-// header is e's part that the origin header rules check.
-func (e *Envelope) header() originhdr.Header {
-	return originhdr.Header{
-		Version:      e.Version,
-		OriginKey:    e.OriginKey,
-		OriginDomain: e.OriginDomain,
-		Created:      e.Created,
-		TTL:          e.TTL,
-		Hops:         e.Hops,
-		MaxHops:      e.MaxHops,
-	}
 }
 
 // checkRecipient accepts "user@domain": user as for accounts on a node
@@ -82,24 +55,24 @@ func (e *Envelope) header() originhdr.Header {
 // domain is what federation routes by and certificates name nodes by.
 func checkRecipient(r string) error {
 	if len(r) == 0 || len(r) > MaxRecipient {
-		return fmt.Errorf("%w: %d bytes, want 3 to %d", ErrRecipient, len(r), MaxRecipient)
+		return fmt.Errorf("envelope: %w: %d bytes, want 3 to %d", ErrRecipient, len(r), MaxRecipient)
 	}
 	user, domain, ok := strings.Cut(r, "@")
 	if !ok {
-		return fmt.Errorf("%w: %q is not user@domain", ErrRecipient, r)
+		return fmt.Errorf("envelope: %w: %q is not user@domain", ErrRecipient, r)
 	}
 	if len(user) == 0 || len(user) > maxUser {
-		return fmt.Errorf("%w: %q: user name must be 1 to %d characters", ErrRecipient, r, maxUser)
+		return fmt.Errorf("envelope: %w: %q: user name must be 1 to %d characters", ErrRecipient, r, maxUser)
 	}
 	for i := 0; i < len(user); i++ {
 		c := user[i]
 		ok := c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || i > 0 && (c == '.' || c == '_' || c == '-')
 		if !ok {
-			return fmt.Errorf("%w: %q: user name takes a-z, 0-9, '.', '_', '-', starting with a letter or digit", ErrRecipient, r)
+			return fmt.Errorf("envelope: %w: %q: user name takes a-z, 0-9, '.', '_', '-', starting with a letter or digit", ErrRecipient, r)
 		}
 	}
 	if err := ca.ValidateDomain(domain); err != nil {
-		return fmt.Errorf("%w: %q: %v", ErrRecipient, r, err)
+		return fmt.Errorf("envelope: %w: %q: %v", ErrRecipient, r, err)
 	}
 	return nil
 }

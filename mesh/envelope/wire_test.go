@@ -12,6 +12,7 @@ import (
 	"capnproto.org/go/capnp/v3"
 
 	"github.com/quicprochat/qpc/internal/capnpmsg"
+	"github.com/quicprochat/qpc/mesh/signed"
 	"github.com/quicprochat/qpc/schemas"
 )
 
@@ -26,7 +27,7 @@ func marshalled(t testing.TB, e *Envelope) []byte {
 
 func TestMarshalledEnvelopeReadsBackEqual(t *testing.T) {
 	for _, n := range []int{1, 7, 1024, MaxPayload} {
-		e := signed(t, n)
+		e := sample(t, n)
 		for range 3 {
 			var err error
 			if e, err = e.Forwarded(); err != nil {
@@ -54,7 +55,7 @@ func TestMarshalledEnvelopeReadsBackEqual(t *testing.T) {
 }
 
 func TestUnmarshalledEnvelopeDoesNotShareTheInput(t *testing.T) {
-	e := signed(t, 64)
+	e := sample(t, 64)
 	b := marshalled(t, e)
 	got, err := Unmarshal(b)
 	if err != nil {
@@ -67,7 +68,7 @@ func TestUnmarshalledEnvelopeDoesNotShareTheInput(t *testing.T) {
 }
 
 func TestWireCarriesEveryField(t *testing.T) {
-	e := signed(t, 16)
+	e := sample(t, 16)
 	e.Hops = 5
 	msg, seg, err := capnp.NewMessage(capnp.SingleSegment(nil))
 	if err != nil {
@@ -112,27 +113,27 @@ func TestMarshalRefusesValuesTheWireCannotCarry(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e := signed(t, 8)
+			e := sample(t, 8)
 			c.change(e)
-			if b, err := Marshal(e); !errors.Is(err, ErrMalformed) {
-				t.Errorf("Marshal = %d bytes, %v; want ErrMalformed", len(b), err)
+			if b, err := Marshal(e); !errors.Is(err, signed.ErrMalformed) {
+				t.Errorf("Marshal = %d bytes, %v; want signed.ErrMalformed", len(b), err)
 			}
 		})
 	}
 }
 
 func TestUnmarshalRejectsEveryTruncation(t *testing.T) {
-	b := marshalled(t, signed(t, 1024))
+	b := marshalled(t, sample(t, 1024))
 	for n := range len(b) {
 		e, err := Unmarshal(b[:n])
-		if !errors.Is(err, ErrMalformed) {
-			t.Fatalf("the first %d of %d bytes: Unmarshal = %+v, %v; want ErrMalformed", n, len(b), e, err)
+		if !errors.Is(err, signed.ErrMalformed) {
+			t.Fatalf("the first %d of %d bytes: Unmarshal = %+v, %v; want signed.ErrMalformed", n, len(b), e, err)
 		}
 	}
 }
 
 func TestUnmarshalRejectsMalformedInput(t *testing.T) {
-	good := marshalled(t, signed(t, 64))
+	good := marshalled(t, sample(t, 64))
 	cases := []struct {
 		name string
 		b    []byte
@@ -151,8 +152,8 @@ func TestUnmarshalRejectsMalformedInput(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			e, err := Unmarshal(c.b)
-			if !errors.Is(err, ErrMalformed) {
-				t.Errorf("Unmarshal = %+v, %v; want ErrMalformed", e, err)
+			if !errors.Is(err, signed.ErrMalformed) {
+				t.Errorf("Unmarshal = %+v, %v; want signed.ErrMalformed", e, err)
 			}
 		})
 	}
@@ -169,7 +170,7 @@ func inSegments(b []byte, n int) []byte {
 }
 
 func TestUnmarshalTakesUpTo16Segments(t *testing.T) {
-	e := signed(t, 64)
+	e := sample(t, 64)
 	got, err := Unmarshal(inSegments(marshalled(t, e), capnpmsg.MaxSegments))
 	if err != nil {
 		t.Fatalf("Unmarshal of %d segments: %v", capnpmsg.MaxSegments, err)
@@ -184,7 +185,7 @@ func TestUnmarshalTakesUpTo16Segments(t *testing.T) {
 // it reads more bytes than the input holds, which only overlapping objects
 // do. Unchecked, such pointers let a small input decode large.
 func overlappingFields(t *testing.T) []byte {
-	e := signed(t, 64<<10)
+	e := sample(t, 64<<10)
 	e.OriginKey, e.Signature = nil, nil
 	b := marshalled(t, e)
 	seg := b[8:] // one segment: header is the count and one size
@@ -229,7 +230,7 @@ func TestFromWireRefusesFieldsLongerThanAnyValidEnvelopes(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e := signed(t, 8)
+			e := sample(t, 8)
 			c.change(e)
 			msg, seg, err := capnp.NewMessage(capnp.SingleSegment(nil))
 			if err != nil {
@@ -243,8 +244,8 @@ func TestFromWireRefusesFieldsLongerThanAnyValidEnvelopes(t *testing.T) {
 			if err := ToWire(e, w); err != nil {
 				t.Fatal(err)
 			}
-			if got, err := FromWire(w); !errors.Is(err, ErrMalformed) {
-				t.Errorf("FromWire = %+v, %v; want ErrMalformed", got, err)
+			if got, err := FromWire(w); !errors.Is(err, signed.ErrMalformed) {
+				t.Errorf("FromWire = %+v, %v; want signed.ErrMalformed", got, err)
 			}
 		})
 	}
@@ -253,7 +254,7 @@ func TestFromWireRefusesFieldsLongerThanAnyValidEnvelopes(t *testing.T) {
 func TestUnmarshalReadsEnvelopesOfSeveralSegments(t *testing.T) {
 	// A payload larger than the writer's first segment goes to another
 	// one, reached by a far pointer, as another implementation might write.
-	e := signed(t, 64<<10)
+	e := sample(t, 64<<10)
 	msg, seg, err := capnp.NewMessage(capnp.MultiSegment(nil))
 	if err != nil {
 		t.Fatal(err)
@@ -298,8 +299,8 @@ func TestAnEmptyStructDecodesAsVersionZero(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Unmarshal: %v", err)
 	}
-	if err := e.Verify(now); !errors.Is(err, ErrVersionTooOld) {
-		t.Errorf("Verify = %v, want ErrVersionTooOld", err)
+	if err := e.Verify(now); !errors.Is(err, signed.ErrVersionTooOld) {
+		t.Errorf("Verify = %v, want signed.ErrVersionTooOld", err)
 	}
 }
 
@@ -308,7 +309,7 @@ func TestAnEmptyStructDecodesAsVersionZero(t *testing.T) {
 // change of layout would have to justify.
 func TestEnvelopeOverhead(t *testing.T) {
 	for _, n := range []int{1, 256, 1024} {
-		e := signed(t, n)
+		e := sample(t, n)
 		wire := len(marshalled(t, e)) - n
 		signedLen := len(e.SignedBytes()) - n
 		t.Logf("recipient %q, payload %d bytes: capnp message +%d bytes, signed layout +%d bytes (+%d with hop count and signature)",

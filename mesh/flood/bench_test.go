@@ -18,7 +18,7 @@ func BenchmarkSign(b *testing.B) {
 }
 
 func BenchmarkVerify(b *testing.B) {
-	p := signed(b, benchBody)
+	p := sample(b, benchBody)
 	b.SetBytes(benchBody)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -29,7 +29,7 @@ func BenchmarkVerify(b *testing.B) {
 }
 
 func BenchmarkID(b *testing.B) {
-	p := signed(b, benchBody)
+	p := sample(b, benchBody)
 	b.SetBytes(benchBody)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -38,7 +38,7 @@ func BenchmarkID(b *testing.B) {
 }
 
 func BenchmarkMarshal(b *testing.B) {
-	p := signed(b, benchBody)
+	p := sample(b, benchBody)
 	b.SetBytes(benchBody)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -49,7 +49,7 @@ func BenchmarkMarshal(b *testing.B) {
 }
 
 func BenchmarkUnmarshal(b *testing.B) {
-	m := marshalled(b, signed(b, benchBody))
+	m := marshalled(b, sample(b, benchBody))
 	b.SetBytes(benchBody)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -9,35 +9,36 @@ import (
 
 	"capnproto.org/go/capnp/v3"
 
+	"github.com/quicprochat/qpc/mesh/signed"
 	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/schemas"
 )
 
 // FuzzUnmarshal feeds arbitrary bytes to Unmarshal: it may reject them,
-// only with ErrMalformed, and never panics; whatever it accepts must pass
+// only with signed.ErrMalformed, and never panics; whatever it accepts must pass
 // through Verify without panicking and marshal again to the same post with
 // the same id.
 func FuzzUnmarshal(f *testing.F) {
-	seeds := []*Post{signed(f, Quantum), signed(f, MaxBody)}
-	hopped, err := signed(f, 1024).Forwarded()
+	seeds := []*Post{sample(f, Quantum), sample(f, MaxBody)}
+	hopped, err := sample(f, 1024).Forwarded()
 	if err != nil {
 		f.Fatal(err)
 	}
-	newer := signed(f, Quantum)
+	newer := sample(f, Quantum)
 	newer.Version = 2
-	unsigned := signed(f, Quantum)
+	unsigned := sample(f, Quantum)
 	unsigned.Signature = nil
 	seeds = append(seeds, hopped, newer, unsigned, &Post{})
 	for _, p := range seeds {
 		f.Add(marshalled(f, p))
 	}
-	f.Add(multiSegment(f, signed(f, MaxBody)))
+	f.Add(multiSegment(f, sample(f, MaxBody)))
 
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := Unmarshal(b)
 		if err != nil {
-			if !errors.Is(err, ErrMalformed) {
-				t.Fatalf("Unmarshal failed with %v, not ErrMalformed", err)
+			if !errors.Is(err, signed.ErrMalformed) {
+				t.Fatalf("Unmarshal failed with %v, not signed.ErrMalformed", err)
 			}
 			return
 		}
@@ -85,7 +86,7 @@ func multiSegment(t testing.TB, p *Post) []byte {
 // FuzzSignedBytes checks that the signed layout reads back to the fields it
 // was made of, whatever they hold, so that no two posts share signed bytes.
 func FuzzSignedBytes(f *testing.F) {
-	p := signed(f, Quantum)
+	p := sample(f, Quantum)
 	f.Add(p.Version, []byte(p.OriginKey), p.OriginDomain, p.Channel[:], p.Created.UnixMilli(), uint32(p.TTL/time.Second), p.MaxHops, p.Body)
 	f.Add(uint8(0), []byte(nil), "", []byte(nil), int64(-1), uint32(0), uint8(255), []byte(nil))
 	f.Add(uint8(1), []byte("short"), "\x00\x00\x00\x20", []byte{0, 0, 0, 4}, int64(1<<62), ^uint32(0), uint8(1), []byte{0, 0, 0, 4})
@@ -94,14 +95,16 @@ func FuzzSignedBytes(f *testing.F) {
 		var ch node.ChannelID
 		copy(ch[:], channel)
 		p := &Post{
-			Version:      version,
-			Channel:      ch,
-			OriginKey:    key,
-			OriginDomain: origin,
-			Created:      time.UnixMilli(ms).UTC(),
-			TTL:          time.Duration(ttl) * time.Second,
-			MaxHops:      maxHops,
-			Body:         body,
+			Header: signed.Header{
+				Version:      version,
+				OriginKey:    key,
+				OriginDomain: origin,
+				Created:      time.UnixMilli(ms).UTC(),
+				TTL:          time.Duration(ttl) * time.Second,
+				MaxHops:      maxHops,
+			},
+			Channel: ch,
+			Body:    body,
 		}
 		got := parseSigned(t, p.SignedBytes())
 		if got.Version != version || !bytes.Equal(got.OriginKey, key) || got.OriginDomain != origin || got.Channel != ch ||

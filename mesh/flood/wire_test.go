@@ -9,6 +9,7 @@ import (
 
 	"capnproto.org/go/capnp/v3"
 
+	"github.com/quicprochat/qpc/mesh/signed"
 	"github.com/quicprochat/qpc/schemas"
 )
 
@@ -39,7 +40,7 @@ func newWire(t *testing.T, arena capnp.Arena) schemas.ChannelPost {
 
 func TestMarshalledPostReadsBackEqual(t *testing.T) {
 	for _, n := range []int{Quantum, 1024, MaxBody} {
-		p := signed(t, n)
+		p := sample(t, n)
 		for range 3 {
 			var err error
 			if p, err = p.Forwarded(); err != nil {
@@ -67,7 +68,7 @@ func TestMarshalledPostReadsBackEqual(t *testing.T) {
 }
 
 func TestUnmarshalledPostDoesNotShareTheInput(t *testing.T) {
-	b := marshalled(t, signed(t, Quantum))
+	b := marshalled(t, sample(t, Quantum))
 	got, err := Unmarshal(b)
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +80,7 @@ func TestUnmarshalledPostDoesNotShareTheInput(t *testing.T) {
 }
 
 func TestWireCarriesEveryField(t *testing.T) {
-	p := signed(t, Quantum)
+	p := sample(t, Quantum)
 	p.Hops = 5
 	w := newWire(t, capnp.SingleSegment(nil))
 	if err := ToWire(p, w); err != nil {
@@ -119,27 +120,27 @@ func TestMarshalRefusesValuesTheWireCannotCarry(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p := signed(t, Quantum)
+			p := sample(t, Quantum)
 			c.change(p)
-			if b, err := Marshal(p); !errors.Is(err, ErrMalformed) {
-				t.Errorf("Marshal = %d bytes, %v; want ErrMalformed", len(b), err)
+			if b, err := Marshal(p); !errors.Is(err, signed.ErrMalformed) {
+				t.Errorf("Marshal = %d bytes, %v; want signed.ErrMalformed", len(b), err)
 			}
 		})
 	}
 }
 
 func TestUnmarshalRejectsEveryTruncation(t *testing.T) {
-	b := marshalled(t, signed(t, 1024))
+	b := marshalled(t, sample(t, 1024))
 	for n := range len(b) {
 		p, err := Unmarshal(b[:n])
-		if !errors.Is(err, ErrMalformed) {
-			t.Fatalf("the first %d of %d bytes: Unmarshal = %+v, %v; want ErrMalformed", n, len(b), p, err)
+		if !errors.Is(err, signed.ErrMalformed) {
+			t.Fatalf("the first %d of %d bytes: Unmarshal = %+v, %v; want signed.ErrMalformed", n, len(b), p, err)
 		}
 	}
 }
 
 func TestUnmarshalRejectsMalformedInput(t *testing.T) {
-	good := marshalled(t, signed(t, Quantum))
+	good := marshalled(t, sample(t, Quantum))
 	cases := []struct {
 		name string
 		b    []byte
@@ -156,8 +157,8 @@ func TestUnmarshalRejectsMalformedInput(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			p, err := Unmarshal(c.b)
-			if !errors.Is(err, ErrMalformed) {
-				t.Errorf("Unmarshal = %+v, %v; want ErrMalformed", p, err)
+			if !errors.Is(err, signed.ErrMalformed) {
+				t.Errorf("Unmarshal = %+v, %v; want signed.ErrMalformed", p, err)
 			}
 		})
 	}
@@ -189,14 +190,14 @@ func TestFromWireRefusesFieldsNoValidPostHas(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			w := newWire(t, capnp.SingleSegment(nil))
-			if err := ToWire(signed(t, Quantum), w); err != nil {
+			if err := ToWire(sample(t, Quantum), w); err != nil {
 				t.Fatal(err)
 			}
 			if err := c.change(w); err != nil {
 				t.Fatal(err)
 			}
-			if got, err := FromWire(w); !errors.Is(err, ErrMalformed) {
-				t.Errorf("FromWire = %+v, %v; want ErrMalformed", got, err)
+			if got, err := FromWire(w); !errors.Is(err, signed.ErrMalformed) {
+				t.Errorf("FromWire = %+v, %v; want signed.ErrMalformed", got, err)
 			}
 		})
 	}
@@ -205,7 +206,7 @@ func TestFromWireRefusesFieldsNoValidPostHas(t *testing.T) {
 func TestUnmarshalReadsPostsOfSeveralSegments(t *testing.T) {
 	// A body larger than the writer's first segment goes to another one,
 	// reached by a far pointer, as another implementation might write.
-	p := signed(t, MaxBody)
+	p := sample(t, MaxBody)
 	w := newWire(t, capnp.MultiSegment(nil))
 	if err := ToWire(p, w); err != nil {
 		t.Fatal(err)
@@ -228,14 +229,14 @@ func TestUnmarshalReadsPostsOfSeveralSegments(t *testing.T) {
 }
 
 func TestAPostOfVersion0DecodesAndIsTooOld(t *testing.T) {
-	p := signed(t, Quantum)
+	p := sample(t, Quantum)
 	p.Version = 0
 	got, err := Unmarshal(marshalled(t, p))
 	if err != nil {
 		t.Fatalf("Unmarshal: %v", err)
 	}
-	if err := got.Verify(now); !errors.Is(err, ErrVersionTooOld) {
-		t.Errorf("Verify = %v, want ErrVersionTooOld", err)
+	if err := got.Verify(now); !errors.Is(err, signed.ErrVersionTooOld) {
+		t.Errorf("Verify = %v, want signed.ErrVersionTooOld", err)
 	}
 }
 
@@ -246,7 +247,7 @@ func TestAPostOfVersion0DecodesAndIsTooOld(t *testing.T) {
 // (64), after an 8-byte segment table: 200 + 16 for "n1.example.mesh".
 func TestPostOverhead(t *testing.T) {
 	const wantOverhead = 216
-	p := signed(t, Quantum)
+	p := sample(t, Quantum)
 	if p.OriginDomain != "n1.example.mesh" {
 		t.Fatalf("the test's origin is %q", p.OriginDomain)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/mesh/envelope"
+	"github.com/quicprochat/qpc/mesh/signed"
 	"github.com/quicprochat/qpc/node"
 )
 
@@ -43,7 +44,7 @@ func (e *Engine) drain(ctx context.Context, domain string) (rest time.Duration) 
 			// the next hop changes.
 			env, err := envelope.Unmarshal(h.Data)
 			if err == nil && !now.Before(env.Expires()) {
-				err = fmt.Errorf("%w: TTL ran out at %s", envelope.ErrExpired, env.Expires().Format(time.RFC3339))
+				err = fmt.Errorf("%w: TTL ran out at %s", signed.ErrExpired, env.Expires().Format(time.RFC3339))
 			}
 			var fwd *envelope.Envelope
 			if err == nil {
@@ -176,9 +177,9 @@ func nodeError(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, envelope.ErrExpired):
+	case errors.Is(err, signed.ErrExpired):
 		return fmt.Errorf("%w: %v", node.ErrExpired, err)
-	case errors.Is(err, envelope.ErrHopLimit):
+	case errors.Is(err, signed.ErrHopLimit):
 		return fmt.Errorf("%w: %v", node.ErrHopLimit, err)
 	}
 	return fmt.Errorf("%w: %v", node.ErrBadEnvelope, err)

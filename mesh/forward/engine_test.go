@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/mesh/envelope"
+	"github.com/quicprochat/qpc/mesh/signed"
 	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/store"
 )
@@ -110,7 +111,7 @@ func TestSendRefusesWhatCannotBeAnEnvelope(t *testing.T) {
 func TestReasonNamesAndOutcomes(t *testing.T) {
 	for err, want := range map[error]string{
 		node.ErrExpired: "expired", node.ErrHopLimit: "hop-limit", node.ErrMeshFull: "store-full",
-		nodeError(envelope.ErrBadSignature): "bad-envelope", nodeError(envelope.ErrExpired): "expired",
+		nodeError(signed.ErrBadSignature): "bad-envelope", nodeError(signed.ErrExpired): "expired",
 		nil: "other",
 	} {
 		if got := reasonName(err); got != want {

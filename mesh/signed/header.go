@@ -1,179 +1,177 @@
-// Package originhdr is the header that the mesh's origin-signed messages
-// (mesh/envelope, mesh/flood) share: which node made a message and when,
-// how long it lives and how many hops it may take. Rules checks a header as
-// Sign and Verify must, checks the clock and the origin's signature, and
-// moves the header to and from the wire, each format with its own limits
-// and its own sentinel errors, so that the formats keep their documented
-// errors while the checks behind them are written once.
-package originhdr
+package signed
 
 import (
 	"crypto/ed25519"
+	"encoding/binary"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/quicprochat/qpc/crypto/ca"
 	"github.com/quicprochat/qpc/crypto/identity"
-	"github.com/quicprochat/qpc/internal/capnpmsg"
 )
 
 // maxDomain is the longest DNS name.
 const maxDomain = 253
 
-// Header is the origin's part of a signed mesh message. Every field but
-// Hops is signed.
+// Header is the origin's part of a signed mesh message: which node made
+// it and when, how long it lives, how many hops it may take, and the
+// origin's signature. Every field but Hops and Signature is signed.
+// Formats embed it, so its fields and methods are theirs.
 type Header struct {
 	// Version is the message format.
 	Version uint8
 	// OriginKey is the Ed25519 public key of the node that signed it.
 	OriginKey ed25519.PublicKey
-	// OriginDomain is the domain of the node that signed it.
+	// OriginDomain is the domain of the node that signed it, where reports
+	// about it go.
 	OriginDomain string
 	// Created is when the origin made the message, to the millisecond.
 	Created time.Time
-	// TTL is how long after Created the message lives, in whole seconds.
+	// TTL is how long after Created the message may be sent on, kept or
+	// delivered, in whole seconds.
 	TTL time.Duration
 	// Hops is how often the message has been sent on; it is not signed.
 	Hops uint8
 	// MaxHops is the most hops the origin allows.
 	MaxHops uint8
+	// Signature is the origin key's Ed25519 signature over the format's
+	// signed bytes.
+	Signature []byte
 }
 
-// Errors are the sentinels a format wraps each failure in, one a reason.
-type Errors struct {
-	VersionTooOld   error // version 0
-	Version         error // a version other than Rules.Version
-	OriginKey       error // not a 32-byte Ed25519 key
-	OriginDomain    error // not a domain a community CA would name a node by
-	TTL             error // not whole seconds from 1s to Rules.MaxTTL
-	Malformed       error // what the wire cannot carry
-	MaxHops         error // 0 or more than Rules.MaxHopsLimit
-	HopLimit        error // more hops taken than allowed
-	CreatedInFuture error // more than Rules.MaxClockSkew ahead
-	Expired         error // the TTL has run out
-	BadSignature    error // not the origin's signature over the signed bytes
+// OriginID returns the node id of the message's origin (see
+// identity.NodeID).
+func (h *Header) OriginID() string { return identity.NodeID(h.OriginKey) }
+
+// Expires returns when the message's TTL runs out: from then on it is
+// neither sent on nor delivered.
+func (h *Header) Expires() time.Time { return h.Created.Add(h.TTL) }
+
+// Hop raises the hop count by one, as the next hop receives the message,
+// or fails with ErrHopLimit if that would exceed MaxHops. A format's
+// Forwarded calls it on a copy.
+func (h *Header) Hop() error {
+	if h.Hops >= h.MaxHops {
+		return fmt.Errorf("%w: %d of %d hops used", ErrHopLimit, h.Hops, h.MaxHops)
+	}
+	h.Hops++
+	return nil
 }
 
-// Rules are a format's version and limits and the errors it reports.
+// AppendSigned appends the start of a format's signed bytes that every
+// format shares: prefix (the format's domain separation), version, max
+// hops, TTL in seconds (uint32), creation time in Unix milliseconds
+// (int64), and the origin key with its length (uint32), integers
+// big-endian. The format appends its own fields after it.
+func (h *Header) AppendSigned(b []byte, prefix string) []byte {
+	b = append(b, prefix...)
+	b = append(b, h.Version, h.MaxHops)
+	// A TTL that is not whole seconds or does not fit fails Verify before
+	// the signature is checked, so truncating it here is harmless.
+	b = binary.BigEndian.AppendUint32(b, uint32(h.TTL/time.Second))
+	b = binary.BigEndian.AppendUint64(b, uint64(h.Created.UnixMilli()))
+	return AppendField(b, h.OriginKey)
+}
+
+// SignedLen is the size of what AppendSigned appends for prefix and an
+// origin key of keyLen bytes.
+func SignedLen(prefix string, keyLen int) int { return len(prefix) + 1 + 1 + 4 + 8 + 4 + keyLen }
+
+// AppendField appends f preceded by its length as a big-endian uint32,
+// the way signed bytes carry a variable field unambiguously.
+func AppendField[F ~string | ~[]byte](b []byte, f F) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
+	return append(b, f...)
+}
+
+// Rules are a format's name, version and limits.
 type Rules struct {
+	// Kind names the format in errors ("envelope", "post").
+	Kind         string
 	Version      uint8
 	MaxHopsLimit uint8
 	MaxTTL       time.Duration
 	MaxClockSkew time.Duration
-	Err          Errors
 }
 
-// Check checks h's fields, not the clock: what Sign and Verify both check.
-// Each failure wraps its sentinel with what was wrong.
-func (r *Rules) Check(h Header) error {
+// New returns a header for a message signed now by key for originDomain,
+// with hop count 0 and no signature yet. created is cut to the
+// millisecond (what the wire carries). It fails with ErrOriginKey for a
+// key of the wrong size (ed25519.Sign would panic on it); the other
+// fields are the format's Sign to check, with Check.
+func (r *Rules) New(key ed25519.PrivateKey, originDomain string, created time.Time, ttl time.Duration, maxHops uint8) (Header, error) {
+	if len(key) != ed25519.PrivateKeySize {
+		return Header{}, r.errorf(ErrOriginKey, "private key is %d bytes, want %d", len(key), ed25519.PrivateKeySize)
+	}
+	return Header{
+		Version:      r.Version,
+		OriginKey:    key.Public().(ed25519.PublicKey),
+		OriginDomain: originDomain,
+		Created:      time.UnixMilli(created.UnixMilli()).UTC(),
+		TTL:          ttl,
+		MaxHops:      maxHops,
+	}, nil
+}
+
+// errorf wraps sentinel with the format's name and what was wrong.
+func (r *Rules) errorf(sentinel error, format string, args ...any) error {
+	return fmt.Errorf("%s: %w: %s", r.Kind, sentinel, fmt.Sprintf(format, args...))
+}
+
+// Check checks h's fields, not the clock and not the signature: what Sign
+// and Verify both check. Each failure wraps its sentinel with what was
+// wrong.
+func (r *Rules) Check(h *Header) error {
 	switch {
 	case h.Version == 0:
-		return fmt.Errorf("%w: version 0, this node reads version %d", r.Err.VersionTooOld, r.Version)
+		return r.errorf(ErrVersionTooOld, "version 0, this node reads version %d", r.Version)
 	case h.Version != r.Version:
-		return fmt.Errorf("%w: version %d, this node reads version %d", r.Err.Version, h.Version, r.Version)
+		return r.errorf(ErrVersion, "version %d, this node reads version %d", h.Version, r.Version)
 	}
 	if len(h.OriginKey) != ed25519.PublicKeySize {
-		return fmt.Errorf("%w: %d bytes, want %d", r.Err.OriginKey, len(h.OriginKey), ed25519.PublicKeySize)
+		return r.errorf(ErrOriginKey, "%d bytes, want %d", len(h.OriginKey), ed25519.PublicKeySize)
 	}
 	if err := ca.ValidateDomain(h.OriginDomain); err != nil {
-		return fmt.Errorf("%w: origin domain %q: %v", r.Err.OriginDomain, h.OriginDomain, err)
+		return r.errorf(ErrOriginDomain, "origin domain %q: %v", h.OriginDomain, err)
 	}
 	if h.TTL <= 0 || h.TTL > r.MaxTTL || h.TTL%time.Second != 0 {
-		return fmt.Errorf("%w: %s, want whole seconds from 1s to %s", r.Err.TTL, h.TTL, r.MaxTTL)
+		return r.errorf(ErrTTL, "%s, want whole seconds from 1s to %s", h.TTL, r.MaxTTL)
 	}
 	// The signature covers milliseconds; a finer time would mean something
 	// the origin did not sign and the wire cannot carry.
 	if h.Created.Nanosecond()%int(time.Millisecond) != 0 {
-		return fmt.Errorf("%w: creation time %s is finer than a millisecond", r.Err.Malformed, h.Created.Format(time.RFC3339Nano))
+		return r.errorf(ErrMalformed, "creation time %s is finer than a millisecond", h.Created.Format(time.RFC3339Nano))
 	}
 	if h.MaxHops == 0 || h.MaxHops > r.MaxHopsLimit {
-		return fmt.Errorf("%w: %d, want 1 to %d", r.Err.MaxHops, h.MaxHops, r.MaxHopsLimit)
+		return r.errorf(ErrMaxHops, "%d, want 1 to %d", h.MaxHops, r.MaxHopsLimit)
 	}
 	if h.Hops > h.MaxHops {
-		return fmt.Errorf("%w: forwarded %d times, at most %d allowed", r.Err.HopLimit, h.Hops, h.MaxHops)
+		return r.errorf(ErrHopLimit, "sent on %d times, at most %d allowed", h.Hops, h.MaxHops)
 	}
 	return nil
 }
 
 // Verify checks what Check leaves to the receiver, at time now: the
-// creation time against the clock, expiry, and then, the most costly, sig
-// as the origin's signature over signed(). It does not call Check.
-func (r *Rules) Verify(h Header, now time.Time, signed func() []byte, sig []byte) error {
+// creation time against the clock, expiry, and then, the most costly, the
+// signature as the origin's over signed(). It does not call Check.
+func (r *Rules) Verify(h *Header, now time.Time, signed func() []byte) error {
 	if h.Created.After(now.Add(r.MaxClockSkew)) {
-		return fmt.Errorf("%w: created %s, %s after this node's clock (at most %s allowed)",
-			r.Err.CreatedInFuture, h.Created.Format(time.RFC3339Nano), h.Created.Sub(now), r.MaxClockSkew)
+		return r.errorf(ErrCreatedInFuture, "created %s, %s after this node's clock (at most %s allowed)",
+			h.Created.Format(time.RFC3339Nano), h.Created.Sub(now), r.MaxClockSkew)
 	}
-	if exp := h.Created.Add(h.TTL); !now.Before(exp) {
-		return fmt.Errorf("%w: TTL ran out at %s, %s ago", r.Err.Expired, exp.Format(time.RFC3339Nano), now.Sub(exp))
+	if exp := h.Expires(); !now.Before(exp) {
+		return r.errorf(ErrExpired, "TTL ran out at %s, %s ago", exp.Format(time.RFC3339Nano), now.Sub(exp))
 	}
-	if len(sig) != ed25519.SignatureSize {
-		return fmt.Errorf("%w: %d bytes, want %d", r.Err.BadSignature, len(sig), ed25519.SignatureSize)
+	if len(h.Signature) != ed25519.SignatureSize {
+		return r.errorf(ErrBadSignature, "%d bytes, want %d", len(h.Signature), ed25519.SignatureSize)
 	}
-	if !ed25519.Verify(h.OriginKey, signed(), sig) {
-		return fmt.Errorf("%w: not made by origin %s over these fields", r.Err.BadSignature, identity.NodeID(h.OriginKey))
-	}
-	return nil
-}
-
-// Wire is the header's part of a generated struct (schemas.MeshEnvelope,
-// schemas.ChannelPost), whose fields are named alike.
-type Wire interface {
-	Version() uint8
-	SetVersion(uint8)
-	OriginKey() ([]byte, error)
-	SetOriginKey([]byte) error
-	OriginDomainBytes() ([]byte, error)
-	SetOriginDomain(string) error
-	CreatedMillis() int64
-	SetCreatedMillis(int64)
-	TtlSeconds() uint32
-	SetTtlSeconds(uint32)
-	HopCount() uint8
-	SetHopCount(uint8)
-	MaxHops() uint8
-	SetMaxHops(uint8)
-}
-
-// ToWire writes h into w, hop count included, without checking it (a node
-// that forwards has done so). It fails with an error wrapping r's Malformed
-// only for values the wire cannot carry: a negative TTL or one of more than
-// 2^32-1 seconds or not whole seconds, or a creation time finer than a
-// millisecond. (A function, not a method of Rules, because it is generic:
-// an interface argument would move w to the heap.)
-func ToWire[W Wire](r *Rules, h Header, w W) error {
-	if h.TTL < 0 || h.TTL%time.Second != 0 || h.TTL/time.Second > math.MaxUint32 {
-		return fmt.Errorf("%w: TTL %s is not a whole number of seconds that fits 32 bits", r.Err.Malformed, h.TTL)
-	}
-	if h.Created.Nanosecond()%int(time.Millisecond) != 0 {
-		return fmt.Errorf("%w: creation time %s is finer than a millisecond", r.Err.Malformed, h.Created.Format(time.RFC3339Nano))
-	}
-	w.SetVersion(h.Version)
-	w.SetCreatedMillis(h.Created.UnixMilli())
-	w.SetTtlSeconds(uint32(h.TTL / time.Second))
-	w.SetHopCount(h.Hops)
-	w.SetMaxHops(h.MaxHops)
-	if err := w.SetOriginKey(h.OriginKey); err != nil {
-		return fmt.Errorf("origin key: %w", err)
-	}
-	if err := w.SetOriginDomain(h.OriginDomain); err != nil {
-		return fmt.Errorf("origin domain: %w", err)
+	if !ed25519.Verify(h.OriginKey, signed(), h.Signature) {
+		return r.errorf(ErrBadSignature, "not made by origin %s over these fields", h.OriginID())
 	}
 	return nil
 }
 
-// FromWire reads the header out of w, copying its byte fields with c
-// (whose Err says whether they could be read and were no longer than in
-// any valid header). It does not check the header: Check does.
-func FromWire[W Wire](w W, c *capnpmsg.Copier) Header {
-	return Header{
-		Version:      w.Version(),
-		OriginKey:    c.Data("origin key", w.OriginKey, ed25519.PublicKeySize),
-		OriginDomain: c.Text("origin domain", w.OriginDomainBytes, maxDomain),
-		Created:      time.UnixMilli(w.CreatedMillis()).UTC(),
-		// At most 2^32-1 seconds, which fits a Duration.
-		TTL:     time.Duration(w.TtlSeconds()) * time.Second,
-		Hops:    w.HopCount(),
-		MaxHops: w.MaxHops(),
-	}
+// Sign sets h's signature: key's over signed. key is the one New checked.
+func (h *Header) Sign(key ed25519.PrivateKey, signed []byte) {
+	h.Signature = ed25519.Sign(key, signed)
 }
