@@ -3,58 +3,20 @@ package envelope
 import (
 	"bytes"
 	"crypto/sha256"
-	"errors"
-	"reflect"
 	"testing"
 	"time"
 
 	"github.com/quicprochat/qpc/mesh/signed"
+	"github.com/quicprochat/qpc/mesh/signed/signedtest"
 )
 
-// FuzzUnmarshal feeds arbitrary bytes to Unmarshal: it may reject them,
-// only with signed.ErrMalformed, and never panics; whatever it accepts must pass
-// through Verify without panicking and marshal again to the same envelope.
+// FuzzUnmarshal feeds arbitrary bytes to Unmarshal, as the suite of
+// package signedtest says (signedtest.FuzzUnmarshal).
 func FuzzUnmarshal(f *testing.F) {
-	seeds := []*Envelope{sample(f, 1), sample(f, 1024)}
-	hopped, err := sample(f, 100).Forwarded()
-	if err != nil {
-		f.Fatal(err)
+	for _, b := range signedtest.Seeds(f, format, &Envelope{}) {
+		f.Add(b)
 	}
-	newer := sample(f, 16)
-	newer.Version = 2
-	unsigned := sample(f, 16)
-	unsigned.Signature = nil
-	seeds = append(seeds, hopped, newer, unsigned, &Envelope{})
-	for _, e := range seeds {
-		f.Add(marshalled(f, e))
-	}
-	f.Add(inSegments(marshalled(f, sample(f, 8)), 3))
-
-	f.Fuzz(func(t *testing.T, b []byte) {
-		e, err := Unmarshal(b)
-		if err != nil {
-			if !errors.Is(err, signed.ErrMalformed) {
-				t.Fatalf("Unmarshal failed with %v, not signed.ErrMalformed", err)
-			}
-			return
-		}
-		_ = e.Verify(now)
-		id := e.ID()
-		again, err := Marshal(e)
-		if err != nil {
-			t.Fatalf("a decoded envelope does not marshal again: %v", err)
-		}
-		back, err := Unmarshal(again)
-		if err != nil {
-			t.Fatalf("a re-marshalled envelope does not decode: %v", err)
-		}
-		if !reflect.DeepEqual(back, e) {
-			t.Fatalf("re-marshalled envelope differs:\n%+v\n%+v", back, e)
-		}
-		if back.ID() != id {
-			t.Fatal("the id changed through Marshal and Unmarshal")
-		}
-	})
+	f.Fuzz(func(t *testing.T, b []byte) { signedtest.FuzzUnmarshal(t, format, b) })
 }
 
 // FuzzSignedBytes checks that the signed layout reads back to the fields it

@@ -2,63 +2,24 @@ package flood
 
 import (
 	"bytes"
-	"errors"
-	"reflect"
 	"testing"
 	"time"
 
 	"capnproto.org/go/capnp/v3"
 
 	"github.com/quicprochat/qpc/mesh/signed"
+	"github.com/quicprochat/qpc/mesh/signed/signedtest"
 	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/schemas"
 )
 
-// FuzzUnmarshal feeds arbitrary bytes to Unmarshal: it may reject them,
-// only with signed.ErrMalformed, and never panics; whatever it accepts must pass
-// through Verify without panicking and marshal again to the same post with
-// the same id.
+// FuzzUnmarshal feeds arbitrary bytes to Unmarshal, as the suite of
+// package signedtest says (signedtest.FuzzUnmarshal).
 func FuzzUnmarshal(f *testing.F) {
-	seeds := []*Post{sample(f, Quantum), sample(f, MaxBody)}
-	hopped, err := sample(f, 1024).Forwarded()
-	if err != nil {
-		f.Fatal(err)
+	for _, b := range signedtest.Seeds(f, format, &Post{}) {
+		f.Add(b)
 	}
-	newer := sample(f, Quantum)
-	newer.Version = 2
-	unsigned := sample(f, Quantum)
-	unsigned.Signature = nil
-	seeds = append(seeds, hopped, newer, unsigned, &Post{})
-	for _, p := range seeds {
-		f.Add(marshalled(f, p))
-	}
-	f.Add(multiSegment(f, sample(f, MaxBody)))
-
-	f.Fuzz(func(t *testing.T, b []byte) {
-		p, err := Unmarshal(b)
-		if err != nil {
-			if !errors.Is(err, signed.ErrMalformed) {
-				t.Fatalf("Unmarshal failed with %v, not signed.ErrMalformed", err)
-			}
-			return
-		}
-		_ = p.Verify(now)
-		id := p.ID()
-		again, err := Marshal(p)
-		if err != nil {
-			t.Fatalf("a decoded post does not marshal again: %v", err)
-		}
-		back, err := Unmarshal(again)
-		if err != nil {
-			t.Fatalf("a re-marshalled post does not decode: %v", err)
-		}
-		if !reflect.DeepEqual(back, p) {
-			t.Fatalf("re-marshalled post differs:\n%+v\n%+v", back, p)
-		}
-		if back.ID() != id {
-			t.Fatal("the id changed through Marshal and Unmarshal")
-		}
-	})
+	f.Fuzz(func(t *testing.T, b []byte) { signedtest.FuzzUnmarshal(t, format, b) })
 }
 
 // multiSegment encodes p as a writer that grows its message in segments
