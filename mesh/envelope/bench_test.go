@@ -1,13 +1,17 @@
 package envelope
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/quicprochat/qpc/mesh/signed/signedtest"
+)
 
 // The benchmarks use a 1 KiB payload, a typical sealed chat message with
 // its HPKE and sealed-sender overhead.
 const benchPayload = 1024
 
 func BenchmarkSign(b *testing.B) {
-	p := payloadOf(benchPayload)
+	p := signedtest.Filler(benchPayload)
 	b.SetBytes(benchPayload)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -49,7 +53,7 @@ func BenchmarkMarshal(b *testing.B) {
 }
 
 func BenchmarkUnmarshal(b *testing.B) {
-	m := marshalled(b, sample(b, benchPayload))
+	m := signedtest.Marshal(b, format, sample(b, benchPayload))
 	b.SetBytes(benchPayload)
 	b.ReportAllocs()
 	for b.Loop() {

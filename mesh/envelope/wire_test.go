@@ -12,30 +12,14 @@ import (
 	"capnproto.org/go/capnp/v3"
 
 	"github.com/quicprochat/qpc/mesh/signed"
+	"github.com/quicprochat/qpc/mesh/signed/signedtest"
 	"github.com/quicprochat/qpc/schemas"
 )
-
-func marshalled(t testing.TB, e *Envelope) []byte {
-	t.Helper()
-	b, err := Marshal(e)
-	if err != nil {
-		t.Fatalf("Marshal: %v", err)
-	}
-	return b
-}
 
 func TestWireCarriesEveryField(t *testing.T) {
 	e := sample(t, 16)
 	e.Hops = 5
-	msg, seg, err := capnp.NewMessage(capnp.SingleSegment(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer msg.Release()
-	w, err := schemas.NewRootMeshEnvelope(seg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := signedtest.NewWire(t, capnp.SingleSegment(nil), schemas.NewRootMeshEnvelope)
 	if err := ToWire(e, w); err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +58,7 @@ func TestUnmarshalRefusesOverlappingFields(t *testing.T) {
 func overlappingFields(t *testing.T) []byte {
 	e := sample(t, 64<<10)
 	e.OriginKey, e.Signature = nil, nil
-	b := marshalled(t, e)
+	b := signedtest.Marshal(t, format, e)
 	seg := b[8:] // one segment: header is the count and one size
 	word := func(i int) uint64 { return binary.LittleEndian.Uint64(seg[8*i:]) }
 	// Root pointer at word 0, the struct's 2 data words at 1-2, its
@@ -119,15 +103,7 @@ func TestFromWireRefusesFieldsLongerThanAnyValidEnvelopes(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			e := sample(t, 8)
 			c.change(e)
-			msg, seg, err := capnp.NewMessage(capnp.SingleSegment(nil))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer msg.Release()
-			w, err := schemas.NewRootMeshEnvelope(seg)
-			if err != nil {
-				t.Fatal(err)
-			}
+			w := signedtest.NewWire(t, capnp.SingleSegment(nil), schemas.NewRootMeshEnvelope)
 			if err := ToWire(e, w); err != nil {
 				t.Fatal(err)
 			}
@@ -139,18 +115,8 @@ func TestFromWireRefusesFieldsLongerThanAnyValidEnvelopes(t *testing.T) {
 }
 
 func TestAnEmptyStructDecodesAsVersionZero(t *testing.T) {
-	msg, seg, err := capnp.NewMessage(capnp.SingleSegment(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := schemas.NewRootMeshEnvelope(seg); err != nil {
-		t.Fatal(err)
-	}
-	b, err := msg.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := Unmarshal(b)
+	w := signedtest.NewWire(t, capnp.SingleSegment(nil), schemas.NewRootMeshEnvelope)
+	e, err := Unmarshal(signedtest.Encode(t, w.Message()))
 	if err != nil {
 		t.Fatalf("Unmarshal: %v", err)
 	}
@@ -165,7 +131,7 @@ func TestAnEmptyStructDecodesAsVersionZero(t *testing.T) {
 func TestEnvelopeOverhead(t *testing.T) {
 	for _, n := range []int{1, 256, 1024} {
 		e := sample(t, n)
-		wire := len(marshalled(t, e)) - n
+		wire := len(signedtest.Marshal(t, format, e)) - n
 		signedLen := len(e.SignedBytes()) - n
 		t.Logf("recipient %q, payload %d bytes: capnp message +%d bytes, signed layout +%d bytes (+%d with hop count and signature)",
 			testRecipient, n, wire, signedLen, signedLen+1+64)

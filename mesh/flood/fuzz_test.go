@@ -25,23 +25,11 @@ func FuzzUnmarshal(f *testing.F) {
 // multiSegment encodes p as a writer that grows its message in segments
 // does.
 func multiSegment(t testing.TB, p *Post) []byte {
-	msg, seg, err := capnp.NewMessage(capnp.MultiSegment(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer msg.Release()
-	w, err := schemas.NewRootChannelPost(seg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := signedtest.NewWire(t, capnp.MultiSegment(nil), schemas.NewRootChannelPost)
 	if err := ToWire(p, w); err != nil {
 		t.Fatal(err)
 	}
-	b, err := msg.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return signedtest.Encode(t, w.Message())
 }
 
 // FuzzSignedBytes checks that the signed layout reads back to the fields it

@@ -10,38 +10,14 @@ import (
 	"capnproto.org/go/capnp/v3"
 
 	"github.com/quicprochat/qpc/mesh/signed"
+	"github.com/quicprochat/qpc/mesh/signed/signedtest"
 	"github.com/quicprochat/qpc/schemas"
 )
-
-func marshalled(t testing.TB, p *Post) []byte {
-	t.Helper()
-	b, err := Marshal(p)
-	if err != nil {
-		t.Fatalf("Marshal: %v", err)
-	}
-	return b
-}
-
-// newWire returns an empty schemas.ChannelPost as the root of a new
-// message, released when the test ends.
-func newWire(t *testing.T, arena capnp.Arena) schemas.ChannelPost {
-	t.Helper()
-	msg, seg, err := capnp.NewMessage(arena)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(msg.Release)
-	w, err := schemas.NewRootChannelPost(seg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w
-}
 
 func TestWireCarriesEveryField(t *testing.T) {
 	p := sample(t, Quantum)
 	p.Hops = 5
-	w := newWire(t, capnp.SingleSegment(nil))
+	w := signedtest.NewWire(t, capnp.SingleSegment(nil), schemas.NewRootChannelPost)
 	if err := ToWire(p, w); err != nil {
 		t.Fatal(err)
 	}
@@ -78,11 +54,7 @@ func TestAnEmptyStructIsMalformed(t *testing.T) {
 // emptyStruct returns a message whose root is a ChannelPost with no field
 // set: what a writer that knows none of the fields sends.
 func emptyStruct(t *testing.T) []byte {
-	b, err := newWire(t, capnp.SingleSegment(nil)).Message().Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return signedtest.Encode(t, signedtest.NewWire(t, capnp.SingleSegment(nil), schemas.NewRootChannelPost).Message())
 }
 
 func TestFromWireRefusesFieldsNoValidPostHas(t *testing.T) {
@@ -100,7 +72,7 @@ func TestFromWireRefusesFieldsNoValidPostHas(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			w := newWire(t, capnp.SingleSegment(nil))
+			w := signedtest.NewWire(t, capnp.SingleSegment(nil), schemas.NewRootChannelPost)
 			if err := ToWire(sample(t, Quantum), w); err != nil {
 				t.Fatal(err)
 			}
@@ -117,7 +89,7 @@ func TestFromWireRefusesFieldsNoValidPostHas(t *testing.T) {
 func TestAPostOfVersion0DecodesAndIsTooOld(t *testing.T) {
 	p := sample(t, Quantum)
 	p.Version = 0
-	got, err := Unmarshal(marshalled(t, p))
+	got, err := Unmarshal(signedtest.Marshal(t, format, p))
 	if err != nil {
 		t.Fatalf("Unmarshal: %v", err)
 	}
@@ -137,7 +109,7 @@ func TestPostOverhead(t *testing.T) {
 	if p.OriginDomain != "n1.example.mesh" {
 		t.Fatalf("the test's origin is %q", p.OriginDomain)
 	}
-	n := len(marshalled(t, p))
+	n := len(signedtest.Marshal(t, format, p))
 	t.Logf("origin %q, body %d bytes: encoded %d bytes, overhead %d bytes (signed layout +%d)",
 		p.OriginDomain, len(p.Body), n, n-len(p.Body), len(p.SignedBytes())-len(p.Body))
 	if n-len(p.Body) != wantOverhead {

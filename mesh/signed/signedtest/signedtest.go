@@ -1,7 +1,6 @@
 package signedtest
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"encoding/binary"
 	"errors"
@@ -9,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/internal/capnpmsg"
 	"github.com/quicprochat/qpc/mesh/signed"
 )
@@ -21,7 +21,8 @@ type Format[M any] struct {
 	// and within their TTL.
 	Now time.Time
 	// Sample returns a fresh signed message whose variable part (payload,
-	// body) is n bytes, with max hops of at least 3.
+	// body) is n bytes, signed with OriginKey for Origin at Created, with
+	// TTL and MaxHops.
 	Sample func(t testing.TB, n int) M
 	// Sizes are sizes Sample takes, the format's largest last.
 	Sizes []int
@@ -43,11 +44,9 @@ type Format[M any] struct {
 	MultiSegment func(t testing.TB, m M) []byte
 }
 
-// otherKey signs what the origin did not.
-var otherKey = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{0x5e}, ed25519.SeedSize))
-
 // Run runs the whole suite on f, each part as a subtest.
 func Run[M any](t *testing.T, f Format[M]) {
+	t.Run("a fresh message verifies, signed over its signed bytes", func(t *testing.T) { fresh(t, f) })
 	t.Run("the id is the same at every hop, up to max hops", func(t *testing.T) { hops(t, f) })
 	t.Run("a changed header field fails the signature", func(t *testing.T) { tampered(t, f) })
 	t.Run("a message re-signed by another key under the origin's is a forgery", func(t *testing.T) { forged(t, f) })
@@ -59,13 +58,38 @@ func Run[M any](t *testing.T, f Format[M]) {
 	t.Run("messages of up to 16 segments decode", func(t *testing.T) { segments(t, f) })
 }
 
-func marshal[M any](t testing.TB, f Format[M], m M) []byte {
+// Marshal returns m marshalled by f, failing the test if it cannot.
+func Marshal[M any](t testing.TB, f Format[M], m M) []byte {
 	t.Helper()
 	b, err := f.Marshal(m)
 	if err != nil {
 		t.Fatalf("Marshal: %v", err)
 	}
 	return b
+}
+
+func fresh[M any](t *testing.T, f Format[M]) {
+	m := f.Sample(t, f.Sizes[0])
+	if err := f.Verify(m, f.Now); err != nil {
+		t.Fatalf("Verify of a fresh message: %v", err)
+	}
+	h := f.Header(m)
+	if !ed25519.Verify(h.OriginKey, f.SignedBytes(m), h.Signature) {
+		t.Error("the signature is not over SignedBytes")
+	}
+	if got, want := h.OriginID(), identity.NodeID(h.OriginKey); got != want {
+		t.Errorf("OriginID = %q, want %q", got, want)
+	}
+	if got, want := h.Expires(), h.Created.Add(h.TTL); !got.Equal(want) {
+		t.Errorf("Expires = %s, want %s", got, want)
+	}
+	want := signed.Header{
+		Version: h.Version, OriginKey: OriginKey.Public().(ed25519.PublicKey), OriginDomain: Origin,
+		Created: Created, TTL: TTL, MaxHops: MaxHops, Signature: h.Signature,
+	}
+	if !reflect.DeepEqual(*h, want) {
+		t.Errorf("Sign made the header\n%+v\nwant\n%+v", *h, want)
+	}
 }
 
 func hops[M any](t *testing.T, f Format[M]) {
@@ -110,7 +134,7 @@ func tampered[M any](t *testing.T, f Format[M]) {
 		{"an earlier creation time fails", func(h *signed.Header) { h.Created = h.Created.Add(-time.Second) }},
 		{"more max hops fail", func(h *signed.Header) { h.MaxHops++ }},
 		{"fewer max hops fail", func(h *signed.Header) { h.MaxHops-- }},
-		{"another origin key fails", func(h *signed.Header) { h.OriginKey = otherKey.Public().(ed25519.PublicKey) }},
+		{"another origin key fails", func(h *signed.Header) { h.OriginKey = OtherKey.Public().(ed25519.PublicKey) }},
 		{"a flipped signature bit fails", func(h *signed.Header) {
 			h.Signature = append([]byte(nil), h.Signature...)
 			h.Signature[0] ^= 1
@@ -131,7 +155,7 @@ func forged[M any](t *testing.T, f Format[M]) {
 	m := f.Sample(t, f.Sizes[0])
 	h := f.Header(m)
 	h.OriginDomain = "n2.example.mesh"
-	h.Signature = ed25519.Sign(otherKey, f.SignedBytes(m))
+	h.Signature = ed25519.Sign(OtherKey, f.SignedBytes(m))
 	if err := f.Verify(m, f.Now); !errors.Is(err, signed.ErrBadSignature) {
 		t.Errorf("a changed message signed by a non-origin under the origin's key: Verify = %v, want ErrBadSignature", err)
 	}
@@ -146,7 +170,7 @@ func roundTrip[M any](t *testing.T, f Format[M]) {
 				t.Fatal(err)
 			}
 		}
-		b := marshal(t, f, m)
+		b := Marshal(t, f, m)
 		if len(b) > f.MaxEncoded {
 			t.Fatalf("%d bytes: Marshal wrote %d bytes, more than MaxEncoded", n, len(b))
 		}
@@ -167,7 +191,7 @@ func roundTrip[M any](t *testing.T, f Format[M]) {
 }
 
 func notShared[M any](t *testing.T, f Format[M]) {
-	b := marshal(t, f, f.Sample(t, f.Sizes[0]))
+	b := Marshal(t, f, f.Sample(t, f.Sizes[0]))
 	got, err := f.Unmarshal(b)
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +224,7 @@ func uncarriable[M any](t *testing.T, f Format[M]) {
 }
 
 func truncations[M any](t *testing.T, f Format[M]) {
-	b := marshal(t, f, f.Sample(t, f.Sizes[0]))
+	b := Marshal(t, f, f.Sample(t, f.Sizes[0]))
 	for n := range len(b) {
 		m, err := f.Unmarshal(b[:n])
 		if !errors.Is(err, signed.ErrMalformed) {
@@ -210,7 +234,7 @@ func truncations[M any](t *testing.T, f Format[M]) {
 }
 
 func malformed[M any](t *testing.T, f Format[M]) {
-	good := marshal(t, f, f.Sample(t, f.Sizes[0]))
+	good := Marshal(t, f, f.Sample(t, f.Sizes[0]))
 	cases := []struct {
 		name string
 		b    []byte
@@ -237,7 +261,7 @@ func malformed[M any](t *testing.T, f Format[M]) {
 
 func segments[M any](t *testing.T, f Format[M]) {
 	m := f.Sample(t, f.Sizes[0])
-	got, err := f.Unmarshal(InSegments(marshal(t, f, m), capnpmsg.MaxSegments))
+	got, err := f.Unmarshal(InSegments(Marshal(t, f, m), capnpmsg.MaxSegments))
 	if err != nil {
 		t.Fatalf("Unmarshal of %d segments: %v", capnpmsg.MaxSegments, err)
 	}
@@ -283,10 +307,10 @@ func Seeds[M any](t testing.TB, f Format[M], empty M) [][]byte {
 	f.Header(unsigned).Signature = nil
 	var out [][]byte
 	for _, n := range f.Sizes {
-		out = append(out, marshal(t, f, f.Sample(t, n)))
+		out = append(out, Marshal(t, f, f.Sample(t, n)))
 	}
 	for _, m := range []M{hopped, newer, unsigned, empty} {
-		out = append(out, marshal(t, f, m))
+		out = append(out, Marshal(t, f, m))
 	}
 	return append(out, f.MultiSegment(t, f.Sample(t, f.Sizes[len(f.Sizes)-1])))
 }
