@@ -42,7 +42,7 @@ func (m *Manager) neighbour(domain string) (*link, error) {
 }
 
 // Forward implements forward.Links.
-func (m *Manager) Forward(ctx context.Context, neighbour string, envs []*envelope.Envelope) ([]forward.Result, error) {
+func (m *Manager) Forward(ctx context.Context, neighbour string, envs []envelope.Next) ([]forward.Result, error) {
 	l, err := m.neighbour(neighbour)
 	if err != nil {
 		return nil, err
@@ -115,9 +115,9 @@ func (m *Manager) Report(ctx context.Context, neighbour string, reports []forwar
 	return nil
 }
 
-func (l *link) forward(ctx context.Context, envs []*envelope.Envelope) ([]forward.Result, error) {
+func (l *link) forward(ctx context.Context, envs []envelope.Next) ([]forward.Result, error) {
 	fut, release := l.peer.Forward(ctx, func(p schemas.FederationService_forward_Params) error {
-		return listToWire(p.NewEnvelopes, envs, envelope.ToWire)
+		return listToWire(p.NewEnvelopes, envs, envelope.Next.ToWire)
 	})
 	defer release()
 	res, err := fut.Struct()

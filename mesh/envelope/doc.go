@@ -55,4 +55,11 @@
 // trailing bytes, and reads each field once under a traversal limit of the
 // input's size, so a stored envelope costs at most its own size in memory
 // to decode.
+//
+// Because the stored form is the wire form, a forwarding node does not
+// decode what it holds: NextHop reads the stored bytes in place (checking
+// the framing, that every field leads to bytes, and the hop limit), and
+// Next.ToWire copies the struct into the forward call with the hop count
+// raised. Only the receiver decodes (FromWire), because it verifies every
+// field, and encodes once more to hold it (Marshal).
 package envelope
