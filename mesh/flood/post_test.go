@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"reflect"
 	"testing"
@@ -33,16 +32,8 @@ const (
 	testMaxHops = signedtest.MaxHops
 )
 
-// sample returns a post from originKey to testChannel with a body of n
-// bytes.
-func sample(t testing.TB, n int) *Post {
-	t.Helper()
-	p, err := Sign(originKey, testOrigin, testChannel, signedtest.Filler(n), created, testTTL, testMaxHops)
-	if err != nil {
-		t.Fatalf("Sign: %v", err)
-	}
-	return p
-}
+// sample returns a message of the suite's fixtures with n bytes of body.
+func sample(t testing.TB, n int) *Post { return format.Sample(t, n) }
 
 // TestSignMakesThePostAsked checks what Sign makes; that it
 // verifies is the shared checks' business.
@@ -70,31 +61,11 @@ func TestSignCopiesTheBody(t *testing.T) {
 	}
 }
 
-func TestSignRefusesWhatVerifyWouldReject(t *testing.T) {
-	cases := []struct {
-		name    string
-		key     ed25519.PrivateKey
-		origin  string
-		body    []byte
-		ttl     time.Duration
-		maxHops uint8
-		want    error
-	}{
-		{"a truncated private key is refused", originKey[:32], testOrigin, signedtest.Filler(Quantum), testTTL, 8, signed.ErrOriginKey},
-		{"an origin domain with uppercase letters is refused", originKey, "N1.example.mesh", signedtest.Filler(Quantum), testTTL, 8, signed.ErrOriginDomain},
-		{"an empty body is refused", originKey, testOrigin, nil, testTTL, 8, ErrBody},
-		{"a body of one byte less than a quantum is refused", originKey, testOrigin, signedtest.Filler(Quantum - 1), testTTL, 8, ErrBody},
-		{"a body of one byte more than a quantum is refused", originKey, testOrigin, signedtest.Filler(Quantum + 1), testTTL, 8, ErrBody},
-		{"a body of a quantum over MaxBody is refused", originKey, testOrigin, signedtest.Filler(MaxBody + Quantum), testTTL, 8, ErrBody},
-		{"a zero TTL is refused", originKey, testOrigin, signedtest.Filler(Quantum), 0, 8, signed.ErrTTL},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			p, err := Sign(c.key, c.origin, testChannel, c.body, created, c.ttl, c.maxHops)
-			if !errors.Is(err, c.want) {
-				t.Fatalf("Sign = %v, %v; want %v", p, err, c.want)
-			}
-		})
+func TestSignRefusesABodyOfTheWrongSize(t *testing.T) {
+	for _, n := range []int{0, 1, Quantum - 1, Quantum + 1, MaxBody + Quantum} {
+		if _, err := Sign(originKey, testOrigin, testChannel, signedtest.Filler(n), created, testTTL, testMaxHops); !errors.Is(err, ErrBody) {
+			t.Errorf("a body of %d bytes: error %v, want ErrBody", n, err)
+		}
 	}
 }
 
@@ -102,38 +73,12 @@ func TestSignRefusesWhatVerifyWouldReject(t *testing.T) {
 // independently of the code that writes it.
 func parseSigned(t *testing.T, b []byte) *Post {
 	t.Helper()
-	fail := func(what string) *Post {
-		t.Fatalf("SignedBytes does not follow the documented layout: %s in % x", what, b)
-		return nil
-	}
-	if len(b) < 78 || string(b[:20]) != "qpc channel post v1\x00" {
-		return fail("prefix")
-	}
-	p := &Post{
-		Header: signed.Header{
-			Version: b[20],
-			MaxHops: b[21],
-			TTL:     time.Duration(binary.BigEndian.Uint32(b[22:26])) * time.Second,
-			Created: time.UnixMilli(int64(binary.BigEndian.Uint64(b[26:34]))).UTC(),
-		},
-	}
-	rest := b[34:]
-	field := func(n uint32, what string) []byte {
-		if uint64(len(rest)) < uint64(n) {
-			fail(what)
-		}
-		f := rest[:n]
-		rest = rest[n:]
-		return f
-	}
-	length := func() uint32 { return binary.BigEndian.Uint32(field(4, "length")) }
-	p.OriginKey = field(length(), "origin key")
-	p.OriginDomain = string(field(length(), "origin domain"))
-	p.Channel = node.ChannelID(field(32, "channel"))
-	p.Body = field(length(), "body")
-	if len(rest) != 0 {
-		return fail("trailing bytes")
-	}
+	r, h := signedtest.ReadSigned(t, b, "qpc channel post v1\x00")
+	p := &Post{Header: h}
+	p.OriginDomain = string(r.Field("origin domain"))
+	p.Channel = node.ChannelID(r.Fixed(32, "channel"))
+	p.Body = r.Field("body")
+	r.End()
 	return p
 }
 
@@ -242,8 +187,10 @@ func TestAPostReSignedByAnotherNodeIsNotTheOrigins(t *testing.T) {
 // format describes posts to the suite that every signed mesh message
 // passes.
 var format = signedtest.Format[*Post]{
-	Now:          now,
-	Sample:       sample,
+	Now: now,
+	Sign: func(key ed25519.PrivateKey, origin string, body []byte, created time.Time, ttl time.Duration, maxHops uint8) (*Post, error) {
+		return Sign(key, origin, testChannel, body, created, ttl, maxHops)
+	},
 	Sizes:        []int{Quantum, 1024, MaxBody},
 	Header:       func(p *Post) *signed.Header { return &p.Header },
 	Verify:       (*Post).Verify,

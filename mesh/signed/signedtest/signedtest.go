@@ -20,11 +20,11 @@ type Format[M any] struct {
 	// Now is when the messages of Sample are checked: after their creation
 	// and within their TTL.
 	Now time.Time
-	// Sample returns a fresh signed message whose variable part (payload,
-	// body) is n bytes, signed with OriginKey for Origin at Created, with
-	// TTL and MaxHops.
-	Sample func(t testing.TB, n int) M
-	// Sizes are sizes Sample takes, the format's largest last.
+	// Sign is the format's Sign with its own fields fixed: body is the
+	// variable part (payload, body).
+	Sign func(key ed25519.PrivateKey, origin string, body []byte, created time.Time, ttl time.Duration, maxHops uint8) (M, error)
+	// Sizes are sizes of the variable part Sign takes, the format's
+	// largest last.
 	Sizes []int
 	// Header returns the message's header, which the suite changes in
 	// place.
@@ -44,9 +44,22 @@ type Format[M any] struct {
 	MultiSegment func(t testing.TB, m M) []byte
 }
 
+// Sample returns a fresh message whose variable part is n bytes of
+// Filler, signed with OriginKey for Origin at Created, with TTL and
+// MaxHops: the message the formats' tests start from.
+func (f Format[M]) Sample(t testing.TB, n int) M {
+	t.Helper()
+	m, err := f.Sign(OriginKey, Origin, Filler(n), Created, TTL, MaxHops)
+	if err != nil {
+		t.Fatalf("Sign: %v", err)
+	}
+	return m
+}
+
 // Run runs the whole suite on f, each part as a subtest.
 func Run[M any](t *testing.T, f Format[M]) {
 	t.Run("a fresh message verifies, signed over its signed bytes", func(t *testing.T) { fresh(t, f) })
+	t.Run("Sign refuses a header that Verify would reject", func(t *testing.T) { signRefuses(t, f) })
 	t.Run("the id is the same at every hop, up to max hops", func(t *testing.T) { hops(t, f) })
 	t.Run("a changed header field fails the signature", func(t *testing.T) { tampered(t, f) })
 	t.Run("a message re-signed by another key under the origin's is a forgery", func(t *testing.T) { forged(t, f) })
@@ -89,6 +102,28 @@ func fresh[M any](t *testing.T, f Format[M]) {
 	}
 	if !reflect.DeepEqual(*h, want) {
 		t.Errorf("Sign made the header\n%+v\nwant\n%+v", *h, want)
+	}
+}
+
+func signRefuses[M any](t *testing.T, f Format[M]) {
+	body := Filler(f.Sizes[0])
+	cases := []struct {
+		name    string
+		key     ed25519.PrivateKey
+		origin  string
+		ttl     time.Duration
+		maxHops uint8
+		want    error
+	}{
+		{"a truncated private key is refused", OriginKey[:32], Origin, TTL, MaxHops, signed.ErrOriginKey},
+		{"an origin domain with uppercase letters is refused", OriginKey, "N1.example.mesh", TTL, MaxHops, signed.ErrOriginDomain},
+		{"a zero TTL is refused", OriginKey, Origin, 0, MaxHops, signed.ErrTTL},
+		{"zero max hops are refused", OriginKey, Origin, TTL, 0, signed.ErrMaxHops},
+	}
+	for _, c := range cases {
+		if m, err := f.Sign(c.key, c.origin, body, Created, c.ttl, c.maxHops); !errors.Is(err, c.want) {
+			t.Errorf("%s: Sign = %+v, %v; want %v", c.name, m, err, c.want)
+		}
 	}
 }
 
