@@ -87,10 +87,15 @@ func AppendField[F ~string | ~[]byte](b []byte, f F) []byte {
 // Rules are a format's name, version and limits.
 type Rules struct {
 	// Kind names the format in errors ("envelope", "post").
-	Kind         string
-	Version      uint8
+	Kind string
+	// Version is the format version this build makes and reads.
+	Version uint8
+	// MaxHopsLimit is the largest max hops a message may ask for.
 	MaxHopsLimit uint8
-	MaxTTL       time.Duration
+	// MaxTTL is the longest TTL.
+	MaxTTL time.Duration
+	// MaxClockSkew is how far after the checking node's clock a message
+	// may claim to have been created.
 	MaxClockSkew time.Duration
 }
 
