@@ -10,7 +10,7 @@ import (
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/node"
-	"github.com/quicprochat/qpc/node/noderpc"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/transport"
 )
 
@@ -56,17 +56,17 @@ func TestDeletingAnAccountCutsItsOtherConnectionsAndHoldsTheName(t *testing.T) {
 	if _, err := second.Fetch(ctx, 0, 10); err == nil {
 		t.Error("Fetch on the cut connection succeeded")
 	}
-	if err := second.PublishKeys(ctx, node.PublishedKeys{IdentityKey: []byte{1}, HPKEKey: []byte{1}, Signature: []byte{1}}); err == nil {
+	if err := second.PublishKeys(ctx, protocol.PublishedKeys{IdentityKey: []byte{1}, HPKEKey: []byte{1}, Signature: []byte{1}}); err == nil {
 		t.Error("PublishKeys on the cut connection succeeded")
 	}
-	if _, err := alice.Client.Fetch(ctx, 0, 10); !errors.Is(err, node.ErrUnauthenticated) {
+	if _, err := alice.Client.Fetch(ctx, 0, 10); !errors.Is(err, protocol.ErrUnauthenticated) {
 		t.Errorf("the deleting connection afterwards: %v, want ErrUnauthenticated", err)
 	}
-	if _, err := dialN(t, n).Resume(ctx, sess.Token); !errors.Is(err, node.ErrInvalidToken) {
+	if _, err := dialN(t, n).Resume(ctx, sess.Token); !errors.Is(err, protocol.ErrInvalidToken) {
 		t.Errorf("alice's token on a new connection: %v, want ErrInvalidToken", err)
 	}
 	_, err = dialN(t, n).Register(ctx, fastOPAQUE, n.cfg.Domain, "alice", []byte("mallory's password"))
-	if !errors.Is(err, node.ErrUserExists) || !strings.Contains(err.Error(), "held until") {
+	if !errors.Is(err, protocol.ErrUserExists) || !strings.Contains(err.Error(), "held until") {
 		t.Errorf("re-registering the name at once: %v, want ErrUserExists (held)", err)
 	}
 	if _, err := bob.Client.Fetch(ctx, 0, 10); err != nil {
@@ -98,12 +98,12 @@ func TestAnOldTokenNeverResumesOnAReRegisteredName(t *testing.T) {
 		if err == nil {
 			break
 		}
-		if !errors.Is(err, node.ErrUserExists) || attempts > 300 || time.Now().After(deadline) {
+		if !errors.Is(err, protocol.ErrUserExists) || attempts > 300 || time.Now().After(deadline) {
 			t.Fatalf("re-registering after the hold, attempt %d: %v", attempts+1, err)
 		}
 		time.Sleep(100 * time.Millisecond) // poll until the hold ends
 	}
-	if _, err := dialN(t, n).Resume(ctx, old.Token); !errors.Is(err, node.ErrInvalidToken) {
+	if _, err := dialN(t, n).Resume(ctx, old.Token); !errors.Is(err, protocol.ErrInvalidToken) {
 		t.Errorf("the old account's token on the new account: %v, want ErrInvalidToken", err)
 	}
 	if _, _, err := owner.Login(ctx, fastOPAQUE, n.cfg.Domain, "alice", pwOf("alice")); err != nil {
@@ -125,7 +125,7 @@ func TestRegistrationsBeyondTheSourceRateAndTheAccountCapAreRefused(t *testing.T
 		}
 		made++
 	}
-	if !errors.Is(err, node.ErrRateLimited) || made != 3 {
+	if !errors.Is(err, protocol.ErrRateLimited) || made != 3 {
 		t.Errorf("from one address: %d accounts, then %v; want 3, then ErrRateLimited", made, err)
 	}
 	t.Logf("per-source rate 6 calls/hour: %d registrations, then %v", made, err)
@@ -141,8 +141,8 @@ func TestRegistrationsBeyondTheSourceRateAndTheAccountCapAreRefused(t *testing.T
 		}
 		made++
 	}
-	var re *noderpc.RemoteError
-	if !errors.Is(err, node.ErrAccountsFull) || made != 2 || !errors.As(err, &re) {
+	var re *protocol.RemoteError
+	if !errors.Is(err, protocol.ErrAccountsFull) || made != 2 || !errors.As(err, &re) {
 		t.Fatalf("with --max-accounts 2: %d accounts, then %v; want 2, then ErrAccountsFull", made, err)
 	}
 	if !strings.Contains(re.Message, "account limit") {
@@ -166,7 +166,7 @@ func TestAStoreAtItsNodeWideCapRefusesWithStoreFullAndLosesNothing(t *testing.T)
 		}
 		sent = append(sent, p)
 	}
-	if !errors.Is(err, node.ErrStoreFull) {
+	if !errors.Is(err, protocol.ErrStoreFull) {
 		t.Fatalf("after %d messages of %d bytes under a cap of %d: %v, want ErrStoreFull", len(sent), size, cfg.StoreMaxBytes, err)
 	}
 	if len(sent) != int(cfg.StoreMaxBytes/size) {
@@ -208,14 +208,14 @@ func TestLoginGuessesBeyondTheNamesBudgetAreRefused(t *testing.T) {
 			}
 			guesses++
 		}
-		if !errors.Is(err, node.ErrRateLimited) || guesses != budget {
+		if !errors.Is(err, protocol.ErrRateLimited) || guesses != budget {
 			t.Errorf("%s: %d wrong guesses, then %v; want %d, then ErrRateLimited", name, guesses, err, budget)
 		}
 		t.Logf("%s: %d guesses answered, then %v", name, guesses, err)
 	}
 	// The budget is the name's: the right password waits too (a session
 	// alice already has keeps working).
-	if _, _, err := dialN(t, n).Login(ctx, fastOPAQUE, n.cfg.Domain, "alice", pwOf("alice")); !errors.Is(err, node.ErrRateLimited) {
+	if _, _, err := dialN(t, n).Login(ctx, fastOPAQUE, n.cfg.Domain, "alice", pwOf("alice")); !errors.Is(err, protocol.ErrRateLimited) {
 		t.Errorf("the right password with the budget spent: %v, want ErrRateLimited", err)
 	}
 }
@@ -227,10 +227,10 @@ func TestResolveAnswersAlikeForNoSuchUserAndNoKeys(t *testing.T) {
 	if _, err := dialN(t, n).Register(ctx, fastOPAQUE, n.cfg.Domain, "carol", pwOf("carol")); err != nil {
 		t.Fatal(err)
 	}
-	var answers []*noderpc.RemoteError
+	var answers []*protocol.RemoteError
 	for _, who := range []string{"carol", "nobody"} {
 		_, err := alice.Client.ResolveUser(ctx, who)
-		var re *noderpc.RemoteError
+		var re *protocol.RemoteError
 		if !errors.As(err, &re) {
 			t.Fatalf("resolving %s: %v, want a node error", who, err)
 		}
@@ -239,7 +239,7 @@ func TestResolveAnswersAlikeForNoSuchUserAndNoKeys(t *testing.T) {
 	if *answers[0] != *answers[1] {
 		t.Errorf("no keys: %+v; no such user: %+v; want the same answer", *answers[0], *answers[1])
 	}
-	if !errors.Is(answers[0], node.ErrUnknownUser) {
+	if !errors.Is(answers[0], protocol.ErrUnknownUser) {
 		t.Errorf("the answer %v is not ErrUnknownUser", answers[0])
 	}
 }

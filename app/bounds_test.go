@@ -13,8 +13,7 @@ import (
 	"github.com/quic-go/quic-go"
 
 	"github.com/quicprochat/qpc/client"
-	"github.com/quicprochat/qpc/node"
-	"github.com/quicprochat/qpc/node/noderpc"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/transport"
 )
 
@@ -71,7 +70,7 @@ func TestCallsOverTheNodeBoundAreRefusedAsBusy(t *testing.T) {
 	_, err = c.Health(ctx)
 	end1()
 	end2()
-	if !errors.Is(noderpc.FromException(err), node.ErrRateLimited) {
+	if !errors.Is(protocol.FromException(err), protocol.ErrRateLimited) {
 		t.Fatalf("health with the node's calls all running = %v, want ErrRateLimited", err)
 	}
 	if got := busy.Load(); got != 1 {
@@ -87,7 +86,7 @@ func TestTryBeginRefusesAtItsBoundAndCountsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.TryBegin(); !errors.Is(err, ErrBusy) || !errors.Is(err, node.ErrRateLimited) {
+	if _, err := c.TryBegin(); !errors.Is(err, ErrBusy) || !errors.Is(err, protocol.ErrRateLimited) {
 		t.Fatalf("second TryBegin = %v, want ErrBusy wrapping ErrRateLimited", err)
 	}
 	if c.Running() != 1 {
@@ -278,7 +277,7 @@ func TestANewcomerTakesThePlaceOfTheLargestHolderOfTheUnauthenticatedPool(t *tes
 	for range 4 {
 		flood = append(flood, dialFrom(t, "127.0.0.2", n.Node))
 	}
-	waitFor(t, "the flood's 4 connections tracked", func() bool { return n.openConns() == 4 })
+	waitFor(t, "the flood's 4 connections tracked", func() bool { return n.tracker.open() == 4 })
 
 	// The pool is full of 127.0.0.2; a user from 127.0.0.1 still gets in,
 	// and one of the flood's connections is closed for it.
@@ -337,23 +336,23 @@ func TestEvictedConnectionsDoNotCountAgainstTheTotal(t *testing.T) {
 	// Stand-ins for evicted connections whose goroutines have not run
 	// yet: as many as the total allows.
 	var gone []*quic.Conn
-	n.mu.Lock()
+	n.tracker.mu.Lock()
 	for range cfg.MaxConnections {
 		c := new(quic.Conn)
 		gone = append(gone, c)
-		n.conns[c] = &connEntry{source: netip.MustParsePrefix("127.0.0.2/32"), evicted: true}
-		n.perSource[netip.MustParsePrefix("127.0.0.2/32")]++
-		n.evicting++
+		n.tracker.conns[c] = &connEntry{source: netip.MustParsePrefix("127.0.0.2/32"), evicted: true}
+		n.tracker.perSource[netip.MustParsePrefix("127.0.0.2/32")]++
+		n.tracker.evicting++
 	}
-	n.mu.Unlock()
+	n.tracker.mu.Unlock()
 	defer func() { // before the node's shutdown closes what it tracks
-		n.mu.Lock()
-		defer n.mu.Unlock()
+		n.tracker.mu.Lock()
+		defer n.tracker.mu.Unlock()
 		for _, c := range gone {
-			delete(n.conns, c)
-			n.evicting--
+			delete(n.tracker.conns, c)
+			n.tracker.evicting--
 		}
-		delete(n.perSource, netip.MustParsePrefix("127.0.0.2/32"))
+		delete(n.tracker.perSource, netip.MustParsePrefix("127.0.0.2/32"))
 	}()
 
 	c, err := dial(t, n.Addr().String(), transport.Trust{Pin: n.Fingerprint()})

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // MaxCalls bounds the client calls a node serves at once, whatever the
@@ -16,9 +16,9 @@ import (
 const MaxCalls = 1024
 
 // ErrBusy refuses a client call because the node serves MaxCalls already.
-// It wraps node.ErrRateLimited, so that clients see the rateLimited code
+// It wraps protocol.ErrRateLimited, so that clients see the rateLimited code
 // and retry later, as they do for their own rate.
-var ErrBusy = fmt.Errorf("node busy: %w", node.ErrRateLimited)
+var ErrBusy = fmt.Errorf("node busy: %w", protocol.ErrRateLimited)
 
 // calls counts the RPCs a node is running, so that shutdown can wait for
 // them to finish. Unlike a sync.WaitGroup it allows new calls to begin while

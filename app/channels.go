@@ -7,8 +7,8 @@ import (
 	"github.com/quicprochat/qpc/config"
 	"github.com/quicprochat/qpc/mesh/flood"
 	"github.com/quicprochat/qpc/metrics"
-	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/store"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // newChannels builds the broadcast channel relay on the node's store. It
@@ -18,7 +18,7 @@ func (n *Node) newChannels(cfg config.Node, st *store.Store) (*flood.Engine, err
 		Domain:         strings.ToLower(cfg.Domain),
 		Key:            n.key.Private,
 		Store:          st,
-		Notify:         func(ch node.ChannelID) { n.svc.NotifyChannel(ch) },
+		Notify:         func(ch protocol.ChannelID) { n.svc.NotifyChannel(ch) },
 		Retention:      cfg.ChannelRetention,
 		MaxHops:        cfg.MeshMaxHops,
 		OriginRate:     cfg.ChannelOriginRate,
@@ -34,11 +34,9 @@ func (n *Node) newChannels(cfg config.Node, st *store.Store) (*flood.Engine, err
 // record what leaves a node with it.
 var tapChannelLinks func(domain string, l flood.Links) flood.Links
 
-// startChannels runs the relay until stopChannels; it relays over the
+// runChannels runs the relay until ctx ends; it relays over the
 // federation links when there are any.
-func (n *Node) startChannels() {
-	ctx, cancel := context.WithCancel(context.Background())
-	n.chanStop, n.chanDone = cancel, make(chan struct{})
+func (n *Node) runChannels(ctx context.Context) error {
 	var links flood.Links
 	if n.fed != nil {
 		links = n.fed
@@ -46,19 +44,7 @@ func (n *Node) startChannels() {
 			links = tapChannelLinks(n.cfg.Domain, links)
 		}
 	}
-	go func() {
-		defer close(n.chanDone)
-		n.channels.Run(ctx, links)
-	}()
-}
-
-// stopChannels stops the relay and waits.
-func (n *Node) stopChannels() {
-	if n.chanStop == nil {
-		return
-	}
-	n.chanStop()
-	<-n.chanDone
+	return n.channels.Run(ctx, links)
 }
 
 // channelMetrics implements flood.Observer.

@@ -14,7 +14,7 @@ import (
 	"github.com/quicprochat/qpc/config"
 	"github.com/quicprochat/qpc/crypto/channel"
 	"github.com/quicprochat/qpc/mesh/flood"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // testChannel is a channel with its secret, as clients hold it.
@@ -32,10 +32,10 @@ func newTestChannel(t testing.TB, topic string) testChannel {
 	return testChannel{topic: topic, keys: s.Keys()}
 }
 
-func (c testChannel) id() node.ChannelID { return node.ChannelID(c.keys.ID) }
+func (c testChannel) id() protocol.ChannelID { return protocol.ChannelID(c.keys.ID) }
 
 // post seals text as a's post and publishes it on a's node.
-func (c testChannel) post(t testing.TB, a *client.Account, text string) node.PostID {
+func (c testChannel) post(t testing.TB, a *client.Account, text string) protocol.PostID {
 	t.Helper()
 	id, err := c.publish(a, text)
 	if err != nil {
@@ -44,10 +44,10 @@ func (c testChannel) post(t testing.TB, a *client.Account, text string) node.Pos
 	return id
 }
 
-func (c testChannel) publish(a *client.Account, text string) (node.PostID, error) {
+func (c testChannel) publish(a *client.Account, text string) (protocol.PostID, error) {
 	body, err := channel.Seal(c.keys, a.Address(), a.Keys.Identity, text, time.Now())
 	if err != nil {
-		return node.PostID{}, err
+		return protocol.PostID{}, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -57,14 +57,14 @@ func (c testChannel) publish(a *client.Account, text string) (node.PostID, error
 // follower collects the posts pushed to one client.
 type follower struct {
 	mu    sync.Mutex
-	posts []node.ChannelMessage
+	posts []protocol.ChannelMessage
 }
 
 func (c testChannel) follow(t testing.TB, a *client.Account) *follower {
 	t.Helper()
 	f := &follower{}
-	sub, err := a.Client.ChannelSubscribe(ctxT(t), []node.ChannelCursor{{Channel: c.id()}},
-		func(_ context.Context, posts []node.ChannelMessage) error {
+	sub, err := a.Client.ChannelSubscribe(ctxT(t), []protocol.ChannelCursor{{Channel: c.id()}},
+		func(_ context.Context, posts []protocol.ChannelMessage) error {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			f.posts = append(f.posts, posts...)
@@ -78,12 +78,12 @@ func (c testChannel) follow(t testing.TB, a *client.Account) *follower {
 }
 
 // wait polls until f has n posts and returns them.
-func (f *follower) wait(t testing.TB, who string, n int) []node.ChannelMessage {
+func (f *follower) wait(t testing.TB, who string, n int) []protocol.ChannelMessage {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		f.mu.Lock()
-		got := append([]node.ChannelMessage(nil), f.posts...)
+		got := append([]protocol.ChannelMessage(nil), f.posts...)
 		f.mu.Unlock()
 		if len(got) >= n {
 			return got
@@ -96,7 +96,7 @@ func (f *follower) wait(t testing.TB, who string, n int) []node.ChannelMessage {
 }
 
 // open opens m and checks that a wrote text.
-func (c testChannel) open(t testing.TB, m node.ChannelMessage, a *client.Account, text string) {
+func (c testChannel) open(t testing.TB, m protocol.ChannelMessage, a *client.Account, text string) {
 	t.Helper()
 	msg, err := channel.Open(c.keys, m.Body)
 	if err != nil {
@@ -131,7 +131,7 @@ func (l tappedLinks) Flood(ctx context.Context, n string, posts []*flood.Post) e
 	return l.Links.Flood(ctx, n, posts)
 }
 
-func (l tappedLinks) Inventory(ctx context.Context, n string, ids []node.PostID) ([]int, error) {
+func (l tappedLinks) Inventory(ctx context.Context, n string, ids []protocol.PostID) ([]int, error) {
 	l.t.mu.Lock()
 	for _, id := range ids {
 		l.t.bytes = append(l.t.bytes, id[:])
@@ -340,7 +340,7 @@ func TestTheRateLimitsHoldAtTheirBounds(t *testing.T) {
 		switch {
 		case err == nil:
 			ok++
-		case !errors.Is(err, node.ErrRateLimited):
+		case !errors.Is(err, protocol.ErrRateLimited):
 			t.Fatalf("post %d: %v, want ErrRateLimited", i, err)
 		}
 	}
@@ -383,7 +383,7 @@ func BenchmarkChannelRelay(b *testing.B) {
 				bd[len(bd)-1] ^= byte(i)
 				bd[len(bd)-2] ^= byte(i >> 8)
 				bd[len(bd)-3] ^= byte(i >> 16)
-				if _, err := m.n(1).channels.Publish(ctx, node.ChannelOutgoing{Sender: "alice", Channel: ch.id(), Body: bd}); err != nil {
+				if _, err := m.n(1).channels.Publish(ctx, protocol.ChannelOutgoing{Sender: "alice", Channel: ch.id(), Body: bd}); err != nil {
 					b.Error(err)
 				}
 			}

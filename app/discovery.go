@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -34,27 +33,6 @@ func newDiscovery(cfg config.Node, nodeID, fingerprint string, listen net.Addr, 
 		return nil, &config.FlagError{Flag: "mdns", Err: err}
 	}
 	return d, nil
-}
-
-// startDiscovery runs mDNS beside the listener until stopDiscovery.
-func (n *Node) startDiscovery() {
-	ctx, cancel := context.WithCancel(context.Background())
-	n.mdnsStop, n.mdnsDone = cancel, make(chan struct{})
-	go func() {
-		defer close(n.mdnsDone)
-		if err := n.mdns.Run(ctx); err != nil {
-			n.log.Error("mDNS discovery stopped", "err", err)
-		}
-	}()
-}
-
-// stopDiscovery says goodbye on the mesh and waits until it was sent.
-func (n *Node) stopDiscovery() {
-	if n.mdnsStop == nil {
-		return
-	}
-	n.mdnsStop()
-	<-n.mdnsDone
 }
 
 // MeshPeers returns the table of nodes discovered with mDNS, or nil

@@ -21,6 +21,7 @@ import (
 	"github.com/quicprochat/qpc/metrics"
 	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/store"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/version"
 )
 
@@ -89,24 +90,21 @@ func (n *Node) newFederation(cfg config.Node) (*federation.Manager, error) {
 	return m, nil
 }
 
-// startFederation dials peers beside the listener until stopFederation.
-func (n *Node) startFederation() {
-	ctx, cancel := context.WithCancel(context.Background())
-	n.fedStop, n.fedDone = cancel, make(chan struct{})
+// runFederation dials peers beside the listener until ctx ends; then it
+// closes every link.
+func (n *Node) runFederation(ctx context.Context) error {
 	var source federation.PeerSource
 	if t := n.MeshPeers(); t != nil {
 		source = t
 	}
-	go func() {
-		defer close(n.fedDone)
-		meshDone := make(chan struct{})
-		go func() {
-			defer close(meshDone)
-			n.mesh.Run(ctx, n.fed)
-		}()
-		n.fed.Run(ctx, n.ln, source)
-		<-meshDone
-	}()
+	return n.fed.Run(ctx, n.ln, source)
+}
+
+// runMesh forwards store-and-forward envelopes over the federation links
+// until ctx ends.
+func (n *Node) runMesh(ctx context.Context) error {
+	n.mesh.Run(ctx, n.fed)
+	return nil
 }
 
 // newMesh builds the store-and-forward engine on the node's store.
@@ -129,17 +127,8 @@ func (n *Node) newMesh(cfg config.Node, st *store.Store) (*forward.Engine, error
 // time a peer forwards.
 type meshLocal struct{ n *Node }
 
-func (l meshLocal) DeliverMesh(ctx context.Context, msgs []node.NewMessage) ([]node.Receipt, error) {
+func (l meshLocal) DeliverMesh(ctx context.Context, msgs []protocol.NewMessage) ([]protocol.Receipt, error) {
 	return l.n.svc.DeliverMesh(ctx, msgs)
-}
-
-// stopFederation closes every link and waits.
-func (n *Node) stopFederation() {
-	if n.fedStop == nil {
-		return
-	}
-	n.fedStop()
-	<-n.fedDone
 }
 
 // Federation returns the node's federation manager, or nil without
@@ -190,9 +179,9 @@ func (f *federationMetrics) Forged(peer, kind string) { f.forged.With(peer, kind
 
 func (f *federationMetrics) Refused(reason string) { f.refused.With(reason).Inc() }
 
-func (f *federationMetrics) LinkState(peer string, s node.LinkState) {
+func (f *federationMetrics) LinkState(peer string, s protocol.LinkState) {
 	v := 0.0
-	if s == node.LinkUp {
+	if s == protocol.LinkUp {
 		v = 1
 	}
 	f.up.With(peer).Set(v)

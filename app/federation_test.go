@@ -16,8 +16,8 @@ import (
 	"github.com/quicprochat/qpc/config"
 	"github.com/quicprochat/qpc/crypto/ca"
 	"github.com/quicprochat/qpc/federation"
-	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/store"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/transport"
 )
 
@@ -78,7 +78,7 @@ func waitLinks(t testing.TB, n *running, domains ...string) {
 	for {
 		up := map[string]bool{}
 		for _, l := range n.Federation().Links() {
-			if l.State == node.LinkUp {
+			if l.State == protocol.LinkUp {
 				up[l.Domain] = true
 			}
 		}
@@ -194,10 +194,10 @@ func TestUnknownAddressesGetClearErrorsAndMessagesForADownPeerWaitInTheMesh(t *t
 	bob := newAccount(t, n2, "bob")
 	ctx := ctxT(t)
 
-	if _, err := alice.SendText(ctx, "zoe@n9.example.mesh", "hi"); !errors.Is(err, node.ErrUnknownDomain) {
+	if _, err := alice.SendText(ctx, "zoe@n9.example.mesh", "hi"); !errors.Is(err, protocol.ErrUnknownDomain) {
 		t.Errorf("to an unknown domain: %v, want ErrUnknownDomain", err)
 	}
-	if _, err := alice.SendText(ctx, "nobody@n2.example.mesh", "hi"); !errors.Is(err, node.ErrUnknownUser) {
+	if _, err := alice.SendText(ctx, "nobody@n2.example.mesh", "hi"); !errors.Is(err, protocol.ErrUnknownUser) {
 		t.Errorf("to an unknown user of a peer: %v, want ErrUnknownUser", err)
 	}
 	out, _, err := alice.Seal(ctx, bob.Address(), 1, []byte("sealed while n2 is up"))
@@ -207,15 +207,15 @@ func TestUnknownAddressesGetClearErrorsAndMessagesForADownPeerWaitInTheMesh(t *t
 
 	n2.wait(t) // n2 goes away; n1 notices at once (the link closes)
 	deadline := time.Now().Add(10 * time.Second)
-	for n1.Federation().Links()[0].State == node.LinkUp && time.Now().Before(deadline) {
+	for n1.Federation().Links()[0].State == protocol.LinkUp && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	// The message waits in the mesh at n1: n2's node is not linked.
 	r, err := alice.Client.Enqueue(ctx, out)
-	if err != nil || r.MeshID == (node.MeshID{}) || r.QueuedAt != "n1.example.mesh" {
+	if err != nil || r.MeshID == (protocol.MeshID{}) || r.QueuedAt != "n1.example.mesh" {
 		t.Fatalf("to a peer that is down: %+v, %v; want it queued in the mesh at n1", r, err)
 	}
-	waitStatus(t, alice, node.MeshQueued, r.MeshID)
+	waitStatus(t, alice, protocol.MeshQueued, r.MeshID)
 
 	// n2 comes back on the same port with the same data: the link comes
 	// back by itself and the message is delivered, once.
@@ -227,7 +227,7 @@ func TestUnknownAddressesGetClearErrorsAndMessagesForADownPeerWaitInTheMesh(t *t
 	if string(got[0].Body) != "sealed while n2 is up" || !got[0].Verified {
 		t.Errorf("bob got %+v", got[0])
 	}
-	waitStatus(t, alice, node.MeshDelivered, r.MeshID)
+	waitStatus(t, alice, protocol.MeshDelivered, r.MeshID)
 	// Later messages take the link again.
 	if r, err := alice.SendText(ctx, bob.Address(), "direct"); err != nil || r.Seq != 2 {
 		t.Errorf("after n2's restart: %+v, %v; want it in bob's mailbox as message 2", r, err)
@@ -274,7 +274,7 @@ func TestPeersWithBadCertificatesAreRefusedAndCounted(t *testing.T) {
 		t.Errorf("metrics do not show the good link up:\n%s", grep(text, "qpc_federation"))
 	}
 	for _, l := range n1.Federation().Links() {
-		if l.Domain != "good.example.mesh" && l.State == node.LinkUp {
+		if l.Domain != "good.example.mesh" && l.State == protocol.LinkUp {
 			t.Errorf("a link to %s (%s) is up", l.Domain, l.Address)
 		}
 		if l.Domain == "" && !strings.Contains(l.LastError, "refused") {
@@ -304,7 +304,7 @@ func TestAPeerMayDeliverOnlyToUsersOfTheNodeItLinksTo(t *testing.T) {
 	newAccount(t, n1, "alice")
 	ctx := context.Background()
 	// n2 asks n1 to deliver for a third domain, and for a bare name.
-	receipts, err := n2.Federation().Relay(ctx, "n1.example.mesh", []node.Outgoing{
+	receipts, err := n2.Federation().Relay(ctx, "n1.example.mesh", []protocol.Outgoing{
 		{Recipient: "carol@n3.example.mesh", Payload: []byte("x")},
 		{Recipient: "alice", Payload: []byte("x")},
 		{Recipient: "alice@n1.example.mesh", Payload: []byte("x")},
@@ -312,12 +312,12 @@ func TestAPeerMayDeliverOnlyToUsersOfTheNodeItLinksTo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, want := range []error{node.ErrUnknownDomain, node.ErrUnknownDomain, nil} {
+	for i, want := range []error{protocol.ErrUnknownDomain, protocol.ErrUnknownDomain, nil} {
 		if !errors.Is(receipts[i].Err, want) || (want == nil) != (receipts[i].Err == nil) {
 			t.Errorf("receipt %d: %v, want %v", i, receipts[i].Err, want)
 		}
 	}
-	if _, err := n2.Federation().ResolveUser(ctx, "alice@n3.example.mesh"); !errors.Is(err, node.ErrUnknownDomain) {
+	if _, err := n2.Federation().ResolveUser(ctx, "alice@n3.example.mesh"); !errors.Is(err, protocol.ErrUnknownDomain) {
 		t.Errorf("resolve for a domain nobody serves: %v", err)
 	}
 }
@@ -374,10 +374,10 @@ func TestAPeerThatRelaysFasterThanItsRateIsRefused(t *testing.T) {
 	n2 := start(t, c.federated("n2.example.mesh", ca.IssueOptions{}, n1.Addr().String()))
 	waitLinks(t, n2, "n1.example.mesh")
 	newAccount(t, n1, "alice")
-	batch := func(n int) []node.Outgoing {
-		msgs := make([]node.Outgoing, n)
+	batch := func(n int) []protocol.Outgoing {
+		msgs := make([]protocol.Outgoing, n)
 		for i := range msgs {
-			msgs[i] = node.Outgoing{Recipient: "alice@n1.example.mesh", Payload: []byte("x")}
+			msgs[i] = protocol.Outgoing{Recipient: "alice@n1.example.mesh", Payload: []byte("x")}
 		}
 		return msgs
 	}
@@ -391,7 +391,7 @@ func TestAPeerThatRelaysFasterThanItsRateIsRefused(t *testing.T) {
 			t.Errorf("receipt %d: %v", i, r.Err)
 		}
 	}
-	if _, err := n2.Federation().Relay(ctx, "n1.example.mesh", batch(10)); !errors.Is(err, node.ErrRateLimited) {
+	if _, err := n2.Federation().Relay(ctx, "n1.example.mesh", batch(10)); !errors.Is(err, protocol.ErrRateLimited) {
 		t.Errorf("a second burst at once: %v, want ErrRateLimited", err)
 	}
 	if got := n1.Federation().Links()[0].RelayedIn; got != 10 {

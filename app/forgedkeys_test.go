@@ -15,6 +15,7 @@ import (
 	"github.com/quicprochat/qpc/crypto/attest"
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // forger is the federation of a member node that lies about keys: it
@@ -40,7 +41,7 @@ func (f *forger) set(mode, cert, key string) {
 	f.mu.Unlock()
 }
 
-func (f *forger) ResolveUser(ctx context.Context, addr string) (node.PublishedKeys, error) {
+func (f *forger) ResolveUser(ctx context.Context, addr string) (protocol.PublishedKeys, error) {
 	k, err := f.Federation.ResolveUser(ctx, addr)
 	f.mu.Lock()
 	mode, certFile, keyFile := f.mode, f.cert, f.key
@@ -52,7 +53,7 @@ func (f *forger) ResolveUser(ctx context.Context, addr string) (node.PublishedKe
 	if err != nil {
 		return k, err
 	}
-	out := node.PublishedKeys{IdentityKey: b.IdentityKey, HPKEKey: b.HPKEKey, Signature: b.Signature, Published: k.Published}
+	out := protocol.PublishedKeys{IdentityKey: b.IdentityKey, HPKEKey: b.HPKEKey, Signature: b.Signature, Published: k.Published}
 	switch mode {
 	case "keep":
 		out.Answer = k.Answer

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/quicprochat/qpc/crypto/ca"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // pqSuite is the wire value of the post-quantum MLS suite (crypto/mls).
@@ -70,7 +70,7 @@ func TestKeyPackagesAreKeptAndHandedOutBySuite(t *testing.T) {
 			t.Errorf("fetch of suite 0x%04x: %q last=%v %v; want %q last=%v", step.suite, pkg, last, err, step.want, step.last)
 		}
 	}
-	if _, _, err := alice.Client.FetchKeyPackage(ctx, "bob@b.example.mesh", 0x0003); !errors.Is(err, node.ErrNoKeyPackage) {
+	if _, _, err := alice.Client.FetchKeyPackage(ctx, "bob@b.example.mesh", 0x0003); !errors.Is(err, protocol.ErrNoKeyPackage) {
 		t.Errorf("fetch of a suite bob never uploaded: %v, want ErrNoKeyPackage", err)
 	}
 	big := kp(pqSuite, string(make([]byte, 8<<10)))
@@ -86,7 +86,7 @@ func TestKeyPackagesAreKeptAndHandedOutBySuite(t *testing.T) {
 		"suite 3, which nodes do not keep": {[][]byte{kp(3, "x")}, nil},
 		"a package over 8 KiB":             {[][]byte{big}, nil},
 	} {
-		if err := bob.Client.UploadKeyPackages(ctx, up.pkgs, up.last); !errors.Is(err, node.ErrBadRequest) {
+		if err := bob.Client.UploadKeyPackages(ctx, up.pkgs, up.last); !errors.Is(err, protocol.ErrBadRequest) {
 			t.Errorf("upload of %s: %v, want ErrBadRequest", name, err)
 		}
 	}

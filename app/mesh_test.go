@@ -16,8 +16,8 @@ import (
 	"github.com/quicprochat/qpc/crypto/ca"
 	"github.com/quicprochat/qpc/mesh/envelope"
 	"github.com/quicprochat/qpc/mesh/forward"
-	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/store"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 func init() {
@@ -120,7 +120,7 @@ func (m *mesh) stop(i int) {
 		for {
 			up := false
 			for _, l := range o.Federation().Links() {
-				up = up || l.Domain == n.cfg.Domain && l.State == node.LinkUp
+				up = up || l.Domain == n.cfg.Domain && l.State == protocol.LinkUp
 			}
 			if !up {
 				break
@@ -141,7 +141,7 @@ func (m *mesh) begin(i int) {
 }
 
 // waitStatus polls the sender's node until each id has state want.
-func waitStatus(t testing.TB, a *client.Account, want node.MeshState, ids ...node.MeshID) []node.MessageStatus {
+func waitStatus(t testing.TB, a *client.Account, want protocol.MeshState, ids ...protocol.MeshID) []protocol.MessageStatus {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -201,20 +201,20 @@ func TestAMessageCrossesAChainThroughANodeNotLinkedToEither(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.MeshID == (node.MeshID{}) || r.QueuedAt != meshDomain(1) || r.Seq != 0 {
+	if r.MeshID == (protocol.MeshID{}) || r.QueuedAt != meshDomain(1) || r.Seq != 0 {
 		t.Fatalf("receipt %+v, want one queued in the mesh at n1", r)
 	}
 	got := in.wait(t, 1)
 	if string(got[0].Body) != "through the middle" || !got[0].Verified || got[0].From != alice.Address() {
 		t.Errorf("carol got %+v", got[0])
 	}
-	st := waitStatus(t, alice, node.MeshDelivered, r.MeshID)
+	st := waitStatus(t, alice, protocol.MeshDelivered, r.MeshID)
 	if st[0].At != meshDomain(3) || st[0].Recipient != carol.Address() {
 		t.Errorf("status %+v, want delivered at n3 to carol", st[0])
 	}
 	// Nobody else may read it.
 	bob := newAccount(t, m.n(2), "bob")
-	if st, _ := bob.Client.MessageStatus(ctx, []node.MeshID{r.MeshID}); st[0].State != node.MeshUnknown {
+	if st, _ := bob.Client.MessageStatus(ctx, []protocol.MeshID{r.MeshID}); st[0].State != protocol.MeshUnknown {
 		t.Errorf("another user sees the status: %+v", st[0])
 	}
 	for i := 1; i <= 3; i++ {
@@ -244,16 +244,16 @@ func TestAPartitionedRecipientGetsEveryMessageOnceAndInOrder(t *testing.T) {
 		return msgs
 	}
 	fromAlice, fromBob := seal(alice, 100), seal(bob, 10)
-	send := func(a *client.Account, out client.Outgoing) node.MeshID {
+	send := func(a *client.Account, out client.Outgoing) protocol.MeshID {
 		r, err := a.Client.Enqueue(ctx, out)
-		if err != nil || r.MeshID == (node.MeshID{}) {
+		if err != nil || r.MeshID == (protocol.MeshID{}) {
 			t.Fatalf("%s: %+v, %v; want it queued in the mesh", a.User, r, err)
 		}
 		return r.MeshID
 	}
 
 	m.stop(3)
-	var ids []node.MeshID
+	var ids []protocol.MeshID
 	for _, out := range fromBob {
 		send(bob, out) // these wait on n2's disk
 	}
@@ -299,7 +299,7 @@ func TestAPartitionedRecipientGetsEveryMessageOnceAndInOrder(t *testing.T) {
 	if next["alice"] != 100 || next["bob"] != 10 {
 		t.Errorf("carol got %v", next)
 	}
-	waitStatus(t, alice, node.MeshDelivered, ids...)
+	waitStatus(t, alice, protocol.MeshDelivered, ids...)
 }
 
 // sendAll sends one message from every node to a user on every other node
@@ -312,10 +312,10 @@ func sendAll(t testing.TB, m *mesh, nodes int) {
 		newAccount(t, m.n(j), "user")
 	}
 	for i := 1; i <= nodes; i++ {
-		var out []node.MeshOutgoing
+		var out []protocol.MeshOutgoing
 		for j := 1; j <= nodes; j++ {
 			if i != j {
-				out = append(out, node.MeshOutgoing{Sender: "user", Recipient: "user@" + meshDomain(j),
+				out = append(out, protocol.MeshOutgoing{Sender: "user", Recipient: "user@" + meshDomain(j),
 					Payload: []byte(fmt.Sprintf("from %d to %d", i, j))})
 			}
 		}
@@ -391,11 +391,11 @@ func TestAnEnvelopeWhoseTTLRunsOutIsDroppedAndTheSenderSeesIt(t *testing.T) {
 	ctx := ctxT(t)
 	// Nobody serves n9: the envelope waits at n1 until its TTL runs out.
 	r, err := alice.Client.Enqueue(ctx, client.Outgoing{Recipient: "zoe@n9.example.mesh", Payload: []byte("x"), TTL: time.Second})
-	if err != nil || r.MeshID == (node.MeshID{}) {
+	if err != nil || r.MeshID == (protocol.MeshID{}) {
 		t.Fatalf("receipt %+v, %v", r, err)
 	}
-	st := waitStatus(t, alice, node.MeshExpired, r.MeshID)
-	if !errors.Is(st[0].Reason, node.ErrExpired) || st[0].At != meshDomain(1) {
+	st := waitStatus(t, alice, protocol.MeshExpired, r.MeshID)
+	if !errors.Is(st[0].Reason, protocol.ErrExpired) || st[0].At != meshDomain(1) {
 		t.Errorf("status %+v, want expired at n1", st[0])
 	}
 	waitMetrics(t, m.n(1), func(text string) bool {
@@ -417,8 +417,8 @@ func TestTheHopLimitStopsForwarding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := waitStatus(t, alice, node.MeshDropped, r.MeshID)
-	if !errors.Is(st[0].Reason, node.ErrHopLimit) {
+	st := waitStatus(t, alice, protocol.MeshDropped, r.MeshID)
+	if !errors.Is(st[0].Reason, protocol.ErrHopLimit) {
 		t.Errorf("status %+v, want dropped for the hop limit", st[0])
 	}
 	if c := m.n(1).mesh.Counters(); c["dropped:hop-limit"] != 1 {
@@ -465,7 +465,7 @@ func TestTamperedEnvelopesAreRejectedAndCounted(t *testing.T) {
 		if r.Outcome != want[i] {
 			t.Errorf("envelope %d: %s (%v), want %s", i, r.Outcome, r.Err, want[i])
 		}
-		if r.Outcome == forward.Rejected && !errors.Is(r.Err, node.ErrBadEnvelope) {
+		if r.Outcome == forward.Rejected && !errors.Is(r.Err, protocol.ErrBadEnvelope) {
 			t.Errorf("envelope %d rejected with %v, want ErrBadEnvelope", i, r.Err)
 		}
 	}
@@ -486,14 +486,14 @@ func TestAFullStoreRefusesNewEnvelopesAndEvictsNothing(t *testing.T) {
 	alice := newAccount(t, m.n(1), "alice")
 	ctx := ctxT(t)
 	payload := make([]byte, 1000)
-	var held, refused []node.MeshID
+	var held, refused []protocol.MeshID
 	for i := 0; i < 20; i++ {
 		r, err := alice.Client.Enqueue(ctx, client.Outgoing{Recipient: "zoe@n9.example.mesh", Payload: payload})
 		switch {
-		case err == nil && r.MeshID != (node.MeshID{}):
+		case err == nil && r.MeshID != (protocol.MeshID{}):
 			held = append(held, r.MeshID)
-		case errors.Is(err, node.ErrMeshFull) || errors.Is(r.Err, node.ErrMeshFull):
-			refused = append(refused, node.MeshID{})
+		case errors.Is(err, protocol.ErrMeshFull) || errors.Is(r.Err, protocol.ErrMeshFull):
+			refused = append(refused, protocol.MeshID{})
 		default:
 			t.Fatalf("message %d: %+v, %v", i, r, err)
 		}
@@ -517,7 +517,7 @@ func TestAFullStoreRefusesNewEnvelopesAndEvictsNothing(t *testing.T) {
 			t.Errorf("something was dropped: %v", c)
 		}
 	}
-	waitStatus(t, alice, node.MeshQueued, held...)
+	waitStatus(t, alice, protocol.MeshQueued, held...)
 }
 
 // BenchmarkDeliveryAfterARouteAppears measures DESIGN §8's store-and-
@@ -541,7 +541,7 @@ func BenchmarkDeliveryAfterARouteAppears(b *testing.B) {
 			time.Sleep(time.Millisecond)
 		}
 		payload := fmt.Sprintf("round %d", i)
-		r := m.n(1).mesh.Send(context.Background(), []node.MeshOutgoing{{Sender: "user", Recipient: "user@" + meshDomain(3), Payload: []byte(payload)}})
+		r := m.n(1).mesh.Send(context.Background(), []protocol.MeshOutgoing{{Sender: "user", Recipient: "user@" + meshDomain(3), Payload: []byte(payload)}})
 		if r[0].Err != nil {
 			b.Fatal(r[0].Err)
 		}

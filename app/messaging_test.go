@@ -16,6 +16,7 @@ import (
 	"github.com/quicprochat/qpc/crypto/opaque"
 	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/store"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/transport"
 )
 
@@ -69,7 +70,7 @@ type inbox struct {
 func subscribe(t testing.TB, a *client.Account, after uint64) *inbox {
 	t.Helper()
 	in := &inbox{a: a, ch: make(chan struct{}, 1)}
-	_, err := a.Client.Subscribe(ctxT(t), after, func(msgs []node.Message) {
+	_, err := a.Client.Subscribe(ctxT(t), after, func(msgs []protocol.Message) {
 		in.mu.Lock()
 		for _, m := range msgs {
 			in.got = append(in.got, a.Open(context.Background(), m))
@@ -243,17 +244,17 @@ func TestAuthenticationFailuresAreDistinctErrors(t *testing.T) {
 	if !errors.Is(errUnknown, client.ErrWrongPassword) || errUnknown.Error() != err.Error() {
 		t.Errorf("unknown user: %v; want the same as a wrong password: %v", errUnknown, err)
 	}
-	if _, err := c.Fetch(ctx, 0, 10); !errors.Is(err, node.ErrUnauthenticated) {
+	if _, err := c.Fetch(ctx, 0, 10); !errors.Is(err, protocol.ErrUnauthenticated) {
 		t.Errorf("fetch without login: %v", err)
 	}
 	forged := bytes.Repeat([]byte{7}, node.TokenLen)
-	if _, err := c.Resume(ctx, forged); !errors.Is(err, node.ErrInvalidToken) {
+	if _, err := c.Resume(ctx, forged); !errors.Is(err, protocol.ErrInvalidToken) {
 		t.Errorf("forged token: %v", err)
 	}
-	if _, err := c.Register(ctx, fastOPAQUE, domain, "carol", []byte("x")); !errors.Is(err, node.ErrUserExists) {
+	if _, err := c.Register(ctx, fastOPAQUE, domain, "carol", []byte("x")); !errors.Is(err, protocol.ErrUserExists) {
 		t.Errorf("taken name: %v", err)
 	}
-	if _, err := c.Register(ctx, fastOPAQUE, domain, "Bad Name!", []byte("x")); !errors.Is(err, node.ErrBadRequest) {
+	if _, err := c.Register(ctx, fastOPAQUE, domain, "Bad Name!", []byte("x")); !errors.Is(err, protocol.ErrBadRequest) {
 		t.Errorf("bad name: %v", err)
 	}
 }
@@ -264,7 +265,7 @@ func TestAnExpiredSessionIsRefused(t *testing.T) {
 	n := start(t, cfg)
 	a := newAccountNoPublish(t, n, "dave")
 	time.Sleep(5 * time.Millisecond) // let the 1 ms session lapse; this is the condition under test, not a wait for readiness
-	if _, err := a.Fetch(ctxT(t), 0, 1); !errors.Is(err, node.ErrSessionExpired) {
+	if _, err := a.Fetch(ctxT(t), 0, 1); !errors.Is(err, protocol.ErrSessionExpired) {
 		t.Errorf("fetch on an expired session: %v", err)
 	}
 }
@@ -298,7 +299,7 @@ func TestBoundsGiveClearErrorsAndDropNothingAccepted(t *testing.T) {
 	ctx := ctxT(t)
 
 	big := client.Outgoing{Recipient: "bob", Payload: make([]byte, 4097)}
-	if _, err := alice.Client.Enqueue(ctx, big); !errors.Is(err, node.ErrPayloadTooLarge) {
+	if _, err := alice.Client.Enqueue(ctx, big); !errors.Is(err, protocol.ErrPayloadTooLarge) {
 		t.Errorf("oversized payload: %v", err)
 	}
 	for i := range 3 {
@@ -306,7 +307,7 @@ func TestBoundsGiveClearErrorsAndDropNothingAccepted(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := alice.SendText(ctx, "bob", "one too many"); !errors.Is(err, node.ErrMailboxFull) {
+	if _, err := alice.SendText(ctx, "bob", "one too many"); !errors.Is(err, protocol.ErrMailboxFull) {
 		t.Errorf("full mailbox: %v", err)
 	}
 	msgs, err := bob.Client.Fetch(ctx, 0, 10)
@@ -315,7 +316,7 @@ func TestBoundsGiveClearErrorsAndDropNothingAccepted(t *testing.T) {
 	}
 	var limited error
 	for range 20 {
-		if _, err := alice.Client.Enqueue(ctx, client.Outgoing{Recipient: "nobody", Payload: []byte{1}}); errors.Is(err, node.ErrRateLimited) {
+		if _, err := alice.Client.Enqueue(ctx, client.Outgoing{Recipient: "nobody", Payload: []byte{1}}); errors.Is(err, protocol.ErrRateLimited) {
 			limited = err
 			break
 		}
@@ -329,7 +330,7 @@ func TestKeyPackagesRunOutToTheLastResortThenFail(t *testing.T) {
 	n := start(t, testConfig(t))
 	alice, bob := newAccount(t, n, "alice"), newAccount(t, n, "bob")
 	ctx := ctxT(t)
-	if _, _, err := alice.Client.FetchKeyPackage(ctx, "bob", 1); !errors.Is(err, node.ErrNoKeyPackage) {
+	if _, _, err := alice.Client.FetchKeyPackage(ctx, "bob", 1); !errors.Is(err, protocol.ErrNoKeyPackage) {
 		t.Errorf("no packages yet: %v", err)
 	}
 	if err := bob.Client.UploadKeyPackages(ctx, [][]byte{kp(1, "kp1"), kp(1, "kp2")}, kp(1, "last")); err != nil {
@@ -421,7 +422,7 @@ func TestAFollowingClientReconnectsByItselfAfterTheNodeRestarts(t *testing.T) {
 				connects++
 				mu.Unlock()
 			},
-			Handler: func(c *client.Client, msgs []node.Message) uint64 {
+			Handler: func(c *client.Client, msgs []protocol.Message) uint64 {
 				mu.Lock()
 				defer mu.Unlock()
 				for _, m := range msgs {

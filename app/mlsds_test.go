@@ -13,7 +13,7 @@ import (
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/crypto/ca"
 	"github.com/quicprochat/qpc/crypto/commitclaim"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // testKey is a made-up sequencer key of epoch of group, the same for
@@ -40,7 +40,7 @@ func TestTheHomeNodeAcceptsOneCommitPerEpochAndTheLoserCatchesUp(t *testing.T) {
 	fromAlice, fromBob := []byte("alice's commit for epoch 0"), []byte("bob's commit for epoch 0")
 
 	o, err := alice.Client.OrderCommit(ctx, "", testClaim(group, 0, fromAlice))
-	if err != nil || !reflect.DeepEqual(o, node.CommitOrder{Accepted: true, Next: 1}) {
+	if err != nil || !reflect.DeepEqual(o, protocol.CommitOrder{Accepted: true, Next: 1}) {
 		t.Fatalf("alice claims epoch 0: %+v, %v; want accepted, next 1", o, err)
 	}
 	// bob names the home explicitly, in another case: the same node.
@@ -55,13 +55,13 @@ func TestTheHomeNodeAcceptsOneCommitPerEpochAndTheLoserCatchesUp(t *testing.T) {
 		t.Errorf("alice retries her accepted claim: %+v, %v; want accepted again, next 2", o, err)
 	}
 
-	if _, err := alice.Client.OrderCommit(ctx, "", testClaim(nil, 0, fromAlice)); !errors.Is(err, node.ErrBadRequest) {
+	if _, err := alice.Client.OrderCommit(ctx, "", testClaim(nil, 0, fromAlice)); !errors.Is(err, protocol.ErrBadRequest) {
 		t.Errorf("an empty group id: %v, want ErrBadRequest", err)
 	}
-	if _, err := alice.Client.OrderCommit(ctx, "", testClaim(group, 2, make([]byte, n.cfg.MaxPayload+1))); !errors.Is(err, node.ErrBadRequest) {
+	if _, err := alice.Client.OrderCommit(ctx, "", testClaim(group, 2, make([]byte, n.cfg.MaxPayload+1))); !errors.Is(err, protocol.ErrBadRequest) {
 		t.Errorf("a commit over the payload limit: %v, want ErrBadRequest", err)
 	}
-	if _, err := alice.Client.OrderCommit(ctx, "n9.example.mesh", testClaim(group, 0, fromAlice)); !errors.Is(err, node.ErrUnknownDomain) {
+	if _, err := alice.Client.OrderCommit(ctx, "n9.example.mesh", testClaim(group, 0, fromAlice)); !errors.Is(err, protocol.ErrUnknownDomain) {
 		t.Errorf("a home elsewhere without federation: %v, want ErrUnknownDomain", err)
 	}
 
@@ -70,10 +70,10 @@ func TestTheHomeNodeAcceptsOneCommitPerEpochAndTheLoserCatchesUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer anon.Close()
-	if _, err := anon.OrderCommit(ctx, "", testClaim(group, 2, []byte("anonymous"))); !errors.Is(err, node.ErrUnauthenticated) {
+	if _, err := anon.OrderCommit(ctx, "", testClaim(group, 2, []byte("anonymous"))); !errors.Is(err, protocol.ErrUnauthenticated) {
 		t.Errorf("a claim without a session: %v, want ErrUnauthenticated", err)
 	}
-	if _, _, err := anon.KeyPackageCount(ctx, 1); !errors.Is(err, node.ErrUnauthenticated) {
+	if _, _, err := anon.KeyPackageCount(ctx, 1); !errors.Is(err, protocol.ErrUnauthenticated) {
 		t.Errorf("a key package count without a session: %v, want ErrUnauthenticated", err)
 	}
 }
@@ -125,11 +125,11 @@ func TestACommitClaimCrossesFederationToTheGroupsHome(t *testing.T) {
 	fromBob := []byte("bob's commit, claimed through b")
 
 	o, err := bob.Client.OrderCommit(ctx, "a.example.mesh", testClaim(group, 0, fromBob))
-	if err != nil || !reflect.DeepEqual(o, node.CommitOrder{Accepted: true, Next: 1}) {
+	if err != nil || !reflect.DeepEqual(o, protocol.CommitOrder{Accepted: true, Next: 1}) {
 		t.Fatalf("bob on b claims epoch 0 at a: %+v, %v; want accepted, next 1", o, err)
 	}
 	o, err = alice.Client.OrderCommit(ctx, "", testClaim(group, 0, []byte("alice's commit")))
-	want := node.CommitOrder{Next: 1, Missing: [][]byte{fromBob}}
+	want := protocol.CommitOrder{Next: 1, Missing: [][]byte{fromBob}}
 	if err != nil || !reflect.DeepEqual(o, want) {
 		t.Fatalf("alice on a claims epoch 0: %+v, %v; want refused with bob's commit", o, err)
 	}
@@ -146,14 +146,14 @@ func TestACommitClaimCrossesFederationToTheGroupsHome(t *testing.T) {
 	forged, old := testClaim(group, 1, []byte("junk")), testKey(group, 0)
 	forged.Key, forged.Proof = commitclaim.Public(old), commitclaim.Sign(old, group, 1, forged.Commit, forged.NextKey)
 	for _, c := range []client.CommitClaim{forged, testClaim(group, 1<<64-2, []byte("junk"))} {
-		if o, err := bob.Client.OrderCommit(ctx, "a.example.mesh", c); !errors.Is(err, node.ErrBadCommitClaim) {
+		if o, err := bob.Client.OrderCommit(ctx, "a.example.mesh", c); !errors.Is(err, protocol.ErrBadCommitClaim) {
 			t.Errorf("a junk claim of epoch %d through b: %+v, %v; want ErrBadCommitClaim", c.Epoch, o, err)
 		}
 	}
-	if _, err := bob.Client.OrderCommit(ctx, "n9.example.mesh", testClaim(group, 0, fromBob)); !errors.Is(err, node.ErrUnknownDomain) {
+	if _, err := bob.Client.OrderCommit(ctx, "n9.example.mesh", testClaim(group, 0, fromBob)); !errors.Is(err, protocol.ErrUnknownDomain) {
 		t.Errorf("a home no peer serves: %v, want ErrUnknownDomain", err)
 	}
-	if _, err := bob.Client.OrderCommit(ctx, "not a domain", testClaim(group, 0, fromBob)); !errors.Is(err, node.ErrBadRequest) {
+	if _, err := bob.Client.OrderCommit(ctx, "not a domain", testClaim(group, 0, fromBob)); !errors.Is(err, protocol.ErrBadRequest) {
 		t.Errorf("a home that is no domain: %v, want ErrBadRequest", err)
 	}
 	text := scrapeMetrics(t, a)

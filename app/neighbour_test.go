@@ -13,7 +13,7 @@ import (
 	"github.com/quicprochat/qpc/mesh/envelope"
 	"github.com/quicprochat/qpc/mesh/flood"
 	"github.com/quicprochat/qpc/mesh/forward"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // floodCount is how many forged envelopes and forged posts the flooding
@@ -70,7 +70,7 @@ func TestAFloodingNeighboursForgedOriginsAreCappedAndTheOthersGetThrough(t *test
 				held++
 				data, _ := envelope.Marshal(envs[i])
 				heldBytes += len(data)
-			case r.Outcome == forward.Refused && errors.Is(r.Err, node.ErrMeshFull):
+			case r.Outcome == forward.Refused && errors.Is(r.Err, protocol.ErrMeshFull):
 				refused++
 			default:
 				t.Fatalf("forged envelope %d: %s (%v)", b+i, r.Outcome, r.Err)

@@ -14,7 +14,7 @@ import (
 	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/crypto/commitclaim"
 	"github.com/quicprochat/qpc/crypto/mls"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // These tests are audit item 3 of issue 20 against real nodes: a commit
@@ -124,7 +124,7 @@ func TestStrangersAndExMembersCannotFreezeAGroup(t *testing.T) {
 		{"dave claims epoch 2^64-2 with his last key", dave.a.Client, junkClaim(daveKey.Seed(), group, math.MaxUint64-1)},
 	} {
 		o, err := tc.who.OrderCommit(ctx, "", tc.claim)
-		if !errors.Is(err, node.ErrBadCommitClaim) || o.Accepted || len(o.Missing) > 0 {
+		if !errors.Is(err, protocol.ErrBadCommitClaim) || o.Accepted || len(o.Missing) > 0 {
 			t.Errorf("%s: %+v, %v; want ErrBadCommitClaim and no commits", tc.name, o, err)
 		}
 	}
@@ -180,7 +180,7 @@ func TestAClientBehindTheKeptCommitsReportsAndThenRecovers(t *testing.T) {
 		}
 	}
 	err = bob.e.UpdateKey(ctx, bob.find("#lag").ID)
-	if !errors.Is(err, chat.ErrGroupBroken) || !errors.Is(err, node.ErrBadCommitClaim) {
+	if !errors.Is(err, chat.ErrGroupBroken) || !errors.Is(err, protocol.ErrBadCommitClaim) {
 		t.Fatalf("bob's change %d epochs behind: %v; want ErrGroupBroken wrapping ErrBadCommitClaim", ahead, err)
 	}
 	waitFor(t, "bob's status line about #lag", func() bool {

@@ -21,7 +21,7 @@ import (
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/crypto/opaque"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Options configure a run.
@@ -107,7 +107,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		pw := []byte(user)
 		if _, err := c.Register(ctx, fastKSF, domain, user, pw); err != nil {
 			c.Close()
-			if errors.Is(err, node.ErrRateLimited) || errors.Is(err, node.ErrAccountsFull) {
+			if errors.Is(err, protocol.ErrRateLimited) || errors.Is(err, protocol.ErrAccountsFull) {
 				// The node's registration bounds (issue 20) count every
 				// bench account; say which knobs let a benchmark through.
 				return nil, fmt.Errorf("registering %s on %s: %w (the bench registers two accounts per client: "+
@@ -142,7 +142,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	var lastDelivery atomic.Int64
 	acked := make([]uint64, o.Pairs)
 	for i, r := range receivers {
-		_, err := r.c.Subscribe(ctx, 0, func(msgs []node.Message) {
+		_, err := r.c.Subscribe(ctx, 0, func(msgs []protocol.Message) {
 			now := time.Now()
 			for _, m := range msgs {
 				sent := int64(binary.BigEndian.Uint64(m.Payload))

@@ -12,7 +12,7 @@ import (
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/config"
 	"github.com/quicprochat/qpc/crypto/ca"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/transport"
 )
 
@@ -88,7 +88,7 @@ func TestARunWithReceiversOnAnotherNodeCrossesTheFederationLink(t *testing.T) {
 	n2 := startNode("n2.example.mesh")
 	n1 := startNode("n1.example.mesh", n2.Addr().String())
 	for deadline := time.Now().Add(30 * time.Second); ; {
-		if l := n1.Federation().Links(); len(l) == 1 && l[0].State == node.LinkUp {
+		if l := n1.Federation().Links(); len(l) == 1 && l[0].State == protocol.LinkUp {
 			break
 		}
 		if time.Now().After(deadline) {

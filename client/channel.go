@@ -6,8 +6,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/quicprochat/qpc/node"
-	"github.com/quicprochat/qpc/node/noderpc"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/schemas"
 )
 
@@ -20,7 +19,7 @@ import (
 // channel ch and returns the post's id once the node has it on disk. A ttl
 // or maxHops of 0 takes the node's default; more than the node allows is
 // capped by the node.
-func (c *Client) ChannelPost(ctx context.Context, ch node.ChannelID, body []byte, ttl time.Duration, maxHops uint8) (node.PostID, error) {
+func (c *Client) ChannelPost(ctx context.Context, ch protocol.ChannelID, body []byte, ttl time.Duration, maxHops uint8) (protocol.PostID, error) {
 	fut, release := c.node.ChannelPost(ctx, func(p schemas.NodeService_channelPost_Params) error {
 		if err := p.SetChannel(ch[:]); err != nil {
 			return err
@@ -32,15 +31,15 @@ func (c *Client) ChannelPost(ctx context.Context, ch node.ChannelID, body []byte
 	defer release()
 	res, err := fut.Struct()
 	if err != nil {
-		return node.PostID{}, c.callErr("channel post", err)
+		return protocol.PostID{}, c.callErr("channel post", err)
 	}
 	b, err := res.Id()
 	if err != nil {
-		return node.PostID{}, fmt.Errorf("channel post: %w", err)
+		return protocol.PostID{}, fmt.Errorf("channel post: %w", err)
 	}
-	var id node.PostID
+	var id protocol.PostID
 	if len(b) != len(id) {
-		return id, fmt.Errorf("channel post: %w: a post id of %d bytes", noderpc.ErrMalformedAnswer, len(b))
+		return id, fmt.Errorf("channel post: %w: a post id of %d bytes", protocol.ErrMalformedAnswer, len(b))
 	}
 	copy(id[:], b)
 	return id, nil
@@ -64,7 +63,7 @@ func ttlSeconds(ttl time.Duration) uint32 {
 // a seq above afterSeq, oldest first (limit 0: as many as the node hands
 // out at once). Posts of another channel, or not above afterSeq in
 // increasing order, are a malformed answer.
-func (c *Client) ChannelFetch(ctx context.Context, ch node.ChannelID, afterSeq uint64, limit int) ([]node.ChannelMessage, error) {
+func (c *Client) ChannelFetch(ctx context.Context, ch protocol.ChannelID, afterSeq uint64, limit int) ([]protocol.ChannelMessage, error) {
 	fut, release := c.node.ChannelFetch(ctx, func(p schemas.NodeService_channelFetch_Params) error {
 		p.SetAfterSeq(afterSeq)
 		if limit > 0 {
@@ -81,20 +80,20 @@ func (c *Client) ChannelFetch(ctx context.Context, ch node.ChannelID, afterSeq u
 	if err != nil {
 		return nil, fmt.Errorf("channel fetch: %w", err)
 	}
-	posts, err := noderpc.ChannelMessagesFromWire(list)
+	posts, err := protocol.ChannelMessagesFromWire(list)
 	if err != nil {
 		return nil, fmt.Errorf("channel fetch: %w", err)
 	}
 	if limit > 0 && len(posts) > limit {
-		return nil, fmt.Errorf("channel fetch: %w: %d posts for a limit of %d", noderpc.ErrMalformedAnswer, len(posts), limit)
+		return nil, fmt.Errorf("channel fetch: %w: %d posts for a limit of %d", protocol.ErrMalformedAnswer, len(posts), limit)
 	}
 	last := afterSeq
 	for i, m := range posts {
 		switch {
 		case m.Channel != ch:
-			return nil, fmt.Errorf("channel fetch: %w: post %d is of another channel", noderpc.ErrMalformedAnswer, i)
+			return nil, fmt.Errorf("channel fetch: %w: post %d is of another channel", protocol.ErrMalformedAnswer, i)
 		case m.Seq <= last:
-			return nil, fmt.Errorf("channel fetch: %w: post %d has seq %d after %d", noderpc.ErrMalformedAnswer, i, m.Seq, last)
+			return nil, fmt.Errorf("channel fetch: %w: post %d has seq %d after %d", protocol.ErrMalformedAnswer, i, m.Seq, last)
 		}
 		last = m.Seq
 	}
@@ -107,14 +106,14 @@ func (c *Client) ChannelFetch(ctx context.Context, ch node.ChannelID, afterSeq u
 // goroutine; the node sends the next batch only after it returns, and an
 // error from h ends the subscription. Cancel the returned subscription to
 // stop.
-func (c *Client) ChannelSubscribe(ctx context.Context, cursors []node.ChannelCursor, h func(context.Context, []node.ChannelMessage) error) (*Subscription, error) {
+func (c *Client) ChannelSubscribe(ctx context.Context, cursors []protocol.ChannelCursor, h func(context.Context, []protocol.ChannelMessage) error) (*Subscription, error) {
 	l := schemas.ChannelListener_ServerToClient(postHandler{h})
 	fut, release := c.node.ChannelSubscribe(ctx, func(p schemas.NodeService_channelSubscribe_Params) error {
 		list, err := p.NewChannels(int32(min(len(cursors), math.MaxInt32)))
 		if err != nil {
 			return err
 		}
-		if err := noderpc.ChannelCursorsToWire(cursors, list); err != nil {
+		if err := protocol.ChannelCursorsToWire(cursors, list); err != nil {
 			return err
 		}
 		return p.SetListener(l)
@@ -129,7 +128,7 @@ func (c *Client) ChannelSubscribe(ctx context.Context, cursors []node.ChannelCur
 
 // postHandler receives the posts the node pushes for a ChannelSubscribe.
 type postHandler struct {
-	h func(context.Context, []node.ChannelMessage) error
+	h func(context.Context, []protocol.ChannelMessage) error
 }
 
 func (l postHandler) Deliver(ctx context.Context, call schemas.ChannelListener_deliver) error {
@@ -137,7 +136,7 @@ func (l postHandler) Deliver(ctx context.Context, call schemas.ChannelListener_d
 	if err != nil {
 		return err
 	}
-	posts, err := noderpc.ChannelMessagesFromWire(list)
+	posts, err := protocol.ChannelMessagesFromWire(list)
 	if err != nil {
 		return err
 	}
@@ -146,20 +145,20 @@ func (l postHandler) Deliver(ctx context.Context, call schemas.ChannelListener_d
 
 // ChannelState asks the node for the state of its channel relay: what it
 // keeps and its counters. It needs no login.
-func (c *Client) ChannelState(ctx context.Context) (node.ChannelReport, error) {
+func (c *Client) ChannelState(ctx context.Context) (protocol.ChannelReport, error) {
 	fut, release := c.node.ChannelState(ctx, nil)
 	defer release()
 	res, err := fut.Struct()
 	if err != nil {
-		return node.ChannelReport{}, c.callErr("channel state", err)
+		return protocol.ChannelReport{}, c.callErr("channel state", err)
 	}
 	w, err := res.State()
 	if err != nil {
-		return node.ChannelReport{}, fmt.Errorf("channel state: %w", err)
+		return protocol.ChannelReport{}, fmt.Errorf("channel state: %w", err)
 	}
-	r, err := noderpc.ChannelReportFromWire(w)
+	r, err := protocol.ChannelReportFromWire(w)
 	if err != nil {
-		return node.ChannelReport{}, fmt.Errorf("channel state: %w", err)
+		return protocol.ChannelReport{}, fmt.Errorf("channel state: %w", err)
 	}
 	return r, nil
 }

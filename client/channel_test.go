@@ -11,8 +11,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/crypto/channel"
-	"github.com/quicprochat/qpc/node"
-	"github.com/quicprochat/qpc/node/noderpc"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/schemas"
 )
 
@@ -33,17 +32,17 @@ type fakeChannelNode struct {
 		hops          uint8
 	}
 	// fetched answers channelFetch.
-	fetched []node.ChannelMessage
+	fetched []protocol.ChannelMessage
 	// listener is the listener of the last channelSubscribe, cursors its
 	// cursors; cancelled is closed when its subscription is cancelled.
 	listener  schemas.ChannelListener
-	cursors   []node.ChannelCursor
+	cursors   []protocol.ChannelCursor
 	calls     int
 	cancelled chan struct{}
-	report    node.ChannelReport
+	report    protocol.ChannelReport
 	// published answers resolveUser by user name; resolves counts the
 	// calls.
-	published map[string]node.PublishedKeys
+	published map[string]protocol.PublishedKeys
 	resolves  int
 }
 
@@ -57,9 +56,9 @@ func (f *fakeChannelNode) ResolveUser(ctx context.Context, call schemas.NodeServ
 	}
 	k, ok := f.published[user]
 	if !ok {
-		return noderpc.Exception(node.ErrUnknownUser)
+		return protocol.Exception(protocol.ErrUnknownUser)
 	}
-	return noderpc.SetKeys(call.AllocResults, k)
+	return protocol.SetKeys(call.AllocResults, k)
 }
 
 func (f *fakeChannelNode) ChannelPost(ctx context.Context, call schemas.NodeService_channelPost) error {
@@ -67,7 +66,7 @@ func (f *fakeChannelNode) ChannelPost(ctx context.Context, call schemas.NodeServ
 	defer f.mu.Unlock()
 	f.calls++
 	if f.err != nil {
-		return noderpc.Exception(f.err)
+		return protocol.Exception(f.err)
 	}
 	a := call.Args()
 	ch, _ := a.Channel()
@@ -86,7 +85,7 @@ func (f *fakeChannelNode) ChannelFetch(ctx context.Context, call schemas.NodeSer
 	defer f.mu.Unlock()
 	f.calls++
 	if f.err != nil {
-		return noderpc.Exception(f.err)
+		return protocol.Exception(f.err)
 	}
 	res, err := call.AllocResults()
 	if err != nil {
@@ -96,7 +95,7 @@ func (f *fakeChannelNode) ChannelFetch(ctx context.Context, call schemas.NodeSer
 	if err != nil {
 		return err
 	}
-	return noderpc.ChannelMessagesToWire(f.fetched, list)
+	return protocol.ChannelMessagesToWire(f.fetched, list)
 }
 
 func (f *fakeChannelNode) ChannelSubscribe(ctx context.Context, call schemas.NodeService_channelSubscribe) error {
@@ -104,14 +103,14 @@ func (f *fakeChannelNode) ChannelSubscribe(ctx context.Context, call schemas.Nod
 	defer f.mu.Unlock()
 	f.calls++
 	if f.err != nil {
-		return noderpc.Exception(f.err)
+		return protocol.Exception(f.err)
 	}
 	list, err := call.Args().Channels()
 	if err != nil {
 		return err
 	}
-	if f.cursors, err = noderpc.ChannelCursorsFromWire(list); err != nil {
-		return noderpc.Exception(err)
+	if f.cursors, err = protocol.ChannelCursorsFromWire(list); err != nil {
+		return protocol.Exception(err)
 	}
 	f.listener = call.Args().Listener().AddRef()
 	f.cancelled = make(chan struct{})
@@ -126,7 +125,7 @@ func (f *fakeChannelNode) ChannelState(ctx context.Context, call schemas.NodeSer
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
-		return noderpc.Exception(f.err)
+		return protocol.Exception(f.err)
 	}
 	res, err := call.AllocResults()
 	if err != nil {
@@ -136,7 +135,7 @@ func (f *fakeChannelNode) ChannelState(ctx context.Context, call schemas.NodeSer
 	if err != nil {
 		return err
 	}
-	return noderpc.ChannelReportToWire(f.report, w)
+	return protocol.ChannelReportToWire(f.report, w)
 }
 
 type fakeSubscription struct{ cancelled chan struct{} }
@@ -160,8 +159,8 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-func chanID(b byte) node.ChannelID {
-	var id node.ChannelID
+func chanID(b byte) protocol.ChannelID {
+	var id protocol.ChannelID
 	for i := range id {
 		id[i] = b + byte(i)
 	}
@@ -169,7 +168,7 @@ func chanID(b byte) node.ChannelID {
 }
 
 func TestChannelPostSendsChannelBodyAndLimitsAndReturnsTheID(t *testing.T) {
-	want := node.PostID(chanID(9))
+	want := protocol.PostID(chanID(9))
 	f := &fakeChannelNode{postID: want[:]}
 	c := fakeClient(t, f)
 	ch := chanID(1)
@@ -203,13 +202,13 @@ func TestTTLsGoOutInWholeSecondsAndNeverAsTheDefaultByAccident(t *testing.T) {
 
 func TestAPostIDThatIsNot32BytesIsAMalformedAnswer(t *testing.T) {
 	c := fakeClient(t, &fakeChannelNode{postID: []byte("short")})
-	if _, err := c.ChannelPost(testCtx(t), chanID(1), []byte("x"), 0, 0); !errors.Is(err, noderpc.ErrMalformedAnswer) {
+	if _, err := c.ChannelPost(testCtx(t), chanID(1), []byte("x"), 0, 0); !errors.Is(err, protocol.ErrMalformedAnswer) {
 		t.Errorf("ChannelPost = %v, want a malformed answer", err)
 	}
 }
 
 func TestChannelCallsReturnTheNodesErrors(t *testing.T) {
-	for _, want := range []error{node.ErrChannelFull, node.ErrRateLimited, node.ErrBadPost, node.ErrUnauthenticated} {
+	for _, want := range []error{protocol.ErrChannelFull, protocol.ErrRateLimited, protocol.ErrBadPost, protocol.ErrUnauthenticated} {
 		c := fakeClient(t, &fakeChannelNode{err: want})
 		ctx := testCtx(t)
 		_, err := c.ChannelPost(ctx, chanID(1), []byte("x"), 0, 0)
@@ -219,7 +218,7 @@ func TestChannelCallsReturnTheNodesErrors(t *testing.T) {
 		if _, err := c.ChannelFetch(ctx, chanID(1), 0, 10); !errors.Is(err, want) {
 			t.Errorf("fetch: %v, want %v", err, want)
 		}
-		if _, err := c.ChannelSubscribe(ctx, []node.ChannelCursor{{Channel: chanID(1)}}, nil); !errors.Is(err, want) {
+		if _, err := c.ChannelSubscribe(ctx, []protocol.ChannelCursor{{Channel: chanID(1)}}, nil); !errors.Is(err, want) {
 			t.Errorf("subscribe: %v, want %v", err, want)
 		}
 		if _, err := c.ChannelState(ctx); !errors.Is(err, want) {
@@ -230,9 +229,9 @@ func TestChannelCallsReturnTheNodesErrors(t *testing.T) {
 
 func TestChannelFetchReturnsThePostsOfTheChannelInOrder(t *testing.T) {
 	ch := chanID(1)
-	want := []node.ChannelMessage{
-		{Channel: ch, Seq: 4, ID: node.PostID(chanID(2)), Body: []byte("a"), Created: time.UnixMilli(1_800_000_000_000), OriginDomain: "a.mesh"},
-		{Channel: ch, Seq: 7, ID: node.PostID(chanID(3)), Body: []byte("b"), Created: time.UnixMilli(1_800_000_000_001), OriginDomain: "b.mesh"},
+	want := []protocol.ChannelMessage{
+		{Channel: ch, Seq: 4, ID: protocol.PostID(chanID(2)), Body: []byte("a"), Created: time.UnixMilli(1_800_000_000_000), OriginDomain: "a.mesh"},
+		{Channel: ch, Seq: 7, ID: protocol.PostID(chanID(3)), Body: []byte("b"), Created: time.UnixMilli(1_800_000_000_001), OriginDomain: "b.mesh"},
 	}
 	c := fakeClient(t, &fakeChannelNode{fetched: want})
 	got, err := c.ChannelFetch(testCtx(t), ch, 3, 10)
@@ -243,26 +242,26 @@ func TestChannelFetchReturnsThePostsOfTheChannelInOrder(t *testing.T) {
 
 func TestAFetchAnswerThatBreaksItsPromiseIsMalformed(t *testing.T) {
 	ch := chanID(1)
-	post := func(c node.ChannelID, seq uint64) node.ChannelMessage {
-		return node.ChannelMessage{Channel: c, Seq: seq, ID: node.PostID(chanID(byte(seq)))}
+	post := func(c protocol.ChannelID, seq uint64) protocol.ChannelMessage {
+		return protocol.ChannelMessage{Channel: c, Seq: seq, ID: protocol.PostID(chanID(byte(seq)))}
 	}
 	tests := []struct {
 		name  string
-		posts []node.ChannelMessage
+		posts []protocol.ChannelMessage
 		after uint64
 		limit int
 	}{
-		{"a post of another channel", []node.ChannelMessage{post(ch, 1), post(chanID(2), 2)}, 0, 10},
-		{"a post not after the cursor", []node.ChannelMessage{post(ch, 5)}, 5, 10},
-		{"posts out of order", []node.ChannelMessage{post(ch, 3), post(ch, 2)}, 0, 10},
-		{"the same post twice", []node.ChannelMessage{post(ch, 3), post(ch, 3)}, 0, 10},
-		{"more posts than the limit", []node.ChannelMessage{post(ch, 1), post(ch, 2)}, 0, 1},
+		{"a post of another channel", []protocol.ChannelMessage{post(ch, 1), post(chanID(2), 2)}, 0, 10},
+		{"a post not after the cursor", []protocol.ChannelMessage{post(ch, 5)}, 5, 10},
+		{"posts out of order", []protocol.ChannelMessage{post(ch, 3), post(ch, 2)}, 0, 10},
+		{"the same post twice", []protocol.ChannelMessage{post(ch, 3), post(ch, 3)}, 0, 10},
+		{"more posts than the limit", []protocol.ChannelMessage{post(ch, 1), post(ch, 2)}, 0, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := fakeClient(t, &fakeChannelNode{fetched: tt.posts})
 			got, err := c.ChannelFetch(testCtx(t), ch, tt.after, tt.limit)
-			if !errors.Is(err, noderpc.ErrMalformedAnswer) || got != nil {
+			if !errors.Is(err, protocol.ErrMalformedAnswer) || got != nil {
 				t.Errorf("ChannelFetch = %d posts, %v; want a malformed answer", len(got), err)
 			}
 		})
@@ -273,10 +272,10 @@ func TestChannelSubscribeHandsPushedPostsToTheHandlerUntilCancelled(t *testing.T
 	f := &fakeChannelNode{}
 	c := fakeClient(t, f)
 	ctx := testCtx(t)
-	cursors := []node.ChannelCursor{{Channel: chanID(1), AfterSeq: 2}, {Channel: chanID(5)}}
-	got := make(chan []node.ChannelMessage, 1)
+	cursors := []protocol.ChannelCursor{{Channel: chanID(1), AfterSeq: 2}, {Channel: chanID(5)}}
+	got := make(chan []protocol.ChannelMessage, 1)
 	fail := errors.New("handler says no")
-	sub, err := c.ChannelSubscribe(ctx, cursors, func(_ context.Context, posts []node.ChannelMessage) error {
+	sub, err := c.ChannelSubscribe(ctx, cursors, func(_ context.Context, posts []protocol.ChannelMessage) error {
 		got <- posts
 		if posts[0].Seq == 13 {
 			return fail
@@ -289,14 +288,14 @@ func TestChannelSubscribeHandsPushedPostsToTheHandlerUntilCancelled(t *testing.T
 	if !reflect.DeepEqual(f.cursors, cursors) {
 		t.Errorf("the node got cursors %+v, want %+v", f.cursors, cursors)
 	}
-	want := []node.ChannelMessage{{Channel: chanID(1), Seq: 3, ID: node.PostID(chanID(7)), Body: []byte("sealed"), OriginDomain: "a.mesh"}}
-	deliver := func(posts []node.ChannelMessage) error {
+	want := []protocol.ChannelMessage{{Channel: chanID(1), Seq: 3, ID: protocol.PostID(chanID(7)), Body: []byte("sealed"), OriginDomain: "a.mesh"}}
+	deliver := func(posts []protocol.ChannelMessage) error {
 		fut, release := f.listener.Deliver(ctx, func(p schemas.ChannelListener_deliver_Params) error {
 			list, err := p.NewPosts(int32(len(posts)))
 			if err != nil {
 				return err
 			}
-			return noderpc.ChannelMessagesToWire(posts, list)
+			return protocol.ChannelMessagesToWire(posts, list)
 		})
 		defer release()
 		_, err := fut.Struct()
@@ -327,16 +326,16 @@ func TestChannelSubscribeHandsPushedPostsToTheHandlerUntilCancelled(t *testing.T
 func TestMoreCursorsThanTheNodeTakesAreRefusedBeforeTheyAreSent(t *testing.T) {
 	f := &fakeChannelNode{}
 	c := fakeClient(t, f)
-	many := make([]node.ChannelCursor, node.MaxChannelCursors+1)
-	_, err := c.ChannelSubscribe(testCtx(t), many, func(context.Context, []node.ChannelMessage) error { return nil })
-	if !errors.Is(err, node.ErrBadRequest) || f.calls != 0 {
+	many := make([]protocol.ChannelCursor, protocol.MaxChannelCursors+1)
+	_, err := c.ChannelSubscribe(testCtx(t), many, func(context.Context, []protocol.ChannelMessage) error { return nil })
+	if !errors.Is(err, protocol.ErrBadRequest) || f.calls != 0 {
 		t.Errorf("%d cursors: %v after %d calls; want a bad request and no call", len(many), err, f.calls)
 	}
 }
 
 func TestChannelStateReadsTheNodesReport(t *testing.T) {
-	want := node.ChannelReport{
-		Store:    node.ChannelStoreStats{Channels: 2, Posts: 5, Bytes: 2560, MaxBytes: 1 << 20, Seen: 9},
+	want := protocol.ChannelReport{
+		Store:    protocol.ChannelStoreStats{Channels: 2, Posts: 5, Bytes: 2560, MaxBytes: 1 << 20, Seen: 9},
 		Counters: map[string]uint64{"published": 5, "rejected:bad-signature": 1},
 	}
 	c := fakeClient(t, &fakeChannelNode{report: want})
@@ -347,7 +346,7 @@ func TestChannelStateReadsTheNodesReport(t *testing.T) {
 }
 
 func TestTheWireTakesTheLargestBodyTheFormatAllows(t *testing.T) {
-	if noderpc.MaxChannelBody != channel.MaxBody {
-		t.Errorf("the wire bounds a body at %d bytes, crypto/channel at %d", noderpc.MaxChannelBody, channel.MaxBody)
+	if protocol.MaxChannelBody != channel.MaxBody {
+		t.Errorf("the wire bounds a body at %d bytes, crypto/channel at %d", protocol.MaxChannelBody, channel.MaxBody)
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/crypto/channel"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // This file is what an account does with broadcast channels: it seals its
@@ -21,12 +21,12 @@ import (
 // post's id once the node has it on disk. ttl and maxHops of 0 take the
 // node's defaults. A text that is empty, not UTF-8 or longer than
 // channel.MaxText fails with channel.ErrText before anything is sent.
-func (a *Account) PostToChannel(ctx context.Context, keys channel.Keys, text string, ttl time.Duration, maxHops uint8) (node.PostID, error) {
+func (a *Account) PostToChannel(ctx context.Context, keys channel.Keys, text string, ttl time.Duration, maxHops uint8) (protocol.PostID, error) {
 	body, err := channel.Seal(keys, a.Address(), a.Keys.Identity, text, time.Now())
 	if err != nil {
-		return node.PostID{}, err
+		return protocol.PostID{}, err
 	}
-	return a.Client.ChannelPost(ctx, node.ChannelID(keys.ID), body, ttl, maxHops)
+	return a.Client.ChannelPost(ctx, protocol.ChannelID(keys.ID), body, ttl, maxHops)
 }
 
 // PostStatus is what a reader can tell of a channel post.
@@ -74,7 +74,7 @@ const (
 // ReadPost is a channel post as its reader sees it.
 type ReadPost struct {
 	// Post is the post as the node handed it over.
-	Post node.ChannelMessage
+	Post protocol.ChannelMessage
 	// Message is the opened post; nil when Status is PostRejected.
 	Message *channel.Message
 	Status  PostStatus
@@ -101,7 +101,7 @@ type resolveFailure struct {
 // mismatch by comparing the key that signed it with the identity key its
 // author publishes (Resolve, which caches). Showing each post once is up
 // to the reader: see Replays.
-func (a *Account) ReadPost(ctx context.Context, keys channel.Keys, m node.ChannelMessage) ReadPost {
+func (a *Account) ReadPost(ctx context.Context, keys channel.Keys, m protocol.ChannelMessage) ReadPost {
 	r := ReadPost{Post: m}
 	msg, err := channel.Open(keys, m.Body)
 	if err != nil {
@@ -140,14 +140,18 @@ func rejectReason(err error) string {
 // authorKey returns the identity key author publishes, remembering a
 // failed lookup for resolveRetry.
 func (a *Account) authorKey(ctx context.Context, author string) (ed25519.PublicKey, error) {
-	addr := a.normalize(author)
+	pa, err := a.parse(author)
+	if err != nil {
+		return nil, err
+	}
+	addr := pa.String()
 	a.mu.Lock()
 	f, failed := a.unresolved[addr]
 	a.mu.Unlock()
 	if failed && time.Since(f.at) < resolveRetry {
 		return nil, f.err
 	}
-	b, err := a.Resolve(ctx, addr)
+	b, err := a.resolve(ctx, pa)
 	if err != nil {
 		if ctx.Err() == nil { // a lookup cut short says nothing of the author
 			a.mu.Lock()

@@ -9,7 +9,7 @@ import (
 
 	"github.com/quicprochat/qpc/crypto/channel"
 	"github.com/quicprochat/qpc/crypto/identity"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 const testDomain = "n.mesh"
@@ -32,9 +32,9 @@ func publish(t *testing.T, f *fakeChannelNode, a *Account) {
 		t.Fatal(err)
 	}
 	if f.published == nil {
-		f.published = map[string]node.PublishedKeys{}
+		f.published = map[string]protocol.PublishedKeys{}
 	}
-	f.published[a.User] = node.PublishedKeys{IdentityKey: b.IdentityKey, HPKEKey: b.HPKEKey, Signature: b.Signature}
+	f.published[a.User] = protocol.PublishedKeys{IdentityKey: b.IdentityKey, HPKEKey: b.HPKEKey, Signature: b.Signature}
 }
 
 func testKeys(t *testing.T) channel.Keys {
@@ -48,17 +48,17 @@ func testKeys(t *testing.T) channel.Keys {
 
 // sealedPost is a post of text by author, signed with key, as a node hands it
 // out.
-func sealedPost(t *testing.T, keys channel.Keys, author string, key *identity.UserKeys, text string, at time.Time) node.ChannelMessage {
+func sealedPost(t *testing.T, keys channel.Keys, author string, key *identity.UserKeys, text string, at time.Time) protocol.ChannelMessage {
 	t.Helper()
 	body, err := channel.Seal(keys, author, key.Identity, text, at)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return node.ChannelMessage{Channel: node.ChannelID(keys.ID), Seq: 1, Body: body}
+	return protocol.ChannelMessage{Channel: protocol.ChannelID(keys.ID), Seq: 1, Body: body}
 }
 
 func TestPostToChannelSealsWithTheAccountsIdentityKey(t *testing.T) {
-	want := node.PostID(chanID(4))
+	want := protocol.PostID(chanID(4))
 	f := &fakeChannelNode{postID: want[:]}
 	alice := testAccount(t, fakeClient(t, f), "alice")
 	keys := testKeys(t)
@@ -101,7 +101,7 @@ func TestReadPostTellsWhoseKeySignedThePost(t *testing.T) {
 	at := time.UnixMilli(1_800_000_000_000)
 	tests := []struct {
 		name    string
-		post    node.ChannelMessage
+		post    protocol.ChannelMessage
 		status  PostStatus
 		mention string
 	}{
@@ -121,7 +121,7 @@ func TestReadPostTellsWhoseKeySignedThePost(t *testing.T) {
 			}
 		})
 	}
-	if r := bob.ReadPost(testCtx(t), keys, tests[3].post); !errors.Is(r.Err, node.ErrUnknownUser) {
+	if r := bob.ReadPost(testCtx(t), keys, tests[3].post); !errors.Is(r.Err, protocol.ErrUnknownUser) {
 		t.Errorf("the unverified post's error is %v, want the node's unknown user", r.Err)
 	}
 }
@@ -168,7 +168,7 @@ func TestReadPostRejectsWhatDoesNotOpenAndSaysWhy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := bob.ReadPost(testCtx(t), keys, node.ChannelMessage{Channel: node.ChannelID(keys.ID), Body: tt.body})
+			r := bob.ReadPost(testCtx(t), keys, protocol.ChannelMessage{Channel: protocol.ChannelID(keys.ID), Body: tt.body})
 			if r.Status != PostRejected || r.Reason != tt.reason || r.Message != nil || r.Err == nil {
 				t.Errorf("read as %v %q (%v), want rejected: %q", r.Status, r.Reason, r.Err, tt.reason)
 			}
@@ -210,7 +210,7 @@ func TestReplaysOfAPostAreSeenAndOtherPostsAreNot(t *testing.T) {
 	// signed post.
 	replay := bob.ReadPost(testCtx(t), keys, sealedPost(t, keys, "alice@n.mesh", alice.Keys, "hi", at))
 	later := bob.ReadPost(testCtx(t), keys, sealedPost(t, keys, "alice@n.mesh", alice.Keys, "hi", at.Add(time.Millisecond)))
-	rejected := bob.ReadPost(testCtx(t), keys, node.ChannelMessage{})
+	rejected := bob.ReadPost(testCtx(t), keys, protocol.ChannelMessage{})
 	var r Replays
 	for _, tt := range []struct {
 		name string

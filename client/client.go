@@ -16,7 +16,7 @@ import (
 	"capnproto.org/go/capnp/v3/rpc"
 	"github.com/quic-go/quic-go"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/schemas"
 	"github.com/quicprochat/qpc/transport"
 )
@@ -104,18 +104,18 @@ func (c *Client) Close() error {
 }
 
 // Health asks the node for its health.
-func (c *Client) Health(ctx context.Context) (node.Health, error) {
+func (c *Client) Health(ctx context.Context) (protocol.Health, error) {
 	fut, release := c.node.Health(ctx, nil)
 	defer release()
 	res, err := fut.Struct()
 	if err != nil {
-		return node.Health{}, c.callErr("health", err)
+		return protocol.Health{}, c.callErr("health", err)
 	}
 	w, err := res.Health()
 	if err != nil {
-		return node.Health{}, fmt.Errorf("health: %w", err)
+		return protocol.Health{}, fmt.Errorf("health: %w", err)
 	}
-	return healthFromWire(w)
+	return protocol.HealthFromWire(w)
 }
 
 // closedByNode returns what the node said if it closed the connection,

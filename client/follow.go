@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // FollowOptions configure Follow.
@@ -25,7 +25,7 @@ type FollowOptions struct {
 	// Handler receives the pushed messages; it runs on the connection's
 	// goroutine. It returns the sequence number up to which messages are
 	// handled, which Follow acknowledges.
-	Handler func(c *Client, msgs []node.Message) (handled uint64)
+	Handler func(c *Client, msgs []protocol.Message) (handled uint64)
 	// Disconnected is told why a connection ended and how long Follow
 	// waits before it dials again. May be nil.
 	Disconnected func(err error, retryIn time.Duration)
@@ -95,7 +95,7 @@ func followOnce(ctx context.Context, o *FollowOptions) error {
 	}
 	defer c.Close()
 	acks := make(chan uint64, 1)
-	sub, err := c.Subscribe(ctx, 0, func(msgs []node.Message) {
+	sub, err := c.Subscribe(ctx, 0, func(msgs []protocol.Message) {
 		if upto := o.Handler(c, msgs); upto > 0 {
 			select {
 			case <-acks: // a newer ack replaces one not yet sent
@@ -133,7 +133,7 @@ func (o *FollowOptions) connect(ctx context.Context) (*Client, error) {
 		return nil, err
 	}
 	if _, err := c.Resume(ctx, o.Token); err != nil {
-		if !errors.Is(err, node.ErrSessionExpired) && !errors.Is(err, node.ErrInvalidToken) {
+		if !errors.Is(err, protocol.ErrSessionExpired) && !errors.Is(err, protocol.ErrInvalidToken) {
 			c.Close()
 			return nil, err
 		}
@@ -161,11 +161,11 @@ type ChannelFollowOptions struct {
 	Connection FollowOptions
 	// Cursors are the channels to follow, each with the last seq already
 	// handled (0: everything the node keeps).
-	Cursors []node.ChannelCursor
+	Cursors []protocol.ChannelCursor
 	// Handler receives the pushed posts, each channel's in seq order; it
 	// runs on the connection's goroutine. An error from it ends
 	// FollowChannels with that error.
-	Handler func(ctx context.Context, c *Client, posts []node.ChannelMessage) error
+	Handler func(ctx context.Context, c *Client, posts []protocol.ChannelMessage) error
 }
 
 // FollowChannels keeps a channel subscription alive until ctx ends, as
@@ -176,7 +176,7 @@ type ChannelFollowOptions struct {
 // login that fails, an error from the handler).
 func FollowChannels(ctx context.Context, o ChannelFollowOptions) error {
 	var mu sync.Mutex
-	after := make(map[node.ChannelID]uint64, len(o.Cursors))
+	after := make(map[protocol.ChannelID]uint64, len(o.Cursors))
 	for _, c := range o.Cursors {
 		after[c.Channel] = c.AfterSeq
 	}
@@ -186,14 +186,14 @@ func FollowChannels(ctx context.Context, o ChannelFollowOptions) error {
 			return err
 		}
 		defer c.Close()
-		cursors := make([]node.ChannelCursor, len(o.Cursors))
+		cursors := make([]protocol.ChannelCursor, len(o.Cursors))
 		mu.Lock()
 		for i, cur := range o.Cursors {
-			cursors[i] = node.ChannelCursor{Channel: cur.Channel, AfterSeq: after[cur.Channel]}
+			cursors[i] = protocol.ChannelCursor{Channel: cur.Channel, AfterSeq: after[cur.Channel]}
 		}
 		mu.Unlock()
 		failed := make(chan error, 1)
-		sub, err := c.ChannelSubscribe(ctx, cursors, func(hctx context.Context, posts []node.ChannelMessage) error {
+		sub, err := c.ChannelSubscribe(ctx, cursors, func(hctx context.Context, posts []protocol.ChannelMessage) error {
 			if err := o.Handler(hctx, c, posts); err != nil {
 				select {
 				case failed <- err:

@@ -12,7 +12,7 @@ import (
 	"github.com/quicprochat/qpc/crypto/attest"
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/crypto/sealed"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Account is a logged-in user with their private keys: it seals messages
@@ -59,16 +59,13 @@ func (a *Account) Publish(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return a.Client.PublishKeys(ctx, node.PublishedKeys{IdentityKey: b.IdentityKey, HPKEKey: b.HPKEKey, Signature: b.Signature})
+	return a.Client.PublishKeys(ctx, protocol.PublishedKeys{IdentityKey: b.IdentityKey, HPKEKey: b.HPKEKey, Signature: b.Signature})
 }
 
-// normalize turns "bob" into "bob@<our domain>" and lowercases the name.
-func (a *Account) normalize(addr string) string {
-	name, domain, ok := strings.Cut(addr, "@")
-	if !ok {
-		domain = a.Domain
-	}
-	return strings.ToLower(name) + "@" + strings.ToLower(domain)
+// parse reads addr, "bob" (of the account's domain) or "bob@domain", as
+// protocol.ParseRecipient: the one place the client normalises an address.
+func (a *Account) parse(addr string) (protocol.Address, error) {
+	return protocol.ParseRecipient(addr, a.Domain)
 }
 
 // Resolve returns the verified public keys of addr ("name" or
@@ -84,7 +81,16 @@ func (a *Account) normalize(addr string) string {
 // such answer: they come straight from the pinned home node, which could
 // as well read its users' mail queue as forge their keys.
 func (a *Account) Resolve(ctx context.Context, addr string) (identity.PublicBundle, error) {
-	addr = a.normalize(addr)
+	pa, err := a.parse(addr)
+	if err != nil {
+		return identity.PublicBundle{}, err
+	}
+	return a.resolve(ctx, pa)
+}
+
+// resolve is Resolve of a parsed address.
+func (a *Account) resolve(ctx context.Context, pa protocol.Address) (identity.PublicBundle, error) {
+	addr := pa.String()
 	a.mu.Lock()
 	b, ok := a.resolved[addr]
 	a.mu.Unlock()
@@ -96,15 +102,15 @@ func (a *Account) Resolve(ctx context.Context, addr string) (identity.PublicBund
 	// against the full address, so keys published for one address cannot
 	// be passed off as another's.
 	lookup := addr
-	if name, domain, _ := strings.Cut(addr, "@"); domain == strings.ToLower(a.Domain) {
-		lookup = name
+	if pa.Domain == strings.ToLower(a.Domain) {
+		lookup = pa.User
 	}
 	k, err := a.Client.ResolveUser(ctx, lookup)
-	if err == nil && lookup != name(addr) {
-		err = a.checkAnswer(ctx, addr, k)
+	if err == nil && lookup != pa.User {
+		err = a.checkAnswer(ctx, pa, k)
 	}
 	if err != nil {
-		if known, ok := a.Known[addr]; ok && (errors.Is(err, node.ErrPeerUnreachable) || errors.Is(err, node.ErrUnknownDomain)) {
+		if known, ok := a.Known[addr]; ok && (errors.Is(err, protocol.ErrPeerUnreachable) || errors.Is(err, protocol.ErrUnknownDomain)) {
 			if known.Verify(addr) == nil {
 				return known, nil
 			}
@@ -124,18 +130,14 @@ func (a *Account) Resolve(ctx context.Context, addr string) (identity.PublicBund
 	return b, nil
 }
 
-// name returns the local part of addr.
-func name(addr string) string {
-	n, _, _ := strings.Cut(addr, "@")
-	return n
-}
-
 // checkAnswer verifies that keys k of addr, a user of another domain,
 // come with the answer of addr's own node: signed by a certificate of the
 // community CA that names addr's domain. Otherwise the home node, or a
 // node between it and addr's, put in keys of its own, and the lookup
-// fails with *attest.ForgedError: the keys are neither used nor kept.
-func (a *Account) checkAnswer(ctx context.Context, addr string, k node.PublishedKeys) error {
+// fails with *attest.ForgedError, which is also protocol.ErrForgedKeys:
+// the keys are neither used nor kept.
+func (a *Account) checkAnswer(ctx context.Context, pa protocol.Address, k protocol.PublishedKeys) error {
+	addr := pa.String()
 	roots, err := a.communityRoots(ctx)
 	if err != nil {
 		return err
@@ -143,8 +145,8 @@ func (a *Account) checkAnswer(ctx context.Context, addr string, k node.Published
 	keys := attest.Keys{Address: addr, IdentityKey: k.IdentityKey, HPKEKey: k.HPKEKey, Signature: k.Signature, Published: k.Published}
 	signer, err := attest.VerifyAnswer(keys, k.Answer, roots, time.Now())
 	if err != nil {
-		_, domain, _ := strings.Cut(addr, "@")
-		return &attest.ForgedError{Address: addr, Domain: domain, AnsweredBy: "your node " + a.Domain, Signer: signer, Err: err}
+		fe := &attest.ForgedError{Address: addr, Domain: pa.Domain, AnsweredBy: "your node " + a.Domain, Signer: signer, Err: err}
+		return protocol.Mark(protocol.ErrForgedKeys, fe)
 	}
 	return nil
 }
@@ -177,8 +179,12 @@ func (a *Account) communityRoots(ctx context.Context) (*x509.CertPool, error) {
 
 // Seal encrypts body to addr and returns the envelope for the node.
 func (a *Account) Seal(ctx context.Context, addr string, contentType uint16, body []byte) (Outgoing, sealed.ID, error) {
-	addr = a.normalize(addr)
-	b, err := a.Resolve(ctx, addr)
+	pa, err := a.parse(addr)
+	if err != nil {
+		return Outgoing{}, sealed.ID{}, err
+	}
+	addr = pa.String()
+	b, err := a.resolve(ctx, pa)
 	if err != nil {
 		return Outgoing{}, sealed.ID{}, err
 	}
@@ -230,7 +236,7 @@ type Received struct {
 // (ErrReplayed, Replayed set) is returned with its sender, id, time and
 // content type but no Body; the caller saves a.Replay before it
 // acknowledges the messages.
-func (a *Account) Open(ctx context.Context, m node.Message) Received {
+func (a *Account) Open(ctx context.Context, m protocol.Message) Received {
 	r := Received{Seq: m.Seq}
 	o, err := sealed.Open(a.Keys, a.Address(), m.Payload)
 	if err != nil {

@@ -2,19 +2,20 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"capnproto.org/go/capnp/v3"
 
-	"github.com/quicprochat/qpc/node"
-	"github.com/quicprochat/qpc/node/noderpc"
+	"github.com/quicprochat/qpc/crypto/attest"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/schemas"
 )
 
 // This file holds one method per NodeService call: the wire on one side,
 // the node's types on the other. Errors the node raised come back as
-// *noderpc.RemoteError, which unwraps to the node's sentinel errors.
+// *protocol.RemoteError, which unwraps to the node's sentinel errors.
 
 // Session is a login session as the node granted it.
 type Session struct {
@@ -36,7 +37,13 @@ func (c *Client) callErr(method string, err error) error {
 			return fmt.Errorf("%s: %w", method, closed)
 		}
 	}
-	return fmt.Errorf("%s: %w", method, noderpc.FromException(err))
+	err = protocol.FromException(err)
+	if errors.Is(err, protocol.ErrForgedKeys) {
+		// The node refused forged keys that crypto/attest found: callers
+		// may test for either sentinel, as for the client's own check.
+		err = protocol.Mark(attest.ErrForgedKeys, err)
+	}
+	return fmt.Errorf("%s: %w", method, err)
 }
 
 func sessionFromWire(w schemas.Session, err error) (Session, error) {
@@ -124,13 +131,13 @@ func (c *Client) Resume(ctx context.Context, token []byte) (Session, error) {
 }
 
 // PublishKeys publishes the logged-in user's public keys.
-func (c *Client) PublishKeys(ctx context.Context, k node.PublishedKeys) error {
+func (c *Client) PublishKeys(ctx context.Context, k protocol.PublishedKeys) error {
 	fut, release := c.node.PublishKeys(ctx, func(p schemas.NodeService_publishKeys_Params) error {
 		w, err := p.NewKeys()
 		if err != nil {
 			return err
 		}
-		return noderpc.KeysToWire(k, w)
+		return protocol.KeysToWire(k, w)
 	})
 	defer release()
 	_, err := fut.Struct()
@@ -138,20 +145,20 @@ func (c *Client) PublishKeys(ctx context.Context, k node.PublishedKeys) error {
 }
 
 // ResolveUser returns the published keys of a user of the node.
-func (c *Client) ResolveUser(ctx context.Context, user string) (node.PublishedKeys, error) {
+func (c *Client) ResolveUser(ctx context.Context, user string) (protocol.PublishedKeys, error) {
 	fut, release := c.node.ResolveUser(ctx, func(p schemas.NodeService_resolveUser_Params) error {
 		return p.SetUser(user)
 	})
 	defer release()
 	res, err := fut.Struct()
 	if err != nil {
-		return node.PublishedKeys{}, c.callErr("resolve "+user, err)
+		return protocol.PublishedKeys{}, c.callErr("resolve "+user, err)
 	}
 	w, err := res.Keys()
 	if err != nil {
-		return node.PublishedKeys{}, err
+		return protocol.PublishedKeys{}, err
 	}
-	return noderpc.KeysFromWire(w)
+	return protocol.KeysFromWire(w)
 }
 
 // UploadKeyPackages adds MLS key packages for the logged-in user.
@@ -211,7 +218,7 @@ func (c *Client) KeyPackageCount(ctx context.Context, suite uint16) (int, bool, 
 
 // CommitClaim is a claim of an epoch of an MLS group for a commit, with
 // its proof of membership (see crypto/commitclaim).
-type CommitClaim = node.CommitClaim
+type CommitClaim = protocol.CommitClaim
 
 // OrderCommit asks the node that orders the group's commits (home) to
 // accept claim. home "" is the client's own node; another domain is
@@ -219,26 +226,26 @@ type CommitClaim = node.CommitClaim
 // an error: the answer says so, with the commits the client lacks. A claim
 // the node cannot order (a proof not under the epoch's kept key, an epoch
 // above the group's next or older than its kept commits) fails with
-// node.ErrBadCommitClaim.
-func (c *Client) OrderCommit(ctx context.Context, home string, claim CommitClaim) (node.CommitOrder, error) {
+// protocol.ErrBadCommitClaim.
+func (c *Client) OrderCommit(ctx context.Context, home string, claim CommitClaim) (protocol.CommitOrder, error) {
 	fut, release := c.node.OrderCommit(ctx, func(p schemas.NodeService_orderCommit_Params) error {
-		return noderpc.CommitClaimToWire(noderpc.CommitClaim{Home: home, CommitClaim: claim}, p)
+		return protocol.CommitClaimToWire(protocol.HomeClaim{Home: home, CommitClaim: claim}, p)
 	})
 	defer release()
 	res, err := fut.Struct()
 	if err != nil {
-		return node.CommitOrder{}, c.callErr("order commit", err)
+		return protocol.CommitOrder{}, c.callErr("order commit", err)
 	}
-	o, err := noderpc.CommitOrderFromWire(res)
+	o, err := protocol.CommitOrderFromWire(res)
 	if err != nil {
-		return node.CommitOrder{}, fmt.Errorf("order commit: %w", err)
+		return protocol.CommitOrder{}, fmt.Errorf("order commit: %w", err)
 	}
 	return o, nil
 }
 
 // Outgoing is a message to enqueue: the node's own type, so that client
 // and node write envelopes with the same code.
-type Outgoing = node.Outgoing
+type Outgoing = protocol.Outgoing
 
 // Receipt acknowledges an enqueued message: its sequence number in the
 // recipient's mailbox, or why it was not stored; or, when the recipient's
@@ -251,12 +258,12 @@ type Receipt struct {
 	// MeshID is set, and Seq 0, when the message went into the mesh: it is
 	// safe on the disk of node QueuedAt (the sender's node's domain), not
 	// yet in the recipient's mailbox.
-	MeshID   node.MeshID
+	MeshID   protocol.MeshID
 	QueuedAt string
 }
 
 func receiptFromWire(w schemas.Receipt) Receipt {
-	r := noderpc.ReceiptFromWire(w)
+	r := protocol.ReceiptFromWire(w)
 	return Receipt{Seq: r.Seq, ServerTime: time.UnixMilli(w.ServerTimeMillis()), Err: r.Err, MeshID: r.MeshID, QueuedAt: r.QueuedAt}
 }
 
@@ -268,7 +275,7 @@ func (c *Client) Enqueue(ctx context.Context, m Outgoing) (Receipt, error) {
 		if err != nil {
 			return err
 		}
-		return noderpc.EnvelopeToWire(m, w)
+		return protocol.EnvelopeToWire(m, w)
 	})
 	defer release()
 	res, err := fut.Struct()
@@ -325,7 +332,7 @@ func (c *Client) EnqueueBatch(ctx context.Context, msgs []Outgoing) ([]Receipt, 
 
 func (c *Client) enqueueBatch(ctx context.Context, msgs []Outgoing) ([]Receipt, error) {
 	fut, release := c.node.BatchEnqueue(ctx, func(p schemas.NodeService_batchEnqueue_Params) error {
-		return noderpc.EnvelopesToWire(msgs, p.NewEnvelopes)
+		return protocol.EnvelopesToWire(msgs, p.NewEnvelopes)
 	})
 	defer release()
 	res, err := fut.Struct()
@@ -337,7 +344,7 @@ func (c *Client) enqueueBatch(ctx context.Context, msgs []Outgoing) ([]Receipt, 
 		return nil, err
 	}
 	if list.Len() != len(msgs) {
-		return nil, fmt.Errorf("send batch: %w: %d receipts for %d messages", noderpc.ErrMalformedAnswer, list.Len(), len(msgs))
+		return nil, fmt.Errorf("send batch: %w: %d receipts for %d messages", protocol.ErrMalformedAnswer, list.Len(), len(msgs))
 	}
 	out := make([]Receipt, list.Len())
 	for i := range out {
@@ -347,7 +354,7 @@ func (c *Client) enqueueBatch(ctx context.Context, msgs []Outgoing) ([]Receipt, 
 }
 
 // Fetch returns up to limit messages after afterSeq.
-func (c *Client) Fetch(ctx context.Context, afterSeq uint64, limit int) ([]node.Message, error) {
+func (c *Client) Fetch(ctx context.Context, afterSeq uint64, limit int) ([]protocol.Message, error) {
 	fut, release := c.node.Fetch(ctx, func(p schemas.NodeService_fetch_Params) error {
 		p.SetAfterSeq(afterSeq)
 		p.SetLimit(uint32(limit))
@@ -362,7 +369,7 @@ func (c *Client) Fetch(ctx context.Context, afterSeq uint64, limit int) ([]node.
 	if err != nil {
 		return nil, err
 	}
-	return noderpc.MessagesFromWire(list)
+	return protocol.MessagesFromWire(list)
 }
 
 // Ack deletes messages up to uptoSeq from the mailbox.
@@ -389,10 +396,10 @@ func (c *Client) DeleteAccount(ctx context.Context) error {
 
 // MessageStatus asks what became of messages the logged-in user sent into
 // the mesh (receipts with a MeshID): one status per id, in order. An id the
-// node does not know, or that someone else sent, is node.MeshUnknown.
-func (c *Client) MessageStatus(ctx context.Context, ids []node.MeshID) ([]node.MessageStatus, error) {
+// node does not know, or that someone else sent, is protocol.MeshUnknown.
+func (c *Client) MessageStatus(ctx context.Context, ids []protocol.MeshID) ([]protocol.MessageStatus, error) {
 	fut, release := c.node.MessageStatus(ctx, func(p schemas.NodeService_messageStatus_Params) error {
-		return noderpc.MeshIDsToWire(ids, p.NewIds)
+		return protocol.MeshIDsToWire(ids, p.NewIds)
 	})
 	defer release()
 	res, err := fut.Struct()
@@ -404,9 +411,9 @@ func (c *Client) MessageStatus(ctx context.Context, ids []node.MeshID) ([]node.M
 		return nil, fmt.Errorf("message status: %w", err)
 	}
 	if list.Len() != len(ids) {
-		return nil, fmt.Errorf("message status: %w: %d statuses for %d ids", noderpc.ErrMalformedAnswer, list.Len(), len(ids))
+		return nil, fmt.Errorf("message status: %w: %d statuses for %d ids", protocol.ErrMalformedAnswer, list.Len(), len(ids))
 	}
-	sts, err := noderpc.MessageStatusesFromWire(list)
+	sts, err := protocol.MessageStatusesFromWire(list)
 	if err != nil {
 		return nil, fmt.Errorf("message status: %w", err)
 	}
@@ -415,16 +422,16 @@ func (c *Client) MessageStatus(ctx context.Context, ids []node.MeshID) ([]node.M
 
 // MeshState asks the node for its routing table and the state of its
 // store-and-forward store; it needs no login.
-func (c *Client) MeshState(ctx context.Context) (node.MeshReport, error) {
+func (c *Client) MeshState(ctx context.Context) (protocol.MeshReport, error) {
 	fut, release := c.node.MeshState(ctx, nil)
 	defer release()
 	res, err := fut.Struct()
 	if err != nil {
-		return node.MeshReport{}, c.callErr("mesh state", err)
+		return protocol.MeshReport{}, c.callErr("mesh state", err)
 	}
-	r, err := noderpc.MeshReportFromWire(res)
+	r, err := protocol.MeshReportFromWire(res)
 	if err != nil {
-		return node.MeshReport{}, fmt.Errorf("mesh state: %w", err)
+		return protocol.MeshReport{}, fmt.Errorf("mesh state: %w", err)
 	}
 	return r, nil
 }
@@ -432,7 +439,7 @@ func (c *Client) MeshState(ctx context.Context) (node.MeshReport, error) {
 // Handler receives pushed messages, in sequence order. It runs on the
 // connection's goroutine: it should be quick, and the node sends the next
 // batch only after it returns.
-type Handler func(msgs []node.Message)
+type Handler func(msgs []protocol.Message)
 
 // Subscription is an active push subscription.
 type Subscription struct {
@@ -446,7 +453,7 @@ func (s *Subscription) Cancel(ctx context.Context) error {
 	_, err := fut.Struct()
 	s.sub.Release()
 	if err != nil {
-		return fmt.Errorf("cancel subscription: %w", noderpc.FromException(err))
+		return fmt.Errorf("cancel subscription: %w", protocol.FromException(err))
 	}
 	return nil
 }
@@ -474,7 +481,7 @@ func (l handlerListener) Deliver(ctx context.Context, call schemas.MessageListen
 	if err != nil {
 		return err
 	}
-	msgs, err := noderpc.MessagesFromWire(list)
+	msgs, err := protocol.MessagesFromWire(list)
 	if err != nil {
 		return err
 	}

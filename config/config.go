@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // DefaultPort is the UDP port a node listens on unless told otherwise.
@@ -267,8 +269,11 @@ func (c *Node) Validate() error {
 	if err := validateListen(c.Listen); err != nil {
 		return &FlagError{Flag: "listen", Err: err}
 	}
-	if err := validateDomain(c.Domain); err != nil {
-		return &FlagError{Flag: "domain", Err: err}
+	if err := protocol.ValidDomain(c.Domain); err != nil {
+		// The node signs store-and-forward envelopes and channel posts
+		// with its domain and federation certifies it: refused here, a
+		// domain that the rule refuses would start a node that cannot.
+		return &FlagError{Flag: "domain", Err: fmt.Errorf("%w; the node names itself by its domain in certificates and signed envelopes", err)}
 	}
 	if c.DataDir == "" {
 		return &FlagError{Flag: "data-dir", Err: errors.New("must not be empty")}
@@ -593,15 +598,17 @@ func validateListen(addr string) error {
 	if port < 0 || port > 65535 {
 		return fmt.Errorf("port %d is out of range 0-65535", port)
 	}
-	if host != "" && net.ParseIP(host) == nil && validateDomain(host) != nil {
+	if host != "" && net.ParseIP(host) == nil && validateHostName(host) != nil {
 		return fmt.Errorf("host %q is neither an IP address nor a host name", host)
 	}
 	return nil
 }
 
-// validateDomain accepts DNS names: dot-separated labels of letters, digits
-// and inner hyphens, each at most 63 bytes, at most 253 in all.
-func validateDomain(d string) error {
+// validateHostName accepts the host of a listen address: dot-separated
+// labels of letters (either case), digits and inner hyphens, each at most
+// 63 bytes, at most 253 in all. It is looser than a node's domain
+// (protocol.ValidDomain): a host is only resolved, never signed.
+func validateHostName(d string) error {
 	if d == "" {
 		return errors.New("must not be empty")
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/quicprochat/qpc/crypto/attest"
 	"github.com/quicprochat/qpc/mesh/route"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/schemas"
 )
 
@@ -36,7 +36,7 @@ func (m *Manager) signer() (crypto.Signer, error) {
 
 // signAnswer signs the keys of addr, one of this node's users, as this
 // node's answer to a lookup.
-func (m *Manager) signAnswer(addr string, k node.PublishedKeys) (node.PublishedKeys, error) {
+func (m *Manager) signAnswer(addr string, k protocol.PublishedKeys) (protocol.PublishedKeys, error) {
 	key, err := m.signer()
 	if err != nil {
 		return k, err
@@ -52,8 +52,9 @@ func (m *Manager) signAnswer(addr string, k node.PublishedKeys) (node.PublishedK
 // checkAnswer verifies the answer for addr that the neighbour from handed
 // over: it must be signed by the node of addr's domain. A forgery is
 // logged loudly, since a node of the community is either broken or
-// attacking, and comes back as *attest.ForgedError.
-func (m *Manager) checkAnswer(addr, from string, k node.PublishedKeys) error {
+// attacking, and comes back as *attest.ForgedError that is also
+// protocol.ErrForgedKeys.
+func (m *Manager) checkAnswer(addr, from string, k protocol.PublishedKeys) error {
 	signer, err := attest.VerifyAnswer(attestKeys(addr, k), k.Answer, m.cfg.Roots, m.cfg.Now())
 	if err == nil {
 		return nil
@@ -62,11 +63,11 @@ func (m *Manager) checkAnswer(addr, from string, k node.PublishedKeys) error {
 	m.obs.Forged(from, "key-answer")
 	m.log.Warn("refused a key answer that its domain's node did not sign",
 		"user", fe.Address, "domain", fe.Domain, "answered_by", from, "signed_by", signer, "err", err)
-	return fe
+	return protocol.Mark(protocol.ErrForgedKeys, fe)
 }
 
 // attestKeys converts keys to the form crypto/attest signs.
-func attestKeys(addr string, k node.PublishedKeys) attest.Keys {
+func attestKeys(addr string, k protocol.PublishedKeys) attest.Keys {
 	return attest.Keys{
 		Address:     strings.ToLower(addr),
 		IdentityKey: k.IdentityKey,

@@ -2,6 +2,7 @@ package federation
 
 import (
 	"crypto"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -10,7 +11,7 @@ import (
 	"github.com/quicprochat/qpc/crypto/attest"
 	"github.com/quicprochat/qpc/crypto/ca"
 	"github.com/quicprochat/qpc/mesh/route"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // TestOneHopAdvertsNeedTheClaimedDomainsLinkStatement checks what a node
@@ -91,7 +92,7 @@ func TestAnswersForOwnUsersAreSignedAndCheckedAnswersNameTheirRelay(t *testing.T
 		return m
 	}
 	d, a, evil := mk("d.mesh"), mk("a.mesh"), mk("evil.mesh")
-	k := node.PublishedKeys{IdentityKey: make([]byte, 32), HPKEKey: make([]byte, 1216), Signature: make([]byte, 64), Published: time.Now()}
+	k := protocol.PublishedKeys{IdentityKey: make([]byte, 32), HPKEKey: make([]byte, 1216), Signature: make([]byte, 64), Published: time.Now()}
 	signed, err := d.signAnswer("carol@d.mesh", k)
 	if err != nil {
 		t.Fatal(err)
@@ -104,15 +105,18 @@ func TestAnswersForOwnUsersAreSignedAndCheckedAnswersNameTheirRelay(t *testing.T
 		t.Fatal(err)
 	}
 	err = a.checkAnswer("carol@d.mesh", "evil.mesh", byEvil)
-	fe, ok := err.(*attest.ForgedError)
+	fe, ok := errors.AsType[*attest.ForgedError](err)
 	if !ok || fe.Signer != "evil.mesh" || fe.AnsweredBy != "evil.mesh" || fe.Domain != "d.mesh" {
 		t.Fatalf("evil's answer for carol@d.mesh: %#v", err)
 	}
 	if obs.count("evil.mesh", "key-answer") != 1 || obs.count("d.mesh", "key-answer") != 0 {
 		t.Errorf("forged key answers counted: %v, want one from evil.mesh", obs.n)
 	}
-	if node.ErrForgedKeys != attest.ErrForgedKeys {
-		t.Fatal("node.ErrForgedKeys is not attest.ErrForgedKeys")
+	if !errors.Is(err, protocol.ErrForgedKeys) || !errors.Is(err, attest.ErrForgedKeys) {
+		t.Fatalf("evil's answer: %v is not both protocol.ErrForgedKeys and attest.ErrForgedKeys", err)
+	}
+	if err.Error() != fe.Error() {
+		t.Errorf("the refusal's text %q is not the finding's %q", err, fe)
 	}
 }
 

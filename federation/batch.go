@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Relays to one peer are coalesced: while calls are in flight, the
@@ -22,12 +22,12 @@ const (
 
 // relayRequest is one caller's messages waiting to be relayed.
 type relayRequest struct {
-	msgs []node.Outgoing
+	msgs []protocol.Outgoing
 	done chan relayResult // buffered: the sender never blocks on it
 }
 
 type relayResult struct {
-	receipts []node.Receipt
+	receipts []protocol.Receipt
 	err      error
 }
 
@@ -42,7 +42,7 @@ func (l *link) startRelays(timeout time.Duration) {
 // enqueueRelay hands msgs to the link's senders and waits for their
 // receipts, or for ctx. A caller that gives up does not take its messages
 // back: the peer may still store them.
-func (l *link) enqueueRelay(ctx context.Context, msgs []node.Outgoing) ([]node.Receipt, error) {
+func (l *link) enqueueRelay(ctx context.Context, msgs []protocol.Outgoing) ([]protocol.Receipt, error) {
 	req := &relayRequest{msgs: msgs, done: make(chan relayResult, 1)}
 	select {
 	case l.relays <- req:
@@ -87,7 +87,7 @@ func (l *link) relaySender(timeout time.Duration) {
 				break fill
 			}
 		}
-		msgs := make([]node.Outgoing, 0, n)
+		msgs := make([]protocol.Outgoing, 0, n)
 		for _, req := range batch {
 			msgs = append(msgs, req.msgs...)
 		}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/quicprochat/qpc/crypto/ca"
 	"github.com/quicprochat/qpc/crypto/identity"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/transport"
 )
 
@@ -119,17 +119,17 @@ type noInbound struct{}
 
 func (noInbound) Allow(int) error { return nil }
 
-func (noInbound) Deliver(context.Context, []node.Outgoing) ([]node.Receipt, time.Time, error) {
-	return nil, time.Time{}, node.ErrShuttingDown
+func (noInbound) Deliver(context.Context, []protocol.Outgoing) ([]protocol.Receipt, time.Time, error) {
+	return nil, time.Time{}, protocol.ErrShuttingDown
 }
-func (noInbound) ResolveUser(context.Context, string) (node.PublishedKeys, error) {
-	return node.PublishedKeys{}, node.ErrUnknownUser
+func (noInbound) ResolveUser(context.Context, string) (protocol.PublishedKeys, error) {
+	return protocol.PublishedKeys{}, protocol.ErrUnknownUser
 }
 func (noInbound) FetchKeyPackage(context.Context, string, uint16) ([]byte, bool, error) {
-	return nil, false, node.ErrNoKeyPackage
+	return nil, false, protocol.ErrNoKeyPackage
 }
-func (noInbound) OrderCommit(context.Context, string, node.CommitClaim) (node.CommitOrder, error) {
-	return node.CommitOrder{}, node.ErrUnknownDomain
+func (noInbound) OrderCommit(context.Context, string, protocol.CommitClaim) (protocol.CommitOrder, error) {
+	return protocol.CommitOrder{}, protocol.ErrUnknownDomain
 }
 
 func newEndpoint(t *testing.T, a *ca.Authority, domain string, peers ...string) *endpoint {
@@ -179,19 +179,19 @@ func (e *endpoint) run(t *testing.T) {
 
 func (e *endpoint) addr() string { return e.ln.Addr().String() }
 
-func waitUp(t *testing.T, m *Manager, domain string) node.Link {
+func waitUp(t *testing.T, m *Manager, domain string) protocol.Link {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		for _, l := range m.Links() {
-			if l.Domain == domain && l.State == node.LinkUp {
+			if l.Domain == domain && l.State == protocol.LinkUp {
 				return l
 			}
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("%s: no link up to %s: %+v", m.cfg.Domain, domain, m.Links())
-	return node.Link{}
+	return protocol.Link{}
 }
 
 func TestTwoNodesDialingEachOtherKeepOneLink(t *testing.T) {

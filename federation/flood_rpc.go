@@ -6,8 +6,7 @@ import (
 	"fmt"
 
 	"github.com/quicprochat/qpc/mesh/flood"
-	"github.com/quicprochat/qpc/node"
-	"github.com/quicprochat/qpc/node/noderpc"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/schemas"
 )
 
@@ -17,7 +16,7 @@ type Channels interface {
 	LinkUp(domain string)
 	LinkDown(domain string)
 	Receive(ctx context.Context, from, fromID string, posts []*flood.Post) error
-	Wanted(ids []node.PostID) ([]int, error)
+	Wanted(ids []protocol.PostID) ([]int, error)
 }
 
 // maxFlood bounds the posts of one flood call.
@@ -40,7 +39,7 @@ func (m *Manager) Flood(ctx context.Context, neighbour string, posts []*flood.Po
 }
 
 // Inventory implements flood.Links.
-func (m *Manager) Inventory(ctx context.Context, neighbour string, ids []node.PostID) ([]int, error) {
+func (m *Manager) Inventory(ctx context.Context, neighbour string, ids []protocol.PostID) ([]int, error) {
 	l, err := m.neighbour(neighbour)
 	if err != nil {
 		return nil, err
@@ -67,7 +66,7 @@ func (m *Manager) Inventory(ctx context.Context, neighbour string, ids []node.Po
 		return nil, l.callErr(err)
 	}
 	if list.Len() > len(ids) {
-		return nil, fmt.Errorf("%w: %s wants %d of %d posts", noderpc.ErrMalformedAnswer, neighbour, list.Len(), len(ids))
+		return nil, fmt.Errorf("%w: %s wants %d of %d posts", protocol.ErrMalformedAnswer, neighbour, list.Len(), len(ids))
 	}
 	out := make([]int, list.Len())
 	for i := range out {
@@ -85,7 +84,7 @@ func (s *server) Flood(ctx context.Context, call schemas.FederationService_flood
 	return s.do(ctx, "flood", func(ctx context.Context) error {
 		ch := s.m.cfg.Channels
 		if ch == nil {
-			return fmt.Errorf("%w: %w", node.ErrBadRequest, errNoChannels)
+			return fmt.Errorf("%w: %w", protocol.ErrBadRequest, errNoChannels)
 		}
 		list, err := call.Args().Posts()
 		posts, err := admitList(s, list, err, maxFlood, "posts", flood.FromWire)
@@ -95,7 +94,7 @@ func (s *server) Flood(ctx context.Context, call schemas.FederationService_flood
 		if err := ch.Receive(ctx, s.domain, s.peerID(), posts); err != nil {
 			if errors.Is(err, flood.ErrNotReady) {
 				// "Try again shortly": the caller retries the batch.
-				return fmt.Errorf("%w: %w", node.ErrRateLimited, err)
+				return fmt.Errorf("%w: %w", protocol.ErrRateLimited, err)
 			}
 			return err
 		}
@@ -110,21 +109,21 @@ func (s *server) Inventory(ctx context.Context, call schemas.FederationService_i
 		ch := s.m.cfg.Channels
 		list, err := call.Args().Ids()
 		if err != nil {
-			return noderpc.BadRequest(err)
+			return protocol.BadRequest(err)
 		}
 		if list.Len() > flood.MaxInventory {
-			return fmt.Errorf("%w: %d ids (at most %d)", node.ErrBadRequest, list.Len(), flood.MaxInventory)
+			return fmt.Errorf("%w: %d ids (at most %d)", protocol.ErrBadRequest, list.Len(), flood.MaxInventory)
 		}
 		var want []int
 		if ch != nil {
-			ids := make([]node.PostID, list.Len())
+			ids := make([]protocol.PostID, list.Len())
 			for i := range ids {
 				b, err := list.At(i)
 				if err != nil {
-					return noderpc.BadRequest(err)
+					return protocol.BadRequest(err)
 				}
 				if len(b) != len(ids[i]) {
-					return fmt.Errorf("%w: post id %d of %d bytes", node.ErrBadRequest, i, len(b))
+					return fmt.Errorf("%w: post id %d of %d bytes", protocol.ErrBadRequest, i, len(b))
 				}
 				copy(ids[i][:], b)
 			}

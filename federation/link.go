@@ -13,8 +13,7 @@ import (
 	"capnproto.org/go/capnp/v3/rpc"
 	"github.com/quic-go/quic-go"
 
-	"github.com/quicprochat/qpc/node"
-	"github.com/quicprochat/qpc/node/noderpc"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/schemas"
 	"github.com/quicprochat/qpc/transport"
 )
@@ -197,8 +196,8 @@ func (l *link) health(ctx context.Context) (peerHealth, error) {
 // call timed out) as a *linkError, and then the link is closed so that it
 // is dialed anew at once.
 func (l *link) callErr(err error) error {
-	var re *noderpc.RemoteError
-	if rerr := noderpc.FromException(err); errors.As(rerr, &re) {
+	var re *protocol.RemoteError
+	if rerr := protocol.FromException(err); errors.As(rerr, &re) {
 		return rerr
 	}
 	l.close(transport.CodeProtocol, "call failed")
@@ -213,14 +212,14 @@ type linkError struct {
 }
 
 func (e *linkError) Error() string {
-	return fmt.Sprintf("%v: the link to %s broke", node.ErrPeerUnreachable, e.domain)
+	return fmt.Sprintf("%v: the link to %s broke", protocol.ErrPeerUnreachable, e.domain)
 }
 
-func (e *linkError) Unwrap() []error { return []error{node.ErrPeerUnreachable, e.err} }
+func (e *linkError) Unwrap() []error { return []error{protocol.ErrPeerUnreachable, e.err} }
 
-func (l *link) relay(ctx context.Context, msgs []node.Outgoing) ([]node.Receipt, error) {
+func (l *link) relay(ctx context.Context, msgs []protocol.Outgoing) ([]protocol.Receipt, error) {
 	fut, release := l.peer.RelayEnqueue(ctx, func(p schemas.FederationService_relayEnqueue_Params) error {
-		return noderpc.EnvelopesToWire(msgs, p.NewEnvelopes)
+		return protocol.EnvelopesToWire(msgs, p.NewEnvelopes)
 	})
 	defer release()
 	res, err := fut.Struct()
@@ -232,16 +231,16 @@ func (l *link) relay(ctx context.Context, msgs []node.Outgoing) ([]node.Receipt,
 		return nil, l.callErr(err)
 	}
 	if list.Len() != len(msgs) {
-		return nil, fmt.Errorf("%w: %s answered %d receipts for %d messages", node.ErrPeerUnreachable, l.domain, list.Len(), len(msgs))
+		return nil, fmt.Errorf("%w: %s answered %d receipts for %d messages", protocol.ErrPeerUnreachable, l.domain, list.Len(), len(msgs))
 	}
-	out := make([]node.Receipt, list.Len())
+	out := make([]protocol.Receipt, list.Len())
 	for i := range out {
-		out[i] = noderpc.ReceiptFromWire(list.At(i))
+		out[i] = protocol.ReceiptFromWire(list.At(i))
 	}
 	return out, nil
 }
 
-func (l *link) resolveUser(ctx context.Context, addr string) (node.PublishedKeys, error) {
+func (l *link) resolveUser(ctx context.Context, addr string) (protocol.PublishedKeys, error) {
 	fut, release := l.peer.ResolveUser(ctx, func(p schemas.FederationService_resolveUser_Params) error {
 		p.SetHops(hopsOf(ctx))
 		return p.SetUser(addr)
@@ -249,13 +248,13 @@ func (l *link) resolveUser(ctx context.Context, addr string) (node.PublishedKeys
 	defer release()
 	res, err := fut.Struct()
 	if err != nil {
-		return node.PublishedKeys{}, l.callErr(err)
+		return protocol.PublishedKeys{}, l.callErr(err)
 	}
 	w, err := res.Keys()
 	if err != nil {
-		return node.PublishedKeys{}, l.callErr(err)
+		return protocol.PublishedKeys{}, l.callErr(err)
 	}
-	return noderpc.KeysFromWire(w)
+	return protocol.KeysFromWire(w)
 }
 
 func (l *link) fetchKeyPackage(ctx context.Context, addr string, suite uint16) ([]byte, bool, error) {
@@ -276,19 +275,19 @@ func (l *link) fetchKeyPackage(ctx context.Context, addr string, suite uint16) (
 	return append([]byte(nil), pkg...), res.LastResort(), nil
 }
 
-func (l *link) orderCommit(ctx context.Context, home string, c node.CommitClaim) (node.CommitOrder, error) {
+func (l *link) orderCommit(ctx context.Context, home string, c protocol.CommitClaim) (protocol.CommitOrder, error) {
 	fut, release := l.peer.OrderCommit(ctx, func(p schemas.FederationService_orderCommit_Params) error {
 		p.SetHops(hopsOf(ctx))
-		return noderpc.CommitClaimToWire(noderpc.CommitClaim{Home: home, CommitClaim: c}, p)
+		return protocol.CommitClaimToWire(protocol.HomeClaim{Home: home, CommitClaim: c}, p)
 	})
 	defer release()
 	res, err := fut.Struct()
 	if err != nil {
-		return node.CommitOrder{}, l.callErr(err)
+		return protocol.CommitOrder{}, l.callErr(err)
 	}
-	o, err := noderpc.CommitOrderFromWire(res)
+	o, err := protocol.CommitOrderFromWire(res)
 	if err != nil {
-		return node.CommitOrder{}, fmt.Errorf("order commit at %s: %w", l.domain, err)
+		return protocol.CommitOrder{}, fmt.Errorf("order commit at %s: %w", l.domain, err)
 	}
 	return o, nil
 }

@@ -3,7 +3,7 @@ package federation
 import (
 	"capnproto.org/go/capnp/v3"
 
-	"github.com/quicprochat/qpc/node/noderpc"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // The batch calls of the mesh (forward, flood, report) all carry one list
@@ -33,7 +33,7 @@ func listToWire[T any, W ~capnp.StructKind](newList func(int32) (capnp.StructLis
 // batch goes on.
 func admitList[T any, W ~capnp.StructKind](s *server, list capnp.StructList[W], err error, max int, what string, fromWire func(W) (*T, error)) ([]*T, error) {
 	if err != nil {
-		return nil, noderpc.BadRequest(err)
+		return nil, protocol.BadRequest(err)
 	}
 	if err := s.admit(list.Len(), max, what); err != nil {
 		return nil, err

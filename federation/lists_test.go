@@ -12,7 +12,7 @@ import (
 	"capnproto.org/go/capnp/v3"
 
 	"github.com/quicprochat/qpc/mesh/envelope"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/schemas"
 )
 
@@ -100,9 +100,9 @@ func TestABatchCallIsRefusedBeforeAnythingIsDecoded(t *testing.T) {
 		rate error
 		want error
 	}{
-		{"an empty list is a bad request", forwardArgs(t, nil), 2, nil, node.ErrBadRequest},
-		{"more than max is a bad request", two, 1, nil, node.ErrBadRequest},
-		{"a peer over its rate is rate limited", two, 2, node.ErrRateLimited, node.ErrRateLimited},
+		{"an empty list is a bad request", forwardArgs(t, nil), 2, nil, protocol.ErrBadRequest},
+		{"more than max is a bad request", two, 1, nil, protocol.ErrBadRequest},
+		{"a peer over its rate is rate limited", two, 2, protocol.ErrRateLimited, protocol.ErrRateLimited},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -114,7 +114,7 @@ func TestABatchCallIsRefusedBeforeAnythingIsDecoded(t *testing.T) {
 	}
 	t.Run("an unreadable list is a bad request", func(t *testing.T) {
 		got, err := admitList(&server{in: &allowance{}}, two, errors.New("bad pointer"), 2, "envelopes", envelope.FromWire)
-		if !errors.Is(err, node.ErrBadRequest) || got != nil || !strings.Contains(err.Error(), "bad pointer") {
+		if !errors.Is(err, protocol.ErrBadRequest) || got != nil || !strings.Contains(err.Error(), "bad pointer") {
 			t.Errorf("admitList = %v, %v; want a bad request saying why", got, err)
 		}
 	})

@@ -17,18 +17,18 @@ import (
 	"github.com/quic-go/quic-go"
 
 	"github.com/quicprochat/qpc/mesh/discovery"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/transport"
 )
 
 // Inbound serves one peer's calls; node.Peer implements it.
 type Inbound interface {
-	Deliver(ctx context.Context, msgs []node.Outgoing) ([]node.Receipt, time.Time, error)
-	ResolveUser(ctx context.Context, addr string) (node.PublishedKeys, error)
+	Deliver(ctx context.Context, msgs []protocol.Outgoing) ([]protocol.Receipt, time.Time, error)
+	ResolveUser(ctx context.Context, addr string) (protocol.PublishedKeys, error)
 	FetchKeyPackage(ctx context.Context, addr string, suite uint16) ([]byte, bool, error)
-	OrderCommit(ctx context.Context, home string, c node.CommitClaim) (node.CommitOrder, error)
+	OrderCommit(ctx context.Context, home string, c protocol.CommitClaim) (protocol.CommitOrder, error)
 	// Allow takes n messages from the peer's rate allowance, or fails
-	// with node.ErrRateLimited.
+	// with protocol.ErrRateLimited.
 	Allow(n int) error
 }
 
@@ -36,7 +36,7 @@ type Inbound interface {
 // or a "host:port" for a peer never reached. Methods must be cheap.
 type Observer interface {
 	Refused(reason string)
-	LinkState(peer string, state node.LinkState)
+	LinkState(peer string, state protocol.LinkState)
 	Relayed(peer string, out bool, n int)
 	Error(peer string)
 	// Forged counts what a neighbour handed over that its claimed signer
@@ -127,7 +127,7 @@ type Manager struct {
 
 // peerState is what Links reports about one peer.
 type peerState struct {
-	node.Link
+	protocol.Link
 }
 
 // New returns a Manager. It validates cfg.Cert against cfg.Domain.
@@ -189,7 +189,7 @@ func New(cfg Config) (*Manager, error) {
 		m.cfg.Calls = nopCalls{}
 	}
 	for _, addr := range cfg.Peers {
-		m.peers[addr] = &peerState{node.Link{Address: addr, State: node.LinkDown, Since: cfg.Now()}}
+		m.peers[addr] = &peerState{protocol.Link{Address: addr, State: protocol.LinkDown, Since: cfg.Now()}}
 	}
 	return m, nil
 }
@@ -200,11 +200,11 @@ var ErrCertDomain = errors.New("federation certificate and domain differ")
 
 type nopObserver struct{}
 
-func (nopObserver) Refused(string)                   {}
-func (nopObserver) LinkState(string, node.LinkState) {}
-func (nopObserver) Relayed(string, bool, int)        {}
-func (nopObserver) Error(string)                     {}
-func (nopObserver) Forged(string, string)            {}
+func (nopObserver) Refused(string)                       {}
+func (nopObserver) LinkState(string, protocol.LinkState) {}
+func (nopObserver) Relayed(string, bool, int)            {}
+func (nopObserver) Error(string)                         {}
+func (nopObserver) Forged(string, string)                {}
 
 type nopCalls struct{}
 
@@ -354,7 +354,7 @@ func (m *Manager) dialLoop(ctx context.Context, d Dialer, addr, hint string, dis
 				continue
 			}
 		}
-		m.setState(addr, domain, node.LinkConnecting, "")
+		m.setState(addr, domain, protocol.LinkConnecting, "")
 		l, err := m.dial(ctx, d, addr)
 		switch {
 		case err == nil:
@@ -383,7 +383,7 @@ func (m *Manager) dialLoop(ctx context.Context, d Dialer, addr, hint string, dis
 			m.log.Warn("dropping federation peer: it is this node itself", "addr", addr)
 			return true
 		}
-		m.setState(addr, domain, node.LinkDown, err.Error())
+		m.setState(addr, domain, protocol.LinkDown, err.Error())
 		m.obs.Error(peerLabel(domain, addr))
 		if msg := err.Error(); msg != lastErr {
 			lastErr = msg
@@ -528,14 +528,14 @@ func (m *Manager) register(ctx context.Context, l *link) error {
 	m.links[l.domain] = l
 	st := m.stateLocked(l.addr, l.domain)
 	st.Address = l.addr
-	st.State, st.Since, st.LastError = node.LinkUp, m.cfg.Now(), ""
+	st.State, st.Since, st.LastError = protocol.LinkUp, m.cfg.Now(), ""
 	close(m.linked)
 	m.linked = make(chan struct{})
 	m.mu.Unlock()
 	if replaced != nil {
 		replaced.close(transport.CodeDuplicate, "duplicate link")
 	}
-	m.obs.LinkState(l.domain, node.LinkUp)
+	m.obs.LinkState(l.domain, protocol.LinkUp)
 	if m.cfg.Mesh != nil {
 		m.cfg.Mesh.LinkUp(l.domain)
 	}
@@ -582,9 +582,9 @@ func (m *Manager) unregister(l *link) {
 	delete(m.links, l.domain)
 	m.forgetStatement(l)
 	st := m.stateLocked(l.addr, l.domain)
-	st.State, st.Since = node.LinkDown, m.cfg.Now()
+	st.State, st.Since = protocol.LinkDown, m.cfg.Now()
 	m.mu.Unlock()
-	m.obs.LinkState(l.domain, node.LinkDown)
+	m.obs.LinkState(l.domain, protocol.LinkDown)
 	if m.cfg.Mesh != nil {
 		m.cfg.Mesh.LinkDown(l.domain)
 	}
@@ -600,14 +600,14 @@ func (m *Manager) stateLocked(addr, domain string) *peerState {
 	if domain == "" {
 		st := m.peers[addr]
 		if st == nil {
-			st = &peerState{node.Link{Address: addr}}
+			st = &peerState{protocol.Link{Address: addr}}
 			m.peers[addr] = st
 		}
 		return st
 	}
 	st := m.peers[domain]
 	if st == nil {
-		st = &peerState{node.Link{Domain: domain, Address: addr}}
+		st = &peerState{protocol.Link{Domain: domain, Address: addr}}
 		m.peers[domain] = st
 	}
 	if byAddr := m.peers[addr]; byAddr != nil && byAddr != st && addr != "" {
@@ -617,7 +617,7 @@ func (m *Manager) stateLocked(addr, domain string) *peerState {
 	return st
 }
 
-func (m *Manager) setState(addr, domain string, state node.LinkState, lastErr string) {
+func (m *Manager) setState(addr, domain string, state protocol.LinkState, lastErr string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if domain != "" && m.links[domain] != nil {
@@ -668,14 +668,14 @@ func (m *Manager) count(domain string, out, in int, err error) {
 
 // Links implements node.Federation: one entry per peer, sorted by domain
 // then address.
-func (m *Manager) Links() []node.Link {
+func (m *Manager) Links() []protocol.Link {
 	m.mu.Lock()
-	out := make([]node.Link, 0, len(m.peers))
+	out := make([]protocol.Link, 0, len(m.peers))
 	for _, st := range m.peers {
 		out = append(out, st.Link)
 	}
 	m.mu.Unlock()
-	slices.SortFunc(out, func(a, b node.Link) int {
+	slices.SortFunc(out, func(a, b protocol.Link) int {
 		if c := strings.Compare(a.Domain, b.Domain); c != 0 {
 			return c
 		}
@@ -692,13 +692,13 @@ func (m *Manager) route(domain string) (*link, error) {
 		return l, nil
 	}
 	if _, known := m.peers[domain]; known {
-		return nil, fmt.Errorf("%w: %w to %s", node.ErrPeerUnreachable, node.ErrNoLink, domain)
+		return nil, fmt.Errorf("%w: %w to %s", protocol.ErrPeerUnreachable, protocol.ErrNoLink, domain)
 	}
-	return nil, fmt.Errorf("%w: %w: no federation peer serves %s", node.ErrUnknownDomain, node.ErrNoLink, domain)
+	return nil, fmt.Errorf("%w: %w: no federation peer serves %s", protocol.ErrUnknownDomain, protocol.ErrNoLink, domain)
 }
 
 // Relay implements node.Federation.
-func (m *Manager) Relay(ctx context.Context, domain string, msgs []node.Outgoing) ([]node.Receipt, error) {
+func (m *Manager) Relay(ctx context.Context, domain string, msgs []protocol.Outgoing) ([]protocol.Receipt, error) {
 	l, err := m.route(domain)
 	if err != nil {
 		return nil, err
@@ -714,15 +714,15 @@ func (m *Manager) Relay(ctx context.Context, domain string, msgs []node.Outgoing
 //
 // The answer must be signed by the node of addr's domain, whichever node
 // handed it over: one that is not fails with *attest.ForgedError
-// (node.ErrForgedKeys) and its keys go no further.
-func (m *Manager) ResolveUser(ctx context.Context, addr string) (node.PublishedKeys, error) {
-	return lookup(ctx, m, domainOf(addr), func(l *link) (node.PublishedKeys, error) {
+// (protocol.ErrForgedKeys) and its keys go no further.
+func (m *Manager) ResolveUser(ctx context.Context, addr string) (protocol.PublishedKeys, error) {
+	return lookup(ctx, m, domainOf(addr), func(l *link) (protocol.PublishedKeys, error) {
 		k, err := l.resolveUser(ctx, addr)
 		if err != nil {
-			return node.PublishedKeys{}, err
+			return protocol.PublishedKeys{}, err
 		}
 		if err := m.checkAnswer(addr, l.domain, k); err != nil {
-			return node.PublishedKeys{}, err
+			return protocol.PublishedKeys{}, err
 		}
 		return k, nil
 	})
@@ -748,8 +748,8 @@ func (m *Manager) FetchKeyPackage(ctx context.Context, addr string, suite uint16
 // retries like ResolveUser after a broken link. The retry is safe: a
 // claim accepted before the link broke is accepted again, being the same
 // commit.
-func (m *Manager) OrderCommit(ctx context.Context, home string, c node.CommitClaim) (node.CommitOrder, error) {
-	return lookup(ctx, m, strings.ToLower(home), func(l *link) (node.CommitOrder, error) {
+func (m *Manager) OrderCommit(ctx context.Context, home string, c protocol.CommitClaim) (protocol.CommitOrder, error) {
+	return lookup(ctx, m, strings.ToLower(home), func(l *link) (protocol.CommitOrder, error) {
 		return l.orderCommit(ctx, home, c)
 	})
 }
@@ -799,7 +799,7 @@ func (m *Manager) lookupRoute(ctx context.Context, domain string) (*link, error)
 		return l, err
 	}
 	if hopsOf(ctx) >= maxLookupHops {
-		return nil, fmt.Errorf("%w: the lookup passed %d nodes without reaching %s", node.ErrUnknownDomain, maxLookupHops, domain)
+		return nil, fmt.Errorf("%w: the lookup passed %d nodes without reaching %s", protocol.ErrUnknownDomain, maxLookupHops, domain)
 	}
 	if next, ok := m.cfg.Mesh.NextHop(domain); ok {
 		if l := m.link(next); l != nil {
@@ -809,7 +809,12 @@ func (m *Manager) lookupRoute(ctx context.Context, domain string) (*link, error)
 	return nil, err
 }
 
+// domainOf returns the domain of addr, "" if addr is not an address (which
+// no peer serves).
 func domainOf(addr string) string {
-	_, d, _ := strings.Cut(addr, "@")
-	return strings.ToLower(d)
+	a, err := protocol.ParseAddress(addr)
+	if err != nil {
+		return ""
+	}
+	return a.Domain
 }

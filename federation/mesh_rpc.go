@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/quicprochat/qpc/crypto/ca"
 	"github.com/quicprochat/qpc/mesh/envelope"
 	"github.com/quicprochat/qpc/mesh/forward"
 	"github.com/quicprochat/qpc/mesh/route"
-	"github.com/quicprochat/qpc/node"
-	"github.com/quicprochat/qpc/node/noderpc"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/schemas"
 )
 
@@ -38,7 +36,7 @@ func (m *Manager) neighbour(domain string) (*link, error) {
 	if l := m.link(domain); l != nil {
 		return l, nil
 	}
-	return nil, fmt.Errorf("%w: %w to %s", node.ErrPeerUnreachable, node.ErrNoLink, domain)
+	return nil, fmt.Errorf("%w: %w to %s", protocol.ErrPeerUnreachable, protocol.ErrNoLink, domain)
 }
 
 // Forward implements forward.Links.
@@ -129,7 +127,7 @@ func (l *link) forward(ctx context.Context, envs []envelope.Next) ([]forward.Res
 		return nil, l.callErr(err)
 	}
 	if list.Len() != len(envs) {
-		return nil, fmt.Errorf("%w: %s answered %d results for %d envelopes", node.ErrPeerUnreachable, l.domain, list.Len(), len(envs))
+		return nil, fmt.Errorf("%w: %s answered %d results for %d envelopes", protocol.ErrPeerUnreachable, l.domain, list.Len(), len(envs))
 	}
 	out := make([]forward.Result, list.Len())
 	for i := range out {
@@ -146,7 +144,7 @@ func (l *link) forward(ctx context.Context, envs []envelope.Next) ([]forward.Res
 
 // resultErr is the error of a forward result, the peer's detail kept.
 func resultErr(w schemas.ForwardResult) error {
-	base := noderpc.ErrorOf(w.Error())
+	base := protocol.ErrorOf(w.Error())
 	if base == nil {
 		return nil
 	}
@@ -162,7 +160,7 @@ func (s *server) Forward(ctx context.Context, call schemas.FederationService_for
 	return s.do(ctx, "forward", func(ctx context.Context) error {
 		mesh := s.m.cfg.Mesh
 		if mesh == nil {
-			return fmt.Errorf("%w: this node does not store and forward", node.ErrUnknownDomain)
+			return fmt.Errorf("%w: this node does not store and forward", protocol.ErrUnknownDomain)
 		}
 		list, err := call.Args().Envelopes()
 		envs, err := admitList(s, list, err, maxForward, "envelopes", envelope.FromWire)
@@ -183,7 +181,7 @@ func (s *server) Forward(ctx context.Context, call schemas.FederationService_for
 			w := out.At(i)
 			w.SetOutcome(schemas.ForwardOutcome(r.Outcome))
 			if r.Err != nil {
-				w.SetError(noderpc.CodeOf(r.Err))
+				w.SetError(protocol.CodeOf(r.Err))
 				if err := w.SetDetail(r.Err.Error()); err != nil {
 					return err
 				}
@@ -206,10 +204,10 @@ func (s *server) Routes(ctx context.Context, call schemas.FederationService_rout
 		}
 		list, err := call.Args().Adverts()
 		if err != nil {
-			return noderpc.BadRequest(err)
+			return protocol.BadRequest(err)
 		}
 		if list.Len() > route.DefaultMaxRoutes {
-			return fmt.Errorf("%w: %d adverts", node.ErrBadRequest, list.Len())
+			return fmt.Errorf("%w: %d adverts", protocol.ErrBadRequest, list.Len())
 		}
 		adverts := make([]route.Advert, list.Len())
 		links := make([][]byte, list.Len())
@@ -217,16 +215,16 @@ func (s *server) Routes(ctx context.Context, call schemas.FederationService_rout
 			w := list.At(i)
 			d, err := w.Domain()
 			if err != nil {
-				return noderpc.BadRequest(err)
+				return protocol.BadRequest(err)
 			}
 			if links[i], err = w.Link(); err != nil {
-				return noderpc.BadRequest(err)
+				return protocol.BadRequest(err)
 			}
 			adverts[i] = route.Advert{Domain: d, Hops: w.Hops()}
 		}
 		adverts = s.m.checkAdverts(s.domain, adverts, links)
 		if err := mesh.Learn(s.domain, adverts); err != nil {
-			return fmt.Errorf("%w: %v", node.ErrBadRequest, err)
+			return fmt.Errorf("%w: %v", protocol.ErrBadRequest, err)
 		}
 		return nil
 	})
@@ -241,16 +239,16 @@ func (s *server) Report(ctx context.Context, call schemas.FederationService_repo
 		}
 		list, err := call.Args().Reports()
 		if err != nil {
-			return noderpc.BadRequest(err)
+			return protocol.BadRequest(err)
 		}
 		if list.Len() > maxReports {
-			return fmt.Errorf("%w: %d reports (at most %d)", node.ErrBadRequest, list.Len(), maxReports)
+			return fmt.Errorf("%w: %d reports (at most %d)", protocol.ErrBadRequest, list.Len(), maxReports)
 		}
 		reports := make([]forward.Report, 0, list.Len())
 		for i := 0; i < list.Len(); i++ {
 			r, err := reportFromWire(list.At(i))
 			if err != nil {
-				return noderpc.BadRequest(err)
+				return protocol.BadRequest(err)
 			}
 			reports = append(reports, r)
 		}
@@ -260,9 +258,9 @@ func (s *server) Report(ctx context.Context, call schemas.FederationService_repo
 }
 
 func reportToWire(r forward.Report, w schemas.MeshReport) error {
-	w.SetState(schemas.MeshState(r.State))
+	w.SetState(protocol.MeshStateToWire(r.State))
 	w.SetAtMillis(r.When.UnixMilli())
-	w.SetReason(noderpc.CodeOf(r.Reason))
+	w.SetReason(protocol.CodeOf(r.Reason))
 	w.SetHops(r.Hops)
 	if err := w.SetId(r.ID[:]); err != nil {
 		return err
@@ -291,19 +289,19 @@ func reportFromWire(w schemas.MeshReport) (forward.Report, error) {
 	if r.At, err = w.At(); err != nil {
 		return r, err
 	}
-	if err := ca.ValidateDomain(r.Origin); err != nil {
+	if err := protocol.ValidDomain(r.Origin); err != nil {
 		return r, fmt.Errorf("report origin: %w", err)
 	}
-	if err := ca.ValidateDomain(r.At); err != nil {
+	if err := protocol.ValidDomain(r.At); err != nil {
 		return r, fmt.Errorf("report at: %w", err)
 	}
-	st := w.State()
-	if st > schemas.MeshState_dropped {
-		return r, fmt.Errorf("report state %d", st)
+	st, ok := protocol.MeshStateFromWire(w.State())
+	if !ok {
+		return r, fmt.Errorf("report state %d", w.State())
 	}
-	r.State = node.MeshState(st)
+	r.State = st
 	r.When = time.UnixMilli(w.AtMillis())
-	r.Reason = noderpc.ErrorOf(w.Reason())
+	r.Reason = protocol.ErrorOf(w.Reason())
 	r.Hops = w.Hops()
 	return r, nil
 }

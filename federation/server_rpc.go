@@ -6,8 +6,7 @@ import (
 	"log/slog"
 	"sync/atomic"
 
-	"github.com/quicprochat/qpc/node"
-	"github.com/quicprochat/qpc/node/noderpc"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/schemas"
 )
 
@@ -42,17 +41,17 @@ func (s *server) do(ctx context.Context, method string, fn func(context.Context)
 	if err == nil {
 		return nil
 	}
-	if noderpc.CodeOf(err) == schemas.ErrorCode_internal {
+	if protocol.CodeOf(err) == schemas.ErrorCode_internal {
 		s.log.Error("federation call failed", "method", method, "err", err)
 	}
-	return noderpc.Exception(err)
+	return protocol.Exception(err)
 }
 
 // admit checks that a batch of n items (1 to max) may come in now: within
 // the batch bound and the peer's inbound rate.
 func (s *server) admit(n, max int, what string) error {
 	if n == 0 || n > max {
-		return fmt.Errorf("%w: %d %s (1-%d)", node.ErrBadRequest, n, what, max)
+		return fmt.Errorf("%w: %d %s (1-%d)", protocol.ErrBadRequest, n, what, max)
 	}
 	return s.in.Allow(n)
 }
@@ -82,7 +81,7 @@ func (s *server) Health(ctx context.Context, call schemas.FederationService_heal
 func (s *server) RelayEnqueue(ctx context.Context, call schemas.FederationService_relayEnqueue) error {
 	call.Go() // waits on the disk: let the next call start
 	return s.do(ctx, "relayEnqueue", func(ctx context.Context) error {
-		msgs, err := noderpc.EnvelopesFromWire(call.Args().Envelopes())
+		msgs, err := protocol.EnvelopesFromWire(call.Args().Envelopes())
 		if err != nil {
 			return err
 		}
@@ -95,7 +94,7 @@ func (s *server) RelayEnqueue(ctx context.Context, call schemas.FederationServic
 		if err != nil {
 			return err
 		}
-		if err := noderpc.ReceiptsToWire(receipts, now, res.NewReceipts); err != nil {
+		if err := protocol.ReceiptsToWire(receipts, now, res.NewReceipts); err != nil {
 			return err
 		}
 		s.m.count(s.domain, 0, stored(receipts), nil)
@@ -104,7 +103,7 @@ func (s *server) RelayEnqueue(ctx context.Context, call schemas.FederationServic
 }
 
 // stored counts the receipts without an error.
-func stored(receipts []node.Receipt) int {
+func stored(receipts []protocol.Receipt) int {
 	n := 0
 	for _, r := range receipts {
 		if r.Err == nil {
@@ -120,7 +119,7 @@ func (s *server) ResolveUser(ctx context.Context, call schemas.FederationService
 	return s.do(ctx, "resolveUser", func(ctx context.Context) error {
 		user, err := call.Args().User()
 		if err != nil {
-			return noderpc.BadRequest(err)
+			return protocol.BadRequest(err)
 		}
 		k, err := s.in.ResolveUser(withHops(ctx, call.Args().Hops()), user)
 		if err != nil {
@@ -134,7 +133,7 @@ func (s *server) ResolveUser(ctx context.Context, call schemas.FederationService
 				return err
 			}
 		}
-		return noderpc.SetKeys(call.AllocResults, k)
+		return protocol.SetKeys(call.AllocResults, k)
 	})
 }
 
@@ -144,13 +143,13 @@ func (s *server) FetchKeyPackage(ctx context.Context, call schemas.FederationSer
 	return s.do(ctx, "fetchKeyPackage", func(ctx context.Context) error {
 		user, err := call.Args().User()
 		if err != nil {
-			return noderpc.BadRequest(err)
+			return protocol.BadRequest(err)
 		}
 		pkg, last, err := s.in.FetchKeyPackage(withHops(ctx, call.Args().Hops()), user, call.Args().Suite())
 		if err != nil {
 			return err
 		}
-		return noderpc.SetKeyPackage(call.AllocResults, pkg, last)
+		return protocol.SetKeyPackage(call.AllocResults, pkg, last)
 	})
 }
 
@@ -158,7 +157,7 @@ func (s *server) FetchKeyPackage(ctx context.Context, call schemas.FederationSer
 func (s *server) OrderCommit(ctx context.Context, call schemas.FederationService_orderCommit) error {
 	call.Go() // waits on the disk or another peer
 	return s.do(ctx, "orderCommit", func(ctx context.Context) error {
-		c, err := noderpc.CommitClaimFromWire(call.Args())
+		c, err := protocol.CommitClaimFromWire(call.Args())
 		if err != nil {
 			return err
 		}
@@ -166,6 +165,6 @@ func (s *server) OrderCommit(ctx context.Context, call schemas.FederationService
 		if err != nil {
 			return err
 		}
-		return noderpc.SetCommitOrder(call.AllocResults, o)
+		return protocol.SetCommitOrder(call.AllocResults, o)
 	})
 }

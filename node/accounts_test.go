@@ -12,6 +12,7 @@ import (
 	"github.com/quicprochat/qpc/crypto/opaque"
 	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/store"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // These tests drive node.Service as noderpc does, on a real bbolt store in
@@ -71,7 +72,7 @@ func newFixture(t *testing.T, lim node.Limits, opts store.Options) *fixture {
 		lim.ResolveMinTime = time.Nanosecond // the floor is not what these tests look at
 	}
 	svc, err := node.New(node.Config{
-		Identity: node.Identity{Domain: domain},
+		Identity: protocol.Identity{Domain: domain},
 		Limits:   lim,
 		Store:    st,
 		OPAQUE:   srv,
@@ -165,8 +166,8 @@ func must(t *testing.T, err error) {
 	}
 }
 
-func keys(b byte) node.PublishedKeys {
-	return node.PublishedKeys{IdentityKey: []byte{b}, HPKEKey: []byte{b}, Signature: []byte{b}}
+func keys(b byte) protocol.PublishedKeys {
+	return protocol.PublishedKeys{IdentityKey: []byte{b}, HPKEKey: []byte{b}, Signature: []byte{b}}
 }
 
 // closed reports whether ch is closed.
@@ -212,7 +213,7 @@ func TestDeletingAnAccountRevokesEveryConnectionOfItAndOnlyThose(t *testing.T) {
 		"PublishKeys": func() error { return c2.PublishKeys(keys(1)) },
 		"ResolveUser": func() error { _, err := c2.ResolveUser(ctx, "bob"); return err },
 		"Enqueue": func() error {
-			_, _, err := c2.Enqueue(ctx, []node.Outgoing{{Recipient: "bob", Payload: []byte("x")}})
+			_, _, err := c2.Enqueue(ctx, []protocol.Outgoing{{Recipient: "bob", Payload: []byte("x")}})
 			return err
 		},
 		"Fetch":             func() error { _, err := c2.Fetch(0, 10); return err },
@@ -225,24 +226,24 @@ func TestDeletingAnAccountRevokesEveryConnectionOfItAndOnlyThose(t *testing.T) {
 		"ResumeSession":     func() error { _, err := c2.ResumeSession(tok); return err },
 	}
 	for name, call := range calls {
-		if err := call(); !errors.Is(err, node.ErrInvalidToken) {
+		if err := call(); !errors.Is(err, protocol.ErrInvalidToken) {
 			t.Errorf("%s on the revoked connection: %v, want ErrInvalidToken", name, err)
 		}
 	}
-	if err := c1.PublishKeys(keys(1)); !errors.Is(err, node.ErrUnauthenticated) {
+	if err := c1.PublishKeys(keys(1)); !errors.Is(err, protocol.ErrUnauthenticated) {
 		t.Errorf("the deleting connection after the deletion: %v, want ErrUnauthenticated", err)
 	}
 	if err := c3.PublishKeys(keys(3)); err != nil {
 		t.Errorf("bob's connection: %v", err)
 	}
-	if _, err := f.conn(t, "192.0.2.4:1").ResumeSession(tok); !errors.Is(err, node.ErrInvalidToken) {
+	if _, err := f.conn(t, "192.0.2.4:1").ResumeSession(tok); !errors.Is(err, protocol.ErrInvalidToken) {
 		t.Errorf("alice's token on a new connection: %v, want ErrInvalidToken", err)
 	}
 }
 
 type nopListener struct{}
 
-func (nopListener) Deliver(context.Context, []node.Message) error { return nil }
+func (nopListener) Deliver(context.Context, []protocol.Message) error { return nil }
 
 func TestADeletedNameIsHeldThenAnOldTokenNeverWorksForTheNewAccount(t *testing.T) {
 	hold := 48 * time.Hour
@@ -257,7 +258,7 @@ func TestADeletedNameIsHeldThenAnOldTokenNeverWorksForTheNewAccount(t *testing.T
 	must(t, c.DeleteAccount())
 
 	f.clock.add(hold - time.Second)
-	if err := register(f.conn(t, "192.0.2.2:1"), "alice"); !errors.Is(err, node.ErrUserExists) {
+	if err := register(f.conn(t, "192.0.2.2:1"), "alice"); !errors.Is(err, protocol.ErrUserExists) {
 		t.Fatalf("re-registering within the hold: %v, want ErrUserExists", err)
 	}
 	f.clock.add(time.Second)
@@ -268,13 +269,13 @@ func TestADeletedNameIsHeldThenAnOldTokenNeverWorksForTheNewAccount(t *testing.T
 	if err := register(eve, "alice"); err != nil {
 		t.Fatalf("registering the name after its hold: %v", err)
 	}
-	if _, err := f.conn(t, "192.0.2.4:1").ResumeSession(tok); !errors.Is(err, node.ErrInvalidToken) {
+	if _, err := f.conn(t, "192.0.2.4:1").ResumeSession(tok); !errors.Is(err, protocol.ErrInvalidToken) {
 		t.Errorf("the old account's token on the new one: %v, want ErrInvalidToken", err)
 	}
 	_, err = login(eve, "alice")
 	must(t, err)
 	must(t, eve.PublishKeys(keys(7)))
-	if err := old.PublishKeys(keys(6)); !errors.Is(err, node.ErrInvalidToken) {
+	if err := old.PublishKeys(keys(6)); !errors.Is(err, protocol.ErrInvalidToken) {
 		t.Errorf("the old account's connection: %v, want ErrInvalidToken", err)
 	}
 	got, err := f.st.Keys("alice")
@@ -304,10 +305,10 @@ func TestALoginStartedOnADeletedAccountDoesNotGrantTheNewOne(t *testing.T) {
 	// tells the two apart.
 	must(t, register(f.conn(t, "192.0.2.3:1"), "alice"))
 
-	if _, _, err := slow.LoginFinish(ke3); !errors.Is(err, node.ErrAuthFailed) {
+	if _, _, err := slow.LoginFinish(ke3); !errors.Is(err, protocol.ErrAuthFailed) {
 		t.Errorf("finishing a login of the deleted account: %v, want ErrAuthFailed", err)
 	}
-	if err := slow.PublishKeys(keys(1)); !errors.Is(err, node.ErrUnauthenticated) {
+	if err := slow.PublishKeys(keys(1)); !errors.Is(err, protocol.ErrUnauthenticated) {
 		t.Errorf("after the refused login: %v, want ErrUnauthenticated", err)
 	}
 }
@@ -322,7 +323,7 @@ func TestRegistrationIsThrottledPerSourceAndPerNode(t *testing.T) {
 	}
 	// Another port, and another address of the same IPv6 /64, are the same
 	// source.
-	if err := register(f.conn(t, "198.51.100.7:5000"), "a2"); !errors.Is(err, node.ErrRateLimited) {
+	if err := register(f.conn(t, "198.51.100.7:5000"), "a2"); !errors.Is(err, protocol.ErrRateLimited) {
 		t.Errorf("a third registration from the address: %v, want ErrRateLimited", err)
 	}
 	for i := range 2 {
@@ -330,7 +331,7 @@ func TestRegistrationIsThrottledPerSourceAndPerNode(t *testing.T) {
 			t.Fatalf("registration %d from a /64: %v", i+1, err)
 		}
 	}
-	if err := register(f.conn(t, "[2001:db8::ffff:1]:1"), "b2"); !errors.Is(err, node.ErrRateLimited) {
+	if err := register(f.conn(t, "[2001:db8::ffff:1]:1"), "b2"); !errors.Is(err, protocol.ErrRateLimited) {
 		t.Errorf("a third registration from the /64: %v, want ErrRateLimited", err)
 	}
 	// The node's budget of 5 accounts: one more from a fresh address, then
@@ -338,7 +339,7 @@ func TestRegistrationIsThrottledPerSourceAndPerNode(t *testing.T) {
 	if err := register(f.conn(t, "203.0.113.1:1"), "c0"); err != nil {
 		t.Fatalf("the fifth account: %v", err)
 	}
-	if err := register(f.conn(t, "203.0.113.2:1"), "c1"); !errors.Is(err, node.ErrRateLimited) {
+	if err := register(f.conn(t, "203.0.113.2:1"), "c1"); !errors.Is(err, protocol.ErrRateLimited) {
 		t.Errorf("a sixth account on the node: %v, want ErrRateLimited", err)
 	}
 	// "Is this name taken?" costs a token too.
@@ -346,10 +347,10 @@ func TestRegistrationIsThrottledPerSourceAndPerNode(t *testing.T) {
 	taken := 0
 	for range 10 {
 		_, err := probe.RegisterStart("a0", validRegistrationRequest(t))
-		if errors.Is(err, node.ErrRateLimited) {
+		if errors.Is(err, protocol.ErrRateLimited) {
 			break
 		}
-		if !errors.Is(err, node.ErrUserExists) {
+		if !errors.Is(err, protocol.ErrUserExists) {
 			t.Fatalf("probing a taken name: %v", err)
 		}
 		taken++
@@ -371,7 +372,7 @@ func TestAccountsBeyondTheCapAreRefused(t *testing.T) {
 	f := newFixture(t, node.Limits{}, store.Options{MaxAccounts: 2})
 	must(t, register(f.conn(t, "192.0.2.1:1"), "a"))
 	must(t, register(f.conn(t, "192.0.2.2:1"), "b"))
-	if err := register(f.conn(t, "192.0.2.3:1"), "c"); !errors.Is(err, node.ErrAccountsFull) {
+	if err := register(f.conn(t, "192.0.2.3:1"), "c"); !errors.Is(err, protocol.ErrAccountsFull) {
 		t.Fatalf("a third account with a cap of 2: %v, want ErrAccountsFull", err)
 	}
 	c := f.conn(t, "192.0.2.1:2")
@@ -399,7 +400,7 @@ func TestLoginGuessesAreThrottledPerNameAlikeForUnknownNames(t *testing.T) {
 		guesses := 0
 		for i := range budget + 2 { // guesses from many addresses: the budget is the name's
 			_, err := loginStart(f.conn(t, fmt.Sprintf("198.51.100.%d:1", i)), name, []byte("guess"))
-			if errors.Is(err, node.ErrRateLimited) {
+			if errors.Is(err, protocol.ErrRateLimited) {
 				break
 			}
 			if !errors.Is(err, errWrongPassword) {
@@ -411,7 +412,7 @@ func TestLoginGuessesAreThrottledPerNameAlikeForUnknownNames(t *testing.T) {
 			t.Errorf("%s: %d guesses before the throttle, want %d", name, guesses, budget)
 		}
 	}
-	if _, err := login(c, "alice"); !errors.Is(err, node.ErrRateLimited) {
+	if _, err := login(c, "alice"); !errors.Is(err, protocol.ErrRateLimited) {
 		t.Errorf("a login with the budget spent: %v, want ErrRateLimited", err)
 	}
 	f.clock.add(time.Minute)
@@ -426,7 +427,7 @@ func TestLoginsAreThrottledPerSource(t *testing.T) {
 	c := f.conn(t, "192.0.2.1:2")
 	n := 0
 	for range 10 {
-		if _, err := login(c, "alice"); errors.Is(err, node.ErrRateLimited) {
+		if _, err := login(c, "alice"); errors.Is(err, protocol.ErrRateLimited) {
 			break
 		} else if err != nil {
 			t.Fatal(err)
@@ -452,10 +453,10 @@ func TestResolveAnswersAlikeForNoSuchUserAndNoKeys(t *testing.T) {
 	ctx := context.Background()
 	_, noKeys := c.ResolveUser(ctx, "carol")
 	_, noUser := c.ResolveUser(ctx, "nobody")
-	if !errors.Is(noKeys, node.ErrNoSuchKeys) || !errors.Is(noUser, node.ErrNoSuchKeys) {
+	if !errors.Is(noKeys, protocol.ErrNoSuchKeys) || !errors.Is(noUser, protocol.ErrNoSuchKeys) {
 		t.Fatalf("no keys: %v; no user: %v; want ErrNoSuchKeys for both", noKeys, noUser)
 	}
-	if noKeys.Error() != noUser.Error() || errors.Is(noKeys, node.ErrNoKeys) {
+	if noKeys.Error() != noUser.Error() || errors.Is(noKeys, protocol.ErrNoKeys) {
 		t.Errorf("the answers differ: %q vs %q", noKeys, noUser)
 	}
 	if _, err := c.ResolveUser(ctx, "alice"); err != nil {
@@ -478,14 +479,14 @@ func TestRefusedRegistrationsDoNotSpendTheNodesBudget(t *testing.T) {
 	rec, _, err := oc.FinalizeRegistrationRequest(r, []byte(domain), []byte("zz@"+domain))
 	must(t, err)
 	for i := range 5 {
-		if err := f.conn(t, fmt.Sprintf("198.51.100.%d:1", i)).RegisterFinish("alice", rec.Encode()); !errors.Is(err, node.ErrUserExists) {
+		if err := f.conn(t, fmt.Sprintf("198.51.100.%d:1", i)).RegisterFinish("alice", rec.Encode()); !errors.Is(err, protocol.ErrUserExists) {
 			t.Fatalf("finishing a registration of a taken name: %v, want ErrUserExists", err)
 		}
 	}
 	if err := register(f.conn(t, "192.0.2.3:1"), "bob"); err != nil {
 		t.Errorf("the node's second account after five refusals: %v", err)
 	}
-	if err := register(f.conn(t, "192.0.2.4:1"), "carol"); !errors.Is(err, node.ErrRateLimited) {
+	if err := register(f.conn(t, "192.0.2.4:1"), "carol"); !errors.Is(err, protocol.ErrRateLimited) {
 		t.Errorf("a third account with a node budget of 2: %v, want ErrRateLimited", err)
 	}
 }
@@ -560,7 +561,7 @@ func TestAResumeThatReadTheSessionBeforeTheDeletionDoesNotBind(t *testing.T) {
 	srv, err := opaque.NewServer(cfg, secrets)
 	must(t, err)
 	ps := &pausingStore{Store: st, read: make(chan struct{}), resume: make(chan struct{})}
-	svc, err := node.New(node.Config{Identity: node.Identity{Domain: domain}, Store: ps, OPAQUE: srv})
+	svc, err := node.New(node.Config{Identity: protocol.Identity{Domain: domain}, Store: ps, OPAQUE: srv})
 	must(t, err)
 	c := svc.NewConn("192.0.2.1:1")
 	defer c.Close()
@@ -580,7 +581,7 @@ func TestAResumeThatReadTheSessionBeforeTheDeletionDoesNotBind(t *testing.T) {
 	<-ps.read
 	must(t, c.DeleteAccount())
 	close(ps.resume)
-	if err := <-done; !errors.Is(err, node.ErrInvalidToken) {
+	if err := <-done; !errors.Is(err, protocol.ErrInvalidToken) {
 		t.Errorf("a resume that read the session before the deletion: %v, want ErrInvalidToken", err)
 	}
 	if u := late.User(); u != "" {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/crypto/opaque"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // TokenLen is the length of a session token in bytes.
@@ -24,23 +25,23 @@ func (s *Service) opaqueIdentities(user string) (client, server []byte) {
 // Whether a name is free is visible to anyone under open registration, so
 // the answer is throttled per source address (ErrRateLimited) instead.
 func (c *Conn) RegisterStart(user string, request []byte) ([]byte, error) {
-	if err := ValidateUserName(user); err != nil {
+	if err := protocol.ValidateUserName(user); err != nil {
 		return nil, err
 	}
 	req, err := opaque.DecodeRegistrationRequest(c.svc.opaque.Suite(), request)
 	if err != nil {
-		return nil, errorf(ErrBadRequest, "registration request: %v", err)
+		return nil, errorf(protocol.ErrBadRequest, "registration request: %v", err)
 	}
 	now := c.svc.now()
 	if !c.svc.regSource.take(c.source, 1, now) {
-		return nil, errorf(ErrRateLimited, "too many registrations from this address")
+		return nil, errorf(protocol.ErrRateLimited, "too many registrations from this address")
 	}
 	if err := c.svc.store.CheckName(user, now); err != nil {
 		return nil, err
 	}
 	resp, err := c.svc.opaque.CreateRegistrationResponse(req, []byte(user))
 	if err != nil {
-		return nil, errorf(ErrBadRequest, "registration request: %v", err)
+		return nil, errorf(protocol.ErrBadRequest, "registration request: %v", err)
 	}
 	return resp.Encode(), nil
 }
@@ -50,28 +51,28 @@ func (c *Conn) RegisterStart(user string, request []byte) ([]byte, error) {
 // store refuses names that are taken or held (ErrUserExists) and accounts
 // beyond its cap (ErrAccountsFull).
 func (c *Conn) RegisterFinish(user string, record []byte) error {
-	if err := ValidateUserName(user); err != nil {
+	if err := protocol.ValidateUserName(user); err != nil {
 		return err
 	}
 	if _, err := opaque.DecodeRegistrationRecord(c.svc.opaque.Suite(), record); err != nil {
-		return errorf(ErrBadRequest, "registration record: %v", err)
+		return errorf(protocol.ErrBadRequest, "registration record: %v", err)
 	}
 	now := c.svc.now()
 	if !c.svc.regSource.take(c.source, 1, now) {
-		return errorf(ErrRateLimited, "too many registrations from this address")
+		return errorf(protocol.ErrRateLimited, "too many registrations from this address")
 	}
 	if !c.svc.regNode.take(1, now) {
 		c.svc.log.Warn("registration refused: node-wide registration rate reached", "user", user)
-		return errorf(ErrRateLimited, "too many registrations on this node; try again later")
+		return errorf(protocol.ErrRateLimited, "too many registrations on this node; try again later")
 	}
 	err := c.svc.store.CreateAccount(Account{User: user, Record: record, Created: now})
 	switch {
 	case err == nil:
 		c.svc.log.Info("user registered", "user", user)
 		return nil
-	case errors.Is(err, ErrAccountsFull):
+	case errors.Is(err, protocol.ErrAccountsFull):
 		c.svc.log.Warn("registration refused: account limit reached", "user", user, "err", err)
-		err = ErrAccountsFull // the client needs no more than that
+		err = protocol.ErrAccountsFull // the client needs no more than that
 	}
 	// No account was made: the node's budget counts accounts, so that
 	// refusals cannot spend it for everyone (the source's budget still
@@ -87,20 +88,20 @@ func (c *Conn) RegisterFinish(user string, record []byte) error {
 // succeeds. Since a client can test a password guess on KE2 alone, the
 // start is what must be throttled.
 func (c *Conn) LoginStart(user string, ke1 []byte) ([]byte, error) {
-	if err := ValidateUserName(user); err != nil {
+	if err := protocol.ValidateUserName(user); err != nil {
 		return nil, err
 	}
 	msg, err := opaque.DecodeKE1(c.svc.opaque.Suite(), ke1)
 	if err != nil {
-		return nil, errorf(ErrBadRequest, "KE1: %v", err)
+		return nil, errorf(protocol.ErrBadRequest, "KE1: %v", err)
 	}
 	now := c.svc.now()
 	if !c.svc.loginSource.take(c.source, 1, now) {
-		return nil, errorf(ErrRateLimited, "too many logins from this address")
+		return nil, errorf(protocol.ErrRateLimited, "too many logins from this address")
 	}
 	if !c.svc.loginUser.take(user, 1, now) {
 		c.svc.log.Info("login refused: the name's budget of attempts is spent", "user", user)
-		return nil, errorf(ErrRateLimited, "too many failed logins for this name; try again later")
+		return nil, errorf(protocol.ErrRateLimited, "too many failed logins for this name; try again later")
 	}
 	var record *opaque.RegistrationRecord
 	var created time.Time
@@ -112,13 +113,13 @@ func (c *Conn) LoginStart(user string, ke1 []byte) ([]byte, error) {
 			return nil, fmt.Errorf("stored record of %s: %w", user, err)
 		}
 		created = acct.Created
-	case !errors.Is(err, ErrUnknownUser):
+	case !errors.Is(err, protocol.ErrUnknownUser):
 		return nil, err
 	}
 	clientID, serverID := c.svc.opaqueIdentities(user)
 	ke2, state, err := c.svc.opaque.GenerateKE2(serverID, record, []byte(user), msg, clientID)
 	if err != nil {
-		return nil, errorf(ErrBadRequest, "KE1: %v", err)
+		return nil, errorf(protocol.ErrBadRequest, "KE1: %v", err)
 	}
 	c.mu.Lock()
 	c.login = &pendingLogin{user: user, state: state, created: created}
@@ -139,18 +140,18 @@ func (c *Conn) LoginFinish(ke3 []byte) (token []byte, s Session, err error) {
 	c.login = nil
 	c.mu.Unlock()
 	if login == nil {
-		return nil, Session{}, errorf(ErrBadRequest, "loginFinish without loginStart")
+		return nil, Session{}, errorf(protocol.ErrBadRequest, "loginFinish without loginStart")
 	}
 	msg, err := opaque.DecodeKE3(c.svc.opaque.Suite(), ke3)
 	if err != nil {
-		return nil, Session{}, errorf(ErrBadRequest, "KE3: %v", err)
+		return nil, Session{}, errorf(protocol.ErrBadRequest, "KE3: %v", err)
 	}
 	if login.state == nil {
-		return nil, Session{}, ErrAuthFailed
+		return nil, Session{}, protocol.ErrAuthFailed
 	}
 	if _, err := login.state.ServerFinish(msg); err != nil {
 		c.svc.log.Info("login failed", "user", login.user)
-		return nil, Session{}, ErrAuthFailed
+		return nil, Session{}, protocol.ErrAuthFailed
 	}
 	now := c.svc.now()
 	c.svc.loginUser.give(login.user, 1, now)
@@ -158,14 +159,14 @@ func (c *Conn) LoginFinish(ke3 []byte) (token []byte, s Session, err error) {
 	gone := c.gone
 	c.mu.Unlock()
 	if gone {
-		return nil, Session{}, ErrInvalidToken
+		return nil, Session{}, protocol.ErrInvalidToken
 	}
 	token = make([]byte, TokenLen)
 	rand.Read(token)
 	h := TokenHash(sha256.Sum256(token))
 	s = Session{User: login.user, Expires: now.Add(c.svc.limits.SessionTTL), AccountCreated: login.created}
-	if err := c.svc.store.PutSession(h, s); errors.Is(err, ErrUnknownUser) {
-		return nil, Session{}, ErrAuthFailed // the account went while logging in
+	if err := c.svc.store.PutSession(h, s); errors.Is(err, protocol.ErrUnknownUser) {
+		return nil, Session{}, protocol.ErrAuthFailed // the account went while logging in
 	} else if err != nil {
 		return nil, Session{}, err
 	}
@@ -181,18 +182,18 @@ func (c *Conn) LoginFinish(ke3 []byte) (token []byte, s Session, err error) {
 // is ErrInvalidToken.
 func (c *Conn) ResumeSession(token []byte) (Session, error) {
 	if len(token) != TokenLen {
-		return Session{}, ErrInvalidToken
+		return Session{}, protocol.ErrInvalidToken
 	}
 	h := TokenHash(sha256.Sum256(token))
 	s, err := c.svc.store.Session(h)
-	if errors.Is(err, ErrNoSession) {
-		return Session{}, ErrInvalidToken
+	if errors.Is(err, protocol.ErrNoSession) {
+		return Session{}, protocol.ErrInvalidToken
 	}
 	if err != nil {
 		return Session{}, err
 	}
 	if !c.svc.now().Before(s.Expires) {
-		return Session{}, ErrSessionExpired
+		return Session{}, protocol.ErrSessionExpired
 	}
 	if err := c.bind(h, s); err != nil {
 		return Session{}, err
@@ -209,7 +210,7 @@ func (c *Conn) bind(h TokenHash, s Session) error {
 	c.mu.Lock()
 	if c.gone || c.closed {
 		c.mu.Unlock()
-		return ErrInvalidToken
+		return protocol.ErrInvalidToken
 	}
 	old := c.session
 	c.session = &boundSession{hash: h, Session: s}
@@ -223,7 +224,7 @@ func (c *Conn) bind(h TokenHash, s Session) error {
 	c.mu.Unlock()
 	if closed { // Close ran meanwhile and found nothing to unregister yet
 		c.svc.unregister(s.User, c)
-		return ErrInvalidToken
+		return protocol.ErrInvalidToken
 	}
 	if err := c.svc.checkAccount(s); err != nil {
 		c.mu.Lock()
@@ -242,14 +243,14 @@ func (c *Conn) bind(h TokenHash, s Session) error {
 // granted to, else ErrInvalidToken.
 func (s *Service) checkAccount(sess Session) error {
 	acct, err := s.store.Account(sess.User)
-	if errors.Is(err, ErrUnknownUser) {
-		return ErrInvalidToken
+	if errors.Is(err, protocol.ErrUnknownUser) {
+		return protocol.ErrInvalidToken
 	}
 	if err != nil {
 		return err
 	}
 	if !sess.AccountCreated.IsZero() && !sess.AccountCreated.Equal(acct.Created) {
-		return ErrInvalidToken
+		return protocol.ErrInvalidToken
 	}
 	return nil
 }

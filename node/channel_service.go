@@ -4,25 +4,24 @@ import (
 	"context"
 	"errors"
 	"sync"
-)
 
-// MaxChannelCursors is the most channels one channel subscription follows.
-const MaxChannelCursors = 64
+	"github.com/quicprochat/qpc/protocol"
+)
 
 // ChannelListener receives pushed channel posts.
 type ChannelListener interface {
-	DeliverPosts(ctx context.Context, posts []ChannelMessage) error
+	DeliverPosts(ctx context.Context, posts []protocol.ChannelMessage) error
 }
 
 // ChannelPost publishes a post of the logged-in user to a channel and
 // returns its id once the node has it on disk.
-func (c *Conn) ChannelPost(ctx context.Context, p ChannelOutgoing) (PostID, error) {
+func (c *Conn) ChannelPost(ctx context.Context, p protocol.ChannelOutgoing) (protocol.PostID, error) {
 	user, err := c.user()
 	if err != nil {
-		return PostID{}, err
+		return protocol.PostID{}, err
 	}
 	if c.svc.channels == nil {
-		return PostID{}, errorf(ErrBadRequest, "this node relays no channels")
+		return protocol.PostID{}, errorf(protocol.ErrBadRequest, "this node relays no channels")
 	}
 	p.Sender = user
 	return c.svc.channels.Publish(ctx, p)
@@ -30,7 +29,7 @@ func (c *Conn) ChannelPost(ctx context.Context, p ChannelOutgoing) (PostID, erro
 
 // ChannelFetch returns up to limit kept posts of channel after afterSeq
 // (at most Limits.MaxFetch).
-func (c *Conn) ChannelFetch(channel ChannelID, afterSeq uint64, limit int) ([]ChannelMessage, error) {
+func (c *Conn) ChannelFetch(channel protocol.ChannelID, afterSeq uint64, limit int) ([]protocol.ChannelMessage, error) {
 	if _, err := c.user(); err != nil {
 		return nil, err
 	}
@@ -45,19 +44,19 @@ func (c *Conn) ChannelFetch(channel ChannelID, afterSeq uint64, limit int) ([]Ch
 
 // ChannelSubscribe pushes the posts of each cursor's channel after its
 // AfterSeq to l: those kept now, then each new one as it arrives.
-func (c *Conn) ChannelSubscribe(cursors []ChannelCursor, l ChannelListener) (*Subscription, error) {
+func (c *Conn) ChannelSubscribe(cursors []protocol.ChannelCursor, l ChannelListener) (*Subscription, error) {
 	if _, err := c.user(); err != nil {
 		return nil, err
 	}
-	if len(cursors) == 0 || len(cursors) > MaxChannelCursors {
-		return nil, errorf(ErrBadRequest, "%d channels (1-%d)", len(cursors), MaxChannelCursors)
+	if len(cursors) == 0 || len(cursors) > protocol.MaxChannelCursors {
+		return nil, errorf(protocol.ErrBadRequest, "%d channels (1-%d)", len(cursors), protocol.MaxChannelCursors)
 	}
 	if c.svc.channels == nil {
-		return nil, errorf(ErrBadRequest, "this node relays no channels")
+		return nil, errorf(protocol.ErrBadRequest, "this node relays no channels")
 	}
 	sub := newSubscription()
 	sub.posts = l
-	sub.cursors = make(map[ChannelID]uint64, len(cursors))
+	sub.cursors = make(map[protocol.ChannelID]uint64, len(cursors))
 	for _, cur := range cursors {
 		sub.cursors[cur.Channel] = cur.AfterSeq
 	}
@@ -71,8 +70,8 @@ func (s *Service) pushPosts(sub *Subscription) error {
 		for ch, after := range sub.cursors {
 			posts, err := s.channels.Fetch(ch, after, s.limits.MaxFetch)
 			if err != nil {
-				if errors.Is(err, ErrStoreClosed) {
-					return ErrShuttingDown
+				if errors.Is(err, protocol.ErrStoreClosed) {
+					return protocol.ErrShuttingDown
 				}
 				return err
 			}
@@ -96,12 +95,12 @@ func (s *Service) pushPosts(sub *Subscription) error {
 
 // NotifyChannel wakes the subscriptions that follow channel: it has new
 // posts. The channel relay calls it.
-func (s *Service) NotifyChannel(channel ChannelID) { s.chanHub.notify(channel) }
+func (s *Service) NotifyChannel(channel protocol.ChannelID) { s.chanHub.notify(channel) }
 
 // ChannelState describes the node's channel relay; empty without one.
-func (s *Service) ChannelState() (ChannelReport, error) {
+func (s *Service) ChannelState() (protocol.ChannelReport, error) {
 	if s.channels == nil {
-		return ChannelReport{}, nil
+		return protocol.ChannelReport{}, nil
 	}
 	return s.channels.State()
 }
@@ -109,10 +108,12 @@ func (s *Service) ChannelState() (ChannelReport, error) {
 // chanHub finds the subscriptions that follow a channel.
 type chanHub struct {
 	mu   sync.Mutex
-	subs map[ChannelID]map[*Subscription]struct{}
+	subs map[protocol.ChannelID]map[*Subscription]struct{}
 }
 
-func newChanHub() *chanHub { return &chanHub{subs: map[ChannelID]map[*Subscription]struct{}{}} }
+func newChanHub() *chanHub {
+	return &chanHub{subs: map[protocol.ChannelID]map[*Subscription]struct{}{}}
+}
 
 func (h *chanHub) add(s *Subscription) {
 	h.mu.Lock()
@@ -138,7 +139,7 @@ func (h *chanHub) remove(s *Subscription) {
 	}
 }
 
-func (h *chanHub) notify(ch ChannelID) {
+func (h *chanHub) notify(ch protocol.ChannelID) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs[ch] {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Bounds of published keys: an Ed25519 key, an X-Wing key and an Ed25519
@@ -22,18 +24,18 @@ const (
 )
 
 // PublishKeys replaces the logged-in user's published keys.
-func (c *Conn) PublishKeys(k PublishedKeys) error {
+func (c *Conn) PublishKeys(k protocol.PublishedKeys) error {
 	user, err := c.user()
 	if err != nil {
 		return err
 	}
 	switch {
 	case len(k.IdentityKey) == 0 || len(k.IdentityKey) > maxIdentityKey:
-		return errorf(ErrBadRequest, "identity key of %d bytes", len(k.IdentityKey))
+		return errorf(protocol.ErrBadRequest, "identity key of %d bytes", len(k.IdentityKey))
 	case len(k.HPKEKey) == 0 || len(k.HPKEKey) > maxHPKEKey:
-		return errorf(ErrBadRequest, "HPKE key of %d bytes", len(k.HPKEKey))
+		return errorf(protocol.ErrBadRequest, "HPKE key of %d bytes", len(k.HPKEKey))
 	case len(k.Signature) == 0 || len(k.Signature) > maxSignature:
-		return errorf(ErrBadRequest, "signature of %d bytes", len(k.Signature))
+		return errorf(protocol.ErrBadRequest, "signature of %d bytes", len(k.Signature))
 	}
 	k.Published = c.svc.now()
 	k.Answer = nil // a node signs answers, a user does not
@@ -43,18 +45,18 @@ func (c *Conn) PublishKeys(k PublishedKeys) error {
 // ResolveUser returns the published keys of a user of this node, or of
 // another node through federation. It is rate-limited per connection and
 // never answers faster than ResolveMinTime, found or not.
-func (c *Conn) ResolveUser(ctx context.Context, addr string) (PublishedKeys, error) {
+func (c *Conn) ResolveUser(ctx context.Context, addr string) (protocol.PublishedKeys, error) {
 	start := c.svc.now()
 	if _, err := c.user(); err != nil {
-		return PublishedKeys{}, err
+		return protocol.PublishedKeys{}, err
 	}
 	if !c.resolve.take(1, start) {
-		return PublishedKeys{}, ErrRateLimited
+		return protocol.PublishedKeys{}, protocol.ErrRateLimited
 	}
 	defer c.svc.resolveFloor(start)
 	a, err := c.svc.parseAddress(addr)
 	if err != nil {
-		return PublishedKeys{}, err
+		return protocol.PublishedKeys{}, err
 	}
 	if !a.local {
 		return c.svc.fed.ResolveUser(ctx, a.String())
@@ -66,10 +68,10 @@ func (c *Conn) ResolveUser(ctx context.Context, addr string) (PublishedKeys, err
 // user" and "published no keys" are one answer, ErrNoSuchKeys, so that a
 // lookup does not tell which names exist; whether a name is taken is
 // still visible to registration, which is throttled per source.
-func (s *Service) localKeys(user string) (PublishedKeys, error) {
+func (s *Service) localKeys(user string) (protocol.PublishedKeys, error) {
 	k, err := s.store.Keys(user)
-	if errors.Is(err, ErrUnknownUser) || errors.Is(err, ErrNoKeys) {
-		return PublishedKeys{}, ErrNoSuchKeys
+	if errors.Is(err, protocol.ErrUnknownUser) || errors.Is(err, protocol.ErrNoKeys) {
+		return protocol.PublishedKeys{}, protocol.ErrNoSuchKeys
 	}
 	return k, err
 }
@@ -99,21 +101,21 @@ func (c *Conn) UploadKeyPackages(pkgs [][]byte, lastResort []byte) error {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 		if suite != 0 && s != suite {
-			return errorf(ErrBadRequest, "%s is of cipher suite 0x%04x, the upload's others of 0x%04x (one suite per upload)", what, s, suite)
+			return errorf(protocol.ErrBadRequest, "%s is of cipher suite 0x%04x, the upload's others of 0x%04x (one suite per upload)", what, s, suite)
 		}
 		suite = s
 		return nil
 	}
 	for i, p := range pkgs {
 		if len(p) == 0 || len(p) > maxKeyPackage {
-			return errorf(ErrBadRequest, "key package %d has %d bytes (1-%d)", i, len(p), maxKeyPackage)
+			return errorf(protocol.ErrBadRequest, "key package %d has %d bytes (1-%d)", i, len(p), maxKeyPackage)
 		}
 		if err := same(fmt.Sprintf("key package %d", i), p); err != nil {
 			return err
 		}
 	}
 	if len(lastResort) > maxKeyPackage {
-		return errorf(ErrBadRequest, "last-resort key package has %d bytes (at most %d)", len(lastResort), maxKeyPackage)
+		return errorf(protocol.ErrBadRequest, "last-resort key package has %d bytes (at most %d)", len(lastResort), maxKeyPackage)
 	}
 	if len(lastResort) == 0 {
 		lastResort = nil

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/quicprochat/qpc/crypto/ca"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Federation reaches the users of other nodes of the community. Package
@@ -18,58 +18,22 @@ type Federation interface {
 	// holds the stored ones. It fails with ErrUnknownDomain when no peer
 	// serves domain and ErrPeerUnreachable when the peer is known but not
 	// linked now; both wrap ErrNoLink then, as nothing was sent.
-	Relay(ctx context.Context, domain string, msgs []Outgoing) ([]Receipt, error)
+	Relay(ctx context.Context, domain string, msgs []protocol.Outgoing) ([]protocol.Receipt, error)
 	// ResolveUser returns the published keys of addr, "user@domain" of
 	// another node, with the answer of that node, which it has checked
 	// (ErrForgedKeys if it does not check out).
-	ResolveUser(ctx context.Context, addr string) (PublishedKeys, error)
+	ResolveUser(ctx context.Context, addr string) (protocol.PublishedKeys, error)
 	// FetchKeyPackage takes one key package of MLS cipher suite suite of
 	// addr, "user@domain" of another node.
 	FetchKeyPackage(ctx context.Context, addr string, suite uint16) (pkg []byte, lastResort bool, err error)
 	// OrderCommit passes a commit claim, proof and all, to the group's
 	// home, the node that serves domain home (see CommitOrder).
-	OrderCommit(ctx context.Context, home string, c CommitClaim) (CommitOrder, error)
+	OrderCommit(ctx context.Context, home string, c protocol.CommitClaim) (protocol.CommitOrder, error)
 	// Links reports the state of each federation link.
-	Links() []Link
+	Links() []protocol.Link
 	// CommunityCA returns the community CA certificates (DER) that key
 	// answers and peers are checked against.
 	CommunityCA() [][]byte
-}
-
-// LinkState is the state of a federation link.
-type LinkState int
-
-// The states of a link.
-const (
-	LinkDown LinkState = iota
-	LinkConnecting
-	LinkUp
-)
-
-func (s LinkState) String() string {
-	switch s {
-	case LinkUp:
-		return "up"
-	case LinkConnecting:
-		return "connecting"
-	}
-	return "down"
-}
-
-// Link is the state of this node's link to one federation peer.
-type Link struct {
-	// Domain is the peer's domain; "" while it has never been reached.
-	Domain string
-	// Address is the peer's "host:port".
-	Address string
-	State   LinkState
-	// Since is when the link entered State.
-	Since time.Time
-	// RelayedOut and RelayedIn count messages sent to and received from
-	// the peer; Errors counts failed dials and calls.
-	RelayedOut, RelayedIn, Errors uint64
-	// LastError says why the last dial or call failed.
-	LastError string
 }
 
 // address is a parsed recipient or lookup address.
@@ -87,35 +51,34 @@ func (a address) String() string {
 	return a.user + "@" + a.domain
 }
 
-// parseAddress reads "user" or "user@domain". A bare name and this
-// node's domain are local; another domain is remote, and unknown without
-// federation.
+// parseAddress reads "user" or "user@domain" (protocol.ParseAddress). A
+// bare name and this node's domain are local; another domain is remote,
+// and unknown without federation.
 func (s *Service) parseAddress(addr string) (address, error) {
-	name, domain, found := strings.Cut(addr, "@")
-	a := address{user: strings.ToLower(name), domain: strings.ToLower(domain)}
-	if err := ValidateUserName(a.user); err != nil {
-		return a, err
+	if !strings.Contains(addr, "@") {
+		user, err := protocol.ParseUser(addr)
+		return address{user: user, local: true}, err
 	}
-	if !found {
-		a.local = true
-		return a, nil
+	pa, err := protocol.ParseAddress(addr)
+	if err != nil {
+		return address{}, err
 	}
-	var err error
-	a.local, err = s.parseDomain(domain)
+	a := address{user: pa.User, domain: pa.Domain}
+	a.local, err = s.parseDomain(pa.Domain)
 	return a, err
 }
 
 // parseDomain reports whether domain is this node's. Another domain must
-// be valid, and is unknown without federation.
+// be valid (protocol.ParseDomain), and is unknown without federation.
 func (s *Service) parseDomain(domain string) (local bool, err error) {
 	if strings.EqualFold(domain, s.id.Domain) {
 		return true, nil
 	}
-	if err := ca.ValidateDomain(strings.ToLower(domain)); err != nil {
-		return false, errorf(ErrBadRequest, "%v", err)
+	if _, err := protocol.ParseDomain(domain); err != nil {
+		return false, err
 	}
 	if s.fed == nil {
-		return false, ErrUnknownDomain
+		return false, protocol.ErrUnknownDomain
 	}
 	return false, nil
 }
@@ -145,14 +108,14 @@ func (s *Service) NewPeer(domain string) *Peer {
 // and returns a receipt for each, as Conn.Enqueue does. A recipient that
 // is not "user@domain" with this node's domain gets ErrUnknownDomain: a
 // peer delivers only to this node's users.
-func (p *Peer) Deliver(ctx context.Context, msgs []Outgoing) ([]Receipt, time.Time, error) {
+func (p *Peer) Deliver(ctx context.Context, msgs []protocol.Outgoing) ([]protocol.Receipt, time.Time, error) {
 	lim := p.svc.limits
 	if len(msgs) == 0 || len(msgs) > lim.MaxBatch {
-		return nil, time.Time{}, errorf(ErrBadRequest, "batch of %d messages (1-%d)", len(msgs), lim.MaxBatch)
+		return nil, time.Time{}, errorf(protocol.ErrBadRequest, "batch of %d messages (1-%d)", len(msgs), lim.MaxBatch)
 	}
 	now := p.svc.now()
 	if !p.relay.take(len(msgs), now) {
-		return nil, time.Time{}, ErrRateLimited
+		return nil, time.Time{}, protocol.ErrRateLimited
 	}
 	return p.svc.enqueue(ctx, msgs, now, "")
 }
@@ -161,17 +124,17 @@ func (p *Peer) Deliver(ctx context.Context, msgs []Outgoing) ([]Receipt, time.Ti
 // uses), or fails with ErrRateLimited.
 func (p *Peer) Allow(n int) error {
 	if !p.relay.take(n, p.svc.now()) {
-		return ErrRateLimited
+		return protocol.ErrRateLimited
 	}
 	return nil
 }
 
 // ResolveUser returns the published keys of addr, a user of this node,
 // taking at least ResolveMinTime.
-func (p *Peer) ResolveUser(ctx context.Context, addr string) (PublishedKeys, error) {
+func (p *Peer) ResolveUser(ctx context.Context, addr string) (protocol.PublishedKeys, error) {
 	start := p.svc.now()
 	if !p.resolve.take(1, start) {
-		return PublishedKeys{}, ErrRateLimited
+		return protocol.PublishedKeys{}, protocol.ErrRateLimited
 	}
 	defer p.svc.resolveFloor(start)
 	a, err := p.ownUser(addr)
@@ -179,7 +142,7 @@ func (p *Peer) ResolveUser(ctx context.Context, addr string) (PublishedKeys, err
 		return p.svc.fed.ResolveUser(ctx, a.String())
 	}
 	if err != nil {
-		return PublishedKeys{}, err
+		return protocol.PublishedKeys{}, err
 	}
 	return p.svc.localKeys(a.user)
 }
@@ -189,7 +152,7 @@ func (p *Peer) ResolveUser(ctx context.Context, addr string) (PublishedKeys, err
 // not linked to a user's node looks the user up through its neighbours
 // (federation bounds the hops).
 func (p *Peer) passOn(a address, err error) bool {
-	return errors.Is(err, ErrUnknownDomain) && !a.local && a.domain != "" && p.svc.fed != nil
+	return errors.Is(err, protocol.ErrUnknownDomain) && !a.local && a.domain != "" && p.svc.fed != nil
 }
 
 // FetchKeyPackage takes one key package of MLS cipher suite suite (0 means
@@ -197,7 +160,7 @@ func (p *Peer) passOn(a address, err error) bool {
 // of this node.
 func (p *Peer) FetchKeyPackage(ctx context.Context, addr string, suite uint16) ([]byte, bool, error) {
 	if !p.resolve.take(1, p.svc.now()) {
-		return nil, false, ErrRateLimited
+		return nil, false, protocol.ErrRateLimited
 	}
 	a, err := p.ownUser(addr)
 	if p.passOn(a, err) {
@@ -213,7 +176,7 @@ func (p *Peer) FetchKeyPackage(ctx context.Context, addr string, suite uint16) (
 func (p *Peer) ownUser(addr string) (address, error) {
 	a, err := p.svc.parseAddress(addr)
 	if err == nil && (!a.local || a.domain == "") {
-		err = errorf(ErrUnknownDomain, "%s is not a user of %s", addr, p.svc.id.Domain)
+		err = errorf(protocol.ErrUnknownDomain, "%s is not a user of %s", addr, p.svc.id.Domain)
 	}
 	return a, err
 }

@@ -3,6 +3,8 @@ package node
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // SuiteClassic is MLS cipher suite 1 (RFC 9420), the suite of every
@@ -34,7 +36,7 @@ const keyPackageHeader = 8
 // suite the node does not keep, is ErrBadRequest.
 func KeyPackageSuite(pkg []byte) (uint16, error) {
 	if len(pkg) < keyPackageHeader {
-		return 0, fmt.Errorf("%w: key package of %d bytes has no header", ErrBadRequest, len(pkg))
+		return 0, fmt.Errorf("%w: key package of %d bytes has no header", protocol.ErrBadRequest, len(pkg))
 	}
 	version := binary.BigEndian.Uint16(pkg[0:])
 	wireFormat := binary.BigEndian.Uint16(pkg[2:])
@@ -42,11 +44,11 @@ func KeyPackageSuite(pkg []byte) (uint16, error) {
 	suite := binary.BigEndian.Uint16(pkg[6:])
 	switch {
 	case version != 1 || kpVersion != 1:
-		return 0, fmt.Errorf("%w: key package of MLS version %d/%d, want 1 (mls10)", ErrBadRequest, version, kpVersion)
+		return 0, fmt.Errorf("%w: key package of MLS version %d/%d, want 1 (mls10)", protocol.ErrBadRequest, version, kpVersion)
 	case wireFormat != 5:
-		return 0, fmt.Errorf("%w: message of wire format %d is not a key package (5)", ErrBadRequest, wireFormat)
+		return 0, fmt.Errorf("%w: message of wire format %d is not a key package (5)", protocol.ErrBadRequest, wireFormat)
 	case !knownSuite(suite):
-		return 0, fmt.Errorf("%w: key package of cipher suite 0x%04x, which this node does not keep (0x%04x, 0x%04x)", ErrBadRequest, suite, SuiteClassic, SuitePQ)
+		return 0, fmt.Errorf("%w: key package of cipher suite 0x%04x, which this node does not keep (0x%04x, 0x%04x)", protocol.ErrBadRequest, suite, SuiteClassic, SuitePQ)
 	}
 	return suite, nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/quicprochat/qpc/crypto/mls"
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // realKeyPackage returns a KeyPackage of suite id as a client uploads it.
@@ -45,7 +46,7 @@ func TestKeyPackageSuiteReadsTheHeader(t *testing.T) {
 		"suite 3, not kept":      {0, 1, 0, 5, 0, 1, 0, 3},
 		"text, not a KeyPackage": []byte("kp1 is not a key package"),
 	} {
-		if _, err := node.KeyPackageSuite(b); !errors.Is(err, node.ErrBadRequest) {
+		if _, err := node.KeyPackageSuite(b); !errors.Is(err, protocol.ErrBadRequest) {
 			t.Errorf("%s: %v, want ErrBadRequest", name, err)
 		}
 	}
@@ -61,7 +62,7 @@ func FuzzKeyPackageSuite(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := node.KeyPackageSuite(b)
 		if err != nil {
-			if !errors.Is(err, node.ErrBadRequest) {
+			if !errors.Is(err, protocol.ErrBadRequest) {
 				t.Fatalf("untyped error %v", err)
 			}
 			return

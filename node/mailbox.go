@@ -7,20 +7,9 @@ import (
 	"strings"
 	"sync"
 	"time"
-)
 
-// Outgoing is a message a client asks the node to enqueue.
-type Outgoing struct {
-	// Recipient is "user" or "user@domain" of this node.
-	Recipient string
-	// Payload is the sealed message.
-	Payload []byte
-	// TTL is how long to keep it undelivered; 0 means the default.
-	TTL time.Duration
-	// MaxHops bounds the federation hops of a message that goes into the
-	// mesh; 0 means the node's default, more is capped at it.
-	MaxHops uint8
-}
+	"github.com/quicprochat/qpc/protocol"
+)
 
 // Enqueue stores msgs in their recipients' mailboxes, or relays them to
 // the recipients' nodes through federation, and returns a receipt for
@@ -29,18 +18,18 @@ type Outgoing struct {
 // unreachable) gets the error in its receipt; the others are stored. The
 // error return is for the request as a whole (not logged in, rate limited,
 // batch too large, store failure), and then nothing was stored here.
-func (c *Conn) Enqueue(ctx context.Context, msgs []Outgoing) ([]Receipt, time.Time, error) {
+func (c *Conn) Enqueue(ctx context.Context, msgs []protocol.Outgoing) ([]protocol.Receipt, time.Time, error) {
 	user, err := c.user()
 	if err != nil {
 		return nil, time.Time{}, err
 	}
 	lim := c.svc.limits
 	if len(msgs) == 0 || len(msgs) > lim.MaxBatch {
-		return nil, time.Time{}, errorf(ErrBadRequest, "batch of %d messages (1-%d)", len(msgs), lim.MaxBatch)
+		return nil, time.Time{}, errorf(protocol.ErrBadRequest, "batch of %d messages (1-%d)", len(msgs), lim.MaxBatch)
 	}
 	now := c.svc.now()
 	if !c.enqueue.take(len(msgs), now) {
-		return nil, time.Time{}, ErrRateLimited
+		return nil, time.Time{}, protocol.ErrRateLimited
 	}
 	return c.svc.enqueue(ctx, msgs, now, user)
 }
@@ -49,11 +38,11 @@ func (c *Conn) Enqueue(ctx context.Context, msgs []Outgoing) ([]Receipt, time.Ti
 // sender (not a peer, whose sender is ""), relays those for other domains,
 // each domain's in one call running beside the local store's commit, or
 // sends them into the mesh.
-func (s *Service) enqueue(ctx context.Context, msgs []Outgoing, now time.Time, sender string) ([]Receipt, time.Time, error) {
+func (s *Service) enqueue(ctx context.Context, msgs []protocol.Outgoing, now time.Time, sender string) ([]protocol.Receipt, time.Time, error) {
 	fromPeer := sender == ""
 	lim := s.limits
-	receipts := make([]Receipt, len(msgs))
-	var batch []NewMessage
+	receipts := make([]protocol.Receipt, len(msgs))
+	var batch []protocol.NewMessage
 	var index []int // receipts index of each batch entry
 	remote := map[string][]int{}
 	for i, m := range msgs {
@@ -61,13 +50,13 @@ func (s *Service) enqueue(ctx context.Context, msgs []Outgoing, now time.Time, s
 		switch {
 		case err != nil:
 		case fromPeer && (!a.local || a.domain == ""):
-			err = errorf(ErrUnknownDomain, "a peer may deliver only to users@%s", s.id.Domain)
+			err = errorf(protocol.ErrUnknownDomain, "a peer may deliver only to users@%s", s.id.Domain)
 		case len(m.Payload) == 0:
-			err = errorf(ErrBadRequest, "empty message")
+			err = errorf(protocol.ErrBadRequest, "empty message")
 		case len(m.Payload) > lim.MaxPayload:
-			err = errorf(ErrPayloadTooLarge, "%d bytes, limit %d", len(m.Payload), lim.MaxPayload)
+			err = errorf(protocol.ErrPayloadTooLarge, "%d bytes, limit %d", len(m.Payload), lim.MaxPayload)
 		case m.TTL < 0 || m.TTL > lim.MaxTTL:
-			err = errorf(ErrTTLTooLong, "%s, maximum %s", m.TTL, lim.MaxTTL)
+			err = errorf(protocol.ErrTTLTooLong, "%s, maximum %s", m.TTL, lim.MaxTTL)
 		}
 		if err != nil {
 			receipts[i].Err = err
@@ -81,7 +70,7 @@ func (s *Service) enqueue(ctx context.Context, msgs []Outgoing, now time.Time, s
 		if ttl == 0 {
 			ttl = lim.DefaultTTL
 		}
-		batch = append(batch, NewMessage{Recipient: a.user, Payload: m.Payload, Enqueued: now, Expires: now.Add(ttl)})
+		batch = append(batch, protocol.NewMessage{Recipient: a.user, Payload: m.Payload, Enqueued: now, Expires: now.Add(ttl)})
 		index = append(index, i)
 	}
 	var relayed sync.WaitGroup
@@ -104,7 +93,7 @@ func (s *Service) enqueue(ctx context.Context, msgs []Outgoing, now time.Time, s
 
 // deliver puts batch into the mailboxes, fills receipts[index[j]] with
 // batch[j]'s receipt, and wakes the recipients' subscriptions.
-func (s *Service) deliver(ctx context.Context, batch []NewMessage, index []int, receipts []Receipt) error {
+func (s *Service) deliver(ctx context.Context, batch []protocol.NewMessage, index []int, receipts []protocol.Receipt) error {
 	stored, err := s.store.Enqueue(ctx, batch)
 	if err != nil {
 		return err
@@ -129,22 +118,22 @@ func (s *Service) deliver(ctx context.Context, batch []NewMessage, index []int, 
 // receipts; a failure of the whole call goes into each of them. Without a
 // link to domain's node, or while earlier messages for domain wait in the
 // mesh, the messages go into the mesh instead.
-func (s *Service) relay(ctx context.Context, sender, domain string, msgs []Outgoing, idx []int, receipts []Receipt) {
+func (s *Service) relay(ctx context.Context, sender, domain string, msgs []protocol.Outgoing, idx []int, receipts []protocol.Receipt) {
 	if s.mesh != nil && s.mesh.Pending(domain) {
 		s.sendMesh(ctx, sender, msgs, idx, receipts)
 		return
 	}
-	out := make([]Outgoing, len(idx))
+	out := make([]protocol.Outgoing, len(idx))
 	for j, i := range idx {
 		out[j] = msgs[i]
 	}
 	got, err := s.fed.Relay(ctx, domain, out)
-	if errors.Is(err, ErrNoLink) && s.mesh != nil {
+	if errors.Is(err, protocol.ErrNoLink) && s.mesh != nil {
 		s.sendMesh(ctx, sender, msgs, idx, receipts)
 		return
 	}
 	if err == nil && len(got) != len(idx) {
-		err = fmt.Errorf("%w: %s answered %d receipts for %d messages", ErrPeerUnreachable, domain, len(got), len(idx))
+		err = fmt.Errorf("%w: %s answered %d receipts for %d messages", protocol.ErrPeerUnreachable, domain, len(got), len(idx))
 	}
 	for j, i := range idx {
 		if err != nil {
@@ -156,11 +145,11 @@ func (s *Service) relay(ctx context.Context, sender, domain string, msgs []Outgo
 }
 
 // sendMesh puts msgs[idx] into the mesh and fills their receipts.
-func (s *Service) sendMesh(ctx context.Context, sender string, msgs []Outgoing, idx []int, receipts []Receipt) {
-	out := make([]MeshOutgoing, len(idx))
+func (s *Service) sendMesh(ctx context.Context, sender string, msgs []protocol.Outgoing, idx []int, receipts []protocol.Receipt) {
+	out := make([]protocol.MeshOutgoing, len(idx))
 	for j, i := range idx {
 		m := msgs[i]
-		out[j] = MeshOutgoing{Sender: sender, Recipient: strings.ToLower(m.Recipient), Payload: m.Payload, TTL: m.TTL, MaxHops: m.MaxHops}
+		out[j] = protocol.MeshOutgoing{Sender: sender, Recipient: strings.ToLower(m.Recipient), Payload: m.Payload, TTL: m.TTL, MaxHops: m.MaxHops}
 	}
 	for j, r := range s.mesh.Send(ctx, out) {
 		receipts[idx[j]] = r
@@ -170,14 +159,14 @@ func (s *Service) sendMesh(ctx context.Context, sender string, msgs []Outgoing, 
 // DeliverMesh stores messages that came through the mesh in this node's
 // mailboxes, each once only by its MeshID, and returns a receipt for each
 // (see Mailboxes.Enqueue); Expires is cut to the node's MaxTTL.
-func (s *Service) DeliverMesh(ctx context.Context, msgs []NewMessage) ([]Receipt, error) {
+func (s *Service) DeliverMesh(ctx context.Context, msgs []protocol.NewMessage) ([]protocol.Receipt, error) {
 	now := s.now()
-	receipts := make([]Receipt, len(msgs))
-	var batch []NewMessage
+	receipts := make([]protocol.Receipt, len(msgs))
+	var batch []protocol.NewMessage
 	var index []int
 	for i, m := range msgs {
 		if len(m.Payload) > s.limits.MaxPayload {
-			receipts[i].Err = errorf(ErrPayloadTooLarge, "%d bytes, limit %d", len(m.Payload), s.limits.MaxPayload)
+			receipts[i].Err = errorf(protocol.ErrPayloadTooLarge, "%d bytes, limit %d", len(m.Payload), s.limits.MaxPayload)
 			continue
 		}
 		if latest := now.Add(s.limits.MaxTTL); m.Expires.After(latest) {
@@ -197,7 +186,7 @@ func (s *Service) DeliverMesh(ctx context.Context, msgs []NewMessage) ([]Receipt
 
 // Fetch returns up to limit of the logged-in user's messages after
 // afterSeq; limit 0 means 100, and it is capped at MaxFetch.
-func (c *Conn) Fetch(afterSeq uint64, limit int) ([]Message, error) {
+func (c *Conn) Fetch(afterSeq uint64, limit int) ([]protocol.Message, error) {
 	user, err := c.user()
 	if err != nil {
 		return nil, err
@@ -221,7 +210,7 @@ func (c *Conn) Ack(uptoSeq uint64) (int, error) {
 // per subscription, with messages in sequence order; the next call comes
 // after it returns. An error ends the subscription.
 type Listener interface {
-	Deliver(ctx context.Context, msgs []Message) error
+	Deliver(ctx context.Context, msgs []protocol.Message) error
 }
 
 // Subscription pushes a user's messages to a Listener, or channel posts
@@ -239,7 +228,7 @@ type Subscription struct {
 	after    uint64
 
 	// A channel subscription's: the last seq pushed of each channel.
-	cursors map[ChannelID]uint64
+	cursors map[protocol.ChannelID]uint64
 	posts   ChannelListener
 }
 
@@ -286,12 +275,12 @@ func (c *Conn) start(sub *Subscription, h interface {
 	if c.closed {
 		c.mu.Unlock()
 		sub.cancel()
-		return ErrShuttingDown
+		return protocol.ErrShuttingDown
 	}
 	if c.gone { // revoked since the caller's session check
 		c.mu.Unlock()
 		sub.cancel()
-		return ErrInvalidToken
+		return protocol.ErrInvalidToken
 	}
 	c.subs[sub] = struct{}{}
 	c.mu.Unlock()
@@ -330,8 +319,8 @@ func (s *Service) push(sub *Subscription) error {
 	for {
 		msgs, err := s.store.Fetch(sub.user, sub.after, s.limits.MaxFetch)
 		if err != nil {
-			if errors.Is(err, ErrStoreClosed) {
-				return ErrShuttingDown
+			if errors.Is(err, protocol.ErrStoreClosed) {
+				return protocol.ErrShuttingDown
 			}
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/quicprochat/qpc/crypto/commitclaim"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // This file is the node's part as MLS delivery service (DESIGN §5) beyond
@@ -25,36 +26,6 @@ import (
 // The node learns public keys derived one-way from exporter secrets:
 // nothing of the group's keys or messages.
 
-// CommitClaim is a claim of Epoch of Group for Commit, proven by a member
-// of that epoch (see crypto/commitclaim).
-type CommitClaim struct {
-	Group  []byte
-	Epoch  uint64
-	Commit []byte
-	// Key is the sequencer key of Epoch, Proof its signature of the claim,
-	// NextKey the key of the epoch Commit creates.
-	Key, Proof, NextKey []byte
-}
-
-// CommitOrder is the answer of the node that orders a group's commits.
-type CommitOrder struct {
-	// Accepted is true when the commit now holds its epoch.
-	Accepted bool
-	// Next is the epoch of the group's next commit as the sequencer knows it.
-	Next uint64
-	// Missing holds, when refused, the accepted commits of epochs
-	// epoch..Next-1 that are still kept, oldest first (at most MaxMissingCommits).
-	Missing [][]byte
-}
-
-// MaxMissingCommits is the most commits a refused claim gets back; a
-// client further behind catches up in several rounds.
-const MaxMissingCommits = 16
-
-// MaxGroupID is the longest MLS group id the node orders commits for, in
-// bytes.
-const MaxGroupID = commitclaim.MaxGroupID
-
 // CommitSequencer orders the commits of MLS groups on disk.
 type CommitSequencer interface {
 	// OrderCommit accepts c.Commit as the commit of c.Epoch of c.Group,
@@ -71,7 +42,7 @@ type CommitSequencer interface {
 	// changes nothing. It is atomic: of concurrent claims of one epoch
 	// exactly one is accepted. The answer is durable when it returns. A
 	// claim that CheckCommitClaim refuses fails with its error.
-	OrderCommit(c CommitClaim) (CommitOrder, error)
+	OrderCommit(c protocol.CommitClaim) (protocol.CommitOrder, error)
 }
 
 // CheckCommitClaim checks the parts of a commit claim that every
@@ -79,38 +50,38 @@ type CommitSequencer interface {
 // epoch, which has no next (ErrBadRequest), and a proof that does not
 // verify under the claim's own key (ErrBadCommitClaim). Whether the key
 // is the epoch's is the sequencer's to check. Stores call it too.
-func CheckCommitClaim(c CommitClaim) error {
+func CheckCommitClaim(c protocol.CommitClaim) error {
 	switch {
-	case len(c.Group) == 0 || len(c.Group) > MaxGroupID:
-		return errorf(ErrBadRequest, "group id of %d bytes (1-%d)", len(c.Group), MaxGroupID)
+	case len(c.Group) == 0 || len(c.Group) > protocol.MaxGroupID:
+		return errorf(protocol.ErrBadRequest, "group id of %d bytes (1-%d)", len(c.Group), protocol.MaxGroupID)
 	case len(c.Commit) == 0:
-		return errorf(ErrBadRequest, "empty commit")
+		return errorf(protocol.ErrBadRequest, "empty commit")
 	case c.Epoch == math.MaxUint64:
-		return errorf(ErrBadRequest, "epoch %d has no next epoch", c.Epoch)
+		return errorf(protocol.ErrBadRequest, "epoch %d has no next epoch", c.Epoch)
 	}
 	if err := commitclaim.Verify(c.Key, c.Proof, c.Group, c.Epoch, c.Commit, c.NextKey); err != nil {
-		return errorf(ErrBadCommitClaim, "epoch %d: %v", c.Epoch, err)
+		return errorf(protocol.ErrBadCommitClaim, "epoch %d: %v", c.Epoch, err)
 	}
 	return nil
 }
 
 // checkCommit adds the node's payload limit to CheckCommitClaim.
-func (s *Service) checkCommit(c CommitClaim) error {
+func (s *Service) checkCommit(c protocol.CommitClaim) error {
 	if len(c.Commit) > s.limits.MaxPayload {
-		return errorf(ErrBadRequest, "commit of %d bytes, limit %d", len(c.Commit), s.limits.MaxPayload)
+		return errorf(protocol.ErrBadRequest, "commit of %d bytes, limit %d", len(c.Commit), s.limits.MaxPayload)
 	}
 	return CheckCommitClaim(c)
 }
 
 // orderCommit orders a commit of a group whose home is this node.
-func (s *Service) orderCommit(c CommitClaim) (CommitOrder, error) {
+func (s *Service) orderCommit(c protocol.CommitClaim) (protocol.CommitOrder, error) {
 	o, err := s.store.OrderCommit(c)
 	switch {
 	case err == nil && o.Accepted:
 		s.obs.CommitOrdered(OutcomeAccepted)
 	case err == nil:
 		s.obs.CommitOrdered(OutcomeRefused)
-	case errors.Is(err, ErrBadCommitClaim):
+	case errors.Is(err, protocol.ErrBadCommitClaim):
 		s.obs.CommitOrdered(OutcomeBadClaim)
 	}
 	return o, err
@@ -119,11 +90,11 @@ func (s *Service) orderCommit(c CommitClaim) (CommitOrder, error) {
 // orderAtHome orders a claim here when home is this node's domain, and
 // else passes it through federation to the node serving home
 // (ErrUnknownDomain without federation).
-func (s *Service) orderAtHome(ctx context.Context, home string, c CommitClaim) (CommitOrder, error) {
+func (s *Service) orderAtHome(ctx context.Context, home string, c protocol.CommitClaim) (protocol.CommitOrder, error) {
 	local, err := s.parseDomain(home)
 	switch {
 	case err != nil:
-		return CommitOrder{}, err
+		return protocol.CommitOrder{}, err
 	case local:
 		return s.orderCommit(c)
 	}
@@ -135,17 +106,17 @@ func (s *Service) orderAtHome(ctx context.Context, home string, c CommitClaim) (
 // federation (ErrUnknownDomain without it). It needs a session and counts
 // against the connection's enqueue rate. A session is not membership:
 // the claim's proof is (see CommitSequencer).
-func (c *Conn) OrderCommit(ctx context.Context, home string, claim CommitClaim) (CommitOrder, error) {
+func (c *Conn) OrderCommit(ctx context.Context, home string, claim protocol.CommitClaim) (protocol.CommitOrder, error) {
 	if _, err := c.user(); err != nil {
-		return CommitOrder{}, err
+		return protocol.CommitOrder{}, err
 	}
 	if !c.enqueue.take(1, c.svc.now()) {
-		return CommitOrder{}, ErrRateLimited
+		return protocol.CommitOrder{}, protocol.ErrRateLimited
 	}
 	// Checked after the rate: verifying a signature costs the router more
 	// than taking a token.
 	if err := c.svc.checkCommit(claim); err != nil {
-		return CommitOrder{}, err
+		return protocol.CommitOrder{}, err
 	}
 	if home == "" {
 		return c.svc.orderCommit(claim)
@@ -168,15 +139,15 @@ func (c *Conn) KeyPackageCount(suite uint16) (count int, lastResort bool, err er
 // home of this node is ordered here; another is passed on through
 // federation, as lookups are (federation bounds the hops). The claim
 // counts against the peer's relay rate.
-func (p *Peer) OrderCommit(ctx context.Context, home string, c CommitClaim) (CommitOrder, error) {
+func (p *Peer) OrderCommit(ctx context.Context, home string, c protocol.CommitClaim) (protocol.CommitOrder, error) {
 	if err := p.Allow(1); err != nil {
-		return CommitOrder{}, err
+		return protocol.CommitOrder{}, err
 	}
 	if err := p.svc.checkCommit(c); err != nil {
-		return CommitOrder{}, err
+		return protocol.CommitOrder{}, err
 	}
 	if home == "" {
-		return CommitOrder{}, errorf(ErrBadRequest, "a commit claim from a peer names no home domain")
+		return protocol.CommitOrder{}, errorf(protocol.ErrBadRequest, "a commit claim from a peer names no home domain")
 	}
 	return p.svc.orderAtHome(ctx, home, c)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/crypto/commitclaim"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 func TestUserNames(t *testing.T) {
@@ -32,18 +33,18 @@ func TestUserNames(t *testing.T) {
 		{"ålice", false},
 	}
 	for _, tt := range tests {
-		err := ValidateUserName(tt.name)
+		err := protocol.ValidateUserName(tt.name)
 		if (err == nil) != tt.ok {
 			t.Errorf("ValidateUserName(%q) = %v, want ok=%v", tt.name, err, tt.ok)
 		}
-		if err != nil && !errors.Is(err, ErrBadRequest) {
+		if err != nil && !errors.Is(err, protocol.ErrBadRequest) {
 			t.Errorf("ValidateUserName(%q) = %v, want ErrBadRequest", tt.name, err)
 		}
 	}
 }
 
 func TestAddressesOfThisDomainAreLocal(t *testing.T) {
-	s := &Service{id: Identity{Domain: "Node1.Example.Mesh"}}
+	s := &Service{id: protocol.Identity{Domain: "Node1.Example.Mesh"}}
 	for addr, want := range map[string]string{"bob": "bob", "Bob@node1.example.mesh": "bob@node1.example.mesh", "bob@NODE1.EXAMPLE.MESH": "bob@node1.example.mesh"} {
 		if got, err := s.parseAddress(addr); err != nil || !got.local || got.String() != want {
 			t.Errorf("parseAddress(%q) = %+v, %v; want local %s", addr, got, err, want)
@@ -52,8 +53,8 @@ func TestAddressesOfThisDomainAreLocal(t *testing.T) {
 }
 
 func TestOtherDomainsNeedFederation(t *testing.T) {
-	s := &Service{id: Identity{Domain: "node1.example.mesh"}}
-	if _, err := s.parseAddress("bob@other.mesh"); !errors.Is(err, ErrUnknownDomain) {
+	s := &Service{id: protocol.Identity{Domain: "node1.example.mesh"}}
+	if _, err := s.parseAddress("bob@other.mesh"); !errors.Is(err, protocol.ErrUnknownDomain) {
 		t.Errorf("a foreign domain without federation: %v, want ErrUnknownDomain", err)
 	}
 	s.fed = nopFederation{}
@@ -62,7 +63,7 @@ func TestOtherDomainsNeedFederation(t *testing.T) {
 		t.Errorf("a foreign domain with federation = %+v, %v; want remote bob@other.mesh", a, err)
 	}
 	for _, bad := range []string{"bob@", "bob@-x.mesh", "bob@a..b", "bob@a_b.mesh", "bob@" + strings.Repeat("a", 64) + ".mesh"} {
-		if _, err := s.parseAddress(bad); !errors.Is(err, ErrBadRequest) {
+		if _, err := s.parseAddress(bad); !errors.Is(err, protocol.ErrBadRequest) {
 			t.Errorf("parseAddress(%q) = %v, want ErrBadRequest", bad, err)
 		}
 	}
@@ -72,28 +73,28 @@ func TestOtherDomainsNeedFederation(t *testing.T) {
 // need one to exist.
 type nopFederation struct{}
 
-func (nopFederation) Relay(context.Context, string, []Outgoing) ([]Receipt, error) {
-	return nil, ErrPeerUnreachable
+func (nopFederation) Relay(context.Context, string, []protocol.Outgoing) ([]protocol.Receipt, error) {
+	return nil, protocol.ErrPeerUnreachable
 }
-func (nopFederation) ResolveUser(context.Context, string) (PublishedKeys, error) {
-	return PublishedKeys{}, ErrPeerUnreachable
+func (nopFederation) ResolveUser(context.Context, string) (protocol.PublishedKeys, error) {
+	return protocol.PublishedKeys{}, protocol.ErrPeerUnreachable
 }
 func (nopFederation) FetchKeyPackage(context.Context, string, uint16) ([]byte, bool, error) {
-	return nil, false, ErrPeerUnreachable
+	return nil, false, protocol.ErrPeerUnreachable
 }
-func (nopFederation) OrderCommit(context.Context, string, CommitClaim) (CommitOrder, error) {
-	return CommitOrder{}, ErrPeerUnreachable
+func (nopFederation) OrderCommit(context.Context, string, protocol.CommitClaim) (protocol.CommitOrder, error) {
+	return protocol.CommitOrder{}, protocol.ErrPeerUnreachable
 }
-func (nopFederation) Links() []Link         { return nil }
-func (nopFederation) CommunityCA() [][]byte { return nil }
+func (nopFederation) Links() []protocol.Link { return nil }
+func (nopFederation) CommunityCA() [][]byte  { return nil }
 
 // signedClaim is a claim of epoch of group for commit proven with the
 // sequencer key of seed.
-func signedClaim(seed byte, group []byte, epoch uint64, commit []byte) CommitClaim {
+func signedClaim(seed byte, group []byte, epoch uint64, commit []byte) protocol.CommitClaim {
 	k, _ := commitclaim.Key(bytes.Repeat([]byte{seed}, commitclaim.SeedSize))
 	next, _ := commitclaim.Key(bytes.Repeat([]byte{seed + 1}, commitclaim.SeedSize))
 	nextKey := commitclaim.Public(next)
-	return CommitClaim{Group: group, Epoch: epoch, Commit: commit, Key: commitclaim.Public(k),
+	return protocol.CommitClaim{Group: group, Epoch: epoch, Commit: commit, Key: commitclaim.Public(k),
 		Proof: commitclaim.Sign(k, group, epoch, commit, nextKey), NextKey: nextKey}
 }
 
@@ -103,7 +104,7 @@ func TestCommitClaimsOutOfBoundsAreBadRequests(t *testing.T) {
 	if err := s.checkCommit(signedClaim(1, group, 0, commit)); err != nil {
 		t.Errorf("a valid claim: %v", err)
 	}
-	if err := s.checkCommit(signedClaim(1, make([]byte, MaxGroupID), math.MaxUint64-1, make([]byte, s.limits.MaxPayload))); err != nil {
+	if err := s.checkCommit(signedClaim(1, make([]byte, protocol.MaxGroupID), math.MaxUint64-1, make([]byte, s.limits.MaxPayload))); err != nil {
 		t.Errorf("a claim at every bound: %v", err)
 	}
 	for _, tc := range []struct {
@@ -112,12 +113,12 @@ func TestCommitClaimsOutOfBoundsAreBadRequests(t *testing.T) {
 		epoch         uint64
 	}{
 		{"an empty group id", nil, commit, 0},
-		{"a group id of 256 bytes", make([]byte, MaxGroupID+1), commit, 0},
+		{"a group id of 256 bytes", make([]byte, protocol.MaxGroupID+1), commit, 0},
 		{"an empty commit", group, nil, 0},
 		{"a commit one byte over the payload limit", group, make([]byte, s.limits.MaxPayload+1), 0},
 		{"the last epoch, which has no next", group, commit, math.MaxUint64},
 	} {
-		if err := s.checkCommit(signedClaim(1, tc.group, tc.epoch, tc.commit)); !errors.Is(err, ErrBadRequest) {
+		if err := s.checkCommit(signedClaim(1, tc.group, tc.epoch, tc.commit)); !errors.Is(err, protocol.ErrBadRequest) {
 			t.Errorf("%s: %v, want ErrBadRequest", tc.name, err)
 		}
 	}
@@ -131,17 +132,17 @@ func TestCommitClaimsWhoseProofFailsAreRefused(t *testing.T) {
 	good := signedClaim(1, []byte("group"), 5, []byte("commit"))
 	for _, tc := range []struct {
 		name string
-		edit func(c *CommitClaim)
+		edit func(c *protocol.CommitClaim)
 	}{
-		{"another commit under the proof", func(c *CommitClaim) { c.Commit = []byte("junk") }},
-		{"another epoch under the proof", func(c *CommitClaim) { c.Epoch = math.MaxUint64 - 1 }},
-		{"another next key under the proof", func(c *CommitClaim) { c.NextKey = c.Key }},
-		{"another key than the one that signed", func(c *CommitClaim) { c.Key = signedClaim(9, c.Group, c.Epoch, c.Commit).Key }},
-		{"no proof", func(c *CommitClaim) { c.Proof = nil }},
+		{"another commit under the proof", func(c *protocol.CommitClaim) { c.Commit = []byte("junk") }},
+		{"another epoch under the proof", func(c *protocol.CommitClaim) { c.Epoch = math.MaxUint64 - 1 }},
+		{"another next key under the proof", func(c *protocol.CommitClaim) { c.NextKey = c.Key }},
+		{"another key than the one that signed", func(c *protocol.CommitClaim) { c.Key = signedClaim(9, c.Group, c.Epoch, c.Commit).Key }},
+		{"no proof", func(c *protocol.CommitClaim) { c.Proof = nil }},
 	} {
 		c := good
 		tc.edit(&c)
-		if err := s.checkCommit(c); !errors.Is(err, ErrBadCommitClaim) {
+		if err := s.checkCommit(c); !errors.Is(err, protocol.ErrBadCommitClaim) {
 			t.Errorf("%s: %v, want ErrBadCommitClaim", tc.name, err)
 		}
 	}
@@ -171,5 +172,23 @@ func TestLimitsDefaultsAndValidation(t *testing.T) {
 	}
 	if err := (Limits{MaxPayload: -1}).withDefaults().validate(); err == nil {
 		t.Error("a negative limit was accepted")
+	}
+}
+
+// protocol may not import crypto, so it writes the commit claim's sizes
+// as constants; they must stay what crypto/commitclaim makes and checks,
+// or the wire would refuse good claims or pass on ones that cannot verify.
+func TestTheProtocolsCommitClaimSizesAreCommitclaims(t *testing.T) {
+	for _, c := range []struct {
+		name           string
+		protocol, real int
+	}{
+		{"the longest group id", protocol.MaxGroupID, commitclaim.MaxGroupID},
+		{"a sequencer key", protocol.ClaimKeySize, commitclaim.KeySize},
+		{"a proof", protocol.ClaimProofSize, commitclaim.ProofSize},
+	} {
+		if c.protocol != c.real {
+			t.Errorf("%s: protocol says %d bytes, crypto/commitclaim %d", c.name, c.protocol, c.real)
+		}
 	}
 }

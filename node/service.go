@@ -16,28 +16,8 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/crypto/opaque"
+	"github.com/quicprochat/qpc/protocol"
 )
-
-// Identity is what a node says about itself.
-type Identity struct {
-	Version  string // release, e.g. "0.1.0" or "dev"
-	Commit   string // source revision or "unknown"
-	Platform string // "goos/goarch"
-	NodeID   string // see crypto/identity.NodeID
-	Domain   string // users of this node are name@Domain
-}
-
-// Health is a node's answer to a health check.
-type Health struct {
-	Identity
-	Uptime time.Duration
-	// Links are the federation links; nil without federation.
-	Links []Link
-	// FederationCA holds the community CA certificates (DER) federation
-	// trusts, for clients to check key answers with; nil without
-	// federation.
-	FederationCA [][]byte
-}
 
 // Observer is told what the service does, for metrics. Every method must
 // be cheap and safe for concurrent use.
@@ -69,7 +49,7 @@ func (nopObserver) CommitOrdered(string) {}
 
 // Config configures a Service.
 type Config struct {
-	Identity Identity
+	Identity protocol.Identity
 	Limits   Limits
 	// Store keeps the service's data; the service does not close it.
 	Store Store
@@ -96,7 +76,7 @@ type Config struct {
 
 // Service is the node's client-facing service.
 type Service struct {
-	id       Identity
+	id       protocol.Identity
 	limits   Limits
 	store    Store
 	opaque   *opaque.Server
@@ -170,8 +150,8 @@ func New(cfg Config) (*Service, error) {
 func (s *Service) Limits() Limits { return s.limits }
 
 // Health reports the node's identity and uptime.
-func (s *Service) Health(ctx context.Context) (Health, error) {
-	h := Health{Identity: s.id, Uptime: s.now().Sub(s.started)}
+func (s *Service) Health(ctx context.Context) (protocol.Health, error) {
+	h := protocol.Health{Identity: s.id, Uptime: s.now().Sub(s.started)}
 	if s.fed != nil {
 		h.Links = s.fed.Links()
 		h.FederationCA = s.fed.CommunityCA()
@@ -204,24 +184,6 @@ func (s *Service) expire() {
 		s.obs.Expired(n)
 		s.log.Info("expired undelivered messages", "count", n)
 	}
-}
-
-// ValidateUserName checks the local part of an address: 1 to 64 characters
-// of a-z, 0-9, '.', '_' and '-', starting with a letter or digit.
-func ValidateUserName(name string) error {
-	if len(name) == 0 || len(name) > 64 {
-		return errorf(ErrBadRequest, "user name must be 1-64 characters")
-	}
-	for i, r := range name {
-		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9'
-		if i > 0 {
-			ok = ok || r == '.' || r == '_' || r == '-'
-		}
-		if !ok {
-			return errorf(ErrBadRequest, "user name %q: use a-z, 0-9, '.', '_', '-', starting with a letter or digit", name)
-		}
-	}
-	return nil
 }
 
 // Conn is one client connection's view of the service.
@@ -368,13 +330,13 @@ func (c *Conn) user() (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gone {
-		return "", ErrInvalidToken
+		return "", protocol.ErrInvalidToken
 	}
 	if c.session == nil {
-		return "", ErrUnauthenticated
+		return "", protocol.ErrUnauthenticated
 	}
 	if !c.svc.now().Before(c.session.Expires) {
-		return "", ErrSessionExpired
+		return "", protocol.ErrSessionExpired
 	}
 	return c.session.User, nil
 }

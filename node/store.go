@@ -3,6 +3,8 @@ package node
 import (
 	"context"
 	"time"
+
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Store is everything a node keeps on disk: accounts, published keys, key
@@ -51,33 +53,14 @@ type Accounts interface {
 	DeleteAccount(user string, holdUntil time.Time) error
 }
 
-// PublishedKeys are a user's public keys as the key directory serves them.
-// The node stores them as given; clients verify Signature.
-type PublishedKeys struct {
-	// IdentityKey is the user's Ed25519 public key (32 bytes).
-	IdentityKey []byte
-	// HPKEKey is the user's X-Wing public key (1216 bytes) that 1:1
-	// messages are sealed to.
-	HPKEKey []byte
-	// Signature is the identity key's signature over the published keys
-	// (the layout is crypto/identity's).
-	Signature []byte
-	// Published is when the node accepted these keys.
-	Published time.Time
-	// Answer is the signed answer of the user's home node (a key answer
-	// proof of crypto/attest), set on keys of another domain's user as
-	// federation hands them over. It is never stored.
-	Answer []byte
-}
-
 // Directory stores users' public keys and MLS key packages.
 type Directory interface {
 	// PutKeys replaces user's published keys. ErrUnknownUser if there is no
 	// such account.
-	PutKeys(user string, k PublishedKeys) error
+	PutKeys(user string, k protocol.PublishedKeys) error
 	// Keys returns user's published keys: ErrUnknownUser, or ErrNoKeys when
 	// the user has published none.
-	Keys(user string) (PublishedKeys, error)
+	Keys(user string) (protocol.PublishedKeys, error)
 	// AddKeyPackages appends pkgs, all of MLS cipher suite suite, to
 	// user's key packages of that suite, and when lastResort is not nil
 	// replaces the user's last-resort package of the suite. It fails with
@@ -93,54 +76,6 @@ type Directory interface {
 	// not counting the last-resort one, and whether user has a last-resort
 	// one of the suite; ErrUnknownUser if there is no such account.
 	KeyPackageCount(user string, suite uint16) (count int, lastResort bool, err error)
-}
-
-// NewMessage is a message to put in a mailbox.
-type NewMessage struct {
-	// Recipient is the local user whose mailbox gets the message.
-	Recipient string
-	// Payload is the sealed message; the node never looks inside.
-	Payload []byte
-	// Enqueued is the node's time of acceptance.
-	Enqueued time.Time
-	// Expires is when the message is dropped if still undelivered.
-	Expires time.Time
-	// MeshID is set for a message that came through the mesh: Enqueue
-	// stores it only if the id is not in the seen-set, and records it
-	// there as SeenDelivered until MeshExpires, in the same transaction;
-	// a seen id gets a *SeenError receipt, and a full seen-set
-	// ErrMeshFull (the store's MeshQuota.MaxSeen).
-	MeshID      MeshID
-	MeshExpires time.Time
-	// MeshFrom is the federation neighbour that handed the message's
-	// envelope over (its domain, from the link's certificate): its id
-	// counts against that neighbour's share of the seen-set
-	// (MeshQuota.NeighbourSeen), refused with ErrNeighbourQuota.
-	MeshFrom string
-}
-
-// Message is a message in a mailbox.
-type Message struct {
-	// Seq numbers the messages of one mailbox: consecutive, starting at 1,
-	// never reused, also after messages are acknowledged or expire.
-	Seq      uint64
-	Payload  []byte
-	Enqueued time.Time
-	Expires  time.Time
-}
-
-// Receipt is what an enqueue returns for a message.
-type Receipt struct {
-	// Seq is the message's sequence number in its recipient's mailbox.
-	Seq uint64
-	// Err is nil when the message was stored, else why not: ErrUnknownUser,
-	// ErrMailboxFull.
-	Err error
-	// MeshID is set, and Seq 0, when the message went into the mesh
-	// instead: it waits on QueuedAt's disk (this node's domain) for a
-	// route to the recipient's node.
-	MeshID   MeshID
-	QueuedAt string
 }
 
 // MailboxLimits bound one mailbox.
@@ -164,10 +99,10 @@ type Mailboxes interface {
 	// does not affect the others. The returned error is for failures of
 	// the store itself (I/O, closed, ctx done before the commit); then no
 	// message of this call may be assumed stored.
-	Enqueue(ctx context.Context, msgs []NewMessage) ([]Receipt, error)
+	Enqueue(ctx context.Context, msgs []protocol.NewMessage) ([]protocol.Receipt, error)
 	// Fetch returns up to limit messages of user's mailbox with sequence
 	// numbers above afterSeq, in order. Expired messages are not returned.
-	Fetch(user string, afterSeq uint64, limit int) ([]Message, error)
+	Fetch(user string, afterSeq uint64, limit int) ([]protocol.Message, error)
 	// Ack removes user's messages with sequence numbers up to and
 	// including uptoSeq and returns how many it removed.
 	Ack(user string, uptoSeq uint64) (removed int, err error)

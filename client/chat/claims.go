@@ -12,7 +12,7 @@ import (
 	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/crypto/commitclaim"
 	"github.com/quicprochat/qpc/crypto/mls"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // This file proves the engine's commit claims to the group's home node
@@ -76,11 +76,11 @@ func ProveCommit(g *mls.Group, commit []byte) (client.CommitClaim, error) {
 // unreachable home node): a claim accepted before its answer was lost is
 // accepted again. Refusals by the node that another try cannot change
 // end it at once.
-func (e *Engine) orderCommit(ctx context.Context, c *chatdb.Conversation, claim client.CommitClaim) (node.CommitOrder, error) {
+func (e *Engine) orderCommit(ctx context.Context, c *chatdb.Conversation, claim client.CommitClaim) (protocol.CommitOrder, error) {
 	var err error
 	wait := firstCommitBackoff
 	for attempt := 1; ; attempt++ {
-		var o node.CommitOrder
+		var o protocol.CommitOrder
 		if o, err = e.acct.Client.OrderCommit(ctx, c.Home, claim); err == nil || final(err) || attempt == orderAttempts {
 			return o, err
 		}
@@ -93,8 +93,8 @@ func (e *Engine) orderCommit(ctx context.Context, c *chatdb.Conversation, claim 
 
 // final reports whether a failed claim would fail again as it is.
 func final(err error) bool {
-	for _, f := range []error{node.ErrBadCommitClaim, node.ErrBadRequest, node.ErrUnauthenticated,
-		node.ErrSessionExpired, node.ErrInvalidToken, node.ErrUnknownDomain, context.Canceled, context.DeadlineExceeded} {
+	for _, f := range []error{protocol.ErrBadCommitClaim, protocol.ErrBadRequest, protocol.ErrUnauthenticated,
+		protocol.ErrSessionExpired, protocol.ErrInvalidToken, protocol.ErrUnknownDomain, context.Canceled, context.DeadlineExceeded} {
 		if errors.Is(err, f) {
 			return true
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/quicprochat/qpc/crypto/commitclaim"
 	"github.com/quicprochat/qpc/crypto/mls"
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // TestAProvenCommitPassesTheNodesCheckAndNamesTheNextEpochsKey makes a
@@ -75,12 +76,12 @@ func testProvenCommit(t *testing.T, id mls.CipherSuiteID) {
 // claims orderCommit sends again: lost answers and busy nodes yes, the
 // node's refusals no.
 func TestOnlyRefusalsThatCannotChangeEndTheResending(t *testing.T) {
-	for _, err := range []error{node.ErrBadCommitClaim, node.ErrBadRequest, node.ErrUnauthenticated, node.ErrUnknownDomain, context.Canceled} {
+	for _, err := range []error{protocol.ErrBadCommitClaim, protocol.ErrBadRequest, protocol.ErrUnauthenticated, protocol.ErrUnknownDomain, context.Canceled} {
 		if !final(fmt.Errorf("order commit: %w", err)) {
 			t.Errorf("%v would be sent again", err)
 		}
 	}
-	for _, err := range []error{node.ErrRateLimited, node.ErrPeerUnreachable, node.ErrShuttingDown, io.EOF, errors.New("connection reset")} {
+	for _, err := range []error{protocol.ErrRateLimited, protocol.ErrPeerUnreachable, protocol.ErrShuttingDown, io.EOF, errors.New("connection reset")} {
 		if final(fmt.Errorf("order commit: %w", err)) {
 			t.Errorf("%v ends the resending", err)
 		}

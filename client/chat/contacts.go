@@ -78,7 +78,10 @@ func (e *Engine) checkMembers(ctx context.Context, tx *chatdb.Tx, c *chatdb.Conv
 func (e *Engine) SafetyNumber(ctx context.Context, user string) (string, chatdb.Contact, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	addr := e.normalize(user)
+	addr, err := e.normalize(user)
+	if err != nil {
+		return "", chatdb.Contact{}, err
+	}
 	b, err := e.resolve(ctx, addr)
 	if err != nil {
 		return "", chatdb.Contact{}, err
@@ -97,7 +100,10 @@ func (e *Engine) SafetyNumber(ctx context.Context, user string) (string, chatdb.
 func (e *Engine) Verify(ctx context.Context, user string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	addr := e.normalize(user)
+	addr, err := e.normalize(user)
+	if err != nil {
+		return err
+	}
 	if addr == e.self {
 		return nil
 	}

@@ -39,6 +39,7 @@ import (
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/crypto/mls"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Options configure Open.
@@ -108,7 +109,7 @@ var (
 	// members' commits.
 	ErrContention = errors.New("other members keep changing the group; try again")
 	// ErrGroupBroken means the group's home node will not order this
-	// client's change: it refuses the claim (node.ErrBadCommitClaim:
+	// client's change: it refuses the claim (protocol.ErrBadCommitClaim:
 	// this client is further behind than the node keeps commits, or the
 	// group's ordering was taken over), or the commit that holds the
 	// epoch cannot be applied (a member committed junk). Other members'
@@ -348,13 +349,15 @@ func Label(c chatdb.Conversation) string {
 	return "@" + c.Peer
 }
 
-// normalize turns "bob" into "bob@<our domain>", lowercased.
-func (e *Engine) normalize(addr string) string {
-	addr = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(addr), "@"))
-	if !strings.Contains(addr, "@") {
-		addr += "@" + strings.ToLower(e.acct.Domain)
+// normalize turns "bob" or "@bob" into "bob@<our domain>", lowercased, as
+// protocol.ParseRecipient; what is not an address fails with
+// protocol.ErrBadAddress.
+func (e *Engine) normalize(addr string) (string, error) {
+	a, err := protocol.ParseRecipient(addr, e.acct.Domain)
+	if err != nil {
+		return "", err
 	}
-	return addr
+	return a.String(), nil
 }
 
 // Conversations returns the account's conversations, the most recently
@@ -380,8 +383,7 @@ func (e *Engine) Find(name string) (chatdb.Conversation, error) {
 	name = strings.TrimSpace(name)
 	wantDM := !strings.HasPrefix(name, "#")
 	wantGroup := !strings.HasPrefix(name, "@")
-	if wantDM {
-		peer := e.normalize(name)
+	if peer, err := e.normalize(name); wantDM && err == nil {
 		for _, c := range cs {
 			if c.Kind != chatdb.KindGroup && c.Peer == peer {
 				return c, nil

@@ -13,7 +13,7 @@ import (
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/crypto/mls"
 	"github.com/quicprochat/qpc/crypto/sealed"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 func (e *Engine) loadGroup(tx *chatdb.Tx, c *chatdb.Conversation) (*mls.Group, error) {
@@ -191,7 +191,10 @@ func (e *Engine) CreateClassicGroup(ctx context.Context, name string) (chatdb.Co
 // first use: a two-member group, which needs the node (to fetch the
 // peer's KeyPackage). A DM to oneself is the note.
 func (e *Engine) DM(ctx context.Context, peer string) (chatdb.Conversation, error) {
-	peer = e.normalize(peer)
+	peer, err := e.normalize(peer)
+	if err != nil {
+		return chatdb.Conversation{}, err
+	}
 	if peer == e.self {
 		return e.Note()
 	}
@@ -257,7 +260,7 @@ func (e *Engine) adoptHistory(tx *chatdb.Tx, old, c *chatdb.Conversation) error 
 }
 
 // errNoSuite means a user has no KeyPackage of the suite asked for: the
-// node has none (node.ErrNoKeyPackage), or a node from before suites were
+// node has none (protocol.ErrNoKeyPackage), or a node from before suites were
 // told apart handed out one of another suite.
 var errNoSuite = errors.New("no key package of this cipher suite")
 
@@ -270,7 +273,7 @@ func (e *Engine) fetchKeyPackage(ctx context.Context, addr string, cs mls.Cipher
 		return nil, err
 	}
 	raw, _, err := e.acct.Client.FetchKeyPackage(ctx, addr, uint16(cs.ID()))
-	if errors.Is(err, node.ErrNoKeyPackage) {
+	if errors.Is(err, protocol.ErrNoKeyPackage) {
 		return nil, fmt.Errorf("key package of %s: %w (%v): %w", addr, errNoSuite, cs.ID(), err)
 	}
 	if err != nil {
@@ -307,7 +310,10 @@ func (e *Engine) Invite(ctx context.Context, conv chatdb.ConvID, user string) er
 	if c.Kind != chatdb.KindGroup {
 		return fmt.Errorf("%s is a DM; /cg a group to talk with more people: %w", Label(c), ErrNotGroup)
 	}
-	user = e.normalize(user)
+	user, err = e.normalize(user)
+	if err != nil {
+		return err
+	}
 	if slices.Contains(c.Members, user) {
 		return fmt.Errorf("%s: %w", user, ErrAlreadyMember)
 	}
@@ -369,7 +375,10 @@ func (e *Engine) Remove(ctx context.Context, conv chatdb.ConvID, user string) er
 	if err != nil {
 		return err
 	}
-	user = e.normalize(user)
+	user, err = e.normalize(user)
+	if err != nil {
+		return err
+	}
 	if user == e.self {
 		return errors.New("to remove yourself, /leave")
 	}
@@ -552,7 +561,7 @@ func (e *Engine) commitChange(ctx context.Context, c *chatdb.Conversation, op fu
 			return err
 		}
 		ord, err := e.orderCommit(ctx, c, claim)
-		if errors.Is(err, node.ErrBadCommitClaim) {
+		if errors.Is(err, protocol.ErrBadCommitClaim) {
 			return e.groupBroken(c, fmt.Errorf("its home node %s refused the claim of epoch %d: %w", c.Home, epoch, err))
 		}
 		if err != nil {

@@ -8,7 +8,7 @@ import (
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/crypto/sealed"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Send sends text to the conversation. The message goes into the outbox
@@ -60,9 +60,9 @@ func (e *Engine) Send(ctx context.Context, conv chatdb.ConvID, text string) (cha
 
 // transient reports whether a refusal of the node may go away by itself.
 func transient(err error) bool {
-	return errors.Is(err, node.ErrRateLimited) || errors.Is(err, node.ErrMailboxFull) ||
-		errors.Is(err, node.ErrShuttingDown) || errors.Is(err, node.ErrMeshFull) ||
-		errors.Is(err, node.ErrStoreFull)
+	return errors.Is(err, protocol.ErrRateLimited) || errors.Is(err, protocol.ErrMailboxFull) ||
+		errors.Is(err, protocol.ErrShuttingDown) || errors.Is(err, protocol.ErrMeshFull) ||
+		errors.Is(err, protocol.ErrStoreFull)
 }
 
 // flush sends the outbox in order; it stops at the first entry the node

@@ -14,7 +14,7 @@ import (
 	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/crypto/mls"
 	"github.com/quicprochat/qpc/crypto/sealed"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Bounds of the buffer of group messages that arrived before the commit
@@ -28,7 +28,7 @@ const (
 // number up to which they are handled, to acknowledge. A message that
 // cannot be read is reported and counts as handled; a message whose
 // handling failed here (the database) is not, so it comes again.
-func (e *Engine) Handle(ctx context.Context, msgs []node.Message) uint64 {
+func (e *Engine) Handle(ctx context.Context, msgs []protocol.Message) uint64 {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var handled uint64
@@ -54,7 +54,7 @@ func (e *Engine) Handle(ctx context.Context, msgs []node.Message) uint64 {
 
 // handleOne processes one mailbox message. Only errors of this machine are
 // returned; bad input is reported and dropped.
-func (e *Engine) handleOne(ctx context.Context, m node.Message) error {
+func (e *Engine) handleOne(ctx context.Context, m protocol.Message) error {
 	o, err := sealed.Open(e.acct.Keys, e.self, m.Payload)
 	if err != nil {
 		e.status("a message (mailbox %d) could not be opened: %v", m.Seq, err)

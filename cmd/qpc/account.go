@@ -8,11 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/crypto/identity"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // session is an account logged in on its node, with its state opened.
@@ -30,13 +29,14 @@ func (s *session) close() { s.c.Close() }
 // account's contacts, so that a later send can seal to addr while its node
 // is not reachable (the message then waits in the mesh).
 func (s *session) remember(ctx context.Context, addr string, stateDir string) error {
-	b, err := s.acct.Resolve(ctx, addr)
+	pa, err := protocol.ParseRecipient(addr, s.cur.Domain)
 	if err != nil {
 		return err
 	}
-	addr = strings.ToLower(addr)
-	if !strings.Contains(addr, "@") {
-		addr += "@" + strings.ToLower(s.cur.Domain)
+	addr = pa.String()
+	b, err := s.acct.Resolve(ctx, addr)
+	if err != nil {
+		return err
 	}
 	if old, ok := s.state.Contacts[addr]; ok && old.IdentityKey.Equal(b.IdentityKey) && bytes.Equal(old.HPKEKey, b.HPKEKey) {
 		return nil
@@ -190,7 +190,7 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "qpc register: --server and --username are required")
 		return exitUsage
 	}
-	if err := node.ValidateUserName(f.user); err != nil {
+	if err := protocol.ValidateUserName(f.user); err != nil {
 		fmt.Fprintf(stderr, "qpc register: --username: %v\n", err)
 		return exitUsage
 	}

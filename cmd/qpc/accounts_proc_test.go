@@ -23,7 +23,7 @@ import (
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/crypto/opaque"
 	"github.com/quicprochat/qpc/node"
-	"github.com/quicprochat/qpc/node/noderpc"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 const acctDomain = "node1.example.mesh"
@@ -142,17 +142,17 @@ func TestADeletedAccountIsCutOffEverywhereAndItsNameHeldByANodeProcess(t *testin
 	if err := (&client.Account{Client: second, Domain: acctDomain, User: "alice", Keys: alice.Keys}).Publish(ctx); err == nil {
 		t.Error("publishKeys on the cut connection succeeded")
 	}
-	if _, err := alice.Client.Fetch(ctx, 0, 10); !errors.Is(err, node.ErrUnauthenticated) {
+	if _, err := alice.Client.Fetch(ctx, 0, 10); !errors.Is(err, protocol.ErrUnauthenticated) {
 		t.Errorf("fetch on the deleting connection: %v, want ErrUnauthenticated", err)
 	}
 	for i, tok := range [][]byte{firstSess.Token, secondSess.Token} {
-		if _, err := n.dial(t).Resume(ctx, tok); !errors.Is(err, node.ErrInvalidToken) {
+		if _, err := n.dial(t).Resume(ctx, tok); !errors.Is(err, protocol.ErrInvalidToken) {
 			t.Errorf("alice's token %d on a new connection: %v, want ErrInvalidToken", i+1, err)
 		}
 	}
 	_, err = n.dial(t).Register(ctx, acctKSF, acctDomain, "alice", []byte("mallory's password"))
 	since := time.Since(deleted)
-	if !errors.Is(err, node.ErrUserExists) || !strings.Contains(err.Error(), "held until") {
+	if !errors.Is(err, protocol.ErrUserExists) || !strings.Contains(err.Error(), "held until") {
 		t.Errorf("registering alice %s after the deletion (--name-hold %s): %v, want ErrUserExists (held)", since, hold, err)
 	}
 	t.Logf("second connection closed %s after the deletion; re-registration %s after it: %v", cutAfter.Round(time.Millisecond), since.Round(time.Millisecond), err)
@@ -173,7 +173,7 @@ func TestADeletedAccountIsCutOffEverywhereAndItsNameHeldByANodeProcess(t *testin
 			break
 		}
 		c.Close()
-		if !errors.Is(err, node.ErrUserExists) || attempts >= 200 || time.Since(deleted) > hold+30*time.Second {
+		if !errors.Is(err, protocol.ErrUserExists) || attempts >= 200 || time.Since(deleted) > hold+30*time.Second {
 			t.Fatalf("registering alice again, attempt %d, %s after the deletion: %v", attempts, time.Since(deleted), err)
 		}
 		time.Sleep(100 * time.Millisecond) // poll until the hold ends
@@ -203,17 +203,17 @@ func TestADeletedAccountIsCutOffEverywhereAndItsNameHeldByANodeProcess(t *testin
 	kept := map[string]*client.Client{"the deleting connection": alice.Client}
 	for i, tok := range [][]byte{firstSess.Token, secondSess.Token} {
 		c := n.dial(t)
-		if _, err := c.Resume(ctx, tok); !errors.Is(err, node.ErrInvalidToken) {
+		if _, err := c.Resume(ctx, tok); !errors.Is(err, protocol.ErrInvalidToken) {
 			t.Errorf("alice's old token %d on the new owner's account: %v, want ErrInvalidToken", i+1, err)
 		}
 		kept[fmt.Sprintf("a connection that tried old token %d", i+1)] = c
 	}
 	for what, c := range kept {
-		if msgs, err := c.Fetch(ctx, 0, 10); !errors.Is(err, node.ErrUnauthenticated) {
+		if msgs, err := c.Fetch(ctx, 0, 10); !errors.Is(err, protocol.ErrUnauthenticated) {
 			t.Errorf("fetch on %s: %d messages, %v; want ErrUnauthenticated", what, len(msgs), err)
 		}
 		old := &client.Account{Client: c, Domain: acctDomain, User: "alice", Keys: alice.Keys}
-		if err := old.Publish(ctx); !errors.Is(err, node.ErrUnauthenticated) {
+		if err := old.Publish(ctx); !errors.Is(err, protocol.ErrUnauthenticated) {
 			t.Errorf("publishing the old keys on %s: %v, want ErrUnauthenticated", what, err)
 		}
 	}
@@ -298,7 +298,7 @@ func TestAFullStoreAndARegistrationFloodAreRefusedByANodeProcess(t *testing.T) {
 			break
 		}
 	}
-	if !errors.Is(err, node.ErrStoreFull) {
+	if !errors.Is(err, protocol.ErrStoreFull) {
 		t.Fatalf("after %d messages of %d bytes under a cap of %d: %v, want ErrStoreFull", len(sent), size, storeMax, err)
 	}
 	// carol's message (more than 0, less than size bytes) takes the room
@@ -315,7 +315,7 @@ func TestAFullStoreAndARegistrationFloodAreRefusedByANodeProcess(t *testing.T) {
 				break
 			}
 		}
-		if !errors.Is(err, node.ErrStoreFull) {
+		if !errors.Is(err, protocol.ErrStoreFull) {
 			t.Fatalf("topping up with %d bytes: %v, want ErrStoreFull", sz, err)
 		}
 	}
@@ -365,7 +365,7 @@ func TestAFullStoreAndARegistrationFloodAreRefusedByANodeProcess(t *testing.T) {
 		}
 		made++
 	}
-	if made != 1 || !errors.Is(err, node.ErrRateLimited) {
+	if made != 1 || !errors.Is(err, protocol.ErrRateLimited) {
 		t.Errorf("QPC_REGISTER_RATE=%d after 4 accounts: %d more, then %v; want 1, then ErrRateLimited", rate, made, err)
 	}
 	pw := dir + "/mallory.pw"
@@ -406,12 +406,12 @@ func TestGuessesAndLookupsTellAnAttackerNothingOnANodeProcess(t *testing.T) {
 			}
 			guesses++
 		}
-		if guesses != budget || !errors.Is(err, node.ErrRateLimited) {
+		if guesses != budget || !errors.Is(err, protocol.ErrRateLimited) {
 			t.Errorf("%s: %d wrong guesses answered, then %v; want %d, then ErrRateLimited", name, guesses, err, budget)
 		}
 		t.Logf("%s: %d guesses answered, then %v", name, guesses, err)
 	}
-	if _, _, err := n.dial(t).Login(ctx, acctKSF, acctDomain, "alice", acctPassword("alice")); !errors.Is(err, node.ErrRateLimited) {
+	if _, _, err := n.dial(t).Login(ctx, acctKSF, acctDomain, "alice", acctPassword("alice")); !errors.Is(err, protocol.ErrRateLimited) {
 		t.Errorf("alice's right password with her budget spent: %v, want ErrRateLimited", err)
 	}
 	if _, err := alice.Client.Fetch(ctx, 0, 10); err != nil {
@@ -421,10 +421,10 @@ func TestGuessesAndLookupsTellAnAttackerNothingOnANodeProcess(t *testing.T) {
 		t.Errorf("carol's login from the guessers' address: %v; the budget spent was alice's and nobody's", err)
 	}
 
-	var answers []*noderpc.RemoteError
+	var answers []*protocol.RemoteError
 	for _, who := range []string{"carol", "nobody"} {
 		_, err := alice.Client.ResolveUser(ctx, who)
-		var re *noderpc.RemoteError
+		var re *protocol.RemoteError
 		if !errors.As(err, &re) {
 			t.Fatalf("resolving %s: %v, want the node's error", who, err)
 		}
@@ -433,7 +433,7 @@ func TestGuessesAndLookupsTellAnAttackerNothingOnANodeProcess(t *testing.T) {
 	if *answers[0] != *answers[1] {
 		t.Errorf("resolveUser of a name without keys: %+v; of no such name: %+v; want the same answer", *answers[0], *answers[1])
 	}
-	if !errors.Is(answers[0], node.ErrUnknownUser) {
+	if !errors.Is(answers[0], protocol.ErrUnknownUser) {
 		t.Errorf("resolveUser answers %v, want ErrUnknownUser", answers[0])
 	}
 	t.Logf("resolveUser of carol (no keys) and nobody: %+v and %+v", *answers[0], *answers[1])

@@ -28,7 +28,7 @@ import (
 	"github.com/quicprochat/qpc/crypto/channel"
 	"github.com/quicprochat/qpc/internal/msgtext"
 	"github.com/quicprochat/qpc/internal/qrterm"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // `qpc channel` runs broadcast channels (docs/channels.md). The secrets of
@@ -560,7 +560,7 @@ func (r channelRunner) recv(args []string, stdout, stderr io.Writer) int {
 		return c.fail(errNotJoined(topic))
 	}
 	keys := e.Secret.Keys()
-	id := node.ChannelID(keys.ID)
+	id := protocol.ChannelID(keys.ID)
 	p := &postPrinter{w: stdout, topic: topic, asJSON: *asJSON}
 	defer p.summary(stderr)
 	var after uint64
@@ -603,7 +603,7 @@ func (r channelRunner) recv(args []string, stdout, stderr io.Writer) int {
 // followChannel prints the posts of the channel of keys after seq after as
 // they arrive, until ctx ends.
 func followChannel(ctx context.Context, s *session, c *channelCmd, keys channel.Keys, after uint64, p *postPrinter) int {
-	id := node.ChannelID(keys.ID)
+	id := protocol.ChannelID(keys.ID)
 	conn := s.followOptions(&c.f, s.cur.Server, s.c)
 	conn.Connected = func(cl *client.Client) { s.acct.Client = cl }
 	conn.Disconnected = func(err error, retry time.Duration) {
@@ -611,8 +611,8 @@ func followChannel(ctx context.Context, s *session, c *channelCmd, keys channel.
 	}
 	err := client.FollowChannels(ctx, client.ChannelFollowOptions{
 		Connection: conn,
-		Cursors:    []node.ChannelCursor{{Channel: id, AfterSeq: after}},
-		Handler: func(hctx context.Context, _ *client.Client, posts []node.ChannelMessage) error {
+		Cursors:    []protocol.ChannelCursor{{Channel: id, AfterSeq: after}},
+		Handler: func(hctx context.Context, _ *client.Client, posts []protocol.ChannelMessage) error {
 			for _, m := range posts {
 				if m.Channel != id {
 					continue
@@ -665,7 +665,7 @@ func (cr channelRunner) stats(args []string, stdout, stderr io.Writer) int {
 			c.f.pin = cur.Fingerprint // the node the account was made on
 		}
 	}
-	var r node.ChannelReport
+	var r protocol.ChannelReport
 	err := c.f.ask(c.f.server, func(ctx context.Context, cl *client.Client) (err error) {
 		r, err = cl.ChannelState(ctx)
 		return err

@@ -19,7 +19,7 @@ import (
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/crypto/channel"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 func TestChannelFlagsMayComeBeforeOrAfterTheTopic(t *testing.T) {
@@ -94,11 +94,11 @@ func TestPostTextsAreCheckedBeforeLogin(t *testing.T) {
 
 // readPost is a post by author as ReadPost would classify it.
 func readPost(seq uint64, author, text string, status client.PostStatus, reason string) client.ReadPost {
-	var id node.PostID
+	var id protocol.PostID
 	id[0], id[31] = byte(seq), 0xee
 	m := &channel.Message{Author: author, Time: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC), Text: text}
 	m.Digest[0] = byte(seq)
-	return client.ReadPost{Post: node.ChannelMessage{Seq: seq, ID: id}, Message: m, Status: status, Reason: reason}
+	return client.ReadPost{Post: protocol.ChannelMessage{Seq: seq, ID: id}, Message: m, Status: status, Reason: reason}
 }
 
 func TestRecvMarksEachPostWithWhatIsKnownOfItsAuthor(t *testing.T) {

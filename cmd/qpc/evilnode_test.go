@@ -20,7 +20,7 @@ import (
 	"github.com/quicprochat/qpc/mesh/envelope"
 	"github.com/quicprochat/qpc/mesh/forward"
 	"github.com/quicprochat/qpc/mesh/route"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/transport"
 )
 
@@ -149,28 +149,28 @@ type evilInbound struct {
 
 var errEvil = errors.New("not served by the evil node")
 
-func (e *evilInbound) Deliver(context.Context, []node.Outgoing) ([]node.Receipt, time.Time, error) {
+func (e *evilInbound) Deliver(context.Context, []protocol.Outgoing) ([]protocol.Receipt, time.Time, error) {
 	return nil, time.Time{}, errEvil
 }
 
-func (e *evilInbound) ResolveUser(ctx context.Context, addr string) (node.PublishedKeys, error) {
+func (e *evilInbound) ResolveUser(ctx context.Context, addr string) (protocol.PublishedKeys, error) {
 	b, err := e.keys.Bundle(addr)
 	if err != nil {
-		return node.PublishedKeys{}, err
+		return protocol.PublishedKeys{}, err
 	}
-	k := node.PublishedKeys{IdentityKey: b.IdentityKey, HPKEKey: b.HPKEKey, Signature: b.Signature, Published: time.Now()}
+	k := protocol.PublishedKeys{IdentityKey: b.IdentityKey, HPKEKey: b.HPKEKey, Signature: b.Signature, Published: time.Now()}
 	if e.relay != nil {
 		// The genuine answer, signed by the user's node, goes along with
 		// the swapped keys: the most believable forgery there is.
 		real, err := e.relay.ResolveUser(ctx, addr)
 		if err != nil {
-			return node.PublishedKeys{}, err
+			return protocol.PublishedKeys{}, err
 		}
 		k.Published, k.Answer = real.Published, real.Answer
 	} else {
 		ak := attest.Keys{Address: addr, IdentityKey: k.IdentityKey, HPKEKey: k.HPKEKey, Signature: k.Signature, Published: k.Published}
 		if k.Answer, err = attest.SignAnswer(ak, time.Now(), e.cert.Certificate[0], e.cert.PrivateKey.(crypto.Signer)); err != nil {
-			return node.PublishedKeys{}, err
+			return protocol.PublishedKeys{}, err
 		}
 	}
 	e.log.Warn("evil forged key answer handed over", "user", addr)
@@ -181,8 +181,8 @@ func (e *evilInbound) FetchKeyPackage(context.Context, string, uint16) ([]byte, 
 	return nil, false, errEvil
 }
 
-func (e *evilInbound) OrderCommit(context.Context, string, node.CommitClaim) (node.CommitOrder, error) {
-	return node.CommitOrder{}, errEvil
+func (e *evilInbound) OrderCommit(context.Context, string, protocol.CommitClaim) (protocol.CommitOrder, error) {
+	return protocol.CommitOrder{}, errEvil
 }
 
 func (e *evilInbound) Allow(int) error { return nil }

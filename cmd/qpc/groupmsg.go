@@ -14,7 +14,7 @@ import (
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/client/chatdb"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // This file is qpc send --group and qpc recv --group: the one-shot
@@ -218,7 +218,7 @@ type chatFiler struct {
 // handle prints the one-to-one messages of msgs with print and files the
 // chat messages; it returns the sequence number up to which all are
 // handled, and why it stopped before the end.
-func (c *chatFiler) handle(ctx context.Context, msgs []node.Message, print func(client.Received)) (uint64, error) {
+func (c *chatFiler) handle(ctx context.Context, msgs []protocol.Message, print func(client.Received)) (uint64, error) {
 	var handled uint64
 	for _, m := range msgs {
 		if r := c.s.acct.Open(ctx, m); r.ContentType != chat.ContentWelcome && r.ContentType != chat.ContentGroup {
@@ -239,7 +239,7 @@ func (c *chatFiler) handle(ctx context.Context, msgs []node.Message, print func(
 			}
 			c.eng = eng
 		}
-		if c.eng.Handle(ctx, []node.Message{m}) != m.Seq {
+		if c.eng.Handle(ctx, []protocol.Message{m}) != m.Seq {
 			return handled, fmt.Errorf("group message %d could not be filed", m.Seq)
 		}
 		c.filed++

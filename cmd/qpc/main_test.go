@@ -85,6 +85,10 @@ func TestCommandLineMistakesExitWithUsageCode(t *testing.T) {
 		{"an unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`},
 		{"a node port out of range", []string{"node", "--listen", "127.0.0.1:99999"}, "--listen"},
 		{"an unknown node flag", []string{"node", "--colour"}, "colour"},
+		// A node could not sign envelopes or channel posts with these
+		// domains; it used to start anyway.
+		{"a node domain that is an IP address", []string{"node", "--domain", "10.0.0.1"}, `--domain: bad domain: "10.0.0.1" ends in a numeric label`},
+		{"a node domain in upper case", []string{"node", "--domain", "Node1.Mesh"}, `upper-case letters (use "node1.mesh")`},
 		{"an unknown log level", []string{"node", "--log-level", "loud"}, "--log-level"},
 		{"production with a self-signed certificate", []string{"node", "--production"}, "--production"},
 		{"a channel retention beyond 30 days", []string{"node", "--channel-retention", "721h"}, "--channel-retention"},

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // These mistakes are caught before any packet is sent.
@@ -67,7 +67,7 @@ func TestMeshCommandsAgainstARunningNode(t *testing.T) {
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := c.MessageStatus(ctx, []node.MeshID{{1}}); !errors.Is(err, node.ErrUnauthenticated) {
+	if _, err := c.MessageStatus(ctx, []protocol.MeshID{{1}}); !errors.Is(err, protocol.ErrUnauthenticated) {
 		t.Errorf("messageStatus without a login: %v, want unauthenticated", err)
 	}
 

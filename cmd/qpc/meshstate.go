@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/client"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // `qpc mesh route` and `qpc mesh store` ask a node for its store-and-forward
@@ -56,7 +56,7 @@ const meshOff = "the node does not run store-and-forward (it needs federation: -
 
 func runMeshRoute(args []string, stdout, stderr io.Writer) int {
 	return runMeshState("route", "the node's routing table: the domains it reaches, through which neighbour, in how many hops",
-		args, stdout, stderr, func(w, errw io.Writer, r node.MeshReport, asJSON bool) {
+		args, stdout, stderr, func(w, errw io.Writer, r protocol.MeshReport, asJSON bool) {
 			if asJSON {
 				writeJSON(w, routesJSON(r.Routes))
 				return
@@ -71,7 +71,7 @@ func runMeshRoute(args []string, stdout, stderr io.Writer) int {
 
 func runMeshStore(args []string, stdout, stderr io.Writer) int {
 	return runMeshState("store", "the node's store-and-forward store: envelopes held, its bounds, what it did since it started",
-		args, stdout, stderr, func(w, errw io.Writer, r node.MeshReport, asJSON bool) {
+		args, stdout, stderr, func(w, errw io.Writer, r protocol.MeshReport, asJSON bool) {
 			if asJSON {
 				writeJSON(w, storeJSON(r))
 				return
@@ -86,7 +86,7 @@ func runMeshStore(args []string, stdout, stderr io.Writer) int {
 
 // runMeshState parses the flags of route or store, asks the node and hands
 // the answer to print (which writes to stdout, notes to stderr).
-func runMeshState(name, what string, args []string, stdout, stderr io.Writer, print func(w, errw io.Writer, r node.MeshReport, asJSON bool)) int {
+func runMeshState(name, what string, args []string, stdout, stderr io.Writer, print func(w, errw io.Writer, r protocol.MeshReport, asJSON bool)) int {
 	fs := newFlagSet("mesh "+name, "[--server HOST:PORT|auto] [--pin SHA256HEX | --ca-cert FILE] [--json]\n\n"+what, stderr)
 	var f clientFlags
 	f.bind(fs, stderr, false)
@@ -114,7 +114,7 @@ func runMeshState(name, what string, args []string, stdout, stderr io.Writer, pr
 			f.pin = cur.Fingerprint // the node the account was made on
 		}
 	}
-	var r node.MeshReport
+	var r protocol.MeshReport
 	err := f.ask(f.server, func(ctx context.Context, c *client.Client) (err error) {
 		r, err = c.MeshState(ctx)
 		return err
@@ -134,13 +134,13 @@ func writeJSON(w io.Writer, v any) {
 }
 
 // sortedRoutes returns routes by domain, then hops.
-func sortedRoutes(routes []node.MeshRoute) []node.MeshRoute {
-	return slices.SortedStableFunc(slices.Values(routes), func(a, b node.MeshRoute) int {
+func sortedRoutes(routes []protocol.MeshRoute) []protocol.MeshRoute {
+	return slices.SortedStableFunc(slices.Values(routes), func(a, b protocol.MeshRoute) int {
 		return cmp.Or(cmp.Compare(a.Domain, b.Domain), cmp.Compare(a.Hops, b.Hops))
 	})
 }
 
-func routesJSON(routes []node.MeshRoute) []meshRouteJSON {
+func routesJSON(routes []protocol.MeshRoute) []meshRouteJSON {
 	out := make([]meshRouteJSON, 0, len(routes))
 	for _, rt := range sortedRoutes(routes) {
 		j := meshRouteJSON{Domain: rt.Domain, Via: rt.Via, Hops: rt.Hops, Link: rt.Expires.IsZero()}
@@ -154,7 +154,7 @@ func routesJSON(routes []node.MeshRoute) []meshRouteJSON {
 
 // printRoutes prints the routing table, or on errw a line saying why it is
 // empty.
-func printRoutes(w, errw io.Writer, routes []node.MeshRoute, now time.Time) {
+func printRoutes(w, errw io.Writer, routes []protocol.MeshRoute, now time.Time) {
 	if len(routes) == 0 {
 		fmt.Fprintln(errw, "qpc mesh route: no routes: the node has no federation link up, so it reaches no other node "+
 			"(messages for other domains wait in its store)")
@@ -171,7 +171,7 @@ func printRoutes(w, errw io.Writer, routes []node.MeshRoute, now time.Time) {
 	printTable(w, rows)
 }
 
-func storeJSON(r node.MeshReport) meshStoreJSON {
+func storeJSON(r protocol.MeshReport) meshStoreJSON {
 	s := r.Store
 	j := meshStoreJSON{Envelopes: s.Envelopes, Bytes: s.Bytes, MaxBytes: s.MaxBytes, Seen: s.Seen,
 		Domains: []meshStoreDomainJSON{}, Counters: r.Counters}
@@ -190,7 +190,7 @@ func storeJSON(r node.MeshReport) meshStoreJSON {
 // printStore prints the store's size against its bound, what it holds per
 // destination domain, and its counters: drops and refusals by reason,
 // then the others.
-func printStore(w io.Writer, r node.MeshReport, now time.Time) {
+func printStore(w io.Writer, r protocol.MeshReport, now time.Time) {
 	s := r.Store
 	oldest := "-"
 	if !s.Oldest.IsZero() {
@@ -208,7 +208,7 @@ func printStore(w io.Writer, r node.MeshReport, now time.Time) {
 	})
 	if len(s.Domains) > 0 {
 		rows := [][]string{{"DESTINATION", "ENVELOPES", "BYTES"}}
-		for _, d := range slices.SortedFunc(slices.Values(s.Domains), func(a, b node.MeshDomainStats) int { return cmp.Compare(a.Domain, b.Domain) }) {
+		for _, d := range slices.SortedFunc(slices.Values(s.Domains), func(a, b protocol.MeshDomainStats) int { return cmp.Compare(a.Domain, b.Domain) }) {
 			rows = append(rows, []string{d.Domain, strconv.Itoa(d.Envelopes), formatBytes(d.Bytes)})
 		}
 		fmt.Fprintln(w)

@@ -7,13 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 func TestMeshRoutePrintsOneLinePerRouteByDomain(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	var out, errOut bytes.Buffer
-	printRoutes(&out, &errOut, []node.MeshRoute{
+	printRoutes(&out, &errOut, []protocol.MeshRoute{
 		{Domain: "d.mesh", Via: "b.mesh", Hops: 3, Expires: now.Add(73 * time.Second)},
 		{Domain: "b.mesh", Via: "b.mesh", Hops: 1},
 	}, now)
@@ -35,7 +35,7 @@ func TestAnEmptyRoutingTableIsExplainedOnStderr(t *testing.T) {
 
 func TestMeshRouteJSONMarksLinksAndGivesExpiryOfTheOthers(t *testing.T) {
 	exp := time.UnixMilli(1_800_000_090_000)
-	b, err := json.Marshal(routesJSON([]node.MeshRoute{{Domain: "c.mesh", Via: "b.mesh", Hops: 2, Expires: exp}, {Domain: "b.mesh", Via: "b.mesh", Hops: 1}}))
+	b, err := json.Marshal(routesJSON([]protocol.MeshRoute{{Domain: "c.mesh", Via: "b.mesh", Hops: 2, Expires: exp}, {Domain: "b.mesh", Via: "b.mesh", Hops: 1}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,10 +51,10 @@ func TestMeshRouteJSONMarksLinksAndGivesExpiryOfTheOthers(t *testing.T) {
 func TestMeshStoreShowsFillLevelDomainsAndCountersByReason(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	var out bytes.Buffer
-	printStore(&out, node.MeshReport{
-		Store: node.MeshStoreStats{
+	printStore(&out, protocol.MeshReport{
+		Store: protocol.MeshStoreStats{
 			Envelopes: 3, Bytes: 4 << 20, MaxBytes: 16 << 20, Oldest: now.Add(-303 * time.Second), Seen: 42,
-			Domains: []node.MeshDomainStats{{Domain: "e.mesh", Envelopes: 1, Bytes: 1 << 20}, {Domain: "d.mesh", Envelopes: 2, Bytes: 3 << 20}},
+			Domains: []protocol.MeshDomainStats{{Domain: "e.mesh", Envelopes: 1, Bytes: 1 << 20}, {Domain: "d.mesh", Envelopes: 2, Bytes: 3 << 20}},
 		},
 		Counters: map[string]uint64{
 			"forwarded": 7, "held": 10, "delivered": 2,
@@ -81,7 +81,7 @@ func TestMeshStoreShowsFillLevelDomainsAndCountersByReason(t *testing.T) {
 
 func TestAnEmptyStoreSaysNoneAndDash(t *testing.T) {
 	var out bytes.Buffer
-	printStore(&out, node.MeshReport{Store: node.MeshStoreStats{MaxBytes: 16 << 20}}, time.Now())
+	printStore(&out, protocol.MeshReport{Store: protocol.MeshStoreStats{MaxBytes: 16 << 20}}, time.Now())
 	for _, want := range []string{"bytes      0 B of 16.0 MiB (0.0% full)", "oldest     -", "dropped  none", "refused  none", "counts   none"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
@@ -93,7 +93,7 @@ func TestAnEmptyStoreSaysNoneAndDash(t *testing.T) {
 }
 
 func TestMeshStoreJSONHasEveryFieldEvenWhenEmpty(t *testing.T) {
-	b, err := json.Marshal(storeJSON(node.MeshReport{Store: node.MeshStoreStats{MaxBytes: 1 << 20}}))
+	b, err := json.Marshal(storeJSON(protocol.MeshReport{Store: protocol.MeshStoreStats{MaxBytes: 1 << 20}}))
 	if err != nil {
 		t.Fatal(err)
 	}

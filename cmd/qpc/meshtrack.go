@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // meshStatusJSON is one message in `qpc mesh track --json`.
@@ -79,11 +79,11 @@ func runMeshTrack(args []string, stdout, stderr io.Writer) int {
 }
 
 // parseMeshIDs reads message ids as qpc send prints them: 64 hex digits.
-func parseMeshIDs(args []string) ([]node.MeshID, error) {
+func parseMeshIDs(args []string) ([]protocol.MeshID, error) {
 	if len(args) == 0 {
 		return nil, errors.New("no message id given (qpc send prints it when a message goes into the mesh)")
 	}
-	ids := make([]node.MeshID, len(args))
+	ids := make([]protocol.MeshID, len(args))
 	for i, a := range args {
 		b, err := hex.DecodeString(strings.TrimSpace(a))
 		if err != nil || len(b) != len(ids[i]) {
@@ -114,7 +114,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func messageStatusJSON(st node.MessageStatus) meshStatusJSON {
+func messageStatusJSON(st protocol.MessageStatus) meshStatusJSON {
 	j := meshStatusJSON{ID: hex.EncodeToString(st.ID[:]), State: st.State.String(), At: st.At, Recipient: st.Recipient}
 	if !st.Updated.IsZero() {
 		j.UpdatedMillis = st.Updated.UnixMilli()
@@ -130,12 +130,12 @@ func messageStatusJSON(st node.MessageStatus) meshStatusJSON {
 
 // printStatuses prints one line per message, and on errw what an unknown
 // state means when there is one.
-func printStatuses(w, errw io.Writer, sts []node.MessageStatus, now time.Time) {
+func printStatuses(w, errw io.Writer, sts []protocol.MessageStatus, now time.Time) {
 	rows := [][]string{{"ID", "STATE", "AT", "UPDATED", "RECIPIENT", "EXPIRES", "REASON"}}
 	unknown := false
 	for _, st := range sts {
 		row := []string{hex.EncodeToString(st.ID[:8]), st.State.String(), "-", "-", "-", "-", ""}
-		if st.State == node.MeshUnknown {
+		if st.State == protocol.MeshUnknown {
 			unknown = true
 			rows = append(rows, row)
 			continue

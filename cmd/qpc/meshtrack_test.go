@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 func TestMessageIDsAre64HexDigits(t *testing.T) {
@@ -53,12 +53,12 @@ func TestFlagsMayComeAfterTheIDs(t *testing.T) {
 
 func TestMeshTrackPrintsStateWhereWhenAndWhy(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
-	var id1, id2, id3 node.MeshID
+	var id1, id2, id3 protocol.MeshID
 	id1[0], id2[0], id3[0] = 0x11, 0x22, 0x33
 	var out, errOut bytes.Buffer
-	printStatuses(&out, &errOut, []node.MessageStatus{
-		{ID: id1, State: node.MeshForwarded, At: "b.mesh", Updated: now.Add(-12 * time.Second), Recipient: "bob@d.mesh", Expires: now.Add(50 * time.Hour)},
-		{ID: id2, State: node.MeshDropped, At: "c.mesh", Updated: now.Add(-2 * time.Hour), Recipient: "eve@e.mesh", Expires: now.Add(-time.Minute), Reason: node.ErrHopLimit},
+	printStatuses(&out, &errOut, []protocol.MessageStatus{
+		{ID: id1, State: protocol.MeshForwarded, At: "b.mesh", Updated: now.Add(-12 * time.Second), Recipient: "bob@d.mesh", Expires: now.Add(50 * time.Hour)},
+		{ID: id2, State: protocol.MeshDropped, At: "c.mesh", Updated: now.Add(-2 * time.Hour), Recipient: "eve@e.mesh", Expires: now.Add(-time.Minute), Reason: protocol.ErrHopLimit},
 		{ID: id3},
 	}, now)
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -68,7 +68,7 @@ func TestMeshTrackPrintsStateWhereWhenAndWhy(t *testing.T) {
 	for i, want := range [][]string{
 		{"ID", "STATE", "AT", "UPDATED", "RECIPIENT", "EXPIRES", "REASON"},
 		{"1100000000000000 ", "forwarded", "b.mesh", "12s ago", "bob@d.mesh", "in 2d2h"},
-		{"2200000000000000 ", "dropped", "c.mesh", "2h0m ago", "1m0s ago", node.ErrHopLimit.Error()},
+		{"2200000000000000 ", "dropped", "c.mesh", "2h0m ago", "1m0s ago", protocol.ErrHopLimit.Error()},
 		{"3300000000000000 ", "unknown", "-"},
 	} {
 		for _, w := range want {
@@ -83,11 +83,11 @@ func TestMeshTrackPrintsStateWhereWhenAndWhy(t *testing.T) {
 }
 
 func TestMeshTrackJSONNamesTheStateAndReason(t *testing.T) {
-	var id node.MeshID
+	var id protocol.MeshID
 	id[31] = 1
-	j := messageStatusJSON(node.MessageStatus{ID: id, State: node.MeshExpired, At: "b.mesh", Updated: time.UnixMilli(5), Reason: node.ErrExpired})
+	j := messageStatusJSON(protocol.MessageStatus{ID: id, State: protocol.MeshExpired, At: "b.mesh", Updated: time.UnixMilli(5), Reason: protocol.ErrExpired})
 	b, _ := json.Marshal(j)
-	want := `{"id":"` + hex.EncodeToString(id[:]) + `","state":"expired","at":"b.mesh","updated_ms":5,"reason":"` + node.ErrExpired.Error() + `"}`
+	want := `{"id":"` + hex.EncodeToString(id[:]) + `","state":"expired","at":"b.mesh","updated_ms":5,"reason":"` + protocol.ErrExpired.Error() + `"}`
 	if string(b) != want {
 		t.Errorf("got  %s\nwant %s", b, want)
 	}

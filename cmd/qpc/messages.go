@@ -19,7 +19,7 @@ import (
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/crypto/sealed"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 func runSend(args []string, stdout, stderr io.Writer) int {
@@ -123,7 +123,7 @@ type sendJSON struct {
 // printReceipt says where a sent message is: in the recipient's mailbox,
 // or queued in the mesh under an id to follow.
 func printReceipt(w io.Writer, recipient string, r client.Receipt, asJSON bool) {
-	queued := r.MeshID != (node.MeshID{})
+	queued := r.MeshID != (protocol.MeshID{})
 	if asJSON {
 		j := sendJSON{Recipient: recipient, Seq: r.Seq, ServerTimeMillis: r.ServerTime.UnixMilli()}
 		if queued {
@@ -273,7 +273,7 @@ func followMessages(ctx context.Context, s *session, f *clientFlags, stdout io.W
 	defer chatMsgs.close()
 	o := s.followOptions(f, s.cur.Server, s.c)
 	o.Connected = func(c *client.Client) { s.acct.Client = c }
-	o.Handler = func(c *client.Client, msgs []node.Message) uint64 {
+	o.Handler = func(c *client.Client, msgs []protocol.Message) uint64 {
 		mu.Lock()
 		defer mu.Unlock()
 		replayed := chatMsgs.replayed

@@ -8,11 +8,11 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/client"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 func TestSendSaysWhetherTheMessageIsDeliveredOrQueuedInTheMesh(t *testing.T) {
-	var id node.MeshID
+	var id protocol.MeshID
 	id[0], id[31] = 0xab, 0xcd
 	hexID := hex.EncodeToString(id[:])
 	tests := []struct {
@@ -37,7 +37,7 @@ func TestSendSaysWhetherTheMessageIsDeliveredOrQueuedInTheMesh(t *testing.T) {
 }
 
 func TestSendJSONHasTheMeshIDOnlyWhenQueued(t *testing.T) {
-	var id node.MeshID
+	var id protocol.MeshID
 	id[0] = 1
 	for _, tt := range []struct {
 		r    client.Receipt

@@ -24,7 +24,7 @@ import (
 	"github.com/quicprochat/qpc/mesh/envelope"
 	"github.com/quicprochat/qpc/mesh/flood"
 	"github.com/quicprochat/qpc/mesh/forward"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/transport"
 )
 
@@ -115,7 +115,7 @@ func (f *floodingNeighbour) envelopes(ctx context.Context, first, n int) (held, 
 		switch {
 		case r.Outcome == forward.Accepted:
 			held++
-		case r.Outcome == forward.Refused && errors.Is(r.Err, node.ErrMeshFull):
+		case r.Outcome == forward.Refused && errors.Is(r.Err, protocol.ErrMeshFull):
 			refused++
 		default:
 			return held, refused, fmt.Errorf("forged envelope %d: %s (%v)", first+i, r.Outcome, r.Err)
@@ -126,7 +126,7 @@ func (f *floodingNeighbour) envelopes(ctx context.Context, first, n int) (held, 
 
 // posts floods n channel posts, each signed by a new key claiming origin
 // forged<first+i>.example.mesh, as if relayed (hop count 2).
-func (f *floodingNeighbour) posts(ctx context.Context, channel node.ChannelID, first, n int) error {
+func (f *floodingNeighbour) posts(ctx context.Context, channel protocol.ChannelID, first, n int) error {
 	posts := make([]*flood.Post, n)
 	for i := range posts {
 		_, key, _ := ed25519.GenerateKey(nil)
@@ -148,17 +148,17 @@ type refusingInbound struct{}
 
 var errFlooderServesNothing = errors.New("the flooding neighbour serves nothing")
 
-func (refusingInbound) Deliver(context.Context, []node.Outgoing) ([]node.Receipt, time.Time, error) {
+func (refusingInbound) Deliver(context.Context, []protocol.Outgoing) ([]protocol.Receipt, time.Time, error) {
 	return nil, time.Time{}, errFlooderServesNothing
 }
-func (refusingInbound) ResolveUser(context.Context, string) (node.PublishedKeys, error) {
-	return node.PublishedKeys{}, errFlooderServesNothing
+func (refusingInbound) ResolveUser(context.Context, string) (protocol.PublishedKeys, error) {
+	return protocol.PublishedKeys{}, errFlooderServesNothing
 }
 func (refusingInbound) FetchKeyPackage(context.Context, string, uint16) ([]byte, bool, error) {
 	return nil, false, errFlooderServesNothing
 }
-func (refusingInbound) OrderCommit(context.Context, string, node.CommitClaim) (node.CommitOrder, error) {
-	return node.CommitOrder{}, errFlooderServesNothing
+func (refusingInbound) OrderCommit(context.Context, string, protocol.CommitClaim) (protocol.CommitOrder, error) {
+	return protocol.CommitOrder{}, errFlooderServesNothing
 }
 func (refusingInbound) Allow(int) error { return nil }
 
@@ -267,7 +267,7 @@ type floodTally struct {
 // keepFlooding sends 20 forged posts (and 20 envelopes if envelopes is
 // set) every 100 ms, for at most 300 rounds, until the returned stop is
 // called; stop returns the tally. Origins are numbered from first.
-func (f *floodingNeighbour) keepFlooding(ctx context.Context, channel node.ChannelID, envelopes bool, first int) (stop func() floodTally) {
+func (f *floodingNeighbour) keepFlooding(ctx context.Context, channel protocol.ChannelID, envelopes bool, first int) (stop func() floodTally) {
 	const perRound = 20
 	var tally floodTally
 	quit, done := make(chan struct{}), make(chan struct{})
@@ -410,7 +410,7 @@ func TestAFloodingNeighboursForgedOriginsAreCappedByItsCertificateInANodeProcess
 	}
 
 	// Channels: 2,000 posts to a channel, each from another made-up origin.
-	var channel node.ChannelID
+	var channel protocol.ChannelID
 	rand.Read(channel[:])
 	floodStart := time.Now()
 	for b := 0; b < forgedCount; b += forgedBatch {
@@ -508,7 +508,7 @@ func TestAFloodingNeighbourFillsOnlyItsOwnOriginTableAndSeenShareInANodeProcess(
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	var channel node.ChannelID
+	var channel protocol.ChannelID
 	rand.Read(channel[:])
 	floodStart := time.Now()
 	for b := 0; b < forgedCount; b += forgedBatch {

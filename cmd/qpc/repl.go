@@ -19,7 +19,7 @@ import (
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chat"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // `qpc repl` is the interactive chat client: it logs in (offering to
@@ -94,7 +94,7 @@ func (f *clientFlags) loginOrRegister(ctx context.Context, in *os.File) (*sessio
 		return s, err
 	}
 	cur, rerr := f.resolveAccount()
-	if rerr != nil || node.ValidateUserName(cur.User) != nil {
+	if rerr != nil || protocol.ValidateUserName(cur.User) != nil {
 		return nil, err
 	}
 	c, derr := f.dial(ctx, cur.Server)
@@ -200,7 +200,7 @@ func (n *replNet) start(ctx context.Context, addr string, first *client.Client) 
 			n.status("online")
 		}
 	}
-	o.Handler = func(_ *client.Client, msgs []node.Message) uint64 { return n.eng.Handle(ctx, msgs) }
+	o.Handler = func(_ *client.Client, msgs []protocol.Message) uint64 { return n.eng.Handle(ctx, msgs) }
 	o.Disconnected = func(err error, retry time.Duration) {
 		n.eng.Disconnected()
 		n.mu.Lock()

@@ -30,7 +30,7 @@ import (
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/crypto/mls"
 	"github.com/quicprochat/qpc/crypto/opaque"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/transport"
 )
 
@@ -263,7 +263,7 @@ func forgedClaim(t *testing.T, seed, group []byte, epoch uint64) client.CommitCl
 }
 
 // orderString shows a commit order without the commits' bytes.
-func orderString(o node.CommitOrder) string {
+func orderString(o protocol.CommitOrder) string {
 	return fmt.Sprintf("accepted %v, next epoch %d, %d commits handed back", o.Accepted, o.Next, len(o.Missing))
 }
 
@@ -397,7 +397,7 @@ func TestStrangersAndExMembersCannotFreezeAGroupAtANodeProcess(t *testing.T) {
 	}
 	for _, tc := range attacks {
 		o, err := tc.who.OrderCommit(ctx, "", tc.claim)
-		if !errors.Is(err, node.ErrBadCommitClaim) || o.Accepted || len(o.Missing) > 0 {
+		if !errors.Is(err, protocol.ErrBadCommitClaim) || o.Accepted || len(o.Missing) > 0 {
 			t.Errorf("%s: %s, %v; want ErrBadCommitClaim and no commits", tc.name, orderString(o), err)
 		}
 	}
@@ -541,7 +541,7 @@ func TestAnExMemberOnAPeerNodeCannotFreezeAGroupThroughFederation(t *testing.T) 
 	}
 	for _, tc := range attacks {
 		o, err := tc.who.OrderCommit(ctx, d1, tc.claim)
-		if !errors.Is(err, node.ErrBadCommitClaim) || o.Accepted || len(o.Missing) > 0 {
+		if !errors.Is(err, protocol.ErrBadCommitClaim) || o.Accepted || len(o.Missing) > 0 {
 			t.Errorf("%s: %s, %v; want ErrBadCommitClaim and no commits", tc.name, orderString(o), err)
 		}
 	}

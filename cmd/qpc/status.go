@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/client"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // statusJSON is what `qpc status --json` prints.
@@ -61,7 +61,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	var (
-		h                 node.Health
+		h                 protocol.Health
 		addr, fingerprint string
 	)
 	err := f.ask(f.server, func(ctx context.Context, c *client.Client) (err error) {
@@ -103,7 +103,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 
 // printLinks prints the federation links as a table, or nothing without
 // any.
-func printLinks(w io.Writer, links []node.Link, now time.Time) {
+func printLinks(w io.Writer, links []protocol.Link, now time.Time) {
 	if len(links) == 0 {
 		return
 	}

@@ -6,15 +6,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 func TestStatusPrintsOneLinePerFederationLink(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	var out bytes.Buffer
-	printLinks(&out, []node.Link{
-		{Domain: "n2.example.mesh", Address: "10.0.0.2:7000", State: node.LinkUp, Since: now.Add(-90 * time.Second), RelayedOut: 5, RelayedIn: 7},
-		{Address: "10.0.0.9:7000", State: node.LinkDown, Errors: 3, LastError: "peer refused (unknown-ca)"},
+	printLinks(&out, []protocol.Link{
+		{Domain: "n2.example.mesh", Address: "10.0.0.2:7000", State: protocol.LinkUp, Since: now.Add(-90 * time.Second), RelayedOut: 5, RelayedIn: 7},
+		{Address: "10.0.0.9:7000", State: protocol.LinkDown, Errors: 3, LastError: "peer refused (unknown-ca)"},
 	}, now)
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if len(lines) != 3 {

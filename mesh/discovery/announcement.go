@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // ProtocolVersion is the ver= value of the announcements this node sends
@@ -135,23 +137,12 @@ func validateFingerprint(fp string) error {
 	return nil
 }
 
-// validateDomain accepts DNS host names: labels of letters, digits and
-// inner hyphens, at most 63 bytes each and 253 in all.
+// validateDomain accepts the domains nodes can have (protocol.ValidDomain):
+// an announcement of any other could not be a peer, whose domain is the
+// DNS name of its certificate.
 func validateDomain(d string) error {
-	bad := fmt.Errorf("%w: domain=%q is not a host name", ErrBadAnnouncement, d)
-	if d == "" || len(d) > 253 {
-		return bad
-	}
-	for _, l := range strings.Split(d, ".") {
-		if l == "" || len(l) > maxLabelLen || l[0] == '-' || l[len(l)-1] == '-' {
-			return bad
-		}
-		for i := 0; i < len(l); i++ {
-			c := l[i]
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
-				return bad
-			}
-		}
+	if err := protocol.ValidDomain(d); err != nil {
+		return fmt.Errorf("%w: domain=%q: %w", ErrBadAnnouncement, d, err)
 	}
 	return nil
 }

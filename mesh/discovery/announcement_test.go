@@ -41,6 +41,7 @@ func TestBrokenAnnouncementsAreRejected(t *testing.T) {
 		{"a short fingerprint", with("fp=abcd"), ErrBadAnnouncement},
 		{"an id that is not base32", with("id=VMGTK3NFZHUQNCWYUYUM2CLNC!"), ErrBadAnnouncement},
 		{"a domain with a space", with("domain=my node"), ErrBadAnnouncement},
+		{"a domain no node can have, an IP address", with("domain=10.0.0.1"), ErrBadAnnouncement},
 		{"a boolean port", with("port"), ErrBadAnnouncement},
 		{"an oversized record", append(good, strings.Repeat("x", 255), strings.Repeat("y", 255), strings.Repeat("z", 255),
 			strings.Repeat("w", 255), strings.Repeat("v", 255)), ErrBadAnnouncement},

@@ -2,15 +2,11 @@ package envelope
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
-	"github.com/quicprochat/qpc/crypto/ca"
 	"github.com/quicprochat/qpc/mesh/signed"
+	"github.com/quicprochat/qpc/protocol"
 )
-
-// maxUser is the longest user name, the local part of a recipient.
-const maxUser = 64
 
 // rules are the envelope's version and limits for the checks the signed
 // mesh messages share.
@@ -49,30 +45,16 @@ func (e *Envelope) checkFields() error {
 	return nil
 }
 
-// checkRecipient accepts "user@domain": user as for accounts on a node
-// (1-64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit), and
-// domain a name a community CA would put in a node certificate, since the
-// domain is what federation routes by and certificates name nodes by.
+// checkRecipient accepts "user@domain" as protocol.ValidAddress does:
+// the user as for accounts on a node, the domain by the one domain rule
+// (what federation routes by and certificates name nodes by), both in
+// lower case, since the recipient is signed as it is.
 func checkRecipient(r string) error {
 	if len(r) == 0 || len(r) > MaxRecipient {
 		return fmt.Errorf("envelope: %w: %d bytes, want 3 to %d", ErrRecipient, len(r), MaxRecipient)
 	}
-	user, domain, ok := strings.Cut(r, "@")
-	if !ok {
-		return fmt.Errorf("envelope: %w: %q is not user@domain", ErrRecipient, r)
-	}
-	if len(user) == 0 || len(user) > maxUser {
-		return fmt.Errorf("envelope: %w: %q: user name must be 1 to %d characters", ErrRecipient, r, maxUser)
-	}
-	for i := 0; i < len(user); i++ {
-		c := user[i]
-		ok := c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || i > 0 && (c == '.' || c == '_' || c == '-')
-		if !ok {
-			return fmt.Errorf("envelope: %w: %q: user name takes a-z, 0-9, '.', '_', '-', starting with a letter or digit", ErrRecipient, r)
-		}
-	}
-	if err := ca.ValidateDomain(domain); err != nil {
-		return fmt.Errorf("envelope: %w: %q: %v", ErrRecipient, r, err)
+	if err := protocol.ValidAddress(r); err != nil {
+		return fmt.Errorf("envelope: %w: %w", ErrRecipient, err)
 	}
 	return nil
 }

@@ -22,7 +22,7 @@
 // each neighbour's own (an origin is its node id, the key whose signature
 // was verified), so a neighbour that forges origins fills its own table
 // and not the others'; and a share of the seen-set per neighbour
-// (node.ChannelQuota.NeighbourSeen), checked in the same transaction that
+// (protocol.ChannelQuota.NeighbourSeen), checked in the same transaction that
 // would add the id. Relayed posts are remembered for at most
 // Config.RelayRetention, and posts of this node's users have a part of the
 // seen-set that relayed posts cannot take, so they can post during a

@@ -15,6 +15,7 @@ import (
 	"github.com/quicprochat/qpc/internal/tally"
 	"github.com/quicprochat/qpc/mesh/signed"
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Defaults of Config's zero fields.
@@ -75,7 +76,7 @@ type Links interface {
 	Flood(ctx context.Context, neighbour string, posts []*Post) error
 	// Inventory offers neighbour the ids of kept posts and returns the
 	// indexes of those it wants.
-	Inventory(ctx context.Context, neighbour string, ids []node.PostID) ([]int, error)
+	Inventory(ctx context.Context, neighbour string, ids []protocol.PostID) ([]int, error)
 }
 
 // Observer is told what the engine does, for metrics; methods must be
@@ -109,7 +110,7 @@ type Config struct {
 	Store node.ChannelStore
 	// Notify is told that a channel has new posts, to wake its followers;
 	// node.Service.NotifyChannel. Nil ignores.
-	Notify func(node.ChannelID)
+	Notify func(protocol.ChannelID)
 	// Retention, MaxHops, OriginRate, UserRate, ExpireInterval, Batch,
 	// Queue and RetryDelay have the defaults of the same names.
 	Retention  time.Duration
@@ -195,7 +196,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.Notify == nil {
-		cfg.Notify = func(node.ChannelID) {}
+		cfg.Notify = func(protocol.ChannelID) {}
 	}
 	e := &Engine{
 		cfg:        cfg,
@@ -321,15 +322,15 @@ func (e *Engine) startQueue(n string) {
 }
 
 // Publish implements node.Channels.
-func (e *Engine) Publish(ctx context.Context, out node.ChannelOutgoing) (node.PostID, error) {
+func (e *Engine) Publish(ctx context.Context, out protocol.ChannelOutgoing) (protocol.PostID, error) {
 	now := e.cfg.Now()
 	if !e.users.allow(out.Sender, now) {
 		e.count("refused:user-rate", 1)
-		return node.PostID{}, fmt.Errorf("%w: at most %d channel posts a minute per user", node.ErrRateLimited, e.cfg.UserRate)
+		return protocol.PostID{}, fmt.Errorf("%w: at most %d channel posts a minute per user", protocol.ErrRateLimited, e.cfg.UserRate)
 	}
 	if ok, _ := e.origins.allow("", e.id, now); !ok {
 		e.count("refused:origin-rate", 1)
-		return node.PostID{}, fmt.Errorf("%w: this node sends at most %d channel posts a minute", node.ErrRateLimited, e.cfg.OriginRate)
+		return protocol.PostID{}, fmt.Errorf("%w: this node sends at most %d channel posts a minute", protocol.ErrRateLimited, e.cfg.OriginRate)
 	}
 	ttl := out.TTL.Truncate(time.Second)
 	if ttl <= 0 || ttl > e.cfg.Retention {
@@ -341,14 +342,14 @@ func (e *Engine) Publish(ctx context.Context, out node.ChannelOutgoing) (node.Po
 	}
 	p, err := Sign(e.cfg.Key, e.cfg.Domain, out.Channel, out.Body, now, ttl, hops)
 	if err != nil {
-		return node.PostID{}, fmt.Errorf("%w: %w", node.ErrBadPost, err)
+		return protocol.PostID{}, fmt.Errorf("%w: %w", protocol.ErrBadPost, err)
 	}
 	errs, err := e.keep(ctx, []*Post{p}, "")
 	if err != nil {
-		return node.PostID{}, err
+		return protocol.PostID{}, err
 	}
 	if errs[0] != nil {
-		return node.PostID{}, errs[0]
+		return protocol.PostID{}, errs[0]
 	}
 	e.count("published", 1)
 	e.relay(p, "")
@@ -359,20 +360,20 @@ func (e *Engine) Publish(ctx context.Context, out node.ChannelOutgoing) (node.Po
 // users') and tells the followers of their channels; one error per post
 // (nil: new here).
 func (e *Engine) keep(ctx context.Context, posts []*Post, from string) ([]error, error) {
-	stored := make([]node.StoredPost, len(posts))
+	stored := make([]protocol.StoredPost, len(posts))
 	for i, p := range posts {
 		data, err := Marshal(p)
 		if err != nil {
 			return nil, err
 		}
-		stored[i] = node.StoredPost{ID: p.ID(), Channel: p.Channel, Expires: e.expires(p, from != ""), Data: data, From: from}
+		stored[i] = protocol.StoredPost{ID: p.ID(), Channel: p.Channel, Expires: e.expires(p, from != ""), Data: data, From: from}
 	}
 	errs, evicted, err := e.cfg.Store.AddPosts(ctx, stored)
 	if err != nil {
 		return nil, err
 	}
 	e.count("evicted", evicted)
-	notified := map[node.ChannelID]bool{}
+	notified := map[protocol.ChannelID]bool{}
 	for i, err := range errs {
 		switch {
 		case err == nil:
@@ -381,12 +382,12 @@ func (e *Engine) keep(ctx context.Context, posts []*Post, from string) ([]error,
 				notified[posts[i].Channel] = true
 				e.cfg.Notify(posts[i].Channel)
 			}
-		case errors.Is(err, node.ErrPostSeen):
+		case errors.Is(err, protocol.ErrPostSeen):
 			e.count("duplicate", 1)
-		case errors.Is(err, node.ErrNeighbourShare):
+		case errors.Is(err, protocol.ErrNeighbourShare):
 			e.count("refused:neighbour-seen", 1)
 			e.log.Debug("channel post refused", "from", from, "err", err)
-		case errors.Is(err, node.ErrChannelFull):
+		case errors.Is(err, protocol.ErrChannelFull):
 			e.count("refused:seen-full", 1)
 		}
 	}
@@ -415,7 +416,7 @@ func (e *Engine) expires(p *Post, relayed bool) time.Time {
 // signature proves only which key made it), so the limits are keyed by
 // from, the neighbour the link's certificate proves: its rate
 // (NeighbourRate), its own table of origin windows, and its share of the
-// seen-set (node.ChannelQuota.NeighbourSeen).
+// seen-set (protocol.ChannelQuota.NeighbourSeen).
 func (e *Engine) Receive(ctx context.Context, from, fromID string, posts []*Post) error {
 	now := e.cfg.Now()
 	var fresh []*Post
@@ -494,7 +495,7 @@ func (e *Engine) Receive(ctx context.Context, from, fromID string, posts []*Post
 
 // Wanted returns the indexes of ids this node has not seen, for a
 // neighbour's inventory.
-func (e *Engine) Wanted(ids []node.PostID) ([]int, error) {
+func (e *Engine) Wanted(ids []protocol.PostID) ([]int, error) {
 	var out []int
 	for i, id := range ids {
 		seen, err := e.cfg.Store.PostSeen(id)
@@ -551,7 +552,7 @@ func (e *Engine) drain(ctx context.Context, links Links, n string, q *outbox) {
 			if ctx.Err() != nil {
 				return
 			}
-			if try == attempts || errors.Is(err, node.ErrNoLink) {
+			if try == attempts || errors.Is(err, protocol.ErrNoLink) {
 				e.count("dropped:link", len(batch))
 				e.log.Debug("channel posts not relayed", "peer", n, "posts", len(batch), "err", err)
 				break
@@ -582,7 +583,7 @@ func (e *Engine) offer(ctx context.Context, links Links, n string, q *outbox) {
 				break
 			}
 			after = kept[len(kept)-1].Seq
-			ids := make([]node.PostID, len(kept))
+			ids := make([]protocol.PostID, len(kept))
 			for i, k := range kept {
 				ids[i] = k.ID
 			}
@@ -616,12 +617,12 @@ func (e *Engine) offer(ctx context.Context, links Links, n string, q *outbox) {
 }
 
 // Fetch implements node.Channels.
-func (e *Engine) Fetch(ch node.ChannelID, afterSeq uint64, limit int) ([]node.ChannelMessage, error) {
+func (e *Engine) Fetch(ch protocol.ChannelID, afterSeq uint64, limit int) ([]protocol.ChannelMessage, error) {
 	kept, err := e.cfg.Store.Posts(ch, afterSeq, limit)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]node.ChannelMessage, 0, len(kept))
+	out := make([]protocol.ChannelMessage, 0, len(kept))
 	for _, k := range kept {
 		p, err := Unmarshal(k.Data)
 		if err != nil {
@@ -630,7 +631,7 @@ func (e *Engine) Fetch(ch node.ChannelID, afterSeq uint64, limit int) ([]node.Ch
 			e.log.Error("kept channel post does not decode", "seq", k.Seq, "err", err)
 			continue
 		}
-		out = append(out, node.ChannelMessage{
+		out = append(out, protocol.ChannelMessage{
 			Channel: ch, Seq: k.Seq, ID: k.ID, Body: p.Body,
 			Created: p.Created, OriginDomain: p.OriginDomain,
 		})
@@ -639,12 +640,12 @@ func (e *Engine) Fetch(ch node.ChannelID, afterSeq uint64, limit int) ([]node.Ch
 }
 
 // State implements node.Channels.
-func (e *Engine) State() (node.ChannelReport, error) {
+func (e *Engine) State() (protocol.ChannelReport, error) {
 	st, err := e.cfg.Store.ChannelStats()
 	if err != nil {
-		return node.ChannelReport{}, err
+		return protocol.ChannelReport{}, err
 	}
-	return node.ChannelReport{Store: st, Counters: e.counters.Snapshot()}, nil
+	return protocol.ChannelReport{Store: st, Counters: e.counters.Snapshot()}, nil
 }
 
 // Counters returns the engine's counters since it started.

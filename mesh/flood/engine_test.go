@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/store"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // recLinks records what the engine sends to its neighbours. It stands in
@@ -20,13 +20,13 @@ import (
 type recLinks struct {
 	mu     sync.Mutex
 	posts  map[string][]*Post
-	offers map[string][]node.PostID
+	offers map[string][]protocol.PostID
 	want   bool // answer inventories with every index
 	fail   error
 }
 
 func newRecLinks() *recLinks {
-	return &recLinks{posts: map[string][]*Post{}, offers: map[string][]node.PostID{}}
+	return &recLinks{posts: map[string][]*Post{}, offers: map[string][]protocol.PostID{}}
 }
 
 func (l *recLinks) Flood(_ context.Context, n string, posts []*Post) error {
@@ -39,7 +39,7 @@ func (l *recLinks) Flood(_ context.Context, n string, posts []*Post) error {
 	return nil
 }
 
-func (l *recLinks) Inventory(_ context.Context, n string, ids []node.PostID) ([]int, error) {
+func (l *recLinks) Inventory(_ context.Context, n string, ids []protocol.PostID) ([]int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.offers[n] = append(l.offers[n], ids...)
@@ -100,7 +100,7 @@ func newTestEngine(t *testing.T, cfg Config, links Links) (*Engine, *store.Store
 	return e, st
 }
 
-var engineChannel = node.ChannelID{1, 2, 3}
+var engineChannel = protocol.ChannelID{1, 2, 3}
 
 func body(b byte) []byte {
 	out := make([]byte, Quantum)
@@ -133,7 +133,7 @@ func TestPublishCapsTTLAndHopsAtTheNodesAndKeepsThePost(t *testing.T) {
 		{30*time.Minute + 300*time.Millisecond, 2, 30 * time.Minute, 2},
 	}
 	for i, c := range cases {
-		id, err := e.Publish(context.Background(), node.ChannelOutgoing{Sender: "alice", Channel: engineChannel, Body: body(byte(i)), TTL: c.ttl, MaxHops: c.hops})
+		id, err := e.Publish(context.Background(), protocol.ChannelOutgoing{Sender: "alice", Channel: engineChannel, Body: body(byte(i)), TTL: c.ttl, MaxHops: c.hops})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,7 +149,7 @@ func TestPublishCapsTTLAndHopsAtTheNodesAndKeepsThePost(t *testing.T) {
 			t.Errorf("case %d: TTL %s hops %d/%d, want %s and %d", i, p.TTL, p.Hops, p.MaxHops, c.wantTTL, c.wantHops)
 		}
 	}
-	if _, err := e.Publish(context.Background(), node.ChannelOutgoing{Sender: "alice", Channel: engineChannel, Body: []byte("short")}); !errors.Is(err, node.ErrBadPost) {
+	if _, err := e.Publish(context.Background(), protocol.ChannelOutgoing{Sender: "alice", Channel: engineChannel, Body: []byte("short")}); !errors.Is(err, protocol.ErrBadPost) {
 		t.Errorf("a body that is no multiple of %d: %v, want ErrBadPost", Quantum, err)
 	}
 }
@@ -239,9 +239,9 @@ func TestANeighbourThatComesUpIsOfferedTheKeptPosts(t *testing.T) {
 	links := newRecLinks()
 	links.want = true
 	e, _ := newTestEngine(t, Config{}, links)
-	var ids []node.PostID
+	var ids []protocol.PostID
 	for i := range 3 {
-		id, err := e.Publish(context.Background(), node.ChannelOutgoing{Sender: "alice", Channel: engineChannel, Body: body(byte(i))})
+		id, err := e.Publish(context.Background(), protocol.ChannelOutgoing{Sender: "alice", Channel: engineChannel, Body: body(byte(i))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -267,7 +267,7 @@ func TestAFailingNeighbourCostsItsPostsNotTheOthers(t *testing.T) {
 	links.fail = errors.New("link broke")
 	e, _ := newTestEngine(t, Config{RetryDelay: time.Millisecond}, links)
 	e.LinkUp("n2.example.mesh")
-	if _, err := e.Publish(context.Background(), node.ChannelOutgoing{Sender: "alice", Channel: engineChannel, Body: body(1)}); err != nil {
+	if _, err := e.Publish(context.Background(), protocol.ChannelOutgoing{Sender: "alice", Channel: engineChannel, Body: body(1)}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)

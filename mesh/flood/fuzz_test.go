@@ -9,7 +9,7 @@ import (
 
 	"github.com/quicprochat/qpc/mesh/signed"
 	"github.com/quicprochat/qpc/mesh/signed/signedtest"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/schemas"
 )
 
@@ -41,7 +41,7 @@ func FuzzSignedBytes(f *testing.F) {
 	f.Add(uint8(1), []byte("short"), "\x00\x00\x00\x20", []byte{0, 0, 0, 4}, int64(1<<62), ^uint32(0), uint8(1), []byte{0, 0, 0, 4})
 
 	f.Fuzz(func(t *testing.T, version uint8, key []byte, origin string, channel []byte, ms int64, ttl uint32, maxHops uint8, body []byte) {
-		var ch node.ChannelID
+		var ch protocol.ChannelID
 		copy(ch[:], channel)
 		p := &Post{
 			Header: signed.Header{

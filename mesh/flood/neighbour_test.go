@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/store"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // engineWithStore is newTestEngine with the store's channel bounds set,
 // not run, its store checked at cleanup.
-func engineWithStore(t *testing.T, cfg Config, quota node.ChannelQuota) (*Engine, *store.Store) {
+func engineWithStore(t *testing.T, cfg Config, quota protocol.ChannelQuota) (*Engine, *store.Store) {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), store.FileName), store.Options{Channels: quota})
 	if err != nil {
@@ -77,7 +77,7 @@ func keptCount(t *testing.T, st *store.Store) int {
 func TestForgedOriginsFromOneNeighbourAreCappedByItsRate(t *testing.T) {
 	now := time.Now()
 	e, st := engineWithStore(t, Config{NeighbourRate: 50, Now: func() time.Time { return now }},
-		node.ChannelQuota{Retain: 10_000, MaxBytes: 64 << 20})
+		protocol.ChannelQuota{Retain: 10_000, MaxBytes: 64 << 20})
 	// 2,000 posts, each claiming another origin with another key, in one
 	// minute: once an origin each, so only the neighbour's rate holds.
 	var flood []*Post
@@ -96,7 +96,7 @@ func TestForgedOriginsFromOneNeighbourAreCappedByItsRate(t *testing.T) {
 		honest = append(honest, forgedPost(t, "n2.example.mesh", 10_000+i, now, time.Hour))
 	}
 	receiveAll(t, e, "good.example.mesh", honest)
-	if _, err := e.Publish(context.Background(), node.ChannelOutgoing{Sender: "alice", Channel: engineChannel, Body: body(7)}); err != nil {
+	if _, err := e.Publish(context.Background(), protocol.ChannelOutgoing{Sender: "alice", Channel: engineChannel, Body: body(7)}); err != nil {
 		t.Fatalf("a local post during the flood: %v", err)
 	}
 	if got := keptCount(t, st); got != 50+20+1 {
@@ -113,7 +113,7 @@ func TestForgedOriginsFromOneNeighbourAreCappedByItsRate(t *testing.T) {
 func TestAFullOriginTableDoesNotRefuseAnotherNeighboursNewOrigin(t *testing.T) {
 	now := time.Now()
 	e, st := engineWithStore(t, Config{NeighbourRate: 1 << 20, Now: func() time.Time { return now }},
-		node.ChannelQuota{Retain: 10_000, MaxBytes: 64 << 20, MaxSeen: 50_000, NeighbourSeen: 50_000})
+		protocol.ChannelQuota{Retain: 10_000, MaxBytes: 64 << 20, MaxSeen: 50_000, NeighbourSeen: 50_000})
 	// More forged origins than the old shared table of maxRateKeys held.
 	n := maxRateKeys + 100
 	var flood []*Post
@@ -140,7 +140,7 @@ func TestAFullOriginTableDoesNotRefuseAnotherNeighboursNewOrigin(t *testing.T) {
 func TestOneNeighbourFillsOnlyItsShareOfTheSeenSet(t *testing.T) {
 	now := time.Now()
 	e, st := engineWithStore(t, Config{NeighbourRate: 1 << 20, Now: func() time.Time { return now }},
-		node.ChannelQuota{Retain: 10_000, MaxBytes: 64 << 20, MaxSeen: 100, NeighbourSeen: 25})
+		protocol.ChannelQuota{Retain: 10_000, MaxBytes: 64 << 20, MaxSeen: 100, NeighbourSeen: 25})
 	var flood []*Post
 	for i := range 200 {
 		flood = append(flood, forgedPost(t, "evil.example.mesh", i, now, time.Hour))
@@ -159,7 +159,7 @@ func TestOneNeighbourFillsOnlyItsShareOfTheSeenSet(t *testing.T) {
 		t.Errorf("received %d, want the honest neighbour's 25 too", got)
 	}
 	for i := range 5 {
-		if _, err := e.Publish(context.Background(), node.ChannelOutgoing{Sender: "alice", Channel: engineChannel, Body: body(byte(100 + i))}); err != nil {
+		if _, err := e.Publish(context.Background(), protocol.ChannelOutgoing{Sender: "alice", Channel: engineChannel, Body: body(byte(100 + i))}); err != nil {
 			t.Fatalf("local post %d during the flood: %v", i, err)
 		}
 	}
@@ -171,14 +171,14 @@ func TestOneNeighbourFillsOnlyItsShareOfTheSeenSet(t *testing.T) {
 func TestRelayedPostsAreRememberedAtMostTheRelayRetention(t *testing.T) {
 	now := time.Now().Truncate(time.Millisecond)
 	e, st := engineWithStore(t, Config{Retention: 7 * 24 * time.Hour, RelayRetention: time.Hour, Now: func() time.Time { return now }},
-		node.ChannelQuota{})
+		protocol.ChannelQuota{})
 	relayed := forgedPost(t, "n2.example.mesh", 1, now, 7*24*time.Hour)
 	old := forgedPost(t, "n2.example.mesh", 2, now.Add(-time.Hour), 7*24*time.Hour)
 	receiveAll(t, e, "good.example.mesh", []*Post{relayed, old})
 	if c := e.Counters(); c["received"] != 1 || c["rejected:expired"] != 1 {
 		t.Fatalf("counters %v; want the post older than the relay retention rejected", c)
 	}
-	if _, err := e.Publish(context.Background(), node.ChannelOutgoing{Sender: "alice", Channel: engineChannel, Body: body(9)}); err != nil {
+	if _, err := e.Publish(context.Background(), protocol.ChannelOutgoing{Sender: "alice", Channel: engineChannel, Body: body(9)}); err != nil {
 		t.Fatal(err)
 	}
 	kept, err := st.Posts(engineChannel, 0, 10)

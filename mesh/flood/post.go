@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/mesh/signed"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Version is the post format this build makes and reads.
@@ -48,7 +48,7 @@ type Post struct {
 	// creation time, TTL, hop counts and signature.
 	signed.Header
 	// Channel is the id of the channel the post belongs to.
-	Channel node.ChannelID
+	Channel protocol.ChannelID
 	// Body is the encrypted post, opaque to nodes.
 	Body []byte
 }
@@ -58,7 +58,7 @@ type Post struct {
 // millisecond (what the wire carries); ttl must be whole seconds. Sign
 // applies the field checks of Verify (not the clock checks, which are the
 // receiver's) and returns their errors. The post holds a copy of body.
-func Sign(key ed25519.PrivateKey, originDomain string, channel node.ChannelID, body []byte, created time.Time, ttl time.Duration, maxHops uint8) (*Post, error) {
+func Sign(key ed25519.PrivateKey, originDomain string, channel protocol.ChannelID, body []byte, created time.Time, ttl time.Duration, maxHops uint8) (*Post, error) {
 	h, err := rules.New(key, originDomain, created, ttl, maxHops)
 	if err != nil {
 		return nil, err
@@ -84,13 +84,13 @@ func (p *Post) SignedBytes() []byte {
 // ID returns the post's id: SHA-256 over the channel and the body, not
 // over the origin's fields, so that a replay of the body by any origin is
 // a duplicate. It is the same at every hop.
-func (p *Post) ID() node.PostID {
+func (p *Post) ID() protocol.PostID {
 	h := sha256.New()
-	var head [len(idPrefix) + len(node.ChannelID{})]byte
+	var head [len(idPrefix) + len(protocol.ChannelID{})]byte
 	copy(head[copy(head[:], idPrefix):], p.Channel[:])
 	h.Write(head[:])
 	h.Write(p.Body)
-	var id node.PostID
+	var id protocol.PostID
 	h.Sum(id[:0])
 	return id
 }

@@ -12,14 +12,14 @@ import (
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/mesh/signed"
 	"github.com/quicprochat/qpc/mesh/signed/signedtest"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Two channels, and the suite's fixed keys and times under the names the
 // tests use.
 var (
-	testChannel  = node.ChannelID(bytes.Repeat([]byte{0xc1}, 32))
-	otherChannel = node.ChannelID(bytes.Repeat([]byte{0xc2}, 32))
+	testChannel  = protocol.ChannelID(bytes.Repeat([]byte{0xc1}, 32))
+	otherChannel = protocol.ChannelID(bytes.Repeat([]byte{0xc2}, 32))
 	originKey    = signedtest.OriginKey
 	otherKey     = signedtest.OtherKey
 	created      = signedtest.Created
@@ -76,7 +76,7 @@ func parseSigned(t *testing.T, b []byte) *Post {
 	r, h := signedtest.ReadSigned(t, b, "qpc channel post v1\x00")
 	p := &Post{Header: h}
 	p.OriginDomain = string(r.Field("origin domain"))
-	p.Channel = node.ChannelID(r.Fixed(32, "channel"))
+	p.Channel = protocol.ChannelID(r.Fixed(32, "channel"))
 	p.Body = r.Field("body")
 	r.End()
 	return p
@@ -97,7 +97,7 @@ func TestSignedBytesFollowTheDocumentedLayout(t *testing.T) {
 }
 
 // idOf computes the documented id independently of ID.
-func idOf(channel node.ChannelID, body []byte) node.PostID {
+func idOf(channel protocol.ChannelID, body []byte) protocol.PostID {
 	b := append([]byte("qpc channel post id v1\x00"), channel[:]...)
 	return sha256.Sum256(append(b, body...))
 }

@@ -16,7 +16,7 @@
 // looped (the next hop forwarded it before: a routing loop) keep it here,
 // and the engine tries the domain again after RetryDelay or at the next
 // route change. So a full store pushes back to the previous hop, and in
-// the end to the sender's node, whose client is told (node.ErrMeshFull):
+// the end to the sender's node, whose client is told (protocol.ErrMeshFull):
 // nothing is evicted to make room and nothing is dropped but for the
 // reasons above, each counted.
 //
@@ -39,13 +39,13 @@
 // told. A relay further on has no certificate of the origin, so anyone
 // can mint keys and claim any origin there. The store's quotas therefore
 // count what cannot be forged: per neighbour (HeldEnvelope.From, the
-// domain the link's certificate proves; node.ErrNeighbourQuota), and per
+// domain the link's certificate proves; protocol.ErrNeighbourQuota), and per
 // origin only as the origin domain together with the node id of the key
 // that signed (HeldEnvelope.OriginID), so that a forger's envelopes count
 // apart from the real node's and cannot use up its quota. A neighbour that
 // floods forged origins is capped by its neighbour quota and leaves the
 // rest of the store to the others. The seen-set is shared the same way
-// (node.MeshQuota.NeighbourSeen, also for the messages delivered here),
+// (protocol.MeshQuota.NeighbourSeen, also for the messages delivered here),
 // since the ids of forwarded envelopes stay there until they expire, and
 // envelopes from neighbours leave a tenth of it to this node's users.
 //

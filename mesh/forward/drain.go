@@ -8,7 +8,7 @@ import (
 
 	"github.com/quicprochat/qpc/mesh/envelope"
 	"github.com/quicprochat/qpc/mesh/signed"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // drain forwards domain's held envelopes in order while a route leads on,
@@ -35,8 +35,8 @@ func (e *Engine) drain(ctx context.Context, domain string) (rest time.Duration) 
 		after = batch[len(batch)-1].Seq
 		var (
 			out     []envelope.Next
-			outHeld []node.HeldEnvelope
-			release = map[node.SeenState][]uint64{}
+			outHeld []protocol.HeldEnvelope
+			release = map[protocol.SeenState][]uint64{}
 			reports []Report
 		)
 		for _, h := range batch {
@@ -54,7 +54,7 @@ func (e *Engine) drain(ctx context.Context, domain string) (rest time.Duration) 
 				reason := nodeError(err)
 				e.count("dropped:"+reasonName(reason), 1)
 				e.log.Info("dropping held envelope", "domain", domain, "err", err)
-				release[node.SeenDropped] = append(release[node.SeenDropped], h.Seq)
+				release[protocol.SeenDropped] = append(release[protocol.SeenDropped], h.Seq)
 				reports = append(reports, e.news(h, stateOf(reason), e.cfg.Domain, reason))
 				continue
 			}
@@ -78,31 +78,31 @@ func (e *Engine) drain(ctx context.Context, domain string) (rest time.Duration) 
 				switch res.Outcome {
 				case Delivered:
 					e.count("forwarded", 1)
-					release[node.SeenForwarded] = append(release[node.SeenForwarded], h.Seq)
-					reports = append(reports, e.news(h, node.MeshDelivered, r.NextHop, nil))
+					release[protocol.SeenForwarded] = append(release[protocol.SeenForwarded], h.Seq)
+					reports = append(reports, e.news(h, protocol.MeshDelivered, r.NextHop, nil))
 				case Accepted:
 					e.count("forwarded", 1)
-					release[node.SeenForwarded] = append(release[node.SeenForwarded], h.Seq)
+					release[protocol.SeenForwarded] = append(release[protocol.SeenForwarded], h.Seq)
 					if h.Origin == e.cfg.Domain {
-						rep := e.news(h, node.MeshForwarded, r.NextHop, nil)
+						rep := e.news(h, protocol.MeshForwarded, r.NextHop, nil)
 						rep.When = sent
 						reports = append(reports, rep)
 					}
 				case Duplicate:
 					e.count("duplicate", 1)
-					release[node.SeenForwarded] = append(release[node.SeenForwarded], h.Seq)
+					release[protocol.SeenForwarded] = append(release[protocol.SeenForwarded], h.Seq)
 				case Rejected:
 					reason := res.Err
 					e.count("dropped:"+reasonName(reason), 1)
 					e.log.Info("next hop rejected an envelope", "domain", domain, "via", r.NextHop, "err", res.Err)
-					release[node.SeenDropped] = append(release[node.SeenDropped], h.Seq)
+					release[protocol.SeenDropped] = append(release[protocol.SeenDropped], h.Seq)
 					reports = append(reports, e.news(h, stateOf(reason), r.NextHop, reason))
 				case Looped:
 					e.count("looped", 1)
 					blocked = e.cfg.RetryDelay
 				default: // Refused
 					e.count("refused:"+reasonName(res.Err), 1)
-					if errors.Is(res.Err, node.ErrPeerUnreachable) {
+					if errors.Is(res.Err, protocol.ErrPeerUnreachable) {
 						blocked = max(blocked, linkRetry)
 					} else {
 						blocked = e.cfg.RetryDelay
@@ -149,7 +149,7 @@ func (e *Engine) call(ctx context.Context, neighbour string, envs []envelope.Nex
 }
 
 // news makes a report about the held envelope h for its origin.
-func (e *Engine) news(h node.HeldEnvelope, state node.MeshState, at string, reason error) Report {
+func (e *Engine) news(h protocol.HeldEnvelope, state protocol.MeshState, at string, reason error) Report {
 	return Report{ID: h.ID, Origin: h.Origin, State: state, At: at, When: e.cfg.Now(), Reason: reason}
 }
 
@@ -167,7 +167,7 @@ func (e *Engine) expire(now time.Time) {
 	e.log.Info("dropped expired envelopes", "count", len(gone))
 	for _, h := range gone {
 		e.held(h.Domain, -1)
-		e.report(e.news(h, node.MeshExpired, e.cfg.Domain, node.ErrExpired))
+		e.report(e.news(h, protocol.MeshExpired, e.cfg.Domain, protocol.ErrExpired))
 	}
 }
 
@@ -178,19 +178,19 @@ func nodeError(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, signed.ErrExpired):
-		return fmt.Errorf("%w: %v", node.ErrExpired, err)
+		return fmt.Errorf("%w: %v", protocol.ErrExpired, err)
 	case errors.Is(err, signed.ErrHopLimit):
-		return fmt.Errorf("%w: %v", node.ErrHopLimit, err)
+		return fmt.Errorf("%w: %v", protocol.ErrHopLimit, err)
 	}
-	return fmt.Errorf("%w: %v", node.ErrBadEnvelope, err)
+	return fmt.Errorf("%w: %v", protocol.ErrBadEnvelope, err)
 }
 
 // stateOf is the sender's state for an envelope dropped for reason.
-func stateOf(reason error) node.MeshState {
-	if errors.Is(reason, node.ErrExpired) {
-		return node.MeshExpired
+func stateOf(reason error) protocol.MeshState {
+	if errors.Is(reason, protocol.ErrExpired) {
+		return protocol.MeshExpired
 	}
-	return node.MeshDropped
+	return protocol.MeshDropped
 }
 
 // reasonName is the short name of a drop or refusal reason, for counters
@@ -200,17 +200,17 @@ func reasonName(err error) string {
 		err  error
 		name string
 	}{
-		{node.ErrExpired, "expired"},
-		{node.ErrHopLimit, "hop-limit"},
-		{node.ErrBadEnvelope, "bad-envelope"},
-		{node.ErrUnknownUser, "unknown-user"},
-		{node.ErrNeighbourQuota, "neighbour-quota"},
-		{node.ErrMeshFull, "store-full"},
-		{node.ErrMailboxFull, "mailbox-full"},
-		{node.ErrRateLimited, "rate-limited"},
-		{node.ErrUnknownDomain, "unknown-domain"},
-		{node.ErrShuttingDown, "shutting-down"},
-		{node.ErrPeerUnreachable, "link"},
+		{protocol.ErrExpired, "expired"},
+		{protocol.ErrHopLimit, "hop-limit"},
+		{protocol.ErrBadEnvelope, "bad-envelope"},
+		{protocol.ErrUnknownUser, "unknown-user"},
+		{protocol.ErrNeighbourQuota, "neighbour-quota"},
+		{protocol.ErrMeshFull, "store-full"},
+		{protocol.ErrMailboxFull, "mailbox-full"},
+		{protocol.ErrRateLimited, "rate-limited"},
+		{protocol.ErrUnknownDomain, "unknown-domain"},
+		{protocol.ErrShuttingDown, "shutting-down"},
+		{protocol.ErrPeerUnreachable, "link"},
 	} {
 		if errors.Is(err, r.err) {
 			return r.name

@@ -14,6 +14,7 @@ import (
 	"github.com/quicprochat/qpc/mesh/envelope"
 	"github.com/quicprochat/qpc/mesh/route"
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Defaults of Config's zero fields.
@@ -66,9 +67,9 @@ type Result struct {
 
 // Report is news about an envelope for its origin node.
 type Report struct {
-	ID     node.MeshID
+	ID     protocol.MeshID
 	Origin string // the origin node's domain, where the report goes
-	State  node.MeshState
+	State  protocol.MeshState
 	At     string // the domain of the node the news is about
 	When   time.Time
 	Reason error
@@ -94,9 +95,9 @@ type Links interface {
 
 // Local delivers envelopes to this node's users; node.Service implements
 // it. The receipt of a message whose id is in the seen-set has a
-// *node.SeenError.
+// *protocol.SeenError.
 type Local interface {
-	DeliverMesh(ctx context.Context, msgs []node.NewMessage) ([]node.Receipt, error)
+	DeliverMesh(ctx context.Context, msgs []protocol.NewMessage) ([]protocol.Receipt, error)
 }
 
 // Observer is told what the engine does, for metrics; methods must be
@@ -363,21 +364,21 @@ func (e *Engine) count(name string, n int) {
 func (e *Engine) Counters() map[string]uint64 { return e.counters.Snapshot() }
 
 // State implements node.Mesh.
-func (e *Engine) State() (node.MeshReport, error) {
+func (e *Engine) State() (protocol.MeshReport, error) {
 	st, err := e.cfg.Store.MeshStats()
 	if err != nil {
-		return node.MeshReport{}, err
+		return protocol.MeshReport{}, err
 	}
 	routes := e.table.Routes(e.cfg.Now())
-	out := node.MeshReport{Store: st, Counters: e.Counters(), Routes: make([]node.MeshRoute, len(routes))}
+	out := protocol.MeshReport{Store: st, Counters: e.Counters(), Routes: make([]protocol.MeshRoute, len(routes))}
 	for i, r := range routes {
-		out.Routes[i] = node.MeshRoute{Domain: r.Domain, Via: r.NextHop, Hops: r.Hops, Expires: r.Expires}
+		out.Routes[i] = protocol.MeshRoute{Domain: r.Domain, Via: r.NextHop, Hops: r.Hops, Expires: r.Expires}
 	}
 	return out, nil
 }
 
 // Status implements node.Mesh.
-func (e *Engine) Status(sender string, ids []node.MeshID) ([]node.MessageStatus, error) {
+func (e *Engine) Status(sender string, ids []protocol.MeshID) ([]protocol.MessageStatus, error) {
 	return e.cfg.Store.Statuses(sender, ids)
 }
 

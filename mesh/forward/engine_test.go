@@ -10,15 +10,15 @@ import (
 
 	"github.com/quicprochat/qpc/mesh/envelope"
 	"github.com/quicprochat/qpc/mesh/signed"
-	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/store"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // unusedLocal stands in for the node's service where a test delivers
 // nothing; it fails the test if called.
 type unusedLocal struct{ t *testing.T }
 
-func (l unusedLocal) DeliverMesh(context.Context, []node.NewMessage) ([]node.Receipt, error) {
+func (l unusedLocal) DeliverMesh(context.Context, []protocol.NewMessage) ([]protocol.Receipt, error) {
 	l.t.Error("DeliverMesh called")
 	return nil, nil
 }
@@ -52,19 +52,19 @@ func TestSendCapsTTLAndHopsAtTheNodesAndHoldsInOrder(t *testing.T) {
 		{30 * time.Minute, 2, 30 * time.Minute, 2},
 		{1500 * time.Millisecond, 1, 2 * time.Second, 1},
 	}
-	var out []node.MeshOutgoing
+	var out []protocol.MeshOutgoing
 	for i, c := range cases {
-		out = append(out, node.MeshOutgoing{Sender: "alice", Recipient: "carol@n3.example.mesh", Payload: []byte{byte(i)}, TTL: c.ttl, MaxHops: c.hops})
+		out = append(out, protocol.MeshOutgoing{Sender: "alice", Recipient: "carol@n3.example.mesh", Payload: []byte{byte(i)}, TTL: c.ttl, MaxHops: c.hops})
 	}
 	// The same message twice in one millisecond is one envelope.
 	out = append(out, out[0])
 	receipts := e.Send(context.Background(), out)
 	for i, r := range receipts[:len(cases)] {
-		if r.Err != nil || r.QueuedAt != "n1.example.mesh" || r.MeshID == (node.MeshID{}) {
+		if r.Err != nil || r.QueuedAt != "n1.example.mesh" || r.MeshID == (protocol.MeshID{}) {
 			t.Fatalf("receipt %d: %+v", i, r)
 		}
 	}
-	if err := receipts[len(cases)].Err; !errors.Is(err, node.ErrBadRequest) {
+	if err := receipts[len(cases)].Err; !errors.Is(err, protocol.ErrBadRequest) {
 		t.Errorf("the same message again: %v, want ErrBadRequest", err)
 	}
 	if !e.Pending("n3.example.mesh") {
@@ -86,20 +86,20 @@ func TestSendCapsTTLAndHopsAtTheNodesAndHoldsInOrder(t *testing.T) {
 			t.Errorf("envelope %d: TTL %s, max hops %d, origin %s; want %s, %d", i, env.TTL, env.MaxHops, env.OriginDomain, cases[i].wantTTL, cases[i].wantHops)
 		}
 	}
-	st2, err := e.Status("alice", []node.MeshID{held[0].ID})
-	if err != nil || st2[0].State != node.MeshQueued || st2[0].At != "n1.example.mesh" {
+	st2, err := e.Status("alice", []protocol.MeshID{held[0].ID})
+	if err != nil || st2[0].State != protocol.MeshQueued || st2[0].At != "n1.example.mesh" {
 		t.Errorf("status %+v, %v", st2, err)
 	}
 }
 
 func TestSendRefusesWhatCannotBeAnEnvelope(t *testing.T) {
 	e, _ := newEngine(t, Config{})
-	r := e.Send(context.Background(), []node.MeshOutgoing{
+	r := e.Send(context.Background(), []protocol.MeshOutgoing{
 		{Sender: "alice", Recipient: "carol", Payload: []byte("x")},
 		{Sender: "alice", Recipient: "carol@n3.example.mesh"},
 	})
 	for i, rr := range r {
-		if rr.Err == nil || rr.MeshID != (node.MeshID{}) {
+		if rr.Err == nil || rr.MeshID != (protocol.MeshID{}) {
 			t.Errorf("receipt %d: %+v, want an error", i, rr)
 		}
 	}
@@ -110,7 +110,7 @@ func TestSendRefusesWhatCannotBeAnEnvelope(t *testing.T) {
 
 func TestReasonNamesAndOutcomes(t *testing.T) {
 	for err, want := range map[error]string{
-		node.ErrExpired: "expired", node.ErrHopLimit: "hop-limit", node.ErrMeshFull: "store-full",
+		protocol.ErrExpired: "expired", protocol.ErrHopLimit: "hop-limit", protocol.ErrMeshFull: "store-full",
 		nodeError(signed.ErrBadSignature): "bad-envelope", nodeError(signed.ErrExpired): "expired",
 		nil: "other",
 	} {
@@ -132,7 +132,7 @@ func TestAFirstHopBeforeThePeersNodeIDIsKnownIsRefusedForNow(t *testing.T) {
 	}
 	env.Hops = 1
 	r := e.Receive(context.Background(), "n2.example.mesh", "", []*envelope.Envelope{env})
-	if r[0].Outcome != Refused || !errors.Is(r[0].Err, node.ErrPeerUnreachable) {
+	if r[0].Outcome != Refused || !errors.Is(r[0].Err, protocol.ErrPeerUnreachable) {
 		t.Fatalf("result %+v, want refused as not ready", r[0])
 	}
 	if got := reasonName(r[0].Err); got != "link" {

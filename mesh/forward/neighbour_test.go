@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/mesh/envelope"
-	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/node/store"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // relayedEnvelope is an envelope for carol@n9.example.mesh signed by a
@@ -30,7 +30,7 @@ func relayedEnvelope(t *testing.T, origin string, n int) *envelope.Envelope {
 
 func TestForgedOriginsFromOneNeighbourAreCappedByItsQuota(t *testing.T) {
 	st, err := store.Open(filepath.Join(t.TempDir(), store.FileName), store.Options{
-		Mesh: node.MeshQuota{MaxBytes: 64 << 10, DomainBytes: 64 << 10, OriginBytes: 32 << 10, NeighbourBytes: 8 << 10, MaxSeen: 10_000},
+		Mesh: protocol.MeshQuota{MaxBytes: 64 << 10, DomainBytes: 64 << 10, OriginBytes: 32 << 10, NeighbourBytes: 8 << 10, MaxSeen: 10_000},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +60,7 @@ func TestForgedOriginsFromOneNeighbourAreCappedByItsQuota(t *testing.T) {
 				accepted++
 				data, _ := envelope.Marshal(envs[i])
 				bytes += len(data)
-			case r.Outcome == Refused && errors.Is(r.Err, node.ErrNeighbourQuota):
+			case r.Outcome == Refused && errors.Is(r.Err, protocol.ErrNeighbourQuota):
 				refused++
 			default:
 				t.Fatalf("envelope %d of batch %d: %v %v", i, b, r.Outcome, r.Err)
@@ -89,7 +89,7 @@ func TestForgedOriginsFromOneNeighbourAreCappedByItsQuota(t *testing.T) {
 		t.Errorf("held as from %q, origin %q id %q", last.From, last.Origin, last.OriginID)
 	}
 	// Envelopes made here count against no neighbour.
-	r := e.Send(context.Background(), []node.MeshOutgoing{{Sender: "alice", Recipient: "carol@n9.example.mesh", Payload: []byte("hi")}})
+	r := e.Send(context.Background(), []protocol.MeshOutgoing{{Sender: "alice", Recipient: "carol@n9.example.mesh", Payload: []byte("hi")}})
 	if r[0].Err != nil {
 		t.Errorf("a local send during the flood: %v", r[0].Err)
 	}

@@ -8,15 +8,15 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/mesh/envelope"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Send implements node.Mesh: it signs an envelope for each message and
 // holds it here until a next hop takes it.
-func (e *Engine) Send(ctx context.Context, msgs []node.MeshOutgoing) []node.Receipt {
+func (e *Engine) Send(ctx context.Context, msgs []protocol.MeshOutgoing) []protocol.Receipt {
 	now := e.cfg.Now()
-	receipts := make([]node.Receipt, len(msgs))
-	var held []node.HeldEnvelope
+	receipts := make([]protocol.Receipt, len(msgs))
+	var held []protocol.HeldEnvelope
 	var index []int
 	for i, m := range msgs {
 		ttl := m.TTL
@@ -33,7 +33,7 @@ func (e *Engine) Send(ctx context.Context, msgs []node.MeshOutgoing) []node.Rece
 		}
 		env, err := envelope.Sign(e.cfg.Key, e.cfg.Domain, m.Recipient, m.Payload, now, ttl, hops)
 		if err != nil {
-			receipts[i].Err = fmt.Errorf("%w: %v", node.ErrBadRequest, err)
+			receipts[i].Err = fmt.Errorf("%w: %v", protocol.ErrBadRequest, err)
 			continue
 		}
 		h, err := e.holdable(env, now)
@@ -57,11 +57,11 @@ func (e *Engine) Send(ctx context.Context, msgs []node.MeshOutgoing) []node.Rece
 	}
 	n := 0
 	for j, i := range index {
-		var seen *node.SeenError
+		var seen *protocol.SeenError
 		switch {
 		case errors.As(errs[j], &seen):
 			// Same recipient, payload and millisecond: one envelope.
-			receipts[i].Err = fmt.Errorf("%w: the same message to the same recipient was sent in the same millisecond", node.ErrBadRequest)
+			receipts[i].Err = fmt.Errorf("%w: the same message to the same recipient was sent in the same millisecond", protocol.ErrBadRequest)
 			continue
 		case errs[j] != nil:
 			receipts[i].Err = errs[j]
@@ -79,12 +79,12 @@ func (e *Engine) Send(ctx context.Context, msgs []node.MeshOutgoing) []node.Rece
 }
 
 // holdable returns env as the store keeps it.
-func (e *Engine) holdable(env *envelope.Envelope, now time.Time) (node.HeldEnvelope, error) {
+func (e *Engine) holdable(env *envelope.Envelope, now time.Time) (protocol.HeldEnvelope, error) {
 	data, err := envelope.Marshal(env)
 	if err != nil {
-		return node.HeldEnvelope{}, fmt.Errorf("%w: %v", node.ErrBadEnvelope, err)
+		return protocol.HeldEnvelope{}, fmt.Errorf("%w: %v", protocol.ErrBadEnvelope, err)
 	}
-	return node.HeldEnvelope{
+	return protocol.HeldEnvelope{
 		ID:       env.ID(),
 		Domain:   env.Domain(),
 		Origin:   env.OriginDomain,
@@ -105,9 +105,9 @@ func (e *Engine) Receive(ctx context.Context, from, fromID string, envs []*envel
 	now := e.cfg.Now()
 	results := make([]Result, len(envs))
 	var (
-		local      []node.NewMessage
+		local      []protocol.NewMessage
 		localIndex []int
-		held       []node.HeldEnvelope
+		held       []protocol.HeldEnvelope
 		heldIndex  []int
 	)
 	for i, env := range envs {
@@ -125,7 +125,7 @@ func (e *Engine) Receive(ctx context.Context, from, fromID string, envs []*envel
 		}
 		if env.Domain() == e.cfg.Domain {
 			user, _, _ := strings.Cut(env.Recipient, "@")
-			local = append(local, node.NewMessage{
+			local = append(local, protocol.NewMessage{
 				Recipient: user, Payload: env.Payload, Enqueued: now, Expires: env.Expires(),
 				MeshID: env.ID(), MeshExpires: env.Expires(), MeshFrom: from,
 			})
@@ -133,7 +133,7 @@ func (e *Engine) Receive(ctx context.Context, from, fromID string, envs []*envel
 			continue
 		}
 		if env.Hops >= env.MaxHops {
-			err := fmt.Errorf("%w: %d of %d hops used and %s is not the recipient's node", node.ErrHopLimit, env.Hops, env.MaxHops, e.cfg.Domain)
+			err := fmt.Errorf("%w: %d of %d hops used and %s is not the recipient's node", protocol.ErrHopLimit, env.Hops, env.MaxHops, e.cfg.Domain)
 			results[i] = Result{Outcome: Rejected, Err: err}
 			e.count("dropped:hop-limit", 1)
 			continue
@@ -159,7 +159,7 @@ func (e *Engine) Receive(ctx context.Context, from, fromID string, envs []*envel
 		e.hold(ctx, held, heldIndex, results)
 		over := 0
 		for _, i := range heldIndex {
-			if errors.Is(results[i].Err, node.ErrNeighbourQuota) {
+			if errors.Is(results[i].Err, protocol.ErrNeighbourQuota) {
 				over++
 			}
 		}
@@ -172,14 +172,14 @@ func (e *Engine) Receive(ctx context.Context, from, fromID string, envs []*envel
 }
 
 // errNotReady refuses a first hop that arrives before the link's peer
-// has told its node id; it wraps node.ErrPeerUnreachable, which the
+// has told its node id; it wraps protocol.ErrPeerUnreachable, which the
 // sender takes as a link failure and retries soon.
-var errNotReady = fmt.Errorf("%w: link not ready", node.ErrPeerUnreachable)
+var errNotReady = fmt.Errorf("%w: link not ready", protocol.ErrPeerUnreachable)
 
 // check verifies env as received from the neighbour from, fromID.
 func (e *Engine) check(env *envelope.Envelope, from, fromID string, now time.Time) error {
 	if env == nil {
-		return fmt.Errorf("%w: undecodable envelope", node.ErrBadEnvelope)
+		return fmt.Errorf("%w: undecodable envelope", protocol.ErrBadEnvelope)
 	}
 	if err := env.Verify(now); err != nil {
 		return nodeError(err)
@@ -191,19 +191,19 @@ func (e *Engine) check(env *envelope.Envelope, from, fromID string, now time.Tim
 	// signed itself as another node's first hop.
 	switch {
 	case env.Hops == 0:
-		return fmt.Errorf("%w: arrived with hop count 0; the sender must count its hop", node.ErrBadEnvelope)
+		return fmt.Errorf("%w: arrived with hop count 0; the sender must count its hop", protocol.ErrBadEnvelope)
 	case env.Hops == 1 && fromID == "":
 		// This end has not heard the peer's node id yet: ask again soon.
 		return fmt.Errorf("%w: the link from %s is not ready yet", errNotReady, from)
 	case env.Hops == 1 && (env.OriginDomain != from || env.OriginID() != fromID):
 		return fmt.Errorf("%w: first hop from %s (node %s), but the envelope's origin is %s (node %s)",
-			node.ErrBadEnvelope, from, fromID, env.OriginDomain, env.OriginID())
+			protocol.ErrBadEnvelope, from, fromID, env.OriginDomain, env.OriginID())
 	}
 	return nil
 }
 
 // deliver puts envelopes for this node's users into their mailboxes.
-func (e *Engine) deliver(ctx context.Context, msgs []node.NewMessage, index []int, results []Result) {
+func (e *Engine) deliver(ctx context.Context, msgs []protocol.NewMessage, index []int, results []Result) {
 	receipts, err := e.cfg.Local.DeliverMesh(ctx, msgs)
 	if err == nil && len(receipts) != len(msgs) {
 		err = fmt.Errorf("local delivery answered %d receipts for %d messages", len(receipts), len(msgs))
@@ -215,7 +215,7 @@ func (e *Engine) deliver(ctx context.Context, msgs []node.NewMessage, index []in
 		} else {
 			rerr = receipts[j].Err
 		}
-		var seen *node.SeenError
+		var seen *protocol.SeenError
 		switch {
 		case rerr == nil:
 			results[i] = Result{Outcome: Delivered}
@@ -223,7 +223,7 @@ func (e *Engine) deliver(ctx context.Context, msgs []node.NewMessage, index []in
 		case errors.As(rerr, &seen):
 			results[i] = Result{Outcome: Duplicate}
 			e.count("duplicate", 1)
-		case errors.Is(rerr, node.ErrUnknownUser):
+		case errors.Is(rerr, protocol.ErrUnknownUser):
 			results[i] = Result{Outcome: Rejected, Err: rerr}
 			e.count("dropped:unknown-user", 1)
 		default: // full mailbox or seen-set, store failure: try again later
@@ -235,7 +235,7 @@ func (e *Engine) deliver(ctx context.Context, msgs []node.NewMessage, index []in
 
 // hold keeps envelopes to forward on and tells their origins when no route
 // leads on from here.
-func (e *Engine) hold(ctx context.Context, held []node.HeldEnvelope, index []int, results []Result) {
+func (e *Engine) hold(ctx context.Context, held []protocol.HeldEnvelope, index []int, results []Result) {
 	errs, err := e.cfg.Store.Hold(ctx, held)
 	now := e.cfg.Now()
 	for j, i := range index {
@@ -245,7 +245,7 @@ func (e *Engine) hold(ctx context.Context, held []node.HeldEnvelope, index []int
 		} else {
 			rerr = errs[j]
 		}
-		var seen *node.SeenError
+		var seen *protocol.SeenError
 		switch {
 		case rerr == nil:
 			results[i] = Result{Outcome: Accepted}
@@ -253,9 +253,9 @@ func (e *Engine) hold(ctx context.Context, held []node.HeldEnvelope, index []int
 			h := held[j]
 			e.held(h.Domain, 1)
 			if _, ok := e.table.Next(h.Domain, now); !ok {
-				e.report(e.news(h, node.MeshQueued, e.cfg.Domain, nil))
+				e.report(e.news(h, protocol.MeshQueued, e.cfg.Domain, nil))
 			}
-		case errors.As(rerr, &seen) && seen.State == node.SeenForwarded:
+		case errors.As(rerr, &seen) && seen.State == protocol.SeenForwarded:
 			results[i] = Result{Outcome: Looped}
 			e.count("looped", 1)
 		case errors.As(rerr, &seen):

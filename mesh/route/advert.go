@@ -1,6 +1,10 @@
 package route
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/quicprochat/qpc/protocol"
+)
 
 // Advert is one line of what a node tells a neighbour: "I reach Domain in
 // Hops hops". A node advertises itself with Hops 0; a neighbour that
@@ -47,28 +51,7 @@ func checkAdverts(neighbour string, adverts []Advert, maxRoutes int, seen map[st
 	return nil
 }
 
-// validDomain accepts lowercase DNS names: dot-separated labels of a-z,
-// 0-9 and inner hyphens, each 1-63 bytes, at most 253 bytes in all, no
-// trailing dot. Lowercase only, because domains are compared byte for
-// byte: "A.mesh" and "a.mesh" must not become two destinations.
-func validDomain(d string) bool {
-	if d == "" || len(d) > 253 {
-		return false
-	}
-	start := 0
-	for i := 0; i <= len(d); i++ {
-		if i < len(d) && d[i] != '.' {
-			c := d[i]
-			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-				return false
-			}
-			continue
-		}
-		label := d[start:i]
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		start = i + 1
-	}
-	return true
-}
+// validDomain accepts the domains nodes can have (protocol.ValidDomain):
+// lower-case only, because domains are compared byte for byte and
+// "A.mesh" and "a.mesh" must not become two destinations.
+func validDomain(d string) bool { return protocol.ValidDomain(d) == nil }

@@ -258,6 +258,8 @@ func TestValidDomainAcceptsLowercaseDNSNamesOnly(t *testing.T) {
 		{"a/b", false},
 		{"bücher.mesh", false},
 		{"a\x00.mesh", false},
+		{"10.0.0.1", false}, // no node can have it: it reads as an IP address
+		{"mesh.123", false},
 	} {
 		if got := validDomain(tt.domain); got != tt.valid {
 			t.Errorf("validDomain(%q) = %v, want %v", tt.domain, got, tt.valid)

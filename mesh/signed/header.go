@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/quicprochat/qpc/crypto/ca"
 	"github.com/quicprochat/qpc/crypto/identity"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // maxDomain is the longest DNS name.
@@ -136,7 +136,7 @@ func (r *Rules) Check(h *Header) error {
 	if len(h.OriginKey) != ed25519.PublicKeySize {
 		return r.errorf(ErrOriginKey, "%d bytes, want %d", len(h.OriginKey), ed25519.PublicKeySize)
 	}
-	if err := ca.ValidateDomain(h.OriginDomain); err != nil {
+	if err := protocol.ValidDomain(h.OriginDomain); err != nil {
 		return r.errorf(ErrOriginDomain, "origin domain %q: %v", h.OriginDomain, err)
 	}
 	if h.TTL <= 0 || h.TTL > r.MaxTTL || h.TTL%time.Second != 0 {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/schemas"
 )
 
@@ -15,17 +15,17 @@ func (s *Server) ChannelPost(ctx context.Context, call schemas.NodeService_chann
 		a := call.Args()
 		data, err := a.Channel()
 		if err != nil {
-			return BadRequest(err)
+			return protocol.BadRequest(err)
 		}
-		ch, err := ChannelIDFromWire(data)
+		ch, err := protocol.ChannelIDFromWire(data)
 		if err != nil {
-			return BadRequest(err)
+			return protocol.BadRequest(err)
 		}
 		body, err := a.Body()
 		if err != nil {
-			return BadRequest(err)
+			return protocol.BadRequest(err)
 		}
-		id, err := s.conn.ChannelPost(ctx, node.ChannelOutgoing{
+		id, err := s.conn.ChannelPost(ctx, protocol.ChannelOutgoing{
 			Channel: ch,
 			Body:    append([]byte(nil), body...),
 			TTL:     time.Duration(a.TtlSeconds()) * time.Second,
@@ -49,11 +49,11 @@ func (s *Server) ChannelFetch(ctx context.Context, call schemas.NodeService_chan
 		a := call.Args()
 		data, err := a.Channel()
 		if err != nil {
-			return BadRequest(err)
+			return protocol.BadRequest(err)
 		}
-		ch, err := ChannelIDFromWire(data)
+		ch, err := protocol.ChannelIDFromWire(data)
 		if err != nil {
-			return BadRequest(err)
+			return protocol.BadRequest(err)
 		}
 		posts, err := s.conn.ChannelFetch(ch, a.AfterSeq(), int(a.Limit()))
 		if err != nil {
@@ -67,7 +67,7 @@ func (s *Server) ChannelFetch(ctx context.Context, call schemas.NodeService_chan
 		if err != nil {
 			return err
 		}
-		return ChannelMessagesToWire(posts, list)
+		return protocol.ChannelMessagesToWire(posts, list)
 	})
 }
 
@@ -76,11 +76,11 @@ func (s *Server) ChannelSubscribe(ctx context.Context, call schemas.NodeService_
 	return s.do(ctx, "channelSubscribe", func(ctx context.Context) error {
 		list, err := call.Args().Channels()
 		if err != nil {
-			return BadRequest(err)
+			return protocol.BadRequest(err)
 		}
-		cursors, err := ChannelCursorsFromWire(list)
+		cursors, err := protocol.ChannelCursorsFromWire(list)
 		if err != nil {
-			return BadRequest(err)
+			return protocol.BadRequest(err)
 		}
 		l := postListener{call.Args().Listener().AddRef()}
 		sub, err := s.conn.ChannelSubscribe(cursors, l)
@@ -109,20 +109,20 @@ func (s *Server) ChannelState(ctx context.Context, call schemas.NodeService_chan
 		if err != nil {
 			return err
 		}
-		return ChannelReportToWire(r, w)
+		return protocol.ChannelReportToWire(r, w)
 	})
 }
 
 // postListener delivers pushed posts to a client's ChannelListener.
 type postListener struct{ c schemas.ChannelListener }
 
-func (l postListener) DeliverPosts(ctx context.Context, posts []node.ChannelMessage) error {
+func (l postListener) DeliverPosts(ctx context.Context, posts []protocol.ChannelMessage) error {
 	fut, release := l.c.Deliver(ctx, func(p schemas.ChannelListener_deliver_Params) error {
 		out, err := p.NewPosts(int32(len(posts)))
 		if err != nil {
 			return err
 		}
-		return ChannelMessagesToWire(posts, out)
+		return protocol.ChannelMessagesToWire(posts, out)
 	})
 	defer release()
 	_, err := fut.Struct()

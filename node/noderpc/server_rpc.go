@@ -5,19 +5,20 @@
 package noderpc
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/schemas"
 )
 
 // Calls lets a server count the calls it is running, so that shutdown can
 // wait for them and the node can bound them. TryBegin returns the function
 // that ends the call, or an error (wrapping a node error, such as
-// node.ErrRateLimited) that refuses the call at once.
+// protocol.ErrRateLimited) that refuses the call at once.
 type Calls interface {
 	TryBegin() (end func(), err error)
 }
@@ -72,9 +73,9 @@ func (s *Server) do(ctx context.Context, method string, fn func(context.Context)
 	end, err := s.opts.Calls.TryBegin()
 	if err != nil {
 		if s.opts.Observer != nil {
-			s.opts.Observer.RPC(method, CodeOf(err).String(), time.Since(start))
+			s.opts.Observer.RPC(method, protocol.CodeOf(err).String(), time.Since(start))
 		}
-		return Exception(err)
+		return protocol.Exception(err)
 	}
 	defer end()
 	if s.opts.Timeout > 0 {
@@ -83,7 +84,7 @@ func (s *Server) do(ctx context.Context, method string, fn func(context.Context)
 		defer cancel()
 	}
 	err = fn(ctx)
-	code := CodeOf(err)
+	code := protocol.CodeOf(err)
 	if s.opts.Observer != nil {
 		s.opts.Observer.RPC(method, code.String(), time.Since(start))
 	}
@@ -93,7 +94,7 @@ func (s *Server) do(ctx context.Context, method string, fn func(context.Context)
 	if code == schemas.ErrorCode_internal {
 		s.opts.Log.Error("call failed", "method", method, "user", s.conn.User(), "err", err)
 	}
-	return Exception(err)
+	return protocol.Exception(err)
 }
 
 // Health implements NodeService.health.
@@ -111,7 +112,7 @@ func (s *Server) Health(ctx context.Context, call schemas.NodeService_health) er
 		if err != nil {
 			return err
 		}
-		return healthToWire(h, w)
+		return protocol.HealthToWire(h, w)
 	})
 }
 
@@ -120,11 +121,11 @@ func (s *Server) RegisterStart(ctx context.Context, call schemas.NodeService_reg
 	return s.do(ctx, "registerStart", func(ctx context.Context) error {
 		user, err := call.Args().User()
 		if err != nil {
-			return BadRequest(err)
+			return protocol.BadRequest(err)
 		}
 		req, err := call.Args().Request()
 		if err != nil {
-			return BadRequest(err)
+			return protocol.BadRequest(err)
 		}
 		resp, err := s.conn.RegisterStart(user, req)
 		if err != nil {
@@ -143,11 +144,11 @@ func (s *Server) RegisterFinish(ctx context.Context, call schemas.NodeService_re
 	return s.do(ctx, "registerFinish", func(ctx context.Context) error {
 		user, err := call.Args().User()
 		if err != nil {
-			return BadRequest(err)
+			return protocol.BadRequest(err)
 		}
 		record, err := call.Args().Record()
 		if err != nil {
-			return BadRequest(err)
+			return protocol.BadRequest(err)
 		}
 		return s.conn.RegisterFinish(user, record)
 	})
@@ -158,11 +159,11 @@ func (s *Server) LoginStart(ctx context.Context, call schemas.NodeService_loginS
 	return s.do(ctx, "loginStart", func(ctx context.Context) error {
 		user, err := call.Args().User()
 		if err != nil {
-			return BadRequest(err)
+			return protocol.BadRequest(err)
 		}
 		ke1, err := call.Args().Ke1()
 		if err != nil {
-			return BadRequest(err)
+			return protocol.BadRequest(err)
 		}
 		ke2, err := s.conn.LoginStart(user, ke1)
 		if err != nil {
@@ -181,7 +182,7 @@ func (s *Server) LoginFinish(ctx context.Context, call schemas.NodeService_login
 	return s.do(ctx, "loginFinish", func(ctx context.Context) error {
 		ke3, err := call.Args().Ke3()
 		if err != nil {
-			return BadRequest(err)
+			return protocol.BadRequest(err)
 		}
 		token, sess, err := s.conn.LoginFinish(ke3)
 		if err != nil {
@@ -196,7 +197,7 @@ func (s *Server) ResumeSession(ctx context.Context, call schemas.NodeService_res
 	return s.do(ctx, "resumeSession", func(ctx context.Context) error {
 		token, err := call.Args().Token()
 		if err != nil {
-			return BadRequest(err)
+			return protocol.BadRequest(err)
 		}
 		sess, err := s.conn.ResumeSession(token)
 		if err != nil {
@@ -231,11 +232,11 @@ func (s *Server) PublishKeys(ctx context.Context, call schemas.NodeService_publi
 	return s.do(ctx, "publishKeys", func(ctx context.Context) error {
 		w, err := call.Args().Keys()
 		if err != nil {
-			return BadRequest(err)
+			return protocol.BadRequest(err)
 		}
-		k, err := KeysFromWire(w)
+		k, err := protocol.KeysFromWire(w)
 		if err != nil {
-			return BadRequest(err)
+			return protocol.BadRequest(err)
 		}
 		return s.conn.PublishKeys(k)
 	})
@@ -247,13 +248,13 @@ func (s *Server) ResolveUser(ctx context.Context, call schemas.NodeService_resol
 	return s.do(ctx, "resolveUser", func(ctx context.Context) error {
 		user, err := call.Args().User()
 		if err != nil {
-			return BadRequest(err)
+			return protocol.BadRequest(err)
 		}
 		k, err := s.conn.ResolveUser(ctx, user)
 		if err != nil {
 			return err
 		}
-		return SetKeys(call.AllocResults, k)
+		return protocol.SetKeys(call.AllocResults, k)
 	})
 }
 
@@ -262,20 +263,20 @@ func (s *Server) UploadKeyPackages(ctx context.Context, call schemas.NodeService
 	return s.do(ctx, "uploadKeyPackages", func(ctx context.Context) error {
 		list, err := call.Args().Packages()
 		if err != nil {
-			return BadRequest(err)
+			return protocol.BadRequest(err)
 		}
 		pkgs := make([][]byte, list.Len())
 		for i := range pkgs {
 			if pkgs[i], err = list.At(i); err != nil {
-				return BadRequest(err)
+				return protocol.BadRequest(err)
 			}
-			pkgs[i] = clone(pkgs[i])
+			pkgs[i] = bytes.Clone(pkgs[i])
 		}
 		last, err := call.Args().LastResort()
 		if err != nil {
-			return BadRequest(err)
+			return protocol.BadRequest(err)
 		}
-		return s.conn.UploadKeyPackages(pkgs, clone(last))
+		return s.conn.UploadKeyPackages(pkgs, bytes.Clone(last))
 	})
 }
 
@@ -285,13 +286,13 @@ func (s *Server) FetchKeyPackage(ctx context.Context, call schemas.NodeService_f
 	return s.do(ctx, "fetchKeyPackage", func(ctx context.Context) error {
 		user, err := call.Args().User()
 		if err != nil {
-			return BadRequest(err)
+			return protocol.BadRequest(err)
 		}
 		pkg, last, err := s.conn.FetchKeyPackage(ctx, user, call.Args().Suite())
 		if err != nil {
 			return err
 		}
-		return SetKeyPackage(call.AllocResults, pkg, last)
+		return protocol.SetKeyPackage(call.AllocResults, pkg, last)
 	})
 }
 
@@ -306,7 +307,7 @@ func (s *Server) KeyPackageCount(ctx context.Context, call schemas.NodeService_k
 		if err != nil {
 			return err
 		}
-		res.SetCount(toUint32(n))
+		res.SetCount(protocol.CountToWire(n))
 		res.SetLastResort(last)
 		return nil
 	})
@@ -316,7 +317,7 @@ func (s *Server) KeyPackageCount(ctx context.Context, call schemas.NodeService_k
 func (s *Server) OrderCommit(ctx context.Context, call schemas.NodeService_orderCommit) error {
 	call.Go() // waits on the disk or a federation peer: let the next call start
 	return s.do(ctx, "orderCommit", func(ctx context.Context) error {
-		c, err := CommitClaimFromWire(call.Args())
+		c, err := protocol.CommitClaimFromWire(call.Args())
 		if err != nil {
 			return err
 		}
@@ -324,7 +325,7 @@ func (s *Server) OrderCommit(ctx context.Context, call schemas.NodeService_order
 		if err != nil {
 			return err
 		}
-		return SetCommitOrder(call.AllocResults, o)
+		return protocol.SetCommitOrder(call.AllocResults, o)
 	})
 }
 
@@ -335,13 +336,13 @@ func (s *Server) Enqueue(ctx context.Context, call schemas.NodeService_enqueue) 
 	return s.do(ctx, "enqueue", func(ctx context.Context) error {
 		w, err := call.Args().Envelope()
 		if err != nil {
-			return BadRequest(err)
+			return protocol.BadRequest(err)
 		}
-		m, err := EnvelopeFromWire(w)
+		m, err := protocol.EnvelopeFromWire(w)
 		if err != nil {
-			return BadRequest(err)
+			return protocol.BadRequest(err)
 		}
-		receipts, now, err := s.conn.Enqueue(ctx, []node.Outgoing{m})
+		receipts, now, err := s.conn.Enqueue(ctx, []protocol.Outgoing{m})
 		if err != nil {
 			return err
 		}
@@ -356,7 +357,7 @@ func (s *Server) Enqueue(ctx context.Context, call schemas.NodeService_enqueue) 
 		if err != nil {
 			return err
 		}
-		return ReceiptToWire(receipts[0], now, r)
+		return protocol.ReceiptToWire(receipts[0], now, r)
 	})
 }
 
@@ -364,7 +365,7 @@ func (s *Server) Enqueue(ctx context.Context, call schemas.NodeService_enqueue) 
 func (s *Server) BatchEnqueue(ctx context.Context, call schemas.NodeService_batchEnqueue) error {
 	call.Go() // may wait on the disk or a timer: let the next call start
 	return s.do(ctx, "batchEnqueue", func(ctx context.Context) error {
-		msgs, err := EnvelopesFromWire(call.Args().Envelopes())
+		msgs, err := protocol.EnvelopesFromWire(call.Args().Envelopes())
 		if err != nil {
 			return err
 		}
@@ -376,7 +377,7 @@ func (s *Server) BatchEnqueue(ctx context.Context, call schemas.NodeService_batc
 		if err != nil {
 			return err
 		}
-		return ReceiptsToWire(receipts, now, res.NewReceipts)
+		return protocol.ReceiptsToWire(receipts, now, res.NewReceipts)
 	})
 }
 
@@ -396,7 +397,7 @@ func (s *Server) Fetch(ctx context.Context, call schemas.NodeService_fetch) erro
 		if err != nil {
 			return err
 		}
-		return messagesToWire(msgs, out)
+		return protocol.MessagesToWire(msgs, out)
 	})
 }
 
@@ -464,7 +465,7 @@ func (s *Server) DeleteAccount(ctx context.Context, call schemas.NodeService_del
 func (s *Server) MessageStatus(ctx context.Context, call schemas.NodeService_messageStatus) error {
 	call.Go() // may wait on the disk: let the next call start
 	return s.do(ctx, "messageStatus", func(ctx context.Context) error {
-		ids, err := MeshIDsFromWire(call.Args().Ids())
+		ids, err := protocol.MeshIDsFromWire(call.Args().Ids())
 		if err != nil {
 			return err
 		}
@@ -476,7 +477,7 @@ func (s *Server) MessageStatus(ctx context.Context, call schemas.NodeService_mes
 		if err != nil {
 			return err
 		}
-		return MessageStatusesToWire(sts, res.NewStatuses)
+		return protocol.MessageStatusesToWire(sts, res.NewStatuses)
 	})
 }
 
@@ -492,20 +493,20 @@ func (s *Server) MeshState(ctx context.Context, call schemas.NodeService_meshSta
 		if err != nil {
 			return err
 		}
-		return MeshReportToWire(r, res)
+		return protocol.MeshReportToWire(r, res)
 	})
 }
 
 // listener delivers pushed messages to a client's MessageListener.
 type listener struct{ c schemas.MessageListener }
 
-func (l listener) Deliver(ctx context.Context, msgs []node.Message) error {
+func (l listener) Deliver(ctx context.Context, msgs []protocol.Message) error {
 	fut, release := l.c.Deliver(ctx, func(p schemas.MessageListener_deliver_Params) error {
 		out, err := p.NewMessages(int32(len(msgs)))
 		if err != nil {
 			return err
 		}
-		return messagesToWire(msgs, out)
+		return protocol.MessagesToWire(msgs, out)
 	})
 	defer release()
 	_, err := fut.Struct()
@@ -522,27 +523,3 @@ func (s subscription) Cancel(ctx context.Context, call schemas.Subscription_canc
 
 // Shutdown ends the subscription when the client releases it.
 func (s subscription) Shutdown() { go s.sub.Cancel() }
-
-// BadRequest reports a malformed argument read from the wire as
-// node.ErrBadRequest. An error that already is one is returned as it is,
-// so that a converter and its caller may both say so without the reason
-// saying it twice.
-func BadRequest(err error) error {
-	if _, ok := errors.AsType[*wireError](err); ok {
-		return err
-	}
-	return &wireError{err}
-}
-
-// wireError is a malformed argument, reported as badRequest.
-type wireError struct{ err error }
-
-func (e *wireError) Error() string { return "malformed request: " + e.err.Error() }
-func (e *wireError) Unwrap() error { return node.ErrBadRequest }
-
-func clone(b []byte) []byte {
-	if b == nil {
-		return nil
-	}
-	return append([]byte(nil), b...)
-}

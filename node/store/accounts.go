@@ -7,11 +7,12 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // CreateAccount adds a with an empty mailbox. It fails with
-// node.ErrUserExists if a.User is taken or its name is held after a
-// deletion until after a.Created, node.ErrAccountsFull when the store holds
+// protocol.ErrUserExists if a.User is taken or its name is held after a
+// deletion until after a.Created, protocol.ErrAccountsFull when the store holds
 // Options.MaxAccounts accounts, and ErrInvalidUser if the name is empty or
 // longer than MaxUserLen. A name whose hold has ended can be taken again;
 // its new mailbox starts at sequence number 1.
@@ -28,7 +29,7 @@ func (s *Store) CreateAccount(a node.Account) error {
 		// Stats walks the bucket's pages: a few for a community node's
 		// accounts, and registration is throttled.
 		if n := accounts.Stats().KeyN; n >= s.opts.MaxAccounts {
-			return fmt.Errorf("%w: %d accounts", node.ErrAccountsFull, n)
+			return fmt.Errorf("%w: %d accounts", protocol.ErrAccountsFull, n)
 		}
 		if err := accounts.Put(user, encodeAccount(a)); err != nil {
 			return err
@@ -41,7 +42,7 @@ func (s *Store) CreateAccount(a node.Account) error {
 }
 
 // CheckName returns nil if user could be registered at now, else
-// node.ErrUserExists: the name is taken, or held after a deletion.
+// protocol.ErrUserExists: the name is taken, or held after a deletion.
 func (s *Store) CheckName(user string, now time.Time) error {
 	if err := checkUser(user); err != nil {
 		return fmt.Errorf("store: check name: %w", err)
@@ -55,7 +56,7 @@ func (s *Store) CheckName(user string, now time.Time) error {
 func nameFree(tx *bolt.Tx, user string, now time.Time) error {
 	u := []byte(user)
 	if tx.Bucket(bucketAccounts).Get(u) != nil {
-		return fmt.Errorf("%w: %q", node.ErrUserExists, user)
+		return fmt.Errorf("%w: %q", protocol.ErrUserExists, user)
 	}
 	raw := tx.Bucket(bucketNameHolds).Get(u)
 	if raw == nil {
@@ -67,12 +68,12 @@ func nameFree(tx *bolt.Tx, user string, now time.Time) error {
 	}
 	if until.After(now) {
 		return fmt.Errorf("%w: %q was deleted recently and is held until %s",
-			node.ErrUserExists, user, until.UTC().Format(time.DateOnly))
+			protocol.ErrUserExists, user, until.UTC().Format(time.DateOnly))
 	}
 	return nil
 }
 
-// Account returns the account of user, or node.ErrUnknownUser.
+// Account returns the account of user, or protocol.ErrUnknownUser.
 func (s *Store) Account(user string) (node.Account, error) {
 	var a node.Account
 	err := s.view("account", func(tx *bolt.Tx) error {
@@ -89,7 +90,7 @@ func (s *Store) Account(user string) (node.Account, error) {
 // DeleteAccount removes user and everything stored for them, in one
 // transaction: account, keys, key packages, mailbox with its messages and
 // their expiry entries, and sessions; and holds the name until holdUntil
-// (not at all when it is zero). node.ErrUnknownUser if there is no such
+// (not at all when it is zero). protocol.ErrUnknownUser if there is no such
 // user.
 func (s *Store) DeleteAccount(user string, holdUntil time.Time) error {
 	var freed uint64

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 func TestAccounts(t *testing.T) {
@@ -17,17 +18,17 @@ func TestAccounts(t *testing.T) {
 	if err != nil || a.User != "alice" || string(a.Record) != "record of alice" || !a.Created.Equal(t0) {
 		t.Errorf("Account: %+v, %v", a, err)
 	}
-	if err := s.CreateAccount(node.Account{User: "alice"}); !errors.Is(err, node.ErrUserExists) {
+	if err := s.CreateAccount(node.Account{User: "alice"}); !errors.Is(err, protocol.ErrUserExists) {
 		t.Errorf("second CreateAccount: %v, want ErrUserExists", err)
 	}
-	if _, err := s.Account("bob"); !errors.Is(err, node.ErrUnknownUser) {
+	if _, err := s.Account("bob"); !errors.Is(err, protocol.ErrUnknownUser) {
 		t.Errorf("Account of nobody: %v, want ErrUnknownUser", err)
 	}
 	for _, name := range []string{"", strings.Repeat("x", MaxUserLen+1)} {
 		if err := s.CreateAccount(node.Account{User: name}); !errors.Is(err, ErrInvalidUser) {
 			t.Errorf("CreateAccount(%d-byte name): %v, want ErrInvalidUser", len(name), err)
 		}
-		if _, err := s.Account(name); !errors.Is(err, node.ErrUnknownUser) {
+		if _, err := s.Account(name); !errors.Is(err, protocol.ErrUnknownUser) {
 			t.Errorf("Account(%d-byte name): %v, want ErrUnknownUser", len(name), err)
 		}
 	}
@@ -52,7 +53,7 @@ func TestDeleteAccountRemovesEverythingOfTheUserOnly(t *testing.T) {
 		if err := s.AddKeyPackages(u, 0xF002, [][]byte{[]byte("kp-pq")}, []byte("last-pq")); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Enqueue(context.Background(), []node.NewMessage{msg(u, "hi", time.Hour), msg(u, "ho", 2*time.Hour)}); err != nil {
+		if _, err := s.Enqueue(context.Background(), []protocol.NewMessage{msg(u, "hi", time.Hour), msg(u, "ho", 2*time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -70,28 +71,28 @@ func TestDeleteAccountRemovesEverythingOfTheUserOnly(t *testing.T) {
 	if err := s.DeleteAccount("alice", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteAccount("alice", time.Time{}); !errors.Is(err, node.ErrUnknownUser) {
+	if err := s.DeleteAccount("alice", time.Time{}); !errors.Is(err, protocol.ErrUnknownUser) {
 		t.Errorf("second DeleteAccount: %v, want ErrUnknownUser", err)
 	}
-	if _, err := s.Account("alice"); !errors.Is(err, node.ErrUnknownUser) {
+	if _, err := s.Account("alice"); !errors.Is(err, protocol.ErrUnknownUser) {
 		t.Errorf("Account after delete: %v", err)
 	}
-	if _, err := s.Keys("alice"); !errors.Is(err, node.ErrUnknownUser) {
+	if _, err := s.Keys("alice"); !errors.Is(err, protocol.ErrUnknownUser) {
 		t.Errorf("Keys after delete: %v", err)
 	}
-	if _, _, err := s.TakeKeyPackage("alice", 1); !errors.Is(err, node.ErrUnknownUser) {
+	if _, _, err := s.TakeKeyPackage("alice", 1); !errors.Is(err, protocol.ErrUnknownUser) {
 		t.Errorf("TakeKeyPackage after delete: %v", err)
 	}
-	if _, err := s.Fetch("alice", 0, 10); !errors.Is(err, node.ErrUnknownUser) {
+	if _, err := s.Fetch("alice", 0, 10); !errors.Is(err, protocol.ErrUnknownUser) {
 		t.Errorf("Fetch after delete: %v", err)
 	}
 	for _, h := range aliceSessions {
-		if _, err := s.Session(h); !errors.Is(err, node.ErrNoSession) {
+		if _, err := s.Session(h); !errors.Is(err, protocol.ErrNoSession) {
 			t.Errorf("session after delete: %v", err)
 		}
 	}
-	rs, err := s.Enqueue(context.Background(), []node.NewMessage{msg("alice", "late", time.Hour)})
-	if err != nil || !errors.Is(rs[0].Err, node.ErrUnknownUser) {
+	rs, err := s.Enqueue(context.Background(), []protocol.NewMessage{msg("alice", "late", time.Hour)})
+	if err != nil || !errors.Is(rs[0].Err, protocol.ErrUnknownUser) {
 		t.Errorf("Enqueue to a deleted user: %+v, %v", rs, err)
 	}
 
@@ -118,11 +119,11 @@ func TestDeleteAccountRemovesEverythingOfTheUserOnly(t *testing.T) {
 	if last, err := s.LastSeq("alice"); err != nil || last != 0 {
 		t.Errorf("re-created account's last seq: %d, %v", last, err)
 	}
-	if _, err := s.Keys("alice"); !errors.Is(err, node.ErrNoKeys) {
+	if _, err := s.Keys("alice"); !errors.Is(err, protocol.ErrNoKeys) {
 		t.Errorf("re-created account's keys: %v, want ErrNoKeys", err)
 	}
 	for _, suite := range []uint16{1, 0xF002} {
-		if _, _, err := s.TakeKeyPackage("alice", suite); !errors.Is(err, node.ErrNoKeyPackage) {
+		if _, _, err := s.TakeKeyPackage("alice", suite); !errors.Is(err, protocol.ErrNoKeyPackage) {
 			t.Errorf("re-created account's key packages of suite 0x%04x: %v, want ErrNoKeyPackage", suite, err)
 		}
 	}

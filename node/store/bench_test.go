@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // benchOptions have mailboxes that the benchmarks never fill.
@@ -52,7 +53,7 @@ func BenchmarkEnqueue(b *testing.B) {
 				wg.Go(func() {
 					for range n {
 						now := time.Now()
-						rs, err := s.Enqueue(context.Background(), []node.NewMessage{{
+						rs, err := s.Enqueue(context.Background(), []protocol.NewMessage{{
 							Recipient: users[p%len(users)], Payload: payload, Enqueued: now, Expires: now.Add(time.Hour),
 						}})
 						if err != nil || rs[0].Err != nil {
@@ -77,9 +78,9 @@ func BenchmarkFetchAck(b *testing.B) {
 	now := time.Now()
 	for left := b.N; left > 0; {
 		n := min(left, 1000)
-		msgs := make([]node.NewMessage, n)
+		msgs := make([]protocol.NewMessage, n)
 		for i := range msgs {
-			msgs[i] = node.NewMessage{Recipient: "bob", Payload: payload, Enqueued: now, Expires: now.Add(time.Hour)}
+			msgs[i] = protocol.NewMessage{Recipient: "bob", Payload: payload, Enqueued: now, Expires: now.Add(time.Hour)}
 		}
 		if _, err := s.Enqueue(context.Background(), msgs); err != nil {
 			b.Fatal(err)
@@ -117,7 +118,7 @@ func BenchmarkHold(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			opts := benchOptions()
-			opts.Mesh = node.MeshQuota{MaxBytes: 1 << 40, DomainBytes: 1 << 40, OriginBytes: 1 << 40, MaxSeen: 1 << 30}
+			opts.Mesh = protocol.MeshQuota{MaxBytes: 1 << 40, DomainBytes: 1 << 40, OriginBytes: 1 << 40, MaxSeen: 1 << 30}
 			s := openTest(b, opts)
 			data := make([]byte, 1024)
 			var next atomic.Uint64
@@ -131,11 +132,11 @@ func BenchmarkHold(b *testing.B) {
 				}
 				wg.Go(func() {
 					for range calls {
-						envs := make([]node.HeldEnvelope, c.batch)
+						envs := make([]protocol.HeldEnvelope, c.batch)
 						now := time.Now()
 						for i := range envs {
 							n := next.Add(1)
-							envs[i] = node.HeldEnvelope{
+							envs[i] = protocol.HeldEnvelope{
 								Domain: fmt.Sprintf("d%d", n%8), Origin: fmt.Sprintf("o%d", n%8),
 								Expires: now.Add(time.Hour), Held: now, Data: data,
 							}
@@ -186,11 +187,11 @@ func BenchmarkAddPosts(b *testing.B) {
 				}
 				wg.Go(func() {
 					for range calls {
-						posts := make([]node.StoredPost, c.batch)
+						posts := make([]protocol.StoredPost, c.batch)
 						expires := time.Now().Add(time.Hour)
 						for i := range posts {
 							n := next.Add(1)
-							posts[i] = node.StoredPost{Expires: expires, Data: data}
+							posts[i] = protocol.StoredPost{Expires: expires, Data: data}
 							binary.BigEndian.PutUint64(posts[i].ID[:], n)
 							posts[i].Channel[0] = byte(n % 8)
 						}

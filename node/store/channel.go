@@ -7,7 +7,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // AddPosts adds posts to their channels in one transaction, committed and
@@ -17,9 +17,9 @@ import (
 // which is as long as posts (nil for those kept):
 //   - its id is in the seen-set, also from earlier in posts or from a
 //     concurrent call in the same group commit: an error wrapping
-//     node.ErrPostSeen;
+//     protocol.ErrPostSeen;
 //   - the seen-set holds Channels.MaxSeen ids, or the post alone has more
-//     Data than Channels.MaxBytes: an error wrapping node.ErrChannelFull.
+//     Data than Channels.MaxBytes: an error wrapping protocol.ErrChannelFull.
 //
 // A kept post's id is in the seen-set until its Expires, which may already
 // have passed (ExpireChannels then removes it). After each post the store
@@ -33,7 +33,7 @@ import (
 // treats its context as Hold does: the error return is for failures of
 // the store itself (I/O, closed, ctx done before the call's transaction
 // began), and then nothing changed.
-func (s *Store) AddPosts(ctx context.Context, posts []node.StoredPost) (errs []error, evicted int, err error) {
+func (s *Store) AddPosts(ctx context.Context, posts []protocol.StoredPost) (errs []error, evicted int, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
 	}
@@ -91,8 +91,8 @@ func (w *commitTx) addPosts(req *commitReq) (*commitResult, error) {
 // Posts returns up to limit kept posts of channel with Seq above afterSeq,
 // in order; none for a limit of 0 or less. Expired posts not yet removed
 // by ExpireChannels are returned too.
-func (s *Store) Posts(channel node.ChannelID, afterSeq uint64, limit int) ([]node.StoredPost, error) {
-	var out []node.StoredPost
+func (s *Store) Posts(channel protocol.ChannelID, afterSeq uint64, limit int) ([]protocol.StoredPost, error) {
+	var out []protocol.StoredPost
 	err := s.view("posts", func(tx *bolt.Tx) error {
 		out = nil
 		posts := tx.Bucket(bucketChanPosts).Bucket(channel[:])
@@ -117,8 +117,8 @@ func (s *Store) Posts(channel node.ChannelID, afterSeq uint64, limit int) ([]nod
 }
 
 // ChannelIDs returns the channels with kept posts, in bytewise order.
-func (s *Store) ChannelIDs() ([]node.ChannelID, error) {
-	var out []node.ChannelID
+func (s *Store) ChannelIDs() ([]protocol.ChannelID, error) {
+	var out []protocol.ChannelID
 	err := s.view("channel ids", func(tx *bolt.Tx) error {
 		out = nil
 		return tx.Bucket(bucketChanPosts).ForEachBucket(func(k []byte) error {
@@ -134,7 +134,7 @@ func (s *Store) ChannelIDs() ([]node.ChannelID, error) {
 }
 
 // PostSeen reports whether id is in the channel seen-set.
-func (s *Store) PostSeen(id node.PostID) (bool, error) {
+func (s *Store) PostSeen(id protocol.PostID) (bool, error) {
 	var ok bool
 	err := s.view("post seen", func(tx *bolt.Tx) error {
 		var err error
@@ -145,14 +145,14 @@ func (s *Store) PostSeen(id node.PostID) (bool, error) {
 }
 
 // ChannelStats describes the channel store from its totals.
-func (s *Store) ChannelStats() (node.ChannelStoreStats, error) {
-	var st node.ChannelStoreStats
+func (s *Store) ChannelStats() (protocol.ChannelStoreStats, error) {
+	var st protocol.ChannelStoreStats
 	err := s.view("channel stats", func(tx *bolt.Tx) error {
 		totals, err := decodeChanTotals(tx.Bucket(bucketMeta).Get(keyChanTotals))
 		if err != nil {
 			return fmt.Errorf("channel totals: %w", err)
 		}
-		st = node.ChannelStoreStats{
+		st = protocol.ChannelStoreStats{
 			Channels: int(totals.channels),
 			Posts:    int(totals.posts),
 			Bytes:    int64(totals.bytes),
@@ -161,7 +161,7 @@ func (s *Store) ChannelStats() (node.ChannelStoreStats, error) {
 		return nil
 	})
 	if err != nil {
-		return node.ChannelStoreStats{}, err
+		return protocol.ChannelStoreStats{}, err
 	}
 	st.MaxBytes = s.opts.Channels.MaxBytes
 	return st, nil
@@ -228,7 +228,7 @@ func (s *Store) expireChannelsChunk(now time.Time) (removed int, more bool, err 
 
 // trimChannels evicts kept posts until the store is within quota, which
 // may be lower than when they were added; Open calls it.
-func trimChannels(tx *bolt.Tx, quota node.ChannelQuota) error {
+func trimChannels(tx *bolt.Tx, quota protocol.ChannelQuota) error {
 	m, err := openChanTx(tx, quota)
 	if err != nil {
 		return err

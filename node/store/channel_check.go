@@ -6,7 +6,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // checkChannels checks the channel buckets: every channel record matches
@@ -17,7 +17,7 @@ import (
 // channel; and every kept post's id is in the seen-set with the post's
 // expiry. With quota it also checks the bounds that AddPosts and Open keep:
 // posts per channel, bytes, channels and seen ids.
-func checkChannels(tx *bolt.Tx, quota *node.ChannelQuota) error {
+func checkChannels(tx *bolt.Tx, quota *protocol.ChannelQuota) error {
 	raw := tx.Bucket(bucketMeta).Get(keyChanTotals)
 	if raw == nil {
 		return errors.New("no channel totals")
@@ -29,7 +29,7 @@ func checkChannels(tx *bolt.Tx, quota *node.ChannelQuota) error {
 	postsBucket := tx.Bucket(bucketChanPosts)
 	metas := tx.Bucket(bucketChanMeta)
 	var sum chanTotals
-	keptIDs := map[node.PostID]bool{}
+	keptIDs := map[protocol.PostID]bool{}
 	wantExpiry := map[string]bool{}
 	wantRecency := map[string]bool{}
 	err = metas.ForEach(func(k, v []byte) error {

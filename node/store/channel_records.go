@@ -6,15 +6,15 @@ import (
 	"math"
 	"time"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Records and index keys of the channel buckets; the layouts are in the
 // package doc.
 
 const (
-	channelIDLen = len(node.ChannelID{})
-	postIDLen    = len(node.PostID{})
+	channelIDLen = len(protocol.ChannelID{})
+	postIDLen    = len(protocol.PostID{})
 	// postHeader is the fixed part of a post record: version | expires |
 	// id.
 	postHeader = 1 + timeLen + postIDLen
@@ -31,7 +31,7 @@ const (
 // encodePost: version | expires | id | data (rest). Channel and Seq are
 // the record's place, not part of it. The buffer is new, so the data is
 // copied.
-func encodePost(p node.StoredPost) []byte {
+func encodePost(p protocol.StoredPost) []byte {
 	b := make([]byte, postHeader, postHeader+len(p.Data))
 	b[0] = recordVersion
 	putTime(b[1:], p.Expires)
@@ -41,17 +41,17 @@ func encodePost(p node.StoredPost) []byte {
 
 // decodePost decodes post seq of channel; Data aliases b, the rest does
 // not.
-func decodePost(channel node.ChannelID, seq uint64, b []byte) (node.StoredPost, error) {
+func decodePost(channel protocol.ChannelID, seq uint64, b []byte) (protocol.StoredPost, error) {
 	body, err := recordBody("post", b)
 	if err != nil {
-		return node.StoredPost{}, err
+		return protocol.StoredPost{}, err
 	}
 	if len(body) < postHeader-1 {
-		return node.StoredPost{}, truncated("post", postHeader-1, len(body))
+		return protocol.StoredPost{}, truncated("post", postHeader-1, len(body))
 	}
-	p := node.StoredPost{Channel: channel, Seq: seq}
+	p := protocol.StoredPost{Channel: channel, Seq: seq}
 	if p.Expires, err = getTime(body); err != nil {
-		return node.StoredPost{}, err
+		return protocol.StoredPost{}, err
 	}
 	copy(p.ID[:], body[timeLen:])
 	p.Data = body[postHeader-1:]
@@ -60,14 +60,14 @@ func decodePost(channel node.ChannelID, seq uint64, b []byte) (node.StoredPost, 
 
 // decodePostEntry decodes the entry k → v of channel's post bucket, as
 // decodePost.
-func decodePostEntry(channel node.ChannelID, k, v []byte) (node.StoredPost, error) {
+func decodePostEntry(channel protocol.ChannelID, k, v []byte) (protocol.StoredPost, error) {
 	seq, err := parseSeqKey(k)
 	if err != nil {
-		return node.StoredPost{}, fmt.Errorf("channel %x: %w", channel, err)
+		return protocol.StoredPost{}, fmt.Errorf("channel %x: %w", channel, err)
 	}
 	p, err := decodePost(channel, seq, v)
 	if err != nil {
-		return node.StoredPost{}, fmt.Errorf("post %d of channel %x: %w", seq, channel, err)
+		return protocol.StoredPost{}, fmt.Errorf("post %d of channel %x: %w", seq, channel, err)
 	}
 	return p, nil
 }
@@ -193,14 +193,14 @@ func decodeChanNeighbour(b []byte) (uint64, error) {
 // postExpiryKey: expires | channel | seq, the key of a chanexpiry entry;
 // the value is empty. Bytewise order is expiry order, which is also the
 // order in which MaxBytes evicts.
-func postExpiryKey(expires time.Time, channel node.ChannelID, seq uint64) []byte {
+func postExpiryKey(expires time.Time, channel protocol.ChannelID, seq uint64) []byte {
 	k := make([]byte, timeLen, postExpiryKeyLen)
 	putTime(k, expires)
 	k = append(k, channel[:]...)
 	return binary.BigEndian.AppendUint64(k, seq)
 }
 
-func parsePostExpiryKey(k []byte) (expires time.Time, channel node.ChannelID, seq uint64, err error) {
+func parsePostExpiryKey(k []byte) (expires time.Time, channel protocol.ChannelID, seq uint64, err error) {
 	if len(k) != postExpiryKeyLen {
 		return time.Time{}, channel, 0, fmt.Errorf("%w: post expiry key of %d bytes", ErrCorrupt, len(k))
 	}
@@ -214,12 +214,12 @@ func parsePostExpiryKey(k []byte) (expires time.Time, channel node.ChannelID, se
 // recencyKey: newest | channel, the key of a chanrecency entry; the value
 // is empty. The first entry is the channel whose last post came longest
 // ago.
-func recencyKey(newest uint64, channel node.ChannelID) []byte {
+func recencyKey(newest uint64, channel protocol.ChannelID) []byte {
 	k := binary.BigEndian.AppendUint64(make([]byte, 0, recencyKeyLen), newest)
 	return append(k, channel[:]...)
 }
 
-func parseRecencyKey(k []byte) (newest uint64, channel node.ChannelID, err error) {
+func parseRecencyKey(k []byte) (newest uint64, channel protocol.ChannelID, err error) {
 	if len(k) != recencyKeyLen {
 		return 0, channel, fmt.Errorf("%w: channel recency key of %d bytes", ErrCorrupt, len(k))
 	}
@@ -228,8 +228,8 @@ func parseRecencyKey(k []byte) (newest uint64, channel node.ChannelID, err error
 }
 
 // channelIDKey checks that k is a channel id.
-func channelIDKey(k []byte) (node.ChannelID, error) {
-	var id node.ChannelID
+func channelIDKey(k []byte) (protocol.ChannelID, error) {
+	var id protocol.ChannelID
 	if len(k) != len(id) {
 		return id, fmt.Errorf("%w: channel id key of %d bytes", ErrCorrupt, len(k))
 	}
@@ -238,8 +238,8 @@ func channelIDKey(k []byte) (node.ChannelID, error) {
 }
 
 // postIDKey checks that k is a post id.
-func postIDKey(k []byte) (node.PostID, error) {
-	var id node.PostID
+func postIDKey(k []byte) (protocol.PostID, error) {
+	var id protocol.PostID
 	if len(k) != len(id) {
 		return id, fmt.Errorf("%w: post id key of %d bytes", ErrCorrupt, len(k))
 	}

@@ -6,13 +6,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 var (
-	samplePost = node.StoredPost{
-		ID:      node.PostID{1, 2, 3},
-		Channel: node.ChannelID{4, 5, 6},
+	samplePost = protocol.StoredPost{
+		ID:      protocol.PostID{1, 2, 3},
+		Channel: protocol.ChannelID{4, 5, 6},
 		Expires: t0.Add(7*24*time.Hour + time.Nanosecond),
 		Data:    []byte("flooded post"),
 		Seq:     9,
@@ -26,8 +26,8 @@ func TestChannelRecordsRoundTrip(t *testing.T) {
 	if err != nil || !equalPost(p, samplePost) {
 		t.Errorf("post: %+v, %v", p, err)
 	}
-	bare := node.StoredPost{Seq: 1}
-	if p, err := decodePost(node.ChannelID{}, 1, encodePost(bare)); err != nil || !equalPost(p, bare) {
+	bare := protocol.StoredPost{Seq: 1}
+	if p, err := decodePost(protocol.ChannelID{}, 1, encodePost(bare)); err != nil || !equalPost(p, bare) {
 		t.Errorf("post without id and data: %+v, %v", p, err)
 	}
 	if m, err := decodeChanMeta(encodeChanMeta(sampleChanMeta)); err != nil || m != sampleChanMeta {
@@ -63,18 +63,18 @@ func TestChannelRecordsRoundTrip(t *testing.T) {
 
 func TestPostExpiryKeysSortByExpiryThenChannelThenSeq(t *testing.T) {
 	keys := [][]byte{
-		postExpiryKey(t0.Add(-time.Hour), node.ChannelID{9}, 9),
-		postExpiryKey(t0, node.ChannelID{1}, 2),
-		postExpiryKey(t0, node.ChannelID{1}, 256),
-		postExpiryKey(t0, node.ChannelID{2}, 1),
-		postExpiryKey(t0.Add(time.Nanosecond), node.ChannelID{}, 0),
+		postExpiryKey(t0.Add(-time.Hour), protocol.ChannelID{9}, 9),
+		postExpiryKey(t0, protocol.ChannelID{1}, 2),
+		postExpiryKey(t0, protocol.ChannelID{1}, 256),
+		postExpiryKey(t0, protocol.ChannelID{2}, 1),
+		postExpiryKey(t0.Add(time.Nanosecond), protocol.ChannelID{}, 0),
 	}
 	for i := 1; i < len(keys); i++ {
 		if bytes.Compare(keys[i-1], keys[i]) >= 0 {
 			t.Errorf("post expiry key %d does not sort after key %d", i, i-1)
 		}
 	}
-	if bytes.Compare(recencyKey(255, node.ChannelID{9}), recencyKey(256, node.ChannelID{})) >= 0 {
+	if bytes.Compare(recencyKey(255, protocol.ChannelID{9}), recencyKey(256, protocol.ChannelID{})) >= 0 {
 		t.Error("recency keys do not sort by newest first")
 	}
 }
@@ -137,9 +137,9 @@ func TestChannelRecordFieldsOutOfRangeAreRejected(t *testing.T) {
 
 func FuzzDecodePost(f *testing.F) {
 	f.Add(encodePost(samplePost))
-	f.Add(encodePost(node.StoredPost{}))
+	f.Add(encodePost(protocol.StoredPost{}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		p, err := decodePost(node.ChannelID{}, 1, b)
+		p, err := decodePost(protocol.ChannelID{}, 1, b)
 		if err == nil && !bytes.Equal(encodePost(p), b) {
 			t.Errorf("re-encoding differs")
 		}

@@ -13,37 +13,37 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // chanQuota is the tests' channel bounds: the default Retain, small
 // others.
-var chanQuota = node.ChannelQuota{Retain: DefaultChannelRetain, MaxChannels: 3, MaxBytes: 1000, MaxSeen: 200}
+var chanQuota = protocol.ChannelQuota{Retain: DefaultChannelRetain, MaxChannels: 3, MaxBytes: 1000, MaxSeen: 200}
 
 // chanOptions are testOptions with quota.
-func chanOptions(quota node.ChannelQuota) Options {
+func chanOptions(quota protocol.ChannelQuota) Options {
 	o := testOptions()
 	o.Channels = quota
 	return o
 }
 
 // channelID is the n-th test channel id (never zero).
-func channelID(n int) node.ChannelID {
-	return node.ChannelID{0: 0xcc, 31: byte(n)}
+func channelID(n int) protocol.ChannelID {
+	return protocol.ChannelID{0: 0xcc, 31: byte(n)}
 }
 
 // postID is the n-th test post id (never zero).
-func postID(n int) node.PostID {
-	return node.PostID{0: 0xaa, 30: byte(n >> 8), 31: byte(n)}
+func postID(n int) protocol.PostID {
+	return protocol.PostID{0: 0xaa, 30: byte(n >> 8), 31: byte(n)}
 }
 
 // postNumber is the n of postID(n).
-func postNumber(id node.PostID) int { return int(id[30])<<8 | int(id[31]) }
+func postNumber(id protocol.PostID) int { return int(id[30])<<8 | int(id[31]) }
 
 // post is post n of channel ch with size bytes of data, expiring ttl after
 // t0.
-func post(n, ch, size int, ttl time.Duration) node.StoredPost {
-	return node.StoredPost{
+func post(n, ch, size int, ttl time.Duration) protocol.StoredPost {
+	return protocol.StoredPost{
 		ID:      postID(n),
 		Channel: channelID(ch),
 		Expires: t0.Add(ttl),
@@ -53,7 +53,7 @@ func post(n, ch, size int, ttl time.Duration) node.StoredPost {
 
 // addPosts adds posts and returns the refusals and the evicted count; a
 // failure of the store is fatal.
-func addPosts(t *testing.T, s *Store, posts ...node.StoredPost) ([]error, int) {
+func addPosts(t *testing.T, s *Store, posts ...protocol.StoredPost) ([]error, int) {
 	t.Helper()
 	errs, evicted, err := s.AddPosts(context.Background(), posts)
 	if err != nil {
@@ -67,7 +67,7 @@ func addPosts(t *testing.T, s *Store, posts ...node.StoredPost) ([]error, int) {
 
 // mustAdd adds posts, which must all be kept, and returns the evicted
 // count.
-func mustAdd(t *testing.T, s *Store, posts ...node.StoredPost) int {
+func mustAdd(t *testing.T, s *Store, posts ...protocol.StoredPost) int {
 	t.Helper()
 	errs, evicted := addPosts(t, s, posts...)
 	for i, err := range errs {
@@ -97,7 +97,7 @@ func keptPosts(t *testing.T, s *Store) []int {
 }
 
 // channelPosts returns Posts(ch, after, limit).
-func channelPosts(t *testing.T, s *Store, ch node.ChannelID, after uint64, limit int) []node.StoredPost {
+func channelPosts(t *testing.T, s *Store, ch protocol.ChannelID, after uint64, limit int) []protocol.StoredPost {
 	t.Helper()
 	posts, err := s.Posts(ch, after, limit)
 	if err != nil {
@@ -107,7 +107,7 @@ func channelPosts(t *testing.T, s *Store, ch node.ChannelID, after uint64, limit
 }
 
 // postSeqs returns the seqs of posts.
-func postSeqs(posts []node.StoredPost) []uint64 {
+func postSeqs(posts []protocol.StoredPost) []uint64 {
 	var seqs []uint64
 	for _, p := range posts {
 		seqs = append(seqs, p.Seq)
@@ -126,7 +126,7 @@ func postSeen(t *testing.T, s *Store, n int) bool {
 }
 
 // chanStats returns ChannelStats and checks the store with its bounds.
-func chanStats(t *testing.T, s *Store) node.ChannelStoreStats {
+func chanStats(t *testing.T, s *Store) protocol.ChannelStoreStats {
 	t.Helper()
 	st, err := s.ChannelStats()
 	if err != nil {
@@ -148,7 +148,7 @@ func numbers(first, last int) []int {
 }
 
 // equalPost compares posts, times by instant.
-func equalPost(a, b node.StoredPost) bool {
+func equalPost(a, b protocol.StoredPost) bool {
 	return a.ID == b.ID && a.Channel == b.Channel && a.Seq == b.Seq && a.Expires.Equal(b.Expires) && bytes.Equal(a.Data, b.Data)
 }
 
@@ -156,7 +156,7 @@ func TestKeptPostsComeBackInOrderWithEveryField(t *testing.T) {
 	s := openTest(t, chanOptions(chanQuota))
 	// The last post expired before it came; the store keeps it anyway
 	// (the engine judges expiry) until ExpireChannels.
-	posts := []node.StoredPost{post(1, 1, 10, time.Hour), post(2, 2, 20, time.Hour), post(3, 1, 0, 2*time.Hour), post(4, 1, 5, -time.Hour)}
+	posts := []protocol.StoredPost{post(1, 1, 10, time.Hour), post(2, 2, 20, time.Hour), post(3, 1, 0, 2*time.Hour), post(4, 1, 5, -time.Hour)}
 	if evicted := mustAdd(t, s, posts...); evicted != 0 {
 		t.Errorf("evicted %d posts below every bound", evicted)
 	}
@@ -165,7 +165,7 @@ func TestKeptPostsComeBackInOrderWithEveryField(t *testing.T) {
 		t.Errorf("AddPosts set seqs %v, want [1 2 2 3]", got)
 	}
 	got := channelPosts(t, s, channelID(1), 0, 10)
-	want := []node.StoredPost{posts[0], posts[2], posts[3]}
+	want := []protocol.StoredPost{posts[0], posts[2], posts[3]}
 	if len(got) != len(want) {
 		t.Fatalf("Posts returned %d posts, want %d", len(got), len(want))
 	}
@@ -192,14 +192,14 @@ func TestKeptPostsComeBackInOrderWithEveryField(t *testing.T) {
 		}
 	}
 	ids, err := s.ChannelIDs()
-	if err != nil || !slices.Equal(ids, []node.ChannelID{channelID(1), channelID(2)}) {
+	if err != nil || !slices.Equal(ids, []protocol.ChannelID{channelID(1), channelID(2)}) {
 		t.Errorf("ChannelIDs = %x, %v", ids, err)
 	}
 	if !postSeen(t, s, 1) || !postSeen(t, s, 4) || postSeen(t, s, 5) {
 		t.Error("PostSeen: want posts 1 and 4 seen, 5 not")
 	}
 	st := chanStats(t, s)
-	if st != (node.ChannelStoreStats{Channels: 2, Posts: 4, Bytes: 35, MaxBytes: 1000, Seen: 4}) {
+	if st != (protocol.ChannelStoreStats{Channels: 2, Posts: 4, Bytes: 35, MaxBytes: 1000, Seen: 4}) {
 		t.Errorf("ChannelStats = %+v", st)
 	}
 	// The store copied the data.
@@ -211,16 +211,16 @@ func TestKeptPostsComeBackInOrderWithEveryField(t *testing.T) {
 
 func TestAddPostsKeepsEachBoundExactly(t *testing.T) {
 	// chanQuota: Retain 100, MaxChannels 3, MaxBytes 1000, MaxSeen 200.
-	threeKinds := []node.StoredPost{post(1, 1, 400, 2*time.Hour), post(2, 2, 400, time.Hour), post(3, 1, 200, 3*time.Hour)}
-	var hundred []node.StoredPost
+	threeKinds := []protocol.StoredPost{post(1, 1, 400, 2*time.Hour), post(2, 2, 400, time.Hour), post(3, 1, 200, 3*time.Hour)}
+	var hundred []protocol.StoredPost
 	for n := 1; n <= 100; n++ {
 		hundred = append(hundred, post(n, 1, 1, time.Hour))
 	}
 	for _, tc := range []struct {
 		name        string
-		quota       node.ChannelQuota
-		fill        []node.StoredPost // exactly at the bound, evicts nothing
-		next        node.StoredPost   // past it
+		quota       protocol.ChannelQuota
+		fill        []protocol.StoredPost // exactly at the bound, evicts nothing
+		next        protocol.StoredPost   // past it
 		wantErr     error
 		wantEvicted int
 		wantKept    []int
@@ -254,13 +254,13 @@ func TestAddPostsKeepsEachBoundExactly(t *testing.T) {
 			quota:    chanQuota,
 			fill:     threeKinds,
 			next:     post(4, 3, 1001, time.Hour),
-			wantErr:  node.ErrChannelFull,
+			wantErr:  protocol.ErrChannelFull,
 			wantKept: []int{1, 2, 3},
 		},
 		{
 			name:  "MaxChannels channels keep posts and a new one evicts the channel whose last post came first",
 			quota: chanQuota,
-			fill: []node.StoredPost{
+			fill: []protocol.StoredPost{
 				post(1, 1, 1, time.Hour), post(2, 2, 1, time.Hour), post(3, 2, 1, time.Hour),
 				post(4, 3, 1, time.Hour), post(5, 1, 1, time.Hour),
 			},
@@ -270,10 +270,10 @@ func TestAddPostsKeepsEachBoundExactly(t *testing.T) {
 		},
 		{
 			name:     "a seen-set of MaxSeen ids refuses the next post and evicts nothing",
-			quota:    node.ChannelQuota{Retain: 100, MaxChannels: 3, MaxBytes: 1000, MaxSeen: 5},
-			fill:     []node.StoredPost{post(1, 1, 1, time.Hour), post(2, 1, 1, time.Hour), post(3, 2, 1, time.Hour), post(4, 2, 1, time.Hour), post(5, 3, 1, time.Hour)},
+			quota:    protocol.ChannelQuota{Retain: 100, MaxChannels: 3, MaxBytes: 1000, MaxSeen: 5},
+			fill:     []protocol.StoredPost{post(1, 1, 1, time.Hour), post(2, 1, 1, time.Hour), post(3, 2, 1, time.Hour), post(4, 2, 1, time.Hour), post(5, 3, 1, time.Hour)},
 			next:     post(6, 1, 1, time.Hour),
-			wantErr:  node.ErrChannelFull,
+			wantErr:  protocol.ErrChannelFull,
 			wantKept: numbers(1, 5),
 		},
 	} {
@@ -324,23 +324,23 @@ func TestAddPostsRefusesSeenIDs(t *testing.T) {
 	s := openTest(t, chanOptions(quota))
 	for _, step := range []struct {
 		name        string
-		posts       []node.StoredPost
+		posts       []protocol.StoredPost
 		wantSeen    []bool // per post: refused as seen, else kept
 		wantEvicted int
 	}{
 		{"the same id twice in one call is kept once",
-			[]node.StoredPost{post(1, 1, 1, time.Hour), post(2, 1, 1, time.Hour), post(1, 2, 1, time.Hour)},
+			[]protocol.StoredPost{post(1, 1, 1, time.Hour), post(2, 1, 1, time.Hour), post(1, 2, 1, time.Hour)},
 			[]bool{false, false, true}, 0},
 		{"an id of an earlier call is refused",
-			[]node.StoredPost{post(2, 1, 1, time.Hour), post(3, 1, 1, time.Hour)},
+			[]protocol.StoredPost{post(2, 1, 1, time.Hour), post(3, 1, 1, time.Hour)},
 			[]bool{true, false}, 1},
 		{"the id of an evicted post is still refused",
-			[]node.StoredPost{post(1, 1, 1, time.Hour)},
+			[]protocol.StoredPost{post(1, 1, 1, time.Hour)},
 			[]bool{true}, 0},
 	} {
 		errs, evicted := addPosts(t, s, step.posts...)
 		for i, want := range step.wantSeen {
-			if got := errors.Is(errs[i], node.ErrPostSeen); got != want || (!want && errs[i] != nil) {
+			if got := errors.Is(errs[i], protocol.ErrPostSeen); got != want || (!want && errs[i] != nil) {
 				t.Errorf("%s: post %d: %v, want seen %t", step.name, i, errs[i], want)
 			}
 		}
@@ -381,12 +381,12 @@ func TestConcurrentAddPostsOfTheSameIDsKeepEachOnce(t *testing.T) {
 			}
 			s := openTest(t, opts)
 			var mu sync.Mutex
-			kept := map[int]int{}                 // post number → calls that kept it
-			seqs := map[node.ChannelID][]uint64{} // seqs given per channel
+			kept := map[int]int{}                     // post number → calls that kept it
+			seqs := map[protocol.ChannelID][]uint64{} // seqs given per channel
 			var wg sync.WaitGroup
 			for range callers {
 				wg.Go(func() {
-					posts := make([]node.StoredPost, perCall)
+					posts := make([]protocol.StoredPost, perCall)
 					for i := range posts {
 						posts[i] = post(i+1, i%3+1, 10, time.Hour)
 					}
@@ -402,7 +402,7 @@ func TestConcurrentAddPostsOfTheSameIDsKeepEachOnce(t *testing.T) {
 						case err == nil:
 							kept[i+1]++
 							seqs[posts[i].Channel] = append(seqs[posts[i].Channel], posts[i].Seq)
-						case !errors.Is(err, node.ErrPostSeen):
+						case !errors.Is(err, protocol.ErrPostSeen):
 							t.Errorf("post %d: %v, want kept or ErrPostSeen", i+1, err)
 						}
 					}
@@ -441,7 +441,7 @@ func TestPostSeqsIncreaseAndSurviveReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	posts := []node.StoredPost{
+	posts := []protocol.StoredPost{
 		post(1, 1, 1, 5*time.Hour), post(2, 1, 1, 5*time.Hour),
 		post(3, 2, 1, time.Hour),   // a new channel after 2 posts: seq 3
 		post(4, 1, 1, 5*time.Hour), // evicts post 1 (Retain 2)
@@ -455,7 +455,7 @@ func TestPostSeqsIncreaseAndSurviveReopen(t *testing.T) {
 	if n, err := s.ExpireChannels(t0.Add(time.Hour)); err != nil || n != 1 {
 		t.Fatalf("ExpireChannels: %d, %v", n, err)
 	}
-	again := []node.StoredPost{post(5, 2, 1, 5*time.Hour)}
+	again := []protocol.StoredPost{post(5, 2, 1, 5*time.Hour)}
 	mustAdd(t, s, again...)
 	if again[0].Seq != 5 {
 		t.Errorf("seq of an emptied channel's next post: %d, want 5", again[0].Seq)
@@ -473,7 +473,7 @@ func TestPostSeqsIncreaseAndSurviveReopen(t *testing.T) {
 		}
 		checkFile(t, path)
 	}()
-	after := []node.StoredPost{post(6, 1, 1, 5*time.Hour), post(7, 2, 1, 5*time.Hour), post(8, 3, 1, 5*time.Hour)}
+	after := []protocol.StoredPost{post(6, 1, 1, 5*time.Hour), post(7, 2, 1, 5*time.Hour), post(8, 3, 1, 5*time.Hour)}
 	mustAdd(t, s, after...)
 	if got := postSeqs(after); !slices.Equal(got, []uint64{4, 6, 8}) {
 		t.Errorf("seqs after reopening: %v, want [4 6 8]", got)
@@ -493,7 +493,7 @@ func TestExpireChannelsRemovesWhatExpiredAndNothingElse(t *testing.T) {
 	s.expireChunk = 2 // several transactions
 	// Posts 1 to 9: channel n%3+1 expires after n%3+1 hours, so channel
 	// 1 holds only posts of the first hour.
-	var posts []node.StoredPost
+	var posts []protocol.StoredPost
 	for n := 1; n <= 9; n++ {
 		posts = append(posts, post(n, n%3+1, 10, time.Duration(n%3+1)*time.Hour))
 	}
@@ -534,13 +534,13 @@ func TestExpireChannelsRemovesWhatExpiredAndNothingElse(t *testing.T) {
 	if err != nil || slices.Contains(ids, channelID(1)) || len(ids) != 3 {
 		t.Errorf("ChannelIDs after channel 1 expired: %x, %v", ids, err)
 	}
-	if st := chanStats(t, s); st != (node.ChannelStoreStats{Channels: 3, Posts: 8, Bytes: 62, MaxBytes: 1000, Seen: 9}) {
+	if st := chanStats(t, s); st != (protocol.ChannelStoreStats{Channels: 3, Posts: 8, Bytes: 62, MaxBytes: 1000, Seen: 9}) {
 		t.Errorf("stats after the first hour: %+v", st)
 	}
 	if n, err := s.ExpireChannels(t0.Add(3 * time.Hour)); err != nil || n != 8 {
 		t.Fatalf("ExpireChannels after the third hour: %d, %v", n, err)
 	}
-	if st := chanStats(t, s); st != (node.ChannelStoreStats{MaxBytes: 1000}) {
+	if st := chanStats(t, s); st != (protocol.ChannelStoreStats{MaxBytes: 1000}) {
 		t.Errorf("stats once everything expired: %+v", st)
 	}
 }
@@ -572,7 +572,7 @@ func TestAFileWithOnlyMeshDataGetsChannelBuckets(t *testing.T) {
 	if _, err := s.Account("bob"); err != nil {
 		t.Errorf("the account is gone: %v", err)
 	}
-	if st := chanStats(t, s); st != (node.ChannelStoreStats{MaxBytes: DefaultChannelMaxBytes}) {
+	if st := chanStats(t, s); st != (protocol.ChannelStoreStats{MaxBytes: DefaultChannelMaxBytes}) {
 		t.Errorf("channel stats of the old file: %+v", st)
 	}
 	mustAdd(t, s, post(1, 1, 5, time.Hour))
@@ -608,7 +608,7 @@ func removeChannelBuckets(t *testing.T, path string) {
 
 func TestOpenTrimsKeptPostsToLowerBounds(t *testing.T) {
 	path := filepath.Join(t.TempDir(), FileName)
-	s, err := Open(path, chanOptions(node.ChannelQuota{Retain: 10, MaxChannels: 4, MaxBytes: 1000, MaxSeen: 100}))
+	s, err := Open(path, chanOptions(protocol.ChannelQuota{Retain: 10, MaxChannels: 4, MaxBytes: 1000, MaxSeen: 100}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -624,7 +624,7 @@ func TestOpenTrimsKeptPostsToLowerBounds(t *testing.T) {
 	// bytes evicts post 3, which expires first; two channels evict
 	// channel 1, whose last post came first. MaxSeen 4 is below the 8
 	// ids seen, which stay.
-	lower := chanOptions(node.ChannelQuota{Retain: 3, MaxChannels: 2, MaxBytes: 50, MaxSeen: 4})
+	lower := chanOptions(protocol.ChannelQuota{Retain: 3, MaxChannels: 2, MaxBytes: 50, MaxSeen: 4})
 	if s, err = Open(path, lower); err != nil {
 		t.Fatal(err)
 	}
@@ -642,7 +642,7 @@ func TestOpenTrimsKeptPostsToLowerBounds(t *testing.T) {
 			t.Errorf("post %d left the seen-set", n)
 		}
 	}
-	if errs, _ := addPosts(t, s, post(9, 1, 1, time.Hour)); !errors.Is(errs[0], node.ErrChannelFull) {
+	if errs, _ := addPosts(t, s, post(9, 1, 1, time.Hour)); !errors.Is(errs[0], protocol.ErrChannelFull) {
 		t.Errorf("a post with the seen-set over MaxSeen: %v, want ErrChannelFull", errs[0])
 	}
 	if err := s.Check(); !errors.Is(err, ErrCorrupt) {
@@ -657,7 +657,7 @@ func TestChannelMethodsOfNothingAfterCancelAndAfterClose(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, _, err := s.AddPosts(ctx, []node.StoredPost{post(1, 1, 1, time.Hour)}); !errors.Is(err, context.Canceled) {
+	if _, _, err := s.AddPosts(ctx, []protocol.StoredPost{post(1, 1, 1, time.Hour)}); !errors.Is(err, context.Canceled) {
 		t.Errorf("AddPosts with a cancelled ctx = %v, want context.Canceled", err)
 	}
 	if postSeen(t, s, 1) {
@@ -666,7 +666,7 @@ func TestChannelMethodsOfNothingAfterCancelAndAfterClose(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	_, _, errAdd := s.AddPosts(context.Background(), []node.StoredPost{post(1, 1, 1, time.Hour)})
+	_, _, errAdd := s.AddPosts(context.Background(), []protocol.StoredPost{post(1, 1, 1, time.Hour)})
 	_, _, errAddNone := s.AddPosts(context.Background(), nil)
 	_, errPosts := s.Posts(channelID(1), 0, 1)
 	_, errIDs := s.ChannelIDs()
@@ -682,7 +682,7 @@ func TestChannelMethodsOfNothingAfterCancelAndAfterClose(t *testing.T) {
 		"ExpireChannels": errExpire,
 		"ChannelStats":   errStats,
 	} {
-		if !errors.Is(err, node.ErrStoreClosed) {
+		if !errors.Is(err, protocol.ErrStoreClosed) {
 			t.Errorf("%s after Close: %v, want ErrStoreClosed", name, err)
 		}
 	}
@@ -696,7 +696,7 @@ func TestAnAddPostsWhoseContextEndsWhileQueuedKeepsNothing(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error)
 	go func() {
-		_, _, err := s.AddPosts(ctx, []node.StoredPost{post(1, 1, 1, time.Hour)})
+		_, _, err := s.AddPosts(ctx, []protocol.StoredPost{post(1, 1, 1, time.Hour)})
 		errc <- err
 	}()
 	waitFor(t, "the call to queue", func() bool { return s.queued.Load() == 1 })
@@ -723,12 +723,12 @@ func TestStoreCheckFindsAChannelStoreOverItsBounds(t *testing.T) {
 	mustAdd(t, s, post(1, 1, 10, time.Hour), post(2, 1, 10, time.Hour), post(3, 2, 10, time.Hour))
 	for _, tc := range []struct {
 		name  string
-		quota node.ChannelQuota
+		quota protocol.ChannelQuota
 	}{
-		{"a channel over Retain", node.ChannelQuota{Retain: 1, MaxChannels: 2, MaxBytes: 30, MaxSeen: 3}},
-		{"more channels than MaxChannels", node.ChannelQuota{Retain: 2, MaxChannels: 1, MaxBytes: 30, MaxSeen: 3}},
-		{"more bytes than MaxBytes", node.ChannelQuota{Retain: 2, MaxChannels: 2, MaxBytes: 29, MaxSeen: 3}},
-		{"more seen ids than MaxSeen", node.ChannelQuota{Retain: 2, MaxChannels: 2, MaxBytes: 30, MaxSeen: 2}},
+		{"a channel over Retain", protocol.ChannelQuota{Retain: 1, MaxChannels: 2, MaxBytes: 30, MaxSeen: 3}},
+		{"more channels than MaxChannels", protocol.ChannelQuota{Retain: 2, MaxChannels: 1, MaxBytes: 30, MaxSeen: 3}},
+		{"more bytes than MaxBytes", protocol.ChannelQuota{Retain: 2, MaxChannels: 2, MaxBytes: 29, MaxSeen: 3}},
+		{"more seen ids than MaxSeen", protocol.ChannelQuota{Retain: 2, MaxChannels: 2, MaxBytes: 30, MaxSeen: 2}},
 	} {
 		o := s.opts
 		o.Channels = tc.quota
@@ -737,7 +737,7 @@ func TestStoreCheckFindsAChannelStoreOverItsBounds(t *testing.T) {
 		}
 	}
 	exact := s.opts
-	exact.Channels = node.ChannelQuota{Retain: 2, MaxChannels: 2, MaxBytes: 30, MaxSeen: 3}
+	exact.Channels = protocol.ChannelQuota{Retain: 2, MaxChannels: 2, MaxBytes: 30, MaxSeen: 3}
 	if err := checkDB(s.db, &exact); err != nil {
 		t.Errorf("Check of a store exactly at its bounds: %v", err)
 	}

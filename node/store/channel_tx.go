@@ -6,7 +6,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // chanTx is the channel store's bookkeeping inside one write transaction.
@@ -14,9 +14,9 @@ import (
 // flush, so a batch of posts writes each record once.
 type chanTx struct {
 	tx     *bolt.Tx
-	quota  node.ChannelQuota
+	quota  protocol.ChannelQuota
 	totals chanTotals
-	chans  map[node.ChannelID]*chanEntry
+	chans  map[protocol.ChannelID]*chanEntry
 	// neighbours counts the seen ids of the posts each neighbour relayed;
 	// local posts (From "") are not counted.
 	neighbours map[string]*uint64
@@ -32,11 +32,11 @@ type chanEntry struct {
 
 // postRef names a kept post.
 type postRef struct {
-	channel node.ChannelID
+	channel protocol.ChannelID
 	seq     uint64
 }
 
-func openChanTx(tx *bolt.Tx, quota node.ChannelQuota) (*chanTx, error) {
+func openChanTx(tx *bolt.Tx, quota protocol.ChannelQuota) (*chanTx, error) {
 	raw := tx.Bucket(bucketMeta).Get(keyChanTotals)
 	if raw == nil {
 		return nil, fmt.Errorf("%w: no channel totals", ErrCorrupt)
@@ -45,7 +45,7 @@ func openChanTx(tx *bolt.Tx, quota node.ChannelQuota) (*chanTx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("channel totals: %w", err)
 	}
-	return &chanTx{tx: tx, quota: quota, totals: totals, chans: map[node.ChannelID]*chanEntry{}, neighbours: map[string]*uint64{}}, nil
+	return &chanTx{tx: tx, quota: quota, totals: totals, chans: map[protocol.ChannelID]*chanEntry{}, neighbours: map[string]*uint64{}}, nil
 }
 
 // flush writes the bookkeeping back. A channel that no longer keeps a post
@@ -93,7 +93,7 @@ func (m *chanTx) neighbour(neighbour string) (*uint64, error) {
 // relayedSeen is how many ids relayed posts may hold in the seen-set: all
 // but a tenth of it, which only this node's users' posts may take, so that
 // they can still post while neighbours flood.
-func relayedSeen(quota node.ChannelQuota) uint64 {
+func relayedSeen(quota protocol.ChannelQuota) uint64 {
 	return uint64(quota.MaxSeen - quota.MaxSeen/10)
 }
 
@@ -127,7 +127,7 @@ func (m *chanTx) syncRecency() error {
 
 // channel returns the bookkeeping of channel id, zero for one without kept
 // posts.
-func (m *chanTx) channel(id node.ChannelID) (*chanEntry, error) {
+func (m *chanTx) channel(id protocol.ChannelID) (*chanEntry, error) {
 	if c := m.chans[id]; c != nil {
 		return c, nil
 	}
@@ -144,14 +144,14 @@ func (m *chanTx) channel(id node.ChannelID) (*chanEntry, error) {
 }
 
 // seen reports whether id is in the seen-set.
-func (m *chanTx) seen(id node.PostID) (bool, error) {
+func (m *chanTx) seen(id protocol.PostID) (bool, error) {
 	_, _, ok, err := lookupChanSeen(m.tx, id)
 	return ok, err
 }
 
 // lookupChanSeen returns the expiry of id in the channel seen-set and the
 // neighbour whose post put it there; ok is false if it is not there.
-func lookupChanSeen(tx *bolt.Tx, id node.PostID) (expires time.Time, from string, ok bool, err error) {
+func lookupChanSeen(tx *bolt.Tx, id protocol.PostID) (expires time.Time, from string, ok bool, err error) {
 	raw := tx.Bucket(bucketChanSeen).Get(id[:])
 	if raw == nil {
 		return expires, "", false, nil
@@ -166,28 +166,28 @@ func lookupChanSeen(tx *bolt.Tx, id node.PostID) (expires time.Time, from string
 // the store to its quota, unless p's id was seen, p is too large to keep
 // (rec is nil) or the seen-set is full: then the refusal says why and
 // nothing changed. evicted counts the posts the trimming removed.
-func (m *chanTx) add(p node.StoredPost, rec []byte) (seq uint64, evicted int, refusal, err error) {
+func (m *chanTx) add(p protocol.StoredPost, rec []byte) (seq uint64, evicted int, refusal, err error) {
 	switch seen, err := m.seen(p.ID); {
 	case err != nil:
 		return 0, 0, nil, err
 	case seen:
-		return 0, 0, fmt.Errorf("post %x: %w", p.ID, node.ErrPostSeen), nil
+		return 0, 0, fmt.Errorf("post %x: %w", p.ID, protocol.ErrPostSeen), nil
 	case rec == nil:
-		return 0, 0, fmt.Errorf("%w: a post of %d bytes, it keeps at most %d", node.ErrChannelFull, len(p.Data), maxPostData(m.quota)), nil
+		return 0, 0, fmt.Errorf("%w: a post of %d bytes, it keeps at most %d", protocol.ErrChannelFull, len(p.Data), maxPostData(m.quota)), nil
 	case m.totals.seen >= uint64(m.quota.MaxSeen):
-		return 0, 0, fmt.Errorf("%w: it remembers %d of %d post ids", node.ErrChannelFull, m.totals.seen, m.quota.MaxSeen), nil
+		return 0, 0, fmt.Errorf("%w: it remembers %d of %d post ids", protocol.ErrChannelFull, m.totals.seen, m.quota.MaxSeen), nil
 	case p.From != "" && m.totals.seen >= relayedSeen(m.quota):
-		return 0, 0, fmt.Errorf("%w: it remembers %d post ids, the most it takes from neighbours is %d", node.ErrChannelFull, m.totals.seen, relayedSeen(m.quota)), nil
+		return 0, 0, fmt.Errorf("%w: it remembers %d post ids, the most it takes from neighbours is %d", protocol.ErrChannelFull, m.totals.seen, relayedSeen(m.quota)), nil
 	}
 	if len(p.From) > MaxDomainLen {
-		return 0, 0, fmt.Errorf("%w: neighbour domain of %d bytes", node.ErrBadPost, len(p.From)), nil
+		return 0, 0, fmt.Errorf("%w: neighbour domain of %d bytes", protocol.ErrBadPost, len(p.From)), nil
 	}
 	nseen, err := m.neighbour(p.From)
 	if err != nil {
 		return 0, 0, nil, err
 	}
 	if p.From != "" && *nseen >= uint64(m.quota.NeighbourSeen) {
-		return 0, 0, fmt.Errorf("%w: it remembers %d post ids from neighbour %s, its share is %d", node.ErrNeighbourShare, *nseen, p.From, m.quota.NeighbourSeen), nil
+		return 0, 0, fmt.Errorf("%w: it remembers %d post ids from neighbour %s, its share is %d", protocol.ErrNeighbourShare, *nseen, p.From, m.quota.NeighbourSeen), nil
 	}
 	if err := m.tx.Bucket(bucketChanSeen).Put(p.ID[:], encodeChanSeen(p.Expires, p.From)); err != nil {
 		return 0, 0, nil, err
@@ -237,7 +237,7 @@ func (m *chanTx) add(p node.StoredPost, rec []byte) (seq uint64, evicted int, re
 // maxPostData is the most Data a post may have: one that alone passes
 // MaxBytes could only be kept by evicting itself, and bbolt bounds a
 // value.
-func maxPostData(quota node.ChannelQuota) int64 {
+func maxPostData(quota protocol.ChannelQuota) int64 {
 	return min(quota.MaxBytes, int64(bolt.MaxValueSize-postHeader))
 }
 
@@ -249,7 +249,7 @@ func maxPostData(quota node.ChannelQuota) int64 {
 // MaxBytes never evicts just and MaxChannels never its channel; without
 // (at Open), every channel is trimmed and anything may go.
 func (m *chanTx) trim(just *postRef) (evicted int, err error) {
-	var over []node.ChannelID
+	var over []protocol.ChannelID
 	if just != nil {
 		over = append(over, just.channel)
 	} else if over, err = m.channelsOver(); err != nil {
@@ -287,7 +287,7 @@ func (m *chanTx) trim(just *postRef) (evicted int, err error) {
 		evicted++
 	}
 	for m.totals.channels > uint64(m.quota.MaxChannels) {
-		var keep *node.ChannelID
+		var keep *protocol.ChannelID
 		if just != nil {
 			keep = &just.channel
 		}
@@ -301,8 +301,8 @@ func (m *chanTx) trim(just *postRef) (evicted int, err error) {
 }
 
 // channelsOver returns the channels that keep more than Retain posts.
-func (m *chanTx) channelsOver() ([]node.ChannelID, error) {
-	var over []node.ChannelID
+func (m *chanTx) channelsOver() ([]protocol.ChannelID, error) {
+	var over []protocol.ChannelID
 	err := m.tx.Bucket(bucketChanMeta).ForEach(func(k, v []byte) error {
 		id, err := channelIDKey(k)
 		if err != nil {
@@ -380,12 +380,12 @@ func (m *chanTx) evictPost(ref postRef) error {
 
 // evictStalest removes every kept post of the channel whose last post
 // came longest ago, other than keep, and returns how many.
-func (m *chanTx) evictStalest(keep *node.ChannelID) (int, error) {
+func (m *chanTx) evictStalest(keep *protocol.ChannelID) (int, error) {
 	if err := m.syncRecency(); err != nil {
 		return 0, err
 	}
 	cur := m.tx.Bucket(bucketChanRecency).Cursor()
-	var victim *node.ChannelID
+	var victim *protocol.ChannelID
 	for k, _ := cur.First(); k != nil && victim == nil; k, _ = cur.Next() {
 		_, id, err := parseRecencyKey(k)
 		if err != nil {
@@ -402,7 +402,7 @@ func (m *chanTx) evictStalest(keep *node.ChannelID) (int, error) {
 }
 
 // evictChannel removes every kept post of channel id.
-func (m *chanTx) evictChannel(id node.ChannelID) (int, error) {
+func (m *chanTx) evictChannel(id protocol.ChannelID) (int, error) {
 	posts := m.tx.Bucket(bucketChanPosts).Bucket(id[:])
 	if posts == nil {
 		return 0, fmt.Errorf("%w: channel %x has a recency entry and no posts", ErrCorrupt, id)

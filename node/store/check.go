@@ -10,6 +10,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Check verifies the store file at path, which no process may have open
@@ -46,7 +47,7 @@ func (s *Store) Check() error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
-		return fmt.Errorf("store: check: %w", node.ErrStoreClosed)
+		return fmt.Errorf("store: check: %w", protocol.ErrStoreClosed)
 	}
 	return checkDB(s.db, &s.opts)
 }
@@ -223,7 +224,7 @@ func checkInvariants(tx *bolt.Tx, opts *Options) error {
 	if err := checkMesh(tx); err != nil {
 		return err
 	}
-	var quota *node.ChannelQuota
+	var quota *protocol.ChannelQuota
 	if opts != nil {
 		quota = &opts.Channels
 	}

@@ -9,6 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 func TestCheckPassesOnAnOpenStore(t *testing.T) {
@@ -72,11 +73,11 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 		}},
 		{"a held envelope whose id is seen as forwarded", func(tx *bolt.Tx) error {
 			id := meshID(1)
-			return tx.Bucket(bucketMeshSeen).Put(id[:], encodeSeen(node.SeenForwarded, t0.Add(time.Hour), ""))
+			return tx.Bucket(bucketMeshSeen).Put(id[:], encodeSeen(protocol.SeenForwarded, t0.Add(time.Hour), ""))
 		}},
 		{"an id seen as held without an envelope", func(tx *bolt.Tx) error {
 			id := meshID(9)
-			if err := tx.Bucket(bucketMeshSeen).Put(id[:], encodeSeen(node.SeenHeld, t0, "")); err != nil {
+			if err := tx.Bucket(bucketMeshSeen).Put(id[:], encodeSeen(protocol.SeenHeld, t0, "")); err != nil {
 				return err
 			}
 			if err := tx.Bucket(bucketSeenExpiry).Put(idExpiryKey(t0, id), nil); err != nil {
@@ -166,7 +167,7 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 				t.Fatal(err)
 			}
 			mustCreate(t, s, "bob")
-			if _, err := s.Enqueue(context.Background(), []node.NewMessage{msg("bob", "x", time.Hour)}); err != nil {
+			if _, err := s.Enqueue(context.Background(), []protocol.NewMessage{msg("bob", "x", time.Hour)}); err != nil {
 				t.Fatal(err)
 			}
 			sent := envelope(1, "a", "o", 3, time.Hour)

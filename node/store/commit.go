@@ -8,6 +8,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // The group committer: one goroutine that writes the Enqueue, Hold and
@@ -19,9 +20,9 @@ import (
 type commitReq struct {
 	op    string // "enqueue", "hold" or "add posts", for errors
 	ctx   context.Context
-	msgs  []node.NewMessage   // an Enqueue's messages
-	envs  []node.HeldEnvelope // a Hold's envelopes
-	posts []node.StoredPost   // an AddPosts's posts
+	msgs  []protocol.NewMessage   // an Enqueue's messages
+	envs  []protocol.HeldEnvelope // a Hold's envelopes
+	posts []protocol.StoredPost   // an AddPosts's posts
 	// recs are the encoded records of msgs, envs or posts, made by the
 	// caller; nil for an envelope that refusals already refuses and for
 	// a post too large to keep.
@@ -36,11 +37,11 @@ func (r *commitReq) size() int { return len(r.msgs) + len(r.envs) + len(r.posts)
 
 // commitResult answers a commitReq.
 type commitResult struct {
-	receipts []node.Receipt // an Enqueue's
-	refusals []error        // a Hold's or an AddPosts's
-	seqs     []uint64       // a Hold's or an AddPosts's, 0 for a refused one
-	evicted  int            // an AddPosts's
-	stored   int            // messages stored, for Options.OnCommit
+	receipts []protocol.Receipt // an Enqueue's
+	refusals []error            // a Hold's or an AddPosts's
+	seqs     []uint64           // a Hold's or an AddPosts's, 0 for a refused one
+	evicted  int                // an AddPosts's
+	stored   int                // messages stored, for Options.OnCommit
 	err      error
 }
 
@@ -51,7 +52,7 @@ func (s *Store) submit(req *commitReq) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
-		return fmt.Errorf("store: %s: %w", req.op, node.ErrStoreClosed)
+		return fmt.Errorf("store: %s: %w", req.op, protocol.ErrStoreClosed)
 	}
 	req.arrived = time.Now()
 	s.queued.Add(1)
@@ -208,8 +209,8 @@ func (s *Store) commit(batch []*commitReq) {
 type commitTx struct {
 	tx        *bolt.Tx
 	limits    node.MailboxLimits
-	quota     node.MeshQuota
-	chanQuota node.ChannelQuota
+	quota     protocol.MeshQuota
+	chanQuota protocol.ChannelQuota
 	boxes     map[string]*mailbox
 	// mailBytes is the payload bytes of all mailboxes with what this
 	// transaction added.

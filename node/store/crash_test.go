@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // crashChildEnv, when set to a directory, turns the test binary into the
@@ -33,15 +34,15 @@ const (
 func crashOptions() Options {
 	return Options{
 		Limits:   node.MailboxLimits{MaxMessages: 1 << 30, MaxBytes: 1 << 40},
-		Mesh:     node.MeshQuota{MaxBytes: 1 << 40, DomainBytes: 1 << 40, OriginBytes: 1 << 40, MaxSeen: 1 << 30},
-		Channels: node.ChannelQuota{Retain: 1 << 30, MaxChannels: 1 << 30, MaxBytes: 1 << 40, MaxSeen: 1 << 30},
+		Mesh:     protocol.MeshQuota{MaxBytes: 1 << 40, DomainBytes: 1 << 40, OriginBytes: 1 << 40, MaxSeen: 1 << 30},
+		Channels: protocol.ChannelQuota{Retain: 1 << 30, MaxChannels: 1 << 30, MaxBytes: 1 << 40, MaxSeen: 1 << 30},
 
 		MaxCommitsPerGroup: 1 << 30,
 	}
 }
 
 // crashChannels are the channels the crash child posts to, by name.
-var crashChannels = map[string]node.ChannelID{
+var crashChannels = map[string]protocol.ChannelID{
 	"c0": sha256.Sum256([]byte("crash channel 0")),
 	"c1": sha256.Sum256([]byte("crash channel 1")),
 }
@@ -63,7 +64,7 @@ func crashChild(dir string) int {
 	}
 	for u := range crashUsers {
 		err := s.CreateAccount(node.Account{User: fmt.Sprintf("u%d", u), Created: time.Now()})
-		if err != nil && !errors.Is(err, node.ErrUserExists) { // a later round
+		if err != nil && !errors.Is(err, protocol.ErrUserExists) { // a later round
 			fmt.Fprintln(os.Stderr, "crash child:", err)
 			return 2
 		}
@@ -83,7 +84,7 @@ func crashChild(dir string) int {
 				id := fmt.Sprintf("p%d.%d.%d", os.Getpid(), g, i)
 				payload := id + "-" + pad
 				now := time.Now()
-				rs, err := s.Enqueue(ctx, []node.NewMessage{{Recipient: user, Payload: []byte(payload), Enqueued: now, Expires: now.Add(time.Hour)}})
+				rs, err := s.Enqueue(ctx, []protocol.NewMessage{{Recipient: user, Payload: []byte(payload), Enqueued: now, Expires: now.Add(time.Hour)}})
 				if err != nil || rs[0].Err != nil {
 					return
 				}
@@ -99,10 +100,10 @@ func crashChild(dir string) int {
 	wg.Go(func() {
 		data := make([]byte, 200)
 		for i := 0; i < 100_000; i += 4 {
-			envs := make([]node.HeldEnvelope, 4)
+			envs := make([]protocol.HeldEnvelope, 4)
 			for j := range envs {
 				now := time.Now()
-				envs[j] = node.HeldEnvelope{
+				envs[j] = protocol.HeldEnvelope{
 					ID:      sha256.Sum256(fmt.Appendf(nil, "p%d.h%d", os.Getpid(), i+j)),
 					Domain:  fmt.Sprintf("d%d", j%2),
 					Origin:  "o",
@@ -128,11 +129,11 @@ func crashChild(dir string) int {
 	wg.Go(func() {
 		data := make([]byte, 200)
 		for i := 0; i < 100_000; i += 4 {
-			posts := make([]node.StoredPost, 4)
+			posts := make([]protocol.StoredPost, 4)
 			names := make([]string, 4)
 			for j := range posts {
 				names[j] = fmt.Sprintf("c%d", j%2)
-				posts[j] = node.StoredPost{
+				posts[j] = protocol.StoredPost{
 					ID:      sha256.Sum256(fmt.Appendf(nil, "p%d.c%d", os.Getpid(), i+j)),
 					Channel: crashChannels[names[j]],
 					Expires: time.Now().Add(time.Hour),

@@ -7,11 +7,12 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
-// PutKeys replaces user's published keys. node.ErrUnknownUser if there is
+// PutKeys replaces user's published keys. protocol.ErrUnknownUser if there is
 // no such account.
-func (s *Store) PutKeys(user string, k node.PublishedKeys) error {
+func (s *Store) PutKeys(user string, k protocol.PublishedKeys) error {
 	rec := encodeKeys(k)
 	return s.update("put keys", func(tx *bolt.Tx) error {
 		if err := hasAccount(tx, user); err != nil {
@@ -21,17 +22,17 @@ func (s *Store) PutKeys(user string, k node.PublishedKeys) error {
 	})
 }
 
-// Keys returns user's published keys: node.ErrUnknownUser, or
-// node.ErrNoKeys when the user has published none.
-func (s *Store) Keys(user string) (node.PublishedKeys, error) {
-	var k node.PublishedKeys
+// Keys returns user's published keys: protocol.ErrUnknownUser, or
+// protocol.ErrNoKeys when the user has published none.
+func (s *Store) Keys(user string) (protocol.PublishedKeys, error) {
+	var k protocol.PublishedKeys
 	err := s.view("keys", func(tx *bolt.Tx) error {
 		if err := hasAccount(tx, user); err != nil {
 			return err
 		}
 		raw := tx.Bucket(bucketKeys).Get([]byte(user))
 		if raw == nil {
-			return fmt.Errorf("%w: %q", node.ErrNoKeys, user)
+			return fmt.Errorf("%w: %q", protocol.ErrNoKeys, user)
 		}
 		var err error
 		k, err = decodeKeys(raw)
@@ -93,10 +94,10 @@ func deleteKeyPackages(tx *bolt.Tx, user string) error {
 // AddKeyPackages appends pkgs, of MLS cipher suite suite, to user's key
 // packages of that suite and, when lastResort is not nil, replaces the
 // user's last-resort package of the suite, in one transaction. It fails,
-// adding nothing, with node.ErrTooManyKeyPackages when the user would hold
+// adding nothing, with protocol.ErrTooManyKeyPackages when the user would hold
 // more than Options.MaxKeyPackages of the suite (the last-resort package
 // does not count), ErrEmptyKeyPackage when a package is empty,
-// ErrBadSuite for suite 0, and node.ErrUnknownUser.
+// ErrBadSuite for suite 0, and protocol.ErrUnknownUser.
 func (s *Store) AddKeyPackages(user string, suite uint16, pkgs [][]byte, lastResort []byte) error {
 	if suite == 0 {
 		return fmt.Errorf("store: add key packages: %w", ErrBadSuite)
@@ -126,7 +127,7 @@ func (s *Store) AddKeyPackages(user string, suite uint16, pkgs [][]byte, lastRes
 			}
 			if held+len(pkgs) > s.opts.MaxKeyPackages {
 				return fmt.Errorf("%w: %q holds %d of suite 0x%04x, adding %d, bound %d",
-					node.ErrTooManyKeyPackages, user, held, suite, len(pkgs), s.opts.MaxKeyPackages)
+					protocol.ErrTooManyKeyPackages, user, held, suite, len(pkgs), s.opts.MaxKeyPackages)
 			}
 			for _, p := range pkgs {
 				// NextSequence numbers packages in upload order, so the
@@ -150,7 +151,7 @@ func (s *Store) AddKeyPackages(user string, suite uint16, pkgs [][]byte, lastRes
 // TakeKeyPackage removes and returns the oldest of user's key packages of
 // MLS cipher suite suite. When none is left it returns the suite's
 // last-resort package, which stays, with lastResort true; when there is
-// none either, node.ErrNoKeyPackage.
+// none either, protocol.ErrNoKeyPackage.
 func (s *Store) TakeKeyPackage(user string, suite uint16) (pkg []byte, lastResort bool, err error) {
 	err = s.update("take key package", func(tx *bolt.Tx) error {
 		if err := hasAccount(tx, user); err != nil {
@@ -168,7 +169,7 @@ func (s *Store) TakeKeyPackage(user string, suite uint16) (pkg []byte, lastResor
 			pkg, lastResort = append([]byte{}, v...), true
 			return nil
 		}
-		return fmt.Errorf("%w: %q, suite 0x%04x", node.ErrNoKeyPackage, user, suite)
+		return fmt.Errorf("%w: %q, suite 0x%04x", protocol.ErrNoKeyPackage, user, suite)
 	})
 	if err != nil {
 		return nil, false, err
@@ -178,7 +179,7 @@ func (s *Store) TakeKeyPackage(user string, suite uint16) (pkg []byte, lastResor
 
 // KeyPackageCount returns how many key packages of MLS cipher suite suite
 // user holds, not counting the last-resort one, and whether user has a
-// last-resort one of the suite; node.ErrUnknownUser if there is no such
+// last-resort one of the suite; protocol.ErrUnknownUser if there is no such
 // account.
 func (s *Store) KeyPackageCount(user string, suite uint16) (count int, lastResort bool, err error) {
 	err = s.view("key package count", func(tx *bolt.Tx) error {

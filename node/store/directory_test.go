@@ -5,19 +5,19 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 func TestPublishedKeys(t *testing.T) {
 	s := openTest(t, testOptions())
 	mustCreate(t, s, "alice")
-	if _, err := s.Keys("alice"); !errors.Is(err, node.ErrNoKeys) {
+	if _, err := s.Keys("alice"); !errors.Is(err, protocol.ErrNoKeys) {
 		t.Errorf("Keys before publishing: %v, want ErrNoKeys", err)
 	}
-	if _, err := s.Keys("nobody"); !errors.Is(err, node.ErrUnknownUser) {
+	if _, err := s.Keys("nobody"); !errors.Is(err, protocol.ErrUnknownUser) {
 		t.Errorf("Keys of nobody: %v, want ErrUnknownUser", err)
 	}
-	if err := s.PutKeys("nobody", sampleKeys); !errors.Is(err, node.ErrUnknownUser) {
+	if err := s.PutKeys("nobody", sampleKeys); !errors.Is(err, protocol.ErrUnknownUser) {
 		t.Errorf("PutKeys for nobody: %v, want ErrUnknownUser", err)
 	}
 	if err := s.PutKeys("alice", sampleKeys); err != nil {
@@ -50,10 +50,10 @@ func TestKeyPackagesAreTakenOldestFirstOnce(t *testing.T) {
 			t.Errorf("TakeKeyPackage = %q, %v, %v; want %q", p, last, err, want)
 		}
 	}
-	if _, _, err := s.TakeKeyPackage("alice", 1); !errors.Is(err, node.ErrNoKeyPackage) {
+	if _, _, err := s.TakeKeyPackage("alice", 1); !errors.Is(err, protocol.ErrNoKeyPackage) {
 		t.Errorf("TakeKeyPackage when none is left: %v, want ErrNoKeyPackage", err)
 	}
-	if _, _, err := s.TakeKeyPackage("nobody", 1); !errors.Is(err, node.ErrUnknownUser) {
+	if _, _, err := s.TakeKeyPackage("nobody", 1); !errors.Is(err, protocol.ErrUnknownUser) {
 		t.Errorf("TakeKeyPackage of nobody: %v, want ErrUnknownUser", err)
 	}
 }
@@ -99,16 +99,16 @@ func TestTooManyKeyPackagesAddsNothing(t *testing.T) {
 		}
 		return out
 	}
-	if err := s.AddKeyPackages("alice", 1, pkgs(6, "x"), []byte("last")); !errors.Is(err, node.ErrTooManyKeyPackages) {
+	if err := s.AddKeyPackages("alice", 1, pkgs(6, "x"), []byte("last")); !errors.Is(err, protocol.ErrTooManyKeyPackages) {
 		t.Errorf("6 packages at once: %v, want ErrTooManyKeyPackages", err)
 	}
-	if _, _, err := s.TakeKeyPackage("alice", 1); !errors.Is(err, node.ErrNoKeyPackage) {
+	if _, _, err := s.TakeKeyPackage("alice", 1); !errors.Is(err, protocol.ErrNoKeyPackage) {
 		t.Errorf("a refused upload stored something (last resort included): %v", err)
 	}
 	if err := s.AddKeyPackages("alice", 1, pkgs(3, "a"), nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddKeyPackages("alice", 1, pkgs(3, "b"), nil); !errors.Is(err, node.ErrTooManyKeyPackages) {
+	if err := s.AddKeyPackages("alice", 1, pkgs(3, "b"), nil); !errors.Is(err, protocol.ErrTooManyKeyPackages) {
 		t.Errorf("3 more on 3: %v, want ErrTooManyKeyPackages", err)
 	}
 	if err := s.AddKeyPackages("alice", 1, pkgs(2, "c"), []byte("last")); err != nil {
@@ -139,7 +139,7 @@ func TestEmptyKeyPackagesAreRefused(t *testing.T) {
 	if err := s.AddKeyPackages("alice", 1, nil, []byte{}); !errors.Is(err, ErrEmptyKeyPackage) {
 		t.Errorf("empty last resort: %v, want ErrEmptyKeyPackage", err)
 	}
-	if err := s.AddKeyPackages("nobody", 1, [][]byte{[]byte("p")}, nil); !errors.Is(err, node.ErrUnknownUser) {
+	if err := s.AddKeyPackages("nobody", 1, [][]byte{[]byte("p")}, nil); !errors.Is(err, protocol.ErrUnknownUser) {
 		t.Errorf("packages for nobody: %v, want ErrUnknownUser", err)
 	}
 }
@@ -167,7 +167,7 @@ func TestKeyPackagesOfEachSuiteStandApart(t *testing.T) {
 	if err := s.AddKeyPackages("alice", pq, pkgs(2, "p"), nil); err != nil {
 		t.Fatalf("PQ packages beside a full suite 1: %v", err)
 	}
-	if err := s.AddKeyPackages("alice", pq, pkgs(1, "q"), nil); !errors.Is(err, node.ErrTooManyKeyPackages) {
+	if err := s.AddKeyPackages("alice", pq, pkgs(1, "q"), nil); !errors.Is(err, protocol.ErrTooManyKeyPackages) {
 		t.Errorf("third PQ package at a bound of 2: %v", err)
 	}
 	if n, last, err := s.KeyPackageCount("alice", pq); n != 2 || last || err != nil {
@@ -179,7 +179,7 @@ func TestKeyPackagesOfEachSuiteStandApart(t *testing.T) {
 		}
 	}
 	// No PQ last resort: the suite-1 one is not handed out instead.
-	if p, _, err := s.TakeKeyPackage("alice", pq); !errors.Is(err, node.ErrNoKeyPackage) {
+	if p, _, err := s.TakeKeyPackage("alice", pq); !errors.Is(err, protocol.ErrNoKeyPackage) {
 		t.Errorf("PQ take when none is left: %q %v, want ErrNoKeyPackage", p, err)
 	}
 	if n, last, _ := s.KeyPackageCount("alice", 1); n != 2 || !last {

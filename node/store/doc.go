@@ -220,11 +220,11 @@
 //
 // A field is a 4-byte length and that many bytes. The queue record is the
 // mailbox record (mailboxmeta) and a destination's (meshqueues); its bytes
-// are payload or Data bytes. A seen state is node.SeenState (1 held, 2
-// forwarded, 3 delivered, 4 dropped), a status state node.MeshState (1
-// queued to 5 dropped). A reason is a code: 0 none, 1 node.ErrExpired, 2
-// node.ErrHopLimit, 3 node.ErrUnknownUser, 4 node.ErrBadEnvelope, 5
-// node.ErrMeshFull, 6 node.ErrMailboxFull, 7 node.ErrUnknownDomain, 8 any
+// are payload or Data bytes. A seen state is protocol.SeenState (1 held, 2
+// forwarded, 3 delivered, 4 dropped), a status state protocol.MeshState (1
+// queued to 5 dropped). A reason is a code: 0 none, 1 protocol.ErrExpired, 2
+// protocol.ErrHopLimit, 3 protocol.ErrUnknownUser, 4 protocol.ErrBadEnvelope, 5
+// protocol.ErrMeshFull, 6 protocol.ErrMailboxFull, 7 protocol.ErrUnknownDomain, 8 any
 // other error (ErrOtherReason).
 //
 // Key packages and commits are opaque to the node (MLS KeyPackages and

@@ -4,23 +4,23 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Enqueue stores msgs and returns one receipt per message, in order, once
 // the transaction holding them is committed and synced. A message that
 // cannot be stored gets an error in its receipt and does not affect the
-// others: node.ErrUnknownUser, node.ErrMailboxFull (count or bytes over
-// Options.Limits), node.ErrStoreFull (all mailboxes together at
+// others: protocol.ErrUnknownUser, protocol.ErrMailboxFull (count or bytes over
+// Options.Limits), protocol.ErrStoreFull (all mailboxes together at
 // Options.Limits.TotalBytes; nothing stored is evicted), or
 // ErrPayloadTooLarge.
 //
 // A message with a MeshID came through the store-and-forward mesh: it is
-// stored only if its id is not in the seen-set (else a *node.SeenError
+// stored only if its id is not in the seen-set (else a *protocol.SeenError
 // receipt, also for a second message with the id in one batch) and the
 // set is below Options.Mesh.MaxSeen (else an error wrapping
-// node.ErrMeshFull), and once stored its id is in the seen-set as
-// node.SeenDelivered until MeshExpires, in the same transaction. A message
+// protocol.ErrMeshFull), and once stored its id is in the seen-set as
+// protocol.SeenDelivered until MeshExpires, in the same transaction. A message
 // refused for another reason leaves its id out of the seen-set.
 //
 // Calls are group-committed: one goroutine collects the calls that arrive
@@ -37,10 +37,10 @@ import (
 // retry after a context error may therefore store a message twice; the
 // end-to-end layer tells duplicates apart by their message id.
 //
-// After Close, Enqueue fails with node.ErrStoreClosed; calls queued before
+// After Close, Enqueue fails with protocol.ErrStoreClosed; calls queued before
 // Close are committed by it. The store keeps reading msgs' payloads only
 // inside this call.
-func (s *Store) Enqueue(ctx context.Context, msgs []node.NewMessage) ([]node.Receipt, error) {
+func (s *Store) Enqueue(ctx context.Context, msgs []protocol.NewMessage) ([]protocol.Receipt, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -48,7 +48,7 @@ func (s *Store) Enqueue(ctx context.Context, msgs []node.NewMessage) ([]node.Rec
 		if err := s.checkOpen("enqueue"); err != nil {
 			return nil, err
 		}
-		return []node.Receipt{}, nil
+		return []protocol.Receipt{}, nil
 	}
 	// Encoding here copies the payloads, so the committer never reads
 	// the caller's memory, and spreads the copying over the callers.
@@ -78,18 +78,18 @@ func (s *Store) Enqueue(ctx context.Context, msgs []node.NewMessage) ([]node.Rec
 // the error is the transaction's failure. A message from the mesh is
 // stored only if its id may enter the seen-set, and enters it only if it
 // is stored.
-func (w *commitTx) add(m node.NewMessage, rec []byte) (node.Receipt, error) {
-	fromMesh := m.MeshID != node.MeshID{}
+func (w *commitTx) add(m protocol.NewMessage, rec []byte) (protocol.Receipt, error) {
+	fromMesh := m.MeshID != protocol.MeshID{}
 	if fromMesh {
 		if err := w.openMesh(); err != nil {
-			return node.Receipt{}, err
+			return protocol.Receipt{}, err
 		}
 		refusal, err := w.mesh.admitFrom(m.MeshID, m.MeshFrom)
 		if err != nil {
-			return node.Receipt{}, err
+			return protocol.Receipt{}, err
 		}
 		if refusal != nil {
-			return node.Receipt{Err: fmt.Errorf("store: enqueue to %q: %w", m.Recipient, refusal)}, nil
+			return protocol.Receipt{Err: fmt.Errorf("store: enqueue to %q: %w", m.Recipient, refusal)}, nil
 		}
 	}
 	box := w.boxes[m.Recipient]
@@ -97,28 +97,28 @@ func (w *commitTx) add(m node.NewMessage, rec []byte) (node.Receipt, error) {
 		var err error
 		if box, err = openMailbox(w.tx, m.Recipient); err != nil {
 			if !isUnknownUser(err) {
-				return node.Receipt{}, err
+				return protocol.Receipt{}, err
 			}
-			return node.Receipt{Err: fmt.Errorf("store: enqueue: %w", err)}, nil
+			return protocol.Receipt{Err: fmt.Errorf("store: enqueue: %w", err)}, nil
 		}
 		w.boxes[m.Recipient] = box
 	}
 	seq, refusal, err := box.add(rec, m.Expires, w.limits, w.mailBytes)
 	if err != nil || refusal != nil {
-		return node.Receipt{Err: refusal}, err
+		return protocol.Receipt{Err: refusal}, err
 	}
 	w.mailBytes += int64(len(m.Payload))
 	if fromMesh {
-		if err := w.mesh.addSeenFrom(m.MeshID, node.SeenDelivered, m.MeshExpires, m.MeshFrom); err != nil {
-			return node.Receipt{}, err
+		if err := w.mesh.addSeenFrom(m.MeshID, protocol.SeenDelivered, m.MeshExpires, m.MeshFrom); err != nil {
+			return protocol.Receipt{}, err
 		}
 	}
-	return node.Receipt{Seq: seq}, nil
+	return protocol.Receipt{Seq: seq}, nil
 }
 
 // addAll stores an Enqueue call's messages.
 func (w *commitTx) addAll(req *commitReq) (*commitResult, error) {
-	res := &commitResult{receipts: make([]node.Receipt, len(req.msgs))}
+	res := &commitResult{receipts: make([]protocol.Receipt, len(req.msgs))}
 	for j, m := range req.msgs {
 		r, err := w.add(m, req.recs[j])
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // waitFor polls cond until it holds or a deadline passes.
@@ -52,7 +53,7 @@ func TestConcurrentEnqueuesGetUniqueConsecutiveSeqs(t *testing.T) {
 	for p := range producers {
 		wg.Go(func() {
 			for c := range calls {
-				var msgs []node.NewMessage
+				var msgs []protocol.NewMessage
 				for i := range 1 + c%3 { // calls of 1 to 3 messages
 					msgs = append(msgs, msg(users[(p+c+i)%len(users)], fmt.Sprintf("%d/%d/%d", p, c, i), time.Hour))
 				}
@@ -160,7 +161,7 @@ func TestACallWhoseContextEndsBeforeTheCommitGetsCtxErrAndIsNotStored(t *testing
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error)
 	go func() {
-		_, err := s.Enqueue(ctx, []node.NewMessage{msg("bob", "cancelled", time.Hour)})
+		_, err := s.Enqueue(ctx, []protocol.NewMessage{msg("bob", "cancelled", time.Hour)})
 		errc <- err
 	}()
 	waitFor(t, "the call to queue", func() bool { return s.queued.Load() == 1 })
@@ -168,7 +169,7 @@ func TestACallWhoseContextEndsBeforeTheCommitGetsCtxErrAndIsNotStored(t *testing
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Errorf("Enqueue = %v, want context.Canceled", err)
 	}
-	if _, err := s.Enqueue(ctx, []node.NewMessage{msg("bob", "x", time.Hour)}); !errors.Is(err, context.Canceled) {
+	if _, err := s.Enqueue(ctx, []protocol.NewMessage{msg("bob", "x", time.Hour)}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Enqueue with a cancelled ctx = %v", err)
 	}
 	// Close commits the batch, which skips the cancelled call.
@@ -197,7 +198,7 @@ func TestCloseCommitsQueuedCalls(t *testing.T) {
 	results := make([]error, callers)
 	for i := range callers {
 		wg.Go(func() {
-			rs, err := s.Enqueue(context.Background(), []node.NewMessage{msg("bob", fmt.Sprint(i), time.Hour)})
+			rs, err := s.Enqueue(context.Background(), []protocol.NewMessage{msg("bob", fmt.Sprint(i), time.Hour)})
 			if err == nil {
 				err = rs[0].Err
 			}
@@ -237,7 +238,7 @@ func TestEnqueueDoesNotKeepTheCallersPayload(t *testing.T) {
 	s := openTest(t, testOptions())
 	mustCreate(t, s, "bob")
 	payload := []byte("original")
-	enqueue(t, s, node.NewMessage{Recipient: "bob", Payload: payload, Expires: t0.Add(time.Hour)})
+	enqueue(t, s, protocol.NewMessage{Recipient: "bob", Payload: payload, Expires: t0.Add(time.Hour)})
 	copy(payload, "CHANGED!")
 	if got, _ := s.Fetch("bob", 0, 1); string(got[0].Payload) != "original" {
 		t.Errorf("stored payload %q", got[0].Payload)
@@ -258,7 +259,7 @@ func TestAFullQueueMakesCallersWaitAndHonoursTheirContext(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 2 { // one in the blocked commit, one in the queue
 		wg.Go(func() {
-			rs, err := s.Enqueue(context.Background(), []node.NewMessage{msg("bob", fmt.Sprint(i), time.Hour)})
+			rs, err := s.Enqueue(context.Background(), []protocol.NewMessage{msg("bob", fmt.Sprint(i), time.Hour)})
 			if err != nil || rs[0].Err != nil {
 				t.Errorf("queued call: %v %v", err, rs)
 			}
@@ -267,7 +268,7 @@ func TestAFullQueueMakesCallersWaitAndHonoursTheirContext(t *testing.T) {
 	waitFor(t, "two calls to queue", func() bool { return s.queued.Load() == 2 && len(s.reqs) == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	if _, err := s.Enqueue(ctx, []node.NewMessage{msg("bob", "waits", time.Hour)}); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := s.Enqueue(ctx, []protocol.NewMessage{msg("bob", "waits", time.Hour)}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("call beyond the queue bound: %v, want context.DeadlineExceeded", err)
 	}
 	if err := tx.Rollback(); err != nil {

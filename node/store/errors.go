@@ -3,7 +3,7 @@ package store
 import "errors"
 
 // Errors of the store itself. The errors of the node.Store contract
-// (node.ErrUnknownUser, node.ErrMailboxFull, ...) are node's sentinels; these
+// (protocol.ErrUnknownUser, protocol.ErrMailboxFull, ...) are node's sentinels; these
 // are the ones only this implementation has. All are returned wrapped with
 // context; test them with errors.Is.
 var (
@@ -39,7 +39,7 @@ var (
 	// cipher suite 0.
 	ErrBadSuite = errors.New("key packages of cipher suite 0")
 	// ErrPayloadTooLarge means one message's payload is larger than a
-	// mailbox may ever hold; unlike node.ErrMailboxFull, retrying cannot
+	// mailbox may ever hold; unlike protocol.ErrMailboxFull, retrying cannot
 	// help.
 	ErrPayloadTooLarge = errors.New("payload is larger than a mailbox holds")
 	// ErrInvalidState means Release was given a seen state, or SetStatus a

@@ -7,6 +7,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // expireChunk bounds the entries one Expire transaction removes, so that a
@@ -27,7 +28,7 @@ type mailbox struct {
 	freed uint64
 }
 
-// openMailbox returns user's mailbox; node.ErrUnknownUser if there is none.
+// openMailbox returns user's mailbox; protocol.ErrUnknownUser if there is none.
 func openMailbox(tx *bolt.Tx, user string) (*mailbox, error) {
 	if err := hasAccount(tx, user); err != nil {
 		return nil, err
@@ -63,13 +64,13 @@ func (m *mailbox) add(rec []byte, expires time.Time, limits node.MailboxLimits, 
 	}
 	if m.meta.count+1 > uint64(limits.MaxMessages) || m.meta.bytes+size > uint64(limits.MaxBytes) {
 		return 0, fmt.Errorf("store: enqueue to %q: %w: holds %d messages, %d bytes",
-			m.user, node.ErrMailboxFull, m.meta.count, m.meta.bytes), nil
+			m.user, protocol.ErrMailboxFull, m.meta.count, m.meta.bytes), nil
 	}
 	if total+int64(size) > limits.TotalBytes {
 		// The message names the bound, not what the node holds: senders
 		// need not learn the node's traffic.
 		return 0, fmt.Errorf("store: enqueue to %q: %w: the node holds at most %d bytes of messages",
-			m.user, node.ErrStoreFull, limits.TotalBytes), nil
+			m.user, protocol.ErrStoreFull, limits.TotalBytes), nil
 	}
 	seq = m.meta.lastSeq + 1
 	if err := m.msgs.Put(seqKey(seq), rec); err != nil {
@@ -120,8 +121,8 @@ func (m *mailbox) remove(e stored) error {
 // numbers above afterSeq, in order, leaving out messages that have expired
 // by Options.Now (Expires not after it) but are not yet collected. A limit
 // of 0 or less returns none.
-func (s *Store) Fetch(user string, afterSeq uint64, limit int) ([]node.Message, error) {
-	var out []node.Message
+func (s *Store) Fetch(user string, afterSeq uint64, limit int) ([]protocol.Message, error) {
+	var out []protocol.Message
 	err := s.view("fetch", func(tx *bolt.Tx) error {
 		if err := hasAccount(tx, user); err != nil {
 			return err

@@ -9,10 +9,11 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // enqueue enqueues msgs and fails the test on a store error.
-func enqueue(t testing.TB, s *Store, msgs ...node.NewMessage) []node.Receipt {
+func enqueue(t testing.TB, s *Store, msgs ...protocol.NewMessage) []protocol.Receipt {
 	t.Helper()
 	rs, err := s.Enqueue(context.Background(), msgs)
 	if err != nil {
@@ -24,7 +25,7 @@ func enqueue(t testing.TB, s *Store, msgs ...node.NewMessage) []node.Receipt {
 	return rs
 }
 
-func seqs(msgs []node.Message) string {
+func seqs(msgs []protocol.Message) string {
 	var b strings.Builder
 	for i, m := range msgs {
 		if i > 0 {
@@ -63,7 +64,7 @@ func TestSequenceNumbersAreConsecutiveFromOneAndNeverReused(t *testing.T) {
 	if last, err := s.LastSeq("carol"); err != nil || last != 1 {
 		t.Errorf("carol's LastSeq: %d, %v", last, err)
 	}
-	if _, err := s.LastSeq("nobody"); !errors.Is(err, node.ErrUnknownUser) {
+	if _, err := s.LastSeq("nobody"); !errors.Is(err, protocol.ErrUnknownUser) {
 		t.Errorf("LastSeq of nobody: %v", err)
 	}
 }
@@ -97,7 +98,7 @@ func TestFetchHonoursAfterSeqAndLimit(t *testing.T) {
 	if len(got) != 1 || string(got[0].Payload) != "m3" || !got[0].Enqueued.Equal(t0) || !got[0].Expires.Equal(t0.Add(time.Hour)) {
 		t.Errorf("message 3: %+v", got)
 	}
-	if _, err := s.Fetch("nobody", 0, 1); !errors.Is(err, node.ErrUnknownUser) {
+	if _, err := s.Fetch("nobody", 0, 1); !errors.Is(err, protocol.ErrUnknownUser) {
 		t.Errorf("Fetch of nobody: %v", err)
 	}
 }
@@ -148,7 +149,7 @@ func TestAck(t *testing.T) {
 			t.Errorf("after Ack(%d): [%s], depth %d/%d; want [%s], %d bytes", tc.upto, seqs(got), count, bytes, tc.remaining, tc.bytes)
 		}
 	}
-	if _, err := s.Ack("nobody", 1); !errors.Is(err, node.ErrUnknownUser) {
+	if _, err := s.Ack("nobody", 1); !errors.Is(err, protocol.ErrUnknownUser) {
 		t.Errorf("Ack of nobody: %v", err)
 	}
 }
@@ -165,11 +166,11 @@ func TestMailboxFullByCount(t *testing.T) {
 			t.Errorf("receipt %d: %+v, want seq %d", i, rs[i], want)
 		}
 	}
-	if !errors.Is(rs[4].Err, node.ErrMailboxFull) || rs[4].Seq != 0 {
+	if !errors.Is(rs[4].Err, protocol.ErrMailboxFull) || rs[4].Seq != 0 {
 		t.Errorf("fourth message to bob: %+v, want ErrMailboxFull", rs[4])
 	}
 	// Full stays full until an ack, and a refusal uses no seq.
-	if rs := enqueue(t, s, msg("bob", "5", time.Hour)); !errors.Is(rs[0].Err, node.ErrMailboxFull) {
+	if rs := enqueue(t, s, msg("bob", "5", time.Hour)); !errors.Is(rs[0].Err, protocol.ErrMailboxFull) {
 		t.Errorf("still full: %+v", rs[0])
 	}
 	s.Ack("bob", 1)
@@ -190,8 +191,8 @@ func TestMailboxFullByBytes(t *testing.T) {
 		msg("bob", "", time.Hour),                      // empty payloads still count
 		msg("bob", "d", time.Hour),
 	)
-	if rs[0].Err != nil || !errors.Is(rs[1].Err, node.ErrMailboxFull) || rs[2].Err != nil || rs[2].Seq != 2 ||
-		rs[3].Err != nil || rs[3].Seq != 3 || !errors.Is(rs[4].Err, node.ErrMailboxFull) {
+	if rs[0].Err != nil || !errors.Is(rs[1].Err, protocol.ErrMailboxFull) || rs[2].Err != nil || rs[2].Seq != 2 ||
+		rs[3].Err != nil || rs[3].Seq != 3 || !errors.Is(rs[4].Err, protocol.ErrMailboxFull) {
 		t.Errorf("receipts: %+v", rs)
 	}
 	if n, b, _ := s.Depth("bob"); n != 3 || b != 100 {
@@ -207,7 +208,7 @@ func TestUnknownRecipientsFailOnlyTheirMessages(t *testing.T) {
 	s := openTest(t, testOptions())
 	mustCreate(t, s, "bob")
 	rs := enqueue(t, s, msg("nobody", "x", time.Hour), msg("bob", "y", time.Hour), msg("", "z", time.Hour))
-	if !errors.Is(rs[0].Err, node.ErrUnknownUser) || rs[1].Err != nil || rs[1].Seq != 1 || !errors.Is(rs[2].Err, node.ErrUnknownUser) {
+	if !errors.Is(rs[0].Err, protocol.ErrUnknownUser) || rs[1].Err != nil || rs[1].Seq != 1 || !errors.Is(rs[2].Err, protocol.ErrUnknownUser) {
 		t.Errorf("receipts: %+v", rs)
 	}
 }
@@ -244,7 +245,7 @@ func TestExpireRemovesMoreMessagesThanOneChunk(t *testing.T) {
 	s := openTest(t, testOptions())
 	s.expireChunk = 3
 	mustCreate(t, s, "bob", "carol")
-	var msgs []node.NewMessage
+	var msgs []protocol.NewMessage
 	for i := range 10 {
 		msgs = append(msgs, msg([]string{"bob", "carol"}[i%2], "x", time.Duration(i)*time.Second))
 	}

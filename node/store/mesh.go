@@ -8,7 +8,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Hold adds envs to their destination domains' queues in one transaction,
@@ -17,17 +17,17 @@ import (
 // fills its place in the returned slice, which is as long as envs (nil for
 // those stored):
 //   - its id is in the seen-set, also from earlier in envs: a
-//     *node.SeenError with the id's state;
+//     *protocol.SeenError with the id's state;
 //   - it would pass a bound of Options.Mesh (the store's bytes, its
 //     destination's, the neighbour's that handed it over, its origin's, or
 //     the seen ids): an error wrapping
-//     node.ErrMeshFull that names the bound and the numbers;
+//     protocol.ErrMeshFull that names the bound and the numbers;
 //   - it has no id, destination or origin, a domain longer than
 //     MaxDomainLen or a sender longer than MaxUserLen: an error wrapping
-//     node.ErrBadEnvelope.
+//     protocol.ErrBadEnvelope.
 //
-// A stored envelope's id enters the seen-set as node.SeenHeld until its
-// Expires, and one with a Sender gets a status, node.MeshQueued at At.
+// A stored envelope's id enters the seen-set as protocol.SeenHeld until its
+// Expires, and one with a Sender gets a status, protocol.MeshQueued at At.
 //
 // Hold goes through the group committer with Enqueue, so that concurrent
 // callers share a sync; a call's envelopes are never split across
@@ -37,7 +37,7 @@ import (
 // answer even when ctx ends meanwhile, so that an error never leaves the
 // outcome unknown: the committer skips a call whose ctx ended, and answers
 // every call it took.
-func (s *Store) Hold(ctx context.Context, envs []node.HeldEnvelope) ([]error, error) {
+func (s *Store) Hold(ctx context.Context, envs []protocol.HeldEnvelope) ([]error, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -97,22 +97,22 @@ func (w *commitTx) holdAll(req *commitReq) (*commitResult, error) {
 }
 
 // checkHeld refuses an envelope that cannot be stored.
-func checkHeld(e node.HeldEnvelope) error {
+func checkHeld(e protocol.HeldEnvelope) error {
 	switch {
-	case e.ID == node.MeshID{}:
-		return fmt.Errorf("%w: no id", node.ErrBadEnvelope)
+	case e.ID == protocol.MeshID{}:
+		return fmt.Errorf("%w: no id", protocol.ErrBadEnvelope)
 	case e.Domain == "" || len(e.Domain) > MaxDomainLen:
-		return fmt.Errorf("%w: destination domain of %d bytes", node.ErrBadEnvelope, len(e.Domain))
+		return fmt.Errorf("%w: destination domain of %d bytes", protocol.ErrBadEnvelope, len(e.Domain))
 	case e.Origin == "" || len(e.Origin) > MaxDomainLen:
-		return fmt.Errorf("%w: origin domain of %d bytes", node.ErrBadEnvelope, len(e.Origin))
+		return fmt.Errorf("%w: origin domain of %d bytes", protocol.ErrBadEnvelope, len(e.Origin))
 	case len(e.Sender) > MaxUserLen:
-		return fmt.Errorf("%w: sender of %d bytes", node.ErrBadEnvelope, len(e.Sender))
+		return fmt.Errorf("%w: sender of %d bytes", protocol.ErrBadEnvelope, len(e.Sender))
 	case len(e.From) > MaxDomainLen:
-		return fmt.Errorf("%w: neighbour domain of %d bytes", node.ErrBadEnvelope, len(e.From))
+		return fmt.Errorf("%w: neighbour domain of %d bytes", protocol.ErrBadEnvelope, len(e.From))
 	case len(e.OriginID) > maxOriginIDLen:
-		return fmt.Errorf("%w: origin node id of %d bytes", node.ErrBadEnvelope, len(e.OriginID))
+		return fmt.Errorf("%w: origin node id of %d bytes", protocol.ErrBadEnvelope, len(e.OriginID))
 	case len(e.Data) > bolt.MaxValueSize-heldHeader-20-len(e.Origin)-len(e.Sender)-len(e.Recipient)-len(e.From)-len(e.OriginID):
-		return fmt.Errorf("%w: %d bytes of data", node.ErrBadEnvelope, len(e.Data))
+		return fmt.Errorf("%w: %d bytes of data", protocol.ErrBadEnvelope, len(e.Data))
 	}
 	return nil
 }
@@ -120,8 +120,8 @@ func checkHeld(e node.HeldEnvelope) error {
 // Held returns up to limit envelopes of domain's queue with Seq above
 // afterSeq, in order; none for a limit of 0 or less. Expired envelopes not
 // yet collected by ExpireMesh are returned too.
-func (s *Store) Held(domain string, afterSeq uint64, limit int) ([]node.HeldEnvelope, error) {
-	var out []node.HeldEnvelope
+func (s *Store) Held(domain string, afterSeq uint64, limit int) ([]protocol.HeldEnvelope, error) {
+	var out []protocol.HeldEnvelope
 	err := s.view("held", func(tx *bolt.Tx) error {
 		envs := tx.Bucket(bucketMeshHeld).Bucket([]byte(domain))
 		if envs == nil || limit <= 0 || afterSeq == ^uint64(0) {
@@ -162,11 +162,11 @@ func (s *Store) HeldDomains() ([]string, error) {
 
 // Release removes the envelopes seqs of domain's queue, in one
 // transaction, and sets their ids' seen state to state, which must be
-// node.SeenForwarded, node.SeenDelivered or node.SeenDropped
+// protocol.SeenForwarded, protocol.SeenDelivered or protocol.SeenDropped
 // (ErrInvalidState); the ids keep their expiry in the seen-set. Seqs not
 // in the queue are ignored. The queue's seqs stay used.
-func (s *Store) Release(domain string, seqs []uint64, state node.SeenState) error {
-	if state != node.SeenForwarded && state != node.SeenDelivered && state != node.SeenDropped {
+func (s *Store) Release(domain string, seqs []uint64, state protocol.SeenState) error {
+	if state != protocol.SeenForwarded && state != protocol.SeenDelivered && state != protocol.SeenDropped {
 		return fmt.Errorf("store: release: %w: seen state %v", ErrInvalidState, state)
 	}
 	if len(seqs) == 0 {
@@ -187,7 +187,7 @@ func (s *Store) Release(domain string, seqs []uint64, state node.SeenState) erro
 }
 
 // Seen returns the seen state of id; false if it is not in the seen-set.
-func (s *Store) Seen(id node.MeshID) (state node.SeenState, ok bool, err error) {
+func (s *Store) Seen(id protocol.MeshID) (state protocol.SeenState, ok bool, err error) {
 	err = s.view("seen", func(tx *bolt.Tx) error {
 		state, _, _, ok, err = lookupSeen(tx, id)
 		return err
@@ -198,10 +198,10 @@ func (s *Store) Seen(id node.MeshID) (state node.SeenState, ok bool, err error) 
 // MeshStats describes the store-and-forward store from its totals and the
 // first envelope of each queue (queues are in the order envelopes were
 // held, so that is the oldest of each).
-func (s *Store) MeshStats() (node.MeshStoreStats, error) {
-	var st node.MeshStoreStats
+func (s *Store) MeshStats() (protocol.MeshStoreStats, error) {
+	var st protocol.MeshStoreStats
 	err := s.view("mesh stats", func(tx *bolt.Tx) error {
-		st = node.MeshStoreStats{}
+		st = protocol.MeshStoreStats{}
 		totals, err := decodeMeshTotals(tx.Bucket(bucketMeta).Get(keyMeshTotals))
 		if err != nil {
 			return fmt.Errorf("mesh totals: %w", err)
@@ -217,7 +217,7 @@ func (s *Store) MeshStats() (node.MeshStoreStats, error) {
 				return nil
 			}
 			domain := string(k)
-			st.Domains = append(st.Domains, node.MeshDomainStats{Domain: domain, Envelopes: int(q.count), Bytes: int64(q.bytes)})
+			st.Domains = append(st.Domains, protocol.MeshDomainStats{Domain: domain, Envelopes: int(q.count), Bytes: int64(q.bytes)})
 			envs := held.Bucket(k)
 			if envs == nil {
 				return fmt.Errorf("%w: queue of %q counts %d envelopes and has none", ErrCorrupt, domain, q.count)
@@ -234,22 +234,22 @@ func (s *Store) MeshStats() (node.MeshStoreStats, error) {
 		})
 	})
 	if err != nil {
-		return node.MeshStoreStats{}, err
+		return protocol.MeshStoreStats{}, err
 	}
 	st.MaxBytes = s.opts.Mesh.MaxBytes
 	return st, nil
 }
 
 // ExpireMesh removes the held envelopes whose Expires is not after now and
-// returns them, without Data, marking their ids node.SeenDropped; it also
+// returns them, without Data, marking their ids protocol.SeenDropped; it also
 // removes the seen ids whose expiry is not after now (which includes those
 // of the envelopes it removed), and the statuses whose message expired
 // statusGrace or longer before now, so that a sender sees "expired" for a
 // while. It walks the expiry indexes and commits every expireChunk
 // removals; after a failure part way the envelopes of the chunks already
 // committed are returned with the error.
-func (s *Store) ExpireMesh(now time.Time) ([]node.HeldEnvelope, error) {
-	var expired []node.HeldEnvelope
+func (s *Store) ExpireMesh(now time.Time) ([]protocol.HeldEnvelope, error) {
+	var expired []protocol.HeldEnvelope
 	for {
 		got, more, err := s.expireMeshChunk(now)
 		expired = append(expired, got...)
@@ -263,7 +263,7 @@ func (s *Store) ExpireMesh(now time.Time) ([]node.HeldEnvelope, error) {
 // held envelopes first, then seen ids, then statuses, and reports whether
 // there may be more. Seen ids go only in a transaction that removed every
 // expired envelope, so that no held envelope loses its seen id.
-func (s *Store) expireMeshChunk(now time.Time) (expired []node.HeldEnvelope, more bool, err error) {
+func (s *Store) expireMeshChunk(now time.Time) (expired []protocol.HeldEnvelope, more bool, err error) {
 	err = s.update("expire mesh", func(tx *bolt.Tx) error {
 		expired, more = nil, false
 		m, err := openMeshTx(tx, s.opts.Mesh)
@@ -279,7 +279,7 @@ func (s *Store) expireMeshChunk(now time.Time) (expired []node.HeldEnvelope, mor
 			if err != nil {
 				return err
 			}
-			e, ok, err := m.release(domain, seq, node.SeenDropped)
+			e, ok, err := m.release(domain, seq, protocol.SeenDropped)
 			if err != nil {
 				return err
 			}
@@ -331,7 +331,7 @@ func (m *meshTx) expireSeen(k []byte) error {
 	switch {
 	case !ok:
 		return fmt.Errorf("%w: seen expiry entry for missing id %x", ErrCorrupt, id)
-	case state == node.SeenHeld:
+	case state == protocol.SeenHeld:
 		return fmt.Errorf("%w: seen id %x expired while its envelope is held", ErrCorrupt, id)
 	case m.totals.seen == 0:
 		return fmt.Errorf("%w: mesh totals count fewer seen ids than there are", ErrCorrupt)

@@ -6,7 +6,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // checkMesh checks the store-and-forward buckets: every queue record
@@ -29,7 +29,7 @@ func checkMesh(tx *bolt.Tx) error {
 	var sum meshTally
 	origins := map[string]meshTally{}
 	neighbours := map[string]neighbourTally{}
-	heldIDs := map[node.MeshID]bool{}
+	heldIDs := map[protocol.MeshID]bool{}
 	wantExpiry := map[string]bool{}
 	err = queues.ForEach(func(k, v []byte) error {
 		domain := string(k)
@@ -58,7 +58,7 @@ func checkMesh(tx *bolt.Tx) error {
 			if err != nil {
 				return err
 			}
-			if !ok || state != node.SeenHeld || !expires.Equal(e.Expires) || from != e.From {
+			if !ok || state != protocol.SeenHeld || !expires.Equal(e.Expires) || from != e.From {
 				return fmt.Errorf("held envelope %x from %q has seen entry %v, %v, from %q, %t", e.ID, e.From, state, expires, from, ok)
 			}
 			n := uint64(len(e.Data))
@@ -187,7 +187,7 @@ func checkTallies(tx *bolt.Tx, bucket []byte, kind string, want map[string]meshT
 // checkSeenSet checks the seen-set against its count in the totals, its
 // expiry index and the ids of the held envelopes, and adds the ids of each
 // neighbour to neighbours.
-func checkSeenSet(tx *bolt.Tx, count uint64, heldIDs map[node.MeshID]bool, neighbours map[string]neighbourTally) error {
+func checkSeenSet(tx *bolt.Tx, count uint64, heldIDs map[protocol.MeshID]bool, neighbours map[string]neighbourTally) error {
 	want := map[string]bool{}
 	var n, nHeld uint64
 	err := tx.Bucket(bucketMeshSeen).ForEach(func(k, v []byte) error {
@@ -205,7 +205,7 @@ func checkSeenSet(tx *bolt.Tx, count uint64, heldIDs map[node.MeshID]bool, neigh
 			t.seen++
 			neighbours[from] = t
 		}
-		if state == node.SeenHeld {
+		if state == protocol.SeenHeld {
 			nHeld++
 		}
 		want[string(idExpiryKey(expires, id))] = true
@@ -226,8 +226,8 @@ func checkSeenSet(tx *bolt.Tx, count uint64, heldIDs map[node.MeshID]bool, neigh
 }
 
 // meshIDKey checks that k is an envelope id.
-func meshIDKey(k []byte) (node.MeshID, error) {
-	var id node.MeshID
+func meshIDKey(k []byte) (protocol.MeshID, error) {
+	var id protocol.MeshID
 	if len(k) != len(id) {
 		return id, fmt.Errorf("%w: envelope id key of %d bytes", ErrCorrupt, len(k))
 	}

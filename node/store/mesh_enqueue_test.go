@@ -8,21 +8,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // meshMsg is a message to user that came through the mesh as envelope n.
-func meshMsg(user string, n int) node.NewMessage {
+func meshMsg(user string, n int) protocol.NewMessage {
 	m := msg(user, "sealed", time.Hour)
 	m.MeshID = meshID(n)
 	m.MeshExpires = t0.Add(2 * time.Hour)
 	return m
 }
 
-// seenErrorState returns the state of err's *node.SeenError, 0 if it has
+// seenErrorState returns the state of err's *protocol.SeenError, 0 if it has
 // none.
-func seenErrorState(err error) node.SeenState {
-	var seen *node.SeenError
+func seenErrorState(err error) protocol.SeenState {
+	var seen *protocol.SeenError
 	if errors.As(err, &seen) {
 		return seen.State
 	}
@@ -36,24 +36,24 @@ func TestEnqueueFromTheMeshStoresAnIDOnce(t *testing.T) {
 	if rs[0].Err != nil || rs[1].Err != nil || rs[3].Err != nil {
 		t.Fatalf("receipts: %+v", rs)
 	}
-	if got := seenErrorState(rs[2].Err); got != node.SeenDelivered {
+	if got := seenErrorState(rs[2].Err); got != protocol.SeenDelivered {
 		t.Errorf("second copy in one call: %v, want a SeenError with state delivered", rs[2].Err)
 	}
 	rs = enqueue(t, s, meshMsg("bob", 2))
-	if got := seenErrorState(rs[0].Err); got != node.SeenDelivered {
+	if got := seenErrorState(rs[0].Err); got != protocol.SeenDelivered {
 		t.Errorf("copy in a later call: %v, want a SeenError with state delivered", rs[0].Err)
 	}
 	if n, _, _ := s.Depth("bob"); n != 3 {
 		t.Errorf("mailbox holds %d messages, want 3", n)
 	}
-	if seenState(t, s, meshID(1)) != node.SeenDelivered {
+	if seenState(t, s, meshID(1)) != protocol.SeenDelivered {
 		t.Error("a delivered id is not seen as delivered")
 	}
-	if got := seenErrorState(hold(t, s, envelope(1, "a", "o", 1, time.Hour))[0]); got != node.SeenDelivered {
+	if got := seenErrorState(hold(t, s, envelope(1, "a", "o", 1, time.Hour))[0]); got != protocol.SeenDelivered {
 		t.Errorf("Hold of a delivered id: %v, want a SeenError with state delivered", got)
 	}
 	mustHold(t, s, envelope(3, "a", "o", 1, time.Hour))
-	if got := seenErrorState(enqueue(t, s, meshMsg("bob", 3))[0].Err); got != node.SeenHeld {
+	if got := seenErrorState(enqueue(t, s, meshMsg("bob", 3))[0].Err); got != protocol.SeenHeld {
 		t.Errorf("Enqueue of a held id: %v, want a SeenError with state held", got)
 	}
 	if st := meshStats(t, s); st.Seen != 3 {
@@ -63,7 +63,7 @@ func TestEnqueueFromTheMeshStoresAnIDOnce(t *testing.T) {
 	if _, err := s.ExpireMesh(t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if seenState(t, s, meshID(2)) != node.SeenDelivered {
+	if seenState(t, s, meshID(2)) != protocol.SeenDelivered {
 		t.Error("the id went with the message's expiry")
 	}
 	if _, err := s.ExpireMesh(t0.Add(2 * time.Hour)); err != nil {
@@ -86,14 +86,14 @@ func TestConcurrentEnqueuesOfOneIDStoreItOnce(t *testing.T) {
 		wg.Go(func() {
 			for i := range ids {
 				n := (p + i) % ids // each producer in another order
-				rs, err := s.Enqueue(context.Background(), []node.NewMessage{meshMsg("bob", n)})
+				rs, err := s.Enqueue(context.Background(), []protocol.NewMessage{meshMsg("bob", n)})
 				switch {
 				case err != nil:
 					t.Error(err)
 					return
 				case rs[0].Err == nil:
 					stored.Add(1)
-				case seenErrorState(rs[0].Err) == node.SeenDelivered:
+				case seenErrorState(rs[0].Err) == protocol.SeenDelivered:
 					refused.Add(1)
 				default:
 					t.Errorf("receipt: %v", rs[0].Err)
@@ -116,10 +116,10 @@ func TestAMessageTheMailboxRefusesLeavesItsIDUnseen(t *testing.T) {
 	s := openTest(t, opts)
 	mustCreate(t, s, "bob")
 	rs := enqueue(t, s, meshMsg("nobody", 1), meshMsg("bob", 2), meshMsg("bob", 3))
-	if !errors.Is(rs[0].Err, node.ErrUnknownUser) || rs[1].Err != nil || !errors.Is(rs[2].Err, node.ErrMailboxFull) {
+	if !errors.Is(rs[0].Err, protocol.ErrUnknownUser) || rs[1].Err != nil || !errors.Is(rs[2].Err, protocol.ErrMailboxFull) {
 		t.Fatalf("receipts: %+v, want unknown user, stored, mailbox full", rs)
 	}
-	for n, want := range map[int]node.SeenState{1: 0, 2: node.SeenDelivered, 3: 0} {
+	for n, want := range map[int]protocol.SeenState{1: 0, 2: protocol.SeenDelivered, 3: 0} {
 		if got := seenState(t, s, meshID(n)); got != want {
 			t.Errorf("seen state of %d: %v, want %v", n, got, want)
 		}
@@ -137,7 +137,7 @@ func TestEnqueueFromTheMeshStopsAtMaxSeen(t *testing.T) {
 	mustCreate(t, s, "bob")
 	mustHold(t, s, manyEnvelopes(1, meshQuota.MaxSeen-1, "a", "o")...)
 	rs := enqueue(t, s, meshMsg("bob", 100), meshMsg("bob", 101), msg("bob", "direct", time.Hour))
-	if rs[0].Err != nil || !errors.Is(rs[1].Err, node.ErrMeshFull) || rs[2].Err != nil {
+	if rs[0].Err != nil || !errors.Is(rs[1].Err, protocol.ErrMeshFull) || rs[2].Err != nil {
 		t.Errorf("receipts at MaxSeen: %+v, want stored, ErrMeshFull, stored (not from the mesh)", rs)
 	}
 	if n, _, _ := s.Depth("bob"); n != 2 {
@@ -158,13 +158,13 @@ func TestHoldAndEnqueueOfOneIDHaveOneWinner(t *testing.T) {
 				n := (p + i) % ids
 				var err error
 				if p%2 == 0 {
-					var rs []node.Receipt
-					if rs, err = s.Enqueue(context.Background(), []node.NewMessage{meshMsg("bob", n)}); err == nil {
+					var rs []protocol.Receipt
+					if rs, err = s.Enqueue(context.Background(), []protocol.NewMessage{meshMsg("bob", n)}); err == nil {
 						err = rs[0].Err
 					}
 				} else {
 					var refusals []error
-					if refusals, err = s.Hold(context.Background(), []node.HeldEnvelope{envelope(n, "a", "o", 1, time.Hour)}); err == nil {
+					if refusals, err = s.Hold(context.Background(), []protocol.HeldEnvelope{envelope(n, "a", "o", 1, time.Hour)}); err == nil {
 						err = refusals[0]
 					}
 				}

@@ -6,14 +6,14 @@ import (
 	"math"
 	"time"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Records of the store-and-forward buckets; the layouts are in the package
 // doc.
 
 const (
-	meshIDLen = len(node.MeshID{})
+	meshIDLen = len(protocol.MeshID{})
 	// heldHeader is the fixed part of a held record: version | held |
 	// expires | id.
 	heldHeader = 1 + 2*timeLen + meshIDLen
@@ -39,7 +39,7 @@ const maxOriginIDLen = 64
 // sender | field recipient | field from | field origin id | data (rest).
 // Domain and Seq are the record's place, not part of it. The buffer is
 // new, so the data is copied.
-func encodeHeld(e node.HeldEnvelope) []byte {
+func encodeHeld(e protocol.HeldEnvelope) []byte {
 	b := make([]byte, heldHeader, heldHeader+20+len(e.Origin)+len(e.Sender)+len(e.Recipient)+len(e.From)+len(e.OriginID)+len(e.Data))
 	b[0] = heldVersion
 	putTime(b[1:], e.Held)
@@ -53,27 +53,27 @@ func encodeHeld(e node.HeldEnvelope) []byte {
 
 // decodeHeld decodes envelope seq of domain's queue, of version 1 or 2;
 // Data aliases b, the rest does not.
-func decodeHeld(domain string, seq uint64, b []byte) (node.HeldEnvelope, error) {
+func decodeHeld(domain string, seq uint64, b []byte) (protocol.HeldEnvelope, error) {
 	if len(b) == 0 {
-		return node.HeldEnvelope{}, fmt.Errorf("%w: empty held record", ErrCorrupt)
+		return protocol.HeldEnvelope{}, fmt.Errorf("%w: empty held record", ErrCorrupt)
 	}
 	switch v := b[0]; {
 	case v < minRecordVersion:
-		return node.HeldEnvelope{}, fmt.Errorf("%w: held record version %d, oldest read is %d", ErrRecordTooOld, v, minRecordVersion)
+		return protocol.HeldEnvelope{}, fmt.Errorf("%w: held record version %d, oldest read is %d", ErrRecordTooOld, v, minRecordVersion)
 	case v > heldVersion:
-		return node.HeldEnvelope{}, fmt.Errorf("%w: held record version %d, newest known is %d", ErrRecordUnknown, v, heldVersion)
+		return protocol.HeldEnvelope{}, fmt.Errorf("%w: held record version %d, newest known is %d", ErrRecordUnknown, v, heldVersion)
 	}
 	body := b[1:]
 	if len(body) < heldHeader-1 {
-		return node.HeldEnvelope{}, truncated("held", heldHeader-1, len(body))
+		return protocol.HeldEnvelope{}, truncated("held", heldHeader-1, len(body))
 	}
-	e := node.HeldEnvelope{Domain: domain, Seq: seq}
+	e := protocol.HeldEnvelope{Domain: domain, Seq: seq}
 	var err error
 	if e.Held, err = getTime(body); err != nil {
-		return node.HeldEnvelope{}, err
+		return protocol.HeldEnvelope{}, err
 	}
 	if e.Expires, err = getTime(body[timeLen:]); err != nil {
-		return node.HeldEnvelope{}, err
+		return protocol.HeldEnvelope{}, err
 	}
 	copy(e.ID[:], body[2*timeLen:])
 	rest := body[heldHeader-1:]
@@ -84,7 +84,7 @@ func decodeHeld(domain string, seq uint64, b []byte) (node.HeldEnvelope, error) 
 	for _, f := range fields {
 		var field []byte
 		if field, rest, err = takeField("held", rest); err != nil {
-			return node.HeldEnvelope{}, err
+			return protocol.HeldEnvelope{}, err
 		}
 		*f = string(field)
 	}
@@ -97,7 +97,7 @@ func decodeHeld(domain string, seq uint64, b []byte) (node.HeldEnvelope, error) 
 // apart from the node that owns it. Records of version 1 have no origin
 // id and count by domain alone. '/' cannot occur in a domain, so no two
 // origins share a key.
-func originKey(e node.HeldEnvelope) string {
+func originKey(e protocol.HeldEnvelope) string {
 	if e.OriginID == "" {
 		return e.Origin
 	}
@@ -106,14 +106,14 @@ func originKey(e node.HeldEnvelope) string {
 
 // decodeHeldEntry decodes the entry k → v of domain's queue bucket, as
 // decodeHeld.
-func decodeHeldEntry(domain string, k, v []byte) (node.HeldEnvelope, error) {
+func decodeHeldEntry(domain string, k, v []byte) (protocol.HeldEnvelope, error) {
 	seq, err := parseSeqKey(k)
 	if err != nil {
-		return node.HeldEnvelope{}, fmt.Errorf("queue of %q: %w", domain, err)
+		return protocol.HeldEnvelope{}, fmt.Errorf("queue of %q: %w", domain, err)
 	}
 	e, err := decodeHeld(domain, seq, v)
 	if err != nil {
-		return node.HeldEnvelope{}, fmt.Errorf("envelope %d for %q: %w", seq, domain, err)
+		return protocol.HeldEnvelope{}, fmt.Errorf("envelope %d for %q: %w", seq, domain, err)
 	}
 	return e, nil
 }
@@ -125,7 +125,7 @@ const seenVersion = 2
 
 // encodeSeen: version (2) | state | expires | from (rest: the neighbour
 // whose envelope put the id there; empty for one made or delivered here).
-func encodeSeen(state node.SeenState, expires time.Time, from string) []byte {
+func encodeSeen(state protocol.SeenState, expires time.Time, from string) []byte {
 	b := make([]byte, seenLen, seenLen+len(from))
 	b[0] = seenVersion
 	b[1] = byte(state)
@@ -134,7 +134,7 @@ func encodeSeen(state node.SeenState, expires time.Time, from string) []byte {
 }
 
 // decodeSeen decodes a seen record of version 1 or 2.
-func decodeSeen(b []byte) (node.SeenState, time.Time, string, error) {
+func decodeSeen(b []byte) (protocol.SeenState, time.Time, string, error) {
 	if len(b) == 0 {
 		return 0, time.Time{}, "", fmt.Errorf("%w: empty seen record", ErrCorrupt)
 	}
@@ -150,8 +150,8 @@ func decodeSeen(b []byte) (node.SeenState, time.Time, string, error) {
 	case len(b) > seenLen+MaxDomainLen:
 		return 0, time.Time{}, "", fmt.Errorf("%w: seen record names a neighbour of %d bytes", ErrCorrupt, len(b)-seenLen)
 	}
-	state := node.SeenState(b[1])
-	if state < node.SeenHeld || state > node.SeenDropped {
+	state := protocol.SeenState(b[1])
+	if state < protocol.SeenHeld || state > protocol.SeenDropped {
 		return 0, time.Time{}, "", fmt.Errorf("%w: seen state %d", ErrCorrupt, b[1])
 	}
 	expires, err := getTime(b[2:])
@@ -167,13 +167,13 @@ func decodeSeen(b []byte) (node.SeenState, time.Time, string, error) {
 // meaning.
 var statusReasons = [...]error{
 	nil,
-	node.ErrExpired,
-	node.ErrHopLimit,
-	node.ErrUnknownUser,
-	node.ErrBadEnvelope,
-	node.ErrMeshFull,
-	node.ErrMailboxFull,
-	node.ErrUnknownDomain,
+	protocol.ErrExpired,
+	protocol.ErrHopLimit,
+	protocol.ErrUnknownUser,
+	protocol.ErrBadEnvelope,
+	protocol.ErrMeshFull,
+	protocol.ErrMailboxFull,
+	protocol.ErrUnknownDomain,
 	ErrOtherReason,
 }
 
@@ -193,7 +193,7 @@ func reasonCode(reason error) byte {
 // meshStatus is a status record: the status and the user it belongs to.
 type meshStatus struct {
 	sender string
-	node.MessageStatus
+	protocol.MessageStatus
 }
 
 // encodeStatus: version | state | reason code | updated | expires | field
@@ -210,7 +210,7 @@ func encodeStatus(s meshStatus) []byte {
 	return append(b, s.Recipient...)
 }
 
-func decodeStatus(id node.MeshID, b []byte) (meshStatus, error) {
+func decodeStatus(id protocol.MeshID, b []byte) (meshStatus, error) {
 	body, err := recordBody("status", b)
 	if err != nil {
 		return meshStatus{}, err
@@ -218,8 +218,8 @@ func decodeStatus(id node.MeshID, b []byte) (meshStatus, error) {
 	if len(body) < statusHeader-1 {
 		return meshStatus{}, truncated("status", statusHeader-1, len(body))
 	}
-	s := meshStatus{MessageStatus: node.MessageStatus{ID: id, State: node.MeshState(body[0])}}
-	if s.State == node.MeshUnknown || s.State > node.MeshDropped {
+	s := meshStatus{MessageStatus: protocol.MessageStatus{ID: id, State: protocol.MeshState(body[0])}}
+	if s.State == protocol.MeshUnknown || s.State > protocol.MeshDropped {
 		return meshStatus{}, fmt.Errorf("%w: status state %d", ErrCorrupt, body[0])
 	}
 	if int(body[1]) >= len(statusReasons) {

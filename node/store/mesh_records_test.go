@@ -8,12 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 var (
-	sampleHeld = node.HeldEnvelope{
-		ID:        node.MeshID{1, 2, 3},
+	sampleHeld = protocol.HeldEnvelope{
+		ID:        protocol.MeshID{1, 2, 3},
 		Domain:    "n2.example",
 		Origin:    "n1.example",
 		Expires:   t0.Add(7 * 24 * time.Hour),
@@ -25,14 +25,14 @@ var (
 		OriginID:  "abcdefghijklmnopqrstuvwxyz",
 		Seq:       1,
 	}
-	sampleStatus = meshStatus{sender: "alice", MessageStatus: node.MessageStatus{
+	sampleStatus = meshStatus{sender: "alice", MessageStatus: protocol.MessageStatus{
 		ID:        sampleHeld.ID,
-		State:     node.MeshDropped,
+		State:     protocol.MeshDropped,
 		At:        "n3.example",
 		Updated:   t0.Add(time.Minute),
 		Recipient: "bob@n2.example",
 		Expires:   sampleHeld.Expires,
-		Reason:    node.ErrHopLimit,
+		Reason:    protocol.ErrHopLimit,
 	}}
 )
 
@@ -41,18 +41,18 @@ func TestMeshRecordsRoundTrip(t *testing.T) {
 	if err != nil || !equalHeld(e, sampleHeld) {
 		t.Errorf("held: %+v, %v", e, err)
 	}
-	bare := node.HeldEnvelope{ID: node.MeshID{9}, Domain: "d", Seq: 5}
+	bare := protocol.HeldEnvelope{ID: protocol.MeshID{9}, Domain: "d", Seq: 5}
 	if e, err := decodeHeld("d", 5, encodeHeld(bare)); err != nil || !equalHeld(e, bare) {
 		t.Errorf("held without strings and data: %+v, %v", e, err)
 	}
-	state, expires, _, err := decodeSeen(encodeSeen(node.SeenDelivered, t0, ""))
-	if err != nil || state != node.SeenDelivered || !expires.Equal(t0) {
+	state, expires, _, err := decodeSeen(encodeSeen(protocol.SeenDelivered, t0, ""))
+	if err != nil || state != protocol.SeenDelivered || !expires.Equal(t0) {
 		t.Errorf("seen: %v %v %v", state, expires, err)
 	}
 	st, err := decodeStatus(sampleHeld.ID, encodeStatus(sampleStatus))
-	if err != nil || st.sender != "alice" || st.At != "n3.example" || st.State != node.MeshDropped ||
+	if err != nil || st.sender != "alice" || st.At != "n3.example" || st.State != protocol.MeshDropped ||
 		!st.Updated.Equal(sampleStatus.Updated) || !st.Expires.Equal(sampleStatus.Expires) ||
-		st.Recipient != sampleStatus.Recipient || st.Reason != node.ErrHopLimit || st.ID != sampleHeld.ID {
+		st.Recipient != sampleStatus.Recipient || st.Reason != protocol.ErrHopLimit || st.ID != sampleHeld.ID {
 		t.Errorf("status: %+v, %v", st, err)
 	}
 	tally, err := decodeMeshTally(encodeMeshTally(meshTally{3, 300}))
@@ -64,13 +64,13 @@ func TestMeshRecordsRoundTrip(t *testing.T) {
 		t.Errorf("mesh totals: %+v, %v", totals, err)
 	}
 	exp, id, err := parseIDExpiryKey(idExpiryKey(t0, sampleHeld.ID))
-	if err != nil || !exp.Equal(t0) || node.MeshID(id) != sampleHeld.ID {
+	if err != nil || !exp.Equal(t0) || protocol.MeshID(id) != sampleHeld.ID {
 		t.Errorf("envelope id expiry key: %v %x %v", exp, id, err)
 	}
 }
 
 // equalHeld compares envelopes, times by instant.
-func equalHeld(a, b node.HeldEnvelope) bool {
+func equalHeld(a, b protocol.HeldEnvelope) bool {
 	return a.Expires.Equal(b.Expires) && a.Held.Equal(b.Held) && bytes.Equal(a.Data, b.Data) &&
 		reflect.DeepEqual(
 			[]any{a.ID, a.Domain, a.Origin, a.Sender, a.Recipient, a.From, a.OriginID, a.Seq},
@@ -79,8 +79,8 @@ func equalHeld(a, b node.HeldEnvelope) bool {
 
 func TestStatusReasonsReadBackAsTheNodeErrors(t *testing.T) {
 	for _, reason := range []error{
-		nil, node.ErrExpired, node.ErrHopLimit, node.ErrUnknownUser, node.ErrBadEnvelope,
-		node.ErrMeshFull, node.ErrMailboxFull, node.ErrUnknownDomain,
+		nil, protocol.ErrExpired, protocol.ErrHopLimit, protocol.ErrUnknownUser, protocol.ErrBadEnvelope,
+		protocol.ErrMeshFull, protocol.ErrMailboxFull, protocol.ErrUnknownDomain,
 	} {
 		st := sampleStatus
 		st.Reason = reason
@@ -100,12 +100,12 @@ func TestStatusReasonsReadBackAsTheNodeErrors(t *testing.T) {
 }
 
 func TestMeshRecordFieldsOutOfRangeAreRejected(t *testing.T) {
-	for _, state := range []node.SeenState{0, node.SeenDropped + 1} {
+	for _, state := range []protocol.SeenState{0, protocol.SeenDropped + 1} {
 		if _, _, _, err := decodeSeen(encodeSeen(state, t0, "")); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("seen state %d: %v, want ErrCorrupt", state, err)
 		}
 	}
-	for _, state := range []node.MeshState{node.MeshUnknown, node.MeshDropped + 1} {
+	for _, state := range []protocol.MeshState{protocol.MeshUnknown, protocol.MeshDropped + 1} {
 		st := sampleStatus
 		st.State = state
 		if _, err := decodeStatus(st.ID, encodeStatus(st)); !errors.Is(err, ErrCorrupt) {
@@ -130,7 +130,7 @@ func TestMeshRecordFieldsOutOfRangeAreRejected(t *testing.T) {
 
 func FuzzDecodeHeld(f *testing.F) {
 	f.Add(encodeHeld(sampleHeld))
-	f.Add(encodeHeld(node.HeldEnvelope{}))
+	f.Add(encodeHeld(protocol.HeldEnvelope{}))
 	f.Add(encodeHeldV1(sampleHeld))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, err := decodeHeld("d", 1, b)
@@ -145,8 +145,8 @@ func FuzzDecodeHeld(f *testing.F) {
 }
 
 func FuzzDecodeSeen(f *testing.F) {
-	f.Add(encodeSeen(node.SeenHeld, t0, ""))
-	f.Add(encodeSeen(node.SeenForwarded, t0, "n2.example"))
+	f.Add(encodeSeen(protocol.SeenHeld, t0, ""))
+	f.Add(encodeSeen(protocol.SeenForwarded, t0, "n2.example"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		state, expires, from, err := decodeSeen(b)
 		if err != nil {
@@ -162,9 +162,9 @@ func FuzzDecodeSeen(f *testing.F) {
 
 func FuzzDecodeStatus(f *testing.F) {
 	f.Add(encodeStatus(sampleStatus))
-	f.Add(encodeStatus(meshStatus{MessageStatus: node.MessageStatus{State: node.MeshQueued}}))
+	f.Add(encodeStatus(meshStatus{MessageStatus: protocol.MessageStatus{State: protocol.MeshQueued}}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		st, err := decodeStatus(node.MeshID{}, b)
+		st, err := decodeStatus(protocol.MeshID{}, b)
 		if err == nil && !bytes.Equal(encodeStatus(st), b) {
 			t.Errorf("re-encoding differs")
 		}
@@ -193,7 +193,7 @@ func FuzzDecodeMeshCounters(f *testing.F) {
 
 // encodeHeldV1 writes e as the held records of version 1 were written,
 // before the neighbour and the origin's node id were kept.
-func encodeHeldV1(e node.HeldEnvelope) []byte {
+func encodeHeldV1(e protocol.HeldEnvelope) []byte {
 	b := make([]byte, heldHeader)
 	b[0] = 1
 	putTime(b[1:], e.Held)

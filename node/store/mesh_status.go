@@ -6,7 +6,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // statusGrace is how long a status stays after its message expired, so
@@ -14,18 +14,18 @@ import (
 const statusGrace = 24 * time.Hour
 
 // SetStatus records news of a message sent from this node: its state, the
-// domain of the node that reported it, when, and for node.MeshDropped and
-// node.MeshExpired why. It changes only a status that Hold made for the
+// domain of the node that reported it, when, and for protocol.MeshDropped and
+// protocol.MeshExpired why. It changes only a status that Hold made for the
 // message's Sender, and keeps a final state (delivered, expired, dropped)
 // against news of an earlier stage (queued, forwarded); of the final
 // states only delivered replaces another, and nothing replaces it. The
-// reason reads back as the node error it is (node.ErrExpired,
-// node.ErrHopLimit, node.ErrUnknownUser, node.ErrBadEnvelope,
-// node.ErrMeshFull, node.ErrMailboxFull, node.ErrUnknownDomain), any other
-// as ErrOtherReason. A state out of range or node.MeshUnknown fails with
+// reason reads back as the node error it is (protocol.ErrExpired,
+// protocol.ErrHopLimit, protocol.ErrUnknownUser, protocol.ErrBadEnvelope,
+// protocol.ErrMeshFull, protocol.ErrMailboxFull, protocol.ErrUnknownDomain), any other
+// as ErrOtherReason. A state out of range or protocol.MeshUnknown fails with
 // ErrInvalidState.
-func (s *Store) SetStatus(id node.MeshID, state node.MeshState, at string, when time.Time, reason error) error {
-	if state == node.MeshUnknown || state > node.MeshDropped {
+func (s *Store) SetStatus(id protocol.MeshID, state protocol.MeshState, at string, when time.Time, reason error) error {
+	if state == protocol.MeshUnknown || state > protocol.MeshDropped {
 		return fmt.Errorf("store: set status: %w: %v", ErrInvalidState, state)
 	}
 	return s.update("set status", func(tx *bolt.Tx) error {
@@ -47,27 +47,27 @@ func (s *Store) SetStatus(id node.MeshID, state node.MeshState, at string, when 
 
 // replaces reports whether news of state next replaces a status in state
 // cur.
-func replaces(cur, next node.MeshState) bool {
+func replaces(cur, next protocol.MeshState) bool {
 	switch cur {
-	case node.MeshQueued, node.MeshForwarded:
+	case protocol.MeshQueued, protocol.MeshForwarded:
 		return true
-	case node.MeshExpired, node.MeshDropped:
+	case protocol.MeshExpired, protocol.MeshDropped:
 		// A delivery report can arrive after this node gave up: the
 		// recipient has the message all the same.
-		return next == node.MeshDelivered
+		return next == protocol.MeshDelivered
 	}
 	return false
 }
 
 // Statuses returns the statuses of ids sent by sender, in the order of
 // ids; an id without a status, or whose status is another user's, gets
-// State node.MeshUnknown.
-func (s *Store) Statuses(sender string, ids []node.MeshID) ([]node.MessageStatus, error) {
-	out := make([]node.MessageStatus, len(ids))
+// State protocol.MeshUnknown.
+func (s *Store) Statuses(sender string, ids []protocol.MeshID) ([]protocol.MessageStatus, error) {
+	out := make([]protocol.MessageStatus, len(ids))
 	err := s.view("statuses", func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketMeshStatus)
 		for i, id := range ids {
-			out[i] = node.MessageStatus{ID: id}
+			out[i] = protocol.MessageStatus{ID: id}
 			raw := b.Get(id[:])
 			if raw == nil {
 				continue

@@ -12,11 +12,11 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // meshQuota is the tests' small store-and-forward bounds.
-var meshQuota = node.MeshQuota{MaxBytes: 1000, DomainBytes: 600, OriginBytes: 500, MaxSeen: 20}
+var meshQuota = protocol.MeshQuota{MaxBytes: 1000, DomainBytes: 600, OriginBytes: 500, MaxSeen: 20}
 
 // meshOptions are testOptions with meshQuota.
 func meshOptions() Options {
@@ -26,14 +26,14 @@ func meshOptions() Options {
 }
 
 // meshID is the n-th test envelope id (never zero).
-func meshID(n int) node.MeshID {
-	return node.MeshID{0: 0xee, 30: byte(n >> 8), 31: byte(n)}
+func meshID(n int) protocol.MeshID {
+	return protocol.MeshID{0: 0xee, 30: byte(n >> 8), 31: byte(n)}
 }
 
 // envelope is envelope n for domain from origin with size bytes of data,
 // held at t0 and expiring after ttl.
-func envelope(n int, domain, origin string, size int, ttl time.Duration) node.HeldEnvelope {
-	return node.HeldEnvelope{
+func envelope(n int, domain, origin string, size int, ttl time.Duration) protocol.HeldEnvelope {
+	return protocol.HeldEnvelope{
 		ID:      meshID(n),
 		Domain:  domain,
 		Origin:  origin,
@@ -45,7 +45,7 @@ func envelope(n int, domain, origin string, size int, ttl time.Duration) node.He
 
 // hold holds envs and returns the refusals; a failure of the store is
 // fatal.
-func hold(t *testing.T, s *Store, envs ...node.HeldEnvelope) []error {
+func hold(t *testing.T, s *Store, envs ...protocol.HeldEnvelope) []error {
 	t.Helper()
 	refusals, err := s.Hold(context.Background(), envs)
 	if err != nil {
@@ -59,7 +59,7 @@ func hold(t *testing.T, s *Store, envs ...node.HeldEnvelope) []error {
 
 // mustHold holds envs, which must all be stored, and returns them with
 // their seqs.
-func mustHold(t *testing.T, s *Store, envs ...node.HeldEnvelope) []node.HeldEnvelope {
+func mustHold(t *testing.T, s *Store, envs ...protocol.HeldEnvelope) []protocol.HeldEnvelope {
 	t.Helper()
 	for i, err := range hold(t, s, envs...) {
 		if err != nil {
@@ -70,7 +70,7 @@ func mustHold(t *testing.T, s *Store, envs ...node.HeldEnvelope) []node.HeldEnve
 }
 
 // seqsOf returns the seqs of envs.
-func seqsOf(envs []node.HeldEnvelope) []uint64 {
+func seqsOf(envs []protocol.HeldEnvelope) []uint64 {
 	var seqs []uint64
 	for _, e := range envs {
 		seqs = append(seqs, e.Seq)
@@ -85,7 +85,7 @@ func heldSeqs(t *testing.T, s *Store, domain string) []uint64 {
 }
 
 // seenState returns id's seen state, 0 if it is not seen.
-func seenState(t *testing.T, s *Store, id node.MeshID) node.SeenState {
+func seenState(t *testing.T, s *Store, id protocol.MeshID) protocol.SeenState {
 	t.Helper()
 	state, ok, err := s.Seen(id)
 	if err != nil {
@@ -98,7 +98,7 @@ func seenState(t *testing.T, s *Store, id node.MeshID) node.SeenState {
 }
 
 // meshStats returns MeshStats and checks that they agree with the store.
-func meshStats(t *testing.T, s *Store) node.MeshStoreStats {
+func meshStats(t *testing.T, s *Store) protocol.MeshStoreStats {
 	t.Helper()
 	st, err := s.MeshStats()
 	if err != nil {
@@ -123,7 +123,7 @@ func TestHeldEnvelopesComeBackInOrderWithEveryField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []node.HeldEnvelope{envs[0], envs[2], envs[3]}
+	want := []protocol.HeldEnvelope{envs[0], envs[2], envs[3]}
 	if len(got) != len(want) {
 		t.Fatalf("Held returned %d envelopes, want %d", len(got), len(want))
 	}
@@ -146,12 +146,12 @@ func TestHeldEnvelopesComeBackInOrderWithEveryField(t *testing.T) {
 	if err != nil || !slices.Equal(domains, []string{"a.example", "b.example"}) {
 		t.Errorf("HeldDomains = %v, %v", domains, err)
 	}
-	sts, err := s.Statuses("alice", []node.MeshID{meshID(1), meshID(2)})
+	sts, err := s.Statuses("alice", []protocol.MeshID{meshID(1), meshID(2)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantSt := node.MessageStatus{ID: meshID(1), State: node.MeshQueued, At: "here.example", Updated: t0, Recipient: "bob@a.example", Expires: t0.Add(time.Hour)}
-	if !sameStatus(sts[0], wantSt) || sts[1].State != node.MeshUnknown {
+	wantSt := protocol.MessageStatus{ID: meshID(1), State: protocol.MeshQueued, At: "here.example", Updated: t0, Recipient: "bob@a.example", Expires: t0.Add(time.Hour)}
+	if !sameStatus(sts[0], wantSt) || sts[1].State != protocol.MeshUnknown {
 		t.Errorf("statuses after Hold: %+v, want %+v and an unknown one (no sender)", sts, wantSt)
 	}
 }
@@ -167,7 +167,7 @@ func heldAfter(t *testing.T, s *Store, domain string, after uint64, limit int) [
 }
 
 // sameStatus compares statuses, times by instant.
-func sameStatus(a, b node.MessageStatus) bool {
+func sameStatus(a, b protocol.MessageStatus) bool {
 	return a.Updated.Equal(b.Updated) && a.Expires.Equal(b.Expires) &&
 		a.ID == b.ID && a.State == b.State && a.At == b.At && a.Recipient == b.Recipient && a.Reason == b.Reason
 }
@@ -179,7 +179,7 @@ func TestSeqsAreNeverReusedAfterReleaseOrReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	envs := mustHold(t, s, envelope(1, "a", "o", 1, time.Hour), envelope(2, "a", "o", 1, time.Hour), envelope(3, "a", "o", 1, time.Hour))
-	if err := s.Release("a", []uint64{1, 2, 3}, node.SeenForwarded); err != nil {
+	if err := s.Release("a", []uint64{1, 2, 3}, protocol.SeenForwarded); err != nil {
 		t.Fatal(err)
 	}
 	if domains, _ := s.HeldDomains(); len(domains) != 0 {
@@ -196,7 +196,7 @@ func TestSeqsAreNeverReusedAfterReleaseOrReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if err := s.Release("a", []uint64{4}, node.SeenDelivered); err != nil {
+	if err := s.Release("a", []uint64{4}, protocol.SeenDelivered); err != nil {
 		t.Fatal(err)
 	}
 	envs = mustHold(t, s, envelope(5, "a", "o", 1, time.Hour))
@@ -216,15 +216,15 @@ func TestHoldStopsExactlyAtEachBound(t *testing.T) {
 	// 20 ids.
 	for _, tc := range []struct {
 		name     string
-		fill     []node.HeldEnvelope // fits exactly
-		refused  node.HeldEnvelope   // one byte too many
-		message  string              // in the refusal
-		other    node.HeldEnvelope   // fits after fill, beside the bound
-		freeWith time.Time           // ExpireMesh(freeWith) makes room for refused
+		fill     []protocol.HeldEnvelope // fits exactly
+		refused  protocol.HeldEnvelope   // one byte too many
+		message  string                  // in the refusal
+		other    protocol.HeldEnvelope   // fits after fill, beside the bound
+		freeWith time.Time               // ExpireMesh(freeWith) makes room for refused
 	}{
 		{
 			name: "the whole store",
-			fill: []node.HeldEnvelope{
+			fill: []protocol.HeldEnvelope{
 				envelope(1, "d1", "o1", 400, time.Hour), envelope(2, "d2", "o2", 400, time.Hour),
 				envelope(3, "d3", "o3", 200, 2*time.Hour),
 			},
@@ -235,7 +235,7 @@ func TestHoldStopsExactlyAtEachBound(t *testing.T) {
 		},
 		{
 			name: "one destination",
-			fill: []node.HeldEnvelope{
+			fill: []protocol.HeldEnvelope{
 				envelope(1, "d1", "o1", 300, time.Hour), envelope(2, "d1", "o2", 300, 2*time.Hour),
 			},
 			refused:  envelope(3, "d1", "o3", 1, time.Hour),
@@ -245,7 +245,7 @@ func TestHoldStopsExactlyAtEachBound(t *testing.T) {
 		},
 		{
 			name: "one origin",
-			fill: []node.HeldEnvelope{
+			fill: []protocol.HeldEnvelope{
 				envelope(1, "d1", "o1", 250, time.Hour), envelope(2, "d2", "o1", 250, 2*time.Hour),
 			},
 			refused:  envelope(3, "d3", "o1", 1, time.Hour),
@@ -269,7 +269,7 @@ func TestHoldStopsExactlyAtEachBound(t *testing.T) {
 			mustHold(t, s, tc.other)
 			before := meshStats(t, s)
 			err := hold(t, s, tc.refused)[0]
-			if !errors.Is(err, node.ErrMeshFull) || !strings.Contains(err.Error(), tc.message) {
+			if !errors.Is(err, protocol.ErrMeshFull) || !strings.Contains(err.Error(), tc.message) {
 				t.Fatalf("Hold one byte past the bound: %v, want ErrMeshFull with %q", err, tc.message)
 			}
 			if seenState(t, s, tc.refused.ID) != 0 {
@@ -297,8 +297,8 @@ func TestHoldStopsExactlyAtEachBound(t *testing.T) {
 
 // manyEnvelopes are n envelopes from first on, of one byte each, for
 // domain from origin, that expire after an hour.
-func manyEnvelopes(first, n int, domain, origin string) []node.HeldEnvelope {
-	var envs []node.HeldEnvelope
+func manyEnvelopes(first, n int, domain, origin string) []protocol.HeldEnvelope {
+	var envs []protocol.HeldEnvelope
 	for i := range n {
 		envs = append(envs, envelope(first+i, domain, origin, 1, time.Hour))
 	}
@@ -309,8 +309,8 @@ func TestHoldRefusesSeenIDs(t *testing.T) {
 	s := openTest(t, meshOptions())
 	mustHold(t, s, envelope(1, "a", "o", 1, time.Hour), envelope(2, "a", "o", 1, time.Hour))
 	refusals := hold(t, s, envelope(1, "b", "o", 1, time.Hour), envelope(3, "a", "o", 1, time.Hour), envelope(3, "b", "o", 1, time.Hour))
-	for i, want := range []node.SeenState{node.SeenHeld, 0, node.SeenHeld} {
-		var seen *node.SeenError
+	for i, want := range []protocol.SeenState{protocol.SeenHeld, 0, protocol.SeenHeld} {
+		var seen *protocol.SeenError
 		switch {
 		case want == 0 && refusals[i] != nil:
 			t.Errorf("envelope %d: %v, want it stored", i, refusals[i])
@@ -321,14 +321,14 @@ func TestHoldRefusesSeenIDs(t *testing.T) {
 	if got := heldSeqs(t, s, "b"); len(got) != 0 {
 		t.Errorf("duplicates were held for b: %v", got)
 	}
-	if err := s.Release("a", []uint64{2}, node.SeenForwarded); err != nil {
+	if err := s.Release("a", []uint64{2}, protocol.SeenForwarded); err != nil {
 		t.Fatal(err)
 	}
-	var seen *node.SeenError
-	if err := hold(t, s, envelope(2, "a", "o", 1, time.Hour))[0]; !errors.As(err, &seen) || seen.State != node.SeenForwarded {
+	var seen *protocol.SeenError
+	if err := hold(t, s, envelope(2, "a", "o", 1, time.Hour))[0]; !errors.As(err, &seen) || seen.State != protocol.SeenForwarded {
 		t.Errorf("Hold of a released id: %v, want a SeenError with state forwarded", err)
 	}
-	for id, want := range map[int]node.SeenState{1: node.SeenHeld, 2: node.SeenForwarded, 3: node.SeenHeld, 4: 0} {
+	for id, want := range map[int]protocol.SeenState{1: protocol.SeenHeld, 2: protocol.SeenForwarded, 3: protocol.SeenHeld, 4: 0} {
 		if got := seenState(t, s, meshID(id)); got != want {
 			t.Errorf("Seen(%d) = %v, want %v", id, got, want)
 		}
@@ -339,13 +339,13 @@ func TestHoldRefusesEnvelopesItCannotStore(t *testing.T) {
 	s := openTest(t, meshOptions())
 	long := strings.Repeat("x", MaxDomainLen+1)
 	noID := envelope(1, "a", "o", 1, time.Hour)
-	noID.ID = node.MeshID{}
+	noID.ID = protocol.MeshID{}
 	longSender := envelope(5, "a", "o", 1, time.Hour)
 	longSender.Sender = strings.Repeat("u", MaxUserLen+1)
 	refusals := hold(t, s, noID, envelope(2, "", "o", 1, time.Hour), envelope(3, long, "o", 1, time.Hour),
 		envelope(4, "a", "", 1, time.Hour), longSender, envelope(6, "a", "o", 1, time.Hour))
 	for i, err := range refusals[:5] {
-		if !errors.Is(err, node.ErrBadEnvelope) {
+		if !errors.Is(err, protocol.ErrBadEnvelope) {
 			t.Errorf("envelope %d: %v, want ErrBadEnvelope", i, err)
 		}
 	}
@@ -360,19 +360,19 @@ func TestHoldRefusesEnvelopesItCannotStore(t *testing.T) {
 func TestReleaseSetsTheSeenStateAndIgnoresUnknownSeqs(t *testing.T) {
 	s := openTest(t, meshOptions())
 	envs := mustHold(t, s, manyEnvelopes(1, 4, "a", "o")...)
-	if err := s.Release("a", []uint64{2, 2, 9}, node.SeenDelivered); err != nil {
+	if err := s.Release("a", []uint64{2, 2, 9}, protocol.SeenDelivered); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Release("b", []uint64{1}, node.SeenDelivered); err != nil {
+	if err := s.Release("b", []uint64{1}, protocol.SeenDelivered); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Release("a", []uint64{3}, node.SeenDropped); err != nil {
+	if err := s.Release("a", []uint64{3}, protocol.SeenDropped); err != nil {
 		t.Fatal(err)
 	}
 	if got := heldSeqs(t, s, "a"); !slices.Equal(got, []uint64{1, 4}) {
 		t.Errorf("held after releasing 2 and 3: %v", got)
 	}
-	for i, want := range []node.SeenState{node.SeenHeld, node.SeenDelivered, node.SeenDropped, node.SeenHeld} {
+	for i, want := range []protocol.SeenState{protocol.SeenHeld, protocol.SeenDelivered, protocol.SeenDropped, protocol.SeenHeld} {
 		if got := seenState(t, s, envs[i].ID); got != want {
 			t.Errorf("seen state of seq %d: %v, want %v", envs[i].Seq, got, want)
 		}
@@ -380,7 +380,7 @@ func TestReleaseSetsTheSeenStateAndIgnoresUnknownSeqs(t *testing.T) {
 	if st := meshStats(t, s); st.Envelopes != 2 || st.Bytes != 2 || st.Seen != 4 {
 		t.Errorf("stats after releasing 2 of 4: %+v", st)
 	}
-	for _, bad := range []node.SeenState{0, node.SeenHeld, node.SeenDropped + 1} {
+	for _, bad := range []protocol.SeenState{0, protocol.SeenHeld, protocol.SeenDropped + 1} {
 		if err := s.Release("a", []uint64{1}, bad); !errors.Is(err, ErrInvalidState) {
 			t.Errorf("Release with state %v: %v, want ErrInvalidState", bad, err)
 		}
@@ -396,10 +396,10 @@ func TestMeshStoreSurvivesReopen(t *testing.T) {
 	e := envelope(1, "a", "o", 7, time.Hour)
 	e.Sender, e.Recipient, e.At = "alice", "bob@a", "here"
 	mustHold(t, s, e, envelope(2, "b", "o", 3, time.Hour))
-	if err := s.Release("b", []uint64{1}, node.SeenForwarded); err != nil {
+	if err := s.Release("b", []uint64{1}, protocol.SeenForwarded); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetStatus(e.ID, node.MeshForwarded, "next", t0.Add(time.Minute), nil); err != nil {
+	if err := s.SetStatus(e.ID, protocol.MeshForwarded, "next", t0.Add(time.Minute), nil); err != nil {
 		t.Fatal(err)
 	}
 	before := meshStats(t, s)
@@ -419,11 +419,11 @@ func TestMeshStoreSurvivesReopen(t *testing.T) {
 	if got := heldSeqs(t, s, "a"); !slices.Equal(got, []uint64{1}) {
 		t.Errorf("held after reopening: %v", got)
 	}
-	if seenState(t, s, meshID(2)) != node.SeenForwarded {
+	if seenState(t, s, meshID(2)) != protocol.SeenForwarded {
 		t.Error("the released id's state is lost")
 	}
-	sts, err := s.Statuses("alice", []node.MeshID{e.ID})
-	if err != nil || sts[0].State != node.MeshForwarded || sts[0].At != "next" {
+	sts, err := s.Statuses("alice", []protocol.MeshID{e.ID})
+	if err != nil || sts[0].State != protocol.MeshForwarded || sts[0].At != "next" {
 		t.Errorf("status after reopening: %+v, %v", sts, err)
 	}
 }
@@ -439,7 +439,7 @@ func TestMeshStatsDescribeEachQueue(t *testing.T) {
 	early.Held = t0.Add(-time.Minute)
 	mustHold(t, s, late, early, envelope(3, "b", "o", 1, time.Hour))
 	st := meshStats(t, s)
-	want := []node.MeshDomainStats{{Domain: "a", Envelopes: 1, Bytes: 5}, {Domain: "b", Envelopes: 2, Bytes: 11}}
+	want := []protocol.MeshDomainStats{{Domain: "a", Envelopes: 1, Bytes: 5}, {Domain: "b", Envelopes: 2, Bytes: 11}}
 	if st.Envelopes != 3 || st.Bytes != 16 || st.Seen != 3 || !st.Oldest.Equal(early.Held) || !slices.Equal(st.Domains, want) {
 		t.Errorf("stats: %+v, want 3 envelopes, 16 bytes, oldest %v, domains %v", st, early.Held, want)
 	}
@@ -448,7 +448,7 @@ func TestMeshStatsDescribeEachQueue(t *testing.T) {
 func TestExpireMeshRemovesWhatExpiredAndNothingElse(t *testing.T) {
 	s := openTest(t, meshOptions())
 	s.expireChunk = 2 // several transactions
-	var envs []node.HeldEnvelope
+	var envs []protocol.HeldEnvelope
 	for i := range 9 {
 		e := envelope(i+1, []string{"a", "b", "c"}[i%3], "o", 10, time.Duration(1+i%3)*time.Hour)
 		e.Sender, e.Recipient = "alice", "bob@x"
@@ -457,7 +457,7 @@ func TestExpireMeshRemovesWhatExpiredAndNothingElse(t *testing.T) {
 	mustHold(t, s, envs...)
 	// One that expires in the first hour was forwarded: it is no longer
 	// held, but its id stays seen until it expires.
-	if err := s.Release("a", []uint64{1}, node.SeenForwarded); err != nil {
+	if err := s.Release("a", []uint64{1}, protocol.SeenForwarded); err != nil {
 		t.Fatal(err)
 	}
 	expired, err := s.ExpireMesh(t0.Add(time.Hour - time.Nanosecond))
@@ -479,7 +479,7 @@ func TestExpireMeshRemovesWhatExpiredAndNothingElse(t *testing.T) {
 	if !slices.Equal(got, []int{4, 7}) {
 		t.Errorf("ExpireMesh returned envelopes %v, want 4 and 7", got)
 	}
-	for n, want := range map[int]node.SeenState{1: 0, 4: 0, 7: 0, 2: node.SeenHeld, 3: node.SeenHeld} {
+	for n, want := range map[int]protocol.SeenState{1: 0, 4: 0, 7: 0, 2: protocol.SeenHeld, 3: protocol.SeenHeld} {
 		if state := seenState(t, s, meshID(n)); state != want {
 			t.Errorf("seen state of %d after the first hour: %v, want %v", n, state, want)
 		}
@@ -488,8 +488,8 @@ func TestExpireMeshRemovesWhatExpiredAndNothingElse(t *testing.T) {
 		t.Errorf("stats after the first hour: %+v", st)
 	}
 	// Statuses stay a day after their message expired.
-	statusOf := func(n int) node.MeshState {
-		sts, err := s.Statuses("alice", []node.MeshID{meshID(n)})
+	statusOf := func(n int) protocol.MeshState {
+		sts, err := s.Statuses("alice", []protocol.MeshID{meshID(n)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -498,7 +498,7 @@ func TestExpireMeshRemovesWhatExpiredAndNothingElse(t *testing.T) {
 	if _, err := s.ExpireMesh(t0.Add(25*time.Hour - time.Nanosecond)); err != nil {
 		t.Fatal(err)
 	}
-	if statusOf(1) != node.MeshQueued || statusOf(4) != node.MeshQueued {
+	if statusOf(1) != protocol.MeshQueued || statusOf(4) != protocol.MeshQueued {
 		t.Error("a status went before a day after its message expired")
 	}
 	if st := meshStats(t, s); st.Envelopes != 0 || st.Seen != 0 || len(st.Domains) != 0 {
@@ -507,7 +507,7 @@ func TestExpireMeshRemovesWhatExpiredAndNothingElse(t *testing.T) {
 	if _, err := s.ExpireMesh(t0.Add(25 * time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if statusOf(1) != node.MeshUnknown || statusOf(4) != node.MeshUnknown || statusOf(2) != node.MeshQueued {
+	if statusOf(1) != protocol.MeshUnknown || statusOf(4) != protocol.MeshUnknown || statusOf(2) != protocol.MeshQueued {
 		t.Error("statuses a day after expiry: want the first hour's gone and the second's kept")
 	}
 }
@@ -515,16 +515,16 @@ func TestExpireMeshRemovesWhatExpiredAndNothingElse(t *testing.T) {
 func TestSetStatusKeepsFinalStates(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		steps []node.MeshState
-		want  node.MeshState
+		steps []protocol.MeshState
+		want  protocol.MeshState
 	}{
-		{"forwarded replaces queued", []node.MeshState{node.MeshForwarded}, node.MeshForwarded},
-		{"queued replaces forwarded", []node.MeshState{node.MeshForwarded, node.MeshQueued}, node.MeshQueued},
-		{"delivered stays against forwarded", []node.MeshState{node.MeshDelivered, node.MeshForwarded}, node.MeshDelivered},
-		{"dropped stays against queued", []node.MeshState{node.MeshDropped, node.MeshQueued}, node.MeshDropped},
-		{"expired stays against dropped", []node.MeshState{node.MeshExpired, node.MeshDropped}, node.MeshExpired},
-		{"delivered replaces expired", []node.MeshState{node.MeshExpired, node.MeshDelivered}, node.MeshDelivered},
-		{"delivered stays against dropped", []node.MeshState{node.MeshDelivered, node.MeshDropped}, node.MeshDelivered},
+		{"forwarded replaces queued", []protocol.MeshState{protocol.MeshForwarded}, protocol.MeshForwarded},
+		{"queued replaces forwarded", []protocol.MeshState{protocol.MeshForwarded, protocol.MeshQueued}, protocol.MeshQueued},
+		{"delivered stays against forwarded", []protocol.MeshState{protocol.MeshDelivered, protocol.MeshForwarded}, protocol.MeshDelivered},
+		{"dropped stays against queued", []protocol.MeshState{protocol.MeshDropped, protocol.MeshQueued}, protocol.MeshDropped},
+		{"expired stays against dropped", []protocol.MeshState{protocol.MeshExpired, protocol.MeshDropped}, protocol.MeshExpired},
+		{"delivered replaces expired", []protocol.MeshState{protocol.MeshExpired, protocol.MeshDelivered}, protocol.MeshDelivered},
+		{"delivered stays against dropped", []protocol.MeshState{protocol.MeshDelivered, protocol.MeshDropped}, protocol.MeshDelivered},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := openTest(t, meshOptions())
@@ -536,7 +536,7 @@ func TestSetStatusKeepsFinalStates(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			sts, err := s.Statuses("alice", []node.MeshID{e.ID})
+			sts, err := s.Statuses("alice", []protocol.MeshID{e.ID})
 			if err != nil || sts[0].State != tc.want {
 				t.Errorf("state after %v: %+v, %v; want %v", tc.steps, sts, err, tc.want)
 			}
@@ -550,25 +550,25 @@ func TestSetStatusRecordsWhereWhenAndWhy(t *testing.T) {
 	e.Sender, e.Recipient = "alice", "bob@a"
 	mustHold(t, s, e)
 	when := t0.Add(time.Minute)
-	if err := s.SetStatus(e.ID, node.MeshDropped, "n3", when, errors.Join(errors.New("at n3"), node.ErrHopLimit)); err != nil {
+	if err := s.SetStatus(e.ID, protocol.MeshDropped, "n3", when, errors.Join(errors.New("at n3"), protocol.ErrHopLimit)); err != nil {
 		t.Fatal(err)
 	}
 	// An id without a status (not sent from here) is left alone.
-	if err := s.SetStatus(meshID(2), node.MeshDelivered, "n3", when, nil); err != nil {
+	if err := s.SetStatus(meshID(2), protocol.MeshDelivered, "n3", when, nil); err != nil {
 		t.Fatal(err)
 	}
-	sts, err := s.Statuses("alice", []node.MeshID{e.ID, meshID(2)})
+	sts, err := s.Statuses("alice", []protocol.MeshID{e.ID, meshID(2)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := node.MessageStatus{ID: e.ID, State: node.MeshDropped, At: "n3", Updated: when, Recipient: "bob@a", Expires: e.Expires, Reason: node.ErrHopLimit}
-	if !sameStatus(sts[0], want) || !errors.Is(sts[0].Reason, node.ErrHopLimit) {
+	want := protocol.MessageStatus{ID: e.ID, State: protocol.MeshDropped, At: "n3", Updated: when, Recipient: "bob@a", Expires: e.Expires, Reason: protocol.ErrHopLimit}
+	if !sameStatus(sts[0], want) || !errors.Is(sts[0].Reason, protocol.ErrHopLimit) {
 		t.Errorf("status: %+v, want %+v", sts[0], want)
 	}
-	if sts[1] != (node.MessageStatus{ID: meshID(2)}) {
+	if sts[1] != (protocol.MessageStatus{ID: meshID(2)}) {
 		t.Errorf("status of an id SetStatus was told of but Hold never made: %+v", sts[1])
 	}
-	for _, bad := range []node.MeshState{node.MeshUnknown, node.MeshDropped + 1} {
+	for _, bad := range []protocol.MeshState{protocol.MeshUnknown, protocol.MeshDropped + 1} {
 		if err := s.SetStatus(e.ID, bad, "n3", when, nil); !errors.Is(err, ErrInvalidState) {
 			t.Errorf("SetStatus(%v): %v, want ErrInvalidState", bad, err)
 		}
@@ -580,11 +580,11 @@ func TestStatusesOfAnotherSenderAreUnknown(t *testing.T) {
 	e := envelope(1, "a", "o", 1, time.Hour)
 	e.Sender = "alice"
 	mustHold(t, s, e)
-	sts, err := s.Statuses("mallory", []node.MeshID{e.ID})
+	sts, err := s.Statuses("mallory", []protocol.MeshID{e.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sts[0] != (node.MessageStatus{ID: e.ID, State: node.MeshUnknown}) {
+	if sts[0] != (protocol.MessageStatus{ID: e.ID, State: protocol.MeshUnknown}) {
 		t.Errorf("another user sees %+v", sts[0])
 	}
 }
@@ -646,12 +646,12 @@ func TestAHoldWhoseContextEndsWhileQueuedStoresNothing(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error)
 	go func() {
-		_, err := s.Hold(ctx, []node.HeldEnvelope{envelope(1, "a", "o", 1, time.Hour)})
+		_, err := s.Hold(ctx, []protocol.HeldEnvelope{envelope(1, "a", "o", 1, time.Hour)})
 		errc <- err
 	}()
 	waitFor(t, "the call to queue", func() bool { return s.queued.Load() == 1 })
 	cancel()
-	if _, err := s.Hold(ctx, []node.HeldEnvelope{envelope(2, "a", "o", 1, time.Hour)}); !errors.Is(err, context.Canceled) {
+	if _, err := s.Hold(ctx, []protocol.HeldEnvelope{envelope(2, "a", "o", 1, time.Hour)}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Hold with a cancelled ctx = %v, want context.Canceled", err)
 	}
 	path := s.Path()
@@ -687,12 +687,12 @@ func TestHoldOfNothingAndAfterClose(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for _, envs := range [][]node.HeldEnvelope{nil, {envelope(2, "a", "o", 1, time.Hour)}} {
-		if _, err := s.Hold(context.Background(), envs); !errors.Is(err, node.ErrStoreClosed) {
+	for _, envs := range [][]protocol.HeldEnvelope{nil, {envelope(2, "a", "o", 1, time.Hour)}} {
+		if _, err := s.Hold(context.Background(), envs); !errors.Is(err, protocol.ErrStoreClosed) {
 			t.Errorf("Hold of %d after Close = %v, want ErrStoreClosed", len(envs), err)
 		}
 	}
-	if err := s.Release("a", []uint64{1}, node.SeenForwarded); !errors.Is(err, node.ErrStoreClosed) {
+	if err := s.Release("a", []uint64{1}, protocol.SeenForwarded); !errors.Is(err, protocol.ErrStoreClosed) {
 		t.Errorf("Release after Close = %v, want ErrStoreClosed", err)
 	}
 }

@@ -7,7 +7,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // MaxDomainLen is the longest destination or origin domain the store
@@ -19,7 +19,7 @@ const MaxDomainLen = 253
 // flush, so a batch of envelopes writes each total once.
 type meshTx struct {
 	tx      *bolt.Tx
-	quota   node.MeshQuota
+	quota   protocol.MeshQuota
 	totals  meshTotals
 	queues  map[string]*queueMeta // by destination domain
 	origins map[string]*meshTally // by originKey
@@ -28,7 +28,7 @@ type meshTx struct {
 	neighbours map[string]*neighbourTally
 }
 
-func openMeshTx(tx *bolt.Tx, quota node.MeshQuota) (*meshTx, error) {
+func openMeshTx(tx *bolt.Tx, quota protocol.MeshQuota) (*meshTx, error) {
 	raw := tx.Bucket(bucketMeta).Get(keyMeshTotals)
 	if raw == nil {
 		return nil, fmt.Errorf("%w: no mesh totals", ErrCorrupt)
@@ -126,14 +126,14 @@ func cachedRecord[T any](cache map[string]*T, b *bolt.Bucket, kind, key string, 
 
 // seen returns id's seen state and expiry; ok is false if id is not in the
 // seen-set.
-func (m *meshTx) seen(id node.MeshID) (state node.SeenState, expires time.Time, ok bool, err error) {
+func (m *meshTx) seen(id protocol.MeshID) (state protocol.SeenState, expires time.Time, ok bool, err error) {
 	state, expires, _, ok, err = lookupSeen(m.tx, id)
 	return state, expires, ok, err
 }
 
 // lookupSeen returns id's seen state, expiry and the neighbour whose
 // envelope put it there; ok is false if id is not in the seen-set.
-func lookupSeen(tx *bolt.Tx, id node.MeshID) (state node.SeenState, expires time.Time, from string, ok bool, err error) {
+func lookupSeen(tx *bolt.Tx, id protocol.MeshID) (state protocol.SeenState, expires time.Time, from string, ok bool, err error) {
 	raw := tx.Bucket(bucketMeshSeen).Get(id[:])
 	if raw == nil {
 		return 0, time.Time{}, "", false, nil
@@ -148,45 +148,45 @@ func lookupSeen(tx *bolt.Tx, id node.MeshID) (state node.SeenState, expires time
 // relayedMeshSeen is how many ids the envelopes neighbours hand over may hold
 // in the seen-set: all but a tenth, which is kept for the envelopes of
 // this node's users and the messages delivered here.
-func relayedMeshSeen(quota node.MeshQuota) uint64 {
+func relayedMeshSeen(quota protocol.MeshQuota) uint64 {
 	return uint64(quota.MaxSeen - quota.MaxSeen/10)
 }
 
 // admitFrom checks that id may enter the seen-set for an envelope that
-// neighbour from handed over ("" for none): a *node.SeenError if it is
-// there, an error wrapping node.ErrMeshFull if the set is full, or the
-// part of it neighbours may fill, or (node.ErrNeighbourQuota) from's share
+// neighbour from handed over ("" for none): a *protocol.SeenError if it is
+// there, an error wrapping protocol.ErrMeshFull if the set is full, or the
+// part of it neighbours may fill, or (protocol.ErrNeighbourQuota) from's share
 // of it. Those are the refusal; err is the transaction's failure.
-func (m *meshTx) admitFrom(id node.MeshID, from string) (refusal, err error) {
+func (m *meshTx) admitFrom(id protocol.MeshID, from string) (refusal, err error) {
 	state, _, ok, err := m.seen(id)
 	if err != nil {
 		return nil, err
 	}
 	if ok {
-		return &node.SeenError{State: state}, nil
+		return &protocol.SeenError{State: state}, nil
 	}
 	if m.totals.seen >= uint64(m.quota.MaxSeen) {
-		return fmt.Errorf("%w: it remembers %d of %d envelope ids", node.ErrMeshFull, m.totals.seen, m.quota.MaxSeen), nil
+		return fmt.Errorf("%w: it remembers %d of %d envelope ids", protocol.ErrMeshFull, m.totals.seen, m.quota.MaxSeen), nil
 	}
 	if from == "" {
 		return nil, nil
 	}
 	if m.totals.seen >= relayedMeshSeen(m.quota) {
-		return fmt.Errorf("%w: it remembers %d envelope ids, the most it takes from neighbours is %d", node.ErrMeshFull, m.totals.seen, relayedMeshSeen(m.quota)), nil
+		return fmt.Errorf("%w: it remembers %d envelope ids, the most it takes from neighbours is %d", protocol.ErrMeshFull, m.totals.seen, relayedMeshSeen(m.quota)), nil
 	}
 	n, err := m.neighbour(from)
 	if err != nil {
 		return nil, err
 	}
 	if n.seen >= uint64(m.quota.NeighbourSeen) {
-		return fmt.Errorf("%w: it remembers %d envelope ids from neighbour %s, its share is %d", node.ErrNeighbourQuota, n.seen, from, m.quota.NeighbourSeen), nil
+		return fmt.Errorf("%w: it remembers %d envelope ids from neighbour %s, its share is %d", protocol.ErrNeighbourQuota, n.seen, from, m.quota.NeighbourSeen), nil
 	}
 	return nil, nil
 }
 
 // addSeenFrom puts id, which admitFrom let in for neighbour from, into
 // the seen-set.
-func (m *meshTx) addSeenFrom(id node.MeshID, state node.SeenState, expires time.Time, from string) error {
+func (m *meshTx) addSeenFrom(id protocol.MeshID, state protocol.SeenState, expires time.Time, from string) error {
 	if err := m.tx.Bucket(bucketMeshSeen).Put(id[:], encodeSeen(state, expires, from)); err != nil {
 		return err
 	}
@@ -201,7 +201,7 @@ func (m *meshTx) addSeenFrom(id node.MeshID, state node.SeenState, expires time.
 
 // setSeen changes the state of id, which must be in the seen-set, keeping
 // its expiry and neighbour.
-func (m *meshTx) setSeen(id node.MeshID, state node.SeenState) error {
+func (m *meshTx) setSeen(id protocol.MeshID, state protocol.SeenState) error {
 	_, expires, from, ok, err := lookupSeen(m.tx, id)
 	if err != nil {
 		return err
@@ -212,12 +212,12 @@ func (m *meshTx) setSeen(id node.MeshID, state node.SeenState) error {
 	return m.tx.Bucket(bucketMeshSeen).Put(id[:], encodeSeen(state, expires, from))
 }
 
-// fits returns the refusal, wrapping node.ErrMeshFull (and
-// node.ErrNeighbourQuota for the neighbour's bound), of an envelope e
+// fits returns the refusal, wrapping protocol.ErrMeshFull (and
+// protocol.ErrNeighbourQuota for the neighbour's bound), of an envelope e
 // of size bytes that would pass a byte bound. The bound it names is the
 // first of: the store's, the destination's, the neighbour's (for an
 // envelope handed over), the origin's.
-func (m *meshTx) fits(e node.HeldEnvelope, size uint64) (refusal, err error) {
+func (m *meshTx) fits(e protocol.HeldEnvelope, size uint64) (refusal, err error) {
 	q, err := m.queue(e.Domain)
 	if err != nil {
 		return nil, err
@@ -236,10 +236,10 @@ func (m *meshTx) fits(e node.HeldEnvelope, size uint64) (refusal, err error) {
 		held  uint64
 		bound int64
 	}{
-		{node.ErrMeshFull, "it", m.totals.bytes, m.quota.MaxBytes},
-		{node.ErrMeshFull, "destination " + e.Domain, q.bytes, m.quota.DomainBytes},
-		{node.ErrNeighbourQuota, "neighbour " + e.From, n.bytes, m.quota.NeighbourBytes},
-		{node.ErrMeshFull, "origin " + e.Origin, o.bytes, m.quota.OriginBytes},
+		{protocol.ErrMeshFull, "it", m.totals.bytes, m.quota.MaxBytes},
+		{protocol.ErrMeshFull, "destination " + e.Domain, q.bytes, m.quota.DomainBytes},
+		{protocol.ErrNeighbourQuota, "neighbour " + e.From, n.bytes, m.quota.NeighbourBytes},
+		{protocol.ErrMeshFull, "origin " + e.Origin, o.bytes, m.quota.OriginBytes},
 	}
 	if e.From == "" {
 		bounds = slices.Delete(bounds, 2, 3)
@@ -256,7 +256,7 @@ func (m *meshTx) fits(e node.HeldEnvelope, size uint64) (refusal, err error) {
 // hold stores e, whose record is rec, at the end of its domain's queue and
 // returns its seq, unless its id was seen or it does not fit: then the
 // refusal says why and nothing changed.
-func (m *meshTx) hold(e node.HeldEnvelope, rec []byte) (seq uint64, refusal, err error) {
+func (m *meshTx) hold(e protocol.HeldEnvelope, rec []byte) (seq uint64, refusal, err error) {
 	size := uint64(len(e.Data))
 	if refusal, err := m.admitFrom(e.ID, e.From); refusal != nil || err != nil {
 		return 0, refusal, err
@@ -296,13 +296,13 @@ func (m *meshTx) hold(e node.HeldEnvelope, rec []byte) (seq uint64, refusal, err
 	n.bytes += size
 	m.totals.envelopes++
 	m.totals.bytes += size
-	if err := m.addSeenFrom(e.ID, node.SeenHeld, e.Expires, e.From); err != nil {
+	if err := m.addSeenFrom(e.ID, protocol.SeenHeld, e.Expires, e.From); err != nil {
 		return 0, nil, err
 	}
 	if e.Sender != "" {
-		err := putStatus(m.tx, meshStatus{sender: e.Sender, MessageStatus: node.MessageStatus{
+		err := putStatus(m.tx, meshStatus{sender: e.Sender, MessageStatus: protocol.MessageStatus{
 			ID:        e.ID,
-			State:     node.MeshQueued,
+			State:     protocol.MeshQueued,
 			At:        e.At,
 			Updated:   e.Held,
 			Recipient: e.Recipient,
@@ -317,7 +317,7 @@ func (m *meshTx) hold(e node.HeldEnvelope, rec []byte) (seq uint64, refusal, err
 
 // release removes envelope seq of domain's queue, if it is there, and sets
 // its id's seen state. The envelope is returned without Data.
-func (m *meshTx) release(domain string, seq uint64, state node.SeenState) (e node.HeldEnvelope, ok bool, err error) {
+func (m *meshTx) release(domain string, seq uint64, state protocol.SeenState) (e protocol.HeldEnvelope, ok bool, err error) {
 	held := m.tx.Bucket(bucketMeshHeld)
 	envs := held.Bucket([]byte(domain))
 	if envs == nil {

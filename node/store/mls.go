@@ -7,6 +7,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // OrderCommit accepts c.Commit as the commit of c.Epoch of c.Group, or
@@ -14,15 +15,15 @@ import (
 // committed and synced before it returns; bbolt runs one write
 // transaction at a time, so of concurrent claims of one epoch exactly one
 // is accepted. Every claim that is answered touches its group; one that
-// fails (node.ErrBadCommitClaim) rolls back and changes nothing. A new
+// fails (protocol.ErrBadCommitClaim) rolls back and changes nothing. A new
 // group beyond Options.MaxGroups evicts the group touched longest ago, and
 // a group keeps its last Options.MaxCommitsPerGroup commits. A claim that
 // node.CheckCommitClaim refuses fails with its error.
-func (s *Store) OrderCommit(c node.CommitClaim) (node.CommitOrder, error) {
+func (s *Store) OrderCommit(c protocol.CommitClaim) (protocol.CommitOrder, error) {
 	if err := node.CheckCommitClaim(c); err != nil {
-		return node.CommitOrder{}, fmt.Errorf("store: order commit: %w", err)
+		return protocol.CommitOrder{}, fmt.Errorf("store: order commit: %w", err)
 	}
-	var o node.CommitOrder
+	var o protocol.CommitOrder
 	err := s.update("order commit", func(tx *bolt.Tx) error {
 		m, err := openMLSTx(tx, s.opts)
 		if err != nil {
@@ -34,7 +35,7 @@ func (s *Store) OrderCommit(c node.CommitClaim) (node.CommitOrder, error) {
 		return m.flush()
 	})
 	if err != nil {
-		return node.CommitOrder{}, err
+		return protocol.CommitOrder{}, err
 	}
 	return o, nil
 }
@@ -93,18 +94,18 @@ func (m *mlsTx) group(group []byte) (g mlsGroup, ok bool, err error) {
 
 // order is OrderCommit inside the transaction. It decides before it
 // writes, so a refusal with an error leaves the transaction untouched.
-func (m *mlsTx) order(c node.CommitClaim) (node.CommitOrder, error) {
+func (m *mlsTx) order(c protocol.CommitClaim) (protocol.CommitOrder, error) {
 	g, known, err := m.group(c.Group)
 	if err != nil {
-		return node.CommitOrder{}, err
+		return protocol.CommitOrder{}, err
 	}
 	var commits *bolt.Bucket
 	if known {
 		if commits = m.commits.Bucket(c.Group); commits == nil {
-			return node.CommitOrder{}, fmt.Errorf("%w: group %x has no commits", ErrCorrupt, c.Group)
+			return protocol.CommitOrder{}, fmt.Errorf("%w: group %x has no commits", ErrCorrupt, c.Group)
 		}
 	}
-	var o node.CommitOrder
+	var o protocol.CommitOrder
 	accept := false
 	switch {
 	case !known:
@@ -113,7 +114,7 @@ func (m *mlsTx) order(c node.CommitClaim) (node.CommitOrder, error) {
 		accept = true
 		g = mlsGroup{keyed: true, keyedFrom: c.Epoch}
 	case c.Epoch > g.next:
-		return node.CommitOrder{}, fmt.Errorf("%w: epoch %d, the group's next is %d", node.ErrBadCommitClaim, c.Epoch, g.next)
+		return protocol.CommitOrder{}, fmt.Errorf("%w: epoch %d, the group's next is %d", protocol.ErrBadCommitClaim, c.Epoch, g.next)
 	case c.Epoch == g.next && !g.keyed:
 		// A group recorded before claims were proven: its next claim
 		// registers the key, as a new group's first one does.
@@ -121,64 +122,64 @@ func (m *mlsTx) order(c node.CommitClaim) (node.CommitOrder, error) {
 		g.keyed, g.keyedFrom = true, c.Epoch
 	case c.Epoch == g.next:
 		if !bytes.Equal(c.Key, g.key[:]) {
-			return node.CommitOrder{}, fmt.Errorf("%w: epoch %d claimed with a key that is not the epoch's", node.ErrBadCommitClaim, c.Epoch)
+			return protocol.CommitOrder{}, fmt.Errorf("%w: epoch %d claimed with a key that is not the epoch's", protocol.ErrBadCommitClaim, c.Epoch)
 		}
 		accept = true
 	default:
 		raw := commits.Get(seqKey(c.Epoch))
 		if raw == nil {
-			return node.CommitOrder{}, fmt.Errorf("%w: epoch %d is older than the group's kept commits", node.ErrBadCommitClaim, c.Epoch)
+			return protocol.CommitOrder{}, fmt.Errorf("%w: epoch %d is older than the group's kept commits", protocol.ErrBadCommitClaim, c.Epoch)
 		}
 		key, kept, err := decodeCommitEntry(g.keyedEpoch(c.Epoch), raw)
 		if err != nil {
-			return node.CommitOrder{}, fmt.Errorf("group %x epoch %d: %w", c.Group, c.Epoch, err)
+			return protocol.CommitOrder{}, fmt.Errorf("group %x epoch %d: %w", c.Group, c.Epoch, err)
 		}
 		switch {
 		case key != nil && !bytes.Equal(c.Key, key):
-			return node.CommitOrder{}, fmt.Errorf("%w: epoch %d claimed with a key that is not the epoch's", node.ErrBadCommitClaim, c.Epoch)
+			return protocol.CommitOrder{}, fmt.Errorf("%w: epoch %d claimed with a key that is not the epoch's", protocol.ErrBadCommitClaim, c.Epoch)
 		case bytes.Equal(kept, c.Commit):
 			// A retry after a lost answer: the same claim, again.
-			o = node.CommitOrder{Accepted: true, Next: g.next}
+			o = protocol.CommitOrder{Accepted: true, Next: g.next}
 		case key == nil:
 			// A bare commit from before the group was keyed proves no
 			// claim, so it is handed to nobody.
-			return node.CommitOrder{}, fmt.Errorf("%w: epoch %d was ordered before claims were proven", node.ErrBadCommitClaim, c.Epoch)
+			return protocol.CommitOrder{}, fmt.Errorf("%w: epoch %d was ordered before claims were proven", protocol.ErrBadCommitClaim, c.Epoch)
 		default:
-			o = node.CommitOrder{Next: g.next}
+			o = protocol.CommitOrder{Next: g.next}
 			cur := commits.Cursor()
-			for k, v := cur.Seek(seqKey(c.Epoch)); k != nil && len(o.Missing) < node.MaxMissingCommits; k, v = cur.Next() {
+			for k, v := cur.Seek(seqKey(c.Epoch)); k != nil && len(o.Missing) < protocol.MaxMissingCommits; k, v = cur.Next() {
 				epoch, err := parseSeqKey(k)
 				if err != nil {
-					return node.CommitOrder{}, fmt.Errorf("group %x: %w", c.Group, err)
+					return protocol.CommitOrder{}, fmt.Errorf("group %x: %w", c.Group, err)
 				}
 				_, commit, err := decodeCommitEntry(g.keyedEpoch(epoch), v)
 				if err != nil {
-					return node.CommitOrder{}, fmt.Errorf("group %x epoch %d: %w", c.Group, epoch, err)
+					return protocol.CommitOrder{}, fmt.Errorf("group %x epoch %d: %w", c.Group, epoch, err)
 				}
 				o.Missing = append(o.Missing, bytes.Clone(commit))
 			}
 		}
 	}
 	if err := m.touch(c.Group, &g, known); err != nil {
-		return node.CommitOrder{}, err
+		return protocol.CommitOrder{}, err
 	}
 	if accept {
 		if commits == nil {
 			if commits, err = m.commits.CreateBucketIfNotExists(c.Group); err != nil {
-				return node.CommitOrder{}, err
+				return protocol.CommitOrder{}, err
 			}
 		}
 		// No kept commit is at or above next, so the epoch is free.
 		if err := commits.Put(seqKey(c.Epoch), encodeCommitEntry(c.Key, c.Commit)); err != nil {
-			return node.CommitOrder{}, err
+			return protocol.CommitOrder{}, err
 		}
 		g.next = c.Epoch + 1
 		copy(g.key[:], c.NextKey)
 		g.kept++
 		if err := m.trimCommits(commits, &g); err != nil {
-			return node.CommitOrder{}, err
+			return protocol.CommitOrder{}, err
 		}
-		o = node.CommitOrder{Accepted: true, Next: g.next}
+		o = protocol.CommitOrder{Accepted: true, Next: g.next}
 	}
 	return o, m.groups.Put(c.Group, encodeMLSGroup(g))
 }

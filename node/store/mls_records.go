@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/quicprochat/qpc/crypto/commitclaim"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Records and index keys of the commit sequencer's buckets; the layouts
@@ -132,7 +132,7 @@ func mlsRecencyKey(touched uint64, group []byte) []byte {
 }
 
 func parseMLSRecencyKey(k []byte) (touched uint64, group []byte, err error) {
-	if len(k) <= 8 || len(k) > 8+node.MaxGroupID {
+	if len(k) <= 8 || len(k) > 8+protocol.MaxGroupID {
 		return 0, nil, fmt.Errorf("%w: group recency key of %d bytes", ErrCorrupt, len(k))
 	}
 	return binary.BigEndian.Uint64(k), k[8:], nil
@@ -140,7 +140,7 @@ func parseMLSRecencyKey(k []byte) (touched uint64, group []byte, err error) {
 
 // groupIDKey checks that k is a group id.
 func groupIDKey(k []byte) error {
-	if len(k) == 0 || len(k) > node.MaxGroupID {
+	if len(k) == 0 || len(k) > protocol.MaxGroupID {
 		return fmt.Errorf("%w: group id key of %d bytes", ErrCorrupt, len(k))
 	}
 	return nil

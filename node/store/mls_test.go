@@ -16,7 +16,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/quicprochat/qpc/crypto/commitclaim"
-	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // mlsOptions are testOptions with small sequencer bounds.
@@ -45,19 +45,19 @@ func epochKey(who string, group []byte, epoch uint64) ed25519.PrivateKey {
 
 // claimBy is who's claim of epoch of group for c, proven with who's key of
 // epoch and naming who's key of epoch+1.
-func claimBy(who string, group []byte, epoch uint64, c []byte) node.CommitClaim {
+func claimBy(who string, group []byte, epoch uint64, c []byte) protocol.CommitClaim {
 	k, nextKey := epochKey(who, group, epoch), commitclaim.Public(epochKey(who, group, epoch+1))
-	return node.CommitClaim{Group: group, Epoch: epoch, Commit: c,
+	return protocol.CommitClaim{Group: group, Epoch: epoch, Commit: c,
 		Key: commitclaim.Public(k), Proof: commitclaim.Sign(k, group, epoch, c, nextKey), NextKey: nextKey}
 }
 
 // claim is a member's claim of epoch of group for c.
-func claim(group []byte, epoch uint64, c []byte) node.CommitClaim {
+func claim(group []byte, epoch uint64, c []byte) protocol.CommitClaim {
 	return claimBy("member", group, epoch, c)
 }
 
 // mustOrder orders a member's claim and fails the test if the store fails.
-func mustOrder(t testing.TB, s *Store, group string, epoch uint64, c []byte) node.CommitOrder {
+func mustOrder(t testing.TB, s *Store, group string, epoch uint64, c []byte) protocol.CommitOrder {
 	t.Helper()
 	o, err := s.OrderCommit(claim([]byte(group), epoch, c))
 	if err != nil {
@@ -74,26 +74,26 @@ func TestTheFirstClaimOfAnEpochWinsAndTheLoserGetsWhatItMissed(t *testing.T) {
 		name   string
 		epoch  uint64
 		commit []byte
-		want   node.CommitOrder
+		want   protocol.CommitOrder
 	}{
-		{"a new group accepts epoch 0", 0, commit("alice", 0), node.CommitOrder{Accepted: true, Next: 1}},
+		{"a new group accepts epoch 0", 0, commit("alice", 0), protocol.CommitOrder{Accepted: true, Next: 1}},
 		{"another commit for epoch 0 is refused", 0, commit("bob", 0),
-			node.CommitOrder{Next: 1, Missing: commits(commit("alice", 0))}},
-		{"the winner's retry is accepted again", 0, commit("alice", 0), node.CommitOrder{Accepted: true, Next: 1}},
-		{"the next epoch is accepted", 1, commit("alice", 1), node.CommitOrder{Accepted: true, Next: 2}},
-		{"and the one after", 2, commit("carol", 2), node.CommitOrder{Accepted: true, Next: 3}},
+			protocol.CommitOrder{Next: 1, Missing: commits(commit("alice", 0))}},
+		{"the winner's retry is accepted again", 0, commit("alice", 0), protocol.CommitOrder{Accepted: true, Next: 1}},
+		{"the next epoch is accepted", 1, commit("alice", 1), protocol.CommitOrder{Accepted: true, Next: 2}},
+		{"and the one after", 2, commit("carol", 2), protocol.CommitOrder{Accepted: true, Next: 3}},
 		{"a claim one epoch behind gets the kept commits from it on", 1, commit("bob", 1),
-			node.CommitOrder{Next: 3, Missing: commits(commit("alice", 1), commit("carol", 2))}},
+			protocol.CommitOrder{Next: 3, Missing: commits(commit("alice", 1), commit("carol", 2))}},
 		{"a claim two epochs behind gets all three, oldest first", 0, commit("bob", 0),
-			node.CommitOrder{Next: 3, Missing: commits(commit("alice", 0), commit("alice", 1), commit("carol", 2))}},
-		{"the retry of an older winner is still accepted", 1, commit("alice", 1), node.CommitOrder{Accepted: true, Next: 3}},
+			protocol.CommitOrder{Next: 3, Missing: commits(commit("alice", 0), commit("alice", 1), commit("carol", 2))}},
+		{"the retry of an older winner is still accepted", 1, commit("alice", 1), protocol.CommitOrder{Accepted: true, Next: 3}},
 	}
 	for _, st := range steps {
 		if got := mustOrder(t, s, "g", st.epoch, st.commit); !reflect.DeepEqual(got, st.want) {
 			t.Errorf("%s: got %+v, want %+v", st.name, got, st.want)
 		}
 	}
-	if got := mustOrder(t, s, "other group", 3, commit("dave", 3)); !reflect.DeepEqual(got, node.CommitOrder{Accepted: true, Next: 4}) {
+	if got := mustOrder(t, s, "other group", 3, commit("dave", 3)); !reflect.DeepEqual(got, protocol.CommitOrder{Accepted: true, Next: 4}) {
 		t.Errorf("another group is ordered on its own: %+v", got)
 	}
 }
@@ -104,9 +104,9 @@ func TestARefusalReturnsAtMostMaxMissingCommits(t *testing.T) {
 		mustOrder(t, s, "g", e, commit("alice", e))
 	}
 	o := mustOrder(t, s, "g", 3, commit("bob", 3))
-	if o.Accepted || o.Next != 40 || len(o.Missing) != node.MaxMissingCommits {
+	if o.Accepted || o.Next != 40 || len(o.Missing) != protocol.MaxMissingCommits {
 		t.Fatalf("a claim 37 epochs behind: accepted %v, next %d, %d missing; want refused, 40, %d",
-			o.Accepted, o.Next, len(o.Missing), node.MaxMissingCommits)
+			o.Accepted, o.Next, len(o.Missing), protocol.MaxMissingCommits)
 	}
 	for i, c := range o.Missing {
 		if want := commit("alice", uint64(3+i)); !bytes.Equal(c, want) {
@@ -122,11 +122,11 @@ func TestAGroupKeepsOnlyItsLastCommits(t *testing.T) {
 	}
 	// The key a dropped commit was claimed with went with it: a claim of
 	// its epoch proves nothing any more.
-	if o, err := s.OrderCommit(claim([]byte("g"), 0, commit("alice", 0))); !errors.Is(err, node.ErrBadCommitClaim) {
+	if o, err := s.OrderCommit(claim([]byte("g"), 0, commit("alice", 0))); !errors.Is(err, protocol.ErrBadCommitClaim) {
 		t.Errorf("the retry of a dropped commit: %+v, %v; want ErrBadCommitClaim", o, err)
 	}
 	o := mustOrder(t, s, "g", 3, commit("bob", 3))
-	want := node.CommitOrder{Next: 6, Missing: commits(commit("alice", 3), commit("alice", 4), commit("alice", 5))}
+	want := protocol.CommitOrder{Next: 6, Missing: commits(commit("alice", 3), commit("alice", 4), commit("alice", 5))}
 	if !reflect.DeepEqual(o, want) {
 		t.Errorf("a claim of the oldest kept epoch: %+v, want it refused with the 3 kept", o)
 	}
@@ -169,14 +169,14 @@ func TestBadClaimsAreRefusedWithErrBadRequestAndChangeNothing(t *testing.T) {
 		{"an empty commit", []byte("g"), 0, nil},
 		{"the epoch 2^64-1", []byte("g"), math.MaxUint64, commit("a", 0)},
 	} {
-		if o, err := s.OrderCommit(claim(tc.group, tc.epoch, tc.commit)); !errors.Is(err, node.ErrBadRequest) {
+		if o, err := s.OrderCommit(claim(tc.group, tc.epoch, tc.commit)); !errors.Is(err, protocol.ErrBadRequest) {
 			t.Errorf("%s: %+v, %v; want ErrBadRequest", tc.name, o, err)
 		}
 	}
 	if o := mustOrder(t, s, "g", 0, commit("a", 0)); !o.Accepted || o.Next != 1 {
 		t.Errorf("after bad claims the group is new: %+v", o)
 	}
-	long := bytes.Repeat([]byte{0xff}, node.MaxGroupID)
+	long := bytes.Repeat([]byte{0xff}, protocol.MaxGroupID)
 	if o, err := s.OrderCommit(claim(long, math.MaxUint64-1, commit("a", 0))); err != nil || o.Next != math.MaxUint64 {
 		t.Errorf("a 255-byte group at the last epoch with a next: %+v, %v", o, err)
 	}
@@ -239,29 +239,29 @@ func TestOnlyAMemberOfTheEpochMovesTheSequencer(t *testing.T) {
 	forged.Proof = commitclaim.Sign(epochKey("mallory", g, 2), g, 2, junk, forged.NextKey)
 	for _, tc := range []struct {
 		name string
-		c    node.CommitClaim
+		c    protocol.CommitClaim
 	}{
 		{"a stranger's claim of the next epoch", claimBy("mallory", g, 2, junk)},
 		{"a stranger's claim of epoch 2^64-2", claimBy("mallory", g, math.MaxUint64-1, junk)},
 		{"a member's key for epoch 2^64-2", claim(g, math.MaxUint64-1, junk)},
 		{"a claim of the epoch after next", claim(g, 3, junk)},
 		{"a stranger's stale claim, fishing for commits", claimBy("mallory", g, 0, junk)},
-		{"the ex-member's old key on the next epoch", node.CommitClaim{Group: g, Epoch: 2, Commit: junk,
+		{"the ex-member's old key on the next epoch", protocol.CommitClaim{Group: g, Epoch: 2, Commit: junk,
 			Key: commitclaim.Public(exKey), Proof: commitclaim.Sign(exKey, g, 2, junk, exNext), NextKey: exNext}},
 		{"a member's proof with another commit", swapped},
 		{"a member's proof with another next key", redirected},
 		{"the epoch's key with a proof it did not sign", forged},
-		{"no proof at all", node.CommitClaim{Group: g, Epoch: 2, Commit: junk}},
+		{"no proof at all", protocol.CommitClaim{Group: g, Epoch: 2, Commit: junk}},
 	} {
 		o, err := s.OrderCommit(tc.c)
-		if !errors.Is(err, node.ErrBadCommitClaim) || o.Accepted || o.Missing != nil {
+		if !errors.Is(err, protocol.ErrBadCommitClaim) || o.Accepted || o.Missing != nil {
 			t.Errorf("%s: %+v, %v; want ErrBadCommitClaim and nothing", tc.name, o, err)
 		}
 	}
 	if after := mlsSnapshot(t, s); !reflect.DeepEqual(after, before) {
 		t.Errorf("refused claims changed the sequencer:\nbefore %q\nafter  %q", before, after)
 	}
-	if o, err := s.OrderCommit(real); err != nil || !reflect.DeepEqual(o, node.CommitOrder{Accepted: true, Next: 3}) {
+	if o, err := s.OrderCommit(real); err != nil || !reflect.DeepEqual(o, protocol.CommitOrder{Accepted: true, Next: 3}) {
 		t.Fatalf("alice's real claim after the attack: %+v, %v", o, err)
 	}
 	if o, err := s.OrderCommit(real); err != nil || !o.Accepted {
@@ -306,19 +306,19 @@ func TestAGroupFromBeforeProofsIsReadAndKeyedByItsNextClaim(t *testing.T) {
 	if o := mustOrder(t, s, "old", 1, commit("alice", 1)); !o.Accepted || o.Next != 2 {
 		t.Errorf("the retry of a bare commit: %+v, want accepted", o)
 	}
-	if o, err := s.OrderCommit(claim(g, 1, junkCommit)); !errors.Is(err, node.ErrBadCommitClaim) {
+	if o, err := s.OrderCommit(claim(g, 1, junkCommit)); !errors.Is(err, protocol.ErrBadCommitClaim) {
 		t.Errorf("another claim of a bare epoch: %+v, %v; want ErrBadCommitClaim (a bare commit proves no claim)", o, err)
 	}
-	if o, err := s.OrderCommit(claim(g, 3, junkCommit)); !errors.Is(err, node.ErrBadCommitClaim) {
+	if o, err := s.OrderCommit(claim(g, 3, junkCommit)); !errors.Is(err, protocol.ErrBadCommitClaim) {
 		t.Errorf("a claim past next of an old group: %+v, %v; want ErrBadCommitClaim", o, err)
 	}
 	if o := mustOrder(t, s, "old", 2, commit("bob", 2)); !o.Accepted || o.Next != 3 {
 		t.Fatalf("the next claim of an old group: %+v, want accepted", o)
 	}
-	if o, err := s.OrderCommit(claimBy("mallory", g, 3, junkCommit)); !errors.Is(err, node.ErrBadCommitClaim) {
+	if o, err := s.OrderCommit(claimBy("mallory", g, 3, junkCommit)); !errors.Is(err, protocol.ErrBadCommitClaim) {
 		t.Errorf("a stranger after the group was keyed: %+v, %v; want ErrBadCommitClaim", o, err)
 	}
-	want := node.CommitOrder{Next: 3, Missing: commits(commit("bob", 2))}
+	want := protocol.CommitOrder{Next: 3, Missing: commits(commit("bob", 2))}
 	if o := mustOrder(t, s, "old", 2, commit("carol", 2)); !reflect.DeepEqual(o, want) {
 		t.Errorf("a member's stale claim of the keyed epoch: %+v, want %+v", o, want)
 	}
@@ -337,7 +337,7 @@ func TestConcurrentClaimsOfOneEpochAcceptExactlyOne(t *testing.T) {
 	s := openTest(t, mlsOptions(10, 10))
 	mustOrder(t, s, "g", 0, commit("creator", 0))
 	const n = 16
-	orders := make([]node.CommitOrder, n)
+	orders := make([]protocol.CommitOrder, n)
 	errs, strangers := make([]error, n), make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -354,7 +354,7 @@ func TestConcurrentClaimsOfOneEpochAcceptExactlyOne(t *testing.T) {
 	}
 	wg.Wait()
 	for i, err := range strangers {
-		if !errors.Is(err, node.ErrBadCommitClaim) {
+		if !errors.Is(err, protocol.ErrBadCommitClaim) {
 			t.Errorf("stranger %d: %v, want ErrBadCommitClaim", i, err)
 		}
 	}
@@ -373,7 +373,7 @@ func TestConcurrentClaimsOfOneEpochAcceptExactlyOne(t *testing.T) {
 	if winner < 0 {
 		t.Fatal("no claim was accepted")
 	}
-	want := node.CommitOrder{Next: 2, Missing: commits(commit(fmt.Sprint("member ", winner), 1))}
+	want := protocol.CommitOrder{Next: 2, Missing: commits(commit(fmt.Sprint("member ", winner), 1))}
 	for i, o := range orders {
 		if i != winner && !reflect.DeepEqual(o, want) {
 			t.Errorf("loser %d got %+v, want %+v", i, o, want)
@@ -408,7 +408,7 @@ func TestCommitsSurviveAReopenAndLowerBoundsTrimThem(t *testing.T) {
 	if err := s.Check(); err != nil {
 		t.Errorf("Check after Open with lower bounds: %v", err)
 	}
-	if o := mustOrder(t, s, "c", 2, commit("x", 2)); !reflect.DeepEqual(o, node.CommitOrder{Next: 4, Missing: commits(commit("c", 2), commit("c", 3))}) {
+	if o := mustOrder(t, s, "c", 2, commit("x", 2)); !reflect.DeepEqual(o, protocol.CommitOrder{Next: 4, Missing: commits(commit("c", 2), commit("c", 3))}) {
 		t.Errorf("c after the reopen: %+v; want its last 2 commits", o)
 	}
 	if o := mustOrder(t, s, "a", 0, commit("x", 0)); !o.Accepted || o.Next != 1 {
@@ -536,7 +536,7 @@ func TestKeyPackageCountCountsAllButTheLastResort(t *testing.T) {
 		}
 	}
 	check("after every package was taken and the last resort once", 0, true)
-	if _, _, err := s.KeyPackageCount("ghost", 1); !errors.Is(err, node.ErrUnknownUser) {
+	if _, _, err := s.KeyPackageCount("ghost", 1); !errors.Is(err, protocol.ErrUnknownUser) {
 		t.Errorf("count of a missing user: %v, want ErrUnknownUser", err)
 	}
 }

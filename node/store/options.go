@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Defaults of Options; a zero field means its default.
@@ -93,7 +94,7 @@ const (
 	DefaultMaxGroups = 2_000
 	// DefaultMaxCommitsPerGroup bounds the commits kept per group, for
 	// members that are behind: as many as one refusal hands back
-	// (node.MaxMissingCommits), since more are never read.
+	// (protocol.MaxMissingCommits), since more are never read.
 	DefaultMaxCommitsPerGroup = 16
 )
 
@@ -131,11 +132,11 @@ type Options struct {
 	// DefaultMeshDomainBytes, DefaultMeshOriginBytes,
 	// DefaultMeshNeighbourBytes, DefaultMeshMaxSeen, MaxSeen /
 	// DefaultNeighbourSeenShare).
-	Mesh node.MeshQuota
+	Mesh protocol.MeshQuota
 	// Channels bounds the channel store (default DefaultChannelRetain,
 	// DefaultChannelMaxChannels, DefaultChannelMaxBytes,
 	// DefaultChannelMaxSeen, MaxSeen / DefaultNeighbourSeenShare).
-	Channels node.ChannelQuota
+	Channels protocol.ChannelQuota
 	// MaxGroups bounds the MLS groups whose commits the store orders; a
 	// new group beyond it evicts the group claimed longest ago (default
 	// DefaultMaxGroups).

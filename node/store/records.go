@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Versions of the stored formats; the layouts are in the package doc.
@@ -110,7 +111,7 @@ func decodeAccount(user string, b []byte) (node.Account, error) {
 
 // encodeKeys: version | published | three fields (see appendField):
 // identity key, HPKE key, signature.
-func encodeKeys(k node.PublishedKeys) []byte {
+func encodeKeys(k protocol.PublishedKeys) []byte {
 	b := make([]byte, 1+timeLen, 1+timeLen+12+len(k.IdentityKey)+len(k.HPKEKey)+len(k.Signature))
 	b[0] = recordVersion
 	putTime(b[1:], k.Published)
@@ -121,28 +122,28 @@ func encodeKeys(k node.PublishedKeys) []byte {
 }
 
 // decodeKeys decodes a published-keys record; the result does not alias b.
-func decodeKeys(b []byte) (node.PublishedKeys, error) {
+func decodeKeys(b []byte) (protocol.PublishedKeys, error) {
 	body, err := recordBody("keys", b)
 	if err != nil {
-		return node.PublishedKeys{}, err
+		return protocol.PublishedKeys{}, err
 	}
 	if len(body) < timeLen {
-		return node.PublishedKeys{}, truncated("keys", timeLen, len(body))
+		return protocol.PublishedKeys{}, truncated("keys", timeLen, len(body))
 	}
-	var k node.PublishedKeys
+	var k protocol.PublishedKeys
 	if k.Published, err = getTime(body); err != nil {
-		return node.PublishedKeys{}, err
+		return protocol.PublishedKeys{}, err
 	}
 	rest := body[timeLen:]
 	for _, f := range []*[]byte{&k.IdentityKey, &k.HPKEKey, &k.Signature} {
 		var field []byte
 		if field, rest, err = takeField("keys", rest); err != nil {
-			return node.PublishedKeys{}, err
+			return protocol.PublishedKeys{}, err
 		}
 		*f = append([]byte{}, field...)
 	}
 	if len(rest) != 0 {
-		return node.PublishedKeys{}, fmt.Errorf("%w: %d bytes after keys record", ErrCorrupt, len(rest))
+		return protocol.PublishedKeys{}, fmt.Errorf("%w: %d bytes after keys record", ErrCorrupt, len(rest))
 	}
 	return k, nil
 }
@@ -170,7 +171,7 @@ func takeField(kind string, b []byte) (field, rest []byte, err error) {
 
 // encodeMessage: version | enqueued | expires | payload (rest). The buffer
 // is new, so the payload is copied.
-func encodeMessage(m node.NewMessage) []byte {
+func encodeMessage(m protocol.NewMessage) []byte {
 	b := make([]byte, messageHeader, messageHeader+len(m.Payload))
 	b[0] = recordVersion
 	putTime(b[1:], m.Enqueued)
@@ -195,16 +196,16 @@ func decodeMessageHeader(b []byte) (expires time.Time, payload []byte, err error
 }
 
 // decodeMessage decodes message seq; the result does not alias b.
-func decodeMessage(seq uint64, b []byte) (node.Message, error) {
+func decodeMessage(seq uint64, b []byte) (protocol.Message, error) {
 	expires, payload, err := decodeMessageHeader(b)
 	if err != nil {
-		return node.Message{}, err
+		return protocol.Message{}, err
 	}
 	enqueued, err := getTime(b[1:])
 	if err != nil {
-		return node.Message{}, err
+		return protocol.Message{}, err
 	}
-	return node.Message{
+	return protocol.Message{
 		Seq:      seq,
 		Payload:  append([]byte{}, payload...),
 		Enqueued: enqueued,

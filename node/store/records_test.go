@@ -7,17 +7,18 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 var (
 	sampleAccount = node.Account{User: "alice", Record: []byte("opaque registration record"), Created: t0}
-	sampleKeys    = node.PublishedKeys{
+	sampleKeys    = protocol.PublishedKeys{
 		IdentityKey: bytes.Repeat([]byte{1}, 32),
 		HPKEKey:     bytes.Repeat([]byte{2}, 1216),
 		Signature:   bytes.Repeat([]byte{3}, 64),
 		Published:   t0.Add(time.Nanosecond),
 	}
-	sampleMessage = node.NewMessage{Recipient: "bob", Payload: []byte("sealed"), Enqueued: t0, Expires: t0.Add(30 * 24 * time.Hour)}
+	sampleMessage = protocol.NewMessage{Recipient: "bob", Payload: []byte("sealed"), Enqueued: t0, Expires: t0.Add(30 * 24 * time.Hour)}
 	sampleMeta    = queueMeta{lastSeq: 7, count: 3, bytes: 300}
 	sampleSession = node.Session{User: "alice", Expires: t0.Add(time.Hour)}
 )
@@ -44,7 +45,7 @@ var decoders = []struct {
 		func(b []byte) error { _, err := decodeSession(b); return err }},
 	{"held", encodeHeld(sampleHeld), len(encodeHeld(sampleHeld)) - len(sampleHeld.Data),
 		func(b []byte) error { _, err := decodeHeld("n2.example", 1, b); return err }},
-	{"seen", encodeSeen(node.SeenForwarded, t0, ""), seenLen,
+	{"seen", encodeSeen(protocol.SeenForwarded, t0, ""), seenLen,
 		func(b []byte) error { _, _, _, err := decodeSeen(b); return err }},
 	{"status", encodeStatus(sampleStatus), len(encodeStatus(sampleStatus)) - len(sampleStatus.Recipient),
 		func(b []byte) error { _, err := decodeStatus(sampleHeld.ID, b); return err }},
@@ -107,7 +108,7 @@ func TestRecordsRoundTrip(t *testing.T) {
 		!bytes.Equal(k.Signature, sampleKeys.Signature) || !k.Published.Equal(sampleKeys.Published) {
 		t.Errorf("keys: %v", err)
 	}
-	empty, err := decodeKeys(encodeKeys(node.PublishedKeys{}))
+	empty, err := decodeKeys(encodeKeys(protocol.PublishedKeys{}))
 	if err != nil || len(empty.IdentityKey)+len(empty.HPKEKey)+len(empty.Signature) != 0 {
 		t.Errorf("empty keys: %+v, %v", empty, err)
 	}
@@ -242,7 +243,7 @@ func FuzzDecodeAccount(f *testing.F) {
 
 func FuzzDecodeKeys(f *testing.F) {
 	f.Add(encodeKeys(sampleKeys))
-	f.Add(encodeKeys(node.PublishedKeys{}))
+	f.Add(encodeKeys(protocol.PublishedKeys{}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		k, err := decodeKeys(b)
 		if err == nil && !bytes.Equal(encodeKeys(k), b) {
@@ -253,13 +254,13 @@ func FuzzDecodeKeys(f *testing.F) {
 
 func FuzzDecodeMessage(f *testing.F) {
 	f.Add(encodeMessage(sampleMessage))
-	f.Add(encodeMessage(node.NewMessage{}))
+	f.Add(encodeMessage(protocol.NewMessage{}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := decodeMessage(1, b)
 		if err != nil {
 			return
 		}
-		again := encodeMessage(node.NewMessage{Payload: m.Payload, Enqueued: m.Enqueued, Expires: m.Expires})
+		again := encodeMessage(protocol.NewMessage{Payload: m.Payload, Enqueued: m.Enqueued, Expires: m.Expires})
 		if !bytes.Equal(again, b) {
 			t.Errorf("re-encoding differs")
 		}

@@ -7,12 +7,13 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // PutSession stores s under h, replacing a session already there. The user
-// must have an account (node.ErrUnknownUser), so that DeleteAccount can
+// must have an account (protocol.ErrUnknownUser), so that DeleteAccount can
 // remove every session of theirs; when sess.AccountCreated is set, it must
-// be that account's creation time (else node.ErrUnknownUser too: the
+// be that account's creation time (else protocol.ErrUnknownUser too: the
 // account the session was granted to is gone). The binding is kept in the
 // usersessions index, whose values were empty before.
 func (s *Store) PutSession(h node.TokenHash, sess node.Session) error {
@@ -27,7 +28,7 @@ func (s *Store) PutSession(h node.TokenHash, sess node.Session) error {
 				return err
 			}
 			if !acct.Created.Equal(sess.AccountCreated) {
-				return fmt.Errorf("%w: %q was registered again", node.ErrUnknownUser, sess.User)
+				return fmt.Errorf("%w: %q was registered again", protocol.ErrUnknownUser, sess.User)
 			}
 			binding = make([]byte, timeLen)
 			putTime(binding, sess.AccountCreated)
@@ -49,7 +50,7 @@ func (s *Store) PutSession(h node.TokenHash, sess node.Session) error {
 	})
 }
 
-// Session returns the session stored under h, or node.ErrNoSession. An
+// Session returns the session stored under h, or protocol.ErrNoSession. An
 // expired session is returned as stored until Expire removes it; the caller
 // checks Expires. AccountCreated is read from the usersessions index (zero
 // for a session stored before sessions were bound to accounts).
@@ -58,7 +59,7 @@ func (s *Store) Session(h node.TokenHash) (node.Session, error) {
 	err := s.view("session", func(tx *bolt.Tx) error {
 		raw := tx.Bucket(bucketSessions).Get(h[:])
 		if raw == nil {
-			return node.ErrNoSession
+			return protocol.ErrNoSession
 		}
 		var err error
 		if sess, err = decodeSession(raw); err != nil {

@@ -6,16 +6,17 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 func TestSessions(t *testing.T) {
 	s := openTest(t, testOptions())
 	mustCreate(t, s, "alice", "bob")
 	h := node.TokenHash{1}
-	if _, err := s.Session(h); !errors.Is(err, node.ErrNoSession) {
+	if _, err := s.Session(h); !errors.Is(err, protocol.ErrNoSession) {
 		t.Errorf("unknown session: %v, want ErrNoSession", err)
 	}
-	if err := s.PutSession(h, node.Session{User: "nobody", Expires: t0}); !errors.Is(err, node.ErrUnknownUser) {
+	if err := s.PutSession(h, node.Session{User: "nobody", Expires: t0}); !errors.Is(err, protocol.ErrUnknownUser) {
 		t.Errorf("session of nobody: %v, want ErrUnknownUser", err)
 	}
 	if err := s.PutSession(h, node.Session{User: "alice", Expires: t0.Add(time.Hour)}); err != nil {
@@ -44,7 +45,7 @@ func TestSessions(t *testing.T) {
 	if err := s.DeleteSession(h); err != nil {
 		t.Errorf("deleting a missing session: %v", err)
 	}
-	if _, err := s.Session(h); !errors.Is(err, node.ErrNoSession) {
+	if _, err := s.Session(h); !errors.Is(err, protocol.ErrNoSession) {
 		t.Errorf("deleted session: %v", err)
 	}
 }
@@ -65,7 +66,7 @@ func TestExpiredSessionsAreReturnedUntilExpireRemovesThem(t *testing.T) {
 	if _, err := s.Expire(t0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Session(early); !errors.Is(err, node.ErrNoSession) {
+	if _, err := s.Session(early); !errors.Is(err, protocol.ErrNoSession) {
 		t.Errorf("session expiring at now after Expire(now): %v, want ErrNoSession", err)
 	}
 	if _, err := s.Session(late); err != nil {
@@ -86,7 +87,7 @@ func TestExpireRemovesMoreSessionsThanOneChunk(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 5 {
-		if _, err := s.Session(node.TokenHash{byte(i)}); !errors.Is(err, node.ErrNoSession) {
+		if _, err := s.Session(node.TokenHash{byte(i)}); !errors.Is(err, protocol.ErrNoSession) {
 			t.Errorf("session %d survived Expire: %v", i, err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // FileName is the name of the database file in a node's store directory.
@@ -242,12 +243,12 @@ func initSchema(tx *bolt.Tx) error {
 
 // Close commits every Enqueue, Hold and AddPosts already queued, stops the
 // committer and closes the file. Calls after Close fail with
-// node.ErrStoreClosed; so does a second Close.
+// protocol.ErrStoreClosed; so does a second Close.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return fmt.Errorf("store: close: %w", node.ErrStoreClosed)
+		return fmt.Errorf("store: close: %w", protocol.ErrStoreClosed)
 	}
 	s.closed = true
 	s.mu.Unlock()
@@ -262,13 +263,13 @@ func (s *Store) Close() error {
 // Path returns the database file's path.
 func (s *Store) Path() string { return s.db.Path() }
 
-// checkOpen fails with node.ErrStoreClosed after Close; for calls that
+// checkOpen fails with protocol.ErrStoreClosed after Close; for calls that
 // have nothing to write.
 func (s *Store) checkOpen(op string) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
-		return fmt.Errorf("store: %s: %w", op, node.ErrStoreClosed)
+		return fmt.Errorf("store: %s: %w", op, protocol.ErrStoreClosed)
 	}
 	return nil
 }
@@ -278,7 +279,7 @@ func (s *Store) view(op string, fn func(tx *bolt.Tx) error) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
-		return fmt.Errorf("store: %s: %w", op, node.ErrStoreClosed)
+		return fmt.Errorf("store: %s: %w", op, protocol.ErrStoreClosed)
 	}
 	if err := s.db.View(fn); err != nil {
 		return fmt.Errorf("store: %s: %w", op, err)
@@ -292,7 +293,7 @@ func (s *Store) update(op string, fn func(tx *bolt.Tx) error) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
-		return fmt.Errorf("store: %s: %w", op, node.ErrStoreClosed)
+		return fmt.Errorf("store: %s: %w", op, protocol.ErrStoreClosed)
 	}
 	if err := s.db.Update(fn); err != nil {
 		return fmt.Errorf("store: %s: %w", op, err)
@@ -312,9 +313,9 @@ func checkUser(user string) error {
 // methods that need one.
 func hasAccount(tx *bolt.Tx, user string) error {
 	if user == "" || len(user) > MaxUserLen || tx.Bucket(bucketAccounts).Get([]byte(user)) == nil {
-		return fmt.Errorf("%w: %q", node.ErrUnknownUser, user)
+		return fmt.Errorf("%w: %q", protocol.ErrUnknownUser, user)
 	}
 	return nil
 }
 
-func isUnknownUser(err error) bool { return errors.Is(err, node.ErrUnknownUser) }
+func isUnknownUser(err error) bool { return errors.Is(err, protocol.ErrUnknownUser) }

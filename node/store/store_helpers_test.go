@@ -10,6 +10,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 func TestMain(m *testing.M) {
@@ -42,10 +43,10 @@ func openTest(t testing.TB, opts Options) *Store {
 		t.Fatalf("Open: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := s.Check(); err != nil && !errors.Is(err, node.ErrStoreClosed) {
+		if err := s.Check(); err != nil && !errors.Is(err, protocol.ErrStoreClosed) {
 			t.Errorf("Check: %v", err)
 		}
-		if err := s.Close(); err != nil && !errors.Is(err, node.ErrStoreClosed) {
+		if err := s.Close(); err != nil && !errors.Is(err, protocol.ErrStoreClosed) {
 			t.Errorf("Close: %v", err)
 		}
 		checkFile(t, path)
@@ -72,6 +73,6 @@ func mustCreate(t testing.TB, s *Store, users ...string) {
 }
 
 // msg is a message to user enqueued at t0 that expires after ttl.
-func msg(user string, payload string, ttl time.Duration) node.NewMessage {
-	return node.NewMessage{Recipient: user, Payload: []byte(payload), Enqueued: t0, Expires: t0.Add(ttl)}
+func msg(user string, payload string, ttl time.Duration) protocol.NewMessage {
+	return protocol.NewMessage{Recipient: user, Payload: []byte(payload), Enqueued: t0, Expires: t0.Add(ttl)}
 }

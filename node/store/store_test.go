@@ -11,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 func TestOptionsDefaultsAndValidation(t *testing.T) {
@@ -19,8 +20,8 @@ func TestOptionsDefaultsAndValidation(t *testing.T) {
 	if d.Limits.MaxMessages != 10_000 || d.Limits.MaxBytes != 64<<20 || d.MaxKeyPackages != DefaultMaxKeyPackages ||
 		d.BatchWindow != time.Millisecond || d.BatchSize != 256 || d.QueueSize != DefaultQueueSize ||
 		d.LockTimeout != DefaultLockTimeout || d.Now == nil ||
-		d.Mesh != (node.MeshQuota{MaxBytes: 16 << 20, DomainBytes: 8 << 20, OriginBytes: 8 << 20, NeighbourBytes: 8 << 20, MaxSeen: 50_000, NeighbourSeen: 25_000}) ||
-		d.Channels != (node.ChannelQuota{Retain: 100, MaxChannels: 256, MaxBytes: 4 << 20, MaxSeen: 50_000, NeighbourSeen: 25_000}) {
+		d.Mesh != (protocol.MeshQuota{MaxBytes: 16 << 20, DomainBytes: 8 << 20, OriginBytes: 8 << 20, NeighbourBytes: 8 << 20, MaxSeen: 50_000, NeighbourSeen: 25_000}) ||
+		d.Channels != (protocol.ChannelQuota{Retain: 100, MaxChannels: 256, MaxBytes: 4 << 20, MaxSeen: 50_000, NeighbourSeen: 25_000}) {
 		t.Errorf("defaults of nil Options: %+v", d)
 	}
 	if err := d.Validate(); err != nil {
@@ -38,17 +39,17 @@ func TestOptionsDefaultsAndValidation(t *testing.T) {
 		"negative batch size":         {BatchSize: -1},
 		"negative queue size":         {QueueSize: -1},
 		"negative lock timeout":       {LockTimeout: -1},
-		"negative mesh bytes":         {Mesh: node.MeshQuota{MaxBytes: -1}},
-		"negative domain bytes":       {Mesh: node.MeshQuota{DomainBytes: -1}},
-		"negative origin bytes":       {Mesh: node.MeshQuota{OriginBytes: -1}},
-		"negative seen ids":           {Mesh: node.MeshQuota{MaxSeen: -1}},
-		"negative neighbour bytes":    {Mesh: node.MeshQuota{NeighbourBytes: -1}},
-		"negative neighbour post ids": {Channels: node.ChannelQuota{NeighbourSeen: -1}},
-		"negative neighbour seen ids": {Mesh: node.MeshQuota{NeighbourSeen: -1}},
-		"negative retain":             {Channels: node.ChannelQuota{Retain: -1}},
-		"negative channels":           {Channels: node.ChannelQuota{MaxChannels: -1}},
-		"negative channel bytes":      {Channels: node.ChannelQuota{MaxBytes: -1}},
-		"negative post ids":           {Channels: node.ChannelQuota{MaxSeen: -1}},
+		"negative mesh bytes":         {Mesh: protocol.MeshQuota{MaxBytes: -1}},
+		"negative domain bytes":       {Mesh: protocol.MeshQuota{DomainBytes: -1}},
+		"negative origin bytes":       {Mesh: protocol.MeshQuota{OriginBytes: -1}},
+		"negative seen ids":           {Mesh: protocol.MeshQuota{MaxSeen: -1}},
+		"negative neighbour bytes":    {Mesh: protocol.MeshQuota{NeighbourBytes: -1}},
+		"negative neighbour post ids": {Channels: protocol.ChannelQuota{NeighbourSeen: -1}},
+		"negative neighbour seen ids": {Mesh: protocol.MeshQuota{NeighbourSeen: -1}},
+		"negative retain":             {Channels: protocol.ChannelQuota{Retain: -1}},
+		"negative channels":           {Channels: protocol.ChannelQuota{MaxChannels: -1}},
+		"negative channel bytes":      {Channels: protocol.ChannelQuota{MaxBytes: -1}},
+		"negative post ids":           {Channels: protocol.ChannelQuota{MaxSeen: -1}},
 	} {
 		o = o.WithDefaults()
 		if err := o.Validate(); !errors.Is(err, ErrInvalidOptions) {
@@ -91,7 +92,7 @@ func TestReopenAfterCloseKeepsEverything(t *testing.T) {
 	if err := s.PutSession(h, node.Session{User: "bob", Expires: t0.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	rs, err := s.Enqueue(context.Background(), []node.NewMessage{msg("bob", "one", time.Hour), msg("bob", "two", time.Hour)})
+	rs, err := s.Enqueue(context.Background(), []protocol.NewMessage{msg("bob", "one", time.Hour), msg("bob", "two", time.Hour)})
 	if err != nil || rs[1].Seq != 2 {
 		t.Fatalf("Enqueue: %+v, %v", rs, err)
 	}
@@ -129,7 +130,7 @@ func TestReopenAfterCloseKeepsEverything(t *testing.T) {
 	if err != nil || len(msgs) != 1 || msgs[0].Seq != 2 || string(msgs[0].Payload) != "two" {
 		t.Errorf("mailbox after reopen: %+v, %v", msgs, err)
 	}
-	rs, err = s.Enqueue(context.Background(), []node.NewMessage{msg("bob", "three", time.Hour)})
+	rs, err = s.Enqueue(context.Background(), []protocol.NewMessage{msg("bob", "three", time.Hour)})
 	if err != nil || rs[0].Seq != 3 {
 		t.Errorf("sequence after reopen: %+v, %v; want 3", rs, err)
 	}
@@ -204,7 +205,7 @@ func TestEveryMethodFailsAfterClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := node.TokenHash{1}
-	_, errEnqueue := s.Enqueue(context.Background(), []node.NewMessage{msg("alice", "x", time.Hour)})
+	_, errEnqueue := s.Enqueue(context.Background(), []protocol.NewMessage{msg("alice", "x", time.Hour)})
 	_, errEnqueueNone := s.Enqueue(context.Background(), nil)
 	_, errAccount := s.Account("alice")
 	_, errKeys := s.Keys("alice")
@@ -235,7 +236,7 @@ func TestEveryMethodFailsAfterClose(t *testing.T) {
 		"Session":        errSession,
 		"DeleteSession":  s.DeleteSession(h),
 	} {
-		if !errors.Is(err, node.ErrStoreClosed) {
+		if !errors.Is(err, protocol.ErrStoreClosed) {
 			t.Errorf("%s after Close: %v, want ErrStoreClosed", name, err)
 		}
 	}

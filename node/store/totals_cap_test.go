@@ -10,6 +10,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // checkMailBytes fails the test unless the store's running count of
@@ -46,12 +47,12 @@ func TestTheNodeWideCapRefusesWithStoreFullAndKeepsWhatIsStored(t *testing.T) {
 	var stored int
 	for i := range 30 {
 		rcpt := []string{"a", "b"}[i%2]
-		r, err := s.Enqueue(ctx, []node.NewMessage{msg(rcpt, payload, time.Hour)})
+		r, err := s.Enqueue(ctx, []protocol.NewMessage{msg(rcpt, payload, time.Hour)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if r[0].Err != nil {
-			if !errors.Is(r[0].Err, node.ErrStoreFull) {
+			if !errors.Is(r[0].Err, protocol.ErrStoreFull) {
 				t.Fatalf("message %d: %v, want ErrStoreFull", i, r[0].Err)
 			}
 			break
@@ -62,8 +63,8 @@ func TestTheNodeWideCapRefusesWithStoreFullAndKeepsWhatIsStored(t *testing.T) {
 		t.Fatalf("stored %d messages of 100 bytes under a cap of 1000, want 10", stored)
 	}
 	// One batch: what fits is stored, the rest refused, nothing evicted.
-	r, err := s.Enqueue(ctx, []node.NewMessage{msg("c", "x", time.Hour)})
-	if err != nil || !errors.Is(r[0].Err, node.ErrStoreFull) {
+	r, err := s.Enqueue(ctx, []protocol.NewMessage{msg("c", "x", time.Hour)})
+	if err != nil || !errors.Is(r[0].Err, protocol.ErrStoreFull) {
 		t.Fatalf("a 1-byte message into a full store: %v, %v", r, err)
 	}
 	checkMailBytes(t, s)
@@ -89,7 +90,7 @@ func TestTheNodeWideCapRefusesWithStoreFullAndKeepsWhatIsStored(t *testing.T) {
 		t.Fatalf("Ack = %d, %v", n, err)
 	}
 	checkMailBytes(t, s)
-	if r, err := s.Enqueue(ctx, []node.NewMessage{msg("c", payload, 2*time.Minute)}); err != nil || r[0].Err != nil {
+	if r, err := s.Enqueue(ctx, []protocol.NewMessage{msg("c", payload, 2*time.Minute)}); err != nil || r[0].Err != nil {
 		t.Fatalf("after an ack freed 100 bytes: %v, %v", r, err)
 	}
 	if _, err := s.Expire(t0.Add(time.Hour)); err != nil {
@@ -99,14 +100,14 @@ func TestTheNodeWideCapRefusesWithStoreFullAndKeepsWhatIsStored(t *testing.T) {
 	if s.MailboxBytes() != 0 {
 		t.Errorf("after everything expired, %d bytes counted", s.MailboxBytes())
 	}
-	if r, err := s.Enqueue(ctx, []node.NewMessage{msg("b", payload, 2*time.Hour)}); err != nil || r[0].Err != nil {
+	if r, err := s.Enqueue(ctx, []protocol.NewMessage{msg("b", payload, 2*time.Hour)}); err != nil || r[0].Err != nil {
 		t.Fatalf("after expiry: %v, %v", r, err)
 	}
 	if err := s.DeleteAccount("b", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	checkMailBytes(t, s)
-	if r, err := s.Enqueue(ctx, []node.NewMessage{msg("a", payload, 2*time.Hour)}); err != nil || r[0].Err != nil {
+	if r, err := s.Enqueue(ctx, []protocol.NewMessage{msg("a", payload, 2*time.Hour)}); err != nil || r[0].Err != nil {
 		t.Fatalf("after a deletion: %v, %v", r, err)
 	}
 
@@ -131,10 +132,10 @@ func TestAccountsBeyondMaxAccountsAreRefused(t *testing.T) {
 	s := openTest(t, opts)
 	mustCreate(t, s, "a", "b")
 	err := s.CreateAccount(node.Account{User: "c", Record: []byte("r"), Created: t0})
-	if !errors.Is(err, node.ErrAccountsFull) {
+	if !errors.Is(err, protocol.ErrAccountsFull) {
 		t.Fatalf("a third account: %v, want ErrAccountsFull", err)
 	}
-	if _, err := s.Account("c"); !errors.Is(err, node.ErrUnknownUser) {
+	if _, err := s.Account("c"); !errors.Is(err, protocol.ErrUnknownUser) {
 		t.Errorf("the refused account exists: %v", err)
 	}
 	if err := s.DeleteAccount("a", time.Time{}); err != nil {
@@ -151,11 +152,11 @@ func TestADeletedNameIsHeldUntilItsTimeAndExpireForgetsTheHold(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, at := range []time.Time{t0, until.Add(-time.Nanosecond)} {
-		if err := s.CheckName("alice", at); !errors.Is(err, node.ErrUserExists) {
+		if err := s.CheckName("alice", at); !errors.Is(err, protocol.ErrUserExists) {
 			t.Errorf("CheckName at %s: %v, want ErrUserExists", at, err)
 		}
 		err := s.CreateAccount(node.Account{User: "alice", Record: []byte("r"), Created: at})
-		if !errors.Is(err, node.ErrUserExists) {
+		if !errors.Is(err, protocol.ErrUserExists) {
 			t.Errorf("CreateAccount at %s: %v, want ErrUserExists", at, err)
 		}
 	}
@@ -177,7 +178,7 @@ func TestADeletedNameIsHeldUntilItsTimeAndExpireForgetsTheHold(t *testing.T) {
 	if err := s.CreateAccount(node.Account{User: "alice", Record: []byte("r2"), Created: until}); err != nil {
 		t.Errorf("registering the name after its hold: %v", err)
 	}
-	if err := s.CheckName("alice", until); !errors.Is(err, node.ErrUserExists) {
+	if err := s.CheckName("alice", until); !errors.Is(err, protocol.ErrUserExists) {
 		t.Errorf("CheckName of an account: %v, want ErrUserExists", err)
 	}
 }
@@ -194,7 +195,7 @@ func TestASessionIsBoundToTheAccountItWasGrantedTo(t *testing.T) {
 		t.Fatalf("Session = %+v, %v; want bound to the account created at t0", got, err)
 	}
 	err = s.PutSession(node.TokenHash{2}, node.Session{User: "alice", Expires: t0.Add(time.Hour), AccountCreated: t0.Add(time.Nanosecond)})
-	if !errors.Is(err, node.ErrUnknownUser) {
+	if !errors.Is(err, protocol.ErrUnknownUser) {
 		t.Errorf("a session for another account of the name: %v, want ErrUnknownUser", err)
 	}
 	// A session stored before the binding existed reads as unbound.

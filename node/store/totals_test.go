@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 func TestTotalsSumEveryMailbox(t *testing.T) {
@@ -16,7 +17,7 @@ func TestTotalsSumEveryMailbox(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	msgs := []node.NewMessage{
+	msgs := []protocol.NewMessage{
 		{Recipient: "a", Payload: make([]byte, 10), Enqueued: now, Expires: now.Add(time.Hour)},
 		{Recipient: "b", Payload: make([]byte, 20), Enqueued: now, Expires: now.Add(time.Hour)},
 		{Recipient: "b", Payload: make([]byte, 30), Enqueued: now, Expires: now.Add(time.Hour)},

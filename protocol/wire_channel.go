@@ -1,11 +1,11 @@
-package noderpc
+package protocol
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"slices"
 
-	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/schemas"
 )
 
@@ -17,13 +17,13 @@ import (
 
 // MaxChannelBody is the most bytes of an encrypted channel post body
 // (schemas/mesh.capnp). The most channels of one channelSubscribe is
-// node.MaxChannelCursors.
+// MaxChannelCursors.
 const MaxChannelBody = 8192
 
 // ChannelIDFromWire reads a channel id, which must be exactly 32 bytes;
 // anything else is a bad request.
-func ChannelIDFromWire(data []byte) (node.ChannelID, error) {
-	var id node.ChannelID
+func ChannelIDFromWire(data []byte) (ChannelID, error) {
+	var id ChannelID
 	if len(data) != len(id) {
 		return id, BadRequest(fmt.Errorf("channel id of %d bytes, want %d", len(data), len(id)))
 	}
@@ -47,7 +47,7 @@ func fixed32(b []byte, err error) ([32]byte, error) {
 
 // ChannelMessagesToWire writes msgs into list, which has room for exactly
 // len(msgs) (a Results' or Params' NewPosts).
-func ChannelMessagesToWire(msgs []node.ChannelMessage, list schemas.ChannelMessage_List) error {
+func ChannelMessagesToWire(msgs []ChannelMessage, list schemas.ChannelMessage_List) error {
 	if list.Len() != len(msgs) {
 		return fmt.Errorf("channel messages: a list of %d for %d posts", list.Len(), len(msgs))
 	}
@@ -75,8 +75,8 @@ func ChannelMessagesToWire(msgs []node.ChannelMessage, list schemas.ChannelMessa
 // ChannelListener delivery, copying each body out of the message. A
 // channel or post id that is not 32 bytes, or a body over MaxChannelBody,
 // fails with an error wrapping ErrMalformedAnswer.
-func ChannelMessagesFromWire(list schemas.ChannelMessage_List) ([]node.ChannelMessage, error) {
-	out := make([]node.ChannelMessage, list.Len())
+func ChannelMessagesFromWire(list schemas.ChannelMessage_List) ([]ChannelMessage, error) {
+	out := make([]ChannelMessage, list.Len())
 	for i := range out {
 		w := list.At(i)
 		m := &out[i]
@@ -99,7 +99,7 @@ func ChannelMessagesFromWire(list schemas.ChannelMessage_List) ([]node.ChannelMe
 		if err != nil {
 			return nil, fmt.Errorf("post %d: origin domain: %w", i, err)
 		}
-		m.Channel, m.ID, m.Body, m.OriginDomain = ch, id, clone(body), origin
+		m.Channel, m.ID, m.Body, m.OriginDomain = ch, id, bytes.Clone(body), origin
 		m.Seq = w.Seq()
 		m.Created = millisFromWire(w.CreatedMillis())
 	}
@@ -108,10 +108,10 @@ func ChannelMessagesFromWire(list schemas.ChannelMessage_List) ([]node.ChannelMe
 
 // ChannelCursorsToWire writes cursors into list, which has room for
 // exactly len(cursors) (a Params' NewChannels). More than
-// node.MaxChannelCursors is a bad request, refused before it is sent.
-func ChannelCursorsToWire(cursors []node.ChannelCursor, list schemas.ChannelCursor_List) error {
-	if len(cursors) > node.MaxChannelCursors {
-		return BadRequest(fmt.Errorf("%d channels, at most %d per subscription", len(cursors), node.MaxChannelCursors))
+// MaxChannelCursors is a bad request, refused before it is sent.
+func ChannelCursorsToWire(cursors []ChannelCursor, list schemas.ChannelCursor_List) error {
+	if len(cursors) > MaxChannelCursors {
+		return BadRequest(fmt.Errorf("%d channels, at most %d per subscription", len(cursors), MaxChannelCursors))
 	}
 	if list.Len() != len(cursors) {
 		return fmt.Errorf("channel cursors: a list of %d for %d cursors", list.Len(), len(cursors))
@@ -127,13 +127,13 @@ func ChannelCursorsToWire(cursors []node.ChannelCursor, list schemas.ChannelCurs
 }
 
 // ChannelCursorsFromWire reads the cursors of a channelSubscribe. More
-// than node.MaxChannelCursors, or a channel id that is not 32 bytes, is a bad
+// than MaxChannelCursors, or a channel id that is not 32 bytes, is a bad
 // request.
-func ChannelCursorsFromWire(list schemas.ChannelCursor_List) ([]node.ChannelCursor, error) {
-	if list.Len() > node.MaxChannelCursors {
-		return nil, BadRequest(fmt.Errorf("%d channels, at most %d per subscription", list.Len(), node.MaxChannelCursors))
+func ChannelCursorsFromWire(list schemas.ChannelCursor_List) ([]ChannelCursor, error) {
+	if list.Len() > MaxChannelCursors {
+		return nil, BadRequest(fmt.Errorf("%d channels, at most %d per subscription", list.Len(), MaxChannelCursors))
 	}
-	out := make([]node.ChannelCursor, list.Len())
+	out := make([]ChannelCursor, list.Len())
 	for i := range out {
 		w := list.At(i)
 		b, err := w.Channel()
@@ -151,13 +151,13 @@ func ChannelCursorsFromWire(list schemas.ChannelCursor_List) ([]node.ChannelCurs
 // ChannelReportToWire writes r into w; the counters go sorted by name, so
 // that equal reports are equal on the wire. Counts beyond the wire's 32
 // bits are capped.
-func ChannelReportToWire(r node.ChannelReport, w schemas.ChannelState) error {
+func ChannelReportToWire(r ChannelReport, w schemas.ChannelState) error {
 	s := r.Store
-	w.SetChannels(toUint32(s.Channels))
-	w.SetPosts(toUint32(s.Posts))
+	w.SetChannels(CountToWire(s.Channels))
+	w.SetPosts(CountToWire(s.Posts))
 	w.SetBytes(uint64(max(s.Bytes, 0)))
 	w.SetMaxBytes(uint64(max(s.MaxBytes, 0)))
-	w.SetSeen(toUint32(s.Seen))
+	w.SetSeen(CountToWire(s.Seen))
 	names := make([]string, 0, len(r.Counters))
 	for name := range r.Counters {
 		names = append(names, name)
@@ -179,8 +179,8 @@ func ChannelReportToWire(r node.ChannelReport, w schemas.ChannelState) error {
 
 // ChannelReportFromWire reads a channelState answer; a counter named twice
 // keeps its last value, and a report without counters has nil Counters.
-func ChannelReportFromWire(w schemas.ChannelState) (node.ChannelReport, error) {
-	r := node.ChannelReport{Store: node.ChannelStoreStats{
+func ChannelReportFromWire(w schemas.ChannelState) (ChannelReport, error) {
+	r := ChannelReport{Store: ChannelStoreStats{
 		Channels: toInt(uint64(w.Channels())),
 		Posts:    toInt(uint64(w.Posts())),
 		Bytes:    toInt64(w.Bytes()),
@@ -205,8 +205,9 @@ func ChannelReportFromWire(w schemas.ChannelState) (node.ChannelReport, error) {
 	return r, nil
 }
 
-// toUint32 converts a count for a 32-bit wire field.
-func toUint32(v int) uint32 {
+// CountToWire converts a count for a 32-bit wire field, clamped to its
+// range, so that a count never wraps on the wire.
+func CountToWire(v int) uint32 {
 	if v < 0 {
 		return 0
 	}

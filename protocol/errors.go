@@ -1,15 +1,13 @@
-package node
+package protocol
 
 import (
 	"errors"
 	"fmt"
-
-	"github.com/quicprochat/qpc/crypto/attest"
 )
 
-// Errors of the node's service and store. The RPC adapter maps each to a
-// wire error code in one place (noderpc), and the client maps codes back, so
-// callers on both ends test them with errors.Is.
+// Errors of the node's service and store. Each maps to a wire error code in
+// one place (codes.go), in both directions, so callers on both ends of a
+// call test them with errors.Is.
 var (
 	// ErrUserExists means a registration chose a name that is taken.
 	ErrUserExists = errors.New("user name is taken")
@@ -63,10 +61,11 @@ var (
 	// is known but not linked now.
 	ErrPeerUnreachable = errors.New("recipient's node is not reachable now")
 	// ErrForgedKeys means an answer to a key lookup for a user of another
-	// domain is not signed by that domain's node (attest.ErrForgedKeys):
-	// a node on the path may have put in keys of its own. The keys are
-	// not passed on.
-	ErrForgedKeys = attest.ErrForgedKeys
+	// domain is not signed by that domain's node: a node on the path may
+	// have put in keys of its own. The keys are not passed on. Where
+	// crypto/attest finds it, the error wraps both this and
+	// attest.ErrForgedKeys.
+	ErrForgedKeys = errors.New("key answer not signed by the user's home node")
 	// ErrNoLink comes wrapped with ErrPeerUnreachable or ErrUnknownDomain
 	// when a relay found no link to the recipient's node and sent
 	// nothing, so the message may go into the mesh instead.
@@ -113,3 +112,25 @@ var (
 	// It wraps ErrUnknownUser.
 	ErrNoSuchKeys = fmt.Errorf("%w, or the user has published no keys", ErrUnknownUser)
 )
+
+// errorf returns an error that is kind (for errors.Is) with details.
+func errorf(kind error, format string, args ...any) error {
+	return fmt.Errorf("%w: %s", kind, fmt.Sprintf(format, args...))
+}
+
+// Mark returns err, its text unchanged, as an error that errors.Is also
+// finds to be kind. It lets a layer that protocol cannot name (crypto/*
+// finds forged keys, say) report its own error as one of protocol's
+// without repeating the reason; nil stays nil.
+func Mark(kind, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &markedError{kind: kind, err: err}
+}
+
+// markedError is an error that is also kind.
+type markedError struct{ kind, err error }
+
+func (e *markedError) Error() string   { return e.err.Error() }
+func (e *markedError) Unwrap() []error { return []error{e.kind, e.err} }

@@ -1,4 +1,4 @@
-package noderpc
+package protocol
 
 import (
 	"errors"

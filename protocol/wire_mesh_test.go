@@ -1,4 +1,4 @@
-package noderpc
+package protocol
 
 import (
 	"encoding/binary"
@@ -10,7 +10,6 @@ import (
 
 	"capnproto.org/go/capnp/v3"
 
-	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/schemas"
 )
 
@@ -47,8 +46,8 @@ func reread[T any](t testing.TB, s interface{ Message() *capnp.Message }, read f
 	return w
 }
 
-func meshID(b byte) node.MeshID {
-	var id node.MeshID
+func meshID(b byte) MeshID {
+	var id MeshID
 	for i := range id {
 		id[i] = b + byte(i)
 	}
@@ -58,15 +57,15 @@ func meshID(b byte) node.MeshID {
 // at is a time as it comes back from the wire: whole milliseconds, local.
 func at(ms int64) time.Time { return time.UnixMilli(ms) }
 
-func sampleReport() node.MeshReport {
-	return node.MeshReport{
-		Routes: []node.MeshRoute{
+func sampleReport() MeshReport {
+	return MeshReport{
+		Routes: []MeshRoute{
 			{Domain: "c.mesh", Via: "b.mesh", Hops: 2, Expires: at(1_800_000_090_000)},
 			{Domain: "b.mesh", Via: "b.mesh", Hops: 1},
 		},
-		Store: node.MeshStoreStats{
+		Store: MeshStoreStats{
 			Envelopes: 3, Bytes: 4096, MaxBytes: 16 << 20, Oldest: at(1_800_000_000_123), Seen: 17,
-			Domains: []node.MeshDomainStats{{Domain: "d.mesh", Envelopes: 2, Bytes: 3000}, {Domain: "e.mesh", Envelopes: 1, Bytes: 1096}},
+			Domains: []MeshDomainStats{{Domain: "d.mesh", Envelopes: 2, Bytes: 3000}, {Domain: "e.mesh", Envelopes: 1, Bytes: 1096}},
 		},
 		Counters: map[string]uint64{"held": 5, "forwarded": 2, "dropped:expired": 1, "refused:full": 4},
 	}
@@ -100,7 +99,7 @@ func TestMeshReportCrossesTheWireUnchanged(t *testing.T) {
 
 func TestAnEmptyMeshReportReadsBackEmpty(t *testing.T) {
 	res := newRoot(t, schemas.NewRootNodeService_meshState_Results)
-	if err := MeshReportToWire(node.MeshReport{}, res); err != nil {
+	if err := MeshReportToWire(MeshReport{}, res); err != nil {
 		t.Fatal(err)
 	}
 	got, err := MeshReportFromWire(reread(t, res, schemas.ReadRootNodeService_meshState_Results))
@@ -113,9 +112,9 @@ func TestAnEmptyMeshReportReadsBackEmpty(t *testing.T) {
 }
 
 func TestMessageStatusesCrossTheWireWithTheirReasons(t *testing.T) {
-	want := []node.MessageStatus{
-		{ID: meshID(1), State: node.MeshQueued, At: "a.mesh", Updated: at(1_800_000_000_000), Recipient: "bob@c.mesh", Expires: at(1_800_604_800_000)},
-		{ID: meshID(2), State: node.MeshDropped, At: "b.mesh", Updated: at(1_800_000_001_000), Recipient: "eve@d.mesh", Reason: node.ErrHopLimit},
+	want := []MessageStatus{
+		{ID: meshID(1), State: MeshQueued, At: "a.mesh", Updated: at(1_800_000_000_000), Recipient: "bob@c.mesh", Expires: at(1_800_604_800_000)},
+		{ID: meshID(2), State: MeshDropped, At: "b.mesh", Updated: at(1_800_000_001_000), Recipient: "eve@d.mesh", Reason: ErrHopLimit},
 		{ID: meshID(3)},
 	}
 	res := newRoot(t, schemas.NewRootNodeService_messageStatus_Results)
@@ -154,13 +153,13 @@ func TestAStatusOfAStateFromANewerNodeReadsAsUnknown(t *testing.T) {
 	list.At(0).SetId(id[:])
 	list.At(0).SetState(schemas.MeshState(42))
 	got, err := MessageStatusesFromWire(list)
-	if err != nil || got[0].State != node.MeshUnknown {
+	if err != nil || got[0].State != MeshUnknown {
 		t.Errorf("state 42 read as %v (%v), want unknown", got[0].State, err)
 	}
 }
 
 func TestMeshIDsMustBe32Bytes(t *testing.T) {
-	ids := []node.MeshID{meshID(1), meshID(2)}
+	ids := []MeshID{meshID(1), meshID(2)}
 	p := newRoot(t, schemas.NewRootNodeService_messageStatus_Params)
 	if err := MeshIDsToWire(ids, p.NewIds); err != nil {
 		t.Fatal(err)
@@ -173,21 +172,21 @@ func TestMeshIDsMustBe32Bytes(t *testing.T) {
 		list, _ := p.NewIds(2)
 		list.Set(0, ids[0][:])
 		list.Set(1, make([]byte, n))
-		if _, err := MeshIDsFromWire(p.Ids()); !errors.Is(err, node.ErrBadRequest) || !strings.Contains(err.Error(), "id 1") {
+		if _, err := MeshIDsFromWire(p.Ids()); !errors.Is(err, ErrBadRequest) || !strings.Contains(err.Error(), "id 1") {
 			t.Errorf("an id of %d bytes: %v, want a bad request naming id 1", n, err)
 		}
 	}
-	if _, err := MeshIDsFromWire(capnp.DataList{}, errors.New("bad pointer")); !errors.Is(err, node.ErrBadRequest) {
+	if _, err := MeshIDsFromWire(capnp.DataList{}, errors.New("bad pointer")); !errors.Is(err, ErrBadRequest) {
 		t.Errorf("an unreadable list: %v, want a bad request", err)
 	}
 }
 
 func TestReceiptsCarryTheirMeshIDAndNode(t *testing.T) {
 	now := at(1_800_000_000_000)
-	for _, want := range []node.Receipt{
+	for _, want := range []Receipt{
 		{Seq: 7},
 		{MeshID: meshID(5), QueuedAt: "a.mesh"},
-		{Err: node.ErrMeshFull},
+		{Err: ErrMeshFull},
 	} {
 		w := newRoot(t, schemas.NewRootReceipt)
 		if err := ReceiptToWire(want, now, w); err != nil {
@@ -202,7 +201,7 @@ func TestReceiptsCarryTheirMeshIDAndNode(t *testing.T) {
 		if got != want || back.ServerTimeMillis() != now.UnixMilli() {
 			t.Errorf("read back %+v at %d, want %+v at %d", got, back.ServerTimeMillis(), want, now.UnixMilli())
 		}
-		if want.MeshID == (node.MeshID{}) && back.HasMeshId() {
+		if want.MeshID == (MeshID{}) && back.HasMeshId() {
 			t.Errorf("%+v: a receipt without a mesh id has one on the wire", want)
 		}
 	}
@@ -212,13 +211,13 @@ func TestAReceiptWithAShortMeshIDIsMalformed(t *testing.T) {
 	w := newRoot(t, schemas.NewRootReceipt)
 	w.SetSeq(3)
 	w.SetMeshId([]byte("short"))
-	if r := ReceiptFromWire(w); !errors.Is(r.Err, ErrMalformedAnswer) || r.Seq != 0 || r.MeshID != (node.MeshID{}) {
+	if r := ReceiptFromWire(w); !errors.Is(r.Err, ErrMalformedAnswer) || r.Seq != 0 || r.MeshID != (MeshID{}) {
 		t.Errorf("read as %+v, want only an error wrapping ErrMalformedAnswer", r)
 	}
 }
 
 func TestEnvelopesCarryMaxHops(t *testing.T) {
-	want := node.Outgoing{Recipient: "bob@c.mesh", Payload: []byte("sealed"), TTL: time.Hour, MaxHops: 5}
+	want := Outgoing{Recipient: "bob@c.mesh", Payload: []byte("sealed"), TTL: time.Hour, MaxHops: 5}
 	w := newRoot(t, schemas.NewRootEnvelope)
 	if err := EnvelopeToWire(want, w); err != nil {
 		t.Fatal(err)
@@ -290,7 +289,7 @@ func FuzzMeshReportFromWire(f *testing.F) {
 // FuzzMessageStatusesFromWire decodes arbitrary messageStatus answers.
 func FuzzMessageStatusesFromWire(f *testing.F) {
 	res := newRoot(f, schemas.NewRootNodeService_messageStatus_Results)
-	sts := []node.MessageStatus{{ID: meshID(1), State: node.MeshExpired, At: "b.mesh", Reason: node.ErrExpired}, {ID: meshID(2)}}
+	sts := []MessageStatus{{ID: meshID(1), State: MeshExpired, At: "b.mesh", Reason: ErrExpired}, {ID: meshID(2)}}
 	if err := MessageStatusesToWire(sts, res.NewStatuses); err != nil {
 		f.Fatal(err)
 	}
@@ -304,7 +303,7 @@ func FuzzMessageStatusesFromWire(f *testing.F) {
 			return
 		}
 		for _, st := range got {
-			if st.State > node.MeshDropped {
+			if st.State > MeshDropped {
 				t.Errorf("state %d out of range", st.State)
 			}
 		}
@@ -315,11 +314,11 @@ func FuzzMessageStatusesFromWire(f *testing.F) {
 // client could send them to a node.
 func FuzzMeshIDsFromWire(f *testing.F) {
 	p := newRoot(f, schemas.NewRootNodeService_messageStatus_Params)
-	if err := MeshIDsToWire([]node.MeshID{meshID(1), meshID(2)}, p.NewIds); err != nil {
+	if err := MeshIDsToWire([]MeshID{meshID(1), meshID(2)}, p.NewIds); err != nil {
 		f.Fatal(err)
 	}
 	fuzzRoot(f, []capnp.Struct{capnp.Struct(p)}, func(t *testing.T, root capnp.Struct) {
-		if _, err := MeshIDsFromWire(schemas.NodeService_messageStatus_Params(root).Ids()); err != nil && !errors.Is(err, node.ErrBadRequest) {
+		if _, err := MeshIDsFromWire(schemas.NodeService_messageStatus_Params(root).Ids()); err != nil && !errors.Is(err, ErrBadRequest) {
 			t.Errorf("failed with %v, not a bad request", err)
 		}
 	})
@@ -329,7 +328,7 @@ func FuzzMeshIDsFromWire(f *testing.F) {
 // relaying node reads them.
 func FuzzReceiptFromWire(f *testing.F) {
 	var seeds []capnp.Struct
-	for _, r := range []node.Receipt{{Seq: 1}, {MeshID: meshID(3), QueuedAt: "a.mesh"}, {Err: node.ErrMeshFull}} {
+	for _, r := range []Receipt{{Seq: 1}, {MeshID: meshID(3), QueuedAt: "a.mesh"}, {Err: ErrMeshFull}} {
 		w := newRoot(f, schemas.NewRootReceipt)
 		if err := ReceiptToWire(r, time.UnixMilli(1), w); err != nil {
 			f.Fatal(err)
@@ -338,7 +337,7 @@ func FuzzReceiptFromWire(f *testing.F) {
 	}
 	fuzzRoot(f, seeds, func(t *testing.T, root capnp.Struct) {
 		r := ReceiptFromWire(schemas.Receipt(root))
-		if r.MeshID != (node.MeshID{}) && r.Err != nil && errors.Is(r.Err, ErrMalformedAnswer) {
+		if r.MeshID != (MeshID{}) && r.Err != nil && errors.Is(r.Err, ErrMalformedAnswer) {
 			t.Errorf("a malformed receipt kept its mesh id: %+v", r)
 		}
 	})

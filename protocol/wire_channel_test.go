@@ -1,4 +1,4 @@
-package noderpc
+package protocol
 
 import (
 	"bytes"
@@ -10,31 +10,30 @@ import (
 
 	"capnproto.org/go/capnp/v3"
 
-	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/schemas"
 )
 
-func channelID(b byte) node.ChannelID {
-	var id node.ChannelID
+func channelID(b byte) ChannelID {
+	var id ChannelID
 	for i := range id {
 		id[i] = b ^ byte(i)
 	}
 	return id
 }
 
-func samplePosts() []node.ChannelMessage {
-	return []node.ChannelMessage{
-		{Channel: channelID(1), Seq: 1, ID: node.PostID(channelID(2)), Body: bytes.Repeat([]byte{7}, 256),
+func samplePosts() []ChannelMessage {
+	return []ChannelMessage{
+		{Channel: channelID(1), Seq: 1, ID: PostID(channelID(2)), Body: bytes.Repeat([]byte{7}, 256),
 			Created: at(1_800_000_000_123), OriginDomain: "a.mesh"},
-		{Channel: channelID(1), Seq: 9, ID: node.PostID(channelID(3)), Body: bytes.Repeat([]byte{8}, MaxChannelBody),
+		{Channel: channelID(1), Seq: 9, ID: PostID(channelID(3)), Body: bytes.Repeat([]byte{8}, MaxChannelBody),
 			Created: at(1_800_000_001_000), OriginDomain: "b.mesh"},
-		{Channel: channelID(4), Seq: 2, ID: node.PostID(channelID(5))},
+		{Channel: channelID(4), Seq: 2, ID: PostID(channelID(5))},
 	}
 }
 
 // postsOnTheWire writes posts as a channelFetch answer, lets spoil (if
 // not nil) change the list, and reads it back as a client would.
-func postsOnTheWire(t testing.TB, posts []node.ChannelMessage, spoil func(schemas.ChannelMessage_List) error) schemas.ChannelMessage_List {
+func postsOnTheWire(t testing.TB, posts []ChannelMessage, spoil func(schemas.ChannelMessage_List) error) schemas.ChannelMessage_List {
 	t.Helper()
 	res := newRoot(t, schemas.NewRootNodeService_channelFetch_Results)
 	list, err := res.NewPosts(int32(len(posts)))
@@ -122,7 +121,7 @@ func TestChannelIDsMustBe32Bytes(t *testing.T) {
 		t.Errorf("a 32-byte id read as %x, %v", got, err)
 	}
 	for _, n := range []int{0, 1, 31, 33, 64} {
-		if _, err := ChannelIDFromWire(make([]byte, n)); !errors.Is(err, node.ErrBadRequest) {
+		if _, err := ChannelIDFromWire(make([]byte, n)); !errors.Is(err, ErrBadRequest) {
 			t.Errorf("an id of %d bytes: %v, want a bad request", n, err)
 		}
 	}
@@ -131,7 +130,7 @@ func TestChannelIDsMustBe32Bytes(t *testing.T) {
 func TestABadRequestIsNotSaidTwice(t *testing.T) {
 	_, err := ChannelIDFromWire([]byte("short"))
 	again := BadRequest(err)
-	if again.Error() != err.Error() || !errors.Is(again, node.ErrBadRequest) {
+	if again.Error() != err.Error() || !errors.Is(again, ErrBadRequest) {
 		t.Errorf("wrapped again: %q, from %q", again, err)
 	}
 	if got := strings.Count(again.Error(), "malformed request"); got != 1 {
@@ -140,7 +139,7 @@ func TestABadRequestIsNotSaidTwice(t *testing.T) {
 }
 
 func TestChannelCursorsCrossTheWire(t *testing.T) {
-	want := []node.ChannelCursor{{Channel: channelID(1), AfterSeq: 0}, {Channel: channelID(2), AfterSeq: math.MaxUint64}}
+	want := []ChannelCursor{{Channel: channelID(1), AfterSeq: 0}, {Channel: channelID(2), AfterSeq: math.MaxUint64}}
 	p := newRoot(t, schemas.NewRootNodeService_channelSubscribe_Params)
 	list, err := p.NewChannels(int32(len(want)))
 	if err != nil {
@@ -160,19 +159,19 @@ func TestChannelCursorsCrossTheWire(t *testing.T) {
 }
 
 func TestMoreCursorsThanOneSubscriptionFollowsAreABadRequest(t *testing.T) {
-	many := make([]node.ChannelCursor, node.MaxChannelCursors+1)
+	many := make([]ChannelCursor, MaxChannelCursors+1)
 	p := newRoot(t, schemas.NewRootNodeService_channelSubscribe_Params)
 	list, _ := p.NewChannels(int32(len(many)))
-	if err := ChannelCursorsToWire(many, list); !errors.Is(err, node.ErrBadRequest) {
+	if err := ChannelCursorsToWire(many, list); !errors.Is(err, ErrBadRequest) {
 		t.Errorf("writing %d cursors: %v, want a bad request", len(many), err)
 	}
 	for i := range list.Len() {
 		list.At(i).SetChannel(make([]byte, 32))
 	}
-	if _, err := ChannelCursorsFromWire(list); !errors.Is(err, node.ErrBadRequest) {
+	if _, err := ChannelCursorsFromWire(list); !errors.Is(err, ErrBadRequest) {
 		t.Errorf("reading %d cursors: %v, want a bad request", list.Len(), err)
 	}
-	if err := ChannelCursorsToWire(many[:node.MaxChannelCursors], list); err == nil {
+	if err := ChannelCursorsToWire(many[:MaxChannelCursors], list); err == nil {
 		t.Error("cursors went into a list of another length")
 	}
 }
@@ -180,19 +179,19 @@ func TestMoreCursorsThanOneSubscriptionFollowsAreABadRequest(t *testing.T) {
 func TestACursorWithABadChannelIDIsABadRequest(t *testing.T) {
 	p := newRoot(t, schemas.NewRootNodeService_channelSubscribe_Params)
 	list, _ := p.NewChannels(2)
-	if err := ChannelCursorsToWire([]node.ChannelCursor{{Channel: channelID(1)}, {Channel: channelID(2)}}, list); err != nil {
+	if err := ChannelCursorsToWire([]ChannelCursor{{Channel: channelID(1)}, {Channel: channelID(2)}}, list); err != nil {
 		t.Fatal(err)
 	}
 	list.At(1).SetChannel([]byte("too short"))
 	_, err := ChannelCursorsFromWire(list)
-	if !errors.Is(err, node.ErrBadRequest) || !strings.Contains(err.Error(), "cursor 1") {
+	if !errors.Is(err, ErrBadRequest) || !strings.Contains(err.Error(), "cursor 1") {
 		t.Errorf("read as %v, want a bad request naming cursor 1", err)
 	}
 }
 
-func sampleChannelReport() node.ChannelReport {
-	return node.ChannelReport{
-		Store: node.ChannelStoreStats{Channels: 3, Posts: 120, Bytes: 120 * 512, MaxBytes: 8 << 20, Seen: 300},
+func sampleChannelReport() ChannelReport {
+	return ChannelReport{
+		Store: ChannelStoreStats{Channels: 3, Posts: 120, Bytes: 120 * 512, MaxBytes: 8 << 20, Seen: 300},
 		Counters: map[string]uint64{
 			"relayed": 40, "duplicate": 12, "rejected:bad-signature": 1, "published": 7,
 		},
@@ -223,18 +222,18 @@ func TestChannelReportCrossesTheWireUnchanged(t *testing.T) {
 
 func TestAnEmptyChannelReportReadsBackEmpty(t *testing.T) {
 	w := newRoot(t, schemas.NewRootChannelState)
-	if err := ChannelReportToWire(node.ChannelReport{}, w); err != nil {
+	if err := ChannelReportToWire(ChannelReport{}, w); err != nil {
 		t.Fatal(err)
 	}
 	got, err := ChannelReportFromWire(reread(t, w, schemas.ReadRootChannelState))
-	if err != nil || !reflect.DeepEqual(got, node.ChannelReport{}) {
+	if err != nil || !reflect.DeepEqual(got, ChannelReport{}) {
 		t.Errorf("an empty report read back as %+v (%v)", got, err)
 	}
 }
 
 func TestChannelCountsBeyondTheWireAreCappedNotWrapped(t *testing.T) {
 	w := newRoot(t, schemas.NewRootChannelState)
-	r := node.ChannelReport{Store: node.ChannelStoreStats{Channels: -1, Posts: math.MaxInt, Bytes: -5, Seen: math.MaxInt}}
+	r := ChannelReport{Store: ChannelStoreStats{Channels: -1, Posts: math.MaxInt, Bytes: -5, Seen: math.MaxInt}}
 	if err := ChannelReportToWire(r, w); err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +291,7 @@ func FuzzChannelCursorsFromWire(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	if err := ChannelCursorsToWire([]node.ChannelCursor{{Channel: channelID(1)}, {Channel: channelID(2), AfterSeq: 5}}, list); err != nil {
+	if err := ChannelCursorsToWire([]ChannelCursor{{Channel: channelID(1)}, {Channel: channelID(2), AfterSeq: 5}}, list); err != nil {
 		f.Fatal(err)
 	}
 	fuzzRoot(f, []capnp.Struct{capnp.Struct(p)}, func(t *testing.T, root capnp.Struct) {
@@ -301,10 +300,10 @@ func FuzzChannelCursorsFromWire(f *testing.F) {
 			return
 		}
 		got, err := ChannelCursorsFromWire(list)
-		if err != nil && !errors.Is(err, node.ErrBadRequest) {
+		if err != nil && !errors.Is(err, ErrBadRequest) {
 			t.Errorf("failed with %v, not a bad request", err)
 		}
-		if len(got) > node.MaxChannelCursors {
+		if len(got) > MaxChannelCursors {
 			t.Errorf("%d cursors passed", len(got))
 		}
 	})
@@ -341,7 +340,7 @@ func FuzzChannelIDFromWire(f *testing.F) {
 		switch {
 		case len(data) == len(got) && (err != nil || !bytes.Equal(got[:], data)):
 			t.Errorf("a %d-byte id read as %x, %v", len(data), got, err)
-		case len(data) != len(got) && !errors.Is(err, node.ErrBadRequest):
+		case len(data) != len(got) && !errors.Is(err, ErrBadRequest):
 			t.Errorf("a %d-byte id: %v, want a bad request", len(data), err)
 		}
 	})

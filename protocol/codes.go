@@ -1,11 +1,10 @@
-package noderpc
+package protocol
 
 import (
 	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/schemas"
 )
 
@@ -15,34 +14,34 @@ var codes = []struct {
 	code schemas.ErrorCode
 	err  error
 }{
-	{schemas.ErrorCode_badRequest, node.ErrBadRequest},
-	{schemas.ErrorCode_unauthenticated, node.ErrUnauthenticated},
-	{schemas.ErrorCode_sessionExpired, node.ErrSessionExpired},
-	{schemas.ErrorCode_invalidToken, node.ErrInvalidToken},
-	{schemas.ErrorCode_authFailed, node.ErrAuthFailed},
-	{schemas.ErrorCode_userExists, node.ErrUserExists},
-	{schemas.ErrorCode_unknownUser, node.ErrUnknownUser},
-	{schemas.ErrorCode_noKeys, node.ErrNoKeys},
-	{schemas.ErrorCode_noKeyPackage, node.ErrNoKeyPackage},
-	{schemas.ErrorCode_tooManyKeyPackages, node.ErrTooManyKeyPackages},
-	{schemas.ErrorCode_mailboxFull, node.ErrMailboxFull},
-	{schemas.ErrorCode_payloadTooLarge, node.ErrPayloadTooLarge},
-	{schemas.ErrorCode_rateLimited, node.ErrRateLimited},
-	{schemas.ErrorCode_ttlTooLong, node.ErrTTLTooLong},
-	{schemas.ErrorCode_unknownDomain, node.ErrUnknownDomain},
-	{schemas.ErrorCode_peerUnreachable, node.ErrPeerUnreachable},
-	{schemas.ErrorCode_meshFull, node.ErrMeshFull},
-	{schemas.ErrorCode_expired, node.ErrExpired},
-	{schemas.ErrorCode_hopLimit, node.ErrHopLimit},
-	{schemas.ErrorCode_badEnvelope, node.ErrBadEnvelope},
-	{schemas.ErrorCode_badPost, node.ErrBadPost},
-	{schemas.ErrorCode_channelFull, node.ErrChannelFull},
-	{schemas.ErrorCode_badCommitClaim, node.ErrBadCommitClaim},
-	{schemas.ErrorCode_forgedKeys, node.ErrForgedKeys},
-	{schemas.ErrorCode_shuttingDown, node.ErrShuttingDown},
-	{schemas.ErrorCode_shuttingDown, node.ErrStoreClosed},
-	{schemas.ErrorCode_storeFull, node.ErrStoreFull},
-	{schemas.ErrorCode_accountsFull, node.ErrAccountsFull},
+	{schemas.ErrorCode_badRequest, ErrBadRequest},
+	{schemas.ErrorCode_unauthenticated, ErrUnauthenticated},
+	{schemas.ErrorCode_sessionExpired, ErrSessionExpired},
+	{schemas.ErrorCode_invalidToken, ErrInvalidToken},
+	{schemas.ErrorCode_authFailed, ErrAuthFailed},
+	{schemas.ErrorCode_userExists, ErrUserExists},
+	{schemas.ErrorCode_unknownUser, ErrUnknownUser},
+	{schemas.ErrorCode_noKeys, ErrNoKeys},
+	{schemas.ErrorCode_noKeyPackage, ErrNoKeyPackage},
+	{schemas.ErrorCode_tooManyKeyPackages, ErrTooManyKeyPackages},
+	{schemas.ErrorCode_mailboxFull, ErrMailboxFull},
+	{schemas.ErrorCode_payloadTooLarge, ErrPayloadTooLarge},
+	{schemas.ErrorCode_rateLimited, ErrRateLimited},
+	{schemas.ErrorCode_ttlTooLong, ErrTTLTooLong},
+	{schemas.ErrorCode_unknownDomain, ErrUnknownDomain},
+	{schemas.ErrorCode_peerUnreachable, ErrPeerUnreachable},
+	{schemas.ErrorCode_meshFull, ErrMeshFull},
+	{schemas.ErrorCode_expired, ErrExpired},
+	{schemas.ErrorCode_hopLimit, ErrHopLimit},
+	{schemas.ErrorCode_badEnvelope, ErrBadEnvelope},
+	{schemas.ErrorCode_badPost, ErrBadPost},
+	{schemas.ErrorCode_channelFull, ErrChannelFull},
+	{schemas.ErrorCode_badCommitClaim, ErrBadCommitClaim},
+	{schemas.ErrorCode_forgedKeys, ErrForgedKeys},
+	{schemas.ErrorCode_shuttingDown, ErrShuttingDown},
+	{schemas.ErrorCode_shuttingDown, ErrStoreClosed},
+	{schemas.ErrorCode_storeFull, ErrStoreFull},
+	{schemas.ErrorCode_accountsFull, ErrAccountsFull},
 }
 
 // CodeOf returns the wire code of err: none for nil, internal for an error
@@ -106,7 +105,7 @@ type RemoteError struct {
 func (e *RemoteError) Error() string { return e.Message }
 
 // Unwrap returns the node error of the code, so that errors.Is(err,
-// node.ErrMailboxFull) works on the client.
+// ErrMailboxFull) works on the client.
 func (e *RemoteError) Unwrap() error { return ErrorOf(e.Code) }
 
 // FromException recovers the RemoteError from the error of a failed call,

@@ -1,4 +1,4 @@
-package noderpc
+package protocol
 
 import (
 	"fmt"
@@ -8,7 +8,6 @@ import (
 
 	"capnproto.org/go/capnp/v3"
 
-	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/schemas"
 )
 
@@ -16,8 +15,8 @@ import (
 // (messageStatus, meshState) between the node's types and the wire.
 
 // meshIDFromWire reads a mesh id, which must be exactly 32 bytes.
-func meshIDFromWire(b []byte, err error) (node.MeshID, error) {
-	var id node.MeshID
+func meshIDFromWire(b []byte, err error) (MeshID, error) {
+	var id MeshID
 	if err != nil {
 		return id, err
 	}
@@ -30,7 +29,7 @@ func meshIDFromWire(b []byte, err error) (node.MeshID, error) {
 
 // MeshIDsToWire writes ids into a new list made by alloc (a Params'
 // NewIds).
-func MeshIDsToWire(ids []node.MeshID, alloc func(int32) (capnp.DataList, error)) error {
+func MeshIDsToWire(ids []MeshID, alloc func(int32) (capnp.DataList, error)) error {
 	list, err := alloc(int32(len(ids)))
 	if err != nil {
 		return err
@@ -45,11 +44,11 @@ func MeshIDsToWire(ids []node.MeshID, alloc func(int32) (capnp.DataList, error))
 
 // MeshIDsFromWire reads a list of mesh ids; an id that is not 32 bytes is a
 // bad request.
-func MeshIDsFromWire(list capnp.DataList, err error) ([]node.MeshID, error) {
+func MeshIDsFromWire(list capnp.DataList, err error) ([]MeshID, error) {
 	if err != nil {
 		return nil, BadRequest(err)
 	}
-	ids := make([]node.MeshID, list.Len())
+	ids := make([]MeshID, list.Len())
 	for i := range ids {
 		if ids[i], err = meshIDFromWire(list.At(i)); err != nil {
 			return nil, BadRequest(fmt.Errorf("id %d: %w", i, err))
@@ -75,21 +74,48 @@ func millisFromWire(ms int64) time.Time {
 	return time.UnixMilli(ms)
 }
 
-// meshStateToWire and meshStateFromWire rely on node.MeshState having the
-// values of schemas.MeshState; a state this build does not know (from a
-// newer node) reads as unknown.
-func meshStateToWire(s node.MeshState) schemas.MeshState { return schemas.MeshState(s) }
-
-func meshStateFromWire(s schemas.MeshState) node.MeshState {
-	if s > schemas.MeshState_dropped {
-		return node.MeshUnknown
+// MeshStateToWire maps a mesh state to the wire; a state the schema does
+// not have goes as unknown.
+func MeshStateToWire(s MeshState) schemas.MeshState {
+	switch s {
+	case MeshQueued:
+		return schemas.MeshState_queued
+	case MeshForwarded:
+		return schemas.MeshState_forwarded
+	case MeshDelivered:
+		return schemas.MeshState_delivered
+	case MeshExpired:
+		return schemas.MeshState_expired
+	case MeshDropped:
+		return schemas.MeshState_dropped
 	}
-	return node.MeshState(s)
+	return schemas.MeshState_unknown
+}
+
+// MeshStateFromWire maps a wire mesh state to a MeshState; ok is false
+// for a state this build does not know (from a newer node), which reads
+// as MeshUnknown.
+func MeshStateFromWire(s schemas.MeshState) (state MeshState, ok bool) {
+	switch s {
+	case schemas.MeshState_unknown:
+		return MeshUnknown, true
+	case schemas.MeshState_queued:
+		return MeshQueued, true
+	case schemas.MeshState_forwarded:
+		return MeshForwarded, true
+	case schemas.MeshState_delivered:
+		return MeshDelivered, true
+	case schemas.MeshState_expired:
+		return MeshExpired, true
+	case schemas.MeshState_dropped:
+		return MeshDropped, true
+	}
+	return MeshUnknown, false
 }
 
 // MessageStatusesToWire writes sts into a new list made by alloc (a
 // Results' NewStatuses). A status's Reason goes as its wire code.
-func MessageStatusesToWire(sts []node.MessageStatus, alloc func(int32) (schemas.MessageStatus_List, error)) error {
+func MessageStatusesToWire(sts []MessageStatus, alloc func(int32) (schemas.MessageStatus_List, error)) error {
 	list, err := alloc(int32(len(sts)))
 	if err != nil {
 		return err
@@ -99,7 +125,7 @@ func MessageStatusesToWire(sts []node.MessageStatus, alloc func(int32) (schemas.
 		if err := w.SetId(st.ID[:]); err != nil {
 			return err
 		}
-		w.SetState(meshStateToWire(st.State))
+		w.SetState(MeshStateToWire(st.State))
 		if err := w.SetAt(st.At); err != nil {
 			return err
 		}
@@ -115,8 +141,8 @@ func MessageStatusesToWire(sts []node.MessageStatus, alloc func(int32) (schemas.
 
 // MessageStatusesFromWire reads a list of statuses; a Reason is a
 // *RemoteError. An id that is not 32 bytes fails with ErrMalformedAnswer.
-func MessageStatusesFromWire(list schemas.MessageStatus_List) ([]node.MessageStatus, error) {
-	out := make([]node.MessageStatus, list.Len())
+func MessageStatusesFromWire(list schemas.MessageStatus_List) ([]MessageStatus, error) {
+	out := make([]MessageStatus, list.Len())
 	for i := range out {
 		w := list.At(i)
 		st := &out[i]
@@ -130,7 +156,7 @@ func MessageStatusesFromWire(list schemas.MessageStatus_List) ([]node.MessageSta
 		if st.Recipient, err = w.Recipient(); err != nil {
 			return nil, fmt.Errorf("status %d: recipient: %w", i, err)
 		}
-		st.State = meshStateFromWire(w.State())
+		st.State, _ = MeshStateFromWire(w.State())
 		st.Updated = millisFromWire(w.UpdatedMillis())
 		st.Expires = millisFromWire(w.ExpiresMillis())
 		st.Reason = remoteError(w.Reason())
@@ -140,7 +166,7 @@ func MessageStatusesFromWire(list schemas.MessageStatus_List) ([]node.MessageSta
 
 // MeshReportToWire writes r into the results of a meshState call; the
 // counters go sorted by name, so that equal reports are equal on the wire.
-func MeshReportToWire(r node.MeshReport, res schemas.NodeService_meshState_Results) error {
+func MeshReportToWire(r MeshReport, res schemas.NodeService_meshState_Results) error {
 	routes, err := res.NewRoutes(int32(len(r.Routes)))
 	if err != nil {
 		return err
@@ -199,13 +225,13 @@ func MeshReportToWire(r node.MeshReport, res schemas.NodeService_meshState_Resul
 
 // MeshReportFromWire reads the results of a meshState call, in the node's
 // order; a counter named twice keeps its last value.
-func MeshReportFromWire(res schemas.NodeService_meshState_Results) (node.MeshReport, error) {
-	var r node.MeshReport
+func MeshReportFromWire(res schemas.NodeService_meshState_Results) (MeshReport, error) {
+	var r MeshReport
 	routes, err := res.Routes()
 	if err != nil {
 		return r, fmt.Errorf("routes: %w", err)
 	}
-	r.Routes = make([]node.MeshRoute, routes.Len())
+	r.Routes = make([]MeshRoute, routes.Len())
 	for i := range r.Routes {
 		w := routes.At(i)
 		rt := &r.Routes[i]
@@ -222,7 +248,7 @@ func MeshReportFromWire(res schemas.NodeService_meshState_Results) (node.MeshRep
 	if err != nil {
 		return r, fmt.Errorf("store: %w", err)
 	}
-	r.Store = node.MeshStoreStats{
+	r.Store = MeshStoreStats{
 		Envelopes: toInt(st.Envelopes()),
 		Bytes:     toInt64(st.Bytes()),
 		MaxBytes:  toInt64(st.MaxBytes()),
@@ -233,7 +259,7 @@ func MeshReportFromWire(res schemas.NodeService_meshState_Results) (node.MeshRep
 	if err != nil {
 		return r, fmt.Errorf("store domains: %w", err)
 	}
-	r.Store.Domains = make([]node.MeshDomainStats, domains.Len())
+	r.Store.Domains = make([]MeshDomainStats, domains.Len())
 	for i := range r.Store.Domains {
 		w := domains.At(i)
 		d := &r.Store.Domains[i]

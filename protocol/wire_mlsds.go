@@ -1,12 +1,10 @@
-package noderpc
+package protocol
 
 import (
+	"bytes"
 	"fmt"
 
 	"capnproto.org/go/capnp/v3"
-
-	"github.com/quicprochat/qpc/crypto/commitclaim"
-	"github.com/quicprochat/qpc/node"
 )
 
 // This file converts orderCommit (of NodeService and FederationService)
@@ -15,11 +13,11 @@ import (
 // request when it breaks the schema's rules, what a client or a node
 // reads from the node that answered a malformed answer.
 
-// CommitClaim is the arguments of an orderCommit: a claim for the
+// HomeClaim is the arguments of an orderCommit: a claim for the
 // group's home node, with its proof.
-type CommitClaim struct {
+type HomeClaim struct {
 	Home string
-	node.CommitClaim
+	CommitClaim
 }
 
 // commitClaimParams are the Params of an orderCommit of either service.
@@ -35,43 +33,43 @@ type commitClaimParams interface {
 
 // CommitClaimFromWire reads the arguments of an orderCommit, copying the
 // group id, the commit and the proof out of the message. A group id that
-// is not 1 to node.MaxGroupID bytes, an empty commit, or a key or proof
+// is not 1 to MaxGroupID bytes, an empty commit, or a key or proof
 // that is not the length of an Ed25519 key or signature is a bad request,
 // refused before anything is copied; the commit's upper bound is the
 // node's payload limit, and the proof's validity, which the node checks.
-func CommitClaimFromWire[P commitClaimParams](p P) (CommitClaim, error) {
+func CommitClaimFromWire[P commitClaimParams](p P) (HomeClaim, error) {
 	group, err := p.Group()
 	if err != nil {
-		return CommitClaim{}, BadRequest(fmt.Errorf("group: %w", err))
+		return HomeClaim{}, BadRequest(fmt.Errorf("group: %w", err))
 	}
-	if len(group) == 0 || len(group) > node.MaxGroupID {
-		return CommitClaim{}, BadRequest(fmt.Errorf("group id of %d bytes (1-%d)", len(group), node.MaxGroupID))
+	if len(group) == 0 || len(group) > MaxGroupID {
+		return HomeClaim{}, BadRequest(fmt.Errorf("group id of %d bytes (1-%d)", len(group), MaxGroupID))
 	}
 	home, err := p.Home()
 	if err != nil {
-		return CommitClaim{}, BadRequest(fmt.Errorf("home: %w", err))
+		return HomeClaim{}, BadRequest(fmt.Errorf("home: %w", err))
 	}
 	commit, err := p.Commit()
 	if err != nil {
-		return CommitClaim{}, BadRequest(fmt.Errorf("commit: %w", err))
+		return HomeClaim{}, BadRequest(fmt.Errorf("commit: %w", err))
 	}
 	if len(commit) == 0 {
-		return CommitClaim{}, BadRequest(fmt.Errorf("empty commit"))
+		return HomeClaim{}, BadRequest(fmt.Errorf("empty commit"))
 	}
-	key, err := claimField("epoch key", p.EpochKey, commitclaim.KeySize)
+	key, err := claimField("epoch key", p.EpochKey, ClaimKeySize)
 	if err != nil {
-		return CommitClaim{}, err
+		return HomeClaim{}, err
 	}
-	proof, err := claimField("proof", p.Proof, commitclaim.ProofSize)
+	proof, err := claimField("proof", p.Proof, ClaimProofSize)
 	if err != nil {
-		return CommitClaim{}, err
+		return HomeClaim{}, err
 	}
-	next, err := claimField("next epoch key", p.NextEpochKey, commitclaim.KeySize)
+	next, err := claimField("next epoch key", p.NextEpochKey, ClaimKeySize)
 	if err != nil {
-		return CommitClaim{}, err
+		return HomeClaim{}, err
 	}
-	return CommitClaim{Home: home, CommitClaim: node.CommitClaim{
-		Group: clone(group), Epoch: p.Epoch(), Commit: clone(commit), Key: key, Proof: proof, NextKey: next,
+	return HomeClaim{Home: home, CommitClaim: CommitClaim{
+		Group: bytes.Clone(group), Epoch: p.Epoch(), Commit: bytes.Clone(commit), Key: key, Proof: proof, NextKey: next,
 	}}, nil
 }
 
@@ -84,7 +82,7 @@ func claimField(name string, get func() ([]byte, error), size int) ([]byte, erro
 	if len(b) != size {
 		return nil, BadRequest(fmt.Errorf("%s of %d bytes, want %d", name, len(b), size))
 	}
-	return clone(b), nil
+	return bytes.Clone(b), nil
 }
 
 // CommitClaimToWire writes c into the Params of an orderCommit of either
@@ -97,7 +95,7 @@ func CommitClaimToWire[P interface {
 	SetEpochKey([]byte) error
 	SetProof([]byte) error
 	SetNextEpochKey([]byte) error
-}](c CommitClaim, p P) error {
+}](c HomeClaim, p P) error {
 	if err := p.SetGroup(c.Group); err != nil {
 		return err
 	}
@@ -123,7 +121,7 @@ func SetCommitOrder[R interface {
 	SetAccepted(bool)
 	SetNext(uint64)
 	NewMissing(int32) (capnp.DataList, error)
-}](alloc func() (R, error), o node.CommitOrder) error {
+}](alloc func() (R, error), o CommitOrder) error {
 	res, err := alloc()
 	if err != nil {
 		return err
@@ -147,36 +145,36 @@ func SetCommitOrder[R interface {
 
 // CommitOrderFromWire reads the results of an orderCommit (of either
 // service), copying the commits out of the message. An accepted claim
-// with missing commits, more than node.MaxMissingCommits of them, or an
+// with missing commits, more than MaxMissingCommits of them, or an
 // empty one, fails with an error wrapping ErrMalformedAnswer.
 func CommitOrderFromWire[R interface {
 	Accepted() bool
 	Next() uint64
 	Missing() (capnp.DataList, error)
-}](res R) (node.CommitOrder, error) {
+}](res R) (CommitOrder, error) {
 	list, err := res.Missing()
 	if err != nil {
-		return node.CommitOrder{}, fmt.Errorf("missing commits: %w", err)
+		return CommitOrder{}, fmt.Errorf("missing commits: %w", err)
 	}
 	switch n := list.Len(); {
-	case n > node.MaxMissingCommits:
-		return node.CommitOrder{}, fmt.Errorf("%w: %d missing commits, at most %d", ErrMalformedAnswer, n, node.MaxMissingCommits)
+	case n > MaxMissingCommits:
+		return CommitOrder{}, fmt.Errorf("%w: %d missing commits, at most %d", ErrMalformedAnswer, n, MaxMissingCommits)
 	case n > 0 && res.Accepted():
-		return node.CommitOrder{}, fmt.Errorf("%w: an accepted commit with %d missing", ErrMalformedAnswer, n)
+		return CommitOrder{}, fmt.Errorf("%w: an accepted commit with %d missing", ErrMalformedAnswer, n)
 	}
-	o := node.CommitOrder{Accepted: res.Accepted(), Next: res.Next()}
+	o := CommitOrder{Accepted: res.Accepted(), Next: res.Next()}
 	if list.Len() > 0 {
 		o.Missing = make([][]byte, list.Len())
 	}
 	for i := range o.Missing {
 		c, err := list.At(i)
 		if err != nil {
-			return node.CommitOrder{}, fmt.Errorf("missing commit %d: %w", i, err)
+			return CommitOrder{}, fmt.Errorf("missing commit %d: %w", i, err)
 		}
 		if len(c) == 0 {
-			return node.CommitOrder{}, fmt.Errorf("%w: missing commit %d is empty", ErrMalformedAnswer, i)
+			return CommitOrder{}, fmt.Errorf("%w: missing commit %d is empty", ErrMalformedAnswer, i)
 		}
-		o.Missing[i] = clone(c)
+		o.Missing[i] = bytes.Clone(c)
 	}
 	return o, nil
 }

@@ -1,14 +1,15 @@
-package noderpc
+package protocol
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 
-	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/schemas"
 )
 
-func healthToWire(h node.Health, w schemas.Health) error {
+// HealthToWire writes a health answer into w.
+func HealthToWire(h Health, w schemas.Health) error {
 	for _, set := range []struct {
 		fn  func(string) error
 		val string
@@ -64,19 +65,20 @@ func healthToWire(h node.Health, w schemas.Health) error {
 	return nil
 }
 
-func linkStateToWire(s node.LinkState) schemas.LinkState {
+// linkStateToWire maps a link state to the wire by name, not by number.
+func linkStateToWire(s LinkState) schemas.LinkState {
 	switch s {
-	case node.LinkUp:
+	case LinkUp:
 		return schemas.LinkState_up
-	case node.LinkConnecting:
+	case LinkConnecting:
 		return schemas.LinkState_connecting
 	}
 	return schemas.LinkState_down
 }
 
 // LinksFromWire reads the federation links of a health answer.
-func LinksFromWire(list schemas.FederationLink_List) ([]node.Link, error) {
-	out := make([]node.Link, list.Len())
+func LinksFromWire(list schemas.FederationLink_List) ([]Link, error) {
+	out := make([]Link, list.Len())
 	for i := range out {
 		w := list.At(i)
 		l := &out[i]
@@ -92,9 +94,9 @@ func LinksFromWire(list schemas.FederationLink_List) ([]node.Link, error) {
 		}
 		switch w.State() {
 		case schemas.LinkState_up:
-			l.State = node.LinkUp
+			l.State = LinkUp
 		case schemas.LinkState_connecting:
-			l.State = node.LinkConnecting
+			l.State = LinkConnecting
 		}
 		if ms := w.SinceMillis(); ms != 0 {
 			l.Since = time.UnixMilli(ms)
@@ -105,7 +107,7 @@ func LinksFromWire(list schemas.FederationLink_List) ([]node.Link, error) {
 }
 
 // KeysToWire writes k into w; the client publishes keys with it too.
-func KeysToWire(k node.PublishedKeys, w schemas.PublishedKeys) error {
+func KeysToWire(k PublishedKeys, w schemas.PublishedKeys) error {
 	if err := w.SetIdentityKey(k.IdentityKey); err != nil {
 		return err
 	}
@@ -127,7 +129,7 @@ func KeysToWire(k node.PublishedKeys, w schemas.PublishedKeys) error {
 // FederationService) with alloc and writes k into them.
 func SetKeys[R interface {
 	NewKeys() (schemas.PublishedKeys, error)
-}](alloc func() (R, error), k node.PublishedKeys) error {
+}](alloc func() (R, error), k PublishedKeys) error {
 	res, err := alloc()
 	if err != nil {
 		return err
@@ -155,8 +157,8 @@ func SetKeyPackage[R interface {
 
 // KeysFromWire reads published keys, copying every byte slice out of the
 // message.
-func KeysFromWire(w schemas.PublishedKeys) (node.PublishedKeys, error) {
-	var k node.PublishedKeys
+func KeysFromWire(w schemas.PublishedKeys) (PublishedKeys, error) {
+	var k PublishedKeys
 	id, err := w.IdentityKey()
 	if err != nil {
 		return k, err
@@ -173,7 +175,7 @@ func KeysFromWire(w schemas.PublishedKeys) (node.PublishedKeys, error) {
 	if err != nil {
 		return k, err
 	}
-	k.IdentityKey, k.HPKEKey, k.Signature, k.Answer = clone(id), clone(hk), clone(sig), clone(answer)
+	k.IdentityKey, k.HPKEKey, k.Signature, k.Answer = bytes.Clone(id), bytes.Clone(hk), bytes.Clone(sig), bytes.Clone(answer)
 	if ms := w.PublishedMillis(); ms != 0 {
 		k.Published = time.UnixMilli(ms)
 	}
@@ -181,7 +183,7 @@ func KeysFromWire(w schemas.PublishedKeys) (node.PublishedKeys, error) {
 }
 
 // EnvelopeToWire writes m into w.
-func EnvelopeToWire(m node.Outgoing, w schemas.Envelope) error {
+func EnvelopeToWire(m Outgoing, w schemas.Envelope) error {
 	if err := w.SetRecipient(m.Recipient); err != nil {
 		return err
 	}
@@ -192,7 +194,7 @@ func EnvelopeToWire(m node.Outgoing, w schemas.Envelope) error {
 
 // EnvelopesToWire writes msgs into a new list of envelopes made by alloc
 // (a Params' NewEnvelopes).
-func EnvelopesToWire(msgs []node.Outgoing, alloc func(int32) (schemas.Envelope_List, error)) error {
+func EnvelopesToWire(msgs []Outgoing, alloc func(int32) (schemas.Envelope_List, error)) error {
 	list, err := alloc(int32(len(msgs)))
 	if err != nil {
 		return err
@@ -207,11 +209,11 @@ func EnvelopesToWire(msgs []node.Outgoing, alloc func(int32) (schemas.Envelope_L
 
 // EnvelopesFromWire reads a list of envelopes; a malformed one is a bad
 // request.
-func EnvelopesFromWire(list schemas.Envelope_List, err error) ([]node.Outgoing, error) {
+func EnvelopesFromWire(list schemas.Envelope_List, err error) ([]Outgoing, error) {
 	if err != nil {
 		return nil, BadRequest(err)
 	}
-	msgs := make([]node.Outgoing, list.Len())
+	msgs := make([]Outgoing, list.Len())
 	for i := range msgs {
 		if msgs[i], err = EnvelopeFromWire(list.At(i)); err != nil {
 			return nil, BadRequest(err)
@@ -222,7 +224,7 @@ func EnvelopesFromWire(list schemas.Envelope_List, err error) ([]node.Outgoing, 
 
 // ReceiptsToWire writes receipts, stored at now, into a new list made by
 // alloc (a Results' NewReceipts).
-func ReceiptsToWire(receipts []node.Receipt, now time.Time, alloc func(int32) (schemas.Receipt_List, error)) error {
+func ReceiptsToWire(receipts []Receipt, now time.Time, alloc func(int32) (schemas.Receipt_List, error)) error {
 	out, err := alloc(int32(len(receipts)))
 	if err != nil {
 		return err
@@ -237,18 +239,18 @@ func ReceiptsToWire(receipts []node.Receipt, now time.Time, alloc func(int32) (s
 
 // EnvelopeFromWire reads an envelope, copying the payload out of the
 // message.
-func EnvelopeFromWire(w schemas.Envelope) (node.Outgoing, error) {
+func EnvelopeFromWire(w schemas.Envelope) (Outgoing, error) {
 	rcpt, err := w.Recipient()
 	if err != nil {
-		return node.Outgoing{}, err
+		return Outgoing{}, err
 	}
 	payload, err := w.Payload()
 	if err != nil {
-		return node.Outgoing{}, err
+		return Outgoing{}, err
 	}
-	return node.Outgoing{
+	return Outgoing{
 		Recipient: rcpt,
-		Payload:   clone(payload),
+		Payload:   bytes.Clone(payload),
 		TTL:       time.Duration(w.TtlSeconds()) * time.Second,
 		MaxHops:   w.MaxHops(),
 	}, nil
@@ -258,8 +260,8 @@ func EnvelopeFromWire(w schemas.Envelope) (node.Outgoing, error) {
 // A receipt whose mesh id is not 32 bytes gets an error wrapping
 // ErrMalformedAnswer instead of its parts: what became of its message is
 // unknown.
-func ReceiptFromWire(w schemas.Receipt) node.Receipt {
-	r := node.Receipt{Seq: w.Seq(), Err: remoteError(w.Error())}
+func ReceiptFromWire(w schemas.Receipt) Receipt {
+	r := Receipt{Seq: w.Seq(), Err: remoteError(w.Error())}
 	if !w.HasMeshId() {
 		return r
 	}
@@ -268,18 +270,18 @@ func ReceiptFromWire(w schemas.Receipt) node.Receipt {
 		r.QueuedAt, err = w.QueuedAt()
 	}
 	if err != nil {
-		return node.Receipt{Err: fmt.Errorf("%w: receipt: %v", ErrMalformedAnswer, err)}
+		return Receipt{Err: fmt.Errorf("%w: receipt: %v", ErrMalformedAnswer, err)}
 	}
 	r.MeshID = id
 	return r
 }
 
 // ReceiptToWire writes r, stored at now, into w.
-func ReceiptToWire(r node.Receipt, now time.Time, w schemas.Receipt) error {
+func ReceiptToWire(r Receipt, now time.Time, w schemas.Receipt) error {
 	w.SetSeq(r.Seq)
 	w.SetServerTimeMillis(now.UnixMilli())
 	w.SetError(CodeOf(r.Err))
-	if r.MeshID == (node.MeshID{}) {
+	if r.MeshID == (MeshID{}) {
 		return nil
 	}
 	if err := w.SetMeshId(r.MeshID[:]); err != nil {
@@ -297,7 +299,8 @@ func remoteError(code schemas.ErrorCode) error {
 	return &RemoteError{Code: code, Message: err.Error()}
 }
 
-func messagesToWire(msgs []node.Message, out schemas.Message_List) error {
+// MessagesToWire writes msgs into out, a list of their length.
+func MessagesToWire(msgs []Message, out schemas.Message_List) error {
 	for i, m := range msgs {
 		w := out.At(i)
 		w.SetSeq(m.Seq)
@@ -312,20 +315,66 @@ func messagesToWire(msgs []node.Message, out schemas.Message_List) error {
 
 // MessagesFromWire reads a list of messages, copying payloads out of the
 // message.
-func MessagesFromWire(list schemas.Message_List) ([]node.Message, error) {
-	out := make([]node.Message, list.Len())
+func MessagesFromWire(list schemas.Message_List) ([]Message, error) {
+	out := make([]Message, list.Len())
 	for i := range out {
 		w := list.At(i)
 		p, err := w.Payload()
 		if err != nil {
 			return nil, err
 		}
-		out[i] = node.Message{
+		out[i] = Message{
 			Seq:      w.Seq(),
-			Payload:  clone(p),
+			Payload:  bytes.Clone(p),
 			Enqueued: time.UnixMilli(w.EnqueuedMillis()),
 			Expires:  time.UnixMilli(w.ExpiresMillis()),
 		}
 	}
 	return out, nil
+}
+
+// HealthFromWire reads a health answer, the twin of HealthToWire.
+func HealthFromWire(w schemas.Health) (Health, error) {
+	var h Health
+	for _, get := range []struct {
+		name string
+		fn   func() (string, error)
+		dst  *string
+	}{
+		{"version", w.Version, &h.Version},
+		{"commit", w.Commit, &h.Commit},
+		{"platform", w.Platform, &h.Platform},
+		{"nodeId", w.NodeId, &h.NodeID},
+		{"domain", w.Domain, &h.Domain},
+	} {
+		v, err := get.fn()
+		if err != nil {
+			return Health{}, fmt.Errorf("health.%s: %w", get.name, err)
+		}
+		*get.dst = v
+	}
+	h.Uptime = time.Duration(w.UptimeMillis()) * time.Millisecond
+	if w.HasFederationCa() {
+		list, err := w.FederationCa()
+		if err != nil {
+			return Health{}, fmt.Errorf("health.federationCa: %w", err)
+		}
+		for i := 0; i < list.Len(); i++ {
+			der, err := list.At(i)
+			if err != nil {
+				return Health{}, fmt.Errorf("health.federationCa: %w", err)
+			}
+			h.FederationCA = append(h.FederationCA, append([]byte(nil), der...))
+		}
+	}
+	if w.HasLinks() {
+		list, err := w.Links()
+		if err != nil {
+			return Health{}, fmt.Errorf("health.links: %w", err)
+		}
+		if h.Links, err = LinksFromWire(list); err != nil {
+			return Health{}, fmt.Errorf("health.links: %w", err)
+		}
+	}
+	return h, nil
 }

@@ -1,0 +1,26 @@
+package protocol
+
+import (
+	"time"
+)
+
+// Identity is what a node says about itself.
+type Identity struct {
+	Version  string // release, e.g. "0.1.0" or "dev"
+	Commit   string // source revision or "unknown"
+	Platform string // "goos/goarch"
+	NodeID   string // see crypto/identity.NodeID
+	Domain   string // users of this node are name@Domain
+}
+
+// Health is a node's answer to a health check.
+type Health struct {
+	Identity
+	Uptime time.Duration
+	// Links are the federation links; nil without federation.
+	Links []Link
+	// FederationCA holds the community CA certificates (DER) federation
+	// trusts, for clients to check key answers with; nil without
+	// federation.
+	FederationCA [][]byte
+}
