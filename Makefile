@@ -20,9 +20,12 @@ run: build
 	./bin/qpc node --listen 127.0.0.1:7000 --domain localhost --data-dir ./.qpc \
 		--register-rate 100000 --register-rate-node 100000
 
-## test: lint, then every test (cross-arch tests need qemu-user-static; see README)
+## test: lint, then every test (cross-arch tests need qemu-user-static; see README), through
+## scripts/testprogress: each package as it ends, each test over 5 s, what still runs every 20 s,
+## the whole output of what failed; its exit status is go test's
 test: lint
-	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) build -o bin/testprogress ./scripts/testprogress
+	bin/testprogress -go "$(GO)" -- -count=1 -timeout 20m ./...
 
 ## lint: gofmt check, go vet, shellcheck
 lint:

@@ -2,6 +2,7 @@ package federation
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/quicprochat/qpc/protocol"
@@ -31,11 +32,21 @@ type relayResult struct {
 	err      error
 }
 
+// relayFunc makes one relayEnqueue call: link.relay on a link, a fake in
+// the tests of the coalescing, which need no QUIC.
+type relayFunc func(ctx context.Context, msgs []protocol.Outgoing) ([]protocol.Receipt, error)
+
 // startRelays runs the link's relay senders until the link ends.
 func (l *link) startRelays(timeout time.Duration) {
+	l.runRelays(l.conn.Context(), timeout, l.relay)
+}
+
+// runRelays runs relaysInFlight senders that make their calls with send,
+// each bounded by timeout within base, until l.done is closed.
+func (l *link) runRelays(base context.Context, timeout time.Duration, send relayFunc) {
 	l.relays = make(chan *relayRequest, relayBatch)
 	for range relaysInFlight {
-		go l.relaySender(timeout)
+		go l.relaySender(base, timeout, send)
 	}
 }
 
@@ -66,7 +77,7 @@ func (l *link) enqueueRelay(ctx context.Context, msgs []protocol.Outgoing) ([]pr
 // relaySender takes one request, adds whatever else is already waiting up
 // to relayBatch messages, relays them in one call and hands each caller
 // its receipts.
-func (l *link) relaySender(timeout time.Duration) {
+func (l *link) relaySender(base context.Context, timeout time.Duration, send relayFunc) {
 	for {
 		var first *relayRequest
 		select {
@@ -91,9 +102,14 @@ func (l *link) relaySender(timeout time.Duration) {
 		for _, req := range batch {
 			msgs = append(msgs, req.msgs...)
 		}
-		ctx, cancel := context.WithTimeout(l.conn.Context(), timeout)
-		receipts, err := l.relay(ctx, msgs)
+		ctx, cancel := context.WithTimeout(base, timeout)
+		receipts, err := send(ctx, msgs)
 		cancel()
+		if err == nil && len(receipts) != len(msgs) {
+			// link.relay checks this; a sender that did not would make
+			// the callers' slices below run out.
+			err = fmt.Errorf("%w: %s answered %d receipts for %d messages", protocol.ErrPeerUnreachable, l.domain, len(receipts), len(msgs))
+		}
 		for _, req := range batch {
 			if err != nil {
 				req.done <- relayResult{err: err}

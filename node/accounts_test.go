@@ -4,19 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/quicprochat/qpc/crypto/opaque"
 	"github.com/quicprochat/qpc/node"
-	"github.com/quicprochat/qpc/node/store"
+	"github.com/quicprochat/qpc/node/memstore"
 	"github.com/quicprochat/qpc/protocol"
 )
 
-// These tests drive node.Service as noderpc does, on a real bbolt store in
-// t.TempDir() and real OPAQUE messages, with a clock the test moves.
+// These tests drive node.Service as noderpc does, on the in-memory twin of
+// the store (node/storetest holds it to node/store's semantics) and real
+// OPAQUE messages, with a clock the test moves.
 
 // clock is a settable time source.
 type clock struct {
@@ -43,21 +43,14 @@ const domain = "node1.example.mesh"
 
 type fixture struct {
 	svc   *node.Service
-	st    *store.Store
+	st    *memstore.Store
 	clock *clock
-	path  string
 }
 
 // newFixture starts a service with lim (zero fields: defaults) on a store
 // with opts.
-func newFixture(t *testing.T, lim node.Limits, opts store.Options) *fixture {
+func newFixture(t *testing.T, lim node.Limits, opts memstore.Options) *fixture {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), store.FileName)
-	st, err := store.Open(path, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	cfg := opaque.DefaultConfig()
 	secrets, err := opaque.GenerateServerSecrets(cfg)
 	if err != nil {
@@ -68,6 +61,11 @@ func newFixture(t *testing.T, lim node.Limits, opts store.Options) *fixture {
 		t.Fatal(err)
 	}
 	clk := &clock{t: time.Date(2026, 12, 6, 20, 0, 0, 0, time.UTC)}
+	if opts.Now == nil {
+		opts.Now = clk.now // the store leaves out messages expired by the service's clock
+	}
+	st := memstore.New(opts)
+	t.Cleanup(func() { st.Close() })
 	if lim.ResolveMinTime == 0 {
 		lim.ResolveMinTime = time.Nanosecond // the floor is not what these tests look at
 	}
@@ -81,7 +79,7 @@ func newFixture(t *testing.T, lim node.Limits, opts store.Options) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{svc: svc, st: st, clock: clk, path: path}
+	return &fixture{svc: svc, st: st, clock: clk}
 }
 
 // conn opens a connection from remote.
@@ -181,7 +179,7 @@ func closed(ch <-chan struct{}) bool {
 }
 
 func TestDeletingAnAccountRevokesEveryConnectionOfItAndOnlyThose(t *testing.T) {
-	f := newFixture(t, node.Limits{}, store.Options{})
+	f := newFixture(t, node.Limits{}, memstore.Options{})
 	c1, c2, c3 := f.conn(t, "192.0.2.1:1000"), f.conn(t, "192.0.2.2:1000"), f.conn(t, "192.0.2.3:1000")
 	must(t, register(c1, "alice"))
 	must(t, register(c3, "bob"))
@@ -247,7 +245,7 @@ func (nopListener) Deliver(context.Context, []protocol.Message) error { return n
 
 func TestADeletedNameIsHeldThenAnOldTokenNeverWorksForTheNewAccount(t *testing.T) {
 	hold := 48 * time.Hour
-	f := newFixture(t, node.Limits{NameHold: hold}, store.Options{})
+	f := newFixture(t, node.Limits{NameHold: hold}, memstore.Options{})
 	c := f.conn(t, "192.0.2.1:1")
 	must(t, register(c, "alice"))
 	tok, err := login(c, "alice")
@@ -287,7 +285,7 @@ func TestADeletedNameIsHeldThenAnOldTokenNeverWorksForTheNewAccount(t *testing.T
 
 func TestALoginStartedOnADeletedAccountDoesNotGrantTheNewOne(t *testing.T) {
 	hold := time.Hour
-	f := newFixture(t, node.Limits{NameHold: hold}, store.Options{})
+	f := newFixture(t, node.Limits{NameHold: hold}, memstore.Options{})
 	c := f.conn(t, "192.0.2.1:1")
 	must(t, register(c, "alice"))
 	_, err := login(c, "alice")
@@ -315,7 +313,7 @@ func TestALoginStartedOnADeletedAccountDoesNotGrantTheNewOne(t *testing.T) {
 
 func TestRegistrationIsThrottledPerSourceAndPerNode(t *testing.T) {
 	// A registration makes two calls, so a burst of 4 is two accounts.
-	f := newFixture(t, node.Limits{RegisterSourceBurst: 4, RegisterSourceRate: 1e-9, RegisterNodeBurst: 5, RegisterNodeRate: 1e-9}, store.Options{})
+	f := newFixture(t, node.Limits{RegisterSourceBurst: 4, RegisterSourceRate: 1e-9, RegisterNodeBurst: 5, RegisterNodeRate: 1e-9}, memstore.Options{})
 	for i := range 2 {
 		if err := register(f.conn(t, fmt.Sprintf("198.51.100.7:%d", 4000+i)), fmt.Sprintf("a%d", i)); err != nil {
 			t.Fatalf("registration %d from one address: %v", i+1, err)
@@ -369,7 +367,7 @@ func validRegistrationRequest(t *testing.T) []byte {
 }
 
 func TestAccountsBeyondTheCapAreRefused(t *testing.T) {
-	f := newFixture(t, node.Limits{}, store.Options{MaxAccounts: 2})
+	f := newFixture(t, node.Limits{}, memstore.Options{MaxAccounts: 2})
 	must(t, register(f.conn(t, "192.0.2.1:1"), "a"))
 	must(t, register(f.conn(t, "192.0.2.2:1"), "b"))
 	if err := register(f.conn(t, "192.0.2.3:1"), "c"); !errors.Is(err, protocol.ErrAccountsFull) {
@@ -386,7 +384,7 @@ func TestAccountsBeyondTheCapAreRefused(t *testing.T) {
 
 func TestLoginGuessesAreThrottledPerNameAlikeForUnknownNames(t *testing.T) {
 	const budget = 3
-	f := newFixture(t, node.Limits{LoginUserBurst: budget, LoginUserRate: 1.0 / 60}, store.Options{})
+	f := newFixture(t, node.Limits{LoginUserBurst: budget, LoginUserRate: 1.0 / 60}, memstore.Options{})
 	must(t, register(f.conn(t, "192.0.2.1:1"), "alice"))
 
 	// Right passwords give their token back: more logins than the budget.
@@ -422,7 +420,7 @@ func TestLoginGuessesAreThrottledPerNameAlikeForUnknownNames(t *testing.T) {
 }
 
 func TestLoginsAreThrottledPerSource(t *testing.T) {
-	f := newFixture(t, node.Limits{LoginSourceBurst: 4, LoginSourceRate: 1e-9}, store.Options{})
+	f := newFixture(t, node.Limits{LoginSourceBurst: 4, LoginSourceRate: 1e-9}, memstore.Options{})
 	must(t, register(f.conn(t, "192.0.2.1:1"), "alice"))
 	c := f.conn(t, "192.0.2.1:2")
 	n := 0
@@ -443,7 +441,7 @@ func TestLoginsAreThrottledPerSource(t *testing.T) {
 }
 
 func TestResolveAnswersAlikeForNoSuchUserAndNoKeys(t *testing.T) {
-	f := newFixture(t, node.Limits{}, store.Options{})
+	f := newFixture(t, node.Limits{}, memstore.Options{})
 	c := f.conn(t, "192.0.2.1:1")
 	must(t, register(c, "alice"))
 	must(t, register(c, "carol"))
@@ -465,7 +463,7 @@ func TestResolveAnswersAlikeForNoSuchUserAndNoKeys(t *testing.T) {
 }
 
 func TestRefusedRegistrationsDoNotSpendTheNodesBudget(t *testing.T) {
-	f := newFixture(t, node.Limits{RegisterNodeBurst: 2, RegisterNodeRate: 1e-9}, store.Options{})
+	f := newFixture(t, node.Limits{RegisterNodeBurst: 2, RegisterNodeRate: 1e-9}, memstore.Options{})
 	must(t, register(f.conn(t, "192.0.2.1:1"), "alice"))
 	// A valid record, made for a name nobody registers.
 	oc, err := opaque.NewClient(fastClient)
@@ -492,7 +490,7 @@ func TestRefusedRegistrationsDoNotSpendTheNodesBudget(t *testing.T) {
 }
 
 func TestNoConnectionStaysBoundWhenResumesRaceTheDeletion(t *testing.T) {
-	f := newFixture(t, node.Limits{}, store.Options{})
+	f := newFixture(t, node.Limits{}, memstore.Options{})
 	c := f.conn(t, "192.0.2.1:1")
 	must(t, register(c, "alice"))
 	tok, err := login(c, "alice")
@@ -539,7 +537,7 @@ func TestNoConnectionStaysBoundWhenResumesRaceTheDeletion(t *testing.T) {
 // pausingStore holds a Session read until the test lets it go: the
 // session is read before a deletion and bound after it.
 type pausingStore struct {
-	*store.Store
+	*memstore.Store
 	read, resume chan struct{}
 }
 
@@ -551,9 +549,7 @@ func (p *pausingStore) Session(h node.TokenHash) (node.Session, error) {
 }
 
 func TestAResumeThatReadTheSessionBeforeTheDeletionDoesNotBind(t *testing.T) {
-	path := filepath.Join(t.TempDir(), store.FileName)
-	st, err := store.Open(path, store.Options{})
-	must(t, err)
+	st := memstore.New(memstore.Options{})
 	t.Cleanup(func() { st.Close() })
 	cfg := opaque.DefaultConfig()
 	secrets, err := opaque.GenerateServerSecrets(cfg)

@@ -7,9 +7,12 @@ import (
 	"github.com/quicprochat/qpc/protocol"
 )
 
-// Store is everything a node keeps on disk: accounts, published keys, key
-// packages, mailboxes, sessions, the store-and-forward store and the order
-// of MLS groups' commits. node/store implements it on bbolt.
+// Store is what the service keeps on disk: accounts, published keys, key
+// packages, mailboxes, sessions and the order of MLS groups' commits.
+// node/store implements it on bbolt, node/memstore in memory for tests;
+// node/storetest holds both to the same semantics. (The store-and-forward
+// and channel stores are declared by their users, mesh/forward and
+// mesh/flood; the same two implement them.)
 //
 // Every method that changes data returns only after the change is durable
 // (committed and synced), so that what the node acknowledges survives a
@@ -19,7 +22,6 @@ type Store interface {
 	Directory
 	Mailboxes
 	Sessions
-	MeshStore
 	CommitSequencer
 	// Close flushes and closes the store. Calls after Close fail.
 	Close() error

@@ -13,8 +13,8 @@ import (
 // `qpc node` with the cap set through its environment twin, and `qpc
 // register` processes against it.
 func TestANodeAtItsAccountCapRefusesRegistrationWithAClearMessage(t *testing.T) {
-	t.Setenv("QPC_MAX_ACCOUNTS", "1")
-	p := startNodeProc(t, qpcBin)
+	t.Parallel()
+	p := startNodeProcEnv(t, []string{"QPC_MAX_ACCOUNTS=1"}, t.TempDir(), "127.0.0.1:0", qpcBin)
 	dir := t.TempDir()
 	register := func(user string) (string, error) {
 		pw := filepath.Join(dir, user+".pw")

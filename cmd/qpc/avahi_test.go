@@ -102,6 +102,7 @@ func (a *avahi) browse(t *testing.T, tn *testNet, domain string, within time.Dur
 }
 
 func TestMeshDiscoveryInteroperatesWithAvahi(t *testing.T) {
+	t.Parallel()
 	requireRoot(t, "avahi-daemon", "avahi-browse", "dbus-daemon")
 	tn := newTestNet(t, 3)
 	// Host 1 runs avahi-daemon first, so it already holds UDP 5353 when

@@ -286,6 +286,7 @@ func (u *chanUser) must(stdin string, args ...string) string {
 }
 
 func TestChannelMembershipFromTheCommandLine(t *testing.T) {
+	t.Parallel()
 	p := startNodeProc(t, qpcBin)
 	alice, bob := newChanUser(t, p, "alice"), newChanUser(t, p, "bob")
 
@@ -376,6 +377,7 @@ func nextLine(t *testing.T, lines <-chan string, what string) string {
 }
 
 func TestChannelPostsFromTheCommandLine(t *testing.T) {
+	t.Parallel()
 	p := startNodeProc(t, qpcBin)
 	alice, bob := newChanUser(t, p, "alice"), newChanUser(t, p, "bob")
 	share := strings.TrimSpace(alice.must("", "channel", "create", "kiez-news"))

@@ -57,6 +57,7 @@ func needQemu(t *testing.T, name string) string {
 // script and runs each under qemu-user; then a mips node (big-endian, soft
 // float) answers health to this machine's native qpc status.
 func TestCrossBinariesRunUnderQemu(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("cross builds take a while; skipped with -short")
 	}

@@ -259,6 +259,7 @@ func registerPair(t *testing.T, n1, n2 *fedNode) (alice, bob *cliUser) {
 func plainCommand(args ...string) *exec.Cmd { return exec.Command(args[0], args[1:]...) }
 
 func TestFederatedNodeComesBackAfterSIGKILLAndDeliveryResumes(t *testing.T) {
+	t.Parallel()
 	const d1, d2 = "n1.example.mesh", "n2.example.mesh"
 	fp := startFedPair(t)
 	n1, n2, flags, dir2 := fp.n1, fp.n2, fp.flags, fp.dir2
@@ -365,6 +366,7 @@ func TestFederatedNodeComesBackAfterSIGKILLAndDeliveryResumes(t *testing.T) {
 // node key), so n1 should drop the link and redial instead of failing a
 // user's message or waiting for the link's idle timeout.
 func TestAPeerRestartedAtOnceGetsTheFirstMessageSentAfterItsRestart(t *testing.T) {
+	t.Parallel()
 	const d1, d2 = "n1.example.mesh", "n2.example.mesh"
 	fp := startFedPair(t)
 	n1, n2, flags, dir2 := fp.n1, fp.n2, fp.flags, fp.dir2
@@ -395,6 +397,7 @@ func TestAPeerRestartedAtOnceGetsTheFirstMessageSentAfterItsRestart(t *testing.T
 }
 
 func TestNodesFoundByMDNSLinkAndDeliverWithoutPeerFlags(t *testing.T) {
+	t.Parallel()
 	requireRoot(t)
 	const d1, d2 = "n1.example.mesh", "n2.example.mesh"
 	flags := federationFlags(t, d1, d2)
@@ -438,6 +441,7 @@ func TestNodesFoundByMDNSLinkAndDeliverWithoutPeerFlags(t *testing.T) {
 // while; that stale link must not win over n2's new one, or n2's links
 // would be refused again and again until n1 noticed.
 func TestALinkLeftOverFromBeforeAPeerRestartedDoesNotBeatItsNewOne(t *testing.T) {
+	t.Parallel()
 	const d1, d2 = "n1.example.mesh", "n2.example.mesh"
 	fp := startFedPair(t)
 	n1, n2, flags, dir2 := fp.n1, fp.n2, fp.flags, fp.dir2

@@ -3,6 +3,12 @@ package main
 // Attacks of issue 20 (items 1 and 2) against a real `qpc node` process:
 // what one unauthenticated client could do to a node's memory and
 // connection slots. The node's memory is read from /proc/PID/status.
+//
+// These tests stay serial (no t.Parallel), so they run before the
+// parallel process tests start: the peak RSS they bound is the node
+// process's own and would not change, but their deadlines (a user must
+// log in during a flood within the login timeout) assume a CPU the
+// flood does not share with a dozen other nodes.
 
 import (
 	"bufio"
@@ -365,8 +371,7 @@ func TestPipelinedCallsWhoseAnswersAreNeverReadStallTheClientNotTheNode(t *testi
 func TestIdleConnectionsFromOneSourceLeaveRoomAndAreClosedAtTheLoginDeadline(t *testing.T) {
 	needLinuxProc(t)
 	const loginTimeout = 8 * time.Second
-	t.Setenv("QPC_LOGIN_TIMEOUT", loginTimeout.String())
-	p := startNodeProc(t, qpcBin)
+	p := startNodeProcEnv(t, []string{"QPC_LOGIN_TIMEOUT=" + loginTimeout.String()}, t.TempDir(), "127.0.0.1:0", qpcBin)
 	rss0, hwm0 := settle(t, p)
 	a := newAttacker(t, "127.0.0.2", p.addr, p.fp)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
@@ -465,11 +470,9 @@ func TestIdleConnectionsFromOneSourceLeaveRoomAndAreClosedAtTheLoginDeadline(t *
 // setting of docs/node.md, and holds it to that page's bound.
 func TestTheRouterSettingHoldsUnderEveryAttackAtOnce(t *testing.T) {
 	needLinuxProc(t)
-	t.Setenv("QPC_MAX_CONNECTIONS", "64")
-	t.Setenv("QPC_MAX_CONNECTIONS_PER_SOURCE", "8")
-	t.Setenv("QPC_MAX_UNAUTHENTICATED", "16")
-	t.Setenv("QPC_LOGIN_TIMEOUT", "5s") // the user who comes during the flood must log in within it on a loaded CI machine
-	p := startNodeProc(t, qpcBin)
+	p := startNodeProcEnv(t, []string{"QPC_MAX_CONNECTIONS=64", "QPC_MAX_CONNECTIONS_PER_SOURCE=8", "QPC_MAX_UNAUTHENTICATED=16",
+		"QPC_LOGIN_TIMEOUT=5s"}, // the user who comes during the flood must log in within it on a loaded CI machine
+		t.TempDir(), "127.0.0.1:0", qpcBin)
 	rss0, hwm0 := settle(t, p)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
 	defer cancel()

@@ -8,6 +8,7 @@ import (
 )
 
 func TestSendAndRecvGroupFromScripts(t *testing.T) {
+	t.Parallel()
 	needTmux(t)
 	p := startNodeProc(t, qpcBin)
 	a := startRepl(t, newChanUser(t, p, "alice"))
@@ -48,6 +49,7 @@ func TestSendAndRecvGroupFromScripts(t *testing.T) {
 }
 
 func TestReplMessagesTypedWhileTheNodeIsDownArriveOnceAfterItReturns(t *testing.T) {
+	t.Parallel()
 	needTmux(t)
 	dataDir := t.TempDir()
 	p := startNodeProcIn(t, dataDir, "127.0.0.1:0", qpcBin)

@@ -33,6 +33,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	parallelProcessTests()
 	qpcBin = filepath.Join(dir, "qpc")
 	build := exec.Command("go", "build", "-o", qpcBin, ".")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -60,6 +61,7 @@ func TestVersionPrintsVersionCommitAndPlatform(t *testing.T) {
 }
 
 func TestVersionIsStampedByLinkerFlags(t *testing.T) {
+	t.Parallel()
 	bin := filepath.Join(t.TempDir(), "qpc")
 	build := exec.Command("go", "build", "-ldflags",
 		"-X github.com/quicprochat/qpc/version.Version=1.2.3 -X github.com/quicprochat/qpc/version.Commit=abc1234", "-o", bin, ".")
@@ -171,9 +173,20 @@ func startNodeProc(t *testing.T, cmdline ...string) *nodeProc {
 // startNodeProcIn is startNodeProc with a given data dir and address.
 func startNodeProcIn(t *testing.T, dataDir, listen string, cmdline ...string) *nodeProc {
 	t.Helper()
+	return startNodeProcEnv(t, nil, dataDir, listen, cmdline...)
+}
+
+// startNodeProcEnv is startNodeProcIn with env ("QPC_X=v") added to the
+// node's environment: the process's own, not the test's (t.Setenv would
+// forbid t.Parallel and reach every node started meanwhile).
+func startNodeProcEnv(t *testing.T, env []string, dataDir, listen string, cmdline ...string) *nodeProc {
+	t.Helper()
 	args := append(cmdline, "node", "--listen", listen, "--domain", "node1.example.mesh",
 		"--data-dir", dataDir, "--log-format", "json")
 	cmd := exec.Command(args[0], args[1:]...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -208,6 +221,7 @@ func startNodeProcIn(t *testing.T, dataDir, listen string, cmdline ...string) *n
 }
 
 func TestNodeStopsOnSIGTERMWithAClientConnectedAndExitsZero(t *testing.T) {
+	t.Parallel()
 	p := startNodeProc(t, qpcBin)
 
 	// A client that holds its connection open while the node stops:
@@ -233,6 +247,7 @@ func TestNodeStopsOnSIGTERMWithAClientConnectedAndExitsZero(t *testing.T) {
 }
 
 func TestStatusAgainstARunningNode(t *testing.T) {
+	t.Parallel()
 	p := startNodeProc(t, qpcBin)
 	known := filepath.Join(t.TempDir(), "known_nodes")
 
@@ -297,6 +312,7 @@ func cliUsers(t *testing.T, p *nodeProc, users ...string) (qpc func(user string,
 }
 
 func TestRegisterSendAndReceiveFromTheCommandLine(t *testing.T) {
+	t.Parallel()
 	p := startNodeProc(t, qpcBin)
 	qpc, dir := cliUsers(t, p, "alice", "bob")
 	if out, errOut, err := qpc("alice", "send", "--to", "bob", "hello", "bob"); err != nil || !strings.Contains(out, "seq 1") {

@@ -51,6 +51,7 @@ func TestMeshCommandLineMistakesExitWithUsageCode(t *testing.T) {
 // one; an id it does not know is unknown, whether or not it runs
 // store-and-forward.
 func TestMeshCommandsAgainstARunningNode(t *testing.T) {
+	t.Parallel()
 	p := startNodeProc(t, qpcBin)
 	code, out, stderr := runQPC("mesh", "route", "--server", p.addr, "--pin", p.fp, "--json")
 	var routes []meshRouteJSON

@@ -243,6 +243,9 @@ func findPeer(peers []meshPeerJSON, id string) (meshPeerJSON, bool) {
 	return meshPeerJSON{}, false
 }
 
+// TestMeshDiscoveryAcrossNamespaces stays serial (no t.Parallel): it holds
+// discovery to 3 s from the nodes' start, a latency that the parallel
+// process tests' load on the CPU would stretch.
 func TestMeshDiscoveryAcrossNamespaces(t *testing.T) {
 	requireRoot(t)
 	tn := newTestNet(t, 3)

@@ -17,6 +17,7 @@ import (
 // must exit with an error naming the flag, the file and the fix, and start
 // once all is in order.
 func TestProductionNodeProcessRefusesInsecureFiles(t *testing.T) {
+	t.Parallel()
 	const domain = "node1.example.mesh"
 	work := t.TempDir()
 	caDir := filepath.Join(work, "ca")
@@ -97,13 +98,10 @@ func TestProductionNodeProcessRefusesInsecureFiles(t *testing.T) {
 	}
 
 	t.Run("a certificate of the community CA with a 0600 key", func(t *testing.T) {
-		// startNodeProcIn has its own flags; the rest come by their
+		// startNodeProcEnv has its own flags; the rest come by their
 		// environment twins.
-		t.Setenv("QPC_PRODUCTION", "true")
-		t.Setenv("QPC_TLS_CERT", goodCert)
-		t.Setenv("QPC_TLS_KEY", goodKey)
-		t.Setenv("QPC_STORE_DIR", storeDir)
-		p := startNodeProcIn(t, dataDir, "127.0.0.1:0", qpcBin)
+		p := startNodeProcEnv(t, []string{"QPC_PRODUCTION=true", "QPC_TLS_CERT=" + goodCert,
+			"QPC_TLS_KEY=" + goodKey, "QPC_STORE_DIR=" + storeDir}, dataDir, "127.0.0.1:0", qpcBin)
 		if strings.Contains(p.logs.String(), "--production would refuse") {
 			t.Errorf("a good setup was warned about:\n%s", p.logs)
 		}

@@ -30,6 +30,7 @@ func startRepl(t *testing.T, u *chanUser) *tmuxSession {
 }
 
 func TestReplDMBothWays(t *testing.T) {
+	t.Parallel()
 	needTmux(t)
 	p := startNodeProc(t, qpcBin)
 	a := startRepl(t, newChanUser(t, p, "alice"))
@@ -46,6 +47,7 @@ func TestReplDMBothWays(t *testing.T) {
 }
 
 func TestReplGroupOfThree(t *testing.T) {
+	t.Parallel()
 	needTmux(t)
 	p := startNodeProc(t, qpcBin)
 	a := startRepl(t, newChanUser(t, p, "alice"))
@@ -81,6 +83,7 @@ func TestReplGroupOfThree(t *testing.T) {
 }
 
 func TestReplRestartKeepsHistory(t *testing.T) {
+	t.Parallel()
 	needTmux(t)
 	p := startNodeProc(t, qpcBin)
 	alice := newChanUser(t, p, "alice")
@@ -115,6 +118,7 @@ func newUnregistered(t *testing.T, p *nodeProc, name string) []string {
 }
 
 func TestReplRegistersAnAccountNeverSeenOnThisMachine(t *testing.T) {
+	t.Parallel()
 	needTmux(t)
 	p := startNodeProc(t, qpcBin)
 	s := startTmux(t, "dave", newUnregistered(t, p, "dave"))
@@ -125,6 +129,7 @@ func TestReplRegistersAnAccountNeverSeenOnThisMachine(t *testing.T) {
 }
 
 func TestReplDoesNotRegisterWhenToldNo(t *testing.T) {
+	t.Parallel()
 	needTmux(t)
 	p := startNodeProc(t, qpcBin)
 	s := startTmux(t, "erin", newUnregistered(t, p, "erin"))
@@ -134,6 +139,7 @@ func TestReplDoesNotRegisterWhenToldNo(t *testing.T) {
 }
 
 func TestReplDoesNotOfferToRegisterAnAccountThisMachineKnows(t *testing.T) {
+	t.Parallel()
 	needTmux(t)
 	p := startNodeProc(t, qpcBin)
 	alice := newChanUser(t, p, "alice")

@@ -21,6 +21,7 @@ func startFakeRepl(t *testing.T) *tmuxSession {
 }
 
 func TestReplTerminalShowsThePromptExplainsMistakesAndQuitsRestoringTheTerminal(t *testing.T) {
+	t.Parallel()
 	s := startFakeRepl(t)
 	s.expect("/help", "/create-group, /cg <name>", termWait)
 	s.expect("/foo", "unknown command /foo (try /help)", termWait)
@@ -31,6 +32,7 @@ func TestReplTerminalShowsThePromptExplainsMistakesAndQuitsRestoringTheTerminal(
 }
 
 func TestReplTerminalCtrlCClearsTheLineAndCtrlDEnds(t *testing.T) {
+	t.Parallel()
 	s := startFakeRepl(t)
 	s.typeText("half a thought")
 	s.waitFor("> half a thought", termWait)
@@ -45,6 +47,7 @@ func TestReplTerminalCtrlCClearsTheLineAndCtrlDEnds(t *testing.T) {
 }
 
 func TestReplTerminalPrintsIncomingLinesAboveTheLineBeingTyped(t *testing.T) {
+	t.Parallel()
 	s := startFakeRepl(t)
 	s.expect("/dm bob", "[@bob@a.example] > ", termWait)
 	s.expect("hello bob", " me hello bob", termWait)

@@ -19,6 +19,7 @@ import (
 // mailbox), and qpc recv, a real process against a real node, must show it
 // once, drop the copies, and keep dropping them in a later run.
 func TestRecvShowsAReplayedSealedMessageOnce(t *testing.T) {
+	t.Parallel()
 	p := startNodeProc(t, qpcBin)
 	const domain = "node1.example.mesh"
 	qpc, dir := cliUsers(t, p, "alice", "bob")

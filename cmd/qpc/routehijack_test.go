@@ -46,6 +46,7 @@ func flagValue(flags []string, name string) string {
 // its own, and receive the message. The advert must be dropped, the route
 // stay with r.mesh, and alice's message reach carol through r.mesh.
 func TestAMemberNodeCannotHijackADomainWithARouteAdvert(t *testing.T) {
+	t.Parallel()
 	requireRoot(t)
 	const a, r, d, evil = "a.mesh", "r.mesh", "d.mesh", "evil.mesh"
 	flags := federationFlags(t, a, r, d, evil)
@@ -198,6 +199,7 @@ func TestAMemberNodeCannotHijackADomainWithARouteAdvert(t *testing.T) {
 // answer d.mesh signed. `qpc send` must fail, non-zero, with an error that
 // names carol@d.mesh, d.mesh and evil.mesh, and nothing may be sent.
 func TestQpcSendRefusesKeysARelaySwappedAndExitsNonZero(t *testing.T) {
+	t.Parallel()
 	const a, d, evil = "a.mesh", "d.mesh", "evil.mesh"
 	flags := federationFlags(t, a, d, evil)
 	na := startFedNode(t, a, t.TempDir(), "127.0.0.1:0", flags[a]...)

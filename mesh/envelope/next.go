@@ -27,6 +27,7 @@ const pointers = 5
 type Next struct {
 	w    schemas.MeshEnvelope
 	hops uint8
+	size int // of the stored bytes: each copy may read that much
 }
 
 // NextHop reads stored, an envelope as Marshal encoded it and this node
@@ -52,13 +53,11 @@ func NextHop(stored []byte) (Next, error) {
 			return Next{}, rules.Malformed(fmt.Errorf("field pointer %d does not lead to bytes", i))
 		}
 	}
-	// The copy reads every field again, under a fresh limit.
-	st.Message().ResetReadLimit(uint64(len(stored)))
 	hops, max := w.HopCount(), w.MaxHops()
 	if hops >= max {
 		return Next{}, fmt.Errorf("%w: %d of %d hops used", signed.ErrHopLimit, hops, max)
 	}
-	return Next{w: w, hops: hops + 1}, nil
+	return Next{w: w, hops: hops + 1, size: len(stored)}, nil
 }
 
 // Hops is the hop count n leaves with.
@@ -67,6 +66,11 @@ func (n Next) Hops() uint8 { return n.hops }
 // ToWire copies n into w, field by field as stored, with the raised hop
 // count: what ToWire of the decoded envelope's Forwarded would write.
 func (n Next) ToWire(w schemas.MeshEnvelope) error {
+	// The copy reads every field again (NextHop has read them once),
+	// under a fresh limit of the stored size.
+	if msg := capnp.Struct(n.w).Message(); msg != nil {
+		msg.ResetReadLimit(uint64(n.size))
+	}
 	if err := capnp.Struct(w).CopyFrom(capnp.Struct(n.w)); err != nil {
 		return fmt.Errorf("envelope to wire: %w", err)
 	}
@@ -87,5 +91,24 @@ func NextOf(e *Envelope) (Next, error) {
 		// Marshal wrote it: this is a bug, not bad input.
 		return Next{}, fmt.Errorf("envelope: reading what Marshal wrote: %w", err)
 	}
-	return Next{w: w, hops: e.Hops}, nil
+	return Next{w: w, hops: e.Hops, size: len(b)}, nil
+}
+
+// Decode returns n as the next hop reads it: what FromWire makes of the
+// copy ToWire writes. Forwarding does not need it; tests and tools that
+// look at what is sent do.
+func (n Next) Decode() (*Envelope, error) {
+	msg, seg, err := capnp.NewMessage(capnp.SingleSegment(nil))
+	if err != nil {
+		return nil, fmt.Errorf("envelope: %w", err)
+	}
+	defer msg.Release()
+	w, err := schemas.NewRootMeshEnvelope(seg)
+	if err != nil {
+		return nil, fmt.Errorf("envelope: %w", err)
+	}
+	if err := n.ToWire(w); err != nil {
+		return nil, err
+	}
+	return FromWire(w)
 }

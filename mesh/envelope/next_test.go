@@ -57,6 +57,10 @@ func TestNextHopSendsTheStoredEnvelopeOneHopFurther(t *testing.T) {
 		if err := got.Verify(now); err != nil {
 			t.Errorf("%d bytes: Verify at the next hop: %v", size, err)
 		}
+		// A second copy (a retried call) reads every field again.
+		if again, err := n.Decode(); err != nil || !reflect.DeepEqual(again, want) {
+			t.Errorf("%d bytes: a second copy reads %+v, %v", size, again, err)
+		}
 	}
 }
 

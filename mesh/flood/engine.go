@@ -14,7 +14,6 @@ import (
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/internal/tally"
 	"github.com/quicprochat/qpc/mesh/signed"
-	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/protocol"
 )
 
@@ -107,7 +106,7 @@ type Config struct {
 	Domain string
 	Key    ed25519.PrivateKey
 	// Store keeps posts and the seen-set.
-	Store node.ChannelStore
+	Store ChannelStore
 	// Notify is told that a channel has new posts, to wake its followers;
 	// node.Service.NotifyChannel. Nil ignores.
 	Notify func(protocol.ChannelID)

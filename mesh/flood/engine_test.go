@@ -4,12 +4,11 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/quicprochat/qpc/node/store"
+	"github.com/quicprochat/qpc/node/memstore"
 	"github.com/quicprochat/qpc/protocol"
 )
 
@@ -70,12 +69,12 @@ func (l *recLinks) sent(t *testing.T, n string, want int) []*Post {
 	}
 }
 
-func newTestEngine(t *testing.T, cfg Config, links Links) (*Engine, *store.Store) {
+// newTestEngine returns an engine of n1.example.mesh with cfg on an
+// in-memory store (node/storetest holds it to node/store's semantics),
+// run with links unless they are nil.
+func newTestEngine(t *testing.T, cfg Config, links Links) (*Engine, *memstore.Store) {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), store.FileName), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := memstore.New(memstore.Options{})
 	t.Cleanup(func() { st.Close() })
 	if cfg.Key == nil {
 		_, cfg.Key, _ = ed25519.GenerateKey(nil)
@@ -96,6 +95,18 @@ func newTestEngine(t *testing.T, cfg Config, links Links) (*Engine, *store.Store
 			cancel()
 			<-done
 		})
+		// Posts relayed before Run has its links go to no queue; the
+		// tests' LinkUp and Receive come after it.
+		deadline := time.Now().Add(10 * time.Second)
+		for running := false; !running; {
+			e.mu.Lock()
+			running = e.ctx != nil
+			e.mu.Unlock()
+			if time.Now().After(deadline) {
+				t.Fatal("the engine did not start running")
+			}
+			time.Sleep(time.Millisecond)
+		}
 	}
 	return e, st
 }

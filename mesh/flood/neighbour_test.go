@@ -5,28 +5,19 @@ import (
 	"crypto/ed25519"
 	"encoding/binary"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/quicprochat/qpc/node/store"
+	"github.com/quicprochat/qpc/node/memstore"
 	"github.com/quicprochat/qpc/protocol"
 )
 
 // engineWithStore is newTestEngine with the store's channel bounds set,
-// not run, its store checked at cleanup.
-func engineWithStore(t *testing.T, cfg Config, quota protocol.ChannelQuota) (*Engine, *store.Store) {
+// not run.
+func engineWithStore(t *testing.T, cfg Config, quota protocol.ChannelQuota) (*Engine, *memstore.Store) {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), store.FileName), store.Options{Channels: quota})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := st.Check(); err != nil {
-			t.Errorf("Check: %v", err)
-		}
-		st.Close()
-	})
+	st := memstore.New(memstore.Options{Channels: quota})
+	t.Cleanup(func() { st.Close() })
 	_, cfg.Key, _ = ed25519.GenerateKey(nil)
 	cfg.Domain, cfg.Store = "n1.example.mesh", st
 	e, err := New(cfg)
@@ -65,7 +56,7 @@ func receiveAll(t *testing.T, e *Engine, from string, posts []*Post) {
 }
 
 // keptCount counts the kept posts of engineChannel.
-func keptCount(t *testing.T, st *store.Store) int {
+func keptCount(t *testing.T, st *memstore.Store) int {
 	t.Helper()
 	kept, err := st.Posts(engineChannel, 0, 100_000)
 	if err != nil {

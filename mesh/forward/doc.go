@@ -1,7 +1,7 @@
 // Package forward is the store-and-forward engine of a node (DESIGN §7):
 // it moves signed envelopes (mesh/envelope) hop by hop across federation
 // links to users whose home node is not linked to the sender's, keeps
-// them on disk (node.MeshStore) while no route leads on, and keeps the
+// them on disk (MeshStore) while no route leads on, and keeps the
 // routing table (mesh/route) that says where to send them.
 //
 // # Custody

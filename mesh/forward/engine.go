@@ -13,7 +13,6 @@ import (
 	"github.com/quicprochat/qpc/internal/tally"
 	"github.com/quicprochat/qpc/mesh/envelope"
 	"github.com/quicprochat/qpc/mesh/route"
-	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/protocol"
 )
 
@@ -127,7 +126,7 @@ type Config struct {
 	Domain string
 	Key    ed25519.PrivateKey
 	// Store keeps envelopes, seen ids and statuses.
-	Store node.MeshStore
+	Store MeshStore
 	// Local delivers envelopes for this node's users.
 	Local Local
 	// TTL and MaxHops are the defaults, and the caps, for envelopes made

@@ -4,13 +4,12 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/quicprochat/qpc/mesh/envelope"
 	"github.com/quicprochat/qpc/mesh/signed"
-	"github.com/quicprochat/qpc/node/store"
+	"github.com/quicprochat/qpc/node/memstore"
 	"github.com/quicprochat/qpc/protocol"
 )
 
@@ -23,12 +22,11 @@ func (l unusedLocal) DeliverMesh(context.Context, []protocol.NewMessage) ([]prot
 	return nil, nil
 }
 
-func newEngine(t *testing.T, cfg Config) (*Engine, *store.Store) {
+// newEngine returns an engine of n1.example.mesh with cfg on an
+// in-memory store (node/storetest holds it to node/store's semantics).
+func newEngine(t *testing.T, cfg Config) (*Engine, *memstore.Store) {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), store.FileName), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := memstore.New(memstore.Options{})
 	t.Cleanup(func() { st.Close() })
 	_, key, _ := ed25519.GenerateKey(nil)
 	cfg.Domain, cfg.Key, cfg.Store, cfg.Local = "n1.example.mesh", key, st, unusedLocal{t}

@@ -5,12 +5,11 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/quicprochat/qpc/mesh/envelope"
-	"github.com/quicprochat/qpc/node/store"
+	"github.com/quicprochat/qpc/node/memstore"
 	"github.com/quicprochat/qpc/protocol"
 )
 
@@ -29,18 +28,10 @@ func relayedEnvelope(t *testing.T, origin string, n int) *envelope.Envelope {
 }
 
 func TestForgedOriginsFromOneNeighbourAreCappedByItsQuota(t *testing.T) {
-	st, err := store.Open(filepath.Join(t.TempDir(), store.FileName), store.Options{
+	st := memstore.New(memstore.Options{
 		Mesh: protocol.MeshQuota{MaxBytes: 64 << 10, DomainBytes: 64 << 10, OriginBytes: 32 << 10, NeighbourBytes: 8 << 10, MaxSeen: 10_000},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := st.Check(); err != nil {
-			t.Errorf("Check: %v", err)
-		}
-		st.Close()
-	})
+	t.Cleanup(func() { st.Close() })
 	_, key, _ := ed25519.GenerateKey(nil)
 	e, err := New(Config{Domain: "n1.example.mesh", Key: key, Store: st, Local: unusedLocal{t}})
 	if err != nil {

@@ -23,7 +23,7 @@ import (
 //
 // A kept post's id is in the seen-set until its Expires, which may already
 // have passed (ExpireChannels then removes it). After each post the store
-// is trimmed as node.ChannelStore describes; the post just added and its
+// is trimmed as flood.ChannelStore describes; the post just added and its
 // channel are never what MaxBytes and MaxChannels evict. A channel's seqs
 // increase by one while it keeps posts; a channel that keeps none (new, or
 // emptied by expiry or eviction) continues above every seq the store ever

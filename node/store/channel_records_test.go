@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quicprochat/qpc/node/storetest"
 	"github.com/quicprochat/qpc/protocol"
 )
 
@@ -23,11 +24,11 @@ var (
 
 func TestChannelRecordsRoundTrip(t *testing.T) {
 	p, err := decodePost(samplePost.Channel, samplePost.Seq, encodePost(samplePost))
-	if err != nil || !equalPost(p, samplePost) {
+	if err != nil || !storetest.EqualPost(p, samplePost) {
 		t.Errorf("post: %+v, %v", p, err)
 	}
 	bare := protocol.StoredPost{Seq: 1}
-	if p, err := decodePost(protocol.ChannelID{}, 1, encodePost(bare)); err != nil || !equalPost(p, bare) {
+	if p, err := decodePost(protocol.ChannelID{}, 1, encodePost(bare)); err != nil || !storetest.EqualPost(p, bare) {
 		t.Errorf("post without id and data: %+v, %v", p, err)
 	}
 	if m, err := decodeChanMeta(encodeChanMeta(sampleChanMeta)); err != nil || m != sampleChanMeta {

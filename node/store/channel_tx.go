@@ -242,7 +242,7 @@ func maxPostData(quota protocol.ChannelQuota) int64 {
 }
 
 // trim evicts posts until the store is within its quota, in the order of
-// node.ChannelStore.AddPosts: each channel to Retain posts (lowest seq
+// flood.ChannelStore.AddPosts: each channel to Retain posts (lowest seq
 // first), the store to MaxBytes (earliest expiry first) and to MaxChannels
 // (all posts of the channel whose last post came longest ago). With just,
 // the post that was just added, only just's channel is trimmed to Retain,

@@ -9,6 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/node/storetest"
 	"github.com/quicprochat/qpc/protocol"
 )
 
@@ -72,11 +73,11 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 			return tx.Bucket(bucketMeshExpiry).Delete(seqExpiryKey(t0.Add(time.Hour), 1, "a"))
 		}},
 		{"a held envelope whose id is seen as forwarded", func(tx *bolt.Tx) error {
-			id := meshID(1)
+			id := storetest.MeshID(1)
 			return tx.Bucket(bucketMeshSeen).Put(id[:], encodeSeen(protocol.SeenForwarded, t0.Add(time.Hour), ""))
 		}},
 		{"an id seen as held without an envelope", func(tx *bolt.Tx) error {
-			id := meshID(9)
+			id := storetest.MeshID(9)
 			if err := tx.Bucket(bucketMeshSeen).Put(id[:], encodeSeen(protocol.SeenHeld, t0, "")); err != nil {
 				return err
 			}
@@ -86,13 +87,13 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 			return tx.Bucket(bucketMeta).Put(keyMeshTotals, encodeMeshTotals(meshTotals{meshTally{2, 5}, 3}))
 		}},
 		{"a seen id without expiry entry", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketSeenExpiry).Delete(idExpiryKey(t0.Add(time.Hour), meshID(2)))
+			return tx.Bucket(bucketSeenExpiry).Delete(idExpiryKey(t0.Add(time.Hour), storetest.MeshID(2)))
 		}},
 		{"a status without expiry entry", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketStatusExpiry).Delete(idExpiryKey(t0.Add(time.Hour), meshID(1)))
+			return tx.Bucket(bucketStatusExpiry).Delete(idExpiryKey(t0.Add(time.Hour), storetest.MeshID(1)))
 		}},
 		{"a stray status expiry entry", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketStatusExpiry).Put(idExpiryKey(t0, meshID(7)), nil)
+			return tx.Bucket(bucketStatusExpiry).Put(idExpiryKey(t0, storetest.MeshID(7)), nil)
 		}},
 		// Channel 1 keeps posts 1 (3 bytes) and 2 (2 bytes) as seqs 2
 		// and 3, channel 2 post 3 (1 byte) as seq 4, all expiring after
@@ -107,29 +108,29 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 			return tx.Bucket(bucketMeta).Put(keyChanTotals, encodeChanTotals(chanTotals{posts: 3, bytes: 6, channels: 2, seen: 4, added: 3}))
 		}},
 		{"a channel record that miscounts", func(tx *bolt.Tx) error {
-			id := channelID(1)
+			id := storetest.ChannelID(1)
 			return tx.Bucket(bucketChanMeta).Put(id[:], encodeChanMeta(chanMeta{lastSeq: 3, count: 1, bytes: 5, newest: 3}))
 		}},
 		{"posts of a channel without record", func(tx *bolt.Tx) error {
-			id := channelID(9)
+			id := storetest.ChannelID(9)
 			_, err := tx.Bucket(bucketChanPosts).CreateBucket(id[:])
 			return err
 		}},
 		{"a channel record without posts", func(tx *bolt.Tx) error {
-			id := channelID(2)
+			id := storetest.ChannelID(2)
 			return tx.Bucket(bucketChanPosts).DeleteBucket(id[:])
 		}},
 		{"a kept post without expiry entry", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketChanExpiry).Delete(postExpiryKey(t0.Add(time.Hour), channelID(1), 3))
+			return tx.Bucket(bucketChanExpiry).Delete(postExpiryKey(t0.Add(time.Hour), storetest.ChannelID(1), 3))
 		}},
 		{"a stray post expiry entry", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketChanExpiry).Put(postExpiryKey(t0, channelID(1), 9), nil)
+			return tx.Bucket(bucketChanExpiry).Put(postExpiryKey(t0, storetest.ChannelID(1), 9), nil)
 		}},
 		{"a channel without recency entry", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketChanRecency).Delete(recencyKey(4, channelID(2)))
+			return tx.Bucket(bucketChanRecency).Delete(recencyKey(4, storetest.ChannelID(2)))
 		}},
 		{"a kept post whose id is not seen", func(tx *bolt.Tx) error {
-			id := postID(3)
+			id := storetest.PostID(3)
 			if err := tx.Bucket(bucketChanSeen).Delete(id[:]); err != nil {
 				return err
 			}
@@ -139,7 +140,7 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 			return tx.Bucket(bucketMeta).Put(keyChanTotals, encodeChanTotals(chanTotals{posts: 3, bytes: 6, channels: 2, seen: 3, added: 4}))
 		}},
 		{"a kept post seen until another time", func(tx *bolt.Tx) error {
-			id := postID(1)
+			id := storetest.PostID(1)
 			if err := tx.Bucket(bucketChanSeenExpiry).Delete(idExpiryKey(t0.Add(time.Hour), id)); err != nil {
 				return err
 			}
@@ -149,11 +150,11 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 			return tx.Bucket(bucketChanSeen).Put(id[:], encodeChanSeen(t0, ""))
 		}},
 		{"a seen post id without expiry entry", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketChanSeenExpiry).Delete(idExpiryKey(t0.Add(time.Hour), postID(4)))
+			return tx.Bucket(bucketChanSeenExpiry).Delete(idExpiryKey(t0.Add(time.Hour), storetest.PostID(4)))
 		}},
 		{"a post record of an unknown version", func(tx *bolt.Tx) error {
-			id := channelID(2)
-			rec := encodePost(post(3, 2, 1, time.Hour))
+			id := storetest.ChannelID(2)
+			rec := encodePost(storetest.Post(3, 2, 1, time.Hour))
 			rec[0] = recordVersion + 1
 			return tx.Bucket(bucketChanPosts).Bucket(id[:]).Put(seqKey(4), rec)
 		}},
@@ -170,12 +171,12 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 			if _, err := s.Enqueue(context.Background(), []protocol.NewMessage{msg("bob", "x", time.Hour)}); err != nil {
 				t.Fatal(err)
 			}
-			sent := envelope(1, "a", "o", 3, time.Hour)
+			sent := storetest.Envelope(1, "a", "o", 3, time.Hour)
 			sent.Sender = "bob"
-			mustHold(t, s, sent, envelope(2, "a", "o", 2, time.Hour))
+			storetest.MustHold(t, s, sent, storetest.Envelope(2, "a", "o", 2, time.Hour))
 			// Channel 2 passes MaxChannels and evicts channel 3.
-			if evicted := mustAdd(t, s, post(4, 3, 1, time.Hour), post(1, 1, 3, time.Hour), post(2, 1, 2, time.Hour),
-				post(3, 2, 1, time.Hour)); evicted != 1 {
+			if evicted := storetest.MustAdd(t, s, storetest.Post(4, 3, 1, time.Hour), storetest.Post(1, 1, 3, time.Hour), storetest.Post(2, 1, 2, time.Hour),
+				storetest.Post(3, 2, 1, time.Hour)); evicted != 1 {
 				t.Fatalf("evicted %d posts, want post 4", evicted)
 			}
 			s.Close()

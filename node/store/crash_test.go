@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/node/storetest"
 	"github.com/quicprochat/qpc/protocol"
 )
 
@@ -159,7 +160,7 @@ func crashChild(dir string) int {
 		// the group's next epoch.
 		for epoch, i := uint64(0), 0; i < 100_000 && ctx.Err() == nil; i++ {
 			c := fmt.Sprintf("p%d.e%d", os.Getpid(), epoch)
-			o, err := s.OrderCommit(claim([]byte(crashGroup), epoch, []byte(c)))
+			o, err := s.OrderCommit(storetest.Claim([]byte(crashGroup), epoch, []byte(c)))
 			if err != nil {
 				return
 			}
@@ -340,7 +341,7 @@ func checkCrashStore(t *testing.T, path string, acks []crashAck) {
 	for _, a := range acks {
 		if a.kind == "commit" {
 			// The very commit accepted for its epoch is accepted again.
-			if o, err := s.OrderCommit(claim([]byte(a.name), a.seq, []byte(a.id))); err != nil || !o.Accepted {
+			if o, err := s.OrderCommit(storetest.Claim([]byte(a.name), a.seq, []byte(a.id))); err != nil || !o.Accepted {
 				t.Errorf("commit %s of epoch %d of %s is missing or different after the crash: %+v, %v", a.id, a.seq, a.name, o, err)
 			}
 			continue

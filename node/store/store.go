@@ -116,10 +116,10 @@ type Store struct {
 	loopDone chan struct{}   // closed when the committer has returned
 }
 
-var (
-	_ node.Store        = (*Store)(nil)
-	_ node.ChannelStore = (*Store)(nil)
-)
+// Store also implements forward.MeshStore and flood.ChannelStore, which
+// their users declare: TestSemantics, whose storetest.Store has all three,
+// does not compile otherwise.
+var _ node.Store = (*Store)(nil)
 
 // Open opens the store in the bbolt file at path (conventionally
 // filepath.Join(storeDir, FileName)), creating it with mode 0600 if it does

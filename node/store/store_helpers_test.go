@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -75,4 +76,17 @@ func mustCreate(t testing.TB, s *Store, users ...string) {
 // msg is a message to user enqueued at t0 that expires after ttl.
 func msg(user string, payload string, ttl time.Duration) protocol.NewMessage {
 	return protocol.NewMessage{Recipient: user, Payload: []byte(payload), Enqueued: t0, Expires: t0.Add(ttl)}
+}
+
+// enqueue enqueues msgs and fails the test on a store error.
+func enqueue(t testing.TB, s *Store, msgs ...protocol.NewMessage) []protocol.Receipt {
+	t.Helper()
+	rs, err := s.Enqueue(context.Background(), msgs)
+	if err != nil {
+		t.Fatalf("Enqueue: %v", err)
+	}
+	if len(rs) != len(msgs) {
+		t.Fatalf("Enqueue returned %d receipts for %d messages", len(rs), len(msgs))
+	}
+	return rs
 }

@@ -1,4 +1,4 @@
-package store
+package storetest
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 	"github.com/quicprochat/qpc/protocol"
 )
 
-func TestAccounts(t *testing.T) {
-	s := openTest(t, testOptions())
+func testAccounts(t *testing.T, open Opener) {
+	s := open(t, testConfig())
 	mustCreate(t, s, "alice")
 	a, err := s.Account("alice")
 	if err != nil || a.User != "alice" || string(a.Record) != "record of alice" || !a.Created.Equal(t0) {
@@ -24,24 +24,24 @@ func TestAccounts(t *testing.T) {
 	if _, err := s.Account("bob"); !errors.Is(err, protocol.ErrUnknownUser) {
 		t.Errorf("Account of nobody: %v, want ErrUnknownUser", err)
 	}
-	for _, name := range []string{"", strings.Repeat("x", MaxUserLen+1)} {
-		if err := s.CreateAccount(node.Account{User: name}); !errors.Is(err, ErrInvalidUser) {
-			t.Errorf("CreateAccount(%d-byte name): %v, want ErrInvalidUser", len(name), err)
+	for _, name := range []string{"", strings.Repeat("x", sentinel.MaxUserLen+1)} {
+		if err := s.CreateAccount(node.Account{User: name}); !errors.Is(err, sentinel.InvalidUser) {
+			t.Errorf("CreateAccount(%d-byte name): %v, want sentinel.InvalidUser", len(name), err)
 		}
 		if _, err := s.Account(name); !errors.Is(err, protocol.ErrUnknownUser) {
 			t.Errorf("Account(%d-byte name): %v, want ErrUnknownUser", len(name), err)
 		}
 	}
-	if err := s.CreateAccount(node.Account{User: strings.Repeat("x", MaxUserLen)}); err != nil {
-		t.Errorf("CreateAccount with a name of MaxUserLen bytes: %v", err)
+	if err := s.CreateAccount(node.Account{User: strings.Repeat("x", sentinel.MaxUserLen)}); err != nil {
+		t.Errorf("CreateAccount with a name of sentinel.MaxUserLen bytes: %v", err)
 	}
 	if n, b, err := s.Depth("alice"); n != 0 || b != 0 || err != nil {
 		t.Errorf("new account's mailbox: %d messages, %d bytes, %v", n, b, err)
 	}
 }
 
-func TestDeleteAccountRemovesEverythingOfTheUserOnly(t *testing.T) {
-	s := openTest(t, testOptions())
+func testDeleteAccountRemovesEverythingOfTheUserOnly(t *testing.T, open Opener) {
+	s := open(t, testConfig())
 	mustCreate(t, s, "alice", "bob")
 	for _, u := range []string{"alice", "bob"} {
 		if err := s.PutKeys(u, sampleKeys); err != nil {

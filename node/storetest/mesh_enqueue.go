@@ -1,4 +1,4 @@
-package store
+package storetest
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 // meshMsg is a message to user that came through the mesh as envelope n.
 func meshMsg(user string, n int) protocol.NewMessage {
 	m := msg(user, "sealed", time.Hour)
-	m.MeshID = meshID(n)
+	m.MeshID = MeshID(n)
 	m.MeshExpires = t0.Add(2 * time.Hour)
 	return m
 }
@@ -29,8 +29,8 @@ func seenErrorState(err error) protocol.SeenState {
 	return 0
 }
 
-func TestEnqueueFromTheMeshStoresAnIDOnce(t *testing.T) {
-	s := openTest(t, meshOptions())
+func testEnqueueFromTheMeshStoresAnIDOnce(t *testing.T, open Opener) {
+	s := open(t, MeshConfig())
 	mustCreate(t, s, "bob")
 	rs := enqueue(t, s, meshMsg("bob", 1), msg("bob", "direct", time.Hour), meshMsg("bob", 1), meshMsg("bob", 2))
 	if rs[0].Err != nil || rs[1].Err != nil || rs[3].Err != nil {
@@ -46,39 +46,39 @@ func TestEnqueueFromTheMeshStoresAnIDOnce(t *testing.T) {
 	if n, _, _ := s.Depth("bob"); n != 3 {
 		t.Errorf("mailbox holds %d messages, want 3", n)
 	}
-	if seenState(t, s, meshID(1)) != protocol.SeenDelivered {
+	if SeenState(t, s, MeshID(1)) != protocol.SeenDelivered {
 		t.Error("a delivered id is not seen as delivered")
 	}
-	if got := seenErrorState(hold(t, s, envelope(1, "a", "o", 1, time.Hour))[0]); got != protocol.SeenDelivered {
+	if got := seenErrorState(Hold(t, s, Envelope(1, "a", "o", 1, time.Hour))[0]); got != protocol.SeenDelivered {
 		t.Errorf("Hold of a delivered id: %v, want a SeenError with state delivered", got)
 	}
-	mustHold(t, s, envelope(3, "a", "o", 1, time.Hour))
+	MustHold(t, s, Envelope(3, "a", "o", 1, time.Hour))
 	if got := seenErrorState(enqueue(t, s, meshMsg("bob", 3))[0].Err); got != protocol.SeenHeld {
 		t.Errorf("Enqueue of a held id: %v, want a SeenError with state held", got)
 	}
-	if st := meshStats(t, s); st.Seen != 3 {
+	if st := MeshStats(t, s); st.Seen != 3 {
 		t.Errorf("seen ids: %d, want 3", st.Seen)
 	}
 	// The id stays seen until MeshExpires, not the message's Expires.
 	if _, err := s.ExpireMesh(t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if seenState(t, s, meshID(2)) != protocol.SeenDelivered {
+	if SeenState(t, s, MeshID(2)) != protocol.SeenDelivered {
 		t.Error("the id went with the message's expiry")
 	}
 	if _, err := s.ExpireMesh(t0.Add(2 * time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if seenState(t, s, meshID(2)) != 0 {
+	if SeenState(t, s, MeshID(2)) != 0 {
 		t.Error("the id stayed past MeshExpires")
 	}
 }
 
-func TestConcurrentEnqueuesOfOneIDStoreItOnce(t *testing.T) {
+func testConcurrentEnqueuesOfOneIDStoreItOnce(t *testing.T, open Opener) {
 	const ids, producers = 10, 32
-	opts := meshOptions()
+	opts := MeshConfig()
 	opts.Limits.MaxMessages = ids * producers
-	s := openTest(t, opts)
+	s := open(t, opts)
 	mustCreate(t, s, "bob")
 	var stored, refused atomic.Int64
 	var wg sync.WaitGroup
@@ -110,17 +110,17 @@ func TestConcurrentEnqueuesOfOneIDStoreItOnce(t *testing.T) {
 	}
 }
 
-func TestAMessageTheMailboxRefusesLeavesItsIDUnseen(t *testing.T) {
-	opts := meshOptions()
+func testAMessageTheMailboxRefusesLeavesItsIDUnseen(t *testing.T, open Opener) {
+	opts := MeshConfig()
 	opts.Limits.MaxMessages = 1
-	s := openTest(t, opts)
+	s := open(t, opts)
 	mustCreate(t, s, "bob")
 	rs := enqueue(t, s, meshMsg("nobody", 1), meshMsg("bob", 2), meshMsg("bob", 3))
 	if !errors.Is(rs[0].Err, protocol.ErrUnknownUser) || rs[1].Err != nil || !errors.Is(rs[2].Err, protocol.ErrMailboxFull) {
 		t.Fatalf("receipts: %+v, want unknown user, stored, mailbox full", rs)
 	}
 	for n, want := range map[int]protocol.SeenState{1: 0, 2: protocol.SeenDelivered, 3: 0} {
-		if got := seenState(t, s, meshID(n)); got != want {
+		if got := SeenState(t, s, MeshID(n)); got != want {
 			t.Errorf("seen state of %d: %v, want %v", n, got, want)
 		}
 	}
@@ -132,10 +132,10 @@ func TestAMessageTheMailboxRefusesLeavesItsIDUnseen(t *testing.T) {
 	}
 }
 
-func TestEnqueueFromTheMeshStopsAtMaxSeen(t *testing.T) {
-	s := openTest(t, meshOptions())
+func testEnqueueFromTheMeshStopsAtMaxSeen(t *testing.T, open Opener) {
+	s := open(t, MeshConfig())
 	mustCreate(t, s, "bob")
-	mustHold(t, s, manyEnvelopes(1, meshQuota.MaxSeen-1, "a", "o")...)
+	MustHold(t, s, manyEnvelopes(1, MeshQuota.MaxSeen-1, "a", "o")...)
 	rs := enqueue(t, s, meshMsg("bob", 100), meshMsg("bob", 101), msg("bob", "direct", time.Hour))
 	if rs[0].Err != nil || !errors.Is(rs[1].Err, protocol.ErrMeshFull) || rs[2].Err != nil {
 		t.Errorf("receipts at MaxSeen: %+v, want stored, ErrMeshFull, stored (not from the mesh)", rs)
@@ -145,9 +145,9 @@ func TestEnqueueFromTheMeshStopsAtMaxSeen(t *testing.T) {
 	}
 }
 
-func TestHoldAndEnqueueOfOneIDHaveOneWinner(t *testing.T) {
+func testHoldAndEnqueueOfOneIDHaveOneWinner(t *testing.T, open Opener) {
 	const ids, producers = 10, 16
-	s := openTest(t, meshOptions())
+	s := open(t, MeshConfig())
 	mustCreate(t, s, "bob")
 	var mu sync.Mutex
 	winners := map[int]int{}
@@ -164,7 +164,7 @@ func TestHoldAndEnqueueOfOneIDHaveOneWinner(t *testing.T) {
 					}
 				} else {
 					var refusals []error
-					if refusals, err = s.Hold(context.Background(), []protocol.HeldEnvelope{envelope(n, "a", "o", 1, time.Hour)}); err == nil {
+					if refusals, err = s.Hold(context.Background(), []protocol.HeldEnvelope{Envelope(n, "a", "o", 1, time.Hour)}); err == nil {
 						err = refusals[0]
 					}
 				}

@@ -1,4 +1,4 @@
-package store
+package storetest
 
 import (
 	"errors"
@@ -9,8 +9,8 @@ import (
 	"github.com/quicprochat/qpc/protocol"
 )
 
-func TestSessions(t *testing.T) {
-	s := openTest(t, testOptions())
+func testSessions(t *testing.T, open Opener) {
+	s := open(t, testConfig())
 	mustCreate(t, s, "alice", "bob")
 	h := node.TokenHash{1}
 	if _, err := s.Session(h); !errors.Is(err, protocol.ErrNoSession) {
@@ -50,8 +50,8 @@ func TestSessions(t *testing.T) {
 	}
 }
 
-func TestExpiredSessionsAreReturnedUntilExpireRemovesThem(t *testing.T) {
-	s := openTest(t, testOptions())
+func testExpiredSessionsAreReturnedUntilExpireRemovesThem(t *testing.T, open Opener) {
+	s := open(t, testConfig())
 	mustCreate(t, s, "alice")
 	early, late := node.TokenHash{1}, node.TokenHash{2}
 	if err := s.PutSession(early, node.Session{User: "alice", Expires: t0}); err != nil {
@@ -71,24 +71,5 @@ func TestExpiredSessionsAreReturnedUntilExpireRemovesThem(t *testing.T) {
 	}
 	if _, err := s.Session(late); err != nil {
 		t.Errorf("session expiring after now: %v", err)
-	}
-}
-
-func TestExpireRemovesMoreSessionsThanOneChunk(t *testing.T) {
-	s := openTest(t, testOptions())
-	s.expireChunk = 2
-	mustCreate(t, s, "alice")
-	for i := range 5 {
-		if err := s.PutSession(node.TokenHash{byte(i)}, node.Session{User: "alice", Expires: t0}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := s.Expire(t0); err != nil {
-		t.Fatal(err)
-	}
-	for i := range 5 {
-		if _, err := s.Session(node.TokenHash{byte(i)}); !errors.Is(err, protocol.ErrNoSession) {
-			t.Errorf("session %d survived Expire: %v", i, err)
-		}
 	}
 }

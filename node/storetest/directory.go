@@ -1,4 +1,4 @@
-package store
+package storetest
 
 import (
 	"errors"
@@ -8,8 +8,8 @@ import (
 	"github.com/quicprochat/qpc/protocol"
 )
 
-func TestPublishedKeys(t *testing.T) {
-	s := openTest(t, testOptions())
+func testPublishedKeys(t *testing.T, open Opener) {
+	s := open(t, testConfig())
 	mustCreate(t, s, "alice")
 	if _, err := s.Keys("alice"); !errors.Is(err, protocol.ErrNoKeys) {
 		t.Errorf("Keys before publishing: %v, want ErrNoKeys", err)
@@ -35,8 +35,8 @@ func TestPublishedKeys(t *testing.T) {
 	}
 }
 
-func TestKeyPackagesAreTakenOldestFirstOnce(t *testing.T) {
-	s := openTest(t, testOptions())
+func testKeyPackagesAreTakenOldestFirstOnce(t *testing.T, open Opener) {
+	s := open(t, testConfig())
 	mustCreate(t, s, "alice")
 	if err := s.AddKeyPackages("alice", 1, [][]byte{[]byte("a"), []byte("b")}, nil); err != nil {
 		t.Fatal(err)
@@ -58,8 +58,8 @@ func TestKeyPackagesAreTakenOldestFirstOnce(t *testing.T) {
 	}
 }
 
-func TestTheLastResortKeyPackageStays(t *testing.T) {
-	s := openTest(t, testOptions())
+func testTheLastResortKeyPackageStays(t *testing.T, open Opener) {
+	s := open(t, testConfig())
 	mustCreate(t, s, "alice")
 	if err := s.AddKeyPackages("alice", 1, [][]byte{[]byte("one")}, []byte("last")); err != nil {
 		t.Fatal(err)
@@ -89,8 +89,8 @@ func TestTheLastResortKeyPackageStays(t *testing.T) {
 	}
 }
 
-func TestTooManyKeyPackagesAddsNothing(t *testing.T) {
-	s := openTest(t, testOptions()) // MaxKeyPackages 5
+func testTooManyKeyPackagesAddsNothing(t *testing.T, open Opener) {
+	s := open(t, testConfig()) // MaxKeyPackages 5
 	mustCreate(t, s, "alice")
 	pkgs := func(n int, prefix string) [][]byte {
 		var out [][]byte
@@ -130,27 +130,27 @@ func TestTooManyKeyPackagesAddsNothing(t *testing.T) {
 	}
 }
 
-func TestEmptyKeyPackagesAreRefused(t *testing.T) {
-	s := openTest(t, testOptions())
+func testEmptyKeyPackagesAreRefused(t *testing.T, open Opener) {
+	s := open(t, testConfig())
 	mustCreate(t, s, "alice")
-	if err := s.AddKeyPackages("alice", 1, [][]byte{[]byte("ok"), {}}, nil); !errors.Is(err, ErrEmptyKeyPackage) {
-		t.Errorf("empty package: %v, want ErrEmptyKeyPackage", err)
+	if err := s.AddKeyPackages("alice", 1, [][]byte{[]byte("ok"), {}}, nil); !errors.Is(err, sentinel.EmptyKeyPackage) {
+		t.Errorf("empty package: %v, want sentinel.EmptyKeyPackage", err)
 	}
-	if err := s.AddKeyPackages("alice", 1, nil, []byte{}); !errors.Is(err, ErrEmptyKeyPackage) {
-		t.Errorf("empty last resort: %v, want ErrEmptyKeyPackage", err)
+	if err := s.AddKeyPackages("alice", 1, nil, []byte{}); !errors.Is(err, sentinel.EmptyKeyPackage) {
+		t.Errorf("empty last resort: %v, want sentinel.EmptyKeyPackage", err)
 	}
 	if err := s.AddKeyPackages("nobody", 1, [][]byte{[]byte("p")}, nil); !errors.Is(err, protocol.ErrUnknownUser) {
 		t.Errorf("packages for nobody: %v, want ErrUnknownUser", err)
 	}
 }
 
-// TestKeyPackagesOfEachSuiteStandApart checks that key packages of
+// testKeyPackagesOfEachSuiteStandApart checks that key packages of
 // different MLS cipher suites are counted, bounded, taken and kept as last
 // resort apart, and that suite 0 is refused.
-func TestKeyPackagesOfEachSuiteStandApart(t *testing.T) {
-	opts := testOptions()
+func testKeyPackagesOfEachSuiteStandApart(t *testing.T, open Opener) {
+	opts := testConfig()
 	opts.MaxKeyPackages = 2
-	s := openTest(t, opts)
+	s := open(t, opts)
 	mustCreate(t, s, "alice")
 	const pq = 0xF002
 	pkgs := func(n int, prefix string) [][]byte {
@@ -185,7 +185,7 @@ func TestKeyPackagesOfEachSuiteStandApart(t *testing.T) {
 	if n, last, _ := s.KeyPackageCount("alice", 1); n != 2 || !last {
 		t.Errorf("suite-1 count %d last=%v after PQ takes; want 2, last resort", n, last)
 	}
-	if err := s.AddKeyPackages("alice", 0, pkgs(1, "z"), nil); !errors.Is(err, ErrBadSuite) {
-		t.Errorf("suite 0: %v, want ErrBadSuite", err)
+	if err := s.AddKeyPackages("alice", 0, pkgs(1, "z"), nil); !errors.Is(err, sentinel.BadSuite) {
+		t.Errorf("suite 0: %v, want sentinel.BadSuite", err)
 	}
 }

@@ -1,0 +1,5 @@
+// Package notests has no tests.
+package notests
+
+// G does nothing.
+func G() {}
