@@ -456,7 +456,7 @@ func TestTamperedEnvelopesAreRejectedAndCounted(t *testing.T) {
 	good := *honest
 	good.Hops = 1
 
-	results, err := n2.Federation().Forward(ctx, meshDomain(1), []*envelope.Envelope{&payload, resigned, claimed, &unraised, &good, &good})
+	results, err := n2.Federation().Forward(ctx, meshDomain(1), nextOf(t, &payload, resigned, claimed, &unraised, &good, &good))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -567,4 +567,20 @@ func BenchmarkDeliveryAfterARouteAppears(b *testing.B) {
 		total += time.Since(appeared)
 	}
 	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/delivery")
+}
+
+// nextOf returns envs as a forward call sends them, hop counts as they
+// are: the tests play a neighbour that counted (or failed to count) its
+// hop.
+func nextOf(t *testing.T, envs ...*envelope.Envelope) []envelope.Next {
+	t.Helper()
+	out := make([]envelope.Next, len(envs))
+	for i, e := range envs {
+		n, err := envelope.NextOf(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = n
+	}
+	return out
 }

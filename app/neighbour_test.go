@@ -60,7 +60,7 @@ func TestAFloodingNeighboursForgedOriginsAreCappedAndTheOthersGetThrough(t *test
 			env.Hops = 2 // "relayed": the first-hop check does not apply
 			envs[i] = env
 		}
-		results, err := n2.Federation().Forward(ctx, meshDomain(1), envs)
+		results, err := n2.Federation().Forward(ctx, meshDomain(1), nextOf(t, envs...))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,7 +101,7 @@ func TestAFloodingNeighboursForgedOriginsAreCappedAndTheOthersGetThrough(t *test
 		env.Hops = 1
 		honest[i] = env
 	}
-	results, err := n3.Federation().Forward(ctx, meshDomain(1), honest)
+	results, err := n3.Federation().Forward(ctx, meshDomain(1), nextOf(t, honest...))
 	if err != nil {
 		t.Fatal(err)
 	}

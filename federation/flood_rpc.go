@@ -29,16 +29,7 @@ func (m *Manager) Flood(ctx context.Context, neighbour string, posts []*flood.Po
 		return err
 	}
 	fut, release := l.peer.Flood(ctx, func(p schemas.FederationService_flood_Params) error {
-		list, err := p.NewPosts(int32(len(posts)))
-		if err != nil {
-			return err
-		}
-		for i, post := range posts {
-			if err := flood.ToWire(post, list.At(i)); err != nil {
-				return err
-			}
-		}
-		return nil
+		return listToWire(p.NewPosts, posts, flood.ToWire)
 	})
 	defer release()
 	if _, err := fut.Struct(); err != nil {
@@ -96,16 +87,9 @@ func (s *server) Flood(ctx context.Context, call schemas.FederationService_flood
 			return fmt.Errorf("%w: %w", protocol.ErrBadRequest, errNoChannels)
 		}
 		list, err := call.Args().Posts()
+		posts, err := admitList(s, list, err, maxFlood, "posts", flood.FromWire)
 		if err != nil {
-			return protocol.BadRequest(err)
-		}
-		if err := s.admit(list.Len(), maxFlood, "posts"); err != nil {
 			return err
-		}
-		posts := make([]*flood.Post, list.Len())
-		for i := range posts {
-			// An undecodable one stays nil and is rejected on its own.
-			posts[i], _ = flood.FromWire(list.At(i))
 		}
 		if err := ch.Receive(ctx, s.domain, s.peerID(), posts); err != nil {
 			if errors.Is(err, flood.ErrNotReady) {

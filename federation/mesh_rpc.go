@@ -40,7 +40,7 @@ func (m *Manager) neighbour(domain string) (*link, error) {
 }
 
 // Forward implements forward.Links.
-func (m *Manager) Forward(ctx context.Context, neighbour string, envs []*envelope.Envelope) ([]forward.Result, error) {
+func (m *Manager) Forward(ctx context.Context, neighbour string, envs []envelope.Next) ([]forward.Result, error) {
 	l, err := m.neighbour(neighbour)
 	if err != nil {
 		return nil, err
@@ -104,16 +104,7 @@ func (m *Manager) Report(ctx context.Context, neighbour string, reports []forwar
 		return err
 	}
 	fut, release := l.peer.Report(ctx, func(p schemas.FederationService_report_Params) error {
-		list, err := p.NewReports(int32(len(reports)))
-		if err != nil {
-			return err
-		}
-		for i, r := range reports {
-			if err := reportToWire(r, list.At(i)); err != nil {
-				return err
-			}
-		}
-		return nil
+		return listToWire(p.NewReports, reports, reportToWire)
 	})
 	defer release()
 	if _, err := fut.Struct(); err != nil {
@@ -122,18 +113,9 @@ func (m *Manager) Report(ctx context.Context, neighbour string, reports []forwar
 	return nil
 }
 
-func (l *link) forward(ctx context.Context, envs []*envelope.Envelope) ([]forward.Result, error) {
+func (l *link) forward(ctx context.Context, envs []envelope.Next) ([]forward.Result, error) {
 	fut, release := l.peer.Forward(ctx, func(p schemas.FederationService_forward_Params) error {
-		list, err := p.NewEnvelopes(int32(len(envs)))
-		if err != nil {
-			return err
-		}
-		for i, e := range envs {
-			if err := envelope.ToWire(e, list.At(i)); err != nil {
-				return err
-			}
-		}
-		return nil
+		return listToWire(p.NewEnvelopes, envs, envelope.Next.ToWire)
 	})
 	defer release()
 	res, err := fut.Struct()
@@ -181,16 +163,9 @@ func (s *server) Forward(ctx context.Context, call schemas.FederationService_for
 			return fmt.Errorf("%w: this node does not store and forward", protocol.ErrUnknownDomain)
 		}
 		list, err := call.Args().Envelopes()
+		envs, err := admitList(s, list, err, maxForward, "envelopes", envelope.FromWire)
 		if err != nil {
-			return protocol.BadRequest(err)
-		}
-		if err := s.admit(list.Len(), maxForward, "envelopes"); err != nil {
 			return err
-		}
-		envs := make([]*envelope.Envelope, list.Len())
-		for i := range envs {
-			// An undecodable one stays nil and is rejected on its own.
-			envs[i], _ = envelope.FromWire(list.At(i))
 		}
 		results := mesh.Receive(ctx, s.domain, s.peerID(), envs)
 		res, err := call.AllocResults()

@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"fmt"
 	"math"
 	"sync/atomic"
 )
@@ -63,16 +62,7 @@ func addFloat(bits *atomic.Uint64, v float64) {
 // Counter registers and returns a new counter. By convention its name ends
 // in _total.
 func (r *Registry) Counter(name, help string) (*Counter, error) {
-	c := new(Counter)
-	err := r.register(&family{name: name, help: help, typ: typeCounter, write: func(w *textWriter, f *family) {
-		w.header(f.name, f.help, f.typ)
-		w.series(f.name, "", nil, nil, "", "")
-		c.write(w)
-	}})
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
+	return registerOne(r, name, help, typeCounter, new(Counter))
 }
 
 // MustCounter is Counter for program setup: it panics on an invalid or
@@ -95,21 +85,7 @@ type CounterVec struct {
 // CounterVec registers and returns a new counter vector with the given label
 // names.
 func (r *Registry) CounterVec(name, help string, labelNames ...string) (*CounterVec, error) {
-	if err := checkLabelNames(name, labelNames); err != nil {
-		return nil, err
-	}
-	v := newVec(name, labelNames, func() *Counter { return new(Counter) })
-	err := r.register(&family{name: name, help: help, typ: typeCounter, write: func(w *textWriter, f *family) {
-		children := v.children()
-		if len(children) == 0 {
-			return
-		}
-		w.header(f.name, f.help, f.typ)
-		for _, c := range children {
-			w.series(f.name, "", v.labelNames, c.values, "", "")
-			c.metric.write(w)
-		}
-	}})
+	v, err := registerVec(r, name, help, typeCounter, labelNames, func() *Counter { return new(Counter) })
 	if err != nil {
 		return nil, err
 	}
@@ -142,14 +118,7 @@ func (v *CounterVec) Get(labelValues ...string) (*Counter, error) {
 // concurrent use, must be quick, and must never return a smaller value than
 // before.
 func (r *Registry) CounterFunc(name, help string, f func() float64) error {
-	if f == nil {
-		return fmt.Errorf("metrics: %q: %w", name, ErrNilFunc)
-	}
-	return r.register(&family{name: name, help: help, typ: typeCounter, write: func(w *textWriter, fam *family) {
-		w.header(fam.name, fam.help, fam.typ)
-		w.series(fam.name, "", nil, nil, "", "")
-		w.float(f())
-	}})
+	return registerFunc(r, name, help, typeCounter, f)
 }
 
 // MustCounterFunc is CounterFunc for program setup: it panics on an invalid

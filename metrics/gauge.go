@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"fmt"
 	"math"
 	"sync/atomic"
 )
@@ -28,18 +27,11 @@ func (g *Gauge) Dec() { g.Add(-1) }
 // Value returns the current value.
 func (g *Gauge) Value() float64 { return math.Float64frombits(g.bits.Load()) }
 
+func (g *Gauge) write(w *textWriter) { w.float(g.Value()) }
+
 // Gauge registers and returns a new gauge, starting at 0.
 func (r *Registry) Gauge(name, help string) (*Gauge, error) {
-	g := new(Gauge)
-	err := r.register(&family{name: name, help: help, typ: typeGauge, write: func(w *textWriter, f *family) {
-		w.header(f.name, f.help, f.typ)
-		w.series(f.name, "", nil, nil, "", "")
-		w.float(g.Value())
-	}})
-	if err != nil {
-		return nil, err
-	}
-	return g, nil
+	return registerOne(r, name, help, typeGauge, new(Gauge))
 }
 
 // MustGauge is Gauge for program setup: it panics on an invalid or
@@ -57,21 +49,7 @@ type GaugeVec struct {
 // GaugeVec registers and returns a new gauge vector with the given label
 // names.
 func (r *Registry) GaugeVec(name, help string, labelNames ...string) (*GaugeVec, error) {
-	if err := checkLabelNames(name, labelNames); err != nil {
-		return nil, err
-	}
-	v := newVec(name, labelNames, func() *Gauge { return new(Gauge) })
-	err := r.register(&family{name: name, help: help, typ: typeGauge, write: func(w *textWriter, f *family) {
-		children := v.children()
-		if len(children) == 0 {
-			return
-		}
-		w.header(f.name, f.help, f.typ)
-		for _, c := range children {
-			w.series(f.name, "", v.labelNames, c.values, "", "")
-			w.float(c.metric.Value())
-		}
-	}})
+	v, err := registerVec(r, name, help, typeGauge, labelNames, func() *Gauge { return new(Gauge) })
 	if err != nil {
 		return nil, err
 	}
@@ -100,14 +78,7 @@ func (v *GaugeVec) Get(labelValues ...string) (*Gauge, error) {
 // connections or mailbox depth. f must be safe for concurrent use and quick:
 // it runs on the scraping goroutine, with no lock of the Registry held.
 func (r *Registry) GaugeFunc(name, help string, f func() float64) error {
-	if f == nil {
-		return fmt.Errorf("metrics: %q: %w", name, ErrNilFunc)
-	}
-	return r.register(&family{name: name, help: help, typ: typeGauge, write: func(w *textWriter, fam *family) {
-		w.header(fam.name, fam.help, fam.typ)
-		w.series(fam.name, "", nil, nil, "", "")
-		w.float(f())
-	}})
+	return registerFunc(r, name, help, typeGauge, f)
 }
 
 // MustGaugeFunc is GaugeFunc for program setup: it panics on an invalid or

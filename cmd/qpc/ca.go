@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/crypto/ca"
+	"github.com/quicprochat/qpc/datadir"
 )
 
 // maxCertDays bounds --days of qpc ca issue: ten years is already longer
@@ -84,7 +85,7 @@ func runCAInit(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "qpc ca init: --dir is required")
 		return exitUsage
 	}
-	a, err := ca.Init(*dir, *name)
+	a, err := datadir.InitCA(*dir, *name)
 	switch {
 	case errors.Is(err, ca.ErrBadName):
 		fmt.Fprintf(stderr, "qpc ca init: --name: %v\n", err)
@@ -151,7 +152,7 @@ func runCAIssue(args []string, stdout, stderr io.Writer) int {
 	}
 	notBefore := time.Now().Add(-ca.ClockSkew)
 	notAfter := notBefore.Add(time.Duration(*days) * 24 * time.Hour)
-	err = a.IssueFiles(ca.IssueOptions{Domain: *domain, NotBefore: notBefore, NotAfter: notAfter}, *out)
+	err = datadir.IssueCAFiles(a, ca.IssueOptions{Domain: *domain, NotBefore: notBefore, NotAfter: notAfter}, *out)
 	if errors.Is(err, ca.ErrOutlivesCA) {
 		if most := int(a.Cert.NotAfter.Sub(notBefore) / (24 * time.Hour)); most >= 1 {
 			err = fmt.Errorf("%w; use --days %d or less", err, most)

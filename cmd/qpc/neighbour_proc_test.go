@@ -94,7 +94,7 @@ func startFloodingNeighbour(t *testing.T, domain string, flags []string, peer, p
 // (hop count 2, so the victim's first-hop check does not apply), and
 // returns how many the victim held and how many it refused as full.
 func (f *floodingNeighbour) envelopes(ctx context.Context, first, n int) (held, refused int, err error) {
-	envs := make([]*envelope.Envelope, n)
+	envs := make([]envelope.Next, n)
 	for i := range envs {
 		_, key, _ := ed25519.GenerateKey(nil)
 		env, err := envelope.Sign(key, fmt.Sprintf("forged%d.example.mesh", first+i), "zoe@unreached.example.mesh",
@@ -103,7 +103,9 @@ func (f *floodingNeighbour) envelopes(ctx context.Context, first, n int) (held, 
 			return 0, 0, err
 		}
 		env.Hops = 2
-		envs[i] = env
+		if envs[i], err = envelope.NextOf(env); err != nil {
+			return 0, 0, err
+		}
 	}
 	results, err := f.m.Forward(ctx, f.victim, envs)
 	if err != nil {

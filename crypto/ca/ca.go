@@ -38,7 +38,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/quicprochat/qpc/crypto/identity"
-	"github.com/quicprochat/qpc/internal/atomicfile"
 )
 
 // File names inside a CA directory.
@@ -117,30 +116,15 @@ func New(name string, validity time.Duration, now time.Time) (*Authority, error)
 	return &Authority{Cert: cert, CertPEM: encodeCertPEM(der), key: priv}, nil
 }
 
-// Init makes a new CA named name (DefaultName if empty), valid for
-// DefaultValidity, and writes it to dir, which is created with mode 0700
-// if missing. It fails with ErrExists if dir already holds ca.key or ca.crt.
-func Init(dir, name string) (*Authority, error) {
-	keyPath, certPath := filepath.Join(dir, KeyFile), filepath.Join(dir, CertFile)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("ca: %w", err)
-	}
-	// Checked before generating anything, so a refusal is immediate.
-	if err := refuseExisting(keyPath, certPath); err != nil {
-		return nil, err
-	}
-	a, err := New(name, DefaultValidity, time.Now())
-	if err != nil {
-		return nil, err
-	}
-	keyPEM, err := identity.MarshalPrivateKeyPEM(a.key)
+// KeyPEM returns the CA's private key as a PEM "PRIVATE KEY" block (PKCS
+// #8), as ca.key holds it. Writing it is the caller's business (package
+// datadir): crypto packages return bytes and touch no files.
+func (a *Authority) KeyPEM() ([]byte, error) {
+	b, err := identity.MarshalPrivateKeyPEM(a.key)
 	if err != nil {
 		return nil, fmt.Errorf("ca: encode key: %w", err)
 	}
-	if err := writePair(keyPath, keyPEM, certPath, a.CertPEM); err != nil {
-		return nil, err
-	}
-	return a, nil
+	return b, nil
 }
 
 // Load reads the CA in dir and checks that ca.crt is a CA certificate,
@@ -249,45 +233,6 @@ func parseSingleCert(data []byte) (*x509.Certificate, []byte, error) {
 		return nil, nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	return cert, blocks[0], nil
-}
-
-// refuseExisting returns ErrExists naming the first of paths that exists,
-// or another error if one cannot be checked.
-func refuseExisting(paths ...string) error {
-	for _, p := range paths {
-		_, err := os.Lstat(p)
-		switch {
-		case err == nil:
-			return fmt.Errorf("%w: %s", ErrExists, p)
-		case !os.IsNotExist(err):
-			return fmt.Errorf("ca: %w", err)
-		}
-	}
-	return nil
-}
-
-// writePair writes a private key (0600) and then its certificate (0644),
-// each atomically. If the certificate cannot be written the key is removed
-// again, so that a second attempt is not refused with ErrExists for a key
-// nobody has a certificate for.
-//
-// The existence check before and the rename here are not one atomic step:
-// two runs at the same instant into the same place could race. An admin
-// tool run by hand does not, and atomic renames work on every file system
-// a CA may be kept on (including FAT on a USB stick, where hard links,
-// the race-free way, do not).
-func writePair(keyPath string, keyPEM []byte, certPath string, certPEM []byte) error {
-	if err := refuseExisting(keyPath, certPath); err != nil {
-		return err
-	}
-	if err := atomicfile.Write(keyPath, keyPEM, 0o600); err != nil {
-		return fmt.Errorf("ca: %w", err)
-	}
-	if err := atomicfile.Write(certPath, certPEM, 0o644); err != nil {
-		os.Remove(keyPath)
-		return fmt.Errorf("ca: %w", err)
-	}
-	return nil
 }
 
 func checkKeyPermissions(path string) error {

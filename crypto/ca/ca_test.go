@@ -1,7 +1,6 @@
 package ca_test
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -21,15 +20,19 @@ import (
 	"github.com/quicprochat/qpc/crypto/ca"
 )
 
-// initCA makes a CA in a fresh directory and returns it with the directory.
+// initCA makes a CA in a fresh directory, written as datadir.InitCA
+// writes it, and returns it with the directory.
 func initCA(t *testing.T) (*ca.Authority, string) {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "ca")
-	a, err := ca.Init(dir, "")
+	a, err := ca.New("", ca.DefaultValidity, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return a, dir
+	keyPEM, err := a.KeyPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, writeCA(t, keyPEM, a.CertPEM)
 }
 
 func mode(t *testing.T, path string) fs.FileMode {
@@ -97,85 +100,6 @@ func TestNewRefusesBadNamesAndValidities(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestInitWritesFilesThatLoadReadsBack(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "new", "ca")
-	a, err := ca.Init(dir, "Freifunk Testdorf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := a.Cert.Subject.CommonName; got != "Freifunk Testdorf" {
-		t.Errorf("common name %q", got)
-	}
-	for path, want := range map[string]fs.FileMode{
-		dir:                             0o700,
-		filepath.Join(dir, ca.KeyFile):  0o600,
-		filepath.Join(dir, ca.CertFile): 0o644,
-	} {
-		if got := mode(t, path); got != want {
-			t.Errorf("%s has mode %04o, want %04o", path, got, want)
-		}
-	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
-		t.Errorf("directory holds %d entries, want ca.key and ca.crt only", len(entries))
-	}
-	keyPEM, _ := os.ReadFile(filepath.Join(dir, ca.KeyFile))
-	if b, _ := pem.Decode(keyPEM); b == nil || b.Type != "PRIVATE KEY" {
-		t.Errorf("ca.key is not a PKCS #8 PEM block: %q", keyPEM)
-	}
-	certPEM, _ := os.ReadFile(filepath.Join(dir, ca.CertFile))
-	if !bytes.Equal(certPEM, a.CertPEM) {
-		t.Error("ca.crt differs from CertPEM")
-	}
-
-	b, err := ca.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !b.Cert.Equal(a.Cert) || b.Fingerprint() != a.Fingerprint() || !bytes.Equal(b.CertPEM, a.CertPEM) {
-		t.Error("the loaded CA differs from the one created")
-	}
-	// The loaded key signs: what it issues verifies against the original.
-	crt, _, err := b.Issue(ca.IssueOptions{Domain: "node1.example.mesh"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := verify(t, a, crt, "node1.example.mesh", x509.ExtKeyUsageServerAuth); err != nil {
-		t.Error(err)
-	}
-}
-
-func TestInitNeverOverwritesACA(t *testing.T) {
-	for _, existing := range []string{ca.KeyFile, ca.CertFile} {
-		t.Run("when "+existing+" exists", func(t *testing.T) {
-			dir := t.TempDir()
-			path := filepath.Join(dir, existing)
-			if err := os.WriteFile(path, []byte("precious"), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			_, err := ca.Init(dir, "")
-			if !errors.Is(err, ca.ErrExists) || !strings.Contains(err.Error(), path) {
-				t.Errorf("error %v, want ErrExists naming %s", err, path)
-			}
-			if got, _ := os.ReadFile(path); string(got) != "precious" {
-				t.Errorf("%s was overwritten", existing)
-			}
-			if entries, _ := os.ReadDir(dir); len(entries) != 1 {
-				t.Errorf("directory holds %d entries, want the existing file only", len(entries))
-			}
-		})
-	}
-	t.Run("when both exist from an earlier init", func(t *testing.T) {
-		a, dir := initCA(t)
-		if _, err := ca.Init(dir, ""); !errors.Is(err, ca.ErrExists) {
-			t.Fatalf("error %v, want ErrExists", err)
-		}
-		b, err := ca.Load(dir)
-		if err != nil || b.Fingerprint() != a.Fingerprint() {
-			t.Errorf("the first CA is gone: %v", err)
-		}
-	})
 }
 
 // writeCA writes key and certificate PEM as a CA directory.

@@ -2,8 +2,9 @@ package ca
 
 import "errors"
 
-// ErrExists means a file that Init or IssueFiles would write is already
-// there. Nothing is overwritten: a CA key replaced by accident would cut
+// ErrExists means a file that datadir.InitCA or datadir.IssueCAFiles
+// would write is already there. It lives here, with the CA's other
+// refusals, because an admin meets it as a CA error. Nothing is overwritten: a CA key replaced by accident would cut
 // every node of the community off from the others.
 var ErrExists = errors.New("ca: file exists, not overwriting it")
 

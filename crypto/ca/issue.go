@@ -102,27 +102,6 @@ func (a *Authority) Issue(o IssueOptions) (certPEM, keyPEM []byte, err error) {
 	return encodeCertPEM(der), keyPEM, nil
 }
 
-// IssueFiles issues a node certificate like Issue and writes it to two
-// files named by the path prefix out: out+".crt" (the certificate alone,
-// not followed by the CA's, mode 0644) and out+".key" (mode 0600). For out
-// "/tmp/node1/federation" they are /tmp/node1/federation.crt and
-// /tmp/node1/federation.key. The directory must exist. It fails with
-// ErrExists, writing nothing, if either file is already there.
-func (a *Authority) IssueFiles(o IssueOptions, out string) error {
-	if out == "" {
-		return fmt.Errorf("ca: empty output path")
-	}
-	certPath, keyPath := out+".crt", out+".key"
-	if err := refuseExisting(keyPath, certPath); err != nil {
-		return err
-	}
-	crt, key, err := a.Issue(o)
-	if err != nil {
-		return err
-	}
-	return writePair(keyPath, key, certPath, crt)
-}
-
 // ValidateDomain returns nil if d can be a node certificate's DNS name: a
 // lowercase DNS name of letters a-z, digits and '-' in dot-separated
 // labels of 1 to 63 characters that neither start nor end with '-', at

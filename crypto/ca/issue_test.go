@@ -10,8 +10,6 @@ import (
 	"errors"
 	"math/big"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -267,78 +265,6 @@ func TestValidateDomain(t *testing.T) {
 				t.Errorf("error %v, want ErrBadDomain saying %s", err, tt.says)
 			}
 		})
-	}
-}
-
-func TestIssueFilesWritesACertificateAndAPrivateKey(t *testing.T) {
-	a, _ := initCA(t)
-	dir := t.TempDir()
-	out := filepath.Join(dir, "federation")
-	if err := a.IssueFiles(ca.IssueOptions{Domain: "node1.example.mesh"}, out); err != nil {
-		t.Fatal(err)
-	}
-	if got := mode(t, out+".key"); got != 0o600 {
-		t.Errorf("key mode %04o, want 0600", got)
-	}
-	if got := mode(t, out+".crt"); got != 0o644 {
-		t.Errorf("certificate mode %04o, want 0644", got)
-	}
-	entries, _ := os.ReadDir(dir)
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	if strings.Join(names, " ") != "federation.crt federation.key" {
-		t.Errorf("directory holds %q, want federation.crt and federation.key", names)
-	}
-	crt, _ := os.ReadFile(out + ".crt")
-	key, _ := os.ReadFile(out + ".key")
-	// parseLeaf fails if the CA certificate followed the leaf.
-	if _, err := verify(t, a, crt, "node1.example.mesh", x509.ExtKeyUsageClientAuth); err != nil {
-		t.Error(err)
-	}
-	if _, err := tls.X509KeyPair(crt, key); err != nil {
-		t.Errorf("the files are not a pair: %v", err)
-	}
-}
-
-func TestIssueFilesNeverOverwrites(t *testing.T) {
-	a, _ := initCA(t)
-	for _, ext := range []string{".crt", ".key"} {
-		t.Run("when the "+ext+" file exists", func(t *testing.T) {
-			dir := t.TempDir()
-			out := filepath.Join(dir, "node1")
-			if err := os.WriteFile(out+ext, []byte("precious"), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			err := a.IssueFiles(ca.IssueOptions{Domain: "node1.example.mesh"}, out)
-			if !errors.Is(err, ca.ErrExists) || !strings.Contains(err.Error(), out+ext) {
-				t.Errorf("error %v, want ErrExists naming %s", err, out+ext)
-			}
-			if got, _ := os.ReadFile(out + ext); string(got) != "precious" {
-				t.Error("the existing file was overwritten")
-			}
-			if entries, _ := os.ReadDir(dir); len(entries) != 1 {
-				t.Errorf("directory holds %d entries, want the existing file only", len(entries))
-			}
-		})
-	}
-}
-
-func TestIssueFilesFailsCleanlyOnBadInput(t *testing.T) {
-	a, _ := initCA(t)
-	dir := t.TempDir()
-	if err := a.IssueFiles(ca.IssueOptions{Domain: "node1.example.mesh"}, filepath.Join(dir, "missing", "node1")); err == nil {
-		t.Error("writing into a missing directory succeeded")
-	}
-	if err := a.IssueFiles(ca.IssueOptions{Domain: "bad_domain"}, filepath.Join(dir, "node1")); !errors.Is(err, ca.ErrBadDomain) {
-		t.Errorf("error %v, want ErrBadDomain", err)
-	}
-	if err := a.IssueFiles(ca.IssueOptions{Domain: "node1.example.mesh"}, ""); err == nil {
-		t.Error("an empty output path was accepted")
-	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
-		t.Errorf("failed attempts left %d files behind", len(entries))
 	}
 }
 

@@ -9,11 +9,11 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/chacha20poly1305"
 
 	"github.com/quicprochat/qpc/crypto/identity"
-	"github.com/quicprochat/qpc/internal/msgtext"
 )
 
 const (
@@ -310,10 +310,18 @@ func checkAuthor(author string) error {
 	return nil
 }
 
-// checkText accepts 1 to MaxText bytes of valid UTF-8.
+// checkText accepts 1 to MaxText bytes of valid UTF-8: the bounds of the
+// format, which Open enforces on what others sealed. How a text is shown
+// or refused to a person typing it (internal/msgtext) is the caller's
+// rule, applied before Seal.
 func checkText(text string) error {
-	if err := msgtext.Check(text, MaxText); err != nil {
-		return fmt.Errorf("%w: %w", ErrText, err)
+	switch {
+	case text == "":
+		return fmt.Errorf("%w: nothing to send", ErrText)
+	case len(text) > MaxText:
+		return fmt.Errorf("%w: too long: %d bytes, at most %d", ErrText, len(text), MaxText)
+	case !utf8.ValidString(text):
+		return fmt.Errorf("%w: the text is not UTF-8", ErrText)
 	}
 	return nil
 }

@@ -1,13 +1,17 @@
 package envelope
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/quicprochat/qpc/mesh/signed/signedtest"
+)
 
 // The benchmarks use a 1 KiB payload, a typical sealed chat message with
 // its HPKE and sealed-sender overhead.
 const benchPayload = 1024
 
 func BenchmarkSign(b *testing.B) {
-	p := payloadOf(benchPayload)
+	p := signedtest.Filler(benchPayload)
 	b.SetBytes(benchPayload)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -18,7 +22,7 @@ func BenchmarkSign(b *testing.B) {
 }
 
 func BenchmarkVerify(b *testing.B) {
-	e := signed(b, benchPayload)
+	e := sample(b, benchPayload)
 	b.SetBytes(benchPayload)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -29,7 +33,7 @@ func BenchmarkVerify(b *testing.B) {
 }
 
 func BenchmarkID(b *testing.B) {
-	e := signed(b, benchPayload)
+	e := sample(b, benchPayload)
 	b.SetBytes(benchPayload)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -38,7 +42,7 @@ func BenchmarkID(b *testing.B) {
 }
 
 func BenchmarkMarshal(b *testing.B) {
-	e := signed(b, benchPayload)
+	e := sample(b, benchPayload)
 	b.SetBytes(benchPayload)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -49,7 +53,7 @@ func BenchmarkMarshal(b *testing.B) {
 }
 
 func BenchmarkUnmarshal(b *testing.B) {
-	m := marshalled(b, signed(b, benchPayload))
+	m := signedtest.Marshal(b, format, sample(b, benchPayload))
 	b.SetBytes(benchPayload)
 	b.ReportAllocs()
 	for b.Loop() {

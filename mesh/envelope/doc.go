@@ -39,7 +39,7 @@
 // The id is SHA-256 over them: it covers the origin key, so an envelope
 // re-signed by another node has another id, and it is not sent, so a
 // forwarder cannot choose it. The hop count is left out because it is the
-// one field a forwarder changes; see ErrHopLimit for what bounds it.
+// one field a forwarder changes; see signed.ErrHopLimit for what bounds it.
 //
 // A node's signature proves only which key made an envelope; it does not
 // make the key a member of the community. Whoever consumes envelopes
@@ -55,4 +55,11 @@
 // trailing bytes, and reads each field once under a traversal limit of the
 // input's size, so a stored envelope costs at most its own size in memory
 // to decode.
+//
+// Because the stored form is the wire form, a forwarding node does not
+// decode what it holds: NextHop reads the stored bytes in place (checking
+// the framing, that every field leads to bytes, and the hop limit), and
+// Next.ToWire copies the struct into the forward call with the hop count
+// raised. Only the receiver decodes (FromWire), because it verifies every
+// field, and encodes once more to hold it (Marshal).
 package envelope

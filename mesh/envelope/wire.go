@@ -1,13 +1,12 @@
 package envelope
 
 import (
-	"crypto/ed25519"
 	"fmt"
 
 	"capnproto.org/go/capnp/v3"
 
 	"github.com/quicprochat/qpc/internal/capnpmsg"
-	"github.com/quicprochat/qpc/internal/originhdr"
+	"github.com/quicprochat/qpc/mesh/signed"
 	"github.com/quicprochat/qpc/schemas"
 )
 
@@ -16,12 +15,13 @@ import (
 const MaxEncoded = MaxPayload + 4<<10
 
 // ToWire writes e into w, hop count included. It does not verify e (a node
-// that forwards has done so); it fails with ErrMalformed only for values
-// the wire cannot carry: a negative TTL or one of more than 2^32-1 seconds
-// or not whole seconds, or a creation time finer than a millisecond.
+// that forwards has done so); it fails with signed.ErrMalformed only for
+// values the wire cannot carry: a negative TTL or one of more than 2^32-1
+// seconds or not whole seconds, or a creation time finer than a
+// millisecond.
 func ToWire(e *Envelope, w schemas.MeshEnvelope) error {
-	if err := originhdr.ToWire(&rules, e.header(), w); err != nil {
-		return fmt.Errorf("envelope to wire: %w", err)
+	if err := signed.ToWire(&rules, &e.Header, w); err != nil {
+		return err
 	}
 	if err := w.SetRecipient(e.Recipient); err != nil {
 		return fmt.Errorf("envelope to wire: recipient: %w", err)
@@ -29,33 +29,22 @@ func ToWire(e *Envelope, w schemas.MeshEnvelope) error {
 	if err := w.SetPayload(e.Payload); err != nil {
 		return fmt.Errorf("envelope to wire: payload: %w", err)
 	}
-	if err := w.SetSignature(e.Signature); err != nil {
-		return fmt.Errorf("envelope to wire: signature: %w", err)
-	}
 	return nil
 }
 
 // FromWire copies an envelope out of w, so that the result outlives w's
-// message. It fails with ErrMalformed when a field cannot be read (a bad
-// pointer, or the message's traversal limit is spent) or is longer than in
-// any valid envelope; otherwise it does not verify: call Verify.
+// message. It fails with signed.ErrMalformed when a field cannot be read
+// (a bad pointer, or the message's traversal limit is spent) or is longer
+// than in any valid envelope; otherwise it does not verify: call Verify.
 func FromWire(w schemas.MeshEnvelope) (*Envelope, error) {
 	var c capnpmsg.Copier
-	h := originhdr.FromWire(w, &c)
 	e := &Envelope{
-		Version:      h.Version,
-		OriginKey:    h.OriginKey,
-		Recipient:    c.Text("recipient", w.RecipientBytes, MaxRecipient),
-		OriginDomain: h.OriginDomain,
-		Created:      h.Created,
-		TTL:          h.TTL,
-		Hops:         h.Hops,
-		MaxHops:      h.MaxHops,
-		Payload:      c.Data("payload", w.Payload, MaxPayload),
-		Signature:    c.Data("signature", w.Signature, ed25519.SignatureSize),
+		Header:    signed.FromWire(w, &c),
+		Recipient: c.Text("recipient", w.RecipientBytes, MaxRecipient),
+		Payload:   c.Data("payload", w.Payload, MaxPayload),
 	}
 	if err := c.Err(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return nil, rules.Malformed(err)
 	}
 	return e, nil
 }
@@ -74,13 +63,9 @@ func Marshal(e *Envelope) ([]byte, error) {
 }
 
 // Unmarshal decodes what Marshal wrote. It never panics, takes at most
-// MaxEncoded bytes and fails with ErrMalformed for anything that is not
-// exactly one well-formed message (see capnpmsg.Unmarshal). The envelope
-// does not share memory with b. It does not verify: call Verify.
+// MaxEncoded bytes and fails with signed.ErrMalformed for anything that is
+// not exactly one well-formed message (see capnpmsg.Unmarshal). The
+// envelope does not share memory with b. It does not verify: call Verify.
 func Unmarshal(b []byte) (*Envelope, error) {
-	w, err := capnpmsg.Unmarshal(b, MaxEncoded, schemas.ReadRootMeshEnvelope)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	return FromWire(w)
+	return signed.Unmarshal(&rules, b, MaxEncoded, schemas.ReadRootMeshEnvelope, FromWire)
 }

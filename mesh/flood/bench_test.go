@@ -1,13 +1,17 @@
 package flood
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/quicprochat/qpc/mesh/signed/signedtest"
+)
 
 // The benchmarks use a body of one Quantum: a one-line chat post, the most
 // common size.
 const benchBody = Quantum
 
 func BenchmarkSign(b *testing.B) {
-	body := bodyOf(benchBody)
+	body := signedtest.Filler(benchBody)
 	b.SetBytes(benchBody)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -18,7 +22,7 @@ func BenchmarkSign(b *testing.B) {
 }
 
 func BenchmarkVerify(b *testing.B) {
-	p := signed(b, benchBody)
+	p := sample(b, benchBody)
 	b.SetBytes(benchBody)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -29,7 +33,7 @@ func BenchmarkVerify(b *testing.B) {
 }
 
 func BenchmarkID(b *testing.B) {
-	p := signed(b, benchBody)
+	p := sample(b, benchBody)
 	b.SetBytes(benchBody)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -38,7 +42,7 @@ func BenchmarkID(b *testing.B) {
 }
 
 func BenchmarkMarshal(b *testing.B) {
-	p := signed(b, benchBody)
+	p := sample(b, benchBody)
 	b.SetBytes(benchBody)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -49,7 +53,7 @@ func BenchmarkMarshal(b *testing.B) {
 }
 
 func BenchmarkUnmarshal(b *testing.B) {
-	m := marshalled(b, signed(b, benchBody))
+	m := signedtest.Marshal(b, format, sample(b, benchBody))
 	b.SetBytes(benchBody)
 	b.ReportAllocs()
 	for b.Loop() {

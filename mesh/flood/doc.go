@@ -58,7 +58,7 @@
 //
 // The signature is Ed25519 over these bytes as they are (not prehashed).
 // The hop count is left out because it is the one field a relay changes;
-// see ErrHopLimit for what bounds it.
+// see signed.ErrHopLimit for what bounds it.
 //
 // # The id
 //

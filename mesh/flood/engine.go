@@ -13,6 +13,7 @@ import (
 
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/internal/tally"
+	"github.com/quicprochat/qpc/mesh/signed"
 	"github.com/quicprochat/qpc/protocol"
 )
 
@@ -432,7 +433,7 @@ func (e *Engine) Receive(ctx context.Context, from, fromID string, posts []*Post
 			continue
 		}
 		if err := p.Verify(now); err != nil {
-			e.count("rejected:"+reasonName(err), 1)
+			e.count("rejected:"+signed.Reason(err, "post"), 1)
 			e.log.Debug("channel post rejected", "from", from, "err", err)
 			continue
 		}
@@ -664,28 +665,6 @@ func (e *Engine) count(name string, n int) {
 	default:
 		e.obs.Event(name, n)
 	}
-}
-
-// reasonName is the short name of why a post failed Verify.
-func reasonName(err error) string {
-	for _, r := range []struct {
-		err  error
-		name string
-	}{
-		{ErrBadSignature, "bad-signature"},
-		{ErrExpired, "expired"},
-		{ErrCreatedInFuture, "future"},
-		{ErrHopLimit, "hop-limit"},
-		{ErrBody, "body"},
-		{ErrVersionTooOld, "version"},
-		{ErrVersion, "version"},
-		{ErrMalformed, "malformed"},
-	} {
-		if errors.Is(err, r.err) {
-			return r.name
-		}
-	}
-	return "bad-post"
 }
 
 // outbox is the queue of posts for one neighbour.

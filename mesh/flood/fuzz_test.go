@@ -2,90 +2,40 @@ package flood
 
 import (
 	"bytes"
-	"errors"
-	"reflect"
 	"testing"
 	"time"
 
 	"capnproto.org/go/capnp/v3"
 
+	"github.com/quicprochat/qpc/mesh/signed"
+	"github.com/quicprochat/qpc/mesh/signed/signedtest"
 	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/schemas"
 )
 
-// FuzzUnmarshal feeds arbitrary bytes to Unmarshal: it may reject them,
-// only with ErrMalformed, and never panics; whatever it accepts must pass
-// through Verify without panicking and marshal again to the same post with
-// the same id.
+// FuzzUnmarshal feeds arbitrary bytes to Unmarshal, as the suite of
+// package signedtest says (signedtest.FuzzUnmarshal).
 func FuzzUnmarshal(f *testing.F) {
-	seeds := []*Post{signed(f, Quantum), signed(f, MaxBody)}
-	hopped, err := signed(f, 1024).Forwarded()
-	if err != nil {
-		f.Fatal(err)
+	for _, b := range signedtest.Seeds(f, format, &Post{}) {
+		f.Add(b)
 	}
-	newer := signed(f, Quantum)
-	newer.Version = 2
-	unsigned := signed(f, Quantum)
-	unsigned.Signature = nil
-	seeds = append(seeds, hopped, newer, unsigned, &Post{})
-	for _, p := range seeds {
-		f.Add(marshalled(f, p))
-	}
-	f.Add(multiSegment(f, signed(f, MaxBody)))
-
-	f.Fuzz(func(t *testing.T, b []byte) {
-		p, err := Unmarshal(b)
-		if err != nil {
-			if !errors.Is(err, ErrMalformed) {
-				t.Fatalf("Unmarshal failed with %v, not ErrMalformed", err)
-			}
-			return
-		}
-		_ = p.Verify(now)
-		id := p.ID()
-		again, err := Marshal(p)
-		if err != nil {
-			t.Fatalf("a decoded post does not marshal again: %v", err)
-		}
-		back, err := Unmarshal(again)
-		if err != nil {
-			t.Fatalf("a re-marshalled post does not decode: %v", err)
-		}
-		if !reflect.DeepEqual(back, p) {
-			t.Fatalf("re-marshalled post differs:\n%+v\n%+v", back, p)
-		}
-		if back.ID() != id {
-			t.Fatal("the id changed through Marshal and Unmarshal")
-		}
-	})
+	f.Fuzz(func(t *testing.T, b []byte) { signedtest.FuzzUnmarshal(t, format, b) })
 }
 
 // multiSegment encodes p as a writer that grows its message in segments
 // does.
 func multiSegment(t testing.TB, p *Post) []byte {
-	msg, seg, err := capnp.NewMessage(capnp.MultiSegment(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer msg.Release()
-	w, err := schemas.NewRootChannelPost(seg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := signedtest.NewWire(t, capnp.MultiSegment(nil), schemas.NewRootChannelPost)
 	if err := ToWire(p, w); err != nil {
 		t.Fatal(err)
 	}
-	b, err := msg.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return signedtest.Encode(t, w.Message())
 }
 
 // FuzzSignedBytes checks that the signed layout reads back to the fields it
 // was made of, whatever they hold, so that no two posts share signed bytes.
 func FuzzSignedBytes(f *testing.F) {
-	p := signed(f, Quantum)
+	p := sample(f, Quantum)
 	f.Add(p.Version, []byte(p.OriginKey), p.OriginDomain, p.Channel[:], p.Created.UnixMilli(), uint32(p.TTL/time.Second), p.MaxHops, p.Body)
 	f.Add(uint8(0), []byte(nil), "", []byte(nil), int64(-1), uint32(0), uint8(255), []byte(nil))
 	f.Add(uint8(1), []byte("short"), "\x00\x00\x00\x20", []byte{0, 0, 0, 4}, int64(1<<62), ^uint32(0), uint8(1), []byte{0, 0, 0, 4})
@@ -94,14 +44,16 @@ func FuzzSignedBytes(f *testing.F) {
 		var ch protocol.ChannelID
 		copy(ch[:], channel)
 		p := &Post{
-			Version:      version,
-			Channel:      ch,
-			OriginKey:    key,
-			OriginDomain: origin,
-			Created:      time.UnixMilli(ms).UTC(),
-			TTL:          time.Duration(ttl) * time.Second,
-			MaxHops:      maxHops,
-			Body:         body,
+			Header: signed.Header{
+				Version:      version,
+				OriginKey:    key,
+				OriginDomain: origin,
+				Created:      time.UnixMilli(ms).UTC(),
+				TTL:          time.Duration(ttl) * time.Second,
+				MaxHops:      maxHops,
+			},
+			Channel: ch,
+			Body:    body,
 		}
 		got := parseSigned(t, p.SignedBytes())
 		if got.Version != version || !bytes.Equal(got.OriginKey, key) || got.OriginDomain != origin || got.Channel != ch ||

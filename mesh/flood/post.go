@@ -3,11 +3,9 @@ package flood
 import (
 	"crypto/ed25519"
 	"crypto/sha256"
-	"encoding/binary"
-	"fmt"
 	"time"
 
-	"github.com/quicprochat/qpc/crypto/identity"
+	"github.com/quicprochat/qpc/mesh/signed"
 	"github.com/quicprochat/qpc/protocol"
 )
 
@@ -42,34 +40,17 @@ const (
 	idPrefix = "qpc channel post id v1\x00"
 )
 
-// fixedLen is the size of SignedBytes without its three variable fields.
-const fixedLen = len(prefix) + 1 + 1 + 4 + 8 + 4 + 4 + len(protocol.ChannelID{}) + 4
-
 // Post is a channel post on its way across the mesh, as the origin node
 // signed it plus the hop count that relays raise. Its byte slices are not
 // meant to be modified once signed: Forwarded shares them.
 type Post struct {
-	// Version is the post format, Version for posts made here.
-	Version uint8
+	// Header is the origin's part: version, origin key and domain,
+	// creation time, TTL, hop counts and signature.
+	signed.Header
 	// Channel is the id of the channel the post belongs to.
 	Channel protocol.ChannelID
-	// OriginKey is the Ed25519 public key of the node that signed it.
-	OriginKey ed25519.PublicKey
-	// OriginDomain is the domain of the node that signed it.
-	OriginDomain string
-	// Created is when the origin made the post, to the millisecond.
-	Created time.Time
-	// TTL is how long after Created the post may be relayed and kept, in
-	// whole seconds.
-	TTL time.Duration
-	// Hops is how often the post has been sent on; it is not signed.
-	Hops uint8
-	// MaxHops is the most hops the origin allows.
-	MaxHops uint8
 	// Body is the encrypted post, opaque to nodes.
 	Body []byte
-	// Signature is the origin key's Ed25519 signature over SignedBytes.
-	Signature []byte
 }
 
 // Sign makes a post to channel from the node key of the node serving
@@ -78,45 +59,26 @@ type Post struct {
 // applies the field checks of Verify (not the clock checks, which are the
 // receiver's) and returns their errors. The post holds a copy of body.
 func Sign(key ed25519.PrivateKey, originDomain string, channel protocol.ChannelID, body []byte, created time.Time, ttl time.Duration, maxHops uint8) (*Post, error) {
-	// ed25519.Sign panics on a key of the wrong size.
-	if len(key) != ed25519.PrivateKeySize {
-		return nil, fmt.Errorf("%w: private key is %d bytes, want %d", ErrOriginKey, len(key), ed25519.PrivateKeySize)
+	h, err := rules.New(key, originDomain, created, ttl, maxHops)
+	if err != nil {
+		return nil, err
 	}
-	p := &Post{
-		Version:      Version,
-		Channel:      channel,
-		OriginKey:    key.Public().(ed25519.PublicKey),
-		OriginDomain: originDomain,
-		Created:      time.UnixMilli(created.UnixMilli()).UTC(),
-		TTL:          ttl,
-		MaxHops:      maxHops,
-		Body:         append([]byte(nil), body...),
-	}
+	p := &Post{Header: h, Channel: channel, Body: append([]byte(nil), body...)}
 	if err := p.checkFields(); err != nil {
 		return nil, err
 	}
-	p.Signature = ed25519.Sign(key, p.SignedBytes())
+	p.Sign(key, p.SignedBytes())
 	return p, nil
 }
 
 // SignedBytes returns the bytes the origin signs: every field but Hops and
 // Signature, in the layout of the package documentation.
 func (p *Post) SignedBytes() []byte {
-	b := make([]byte, 0, fixedLen+len(p.OriginKey)+len(p.OriginDomain)+len(p.Body))
-	b = append(b, prefix...)
-	b = append(b, p.Version, p.MaxHops)
-	// A TTL that is not whole seconds or does not fit fails Verify before
-	// the signature is checked, so truncating it here is harmless.
-	b = binary.BigEndian.AppendUint32(b, uint32(p.TTL/time.Second))
-	b = binary.BigEndian.AppendUint64(b, uint64(p.Created.UnixMilli()))
-	b = binary.BigEndian.AppendUint32(b, uint32(len(p.OriginKey)))
-	b = append(b, p.OriginKey...)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(p.OriginDomain)))
-	b = append(b, p.OriginDomain...)
+	n := signed.SignedLen(prefix, len(p.OriginKey)) + 4 + len(p.OriginDomain) + len(p.Channel) + 4 + len(p.Body)
+	b := p.AppendSigned(make([]byte, 0, n), prefix)
+	b = signed.AppendField(b, p.OriginDomain)
 	b = append(b, p.Channel[:]...)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(p.Body)))
-	b = append(b, p.Body...)
-	return b
+	return signed.AppendField(b, p.Body)
 }
 
 // ID returns the post's id: SHA-256 over the channel and the body, not
@@ -133,21 +95,13 @@ func (p *Post) ID() protocol.PostID {
 	return id
 }
 
-// OriginID returns the node id of the post's origin (see identity.NodeID).
-func (p *Post) OriginID() string { return identity.NodeID(p.OriginKey) }
-
-// Expires returns when the post's TTL runs out: from then on it is neither
-// relayed nor kept.
-func (p *Post) Expires() time.Time { return p.Created.Add(p.TTL) }
-
 // Forwarded returns a copy of p with the hop count raised by one, as the
-// next hop receives it, or ErrHopLimit if that would exceed MaxHops. The
-// copy shares p's byte slices.
+// next hop receives it, or signed.ErrHopLimit if that would exceed
+// MaxHops. The copy shares p's byte slices.
 func (p *Post) Forwarded() (*Post, error) {
-	if p.Hops >= p.MaxHops {
-		return nil, fmt.Errorf("%w: %d of %d hops used", ErrHopLimit, p.Hops, p.MaxHops)
-	}
 	f := *p
-	f.Hops++
+	if err := f.Hop(); err != nil {
+		return nil, err
+	}
 	return &f, nil
 }

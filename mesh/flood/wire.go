@@ -1,13 +1,12 @@
 package flood
 
 import (
-	"crypto/ed25519"
 	"fmt"
 
 	"capnproto.org/go/capnp/v3"
 
 	"github.com/quicprochat/qpc/internal/capnpmsg"
-	"github.com/quicprochat/qpc/internal/originhdr"
+	"github.com/quicprochat/qpc/mesh/signed"
 	"github.com/quicprochat/qpc/schemas"
 )
 
@@ -17,12 +16,13 @@ import (
 const MaxEncoded = MaxBody + 1<<10
 
 // ToWire writes p into w, hop count included. It does not verify p (a node
-// that relays has done so); it fails with ErrMalformed only for values the
-// wire cannot carry: a negative TTL or one of more than 2^32-1 seconds or
-// not whole seconds, or a creation time finer than a millisecond.
+// that relays has done so); it fails with signed.ErrMalformed only for
+// values the wire cannot carry: a negative TTL or one of more than 2^32-1
+// seconds or not whole seconds, or a creation time finer than a
+// millisecond.
 func ToWire(p *Post, w schemas.ChannelPost) error {
-	if err := originhdr.ToWire(&rules, p.header(), w); err != nil {
-		return fmt.Errorf("post to wire: %w", err)
+	if err := signed.ToWire(&rules, &p.Header, w); err != nil {
+		return err
 	}
 	if err := w.SetChannel(p.Channel[:]); err != nil {
 		return fmt.Errorf("post to wire: channel: %w", err)
@@ -30,34 +30,23 @@ func ToWire(p *Post, w schemas.ChannelPost) error {
 	if err := w.SetBody(p.Body); err != nil {
 		return fmt.Errorf("post to wire: body: %w", err)
 	}
-	if err := w.SetSignature(p.Signature); err != nil {
-		return fmt.Errorf("post to wire: signature: %w", err)
-	}
 	return nil
 }
 
 // FromWire copies a post out of w, so that the result outlives w's
-// message. It fails with ErrMalformed when a field cannot be read (a bad
-// pointer, or the message's traversal limit is spent), when the channel id
-// is not 32 bytes, or when a field is longer than in any valid post;
-// otherwise it does not verify: call Verify.
+// message. It fails with signed.ErrMalformed when a field cannot be read
+// (a bad pointer, or the message's traversal limit is spent), when the
+// channel id is not 32 bytes, or when a field is longer than in any valid
+// post; otherwise it does not verify: call Verify.
 func FromWire(w schemas.ChannelPost) (*Post, error) {
 	var c capnpmsg.Copier
-	h := originhdr.FromWire(w, &c)
 	p := &Post{
-		Version:      h.Version,
-		OriginKey:    h.OriginKey,
-		OriginDomain: h.OriginDomain,
-		Created:      h.Created,
-		TTL:          h.TTL,
-		Hops:         h.Hops,
-		MaxHops:      h.MaxHops,
-		Body:         c.Data("body", w.Body, MaxBody),
-		Signature:    c.Data("signature", w.Signature, ed25519.SignatureSize),
+		Header: signed.FromWire(w, &c),
+		Body:   c.Data("body", w.Body, MaxBody),
 	}
 	c.Fixed("channel", w.Channel, p.Channel[:])
 	if err := c.Err(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return nil, rules.Malformed(err)
 	}
 	return p, nil
 }
@@ -76,13 +65,10 @@ func Marshal(p *Post) ([]byte, error) {
 }
 
 // Unmarshal decodes what Marshal wrote. It never panics, takes at most
-// MaxEncoded bytes and fails with ErrMalformed for anything that is not
-// exactly one well-formed message (see capnpmsg.Unmarshal) holding a post.
-// The post does not share memory with b. It does not verify: call Verify.
+// MaxEncoded bytes and fails with signed.ErrMalformed for anything that is
+// not exactly one well-formed message (see capnpmsg.Unmarshal) holding a
+// post. The post does not share memory with b. It does not verify: call
+// Verify.
 func Unmarshal(b []byte) (*Post, error) {
-	w, err := capnpmsg.Unmarshal(b, MaxEncoded, schemas.ReadRootChannelPost)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	return FromWire(w)
+	return signed.Unmarshal(&rules, b, MaxEncoded, schemas.ReadRootChannelPost, FromWire)
 }

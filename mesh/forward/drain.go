@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/mesh/envelope"
+	"github.com/quicprochat/qpc/mesh/signed"
 	"github.com/quicprochat/qpc/protocol"
 )
 
@@ -33,21 +34,21 @@ func (e *Engine) drain(ctx context.Context, domain string) (rest time.Duration) 
 		}
 		after = batch[len(batch)-1].Seq
 		var (
-			out     []*envelope.Envelope
+			out     []envelope.Next
 			outHeld []protocol.HeldEnvelope
 			release = map[protocol.SeenState][]uint64{}
 			reports []Report
 		)
 		for _, h := range batch {
 			// Verified in full when it was held: here only what time or
-			// the next hop changes.
-			env, err := envelope.Unmarshal(h.Data)
-			if err == nil && !now.Before(env.Expires()) {
-				err = fmt.Errorf("%w: TTL ran out at %s", envelope.ErrExpired, env.Expires().Format(time.RFC3339))
-			}
-			var fwd *envelope.Envelope
-			if err == nil {
-				fwd, err = env.Forwarded()
+			// the next hop changes. It goes on in the form it is held
+			// in, not decoded and encoded again.
+			var fwd envelope.Next
+			err := error(nil)
+			if !now.Before(h.Expires) {
+				err = fmt.Errorf("%w: TTL ran out at %s", signed.ErrExpired, h.Expires.Format(time.RFC3339))
+			} else {
+				fwd, err = envelope.NextHop(h.Data)
 			}
 			if err != nil {
 				reason := nodeError(err)
@@ -134,7 +135,7 @@ const linkRetry = 500 * time.Millisecond
 
 // call forwards envs to neighbour within callTimeout and checks the
 // answer's length.
-func (e *Engine) call(ctx context.Context, neighbour string, envs []*envelope.Envelope) ([]Result, error) {
+func (e *Engine) call(ctx context.Context, neighbour string, envs []envelope.Next) ([]Result, error) {
 	e.mu.Lock()
 	links := e.links
 	e.mu.Unlock()
@@ -176,9 +177,9 @@ func nodeError(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, envelope.ErrExpired):
+	case errors.Is(err, signed.ErrExpired):
 		return fmt.Errorf("%w: %v", protocol.ErrExpired, err)
-	case errors.Is(err, envelope.ErrHopLimit):
+	case errors.Is(err, signed.ErrHopLimit):
 		return fmt.Errorf("%w: %v", protocol.ErrHopLimit, err)
 	}
 	return fmt.Errorf("%w: %v", protocol.ErrBadEnvelope, err)

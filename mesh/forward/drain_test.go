@@ -35,7 +35,16 @@ type forwardCall struct {
 	envs      []*envelope.Envelope
 }
 
-func (l *fakeLinks) Forward(_ context.Context, neighbour string, envs []*envelope.Envelope) ([]Result, error) {
+func (l *fakeLinks) Forward(_ context.Context, neighbour string, next []envelope.Next) ([]Result, error) {
+	// Recorded as the neighbour reads them.
+	envs := make([]*envelope.Envelope, len(next))
+	for i, n := range next {
+		env, err := n.Decode()
+		if err != nil {
+			return nil, err
+		}
+		envs[i] = env
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.calls = append(l.calls, forwardCall{neighbour, envs})

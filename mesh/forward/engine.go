@@ -81,10 +81,11 @@ const maxReportHops = envelope.MaxHopsLimit
 // Links calls this node's federation neighbours; federation.Manager
 // implements it. A neighbour is named by its domain.
 type Links interface {
-	// Forward hands envs, with their hop counts already raised, to
-	// neighbour and returns one result per envelope. An error means the
-	// call failed and any of them may or may not have arrived.
-	Forward(ctx context.Context, neighbour string, envs []*envelope.Envelope) ([]Result, error)
+	// Forward hands envs, in the form they are held in and with their
+	// hop counts already raised, to neighbour and returns one result per
+	// envelope. An error means the call failed and any of them may or
+	// may not have arrived.
+	Forward(ctx context.Context, neighbour string, envs []envelope.Next) ([]Result, error)
 	// Routes sends neighbour this node's advert list.
 	Routes(ctx context.Context, neighbour string, adverts []route.Advert) error
 	// Report sends reports on to neighbour.

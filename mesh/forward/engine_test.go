@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/mesh/envelope"
+	"github.com/quicprochat/qpc/mesh/signed"
 	"github.com/quicprochat/qpc/node/memstore"
 	"github.com/quicprochat/qpc/protocol"
 )
@@ -108,7 +109,7 @@ func TestSendRefusesWhatCannotBeAnEnvelope(t *testing.T) {
 func TestReasonNamesAndOutcomes(t *testing.T) {
 	for err, want := range map[error]string{
 		protocol.ErrExpired: "expired", protocol.ErrHopLimit: "hop-limit", protocol.ErrMeshFull: "store-full",
-		nodeError(envelope.ErrBadSignature): "bad-envelope", nodeError(envelope.ErrExpired): "expired",
+		nodeError(signed.ErrBadSignature): "bad-envelope", nodeError(signed.ErrExpired): "expired",
 		nil: "other",
 	} {
 		if got := reasonName(err); got != want {

@@ -1,0 +1,182 @@
+package signed
+
+import (
+	"crypto/ed25519"
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/quicprochat/qpc/crypto/identity"
+	"github.com/quicprochat/qpc/protocol"
+)
+
+// maxDomain is the longest DNS name.
+const maxDomain = 253
+
+// Header is the origin's part of a signed mesh message: which node made
+// it and when, how long it lives, how many hops it may take, and the
+// origin's signature. Every field but Hops and Signature is signed.
+// Formats embed it, so its fields and methods are theirs.
+type Header struct {
+	// Version is the message format.
+	Version uint8
+	// OriginKey is the Ed25519 public key of the node that signed it.
+	OriginKey ed25519.PublicKey
+	// OriginDomain is the domain of the node that signed it, where reports
+	// about it go.
+	OriginDomain string
+	// Created is when the origin made the message, to the millisecond.
+	Created time.Time
+	// TTL is how long after Created the message may be sent on, kept or
+	// delivered, in whole seconds.
+	TTL time.Duration
+	// Hops is how often the message has been sent on; it is not signed.
+	Hops uint8
+	// MaxHops is the most hops the origin allows.
+	MaxHops uint8
+	// Signature is the origin key's Ed25519 signature over the format's
+	// signed bytes.
+	Signature []byte
+}
+
+// OriginID returns the node id of the message's origin (see
+// identity.NodeID).
+func (h *Header) OriginID() string { return identity.NodeID(h.OriginKey) }
+
+// Expires returns when the message's TTL runs out: from then on it is
+// neither sent on nor delivered.
+func (h *Header) Expires() time.Time { return h.Created.Add(h.TTL) }
+
+// Hop raises the hop count by one, as the next hop receives the message,
+// or fails with ErrHopLimit if that would exceed MaxHops. A format's
+// Forwarded calls it on a copy.
+func (h *Header) Hop() error {
+	if h.Hops >= h.MaxHops {
+		return fmt.Errorf("%w: %d of %d hops used", ErrHopLimit, h.Hops, h.MaxHops)
+	}
+	h.Hops++
+	return nil
+}
+
+// AppendSigned appends the start of a format's signed bytes that every
+// format shares: prefix (the format's domain separation), version, max
+// hops, TTL in seconds (uint32), creation time in Unix milliseconds
+// (int64), and the origin key with its length (uint32), integers
+// big-endian. The format appends its own fields after it.
+func (h *Header) AppendSigned(b []byte, prefix string) []byte {
+	b = append(b, prefix...)
+	b = append(b, h.Version, h.MaxHops)
+	// A TTL that is not whole seconds or does not fit fails Verify before
+	// the signature is checked, so truncating it here is harmless.
+	b = binary.BigEndian.AppendUint32(b, uint32(h.TTL/time.Second))
+	b = binary.BigEndian.AppendUint64(b, uint64(h.Created.UnixMilli()))
+	return AppendField(b, h.OriginKey)
+}
+
+// SignedLen is the size of what AppendSigned appends for prefix and an
+// origin key of keyLen bytes.
+func SignedLen(prefix string, keyLen int) int { return len(prefix) + 1 + 1 + 4 + 8 + 4 + keyLen }
+
+// AppendField appends f preceded by its length as a big-endian uint32,
+// the way signed bytes carry a variable field unambiguously.
+func AppendField[F ~string | ~[]byte](b []byte, f F) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
+	return append(b, f...)
+}
+
+// Rules are a format's name, version and limits.
+type Rules struct {
+	// Kind names the format in errors ("envelope", "post").
+	Kind string
+	// Version is the format version this build makes and reads.
+	Version uint8
+	// MaxHopsLimit is the largest max hops a message may ask for.
+	MaxHopsLimit uint8
+	// MaxTTL is the longest TTL.
+	MaxTTL time.Duration
+	// MaxClockSkew is how far after the checking node's clock a message
+	// may claim to have been created.
+	MaxClockSkew time.Duration
+}
+
+// New returns a header for a message signed now by key for originDomain,
+// with hop count 0 and no signature yet. created is cut to the
+// millisecond (what the wire carries). It fails with ErrOriginKey for a
+// key of the wrong size (ed25519.Sign would panic on it); the other
+// fields are the format's Sign to check, with Check.
+func (r *Rules) New(key ed25519.PrivateKey, originDomain string, created time.Time, ttl time.Duration, maxHops uint8) (Header, error) {
+	if len(key) != ed25519.PrivateKeySize {
+		return Header{}, r.errorf(ErrOriginKey, "private key is %d bytes, want %d", len(key), ed25519.PrivateKeySize)
+	}
+	return Header{
+		Version:      r.Version,
+		OriginKey:    key.Public().(ed25519.PublicKey),
+		OriginDomain: originDomain,
+		Created:      time.UnixMilli(created.UnixMilli()).UTC(),
+		TTL:          ttl,
+		MaxHops:      maxHops,
+	}, nil
+}
+
+// errorf wraps sentinel with the format's name and what was wrong.
+func (r *Rules) errorf(sentinel error, format string, args ...any) error {
+	return fmt.Errorf("%s: %w: %s", r.Kind, sentinel, fmt.Sprintf(format, args...))
+}
+
+// Check checks h's fields, not the clock and not the signature: what Sign
+// and Verify both check. Each failure wraps its sentinel with what was
+// wrong.
+func (r *Rules) Check(h *Header) error {
+	switch {
+	case h.Version == 0:
+		return r.errorf(ErrVersionTooOld, "version 0, this node reads version %d", r.Version)
+	case h.Version != r.Version:
+		return r.errorf(ErrVersion, "version %d, this node reads version %d", h.Version, r.Version)
+	}
+	if len(h.OriginKey) != ed25519.PublicKeySize {
+		return r.errorf(ErrOriginKey, "%d bytes, want %d", len(h.OriginKey), ed25519.PublicKeySize)
+	}
+	if err := protocol.ValidDomain(h.OriginDomain); err != nil {
+		return r.errorf(ErrOriginDomain, "origin domain %q: %v", h.OriginDomain, err)
+	}
+	if h.TTL <= 0 || h.TTL > r.MaxTTL || h.TTL%time.Second != 0 {
+		return r.errorf(ErrTTL, "%s, want whole seconds from 1s to %s", h.TTL, r.MaxTTL)
+	}
+	// The signature covers milliseconds; a finer time would mean something
+	// the origin did not sign and the wire cannot carry.
+	if h.Created.Nanosecond()%int(time.Millisecond) != 0 {
+		return r.errorf(ErrMalformed, "creation time %s is finer than a millisecond", h.Created.Format(time.RFC3339Nano))
+	}
+	if h.MaxHops == 0 || h.MaxHops > r.MaxHopsLimit {
+		return r.errorf(ErrMaxHops, "%d, want 1 to %d", h.MaxHops, r.MaxHopsLimit)
+	}
+	if h.Hops > h.MaxHops {
+		return r.errorf(ErrHopLimit, "sent on %d times, at most %d allowed", h.Hops, h.MaxHops)
+	}
+	return nil
+}
+
+// Verify checks what Check leaves to the receiver, at time now: the
+// creation time against the clock, expiry, and then, the most costly, the
+// signature as the origin's over signed(). It does not call Check.
+func (r *Rules) Verify(h *Header, now time.Time, signed func() []byte) error {
+	if h.Created.After(now.Add(r.MaxClockSkew)) {
+		return r.errorf(ErrCreatedInFuture, "created %s, %s after this node's clock (at most %s allowed)",
+			h.Created.Format(time.RFC3339Nano), h.Created.Sub(now), r.MaxClockSkew)
+	}
+	if exp := h.Expires(); !now.Before(exp) {
+		return r.errorf(ErrExpired, "TTL ran out at %s, %s ago", exp.Format(time.RFC3339Nano), now.Sub(exp))
+	}
+	if len(h.Signature) != ed25519.SignatureSize {
+		return r.errorf(ErrBadSignature, "%d bytes, want %d", len(h.Signature), ed25519.SignatureSize)
+	}
+	if !ed25519.Verify(h.OriginKey, signed(), h.Signature) {
+		return r.errorf(ErrBadSignature, "not made by origin %s over these fields", h.OriginID())
+	}
+	return nil
+}
+
+// Sign sets h's signature: key's over signed. key is the one New checked.
+func (h *Header) Sign(key ed25519.PrivateKey, signed []byte) {
+	h.Signature = ed25519.Sign(key, signed)
+}
