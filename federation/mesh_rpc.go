@@ -132,12 +132,7 @@ func (l *link) forward(ctx context.Context, envs []envelope.Next) ([]forward.Res
 	out := make([]forward.Result, list.Len())
 	for i := range out {
 		w := list.At(i)
-		o := w.Outcome()
-		if o > schemas.ForwardOutcome_refused {
-			// An outcome this node does not know: keep the envelope.
-			o = schemas.ForwardOutcome_refused
-		}
-		out[i] = forward.Result{Outcome: forward.Outcome(o), Err: resultErr(w)}
+		out[i] = forward.Result{Outcome: outcomeFromWire(w.Outcome()), Err: resultErr(w)}
 	}
 	return out, nil
 }
@@ -179,7 +174,7 @@ func (s *server) Forward(ctx context.Context, call schemas.FederationService_for
 		in := 0
 		for i, r := range results {
 			w := out.At(i)
-			w.SetOutcome(schemas.ForwardOutcome(r.Outcome))
+			w.SetOutcome(outcomeToWire(r.Outcome))
 			if r.Err != nil {
 				w.SetError(protocol.CodeOf(r.Err))
 				if err := w.SetDetail(r.Err.Error()); err != nil {
