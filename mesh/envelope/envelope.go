@@ -4,10 +4,10 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/binary"
-	"strings"
 	"time"
 
 	"github.com/quicprochat/qpc/mesh/signed"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Version is the envelope format this build makes and reads.
@@ -101,14 +101,15 @@ func (e *Envelope) ID() [32]byte {
 	return id
 }
 
-// Domain returns the recipient's domain, the part after '@', which is what
-// routes the envelope; "" if the recipient has no '@'.
-func (e *Envelope) Domain() string {
-	_, d, ok := strings.Cut(e.Recipient, "@")
-	if !ok {
-		return ""
+// To returns the recipient, whose domain routes the envelope, parsed by
+// the one rule for addresses; the zero Address if the recipient is not
+// one (Verify and Sign refuse such an envelope).
+func (e *Envelope) To() protocol.Address {
+	a, err := protocol.ParseAddress(e.Recipient)
+	if err != nil {
+		return protocol.Address{}
 	}
-	return d
+	return a
 }
 
 // Forwarded returns a copy of e with the hop count raised by one, as the

@@ -13,6 +13,7 @@ import (
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/mesh/signed"
 	"github.com/quicprochat/qpc/mesh/signed/signedtest"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/schemas"
 )
 
@@ -46,8 +47,8 @@ func TestSignMakesTheEnvelopeAsked(t *testing.T) {
 	if !reflect.DeepEqual(*e, want) {
 		t.Errorf("Sign made\n%+v\nwant\n%+v", *e, want)
 	}
-	if got := e.Domain(); got != "n3.example.mesh" {
-		t.Errorf("Domain = %q, want n3.example.mesh", got)
+	if got := e.To(); got != (protocol.Address{User: "carol", Domain: "n3.example.mesh"}) {
+		t.Errorf("To = %+v, want carol at n3.example.mesh", got)
 	}
 }
 
@@ -198,9 +199,11 @@ func multiSegment(t testing.TB, e *Envelope) []byte {
 	return signedtest.Encode(t, w.Message())
 }
 
-func TestDomainOfARecipientWithoutAt(t *testing.T) {
-	e := &Envelope{Recipient: "carol"}
-	if d := e.Domain(); d != "" {
-		t.Errorf("Domain = %q, want empty", d)
+func TestToOfARecipientThatIsNoAddressIsZero(t *testing.T) {
+	for _, r := range []string{"carol", "carol@", "Carol@n3.example.mesh@x", "carol@10.0.0.1"} {
+		e := &Envelope{Recipient: r}
+		if a := e.To(); a != (protocol.Address{}) {
+			t.Errorf("To of %q = %+v, want the zero Address", r, a)
+		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/quicprochat/qpc/mesh/envelope"
@@ -86,7 +85,7 @@ func (e *Engine) holdable(env *envelope.Envelope, now time.Time) (protocol.HeldE
 	}
 	return protocol.HeldEnvelope{
 		ID:       env.ID(),
-		Domain:   env.Domain(),
+		Domain:   env.To().Domain,
 		Origin:   env.OriginDomain,
 		OriginID: env.OriginID(),
 		Expires:  env.Expires(),
@@ -123,10 +122,9 @@ func (e *Engine) Receive(ctx context.Context, from, fromID string, envs []*envel
 			e.log.Info("rejected an envelope", "from", from, "err", err)
 			continue
 		}
-		if env.Domain() == e.cfg.Domain {
-			user, _, _ := strings.Cut(env.Recipient, "@")
+		if to := env.To(); to.Domain == e.cfg.Domain {
 			local = append(local, protocol.NewMessage{
-				Recipient: user, Payload: env.Payload, Enqueued: now, Expires: env.Expires(),
+				Recipient: to.User, Payload: env.Payload, Enqueued: now, Expires: env.Expires(),
 				MeshID: env.ID(), MeshExpires: env.Expires(), MeshFrom: from,
 			})
 			localIndex = append(localIndex, i)
