@@ -146,3 +146,14 @@ func (r *SignedReader) End() {
 		r.t.Fatalf("signed bytes do not follow the documented layout: %d trailing bytes in % x", len(r.rest), r.b)
 	}
 }
+
+// LongDomain returns a domain of n characters, valid up to 253 (the
+// longest DNS name): labels of 62 and a last one of 1 to 63.
+func LongDomain(n int) string {
+	var labels []string
+	for n > 63 {
+		labels = append(labels, strings.Repeat("d", 62))
+		n -= 63
+	}
+	return strings.Join(append(labels, strings.Repeat("d", n)), ".")
+}
