@@ -3,16 +3,12 @@ package envelope
 import (
 	"crypto/ed25519"
 	"crypto/sha256"
-	"errors"
 	"testing"
 	"time"
-
-	"capnproto.org/go/capnp/v3"
 
 	"github.com/quicprochat/qpc/mesh/signed"
 	"github.com/quicprochat/qpc/mesh/signed/signedtest"
 	"github.com/quicprochat/qpc/protocol"
-	"github.com/quicprochat/qpc/schemas"
 )
 
 // The suite's clock, under the names the tests use.
@@ -73,21 +69,6 @@ func TestSignAddressesTheEnvelopeAsked(t *testing.T) {
 	}
 }
 
-func TestSignRefusesABadRecipientOrPayload(t *testing.T) {
-	sign := func(recipient string, payload []byte) error {
-		_, err := Sign(signedtest.OriginKey, signedtest.Origin, recipient, payload, created, signedtest.TTL, signedtest.MaxHops)
-		return err
-	}
-	if err := sign("carol", []byte("x")); !errors.Is(err, ErrRecipient) {
-		t.Errorf("a recipient without a domain: error %v, want ErrRecipient", err)
-	}
-	for _, n := range []int{0, MaxPayload + 1} {
-		if err := sign(testRecipient, make([]byte, n)); !errors.Is(err, ErrPayload) {
-			t.Errorf("a payload of %d bytes: error %v, want ErrPayload", n, err)
-		}
-	}
-}
-
 // parseSigned reads SignedBytes by the table in the package documentation,
 // independently of the code that writes it.
 func parseSigned(t testing.TB, b []byte) *Envelope {
@@ -129,29 +110,6 @@ func TestAChangedPayloadReSignedIsAnotherEnvelope(t *testing.T) {
 	if err := resigned.Verify(now); err != nil || resigned.OriginID() == orig.OriginID() || resigned.ID() == orig.ID() {
 		t.Errorf("the re-signed envelope: Verify %v, origin %s (original %s), same id %v", err, resigned.OriginID(), orig.OriginID(), resigned.ID() == orig.ID())
 	}
-}
-
-// multiSegment encodes e as a writer that grows its message in segments
-// does.
-func multiSegment(t testing.TB, e *Envelope) []byte {
-	w := signedtest.NewWire(t, capnp.MultiSegment(nil), schemas.NewRootMeshEnvelope)
-	if err := ToWire(e, w); err != nil {
-		t.Fatal(err)
-	}
-	return signedtest.Encode(t, w.Message())
-}
-
-// wire writes e into a fresh struct and reads it back.
-func wire(t testing.TB, e *Envelope) (signed.Wire, *Envelope) {
-	w := signedtest.NewWire(t, capnp.SingleSegment(nil), schemas.NewRootMeshEnvelope)
-	if err := ToWire(e, w); err != nil {
-		t.Fatal(err)
-	}
-	back, err := FromWire(w)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w, back
 }
 
 func TestToOfARecipientThatIsNoAddressIsZero(t *testing.T) {

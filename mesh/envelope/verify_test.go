@@ -1,6 +1,7 @@
 package envelope
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -57,6 +58,21 @@ func TestVerifyAcceptsEveryRecipientAndPayloadBound(t *testing.T) {
 		}
 		if err != nil {
 			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+}
+
+func TestSignRefusesABadRecipientOrPayload(t *testing.T) {
+	sign := func(recipient string, payload []byte) error {
+		_, err := Sign(signedtest.OriginKey, signedtest.Origin, recipient, payload, created, signedtest.TTL, signedtest.MaxHops)
+		return err
+	}
+	if err := sign("carol", []byte("x")); !errors.Is(err, ErrRecipient) {
+		t.Errorf("a recipient without a domain: error %v, want ErrRecipient", err)
+	}
+	for _, n := range []int{0, MaxPayload + 1} {
+		if err := sign(testRecipient, make([]byte, n)); !errors.Is(err, ErrPayload) {
+			t.Errorf("a payload of %d bytes: error %v, want ErrPayload", n, err)
 		}
 	}
 }

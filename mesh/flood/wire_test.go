@@ -3,7 +3,6 @@ package flood
 import (
 	"bytes"
 	"errors"
-	"strings"
 	"testing"
 
 	"capnproto.org/go/capnp/v3"
@@ -50,7 +49,7 @@ func TestFromWireRefusesFieldsNoValidPostHas(t *testing.T) {
 		{"a 31-byte channel is refused", func(w schemas.ChannelPost) error { return w.SetChannel(make([]byte, 31)) }},
 		{"a 33-byte channel is refused", func(w schemas.ChannelPost) error { return w.SetChannel(make([]byte, 33)) }},
 		{"a 33-byte origin key is refused", func(w schemas.ChannelPost) error { return w.SetOriginKey(make([]byte, 33)) }},
-		{"an origin domain over 253 bytes is refused", func(w schemas.ChannelPost) error { return w.SetOriginDomain(strings.Repeat("n", 254)) }},
+		{"an origin domain over 253 bytes is refused", func(w schemas.ChannelPost) error { return w.SetOriginDomain(signedtest.LongDomain(254)) }},
 		{"a body over MaxBody is refused", func(w schemas.ChannelPost) error { return w.SetBody(make([]byte, MaxBody+1)) }},
 		{"a 65-byte signature is refused", func(w schemas.ChannelPost) error { return w.SetSignature(make([]byte, 65)) }},
 	}
@@ -99,4 +98,17 @@ func TestPostOverhead(t *testing.T) {
 	if n-len(p.Body) != wantOverhead {
 		t.Errorf("overhead %d bytes, want %d: the wire form changed", n-len(p.Body), wantOverhead)
 	}
+}
+
+// wire writes p into a fresh struct and reads it back.
+func wire(t testing.TB, p *Post) (signed.Wire, *Post) {
+	w := signedtest.NewWire(t, capnp.SingleSegment(nil), schemas.NewRootChannelPost)
+	if err := ToWire(p, w); err != nil {
+		t.Fatal(err)
+	}
+	back, err := FromWire(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, back
 }
