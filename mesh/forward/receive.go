@@ -113,13 +113,14 @@ func (e *Engine) Receive(ctx context.Context, from, fromID string, envs []*envel
 		err := e.check(env, from, fromID, now)
 		if errors.Is(err, errNotReady) {
 			results[i] = Result{Outcome: Refused, Err: err}
-			e.count("refused:link", 1)
+			e.count("refused:"+reasonName(err), 1)
 			continue
 		}
 		if err != nil {
 			results[i] = Result{Outcome: Rejected, Err: err}
-			e.count("dropped:"+reasonName(err), 1)
-			e.log.Info("rejected an envelope", "from", from, "err", err)
+			reason := reasonName(err)
+			e.count("dropped:"+reason, 1)
+			e.log.Info("rejected an envelope", "from", from, "reason", reason, "err", err)
 			continue
 		}
 		if to := env.To(); to.Domain == e.cfg.Domain {
@@ -133,13 +134,13 @@ func (e *Engine) Receive(ctx context.Context, from, fromID string, envs []*envel
 		if env.Hops >= env.MaxHops {
 			err := fmt.Errorf("%w: %d of %d hops used and %s is not the recipient's node", protocol.ErrHopLimit, env.Hops, env.MaxHops, e.cfg.Domain)
 			results[i] = Result{Outcome: Rejected, Err: err}
-			e.count("dropped:hop-limit", 1)
+			e.count("dropped:"+reasonName(err), 1)
 			continue
 		}
 		h, err := e.holdable(env, now)
 		if err != nil {
 			results[i] = Result{Outcome: Rejected, Err: err}
-			e.count("dropped:bad-envelope", 1)
+			e.count("dropped:"+reasonName(err), 1)
 			continue
 		}
 		// The neighbour is what the link's certificate proves; the
@@ -163,7 +164,7 @@ func (e *Engine) Receive(ctx context.Context, from, fromID string, envs []*envel
 		}
 		if over > 0 {
 			// Once per call, with the neighbour: who floods.
-			e.log.Debug("envelopes refused", "from", from, "reason", "neighbour-quota", "envelopes", over)
+			e.log.Debug("envelopes refused", "from", from, "reason", reasonName(protocol.ErrNeighbourQuota), "envelopes", over)
 		}
 	}
 	return results
@@ -223,7 +224,7 @@ func (e *Engine) deliver(ctx context.Context, msgs []protocol.NewMessage, index 
 			e.count("duplicate", 1)
 		case errors.Is(rerr, protocol.ErrUnknownUser):
 			results[i] = Result{Outcome: Rejected, Err: rerr}
-			e.count("dropped:unknown-user", 1)
+			e.count("dropped:"+reasonName(rerr), 1)
 		default: // full mailbox or seen-set, store failure: try again later
 			results[i] = Result{Outcome: Refused, Err: rerr}
 			e.count("refused:"+reasonName(rerr), 1)
