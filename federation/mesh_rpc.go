@@ -17,7 +17,7 @@ import (
 type Mesh interface {
 	LinkUp(domain string)
 	LinkDown(domain string)
-	Receive(ctx context.Context, from, fromID string, envs []*envelope.Envelope) []forward.Result
+	Receive(ctx context.Context, from, fromID string, envs []*envelope.Incoming) []forward.Result
 	Learn(from string, adverts []route.Advert) error
 	Reports(from string, reports []forward.Report)
 	// NextHop returns the neighbour that leads towards domain.
@@ -158,7 +158,7 @@ func (s *server) Forward(ctx context.Context, call schemas.FederationService_for
 			return fmt.Errorf("%w: this node does not store and forward", protocol.ErrUnknownDomain)
 		}
 		list, err := call.Args().Envelopes()
-		envs, err := admitList(s, list, err, maxForward, "envelopes", envelope.FromWire)
+		envs, err := admitList(s, list, err, maxForward, "envelopes", envelope.ReadIncoming)
 		if err != nil {
 			return err
 		}

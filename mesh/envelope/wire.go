@@ -53,9 +53,7 @@ func FromWire(w schemas.MeshEnvelope) (*Envelope, error) {
 // schemas.MeshEnvelope, the form envelopes are stored in. Like ToWire it
 // does not verify e.
 func Marshal(e *Envelope) ([]byte, error) {
-	size := capnpmsg.Size(capnp.ObjectSize{DataSize: 16, PointerCount: 5},
-		len(e.OriginKey), len(e.Recipient)+1, len(e.OriginDomain)+1, len(e.Payload), len(e.Signature))
-	b, err := capnpmsg.Marshal(size, schemas.NewRootMeshEnvelope, func(w schemas.MeshEnvelope) error { return ToWire(e, w) })
+	b, err := capnpmsg.Marshal(marshalSize(e), schemas.NewRootMeshEnvelope, func(w schemas.MeshEnvelope) error { return ToWire(e, w) })
 	if err != nil {
 		return nil, fmt.Errorf("marshal envelope: %w", err)
 	}
@@ -68,4 +66,10 @@ func Marshal(e *Envelope) ([]byte, error) {
 // envelope does not share memory with b. It does not verify: call Verify.
 func Unmarshal(b []byte) (*Envelope, error) {
 	return signed.Unmarshal(&rules, b, MaxEncoded, schemas.ReadRootMeshEnvelope, FromWire)
+}
+
+// marshalSize is the size of the message Marshal writes for e.
+func marshalSize(e *Envelope) int {
+	return capnpmsg.Size(capnp.ObjectSize{DataSize: 16, PointerCount: pointers},
+		len(e.OriginKey), len(e.Recipient)+1, len(e.OriginDomain)+1, len(e.Payload), len(e.Signature))
 }

@@ -170,7 +170,7 @@ func TestAFirstHopBeforeThePeersNodeIDIsKnownIsRefusedForNow(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.Hops = 1
-	r := e.Receive(context.Background(), "n2.example.mesh", "", []*envelope.Envelope{env})
+	r := e.Receive(context.Background(), "n2.example.mesh", "", incoming(t, env))
 	if r[0].Outcome != Refused || !errors.Is(r[0].Err, protocol.ErrPeerUnreachable) {
 		t.Fatalf("result %+v, want refused as not ready", r[0])
 	}
@@ -181,7 +181,7 @@ func TestAFirstHopBeforeThePeersNodeIDIsKnownIsRefusedForNow(t *testing.T) {
 		t.Errorf("held %d envelopes", s.Envelopes)
 	}
 	// Once the id is known, the same envelope is taken.
-	if r := e.Receive(context.Background(), "n2.example.mesh", env.OriginID(), []*envelope.Envelope{env}); r[0].Outcome != Accepted {
+	if r := e.Receive(context.Background(), "n2.example.mesh", env.OriginID(), incoming(t, env)); r[0].Outcome != Accepted {
 		t.Errorf("with the node id: %+v, want accepted", r[0])
 	}
 }

@@ -35,11 +35,12 @@ func (e *Engine) Send(ctx context.Context, msgs []protocol.MeshOutgoing) []proto
 			receipts[i].Err = fmt.Errorf("%w: %v", protocol.ErrBadRequest, err)
 			continue
 		}
-		h, err := e.holdable(env, now)
+		data, err := envelope.Marshal(env)
 		if err != nil {
-			receipts[i].Err = err
+			receipts[i].Err = fmt.Errorf("%w: %v", protocol.ErrBadEnvelope, err)
 			continue
 		}
+		h := e.holdable(env, data, now)
 		h.Sender, h.Recipient = m.Sender, m.Recipient
 		held = append(held, h)
 		index = append(index, i)
@@ -77,12 +78,9 @@ func (e *Engine) Send(ctx context.Context, msgs []protocol.MeshOutgoing) []proto
 	return receipts
 }
 
-// holdable returns env as the store keeps it.
-func (e *Engine) holdable(env *envelope.Envelope, now time.Time) (protocol.HeldEnvelope, error) {
-	data, err := envelope.Marshal(env)
-	if err != nil {
-		return protocol.HeldEnvelope{}, fmt.Errorf("%w: %v", protocol.ErrBadEnvelope, err)
-	}
+// holdable returns env, stored as data (what envelope.Marshal writes),
+// as the store keeps it.
+func (e *Engine) holdable(env *envelope.Envelope, data []byte, now time.Time) protocol.HeldEnvelope {
 	return protocol.HeldEnvelope{
 		ID:       env.ID(),
 		Domain:   env.To().Domain,
@@ -92,15 +90,16 @@ func (e *Engine) holdable(env *envelope.Envelope, now time.Time) (protocol.HeldE
 		Held:     now,
 		Data:     data,
 		At:       e.cfg.Domain,
-	}, nil
+	}
 }
 
 // Receive serves a forward call from the neighbour with domain from and
 // node id fromID: envs are checked in full, those for this node's users
 // are delivered, the others held to be forwarded on. One result per
 // envelope, in order; nil entries of envs (undecodable on the wire) are
-// rejected.
-func (e *Engine) Receive(ctx context.Context, from, fromID string, envs []*envelope.Envelope) []Result {
+// rejected. Envelopes are held in the form they came in
+// (envelope.Incoming.Stored), once verified.
+func (e *Engine) Receive(ctx context.Context, from, fromID string, envs []*envelope.Incoming) []Result {
 	now := e.cfg.Now()
 	results := make([]Result, len(envs))
 	var (
@@ -109,7 +108,11 @@ func (e *Engine) Receive(ctx context.Context, from, fromID string, envs []*envel
 		held       []protocol.HeldEnvelope
 		heldIndex  []int
 	)
-	for i, env := range envs {
+	for i, in := range envs {
+		var env *envelope.Envelope
+		if in != nil {
+			env = in.Envelope
+		}
 		err := e.check(env, from, fromID, now)
 		if errors.Is(err, errNotReady) {
 			results[i] = Result{Outcome: Refused, Err: err}
@@ -137,12 +140,7 @@ func (e *Engine) Receive(ctx context.Context, from, fromID string, envs []*envel
 			e.count("dropped:"+reasonName(err), 1)
 			continue
 		}
-		h, err := e.holdable(env, now)
-		if err != nil {
-			results[i] = Result{Outcome: Rejected, Err: err}
-			e.count("dropped:"+reasonName(err), 1)
-			continue
-		}
+		h := e.holdable(env, in.Stored(), now)
 		// The neighbour is what the link's certificate proves; the
 		// origin domain only the first hop could check. So the store
 		// caps what this neighbour hands over, whatever origins its
