@@ -131,22 +131,11 @@ func TestEnvelopeOverhead(t *testing.T) {
 // multiSegment encodes e as a writer that grows its message in segments
 // does.
 func multiSegment(t testing.TB, e *Envelope) []byte {
-	w := signedtest.NewWire(t, capnp.MultiSegment(nil), schemas.NewRootMeshEnvelope)
-	if err := ToWire(e, w); err != nil {
-		t.Fatal(err)
-	}
-	return signedtest.Encode(t, w.Message())
+	return signedtest.Encode(t, signedtest.Written(t, capnp.MultiSegment(nil), schemas.NewRootMeshEnvelope, ToWire, e).Message())
 }
 
 // wire writes e into a fresh struct and reads it back.
 func wire(t testing.TB, e *Envelope) (signed.Wire, *Envelope) {
-	w := signedtest.NewWire(t, capnp.SingleSegment(nil), schemas.NewRootMeshEnvelope)
-	if err := ToWire(e, w); err != nil {
-		t.Fatal(err)
-	}
-	back, err := FromWire(w)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w, back
+	w := signedtest.Written(t, capnp.SingleSegment(nil), schemas.NewRootMeshEnvelope, ToWire, e)
+	return w, signedtest.ReadBack(t, w, FromWire)
 }

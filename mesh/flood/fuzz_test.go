@@ -19,11 +19,7 @@ func FuzzUnmarshal(f *testing.F) { signedtest.Fuzz(f, format, &Post{}) }
 // multiSegment encodes p as a writer that grows its message in segments
 // does.
 func multiSegment(t testing.TB, p *Post) []byte {
-	w := signedtest.NewWire(t, capnp.MultiSegment(nil), schemas.NewRootChannelPost)
-	if err := ToWire(p, w); err != nil {
-		t.Fatal(err)
-	}
-	return signedtest.Encode(t, w.Message())
+	return signedtest.Encode(t, signedtest.Written(t, capnp.MultiSegment(nil), schemas.NewRootChannelPost, ToWire, p).Message())
 }
 
 // FuzzSignedBytes checks that the signed layout reads back to the fields it

@@ -102,13 +102,6 @@ func TestPostOverhead(t *testing.T) {
 
 // wire writes p into a fresh struct and reads it back.
 func wire(t testing.TB, p *Post) (signed.Wire, *Post) {
-	w := signedtest.NewWire(t, capnp.SingleSegment(nil), schemas.NewRootChannelPost)
-	if err := ToWire(p, w); err != nil {
-		t.Fatal(err)
-	}
-	back, err := FromWire(w)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w, back
+	w := signedtest.Written(t, capnp.SingleSegment(nil), schemas.NewRootChannelPost, ToWire, p)
+	return w, signedtest.ReadBack(t, w, FromWire)
 }

@@ -157,3 +157,25 @@ func LongDomain(n int) string {
 	}
 	return strings.Join(append(labels, strings.Repeat("d", n)), ".")
 }
+
+// Written returns m written by toWire (a format's ToWire) into a new
+// struct made by newRoot in arena, released when the test ends.
+func Written[M any, W any](t testing.TB, arena capnp.Arena, newRoot func(*capnp.Segment) (W, error), toWire func(M, W) error, m M) W {
+	t.Helper()
+	w := NewWire(t, arena, newRoot)
+	if err := toWire(m, w); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// ReadBack returns what fromWire (a format's FromWire) reads out of w,
+// failing the test if it cannot.
+func ReadBack[M any, W any](t testing.TB, w W, fromWire func(W) (M, error)) M {
+	t.Helper()
+	m, err := fromWire(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
