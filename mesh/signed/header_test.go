@@ -14,18 +14,18 @@ import (
 // The checks here are the ones every signed mesh message shares; the
 // envelope's and the post's tests keep only what is theirs.
 
+// key signs the tests' headers, made at created and checked at now, a
+// minute later, with a week's TTL; body stands for a format's own fields.
 var (
-	key     = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, ed25519.SeedSize))
-	created = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	now     = created.Add(time.Minute)
-	body    = []byte("the format's own fields")
+	key          = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, ed25519.SeedSize))
+	created, now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), time.Date(2026, 3, 1, 12, 1, 0, 0, time.UTC)
+	testTTL      = 7 * 24 * time.Hour
+	body         = []byte("the format's own fields")
 )
 
-const testTTL = 7 * 24 * time.Hour
-
-// rules are the limits both formats use today, so that the bounds tested
-// here are the ones nodes apply.
-var rules = Rules{Kind: "test", Version: 1, MaxHopsLimit: 32, MaxTTL: 30 * 24 * time.Hour, MaxClockSkew: 10 * time.Minute}
+// rules have the limits both formats use, so that the bounds tested here
+// are the ones nodes apply.
+var rules = Rules{Kind: "test", Version: 1, MaxHopsLimit: MaxHopsLimit, MaxTTL: MaxTTL, MaxClockSkew: MaxClockSkew}
 
 // signedBytes stands for a format's signed bytes: the shared start, the
 // origin domain and some fields of its own.

@@ -14,6 +14,13 @@ import (
 	"github.com/quicprochat/qpc/mesh/signed"
 )
 
+// The sample messages' origin, TTL and max hops.
+const (
+	Origin  = "n1.example.mesh"
+	TTL     = 7 * 24 * time.Hour
+	MaxHops = 8
+)
+
 // Fixed keys and times keep failures reproducible; the formats' tests make
 // their messages from them.
 var (
@@ -25,13 +32,6 @@ var (
 	Created = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	// Now is when they are checked: a minute after they were made.
 	Now = Created.Add(time.Minute)
-)
-
-// The sample messages' origin, TTL and max hops.
-const (
-	Origin  = "n1.example.mesh"
-	TTL     = 7 * 24 * time.Hour
-	MaxHops = 8
 )
 
 // Filler returns n bytes of a fixed pattern: a payload or body that is not
