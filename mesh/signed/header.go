@@ -201,10 +201,14 @@ const (
 // embedding Header provides), the check of the format's own fields, and
 // the bytes the origin signs.
 type Message interface {
+	// SignedHeader returns the message's header, which the kit checks,
+	// signs and changes in place.
 	SignedHeader() *Header
 	// CheckFields checks the format's own fields (not the header's):
 	// what Sign and Verify both check after Rules.Check.
 	CheckFields() error
+	// SignedBytes returns the bytes the origin signs, in the layout the
+	// format documents.
 	SignedBytes() []byte
 }
 

@@ -76,9 +76,12 @@ type Format[M any] struct {
 // Change is a named change to a message, and the sentinel that Verify
 // refuses the changed message with.
 type Change[M any] struct {
-	Name   string
+	// Name says what the change does, as a sentence.
+	Name string
+	// Change changes a fresh sample in place.
 	Change func(M)
-	Want   error
+	// Want is the sentinel Verify's error must wrap (Bad only).
+	Want error
 }
 
 // Sample returns a fresh message whose variable part is n bytes of
