@@ -17,7 +17,7 @@ import (
 type Mesh interface {
 	LinkUp(domain string)
 	LinkDown(domain string)
-	Receive(ctx context.Context, from, fromID string, envs []*envelope.Envelope) []forward.Result
+	Receive(ctx context.Context, from, fromID string, envs []*envelope.Incoming) []forward.Result
 	Learn(from string, adverts []route.Advert) error
 	Reports(from string, reports []forward.Report)
 	// NextHop returns the neighbour that leads towards domain.
@@ -132,12 +132,7 @@ func (l *link) forward(ctx context.Context, envs []envelope.Next) ([]forward.Res
 	out := make([]forward.Result, list.Len())
 	for i := range out {
 		w := list.At(i)
-		o := w.Outcome()
-		if o > schemas.ForwardOutcome_refused {
-			// An outcome this node does not know: keep the envelope.
-			o = schemas.ForwardOutcome_refused
-		}
-		out[i] = forward.Result{Outcome: forward.Outcome(o), Err: resultErr(w)}
+		out[i] = forward.Result{Outcome: outcomeFromWire(w.Outcome()), Err: resultErr(w)}
 	}
 	return out, nil
 }
@@ -163,7 +158,7 @@ func (s *server) Forward(ctx context.Context, call schemas.FederationService_for
 			return fmt.Errorf("%w: this node does not store and forward", protocol.ErrUnknownDomain)
 		}
 		list, err := call.Args().Envelopes()
-		envs, err := admitList(s, list, err, maxForward, "envelopes", envelope.FromWire)
+		envs, err := admitList(s, list, err, maxForward, "envelopes", envelope.ReadIncoming)
 		if err != nil {
 			return err
 		}
@@ -179,7 +174,7 @@ func (s *server) Forward(ctx context.Context, call schemas.FederationService_for
 		in := 0
 		for i, r := range results {
 			w := out.At(i)
-			w.SetOutcome(schemas.ForwardOutcome(r.Outcome))
+			w.SetOutcome(outcomeToWire(r.Outcome))
 			if r.Err != nil {
 				w.SetError(protocol.CodeOf(r.Err))
 				if err := w.SetDetail(r.Err.Error()); err != nil {

@@ -29,7 +29,7 @@ func registerOne[T sample](r *Registry, name, help string, typ metricType, m T) 
 // registerVec registers a family of series that differ in the values of
 // labelNames, each made by newChild on first use. A family without
 // series yet writes nothing, not even its header.
-func registerVec[T sample](r *Registry, name, help string, typ metricType, labelNames []string, newChild func() T) (*vec[T], error) {
+func registerVec[T sample](r *Registry, name, help string, typ metricType, labelNames []string, newChild func() T) (*Vec[T], error) {
 	if err := checkLabelNames(name, labelNames); err != nil {
 		return nil, err
 	}
@@ -48,7 +48,29 @@ func registerVec[T sample](r *Registry, name, help string, typ metricType, label
 	if err != nil {
 		return nil, err
 	}
-	return v, nil
+	return &Vec[T]{v: v}, nil
+}
+
+// Vec is a family of samples of one kind that differ in the values of a
+// fixed set of labels: CounterVec and GaugeVec. It is safe for concurrent
+// use.
+type Vec[T sample] struct {
+	v *vec[T]
+}
+
+// With returns the sample for the label values, given in the order of the
+// label names, creating it on first use; later calls return the same
+// sample, without locking. Invalid UTF-8 in a value is replaced by U+FFFD.
+// With panics if the number of values differs from the number of label
+// names, a programming error; Get returns an error instead.
+func (v *Vec[T]) With(labelValues ...string) T {
+	return v.v.mustGet(labelValues)
+}
+
+// Get is With returning an error wrapping ErrLabelCount instead of
+// panicking when the number of values is wrong.
+func (v *Vec[T]) Get(labelValues ...string) (T, error) {
+	return v.v.get(labelValues)
 }
 
 // registerFunc registers a family of one series whose value f returns at

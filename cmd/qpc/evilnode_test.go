@@ -194,7 +194,7 @@ type evilMesh struct{ log *slog.Logger }
 func (evilMesh) LinkUp(string)   {}
 func (evilMesh) LinkDown(string) {}
 
-func (e evilMesh) Receive(_ context.Context, from, _ string, envs []*envelope.Envelope) []forward.Result {
+func (e evilMesh) Receive(_ context.Context, from, _ string, envs []*envelope.Incoming) []forward.Result {
 	out := make([]forward.Result, len(envs))
 	for i, env := range envs {
 		rcpt := ""

@@ -60,6 +60,8 @@
 // decode what it holds: NextHop reads the stored bytes in place (checking
 // the framing, that every field leads to bytes, and the hop limit), and
 // Next.ToWire copies the struct into the forward call with the hop count
-// raised. Only the receiver decodes (FromWire), because it verifies every
-// field, and encodes once more to hold it (Marshal).
+// raised. The receiver copies the struct out of the call into the same
+// stored form, field bytes as they are and in Marshal's layout
+// (ReadIncoming), decodes it only to verify it, and holds the copy
+// (Incoming.Stored): an envelope is encoded once, by its origin.
 package envelope

@@ -4,35 +4,35 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/binary"
-	"strings"
 	"time"
 
 	"github.com/quicprochat/qpc/mesh/signed"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Version is the envelope format this build makes and reads.
 const Version = 1
 
 // Bounds of an envelope's fields; Sign and Verify refuse anything outside
-// them.
+// them. The hops, the TTL and the clock are bounded as for every signed
+// mesh message (see package signed).
 const (
-	// MaxHopsLimit is the largest max hops an envelope may ask for. A
-	// community mesh that needs more than 32 hops between two nodes is
-	// better served by more links.
-	MaxHopsLimit = 32
+	// MaxHopsLimit is the largest max hops an envelope may ask for.
+	MaxHopsLimit = signed.MaxHopsLimit
+	// MaxTTL is the longest TTL.
+	MaxTTL = signed.MaxTTL
+	// MaxClockSkew is how far after the checking node's clock an envelope
+	// may claim to have been created.
+	MaxClockSkew = signed.MaxClockSkew
 	// MaxRecipient is the longest recipient: a 64-byte user name, '@' and
 	// a 253-byte domain.
 	MaxRecipient = 64 + 1 + 253
 	// MaxPayload is the largest payload: the node's hard limit on a
 	// message, so that anything a node accepts from a client fits.
 	MaxPayload = 4 << 20
-	// MaxTTL is the longest TTL. Envelopes wait on routers with little
-	// storage, and ids stay in the seen-set until the TTL passes.
-	MaxTTL = 30 * 24 * time.Hour
-	// MaxClockSkew is how far after the checking node's clock an envelope
-	// may claim to have been created. Routers without a battery-backed
-	// clock are often a few minutes off.
-	MaxClockSkew = 10 * time.Minute
+	// MaxEncoded is the most bytes Unmarshal takes: a maximal payload plus
+	// room for the other fields and the framing, which need less than 1 KiB.
+	MaxEncoded = MaxPayload + 4<<10
 )
 
 // prefix starts SignedBytes; see the package documentation.
@@ -58,16 +58,9 @@ type Envelope struct {
 // which are the receiver's) and returns their errors. The envelope holds a
 // copy of payload.
 func Sign(key ed25519.PrivateKey, originDomain, recipient string, payload []byte, created time.Time, ttl time.Duration, maxHops uint8) (*Envelope, error) {
-	h, err := rules.New(key, originDomain, created, ttl, maxHops)
-	if err != nil {
-		return nil, err
-	}
-	e := &Envelope{Header: h, Recipient: recipient, Payload: append([]byte(nil), payload...)}
-	if err := e.checkFields(); err != nil {
-		return nil, err
-	}
-	e.Sign(key, e.SignedBytes())
-	return e, nil
+	return signed.Sign(&rules, key, originDomain, created, ttl, maxHops, func(h signed.Header) *Envelope {
+		return &Envelope{Header: h, Recipient: recipient, Payload: append([]byte(nil), payload...)}
+	})
 }
 
 // SignedBytes returns the bytes the origin signs: every field but Hops and
@@ -101,23 +94,18 @@ func (e *Envelope) ID() [32]byte {
 	return id
 }
 
-// Domain returns the recipient's domain, the part after '@', which is what
-// routes the envelope; "" if the recipient has no '@'.
-func (e *Envelope) Domain() string {
-	_, d, ok := strings.Cut(e.Recipient, "@")
-	if !ok {
-		return ""
+// To returns the recipient, whose domain routes the envelope, parsed by
+// the one rule for addresses; the zero Address if the recipient is not
+// one (Verify and Sign refuse such an envelope).
+func (e *Envelope) To() protocol.Address {
+	a, err := protocol.ParseAddress(e.Recipient)
+	if err != nil {
+		return protocol.Address{}
 	}
-	return d
+	return a
 }
 
 // Forwarded returns a copy of e with the hop count raised by one, as the
 // next hop receives it, or signed.ErrHopLimit if that would exceed
 // MaxHops. The copy shares e's byte slices.
-func (e *Envelope) Forwarded() (*Envelope, error) {
-	f := *e
-	if err := f.Hop(); err != nil {
-		return nil, err
-	}
-	return &f, nil
-}
+func (e *Envelope) Forwarded() (*Envelope, error) { return signed.Forwarded(e) }

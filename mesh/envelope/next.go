@@ -14,9 +14,9 @@ import (
 // the wire, and a forwarding node changes only its hop count. So it goes
 // to the next hop in that form: NextHop reads the stored bytes without
 // copying a field out, and Next.ToWire copies the struct into the call
-// as it is, hop count raised. Decoding into an Envelope and encoding it
-// again (four changes of form per hop) is left to the receiver, which
-// must read every field to verify the envelope anyway.
+// as it is, hop count raised. The receiver copies the struct out of the
+// call in the same stored form (ReadIncoming in incoming.go) and decodes
+// it only to verify it.
 
 // pointers is the number of pointer fields of schemas.MeshEnvelope (origin
 // key, recipient, payload, signature, origin domain), all bytes.

@@ -109,7 +109,7 @@ func FuzzNextHop(f *testing.F) {
 }
 
 func TestNextOfSendsAnEnvelopeAsItIs(t *testing.T) {
-	for _, hops := range []uint8{0, 1, testMaxHops} {
+	for _, hops := range []uint8{0, 1, signedtest.MaxHops} {
 		e := sample(t, 64)
 		e.Hops = hops
 		n, err := NextOf(e)

@@ -10,32 +10,17 @@ import (
 
 // rules are the envelope's version and limits for the checks the signed
 // mesh messages share.
-var rules = signed.Rules{
-	Kind:         "envelope",
-	Version:      Version,
-	MaxHopsLimit: MaxHopsLimit,
-	MaxTTL:       MaxTTL,
-	MaxClockSkew: MaxClockSkew,
-}
+var rules = signed.Rules{Kind: "envelope", Version: Version, MaxHopsLimit: MaxHopsLimit, MaxTTL: MaxTTL, MaxClockSkew: MaxClockSkew}
 
 // Verify checks e as a node must before it stores, forwards or delivers
-// it, at time now. The cheap checks of the fields come first, then the
-// clock, then the signature, so that junk costs no signature check. Each
-// failure wraps its own sentinel: one of package signed's (the header's
-// checks), or ErrRecipient or ErrPayload.
-func (e *Envelope) Verify(now time.Time) error {
-	if err := e.checkFields(); err != nil {
-		return err
-	}
-	return rules.Verify(&e.Header, now, e.SignedBytes)
-}
+// it, at time now (signed.Rules.VerifyMessage): fields, then the clock,
+// then the signature. Each failure wraps its own sentinel: one of package
+// signed's (the header's checks), or ErrRecipient or ErrPayload.
+func (e *Envelope) Verify(now time.Time) error { return rules.VerifyMessage(e, now) }
 
-// checkFields is Verify without the clock and the signature: what Sign
-// checks too.
-func (e *Envelope) checkFields() error {
-	if err := rules.Check(&e.Header); err != nil {
-		return err
-	}
+// CheckFields checks the envelope's own fields, recipient and payload:
+// what Sign and Verify check after the header's.
+func (e *Envelope) CheckFields() error {
 	if err := checkRecipient(e.Recipient); err != nil {
 		return err
 	}

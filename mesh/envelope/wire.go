@@ -1,8 +1,6 @@
 package envelope
 
 import (
-	"fmt"
-
 	"capnproto.org/go/capnp/v3"
 
 	"github.com/quicprochat/qpc/internal/capnpmsg"
@@ -10,26 +8,15 @@ import (
 	"github.com/quicprochat/qpc/schemas"
 )
 
-// MaxEncoded is the most bytes Unmarshal takes: a maximal payload plus
-// room for the other fields and the framing, which need less than 1 KiB.
-const MaxEncoded = MaxPayload + 4<<10
-
 // ToWire writes e into w, hop count included. It does not verify e (a node
 // that forwards has done so); it fails with signed.ErrMalformed only for
 // values the wire cannot carry: a negative TTL or one of more than 2^32-1
 // seconds or not whole seconds, or a creation time finer than a
 // millisecond.
 func ToWire(e *Envelope, w schemas.MeshEnvelope) error {
-	if err := signed.ToWire(&rules, &e.Header, w); err != nil {
-		return err
-	}
-	if err := w.SetRecipient(e.Recipient); err != nil {
-		return fmt.Errorf("envelope to wire: recipient: %w", err)
-	}
-	if err := w.SetPayload(e.Payload); err != nil {
-		return fmt.Errorf("envelope to wire: payload: %w", err)
-	}
-	return nil
+	return signed.ToWire(&rules, &e.Header, w,
+		signed.Set("recipient", w.SetRecipient, e.Recipient),
+		signed.Set("payload", w.SetPayload, e.Payload))
 }
 
 // FromWire copies an envelope out of w, so that the result outlives w's
@@ -53,13 +40,7 @@ func FromWire(w schemas.MeshEnvelope) (*Envelope, error) {
 // schemas.MeshEnvelope, the form envelopes are stored in. Like ToWire it
 // does not verify e.
 func Marshal(e *Envelope) ([]byte, error) {
-	size := capnpmsg.Size(capnp.ObjectSize{DataSize: 16, PointerCount: 5},
-		len(e.OriginKey), len(e.Recipient)+1, len(e.OriginDomain)+1, len(e.Payload), len(e.Signature))
-	b, err := capnpmsg.Marshal(size, schemas.NewRootMeshEnvelope, func(w schemas.MeshEnvelope) error { return ToWire(e, w) })
-	if err != nil {
-		return nil, fmt.Errorf("marshal envelope: %w", err)
-	}
-	return b, nil
+	return signed.Marshal(&rules, marshalSize(e), schemas.NewRootMeshEnvelope, func(w schemas.MeshEnvelope) error { return ToWire(e, w) })
 }
 
 // Unmarshal decodes what Marshal wrote. It never panics, takes at most
@@ -68,4 +49,10 @@ func Marshal(e *Envelope) ([]byte, error) {
 // envelope does not share memory with b. It does not verify: call Verify.
 func Unmarshal(b []byte) (*Envelope, error) {
 	return signed.Unmarshal(&rules, b, MaxEncoded, schemas.ReadRootMeshEnvelope, FromWire)
+}
+
+// marshalSize is the size of the message Marshal writes for e.
+func marshalSize(e *Envelope) int {
+	return capnpmsg.Size(capnp.ObjectSize{DataSize: 16, PointerCount: pointers},
+		len(e.OriginKey), len(e.Recipient)+1, len(e.OriginDomain)+1, len(e.Payload), len(e.Signature))
 }

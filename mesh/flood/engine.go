@@ -181,15 +181,15 @@ func New(cfg Config) (*Engine, error) {
 		cfg.MaxHops = DefaultMaxHops
 	}
 	cfg.Retention = cfg.Retention.Truncate(time.Second)
-	if cfg.Retention > MaxTTL {
-		cfg.Retention = MaxTTL
+	if cfg.Retention > signed.MaxTTL {
+		cfg.Retention = signed.MaxTTL
 	}
 	cfg.RelayRetention = min(cfg.RelayRetention.Truncate(time.Second), cfg.Retention)
 	if cfg.RelayRetention < time.Second {
 		cfg.RelayRetention = time.Second
 	}
-	if cfg.MaxHops > MaxHopsLimit {
-		cfg.MaxHops = MaxHopsLimit
+	if cfg.MaxHops > signed.MaxHopsLimit {
+		cfg.MaxHops = signed.MaxHopsLimit
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -12,25 +12,20 @@ import (
 // Version is the post format this build makes and reads.
 const Version = 1
 
-// Bounds of a post's fields; Sign and Verify refuse anything outside them.
+// Bounds of a post's body; Sign and Verify refuse anything outside them.
+// Its hops, TTL and clock are bounded as every signed mesh message's are
+// (signed.MaxHopsLimit, signed.MaxTTL, signed.MaxClockSkew).
 const (
-	// MaxHopsLimit is the largest max hops a post may ask for, as for mesh
-	// envelopes: a community mesh that needs more than 32 hops between two
-	// nodes is better served by more links.
-	MaxHopsLimit = 32
-	// MaxTTL is the longest TTL. Posts are kept on routers with little
-	// storage, and ids stay in the seen-set until the TTL passes.
-	MaxTTL = 30 * 24 * time.Hour
-	// MaxClockSkew is how far after the checking node's clock a post may
-	// claim to have been created. Routers without a battery-backed clock
-	// are often a few minutes off.
-	MaxClockSkew = 10 * time.Minute
 	// Quantum divides every body size: clients pad bodies to a multiple of
 	// it, so that a body's size tells nodes little about the text.
 	Quantum = 256
 	// MaxBody is the largest body. Every post is flooded to every node, so
 	// posts stay small; longer texts are for direct messages.
 	MaxBody = 8192
+	// MaxEncoded is the most bytes Unmarshal takes: a maximal body plus room
+	// for the other fields and the framing, which need less than 1 KiB even
+	// split into MaxSegments segments.
+	MaxEncoded = MaxBody + 1<<10
 )
 
 // prefix starts SignedBytes, idPrefix what ID hashes; see the package
@@ -59,16 +54,9 @@ type Post struct {
 // applies the field checks of Verify (not the clock checks, which are the
 // receiver's) and returns their errors. The post holds a copy of body.
 func Sign(key ed25519.PrivateKey, originDomain string, channel protocol.ChannelID, body []byte, created time.Time, ttl time.Duration, maxHops uint8) (*Post, error) {
-	h, err := rules.New(key, originDomain, created, ttl, maxHops)
-	if err != nil {
-		return nil, err
-	}
-	p := &Post{Header: h, Channel: channel, Body: append([]byte(nil), body...)}
-	if err := p.checkFields(); err != nil {
-		return nil, err
-	}
-	p.Sign(key, p.SignedBytes())
-	return p, nil
+	return signed.Sign(&rules, key, originDomain, created, ttl, maxHops, func(h signed.Header) *Post {
+		return &Post{Header: h, Channel: channel, Body: append([]byte(nil), body...)}
+	})
 }
 
 // SignedBytes returns the bytes the origin signs: every field but Hops and
@@ -98,10 +86,4 @@ func (p *Post) ID() protocol.PostID {
 // Forwarded returns a copy of p with the hop count raised by one, as the
 // next hop receives it, or signed.ErrHopLimit if that would exceed
 // MaxHops. The copy shares p's byte slices.
-func (p *Post) Forwarded() (*Post, error) {
-	f := *p
-	if err := f.Hop(); err != nil {
-		return nil, err
-	}
-	return &f, nil
-}
+func (p *Post) Forwarded() (*Post, error) { return signed.Forwarded(p) }

@@ -1,37 +1,12 @@
 package flood
 
 import (
-	"fmt"
-
 	"capnproto.org/go/capnp/v3"
 
 	"github.com/quicprochat/qpc/internal/capnpmsg"
 	"github.com/quicprochat/qpc/mesh/signed"
 	"github.com/quicprochat/qpc/schemas"
 )
-
-// MaxEncoded is the most bytes Unmarshal takes: a maximal body plus room
-// for the other fields and the framing, which need less than 1 KiB even
-// split into MaxSegments segments.
-const MaxEncoded = MaxBody + 1<<10
-
-// ToWire writes p into w, hop count included. It does not verify p (a node
-// that relays has done so); it fails with signed.ErrMalformed only for
-// values the wire cannot carry: a negative TTL or one of more than 2^32-1
-// seconds or not whole seconds, or a creation time finer than a
-// millisecond.
-func ToWire(p *Post, w schemas.ChannelPost) error {
-	if err := signed.ToWire(&rules, &p.Header, w); err != nil {
-		return err
-	}
-	if err := w.SetChannel(p.Channel[:]); err != nil {
-		return fmt.Errorf("post to wire: channel: %w", err)
-	}
-	if err := w.SetBody(p.Body); err != nil {
-		return fmt.Errorf("post to wire: body: %w", err)
-	}
-	return nil
-}
 
 // FromWire copies a post out of w, so that the result outlives w's
 // message. It fails with signed.ErrMalformed when a field cannot be read
@@ -51,17 +26,15 @@ func FromWire(w schemas.ChannelPost) (*Post, error) {
 	return p, nil
 }
 
-// Marshal encodes p as a standalone Cap'n Proto message holding one
-// schemas.ChannelPost, the form posts are stored in. Like ToWire it does
-// not verify p.
-func Marshal(p *Post) ([]byte, error) {
-	size := capnpmsg.Size(capnp.ObjectSize{DataSize: 16, PointerCount: 5},
-		len(p.Channel), len(p.OriginKey), len(p.OriginDomain)+1, len(p.Body), len(p.Signature))
-	b, err := capnpmsg.Marshal(size, schemas.NewRootChannelPost, func(w schemas.ChannelPost) error { return ToWire(p, w) })
-	if err != nil {
-		return nil, fmt.Errorf("marshal post: %w", err)
-	}
-	return b, nil
+// ToWire writes p into w, hop count included. It does not verify p (a node
+// that relays has done so); it fails with signed.ErrMalformed only for
+// values the wire cannot carry: a negative TTL or one of more than 2^32-1
+// seconds or not whole seconds, or a creation time finer than a
+// millisecond.
+func ToWire(p *Post, w schemas.ChannelPost) error {
+	return signed.ToWire(&rules, &p.Header, w,
+		signed.Set("channel", w.SetChannel, p.Channel[:]),
+		signed.Set("body", w.SetBody, p.Body))
 }
 
 // Unmarshal decodes what Marshal wrote. It never panics, takes at most
@@ -71,4 +44,13 @@ func Marshal(p *Post) ([]byte, error) {
 // Verify.
 func Unmarshal(b []byte) (*Post, error) {
 	return signed.Unmarshal(&rules, b, MaxEncoded, schemas.ReadRootChannelPost, FromWire)
+}
+
+// Marshal encodes p as a standalone Cap'n Proto message holding one
+// schemas.ChannelPost, the form posts are stored in. Like ToWire it does
+// not verify p.
+func Marshal(p *Post) ([]byte, error) {
+	size := capnpmsg.Size(capnp.ObjectSize{DataSize: 16, PointerCount: 5},
+		len(p.Channel), len(p.OriginKey), len(p.OriginDomain)+1, len(p.Body), len(p.Signature))
+	return signed.Marshal(&rules, size, schemas.NewRootChannelPost, func(w schemas.ChannelPost) error { return ToWire(p, w) })
 }

@@ -52,8 +52,9 @@ func (e *Engine) drain(ctx context.Context, domain string) (rest time.Duration) 
 			}
 			if err != nil {
 				reason := nodeError(err)
-				e.count("dropped:"+reasonName(reason), 1)
-				e.log.Info("dropping held envelope", "domain", domain, "err", err)
+				word := reasonName(reason)
+				e.count("dropped:"+word, 1)
+				e.log.Info("dropping held envelope", "domain", domain, "reason", word, "err", err)
 				release[protocol.SeenDropped] = append(release[protocol.SeenDropped], h.Seq)
 				reports = append(reports, e.news(h, stateOf(reason), e.cfg.Domain, reason))
 				continue
@@ -68,7 +69,7 @@ func (e *Engine) drain(ctx context.Context, domain string) (rest time.Duration) 
 			sent := e.cfg.Now()
 			results, err := e.call(ctx, r.NextHop, out)
 			if err != nil {
-				e.count("refused:link", 1)
+				e.count("refused:"+reasonName(protocol.ErrPeerUnreachable), 1)
 				e.log.Debug("forwarding failed", "domain", domain, "via", r.NextHop, "err", err)
 				blocked = linkRetry
 				out, outHeld = nil, nil
@@ -93,8 +94,9 @@ func (e *Engine) drain(ctx context.Context, domain string) (rest time.Duration) 
 					release[protocol.SeenForwarded] = append(release[protocol.SeenForwarded], h.Seq)
 				case Rejected:
 					reason := res.Err
-					e.count("dropped:"+reasonName(reason), 1)
-					e.log.Info("next hop rejected an envelope", "domain", domain, "via", r.NextHop, "err", res.Err)
+					word := reasonName(reason)
+					e.count("dropped:"+word, 1)
+					e.log.Info("next hop rejected an envelope", "domain", domain, "via", r.NextHop, "reason", word, "err", res.Err)
 					release[protocol.SeenDropped] = append(release[protocol.SeenDropped], h.Seq)
 					reports = append(reports, e.news(h, stateOf(reason), r.NextHop, reason))
 				case Looped:
@@ -163,26 +165,12 @@ func (e *Engine) expire(now time.Time) {
 	if len(gone) == 0 {
 		return
 	}
-	e.count("dropped:expired", len(gone))
+	e.count("dropped:"+reasonName(protocol.ErrExpired), len(gone))
 	e.log.Info("dropped expired envelopes", "count", len(gone))
 	for _, h := range gone {
 		e.held(h.Domain, -1)
 		e.report(e.news(h, protocol.MeshExpired, e.cfg.Domain, protocol.ErrExpired))
 	}
-}
-
-// nodeError maps an envelope's verification failure to the node error
-// that the wire and the sender's status carry.
-func nodeError(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, signed.ErrExpired):
-		return fmt.Errorf("%w: %v", protocol.ErrExpired, err)
-	case errors.Is(err, signed.ErrHopLimit):
-		return fmt.Errorf("%w: %v", protocol.ErrHopLimit, err)
-	}
-	return fmt.Errorf("%w: %v", protocol.ErrBadEnvelope, err)
 }
 
 // stateOf is the sender's state for an envelope dropped for reason.
@@ -191,30 +179,4 @@ func stateOf(reason error) protocol.MeshState {
 		return protocol.MeshExpired
 	}
 	return protocol.MeshDropped
-}
-
-// reasonName is the short name of a drop or refusal reason, for counters
-// and metrics.
-func reasonName(err error) string {
-	for _, r := range []struct {
-		err  error
-		name string
-	}{
-		{protocol.ErrExpired, "expired"},
-		{protocol.ErrHopLimit, "hop-limit"},
-		{protocol.ErrBadEnvelope, "bad-envelope"},
-		{protocol.ErrUnknownUser, "unknown-user"},
-		{protocol.ErrNeighbourQuota, "neighbour-quota"},
-		{protocol.ErrMeshFull, "store-full"},
-		{protocol.ErrMailboxFull, "mailbox-full"},
-		{protocol.ErrRateLimited, "rate-limited"},
-		{protocol.ErrUnknownDomain, "unknown-domain"},
-		{protocol.ErrShuttingDown, "shutting-down"},
-		{protocol.ErrPeerUnreachable, "link"},
-	} {
-		if errors.Is(err, r.err) {
-			return r.name
-		}
-	}
-	return "other"
 }

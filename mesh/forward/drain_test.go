@@ -315,7 +315,7 @@ func TestReceiveDeliversHoldsAndAnswersRepeatsAsDuplicateOrLooped(t *testing.T) 
 	tampered := relayedFrom(t, key, "n0.example.mesh", "carol@"+n3, "genuine", now, 2, 8)
 	tampered.Payload = []byte("forged")
 	ctx := context.Background()
-	got := f.e.Receive(ctx, n2, "n2id", []*envelope.Envelope{forBob, forCarol, worn, nobody, tampered, nil})
+	got := f.e.Receive(ctx, n2, "n2id", incoming(t, forBob, forCarol, worn, nobody, tampered, nil))
 	want := []Outcome{Delivered, Accepted, Rejected, Rejected, Rejected, Rejected}
 	for i, r := range got {
 		if r.Outcome != want[i] {
@@ -335,12 +335,12 @@ func TestReceiveDeliversHoldsAndAnswersRepeatsAsDuplicateOrLooped(t *testing.T) 
 	}
 	// Both again: duplicates. Then carol's forwarded on and handed back:
 	// a loop.
-	again := f.e.Receive(ctx, n2, "n2id", []*envelope.Envelope{forBob, forCarol})
+	again := f.e.Receive(ctx, n2, "n2id", incoming(t, forBob, forCarol))
 	if again[0].Outcome != Duplicate || again[1].Outcome != Duplicate {
 		t.Errorf("the same envelopes again: %+v, want duplicates", again)
 	}
 	f.e.drain(ctx, n3)
-	if looped := f.e.Receive(ctx, n2, "n2id", []*envelope.Envelope{forCarol}); looped[0].Outcome != Looped {
+	if looped := f.e.Receive(ctx, n2, "n2id", incoming(t, forCarol)); looped[0].Outcome != Looped {
 		t.Errorf("an envelope this node forwarded, handed back: %+v, want looped", looped[0])
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,10 +109,18 @@ func TestSendRefusesWhatCannotBeAnEnvelope(t *testing.T) {
 }
 
 func TestReasonNamesAndOutcomes(t *testing.T) {
+	// The words are metric label values (qpc_mesh_dropped_total,
+	// qpc_mesh_refused_total) that docs and dashboards name.
 	for err, want := range map[error]string{
 		protocol.ErrExpired: "expired", protocol.ErrHopLimit: "hop-limit", protocol.ErrMeshFull: "store-full",
+		protocol.ErrBadEnvelope: "bad-envelope", protocol.ErrUnknownUser: "unknown-user", protocol.ErrNeighbourQuota: "neighbour-quota",
+		protocol.ErrMailboxFull: "mailbox-full", protocol.ErrRateLimited: "rate-limited", protocol.ErrUnknownDomain: "unknown-domain",
+		protocol.ErrShuttingDown: "shutting-down", protocol.ErrPeerUnreachable: "link", errNotReady: "link",
 		nodeError(signed.ErrBadSignature): "bad-envelope", nodeError(signed.ErrExpired): "expired",
-		nil: "other",
+		signed.ErrBadSignature: "bad-envelope", signed.ErrMalformed: "bad-envelope", signed.ErrVersion: "bad-envelope",
+		signed.ErrCreatedInFuture: "bad-envelope", signed.ErrExpired: "expired", signed.ErrHopLimit: "hop-limit",
+		envelope.ErrRecipient: "bad-envelope",
+		nil:                   "other", errors.New("disk on fire"): "other",
 	} {
 		if got := reasonName(err); got != want {
 			t.Errorf("reasonName(%v) = %s, want %s", err, got, want)
@@ -118,6 +128,37 @@ func TestReasonNamesAndOutcomes(t *testing.T) {
 	}
 	if Refused.String() != "refused" || Outcome(9).String() != "refused" || Delivered.String() != "delivered" {
 		t.Error("outcome names")
+	}
+}
+
+// TestAFailedCheckCrossesTheWireAsItsReason: what the previous hop and the
+// origin are told (the protocol error, and with it the wire code) comes
+// from the same row as the word counted here.
+func TestAFailedCheckCrossesTheWireAsItsReason(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want error
+	}{
+		{fmt.Errorf("envelope: %w: TTL ran out", signed.ErrExpired), protocol.ErrExpired},
+		{fmt.Errorf("envelope: %w: 8 of 8", signed.ErrHopLimit), protocol.ErrHopLimit},
+		{fmt.Errorf("envelope: %w: not the origin's", signed.ErrBadSignature), protocol.ErrBadEnvelope},
+		{fmt.Errorf("envelope: %w: carol", envelope.ErrRecipient), protocol.ErrBadEnvelope},
+		{errors.New("undecodable"), protocol.ErrBadEnvelope},
+		{protocol.ErrMeshFull, protocol.ErrMeshFull},
+	} {
+		got := nodeError(c.err)
+		if !errors.Is(got, c.want) || protocol.CodeOf(got) != protocol.CodeOf(c.want) {
+			t.Errorf("nodeError(%v) = %v (code %v), want %v", c.err, got, protocol.CodeOf(got), c.want)
+		}
+		if !strings.Contains(got.Error(), c.err.Error()) {
+			t.Errorf("nodeError(%v) = %q lost the detail", c.err, got)
+		}
+		if reasonName(got) != reasonName(c.err) && c.err.Error() != "undecodable" {
+			t.Errorf("%v counts as %s, but as %s once on the wire", c.err, reasonName(c.err), reasonName(got))
+		}
+	}
+	if nodeError(nil) != nil {
+		t.Error("nodeError(nil) is not nil")
 	}
 }
 
@@ -129,7 +170,7 @@ func TestAFirstHopBeforeThePeersNodeIDIsKnownIsRefusedForNow(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.Hops = 1
-	r := e.Receive(context.Background(), "n2.example.mesh", "", []*envelope.Envelope{env})
+	r := e.Receive(context.Background(), "n2.example.mesh", "", incoming(t, env))
 	if r[0].Outcome != Refused || !errors.Is(r[0].Err, protocol.ErrPeerUnreachable) {
 		t.Fatalf("result %+v, want refused as not ready", r[0])
 	}
@@ -140,7 +181,7 @@ func TestAFirstHopBeforeThePeersNodeIDIsKnownIsRefusedForNow(t *testing.T) {
 		t.Errorf("held %d envelopes", s.Envelopes)
 	}
 	// Once the id is known, the same envelope is taken.
-	if r := e.Receive(context.Background(), "n2.example.mesh", env.OriginID(), []*envelope.Envelope{env}); r[0].Outcome != Accepted {
+	if r := e.Receive(context.Background(), "n2.example.mesh", env.OriginID(), incoming(t, env)); r[0].Outcome != Accepted {
 		t.Errorf("with the node id: %+v, want accepted", r[0])
 	}
 }

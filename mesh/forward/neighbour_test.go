@@ -45,7 +45,7 @@ func TestForgedOriginsFromOneNeighbourAreCappedByItsQuota(t *testing.T) {
 		for i := range 50 {
 			envs = append(envs, relayedEnvelope(t, fmt.Sprintf("forged%d.example.mesh", b*50+i), b*50+i))
 		}
-		for i, r := range e.Receive(context.Background(), "evil.example.mesh", "evilid", envs) {
+		for i, r := range e.Receive(context.Background(), "evil.example.mesh", "evilid", incoming(t, envs...)) {
 			switch {
 			case r.Outcome == Accepted:
 				accepted++
@@ -68,7 +68,7 @@ func TestForgedOriginsFromOneNeighbourAreCappedByItsQuota(t *testing.T) {
 	// An honest neighbour's envelopes still go in, and the store knows
 	// who handed each over and which key signed it.
 	honest := relayedEnvelope(t, "n2.example.mesh", 1000)
-	if r := e.Receive(context.Background(), "good.example.mesh", "goodid", []*envelope.Envelope{honest}); r[0].Outcome != Accepted {
+	if r := e.Receive(context.Background(), "good.example.mesh", "goodid", incoming(t, honest)); r[0].Outcome != Accepted {
 		t.Fatalf("honest neighbour's envelope: %v %v", r[0].Outcome, r[0].Err)
 	}
 	held, err := st.Held("n9.example.mesh", 0, 1000)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/quicprochat/qpc/mesh/envelope"
@@ -36,11 +35,12 @@ func (e *Engine) Send(ctx context.Context, msgs []protocol.MeshOutgoing) []proto
 			receipts[i].Err = fmt.Errorf("%w: %v", protocol.ErrBadRequest, err)
 			continue
 		}
-		h, err := e.holdable(env, now)
+		data, err := envelope.Marshal(env)
 		if err != nil {
-			receipts[i].Err = err
+			receipts[i].Err = fmt.Errorf("%w: %v", protocol.ErrBadEnvelope, err)
 			continue
 		}
+		h := e.holdable(env, data, now)
 		h.Sender, h.Recipient = m.Sender, m.Recipient
 		held = append(held, h)
 		index = append(index, i)
@@ -78,30 +78,28 @@ func (e *Engine) Send(ctx context.Context, msgs []protocol.MeshOutgoing) []proto
 	return receipts
 }
 
-// holdable returns env as the store keeps it.
-func (e *Engine) holdable(env *envelope.Envelope, now time.Time) (protocol.HeldEnvelope, error) {
-	data, err := envelope.Marshal(env)
-	if err != nil {
-		return protocol.HeldEnvelope{}, fmt.Errorf("%w: %v", protocol.ErrBadEnvelope, err)
-	}
+// holdable returns env, stored as data (what envelope.Marshal writes),
+// as the store keeps it.
+func (e *Engine) holdable(env *envelope.Envelope, data []byte, now time.Time) protocol.HeldEnvelope {
 	return protocol.HeldEnvelope{
 		ID:       env.ID(),
-		Domain:   env.Domain(),
+		Domain:   env.To().Domain,
 		Origin:   env.OriginDomain,
 		OriginID: env.OriginID(),
 		Expires:  env.Expires(),
 		Held:     now,
 		Data:     data,
 		At:       e.cfg.Domain,
-	}, nil
+	}
 }
 
 // Receive serves a forward call from the neighbour with domain from and
 // node id fromID: envs are checked in full, those for this node's users
 // are delivered, the others held to be forwarded on. One result per
 // envelope, in order; nil entries of envs (undecodable on the wire) are
-// rejected.
-func (e *Engine) Receive(ctx context.Context, from, fromID string, envs []*envelope.Envelope) []Result {
+// rejected. Envelopes are held in the form they came in
+// (envelope.Incoming.Stored), once verified.
+func (e *Engine) Receive(ctx context.Context, from, fromID string, envs []*envelope.Incoming) []Result {
 	now := e.cfg.Now()
 	results := make([]Result, len(envs))
 	var (
@@ -110,23 +108,27 @@ func (e *Engine) Receive(ctx context.Context, from, fromID string, envs []*envel
 		held       []protocol.HeldEnvelope
 		heldIndex  []int
 	)
-	for i, env := range envs {
+	for i, in := range envs {
+		var env *envelope.Envelope
+		if in != nil {
+			env = in.Envelope
+		}
 		err := e.check(env, from, fromID, now)
 		if errors.Is(err, errNotReady) {
 			results[i] = Result{Outcome: Refused, Err: err}
-			e.count("refused:link", 1)
+			e.count("refused:"+reasonName(err), 1)
 			continue
 		}
 		if err != nil {
 			results[i] = Result{Outcome: Rejected, Err: err}
-			e.count("dropped:"+reasonName(err), 1)
-			e.log.Info("rejected an envelope", "from", from, "err", err)
+			reason := reasonName(err)
+			e.count("dropped:"+reason, 1)
+			e.log.Info("rejected an envelope", "from", from, "reason", reason, "err", err)
 			continue
 		}
-		if env.Domain() == e.cfg.Domain {
-			user, _, _ := strings.Cut(env.Recipient, "@")
+		if to := env.To(); to.Domain == e.cfg.Domain {
 			local = append(local, protocol.NewMessage{
-				Recipient: user, Payload: env.Payload, Enqueued: now, Expires: env.Expires(),
+				Recipient: to.User, Payload: env.Payload, Enqueued: now, Expires: env.Expires(),
 				MeshID: env.ID(), MeshExpires: env.Expires(), MeshFrom: from,
 			})
 			localIndex = append(localIndex, i)
@@ -135,15 +137,10 @@ func (e *Engine) Receive(ctx context.Context, from, fromID string, envs []*envel
 		if env.Hops >= env.MaxHops {
 			err := fmt.Errorf("%w: %d of %d hops used and %s is not the recipient's node", protocol.ErrHopLimit, env.Hops, env.MaxHops, e.cfg.Domain)
 			results[i] = Result{Outcome: Rejected, Err: err}
-			e.count("dropped:hop-limit", 1)
+			e.count("dropped:"+reasonName(err), 1)
 			continue
 		}
-		h, err := e.holdable(env, now)
-		if err != nil {
-			results[i] = Result{Outcome: Rejected, Err: err}
-			e.count("dropped:bad-envelope", 1)
-			continue
-		}
+		h := e.holdable(env, in.Stored(), now)
 		// The neighbour is what the link's certificate proves; the
 		// origin domain only the first hop could check. So the store
 		// caps what this neighbour hands over, whatever origins its
@@ -165,7 +162,7 @@ func (e *Engine) Receive(ctx context.Context, from, fromID string, envs []*envel
 		}
 		if over > 0 {
 			// Once per call, with the neighbour: who floods.
-			e.log.Debug("envelopes refused", "from", from, "reason", "neighbour-quota", "envelopes", over)
+			e.log.Debug("envelopes refused", "from", from, "reason", reasonName(protocol.ErrNeighbourQuota), "envelopes", over)
 		}
 	}
 	return results
@@ -225,7 +222,7 @@ func (e *Engine) deliver(ctx context.Context, msgs []protocol.NewMessage, index 
 			e.count("duplicate", 1)
 		case errors.Is(rerr, protocol.ErrUnknownUser):
 			results[i] = Result{Outcome: Rejected, Err: rerr}
-			e.count("dropped:unknown-user", 1)
+			e.count("dropped:"+reasonName(rerr), 1)
 		default: // full mailbox or seen-set, store failure: try again later
 			results[i] = Result{Outcome: Refused, Err: rerr}
 			e.count("refused:"+reasonName(rerr), 1)

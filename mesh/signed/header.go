@@ -180,3 +180,89 @@ func (r *Rules) Verify(h *Header, now time.Time, signed func() []byte) error {
 func (h *Header) Sign(key ed25519.PrivateKey, signed []byte) {
 	h.Signature = ed25519.Sign(key, signed)
 }
+
+// The limits the mesh's formats share: a format may choose its own, but
+// envelopes and posts cross the same links and wait on the same routers.
+const (
+	// MaxHopsLimit is the largest max hops a message may ask for. A
+	// community mesh that needs more than 32 hops between two nodes is
+	// better served by more links.
+	MaxHopsLimit = 32
+	// MaxTTL is the longest TTL. Messages wait on routers with little
+	// storage, and ids stay in the seen-sets until the TTL passes.
+	MaxTTL = 30 * 24 * time.Hour
+	// MaxClockSkew is how far after the checking node's clock a message
+	// may claim to have been created. Routers without a battery-backed
+	// clock are often a few minutes off.
+	MaxClockSkew = 10 * time.Minute
+)
+
+// Message is a format's message as the kit sees it: its header (which
+// embedding Header provides), the check of the format's own fields, and
+// the bytes the origin signs.
+type Message interface {
+	// SignedHeader returns the message's header, which the kit checks,
+	// signs and changes in place.
+	SignedHeader() *Header
+	// CheckFields checks the format's own fields (not the header's):
+	// what Sign and Verify both check after Rules.Check.
+	CheckFields() error
+	// SignedBytes returns the bytes the origin signs, in the layout the
+	// format documents.
+	SignedBytes() []byte
+}
+
+// SignedHeader returns h: a format that embeds Header is a Message's
+// header through it.
+func (h *Header) SignedHeader() *Header { return h }
+
+// Sign makes and signs a message of r's format: New's header for key and
+// originDomain, made into a message by wrap, its fields checked (Check,
+// then the message's CheckFields) and signed over its SignedBytes. It
+// returns the zero M and the first error instead.
+func Sign[M Message](r *Rules, key ed25519.PrivateKey, originDomain string, created time.Time, ttl time.Duration, maxHops uint8, wrap func(Header) M) (M, error) {
+	var zero M
+	h, err := r.New(key, originDomain, created, ttl, maxHops)
+	if err != nil {
+		return zero, err
+	}
+	m := wrap(h)
+	if err := r.checkFields(m); err != nil {
+		return zero, err
+	}
+	m.SignedHeader().Sign(key, m.SignedBytes())
+	return m, nil
+}
+
+// VerifyMessage checks m as a node must before it keeps, sends on or
+// delivers it, at time now: the header's fields and the message's own
+// first, then the clock, then the signature, so that junk costs no
+// signature check. Each failure wraps its own sentinel.
+func (r *Rules) VerifyMessage(m Message, now time.Time) error {
+	if err := r.checkFields(m); err != nil {
+		return err
+	}
+	return r.Verify(m.SignedHeader(), now, m.SignedBytes)
+}
+
+// checkFields is what Sign and VerifyMessage both check.
+func (r *Rules) checkFields(m Message) error {
+	if err := r.Check(m.SignedHeader()); err != nil {
+		return err
+	}
+	return m.CheckFields()
+}
+
+// Forwarded returns a copy of m with the hop count raised by one, as the
+// next hop receives it, or ErrHopLimit if that would exceed max hops. The
+// copy shares m's byte slices.
+func Forwarded[T any, P interface {
+	*T
+	Hop() error
+}](m P) (P, error) {
+	f := *m
+	if err := P(&f).Hop(); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}

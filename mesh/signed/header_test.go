@@ -14,18 +14,18 @@ import (
 // The checks here are the ones every signed mesh message shares; the
 // envelope's and the post's tests keep only what is theirs.
 
+// key signs the tests' headers, made at created and checked at now, a
+// minute later, with a week's TTL; body stands for a format's own fields.
 var (
-	key     = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, ed25519.SeedSize))
-	created = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	now     = created.Add(time.Minute)
-	body    = []byte("the format's own fields")
+	key          = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, ed25519.SeedSize))
+	created, now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), time.Date(2026, 3, 1, 12, 1, 0, 0, time.UTC)
+	testTTL      = 7 * 24 * time.Hour
+	body         = []byte("the format's own fields")
 )
 
-const testTTL = 7 * 24 * time.Hour
-
-// rules are the limits both formats use today, so that the bounds tested
-// here are the ones nodes apply.
-var rules = Rules{Kind: "test", Version: 1, MaxHopsLimit: 32, MaxTTL: 30 * 24 * time.Hour, MaxClockSkew: 10 * time.Minute}
+// rules have the limits both formats use, so that the bounds tested here
+// are the ones nodes apply.
+var rules = Rules{Kind: "test", Version: 1, MaxHopsLimit: MaxHopsLimit, MaxTTL: MaxTTL, MaxClockSkew: MaxClockSkew}
 
 // signedBytes stands for a format's signed bytes: the shared start, the
 // origin domain and some fields of its own.
@@ -56,16 +56,10 @@ func check(h *Header, at time.Time) error {
 	return rules.Verify(h, at, func() []byte { return signedBytes(h) })
 }
 
-// longDomain returns a domain of n characters, valid up to 253: labels of
-// 62 and a last one of 1 to 63.
-func longDomain(n int) string {
-	var labels []string
-	for n > 63 {
-		labels = append(labels, strings.Repeat("d", 62))
-		n -= 63
-	}
-	return strings.Join(append(labels, strings.Repeat("d", n)), ".")
-}
+// domainOf returns a valid domain of n characters of one-letter labels
+// (n odd, up to 253) or one a letter longer (n even): the longest DNS name
+// is 253 characters.
+func domainOf(n int) string { return strings.Repeat("d.", (n-1)/2) + strings.Repeat("d", 2-n%2) }
 
 var sentinels = []error{
 	ErrVersionTooOld, ErrVersion, ErrOriginKey, ErrOriginDomain, ErrTTL, ErrMaxHops,
@@ -102,7 +96,7 @@ func TestEachBadFieldFailsWithItsOwnSentinel(t *testing.T) {
 		{"an uppercase origin domain is bad", func(h *Header) { h.OriginDomain = "N1.example.mesh" }, now, ErrOriginDomain},
 		{"an origin domain with a trailing dot is bad", func(h *Header) { h.OriginDomain = "n1.example.mesh." }, now, ErrOriginDomain},
 		{"an IP address as origin domain is bad", func(h *Header) { h.OriginDomain = "10.0.0.1" }, now, ErrOriginDomain},
-		{"an origin domain over 253 bytes is bad", func(h *Header) { h.OriginDomain = longDomain(254) }, now, ErrOriginDomain},
+		{"an origin domain over 253 bytes is bad", func(h *Header) { h.OriginDomain = domainOf(254) }, now, ErrOriginDomain},
 		{"a changed origin domain breaks the signature", func(h *Header) { h.OriginDomain = "n2.example.mesh" }, now, ErrBadSignature},
 		{"a zero TTL is bad", func(h *Header) { h.TTL = 0 }, now, ErrTTL},
 		{"a negative TTL is bad", func(h *Header) { h.TTL = -time.Hour }, now, ErrTTL},
@@ -158,7 +152,7 @@ func TestEveryBoundIsAccepted(t *testing.T) {
 		{"max hops of MaxHopsLimit are fine", "n1.example.mesh", testTTL, rules.MaxHopsLimit, rules.MaxHopsLimit, now},
 		{"a creation time exactly MaxClockSkew ahead is fine", "n1.example.mesh", testTTL, 8, 0, created.Add(-rules.MaxClockSkew)},
 		{"a single-label origin domain is fine", "n", testTTL, 8, 0, now},
-		{"an origin domain of 253 bytes is fine", longDomain(253), testTTL, 8, 0, now},
+		{"an origin domain of 253 bytes is fine", domainOf(253), testTTL, 8, 0, now},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -39,7 +39,10 @@ type Wire interface {
 // one of more than 2^32-1 seconds or not whole seconds, or a creation time
 // finer than a millisecond. (A function, not a method of Rules, because it
 // is generic: an interface argument would move w to the heap.)
-func ToWire[W Wire](r *Rules, h *Header, w W) error {
+//
+// fields are the format's own, written after the header; a failure to
+// write one is returned with its name.
+func ToWire[W Wire](r *Rules, h *Header, w W, fields ...Field) error {
 	if h.TTL < 0 || h.TTL%time.Second != 0 || h.TTL/time.Second > math.MaxUint32 {
 		return r.errorf(ErrMalformed, "TTL %s is not a whole number of seconds that fits 32 bits", h.TTL)
 	}
@@ -60,7 +63,35 @@ func ToWire[W Wire](r *Rules, h *Header, w W) error {
 	if err := w.SetSignature(h.Signature); err != nil {
 		return fmt.Errorf("%s to wire: signature: %w", r.Kind, err)
 	}
+	for _, f := range fields {
+		if err := f.set(); err != nil {
+			return fmt.Errorf("%s to wire: %s: %w", r.Kind, f.name, err)
+		}
+	}
 	return nil
+}
+
+// Field is one of a format's own fields for ToWire: its name and how to
+// write it.
+type Field struct {
+	name string
+	set  func() error
+}
+
+// Set returns the field name that set writes with v.
+func Set[V any](name string, set func(V) error, v V) Field {
+	return Field{name: name, set: func() error { return set(v) }}
+}
+
+// Marshal encodes a standalone message of r's format, the form its
+// messages are stored in: a root made by newRoot in a segment of size
+// bytes (capnpmsg.Size), filled by fill (the format's ToWire).
+func Marshal[W any](r *Rules, size int, newRoot func(*capnp.Segment) (W, error), fill func(W) error) ([]byte, error) {
+	b, err := capnpmsg.Marshal(size, newRoot, fill)
+	if err != nil {
+		return nil, fmt.Errorf("marshal %s: %w", r.Kind, err)
+	}
+	return b, nil
 }
 
 // FromWire reads the header out of w, copying its byte fields with c

@@ -128,7 +128,7 @@ const seenVersion = 2
 func encodeSeen(state protocol.SeenState, expires time.Time, from string) []byte {
 	b := make([]byte, seenLen, seenLen+len(from))
 	b[0] = seenVersion
-	b[1] = byte(state)
+	b[1] = seenCode(state)
 	putTime(b[2:], expires)
 	return append(b, from...)
 }
@@ -150,9 +150,9 @@ func decodeSeen(b []byte) (protocol.SeenState, time.Time, string, error) {
 	case len(b) > seenLen+MaxDomainLen:
 		return 0, time.Time{}, "", fmt.Errorf("%w: seen record names a neighbour of %d bytes", ErrCorrupt, len(b)-seenLen)
 	}
-	state := protocol.SeenState(b[1])
-	if state < protocol.SeenHeld || state > protocol.SeenDropped {
-		return 0, time.Time{}, "", fmt.Errorf("%w: seen state %d", ErrCorrupt, b[1])
+	state, err := seenStateOf(b[1])
+	if err != nil {
+		return 0, time.Time{}, "", err
 	}
 	expires, err := getTime(b[2:])
 	if err != nil {
@@ -201,7 +201,7 @@ type meshStatus struct {
 func encodeStatus(s meshStatus) []byte {
 	b := make([]byte, statusHeader, statusHeader+8+len(s.sender)+len(s.At)+len(s.Recipient))
 	b[0] = recordVersion
-	b[1] = byte(s.State)
+	b[1] = meshCode(s.State)
 	b[2] = reasonCode(s.Reason)
 	putTime(b[3:], s.Updated)
 	putTime(b[3+timeLen:], s.Expires)
@@ -218,10 +218,11 @@ func decodeStatus(id protocol.MeshID, b []byte) (meshStatus, error) {
 	if len(body) < statusHeader-1 {
 		return meshStatus{}, truncated("status", statusHeader-1, len(body))
 	}
-	s := meshStatus{MessageStatus: protocol.MessageStatus{ID: id, State: protocol.MeshState(body[0])}}
-	if s.State == protocol.MeshUnknown || s.State > protocol.MeshDropped {
-		return meshStatus{}, fmt.Errorf("%w: status state %d", ErrCorrupt, body[0])
+	state, err := meshStateOf(body[0])
+	if err != nil {
+		return meshStatus{}, err
 	}
+	s := meshStatus{MessageStatus: protocol.MessageStatus{ID: id, State: state}}
 	if int(body[1]) >= len(statusReasons) {
 		return meshStatus{}, fmt.Errorf("%w: status reason code %d", ErrCorrupt, body[1])
 	}

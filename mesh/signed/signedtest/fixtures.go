@@ -14,6 +14,13 @@ import (
 	"github.com/quicprochat/qpc/mesh/signed"
 )
 
+// The sample messages' origin, TTL and max hops.
+const (
+	Origin  = "n1.example.mesh"
+	TTL     = 7 * 24 * time.Hour
+	MaxHops = 8
+)
+
 // Fixed keys and times keep failures reproducible; the formats' tests make
 // their messages from them.
 var (
@@ -25,13 +32,6 @@ var (
 	Created = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	// Now is when they are checked: a minute after they were made.
 	Now = Created.Add(time.Minute)
-)
-
-// The sample messages' origin, TTL and max hops.
-const (
-	Origin  = "n1.example.mesh"
-	TTL     = 7 * 24 * time.Hour
-	MaxHops = 8
 )
 
 // Filler returns n bytes of a fixed pattern: a payload or body that is not
@@ -145,4 +145,37 @@ func (r *SignedReader) End() {
 	if len(r.rest) != 0 {
 		r.t.Fatalf("signed bytes do not follow the documented layout: %d trailing bytes in % x", len(r.rest), r.b)
 	}
+}
+
+// LongDomain returns a domain of n characters, valid up to 253 (the
+// longest DNS name): labels of 62 and a last one of 1 to 63.
+func LongDomain(n int) string {
+	var labels []string
+	for n > 63 {
+		labels = append(labels, strings.Repeat("d", 62))
+		n -= 63
+	}
+	return strings.Join(append(labels, strings.Repeat("d", n)), ".")
+}
+
+// Written returns m written by toWire (a format's ToWire) into a new
+// struct made by newRoot in arena, released when the test ends.
+func Written[M any, W any](t testing.TB, arena capnp.Arena, newRoot func(*capnp.Segment) (W, error), toWire func(M, W) error, m M) W {
+	t.Helper()
+	w := NewWire(t, arena, newRoot)
+	if err := toWire(m, w); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// ReadBack returns what fromWire (a format's FromWire) reads out of w,
+// failing the test if it cannot.
+func ReadBack[M any, W any](t testing.TB, w W, fromWire func(W) (M, error)) M {
+	t.Helper()
+	m, err := fromWire(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

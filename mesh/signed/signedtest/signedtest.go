@@ -1,6 +1,7 @@
 package signedtest
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/binary"
 	"errors"
@@ -42,6 +43,45 @@ type Format[M any] struct {
 	// MultiSegment encodes m as a writer that grows its message in
 	// segments does, in at least two segments.
 	MultiSegment func(t testing.TB, m M) []byte
+
+	// Kind is the format's name, which starts its errors ("envelope",
+	// "post").
+	Kind string
+	// Body returns m's variable part, the one Sign takes as body.
+	Body func(M) []byte
+	// Own are the format's own sentinels, beside package signed's: an
+	// error may wrap only the one it is about.
+	Own []error
+	// Bad are changes to a fresh message's own fields that Verify
+	// refuses, each with the sentinel it wraps. The first must be refused
+	// whatever the clock and the signature say: it is how the suite
+	// checks that the cheap checks come first.
+	Bad []Change[M]
+	// Tampered are changes to the format's own signed fields; Verify
+	// must refuse each as signed.ErrBadSignature.
+	Tampered []Change[M]
+	// IDOmitsOrigin says whether a message that another node signs over
+	// the same variable part has the original's id (a post: its id names
+	// the body in its channel, so a replay is a duplicate) or one of its
+	// own (an envelope: its id covers the origin).
+	IDOmitsOrigin bool
+	// ParseSigned reads SignedBytes by the layout the format documents
+	// (with a SignedReader), independently of the code that writes them.
+	ParseSigned func(t testing.TB, b []byte) M
+	// Wire writes m into a fresh struct with the format's ToWire and
+	// reads it back with its FromWire, failing the test if either fails.
+	Wire func(t testing.TB, m M) (signed.Wire, M)
+}
+
+// Change is a named change to a message, and the sentinel that Verify
+// refuses the changed message with.
+type Change[M any] struct {
+	// Name says what the change does, as a sentence.
+	Name string
+	// Change changes a fresh sample in place.
+	Change func(M)
+	// Want is the sentinel Verify's error must wrap (Bad only).
+	Want error
 }
 
 // Sample returns a fresh message whose variable part is n bytes of
@@ -59,7 +99,14 @@ func (f Format[M]) Sample(t testing.TB, n int) M {
 // Run runs the whole suite on f, each part as a subtest.
 func Run[M any](t *testing.T, f Format[M]) {
 	t.Run("a fresh message verifies, signed over its signed bytes", func(t *testing.T) { fresh(t, f) })
+	t.Run("Sign keeps a copy of the variable part", func(t *testing.T) { copies(t, f) })
+	t.Run("the signed bytes follow the documented layout", func(t *testing.T) { layout(t, f) })
 	t.Run("Sign refuses a header that Verify would reject", func(t *testing.T) { signRefuses(t, f) })
+	t.Run("Verify refuses each bad field with its own sentinel", func(t *testing.T) { bad(t, f) })
+	t.Run("Verify checks the fields before the clock and the clock before the signature", func(t *testing.T) { order(t, f) })
+	t.Run("a changed field of the format's own fails the signature", func(t *testing.T) { tamperedOwn(t, f) })
+	t.Run("a message another node signs over the same body is that node's", func(t *testing.T) { resigned(t, f) })
+	t.Run("the wire carries every header field", func(t *testing.T) { wire(t, f) })
 	t.Run("the id is the same at every hop, up to max hops", func(t *testing.T) { hops(t, f) })
 	t.Run("a changed header field fails the signature", func(t *testing.T) { tampered(t, f) })
 	t.Run("a message re-signed by another key under the origin's is a forgery", func(t *testing.T) { forged(t, f) })
@@ -102,6 +149,9 @@ func fresh[M any](t *testing.T, f Format[M]) {
 	}
 	if !reflect.DeepEqual(*h, want) {
 		t.Errorf("Sign made the header\n%+v\nwant\n%+v", *h, want)
+	}
+	if got := f.Body(m); !bytes.Equal(got, Filler(f.Sizes[0])) {
+		t.Errorf("Sign made the variable part % x, want % x", got, Filler(f.Sizes[0]))
 	}
 }
 

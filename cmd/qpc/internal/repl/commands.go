@@ -14,6 +14,7 @@ import (
 	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
 	"github.com/quicprochat/qpc/crypto/mls"
 	"github.com/quicprochat/qpc/internal/qrterm"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // replCommand is one of the REPL's slash commands. The table of them is
@@ -103,9 +104,14 @@ func (r *REPL) cmdQuit(context.Context, []string) error { return errQuit }
 
 // isSelf reports whether user names the account itself.
 func (r *REPL) isSelf(user string) bool {
-	self := r.eng.Self()
-	return strings.EqualFold(user, self) || strings.EqualFold(strings.TrimPrefix(user, "@"), self) ||
-		strings.Contains(self, "@") && strings.EqualFold(strings.TrimPrefix(user, "@"), self[:strings.Index(self, "@")])
+	self, err := protocol.ParseAddress(r.eng.Self())
+	if err != nil {
+		// An engine whose self is no address (a test's): only its name.
+		return strings.EqualFold(strings.TrimPrefix(user, "@"), r.eng.Self())
+	}
+	// "bob", "@bob", "bob@home" and "@bob@home" all name bob@home.
+	a, err := protocol.ParseRecipient(user, self.Domain)
+	return err == nil && a == self
 }
 
 func (r *REPL) cmdDM(ctx context.Context, args []string) error {

@@ -12,6 +12,7 @@ import (
 	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
 	"github.com/quicprochat/qpc/crypto/mls"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Engine is what the REPL asks of the conversation engine
@@ -283,13 +284,17 @@ func (r *REPL) formatLine(m chatdb.Message) string {
 // domain by name alone, anyone else as user@domain.
 func (r *REPL) who(addr string) string {
 	self := r.eng.Self()
-	switch {
-	case addr == "" || strings.EqualFold(addr, self):
+	if addr == "" || strings.EqualFold(addr, self) {
 		return "me"
-	case strings.Contains(self, "@") && strings.HasSuffix(strings.ToLower(addr), strings.ToLower(self[strings.Index(self, "@"):])):
-		return termtext.Safe(addr[:strings.LastIndex(addr, "@")])
 	}
-	return termtext.Safe(addr)
+	a, err := protocol.ParseAddress(addr)
+	if err != nil {
+		return termtext.Safe(addr)
+	}
+	if home, err := protocol.ParseAddress(self); err == nil && a.Domain == home.Domain {
+		return termtext.Safe(a.User)
+	}
+	return termtext.Safe(a.String())
 }
 
 // name is how a conversation is shown.

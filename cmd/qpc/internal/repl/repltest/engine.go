@@ -12,6 +12,7 @@ import (
 	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/crypto/mls"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Engine is an in-memory repl.Engine: conversations without a node or
@@ -52,14 +53,16 @@ func Label(c chatdb.Conversation) string {
 	return "#" + c.Name
 }
 
-func (f *Engine) domain() string { return f.self[strings.Index(f.self, "@")+1:] }
-
+// addr is the address user names, "bob" and "@bob" being of the account's
+// own domain, as the chat engine reads it (protocol.ParseRecipient); a
+// name that is no address stays as it is, lower case.
 func (f *Engine) addr(user string) string {
-	user = strings.ToLower(strings.TrimPrefix(user, "@"))
-	if !strings.Contains(user, "@") {
-		user += "@" + f.domain()
+	self, _ := protocol.ParseAddress(f.self)
+	a, err := protocol.ParseRecipient(user, self.Domain)
+	if err != nil {
+		return strings.ToLower(strings.TrimPrefix(user, "@"))
 	}
-	return user
+	return a.String()
 }
 
 // Self is repl.Engine's Self, in memory.
