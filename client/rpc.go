@@ -462,9 +462,13 @@ func (s *Subscription) Cancel(ctx context.Context) error {
 // waiting now, then each new one as it arrives.
 func (c *Client) Subscribe(ctx context.Context, afterSeq uint64, h Handler) (*Subscription, error) {
 	l := schemas.MessageListener_ServerToClient(handlerListener{h})
+	// The call's message takes a reference of its own, and only if it is
+	// built: a call on a connection that has just ended fails without
+	// building it, and the listener's goroutine would then run forever.
+	defer l.Release()
 	fut, release := c.node.Subscribe(ctx, func(p schemas.NodeService_subscribe_Params) error {
 		p.SetAfterSeq(afterSeq)
-		return p.SetListener(l)
+		return p.SetListener(l.AddRef())
 	})
 	defer release()
 	res, err := fut.Struct()
