@@ -133,6 +133,19 @@ func (c *Client) closedByNode() *ClosedByNodeError {
 	return closedByNode(c.qc)
 }
 
+// ended reports whether the QUIC connection has ended already.
+func (c *Client) ended() bool {
+	if c.qc == nil {
+		return false
+	}
+	select {
+	case <-c.qc.Context().Done():
+		return true
+	default:
+		return false
+	}
+}
+
 // closedByNode returns what the peer of qc said when it closed qc. The
 // RPC layer may see the end a moment before QUIC reports why, so it waits
 // for that, up to a second on a loaded machine; callers ask only after the

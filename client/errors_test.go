@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"capnproto.org/go/capnp/v3/exc"
 	"github.com/quic-go/quic-go"
 
 	"github.com/quicprochat/qpc/transport"
@@ -55,5 +56,18 @@ func TestHowAConnectionEndedSaysWhetherTheNodeClosedIt(t *testing.T) {
 				t.Errorf("closedByNodeCause = %+v, want code %d, QUIC %v, reason %q", got, tt.want.Code, tt.wantQUIC, tt.wantReason)
 			}
 		})
+	}
+}
+
+func TestACallCutWhileItWasSentSaysWhyTheNodeClosedTheConnection(t *testing.T) {
+	// What capnp's RPC returns when the stream write of a call fails
+	// because the node has just closed the connection: a failed send, not
+	// a disconnect, whose cause is the node's close.
+	busy := &quic.ApplicationError{Remote: true, ErrorCode: transport.CodeBusy, ErrorMessage: "too many connections from this address"}
+	sendErr := exc.Annotator("rpc").WrapFailed("send message", fmt.Errorf("encode: %w", busy))
+	err := (&Client{}).callErr("health", sendErr)
+	var closed *ClosedByNodeError
+	if !errors.As(err, &closed) || closed.Reason != busy.ErrorMessage || closed.Code != uint64(transport.CodeBusy) {
+		t.Errorf("callErr = %v, want the node's close", err)
 	}
 }

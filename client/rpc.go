@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"capnproto.org/go/capnp/v3"
+	"capnproto.org/go/capnp/v3/rpc"
 
 	"github.com/quicprochat/qpc/crypto/attest"
 	"github.com/quicprochat/qpc/protocol"
@@ -32,7 +33,13 @@ func (c *Client) callErr(method string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if capnp.IsDisconnected(err) {
+	// A call cut off by the node's close fails as disconnected; one whose
+	// message was being sent at that moment fails as a failed send, whose
+	// cause is the node's close itself or the closed RPC connection.
+	if closed := closedByNodeCause(err); closed != nil {
+		return fmt.Errorf("%s: %w", method, closed)
+	}
+	if capnp.IsDisconnected(err) || errors.Is(err, rpc.ErrConnClosed) || c.ended() {
 		if closed := c.closedByNode(); closed != nil {
 			return fmt.Errorf("%s: %w", method, closed)
 		}
