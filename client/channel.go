@@ -108,6 +108,7 @@ func (c *Client) ChannelFetch(ctx context.Context, ch protocol.ChannelID, afterS
 // stop.
 func (c *Client) ChannelSubscribe(ctx context.Context, cursors []protocol.ChannelCursor, h func(context.Context, []protocol.ChannelMessage) error) (*Subscription, error) {
 	l := schemas.ChannelListener_ServerToClient(postHandler{h})
+	defer l.Release() // the call's message holds its own reference, if built (see Subscribe)
 	fut, release := c.node.ChannelSubscribe(ctx, func(p schemas.NodeService_channelSubscribe_Params) error {
 		list, err := p.NewChannels(int32(min(len(cursors), math.MaxInt32)))
 		if err != nil {
@@ -116,7 +117,7 @@ func (c *Client) ChannelSubscribe(ctx context.Context, cursors []protocol.Channe
 		if err := protocol.ChannelCursorsToWire(cursors, list); err != nil {
 			return err
 		}
-		return p.SetListener(l)
+		return p.SetListener(l.AddRef())
 	})
 	defer release()
 	res, err := fut.Struct()

@@ -63,6 +63,12 @@ func Dial(ctx context.Context, addr string, trust transport.Trust, log *slog.Log
 		if errors.Is(err, context.DeadlineExceeded) {
 			return nil, fmt.Errorf("%s: %w", addr, ErrNoAnswer)
 		}
+		// A node that refuses a connection right after the handshake
+		// (at a bound) may have its close processed before the dial
+		// returns: the dial then fails with the node's reason.
+		if closed := closedByNodeCause(err); closed != nil {
+			return nil, fmt.Errorf("connect to %s: %w", addr, closed)
+		}
 		return nil, fmt.Errorf("connect to %s: %w", addr, err)
 	}
 	rc, err := transport.OpenRPC(ctx, qc, capnp.Client{}, log)
@@ -127,6 +133,19 @@ func (c *Client) closedByNode() *ClosedByNodeError {
 	return closedByNode(c.qc)
 }
 
+// ended reports whether the QUIC connection has ended already.
+func (c *Client) ended() bool {
+	if c.qc == nil {
+		return false
+	}
+	select {
+	case <-c.qc.Context().Done():
+		return true
+	default:
+		return false
+	}
+}
+
 // closedByNode returns what the peer of qc said when it closed qc. The
 // RPC layer may see the end a moment before QUIC reports why, so it waits
 // for that, up to a second on a loaded machine; callers ask only after the
@@ -137,9 +156,23 @@ func closedByNode(qc *quic.Conn) *ClosedByNodeError {
 	case <-time.After(time.Second):
 		return nil
 	}
+	return closedByNodeCause(context.Cause(qc.Context()))
+}
+
+// closedByNodeCause returns what the node said if cause, the end of a
+// connection or of a dial, is the node closing it, or nil.
+func closedByNodeCause(cause error) *ClosedByNodeError {
 	var app *quic.ApplicationError
-	if errors.As(context.Cause(qc.Context()), &app) && app.Remote {
+	if errors.As(cause, &app) && app.Remote {
 		return &ClosedByNodeError{Code: uint64(app.ErrorCode), Reason: app.ErrorMessage}
+	}
+	// The node's QUIC stack, not the node, refuses a connection whose
+	// handshake completed while its queue of connections waiting to be
+	// accepted was full (or the node was stopping): the node was busy,
+	// and says so in QUIC's words, without a reason of its own.
+	var te *quic.TransportError
+	if errors.As(cause, &te) && te.Remote && te.ErrorCode == quic.ConnectionRefused {
+		return &ClosedByNodeError{Code: uint64(transport.CodeBusy), Reason: "refused by the node's QUIC stack: busy", QUIC: true}
 	}
 	return nil
 }

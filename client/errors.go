@@ -65,6 +65,11 @@ type ClosedByNodeError struct {
 	Code uint64
 	// Reason is the node's explanation, as it sent it.
 	Reason string
+	// QUIC is set when the node's QUIC stack refused the connection
+	// (CONNECTION_REFUSED) before the node saw it: its queue of
+	// connections waiting to be accepted was full, or the node was
+	// stopping. Code is then transport.CodeBusy, and Reason says so.
+	QUIC bool
 }
 
 func (e *ClosedByNodeError) Error() string {

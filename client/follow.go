@@ -107,6 +107,9 @@ func followOnce(ctx context.Context, o *FollowOptions) error {
 	if err != nil {
 		return err
 	}
+	// A connection that ends takes the subscription with it, but the
+	// reference to it is this side's to drop (Cancel drops it too).
+	defer sub.sub.Release()
 	done := c.Done()
 	for {
 		select {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"capnproto.org/go/capnp/v3"
+	"capnproto.org/go/capnp/v3/rpc"
 
 	"github.com/quicprochat/qpc/crypto/attest"
 	"github.com/quicprochat/qpc/protocol"
@@ -32,7 +33,13 @@ func (c *Client) callErr(method string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if capnp.IsDisconnected(err) {
+	// A call cut off by the node's close fails as disconnected; one whose
+	// message was being sent at that moment fails as a failed send, whose
+	// cause is the node's close itself or the closed RPC connection.
+	if closed := closedByNodeCause(err); closed != nil {
+		return fmt.Errorf("%s: %w", method, closed)
+	}
+	if capnp.IsDisconnected(err) || errors.Is(err, rpc.ErrConnClosed) || c.ended() {
 		if closed := c.closedByNode(); closed != nil {
 			return fmt.Errorf("%s: %w", method, closed)
 		}
@@ -462,9 +469,13 @@ func (s *Subscription) Cancel(ctx context.Context) error {
 // waiting now, then each new one as it arrives.
 func (c *Client) Subscribe(ctx context.Context, afterSeq uint64, h Handler) (*Subscription, error) {
 	l := schemas.MessageListener_ServerToClient(handlerListener{h})
+	// The call's message takes a reference of its own, and only if it is
+	// built: a call on a connection that has just ended fails without
+	// building it, and the listener's goroutine would then run forever.
+	defer l.Release()
 	fut, release := c.node.Subscribe(ctx, func(p schemas.NodeService_subscribe_Params) error {
 		p.SetAfterSeq(afterSeq)
-		return p.SetListener(l)
+		return p.SetListener(l.AddRef())
 	})
 	defer release()
 	res, err := fut.Struct()

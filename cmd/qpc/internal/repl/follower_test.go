@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/quicprochat/qpc/app"
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chat"
@@ -27,6 +29,11 @@ const testDomain = "node1.example.mesh"
 // cleanup stops it if the test did not.
 func runNode(t *testing.T) (addr, fingerprint string, stop func() error) {
 	t.Helper()
+	// Registered first, so it runs last: once the node, the sessions,
+	// the engines and the follower of the test have stopped, nothing of
+	// theirs may still run.
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 	cfg := config.Default()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Domain = testDomain
@@ -144,6 +151,17 @@ func TestTheFollowerFeedsTheEngineAnnouncesAMoveAndGoesOfflineOnce(t *testing.T)
 	})
 	f.Start(ctx, addr, b.Client())
 	defer f.Stop()
+	// The follower hands the connection to bob's engine on its own
+	// goroutine, and the engine publishes bob's KeyPackages then: alice
+	// can open a DM with bob only after that. Online holds the engine's
+	// lock that Connected holds meanwhile, so once it says yes, they are
+	// published.
+	for deadline := time.Now().Add(time.Minute); !eb.Online(); {
+		if time.Now().After(deadline) {
+			t.Fatal("bob's engine is not online a minute after the follower started")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if f.Server() != addr {
 		t.Errorf("server %q, want %q", f.Server(), addr)
 	}
