@@ -23,6 +23,21 @@ func TestConcurrentUseIsSafe(t *testing.T) {
 
 	var writers, readers sync.WaitGroup
 	stop := make(chan struct{})
+	// The waiter holds its first Changed channel before any writer
+	// starts: on a busy machine the writers could otherwise finish before
+	// the waiter first runs, and no change would be left to wake it.
+	wakes := 0
+	first := tb.Changed()
+	readers.Go(func() {
+		for ch := first; ; ch = tb.Changed() {
+			select {
+			case <-ch:
+				wakes++
+			case <-stop:
+				return
+			}
+		}
+	})
 	writers.Go(func() {
 		for i := range iterations {
 			if _, err := tb.Learn("b.mesh", lists[i%2], at(i)); err != nil {
@@ -61,18 +76,6 @@ func TestConcurrentUseIsSafe(t *testing.T) {
 			}
 		})
 	}
-	wakes := 0
-	readers.Go(func() {
-		for {
-			ch := tb.Changed()
-			select {
-			case <-ch:
-				wakes++
-			case <-stop:
-				return
-			}
-		}
-	})
 	writers.Wait()
 	close(stop)
 	readers.Wait()
