@@ -361,6 +361,9 @@ func (r *report) block(lines []string) {
 
 // short is a package's name without the module's path.
 func (r *report) short(pkg string) string {
+	if r.module != "" && pkg == strings.TrimSuffix(r.module, "/") {
+		return "." // the module's root package
+	}
 	if s, ok := strings.CutPrefix(pkg, r.module); ok && s != "" {
 		return s
 	}

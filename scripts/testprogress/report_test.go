@@ -301,3 +301,17 @@ func TestTimesAreWrittenForPeople(t *testing.T) {
 		}
 	}
 }
+
+func TestPackagesAreNamedWithoutTheModulesPath(t *testing.T) {
+	r := newReport(new(strings.Builder), 5*time.Second, "example.org/m", time.Unix(0, 0))
+	for pkg, want := range map[string]string{
+		"example.org/m":      ".",
+		"example.org/m/a/b":  "a/b",
+		"example.org/mother": "example.org/mother",
+		"other.org/x":        "other.org/x",
+	} {
+		if got := r.short(pkg); got != want {
+			t.Errorf("short(%q) = %q, want %q", pkg, got, want)
+		}
+	}
+}
