@@ -240,3 +240,62 @@ func TestARelayWithoutALinkSaysWhetherThePeerIsKnown(t *testing.T) {
 		t.Errorf("ResolveUser without a link: %v, want ErrUnknownDomain", err)
 	}
 }
+
+// A peer that restarts is unlinked a moment before its new link is up; a
+// lookup in that gap waits for the new link, as one on the broken link
+// would, while a peer lost long ago or never linked costs no wait.
+func TestALookupInTheGapOfAPeersRestartWaitsForItsNewLink(t *testing.T) {
+	m := newBareManager(t)
+	ctx := context.Background()
+	const peer = "n2.example.mesh"
+	if m.justDown(peer) != 0 {
+		t.Fatal("a peer never linked is waited for")
+	}
+	// closeErr stands for the QUIC connection these links lack.
+	first := &link{domain: peer, addr: "192.0.2.7:7000", done: make(chan struct{}), closeErr: errors.New("peer restarted")}
+	if err := m.register(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	m.unregister(first)
+	if m.justDown(peer) <= 0 {
+		t.Fatal("a link lost just now is not waited for")
+	}
+
+	// The new link comes up once the lookup has asked how long ago the
+	// old one was lost (the first clock reading from here on), so that
+	// the lookup is in the gap; the fallback is for a lookup that never
+	// asks, which must then fail below.
+	asked := make(chan struct{})
+	var once sync.Once
+	m.cfg.Now = func() time.Time {
+		once.Do(func() { close(asked) })
+		return time.Now()
+	}
+	second := &link{domain: peer, addr: "192.0.2.7:7000", done: make(chan struct{}), closeErr: errors.New("peer stopped")}
+	registered := make(chan error, 1)
+	go func() {
+		select {
+		case <-asked:
+		case <-time.After(5 * time.Second):
+		}
+		registered <- m.register(ctx, second)
+	}()
+	via, err := lookup(ctx, m, peer, func(l *link) (*link, error) { return l, nil })
+	if err != nil || via != second {
+		t.Fatalf("lookup in the gap: via %p, %v; want the new link %p", via, err, second)
+	}
+	if err := <-registered; err != nil {
+		t.Fatal(err)
+	}
+
+	// Lost long ago: the lookup fails at once, for the mesh to take over.
+	m.unregister(second)
+	later := time.Now().Add(time.Hour)
+	m.cfg.Now = func() time.Time { return later }
+	if w := m.justDown(peer); w != 0 {
+		t.Fatalf("a link lost an hour ago is waited for (%v)", w)
+	}
+	if _, err := lookup(ctx, m, peer, func(l *link) (*link, error) { return l, nil }); !errors.Is(err, protocol.ErrPeerUnreachable) || !errors.Is(err, protocol.ErrNoLink) {
+		t.Fatalf("lookup of a peer lost long ago: %v, want ErrPeerUnreachable with ErrNoLink", err)
+	}
+}

@@ -128,6 +128,9 @@ type Manager struct {
 // peerState is what Links reports about one peer.
 type peerState struct {
 	protocol.Link
+	// lost is when the peer's last up link went down; zero while one
+	// is up or before the first.
+	lost time.Time
 }
 
 // New returns a Manager. It validates cfg.Cert against cfg.Domain.
@@ -189,7 +192,7 @@ func New(cfg Config) (*Manager, error) {
 		m.cfg.Calls = nopCalls{}
 	}
 	for _, addr := range cfg.Peers {
-		m.peers[addr] = &peerState{protocol.Link{Address: addr, State: protocol.LinkDown, Since: cfg.Now()}}
+		m.peers[addr] = &peerState{Link: protocol.Link{Address: addr, State: protocol.LinkDown, Since: cfg.Now()}}
 	}
 	return m, nil
 }
@@ -529,6 +532,7 @@ func (m *Manager) register(ctx context.Context, l *link) error {
 	st := m.stateLocked(l.addr, l.domain)
 	st.Address = l.addr
 	st.State, st.Since, st.LastError = protocol.LinkUp, m.cfg.Now(), ""
+	st.lost = time.Time{}
 	close(m.linked)
 	m.linked = make(chan struct{})
 	m.mu.Unlock()
@@ -549,7 +553,12 @@ func (m *Manager) register(ctx context.Context, l *link) error {
 // relink waits up to relinkWait for a link to domain other than old, after
 // old broke: the dialer redials at once, and a lookup is worth one retry.
 func (m *Manager) relink(ctx context.Context, domain string, old *link) *link {
-	timer := time.NewTimer(relinkWait)
+	return m.relinkWithin(ctx, domain, old, relinkWait)
+}
+
+// relinkWithin is relink with its own bound.
+func (m *Manager) relinkWithin(ctx context.Context, domain string, old *link, wait time.Duration) *link {
+	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	for {
 		m.mu.Lock()
@@ -572,6 +581,19 @@ func (m *Manager) relink(ctx context.Context, domain string, old *link) *link {
 // before it retries; a redial takes one backoff step and a handshake.
 const relinkWait = 3 * time.Second
 
+// justDown returns how much of relinkWait is left since the link to
+// domain went down, or 0 when none is lost: a peer that has been
+// unreachable for a while, or never was linked, costs a lookup no wait.
+func (m *Manager) justDown(domain string) time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, ok := m.peers[domain]
+	if !ok || st.lost.IsZero() {
+		return 0
+	}
+	return max(0, relinkWait-m.cfg.Now().Sub(st.lost))
+}
+
 // unregister removes l when it has closed.
 func (m *Manager) unregister(l *link) {
 	m.mu.Lock()
@@ -583,6 +605,7 @@ func (m *Manager) unregister(l *link) {
 	m.forgetStatement(l)
 	st := m.stateLocked(l.addr, l.domain)
 	st.State, st.Since = protocol.LinkDown, m.cfg.Now()
+	st.lost = st.Since
 	m.mu.Unlock()
 	m.obs.LinkState(l.domain, protocol.LinkDown)
 	if m.cfg.Mesh != nil {
@@ -600,14 +623,14 @@ func (m *Manager) stateLocked(addr, domain string) *peerState {
 	if domain == "" {
 		st := m.peers[addr]
 		if st == nil {
-			st = &peerState{protocol.Link{Address: addr}}
+			st = &peerState{Link: protocol.Link{Address: addr}}
 			m.peers[addr] = st
 		}
 		return st
 	}
 	st := m.peers[domain]
 	if st == nil {
-		st = &peerState{protocol.Link{Domain: domain, Address: addr}}
+		st = &peerState{Link: protocol.Link{Domain: domain, Address: addr}}
 		m.peers[domain] = st
 	}
 	if byAddr := m.peers[addr]; byAddr != nil && byAddr != st && addr != "" {
@@ -756,6 +779,16 @@ func (m *Manager) OrderCommit(ctx context.Context, home string, c protocol.Commi
 
 func lookup[T any](ctx context.Context, m *Manager, domain string, call func(*link) (T, error)) (T, error) {
 	l, err := m.lookupRoute(ctx, domain)
+	if err != nil && errors.Is(err, protocol.ErrPeerUnreachable) {
+		// The link to a peer that restarted is dropped a moment before
+		// the new one is up; a lookup in that gap waits for it as a
+		// lookup on the broken link would have.
+		if wait := m.justDown(domain); wait > 0 {
+			if nl := m.relinkWithin(ctx, domain, nil, wait); nl != nil {
+				l, err = nl, nil
+			}
+		}
+	}
 	if err != nil {
 		var zero T
 		return zero, err
