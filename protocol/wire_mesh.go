@@ -74,43 +74,28 @@ func millisFromWire(ms int64) time.Time {
 	return time.UnixMilli(ms)
 }
 
+// meshStates is what each mesh state is called on the wire.
+var meshStates = Pairs[MeshState, schemas.MeshState]{
+	{A: MeshUnknown, B: schemas.MeshState_unknown},
+	{A: MeshQueued, B: schemas.MeshState_queued},
+	{A: MeshForwarded, B: schemas.MeshState_forwarded},
+	{A: MeshDelivered, B: schemas.MeshState_delivered},
+	{A: MeshExpired, B: schemas.MeshState_expired},
+	{A: MeshDropped, B: schemas.MeshState_dropped},
+}
+
 // MeshStateToWire maps a mesh state to the wire; a state the schema does
 // not have goes as unknown.
 func MeshStateToWire(s MeshState) schemas.MeshState {
-	switch s {
-	case MeshQueued:
-		return schemas.MeshState_queued
-	case MeshForwarded:
-		return schemas.MeshState_forwarded
-	case MeshDelivered:
-		return schemas.MeshState_delivered
-	case MeshExpired:
-		return schemas.MeshState_expired
-	case MeshDropped:
-		return schemas.MeshState_dropped
-	}
-	return schemas.MeshState_unknown
+	w, _ := meshStates.To(s) // the zero value is unknown
+	return w
 }
 
 // MeshStateFromWire maps a wire mesh state to a MeshState; ok is false
 // for a state this build does not know (from a newer node), which reads
 // as MeshUnknown.
 func MeshStateFromWire(s schemas.MeshState) (state MeshState, ok bool) {
-	switch s {
-	case schemas.MeshState_unknown:
-		return MeshUnknown, true
-	case schemas.MeshState_queued:
-		return MeshQueued, true
-	case schemas.MeshState_forwarded:
-		return MeshForwarded, true
-	case schemas.MeshState_delivered:
-		return MeshDelivered, true
-	case schemas.MeshState_expired:
-		return MeshExpired, true
-	case schemas.MeshState_dropped:
-		return MeshDropped, true
-	}
-	return MeshUnknown, false
+	return meshStates.From(s)
 }
 
 // MessageStatusesToWire writes sts into a new list made by alloc (a

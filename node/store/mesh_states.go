@@ -12,33 +12,34 @@ import (
 // is a corrupt record, not a state nobody knows. Code 0 is never a state,
 // so a zeroed record does not read as one.
 
+// seenCodes and meshCodes are the codes of the states.
+var (
+	seenCodes = protocol.Pairs[protocol.SeenState, byte]{
+		{A: protocol.SeenHeld, B: 1},
+		{A: protocol.SeenForwarded, B: 2},
+		{A: protocol.SeenDelivered, B: 3},
+		{A: protocol.SeenDropped, B: 4},
+	}
+	meshCodes = protocol.Pairs[protocol.MeshState, byte]{
+		{A: protocol.MeshQueued, B: 1},
+		{A: protocol.MeshForwarded, B: 2},
+		{A: protocol.MeshDelivered, B: 3},
+		{A: protocol.MeshExpired, B: 4},
+		{A: protocol.MeshDropped, B: 5},
+	}
+)
+
 // seenCode is the byte a seen record stores for state; 0 for a state that
 // has no code (which decodeSeen refuses).
 func seenCode(state protocol.SeenState) byte {
-	switch state {
-	case protocol.SeenHeld:
-		return 1
-	case protocol.SeenForwarded:
-		return 2
-	case protocol.SeenDelivered:
-		return 3
-	case protocol.SeenDropped:
-		return 4
-	}
-	return 0
+	c, _ := seenCodes.To(state)
+	return c
 }
 
 // seenStateOf is the state of a seen record's code, or ErrCorrupt.
 func seenStateOf(code byte) (protocol.SeenState, error) {
-	switch code {
-	case 1:
-		return protocol.SeenHeld, nil
-	case 2:
-		return protocol.SeenForwarded, nil
-	case 3:
-		return protocol.SeenDelivered, nil
-	case 4:
-		return protocol.SeenDropped, nil
+	if s, ok := seenCodes.From(code); ok {
+		return s, nil
 	}
 	return 0, fmt.Errorf("%w: seen state %d", ErrCorrupt, code)
 }
@@ -46,34 +47,14 @@ func seenStateOf(code byte) (protocol.SeenState, error) {
 // meshCode is the byte a status record stores for state; 0 for
 // MeshUnknown and any state without a code (which decodeStatus refuses).
 func meshCode(state protocol.MeshState) byte {
-	switch state {
-	case protocol.MeshQueued:
-		return 1
-	case protocol.MeshForwarded:
-		return 2
-	case protocol.MeshDelivered:
-		return 3
-	case protocol.MeshExpired:
-		return 4
-	case protocol.MeshDropped:
-		return 5
-	}
-	return 0
+	c, _ := meshCodes.To(state)
+	return c
 }
 
 // meshStateOf is the state of a status record's code, or ErrCorrupt.
 func meshStateOf(code byte) (protocol.MeshState, error) {
-	switch code {
-	case 1:
-		return protocol.MeshQueued, nil
-	case 2:
-		return protocol.MeshForwarded, nil
-	case 3:
-		return protocol.MeshDelivered, nil
-	case 4:
-		return protocol.MeshExpired, nil
-	case 5:
-		return protocol.MeshDropped, nil
+	if s, ok := meshCodes.From(code); ok {
+		return s, nil
 	}
 	return 0, fmt.Errorf("%w: status state %d", ErrCorrupt, code)
 }
