@@ -13,11 +13,10 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/quicprochat/qpc/app"
+	"github.com/quicprochat/qpc/app/apptest"
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/client/session"
-	"github.com/quicprochat/qpc/config"
 	"github.com/quicprochat/qpc/crypto/channel"
 	"github.com/quicprochat/qpc/crypto/opaque"
 	"github.com/quicprochat/qpc/protocol"
@@ -33,41 +32,15 @@ const domain = "node1.example.mesh"
 
 var fastOPAQUE = opaque.Config{KSF: opaque.Identity{}}
 
-type testNode struct {
-	addr, fingerprint string
-}
-
-// startNode runs a node until the test ends, and checks that it stopped
-// cleanly.
-func startNode(t *testing.T) testNode {
+// startNode runs a node until the test ends; the node's cleanup checks
+// that it stopped cleanly.
+func startNode(t *testing.T) *apptest.Node {
 	t.Helper()
 	// Registered first, so run last: after every session, engine and
 	// node of the test has closed, nothing of theirs may still run.
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
-	cfg := config.Default()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.Domain = domain
-	cfg.DataDir = t.TempDir()
-	n, err := app.NewNode(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("node Run: %v", err)
-			}
-		case <-time.After(2 * app.ShutdownGrace):
-			t.Error("the node did not stop")
-		}
-	})
-	return testNode{addr: n.Addr().String(), fingerprint: n.Fingerprint()}
+	return apptest.Run(t, domain)
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -80,7 +53,7 @@ func ctxT(t *testing.T) context.Context {
 // what the Session told them.
 type person struct {
 	t        *testing.T
-	n        testNode
+	n        *apptest.Node
 	user     string
 	pw       []byte
 	stateDir string
@@ -90,7 +63,7 @@ type person struct {
 	notices []string
 }
 
-func newPerson(t *testing.T, n testNode, user string) *person {
+func newPerson(t *testing.T, n *apptest.Node, user string) *person {
 	return &person{t: t, n: n, user: user, pw: []byte("password of " + user), stateDir: t.TempDir()}
 }
 
@@ -98,7 +71,7 @@ func (p *person) config() session.Config {
 	return session.Config{
 		StateDir: p.stateDir,
 		Dial: func(ctx context.Context, server string) (*client.Client, error) {
-			return client.Dial(ctx, server, transport.Trust{Pin: p.n.fingerprint}, nil)
+			return client.Dial(ctx, server, transport.Trust{Pin: p.n.Fingerprint}, nil)
 		},
 		Password: func(prompt string) ([]byte, bool, error) {
 			p.mu.Lock()
@@ -119,14 +92,14 @@ func (p *person) config() session.Config {
 }
 
 func (p *person) current() client.Current {
-	return client.Current{User: p.user, Server: p.n.addr, Fingerprint: p.n.fingerprint}
+	return client.Current{User: p.user, Server: p.n.Addr, Fingerprint: p.n.Fingerprint}
 }
 
 // register registers the person on the node with a Session and returns it.
 func (p *person) register() *session.Session {
 	p.t.Helper()
 	ctx := ctxT(p.t)
-	c, err := p.config().Dial(ctx, p.n.addr)
+	c, err := p.config().Dial(ctx, p.n.Addr)
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -168,7 +141,7 @@ func TestRegisterMakesTheAccountCurrentAndALoginResumesItsKeys(t *testing.T) {
 		t.Errorf("register gave notices %q; new keys of a new account are no news", alice.notices)
 	}
 	fp := s.Account().Keys.Fingerprint()
-	if got := s.Current(); got.Address() != "alice@"+domain || got.Server != n.addr || got.Fingerprint != n.fingerprint {
+	if got := s.Current(); got.Address() != "alice@"+domain || got.Server != n.Addr || got.Fingerprint != n.Fingerprint {
 		t.Errorf("current %+v", got)
 	}
 	cur, err := client.LoadCurrent(alice.stateDir)
@@ -208,7 +181,7 @@ func TestLoginRefusalsAreTyped(t *testing.T) {
 	alice := newPerson(t, n, "alice")
 	alice.register().Close()
 
-	if _, err := session.Login(ctxT(t), alice.config(), client.Current{Server: n.addr}, false); !errors.Is(err, session.ErrNoAccount) {
+	if _, err := session.Login(ctxT(t), alice.config(), client.Current{Server: n.Addr}, false); !errors.Is(err, session.ErrNoAccount) {
 		t.Errorf("login without a user: %v, want ErrNoAccount", err)
 	}
 	wrong := newPerson(t, n, "alice")
@@ -428,7 +401,7 @@ func TestFollowResumesOnANewConnectionAndLogsInAgainWhenTheTokenIsRefused(t *tes
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b.State().SessionToken = tc.token
-			o := b.FollowOptions(n.addr, nil) // dialled anew, not the login's connection
+			o := b.FollowOptions(n.Addr, nil) // dialled anew, not the login's connection
 			var mu sync.Mutex
 			loggedIn := false
 			login := o.Login

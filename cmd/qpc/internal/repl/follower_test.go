@@ -10,11 +10,10 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/quicprochat/qpc/app"
+	"github.com/quicprochat/qpc/app/apptest"
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/client/session"
-	"github.com/quicprochat/qpc/config"
 	"github.com/quicprochat/qpc/crypto/opaque"
 	"github.com/quicprochat/qpc/transport"
 )
@@ -34,38 +33,8 @@ func runNode(t *testing.T) (addr, fingerprint string, stop func() error) {
 	// theirs may still run.
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
-	cfg := config.Default()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.Domain = testDomain
-	cfg.DataDir = t.TempDir()
-	n, err := app.NewNode(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	var stopped error
-	var once bool
-	stop = func() error {
-		if once {
-			return stopped
-		}
-		once = true
-		cancel()
-		select {
-		case stopped = <-done:
-		case <-time.After(2 * app.ShutdownGrace):
-			t.Error("the node did not stop")
-		}
-		return stopped
-	}
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("node Run: %v", err)
-		}
-	})
-	return n.Addr().String(), n.Fingerprint(), stop
+	n := apptest.Run(t, testDomain)
+	return n.Addr, n.Fingerprint, n.Stop
 }
 
 // register makes user's account on the node with a Session.
