@@ -219,6 +219,15 @@ func legitimateUserInFlood(t *testing.T, ctx context.Context, p *nodeProc, user 
 	return nil
 }
 
+// checkGrowth fails t when the node's peak RSS grew from hwm0 to hwm by
+// more than bound bytes.
+func checkGrowth(t *testing.T, hwm0, hwm, bound int64) {
+	t.Helper()
+	if hwm-hwm0 > bound {
+		t.Errorf("node's peak RSS grew by %d MiB, more than %d MiB", (hwm-hwm0)>>20, bound>>20)
+	}
+}
+
 // closeCode returns the application error code a connection was closed
 // with, or -1 when it is open or ended otherwise.
 func closeCode(c *quic.Conn) int {
@@ -309,9 +318,7 @@ func TestOversizedFramesWithoutLoginAreRefusedUnread(t *testing.T) {
 	const bound = 16 << 20
 	t.Logf("node RSS %d MiB before, peak %d MiB (was %d MiB) after %d connections announcing %d MiB frames; body bytes taken per connection: %v",
 		rss0>>20, hwm>>20, hwm0>>20, conns, announced>>20, sent)
-	if hwm-hwm0 > bound {
-		t.Errorf("node's peak RSS grew by %d MiB, more than %d MiB", (hwm-hwm0)>>20, bound>>20)
-	}
+	checkGrowth(t, hwm0, hwm, bound)
 	if err := legitimateUser(ctx, p, "after"); err != nil {
 		t.Errorf("a user after the attack: %v", err)
 	}
@@ -388,9 +395,7 @@ func TestPipelinedCallsWhoseAnswersAreNeverReadStallTheClientNotTheNode(t *testi
 		}
 	}
 	const bound = 16 << 20
-	if hwm-hwm0 > bound {
-		t.Errorf("node's peak RSS grew by %d MiB, more than %d MiB", (hwm-hwm0)>>20, bound>>20)
-	}
+	checkGrowth(t, hwm0, hwm, bound)
 }
 
 func TestIdleConnectionsFromOneSourceLeaveRoomAndAreClosedAtTheLoginDeadline(t *testing.T) {
@@ -487,9 +492,7 @@ func TestIdleConnectionsFromOneSourceLeaveRoomAndAreClosedAtTheLoginDeadline(t *
 		t.Errorf("only %d of %d connections from one source were refused", busy, flood)
 	}
 	const bound = 48 << 20
-	if hwm-hwm0 > bound {
-		t.Errorf("node's peak RSS grew by %d MiB, more than %d MiB", (hwm-hwm0)>>20, bound>>20)
-	}
+	checkGrowth(t, hwm0, hwm, bound)
 }
 
 // TestTheRouterSettingHoldsUnderEveryAttackAtOnce runs the three attacks
