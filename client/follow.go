@@ -26,8 +26,9 @@ type FollowOptions struct {
 	// goroutine. It returns the sequence number up to which messages are
 	// handled, which Follow acknowledges.
 	Handler func(c *Client, msgs []protocol.Message) (handled uint64)
-	// Disconnected is told why a connection ended and how long Follow
-	// waits before it dials again. May be nil.
+	// Disconnected is told why a connection ended (ErrConnectionEnded
+	// when it closed after it worked) and how long Follow waits before
+	// it dials again. May be nil.
 	Disconnected func(err error, retryIn time.Duration)
 	// MinBackoff and MaxBackoff bound the wait between attempts (defaults
 	// 200 ms and 30 s); it doubles after each failure, with jitter.
@@ -67,6 +68,7 @@ func keepFollowing(ctx context.Context, o *FollowOptions, once func(ctx context.
 		}
 		if err == nil {
 			backoff = o.MinBackoff // a connection that worked resets the wait
+			err = ErrConnectionEnded
 		}
 		wait := backoff/2 + rand.N(backoff/2+1)
 		if o.Disconnected != nil {
@@ -80,6 +82,10 @@ func keepFollowing(ctx context.Context, o *FollowOptions, once func(ctx context.
 		backoff = min(2*backoff, o.MaxBackoff)
 	}
 }
+
+// ErrConnectionEnded is why a followed connection ended when it closed
+// after it worked, without an error of its own.
+var ErrConnectionEnded = errors.New("connection closed")
 
 // fatalError ends Follow.
 type fatalError struct{ err error }

@@ -574,7 +574,7 @@ func followChannel(ctx context.Context, s *session.Session, c *channelCmd, keys 
 	conn := s.FollowOptions(s.Current().Server, s.Client())
 	conn.Connected = func(cl *client.Client) { s.Account().Client = cl }
 	conn.Disconnected = func(err error, retry time.Duration) {
-		fmt.Fprintf(c.stderr, "qpc channel recv: %v; reconnecting in %s\n", disconnectReason(err), retry.Round(10*time.Millisecond))
+		fmt.Fprintf(c.stderr, "qpc channel recv: %v; reconnecting in %s\n", err, retry.Round(10*time.Millisecond))
 	}
 	err := client.FollowChannels(ctx, client.ChannelFollowOptions{
 		Connection: conn,

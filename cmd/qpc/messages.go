@@ -247,7 +247,7 @@ func followMessages(ctx context.Context, s *session.Session, f *clientFlags, std
 		return handled
 	}
 	o.Disconnected = func(err error, retry time.Duration) {
-		fmt.Fprintf(f.stderr, "qpc recv: %v; reconnecting in %s\n", disconnectReason(err), retry.Round(10*time.Millisecond))
+		fmt.Fprintf(f.stderr, "qpc recv: %v; reconnecting in %s\n", err, retry.Round(10*time.Millisecond))
 	}
 	err := client.Follow(ctx, o)
 	if err != nil {
@@ -255,13 +255,4 @@ func followMessages(ctx context.Context, s *session.Session, f *clientFlags, std
 		return exitFailure
 	}
 	return exitOK
-}
-
-// disconnectReason says why a followed connection ended; Follow gives nil
-// when the connection closed after it worked.
-func disconnectReason(err error) error {
-	if err == nil {
-		return errors.New("connection closed")
-	}
-	return err
 }

@@ -2,7 +2,6 @@ package repl
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -81,7 +80,7 @@ func (n *Follower) Start(ctx context.Context, addr string, first *client.Client)
 		n.offline, n.moving = true, false
 		n.mu.Unlock()
 		if !was { // once per outage
-			n.cfg.Status(fmt.Sprintf("offline: %v; retrying in %s", disconnectReason(err), retry.Round(100*time.Millisecond)))
+			n.cfg.Status(fmt.Sprintf("offline: %v; retrying in %s", err, retry.Round(100*time.Millisecond)))
 		}
 	}
 	done := n.done
@@ -131,12 +130,3 @@ func (n *Follower) Channel(args []string, w io.Writer) { n.cfg.Channel(n.Server(
 
 // Fingerprint returns the account's identity key fingerprint.
 func (n *Follower) Fingerprint() string { return n.cfg.Session.Account().Keys.Fingerprint() }
-
-// disconnectReason says why a followed connection ended; Follow gives nil
-// when the connection closed after it worked.
-func disconnectReason(err error) error {
-	if err == nil {
-		return errors.New("connection closed")
-	}
-	return err
-}
