@@ -86,20 +86,21 @@ func ParseRecoveryCode(s string) (AccountKey, error) {
 
 // recoveryChecksum is the CRC-16 described in RecoveryCode's doc.
 func recoveryChecksum(seed []byte) uint16 {
-	crc := uint16(0xffff)
-	feed := func(b []byte) {
-		for _, x := range b {
-			crc ^= uint16(x) << 8
-			for range 8 {
-				if crc&0x8000 != 0 {
-					crc = crc<<1 ^ 0x1021
-				} else {
-					crc <<= 1
-				}
+	return crc16(crc16(0xffff, []byte(recoveryContext)), seed)
+}
+
+// crc16 continues a CRC-16 with polynomial 0x1021, most significant bit
+// first, from crc over b.
+func crc16(crc uint16, b []byte) uint16 {
+	for _, x := range b {
+		crc ^= uint16(x) << 8
+		for range 8 {
+			if crc&0x8000 != 0 {
+				crc = crc<<1 ^ 0x1021
+			} else {
+				crc <<= 1
 			}
 		}
 	}
-	feed([]byte(recoveryContext))
-	feed(seed)
 	return crc
 }
