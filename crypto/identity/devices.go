@@ -336,6 +336,26 @@ func (l *DeviceList) AddKeys(acct AccountKey, name string, identityKey ed25519.P
 	return d, nil
 }
 
+// NewLegacyDeviceList migrates an account that has only today's single
+// UserKeys: the identity key becomes the account key and also the identity
+// key of the first device, called name, so that contacts, who know the
+// account by that key, see no key change. The list has Seq 1; sign it with
+// the returned account key.
+func NewLegacyDeviceList(address, name string, keys *UserKeys, now time.Time) (AccountKey, *DeviceList, error) {
+	if keys == nil || len(keys.Identity) != ed25519.PrivateKeySize {
+		return AccountKey{}, nil, fmt.Errorf("%w: incomplete legacy keys", ErrMalformedKeys)
+	}
+	acct, err := AccountKeyFromSeed(keys.Identity.Seed())
+	if err != nil {
+		return AccountKey{}, nil, err
+	}
+	l := &DeviceList{Address: address}
+	if _, err := l.Add(acct, name, keys, now); err != nil {
+		return AccountKey{}, nil, err
+	}
+	return acct, l, nil
+}
+
 // Revoke marks the current device id revoked at now, bumps Seq and sets
 // Issued to now. It returns ErrNoDevice if id is not a current device.
 func (l *DeviceList) Revoke(id DeviceID, now time.Time) error {

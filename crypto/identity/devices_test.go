@@ -512,13 +512,15 @@ func TestALegacyIdentityKeyBecomesTheAccountKeyAndTheFirstDevice(t *testing.T) {
 	// and is also the first device's identity key, so the safety number a
 	// contact computes from the account key does not change.
 	legacy := mustUserKeys(t)
-	acct, err := AccountKeyFromSeed(legacy.Identity.Seed())
+	acct, l, err := NewLegacyDeviceList(testAddr, "first", legacy, testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &DeviceList{Address: testAddr}
-	if _, err := l.Add(acct, "first", legacy, testNow); err != nil {
-		t.Fatal(err)
+	if l.Seq != 1 || len(l.Devices) != 1 || !acct.Public().Equal(legacy.IdentityPublic()) {
+		t.Fatalf("seq %d, %d devices", l.Seq, len(l.Devices))
+	}
+	if _, _, err := NewLegacyDeviceList(testAddr, "", legacy, testNow); !errors.Is(err, ErrBadDeviceName) {
+		t.Errorf("an empty name: %v, want ErrBadDeviceName", err)
 	}
 	got, err := VerifyDeviceList(mustSign(t, l, acct), testAddr)
 	if err != nil {
