@@ -39,7 +39,7 @@ func (c *Conn) PublishKeys(k protocol.PublishedKeys) error {
 	}
 	k.Published = c.svc.now()
 	k.Answer = nil // a node signs answers, a user does not
-	return c.svc.store.PutKeys(user, k)
+	return c.svc.store.PutKeys(user, k, Devices{})
 }
 
 // ResolveUser returns the published keys of a user of this node, or of
