@@ -202,7 +202,7 @@ func (r channelRunner) create(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	s, err := c.f.login(context.Background(), false)
+	s, err := c.f.login(context.Background())
 	if err != nil {
 		return c.fail(err)
 	}
@@ -247,7 +247,7 @@ func (r channelRunner) join(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return c.usage("%v", err)
 	}
-	s, err := c.f.login(context.Background(), false)
+	s, err := c.f.login(context.Background())
 	if err != nil {
 		return c.fail(err)
 	}
@@ -278,7 +278,7 @@ func (r channelRunner) leave(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	s, err := c.f.login(context.Background(), false)
+	s, err := c.f.login(context.Background())
 	if err != nil {
 		return c.fail(err)
 	}
@@ -310,7 +310,7 @@ func (r channelRunner) list(args []string, stdout, stderr io.Writer) int {
 	if len(rest) > 0 {
 		return c.usage("unexpected argument %q", rest[0])
 	}
-	s, err := c.f.login(context.Background(), false)
+	s, err := c.f.login(context.Background())
 	if err != nil {
 		return c.fail(err)
 	}
@@ -348,7 +348,7 @@ func (r channelRunner) share(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	s, err := c.f.login(context.Background(), false)
+	s, err := c.f.login(context.Background())
 	if err != nil {
 		return c.fail(err)
 	}
@@ -397,7 +397,7 @@ func (r channelRunner) send(args []string, stdout, stderr io.Writer) int {
 		return c.usage("%v", err)
 	}
 	ctx := context.Background()
-	s, err := c.f.login(ctx, false)
+	s, err := c.f.login(ctx)
 	if err != nil {
 		return c.fail(err)
 	}
@@ -525,7 +525,7 @@ func (r channelRunner) recv(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	s, err := c.f.login(ctx, false)
+	s, err := c.f.login(ctx)
 	if err != nil {
 		return c.fail(err)
 	}

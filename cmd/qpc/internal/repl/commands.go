@@ -391,7 +391,7 @@ func (r *REPL) cmdVerify(ctx context.Context, args []string) error {
 			"Someone may be impersonating them, or they set up a new device. Compare the safety number again before you trust it.\n",
 			strings.ToUpper(termtext.Safe(contact.Address)))
 	}
-	fmt.Fprintf(&b, "safety number with %s:\n%s", termtext.Safe(user), groupDigits(number))
+	fmt.Fprintf(&b, "safety number with %s:\n%s", termtext.Safe(user), termtext.SafetyNumber(number))
 	if err := qrterm.Write(&b, number); err != nil {
 		return err
 	}
@@ -403,24 +403,6 @@ func (r *REPL) cmdVerify(ctx context.Context, args []string) error {
 	}
 	r.Printf("%s", b.String())
 	return nil
-}
-
-// groupDigits lays out a safety number as people read it aloud: groups of
-// five digits, four groups a line.
-func groupDigits(number string) string {
-	var b strings.Builder
-	for i := 0; i < len(number); i += 5 {
-		if i%20 == 0 {
-			b.WriteString("  ")
-		}
-		b.WriteString(number[i:min(i+5, len(number))])
-		if (i+5)%20 == 0 || i+5 >= len(number) {
-			b.WriteString("\n")
-		} else {
-			b.WriteString(" ")
-		}
-	}
-	return b.String()
 }
 
 func (r *REPL) cmdUpdateKey(ctx context.Context, _ []string) error {

@@ -350,14 +350,6 @@ func TestReplALineStartingWithTwoSlashesIsText(t *testing.T) {
 	mustContain(t, tr.do("//shrug"), " me /shrug")
 }
 
-func TestGroupDigitsReadsAloudInFives(t *testing.T) {
-	got := groupDigits(strings.Repeat("0123456789", 6))
-	want := "  01234 56789 01234 56789\n  01234 56789 01234 56789\n  01234 56789 01234 56789\n"
-	if got != want {
-		t.Errorf("got\n%s\nwant\n%s", got, want)
-	}
-}
-
 func TestCtrlCBecomesEndOfLineAndEraseLine(t *testing.T) {
 	r := ctrlCClears{strings.NewReader("ab\x03c\x03")}
 	got, err := io.ReadAll(r)
