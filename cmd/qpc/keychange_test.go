@@ -18,6 +18,7 @@ import (
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/crypto/opaque"
+	"github.com/quicprochat/qpc/crypto/sealed"
 	"github.com/quicprochat/qpc/protocol"
 )
 
@@ -254,5 +255,67 @@ func TestAKeyChangeIsShownOnTheCommandLineAndAVerifiedContactIsRefusedUntilConfi
 	}
 	if got := strings.Join(texts, "|"); got != "first after the change|second after the change|confirmed" {
 		t.Errorf("alice's new keys read %q; the refused sends must not be among them", got)
+	}
+}
+
+// TestTheReplShowsAKeyChangeRefusesAVerifiedContactUntilConfirmedAndMarksAForgery
+// runs qpc repl in a terminal: bob verified alice in their DM; alice's
+// account gets new keys. The REPL looks her keys up again rather than
+// dropping her message (it compared with the keys it kept), shows the
+// change with both safety numbers, refuses to send to her until
+// /verify alice confirm, and shows a message signed by a key alice never
+// published, marked, with the reason.
+func TestTheReplShowsAKeyChangeRefusesAVerifiedContactUntilConfirmedAndMarksAForgery(t *testing.T) {
+	t.Parallel()
+	needTmux(t)
+	p := startNodeProc(t, qpcBin)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	alice := "alice@" + domain1
+	newChanUser(t, p, "alice")
+	b := startRepl(t, newChanUser(t, p, "bob"))
+	b.expect("/dm alice", "[@"+alice+"] > ", replWait)
+	b.expect("before the change", " me before the change", replWait)
+	b.expect("/verify alice confirm", "alice is verified", replWait)
+
+	newAlice := resetKeys(t, ctx, p, "alice")
+	if _, err := newAlice.SendText(ctx, "bob", "from the new key"); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor("!! the account key of "+alice+" CHANGED: safety number was ", replWait)
+	b.waitFor(" alice from the new key", replWait)
+	if strings.Contains(b.capture(), "was dropped") {
+		t.Fatalf("the REPL dropped a message:\n%s", b.capture())
+	}
+
+	b.expect("are you still you", "not sent: the account key of "+alice+" changed since you verified it", replWait)
+	b.expect("/verify alice", "WARNING: THE ACCOUNT KEY OF "+strings.ToUpper(alice)+" HAS CHANGED SINCE YOU VERIFIED IT", replWait)
+
+	forger, err := identity.GenerateUserKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobKeys, err := newAlice.Resolve(ctx, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := sealed.Seal("bob@"+domain1, bobKeys.HPKEKey, forger, alice,
+		sealed.Message{ID: sealed.NewID(), ContentType: sealed.ContentText, Body: []byte("send the money to me")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newAlice.Client.Enqueue(ctx, client.Outgoing{Recipient: "bob@" + domain1, Payload: forged}); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor("!! NOT VERIFIED: a message claiming to be from "+alice, replWait)
+	b.waitFor("it may not be from them: send the money to me", replWait)
+
+	b.expect("/verify alice confirm", "alice is verified", replWait)
+	b.expect("after confirming", " me after confirming", replWait)
+	if n := b.count(" me are you still you"); n != 0 {
+		t.Errorf("the refused message is shown as sent %d times:\n%s", n, b.capture())
+	}
+	if strings.Contains(b.capture(), " alice send the money to me") {
+		t.Errorf("the forged message is shown as alice's:\n%s", b.capture())
 	}
 }

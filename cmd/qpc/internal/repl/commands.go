@@ -387,9 +387,10 @@ func (r *REPL) cmdVerify(ctx context.Context, args []string) error {
 	}
 	var b bytes.Buffer
 	if contact.KeyChanged {
-		fmt.Fprintf(&b, "WARNING: THE KEY OF %s HAS CHANGED SINCE YOU VERIFIED IT.\n"+
-			"Someone may be impersonating them, or they set up a new device. Compare the safety number again before you trust it.\n",
-			strings.ToUpper(termtext.Safe(contact.Address)))
+		fmt.Fprintf(&b, "WARNING: THE ACCOUNT KEY OF %s HAS CHANGED SINCE YOU VERIFIED IT.\n"+
+			"Someone may be impersonating them, or they reset their account. Nothing is sent to them until you compare\n"+
+			"the new safety number below with them and confirm it: /verify %s confirm\n",
+			strings.ToUpper(termtext.Safe(contact.Address)), termtext.Safe(contact.Address))
 	}
 	fmt.Fprintf(&b, "safety number with %s:\n%s", termtext.Safe(user), termtext.SafetyNumber(number))
 	if err := qrterm.Write(&b, number); err != nil {
