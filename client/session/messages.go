@@ -175,6 +175,15 @@ func (in *Inbox) Close() {
 	}
 }
 
+// Release closes the chat engine if Handle opened it, until Handle needs
+// it again: a reader that keeps running (qpc recv --follow) lets other
+// qpc commands of the account (qpc send, qpc verify) open the chat
+// database between the messages it handles.
+func (in *Inbox) Release() {
+	in.Close()
+	in.eng = nil
+}
+
 // Receive empties the mailbox through in: it fetches, hands the messages
 // to in, saves the replay cache (OpenReplayCache first) and acknowledges
 // what in handled, until the mailbox is empty. It returns how many

@@ -12,10 +12,12 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/quicprochat/qpc/client"
+	"github.com/quicprochat/qpc/crypto/channel"
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/crypto/opaque"
 	"github.com/quicprochat/qpc/crypto/sealed"
@@ -317,5 +319,116 @@ func TestTheReplShowsAKeyChangeRefusesAVerifiedContactUntilConfirmedAndMarksAFor
 	}
 	if strings.Contains(b.capture(), " alice send the money to me") {
 		t.Errorf("the forged message is shown as alice's:\n%s", b.capture())
+	}
+}
+
+// TestAKeyChangeIsShownByChannelRecvAndRecvFollowFromOneRecordOfContacts:
+// dave reads alice's channel posts and her DMs with `qpc recv --follow`
+// running all along. Her account gets new keys twice: channel recv shows
+// the first change, the follower the second, each with the safety number
+// of the key before it, because both compare with the one record of
+// contacts; and dave's `qpc send` works while the follower runs.
+func TestAKeyChangeIsShownByChannelRecvAndRecvFollowFromOneRecordOfContacts(t *testing.T) {
+	t.Parallel()
+	p := startNodeProc(t, qpcBin)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	alice, dave := newChanUser(t, p, "alice"), newChanUser(t, p, "dave")
+	aliceAddr := "alice@" + domain1
+	share := strings.TrimSpace(alice.must("", "channel", "create", "kiez"))
+	sh, err := channel.ParseShare(share)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dave.must("", "channel", "join", share)
+	alice.must("", "channel", "send", "kiez", "the old key's post")
+	posts := func() []channelPostJSON {
+		t.Helper()
+		var ps []channelPostJSON
+		for _, l := range strings.Split(strings.TrimSpace(dave.must("", "channel", "recv", "kiez", "--json")), "\n") {
+			var j channelPostJSON
+			if err := json.Unmarshal([]byte(l), &j); err != nil {
+				t.Fatalf("channel recv --json printed %q", l)
+			}
+			ps = append(ps, j)
+		}
+		return ps
+	}
+	if ps := posts(); len(ps) != 1 || ps[0].Status != "verified" || ps[0].KeyChanged {
+		t.Fatalf("dave's channel recv: %+v", ps)
+	}
+	number := func() string {
+		t.Helper()
+		var v verifyJSON
+		if err := json.Unmarshal([]byte(dave.must("", "verify", "alice", "--json")), &v); err != nil {
+			t.Fatal(err)
+		}
+		return v.SafetyNumber
+	}
+	first := number()
+
+	cmd := dave.command("recv", "--follow", "--json")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var followErr bytes.Buffer
+	cmd.Stderr = &followErr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	lines := readLines(stdout)
+	next := func(what string) recvJSON {
+		t.Helper()
+		var m recvJSON
+		if l := nextLine(t, lines, what); json.Unmarshal([]byte(l), &m) != nil {
+			t.Fatalf("%s: recv --follow printed %q; stderr:\n%s", what, l, followErr.String())
+		}
+		return m
+	}
+	alice.must("", "send", "--to", "dave", "the old key's DM")
+	if m := next("the old key's DM"); m.Text != "the old key's DM" || !m.Verified || m.KeyChanged {
+		t.Fatalf("the follower printed %+v", m)
+	}
+
+	// New keys: the channel shows the change.
+	second := resetKeys(t, ctx, p, "alice")
+	if _, err := second.PostToChannel(ctx, sh.Secret.Keys(), "the second key's post", 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	ps := posts()
+	if len(ps) != 2 || ps[0].Status != "mismatch" || ps[1].Text != "the second key's post" || ps[1].Status != "verified" ||
+		!ps[1].KeyChanged || ps[1].OldSafetyNumber != first || ps[1].NewSafetyNumber != number() {
+		t.Fatalf("dave's channel recv after alice's new keys: %+v (first number %s)", ps, first)
+	}
+	// Shown once: the change is recorded now.
+	if out := dave.must("", "channel", "recv", "kiez"); strings.Contains(out, "!! the account key of "+aliceAddr+" CHANGED") {
+		t.Errorf("the change was shown again by a second channel recv:\n%s", out)
+	}
+	secondNumber := number()
+	// qpc send works while the follower runs.
+	dave.must("", "send", "--to", "alice", "dave writes while following")
+
+	// New keys again: the follower shows this change.
+	third := resetKeys(t, ctx, p, "alice")
+	if _, err := third.SendText(ctx, "dave", "the third key's DM"); err != nil {
+		t.Fatal(err)
+	}
+	m := next("the third key's DM")
+	if m.Text != "the third key's DM" || !m.Verified || !m.KeyChanged || m.OldSafetyNumber != secondNumber || m.NewSafetyNumber == secondNumber {
+		t.Fatalf("the follower printed %+v; want the change from %s", m, secondNumber)
+	}
+	if m.NewSafetyNumber != number() {
+		t.Errorf("the follower's new number %s is not qpc verify's", m.NewSafetyNumber)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	for l := range lines {
+		t.Errorf("printed after SIGINT: %q", l)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("recv --follow ended with %v; stderr:\n%s", err, followErr.String())
 	}
 }

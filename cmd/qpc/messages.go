@@ -281,6 +281,9 @@ func followMessages(ctx context.Context, s *session.Session, f *clientFlags, std
 		if err != nil {
 			fmt.Fprintf(f.stderr, "qpc recv: %v (it stays on the node)\n", err)
 		}
+		// The chat database is free for qpc send and the like until the
+		// next messages come.
+		in.Release()
 		if n := in.Replayed - replayed; n > 0 {
 			fmt.Fprintf(f.stderr, "qpc recv: %d replayed message(s) dropped\n", n)
 		}
