@@ -64,6 +64,7 @@ type Account struct {
 	roots      *x509.CertPool            // of CommunityCA, once needed
 	resolved   map[string]Peer           // by address, verified
 	unresolved map[string]resolveFailure // by address, for ReadPost
+	refreshed  map[string]time.Time      // by address: ReadPost's last lookup after a mismatch
 }
 
 // Address returns the account's address, user@domain.
