@@ -104,7 +104,7 @@ func (a *Account) PublishList(ctx context.Context, signed []byte) error {
 	}
 	var b identity.PublicBundle
 	switch {
-	case primary.ID == a.Device:
+	case a.isThisDevice(primary):
 		own, err := a.Keys.Bundle(a.Address())
 		if err != nil {
 			return err
@@ -336,7 +336,7 @@ func (a *Account) SealAll(ctx context.Context, addr string, contentType uint16, 
 	msg := sealed.Message{ID: id, Time: time.Now(), ContentType: contentType, Body: body}
 	var outs []Outgoing
 	for _, d := range p.Devices {
-		if pa.String() == a.Address() && d.ID == a.Device {
+		if pa.String() == a.Address() && a.isThisDevice(d) {
 			continue
 		}
 		out, err := a.sealTo(p, d, msg)
@@ -358,7 +358,7 @@ func (a *Account) SealAll(ctx context.Context, addr string, contentType uint16, 
 	}
 	msg.ContentType, msg.Body = ContentSentCopy, copyBody
 	for _, d := range own.Devices {
-		if d.ID == a.Device {
+		if a.isThisDevice(d) {
 			continue
 		}
 		out, err := a.sealTo(own, d, msg)
@@ -368,6 +368,11 @@ func (a *Account) SealAll(ctx context.Context, addr string, contentType uint16, 
 		outs = append(outs, out)
 	}
 	return outs, id, nil
+}
+
+// isThisDevice reports whether d is the device the account runs on.
+func (a *Account) isThisDevice(d identity.Device) bool {
+	return bytes.Equal(d.IdentityKey, a.Keys.IdentityPublic())
 }
 
 // OwnDevices returns the account itself as its node publishes it.
