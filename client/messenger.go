@@ -144,7 +144,7 @@ func (a *Account) Resolve(ctx context.Context, addr string) (identity.PublicBund
 	if err != nil {
 		return identity.PublicBundle{}, err
 	}
-	return p.Devices[0].Bundle(), nil
+	return p.Bundle, nil
 }
 
 // ResolvePeer returns addr ("name" or "name@domain"; a device in the
@@ -228,18 +228,17 @@ func (a *Account) resolve(ctx context.Context, pa protocol.Address) (Peer, error
 // known returns addr as seen in an earlier run (KnownLists, else Known),
 // checked again, for when its node cannot be asked.
 func (a *Account) known(addr string) (Peer, bool) {
-	if raw, ok := a.KnownLists[addr]; ok {
-		l, err := identity.VerifyDeviceList(raw, addr)
-		if err == nil && len(l.Current()) > 0 {
-			return Peer{Address: addr, AccountKey: l.AccountKey, List: l, Devices: l.Current()}, true
-		}
-	}
 	b, ok := a.Known[addr]
 	if !ok || b.Verify(addr) != nil {
 		return Peer{}, false
 	}
-	d := identity.Device{ID: identity.DeviceIDOf(b.IdentityKey), IdentityKey: b.IdentityKey, HPKEKey: b.HPKEKey}
-	return Peer{Address: addr, AccountKey: b.IdentityKey, Devices: []identity.Device{d}}, true
+	if raw, ok := a.KnownLists[addr]; ok {
+		l, err := identity.VerifyDeviceList(raw, addr)
+		if cur := l.Current(); err == nil && len(cur) > 0 && cur[0].IdentityKey.Equal(b.IdentityKey) {
+			return Peer{Address: addr, AccountKey: l.AccountKey, List: l, SignedList: raw, Devices: cur, Bundle: b}, true
+		}
+	}
+	return legacyPeer(addr, b), true
 }
 
 // checkAnswer verifies that keys k of addr, a user of another domain,
@@ -400,6 +399,9 @@ func (a *Account) SendText(ctx context.Context, addr, text string) (Receipt, err
 	}
 	if len(outs) == 0 {
 		return Receipt{}, fmt.Errorf("%s: %w", addr, identity.ErrNoDevice)
+	}
+	if len(outs) == 1 {
+		return a.Client.Enqueue(ctx, outs[0])
 	}
 	rs, err := a.Client.EnqueueBatch(ctx, outs)
 	if err != nil {

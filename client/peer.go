@@ -36,10 +36,15 @@ type Peer struct {
 	// verify, and the one safety numbers are made of.
 	AccountKey ed25519.PublicKey
 	// List is the verified device list; nil for a legacy account.
-	List *identity.DeviceList
+	// SignedList is its bytes as the account key signed them.
+	List       *identity.DeviceList
+	SignedList []byte
 	// Devices are the account's current devices, the primary first. A
 	// legacy account has one, made of its published keys.
 	Devices []identity.Device
+	// Bundle is the primary device's keys as published for clients from
+	// before devices, with their signature (it verifies for Address).
+	Bundle identity.PublicBundle
 }
 
 // Legacy reports whether the account was published without a device list.
@@ -99,8 +104,7 @@ func PeerOf(addr string, k protocol.PublishedKeys) (Peer, error) {
 		if err := b.Verify(addr); err != nil {
 			return Peer{}, fmt.Errorf("published keys of %s: %w", addr, err)
 		}
-		d := identity.Device{ID: identity.DeviceIDOf(b.IdentityKey), IdentityKey: b.IdentityKey, HPKEKey: b.HPKEKey}
-		return Peer{Address: addr, AccountKey: b.IdentityKey, Devices: []identity.Device{d}}, nil
+		return legacyPeer(addr, b), nil
 	}
 	l, err := identity.VerifyDeviceList(k.DeviceList, addr)
 	if err != nil {
@@ -116,7 +120,15 @@ func PeerOf(addr string, k protocol.PublishedKeys) (Peer, error) {
 	if !bytes.Equal(cur[0].IdentityKey, k.IdentityKey) || !bytes.Equal(cur[0].HPKEKey, k.HPKEKey) {
 		return Peer{}, fmt.Errorf("%s: %w", addr, ErrPrimaryMismatch)
 	}
-	return Peer{Address: addr, AccountKey: l.AccountKey, List: l, Devices: cur}, nil
+	b := identity.PublicBundle{IdentityKey: k.IdentityKey, HPKEKey: k.HPKEKey, Signature: k.Signature}
+	return Peer{Address: addr, AccountKey: l.AccountKey, List: l, SignedList: k.DeviceList, Devices: cur, Bundle: b}, nil
+}
+
+// legacyPeer is the peer of an account published before devices, whose
+// verified bundle is b: its one key is its account key and its device.
+func legacyPeer(addr string, b identity.PublicBundle) Peer {
+	d := identity.Device{ID: identity.DeviceIDOf(b.IdentityKey), IdentityKey: b.IdentityKey, HPKEKey: b.HPKEKey}
+	return Peer{Address: addr, AccountKey: b.IdentityKey, Devices: []identity.Device{d}, Bundle: b}
 }
 
 // newerThan checks p against known, the signed device list of the same
