@@ -150,6 +150,9 @@ type Engine struct {
 	// leavers are members who proposed their removal, gathered by Handle
 	// for commitLeavers.
 	leavers []leaver
+	// stale are groups whose devices checkMembers found out of line with
+	// their members' device lists, for reconcileLowest.
+	stale []chatdb.ConvID
 	// usedKeyPackage is set when a Welcome used up a KeyPackage.
 	usedKeyPackage bool
 
@@ -237,12 +240,17 @@ func (e *Engine) pruneSeen() {
 	}
 }
 
-// credentialPolicy accepts Basic credentials whose identity is an address;
-// that the signature key is the address's published identity key is
-// checked against the key directory (checkRoster).
+// credentialPolicy accepts Basic credentials whose identity is a device of
+// an account, "user#device@domain", or an account published before devices,
+// "user@domain"; that the signature key is that device's identity key,
+// current in the account's verified list, is checked against the key
+// directory (checkMembers), which needs the network.
 func credentialPolicy(c *mls.Credential, sigKey []byte) error {
-	if c.Type != mls.CredentialBasic || !strings.Contains(string(c.Identity), "@") || len(c.Identity) > 255 {
+	if c.Type != mls.CredentialBasic || len(c.Identity) > 255 {
 		return fmt.Errorf("%w: not a qpc address", mls.ErrCredential)
+	}
+	if _, err := memberAddress(string(c.Identity)); err != nil {
+		return fmt.Errorf("%w: not a qpc address: %w", mls.ErrCredential, err)
 	}
 	return nil
 }

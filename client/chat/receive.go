@@ -41,6 +41,7 @@ func (e *Engine) Handle(ctx context.Context, msgs []protocol.Message) uint64 {
 		handled = m.Seq
 	}
 	e.commitLeavers(ctx)
+	e.reconcileLowest(ctx)
 	if e.usedKeyPackage && e.online {
 		// A Welcome used one of the KeyPackages: top them up now rather
 		// than at the next connect.
@@ -62,6 +63,18 @@ func (e *Engine) handleOne(ctx context.Context, m protocol.Message) error {
 	}
 	from := strings.ToLower(o.SenderAddress)
 	if err := e.verifySender(ctx, from, o); err != nil {
+		if o.ContentType == ContentGroup {
+			// Perhaps a device its account removed, still in a group:
+			// the group is checked again and the device taken out.
+			if f, perr := parseGroupFrame(o.Body); perr == nil {
+				_ = e.db.View(func(tx *chatdb.Tx) error {
+					if c, ok, err := e.groupConversation(tx, f.GroupID); err == nil && ok {
+						e.markStale(&c)
+					}
+					return nil
+				})
+			}
+		}
 		return e.unverified(from, o, err)
 	}
 	switch o.ContentType {
@@ -250,14 +263,26 @@ func (e *Engine) handleWelcome(ctx context.Context, from string, body []byte) er
 		}
 		var c chatdb.Conversation
 		if f.Kind == chatdb.KindDM {
-			old, ok, err := e.dmConversation(tx, from)
+			// The DM's peer is the account in it that is not this one: the
+			// inviter, or, when another device of this account added this
+			// one, the person that device talks with.
+			peer := from
+			if from == e.self {
+				others := without(roster(g), e.self)
+				if len(others) != 1 {
+					e.status("an invitation to a DM from your other device was dropped: its members are %s", strings.Join(roster(g), ", "))
+					return nil
+				}
+				peer = others[0]
+			}
+			old, ok, err := e.dmConversation(tx, peer)
 			if err != nil {
 				return err
 			}
 			if ok && old.GroupID != nil && !old.Left && bytes.Compare(old.GroupID, g.GroupID()) < 0 {
 				return nil // ours wins; the peer switches to it on our Welcome
 			}
-			c = e.newConversation(chatdb.KindDM, from, from)
+			c = e.newConversation(chatdb.KindDM, peer, peer)
 			c.Home, c.GroupID, c.Members = f.Home, g.GroupID(), roster(g)
 			if err := tx.PutConversation(&c); err != nil {
 				return err
@@ -270,7 +295,25 @@ func (e *Engine) handleWelcome(ctx context.Context, from string, body []byte) er
 			if err := e.saveGroup(tx, &c, g); err != nil {
 				return err
 			}
-			if err := e.systemLine(tx, &c, "%s started an end-to-end encrypted DM with you", from); err != nil {
+			line := fmt.Sprintf("%s started an end-to-end encrypted DM with you", from)
+			if from == e.self {
+				line = fmt.Sprintf("your other device added this one to the DM with %s", peer)
+			}
+			if err := e.systemLine(tx, &c, "%s", line); err != nil {
+				return err
+			}
+		} else if from == e.self {
+			// Another device of the account added this one to a group
+			// the account is in: nothing to accept.
+			c = e.newConversation(chatdb.KindGroup, f.Name, "")
+			c.Home, c.GroupID, c.Members = f.Home, g.GroupID(), roster(g)
+			if err := tx.PutConversation(&c); err != nil {
+				return err
+			}
+			if err := e.saveGroup(tx, &c, g); err != nil {
+				return err
+			}
+			if err := e.systemLine(tx, &c, "your other device added this one to #%s (members: %s)", f.Name, strings.Join(c.Members, ", ")); err != nil {
 				return err
 			}
 		} else {
@@ -326,7 +369,7 @@ func (e *Engine) processGroupMessage(ctx context.Context, tx *chatdb.Tx, c *chat
 	if commit && epoch < g.Epoch() {
 		return nil // a commit applied already (from the ordering node, say)
 	}
-	before := roster(g)
+	before, beforeLeaves := roster(g), members(g)
 	rec, err := g.ProcessMessage(msg)
 	if err != nil {
 		if errors.Is(err, mls.ErrGenerationConsumed) {
@@ -335,9 +378,11 @@ func (e *Engine) processGroupMessage(ctx context.Context, tx *chatdb.Tx, c *chat
 		e.status("a message in %s could not be read: %v", Label(*c), err)
 		return nil
 	}
-	sender := strings.ToLower(string(rec.Credential.Identity))
+	// The group names devices, people are accounts: the sealed sender is
+	// the account of the device that signed in the group.
+	sender, _ := parseMember(string(rec.Credential.Identity))
 	if from != "" && sender != from {
-		e.status("a message in %s was dropped: sealed by %s but signed in the group by %s", Label(*c), from, sender)
+		e.status("a message in %s was dropped: sealed by %s but signed in the group by %s", Label(*c), from, rec.Credential.Identity)
 		return nil
 	}
 	if err := e.saveGroup(tx, c, g); err != nil {
@@ -345,10 +390,18 @@ func (e *Engine) processGroupMessage(ctx context.Context, tx *chatdb.Tx, c *chat
 	}
 	switch rec.Kind {
 	case mls.KindApplication:
-		return e.chatMessage(tx, c, sender, rec.ApplicationData)
+		if err := e.checkSenderDevice(ctx, tx, c, beforeLeaves, rec.Sender); err != nil {
+			return err
+		}
+		return e.chatMessage(tx, c, sender, string(rec.Credential.Identity), rec.ApplicationData)
 	case mls.KindProposal:
-		if rec.Proposal != nil && rec.Proposal.Type == mls.ProposalRemove && rec.Proposal.Remove == rec.Sender {
-			e.leavers = append(e.leavers, leaver{conv: c.ID, leaf: rec.Sender})
+		// A member leaves with every device of its account: a device
+		// proposes the removal of its own leaf and of its account's
+		// others (Leave).
+		if rec.Proposal != nil && rec.Proposal.Type == mls.ProposalRemove {
+			if i := slices.IndexFunc(beforeLeaves, func(m member) bool { return m.leaf == rec.Proposal.Remove }); i >= 0 && beforeLeaves[i].account == sender {
+				e.leavers = append(e.leavers, leaver{conv: c.ID, leaf: rec.Proposal.Remove})
+			}
 		}
 		return nil
 	case mls.KindCommit:
@@ -357,9 +410,12 @@ func (e *Engine) processGroupMessage(ctx context.Context, tx *chatdb.Tx, c *chat
 			if err := tx.PutGroupState(c.ID, nil); err != nil {
 				return err
 			}
+			if sender == e.self {
+				return e.systemLine(tx, c, "this device was removed from %s by your other device", Label(*c))
+			}
 			return e.systemLine(tx, c, "you were removed from %s by %s", Label(*c), sender)
 		}
-		if err := e.rosterChanged(tx, c, g, before, sender); err != nil {
+		if err := e.rosterChanged(ctx, tx, c, g, before, beforeLeaves, sender); err != nil {
 			return err
 		}
 		if err := e.checkMembers(ctx, tx, c, g); err != nil {
@@ -370,9 +426,11 @@ func (e *Engine) processGroupMessage(ctx context.Context, tx *chatdb.Tx, c *chat
 	return nil
 }
 
-// chatMessage files a decrypted chat frame from sender, once per message
-// id, and reports gaps in the sender's sequence numbers.
-func (e *Engine) chatMessage(tx *chatdb.Tx, c *chatdb.Conversation, sender string, data []byte) error {
+// chatMessage files a decrypted chat frame from sender (an account),
+// once per message id, and reports gaps in the sequence numbers of the
+// device that sent it (device, its credential: each device numbers its
+// messages on its own).
+func (e *Engine) chatMessage(tx *chatdb.Tx, c *chatdb.Conversation, sender, device string, data []byte) error {
 	f, err := parseChatFrame(data)
 	if err != nil {
 		e.status("a message from %s in %s was dropped: %v", sender, Label(*c), err)
@@ -387,7 +445,8 @@ func (e *Engine) chatMessage(tx *chatdb.Tx, c *chatdb.Conversation, sender strin
 	if c.Senders == nil {
 		c.Senders = map[string]uint64{}
 	}
-	last := c.Senders[sender]
+	device = strings.ToLower(device)
+	last := c.Senders[device]
 	if f.Seq > last+1 {
 		n := f.Seq - last - 1
 		if err := e.systemLine(tx, c, "%d message%s from %s missing (numbers %d-%d): lost or still on the way",
@@ -396,7 +455,7 @@ func (e *Engine) chatMessage(tx *chatdb.Tx, c *chatdb.Conversation, sender strin
 		}
 	}
 	if f.Seq > last {
-		c.Senders[sender] = f.Seq
+		c.Senders[device] = f.Seq
 	}
 	return e.addLine(tx, c, &chatdb.Message{ID: f.ID, From: sender, Time: f.Time, Text: f.Text})
 }
