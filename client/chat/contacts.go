@@ -75,7 +75,7 @@ func (e *Engine) checkMembers(ctx context.Context, tx *chatdb.Tx, c *chatdb.Conv
 		if m.leaf == g.OwnLeaf() {
 			continue
 		}
-		p, err := e.acct.ResolvePeer(ctx, m.account)
+		p, err := e.resolveDevice(ctx, m.account, m.key)
 		if err != nil {
 			continue
 		}
@@ -113,7 +113,7 @@ func memberProblem(p client.Peer, m member) string {
 	}
 	if p.List != nil {
 		if d, ok := p.List.Find(identity.DeviceIDOf(m.key)); ok && !d.Current() {
-			return fmt.Sprintf("!! %s removed its device %q on %s: what it signs here is no longer from them; it is taken out of the group",
+			return fmt.Sprintf("!! %s removed their device %q on %s: what it signs here is no longer from them; it is taken out of the group",
 				m.account, d.Name, d.Revoked.UTC().Format(time.DateOnly))
 		}
 	}
@@ -143,7 +143,7 @@ func (e *Engine) checkSenderDevice(ctx context.Context, tx *chatdb.Tx, c *chatdb
 	if i < 0 {
 		return nil
 	}
-	p, err := e.resolve(ctx, ms[i].account)
+	p, err := e.resolveDevice(ctx, ms[i].account, ms[i].key)
 	if err != nil {
 		return nil // checked again at the next commit
 	}

@@ -65,6 +65,24 @@ func members(g *mls.Group) []member {
 	return ms
 }
 
+// resolveDevice returns account as resolve does, looked up again once when
+// key is not one of its current devices: a lookup kept from earlier (a
+// long-running qpc repl keeps them) may predate a device the account
+// added since.
+// It does not touch the database (callers hold a transaction of it):
+// recording the account key is the caller's (noteKey).
+func (e *Engine) resolveDevice(ctx context.Context, account string, key ed25519.PublicKey) (client.Peer, error) {
+	p, err := e.acct.ResolvePeer(ctx, account)
+	if err != nil {
+		return p, err
+	}
+	if _, ok := p.DeviceByKey(key); ok || key == nil {
+		return p, nil
+	}
+	e.acct.Forget(account)
+	return e.acct.ResolvePeer(ctx, account)
+}
+
 // deviceID is this device's id.
 func (e *Engine) deviceID() identity.DeviceID {
 	return identity.DeviceIDOf(e.acct.Keys.IdentityPublic())
@@ -114,7 +132,7 @@ func (e *Engine) sealTargets(ctx context.Context, c *chatdb.Conversation, ts []t
 	done := map[string]bool{}
 	msg := sealed.Message{ID: id, Time: e.now(), ContentType: ctype, Body: body}
 	for _, t := range ts {
-		p, err := e.resolve(ctx, t.account)
+		p, err := e.resolveDevice(ctx, t.account, t.key)
 		if err != nil {
 			return nil, fmt.Errorf("keys of %s: %w", t.account, err)
 		}
@@ -347,7 +365,7 @@ func (e *Engine) lowestCurrentLeaf(ctx context.Context, g *mls.Group) (mls.LeafI
 		if m.leaf == g.OwnLeaf() {
 			return m.leaf, true
 		}
-		p, err := e.resolve(ctx, m.account)
+		p, err := e.resolveDevice(ctx, m.account, m.key)
 		if err != nil {
 			continue
 		}

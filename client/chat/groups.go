@@ -475,13 +475,14 @@ func (e *Engine) Leave(ctx context.Context, conv chatdb.ConvID) error {
 	}
 	// The account leaves, not only this device: it proposes the removal
 	// of each of its leaves, which other members commit (commitLeavers).
-	var outs []chatdb.Outgoing
+	var proposals [][]byte
+	var ts []target
 	err = e.db.View(func(tx *chatdb.Tx) error {
 		g, err := e.loadGroup(tx, &c)
 		if err != nil {
 			return err
 		}
-		ts := e.leafTargets(members(g), g.OwnLeaf())
+		ts = e.leafTargets(members(g), g.OwnLeaf())
 		own := leavesOf(g, e.self)
 		slices.SortFunc(own, func(a, b mls.LeafIndex) int { // this device's last: its proposals need its leaf
 			return cmpBool(a == g.OwnLeaf(), b == g.OwnLeaf())
@@ -491,17 +492,21 @@ func (e *Engine) Leave(ctx context.Context, conv chatdb.ConvID) error {
 			if err != nil {
 				return err
 			}
-			o, err := e.sealTargets(ctx, &c, ts, ContentGroup, sealed.NewID(),
-				(&groupFrame{GroupID: c.GroupID, Message: proposal}).marshal())
-			if err != nil {
-				return err
-			}
-			outs = append(outs, o...)
+			proposals = append(proposals, proposal)
 		}
 		return nil
 	})
 	if err != nil {
 		return err
+	}
+	var outs []chatdb.Outgoing
+	for _, proposal := range proposals {
+		o, err := e.sealTargets(ctx, &c, ts, ContentGroup, sealed.NewID(),
+			(&groupFrame{GroupID: c.GroupID, Message: proposal}).marshal())
+		if err != nil {
+			return err
+		}
+		outs = append(outs, o...)
 	}
 	err = e.db.Update(func(tx *chatdb.Tx) error {
 		for i := range outs {
@@ -804,7 +809,7 @@ func (e *Engine) rosterChanged(ctx context.Context, tx *chatdb.Tx, c *chatdb.Con
 
 // nameOf names m's device for a line.
 func (e *Engine) nameOf(ctx context.Context, m member) string {
-	p, err := e.resolve(ctx, m.account)
+	p, err := e.resolveDevice(ctx, m.account, m.key)
 	if err != nil {
 		return identity.DeviceIDOf(m.key).String()
 	}
