@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/client"
+	"github.com/quicprochat/qpc/crypto/ca"
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/transport"
@@ -241,5 +242,55 @@ func TestALinkRequestTravelsFromTheNewMachineToTheAccountsDevices(t *testing.T) 
 	}
 	if reqs, err := holder.LinkRequests(ctx); err != nil || len(reqs) != 0 {
 		t.Errorf("after the approval LinkRequests = %d, %v", len(reqs), err)
+	}
+}
+
+func TestADeviceIsReachedAcrossFederationAndItsListIsVouchedFor(t *testing.T) {
+	c := newCommunity(t)
+	a := start(t, c.federated("a.example.mesh", ca.IssueOptions{}))
+	b := start(t, c.federated("b.example.mesh", ca.IssueOptions{}, a.Addr().String()))
+	waitLinks(t, a, "b.example.mesh")
+	waitLinks(t, b, "a.example.mesh")
+	ctx := ctxT(t)
+	laptop := newAccountNoPublish(t, a, "alice")
+	d := newTwoDevices(t, "alice@a.example.mesh")
+	keys := d.published(t)
+	if err := laptop.PublishKeys(ctx, keys); err != nil {
+		t.Fatal(err)
+	}
+	desk := loginAgain(t, a, "alice")
+	if err := desk.UseDevice(ctx, d.id(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := desk.UploadKeyPackages(ctx, [][]byte{kp(1, "the desk's")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	bob := newAccount(t, b, "bob")
+
+	// The answer covers the account key and the list: b checks it, and so
+	// does bob's client (Resolve verifies the answer against the CA).
+	if _, err := bob.Resolve(ctx, "alice@a.example.mesh"); err != nil {
+		t.Fatalf("bob resolves alice across federation: %v", err)
+	}
+	got, err := bob.Client.ResolveUser(ctx, "alice@a.example.mesh")
+	if err != nil || !bytes.Equal(got.DeviceList, keys.DeviceList) || !bytes.Equal(got.AccountKey, keys.AccountKey) || len(got.Answer) == 0 {
+		t.Fatalf("the answer across federation: %d bytes of list, %d of answer, %v", len(got.DeviceList), len(got.Answer), err)
+	}
+	// The recipient text crosses the link as it is; only a reads the device.
+	if _, err := bob.Client.Enqueue(ctx, client.Outgoing{Recipient: "alice#" + d.id(1) + "@a.example.mesh", Payload: []byte("to the desk from afar")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := payloadsOf(t, desk); !sameStrings(got, "to the desk from afar") {
+		t.Errorf("the desk fetches %q", got)
+	}
+	if got := payloadsOf(t, laptop); len(got) != 0 {
+		t.Errorf("the laptop fetches %q, want nothing", got)
+	}
+	pkg, _, err := bob.Client.FetchKeyPackage(ctx, "alice#"+d.id(1)+"@a.example.mesh", 1)
+	if err != nil || !bytes.HasSuffix(pkg, []byte("the desk's")) {
+		t.Errorf("the desk's key package across federation: %q, %v", pkg, err)
+	}
+	if _, _, err := bob.Client.FetchKeyPackage(ctx, "alice#0123456789abcdef@a.example.mesh", 1); !errors.Is(err, protocol.ErrDeviceRevoked) {
+		t.Errorf("a key package of a device alice does not have: %v, want ErrDeviceRevoked", err)
 	}
 }
