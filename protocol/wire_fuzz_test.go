@@ -122,6 +122,9 @@ func FuzzParseRecipient(f *testing.F) {
 		if err != nil || b != a {
 			t.Fatalf("ParseRecipient(%q) = %+v, but its text %q reads as %+v, %v", s, a, a.String(), b, err)
 		}
+		if err := ValidRecipient(a.String()); err != nil {
+			t.Errorf("the text %q of a parsed recipient is not valid: %v", a, err)
+		}
 		if a.Device != "" {
 			if _, err := ParseAddress(a.String()); err == nil {
 				t.Errorf("ParseAddress took the device address %q", a)
