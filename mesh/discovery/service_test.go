@@ -108,15 +108,15 @@ func TestAFloodOfQueriesIsAnsweredAtALimitedRate(t *testing.T) {
 	if st := s.Stats(); st.Answered != 1 || st.RateLimited != 4 {
 		t.Errorf("multicast: stats = %+v, want 1 answered and 4 held back", st)
 	}
-	if s.ifaces[7].deferred == nil {
+	if s.ifaces[7].deferred[0] == nil {
 		t.Error("the held-back answer was dropped instead of deferred")
 	}
 	s.sendDeferred(time.Now().Add(500 * time.Millisecond))
-	if s.ifaces[7].deferred == nil {
+	if s.ifaces[7].deferred[0] == nil {
 		t.Error("the deferred answer went out within a second of the last")
 	}
 	s.sendDeferred(time.Now().Add(1100 * time.Millisecond))
-	if s.ifaces[7].deferred != nil {
+	if s.ifaces[7].deferred[0] != nil {
 		t.Error("the deferred answer did not go out after a second")
 	}
 	legacy := netip.MustParseAddrPort("192.0.2.1:40000")

@@ -120,7 +120,7 @@ func TestACacheFlushAnnouncementReplacesTheAddressesOfItsLink(t *testing.T) {
 	other.iface = "wlan0"
 	tab.update(other)
 	s = sightingOf(idA, "a.mesh", t0.Add(time.Second), time.Minute, "192.0.2.1")
-	s.flush = true
+	s.flush4 = true
 	changed := tab.Changed()
 	tab.update(s)
 	p, _ := tab.Lookup(idA)
