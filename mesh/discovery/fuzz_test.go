@@ -19,6 +19,8 @@ func FuzzPacket(f *testing.F) {
 		browseQuery([]record{r.ptr(100)}),
 		{Questions: []question{{Name: r.instance, Type: typeANY, Class: classIN, QU: true}}},
 		{Questions: []question{{Name: r.host, Type: typeA, Class: classIN}}},
+		r.probe(),
+		umdnsStyle("node-u.mesh", testAnn, 120),
 	} {
 		b, err := encodeMessage(m)
 		if err != nil {
@@ -37,6 +39,10 @@ func FuzzPacket(f *testing.F) {
 			if err := s.ann.Validate(); err != nil {
 				t.Fatalf("ingest accepted an invalid announcement %+v: %v", s.ann, err)
 			}
+		}
+		// The conflict checks read any response or probe.
+		if theirs := r.conflicting(m.records()); len(theirs) > 0 {
+			r.tieBreak(theirs)
 		}
 		if resp := r.answer(m, testAddrs, true); resp != nil {
 			if _, err := encodeMessage(resp); err != nil {

@@ -17,6 +17,10 @@ import (
 // counts with its interface checks and announces again on an interface
 // whose count rose: a new mDNS socket there is listening.
 
+// maxGroupUsers bounds a count read from /proc, so that sums cannot
+// overflow; a real count is a handful.
+const maxGroupUsers = 1 << 20
+
 // groupUsers is how many sockets joined the mDNS groups on each interface,
 // by interface index: [0] for 224.0.0.251, [1] for ff02::fb.
 type groupUsers map[int][2]int
@@ -54,7 +58,7 @@ func parseIGMP(b []byte, into groupUsers) {
 			continue
 		}
 		users, err := strconv.Atoi(f[1])
-		if err != nil || users < 0 {
+		if err != nil || users < 0 || users > maxGroupUsers || into[idx][0] > maxGroupUsers {
 			continue
 		}
 		c := into[idx]
@@ -76,7 +80,7 @@ func parseIGMP6(b []byte, into groupUsers) {
 		}
 		idx, err1 := strconv.Atoi(f[0])
 		users, err2 := strconv.Atoi(f[3])
-		if err1 != nil || err2 != nil || idx < 0 || users < 0 {
+		if err1 != nil || err2 != nil || idx < 0 || users < 0 || users > maxGroupUsers || into[idx][1] > maxGroupUsers {
 			continue
 		}
 		c := into[idx]

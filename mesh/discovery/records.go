@@ -51,6 +51,10 @@ func newResponder(ann Announcement, ttl time.Duration) *responder {
 	}
 }
 
+// label returns r's instance name as one string, the way DNS-SD browsers
+// show it.
+func (r *responder) label() string { return r.instance[0] }
+
 // named returns a copy of r that announces the instance label instead.
 func (r *responder) named(label string) *responder {
 	c := *r
@@ -141,7 +145,7 @@ func (r *responder) answer(q *message, addrs []netip.Addr, legacy bool) *message
 			if !r.knownAnswer(q, enum) {
 				add(&ans, enum)
 			}
-		case qu.Name.equal(r.instance) || isInstance(qu.Name, r.instance[0]):
+		case qu.Name.equal(r.instance) || isInstance(qu.Name, r.label()):
 			// A querier such as umdns asks for the instance with
 			// its dots split into labels.
 			if qu.Type == typeSRV || qu.Type == typeANY {

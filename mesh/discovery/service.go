@@ -232,8 +232,7 @@ func randDuration(d time.Duration) time.Duration {
 func (s *Service) Instance() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	label, _ := instanceOf(s.resp.instance)
-	return label
+	return s.resp.label()
 }
 
 // startProbing starts a round of probes for the current instance name,
@@ -266,7 +265,7 @@ func (s *Service) probeDue(now time.Time) {
 	for _, st := range s.ifaces {
 		st.announceLeft, st.nextAnnounce = announceCount, now
 	}
-	s.log.Debug("mDNS instance name claimed", "instance", s.resp.instance.String())
+	s.log.Debug("mDNS instance name claimed", "instance", s.resp.label())
 }
 
 // nextWake returns how long the run loop may sleep: a tick, or less when
@@ -290,7 +289,7 @@ func (s *Service) conflict(now time.Time, theirs []record, from netip.AddrPort) 
 	s.stats.conflicts.Add(1)
 	if !s.probing && s.resp.tieBreak(theirs) > 0 {
 		s.log.Info("mDNS: another responder claims this node's instance name; defending it",
-			"instance", s.resp.instance.String(), "from", from)
+			"instance", s.resp.label(), "from", from)
 		for _, st := range s.ifaces {
 			st.announceLeft, st.nextAnnounce = max(st.announceLeft, 1), now
 		}
@@ -325,7 +324,7 @@ func (s *Service) rename(now time.Time, from netip.AddrPort) {
 	}
 	s.startProbing(now, wait)
 	s.log.Warn("mDNS instance name taken on the link; renamed",
-		"old", old.instance.String(), "instance", s.resp.instance.String(), "from", from)
+		"old", old.label(), "instance", s.resp.label(), "from", from)
 }
 
 func (s *Service) closeConn4() {
@@ -399,7 +398,7 @@ func (s *Service) Run(ctx context.Context) error {
 	for _, st := range s.ifaces {
 		names = append(names, st.ifi.Name)
 	}
-	instance := s.resp.instance.String()
+	instance := s.resp.label()
 	s.mu.Unlock()
 	slices.Sort(names)
 	s.log.Info("mDNS discovery running", "service", ServiceName, "instance", instance,
@@ -594,14 +593,17 @@ func (s *Service) refreshInterfaces(now time.Time) bool {
 // watchGroups announces again on an interface where another socket joined
 // the mDNS group since the last check (groups.go); s.mu must be held.
 func (s *Service) watchGroups(now time.Time) {
-	users := readGroupUsers()
-	if users == nil {
-		return
+	if users := readGroupUsers(); users != nil {
+		s.noteGroups(users, now)
 	}
+}
+
+// noteGroups takes the group memberships read at now; s.mu must be held.
+func (s *Service) noteGroups(users groupUsers, now time.Time) {
 	before := s.users
 	s.users = users
 	if before == nil || s.probing {
-		return
+		return // a baseline; or the name is not ours to announce yet
 	}
 	for idx, st := range s.ifaces {
 		was, known := before[idx]
@@ -831,7 +833,7 @@ func (s *Service) handleQuery(m *message, b []byte, ifIndex int, from, src netip
 		// probe, looped back, compares equal.
 		if theirs := s.resp.conflicting(m.Authorities); len(theirs) > 0 && s.resp.tieBreak(theirs) < 0 {
 			s.stats.conflicts.Add(1)
-			s.log.Debug("mDNS: lost a simultaneous probe; probing again", "instance", s.resp.instance.String(), "from", from)
+			s.log.Debug("mDNS: lost a simultaneous probe; probing again", "instance", s.resp.label(), "from", from)
 			s.startProbing(now, lostTieWait)
 		}
 		return

@@ -24,7 +24,9 @@ func socketless(t *testing.T, logs *bytes.Buffer) *Service {
 		resp: newResponder(self, DefaultTTL),
 		ifaces: map[int]*ifaceState{7: {ifi: net.Interface{Index: 7, Name: "eth0"}, addrs: testAddrs,
 			nets: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("fe80::/64")}}},
-		warned: map[string]bool{},
+		warned:     map[string]bool{},
+		nameNumber: 1,
+		claimed:    true, // past probing: it answers (probe_test.go probes)
 	}
 	s.table = NewTable(self.ID, s.logEvent)
 	return s
@@ -125,6 +127,26 @@ func TestAFloodOfQueriesIsAnsweredAtALimitedRate(t *testing.T) {
 	}
 	if st := s.Stats(); st.Answered != 1+maxUnicastAnswers {
 		t.Errorf("unicast: stats = %+v, want %d answered", st, 1+maxUnicastAnswers)
+	}
+}
+
+// A querier that asks over IPv4 and IPv6 at once, as qpc nodes and avahi
+// do, gets one answer on each family: not four, two at once and two a
+// second later, as when one family's answer went out on both.
+func TestAQueryIsAnsweredOnceOnTheFamilyItCameIn(t *testing.T) {
+	s := socketless(t, &bytes.Buffer{})
+	q := mustEncode(t, browseQuery(nil))
+	s.handle(q, 7, from5353, true)
+	s.handle(q, 7, netip.MustParseAddrPort("[fe80::2%eth0]:5353"), true)
+	if st := s.Stats(); st.Answered != 2 || st.RateLimited != 0 {
+		t.Errorf("stats = %+v, want the IPv4 and the IPv6 query answered at once", st)
+	}
+	if d := s.ifaces[7].deferred; d[0] != nil || d[1] != nil {
+		t.Errorf("answers deferred: %v", d)
+	}
+	s.handle(q, 7, from5353, true)
+	if d := s.ifaces[7].deferred; d[0] == nil || d[1] != nil {
+		t.Errorf("a second IPv4 query within the second: deferred %v, want the IPv4 answer only", d)
 	}
 }
 
