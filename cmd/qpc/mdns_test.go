@@ -219,7 +219,10 @@ func TestAnAnsweredQueryIsOnePacketPerFamilyOnTheWire(t *testing.T) {
 	if _, ok := findPeer(waitPeers(t, tn, tn.hosts[1], 10*time.Second, n.id), n.id); !ok {
 		t.Fatalf("the node never answered; logs:\n%s", n.Logs())
 	}
-	count := startMDNSHelper(t, tn, tn.hosts[1], mdnsHelperConfig{Mode: "count", WindowMillis: 2500})
+	// The querier asks once the link was quiet for 1.5 s: the node's
+	// announcements at start are over, and its rate limit (a second per
+	// family) holds nothing back.
+	count := startMDNSHelper(t, tn, tn.hosts[1], mdnsHelperConfig{Mode: "count", QuietMillis: 1500, WindowMillis: 2500})
 	rec, ok := count.waitLog(10*time.Second, func(r map[string]any) bool { return r["event"] == "count" })
 	if !ok {
 		t.Fatalf("the querier did not finish:\n%s", count.Logs())

@@ -54,7 +54,10 @@ type mdnsHelperConfig struct {
 	Instance string   `json:"instance,omitempty"`
 	Port     uint16   `json:"port,omitempty"`
 	TXT      []string `json:"txt,omitempty"`
-	// Count: how long to count answers after the query.
+	// Count: how long the link must be quiet (no mDNS response heard)
+	// before the query, so that no responder's rate limit still holds
+	// from earlier traffic; how long to count answers after the query.
+	QuietMillis  int `json:"quiet_ms,omitempty"`
 	WindowMillis int `json:"window_ms,omitempty"`
 }
 
@@ -67,8 +70,10 @@ type mdnsHelperLine struct {
 	Family   int    `json:"family,omitempty"`
 	Instance string `json:"instance,omitempty"`
 	From     string `json:"from,omitempty"`
-	// answer (count mode): one answer to its query, of Size bytes.
-	Size int `json:"size,omitempty"`
+	// answer (count mode): one answer to its query, of Size bytes, heard
+	// At.
+	Size int    `json:"size,omitempty"`
+	At   string `json:"at,omitempty"`
 	// count: answers to its query per family and their sizes.
 	V4    int   `json:"v4,omitempty"`
 	V6    int   `json:"v6,omitempty"`
@@ -208,6 +213,16 @@ func runMDNSHelper() int {
 // alone in the answer section, the rest as additional records), as
 // opposed to announcements (every record an answer).
 func countAnswers(cfg mdnsHelperConfig, conns []*helperConn, lines <-chan mdnsHelperLine, out *json.Encoder) int {
+	quiet := time.Duration(cfg.QuietMillis) * time.Millisecond
+	for t := time.NewTimer(quiet); ; {
+		select {
+		case <-lines:
+			t.Reset(quiet) // a response: the link is not quiet yet
+			continue
+		case <-t.C:
+		}
+		break
+	}
 	b := dnsmessage.NewBuilder(nil, dnsmessage.Header{})
 	b.StartQuestions()
 	b.Question(dnsmessage.Question{Name: dnsmessage.MustNewName(qpcService), Type: dnsmessage.TypePTR, Class: dnsmessage.ClassINET})
@@ -230,6 +245,7 @@ func countAnswers(cfg mdnsHelperConfig, conns []*helperConn, lines <-chan mdnsHe
 			if l.Event != "answer" {
 				continue
 			}
+			out.Encode(l) // each on its own, for a failing test to show
 			if l.Family == 4 {
 				total.V4++
 			} else {
@@ -262,9 +278,11 @@ func serveHelper(cfg mdnsHelperConfig, c *helperConn, lines chan<- mdnsHelperLin
 		}
 		if resp {
 			if cfg.Mode == "count" {
+				lines <- mdnsHelperLine{Event: "response"}
 				if len(answers) == 1 && answers[0].typ == uint16(dnsmessage.TypePTR) && len(extra) > 0 &&
 					strings.EqualFold(answers[0].name, qpcService) {
-					lines <- mdnsHelperLine{Event: "answer", Family: c.family, From: src.String(), Size: n}
+					lines <- mdnsHelperLine{Event: "answer", Family: c.family, From: src.String(), Size: n,
+						At: time.Now().Format("15:04:05.000")}
 				}
 				continue
 			}
