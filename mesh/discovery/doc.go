@@ -36,7 +36,8 @@
 // second later, sees the winner's announcement and renames. A conflict
 // after the name was announced is settled by the same comparison, only
 // the loser renaming (the winner announces again), where §9 would have
-// both rename.
+// both rename. An interface that appears once the name is the node's is
+// announced on without probing again.
 //
 // The node announces twice, a second apart, once the name is its own and
 // whenever an interface gains or loses an address (withdrawing lost

@@ -135,12 +135,19 @@ func TestAfterAnnouncingOnlyTheLoserOfAConflictRenames(t *testing.T) {
 		t.Errorf("instance %q, announcements due %d: the winner should keep its name and announce it again",
 			s.Instance(), s.ifaces[7].announceLeft)
 	}
+	// It defends the name at most once a second.
+	s.ifaces[7].announceLeft = 0
+	s.ifaces[7].lastMulticast = [2]time.Time{time.Now(), time.Now()}
+	s.handle(mustEncode(t, lesser.announcement(testAddrs[:1], 120)), 7, rivalFrom, true)
+	if s.ifaces[7].announceLeft != 0 {
+		t.Error("the node announced again within a second of its last announcement")
+	}
 	s.handle(mustEncode(t, greater.announcement(testAddrs[:1], 120)), 7, rivalFrom, true)
 	if s.Instance() != "self.example.mesh (2)" || !s.probing {
 		t.Errorf("instance %q, probing %v: the loser should probe for a new name", s.Instance(), s.probing)
 	}
-	if st := s.Stats(); st.Conflicts != 2 || st.Renames != 1 {
-		t.Errorf("stats = %+v, want 2 conflicts and 1 rename", st)
+	if st := s.Stats(); st.Conflicts != 3 || st.Renames != 1 {
+		t.Errorf("stats = %+v, want 3 conflicts and 1 rename", st)
 	}
 }
 

@@ -291,7 +291,11 @@ func (s *Service) conflict(now time.Time, theirs []record, from netip.AddrPort) 
 		s.log.Info("mDNS: another responder claims this node's instance name; defending it",
 			"instance", s.resp.label(), "from", from)
 		for _, st := range s.ifaces {
-			st.announceLeft, st.nextAnnounce = max(st.announceLeft, 1), now
+			// At most once a second: a responder that never renames
+			// must not make the node announce on each of its packets.
+			if st.announceLeft == 0 && now.Sub(st.lastMulticast[0]) >= time.Second && now.Sub(st.lastMulticast[1]) >= time.Second {
+				st.announceLeft, st.nextAnnounce = 1, now
+			}
 		}
 		return
 	}
@@ -299,14 +303,14 @@ func (s *Service) conflict(now time.Time, theirs []record, from netip.AddrPort) 
 }
 
 // rename gives up the instance name for the next one and probes for it;
-// s.mu must be held.
+// s.mu must be held. It says no goodbye for the old name: the goodbye's
+// TXT record names this node, so peers would drop it from their tables
+// (and federation its link) until the new name is announced, a second or
+// more later; the other holder's cache-flush records replace this node's
+// old ones in every cache instead, and the peers' entries, kept by node
+// id, take the new name when it is announced.
 func (s *Service) rename(now time.Time, from netip.AddrPort) {
 	old := s.resp
-	if s.claimed {
-		for _, st := range s.ifaces {
-			s.sendMulticast(st, old.announcement(st.addrs, 0))
-		}
-	}
 	s.claimed = false
 	s.nameNumber++
 	s.resp = old.named(instanceLabel(s.cfg.Self.Domain, s.nameNumber))
