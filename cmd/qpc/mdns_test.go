@@ -120,6 +120,11 @@ func TestMeshPeersListsServicesOfAvahiUmdnsAndBonjourAlike(t *testing.T) {
 			if p.Instance != c.svc.instance || p.Domain != c.svc.domain || p.Addr != want || p.Fingerprint != c.svc.fp {
 				t.Errorf("round %d: %s's service is listed as %+v, want instance %q, domain %s at %s", round, c.responder, p, c.svc.instance, c.svc.domain, want)
 			}
+			// The browse asked over both families: the IPv6 answer's
+			// address is kept beside the IPv4 one.
+			if len(p.Addrs) != 2 || p.Addrs[0] != c.addr || !strings.HasPrefix(p.Addrs[1], "fe80:") {
+				t.Errorf("round %d: %s's service has addresses %v, want %s and a link-local IPv6 address", round, c.responder, p.Addrs, c.addr)
+			}
 		}
 	}
 	// The stand-ins answered as umdns and bonjour-service do: so the

@@ -180,6 +180,20 @@ func TestAnInstanceSplitAtItsDotsIsFoundWhole(t *testing.T) {
 	}
 }
 
+// umdns answers over IPv4 and IPv6 separately, without address records:
+// the node keeps the sender's address of each family.
+func TestTheSendersAddressOfEachFamilyIsKept(t *testing.T) {
+	tab := NewTable("", nil)
+	now := time.Now()
+	for _, src := range []string{"192.0.2.7", "fe80::7"} {
+		h := ingest(roundTrip(t, umdnsStyle("node-u.mesh", testAnn, 120)), netip.MustParseAddr(src), "br-lan", now)
+		tab.update(h.sightings[0])
+	}
+	if p, _ := tab.Lookup(testAnn.ID); len(p.Addrs) != 2 || p.Addrs[0].String() != "192.0.2.7" || p.Addrs[1].String() != "fe80::7%br-lan" {
+		t.Errorf("addrs = %v, want the IPv4 and the IPv6 sender", p.Addrs)
+	}
+}
+
 func TestAPacketOfOneFamilyFlushesOnlyThatFamily(t *testing.T) {
 	r := newResponder(testAnn, DefaultTTL)
 	v4 := r.announcement(testAddrs[:1], 120) // A only, as avahi sends over IPv4
