@@ -1,6 +1,7 @@
 package discovery
 
 import (
+	"bytes"
 	"net/netip"
 	"testing"
 	"time"
@@ -72,6 +73,40 @@ func FuzzTXT(f *testing.F) {
 		again, err := parseTXT(ann.txt())
 		if err != nil || again != ann {
 			t.Fatalf("round trip of %+v: %+v, %v", ann, again, err)
+		}
+	})
+}
+
+// FuzzHandle feeds arbitrary packets to a service while it probes and
+// after it claimed its name, as if from a host on the link over IPv4 and
+// IPv6: whatever conflicts, tie breaks and renames they cause, the service
+// never panics and its instance name stays a valid label.
+func FuzzHandle(f *testing.F) {
+	r := newResponder(testAnn, DefaultTTL)
+	rival := r.named("self.example.mesh")
+	rival.ann.ID = "zzzzzzzzzzzzzzzzzzzzzzzzzz"
+	for _, m := range []*message{
+		rival.probe(),
+		rival.announcement(testAddrs, 120),
+		umdnsStyle("self.example.mesh", rival.ann, 120),
+		browseQuery(nil),
+	} {
+		b, err := encodeMessage(m)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, false)
+		f.Add(b, true)
+	}
+	f.Fuzz(func(t *testing.T, b []byte, probing bool) {
+		s := socketless(t, &bytes.Buffer{})
+		if probing {
+			s.startProbing(time.Now(), 0)
+		}
+		s.handle(b, 7, from5353, true)
+		s.handle(b, 7, netip.MustParseAddrPort("[fe80::2%eth0]:5353"), true)
+		if l := s.Instance(); l == "" || len(l) > maxLabelLen {
+			t.Fatalf("instance %q", l)
 		}
 	})
 }
