@@ -113,7 +113,7 @@ type Service struct {
 	probing    bool
 	probesSent int
 	nextProbe  time.Time
-	claimed    bool        // the instance name was announced, so a rename says goodbye to it
+	claimed    bool        // the instance name was announced: stopping says goodbye to it
 	nameNumber int         // n of instanceLabel: 1 until the first conflict
 	conflictAt []time.Time // recent conflicts, for the rule of 15 in 10 s
 
@@ -711,8 +711,13 @@ func (s *Service) sayGoodbye() {
 // sendMulticast sends m to the mDNS groups on one interface, over each
 // family the interface has an address of. s.mu must be held.
 func (s *Service) sendMulticast(st *ifaceState, m *message) {
-	s.sendMulticastFamily(st, m, 0)
-	s.sendMulticastFamily(st, m, 1)
+	b, err := encodeMessage(m)
+	if err != nil {
+		s.log.Error("encoding an mDNS message", "err", err)
+		return
+	}
+	s.sendToGroup(st, b, 0)
+	s.sendToGroup(st, b, 1)
 }
 
 // sendMulticastFamily sends m to the mDNS group of family fam (0 IPv4, 1
@@ -724,6 +729,10 @@ func (s *Service) sendMulticastFamily(st *ifaceState, m *message, fam int) {
 		s.log.Error("encoding an mDNS message", "err", err)
 		return
 	}
+	s.sendToGroup(st, b, fam)
+}
+
+func (s *Service) sendToGroup(st *ifaceState, b []byte, fam int) {
 	if fam == 0 && s.c4 != nil && st.has4() {
 		if err := s.c4.write(b, st.ifi.Index, netip.AddrPortFrom(group4, Port)); err != nil {
 			s.sendFailed(st.ifi.Name, err)
