@@ -277,3 +277,43 @@ func TestAUmdnsStartedAfterTheNodeOnItsHostHearsOfIt(t *testing.T) {
 	}
 	t.Logf("a umdns started after the node on its host heard of it %s later", time.Since(started).Round(time.Millisecond))
 }
+
+// umdns announces no service when it starts, only its service types: a
+// node that hears the qpc type from a responder it does not know asks at
+// once, and finds the service about as soon as umdns started, not at its
+// next regular query (they come 1, 2, 4 … 48 s apart).
+func TestANodeFindsAUmdnsServiceSoonAfterUmdnsStarts(t *testing.T) {
+	requireRoot(t)
+	tn := newTestNet(t, 3)
+	// A responder that answers every query tells when the node queries.
+	listener := startMDNSHelper(t, tn, tn.hosts[2], mdnsHelperConfig{Mode: "bonjour", Instance: "listener", Port: 9, TXT: []string{"x=1"}})
+	n := startMeshNode(t, tn, tn.hosts[0], "node1.example.mesh", 7001)
+	queries := func() int {
+		k := 0
+		for _, l := range helperLines(listener, "answered") {
+			if strings.HasPrefix(l.From, "192.0.2.1:") {
+				k++
+			}
+		}
+		return k
+	}
+	// The node's third query (3 s after its start) is followed by a
+	// fourth only 4 s later.
+	deadline := time.Now().Add(10 * time.Second)
+	for queries() < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the node did not query three times; listener:\n%s\nnode:\n%s", listener.Logs(), n.Logs())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	svc := newFakeService("node-u.mesh", "node-u.mesh", 7006)
+	started := time.Now()
+	umdns := startMDNSHelper(t, tn, tn.hosts[1], mdnsHelperConfig{Mode: "umdns", Instance: svc.instance, Port: uint16(svc.port), TXT: svc.txt()})
+	if _, ok := n.waitLog(3*time.Second, func(r map[string]any) bool {
+		return r["msg"] == "mesh peer joined" && r["node_id"] == svc.id
+	}); !ok {
+		t.Fatalf("the node did not find the umdns service within 3 s of umdns starting (%d queries by then); umdns:\n%s\nnode:\n%s",
+			queries(), umdns.Logs(), n.Logs())
+	}
+	t.Logf("the node found a service of a umdns started after it %s after umdns started", time.Since(started).Round(time.Millisecond))
+}

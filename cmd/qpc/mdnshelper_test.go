@@ -12,7 +12,9 @@ package main
 // from source with cmake (Debian packages none of them), and CI cannot
 // fetch their sources: the stand-in copies what matters of umdns's
 // behaviour, read from its source (openwrt/mdnsd, dns.c and service.c):
-//   - it never announces unsolicited;
+//   - it announces no service unsolicited; at start it probes its host
+//     name (three queries 250 ms apart), waits 500 ms, and announces its
+//     service types (_services._dns-sd._udp PTR records), on both families;
 //   - it answers a query for a service's PTR with the PTR, SRV and TXT in
 //     one packet, id 0, without address records;
 //   - a question with the unicast-response bit gets its answer by unicast
@@ -199,6 +201,9 @@ func runMDNSHelper() int {
 		go serveHelper(cfg, c, lines)
 	}
 	out.Encode(mdnsHelperLine{Event: "ready"})
+	if cfg.Mode == "umdns" {
+		go umdnsStartup(conns, lines)
+	}
 	if cfg.Mode == "count" {
 		return countAnswers(cfg, conns, lines, out)
 	}
@@ -328,6 +333,35 @@ func serveHelper(cfg mdnsHelperConfig, c *helperConn, lines chan<- mdnsHelperLin
 			}
 		}
 	}
+}
+
+// umdnsStartup sends what umdns sends when it starts (announce.c): three
+// probes for its host name, 250 ms apart, then, 500 ms after the last, its
+// service types.
+func umdnsStartup(conns []*helperConn, lines chan<- mdnsHelperLine) {
+	host := dnsmessage.MustNewName("standin.local.")
+	b := dnsmessage.NewBuilder(nil, dnsmessage.Header{})
+	b.StartQuestions()
+	b.Question(dnsmessage.Question{Name: host, Type: dnsmessage.TypeALL, Class: dnsmessage.ClassINET})
+	probe, _ := b.Finish()
+	b = dnsmessage.NewBuilder(nil, dnsmessage.Header{Response: true, Authoritative: true})
+	b.StartAnswers()
+	b.PTRResource(dnsmessage.ResourceHeader{Name: dnsmessage.MustNewName("_services._dns-sd._udp.local."), Class: dnsmessage.ClassINET, TTL: 4500},
+		dnsmessage.PTRResource{PTR: dnsmessage.MustNewName(qpcService)})
+	types, _ := b.Finish()
+	for i := range 3 {
+		if i > 0 {
+			time.Sleep(250 * time.Millisecond) // umdns's timing, not a wait for readiness
+		}
+		for _, c := range conns {
+			c.send(probe, netip.AddrPort{})
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	for _, c := range conns {
+		c.send(types, netip.AddrPort{})
+	}
+	lines <- mdnsHelperLine{Event: "announced"}
 }
 
 // helperAnswer is the response a stand-in sends: PTR, SRV and TXT, id 0,

@@ -116,6 +116,9 @@ type Service struct {
 	claimed    bool        // the instance name was announced: stopping says goodbye to it
 	nameNumber int         // n of instanceLabel: 1 until the first conflict
 	conflictAt []time.Time // recent conflicts, for the rule of 15 in 10 s
+	// queryNow asks the run loop for a query out of turn: a responder
+	// that is no known peer said it has _quicprochat._udp services.
+	queryNow bool
 
 	closeOnce sync.Once
 	readers   sync.WaitGroup
@@ -415,13 +418,20 @@ func (s *Service) Run(ctx context.Context) error {
 	nextQuery, queryGap := now, time.Second
 	maxGap := time.Duration(float64(s.cfg.TTL) * maxQueryFraction)
 	nextWatch := now.Add(watchInterval)
+	var lastQuery time.Time
 	for {
 		s.probeDue(now)
 		s.announceDue(now)
 		if !now.Before(nextQuery) {
 			s.query()
+			lastQuery = now
 			nextQuery = now.Add(queryGap)
 			queryGap = min(queryGap*2, maxGap)
+		} else if now.Sub(lastQuery) >= time.Second && s.takeQueryNow() {
+			// Out of turn, at most once a second; the schedule of the
+			// regular queries stays as it was.
+			s.query()
+			lastQuery = now
 		}
 		if !now.Before(nextWatch) {
 			if s.refreshInterfaces(now) {
@@ -592,6 +602,44 @@ func (s *Service) refreshInterfaces(now time.Time) bool {
 	}
 	s.watchGroups(now)
 	return changed
+}
+
+// takeQueryNow reports and clears a request for a query out of turn.
+func (s *Service) takeQueryNow() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.queryNow
+	s.queryNow = false
+	return q
+}
+
+// newServiceType reports whether response m from from says, in a service
+// enumeration record (RFC 6763 §9), that its sender has _quicprochat._udp
+// services while the sender is none of the peers known. umdns sends such
+// records when it starts, but never the services themselves: a query out
+// of turn finds them in a second instead of at the next regular query, up
+// to 48 s later.
+func (s *Service) newServiceType(m *message, from netip.Addr, own []netip.Addr) bool {
+	if slices.Contains(own, from.WithZone("")) {
+		return false // our own answer to an enumeration query
+	}
+	found := false
+	for _, rec := range m.records() {
+		if rec.Type == typePTR && rec.TTL > 0 && rec.Name.equal(enumName) && rec.Target.equal(serviceName) {
+			found = true
+		}
+	}
+	if !found {
+		return false
+	}
+	for _, p := range s.table.Peers() {
+		for _, a := range p.Addrs {
+			if a.WithZone("") == from.WithZone("") {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // watchGroups announces again on an interface where another socket joined
@@ -806,9 +854,13 @@ func (s *Service) handle(b []byte, ifIndex int, src netip.AddrPort, multicast bo
 	if from.Port() != Port {
 		return
 	}
+	newType := s.newServiceType(m, from.Addr(), addrs)
 	s.mu.Lock()
 	if theirs := s.resp.conflicting(m.records()); len(theirs) > 0 {
 		s.conflict(time.Now(), theirs, from)
+	}
+	if newType {
+		s.queryNow = true
 	}
 	s.mu.Unlock()
 	h := ingest(m, from.Addr(), iface, time.Now())

@@ -211,3 +211,32 @@ func mustEncode(t *testing.T, m *message) []byte {
 	}
 	return b
 }
+
+// umdns says at start, in a service enumeration record, which service types
+// it has, but announces no service: the node asks out of turn when one that
+// is no known peer names qpc's.
+func TestAResponderNamingQpcsServiceTypeIsAskedAtOnce(t *testing.T) {
+	s := socketless(t, &bytes.Buffer{})
+	enum := mustEncode(t, &message{Flags: flagResponse | flagAuth, Answers: []record{
+		{Name: enumName, Type: typePTR, Class: classIN, TTL: 4500, Target: serviceName}}})
+	s.handle(enum, 7, netip.AddrPortFrom(testAddrs[0], Port), true) // its own answer, looped back
+	if s.takeQueryNow() {
+		t.Error("the node's own enumeration answer made it query")
+	}
+	peer := netip.MustParseAddrPort("192.0.2.9:5353")
+	s.handle(mustEncode(t, newResponder(testAnn, DefaultTTL).announcement([]netip.Addr{peer.Addr()}, 120)), 7, peer, true)
+	if len(s.Peers()) != 1 {
+		t.Fatal("the peer was not taken in")
+	}
+	s.handle(enum, 7, peer, true)
+	if s.takeQueryNow() {
+		t.Error("a known peer's enumeration answer made it query")
+	}
+	s.handle(enum, 7, netip.MustParseAddrPort("192.0.2.60:5353"), true)
+	if !s.takeQueryNow() {
+		t.Error("a new responder with qpc services did not make the node query")
+	}
+	if s.takeQueryNow() {
+		t.Error("one enumeration record asked for two queries")
+	}
+}
