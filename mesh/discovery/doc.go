@@ -66,7 +66,10 @@
 // AAAA record its IPv6 ones, each sparing what was heard within the last
 // second (RFC 6762 §10.2): avahi may send the two in separate packets. A
 // response without address records of the family it came over (umdns
-// sends none) gives the sender's address. A peer
+// sends none) gives the sender's address. A response from a responder that
+// is no known peer whose service enumeration record (RFC 6763 §9) names
+// _quicprochat._udp.local. makes the node query out of turn, at most once
+// a second: umdns sends such records when it starts, but no services. A peer
 // leaves the table when its TTL runs out or at once on a goodbye. Packets
 // that do not decode, TXT records that are oversized (over 1300 bytes),
 // lack a key or have a bad value, announcements of an unknown ver=, and
