@@ -164,6 +164,11 @@ func TestTwoNodesWithOneDomainEndWithDistinctInstanceNames(t *testing.T) {
 		t.Errorf("the renamed node did not log its new name:\n%s", renamed.Logs())
 	}
 	t.Logf("instances: node1 %q, node2 %q", p1.Instance, p2.Instance)
+	// qpc mesh peers shows the instance names in its table too.
+	out, err := tn.command(tn.hosts[2], qpcBin, "mesh", "peers", "--timeout", "1s").Output()
+	if err != nil || !strings.Contains(string(out), "INSTANCE") || !strings.Contains(string(out), domain+" (2)") {
+		t.Errorf("qpc mesh peers: %v\n%s", err, out)
+	}
 }
 
 // Avahi may send a host's A and AAAA records in separate packets, each
