@@ -172,14 +172,8 @@ func Browse(ctx context.Context, cfg BrowseConfig) ([]Peer, Stats, error) {
 				st.malformed.Add(1)
 				continue
 			}
-			if !m.isResponse() {
-				continue // a query: ours looped back, or someone else's
-			}
-			if p.shared && p.src.Port() != Port {
-				continue // RFC 6762 §11: not a multicast DNS response
-			}
-			if !p.shared && m.ID != q.ID && m.ID != 0 {
-				continue // a legacy answer to another query of ours
+			if !browseTakes(m, p.shared, p.src.Port(), q.ID) {
+				continue
 			}
 			h := ingest(m, p.src.Addr(), p.iface, time.Now())
 			st.count(h.problems)
@@ -191,6 +185,23 @@ func Browse(ctx context.Context, cfg BrowseConfig) ([]Peer, Stats, error) {
 			}
 		}
 	}
+}
+
+// browseTakes reports whether a one-shot browse that sent a query with id
+// qid takes message m, read from a sender's port on the shared 5353 socket
+// or on its own ephemeral one.
+func browseTakes(m *message, shared bool, port uint16, qid uint16) bool {
+	switch {
+	case !m.isResponse():
+		return false // a query: ours looped back, or someone else's
+	case shared:
+		// Multicast responses, ours or not, carry id 0; RFC 6762 §11:
+		// only one from port 5353 is a multicast DNS response.
+		return port == Port
+	}
+	// Unicast to our port: a legacy answer echoes our id (qpc nodes,
+	// avahi); umdns answers a QU question with id 0.
+	return m.ID == qid || m.ID == 0
 }
 
 func (c *counters) snapshot(t *Table) Stats {
