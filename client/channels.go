@@ -110,6 +110,12 @@ func (a *Account) ReadPost(ctx context.Context, keys channel.Keys, m protocol.Ch
 	}
 	r.Message = msg
 	key, err := a.authorKey(ctx, msg.Author)
+	if err == nil && !key.Equal(msg.AuthorKey) && a.mayRefresh(msg.Author) {
+		// The key kept from an earlier lookup may be older than the post
+		// (a reader that follows a channel for days): ask once more.
+		a.Forget(msg.Author)
+		key, err = a.authorKey(ctx, msg.Author)
+	}
 	switch {
 	case err != nil:
 		r.Status, r.Err = PostUnverified, err
@@ -135,6 +141,28 @@ func rejectReason(err error) string {
 		return RejectOldVersion
 	}
 	return RejectMalformed
+}
+
+// mayRefresh reports whether author's keys may be looked up again because
+// a post does not match them: once per resolveRetry, so that a channel
+// that keeps many posts an author signed before a key change costs one
+// lookup, not one per post.
+func (a *Account) mayRefresh(author string) bool {
+	pa, err := a.parse(author)
+	if err != nil {
+		return false
+	}
+	addr := pa.String()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if at, ok := a.refreshed[addr]; ok && time.Since(at) < resolveRetry {
+		return false
+	}
+	if a.refreshed == nil {
+		a.refreshed = map[string]time.Time{}
+	}
+	a.refreshed[addr] = time.Now()
+	return true
 }
 
 // authorKey returns the identity key author publishes, remembering a

@@ -146,6 +146,35 @@ func TestReadPostLooksEachAuthorUpOncePerRun(t *testing.T) {
 	}
 }
 
+// TestReadPostLooksAnAuthorUpAgainWhenAPostDoesNotMatchTheKeptKey: a
+// reader that follows a channel keeps the keys it looked up; a post signed
+// with the author's new keys is verified after one more lookup, and old
+// posts that do not match cost no more lookups.
+func TestReadPostLooksAnAuthorUpAgainWhenAPostDoesNotMatchTheKeptKey(t *testing.T) {
+	f := &fakeChannelNode{}
+	c := fakeClient(t, f)
+	alice, bob := testAccount(t, c, "alice"), testAccount(t, c, "bob")
+	publish(t, f, alice)
+	keys := testKeys(t)
+	at := time.UnixMilli(1_800_000_000_000)
+	if r := bob.ReadPost(testCtx(t), keys, sealedPost(t, keys, "alice@n.mesh", alice.Keys, "old", at)); r.Status != PostVerified {
+		t.Fatalf("the old key's post: %v %q", r.Status, r.Reason)
+	}
+	newAlice := testAccount(t, c, "alice")
+	publish(t, f, newAlice)
+	if r := bob.ReadPost(testCtx(t), keys, sealedPost(t, keys, "alice@n.mesh", newAlice.Keys, "new", at)); r.Status != PostVerified {
+		t.Fatalf("the new key's post: %v %q", r.Status, r.Reason)
+	}
+	for i := range 5 {
+		if r := bob.ReadPost(testCtx(t), keys, sealedPost(t, keys, "alice@n.mesh", alice.Keys, "old again", at)); r.Status != PostMismatch {
+			t.Fatalf("old post %d after the change: %v %q", i, r.Status, r.Reason)
+		}
+	}
+	if f.resolves != 2 {
+		t.Errorf("%d lookups, want 2: the first, and one after the post that did not match", f.resolves)
+	}
+}
+
 func TestReadPostRejectsWhatDoesNotOpenAndSaysWhy(t *testing.T) {
 	f := &fakeChannelNode{}
 	c := fakeClient(t, f)

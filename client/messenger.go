@@ -47,6 +47,7 @@ type Account struct {
 	roots      *x509.CertPool                   // of CommunityCA, once needed
 	resolved   map[string]identity.PublicBundle // by address, verified
 	unresolved map[string]resolveFailure        // by address, for ReadPost
+	refreshed  map[string]time.Time             // by address: ReadPost's last lookup after a mismatch
 }
 
 // Address returns the account's address, user@domain.
@@ -128,6 +129,20 @@ func (a *Account) resolve(ctx context.Context, pa protocol.Address) (identity.Pu
 	a.resolved[addr] = b
 	a.mu.Unlock()
 	return b, nil
+}
+
+// Forget drops the keys of addr that Resolve keeps from earlier lookups,
+// so that the next one asks the node: a message signed with a key other
+// than the kept one may come from a contact whose published keys changed
+// since.
+func (a *Account) Forget(addr string) {
+	pa, err := a.parse(addr)
+	if err != nil {
+		return
+	}
+	a.mu.Lock()
+	delete(a.resolved, pa.String())
+	a.mu.Unlock()
 }
 
 // checkAnswer verifies that keys k of addr, a user of another domain,
@@ -258,7 +273,18 @@ func (a *Account) Open(ctx context.Context, m protocol.Message) Received {
 		r.Problem = fmt.Errorf("cannot check the sender: %w", err)
 		return r
 	}
-	if err := o.VerifySender(b.IdentityKey); err != nil {
+	err = o.VerifySender(b.IdentityKey)
+	if errors.Is(err, sealed.ErrSenderKeyMismatch) {
+		// The keys kept from an earlier lookup may be older than the
+		// message: compare with what the sender publishes now.
+		a.Forget(o.SenderAddress)
+		if b, err = a.Resolve(ctx, o.SenderAddress); err != nil {
+			r.Problem = fmt.Errorf("cannot check the sender: %w", err)
+			return r
+		}
+		err = o.VerifySender(b.IdentityKey)
+	}
+	if err != nil {
 		r.Problem = err
 		return r
 	}

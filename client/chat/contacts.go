@@ -3,43 +3,52 @@ package chat
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 
 	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/crypto/mls"
 )
 
-// noteKey records key as addr's identity key. A verified contact whose key
-// is no longer the one verified is flagged, loudly: in the status line and
-// in the DM with them.
-func (e *Engine) noteKey(tx *chatdb.Tx, addr string, key []byte) error {
+// noteKey records key as addr's account key. A key other than the one
+// recorded before is a key change: it is returned, shown on the status
+// line and in the DM with addr, with the old and new safety numbers, and
+// kept to be shown again at the next send (clearToSend). A verified
+// contact whose key is no longer the one verified is flagged KeyChanged,
+// which refuses sending until the user verifies again.
+func (e *Engine) noteKey(tx *chatdb.Tx, addr string, key []byte) (*KeyChange, error) {
 	if addr == e.self {
-		return nil
+		return nil, nil
 	}
 	ct, ok, err := tx.Contact(addr)
 	if err != nil || ok && contactCurrent(&ct, key) {
-		return err
+		return nil, err
 	}
 	if !ok {
 		ct = chatdb.Contact{Address: addr}
 	}
-	wasChanged := ct.KeyChanged
+	changed := len(ct.IdentityKey) > 0 && !bytes.Equal(ct.IdentityKey, key)
+	if changed {
+		ct.PreviousKey, ct.NoticeOnSend = ct.IdentityKey, true
+	}
 	ct.IdentityKey = bytes.Clone(key)
 	ct.KeyChanged = ct.Verified && !bytes.Equal(ct.VerifiedKey, key)
 	ct.Updated = e.now()
 	if err := tx.PutContact(&ct); err != nil {
-		return err
+		return nil, err
 	}
-	if ct.KeyChanged && !wasChanged {
-		warning := "!! the identity key of " + addr + " CHANGED since you verified it: someone may be impersonating them. " +
-			"Compare safety numbers again (/verify " + addr + ")."
-		e.status("%s", warning)
-		if c, ok, err := e.dmConversation(tx, addr); err == nil && ok {
-			return e.systemLine(tx, &c, "%s", warning)
+	if !changed {
+		return nil, nil
+	}
+	change := e.keyChange(addr, ct.PreviousKey, key, ct.KeyChanged)
+	e.status("%s", change)
+	if c, ok, err := e.dmConversation(tx, addr); err != nil {
+		return nil, err
+	} else if ok {
+		if err := e.systemLine(tx, &c, "%s", change); err != nil {
+			return nil, err
 		}
 	}
-	return nil
+	return change, nil
 }
 
 // contactCurrent reports whether ct already records key as it would.
@@ -60,7 +69,7 @@ func (e *Engine) checkMembers(ctx context.Context, tx *chatdb.Tx, c *chatdb.Conv
 		if err != nil {
 			continue
 		}
-		if err := e.noteKey(tx, addr, b.IdentityKey); err != nil {
+		if _, err := e.noteKey(tx, addr, AccountKey(b)); err != nil {
 			return err
 		}
 		if !bytes.Equal(b.IdentityKey, m.SignatureKey) {
@@ -73,8 +82,9 @@ func (e *Engine) checkMembers(ctx context.Context, tx *chatdb.Tx, c *chatdb.Conv
 	return nil
 }
 
-// SafetyNumber returns the 60-digit safety number of the account and user,
-// and the contact as known (Verified, KeyChanged).
+// SafetyNumber returns the 60-digit safety number of the account and user
+// (twelve groups of five digits), made of the account keys, and the
+// contact as known (Verified, KeyChanged).
 func (e *Engine) SafetyNumber(ctx context.Context, user string) (string, chatdb.Contact, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -91,12 +101,12 @@ func (e *Engine) SafetyNumber(ctx context.Context, user string) (string, chatdb.
 		ct, _, err = tx.Contact(addr)
 		return err
 	})
-	own := e.acct.Keys.Identity.Public().(ed25519.PublicKey)
-	return identity.SafetyNumber(e.self, own, addr, b.IdentityKey), ct, err
+	return identity.SafetyNumber(e.self, e.ownAccountKey(), addr, AccountKey(b)), ct, err
 }
 
-// Verify marks user verified with the identity key it publishes now: the
-// user compared safety numbers with them.
+// Verify marks user verified with the account key it publishes now: the
+// user compared safety numbers with them. It also confirms a key change:
+// sending to them is allowed again.
 func (e *Engine) Verify(ctx context.Context, user string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -119,8 +129,9 @@ func (e *Engine) Verify(ctx context.Context, user string) error {
 		if !ok {
 			ct = chatdb.Contact{Address: addr}
 		}
-		ct.IdentityKey, ct.VerifiedKey = bytes.Clone(b.IdentityKey), bytes.Clone(b.IdentityKey)
-		ct.Verified, ct.KeyChanged, ct.Updated = true, false, e.now()
+		key := AccountKey(b)
+		ct.IdentityKey, ct.VerifiedKey = bytes.Clone(key), bytes.Clone(key)
+		ct.Verified, ct.KeyChanged, ct.NoticeOnSend, ct.Updated = true, false, false, e.now()
 		if err := tx.PutContact(&ct); err != nil {
 			return err
 		}

@@ -737,23 +737,35 @@ func who(addr, self string) string {
 }
 
 // resolve returns addr's published keys and records them among the
-// contacts, flagging a changed key of a verified contact.
+// contacts, flagging a changed key (noteKey).
 func (e *Engine) resolve(ctx context.Context, addr string) (identity.PublicBundle, error) {
+	b, _, err := e.resolveNoting(ctx, addr)
+	return b, err
+}
+
+// resolveNoting is resolve that also returns the key change it saw first.
+func (e *Engine) resolveNoting(ctx context.Context, addr string) (identity.PublicBundle, *KeyChange, error) {
 	b, err := e.acct.Resolve(ctx, addr)
 	if err != nil {
-		return b, err
+		return b, nil, err
 	}
+	key := AccountKey(b)
 	// Most lookups find the key as recorded: a read, not a write (and an
 	// fsync) per message.
 	current := false
 	if err := e.db.View(func(tx *chatdb.Tx) error {
 		ct, ok, err := tx.Contact(addr)
-		current = ok && contactCurrent(&ct, b.IdentityKey)
+		current = ok && contactCurrent(&ct, key)
 		return err
 	}); err != nil || current || addr == e.self {
-		return b, err
+		return b, nil, err
 	}
-	return b, e.db.Update(func(tx *chatdb.Tx) error { return e.noteKey(tx, addr, b.IdentityKey) })
+	var change *KeyChange
+	err = e.db.Update(func(tx *chatdb.Tx) (err error) {
+		change, err = e.noteKey(tx, addr, key)
+		return err
+	})
+	return b, change, err
 }
 
 // sealAll seals body to each address as one message id and returns the

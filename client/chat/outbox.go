@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chatdb"
@@ -14,6 +15,9 @@ import (
 // Send sends text to the conversation. The message goes into the outbox
 // first, with its id and sequence number fixed, and leaves when the node
 // is reachable: now, or on the next Connected. The note only records it.
+// A member's key change not yet shown at a send is shown in the
+// conversation first; a member verified under another key than they
+// publish refuses the send with a *KeyChangedError (ClearToSend).
 func (e *Engine) Send(ctx context.Context, conv chatdb.ConvID, text string) (chatdb.Message, error) {
 	if err := checkText(text); err != nil {
 		return chatdb.Message{}, err
@@ -38,7 +42,28 @@ func (e *Engine) Send(ctx context.Context, conv chatdb.ConvID, text string) (cha
 		return m, err
 	}
 	m.Status = chatdb.StatusQueued
+	// Every recipient's key is looked up now where the node answers (a
+	// change seen now is shown in c by noteKey); offline, the last key
+	// seen decides.
+	recipients := slices.DeleteFunc(slices.Clone(c.Members), func(a string) bool { return a == e.self })
+	fresh := map[string]bool{}
+	for _, r := range recipients {
+		if _, change, err := e.resolveNoting(ctx, r); err == nil && change != nil {
+			fresh[r] = true
+		}
+	}
 	err = e.db.Update(func(tx *chatdb.Tx) error {
+		for _, r := range recipients {
+			change, err := e.clearToSend(tx, r)
+			if err != nil {
+				return err
+			}
+			if change != nil && !fresh[r] {
+				if err := e.systemLine(tx, &c, "%s", change); err != nil {
+					return err
+				}
+			}
+		}
 		c.SentSeq++
 		o := chatdb.Outgoing{Conv: c.ID, MsgID: m.ID, Text: text, ChatSeq: c.SentSeq, Created: m.Time}
 		if err := tx.PutOutgoing(&o); err != nil {

@@ -61,13 +61,8 @@ func (e *Engine) handleOne(ctx context.Context, m protocol.Message) error {
 		return nil
 	}
 	from := strings.ToLower(o.SenderAddress)
-	b, err := e.resolve(ctx, from)
-	if err == nil {
-		err = o.VerifySender(b.IdentityKey)
-	}
-	if err != nil {
-		e.status("a message claiming to be from %s was dropped: cannot check the sender: %v", from, err)
-		return nil
+	if err := e.verifySender(ctx, from, o); err != nil {
+		return e.unverified(from, o, err)
 	}
 	switch o.ContentType {
 	case sealed.ContentText:
@@ -93,6 +88,55 @@ func (e *Engine) handleOne(ctx context.Context, m protocol.Message) error {
 	}
 	e.status("a message from %s of an unknown type (%d) was dropped", from, o.ContentType)
 	return nil
+}
+
+// verifySender checks o's signature against the keys from publishes now.
+// A lookup kept from earlier (a long-running qpc repl keeps them) may be
+// older than the message: on a mismatch, the keys are looked up again
+// before the message is judged, so that a contact's new key is a key
+// change (noteKey), not a forgery.
+func (e *Engine) verifySender(ctx context.Context, from string, o *sealed.Opened) error {
+	b, err := e.resolve(ctx, from)
+	if err != nil {
+		return fmt.Errorf("cannot check the sender: %w", err)
+	}
+	err = o.VerifySender(b.IdentityKey)
+	if !errors.Is(err, sealed.ErrSenderKeyMismatch) {
+		return err
+	}
+	e.acct.Forget(from)
+	if b, err = e.resolve(ctx, from); err != nil {
+		return fmt.Errorf("cannot check the sender: %w", err)
+	}
+	return o.VerifySender(b.IdentityKey)
+}
+
+// unverified shows a message whose sender could not be verified, never
+// silently dropped: a text is filed in the DM with its claimed sender as
+// a marked line with the reason; what would change a group is not
+// applied, and said so there.
+func (e *Engine) unverified(from string, o *sealed.Opened, why error) error {
+	var line string
+	if o.ContentType == sealed.ContentText {
+		line = fmt.Sprintf("!! NOT VERIFIED: a message claiming to be from %s, signed by another key than %s publishes (%v); it may not be from them: %s",
+			from, from, why, o.Body)
+	} else {
+		line = fmt.Sprintf("!! NOT VERIFIED: a group message claiming to be from %s was not applied: %v", from, why)
+	}
+	e.status("%s", line)
+	return e.db.Update(func(tx *chatdb.Tx) error {
+		c, ok, err := e.dmConversation(tx, from)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			c = e.newConversation(chatdb.KindDM, from, from)
+			if err := tx.PutConversation(&c); err != nil {
+				return err
+			}
+		}
+		return e.systemLine(tx, &c, "%s", line)
+	})
 }
 
 // handleText files a one-to-one message sent with qpc send under the DM

@@ -83,7 +83,10 @@
 //	Message       ID (id) | From | Time | Received | Text | System (bool) |
 //	              Status (1 byte)
 //	Contact       Address | IdentityKey | Verified (bool) | VerifiedKey |
-//	              KeyChanged (bool) | Updated
+//	              KeyChanged (bool) | Updated [| PreviousKey |
+//	              NoticeOnSend (bool)] (the last two present only when
+//	              either is set; records written before they existed
+//	              have neither)
 //	Outgoing      Conv (id) | MsgID (id) | Text | ChatSeq (uvarint) | Recipient | Payload |
 //	              Created | Attempts (varint)
 //	KeyPackage    ref (bytes) | bundle (bytes)

@@ -131,12 +131,14 @@ func sampleMessage() Message {
 
 func sampleContact() Contact {
 	return Contact{
-		Address:     "bob@b.example",
-		IdentityKey: bytes.Repeat([]byte{0xb0}, 32),
-		Verified:    true,
-		VerifiedKey: bytes.Repeat([]byte{0xb1}, 32),
-		KeyChanged:  true,
-		Updated:     at(1_700_000_300),
+		Address:      "bob@b.example",
+		IdentityKey:  bytes.Repeat([]byte{0xb0}, 32),
+		Verified:     true,
+		VerifiedKey:  bytes.Repeat([]byte{0xb1}, 32),
+		KeyChanged:   true,
+		Updated:      at(1_700_000_300),
+		PreviousKey:  bytes.Repeat([]byte{0xb2}, 32),
+		NoticeOnSend: true,
 	}
 }
 

@@ -112,6 +112,12 @@ func encodeContact(c *Contact) []byte {
 	e.bytes(c.VerifiedKey)
 	e.bool(c.KeyChanged)
 	e.time(c.Updated)
+	// Absent when unset, so that a record of before they existed and one
+	// without them are the same bytes: one encoding per record.
+	if len(c.PreviousKey) > 0 || c.NoticeOnSend {
+		e.bytes(c.PreviousKey)
+		e.bool(c.NoticeOnSend)
+	}
 	return e.b
 }
 
@@ -124,6 +130,15 @@ func decodeContact(b []byte) (Contact, error) {
 		VerifiedKey: d.bytes(),
 		KeyChanged:  d.bool(),
 		Updated:     d.time(),
+	}
+	// Records written before key changes were kept for the next send end
+	// here, as do records without one.
+	if d.err == nil && len(d.b) > 0 {
+		c.PreviousKey = d.bytes()
+		c.NoticeOnSend = d.bool()
+		if d.err == nil && len(c.PreviousKey) == 0 && !c.NoticeOnSend {
+			d.fail("contact: key change fields present but empty")
+		}
 	}
 	return c, d.done()
 }

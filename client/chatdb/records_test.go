@@ -12,7 +12,10 @@ import (
 func TestRecordsDecodeToWhatWasEncoded(t *testing.T) {
 	roundTrip(t, encodeConversation, decodeConversation, sampleConversation(), Conversation{})
 	roundTrip(t, encodeMessage, decodeMessage, sampleMessage(), Message{System: true, Status: StatusSent})
-	roundTrip(t, encodeContact, decodeContact, sampleContact(), Contact{})
+	// A contact with key change fields is checked by
+	// TestContactKeyChangeFieldsAreOptionalAndCanonical: cut at their
+	// start, it is a record of before they existed.
+	roundTrip(t, encodeContact, decodeContact, withoutKeyChange(sampleContact()), Contact{})
 	roundTrip(t, encodeOutgoing, decodeOutgoing, sampleOutgoing(), Outgoing{Attempts: -1})
 	roundTrip(t, encodeKeyPackage, decodeKeyPackage, keyPackage{ref: []byte("r"), bundle: []byte("b")}, keyPackage{})
 	roundTrip(t, encodeTime, decodeTime, at(-5), time.Time{}, time.Unix(math.MaxInt64/2, 999_999_999).UTC())
@@ -117,6 +120,45 @@ func TestDecodingRejects(t *testing.T) {
 				t.Errorf("%x decoded", tt.b)
 			}
 		})
+	}
+}
+
+// withoutKeyChange is c without the fields records of before key change
+// notices lack.
+func withoutKeyChange(c Contact) Contact {
+	c.PreviousKey, c.NoticeOnSend = nil, false
+	return c
+}
+
+func TestContactKeyChangeFieldsAreOptionalAndCanonical(t *testing.T) {
+	for _, c := range []Contact{sampleContact(), {Address: "a@b.example", NoticeOnSend: true}, {Address: "a@b.example", PreviousKey: []byte{1}}} {
+		b := encodeContact(&c)
+		got, err := decodeContact(b)
+		if err != nil || !reflect.DeepEqual(got, c) {
+			t.Fatalf("decoded %+v, %v; want %+v", got, err, c)
+		}
+		old := encodeContact(new(withoutKeyChange(c)))
+		if !bytes.HasPrefix(b, old) {
+			t.Fatalf("the record %x does not start with the record of before key change fields %x", b, old)
+		}
+		for n := range len(b) {
+			got, err := decodeContact(b[:n])
+			switch {
+			case n == len(old) && (err != nil || !reflect.DeepEqual(got, withoutKeyChange(c))):
+				t.Errorf("the record cut where its key change fields start: %+v, %v; want it without them", got, err)
+			case n != len(old) && err == nil:
+				t.Errorf("truncated to %d of %d bytes decoded", n, len(b))
+			}
+		}
+		if _, err := decodeContact(append(b, 0)); err == nil {
+			t.Error("a trailing byte decoded")
+		}
+	}
+	// The fields of no key change are not written, so writing them empty
+	// is a second encoding of one record: refused.
+	empty := append(encodeContact(&Contact{Address: "a@b.example"}), 0, 0)
+	if _, err := decodeContact(empty); err == nil {
+		t.Error("empty key change fields decoded")
 	}
 }
 

@@ -89,16 +89,23 @@ type Message struct {
 type Contact struct {
 	// Address is user@domain, lowercase.
 	Address string
-	// IdentityKey is the Ed25519 identity key last seen for Address.
+	// IdentityKey is the Ed25519 account key last seen for Address (for
+	// an account of one key, its identity key).
 	IdentityKey []byte
 	// Verified is set when the user compared safety numbers;
 	// VerifiedKey is the key they compared.
 	Verified    bool
 	VerifiedKey []byte
 	// KeyChanged is set when IdentityKey differs from VerifiedKey: shown
-	// loudly until the user verifies again.
+	// loudly, and nothing is sent to Address, until the user verifies
+	// again.
 	KeyChanged bool
 	Updated    time.Time
+	// PreviousKey is the key IdentityKey replaced at its last change, for
+	// the old safety number; NoticeOnSend is set while that change has
+	// not been shown at a send to Address (it is, once).
+	PreviousKey  []byte
+	NoticeOnSend bool
 }
 
 // Outgoing is a message in the outbox, waiting for the node.

@@ -1,6 +1,11 @@
 package session
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/quicprochat/qpc/client"
+)
 
 // Errors of a Session's operations; they are wrapped with %w where the
 // error says more.
@@ -21,4 +26,25 @@ var (
 	// ErrNotFiled means the chat database could not take a group message,
 	// so it is not acknowledged and stays on the node.
 	ErrNotFiled = errors.New("a group message could not be filed in the chat history")
+	// ErrNotADevice means the password was right but this machine holds
+	// no keys of the account: a login does not make it one of the
+	// account's devices (that would replace the keys its devices read
+	// with). *NotADeviceError says what to do instead.
+	ErrNotADevice = errors.New("this machine is not a device of the account yet")
 )
+
+// NotADeviceError is ErrNotADevice for the account Address, in words
+// that say how to make this machine one of its devices. It is also
+// client.ErrNoState: there is no saved state of the account here.
+type NotADeviceError struct {
+	// Address is the account, user@domain.
+	Address string
+}
+
+func (e *NotADeviceError) Error() string {
+	return fmt.Sprintf("this machine is not a device of %s yet: run `qpc device link` here and approve it on one of your devices "+
+		"(`qpc device approve CODE`), or `qpc account recover` with your recovery code", e.Address)
+}
+
+// Unwrap makes a NotADeviceError both ErrNotADevice and client.ErrNoState.
+func (e *NotADeviceError) Unwrap() []error { return []error{ErrNotADevice, client.ErrNoState} }

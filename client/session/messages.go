@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -31,19 +32,40 @@ type Sent struct {
 	// ContactErr, when set, says why the recipient's keys could not be
 	// kept among the contacts; the message went all the same.
 	ContactErr error
+	// KeyChange, when set, is a change of the recipient's account key to
+	// show with this send: seen now, or not yet shown at a send.
+	KeyChange *chat.KeyChange
 }
 
 // SendText seals text to the user to ("user" or "user@domain") and hands
 // it to the node, which has it once SendText returns without error. The
+// recipient's account key is checked against the contacts of the chat
+// database first (chat.Engine.ClearToSend), the one record of keys every
+// surface shares: a key change comes back in Sent.KeyChange, and a
+// contact verified under another key refuses the send with a
+// *chat.KeyChangedError (with the change in Sent.KeyChange). The
 // recipient's keys are kept among the account's contacts for later sends;
 // why they could not be is in Sent.ContactErr, also when the enqueue
 // failed.
 func (s *Session) SendText(ctx context.Context, to, text string, o SendOptions) (Sent, error) {
-	out, _, err := s.acct.Seal(ctx, to, sealed.ContentText, []byte(text))
+	eng, err := s.OpenChat(nil)
 	if err != nil {
+		return Sent{}, fmt.Errorf("checking the key of %s among your contacts: %w", to, err)
+	}
+	defer eng.Close()
+	change, err := eng.ClearToSend(ctx, to)
+	if err != nil {
+		var kc *chat.KeyChangedError
+		if errors.As(err, &kc) {
+			return Sent{Recipient: kc.Change.Address, KeyChange: kc.Change}, err
+		}
 		return Sent{}, err
 	}
-	sent := Sent{Recipient: out.Recipient, ContactErr: s.Remember(ctx, to)}
+	out, _, err := s.acct.Seal(ctx, to, sealed.ContentText, []byte(text))
+	if err != nil {
+		return Sent{KeyChange: change}, err
+	}
+	sent := Sent{Recipient: out.Recipient, ContactErr: s.Remember(ctx, to), KeyChange: change}
 	out.TTL, out.MaxHops = o.TTL, o.MaxHops
 	// A failed enqueue still reports ContactErr: the keys were looked up.
 	sent.Receipt, err = s.c.Enqueue(ctx, out)
@@ -62,12 +84,13 @@ func (s *Session) OpenReplayCache() error {
 }
 
 // Inbox takes the messages of the mailbox as a one-shot reader meets
-// them: one-to-one messages are opened and shown, group messages
-// (welcomes and group traffic) are filed in the chat history, so that
-// they are not lost to a reader that cannot show them.
+// them: one-to-one messages are opened and shown, with any change of
+// their sender's account key as the chat database's contacts see it, and
+// group messages (welcomes and group traffic) are filed in the chat
+// history, so that they are not lost to a reader that cannot show them.
 type Inbox struct {
 	s *Session
-	// openChat opens the chat engine when the first group message comes.
+	// openChat opens the chat engine when the first message comes.
 	openChat func(ctx context.Context) (*chat.Engine, error)
 	eng      *chat.Engine
 	// Filed counts the group messages filed in the chat history.
@@ -76,16 +99,38 @@ type Inbox struct {
 	Replayed int
 }
 
+// Incoming is a one-to-one message as an Inbox shows it.
+type Incoming struct {
+	client.Received
+	// KeyChange is set on the first message that shows its sender's
+	// account key is another than the contacts recorded.
+	KeyChange *chat.KeyChange
+}
+
 // Inbox returns an Inbox of the account; openChat opens (and connects)
-// its chat engine, once, when a group message needs it.
+// its chat engine, once, when the first message needs it.
 func (s *Session) Inbox(openChat func(ctx context.Context) (*chat.Engine, error)) *Inbox {
 	return &Inbox{s: s, openChat: openChat}
 }
 
+// engine opens the chat engine on first use.
+func (in *Inbox) engine(ctx context.Context) (*chat.Engine, error) {
+	if in.eng == nil {
+		eng, err := in.openChat(ctx)
+		if err != nil {
+			return nil, err
+		}
+		in.eng = eng
+	}
+	return in.eng, nil
+}
+
 // Handle opens the one-to-one messages of msgs and gives them to show,
 // and files the group messages; it returns the sequence number up to
-// which all are handled, and why it stopped before the end.
-func (in *Inbox) Handle(ctx context.Context, msgs []protocol.Message, show func(client.Received)) (uint64, error) {
+// which all are handled, and why it stopped before the end. A message
+// whose sender's key cannot be compared with the contacts (the chat
+// database is open in another qpc) is not handled: it stays on the node.
+func (in *Inbox) Handle(ctx context.Context, msgs []protocol.Message, show func(Incoming)) (uint64, error) {
 	var handled uint64
 	for _, m := range msgs {
 		if r := in.s.acct.Open(ctx, m); r.ContentType != chat.ContentWelcome && r.ContentType != chat.ContentGroup {
@@ -93,20 +138,28 @@ func (in *Inbox) Handle(ctx context.Context, msgs []protocol.Message, show func(
 				// A copy of a message shown before: acknowledged so it
 				// does not come back, never shown again.
 				in.Replayed++
-			} else {
-				show(r)
+				handled = m.Seq
+				continue
 			}
+			inc := Incoming{Received: r}
+			if r.Verified {
+				eng, err := in.engine(ctx)
+				if err != nil {
+					return handled, fmt.Errorf("message %d: checking the sender's key among your contacts: %w", m.Seq, err)
+				}
+				if inc.KeyChange, err = eng.NoteContact(ctx, r.From); err != nil {
+					return handled, fmt.Errorf("message %d: checking the sender's key among your contacts: %w", m.Seq, err)
+				}
+			}
+			show(inc)
 			handled = m.Seq
 			continue
 		}
-		if in.eng == nil {
-			eng, err := in.openChat(ctx)
-			if err != nil {
-				return handled, fmt.Errorf("group message %d could not be filed: %w", m.Seq, err)
-			}
-			in.eng = eng
+		eng, err := in.engine(ctx)
+		if err != nil {
+			return handled, fmt.Errorf("group message %d could not be filed: %w", m.Seq, err)
 		}
-		if in.eng.Handle(ctx, []protocol.Message{m}) != m.Seq {
+		if eng.Handle(ctx, []protocol.Message{m}) != m.Seq {
 			return handled, &filingError{fmt.Sprintf("group message %d could not be filed", m.Seq)}
 		}
 		in.Filed++
@@ -122,12 +175,21 @@ func (in *Inbox) Close() {
 	}
 }
 
+// Release closes the chat engine if Handle opened it, until Handle needs
+// it again: a reader that keeps running (qpc recv --follow) lets other
+// qpc commands of the account (qpc send, qpc verify) open the chat
+// database between the messages it handles.
+func (in *Inbox) Release() {
+	in.Close()
+	in.eng = nil
+}
+
 // Receive empties the mailbox through in: it fetches, hands the messages
 // to in, saves the replay cache (OpenReplayCache first) and acknowledges
 // what in handled, until the mailbox is empty. It returns how many
 // messages it fetched. A message in could not handle stays on the node,
 // and Receive stops there.
-func (s *Session) Receive(ctx context.Context, in *Inbox, show func(client.Received)) (int, error) {
+func (s *Session) Receive(ctx context.Context, in *Inbox, show func(Incoming)) (int, error) {
 	total := 0
 	for {
 		msgs, err := s.c.Fetch(ctx, 0, 500)

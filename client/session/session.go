@@ -86,13 +86,15 @@ func (s *Session) Save() error {
 }
 
 // Login connects to the node of cur, logs the account in and opens its
-// saved state. With create, a missing state gets new keys, published
-// (logging in on a new machine); without, it fails with an error
-// wrapping client.ErrNoState. A wrong password is client.ErrWrongPassword.
-// The new session's token is saved with the state, and cur becomes the
-// current account.
-func Login(ctx context.Context, cfg Config, cur client.Current, create bool) (*Session, error) {
-	return login(ctx, cfg, cur, create, nil)
+// saved state. A login never makes or publishes keys: on a machine that
+// holds no state of the account it fails with a *NotADeviceError (which is
+// ErrNotADevice and client.ErrNoState) that says how to make this machine
+// a device of the account, and the keys the account published stay as
+// they are, so its devices keep reading what is sealed to them. A wrong
+// password is client.ErrWrongPassword. The new session's token is saved
+// with the state, and cur becomes the current account.
+func Login(ctx context.Context, cfg Config, cur client.Current) (*Session, error) {
+	return login(ctx, cfg, cur, nil)
 }
 
 // Register creates the account user on the node of c, whose domain is
@@ -106,7 +108,7 @@ func Register(ctx context.Context, cfg Config, c *client.Client, user, domain st
 	if err := client.SaveCurrent(cfg.StateDir, cur); err != nil {
 		return nil, err
 	}
-	s, err := login(ctx, cfg, cur, true, pw)
+	s, err := login(ctx, cfg, cur, pw)
 	if err != nil {
 		return nil, fmt.Errorf("registered, but logging in failed: %w", err)
 	}
@@ -114,8 +116,10 @@ func Register(ctx context.Context, cfg Config, c *client.Client, user, domain st
 }
 
 // login is Login; a registration gives the password it just set as pw, so
-// that it is not asked for again and no notice about new keys is given.
-func login(ctx context.Context, cfg Config, cur client.Current, create bool, pw []byte) (*Session, error) {
+// that it is not asked for again, and only a registration makes and
+// publishes keys: an account whose password someone types on a new
+// machine already has keys that its devices read with.
+func login(ctx context.Context, cfg Config, cur client.Current, pw []byte) (*Session, error) {
 	if cur.User == "" || cur.Server == "" {
 		return nil, ErrNoAccount
 	}
@@ -156,15 +160,12 @@ func login(ctx context.Context, cfg Config, cur client.Current, create bool, pw 
 	st, err := client.LoadState(cfg.StateDir, cur.User, cur.Domain, exportKey)
 	switch {
 	case err == nil:
-	case errors.Is(err, client.ErrNoState) && create:
-		var keys *identity.UserKeys
-		if st, keys, err = newKeys(ctx, c, cur); err != nil {
+	case errors.Is(err, client.ErrNoState) && registering:
+		if st, err = newKeys(ctx, c, cur); err != nil {
 			return nil, err
 		}
-		if !registering {
-			cfg.notice("no keys for %s on this machine: made new ones and published them (safety number %s); "+
-				"people you write to will see that your keys changed.", cur.Address(), keys.Fingerprint())
-		}
+	case errors.Is(err, client.ErrNoState):
+		return nil, &NotADeviceError{Address: cur.Address()}
 	default:
 		return nil, err
 	}
@@ -202,22 +203,22 @@ func login(ctx context.Context, cfg Config, cur client.Current, create bool, pw 
 	}, nil
 }
 
-// newKeys makes the keys of an account new to this machine and publishes
-// them on the node of c; it returns them and the state that holds them.
-func newKeys(ctx context.Context, c *client.Client, cur client.Current) (*client.State, *identity.UserKeys, error) {
+// newKeys makes the keys of a newly registered account and publishes them
+// on the node of c; it returns the state that holds them.
+func newKeys(ctx context.Context, c *client.Client, cur client.Current) (*client.State, error) {
 	keys, err := identity.GenerateUserKeys()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	raw, err := keys.MarshalBinary()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	a := &client.Account{Client: c, Domain: cur.Domain, User: cur.User, Keys: keys}
 	if err := a.Publish(ctx); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return &client.State{User: cur.User, Domain: cur.Domain, Keys: raw}, keys, nil
+	return &client.State{User: cur.User, Domain: cur.Domain, Keys: raw}, nil
 }
 
 // Remember keeps addr's keys, as the account resolves them now, among its

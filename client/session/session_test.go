@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -113,8 +114,8 @@ func (p *person) register() *session.Session {
 }
 
 // login logs the person in with a new Session.
-func (p *person) login(create bool) (*session.Session, error) {
-	s, err := session.Login(ctxT(p.t), p.config(), p.current(), create)
+func (p *person) login() (*session.Session, error) {
+	s, err := session.Login(ctxT(p.t), p.config(), p.current())
 	if err == nil {
 		p.t.Cleanup(func() { s.Close() })
 	}
@@ -123,7 +124,7 @@ func (p *person) login(create bool) (*session.Session, error) {
 
 func (p *person) mustLogin() *session.Session {
 	p.t.Helper()
-	s, err := p.login(false)
+	s, err := p.login()
 	if err != nil {
 		p.t.Fatalf("login %s: %v", p.user, err)
 	}
@@ -181,32 +182,71 @@ func TestLoginRefusalsAreTyped(t *testing.T) {
 	alice := newPerson(t, n, "alice")
 	alice.register().Close()
 
-	if _, err := session.Login(ctxT(t), alice.config(), client.Current{Server: n.Addr}, false); !errors.Is(err, session.ErrNoAccount) {
+	if _, err := session.Login(ctxT(t), alice.config(), client.Current{Server: n.Addr}); !errors.Is(err, session.ErrNoAccount) {
 		t.Errorf("login without a user: %v, want ErrNoAccount", err)
 	}
 	wrong := newPerson(t, n, "alice")
 	wrong.stateDir = alice.stateDir
 	wrong.pw = []byte("not the password")
-	if _, err := wrong.login(false); !errors.Is(err, client.ErrWrongPassword) {
+	if _, err := wrong.login(); !errors.Is(err, client.ErrWrongPassword) {
 		t.Errorf("wrong password: %v, want ErrWrongPassword", err)
 	}
-	// Another machine (state dir) knows no keys of alice.
-	elsewhere := newPerson(t, n, "alice")
-	if _, err := elsewhere.login(false); !errors.Is(err, client.ErrNoState) {
-		t.Errorf("login on a new machine without create: %v, want ErrNoState", err)
-	}
-	s, err := elsewhere.login(true)
+}
+
+// TestALoginOnAMachineThatIsNotADeviceOfTheAccountChangesNoKeys is the
+// regression test of issue 22's first bug: alice typed her password on a
+// second machine, which made and published new keys, and her first
+// machine could read nothing sent to her from then on.
+func TestALoginOnAMachineThatIsNotADeviceOfTheAccountChangesNoKeys(t *testing.T) {
+	n := startNode(t)
+	alice, bob := newPerson(t, n, "alice"), newPerson(t, n, "bob")
+	a, b := alice.register(), bob.register()
+	ctx := ctxT(t)
+	before, err := b.Client().ResolveUser(ctx, "alice")
 	if err != nil {
-		t.Fatalf("login on a new machine with create: %v", err)
+		t.Fatal(err)
 	}
-	if len(elsewhere.notices) != 1 || !strings.Contains(elsewhere.notices[0], "made new ones and published them") {
-		t.Errorf("notices %q, want one about the new keys", elsewhere.notices)
+
+	elsewhere := newPerson(t, n, "alice") // the same account, another state dir
+	_, err = elsewhere.login()
+	var nad *session.NotADeviceError
+	if !errors.As(err, &nad) || !errors.Is(err, session.ErrNotADevice) || !errors.Is(err, client.ErrNoState) {
+		t.Fatalf("login on a machine that is not a device: %v, want a NotADeviceError", err)
 	}
-	if !client.HasState(elsewhere.stateDir, "alice", domain) {
-		t.Error("no state saved for the new keys")
+	for _, want := range []string{"this machine is not a device of alice@" + domain + " yet", "qpc device link", "qpc device approve CODE", "qpc account recover"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the refusal %q does not say %q", err, want)
+		}
 	}
-	if s.Account().Keys.Fingerprint() == "" {
-		t.Error("no keys")
+	if elsewhere.asked != 1 {
+		t.Errorf("asked for the password %d times, want 1 (the login is tried)", elsewhere.asked)
+	}
+	if client.HasState(elsewhere.stateDir, "alice", domain) {
+		t.Error("the refused login saved a state")
+	}
+	after, err := b.Client().ResolveUser(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(after.IdentityKey, before.IdentityKey) || !bytes.Equal(after.HPKEKey, before.HPKEKey) || !bytes.Equal(after.Signature, before.Signature) {
+		t.Fatal("the refused login changed alice's published keys")
+	}
+
+	// Alice's first machine still reads what bob sends her.
+	if _, err := b.SendText(ctx, "alice", "after the other login", session.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.OpenReplayCache(); err != nil {
+		t.Fatal(err)
+	}
+	in := a.Inbox(func(context.Context) (*chat.Engine, error) { return a.OpenChat(nil) })
+	defer in.Close()
+	var got []session.Incoming
+	if _, err := a.Receive(ctx, in, func(r session.Incoming) { got = append(got, r) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || string(got[0].Body) != "after the other login" || !got[0].Verified || got[0].KeyChange != nil {
+		t.Fatalf("alice's first machine received %+v", got)
 	}
 }
 
@@ -227,13 +267,12 @@ func TestTwoSessionsExchangeAMessageAndTheContactIsKept(t *testing.T) {
 	if err := b.OpenReplayCache(); err != nil {
 		t.Fatal(err)
 	}
-	var got []client.Received
-	in := b.Inbox(func(context.Context) (*chat.Engine, error) {
-		t.Error("a one-to-one message opened the chat engine")
-		return nil, errors.New("not wanted")
-	})
+	var got []session.Incoming
+	// The sender's key is compared with the contacts of the chat
+	// database, which every surface shares.
+	in := b.Inbox(func(context.Context) (*chat.Engine, error) { return b.OpenChat(nil) })
 	defer in.Close()
-	total, err := b.Receive(ctx, in, func(r client.Received) { got = append(got, r) })
+	total, err := b.Receive(ctx, in, func(r session.Incoming) { got = append(got, r) })
 	if err != nil || total != 1 {
 		t.Fatalf("receive: %d messages, %v", total, err)
 	}
@@ -241,7 +280,7 @@ func TestTwoSessionsExchangeAMessageAndTheContactIsKept(t *testing.T) {
 		t.Fatalf("received %+v", got)
 	}
 	// Acknowledged: the mailbox is empty now.
-	if total, err := b.Receive(ctx, in, func(r client.Received) { t.Errorf("again: %+v", r) }); err != nil || total != 0 {
+	if total, err := b.Receive(ctx, in, func(r session.Incoming) { t.Errorf("again: %+v", r) }); err != nil || total != 0 {
 		t.Errorf("second receive: %d, %v", total, err)
 	}
 

@@ -59,15 +59,15 @@ func (f *clientFlags) sessionConfig() session.Config {
 	}
 }
 
-// login connects and logs the account in, then opens its saved state.
-// With create, a missing state gets new keys, published (qpc login on a new
-// machine).
-func (f *clientFlags) login(ctx context.Context, create bool) (*session.Session, error) {
+// login connects and logs the account in, then opens its saved state. It
+// never makes keys: on a machine that is not yet a device of the account
+// it fails with a *session.NotADeviceError that says what to do.
+func (f *clientFlags) login(ctx context.Context) (*session.Session, error) {
 	cur, err := f.resolveAccount()
 	if err != nil {
 		return nil, err
 	}
-	s, err := session.Login(ctx, f.sessionConfig(), cur, create)
+	s, err := session.Login(ctx, f.sessionConfig(), cur)
 	if errors.Is(err, session.ErrNoAccount) {
 		return nil, errors.New("--username and --server are required (no current account)")
 	}
@@ -155,7 +155,7 @@ func runLogin(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "qpc login: %v\n", err)
 		return exitUsage
 	}
-	s, err := f.login(context.Background(), true)
+	s, err := f.login(context.Background())
 	if err != nil {
 		fmt.Fprintf(stderr, "qpc login: %v\n", err)
 		return exitFailure

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/quicprochat/qpc/client"
+	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/client/session"
 	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
 	"github.com/quicprochat/qpc/crypto/channel"
@@ -202,7 +203,7 @@ func (r channelRunner) create(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	s, err := c.f.login(context.Background(), false)
+	s, err := c.f.login(context.Background())
 	if err != nil {
 		return c.fail(err)
 	}
@@ -247,7 +248,7 @@ func (r channelRunner) join(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return c.usage("%v", err)
 	}
-	s, err := c.f.login(context.Background(), false)
+	s, err := c.f.login(context.Background())
 	if err != nil {
 		return c.fail(err)
 	}
@@ -278,7 +279,7 @@ func (r channelRunner) leave(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	s, err := c.f.login(context.Background(), false)
+	s, err := c.f.login(context.Background())
 	if err != nil {
 		return c.fail(err)
 	}
@@ -310,7 +311,7 @@ func (r channelRunner) list(args []string, stdout, stderr io.Writer) int {
 	if len(rest) > 0 {
 		return c.usage("unexpected argument %q", rest[0])
 	}
-	s, err := c.f.login(context.Background(), false)
+	s, err := c.f.login(context.Background())
 	if err != nil {
 		return c.fail(err)
 	}
@@ -348,7 +349,7 @@ func (r channelRunner) share(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	s, err := c.f.login(context.Background(), false)
+	s, err := c.f.login(context.Background())
 	if err != nil {
 		return c.fail(err)
 	}
@@ -397,7 +398,7 @@ func (r channelRunner) send(args []string, stdout, stderr io.Writer) int {
 		return c.usage("%v", err)
 	}
 	ctx := context.Background()
-	s, err := c.f.login(ctx, false)
+	s, err := c.f.login(ctx)
 	if err != nil {
 		return c.fail(err)
 	}
@@ -430,6 +431,7 @@ type channelPostJSON struct {
 	// not verified.
 	Status string `json:"status"`
 	Reason string `json:"reason"`
+	keyChangeJSON
 }
 
 // postPrinter shows the posts of one channel: each once, rejected ones
@@ -442,6 +444,51 @@ type postPrinter struct {
 	rejected map[string]int // by reason
 	replayed int
 	shown    int
+	// keys compares the account keys of verified posts' authors with the
+	// contacts; nil compares nothing.
+	keys *authorKeys
+}
+
+// authorKeys compares the account key of each post's author with the
+// contacts of the chat database (chat.Engine.NoteContact), the record of
+// keys that qpc recv, qpc send and qpc repl share, so that a change shows
+// here as there. The database is opened on first use; when it cannot be
+// (qpc repl has it open), that is said once and the posts are shown
+// without the comparison: a channel is read by many, sending is not at
+// stake.
+type authorKeys struct {
+	s      *session.Session
+	stderr io.Writer
+	eng    *chat.Engine
+	failed bool
+}
+
+// note returns the change of author's account key first seen now, if any.
+func (k *authorKeys) note(ctx context.Context, author string) *chat.KeyChange {
+	if k == nil || k.failed {
+		return nil
+	}
+	if k.eng == nil {
+		eng, err := k.s.OpenChat(nil)
+		if err != nil {
+			k.failed = true
+			fmt.Fprintf(k.stderr, "qpc channel recv: the authors' keys are not compared with your contacts: %v\n", err)
+			return nil
+		}
+		k.eng = eng
+	}
+	kc, err := k.eng.NoteContact(ctx, author)
+	if err != nil {
+		fmt.Fprintf(k.stderr, "qpc channel recv: comparing the key of %s with your contacts: %v\n", terminalSafe(author), err)
+	}
+	return kc
+}
+
+// close closes the chat database if note opened it.
+func (k *authorKeys) close() {
+	if k != nil && k.eng != nil {
+		k.eng.Close()
+	}
 }
 
 // keep reports whether r is to be shown: opened, and not a replay of a
@@ -461,15 +508,24 @@ func (p *postPrinter) keep(r client.ReadPost) bool {
 	return true
 }
 
-func (p *postPrinter) print(r client.ReadPost) {
+func (p *postPrinter) print(ctx context.Context, r client.ReadPost) {
 	p.shown++
 	m := r.Message
+	var kc *chat.KeyChange
+	if r.Status == client.PostVerified {
+		kc = p.keys.note(ctx, m.Author)
+	}
 	if p.asJSON {
-		json.NewEncoder(p.w).Encode(channelPostJSON{
+		j := channelPostJSON{
 			Topic: p.topic, Seq: r.Post.Seq, ID: hex.EncodeToString(r.Post.ID[:]),
 			Author: m.Author, Time: m.Time.UTC(), Text: m.Text, Status: r.Status.String(), Reason: r.Reason,
-		})
+		}
+		j.setKeyChange(kc)
+		json.NewEncoder(p.w).Encode(j)
 		return
+	}
+	if kc != nil {
+		fmt.Fprintln(p.w, terminalSafe(kc.String()))
 	}
 	var mark string
 	switch r.Status {
@@ -525,7 +581,7 @@ func (r channelRunner) recv(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	s, err := c.f.login(ctx, false)
+	s, err := c.f.login(ctx)
 	if err != nil {
 		return c.fail(err)
 	}
@@ -535,8 +591,9 @@ func (r channelRunner) recv(args []string, stdout, stderr io.Writer) int {
 		return c.fail(errNotJoined(topic))
 	}
 	keys := e.Secret.Keys()
-	p := &postPrinter{w: stdout, topic: topic, asJSON: *asJSON}
+	p := &postPrinter{w: stdout, topic: topic, asJSON: *asJSON, keys: &authorKeys{s: s, stderr: stderr}}
 	defer p.summary(stderr)
+	defer p.keys.close()
 	read, after, err := s.ChannelPosts(ctx, keys, 0)
 	var kept []client.ReadPost
 	for _, r := range read {
@@ -555,7 +612,7 @@ func (r channelRunner) recv(args []string, stdout, stderr io.Writer) int {
 		kept = kept[len(kept)-*limit:]
 	}
 	for _, r := range kept {
-		p.print(r)
+		p.print(ctx, r)
 	}
 	if !*follow {
 		s.Close()
@@ -585,7 +642,7 @@ func followChannel(ctx context.Context, s *session.Session, c *channelCmd, keys 
 					continue
 				}
 				if r := s.Account().ReadPost(ctx, keys, m); p.keep(r) {
-					p.print(r)
+					p.print(ctx, r)
 				}
 			}
 			return nil

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -119,7 +120,7 @@ func TestRecvMarksEachPostWithWhatIsKnownOfItsAuthor(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
 			p := &postPrinter{w: &out, topic: "news"}
-			p.print(tt.r)
+			p.print(context.Background(), tt.r)
 			if out.String() != tt.want {
 				t.Errorf("got  %q\nwant %q", out.String(), tt.want)
 			}
@@ -131,14 +132,14 @@ func TestRecvJSONHasOneObjectPerPostWithEveryField(t *testing.T) {
 	var out bytes.Buffer
 	p := &postPrinter{w: &out, topic: "news", asJSON: true}
 	r := readPost(7, "alice@a.mesh", "hi\nthere", client.PostUnverified, "cannot fetch")
-	p.print(r)
-	p.print(readPost(8, "bob@a.mesh", "ok", client.PostVerified, ""))
+	p.print(context.Background(), r)
+	p.print(context.Background(), readPost(8, "bob@a.mesh", "ok", client.PostVerified, ""))
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
 	if len(lines) != 2 {
 		t.Fatalf("%d lines for 2 posts:\n%s", len(lines), out.String())
 	}
 	want := `{"topic":"news","seq":7,"id":"` + hex.EncodeToString(r.Post.ID[:]) +
-		`","author":"alice@a.mesh","time":"2026-05-01T12:00:00Z","text":"hi\nthere","status":"unverified","reason":"cannot fetch"}`
+		`","author":"alice@a.mesh","time":"2026-05-01T12:00:00Z","text":"hi\nthere","status":"unverified","reason":"cannot fetch","key_changed":false}`
 	if lines[0] != want {
 		t.Errorf("got  %s\nwant %s", lines[0], want)
 	}
@@ -161,7 +162,7 @@ func TestRecvShowsEachPostOnceAndCountsTheRejected(t *testing.T) {
 		{Status: client.PostRejected, Reason: client.RejectBadSignature, Err: channel.ErrBadSignature},
 	} {
 		if p.keep(r) {
-			p.print(r)
+			p.print(context.Background(), r)
 		}
 	}
 	if n := strings.Count(out.String(), "\n"); n != 1 {

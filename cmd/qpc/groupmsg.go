@@ -35,7 +35,9 @@ func openChat(ctx context.Context, s *session.Session, stderr io.Writer) (*chat.
 			}
 		}
 	}()
-	if err := eng.Connected(ctx, s.Client()); err != nil {
+	// The account's connection: the session's first one, or the one a
+	// follower (qpc recv --follow) reconnected on since.
+	if err := eng.Connected(ctx, s.Account().Client); err != nil {
 		fmt.Fprintf(stderr, "qpc: sending the outbox: %v\n", err)
 	}
 	return eng, nil

@@ -51,7 +51,7 @@ func runMeshTrack(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	s, err := f.login(ctx, false)
+	s, err := f.login(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "qpc mesh track: %v\n", err)
 		return exitFailure

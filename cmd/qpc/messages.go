@@ -76,7 +76,7 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	ctx := context.Background()
-	s, err := f.login(ctx, false)
+	s, err := f.login(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "qpc send: %v\n", err)
 		return exitFailure
@@ -93,6 +93,18 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	if sent.ContactErr != nil {
 		fmt.Fprintf(stderr, "qpc send: keeping %s's keys for later: %v\n", *to, sent.ContactErr)
 	}
+	if errors.Is(err, chat.ErrKeyChanged) {
+		if *asJSON {
+			j := sendJSON{Recipient: sent.Recipient, Refused: err.Error()}
+			j.setKeyChange(sent.KeyChange)
+			json.NewEncoder(stdout).Encode(j)
+		}
+		fmt.Fprintf(stderr, "qpc send: %v\n", err)
+		return exitFailure
+	}
+	if sent.KeyChange != nil && !*asJSON {
+		fmt.Fprintf(stderr, "qpc send: %s\n", sent.KeyChange)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w within %s (sending to %s)", client.ErrNoAnswer, f.timeout, *to)
@@ -100,7 +112,7 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "qpc send: %v\n", err)
 		return exitFailure
 	}
-	printReceipt(stdout, sent.Recipient, sent.Receipt, *asJSON)
+	printReceipt(stdout, sent, *asJSON)
 	return exitOK
 }
 
@@ -112,22 +124,46 @@ type sendJSON struct {
 	// MeshID and QueuedAt are set when the message went into the mesh.
 	MeshID   string `json:"mesh_id,omitempty"`
 	QueuedAt string `json:"queued_at,omitempty"`
+	keyChangeJSON
+	// Refused says why nothing was sent: the recipient was verified under
+	// another key (key_changed is then true).
+	Refused string `json:"refused,omitempty"`
+}
+
+// keyChangeJSON is a change of a contact's account key in --json output:
+// key_changed is always there; the safety numbers under the old and the
+// new key when it is true.
+type keyChangeJSON struct {
+	KeyChanged      bool   `json:"key_changed"`
+	OldSafetyNumber string `json:"old_safety_number,omitempty"`
+	NewSafetyNumber string `json:"new_safety_number,omitempty"`
+	// VerifiedContact is set when the contact was verified under the old
+	// key: sending is refused until qpc verify --confirm.
+	VerifiedContact bool `json:"verified_contact,omitempty"`
+}
+
+func (j *keyChangeJSON) setKeyChange(kc *chat.KeyChange) {
+	if kc != nil {
+		*j = keyChangeJSON{KeyChanged: true, OldSafetyNumber: kc.OldSafetyNumber, NewSafetyNumber: kc.NewSafetyNumber, VerifiedContact: kc.Verified}
+	}
 }
 
 // printReceipt says where a sent message is: in the recipient's mailbox,
 // or queued in the mesh under an id to follow.
-func printReceipt(w io.Writer, recipient string, r client.Receipt, asJSON bool) {
+func printReceipt(w io.Writer, sent session.Sent, asJSON bool) {
+	r := sent.Receipt
 	queued := r.MeshID != (protocol.MeshID{})
 	if asJSON {
-		j := sendJSON{Recipient: recipient, Seq: r.Seq, ServerTimeMillis: r.ServerTime.UnixMilli()}
+		j := sendJSON{Recipient: sent.Recipient, Seq: r.Seq, ServerTimeMillis: r.ServerTime.UnixMilli()}
 		if queued {
 			j.MeshID, j.QueuedAt = hex.EncodeToString(r.MeshID[:]), r.QueuedAt
 		}
+		j.setKeyChange(sent.KeyChange)
 		json.NewEncoder(w).Encode(j)
 		return
 	}
 	if !queued {
-		fmt.Fprintf(w, "sent to %s (seq %d)\n", recipient, r.Seq)
+		fmt.Fprintf(w, "sent to %s (seq %d)\n", sent.Recipient, r.Seq)
 		return
 	}
 	id := hex.EncodeToString(r.MeshID[:])
@@ -144,9 +180,14 @@ type recvJSON struct {
 	Text     string    `json:"text,omitempty"`
 	Verified bool      `json:"verified"`
 	Problem  string    `json:"problem,omitempty"`
+	keyChangeJSON
 }
 
-func printReceived(w io.Writer, r client.Received, asJSON bool) {
+// printReceived prints one message; a change of its sender's account key
+// comes first, as a line of its own (in --json, key_changed and the
+// safety numbers).
+func printReceived(w io.Writer, in session.Incoming, asJSON bool) {
+	r := in.Received
 	if asJSON {
 		j := recvJSON{Seq: r.Seq, From: r.From, Time: r.Time, Text: string(r.Body), Verified: r.Verified}
 		if r.From != "" {
@@ -155,8 +196,12 @@ func printReceived(w io.Writer, r client.Received, asJSON bool) {
 		if r.Problem != nil {
 			j.Problem = r.Problem.Error()
 		}
+		j.setKeyChange(in.KeyChange)
 		json.NewEncoder(w).Encode(j)
 		return
+	}
+	if in.KeyChange != nil {
+		fmt.Fprintln(w, terminalSafe(in.KeyChange.String()))
 	}
 	switch {
 	case r.From == "":
@@ -190,7 +235,7 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	s, err := f.login(ctx, false)
+	s, err := f.login(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "qpc recv: %v\n", err)
 		return exitFailure
@@ -211,7 +256,7 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 	defer s.Close()
 	in := s.Inbox(func(ctx context.Context) (*chat.Engine, error) { return openChat(ctx, s, stderr) })
 	defer closeInbox(in, stderr)
-	total, err := s.Receive(ctx, in, func(r client.Received) { printReceived(stdout, r, *asJSON) })
+	total, err := s.Receive(ctx, in, func(r session.Incoming) { printReceived(stdout, r, *asJSON) })
 	if err != nil {
 		fmt.Fprintf(stderr, "qpc recv: %v\n", err)
 		return exitFailure
@@ -232,10 +277,13 @@ func followMessages(ctx context.Context, s *session.Session, f *clientFlags, std
 		mu.Lock()
 		defer mu.Unlock()
 		replayed := in.Replayed
-		handled, err := in.Handle(ctx, msgs, func(r client.Received) { printReceived(stdout, r, asJSON) })
+		handled, err := in.Handle(ctx, msgs, func(r session.Incoming) { printReceived(stdout, r, asJSON) })
 		if err != nil {
 			fmt.Fprintf(f.stderr, "qpc recv: %v (it stays on the node)\n", err)
 		}
+		// The chat database is free for qpc send and the like until the
+		// next messages come.
+		in.Release()
 		if n := in.Replayed - replayed; n > 0 {
 			fmt.Fprintf(f.stderr, "qpc recv: %d replayed message(s) dropped\n", n)
 		}

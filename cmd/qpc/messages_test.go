@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/client"
+	"github.com/quicprochat/qpc/client/session"
 	"github.com/quicprochat/qpc/protocol"
 )
 
@@ -28,7 +29,7 @@ func TestSendSaysWhetherTheMessageIsDeliveredOrQueuedInTheMesh(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
-			printReceipt(&out, "bob@b.mesh", tt.r, false)
+			printReceipt(&out, session.Sent{Recipient: "bob@b.mesh", Receipt: tt.r}, false)
 			if out.String() != tt.want {
 				t.Errorf("got  %q\nwant %q", out.String(), tt.want)
 			}
@@ -43,12 +44,12 @@ func TestSendJSONHasTheMeshIDOnlyWhenQueued(t *testing.T) {
 		r    client.Receipt
 		want string
 	}{
-		{client.Receipt{Seq: 4, ServerTime: time.UnixMilli(7)}, `{"recipient":"bob@b.mesh","seq":4,"server_time_ms":7}`},
+		{client.Receipt{Seq: 4, ServerTime: time.UnixMilli(7)}, `{"recipient":"bob@b.mesh","seq":4,"server_time_ms":7,"key_changed":false}`},
 		{client.Receipt{MeshID: id, QueuedAt: "a.mesh", ServerTime: time.UnixMilli(7)},
-			`{"recipient":"bob@b.mesh","seq":0,"server_time_ms":7,"mesh_id":"` + hex.EncodeToString(id[:]) + `","queued_at":"a.mesh"}`},
+			`{"recipient":"bob@b.mesh","seq":0,"server_time_ms":7,"mesh_id":"` + hex.EncodeToString(id[:]) + `","queued_at":"a.mesh","key_changed":false}`},
 	} {
 		var out bytes.Buffer
-		printReceipt(&out, "bob@b.mesh", tt.r, true)
+		printReceipt(&out, session.Sent{Recipient: "bob@b.mesh", Receipt: tt.r}, true)
 		var v map[string]any
 		if err := json.Unmarshal(out.Bytes(), &v); err != nil || out.String() != tt.want+"\n" {
 			t.Errorf("got  %s\nwant %s (%v)", out.String(), tt.want, err)

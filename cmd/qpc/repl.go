@@ -103,7 +103,7 @@ func runRepl(args []string, stdout, stderr io.Writer) int {
 // The node answers an unknown user as a wrong password on purpose, so
 // only the missing local state tells a new account from a typo.
 func (f *clientFlags) loginOrRegister(ctx context.Context, in *os.File) (*session.Session, error) {
-	s, err := f.login(ctx, true)
+	s, err := f.login(ctx)
 	if !errors.Is(err, client.ErrWrongPassword) || !term.IsTerminal(int(in.Fd())) {
 		return s, err
 	}

@@ -18,7 +18,7 @@ import (
 func inThisBuild(name string) bool { return !laptopOnly[name] }
 
 var laptopOnly = map[string]bool{
-	"register": true, "login": true, "whoami": true, "send": true, "recv": true,
+	"register": true, "login": true, "whoami": true, "send": true, "recv": true, "verify": true,
 	"repl": true, "channel": true, "bench": true, "mesh track": true,
 }
 
@@ -36,6 +36,7 @@ var (
 	runWhoami    = notInRouterBuild("whoami")
 	runSend      = notInRouterBuild("send")
 	runRecv      = notInRouterBuild("recv")
+	runVerify    = notInRouterBuild("verify")
 	runRepl      = notInRouterBuild("repl")
 	runChannel   = notInRouterBuild("channel")
 	runBench     = notInRouterBuild("bench")

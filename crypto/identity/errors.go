@@ -27,3 +27,37 @@ var ErrTooOld = errors.New("format version too old")
 // ErrUnsupportedVersion means an encoding carries a version newer than this
 // build knows.
 var ErrUnsupportedVersion = errors.New("unsupported format version")
+
+// ErrBadDeviceID means a device id's text is not 16 lowercase or uppercase
+// hex digits.
+var ErrBadDeviceID = errors.New("bad device id")
+
+// ErrBadDeviceName means a device name is empty, longer than MaxDeviceNameLen
+// bytes, not UTF-8, or holds control, bidi-override or invisible characters
+// that would let one name pass for another.
+var ErrBadDeviceName = errors.New("bad device name")
+
+// ErrTooManyDevices means a device list holds more than MaxDevices current
+// devices or more than MaxDeviceEntries entries.
+var ErrTooManyDevices = errors.New("too many devices")
+
+// ErrDuplicateDevice means a device list holds two entries with one device
+// id, or two current devices with one name (names are how people remove
+// devices, so they must say which one).
+var ErrDuplicateDevice = errors.New("duplicate device")
+
+// ErrNoDevice means a device id or name is not in a device list.
+var ErrNoDevice = errors.New("no such device")
+
+// ErrBadLinkCode means a link code's text has the wrong length or a
+// character outside Crockford base32.
+var ErrBadLinkCode = errors.New("bad link code")
+
+// ErrBadLinkTag means a link request's tag was not made with the link code
+// it was checked against: the request did not come from the device that
+// showed the code.
+var ErrBadLinkTag = errors.New("link request tag does not match the code")
+
+// ErrBadRecoveryCode means a recovery code has the wrong length, a character
+// outside Crockford base32, or a checksum that does not match (a typo).
+var ErrBadRecoveryCode = errors.New("bad recovery code")

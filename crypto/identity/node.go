@@ -1,5 +1,5 @@
-// Package identity holds the long-term keys that name things in qpc.
-//
+package identity
+
 // A node is named by its Ed25519 key. Its node id is the first 26 characters
 // of the lowercase, unpadded base32 encoding of SHA-256 over the 32-byte
 // public key: 130 bits, short enough to read aloud and put in an mDNS TXT
@@ -7,7 +7,6 @@
 //
 // Keys are stored as PEM blocks of type "PRIVATE KEY" holding PKCS #8, the
 // form openssl and Go's x509 package read.
-package identity
 
 import (
 	"crypto/ed25519"

@@ -23,7 +23,9 @@ const (
 // SafetyNumber returns the 60-digit safety number of two users, the same
 // whichever of them computes it: twelve groups of five digits separated by
 // spaces. Like signatures, it covers the exact bytes of the addresses, so
-// callers must pass them in the node's canonical form.
+// callers must pass them in the node's canonical form. The keys are the two
+// account keys (a migrated legacy account's account key is its old identity
+// key), never device keys: the number stays the same as devices come and go.
 //
 // Each party's 30 digits come from h = SHA-512(version 0 as 2 bytes big
 // endian | key | address), hashed 5200 more times as h = SHA-512(h | key);

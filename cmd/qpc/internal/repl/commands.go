@@ -387,11 +387,12 @@ func (r *REPL) cmdVerify(ctx context.Context, args []string) error {
 	}
 	var b bytes.Buffer
 	if contact.KeyChanged {
-		fmt.Fprintf(&b, "WARNING: THE KEY OF %s HAS CHANGED SINCE YOU VERIFIED IT.\n"+
-			"Someone may be impersonating them, or they set up a new device. Compare the safety number again before you trust it.\n",
-			strings.ToUpper(termtext.Safe(contact.Address)))
+		fmt.Fprintf(&b, "WARNING: THE ACCOUNT KEY OF %s HAS CHANGED SINCE YOU VERIFIED IT.\n"+
+			"Someone may be impersonating them, or they reset their account. Nothing is sent to them until you compare\n"+
+			"the new safety number below with them and confirm it: /verify %s confirm\n",
+			strings.ToUpper(termtext.Safe(contact.Address)), termtext.Safe(contact.Address))
 	}
-	fmt.Fprintf(&b, "safety number with %s:\n%s", termtext.Safe(user), groupDigits(number))
+	fmt.Fprintf(&b, "safety number with %s:\n%s", termtext.Safe(user), termtext.SafetyNumber(number))
 	if err := qrterm.Write(&b, number); err != nil {
 		return err
 	}
@@ -403,24 +404,6 @@ func (r *REPL) cmdVerify(ctx context.Context, args []string) error {
 	}
 	r.Printf("%s", b.String())
 	return nil
-}
-
-// groupDigits lays out a safety number as people read it aloud: groups of
-// five digits, four groups a line.
-func groupDigits(number string) string {
-	var b strings.Builder
-	for i := 0; i < len(number); i += 5 {
-		if i%20 == 0 {
-			b.WriteString("  ")
-		}
-		b.WriteString(number[i:min(i+5, len(number))])
-		if (i+5)%20 == 0 || i+5 >= len(number) {
-			b.WriteString("\n")
-		} else {
-			b.WriteString(" ")
-		}
-	}
-	return b.String()
 }
 
 func (r *REPL) cmdUpdateKey(ctx context.Context, _ []string) error {

@@ -328,7 +328,7 @@ func TestReplVerifyShowsTheNumberAndWarnsLoudlyWhenTheKeyChanged(t *testing.T) {
 	out := tr.do("/verify bob")
 	mustContain(t, out, "01234 56789 01234 56789\n", "█", "not verified", "/verify bob confirm")
 	tr.eng.Contact = chatdb.Contact{Verified: true, KeyChanged: true}
-	mustContain(t, tr.do("/verify bob"), "WARNING: THE KEY OF BOB@A.EXAMPLE HAS CHANGED")
+	mustContain(t, tr.do("/verify bob"), "WARNING: THE ACCOUNT KEY OF BOB@A.EXAMPLE HAS CHANGED")
 	mustContain(t, tr.do("/verify bob confirm"), "bob is verified")
 	if len(tr.eng.Verified) != 1 || tr.eng.Verified[0] != "bob@a.example" {
 		t.Errorf("verified %q", tr.eng.Verified)
@@ -348,14 +348,6 @@ func TestReplALineStartingWithTwoSlashesIsText(t *testing.T) {
 	tr := newTestRepl(t)
 	tr.do("/dm bob")
 	mustContain(t, tr.do("//shrug"), " me /shrug")
-}
-
-func TestGroupDigitsReadsAloudInFives(t *testing.T) {
-	got := groupDigits(strings.Repeat("0123456789", 6))
-	want := "  01234 56789 01234 56789\n  01234 56789 01234 56789\n  01234 56789 01234 56789\n"
-	if got != want {
-		t.Errorf("got\n%s\nwant\n%s", got, want)
-	}
 }
 
 func TestCtrlCBecomesEndOfLineAndEraseLine(t *testing.T) {

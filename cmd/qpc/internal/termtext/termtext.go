@@ -55,3 +55,24 @@ func Plural(n int, word string) string {
 	}
 	return word + "s"
 }
+
+// SafetyNumber lays out a safety number as people read it aloud, on every
+// surface the same: twelve groups of five digits, four groups a line, each
+// line indented and ended. It takes the number grouped or not (white space
+// is ignored), so that nothing is grouped twice.
+func SafetyNumber(number string) string {
+	digits := strings.Join(strings.Fields(number), "")
+	var b strings.Builder
+	for i := 0; i < len(digits); i += 5 {
+		if i%20 == 0 {
+			b.WriteString("  ")
+		}
+		b.WriteString(digits[i:min(i+5, len(digits))])
+		if (i+5)%20 == 0 || i+5 >= len(digits) {
+			b.WriteString("\n")
+		} else {
+			b.WriteString(" ")
+		}
+	}
+	return b.String()
+}

@@ -2,6 +2,7 @@ package termtext
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -35,6 +36,18 @@ func TestPluralCountsOneAsSingular(t *testing.T) {
 	for n, want := range map[int]string{0: "posts", 1: "post", 2: "posts"} {
 		if got := Plural(n, "post"); got != want {
 			t.Errorf("Plural(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestSafetyNumberIsTwelveGroupsOfFiveFourALineGroupedOrNot(t *testing.T) {
+	want := "  01234 56789 01234 56789\n  01234 56789 01234 56789\n  01234 56789 01234 56789\n"
+	for _, in := range []string{
+		strings.TrimSpace(strings.Repeat("01234 56789 ", 6)), // as identity.SafetyNumber makes it
+		strings.Repeat("0123456789", 6),
+	} {
+		if got := SafetyNumber(in); got != want {
+			t.Errorf("SafetyNumber(%q) =\n%s\nwant\n%s", in, got, want)
 		}
 	}
 }
