@@ -157,7 +157,8 @@ func (a *Account) checkAnswer(ctx context.Context, pa protocol.Address, k protoc
 	if err != nil {
 		return err
 	}
-	keys := attest.Keys{Address: addr, IdentityKey: k.IdentityKey, HPKEKey: k.HPKEKey, Signature: k.Signature, Published: k.Published}
+	keys := attest.Keys{Address: addr, IdentityKey: k.IdentityKey, HPKEKey: k.HPKEKey, Signature: k.Signature, Published: k.Published,
+		AccountKey: k.AccountKey, DeviceList: k.DeviceList}
 	signer, err := attest.VerifyAnswer(keys, k.Answer, roots, time.Now())
 	if err != nil {
 		fe := &attest.ForgedError{Address: addr, Domain: pa.Domain, AnsweredBy: "your node " + a.Domain, Signer: signer, Err: err}

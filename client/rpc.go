@@ -191,7 +191,8 @@ func (c *Client) UploadKeyPackages(ctx context.Context, pkgs [][]byte, lastResor
 }
 
 // FetchKeyPackage takes one key package of MLS cipher suite suite of a
-// user. A node that predates suites ignores suite and hands out suite 1;
+// user, or of one device of theirs ("user#device" or
+// "user#device@domain"). A node that predates suites ignores suite and hands out suite 1;
 // callers check the suite of what they get.
 func (c *Client) FetchKeyPackage(ctx context.Context, user string, suite uint16) (pkg []byte, lastResort bool, err error) {
 	fut, release := c.node.FetchKeyPackage(ctx, func(p schemas.NodeService_fetchKeyPackage_Params) error {
@@ -221,6 +222,55 @@ func (c *Client) KeyPackageCount(ctx context.Context, suite uint16) (int, bool, 
 		return 0, false, c.callErr("key package count", err)
 	}
 	return int(res.Count()), res.LastResort(), nil
+}
+
+// RequestLink asks the node to keep a request to make this machine a
+// device of the logged-in account: request is the new device's
+// certificate fields (crypto/identity LinkRequest), tag the HMAC of it
+// under the link code's key. It returns the request's id on the node.
+func (c *Client) RequestLink(ctx context.Context, request, tag []byte) (uint64, error) {
+	fut, release := c.node.RequestLink(ctx, func(p schemas.NodeService_requestLink_Params) error {
+		if err := p.SetRequest(request); err != nil {
+			return err
+		}
+		return p.SetTag(tag)
+	})
+	defer release()
+	res, err := fut.Struct()
+	if err != nil {
+		return 0, c.callErr("request link", err)
+	}
+	return res.Id(), nil
+}
+
+// LinkRequests returns the logged-in account's pending link requests,
+// oldest first, for a device that holds the account key to approve.
+func (c *Client) LinkRequests(ctx context.Context) ([]protocol.LinkRequest, error) {
+	fut, release := c.node.LinkRequests(ctx, nil)
+	defer release()
+	res, err := fut.Struct()
+	if err != nil {
+		return nil, c.callErr("link requests", err)
+	}
+	list, err := res.Requests()
+	if err != nil {
+		return nil, err
+	}
+	return protocol.LinkRequestsFromWire(list)
+}
+
+// UseDevice binds this connection's session to device (its id's 16 hex
+// digits): Fetch, Ack, Subscribe, UploadKeyPackages and KeyPackageCount
+// then act on that device's queue and key packages. It holds for the
+// connection: a client that reconnects calls it again after resuming.
+// protocol.ErrDeviceRevoked if the device is not current.
+func (c *Client) UseDevice(ctx context.Context, device string) error {
+	fut, release := c.node.UseDevice(ctx, func(p schemas.NodeService_useDevice_Params) error {
+		return p.SetDevice(device)
+	})
+	defer release()
+	_, err := fut.Struct()
+	return c.callErr("use device "+device, err)
 }
 
 // CommitClaim is a claim of an epoch of an MLS group for a commit, with

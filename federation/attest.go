@@ -74,6 +74,8 @@ func attestKeys(addr string, k protocol.PublishedKeys) attest.Keys {
 		HPKEKey:     k.HPKEKey,
 		Signature:   k.Signature,
 		Published:   k.Published,
+		AccountKey:  k.AccountKey,
+		DeviceList:  k.DeviceList,
 	}
 }
 

@@ -214,6 +214,7 @@ func (c *Conn) bind(h TokenHash, s Session) error {
 	}
 	old := c.session
 	c.session = &boundSession{hash: h, Session: s}
+	c.device = "" // a new session names its device again
 	c.mu.Unlock()
 	if old != nil && old.User != s.User {
 		c.svc.unregister(old.User, c)

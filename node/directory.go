@@ -23,25 +23,6 @@ const (
 	maxKeyPackage  = 8 << 10
 )
 
-// PublishKeys replaces the logged-in user's published keys.
-func (c *Conn) PublishKeys(k protocol.PublishedKeys) error {
-	user, err := c.user()
-	if err != nil {
-		return err
-	}
-	switch {
-	case len(k.IdentityKey) == 0 || len(k.IdentityKey) > maxIdentityKey:
-		return errorf(protocol.ErrBadRequest, "identity key of %d bytes", len(k.IdentityKey))
-	case len(k.HPKEKey) == 0 || len(k.HPKEKey) > maxHPKEKey:
-		return errorf(protocol.ErrBadRequest, "HPKE key of %d bytes", len(k.HPKEKey))
-	case len(k.Signature) == 0 || len(k.Signature) > maxSignature:
-		return errorf(protocol.ErrBadRequest, "signature of %d bytes", len(k.Signature))
-	}
-	k.Published = c.svc.now()
-	k.Answer = nil // a node signs answers, a user does not
-	return c.svc.store.PutKeys(user, k)
-}
-
 // ResolveUser returns the published keys of a user of this node, or of
 // another node through federation. It is rate-limited per connection and
 // never answers faster than ResolveMinTime, found or not.
@@ -58,6 +39,7 @@ func (c *Conn) ResolveUser(ctx context.Context, addr string) (protocol.Published
 	if err != nil {
 		return protocol.PublishedKeys{}, err
 	}
+	a.device = "" // keys are the account's: its list names every device
 	if !a.local {
 		return c.svc.fed.ResolveUser(ctx, a.String())
 	}
@@ -90,7 +72,7 @@ func (s *Service) resolveFloor(start time.Time) {
 // uploads each on its own, so that each suite's bound and last-resort
 // package stand alone.
 func (c *Conn) UploadKeyPackages(pkgs [][]byte, lastResort []byte) error {
-	user, err := c.user()
+	_, queue, err := c.queue()
 	if err != nil {
 		return err
 	}
@@ -125,7 +107,7 @@ func (c *Conn) UploadKeyPackages(pkgs [][]byte, lastResort []byte) error {
 	if suite == 0 {
 		return nil // nothing to add
 	}
-	return c.svc.store.AddKeyPackages(user, suite, pkgs, lastResort)
+	return c.svc.store.AddKeyPackages(queue, suite, pkgs, lastResort)
 }
 
 // FetchKeyPackage takes one key package of MLS cipher suite suite (0 means
@@ -142,5 +124,5 @@ func (c *Conn) FetchKeyPackage(ctx context.Context, addr string, suite uint16) (
 	if !a.local {
 		return c.svc.fed.FetchKeyPackage(ctx, a.String(), fetchSuite(suite))
 	}
-	return c.svc.store.TakeKeyPackage(a.user, fetchSuite(suite))
+	return c.svc.store.TakeKeyPackage(a.queue(), fetchSuite(suite))
 }

@@ -39,31 +39,39 @@ type Federation interface {
 // address is a parsed recipient or lookup address.
 type address struct {
 	user   string // the local part, lowercase
+	device string // a device id ("user#device"), lowercase; "" for none
 	domain string // lowercase; "" for a bare name
 	local  bool   // a user of this node
 }
 
-// String returns "user@domain", or the bare user name.
+// String returns "user@domain", or the bare user name, with "#device"
+// after the user when a is a device's.
 func (a address) String() string {
+	u := protocol.QueueName(a.user, a.device)
 	if a.domain == "" {
-		return a.user
+		return u
 	}
-	return a.user + "@" + a.domain
+	return u + "@" + a.domain
 }
 
-// parseAddress reads "user" or "user@domain" (protocol.ParseAddress). A
+// queue is the name of a's mailbox queue on its home node (see
+// Mailboxes): "user", or "user#device" for a device's.
+func (a address) queue() string { return protocol.QueueName(a.user, a.device) }
+
+// parseAddress reads "user" or "user@domain" (protocol.ParseAddress), each
+// with an optional "#device" after the user (protocol.ParseRecipient). A
 // bare name and this node's domain are local; another domain is remote,
 // and unknown without federation.
 func (s *Service) parseAddress(addr string) (address, error) {
 	if !strings.Contains(addr, "@") {
-		user, err := protocol.ParseUser(addr)
-		return address{user: user, local: true}, err
+		user, device, err := protocol.ParseQueue(addr)
+		return address{user: user, device: device, local: true}, err
 	}
-	pa, err := protocol.ParseAddress(addr)
+	pa, err := protocol.ParseRecipient(addr, "")
 	if err != nil {
 		return address{}, err
 	}
-	a := address{user: pa.User, domain: pa.Domain}
+	a := address{user: pa.User, device: pa.Device, domain: pa.Domain}
 	a.local, err = s.parseDomain(pa.Domain)
 	return a, err
 }
@@ -138,6 +146,7 @@ func (p *Peer) ResolveUser(ctx context.Context, addr string) (protocol.Published
 	}
 	defer p.svc.resolveFloor(start)
 	a, err := p.ownUser(addr)
+	a.device = "" // keys are the account's: its list names every device
 	if p.passOn(a, err) {
 		return p.svc.fed.ResolveUser(ctx, a.String())
 	}
@@ -169,7 +178,7 @@ func (p *Peer) FetchKeyPackage(ctx context.Context, addr string, suite uint16) (
 	if err != nil {
 		return nil, false, err
 	}
-	return p.svc.store.TakeKeyPackage(a.user, fetchSuite(suite))
+	return p.svc.store.TakeKeyPackage(a.queue(), fetchSuite(suite))
 }
 
 // ownUser parses addr and refuses anything but "user@domain" of this node.

@@ -70,7 +70,7 @@ func (s *Service) enqueue(ctx context.Context, msgs []protocol.Outgoing, now tim
 		if ttl == 0 {
 			ttl = lim.DefaultTTL
 		}
-		batch = append(batch, protocol.NewMessage{Recipient: a.user, Payload: m.Payload, Enqueued: now, Expires: now.Add(ttl)})
+		batch = append(batch, protocol.NewMessage{Recipient: a.queue(), Payload: m.Payload, Enqueued: now, Expires: now.Add(ttl)})
 		index = append(index, i)
 	}
 	var relayed sync.WaitGroup
@@ -104,7 +104,10 @@ func (s *Service) deliver(ctx context.Context, batch []protocol.NewMessage, inde
 		receipts[index[j]] = r
 		if r.Err == nil {
 			n++
-			if rcpt := batch[j].Recipient; !woken[rcpt] {
+			// The hub wakes every subscription of the account: each
+			// fetches its own queue, so a wake-up for another device's
+			// costs one empty fetch.
+			if rcpt := accountOf(batch[j].Recipient); !woken[rcpt] {
 				woken[rcpt] = true
 				s.hub.notify(rcpt)
 			}
@@ -184,26 +187,28 @@ func (s *Service) DeliverMesh(ctx context.Context, msgs []protocol.NewMessage) (
 	return receipts, nil
 }
 
-// Fetch returns up to limit of the logged-in user's messages after
-// afterSeq; limit 0 means 100, and it is capped at MaxFetch.
+// Fetch returns up to limit of the messages after afterSeq of the queue
+// of the connection's device (UseDevice; the primary device's if none);
+// limit 0 means 100, and it is capped at MaxFetch.
 func (c *Conn) Fetch(afterSeq uint64, limit int) ([]protocol.Message, error) {
-	user, err := c.user()
+	_, queue, err := c.queue()
 	if err != nil {
 		return nil, err
 	}
 	if limit <= 0 {
 		limit = 100
 	}
-	return c.svc.store.Fetch(user, afterSeq, min(limit, c.svc.limits.MaxFetch))
+	return c.svc.store.Fetch(queue, afterSeq, min(limit, c.svc.limits.MaxFetch))
 }
 
-// Ack removes the logged-in user's messages up to uptoSeq.
+// Ack removes the messages up to uptoSeq of the queue of the connection's
+// device; the other devices' queues keep theirs.
 func (c *Conn) Ack(uptoSeq uint64) (int, error) {
-	user, err := c.user()
+	_, queue, err := c.queue()
 	if err != nil {
 		return 0, err
 	}
-	return c.svc.store.Ack(user, uptoSeq)
+	return c.svc.store.Ack(queue, uptoSeq)
 }
 
 // Listener receives pushed messages. Deliver is called from one goroutine
@@ -222,8 +227,10 @@ type Subscription struct {
 	done   chan struct{}
 	err    error
 
-	// A mailbox subscription's.
+	// A mailbox subscription's: user is the account (what the hub files
+	// it under), queue the device's queue it pushes.
 	user     string
+	queue    string
 	listener Listener
 	after    uint64
 
@@ -248,15 +255,16 @@ func (s *Subscription) Err() error {
 	return s.err
 }
 
-// Subscribe pushes the logged-in user's messages after afterSeq to l:
-// those waiting now, then each new one as it is stored.
+// Subscribe pushes the messages after afterSeq of the queue of the
+// connection's device to l: those waiting now, then each new one as it is
+// stored. A device revoked meanwhile ends it with ErrDeviceRevoked.
 func (c *Conn) Subscribe(l Listener, afterSeq uint64) (*Subscription, error) {
-	user, err := c.user()
+	user, queue, err := c.queue()
 	if err != nil {
 		return nil, err
 	}
 	sub := newSubscription()
-	sub.user, sub.listener, sub.after = user, l, afterSeq
+	sub.user, sub.queue, sub.listener, sub.after = user, queue, l, afterSeq
 	return sub, c.start(sub, c.svc.hub, c.svc.push)
 }
 
@@ -317,7 +325,7 @@ func (sub *Subscription) wake() {
 // push delivers sub's messages until it is cancelled or delivery fails.
 func (s *Service) push(sub *Subscription) error {
 	for {
-		msgs, err := s.store.Fetch(sub.user, sub.after, s.limits.MaxFetch)
+		msgs, err := s.store.Fetch(sub.queue, sub.after, s.limits.MaxFetch)
 		if err != nil {
 			if errors.Is(err, protocol.ErrStoreClosed) {
 				return protocol.ErrShuttingDown

@@ -125,14 +125,15 @@ func (c *Conn) OrderCommit(ctx context.Context, home string, claim protocol.Comm
 }
 
 // KeyPackageCount returns how many key packages of MLS cipher suite suite
-// (0 means SuiteClassic) of the logged-in user the node holds, the
-// last-resort one not counted, and whether it holds a last-resort one.
+// (0 means SuiteClassic) of the connection's device (UseDevice; the primary
+// device's if none) the node holds, the last-resort one not counted, and
+// whether it holds a last-resort one.
 func (c *Conn) KeyPackageCount(suite uint16) (count int, lastResort bool, err error) {
-	user, err := c.user()
+	_, queue, err := c.queue()
 	if err != nil {
 		return 0, false, err
 	}
-	return c.svc.store.KeyPackageCount(user, fetchSuite(suite))
+	return c.svc.store.KeyPackageCount(queue, fetchSuite(suite))
 }
 
 // OrderCommit claims c's epoch on behalf of one of the peer's clients. A

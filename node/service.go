@@ -101,6 +101,11 @@ type Service struct {
 	// so that deleting an account ends every one of them.
 	liveMu sync.Mutex
 	live   map[string]map[*Conn]struct{}
+
+	// links holds the accounts' pending link requests; publishMu makes
+	// the check of a device list's seq and its store one step.
+	links     *linkRequests
+	publishMu sync.Mutex
 }
 
 // New returns a Service. Its uptime counts from now.
@@ -113,6 +118,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{
+		links:  newLinkRequests(),
 		id:     cfg.Identity,
 		limits: limits,
 		store:  cfg.Store,
@@ -197,9 +203,12 @@ type Conn struct {
 	mu      sync.Mutex
 	login   *pendingLogin
 	session *boundSession
-	subs    map[*Subscription]struct{}
-	closed  bool
-	gone    bool // revoked is closed
+	// device is the device UseDevice bound the session to; "" acts on
+	// the account's primary device.
+	device string
+	subs   map[*Subscription]struct{}
+	closed bool
+	gone   bool // revoked is closed
 	// bound is closed when a session is first bound (see Bound).
 	bound     chan struct{}
 	boundOnce sync.Once

@@ -55,36 +55,76 @@ type Accounts interface {
 	DeleteAccount(user string, holdUntil time.Time) error
 }
 
-// Directory stores users' public keys and MLS key packages.
+// Devices is what the stores know of an account's devices: the node reads
+// it from the account's verified device list when the keys are published
+// (the stores never parse a list), and the stores file queues and key
+// packages by it. A device is its id's text, 16 lowercase hex digits.
+type Devices struct {
+	// Primary is the device that a plain recipient ("alice") and a
+	// connection that named no device act on: the list's first current
+	// device. Empty for an account without a device list.
+	Primary string
+	// Current is every current device of the list, Primary among them.
+	Current []string
+}
+
+// Has reports whether device is one of d's current devices.
+func (d Devices) Has(device string) bool {
+	for _, c := range d.Current {
+		if c == device {
+			return true
+		}
+	}
+	return false
+}
+
+// Directory stores users' public keys, their devices and MLS key
+// packages.
+//
+// The key package methods take a queue name, as Mailboxes do: "user" for
+// the account's primary device (its only one before it published a device
+// list), "user#device" for one device; a device that is not current fails
+// with protocol.ErrDeviceRevoked. Each device has its own key packages and
+// bounds.
 type Directory interface {
-	// PutKeys replaces user's published keys. ErrUnknownUser if there is no
-	// such account.
-	PutKeys(user string, k protocol.PublishedKeys) error
+	// PutKeys replaces user's published keys and devices, in one change.
+	// The zero Devices stands for an account without a device list. A
+	// device that was current before and is not in d.Current loses its
+	// queue's messages and its key packages: it gets nothing more.
+	// ErrUnknownUser if there is no such account.
+	PutKeys(user string, k protocol.PublishedKeys, d Devices) error
 	// Keys returns user's published keys: ErrUnknownUser, or ErrNoKeys when
 	// the user has published none.
 	Keys(user string) (protocol.PublishedKeys, error)
+	// Devices returns user's devices as last put (the zero Devices for an
+	// account without a list); ErrUnknownUser if there is no such account.
+	Devices(user string) (Devices, error)
 	// AddKeyPackages appends pkgs, all of MLS cipher suite suite, to
-	// user's key packages of that suite, and when lastResort is not nil
-	// replaces the user's last-resort package of the suite. It fails with
-	// ErrTooManyKeyPackages, adding nothing, when the user would hold more
-	// than the store's bound in that suite.
-	AddKeyPackages(user string, suite uint16, pkgs [][]byte, lastResort []byte) error
-	// TakeKeyPackage removes and returns the oldest of user's key packages
-	// of suite. When none is left it returns the suite's last-resort
-	// package, which stays, with lastResort true; when there is none
-	// either, ErrNoKeyPackage.
-	TakeKeyPackage(user string, suite uint16) (pkg []byte, lastResort bool, err error)
-	// KeyPackageCount returns how many key packages of suite user holds,
-	// not counting the last-resort one, and whether user has a last-resort
-	// one of the suite; ErrUnknownUser if there is no such account.
-	KeyPackageCount(user string, suite uint16) (count int, lastResort bool, err error)
+	// queue's key packages of that suite, and when lastResort is not nil
+	// replaces its last-resort package of the suite. It fails with
+	// ErrTooManyKeyPackages, adding nothing, when the device would hold
+	// more than the store's bound in that suite.
+	AddKeyPackages(queue string, suite uint16, pkgs [][]byte, lastResort []byte) error
+	// TakeKeyPackage removes and returns the oldest of queue's key
+	// packages of suite. When none is left it returns the suite's
+	// last-resort package, which stays, with lastResort true; when there
+	// is none either, ErrNoKeyPackage.
+	TakeKeyPackage(queue string, suite uint16) (pkg []byte, lastResort bool, err error)
+	// KeyPackageCount returns how many key packages of suite queue's
+	// device holds, not counting the last-resort one, and whether it has a
+	// last-resort one of the suite; ErrUnknownUser if there is no such
+	// account.
+	KeyPackageCount(queue string, suite uint16) (count int, lastResort bool, err error)
 }
 
-// MailboxLimits bound one mailbox.
+// MailboxLimits bound the mailboxes.
 type MailboxLimits struct {
-	// MaxMessages is the most messages a mailbox holds (default 10,000).
+	// MaxMessages is the most messages an account's queues hold together
+	// (default 10,000): a message sealed to each of three devices counts
+	// three times.
 	MaxMessages int
-	// MaxBytes is the most payload bytes a mailbox holds (default 64 MiB).
+	// MaxBytes is the most payload bytes an account's queues hold
+	// together (default 64 MiB).
 	MaxBytes int64
 	// TotalBytes is the most payload bytes all mailboxes together hold;
 	// a message beyond it is refused with ErrStoreFull. Zero means the
@@ -94,26 +134,35 @@ type MailboxLimits struct {
 
 // Mailboxes stores messages until their recipient acknowledges them or they
 // expire.
+//
+// An account's mailbox is a queue per device. Every method names a queue:
+// "user" is the primary device's (see Devices), the one queue of an
+// account without a device list; "user#device" is that device's. A device
+// that is not current fails with protocol.ErrDeviceRevoked. The messages an
+// account held before it published its first device list stay, with
+// their sequence numbers, in the queue of that list's primary device, and
+// its sequence numbers continue there; every other device's queue numbers
+// its messages from 1. Acks are per queue.
 type Mailboxes interface {
-	// Enqueue stores msgs and returns one receipt per message, in order,
-	// once every stored one is durable. A message that cannot be stored
-	// (unknown recipient, mailbox full) gets an error in its receipt and
-	// does not affect the others. The returned error is for failures of
-	// the store itself (I/O, closed, ctx done before the commit); then no
+	// Enqueue stores msgs (each Recipient a queue name) and returns one
+	// receipt per message, in order, once every stored one is durable. A
+	// message that cannot be stored (unknown recipient, revoked device,
+	// the account's queues full) gets an error in its receipt and does
+	// not affect the others. The returned error is for failures of the
+	// store itself (I/O, closed, ctx done before the commit); then no
 	// message of this call may be assumed stored.
 	Enqueue(ctx context.Context, msgs []protocol.NewMessage) ([]protocol.Receipt, error)
-	// Fetch returns up to limit messages of user's mailbox with sequence
-	// numbers above afterSeq, in order. Expired messages are not returned.
-	Fetch(user string, afterSeq uint64, limit int) ([]protocol.Message, error)
-	// Ack removes user's messages with sequence numbers up to and
+	// Fetch returns up to limit messages of queue with sequence numbers
+	// above afterSeq, in order. Expired messages are not returned.
+	Fetch(queue string, afterSeq uint64, limit int) ([]protocol.Message, error)
+	// Ack removes queue's messages with sequence numbers up to and
 	// including uptoSeq and returns how many it removed.
-	Ack(user string, uptoSeq uint64) (removed int, err error)
-	// Depth returns how many messages and payload bytes user's mailbox
-	// holds.
-	Depth(user string) (messages int, bytes int64, err error)
+	Ack(queue string, uptoSeq uint64) (removed int, err error)
+	// Depth returns how many messages and payload bytes queue holds.
+	Depth(queue string) (messages int, bytes int64, err error)
 	// LastSeq returns the sequence number of the last message ever put in
-	// user's mailbox (0 if none).
-	LastSeq(user string) (uint64, error)
+	// queue (0 if none).
+	LastSeq(queue string) (uint64, error)
 	// Expire removes messages whose Expires is not after now, sessions
 	// that expired and holds on deleted names that ended, and returns how
 	// many messages it removed.

@@ -24,10 +24,26 @@ type Address struct {
 	User string
 	// Domain is the user's home node's domain, as ValidDomain has it.
 	Domain string
+	// Device names one device of the user (16 lowercase hex digits, a
+	// device id) when the address is a recipient "user#device@domain";
+	// empty for the account as a whole. Only ParseRecipient sets it.
+	Device string
 }
 
-// String returns "user@domain".
-func (a Address) String() string { return a.User + "@" + a.Domain }
+// String returns "user@domain", or "user#device@domain" when the address
+// names a device.
+func (a Address) String() string {
+	if a.Device != "" {
+		return a.User + "#" + a.Device + "@" + a.Domain
+	}
+	return a.User + "@" + a.Domain
+}
+
+// Account returns a without its device: the address of the account.
+func (a Address) Account() Address {
+	a.Device = ""
+	return a
+}
 
 // ParseAddress parses "user@domain", lower-casing both parts, and checks
 // them: the user name by the rule of registration (ValidateUserName), the
@@ -55,15 +71,88 @@ func ValidAddress(s string) error {
 	return nil
 }
 
+// ValidRecipient is ValidAddress that also takes a device's address,
+// "user#device@domain", exactly as ParseRecipient returns it: valid and
+// already lower case, with a domain.
+func ValidRecipient(s string) error {
+	if !strings.Contains(s, "@") {
+		return fmt.Errorf("%w %q: want user@domain or user#device@domain", ErrBadAddress, s)
+	}
+	a, err := ParseRecipient(s, "")
+	if err != nil {
+		return err
+	}
+	if a.String() != s {
+		return fmt.Errorf("%w %q: not as written (use %q)", ErrBadAddress, s, a)
+	}
+	return nil
+}
+
 // ParseRecipient is ParseAddress that also takes a bare "user", of the
-// domain home; a leading '@' ("@bob", as chats name people) is dropped.
+// domain home, and a device after the user, "user#device@domain" or
+// "user#device" (Address.Device; see ParseDevice); a leading '@' ("@bob",
+// as chats name people) is dropped.
 func ParseRecipient(s, home string) (Address, error) {
 	s = strings.TrimPrefix(strings.TrimSpace(s), "@")
 	user, domain, ok := strings.Cut(s, "@")
 	if !ok {
 		domain = home
 	}
-	return parseParts(s, user, domain)
+	user, device, named := strings.Cut(user, "#")
+	a, err := parseParts(s, user, domain)
+	if err != nil || !named {
+		return a, err
+	}
+	if a.Device, err = ParseDevice(device); err != nil {
+		return Address{}, fmt.Errorf("%w %q: %w", ErrBadAddress, s, err)
+	}
+	return a, nil
+}
+
+// DeviceIDLen is the length of a device id's text: 16 hex digits (the 8
+// bytes of crypto/identity's DeviceID).
+const DeviceIDLen = 16
+
+// ParseDevice lower-cases a device id's text and checks it: exactly
+// DeviceIDLen hex digits. A failure wraps ErrBadAddress.
+func ParseDevice(s string) (string, error) {
+	d := strings.ToLower(s)
+	if len(d) != DeviceIDLen {
+		return "", fmt.Errorf("%w: device id %q must be %d hex digits", ErrBadAddress, s, DeviceIDLen)
+	}
+	for _, r := range d {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return "", fmt.Errorf("%w: device id %q must be %d hex digits", ErrBadAddress, s, DeviceIDLen)
+		}
+	}
+	return d, nil
+}
+
+// ParseQueue splits the name of a mailbox queue as the node's stores take
+// it, "user" or "user#device", into the user and the device ("" for the
+// account's primary device). It checks both parts; a failure wraps
+// ErrBadAddress.
+func ParseQueue(s string) (user, device string, err error) {
+	u, d, named := strings.Cut(s, "#")
+	if user, err = ParseUser(u); err != nil {
+		return "", "", err
+	}
+	if !named {
+		return user, "", nil
+	}
+	if device, err = ParseDevice(d); err != nil {
+		return "", "", err
+	}
+	return user, device, nil
+}
+
+// QueueName is the name of user's queue for device: "user#device", or
+// "user" for device "" (the primary device's).
+func QueueName(user, device string) string {
+	if device == "" {
+		return user
+	}
+	return user + "#" + device
 }
 
 // ParseUser lower-cases a bare user name and checks it as ValidateUserName

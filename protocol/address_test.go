@@ -73,10 +73,10 @@ func TestParseAddress(t *testing.T) {
 		want     Address
 		bad      string // what the error must mention; "" for success
 	}{
-		{"a plain address", "bob@node1.mesh", Address{"bob", "node1.mesh"}, ""},
-		{"upper case is folded in both parts", "Bob@Node1.MESH", Address{"bob", "node1.mesh"}, ""},
-		{"the user's allowed punctuation", "b.o_b-1@a.mesh", Address{"b.o_b-1", "a.mesh"}, ""},
-		{"a user of 64 characters", strings.Repeat("b", 64) + "@a.mesh", Address{strings.Repeat("b", 64), "a.mesh"}, ""},
+		{"a plain address", "bob@node1.mesh", Address{User: "bob", Domain: "node1.mesh"}, ""},
+		{"upper case is folded in both parts", "Bob@Node1.MESH", Address{User: "bob", Domain: "node1.mesh"}, ""},
+		{"the user's allowed punctuation", "b.o_b-1@a.mesh", Address{User: "b.o_b-1", Domain: "a.mesh"}, ""},
+		{"a user of 64 characters", strings.Repeat("b", 64) + "@a.mesh", Address{User: strings.Repeat("b", 64), Domain: "a.mesh"}, ""},
 		{"a bare name", "bob", Address{}, "want user@domain"},
 		{"an empty user", "@a.mesh", Address{}, "1-64"},
 		{"a user of 65 characters", strings.Repeat("b", 65) + "@a.mesh", Address{}, "1-64"},
@@ -117,10 +117,10 @@ func TestValidAddressWantsItNormalised(t *testing.T) {
 
 func TestParseRecipientGivesABareNameTheHomeDomain(t *testing.T) {
 	for in, want := range map[string]Address{
-		"bob":          {"bob", "home.mesh"},
-		"@Bob":         {"bob", "home.mesh"},
-		" bob@b.mesh ": {"bob", "b.mesh"},
-		"@bob@B.mesh":  {"bob", "b.mesh"},
+		"bob":          {User: "bob", Domain: "home.mesh"},
+		"@Bob":         {User: "bob", Domain: "home.mesh"},
+		" bob@b.mesh ": {User: "bob", Domain: "b.mesh"},
+		"@bob@B.mesh":  {User: "bob", Domain: "b.mesh"},
 	} {
 		if got, err := ParseRecipient(in, "Home.Mesh"); err != nil || got != want {
 			t.Errorf("ParseRecipient(%q) = %+v, %v; want %+v", in, got, err, want)
@@ -188,4 +188,60 @@ func FuzzParseAddress(f *testing.F) {
 			t.Fatalf("ParseDomain(%q) = %q", s, d)
 		}
 	})
+}
+
+func TestParseRecipientReadsADevice(t *testing.T) {
+	cases := []struct {
+		name, in string
+		want     Address
+		ok       bool
+	}{
+		{"a plain user", "alice", Address{User: "alice", Domain: "home.mesh"}, true},
+		{"a device of a local user", "alice#0123456789abcdef", Address{User: "alice", Domain: "home.mesh", Device: "0123456789abcdef"}, true},
+		{"a device with a domain, folded to lower case", "Alice#0123456789ABCDEF@Far.Mesh", Address{User: "alice", Domain: "far.mesh", Device: "0123456789abcdef"}, true},
+		{"a device id too short", "alice#0123", Address{}, false},
+		{"a device id too long", "alice#0123456789abcdef0", Address{}, false},
+		{"a device id that is not hex", "alice#0123456789abcdeg", Address{}, false},
+		{"an empty device", "alice#@a.mesh", Address{}, false},
+		{"a device without a user", "#0123456789abcdef", Address{}, false},
+		{"two devices", "alice#0123456789abcdef#0123456789abcdef", Address{}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := ParseRecipient(c.in, "home.mesh")
+			if (err == nil) != c.ok {
+				t.Fatalf("ParseRecipient(%q) = %+v, %v; want ok %v", c.in, got, err, c.ok)
+			}
+			if err != nil {
+				if !errors.Is(err, ErrBadAddress) {
+					t.Errorf("%v is not ErrBadAddress", err)
+				}
+				return
+			}
+			if got != c.want {
+				t.Errorf("ParseRecipient(%q) = %+v, want %+v", c.in, got, c.want)
+			}
+		})
+	}
+	if _, err := ParseAddress("alice#0123456789abcdef@a.mesh"); !errors.Is(err, ErrBadAddress) {
+		t.Errorf("ParseAddress took a device address: %v", err)
+	}
+	a := Address{User: "alice", Domain: "a.mesh", Device: "0123456789abcdef"}
+	if a.String() != "alice#0123456789abcdef@a.mesh" || a.Account().String() != "alice@a.mesh" {
+		t.Errorf("texts %q and %q", a, a.Account())
+	}
+}
+
+func TestParseQueue(t *testing.T) {
+	for in, want := range map[string][2]string{"alice": {"alice", ""}, "alice#0123456789abcdef": {"alice", "0123456789abcdef"}} {
+		u, d, err := ParseQueue(in)
+		if err != nil || u != want[0] || d != want[1] || QueueName(u, d) != in {
+			t.Errorf("ParseQueue(%q) = %q, %q, %v", in, u, d, err)
+		}
+	}
+	for _, in := range []string{"", "alice#", "alice#xyz", "al ice", "alice#0123456789abcdef#0123456789abcdef"} {
+		if _, _, err := ParseQueue(in); !errors.Is(err, ErrBadAddress) {
+			t.Errorf("ParseQueue(%q) = %v, want ErrBadAddress", in, err)
+		}
+	}
 }

@@ -42,6 +42,7 @@ var codes = []struct {
 	{schemas.ErrorCode_shuttingDown, ErrStoreClosed},
 	{schemas.ErrorCode_storeFull, ErrStoreFull},
 	{schemas.ErrorCode_accountsFull, ErrAccountsFull},
+	{schemas.ErrorCode_deviceRevoked, ErrDeviceRevoked},
 }
 
 // CodeOf returns the wire code of err: none for nil, internal for an error

@@ -106,6 +106,10 @@ var (
 	// ErrAccountsFull means the node has as many accounts as it allows:
 	// registration is closed until accounts are deleted.
 	ErrAccountsFull = errors.New("node has reached its account limit; registration is closed")
+	// ErrDeviceRevoked means a device named by a recipient, a key package
+	// fetch or useDevice is not a current device of its account: revoked
+	// from the account's published device list, or never in it.
+	ErrDeviceRevoked = errors.New("device is not a current device of its account")
 	// ErrNoSuchKeys is what a lookup of a user of this node answers both
 	// when there is no such user and when the user has published no
 	// keys, so that lookups tell apart only "has keys" and "has none".

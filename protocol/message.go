@@ -21,6 +21,29 @@ type PublishedKeys struct {
 	// proof of crypto/attest), set on keys of another domain's user as
 	// federation hands them over. It is never stored.
 	Answer []byte
+	// AccountKey is the account's Ed25519 public key (32 bytes), which
+	// signs DeviceList; nil for an account published before devices.
+	AccountKey []byte
+	// DeviceList is the account's device list signed by AccountKey
+	// (crypto/identity's layout). When it is set, IdentityKey, HPKEKey and
+	// Signature are its primary device's (the first current device).
+	DeviceList []byte
+}
+
+// LinkRequest is a pending request of a new machine to become a device of
+// an account (schemas/node.capnp requestLink).
+type LinkRequest struct {
+	// ID names the request on its node.
+	ID uint64
+	// Request is the new device's unsigned certificate fields
+	// (crypto/identity's layout), opaque to the node but for the identity
+	// key it reads to drop the request once a list holds it.
+	Request []byte
+	// Tag is the HMAC of Request under the link code's key; only the
+	// approving device can check it.
+	Tag []byte
+	// Created is when the node took the request.
+	Created time.Time
 }
 
 // NewMessage is a message to put in a mailbox.

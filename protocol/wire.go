@@ -122,6 +122,16 @@ func KeysToWire(k PublishedKeys, w schemas.PublishedKeys) error {
 			return err
 		}
 	}
+	if len(k.AccountKey) > 0 {
+		if err := w.SetAccountKey(k.AccountKey); err != nil {
+			return err
+		}
+	}
+	if len(k.DeviceList) > 0 {
+		if err := w.SetDeviceList(k.DeviceList); err != nil {
+			return err
+		}
+	}
 	return w.SetSignature(k.Signature)
 }
 
@@ -175,7 +185,16 @@ func KeysFromWire(w schemas.PublishedKeys) (PublishedKeys, error) {
 	if err != nil {
 		return k, err
 	}
+	ak, err := w.AccountKey()
+	if err != nil {
+		return k, err
+	}
+	list, err := w.DeviceList()
+	if err != nil {
+		return k, err
+	}
 	k.IdentityKey, k.HPKEKey, k.Signature, k.Answer = bytes.Clone(id), bytes.Clone(hk), bytes.Clone(sig), bytes.Clone(answer)
+	k.AccountKey, k.DeviceList = bytes.Clone(ak), bytes.Clone(list)
 	if ms := w.PublishedMillis(); ms != 0 {
 		k.Published = time.UnixMilli(ms)
 	}

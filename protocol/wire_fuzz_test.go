@@ -21,7 +21,8 @@ func FuzzKeysFromWire(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	k := PublishedKeys{IdentityKey: bytes.Repeat([]byte{1}, 32), HPKEKey: bytes.Repeat([]byte{2}, 1216), Signature: bytes.Repeat([]byte{3}, 64), Published: time.UnixMilli(1000), Answer: []byte{4}}
+	k := PublishedKeys{IdentityKey: bytes.Repeat([]byte{1}, 32), HPKEKey: bytes.Repeat([]byte{2}, 1216), Signature: bytes.Repeat([]byte{3}, 64), Published: time.UnixMilli(1000), Answer: []byte{4},
+		AccountKey: bytes.Repeat([]byte{5}, 32), DeviceList: []byte("signed list")}
 	if err := KeysToWire(k, w); err != nil {
 		f.Fatal(err)
 	}
@@ -36,6 +37,9 @@ func FuzzKeysFromWire(f *testing.F) {
 		}
 		if id, _ := w.IdentityKey(); len(id) > 0 && &id[0] == &k.IdentityKey[0] {
 			t.Error("the identity key aliases the message")
+		}
+		if l, _ := w.DeviceList(); len(l) > 0 && &l[0] == &k.DeviceList[0] {
+			t.Error("the device list aliases the message")
 		}
 	})
 }
@@ -77,6 +81,61 @@ func FuzzMessagesFromWire(f *testing.F) {
 		out, err := MessagesFromWire(list)
 		if err == nil && len(out) != list.Len() {
 			t.Errorf("%d messages read from a list of %d", len(out), list.Len())
+		}
+	})
+}
+
+func FuzzLinkRequestsFromWire(f *testing.F) {
+	r := newRoot(f, schemas.NewRootNodeService_linkRequests_Results)
+	reqs := []LinkRequest{{ID: 1, Request: []byte("fields"), Tag: bytes.Repeat([]byte{7}, LinkTagLen), Created: time.UnixMilli(1000)}, {ID: 2, Request: []byte{1}, Tag: make([]byte, LinkTagLen)}}
+	if err := LinkRequestsToWire(reqs, r.NewRequests); err != nil {
+		f.Fatal(err)
+	}
+	fuzzRoot(f, []capnp.Struct{capnp.Struct(r)}, func(t *testing.T, root capnp.Struct) {
+		list, err := schemas.NodeService_linkRequests_Results(root).Requests()
+		if err != nil {
+			return
+		}
+		out, err := LinkRequestsFromWire(list)
+		if err != nil {
+			return
+		}
+		for i, q := range out {
+			if err := CheckLinkRequest(q.Request, q.Tag); err != nil {
+				t.Errorf("request %d passed the decoder but not its check: %v", i, err)
+			}
+			if w, _ := list.At(i).Request(); &w[0] == &q.Request[0] {
+				t.Errorf("request %d aliases the message", i)
+			}
+		}
+	})
+}
+
+func FuzzParseRecipient(f *testing.F) {
+	for _, s := range []string{"alice", "alice@a.mesh", "alice#0123456789abcdef", "Alice#0123456789ABCDEF@A.mesh", "@bob", "a#@b", "#0123456789abcdef"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := ParseRecipient(s, "home.mesh")
+		if err != nil {
+			return
+		}
+		// What the parser returns parses back to itself: every hop passes
+		// the recipient's text on, and the home node reads it again.
+		b, err := ParseRecipient(a.String(), "other.mesh")
+		if err != nil || b != a {
+			t.Fatalf("ParseRecipient(%q) = %+v, but its text %q reads as %+v, %v", s, a, a.String(), b, err)
+		}
+		if err := ValidRecipient(a.String()); err != nil {
+			t.Errorf("the text %q of a parsed recipient is not valid: %v", a, err)
+		}
+		if a.Device != "" {
+			if _, err := ParseAddress(a.String()); err == nil {
+				t.Errorf("ParseAddress took the device address %q", a)
+			}
+			if u, d, err := ParseQueue(QueueName(a.User, a.Device)); err != nil || u != a.User || d != a.Device {
+				t.Errorf("queue of %+v reads back as %q %q, %v", a, u, d, err)
+			}
 		}
 	})
 }

@@ -62,8 +62,8 @@ interface FederationService @0xa4c6f1e2b3d59871 {
   resolveUser @2 (user :Text, hops :UInt8) -> (keys :Node.PublishedKeys);
 
   # fetchKeyPackage takes one MLS KeyPackage of "user@domain", a user of
-  # the callee (see NodeService.fetchKeyPackage), passed on like
-  # resolveUser. suite is the MLS cipher suite wanted; 0 (what nodes from
+  # the callee, or of one device of theirs, "user#<device id>@domain" (see
+  # NodeService.fetchKeyPackage), passed on like resolveUser. suite is the MLS cipher suite wanted; 0 (what nodes from
   # before suites were told apart send) means suite 1.
   fetchKeyPackage @3 (user :Text, hops :UInt8, suite :UInt16) -> (package :Data, lastResort :Bool);
 

@@ -181,6 +181,41 @@ interface NodeService @0xb7f1c0e5a2d3c4f1 {
   # last-resort one, so that the client knows when to upload more.
   # suite is the MLS cipher suite counted; 0 means suite 1.
   keyPackageCount @23 (suite :UInt16) -> (count :UInt32, lastResort :Bool);
+
+  # requestLink asks to make this machine a device of the logged-in
+  # account: request holds the new device's certificate fields, unsigned
+  # (layout: crypto/identity LinkRequest in the qpc sources), and tag the
+  # HMAC that the link code shown on the new device keys, which the
+  # approving device checks (the node cannot). The node keeps at most 4
+  # pending requests per account, each for 15 minutes (rateLimited when
+  # full); a published device list that holds the request's identity key
+  # removes it. Returns the request's id.
+  requestLink @24 (request :Data, tag :Data) -> (id :UInt64);
+
+  # linkRequests lists the pending link requests of the logged-in account,
+  # oldest first, for its devices to approve.
+  linkRequests @25 () -> (requests :List(LinkRequest));
+
+  # useDevice binds the connection's session to one device of the
+  # account: device is its id, 16 lowercase hex digits. From then on
+  # fetch, ack, subscribe, uploadKeyPackages and keyPackageCount act on
+  # that device's queue and key packages; without it they act on the
+  # primary device's (the first current device of the account's list), as
+  # clients from before devices expect. A device that is not current in
+  # the account's published list fails with deviceRevoked.
+  useDevice @26 (device :Text) -> ();
+}
+
+# LinkRequest is a pending request to link a new device to an account.
+struct LinkRequest @0x9a7d5c3b1e2f4068 {
+  # id names the request on this node.
+  id @0 :UInt64;
+  # request is the new device's unsigned certificate fields, as posted.
+  request @1 :Data;
+  # tag is the HMAC of request under the link code's key, as posted.
+  tag @2 :Data;
+  # createdMillis is when the node took the request.
+  createdMillis @3 :Int64;
 }
 
 # Health is a node's answer to NodeService.health.
@@ -283,11 +318,30 @@ struct PublishedKeys @0xc55554f7f80f0f3c {
   # forgedKeys); empty for the answering node's own users to its own
   # clients, and ignored on publish.
   answer @4 :Data;
+
+  # accountKey is the account's Ed25519 public key (32 bytes), which signs
+  # the device list; the safety number is made from it. Empty for an
+  # account published before devices existed.
+  accountKey @5 :Data;
+
+  # deviceList is the account's device list signed by accountKey (layout:
+  # crypto/identity DeviceList in the qpc sources). identityKey, hpkeKey
+  # and signature above are then its primary device's: the first current
+  # device of the list. On publish the node checks the list's signatures
+  # and address, that the keys above are the primary device's, and that
+  # its seq is above the stored list's when the account key is the same
+  # (badRequest otherwise); clients verify everything again. Empty for an
+  # account published before devices existed.
+  deviceList @6 :Data;
 }
 
 # Envelope is a message on its way into a mailbox.
 struct Envelope @0xcf371ae8f8112efc {
-  # recipient is "user" or "user@domain" for a user of this node.
+  # recipient is "user" or "user@domain" for a user of this node, or
+  # either with "#" and a device id (16 lowercase hex digits) after the
+  # user, "alice#0123456789abcdef@domain", for one device's queue. A plain
+  # recipient goes to the primary device's queue. Nodes on the way pass
+  # the text as it is; only the user's home node reads the device.
   recipient @0 :Text;
 
   # payload is the sealed message (at most the node's payload limit, by
@@ -431,6 +485,7 @@ enum ErrorCode @0xdfbc1a87f421b42c {
   forgedKeys @26;        # a key answer was not signed by the user's home node
   storeFull @27;         # the node's mailboxes together are at the node-wide bound
   accountsFull @28;      # the node has as many accounts as it allows
+  deviceRevoked @29;     # the device is not a current device of its account
 }
 
 # MeshState is what is known of a message in the mesh.

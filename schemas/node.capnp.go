@@ -495,6 +495,66 @@ func (c NodeService) KeyPackageCount(ctx context.Context, params func(NodeServic
 
 }
 
+func (c NodeService) RequestLink(ctx context.Context, params func(NodeService_requestLink_Params) error) (NodeService_requestLink_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      24,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "requestLink",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 2}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_requestLink_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_requestLink_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) LinkRequests(ctx context.Context, params func(NodeService_linkRequests_Params) error) (NodeService_linkRequests_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      25,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "linkRequests",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 0}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_linkRequests_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_linkRequests_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) UseDevice(ctx context.Context, params func(NodeService_useDevice_Params) error) (NodeService_useDevice_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      26,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "useDevice",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 1}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_useDevice_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_useDevice_Results_Future{Future: ans.Future()}, release
+
+}
+
 func (c NodeService) WaitStreaming() error {
 	return capnp.Client(c).WaitStreaming()
 }
@@ -615,6 +675,12 @@ type NodeService_Server interface {
 	OrderCommit(context.Context, NodeService_orderCommit) error
 
 	KeyPackageCount(context.Context, NodeService_keyPackageCount) error
+
+	RequestLink(context.Context, NodeService_requestLink) error
+
+	LinkRequests(context.Context, NodeService_linkRequests) error
+
+	UseDevice(context.Context, NodeService_useDevice) error
 }
 
 // NodeService_NewServer creates a new Server from an implementation of NodeService_Server.
@@ -633,7 +699,7 @@ func NodeService_ServerToClient(s NodeService_Server) NodeService {
 // This can be used to create a more complicated Server.
 func NodeService_Methods(methods []server.Method, s NodeService_Server) []server.Method {
 	if cap(methods) == 0 {
-		methods = make([]server.Method, 0, 24)
+		methods = make([]server.Method, 0, 27)
 	}
 
 	methods = append(methods, server.Method{
@@ -921,6 +987,42 @@ func NodeService_Methods(methods []server.Method, s NodeService_Server) []server
 		},
 		Impl: func(ctx context.Context, call *server.Call) error {
 			return s.KeyPackageCount(ctx, NodeService_keyPackageCount{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      24,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "requestLink",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.RequestLink(ctx, NodeService_requestLink{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      25,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "linkRequests",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.LinkRequests(ctx, NodeService_linkRequests{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      26,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "useDevice",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.UseDevice(ctx, NodeService_useDevice{call})
 		},
 	})
 
@@ -1333,6 +1435,57 @@ func (c NodeService_keyPackageCount) Args() NodeService_keyPackageCount_Params {
 func (c NodeService_keyPackageCount) AllocResults() (NodeService_keyPackageCount_Results, error) {
 	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 8, PointerCount: 0})
 	return NodeService_keyPackageCount_Results(r), err
+}
+
+// NodeService_requestLink holds the state for a server call to NodeService.requestLink.
+// See server.Call for documentation.
+type NodeService_requestLink struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_requestLink) Args() NodeService_requestLink_Params {
+	return NodeService_requestLink_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_requestLink) AllocResults() (NodeService_requestLink_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 8, PointerCount: 0})
+	return NodeService_requestLink_Results(r), err
+}
+
+// NodeService_linkRequests holds the state for a server call to NodeService.linkRequests.
+// See server.Call for documentation.
+type NodeService_linkRequests struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_linkRequests) Args() NodeService_linkRequests_Params {
+	return NodeService_linkRequests_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_linkRequests) AllocResults() (NodeService_linkRequests_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_linkRequests_Results(r), err
+}
+
+// NodeService_useDevice holds the state for a server call to NodeService.useDevice.
+// See server.Call for documentation.
+type NodeService_useDevice struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_useDevice) Args() NodeService_useDevice_Params {
+	return NodeService_useDevice_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_useDevice) AllocResults() (NodeService_useDevice_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_useDevice_Results(r), err
 }
 
 // NodeService_List is a list of NodeService.
@@ -5466,6 +5619,574 @@ func (f NodeService_keyPackageCount_Results_Future) Struct() (NodeService_keyPac
 	return NodeService_keyPackageCount_Results(p.Struct()), err
 }
 
+type NodeService_requestLink_Params capnp.Struct
+
+// NodeService_requestLink_Params_TypeID is the unique identifier for the type NodeService_requestLink_Params.
+const NodeService_requestLink_Params_TypeID = 0xa8b200a064eba8f2
+
+func NewNodeService_requestLink_Params(s *capnp.Segment) (NodeService_requestLink_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return NodeService_requestLink_Params(st), err
+}
+
+func NewRootNodeService_requestLink_Params(s *capnp.Segment) (NodeService_requestLink_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return NodeService_requestLink_Params(st), err
+}
+
+func ReadRootNodeService_requestLink_Params(msg *capnp.Message) (NodeService_requestLink_Params, error) {
+	root, err := msg.Root()
+	return NodeService_requestLink_Params(root.Struct()), err
+}
+
+func (s NodeService_requestLink_Params) String() string {
+	str, _ := text.Marshal(0xa8b200a064eba8f2, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_requestLink_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_requestLink_Params) DecodeFromPtr(p capnp.Ptr) NodeService_requestLink_Params {
+	return NodeService_requestLink_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_requestLink_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_requestLink_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_requestLink_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_requestLink_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_requestLink_Params) Request() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_requestLink_Params) HasRequest() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_requestLink_Params) SetRequest(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+func (s NodeService_requestLink_Params) Tag() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_requestLink_Params) HasTag() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s NodeService_requestLink_Params) SetTag(v []byte) error {
+	return capnp.Struct(s).SetData(1, v)
+}
+
+// NodeService_requestLink_Params_List is a list of NodeService_requestLink_Params.
+type NodeService_requestLink_Params_List = capnp.StructList[NodeService_requestLink_Params]
+
+// NewNodeService_requestLink_Params creates a new list of NodeService_requestLink_Params.
+func NewNodeService_requestLink_Params_List(s *capnp.Segment, sz int32) (NodeService_requestLink_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2}, sz)
+	return capnp.StructList[NodeService_requestLink_Params](l), err
+}
+
+// NodeService_requestLink_Params_Future is a wrapper for a NodeService_requestLink_Params promised by a client call.
+type NodeService_requestLink_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_requestLink_Params_Future) Struct() (NodeService_requestLink_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_requestLink_Params(p.Struct()), err
+}
+
+type NodeService_requestLink_Results capnp.Struct
+
+// NodeService_requestLink_Results_TypeID is the unique identifier for the type NodeService_requestLink_Results.
+const NodeService_requestLink_Results_TypeID = 0x9886d280baf4dcbd
+
+func NewNodeService_requestLink_Results(s *capnp.Segment) (NodeService_requestLink_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 0})
+	return NodeService_requestLink_Results(st), err
+}
+
+func NewRootNodeService_requestLink_Results(s *capnp.Segment) (NodeService_requestLink_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 0})
+	return NodeService_requestLink_Results(st), err
+}
+
+func ReadRootNodeService_requestLink_Results(msg *capnp.Message) (NodeService_requestLink_Results, error) {
+	root, err := msg.Root()
+	return NodeService_requestLink_Results(root.Struct()), err
+}
+
+func (s NodeService_requestLink_Results) String() string {
+	str, _ := text.Marshal(0x9886d280baf4dcbd, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_requestLink_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_requestLink_Results) DecodeFromPtr(p capnp.Ptr) NodeService_requestLink_Results {
+	return NodeService_requestLink_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_requestLink_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_requestLink_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_requestLink_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_requestLink_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_requestLink_Results) Id() uint64 {
+	return capnp.Struct(s).Uint64(0)
+}
+
+func (s NodeService_requestLink_Results) SetId(v uint64) {
+	capnp.Struct(s).SetUint64(0, v)
+}
+
+// NodeService_requestLink_Results_List is a list of NodeService_requestLink_Results.
+type NodeService_requestLink_Results_List = capnp.StructList[NodeService_requestLink_Results]
+
+// NewNodeService_requestLink_Results creates a new list of NodeService_requestLink_Results.
+func NewNodeService_requestLink_Results_List(s *capnp.Segment, sz int32) (NodeService_requestLink_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 0}, sz)
+	return capnp.StructList[NodeService_requestLink_Results](l), err
+}
+
+// NodeService_requestLink_Results_Future is a wrapper for a NodeService_requestLink_Results promised by a client call.
+type NodeService_requestLink_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_requestLink_Results_Future) Struct() (NodeService_requestLink_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_requestLink_Results(p.Struct()), err
+}
+
+type NodeService_linkRequests_Params capnp.Struct
+
+// NodeService_linkRequests_Params_TypeID is the unique identifier for the type NodeService_linkRequests_Params.
+const NodeService_linkRequests_Params_TypeID = 0xc5b6327f8cc9a8b8
+
+func NewNodeService_linkRequests_Params(s *capnp.Segment) (NodeService_linkRequests_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_linkRequests_Params(st), err
+}
+
+func NewRootNodeService_linkRequests_Params(s *capnp.Segment) (NodeService_linkRequests_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_linkRequests_Params(st), err
+}
+
+func ReadRootNodeService_linkRequests_Params(msg *capnp.Message) (NodeService_linkRequests_Params, error) {
+	root, err := msg.Root()
+	return NodeService_linkRequests_Params(root.Struct()), err
+}
+
+func (s NodeService_linkRequests_Params) String() string {
+	str, _ := text.Marshal(0xc5b6327f8cc9a8b8, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_linkRequests_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_linkRequests_Params) DecodeFromPtr(p capnp.Ptr) NodeService_linkRequests_Params {
+	return NodeService_linkRequests_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_linkRequests_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_linkRequests_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_linkRequests_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_linkRequests_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// NodeService_linkRequests_Params_List is a list of NodeService_linkRequests_Params.
+type NodeService_linkRequests_Params_List = capnp.StructList[NodeService_linkRequests_Params]
+
+// NewNodeService_linkRequests_Params creates a new list of NodeService_linkRequests_Params.
+func NewNodeService_linkRequests_Params_List(s *capnp.Segment, sz int32) (NodeService_linkRequests_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[NodeService_linkRequests_Params](l), err
+}
+
+// NodeService_linkRequests_Params_Future is a wrapper for a NodeService_linkRequests_Params promised by a client call.
+type NodeService_linkRequests_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_linkRequests_Params_Future) Struct() (NodeService_linkRequests_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_linkRequests_Params(p.Struct()), err
+}
+
+type NodeService_linkRequests_Results capnp.Struct
+
+// NodeService_linkRequests_Results_TypeID is the unique identifier for the type NodeService_linkRequests_Results.
+const NodeService_linkRequests_Results_TypeID = 0x923356ecac175516
+
+func NewNodeService_linkRequests_Results(s *capnp.Segment) (NodeService_linkRequests_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_linkRequests_Results(st), err
+}
+
+func NewRootNodeService_linkRequests_Results(s *capnp.Segment) (NodeService_linkRequests_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_linkRequests_Results(st), err
+}
+
+func ReadRootNodeService_linkRequests_Results(msg *capnp.Message) (NodeService_linkRequests_Results, error) {
+	root, err := msg.Root()
+	return NodeService_linkRequests_Results(root.Struct()), err
+}
+
+func (s NodeService_linkRequests_Results) String() string {
+	str, _ := text.Marshal(0x923356ecac175516, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_linkRequests_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_linkRequests_Results) DecodeFromPtr(p capnp.Ptr) NodeService_linkRequests_Results {
+	return NodeService_linkRequests_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_linkRequests_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_linkRequests_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_linkRequests_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_linkRequests_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_linkRequests_Results) Requests() (LinkRequest_List, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return LinkRequest_List(p.List()), err
+}
+
+func (s NodeService_linkRequests_Results) HasRequests() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_linkRequests_Results) SetRequests(v LinkRequest_List) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewRequests sets the requests field to a newly
+// allocated LinkRequest_List, preferring placement in s's segment.
+func (s NodeService_linkRequests_Results) NewRequests(n int32) (LinkRequest_List, error) {
+	l, err := NewLinkRequest_List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return LinkRequest_List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+
+// NodeService_linkRequests_Results_List is a list of NodeService_linkRequests_Results.
+type NodeService_linkRequests_Results_List = capnp.StructList[NodeService_linkRequests_Results]
+
+// NewNodeService_linkRequests_Results creates a new list of NodeService_linkRequests_Results.
+func NewNodeService_linkRequests_Results_List(s *capnp.Segment, sz int32) (NodeService_linkRequests_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_linkRequests_Results](l), err
+}
+
+// NodeService_linkRequests_Results_Future is a wrapper for a NodeService_linkRequests_Results promised by a client call.
+type NodeService_linkRequests_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_linkRequests_Results_Future) Struct() (NodeService_linkRequests_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_linkRequests_Results(p.Struct()), err
+}
+
+type NodeService_useDevice_Params capnp.Struct
+
+// NodeService_useDevice_Params_TypeID is the unique identifier for the type NodeService_useDevice_Params.
+const NodeService_useDevice_Params_TypeID = 0xdf5199a0b1de70bc
+
+func NewNodeService_useDevice_Params(s *capnp.Segment) (NodeService_useDevice_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_useDevice_Params(st), err
+}
+
+func NewRootNodeService_useDevice_Params(s *capnp.Segment) (NodeService_useDevice_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_useDevice_Params(st), err
+}
+
+func ReadRootNodeService_useDevice_Params(msg *capnp.Message) (NodeService_useDevice_Params, error) {
+	root, err := msg.Root()
+	return NodeService_useDevice_Params(root.Struct()), err
+}
+
+func (s NodeService_useDevice_Params) String() string {
+	str, _ := text.Marshal(0xdf5199a0b1de70bc, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_useDevice_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_useDevice_Params) DecodeFromPtr(p capnp.Ptr) NodeService_useDevice_Params {
+	return NodeService_useDevice_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_useDevice_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_useDevice_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_useDevice_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_useDevice_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_useDevice_Params) Device() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s NodeService_useDevice_Params) HasDevice() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_useDevice_Params) DeviceBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s NodeService_useDevice_Params) SetDevice(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+// NodeService_useDevice_Params_List is a list of NodeService_useDevice_Params.
+type NodeService_useDevice_Params_List = capnp.StructList[NodeService_useDevice_Params]
+
+// NewNodeService_useDevice_Params creates a new list of NodeService_useDevice_Params.
+func NewNodeService_useDevice_Params_List(s *capnp.Segment, sz int32) (NodeService_useDevice_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_useDevice_Params](l), err
+}
+
+// NodeService_useDevice_Params_Future is a wrapper for a NodeService_useDevice_Params promised by a client call.
+type NodeService_useDevice_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_useDevice_Params_Future) Struct() (NodeService_useDevice_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_useDevice_Params(p.Struct()), err
+}
+
+type NodeService_useDevice_Results capnp.Struct
+
+// NodeService_useDevice_Results_TypeID is the unique identifier for the type NodeService_useDevice_Results.
+const NodeService_useDevice_Results_TypeID = 0xd78f06bf34faa5ce
+
+func NewNodeService_useDevice_Results(s *capnp.Segment) (NodeService_useDevice_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_useDevice_Results(st), err
+}
+
+func NewRootNodeService_useDevice_Results(s *capnp.Segment) (NodeService_useDevice_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_useDevice_Results(st), err
+}
+
+func ReadRootNodeService_useDevice_Results(msg *capnp.Message) (NodeService_useDevice_Results, error) {
+	root, err := msg.Root()
+	return NodeService_useDevice_Results(root.Struct()), err
+}
+
+func (s NodeService_useDevice_Results) String() string {
+	str, _ := text.Marshal(0xd78f06bf34faa5ce, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_useDevice_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_useDevice_Results) DecodeFromPtr(p capnp.Ptr) NodeService_useDevice_Results {
+	return NodeService_useDevice_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_useDevice_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_useDevice_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_useDevice_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_useDevice_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// NodeService_useDevice_Results_List is a list of NodeService_useDevice_Results.
+type NodeService_useDevice_Results_List = capnp.StructList[NodeService_useDevice_Results]
+
+// NewNodeService_useDevice_Results creates a new list of NodeService_useDevice_Results.
+func NewNodeService_useDevice_Results_List(s *capnp.Segment, sz int32) (NodeService_useDevice_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[NodeService_useDevice_Results](l), err
+}
+
+// NodeService_useDevice_Results_Future is a wrapper for a NodeService_useDevice_Results promised by a client call.
+type NodeService_useDevice_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_useDevice_Results_Future) Struct() (NodeService_useDevice_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_useDevice_Results(p.Struct()), err
+}
+
+type LinkRequest capnp.Struct
+
+// LinkRequest_TypeID is the unique identifier for the type LinkRequest.
+const LinkRequest_TypeID = 0x9a7d5c3b1e2f4068
+
+func NewLinkRequest(s *capnp.Segment) (LinkRequest, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 2})
+	return LinkRequest(st), err
+}
+
+func NewRootLinkRequest(s *capnp.Segment) (LinkRequest, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 2})
+	return LinkRequest(st), err
+}
+
+func ReadRootLinkRequest(msg *capnp.Message) (LinkRequest, error) {
+	root, err := msg.Root()
+	return LinkRequest(root.Struct()), err
+}
+
+func (s LinkRequest) String() string {
+	str, _ := text.Marshal(0x9a7d5c3b1e2f4068, capnp.Struct(s))
+	return str
+}
+
+func (s LinkRequest) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (LinkRequest) DecodeFromPtr(p capnp.Ptr) LinkRequest {
+	return LinkRequest(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s LinkRequest) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s LinkRequest) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s LinkRequest) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s LinkRequest) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s LinkRequest) Id() uint64 {
+	return capnp.Struct(s).Uint64(0)
+}
+
+func (s LinkRequest) SetId(v uint64) {
+	capnp.Struct(s).SetUint64(0, v)
+}
+
+func (s LinkRequest) Request() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s LinkRequest) HasRequest() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s LinkRequest) SetRequest(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+func (s LinkRequest) Tag() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return []byte(p.Data()), err
+}
+
+func (s LinkRequest) HasTag() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s LinkRequest) SetTag(v []byte) error {
+	return capnp.Struct(s).SetData(1, v)
+}
+
+func (s LinkRequest) CreatedMillis() int64 {
+	return int64(capnp.Struct(s).Uint64(8))
+}
+
+func (s LinkRequest) SetCreatedMillis(v int64) {
+	capnp.Struct(s).SetUint64(8, uint64(v))
+}
+
+// LinkRequest_List is a list of LinkRequest.
+type LinkRequest_List = capnp.StructList[LinkRequest]
+
+// NewLinkRequest creates a new list of LinkRequest.
+func NewLinkRequest_List(s *capnp.Segment, sz int32) (LinkRequest_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 16, PointerCount: 2}, sz)
+	return capnp.StructList[LinkRequest](l), err
+}
+
+// LinkRequest_Future is a wrapper for a LinkRequest promised by a client call.
+type LinkRequest_Future struct{ *capnp.Future }
+
+func (f LinkRequest_Future) Struct() (LinkRequest, error) {
+	p, err := f.Future.Ptr()
+	return LinkRequest(p.Struct()), err
+}
+
 type Health capnp.Struct
 
 // Health_TypeID is the unique identifier for the type Health.
@@ -5991,12 +6712,12 @@ type PublishedKeys capnp.Struct
 const PublishedKeys_TypeID = 0xc55554f7f80f0f3c
 
 func NewPublishedKeys(s *capnp.Segment) (PublishedKeys, error) {
-	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 4})
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 6})
 	return PublishedKeys(st), err
 }
 
 func NewRootPublishedKeys(s *capnp.Segment) (PublishedKeys, error) {
-	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 4})
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 6})
 	return PublishedKeys(st), err
 }
 
@@ -6092,12 +6813,38 @@ func (s PublishedKeys) SetAnswer(v []byte) error {
 	return capnp.Struct(s).SetData(3, v)
 }
 
+func (s PublishedKeys) AccountKey() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(4)
+	return []byte(p.Data()), err
+}
+
+func (s PublishedKeys) HasAccountKey() bool {
+	return capnp.Struct(s).HasPtr(4)
+}
+
+func (s PublishedKeys) SetAccountKey(v []byte) error {
+	return capnp.Struct(s).SetData(4, v)
+}
+
+func (s PublishedKeys) DeviceList() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(5)
+	return []byte(p.Data()), err
+}
+
+func (s PublishedKeys) HasDeviceList() bool {
+	return capnp.Struct(s).HasPtr(5)
+}
+
+func (s PublishedKeys) SetDeviceList(v []byte) error {
+	return capnp.Struct(s).SetData(5, v)
+}
+
 // PublishedKeys_List is a list of PublishedKeys.
 type PublishedKeys_List = capnp.StructList[PublishedKeys]
 
 // NewPublishedKeys creates a new list of PublishedKeys.
 func NewPublishedKeys_List(s *capnp.Segment, sz int32) (PublishedKeys_List, error) {
-	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 4}, sz)
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 6}, sz)
 	return capnp.StructList[PublishedKeys](l), err
 }
 
@@ -7745,6 +8492,7 @@ const (
 	ErrorCode_forgedKeys         ErrorCode = 26
 	ErrorCode_storeFull          ErrorCode = 27
 	ErrorCode_accountsFull       ErrorCode = 28
+	ErrorCode_deviceRevoked      ErrorCode = 29
 )
 
 // String returns the enum's constant name.
@@ -7808,6 +8556,8 @@ func (c ErrorCode) String() string {
 		return "storeFull"
 	case ErrorCode_accountsFull:
 		return "accountsFull"
+	case ErrorCode_deviceRevoked:
+		return "deviceRevoked"
 
 	default:
 		return ""
@@ -7876,6 +8626,8 @@ func ErrorCodeFromString(c string) ErrorCode {
 		return ErrorCode_storeFull
 	case "accountsFull":
 		return ErrorCode_accountsFull
+	case "deviceRevoked":
+		return ErrorCode_deviceRevoked
 
 	default:
 		return 0

@@ -35,6 +35,11 @@ const (
 
 const (
 	answerContext = "qpc key answer v1\x00"
+	// answerContextV2 is the context of the statement over keys with an
+	// account key or a device list: it covers both, so that no node on the
+	// path can swap or strip them (stripped, the keys need a v1
+	// statement, which the home node did not sign).
+	answerContextV2 = "qpc key answer v2\x00"
 	linkContext   = "qpc link statement v1\x00"
 	sigLen        = ed25519.SignatureSize
 	answerHeader  = 1 + 8 + sigLen + 2
@@ -52,6 +57,12 @@ type Keys struct {
 	Signature []byte
 	// Published is when the user's node accepted the keys.
 	Published time.Time
+	// AccountKey and DeviceList are the account's key and signed device
+	// list (crypto/identity), empty for an account from before devices.
+	// When either is set the answer's statement is version 2, which
+	// covers both.
+	AccountKey []byte
+	DeviceList []byte
 }
 
 // Answer is a decoded key answer proof.
@@ -63,9 +74,19 @@ type Answer struct {
 }
 
 // answerStatement returns the bytes a key answer signs.
+//
+// Keys without an account key and device list are signed as they were
+// before devices (context v1, four fields), so that answers between nodes
+// of both versions about such accounts still verify; keys with either
+// are signed under context v2 with both fields after the four.
 func answerStatement(k Keys, answered time.Time) ([]byte, error) {
 	fields := [][]byte{[]byte(k.Address), k.IdentityKey, k.HPKEKey, k.Signature}
-	n := len(answerContext) + 16
+	context := answerContext
+	if len(k.AccountKey) > 0 || len(k.DeviceList) > 0 {
+		fields = append(fields, k.AccountKey, k.DeviceList)
+		context = answerContextV2
+	}
+	n := len(context) + 16
 	for _, f := range fields {
 		if len(f) > maxField {
 			return nil, fmt.Errorf("%w: a key field of %d bytes", ErrMalformed, len(f))
@@ -73,7 +94,7 @@ func answerStatement(k Keys, answered time.Time) ([]byte, error) {
 		n += 2 + len(f)
 	}
 	b := make([]byte, 0, n)
-	b = append(b, answerContext...)
+	b = append(b, context...)
 	for _, f := range fields {
 		b = binary.BigEndian.AppendUint16(b, uint16(len(f)))
 		b = append(b, f...)

@@ -296,3 +296,51 @@ func TestForgedErrorNamesEveryone(t *testing.T) {
 		}
 	}
 }
+
+func TestAnAnswerCoversTheAccountKeyAndTheDeviceList(t *testing.T) {
+	community := newCA(t)
+	d := issue(t, community, "d.mesh")
+	now := time.Now()
+	k := testKeys()
+	k.AccountKey = bytes.Repeat([]byte{5}, 32)
+	k.DeviceList = []byte("a signed device list")
+	proof, err := SignAnswer(k, now, d.der, d.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VerifyAnswer(k, proof, community.Pool(), now); err != nil {
+		t.Fatalf("the answer as signed: %v", err)
+	}
+	swappedAccount := k
+	swappedAccount.AccountKey = bytes.Repeat([]byte{6}, 32)
+	swappedList := k
+	swappedList.DeviceList = []byte("another device list")
+	stripped := k
+	stripped.AccountKey, stripped.DeviceList = nil, nil
+	legacy := testKeys()
+	legacyProof, err := SignAnswer(legacy, now, d.der, d.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dressed := legacy
+	dressed.AccountKey, dressed.DeviceList = k.AccountKey, k.DeviceList
+	for name, c := range map[string]struct {
+		keys  Keys
+		proof []byte
+	}{
+		"a swapped account key":                   {swappedAccount, proof},
+		"a swapped device list":                   {swappedList, proof},
+		"both stripped (the statement of before)": {stripped, proof},
+		"both added to an answer of before":       {dressed, legacyProof},
+	} {
+		if _, err := VerifyAnswer(c.keys, c.proof, community.Pool(), now); !errors.Is(err, ErrBadSignature) {
+			t.Errorf("%s: %v, want ErrBadSignature", name, err)
+		}
+	}
+	// Keys without either are signed as before devices, so that an
+	// answer from a node of before still verifies.
+	st, err := answerStatement(legacy, now)
+	if err != nil || !bytes.HasPrefix(st, []byte(answerContext)) {
+		t.Errorf("the statement of keys without devices starts %q, %v", st[:20], err)
+	}
+}

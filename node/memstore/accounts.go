@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/quicprochat/qpc/node"
@@ -9,11 +10,58 @@ import (
 )
 
 // account is a user with everything stored for them.
+//
+// Queues and key packages are filed by owner, as node/store files them:
+// "" is the bare user's (the account's only ones before it had a device
+// list, then the legacy device's: the primary of its first list), a device
+// id another device's.
 type account struct {
 	node.Account
 	keys    *protocol.PublishedKeys
-	pkgs    map[uint16]*keyPackages // by MLS cipher suite
-	mailbox mailbox
+	devices node.Devices
+	legacy  string
+	pkgs    map[string]map[uint16]*keyPackages // by owner, then MLS cipher suite
+	queues  map[string]*mailbox                // by owner; "" always there
+}
+
+// owner resolves a queue name ("user" or "user#device") to its account and
+// owner key, checking that the device is current; the caller holds the
+// mutex.
+func (s *Store) owner(queue string) (*account, string, error) {
+	user, device, err := protocol.ParseQueue(queue)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %q", protocol.ErrUnknownUser, queue)
+	}
+	a, err := s.account(user)
+	if err != nil {
+		return nil, "", err
+	}
+	if a.devices.Primary == "" {
+		if device != "" {
+			return nil, "", fmt.Errorf("%w: %q has published no device list", protocol.ErrDeviceRevoked, queue)
+		}
+		return a, "", nil
+	}
+	if device == "" {
+		device = a.devices.Primary
+	}
+	if !a.devices.Has(device) {
+		return nil, "", fmt.Errorf("%w: %s of %q", protocol.ErrDeviceRevoked, device, user)
+	}
+	if device == a.legacy {
+		return a, "", nil
+	}
+	return a, device, nil
+}
+
+// accountBytes and accountCount sum a's queues, for the bounds that hold
+// per account.
+func (a *account) totals() (count int, bytes int64) {
+	for _, q := range a.queues {
+		count += len(q.msgs)
+		bytes += q.bytes
+	}
+	return count, bytes
 }
 
 // keyPackages are a user's key packages of one suite.
@@ -67,7 +115,7 @@ func (s *Store) CreateAccount(a node.Account) error {
 		return fmt.Errorf("%w: %d accounts", protocol.ErrAccountsFull, len(s.accounts))
 	}
 	a.Record = clone(a.Record)
-	s.accounts[a.User] = &account{Account: a, pkgs: map[uint16]*keyPackages{}}
+	s.accounts[a.User] = &account{Account: a, pkgs: map[string]map[uint16]*keyPackages{}, queues: map[string]*mailbox{"": {}}}
 	return nil
 }
 
@@ -109,7 +157,8 @@ func (s *Store) DeleteAccount(user string, holdUntil time.Time) error {
 	if err != nil {
 		return err
 	}
-	s.mailTotal -= a.mailbox.bytes
+	_, bytes := a.totals()
+	s.mailTotal -= bytes
 	delete(s.accounts, user)
 	for h, sess := range s.sessions {
 		if sess.User == user {
@@ -162,8 +211,9 @@ func (s *Store) DeleteSession(h node.TokenHash) error {
 	return nil
 }
 
-// PutKeys replaces user's published keys.
-func (s *Store) PutKeys(user string, k protocol.PublishedKeys) error {
+// PutKeys replaces user's published keys and devices; a device that was
+// current and is not in d loses its queue's messages and key packages.
+func (s *Store) PutKeys(user string, k protocol.PublishedKeys, d node.Devices) error {
 	if err := s.lock("put keys"); err != nil {
 		return err
 	}
@@ -172,8 +222,32 @@ func (s *Store) PutKeys(user string, k protocol.PublishedKeys) error {
 	if err != nil {
 		return err
 	}
+	if d.Primary != "" && !d.Has(d.Primary) {
+		return fmt.Errorf("%w: primary device %s is not current", protocol.ErrBadRequest, d.Primary)
+	}
+	for _, dev := range a.devices.Current {
+		if d.Has(dev) {
+			continue
+		}
+		o := dev
+		if dev == a.legacy {
+			o = ""
+		}
+		if q := a.queues[o]; q != nil {
+			s.removeMessages(q, func(protocol.Message) bool { return true })
+			if o != "" {
+				delete(a.queues, o)
+			}
+		}
+		delete(a.pkgs, o)
+	}
+	if a.devices.Primary == "" && d.Primary != "" {
+		a.legacy = d.Primary
+	}
+	a.devices = node.Devices{Primary: d.Primary, Current: slices.Clone(d.Current)}
 	k = protocol.PublishedKeys{IdentityKey: clone(k.IdentityKey), HPKEKey: clone(k.HPKEKey),
-		Signature: clone(k.Signature), Published: k.Published} // Answer is never stored
+		Signature: clone(k.Signature), Published: k.Published,
+		AccountKey: clone(k.AccountKey), DeviceList: clone(k.DeviceList)} // Answer is never stored
 	a.keys = &k
 	return nil
 }
@@ -193,12 +267,26 @@ func (s *Store) Keys(user string) (protocol.PublishedKeys, error) {
 	}
 	k := *a.keys
 	k.IdentityKey, k.HPKEKey, k.Signature = clone(k.IdentityKey), clone(k.HPKEKey), clone(k.Signature)
+	k.AccountKey, k.DeviceList = clone(k.AccountKey), clone(k.DeviceList)
 	return k, nil
 }
 
-// AddKeyPackages appends pkgs to user's key packages of suite, all or
+// Devices returns user's devices as last put.
+func (s *Store) Devices(user string) (node.Devices, error) {
+	if err := s.lock("devices"); err != nil {
+		return node.Devices{}, err
+	}
+	defer s.mu.Unlock()
+	a, err := s.account(user)
+	if err != nil {
+		return node.Devices{}, err
+	}
+	return node.Devices{Primary: a.devices.Primary, Current: slices.Clone(a.devices.Current)}, nil
+}
+
+// AddKeyPackages appends pkgs to queue's key packages of suite, all or
 // none, and replaces the last-resort one when lastResort is not nil.
-func (s *Store) AddKeyPackages(user string, suite uint16, pkgs [][]byte, lastResort []byte) error {
+func (s *Store) AddKeyPackages(queue string, suite uint16, pkgs [][]byte, lastResort []byte) error {
 	if suite == 0 {
 		return fmt.Errorf("memstore: add key packages: %w", ErrBadSuite)
 	}
@@ -214,18 +302,21 @@ func (s *Store) AddKeyPackages(user string, suite uint16, pkgs [][]byte, lastRes
 		return err
 	}
 	defer s.mu.Unlock()
-	a, err := s.account(user)
+	a, o, err := s.owner(queue)
 	if err != nil {
 		return err
 	}
-	kp := a.pkgs[suite]
+	if a.pkgs[o] == nil {
+		a.pkgs[o] = map[uint16]*keyPackages{}
+	}
+	kp := a.pkgs[o][suite]
 	if kp == nil {
 		kp = &keyPackages{}
-		a.pkgs[suite] = kp
+		a.pkgs[o][suite] = kp
 	}
 	if len(kp.queue)+len(pkgs) > s.opts.MaxKeyPackages {
 		return fmt.Errorf("%w: %q holds %d of suite 0x%04x, adding %d, bound %d",
-			protocol.ErrTooManyKeyPackages, user, len(kp.queue), suite, len(pkgs), s.opts.MaxKeyPackages)
+			protocol.ErrTooManyKeyPackages, queue, len(kp.queue), suite, len(pkgs), s.opts.MaxKeyPackages)
 	}
 	for _, p := range pkgs {
 		kp.queue = append(kp.queue, clone(p))
@@ -236,18 +327,18 @@ func (s *Store) AddKeyPackages(user string, suite uint16, pkgs [][]byte, lastRes
 	return nil
 }
 
-// TakeKeyPackage removes and returns user's oldest key package of suite,
+// TakeKeyPackage removes and returns queue's oldest key package of suite,
 // or returns the last-resort one, which stays.
-func (s *Store) TakeKeyPackage(user string, suite uint16) (pkg []byte, lastResort bool, err error) {
+func (s *Store) TakeKeyPackage(queue string, suite uint16) (pkg []byte, lastResort bool, err error) {
 	if err := s.lock("take key package"); err != nil {
 		return nil, false, err
 	}
 	defer s.mu.Unlock()
-	a, err := s.account(user)
+	a, o, err := s.owner(queue)
 	if err != nil {
 		return nil, false, err
 	}
-	kp := a.pkgs[suite]
+	kp := a.pkgs[o][suite]
 	switch {
 	case kp != nil && len(kp.queue) > 0:
 		pkg, kp.queue = kp.queue[0], kp.queue[1:]
@@ -255,21 +346,21 @@ func (s *Store) TakeKeyPackage(user string, suite uint16) (pkg []byte, lastResor
 	case kp != nil && kp.lastResort != nil:
 		return clone(kp.lastResort), true, nil
 	}
-	return nil, false, fmt.Errorf("%w: %q, suite 0x%04x", protocol.ErrNoKeyPackage, user, suite)
+	return nil, false, fmt.Errorf("%w: %q, suite 0x%04x", protocol.ErrNoKeyPackage, queue, suite)
 }
 
-// KeyPackageCount returns how many key packages of suite user holds,
-// the last-resort one not counted, and whether there is one.
-func (s *Store) KeyPackageCount(user string, suite uint16) (count int, lastResort bool, err error) {
+// KeyPackageCount returns how many key packages of suite queue's device
+// holds, the last-resort one not counted, and whether there is one.
+func (s *Store) KeyPackageCount(queue string, suite uint16) (count int, lastResort bool, err error) {
 	if err := s.lock("key package count"); err != nil {
 		return 0, false, err
 	}
 	defer s.mu.Unlock()
-	a, err := s.account(user)
+	a, o, err := s.owner(queue)
 	if err != nil {
 		return 0, false, err
 	}
-	if kp := a.pkgs[suite]; kp != nil {
+	if kp := a.pkgs[o][suite]; kp != nil {
 		return len(kp.queue), kp.lastResort != nil, nil
 	}
 	return 0, false, nil
@@ -283,7 +374,8 @@ func (s *Store) Totals() (messages, bytes int64, accounts int, err error) {
 	}
 	defer s.mu.Unlock()
 	for _, a := range s.accounts {
-		messages += int64(len(a.mailbox.msgs))
+		n, _ := a.totals()
+		messages += int64(n)
 	}
 	return messages, s.mailTotal, len(s.accounts), nil
 }

@@ -27,19 +27,24 @@ func (s *Store) Check() error {
 	}
 	var mail int64
 	for user, a := range s.accounts {
-		var b int64
-		var last uint64
-		for _, m := range a.mailbox.msgs {
-			if m.Seq <= last || m.Seq > a.mailbox.lastSeq {
-				return bad("mailbox of %q: seq %d after %d, last %d", user, m.Seq, last, a.mailbox.lastSeq)
+		if a.queues[""] == nil {
+			return bad("account %q has no mailbox", user)
+		}
+		for o, q := range a.queues {
+			var b int64
+			var last uint64
+			for _, m := range q.msgs {
+				if m.Seq <= last || m.Seq > q.lastSeq {
+					return bad("queue %q of %q: seq %d after %d, last %d", o, user, m.Seq, last, q.lastSeq)
+				}
+				last = m.Seq
+				b += int64(len(m.Payload))
 			}
-			last = m.Seq
-			b += int64(len(m.Payload))
+			if b != q.bytes {
+				return bad("queue %q of %q counts %d bytes, holds %d", o, user, q.bytes, b)
+			}
+			mail += b
 		}
-		if b != a.mailbox.bytes {
-			return bad("mailbox of %q counts %d bytes, holds %d", user, a.mailbox.bytes, b)
-		}
-		mail += b
 	}
 	if mail != s.mailTotal {
 		return bad("the node-wide count is %d bytes, the mailboxes hold %d", s.mailTotal, mail)

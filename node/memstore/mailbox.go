@@ -41,21 +41,27 @@ func (s *Store) enqueue(m protocol.NewMessage) protocol.Receipt {
 			return protocol.Receipt{Err: fmt.Errorf("memstore: enqueue to %q: %w", m.Recipient, refusal)}
 		}
 	}
-	a, err := s.account(m.Recipient)
+	a, o, err := s.owner(m.Recipient)
 	if err != nil {
 		return protocol.Receipt{Err: fmt.Errorf("memstore: enqueue: %w", err)}
 	}
-	box, limits, size := &a.mailbox, s.opts.Limits, int64(len(m.Payload))
+	limits, size := s.opts.Limits, int64(len(m.Payload))
+	count, bytes := a.totals()
 	switch {
 	case size > limits.MaxBytes:
 		return protocol.Receipt{Err: fmt.Errorf("memstore: enqueue to %q: %w: %d bytes, a mailbox holds %d",
 			m.Recipient, ErrPayloadTooLarge, size, limits.MaxBytes)}
-	case len(box.msgs)+1 > limits.MaxMessages || box.bytes+size > limits.MaxBytes:
-		return protocol.Receipt{Err: fmt.Errorf("memstore: enqueue to %q: %w: holds %d messages, %d bytes",
-			m.Recipient, protocol.ErrMailboxFull, len(box.msgs), box.bytes)}
+	case count+1 > limits.MaxMessages || bytes+size > limits.MaxBytes:
+		return protocol.Receipt{Err: fmt.Errorf("memstore: enqueue to %q: %w: the account's queues hold %d messages, %d bytes",
+			m.Recipient, protocol.ErrMailboxFull, count, bytes)}
 	case s.mailTotal+size > limits.TotalBytes:
 		return protocol.Receipt{Err: fmt.Errorf("memstore: enqueue to %q: %w: the node holds at most %d bytes of messages",
 			m.Recipient, protocol.ErrStoreFull, limits.TotalBytes)}
+	}
+	box := a.queues[o]
+	if box == nil {
+		box = &mailbox{}
+		a.queues[o] = box
 	}
 	box.lastSeq++
 	box.msgs = append(box.msgs, protocol.Message{Seq: box.lastSeq, Payload: clone(m.Payload), Enqueued: m.Enqueued, Expires: m.Expires})
@@ -67,19 +73,32 @@ func (s *Store) enqueue(m protocol.NewMessage) protocol.Receipt {
 	return protocol.Receipt{Seq: box.lastSeq}
 }
 
-// Fetch returns up to limit of user's unexpired messages after afterSeq.
-func (s *Store) Fetch(user string, afterSeq uint64, limit int) ([]protocol.Message, error) {
+// queue returns the queue named queue ("user" or "user#device"), an empty
+// one for a device that has had no message; the caller holds the mutex.
+func (s *Store) queue(queue string) (*mailbox, error) {
+	a, o, err := s.owner(queue)
+	if err != nil {
+		return nil, err
+	}
+	if q := a.queues[o]; q != nil {
+		return q, nil
+	}
+	return &mailbox{}, nil
+}
+
+// Fetch returns up to limit of queue's unexpired messages after afterSeq.
+func (s *Store) Fetch(queue string, afterSeq uint64, limit int) ([]protocol.Message, error) {
 	if err := s.lock("fetch"); err != nil {
 		return nil, err
 	}
 	defer s.mu.Unlock()
-	a, err := s.account(user)
+	box, err := s.queue(queue)
 	if err != nil {
 		return nil, err
 	}
 	now := s.opts.Now()
 	var out []protocol.Message
-	for _, m := range a.mailbox.msgs {
+	for _, m := range box.msgs {
 		if len(out) >= limit {
 			break
 		}
@@ -92,17 +111,17 @@ func (s *Store) Fetch(user string, afterSeq uint64, limit int) ([]protocol.Messa
 	return out, nil
 }
 
-// Ack removes user's messages up to and including uptoSeq.
-func (s *Store) Ack(user string, uptoSeq uint64) (removed int, err error) {
+// Ack removes queue's messages up to and including uptoSeq.
+func (s *Store) Ack(queue string, uptoSeq uint64) (removed int, err error) {
 	if err := s.lock("ack"); err != nil {
 		return 0, err
 	}
 	defer s.mu.Unlock()
-	a, err := s.account(user)
+	box, err := s.queue(queue)
 	if err != nil {
 		return 0, err
 	}
-	return s.removeMessages(&a.mailbox, func(m protocol.Message) bool { return m.Seq <= uptoSeq }), nil
+	return s.removeMessages(box, func(m protocol.Message) bool { return m.Seq <= uptoSeq }), nil
 }
 
 // removeMessages removes the messages of box that doomed picks and
@@ -124,31 +143,31 @@ func (s *Store) removeMessages(box *mailbox, doomed func(protocol.Message) bool)
 	return removed
 }
 
-// Depth returns how many messages and payload bytes user's mailbox holds,
-// expired ones included until Expire removes them.
-func (s *Store) Depth(user string) (messages int, bytes int64, err error) {
+// Depth returns how many messages and payload bytes queue holds, expired
+// ones included until Expire removes them.
+func (s *Store) Depth(queue string) (messages int, bytes int64, err error) {
 	if err := s.lock("depth"); err != nil {
 		return 0, 0, err
 	}
 	defer s.mu.Unlock()
-	a, err := s.account(user)
+	box, err := s.queue(queue)
 	if err != nil {
 		return 0, 0, err
 	}
-	return len(a.mailbox.msgs), a.mailbox.bytes, nil
+	return len(box.msgs), box.bytes, nil
 }
 
-// LastSeq returns the seq of the last message ever put in user's mailbox.
-func (s *Store) LastSeq(user string) (uint64, error) {
+// LastSeq returns the seq of the last message ever put in queue.
+func (s *Store) LastSeq(queue string) (uint64, error) {
 	if err := s.lock("last seq"); err != nil {
 		return 0, err
 	}
 	defer s.mu.Unlock()
-	a, err := s.account(user)
+	box, err := s.queue(queue)
 	if err != nil {
 		return 0, err
 	}
-	return a.mailbox.lastSeq, nil
+	return box.lastSeq, nil
 }
 
 // Expire removes the messages and sessions that expired at now and the
@@ -159,7 +178,9 @@ func (s *Store) Expire(now time.Time) (messages int, err error) {
 	}
 	defer s.mu.Unlock()
 	for _, a := range s.accounts {
-		messages += s.removeMessages(&a.mailbox, func(m protocol.Message) bool { return !m.Expires.After(now) })
+		for _, q := range a.queues {
+			messages += s.removeMessages(q, func(m protocol.Message) bool { return !m.Expires.After(now) })
+		}
 	}
 	for h, sess := range s.sessions {
 		if !sess.Expires.After(now) {

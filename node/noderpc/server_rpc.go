@@ -313,6 +313,56 @@ func (s *Server) KeyPackageCount(ctx context.Context, call schemas.NodeService_k
 	})
 }
 
+// RequestLink implements NodeService.requestLink.
+func (s *Server) RequestLink(ctx context.Context, call schemas.NodeService_requestLink) error {
+	return s.do(ctx, "requestLink", func(ctx context.Context) error {
+		req, err := call.Args().Request()
+		if err != nil {
+			return protocol.BadRequest(err)
+		}
+		tag, err := call.Args().Tag()
+		if err != nil {
+			return protocol.BadRequest(err)
+		}
+		id, err := s.conn.RequestLink(bytes.Clone(req), bytes.Clone(tag))
+		if err != nil {
+			return err
+		}
+		res, err := call.AllocResults()
+		if err != nil {
+			return err
+		}
+		res.SetId(id)
+		return nil
+	})
+}
+
+// LinkRequests implements NodeService.linkRequests.
+func (s *Server) LinkRequests(ctx context.Context, call schemas.NodeService_linkRequests) error {
+	return s.do(ctx, "linkRequests", func(ctx context.Context) error {
+		reqs, err := s.conn.LinkRequests()
+		if err != nil {
+			return err
+		}
+		res, err := call.AllocResults()
+		if err != nil {
+			return err
+		}
+		return protocol.LinkRequestsToWire(reqs, res.NewRequests)
+	})
+}
+
+// UseDevice implements NodeService.useDevice.
+func (s *Server) UseDevice(ctx context.Context, call schemas.NodeService_useDevice) error {
+	return s.do(ctx, "useDevice", func(ctx context.Context) error {
+		device, err := call.Args().Device()
+		if err != nil {
+			return protocol.BadRequest(err)
+		}
+		return s.conn.UseDevice(device)
+	})
+}
+
 // OrderCommit implements NodeService.orderCommit.
 func (s *Server) OrderCommit(ctx context.Context, call schemas.NodeService_orderCommit) error {
 	call.Go() // waits on the disk or a federation peer: let the next call start

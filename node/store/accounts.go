@@ -100,22 +100,27 @@ func (s *Store) DeleteAccount(user string, holdUntil time.Time) error {
 		}
 		u := []byte(user)
 		freed = 0
-		if raw := tx.Bucket(bucketMailboxMeta).Get(u); raw != nil {
-			meta, err := decodeQueueMeta(raw)
-			if err != nil {
+		for _, q := range accountQueues(tx, user) {
+			if raw := tx.Bucket(bucketMailboxMeta).Get(q); raw != nil {
+				meta, err := decodeQueueMeta(raw)
+				if err != nil {
+					return err
+				}
+				freed += meta.bytes
+			}
+			if err := deleteMailbox(tx, string(q)); err != nil {
 				return err
 			}
-			freed = meta.bytes
+			if err := tx.Bucket(bucketMailboxMeta).Delete(q); err != nil {
+				return err
+			}
 		}
-		for _, name := range [][]byte{bucketAccounts, bucketKeys, bucketMailboxMeta} {
+		for _, name := range [][]byte{bucketAccounts, bucketKeys, bucketDevices} {
 			if err := tx.Bucket(name).Delete(u); err != nil {
 				return err
 			}
 		}
 		if err := deleteKeyPackages(tx, user); err != nil {
-			return err
-		}
-		if err := deleteMailbox(tx, user); err != nil {
 			return err
 		}
 		if !holdUntil.IsZero() {

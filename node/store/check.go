@@ -84,20 +84,37 @@ func checkDB(db *bolt.DB, opts *Options) error {
 // buckets agree (checkMesh), as do the channel buckets (checkChannels)
 // and the commit sequencer's (checkMLS), within opts' bounds if not nil.
 func checkInvariants(tx *bolt.Tx, opts *Options) error {
-	accounts := tx.Bucket(bucketAccounts)
-	if accounts == nil {
-		return errors.New("no accounts bucket")
+	// A file of an older version lacks the buckets that came later, which
+	// Open adds: name the first missing one rather than read a nil bucket.
+	for _, name := range allBuckets {
+		if tx.Bucket(name) == nil {
+			return fmt.Errorf("no %s bucket (a file of an older version gets it when a node opens it)", name)
+		}
 	}
+	accounts := tx.Bucket(bucketAccounts)
 	wantExpiry := map[string]bool{}
 	err := accounts.ForEach(func(k, v []byte) error {
 		user := string(k)
 		if _, err := decodeAccount(user, v); err != nil {
 			return fmt.Errorf("account %q: %w", user, err)
 		}
-		msgs := tx.Bucket(bucketMailboxes).Bucket(k)
-		raw := tx.Bucket(bucketMailboxMeta).Get(k)
-		if msgs == nil || raw == nil {
+		if tx.Bucket(bucketMailboxes).Bucket(k) == nil || tx.Bucket(bucketMailboxMeta).Get(k) == nil {
 			return fmt.Errorf("account %q has no mailbox", user)
+		}
+		if _, _, err := readDevices(tx, user); err != nil {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// Every queue: the bare user's and each device's ("user#device").
+	err = tx.Bucket(bucketMailboxMeta).ForEach(func(k, raw []byte) error {
+		owner := string(k)
+		msgs := tx.Bucket(bucketMailboxes).Bucket(k)
+		if msgs == nil {
+			return fmt.Errorf("queue %q has a record and no messages bucket", owner)
 		}
 		meta, err := decodeQueueMeta(raw)
 		if err != nil {
@@ -116,23 +133,23 @@ func checkInvariants(tx *bolt.Tx, opts *Options) error {
 			count++
 			size += uint64(len(m.Payload))
 			last = seq
-			wantExpiry[string(seqExpiryKey(m.Expires, seq, user))] = true
+			wantExpiry[string(seqExpiryKey(m.Expires, seq, owner))] = true
 			return nil
 		})
 		if err != nil {
 			return err
 		}
 		if count != meta.count || size != meta.bytes || last > meta.lastSeq {
-			return fmt.Errorf("mailbox %q: record says %+v, holds %d messages, %d bytes, last %d", user, meta, count, size, last)
+			return fmt.Errorf("mailbox %q: record says %+v, holds %d messages, %d bytes, last %d", owner, meta, count, size, last)
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	for _, name := range [][]byte{bucketKeys, bucketLastResort, bucketMailboxMeta} {
+	for _, name := range [][]byte{bucketKeys, bucketLastResort, bucketMailboxMeta, bucketDevices} {
 		err := tx.Bucket(name).ForEach(func(k, _ []byte) error {
-			if accounts.Get(k) == nil {
+			if accounts.Get([]byte(accountOf(string(k)))) == nil {
 				return fmt.Errorf("%s holds %q, who has no account", name, k)
 			}
 			return nil
@@ -146,7 +163,7 @@ func checkInvariants(tx *bolt.Tx, opts *Options) error {
 			if len(k) < 3 || binary.BigEndian.Uint16(k) == 0 || binary.BigEndian.Uint16(k) == node.SuiteClassic {
 				return fmt.Errorf("%s holds the malformed key %x", name, k)
 			}
-			if accounts.Get(k[2:]) == nil {
+			if accounts.Get([]byte(accountOf(string(k[2:])))) == nil {
 				return fmt.Errorf("%s holds %q, who has no account", name, k[2:])
 			}
 			return nil
@@ -157,8 +174,11 @@ func checkInvariants(tx *bolt.Tx, opts *Options) error {
 	}
 	for _, name := range [][]byte{bucketKeyPackages, bucketMailboxes, bucketUserSessions} {
 		err := tx.Bucket(name).ForEachBucket(func(k []byte) error {
-			if accounts.Get(k) == nil {
+			if accounts.Get([]byte(accountOf(string(k)))) == nil {
 				return fmt.Errorf("%s holds %q, who has no account", name, k)
+			}
+			if string(name) == string(bucketMailboxes) && tx.Bucket(bucketMailboxMeta).Get(k) == nil {
+				return fmt.Errorf("queue %q has messages bucket and no record", k)
 			}
 			return nil
 		})

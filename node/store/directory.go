@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -10,16 +11,26 @@ import (
 	"github.com/quicprochat/qpc/protocol"
 )
 
-// PutKeys replaces user's published keys. protocol.ErrUnknownUser if there is
-// no such account.
-func (s *Store) PutKeys(user string, k protocol.PublishedKeys) error {
+// PutKeys replaces user's published keys and devices in one transaction:
+// a device that was current and is not in d loses its queue's messages and
+// its key packages. protocol.ErrUnknownUser if there is no such account.
+func (s *Store) PutKeys(user string, k protocol.PublishedKeys, d node.Devices) error {
 	rec := encodeKeys(k)
-	return s.update("put keys", func(tx *bolt.Tx) error {
+	var freed uint64
+	err := s.update("put keys", func(tx *bolt.Tx) error {
 		if err := hasAccount(tx, user); err != nil {
+			return err
+		}
+		var err error
+		if freed, err = putDevices(tx, user, d); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketKeys).Put([]byte(user), rec)
 	})
+	if err == nil {
+		s.mailBytes.Add(-int64(freed))
+	}
+	return err
 }
 
 // Keys returns user's published keys: protocol.ErrUnknownUser, or
@@ -51,6 +62,8 @@ type kpBuckets struct {
 	key                  []byte
 }
 
+// user here is an owner key (queueOwner): a device's packages are filed
+// under "user#device".
 func keyPackageBuckets(tx *bolt.Tx, user string, suite uint16) kpBuckets {
 	if suite == node.SuiteClassic {
 		return kpBuckets{tx.Bucket(bucketKeyPackages), tx.Bucket(bucketLastResort), []byte(user)}
@@ -59,8 +72,52 @@ func keyPackageBuckets(tx *bolt.Tx, user string, suite uint16) kpBuckets {
 		append(binary.BigEndian.AppendUint16(nil, suite), user...)}
 }
 
-// deleteKeyPackages deletes every key package of user, of every suite.
+// deleteKeyPackages deletes every key package of user, of every suite
+// and every device.
 func deleteKeyPackages(tx *bolt.Tx, user string) error {
+	owners := []string{user}
+	for _, name := range [][]byte{bucketKeyPackages, bucketLastResort} {
+		prefix := user + "#"
+		c := tx.Bucket(name).Cursor()
+		for k, _ := c.Seek([]byte(prefix)); k != nil && len(k) > len(prefix) && string(k[:len(prefix)]) == prefix; k, _ = c.Next() {
+			if !slices.Contains(owners, string(k)) {
+				owners = append(owners, string(k))
+			}
+		}
+	}
+	for _, o := range owners {
+		if err := deleteOwnerKeyPackages(tx, o); err != nil {
+			return err
+		}
+	}
+	// Other suites' packages of devices that have none of suite 1.
+	for _, name := range [][]byte{bucketKeyPackagesBySuite, bucketLastResortBySuite} {
+		b := tx.Bucket(name)
+		var doomed [][]byte
+		c := b.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if len(k) > 2 && accountOf(string(k[2:])) == user {
+				doomed = append(doomed, append([]byte{}, k...))
+			}
+		}
+		for _, k := range doomed {
+			var err error
+			if b.Bucket(k) != nil {
+				err = b.DeleteBucket(k)
+			} else {
+				err = b.Delete(k)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// deleteOwnerKeyPackages deletes every key package filed under owner (a
+// user, or one device of theirs), of every suite.
+func deleteOwnerKeyPackages(tx *bolt.Tx, user string) error {
 	if err := deleteSubBucket(tx.Bucket(bucketKeyPackages), []byte(user)); err != nil {
 		return err
 	}
@@ -98,7 +155,7 @@ func deleteKeyPackages(tx *bolt.Tx, user string) error {
 // more than Options.MaxKeyPackages of the suite (the last-resort package
 // does not count), ErrEmptyKeyPackage when a package is empty,
 // ErrBadSuite for suite 0, and protocol.ErrUnknownUser.
-func (s *Store) AddKeyPackages(user string, suite uint16, pkgs [][]byte, lastResort []byte) error {
+func (s *Store) AddKeyPackages(queue string, suite uint16, pkgs [][]byte, lastResort []byte) error {
 	if suite == 0 {
 		return fmt.Errorf("store: add key packages: %w", ErrBadSuite)
 	}
@@ -111,10 +168,11 @@ func (s *Store) AddKeyPackages(user string, suite uint16, pkgs [][]byte, lastRes
 		return fmt.Errorf("store: add key packages: last resort: %w", ErrEmptyKeyPackage)
 	}
 	return s.update("add key packages", func(tx *bolt.Tx) error {
-		if err := hasAccount(tx, user); err != nil {
+		owner, _, err := queueOwner(tx, queue)
+		if err != nil {
 			return err
 		}
-		kb := keyPackageBuckets(tx, user, suite)
+		kb := keyPackageBuckets(tx, owner, suite)
 		if len(pkgs) > 0 {
 			b, err := kb.packages.CreateBucketIfNotExists(kb.key)
 			if err != nil {
@@ -127,7 +185,7 @@ func (s *Store) AddKeyPackages(user string, suite uint16, pkgs [][]byte, lastRes
 			}
 			if held+len(pkgs) > s.opts.MaxKeyPackages {
 				return fmt.Errorf("%w: %q holds %d of suite 0x%04x, adding %d, bound %d",
-					protocol.ErrTooManyKeyPackages, user, held, suite, len(pkgs), s.opts.MaxKeyPackages)
+					protocol.ErrTooManyKeyPackages, queue, held, suite, len(pkgs), s.opts.MaxKeyPackages)
 			}
 			for _, p := range pkgs {
 				// NextSequence numbers packages in upload order, so the
@@ -152,12 +210,13 @@ func (s *Store) AddKeyPackages(user string, suite uint16, pkgs [][]byte, lastRes
 // MLS cipher suite suite. When none is left it returns the suite's
 // last-resort package, which stays, with lastResort true; when there is
 // none either, protocol.ErrNoKeyPackage.
-func (s *Store) TakeKeyPackage(user string, suite uint16) (pkg []byte, lastResort bool, err error) {
+func (s *Store) TakeKeyPackage(queue string, suite uint16) (pkg []byte, lastResort bool, err error) {
 	err = s.update("take key package", func(tx *bolt.Tx) error {
-		if err := hasAccount(tx, user); err != nil {
+		owner, _, err := queueOwner(tx, queue)
+		if err != nil {
 			return err
 		}
-		kb := keyPackageBuckets(tx, user, suite)
+		kb := keyPackageBuckets(tx, owner, suite)
 		if b := kb.packages.Bucket(kb.key); b != nil {
 			c := b.Cursor()
 			if k, v := c.First(); k != nil {
@@ -169,7 +228,7 @@ func (s *Store) TakeKeyPackage(user string, suite uint16) (pkg []byte, lastResor
 			pkg, lastResort = append([]byte{}, v...), true
 			return nil
 		}
-		return fmt.Errorf("%w: %q, suite 0x%04x", protocol.ErrNoKeyPackage, user, suite)
+		return fmt.Errorf("%w: %q, suite 0x%04x", protocol.ErrNoKeyPackage, queue, suite)
 	})
 	if err != nil {
 		return nil, false, err
@@ -181,12 +240,13 @@ func (s *Store) TakeKeyPackage(user string, suite uint16) (pkg []byte, lastResor
 // user holds, not counting the last-resort one, and whether user has a
 // last-resort one of the suite; protocol.ErrUnknownUser if there is no such
 // account.
-func (s *Store) KeyPackageCount(user string, suite uint16) (count int, lastResort bool, err error) {
+func (s *Store) KeyPackageCount(queue string, suite uint16) (count int, lastResort bool, err error) {
 	err = s.view("key package count", func(tx *bolt.Tx) error {
-		if err := hasAccount(tx, user); err != nil {
+		owner, _, err := queueOwner(tx, queue)
+		if err != nil {
 			return err
 		}
-		kb := keyPackageBuckets(tx, user, suite)
+		kb := keyPackageBuckets(tx, owner, suite)
 		count = 0
 		if b := kb.packages.Bucket(kb.key); b != nil {
 			count = b.Stats().KeyN

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/quicprochat/qpc/protocol"
@@ -92,16 +93,32 @@ func (w *commitTx) add(m protocol.NewMessage, rec []byte) (protocol.Receipt, err
 			return protocol.Receipt{Err: fmt.Errorf("store: enqueue to %q: %w", m.Recipient, refusal)}, nil
 		}
 	}
-	box := w.boxes[m.Recipient]
-	if box == nil {
-		var err error
-		if box, err = openMailbox(w.tx, m.Recipient); err != nil {
-			if !isUnknownUser(err) {
-				return protocol.Receipt{}, err
-			}
-			return protocol.Receipt{Err: fmt.Errorf("store: enqueue: %w", err)}, nil
+	o, ok := w.owners[m.Recipient]
+	if !ok {
+		o.owner, o.user, o.err = queueOwner(w.tx, m.Recipient)
+		w.owners[m.Recipient] = o
+	}
+	owner, user, err := o.owner, o.user, o.err
+	if err != nil {
+		if !isUnknownUser(err) && !errors.Is(err, protocol.ErrDeviceRevoked) {
+			return protocol.Receipt{}, err
 		}
-		w.boxes[m.Recipient] = box
+		return protocol.Receipt{Err: fmt.Errorf("store: enqueue: %w", err)}, nil
+	}
+	box := w.boxes[owner]
+	if box == nil {
+		if box, err = openMailbox(w.tx, owner, true); err != nil {
+			return protocol.Receipt{}, err
+		}
+		w.boxes[owner] = box
+	}
+	if box.acct = w.accts[user]; box.acct == nil {
+		count, bytes, err := accountTotals(w.tx, user)
+		if err != nil {
+			return protocol.Receipt{}, err
+		}
+		box.acct = &acctTotals{count: count, bytes: bytes}
+		w.accts[user] = box.acct
 	}
 	seq, refusal, err := box.add(rec, m.Expires, w.limits, w.mailBytes)
 	if err != nil || refusal != nil {

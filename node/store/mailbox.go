@@ -17,33 +17,60 @@ const expireChunk = 4096
 // maxPayload is the largest payload whose record bbolt can store.
 const maxPayload = bolt.MaxValueSize - messageHeader
 
-// mailbox is one user's mailbox inside a write transaction.
+// mailbox is one queue of an account inside a write transaction: the
+// bare user's or a device's (see queueOwner).
 type mailbox struct {
+	// user is the queue's owner key, "user" or "user#device".
 	user   string
 	msgs   *bolt.Bucket
 	meta   queueMeta
 	expiry *bolt.Bucket
+	// acct is the totals of the queue's account, for Enqueue's bounds;
+	// nil elsewhere.
+	acct *acctTotals
 	// freed counts the payload bytes remove took out, for Store.mailBytes
 	// once the transaction commits.
 	freed uint64
 }
 
-// openMailbox returns user's mailbox; protocol.ErrUnknownUser if there is none.
-func openMailbox(tx *bolt.Tx, user string) (*mailbox, error) {
+// acctTotals are the messages and payload bytes of all queues of one
+// account.
+type acctTotals struct {
+	count, bytes uint64
+}
+
+// openMailbox returns the queue filed under owner (see queueOwner);
+// protocol.ErrUnknownUser if its account does not exist. A device's queue
+// that does not exist yet is made when create is set, and is an empty
+// mailbox with a nil msgs bucket otherwise; the bare user's must exist.
+func openMailbox(tx *bolt.Tx, owner string, create bool) (*mailbox, error) {
+	user := accountOf(owner)
 	if err := hasAccount(tx, user); err != nil {
 		return nil, err
 	}
-	u := []byte(user)
+	u := []byte(owner)
 	msgs := tx.Bucket(bucketMailboxes).Bucket(u)
 	rawMeta := tx.Bucket(bucketMailboxMeta).Get(u)
+	m := &mailbox{user: owner, msgs: msgs, expiry: tx.Bucket(bucketMsgExpiry)}
+	if msgs == nil && rawMeta == nil && owner != user {
+		if !create {
+			return m, nil
+		}
+		var err error
+		if m.msgs, err = tx.Bucket(bucketMailboxes).CreateBucket(u); err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
 	if msgs == nil || rawMeta == nil {
-		return nil, fmt.Errorf("%w: account %q has no mailbox", ErrCorrupt, user)
+		return nil, fmt.Errorf("%w: queue %q has no mailbox", ErrCorrupt, owner)
 	}
 	meta, err := decodeQueueMeta(rawMeta)
 	if err != nil {
 		return nil, err
 	}
-	return &mailbox{user: user, msgs: msgs, meta: meta, expiry: tx.Bucket(bucketMsgExpiry)}, nil
+	m.meta = meta
+	return m, nil
 }
 
 // saveMeta writes the mailbox's bookkeeping back.
@@ -62,9 +89,13 @@ func (m *mailbox) add(rec []byte, expires time.Time, limits node.MailboxLimits, 
 		return 0, fmt.Errorf("store: enqueue to %q: %w: %d bytes, a mailbox holds %d",
 			m.user, ErrPayloadTooLarge, size, limits.MaxBytes), nil
 	}
-	if m.meta.count+1 > uint64(limits.MaxMessages) || m.meta.bytes+size > uint64(limits.MaxBytes) {
-		return 0, fmt.Errorf("store: enqueue to %q: %w: holds %d messages, %d bytes",
-			m.user, protocol.ErrMailboxFull, m.meta.count, m.meta.bytes), nil
+	acct := m.acct
+	if acct == nil {
+		acct = &acctTotals{count: m.meta.count, bytes: m.meta.bytes}
+	}
+	if acct.count+1 > uint64(limits.MaxMessages) || acct.bytes+size > uint64(limits.MaxBytes) {
+		return 0, fmt.Errorf("store: enqueue to %q: %w: the account's queues hold %d messages, %d bytes",
+			m.user, protocol.ErrMailboxFull, acct.count, acct.bytes), nil
 	}
 	if total+int64(size) > limits.TotalBytes {
 		// The message names the bound, not what the node holds: senders
@@ -82,6 +113,8 @@ func (m *mailbox) add(rec []byte, expires time.Time, limits node.MailboxLimits, 
 	m.meta.lastSeq = seq
 	m.meta.count++
 	m.meta.bytes += size
+	acct.count++
+	acct.bytes += size
 	return seq, nil, nil
 }
 
@@ -117,19 +150,23 @@ func (m *mailbox) remove(e stored) error {
 	return m.msgs.Delete(seqKey(seq))
 }
 
-// Fetch returns up to limit messages of user's mailbox with sequence
-// numbers above afterSeq, in order, leaving out messages that have expired
-// by Options.Now (Expires not after it) but are not yet collected. A limit
-// of 0 or less returns none.
-func (s *Store) Fetch(user string, afterSeq uint64, limit int) ([]protocol.Message, error) {
+// Fetch returns up to limit messages of queue ("user" or "user#device")
+// with sequence numbers above afterSeq, in order, leaving out messages
+// that have expired by Options.Now (Expires not after it) but are not yet
+// collected. A limit of 0 or less returns none.
+func (s *Store) Fetch(queue string, afterSeq uint64, limit int) ([]protocol.Message, error) {
 	var out []protocol.Message
 	err := s.view("fetch", func(tx *bolt.Tx) error {
-		if err := hasAccount(tx, user); err != nil {
+		owner, _, err := queueOwner(tx, queue)
+		if err != nil {
 			return err
 		}
-		b := tx.Bucket(bucketMailboxes).Bucket([]byte(user))
+		b := tx.Bucket(bucketMailboxes).Bucket([]byte(owner))
 		if b == nil {
-			return fmt.Errorf("%w: account %q has no mailbox", ErrCorrupt, user)
+			if owner != accountOf(owner) {
+				return nil // a device that has had no message yet
+			}
+			return fmt.Errorf("%w: account %q has no mailbox", ErrCorrupt, owner)
 		}
 		if limit <= 0 || afterSeq == ^uint64(0) {
 			return nil
@@ -143,7 +180,7 @@ func (s *Store) Fetch(user string, afterSeq uint64, limit int) ([]protocol.Messa
 			}
 			m, err := decodeMessage(seq, v)
 			if err != nil {
-				return fmt.Errorf("message %d of %q: %w", seq, user, err)
+				return fmt.Errorf("message %d of %q: %w", seq, owner, err)
 			}
 			if !m.Expires.After(now) {
 				continue
@@ -158,13 +195,17 @@ func (s *Store) Fetch(user string, afterSeq uint64, limit int) ([]protocol.Messa
 	return out, nil
 }
 
-// Ack removes user's messages with sequence numbers up to and including
+// Ack removes queue's messages with sequence numbers up to and including
 // uptoSeq and returns how many it removed. Sequence numbers stay used.
-func (s *Store) Ack(user string, uptoSeq uint64) (removed int, err error) {
+func (s *Store) Ack(queue string, uptoSeq uint64) (removed int, err error) {
 	err = s.update("ack", func(tx *bolt.Tx) error {
 		removed = 0
-		m, err := openMailbox(tx, user)
+		owner, _, err := queueOwner(tx, queue)
 		if err != nil {
+			return err
+		}
+		m, err := openMailbox(tx, owner, false)
+		if err != nil || m.msgs == nil {
 			return err
 		}
 		// Collect first: deleting under a live cursor is not safe to
@@ -204,31 +245,34 @@ func (s *Store) Ack(user string, uptoSeq uint64) (removed int, err error) {
 	return removed, nil
 }
 
-// Depth returns how many messages and payload bytes user's mailbox holds,
+// Depth returns how many messages and payload bytes queue holds,
 // counting expired ones not yet collected.
-func (s *Store) Depth(user string) (messages int, bytes int64, err error) {
-	meta, err := s.mailboxMeta("depth", user)
+func (s *Store) Depth(queue string) (messages int, bytes int64, err error) {
+	meta, err := s.mailboxMeta("depth", queue)
 	return int(meta.count), int64(meta.bytes), err
 }
 
 // LastSeq returns the sequence number of the last message ever put in
-// user's mailbox (0 if none).
-func (s *Store) LastSeq(user string) (uint64, error) {
-	meta, err := s.mailboxMeta("last seq", user)
+// queue (0 if none).
+func (s *Store) LastSeq(queue string) (uint64, error) {
+	meta, err := s.mailboxMeta("last seq", queue)
 	return meta.lastSeq, err
 }
 
-func (s *Store) mailboxMeta(op, user string) (queueMeta, error) {
+func (s *Store) mailboxMeta(op, queue string) (queueMeta, error) {
 	var meta queueMeta
 	err := s.view(op, func(tx *bolt.Tx) error {
-		if err := hasAccount(tx, user); err != nil {
+		owner, _, err := queueOwner(tx, queue)
+		if err != nil {
 			return err
 		}
-		raw := tx.Bucket(bucketMailboxMeta).Get([]byte(user))
+		raw := tx.Bucket(bucketMailboxMeta).Get([]byte(owner))
 		if raw == nil {
-			return fmt.Errorf("%w: account %q has no mailbox", ErrCorrupt, user)
+			if owner != accountOf(owner) {
+				return nil // a device that has had no message yet
+			}
+			return fmt.Errorf("%w: account %q has no mailbox", ErrCorrupt, owner)
 		}
-		var err error
 		meta, err = decodeQueueMeta(raw)
 		return err
 	})
@@ -296,7 +340,10 @@ func (s *Store) expireMessages(now time.Time) (removed int, more bool, err error
 			m := boxes[e.user]
 			if m == nil {
 				var err error
-				if m, err = openMailbox(tx, e.user); err != nil {
+				if m, err = openMailbox(tx, e.user, false); err == nil && m.msgs == nil {
+					err = fmt.Errorf("queue %q has none", e.user)
+				}
+				if err != nil {
 					return fmt.Errorf("%w: expiry entry of message %d: %v", ErrCorrupt, e.seq, err)
 				}
 				boxes[e.user] = m

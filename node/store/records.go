@@ -109,13 +109,29 @@ func decodeAccount(user string, b []byte) (node.Account, error) {
 	}, nil
 }
 
+// keysVersion is the version of keys records of an account with a device
+// list: version 1 has no account key and list, and is still what an
+// account without them is written as, so that an older node reads it.
+const keysVersion = 2
+
 // encodeKeys: version | published | three fields (see appendField):
-// identity key, HPKE key, signature.
+// identity key, HPKE key, signature; version 2 then the account key and
+// the device list.
 func encodeKeys(k protocol.PublishedKeys) []byte {
-	b := make([]byte, 1+timeLen, 1+timeLen+12+len(k.IdentityKey)+len(k.HPKEKey)+len(k.Signature))
-	b[0] = recordVersion
+	fields := [][]byte{k.IdentityKey, k.HPKEKey, k.Signature}
+	version := byte(recordVersion)
+	if len(k.AccountKey) > 0 || len(k.DeviceList) > 0 {
+		fields = append(fields, k.AccountKey, k.DeviceList)
+		version = keysVersion
+	}
+	size := 1 + timeLen
+	for _, f := range fields {
+		size += 4 + len(f)
+	}
+	b := make([]byte, 1+timeLen, size)
+	b[0] = version
 	putTime(b[1:], k.Published)
-	for _, f := range [][]byte{k.IdentityKey, k.HPKEKey, k.Signature} {
+	for _, f := range fields {
 		b = appendField(b, f)
 	}
 	return b
@@ -123,19 +139,30 @@ func encodeKeys(k protocol.PublishedKeys) []byte {
 
 // decodeKeys decodes a published-keys record; the result does not alias b.
 func decodeKeys(b []byte) (protocol.PublishedKeys, error) {
-	body, err := recordBody("keys", b)
-	if err != nil {
-		return protocol.PublishedKeys{}, err
+	if len(b) == 0 {
+		return protocol.PublishedKeys{}, fmt.Errorf("%w: empty keys record", ErrCorrupt)
 	}
+	switch v := b[0]; {
+	case v < minRecordVersion:
+		return protocol.PublishedKeys{}, fmt.Errorf("%w: keys record version %d, oldest read is %d", ErrRecordTooOld, v, minRecordVersion)
+	case v > keysVersion:
+		return protocol.PublishedKeys{}, fmt.Errorf("%w: keys record version %d, newest known is %d", ErrRecordUnknown, v, keysVersion)
+	}
+	body := b[1:]
 	if len(body) < timeLen {
 		return protocol.PublishedKeys{}, truncated("keys", timeLen, len(body))
 	}
 	var k protocol.PublishedKeys
+	var err error
 	if k.Published, err = getTime(body); err != nil {
 		return protocol.PublishedKeys{}, err
 	}
 	rest := body[timeLen:]
-	for _, f := range []*[]byte{&k.IdentityKey, &k.HPKEKey, &k.Signature} {
+	fields := []*[]byte{&k.IdentityKey, &k.HPKEKey, &k.Signature}
+	if b[0] == keysVersion {
+		fields = append(fields, &k.AccountKey, &k.DeviceList)
+	}
+	for _, f := range fields {
 		var field []byte
 		if field, rest, err = takeField("keys", rest); err != nil {
 			return protocol.PublishedKeys{}, err
@@ -144,6 +171,10 @@ func decodeKeys(b []byte) (protocol.PublishedKeys, error) {
 	}
 	if len(rest) != 0 {
 		return protocol.PublishedKeys{}, fmt.Errorf("%w: %d bytes after keys record", ErrCorrupt, len(rest))
+	}
+	if b[0] == keysVersion && len(k.AccountKey) == 0 && len(k.DeviceList) == 0 {
+		// encodeKeys writes version 1 for such keys.
+		return protocol.PublishedKeys{}, fmt.Errorf("%w: keys record version 2 without account key and list", ErrCorrupt)
 	}
 	return k, nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -20,6 +21,12 @@ var (
 	}
 	sampleMessage = protocol.NewMessage{Recipient: "bob", Payload: []byte("sealed"), Enqueued: t0, Expires: t0.Add(30 * 24 * time.Hour)}
 	sampleMeta    = queueMeta{lastSeq: 7, count: 3, bytes: 300}
+	// sampleDeviceKeys are keys of an account with a device list (the
+	// store does not read the list, so any bytes do).
+	sampleDeviceKeys = protocol.PublishedKeys{IdentityKey: sampleKeys.IdentityKey, HPKEKey: sampleKeys.HPKEKey,
+		Signature: sampleKeys.Signature, Published: t0, AccountKey: bytes.Repeat([]byte{9}, 32), DeviceList: []byte("signed list")}
+	sampleDevices = devicesRecord{legacy: "0001020304050607",
+		Devices: node.Devices{Primary: "0001020304050607", Current: []string{"0001020304050607", "a0a1a2a3a4a5a6a7"}}}
 	sampleSession = node.Session{User: "alice", Expires: t0.Add(time.Hour)}
 )
 
@@ -37,6 +44,10 @@ var decoders = []struct {
 		func(b []byte) error { _, err := decodeAccount("alice", b); return err }},
 	{"keys", encodeKeys(sampleKeys), len(encodeKeys(sampleKeys)),
 		func(b []byte) error { _, err := decodeKeys(b); return err }},
+	{"keys with devices", encodeKeys(sampleDeviceKeys), len(encodeKeys(sampleDeviceKeys)),
+		func(b []byte) error { _, err := decodeKeys(b); return err }},
+	{"devices", mustEncodeDevices(sampleDevices), len(mustEncodeDevices(sampleDevices)),
+		func(b []byte) error { _, err := decodeDevices(b); return err }},
 	{"message", encodeMessage(sampleMessage), messageHeader,
 		func(b []byte) error { _, err := decodeMessage(1, b); return err }},
 	{"queue", encodeQueueMeta(sampleMeta), len(encodeQueueMeta(sampleMeta)),
@@ -98,6 +109,14 @@ func TestTimeEncodingKeepsTheInstantAndOrder(t *testing.T) {
 	}
 }
 
+func mustEncodeDevices(d devicesRecord) []byte {
+	b, err := encodeDevices(d)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
 func TestRecordsRoundTrip(t *testing.T) {
 	a, err := decodeAccount("alice", encodeAccount(sampleAccount))
 	if err != nil || a.User != "alice" || !bytes.Equal(a.Record, sampleAccount.Record) || !a.Created.Equal(t0) {
@@ -107,6 +126,18 @@ func TestRecordsRoundTrip(t *testing.T) {
 	if err != nil || !bytes.Equal(k.IdentityKey, sampleKeys.IdentityKey) || !bytes.Equal(k.HPKEKey, sampleKeys.HPKEKey) ||
 		!bytes.Equal(k.Signature, sampleKeys.Signature) || !k.Published.Equal(sampleKeys.Published) {
 		t.Errorf("keys: %v", err)
+	}
+	dk, err := decodeKeys(encodeKeys(sampleDeviceKeys))
+	if err != nil || !bytes.Equal(dk.AccountKey, sampleDeviceKeys.AccountKey) || !bytes.Equal(dk.DeviceList, sampleDeviceKeys.DeviceList) ||
+		!bytes.Equal(dk.IdentityKey, sampleDeviceKeys.IdentityKey) {
+		t.Errorf("keys with devices: %+v, %v", dk, err)
+	}
+	if raw := encodeKeys(sampleKeys); raw[0] != 1 {
+		t.Errorf("keys without a device list are written as version %d, want 1 (what older nodes read)", raw[0])
+	}
+	dev, err := decodeDevices(mustEncodeDevices(sampleDevices))
+	if err != nil || dev.legacy != sampleDevices.legacy || dev.Primary != sampleDevices.Primary || !slices.Equal(dev.Current, sampleDevices.Current) {
+		t.Errorf("devices: %+v, %v", dev, err)
 	}
 	empty, err := decodeKeys(encodeKeys(protocol.PublishedKeys{}))
 	if err != nil || len(empty.IdentityKey)+len(empty.HPKEKey)+len(empty.Signature) != 0 {
@@ -176,7 +207,7 @@ func TestRecordsWithTrailingBytesAreRejected(t *testing.T) {
 
 // ownVersions are the newest versions of the records versioned apart
 // from recordVersion.
-var ownVersions = map[string]byte{"held": heldVersion, "channel seen": chanSeenVersion, "seen": seenVersion}
+var ownVersions = map[string]byte{"keys": keysVersion, "keys with devices": keysVersion, "held": heldVersion, "channel seen": chanSeenVersion, "seen": seenVersion}
 
 func TestRecordVersionsTooOldAndUnknownAreDistinct(t *testing.T) {
 	for _, d := range decoders {
@@ -241,8 +272,23 @@ func FuzzDecodeAccount(f *testing.F) {
 	})
 }
 
+func FuzzDecodeDevices(f *testing.F) {
+	f.Add(mustEncodeDevices(sampleDevices))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := decodeDevices(b)
+		if err != nil {
+			return
+		}
+		again, err := encodeDevices(d)
+		if err != nil || !bytes.Equal(again, b) {
+			t.Errorf("re-encoding differs: %x, %v", again, err)
+		}
+	})
+}
+
 func FuzzDecodeKeys(f *testing.F) {
 	f.Add(encodeKeys(sampleKeys))
+	f.Add(encodeKeys(sampleDeviceKeys))
 	f.Add(encodeKeys(protocol.PublishedKeys{}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		k, err := decodeKeys(b)

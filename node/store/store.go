@@ -67,6 +67,10 @@ var (
 	bucketKeyPackagesBySuite = []byte("keypackagessuite")
 	bucketLastResortBySuite  = []byte("lastresortsuite")
 
+	// bucketDevices came with accounts of many devices; Open adds it
+	// empty to older files, whose accounts have no device list.
+	bucketDevices = []byte("devices")
+
 	allBuckets = [][]byte{
 		bucketMeta, bucketAccounts, bucketKeys, bucketKeyPackages, bucketLastResort,
 		bucketMailboxes, bucketMailboxMeta, bucketMsgExpiry,
@@ -77,7 +81,7 @@ var (
 		bucketChanSeen, bucketChanSeenExpiry,
 		bucketMeshNeighbours, bucketChanNeighbours,
 		bucketMLSGroups, bucketMLSCommits, bucketMLSRecency,
-		bucketNameHolds,
+		bucketNameHolds, bucketDevices,
 		bucketKeyPackagesBySuite, bucketLastResortBySuite,
 	}
 

@@ -82,7 +82,7 @@ func TestReopenAfterCloseKeepsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustCreate(t, s, "alice", "bob")
-	if err := s.PutKeys("alice", sampleKeys); err != nil {
+	if err := s.PutKeys("alice", sampleKeys, node.Devices{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.AddKeyPackages("alice", 1, [][]byte{[]byte("kp1"), []byte("kp2")}, []byte("last")); err != nil {

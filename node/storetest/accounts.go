@@ -44,7 +44,7 @@ func testDeleteAccountRemovesEverythingOfTheUserOnly(t *testing.T, open Opener) 
 	s := open(t, testConfig())
 	mustCreate(t, s, "alice", "bob")
 	for _, u := range []string{"alice", "bob"} {
-		if err := s.PutKeys(u, sampleKeys); err != nil {
+		if err := s.PutKeys(u, sampleKeys, node.Devices{}); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.AddKeyPackages(u, 1, [][]byte{[]byte("kp")}, []byte("last")); err != nil {

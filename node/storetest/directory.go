@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/protocol"
 )
 
@@ -17,15 +18,15 @@ func testPublishedKeys(t *testing.T, open Opener) {
 	if _, err := s.Keys("nobody"); !errors.Is(err, protocol.ErrUnknownUser) {
 		t.Errorf("Keys of nobody: %v, want ErrUnknownUser", err)
 	}
-	if err := s.PutKeys("nobody", sampleKeys); !errors.Is(err, protocol.ErrUnknownUser) {
+	if err := s.PutKeys("nobody", sampleKeys, node.Devices{}); !errors.Is(err, protocol.ErrUnknownUser) {
 		t.Errorf("PutKeys for nobody: %v, want ErrUnknownUser", err)
 	}
-	if err := s.PutKeys("alice", sampleKeys); err != nil {
+	if err := s.PutKeys("alice", sampleKeys, node.Devices{}); err != nil {
 		t.Fatal(err)
 	}
 	newer := sampleKeys
 	newer.Signature = []byte("another signature")
-	if err := s.PutKeys("alice", newer); err != nil {
+	if err := s.PutKeys("alice", newer, node.Devices{}); err != nil {
 		t.Fatal(err)
 	}
 	k, err := s.Keys("alice")

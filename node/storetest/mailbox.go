@@ -439,7 +439,7 @@ func testEveryMethodFailsAfterClose(t *testing.T, open Opener) {
 		"CheckName":       s.CheckName("bob", t0),
 		"Account":         errAccount,
 		"DeleteAccount":   s.DeleteAccount("alice", time.Time{}),
-		"PutKeys":         s.PutKeys("alice", sampleKeys),
+		"PutKeys":         s.PutKeys("alice", sampleKeys, node.Devices{}),
 		"Keys":            errKeys,
 		"AddKeyPackages":  s.AddKeyPackages("alice", 1, [][]byte{{1}}, nil),
 		"TakeKeyPackage":  errTake,

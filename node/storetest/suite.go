@@ -138,6 +138,16 @@ var tests = []struct {
 	{"TheNodeWideCapRefusesWithStoreFull", testTheNodeWideCapRefusesWithStoreFull},
 	{"ConcurrentEnqueuesGetUniqueConsecutiveSeqs", testConcurrentEnqueuesGetUniqueConsecutiveSeqs},
 
+	// Devices: a queue and key packages per device.
+	{"EachDeviceHasItsOwnQueueAndAPlainRecipientIsThePrimarys", testEachDeviceHasItsOwnQueueAndAPlainRecipientIsThePrimarys},
+	{"MessagesFromBeforeDevicesStayWithTheFirstPrimaryAndItsSeqsGoOn", testMessagesFromBeforeDevicesStayWithTheFirstPrimaryAndItsSeqsGoOn},
+	{"ARevokedDeviceGetsNothingAndLosesItsQueue", testARevokedDeviceGetsNothingAndLosesItsQueue},
+	{"TheBoundsOfAMailboxHoldForAllTheAccountsQueues", testTheBoundsOfAMailboxHoldForAllTheAccountsQueues},
+	{"EachDeviceHasItsOwnKeyPackages", testEachDeviceHasItsOwnKeyPackages},
+	{"DeleteAccountRemovesEveryDevicesQueueAndKeyPackages", testDeleteAccountRemovesEveryDevicesQueueAndKeyPackages},
+	{"DevicesAreCheckedAndTyped", testDevicesAreCheckedAndTyped},
+	{"MessagesOfEveryDevicesQueueExpire", testMessagesOfEveryDevicesQueueExpire},
+
 	// Messages that come through the mesh.
 	{"EnqueueFromTheMeshStoresAnIDOnce", testEnqueueFromTheMeshStoresAnIDOnce},
 	{"ConcurrentEnqueuesOfOneIDStoreItOnce", testConcurrentEnqueuesOfOneIDStoreItOnce},
