@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"time"
@@ -109,20 +108,22 @@ func (a *Account) ReadPost(ctx context.Context, keys channel.Keys, m protocol.Ch
 		return r
 	}
 	r.Message = msg
-	key, err := a.authorKey(ctx, msg.Author)
-	if err == nil && !key.Equal(msg.AuthorKey) && a.mayRefresh(msg.Author) {
-		// The key kept from an earlier lookup may be older than the post
+	author, err := a.authorPeer(ctx, msg.Author)
+	_, isDevice := author.DeviceByKey(msg.AuthorKey)
+	if err == nil && !isDevice && a.mayRefresh(msg.Author) {
+		// The keys kept from an earlier lookup may be older than the post
 		// (a reader that follows a channel for days): ask once more.
 		a.Forget(msg.Author)
-		key, err = a.authorKey(ctx, msg.Author)
+		author, err = a.authorPeer(ctx, msg.Author)
+		_, isDevice = author.DeviceByKey(msg.AuthorKey)
 	}
 	switch {
 	case err != nil:
 		r.Status, r.Err = PostUnverified, err
 		r.Reason = fmt.Sprintf("cannot fetch the published key of %s: %v", msg.Author, err)
-	case !key.Equal(msg.AuthorKey):
+	case !isDevice:
 		r.Status = PostMismatch
-		r.Reason = fmt.Sprintf("signed with a key that is not the one %s publishes", msg.Author)
+		r.Reason = fmt.Sprintf("signed with a key that is not one of the devices %s publishes", msg.Author)
 	default:
 		r.Status = PostVerified
 	}
@@ -165,21 +166,22 @@ func (a *Account) mayRefresh(author string) bool {
 	return true
 }
 
-// authorKey returns the identity key author publishes, remembering a
+// authorPeer returns the account author as published, remembering a
 // failed lookup for resolveRetry.
-func (a *Account) authorKey(ctx context.Context, author string) (ed25519.PublicKey, error) {
+func (a *Account) authorPeer(ctx context.Context, author string) (Peer, error) {
 	pa, err := a.parse(author)
 	if err != nil {
-		return nil, err
+		return Peer{}, err
 	}
+	pa = pa.Account()
 	addr := pa.String()
 	a.mu.Lock()
 	f, failed := a.unresolved[addr]
 	a.mu.Unlock()
 	if failed && time.Since(f.at) < resolveRetry {
-		return nil, f.err
+		return Peer{}, f.err
 	}
-	b, err := a.resolve(ctx, pa)
+	p, err := a.resolve(ctx, pa)
 	if err != nil {
 		if ctx.Err() == nil { // a lookup cut short says nothing of the author
 			a.mu.Lock()
@@ -189,9 +191,9 @@ func (a *Account) authorKey(ctx context.Context, author string) (ed25519.PublicK
 			a.unresolved[addr] = resolveFailure{err, time.Now()}
 			a.mu.Unlock()
 		}
-		return nil, err
+		return Peer{}, err
 	}
-	return b.IdentityKey, nil
+	return p, nil
 }
 
 // maxReplays bounds the digests Replays remembers: a replay of a post

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -23,7 +24,18 @@ type Account struct {
 	// Domain is the node's domain; the user's address is User@Domain.
 	Domain string
 	User   string
-	Keys   *identity.UserKeys
+	// Keys are this device's keys: its identity key signs what it sends,
+	// its HPKE key opens what is sealed to it.
+	Keys *identity.UserKeys
+	// Device is this device's id (identity.DeviceIDOf its identity key).
+	Device identity.DeviceID
+	// AccountKey is the account key, on a device that holds it (the first
+	// device, unless the user chose otherwise); nil elsewhere: such a
+	// device sends and reads but cannot change the device list.
+	AccountKey *identity.AccountKey
+	// List is the account's own device list, as last published and
+	// verified; nil for an account that has none yet (legacy).
+	List *identity.DeviceList
 
 	// Known holds keys of contacts resolved in earlier runs, by address
 	// (State.Contacts). Resolve asks the node first, so that changed keys
@@ -31,6 +43,11 @@ type Account struct {
 	// because the contact's node is not reachable: that is when a message
 	// goes into the mesh.
 	Known map[string]identity.PublicBundle
+	// KnownLists holds the signed device lists of contacts seen in earlier
+	// runs, by address (State.ContactLists): used like Known when the
+	// contact's node cannot answer, and to refuse a list older than one
+	// seen before (ErrListRollback).
+	KnownLists map[string][]byte
 
 	// Replay, when set, makes Open refuse copies of messages it opened
 	// before and messages outside the replay window; nil opens every
@@ -44,23 +61,73 @@ type Account struct {
 	CommunityCA [][]byte
 
 	mu         sync.Mutex
-	roots      *x509.CertPool                   // of CommunityCA, once needed
-	resolved   map[string]identity.PublicBundle // by address, verified
-	unresolved map[string]resolveFailure        // by address, for ReadPost
-	refreshed  map[string]time.Time             // by address: ReadPost's last lookup after a mismatch
+	roots      *x509.CertPool            // of CommunityCA, once needed
+	resolved   map[string]Peer           // by address, verified
+	unresolved map[string]resolveFailure // by address, for ReadPost
+	refreshed  map[string]time.Time      // by address: ReadPost's last lookup after a mismatch
 }
 
 // Address returns the account's address, user@domain.
 func (a *Account) Address() string { return a.User + "@" + a.Domain }
 
-// Publish signs the account's public keys for its address and publishes
-// them in the node's key directory.
+// Publish publishes the account's keys in the node's key directory: the
+// device list (List, signed by the account key) with this device as its
+// primary when the account has one, else this device's keys alone, as
+// accounts did before devices.
 func (a *Account) Publish(ctx context.Context) error {
+	if a.List != nil && a.AccountKey != nil {
+		signed, err := a.List.Sign(*a.AccountKey)
+		if err != nil {
+			return err
+		}
+		return a.PublishList(ctx, signed)
+	}
 	b, err := a.Keys.Bundle(a.Address())
 	if err != nil {
 		return err
 	}
 	return a.Client.PublishKeys(ctx, protocol.PublishedKeys{IdentityKey: b.IdentityKey, HPKEKey: b.HPKEKey, Signature: b.Signature})
+}
+
+// PublishList publishes signed, a device list of the account signed by its
+// account key, and makes it the account's List. The list's primary device
+// must be this device (it signs the keys that clients from before devices
+// read) or the one the node publishes now, whose signature is kept.
+func (a *Account) PublishList(ctx context.Context, signed []byte) error {
+	l, err := identity.VerifyDeviceList(signed, a.Address())
+	if err != nil {
+		return err
+	}
+	primary, ok := l.Primary()
+	if !ok {
+		return fmt.Errorf("device list: %w: no current device", identity.ErrNoDevice)
+	}
+	var b identity.PublicBundle
+	switch {
+	case a.isThisDevice(primary):
+		own, err := a.Keys.Bundle(a.Address())
+		if err != nil {
+			return err
+		}
+		b = *own
+	default:
+		k, err := a.Client.ResolveUser(ctx, a.User)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(k.IdentityKey, primary.IdentityKey) {
+			return fmt.Errorf("%w: the new list's primary device is neither this device nor the published one", ErrPrimaryMismatch)
+		}
+		b = identity.PublicBundle{IdentityKey: k.IdentityKey, HPKEKey: k.HPKEKey, Signature: k.Signature}
+	}
+	err = a.Client.PublishKeys(ctx, protocol.PublishedKeys{IdentityKey: b.IdentityKey, HPKEKey: b.HPKEKey, Signature: b.Signature,
+		AccountKey: l.AccountKey, DeviceList: signed})
+	if err != nil {
+		return err
+	}
+	a.List = l
+	a.Forget(a.Address())
+	return nil
 }
 
 // parse reads addr, "bob" (of the account's domain) or "bob@domain", as
@@ -69,10 +136,23 @@ func (a *Account) parse(addr string) (protocol.Address, error) {
 	return protocol.ParseRecipient(addr, a.Domain)
 }
 
-// Resolve returns the verified public keys of addr ("name" or
-// "name@domain"), from a cache or from the node's key directory. Keys whose
-// signature does not verify for addr are refused with
-// identity.ErrBadSignature.
+// Resolve returns the verified public keys of addr's primary device, the
+// keys clients from before devices seal to; see ResolvePeer, which the
+// client uses to reach every device.
+func (a *Account) Resolve(ctx context.Context, addr string) (identity.PublicBundle, error) {
+	p, err := a.ResolvePeer(ctx, addr)
+	if err != nil {
+		return identity.PublicBundle{}, err
+	}
+	return p.Bundle, nil
+}
+
+// ResolvePeer returns addr ("name" or "name@domain"; a device in the
+// address is ignored) as its home node publishes it, verified up to its
+// account key (PeerOf), from a cache or from the node's key directory.
+// Keys that do not verify for addr are refused with
+// identity.ErrBadSignature (or another identity error), a device list
+// older than one seen before with ErrListRollback.
 //
 // Keys of a user of another domain must also carry the signed answer of
 // that domain's node (checked against CommunityCA), or they are refused
@@ -81,27 +161,39 @@ func (a *Account) parse(addr string) (protocol.Address, error) {
 // read what is sealed to them. Keys of the home node's own users need no
 // such answer: they come straight from the pinned home node, which could
 // as well read its users' mail queue as forge their keys.
-func (a *Account) Resolve(ctx context.Context, addr string) (identity.PublicBundle, error) {
+func (a *Account) ResolvePeer(ctx context.Context, addr string) (Peer, error) {
 	pa, err := a.parse(addr)
 	if err != nil {
-		return identity.PublicBundle{}, err
+		return Peer{}, err
 	}
-	return a.resolve(ctx, pa)
+	return a.resolve(ctx, pa.Account())
 }
 
-// resolve is Resolve of a parsed address.
-func (a *Account) resolve(ctx context.Context, pa protocol.Address) (identity.PublicBundle, error) {
+// Forget drops what the account cached of addr, so that the next lookup
+// asks the node (after a device list changed).
+func (a *Account) Forget(addr string) {
+	pa, err := a.parse(addr)
+	if err != nil {
+		return
+	}
+	a.mu.Lock()
+	delete(a.resolved, pa.Account().String())
+	a.mu.Unlock()
+}
+
+// resolve is ResolvePeer of a parsed account address.
+func (a *Account) resolve(ctx context.Context, pa protocol.Address) (Peer, error) {
 	addr := pa.String()
 	a.mu.Lock()
-	b, ok := a.resolved[addr]
+	p, ok := a.resolved[addr]
 	a.mu.Unlock()
 	if ok {
-		return b, nil
+		return p, nil
 	}
 	// The home node answers for its own users and, through federation,
-	// for users of other nodes; either way the signature below is checked
-	// against the full address, so keys published for one address cannot
-	// be passed off as another's.
+	// for users of other nodes; either way the signatures below are
+	// checked against the full address, so keys published for one address
+	// cannot be passed off as another's.
 	lookup := addr
 	if pa.Domain == strings.ToLower(a.Domain) {
 		lookup = pa.User
@@ -111,38 +203,42 @@ func (a *Account) resolve(ctx context.Context, pa protocol.Address) (identity.Pu
 		err = a.checkAnswer(ctx, pa, k)
 	}
 	if err != nil {
-		if known, ok := a.Known[addr]; ok && (errors.Is(err, protocol.ErrPeerUnreachable) || errors.Is(err, protocol.ErrUnknownDomain)) {
-			if known.Verify(addr) == nil {
-				return known, nil
+		if errors.Is(err, protocol.ErrPeerUnreachable) || errors.Is(err, protocol.ErrUnknownDomain) {
+			if p, ok := a.known(addr); ok {
+				return p, nil
 			}
 		}
-		return identity.PublicBundle{}, err
+		return Peer{}, err
 	}
-	b = identity.PublicBundle{IdentityKey: k.IdentityKey, HPKEKey: k.HPKEKey, Signature: k.Signature}
-	if err := b.Verify(addr); err != nil {
-		return identity.PublicBundle{}, fmt.Errorf("published keys of %s: %w", addr, err)
+	if p, err = PeerOf(addr, k); err != nil {
+		return Peer{}, err
+	}
+	if err := p.newerThan(a.KnownLists[addr]); err != nil {
+		return Peer{}, err
 	}
 	a.mu.Lock()
 	if a.resolved == nil {
-		a.resolved = map[string]identity.PublicBundle{}
+		a.resolved = map[string]Peer{}
 	}
-	a.resolved[addr] = b
+	a.resolved[addr] = p
 	a.mu.Unlock()
-	return b, nil
+	return p, nil
 }
 
-// Forget drops the keys of addr that Resolve keeps from earlier lookups,
-// so that the next one asks the node: a message signed with a key other
-// than the kept one may come from a contact whose published keys changed
-// since.
-func (a *Account) Forget(addr string) {
-	pa, err := a.parse(addr)
-	if err != nil {
-		return
+// known returns addr as seen in an earlier run (KnownLists, else Known),
+// checked again, for when its node cannot be asked.
+func (a *Account) known(addr string) (Peer, bool) {
+	b, ok := a.Known[addr]
+	if !ok || b.Verify(addr) != nil {
+		return Peer{}, false
 	}
-	a.mu.Lock()
-	delete(a.resolved, pa.String())
-	a.mu.Unlock()
+	if raw, ok := a.KnownLists[addr]; ok {
+		l, err := identity.VerifyDeviceList(raw, addr)
+		if cur := l.Current(); err == nil && len(cur) > 0 && cur[0].IdentityKey.Equal(b.IdentityKey) {
+			return Peer{Address: addr, AccountKey: l.AccountKey, List: l, SignedList: raw, Devices: cur, Bundle: b}, true
+		}
+	}
+	return legacyPeer(addr, b), true
 }
 
 // checkAnswer verifies that keys k of addr, a user of another domain,
@@ -193,33 +289,130 @@ func (a *Account) communityRoots(ctx context.Context) (*x509.CertPool, error) {
 	return roots, nil
 }
 
-// Seal encrypts body to addr and returns the envelope for the node.
+// Seal encrypts body to addr's primary device and returns the envelope
+// for the node. SealAll reaches every device; Seal is for what only one
+// device needs.
 func (a *Account) Seal(ctx context.Context, addr string, contentType uint16, body []byte) (Outgoing, sealed.ID, error) {
 	pa, err := a.parse(addr)
 	if err != nil {
 		return Outgoing{}, sealed.ID{}, err
 	}
-	addr = pa.String()
-	b, err := a.resolve(ctx, pa)
+	p, err := a.resolve(ctx, pa.Account())
 	if err != nil {
 		return Outgoing{}, sealed.ID{}, err
+	}
+	d := p.Devices[0]
+	if pa.Device != "" {
+		id, err := identity.ParseDeviceID(pa.Device)
+		if err != nil {
+			return Outgoing{}, sealed.ID{}, err
+		}
+		var ok bool
+		if d, ok = p.Device(id); !ok {
+			return Outgoing{}, sealed.ID{}, fmt.Errorf("%s: %w", pa, identity.ErrNoDevice)
+		}
 	}
 	id := sealed.NewID()
-	env, err := sealed.Seal(addr, b.HPKEKey, a.Keys, a.Address(), sealed.Message{ID: id, ContentType: contentType, Body: body})
-	if err != nil {
-		return Outgoing{}, sealed.ID{}, err
-	}
-	return Outgoing{Recipient: addr, Payload: env}, id, nil
+	out, err := a.sealTo(p, d, sealed.Message{ID: id, ContentType: contentType, Body: body})
+	return out, id, err
 }
 
-// SendText seals text to addr and enqueues it; it returns once the node has
-// the message on disk.
+// SealAll encrypts body, as one message id, to every current device of
+// addr and, as a sent copy (ContentSentCopy), to every other current
+// device of the account itself, so that each of them shows the
+// conversation. The envelopes for addr come first.
+func (a *Account) SealAll(ctx context.Context, addr string, contentType uint16, body []byte) ([]Outgoing, sealed.ID, error) {
+	pa, err := a.parse(addr)
+	if err != nil {
+		return nil, sealed.ID{}, err
+	}
+	pa = pa.Account()
+	p, err := a.resolve(ctx, pa)
+	if err != nil {
+		return nil, sealed.ID{}, err
+	}
+	id := sealed.NewID()
+	msg := sealed.Message{ID: id, Time: time.Now(), ContentType: contentType, Body: body}
+	var outs []Outgoing
+	for _, d := range p.Devices {
+		if pa.String() == a.Address() && a.isThisDevice(d) {
+			continue
+		}
+		out, err := a.sealTo(p, d, msg)
+		if err != nil {
+			return nil, sealed.ID{}, err
+		}
+		outs = append(outs, out)
+	}
+	if pa.String() == a.Address() {
+		return outs, id, nil
+	}
+	own, err := a.OwnDevices(ctx)
+	if err != nil {
+		return nil, sealed.ID{}, err
+	}
+	copyBody, err := SentCopy{To: pa.String(), ContentType: contentType, Body: body}.MarshalBinary()
+	if err != nil {
+		return nil, sealed.ID{}, err
+	}
+	msg.ContentType, msg.Body = ContentSentCopy, copyBody
+	for _, d := range own.Devices {
+		if a.isThisDevice(d) {
+			continue
+		}
+		out, err := a.sealTo(own, d, msg)
+		if err != nil {
+			return nil, sealed.ID{}, err
+		}
+		outs = append(outs, out)
+	}
+	return outs, id, nil
+}
+
+// isThisDevice reports whether d is the device the account runs on.
+func (a *Account) isThisDevice(d identity.Device) bool {
+	return bytes.Equal(d.IdentityKey, a.Keys.IdentityPublic())
+}
+
+// OwnDevices returns the account itself as its node publishes it.
+func (a *Account) OwnDevices(ctx context.Context) (Peer, error) {
+	return a.resolve(ctx, protocol.Address{User: strings.ToLower(a.User), Domain: strings.ToLower(a.Domain)})
+}
+
+// sealTo seals msg to device d of p.
+func (a *Account) sealTo(p Peer, d identity.Device, msg sealed.Message) (Outgoing, error) {
+	env, err := sealed.Seal(p.Address, d.HPKEKey, a.Keys, a.Address(), msg)
+	if err != nil {
+		return Outgoing{}, err
+	}
+	return Outgoing{Recipient: p.Recipient(d), Payload: env}, nil
+}
+
+// SendText seals text to every device of addr (and the account's other
+// devices) and enqueues it; it returns once the node has the messages on
+// disk, with the receipt of the first envelope for addr and the first
+// error of any.
 func (a *Account) SendText(ctx context.Context, addr, text string) (Receipt, error) {
-	out, _, err := a.Seal(ctx, addr, sealed.ContentText, []byte(text))
+	outs, _, err := a.SealAll(ctx, addr, sealed.ContentText, []byte(text))
 	if err != nil {
 		return Receipt{}, err
 	}
-	return a.Client.Enqueue(ctx, out)
+	if len(outs) == 0 {
+		return Receipt{}, fmt.Errorf("%s: %w", addr, identity.ErrNoDevice)
+	}
+	if len(outs) == 1 {
+		return a.Client.Enqueue(ctx, outs[0])
+	}
+	rs, err := a.Client.EnqueueBatch(ctx, outs)
+	if err != nil {
+		return Receipt{}, err
+	}
+	for _, r := range rs {
+		if r.Err != nil {
+			return rs[0], r.Err
+		}
+	}
+	return rs[0], nil
 }
 
 // Received is a message opened by its recipient.
@@ -234,11 +427,16 @@ type Received struct {
 	// ContentType and Body are the content.
 	ContentType uint16
 	Body        []byte
-	// Verified is true when the sender's signature checks out against the
-	// key the sender's address has published. A message that is not
-	// verified must be shown as such: Problem says why.
+	// Verified is true when the sender's signature checks out against a
+	// current device of the sender's published device list. A message that
+	// is not verified must be shown as such: Problem says why.
 	Verified bool
-	Problem  error
+	// Sender is the sender's account as resolved when the message was
+	// checked (its account key for key-change checks), and Device the
+	// device of it that signed; both are set only when Verified.
+	Sender  Peer
+	Device  identity.Device
+	Problem error
 	// Replayed is true when the message is a copy of one opened before
 	// (Problem wraps ErrReplayed): it has no Body and must not be shown as
 	// a message, only acknowledged.
@@ -269,26 +467,23 @@ func (a *Account) Open(ctx context.Context, m protocol.Message) Received {
 		}
 	}
 	r.Body = o.Body
-	b, err := a.Resolve(ctx, o.SenderAddress)
+	p, err := a.ResolvePeer(ctx, o.SenderAddress)
 	if err != nil {
 		r.Problem = fmt.Errorf("cannot check the sender: %w", err)
 		return r
 	}
-	err = o.VerifySender(b.IdentityKey)
-	if errors.Is(err, sealed.ErrSenderKeyMismatch) {
-		// The keys kept from an earlier lookup may be older than the
-		// message: compare with what the sender publishes now.
+	d, ok := p.DeviceByKey(o.SenderIdentityKey)
+	if !ok {
+		// The cache may predate a device the sender added: ask again once.
 		a.Forget(o.SenderAddress)
-		if b, err = a.Resolve(ctx, o.SenderAddress); err != nil {
-			r.Problem = fmt.Errorf("cannot check the sender: %w", err)
-			return r
+		if p, err = a.ResolvePeer(ctx, o.SenderAddress); err == nil {
+			d, ok = p.DeviceByKey(o.SenderIdentityKey)
 		}
-		err = o.VerifySender(b.IdentityKey)
 	}
-	if err != nil {
-		r.Problem = err
+	if !ok {
+		r.Problem = fmt.Errorf("%w: signed by a key that is not a current device of %s", sealed.ErrSenderKeyMismatch, o.SenderAddress)
 		return r
 	}
-	r.Verified = true
+	r.Verified, r.Sender, r.Device = true, p, d
 	return r
 }

@@ -40,6 +40,9 @@ type State struct {
 	// sent to, as last resolved, so that it can still seal to them when
 	// their node is not reachable (Account.Known).
 	Contacts map[string]identity.PublicBundle `json:"contacts,omitempty"`
+	// ContactLists are the signed device lists of those contacts that
+	// publish one, by address (Account.KnownLists).
+	ContactLists map[string][]byte `json:"contact_lists,omitempty"`
 	// Channels are the broadcast channels the account has joined, with
 	// their secrets. A state written before channels existed has none.
 	Channels []ChannelEntry `json:"channels,omitempty"`

@@ -65,14 +65,14 @@ func (e *Engine) checkMembers(ctx context.Context, tx *chatdb.Tx, c *chatdb.Conv
 		if addr == e.self {
 			continue
 		}
-		b, err := e.acct.Resolve(ctx, addr)
+		p, err := e.acct.ResolvePeer(ctx, addr)
 		if err != nil {
 			continue
 		}
-		if _, err := e.noteKey(tx, addr, AccountKey(b)); err != nil {
+		if _, err := e.noteKey(tx, p.Address, AccountKey(p)); err != nil {
 			return err
 		}
-		if !bytes.Equal(b.IdentityKey, m.SignatureKey) {
+		if _, ok := p.DeviceByKey(m.SignatureKey); !ok {
 			if err := e.systemLine(tx, c, "!! %s's key in this group is not the identity key %s publishes: "+
 				"what is signed as %s here may not be from them", addr, addr, addr); err != nil {
 				return err

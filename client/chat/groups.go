@@ -1,7 +1,6 @@
 package chat
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -9,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/crypto/mls"
@@ -293,7 +293,7 @@ func (e *Engine) fetchKeyPackage(ctx context.Context, addr string, cs mls.Cipher
 	if !strings.EqualFold(string(kp.LeafNode.Credential.Identity), addr) {
 		return nil, fmt.Errorf("key package of %s: %w: it is %q's", addr, mls.ErrKeyPackage, kp.LeafNode.Credential.Identity)
 	}
-	if !bytes.Equal(kp.LeafNode.SignatureKey, b.IdentityKey) {
+	if _, ok := b.DeviceByKey(kp.LeafNode.SignatureKey); !ok {
 		return nil, fmt.Errorf("key package of %s: %w: not signed with the identity key %s publishes", addr, mls.ErrKeyPackage, addr)
 	}
 	return kp, nil
@@ -738,14 +738,14 @@ func who(addr, self string) string {
 
 // resolve returns addr's published keys and records them among the
 // contacts, flagging a changed key (noteKey).
-func (e *Engine) resolve(ctx context.Context, addr string) (identity.PublicBundle, error) {
-	b, _, err := e.resolveNoting(ctx, addr)
-	return b, err
+func (e *Engine) resolve(ctx context.Context, addr string) (client.Peer, error) {
+	p, _, err := e.resolveNoting(ctx, addr)
+	return p, err
 }
 
 // resolveNoting is resolve that also returns the key change it saw first.
-func (e *Engine) resolveNoting(ctx context.Context, addr string) (identity.PublicBundle, *KeyChange, error) {
-	b, err := e.acct.Resolve(ctx, addr)
+func (e *Engine) resolveNoting(ctx context.Context, addr string) (client.Peer, *KeyChange, error) {
+	b, err := e.acct.ResolvePeer(ctx, addr)
 	if err != nil {
 		return b, nil, err
 	}
@@ -777,7 +777,7 @@ func (e *Engine) sealAll(ctx context.Context, c *chatdb.Conversation, to []strin
 		if err != nil {
 			return nil, fmt.Errorf("keys of %s: %w", r, err)
 		}
-		env, err := sealed.Seal(r, b.HPKEKey, e.acct.Keys, e.self, sealed.Message{ID: id, Time: e.now(), ContentType: ctype, Body: body})
+		env, err := sealed.Seal(r, b.Devices[0].HPKEKey, e.acct.Keys, e.self, sealed.Message{ID: id, Time: e.now(), ContentType: ctype, Body: body})
 		if err != nil {
 			return nil, err
 		}

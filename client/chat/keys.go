@@ -7,17 +7,17 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/crypto/identity"
 )
 
-// AccountKey returns the key of b that names its account to people: the
-// key safety numbers are made of, and whose change is a key change. An
-// account of today publishes one identity key, and that key is its account
-// key (a legacy account's key becomes its account key when it gets
-// devices); once accounts publish a signed device list, this is the one
-// place that returns the list's account key instead.
-func AccountKey(b identity.PublicBundle) ed25519.PublicKey { return b.IdentityKey }
+// AccountKey returns the key of p that names its account to people: the
+// key safety numbers are made of, and whose change is a key change. It is
+// the account key of p's signed device list; an account published before
+// devices has one identity key, which is its account key (and stays so
+// when it migrates: crypto/identity NewLegacyDeviceList).
+func AccountKey(p client.Peer) ed25519.PublicKey { return p.AccountKey }
 
 // ErrKeyChanged means the account key of a contact the user verified is
 // not the key they verified: nothing is sent to them until the user
@@ -72,7 +72,13 @@ func (k *KeyChange) String() string {
 // ownAccountKey is the account's own account key, as AccountKey reads it
 // from what the account publishes.
 func (e *Engine) ownAccountKey() ed25519.PublicKey {
-	return AccountKey(identity.PublicBundle{IdentityKey: e.acct.Keys.IdentityPublic()})
+	switch {
+	case e.acct.List != nil:
+		return e.acct.List.AccountKey
+	case e.acct.AccountKey != nil:
+		return e.acct.AccountKey.Public()
+	}
+	return e.acct.Keys.IdentityPublic()
 }
 
 // keyChange describes addr's key going from old to new.

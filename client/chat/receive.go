@@ -96,19 +96,21 @@ func (e *Engine) handleOne(ctx context.Context, m protocol.Message) error {
 // before the message is judged, so that a contact's new key is a key
 // change (noteKey), not a forgery.
 func (e *Engine) verifySender(ctx context.Context, from string, o *sealed.Opened) error {
-	b, err := e.resolve(ctx, from)
+	p, err := e.resolve(ctx, from)
 	if err != nil {
 		return fmt.Errorf("cannot check the sender: %w", err)
 	}
-	err = o.VerifySender(b.IdentityKey)
-	if !errors.Is(err, sealed.ErrSenderKeyMismatch) {
-		return err
+	if _, ok := p.DeviceByKey(o.SenderIdentityKey); ok {
+		return nil
 	}
 	e.acct.Forget(from)
-	if b, err = e.resolve(ctx, from); err != nil {
+	if p, err = e.resolve(ctx, from); err != nil {
 		return fmt.Errorf("cannot check the sender: %w", err)
 	}
-	return o.VerifySender(b.IdentityKey)
+	if _, ok := p.DeviceByKey(o.SenderIdentityKey); !ok {
+		return fmt.Errorf("%w: signed by a key that is not a current device of %s", sealed.ErrSenderKeyMismatch, from)
+	}
+	return nil
 }
 
 // unverified shows a message whose sender could not be verified, never

@@ -195,7 +195,7 @@ func login(ctx context.Context, cfg Config, cur client.Current, pw []byte) (*Ses
 	return &Session{
 		cfg:       cfg,
 		c:         c,
-		acct:      &client.Account{Client: c, Domain: cur.Domain, User: cur.User, Keys: keys, Known: st.Contacts, CommunityCA: st.CommunityCA},
+		acct:      &client.Account{Client: c, Domain: cur.Domain, User: cur.User, Keys: keys, Known: st.Contacts, KnownLists: st.ContactLists, CommunityCA: st.CommunityCA},
 		state:     st,
 		exportKey: exportKey,
 		cur:       cur,
@@ -230,17 +230,25 @@ func (s *Session) Remember(ctx context.Context, addr string) error {
 		return err
 	}
 	addr = pa.String()
-	b, err := s.acct.Resolve(ctx, addr)
+	p, err := s.acct.ResolvePeer(ctx, addr)
 	if err != nil {
 		return err
 	}
-	if old, ok := s.state.Contacts[addr]; ok && old.IdentityKey.Equal(b.IdentityKey) && bytes.Equal(old.HPKEKey, b.HPKEKey) {
+	b := p.Bundle
+	if old, ok := s.state.Contacts[addr]; ok && old.IdentityKey.Equal(b.IdentityKey) && bytes.Equal(old.HPKEKey, b.HPKEKey) &&
+		bytes.Equal(s.state.ContactLists[addr], p.SignedList) {
 		return nil
 	}
 	if s.state.Contacts == nil {
 		s.state.Contacts = map[string]identity.PublicBundle{}
 	}
 	s.state.Contacts[addr] = b
+	if p.SignedList != nil {
+		if s.state.ContactLists == nil {
+			s.state.ContactLists = map[string][]byte{}
+		}
+		s.state.ContactLists[addr] = p.SignedList
+	}
 	return s.Save()
 }
 
