@@ -164,6 +164,12 @@ func TestTwoNodesWithOneDomainEndWithDistinctInstanceNames(t *testing.T) {
 		t.Errorf("the renamed node did not log its new name:\n%s", renamed.Logs())
 	}
 	t.Logf("instances: node1 %q, node2 %q", p1.Instance, p2.Instance)
+	// qpc status of the renamed node says the name it took.
+	status := tn.command(tn.hosts[2], qpcBin, "status", "--server", renamedAddr(t, peers, renamed.id),
+		"--pin", renamed.fp, "--json", "--timeout", "10s")
+	if out, err := status.Output(); err != nil || !strings.Contains(string(out), `"mdns_instance": "`+domain+` (2)"`) {
+		t.Errorf("qpc status of the renamed node: %v\n%s", err, out)
+	}
 	// qpc mesh peers shows the instance names in its table too.
 	out, err := tn.command(tn.hosts[2], qpcBin, "mesh", "peers", "--timeout", "1s").Output()
 	if err != nil || !strings.Contains(string(out), "INSTANCE") || !strings.Contains(string(out), domain+" (2)") {
@@ -322,4 +328,15 @@ func TestANodeFindsAUmdnsServiceSoonAfterUmdnsStarts(t *testing.T) {
 			queries(), umdns.Logs(), n.Logs())
 	}
 	t.Logf("the node found a service of a umdns started after it %s after umdns started", time.Since(started).Round(time.Millisecond))
+}
+
+// renamedAddr returns an address of node id among peers, as qpc mesh peers
+// listed it.
+func renamedAddr(t *testing.T, peers []meshPeerJSON, id string) string {
+	t.Helper()
+	p, ok := findPeer(peers, id)
+	if !ok || p.Addr == "" {
+		t.Fatalf("no address of %s among %+v", id, peers)
+	}
+	return p.Addr
 }
