@@ -421,6 +421,19 @@ func TestAGroupHasEveryDeviceOfEveryMemberAndShowsAccounts(t *testing.T) {
 		t.Errorf("alice's phone's DM with bob: %q", lines)
 	}
 	checkEveryoneReadsEveryone(t, dm("alice", "bob"), "dm", a1, a2, b)
+
+	// What alice sends with qpc send from her laptop (sealed to bob's
+	// devices, with a sent copy to her phone) shows on all three, on
+	// alice's phone as her own line.
+	if _, err := a1.a.SendText(ctx, "bob", "sent with qpc send"); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, all...)
+	for _, d := range []*device{a2, b} {
+		if got := d.texts(dm("alice", "bob")(d)); !slices.Contains(got, "alice: sent with qpc send") {
+			t.Errorf("%s's DM lacks alice's qpc send: %q", d.name, got)
+		}
+	}
 }
 
 func TestALinkedDeviceJoinsEveryGroupAndARemovedOneReadsNothingMore(t *testing.T) {

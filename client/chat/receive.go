@@ -80,6 +80,8 @@ func (e *Engine) handleOne(ctx context.Context, m protocol.Message) error {
 	switch o.ContentType {
 	case sealed.ContentText:
 		return e.handleText(from, o)
+	case client.ContentSentCopy:
+		return e.handleSentCopy(from, o)
 	case ContentWelcome:
 		return e.handleWelcome(ctx, from, o.Body)
 	case ContentGroup:
@@ -183,6 +185,54 @@ func (e *Engine) handleText(from string, o *sealed.Opened) error {
 			return err
 		}
 		return e.addLine(tx, &c, &chatdb.Message{ID: id, From: from, Time: o.Time, Text: string(o.Body)})
+	})
+}
+
+// handleSentCopy files what another device of the account sent with qpc
+// send (a sent copy, client.SentCopy) as the account's own line in the DM
+// with its recipient, once per message id. Only the account itself sends
+// copies; verifySender checked that a current device of it signed this.
+func (e *Engine) handleSentCopy(from string, o *sealed.Opened) error {
+	if from != e.self {
+		e.status("a message from %s claiming to be a copy of your own was dropped", from)
+		return nil
+	}
+	sc, err := client.ParseSentCopy(o.Body)
+	if err != nil {
+		e.status("a copy of a message from your other device was dropped: %v", err)
+		return nil
+	}
+	if sc.ContentType != sealed.ContentText {
+		return nil // what else a device sends (MLS) reaches this one as a member
+	}
+	to, err := e.normalize(sc.To)
+	if err != nil || to == e.self {
+		e.status("a copy of a message from your other device was dropped: recipient %q", sc.To)
+		return nil
+	}
+	if now := e.now(); o.Time.Before(now.Add(-client.ReplayWindow)) || o.Time.After(now.Add(client.MaxClockSkew)) {
+		e.status("a copy of a message to %s from your other device was refused: signed %s, outside the accepted window", to, o.Time.UTC().Format(time.DateTime))
+		return nil
+	}
+	return e.db.Update(func(tx *chatdb.Tx) error {
+		id := chatdb.MsgID(o.ID)
+		c, ok, err := e.dmConversation(tx, to)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			c = e.newConversation(chatdb.KindDM, to, to)
+			if err := tx.PutConversation(&c); err != nil {
+				return err
+			}
+		}
+		if seen, err := tx.Seen(c.ID, e.self, id); err != nil || seen {
+			return err
+		}
+		if err := tx.MarkSeen(c.ID, e.self, id, e.now()); err != nil {
+			return err
+		}
+		return e.addLine(tx, &c, &chatdb.Message{ID: id, From: e.self, Time: o.Time, Text: string(sc.Body), Status: chatdb.StatusSent})
 	})
 }
 
