@@ -587,3 +587,102 @@ func TestADeviceItsAccountNoLongerListsIsMarkedAndTakenOut(t *testing.T) {
 		t.Errorf("the phone followed the group to epoch %d", e)
 	}
 }
+
+func TestLeavingOrBeingRemovedTakesEveryDeviceOfTheAccount(t *testing.T) {
+	n := apptest.Run(t, testDomain)
+	ctx := ctxT(t)
+	alice := newPerson(t, n, "alice", "laptop", "phone")
+	bob := newPerson(t, n, "bob", "bob-laptop", "bob-phone")
+	carol := newPerson(t, n, "carol", "carol-laptop")
+	a1, a2, b1, b2, c := alice.devices[0], alice.devices[1], bob.devices[0], bob.devices[1], carol.devices[0]
+	all := []*device{a1, a2, b1, b2, c}
+	for _, name := range []string{"first", "second"} {
+		g, err := c.e.CreateGroup(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []string{"alice", "bob"} {
+			if err := c.e.Invite(ctx, g.ID, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	settle(t, all...)
+	for _, d := range all[:4] {
+		d.join("#first")
+		d.join("#second")
+	}
+	checkEveryoneReadsEveryone(t, group("#first"), "before", all...)
+
+	// alice leaves #first on her laptop: her phone goes too.
+	if err := a1.e.Leave(ctx, a1.find("#first").ID); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, all...)
+	if got := a2.find("#first"); !got.Left {
+		t.Errorf("alice's phone is still in #first after she left on her laptop")
+	}
+	// carol removes bob from #second: both of his devices go.
+	if err := c.e.Remove(ctx, c.find("#second").ID, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, all...)
+	for _, d := range []*device{b1, b2} {
+		if got := d.find("#second"); !got.Left {
+			t.Errorf("%s is still in #second after bob was removed", d.name)
+		}
+	}
+	for _, tc := range []struct {
+		conv  string
+		want  []string
+		still []*device
+	}{
+		{"#first", []string{addr("bob"), addr("carol")}, []*device{b1, b2, c}},
+		{"#second", []string{addr("alice"), addr("carol")}, []*device{a1, a2, c}},
+	} {
+		ms, err := c.e.Members(c.find(tc.conv).ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(ms, tc.want) {
+			t.Errorf("%s members %q, want %q", tc.conv, ms, tc.want)
+		}
+		checkEveryoneReadsEveryone(t, group(tc.conv), "after", tc.still...)
+	}
+}
+
+// Each extra device of a member costs one envelope per group message, the
+// size of the others: the issue asks for the figure (t.Log).
+func TestAnExtraDeviceCostsOneEnvelopePerMessage(t *testing.T) {
+	n := apptest.Run(t, testDomain)
+	ctx := ctxT(t)
+	alice := newPerson(t, n, "alice", "laptop", "phone")
+	bob := newPerson(t, n, "bob", "bob-laptop")
+	a1, a2, b := alice.devices[0], alice.devices[1], bob.devices[0]
+	g, err := a1.e.CreateGroup(ctx, "pair")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a1.e.Invite(ctx, g.ID, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, a1, a2, b)
+	b.join("#pair")
+	b.send("#pair", strings.Repeat("x", 100))
+	var sizes []int
+	for _, d := range []*device{a1, a2} {
+		msgs, err := d.a.Client.Fetch(ctx, d.after, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) != 1 {
+			t.Fatalf("%s got %d envelopes for one message, want 1", d.name, len(msgs))
+		}
+		sizes = append(sizes, len(msgs[0].Payload))
+	}
+	if sizes[0] != sizes[1] {
+		t.Errorf("the envelopes to alice's devices are %v bytes, want one size", sizes)
+	}
+	t.Logf("a 100-byte group message costs %d bytes per member device (MLS ciphertext in a sealed envelope)", sizes[0])
+	settle(t, a1, a2, b)
+}
