@@ -169,7 +169,7 @@ func (e *Engine) CreateGroup(ctx context.Context, name string) (chatdb.Conversat
 
 // CreateClassicGroup creates a group of one named name in cipher suite 1,
 // not post-quantum: a post-quantum group's invitations carry about
-// 1.4 KiB per member and stop at about 40 members (see fits), a classic
+// 1.4 KiB per member device and stop at about 40 devices (see fits), a classic
 // group's at about 350. Under PQOnly it fails with ErrClassicRefused.
 func (e *Engine) CreateClassicGroup(ctx context.Context, name string) (chatdb.Conversation, error) {
 	name = strings.TrimPrefix(name, "#")
@@ -695,8 +695,9 @@ func (e *Engine) commitChange(ctx context.Context, c *chatdb.Conversation, op fu
 // fits checks that the commit and Welcome of ch fit in a sealed message
 // (sealed.MaxBodySize, under the node's payload limit) in their frames.
 // The post-quantum suite's keys are large: a Welcome carries the ratchet
-// tree, about 1.4 KiB per member, so a post-quantum group reaches the limit
-// at about 40 members (a classic one at about 350).
+// tree, about 1.4 KiB per member device (every device of a person is a
+// member), so a post-quantum group reaches the limit at about 40 devices
+// (a classic one at about 350).
 func fits(c *chatdb.Conversation, suite mls.CipherSuiteID, ch *change) error {
 	if n := len((&groupFrame{GroupID: c.GroupID, Message: ch.out.Commit}).marshal()); n > sealed.MaxBodySize {
 		return fmt.Errorf("%s: %w: the commit is %d bytes, a message at most %d%s", Label(*c), ErrTooLarge, n, sealed.MaxBodySize, largerGroupHint(suite))
@@ -724,7 +725,7 @@ func largerGroupHint(suite mls.CipherSuiteID) string {
 	if !mls.IsPostQuantum(suite) {
 		return ""
 	}
-	return "; a post-quantum group holds about 40 members for now: for a larger one, create a classic group (/cg NAME classic) and invite everyone there"
+	return "; a post-quantum group holds about 40 devices (every device of each member counts) for now: for a larger one, create a classic group (/cg NAME classic) and invite everyone there"
 }
 
 // epochOf returns the epoch of c's group as stored.
