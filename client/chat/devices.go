@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chatdb"
@@ -281,14 +282,76 @@ func (e *Engine) reconcile(ctx context.Context, c *chatdb.Conversation) error {
 // account, after it published the list that has it: every group and DM of
 // the account gets one commit that adds d (and any other device of a
 // member that is missing), so that d is sent the Welcomes and reads what
-// follows. Groups whose commit fails are reported on the status line and
-// in the returned error; the others are done.
+// follows.
+//
+// The new device uploads its KeyPackages only once it sees itself
+// approved, a moment after the list is published: DeviceAdded tries again
+// every DeviceAddedPoll, the engine free in between, until d is in every
+// group or DeviceAddedWait has passed (ErrDeviceNotReady then; a member
+// adds it later, when it notices the group lacks it). Groups whose commit
+// fails are reported on the status line and in the returned error; the
+// others are done.
 func (e *Engine) DeviceAdded(ctx context.Context, d identity.Device) error {
+	deadline := time.Now().Add(DeviceAddedWait)
+	for {
+		lacking, err := e.addDevice(ctx, d)
+		if err != nil || lacking == 0 {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d group%s: %w", lacking, plural(uint64(lacking)), ErrDeviceNotReady)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(DeviceAddedPoll):
+		}
+	}
+}
+
+// How DeviceAdded waits for a new device's KeyPackages.
+var (
+	DeviceAddedWait = 2 * time.Minute
+	DeviceAddedPoll = time.Second
+)
+
+// ErrDeviceNotReady means a new device had no KeyPackages on its node
+// while DeviceAdded waited: it has not been online since it was approved.
+// The groups it is missing from get it at their next change.
+var ErrDeviceNotReady = errors.New("the new device has not been online with its key packages yet; the groups add it later")
+
+// addDevice reconciles every group that lacks d and returns how many
+// still lack it.
+func (e *Engine) addDevice(ctx context.Context, d identity.Device) (int, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.eachGroup(ctx, "adding device "+d.Name, func(c *chatdb.Conversation) error {
-		return e.reconcile(ctx, c)
+	lacking := 0
+	err := e.eachGroup(ctx, "adding device "+d.Name, func(c *chatdb.Conversation) error {
+		if e.hasDevice(c, d.IdentityKey) {
+			return nil
+		}
+		if err := e.reconcile(ctx, c); err != nil {
+			return err
+		}
+		if !e.hasDevice(c, d.IdentityKey) {
+			lacking++
+		}
+		return nil
 	})
+	return lacking, err
+}
+
+// hasDevice reports whether c's group has a leaf signed with key.
+func (e *Engine) hasDevice(c *chatdb.Conversation, key ed25519.PublicKey) bool {
+	found := false
+	_ = e.db.View(func(tx *chatdb.Tx) error {
+		g, err := e.loadGroup(tx, c)
+		if err == nil {
+			found = slices.ContainsFunc(members(g), func(m member) bool { return bytes.Equal(m.key, key) })
+		}
+		return nil
+	})
+	return found
 }
 
 // DeviceRemoved is called on the device that removed device id of the

@@ -173,6 +173,15 @@ func (d *device) open() {
 // first device and opens the new device's engine; it does not tell the
 // engines (DeviceAdded).
 func (p *person) addDevice(name string) (*device, identity.Device) {
+	d, dev := p.addDeviceOffline(name)
+	d.open()
+	return d, dev
+}
+
+// addDeviceOffline is addDevice but for opening the engine: the device
+// has uploaded no KeyPackages yet, as a machine that has not seen its
+// approval.
+func (p *person) addDeviceOffline(name string) (*device, identity.Device) {
 	t := p.t
 	t.Helper()
 	k, err := identity.GenerateUserKeys()
@@ -186,7 +195,6 @@ func (p *person) addDevice(name string) (*device, identity.Device) {
 	p.publish()
 	c := dialLogin(t, p.n, p.user, false)
 	d := &device{t: t, name: name, a: &client.Account{Client: c, Domain: testDomain, User: p.user, Keys: k, Device: dev.ID, List: p.list}}
-	d.open()
 	p.devices = append(p.devices, d)
 	return d, dev
 }
@@ -461,9 +469,24 @@ func TestALinkedDeviceJoinsEveryGroupAndARemovedOneReadsNothingMore(t *testing.T
 
 	// alice links a desk: her laptop, which approved it, adds it to the
 	// group and to the DM with bob in one commit each.
-	a3, desk := alice.addDevice("desk")
+	// It has not been online since: no KeyPackage of it to add yet.
+	a3, desk := alice.addDeviceOffline("desk")
 	before := a1.epoch("#friends")
-	if err := a1.e.DeviceAdded(ctx, desk); err != nil {
+	chat.DeviceAddedWait, chat.DeviceAddedPoll = 200*time.Millisecond, 20*time.Millisecond
+	if err := a1.e.DeviceAdded(ctx, desk); !errors.Is(err, chat.ErrDeviceNotReady) {
+		t.Fatalf("DeviceAdded of a device never online = %v, want %v", err, chat.ErrDeviceNotReady)
+	}
+	if after := a1.epoch("#friends"); after != before {
+		t.Fatalf("the group moved from epoch %d to %d without the desk", before, after)
+	}
+	// The approving device waits for it: the desk comes online (it
+	// uploads its KeyPackages) while DeviceAdded polls.
+	chat.DeviceAddedWait = time.Minute
+	t.Cleanup(func() { chat.DeviceAddedWait, chat.DeviceAddedPoll = 2*time.Minute, time.Second })
+	added := make(chan error, 1)
+	go func() { added <- a1.e.DeviceAdded(ctx, desk) }()
+	a3.open()
+	if err := <-added; err != nil {
 		t.Fatalf("DeviceAdded: %v", err)
 	}
 	settle(t, a1, a2, a3, b, c)

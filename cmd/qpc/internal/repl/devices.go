@@ -80,6 +80,7 @@ func (r *REPL) deviceApprove(ctx context.Context, code string) error {
 		return err
 	}
 	r.Printf("added the device %q (id %s, key %s); it gets your contacts now", termtext.Safe(d.Name), d.ID, identity.Fingerprint(d.IdentityKey))
+	r.Printf("adding it to your groups and DMs as soon as it is online (qpc device link there ends when it is)...")
 	// The device is on the list: what is left is the groups. A group that
 	// fails is said by the engine; the device is added there by the next
 	// member who notices it is missing.
