@@ -709,3 +709,42 @@ func TestAnExtraDeviceCostsOneEnvelopePerMessage(t *testing.T) {
 	t.Logf("a 100-byte group message costs %d bytes per member device (MLS ciphertext in a sealed envelope)", sizes[0])
 	settle(t, a1, a2, b)
 }
+
+// When the approving device did not add a new device to a group (it was
+// offline, say), the member with the lowest current leaf does, as soon as
+// a commit shows it the group lacks a device its account lists.
+func TestAMemberAddsAContactsNewDeviceTheGroupLacks(t *testing.T) {
+	n := apptest.Run(t, testDomain)
+	ctx := ctxT(t)
+	alice := newPerson(t, n, "alice", "laptop")
+	bob := newPerson(t, n, "bob", "bob-laptop")
+	carol := newPerson(t, n, "carol", "carol-laptop")
+	a1, b, c := alice.devices[0], bob.devices[0], carol.devices[0]
+	g, err := b.e.CreateGroup(ctx, "bobs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"alice", "carol"} {
+		if err := b.e.Invite(ctx, g.ID, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	settle(t, a1, b, c)
+	a1.join("#bobs")
+	c.join("#bobs")
+
+	a2, _ := alice.addDevice("phone") // no DeviceAdded
+	b.a.Forget("alice")               // as a new qpc process would
+	c.a.Forget("alice")
+	if err := c.e.UpdateKey(ctx, c.find("#bobs").ID); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, a1, a2, b, c)
+	if lines := a2.lines("#bobs"); !hasLine(lines, addr("bob")+" added this device to #bobs, which you are in") {
+		t.Errorf("alice's phone's #bobs: %q", lines)
+	}
+	if lines := c.lines("#bobs"); !hasLine(lines, addr("alice")+" added a device", `"phone"`) {
+		t.Errorf("carol's #bobs does not say alice's phone came in: %q", lines)
+	}
+	checkEveryoneReadsEveryone(t, group("#bobs"), "with the phone", a1, a2, b, c)
+}

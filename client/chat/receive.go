@@ -352,9 +352,10 @@ func (e *Engine) handleWelcome(ctx context.Context, from string, body []byte) er
 			if err := e.systemLine(tx, &c, "%s", line); err != nil {
 				return err
 			}
-		} else if from == e.self {
-			// Another device of the account added this one to a group
-			// the account is in: nothing to accept.
+		} else if from == e.self || slices.ContainsFunc(members(g), func(m member) bool { return m.account == e.self && m.leaf != g.OwnLeaf() }) {
+			// This device joins a group its account is in already (added
+			// by the account's other device, or by a member who saw the
+			// group lacked it): nothing to accept.
 			c = e.newConversation(chatdb.KindGroup, f.Name, "")
 			c.Home, c.GroupID, c.Members = f.Home, g.GroupID(), roster(g)
 			if err := tx.PutConversation(&c); err != nil {
@@ -363,7 +364,11 @@ func (e *Engine) handleWelcome(ctx context.Context, from string, body []byte) er
 			if err := e.saveGroup(tx, &c, g); err != nil {
 				return err
 			}
-			if err := e.systemLine(tx, &c, "your other device added this one to #%s (members: %s)", f.Name, strings.Join(c.Members, ", ")); err != nil {
+			by := "your other device"
+			if from != e.self {
+				by = from
+			}
+			if err := e.systemLine(tx, &c, "%s added this device to #%s, which you are in (members: %s)", by, f.Name, strings.Join(c.Members, ", ")); err != nil {
 				return err
 			}
 		} else {
