@@ -662,19 +662,37 @@ func (e *Engine) commitChange(ctx context.Context, c *chatdb.Conversation, op fu
 			return err
 		}
 		if ch.out.Welcome != nil && len(ch.welcomeTo) > 0 {
-			wf := &welcomeFrame{Kind: c.Kind, Home: c.Home, Welcome: ch.out.Welcome}
-			if c.Kind == chatdb.KindGroup {
-				wf.Name = c.Name
+			// A new device of an account that was in the group (this one
+			// included) joins at once; a person invited accepts first.
+			var invited, joining []target
+			for _, t := range ch.welcomeTo {
+				if t.account == e.self || slices.Contains(before, t.account) {
+					joining = append(joining, t)
+				} else {
+					invited = append(invited, t)
+				}
 			}
-			body, err := wf.marshal()
-			if err != nil {
-				return err
+			for _, w := range []struct {
+				to     []target
+				member bool
+			}{{invited, false}, {joining, true}} {
+				if len(w.to) == 0 {
+					continue
+				}
+				wf := &welcomeFrame{Kind: c.Kind, Member: w.member, Home: c.Home, Welcome: ch.out.Welcome}
+				if c.Kind == chatdb.KindGroup {
+					wf.Name = c.Name
+				}
+				body, err := wf.marshal()
+				if err != nil {
+					return err
+				}
+				ws, err := e.sealTargets(ctx, c, w.to, ContentWelcome, sealed.NewID(), body)
+				if err != nil {
+					return err
+				}
+				outs = append(outs, ws...)
 			}
-			ws, err := e.sealTargets(ctx, c, ch.welcomeTo, ContentWelcome, sealed.NewID(), body)
-			if err != nil {
-				return err
-			}
-			outs = append(outs, ws...)
 		}
 		if err := e.db.Update(func(tx *chatdb.Tx) error {
 			for i := range outs {

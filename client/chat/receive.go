@@ -352,7 +352,7 @@ func (e *Engine) handleWelcome(ctx context.Context, from string, body []byte) er
 			if err := e.systemLine(tx, &c, "%s", line); err != nil {
 				return err
 			}
-		} else if from == e.self || slices.ContainsFunc(members(g), func(m member) bool { return m.account == e.self && m.leaf != g.OwnLeaf() }) {
+		} else if from == e.self || f.Member && slices.ContainsFunc(members(g), func(m member) bool { return m.account == e.self && m.leaf != g.OwnLeaf() }) {
 			// This device joins a group its account is in already (added
 			// by the account's other device, or by a member who saw the
 			// group lacked it): nothing to accept.
