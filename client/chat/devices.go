@@ -228,6 +228,12 @@ func (e *Engine) reconcileWith(ctx context.Context, g *mls.Group, extra []*mls.K
 	var remove []mls.LeafIndex
 	for _, a := range accounts {
 		p, err := e.resolve(ctx, a)
+		if err == nil && slices.ContainsFunc(ms, func(m member) bool { _, ok := p.DeviceByKey(m.key); return m.account == a && !ok }) {
+			// A lookup kept from earlier may lack a device added since:
+			// never take a device out on an old list.
+			e.acct.Forget(a)
+			p, err = e.resolve(ctx, a)
+		}
 		if err != nil {
 			e.log.Info("cannot check a member's devices", "account", a, "err", err)
 			continue
