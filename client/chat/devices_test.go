@@ -645,6 +645,9 @@ func TestLeavingOrBeingRemovedTakesEveryDeviceOfTheAccount(t *testing.T) {
 	if got := a2.find("#first"); !got.Left {
 		t.Errorf("alice's phone is still in #first after she left on her laptop")
 	}
+	if lines := a2.lines("#first"); !hasLine(lines, "you left #first on your other device") {
+		t.Errorf("alice's phone's #first: %q", lines)
+	}
 	// carol removes bob from #second: both of his devices go.
 	if err := c.e.Remove(ctx, c.find("#second").ID, "bob"); err != nil {
 		t.Fatal(err)

@@ -166,6 +166,10 @@ type Engine struct {
 	// stale are groups whose devices checkMembers found out of line with
 	// their members' device lists, for reconcileLowest.
 	stale []chatdb.ConvID
+	// leftElsewhere are groups another device of the account left (it
+	// proposed this device's removal), so that the commit that removes
+	// this device says so rather than name the member who committed it.
+	leftElsewhere map[chatdb.ConvID]bool
 	// usedKeyPackage is set when a Welcome used up a KeyPackage.
 	usedKeyPackage bool
 

@@ -456,6 +456,12 @@ func (e *Engine) processGroupMessage(ctx context.Context, tx *chatdb.Tx, c *chat
 		if rec.Proposal != nil && rec.Proposal.Type == mls.ProposalRemove {
 			if i := slices.IndexFunc(beforeLeaves, func(m member) bool { return m.leaf == rec.Proposal.Remove }); i >= 0 && beforeLeaves[i].account == sender {
 				e.leavers = append(e.leavers, leaver{conv: c.ID, leaf: rec.Proposal.Remove})
+				if sender == e.self && rec.Proposal.Remove == g.OwnLeaf() {
+					if e.leftElsewhere == nil {
+						e.leftElsewhere = map[chatdb.ConvID]bool{}
+					}
+					e.leftElsewhere[c.ID] = true
+				}
 			}
 		}
 		return nil
@@ -465,8 +471,9 @@ func (e *Engine) processGroupMessage(ctx context.Context, tx *chatdb.Tx, c *chat
 			if err := tx.PutGroupState(c.ID, nil); err != nil {
 				return err
 			}
-			if sender == e.self {
-				return e.systemLine(tx, c, "this device was removed from %s by your other device", Label(*c))
+			if sender == e.self || e.leftElsewhere[c.ID] {
+				delete(e.leftElsewhere, c.ID)
+				return e.systemLine(tx, c, "you left %s on your other device", Label(*c))
 			}
 			return e.systemLine(tx, c, "you were removed from %s by %s", Label(*c), sender)
 		}
