@@ -3,6 +3,11 @@ package chat
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/quicprochat/qpc/client"
 
 	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/crypto/identity"
@@ -56,30 +61,100 @@ func contactCurrent(ct *chatdb.Contact, key []byte) bool {
 	return bytes.Equal(ct.IdentityKey, key) && ct.KeyChanged == (ct.Verified && !bytes.Equal(ct.VerifiedKey, key))
 }
 
-// checkMembers compares each member's signature key in g with the identity
-// key the member's address publishes, and warns in c about any that
-// differ. Members whose keys cannot be fetched now are left for later.
+// checkMembers compares each member device of g with the device list
+// its account publishes, and says so in c about any that is not a current
+// device of that account with that key: what it signs may not be from the
+// person, and its account removed it or never listed it. Such a group, and
+// one that lacks a current device of a member, is queued for
+// reconcileLowest. Members whose keys cannot be fetched now are left for
+// later.
 func (e *Engine) checkMembers(ctx context.Context, tx *chatdb.Tx, c *chatdb.Conversation, g *mls.Group) error {
-	for _, m := range g.Roster() {
-		addr := string(m.Credential.Identity)
-		if addr == e.self {
+	ms := members(g)
+	checked := map[string]bool{}
+	for _, m := range ms {
+		if m.leaf == g.OwnLeaf() {
 			continue
 		}
-		p, err := e.acct.ResolvePeer(ctx, addr)
+		p, err := e.resolveDevice(ctx, m.account, m.key)
 		if err != nil {
 			continue
 		}
-		if _, err := e.noteKey(tx, p.Address, AccountKey(p)); err != nil {
-			return err
+		if !checked[m.account] {
+			checked[m.account] = true
+			if _, err := e.noteKey(tx, p.Address, AccountKey(p)); err != nil {
+				return err
+			}
+			if missingDevice(p, ms) {
+				e.markStale(c)
+			}
 		}
-		if _, ok := p.DeviceByKey(m.SignatureKey); !ok {
-			if err := e.systemLine(tx, c, "!! %s's key in this group is not the identity key %s publishes: "+
-				"what is signed as %s here may not be from them", addr, addr, addr); err != nil {
+		if line := memberProblem(p, m); line != "" {
+			if !p.Legacy() {
+				e.markStale(c)
+			}
+			if err := e.systemLine(tx, c, "%s", line); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// memberProblem says what is wrong with member m of account p, "" if it
+// is a current device of p with the key it lists.
+func memberProblem(p client.Peer, m member) string {
+	d, ok := p.DeviceByKey(m.key)
+	switch {
+	case ok && (m.device == "" || m.device == d.ID.String()):
+		return ""
+	case p.Legacy() || m.device == "":
+		return fmt.Sprintf("!! %s's key in this group is not the identity key %s publishes: "+
+			"what is signed as %s here may not be from them", m.account, m.account, m.account)
+	}
+	if p.List != nil {
+		if d, ok := p.List.Find(identity.DeviceIDOf(m.key)); ok && !d.Current() {
+			return fmt.Sprintf("!! %s removed their device %q on %s: what it signs here is no longer from them; it is taken out of the group",
+				m.account, d.Name, d.Revoked.UTC().Format(time.DateOnly))
+		}
+	}
+	return fmt.Sprintf("!! a member of this group claims to be a device of %s (%s) that %s does not list: "+
+		"what it signs here may not be from them; it is taken out of the group", m.account, m.device, m.account)
+}
+
+// missingDevice reports whether a current device of p has no leaf in ms
+// while another of its devices does: the account added a device the group
+// lacks. An account none of whose leaves is a current device (it reset its
+// account key) gets no device added without a person's invitation.
+func missingDevice(p client.Peer, ms []member) bool {
+	anchored, missing := false, false
+	for _, d := range p.Devices {
+		in := slices.ContainsFunc(ms, func(m member) bool { return m.account == p.Address && bytes.Equal(m.key, d.IdentityKey) })
+		anchored = anchored || in
+		missing = missing || !in
+	}
+	return anchored && missing
+}
+
+// checkSenderDevice says in c when the device that sent an application
+// message (leaf of ms) is not a current device of its account, and
+// queues the group for reconcileLowest.
+func (e *Engine) checkSenderDevice(ctx context.Context, tx *chatdb.Tx, c *chatdb.Conversation, ms []member, leaf mls.LeafIndex) error {
+	i := slices.IndexFunc(ms, func(m member) bool { return m.leaf == leaf })
+	if i < 0 {
+		return nil
+	}
+	p, err := e.resolveDevice(ctx, ms[i].account, ms[i].key)
+	if err != nil {
+		return nil // checked again at the next commit
+	}
+	line := memberProblem(p, ms[i])
+	if line == "" {
+		return nil
+	}
+	if !p.Legacy() {
+		e.markStale(c)
+	}
+	return e.systemLine(tx, c, "%s (the next line is from that device)", line)
 }
 
 // SafetyNumber returns the 60-digit safety number of the account and user

@@ -17,6 +17,19 @@
 // Options.PQOnly publishes post-quantum KeyPackages only and refuses to
 // create, or join from a Welcome, a classic group (ErrClassicRefused).
 //
+// # Devices
+//
+// Every device of an account is its own member (devices.go): its
+// credential is "user#<device id>@domain", its leaf is signed with the
+// device's identity key, and a member is accepted only as a current device
+// of its account's verified list (checkMembers). People see accounts.
+// Inviting a person adds all their current devices in one commit, and the
+// account's own other devices come along; DeviceAdded and DeviceRemoved,
+// called where the account's list changed, commit the change in every
+// group; a member that finds a group out of line with a member's list
+// (a device missing or revoked) commits the fix when it has the lowest
+// leaf. An account from before devices keeps its plain address.
+//
 // The node is the MLS delivery service. Every MLS message travels in a
 // sealed envelope to each member's mailbox (wire.go), and the node that
 // the group's creator is on (its home) orders the group's commits:
@@ -124,7 +137,7 @@ var (
 	ErrNoPQKeyPackage = errors.New("no post-quantum key package: their qpc is too old or has not been online since it was updated")
 	// ErrTooLarge means a change to a group would need a message larger
 	// than a node carries: the group is too large for it (a post-quantum
-	// group at about 40 members, a classic one at about 350). Nothing was
+	// group at about 40 member devices, a classic one at about 350). Nothing was
 	// changed.
 	ErrTooLarge = errors.New("the group is too large for this change: its message would exceed the node's limit")
 	// ErrClassicRefused means the post-quantum-only setting refused to
@@ -150,6 +163,13 @@ type Engine struct {
 	// leavers are members who proposed their removal, gathered by Handle
 	// for commitLeavers.
 	leavers []leaver
+	// stale are groups whose devices checkMembers found out of line with
+	// their members' device lists, for reconcileLowest.
+	stale []chatdb.ConvID
+	// leftElsewhere are groups another device of the account left (it
+	// proposed this device's removal), so that the commit that removes
+	// this device says so rather than name the member who committed it.
+	leftElsewhere map[chatdb.ConvID]bool
 	// usedKeyPackage is set when a Welcome used up a KeyPackage.
 	usedKeyPackage bool
 
@@ -237,12 +257,17 @@ func (e *Engine) pruneSeen() {
 	}
 }
 
-// credentialPolicy accepts Basic credentials whose identity is an address;
-// that the signature key is the address's published identity key is
-// checked against the key directory (checkRoster).
+// credentialPolicy accepts Basic credentials whose identity is a device of
+// an account, "user#device@domain", or an account published before devices,
+// "user@domain"; that the signature key is that device's identity key,
+// current in the account's verified list, is checked against the key
+// directory (checkMembers), which needs the network.
 func credentialPolicy(c *mls.Credential, sigKey []byte) error {
-	if c.Type != mls.CredentialBasic || !strings.Contains(string(c.Identity), "@") || len(c.Identity) > 255 {
+	if c.Type != mls.CredentialBasic || len(c.Identity) > 255 {
 		return fmt.Errorf("%w: not a qpc address", mls.ErrCredential)
+	}
+	if _, err := memberAddress(string(c.Identity)); err != nil {
+		return fmt.Errorf("%w: not a qpc address: %w", mls.ErrCredential, err)
 	}
 	return nil
 }

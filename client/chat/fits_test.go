@@ -74,7 +74,7 @@ func TestAChangeTooLargeForAMessageIsRefusedBeforeItIsOrdered(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = fits(c, tc.suite, &change{out: out, welcomeTo: []string{"new@a.example"}})
+		err = fits(c, tc.suite, &change{out: out, welcomeTo: []target{{account: "new@a.example"}}})
 		t.Logf("suite %#04x, group of %d inviting one more: commit %d bytes, Welcome %d bytes (limit %d): %v",
 			uint16(tc.suite), tc.members, len(out.Commit), len(out.Welcome), sealed.MaxBodySize, err)
 		if tc.fits && err != nil {

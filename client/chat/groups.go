@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -38,31 +39,33 @@ func (e *Engine) saveGroup(tx *chatdb.Tx, c *chatdb.Conversation, g *mls.Group) 
 	return tx.PutGroupState(c.ID, st)
 }
 
-// roster returns the addresses of g's members, sorted.
+// roster returns the accounts of g's members, sorted, each once however
+// many of its devices are members: what people are shown.
 func roster(g *mls.Group) []string {
 	var as []string
-	for _, m := range g.Roster() {
-		as = append(as, strings.ToLower(string(m.Credential.Identity)))
+	for _, m := range members(g) {
+		as = append(as, m.account)
 	}
 	slices.Sort(as)
 	return slices.Compact(as)
 }
 
-// leafOf returns the leaf of addr in g.
-func leafOf(g *mls.Group, addr string) (mls.LeafIndex, bool) {
-	for _, m := range g.Roster() {
-		if strings.EqualFold(string(m.Credential.Identity), addr) {
-			return m.Leaf, true
+// leavesOf returns the leaves of every device of account addr in g.
+func leavesOf(g *mls.Group, addr string) []mls.LeafIndex {
+	var ls []mls.LeafIndex
+	for _, m := range members(g) {
+		if m.account == addr {
+			ls = append(ls, m.leaf)
 		}
 	}
-	return 0, false
+	return ls
 }
 
-// newKeyPackage makes a KeyPackage of the account, signed with its
-// identity key, so that other members can check the leaf against the key
-// the account publishes.
+// newKeyPackage makes a KeyPackage of this device (credential memberID),
+// signed with its identity key, so that other members can check the leaf
+// against the device the account lists.
 func (e *Engine) newKeyPackage(cs mls.CipherSuite) (*mls.KeyPackageBundle, error) {
-	return mls.NewKeyPackage(cs, mls.KeyPackageParams{Identity: []byte(e.self), SignaturePriv: e.acct.Keys.Identity.Seed()})
+	return mls.NewKeyPackage(cs, mls.KeyPackageParams{Identity: []byte(e.memberID()), SignaturePriv: e.acct.Keys.Identity.Seed()})
 }
 
 // startGroup creates the conversation and its one-member group in suite cs.
@@ -111,16 +114,17 @@ func classic() mls.CipherSuite {
 	return cs
 }
 
-// inviteeKeyPackage fetches a KeyPackage of addr for a group of suite cs.
-// When the group is post-quantum and addr has no post-quantum KeyPackage,
-// and mayFallBack (the group is still its creator's alone, so nobody
-// loses anything) and PQOnly is off, it fetches a suite-1 one instead:
-// the caller then remakes the group in suite 1. Otherwise that is
-// ErrNoPQKeyPackage, or ErrClassicRefused under PQOnly.
-func (e *Engine) inviteeKeyPackage(ctx context.Context, addr string, cs mls.CipherSuite, mayFallBack bool) (*mls.KeyPackage, error) {
-	kp, err := e.fetchKeyPackage(ctx, addr, cs)
+// inviteeKeyPackages fetches a KeyPackage of each current device of addr
+// for a group of suite cs (deviceKeyPackages). When the group is
+// post-quantum and no device of addr has a post-quantum KeyPackage, and
+// mayFallBack (the group is still its creator's alone, so nobody loses
+// anything) and PQOnly is off, it fetches suite-1 ones instead: the caller
+// then remakes the group in suite 1. Otherwise that is ErrNoPQKeyPackage,
+// or ErrClassicRefused under PQOnly.
+func (e *Engine) inviteeKeyPackages(ctx context.Context, addr string, cs mls.CipherSuite, mayFallBack bool) ([]*mls.KeyPackage, error) {
+	kps, err := e.deviceKeyPackages(ctx, addr, cs, nil)
 	if err == nil || !mls.IsPostQuantum(cs.ID()) || !errors.Is(err, errNoSuite) {
-		return kp, err
+		return kps, err
 	}
 	switch {
 	case e.pqOnly:
@@ -129,7 +133,7 @@ func (e *Engine) inviteeKeyPackage(ctx context.Context, addr string, cs mls.Ciph
 		return nil, fmt.Errorf("%s: %w; this group is post-quantum and stays so (members of a classic group: /cg a new one)", addr, ErrNoPQKeyPackage)
 	}
 	e.log.Info("invitee has no post-quantum key package; the new group is classic", "user", addr)
-	return e.fetchKeyPackage(ctx, addr, classic())
+	return e.deviceKeyPackages(ctx, addr, classic(), nil)
 }
 
 // CheckGroupName reports whether name can name a group: 1 to MaxName
@@ -165,7 +169,7 @@ func (e *Engine) CreateGroup(ctx context.Context, name string) (chatdb.Conversat
 
 // CreateClassicGroup creates a group of one named name in cipher suite 1,
 // not post-quantum: a post-quantum group's invitations carry about
-// 1.4 KiB per member and stop at about 40 members (see fits), a classic
+// 1.4 KiB per member device and stop at about 40 devices (see fits), a classic
 // group's at about 350. Under PQOnly it fails with ErrClassicRefused.
 func (e *Engine) CreateClassicGroup(ctx context.Context, name string) (chatdb.Conversation, error) {
 	name = strings.TrimPrefix(name, "#")
@@ -209,11 +213,14 @@ func (e *Engine) DM(ctx context.Context, peer string) (chatdb.Conversation, erro
 	if !e.online {
 		return chatdb.Conversation{}, fmt.Errorf("starting a DM with %s: %w", peer, ErrOffline)
 	}
-	kp, err := e.inviteeKeyPackage(ctx, peer, e.preferred(), true)
+	kps, err := e.inviteeKeyPackages(ctx, peer, e.preferred(), true)
 	if err != nil {
 		return chatdb.Conversation{}, err
 	}
-	cs, err := mls.Suite(kp.CipherSuite)
+	if len(kps) == 0 {
+		return chatdb.Conversation{}, fmt.Errorf("starting a DM with %s: %w", peer, identity.ErrNoDevice)
+	}
+	cs, err := mls.Suite(kps[0].CipherSuite)
 	if err != nil {
 		return chatdb.Conversation{}, err
 	}
@@ -229,9 +236,17 @@ func (e *Engine) DM(ctx context.Context, peer string) (chatdb.Conversation, erro
 			return c, err
 		}
 	}
+	// The account's own other devices are members too, so that each of
+	// them shows the DM; one without a KeyPackage of the suite is added
+	// later (reconcile).
+	own, err := e.deviceKeyPackages(ctx, e.self, cs, nil)
+	if err != nil {
+		e.log.Info("own devices not added to the DM now", "err", err)
+	}
+	all := append(slices.Clone(kps), own...)
 	err = e.commitChange(ctx, &c, func(g *mls.Group) (*change, error) {
-		out, err := g.AddMembers(kp)
-		return &change{out: out, welcomeTo: []string{peer}}, err
+		out, err := g.AddMembers(all...)
+		return &change{out: out, welcomeTo: kpTargets(all)}, err
 	})
 	if err != nil {
 		_ = e.db.Update(func(tx *chatdb.Tx) error { return tx.DeleteConversation(c.ID) })
@@ -264,37 +279,36 @@ func (e *Engine) adoptHistory(tx *chatdb.Tx, old, c *chatdb.Conversation) error 
 // told apart handed out one of another suite.
 var errNoSuite = errors.New("no key package of this cipher suite")
 
-// fetchKeyPackage takes one KeyPackage of suite cs of addr from the node
-// (across federation for another domain's user) and checks that it is
-// addr's, of suite cs, signed with the identity key addr publishes.
-func (e *Engine) fetchKeyPackage(ctx context.Context, addr string, cs mls.CipherSuite) (*mls.KeyPackage, error) {
-	b, err := e.resolve(ctx, addr)
-	if err != nil {
-		return nil, err
-	}
-	raw, _, err := e.acct.Client.FetchKeyPackage(ctx, addr, uint16(cs.ID()))
+// fetchDeviceKeyPackage takes one KeyPackage of suite cs of device d of
+// p from the node (across federation for another domain's user) and
+// checks that it is that device's: of suite cs, for p's address (with d's
+// id, or plain for a legacy credential), signed with d's identity key.
+func (e *Engine) fetchDeviceKeyPackage(ctx context.Context, p client.Peer, d identity.Device, cs mls.CipherSuite) (*mls.KeyPackage, error) {
+	who := p.Recipient(d)
+	raw, _, err := e.acct.Client.FetchKeyPackage(ctx, who, uint16(cs.ID()))
 	if errors.Is(err, protocol.ErrNoKeyPackage) {
-		return nil, fmt.Errorf("key package of %s: %w (%v): %w", addr, errNoSuite, cs.ID(), err)
+		return nil, fmt.Errorf("key package of %s: %w (%v): %w", who, errNoSuite, cs.ID(), err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("key package of %s: %w", addr, err)
+		return nil, fmt.Errorf("key package of %s: %w", who, err)
 	}
 	var m mls.MLSMessage
 	if err := mls.Unmarshal(raw, &m); err != nil || m.KeyPackage == nil {
-		return nil, fmt.Errorf("key package of %s: %w", addr, errors.Join(mls.ErrKeyPackage, err))
+		return nil, fmt.Errorf("key package of %s: %w", who, errors.Join(mls.ErrKeyPackage, err))
 	}
 	kp := m.KeyPackage
 	if kp.CipherSuite != cs.ID() {
-		return nil, fmt.Errorf("key package of %s: %w: got one of %v, want %v", addr, errNoSuite, kp.CipherSuite, cs.ID())
+		return nil, fmt.Errorf("key package of %s: %w: got one of %v, want %v", who, errNoSuite, kp.CipherSuite, cs.ID())
 	}
 	if err := kp.Validate(cs, e.now()); err != nil {
-		return nil, fmt.Errorf("key package of %s: %w", addr, err)
+		return nil, fmt.Errorf("key package of %s: %w", who, err)
 	}
-	if !strings.EqualFold(string(kp.LeafNode.Credential.Identity), addr) {
-		return nil, fmt.Errorf("key package of %s: %w: it is %q's", addr, mls.ErrKeyPackage, kp.LeafNode.Credential.Identity)
+	acct, dev := parseMember(string(kp.LeafNode.Credential.Identity))
+	if acct != p.Address || dev != "" && dev != d.ID.String() {
+		return nil, fmt.Errorf("key package of %s: %w: it is %q's", who, mls.ErrKeyPackage, kp.LeafNode.Credential.Identity)
 	}
-	if _, ok := b.DeviceByKey(kp.LeafNode.SignatureKey); !ok {
-		return nil, fmt.Errorf("key package of %s: %w: not signed with the identity key %s publishes", addr, mls.ErrKeyPackage, addr)
+	if !bytes.Equal(kp.LeafNode.SignatureKey, d.IdentityKey) {
+		return nil, fmt.Errorf("key package of %s: %w: not signed with the identity key of device %s that %s lists", who, mls.ErrKeyPackage, d.ID, p.Address)
 	}
 	return kp, nil
 }
@@ -327,12 +341,15 @@ func (e *Engine) Invite(ctx context.Context, conv chatdb.ConvID, user string) er
 	}); err != nil {
 		return err
 	}
-	lone := len(g.Roster()) == 1
-	kp, err := e.inviteeKeyPackage(ctx, user, g.CipherSuite(), lone)
+	lone := len(roster(g)) == 1
+	kps, err := e.inviteeKeyPackages(ctx, user, g.CipherSuite(), lone)
 	if err != nil {
 		return err
 	}
-	if kp.CipherSuite != g.CipherSuite().ID() {
+	if len(kps) == 0 {
+		return fmt.Errorf("inviting %s: %w", user, identity.ErrNoDevice)
+	}
+	if kp := kps[0]; kp.CipherSuite != g.CipherSuite().ID() {
 		// The group is its creator's alone and the first invitee has no
 		// post-quantum key package: make it again in the invitee's
 		// suite, under a new id (the node may have ordered commits of
@@ -357,12 +374,14 @@ func (e *Engine) Invite(ctx context.Context, conv chatdb.ConvID, user string) er
 			return err
 		}
 	}
+	// The invitation also brings in any device of the members (the
+	// account's own other devices, after a group made offline) that is
+	// not in the group yet.
 	return e.commitChange(ctx, &c, func(g *mls.Group) (*change, error) {
-		if _, ok := leafOf(g, user); ok {
+		if len(leavesOf(g, user)) > 0 {
 			return nil, fmt.Errorf("%s: %w", user, ErrAlreadyMember)
 		}
-		out, err := g.AddMembers(kp)
-		return &change{out: out, welcomeTo: []string{user}}, err
+		return e.addChange(ctx, g, kps)
 	})
 }
 
@@ -388,13 +407,15 @@ func (e *Engine) Remove(ctx context.Context, conv chatdb.ConvID, user string) er
 	if !e.online {
 		return fmt.Errorf("removing %s: %w", user, ErrOffline)
 	}
+	// Every device of user goes; they get the commit as members of the
+	// epoch before it.
 	return e.commitChange(ctx, &c, func(g *mls.Group) (*change, error) {
-		leaf, ok := leafOf(g, user)
-		if !ok {
+		leaves := leavesOf(g, user)
+		if len(leaves) == 0 {
 			return nil, fmt.Errorf("%s: %w", user, ErrNotMember)
 		}
-		out, err := g.RemoveMembers(leaf)
-		return &change{out: out, notify: []string{user}}, err
+		out, err := g.RemoveMembers(leaves...)
+		return &change{out: out}, err
 	})
 }
 
@@ -452,22 +473,40 @@ func (e *Engine) Leave(ctx context.Context, conv chatdb.ConvID) error {
 	if !e.online {
 		return fmt.Errorf("leaving %s: %w", Label(c), ErrOffline)
 	}
-	var proposal []byte
+	// The account leaves, not only this device: it proposes the removal
+	// of each of its leaves, which other members commit (commitLeavers).
+	var proposals [][]byte
+	var ts []target
 	err = e.db.View(func(tx *chatdb.Tx) error {
 		g, err := e.loadGroup(tx, &c)
 		if err != nil {
 			return err
 		}
-		proposal, err = g.ProposeRemove(g.OwnLeaf())
-		return err
+		ts = e.leafTargets(members(g), g.OwnLeaf())
+		own := leavesOf(g, e.self)
+		slices.SortFunc(own, func(a, b mls.LeafIndex) int { // this device's last: its proposals need its leaf
+			return cmpBool(a == g.OwnLeaf(), b == g.OwnLeaf())
+		})
+		for _, l := range own {
+			proposal, err := g.ProposeRemove(l)
+			if err != nil {
+				return err
+			}
+			proposals = append(proposals, proposal)
+		}
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	outs, err := e.sealAll(ctx, &c, without(c.Members, e.self), ContentGroup, sealed.NewID(),
-		(&groupFrame{GroupID: c.GroupID, Message: proposal}).marshal())
-	if err != nil {
-		return err
+	var outs []chatdb.Outgoing
+	for _, proposal := range proposals {
+		o, err := e.sealTargets(ctx, &c, ts, ContentGroup, sealed.NewID(),
+			(&groupFrame{GroupID: c.GroupID, Message: proposal}).marshal())
+		if err != nil {
+			return err
+		}
+		outs = append(outs, o...)
 	}
 	err = e.db.Update(func(tx *chatdb.Tx) error {
 		for i := range outs {
@@ -512,10 +551,30 @@ func without(as []string, a string) []string {
 // the group's members before the commit.
 type change struct {
 	out *mls.CommitOutput
-	// welcomeTo get the Welcome.
-	welcomeTo []string
-	// notify also get the commit (removed members, so they learn it).
-	notify []string
+	// welcomeTo get the Welcome: the devices added. Every leaf of the
+	// epoch before the commit gets the commit, the removed ones included,
+	// so that they learn it.
+	welcomeTo []target
+}
+
+// addChange commits adding kps to g, and any device of g's members that
+// is missing or no longer listed (reconcileChange).
+func (e *Engine) addChange(ctx context.Context, g *mls.Group, kps []*mls.KeyPackage) (*change, error) {
+	ch, err := e.reconcileWith(ctx, g, kps)
+	if err == nil && ch == nil {
+		err = errNoChange
+	}
+	return ch, err
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }
 
 // commitChange makes op's commit on the group of c, has the group's home
@@ -543,7 +602,7 @@ func (e *Engine) commitChange(ctx context.Context, c *chatdb.Conversation, op fu
 		if err != nil {
 			return err
 		}
-		before := roster(g)
+		before, beforeLeaves, ownLeaf := roster(g), members(g), g.OwnLeaf()
 		ch, err := op(g)
 		if err != nil {
 			return err
@@ -591,32 +650,49 @@ func (e *Engine) commitChange(ctx context.Context, c *chatdb.Conversation, op fu
 			if err := e.saveGroup(tx, c, g); err != nil {
 				return err
 			}
-			return e.rosterChanged(tx, c, g, before, e.self)
+			return e.rosterChanged(ctx, tx, c, g, before, beforeLeaves, e.self)
 		}); err != nil {
 			return err
 		}
 		// Everyone who was in the group hears of the commit, and the
 		// removed; new members get the Welcome instead.
-		to := without(append(slices.Clone(before), ch.notify...), e.self)
-		outs, err := e.sealAll(ctx, c, to, ContentGroup, sealed.NewID(),
+		outs, err := e.sealTargets(ctx, c, e.leafTargets(beforeLeaves, ownLeaf), ContentGroup, sealed.NewID(),
 			(&groupFrame{GroupID: c.GroupID, Message: ch.out.Commit}).marshal())
 		if err != nil {
 			return err
 		}
 		if ch.out.Welcome != nil && len(ch.welcomeTo) > 0 {
-			wf := &welcomeFrame{Kind: c.Kind, Home: c.Home, Welcome: ch.out.Welcome}
-			if c.Kind == chatdb.KindGroup {
-				wf.Name = c.Name
+			// A new device of an account that was in the group (this one
+			// included) joins at once; a person invited accepts first.
+			var invited, joining []target
+			for _, t := range ch.welcomeTo {
+				if t.account == e.self || slices.Contains(before, t.account) {
+					joining = append(joining, t)
+				} else {
+					invited = append(invited, t)
+				}
 			}
-			body, err := wf.marshal()
-			if err != nil {
-				return err
+			for _, w := range []struct {
+				to     []target
+				member bool
+			}{{invited, false}, {joining, true}} {
+				if len(w.to) == 0 {
+					continue
+				}
+				wf := &welcomeFrame{Kind: c.Kind, Member: w.member, Home: c.Home, Welcome: ch.out.Welcome}
+				if c.Kind == chatdb.KindGroup {
+					wf.Name = c.Name
+				}
+				body, err := wf.marshal()
+				if err != nil {
+					return err
+				}
+				ws, err := e.sealTargets(ctx, c, w.to, ContentWelcome, sealed.NewID(), body)
+				if err != nil {
+					return err
+				}
+				outs = append(outs, ws...)
 			}
-			ws, err := e.sealAll(ctx, c, ch.welcomeTo, ContentWelcome, sealed.NewID(), body)
-			if err != nil {
-				return err
-			}
-			outs = append(outs, ws...)
 		}
 		if err := e.db.Update(func(tx *chatdb.Tx) error {
 			for i := range outs {
@@ -637,8 +713,9 @@ func (e *Engine) commitChange(ctx context.Context, c *chatdb.Conversation, op fu
 // fits checks that the commit and Welcome of ch fit in a sealed message
 // (sealed.MaxBodySize, under the node's payload limit) in their frames.
 // The post-quantum suite's keys are large: a Welcome carries the ratchet
-// tree, about 1.4 KiB per member, so a post-quantum group reaches the limit
-// at about 40 members (a classic one at about 350).
+// tree, about 1.4 KiB per member device (every device of a person is a
+// member), so a post-quantum group reaches the limit at about 40 devices
+// (a classic one at about 350).
 func fits(c *chatdb.Conversation, suite mls.CipherSuiteID, ch *change) error {
 	if n := len((&groupFrame{GroupID: c.GroupID, Message: ch.out.Commit}).marshal()); n > sealed.MaxBodySize {
 		return fmt.Errorf("%s: %w: the commit is %d bytes, a message at most %d%s", Label(*c), ErrTooLarge, n, sealed.MaxBodySize, largerGroupHint(suite))
@@ -666,7 +743,7 @@ func largerGroupHint(suite mls.CipherSuiteID) string {
 	if !mls.IsPostQuantum(suite) {
 		return ""
 	}
-	return "; a post-quantum group holds about 40 members for now: for a larger one, create a classic group (/cg NAME classic) and invite everyone there"
+	return "; a post-quantum group holds about 40 devices (every device of each member counts) for now: for a larger one, create a classic group (/cg NAME classic) and invite everyone there"
 }
 
 // epochOf returns the epoch of c's group as stored.
@@ -704,8 +781,10 @@ func (e *Engine) catchUp(ctx context.Context, c *chatdb.Conversation, commits []
 }
 
 // rosterChanged records the members after a commit, with a line for each
-// who joined or went; by is who committed.
-func (e *Engine) rosterChanged(tx *chatdb.Tx, c *chatdb.Conversation, g *mls.Group, before []string, by string) error {
+// account that joined or went and for each device a remaining account
+// added or lost; by is the account that committed, before and
+// beforeLeaves the accounts and leaves before the commit.
+func (e *Engine) rosterChanged(ctx context.Context, tx *chatdb.Tx, c *chatdb.Conversation, g *mls.Group, before []string, beforeLeaves []member, by string) error {
 	after := roster(g)
 	c.Members = after
 	for _, a := range after {
@@ -726,7 +805,34 @@ func (e *Engine) rosterChanged(tx *chatdb.Tx, c *chatdb.Conversation, g *mls.Gro
 			}
 		}
 	}
+	afterLeaves := members(g)
+	has := func(ms []member, m member) bool {
+		return slices.ContainsFunc(ms, func(x member) bool { return x.account == m.account && bytes.Equal(x.key, m.key) })
+	}
+	for _, m := range afterLeaves {
+		if slices.Contains(before, m.account) && !has(beforeLeaves, m) {
+			if err := e.systemLine(tx, c, "%s added a device %s", who(m.account, e.self), e.nameOf(ctx, m)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, m := range beforeLeaves {
+		if slices.Contains(after, m.account) && !has(afterLeaves, m) {
+			if err := e.systemLine(tx, c, "%s's device %s was removed from the group", m.account, e.nameOf(ctx, m)); err != nil {
+				return err
+			}
+		}
+	}
 	return tx.PutConversation(c)
+}
+
+// nameOf names m's device for a line.
+func (e *Engine) nameOf(ctx context.Context, m member) string {
+	p, err := e.resolveDevice(ctx, m.account, m.key)
+	if err != nil {
+		return identity.DeviceIDOf(m.key).String()
+	}
+	return deviceName(p, m.key)
 }
 
 func who(addr, self string) string {
@@ -766,22 +872,4 @@ func (e *Engine) resolveNoting(ctx context.Context, addr string) (client.Peer, *
 		return err
 	})
 	return b, change, err
-}
-
-// sealAll seals body to each address as one message id and returns the
-// outbox entries, one per recipient.
-func (e *Engine) sealAll(ctx context.Context, c *chatdb.Conversation, to []string, ctype uint16, id sealed.ID, body []byte) ([]chatdb.Outgoing, error) {
-	var outs []chatdb.Outgoing
-	for _, r := range to {
-		b, err := e.resolve(ctx, r)
-		if err != nil {
-			return nil, fmt.Errorf("keys of %s: %w", r, err)
-		}
-		env, err := sealed.Seal(r, b.Devices[0].HPKEKey, e.acct.Keys, e.self, sealed.Message{ID: id, Time: e.now(), ContentType: ctype, Body: body})
-		if err != nil {
-			return nil, err
-		}
-		outs = append(outs, chatdb.Outgoing{Conv: c.ID, Recipient: r, Payload: env, Created: e.now()})
-	}
-	return outs, nil
 }

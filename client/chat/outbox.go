@@ -154,6 +154,7 @@ func (e *Engine) prepare(ctx context.Context, o *chatdb.Outgoing) ([]client.Outg
 		return nil, err
 	}
 	var msg []byte
+	var ts []target
 	// The ratchet moves as the message is encrypted: the group state is
 	// saved before the message leaves.
 	if err := e.db.Update(func(tx *chatdb.Tx) error {
@@ -164,12 +165,13 @@ func (e *Engine) prepare(ctx context.Context, o *chatdb.Outgoing) ([]client.Outg
 		if msg, err = g.Encrypt(frame, nil); err != nil {
 			return err
 		}
+		ts = e.leafTargets(members(g), g.OwnLeaf())
 		return e.saveGroup(tx, &c, g)
 	}); err != nil {
 		return nil, err
 	}
 	body := (&groupFrame{GroupID: c.GroupID, Message: msg}).marshal()
-	entries, err := e.sealAll(ctx, &c, without(c.Members, e.self), ContentGroup, sealed.ID(o.MsgID), body)
+	entries, err := e.sealTargets(ctx, &c, ts, ContentGroup, sealed.ID(o.MsgID), body)
 	if err != nil {
 		return nil, err
 	}

@@ -41,6 +41,7 @@ func (e *Engine) Handle(ctx context.Context, msgs []protocol.Message) uint64 {
 		handled = m.Seq
 	}
 	e.commitLeavers(ctx)
+	e.reconcileLowest(ctx)
 	if e.usedKeyPackage && e.online {
 		// A Welcome used one of the KeyPackages: top them up now rather
 		// than at the next connect.
@@ -62,11 +63,25 @@ func (e *Engine) handleOne(ctx context.Context, m protocol.Message) error {
 	}
 	from := strings.ToLower(o.SenderAddress)
 	if err := e.verifySender(ctx, from, o); err != nil {
+		if o.ContentType == ContentGroup {
+			// Perhaps a device its account removed, still in a group:
+			// the group is checked again and the device taken out.
+			if f, perr := parseGroupFrame(o.Body); perr == nil {
+				_ = e.db.View(func(tx *chatdb.Tx) error {
+					if c, ok, err := e.groupConversation(tx, f.GroupID); err == nil && ok {
+						e.markStale(&c)
+					}
+					return nil
+				})
+			}
+		}
 		return e.unverified(from, o, err)
 	}
 	switch o.ContentType {
 	case sealed.ContentText:
 		return e.handleText(from, o)
+	case client.ContentSentCopy:
+		return e.handleSentCopy(from, o)
 	case ContentWelcome:
 		return e.handleWelcome(ctx, from, o.Body)
 	case ContentGroup:
@@ -173,6 +188,54 @@ func (e *Engine) handleText(from string, o *sealed.Opened) error {
 	})
 }
 
+// handleSentCopy files what another device of the account sent with qpc
+// send (a sent copy, client.SentCopy) as the account's own line in the DM
+// with its recipient, once per message id. Only the account itself sends
+// copies; verifySender checked that a current device of it signed this.
+func (e *Engine) handleSentCopy(from string, o *sealed.Opened) error {
+	if from != e.self {
+		e.status("a message from %s claiming to be a copy of your own was dropped", from)
+		return nil
+	}
+	sc, err := client.ParseSentCopy(o.Body)
+	if err != nil {
+		e.status("a copy of a message from your other device was dropped: %v", err)
+		return nil
+	}
+	if sc.ContentType != sealed.ContentText {
+		return nil // what else a device sends (MLS) reaches this one as a member
+	}
+	to, err := e.normalize(sc.To)
+	if err != nil || to == e.self {
+		e.status("a copy of a message from your other device was dropped: recipient %q", sc.To)
+		return nil
+	}
+	if now := e.now(); o.Time.Before(now.Add(-client.ReplayWindow)) || o.Time.After(now.Add(client.MaxClockSkew)) {
+		e.status("a copy of a message to %s from your other device was refused: signed %s, outside the accepted window", to, o.Time.UTC().Format(time.DateTime))
+		return nil
+	}
+	return e.db.Update(func(tx *chatdb.Tx) error {
+		id := chatdb.MsgID(o.ID)
+		c, ok, err := e.dmConversation(tx, to)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			c = e.newConversation(chatdb.KindDM, to, to)
+			if err := tx.PutConversation(&c); err != nil {
+				return err
+			}
+		}
+		if seen, err := tx.Seen(c.ID, e.self, id); err != nil || seen {
+			return err
+		}
+		if err := tx.MarkSeen(c.ID, e.self, id, e.now()); err != nil {
+			return err
+		}
+		return e.addLine(tx, &c, &chatdb.Message{ID: id, From: e.self, Time: o.Time, Text: string(sc.Body), Status: chatdb.StatusSent})
+	})
+}
+
 func (e *Engine) dmConversation(tx *chatdb.Tx, peer string) (chatdb.Conversation, bool, error) {
 	cs, err := tx.Conversations()
 	if err != nil {
@@ -250,14 +313,26 @@ func (e *Engine) handleWelcome(ctx context.Context, from string, body []byte) er
 		}
 		var c chatdb.Conversation
 		if f.Kind == chatdb.KindDM {
-			old, ok, err := e.dmConversation(tx, from)
+			// The DM's peer is the account in it that is not this one: the
+			// inviter, or, when another device of this account added this
+			// one, the person that device talks with.
+			peer := from
+			if from == e.self {
+				others := without(roster(g), e.self)
+				if len(others) != 1 {
+					e.status("an invitation to a DM from your other device was dropped: its members are %s", strings.Join(roster(g), ", "))
+					return nil
+				}
+				peer = others[0]
+			}
+			old, ok, err := e.dmConversation(tx, peer)
 			if err != nil {
 				return err
 			}
 			if ok && old.GroupID != nil && !old.Left && bytes.Compare(old.GroupID, g.GroupID()) < 0 {
 				return nil // ours wins; the peer switches to it on our Welcome
 			}
-			c = e.newConversation(chatdb.KindDM, from, from)
+			c = e.newConversation(chatdb.KindDM, peer, peer)
 			c.Home, c.GroupID, c.Members = f.Home, g.GroupID(), roster(g)
 			if err := tx.PutConversation(&c); err != nil {
 				return err
@@ -270,7 +345,30 @@ func (e *Engine) handleWelcome(ctx context.Context, from string, body []byte) er
 			if err := e.saveGroup(tx, &c, g); err != nil {
 				return err
 			}
-			if err := e.systemLine(tx, &c, "%s started an end-to-end encrypted DM with you", from); err != nil {
+			line := fmt.Sprintf("%s started an end-to-end encrypted DM with you", from)
+			if from == e.self {
+				line = fmt.Sprintf("your other device added this one to the DM with %s", peer)
+			}
+			if err := e.systemLine(tx, &c, "%s", line); err != nil {
+				return err
+			}
+		} else if from == e.self || f.Member && slices.ContainsFunc(members(g), func(m member) bool { return m.account == e.self && m.leaf != g.OwnLeaf() }) {
+			// This device joins a group its account is in already (added
+			// by the account's other device, or by a member who saw the
+			// group lacked it): nothing to accept.
+			c = e.newConversation(chatdb.KindGroup, f.Name, "")
+			c.Home, c.GroupID, c.Members = f.Home, g.GroupID(), roster(g)
+			if err := tx.PutConversation(&c); err != nil {
+				return err
+			}
+			if err := e.saveGroup(tx, &c, g); err != nil {
+				return err
+			}
+			by := "your other device"
+			if from != e.self {
+				by = from
+			}
+			if err := e.systemLine(tx, &c, "%s added this device to #%s, which you are in (members: %s)", by, f.Name, strings.Join(c.Members, ", ")); err != nil {
 				return err
 			}
 		} else {
@@ -326,7 +424,7 @@ func (e *Engine) processGroupMessage(ctx context.Context, tx *chatdb.Tx, c *chat
 	if commit && epoch < g.Epoch() {
 		return nil // a commit applied already (from the ordering node, say)
 	}
-	before := roster(g)
+	before, beforeLeaves := roster(g), members(g)
 	rec, err := g.ProcessMessage(msg)
 	if err != nil {
 		if errors.Is(err, mls.ErrGenerationConsumed) {
@@ -335,9 +433,11 @@ func (e *Engine) processGroupMessage(ctx context.Context, tx *chatdb.Tx, c *chat
 		e.status("a message in %s could not be read: %v", Label(*c), err)
 		return nil
 	}
-	sender := strings.ToLower(string(rec.Credential.Identity))
+	// The group names devices, people are accounts: the sealed sender is
+	// the account of the device that signed in the group.
+	sender, _ := parseMember(string(rec.Credential.Identity))
 	if from != "" && sender != from {
-		e.status("a message in %s was dropped: sealed by %s but signed in the group by %s", Label(*c), from, sender)
+		e.status("a message in %s was dropped: sealed by %s but signed in the group by %s", Label(*c), from, rec.Credential.Identity)
 		return nil
 	}
 	if err := e.saveGroup(tx, c, g); err != nil {
@@ -345,10 +445,24 @@ func (e *Engine) processGroupMessage(ctx context.Context, tx *chatdb.Tx, c *chat
 	}
 	switch rec.Kind {
 	case mls.KindApplication:
-		return e.chatMessage(tx, c, sender, rec.ApplicationData)
+		if err := e.checkSenderDevice(ctx, tx, c, beforeLeaves, rec.Sender); err != nil {
+			return err
+		}
+		return e.chatMessage(tx, c, sender, string(rec.Credential.Identity), rec.ApplicationData)
 	case mls.KindProposal:
-		if rec.Proposal != nil && rec.Proposal.Type == mls.ProposalRemove && rec.Proposal.Remove == rec.Sender {
-			e.leavers = append(e.leavers, leaver{conv: c.ID, leaf: rec.Sender})
+		// A member leaves with every device of its account: a device
+		// proposes the removal of its own leaf and of its account's
+		// others (Leave).
+		if rec.Proposal != nil && rec.Proposal.Type == mls.ProposalRemove {
+			if i := slices.IndexFunc(beforeLeaves, func(m member) bool { return m.leaf == rec.Proposal.Remove }); i >= 0 && beforeLeaves[i].account == sender {
+				e.leavers = append(e.leavers, leaver{conv: c.ID, leaf: rec.Proposal.Remove})
+				if sender == e.self && rec.Proposal.Remove == g.OwnLeaf() {
+					if e.leftElsewhere == nil {
+						e.leftElsewhere = map[chatdb.ConvID]bool{}
+					}
+					e.leftElsewhere[c.ID] = true
+				}
+			}
 		}
 		return nil
 	case mls.KindCommit:
@@ -357,9 +471,13 @@ func (e *Engine) processGroupMessage(ctx context.Context, tx *chatdb.Tx, c *chat
 			if err := tx.PutGroupState(c.ID, nil); err != nil {
 				return err
 			}
+			if sender == e.self || e.leftElsewhere[c.ID] {
+				delete(e.leftElsewhere, c.ID)
+				return e.systemLine(tx, c, "you left %s on your other device", Label(*c))
+			}
 			return e.systemLine(tx, c, "you were removed from %s by %s", Label(*c), sender)
 		}
-		if err := e.rosterChanged(tx, c, g, before, sender); err != nil {
+		if err := e.rosterChanged(ctx, tx, c, g, before, beforeLeaves, sender); err != nil {
 			return err
 		}
 		if err := e.checkMembers(ctx, tx, c, g); err != nil {
@@ -370,9 +488,11 @@ func (e *Engine) processGroupMessage(ctx context.Context, tx *chatdb.Tx, c *chat
 	return nil
 }
 
-// chatMessage files a decrypted chat frame from sender, once per message
-// id, and reports gaps in the sender's sequence numbers.
-func (e *Engine) chatMessage(tx *chatdb.Tx, c *chatdb.Conversation, sender string, data []byte) error {
+// chatMessage files a decrypted chat frame from sender (an account),
+// once per message id, and reports gaps in the sequence numbers of the
+// device that sent it (device, its credential: each device numbers its
+// messages on its own).
+func (e *Engine) chatMessage(tx *chatdb.Tx, c *chatdb.Conversation, sender, device string, data []byte) error {
 	f, err := parseChatFrame(data)
 	if err != nil {
 		e.status("a message from %s in %s was dropped: %v", sender, Label(*c), err)
@@ -387,7 +507,8 @@ func (e *Engine) chatMessage(tx *chatdb.Tx, c *chatdb.Conversation, sender strin
 	if c.Senders == nil {
 		c.Senders = map[string]uint64{}
 	}
-	last := c.Senders[sender]
+	device = strings.ToLower(device)
+	last := c.Senders[device]
 	if f.Seq > last+1 {
 		n := f.Seq - last - 1
 		if err := e.systemLine(tx, c, "%d message%s from %s missing (numbers %d-%d): lost or still on the way",
@@ -396,7 +517,7 @@ func (e *Engine) chatMessage(tx *chatdb.Tx, c *chatdb.Conversation, sender strin
 		}
 	}
 	if f.Seq > last {
-		c.Senders[sender] = f.Seq
+		c.Senders[device] = f.Seq
 	}
 	return e.addLine(tx, c, &chatdb.Message{ID: f.ID, From: sender, Time: f.Time, Text: f.Text})
 }

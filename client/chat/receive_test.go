@@ -54,7 +54,7 @@ func TestAMessageReceivedTwiceIsShownOnceAndGapsAreReported(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			return e.chatMessage(tx, &cur, "bob@a.example", f)
+			return e.chatMessage(tx, &cur, "bob@a.example", "bob@a.example", f)
 		}); err != nil {
 			t.Fatal(err)
 		}

@@ -60,18 +60,31 @@ var ErrFrame = errors.New("malformed chat frame")
 var ErrText = errors.New("bad message text")
 
 type welcomeFrame struct {
-	Kind    chatdb.Kind
+	Kind chatdb.Kind
+	// Member is set for a device of an account that is in the group
+	// already (another device of it is): it joins without an invitation
+	// to accept. It rides in the kind byte's high bit (memberFlag), which
+	// clients from before devices refuse; they have one device each, so
+	// they are never sent such a frame.
+	Member  bool
 	Home    string
 	Name    string
 	Welcome []byte
 }
+
+// memberFlag marks welcomeFrame.Member in the kind byte.
+const memberFlag = 0x80
 
 func (f *welcomeFrame) marshal() ([]byte, error) {
 	if len(f.Home) == 0 || len(f.Home) > 255 || len(f.Name) > MaxName {
 		return nil, fmt.Errorf("%w: home %d bytes, name %d bytes", ErrFrame, len(f.Home), len(f.Name))
 	}
 	b := make([]byte, 0, 4+len(f.Home)+len(f.Name)+len(f.Welcome))
-	b = append(b, frameVersion, byte(f.Kind), byte(len(f.Home)))
+	kind := byte(f.Kind)
+	if f.Member {
+		kind |= memberFlag
+	}
+	b = append(b, frameVersion, kind, byte(len(f.Home)))
 	b = append(b, f.Home...)
 	b = append(b, byte(len(f.Name)))
 	b = append(b, f.Name...)
@@ -82,7 +95,7 @@ func parseWelcomeFrame(b []byte) (*welcomeFrame, error) {
 	if len(b) < 3 || b[0] != frameVersion {
 		return nil, fmt.Errorf("%w: welcome: bad header", ErrFrame)
 	}
-	f := &welcomeFrame{Kind: chatdb.Kind(b[1])}
+	f := &welcomeFrame{Kind: chatdb.Kind(b[1] &^ memberFlag), Member: b[1]&memberFlag != 0}
 	if f.Kind != chatdb.KindDM && f.Kind != chatdb.KindGroup {
 		return nil, fmt.Errorf("%w: welcome: kind %d", ErrFrame, b[1])
 	}

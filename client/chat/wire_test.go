@@ -11,14 +11,16 @@ import (
 )
 
 func TestFramesRoundTrip(t *testing.T) {
-	w := &welcomeFrame{Kind: chatdb.KindGroup, Home: "n1.example.mesh", Name: "friends", Welcome: []byte("mls welcome")}
-	b, err := w.marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := parseWelcomeFrame(b)
-	if err != nil || got.Kind != w.Kind || got.Home != w.Home || got.Name != w.Name || !bytes.Equal(got.Welcome, w.Welcome) {
-		t.Fatalf("welcome: %+v %v", got, err)
+	for _, member := range []bool{false, true} {
+		w := &welcomeFrame{Kind: chatdb.KindGroup, Member: member, Home: "n1.example.mesh", Name: "friends", Welcome: []byte("mls welcome")}
+		b, err := w.marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := parseWelcomeFrame(b)
+		if err != nil || got.Kind != w.Kind || got.Member != member || got.Home != w.Home || got.Name != w.Name || !bytes.Equal(got.Welcome, w.Welcome) {
+			t.Fatalf("welcome: %+v %v", got, err)
+		}
 	}
 	g := &groupFrame{GroupID: []byte("0123456789abcdef"), Message: []byte("mls message")}
 	gg, err := parseGroupFrame(g.marshal())

@@ -54,6 +54,7 @@ func replCommands() []replCommand {
 		{name: "update-key", aliases: []string{"rotate-key"}, help: "give yourself new keys in the current group", run: (*REPL).cmdUpdateKey},
 		{name: "mesh", args: "peers [flags] | server <host:port>", help: "nodes nearby (mDNS), or move to another node", min: 1, max: -1, run: (*REPL).cmdMesh},
 		{name: "channel", args: "<create|join|share|send|recv|list|leave|stats> [args]", help: "broadcast channels, as qpc channel does", min: 1, max: -1, run: (*REPL).cmdChannel},
+		{name: "device", args: "list | approve <CODE> | remove <NAME> [force]", help: "your devices: list them, approve a machine that shows a link code (qpc device link), remove one (it leaves every group)", min: 1, max: 4, run: (*REPL).cmdDevice},
 		{name: "whoami", help: "your address, your node, your identity fingerprint", run: (*REPL).cmdWhoami},
 		{name: "help", help: "this list", run: (*REPL).cmdHelp},
 		{name: "quit", aliases: []string{"exit"}, help: "end (Ctrl-D too); queued messages are sent next time", run: (*REPL).cmdQuit},

@@ -11,6 +11,7 @@ import (
 	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
+	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/crypto/mls"
 	"github.com/quicprochat/qpc/protocol"
 )
@@ -39,6 +40,8 @@ type Engine interface {
 	UpdateKey(ctx context.Context, conv chatdb.ConvID) error
 	SafetyNumber(ctx context.Context, user string) (string, chatdb.Contact, error)
 	Verify(ctx context.Context, user string) error
+	DeviceAdded(ctx context.Context, d identity.Device) error
+	DeviceRemoved(ctx context.Context, id identity.DeviceID) error
 }
 
 var _ Engine = (*chat.Engine)(nil)
@@ -78,6 +81,9 @@ type Config struct {
 	// MeshPeers runs `qpc mesh peers args...`, writing what it prints to
 	// w; nil leaves /mesh peers out.
 	MeshPeers func(args []string, w io.Writer)
+	// Devices manages the account's devices for /device; nil leaves
+	// /device out (it says to use qpc device).
+	Devices Devices
 }
 
 // REPL is the interactive chat's terminal UI: it reads lines, runs the
@@ -90,6 +96,7 @@ type REPL struct {
 	io        LineIO
 	node      Node
 	meshPeers func(args []string, w io.Writer)
+	devices   Devices
 
 	mu     sync.Mutex
 	cur    chatdb.ConvID
@@ -101,7 +108,7 @@ type REPL struct {
 
 // New returns a REPL on cfg; Run runs it.
 func New(cfg Config) *REPL {
-	r := &REPL{eng: cfg.Engine, label: cfg.Label, io: cfg.IO, node: cfg.Node, meshPeers: cfg.MeshPeers, shown: map[chatdb.ConvID]uint64{}}
+	r := &REPL{eng: cfg.Engine, label: cfg.Label, io: cfg.IO, node: cfg.Node, meshPeers: cfg.MeshPeers, devices: cfg.Devices, shown: map[chatdb.ConvID]uint64{}}
 	r.setPrompt("no conversation")
 	return r
 }

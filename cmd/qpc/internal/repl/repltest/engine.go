@@ -11,6 +11,7 @@ import (
 
 	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/client/chatdb"
+	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/crypto/mls"
 	"github.com/quicprochat/qpc/protocol"
 )
@@ -34,6 +35,11 @@ type Engine struct {
 	// Contact is what SafetyNumber returns; Verified collects Verify's.
 	Contact  chatdb.Contact
 	Verified []string
+	// DevicesAdded and DevicesRemoved collect DeviceAdded's and
+	// DeviceRemoved's devices; DeviceErr, when set, is what both return.
+	DevicesAdded   []identity.Device
+	DevicesRemoved []identity.DeviceID
+	DeviceErr      error
 }
 
 // New returns the engine of the account self, user@domain, with no
@@ -317,4 +323,21 @@ func (f *Engine) Verify(_ context.Context, user string) error {
 	defer f.mu.Unlock()
 	f.Verified = append(f.Verified, f.addr(user))
 	return nil
+}
+
+// DeviceAdded records d, as the engine would add it to every group.
+func (f *Engine) DeviceAdded(_ context.Context, d identity.Device) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.DevicesAdded = append(f.DevicesAdded, d)
+	return f.DeviceErr
+}
+
+// DeviceRemoved records id, as the engine would remove it from every
+// group.
+func (f *Engine) DeviceRemoved(_ context.Context, id identity.DeviceID) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.DevicesRemoved = append(f.DevicesRemoved, id)
+	return f.DeviceErr
 }
