@@ -69,7 +69,11 @@ func (s *Session) SendText(ctx context.Context, to, text string, o SendOptions) 
 	}
 	// Every current device of the recipient gets the message, and every
 	// other device of the account a sent copy, so that all of them show
-	// the conversation.
+	// the conversation. Both lists are looked up again, not taken from
+	// what this session saw before: a device added or removed since then
+	// gets, or stops getting, this message.
+	s.acct.Forget(to)
+	s.acct.Forget(s.acct.Address())
 	outs, _, err := s.acct.SealAll(ctx, to, sealed.ContentText, []byte(text))
 	if err != nil {
 		return Sent{KeyChange: change}, err
