@@ -346,4 +346,3 @@ func TestRecoveryWithTheCodeKeepsTheAccountKeyAndAResetMakesANewOne(t *testing.T
 		t.Errorf("login on a device of before the reset: %v, want a RevokedError", err)
 	}
 }
-

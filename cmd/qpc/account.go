@@ -54,7 +54,7 @@ func (f *clientFlags) sessionConfig() session.Config {
 			f.fixedPassword = pw // for logging in again after a reconnect
 			return pw, f.typedPassword, nil
 		},
-		Notices: func(text string) { fmt.Fprintf(f.stderr, "qpc: %s\n", text) },
+		Notices:    func(text string) { fmt.Fprintf(f.stderr, "qpc: %s\n", text) },
 		OPAQUE:     opaqueConfig(),
 		PQOnly:     f.pqOnly,
 		DeviceName: f.deviceName,
