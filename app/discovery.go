@@ -62,6 +62,8 @@ func (n *Node) registerDiscoveryMetrics() {
 		{"qpc_mdns_answered_total", "mDNS queries answered.", func(s discovery.Stats) uint64 { return s.Answered }},
 		{"qpc_mdns_rate_limited_total", "mDNS answers deferred or dropped by the per-interface rate limit.", func(s discovery.Stats) uint64 { return s.RateLimited }},
 		{"qpc_mdns_send_errors_total", "mDNS packets that could not be sent.", func(s discovery.Stats) uint64 { return s.SendErrors }},
+		{"qpc_mdns_conflicts_total", "Times another responder on the link claimed this node's mDNS instance name.", func(s discovery.Stats) uint64 { return s.Conflicts }},
+		{"qpc_mdns_renames_total", "Times this node took a new mDNS instance name after a conflict.", func(s discovery.Stats) uint64 { return s.Renames }},
 	} {
 		get := c.get
 		r.MustCounterFunc(c.name, c.help, func() float64 { return float64(get(d.Stats())) })

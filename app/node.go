@@ -175,6 +175,12 @@ func NewNode(cfg config.Node, log *slog.Logger) (_ *Node, err error) {
 // the limits of cfg; fed and mesh are nil without federation.
 func (n *Node) newService(cfg config.Node, opaqueServer *opaque.Server, fed node.Federation, mesh node.Mesh) (*node.Service, error) {
 	return node.New(node.Config{
+		MDNSInstance: func() string {
+			if n.mdns == nil {
+				return ""
+			}
+			return n.mdns.Instance()
+		},
 		Identity: protocol.Identity{
 			Version:  version.Version,
 			Commit:   version.Commit,

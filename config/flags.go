@@ -44,9 +44,9 @@ func (c *Node) BindFlags(fs *flag.FlagSet) {
 	dur(&c.MessageTTL, "message-ttl", "how long undelivered messages are kept unless the sender asks otherwise")
 	dur(&c.MaxMessageTTL, "max-message-ttl", "the longest a sender may ask a message to be kept")
 	num(&c.MaxPayload, "max-payload", "largest message accepted, in bytes")
-	num(&c.MailboxMaxMessages, "mailbox-max-messages", "most messages one mailbox holds")
+	num(&c.MailboxMaxMessages, "mailbox-max-messages", "most messages one account's mailbox holds, all its devices' queues together")
 	fs.Int64Var(&c.MailboxMaxBytes, "mailbox-max-bytes", c.MailboxMaxBytes,
-		"most message bytes one mailbox holds (env "+EnvName("mailbox-max-bytes")+")")
+		"most message bytes one account's mailbox holds, all its devices' queues together (env "+EnvName("mailbox-max-bytes")+")")
 	num(&c.EnqueueRate, "enqueue-rate", "messages per second one connection may send (bursts of twice that)")
 	num(&c.MaxConnections, "max-connections", "most concurrent client connections")
 	num(&c.MaxConnectionsPerSource, "max-connections-per-source", "most client connections from one IPv4 address or IPv6 /64")

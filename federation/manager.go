@@ -842,10 +842,10 @@ func (m *Manager) lookupRoute(ctx context.Context, domain string) (*link, error)
 	return nil, err
 }
 
-// domainOf returns the domain of addr, "" if addr is not an address (which
-// no peer serves).
+// domainOf returns the domain of addr, "user@domain" or a device's
+// "user#device@domain", "" if addr is not one (which no peer serves).
 func domainOf(addr string) string {
-	a, err := protocol.ParseAddress(addr)
+	a, err := protocol.ParseRecipient(addr, "")
 	if err != nil {
 		return ""
 	}

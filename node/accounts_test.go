@@ -220,6 +220,9 @@ func TestDeletingAnAccountRevokesEveryConnectionOfItAndOnlyThose(t *testing.T) {
 		"UploadKeyPackages": func() error { return c2.UploadKeyPackages([][]byte{{1}}, nil) },
 		"FetchKeyPackage":   func() error { _, _, err := c2.FetchKeyPackage(ctx, "bob", 0); return err },
 		"KeyPackageCount":   func() error { _, _, err := c2.KeyPackageCount(0); return err },
+		"UseDevice":         func() error { return c2.UseDevice("0123456789abcdef") },
+		"RequestLink":       func() error { _, err := c2.RequestLink([]byte{1}, make([]byte, 32)); return err },
+		"LinkRequests":      func() error { _, err := c2.LinkRequests(); return err },
 		"DeleteAccount":     c2.DeleteAccount,
 		"ResumeSession":     func() error { _, err := c2.ResumeSession(tok); return err },
 	}

@@ -72,23 +72,28 @@ type Config struct {
 	// Channels keeps and relays broadcast channel posts; nil refuses
 	// channel calls.
 	Channels Channels
+	// MDNSInstance returns the instance name the node announces with
+	// mDNS now, for Health; nil without mDNS.
+	MDNSInstance func() string
 }
 
 // Service is the node's client-facing service.
 type Service struct {
-	id       protocol.Identity
-	limits   Limits
-	store    Store
-	opaque   *opaque.Server
-	log      *slog.Logger
-	obs      Observer
-	now      func() time.Time
-	started  time.Time
-	hub      *hub
-	fed      Federation // nil without federation
-	mesh     Mesh       // nil without store-and-forward
-	chanHub  *chanHub
-	channels Channels // nil without a channel relay
+	id      protocol.Identity
+	limits  Limits
+	store   Store
+	opaque  *opaque.Server
+	log     *slog.Logger
+	obs     Observer
+	now     func() time.Time
+	started time.Time
+	hub     *hub
+	fed     Federation // nil without federation
+	// mdnsInstance is Config.MDNSInstance.
+	mdnsInstance func() string
+	mesh         Mesh // nil without store-and-forward
+	chanHub      *chanHub
+	channels     Channels // nil without a channel relay
 
 	// Throttles of registration and login, per source address, per
 	// account name and for the node as a whole.
@@ -118,17 +123,18 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{
-		links:  newLinkRequests(),
-		id:     cfg.Identity,
-		limits: limits,
-		store:  cfg.Store,
-		opaque: cfg.OPAQUE,
-		log:    cfg.Log,
-		obs:    cfg.Observer,
-		now:    cfg.Now,
-		hub:    newHub(),
-		fed:    cfg.Federation,
-		mesh:   cfg.Mesh,
+		links:        newLinkRequests(),
+		id:           cfg.Identity,
+		limits:       limits,
+		store:        cfg.Store,
+		opaque:       cfg.OPAQUE,
+		log:          cfg.Log,
+		obs:          cfg.Observer,
+		now:          cfg.Now,
+		hub:          newHub(),
+		fed:          cfg.Federation,
+		mdnsInstance: cfg.MDNSInstance,
+		mesh:         cfg.Mesh,
 
 		chanHub:  newChanHub(),
 		channels: cfg.Channels,
@@ -158,6 +164,9 @@ func (s *Service) Limits() Limits { return s.limits }
 // Health reports the node's identity and uptime.
 func (s *Service) Health(ctx context.Context) (protocol.Health, error) {
 	h := protocol.Health{Identity: s.id, Uptime: s.now().Sub(s.started)}
+	if s.mdnsInstance != nil {
+		h.MDNSInstance = s.mdnsInstance()
+	}
 	if s.fed != nil {
 		h.Links = s.fed.Links()
 		h.FederationCA = s.fed.CommunityCA()

@@ -71,6 +71,23 @@ func ValidAddress(s string) error {
 	return nil
 }
 
+// ValidRecipient is ValidAddress that also takes a device's address,
+// "user#device@domain", exactly as ParseRecipient returns it: valid and
+// already lower case, with a domain.
+func ValidRecipient(s string) error {
+	if !strings.Contains(s, "@") {
+		return fmt.Errorf("%w %q: want user@domain or user#device@domain", ErrBadAddress, s)
+	}
+	a, err := ParseRecipient(s, "")
+	if err != nil {
+		return err
+	}
+	if a.String() != s {
+		return fmt.Errorf("%w %q: not as written (use %q)", ErrBadAddress, s, a)
+	}
+	return nil
+}
+
 // ParseRecipient is ParseAddress that also takes a bare "user", of the
 // domain home, and a device after the user, "user#device@domain" or
 // "user#device" (Address.Device; see ParseDevice); a leading '@' ("@bob",

@@ -16,7 +16,9 @@
 //     links, health, MLS commit claims.
 //   - One Address ("user@domain") and one Domain rule. Every layer parses
 //     an address with ParseAddress (or ParseRecipient, which also takes a
-//     bare name) and judges a domain with ValidDomain, so that the node's
+//     bare name and a device's "user#device@domain"; a node's stores name
+//     a device's mailbox queue "user#device", ParseQueue and QueueName)
+//     and judges a domain with ValidDomain, so that the node's
 //     --domain, the SAN of its federation certificate, the origin of the
 //     envelopes and posts it signs, its mDNS announcement and its route
 //     adverts cannot disagree about what a domain is. crypto/ca keeps a

@@ -23,4 +23,7 @@ type Health struct {
 	// trusts, for clients to check key answers with; nil without
 	// federation.
 	FederationCA [][]byte
+	// MDNSInstance is the instance name the node announces with mDNS
+	// (renamed after a conflict on the link); empty without mDNS.
+	MDNSInstance string
 }

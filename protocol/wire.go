@@ -19,6 +19,7 @@ func HealthToWire(h Health, w schemas.Health) error {
 		{w.SetPlatform, h.Platform},
 		{w.SetNodeId, h.NodeID},
 		{w.SetDomain, h.Domain},
+		{w.SetMdnsInstance, h.MDNSInstance},
 	} {
 		if err := set.fn(set.val); err != nil {
 			return err
@@ -365,6 +366,7 @@ func HealthFromWire(w schemas.Health) (Health, error) {
 		{"platform", w.Platform, &h.Platform},
 		{"nodeId", w.NodeId, &h.NodeID},
 		{"domain", w.Domain, &h.Domain},
+		{"mdnsInstance", w.MdnsInstance, &h.MDNSInstance},
 	} {
 		v, err := get.fn()
 		if err != nil {

@@ -21,7 +21,8 @@ func FuzzKeysFromWire(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	k := PublishedKeys{IdentityKey: bytes.Repeat([]byte{1}, 32), HPKEKey: bytes.Repeat([]byte{2}, 1216), Signature: bytes.Repeat([]byte{3}, 64), Published: time.UnixMilli(1000), Answer: []byte{4}}
+	k := PublishedKeys{IdentityKey: bytes.Repeat([]byte{1}, 32), HPKEKey: bytes.Repeat([]byte{2}, 1216), Signature: bytes.Repeat([]byte{3}, 64), Published: time.UnixMilli(1000), Answer: []byte{4},
+		AccountKey: bytes.Repeat([]byte{5}, 32), DeviceList: []byte("signed list")}
 	if err := KeysToWire(k, w); err != nil {
 		f.Fatal(err)
 	}
@@ -36,6 +37,9 @@ func FuzzKeysFromWire(f *testing.F) {
 		}
 		if id, _ := w.IdentityKey(); len(id) > 0 && &id[0] == &k.IdentityKey[0] {
 			t.Error("the identity key aliases the message")
+		}
+		if l, _ := w.DeviceList(); len(l) > 0 && &l[0] == &k.DeviceList[0] {
+			t.Error("the device list aliases the message")
 		}
 	})
 }
@@ -121,6 +125,9 @@ func FuzzParseRecipient(f *testing.F) {
 		b, err := ParseRecipient(a.String(), "other.mesh")
 		if err != nil || b != a {
 			t.Fatalf("ParseRecipient(%q) = %+v, but its text %q reads as %+v, %v", s, a, a.String(), b, err)
+		}
+		if err := ValidRecipient(a.String()); err != nil {
+			t.Errorf("the text %q of a parsed recipient is not valid: %v", a, err)
 		}
 		if a.Device != "" {
 			if _, err := ParseAddress(a.String()); err == nil {

@@ -20,6 +20,7 @@ func sampleHealth() Health {
 			{Address: "10.0.0.4:7000", State: LinkDown},
 		},
 		FederationCA: [][]byte{{1, 2, 3}},
+		MDNSInstance: "a.mesh (2)",
 	}
 }
 

@@ -249,6 +249,11 @@ struct Health @0xe3a9d6b4c8f2a1d7 {
   # their pin of the node (trust on first use, a change refused) and check
   # the answer of every key lookup for a user of another domain against it.
   federationCa @7 :List(Data);
+
+  # mdnsInstance is the DNS-SD instance name the node announces with mDNS
+  # now: its domain, or its domain with " (2)" and so on after another
+  # responder on the link claimed the name. Empty without mDNS.
+  mdnsInstance @8 :Text;
 }
 
 # FederationLink is the state of a node's link to one federation peer.

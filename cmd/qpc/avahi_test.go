@@ -20,8 +20,9 @@ type avahi struct {
 // startAvahi runs dbus-daemon and avahi-daemon (as root, without chroot)
 // in ns, limited to eth0. `ip netns exec` gives each its own mount
 // namespace, so a tmpfs on /run keeps avahi's pid file and socket apart
-// from any other avahi on the machine.
-func startAvahi(t *testing.T, tn *testNet, ns, hostName string) *avahi {
+// from any other avahi on the machine. publish holds more lines for the
+// [publish] section of its configuration.
+func startAvahi(t *testing.T, tn *testNet, ns, hostName string, publish ...string) *avahi {
 	t.Helper()
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "system_bus")
@@ -51,7 +52,8 @@ enable-wide-area=no
 [publish]
 publish-hinfo=no
 publish-workstation=no
-`, hostName)
+%s
+`, hostName, strings.Join(publish, "\n"))
 	for name, content := range map[string]string{"dbus.conf": dbusConf, "avahi-daemon.conf": avahiConf} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
@@ -76,6 +78,17 @@ publish-workstation=no
 		t.Fatalf("avahi-daemon did not start:\n%s", a.daemon.Logs())
 	}
 	return a
+}
+
+// publish has avahi publish a _quicprochat._udp service, the way a
+// service on a Linux host would, until the test ends.
+func (a *avahi) publish(t *testing.T, tn *testNet, instance string, port int, txt ...string) {
+	t.Helper()
+	args := append([]string{"env", "DBUS_SYSTEM_BUS_ADDRESS=" + a.bus, "avahi-publish", "-s", instance, "_quicprochat._udp", fmt.Sprint(port)}, txt...)
+	p := startLogProc(t, tn.command(a.ns, args...))
+	if !p.waitText(10*time.Second, "Established") {
+		t.Fatalf("avahi-publish did not publish %s:\n%s\navahi:\n%s", instance, p.Logs(), a.daemon.Logs())
+	}
 }
 
 // browse runs `avahi-browse -rpt _quicprochat._udp` in the daemon's

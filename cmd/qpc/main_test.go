@@ -28,6 +28,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(evilNodeEnv) != "" {
 		os.Exit(runEvilNode())
 	}
+	if os.Getenv(mdnsHelperEnv) != "" {
+		os.Exit(runMDNSHelper())
+	}
 	dir, err := os.MkdirTemp("", "qpc-test-bin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

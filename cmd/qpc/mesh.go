@@ -114,9 +114,11 @@ func runMeshPeers(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "qpc mesh peers: no qpc node answered within %s\n", *timeout)
 		return exitOK
 	}
-	rows := [][]string{{"DOMAIN", "ADDRESS", "IFACE", "NODE ID", "FINGERPRINT"}}
+	// The instance name tells apart two nodes of one domain, the second
+	// renamed "domain (2)" by mDNS probing.
+	rows := [][]string{{"DOMAIN", "INSTANCE", "ADDRESS", "IFACE", "NODE ID", "FINGERPRINT"}}
 	for _, p := range peers {
-		rows = append(rows, []string{p.Domain, p.DialAddr(), p.Interface, p.ID, p.Fingerprint})
+		rows = append(rows, []string{p.Domain, p.Instance, p.DialAddr(), p.Interface, p.ID, p.Fingerprint})
 	}
 	printTable(stdout, rows)
 	return exitOK

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/client"
+	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
 	"github.com/quicprochat/qpc/protocol"
 )
 
@@ -22,6 +23,9 @@ type statusJSON struct {
 	Commit       string `json:"commit"`
 	Platform     string `json:"platform"`
 	UptimeMillis int64  `json:"uptime_ms"`
+	// MDNSInstance is the name the node announces with mDNS; absent
+	// without mDNS.
+	MDNSInstance string `json:"mdns_instance,omitempty"`
 	// Links are the node's federation links; absent when it has none.
 	Links []linkJSON `json:"links,omitempty"`
 }
@@ -79,6 +83,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		out := statusJSON{
 			Server: addr, Fingerprint: fingerprint, NodeID: h.NodeID, Domain: h.Domain,
 			Version: h.Version, Commit: h.Commit, Platform: h.Platform, UptimeMillis: h.Uptime.Milliseconds(),
+			MDNSInstance: h.MDNSInstance,
 		}
 		for _, l := range h.Links {
 			lj := linkJSON{Domain: l.Domain, Address: l.Address, State: l.State.String(),
@@ -97,6 +102,11 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "version      qpc %s (%s) %s\n", h.Version, h.Commit, h.Platform)
 	fmt.Fprintf(stdout, "uptime       %s\n", h.Uptime.Truncate(time.Second))
 	fmt.Fprintf(stdout, "fingerprint  %s\n", fingerprint)
+	if h.MDNSInstance != "" {
+		// Another responder on the link may have made the node take a
+		// new name (" (2)"): what nearby laptops list it as.
+		fmt.Fprintf(stdout, "mdns name    %s\n", termtext.Safe(h.MDNSInstance))
+	}
 	printLinks(stdout, h.Links, time.Now())
 	return exitOK
 }

@@ -40,11 +40,11 @@ const (
 	// path can swap or strip them (stripped, the keys need a v1
 	// statement, which the home node did not sign).
 	answerContextV2 = "qpc key answer v2\x00"
-	linkContext   = "qpc link statement v1\x00"
-	sigLen        = ed25519.SignatureSize
-	answerHeader  = 1 + 8 + sigLen + 2
-	maxField      = 1<<16 - 1
-	maxDomain     = 253
+	linkContext     = "qpc link statement v1\x00"
+	sigLen          = ed25519.SignatureSize
+	answerHeader    = 1 + 8 + sigLen + 2
+	maxField        = 1<<16 - 1
+	maxDomain       = 253
 )
 
 // Keys are the published keys of one user, as a lookup answers them.

@@ -28,9 +28,16 @@ type BrowseConfig struct {
 const resendInterval = time.Second
 
 // Browse asks the local network once for qpc nodes and returns those that
-// answered within the timeout, with what they announced. It queries from
-// an ephemeral port, so responders answer it by unicast (RFC 6762 §6.7) and
-// it works beside any responder that holds port 5353.
+// answered within the timeout, with what they announced.
+//
+// It queries from an ephemeral port, asking for unicast answers: qpc nodes
+// and avahi answer such a query by unicast with its id (RFC 6762 §6.7),
+// OpenWrt's umdns by unicast with id 0. Some responders (bonjour-service,
+// and umdns for a query without the unicast bit) answer any query by
+// multicast with id 0 instead, so Browse also listens on UDP 5353, shared
+// with any responder on the host as the node's own socket is, and takes
+// the multicast responses that carry qpc services. Where 5353 cannot be
+// shared, it makes do with the unicast answers.
 func Browse(ctx context.Context, cfg BrowseConfig) ([]Peer, Stats, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 3 * time.Second
@@ -50,11 +57,28 @@ func Browse(ctx context.Context, cfg BrowseConfig) ([]Peer, Stats, error) {
 	if err4 != nil && err6 != nil {
 		return nil, Stats{}, errors.New("mDNS browse: no UDP socket could be opened")
 	}
+	// The shared sockets on 5353, for multicast answers; they need the
+	// groups joined on each interface, because IP_MULTICAST_ALL is off.
+	var shared []mconn
+	for _, fam := range []int{4, 6} {
+		c, err := listenMDNS(fam, Port, true)
+		if err != nil {
+			continue
+		}
+		defer c.Close()
+		for _, ifi := range ifaces {
+			c.join(&ifi)
+		}
+		shared = append(shared, c)
+	}
 
 	var idb [2]byte
 	rand.Read(idb[:])
 	q := browseQuery(nil)
 	q.ID = binary.BigEndian.Uint16(idb[:])
+	// QU: umdns answers a query without it at most once a minute per
+	// service, and by multicast; with it, always and by unicast.
+	q.Questions[0].QU = true
 	query, err := encodeMessage(q)
 	if err != nil {
 		return nil, Stats{}, err
@@ -83,14 +107,15 @@ func Browse(ctx context.Context, cfg BrowseConfig) ([]Peer, Stats, error) {
 	var st counters
 	table := NewTable("", nil)
 	type packet struct {
-		b     []byte
-		iface string
-		src   netip.Addr
+		b      []byte
+		iface  string
+		src    netip.AddrPort
+		shared bool // read on 5353: a multicast response, or one to another querier
 	}
 	packets := make(chan packet, 64)
 	done := make(chan struct{})
 	defer close(done)
-	read := func(c mconn) {
+	read := func(c mconn, shared bool) {
 		for {
 			buf := make([]byte, maxPacket+1)
 			n, idx, src, _, err := c.read(buf)
@@ -106,17 +131,20 @@ func Browse(ctx context.Context, cfg BrowseConfig) ([]Peer, Stats, error) {
 				continue // routed here: not an mDNS answer (RFC 6762 §11)
 			}
 			select {
-			case packets <- packet{b: buf[:n], iface: l.name, src: from}:
+			case packets <- packet{b: buf[:n], iface: l.name, src: netip.AddrPortFrom(from, src.Port()), shared: shared}:
 			case <-done:
 				return
 			}
 		}
 	}
 	if err4 == nil {
-		go read(c4)
+		go read(c4, false)
 	}
 	if err6 == nil {
-		go read(c6)
+		go read(c6, false)
+	}
+	for _, c := range shared {
+		go read(c, true)
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
@@ -144,10 +172,10 @@ func Browse(ctx context.Context, cfg BrowseConfig) ([]Peer, Stats, error) {
 				st.malformed.Add(1)
 				continue
 			}
-			if m.ID != q.ID {
-				continue // an answer to someone else's query
+			if !browseTakes(m, p.shared, p.src.Port(), q.ID) {
+				continue
 			}
-			h := ingest(m, p.src, p.iface, time.Now())
+			h := ingest(m, p.src.Addr(), p.iface, time.Now())
 			st.count(h.problems)
 			for _, sg := range h.sightings {
 				_, known := table.Lookup(sg.ann.ID)
@@ -157,6 +185,23 @@ func Browse(ctx context.Context, cfg BrowseConfig) ([]Peer, Stats, error) {
 			}
 		}
 	}
+}
+
+// browseTakes reports whether a one-shot browse that sent a query with id
+// qid takes message m, read from a sender's port on the shared 5353 socket
+// or on its own ephemeral one.
+func browseTakes(m *message, shared bool, port uint16, qid uint16) bool {
+	switch {
+	case !m.isResponse():
+		return false // a query: ours looped back, or someone else's
+	case shared:
+		// Multicast responses, ours or not, carry id 0; RFC 6762 §11:
+		// only one from port 5353 is a multicast DNS response.
+		return port == Port
+	}
+	// Unicast to our port: a legacy answer echoes our id (qpc nodes,
+	// avahi); umdns answers a QU question with id 0.
+	return m.ID == qid || m.ID == 0
 }
 
 func (c *counters) snapshot(t *Table) Stats {

@@ -37,3 +37,26 @@ func TestServiceRefusesABadAnnouncementBeforeOpeningSockets(t *testing.T) {
 		t.Errorf("err = %v, want ErrNoInterface", err)
 	}
 }
+
+func TestBrowseTakesUnicastAnswersWithItsIDOrZeroAndMulticastOnesFrom5353(t *testing.T) {
+	resp := func(id uint16) *message { return &message{ID: id, Flags: flagResponse | flagAuth} }
+	for _, tt := range []struct {
+		name   string
+		m      *message
+		shared bool
+		port   uint16
+		want   bool
+	}{
+		{"a legacy answer that echoes the query's id", resp(0x1234), false, Port, true},
+		{"a umdns answer to the QU question, id 0", resp(0), false, Port, true},
+		{"an answer to another query", resp(0x4321), false, Port, false},
+		{"a multicast answer from port 5353", resp(0), true, Port, true},
+		{"a response to 5353 from another port", resp(0), true, 40000, false},
+		{"a query heard on 5353", &message{}, true, Port, false},
+		{"a query sent to our port", &message{ID: 0x1234}, false, Port, false},
+	} {
+		if got := browseTakes(tt.m, tt.shared, tt.port, 0x1234); got != tt.want {
+			t.Errorf("%s: taken %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package discovery
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 )
@@ -48,6 +49,17 @@ func newResponder(ann Announcement, ttl time.Duration) *responder {
 		host: name{"qpc-" + ann.ID[:12], "local"},
 		ttl:  uint32(ttl / time.Second),
 	}
+}
+
+// label returns r's instance name as one string, the way DNS-SD browsers
+// show it.
+func (r *responder) label() string { return r.instance[0] }
+
+// named returns a copy of r that announces the instance label instead.
+func (r *responder) named(label string) *responder {
+	c := *r
+	c.instance = append(name{label}, serviceName...)
+	return &c
 }
 
 func (r *responder) ptr(ttl uint32) record {
@@ -133,7 +145,9 @@ func (r *responder) answer(q *message, addrs []netip.Addr, legacy bool) *message
 			if !r.knownAnswer(q, enum) {
 				add(&ans, enum)
 			}
-		case qu.Name.equal(r.instance):
+		case qu.Name.equal(r.instance) || isInstance(qu.Name, r.label()):
+			// A querier such as umdns asks for the instance with
+			// its dots split into labels.
 			if qu.Type == typeSRV || qu.Type == typeANY {
 				add(&ans, r.srv(r.ttl))
 				add(&extra, r.addrRecords(addrs, r.ttl, typeANY)...)
@@ -229,9 +243,24 @@ type goodbye struct {
 	instance string
 }
 
-// isServiceInstance reports whether n is <instance>._quicprochat._udp.local.
-func isServiceInstance(n name) bool {
-	return len(n) == len(serviceName)+1 && n[1:].equal(serviceName)
+// instanceOf returns the instance part of a service instance name,
+// <instance>._quicprochat._udp.local., as one string. The instance is
+// normally one label that may hold dots (RFC 6763 §4.3), but OpenWrt's
+// umdns splits an instance such as node-u.mesh at its dots into labels of
+// their own: any labels before the service name are the instance, joined
+// with dots again.
+func instanceOf(n name) (string, bool) {
+	if len(n) <= len(serviceName) || !n[len(n)-len(serviceName):].equal(serviceName) {
+		return "", false
+	}
+	return strings.Join(n[:len(n)-len(serviceName)], "."), true
+}
+
+// isInstance reports whether n names instance of the service, in either
+// form instanceOf accepts.
+func isInstance(n name, instance string) bool {
+	got, ok := instanceOf(n)
+	return ok && strings.EqualFold(got, instance)
 }
 
 // ingest reads the qpc services out of a response received from src on
@@ -242,16 +271,18 @@ func ingest(m *message, src netip.Addr, iface string, now time.Time) heard {
 		return h
 	}
 	type inst struct {
-		name          name
+		label         string
 		ptr, srv, txt *record
 	}
 	instances := map[string]*inst{}
 	var order []string
-	get := func(n name) *inst {
-		k := n.key()
+	// Instances are keyed by their joined, lowercased form, so that one
+	// named in one label and the same named in dot-split labels meet.
+	get := func(label string) *inst {
+		k := strings.ToLower(label)
 		in, ok := instances[k]
 		if !ok {
-			in = &inst{name: n}
+			in = &inst{label: label}
 			instances[k] = in
 			order = append(order, k)
 		}
@@ -265,12 +296,20 @@ func ingest(m *message, src netip.Addr, iface string, now time.Time) heard {
 			continue
 		}
 		switch {
-		case rec.Type == typePTR && rec.Name.equal(serviceName) && isServiceInstance(rec.Target):
-			get(rec.Target).ptr = rec
-		case rec.Type == typeSRV && isServiceInstance(rec.Name):
-			get(rec.Name).srv = rec
-		case rec.Type == typeTXT && isServiceInstance(rec.Name):
-			get(rec.Name).txt = rec
+		case rec.Type == typePTR && rec.Name.equal(serviceName):
+			if label, ok := instanceOf(rec.Target); ok {
+				get(label).ptr = rec
+			}
+		case rec.Type == typeSRV || rec.Type == typeTXT:
+			label, ok := instanceOf(rec.Name)
+			if !ok {
+				continue
+			}
+			if rec.Type == typeSRV {
+				get(label).srv = rec
+			} else {
+				get(label).txt = rec
+			}
 		case rec.Type == typeA || rec.Type == typeAAAA:
 			k := rec.Name.key()
 			hosts[k] = append(hosts[k], *rec)
@@ -278,7 +317,7 @@ func ingest(m *message, src netip.Addr, iface string, now time.Time) heard {
 	}
 	for _, k := range order {
 		in := instances[k]
-		label := in.name[0]
+		label := in.label
 		if (in.ptr != nil && in.ptr.TTL == 0) || (in.srv != nil && in.srv.TTL == 0) || (in.txt != nil && in.txt.TTL == 0) {
 			g := goodbye{instance: label}
 			if in.txt != nil {
@@ -313,14 +352,25 @@ func ingest(m *message, src netip.Addr, iface string, now time.Time) heard {
 		}
 		if in.srv != nil {
 			for _, a := range hosts[in.srv.Target.key()] {
-				if usable(a.Addr) && a.TTL > 0 && len(s.addrs) < maxPeerAddrs {
-					s.addrs = append(s.addrs, withZone(a.Addr, iface))
-					s.flush = s.flush || a.Flush
+				if !usable(a.Addr) || a.TTL == 0 || len(s.addrs) >= maxPeerAddrs {
+					continue
+				}
+				s.addrs = append(s.addrs, withZone(a.Addr, iface))
+				// RFC 6762 §10.2: a cache-flush record replaces the
+				// records of its own name, type and class: an A
+				// record flushes the IPv4 addresses, never the IPv6
+				// ones that avahi sends in another packet.
+				if a.Type == typeA {
+					s.flush4 = s.flush4 || a.Flush
+				} else {
+					s.flush6 = s.flush6 || a.Flush
 				}
 			}
 		}
-		if len(s.addrs) == 0 && usable(src) {
-			// No address records came along: the sender is the node.
+		if usable(src) && !slices.ContainsFunc(s.addrs, func(a netip.Addr) bool { return a.Is4() == src.Unmap().Is4() }) {
+			// No address of the sender's family came along (umdns
+			// sends none with its PTR, SRV and TXT): the sender is the
+			// node, on this family.
 			s.addrs = append(s.addrs, withZone(src, iface))
 		}
 		h.sightings = append(h.sightings, s)

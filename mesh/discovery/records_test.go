@@ -138,3 +138,72 @@ func TestWithoutAddressRecordsTheSenderIsTheNode(t *testing.T) {
 		t.Fatalf("sightings = %+v", h.sightings)
 	}
 }
+
+// umdnsStyle is a response the way OpenWrt's umdns sends one: id 0, the
+// PTR, SRV and TXT of an instance whose dots it split into labels, and no
+// address records.
+func umdnsStyle(instance string, ann Announcement, ttl uint32) *message {
+	inst := append(parseName(instance), serviceName...)
+	host := name{"router", "local"}
+	return &message{Flags: flagResponse | flagAuth, Answers: []record{
+		{Name: serviceName, Type: typePTR, Class: classIN, TTL: ttl, Target: inst},
+		{Name: inst, Type: typeSRV, Class: classIN, TTL: ttl, Target: host, Port: ann.Port},
+		{Name: inst, Type: typeTXT, Class: classIN, TTL: ttl, Text: ann.txt()},
+	}}
+}
+
+func TestAnInstanceSplitAtItsDotsIsFoundWhole(t *testing.T) {
+	src := netip.MustParseAddr("192.0.2.7")
+	h := ingest(roundTrip(t, umdnsStyle("node-u.mesh", testAnn, 120)), src, "br-lan", time.Now())
+	if len(h.sightings) != 1 || h.sightings[0].instance != "node-u.mesh" || h.sightings[0].ann != testAnn {
+		t.Fatalf("sightings = %+v, want node-u.mesh with the TXT's announcement", h.sightings)
+	}
+	if a := h.sightings[0].addrs; len(a) != 1 || a[0] != src {
+		t.Errorf("addrs = %v, want the sender's", a)
+	}
+	h = ingest(roundTrip(t, umdnsStyle("node-u.mesh", testAnn, 0)), src, "br-lan", time.Now())
+	if len(h.goodbyes) != 1 || h.goodbyes[0].instance != "node-u.mesh" {
+		t.Errorf("goodbyes = %+v, want node-u.mesh's", h.goodbyes)
+	}
+	// Names that only end like the service, or are the service itself,
+	// are no instance.
+	for _, n := range []string{"_quicprochat._udp.local", "_udp.local", "x._quicprochat._tcp.local"} {
+		if got, ok := instanceOf(parseName(n)); ok {
+			t.Errorf("instanceOf(%s) = %q, want none", n, got)
+		}
+	}
+	// The responder answers a question for its instance in split form.
+	r := newResponder(testAnn, DefaultTTL)
+	q := &message{Questions: []question{{Name: append(parseName(testAnn.Domain), serviceName...), Type: typeTXT, Class: classIN}}}
+	if resp := r.answer(roundTrip(t, q), testAddrs, false); resp == nil || len(resp.Answers) != 1 || resp.Answers[0].Type != typeTXT {
+		t.Errorf("answer to a split-name TXT question = %+v", resp)
+	}
+}
+
+// umdns answers over IPv4 and IPv6 separately, without address records:
+// the node keeps the sender's address of each family.
+func TestTheSendersAddressOfEachFamilyIsKept(t *testing.T) {
+	tab := NewTable("", nil)
+	now := time.Now()
+	for _, src := range []string{"192.0.2.7", "fe80::7"} {
+		h := ingest(roundTrip(t, umdnsStyle("node-u.mesh", testAnn, 120)), netip.MustParseAddr(src), "br-lan", now)
+		tab.update(h.sightings[0])
+	}
+	if p, _ := tab.Lookup(testAnn.ID); len(p.Addrs) != 2 || p.Addrs[0].String() != "192.0.2.7" || p.Addrs[1].String() != "fe80::7%br-lan" {
+		t.Errorf("addrs = %v, want the IPv4 and the IPv6 sender", p.Addrs)
+	}
+}
+
+func TestAPacketOfOneFamilyFlushesOnlyThatFamily(t *testing.T) {
+	r := newResponder(testAnn, DefaultTTL)
+	v4 := r.announcement(testAddrs[:1], 120) // A only, as avahi sends over IPv4
+	v6 := r.announcement(testAddrs[1:], 120) // AAAA only, over IPv6
+	h4 := ingest(roundTrip(t, v4), testAddrs[0], "eth0", time.Now())
+	h6 := ingest(roundTrip(t, v6), testAddrs[1], "eth0", time.Now())
+	if s := h4.sightings[0]; !s.flush4 || s.flush6 {
+		t.Errorf("an A-only packet flushes IPv4 %v, IPv6 %v; want IPv4 only", s.flush4, s.flush6)
+	}
+	if s := h6.sightings[0]; s.flush4 || !s.flush6 {
+		t.Errorf("an AAAA-only packet flushes IPv4 %v, IPv6 %v; want IPv6 only", s.flush4, s.flush6)
+	}
+}

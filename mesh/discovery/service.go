@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"slices"
@@ -66,13 +67,16 @@ type Stats struct {
 	UnknownVersion   uint64 // qpc TXT records with a ver= we do not speak
 	TableFull        uint64 // new peers dropped because the table held MaxPeers
 	OffLink          uint64 // packets from a source off the local link, ignored
-	Answered         uint64 // queries answered
+	Answered         uint64 // queries answered (once per family a query came in on)
 	RateLimited      uint64 // answers held back (multicast: sent later, once) or dropped (unicast) by the rate limit
 	SendErrors       uint64 // packets that could not be sent
+	Conflicts        uint64 // another responder claimed this node's instance name
+	Renames          uint64 // times this node took a new instance name after a conflict
 }
 
 type counters struct {
 	packets, malformed, badAnn, unknownVer, offLink, answered, rateLimited, sendErrors atomic.Uint64
+	conflicts, renames                                                                 atomic.Uint64
 }
 
 // count records the problems of an ingest.
@@ -92,7 +96,6 @@ func (c *counters) count(problems []error) {
 type Service struct {
 	cfg   Config
 	log   *slog.Logger
-	resp  *responder
 	table *Table
 	stats counters
 
@@ -100,9 +103,22 @@ type Service struct {
 	c6 mconn // nil when the host has no IPv6
 
 	mu        sync.Mutex
+	resp      *responder          // the records announced; replaced on a rename
 	ifaces    map[int]*ifaceState // by interface index
 	warned    map[string]bool     // configured interfaces reported missing
 	lastQuery []byte              // our latest query, to know it when it loops back
+	users     groupUsers          // sockets in the mDNS groups per interface, at the last check
+	// Probing (probe.go): while probing, the node neither announces nor
+	// answers; probesSent counts the probes of the current round.
+	probing    bool
+	probesSent int
+	nextProbe  time.Time
+	claimed    bool        // the instance name was announced: stopping says goodbye to it
+	nameNumber int         // n of instanceLabel: 1 until the first conflict
+	conflictAt []time.Time // recent conflicts, for the rule of 15 in 10 s
+	// queryNow asks the run loop for a query out of turn: a responder
+	// that is no known peer said it has _quicprochat._udp services.
+	queryNow bool
 
 	closeOnce sync.Once
 	readers   sync.WaitGroup
@@ -119,8 +135,11 @@ type ifaceState struct {
 	// Answers are rate limited per interface, so a flood of queries cannot
 	// make the node flood the link (RFC 6762 §6: a record is multicast at
 	// most once a second on an interface).
-	lastMulticast time.Time
-	deferred      *message // a multicast answer waiting for the rate limit
+	// Per family ([0] IPv4, [1] IPv6): a query is answered on the family
+	// it came in on, so a querier that asks over both gets one answer on
+	// each, not one on each for each query.
+	lastMulticast [2]time.Time
+	deferred      [2]*message // a multicast answer waiting for the rate limit
 	unicastWindow time.Time
 	unicastSent   int
 }
@@ -128,13 +147,14 @@ type ifaceState struct {
 // maxUnicastAnswers is how many unicast answers an interface gets a second.
 const maxUnicastAnswers = 10
 
-// allowAnswer reports whether an answer may be sent now, and counts it.
-func (st *ifaceState) allowAnswer(now time.Time, unicast bool) bool {
+// allowAnswer reports whether an answer on family fam (0 IPv4, 1 IPv6)
+// may be sent now, and counts it.
+func (st *ifaceState) allowAnswer(now time.Time, unicast bool, fam int) bool {
 	if !unicast {
-		if now.Sub(st.lastMulticast) < time.Second {
+		if now.Sub(st.lastMulticast[fam]) < time.Second {
 			return false
 		}
-		st.lastMulticast = now
+		st.lastMulticast[fam] = now
 		return true
 	}
 	if now.Sub(st.unicastWindow) >= time.Second {
@@ -149,6 +169,14 @@ func (st *ifaceState) allowAnswer(now time.Time, unicast bool) bool {
 
 func (st *ifaceState) has4() bool { return slices.ContainsFunc(st.addrs, netip.Addr.Is4) }
 func (st *ifaceState) has6() bool { return slices.ContainsFunc(st.addrs, netip.Addr.Is6) }
+
+// family returns the index of a's family in the per-family state.
+func family(a netip.Addr) int {
+	if a.Unmap().Is4() {
+		return 0
+	}
+	return 1
+}
 
 // New opens the mDNS sockets (sharing UDP 5353 with any other responder on
 // the host) and joins the multicast groups on the configured interfaces.
@@ -165,11 +193,12 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{
-		cfg:    cfg,
-		log:    log,
-		resp:   newResponder(cfg.Self, cfg.TTL),
-		ifaces: map[int]*ifaceState{},
-		warned: map[string]bool{},
+		cfg:        cfg,
+		log:        log,
+		resp:       newResponder(cfg.Self, cfg.TTL),
+		ifaces:     map[int]*ifaceState{},
+		warned:     map[string]bool{},
+		nameNumber: 1,
 	}
 	s.table = NewTable(cfg.Self.ID, s.logEvent)
 	for _, n := range cfg.Interfaces {
@@ -189,8 +218,120 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 	if err6 != nil {
 		log.Warn("mDNS over IPv6 unavailable", "err", err6)
 	}
-	s.refreshInterfaces(time.Now())
+	now := time.Now()
+	s.refreshInterfaces(now)
+	s.startProbing(now, randDuration(probeJitter))
 	return s, nil
+}
+
+// randDuration returns a random duration in [0, d).
+func randDuration(d time.Duration) time.Duration {
+	return time.Duration(rand.Int64N(int64(d)))
+}
+
+// Instance returns the DNS-SD instance name the node announces now: its
+// domain, or "domain (2)" and so on after another responder on the link
+// turned out to hold the name (RFC 6762 §9).
+func (s *Service) Instance() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.resp.label()
+}
+
+// startProbing starts a round of probes for the current instance name,
+// the first after wait; s.mu must be held or s not yet shared.
+func (s *Service) startProbing(now time.Time, wait time.Duration) {
+	s.probing, s.probesSent, s.nextProbe = true, 0, now.Add(wait)
+	for _, st := range s.ifaces {
+		st.announceLeft = 0
+	}
+}
+
+// probeDue sends the next probe when it is due, or claims the name when
+// probeGap passed after the last probe without a conflict.
+func (s *Service) probeDue(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.probing || now.Before(s.nextProbe) {
+		return
+	}
+	if s.probesSent < probeCount {
+		p := s.resp.probe()
+		for _, st := range s.ifaces {
+			s.sendMulticast(st, p)
+		}
+		s.probesSent++
+		s.nextProbe = now.Add(probeGap)
+		return
+	}
+	s.probing, s.claimed = false, true
+	for _, st := range s.ifaces {
+		st.announceLeft, st.nextAnnounce = announceCount, now
+	}
+	s.log.Debug("mDNS instance name claimed", "instance", s.resp.label())
+}
+
+// nextWake returns how long the run loop may sleep: a tick, or less when
+// a probe is due sooner.
+func (s *Service) nextWake(now time.Time) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.probing {
+		return max(min(tick, s.nextProbe.Sub(now)), time.Millisecond)
+	}
+	return tick
+}
+
+// conflict handles records another responder sent for this node's
+// instance name (RFC 6762 §8.1, §9); s.mu must be held. While probing,
+// the node gives the name up. Once it announced the name, the records are
+// compared as in a simultaneous probe (§8.2) and only the loser takes a
+// new name, the winner announcing again: two qpc nodes that meet after
+// both claimed one name end with one rename between them, not two.
+func (s *Service) conflict(now time.Time, theirs []record, from netip.AddrPort) {
+	s.stats.conflicts.Add(1)
+	if !s.probing && s.resp.tieBreak(theirs) > 0 {
+		s.log.Info("mDNS: another responder claims this node's instance name; defending it",
+			"instance", s.resp.label(), "from", from)
+		for _, st := range s.ifaces {
+			// At most once a second: a responder that never renames
+			// must not make the node announce on each of its packets.
+			if st.announceLeft == 0 && now.Sub(st.lastMulticast[0]) >= time.Second && now.Sub(st.lastMulticast[1]) >= time.Second {
+				st.announceLeft, st.nextAnnounce = 1, now
+			}
+		}
+		return
+	}
+	s.rename(now, from)
+}
+
+// rename gives up the instance name for the next one and probes for it;
+// s.mu must be held. It says no goodbye for the old name: the goodbye's
+// TXT record names this node, so peers would drop it from their tables
+// (and federation its link) until the new name is announced, a second or
+// more later; the other holder's cache-flush records replace this node's
+// old ones in every cache instead, and the peers' entries, kept by node
+// id, take the new name when it is announced.
+func (s *Service) rename(now time.Time, from netip.AddrPort) {
+	old := s.resp
+	s.claimed = false
+	s.nameNumber++
+	s.resp = old.named(instanceLabel(s.cfg.Self.Domain, s.nameNumber))
+	s.stats.renames.Add(1)
+	recent := s.conflictAt[:0]
+	for _, at := range s.conflictAt {
+		if now.Sub(at) < conflictWindow {
+			recent = append(recent, at)
+		}
+	}
+	s.conflictAt = append(recent, now)
+	wait := time.Duration(0)
+	if len(s.conflictAt) >= conflictBurst {
+		wait = conflictWait
+	}
+	s.startProbing(now, wait)
+	s.log.Warn("mDNS instance name taken on the link; renamed",
+		"old", old.label(), "instance", s.resp.label(), "from", from)
 }
 
 func (s *Service) closeConn4() {
@@ -228,6 +369,8 @@ func (s *Service) Stats() Stats {
 		Answered:         s.stats.answered.Load(),
 		RateLimited:      s.stats.rateLimited.Load(),
 		SendErrors:       s.stats.sendErrors.Load(),
+		Conflicts:        s.stats.conflicts.Load(),
+		Renames:          s.stats.renames.Load(),
 	}
 }
 
@@ -262,23 +405,33 @@ func (s *Service) Run(ctx context.Context) error {
 	for _, st := range s.ifaces {
 		names = append(names, st.ifi.Name)
 	}
+	instance := s.resp.label()
 	s.mu.Unlock()
 	slices.Sort(names)
-	s.log.Info("mDNS discovery running", "service", ServiceName, "instance", s.resp.instance.String(),
+	s.log.Info("mDNS discovery running", "service", ServiceName, "instance", instance,
 		"interfaces", names, "ttl", s.cfg.TTL)
 
-	t := time.NewTicker(tick)
+	t := time.NewTimer(0)
 	defer t.Stop()
+	<-t.C
 	now := time.Now()
 	nextQuery, queryGap := now, time.Second
 	maxGap := time.Duration(float64(s.cfg.TTL) * maxQueryFraction)
 	nextWatch := now.Add(watchInterval)
+	var lastQuery time.Time
 	for {
+		s.probeDue(now)
 		s.announceDue(now)
 		if !now.Before(nextQuery) {
 			s.query()
+			lastQuery = now
 			nextQuery = now.Add(queryGap)
 			queryGap = min(queryGap*2, maxGap)
+		} else if now.Sub(lastQuery) >= time.Second && s.takeQueryNow() {
+			// Out of turn, at most once a second; the schedule of the
+			// regular queries stays as it was.
+			s.query()
+			lastQuery = now
 		}
 		if !now.Before(nextWatch) {
 			if s.refreshInterfaces(now) {
@@ -289,6 +442,7 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		s.sendDeferred(now)
 		s.table.expire(now)
+		t.Reset(s.nextWake(now))
 		select {
 		case <-ctx.Done():
 			s.sayGoodbye()
@@ -446,7 +600,70 @@ func (s *Service) refreshInterfaces(now time.Time) bool {
 			changed = true
 		}
 	}
+	s.watchGroups(now)
 	return changed
+}
+
+// takeQueryNow reports and clears a request for a query out of turn.
+func (s *Service) takeQueryNow() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.queryNow
+	s.queryNow = false
+	return q
+}
+
+// newServiceType reports whether response m from from says, in a service
+// enumeration record (RFC 6763 §9), that its sender has _quicprochat._udp
+// services while the sender is none of the peers known. umdns sends such
+// records when it starts, but never the services themselves: a query out
+// of turn finds them in a second instead of at the next regular query, up
+// to 48 s later.
+func (s *Service) newServiceType(m *message, from netip.Addr, own []netip.Addr) bool {
+	if slices.Contains(own, from.WithZone("")) {
+		return false // our own answer to an enumeration query
+	}
+	found := false
+	for _, rec := range m.records() {
+		if rec.Type == typePTR && rec.TTL > 0 && rec.Name.equal(enumName) && rec.Target.equal(serviceName) {
+			found = true
+		}
+	}
+	if !found {
+		return false
+	}
+	for _, p := range s.table.Peers() {
+		for _, a := range p.Addrs {
+			if a.WithZone("") == from.WithZone("") {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// watchGroups announces again on an interface where another socket joined
+// the mDNS group since the last check (groups.go); s.mu must be held.
+func (s *Service) watchGroups(now time.Time) {
+	if users := readGroupUsers(); users != nil {
+		s.noteGroups(users, now)
+	}
+}
+
+// noteGroups takes the group memberships read at now; s.mu must be held.
+func (s *Service) noteGroups(users groupUsers, now time.Time) {
+	before := s.users
+	s.users = users
+	if before == nil || s.probing {
+		return // a baseline; or the name is not ours to announce yet
+	}
+	for idx, st := range s.ifaces {
+		was, known := before[idx]
+		if known && joinedMore(was, users[idx]) && st.announceLeft == 0 {
+			s.log.Debug("another socket joined the mDNS group; announcing again", "iface", st.ifi.Name)
+			st.announceLeft, st.nextAnnounce = 1, now
+		}
+	}
 }
 
 func (s *Service) join(st *ifaceState) {
@@ -478,10 +695,13 @@ func (s *Service) leave(st *ifaceState) {
 func (s *Service) announceDue(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.probing {
+		return // the name is not ours yet
+	}
 	for _, st := range s.ifaces {
 		if st.announceLeft > 0 && !now.Before(st.nextAnnounce) {
 			s.sendMulticast(st, s.resp.announcement(st.addrs, s.resp.ttl))
-			st.lastMulticast = now
+			st.lastMulticast = [2]time.Time{now, now}
 			st.announceLeft--
 			st.nextAnnounce = now.Add(announceGap)
 		}
@@ -516,9 +736,11 @@ func (s *Service) sendDeferred(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, st := range s.ifaces {
-		if st.deferred != nil && st.allowAnswer(now, false) {
-			s.sendMulticast(st, st.deferred)
-			st.deferred = nil
+		for fam, m := range st.deferred {
+			if m != nil && st.allowAnswer(now, false, fam) {
+				s.sendMulticastFamily(st, m, fam)
+				st.deferred[fam] = nil
+			}
 		}
 	}
 }
@@ -526,6 +748,9 @@ func (s *Service) sendDeferred(now time.Time) {
 func (s *Service) sayGoodbye() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.claimed {
+		return // nothing was announced under this name
+	}
 	for _, st := range s.ifaces {
 		s.sendMulticast(st, s.resp.announcement(st.addrs, 0))
 	}
@@ -539,12 +764,29 @@ func (s *Service) sendMulticast(st *ifaceState, m *message) {
 		s.log.Error("encoding an mDNS message", "err", err)
 		return
 	}
-	if s.c4 != nil && st.has4() {
+	s.sendToGroup(st, b, 0)
+	s.sendToGroup(st, b, 1)
+}
+
+// sendMulticastFamily sends m to the mDNS group of family fam (0 IPv4, 1
+// IPv6) on one interface, if it has an address of that family. s.mu must
+// be held.
+func (s *Service) sendMulticastFamily(st *ifaceState, m *message, fam int) {
+	b, err := encodeMessage(m)
+	if err != nil {
+		s.log.Error("encoding an mDNS message", "err", err)
+		return
+	}
+	s.sendToGroup(st, b, fam)
+}
+
+func (s *Service) sendToGroup(st *ifaceState, b []byte, fam int) {
+	if fam == 0 && s.c4 != nil && st.has4() {
 		if err := s.c4.write(b, st.ifi.Index, netip.AddrPortFrom(group4, Port)); err != nil {
 			s.sendFailed(st.ifi.Name, err)
 		}
 	}
-	if s.c6 != nil && st.has6() {
+	if fam == 1 && s.c6 != nil && st.has6() {
 		if err := s.c6.write(b, st.ifi.Index, netip.AddrPortFrom(group6.WithZone(st.ifi.Name), Port)); err != nil {
 			s.sendFailed(st.ifi.Name, err)
 		}
@@ -604,40 +846,7 @@ func (s *Service) handle(b []byte, ifIndex int, src netip.AddrPort, multicast bo
 		return
 	}
 	if !m.isResponse() {
-		if s.ownQuery(b, from, addrs) {
-			return // our own query, looped back: nothing to tell ourselves
-		}
-		legacy := from.Port() != Port
-		resp := s.resp.answer(m, addrs, legacy)
-		if resp == nil {
-			return
-		}
-		unicast := legacy || !multicast || slices.ContainsFunc(m.Questions, func(q question) bool { return q.QU })
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if st, ok := s.ifaces[ifIndex]; ok {
-			if !st.allowAnswer(time.Now(), unicast) {
-				s.stats.rateLimited.Add(1)
-				if !unicast {
-					// Answered as soon as the interface may multicast
-					// again (RFC 6762 §6: at most once a second), so
-					// a querier waits at most a second, not until its
-					// next query.
-					if st.deferred == nil {
-						wait := time.Until(st.lastMulticast.Add(time.Second))
-						time.AfterFunc(wait, func() { s.sendDeferred(time.Now()) })
-					}
-					st.deferred = resp
-				}
-				return
-			}
-			s.stats.answered.Add(1)
-			if unicast {
-				s.sendUnicast(st, resp, src)
-			} else {
-				s.sendMulticast(st, resp)
-			}
-		}
+		s.handleQuery(m, b, ifIndex, from, src, addrs, multicast)
 		return
 	}
 	// A response is only believed from the local link: RFC 6762 §11 asks
@@ -645,6 +854,15 @@ func (s *Service) handle(b []byte, ifIndex int, src netip.AddrPort, multicast bo
 	if from.Port() != Port {
 		return
 	}
+	newType := s.newServiceType(m, from.Addr(), addrs)
+	s.mu.Lock()
+	if theirs := s.resp.conflicting(m.records()); len(theirs) > 0 {
+		s.conflict(time.Now(), theirs, from)
+	}
+	if newType {
+		s.queryNow = true
+	}
+	s.mu.Unlock()
 	h := ingest(m, from.Addr(), iface, time.Now())
 	s.stats.count(h.problems)
 	for _, err := range h.problems {
@@ -660,6 +878,61 @@ func (s *Service) handle(b []byte, ifIndex int, src netip.AddrPort, multicast bo
 		if s.table.update(sg) && !known && sg.ann.Domain == s.cfg.Self.Domain {
 			s.log.Warn("another node announces this node's domain", "node_id", sg.ann.ID, "from", from)
 		}
+	}
+}
+
+// handleQuery answers query m, b on the wire, received on interface
+// ifIndex from src, on the family it came in on; while probing it only
+// looks for a simultaneous probe of the same name.
+func (s *Service) handleQuery(m *message, b []byte, ifIndex int, from, src netip.AddrPort, addrs []netip.Addr, multicast bool) {
+	if s.ownQuery(b, from, addrs) {
+		return // our own query, looped back: nothing to tell ourselves
+	}
+	legacy := from.Port() != Port
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.probing {
+		// RFC 6762 §8.2: another host probing for the same name at the
+		// same time; the lexicographically later records win. Our own
+		// probe, looped back, compares equal.
+		if theirs := s.resp.conflicting(m.Authorities); len(theirs) > 0 && s.resp.tieBreak(theirs) < 0 {
+			s.stats.conflicts.Add(1)
+			s.log.Debug("mDNS: lost a simultaneous probe; probing again", "instance", s.resp.label(), "from", from)
+			s.startProbing(now, lostTieWait)
+		}
+		return
+	}
+	resp := s.resp.answer(m, addrs, legacy)
+	if resp == nil {
+		return
+	}
+	unicast := legacy || !multicast || slices.ContainsFunc(m.Questions, func(q question) bool { return q.QU })
+	st, ok := s.ifaces[ifIndex]
+	if !ok {
+		return
+	}
+	fam := family(from.Addr())
+	if !st.allowAnswer(now, unicast, fam) {
+		s.stats.rateLimited.Add(1)
+		if !unicast {
+			// Answered as soon as the interface may multicast again
+			// on this family (RFC 6762 §6: at most once a second), so
+			// a querier waits at most a second, not until its next
+			// query.
+			if st.deferred[fam] == nil {
+				wait := time.Until(st.lastMulticast[fam].Add(time.Second))
+				time.AfterFunc(wait, func() { s.sendDeferred(time.Now()) })
+			}
+			st.deferred[fam] = resp
+		}
+		return
+	}
+	s.stats.answered.Add(1)
+	if unicast {
+		s.sendUnicast(st, resp, src)
+	} else {
+		s.sendMulticastFamily(st, resp, fam)
 	}
 }
 

@@ -24,7 +24,9 @@ func socketless(t *testing.T, logs *bytes.Buffer) *Service {
 		resp: newResponder(self, DefaultTTL),
 		ifaces: map[int]*ifaceState{7: {ifi: net.Interface{Index: 7, Name: "eth0"}, addrs: testAddrs,
 			nets: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("fe80::/64")}}},
-		warned: map[string]bool{},
+		warned:     map[string]bool{},
+		nameNumber: 1,
+		claimed:    true, // past probing: it answers (probe_test.go probes)
 	}
 	s.table = NewTable(self.ID, s.logEvent)
 	return s
@@ -108,15 +110,15 @@ func TestAFloodOfQueriesIsAnsweredAtALimitedRate(t *testing.T) {
 	if st := s.Stats(); st.Answered != 1 || st.RateLimited != 4 {
 		t.Errorf("multicast: stats = %+v, want 1 answered and 4 held back", st)
 	}
-	if s.ifaces[7].deferred == nil {
+	if s.ifaces[7].deferred[0] == nil {
 		t.Error("the held-back answer was dropped instead of deferred")
 	}
 	s.sendDeferred(time.Now().Add(500 * time.Millisecond))
-	if s.ifaces[7].deferred == nil {
+	if s.ifaces[7].deferred[0] == nil {
 		t.Error("the deferred answer went out within a second of the last")
 	}
 	s.sendDeferred(time.Now().Add(1100 * time.Millisecond))
-	if s.ifaces[7].deferred != nil {
+	if s.ifaces[7].deferred[0] != nil {
 		t.Error("the deferred answer did not go out after a second")
 	}
 	legacy := netip.MustParseAddrPort("192.0.2.1:40000")
@@ -125,6 +127,26 @@ func TestAFloodOfQueriesIsAnsweredAtALimitedRate(t *testing.T) {
 	}
 	if st := s.Stats(); st.Answered != 1+maxUnicastAnswers {
 		t.Errorf("unicast: stats = %+v, want %d answered", st, 1+maxUnicastAnswers)
+	}
+}
+
+// A querier that asks over IPv4 and IPv6 at once, as qpc nodes and avahi
+// do, gets one answer on each family: not four, two at once and two a
+// second later, as when one family's answer went out on both.
+func TestAQueryIsAnsweredOnceOnTheFamilyItCameIn(t *testing.T) {
+	s := socketless(t, &bytes.Buffer{})
+	q := mustEncode(t, browseQuery(nil))
+	s.handle(q, 7, from5353, true)
+	s.handle(q, 7, netip.MustParseAddrPort("[fe80::2%eth0]:5353"), true)
+	if st := s.Stats(); st.Answered != 2 || st.RateLimited != 0 {
+		t.Errorf("stats = %+v, want the IPv4 and the IPv6 query answered at once", st)
+	}
+	if d := s.ifaces[7].deferred; d[0] != nil || d[1] != nil {
+		t.Errorf("answers deferred: %v", d)
+	}
+	s.handle(q, 7, from5353, true)
+	if d := s.ifaces[7].deferred; d[0] == nil || d[1] != nil {
+		t.Errorf("a second IPv4 query within the second: deferred %v, want the IPv4 answer only", d)
 	}
 }
 
@@ -188,4 +210,33 @@ func mustEncode(t *testing.T, m *message) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// umdns says at start, in a service enumeration record, which service types
+// it has, but announces no service: the node asks out of turn when one that
+// is no known peer names qpc's.
+func TestAResponderNamingQpcsServiceTypeIsAskedAtOnce(t *testing.T) {
+	s := socketless(t, &bytes.Buffer{})
+	enum := mustEncode(t, &message{Flags: flagResponse | flagAuth, Answers: []record{
+		{Name: enumName, Type: typePTR, Class: classIN, TTL: 4500, Target: serviceName}}})
+	s.handle(enum, 7, netip.AddrPortFrom(testAddrs[0], Port), true) // its own answer, looped back
+	if s.takeQueryNow() {
+		t.Error("the node's own enumeration answer made it query")
+	}
+	peer := netip.MustParseAddrPort("192.0.2.9:5353")
+	s.handle(mustEncode(t, newResponder(testAnn, DefaultTTL).announcement([]netip.Addr{peer.Addr()}, 120)), 7, peer, true)
+	if len(s.Peers()) != 1 {
+		t.Fatal("the peer was not taken in")
+	}
+	s.handle(enum, 7, peer, true)
+	if s.takeQueryNow() {
+		t.Error("a known peer's enumeration answer made it query")
+	}
+	s.handle(enum, 7, netip.MustParseAddrPort("192.0.2.60:5353"), true)
+	if !s.takeQueryNow() {
+		t.Error("a new responder with qpc services did not make the node query")
+	}
+	if s.takeQueryNow() {
+		t.Error("one enumeration record asked for two queries")
+	}
 }

@@ -124,6 +124,7 @@ type entry struct {
 }
 
 type addrSeen struct {
+	heard time.Time // when it was last heard
 	until time.Time // when it lapses
 	iface string    // where it was heard
 }
@@ -200,11 +201,18 @@ type sighting struct {
 	ttl      time.Duration
 	addrTTL  time.Duration
 	heardAt  time.Time
-	// flush: the address records had the cache-flush bit, so they are all
-	// the addresses the node has on this link (RFC 6762 §10.2), and any
-	// other heard on iface is gone.
-	flush bool
+	// flush4, flush6: the A (AAAA) records had the cache-flush bit, so
+	// they are all the IPv4 (IPv6) addresses the node has on this link
+	// (RFC 6762 §10.2), and any other of that family heard on iface
+	// before the last second is gone. A record type flushes only its own
+	// type: avahi may send the A and the AAAA records in separate packets.
+	flush4, flush6 bool
 }
+
+// flushAge is how old a cached record must be for a cache-flush record to
+// remove it (RFC 6762 §10.2): records heard within the last second may
+// belong to the same announcement, sent in several packets.
+const flushAge = time.Second
 
 // update records a sighting. It reports false when the sighting was
 // dropped: the node itself, or a new peer while the table is full.
@@ -226,16 +234,18 @@ func (t *Table) update(s sighting) bool {
 		t.entries[s.ann.ID] = e
 	}
 	before := e.peer
-	if s.flush {
-		for a, seen := range e.addrs {
-			if seen.iface == s.iface && !slices.Contains(s.addrs, a) {
-				delete(e.addrs, a)
-			}
+	for a, seen := range e.addrs {
+		flush := s.flush4
+		if a.Is6() {
+			flush = s.flush6
+		}
+		if flush && seen.iface == s.iface && !slices.Contains(s.addrs, a) && s.heardAt.Sub(seen.heard) >= flushAge {
+			delete(e.addrs, a)
 		}
 	}
 	for _, a := range s.addrs {
 		if _, ok := e.addrs[a]; ok || len(e.addrs) < maxPeerAddrs {
-			e.addrs[a] = addrSeen{until: s.heardAt.Add(s.addrTTL), iface: s.iface}
+			e.addrs[a] = addrSeen{heard: s.heardAt, until: s.heardAt.Add(s.addrTTL), iface: s.iface}
 		}
 	}
 	e.peer = Peer{

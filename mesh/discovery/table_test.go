@@ -120,7 +120,7 @@ func TestACacheFlushAnnouncementReplacesTheAddressesOfItsLink(t *testing.T) {
 	other.iface = "wlan0"
 	tab.update(other)
 	s = sightingOf(idA, "a.mesh", t0.Add(time.Second), time.Minute, "192.0.2.1")
-	s.flush = true
+	s.flush4 = true
 	changed := tab.Changed()
 	tab.update(s)
 	p, _ := tab.Lookup(idA)
@@ -131,5 +131,40 @@ func TestACacheFlushAnnouncementReplacesTheAddressesOfItsLink(t *testing.T) {
 	case <-changed:
 	default:
 		t.Error("losing an address did not fire Changed")
+	}
+}
+
+// Avahi sends a node's A and AAAA records in separate packets, each with
+// the cache-flush bit: neither may flush the other's family, and records
+// heard within the last second stay (RFC 6762 §10.2).
+func TestACacheFlushRecordFlushesItsOwnTypeOnly(t *testing.T) {
+	var updates []string
+	tab := NewTable("", func(ev Event) { updates = append(updates, fmt.Sprint(ev.Kind, ev.Peer.Addrs)) })
+	t0 := time.Unix(1000, 0)
+	for i := range 10 {
+		at := t0.Add(time.Duration(i) * 3 * time.Second)
+		s4 := sightingOf(idA, "a.mesh", at, time.Minute, "192.0.2.1")
+		s4.flush4 = true
+		tab.update(s4)
+		s6 := sightingOf(idA, "a.mesh", at.Add(10*time.Millisecond), time.Minute, "fe80::1")
+		s6.flush6 = true
+		tab.update(s6)
+		if p, _ := tab.Lookup(idA); fmt.Sprint(p.Addrs) != "[192.0.2.1 fe80::1]" {
+			t.Fatalf("round %d: addrs = %v, want both", i, p.Addrs)
+		}
+	}
+	if fmt.Sprint(updates) != "[joined [192.0.2.1] updated [192.0.2.1 fe80::1]]" {
+		t.Errorf("events = %v, want a join and one update, no flapping", updates)
+	}
+	// Two packets of one announcement within a second: the second does
+	// not flush what the first brought.
+	a := sightingOf(idB, "b.mesh", t0, time.Minute, "192.0.2.2")
+	a.flush4 = true
+	tab.update(a)
+	b := sightingOf(idB, "b.mesh", t0.Add(300*time.Millisecond), time.Minute, "192.0.2.22")
+	b.flush4 = true
+	tab.update(b)
+	if p, _ := tab.Lookup(idB); len(p.Addrs) != 2 {
+		t.Errorf("addrs = %v, want both addresses of one announcement", p.Addrs)
 	}
 }

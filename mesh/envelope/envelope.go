@@ -24,9 +24,9 @@ const (
 	// MaxClockSkew is how far after the checking node's clock an envelope
 	// may claim to have been created.
 	MaxClockSkew = signed.MaxClockSkew
-	// MaxRecipient is the longest recipient: a 64-byte user name, '@' and
-	// a 253-byte domain.
-	MaxRecipient = 64 + 1 + 253
+	// MaxRecipient is the longest recipient: a 64-byte user name, '#' and
+	// a device id of 16 hex digits, '@' and a 253-byte domain.
+	MaxRecipient = 64 + 1 + protocol.DeviceIDLen + 1 + 253
 	// MaxPayload is the largest payload: the node's hard limit on a
 	// message, so that anything a node accepts from a client fits.
 	MaxPayload = 4 << 20
@@ -95,10 +95,11 @@ func (e *Envelope) ID() [32]byte {
 }
 
 // To returns the recipient, whose domain routes the envelope, parsed by
-// the one rule for addresses; the zero Address if the recipient is not
-// one (Verify and Sign refuse such an envelope).
+// the one rule for addresses (a device's, "user#device@domain", too); the
+// zero Address if the recipient is not one (Verify and Sign refuse such an
+// envelope).
 func (e *Envelope) To() protocol.Address {
-	a, err := protocol.ParseAddress(e.Recipient)
+	a, err := protocol.ParseRecipient(e.Recipient, "")
 	if err != nil {
 		return protocol.Address{}
 	}

@@ -30,7 +30,8 @@ func (e *Envelope) CheckFields() error {
 	return nil
 }
 
-// checkRecipient accepts "user@domain" as protocol.ValidAddress does:
+// checkRecipient accepts "user@domain", and a device's
+// "user#device@domain", as protocol.ValidRecipient does:
 // the user as for accounts on a node, the domain by the one domain rule
 // (what federation routes by and certificates name nodes by), both in
 // lower case, since the recipient is signed as it is.
@@ -38,7 +39,7 @@ func checkRecipient(r string) error {
 	if len(r) == 0 || len(r) > MaxRecipient {
 		return fmt.Errorf("envelope: %w: %d bytes, want 3 to %d", ErrRecipient, len(r), MaxRecipient)
 	}
-	if err := protocol.ValidAddress(r); err != nil {
+	if err := protocol.ValidRecipient(r); err != nil {
 		return fmt.Errorf("envelope: %w: %w", ErrRecipient, err)
 	}
 	return nil

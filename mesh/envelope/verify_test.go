@@ -14,6 +14,8 @@ import (
 // fields come before the clock and the signature.
 var badFields = []signedtest.Change[*Envelope]{
 	{Name: "an empty recipient is bad", Change: func(e *Envelope) { e.Recipient = "" }, Want: ErrRecipient},
+	{Name: "a device id that is not 16 hex digits is bad", Change: func(e *Envelope) { e.Recipient = "carol#0123@n3.example.mesh" }, Want: ErrRecipient},
+	{Name: "an uppercase device id is bad", Change: func(e *Envelope) { e.Recipient = "carol#0123456789ABCDEF@n3.example.mesh" }, Want: ErrRecipient},
 	{Name: "a recipient without a domain is bad", Change: func(e *Envelope) { e.Recipient = "carol" }, Want: ErrRecipient},
 	{Name: "a recipient with an empty user is bad", Change: func(e *Envelope) { e.Recipient = "@n3.example.mesh" }, Want: ErrRecipient},
 	{Name: "a recipient with an empty domain is bad", Change: func(e *Envelope) { e.Recipient = "carol@" }, Want: ErrRecipient},
@@ -36,7 +38,7 @@ var badFields = []signedtest.Change[*Envelope]{
 }
 
 func TestVerifyAcceptsEveryRecipientAndPayloadBound(t *testing.T) {
-	longest := strings.Repeat("c", 64) + "@" + signedtest.LongDomain(253)
+	longest := strings.Repeat("c", 64) + "#0123456789abcdef@" + signedtest.LongDomain(253)
 	if len(longest) != MaxRecipient {
 		t.Fatalf("the longest test recipient is %d bytes, want %d", len(longest), MaxRecipient)
 	}
@@ -50,6 +52,7 @@ func TestVerifyAcceptsEveryRecipientAndPayloadBound(t *testing.T) {
 		{"a user with dots, underscores and hyphens is fine", "c.a_r-o.l@n3.example.mesh", 1},
 		{"a single-character user and domain are fine", "c@n", 1},
 		{"a user starting with a digit is fine", "0carol@n3.example.mesh", 1},
+		{"a device of a user is fine", "carol#0123456789abcdef@n3.example.mesh", 1},
 		{"a recipient of MaxRecipient bytes is fine", longest, 1},
 	} {
 		e, err := Sign(signedtest.OriginKey, signedtest.Origin, c.recipient, signedtest.Filler(c.payload), created, signedtest.TTL, signedtest.MaxHops)

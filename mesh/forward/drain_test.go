@@ -344,3 +344,26 @@ func TestReceiveDeliversHoldsAndAnswersRepeatsAsDuplicateOrLooped(t *testing.T) 
 		t.Errorf("an envelope this node forwarded, handed back: %+v, want looped", looped[0])
 	}
 }
+
+func TestAnEnvelopeForADeviceIsDeliveredToThatDevicesQueue(t *testing.T) {
+	f := newDrainFixture(t, accept)
+	const desk = "00000000000000dd"
+	if err := f.st.CreateAccount(node.Account{User: "bob", Created: f.clock.now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.PutKeys("bob", protocol.PublishedKeys{IdentityKey: []byte{1}, HPKEKey: []byte{2}, Signature: []byte{3}},
+		node.Devices{Primary: "00000000000000aa", Current: []string{"00000000000000aa", desk}}); err != nil {
+		t.Fatal(err)
+	}
+	_, key, _ := ed25519.GenerateKey(nil)
+	env := relayedFrom(t, key, "n0.example.mesh", "bob#"+desk+"@"+self, "for the desk", f.clock.now(), 2, 8)
+	if got := f.e.Receive(context.Background(), n2, "n2id", incoming(t, env)); got[0].Outcome != Delivered {
+		t.Fatalf("the envelope for bob's desk: %v (%v)", got[0].Outcome, got[0].Err)
+	}
+	if msgs, _ := f.st.Fetch("bob#"+desk, 0, 10); len(msgs) != 1 || string(msgs[0].Payload) != "for the desk" {
+		t.Errorf("the desk's queue: %+v", msgs)
+	}
+	if msgs, _ := f.st.Fetch("bob", 0, 10); len(msgs) != 0 {
+		t.Errorf("the primary's queue got %d messages", len(msgs))
+	}
+}

@@ -128,7 +128,7 @@ func (e *Engine) Receive(ctx context.Context, from, fromID string, envs []*envel
 		}
 		if to := env.To(); to.Domain == e.cfg.Domain {
 			local = append(local, protocol.NewMessage{
-				Recipient: to.User, Payload: env.Payload, Enqueued: now, Expires: env.Expires(),
+				Recipient: protocol.QueueName(to.User, to.Device), Payload: env.Payload, Enqueued: now, Expires: env.Expires(),
 				MeshID: env.ID(), MeshExpires: env.Expires(), MeshFrom: from,
 			})
 			localIndex = append(localIndex, i)

@@ -84,10 +84,14 @@ func checkDB(db *bolt.DB, opts *Options) error {
 // buckets agree (checkMesh), as do the channel buckets (checkChannels)
 // and the commit sequencer's (checkMLS), within opts' bounds if not nil.
 func checkInvariants(tx *bolt.Tx, opts *Options) error {
-	accounts := tx.Bucket(bucketAccounts)
-	if accounts == nil {
-		return errors.New("no accounts bucket")
+	// A file of an older version lacks the buckets that came later, which
+	// Open adds: name the first missing one rather than read a nil bucket.
+	for _, name := range allBuckets {
+		if tx.Bucket(name) == nil {
+			return fmt.Errorf("no %s bucket (a file of an older version gets it when a node opens it)", name)
+		}
 	}
+	accounts := tx.Bucket(bucketAccounts)
 	wantExpiry := map[string]bool{}
 	err := accounts.ForEach(func(k, v []byte) error {
 		user := string(k)

@@ -156,7 +156,7 @@ func (s *Store) commit(batch []*commitReq) {
 	var after *int64
 	start := time.Now()
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		w := &commitTx{tx: tx, limits: s.opts.Limits, quota: s.opts.Mesh, chanQuota: s.opts.Channels, boxes: map[string]*mailbox{}, accts: map[string]*acctTotals{},
+		w := &commitTx{tx: tx, limits: s.opts.Limits, quota: s.opts.Mesh, chanQuota: s.opts.Channels, boxes: map[string]*mailbox{}, accts: map[string]*acctTotals{}, owners: map[string]ownerOf{},
 			mailBytes: s.mailBytes.Load()}
 		before = w.mailBytes
 		after = &w.mailBytes
@@ -215,6 +215,9 @@ type commitTx struct {
 	// accts holds the totals of each account this transaction wrote to,
 	// for the bounds that hold per account across its queues.
 	accts map[string]*acctTotals
+	// owners caches queueOwner's answer per queue name: a batch holds
+	// many messages for few queues.
+	owners map[string]ownerOf
 	// mailBytes is the payload bytes of all mailboxes with what this
 	// transaction added.
 	mailBytes int64

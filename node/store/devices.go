@@ -125,6 +125,12 @@ func queueOwner(tx *bolt.Tx, queue string) (owner, user string, err error) {
 	return protocol.QueueName(user, device), user, nil
 }
 
+// ownerOf is what queueOwner answered for one queue name.
+type ownerOf struct {
+	owner, user string
+	err         error
+}
+
 // accountOf returns the user of an owner key ("user" or "user#device").
 func accountOf(owner string) string {
 	for i := 0; i < len(owner); i++ {

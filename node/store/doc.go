@@ -126,9 +126,26 @@
 //	mlscommits        group id → bucket: uint64 epoch → commit entry
 //	mlsrecency        uint64 touched | group id → empty
 //	nameholds         user → name hold record (a deleted account's name, held until a time)
+//	devices           user → devices record (an account with a device list)
 //
 // meta also holds "mesh" → mesh totals record, "channels" → channel
 // totals record and "mls" → group totals record.
+//
+// Devices: an account's mailbox and key packages are one queue and one
+// set per device. They are filed under an owner key: the bare user name
+// for the account's legacy device, "user#device" (device: 16 lowercase hex
+// digits; '#' is in no user name) for every other device, in mailboxes,
+// mailboxmeta, msgexpiry, keypackages, lastresort and the suite buckets
+// alike. An account without a devices record has only the bare name's. The
+// legacy device is the primary of the first device list the account
+// published: it takes over what the account had before, so a file from
+// before devices needs no migration and the old mailbox's seqs go on. A
+// device's queue is made by the first message for it. When a device leaves
+// the list, its queue and key packages are deleted (the bare name's queue
+// stays, empty, with its last seq). The bounds of Options.Limits hold for
+// the sum of an account's queues, read from their queue records in the
+// transaction that enqueues. The devices bucket came after schema 1 was
+// released; Open adds it, empty, as it does the others.
 //
 // Message keys are big-endian sequence numbers, so cursor order is
 // sequence order; the queue record of a mailbox holds the last sequence number ever
@@ -185,9 +202,9 @@
 // flipped (so bytewise order is time order, also before 1970) and the
 // nanoseconds as a uint32 below 10⁹.
 //
-// Every record starts with a version byte, now 1, but for held, seen and
-// chan seen records, which have versions of their own (now 2) because only
-// they changed; their version 1 is still read. Decoding a record whose
+// Every record starts with a version byte, now 1, but for held, seen,
+// chan seen and keys records, which have versions of their own (now 2)
+// because only they changed; their version 1 is still read. Decoding a record whose
 // version is below the oldest this version reads fails with
 // ErrRecordTooOld, above the newest it knows with ErrRecordUnknown; a
 // truncated record, trailing bytes or an out-of-range field with
@@ -195,7 +212,9 @@
 // ErrSchemaTooOld and ErrSchemaUnknown.
 //
 //	account      version(1) | created(12) | OPAQUE registration record (rest)
-//	keys         version(1) | published(12) | len(4) identity key | len(4) HPKE key | len(4) signature
+//	keys         version(2) | published(12) | field identity key | field HPKE key | field signature | field account key | field device list
+//	             (version 1, still written for keys without a device list: without the last two)
+//	devices      version(1) | legacy device(8) | primary device(8) | count(1) | count × current device(8)
 //	message      version(1) | enqueued(12) | expires(12) | payload (rest)
 //	queue        version(1) | last seq(8) | count(8) | bytes(8)
 //	session      version(1) | expires(12) | user (rest, not empty)

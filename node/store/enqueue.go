@@ -93,7 +93,12 @@ func (w *commitTx) add(m protocol.NewMessage, rec []byte) (protocol.Receipt, err
 			return protocol.Receipt{Err: fmt.Errorf("store: enqueue to %q: %w", m.Recipient, refusal)}, nil
 		}
 	}
-	owner, user, err := queueOwner(w.tx, m.Recipient)
+	o, ok := w.owners[m.Recipient]
+	if !ok {
+		o.owner, o.user, o.err = queueOwner(w.tx, m.Recipient)
+		w.owners[m.Recipient] = o
+	}
+	owner, user, err := o.owner, o.user, o.err
 	if err != nil {
 		if !isUnknownUser(err) && !errors.Is(err, protocol.ErrDeviceRevoked) {
 			return protocol.Receipt{}, err

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -89,6 +90,9 @@ func writeLegacyStore(t *testing.T, path, user string, payloads []string) {
 func TestAStoreFromBeforeDevicesKeepsEveryMessageForTheFirstPrimary(t *testing.T) {
 	path := filepath.Join(t.TempDir(), FileName)
 	writeLegacyStore(t, path, "alice", []string{"m1", "m2", "m3"})
+	if err := Check(path); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "bucket (a file of an older version") {
+		t.Errorf("Check of a file that lacks newer buckets: %v, want ErrCorrupt naming the bucket", err)
+	}
 	s, err := Open(path, testOptions())
 	if err != nil {
 		t.Fatalf("Open of a store from before devices: %v", err)

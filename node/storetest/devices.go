@@ -296,3 +296,26 @@ func testDevicesAreCheckedAndTyped(t *testing.T, open Opener) {
 		t.Errorf("a device of an account without a list: %v, want ErrDeviceRevoked", rs[0].Err)
 	}
 }
+
+func testMessagesOfEveryDevicesQueueExpire(t *testing.T, open Opener) {
+	s := open(t, testConfig())
+	mustCreate(t, s, "alice")
+	putDevices(t, s, "alice", devA, devB)
+	enqueue(t, s, msg("alice#"+devB, "short", time.Minute), msg("alice#"+devB, "long", time.Hour), msg("alice", "short too", time.Minute))
+	n, err := s.Expire(t0.Add(time.Minute))
+	if err != nil || n != 2 {
+		t.Fatalf("Expire = %d, %v; want the two short ones", n, err)
+	}
+	if d, _, err := s.Depth("alice#" + devB); err != nil || d != 1 {
+		t.Errorf("b's queue after Expire holds %d, %v", d, err)
+	}
+	if d, _, err := s.Depth("alice"); err != nil || d != 0 {
+		t.Errorf("the primary's queue after Expire holds %d, %v", d, err)
+	}
+	if msgs, _, _, err := s.Totals(); err != nil || msgs != 1 {
+		t.Errorf("Totals after Expire = %d, %v", msgs, err)
+	}
+	if err := check(s); err != nil {
+		t.Error(err)
+	}
+}

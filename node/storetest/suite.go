@@ -146,6 +146,7 @@ var tests = []struct {
 	{"EachDeviceHasItsOwnKeyPackages", testEachDeviceHasItsOwnKeyPackages},
 	{"DeleteAccountRemovesEveryDevicesQueueAndKeyPackages", testDeleteAccountRemovesEveryDevicesQueueAndKeyPackages},
 	{"DevicesAreCheckedAndTyped", testDevicesAreCheckedAndTyped},
+	{"MessagesOfEveryDevicesQueueExpire", testMessagesOfEveryDevicesQueueExpire},
 
 	// Messages that come through the mesh.
 	{"EnqueueFromTheMeshStoresAnIDOnce", testEnqueueFromTheMeshStoresAnIDOnce},
