@@ -346,3 +346,59 @@ func TestRecoveryWithTheCodeKeepsTheAccountKeyAndAResetMakesANewOne(t *testing.T
 		t.Errorf("login on a device of before the reset: %v, want a RevokedError", err)
 	}
 }
+
+// TestALinkCarriesAHundredContactsAndEachDeviceCostsOneEnvelope links a
+// device to an account of 100 contacts and logs the time and the sync
+// bundle's size, and the bytes one text message costs per extra device
+// (the figures of issue 22's report).
+func TestALinkCarriesAHundredContactsAndEachDeviceCostsOneEnvelope(t *testing.T) {
+	n := startNode(t)
+	alice, bob := newPerson(t, n, "alice"), newPerson(t, n, "bob")
+	a1, b := alice.register(), bob.register()
+	ctx := ctxT(t)
+	var contacts []client.SyncContact
+	for i := range 100 {
+		k, err := identity.GenerateAccountKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := client.SyncContact{Address: "contact" + string(rune('a'+i/26)) + string(rune('a'+i%26)) + "@" + domain, AccountKey: k.Public()}
+		if i%3 == 0 {
+			c.Verified, c.VerifiedKey = true, k.Public()
+		}
+		contacts = append(contacts, c)
+	}
+	eng, err := a1.OpenChat(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if added, err := eng.ImportContacts(contacts); err != nil || added != 100 {
+		t.Fatalf("import: %d, %v", added, err)
+	}
+	eng.Close()
+
+	text := strings.Repeat("x", 100)
+	one, err := b.SendText(ctx, "alice", text, session.SendOptions{})
+	if err != nil || one.Envelopes != 1 {
+		t.Fatalf("send to one device: %+v, %v", one, err)
+	}
+	start := time.Now()
+	a2, approved := link(t, newPerson(t, n, "alice"), "desk", a1)
+	got := receive(t, a2)
+	took := time.Since(start)
+	if approved.Contacts != 100 || len(got) != 1 || got[0].Synced == nil || got[0].Synced.Contacts != 100 {
+		t.Fatalf("approved %+v; the new device read %+v; want 100 contacts", approved, got)
+	}
+	two, err := b.SendText(ctx, "alice", text, session.SendOptions{})
+	if err != nil || two.Envelopes != 2 {
+		t.Fatalf("send to two devices: %+v, %v", two, err)
+	}
+	// Alice's own send to bob: one for bob, one sent copy for her desk.
+	own, err := a1.SendText(ctx, "bob", text, session.SendOptions{})
+	if err != nil || own.Envelopes != 2 {
+		t.Fatalf("alice's send: %+v, %v", own, err)
+	}
+	t.Logf("link with 100 contacts: %s, sync bundle %d bytes", took.Round(time.Millisecond), approved.BundleSize)
+	t.Logf("a %d-byte text: %d bytes to one device, %d to two (+%d per extra device); alice's send with a sent copy %d bytes",
+		len(text), one.Bytes, two.Bytes, two.Bytes-one.Bytes, own.Bytes)
+}
