@@ -37,6 +37,9 @@ type Sent struct {
 	// KeyChange, when set, is a change of the recipient's account key to
 	// show with this send: seen now, or not yet shown at a send.
 	KeyChange *chat.KeyChange
+	// DeviceNotices are the devices the recipient added or removed since
+	// they were last seen, one line each, told once.
+	DeviceNotices []string
 	// Envelopes is how many sealed envelopes the message made (one per
 	// device of the recipient and per other device of the account), and
 	// Bytes their size together.
@@ -82,6 +85,10 @@ func (s *Session) SendText(ctx context.Context, to, text string, o SendOptions) 
 		return Sent{KeyChange: change}, fmt.Errorf("%s: %w", to, identity.ErrNoDevice)
 	}
 	sent := Sent{Recipient: outs[0].Recipient, ContactErr: s.Remember(ctx, to), KeyChange: change, Envelopes: len(outs)}
+	if p, err := s.acct.ResolvePeer(ctx, to); err == nil {
+		// A notice only: the message goes whether or not it can be kept.
+		sent.DeviceNotices, _ = eng.NoteDevices(p)
+	}
 	if pa, err := protocol.ParseRecipient(to, s.cur.Domain); err == nil {
 		sent.Recipient = pa.Account().String()
 	}

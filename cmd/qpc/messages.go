@@ -105,6 +105,9 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	if sent.KeyChange != nil && !*asJSON {
 		fmt.Fprintf(stderr, "qpc send: %s\n", sent.KeyChange)
 	}
+	for _, n := range sent.DeviceNotices {
+		fmt.Fprintf(stderr, "qpc send: %s\n", terminalSafe(n))
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w within %s (sending to %s)", client.ErrNoAnswer, f.timeout, *to)
