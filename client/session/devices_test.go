@@ -132,6 +132,13 @@ func mustMarshal(t *testing.T, k *identity.UserKeys) []byte {
 // it returns the new device's session and what Approve said.
 func link(t *testing.T, p *person, name string, approver *session.Session) (*session.Session, session.Approved) {
 	t.Helper()
+	return linkWith(t, p, name, approver, session.ApproveOptions{})
+}
+
+// linkWith is link with the approver's options o (its contacts are read
+// from the approver's chat database).
+func linkWith(t *testing.T, p *person, name string, approver *session.Session, o session.ApproveOptions) (*session.Session, session.Approved) {
+	t.Helper()
 	ctx := ctxT(t)
 	cfg := p.config()
 	cfg.DeviceName = name
@@ -148,7 +155,8 @@ func link(t *testing.T, p *person, name string, approver *session.Session) (*ses
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := approver.Approve(ctx, l.Code.String(), session.ApproveOptions{Contacts: contacts, Conversations: convs})
+	o.Contacts, o.Conversations = contacts, convs
+	a, err := approver.Approve(ctx, l.Code.String(), o)
 	if err != nil {
 		l.Close()
 		t.Fatalf("approve: %v", err)
@@ -399,4 +407,51 @@ func TestALinkCarriesAHundredContactsAndEachDeviceCostsOneEnvelope(t *testing.T)
 	t.Logf("link with 100 contacts: %s, sync bundle %d bytes", took.Round(time.Millisecond), approved.BundleSize)
 	t.Logf("a %d-byte text: %d bytes to one device, %d to two (+%d per extra device); alice's send with a sent copy %d bytes",
 		len(text), one.Bytes, two.Bytes, two.Bytes-one.Bytes, own.Bytes)
+}
+
+func TestADeviceGivenTheAccountKeyApprovesTheNext(t *testing.T) {
+	n := startNode(t)
+	alice := newPerson(t, n, "alice")
+	a1 := alice.register()
+	a2, _ := linkWith(t, newPerson(t, n, "alice"), "desk", a1, session.ApproveOptions{WithAccountKey: true})
+	if a2.HoldsAccountKey() {
+		t.Fatal("the desk holds the account key before it read the sync bundle")
+	}
+	if got := receive(t, a2); len(got) != 1 || got[0].Synced == nil || !got[0].Synced.AccountKey {
+		t.Fatalf("the desk read %+v; want the sync bundle with the account key", got)
+	}
+	if !a2.HoldsAccountKey() || a2.RecoveryCode() != a1.RecoveryCode() {
+		t.Fatal("the desk does not hold the account's key after the sync")
+	}
+	a3, approved := link(t, newPerson(t, n, "alice"), "lab", a2)
+	if approved.Device.Name != "lab" || len(a3.Account().List.Current()) != 3 {
+		t.Fatalf("approved by the desk: %+v; list %+v", approved, a3.Account().List)
+	}
+}
+
+func TestAnAccountOfBeforeDevicesIsRecoveredWithTheCodeOfItsOneKey(t *testing.T) {
+	n := startNode(t)
+	alice := newPerson(t, n, "alice")
+	oldKeys := writeV1State(t, alice)
+	acct, err := identity.AccountKeyFromSeed(oldKeys.Identity.Seed())
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := newPerson(t, n, "alice")
+	cfg := other.config()
+	cfg.DeviceName = "new"
+	r, err := session.Recover(ctxT(t), cfg, other.current(), identity.RecoveryCode(acct))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	cur := r.Account().List.Current()
+	if len(cur) != 2 || !cur[0].IdentityKey.Equal(oldKeys.IdentityPublic()) || !r.Account().List.AccountKey.Equal(oldKeys.IdentityPublic()) {
+		t.Fatalf("list after the recovery %+v; want the old key first and as account key, and the new device", r.Account().List)
+	}
+	// The old machine migrates onto the list the recovery published.
+	old := alice.mustLogin()
+	if !old.State().Migrated() || old.Account().List.Seq != r.Account().List.Seq {
+		t.Errorf("the old machine after the recovery: migrated %v, list %+v", old.State().Migrated(), old.Account().List)
+	}
 }
