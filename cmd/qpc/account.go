@@ -139,7 +139,9 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 	}
 	defer s.Close()
 	uploadKeyPackages(ctx, s, stderr)
-	fmt.Fprintf(stdout, "registered %s\nsafety number %s\n", addr, s.Account().Keys.Fingerprint())
+	// The account key is what contacts know the account by (the safety
+	// number is made of it), not this device's key.
+	fmt.Fprintf(stdout, "registered %s\naccount key  %s\n", addr, identity.Fingerprint(s.Account().List.AccountKey))
 	fmt.Fprintf(stdout, "this device  %q (id %s)\n", s.State().DeviceName, s.Account().Device)
 	printRecoveryCode(stdout, stderr, s.RecoveryCode(), *qr)
 	return exitOK
