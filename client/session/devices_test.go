@@ -455,3 +455,14 @@ func TestAnAccountOfBeforeDevicesIsRecoveredWithTheCodeOfItsOneKey(t *testing.T)
 		t.Errorf("the old machine after the recovery: migrated %v, list %+v", old.State().Migrated(), old.Account().List)
 	}
 }
+
+func TestAMessageToOneselfFromTheOnlyDeviceArrivesThere(t *testing.T) {
+	n := startNode(t)
+	a := newPerson(t, n, "alice").register()
+	if _, err := a.SendText(ctxT(t), "alice", "note to self", session.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := receive(t, a); len(got) != 1 || string(got[0].Body) != "note to self" || !got[0].Verified {
+		t.Fatalf("alice read %+v", got)
+	}
+}

@@ -82,7 +82,20 @@ func (s *Session) SendText(ctx context.Context, to, text string, o SendOptions) 
 		return Sent{KeyChange: change}, err
 	}
 	if len(outs) == 0 {
-		return Sent{KeyChange: change}, fmt.Errorf("%s: %w", to, identity.ErrNoDevice)
+		// A message to oneself from the only device: SealAll leaves the
+		// sending device out, so it goes to this device's own queue.
+		self := protocol.Address{User: strings.ToLower(s.cur.User), Domain: strings.ToLower(s.cur.Domain)}
+		if pa, err := protocol.ParseRecipient(to, s.cur.Domain); err != nil || pa.Account() != self {
+			return Sent{KeyChange: change}, fmt.Errorf("%s: %w", to, identity.ErrNoDevice)
+		}
+		if s.state.Migrated() {
+			self.Device = s.acct.Device.String()
+		}
+		out, _, err := s.acct.Seal(ctx, self.String(), sealed.ContentText, []byte(text))
+		if err != nil {
+			return Sent{KeyChange: change}, err
+		}
+		outs = []client.Outgoing{out}
 	}
 	sent := Sent{Recipient: outs[0].Recipient, ContactErr: s.Remember(ctx, to), KeyChange: change, Envelopes: len(outs)}
 	if p, err := s.acct.ResolvePeer(ctx, to); err == nil {
