@@ -416,6 +416,7 @@ func (l *Link) approved(ctx context.Context) (*client.Peer, error) {
 			if aerr != nil {
 				return nil, nil // try again at the next poll
 			}
+			l.au.c.Close()
 			l.au = au
 			return nil, nil
 		default:
