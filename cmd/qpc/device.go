@@ -440,3 +440,40 @@ func printRecoveryCode(stdout, stderr io.Writer, code string, qr bool) {
 		}
 	}
 }
+
+// sessionDevices is the account's devices as the REPL's /device manages
+// them (devchat's repl.Devices: List, Approve, Remove), through the same
+// session calls as qpc device. eng is the REPL's open chat engine: the
+// contacts for the new device are read from it, since the REPL holds the
+// chat database.
+//
+// TODO(lead): when devchat's repl.Config.Devices is on main, set it in
+// runRepl to sessionDevices{s: s, eng: eng}.
+type sessionDevices struct {
+	s   *session.Session
+	eng *chat.Engine
+}
+
+// List returns the account's verified device list and this device's id.
+func (d sessionDevices) List(ctx context.Context) (*identity.DeviceList, identity.DeviceID, error) {
+	l, err := d.s.Devices(ctx)
+	return l, d.s.Account().Device, err
+}
+
+// Approve adds the machine that shows code and seals it the contacts.
+func (d sessionDevices) Approve(ctx context.Context, code string) (identity.Device, error) {
+	var o session.ApproveOptions
+	if d.eng != nil {
+		var err error
+		if o.Contacts, o.Conversations, err = d.eng.SyncContents(); err != nil {
+			return identity.Device{}, err
+		}
+	}
+	a, err := d.s.Approve(ctx, code, o)
+	return a.Device, err
+}
+
+// Remove revokes the current device called name.
+func (d sessionDevices) Remove(ctx context.Context, name string, force bool) (identity.Device, error) {
+	return d.s.RemoveDevice(ctx, name, force)
+}
