@@ -202,7 +202,8 @@ type ApproveOptions struct {
 	Conversations []client.SyncConversation
 }
 
-// Approve finds the pending link request made with code (the link code the
+// Approve (on the account's current connection, Account().Client, which a
+// follower may have replaced) finds the pending link request made with code (the link code the
 // new machine shows), adds the device it asks for to the account's list,
 // publishes the list and seals the sync bundle (contacts, verification
 // marks, channels) to the new device. A code that does not parse is
@@ -216,7 +217,7 @@ func (s *Session) Approve(ctx context.Context, code string, o ApproveOptions) (A
 	if s.acct.AccountKey == nil {
 		return Approved{}, ErrNoAccountKey
 	}
-	reqs, err := s.c.LinkRequests(ctx)
+	reqs, err := s.acct.Client.LinkRequests(ctx)
 	if err != nil {
 		return Approved{}, err
 	}
@@ -259,7 +260,7 @@ func (s *Session) Approve(ctx context.Context, code string, o ApproveOptions) (A
 	to := protocol.Address{User: strings.ToLower(s.cur.User), Domain: strings.ToLower(s.cur.Domain), Device: a.Device.ID.String()}
 	out, _, err := s.acct.Seal(ctx, to.String(), client.ContentDeviceSync, raw)
 	if err == nil {
-		_, err = s.c.Enqueue(ctx, out)
+		_, err = s.acct.Client.Enqueue(ctx, out)
 	}
 	if err != nil {
 		return a, fmt.Errorf("device %q added, but its contacts could not be sent: %w", a.Device.Name, err)
