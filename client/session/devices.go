@@ -202,13 +202,14 @@ type ApproveOptions struct {
 	Conversations []client.SyncConversation
 }
 
-// Approve (on the account's current connection, Account().Client, which a
-// follower may have replaced) finds the pending link request made with code (the link code the
+// Approve finds the pending link request made with code (the link code the
 // new machine shows), adds the device it asks for to the account's list,
 // publishes the list and seals the sync bundle (contacts, verification
 // marks, channels) to the new device. A code that does not parse is
 // identity.ErrBadLinkCode; one that matches no pending request (mistyped,
 // expired) ErrNoLinkRequest. It needs the account key (ErrNoAccountKey).
+// It talks on Account().Client, which a follower replaces after a
+// reconnect, not on the connection the Session logged in on.
 func (s *Session) Approve(ctx context.Context, code string, o ApproveOptions) (Approved, error) {
 	lc, err := identity.ParseLinkCode(code)
 	if err != nil {
