@@ -304,8 +304,8 @@ func StartLink(ctx context.Context, cfg Config, cur client.Current) (*Link, erro
 }
 
 func startLink(ctx context.Context, cfg Config, au *authed) (*Link, error) {
-	if client.HasState(cfg.StateDir, au.cur.User, au.cur.Domain) {
-		return nil, fmt.Errorf("%s: %w", au.cur.Address(), ErrAlreadyDevice)
+	if err := notADevice(ctx, cfg, au); err != nil {
+		return nil, err
 	}
 	name := cfg.DeviceName
 	if name == "" {
@@ -331,6 +331,37 @@ func startLink(ctx context.Context, cfg Config, au *authed) (*Link, error) {
 		return nil, err
 	}
 	return &Link{Code: code, Name: name, Device: req.ID(), cfg: cfg, au: au, keys: keys}, nil
+}
+
+// notADevice refuses with ErrAlreadyDevice when this machine holds a state
+// of the account whose device is still current in the published list. A
+// state of a device that was removed, or of an account since reset, may
+// be replaced: its keys read nothing any more.
+func notADevice(ctx context.Context, cfg Config, au *authed) error {
+	if !client.HasState(cfg.StateDir, au.cur.User, au.cur.Domain) {
+		return nil
+	}
+	already := fmt.Errorf("%s: %w", au.cur.Address(), ErrAlreadyDevice)
+	st, err := client.LoadState(cfg.StateDir, au.cur.User, au.cur.Domain, au.exportKey)
+	if err != nil || !st.Migrated() {
+		return already
+	}
+	id, err := st.Device()
+	if err != nil {
+		return already
+	}
+	k, err := au.c.ResolveUser(ctx, au.cur.User)
+	if err != nil {
+		return err
+	}
+	p, err := client.PeerOf(au.cur.Address(), k)
+	if err != nil {
+		return err
+	}
+	if _, current := p.Device(id); current {
+		return already
+	}
+	return nil
 }
 
 // freeName returns name, or name with a number after it, so that no
@@ -467,8 +498,8 @@ func Recover(ctx context.Context, cfg Config, cur client.Current, code string) (
 }
 
 func recoverState(ctx context.Context, cfg Config, au *authed, acct *identity.AccountKey) (*client.State, error) {
-	if client.HasState(cfg.StateDir, au.cur.User, au.cur.Domain) {
-		return nil, fmt.Errorf("%s: %w", au.cur.Address(), ErrAlreadyDevice)
+	if err := notADevice(ctx, cfg, au); err != nil {
+		return nil, err
 	}
 	addr := au.cur.Address()
 	k, err := au.c.ResolveUser(ctx, au.cur.User)
@@ -517,8 +548,8 @@ func Reset(ctx context.Context, cfg Config, cur client.Current) (*Session, error
 }
 
 func resetState(ctx context.Context, cfg Config, au *authed) (*client.State, error) {
-	if client.HasState(cfg.StateDir, au.cur.User, au.cur.Domain) {
-		return nil, fmt.Errorf("%s: %w", au.cur.Address(), ErrAlreadyDevice)
+	if err := notADevice(ctx, cfg, au); err != nil {
+		return nil, err
 	}
 	return newAccount(ctx, au, cfg.deviceName())
 }

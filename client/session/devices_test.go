@@ -281,6 +281,16 @@ func TestALinkedDeviceGetsTheContactsAndEveryMessageReachesEveryDevice(t *testin
 	if err != nil || sent.Envelopes != 1 {
 		t.Errorf("bob's send after the removal: %+v, %v; want one envelope", sent, err)
 	}
+
+	// The removed machine may be linked again, as a new device; a current
+	// one may not.
+	if _, err := session.StartLink(ctx, alice.config(), alice.current()); !errors.Is(err, session.ErrAlreadyDevice) {
+		t.Errorf("link on a current device: %v, want ErrAlreadyDevice", err)
+	}
+	again, _ := link(t, desk, "desk again", a1)
+	if got := receive(t, again); len(got) != 1 || got[0].Synced == nil {
+		t.Errorf("the desk linked again read %+v; want the sync bundle", got)
+	}
 }
 
 func TestRecoveryWithTheCodeKeepsTheAccountKeyAndAResetMakesANewOne(t *testing.T) {

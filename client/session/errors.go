@@ -73,8 +73,9 @@ var ErrLastDevice = errors.New("it is the account's last device")
 // it takes --force.
 var ErrThisDevice = errors.New("it is this device (use --force to remove it)")
 
-// ErrAlreadyDevice means a machine that is already a device of the account
-// (it holds the account's state) is to become one again.
+// ErrAlreadyDevice means a machine that is already a current device of the
+// account (it holds the account's state, and the list has its device) is
+// to become one again. A removed device's state may be replaced.
 var ErrAlreadyDevice = errors.New("this machine is already a device of the account (its state is in the state directory)")
 
 // ErrLinkTimeout means a device link was not approved in time.
