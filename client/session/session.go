@@ -105,7 +105,9 @@ func Login(ctx context.Context, cfg Config, cur client.Current) (*Session, error
 
 // Register creates the account user on the node of c, whose domain is
 // domain, with password pw, makes it the current account and logs it in
-// on a new connection, which makes and publishes its keys.
+// on a new connection, which makes its account key and this machine's
+// device keys and publishes the device list of this one device
+// (Config.DeviceName). RecoveryCode then returns the code to show once.
 func Register(ctx context.Context, cfg Config, c *client.Client, user, domain string, pw []byte) (*Session, error) {
 	if _, err := c.Register(ctx, cfg.OPAQUE, domain, user, pw); err != nil {
 		return nil, err
