@@ -19,6 +19,11 @@ type FollowOptions struct {
 	// Login is called on a connection whose session the node refused
 	// (expired or unknown); it returns the new session. Nil gives up.
 	Login func(ctx context.Context, c *Client) (Session, error)
+	// Ready is called on each new connection once its session is resumed
+	// or logged in, before Connected (to bind it to a device's queue,
+	// say). An error from it drops the connection; one that is
+	// protocol.ErrDeviceRevoked ends Follow with it. May be nil.
+	Ready func(ctx context.Context, c *Client) error
 	// Connected is called with each new, logged-in connection before its
 	// subscription starts (to point an Account at it, say). May be nil.
 	Connected func(c *Client)
@@ -156,6 +161,15 @@ func (o *FollowOptions) connect(ctx context.Context) (*Client, error) {
 			return nil, &fatalError{err}
 		}
 		o.Token = s.Token
+	}
+	if o.Ready != nil {
+		if err := o.Ready(ctx, c); err != nil {
+			c.Close()
+			if errors.Is(err, protocol.ErrDeviceRevoked) {
+				return nil, &fatalError{err}
+			}
+			return nil, err
+		}
 	}
 	if o.Connected != nil {
 		o.Connected(c)

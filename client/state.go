@@ -31,8 +31,19 @@ type State struct {
 	// Server is the node's address and Fingerprint its certificate's.
 	Server      string `json:"server"`
 	Fingerprint string `json:"fingerprint"`
-	// Keys is the account's private keys (identity.UserKeys binary form).
+	// Keys is this device's private keys (identity.UserKeys binary form).
+	// In a version-1 state they were the account's only keys; they stay
+	// this device's after the migration (Migrated).
 	Keys []byte `json:"keys"`
+	// DeviceName is what this device is called in the account's list.
+	DeviceName string `json:"device_name,omitempty"`
+	// AccountKeySeed is the account key's seed on a device that holds it
+	// (the first one, unless the user chose otherwise); empty elsewhere.
+	AccountKeySeed []byte `json:"account_key_seed,omitempty"`
+	// DeviceList is the account's own device list as this device last
+	// published or verified it, signed by the account key. Empty in a
+	// state that has not migrated yet (a version-1 state).
+	DeviceList []byte `json:"device_list,omitempty"`
 	// SessionToken and SessionExpires are the last login's session.
 	SessionToken   []byte    `json:"session_token,omitempty"`
 	SessionExpires time.Time `json:"session_expires,omitzero"`
@@ -52,10 +63,23 @@ type State struct {
 	CommunityCA [][]byte `json:"community_ca,omitempty"`
 }
 
-const stateVersion = 1
+// stateVersion is the format SaveState writes. Version 1 (before devices)
+// had only Keys; LoadState reads it as a version 2 state without a device
+// list, which the next login migrates (Migrated).
+const stateVersion = 2
+
+// oldestStateVersion is the oldest format LoadState reads.
+const oldestStateVersion = 1
 
 // ErrNoState means there is no saved state for an account on this machine.
 var ErrNoState = errors.New("no saved keys for this account on this machine")
+
+// ErrStateTooOld and ErrStateTooNew mean a saved state's format version is
+// older or newer than this qpc reads.
+var (
+	ErrStateTooOld = errors.New("saved state format too old")
+	ErrStateTooNew = errors.New("saved state format too new: written by a newer qpc")
+)
 
 // DefaultStateDir returns $XDG_STATE_HOME/qpc, by default
 // ~/.local/state/qpc.
@@ -114,10 +138,62 @@ func LoadState(dir, user, domain string, exportKey []byte) (*State, error) {
 	if err := json.Unmarshal(plain, &s); err != nil {
 		return nil, fmt.Errorf("state of %s@%s: %w", user, domain, err)
 	}
-	if s.Version != stateVersion {
-		return nil, fmt.Errorf("state of %s@%s: format version %d, this qpc reads %d", user, domain, s.Version, stateVersion)
+	switch {
+	case s.Version < oldestStateVersion:
+		return nil, fmt.Errorf("state of %s@%s: %w: format version %d", user, domain, ErrStateTooOld, s.Version)
+	case s.Version > stateVersion:
+		return nil, fmt.Errorf("state of %s@%s: %w: format version %d, this qpc reads up to %d", user, domain, ErrStateTooNew, s.Version, stateVersion)
 	}
 	return &s, nil
+}
+
+// Migrated reports whether s belongs to an account with a device list;
+// false for a state written before devices (version 1), whose keys become
+// the account key and first device at the next login.
+func (s *State) Migrated() bool { return len(s.DeviceList) > 0 }
+
+// UserKeys decodes this device's keys.
+func (s *State) UserKeys() (*identity.UserKeys, error) {
+	k, err := identity.UnmarshalUserKeys(s.Keys)
+	if err != nil {
+		return nil, fmt.Errorf("saved keys: %w", err)
+	}
+	return k, nil
+}
+
+// Device returns this device's id, derived from its identity key.
+func (s *State) Device() (identity.DeviceID, error) {
+	k, err := s.UserKeys()
+	if err != nil {
+		return identity.DeviceID{}, err
+	}
+	return identity.DeviceIDOf(k.IdentityPublic()), nil
+}
+
+// AccountKey returns the account key on a device that holds it, nil
+// elsewhere.
+func (s *State) AccountKey() (*identity.AccountKey, error) {
+	if len(s.AccountKeySeed) == 0 {
+		return nil, nil
+	}
+	k, err := identity.AccountKeyFromSeed(s.AccountKeySeed)
+	if err != nil {
+		return nil, fmt.Errorf("saved account key: %w", err)
+	}
+	return &k, nil
+}
+
+// OwnList verifies the saved device list for the state's address; nil
+// for a state without one.
+func (s *State) OwnList() (*identity.DeviceList, error) {
+	if len(s.DeviceList) == 0 {
+		return nil, nil
+	}
+	l, err := identity.VerifyDeviceList(s.DeviceList, strings.ToLower(s.User+"@"+s.Domain))
+	if err != nil {
+		return nil, fmt.Errorf("saved device list: %w", err)
+	}
+	return l, nil
 }
 
 // Current names the account commands use when none is given: written in

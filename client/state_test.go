@@ -143,3 +143,25 @@ func TestJoiningLeavingAndFindingChannels(t *testing.T) {
 		t.Errorf("leaving twice: %d channels left", len(s.Channels))
 	}
 }
+
+func TestLoadStateReadsVersionOneAsNotMigratedAndRefusesOthersTyped(t *testing.T) {
+	dir := t.TempDir()
+	key := bytes.Repeat([]byte{5}, 64)
+	for _, tt := range []struct {
+		version int
+		want    error
+	}{{1, nil}, {2, nil}, {0, ErrStateTooOld}, {3, ErrStateTooNew}} {
+		plain, _ := json.Marshal(map[string]any{"version": tt.version, "user": "alice", "domain": "n.mesh", "keys": []byte{1}})
+		sealed, err := keystore.Seal(key, plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(statePath(dir, "alice", "n.mesh"), sealed, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s, err := LoadState(dir, "alice", "n.mesh", key)
+		if !errors.Is(err, tt.want) || tt.want == nil && (s.Migrated() || s.Version != tt.version) {
+			t.Errorf("version %d: %+v, %v; want %v", tt.version, s, err, tt.want)
+		}
+	}
+}

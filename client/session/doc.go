@@ -5,6 +5,14 @@
 // per-account operations through a Session instead of assembling those
 // parts themselves.
 //
+// An account lives on several devices (issue 22, docs/devices.md): each
+// machine's state holds its own device keys, the account's signed device
+// list and, on the devices chosen for it, the account key. Every
+// connection a Session makes is bound to this device's queue on the node
+// (UseDevice). devices.go makes and changes devices: the migration of a
+// state of before devices, StartLink and Approve, RemoveDevice, Recover
+// and Reset.
+//
 // It is a package of its own, not a type in package client, for two
 // reasons: client/chat imports client, so a type in client could not own
 // the chat engine, and client.Session already names the node's login

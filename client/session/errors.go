@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/quicprochat/qpc/client"
+	"github.com/quicprochat/qpc/crypto/identity"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // Errors of a Session's operations; they are wrapped with %w where the
@@ -48,3 +50,54 @@ func (e *NotADeviceError) Error() string {
 
 // Unwrap makes a NotADeviceError both ErrNotADevice and client.ErrNoState.
 func (e *NotADeviceError) Unwrap() []error { return []error{ErrNotADevice, client.ErrNoState} }
+
+// ErrNotAccountKey means a recovery code does not hold the account key
+// the account publishes (a code of another account, or of an account that
+// was reset since).
+var ErrNotAccountKey = errors.New("the recovery code is not this account's: its key is not the published account key")
+
+// ErrNoAccountKey means an operation that changes the device list (approve,
+// remove) runs on a device that does not hold the account key.
+var ErrNoAccountKey = errors.New("this device does not hold the account key")
+
+// ErrNoLinkRequest means no pending link request matches a link code: the
+// code is mistyped, or the request expired (after 15 minutes) or was
+// never made.
+var ErrNoLinkRequest = errors.New("no pending link request matches this code (mistyped, or expired after 15 minutes: run qpc device link again)")
+
+// ErrLastDevice means the one current device of an account is to be
+// removed: the account would have none left to read with.
+var ErrLastDevice = errors.New("it is the account's last device")
+
+// ErrThisDevice means the device to remove is the one the command runs on;
+// it takes --force.
+var ErrThisDevice = errors.New("it is this device (use --force to remove it)")
+
+// ErrAlreadyDevice means a machine that is already a current device of the
+// account (it holds the account's state, and the list has its device) is
+// to become one again. A removed device's state may be replaced.
+var ErrAlreadyDevice = errors.New("this machine is already a device of the account (its state is in the state directory)")
+
+// ErrLinkTimeout means a device link was not approved in time.
+var ErrLinkTimeout = errors.New("the link was not approved in time")
+
+// ErrNotMigrated means a state of before devices was not migrated: the
+// keys the node publishes for the account are not this machine's, so this
+// machine's keys cannot become the account key.
+var ErrNotMigrated = errors.New("not migrated to devices: the keys the node publishes for this account are not this machine's")
+
+// RevokedError is protocol.ErrDeviceRevoked for this machine's device:
+// it was removed from the account (or the account was reset elsewhere).
+type RevokedError struct {
+	// Address is the account, Device this machine's device.
+	Address string
+	Device  identity.DeviceID
+}
+
+func (e *RevokedError) Error() string {
+	return fmt.Sprintf("this machine's device %s was removed from %s: it reads and sends nothing more "+
+		"(link it again with qpc device link, or qpc account recover with the recovery code)", e.Device, e.Address)
+}
+
+// Unwrap makes a RevokedError protocol.ErrDeviceRevoked.
+func (e *RevokedError) Unwrap() error { return protocol.ErrDeviceRevoked }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chat"
@@ -31,8 +32,20 @@ func newKeysOf(t *testing.T, p *person) *client.Account {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &client.Account{Client: c, Domain: domain, User: p.user, Keys: keys}
-	if err := a.Publish(ctx); err != nil {
+	acct, err := identity.GenerateAccountKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &client.Account{Client: c, Domain: domain, User: p.user, Keys: keys, Device: identity.DeviceIDOf(keys.IdentityPublic()), AccountKey: &acct}
+	l := &identity.DeviceList{Address: a.Address()}
+	if _, err := l.Add(acct, "reset", keys, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	signed, err := l.Sign(acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.PublishList(ctx, signed); err != nil {
 		t.Fatal(err)
 	}
 	return a
@@ -72,7 +85,7 @@ func TestAKeyChangeIsShownOnReceiveAndAtTheNextSendAndRefusedForAVerifiedContact
 	a, b, c := alice.register(), bob.register(), carol.register()
 	ctx := ctxT(t)
 	aliceAddr := "alice@" + domain
-	oldKey := a.Account().Keys.IdentityPublic()
+	oldKey := a.Account().List.AccountKey
 
 	for _, to := range []string{"bob", "carol"} {
 		if _, err := a.SendText(ctx, to, "from the old key", session.SendOptions{}); err != nil {
@@ -88,7 +101,7 @@ func TestAKeyChangeIsShownOnReceiveAndAtTheNextSendAndRefusedForAVerifiedContact
 
 	// Alice's account gets new keys (a reset); the new keys write.
 	newAlice := newKeysOf(t, alice)
-	newKey := newAlice.Keys.IdentityPublic()
+	newKey := newAlice.AccountKey.Public()
 	for _, to := range []string{"bob", "carol"} {
 		if _, err := newAlice.SendText(ctx, to, "from the new key"); err != nil {
 			t.Fatal(err)
@@ -96,10 +109,10 @@ func TestAKeyChangeIsShownOnReceiveAndAtTheNextSendAndRefusedForAVerifiedContact
 	}
 
 	wantOld := func(s *session.Session) string {
-		return identity.SafetyNumber(s.Current().Address(), s.Account().Keys.IdentityPublic(), aliceAddr, oldKey)
+		return identity.SafetyNumber(s.Current().Address(), s.Account().List.AccountKey, aliceAddr, oldKey)
 	}
 	wantNew := func(s *session.Session) string {
-		return identity.SafetyNumber(s.Current().Address(), s.Account().Keys.IdentityPublic(), aliceAddr, newKey)
+		return identity.SafetyNumber(s.Current().Address(), s.Account().List.AccountKey, aliceAddr, newKey)
 	}
 	for _, tt := range []struct {
 		s        *session.Session

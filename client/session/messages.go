@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chat"
+	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/crypto/sealed"
 	"github.com/quicprochat/qpc/protocol"
 )
@@ -35,6 +37,13 @@ type Sent struct {
 	// KeyChange, when set, is a change of the recipient's account key to
 	// show with this send: seen now, or not yet shown at a send.
 	KeyChange *chat.KeyChange
+	// DeviceNotices are the devices the recipient added or removed since
+	// they were last seen, one line each, told once.
+	DeviceNotices []string
+	// Envelopes is how many sealed envelopes the message made (one per
+	// device of the recipient and per other device of the account), and
+	// Bytes their size together.
+	Envelopes, Bytes int
 }
 
 // SendText seals text to the user to ("user" or "user@domain") and hands
@@ -61,15 +70,61 @@ func (s *Session) SendText(ctx context.Context, to, text string, o SendOptions) 
 		}
 		return Sent{}, err
 	}
-	out, _, err := s.acct.Seal(ctx, to, sealed.ContentText, []byte(text))
+	// Every current device of the recipient gets the message, and every
+	// other device of the account a sent copy, so that all of them show
+	// the conversation. Both lists are looked up again, not taken from
+	// what this session saw before: a device added or removed since then
+	// gets, or stops getting, this message.
+	s.acct.Forget(to)
+	s.acct.Forget(s.acct.Address())
+	outs, _, err := s.acct.SealAll(ctx, to, sealed.ContentText, []byte(text))
 	if err != nil {
 		return Sent{KeyChange: change}, err
 	}
-	sent := Sent{Recipient: out.Recipient, ContactErr: s.Remember(ctx, to), KeyChange: change}
-	out.TTL, out.MaxHops = o.TTL, o.MaxHops
+	if len(outs) == 0 {
+		// A message to oneself from the only device: SealAll leaves the
+		// sending device out, so it goes to this device's own queue.
+		self := protocol.Address{User: strings.ToLower(s.cur.User), Domain: strings.ToLower(s.cur.Domain)}
+		if pa, err := protocol.ParseRecipient(to, s.cur.Domain); err != nil || pa.Account() != self {
+			return Sent{KeyChange: change}, fmt.Errorf("%s: %w", to, identity.ErrNoDevice)
+		}
+		if s.state.Migrated() {
+			self.Device = s.acct.Device.String()
+		}
+		out, _, err := s.acct.Seal(ctx, self.String(), sealed.ContentText, []byte(text))
+		if err != nil {
+			return Sent{KeyChange: change}, err
+		}
+		outs = []client.Outgoing{out}
+	}
+	sent := Sent{Recipient: outs[0].Recipient, ContactErr: s.Remember(ctx, to), KeyChange: change, Envelopes: len(outs)}
+	if p, err := s.acct.ResolvePeer(ctx, to); err == nil {
+		// A notice only: the message goes whether or not it can be kept.
+		sent.DeviceNotices, _ = eng.NoteDevices(p)
+	}
+	if pa, err := protocol.ParseRecipient(to, s.cur.Domain); err == nil {
+		sent.Recipient = pa.Account().String()
+	}
+	for i := range outs {
+		outs[i].TTL, outs[i].MaxHops = o.TTL, o.MaxHops
+		sent.Bytes += len(outs[i].Payload)
+	}
 	// A failed enqueue still reports ContactErr: the keys were looked up.
-	sent.Receipt, err = s.c.Enqueue(ctx, out)
-	return sent, err
+	if len(outs) == 1 {
+		sent.Receipt, err = s.c.Enqueue(ctx, outs[0])
+		return sent, err
+	}
+	rs, err := s.c.EnqueueBatch(ctx, outs)
+	if err != nil {
+		return sent, err
+	}
+	sent.Receipt = rs[0]
+	for _, r := range rs {
+		if r.Err != nil {
+			return sent, r.Err
+		}
+	}
+	return sent, nil
 }
 
 // OpenReplayCache opens the account's replay cache, so that the
@@ -105,6 +160,15 @@ type Incoming struct {
 	// KeyChange is set on the first message that shows its sender's
 	// account key is another than the contacts recorded.
 	KeyChange *chat.KeyChange
+	// DeviceNotices are the devices the sender added or removed since
+	// the last message, one line each, told once.
+	DeviceNotices []string
+	// SentCopy is set when the message is a copy of what another device
+	// of the account sent (to SentCopy.To): show it as outgoing.
+	SentCopy *client.SentCopy
+	// Synced is set when the message was a sync bundle from the device
+	// that approved this one, now applied.
+	Synced *SyncResult
 }
 
 // Inbox returns an Inbox of the account; openChat opens (and connects)
@@ -141,6 +205,9 @@ func (in *Inbox) Handle(ctx context.Context, msgs []protocol.Message, show func(
 				handled = m.Seq
 				continue
 			}
+			if r.ContentType == client.ContentDeviceSync && !r.Verified {
+				r.Body = nil // may hold an account key: never shown
+			}
 			inc := Incoming{Received: r}
 			if r.Verified {
 				eng, err := in.engine(ctx)
@@ -149,6 +216,12 @@ func (in *Inbox) Handle(ctx context.Context, msgs []protocol.Message, show func(
 				}
 				if inc.KeyChange, err = eng.NoteContact(ctx, r.From); err != nil {
 					return handled, fmt.Errorf("message %d: checking the sender's key among your contacts: %w", m.Seq, err)
+				}
+				if inc.DeviceNotices, err = eng.NoteDevices(r.Sender); err != nil {
+					return handled, fmt.Errorf("message %d: checking the sender's devices: %w", m.Seq, err)
+				}
+				if err := in.own(ctx, &inc, eng); err != nil {
+					return handled, fmt.Errorf("message %d: %w", m.Seq, err)
 				}
 			}
 			show(inc)
@@ -166,6 +239,36 @@ func (in *Inbox) Handle(ctx context.Context, msgs []protocol.Message, show func(
 		handled = m.Seq
 	}
 	return handled, nil
+}
+
+// own reads what the account's other devices send it: a sent copy, shown
+// as outgoing, and a sync bundle, applied. Either one from another account
+// is shown as an ordinary message, marked.
+func (in *Inbox) own(ctx context.Context, inc *Incoming, eng *chat.Engine) error {
+	r := &inc.Received
+	self := strings.EqualFold(r.From, in.s.acct.Address())
+	switch r.ContentType {
+	case client.ContentSentCopy:
+		if !self {
+			r.Verified, r.Problem = false, errors.New("a sent copy from another account")
+			return nil
+		}
+		c, err := client.ParseSentCopy(r.Body)
+		if err != nil {
+			r.Verified, r.Problem = false, err
+			return nil
+		}
+		inc.SentCopy = &c
+	case client.ContentDeviceSync:
+		res, err := in.s.applySync(*r, eng.ImportContacts)
+		r.Body = nil // may hold the account key: never shown
+		if err != nil {
+			r.Verified, r.Problem = false, err
+			return nil
+		}
+		inc.Synced = res
+	}
+	return nil
 }
 
 // Close closes the chat engine if Handle opened it.

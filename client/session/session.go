@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"time"
+	"unicode/utf8"
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chat"
@@ -35,6 +38,9 @@ type Config struct {
 	// OPAQUE is the OPAQUE configuration; the zero value is qpc's
 	// default. It must be the same at every login.
 	OPAQUE opaque.Config
+	// DeviceName names this machine's device when it becomes one
+	// (register, link, recover); empty means DefaultDeviceName.
+	DeviceName string
 	// PQOnly makes the chat engine publish post-quantum KeyPackages only
 	// and refuse classic groups (chat.Options.PQOnly).
 	PQOnly bool
@@ -99,7 +105,9 @@ func Login(ctx context.Context, cfg Config, cur client.Current) (*Session, error
 
 // Register creates the account user on the node of c, whose domain is
 // domain, with password pw, makes it the current account and logs it in
-// on a new connection, which makes and publishes its keys.
+// on a new connection, which makes its account key and this machine's
+// device keys and publishes the device list of this one device
+// (Config.DeviceName). RecoveryCode then returns the code to show once.
 func Register(ctx context.Context, cfg Config, c *client.Client, user, domain string, pw []byte) (*Session, error) {
 	if _, err := c.Register(ctx, cfg.OPAQUE, domain, user, pw); err != nil {
 		return nil, err
@@ -115,15 +123,24 @@ func Register(ctx context.Context, cfg Config, c *client.Client, user, domain st
 	return s, nil
 }
 
-// login is Login; a registration gives the password it just set as pw, so
-// that it is not asked for again, and only a registration makes and
-// publishes keys: an account whose password someone types on a new
-// machine already has keys that its devices read with.
-func login(ctx context.Context, cfg Config, cur client.Current, pw []byte) (*Session, error) {
+// authed is a connection logged in to the account's node, before the
+// state of the account on this machine is opened.
+type authed struct {
+	c         *client.Client
+	health    protocol.Health
+	cur       client.Current
+	sess      client.Session
+	exportKey []byte
+	pw        []byte
+}
+
+// authenticate dials the node of cur and logs the account in with pw, or
+// with the password cfg asks for when pw is nil. The connection is the
+// caller's to close.
+func authenticate(ctx context.Context, cfg Config, cur client.Current, pw []byte) (*authed, error) {
 	if cur.User == "" || cur.Server == "" {
 		return nil, ErrNoAccount
 	}
-	registering := pw != nil
 	c, err := cfg.Dial(ctx, cur.Server)
 	if err != nil {
 		return nil, err
@@ -157,26 +174,67 @@ func login(ctx context.Context, cfg Config, cur client.Current, pw []byte) (*Ses
 	if err != nil {
 		return nil, err
 	}
-	st, err := client.LoadState(cfg.StateDir, cur.User, cur.Domain, exportKey)
+	ok = true
+	return &authed{c: c, health: h, cur: cur, sess: sess, exportKey: exportKey, pw: pw}, nil
+}
+
+// login is Login; a registration gives the password it just set as pw, so
+// that it is not asked for again, and only a registration makes and
+// publishes keys: an account whose password someone types on a new
+// machine already has keys that its devices read with.
+func login(ctx context.Context, cfg Config, cur client.Current, pw []byte) (*Session, error) {
+	registering := pw != nil
+	au, err := authenticate(ctx, cfg, cur, pw)
+	if err != nil {
+		return nil, err
+	}
+	st, err := client.LoadState(cfg.StateDir, au.cur.User, au.cur.Domain, au.exportKey)
 	switch {
 	case err == nil:
 	case errors.Is(err, client.ErrNoState) && registering:
-		if st, err = newKeys(ctx, c, cur); err != nil {
-			return nil, err
-		}
+		st, err = newAccount(ctx, au, cfg.deviceName())
 	case errors.Is(err, client.ErrNoState):
-		return nil, &NotADeviceError{Address: cur.Address()}
-	default:
+		err = &NotADeviceError{Address: au.cur.Address()}
+	}
+	if err != nil {
+		au.c.Close()
 		return nil, err
 	}
-	keys, err := identity.UnmarshalUserKeys(st.Keys)
+	return open(ctx, cfg, au, st)
+}
+
+// open makes a Session of au and st, the account's state on this machine:
+// it migrates a state of before devices, checks that this device is still
+// one of the account's, binds the connection to its queue (UseDevice),
+// and saves the state with the new session. It closes au's connection
+// when it fails.
+func open(ctx context.Context, cfg Config, au *authed, st *client.State) (*Session, error) {
+	s, err := openSession(ctx, cfg, au, st)
 	if err != nil {
-		return nil, fmt.Errorf("saved keys: %w", err)
+		au.c.Close()
+		return nil, err
 	}
+	return s, nil
+}
+
+func openSession(ctx context.Context, cfg Config, au *authed, st *client.State) (*Session, error) {
+	keys, err := st.UserKeys()
+	if err != nil {
+		return nil, err
+	}
+	acctKey, err := st.AccountKey()
+	if err != nil {
+		return nil, err
+	}
+	list, err := st.OwnList()
+	if err != nil {
+		return nil, err
+	}
+	cur := au.cur
 	st.Server, st.Fingerprint = cur.Server, cur.Fingerprint
 	// The community CA comes from the pinned home node, once; keys of
 	// other domains' users are checked against it from then on.
-	recorded, err := st.TrustCommunityCA(h.FederationCA)
+	recorded, err := st.TrustCommunityCA(au.health.FederationCA)
 	if err != nil {
 		return nil, err
 	}
@@ -184,41 +242,117 @@ func login(ctx context.Context, cfg Config, cur client.Current, pw []byte) (*Ses
 		cfg.notice("trusting the community CA %s that %s hands out, to check the keys of users of other nodes.",
 			client.CAFingerprints(st.CommunityCA), cur.Server)
 	}
-	st.SessionToken, st.SessionExpires = sess.Token, sess.Expires
-	if err := client.SaveState(cfg.StateDir, exportKey, st); err != nil {
+	st.SessionToken, st.SessionExpires = au.sess.Token, au.sess.Expires
+	s := &Session{
+		cfg: cfg,
+		c:   au.c,
+		acct: &client.Account{Client: au.c, Domain: cur.Domain, User: cur.User, Keys: keys, Device: identity.DeviceIDOf(keys.IdentityPublic()),
+			AccountKey: acctKey, List: list, Known: st.Contacts, KnownLists: st.ContactLists, CommunityCA: st.CommunityCA},
+		state:     st,
+		exportKey: au.exportKey,
+		cur:       cur,
+		password:  au.pw,
+	}
+	if !st.Migrated() {
+		if err := s.migrate(ctx); err != nil {
+			return nil, err
+		}
+	} else if err := s.refreshOwnList(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.useDevice(ctx, au.c); err != nil {
+		return nil, err
+	}
+	if err := s.Save(); err != nil {
 		return nil, err
 	}
 	if err := client.SaveCurrent(cfg.StateDir, cur); err != nil {
 		return nil, err
 	}
-	ok = true
-	return &Session{
-		cfg:       cfg,
-		c:         c,
-		acct:      &client.Account{Client: c, Domain: cur.Domain, User: cur.User, Keys: keys, Known: st.Contacts, KnownLists: st.ContactLists, CommunityCA: st.CommunityCA},
-		state:     st,
-		exportKey: exportKey,
-		cur:       cur,
-		password:  pw,
-	}, nil
+	return s, nil
 }
 
-// newKeys makes the keys of a newly registered account and publishes them
-// on the node of c; it returns the state that holds them.
-func newKeys(ctx context.Context, c *client.Client, cur client.Current) (*client.State, error) {
+// useDevice binds c's session to this device's queue and key packages.
+// An account that has not migrated has one queue, which needs no binding.
+func (s *Session) useDevice(ctx context.Context, c *client.Client) error {
+	if !s.state.Migrated() {
+		return nil
+	}
+	if err := c.UseDevice(ctx, s.acct.Device.String()); err != nil {
+		if errors.Is(err, protocol.ErrDeviceRevoked) {
+			return &RevokedError{Address: s.cur.Address(), Device: s.acct.Device}
+		}
+		return err
+	}
+	return nil
+}
+
+// deviceName is the name of this machine's device: Config.DeviceName, else
+// the host name cut to identity.MaxDeviceNameLen, else "first".
+func (cfg *Config) deviceName() string {
+	if cfg.DeviceName != "" {
+		return cfg.DeviceName
+	}
+	return DefaultDeviceName()
+}
+
+// DefaultDeviceName is the host name, cut to identity.MaxDeviceNameLen
+// bytes at a character boundary, or "first" if that is not a valid device
+// name.
+func DefaultDeviceName() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return "first"
+	}
+	for len(h) > identity.MaxDeviceNameLen {
+		_, size := utf8.DecodeLastRuneInString(h)
+		h = h[:len(h)-size]
+	}
+	if identity.CheckDeviceName(h) != nil {
+		return "first"
+	}
+	return h
+}
+
+// newAccount makes the keys of a newly registered account: an account key,
+// this machine's device keys and a device list of it alone, signed and
+// published on the node of au. It returns the state that holds them.
+func newAccount(ctx context.Context, au *authed, name string) (*client.State, error) {
+	acct, err := identity.GenerateAccountKey()
+	if err != nil {
+		return nil, err
+	}
+	return newDeviceState(ctx, au, name, &acct, nil)
+}
+
+// newDeviceState makes this machine's device keys, adds the device, called
+// name, to l (a new list when nil) under acct, publishes the list and
+// returns the state of the new device, which holds acct.
+func newDeviceState(ctx context.Context, au *authed, name string, acct *identity.AccountKey, l *identity.DeviceList) (*client.State, error) {
 	keys, err := identity.GenerateUserKeys()
 	if err != nil {
+		return nil, err
+	}
+	addr := au.cur.Address()
+	if l == nil {
+		l = &identity.DeviceList{Address: addr}
+	}
+	if _, err := l.Add(*acct, name, keys, time.Now()); err != nil {
+		return nil, err
+	}
+	signed, err := l.Sign(*acct)
+	if err != nil {
+		return nil, err
+	}
+	a := &client.Account{Client: au.c, Domain: au.cur.Domain, User: au.cur.User, Keys: keys, Device: identity.DeviceIDOf(keys.IdentityPublic()), AccountKey: acct}
+	if err := a.PublishList(ctx, signed); err != nil {
 		return nil, err
 	}
 	raw, err := keys.MarshalBinary()
 	if err != nil {
 		return nil, err
 	}
-	a := &client.Account{Client: c, Domain: cur.Domain, User: cur.User, Keys: keys}
-	if err := a.Publish(ctx); err != nil {
-		return nil, err
-	}
-	return &client.State{User: cur.User, Domain: cur.Domain, Keys: raw}, nil
+	return &client.State{User: au.cur.User, Domain: au.cur.Domain, Keys: raw, DeviceName: name, AccountKeySeed: acct.Seed(), DeviceList: signed}, nil
 }
 
 // Remember keeps addr's keys, as the account resolves them now, among its
@@ -271,6 +405,9 @@ func (s *Session) FollowOptions(server string, first *client.Client) client.Foll
 			sess, _, err := c.Login(ctx, s.cfg.OPAQUE, s.cur.Domain, s.cur.User, s.password)
 			return sess, err
 		},
+		// Every new connection reads this device's queue, resumed or
+		// logged in again; a device removed meanwhile stops following.
+		Ready: s.useDevice,
 	}
 }
 

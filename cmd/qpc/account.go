@@ -10,6 +10,7 @@ import (
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/session"
+	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/protocol"
 )
 
@@ -53,9 +54,10 @@ func (f *clientFlags) sessionConfig() session.Config {
 			f.fixedPassword = pw // for logging in again after a reconnect
 			return pw, f.typedPassword, nil
 		},
-		Notices: func(text string) { fmt.Fprintf(f.stderr, "qpc: %s\n", text) },
-		OPAQUE:  opaqueConfig(),
-		PQOnly:  f.pqOnly,
+		Notices:    func(text string) { fmt.Fprintf(f.stderr, "qpc: %s\n", text) },
+		OPAQUE:     opaqueConfig(),
+		PQOnly:     f.pqOnly,
+		DeviceName: f.deviceName,
 	}
 }
 
@@ -78,8 +80,17 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("register", "--server HOST:PORT --username NAME [flags]", stderr)
 	var f clientFlags
 	f.bind(fs, stderr, true)
+	qr := fs.Bool("qr", false, "print the recovery code as a QR code too")
+	name := fs.String("name", "", "this device's name, as people see it (default: the host name)")
 	if err := fs.Parse(args); err != nil {
 		return parseError(err)
+	}
+	if *name != "" {
+		if err := identity.CheckDeviceName(*name); err != nil {
+			fmt.Fprintf(stderr, "qpc register: --name: %v\n", err)
+			return exitUsage
+		}
+		f.deviceName = *name
 	}
 	if err := f.check(); err != nil {
 		fmt.Fprintf(stderr, "qpc register: %v\n", err)
@@ -128,7 +139,11 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 	}
 	defer s.Close()
 	uploadKeyPackages(ctx, s, stderr)
-	fmt.Fprintf(stdout, "registered %s\nsafety number %s\n", addr, s.Account().Keys.Fingerprint())
+	// The account key is what contacts know the account by (the safety
+	// number is made of it), not this device's key.
+	fmt.Fprintf(stdout, "registered %s\naccount key  %s\n", addr, identity.Fingerprint(s.Account().List.AccountKey))
+	fmt.Fprintf(stdout, "this device  %q (id %s)\n", s.State().DeviceName, s.Account().Device)
+	printRecoveryCode(stdout, stderr, s.RecoveryCode(), *qr)
 	return exitOK
 }
 

@@ -29,6 +29,9 @@ type clientFlags struct {
 	// pqOnly is --pq-only: publish post-quantum KeyPackages only and
 	// refuse to create or join classic MLS groups (chat.Options.PQOnly).
 	pqOnly bool
+	// deviceName names this machine's device when it becomes one
+	// (register --name).
+	deviceName string
 }
 
 func (f *clientFlags) bind(fs *flag.FlagSet, stderr io.Writer, account bool) {

@@ -59,8 +59,21 @@ func resetKeys(t *testing.T, ctx context.Context, p *nodeProc, user string) *cli
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &client.Account{Client: c, Domain: domain1, User: user, Keys: keys}
-	if err := a.Publish(ctx); err != nil {
+	// A reset: a new account key, and a list of one new device.
+	acct, err := identity.GenerateAccountKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &client.Account{Client: c, Domain: domain1, User: user, Keys: keys, Device: identity.DeviceIDOf(keys.IdentityPublic()), AccountKey: &acct}
+	l := &identity.DeviceList{Address: a.Address()}
+	if _, err := l.Add(acct, "reset", keys, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	signed, err := l.Sign(acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.PublishList(ctx, signed); err != nil {
 		t.Fatal(err)
 	}
 	return a
@@ -102,7 +115,8 @@ func TestQpcLoginOnAMachineThatIsNotADeviceChangesNoKeysAndTheFirstMachineReadsO
 	}
 	after := publishedKeys(t, ctx, p, "alice")
 	if !bytes.Equal(before.IdentityKey, after.IdentityKey) || !bytes.Equal(before.HPKEKey, after.HPKEKey) ||
-		!bytes.Equal(before.Signature, after.Signature) || !before.Published.Equal(after.Published) {
+		!bytes.Equal(before.Signature, after.Signature) || !before.Published.Equal(after.Published) ||
+		!bytes.Equal(before.AccountKey, after.AccountKey) || !bytes.Equal(before.DeviceList, after.DeviceList) || len(after.DeviceList) == 0 {
 		t.Fatal("qpc login on a machine that is not a device changed alice's published keys")
 	}
 

@@ -105,6 +105,9 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	if sent.KeyChange != nil && !*asJSON {
 		fmt.Fprintf(stderr, "qpc send: %s\n", sent.KeyChange)
 	}
+	for _, n := range sent.DeviceNotices {
+		fmt.Fprintf(stderr, "qpc send: %s\n", terminalSafe(n))
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w within %s (sending to %s)", client.ErrNoAnswer, f.timeout, *to)
@@ -180,6 +183,14 @@ type recvJSON struct {
 	Text     string    `json:"text,omitempty"`
 	Verified bool      `json:"verified"`
 	Problem  string    `json:"problem,omitempty"`
+	// SentTo is set on a copy of what another device of the account
+	// sent: Text went to SentTo.
+	SentTo string `json:"sent_to,omitempty"`
+	// DeviceNotices are the devices the sender added or removed.
+	DeviceNotices []string `json:"device_notices,omitempty"`
+	// Synced is set on the contacts another device of the account sent
+	// this one when it approved it.
+	Synced bool `json:"synced,omitempty"`
 	keyChangeJSON
 }
 
@@ -197,13 +208,31 @@ func printReceived(w io.Writer, in session.Incoming, asJSON bool) {
 			j.Problem = r.Problem.Error()
 		}
 		j.setKeyChange(in.KeyChange)
+		j.DeviceNotices, j.Synced = in.DeviceNotices, in.Synced != nil
+		if in.SentCopy != nil {
+			j.SentTo, j.Text = in.SentCopy.To, string(in.SentCopy.Body)
+		}
 		json.NewEncoder(w).Encode(j)
 		return
 	}
 	if in.KeyChange != nil {
 		fmt.Fprintln(w, terminalSafe(in.KeyChange.String()))
 	}
+	for _, n := range in.DeviceNotices {
+		fmt.Fprintf(w, "-- %s\n", terminalSafe(n))
+	}
 	switch {
+	case in.Synced != nil:
+		fmt.Fprintf(w, "-- from your device '%s': %d %s and %d %s added", terminalSafe(in.Synced.From.Name),
+			in.Synced.Contacts, plural(in.Synced.Contacts, "contact"), in.Synced.Channels, plural(in.Synced.Channels, "channel"))
+		if in.Synced.AccountKey {
+			fmt.Fprint(w, "; this device now holds the account key")
+		}
+		fmt.Fprintln(w)
+	case in.SentCopy != nil && in.SentCopy.ContentType == sealed.ContentText:
+		fmt.Fprintf(w, "[%s] → %s: %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), terminalSafe(in.SentCopy.To), terminalSafe(string(in.SentCopy.Body)))
+	case in.SentCopy != nil:
+		fmt.Fprintf(w, "[%s] → %s: (content type %d, sent from your other device)\n", r.Time.Local().Format("2006-01-02 15:04:05"), terminalSafe(in.SentCopy.To), in.SentCopy.ContentType)
 	case r.From == "":
 		fmt.Fprintf(w, "#%d  UNREADABLE message: %v\n", r.Seq, r.Problem)
 	case errors.Is(r.Problem, client.ErrStaleMessage):

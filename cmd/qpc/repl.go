@@ -145,7 +145,12 @@ func (f *clientFlags) loginOrRegister(ctx context.Context, in *os.File) (*sessio
 	}
 	defer c.Close()
 	f.user = cur.User
-	return f.register(ctx, c, h.Domain, pw)
+	s, err = f.register(ctx, c, h.Domain, pw)
+	if err == nil {
+		// Shown once, before the chat takes the screen.
+		printRecoveryCode(f.stderr, f.stderr, s.RecoveryCode(), false)
+	}
+	return s, err
 }
 
 // readAnswer reads one line from in, a byte at a time so that nothing

@@ -19,6 +19,7 @@ func inThisBuild(name string) bool { return !laptopOnly[name] }
 
 var laptopOnly = map[string]bool{
 	"register": true, "login": true, "whoami": true, "send": true, "recv": true, "verify": true,
+	"device": true, "account": true,
 	"repl": true, "channel": true, "bench": true, "mesh track": true,
 }
 
@@ -37,6 +38,8 @@ var (
 	runSend      = notInRouterBuild("send")
 	runRecv      = notInRouterBuild("recv")
 	runVerify    = notInRouterBuild("verify")
+	runDevice    = notInRouterBuild("device")
+	runAccount   = notInRouterBuild("account")
 	runRepl      = notInRouterBuild("repl")
 	runChannel   = notInRouterBuild("channel")
 	runBench     = notInRouterBuild("bench")
