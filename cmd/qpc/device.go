@@ -225,8 +225,13 @@ func runDeviceApprove(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "sent it %d %s and %d %s (%d bytes, sealed) in %s\n", a.Contacts, plural(a.Contacts, "contact"), a.Channels, plural(a.Channels, "channel"),
 		a.BundleSize, time.Since(start).Round(time.Millisecond))
-	// TODO(lead): call (*chat.Engine).DeviceAdded(ctx, a.Device) here once
-	// devchat's hook is on main, so that the new device joins the groups.
+	// The new device joins every group and DM of the account, one commit
+	// each, once it has uploaded its KeyPackages (it does when it sees
+	// itself in the list).
+	if err := inEveryGroup(ctx, s, stderr, func(eng *chat.Engine) error { return eng.DeviceAdded(ctx, a.Device) }); err != nil {
+		fmt.Fprintf(stderr, "qpc device approve: the new device is not in every group yet: %v\n", err)
+		return exitFailure
+	}
 	return exitOK
 }
 
@@ -333,9 +338,24 @@ func runDeviceRemove(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	fmt.Fprintf(stdout, "removed the device %q (id %s): it reads nothing more\n", terminalSafe(d.Name), d.ID)
-	// TODO(lead): call (*chat.Engine).DeviceRemoved(ctx, d) here once
-	// devchat's hook is on main, so that the device leaves the groups.
+	// The device leaves every group and DM of the account: their epochs
+	// move on without it.
+	if err := inEveryGroup(ctx, s, stderr, func(eng *chat.Engine) error { return eng.DeviceRemoved(ctx, d.ID) }); err != nil {
+		fmt.Fprintf(stderr, "qpc device remove: the device is still in some groups: %v\n", err)
+		return exitFailure
+	}
 	return exitOK
+}
+
+// inEveryGroup opens the account's chat engine, connected, and runs change
+// on it: a device added to or removed from the account's groups.
+func inEveryGroup(ctx context.Context, s *session.Session, stderr io.Writer, change func(*chat.Engine) error) error {
+	eng, err := openChat(ctx, s, stderr)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	return change(eng)
 }
 
 func runAccountRecover(args []string, stdout, stderr io.Writer) int {
@@ -442,13 +462,10 @@ func printRecoveryCode(stdout, stderr io.Writer, code string, qr bool) {
 }
 
 // sessionDevices is the account's devices as the REPL's /device manages
-// them (devchat's repl.Devices: List, Approve, Remove), through the same
-// session calls as qpc device. eng is the REPL's open chat engine: the
-// contacts for the new device are read from it, since the REPL holds the
-// chat database.
-//
-// TODO(lead): when devchat's repl.Config.Devices is on main, set it in
-// runRepl to sessionDevices{s: s, eng: eng}.
+// them (repl.Devices: List, Approve, Remove), through the same session
+// calls as qpc device. eng is the REPL's open chat engine: the contacts for
+// the new device are read from it, since the REPL holds the chat database;
+// the REPL itself then carries the change into the groups.
 type sessionDevices struct {
 	s   *session.Session
 	eng *chat.Engine

@@ -87,7 +87,8 @@ func runRepl(args []string, stdout, stderr io.Writer) int {
 		Channel: func(server string, args []string, w io.Writer) { f.replChannel(s.Current().User, server, args, w) },
 	})
 	r = repl.New(repl.Config{Engine: eng, Label: chat.Label, IO: lio, Node: n,
-		MeshPeers: func(args []string, w io.Writer) { runMeshPeers(args, w, w) }})
+		MeshPeers: func(args []string, w io.Writer) { runMeshPeers(args, w, w) },
+		Devices:   sessionDevices{s: s, eng: eng}})
 	n.Start(ctx, home, s.Client())
 	defer n.Stop()
 	if err := r.Run(ctx); err != nil {

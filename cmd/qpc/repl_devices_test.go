@@ -22,9 +22,6 @@ func (u *chanUser) device(sub string, args ...string) *exec.Cmd {
 func linkDevice(t *testing.T, p *nodeProc, u *chanUser, name string, approve func(code string)) *chanUser {
 	t.Helper()
 	d := &chanUser{t: t, name: u.name + "-" + name, pw: u.pw, state: filepath.Join(t.TempDir(), "state")}
-	if out, _ := exec.Command(qpcBin, "device", "--help").CombinedOutput(); strings.Contains(string(out), `unknown command "device"`) {
-		t.Skip("qpc device is not in this build yet: it comes with the devsession part of issue 22")
-	}
 	cmd := d.device("link", "--name", name, "--no-qr", "--server", p.addr, "--pin", p.fp, "--username", u.name)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
