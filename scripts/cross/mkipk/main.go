@@ -41,6 +41,7 @@ func main() {
 	flag.StringVar(&archs, "arch", "", "comma-separated OpenWrt architectures (default: all of openwrt-archs.txt)")
 	flag.StringVar(&o.version, "version", "", "package version X.Y.Z-rN (default: from git, scripts/cross/version.sh)")
 	flag.StringVar(&o.commit, "commit", "", "source revision the binary reports (default: git rev-parse --short HEAD)")
+	sizes := flag.String("sizes", "", "also write the size table into this Markdown file, between its size markers (make size: docs/openwrt.md)")
 	flag.Parse()
 	if archs != "" {
 		o.archs = strings.Split(archs, ",")
@@ -51,9 +52,19 @@ func main() {
 		fmt.Fprintf(os.Stderr, "mkipk: %v\n", err)
 		os.Exit(1)
 	}
-	fmt.Printf("%-28s %10s  %s\n", "architecture", "bytes", "package")
-	for _, p := range pkgs {
-		fmt.Printf("%-28s %10d  %s\n", p.arch, p.size, p.path)
+	fmt.Print(sizeTable(pkgs))
+	if *sizes != "" {
+		if err := writeSizeTable(*sizes, pkgs); err != nil {
+			fmt.Fprintf(os.Stderr, "mkipk: %v\n", err)
+			os.Exit(1)
+		}
+	}
+	over := overBudget(pkgs)
+	for _, err := range over {
+		fmt.Fprintf(os.Stderr, "mkipk: %v\n", err)
+	}
+	if len(over) > 0 {
+		os.Exit(1)
 	}
 }
 
@@ -67,8 +78,9 @@ type options struct {
 
 // built is one package written.
 type built struct {
-	arch, path string
-	size       int64
+	arch, target, path string
+	size               int64 // of the package
+	binSize            int64 // of /usr/bin/qpc in it
 }
 
 // Package metadata. The project has no license file yet; NOASSERTION is
@@ -202,7 +214,7 @@ func build(o options) ([]built, error) {
 		if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
 			return nil, err
 		}
-		out = append(out, built{arch: a, path: name, size: int64(buf.Len())})
+		out = append(out, built{arch: a, target: targetOf[a], path: name, size: int64(buf.Len()), binSize: int64(len(bin))})
 	}
 	return out, nil
 }
