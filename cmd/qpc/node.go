@@ -22,15 +22,18 @@ func runNode(args []string, stdout, stderr io.Writer) int {
 			"on the command line wins over its environment variable.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
+	// A bad value is one line in the log (logd on a router keeps what
+	// procd's respawns print), not the usage text: the flag package's
+	// own report goes nowhere, and the error is printed once below.
+	fs.SetOutput(io.Discard)
 	cfg := config.Default()
 	if err := cfg.Load(fs, args, os.LookupEnv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fs.Usage()
 			return exitOK
 		}
-		var fe *config.FlagError
-		if errors.As(err, &fe) {
-			fmt.Fprintf(stderr, "qpc node: %v\n", err)
-		}
+		fmt.Fprintf(stderr, "qpc node: %v (qpc node --help lists the flags)\n", err)
 		return exitUsage
 	}
 	log, err := app.NewLogger(stderr, cfg.LogLevel, cfg.LogFormat)

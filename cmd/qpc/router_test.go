@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -121,6 +122,39 @@ func TestTheRouterBuildLeavesTheLaptopClientOut(t *testing.T) {
 	}
 	if b, err := exec.Command(bin, "node", "--help").CombinedOutput(); err != nil || !strings.Contains(string(b), "-listen ") {
 		t.Errorf("router qpc node --help: %v\n%s", err, b)
+	}
+
+	// A bad value, on the command line or in the environment (as the
+	// init script and procd pass them), is one line that names the flag,
+	// not the usage text once per respawn in logd.
+	for _, bad := range []struct {
+		args []string
+		env  string
+		want []string
+	}{
+		{[]string{"node", "--max-payload=lots"}, "", []string{"-max-payload", `"lots"`}},
+		{[]string{"node", "--no-such-flag"}, "", []string{"-no-such-flag"}},
+		{[]string{"node"}, "QPC_MAX_PAYLOAD=lots", []string{"--max-payload", "QPC_MAX_PAYLOAD"}},
+		{[]string{"node", "--domain=a b"}, "", []string{"--domain", `"a b"`}},
+	} {
+		cmd := exec.Command(bin, bad.args...)
+		cmd.Env = os.Environ()
+		if bad.env != "" {
+			cmd.Env = append(cmd.Env, bad.env)
+		}
+		b, _ := cmd.CombinedOutput()
+		out := string(b)
+		if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != exitUsage {
+			t.Errorf("qpc %q (%s): exit %v, want %d", bad.args, bad.env, cmd.ProcessState, exitUsage)
+		}
+		if strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, "qpc node: ") || strings.Contains(out, "usage:") {
+			t.Errorf("qpc %q (%s) printed %q, want one line", bad.args, bad.env, out)
+		}
+		for _, w := range bad.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("qpc %q (%s) printed %q, which does not name %s", bad.args, bad.env, out, w)
+			}
+		}
 	}
 }
 
