@@ -396,7 +396,8 @@ func checkControl(t *testing.T, control, arch, version string, dataSize int) {
 		"Version":        version,
 		"Architecture":   arch,
 		"Installed-Size": strconv.Itoa(dataSize),
-		"Require-User":   "qpc:qpc",
+		"Require-User":   "qpc=427:qpc=427",
+		"License":        "MIT",
 		"Section":        "net",
 	} {
 		if values[name] != want {

@@ -83,12 +83,13 @@ type built struct {
 	binSize            int64 // of /usr/bin/qpc in it
 }
 
-// Package metadata. The project has no license file yet; NOASSERTION is
-// SPDX's word for "not stated".
+// Package metadata, as openwrt/Makefile states it (TestFeedRecipeMatchesThePackage
+// in openwrt/ compares them). The user and group have fixed ids, so that
+// the node's files keep their owner across a reinstall.
 const (
 	pkgName       = "qpc"
-	pkgUser       = "qpc:qpc" // user and group, ids chosen at install
-	pkgLicense    = "NOASSERTION"
+	pkgUser       = "qpc=427:qpc=427"
+	pkgLicense    = "MIT"
 	pkgURL        = "https://github.com/quicprochat/qpc"
 	pkgMaintainer = "quicprochat developers"
 	pkgDesc       = `quicprochat node: end-to-end encrypted messaging for community mesh
@@ -247,6 +248,8 @@ func readPayload(root string) ([]file, error) {
 		{"uci/qpc", "etc/config/qpc", 0o600}, // INSTALL_CONF
 		{"openwrt/files/qpc.uci-defaults", "etc/uci-defaults/90-qpc", 0o644},
 		{"openwrt/files/qpc.sysctl", "etc/sysctl.d/50-qpc.conf", 0o644},
+		// sysupgrade keeps the node key.
+		{"openwrt/files/qpc.keep", "lib/upgrade/keep.d/qpc", 0o644},
 	} {
 		b, err := os.ReadFile(filepath.Join(root, f.src))
 		if err != nil {
@@ -254,8 +257,6 @@ func readPayload(root string) ([]file, error) {
 		}
 		files = append(files, file{name: f.dst, mode: f.mode, data: b})
 	}
-	// What the SDK writes for a conffiles entry the package does not ship.
-	files = append(files, file{name: "lib/upgrade/keep.d/qpc", mode: 0o644, data: []byte("/etc/qpc/\n")})
 	return files, nil
 }
 
