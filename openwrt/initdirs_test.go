@@ -172,3 +172,40 @@ func TestInitScriptTakesNewEmptyAndOwnDirectories(t *testing.T) {
 		})
 	}
 }
+
+// TestInitScriptRefusesBadValuesBeforeStarting sets options to values of
+// the wrong type, one class each (issue 25: `service qpc start` printed
+// nothing and the node then dumped its usage into logd on each respawn).
+// The init script checks them with the node's own parser (qpc node
+// --check): the start is refused with the node's one-line reason on
+// stderr and in logd, no instance is started, no directory is touched.
+func TestInitScriptRefusesBadValuesBeforeStarting(t *testing.T) {
+	for _, sh := range shells(t) {
+		t.Run(sh.name, func(t *testing.T) {
+			for _, tc := range []struct{ option, value, why string }{
+				{"max_payload", "lots", `invalid value "lots" for flag -max-payload`},
+				{"message_ttl", "3 days", `invalid value "3 days" for flag -message-ttl`},
+				{"max_connections", "1e9", `invalid value "1e9" for flag -max-connections`},
+				{"mesh_max_hops", "300", `invalid value "300" for flag -mesh-max-hops`},
+				{"enqueue_rate", "fast", `invalid value "fast" for flag -enqueue-rate`},
+				{"channel_retention", "forever", `invalid value "forever" for flag -channel-retention`},
+				{"log_level", "loud", `--log-level: "loud" is not`},
+				{"max_payload", "it's $(reboot)", `for flag -max-payload`},
+			} {
+				t.Run(tc.option+"="+tc.value, func(t *testing.T) {
+					cfg := "config node 'node'\n\toption " + tc.option + " '" + strings.ReplaceAll(tc.value, "'", `'\''`) + "'\n"
+					s, stderr := runInitStderr(t, sh, map[string]string{"qpc": cfg})
+					if s.instance || len(s.fsCalls) != 0 {
+						t.Errorf("instance %v, fs %q: want nothing done", s.instance, s.fsCalls)
+					}
+					if strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "qpc: not starting: qpc node: ") || !strings.Contains(stderr, tc.why) {
+						t.Errorf("stderr = %q, want one line saying %q", stderr, tc.why)
+					}
+					if len(s.logs) != 1 || !strings.Contains(s.logs[0], tc.why) {
+						t.Errorf("logs = %q, want the reason", s.logs)
+					}
+				})
+			}
+		})
+	}
+}

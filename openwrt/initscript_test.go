@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/quicprochat/qpc/config"
@@ -115,7 +116,15 @@ func runInitStderr(t *testing.T, sh shell, uci map[string]string, env ...string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	script := writeFile(t, dir, "qpc.init", string(initScript))
+	// The script checks the node's flags with the real binary before it
+	// starts anything: this copy runs the router build, and the command
+	// read back names /usr/bin/qpc again.
+	bin := routerQPC(t)
+	const prog = "PROG=/usr/bin/qpc\n"
+	if !bytes.Contains(initScript, []byte(prog)) {
+		t.Fatalf("init.d/qpc does not set %q", prog)
+	}
+	script := writeFile(t, dir, "qpc.init", strings.Replace(string(initScript), prog, "PROG="+bin+"\n", 1))
 	record := filepath.Join(dir, "record")
 	cmd := exec.Command(sh.argv[0], append(sh.argv[1:], rc, script, "start")...)
 	cmd.Env = append(os.Environ(), "QPC_TEST_RECORD="+record, "QPC_TEST_UCI="+uciDir)
@@ -125,7 +134,44 @@ func runInitStderr(t *testing.T, sh shell, uci map[string]string, env ...string)
 	if out, err := cmd.Output(); err != nil || len(out) > 0 {
 		t.Fatalf("%s rc.common init.d/qpc start: %v\nstdout: %s\nstderr: %s", sh.name, err, out, stderr.Bytes())
 	}
-	return interpret(t, readRecord(t, record)), stderr.String()
+	st := interpret(t, readRecord(t, record))
+	if len(st.command) > 0 && st.command[0] == bin {
+		st.command[0] = "/usr/bin/qpc"
+	}
+	return st, stderr.String()
+}
+
+var routerBuild struct {
+	once sync.Once
+	dir  string
+	err  error
+	out  []byte
+}
+
+// routerQPC builds the router build of qpc once per test binary (TestMain
+// removes it).
+func routerQPC(t *testing.T) string {
+	t.Helper()
+	routerBuild.once.Do(func() {
+		routerBuild.dir, routerBuild.err = os.MkdirTemp("", "qpc-openwrt-test-")
+		if routerBuild.err != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-tags", "router", "-o", filepath.Join(routerBuild.dir, "qpc"), "../cmd/qpc")
+		routerBuild.out, routerBuild.err = cmd.CombinedOutput()
+	})
+	if routerBuild.err != nil {
+		t.Fatalf("go build -tags router ../cmd/qpc: %v\n%s", routerBuild.err, routerBuild.out)
+	}
+	return filepath.Join(routerBuild.dir, "qpc")
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if routerBuild.dir != "" {
+		os.RemoveAll(routerBuild.dir)
+	}
+	os.Exit(code)
 }
 
 func shippedConfig(t *testing.T) string {

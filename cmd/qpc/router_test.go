@@ -116,6 +116,20 @@ func TestTheRouterBuildLeavesTheLaptopClientOut(t *testing.T) {
 			t.Errorf("router qpc %s said %q, want that it is in the laptop build", name, b)
 		}
 	}
+	// --check looks at types only, so that the init script may run it
+	// before the interfaces are up: a good line passes silently, and so
+	// does an interface this machine lacks, which the node itself reports.
+	for _, args := range [][]string{
+		{"node", "--check", "--max-payload=5000", "--listen=127.0.0.1:0"},
+		{"node", "--check", "--mdns", "--mdns-iface=qpc-no-such-if0"},
+	} {
+		if b, err := exec.Command(bin, args...).CombinedOutput(); err != nil || len(b) != 0 {
+			t.Errorf("qpc %q: %v, printed %q; want status 0 and nothing", args, err, b)
+		}
+	}
+	if b, err := exec.Command(bin, "node", "--mdns", "--mdns-iface=qpc-no-such-if0", "--data-dir", t.TempDir()).CombinedOutput(); err == nil || !strings.Contains(string(b), "qpc-no-such-if0") {
+		t.Errorf("qpc node without --check started with a missing interface: %v, %q", err, b)
+	}
 	help, _ := exec.Command(bin, "help").Output()
 	if !strings.Contains(string(help), "repl     (laptop build only)") || strings.Contains(string(help), "node     (laptop") {
 		t.Errorf("router qpc help does not mark the laptop commands:\n%s", help)
@@ -136,6 +150,8 @@ func TestTheRouterBuildLeavesTheLaptopClientOut(t *testing.T) {
 		{[]string{"node", "--no-such-flag"}, "", []string{"-no-such-flag"}},
 		{[]string{"node"}, "QPC_MAX_PAYLOAD=lots", []string{"--max-payload", "QPC_MAX_PAYLOAD"}},
 		{[]string{"node", "--domain=a b"}, "", []string{"--domain", `"a b"`}},
+		{[]string{"node", "--check", "--max-payload=lots"}, "", []string{"-max-payload", `"lots"`}},
+		{[]string{"node", "--check", "--log-level=loud"}, "", []string{"--log-level", `"loud"`}},
 	} {
 		cmd := exec.Command(bin, bad.args...)
 		cmd.Env = os.Environ()
