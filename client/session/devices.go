@@ -177,9 +177,27 @@ func (s *Session) RemoveDevice(ctx context.Context, name string, force bool) (id
 			return fmt.Errorf("cannot remove %q: %w", name, ErrThisDevice)
 		}
 		gone = d
+		if p, _ := l.Primary(); p.ID == d.ID && d.ID != s.acct.Device {
+			// The primary's keys are what clients from before devices
+			// seal to, signed by the primary itself: only this device can
+			// sign them for the new list, so it becomes the primary.
+			firstDevice(l, s.acct.Device)
+		}
 		return l.Revoke(d.ID, time.Now())
 	})
 	return gone, err
+}
+
+// firstDevice moves the entry of device id to the front of l, which makes
+// it the primary device once the ones before it are revoked.
+func firstDevice(l *identity.DeviceList, id identity.DeviceID) {
+	for i, d := range l.Devices {
+		if d.ID == id {
+			copy(l.Devices[1:i+1], l.Devices[:i])
+			l.Devices[0] = d
+			return
+		}
+	}
 }
 
 // Approved is a device Approve added.
