@@ -303,6 +303,10 @@ type Link struct {
 	keys *identity.UserKeys
 }
 
+// Address returns the account's address, user@domain, with the domain the
+// node told at the login.
+func (l *Link) Address() string { return l.au.cur.Address() }
+
 // StartLink logs the account of cur in (the password proves the person,
 // but makes no device), makes this machine's device keys and a link code,
 // and posts the link request to the node. A machine that is already a
