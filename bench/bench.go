@@ -47,6 +47,12 @@ type Options struct {
 	// Progress, if not nil, is called about every second with the messages
 	// delivered so far.
 	Progress func(delivered, total int)
+	// NodePID, if not 0, is the node's process on this machine: the run
+	// reads its CPU time and memory from /proc.
+	NodePID int
+	// NodeMetrics, if not "", is the node's Prometheus URL: the run reads
+	// its group-commit counters there.
+	NodeMetrics string
 }
 
 // Result is what a run measured.
@@ -60,6 +66,16 @@ type Result struct {
 	Throughput float64
 	// Latency percentiles from enqueue to push.
 	P50, P90, P99, Max time.Duration
+
+	// What the node spent, with Options.NodePID: CPU per delivered
+	// message over the run; resident and anonymous memory before the
+	// run (idle, the node just started) and at their peaks during it.
+	NodeCPUPerMsg      time.Duration
+	RSSIdle, RSSPeak   int64
+	AnonIdle, AnonPeak int64
+	// The node's group commits during the run, with Options.NodeMetrics.
+	Commits                      float64
+	CommitsPerSec, MsgsPerCommit float64
 }
 
 // fastKSF is the key stretching of throwaway bench accounts: the identity
@@ -82,6 +98,13 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	if o.DialReceiver != nil && o.ReceiverDomain == "" {
 		return Result{}, errors.New("bench: a receiver node needs its domain")
+	}
+	var idle ProcSample
+	if o.NodePID != 0 {
+		var err error
+		if idle, err = ReadProc(o.NodePID); err != nil {
+			return Result{}, err
+		}
 	}
 	tag := make([]byte, 4)
 	rand.Read(tag)
@@ -164,6 +187,11 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		}
 	}
 
+	probe, err := startProbe(ctx, o)
+	if err != nil {
+		return Result{}, err
+	}
+	defer probe.stop()
 	start := time.Now()
 	errc := make(chan error, o.Pairs)
 	var wg sync.WaitGroup
@@ -215,6 +243,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	res.Throughput = float64(res.Delivered) / res.Elapsed.Seconds()
 	pct := func(p float64) time.Duration { return all[min(len(all)-1, int(p*float64(len(all))))] }
 	res.P50, res.P90, res.P99, res.Max = pct(0.50), pct(0.90), pct(0.99), all[len(all)-1]
+	if err := probe.finish(ctx, &res, idle); err != nil {
+		return Result{}, err
+	}
 	return res, nil
 }
 
