@@ -90,6 +90,21 @@ func (s *Store) commitLoop() {
 			return
 		}
 		n := batch[0].size()
+		if s.opts.BatchWindow == 0 {
+			// No window: what queued during the last commit is the batch.
+		take:
+			for n < s.opts.BatchSize {
+				select {
+				case req := <-s.reqs:
+					batch = append(batch, req)
+					n += req.size()
+				default:
+					break take
+				}
+			}
+			s.commit(batch)
+			continue
+		}
 		// The window runs from the oldest call's arrival: a call that
 		// already waited through the previous commit does not wait again.
 		timer.Reset(time.Until(batch[0].arrived.Add(s.opts.BatchWindow)))
