@@ -322,8 +322,43 @@ func (sub *Subscription) wake() {
 	}
 }
 
+// PipelinedListener is a Listener that can have deliveries in flight: Send
+// starts delivering msgs and returns at once, and wait returns the
+// delivery's outcome. Deliveries arrive in the order of the Send calls.
+// Over a network this saves a round trip per push: the next batch leaves
+// while the client still handles the last.
+type PipelinedListener interface {
+	Listener
+	Send(ctx context.Context, msgs []protocol.Message) (wait func() error)
+}
+
+// pushWindow is how many deliveries to a PipelinedListener may be in
+// flight; with MaxFetch messages each, it bounds what a slow client holds
+// of the node's memory.
+const pushWindow = 4
+
 // push delivers sub's messages until it is cancelled or delivery fails.
+// Messages stay in the mailbox until the client acks them, so a delivery
+// in flight when the subscription ends loses nothing.
 func (s *Service) push(sub *Subscription) error {
+	pl, _ := sub.listener.(PipelinedListener)
+	var inFlight []func() error
+	// settle waits for the oldest n deliveries in flight.
+	settle := func(n int) error {
+		for ; n > 0; n-- {
+			err := inFlight[0]()
+			inFlight[0] = nil
+			inFlight = inFlight[1:]
+			if err != nil {
+				if sub.ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+		}
+		return nil
+	}
+	defer func() { settle(len(inFlight)) }()
 	for {
 		msgs, err := s.store.Fetch(sub.queue, sub.after, s.limits.MaxFetch)
 		if err != nil {
@@ -333,8 +368,24 @@ func (s *Service) push(sub *Subscription) error {
 			return err
 		}
 		if len(msgs) == 0 {
+			// Before sleeping, learn how the deliveries in flight went:
+			// a failed one ends the subscription now, not at the next
+			// message.
+			if err := settle(len(inFlight)); err != nil || sub.ctx.Err() != nil {
+				return err
+			}
 			if !sub.wait() {
 				return nil
+			}
+			continue
+		}
+		if pl != nil {
+			inFlight = append(inFlight, pl.Send(sub.ctx, msgs))
+			sub.after = msgs[len(msgs)-1].Seq
+			if len(inFlight) >= pushWindow {
+				if err := settle(1); err != nil || sub.ctx.Err() != nil {
+					return err
+				}
 			}
 			continue
 		}
