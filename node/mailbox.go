@@ -42,9 +42,10 @@ func (s *Service) enqueue(ctx context.Context, msgs []protocol.Outgoing, now tim
 	fromPeer := sender == ""
 	lim := s.limits
 	receipts := make([]protocol.Receipt, len(msgs))
-	var batch []protocol.NewMessage
-	var index []int // receipts index of each batch entry
-	remote := map[string][]int{}
+	// Sized once: the messages of a batch are nearly always all local.
+	batch := make([]protocol.NewMessage, 0, len(msgs))
+	index := make([]int, 0, len(msgs)) // receipts index of each batch entry
+	var remote map[string][]int        // made for the first remote message
 	for i, m := range msgs {
 		a, err := s.parseAddress(m.Recipient)
 		switch {
@@ -63,6 +64,9 @@ func (s *Service) enqueue(ctx context.Context, msgs []protocol.Outgoing, now tim
 			continue
 		}
 		if !a.local {
+			if remote == nil {
+				remote = map[string][]int{}
+			}
 			remote[a.domain] = append(remote[a.domain], i)
 			continue
 		}
