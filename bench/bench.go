@@ -1,7 +1,9 @@
 // Package bench is the load generator behind `qpc bench`: it registers
 // throwaway users on a node, has senders enqueue messages to receivers that
 // are subscribed for push, and measures throughput and the latency from
-// enqueue to push.
+// enqueue to push; given the node's process and metrics (or a node it
+// started itself, SpawnNode), also what the node spent: CPU per message,
+// memory, group commits.
 //
 // It measures the node, not the client's cryptography: payloads are random
 // bytes of the requested size with the send time in their first 8 bytes,

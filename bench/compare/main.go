@@ -2,7 +2,7 @@
 // bench/relay (the ceiling: bare quic-go plus a bbolt group commit, and the
 // same without bbolt) side by side, in interleaved rounds with the same
 // harness parameters, and prints the ratios that issue 26's goals are
-// judged by:
+// judged by.
 //
 //	go run ./bench/compare [--qpc bin/qpc] [--rounds 3] [--clients 16] [--messages 2000] [--window 32]
 //
@@ -37,6 +37,7 @@ import (
 func main() {
 	serve := flag.String("serve-relay", "", "internal: serve a relay (durable or memory) and print its address")
 	qpc := flag.String("qpc", "", "the qpc binary (default: go build ./cmd/qpc into a temporary directory)")
+	baseline := flag.String("baseline", "", "another qpc binary (with --spawn-node) to run in every round too, as \"qpc baseline\": before and after in one run")
 	rounds := flag.Int("rounds", 3, "interleaved rounds")
 	clients := flag.Int("clients", 16, "sender→receiver pairs")
 	messages := flag.Int("messages", 2000, "messages per sender")
@@ -54,7 +55,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	c := &comparison{clients: *clients, messages: *messages, size: *size, qpc: *qpc}
+	c := &comparison{clients: *clients, messages: *messages, size: *size, qpc: *qpc, baseline: *baseline}
 	if err := c.run(ctx, *rounds, *window, *w1); err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(1)
@@ -77,6 +78,7 @@ type run struct {
 }
 
 const (
+	sysBase    = "qpc baseline"
 	sysQPC     = "qpc node"
 	sysDurable = "relay + bbolt group commit"
 	sysMemory  = "relay, memory only"
@@ -91,7 +93,7 @@ type step struct {
 
 type comparison struct {
 	clients, messages, size int
-	qpc                     string
+	qpc, baseline           string
 	runs                    []run
 	load                    string
 }
@@ -116,16 +118,25 @@ func (c *comparison) run(ctx context.Context, rounds, window, w1 int) error {
 	}
 	for r := 1; r <= rounds; r++ {
 		steps := []step{{sysQPC, window, c.messages}, {sysDurable, window, c.messages}, {sysMemory, window, c.messages}}
+		if c.baseline != "" {
+			steps = append(steps, step{sysBase, window, c.messages})
+		}
 		if w1 > 0 {
 			steps = append(steps, step{sysQPC, 1, w1}, step{sysDurable, 1, w1})
+			if c.baseline != "" {
+				steps = append(steps, step{sysBase, 1, w1})
+			}
 		}
 		for _, s := range steps {
 			fmt.Fprintf(os.Stderr, "compare: round %d: %s, window %d\n", r, s.sys, s.window)
 			var got run
 			var err error
-			if s.sys == sysQPC {
-				got, err = c.runQPC(ctx, s.window, s.perPair)
-			} else {
+			switch s.sys {
+			case sysQPC:
+				got, err = c.runQPC(ctx, c.qpc, s.window, s.perPair)
+			case sysBase:
+				got, err = c.runQPC(ctx, c.baseline, s.window, s.perPair)
+			default:
 				got, err = c.runRelay(ctx, s.sys == sysDurable, s.window, s.perPair)
 			}
 			if err != nil {
@@ -142,8 +153,8 @@ func (c *comparison) run(ctx context.Context, rounds, window, w1 int) error {
 }
 
 // runQPC runs `qpc bench --spawn-node --json`.
-func (c *comparison) runQPC(ctx context.Context, window, perPair int) (run, error) {
-	cmd := exec.CommandContext(ctx, c.qpc, "bench", "--spawn-node", "--json",
+func (c *comparison) runQPC(ctx context.Context, qpc string, window, perPair int) (run, error) {
+	cmd := exec.CommandContext(ctx, qpc, "bench", "--spawn-node", "--json",
 		"--clients", fmt.Sprint(c.clients), "--messages", fmt.Sprint(perPair), "--size", fmt.Sprint(c.size), "--window", fmt.Sprint(window))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -319,6 +330,18 @@ func (c *comparison) report(w io.Writer, asJSON bool) {
 	if len(windows) > 1 {
 		goals = append(goals, goal{Name: "window 1: p50 / relay+bbolt (≤)", Value: ratio(med(sysQPC, 1, p50), med(sysDurable, 1, p50)), Limit: 1.2})
 	}
+	if c.baseline != "" {
+		// The baseline against the same goals, for the before of a change.
+		goals = append(goals,
+			goal{Name: "baseline: throughput / relay+bbolt (≥)", Value: ratio(med(sysBase, w32, tput), med(sysDurable, w32, tput)), Limit: 0.5},
+			goal{Name: "baseline: p99 / relay+bbolt (≤)", Value: ratio(med(sysBase, w32, p99), med(sysDurable, w32, p99)), Limit: 2},
+			goal{Name: "baseline: p50 / relay+bbolt (≤)", Value: ratio(med(sysBase, w32, p50), med(sysDurable, w32, p50)), Limit: 2},
+			goal{Name: "baseline: CPU per msg / relay+bbolt (≤)", Value: ratio(med(sysBase, w32, cpu), med(sysDurable, w32, cpu)), Limit: 3},
+			goal{Name: "baseline: anonymous RSS under load MiB (≤)", Value: med(sysBase, w32, func(r run) float64 { return r.AnonPeak }), Limit: 32})
+		if len(windows) > 1 {
+			goals = append(goals, goal{Name: "baseline: window 1: p50 / relay+bbolt (≤)", Value: ratio(med(sysBase, 1, p50), med(sysDurable, 1, p50)), Limit: 1.2})
+		}
+	}
 	for i := range goals {
 		if strings.HasSuffix(goals[i].Name, "(≥)") {
 			goals[i].Met = goals[i].Value >= goals[i].Limit
@@ -333,9 +356,9 @@ func (c *comparison) report(w io.Writer, asJSON bool) {
 		return
 	}
 	fmt.Fprintf(w, "load average (1, 5, 15 min) before → after: %s\n", c.load)
-	fmt.Fprintf(w, "%-5s %-28s %6s %9s %8s %8s %9s %9s %9s %8s\n", "round", "system", "window", "msg/s", "p50 ms", "p99 ms", "CPU µs", "RSS idle", "anon peak", "msg/cmt")
+	fmt.Fprintf(w, "%-5s %-27s %6s %9s %8s %8s %9s %9s %9s %8s\n", "round", "system", "window", "msg/s", "p50 ms", "p99 ms", "CPU µs", "RSS idle", "anon peak", "msg/cmt")
 	for _, r := range c.runs {
-		fmt.Fprintf(w, "%-5d %-28s %6d %9.0f %8.2f %8.2f %9.1f %9.1f %9.1f %8.1f\n",
+		fmt.Fprintf(w, "%-5d %-27s %6d %9.0f %8.2f %8.2f %9.1f %9.1f %9.1f %8.1f\n",
 			r.Round, r.System, r.Window, r.MsgsPerS, r.P50ms, r.P99ms, r.CPUus, r.RSSIdle, r.AnonPeak, r.PerCommit)
 	}
 	fmt.Fprintln(w, "\ngoals (medians over the rounds):")
@@ -344,7 +367,7 @@ func (c *comparison) report(w io.Writer, asJSON bool) {
 		if g.Met {
 			met = "met"
 		}
-		fmt.Fprintf(w, "  %-36s %7.2f  (limit %g)  %s\n", g.Name, g.Value, g.Limit, met)
+		fmt.Fprintf(w, "  %-44s %7.2f  (limit %g)  %s\n", g.Name, g.Value, g.Limit, met)
 	}
 	fmt.Fprintln(w, "  Mosquitto QoS 1 ratio: not measured (Mosquitto and NATS are not installed on this machine).")
 }
