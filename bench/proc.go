@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -66,7 +67,7 @@ func parseStatCPU(stat []byte) (time.Duration, error) {
 	}
 	u, err1 := strconv.ParseUint(f[11], 10, 63)
 	k, err2 := strconv.ParseUint(f[12], 10, 63)
-	if err1 != nil || err2 != nil {
+	if err1 != nil || err2 != nil || u > math.MaxInt64/uint64(clockTick)-k {
 		return 0, fmt.Errorf("%w: utime %q stime %q", errBadStat, f[11], f[12])
 	}
 	return time.Duration(u+k) * clockTick, nil
