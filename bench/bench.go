@@ -52,6 +52,10 @@ type Options struct {
 	// NodePID, if not 0, is the node's process on this machine: the run
 	// reads its CPU time and memory from /proc.
 	NodePID int
+	// NodeIdle, if its RSS is not 0, is the node's idle sample, taken
+	// before anyone talked to it (SpawnedNode.Idle); else the run takes it
+	// at its start, after the caller's first connections.
+	NodeIdle ProcSample
 	// NodeMetrics, if not "", is the node's Prometheus URL: the run reads
 	// its group-commit counters there.
 	NodeMetrics string
@@ -101,8 +105,8 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if o.DialReceiver != nil && o.ReceiverDomain == "" {
 		return Result{}, errors.New("bench: a receiver node needs its domain")
 	}
-	var idle ProcSample
-	if o.NodePID != 0 {
+	idle := o.NodeIdle
+	if o.NodePID != 0 && idle.RSS == 0 {
 		var err error
 		if idle, err = ReadProc(o.NodePID); err != nil {
 			return Result{}, err

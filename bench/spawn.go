@@ -29,6 +29,9 @@ type SpawnedNode struct {
 	Addr, Fingerprint, Domain, Metrics string
 	// PID is the node process's.
 	PID int
+	// Idle is the node's /proc sample once it serves, before anyone
+	// connected: what a router's node costs when nobody uses it.
+	Idle ProcSample
 
 	cmd  *exec.Cmd
 	logs *tailBuffer
@@ -85,6 +88,10 @@ func SpawnNode(ctx context.Context, qpc, dir string, extra ...string) (*SpawnedN
 	defer cancel()
 	select {
 	case <-ready:
+		if n.Idle, err = ReadProc(n.PID); err != nil {
+			n.Stop()
+			return nil, err
+		}
 		return n, nil
 	case <-n.done:
 		return nil, fmt.Errorf("%w: it exited: %s", ErrNodeStart, n.logs.String())

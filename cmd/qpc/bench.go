@@ -55,6 +55,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(ctx, *deadline)
 	defer cancel()
 
+	var idle bench.ProcSample
 	if *spawn {
 		n, cleanup, err := spawnNode(ctx, stderr)
 		if err != nil {
@@ -64,6 +65,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		defer cleanup()
 		f.server, f.pin, f.caCert = n.Addr, n.Fingerprint, ""
 		*nodePID, *metricsURL = n.PID, n.Metrics
+		idle = n.Idle
 	}
 	probe, err := f.dial(ctx, f.server)
 	if err != nil {
@@ -107,6 +109,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		Window:         *window,
 		Progress:       progress(stderr),
 		NodePID:        *nodePID,
+		NodeIdle:       idle,
 		NodeMetrics:    *metricsURL,
 	})
 	fmt.Fprintln(stderr)
