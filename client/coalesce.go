@@ -32,6 +32,9 @@ type sendQueue struct {
 	mu       sync.Mutex
 	waiting  []*queuedSend
 	inFlight int
+	// calls counts the enqueue and batchEnqueue calls made, so that a
+	// test can tell that messages shared them.
+	calls int
 }
 
 // queuedSend is one Enqueue call waiting for its receipt.
@@ -60,10 +63,11 @@ func (c *Client) Enqueue(ctx context.Context, m Outgoing) (Receipt, error) {
 		q.inFlight++
 	}
 	q.mu.Unlock()
-	if lead {
-		// A goroutine of its own: the sender goes on with what queued
-		// meanwhile, and this caller returns as soon as its own answer is in.
-		go c.sendWaiting()
+	if lead && c.sendAlone(s) {
+		go func() {
+			for c.sendBatch() {
+			}
+		}()
 	}
 	select {
 	case res := <-s.done:
@@ -73,46 +77,82 @@ func (c *Client) Enqueue(ctx context.Context, m Outgoing) (Receipt, error) {
 	}
 }
 
-// sendWaiting sends what waits, in calls of up to maxCoalesce messages and
-// MaxBatchBytes, until nothing does.
-func (c *Client) sendWaiting() {
+// sendAlone sends s's message in a call of its own, in this goroutine,
+// when it is all that waits: a lone message then costs no hop to another
+// goroutine, and its caller's context bounds the call. It reports whether
+// calls are left to send, by another goroutine, with s's place among the
+// calls in flight; false means s gave its place up.
+func (c *Client) sendAlone(s *queuedSend) (more bool) {
 	q := &c.sends
-	for {
-		q.mu.Lock()
-		var batch []*queuedSend
-		size := 0
-		n := 0
-		for n < len(q.waiting) && len(batch) < maxCoalesce {
-			s := q.waiting[n]
-			sz := len(s.m.Payload) + len(s.m.Recipient) + batchEntryOverhead
-			if len(batch) > 0 && size+sz > MaxBatchBytes {
-				break
-			}
-			n++
-			if s.ctx.Err() != nil {
-				continue // its caller has gone: not sent
-			}
-			batch = append(batch, s)
-			size += sz
-		}
-		clear(q.waiting[:n])
-		q.waiting = q.waiting[n:]
-		if n == 0 {
-			q.inFlight--
-			q.waiting = nil // let the drained backing array go
-			q.mu.Unlock()
-			return
-		}
+	q.mu.Lock()
+	if len(q.waiting) != 1 || q.waiting[0] != s {
 		q.mu.Unlock()
-		switch len(batch) {
-		case 0:
-		case 1:
-			r, err := c.enqueueOne(batch[0].ctx, batch[0].m)
-			batch[0].done <- sendResult{r, err}
-		default:
-			c.enqueueCoalesced(batch)
-		}
+		return true
 	}
+	q.waiting = q.waiting[:0]
+	q.calls++
+	q.mu.Unlock()
+	r, err := c.enqueueOne(s.ctx, s.m)
+	s.done <- sendResult{r, err}
+	return c.stillWaiting()
+}
+
+// stillWaiting reports whether calls wait after one was answered, and
+// gives up the sender's place among the calls in flight if none do.
+func (c *Client) stillWaiting() bool {
+	q := &c.sends
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.waiting) == 0 {
+		q.inFlight--
+		q.waiting = nil // let the drained backing array go
+		return false
+	}
+	return true
+}
+
+// sendBatch sends one call of what waits, up to maxCoalesce messages and
+// MaxBatchBytes, and reports whether more waits; when it reports false it
+// has given up its place among the calls in flight.
+func (c *Client) sendBatch() (more bool) {
+	q := &c.sends
+	q.mu.Lock()
+	var batch []*queuedSend
+	size, n := 0, 0
+	for n < len(q.waiting) && len(batch) < maxCoalesce {
+		s := q.waiting[n]
+		sz := len(s.m.Payload) + len(s.m.Recipient) + batchEntryOverhead
+		if len(batch) > 0 && size+sz > MaxBatchBytes {
+			break
+		}
+		n++
+		if s.ctx.Err() != nil {
+			continue // its caller has gone: not sent
+		}
+		batch = append(batch, s)
+		size += sz
+	}
+	clear(q.waiting[:n])
+	q.waiting = q.waiting[n:]
+	if len(batch) > 0 {
+		q.calls++
+	}
+	if n == 0 {
+		q.inFlight--
+		q.waiting = nil // let the drained backing array go
+		q.mu.Unlock()
+		return false
+	}
+	q.mu.Unlock()
+	switch len(batch) {
+	case 0:
+	case 1:
+		r, err := c.enqueueOne(batch[0].ctx, batch[0].m)
+		batch[0].done <- sendResult{r, err}
+	default:
+		c.enqueueCoalesced(batch)
+	}
+	return c.stillWaiting()
 }
 
 // enqueueOne is the enqueue RPC of one message.
