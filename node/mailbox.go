@@ -337,21 +337,32 @@ type PipelinedListener interface {
 }
 
 // pushWindow is how many deliveries to a PipelinedListener may be in
-// flight; with MaxFetch messages each, it bounds what a slow client holds
-// of the node's memory.
-const pushWindow = 4
+// flight, and pushBytes how many payload bytes they may hold together
+// (one delivery may hold more, alone): a slow client holds no more of the
+// node's memory than one full fetch or pushBytes, whichever is larger,
+// about what one delivery at a time held.
+const (
+	pushWindow = 4
+	pushBytes  = 256 << 10
+)
 
 // push delivers sub's messages until it is cancelled or delivery fails.
 // Messages stay in the mailbox until the client acks them, so a delivery
 // in flight when the subscription ends loses nothing.
 func (s *Service) push(sub *Subscription) error {
 	pl, _ := sub.listener.(PipelinedListener)
-	var inFlight []func() error
+	type delivery struct {
+		wait  func() error
+		bytes int
+	}
+	var inFlight []delivery
+	inBytes := 0
 	// settle waits for the oldest n deliveries in flight.
 	settle := func(n int) error {
 		for ; n > 0; n-- {
-			err := inFlight[0]()
-			inFlight[0] = nil
+			err := inFlight[0].wait()
+			inBytes -= inFlight[0].bytes
+			inFlight[0] = delivery{}
 			inFlight = inFlight[1:]
 			if err != nil {
 				if sub.ctx.Err() != nil {
@@ -384,13 +395,18 @@ func (s *Service) push(sub *Subscription) error {
 			continue
 		}
 		if pl != nil {
-			inFlight = append(inFlight, pl.Send(sub.ctx, msgs))
-			sub.after = msgs[len(msgs)-1].Seq
-			if len(inFlight) >= pushWindow {
+			size := 0
+			for _, m := range msgs {
+				size += len(m.Payload)
+			}
+			for len(inFlight) > 0 && (len(inFlight) >= pushWindow || inBytes+size > pushBytes) {
 				if err := settle(1); err != nil || sub.ctx.Err() != nil {
 					return err
 				}
 			}
+			inFlight = append(inFlight, delivery{pl.Send(sub.ctx, msgs), size})
+			inBytes += size
+			sub.after = msgs[len(msgs)-1].Seq
 			continue
 		}
 		if err := sub.listener.Deliver(sub.ctx, msgs); err != nil {

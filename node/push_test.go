@@ -19,6 +19,10 @@ type pipeListener struct {
 	mu    sync.Mutex
 	sends [][]protocol.Message
 	outc  []chan error
+	// done counts deliveries whose wait returned; at[i] is done when
+	// delivery i was sent.
+	done int
+	at   []int
 }
 
 func (l *pipeListener) Deliver(ctx context.Context, msgs []protocol.Message) error {
@@ -30,8 +34,15 @@ func (l *pipeListener) Send(ctx context.Context, msgs []protocol.Message) func()
 	l.mu.Lock()
 	l.sends = append(l.sends, msgs)
 	l.outc = append(l.outc, c)
+	l.at = append(l.at, l.done)
 	l.mu.Unlock()
-	return func() error { return <-c }
+	return func() error {
+		err := <-c
+		l.mu.Lock()
+		l.done++
+		l.mu.Unlock()
+		return err
+	}
 }
 
 // waitSends polls until n deliveries were sent.
@@ -88,4 +99,32 @@ func TestPushesToAPipelinedListenerGoInOrderSeveralInFlightAndAFailureEndsThem(t
 	if err := sub.Err(); !errors.Is(err, boom) {
 		t.Errorf("subscription ended with %v, want the delivery's error", err)
 	}
+}
+
+func TestPushesInFlightHoldABoundedNumberOfBytes(t *testing.T) {
+	f := newFixture(t, node.Limits{MaxFetch: 1, MaxPayload: 200 << 10}, memstore.Options{})
+	alice, bob := loggedIn(t, f, "alice"), loggedIn(t, f, "bob")
+	big := string(make([]byte, 100<<10))
+	for range 3 {
+		send(t, bob, "alice", big)
+	}
+	l := &pipeListener{}
+	sub, err := alice.Subscribe(l, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Cancel()
+	// Two deliveries of 100 KiB fit the bound together; the third waits
+	// for the first to be answered.
+	l.waitSends(t, 2)
+	l.finish(0, nil)
+	l.waitSends(t, 3)
+	l.mu.Lock()
+	at := l.at[2]
+	l.mu.Unlock()
+	if at < 1 {
+		t.Errorf("the third 100 KiB delivery left with %d answered: 300 KiB in flight", at)
+	}
+	l.finish(1, nil)
+	l.finish(2, nil)
 }
