@@ -374,14 +374,24 @@ func (s *Service) push(sub *Subscription) error {
 		return nil
 	}
 	defer func() { settle(len(inFlight)) }()
+	// drained is set when the last fetch got fewer than it asked for: the
+	// queue held no more then, so the next look waits for a wake-up
+	// instead of reading the store for nothing. A message stored after
+	// that fetch's read has woken sub, so none is missed.
+	drained := false
 	for {
-		msgs, err := s.store.Fetch(sub.queue, sub.after, s.limits.MaxFetch)
-		if err != nil {
-			if errors.Is(err, protocol.ErrStoreClosed) {
-				return protocol.ErrShuttingDown
+		var msgs []protocol.Message
+		if !drained {
+			var err error
+			msgs, err = s.store.Fetch(sub.queue, sub.after, s.limits.MaxFetch)
+			if err != nil {
+				if errors.Is(err, protocol.ErrStoreClosed) {
+					return protocol.ErrShuttingDown
+				}
+				return err
 			}
-			return err
 		}
+		drained = len(msgs) > 0 && len(msgs) < s.limits.MaxFetch
 		if len(msgs) == 0 {
 			// Before sleeping, learn how the deliveries in flight went:
 			// a failed one ends the subscription now, not at the next
