@@ -485,9 +485,13 @@ func TestAFullStoreRefusesNewEnvelopesAndEvictsNothing(t *testing.T) {
 	})
 	alice := newAccount(t, m.n(1), "alice")
 	ctx := ctxT(t)
-	payload := make([]byte, 1000)
 	var held, refused []protocol.MeshID
 	for i := 0; i < 20; i++ {
+		// Each message its own bytes: a store commits within a
+		// millisecond, and the same bytes to the same recipient in the
+		// same millisecond are one message to the mesh (mesh/forward).
+		payload := make([]byte, 1000)
+		payload[0] = byte(i)
 		r, err := alice.Client.Enqueue(ctx, client.Outgoing{Recipient: "zoe@n9.example.mesh", Payload: payload})
 		switch {
 		case err == nil && r.MeshID != (protocol.MeshID{}):

@@ -1,7 +1,9 @@
 // Package bench is the load generator behind `qpc bench`: it registers
 // throwaway users on a node, has senders enqueue messages to receivers that
 // are subscribed for push, and measures throughput and the latency from
-// enqueue to push.
+// enqueue to push; given the node's process and metrics (or a node it
+// started itself, SpawnNode), also what the node spent: CPU per message,
+// memory, group commits.
 //
 // It measures the node, not the client's cryptography: payloads are random
 // bytes of the requested size with the send time in their first 8 bytes,
@@ -47,6 +49,16 @@ type Options struct {
 	// Progress, if not nil, is called about every second with the messages
 	// delivered so far.
 	Progress func(delivered, total int)
+	// NodePID, if not 0, is the node's process on this machine: the run
+	// reads its CPU time and memory from /proc.
+	NodePID int
+	// NodeIdle, if its RSS is not 0, is the node's idle sample, taken
+	// before anyone talked to it (SpawnedNode.Idle); else the run takes it
+	// at its start, after the caller's first connections.
+	NodeIdle ProcSample
+	// NodeMetrics, if not "", is the node's Prometheus URL: the run reads
+	// its group-commit counters there.
+	NodeMetrics string
 }
 
 // Result is what a run measured.
@@ -60,6 +72,16 @@ type Result struct {
 	Throughput float64
 	// Latency percentiles from enqueue to push.
 	P50, P90, P99, Max time.Duration
+
+	// What the node spent, with Options.NodePID: CPU per delivered
+	// message over the run; resident and anonymous memory before the
+	// run (idle, the node just started) and at their peaks during it.
+	NodeCPUPerMsg      time.Duration
+	RSSIdle, RSSPeak   int64
+	AnonIdle, AnonPeak int64
+	// The node's group commits during the run, with Options.NodeMetrics.
+	Commits                      float64
+	CommitsPerSec, MsgsPerCommit float64
 }
 
 // fastKSF is the key stretching of throwaway bench accounts: the identity
@@ -82,6 +104,13 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	if o.DialReceiver != nil && o.ReceiverDomain == "" {
 		return Result{}, errors.New("bench: a receiver node needs its domain")
+	}
+	idle := o.NodeIdle
+	if o.NodePID != 0 && idle.RSS == 0 {
+		var err error
+		if idle, err = ReadProc(o.NodePID); err != nil {
+			return Result{}, err
+		}
 	}
 	tag := make([]byte, 4)
 	rand.Read(tag)
@@ -164,6 +193,11 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		}
 	}
 
+	probe, err := startProbe(ctx, o)
+	if err != nil {
+		return Result{}, err
+	}
+	defer probe.stop()
 	start := time.Now()
 	errc := make(chan error, o.Pairs)
 	var wg sync.WaitGroup
@@ -215,30 +249,34 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	res.Throughput = float64(res.Delivered) / res.Elapsed.Seconds()
 	pct := func(p float64) time.Duration { return all[min(len(all)-1, int(p*float64(len(all))))] }
 	res.P50, res.P90, res.P99, res.Max = pct(0.50), pct(0.90), pct(0.99), all[len(all)-1]
+	if err := probe.finish(ctx, &res, idle); err != nil {
+		return Result{}, err
+	}
 	return res, nil
 }
 
-// send enqueues o.Messages messages to addr with o.Window in flight.
+// send enqueues o.Messages messages to addr with o.Window in flight: o.Window
+// workers, each sending its next message as soon as its last is stored.
+// The payloads are random once per sender, so the bench spends its CPU on
+// the client library, not on making test data; each message is its own
+// buffer, stamped with its send time as it leaves.
 func send(ctx context.Context, c *client.Client, addr string, o Options) error {
-	sem := make(chan struct{}, o.Window)
+	random := make([]byte, o.Size)
+	rand.Read(random)
+	var next atomic.Int64
 	var wg sync.WaitGroup
 	var firstErr atomic.Value
-	for range o.Messages {
-		if firstErr.Load() != nil {
-			break
-		}
-		sem <- struct{}{}
-		payload := make([]byte, o.Size)
-		rand.Read(payload[8:])
-		binary.BigEndian.PutUint64(payload, uint64(time.Now().UnixNano()))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if _, err := c.Enqueue(ctx, client.Outgoing{Recipient: addr, Payload: payload}); err != nil {
-				firstErr.CompareAndSwap(nil, err)
+	for range o.Window {
+		wg.Go(func() {
+			for next.Add(1) <= int64(o.Messages) && firstErr.Load() == nil {
+				payload := make([]byte, o.Size)
+				copy(payload[8:], random[8:])
+				binary.BigEndian.PutUint64(payload, uint64(time.Now().UnixNano()))
+				if _, err := c.Enqueue(ctx, client.Outgoing{Recipient: addr, Payload: payload}); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if err, _ := firstErr.Load().(error); err != nil {

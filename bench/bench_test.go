@@ -115,3 +115,33 @@ func TestARunWithReceiversOnAnotherNodeCrossesTheFederationLink(t *testing.T) {
 	}
 	t.Logf("%+v", res)
 }
+
+// BenchmarkNodeUnderLoad runs the bench against a node in this process (real
+// QUIC on 127.0.0.1, bbolt in a temporary directory), so that
+// -cpuprofile and -memprofile see the node and the client under the load
+// `qpc bench` makes. One iteration is one run of 16 pairs.
+func BenchmarkNodeUnderLoad(b *testing.B) {
+	cfg := config.Default()
+	cfg.Listen, cfg.Domain, cfg.DataDir = "127.0.0.1:0", "bench.example.mesh", b.TempDir()
+	cfg.RegisterRate, cfg.RegisterRateNode = 1_000_000, 1_000_000
+	n, err := app.NewNode(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	dial := func(ctx context.Context) (*client.Client, error) {
+		return client.Dial(ctx, n.Addr().String(), transport.Trust{Pin: n.Fingerprint()}, nil)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		res, err := Run(ctx, Options{Dial: dial, Domain: cfg.Domain, Pairs: 16, Messages: 1000, Size: 256, Window: 32})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(res.Throughput, "msg/s")
+		b.ReportMetric(float64(res.P99.Microseconds())/1000, "p99-ms")
+	}
+}

@@ -28,6 +28,7 @@ type Client struct {
 	qc          *quic.Conn
 	rc          *rpc.Conn
 	node        schemas.NodeService
+	sends       sendQueue // Enqueue calls waiting to be coalesced
 }
 
 // Dial connects to the node at addr ("host:port") and checks its certificate

@@ -324,31 +324,6 @@ func receiptFromWire(w schemas.Receipt) Receipt {
 	return Receipt{Seq: r.Seq, ServerTime: time.UnixMilli(w.ServerTimeMillis()), Err: r.Err, MeshID: r.MeshID, QueuedAt: r.QueuedAt}
 }
 
-// Enqueue puts one message in its recipient's mailbox and returns once the
-// node has it on disk.
-func (c *Client) Enqueue(ctx context.Context, m Outgoing) (Receipt, error) {
-	fut, release := c.node.Enqueue(ctx, func(p schemas.NodeService_enqueue_Params) error {
-		w, err := p.NewEnvelope()
-		if err != nil {
-			return err
-		}
-		return protocol.EnvelopeToWire(m, w)
-	})
-	defer release()
-	res, err := fut.Struct()
-	if err != nil {
-		return Receipt{}, c.callErr("send to "+m.Recipient, err)
-	}
-	w, err := res.Receipt()
-	if err != nil {
-		return Receipt{}, err
-	}
-	// The node fails the call for a message it refuses, so an error here
-	// is a receipt it garbled.
-	r := receiptFromWire(w)
-	return r, r.Err
-}
-
 // MaxBatchBytes bounds the estimated size of one batchEnqueue call.
 // A node reads a frame of at least 256 KiB of payloads plus overhead
 // whatever its --max-payload (transport.FrameBound), and closes the

@@ -42,9 +42,10 @@ func (s *Service) enqueue(ctx context.Context, msgs []protocol.Outgoing, now tim
 	fromPeer := sender == ""
 	lim := s.limits
 	receipts := make([]protocol.Receipt, len(msgs))
-	var batch []protocol.NewMessage
-	var index []int // receipts index of each batch entry
-	remote := map[string][]int{}
+	// Sized once: the messages of a batch are nearly always all local.
+	batch := make([]protocol.NewMessage, 0, len(msgs))
+	index := make([]int, 0, len(msgs)) // receipts index of each batch entry
+	var remote map[string][]int        // made for the first remote message
 	for i, m := range msgs {
 		a, err := s.parseAddress(m.Recipient)
 		switch {
@@ -63,6 +64,9 @@ func (s *Service) enqueue(ctx context.Context, msgs []protocol.Outgoing, now tim
 			continue
 		}
 		if !a.local {
+			if remote == nil {
+				remote = map[string][]int{}
+			}
 			remote[a.domain] = append(remote[a.domain], i)
 			continue
 		}
@@ -322,20 +326,97 @@ func (sub *Subscription) wake() {
 	}
 }
 
+// PipelinedListener is a Listener that can have deliveries in flight: Send
+// starts delivering msgs and returns at once, and wait returns the
+// delivery's outcome. Deliveries arrive in the order of the Send calls.
+// Over a network this saves a round trip per push: the next batch leaves
+// while the client still handles the last.
+type PipelinedListener interface {
+	Listener
+	Send(ctx context.Context, msgs []protocol.Message) (wait func() error)
+}
+
+// pushWindow is how many deliveries to a PipelinedListener may be in
+// flight, and pushBytes how many payload bytes they may hold together
+// (one delivery may hold more, alone): a slow client holds no more of the
+// node's memory than one full fetch or pushBytes, whichever is larger,
+// about what one delivery at a time held.
+const (
+	pushWindow = 4
+	pushBytes  = 256 << 10
+)
+
 // push delivers sub's messages until it is cancelled or delivery fails.
+// Messages stay in the mailbox until the client acks them, so a delivery
+// in flight when the subscription ends loses nothing.
 func (s *Service) push(sub *Subscription) error {
-	for {
-		msgs, err := s.store.Fetch(sub.queue, sub.after, s.limits.MaxFetch)
-		if err != nil {
-			if errors.Is(err, protocol.ErrStoreClosed) {
-				return protocol.ErrShuttingDown
+	pl, _ := sub.listener.(PipelinedListener)
+	type delivery struct {
+		wait  func() error
+		bytes int
+	}
+	var inFlight []delivery
+	inBytes := 0
+	// settle waits for the oldest n deliveries in flight.
+	settle := func(n int) error {
+		for ; n > 0; n-- {
+			err := inFlight[0].wait()
+			inBytes -= inFlight[0].bytes
+			inFlight[0] = delivery{}
+			inFlight = inFlight[1:]
+			if err != nil {
+				if sub.ctx.Err() != nil {
+					return nil
+				}
+				return err
 			}
-			return err
 		}
+		return nil
+	}
+	defer func() { settle(len(inFlight)) }()
+	// drained is set when the last fetch got fewer than it asked for: the
+	// queue held no more then, so the next look waits for a wake-up
+	// instead of reading the store for nothing. A message stored after
+	// that fetch's read has woken sub, so none is missed.
+	drained := false
+	for {
+		var msgs []protocol.Message
+		if !drained {
+			var err error
+			msgs, err = s.store.Fetch(sub.queue, sub.after, s.limits.MaxFetch)
+			if err != nil {
+				if errors.Is(err, protocol.ErrStoreClosed) {
+					return protocol.ErrShuttingDown
+				}
+				return err
+			}
+		}
+		drained = len(msgs) > 0 && len(msgs) < s.limits.MaxFetch
 		if len(msgs) == 0 {
+			// Before sleeping, learn how the deliveries in flight went:
+			// a failed one ends the subscription now, not at the next
+			// message.
+			if err := settle(len(inFlight)); err != nil || sub.ctx.Err() != nil {
+				return err
+			}
 			if !sub.wait() {
 				return nil
 			}
+			continue
+		}
+		if pl != nil {
+			size := 0
+			for _, m := range msgs {
+				size += len(m.Payload)
+			}
+			for len(inFlight) > 0 && (len(inFlight) >= pushWindow || inBytes+size > pushBytes) {
+				if err := settle(1); err != nil || sub.ctx.Err() != nil {
+					return err
+				}
+			}
+			inFlight = append(inFlight, delivery{pl.Send(sub.ctx, msgs), size})
+			inBytes += size
+			sub.after = msgs[len(msgs)-1].Seq
 			continue
 		}
 		if err := sub.listener.Deliver(sub.ctx, msgs); err != nil {

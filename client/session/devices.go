@@ -177,9 +177,27 @@ func (s *Session) RemoveDevice(ctx context.Context, name string, force bool) (id
 			return fmt.Errorf("cannot remove %q: %w", name, ErrThisDevice)
 		}
 		gone = d
+		if p, _ := l.Primary(); p.ID == d.ID && d.ID != s.acct.Device {
+			// The primary's keys are what clients from before devices
+			// seal to, signed by the primary itself: only this device can
+			// sign them for the new list, so it becomes the primary.
+			firstDevice(l, s.acct.Device)
+		}
 		return l.Revoke(d.ID, time.Now())
 	})
 	return gone, err
+}
+
+// firstDevice moves the entry of device id to the front of l, which makes
+// it the primary device once the ones before it are revoked.
+func firstDevice(l *identity.DeviceList, id identity.DeviceID) {
+	for i, d := range l.Devices {
+		if d.ID == id {
+			copy(l.Devices[1:i+1], l.Devices[:i])
+			l.Devices[0] = d
+			return
+		}
+	}
 }
 
 // Approved is a device Approve added.
@@ -284,6 +302,10 @@ type Link struct {
 	au   *authed
 	keys *identity.UserKeys
 }
+
+// Address returns the account's address, user@domain, with the domain the
+// node told at the login.
+func (l *Link) Address() string { return l.au.cur.Address() }
 
 // StartLink logs the account of cur in (the password proves the person,
 // but makes no device), makes this machine's device keys and a link code,

@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -433,9 +434,30 @@ func TestADeviceGivenTheAccountKeyApprovesTheNext(t *testing.T) {
 	if !a2.HoldsAccountKey() || a2.RecoveryCode() != a1.RecoveryCode() {
 		t.Fatal("the desk does not hold the account's key after the sync")
 	}
-	a3, approved := link(t, newPerson(t, n, "alice"), "lab", a2)
+	a3, approved := linkWith(t, newPerson(t, n, "alice"), "lab", a2, session.ApproveOptions{WithAccountKey: true})
 	if approved.Device.Name != "lab" || len(a3.Account().List.Current()) != 3 {
 		t.Fatalf("approved by the desk: %+v; list %+v", approved, a3.Account().List)
+	}
+	if got := receive(t, a3); len(got) != 1 || !a3.HoldsAccountKey() {
+		t.Fatalf("the lab read %+v; want the sync bundle with the account key", got)
+	}
+
+	// The lab, third in the list, removes the first device, the primary,
+	// whose keys clients from before devices seal to: only the lab can
+	// sign its own such keys, so it becomes the primary, not the desk.
+	first, _ := a1.Account().List.Primary()
+	if _, err := a3.RemoveDevice(context.Background(), first.Name, false); err != nil {
+		t.Fatalf("the lab removes the primary %q: %v", first.Name, err)
+	}
+	bob := newPerson(t, n, "bob").register()
+	p, err := bob.Account().ResolvePeer(context.Background(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Devices) != 2 || !p.Devices[0].IdentityKey.Equal(a3.Account().Keys.IdentityPublic()) ||
+		!p.Bundle.IdentityKey.Equal(a3.Account().Keys.IdentityPublic()) {
+		t.Fatalf("after the primary's removal alice publishes %d devices, primary %x, legacy keys %x; want the lab %x first",
+			len(p.Devices), p.Devices[0].IdentityKey, p.Bundle.IdentityKey, a3.Account().Keys.IdentityPublic())
 	}
 }
 

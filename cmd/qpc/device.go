@@ -125,7 +125,7 @@ func runDeviceLink(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	fmt.Fprintf(stdout, "link code  %s\n", l.Code)
-	fmt.Fprintf(stdout, "On a device of %s that holds the account key, run:\n  qpc device approve %s\n", cur.Address(), l.Code)
+	fmt.Fprintf(stdout, "On a device of %s that holds the account key, run:\n  qpc device approve %s\n", l.Address(), l.Code)
 	fmt.Fprintf(stdout, "this device: %q, id %s\n", l.Name, l.Device)
 	if !*noQR {
 		if err := qrterm.Write(stdout, l.Code.String()); err != nil {
@@ -161,8 +161,11 @@ func runDeviceLink(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	in := s.Inbox(func(ctx context.Context) (*chat.Engine, error) { return openChat(ctx, s, stderr) })
-	defer closeInbox(in, stderr)
-	if _, err := s.Receive(ctx, in, func(r session.Incoming) { printReceived(stdout, r, false) }); err != nil {
+	_, err = s.Receive(ctx, in, func(r session.Incoming) { printReceived(stdout, r, false) })
+	// The inbox's chat engine holds the chat database: close it before
+	// the KeyPackages are uploaded on an engine of their own.
+	closeInbox(in, stderr)
+	if err != nil {
 		fmt.Fprintf(stderr, "qpc device link: reading what the other device sent: %v\n", err)
 		return exitFailure
 	}

@@ -143,6 +143,11 @@ func (d *devices) link(user, device, name, approver, wrongCode string) string {
 		// The approver's login (Argon2id) and the new device's poll,
 		// once a second, make most of it.
 		d.t.Logf("%s linked %s after %s from the approval's start", name, user, time.Since(start).Round(time.Millisecond))
+		// It names the whole address, and uploads its KeyPackages (the
+		// chat database it read the sync bundle with is closed first).
+		if !regexp.MustCompile(`On a device of `+user+`@[a-z0-9]`).MatchString(out.String()) || strings.Contains(errb.String(), "not uploaded") {
+			d.t.Fatalf("qpc device link printed\n%s%s", out, errb.String())
+		}
 	case <-time.After(time.Minute):
 		d.t.Fatalf("qpc device link did not end after the approval:\n%s%s", out, errb.String())
 	}

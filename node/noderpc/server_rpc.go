@@ -550,7 +550,15 @@ func (s *Server) MeshState(ctx context.Context, call schemas.NodeService_meshSta
 // listener delivers pushed messages to a client's MessageListener.
 type listener struct{ c schemas.MessageListener }
 
+// Deliver implements node.Listener.
 func (l listener) Deliver(ctx context.Context, msgs []protocol.Message) error {
+	return l.Send(ctx, msgs)()
+}
+
+// Send implements node.PipelinedListener: the call is built (the messages
+// copied into it) before Send returns, and Cap'n Proto delivers the calls
+// on one capability in order.
+func (l listener) Send(ctx context.Context, msgs []protocol.Message) func() error {
 	fut, release := l.c.Deliver(ctx, func(p schemas.MessageListener_deliver_Params) error {
 		out, err := p.NewMessages(int32(len(msgs)))
 		if err != nil {
@@ -558,9 +566,11 @@ func (l listener) Deliver(ctx context.Context, msgs []protocol.Message) error {
 		}
 		return protocol.MessagesToWire(msgs, out)
 	})
-	defer release()
-	_, err := fut.Struct()
-	return err
+	return func() error {
+		defer release()
+		_, err := fut.Struct()
+		return err
+	}
 }
 
 // subscription is the Subscription capability of one subscribe.

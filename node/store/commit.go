@@ -15,14 +15,15 @@ import (
 // AddPosts calls that arrive together in one transaction, so that they
 // share its sync (see the package doc).
 
-// commitReq is one Enqueue, Hold or AddPosts call waiting for the
+// commitReq is one Enqueue, Hold, AddPosts or Ack call waiting for the
 // committer.
 type commitReq struct {
-	op    string // "enqueue", "hold" or "add posts", for errors
+	op    string // "enqueue", "hold", "add posts" or "ack", for errors
 	ctx   context.Context
 	msgs  []protocol.NewMessage   // an Enqueue's messages
 	envs  []protocol.HeldEnvelope // a Hold's envelopes
 	posts []protocol.StoredPost   // an AddPosts's posts
+	ack   *ackReq                 // an Ack's queue and sequence number
 	// recs are the encoded records of msgs, envs or posts, made by the
 	// caller; nil for an envelope that refusals already refuses and for
 	// a post too large to keep.
@@ -33,7 +34,12 @@ type commitReq struct {
 }
 
 // size is what the call counts against Options.BatchSize.
-func (r *commitReq) size() int { return len(r.msgs) + len(r.envs) + len(r.posts) }
+func (r *commitReq) size() int {
+	if r.ack != nil {
+		return 1
+	}
+	return len(r.msgs) + len(r.envs) + len(r.posts)
+}
 
 // commitResult answers a commitReq.
 type commitResult struct {
@@ -41,6 +47,7 @@ type commitResult struct {
 	refusals []error            // a Hold's or an AddPosts's
 	seqs     []uint64           // a Hold's or an AddPosts's, 0 for a refused one
 	evicted  int                // an AddPosts's
+	removed  int                // an Ack's
 	stored   int                // messages stored, for Options.OnCommit
 	err      error
 }
@@ -83,6 +90,21 @@ func (s *Store) commitLoop() {
 			return
 		}
 		n := batch[0].size()
+		if s.opts.BatchWindow == 0 {
+			// No window: what queued during the last commit is the batch.
+		take:
+			for n < s.opts.BatchSize {
+				select {
+				case req := <-s.reqs:
+					batch = append(batch, req)
+					n += req.size()
+				default:
+					break take
+				}
+			}
+			s.commit(batch)
+			continue
+		}
 		// The window runs from the oldest call's arrival: a call that
 		// already waited through the previous commit does not wait again.
 		timer.Reset(time.Until(batch[0].arrived.Add(s.opts.BatchWindow)))
@@ -168,6 +190,8 @@ func (s *Store) commit(batch []*commitReq) {
 			}
 			var err error
 			switch {
+			case req.ack != nil:
+				results[i], err = w.ack(req)
 			case req.posts != nil:
 				results[i], err = w.addPosts(req)
 			case req.envs != nil:

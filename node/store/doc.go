@@ -4,11 +4,15 @@
 // # Durability
 //
 // Every method that changes data returns after bbolt has committed and
-// synced its transaction. Enqueue, Hold and AddPosts are group-committed:
-// one goroutine (the committer) collects concurrent calls for up to
-// Options.BatchWindow (default 1 ms) from the oldest, or until it holds
+// synced its transaction. Enqueue, Hold, AddPosts and Ack are
+// group-committed: one goroutine (the committer) takes the calls queued
+// while it synced the previous batch, waiting up to Options.BatchWindow
+// (default none) from the oldest for more, or until it holds
 // Options.BatchSize (default 256) messages, envelopes and posts, writes
-// them in one transaction and answers every caller after the commit. Each
+// them in one transaction and answers every caller after the commit. No
+// wait is the right default: under load the calls that arrive during one
+// sync fill the next batch by themselves, and a lone call is not held
+// back for company that is not coming. Each
 // message, envelope and post is checked on its own inside the transaction,
 // so an unknown recipient or a full mailbox fails only that message's
 // receipt. See Store.Enqueue and Store.Hold for what a context that ends

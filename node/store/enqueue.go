@@ -24,8 +24,9 @@ import (
 // protocol.SeenDelivered until MeshExpires, in the same transaction. A message
 // refused for another reason leaves its id out of the seen-set.
 //
-// Calls are group-committed: one goroutine collects the calls that arrive
-// within Options.BatchWindow of the oldest one it holds, or until it holds
+// Calls are group-committed: one goroutine collects the calls queued while
+// it committed the previous batch and those that arrive within
+// Options.BatchWindow (default none) of the oldest one it holds, or until it holds
 // Options.BatchSize messages, and writes them in one transaction, so many
 // concurrent callers share one sync. An error of that transaction fails
 // every call in it, and then none of their messages is stored.

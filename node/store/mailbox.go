@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -197,52 +198,94 @@ func (s *Store) Fetch(queue string, afterSeq uint64, limit int) ([]protocol.Mess
 
 // Ack removes queue's messages with sequence numbers up to and including
 // uptoSeq and returns how many it removed. Sequence numbers stay used.
+//
+// Acks are group-committed with enqueues (see Enqueue): an ack shares the
+// sync of the messages that arrive with it instead of taking the write
+// lock for a sync of its own, which held up every enqueue behind it.
 func (s *Store) Ack(queue string, uptoSeq uint64) (removed int, err error) {
-	err = s.update("ack", func(tx *bolt.Tx) error {
-		removed = 0
-		owner, _, err := queueOwner(tx, queue)
-		if err != nil {
-			return err
-		}
-		m, err := openMailbox(tx, owner, false)
-		if err != nil || m.msgs == nil {
-			return err
-		}
-		// Collect first: deleting under a live cursor is not safe to
-		// iterate after.
-		var doomed []stored
-		c := m.msgs.Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			seq, err := parseSeqKey(k)
-			if err != nil {
-				return err
-			}
-			if seq > uptoSeq {
-				break
-			}
-			e, err := m.readStored(seq, v)
-			if err != nil {
-				return err
-			}
-			doomed = append(doomed, e)
-		}
-		if len(doomed) == 0 {
-			return nil
-		}
-		for _, e := range doomed {
-			if err := m.remove(e); err != nil {
-				return err
-			}
-		}
-		removed = len(doomed)
-		freed := int64(m.freed)
-		tx.OnCommit(func() { s.mailBytes.Add(-freed) })
-		return m.saveMeta(tx)
-	})
-	if err != nil {
+	req := &commitReq{op: "ack", ctx: context.Background(), ack: &ackReq{queue: queue, upto: uptoSeq},
+		done: make(chan commitResult, 1)}
+	if err := s.submit(req); err != nil {
 		return 0, err
 	}
-	return removed, nil
+	res := <-req.done
+	if res.err != nil {
+		return 0, res.err
+	}
+	return res.removed, nil
+}
+
+// ackReq is an Ack call's part of a commitReq.
+type ackReq struct {
+	queue string
+	upto  uint64
+}
+
+// ack removes an Ack call's messages inside the group commit. What the
+// caller asked wrongly (an unknown queue, a corrupt count) is its answer;
+// only bbolt's errors fail the transaction.
+func (w *commitTx) ack(req *commitReq) (*commitResult, error) {
+	fail := func(err error) (*commitResult, error) {
+		return &commitResult{err: fmt.Errorf("store: ack: %w", err)}, nil
+	}
+	owner, user, err := queueOwner(w.tx, req.ack.queue)
+	if err != nil {
+		return fail(err)
+	}
+	m := w.boxes[owner]
+	if m == nil {
+		if m, err = openMailbox(w.tx, owner, false); err != nil {
+			return fail(err)
+		}
+		if m.msgs == nil {
+			return &commitResult{}, nil // a device that has had no message yet
+		}
+		w.boxes[owner] = m
+	}
+	// Collect first: deleting under a live cursor is not safe to iterate
+	// after.
+	var doomed []stored
+	var size uint64
+	c := m.msgs.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		seq, err := parseSeqKey(k)
+		if err != nil {
+			return fail(err)
+		}
+		if seq > req.ack.upto {
+			break
+		}
+		e, err := m.readStored(seq, v)
+		if err != nil {
+			return fail(err)
+		}
+		doomed = append(doomed, e)
+		size += e.size
+	}
+	if len(doomed) == 0 {
+		return &commitResult{}, nil
+	}
+	// Checked before the first delete, so that a corrupt count refuses
+	// this ack alone and the batch's other calls commit.
+	if m.meta.count < uint64(len(doomed)) || m.meta.bytes < size {
+		return fail(fmt.Errorf("%w: mailbox %q counts fewer messages or bytes than it holds", ErrCorrupt, owner))
+	}
+	for _, e := range doomed {
+		if err := m.remove(e); err != nil {
+			return nil, err
+		}
+	}
+	// Written now, not only at flush, so that accountTotals of a later
+	// enqueue in this batch reads the queue without these messages.
+	if err := m.saveMeta(w.tx); err != nil {
+		return nil, err
+	}
+	if a := w.accts[user]; a != nil {
+		a.count -= uint64(len(doomed))
+		a.bytes -= size
+	}
+	w.mailBytes -= int64(size)
+	return &commitResult{removed: len(doomed)}, nil
 }
 
 // Depth returns how many messages and payload bytes queue holds,

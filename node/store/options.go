@@ -25,8 +25,10 @@ const (
 	// (not counting the last-resort one).
 	DefaultMaxKeyPackages = 100
 	// DefaultBatchWindow is how long a group commit waits for more calls
-	// after the first one it holds.
-	DefaultBatchWindow = time.Millisecond
+	// after the first one it holds: not at all, because the calls that
+	// arrive during a commit's sync make the next batch (see the package
+	// doc), and a wait only added its length to every lone call's latency.
+	DefaultBatchWindow = 0
 	// DefaultBatchSize is how many messages, envelopes and posts make a
 	// group commit cut its batch at once.
 	DefaultBatchSize = 256
@@ -115,7 +117,8 @@ type Options struct {
 	MaxKeyPackages int
 	// BatchWindow is how long the group committer waits, from the arrival
 	// of the oldest Enqueue, Hold or AddPosts call it holds, for more
-	// before it commits (default DefaultBatchWindow).
+	// before it commits (default DefaultBatchWindow: it commits what is
+	// queued at once).
 	BatchWindow time.Duration
 	// BatchSize is the number of messages, envelopes and posts at which
 	// the group committer commits without waiting out the window (default
@@ -177,9 +180,6 @@ func (o *Options) WithDefaults() Options {
 	}
 	if c.MaxKeyPackages == 0 {
 		c.MaxKeyPackages = DefaultMaxKeyPackages
-	}
-	if c.BatchWindow == 0 {
-		c.BatchWindow = DefaultBatchWindow
 	}
 	if c.BatchSize == 0 {
 		c.BatchSize = DefaultBatchSize
@@ -252,8 +252,8 @@ func (o Options) Validate() error {
 		return bad("MaxAccounts", o.MaxAccounts)
 	case o.MaxKeyPackages <= 0:
 		return bad("MaxKeyPackages", o.MaxKeyPackages)
-	case o.BatchWindow <= 0:
-		return bad("BatchWindow", o.BatchWindow)
+	case o.BatchWindow < 0:
+		return fmt.Errorf("%w: BatchWindow must not be negative, is %v", ErrInvalidOptions, o.BatchWindow)
 	case o.BatchSize <= 0:
 		return bad("BatchSize", o.BatchSize)
 	case o.QueueSize <= 0:

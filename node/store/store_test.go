@@ -18,7 +18,7 @@ func TestOptionsDefaultsAndValidation(t *testing.T) {
 	var nilOpts *Options
 	d := nilOpts.WithDefaults()
 	if d.Limits.MaxMessages != 10_000 || d.Limits.MaxBytes != 64<<20 || d.MaxKeyPackages != DefaultMaxKeyPackages ||
-		d.BatchWindow != time.Millisecond || d.BatchSize != 256 || d.QueueSize != DefaultQueueSize ||
+		d.BatchWindow != DefaultBatchWindow || d.BatchSize != 256 || d.QueueSize != DefaultQueueSize ||
 		d.LockTimeout != DefaultLockTimeout || d.Now == nil ||
 		d.Mesh != (protocol.MeshQuota{MaxBytes: 16 << 20, DomainBytes: 8 << 20, OriginBytes: 8 << 20, NeighbourBytes: 8 << 20, MaxSeen: 50_000, NeighbourSeen: 25_000}) ||
 		d.Channels != (protocol.ChannelQuota{Retain: 100, MaxChannels: 256, MaxBytes: 4 << 20, MaxSeen: 50_000, NeighbourSeen: 25_000}) {

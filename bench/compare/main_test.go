@@ -1,0 +1,62 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+// TestGoalsAreRatiosOfTheMediansOverTheRounds feeds the report three
+// rounds whose medians are known, one round an outlier, and reads the
+// goals back from its JSON.
+func TestGoalsAreRatiosOfTheMediansOverTheRounds(t *testing.T) {
+	c := &comparison{}
+	for r, q := range []run{
+		{MsgsPerS: 20000, P50ms: 10, P99ms: 30, CPUus: 30, RSSIdle: 11, AnonPeak: 20},
+		{MsgsPerS: 25000, P50ms: 12, P99ms: 40, CPUus: 36, RSSIdle: 11, AnonPeak: 22},
+		{MsgsPerS: 1, P50ms: 900, P99ms: 900, CPUus: 900, RSSIdle: 99, AnonPeak: 99}, // a neighbour's load
+	} {
+		q.Round, q.System, q.Window = r+1, sysQPC, 32
+		d := run{Round: r + 1, System: sysDurable, Window: 32, MsgsPerS: 40000, P50ms: 5, P99ms: 10, CPUus: 10}
+		one := run{Round: r + 1, System: sysQPC, Window: 1, P50ms: 3}
+		oneRelay := run{Round: r + 1, System: sysDurable, Window: 1, P50ms: 2}
+		c.runs = append(c.runs, q, d, one, oneRelay)
+	}
+	var out bytes.Buffer
+	c.report(&out, true)
+	var got struct {
+		Goals []struct {
+			Goal  string
+			Value float64
+			Met   bool
+		}
+	}
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]struct {
+		v   float64
+		met bool
+	}{
+		"throughput / relay+bbolt (≥)":     {0.5, true}, // median 20000 / 40000
+		"p99 / relay+bbolt (≤)":            {4, false},  // median 40 / 10
+		"p50 / relay+bbolt (≤)":            {2.4, false},
+		"CPU per msg / relay+bbolt (≤)":    {3.6, false},
+		"idle RSS MiB (≤)":                 {11, true},
+		"anonymous RSS under load MiB (≤)": {22, true},
+		"window 1: p50 / relay+bbolt (≤)":  {1.5, false},
+	}
+	if len(got.Goals) != len(want) {
+		t.Fatalf("%d goals, want %d: %s", len(got.Goals), len(want), out.String())
+	}
+	for _, g := range got.Goals {
+		w, ok := want[g.Goal]
+		if !ok {
+			t.Errorf("unexpected goal %q", g.Goal)
+			continue
+		}
+		if d := g.Value - w.v; d > 1e-9 || d < -1e-9 || g.Met != w.met {
+			t.Errorf("%s: %v (met %v), want %v (met %v)", g.Goal, g.Value, g.Met, w.v, w.met)
+		}
+	}
+}
