@@ -59,7 +59,7 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	over := overBudget(pkgs)
+	over := overBudget(pkgs, budgets)
 	for _, err := range over {
 		fmt.Fprintf(os.Stderr, "mkipk: %v\n", err)
 	}

@@ -23,22 +23,41 @@ const (
 	packageBudget = 3 << 20
 )
 
+// The ceilings make test holds the router build to until it fits the
+// budgets (issue 25 is open: the mips binary is 11.1 MB): today's sizes,
+// rounded up a little, so that the build cannot grow unseen again (it
+// grew 20 % past its budget before a test looked). Every cut lowers them
+// to what it reached; when the budgets are met, they are the budgets.
+const (
+	binaryCeiling  = 11_200_000
+	packageCeiling = 4 << 20
+)
+
+// limits are a binary bound for the budget target and a bound for every
+// package.
+type limits struct{ binary, pkg int64 }
+
+var (
+	budgets  = limits{binary: binaryBudget, pkg: packageBudget}
+	ceilings = limits{binary: binaryCeiling, pkg: packageCeiling}
+)
+
 // ErrOverBudget is what overBudget's errors wrap.
 var ErrOverBudget = errors.New("over the flash budget")
 
-// overBudget returns one error per package over packageBudget and one for
-// the budget target's binary over binaryBudget.
-func overBudget(pkgs []built) []error {
+// overBudget returns one error per package over l.pkg and one for the
+// budget target's binary over l.binary.
+func overBudget(pkgs []built, l limits) []error {
 	var errs []error
 	binDone := false
 	for _, p := range pkgs {
-		if p.size > packageBudget {
-			errs = append(errs, fmt.Errorf("%s: package is %d bytes, %w of %d (%s)", p.arch, p.size, ErrOverBudget, packageBudget, mib(packageBudget)))
+		if p.size > l.pkg {
+			errs = append(errs, fmt.Errorf("%s: package is %d bytes, %w of %d (%s)", p.arch, p.size, ErrOverBudget, l.pkg, mib(l.pkg)))
 		}
 		if p.target == budgetTarget && !binDone {
 			binDone = true
-			if p.binSize > binaryBudget {
-				errs = append(errs, fmt.Errorf("%s binary is %d bytes, %w of %d (%s)", p.target, p.binSize, ErrOverBudget, binaryBudget, mib(binaryBudget)))
+			if p.binSize > l.binary {
+				errs = append(errs, fmt.Errorf("%s binary is %d bytes, %w of %d (%s)", p.target, p.binSize, ErrOverBudget, l.binary, mib(l.binary)))
 			}
 		}
 	}
