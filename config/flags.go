@@ -165,9 +165,36 @@ func (l *listFlag) Set(v string) error {
 // getenv), and validates the result. A bad value is a *FlagError that names
 // the flag, and the environment variable when the value came from one.
 func (c *Node) Load(fs *flag.FlagSet, args []string, getenv func(string) (string, bool)) error {
+	fromEnv, err := c.parse(fs, args, getenv)
+	if err != nil {
+		return err
+	}
+	if err := c.Validate(); err != nil {
+		var fe *FlagError
+		if errors.As(err, &fe) {
+			fe.Env = fromEnv[fe.Flag]
+		}
+		return err
+	}
+	return nil
+}
+
+// Parse is Load without Validate: it fails only on a value that is not of
+// its flag's type (a number, a duration, a list) or an unknown flag, and
+// looks at nothing on this machine (interfaces, files). An init script
+// runs it before it starts a node, when the interfaces the node needs may
+// not be up yet.
+func (c *Node) Parse(fs *flag.FlagSet, args []string, getenv func(string) (string, bool)) error {
+	_, err := c.parse(fs, args, getenv)
+	return err
+}
+
+// parse binds, parses and reads the environment; it returns which flags
+// came from which variable.
+func (c *Node) parse(fs *flag.FlagSet, args []string, getenv func(string) (string, bool)) (map[string]string, error) {
 	c.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, err
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -186,14 +213,7 @@ func (c *Node) Load(fs *flag.FlagSet, args []string, getenv func(string) (string
 		}
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := c.Validate(); err != nil {
-		var fe *FlagError
-		if errors.As(err, &fe) {
-			fe.Env = fromEnv[fe.Flag]
-		}
-		return err
-	}
-	return nil
+	return fromEnv, nil
 }

@@ -16,7 +16,7 @@ import (
 // config_get_bool, config_list_foreach, config_foreach, user_exists),
 // /lib/functions/procd.sh (procd_*), /usr/share/libubox/jshn.sh (json_*),
 // and the commands that would touch the machine (mkdir, chmod, chown,
-// logger). None of it is OpenWrt's code: each stand-in only records its
+// logger); id -u qpc answers $QPC_TEST_QPC_UID. None of it is OpenWrt's code: each stand-in only records its
 // call in $QPC_TEST_RECORD, one "call NAME" line, an "arg VALUE" line per
 // argument and an "end" line, for the test to read back.
 //
@@ -130,6 +130,16 @@ mkdir() { record mkdir "$@"; }
 chmod() { record chmod "$@"; }
 chown() { record chown "$@"; }
 logger() { record logger "$@"; }
+
+# The user qpc has uid $QPC_TEST_QPC_UID, when set; this machine has none.
+id() {
+	if [ "$1" = -u ] && [ "$2" = qpc ]; then
+		[ -n "$QPC_TEST_QPC_UID" ] || return 1
+		echo "$QPC_TEST_QPC_UID"
+		return 0
+	fi
+	command id "$@"
+}
 
 # --- rc.common: defaults, the script, then the action as procd runs it ---
 start_service() { return 0; }

@@ -91,3 +91,57 @@ func TestShellScriptsPassShellcheck(t *testing.T) {
 		}
 	}
 }
+
+// TestUCIDefaultsKeepsTheShippedComments runs the uci-defaults script on
+// the shipped /etc/config/qpc (under IPKG_INSTROOT): it sets the domain in
+// the line the file has for it and leaves every other line as it was,
+// rather than a uci commit that rewrites the file without its comments.
+func TestUCIDefaultsKeepsTheShippedComments(t *testing.T) {
+	script, err := os.ReadFile("files/qpc.uci-defaults")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shipped := shippedConfig(t)
+	const line = "\t#option domain 'node1.example.mesh'\n"
+	if strings.Count(shipped, line) != 1 {
+		t.Fatalf("the shipped config has no single %q line", line)
+	}
+	want := strings.Replace(shipped, line, "\toption domain 'openwrt'\n", 1)
+	for _, sh := range shells(t) {
+		t.Run(sh.name, func(t *testing.T) {
+			dir := t.TempDir()
+			root := filepath.Join(dir, "root")
+			if err := os.MkdirAll(filepath.Join(root, "etc/config"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			conf := filepath.Join(root, "etc/config/qpc")
+			if err := os.WriteFile(conf, []byte(shipped), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			standIn := writeFile(t, dir, "uci.sh", uciStandIn)
+			defaults := writeFile(t, dir, "90-qpc", string(script))
+			record := filepath.Join(dir, "record")
+			cmd := exec.Command(sh.argv[0], append(sh.argv[1:], "-c", `. "$1"; ( . "$2" ) && echo removed`, "sh", standIn, defaults)...)
+			cmd.Env = append(os.Environ(), "QPC_TEST_RECORD="+record, "IPKG_INSTROOT="+root, "QPCT_HAS_NODE=1", "QPCT_HOSTNAME=OpenWrt")
+			if out, err := cmd.CombinedOutput(); err != nil || string(out) != "removed\n" {
+				t.Fatalf("uci-defaults: %v, output %q", err, out)
+			}
+			if b, err := os.ReadFile(record); err == nil {
+				t.Errorf("uci was called: %q", b)
+			}
+			got, err := os.ReadFile(conf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != want {
+				t.Errorf("the config after uci-defaults:\n%s\nwant the shipped one with the domain line set", got)
+			}
+			if fi, err := os.Stat(conf); err != nil || fi.Mode().Perm() != 0o600 {
+				t.Errorf("mode %v (%v), want the conffile's 0600 kept", fi.Mode(), err)
+			}
+			if entries, _ := os.ReadDir(filepath.Join(root, "etc/config")); len(entries) != 1 {
+				t.Errorf("etc/config holds %d files, want qpc alone (no temporary file left)", len(entries))
+			}
+		})
+	}
+}

@@ -22,21 +22,34 @@ func runNode(args []string, stdout, stderr io.Writer) int {
 			"on the command line wins over its environment variable.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
+	// A bad value is one line in the log (logd on a router keeps what
+	// procd's respawns print), not the usage text: the flag package's
+	// own report goes nowhere, and the error is printed once below.
+	fs.SetOutput(io.Discard)
+	// Not a config.Node setting: what the init script runs as root before
+	// it starts anything, so that `service qpc start` shows a bad value.
+	check := fs.Bool("check", false, "check that every flag and QPC_* value is of its type and exit: nothing printed and status 0, else the error and status 2 (interfaces and files are looked at when the node starts)")
 	cfg := config.Default()
-	if err := cfg.Load(fs, args, os.LookupEnv); err != nil {
+	load := cfg.Load
+	if hasCheckFlag(args) {
+		load = cfg.Parse
+	}
+	if err := load(fs, args, os.LookupEnv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fs.Usage()
 			return exitOK
 		}
-		var fe *config.FlagError
-		if errors.As(err, &fe) {
-			fmt.Fprintf(stderr, "qpc node: %v\n", err)
-		}
+		fmt.Fprintf(stderr, "qpc node: %v (qpc node --help lists the flags)\n", err)
 		return exitUsage
 	}
 	log, err := app.NewLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
 		fmt.Fprintf(stderr, "qpc node: %v\n", err)
 		return exitUsage
+	}
+	if *check {
+		return exitOK
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -50,4 +63,18 @@ func runNode(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	return exitOK
+}
+
+// hasCheckFlag reports whether args ask for --check, which decides how
+// much is checked before the flag set has parsed them.
+func hasCheckFlag(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-check", "--check", "-check=true", "--check=true", "-check=1", "--check=1":
+			return true
+		}
+	}
+	return false
 }

@@ -41,6 +41,7 @@ func main() {
 	flag.StringVar(&archs, "arch", "", "comma-separated OpenWrt architectures (default: all of openwrt-archs.txt)")
 	flag.StringVar(&o.version, "version", "", "package version X.Y.Z-rN (default: from git, scripts/cross/version.sh)")
 	flag.StringVar(&o.commit, "commit", "", "source revision the binary reports (default: git rev-parse --short HEAD)")
+	sizes := flag.String("sizes", "", "also write the size table into this Markdown file, between its size markers (make size: docs/openwrt.md)")
 	flag.Parse()
 	if archs != "" {
 		o.archs = strings.Split(archs, ",")
@@ -51,9 +52,19 @@ func main() {
 		fmt.Fprintf(os.Stderr, "mkipk: %v\n", err)
 		os.Exit(1)
 	}
-	fmt.Printf("%-28s %10s  %s\n", "architecture", "bytes", "package")
-	for _, p := range pkgs {
-		fmt.Printf("%-28s %10d  %s\n", p.arch, p.size, p.path)
+	fmt.Print(sizeTable(pkgs))
+	if *sizes != "" {
+		if err := writeSizeTable(*sizes, pkgs); err != nil {
+			fmt.Fprintf(os.Stderr, "mkipk: %v\n", err)
+			os.Exit(1)
+		}
+	}
+	over := overBudget(pkgs, budgets)
+	for _, err := range over {
+		fmt.Fprintf(os.Stderr, "mkipk: %v\n", err)
+	}
+	if len(over) > 0 {
+		os.Exit(1)
 	}
 }
 
@@ -67,16 +78,18 @@ type options struct {
 
 // built is one package written.
 type built struct {
-	arch, path string
-	size       int64
+	arch, target, path string
+	size               int64 // of the package
+	binSize            int64 // of /usr/bin/qpc in it
 }
 
-// Package metadata. The project has no license file yet; NOASSERTION is
-// SPDX's word for "not stated".
+// Package metadata, as openwrt/Makefile states it (TestFeedRecipeMatchesThePackage
+// in openwrt/ compares them). The user and group have fixed ids, so that
+// the node's files keep their owner across a reinstall.
 const (
 	pkgName       = "qpc"
-	pkgUser       = "qpc:qpc" // user and group, ids chosen at install
-	pkgLicense    = "NOASSERTION"
+	pkgUser       = "qpc=427:qpc=427"
+	pkgLicense    = "MIT"
 	pkgURL        = "https://github.com/quicprochat/qpc"
 	pkgMaintainer = "quicprochat developers"
 	pkgDesc       = `quicprochat node: end-to-end encrypted messaging for community mesh
@@ -202,7 +215,7 @@ func build(o options) ([]built, error) {
 		if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
 			return nil, err
 		}
-		out = append(out, built{arch: a, path: name, size: int64(buf.Len())})
+		out = append(out, built{arch: a, target: targetOf[a], path: name, size: int64(buf.Len()), binSize: int64(len(bin))})
 	}
 	return out, nil
 }
@@ -235,6 +248,8 @@ func readPayload(root string) ([]file, error) {
 		{"uci/qpc", "etc/config/qpc", 0o600}, // INSTALL_CONF
 		{"openwrt/files/qpc.uci-defaults", "etc/uci-defaults/90-qpc", 0o644},
 		{"openwrt/files/qpc.sysctl", "etc/sysctl.d/50-qpc.conf", 0o644},
+		// sysupgrade keeps the node key.
+		{"openwrt/files/qpc.keep", "lib/upgrade/keep.d/qpc", 0o644},
 	} {
 		b, err := os.ReadFile(filepath.Join(root, f.src))
 		if err != nil {
@@ -242,8 +257,6 @@ func readPayload(root string) ([]file, error) {
 		}
 		files = append(files, file{name: f.dst, mode: f.mode, data: b})
 	}
-	// What the SDK writes for a conffiles entry the package does not ship.
-	files = append(files, file{name: "lib/upgrade/keep.d/qpc", mode: 0o644, data: []byte("/etc/qpc/\n")})
 	return files, nil
 }
 
