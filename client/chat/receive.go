@@ -161,30 +161,44 @@ func (e *Engine) unverified(from string, o *sealed.Opened, why error) error {
 // window is refused: its seen mark may already be pruned (pruneSeen), so
 // only the window stops a relay from showing it again.
 func (e *Engine) handleText(from string, o *sealed.Opened) error {
-	if now := e.now(); o.Time.Before(now.Add(-client.ReplayWindow)) || o.Time.After(now.Add(client.MaxClockSkew)) {
+	if !e.inWindow(o.Time) {
 		e.status("a message from %s was refused: signed %s, outside the accepted window (%s back, %s ahead)",
 			from, o.Time.UTC().Format(time.DateTime), client.ReplayWindow, client.MaxClockSkew)
 		return nil
 	}
+	return e.fileInDM(from, &chatdb.Message{ID: chatdb.MsgID(o.ID), From: from, Time: o.Time, Text: string(o.Body)})
+}
+
+// inWindow reports whether a message signed at t is inside the replay
+// window: one signed outside it is refused, since its seen mark may
+// already be pruned (pruneSeen) and only the window stops a relay from
+// showing it again.
+func (e *Engine) inWindow(t time.Time) bool {
+	now := e.now()
+	return !t.Before(now.Add(-client.ReplayWindow)) && !t.After(now.Add(client.MaxClockSkew))
+}
+
+// fileInDM adds m to the DM with peer, made if there is none, once per
+// sender and message id.
+func (e *Engine) fileInDM(peer string, m *chatdb.Message) error {
 	return e.db.Update(func(tx *chatdb.Tx) error {
-		id := chatdb.MsgID(o.ID)
-		c, ok, err := e.dmConversation(tx, from)
+		c, ok, err := e.dmConversation(tx, peer)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			c = e.newConversation(chatdb.KindDM, from, from)
+			c = e.newConversation(chatdb.KindDM, peer, peer)
 			if err := tx.PutConversation(&c); err != nil {
 				return err
 			}
 		}
-		if seen, err := tx.Seen(c.ID, from, id); err != nil || seen {
+		if seen, err := tx.Seen(c.ID, m.From, m.ID); err != nil || seen {
 			return err
 		}
-		if err := tx.MarkSeen(c.ID, from, id, e.now()); err != nil {
+		if err := tx.MarkSeen(c.ID, m.From, m.ID, e.now()); err != nil {
 			return err
 		}
-		return e.addLine(tx, &c, &chatdb.Message{ID: id, From: from, Time: o.Time, Text: string(o.Body)})
+		return e.addLine(tx, &c, m)
 	})
 }
 
@@ -210,30 +224,11 @@ func (e *Engine) handleSentCopy(from string, o *sealed.Opened) error {
 		e.status("a copy of a message from your other device was dropped: recipient %q", sc.To)
 		return nil
 	}
-	if now := e.now(); o.Time.Before(now.Add(-client.ReplayWindow)) || o.Time.After(now.Add(client.MaxClockSkew)) {
+	if !e.inWindow(o.Time) {
 		e.status("a copy of a message to %s from your other device was refused: signed %s, outside the accepted window", to, o.Time.UTC().Format(time.DateTime))
 		return nil
 	}
-	return e.db.Update(func(tx *chatdb.Tx) error {
-		id := chatdb.MsgID(o.ID)
-		c, ok, err := e.dmConversation(tx, to)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			c = e.newConversation(chatdb.KindDM, to, to)
-			if err := tx.PutConversation(&c); err != nil {
-				return err
-			}
-		}
-		if seen, err := tx.Seen(c.ID, e.self, id); err != nil || seen {
-			return err
-		}
-		if err := tx.MarkSeen(c.ID, e.self, id, e.now()); err != nil {
-			return err
-		}
-		return e.addLine(tx, &c, &chatdb.Message{ID: id, From: e.self, Time: o.Time, Text: string(sc.Body), Status: chatdb.StatusSent})
-	})
+	return e.fileInDM(to, &chatdb.Message{ID: chatdb.MsgID(o.ID), From: e.self, Time: o.Time, Text: string(sc.Body), Status: chatdb.StatusSent})
 }
 
 func (e *Engine) dmConversation(tx *chatdb.Tx, peer string) (chatdb.Conversation, bool, error) {
