@@ -91,16 +91,23 @@ func deleteKeyPackages(tx *bolt.Tx, user string) error {
 		}
 	}
 	// Other suites' packages of devices that have none of suite 1.
+	return deleteBySuite(tx, func(owner string) bool { return accountOf(owner) == user })
+}
+
+// deleteBySuite deletes the key packages of every suite but 1, last-resort
+// ones included, of the owners doomed says.
+func deleteBySuite(tx *bolt.Tx, doomed func(owner string) bool) error {
 	for _, name := range [][]byte{bucketKeyPackagesBySuite, bucketLastResortBySuite} {
 		b := tx.Bucket(name)
-		var doomed [][]byte
+		var keys [][]byte
 		c := b.Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			if len(k) > 2 && accountOf(string(k[2:])) == user {
-				doomed = append(doomed, append([]byte{}, k...))
+			// A key is the suite (2 bytes) and the owner.
+			if len(k) > 2 && doomed(string(k[2:])) {
+				keys = append(keys, append([]byte{}, k...))
 			}
 		}
-		for _, k := range doomed {
+		for _, k := range keys {
 			var err error
 			if b.Bucket(k) != nil {
 				err = b.DeleteBucket(k)
@@ -124,28 +131,7 @@ func deleteOwnerKeyPackages(tx *bolt.Tx, user string) error {
 	if err := tx.Bucket(bucketLastResort).Delete([]byte(user)); err != nil {
 		return err
 	}
-	for _, name := range [][]byte{bucketKeyPackagesBySuite, bucketLastResortBySuite} {
-		b := tx.Bucket(name)
-		var doomed [][]byte
-		c := b.Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			if len(k) > 2 && string(k[2:]) == user {
-				doomed = append(doomed, append([]byte{}, k...))
-			}
-		}
-		for _, k := range doomed {
-			var err error
-			if b.Bucket(k) != nil {
-				err = b.DeleteBucket(k)
-			} else {
-				err = b.Delete(k)
-			}
-			if err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return deleteBySuite(tx, func(owner string) bool { return owner == user })
 }
 
 // AddKeyPackages appends pkgs, of MLS cipher suite suite, to user's key
