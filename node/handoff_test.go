@@ -11,6 +11,7 @@ import (
 
 	"github.com/quicprochat/qpc/crypto/opaque"
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/node/memstore"
 	"github.com/quicprochat/qpc/node/store"
 	"github.com/quicprochat/qpc/protocol"
 )
@@ -27,6 +28,19 @@ func (s *countingStore) Fetch(queue string, afterSeq uint64, limit int) ([]proto
 	return s.Store.Fetch(queue, afterSeq, limit)
 }
 
+// countingMemstore is the in-memory store that counts Fetch calls. It
+// hands over no commits (node.CommitHandOff), so the node hands over what
+// each Enqueue call stored.
+type countingMemstore struct {
+	*memstore.Store
+	fetches atomic.Int64
+}
+
+func (s *countingMemstore) Fetch(queue string, afterSeq uint64, limit int) ([]protocol.Message, error) {
+	s.fetches.Add(1)
+	return s.Store.Fetch(queue, afterSeq, limit)
+}
+
 // newBoltService is a service on a real bbolt file whose Fetch calls are
 // counted.
 func newBoltService(t *testing.T, lim node.Limits) (*node.Service, *countingStore) {
@@ -37,6 +51,11 @@ func newBoltService(t *testing.T, lim node.Limits) (*node.Service, *countingStor
 	}
 	cs := &countingStore{Store: st}
 	t.Cleanup(func() { st.Close() })
+	return newCountingService(t, lim, cs), cs
+}
+
+func newCountingService(t *testing.T, lim node.Limits, st node.Store) *node.Service {
+	t.Helper()
 	cfg := opaque.DefaultConfig()
 	secrets, err := opaque.GenerateServerSecrets(cfg)
 	if err != nil {
@@ -47,11 +66,11 @@ func newBoltService(t *testing.T, lim node.Limits) (*node.Service, *countingStor
 		t.Fatal(err)
 	}
 	lim.EnqueueRate, lim.EnqueueBurst = 1e9, 1e9
-	svc, err := node.New(node.Config{Identity: protocol.Identity{Domain: domain}, Limits: lim, Store: cs, OPAQUE: srv})
+	svc, err := node.New(node.Config{Identity: protocol.Identity{Domain: domain}, Limits: lim, Store: st, OPAQUE: srv})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return svc, cs
+	return svc
 }
 
 func boltConn(t *testing.T, svc *node.Service, user string, i int) *node.Conn {
@@ -89,7 +108,20 @@ func pollUntil(t *testing.T, what string, cond func() bool) {
 }
 
 func TestMessagesStoredForASubscriberArePushedFromTheCommitWithoutReadingTheStore(t *testing.T) {
-	svc, st := newBoltService(t, node.Limits{})
+	t.Run("bbolt, handed over per commit", func(t *testing.T) {
+		svc, st := newBoltService(t, node.Limits{})
+		pushedWithoutFetches(t, svc, &st.fetches)
+	})
+	t.Run("memstore, handed over per call", func(t *testing.T) {
+		ms := &countingMemstore{Store: memstore.New(memstore.Options{})}
+		t.Cleanup(func() { ms.Close() })
+		pushedWithoutFetches(t, newCountingService(t, node.Limits{}, ms), &ms.fetches)
+	})
+}
+
+// pushedWithoutFetches checks that messages sent one at a time to a
+// subscriber are pushed in order with no fetch after the first.
+func pushedWithoutFetches(t *testing.T, svc *node.Service, fetches *atomic.Int64) {
 	alice, bob := boltConn(t, svc, "alice", 1), boltConn(t, svc, "bob", 2)
 	l := newRecorder()
 	sub, err := alice.Subscribe(l, 0)
@@ -98,13 +130,13 @@ func TestMessagesStoredForASubscriberArePushedFromTheCommitWithoutReadingTheStor
 	}
 	defer sub.Cancel()
 	// The backlog is read once, at the start.
-	pollUntil(t, "the subscription read its backlog", func() bool { return st.fetches.Load() == 1 })
+	pollUntil(t, "the subscription read its backlog", func() bool { return fetches.Load() == 1 })
 	const n = 40
 	for i := 1; i <= n; i++ {
 		send(t, bob, "alice", fmt.Sprintf("m%d", i))
 	}
 	checkSeqs(t, l.waitFor(t, n), n)
-	if got := st.fetches.Load(); got != 1 {
+	if got := fetches.Load(); got != 1 {
 		t.Errorf("%d fetches for %d messages pushed one commit at a time, want the first one only", got, n)
 	}
 }

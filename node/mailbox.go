@@ -105,16 +105,22 @@ func (s *Service) deliver(ctx context.Context, batch []protocol.NewMessage, inde
 	}
 	n := 0
 	// The stored messages of each queue, in seq order, for the hub to
-	// hand to the queue's subscriptions: they push them without reading
-	// the store again.
+	// hand to the queue's subscriptions, unless the store hands over
+	// whole commits itself (CommitHandOff).
 	var queues []string
-	byQueue := map[string][]protocol.Message{}
+	var byQueue map[string][]protocol.Message
+	if !s.commitHandOff {
+		byQueue = map[string][]protocol.Message{}
+	}
 	for j, r := range stored {
 		receipts[index[j]] = r
 		if r.Err != nil {
 			continue
 		}
 		n++
+		if byQueue == nil {
+			continue
+		}
 		q := batch[j].Recipient
 		if _, ok := byQueue[q]; !ok {
 			queues = append(queues, q)
@@ -123,7 +129,8 @@ func (s *Service) deliver(ctx context.Context, batch []protocol.NewMessage, inde
 		byQueue[q] = append(byQueue[q], protocol.Message{Seq: r.Seq, Payload: m.Payload, Enqueued: m.Enqueued, Expires: m.Expires})
 	}
 	for _, q := range queues {
-		s.hub.handOff(accountOf(q), q, byQueue[q])
+		// The payloads are the caller's: the hub copies them.
+		s.hub.handOff(accountOf(q), q, byQueue[q], false)
 	}
 	s.obs.Stored(n)
 	return nil
@@ -487,6 +494,21 @@ func (h *hub) remove(s *Subscription) {
 	}
 }
 
+// CommitHandOff is implemented by a store that tells the node what each
+// group commit stored (store.Store.HandOffCommits): f is called once per
+// queue and commit, with the queue's messages in seq order, and may keep
+// them. Handed over per commit, a busy queue's messages of one commit go
+// out in one push; handed over per Enqueue call, as the node does for a
+// store without it, they would go out in as many pushes as calls.
+type CommitHandOff interface {
+	HandOffCommits(f func(queue string, msgs []protocol.Message))
+}
+
+// handOffCommitted is the Service's CommitHandOff callback.
+func (s *Service) handOffCommitted(queue string, msgs []protocol.Message) {
+	s.hub.handOff(accountOf(queue), queue, msgs, true)
+}
+
 // maxHanded is the most messages a subscription holds handed over and
 // not yet pushed; the bytes are bounded by pushBytes. Past either, push
 // reads the store instead, which holds them anyway.
@@ -494,14 +516,15 @@ const maxHanded = 1024
 
 // handOff gives msgs, just committed to queue (an account's or one of
 // its devices'), in seq order, to the subscriptions of that queue, and
-// wakes every subscription of user. msgs' payloads are copied, once, only
-// if a subscription takes them. A subscription to a queue of user under
+// wakes every subscription of user. Unless owned (the payloads are the
+// hub's to keep), msgs' payloads are copied, once, only if a
+// subscription takes them. A subscription to a queue of user under
 // another name (the bare name and the legacy device's are one queue) is
 // woken to read the store.
-func (h *hub) handOff(user, queue string, msgs []protocol.Message) {
+func (h *hub) handOff(user, queue string, msgs []protocol.Message, owned bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	copied := false
+	copied := owned
 	for s := range h.subs[user] {
 		if s.queue != queue {
 			s.offer(nil)
