@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -103,19 +104,33 @@ func (s *Service) deliver(ctx context.Context, batch []protocol.NewMessage, inde
 		return err
 	}
 	n := 0
-	woken := map[string]bool{}
+	// The stored messages of each queue, in seq order, for the hub to
+	// hand to the queue's subscriptions, unless the store hands over
+	// whole commits itself (CommitHandOff).
+	var queues []string
+	var byQueue map[string][]protocol.Message
+	if !s.commitHandOff {
+		byQueue = map[string][]protocol.Message{}
+	}
 	for j, r := range stored {
 		receipts[index[j]] = r
-		if r.Err == nil {
-			n++
-			// The hub wakes every subscription of the account: each
-			// fetches its own queue, so a wake-up for another device's
-			// costs one empty fetch.
-			if rcpt := accountOf(batch[j].Recipient); !woken[rcpt] {
-				woken[rcpt] = true
-				s.hub.notify(rcpt)
-			}
+		if r.Err != nil {
+			continue
 		}
+		n++
+		if byQueue == nil {
+			continue
+		}
+		q := batch[j].Recipient
+		if _, ok := byQueue[q]; !ok {
+			queues = append(queues, q)
+		}
+		m := batch[j]
+		byQueue[q] = append(byQueue[q], protocol.Message{Seq: r.Seq, Payload: m.Payload, Enqueued: m.Enqueued, Expires: m.Expires})
+	}
+	for _, q := range queues {
+		// The payloads are the caller's: the hub copies them.
+		s.hub.handOff(accountOf(q), q, byQueue[q], false)
 	}
 	s.obs.Stored(n)
 	return nil
@@ -237,6 +252,19 @@ type Subscription struct {
 	queue    string
 	listener Listener
 	after    uint64
+
+	// handed holds what the hub handed over (handOff): messages of the
+	// queue just committed, in seq order, which push sends without
+	// reading the store. missed is set when a hand-off did not fit, or a
+	// wake-up came without one (a queue of the same account filed under
+	// another name), so that push reads the store. Both under hmu.
+	hmu         sync.Mutex
+	handed      []protocol.Message
+	handedBytes int
+	missed      bool
+	// taken is the last seq push has taken (sub.after, as far as offer
+	// may know it): older messages are not kept.
+	taken uint64
 
 	// A channel subscription's: the last seq pushed of each channel.
 	cursors map[protocol.ChannelID]uint64
@@ -374,14 +402,23 @@ func (s *Service) push(sub *Subscription) error {
 		return nil
 	}
 	defer func() { settle(len(inFlight)) }()
-	// drained is set when the last fetch got fewer than it asked for: the
-	// queue held no more then, so the next look waits for a wake-up
-	// instead of reading the store for nothing. A message stored after
-	// that fetch's read has woken sub, so none is missed.
-	drained := false
+	// fetch is set while the store may hold messages after sub.after that
+	// the hub did not hand over: at the start (the backlog), after a fetch
+	// that got all it asked for, and when take finds a gap or a missed
+	// hand-off. Otherwise a wake-up brings its messages along, and the
+	// store is not read again for what was just committed.
+	fetch := true
 	for {
-		var msgs []protocol.Message
-		if !drained {
+		if pl != nil && len(inFlight) >= pushWindow {
+			// Wait for a slot before taking messages: what is handed over
+			// meanwhile goes out in this one delivery, so a busy queue
+			// gets fewer, larger pushes.
+			if err := settle(1); err != nil || sub.ctx.Err() != nil {
+				return err
+			}
+		}
+		msgs, gap := sub.take(s.limits.MaxFetch, s.now())
+		if len(msgs) == 0 && (fetch || gap) {
 			var err error
 			msgs, err = s.store.Fetch(sub.queue, sub.after, s.limits.MaxFetch)
 			if err != nil {
@@ -390,8 +427,8 @@ func (s *Service) push(sub *Subscription) error {
 				}
 				return err
 			}
+			fetch = len(msgs) == s.limits.MaxFetch
 		}
-		drained = len(msgs) > 0 && len(msgs) < s.limits.MaxFetch
 		if len(msgs) == 0 {
 			// Before sleeping, learn how the deliveries in flight went:
 			// a failed one ends the subscription now, not at the next
@@ -457,12 +494,129 @@ func (h *hub) remove(s *Subscription) {
 	}
 }
 
-// notify wakes every subscription of user; a wake-up already pending
-// covers this one too.
-func (h *hub) notify(user string) {
+// CommitHandOff is implemented by a store that tells the node what each
+// group commit stored (store.Store.HandOffCommits): f is called once per
+// queue and commit, with the queue's messages in seq order, and may keep
+// them. Handed over per commit, a busy queue's messages of one commit go
+// out in one push; handed over per Enqueue call, as the node does for a
+// store without it, they would go out in as many pushes as calls.
+type CommitHandOff interface {
+	HandOffCommits(f func(queue string, msgs []protocol.Message))
+}
+
+// handOffCommitted is the Service's CommitHandOff callback.
+func (s *Service) handOffCommitted(queue string, msgs []protocol.Message) {
+	s.hub.handOff(accountOf(queue), queue, msgs, true)
+}
+
+// maxHanded is the most messages a subscription holds handed over and
+// not yet pushed; the bytes are bounded by pushBytes. Past either, push
+// reads the store instead, which holds them anyway.
+const maxHanded = 1024
+
+// handOff gives msgs, just committed to queue (an account's or one of
+// its devices'), in seq order, to the subscriptions of that queue, and
+// wakes every subscription of user. Unless owned (the payloads are the
+// hub's to keep), msgs' payloads are copied, once, only if a
+// subscription takes them. A subscription to a queue of user under
+// another name (the bare name and the legacy device's are one queue) is
+// woken to read the store.
+func (h *hub) handOff(user, queue string, msgs []protocol.Message, owned bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	copied := owned
 	for s := range h.subs[user] {
-		s.wake()
+		if s.queue != queue {
+			s.offer(nil)
+			continue
+		}
+		if !copied {
+			copied = true
+			msgs = copyMessages(msgs)
+		}
+		s.offer(msgs)
 	}
+}
+
+// copyMessages copies msgs and their payloads, into one buffer.
+func copyMessages(msgs []protocol.Message) []protocol.Message {
+	size := 0
+	for _, m := range msgs {
+		size += len(m.Payload)
+	}
+	buf := make([]byte, 0, size)
+	out := make([]protocol.Message, len(msgs))
+	for i, m := range msgs {
+		out[i] = m
+		start := len(buf)
+		buf = append(buf, m.Payload...)
+		out[i].Payload = buf[start:len(buf):len(buf)]
+	}
+	return out
+}
+
+// offer adds msgs to what sub was handed and wakes it; msgs nil (or what
+// does not fit) makes push read the store. Messages of one queue are
+// committed in seq order, but two commits' hand-offs may arrive in either
+// order, so each goes in at its place.
+func (sub *Subscription) offer(msgs []protocol.Message) {
+	sub.hmu.Lock()
+	if msgs == nil {
+		sub.missed = true
+	}
+	for _, m := range msgs {
+		if m.Seq <= sub.taken {
+			continue
+		}
+		if len(sub.handed) >= maxHanded || sub.handedBytes+len(m.Payload) > pushBytes {
+			sub.missed = true
+			break
+		}
+		i := len(sub.handed)
+		for i > 0 && sub.handed[i-1].Seq > m.Seq {
+			i--
+		}
+		sub.handed = slices.Insert(sub.handed, i, m)
+		sub.handedBytes += len(m.Payload)
+	}
+	sub.hmu.Unlock()
+	sub.wake()
+}
+
+// take returns the handed-over messages that follow sub.after without a
+// gap (up to limit, stopping at one expired by now, which the store's
+// Fetch would leave out), in order. gap reports that the store must be
+// read instead: what was handed over does not start right after
+// sub.after, or a hand-off was missed; what was handed over is then
+// dropped, since the store holds it too.
+func (sub *Subscription) take(limit int, now time.Time) (msgs []protocol.Message, gap bool) {
+	sub.hmu.Lock()
+	defer sub.hmu.Unlock()
+	sub.taken = sub.after
+	h := sub.handed
+	for len(h) > 0 && h[0].Seq <= sub.after {
+		sub.handedBytes -= len(h[0].Payload)
+		h = h[1:]
+	}
+	n := 0
+	for n < len(h) && n < limit && h[n].Seq == sub.after+uint64(n)+1 && h[n].Expires.After(now) {
+		n++
+	}
+	if n == 0 {
+		gap = sub.missed || len(h) > 0
+		sub.missed = false
+		clear(sub.handed)
+		sub.handed, sub.handedBytes = sub.handed[:0], 0
+		return nil, gap
+	}
+	msgs = slices.Clone(h[:n])
+	for _, m := range msgs {
+		sub.handedBytes -= len(m.Payload)
+	}
+	sub.taken = msgs[n-1].Seq
+	// Shift the rest down, so that the buffer's memory is reused.
+	rest := copy(sub.handed, h[n:])
+	clear(sub.handed[rest:])
+	sub.handed = sub.handed[:rest]
+	return msgs, false
 }

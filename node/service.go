@@ -111,6 +111,9 @@ type Service struct {
 	// the check of a device list's seq and its store one step.
 	links     *linkRequests
 	publishMu sync.Mutex
+	// commitHandOff is set when the store hands each commit's messages
+	// to the hub itself (CommitHandOff), so deliver does not.
+	commitHandOff bool
 }
 
 // New returns a Service. Its uptime counts from now.
@@ -140,6 +143,10 @@ func New(cfg Config) (*Service, error) {
 		channels: cfg.Channels,
 
 		live: map[string]map[*Conn]struct{}{},
+	}
+	if h, ok := cfg.Store.(CommitHandOff); ok {
+		h.HandOffCommits(s.handOffCommitted)
+		s.commitHandOff = true
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

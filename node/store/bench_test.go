@@ -208,3 +208,65 @@ func BenchmarkAddPosts(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCommitPages measures the bbolt pages one group commit writes in
+// the steady state of `qpc bench`: 16 queues, each getting 5 messages of
+// 256 bytes per commit, and each acked 256 messages at a time, as the
+// bench's receivers ack. The pages a commit writes are what it spends in
+// pwrite, and what stops the node short of a relay that appends all
+// messages to one bucket (docs/bench.md). One op is one commit.
+func BenchmarkCommitPages(b *testing.B) {
+	const queues, perQueue, ackEvery = 16, 5, 256
+	s := openTest(b, benchOptions())
+	users := make([]string, queues)
+	for q := range users {
+		users[q] = fmt.Sprintf("receiver%02d", q)
+	}
+	mustCreate(b, s, users...)
+	payload := make([]byte, 256)
+	last := make([]uint64, queues)
+	acked := make([]uint64, queues)
+	// commitOnce enqueues one commit's messages in one call (so that they
+	// are one transaction) and acks what a receiver would ack by now.
+	commitOnce := func() {
+		now := time.Now()
+		msgs := make([]protocol.NewMessage, 0, queues*perQueue)
+		for q := range queues {
+			for range perQueue {
+				msgs = append(msgs, protocol.NewMessage{Recipient: users[q], Payload: payload, Enqueued: now, Expires: now.Add(time.Hour)})
+			}
+		}
+		rs, err := s.Enqueue(context.Background(), msgs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i, r := range rs {
+			if r.Err != nil {
+				b.Fatal(r.Err)
+			}
+			last[i/perQueue] = r.Seq
+		}
+		for q := range queues {
+			if last[q]-acked[q] >= ackEvery {
+				acked[q] += ackEvery
+				if _, err := s.Ack(users[q], acked[q]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	// Fill the queues to their steady depth first.
+	for range 2 * ackEvery / perQueue {
+		commitOnce()
+	}
+	writes := func() int64 { st := s.db.Stats(); return st.TxStats.GetWrite() }
+	before := writes()
+	b.ResetTimer()
+	for range b.N {
+		commitOnce()
+	}
+	// Acks commit in transactions of their own here (one call at a
+	// time), so their pages count per op as they do in the node's
+	// commits that carry them.
+	b.ReportMetric(float64(writes()-before)/float64(b.N), "pages/commit")
+}

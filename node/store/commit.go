@@ -214,6 +214,9 @@ func (s *Store) commit(batch []*commitReq) {
 	if err == nil && s.opts.OnCommit != nil {
 		s.opts.OnCommit(nStored, time.Since(start))
 	}
+	if f := s.handOff.Load(); err == nil && nStored > 0 && f != nil {
+		handOffCommit(*f, batch, results)
+	}
 	s.queued.Add(-int64(len(batch)))
 	for i, req := range batch {
 		switch {
@@ -224,6 +227,47 @@ func (s *Store) commit(batch []*commitReq) {
 		default:
 			req.done <- *results[i]
 		}
+	}
+}
+
+// HandOffCommits makes the committer call f after each commit that
+// stored messages, before it answers the commit's callers: once per queue
+// (as the messages named it), with the queue's messages of the commit in
+// seq order, their payloads in the store's own copies, which f may keep
+// (the store does not use them again). f runs on the committer, so it must
+// not block: the node hands the messages to the queue's subscriptions,
+// which push them without reading the store again (node.CommitHandOff).
+// A later call replaces f.
+func (s *Store) HandOffCommits(f func(queue string, msgs []protocol.Message)) {
+	s.handOff.Store(&f)
+}
+
+// handOffCommit gives f the messages batch stored, per queue.
+func handOffCommit(f func(string, []protocol.Message), batch []*commitReq, results []*commitResult) {
+	var queues []string
+	byQueue := map[string][]protocol.Message{}
+	for i, req := range batch {
+		res := results[i]
+		if res == nil || req.msgs == nil {
+			continue
+		}
+		for j, r := range res.receipts {
+			if r.Err != nil {
+				continue
+			}
+			m := req.msgs[j]
+			q := m.Recipient
+			if _, ok := byQueue[q]; !ok {
+				queues = append(queues, q)
+			}
+			rec := req.recs[j]
+			byQueue[q] = append(byQueue[q], protocol.Message{
+				Seq: r.Seq, Payload: rec[messageHeader:len(rec):len(rec)], Enqueued: m.Enqueued, Expires: m.Expires,
+			})
+		}
+	}
+	for _, q := range queues {
+		f(q, byQueue[q])
 	}
 }
 

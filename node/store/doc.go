@@ -21,7 +21,15 @@
 // bbolt runs with the hashmap freelist and does not write the freelist at
 // every commit (as etcd does): commits write fewer pages, and Open rebuilds
 // the freelist by scanning the file. Options.OnCommit reports each group
-// commit's size and duration, for metrics.
+// commit's size and duration, for metrics. HandOffCommits gives the node
+// each commit's stored messages, per queue, before the callers are
+// answered, so that it pushes them to subscribers without reading them
+// back.
+//
+// Message buckets split full (bbolt's FillPercent 1.0), not half: messages
+// are put at the end of their queue, so a half-empty page left by a split
+// is never filled and only makes later commits write more pages
+// (BenchmarkCommitPages).
 //
 // Check verifies a closed store file: bbolt's page and freelist check and
 // the invariants across buckets described below (for tests and for a node

@@ -115,6 +115,10 @@ type Store struct {
 	// expireChunk is expireChunk; tests lower it.
 	expireChunk int
 
+	// handOff, if set (HandOffCommits), is given each commit's stored
+	// messages.
+	handOff atomic.Pointer[func(queue string, msgs []protocol.Message)]
+
 	reqs     chan *commitReq // to the committer
 	stop     chan struct{}   // closed by Close
 	loopDone chan struct{}   // closed when the committer has returned
