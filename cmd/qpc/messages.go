@@ -174,6 +174,15 @@ func printReceipt(w io.Writer, sent session.Sent, asJSON bool) {
 		r.QueuedAt, id, id)
 }
 
+// safeErr is an error's text fit for a terminal: errors about a received
+// message quote what its sender wrote (a name, a domain).
+func safeErr(err error) string {
+	if err == nil {
+		return ""
+	}
+	return terminalSafe(err.Error())
+}
+
 // recvJSON is one line of `qpc recv --json`.
 type recvJSON struct {
 	Seq      uint64    `json:"seq"`
@@ -234,13 +243,13 @@ func printReceived(w io.Writer, in session.Incoming, asJSON bool) {
 	case in.SentCopy != nil:
 		fmt.Fprintf(w, "[%s] → %s: (content type %d, sent from your other device)\n", r.Time.Local().Format("2006-01-02 15:04:05"), terminalSafe(in.SentCopy.To), in.SentCopy.ContentType)
 	case r.From == "":
-		fmt.Fprintf(w, "#%d  UNREADABLE message: %v\n", r.Seq, r.Problem)
+		fmt.Fprintf(w, "#%d  UNREADABLE message: %s\n", r.Seq, safeErr(r.Problem))
 	case errors.Is(r.Problem, client.ErrStaleMessage):
-		fmt.Fprintf(w, "#%d  REFUSED message claiming to be from %s: %v\n", r.Seq, r.From, r.Problem)
+		fmt.Fprintf(w, "#%d  REFUSED message claiming to be from %s: %s\n", r.Seq, terminalSafe(r.From), safeErr(r.Problem))
 	case !r.Verified:
-		fmt.Fprintf(w, "[%s] %s (UNVERIFIED: %v): %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), r.From, r.Problem, r.Body)
+		fmt.Fprintf(w, "[%s] %s (UNVERIFIED: %s): %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), terminalSafe(r.From), safeErr(r.Problem), terminalSafe(string(r.Body)))
 	default:
-		fmt.Fprintf(w, "[%s] %s: %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), r.From, r.Body)
+		fmt.Fprintf(w, "[%s] %s: %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), terminalSafe(r.From), terminalSafe(string(r.Body)))
 	}
 }
 

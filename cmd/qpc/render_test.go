@@ -1,0 +1,143 @@
+//go:build !router
+
+package main
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+)
+
+// hostileTexts are the classes of text a sender could use to act on the
+// recipient's terminal or to mislead whoever reads it.
+var hostileTexts = []struct{ name, text string }{
+	{"clear screen and bell", "a\x1b[2Jb\x07"},
+	{"OSC window title", "\x1b]0;you are hacked\x07title"},
+	{"OSC 8 hyperlink", "\x1b]8;;http://evil.example\x1b\\click\x1b]8;;\x1b\\"},
+	{"carriage return overwrite", "innocent\roverwritten"},
+	{"C1 CSI", "c1\u009b2J"},
+	{"bidi override", "invoice\u202efdp.exe"},
+	{"bidi isolate", "x\u2067y\u2069z"},
+	{"fake header line", "ok\n[2026-12-06 19:27:11] carol@node1.example.mesh: spoofed line"},
+	{"line separator", "p\u2028q"},
+	{"invalid UTF-8", "bad\xffbyte"},
+}
+
+// checkTerminalBytes fails when out holds anything that acts on a terminal
+// or reorders text, or a line that is neither a header line (starting
+// with headerPrefix) nor the indented continuation of one; it returns the
+// number of header lines.
+func checkTerminalBytes(t *testing.T, surface, out, headerPrefix string) int {
+	t.Helper()
+	if !utf8.ValidString(out) {
+		t.Errorf("%s printed invalid UTF-8: %q", surface, out)
+	}
+	for _, r := range out {
+		if r != '\n' && r != '\t' && unicode.IsControl(r) || r == '\u2028' || r == '\u2029' ||
+			r >= '\u202a' && r <= '\u202e' || r >= '\u2066' && r <= '\u2069' || r == '\u200e' || r == '\u200f' || r == '\u061c' {
+			t.Errorf("%s printed %U: %q", surface, r, out)
+		}
+	}
+	headers := 0
+	for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		switch {
+		case strings.HasPrefix(l, headerPrefix):
+			headers++
+		case strings.HasPrefix(l, "    "):
+		default:
+			t.Errorf("%s printed a line that is neither a header nor a continuation: %q", surface, l)
+		}
+	}
+	return headers
+}
+
+func TestRecvShowsHostileTextInertAndJSONKeepsItExact(t *testing.T) {
+	t.Parallel()
+	p := startNodeProc(t, qpcBin)
+	qpc, _ := cliUsers(t, p, "alice", "bob")
+	send := func() {
+		t.Helper()
+		for _, h := range hostileTexts {
+			if out, errOut, err := qpc("alice", "send", "--to", "bob", h.text); err != nil {
+				t.Fatalf("send %s: %v\n%s%s", h.name, err, out, errOut)
+			}
+		}
+	}
+
+	send()
+	out, errOut, err := qpc("bob", "recv")
+	if err != nil {
+		t.Fatalf("recv: %v\n%s", err, errOut)
+	}
+	if n := checkTerminalBytes(t, "qpc recv", out, "["); n != len(hostileTexts) {
+		t.Errorf("qpc recv printed %d header lines for %d messages:\n%s", n, len(hostileTexts), out)
+	}
+	if !strings.Contains(out, "ok\n    [2026-12-06 19:27:11] carol@node1.example.mesh: spoofed line") {
+		t.Errorf("the second line of a message is not shown as its continuation:\n%s", out)
+	}
+
+	send()
+	out, errOut, err = qpc("bob", "recv", "--json")
+	if err != nil {
+		t.Fatalf("recv --json: %v\n%s", err, errOut)
+	}
+	var got []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var m recvJSON
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("recv --json printed %q: %v", l, err)
+		}
+		got = append(got, m.Text)
+	}
+	if len(got) != len(hostileTexts) {
+		t.Fatalf("recv --json printed %d messages, want %d:\n%s", len(got), len(hostileTexts), out)
+	}
+	for i, h := range hostileTexts {
+		want := h.text
+		if !utf8.ValidString(want) {
+			// JSON has no way to carry an invalid byte: encoding/json
+			// writes U+FFFD for it.
+			want = strings.ToValidUTF8(want, "\ufffd")
+		}
+		if got[i] != want {
+			t.Errorf("recv --json of %s: %q, want %q", h.name, got[i], want)
+		}
+	}
+}
+
+func TestRecvFollowShowsHostileTextInert(t *testing.T) {
+	t.Parallel()
+	p := startNodeProc(t, qpcBin)
+	qpc, dir := cliUsers(t, p, "alice", "bob")
+	cmd := exec.Command(qpcBin, "recv", "--follow", "--password-file", dir+"/bob.pw", "--state-dir", dir+"/bob")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	lines := readLines(stdout)
+	for _, h := range hostileTexts {
+		if out, errOut, err := qpc("alice", "send", "--to", "bob", h.text); err != nil {
+			t.Fatalf("send %s: %v\n%s%s", h.name, err, out, errOut)
+		}
+	}
+	// Every message is one header line and as many continuations as it
+	// has newlines; read exactly that many lines.
+	want := len(hostileTexts)
+	for _, h := range hostileTexts {
+		want += strings.Count(h.text, "\n")
+	}
+	var out strings.Builder
+	for i := 0; i < want; i++ {
+		out.WriteString(nextLine(t, lines, "a line of recv --follow") + "\n")
+	}
+	if n := checkTerminalBytes(t, "qpc recv --follow", out.String(), "["); n != len(hostileTexts) {
+		t.Errorf("qpc recv --follow printed %d header lines for %d messages:\n%s", n, len(hostileTexts), out.String())
+	}
+}
