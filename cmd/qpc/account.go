@@ -82,7 +82,7 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 	f.bind(fs, stderr, true)
 	qr := fs.Bool("qr", false, "print the recovery code as a QR code too")
 	name := fs.String("name", "", "this device's name, as people see it (default: the host name)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return parseError(err)
 	}
 	if *name != "" {
@@ -100,10 +100,14 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "qpc register: --server and --username are required")
 		return exitUsage
 	}
-	if err := protocol.ValidateUserName(f.user); err != nil {
+	// User names are the same in any case (protocol.ParseUser): Carol
+	// registers carol, as she is addressed.
+	user, err := protocol.ParseUser(f.user)
+	if err != nil {
 		fmt.Fprintf(stderr, "qpc register: --username: %v\n", err)
 		return exitUsage
 	}
+	f.user = user
 	ctx := context.Background()
 	c, err := f.dial(ctx, f.server)
 	if err != nil {
@@ -163,7 +167,7 @@ func runLogin(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("login", "[--server HOST:PORT] [--username NAME] [flags]", stderr)
 	var f clientFlags
 	f.bind(fs, stderr, true)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return parseError(err)
 	}
 	if err := f.check(); err != nil {
@@ -184,7 +188,7 @@ func runLogin(args []string, stdout, stderr io.Writer) int {
 func runWhoami(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("whoami", "[--state-dir DIR]", stderr)
 	stateDir := fs.String("state-dir", client.DefaultStateDir(), "where the client state lives")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return parseError(err)
 	}
 	cur, err := client.LoadCurrent(*stateDir)

@@ -74,7 +74,7 @@ func runCAInit(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("ca init", "--dir DIR [--name NAME]", stderr)
 	dir := fs.String("dir", "", "create the CA in `DIR` (made with mode 0700 if missing); required")
 	name := fs.String("name", ca.DefaultName, "the CA's common `NAME`, shown as the issuer of every certificate it issues")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return parseError(err)
 	}
 	switch {
@@ -116,7 +116,7 @@ func runCAIssue(args []string, stdout, stderr io.Writer) int {
 	domain := fs.String("domain", "", "the node's domain `DOMAIN` (its --domain), the certificate's only DNS name; required")
 	out := fs.String("out", "", "write `PREFIX`.crt and PREFIX.key (for example /tmp/node1/federation); required")
 	days := fs.Int("days", int(ca.DefaultLeafValidity/(24*time.Hour)), fmt.Sprintf("days the certificate is valid, 1 to %d", maxCertDays))
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return parseError(err)
 	}
 	for _, req := range []struct{ flag, value string }{{"dir", *dir}, {"domain", *domain}, {"out", *out}} {
@@ -197,22 +197,14 @@ func runCAIssue(args []string, stdout, stderr io.Writer) int {
 func runCAShow(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("ca show", "[--json] FILE", stderr)
 	asJSON := fs.Bool("json", false, "print the certificates as a JSON array")
-	// The flag package stops at the first argument; parse again after it
-	// so that `qpc ca show FILE --json` works too.
-	var file string
-	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			return parseError(err)
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		if file != "" {
-			fmt.Fprintf(stderr, "qpc ca show: unexpected argument %q (one FILE at a time)\n", fs.Arg(0))
-			return exitUsage
-		}
-		file, rest = fs.Arg(0), fs.Args()[1:]
+	if err := parseFlags(fs, args); err != nil {
+		return parseError(err)
 	}
+	if fs.NArg() > 1 {
+		fmt.Fprintf(stderr, "qpc ca show: unexpected argument %q (one FILE at a time)\n", fs.Arg(1))
+		return exitUsage
+	}
+	file := fs.Arg(0)
 	if file == "" {
 		fmt.Fprintln(stderr, "qpc ca show: a FILE of PEM certificates is required (such as ca.crt)")
 		return exitUsage

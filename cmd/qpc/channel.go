@@ -150,25 +150,15 @@ func (c *channelCmd) topic(pos, rest []string) (string, int, bool) {
 	return topic, 0, true
 }
 
-// parseArgs parses fs's flags before and after each of the first n
-// positional arguments, so that `qpc channel create news --qr` works like
-// `qpc channel create --qr news`. It returns those arguments and what
-// follows the flags after them; "--" ends the flags.
+// parseArgs parses fs's flags wherever they stand (parseFlags) and
+// returns the first n other arguments and those after them.
 func parseArgs(fs *flag.FlagSet, args []string, n int) (pos, rest []string, err error) {
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, nil, err
-		}
-		rest = fs.Args()
-		ended := len(rest) < len(args) && args[len(args)-len(rest)-1] == "--"
-		if ended || len(pos) == n || len(rest) == 0 {
-			for len(pos) < n && len(rest) > 0 {
-				pos, rest = append(pos, rest[0]), rest[1:]
-			}
-			return pos, rest, nil
-		}
-		pos, args = append(pos, rest[0]), rest[1:]
+	if err := parseFlags(fs, args); err != nil {
+		return nil, nil, err
 	}
+	words := fs.Args()
+	n = min(n, len(words))
+	return words[:n], words[n:], nil
 }
 
 // errNotJoined says that a topic is not among the account's channels.

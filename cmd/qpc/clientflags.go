@@ -7,13 +7,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/term"
 
 	"github.com/quicprochat/qpc/client"
+	"github.com/quicprochat/qpc/config"
 	"github.com/quicprochat/qpc/crypto/opaque"
 	"github.com/quicprochat/qpc/transport"
 )
@@ -64,7 +67,25 @@ func (f *clientFlags) check() error {
 	if f.timeout <= 0 {
 		return errors.New("--timeout must be positive")
 	}
+	f.server = withDefaultPort(f.server)
 	return nil
+}
+
+// withDefaultPort completes a --server without a port with the port
+// every node listens on unless told otherwise: `--server 10.0.0.1` is
+// what people type.
+func withDefaultPort(server string) string {
+	if server == "" || server == client.AutoServer {
+		return server
+	}
+	if _, _, err := net.SplitHostPort(server); err == nil {
+		return server
+	}
+	host := strings.TrimSuffix(strings.TrimPrefix(server, "["), "]")
+	if strings.Contains(host, ":") && net.ParseIP(host) == nil {
+		return server // neither a host nor an IPv6 address: Dial says so
+	}
+	return net.JoinHostPort(host, strconv.Itoa(config.DefaultPort))
 }
 
 // trust builds the certificate check for the server address.

@@ -76,16 +76,10 @@ func runAccount(args []string, stdout, stderr io.Writer) int {
 // parseWithArgs parses fs from args, taking the non-flag words wherever
 // they stand (people write `qpc device remove desk --force`).
 func parseWithArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var words []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return words, nil
-		}
-		words, args = append(words, fs.Arg(0)), fs.Args()[1:]
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
 	}
+	return fs.Args(), nil
 }
 
 func runDeviceLink(args []string, stdout, stderr io.Writer) int {

@@ -70,7 +70,7 @@ func runMeshPeers(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&ifaces, "iface", "ask on network interface `IFACE`, repeatable (default: every multicast interface)")
 	timeout := fs.Duration("timeout", 3*time.Second, "how long to listen for answers")
 	asJSON := fs.Bool("json", false, "print the nodes as JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return parseError(err)
 	}
 	switch {

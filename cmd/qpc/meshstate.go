@@ -92,7 +92,7 @@ func runMeshState(name, what string, args []string, stdout, stderr io.Writer, pr
 	f.bind(fs, stderr, false)
 	fs.Lookup("server").Usage += " (default: the node of the current account)"
 	asJSON := fs.Bool("json", false, "print the answer as JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return parseError(err)
 	}
 	if fs.NArg() > 0 {

@@ -100,7 +100,7 @@ func parseMeshIDs(args []string) ([]protocol.MeshID, error) {
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var rest []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseFlags(fs, args); err != nil {
 			return nil, err
 		}
 		left := fs.Args()

@@ -34,7 +34,7 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	maxHops := fs.Uint("max-hops", 0, "if the recipient's node is not reachable and the message goes into the mesh, "+
 		"the most federation hops it may take (0: the node's default; more than the node's maximum is capped at it)")
 	asJSON := fs.Bool("json", false, "print the receipt as JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return parseError(err)
 	}
 	if err := f.check(); err != nil {
@@ -260,7 +260,7 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 	follow := fs.Bool("follow", false, "keep running and print messages as they arrive (reconnects by itself)")
 	asJSON := fs.Bool("json", false, "print one JSON object per message")
 	group := fs.String("group", "", "print the new messages of this group of qpc repl (files every other message in the chat history, for qpc repl)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return parseError(err)
 	}
 	if err := f.check(); err != nil {

@@ -33,7 +33,7 @@ func runRepl(args []string, stdout, stderr io.Writer) int {
 		"interactive chat: DMs, groups, channels. Inside, /help lists the commands.", stderr)
 	var f clientFlags
 	f.bind(fs, stderr, true)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return parseError(err)
 	}
 	if err := f.check(); err != nil {

@@ -38,7 +38,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	// it: the flags after it are parsed too.
 	var names []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseFlags(fs, args); err != nil {
 			return parseError(err)
 		}
 		if fs.NArg() == 0 {
