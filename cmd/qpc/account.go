@@ -93,7 +93,7 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 		f.deviceName = *name
 	}
 	if err := f.check(); err != nil {
-		fmt.Fprintf(stderr, "qpc register: %v\n", err)
+		printErr(stderr, "qpc register", err)
 		return exitUsage
 	}
 	if f.server == "" || f.user == "" {
@@ -111,19 +111,19 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 	ctx := context.Background()
 	c, err := f.dial(ctx, f.server)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc register: %v\n", err)
+		printErr(stderr, "qpc register", err)
 		return exitFailure
 	}
 	defer c.Close()
 	h, err := c.Health(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc register: %v\n", err)
+		printErr(stderr, "qpc register", err)
 		return exitFailure
 	}
 	addr := f.user + "@" + h.Domain
 	pw, err := f.password(fmt.Sprintf("New password for %s: ", addr), true)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc register: %v\n", err)
+		printErr(stderr, "qpc register", err)
 		return exitUsage
 	}
 	if f.typedPassword {
@@ -131,14 +131,14 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 		// --login-timeout; a person typing may take longer.
 		c.Close()
 		if c, err = f.dial(ctx, f.server); err != nil {
-			fmt.Fprintf(stderr, "qpc register: %v\n", err)
+			printErr(stderr, "qpc register", err)
 			return exitFailure
 		}
 		defer c.Close()
 	}
 	s, err := f.register(ctx, c, h.Domain, pw)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc register: %v\n", err)
+		printErr(stderr, "qpc register", err)
 		return exitFailure
 	}
 	defer s.Close()
@@ -171,12 +171,12 @@ func runLogin(args []string, stdout, stderr io.Writer) int {
 		return parseError(err)
 	}
 	if err := f.check(); err != nil {
-		fmt.Fprintf(stderr, "qpc login: %v\n", err)
+		printErr(stderr, "qpc login", err)
 		return exitUsage
 	}
 	s, err := f.login(context.Background())
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc login: %v\n", err)
+		printErr(stderr, "qpc login", err)
 		return exitFailure
 	}
 	defer s.Close()
@@ -193,7 +193,7 @@ func runWhoami(args []string, stdout, stderr io.Writer) int {
 	}
 	cur, err := client.LoadCurrent(*stateDir)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc whoami: %v\n", err)
+		printErr(stderr, "qpc whoami", err)
 		return exitFailure
 	}
 	fmt.Fprintf(stdout, "%s\nnode         %s\nfingerprint  %s\n", cur.Address(), cur.Server, cur.Fingerprint)

@@ -95,7 +95,7 @@ func runCAInit(args []string, stdout, stderr io.Writer) int {
 			err, filepath.Join(*dir, ca.CertFile))
 		return exitFailure
 	case err != nil:
-		fmt.Fprintf(stderr, "qpc ca init: %v\n", err)
+		printErr(stderr, "qpc ca init", err)
 		return exitFailure
 	}
 	fmt.Fprintf(stdout, "created the community CA %q\n", a.Cert.Subject.CommonName)
@@ -147,7 +147,7 @@ func runCAIssue(args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, os.ErrNotExist) {
 			err = fmt.Errorf("%w (make a CA with qpc ca init --dir %s)", err, *dir)
 		}
-		fmt.Fprintf(stderr, "qpc ca issue: %v\n", err)
+		printErr(stderr, "qpc ca issue", err)
 		return exitFailure
 	}
 	notBefore := time.Now().Add(-ca.ClockSkew)
@@ -161,7 +161,7 @@ func runCAIssue(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc ca issue: %v\n", err)
+		printErr(stderr, "qpc ca issue", err)
 		return exitFailure
 	}
 	certPath, keyPath, caPath := *out+".crt", *out+".key", filepath.Join(*dir, ca.CertFile)
@@ -211,7 +211,7 @@ func runCAShow(args []string, stdout, stderr io.Writer) int {
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc ca show: %v\n", err)
+		printErr(stderr, "qpc ca show", err)
 		return exitFailure
 	}
 	infos, err := ca.Describe(data)

@@ -44,6 +44,7 @@ func (f *clientFlags) bind(fs *flag.FlagSet, stderr io.Writer, account bool) {
 	fs.StringVar(&f.caCert, "ca-cert", "", "PEM file of CA certificates the node's certificate must chain to")
 	fs.StringVar(&f.knownNodes, "known-nodes", client.DefaultKnownNodesPath(),
 		"trust-on-first-use record, used when neither --pin nor --ca-cert is given")
+	fs.BoolVar(&debugErrors, "debug", debugErrors, "on an error, print its cause as the program sees it too (env QPC_DEBUG=1)")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "give up on the node (connecting, or a send) after this long")
 	if account {
 		fs.StringVar(&f.user, "username", "", "account name (default: the current account)")

@@ -48,10 +48,10 @@ func TestAWrongFlagIsOneLineThatPointsAtHelp(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"send", "--to", "bob", "hi", "--colour"}, "qpc send: unknown flag --colour; see qpc send --help\n"},
+		{[]string{"send", "--to", "bob", "hi", "--colour"}, `qpc send: unknown flag --colour (for a text that starts with "-", put -- before it); see qpc send --help` + "\n"},
 		{[]string{"recv", "--timeout"}, "qpc recv: --timeout needs a value; see qpc recv --help\n"},
 		{[]string{"status", "--timeout", "soon"}, `qpc status: invalid value "soon" for flag --timeout: parse error; see qpc status --help` + "\n"},
-		{[]string{"channel", "send", "kiez", "x", "--nope"}, "qpc channel send: unknown flag --nope; see qpc channel send --help\n"},
+		{[]string{"channel", "send", "kiez", "x", "--nope"}, `qpc channel send: unknown flag --nope (for a text that starts with "-", put -- before it); see qpc channel send --help` + "\n"},
 	} {
 		code, out, errOut := runQPC(tt.args...)
 		if code != exitUsage || out != "" || errOut != tt.want {
@@ -104,6 +104,18 @@ func TestCommandLineFlagsAfterTextCaseFoldedNamesAndTheAccountsNode(t *testing.T
 	alice.must("", "send", "--to", "bob", "--", "--ttl is text here")
 	if out := bob.must("", "recv", "--json"); json.Unmarshal([]byte(out), &got) != nil || got.Text != "--ttl is text here" {
 		t.Errorf("bob received %q after --", out)
+	}
+
+	// Errors in the user's words, not the chain (it was "resolve
+	// nosuchuser: store: keys: no such user").
+	for to, want := range map[string]string{
+		"nosuchuser":     "qpc send: no such user on that node",
+		"bob@gamma.mesh": "qpc send: unknown domain",
+	} {
+		_, errOut, code := alice.run("", "send", "--to", to, "hello")
+		if code != exitFailure || !strings.HasPrefix(errOut, want) || strings.Count(errOut, "\n") != 1 || strings.Contains(errOut, "store:") {
+			t.Errorf("send --to %s: exit %d, stderr %q; want one line starting %q", to, code, errOut, want)
+		}
 	}
 
 	share := strings.TrimSpace(alice.must("", "channel", "create", "kiez-news"))

@@ -95,7 +95,7 @@ func runDeviceLink(args []string, stdout, stderr io.Writer) int {
 		return parseError(err)
 	}
 	if err := f.check(); err != nil {
-		fmt.Fprintf(stderr, "qpc device link: %v\n", err)
+		printErr(stderr, "qpc device link", err)
 		return exitUsage
 	}
 	if *name != "" {
@@ -108,14 +108,14 @@ func runDeviceLink(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	cur, err := f.resolveAccount()
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc device link: %v\n", err)
+		printErr(stderr, "qpc device link", err)
 		return exitFailure
 	}
 	cfg := f.sessionConfig()
 	cfg.DeviceName = *name
 	l, err := session.StartLink(ctx, cfg, cur)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc device link: %v\n", err)
+		printErr(stderr, "qpc device link", err)
 		return exitFailure
 	}
 	fmt.Fprintf(stdout, "link code  %s\n", l.Code)
@@ -143,7 +143,7 @@ func runDeviceLink(args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, context.Canceled) {
 			err = errors.New("cancelled; the request expires on the node by itself")
 		}
-		fmt.Fprintf(stderr, "qpc device link: %v\n", err)
+		printErr(stderr, "qpc device link", err)
 		return exitFailure
 	}
 	defer s.Close()
@@ -151,7 +151,7 @@ func runDeviceLink(args []string, stdout, stderr io.Writer) int {
 	// The approving device sealed the contacts and channels to this
 	// device's queue: read them now.
 	if err := s.OpenReplayCache(); err != nil {
-		fmt.Fprintf(stderr, "qpc device link: %v\n", err)
+		printErr(stderr, "qpc device link", err)
 		return exitFailure
 	}
 	in := s.Inbox(func(ctx context.Context) (*chat.Engine, error) { return openChat(ctx, s, stderr) })
@@ -160,7 +160,7 @@ func runDeviceLink(args []string, stdout, stderr io.Writer) int {
 	// the KeyPackages are uploaded on an engine of their own.
 	closeInbox(in, stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc device link: reading what the other device sent: %v\n", err)
+		fmt.Fprintf(stderr, "qpc device link: reading what the other device sent: %s\n", sayError(err))
 		return exitFailure
 	}
 	uploadKeyPackages(ctx, s, stderr)
@@ -179,7 +179,7 @@ func runDeviceApprove(args []string, stdout, stderr io.Writer) int {
 		return parseError(err)
 	}
 	if err := f.check(); err != nil {
-		fmt.Fprintf(stderr, "qpc device approve: %v\n", err)
+		printErr(stderr, "qpc device approve", err)
 		return exitUsage
 	}
 	if len(words) == 0 {
@@ -191,24 +191,24 @@ func runDeviceApprove(args []string, stdout, stderr io.Writer) int {
 		code += w
 	}
 	if _, err := identity.ParseLinkCode(code); err != nil {
-		fmt.Fprintf(stderr, "qpc device approve: %v\n", err)
+		printErr(stderr, "qpc device approve", err)
 		return exitUsage
 	}
 	ctx := context.Background()
 	s, err := f.login(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc device approve: %v\n", err)
+		printErr(stderr, "qpc device approve", err)
 		return exitFailure
 	}
 	defer s.Close()
 	o := session.ApproveOptions{WithAccountKey: *withKey}
 	if eng, err := s.OpenChat(nil); err != nil {
-		fmt.Fprintf(stderr, "qpc device approve: the contacts cannot be read, the new device gets none: %v\n", err)
+		fmt.Fprintf(stderr, "qpc device approve: the contacts cannot be read, the new device gets none: %s\n", sayError(err))
 	} else {
 		o.Contacts, o.Conversations, err = eng.SyncContents()
 		eng.Close()
 		if err != nil {
-			fmt.Fprintf(stderr, "qpc device approve: the contacts cannot be read, the new device gets none: %v\n", err)
+			fmt.Fprintf(stderr, "qpc device approve: the contacts cannot be read, the new device gets none: %s\n", sayError(err))
 		}
 	}
 	start := time.Now()
@@ -217,7 +217,7 @@ func runDeviceApprove(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "added the device %q (id %s, key %s)\n", terminalSafe(a.Device.Name), a.Device.ID, identity.Fingerprint(a.Device.IdentityKey))
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc device approve: %v\n", err)
+		printErr(stderr, "qpc device approve", err)
 		return exitFailure
 	}
 	fmt.Fprintf(stdout, "sent it %d %s and %d %s (%d bytes, sealed) in %s\n", a.Contacts, plural(a.Contacts, "contact"), a.Channels, plural(a.Channels, "channel"),
@@ -226,7 +226,7 @@ func runDeviceApprove(args []string, stdout, stderr io.Writer) int {
 	// each, once it has uploaded its KeyPackages (it does when it sees
 	// itself in the list).
 	if err := inEveryGroup(ctx, s, stderr, func(eng *chat.Engine) error { return eng.DeviceAdded(ctx, a.Device) }); err != nil {
-		fmt.Fprintf(stderr, "qpc device approve: the new device is not in every group yet: %v\n", err)
+		fmt.Fprintf(stderr, "qpc device approve: the new device is not in every group yet: %s\n", sayError(err))
 		return exitFailure
 	}
 	return exitOK
@@ -254,19 +254,19 @@ func runDeviceList(args []string, stdout, stderr io.Writer) int {
 		return parseError(err)
 	}
 	if err := f.check(); err != nil {
-		fmt.Fprintf(stderr, "qpc device list: %v\n", err)
+		printErr(stderr, "qpc device list", err)
 		return exitUsage
 	}
 	ctx := context.Background()
 	s, err := f.login(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc device list: %v\n", err)
+		printErr(stderr, "qpc device list", err)
 		return exitFailure
 	}
 	defer s.Close()
 	l, err := s.Devices(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc device list: %v\n", err)
+		printErr(stderr, "qpc device list", err)
 		return exitFailure
 	}
 	var out []deviceJSON
@@ -315,7 +315,7 @@ func runDeviceRemove(args []string, stdout, stderr io.Writer) int {
 		return parseError(err)
 	}
 	if err := f.check(); err != nil {
-		fmt.Fprintf(stderr, "qpc device remove: %v\n", err)
+		printErr(stderr, "qpc device remove", err)
 		return exitUsage
 	}
 	if len(words) != 1 {
@@ -325,20 +325,20 @@ func runDeviceRemove(args []string, stdout, stderr io.Writer) int {
 	ctx := context.Background()
 	s, err := f.login(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc device remove: %v\n", err)
+		printErr(stderr, "qpc device remove", err)
 		return exitFailure
 	}
 	defer s.Close()
 	d, err := s.RemoveDevice(ctx, words[0], *force)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc device remove: %v\n", err)
+		printErr(stderr, "qpc device remove", err)
 		return exitFailure
 	}
 	fmt.Fprintf(stdout, "removed the device %q (id %s): it reads nothing more\n", terminalSafe(d.Name), d.ID)
 	// The device leaves every group and DM of the account: their epochs
 	// move on without it.
 	if err := inEveryGroup(ctx, s, stderr, func(eng *chat.Engine) error { return eng.DeviceRemoved(ctx, d.ID) }); err != nil {
-		fmt.Fprintf(stderr, "qpc device remove: the device is still in some groups: %v\n", err)
+		fmt.Fprintf(stderr, "qpc device remove: the device is still in some groups: %s\n", sayError(err))
 		return exitFailure
 	}
 	return exitOK
@@ -370,7 +370,7 @@ func runAccountRecover(args []string, stdout, stderr io.Writer) int {
 		return parseError(err)
 	}
 	if err := f.check(); err != nil {
-		fmt.Fprintf(stderr, "qpc account recover: %v\n", err)
+		printErr(stderr, "qpc account recover", err)
 		return exitUsage
 	}
 	if *name != "" {
@@ -381,7 +381,7 @@ func runAccountRecover(args []string, stdout, stderr io.Writer) int {
 	}
 	cur, err := f.resolveAccount()
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc account recover: %v\n", err)
+		printErr(stderr, "qpc account recover", err)
 		return exitFailure
 	}
 	cfg := f.sessionConfig()
@@ -390,7 +390,7 @@ func runAccountRecover(args []string, stdout, stderr io.Writer) int {
 	var s *session.Session
 	if *reset {
 		if s, err = session.Reset(ctx, cfg, cur); err != nil {
-			fmt.Fprintf(stderr, "qpc account recover: %v\n", err)
+			printErr(stderr, "qpc account recover", err)
 			return exitFailure
 		}
 		defer s.Close()
@@ -402,15 +402,15 @@ func runAccountRecover(args []string, stdout, stderr io.Writer) int {
 	}
 	code, err := recoveryCode(*codeFile, &f)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc account recover: %v\n", err)
+		printErr(stderr, "qpc account recover", err)
 		return exitUsage
 	}
 	if _, err := identity.ParseRecoveryCode(code); err != nil {
-		fmt.Fprintf(stderr, "qpc account recover: %v\n", err)
+		printErr(stderr, "qpc account recover", err)
 		return exitUsage
 	}
 	if s, err = session.Recover(ctx, cfg, cur, code); err != nil {
-		fmt.Fprintf(stderr, "qpc account recover: %v\n", err)
+		printErr(stderr, "qpc account recover", err)
 		return exitFailure
 	}
 	defer s.Close()

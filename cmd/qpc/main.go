@@ -160,7 +160,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 func flagMistake(err error) string {
 	msg := err.Error()
 	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
-		return "unknown flag --" + name
+		return "unknown flag --" + name + ` (for a text that starts with "-", put -- before it)`
 	}
 	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
 		return "--" + name + " needs a value"

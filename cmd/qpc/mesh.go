@@ -83,7 +83,7 @@ func runMeshPeers(args []string, stdout, stderr io.Writer) int {
 	}
 	peers, stats, err := discovery.Browse(context.Background(), discovery.BrowseConfig{Interfaces: ifaces, Timeout: *timeout})
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc mesh peers: %v\n", err)
+		printErr(stderr, "qpc mesh peers", err)
 		if errors.Is(err, discovery.ErrNoInterface) {
 			return exitUsage
 		}

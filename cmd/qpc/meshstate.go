@@ -100,7 +100,7 @@ func runMeshState(name, what string, args []string, stdout, stderr io.Writer, pr
 		return exitUsage
 	}
 	if err := f.check(); err != nil {
-		fmt.Fprintf(stderr, "qpc mesh %s: %v\n", name, err)
+		printErr(stderr, "qpc mesh "+name, err)
 		return exitUsage
 	}
 	if !f.serverOfCurrentAccount(client.DefaultStateDir()) {
@@ -113,7 +113,7 @@ func runMeshState(name, what string, args []string, stdout, stderr io.Writer, pr
 		return err
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc mesh %s: %v\n", name, err)
+		printErr(stderr, "qpc mesh "+name, err)
 		return exitFailure
 	}
 	print(stdout, stderr, r, *asJSON)

@@ -41,19 +41,19 @@ func runMeshTrack(args []string, stdout, stderr io.Writer) int {
 		return parseError(err)
 	}
 	if err := f.check(); err != nil {
-		fmt.Fprintf(stderr, "qpc mesh track: %v\n", err)
+		printErr(stderr, "qpc mesh track", err)
 		return exitUsage
 	}
 	ids, err := parseMeshIDs(hexIDs)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc mesh track: %v\n", err)
+		printErr(stderr, "qpc mesh track", err)
 		return exitUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	s, err := f.login(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc mesh track: %v\n", err)
+		printErr(stderr, "qpc mesh track", err)
 		return exitFailure
 	}
 	defer s.Close()
@@ -61,7 +61,7 @@ func runMeshTrack(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	sts, err := s.Client().MessageStatus(ctx, ids)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc mesh track: %v\n", err)
+		printErr(stderr, "qpc mesh track", err)
 		return exitFailure
 	}
 	for i := range sts {
@@ -95,23 +95,13 @@ func parseMeshIDs(args []string) ([]protocol.MeshID, error) {
 }
 
 // parseInterspersed parses fs from args with flags and other arguments in
-// any order (qpc mesh track ID --json), and returns the other arguments.
-// After "--" every argument is another.
+// any order (qpc mesh track ID --json), and returns the other arguments;
+// parseFlags does it, for every command alike.
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var rest []string
-	for {
-		if err := parseFlags(fs, args); err != nil {
-			return nil, err
-		}
-		left := fs.Args()
-		if len(left) == 0 {
-			return rest, nil
-		}
-		if used := len(args) - len(left); used > 0 && args[used-1] == "--" {
-			return append(rest, left...), nil
-		}
-		rest, args = append(rest, left[0]), left[1:]
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
 	}
+	return fs.Args(), nil
 }
 
 func messageStatusJSON(st protocol.MessageStatus) meshStatusJSON {

@@ -38,7 +38,7 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 		return parseError(err)
 	}
 	if err := f.check(); err != nil {
-		fmt.Fprintf(stderr, "qpc send: %v\n", err)
+		printErr(stderr, "qpc send", err)
 		return exitUsage
 	}
 	switch {
@@ -78,7 +78,7 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	ctx := context.Background()
 	s, err := f.login(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc send: %v\n", err)
+		printErr(stderr, "qpc send", err)
 		return exitFailure
 	}
 	defer s.Close()
@@ -91,7 +91,7 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	sent, err := s.SendText(ctx, *to, text, session.SendOptions{TTL: *ttl, MaxHops: uint8(*maxHops)})
 	if sent.ContactErr != nil {
-		fmt.Fprintf(stderr, "qpc send: keeping %s's keys for later: %v\n", *to, sent.ContactErr)
+		fmt.Fprintf(stderr, "qpc send: keeping %s's keys for later: %s\n", terminalSafe(*to), sayError(sent.ContactErr))
 	}
 	if errors.Is(err, chat.ErrKeyChanged) {
 		if *asJSON {
@@ -99,7 +99,7 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 			j.setKeyChange(sent.KeyChange)
 			json.NewEncoder(stdout).Encode(j)
 		}
-		fmt.Fprintf(stderr, "qpc send: %v\n", err)
+		printErr(stderr, "qpc send", err)
 		return exitFailure
 	}
 	if sent.KeyChange != nil && !*asJSON {
@@ -112,7 +112,7 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w within %s (sending to %s)", client.ErrNoAnswer, f.timeout, *to)
 		}
-		fmt.Fprintf(stderr, "qpc send: %v\n", err)
+		printErr(stderr, "qpc send", err)
 		return exitFailure
 	}
 	printReceipt(stdout, sent, *asJSON)
@@ -264,7 +264,7 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 		return parseError(err)
 	}
 	if err := f.check(); err != nil {
-		fmt.Fprintf(stderr, "qpc recv: %v\n", err)
+		printErr(stderr, "qpc recv", err)
 		return exitUsage
 	}
 	if *group != "" && *follow {
@@ -275,7 +275,7 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	s, err := f.login(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc recv: %v\n", err)
+		printErr(stderr, "qpc recv", err)
 		return exitFailure
 	}
 	if *group != "" {
@@ -284,7 +284,7 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := s.OpenReplayCache(); err != nil {
 		s.Close()
-		fmt.Fprintf(stderr, "qpc recv: %v\n", err)
+		printErr(stderr, "qpc recv", err)
 		return exitFailure
 	}
 	if *follow {
@@ -296,7 +296,7 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 	defer closeInbox(in, stderr)
 	total, err := s.Receive(ctx, in, func(r session.Incoming) { printReceived(stdout, r, *asJSON) })
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc recv: %v\n", err)
+		printErr(stderr, "qpc recv", err)
 		return exitFailure
 	}
 	if total == 0 && !*asJSON {
@@ -317,7 +317,7 @@ func followMessages(ctx context.Context, s *session.Session, f *clientFlags, std
 		replayed := in.Replayed
 		handled, err := in.Handle(ctx, msgs, func(r session.Incoming) { printReceived(stdout, r, asJSON) })
 		if err != nil {
-			fmt.Fprintf(f.stderr, "qpc recv: %v (it stays on the node)\n", err)
+			fmt.Fprintf(f.stderr, "qpc recv: %s (it stays on the node)\n", sayError(err))
 		}
 		// The chat database is free for qpc send and the like until the
 		// next messages come.
@@ -327,17 +327,17 @@ func followMessages(ctx context.Context, s *session.Session, f *clientFlags, std
 		}
 		if err := s.Account().Replay.Save(); err != nil {
 			// Not acknowledged: they come again, and are shown again.
-			fmt.Fprintf(f.stderr, "qpc recv: %v (the messages stay on the node)\n", err)
+			fmt.Fprintf(f.stderr, "qpc recv: %s (the messages stay on the node)\n", sayError(err))
 			return 0
 		}
 		return handled
 	}
 	o.Disconnected = func(err error, retry time.Duration) {
-		fmt.Fprintf(f.stderr, "qpc recv: %v; reconnecting in %s\n", err, retry.Round(10*time.Millisecond))
+		fmt.Fprintf(f.stderr, "qpc recv: %s; reconnecting in %s\n", sayError(err), retry.Round(10*time.Millisecond))
 	}
 	err := client.Follow(ctx, o)
 	if err != nil {
-		fmt.Fprintf(f.stderr, "qpc recv: %v\n", err)
+		printErr(f.stderr, "qpc recv", err)
 		return exitFailure
 	}
 	return exitOK

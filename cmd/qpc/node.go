@@ -45,7 +45,7 @@ func runNode(args []string, stdout, stderr io.Writer) int {
 	}
 	log, err := app.NewLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc node: %v\n", err)
+		printErr(stderr, "qpc node", err)
 		return exitUsage
 	}
 	if *check {

@@ -37,7 +37,7 @@ func runRepl(args []string, stdout, stderr io.Writer) int {
 		return parseError(err)
 	}
 	if err := f.check(); err != nil {
-		fmt.Fprintf(stderr, "qpc repl: %v\n", err)
+		printErr(stderr, "qpc repl", err)
 		return exitUsage
 	}
 	if fs.NArg() > 0 {
@@ -49,7 +49,7 @@ func runRepl(args []string, stdout, stderr io.Writer) int {
 
 	s, err := f.loginOrRegister(ctx, os.Stdin)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc repl: %v\n", err)
+		printErr(stderr, "qpc repl", err)
 		return exitFailure
 	}
 	defer s.Close()
@@ -64,7 +64,7 @@ func runRepl(args []string, stdout, stderr io.Writer) int {
 	eng, err := s.OpenChat(slog.New(slog.NewTextHandler(lio, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		lio.Close()
-		fmt.Fprintf(stderr, "qpc repl: %v\n", err)
+		printErr(stderr, "qpc repl", err)
 		return exitFailure
 	}
 	defer eng.Close()
@@ -93,7 +93,7 @@ func runRepl(args []string, stdout, stderr io.Writer) int {
 	defer n.Stop()
 	if err := r.Run(ctx); err != nil {
 		lio.Close()
-		fmt.Fprintf(stderr, "qpc repl: %v\n", err)
+		printErr(stderr, "qpc repl", err)
 		return exitFailure
 	}
 	return exitOK

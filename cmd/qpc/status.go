@@ -58,7 +58,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if err := f.check(); err != nil {
-		fmt.Fprintf(stderr, "qpc status: %v\n", err)
+		printErr(stderr, "qpc status", err)
 		return exitUsage
 	}
 	// Like mesh route and channel stats: the account's node by default.
@@ -76,7 +76,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		return err
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc status: %v\n", err)
+		printErr(stderr, "qpc status", err)
 		return exitFailure
 	}
 	if *asJSON {
