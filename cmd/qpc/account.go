@@ -121,6 +121,7 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	addr := f.user + "@" + h.Domain
+	f.checkNew = func(pw []byte) error { return checkNewPassword(pw, f.user) }
 	pw, err := f.password(fmt.Sprintf("New password for %s: ", addr), true)
 	if err != nil {
 		printErr(stderr, "qpc register", err)

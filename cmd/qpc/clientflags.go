@@ -35,7 +35,15 @@ type clientFlags struct {
 	// deviceName names this machine's device when it becomes one
 	// (register --name).
 	deviceName string
+	// checkNew judges a new password (password with confirm): register
+	// refuses a weak one with the reason.
+	checkNew func(pw []byte) error
 }
+
+// newPasswordTries is how often a person at a terminal may type a new
+// password that is refused (too weak, or not repeated the same) before
+// the command gives up.
+const newPasswordTries = 3
 
 func (f *clientFlags) bind(fs *flag.FlagSet, stderr io.Writer, account bool) {
 	f.stderr = stderr
@@ -174,34 +182,70 @@ func (f *clientFlags) password(prompt string, confirm bool) ([]byte, error) {
 		if err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("--password-file: %w", err)
 		}
-		return checkPassword([]byte(strings.TrimRight(line, "\r\n")))
+		return f.checkNewIf(confirm, []byte(strings.TrimRight(line, "\r\n")))
 	}
 	if pw, ok := os.LookupEnv("QPC_PASSWORD"); ok {
-		return checkPassword([]byte(pw))
+		return f.checkNewIf(confirm, []byte(pw))
 	}
 	fd := int(os.Stdin.Fd())
 	if !term.IsTerminal(fd) {
 		return nil, errors.New("no password: give --password-file or set QPC_PASSWORD (stdin is not a terminal)")
 	}
-	fmt.Fprint(f.stderr, prompt)
-	pw, err := term.ReadPassword(fd)
-	fmt.Fprintln(f.stderr)
-	if err != nil {
-		return nil, err
+	read := func(prompt string) ([]byte, error) {
+		fmt.Fprint(f.stderr, prompt)
+		pw, err := term.ReadPassword(fd)
+		fmt.Fprintln(f.stderr)
+		return pw, err
 	}
 	f.typedPassword = true
-	if confirm {
-		fmt.Fprint(f.stderr, "Repeat it: ")
-		again, err := term.ReadPassword(fd)
-		fmt.Fprintln(f.stderr)
+	if !confirm {
+		pw, err := read(prompt)
+		if err != nil {
+			return nil, err
+		}
+		return checkPassword(pw)
+	}
+	// A new password: a refused one, or a typo in the repetition, asks
+	// again instead of ending the command.
+	var refused error
+	for range newPasswordTries {
+		pw, err := read(prompt)
+		if err != nil {
+			return nil, err
+		}
+		if _, refused = f.checkNewIf(true, pw); refused != nil {
+			fmt.Fprintf(f.stderr, "%v; try another\n", refused)
+			continue
+		}
+		again, err := read("Repeat it: ")
 		if err != nil {
 			return nil, err
 		}
 		if string(again) != string(pw) {
-			return nil, errors.New("the passwords differ")
+			refused = errPasswordsDiffer
+			fmt.Fprintln(f.stderr, "the passwords differ; type it again")
+			continue
 		}
+		return pw, nil
 	}
-	return checkPassword(pw)
+	return nil, refused
+}
+
+// errPasswordsDiffer means the repetition of a new password was not the
+// same.
+var errPasswordsDiffer = errors.New("the passwords differ")
+
+// checkNewIf checks pw as any password, and with f.checkNew too when it
+// is a new one.
+func (f *clientFlags) checkNewIf(isNew bool, pw []byte) ([]byte, error) {
+	pw, err := checkPassword(pw)
+	if err == nil && isNew && f.checkNew != nil {
+		err = f.checkNew(pw)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return pw, nil
 }
 
 func checkPassword(pw []byte) ([]byte, error) {

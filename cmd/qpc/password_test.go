@@ -1,0 +1,73 @@
+//go:build !router
+
+package main
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestNewPasswordsThatWouldBeGuessedSoonAreRefusedWithTheReason(t *testing.T) {
+	for _, tt := range []struct {
+		pw, user string
+		weak     bool
+	}{
+		{"abc", "carol", true},
+		{"password1", "carol", true},
+		{"carol2026", "carol", true},
+		{"qwertzuiop", "carol", true},
+		{"correct horse battery staple", "carol", false},
+		{"wolke fenster 7 ampel kiez", "carol", false},
+	} {
+		err := checkNewPassword([]byte(tt.pw), tt.user)
+		if tt.weak != (err != nil) || err != nil && (!errors.Is(err, ErrWeakPassword) || !strings.Contains(err.Error(), "guessed in about")) {
+			t.Errorf("checkNewPassword(%q, %q) = %v; want weak %v, with the reason", tt.pw, tt.user, err, tt.weak)
+		}
+	}
+}
+
+func TestRegisterRefusesAWeakPasswordAndMakesNoAccount(t *testing.T) {
+	t.Parallel()
+	p := startNodeProc(t, qpcBin)
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pw, []byte("abc\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(dir, "state")
+	out, err := exec.Command(qpcBin, "register", "--password-file", pw, "--state-dir", state,
+		"--server", p.addr, "--pin", p.fp, "--username", "carol").CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != exitUsage || !strings.Contains(string(out), "qpc register: password too weak: it would be guessed in about") {
+		t.Fatalf("register with \"abc\": %v\n%s", err, out)
+	}
+	if out, err := exec.Command(qpcBin, "whoami", "--state-dir", state).CombinedOutput(); err == nil {
+		t.Errorf("whoami after a refused register: %s", out)
+	}
+	// The name is still free: the refusal happened before the node
+	// was asked to register it.
+	if err := os.WriteFile(pw, []byte("wolke fenster 7 ampel kiez\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(qpcBin, "register", "--password-file", pw, "--state-dir", state,
+		"--server", p.addr, "--pin", p.fp, "--username", "carol").CombinedOutput(); err != nil {
+		t.Fatalf("register with a strong password: %v\n%s", err, out)
+	}
+}
+
+func TestTheRouterBuildHasNoPasswordEstimator(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-tags", "router", ".").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "github.com/quicprochat/qpc/config") {
+		t.Fatalf("go list -deps printed no dependency we know of:\n%s", out)
+	}
+	if strings.Contains(string(out), "zxcvbn") || strings.Contains(string(out), "regexp2") {
+		t.Errorf("the router build depends on the password estimator:\n%s", out)
+	}
+}
