@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestNewPasswordsThatWouldBeGuessedSoonAreRefusedWithTheReason(t *testing.T) {
@@ -70,4 +71,25 @@ func TestTheRouterBuildHasNoPasswordEstimator(t *testing.T) {
 	if strings.Contains(string(out), "zxcvbn") || strings.Contains(string(out), "regexp2") {
 		t.Errorf("the router build depends on the password estimator:\n%s", out)
 	}
+}
+
+// At a terminal a refused new password, or a repetition that differs,
+// asks again instead of ending register (it ended the command).
+func TestRegisterAtATerminalAsksAgainAfterAWeakOrMistypedPassword(t *testing.T) {
+	t.Parallel()
+	needTmux(t)
+	p := startNodeProc(t, qpcBin)
+	state := filepath.Join(t.TempDir(), "state")
+	s := startTmux(t, "register", []string{qpcBin, "register", "--state-dir", state, "--server", p.addr, "--pin", p.fp, "--username", "Dave"})
+	s.waitFor("New password for dave@node1.example.mesh: ", 30*time.Second)
+	s.expect("abc", "password too weak: it would be guessed in about", 10*time.Second)
+	s.waitFor("try another", time.Second)
+	s.expect("wolke fenster 7 ampel kiez", "Repeat it: ", 10*time.Second)
+	s.expect("wolke fenster 7 ampel kie", "the passwords differ; type it again", 10*time.Second)
+	s.expect("wolke fenster 7 ampel kiez", "Repeat it: ", 10*time.Second)
+	if n := s.count("Repeat it: "); n != 2 {
+		t.Fatalf("%d prompts to repeat, want 2:\n%s", n, s.capture())
+	}
+	s.expect("wolke fenster 7 ampel kiez", "registered dave@node1.example.mesh", cliTimeout)
+	s.waitFor("[exited 0]", 30*time.Second)
 }

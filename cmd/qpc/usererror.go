@@ -21,38 +21,38 @@ var debugErrors = os.Getenv("QPC_DEBUG") == "1"
 // nosuchuser: store: keys: no such user") is for --debug. The first match
 // wins, so a more specific cause comes before the one it wraps.
 var userErrors = []userError{
-	{client.ErrNoAnswer, "no answer from node: it may be down or out of reach; check --server, or try again later"},
-	{protocol.ErrUnknownUser, "no such user on that node: check the name (user@domain for another node)"},
-	{protocol.ErrNoKeys, "that user has not set up their keys yet: they need to log in once"},
-	{protocol.ErrNoKeyPackage, "that user has no key left to start a group with: they need to log in once to make more"},
-	{protocol.ErrUnknownDomain, "unknown domain: no node this one knows serves that domain; check the address after the @"},
-	{protocol.ErrPeerUnreachable, "the recipient's node is not reachable now; try again later"},
-	{protocol.ErrMailboxFull, "the recipient's mailbox is full: they need to fetch their messages first; try again later"},
-	{protocol.ErrRateLimited, "rate limited: the node takes no more from you for a moment; wait a little and try again"},
-	{protocol.ErrPayloadTooLarge, "the message is too large for the node; send it shorter or in parts"},
-	{protocol.ErrTTLTooLong, "the node keeps messages for a shorter time than --ttl asks; give a shorter --ttl"},
-	{protocol.ErrUserExists, "that user name is taken on this node; choose another"},
-	{protocol.ErrAuthFailed, "login failed: wrong user name or password"},
-	{protocol.ErrSessionExpired, "the login has expired; run the command again to log in"},
-	{protocol.ErrInvalidToken, "the node does not know this login any more; run the command again to log in"},
-	{protocol.ErrUnauthenticated, "the node wants a login first; run the command again to log in"},
-	{protocol.ErrDeviceRevoked, "this device was removed from its account; it can be linked again with qpc device link"},
-	{protocol.ErrShuttingDown, "the node is shutting down; try again in a moment"},
-	{protocol.ErrStoreClosed, "the node is shutting down; try again in a moment"},
-	{protocol.ErrMeshFull, "the node's store-and-forward space is full; try again later"},
-	{protocol.ErrStoreFull, "the node's message store is full; try again later, and tell the node's admin"},
-	{protocol.ErrAccountsFull, "the node has reached its account limit: registration is closed; ask its admin, or use another node"},
-	{protocol.ErrExpired, "the message expired before it could be delivered; send it again"},
-	{protocol.ErrHopLimit, "the message could not reach the recipient's node within its hop limit; try a larger --max-hops"},
-	{protocol.ErrChannelFull, "the node relays no more channel posts for now; try again later"},
-	{protocol.ErrTooManyKeyPackages, "the node holds enough keys for you already; nothing to do"},
-	{protocol.ErrForgedKeys, "the keys that came for that user were not signed by their home node: refused; tell the node's admin"},
-	{protocol.ErrBadEnvelope, "the node refused a malformed store-and-forward envelope; this is a bug: run with --debug and report it"},
-	{protocol.ErrBadPost, "the node refused a malformed channel post; this is a bug: run with --debug and report it"},
-	{protocol.ErrBadCommitClaim, "the node refused a group change it cannot order; try again, and report it with --debug if it stays"},
-	{protocol.ErrNoSession, "the node does not know this login any more; run the command again to log in"},
-	{protocol.ErrInternal, "the node failed on its side; try again, and tell its admin if it stays"},
-	{protocol.ErrMalformedAnswer, "the node gave an answer that breaks the protocol; this is a bug: run with --debug and report it"},
+	{cause: client.ErrNoAnswer, say: "no answer from node: it may be down or out of reach; check --server, or try again later"},
+	{cause: protocol.ErrUnknownUser, say: "no such user on that node: check the name (user@domain for another node)"},
+	{cause: protocol.ErrNoKeys, say: "that user has not set up their keys yet: they need to log in once"},
+	{cause: protocol.ErrNoKeyPackage, say: "that user has no key left to start a group with: they need to log in once to make more"},
+	{cause: protocol.ErrUnknownDomain, say: "unknown domain: no node this one knows serves that domain; check the address after the @"},
+	{cause: protocol.ErrPeerUnreachable, say: "the recipient's node is not reachable now; try again later"},
+	{cause: protocol.ErrMailboxFull, say: "the recipient's mailbox is full: they need to fetch their messages first; try again later"},
+	{cause: protocol.ErrRateLimited, say: "rate limited: the node takes no more from you for a moment; wait a little and try again"},
+	{cause: protocol.ErrPayloadTooLarge, say: "the message is too large for the node; send it shorter or in parts"},
+	{cause: protocol.ErrTTLTooLong, say: "the node keeps messages for a shorter time than --ttl asks; give a shorter --ttl"},
+	{cause: protocol.ErrUserExists, say: "that user name is taken on this node; choose another"},
+	{cause: protocol.ErrAuthFailed, say: "login failed: wrong user name or password"},
+	{cause: protocol.ErrSessionExpired, say: "the login has expired; run the command again to log in"},
+	{cause: protocol.ErrInvalidToken, say: "the node does not know this login any more; run the command again to log in"},
+	{cause: protocol.ErrUnauthenticated, say: "the node wants a login first; run the command again to log in"},
+	{cause: protocol.ErrDeviceRevoked, say: "this device was removed from its account; it can be linked again with qpc device link"},
+	{cause: protocol.ErrShuttingDown, say: "the node is shutting down; try again in a moment"},
+	{cause: protocol.ErrStoreClosed, say: "the node is shutting down; try again in a moment"},
+	{cause: protocol.ErrMeshFull, say: "the node's store-and-forward space is full; try again later"},
+	{cause: protocol.ErrStoreFull, say: "the node's message store is full; try again later, and tell the node's admin"},
+	{cause: protocol.ErrAccountsFull, say: "the node has reached its account limit: registration is closed; ask its admin, or use another node"},
+	{cause: protocol.ErrExpired, say: "the message expired before it could be delivered; send it again"},
+	{cause: protocol.ErrHopLimit, say: "the message could not reach the recipient's node within its hop limit; try a larger --max-hops"},
+	{cause: protocol.ErrChannelFull, say: "the node relays no more channel posts for now; try again later"},
+	{cause: protocol.ErrTooManyKeyPackages, say: "the node holds enough keys for you already; nothing to do"},
+	{cause: protocol.ErrForgedKeys, say: "keys refused, tell the node's admin", nodeWords: true},
+	{cause: protocol.ErrBadEnvelope, say: "the node refused a malformed store-and-forward envelope; this is a bug: run with --debug and report it"},
+	{cause: protocol.ErrBadPost, say: "the node refused a malformed channel post; this is a bug: run with --debug and report it"},
+	{cause: protocol.ErrBadCommitClaim, say: "the node refused a group change it cannot order; try again, and report it with --debug if it stays"},
+	{cause: protocol.ErrNoSession, say: "the node does not know this login any more; run the command again to log in"},
+	{cause: protocol.ErrInternal, say: "the node failed on its side; try again, and tell its admin if it stays"},
+	{cause: protocol.ErrMalformedAnswer, say: "the node gave an answer that breaks the protocol; this is a bug: run with --debug and report it"},
 }
 
 // wordedErrors find, in an error's chain, an error whose own text is
@@ -77,6 +77,9 @@ func wordedAs[E error](err error) (string, bool) {
 type userError struct {
 	cause error
 	say   string
+	// nodeWords adds what the node said (protocol.RemoteError's message):
+	// for forged keys, who signed them for whom, which the admin needs.
+	nodeWords bool
 }
 
 // sayError is what a person reads about err: the sentence of its cause
@@ -98,9 +101,14 @@ func sayError(err error) string {
 		}
 	}
 	for _, u := range userErrors {
-		if errors.Is(err, u.cause) {
-			return u.say
+		if !errors.Is(err, u.cause) {
+			continue
 		}
+		var remote *protocol.RemoteError
+		if u.nodeWords && errors.As(err, &remote) {
+			return u.say + ": " + termtext.Safe(remote.Message)
+		}
+		return u.say
 	}
 	return termtext.Safe(err.Error())
 }
