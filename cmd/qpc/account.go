@@ -87,7 +87,7 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 	}
 	if *name != "" {
 		if err := identity.CheckDeviceName(*name); err != nil {
-			fmt.Fprintf(stderr, "qpc register: --name: %v\n", err)
+			printErr(stderr, "qpc register: --name", err)
 			return exitUsage
 		}
 		f.deviceName = *name
@@ -104,7 +104,7 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 	// registers carol, as she is addressed.
 	user, err := protocol.ParseUser(f.user)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc register: --username: %v\n", err)
+		printErr(stderr, "qpc register: --username", err)
 		return exitUsage
 	}
 	f.user = user
@@ -147,7 +147,7 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 	// The account key is what contacts know the account by (the safety
 	// number is made of it), not this device's key.
 	fmt.Fprintf(stdout, "registered %s\naccount key  %s\n", addr, identity.Fingerprint(s.Account().List.AccountKey))
-	fmt.Fprintf(stdout, "this device  %q (id %s)\n", s.State().DeviceName, s.Account().Device)
+	fmt.Fprintf(stdout, "this device  %q (id %s)\n", terminalSafe(s.State().DeviceName), s.Account().Device)
 	printRecoveryCode(stdout, stderr, s.RecoveryCode(), *qr)
 	return exitOK
 }

@@ -88,11 +88,11 @@ func runCAInit(args []string, stdout, stderr io.Writer) int {
 	a, err := datadir.InitCA(*dir, *name)
 	switch {
 	case errors.Is(err, ca.ErrBadName):
-		fmt.Fprintf(stderr, "qpc ca init: --name: %v\n", err)
+		printErr(stderr, "qpc ca init: --name", err)
 		return exitUsage
 	case errors.Is(err, ca.ErrExists):
-		fmt.Fprintf(stderr, "qpc ca init: %v (a CA is there already; see it with qpc ca show %s)\n",
-			err, filepath.Join(*dir, ca.CertFile))
+		fmt.Fprintf(stderr, "qpc ca init: %s (a CA is there already; see it with qpc ca show %s)\n",
+			sayError(err), filepath.Join(*dir, ca.CertFile))
 		return exitFailure
 	case err != nil:
 		printErr(stderr, "qpc ca init", err)
@@ -139,7 +139,7 @@ func runCAIssue(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if err := ca.ValidateDomain(*domain); err != nil {
-		fmt.Fprintf(stderr, "qpc ca issue: --domain: %v\n", err)
+		printErr(stderr, "qpc ca issue: --domain", err)
 		return exitUsage
 	}
 	a, err := ca.Load(*dir)
@@ -171,7 +171,7 @@ func runCAIssue(args []string, stdout, stderr io.Writer) int {
 		infos, err = ca.Describe(data)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc ca issue: issued, but cannot read it back: %v\n", err)
+		printErr(stderr, "qpc ca issue: issued, but cannot read it back", err)
 		return exitFailure
 	}
 	in := infos[0]
@@ -216,7 +216,7 @@ func runCAShow(args []string, stdout, stderr io.Writer) int {
 	}
 	infos, err := ca.Describe(data)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc ca show: %s: %v\n", file, err)
+		printErr(stderr, "qpc ca show: "+file, err)
 		return exitFailure
 	}
 	now := time.Now()

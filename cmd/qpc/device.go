@@ -100,7 +100,7 @@ func runDeviceLink(args []string, stdout, stderr io.Writer) int {
 	}
 	if *name != "" {
 		if err := identity.CheckDeviceName(*name); err != nil {
-			fmt.Fprintf(stderr, "qpc device link: --name: %v\n", err)
+			printErr(stderr, "qpc device link: --name", err)
 			return exitUsage
 		}
 	}
@@ -123,7 +123,7 @@ func runDeviceLink(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "this device: %q, id %s\n", l.Name, l.Device)
 	if !*noQR {
 		if err := qrterm.Write(stdout, l.Code.String()); err != nil {
-			fmt.Fprintf(stderr, "qpc device link: QR code: %v\n", err)
+			printErr(stderr, "qpc device link: QR code", err)
 		}
 	}
 	deadline := time.Now().Add(*wait)
@@ -375,7 +375,7 @@ func runAccountRecover(args []string, stdout, stderr io.Writer) int {
 	}
 	if *name != "" {
 		if err := identity.CheckDeviceName(*name); err != nil {
-			fmt.Fprintf(stderr, "qpc account recover: --name: %v\n", err)
+			printErr(stderr, "qpc account recover: --name", err)
 			return exitUsage
 		}
 	}
@@ -453,7 +453,7 @@ func printRecoveryCode(stdout, stderr io.Writer, code string, qr bool) {
 		"brings the account back on a new machine. Anyone who has it and your password can add devices. It is not shown again.")
 	if qr {
 		if err := qrterm.Write(stdout, code); err != nil {
-			fmt.Fprintf(stderr, "qpc: QR code: %v\n", err)
+			printErr(stderr, "qpc: QR code", err)
 		}
 	}
 }

@@ -149,7 +149,7 @@ func recvGroup(ctx context.Context, s *session.Session, group string, asJSON boo
 		if m.System {
 			fmt.Fprintf(stdout, "[%s] -- %s --\n", m.Time.Local().Format("2006-01-02 15:04:05"), terminalSafe(m.Text))
 		} else {
-			fmt.Fprintf(stdout, "[%s] %s: %s\n", m.Time.Local().Format("2006-01-02 15:04:05"), m.From, terminalSafe(m.Text))
+			fmt.Fprintf(stdout, "[%s] %s: %s\n", m.Time.Local().Format("2006-01-02 15:04:05"), terminalSafe(m.From), terminalSafe(m.Text))
 		}
 	}
 	if n == 0 && !asJSON {

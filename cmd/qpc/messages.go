@@ -62,7 +62,7 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() == 0 {
 		b, err := io.ReadAll(io.LimitReader(os.Stdin, sealed.MaxBodySize+1))
 		if err != nil {
-			fmt.Fprintf(stderr, "qpc send: reading stdin: %v\n", err)
+			printErr(stderr, "qpc send: reading stdin", err)
 			return exitFailure
 		}
 		text = strings.TrimRight(string(b), "\n")

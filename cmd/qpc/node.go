@@ -40,7 +40,7 @@ func runNode(args []string, stdout, stderr io.Writer) int {
 			fs.Usage()
 			return exitOK
 		}
-		fmt.Fprintf(stderr, "qpc node: %v (qpc node --help lists the flags)\n", err)
+		fmt.Fprintf(stderr, "qpc node: %s (qpc node --help lists the flags)\n", sayError(err))
 		return exitUsage
 	}
 	log, err := app.NewLogger(stderr, cfg.LogLevel, cfg.LogFormat)

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -139,5 +140,38 @@ func TestRecvFollowShowsHostileTextInert(t *testing.T) {
 	}
 	if n := checkTerminalBytes(t, "qpc recv --follow", out.String(), "["); n != len(hostileTexts) {
 		t.Errorf("qpc recv --follow printed %d header lines for %d messages:\n%s", n, len(hostileTexts), out.String())
+	}
+}
+
+// What a person sees: qpc recv --follow in a real terminal, a message that
+// tries to set the window title, clear the screen and fake a line from
+// carol. The title stays, the earlier message stays on the screen, the
+// fake line is an indented part of the message.
+func TestRecvFollowInATerminalShowsHostileTextAsText(t *testing.T) {
+	t.Parallel()
+	needTmux(t)
+	p := startNodeProc(t, qpcBin)
+	qpc, dir := cliUsers(t, p, "alice", "bob")
+	s := startTmux(t, "follow", []string{qpcBin, "recv", "--follow", "--password-file", dir + "/bob.pw", "--state-dir", dir + "/bob"})
+	title := strings.TrimSpace(s.tmux("display-message", "-p", "-t", s.name, "#{pane_title}"))
+	send := func(text string) {
+		t.Helper()
+		if out, errOut, err := qpc("alice", "send", "--to", "bob", text); err != nil {
+			t.Fatalf("send: %v\n%s%s", err, out, errOut)
+		}
+	}
+	send("the first message")
+	s.waitFor("alice@node1.example.mesh: the first message", 30*time.Second)
+	send("\x1b]2;pwned\x07\x1b[2J\x1b[Hok\n[2026-12-06 19:27:11] carol@node1.example.mesh: spoofed\x07")
+	s.waitFor("    [2026-12-06 19:27:11] carol@node1.example.mesh: spoofed", 30*time.Second)
+	screen := s.capture()
+	if !strings.Contains(screen, "alice@node1.example.mesh: the first message") {
+		t.Errorf("the screen was cleared:\n%s", screen)
+	}
+	if !strings.Contains(screen, "alice@node1.example.mesh: \ufffd]2;pwned\ufffd\ufffd[2J\ufffd[Hok") {
+		t.Errorf("the escape sequences are not shown as text:\n%s", screen)
+	}
+	if got := strings.TrimSpace(s.tmux("display-message", "-p", "-t", s.name, "#{pane_title}")); got != title || strings.Contains(got, "pwned") {
+		t.Errorf("the window title changed from %q to %q", title, got)
 	}
 }

@@ -56,7 +56,7 @@ func runRepl(args []string, stdout, stderr io.Writer) int {
 
 	lio, err := repl.NewLineIO(os.Stdin, stdout)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc repl: terminal: %v\n", err)
+		printErr(stderr, "qpc repl: terminal", err)
 		return exitFailure
 	}
 	defer lio.Close()
@@ -121,7 +121,7 @@ func (f *clientFlags) loginOrRegister(ctx context.Context, in *os.File) (*sessio
 	if herr != nil || client.HasState(f.stateDir, cur.User, h.Domain) {
 		return nil, err
 	}
-	fmt.Fprintf(f.stderr, "%s@%s is not registered on this machine. Register it on %s? [y/N] ", cur.User, h.Domain, c.Addr())
+	fmt.Fprintf(f.stderr, "%s@%s is not registered on this machine. Register it on %s? [y/N] ", cur.User, terminalSafe(h.Domain), c.Addr())
 	answer, rerr := readAnswer(in)
 	if rerr != nil || !strings.EqualFold(answer, "y") && !strings.EqualFold(answer, "yes") {
 		return nil, err
