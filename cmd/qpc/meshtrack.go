@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
 	"github.com/quicprochat/qpc/protocol"
 )
 
@@ -124,20 +125,22 @@ func printStatuses(w, errw io.Writer, sts []protocol.MessageStatus, now time.Tim
 	rows := [][]string{{"ID", "STATE", "AT", "UPDATED", "RECIPIENT", "EXPIRES", "REASON"}}
 	unknown := false
 	for _, st := range sts {
-		row := []string{hex.EncodeToString(st.ID[:8]), st.State.String(), "-", "-", "-", "-", ""}
+		// The whole id: what the table shows can be given back to
+		// mesh track (16 digits of it were refused).
+		row := []string{hex.EncodeToString(st.ID[:]), st.State.String(), "-", "-", "-", "-", ""}
 		if st.State == protocol.MeshUnknown {
 			unknown = true
 			rows = append(rows, row)
 			continue
 		}
 		if st.At != "" {
-			row[2] = st.At
+			row[2] = termtext.Safe(st.At)
 		}
 		if !st.Updated.IsZero() {
 			row[3] = roughDuration(now.Sub(st.Updated)) + " ago"
 		}
 		if st.Recipient != "" {
-			row[4] = st.Recipient
+			row[4] = termtext.Safe(st.Recipient)
 		}
 		switch {
 		case st.Expires.IsZero():
@@ -147,7 +150,7 @@ func printStatuses(w, errw io.Writer, sts []protocol.MessageStatus, now time.Tim
 			row[5] = roughDuration(now.Sub(st.Expires)) + " ago"
 		}
 		if st.Reason != nil {
-			row[6] = st.Reason.Error()
+			row[6] = sayError(st.Reason)
 		}
 		rows = append(rows, row)
 	}
