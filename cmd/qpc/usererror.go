@@ -85,11 +85,14 @@ type userError struct {
 // sayError is what a person reads about err: the sentence of its cause
 // when it has one in userErrors, else its own text (a reason written for
 // people, such as a flag mistake), always through termtext.Safe, since an
-// error may quote what a node or another user sent. ErrBadRequest keeps
-// its reason: it is the one cause whose reason is the useful part.
+// error may quote what a node or another user sent. A bad request the
+// node refused keeps its reason: it is the one cause whose reason is the
+// useful part; one of ours (a --domain that is no domain) is its text.
 func sayError(err error) string {
-	if errors.Is(err, protocol.ErrBadRequest) {
-		msg, prefix := err.Error(), protocol.ErrBadRequest.Error()+": "
+	var remote *protocol.RemoteError
+	fromNode := errors.As(err, &remote)
+	if fromNode && errors.Is(err, protocol.ErrBadRequest) {
+		msg, prefix := remote.Message, protocol.ErrBadRequest.Error()+": "
 		if i := strings.LastIndex(msg, prefix); i >= 0 {
 			return termtext.Safe("the node refused the request: " + msg[i+len(prefix):])
 		}
@@ -104,8 +107,7 @@ func sayError(err error) string {
 		if !errors.Is(err, u.cause) {
 			continue
 		}
-		var remote *protocol.RemoteError
-		if u.nodeWords && errors.As(err, &remote) {
+		if u.nodeWords && fromNode {
 			return u.say + ": " + termtext.Safe(remote.Message)
 		}
 		return u.say

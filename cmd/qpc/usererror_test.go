@@ -59,6 +59,7 @@ func TestErrorsSayWhatHappenedAndTheChainOnlyUnderDebug(t *testing.T) {
 		{"rate limited", &protocol.RemoteError{Code: schemas.ErrorCode_rateLimited, Message: "rate limited; slow down"}, "rate limited"},
 		{"a full mailbox", &protocol.RemoteError{Code: schemas.ErrorCode_mailboxFull, Message: "x"}, "mailbox is full"},
 		{"a reason of ours stays", errors.New("--timeout must be positive"), "--timeout must be positive"},
+		{"a bad request of ours keeps its reason", fmt.Errorf("--domain: %w: %q is not a domain", protocol.ErrBadRequest, "a b"), `--domain: bad request: "a b" is not a domain`},
 		{"an error quoting hostile text is made safe", fmt.Errorf("bad name %q", "\x1b[2J"), `bad name "\x1b[2J"`},
 		{"raw hostile text in an error is made safe", errors.New("node says \x1b]0;x\x07"), "node says \ufffd]0;x\ufffd"},
 	} {
