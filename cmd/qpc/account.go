@@ -145,9 +145,12 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 	defer s.Close()
 	uploadKeyPackages(ctx, s, stderr)
 	// The account key is what contacts know the account by (the safety
-	// number is made of it), not this device's key.
-	fmt.Fprintf(stdout, "registered %s\naccount key  %s\n", addr, identity.Fingerprint(s.Account().List.AccountKey))
-	fmt.Fprintf(stdout, "this device  %q (id %s)\n", terminalSafe(s.State().DeviceName), s.Account().Device)
+	// number is made of it), not this device's key. One word for one
+	// thing: the short hex is the key fingerprint; "safety number" is
+	// only the 60 digits qpc verify shows.
+	fmt.Fprintf(stdout, "registered %s\nkey fingerprint   %s (of the account key; compare safety numbers with qpc verify NAME)\n",
+		addr, identity.Fingerprint(s.Account().List.AccountKey))
+	fmt.Fprintf(stdout, "this device       %q (id %s)\n", terminalSafe(s.State().DeviceName), s.Account().Device)
 	printRecoveryCode(stdout, stderr, s.RecoveryCode(), *qr)
 	return exitOK
 }
@@ -197,6 +200,7 @@ func runWhoami(args []string, stdout, stderr io.Writer) int {
 		printErr(stderr, "qpc whoami", err)
 		return exitFailure
 	}
-	fmt.Fprintf(stdout, "%s\nnode         %s\nfingerprint  %s\n", cur.Address(), cur.Server, cur.Fingerprint)
+	// The node's certificate, not a key of the account: named so.
+	fmt.Fprintf(stdout, "%s\nnode              %s\nnode certificate  %s\n", cur.Address(), cur.Server, cur.Fingerprint)
 	return exitOK
 }
