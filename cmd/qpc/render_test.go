@@ -3,13 +3,22 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/quicprochat/qpc/client"
+	"github.com/quicprochat/qpc/client/session"
+	"github.com/quicprochat/qpc/crypto/sealed"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // hostileTexts are the classes of text a sender could use to act on the
@@ -173,5 +182,87 @@ func TestRecvFollowInATerminalShowsHostileTextAsText(t *testing.T) {
 	}
 	if got := strings.TrimSpace(s.tmux("display-message", "-p", "-t", s.name, "#{pane_title}")); got != title || strings.Contains(got, "pwned") {
 		t.Errorf("the window title changed from %q to %q", title, got)
+	}
+}
+
+// checkInert fails when out holds anything that acts on a terminal or
+// reorders text; it returns the lines of out.
+func checkInert(t *testing.T, surface, out string) []string {
+	t.Helper()
+	if !utf8.ValidString(out) {
+		t.Errorf("%s printed invalid UTF-8: %q", surface, out)
+	}
+	for _, r := range out {
+		if r != '\n' && unicode.IsControl(r) || r == '\u2028' || r == '\u2029' ||
+			r >= '\u202a' && r <= '\u202e' || r >= '\u2066' && r <= '\u2069' || r == '\u200e' || r == '\u200f' || r == '\u061c' {
+			t.Errorf("%s printed %U: %q", surface, r, out)
+		}
+	}
+	return strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+}
+
+// Every printer of cmd/qpc, fed each class of hostile text where a
+// sender or a node puts text, prints it inert: nothing acts on the
+// terminal, a line of its own appears only as an indented continuation,
+// a table keeps one line per row.
+func TestEverySurfaceShowsEveryClassOfHostileTextInert(t *testing.T) {
+	now := time.Now()
+	for _, h := range hostileTexts {
+		t.Run(h.name, func(t *testing.T) {
+			x := h.text
+			lines := 1 + strings.Count(x, "\n")
+			var b bytes.Buffer
+			for _, in := range []session.Incoming{
+				{Received: client.Received{From: x, Time: now, Body: []byte(x), Verified: true}},
+				{Received: client.Received{From: x, Time: now, Body: []byte(x), Problem: errors.New(x)}},
+				{Received: client.Received{Seq: 1, Problem: errors.New(x)}},
+				{Received: client.Received{From: x, Problem: fmt.Errorf("%w: %s", client.ErrStaleMessage, x)}},
+				{Received: client.Received{Time: now}, SentCopy: &client.SentCopy{To: x, ContentType: sealed.ContentText, Body: []byte(x)}},
+			} {
+				b.Reset()
+				printReceived(&b, in, false)
+				got := checkInert(t, "qpc recv", b.String())
+				// The sender's name, the problem and the text may each
+				// carry newlines, each shown as a continuation.
+				if len(got) > 3*lines || strings.HasPrefix(strings.Join(got[1:], "\n"), "[") {
+					t.Errorf("qpc recv printed %d lines: %q", len(got), b.String())
+				}
+				for _, l := range got[1:] {
+					if !strings.HasPrefix(l, "    ") {
+						t.Errorf("qpc recv printed a line that is not a continuation: %q in %q", l, b.String())
+					}
+				}
+			}
+
+			b.Reset()
+			printStatuses(&b, io.Discard, []protocol.MessageStatus{{State: protocol.MeshDropped, At: x, Recipient: x, Reason: errors.New(x), Updated: now}}, now)
+			if got := checkInert(t, "qpc mesh track", b.String()); len(got) != 2 {
+				t.Errorf("qpc mesh track printed %q", b.String())
+			}
+			b.Reset()
+			printRoutes(&b, io.Discard, []protocol.MeshRoute{{Domain: x, Via: x, Hops: 1}}, now)
+			if got := checkInert(t, "qpc mesh route", b.String()); len(got) != 2 {
+				t.Errorf("qpc mesh route printed %q", b.String())
+			}
+			b.Reset()
+			printStore(&b, protocol.MeshReport{Store: protocol.MeshStoreStats{Domains: []protocol.MeshDomainStats{{Domain: x}}}, Counters: map[string]uint64{x: 1}}, now)
+			checkInert(t, "qpc mesh store", b.String())
+			if strings.Contains(b.String(), x) && x != strings.TrimSpace(x) {
+				t.Errorf("qpc mesh store printed the text as it is: %q", b.String())
+			}
+			b.Reset()
+			printLinks(&b, []protocol.Link{{Domain: x, Address: x, LastError: x}}, now)
+			if got := checkInert(t, "qpc status", b.String()); len(got) != 3 {
+				t.Errorf("qpc status printed %q", b.String())
+			}
+			b.Reset()
+			printVerify(&b, x, strings.Repeat("0123456789", 6), false, false, false)
+			checkInert(t, "qpc verify", b.String())
+			b.Reset()
+			printErr(&b, "qpc send", errors.New(x))
+			if got := checkInert(t, "an error", b.String()); len(got) != lines {
+				t.Errorf("an error printed %q", b.String())
+			}
+		})
 	}
 }

@@ -47,9 +47,31 @@ func reorders(r rune) bool {
 	return false
 }
 
+// Line is Safe for text that must stay on one line, such as a cell of a
+// table: a newline or a tab, which would break the columns, becomes
+// U+FFFD too.
+func Line(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' {
+			return utf8.RuneError
+		}
+		return r
+	}, Safe(strings.ReplaceAll(s, "\n", "\t")))
+}
+
 // Table prints rows in columns two spaces apart (text/tabwriter would
-// do, at 9 KiB of binary, which the router build pays for).
+// do, at 9 KiB of binary, which the router build pays for). Every cell
+// goes through Line: tables show what nodes report (domains, reasons,
+// counter names).
 func Table(w io.Writer, rows [][]string) {
+	safe := make([][]string, len(rows))
+	for i, r := range rows {
+		safe[i] = make([]string, len(r))
+		for j, cell := range r {
+			safe[i][j] = Line(cell)
+		}
+	}
+	rows = safe
 	var width []int
 	for _, r := range rows {
 		for i, cell := range r {

@@ -43,6 +43,15 @@ func TestTableAlignsColumnsTwoSpacesApart(t *testing.T) {
 	}
 }
 
+func TestTableCellsStayOnOneLineAndInert(t *testing.T) {
+	var b bytes.Buffer
+	Table(&b, [][]string{{"DOMAIN", "VIA"}, {"evil\n[fake] row", "\x1b[2J\u202ex\ty"}})
+	want := "DOMAIN             VIA\nevil\ufffd[fake] row  \ufffd[2J\ufffdx\ufffdy\n"
+	if b.String() != want {
+		t.Errorf("got\n%q\nwant\n%q", b.String(), want)
+	}
+}
+
 func TestPluralCountsOneAsSingular(t *testing.T) {
 	for n, want := range map[int]string{0: "posts", 1: "post", 2: "posts"} {
 		if got := Plural(n, "post"); got != want {
@@ -71,6 +80,9 @@ func FuzzSafe(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
+		if line := Line(in); strings.ContainsAny(line, "\n\t") || Safe(line) != line {
+			t.Fatalf("Line(%q) = %q is not one inert line", in, line)
+		}
 		out := Safe(in)
 		if !utf8.ValidString(out) {
 			t.Fatalf("Safe(%q) = %q is not valid UTF-8", in, out)
