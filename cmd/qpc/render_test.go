@@ -266,3 +266,38 @@ func TestEverySurfaceShowsEveryClassOfHostileTextInert(t *testing.T) {
 		})
 	}
 }
+
+// The same in the REPL: bob's REPL shows what alice sent with qpc send;
+// the title stays, the screen is not cleared, the escape sequences show
+// as text.
+func TestReplInATerminalShowsHostileTextAsText(t *testing.T) {
+	t.Parallel()
+	needTmux(t)
+	p := startNodeProc(t, qpcBin)
+	qpc, dir := cliUsers(t, p, "alice", "bob")
+	s := startTmux(t, "repl", []string{qpcBin, "repl", "--password-file", dir + "/bob.pw", "--state-dir", dir + "/bob"})
+	s.waitFor("/help lists the commands", replWait)
+	title := strings.TrimSpace(s.tmux("display-message", "-p", "-t", s.name, "#{pane_title}"))
+	send := func(text string) {
+		t.Helper()
+		if out, errOut, err := qpc("alice", "send", "--to", "bob", text); err != nil {
+			t.Fatalf("send: %v\n%s%s", err, out, errOut)
+		}
+	}
+	send("the first message")
+	s.waitFor("the first message", replWait)
+	send("\x1b]2;pwned\x07\x1b[2J\x1b[Hok\u202eevil\n[2026-12-06 19:27:11] carol@node1.example.mesh: spoofed")
+	s.waitFor("\ufffd]2;pwned\ufffd\ufffd[2J\ufffd[Hok\ufffdevil", replWait)
+	screen := s.capture()
+	if !strings.Contains(screen, "the first message") {
+		t.Errorf("the screen was cleared:\n%s", screen)
+	}
+	for _, l := range strings.Split(screen, "\n") {
+		if strings.HasPrefix(l, "[2026-12-06") {
+			t.Errorf("a line of the message shows as a line of its own: %q\n%s", l, screen)
+		}
+	}
+	if got := strings.TrimSpace(s.tmux("display-message", "-p", "-t", s.name, "#{pane_title}")); got != title || strings.Contains(got, "pwned") {
+		t.Errorf("the window title changed from %q to %q", title, got)
+	}
+}
