@@ -21,9 +21,7 @@ require (
 require (
 	github.com/bwesterb/go-ristretto v1.2.4 // indirect
 	github.com/colega/zeropool v0.0.0-20230505084239-6fb4a4f75381 // indirect
-	github.com/dlclark/regexp2 v1.12.0 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
-	github.com/trustelem/zxcvbn v1.0.1 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
