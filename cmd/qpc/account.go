@@ -82,44 +82,49 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 	f.bind(fs, stderr, true)
 	qr := fs.Bool("qr", false, "print the recovery code as a QR code too")
 	name := fs.String("name", "", "this device's name, as people see it (default: the host name)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return parseError(err)
 	}
 	if *name != "" {
 		if err := identity.CheckDeviceName(*name); err != nil {
-			fmt.Fprintf(stderr, "qpc register: --name: %v\n", err)
+			printErr(stderr, "qpc register: --name", err)
 			return exitUsage
 		}
 		f.deviceName = *name
 	}
 	if err := f.check(); err != nil {
-		fmt.Fprintf(stderr, "qpc register: %v\n", err)
+		printErr(stderr, "qpc register", err)
 		return exitUsage
 	}
 	if f.server == "" || f.user == "" {
 		fmt.Fprintln(stderr, "qpc register: --server and --username are required")
 		return exitUsage
 	}
-	if err := protocol.ValidateUserName(f.user); err != nil {
-		fmt.Fprintf(stderr, "qpc register: --username: %v\n", err)
+	// User names are the same in any case (protocol.ParseUser): Carol
+	// registers carol, as she is addressed.
+	user, err := protocol.ParseUser(f.user)
+	if err != nil {
+		printErr(stderr, "qpc register: --username", err)
 		return exitUsage
 	}
+	f.user = user
 	ctx := context.Background()
 	c, err := f.dial(ctx, f.server)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc register: %v\n", err)
+		printErr(stderr, "qpc register", err)
 		return exitFailure
 	}
 	defer c.Close()
 	h, err := c.Health(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc register: %v\n", err)
+		printErr(stderr, "qpc register", err)
 		return exitFailure
 	}
 	addr := f.user + "@" + h.Domain
+	f.checkNew = func(pw []byte) error { return checkNewPassword(pw, f.user) }
 	pw, err := f.password(fmt.Sprintf("New password for %s: ", addr), true)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc register: %v\n", err)
+		printErr(stderr, "qpc register", err)
 		return exitUsage
 	}
 	if f.typedPassword {
@@ -127,22 +132,25 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 		// --login-timeout; a person typing may take longer.
 		c.Close()
 		if c, err = f.dial(ctx, f.server); err != nil {
-			fmt.Fprintf(stderr, "qpc register: %v\n", err)
+			printErr(stderr, "qpc register", err)
 			return exitFailure
 		}
 		defer c.Close()
 	}
 	s, err := f.register(ctx, c, h.Domain, pw)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc register: %v\n", err)
+		printErr(stderr, "qpc register", err)
 		return exitFailure
 	}
 	defer s.Close()
 	uploadKeyPackages(ctx, s, stderr)
 	// The account key is what contacts know the account by (the safety
-	// number is made of it), not this device's key.
-	fmt.Fprintf(stdout, "registered %s\naccount key  %s\n", addr, identity.Fingerprint(s.Account().List.AccountKey))
-	fmt.Fprintf(stdout, "this device  %q (id %s)\n", s.State().DeviceName, s.Account().Device)
+	// number is made of it), not this device's key. One word for one
+	// thing: the short hex is the key fingerprint; "safety number" is
+	// only the 60 digits qpc verify shows.
+	fmt.Fprintf(stdout, "registered %s\nkey fingerprint   %s (of the account key; compare safety numbers with qpc verify NAME)\n",
+		addr, identity.Fingerprint(s.Account().List.AccountKey))
+	fmt.Fprintf(stdout, "this device       %q (id %s)\n", terminalSafe(s.State().DeviceName), s.Account().Device)
 	printRecoveryCode(stdout, stderr, s.RecoveryCode(), *qr)
 	return exitOK
 }
@@ -163,16 +171,16 @@ func runLogin(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("login", "[--server HOST:PORT] [--username NAME] [flags]", stderr)
 	var f clientFlags
 	f.bind(fs, stderr, true)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return parseError(err)
 	}
 	if err := f.check(); err != nil {
-		fmt.Fprintf(stderr, "qpc login: %v\n", err)
+		printErr(stderr, "qpc login", err)
 		return exitUsage
 	}
 	s, err := f.login(context.Background())
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc login: %v\n", err)
+		printErr(stderr, "qpc login", err)
 		return exitFailure
 	}
 	defer s.Close()
@@ -184,14 +192,15 @@ func runLogin(args []string, stdout, stderr io.Writer) int {
 func runWhoami(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("whoami", "[--state-dir DIR]", stderr)
 	stateDir := fs.String("state-dir", client.DefaultStateDir(), "where the client state lives")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return parseError(err)
 	}
 	cur, err := client.LoadCurrent(*stateDir)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc whoami: %v\n", err)
+		printErr(stderr, "qpc whoami", err)
 		return exitFailure
 	}
-	fmt.Fprintf(stdout, "%s\nnode         %s\nfingerprint  %s\n", cur.Address(), cur.Server, cur.Fingerprint)
+	// The node's certificate, not a key of the account: named so.
+	fmt.Fprintf(stdout, "%s\nnode              %s\nnode certificate  %s\n", cur.Address(), cur.Server, cur.Fingerprint)
 	return exitOK
 }

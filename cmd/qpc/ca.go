@@ -74,7 +74,7 @@ func runCAInit(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("ca init", "--dir DIR [--name NAME]", stderr)
 	dir := fs.String("dir", "", "create the CA in `DIR` (made with mode 0700 if missing); required")
 	name := fs.String("name", ca.DefaultName, "the CA's common `NAME`, shown as the issuer of every certificate it issues")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return parseError(err)
 	}
 	switch {
@@ -88,14 +88,14 @@ func runCAInit(args []string, stdout, stderr io.Writer) int {
 	a, err := datadir.InitCA(*dir, *name)
 	switch {
 	case errors.Is(err, ca.ErrBadName):
-		fmt.Fprintf(stderr, "qpc ca init: --name: %v\n", err)
+		printErr(stderr, "qpc ca init: --name", err)
 		return exitUsage
 	case errors.Is(err, ca.ErrExists):
-		fmt.Fprintf(stderr, "qpc ca init: %v (a CA is there already; see it with qpc ca show %s)\n",
-			err, filepath.Join(*dir, ca.CertFile))
+		fmt.Fprintf(stderr, "qpc ca init: %s (a CA is there already; see it with qpc ca show %s)\n",
+			sayError(err), filepath.Join(*dir, ca.CertFile))
 		return exitFailure
 	case err != nil:
-		fmt.Fprintf(stderr, "qpc ca init: %v\n", err)
+		printErr(stderr, "qpc ca init", err)
 		return exitFailure
 	}
 	fmt.Fprintf(stdout, "created the community CA %q\n", a.Cert.Subject.CommonName)
@@ -116,7 +116,7 @@ func runCAIssue(args []string, stdout, stderr io.Writer) int {
 	domain := fs.String("domain", "", "the node's domain `DOMAIN` (its --domain), the certificate's only DNS name; required")
 	out := fs.String("out", "", "write `PREFIX`.crt and PREFIX.key (for example /tmp/node1/federation); required")
 	days := fs.Int("days", int(ca.DefaultLeafValidity/(24*time.Hour)), fmt.Sprintf("days the certificate is valid, 1 to %d", maxCertDays))
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return parseError(err)
 	}
 	for _, req := range []struct{ flag, value string }{{"dir", *dir}, {"domain", *domain}, {"out", *out}} {
@@ -139,7 +139,7 @@ func runCAIssue(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if err := ca.ValidateDomain(*domain); err != nil {
-		fmt.Fprintf(stderr, "qpc ca issue: --domain: %v\n", err)
+		printErr(stderr, "qpc ca issue: --domain", err)
 		return exitUsage
 	}
 	a, err := ca.Load(*dir)
@@ -147,7 +147,7 @@ func runCAIssue(args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, os.ErrNotExist) {
 			err = fmt.Errorf("%w (make a CA with qpc ca init --dir %s)", err, *dir)
 		}
-		fmt.Fprintf(stderr, "qpc ca issue: %v\n", err)
+		printErr(stderr, "qpc ca issue", err)
 		return exitFailure
 	}
 	notBefore := time.Now().Add(-ca.ClockSkew)
@@ -161,7 +161,7 @@ func runCAIssue(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc ca issue: %v\n", err)
+		printErr(stderr, "qpc ca issue", err)
 		return exitFailure
 	}
 	certPath, keyPath, caPath := *out+".crt", *out+".key", filepath.Join(*dir, ca.CertFile)
@@ -171,7 +171,7 @@ func runCAIssue(args []string, stdout, stderr io.Writer) int {
 		infos, err = ca.Describe(data)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc ca issue: issued, but cannot read it back: %v\n", err)
+		printErr(stderr, "qpc ca issue: issued, but cannot read it back", err)
 		return exitFailure
 	}
 	in := infos[0]
@@ -197,34 +197,26 @@ func runCAIssue(args []string, stdout, stderr io.Writer) int {
 func runCAShow(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("ca show", "[--json] FILE", stderr)
 	asJSON := fs.Bool("json", false, "print the certificates as a JSON array")
-	// The flag package stops at the first argument; parse again after it
-	// so that `qpc ca show FILE --json` works too.
-	var file string
-	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			return parseError(err)
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		if file != "" {
-			fmt.Fprintf(stderr, "qpc ca show: unexpected argument %q (one FILE at a time)\n", fs.Arg(0))
-			return exitUsage
-		}
-		file, rest = fs.Arg(0), fs.Args()[1:]
+	if err := parseFlags(fs, args); err != nil {
+		return parseError(err)
 	}
+	if fs.NArg() > 1 {
+		fmt.Fprintf(stderr, "qpc ca show: unexpected argument %q (one FILE at a time)\n", fs.Arg(1))
+		return exitUsage
+	}
+	file := fs.Arg(0)
 	if file == "" {
 		fmt.Fprintln(stderr, "qpc ca show: a FILE of PEM certificates is required (such as ca.crt)")
 		return exitUsage
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc ca show: %v\n", err)
+		printErr(stderr, "qpc ca show", err)
 		return exitFailure
 	}
 	infos, err := ca.Describe(data)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc ca show: %s: %v\n", file, err)
+		printErr(stderr, "qpc ca show: "+file, err)
 		return exitFailure
 	}
 	now := time.Now()

@@ -131,7 +131,7 @@ func (c *channelCmd) usage(format string, args ...any) int {
 }
 
 func (c *channelCmd) fail(err error) int {
-	fmt.Fprintf(c.stderr, "qpc channel %s: %v\n", c.name, err)
+	fmt.Fprintf(c.stderr, "qpc channel %s: %s\n", c.name, sayError(err))
 	return exitFailure
 }
 
@@ -150,25 +150,21 @@ func (c *channelCmd) topic(pos, rest []string) (string, int, bool) {
 	return topic, 0, true
 }
 
-// parseArgs parses fs's flags before and after each of the first n
-// positional arguments, so that `qpc channel create news --qr` works like
-// `qpc channel create --qr news`. It returns those arguments and what
-// follows the flags after them; "--" ends the flags.
+// parseArgs parses fs's flags wherever they stand (parseFlags) and
+// returns the first n other arguments and those after them.
 func parseArgs(fs *flag.FlagSet, args []string, n int) (pos, rest []string, err error) {
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, nil, err
-		}
-		rest = fs.Args()
-		ended := len(rest) < len(args) && args[len(args)-len(rest)-1] == "--"
-		if ended || len(pos) == n || len(rest) == 0 {
-			for len(pos) < n && len(rest) > 0 {
-				pos, rest = append(pos, rest[0]), rest[1:]
-			}
-			return pos, rest, nil
-		}
-		pos, args = append(pos, rest[0]), rest[1:]
+	if err := parseFlags(fs, args); err != nil {
+		return nil, nil, err
 	}
+	words := fs.Args()
+	n = min(n, len(words))
+	if n > 0 {
+		pos = words[:n:n]
+	}
+	if len(words) > n {
+		rest = words[n:]
+	}
+	return pos, rest, nil
 }
 
 // errNotJoined says that a topic is not among the account's channels.
@@ -472,14 +468,14 @@ func (k *authorKeys) note(ctx context.Context, author string) *chat.KeyChange {
 		eng, err := k.s.OpenChat(nil)
 		if err != nil {
 			k.failed = true
-			fmt.Fprintf(k.stderr, "qpc channel recv: the authors' keys are not compared with your contacts: %v\n", err)
+			fmt.Fprintf(k.stderr, "qpc channel recv: the authors' keys are not compared with your contacts: %s\n", sayError(err))
 			return nil
 		}
 		k.eng = eng
 	}
 	kc, err := k.eng.NoteContact(ctx, author)
 	if err != nil {
-		fmt.Fprintf(k.stderr, "qpc channel recv: comparing the key of %s with your contacts: %v\n", terminalSafe(author), err)
+		fmt.Fprintf(k.stderr, "qpc channel recv: comparing the key of %s with your contacts: %s\n", terminalSafe(author), sayError(err))
 	}
 	return kc
 }
@@ -631,7 +627,7 @@ func followChannel(ctx context.Context, s *session.Session, c *channelCmd, keys 
 	conn := s.FollowOptions(s.Current().Server, s.Client())
 	conn.Connected = func(cl *client.Client) { s.Account().Client = cl }
 	conn.Disconnected = func(err error, retry time.Duration) {
-		fmt.Fprintf(c.stderr, "qpc channel recv: %v; reconnecting in %s\n", err, retry.Round(10*time.Millisecond))
+		fmt.Fprintf(c.stderr, "qpc channel recv: %s; reconnecting in %s\n", sayError(err), retry.Round(10*time.Millisecond))
 	}
 	err := client.FollowChannels(ctx, client.ChannelFollowOptions{
 		Connection: conn,

@@ -7,13 +7,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/term"
 
 	"github.com/quicprochat/qpc/client"
+	"github.com/quicprochat/qpc/config"
 	"github.com/quicprochat/qpc/crypto/opaque"
 	"github.com/quicprochat/qpc/transport"
 )
@@ -32,7 +35,15 @@ type clientFlags struct {
 	// deviceName names this machine's device when it becomes one
 	// (register --name).
 	deviceName string
+	// checkNew judges a new password (password with confirm): register
+	// refuses a weak one with the reason.
+	checkNew func(pw []byte) error
 }
+
+// newPasswordTries is how often a person at a terminal may type a new
+// password that is refused (too weak, or not repeated the same) before
+// the command gives up.
+const newPasswordTries = 3
 
 func (f *clientFlags) bind(fs *flag.FlagSet, stderr io.Writer, account bool) {
 	f.stderr = stderr
@@ -41,6 +52,7 @@ func (f *clientFlags) bind(fs *flag.FlagSet, stderr io.Writer, account bool) {
 	fs.StringVar(&f.caCert, "ca-cert", "", "PEM file of CA certificates the node's certificate must chain to")
 	fs.StringVar(&f.knownNodes, "known-nodes", client.DefaultKnownNodesPath(),
 		"trust-on-first-use record, used when neither --pin nor --ca-cert is given")
+	fs.BoolVar(&debugErrors, "debug", debugErrors, "on an error, print its cause as the program sees it too (env QPC_DEBUG=1)")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "give up on the node (connecting, or a send) after this long")
 	if account {
 		fs.StringVar(&f.user, "username", "", "account name (default: the current account)")
@@ -64,7 +76,25 @@ func (f *clientFlags) check() error {
 	if f.timeout <= 0 {
 		return errors.New("--timeout must be positive")
 	}
+	f.server = withDefaultPort(f.server)
 	return nil
+}
+
+// withDefaultPort completes a --server without a port with the port
+// every node listens on unless told otherwise: `--server 10.0.0.1` is
+// what people type.
+func withDefaultPort(server string) string {
+	if server == "" || server == client.AutoServer {
+		return server
+	}
+	if _, _, err := net.SplitHostPort(server); err == nil {
+		return server
+	}
+	host := strings.TrimSuffix(strings.TrimPrefix(server, "["), "]")
+	if strings.Contains(host, ":") && net.ParseIP(host) == nil {
+		return server // neither a host nor an IPv6 address: Dial says so
+	}
+	return net.JoinHostPort(host, strconv.Itoa(config.DefaultPort))
 }
 
 // trust builds the certificate check for the server address.
@@ -152,34 +182,70 @@ func (f *clientFlags) password(prompt string, confirm bool) ([]byte, error) {
 		if err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("--password-file: %w", err)
 		}
-		return checkPassword([]byte(strings.TrimRight(line, "\r\n")))
+		return f.checkNewIf(confirm, []byte(strings.TrimRight(line, "\r\n")))
 	}
 	if pw, ok := os.LookupEnv("QPC_PASSWORD"); ok {
-		return checkPassword([]byte(pw))
+		return f.checkNewIf(confirm, []byte(pw))
 	}
 	fd := int(os.Stdin.Fd())
 	if !term.IsTerminal(fd) {
 		return nil, errors.New("no password: give --password-file or set QPC_PASSWORD (stdin is not a terminal)")
 	}
-	fmt.Fprint(f.stderr, prompt)
-	pw, err := term.ReadPassword(fd)
-	fmt.Fprintln(f.stderr)
-	if err != nil {
-		return nil, err
+	read := func(prompt string) ([]byte, error) {
+		fmt.Fprint(f.stderr, prompt)
+		pw, err := term.ReadPassword(fd)
+		fmt.Fprintln(f.stderr)
+		return pw, err
 	}
 	f.typedPassword = true
-	if confirm {
-		fmt.Fprint(f.stderr, "Repeat it: ")
-		again, err := term.ReadPassword(fd)
-		fmt.Fprintln(f.stderr)
+	if !confirm {
+		pw, err := read(prompt)
+		if err != nil {
+			return nil, err
+		}
+		return checkPassword(pw)
+	}
+	// A new password: a refused one, or a typo in the repetition, asks
+	// again instead of ending the command.
+	var refused error
+	for range newPasswordTries {
+		pw, err := read(prompt)
+		if err != nil {
+			return nil, err
+		}
+		if _, refused = f.checkNewIf(true, pw); refused != nil {
+			fmt.Fprintf(f.stderr, "%v; try another\n", refused)
+			continue
+		}
+		again, err := read("Repeat it: ")
 		if err != nil {
 			return nil, err
 		}
 		if string(again) != string(pw) {
-			return nil, errors.New("the passwords differ")
+			refused = errPasswordsDiffer
+			fmt.Fprintln(f.stderr, "the passwords differ; type it again")
+			continue
 		}
+		return pw, nil
 	}
-	return checkPassword(pw)
+	return nil, refused
+}
+
+// errPasswordsDiffer means the repetition of a new password was not the
+// same.
+var errPasswordsDiffer = errors.New("the passwords differ")
+
+// checkNewIf checks pw as any password, and with f.checkNew too when it
+// is a new one.
+func (f *clientFlags) checkNewIf(isNew bool, pw []byte) ([]byte, error) {
+	pw, err := checkPassword(pw)
+	if err == nil && isNew && f.checkNew != nil {
+		err = f.checkNew(pw)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return pw, nil
 }
 
 func checkPassword(pw []byte) ([]byte, error) {

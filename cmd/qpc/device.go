@@ -76,16 +76,10 @@ func runAccount(args []string, stdout, stderr io.Writer) int {
 // parseWithArgs parses fs from args, taking the non-flag words wherever
 // they stand (people write `qpc device remove desk --force`).
 func parseWithArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var words []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return words, nil
-		}
-		words, args = append(words, fs.Arg(0)), fs.Args()[1:]
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
 	}
+	return fs.Args(), nil
 }
 
 func runDeviceLink(args []string, stdout, stderr io.Writer) int {
@@ -101,12 +95,12 @@ func runDeviceLink(args []string, stdout, stderr io.Writer) int {
 		return parseError(err)
 	}
 	if err := f.check(); err != nil {
-		fmt.Fprintf(stderr, "qpc device link: %v\n", err)
+		printErr(stderr, "qpc device link", err)
 		return exitUsage
 	}
 	if *name != "" {
 		if err := identity.CheckDeviceName(*name); err != nil {
-			fmt.Fprintf(stderr, "qpc device link: --name: %v\n", err)
+			printErr(stderr, "qpc device link: --name", err)
 			return exitUsage
 		}
 	}
@@ -114,14 +108,14 @@ func runDeviceLink(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	cur, err := f.resolveAccount()
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc device link: %v\n", err)
+		printErr(stderr, "qpc device link", err)
 		return exitFailure
 	}
 	cfg := f.sessionConfig()
 	cfg.DeviceName = *name
 	l, err := session.StartLink(ctx, cfg, cur)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc device link: %v\n", err)
+		printErr(stderr, "qpc device link", err)
 		return exitFailure
 	}
 	fmt.Fprintf(stdout, "link code  %s\n", l.Code)
@@ -129,7 +123,7 @@ func runDeviceLink(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "this device: %q, id %s\n", l.Name, l.Device)
 	if !*noQR {
 		if err := qrterm.Write(stdout, l.Code.String()); err != nil {
-			fmt.Fprintf(stderr, "qpc device link: QR code: %v\n", err)
+			printErr(stderr, "qpc device link: QR code", err)
 		}
 	}
 	deadline := time.Now().Add(*wait)
@@ -149,7 +143,7 @@ func runDeviceLink(args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, context.Canceled) {
 			err = errors.New("cancelled; the request expires on the node by itself")
 		}
-		fmt.Fprintf(stderr, "qpc device link: %v\n", err)
+		printErr(stderr, "qpc device link", err)
 		return exitFailure
 	}
 	defer s.Close()
@@ -157,7 +151,7 @@ func runDeviceLink(args []string, stdout, stderr io.Writer) int {
 	// The approving device sealed the contacts and channels to this
 	// device's queue: read them now.
 	if err := s.OpenReplayCache(); err != nil {
-		fmt.Fprintf(stderr, "qpc device link: %v\n", err)
+		printErr(stderr, "qpc device link", err)
 		return exitFailure
 	}
 	in := s.Inbox(func(ctx context.Context) (*chat.Engine, error) { return openChat(ctx, s, stderr) })
@@ -166,7 +160,7 @@ func runDeviceLink(args []string, stdout, stderr io.Writer) int {
 	// the KeyPackages are uploaded on an engine of their own.
 	closeInbox(in, stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc device link: reading what the other device sent: %v\n", err)
+		fmt.Fprintf(stderr, "qpc device link: reading what the other device sent: %s\n", sayError(err))
 		return exitFailure
 	}
 	uploadKeyPackages(ctx, s, stderr)
@@ -185,7 +179,7 @@ func runDeviceApprove(args []string, stdout, stderr io.Writer) int {
 		return parseError(err)
 	}
 	if err := f.check(); err != nil {
-		fmt.Fprintf(stderr, "qpc device approve: %v\n", err)
+		printErr(stderr, "qpc device approve", err)
 		return exitUsage
 	}
 	if len(words) == 0 {
@@ -197,24 +191,24 @@ func runDeviceApprove(args []string, stdout, stderr io.Writer) int {
 		code += w
 	}
 	if _, err := identity.ParseLinkCode(code); err != nil {
-		fmt.Fprintf(stderr, "qpc device approve: %v\n", err)
+		printErr(stderr, "qpc device approve", err)
 		return exitUsage
 	}
 	ctx := context.Background()
 	s, err := f.login(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc device approve: %v\n", err)
+		printErr(stderr, "qpc device approve", err)
 		return exitFailure
 	}
 	defer s.Close()
 	o := session.ApproveOptions{WithAccountKey: *withKey}
 	if eng, err := s.OpenChat(nil); err != nil {
-		fmt.Fprintf(stderr, "qpc device approve: the contacts cannot be read, the new device gets none: %v\n", err)
+		fmt.Fprintf(stderr, "qpc device approve: the contacts cannot be read, the new device gets none: %s\n", sayError(err))
 	} else {
 		o.Contacts, o.Conversations, err = eng.SyncContents()
 		eng.Close()
 		if err != nil {
-			fmt.Fprintf(stderr, "qpc device approve: the contacts cannot be read, the new device gets none: %v\n", err)
+			fmt.Fprintf(stderr, "qpc device approve: the contacts cannot be read, the new device gets none: %s\n", sayError(err))
 		}
 	}
 	start := time.Now()
@@ -223,7 +217,7 @@ func runDeviceApprove(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "added the device %q (id %s, key %s)\n", terminalSafe(a.Device.Name), a.Device.ID, identity.Fingerprint(a.Device.IdentityKey))
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc device approve: %v\n", err)
+		printErr(stderr, "qpc device approve", err)
 		return exitFailure
 	}
 	fmt.Fprintf(stdout, "sent it %d %s and %d %s (%d bytes, sealed) in %s\n", a.Contacts, plural(a.Contacts, "contact"), a.Channels, plural(a.Channels, "channel"),
@@ -232,7 +226,7 @@ func runDeviceApprove(args []string, stdout, stderr io.Writer) int {
 	// each, once it has uploaded its KeyPackages (it does when it sees
 	// itself in the list).
 	if err := inEveryGroup(ctx, s, stderr, func(eng *chat.Engine) error { return eng.DeviceAdded(ctx, a.Device) }); err != nil {
-		fmt.Fprintf(stderr, "qpc device approve: the new device is not in every group yet: %v\n", err)
+		fmt.Fprintf(stderr, "qpc device approve: the new device is not in every group yet: %s\n", sayError(err))
 		return exitFailure
 	}
 	return exitOK
@@ -260,19 +254,19 @@ func runDeviceList(args []string, stdout, stderr io.Writer) int {
 		return parseError(err)
 	}
 	if err := f.check(); err != nil {
-		fmt.Fprintf(stderr, "qpc device list: %v\n", err)
+		printErr(stderr, "qpc device list", err)
 		return exitUsage
 	}
 	ctx := context.Background()
 	s, err := f.login(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc device list: %v\n", err)
+		printErr(stderr, "qpc device list", err)
 		return exitFailure
 	}
 	defer s.Close()
 	l, err := s.Devices(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc device list: %v\n", err)
+		printErr(stderr, "qpc device list", err)
 		return exitFailure
 	}
 	var out []deviceJSON
@@ -321,7 +315,7 @@ func runDeviceRemove(args []string, stdout, stderr io.Writer) int {
 		return parseError(err)
 	}
 	if err := f.check(); err != nil {
-		fmt.Fprintf(stderr, "qpc device remove: %v\n", err)
+		printErr(stderr, "qpc device remove", err)
 		return exitUsage
 	}
 	if len(words) != 1 {
@@ -331,20 +325,20 @@ func runDeviceRemove(args []string, stdout, stderr io.Writer) int {
 	ctx := context.Background()
 	s, err := f.login(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc device remove: %v\n", err)
+		printErr(stderr, "qpc device remove", err)
 		return exitFailure
 	}
 	defer s.Close()
 	d, err := s.RemoveDevice(ctx, words[0], *force)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc device remove: %v\n", err)
+		printErr(stderr, "qpc device remove", err)
 		return exitFailure
 	}
 	fmt.Fprintf(stdout, "removed the device %q (id %s): it reads nothing more\n", terminalSafe(d.Name), d.ID)
 	// The device leaves every group and DM of the account: their epochs
 	// move on without it.
 	if err := inEveryGroup(ctx, s, stderr, func(eng *chat.Engine) error { return eng.DeviceRemoved(ctx, d.ID) }); err != nil {
-		fmt.Fprintf(stderr, "qpc device remove: the device is still in some groups: %v\n", err)
+		fmt.Fprintf(stderr, "qpc device remove: the device is still in some groups: %s\n", sayError(err))
 		return exitFailure
 	}
 	return exitOK
@@ -376,18 +370,18 @@ func runAccountRecover(args []string, stdout, stderr io.Writer) int {
 		return parseError(err)
 	}
 	if err := f.check(); err != nil {
-		fmt.Fprintf(stderr, "qpc account recover: %v\n", err)
+		printErr(stderr, "qpc account recover", err)
 		return exitUsage
 	}
 	if *name != "" {
 		if err := identity.CheckDeviceName(*name); err != nil {
-			fmt.Fprintf(stderr, "qpc account recover: --name: %v\n", err)
+			printErr(stderr, "qpc account recover: --name", err)
 			return exitUsage
 		}
 	}
 	cur, err := f.resolveAccount()
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc account recover: %v\n", err)
+		printErr(stderr, "qpc account recover", err)
 		return exitFailure
 	}
 	cfg := f.sessionConfig()
@@ -396,7 +390,7 @@ func runAccountRecover(args []string, stdout, stderr io.Writer) int {
 	var s *session.Session
 	if *reset {
 		if s, err = session.Reset(ctx, cfg, cur); err != nil {
-			fmt.Fprintf(stderr, "qpc account recover: %v\n", err)
+			printErr(stderr, "qpc account recover", err)
 			return exitFailure
 		}
 		defer s.Close()
@@ -408,15 +402,15 @@ func runAccountRecover(args []string, stdout, stderr io.Writer) int {
 	}
 	code, err := recoveryCode(*codeFile, &f)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc account recover: %v\n", err)
+		printErr(stderr, "qpc account recover", err)
 		return exitUsage
 	}
 	if _, err := identity.ParseRecoveryCode(code); err != nil {
-		fmt.Fprintf(stderr, "qpc account recover: %v\n", err)
+		printErr(stderr, "qpc account recover", err)
 		return exitUsage
 	}
 	if s, err = session.Recover(ctx, cfg, cur, code); err != nil {
-		fmt.Fprintf(stderr, "qpc account recover: %v\n", err)
+		printErr(stderr, "qpc account recover", err)
 		return exitFailure
 	}
 	defer s.Close()
@@ -459,7 +453,7 @@ func printRecoveryCode(stdout, stderr io.Writer, code string, qr bool) {
 		"brings the account back on a new machine. Anyone who has it and your password can add devices. It is not shown again.")
 	if qr {
 		if err := qrterm.Write(stdout, code); err != nil {
-			fmt.Fprintf(stderr, "qpc: QR code: %v\n", err)
+			printErr(stderr, "qpc: QR code", err)
 		}
 	}
 }

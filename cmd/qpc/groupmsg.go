@@ -38,7 +38,7 @@ func openChat(ctx context.Context, s *session.Session, stderr io.Writer) (*chat.
 	// The account's connection: the session's first one, or the one a
 	// follower (qpc recv --follow) reconnected on since.
 	if err := eng.Connected(ctx, s.Account().Client); err != nil {
-		fmt.Fprintf(stderr, "qpc: sending the outbox: %v\n", err)
+		fmt.Fprintf(stderr, "qpc: sending the outbox: %s\n", sayError(err))
 	}
 	return eng, nil
 }
@@ -49,7 +49,7 @@ func openChat(ctx context.Context, s *session.Session, stderr io.Writer) (*chat.
 func uploadKeyPackages(ctx context.Context, s *session.Session, stderr io.Writer) {
 	eng, err := openChat(ctx, s, stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc: key packages for groups not uploaded: %v\n", err)
+		fmt.Fprintf(stderr, "qpc: key packages for groups not uploaded: %s\n", sayError(err))
 		return
 	}
 	eng.Close()
@@ -76,19 +76,19 @@ func trimHash(s string) string {
 func sendGroup(ctx context.Context, s *session.Session, group, text string, stdout, stderr io.Writer) int {
 	eng, err := openChat(ctx, s, stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc send: %v\n", err)
+		printErr(stderr, "qpc send", err)
 		return exitFailure
 	}
 	defer eng.Close()
 	// Commits that arrived since the last run come first, so the message
 	// goes to the group as it is now.
 	if _, err := s.SyncMailbox(ctx, eng); err != nil {
-		fmt.Fprintf(stderr, "qpc send: reading the mailbox: %v\n", err)
+		fmt.Fprintf(stderr, "qpc send: reading the mailbox: %s\n", sayError(err))
 		return exitFailure
 	}
 	c, err := findGroup(eng, group)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc send: %v\n", err)
+		printErr(stderr, "qpc send", err)
 		return exitFailure
 	}
 	_, err = s.SendToGroup(ctx, eng, c, text)
@@ -97,7 +97,7 @@ func sendGroup(ctx context.Context, s *session.Session, group, text string, stdo
 		return exitFailure
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc send: %v\n", err)
+		printErr(stderr, "qpc send", err)
 		return exitFailure
 	}
 	fmt.Fprintf(stdout, "sent to %s (%d members)\n", chat.Label(c), len(c.Members))
@@ -119,22 +119,22 @@ type groupLineJSON struct {
 func recvGroup(ctx context.Context, s *session.Session, group string, asJSON bool, stdout, stderr io.Writer) int {
 	eng, err := openChat(ctx, s, stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc recv: %v\n", err)
+		printErr(stderr, "qpc recv", err)
 		return exitFailure
 	}
 	defer eng.Close()
 	if _, err := s.SyncMailbox(ctx, eng); err != nil {
-		fmt.Fprintf(stderr, "qpc recv: %v\n", err)
+		printErr(stderr, "qpc recv", err)
 		return exitFailure
 	}
 	c, err := findGroup(eng, group)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc recv: %v\n", err)
+		printErr(stderr, "qpc recv", err)
 		return exitFailure
 	}
 	lines, n, err := session.UnreadLines(eng, c)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc recv: %v\n", err)
+		printErr(stderr, "qpc recv", err)
 		return exitFailure
 	}
 	for _, m := range lines {
@@ -149,14 +149,14 @@ func recvGroup(ctx context.Context, s *session.Session, group string, asJSON boo
 		if m.System {
 			fmt.Fprintf(stdout, "[%s] -- %s --\n", m.Time.Local().Format("2006-01-02 15:04:05"), terminalSafe(m.Text))
 		} else {
-			fmt.Fprintf(stdout, "[%s] %s: %s\n", m.Time.Local().Format("2006-01-02 15:04:05"), m.From, terminalSafe(m.Text))
+			fmt.Fprintf(stdout, "[%s] %s: %s\n", m.Time.Local().Format("2006-01-02 15:04:05"), terminalSafe(m.From), terminalSafe(m.Text))
 		}
 	}
 	if n == 0 && !asJSON {
 		fmt.Fprintf(stderr, "no new messages in %s\n", chat.Label(c))
 	}
 	if err := eng.MarkRead(c.ID); err != nil {
-		fmt.Fprintf(stderr, "qpc recv: %v\n", err)
+		printErr(stderr, "qpc recv", err)
 		return exitFailure
 	}
 	return exitOK

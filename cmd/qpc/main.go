@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 // Exit codes.
@@ -88,20 +89,88 @@ func usage(w io.Writer) {
 }
 
 // newFlagSet returns a flag set for a subcommand that reports errors
-// instead of exiting, with a usage text headed by synopsis.
+// instead of exiting, with a usage text headed by synopsis; parse it with
+// parseFlags.
 func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("qpc "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: qpc %s %s\n\nflags:\n", name, synopsis)
-		fs.PrintDefaults()
+		printFlags(fs.Output(), fs)
 	}
 	return fs
 }
 
+// printFlags lists fs's flags as people type them, --name (the flag
+// package writes -name, which every doc of ours does not).
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		kind, usage := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if kind != "" {
+			line += " " + kind
+		}
+		switch f.DefValue {
+		case "", "0", "false", "0s", "[]":
+		default:
+			usage += fmt.Sprintf(" (default %s)", f.DefValue)
+		}
+		fmt.Fprintf(w, "%s\n    \t%s\n", line, strings.ReplaceAll(usage, "\n", "\n    \t"))
+	})
+}
+
+// parseFlags parses fs from args with the flags before, between or after
+// the other arguments, which fs.Args() holds afterwards in their order:
+// `qpc send --to carol "text" --ttl 1h` must not send "text --ttl 1h".
+// "--" ends the flags, for a text that starts with "-". A mistake is one
+// line that points at --help, never the whole usage text; --help prints
+// that text and returns flag.ErrHelp.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	out, usage := fs.Output(), fs.Usage
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	defer func() { fs.SetOutput(out); fs.Usage = usage }()
+	var words []string
+	for {
+		err := fs.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(out)
+			usage()
+			return err
+		}
+		if err != nil {
+			fmt.Fprintf(out, "%s: %s; see %s --help\n", fs.Name(), flagMistake(err), fs.Name())
+			return err
+		}
+		rest := fs.Args()
+		ended := len(rest) < len(args) && args[len(args)-len(rest)-1] == "--"
+		if ended || len(rest) == 0 {
+			words = append(words, rest...)
+			break
+		}
+		words, args = append(words, rest[0]), rest[1:]
+	}
+	// Leave the words in fs.Args(): the flags are set, and a parse of
+	// "--" and the words sets no more of them.
+	return fs.Parse(append([]string{"--"}, words...))
+}
+
+// flagMistake says what the flag package found wrong, with flags written
+// --name as everywhere else.
+func flagMistake(err error) string {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		return "unknown flag --" + name + ` (for a text that starts with "-", put -- before it)`
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
+		return "--" + name + " needs a value"
+	}
+	return strings.Replace(msg, "flag -", "flag --", 1)
+}
+
 // parseError turns a flag-parsing error into an exit code: --help is a
-// success, anything else a usage error (the flag package already said
-// what was wrong).
+// success, anything else a usage error (parseFlags already said what was
+// wrong).
 func parseError(err error) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK

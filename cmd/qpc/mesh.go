@@ -70,7 +70,7 @@ func runMeshPeers(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&ifaces, "iface", "ask on network interface `IFACE`, repeatable (default: every multicast interface)")
 	timeout := fs.Duration("timeout", 3*time.Second, "how long to listen for answers")
 	asJSON := fs.Bool("json", false, "print the nodes as JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return parseError(err)
 	}
 	switch {
@@ -83,7 +83,7 @@ func runMeshPeers(args []string, stdout, stderr io.Writer) int {
 	}
 	peers, stats, err := discovery.Browse(context.Background(), discovery.BrowseConfig{Interfaces: ifaces, Timeout: *timeout})
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc mesh peers: %v\n", err)
+		printErr(stderr, "qpc mesh peers", err)
 		if errors.Is(err, discovery.ErrNoInterface) {
 			return exitUsage
 		}

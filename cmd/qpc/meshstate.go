@@ -92,7 +92,7 @@ func runMeshState(name, what string, args []string, stdout, stderr io.Writer, pr
 	f.bind(fs, stderr, false)
 	fs.Lookup("server").Usage += " (default: the node of the current account)"
 	asJSON := fs.Bool("json", false, "print the answer as JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return parseError(err)
 	}
 	if fs.NArg() > 0 {
@@ -100,7 +100,7 @@ func runMeshState(name, what string, args []string, stdout, stderr io.Writer, pr
 		return exitUsage
 	}
 	if err := f.check(); err != nil {
-		fmt.Fprintf(stderr, "qpc mesh %s: %v\n", name, err)
+		printErr(stderr, "qpc mesh "+name, err)
 		return exitUsage
 	}
 	if !f.serverOfCurrentAccount(client.DefaultStateDir()) {
@@ -113,7 +113,7 @@ func runMeshState(name, what string, args []string, stdout, stderr io.Writer, pr
 		return err
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc mesh %s: %v\n", name, err)
+		printErr(stderr, "qpc mesh "+name, err)
 		return exitFailure
 	}
 	print(stdout, stderr, r, *asJSON)

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
 	"github.com/quicprochat/qpc/protocol"
 )
 
@@ -41,19 +42,19 @@ func runMeshTrack(args []string, stdout, stderr io.Writer) int {
 		return parseError(err)
 	}
 	if err := f.check(); err != nil {
-		fmt.Fprintf(stderr, "qpc mesh track: %v\n", err)
+		printErr(stderr, "qpc mesh track", err)
 		return exitUsage
 	}
 	ids, err := parseMeshIDs(hexIDs)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc mesh track: %v\n", err)
+		printErr(stderr, "qpc mesh track", err)
 		return exitUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	s, err := f.login(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc mesh track: %v\n", err)
+		printErr(stderr, "qpc mesh track", err)
 		return exitFailure
 	}
 	defer s.Close()
@@ -61,7 +62,7 @@ func runMeshTrack(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	sts, err := s.Client().MessageStatus(ctx, ids)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc mesh track: %v\n", err)
+		printErr(stderr, "qpc mesh track", err)
 		return exitFailure
 	}
 	for i := range sts {
@@ -95,23 +96,13 @@ func parseMeshIDs(args []string) ([]protocol.MeshID, error) {
 }
 
 // parseInterspersed parses fs from args with flags and other arguments in
-// any order (qpc mesh track ID --json), and returns the other arguments.
-// After "--" every argument is another.
+// any order (qpc mesh track ID --json), and returns the other arguments;
+// parseFlags does it, for every command alike.
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var rest []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		left := fs.Args()
-		if len(left) == 0 {
-			return rest, nil
-		}
-		if used := len(args) - len(left); used > 0 && args[used-1] == "--" {
-			return append(rest, left...), nil
-		}
-		rest, args = append(rest, left[0]), left[1:]
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
 	}
+	return fs.Args(), nil
 }
 
 func messageStatusJSON(st protocol.MessageStatus) meshStatusJSON {
@@ -134,20 +125,22 @@ func printStatuses(w, errw io.Writer, sts []protocol.MessageStatus, now time.Tim
 	rows := [][]string{{"ID", "STATE", "AT", "UPDATED", "RECIPIENT", "EXPIRES", "REASON"}}
 	unknown := false
 	for _, st := range sts {
-		row := []string{hex.EncodeToString(st.ID[:8]), st.State.String(), "-", "-", "-", "-", ""}
+		// The whole id: what the table shows can be given back to
+		// mesh track (16 digits of it were refused).
+		row := []string{hex.EncodeToString(st.ID[:]), st.State.String(), "-", "-", "-", "-", ""}
 		if st.State == protocol.MeshUnknown {
 			unknown = true
 			rows = append(rows, row)
 			continue
 		}
 		if st.At != "" {
-			row[2] = st.At
+			row[2] = termtext.Safe(st.At)
 		}
 		if !st.Updated.IsZero() {
 			row[3] = roughDuration(now.Sub(st.Updated)) + " ago"
 		}
 		if st.Recipient != "" {
-			row[4] = st.Recipient
+			row[4] = termtext.Safe(st.Recipient)
 		}
 		switch {
 		case st.Expires.IsZero():
@@ -157,7 +150,7 @@ func printStatuses(w, errw io.Writer, sts []protocol.MessageStatus, now time.Tim
 			row[5] = roughDuration(now.Sub(st.Expires)) + " ago"
 		}
 		if st.Reason != nil {
-			row[6] = st.Reason.Error()
+			row[6] = sayError(st.Reason)
 		}
 		rows = append(rows, row)
 	}

@@ -67,15 +67,19 @@ func TestMeshTrackPrintsStateWhereWhenAndWhy(t *testing.T) {
 	}
 	for i, want := range [][]string{
 		{"ID", "STATE", "AT", "UPDATED", "RECIPIENT", "EXPIRES", "REASON"},
-		{"1100000000000000 ", "forwarded", "b.mesh", "12s ago", "bob@d.mesh", "in 2d2h"},
-		{"2200000000000000 ", "dropped", "c.mesh", "2h0m ago", "1m0s ago", protocol.ErrHopLimit.Error()},
-		{"3300000000000000 ", "unknown", "-"},
+		{hex.EncodeToString(id1[:]) + " ", "forwarded", "b.mesh", "12s ago", "bob@d.mesh", "in 2d2h"},
+		{hex.EncodeToString(id2[:]) + " ", "dropped", "c.mesh", "2h0m ago", "1m0s ago", "hop limit"},
+		{hex.EncodeToString(id3[:]) + " ", "unknown", "-"},
 	} {
 		for _, w := range want {
 			if !strings.Contains(lines[i], w) {
 				t.Errorf("line %d %q lacks %q", i, lines[i], w)
 			}
 		}
+	}
+	// What the table shows is what mesh track takes.
+	if ids, err := parseMeshIDs([]string{strings.Fields(lines[1])[0]}); err != nil || ids[0] != id1 {
+		t.Errorf("the id the table shows is not taken back: %v", err)
 	}
 	if !strings.Contains(errOut.String(), "unknown: ") {
 		t.Errorf("an unknown id went unexplained: stderr %q", errOut.String())

@@ -34,11 +34,11 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	maxHops := fs.Uint("max-hops", 0, "if the recipient's node is not reachable and the message goes into the mesh, "+
 		"the most federation hops it may take (0: the node's default; more than the node's maximum is capped at it)")
 	asJSON := fs.Bool("json", false, "print the receipt as JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return parseError(err)
 	}
 	if err := f.check(); err != nil {
-		fmt.Fprintf(stderr, "qpc send: %v\n", err)
+		printErr(stderr, "qpc send", err)
 		return exitUsage
 	}
 	switch {
@@ -62,7 +62,7 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() == 0 {
 		b, err := io.ReadAll(io.LimitReader(os.Stdin, sealed.MaxBodySize+1))
 		if err != nil {
-			fmt.Fprintf(stderr, "qpc send: reading stdin: %v\n", err)
+			printErr(stderr, "qpc send: reading stdin", err)
 			return exitFailure
 		}
 		text = strings.TrimRight(string(b), "\n")
@@ -78,7 +78,7 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	ctx := context.Background()
 	s, err := f.login(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc send: %v\n", err)
+		printErr(stderr, "qpc send", err)
 		return exitFailure
 	}
 	defer s.Close()
@@ -91,7 +91,7 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	sent, err := s.SendText(ctx, *to, text, session.SendOptions{TTL: *ttl, MaxHops: uint8(*maxHops)})
 	if sent.ContactErr != nil {
-		fmt.Fprintf(stderr, "qpc send: keeping %s's keys for later: %v\n", *to, sent.ContactErr)
+		fmt.Fprintf(stderr, "qpc send: keeping %s's keys for later: %s\n", terminalSafe(*to), sayError(sent.ContactErr))
 	}
 	if errors.Is(err, chat.ErrKeyChanged) {
 		if *asJSON {
@@ -99,7 +99,7 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 			j.setKeyChange(sent.KeyChange)
 			json.NewEncoder(stdout).Encode(j)
 		}
-		fmt.Fprintf(stderr, "qpc send: %v\n", err)
+		printErr(stderr, "qpc send", err)
 		return exitFailure
 	}
 	if sent.KeyChange != nil && !*asJSON {
@@ -112,7 +112,7 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w within %s (sending to %s)", client.ErrNoAnswer, f.timeout, *to)
 		}
-		fmt.Fprintf(stderr, "qpc send: %v\n", err)
+		printErr(stderr, "qpc send", err)
 		return exitFailure
 	}
 	printReceipt(stdout, sent, *asJSON)
@@ -172,6 +172,15 @@ func printReceipt(w io.Writer, sent session.Sent, asJSON bool) {
 	id := hex.EncodeToString(r.MeshID[:])
 	fmt.Fprintf(w, "queued in the mesh at %s (the recipient's node is not reachable now); id %s; follow it with: qpc mesh track %s\n",
 		r.QueuedAt, id, id)
+}
+
+// safeErr is an error's text fit for a terminal: errors about a received
+// message quote what its sender wrote (a name, a domain).
+func safeErr(err error) string {
+	if err == nil {
+		return ""
+	}
+	return terminalSafe(err.Error())
 }
 
 // recvJSON is one line of `qpc recv --json`.
@@ -234,13 +243,13 @@ func printReceived(w io.Writer, in session.Incoming, asJSON bool) {
 	case in.SentCopy != nil:
 		fmt.Fprintf(w, "[%s] → %s: (content type %d, sent from your other device)\n", r.Time.Local().Format("2006-01-02 15:04:05"), terminalSafe(in.SentCopy.To), in.SentCopy.ContentType)
 	case r.From == "":
-		fmt.Fprintf(w, "#%d  UNREADABLE message: %v\n", r.Seq, r.Problem)
+		fmt.Fprintf(w, "#%d  UNREADABLE message: %s\n", r.Seq, safeErr(r.Problem))
 	case errors.Is(r.Problem, client.ErrStaleMessage):
-		fmt.Fprintf(w, "#%d  REFUSED message claiming to be from %s: %v\n", r.Seq, r.From, r.Problem)
+		fmt.Fprintf(w, "#%d  REFUSED message claiming to be from %s: %s\n", r.Seq, terminalSafe(r.From), safeErr(r.Problem))
 	case !r.Verified:
-		fmt.Fprintf(w, "[%s] %s (UNVERIFIED: %v): %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), r.From, r.Problem, r.Body)
+		fmt.Fprintf(w, "[%s] %s (UNVERIFIED: %s): %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), terminalSafe(r.From), safeErr(r.Problem), terminalSafe(string(r.Body)))
 	default:
-		fmt.Fprintf(w, "[%s] %s: %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), r.From, r.Body)
+		fmt.Fprintf(w, "[%s] %s: %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), terminalSafe(r.From), terminalSafe(string(r.Body)))
 	}
 }
 
@@ -251,11 +260,11 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 	follow := fs.Bool("follow", false, "keep running and print messages as they arrive (reconnects by itself)")
 	asJSON := fs.Bool("json", false, "print one JSON object per message")
 	group := fs.String("group", "", "print the new messages of this group of qpc repl (files every other message in the chat history, for qpc repl)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return parseError(err)
 	}
 	if err := f.check(); err != nil {
-		fmt.Fprintf(stderr, "qpc recv: %v\n", err)
+		printErr(stderr, "qpc recv", err)
 		return exitUsage
 	}
 	if *group != "" && *follow {
@@ -266,7 +275,7 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	s, err := f.login(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc recv: %v\n", err)
+		printErr(stderr, "qpc recv", err)
 		return exitFailure
 	}
 	if *group != "" {
@@ -275,7 +284,7 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := s.OpenReplayCache(); err != nil {
 		s.Close()
-		fmt.Fprintf(stderr, "qpc recv: %v\n", err)
+		printErr(stderr, "qpc recv", err)
 		return exitFailure
 	}
 	if *follow {
@@ -287,7 +296,7 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 	defer closeInbox(in, stderr)
 	total, err := s.Receive(ctx, in, func(r session.Incoming) { printReceived(stdout, r, *asJSON) })
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc recv: %v\n", err)
+		printErr(stderr, "qpc recv", err)
 		return exitFailure
 	}
 	if total == 0 && !*asJSON {
@@ -308,7 +317,7 @@ func followMessages(ctx context.Context, s *session.Session, f *clientFlags, std
 		replayed := in.Replayed
 		handled, err := in.Handle(ctx, msgs, func(r session.Incoming) { printReceived(stdout, r, asJSON) })
 		if err != nil {
-			fmt.Fprintf(f.stderr, "qpc recv: %v (it stays on the node)\n", err)
+			fmt.Fprintf(f.stderr, "qpc recv: %s (it stays on the node)\n", sayError(err))
 		}
 		// The chat database is free for qpc send and the like until the
 		// next messages come.
@@ -318,17 +327,17 @@ func followMessages(ctx context.Context, s *session.Session, f *clientFlags, std
 		}
 		if err := s.Account().Replay.Save(); err != nil {
 			// Not acknowledged: they come again, and are shown again.
-			fmt.Fprintf(f.stderr, "qpc recv: %v (the messages stay on the node)\n", err)
+			fmt.Fprintf(f.stderr, "qpc recv: %s (the messages stay on the node)\n", sayError(err))
 			return 0
 		}
 		return handled
 	}
 	o.Disconnected = func(err error, retry time.Duration) {
-		fmt.Fprintf(f.stderr, "qpc recv: %v; reconnecting in %s\n", err, retry.Round(10*time.Millisecond))
+		fmt.Fprintf(f.stderr, "qpc recv: %s; reconnecting in %s\n", sayError(err), retry.Round(10*time.Millisecond))
 	}
 	err := client.Follow(ctx, o)
 	if err != nil {
-		fmt.Fprintf(f.stderr, "qpc recv: %v\n", err)
+		printErr(f.stderr, "qpc recv", err)
 		return exitFailure
 	}
 	return exitOK

@@ -40,12 +40,12 @@ func runNode(args []string, stdout, stderr io.Writer) int {
 			fs.Usage()
 			return exitOK
 		}
-		fmt.Fprintf(stderr, "qpc node: %v (qpc node --help lists the flags)\n", err)
+		fmt.Fprintf(stderr, "qpc node: %s (qpc node --help lists the flags)\n", sayError(err))
 		return exitUsage
 	}
 	log, err := app.NewLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc node: %v\n", err)
+		printErr(stderr, "qpc node", err)
 		return exitUsage
 	}
 	if *check {

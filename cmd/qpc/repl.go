@@ -33,11 +33,11 @@ func runRepl(args []string, stdout, stderr io.Writer) int {
 		"interactive chat: DMs, groups, channels. Inside, /help lists the commands.", stderr)
 	var f clientFlags
 	f.bind(fs, stderr, true)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return parseError(err)
 	}
 	if err := f.check(); err != nil {
-		fmt.Fprintf(stderr, "qpc repl: %v\n", err)
+		printErr(stderr, "qpc repl", err)
 		return exitUsage
 	}
 	if fs.NArg() > 0 {
@@ -49,14 +49,14 @@ func runRepl(args []string, stdout, stderr io.Writer) int {
 
 	s, err := f.loginOrRegister(ctx, os.Stdin)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc repl: %v\n", err)
+		printErr(stderr, "qpc repl", err)
 		return exitFailure
 	}
 	defer s.Close()
 
 	lio, err := repl.NewLineIO(os.Stdin, stdout)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc repl: terminal: %v\n", err)
+		printErr(stderr, "qpc repl: terminal", err)
 		return exitFailure
 	}
 	defer lio.Close()
@@ -64,7 +64,7 @@ func runRepl(args []string, stdout, stderr io.Writer) int {
 	eng, err := s.OpenChat(slog.New(slog.NewTextHandler(lio, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		lio.Close()
-		fmt.Fprintf(stderr, "qpc repl: %v\n", err)
+		printErr(stderr, "qpc repl", err)
 		return exitFailure
 	}
 	defer eng.Close()
@@ -93,7 +93,7 @@ func runRepl(args []string, stdout, stderr io.Writer) int {
 	defer n.Stop()
 	if err := r.Run(ctx); err != nil {
 		lio.Close()
-		fmt.Fprintf(stderr, "qpc repl: %v\n", err)
+		printErr(stderr, "qpc repl", err)
 		return exitFailure
 	}
 	return exitOK
@@ -121,7 +121,7 @@ func (f *clientFlags) loginOrRegister(ctx context.Context, in *os.File) (*sessio
 	if herr != nil || client.HasState(f.stateDir, cur.User, h.Domain) {
 		return nil, err
 	}
-	fmt.Fprintf(f.stderr, "%s@%s is not registered on this machine. Register it on %s? [y/N] ", cur.User, h.Domain, c.Addr())
+	fmt.Fprintf(f.stderr, "%s@%s is not registered on this machine. Register it on %s? [y/N] ", cur.User, terminalSafe(h.Domain), c.Addr())
 	answer, rerr := readAnswer(in)
 	if rerr != nil || !strings.EqualFold(answer, "y") && !strings.EqualFold(answer, "yes") {
 		return nil, err

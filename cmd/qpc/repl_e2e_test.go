@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -125,7 +126,11 @@ func TestReplRegistersAnAccountNeverSeenOnThisMachine(t *testing.T) {
 	s.waitFor("dave@"+domain1+" is not registered on this machine. Register it on "+p.addr+"? [y/N] ", replWait)
 	s.expect("y", "registering dave@"+domain1, replWait)
 	s.waitFor("[no conversation] > ", replWait) // needs the engine
-	s.expect("/whoami", "node         "+p.addr+" (online)", replWait)
+	s.expect("/whoami", "node             "+p.addr+" (online)", replWait)
+	s.waitFor("key fingerprint  ", replWait)
+	if !regexp.MustCompile(`key fingerprint  [0-9a-f]{4}( [0-9a-f]{4}){7}`).MatchString(s.capture()) {
+		t.Errorf("/whoami shows no key fingerprint:\n%s", s.capture())
+	}
 }
 
 func TestReplDoesNotRegisterWhenToldNo(t *testing.T) {

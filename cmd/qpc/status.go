@@ -43,25 +43,27 @@ type linkJSON struct {
 }
 
 func runStatus(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("status", "--server HOST:PORT|auto [--pin SHA256HEX | --ca-cert FILE] [--json]", stderr)
+	fs := newFlagSet("status", "[--server HOST[:PORT]|auto] [--pin SHA256HEX | --ca-cert FILE] [--json]", stderr)
 	var f clientFlags
 	f.bind(fs, stderr, false)
+	fs.Lookup("server").Usage += " (default: the node of the current account)"
 	fs.Lookup("timeout").DefValue = "5s" // a health check should answer fast
 	f.timeout = 5 * time.Second
 	asJSON := fs.Bool("json", false, "print the answer as JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return parseError(err)
 	}
-	switch {
-	case f.server == "":
-		fmt.Fprintln(stderr, "qpc status: --server is required")
-		return exitUsage
-	case fs.NArg() > 0:
+	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "qpc status: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
 	}
 	if err := f.check(); err != nil {
-		fmt.Fprintf(stderr, "qpc status: %v\n", err)
+		printErr(stderr, "qpc status", err)
+		return exitUsage
+	}
+	// Like mesh route and channel stats: the account's node by default.
+	if !f.serverOfCurrentAccount(client.DefaultStateDir()) {
+		fmt.Fprintln(stderr, "qpc status: --server is required (no current account to take the node from)")
 		return exitUsage
 	}
 	var (
@@ -74,7 +76,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		return err
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc status: %v\n", err)
+		printErr(stderr, "qpc status", err)
 		return exitFailure
 	}
 	if *asJSON {
@@ -97,9 +99,10 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	fmt.Fprintf(stdout, "server       %s\n", addr)
-	fmt.Fprintf(stdout, "node id      %s\n", h.NodeID)
-	fmt.Fprintf(stdout, "domain       %s\n", h.Domain)
-	fmt.Fprintf(stdout, "version      qpc %s (%s) %s\n", h.Version, h.Commit, h.Platform)
+	// What the node says about itself is text from elsewhere.
+	fmt.Fprintf(stdout, "node id      %s\n", termtext.Safe(h.NodeID))
+	fmt.Fprintf(stdout, "domain       %s\n", termtext.Safe(h.Domain))
+	fmt.Fprintf(stdout, "version      qpc %s (%s) %s\n", termtext.Safe(h.Version), termtext.Safe(h.Commit), termtext.Safe(h.Platform))
 	fmt.Fprintf(stdout, "uptime       %s\n", h.Uptime.Truncate(time.Second))
 	fmt.Fprintf(stdout, "fingerprint  %s\n", fingerprint)
 	if h.MDNSInstance != "" {
@@ -127,9 +130,9 @@ func printLinks(w io.Writer, links []protocol.Link, now time.Time) {
 		if !l.Since.IsZero() {
 			since = now.Sub(l.Since).Truncate(time.Second).String() + " ago"
 		}
-		rows = append(rows, []string{domain, l.Address, l.State.String(), since,
+		rows = append(rows, []string{termtext.Safe(domain), termtext.Safe(l.Address), l.State.String(), since,
 			strconv.FormatUint(l.RelayedOut, 10), strconv.FormatUint(l.RelayedIn, 10),
-			strconv.FormatUint(l.Errors, 10), l.LastError})
+			strconv.FormatUint(l.Errors, 10), termtext.Safe(l.LastError)})
 	}
 	fmt.Fprintln(w)
 	printTable(w, rows)

@@ -38,7 +38,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	// it: the flags after it are parsed too.
 	var names []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseFlags(fs, args); err != nil {
 			return parseError(err)
 		}
 		if fs.NArg() == 0 {
@@ -47,7 +47,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		names, args = append(names, fs.Arg(0)), fs.Args()[1:]
 	}
 	if err := f.check(); err != nil {
-		fmt.Fprintf(stderr, "qpc verify: %v\n", err)
+		printErr(stderr, "qpc verify", err)
 		return exitUsage
 	}
 	if len(names) != 1 {
@@ -64,19 +64,19 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	s, err := f.login(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc verify: %v\n", err)
+		printErr(stderr, "qpc verify", err)
 		return exitFailure
 	}
 	defer s.Close()
 	eng, err := s.OpenChat(nil)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc verify: %v\n", err)
+		printErr(stderr, "qpc verify", err)
 		return exitFailure
 	}
 	defer eng.Close()
 	number, ct, err := eng.SafetyNumber(ctx, name)
 	if err != nil {
-		fmt.Fprintf(stderr, "qpc verify: %v\n", err)
+		printErr(stderr, "qpc verify", err)
 		return exitFailure
 	}
 	addr := ct.Address
@@ -85,7 +85,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	}
 	if *confirm {
 		if err := eng.Verify(ctx, name); err != nil {
-			fmt.Fprintf(stderr, "qpc verify: %v\n", err)
+			printErr(stderr, "qpc verify", err)
 			return exitFailure
 		}
 		ct.Verified, ct.KeyChanged = true, false
@@ -95,7 +95,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if err := printVerify(stdout, addr, number, ct.Verified, ct.KeyChanged, *confirm); err != nil {
-		fmt.Fprintf(stderr, "qpc verify: %v\n", err)
+		printErr(stderr, "qpc verify", err)
 		return exitFailure
 	}
 	return exitOK

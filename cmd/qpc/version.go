@@ -9,7 +9,7 @@ import (
 
 func runVersion(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("version", "", stderr)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return parseError(err)
 	}
 	fmt.Fprintln(stdout, version.String())

@@ -480,6 +480,6 @@ func (r *REPL) cmdWhoami(context.Context, []string) error {
 	if r.eng.Online() {
 		state = "online"
 	}
-	r.Printf("%s\nnode         %s (%s)\nfingerprint  %s", termtext.Safe(r.eng.Self()), server, state, r.node.Fingerprint())
+	r.Printf("%s\nnode             %s (%s)\nkey fingerprint  %s", termtext.Safe(r.eng.Self()), server, state, r.node.Fingerprint())
 	return nil
 }

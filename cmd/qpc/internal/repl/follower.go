@@ -10,6 +10,7 @@ import (
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/client/session"
+	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/protocol"
 )
 
@@ -128,5 +129,13 @@ func (n *Follower) Server() string {
 // now, writing what it prints to w.
 func (n *Follower) Channel(args []string, w io.Writer) { n.cfg.Channel(n.Server(), args, w) }
 
-// Fingerprint returns the account's identity key fingerprint.
-func (n *Follower) Fingerprint() string { return n.cfg.Session.Account().Keys.Fingerprint() }
+// Fingerprint returns the key fingerprint of the account key, which
+// register prints too, or this device's identity key's before the
+// account has a device list.
+func (n *Follower) Fingerprint() string {
+	a := n.cfg.Session.Account()
+	if a.List != nil && len(a.List.AccountKey) > 0 {
+		return identity.Fingerprint(a.List.AccountKey)
+	}
+	return a.Keys.Fingerprint()
+}

@@ -8,23 +8,70 @@ import (
 	"unicode/utf8"
 )
 
-// Safe makes a text from someone else fit to print: control characters,
-// which could rewrite the terminal, become U+FFFD, and lines after the
-// first are indented, so that a post cannot pass off a line of its text
-// as another post.
+// Safe is the one way text from elsewhere reaches a terminal: message
+// text, user, device, group and channel names, strings a node sent, and
+// error texts that quote any of them. What could act on the terminal or
+// on how a person reads the line becomes U+FFFD, visibly: C0 and C1
+// controls (so ESC, and with it every ANSI and OSC sequence, is inert),
+// DEL, the Unicode line and paragraph separators, and the bidi
+// embeddings, overrides, isolates and marks that reorder what follows
+// them (Trojan Source). Invalid UTF-8 becomes U+FFFD too. A newline stays,
+// but the lines after it are indented, so that a message cannot pass off
+// a line of its text as a header line of another message. Tabs stay.
+// --json output does not go through Safe: JSON carries the exact text.
 func Safe(s string) string {
 	s = strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\t' || !unicode.IsControl(r) && r != '\u2028' && r != '\u2029' {
+		if r == '\n' || r == '\t' || !unicode.IsControl(r) && !reorders(r) && r != '\u2028' && r != '\u2029' {
 			return r
 		}
 		return utf8.RuneError
 	}, s)
-	return strings.ReplaceAll(s, "\n", "\n    ")
+	return strings.ReplaceAll(s, "\n", "\n"+Continuation)
+}
+
+// Continuation is what Safe puts before every line of a text after its
+// first: no header line of ours starts with white space.
+const Continuation = "    "
+
+// reorders reports the characters of the Unicode bidirectional algorithm
+// that change the order in which the text after them is shown: a name
+// ending in U+202E would show the rest of the line backwards.
+func reorders(r rune) bool {
+	switch r {
+	case '\u061c', // arabic letter mark
+		'\u200e', '\u200f', // left-to-right and right-to-left marks
+		'\u202a', '\u202b', '\u202c', '\u202d', '\u202e', // embeddings, pop, overrides
+		'\u2066', '\u2067', '\u2068', '\u2069': // isolates
+		return true
+	}
+	return false
+}
+
+// Line is Safe for text that must stay on one line, such as a cell of a
+// table: a newline or a tab, which would break the columns, becomes
+// U+FFFD too.
+func Line(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' {
+			return utf8.RuneError
+		}
+		return r
+	}, Safe(strings.ReplaceAll(s, "\n", "\t")))
 }
 
 // Table prints rows in columns two spaces apart (text/tabwriter would
-// do, at 9 KiB of binary, which the router build pays for).
+// do, at 9 KiB of binary, which the router build pays for). Every cell
+// goes through Line: tables show what nodes report (domains, reasons,
+// counter names).
 func Table(w io.Writer, rows [][]string) {
+	safe := make([][]string, len(rows))
+	for i, r := range rows {
+		safe[i] = make([]string, len(r))
+		for j, cell := range r {
+			safe[i][j] = Line(cell)
+		}
+	}
+	rows = safe
 	var width []int
 	for _, r := range rows {
 		for i, cell := range r {
