@@ -92,16 +92,7 @@ func (s *Store) commitLoop() {
 		n := batch[0].size()
 		if s.opts.BatchWindow == 0 {
 			// No window: what queued during the last commit is the batch.
-		take:
-			for n < s.opts.BatchSize {
-				select {
-				case req := <-s.reqs:
-					batch = append(batch, req)
-					n += req.size()
-				default:
-					break take
-				}
-			}
+			batch, _ = s.takeQueued(batch, n)
 			s.commit(batch)
 			continue
 		}
@@ -110,16 +101,12 @@ func (s *Store) commitLoop() {
 		timer.Reset(time.Until(batch[0].arrived.Add(s.opts.BatchWindow)))
 		stopping := false
 	collect:
-		for n < s.opts.BatchSize {
+		for {
 			// Take what is already queued first: a select between a
 			// queued call and a fired timer would pick at random and
 			// cut batches short under load.
-			select {
-			case req := <-s.reqs:
-				batch = append(batch, req)
-				n += req.size()
-				continue
-			default:
+			if batch, n = s.takeQueued(batch, n); n >= s.opts.BatchSize {
+				break
 			}
 			select {
 			case req := <-s.reqs:
@@ -151,23 +138,28 @@ func (s *Store) commitLoop() {
 // Close has set closed, so no request arrives any more.
 func (s *Store) drain() {
 	for {
-		var batch []*commitReq
-		n := 0
-	take:
-		for n < s.opts.BatchSize {
-			select {
-			case req := <-s.reqs:
-				batch = append(batch, req)
-				n += req.size()
-			default:
-				break take
-			}
-		}
+		batch, _ := s.takeQueued(nil, 0)
 		if len(batch) == 0 {
 			return
 		}
 		s.commit(batch)
 	}
+}
+
+// takeQueued adds to batch, which holds n items, the requests already
+// queued, without waiting, until it holds BatchSize items; it returns the
+// batch and its size.
+func (s *Store) takeQueued(batch []*commitReq, n int) ([]*commitReq, int) {
+	for n < s.opts.BatchSize {
+		select {
+		case req := <-s.reqs:
+			batch = append(batch, req)
+			n += req.size()
+		default:
+			return batch, n
+		}
+	}
+	return batch, n
 }
 
 // commit writes batch in one transaction and answers every caller in it.
