@@ -10,6 +10,7 @@ import (
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/session"
+	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/protocol"
 )
@@ -150,7 +151,7 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 	// only the 60 digits qpc verify shows.
 	fmt.Fprintf(stdout, "registered %s\nkey fingerprint   %s (of the account key; compare safety numbers with qpc verify NAME)\n",
 		addr, identity.Fingerprint(s.Account().List.AccountKey))
-	fmt.Fprintf(stdout, "this device       %q (id %s)\n", terminalSafe(s.State().DeviceName), s.Account().Device)
+	fmt.Fprintf(stdout, "this device       %q (id %s)\n", termtext.Safe(s.State().DeviceName), s.Account().Device)
 	printRecoveryCode(stdout, stderr, s.RecoveryCode(), *qr)
 	return exitOK
 }

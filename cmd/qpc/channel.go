@@ -475,7 +475,7 @@ func (k *authorKeys) note(ctx context.Context, author string) *chat.KeyChange {
 	}
 	kc, err := k.eng.NoteContact(ctx, author)
 	if err != nil {
-		fmt.Fprintf(k.stderr, "qpc channel recv: comparing the key of %s with your contacts: %s\n", terminalSafe(author), sayError(err))
+		fmt.Fprintf(k.stderr, "qpc channel recv: comparing the key of %s with your contacts: %s\n", termtext.Safe(author), sayError(err))
 	}
 	return kc
 }
@@ -521,7 +521,7 @@ func (p *postPrinter) print(ctx context.Context, r client.ReadPost) {
 		return
 	}
 	if kc != nil {
-		fmt.Fprintln(p.w, terminalSafe(kc.String()))
+		fmt.Fprintln(p.w, termtext.Safe(kc.String()))
 	}
 	var mark string
 	switch r.Status {
@@ -530,17 +530,13 @@ func (p *postPrinter) print(ctx context.Context, r client.ReadPost) {
 	case client.PostMismatch:
 		mark = "[NOT THE AUTHOR'S KEY]"
 	default:
-		mark = "[UNVERIFIED: " + terminalSafe(r.Reason) + "]"
+		mark = "[UNVERIFIED: " + termtext.Safe(r.Reason) + "]"
 	}
-	fmt.Fprintf(p.w, "%s %s %s %s\n", m.Time.Local().Format("2006-01-02 15:04:05"), terminalSafe(m.Author), mark, terminalSafe(m.Text))
+	fmt.Fprintf(p.w, "%s %s %s %s\n", m.Time.Local().Format("2006-01-02 15:04:05"), termtext.Safe(m.Author), mark, termtext.Safe(m.Text))
 }
 
-// terminalSafe and plural are termtext's: the REPL prints through the
-// same rule.
-var (
-	terminalSafe = termtext.Safe
-	plural       = termtext.Plural
-)
+// plural is termtext's: the REPL words counts the same way.
+var plural = termtext.Plural
 
 // summary tells stderr what was not shown.
 func (p *postPrinter) summary(stderr io.Writer) {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/client"
+	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
 	"github.com/quicprochat/qpc/crypto/channel"
 	"github.com/quicprochat/qpc/protocol"
 )
@@ -71,7 +72,7 @@ func TestAPostsTextCannotRewriteTheTerminalOrForgeALine(t *testing.T) {
 		{"c1\u009bcontrol", "c1\uFFFDcontrol"},
 		{"line\u2028separator", "line\uFFFDseparator"},
 	} {
-		if got := terminalSafe(tt.in); got != tt.want {
+		if got := termtext.Safe(tt.in); got != tt.want {
 			t.Errorf("%q printed as %q, want %q", tt.in, got, tt.want)
 		}
 	}

@@ -214,7 +214,7 @@ func runDeviceApprove(args []string, stdout, stderr io.Writer) int {
 	start := time.Now()
 	a, err := s.Approve(ctx, code, o)
 	if a.Device.Name != "" {
-		fmt.Fprintf(stdout, "added the device %q (id %s, key %s)\n", terminalSafe(a.Device.Name), a.Device.ID, identity.Fingerprint(a.Device.IdentityKey))
+		fmt.Fprintf(stdout, "added the device %q (id %s, key %s)\n", termtext.Safe(a.Device.Name), a.Device.ID, identity.Fingerprint(a.Device.IdentityKey))
 	}
 	if err != nil {
 		printErr(stderr, "qpc device approve", err)
@@ -298,7 +298,7 @@ func runDeviceList(args []string, stdout, stderr io.Writer) int {
 		case d.ThisDevice:
 			note = "this device"
 		}
-		rows = append(rows, []string{terminalSafe(d.Name), d.ID, d.Added.Local().Format("2006-01-02 15:04"), state, note})
+		rows = append(rows, []string{termtext.Safe(d.Name), d.ID, d.Added.Local().Format("2006-01-02 15:04"), state, note})
 	}
 	termtext.Table(stdout, rows)
 	return exitOK
@@ -334,7 +334,7 @@ func runDeviceRemove(args []string, stdout, stderr io.Writer) int {
 		printErr(stderr, "qpc device remove", err)
 		return exitFailure
 	}
-	fmt.Fprintf(stdout, "removed the device %q (id %s): it reads nothing more\n", terminalSafe(d.Name), d.ID)
+	fmt.Fprintf(stdout, "removed the device %q (id %s): it reads nothing more\n", termtext.Safe(d.Name), d.ID)
 	// The device leaves every group and DM of the account: their epochs
 	// move on without it.
 	if err := inEveryGroup(ctx, s, stderr, func(eng *chat.Engine) error { return eng.DeviceRemoved(ctx, d.ID) }); err != nil {
@@ -416,7 +416,7 @@ func runAccountRecover(args []string, stdout, stderr io.Writer) int {
 	defer s.Close()
 	uploadKeyPackages(ctx, s, stderr)
 	fmt.Fprintf(stdout, "recovered %s: this machine is its device %q and holds the account key (contacts see a new device, not a key change)\n",
-		s.Current().Address(), terminalSafe(s.State().DeviceName))
+		s.Current().Address(), termtext.Safe(s.State().DeviceName))
 	return exitOK
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/client/session"
+	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
 )
 
 // This file is qpc send --group and qpc recv --group: the one-shot
@@ -31,7 +32,7 @@ func openChat(ctx context.Context, s *session.Session, stderr io.Writer) (*chat.
 	go func() {
 		for ev := range eng.Events() {
 			if ev.Status != "" {
-				fmt.Fprintf(stderr, "qpc: %s\n", terminalSafe(ev.Status))
+				fmt.Fprintf(stderr, "qpc: %s\n", termtext.Safe(ev.Status))
 			}
 		}
 	}()
@@ -147,9 +148,9 @@ func recvGroup(ctx context.Context, s *session.Session, group string, asJSON boo
 			continue
 		}
 		if m.System {
-			fmt.Fprintf(stdout, "[%s] -- %s --\n", m.Time.Local().Format("2006-01-02 15:04:05"), terminalSafe(m.Text))
+			fmt.Fprintf(stdout, "[%s] -- %s --\n", m.Time.Local().Format("2006-01-02 15:04:05"), termtext.Safe(m.Text))
 		} else {
-			fmt.Fprintf(stdout, "[%s] %s: %s\n", m.Time.Local().Format("2006-01-02 15:04:05"), terminalSafe(m.From), terminalSafe(m.Text))
+			fmt.Fprintf(stdout, "[%s] %s: %s\n", m.Time.Local().Format("2006-01-02 15:04:05"), termtext.Safe(m.From), termtext.Safe(m.Text))
 		}
 	}
 	if n == 0 && !asJSON {

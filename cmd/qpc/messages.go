@@ -20,6 +20,7 @@ import (
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/client/session"
+	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
 	"github.com/quicprochat/qpc/crypto/sealed"
 	"github.com/quicprochat/qpc/protocol"
 )
@@ -91,7 +92,7 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	sent, err := s.SendText(ctx, *to, text, session.SendOptions{TTL: *ttl, MaxHops: uint8(*maxHops)})
 	if sent.ContactErr != nil {
-		fmt.Fprintf(stderr, "qpc send: keeping %s's keys for later: %s\n", terminalSafe(*to), sayError(sent.ContactErr))
+		fmt.Fprintf(stderr, "qpc send: keeping %s's keys for later: %s\n", termtext.Safe(*to), sayError(sent.ContactErr))
 	}
 	if errors.Is(err, chat.ErrKeyChanged) {
 		if *asJSON {
@@ -106,7 +107,7 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "qpc send: %s\n", sent.KeyChange)
 	}
 	for _, n := range sent.DeviceNotices {
-		fmt.Fprintf(stderr, "qpc send: %s\n", terminalSafe(n))
+		fmt.Fprintf(stderr, "qpc send: %s\n", termtext.Safe(n))
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -180,7 +181,7 @@ func safeErr(err error) string {
 	if err == nil {
 		return ""
 	}
-	return terminalSafe(err.Error())
+	return termtext.Safe(err.Error())
 }
 
 // recvJSON is one line of `qpc recv --json`.
@@ -225,31 +226,31 @@ func printReceived(w io.Writer, in session.Incoming, asJSON bool) {
 		return
 	}
 	if in.KeyChange != nil {
-		fmt.Fprintln(w, terminalSafe(in.KeyChange.String()))
+		fmt.Fprintln(w, termtext.Safe(in.KeyChange.String()))
 	}
 	for _, n := range in.DeviceNotices {
-		fmt.Fprintf(w, "-- %s\n", terminalSafe(n))
+		fmt.Fprintf(w, "-- %s\n", termtext.Safe(n))
 	}
 	switch {
 	case in.Synced != nil:
-		fmt.Fprintf(w, "-- from your device '%s': %d %s and %d %s added", terminalSafe(in.Synced.From.Name),
+		fmt.Fprintf(w, "-- from your device '%s': %d %s and %d %s added", termtext.Safe(in.Synced.From.Name),
 			in.Synced.Contacts, plural(in.Synced.Contacts, "contact"), in.Synced.Channels, plural(in.Synced.Channels, "channel"))
 		if in.Synced.AccountKey {
 			fmt.Fprint(w, "; this device now holds the account key")
 		}
 		fmt.Fprintln(w)
 	case in.SentCopy != nil && in.SentCopy.ContentType == sealed.ContentText:
-		fmt.Fprintf(w, "[%s] → %s: %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), terminalSafe(in.SentCopy.To), terminalSafe(string(in.SentCopy.Body)))
+		fmt.Fprintf(w, "[%s] → %s: %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), termtext.Safe(in.SentCopy.To), termtext.Safe(string(in.SentCopy.Body)))
 	case in.SentCopy != nil:
-		fmt.Fprintf(w, "[%s] → %s: (content type %d, sent from your other device)\n", r.Time.Local().Format("2006-01-02 15:04:05"), terminalSafe(in.SentCopy.To), in.SentCopy.ContentType)
+		fmt.Fprintf(w, "[%s] → %s: (content type %d, sent from your other device)\n", r.Time.Local().Format("2006-01-02 15:04:05"), termtext.Safe(in.SentCopy.To), in.SentCopy.ContentType)
 	case r.From == "":
 		fmt.Fprintf(w, "#%d  UNREADABLE message: %s\n", r.Seq, safeErr(r.Problem))
 	case errors.Is(r.Problem, client.ErrStaleMessage):
-		fmt.Fprintf(w, "#%d  REFUSED message claiming to be from %s: %s\n", r.Seq, terminalSafe(r.From), safeErr(r.Problem))
+		fmt.Fprintf(w, "#%d  REFUSED message claiming to be from %s: %s\n", r.Seq, termtext.Safe(r.From), safeErr(r.Problem))
 	case !r.Verified:
-		fmt.Fprintf(w, "[%s] %s (UNVERIFIED: %s): %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), terminalSafe(r.From), safeErr(r.Problem), terminalSafe(string(r.Body)))
+		fmt.Fprintf(w, "[%s] %s (UNVERIFIED: %s): %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), termtext.Safe(r.From), safeErr(r.Problem), termtext.Safe(string(r.Body)))
 	default:
-		fmt.Fprintf(w, "[%s] %s: %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), terminalSafe(r.From), terminalSafe(string(r.Body)))
+		fmt.Fprintf(w, "[%s] %s: %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), termtext.Safe(r.From), termtext.Safe(string(r.Body)))
 	}
 }
 

@@ -21,8 +21,8 @@ var remoteFields = map[string]bool{
 // little: it reads every fmt print call of cmd/qpc and its REPL and fails
 // on an argument that is an error (it must go through printErr or
 // sayError, which say it in the user's words and make it safe) or a field
-// that holds text from elsewhere, not wrapped in a call (terminalSafe,
-// termtext.Safe, sayError, ...).
+// that holds text from elsewhere, not wrapped in a call (termtext.Safe,
+// termtext.Line, sayError, ...).
 func TestNoPrintSiteWritesRemoteTextOrAnErrorChainUnsafely(t *testing.T) {
 	files, _ := filepath.Glob("*.go")
 	more, _ := filepath.Glob("internal/repl/*.go")

@@ -19,6 +19,7 @@ import (
 	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/client/session"
 	"github.com/quicprochat/qpc/cmd/qpc/internal/repl"
+	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
 	"github.com/quicprochat/qpc/protocol"
 )
 
@@ -121,7 +122,7 @@ func (f *clientFlags) loginOrRegister(ctx context.Context, in *os.File) (*sessio
 	if herr != nil || client.HasState(f.stateDir, cur.User, h.Domain) {
 		return nil, err
 	}
-	fmt.Fprintf(f.stderr, "%s@%s is not registered on this machine. Register it on %s? [y/N] ", cur.User, terminalSafe(h.Domain), c.Addr())
+	fmt.Fprintf(f.stderr, "%s@%s is not registered on this machine. Register it on %s? [y/N] ", cur.User, termtext.Safe(h.Domain), c.Addr())
 	answer, rerr := readAnswer(in)
 	if rerr != nil || !strings.EqualFold(answer, "y") && !strings.EqualFold(answer, "yes") {
 		return nil, err

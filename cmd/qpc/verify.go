@@ -104,7 +104,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 // printVerify shows the safety number with addr as the REPL's /verify
 // does: digits (termtext.SafetyNumber), a QR code, and the state.
 func printVerify(w io.Writer, addr, number string, verified, changed, confirmed bool) error {
-	safe := terminalSafe(addr)
+	safe := termtext.Safe(addr)
 	if changed {
 		fmt.Fprintf(w, "WARNING: THE ACCOUNT KEY OF %s HAS CHANGED SINCE YOU VERIFIED IT.\n"+
 			"Someone may be impersonating them, or they reset their account. Nothing is sent to them until you compare\n"+
