@@ -104,7 +104,7 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	if sent.KeyChange != nil && !*asJSON {
-		fmt.Fprintf(stderr, "qpc send: %s\n", sent.KeyChange)
+		fmt.Fprintf(stderr, "qpc send: %s\n", termtext.Safe(sent.KeyChange.String()))
 	}
 	for _, n := range sent.DeviceNotices {
 		fmt.Fprintf(stderr, "qpc send: %s\n", termtext.Safe(n))
