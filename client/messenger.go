@@ -27,8 +27,6 @@ type Account struct {
 	// Keys are this device's keys: its identity key signs what it sends,
 	// its HPKE key opens what is sealed to it.
 	Keys *identity.UserKeys
-	// Device is this device's id (identity.DeviceIDOf its identity key).
-	Device identity.DeviceID
 	// AccountKey is the account key, on a device that holds it (the first
 	// device, unless the user chose otherwise); nil elsewhere: such a
 	// device sends and reads but cannot change the device list.
@@ -368,6 +366,10 @@ func (a *Account) SealAll(ctx context.Context, addr string, contentType uint16, 
 	}
 	return outs, id, nil
 }
+
+// DeviceID returns the id of the device the account runs on, the one its
+// Keys are.
+func (a *Account) DeviceID() identity.DeviceID { return identity.DeviceIDOf(a.Keys.IdentityPublic()) }
 
 // isThisDevice reports whether d is the device the account runs on.
 func (a *Account) isThisDevice(d identity.Device) bool {

@@ -86,7 +86,7 @@ func (e *Engine) resolveDevice(ctx context.Context, account string, key ed25519.
 
 // deviceID is this device's id.
 func (e *Engine) deviceID() identity.DeviceID {
-	return identity.DeviceIDOf(e.acct.Keys.IdentityPublic())
+	return e.acct.DeviceID()
 }
 
 // memberID is this device's identity in groups: "user#device@domain", or

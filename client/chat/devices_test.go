@@ -106,7 +106,7 @@ func newPerson(t testing.TB, n *apptest.Node, user string, names ...string) *per
 		if i > 0 {
 			c = dialLogin(t, n, user, false)
 		}
-		a := &client.Account{Client: c, Domain: testDomain, User: user, Keys: keys[i], Device: identity.DeviceIDOf(keys[i].IdentityPublic()), List: p.list}
+		a := &client.Account{Client: c, Domain: testDomain, User: user, Keys: keys[i], List: p.list}
 		if i == 0 {
 			a.AccountKey = &p.acct
 			if err := a.Publish(ctxT(t)); err != nil {
@@ -146,7 +146,7 @@ func (d *device) open() {
 	t := d.t
 	t.Helper()
 	if d.a.List != nil {
-		if err := d.a.Client.UseDevice(ctxT(t), d.a.Device.String()); err != nil {
+		if err := d.a.Client.UseDevice(ctxT(t), d.a.DeviceID().String()); err != nil {
 			t.Fatalf("%s use device: %v", d.name, err)
 		}
 	}
@@ -194,7 +194,7 @@ func (p *person) addDeviceOffline(name string) (*device, identity.Device) {
 	}
 	p.publish()
 	c := dialLogin(t, p.n, p.user, false)
-	d := &device{t: t, name: name, a: &client.Account{Client: c, Domain: testDomain, User: p.user, Keys: k, Device: dev.ID, List: p.list}}
+	d := &device{t: t, name: name, a: &client.Account{Client: c, Domain: testDomain, User: p.user, Keys: k, List: p.list}}
 	p.devices = append(p.devices, d)
 	return d, dev
 }
@@ -203,7 +203,7 @@ func (p *person) addDeviceOffline(name string) (*device, identity.Device) {
 // does not tell the engines (DeviceRemoved).
 func (p *person) revoke(d *device) {
 	p.t.Helper()
-	if err := p.list.Revoke(d.a.Device, time.Now()); err != nil {
+	if err := p.list.Revoke(d.a.DeviceID(), time.Now()); err != nil {
 		p.t.Fatal(err)
 	}
 	p.publish()
@@ -504,7 +504,7 @@ func TestALinkedDeviceJoinsEveryGroupAndARemovedOneReadsNothingMore(t *testing.T
 	// and it reads nothing more.
 	phoneEpoch := a2.epoch("#friends")
 	alice.revoke(a2)
-	if err := a1.e.DeviceRemoved(ctx, a2.a.Device); err != nil {
+	if err := a1.e.DeviceRemoved(ctx, a2.a.DeviceID()); err != nil {
 		t.Fatalf("DeviceRemoved: %v", err)
 	}
 	rest := []*device{a1, a3, b, c}

@@ -40,7 +40,7 @@ func (s *Session) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("migrating to devices: %w", err)
 		}
-		d, ok := p.Device(s.acct.Device)
+		d, ok := p.Device(s.acct.DeviceID())
 		if !ok || !bytes.Equal(p.AccountKey, s.acct.Keys.IdentityPublic()) {
 			return fmt.Errorf("%w (the account has a device list without this machine)", ErrNotMigrated)
 		}
@@ -91,13 +91,13 @@ func (s *Session) refreshOwnList(ctx context.Context) error {
 	}
 	saved := s.acct.List
 	if p.List == nil || saved == nil || !bytes.Equal(p.AccountKey, saved.AccountKey) {
-		return &RevokedError{Address: s.cur.Address(), Device: s.acct.Device}
+		return &RevokedError{Address: s.cur.Address(), Device: s.acct.DeviceID()}
 	}
 	if p.List.Seq < saved.Seq {
 		return fmt.Errorf("your own device list: %w (seq %d, saved %d)", client.ErrListRollback, p.List.Seq, saved.Seq)
 	}
-	if _, ok := p.Device(s.acct.Device); !ok {
-		return &RevokedError{Address: s.cur.Address(), Device: s.acct.Device}
+	if _, ok := p.Device(s.acct.DeviceID()); !ok {
+		return &RevokedError{Address: s.cur.Address(), Device: s.acct.DeviceID()}
 	}
 	s.acct.List, s.state.DeviceList = p.List, p.SignedList
 	return nil
@@ -173,15 +173,15 @@ func (s *Session) RemoveDevice(ctx context.Context, name string, force bool) (id
 		if len(l.Current()) == 1 {
 			return fmt.Errorf("cannot remove %q: %w", name, ErrLastDevice)
 		}
-		if d.ID == s.acct.Device && !force {
+		if d.ID == s.acct.DeviceID() && !force {
 			return fmt.Errorf("cannot remove %q: %w", name, ErrThisDevice)
 		}
 		gone = d
-		if p, _ := l.Primary(); p.ID == d.ID && d.ID != s.acct.Device {
+		if p, _ := l.Primary(); p.ID == d.ID && d.ID != s.acct.DeviceID() {
 			// The primary's keys are what clients from before devices
 			// seal to, signed by the primary itself: only this device can
 			// sign them for the new list, so it becomes the primary.
-			firstDevice(l, s.acct.Device)
+			firstDevice(l, s.acct.DeviceID())
 		}
 		return l.Revoke(d.ID, time.Now())
 	})

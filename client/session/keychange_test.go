@@ -36,7 +36,7 @@ func newKeysOf(t *testing.T, p *person) *client.Account {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &client.Account{Client: c, Domain: domain, User: p.user, Keys: keys, Device: identity.DeviceIDOf(keys.IdentityPublic()), AccountKey: &acct}
+	a := &client.Account{Client: c, Domain: domain, User: p.user, Keys: keys, AccountKey: &acct}
 	l := &identity.DeviceList{Address: a.Address()}
 	if _, err := l.Add(acct, "reset", keys, time.Now()); err != nil {
 		t.Fatal(err)

@@ -89,7 +89,7 @@ func (s *Session) SendText(ctx context.Context, to, text string, o SendOptions) 
 			return Sent{KeyChange: change}, fmt.Errorf("%s: %w", to, identity.ErrNoDevice)
 		}
 		if s.state.Migrated() {
-			self.Device = s.acct.Device.String()
+			self.Device = s.acct.DeviceID().String()
 		}
 		out, _, err := s.acct.Seal(ctx, self.String(), sealed.ContentText, []byte(text))
 		if err != nil {

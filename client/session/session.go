@@ -244,10 +244,9 @@ func openSession(ctx context.Context, cfg Config, au *authed, st *client.State) 
 	}
 	st.SessionToken, st.SessionExpires = au.sess.Token, au.sess.Expires
 	s := &Session{
-		cfg: cfg,
-		c:   au.c,
-		acct: &client.Account{Client: au.c, Domain: cur.Domain, User: cur.User, Keys: keys, Device: identity.DeviceIDOf(keys.IdentityPublic()),
-			AccountKey: acctKey, List: list, Known: st.Contacts, KnownLists: st.ContactLists, CommunityCA: st.CommunityCA},
+		cfg:       cfg,
+		c:         au.c,
+		acct:      &client.Account{Client: au.c, Domain: cur.Domain, User: cur.User, Keys: keys, AccountKey: acctKey, List: list, Known: st.Contacts, KnownLists: st.ContactLists, CommunityCA: st.CommunityCA},
 		state:     st,
 		exportKey: au.exportKey,
 		cur:       cur,
@@ -278,9 +277,9 @@ func (s *Session) useDevice(ctx context.Context, c *client.Client) error {
 	if !s.state.Migrated() {
 		return nil
 	}
-	if err := c.UseDevice(ctx, s.acct.Device.String()); err != nil {
+	if err := c.UseDevice(ctx, s.acct.DeviceID().String()); err != nil {
 		if errors.Is(err, protocol.ErrDeviceRevoked) {
-			return &RevokedError{Address: s.cur.Address(), Device: s.acct.Device}
+			return &RevokedError{Address: s.cur.Address(), Device: s.acct.DeviceID()}
 		}
 		return err
 	}
@@ -344,7 +343,7 @@ func newDeviceState(ctx context.Context, au *authed, name string, acct *identity
 	if err != nil {
 		return nil, err
 	}
-	a := &client.Account{Client: au.c, Domain: au.cur.Domain, User: au.cur.User, Keys: keys, Device: identity.DeviceIDOf(keys.IdentityPublic()), AccountKey: acct}
+	a := &client.Account{Client: au.c, Domain: au.cur.Domain, User: au.cur.User, Keys: keys, AccountKey: acct}
 	if err := a.PublishList(ctx, signed); err != nil {
 		return nil, err
 	}

@@ -151,7 +151,7 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 	// only the 60 digits qpc verify shows.
 	fmt.Fprintf(stdout, "registered %s\nkey fingerprint   %s (of the account key; compare safety numbers with qpc verify NAME)\n",
 		addr, identity.Fingerprint(s.Account().List.AccountKey))
-	fmt.Fprintf(stdout, "this device       %q (id %s)\n", termtext.Safe(s.State().DeviceName), s.Account().Device)
+	fmt.Fprintf(stdout, "this device       %q (id %s)\n", termtext.Safe(s.State().DeviceName), s.Account().DeviceID())
 	printRecoveryCode(stdout, stderr, s.RecoveryCode(), *qr)
 	return exitOK
 }

@@ -271,7 +271,7 @@ func runDeviceList(args []string, stdout, stderr io.Writer) int {
 	}
 	var out []deviceJSON
 	for _, d := range l.Devices {
-		this := d.ID == s.Account().Device
+		this := d.ID == s.Account().DeviceID()
 		out = append(out, deviceJSON{Name: d.Name, ID: d.ID.String(), Added: d.Added, Revoked: d.Revoked, Current: d.Current(),
 			ThisDevice: this, HoldsAccountKey: this && s.HoldsAccountKey(), Key: identity.Fingerprint(d.IdentityKey)})
 	}
@@ -471,7 +471,7 @@ type sessionDevices struct {
 // List returns the account's verified device list and this device's id.
 func (d sessionDevices) List(ctx context.Context) (*identity.DeviceList, identity.DeviceID, error) {
 	l, err := d.s.Devices(ctx)
-	return l, d.s.Account().Device, err
+	return l, d.s.Account().DeviceID(), err
 }
 
 // Approve adds the machine that shows code and seals it the contacts.

@@ -64,7 +64,7 @@ func resetKeys(t *testing.T, ctx context.Context, p *nodeProc, user string) *cli
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &client.Account{Client: c, Domain: domain1, User: user, Keys: keys, Device: identity.DeviceIDOf(keys.IdentityPublic()), AccountKey: &acct}
+	a := &client.Account{Client: c, Domain: domain1, User: user, Keys: keys, AccountKey: &acct}
 	l := &identity.DeviceList{Address: a.Address()}
 	if _, err := l.Add(acct, "reset", keys, time.Now()); err != nil {
 		t.Fatal(err)
