@@ -281,11 +281,11 @@ func TestBadPostsAreRejectedOrDeduplicatedAndCounted(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the forged post does not open: %v", err)
 	}
-	published, err := reader.Resolve(ctx, alice.Address())
+	published, err := reader.ResolvePeer(ctx, alice.Address())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if msg.AuthorKey.Equal(published.IdentityKey) {
+	if msg.AuthorKey.Equal(published.Bundle.IdentityKey) {
 		t.Error("a post signed by mallory carries alice's published key")
 	}
 	if _, err := channel.Open(ch.keys, posts[2].Body); !errors.Is(err, channel.ErrDecrypt) {

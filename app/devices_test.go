@@ -269,7 +269,7 @@ func TestADeviceIsReachedAcrossFederationAndItsListIsVouchedFor(t *testing.T) {
 
 	// The answer covers the account key and the list: b checks it, and so
 	// does bob's client (Resolve verifies the answer against the CA).
-	if _, err := bob.Resolve(ctx, "alice@a.example.mesh"); err != nil {
+	if _, err := bob.ResolvePeer(ctx, "alice@a.example.mesh"); err != nil {
 		t.Fatalf("bob resolves alice across federation: %v", err)
 	}
 	got, err := bob.Client.ResolveUser(ctx, "alice@a.example.mesh")

@@ -108,7 +108,7 @@ func TestARelayThatSubstitutesKeysIsCaughtAndNothingIsSealedToThem(t *testing.T)
 
 	// Honest first: the lookup crosses n2 and checks out, so the
 	// refusals below come from the forgery, not from the path.
-	if _, err := alice.Resolve(ctx, carol.Address()); err != nil {
+	if _, err := alice.ResolvePeer(ctx, carol.Address()); err != nil {
 		t.Fatalf("honest lookup through n2: %v", err)
 	}
 

@@ -86,11 +86,11 @@ func TestASealedMessageEnqueuedThreeTimesIsOpenedOnce(t *testing.T) {
 	}
 
 	// A message sealed by alice's own keys, dated before the window.
-	b, err := alice.Resolve(ctx, "bob")
+	b, err := alice.ResolvePeer(ctx, "bob")
 	if err != nil {
 		t.Fatal(err)
 	}
-	stale, err := sealed.Seal(out.Recipient, b.HPKEKey, alice.Keys, alice.Address(),
+	stale, err := sealed.Seal(out.Recipient, b.Bundle.HPKEKey, alice.Keys, alice.Address(),
 		sealed.Message{Time: time.Now().Add(-client.ReplayWindow - time.Hour), ContentType: sealed.ContentText, Body: []byte("old")})
 	if err != nil {
 		t.Fatal(err)

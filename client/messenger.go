@@ -134,17 +134,6 @@ func (a *Account) parse(addr string) (protocol.Address, error) {
 	return protocol.ParseRecipient(addr, a.Domain)
 }
 
-// Resolve returns the verified public keys of addr's primary device, the
-// keys clients from before devices seal to; see ResolvePeer, which the
-// client uses to reach every device.
-func (a *Account) Resolve(ctx context.Context, addr string) (identity.PublicBundle, error) {
-	p, err := a.ResolvePeer(ctx, addr)
-	if err != nil {
-		return identity.PublicBundle{}, err
-	}
-	return p.Bundle, nil
-}
-
 // ResolvePeer returns addr ("name" or "name@domain"; a device in the
 // address is ignored) as its home node publishes it, verified up to its
 // account key (PeerOf), from a cache or from the node's key directory.

@@ -204,11 +204,11 @@ func TestALongRunningEngineSeesAKeyChangeAndShowsAForgedMessageMarked(t *testing
 	if err != nil {
 		t.Fatal(err)
 	}
-	bobKeys, err := newAlice.Resolve(ctx, "bob")
+	bobKeys, err := newAlice.ResolvePeer(ctx, "bob")
 	if err != nil {
 		t.Fatal(err)
 	}
-	forged, err := sealed.Seal("bob@"+domain, bobKeys.HPKEKey, forger, "alice@"+domain,
+	forged, err := sealed.Seal("bob@"+domain, bobKeys.Bundle.HPKEKey, forger, "alice@"+domain,
 		sealed.Message{ID: sealed.NewID(), ContentType: sealed.ContentText, Body: []byte("send the money to me")})
 	if err != nil {
 		t.Fatal(err)

@@ -311,11 +311,11 @@ func TestTheReplShowsAKeyChangeRefusesAVerifiedContactUntilConfirmedAndMarksAFor
 	if err != nil {
 		t.Fatal(err)
 	}
-	bobKeys, err := newAlice.Resolve(ctx, "bob")
+	bobKeys, err := newAlice.ResolvePeer(ctx, "bob")
 	if err != nil {
 		t.Fatal(err)
 	}
-	forged, err := sealed.Seal("bob@"+domain1, bobKeys.HPKEKey, forger, alice,
+	forged, err := sealed.Seal("bob@"+domain1, bobKeys.Bundle.HPKEKey, forger, alice,
 		sealed.Message{ID: sealed.NewID(), ContentType: sealed.ContentText, Body: []byte("send the money to me")})
 	if err != nil {
 		t.Fatal(err)

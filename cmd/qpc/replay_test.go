@@ -93,12 +93,12 @@ func TestRecvShowsAReplayedSealedMessageOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	alice := &client.Account{Client: attacker, Domain: domain, User: "alice", Keys: keys}
-	bob, err := alice.Resolve(ctx, "bob")
+	bob, err := alice.ResolvePeer(ctx, "bob")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, at := range []time.Time{time.Now().Add(-client.ReplayWindow - time.Hour), time.Now().Add(client.MaxClockSkew + time.Hour)} {
-		env, err := sealed.Seal("bob@"+domain, bob.HPKEKey, keys, "alice@"+domain,
+		env, err := sealed.Seal("bob@"+domain, bob.Bundle.HPKEKey, keys, "alice@"+domain,
 			sealed.Message{Time: at, ContentType: sealed.ContentText, Body: []byte("pay 99 EUR to mallory")})
 		if err != nil {
 			t.Fatal(err)
