@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -354,6 +355,20 @@ func (a *Account) SealAll(ctx context.Context, addr string, contentType uint16, 
 		outs = append(outs, out)
 	}
 	return outs, id, nil
+}
+
+// PublicAccountKey returns the account's account key, the key people
+// verify: the one its device list names, else the one this device holds,
+// else (an account from before devices) this device's identity key, which
+// becomes the account key when it migrates.
+func (a *Account) PublicAccountKey() ed25519.PublicKey {
+	switch {
+	case a.List != nil:
+		return a.List.AccountKey
+	case a.AccountKey != nil:
+		return a.AccountKey.Public()
+	}
+	return a.Keys.IdentityPublic()
 }
 
 // DeviceID returns the id of the device the account runs on, the one its

@@ -81,7 +81,7 @@ func (e *Engine) checkMembers(ctx context.Context, tx *chatdb.Tx, c *chatdb.Conv
 		}
 		if !checked[m.account] {
 			checked[m.account] = true
-			if _, err := e.noteKey(tx, p.Address, AccountKey(p)); err != nil {
+			if _, err := e.noteKey(tx, p.Address, p.AccountKey); err != nil {
 				return err
 			}
 			if missingDevice(p, ms) {
@@ -176,7 +176,7 @@ func (e *Engine) SafetyNumber(ctx context.Context, user string) (string, chatdb.
 		ct, _, err = tx.Contact(addr)
 		return err
 	})
-	return identity.SafetyNumber(e.self, e.ownAccountKey(), addr, AccountKey(b)), ct, err
+	return identity.SafetyNumber(e.self, e.acct.PublicAccountKey(), addr, b.AccountKey), ct, err
 }
 
 // Verify marks user verified with the account key it publishes now: the
@@ -204,7 +204,7 @@ func (e *Engine) Verify(ctx context.Context, user string) error {
 		if !ok {
 			ct = chatdb.Contact{Address: addr}
 		}
-		key := AccountKey(b)
+		key := b.AccountKey
 		ct.IdentityKey, ct.VerifiedKey = bytes.Clone(key), bytes.Clone(key)
 		ct.Verified, ct.KeyChanged, ct.NoticeOnSend, ct.Updated = true, false, false, e.now()
 		if err := tx.PutContact(&ct); err != nil {

@@ -855,7 +855,7 @@ func (e *Engine) resolveNoting(ctx context.Context, addr string) (client.Peer, *
 	if err != nil {
 		return b, nil, err
 	}
-	key := AccountKey(b)
+	key := b.AccountKey
 	// Most lookups find the key as recorded: a read, not a write (and an
 	// fsync) per message.
 	current := false

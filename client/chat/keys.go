@@ -7,17 +7,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/crypto/identity"
 )
-
-// AccountKey returns the key of p that names its account to people: the
-// key safety numbers are made of, and whose change is a key change. It is
-// the account key of p's signed device list; an account published before
-// devices has one identity key, which is its account key (and stays so
-// when it migrates: crypto/identity NewLegacyDeviceList).
-func AccountKey(p client.Peer) ed25519.PublicKey { return p.AccountKey }
 
 // ErrKeyChanged means the account key of a contact the user verified is
 // not the key they verified: nothing is sent to them until the user
@@ -69,21 +61,9 @@ func (k *KeyChange) String() string {
 		k.Address + ", qpc verify " + k.Address + ")."
 }
 
-// ownAccountKey is the account's own account key, as AccountKey reads it
-// from what the account publishes.
-func (e *Engine) ownAccountKey() ed25519.PublicKey {
-	switch {
-	case e.acct.List != nil:
-		return e.acct.List.AccountKey
-	case e.acct.AccountKey != nil:
-		return e.acct.AccountKey.Public()
-	}
-	return e.acct.Keys.IdentityPublic()
-}
-
 // keyChange describes addr's key going from old to new.
 func (e *Engine) keyChange(addr string, old, new []byte, verified bool) *KeyChange {
-	own := e.ownAccountKey()
+	own := e.acct.PublicAccountKey()
 	return &KeyChange{
 		Address: addr, OldKey: bytes.Clone(old), NewKey: bytes.Clone(new), Verified: verified,
 		OldSafetyNumber: identity.SafetyNumber(e.self, own, addr, old),

@@ -150,7 +150,7 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 	// thing: the short hex is the key fingerprint; "safety number" is
 	// only the 60 digits qpc verify shows.
 	fmt.Fprintf(stdout, "registered %s\nkey fingerprint   %s (of the account key; compare safety numbers with qpc verify NAME)\n",
-		addr, identity.Fingerprint(s.Account().List.AccountKey))
+		addr, identity.Fingerprint(s.Account().PublicAccountKey()))
 	fmt.Fprintf(stdout, "this device       %q (id %s)\n", termtext.Safe(s.State().DeviceName), s.Account().DeviceID())
 	printRecoveryCode(stdout, stderr, s.RecoveryCode(), *qr)
 	return exitOK

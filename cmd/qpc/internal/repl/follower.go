@@ -130,12 +130,7 @@ func (n *Follower) Server() string {
 func (n *Follower) Channel(args []string, w io.Writer) { n.cfg.Channel(n.Server(), args, w) }
 
 // Fingerprint returns the key fingerprint of the account key, which
-// register prints too, or this device's identity key's before the
-// account has a device list.
+// register prints too.
 func (n *Follower) Fingerprint() string {
-	a := n.cfg.Session.Account()
-	if a.List != nil && len(a.List.AccountKey) > 0 {
-		return identity.Fingerprint(a.List.AccountKey)
-	}
-	return a.Keys.Fingerprint()
+	return identity.Fingerprint(n.cfg.Session.Account().PublicAccountKey())
 }
