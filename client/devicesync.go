@@ -27,9 +27,8 @@ const SyncBundleVersion = 1
 
 // Bounds of a SyncBundle: the whole must fit one sealed message.
 const (
-	MaxSyncContacts      = 256
-	MaxSyncChannels      = 64
-	MaxSyncConversations = 256
+	MaxSyncContacts = 256
+	MaxSyncChannels = 64
 )
 
 // SyncBundle is what the approving device seals to a newly linked one
@@ -43,11 +42,10 @@ type SyncBundle struct {
 	AccountKeySeed []byte `json:"account_key_seed,omitempty"`
 	// Contacts are the account's contacts with their verification marks.
 	Contacts []SyncContact `json:"contacts,omitempty"`
-	// Channels are the broadcast channels the account joined.
+	// Channels are the broadcast channels the account joined. (Groups and
+	// DMs are not here: the new device joins them by the Welcome of the
+	// approving device's commit.)
 	Channels []ChannelEntry `json:"channels,omitempty"`
-	// Conversations are the account's conversations, for the new device
-	// to list (groups come by their own Welcome).
-	Conversations []SyncConversation `json:"conversations,omitempty"`
 }
 
 // SyncContact is one contact in a SyncBundle.
@@ -62,17 +60,6 @@ type SyncContact struct {
 	VerifiedKey []byte `json:"verified_key,omitempty"`
 }
 
-// SyncConversation is one conversation in a SyncBundle.
-type SyncConversation struct {
-	// Kind is "dm", "group" or "note".
-	Kind string `json:"kind"`
-	// Name is the conversation's name as the account shows it.
-	Name string `json:"name"`
-	// Peer is the other account of a DM.
-	Peer string `json:"peer,omitempty"`
-	// GroupID is the MLS group id of a group.
-	GroupID []byte `json:"group_id,omitempty"`
-}
 
 // MarshalBinary checks b's bounds and encodes it; the result fits one
 // sealed message.
@@ -124,9 +111,9 @@ func (b *SyncBundle) check() error {
 	if len(b.AccountKeySeed) != 0 && len(b.AccountKeySeed) != identity.AccountKeySeedSize {
 		return fmt.Errorf("%w: account key seed of %d bytes", ErrBadSyncBundle, len(b.AccountKeySeed))
 	}
-	if len(b.Contacts) > MaxSyncContacts || len(b.Channels) > MaxSyncChannels || len(b.Conversations) > MaxSyncConversations {
-		return fmt.Errorf("%w: %d contacts, %d channels, %d conversations (at most %d, %d, %d)", ErrBadSyncBundle,
-			len(b.Contacts), len(b.Channels), len(b.Conversations), MaxSyncContacts, MaxSyncChannels, MaxSyncConversations)
+	if len(b.Contacts) > MaxSyncContacts || len(b.Channels) > MaxSyncChannels {
+		return fmt.Errorf("%w: %d contacts, %d channels (at most %d, %d)", ErrBadSyncBundle,
+			len(b.Contacts), len(b.Channels), MaxSyncContacts, MaxSyncChannels)
 	}
 	seen := map[string]bool{}
 	for i, c := range b.Contacts {
@@ -154,18 +141,6 @@ func (b *SyncBundle) check() error {
 			return fmt.Errorf("%w: channel %q twice", ErrBadSyncBundle, t)
 		}
 		topics[t] = true
-	}
-	for i, c := range b.Conversations {
-		switch {
-		case c.Kind != "dm" && c.Kind != "group" && c.Kind != "note":
-			return fmt.Errorf("%w: conversation %d: kind %q", ErrBadSyncBundle, i, c.Kind)
-		case len(c.Name) == 0 || len(c.Name) > 256:
-			return fmt.Errorf("%w: conversation %d: name of %d bytes", ErrBadSyncBundle, i, len(c.Name))
-		case c.Peer != "" && identity.CheckAddress(c.Peer) != nil:
-			return fmt.Errorf("%w: conversation %d: peer %q", ErrBadSyncBundle, i, c.Peer)
-		case len(c.GroupID) > 256:
-			return fmt.Errorf("%w: conversation %d: group id of %d bytes", ErrBadSyncBundle, i, len(c.GroupID))
-		}
 	}
 	return nil
 }

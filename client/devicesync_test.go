@@ -21,7 +21,6 @@ func testBundle(t testing.TB) *SyncBundle {
 		AccountKeySeed: acct.Seed(),
 		Contacts:       []SyncContact{{Address: "bob@n.mesh", AccountKey: k, Verified: true, VerifiedKey: k}, {Address: "carol@n.mesh", AccountKey: k}},
 		Channels:       []ChannelEntry{{Topic: "kiez-news", Secret: testSecret(4), Joined: time.UnixMilli(1000).UTC()}},
-		Conversations:  []SyncConversation{{Kind: "dm", Name: "bob@n.mesh", Peer: "bob@n.mesh", GroupID: []byte{1, 2}}},
 	}
 }
 
@@ -36,7 +35,7 @@ func TestASyncBundleRoundTrips(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.Version != SyncBundleVersion || !bytes.Equal(got.AccountKeySeed, b.AccountKeySeed) || len(got.Contacts) != 2 ||
-		!got.Contacts[0].Verified || got.Channels[0].Secret != b.Channels[0].Secret || got.Conversations[0].Peer != "bob@n.mesh" {
+		!got.Contacts[0].Verified || got.Channels[0].Secret != b.Channels[0].Secret {
 		t.Errorf("round trip: %+v", got)
 	}
 }
@@ -61,7 +60,6 @@ func TestBadSyncBundlesAreRefusedTyped(t *testing.T) {
 				b.Contacts = append(b.Contacts, c)
 			}
 		}, wants: "at most"},
-		{name: "a conversation of no kind", edit: func(b *SyncBundle) { b.Conversations[0].Kind = "chat" }, wants: "kind"},
 		{name: "a topic not normalized", edit: func(b *SyncBundle) { b.Channels[0].Topic = "Kiez News" }, wants: "topic"},
 		{name: "another version", raw: `{"v":2}`, wants: "version 2"},
 		{name: "no version", raw: `{}`, wants: "version 0"},

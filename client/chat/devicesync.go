@@ -14,14 +14,13 @@ import (
 	"github.com/quicprochat/qpc/client/chatdb"
 )
 
-// SyncContents returns the contacts (with their verification marks) and
-// the conversations of the account, as a client.SyncBundle carries them,
-// at most the bundle's bounds of each.
-func (e *Engine) SyncContents() ([]client.SyncContact, []client.SyncConversation, error) {
+// SyncContents returns the contacts of the account with their
+// verification marks, as a client.SyncBundle carries them, at most
+// client.MaxSyncContacts.
+func (e *Engine) SyncContents() ([]client.SyncContact, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var contacts []client.SyncContact
-	var convs []client.SyncConversation
 	err := e.db.View(func(tx *chatdb.Tx) error {
 		cts, err := tx.Contacts()
 		if err != nil {
@@ -37,23 +36,9 @@ func (e *Engine) SyncContents() ([]client.SyncContact, []client.SyncConversation
 			}
 			contacts = append(contacts, sc)
 		}
-		cs, err := tx.Conversations()
-		if err != nil {
-			return err
-		}
-		for _, c := range cs {
-			if len(convs) == client.MaxSyncConversations || c.Left {
-				continue
-			}
-			kind := map[chatdb.Kind]string{chatdb.KindNote: "note", chatdb.KindDM: "dm", chatdb.KindGroup: "group"}[c.Kind]
-			if kind == "" || c.Name == "" || len(c.Name) > 256 {
-				continue
-			}
-			convs = append(convs, client.SyncConversation{Kind: kind, Name: c.Name, Peer: c.Peer, GroupID: bytes.Clone(c.GroupID)})
-		}
 		return nil
 	})
-	return contacts, convs, err
+	return contacts, err
 }
 
 // ImportContacts records contacts handed over by another device of the

@@ -214,10 +214,9 @@ type Approved struct {
 type ApproveOptions struct {
 	// WithAccountKey hands the new device the account key too.
 	WithAccountKey bool
-	// Contacts and Conversations are what the chat database holds for
-	// the sync bundle (chat.Engine.SyncContents); nil sends none.
-	Contacts      []client.SyncContact
-	Conversations []client.SyncConversation
+	// Contacts are what the chat database holds for the sync bundle
+	// (chat.Engine.SyncContents); nil sends none.
+	Contacts []client.SyncContact
 }
 
 // Approve finds the pending link request made with code (the link code the
@@ -264,7 +263,7 @@ func (s *Session) Approve(ctx context.Context, code string, o ApproveOptions) (A
 	if err != nil {
 		return Approved{}, err
 	}
-	b := client.SyncBundle{Contacts: o.Contacts, Conversations: o.Conversations, Channels: s.state.Channels}
+	b := client.SyncBundle{Contacts: o.Contacts, Channels: s.state.Channels}
 	if len(b.Channels) > client.MaxSyncChannels {
 		b.Channels = b.Channels[:client.MaxSyncChannels]
 	}

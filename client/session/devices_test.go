@@ -151,12 +151,12 @@ func linkWith(t *testing.T, p *person, name string, approver *session.Session, o
 	if err != nil {
 		t.Fatal(err)
 	}
-	contacts, convs, err := eng.SyncContents()
+	contacts, err := eng.SyncContents()
 	eng.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.Contacts, o.Conversations = contacts, convs
+	o.Contacts = contacts
 	a, err := approver.Approve(ctx, l.Code.String(), o)
 	if err != nil {
 		l.Close()

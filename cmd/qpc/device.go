@@ -205,7 +205,7 @@ func runDeviceApprove(args []string, stdout, stderr io.Writer) int {
 	if eng, err := s.OpenChat(nil); err != nil {
 		fmt.Fprintf(stderr, "qpc device approve: the contacts cannot be read, the new device gets none: %s\n", sayError(err))
 	} else {
-		o.Contacts, o.Conversations, err = eng.SyncContents()
+		o.Contacts, err = eng.SyncContents()
 		eng.Close()
 		if err != nil {
 			fmt.Fprintf(stderr, "qpc device approve: the contacts cannot be read, the new device gets none: %s\n", sayError(err))
@@ -479,7 +479,7 @@ func (d sessionDevices) Approve(ctx context.Context, code string) (identity.Devi
 	var o session.ApproveOptions
 	if d.eng != nil {
 		var err error
-		if o.Contacts, o.Conversations, err = d.eng.SyncContents(); err != nil {
+		if o.Contacts, err = d.eng.SyncContents(); err != nil {
 			return identity.Device{}, err
 		}
 	}
