@@ -60,7 +60,6 @@ type SyncContact struct {
 	VerifiedKey []byte `json:"verified_key,omitempty"`
 }
 
-
 // MarshalBinary checks b's bounds and encodes it; the result fits one
 // sealed message.
 func (b *SyncBundle) MarshalBinary() ([]byte, error) {
