@@ -59,7 +59,9 @@ interface FederationService @0xa4c6f1e2b3d59871 {
   # The node serving the user signs its answer (keys.answer); every node
   # that passes an answer on checks that signature first and fails with
   # forgedKeys when it is missing or does not check out.
-  resolveUser @2 (user :Text, hops :UInt8) -> (keys :Node.PublishedKeys);
+  # knownSize is passed on from the asking client (NodeService.resolveUser)
+  # for the home node's key transparency proof.
+  resolveUser @2 (user :Text, hops :UInt8, knownSize :UInt64) -> (keys :Node.PublishedKeys);
 
   # fetchKeyPackage takes one MLS KeyPackage of "user@domain", a user of
   # the callee, or of one device of theirs, "user#<device id>@domain" (see
@@ -117,6 +119,15 @@ interface FederationService @0xa4c6f1e2b3d59871 {
   # it to its route adverts of the callee's domain at 1 hop
   # (RouteAdvert.link) and asks again before it runs out.
   linkStatement @10 () -> (statement :Data);
+
+  # ktGossip exchanges signed key transparency tree heads (kt.SignedHead,
+  # signed with the federation key so that any node can check them
+  # against the community CA): the caller hands the heads it holds, its
+  # own latest first; the callee answers with the heads it holds and the
+  # evidence of misbehaving logs it has found (docs/kt.md).
+  ktGossip @11 (heads :List(Data)) -> (heads :List(Data), evidence :List(Node.KtEvidence));
+
+  # Files (docs/files.md) take the next ordinals, from @12.
 }
 
 # ForwardOutcome is what the callee of forward did with an envelope.

@@ -67,7 +67,12 @@ interface NodeService @0xb7f1c0e5a2d3c4f1 {
   # resolveUser returns the public keys of a user of this node. It is
   # rate-limited per connection and takes a fixed minimum time, so that it
   # tells whether a name exists no faster than guessing would.
-  resolveUser @7 (user :Text) -> (keys :PublishedKeys);
+  #
+  # knownSize is the size of the latest tree head of this node's key
+  # transparency log that the asking client accepted (0: none); the
+  # answer's transparency proof then carries the consistency proof from
+  # that size to the head it is included in (docs/kt.md).
+  resolveUser @7 (user :Text, knownSize :UInt64) -> (keys :PublishedKeys);
 
   # uploadKeyPackages adds MLS KeyPackages for the caller; each is handed
   # out once. lastResort, if not empty, replaces the caller's last-resort
@@ -204,6 +209,70 @@ interface NodeService @0xb7f1c0e5a2d3c4f1 {
   # clients from before devices expect. A device that is not current in
   # the account's published list fails with deviceRevoked.
   useDevice @26 (device :Text) -> ();
+
+  # ktConsistency returns the node's key transparency log's latest signed
+  # tree head (kt.SignedHead) and the consistency proof (RFC 9162 2.1.4:
+  # 32-byte hashes) from tree size `first` to it; with `second` above 0,
+  # from `first` to the head of that size instead, if the node still has
+  # it (badRequest otherwise). first 0, or equal to the head's size, gives
+  # an empty proof. Needs no session (auditors); rate-limited per
+  # connection.
+  ktConsistency @27 (first :UInt64, second :UInt64) -> (proof :List(Data), head :Data);
+
+  # ktEntries returns the log's entries (kt.Entry encodings) from index
+  # `start` on, at most `count` and at most the node's bound per call
+  # (fewer at the end of the log). Needs no session; rate-limited per
+  # connection. For auditors: `qpc kt audit`.
+  ktEntries @28 (start :UInt64, count :UInt32) -> (entries :List(Data));
+
+  # ktGossip hands the node signed tree heads (kt.SignedHead) that the
+  # caller holds, of this node's log or of others', so that a log that
+  # shows different heads to different clients is caught where the heads
+  # meet. The node checks each against what it knows and keeps what
+  # contradicts as evidence. Returns every piece of evidence the node
+  # holds (bounded), for the client to show.
+  ktGossip @29 (heads :List(Data)) -> (evidence :List(KtEvidence));
+
+  # nameAvailable tells whether `user` (a local part) could be registered
+  # on this node now: false when it is taken or not a valid name. Needs no
+  # session; rate-limited like resolveUser, so that it tells no more than
+  # registerStart would.
+  nameAvailable @30 (user :Text) -> (available :Bool);
+
+  # Files (docs/files.md) take the next ordinals, from @31.
+}
+
+# KeyProof proves that a key answer is what the node's key transparency
+# log holds for the address (docs/kt.md; encodings in package kt).
+struct KeyProof @0xdc91b2b6c6b6a679 {
+  # entry is the log entry (kt.Entry) of the address's current keys.
+  entry @0 :Data;
+  # index is the entry's leaf index in the log.
+  index @1 :UInt64;
+  # inclusion is the entry's inclusion proof (RFC 9162 2.1.3) in head.
+  inclusion @2 :List(Data);
+  # head is the signed tree head (kt.SignedHead) inclusion leads to.
+  head @3 :Data;
+  # consistency is the consistency proof from the asker's knownSize to
+  # head's size; empty when knownSize was 0 or head's size.
+  consistency @4 :List(Data);
+}
+
+# KtEvidence is proof that a key transparency log misbehaved: two heads
+# signed by the same log that cannot both be true.
+struct KtEvidence @0xf7b75c195fa8f2ed {
+  # first and second are the two signed heads (kt.SignedHead).
+  first @0 :Data;
+  second @1 :Data;
+  # reason says how they contradict: "fork" (one size, two roots) or
+  # "inconsistent" (no consistency proof from the smaller to the larger).
+  reason @2 :Text;
+  # domain is the domain whose log signed them.
+  domain @3 :Text;
+  # foundMillis is when the reporting node first saw the contradiction.
+  foundMillis @4 :Int64;
+  # reportedBy is the domain of the node that found it.
+  reportedBy @5 :Text;
 }
 
 # LinkRequest is a pending request to link a new device to an account.
@@ -254,6 +323,14 @@ struct Health @0xe3a9d6b4c8f2a1d7 {
   # now: its domain, or its domain with " (2)" and so on after another
   # responder on the link claimed the name. Empty without mDNS.
   mdnsInstance @8 :Text;
+
+  # ktHead is the node's latest signed key transparency tree head
+  # (kt.SignedHead); empty before the first entry.
+  ktHead @9 :Data;
+
+  # ktEvidence is the evidence of misbehaving key transparency logs the
+  # node holds (its own log's or others'), newest first, at most 8.
+  ktEvidence @10 :List(KtEvidence);
 }
 
 # FederationLink is the state of a node's link to one federation peer.
@@ -338,6 +415,11 @@ struct PublishedKeys @0xc55554f7f80f0f3c {
   # (badRequest otherwise); clients verify everything again. Empty for an
   # account published before devices existed.
   deviceList @6 :Data;
+
+  # transparency proves that these keys are what the home node's key
+  # transparency log holds for the address; set in resolveUser answers
+  # (local and across federation), ignored on publish.
+  transparency @7 :KeyProof;
 }
 
 # Envelope is a message on its way into a mailbox.

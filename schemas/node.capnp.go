@@ -166,7 +166,7 @@ func (c NodeService) ResolveUser(ctx context.Context, params func(NodeService_re
 		},
 	}
 	if params != nil {
-		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 1}
+		s.ArgsSize = capnp.ObjectSize{DataSize: 8, PointerCount: 1}
 		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_resolveUser_Params(s)) }
 	}
 
@@ -555,6 +555,86 @@ func (c NodeService) UseDevice(ctx context.Context, params func(NodeService_useD
 
 }
 
+func (c NodeService) KtConsistency(ctx context.Context, params func(NodeService_ktConsistency_Params) error) (NodeService_ktConsistency_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      27,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "ktConsistency",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 16, PointerCount: 0}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_ktConsistency_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_ktConsistency_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) KtEntries(ctx context.Context, params func(NodeService_ktEntries_Params) error) (NodeService_ktEntries_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      28,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "ktEntries",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 16, PointerCount: 0}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_ktEntries_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_ktEntries_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) KtGossip(ctx context.Context, params func(NodeService_ktGossip_Params) error) (NodeService_ktGossip_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      29,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "ktGossip",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 1}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_ktGossip_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_ktGossip_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) NameAvailable(ctx context.Context, params func(NodeService_nameAvailable_Params) error) (NodeService_nameAvailable_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      30,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "nameAvailable",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 1}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_nameAvailable_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_nameAvailable_Results_Future{Future: ans.Future()}, release
+
+}
+
 func (c NodeService) WaitStreaming() error {
 	return capnp.Client(c).WaitStreaming()
 }
@@ -681,6 +761,14 @@ type NodeService_Server interface {
 	LinkRequests(context.Context, NodeService_linkRequests) error
 
 	UseDevice(context.Context, NodeService_useDevice) error
+
+	KtConsistency(context.Context, NodeService_ktConsistency) error
+
+	KtEntries(context.Context, NodeService_ktEntries) error
+
+	KtGossip(context.Context, NodeService_ktGossip) error
+
+	NameAvailable(context.Context, NodeService_nameAvailable) error
 }
 
 // NodeService_NewServer creates a new Server from an implementation of NodeService_Server.
@@ -699,7 +787,7 @@ func NodeService_ServerToClient(s NodeService_Server) NodeService {
 // This can be used to create a more complicated Server.
 func NodeService_Methods(methods []server.Method, s NodeService_Server) []server.Method {
 	if cap(methods) == 0 {
-		methods = make([]server.Method, 0, 27)
+		methods = make([]server.Method, 0, 31)
 	}
 
 	methods = append(methods, server.Method{
@@ -1023,6 +1111,54 @@ func NodeService_Methods(methods []server.Method, s NodeService_Server) []server
 		},
 		Impl: func(ctx context.Context, call *server.Call) error {
 			return s.UseDevice(ctx, NodeService_useDevice{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      27,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "ktConsistency",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.KtConsistency(ctx, NodeService_ktConsistency{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      28,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "ktEntries",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.KtEntries(ctx, NodeService_ktEntries{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      29,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "ktGossip",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.KtGossip(ctx, NodeService_ktGossip{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      30,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "nameAvailable",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.NameAvailable(ctx, NodeService_nameAvailable{call})
 		},
 	})
 
@@ -1486,6 +1622,74 @@ func (c NodeService_useDevice) Args() NodeService_useDevice_Params {
 func (c NodeService_useDevice) AllocResults() (NodeService_useDevice_Results, error) {
 	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 0})
 	return NodeService_useDevice_Results(r), err
+}
+
+// NodeService_ktConsistency holds the state for a server call to NodeService.ktConsistency.
+// See server.Call for documentation.
+type NodeService_ktConsistency struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_ktConsistency) Args() NodeService_ktConsistency_Params {
+	return NodeService_ktConsistency_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_ktConsistency) AllocResults() (NodeService_ktConsistency_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return NodeService_ktConsistency_Results(r), err
+}
+
+// NodeService_ktEntries holds the state for a server call to NodeService.ktEntries.
+// See server.Call for documentation.
+type NodeService_ktEntries struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_ktEntries) Args() NodeService_ktEntries_Params {
+	return NodeService_ktEntries_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_ktEntries) AllocResults() (NodeService_ktEntries_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_ktEntries_Results(r), err
+}
+
+// NodeService_ktGossip holds the state for a server call to NodeService.ktGossip.
+// See server.Call for documentation.
+type NodeService_ktGossip struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_ktGossip) Args() NodeService_ktGossip_Params {
+	return NodeService_ktGossip_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_ktGossip) AllocResults() (NodeService_ktGossip_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_ktGossip_Results(r), err
+}
+
+// NodeService_nameAvailable holds the state for a server call to NodeService.nameAvailable.
+// See server.Call for documentation.
+type NodeService_nameAvailable struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_nameAvailable) Args() NodeService_nameAvailable_Params {
+	return NodeService_nameAvailable_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_nameAvailable) AllocResults() (NodeService_nameAvailable_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 8, PointerCount: 0})
+	return NodeService_nameAvailable_Results(r), err
 }
 
 // NodeService_List is a list of NodeService.
@@ -2655,12 +2859,12 @@ type NodeService_resolveUser_Params capnp.Struct
 const NodeService_resolveUser_Params_TypeID = 0xc463af52b1798bfc
 
 func NewNodeService_resolveUser_Params(s *capnp.Segment) (NodeService_resolveUser_Params, error) {
-	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
 	return NodeService_resolveUser_Params(st), err
 }
 
 func NewRootNodeService_resolveUser_Params(s *capnp.Segment) (NodeService_resolveUser_Params, error) {
-	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
 	return NodeService_resolveUser_Params(st), err
 }
 
@@ -2714,12 +2918,20 @@ func (s NodeService_resolveUser_Params) SetUser(v string) error {
 	return capnp.Struct(s).SetText(0, v)
 }
 
+func (s NodeService_resolveUser_Params) KnownSize() uint64 {
+	return capnp.Struct(s).Uint64(0)
+}
+
+func (s NodeService_resolveUser_Params) SetKnownSize(v uint64) {
+	capnp.Struct(s).SetUint64(0, v)
+}
+
 // NodeService_resolveUser_Params_List is a list of NodeService_resolveUser_Params.
 type NodeService_resolveUser_Params_List = capnp.StructList[NodeService_resolveUser_Params]
 
 // NewNodeService_resolveUser_Params creates a new list of NodeService_resolveUser_Params.
 func NewNodeService_resolveUser_Params_List(s *capnp.Segment, sz int32) (NodeService_resolveUser_Params_List, error) {
-	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1}, sz)
 	return capnp.StructList[NodeService_resolveUser_Params](l), err
 }
 
@@ -6081,6 +6293,981 @@ func (f NodeService_useDevice_Results_Future) Struct() (NodeService_useDevice_Re
 	return NodeService_useDevice_Results(p.Struct()), err
 }
 
+type NodeService_ktConsistency_Params capnp.Struct
+
+// NodeService_ktConsistency_Params_TypeID is the unique identifier for the type NodeService_ktConsistency_Params.
+const NodeService_ktConsistency_Params_TypeID = 0x844e369a430f3bf1
+
+func NewNodeService_ktConsistency_Params(s *capnp.Segment) (NodeService_ktConsistency_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 0})
+	return NodeService_ktConsistency_Params(st), err
+}
+
+func NewRootNodeService_ktConsistency_Params(s *capnp.Segment) (NodeService_ktConsistency_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 0})
+	return NodeService_ktConsistency_Params(st), err
+}
+
+func ReadRootNodeService_ktConsistency_Params(msg *capnp.Message) (NodeService_ktConsistency_Params, error) {
+	root, err := msg.Root()
+	return NodeService_ktConsistency_Params(root.Struct()), err
+}
+
+func (s NodeService_ktConsistency_Params) String() string {
+	str, _ := text.Marshal(0x844e369a430f3bf1, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_ktConsistency_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_ktConsistency_Params) DecodeFromPtr(p capnp.Ptr) NodeService_ktConsistency_Params {
+	return NodeService_ktConsistency_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_ktConsistency_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_ktConsistency_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_ktConsistency_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_ktConsistency_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_ktConsistency_Params) First() uint64 {
+	return capnp.Struct(s).Uint64(0)
+}
+
+func (s NodeService_ktConsistency_Params) SetFirst(v uint64) {
+	capnp.Struct(s).SetUint64(0, v)
+}
+
+func (s NodeService_ktConsistency_Params) Second() uint64 {
+	return capnp.Struct(s).Uint64(8)
+}
+
+func (s NodeService_ktConsistency_Params) SetSecond(v uint64) {
+	capnp.Struct(s).SetUint64(8, v)
+}
+
+// NodeService_ktConsistency_Params_List is a list of NodeService_ktConsistency_Params.
+type NodeService_ktConsistency_Params_List = capnp.StructList[NodeService_ktConsistency_Params]
+
+// NewNodeService_ktConsistency_Params creates a new list of NodeService_ktConsistency_Params.
+func NewNodeService_ktConsistency_Params_List(s *capnp.Segment, sz int32) (NodeService_ktConsistency_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 16, PointerCount: 0}, sz)
+	return capnp.StructList[NodeService_ktConsistency_Params](l), err
+}
+
+// NodeService_ktConsistency_Params_Future is a wrapper for a NodeService_ktConsistency_Params promised by a client call.
+type NodeService_ktConsistency_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_ktConsistency_Params_Future) Struct() (NodeService_ktConsistency_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_ktConsistency_Params(p.Struct()), err
+}
+
+type NodeService_ktConsistency_Results capnp.Struct
+
+// NodeService_ktConsistency_Results_TypeID is the unique identifier for the type NodeService_ktConsistency_Results.
+const NodeService_ktConsistency_Results_TypeID = 0x91afc26f95c53a93
+
+func NewNodeService_ktConsistency_Results(s *capnp.Segment) (NodeService_ktConsistency_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return NodeService_ktConsistency_Results(st), err
+}
+
+func NewRootNodeService_ktConsistency_Results(s *capnp.Segment) (NodeService_ktConsistency_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return NodeService_ktConsistency_Results(st), err
+}
+
+func ReadRootNodeService_ktConsistency_Results(msg *capnp.Message) (NodeService_ktConsistency_Results, error) {
+	root, err := msg.Root()
+	return NodeService_ktConsistency_Results(root.Struct()), err
+}
+
+func (s NodeService_ktConsistency_Results) String() string {
+	str, _ := text.Marshal(0x91afc26f95c53a93, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_ktConsistency_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_ktConsistency_Results) DecodeFromPtr(p capnp.Ptr) NodeService_ktConsistency_Results {
+	return NodeService_ktConsistency_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_ktConsistency_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_ktConsistency_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_ktConsistency_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_ktConsistency_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_ktConsistency_Results) Proof() (capnp.DataList, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return capnp.DataList(p.List()), err
+}
+
+func (s NodeService_ktConsistency_Results) HasProof() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_ktConsistency_Results) SetProof(v capnp.DataList) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewProof sets the proof field to a newly
+// allocated capnp.DataList, preferring placement in s's segment.
+func (s NodeService_ktConsistency_Results) NewProof(n int32) (capnp.DataList, error) {
+	l, err := capnp.NewDataList(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return capnp.DataList{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+func (s NodeService_ktConsistency_Results) Head() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_ktConsistency_Results) HasHead() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s NodeService_ktConsistency_Results) SetHead(v []byte) error {
+	return capnp.Struct(s).SetData(1, v)
+}
+
+// NodeService_ktConsistency_Results_List is a list of NodeService_ktConsistency_Results.
+type NodeService_ktConsistency_Results_List = capnp.StructList[NodeService_ktConsistency_Results]
+
+// NewNodeService_ktConsistency_Results creates a new list of NodeService_ktConsistency_Results.
+func NewNodeService_ktConsistency_Results_List(s *capnp.Segment, sz int32) (NodeService_ktConsistency_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2}, sz)
+	return capnp.StructList[NodeService_ktConsistency_Results](l), err
+}
+
+// NodeService_ktConsistency_Results_Future is a wrapper for a NodeService_ktConsistency_Results promised by a client call.
+type NodeService_ktConsistency_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_ktConsistency_Results_Future) Struct() (NodeService_ktConsistency_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_ktConsistency_Results(p.Struct()), err
+}
+
+type NodeService_ktEntries_Params capnp.Struct
+
+// NodeService_ktEntries_Params_TypeID is the unique identifier for the type NodeService_ktEntries_Params.
+const NodeService_ktEntries_Params_TypeID = 0x8b5e14d98c72bf48
+
+func NewNodeService_ktEntries_Params(s *capnp.Segment) (NodeService_ktEntries_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 0})
+	return NodeService_ktEntries_Params(st), err
+}
+
+func NewRootNodeService_ktEntries_Params(s *capnp.Segment) (NodeService_ktEntries_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 0})
+	return NodeService_ktEntries_Params(st), err
+}
+
+func ReadRootNodeService_ktEntries_Params(msg *capnp.Message) (NodeService_ktEntries_Params, error) {
+	root, err := msg.Root()
+	return NodeService_ktEntries_Params(root.Struct()), err
+}
+
+func (s NodeService_ktEntries_Params) String() string {
+	str, _ := text.Marshal(0x8b5e14d98c72bf48, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_ktEntries_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_ktEntries_Params) DecodeFromPtr(p capnp.Ptr) NodeService_ktEntries_Params {
+	return NodeService_ktEntries_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_ktEntries_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_ktEntries_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_ktEntries_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_ktEntries_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_ktEntries_Params) Start() uint64 {
+	return capnp.Struct(s).Uint64(0)
+}
+
+func (s NodeService_ktEntries_Params) SetStart(v uint64) {
+	capnp.Struct(s).SetUint64(0, v)
+}
+
+func (s NodeService_ktEntries_Params) Count() uint32 {
+	return capnp.Struct(s).Uint32(8)
+}
+
+func (s NodeService_ktEntries_Params) SetCount(v uint32) {
+	capnp.Struct(s).SetUint32(8, v)
+}
+
+// NodeService_ktEntries_Params_List is a list of NodeService_ktEntries_Params.
+type NodeService_ktEntries_Params_List = capnp.StructList[NodeService_ktEntries_Params]
+
+// NewNodeService_ktEntries_Params creates a new list of NodeService_ktEntries_Params.
+func NewNodeService_ktEntries_Params_List(s *capnp.Segment, sz int32) (NodeService_ktEntries_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 16, PointerCount: 0}, sz)
+	return capnp.StructList[NodeService_ktEntries_Params](l), err
+}
+
+// NodeService_ktEntries_Params_Future is a wrapper for a NodeService_ktEntries_Params promised by a client call.
+type NodeService_ktEntries_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_ktEntries_Params_Future) Struct() (NodeService_ktEntries_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_ktEntries_Params(p.Struct()), err
+}
+
+type NodeService_ktEntries_Results capnp.Struct
+
+// NodeService_ktEntries_Results_TypeID is the unique identifier for the type NodeService_ktEntries_Results.
+const NodeService_ktEntries_Results_TypeID = 0xd925d37308f13f7b
+
+func NewNodeService_ktEntries_Results(s *capnp.Segment) (NodeService_ktEntries_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_ktEntries_Results(st), err
+}
+
+func NewRootNodeService_ktEntries_Results(s *capnp.Segment) (NodeService_ktEntries_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_ktEntries_Results(st), err
+}
+
+func ReadRootNodeService_ktEntries_Results(msg *capnp.Message) (NodeService_ktEntries_Results, error) {
+	root, err := msg.Root()
+	return NodeService_ktEntries_Results(root.Struct()), err
+}
+
+func (s NodeService_ktEntries_Results) String() string {
+	str, _ := text.Marshal(0xd925d37308f13f7b, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_ktEntries_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_ktEntries_Results) DecodeFromPtr(p capnp.Ptr) NodeService_ktEntries_Results {
+	return NodeService_ktEntries_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_ktEntries_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_ktEntries_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_ktEntries_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_ktEntries_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_ktEntries_Results) Entries() (capnp.DataList, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return capnp.DataList(p.List()), err
+}
+
+func (s NodeService_ktEntries_Results) HasEntries() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_ktEntries_Results) SetEntries(v capnp.DataList) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewEntries sets the entries field to a newly
+// allocated capnp.DataList, preferring placement in s's segment.
+func (s NodeService_ktEntries_Results) NewEntries(n int32) (capnp.DataList, error) {
+	l, err := capnp.NewDataList(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return capnp.DataList{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+
+// NodeService_ktEntries_Results_List is a list of NodeService_ktEntries_Results.
+type NodeService_ktEntries_Results_List = capnp.StructList[NodeService_ktEntries_Results]
+
+// NewNodeService_ktEntries_Results creates a new list of NodeService_ktEntries_Results.
+func NewNodeService_ktEntries_Results_List(s *capnp.Segment, sz int32) (NodeService_ktEntries_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_ktEntries_Results](l), err
+}
+
+// NodeService_ktEntries_Results_Future is a wrapper for a NodeService_ktEntries_Results promised by a client call.
+type NodeService_ktEntries_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_ktEntries_Results_Future) Struct() (NodeService_ktEntries_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_ktEntries_Results(p.Struct()), err
+}
+
+type NodeService_ktGossip_Params capnp.Struct
+
+// NodeService_ktGossip_Params_TypeID is the unique identifier for the type NodeService_ktGossip_Params.
+const NodeService_ktGossip_Params_TypeID = 0xdf2e09debd75d1bd
+
+func NewNodeService_ktGossip_Params(s *capnp.Segment) (NodeService_ktGossip_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_ktGossip_Params(st), err
+}
+
+func NewRootNodeService_ktGossip_Params(s *capnp.Segment) (NodeService_ktGossip_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_ktGossip_Params(st), err
+}
+
+func ReadRootNodeService_ktGossip_Params(msg *capnp.Message) (NodeService_ktGossip_Params, error) {
+	root, err := msg.Root()
+	return NodeService_ktGossip_Params(root.Struct()), err
+}
+
+func (s NodeService_ktGossip_Params) String() string {
+	str, _ := text.Marshal(0xdf2e09debd75d1bd, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_ktGossip_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_ktGossip_Params) DecodeFromPtr(p capnp.Ptr) NodeService_ktGossip_Params {
+	return NodeService_ktGossip_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_ktGossip_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_ktGossip_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_ktGossip_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_ktGossip_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_ktGossip_Params) Heads() (capnp.DataList, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return capnp.DataList(p.List()), err
+}
+
+func (s NodeService_ktGossip_Params) HasHeads() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_ktGossip_Params) SetHeads(v capnp.DataList) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewHeads sets the heads field to a newly
+// allocated capnp.DataList, preferring placement in s's segment.
+func (s NodeService_ktGossip_Params) NewHeads(n int32) (capnp.DataList, error) {
+	l, err := capnp.NewDataList(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return capnp.DataList{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+
+// NodeService_ktGossip_Params_List is a list of NodeService_ktGossip_Params.
+type NodeService_ktGossip_Params_List = capnp.StructList[NodeService_ktGossip_Params]
+
+// NewNodeService_ktGossip_Params creates a new list of NodeService_ktGossip_Params.
+func NewNodeService_ktGossip_Params_List(s *capnp.Segment, sz int32) (NodeService_ktGossip_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_ktGossip_Params](l), err
+}
+
+// NodeService_ktGossip_Params_Future is a wrapper for a NodeService_ktGossip_Params promised by a client call.
+type NodeService_ktGossip_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_ktGossip_Params_Future) Struct() (NodeService_ktGossip_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_ktGossip_Params(p.Struct()), err
+}
+
+type NodeService_ktGossip_Results capnp.Struct
+
+// NodeService_ktGossip_Results_TypeID is the unique identifier for the type NodeService_ktGossip_Results.
+const NodeService_ktGossip_Results_TypeID = 0xf6d2628366dc5603
+
+func NewNodeService_ktGossip_Results(s *capnp.Segment) (NodeService_ktGossip_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_ktGossip_Results(st), err
+}
+
+func NewRootNodeService_ktGossip_Results(s *capnp.Segment) (NodeService_ktGossip_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_ktGossip_Results(st), err
+}
+
+func ReadRootNodeService_ktGossip_Results(msg *capnp.Message) (NodeService_ktGossip_Results, error) {
+	root, err := msg.Root()
+	return NodeService_ktGossip_Results(root.Struct()), err
+}
+
+func (s NodeService_ktGossip_Results) String() string {
+	str, _ := text.Marshal(0xf6d2628366dc5603, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_ktGossip_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_ktGossip_Results) DecodeFromPtr(p capnp.Ptr) NodeService_ktGossip_Results {
+	return NodeService_ktGossip_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_ktGossip_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_ktGossip_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_ktGossip_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_ktGossip_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_ktGossip_Results) Evidence() (KtEvidence_List, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return KtEvidence_List(p.List()), err
+}
+
+func (s NodeService_ktGossip_Results) HasEvidence() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_ktGossip_Results) SetEvidence(v KtEvidence_List) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewEvidence sets the evidence field to a newly
+// allocated KtEvidence_List, preferring placement in s's segment.
+func (s NodeService_ktGossip_Results) NewEvidence(n int32) (KtEvidence_List, error) {
+	l, err := NewKtEvidence_List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return KtEvidence_List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+
+// NodeService_ktGossip_Results_List is a list of NodeService_ktGossip_Results.
+type NodeService_ktGossip_Results_List = capnp.StructList[NodeService_ktGossip_Results]
+
+// NewNodeService_ktGossip_Results creates a new list of NodeService_ktGossip_Results.
+func NewNodeService_ktGossip_Results_List(s *capnp.Segment, sz int32) (NodeService_ktGossip_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_ktGossip_Results](l), err
+}
+
+// NodeService_ktGossip_Results_Future is a wrapper for a NodeService_ktGossip_Results promised by a client call.
+type NodeService_ktGossip_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_ktGossip_Results_Future) Struct() (NodeService_ktGossip_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_ktGossip_Results(p.Struct()), err
+}
+
+type NodeService_nameAvailable_Params capnp.Struct
+
+// NodeService_nameAvailable_Params_TypeID is the unique identifier for the type NodeService_nameAvailable_Params.
+const NodeService_nameAvailable_Params_TypeID = 0xc62465d981a1d6a6
+
+func NewNodeService_nameAvailable_Params(s *capnp.Segment) (NodeService_nameAvailable_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_nameAvailable_Params(st), err
+}
+
+func NewRootNodeService_nameAvailable_Params(s *capnp.Segment) (NodeService_nameAvailable_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_nameAvailable_Params(st), err
+}
+
+func ReadRootNodeService_nameAvailable_Params(msg *capnp.Message) (NodeService_nameAvailable_Params, error) {
+	root, err := msg.Root()
+	return NodeService_nameAvailable_Params(root.Struct()), err
+}
+
+func (s NodeService_nameAvailable_Params) String() string {
+	str, _ := text.Marshal(0xc62465d981a1d6a6, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_nameAvailable_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_nameAvailable_Params) DecodeFromPtr(p capnp.Ptr) NodeService_nameAvailable_Params {
+	return NodeService_nameAvailable_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_nameAvailable_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_nameAvailable_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_nameAvailable_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_nameAvailable_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_nameAvailable_Params) User() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s NodeService_nameAvailable_Params) HasUser() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_nameAvailable_Params) UserBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s NodeService_nameAvailable_Params) SetUser(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+// NodeService_nameAvailable_Params_List is a list of NodeService_nameAvailable_Params.
+type NodeService_nameAvailable_Params_List = capnp.StructList[NodeService_nameAvailable_Params]
+
+// NewNodeService_nameAvailable_Params creates a new list of NodeService_nameAvailable_Params.
+func NewNodeService_nameAvailable_Params_List(s *capnp.Segment, sz int32) (NodeService_nameAvailable_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_nameAvailable_Params](l), err
+}
+
+// NodeService_nameAvailable_Params_Future is a wrapper for a NodeService_nameAvailable_Params promised by a client call.
+type NodeService_nameAvailable_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_nameAvailable_Params_Future) Struct() (NodeService_nameAvailable_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_nameAvailable_Params(p.Struct()), err
+}
+
+type NodeService_nameAvailable_Results capnp.Struct
+
+// NodeService_nameAvailable_Results_TypeID is the unique identifier for the type NodeService_nameAvailable_Results.
+const NodeService_nameAvailable_Results_TypeID = 0xc18198cfd63fa9cf
+
+func NewNodeService_nameAvailable_Results(s *capnp.Segment) (NodeService_nameAvailable_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 0})
+	return NodeService_nameAvailable_Results(st), err
+}
+
+func NewRootNodeService_nameAvailable_Results(s *capnp.Segment) (NodeService_nameAvailable_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 0})
+	return NodeService_nameAvailable_Results(st), err
+}
+
+func ReadRootNodeService_nameAvailable_Results(msg *capnp.Message) (NodeService_nameAvailable_Results, error) {
+	root, err := msg.Root()
+	return NodeService_nameAvailable_Results(root.Struct()), err
+}
+
+func (s NodeService_nameAvailable_Results) String() string {
+	str, _ := text.Marshal(0xc18198cfd63fa9cf, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_nameAvailable_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_nameAvailable_Results) DecodeFromPtr(p capnp.Ptr) NodeService_nameAvailable_Results {
+	return NodeService_nameAvailable_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_nameAvailable_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_nameAvailable_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_nameAvailable_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_nameAvailable_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_nameAvailable_Results) Available() bool {
+	return capnp.Struct(s).Bit(0)
+}
+
+func (s NodeService_nameAvailable_Results) SetAvailable(v bool) {
+	capnp.Struct(s).SetBit(0, v)
+}
+
+// NodeService_nameAvailable_Results_List is a list of NodeService_nameAvailable_Results.
+type NodeService_nameAvailable_Results_List = capnp.StructList[NodeService_nameAvailable_Results]
+
+// NewNodeService_nameAvailable_Results creates a new list of NodeService_nameAvailable_Results.
+func NewNodeService_nameAvailable_Results_List(s *capnp.Segment, sz int32) (NodeService_nameAvailable_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 0}, sz)
+	return capnp.StructList[NodeService_nameAvailable_Results](l), err
+}
+
+// NodeService_nameAvailable_Results_Future is a wrapper for a NodeService_nameAvailable_Results promised by a client call.
+type NodeService_nameAvailable_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_nameAvailable_Results_Future) Struct() (NodeService_nameAvailable_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_nameAvailable_Results(p.Struct()), err
+}
+
+type KeyProof capnp.Struct
+
+// KeyProof_TypeID is the unique identifier for the type KeyProof.
+const KeyProof_TypeID = 0xdc91b2b6c6b6a679
+
+func NewKeyProof(s *capnp.Segment) (KeyProof, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 4})
+	return KeyProof(st), err
+}
+
+func NewRootKeyProof(s *capnp.Segment) (KeyProof, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 4})
+	return KeyProof(st), err
+}
+
+func ReadRootKeyProof(msg *capnp.Message) (KeyProof, error) {
+	root, err := msg.Root()
+	return KeyProof(root.Struct()), err
+}
+
+func (s KeyProof) String() string {
+	str, _ := text.Marshal(0xdc91b2b6c6b6a679, capnp.Struct(s))
+	return str
+}
+
+func (s KeyProof) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (KeyProof) DecodeFromPtr(p capnp.Ptr) KeyProof {
+	return KeyProof(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s KeyProof) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s KeyProof) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s KeyProof) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s KeyProof) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s KeyProof) Entry() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s KeyProof) HasEntry() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s KeyProof) SetEntry(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+func (s KeyProof) Index() uint64 {
+	return capnp.Struct(s).Uint64(0)
+}
+
+func (s KeyProof) SetIndex(v uint64) {
+	capnp.Struct(s).SetUint64(0, v)
+}
+
+func (s KeyProof) Inclusion() (capnp.DataList, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return capnp.DataList(p.List()), err
+}
+
+func (s KeyProof) HasInclusion() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s KeyProof) SetInclusion(v capnp.DataList) error {
+	return capnp.Struct(s).SetPtr(1, v.ToPtr())
+}
+
+// NewInclusion sets the inclusion field to a newly
+// allocated capnp.DataList, preferring placement in s's segment.
+func (s KeyProof) NewInclusion(n int32) (capnp.DataList, error) {
+	l, err := capnp.NewDataList(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return capnp.DataList{}, err
+	}
+	err = capnp.Struct(s).SetPtr(1, l.ToPtr())
+	return l, err
+}
+func (s KeyProof) Head() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(2)
+	return []byte(p.Data()), err
+}
+
+func (s KeyProof) HasHead() bool {
+	return capnp.Struct(s).HasPtr(2)
+}
+
+func (s KeyProof) SetHead(v []byte) error {
+	return capnp.Struct(s).SetData(2, v)
+}
+
+func (s KeyProof) Consistency() (capnp.DataList, error) {
+	p, err := capnp.Struct(s).Ptr(3)
+	return capnp.DataList(p.List()), err
+}
+
+func (s KeyProof) HasConsistency() bool {
+	return capnp.Struct(s).HasPtr(3)
+}
+
+func (s KeyProof) SetConsistency(v capnp.DataList) error {
+	return capnp.Struct(s).SetPtr(3, v.ToPtr())
+}
+
+// NewConsistency sets the consistency field to a newly
+// allocated capnp.DataList, preferring placement in s's segment.
+func (s KeyProof) NewConsistency(n int32) (capnp.DataList, error) {
+	l, err := capnp.NewDataList(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return capnp.DataList{}, err
+	}
+	err = capnp.Struct(s).SetPtr(3, l.ToPtr())
+	return l, err
+}
+
+// KeyProof_List is a list of KeyProof.
+type KeyProof_List = capnp.StructList[KeyProof]
+
+// NewKeyProof creates a new list of KeyProof.
+func NewKeyProof_List(s *capnp.Segment, sz int32) (KeyProof_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 4}, sz)
+	return capnp.StructList[KeyProof](l), err
+}
+
+// KeyProof_Future is a wrapper for a KeyProof promised by a client call.
+type KeyProof_Future struct{ *capnp.Future }
+
+func (f KeyProof_Future) Struct() (KeyProof, error) {
+	p, err := f.Future.Ptr()
+	return KeyProof(p.Struct()), err
+}
+
+type KtEvidence capnp.Struct
+
+// KtEvidence_TypeID is the unique identifier for the type KtEvidence.
+const KtEvidence_TypeID = 0xf7b75c195fa8f2ed
+
+func NewKtEvidence(s *capnp.Segment) (KtEvidence, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 5})
+	return KtEvidence(st), err
+}
+
+func NewRootKtEvidence(s *capnp.Segment) (KtEvidence, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 5})
+	return KtEvidence(st), err
+}
+
+func ReadRootKtEvidence(msg *capnp.Message) (KtEvidence, error) {
+	root, err := msg.Root()
+	return KtEvidence(root.Struct()), err
+}
+
+func (s KtEvidence) String() string {
+	str, _ := text.Marshal(0xf7b75c195fa8f2ed, capnp.Struct(s))
+	return str
+}
+
+func (s KtEvidence) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (KtEvidence) DecodeFromPtr(p capnp.Ptr) KtEvidence {
+	return KtEvidence(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s KtEvidence) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s KtEvidence) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s KtEvidence) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s KtEvidence) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s KtEvidence) First() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s KtEvidence) HasFirst() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s KtEvidence) SetFirst(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+func (s KtEvidence) Second() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return []byte(p.Data()), err
+}
+
+func (s KtEvidence) HasSecond() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s KtEvidence) SetSecond(v []byte) error {
+	return capnp.Struct(s).SetData(1, v)
+}
+
+func (s KtEvidence) Reason() (string, error) {
+	p, err := capnp.Struct(s).Ptr(2)
+	return p.Text(), err
+}
+
+func (s KtEvidence) HasReason() bool {
+	return capnp.Struct(s).HasPtr(2)
+}
+
+func (s KtEvidence) ReasonBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(2)
+	return p.TextBytes(), err
+}
+
+func (s KtEvidence) SetReason(v string) error {
+	return capnp.Struct(s).SetText(2, v)
+}
+
+func (s KtEvidence) Domain() (string, error) {
+	p, err := capnp.Struct(s).Ptr(3)
+	return p.Text(), err
+}
+
+func (s KtEvidence) HasDomain() bool {
+	return capnp.Struct(s).HasPtr(3)
+}
+
+func (s KtEvidence) DomainBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(3)
+	return p.TextBytes(), err
+}
+
+func (s KtEvidence) SetDomain(v string) error {
+	return capnp.Struct(s).SetText(3, v)
+}
+
+func (s KtEvidence) FoundMillis() int64 {
+	return int64(capnp.Struct(s).Uint64(0))
+}
+
+func (s KtEvidence) SetFoundMillis(v int64) {
+	capnp.Struct(s).SetUint64(0, uint64(v))
+}
+
+func (s KtEvidence) ReportedBy() (string, error) {
+	p, err := capnp.Struct(s).Ptr(4)
+	return p.Text(), err
+}
+
+func (s KtEvidence) HasReportedBy() bool {
+	return capnp.Struct(s).HasPtr(4)
+}
+
+func (s KtEvidence) ReportedByBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(4)
+	return p.TextBytes(), err
+}
+
+func (s KtEvidence) SetReportedBy(v string) error {
+	return capnp.Struct(s).SetText(4, v)
+}
+
+// KtEvidence_List is a list of KtEvidence.
+type KtEvidence_List = capnp.StructList[KtEvidence]
+
+// NewKtEvidence creates a new list of KtEvidence.
+func NewKtEvidence_List(s *capnp.Segment, sz int32) (KtEvidence_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 5}, sz)
+	return capnp.StructList[KtEvidence](l), err
+}
+
+// KtEvidence_Future is a wrapper for a KtEvidence promised by a client call.
+type KtEvidence_Future struct{ *capnp.Future }
+
+func (f KtEvidence_Future) Struct() (KtEvidence, error) {
+	p, err := f.Future.Ptr()
+	return KtEvidence(p.Struct()), err
+}
+
 type LinkRequest capnp.Struct
 
 // LinkRequest_TypeID is the unique identifier for the type LinkRequest.
@@ -6193,12 +7380,12 @@ type Health capnp.Struct
 const Health_TypeID = 0xe3a9d6b4c8f2a1d7
 
 func NewHealth(s *capnp.Segment) (Health, error) {
-	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 8})
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 10})
 	return Health(st), err
 }
 
 func NewRootHealth(s *capnp.Segment) (Health, error) {
-	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 8})
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 10})
 	return Health(st), err
 }
 
@@ -6396,12 +7583,49 @@ func (s Health) SetMdnsInstance(v string) error {
 	return capnp.Struct(s).SetText(7, v)
 }
 
+func (s Health) KtHead() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(8)
+	return []byte(p.Data()), err
+}
+
+func (s Health) HasKtHead() bool {
+	return capnp.Struct(s).HasPtr(8)
+}
+
+func (s Health) SetKtHead(v []byte) error {
+	return capnp.Struct(s).SetData(8, v)
+}
+
+func (s Health) KtEvidence() (KtEvidence_List, error) {
+	p, err := capnp.Struct(s).Ptr(9)
+	return KtEvidence_List(p.List()), err
+}
+
+func (s Health) HasKtEvidence() bool {
+	return capnp.Struct(s).HasPtr(9)
+}
+
+func (s Health) SetKtEvidence(v KtEvidence_List) error {
+	return capnp.Struct(s).SetPtr(9, v.ToPtr())
+}
+
+// NewKtEvidence sets the ktEvidence field to a newly
+// allocated KtEvidence_List, preferring placement in s's segment.
+func (s Health) NewKtEvidence(n int32) (KtEvidence_List, error) {
+	l, err := NewKtEvidence_List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return KtEvidence_List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(9, l.ToPtr())
+	return l, err
+}
+
 // Health_List is a list of Health.
 type Health_List = capnp.StructList[Health]
 
 // NewHealth creates a new list of Health.
 func NewHealth_List(s *capnp.Segment, sz int32) (Health_List, error) {
-	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 8}, sz)
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 10}, sz)
 	return capnp.StructList[Health](l), err
 }
 
@@ -6729,12 +7953,12 @@ type PublishedKeys capnp.Struct
 const PublishedKeys_TypeID = 0xc55554f7f80f0f3c
 
 func NewPublishedKeys(s *capnp.Segment) (PublishedKeys, error) {
-	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 6})
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 7})
 	return PublishedKeys(st), err
 }
 
 func NewRootPublishedKeys(s *capnp.Segment) (PublishedKeys, error) {
-	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 6})
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 7})
 	return PublishedKeys(st), err
 }
 
@@ -6856,12 +8080,36 @@ func (s PublishedKeys) SetDeviceList(v []byte) error {
 	return capnp.Struct(s).SetData(5, v)
 }
 
+func (s PublishedKeys) Transparency() (KeyProof, error) {
+	p, err := capnp.Struct(s).Ptr(6)
+	return KeyProof(p.Struct()), err
+}
+
+func (s PublishedKeys) HasTransparency() bool {
+	return capnp.Struct(s).HasPtr(6)
+}
+
+func (s PublishedKeys) SetTransparency(v KeyProof) error {
+	return capnp.Struct(s).SetPtr(6, capnp.Struct(v).ToPtr())
+}
+
+// NewTransparency sets the transparency field to a newly
+// allocated KeyProof struct, preferring placement in s's segment.
+func (s PublishedKeys) NewTransparency() (KeyProof, error) {
+	ss, err := NewKeyProof(capnp.Struct(s).Segment())
+	if err != nil {
+		return KeyProof{}, err
+	}
+	err = capnp.Struct(s).SetPtr(6, capnp.Struct(ss).ToPtr())
+	return ss, err
+}
+
 // PublishedKeys_List is a list of PublishedKeys.
 type PublishedKeys_List = capnp.StructList[PublishedKeys]
 
 // NewPublishedKeys creates a new list of PublishedKeys.
 func NewPublishedKeys_List(s *capnp.Segment, sz int32) (PublishedKeys_List, error) {
-	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 6}, sz)
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 7}, sz)
 	return capnp.StructList[PublishedKeys](l), err
 }
 
@@ -6871,6 +8119,9 @@ type PublishedKeys_Future struct{ *capnp.Future }
 func (f PublishedKeys_Future) Struct() (PublishedKeys, error) {
 	p, err := f.Future.Ptr()
 	return PublishedKeys(p.Struct()), err
+}
+func (p PublishedKeys_Future) Transparency() KeyProof_Future {
+	return KeyProof_Future{Future: p.Future.Field(6, nil)}
 }
 
 type Envelope capnp.Struct
