@@ -127,7 +127,13 @@ interface FederationService @0xa4c6f1e2b3d59871 {
   # evidence of misbehaving logs it has found (docs/kt.md).
   ktGossip @11 (heads :List(Data)) -> (heads :List(Data), evidence :List(Node.KtEvidence));
 
-  # Files (docs/files.md) take the next ordinals, from @12.
+  # ktConsistency returns the callee's latest signed tree head and the
+  # consistency proof from tree size `first` to `second` (0: to that
+  # head), for a node that holds two heads of the callee's log and checks
+  # that they belong to one append-only log (docs/kt.md).
+  ktConsistency @12 (first :UInt64, second :UInt64) -> (proof :List(Data), head :Data);
+
+  # Files (docs/files.md) take the next ordinals, from @13.
 }
 
 # ForwardOutcome is what the callee of forward did with an envelope.
