@@ -41,9 +41,23 @@ type Config struct {
 	// DeviceName names this machine's device when it becomes one
 	// (register, link, recover); empty means DefaultDeviceName.
 	DeviceName string
+	// Alarms is told what key transparency found wrong (client.Alarm): a
+	// foreign key or device in the account's own log entry, or evidence
+	// of a lying log, on every device of the account as it connects. Nil
+	// passes the alarm's text to Notices.
+	Alarms func(client.Alarm)
 	// PQOnly makes the chat engine publish post-quantum KeyPackages only
 	// and refuse classic groups (chat.Options.PQOnly).
 	PQOnly bool
+}
+
+// alarm tells Alarms, else Notices, of al.
+func (cfg *Config) alarm(al client.Alarm) {
+	if cfg.Alarms != nil {
+		cfg.Alarms(al)
+		return
+	}
+	cfg.notice("%s", al.Text())
 }
 
 func (cfg *Config) notice(format string, args ...any) {
@@ -243,10 +257,14 @@ func openSession(ctx context.Context, cfg Config, au *authed, st *client.State) 
 			client.CAFingerprints(st.CommunityCA), cur.Server)
 	}
 	st.SessionToken, st.SessionExpires = au.sess.Token, au.sess.Expires
+	if st.KT == nil {
+		st.KT = &client.KTBook{}
+	}
 	s := &Session{
 		cfg:       cfg,
 		c:         au.c,
-		acct:      &client.Account{Client: au.c, Domain: cur.Domain, User: cur.User, Keys: keys, AccountKey: acctKey, List: list, Known: st.Contacts, KnownLists: st.ContactLists, CommunityCA: st.CommunityCA},
+		acct:      &client.Account{Client: au.c, Domain: cur.Domain, User: cur.User, Keys: keys, AccountKey: acctKey, List: list, Known: st.Contacts, KnownLists: st.ContactLists, CommunityCA: st.CommunityCA,
+			KT: st.KT, Alarms: cfg.alarm},
 		state:     st,
 		exportKey: au.exportKey,
 		cur:       cur,
@@ -256,9 +274,10 @@ func openSession(ctx context.Context, cfg Config, au *authed, st *client.State) 
 		if err := s.migrate(ctx); err != nil {
 			return nil, err
 		}
-	} else if err := s.refreshOwnList(ctx); err != nil {
+	} else if err := s.refreshOwnList(ctx, au.c); err != nil {
 		return nil, err
 	}
+	s.acct.GossipOn(ctx, au.c)
 	if err := s.useDevice(ctx, au.c); err != nil {
 		return nil, err
 	}
@@ -283,6 +302,25 @@ func (s *Session) useDevice(ctx context.Context, c *client.Client) error {
 		}
 		return err
 	}
+	return nil
+}
+
+// connected readies c, a new connection of a follower: it binds c to
+// this device's queue, checks the account's own key transparency entry
+// (self-monitoring) and hands the node the heads the account holds.
+func (s *Session) connected(ctx context.Context, c *client.Client) error {
+	if err := s.useDevice(ctx, c); err != nil {
+		return err
+	}
+	if s.state.Migrated() {
+		// Only the alarms matter here: the follower's goroutine leaves
+		// the saved list to the Session's own (login, Devices). A check
+		// that fails is told, and following goes on.
+		if _, _, err := s.acct.MonitorSelf(ctx, c, s.acct.List); err != nil {
+			s.cfg.notice("checking your own keys in the node's key transparency log: %v", err)
+		}
+	}
+	s.acct.GossipOn(ctx, c)
 	return nil
 }
 
@@ -406,7 +444,8 @@ func (s *Session) FollowOptions(server string, first *client.Client) client.Foll
 		},
 		// Every new connection reads this device's queue, resumed or
 		// logged in again; a device removed meanwhile stops following.
-		Ready: s.useDevice,
+		// Each also checks the account's own log entry and gossips.
+		Ready: s.connected,
 	}
 }
 
