@@ -261,9 +261,9 @@ func openSession(ctx context.Context, cfg Config, au *authed, st *client.State) 
 		st.KT = &client.KTBook{}
 	}
 	s := &Session{
-		cfg:       cfg,
-		c:         au.c,
-		acct:      &client.Account{Client: au.c, Domain: cur.Domain, User: cur.User, Keys: keys, AccountKey: acctKey, List: list, Known: st.Contacts, KnownLists: st.ContactLists, CommunityCA: st.CommunityCA,
+		cfg: cfg,
+		c:   au.c,
+		acct: &client.Account{Client: au.c, Domain: cur.Domain, User: cur.User, Keys: keys, AccountKey: acctKey, List: list, Known: st.Contacts, KnownLists: st.ContactLists, CommunityCA: st.CommunityCA,
 			KT: st.KT, Alarms: cfg.alarm},
 		state:     st,
 		exportKey: au.exportKey,
