@@ -117,13 +117,12 @@ func SelfAlarms(addr string, ownIdentity []byte, known *identity.DeviceList, p P
 	}
 	seen := map[identity.DeviceID]bool{}
 	for _, d := range known.Devices {
-		seen[identity.DeviceIDOf(d.IdentityKey)] = true
+		seen[d.ID] = true
 	}
 	var out []Alarm
 	for _, d := range p.Devices {
-		id := identity.DeviceIDOf(d.IdentityKey)
-		if !seen[id] {
-			out = append(out, Alarm{Kind: AlarmForeignDevice, Address: addr, Device: fmt.Sprintf("%q (%s)", d.Name, id)})
+		if !seen[d.ID] {
+			out = append(out, Alarm{Kind: AlarmForeignDevice, Address: addr, Device: fmt.Sprintf("%q (%s)", d.Name, d.ID)})
 		}
 	}
 	return out
