@@ -174,20 +174,21 @@ func (a *Account) ktBook() *KTBook {
 // of the kept head of pa's domain's log, and checks the answer's proof.
 func (a *Account) resolveChecked(ctx context.Context, c *Client, pa protocol.Address, lookup string) (protocol.PublishedKeys, error) {
 	book := a.ktBook()
-	ans, err := c.resolveWithProof(ctx, lookup, book.knownSize(pa.Domain))
+	k, err := c.resolveKnown(ctx, lookup, book.knownSize(pa.Domain))
 	if err != nil {
 		return protocol.PublishedKeys{}, err
 	}
-	if err := a.checkProof(ctx, pa, ans); err != nil {
+	if err := a.checkProof(ctx, pa, k); err != nil {
 		return protocol.PublishedKeys{}, &KeyRefusedError{Address: pa.String(), Domain: pa.Domain, Err: err}
 	}
-	return ans.PublishedKeys, nil
+	return k, nil
 }
 
-// checkProof checks ans's transparency proof for pa and, when it holds,
-// keeps its head as the latest accepted of pa's domain.
-func (a *Account) checkProof(ctx context.Context, pa protocol.Address, ans keysAnswer) error {
-	p := ans.Proof
+// checkProof checks the transparency proof of k, keys answered for pa,
+// and, when it holds, keeps its head as the latest accepted of pa's
+// domain.
+func (a *Account) checkProof(ctx context.Context, pa protocol.Address, k protocol.PublishedKeys) error {
+	p := k.Transparency
 	if p == nil {
 		return fmt.Errorf("%w: the answer carries no proof", ErrKeyNotInLog)
 	}
@@ -201,7 +202,7 @@ func (a *Account) checkProof(ctx context.Context, pa protocol.Address, ans keysA
 	if err != nil {
 		return err
 	}
-	if err := CheckEntry(pa.String(), ans.PublishedKeys, p, sh); err != nil {
+	if err := CheckEntry(pa.String(), k, p, sh); err != nil {
 		return err
 	}
 	next := KTHead{Head: p.Head, Key: pin}
@@ -264,7 +265,7 @@ func (a *Account) checkSigner(ctx context.Context, domain string, sh kt.SignedHe
 // the log whose head is sh: the entry parses, is addr's, not a deletion,
 // has k's account key and keys hash, and its inclusion proof leads to
 // sh's root. Who signed sh is the caller's check.
-func CheckEntry(addr string, k protocol.PublishedKeys, proof *KeyProof, sh kt.SignedHead) error {
+func CheckEntry(addr string, k protocol.PublishedKeys, proof *protocol.KeyProof, sh kt.SignedHead) error {
 	e, err := kt.ParseEntry(proof.Entry)
 	if err != nil {
 		return fmt.Errorf("%w: entry: %w", ErrKeyNotInLog, err)

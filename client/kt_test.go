@@ -86,7 +86,7 @@ func hashes(h []kt.Hash) [][]byte {
 
 // answer is the node's resolve answer for addr with its proof, the
 // consistency proof from knownSize.
-func (l *testLog) answer(addr string, knownSize uint64) keysAnswer {
+func (l *testLog) answer(addr string, knownSize uint64) protocol.PublishedKeys {
 	l.t.Helper()
 	i := l.index[addr]
 	incl, err := kt.InclusionProof(l.tree, i, l.tree.Size())
@@ -99,8 +99,9 @@ func (l *testLog) answer(addr string, knownSize uint64) keysAnswer {
 			l.t.Fatal(err)
 		}
 	}
-	return keysAnswer{PublishedKeys: l.keys[addr], Proof: &KeyProof{Entry: l.entries[i], Index: i, Inclusion: hashes(incl),
-		Head: l.head().Marshal(), Consistency: hashes(cons)}}
+	k := l.keys[addr]
+	k.Transparency = &protocol.KeyProof{Entry: l.entries[i], Index: i, Inclusion: hashes(incl), Head: l.head().Marshal(), Consistency: hashes(cons)}
+	return k
 }
 
 func address(t *testing.T, s string) protocol.Address {
@@ -147,51 +148,51 @@ func TestAnswersThatTheLogDoesNotBackAreRefused(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		// bend changes a good answer (for alice, knownSize 6) of log l.
-		bend func(l *testLog, ans *keysAnswer)
+		bend func(l *testLog, ans *protocol.PublishedKeys)
 		want error
 	}{
-		{"an answer without a proof", func(l *testLog, ans *keysAnswer) { ans.Proof = nil }, ErrKeyNotInLog},
-		{"a tampered inclusion proof", func(l *testLog, ans *keysAnswer) { ans.Proof.Inclusion[1][5] ^= 1 }, ErrKeyNotInLog},
-		{"an inclusion proof with a hash cut short", func(l *testLog, ans *keysAnswer) {
-			ans.Proof.Inclusion[0] = ans.Proof.Inclusion[0][:31]
+		{"an answer without a proof", func(l *testLog, ans *protocol.PublishedKeys) { ans.Transparency = nil }, ErrKeyNotInLog},
+		{"a tampered inclusion proof", func(l *testLog, ans *protocol.PublishedKeys) { ans.Transparency.Inclusion[1][5] ^= 1 }, ErrKeyNotInLog},
+		{"an inclusion proof with a hash cut short", func(l *testLog, ans *protocol.PublishedKeys) {
+			ans.Transparency.Inclusion[0] = ans.Transparency.Inclusion[0][:31]
 		}, ErrKeyNotInLog},
-		{"the proof of another address's entry", func(l *testLog, ans *keysAnswer) {
+		{"the proof of another address's entry", func(l *testLog, ans *protocol.PublishedKeys) {
 			bob := l.answer("user4@n1.mesh", 6)
-			ans.Proof = bob.Proof
+			ans.Transparency = bob.Transparency
 		}, ErrKeyNotInLog},
-		{"keys other than the entry's", func(l *testLog, ans *keysAnswer) {
+		{"keys other than the entry's", func(l *testLog, ans *protocol.PublishedKeys) {
 			ans.HPKEKey = randomKeys().HPKEKey
 		}, ErrKeyNotInLog},
-		{"another account key than the entry's", func(l *testLog, ans *keysAnswer) {
+		{"another account key than the entry's", func(l *testLog, ans *protocol.PublishedKeys) {
 			ans.AccountKey = randomKeys().AccountKey
 		}, ErrKeyNotInLog},
-		{"the right entry at another index", func(l *testLog, ans *keysAnswer) { ans.Proof.Index++ }, ErrKeyNotInLog},
-		{"an entry that does not parse", func(l *testLog, ans *keysAnswer) { ans.Proof.Entry = ans.Proof.Entry[:20] }, ErrKeyNotInLog},
-		{"a head signed by another node key", func(l *testLog, ans *keysAnswer) {
+		{"the right entry at another index", func(l *testLog, ans *protocol.PublishedKeys) { ans.Transparency.Index++ }, ErrKeyNotInLog},
+		{"an entry that does not parse", func(l *testLog, ans *protocol.PublishedKeys) { ans.Transparency.Entry = ans.Transparency.Entry[:20] }, ErrKeyNotInLog},
+		{"a head signed by another node key", func(l *testLog, ans *protocol.PublishedKeys) {
 			other := newTestLog(l.t, l.domain, nil, nil)
 			other.tree, other.entries, other.keys, other.index = l.tree, l.entries, l.keys, l.index
-			ans.Proof.Head = other.head().Marshal()
+			ans.Transparency.Head = other.head().Marshal()
 		}, ErrHeadSigner},
-		{"a head of another domain's log", func(l *testLog, ans *keysAnswer) {
+		{"a head of another domain's log", func(l *testLog, ans *protocol.PublishedKeys) {
 			other := newTestLog(l.t, "n2.mesh", nil, l.key)
 			other.tree = l.tree
-			ans.Proof.Head = other.head().Marshal()
+			ans.Transparency.Head = other.head().Marshal()
 		}, ErrHeadSigner},
-		{"a head whose signature is broken", func(l *testLog, ans *keysAnswer) {
+		{"a head whose signature is broken", func(l *testLog, ans *protocol.PublishedKeys) {
 			sh := l.head()
 			sh.Signature[0] ^= 1
-			ans.Proof.Head = sh.Marshal()
+			ans.Transparency.Head = sh.Marshal()
 		}, ErrHeadSigner},
-		{"a head from the future", func(l *testLog, ans *keysAnswer) {
+		{"a head from the future", func(l *testLog, ans *protocol.PublishedKeys) {
 			sh, err := kt.SignHead(kt.Head{Domain: l.domain, Size: l.tree.Size(), Root: l.tree.Root(),
 				TimeMillis: time.Now().Add(time.Hour).UnixMilli()}, l.key, nil)
 			if err != nil {
 				l.t.Fatal(err)
 			}
-			ans.Proof.Head = sh.Marshal()
+			ans.Transparency.Head = sh.Marshal()
 		}, ErrHeadSigner},
-		{"a tampered consistency proof", func(l *testLog, ans *keysAnswer) { ans.Proof.Consistency[0][0] ^= 1 }, ErrLogInconsistent},
-		{"no consistency proof from the kept head", func(l *testLog, ans *keysAnswer) { ans.Proof.Consistency = nil }, ErrLogInconsistent},
+		{"a tampered consistency proof", func(l *testLog, ans *protocol.PublishedKeys) { ans.Transparency.Consistency[0][0] ^= 1 }, ErrLogInconsistent},
+		{"no consistency proof from the kept head", func(l *testLog, ans *protocol.PublishedKeys) { ans.Transparency.Consistency = nil }, ErrLogInconsistent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := newTestLog(t, "n1.mesh", nil, nil)

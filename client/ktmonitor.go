@@ -47,7 +47,7 @@ type Alarm struct {
 	// Evidence is the node's evidence (AlarmEvidence), and Verified
 	// whether this client checked both heads' signatures and found them
 	// a fork; "inconsistent" evidence is the reporting node's word.
-	Evidence *Evidence
+	Evidence *protocol.KTEvidence
 	Verified bool
 }
 
@@ -133,16 +133,16 @@ func SelfAlarms(addr string, ownIdentity []byte, known *identity.DeviceList, p P
 // account has not seen in this run. A node that cannot gossip (it
 // predates key transparency, or is busy) is not an error for the caller:
 // gossip is best effort, and the answer's evidence is what matters.
-func (a *Account) Gossip(ctx context.Context) []Evidence { return a.GossipOn(ctx, a.Client) }
+func (a *Account) Gossip(ctx context.Context) []protocol.KTEvidence { return a.GossipOn(ctx, a.Client) }
 
 // GossipOn is Gossip over the connection c.
-func (a *Account) GossipOn(ctx context.Context, c *Client) []Evidence {
+func (a *Account) GossipOn(ctx context.Context, c *Client) []protocol.KTEvidence {
 	heads := a.ktBook().Heads()
 	ev, err := c.KTGossip(ctx, heads)
 	if err != nil {
 		return nil
 	}
-	var fresh []Evidence
+	var fresh []protocol.KTEvidence
 	for _, e := range ev {
 		id := sha256.Sum256(append(append([]byte(e.Reason+"\x00"), e.First...), e.Second...))
 		a.mu.Lock()
@@ -167,7 +167,7 @@ func (a *Account) GossipOn(ctx context.Context, c *Client) []Evidence {
 // heads' own signatures make the node that signed them unable to deny
 // them. Evidence of another reason returns an error: only the node
 // reporting it holds the failed proof.
-func CheckEvidence(e Evidence) error {
+func CheckEvidence(e protocol.KTEvidence) error {
 	a, err := kt.ParseSignedHead(e.First)
 	if err != nil {
 		return err
