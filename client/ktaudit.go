@@ -92,10 +92,11 @@ func (a *Auditor) Run(ctx context.Context) (*AuditReport, error) {
 		return nil, err
 	}
 	sh, err := kt.ParseSignedHead(raw)
-	if err != nil {
-		return nil, fmt.Errorf("%w: the node's head: %w", ErrAuditFailed, err)
-	}
 	r := &AuditReport{Head: sh, Addresses: map[string][]AuditEntry{}}
+	if err != nil {
+		r.problem(-1, "", "the node's head does not parse: %v", err)
+		return r, fmt.Errorf("%w: %s", ErrAuditFailed, r.Problems[0].Reason)
+	}
 	if err := sh.Verify(); err != nil {
 		r.problem(-1, "", "the head's signature does not verify: %v", err)
 		return r, fmt.Errorf("%w: %s", ErrAuditFailed, r.Problems[0].Reason)
