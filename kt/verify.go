@@ -7,9 +7,10 @@ import "fmt"
 // A proof that does not verify is ErrProof; an index at or past size or a
 // proof longer than MaxProof is ErrRange.
 //
-// The proof binds the leaf and its index to root; it does not bind size
-// (sizes whose paths have the same shape share proofs, as the RFC's
-// algorithm has it). Take size and root from one verified SignedHead.
+// The proof binds the leaf to root, and its index only together with the
+// true size: sizes whose paths have the same shape share proofs (the path
+// of leaf 6 of 7 reads as that of leaf 5 of 6), as the RFC's algorithm has
+// it. Take size and root from one verified SignedHead, never from elsewhere.
 func VerifyInclusion(leaf Hash, index, size uint64, proof []Hash, root Hash) error {
 	if index >= size {
 		return fmt.Errorf("%w: leaf %d of a tree of %d", ErrRange, index, size)

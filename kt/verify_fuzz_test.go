@@ -40,9 +40,9 @@ func bytesOf(h []Hash) []byte {
 
 // FuzzVerifyInclusion feeds VerifyInclusion a leaf, claimed index and size,
 // the root of some size, and any proof. It must never panic, must refuse
-// with a typed error, and may accept only the true proof of the leaf at its
-// true index against a root of a tree that holds it there: anything else
-// it accepts would be a SHA-256 collision.
+// with a typed error, and may accept only the true path of a leaf the
+// root's tree holds, at its true index when the size is the root's: anything
+// else it accepts would be a SHA-256 collision.
 func FuzzVerifyInclusion(f *testing.F) {
 	m, _ := fuzzTree()
 	for _, c := range [][2]uint64{{0, 1}, {3, 7}, {6, 7}, {100, 300}, {255, 256}} {
@@ -76,16 +76,18 @@ func FuzzVerifyInclusion(f *testing.F) {
 			}
 			return
 		}
-		// The RFC's verifier binds the leaf and its index to the root, not
-		// the size: sizes whose paths have the same shape share a proof
-		// (leaf 0 of 3 and of 4). The signed head binds the size. So what
-		// an acceptance may claim is only what is true of the real tree.
-		if uint64(leaf) != index || index >= rootSize {
+		// The RFC's verifier binds the leaf to the root; the index only
+		// together with the true size, which the signed head binds: sizes
+		// whose paths have the same shape share proofs (leaf 0 of 3 and of
+		// 4; leaf 6 of 7 reads as leaf 5 of 6). So an acceptance may claim
+		// only what is true of the real tree: the leaf is in it, by its
+		// true path, and at the claimed index when the size is the real one.
+		if uint64(leaf) >= rootSize || size == rootSize && uint64(leaf) != index {
 			t.Fatalf("accepted leaf %d at index %d (size %d) against the root of %d", leaf, index, size, rootSize)
 		}
-		want, err := InclusionProof(m, index, rootSize)
+		want, err := InclusionProof(m, uint64(leaf), rootSize)
 		if err != nil || !equalHashes(p, want) {
-			t.Fatalf("accepted a proof for leaf %d against the root of %d that is not the true one", index, rootSize)
+			t.Fatalf("accepted a proof for leaf %d against the root of %d that is not the true one", leaf, rootSize)
 		}
 	})
 }
