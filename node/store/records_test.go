@@ -46,6 +46,8 @@ var decoders = []struct {
 		func(b []byte) error { _, err := decodeKeys(b); return err }},
 	{"keys with devices", encodeKeys(sampleDeviceKeys), len(encodeKeys(sampleDeviceKeys)),
 		func(b []byte) error { _, err := decodeKeys(b); return err }},
+	{"kt address", encodeKTAddr(ktAddr{index: 7, seq: 3, day: 20000, count: 2}), 22,
+		func(b []byte) error { _, err := decodeKTAddr(b); return err }},
 	{"devices", mustEncodeDevices(sampleDevices), len(mustEncodeDevices(sampleDevices)),
 		func(b []byte) error { _, err := decodeDevices(b); return err }},
 	{"message", encodeMessage(sampleMessage), messageHeader,
