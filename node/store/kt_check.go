@@ -19,6 +19,23 @@ import (
 // for an address with no keys); every account with keys has one. A store
 // that keeps no log (no head) must have no leaves.
 func checkKT(tx *bolt.Tx) error {
+	n := 0
+	err := tx.Bucket(bucketKTEvidence).ForEach(func(k, v []byte) error {
+		n++
+		if len(k) != 16 {
+			return fmt.Errorf("kt evidence key %x malformed", k)
+		}
+		if _, err := decodeKTEvidence(v); err != nil {
+			return fmt.Errorf("kt evidence %x: %w", k, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if n > MaxKTEvidence {
+		return fmt.Errorf("%d pieces of kt evidence kept, at most %d", n, MaxKTEvidence)
+	}
 	leaves := tx.Bucket(bucketKTLeaves)
 	headRaw := tx.Bucket(bucketKTMeta).Get(keyKTHead)
 	if headRaw == nil {
@@ -29,7 +46,7 @@ func checkKT(tx *bolt.Tx) error {
 	}
 	mem := kt.NewMemory()
 	latest := map[string]uint64{}
-	err := leaves.ForEach(func(k, v []byte) error {
+	err = leaves.ForEach(func(k, v []byte) error {
 		if len(k) != 8 || binary.BigEndian.Uint64(k) != mem.Size() {
 			return fmt.Errorf("kt leaf key %x out of order at size %d", k, mem.Size())
 		}

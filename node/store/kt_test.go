@@ -492,3 +492,35 @@ func BenchmarkRegistrationWithKT(b *testing.B) {
 		})
 	}
 }
+
+func TestEvidenceIsKeptOnceNewestFirstAndBounded(t *testing.T) {
+	s := openTest(t, ktOptions())
+	ev := func(i int) protocol.KTEvidence {
+		return protocol.KTEvidence{First: []byte(fmt.Sprintf("a%d", i)), Second: []byte(fmt.Sprintf("b%d", i)),
+			Reason: "fork", Domain: "n2.mesh", Found: t0.Add(time.Duration(i) * time.Second), ReportedBy: ktTestDomain}
+	}
+	for i := range MaxKTEvidence + 5 {
+		added, err := s.AddKTEvidence(ev(i))
+		if err != nil || !added {
+			t.Fatalf("evidence %d: %v, %v", i, added, err)
+		}
+	}
+	swapped := ev(MaxKTEvidence)
+	swapped.First, swapped.Second = swapped.Second, swapped.First
+	if added, err := s.AddKTEvidence(swapped); err != nil || added {
+		t.Errorf("the same two heads again: added %v, %v", added, err)
+	}
+	got, err := s.KTEvidence(1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != MaxKTEvidence {
+		t.Fatalf("%d pieces kept, want %d", len(got), MaxKTEvidence)
+	}
+	if want := ev(MaxKTEvidence + 4); string(got[0].First) != string(want.First) || !got[0].Found.Equal(want.Found) || got[0].ReportedBy != ktTestDomain {
+		t.Errorf("newest is %+v, want %+v", got[0], want)
+	}
+	if last := got[len(got)-1]; string(last.First) != "a5" {
+		t.Errorf("oldest kept is %s, want a5", last.First)
+	}
+}
