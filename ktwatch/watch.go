@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -38,7 +39,10 @@ type OwnLog interface {
 }
 
 // ConsistencyFunc asks the node of domain for the consistency proof of its
-// log from tree size first to second (federation ktConsistency).
+// log from tree size first to second (federation ktConsistency). An error
+// that wraps protocol.ErrBadRequest is the node's own refusal (it has no
+// such sizes), which proves as much as a proof that fails; any other
+// error leaves the heads unjudged.
 type ConsistencyFunc func(ctx context.Context, domain string, first, second uint64) (proof [][]byte, err error)
 
 // Config configures a Watch.
@@ -233,11 +237,17 @@ func (w *Watch) Observe(ctx context.Context, raw []byte) error {
 	}
 	if consistency != nil && small.Size > 0 {
 		proof, err := consistency(ctx, sh.Domain, small.Size, large.Size)
-		if err != nil {
-			// The domain's node is out of reach or refuses: the
-			// heads stay unjudged and the newer is kept.
+		switch {
+		case errors.Is(err, protocol.ErrBadRequest):
+			// The domain's node says it has no such sizes: it
+			// signed a head of a log it no longer has.
+			w.found(smallRaw, largeRaw, kt.ReasonInconsistent, sh.Domain)
+			return nil
+		case err != nil:
+			// The domain's node is out of reach: the heads stay
+			// unjudged and the newer is kept.
 			w.cfg.Log.Debug("kt: no consistency proof", "domain", sh.Domain, "first", small.Size, "second", large.Size, "err", err)
-		} else if err := kt.VerifyConsistency(small.Size, large.Size, small.Root, large.Root, toHashes(proof)); err != nil {
+		case kt.VerifyConsistency(small.Size, large.Size, small.Root, large.Root, toHashes(proof)) != nil:
 			w.found(smallRaw, largeRaw, kt.ReasonInconsistent, sh.Domain)
 			return nil
 		}
