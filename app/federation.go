@@ -65,6 +65,9 @@ func (n *Node) newFederation(cfg config.Node) (*federation.Manager, error) {
 			caDER = append(caDER, b.Bytes)
 		}
 	}
+	if n.kt, err = n.newKTWatch(cfg, roots); err != nil {
+		return nil, err
+	}
 	m, err := federation.New(federation.Config{
 		Domain:   cfg.Domain,
 		NodeID:   n.key.ID(),
@@ -77,6 +80,8 @@ func (n *Node) newFederation(cfg config.Node) (*federation.Manager, error) {
 		Inbound:  func(domain string) federation.Inbound { return n.svc.NewPeer(domain) },
 		Mesh:     n.mesh,
 		Channels: n.channels,
+		KeyLog:   n.store,
+		KT:       n.kt,
 		Calls:    n.calls,
 		Observer: n.metrics.federation(),
 		Log:      n.log.With("component", "federation"),
@@ -87,6 +92,9 @@ func (n *Node) newFederation(cfg config.Node) (*federation.Manager, error) {
 	if err != nil {
 		return nil, &config.FlagError{Flag: "federation-cert", Err: err}
 	}
+	// Heads of other domains of different sizes are judged by their own
+	// node's proof, asked over federation.
+	n.kt.SetConsistency(m.KTConsistency)
 	return m, nil
 }
 

@@ -121,7 +121,7 @@ func (s *server) ResolveUser(ctx context.Context, call schemas.FederationService
 		if err != nil {
 			return protocol.BadRequest(err)
 		}
-		k, err := s.in.ResolveUser(withHops(ctx, call.Args().Hops()), user)
+		k, err := s.in.ResolveUser(withHops(ctx, call.Args().Hops()), user, call.Args().KnownSize())
 		if err != nil {
 			return err
 		}
