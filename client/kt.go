@@ -170,18 +170,13 @@ func (a *Account) ktBook() *KTBook {
 	return a.KT
 }
 
-// resolveChecked asks the home node for lookup's keys, sending the size
-// of the kept head of pa's domain's log, and checks the answer's proof.
-func (a *Account) resolveChecked(ctx context.Context, c *Client, pa protocol.Address, lookup string) (protocol.PublishedKeys, error) {
-	book := a.ktBook()
-	k, err := c.resolveKnown(ctx, lookup, book.knownSize(pa.Domain))
-	if err != nil {
-		return protocol.PublishedKeys{}, err
-	}
+// checkTransparency checks the transparency proof of k, keys answered
+// for pa (checkProof), and names pa and its domain when it fails.
+func (a *Account) checkTransparency(ctx context.Context, pa protocol.Address, k protocol.PublishedKeys) error {
 	if err := a.checkProof(ctx, pa, k); err != nil {
-		return protocol.PublishedKeys{}, &KeyRefusedError{Address: pa.String(), Domain: pa.Domain, Err: err}
+		return &KeyRefusedError{Address: pa.String(), Domain: pa.Domain, Err: err}
 	}
-	return k, nil
+	return nil
 }
 
 // checkProof checks the transparency proof of k, keys answered for pa,

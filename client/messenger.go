@@ -203,9 +203,14 @@ func (a *Account) resolveOn(ctx context.Context, c *Client, pa protocol.Address)
 	if pa.Domain == strings.ToLower(a.Domain) {
 		lookup = pa.User
 	}
-	k, err := a.resolveChecked(ctx, c, pa, lookup)
+	k, err := c.resolveKnown(ctx, lookup, a.ktBook().knownSize(pa.Domain))
 	if err == nil && lookup != pa.User {
 		err = a.checkAnswer(ctx, pa, k)
+	}
+	if err == nil {
+		// Signed by the right node or not, keys its log does not hold
+		// are not used (docs/kt.md).
+		err = a.checkTransparency(ctx, pa, k)
 	}
 	if err != nil {
 		if errors.Is(err, protocol.ErrPeerUnreachable) || errors.Is(err, protocol.ErrUnknownDomain) {
