@@ -12,9 +12,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/quicprochat/qpc/internal/atomicfile"
 	"github.com/quicprochat/qpc/kt"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // ErrAuditFailed means an audit found the log not to be what its head
@@ -114,7 +116,11 @@ func (a *Auditor) Run(ctx context.Context) (*AuditReport, error) {
 	}
 	for tree.Size() < sh.Size {
 		start := tree.Size()
-		entries, err := a.Client.KTEntries(ctx, start, uint32(min(uint64(batch), sh.Size-start)))
+		var entries [][]byte
+		err := patient(ctx, func() (err error) {
+			entries, err = a.Client.KTEntries(ctx, start, uint32(min(uint64(batch), sh.Size-start)))
+			return err
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -154,6 +160,25 @@ func (a *Auditor) Run(ctx context.Context) (*AuditReport, error) {
 		}
 	}
 	return r, nil
+}
+
+// patient runs call, again after a pause while the node answers that it
+// is rate limited: the node bounds the key transparency calls of one
+// connection, and an audit of a large log makes many.
+func patient(ctx context.Context, call func() error) error {
+	pause := 100 * time.Millisecond
+	for {
+		err := call()
+		if !errors.Is(err, protocol.ErrRateLimited) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 2*time.Second)
+	}
 }
 
 // previous reads the head of the last audit of domain's log, if any, and
@@ -220,7 +245,11 @@ func (r *AuditReport) traceRoot(ctx context.Context, c *Client, tree *kt.Memory)
 		if err != nil {
 			return false, err
 		}
-		proof, _, err := c.KTConsistency(ctx, k, size)
+		var proof [][]byte
+		err = patient(ctx, func() (err error) {
+			proof, _, err = c.KTConsistency(ctx, k, size)
+			return err
+		})
 		if err != nil {
 			return false, err
 		}

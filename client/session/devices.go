@@ -80,18 +80,14 @@ func (s *Session) migrate(ctx context.Context) error {
 // an alarm (client.Account.MonitorSelf) before anything else. A list
 // under another account key (the account was reset elsewhere) or one that
 // revoked this device is a *RevokedError; a list older than the saved one
-// is client.ErrListRollback. When the node cannot answer, the saved list
-// stays; keys the log refuses (*client.KeyRefusedError) are told as a
-// notice and the saved list stays too.
+// is client.ErrListRollback; keys the node's log does not back, a
+// *client.KeyRefusedError. When the node cannot answer, the saved list
+// stays.
 func (s *Session) refreshOwnList(ctx context.Context, c *client.Client) error {
 	p, _, err := s.acct.MonitorSelf(ctx, c, s.acct.List)
 	if err != nil {
 		var refused *client.KeyRefusedError
-		if errors.As(err, &refused) {
-			s.cfg.notice("%v", refused)
-			return nil
-		}
-		if errors.Is(err, protocol.ErrUnknownUser) || errors.Is(err, identity.ErrBadSignature) || errors.Is(err, identity.ErrMalformedKeys) ||
+		if errors.Is(err, protocol.ErrUnknownUser) || errors.As(err, &refused) || errors.Is(err, identity.ErrBadSignature) || errors.Is(err, identity.ErrMalformedKeys) ||
 			errors.Is(err, client.ErrPrimaryMismatch) {
 			return fmt.Errorf("your own published keys: %w", err)
 		}
