@@ -55,8 +55,12 @@ type Alarm struct {
 func (a Alarm) Text() string {
 	switch a.Kind {
 	case AlarmForeignKey:
-		return fmt.Sprintf("ALARM: the key directory publishes keys for your account %s that none of your devices made: "+
-			"contacts who look you up now encrypt to someone else. Tell your node's admin; reset the account if you hold its recovery code", a.Address)
+		devices := ""
+		if a.Device != "" {
+			devices = " (devices: " + a.Device + ")"
+		}
+		return fmt.Sprintf("ALARM: the key directory publishes keys for your account %s that none of your devices made%s: "+
+			"contacts who look you up now encrypt to someone else. Tell your node's admin; reset the account if you hold its recovery code", a.Address, devices)
 	case AlarmForeignDevice:
 		return fmt.Sprintf("ALARM: a device this machine has not seen is on your account %s: %s. "+
 			"If you did not link it, remove it (qpc device remove) and reset the account", a.Address, a.Device)
@@ -113,7 +117,7 @@ func SelfAlarms(addr string, ownIdentity []byte, known *identity.DeviceList, p P
 		return nil
 	}
 	if p.List == nil || !bytes.Equal(p.AccountKey, known.AccountKey) {
-		return []Alarm{{Kind: AlarmForeignKey, Address: addr}}
+		return []Alarm{{Kind: AlarmForeignKey, Address: addr, Device: deviceNames(p.Devices)}}
 	}
 	seen := map[identity.DeviceID]bool{}
 	for _, d := range known.Devices {
@@ -122,10 +126,19 @@ func SelfAlarms(addr string, ownIdentity []byte, known *identity.DeviceList, p P
 	var out []Alarm
 	for _, d := range p.Devices {
 		if !seen[d.ID] {
-			out = append(out, Alarm{Kind: AlarmForeignDevice, Address: addr, Device: fmt.Sprintf("%q (%s)", d.Name, d.ID)})
+			out = append(out, Alarm{Kind: AlarmForeignDevice, Address: addr, Device: deviceNames([]identity.Device{d})})
 		}
 	}
 	return out
+}
+
+// deviceNames lists devices as an alarm names them.
+func deviceNames(devices []identity.Device) string {
+	names := make([]string, len(devices))
+	for i, d := range devices {
+		names[i] = fmt.Sprintf("%q (%s)", d.Name, d.ID)
+	}
+	return strings.Join(names, ", ")
 }
 
 // Gossip hands the home node the heads this account holds (KT) and

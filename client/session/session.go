@@ -270,6 +270,11 @@ func openSession(ctx context.Context, cfg Config, au *authed, st *client.State) 
 		cur:       cur,
 		password:  au.pw,
 	}
+	// The heads this account holds meet the node's first: a log that
+	// showed this account another history than it shows now is evidence
+	// at the node, and an alarm here, even when the check of the
+	// account's own entry below refuses the node's answer.
+	s.acct.GossipOn(ctx, au.c)
 	if !st.Migrated() {
 		if err := s.migrate(ctx); err != nil {
 			return nil, err
@@ -277,7 +282,6 @@ func openSession(ctx context.Context, cfg Config, au *authed, st *client.State) 
 	} else if err := s.refreshOwnList(ctx, au.c); err != nil {
 		return nil, err
 	}
-	s.acct.GossipOn(ctx, au.c)
 	if err := s.useDevice(ctx, au.c); err != nil {
 		return nil, err
 	}
@@ -312,6 +316,7 @@ func (s *Session) connected(ctx context.Context, c *client.Client) error {
 	if err := s.useDevice(ctx, c); err != nil {
 		return err
 	}
+	s.acct.GossipOn(ctx, c)
 	if s.state.Migrated() {
 		// Only the alarms matter here: the follower's goroutine leaves
 		// the saved list to the Session's own (login, Devices). A check
@@ -320,7 +325,6 @@ func (s *Session) connected(ctx context.Context, c *client.Client) error {
 			s.cfg.notice("checking your own keys in the node's key transparency log: %v", err)
 		}
 	}
-	s.acct.GossipOn(ctx, c)
 	return nil
 }
 
