@@ -44,7 +44,8 @@ type Config struct {
 	// Alarms is told what key transparency found wrong (client.Alarm): a
 	// foreign key or device in the account's own log entry, or evidence
 	// of a lying log, on every device of the account as it connects. Nil
-	// passes the alarm's text to Notices.
+	// passes the alarm's text to Notices. Either way the alarm is also
+	// kept in StateDir (client.RecordAlarm) for `qpc status`.
 	Alarms func(client.Alarm)
 	// PQOnly makes the chat engine publish post-quantum KeyPackages only
 	// and refuse classic groups (chat.Options.PQOnly).
@@ -264,7 +265,13 @@ func openSession(ctx context.Context, cfg Config, au *authed, st *client.State) 
 		cfg: cfg,
 		c:   au.c,
 		acct: &client.Account{Client: au.c, Domain: cur.Domain, User: cur.User, Keys: keys, AccountKey: acctKey, List: list, Known: st.Contacts, KnownLists: st.ContactLists, CommunityCA: st.CommunityCA,
-			KT: st.KT, Alarms: cfg.alarm},
+			KT: st.KT, Alarms: func(al client.Alarm) {
+				// Kept for `qpc status`, which shows them without a login.
+				if err := client.RecordAlarm(cfg.StateDir, cur.Address(), al, time.Now()); err != nil {
+					cfg.notice("keeping an alarm: %v", err)
+				}
+				cfg.alarm(al)
+			}},
 		state:     st,
 		exportKey: au.exportKey,
 		cur:       cur,

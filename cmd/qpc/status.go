@@ -111,6 +111,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "mdns name    %s\n", termtext.Safe(h.MDNSInstance))
 	}
 	printLinks(stdout, h.Links, time.Now())
+	printAccountAlarms(stdout, client.DefaultStateDir(), addr, time.Now())
 	return exitOK
 }
 
