@@ -414,3 +414,24 @@ func TestKtAuditVerifiesALogOf10000EntriesAndNamesTheOneChanged(t *testing.T) {
 		t.Fatalf("audit for a person: %v\n%s", err, out)
 	}
 }
+
+func TestKtAuditHelpAndMistakes(t *testing.T) {
+	t.Parallel()
+	// --help prints the flags where the flag set writes, stderr.
+	if code, _, e := runQPC("kt", "audit", "--help"); code != exitOK || !strings.Contains(e, "--address") ||
+		!strings.Contains(e, "--json") || !strings.Contains(e, "--server") {
+		t.Fatalf("kt audit --help: exit %d, %q", code, e)
+	}
+	if code, _, e := runQPC("kt"); code != exitUsage || !strings.Contains(e, "qpc kt audit") {
+		t.Errorf("qpc kt: exit %d, %q", code, e)
+	}
+	if code, out, _ := runQPC("kt", "--help"); code != exitOK || !strings.Contains(out, "audit") {
+		t.Errorf("qpc kt --help: exit %d, %q", code, out)
+	}
+	if code, _, e := runQPC("kt", "audit", "--state-dir", t.TempDir()); code != exitUsage || !strings.Contains(e, "--server is required") {
+		t.Errorf("kt audit without a server or an account: exit %d, %q", code, e)
+	}
+	if code, _, _ := runQPC("kt", "frobnicate"); code != exitUsage {
+		t.Errorf("an unknown kt command: exit %d", code)
+	}
+}
