@@ -29,7 +29,7 @@
 //	2       8     seq, u64: 1 for the address's first entry, +1 for each next
 //	10      8     time, i64 Unix milliseconds when the node made the entry
 //	18      1     a, length of the address, 1..255
-//	19      a     address "user@domain", lower case
+//	19      a     address "user@domain", as protocol.ValidAddress has it
 //	19+a    1     k, length of the account key, 0 or 32
 //	20+a    k     account key (none for an account from before devices)
 //	20+a+k  32    keys hash (KeysHash); all zero for delete, and only for delete

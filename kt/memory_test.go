@@ -183,3 +183,48 @@ func BenchmarkVerifyInclusion(b *testing.B) {
 		}
 	}
 }
+
+// Memory says it is safe for concurrent use: an auditor may serve proofs
+// while it appends. Run with -race to make this test mean it.
+func TestMemoryServesProofsWhileItAppends(t *testing.T) {
+	leaves := leavesOf(2000)
+	m := memoryOf(t, leaves[:1])
+	done := make(chan error, 1)
+	go func() {
+		for _, l := range leaves[1:] {
+			if _, err := m.Append(l); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	for finished := false; !finished; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			finished = true
+		default:
+		}
+		size := m.Size()
+		// The root and the proof read at a size the tree has reached are
+		// those of that size, however far the tree has grown since.
+		root, err := Root(m, size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := size / 2
+		p, err := InclusionProof(m, i, size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := VerifyInclusion(leaves[i], i, size, p, root); err != nil {
+			t.Fatalf("leaf %d of %d: %v", i, size, err)
+		}
+	}
+	if m.Root() != RootOf(leaves) {
+		t.Fatal("root after concurrent reads differs from the naive one")
+	}
+}

@@ -33,7 +33,8 @@ type Node struct {
 // Append returns the nodes completed by appending leaf as the leaf with
 // index size to the tree of size leaves held by n: level 0 itself, then
 // each parent that became perfect, lowest first. The caller stores them;
-// Append writes nothing.
+// Append writes nothing. size must be the number of leaves n holds: the
+// left siblings it reads are there only then (a missing one is an error).
 func Append(n Nodes, size uint64, leaf Hash) ([]Node, error) {
 	if size == ^uint64(0) {
 		return nil, fmt.Errorf("%w: the tree is full", ErrRange)
@@ -80,10 +81,6 @@ func rangeHash(n Nodes, start, count uint64) (Hash, error) {
 			}
 			return h, nil
 		}
-	}
-	if count == 1 {
-		// Unreachable: a single leaf is perfect and aligned.
-		return Hash{}, fmt.Errorf("%w: leaf range at %d", ErrRange, start)
 	}
 	k := splitPoint(count)
 	l, err := rangeHash(n, start, k)

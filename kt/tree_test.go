@@ -370,3 +370,34 @@ func TestProofsOutOfRangeAreRefusedByTheProver(t *testing.T) {
 		t.Errorf("root of a size larger than the store: %v", err)
 	}
 }
+
+// The RFC's verifiers bind a leaf (or an old tree) to a root; the tree's
+// size is bound by the signed head that carries the root. Sizes whose
+// paths have the same shape share proofs. This pins that down, so that no
+// caller takes a proof's size for checked: it must come from a head.
+func TestProofsBindTheRootNotTheSize(t *testing.T) {
+	leaves := leavesOf(300)
+	m := memoryOf(t, leaves)
+	p4, _ := InclusionProof(m, 0, 4)
+	if err := VerifyInclusion(leaves[0], 0, 3, p4, RootOf(leaves[:4])); err != nil {
+		t.Fatalf("leaf 0 claimed in 3 with the proof and root of 4: %v", err)
+	}
+	c, _ := ConsistencyProof(m, 128, 300)
+	if err := VerifyConsistency(128, 260, RootOf(leaves[:128]), RootOf(leaves), c); err != nil {
+		t.Fatalf("128 to 260 with the proof and root of 300: %v", err)
+	}
+	// With a wrong size, not even the index is bound: leaf 6 of 7 verifies
+	// as leaf 5 of 6 against the root of 7.
+	p7, _ := InclusionProof(m, 6, 7)
+	if err := VerifyInclusion(leaves[6], 5, 6, p7, RootOf(leaves[:7])); err != nil {
+		t.Fatalf("leaf 6 of 7 claimed as 5 of 6: %v", err)
+	}
+	// With the true size, the index is bound.
+	if err := VerifyInclusion(leaves[6], 5, 7, p7, RootOf(leaves[:7])); !errors.Is(err, ErrProof) {
+		t.Fatalf("leaf 6 of 7 claimed as 5 of 7: %v", err)
+	}
+	// Where the shapes differ the claim is refused.
+	if err := VerifyInclusion(leaves[0], 0, 5, p4, RootOf(leaves[:4])); !errors.Is(err, ErrProof) {
+		t.Fatalf("leaf 0 claimed in 5 with the proof of 4: %v", err)
+	}
+}

@@ -6,6 +6,11 @@ import "fmt"
 // leaves whose root is root, given its audit path, by RFC 9162 §2.1.3.2.
 // A proof that does not verify is ErrProof; an index at or past size or a
 // proof longer than MaxProof is ErrRange.
+//
+// The proof binds the leaf to root, and its index only together with the
+// true size: sizes whose paths have the same shape share proofs (the path
+// of leaf 6 of 7 reads as that of leaf 5 of 6), as the RFC's algorithm has
+// it. Take size and root from one verified SignedHead, never from elsewhere.
 func VerifyInclusion(leaf Hash, index, size uint64, proof []Hash, root Hash) error {
 	if index >= size {
 		return fmt.Errorf("%w: leaf %d of a tree of %d", ErrRange, index, size)
@@ -48,6 +53,10 @@ func VerifyInclusion(leaf Hash, index, size uint64, proof []Hash, root Hash) err
 // needs an empty proof and root1 EmptyRoot (the empty tree is a prefix of
 // every tree). A proof that does not verify is ErrProof; size1 past size2
 // or a proof longer than MaxProof is ErrRange.
+//
+// As with VerifyInclusion, the sizes are bound by the signed heads that
+// carry the roots, not by the proof: take each size with its root from one
+// verified SignedHead.
 func VerifyConsistency(size1, size2 uint64, root1, root2 Hash, proof []Hash) error {
 	if size1 > size2 {
 		return fmt.Errorf("%w: consistency from %d to the smaller %d", ErrRange, size1, size2)
