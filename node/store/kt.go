@@ -349,13 +349,7 @@ func ktConsistency(nodes kt.Nodes, first, second uint64) ([][]byte, error) {
 	return ktHashes(cons), nil
 }
 
-func ktHashes(hs []kt.Hash) [][]byte {
-	out := make([][]byte, len(hs))
-	for i := range hs {
-		out[i] = append([]byte(nil), hs[i][:]...)
-	}
-	return out
-}
+func ktHashes(hs []kt.Hash) [][]byte { return kt.MarshalProof(hs) }
 
 // KTConsistency returns the consistency proof from tree size first to
 // second and the signed head of second; second 0 means the latest head.
