@@ -524,3 +524,33 @@ func TestEvidenceIsKeptOnceNewestFirstAndBounded(t *testing.T) {
 		t.Errorf("oldest kept is %s, want a5", last.First)
 	}
 }
+
+func FuzzDecodeKTAddr(f *testing.F) {
+	f.Add(encodeKTAddr(ktAddr{index: 7, seq: 3, day: 20000, count: 2}))
+	f.Add(encodeKTAddr(ktAddr{}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a, err := decodeKTAddr(b)
+		if err != nil {
+			return
+		}
+		if again, err := decodeKTAddr(encodeKTAddr(a)); err != nil || again != a {
+			t.Fatalf("%x decoded to %+v, which round-trips to %+v, %v", b, a, again, err)
+		}
+	})
+}
+
+func FuzzDecodeKTEvidence(f *testing.F) {
+	f.Add(encodeKTEvidence(sampleKTEvidence))
+	f.Add(encodeKTEvidence(protocol.KTEvidence{Found: time.UnixMilli(0)}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := decodeKTEvidence(b)
+		if err != nil {
+			return
+		}
+		again, err := decodeKTEvidence(encodeKTEvidence(e))
+		if err != nil || !bytes.Equal(again.First, e.First) || !bytes.Equal(again.Second, e.Second) || again.Reason != e.Reason ||
+			again.Domain != e.Domain || again.ReportedBy != e.ReportedBy || !again.Found.Equal(e.Found) {
+			t.Fatalf("%x decoded to %+v, which round-trips to %+v, %v", b, e, again, err)
+		}
+	})
+}
