@@ -217,6 +217,33 @@ func TestTheTamperHooksMakeTheServedKeysDisagreeWithTheLog(t *testing.T) {
 	if kt.VerifyInclusion(kt.LeafHash(bobs.Transparency.Entry), bobs.Transparency.Index, sh.Size, inc, sh.Root) == nil {
 		t.Error("after tamperLogEntry bob's changed entry is still proven in the head")
 	}
+
+	// The thorough attacker: keys and log rewritten, the head re-signed
+	// by the node with the size it had and another root.
+	n.kill(t)
+	tamperKeysAndLog(t, dir, "alice", "carol")
+	n = startFedNode(t, d, dir, "127.0.0.1:0")
+	an = &acctNode{logProc: n.logProc, addr: n.addr, fp: n.fp}
+	dave, _ := accountOn(t, ctx, an, d, "dave")
+	forged, err := dave.Client.ResolveUser(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !entryHolds(t, forged) {
+		t.Error("after tamperKeysAndLog alice's entry does not hold the keys served")
+	}
+	fh, err := kt.ParseSignedHead(forged.Transparency.Head)
+	if err != nil || fh.Verify() != nil {
+		t.Fatalf("the re-signed head: %+v, %v", fh, err)
+	}
+	if fh.Size != sh.Size+1 {
+		t.Fatalf("head of size %d after dave's registration, want %d", fh.Size, sh.Size+1)
+	}
+	// The head of the earlier size that the node signs now differs from
+	// the one it showed before: a fork.
+	if ev := ktGossipTo(t, n.addr, n.fp, before.Transparency.Head); len(ev) != 1 || ev[0].Reason != "fork" {
+		t.Errorf("the node answers the head it showed before the rewrite with %+v, want a fork", ev)
+	}
 }
 
 // accountOn registers user on n (of domain), logs in and publishes fresh
