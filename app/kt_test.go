@@ -5,7 +5,9 @@ import (
 	"crypto/ed25519"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -246,4 +248,189 @@ func signHead(t testing.TB, certPEM, keyPEM []byte, domain string, size uint64, 
 		t.Fatal(err)
 	}
 	return sh.Marshal()
+}
+
+// ktMetric reads qpc_kt_inconsistency_total from n's metrics.
+func ktMetric(t testing.TB, n *running) string {
+	t.Helper()
+	for _, line := range strings.Split(scrapeMetrics(t, n), "\n") {
+		if strings.HasPrefix(line, "qpc_kt_inconsistency_total ") {
+			return line
+		}
+	}
+	return ""
+}
+
+func TestAForgedForkHandedToOneNodeBecomesEvidenceThereAndReachesTheOtherByGossip(t *testing.T) {
+	checkLeaks(t)
+	c := newCommunity(t)
+	cfg1 := c.federated("n1.example.mesh", ca.IssueOptions{})
+	cfg1.MetricsListen = "127.0.0.1:0"
+	n1 := start(t, cfg1)
+	// Two heads of n3's log of one size with different roots, both
+	// signed with a federation certificate the community CA issued for
+	// n3: n3 showed different logs to different people.
+	a := c.head(t, "n3.example.mesh", 5, kt.Hash{1})
+	b := c.head(t, "n3.example.mesh", 5, kt.Hash{2})
+	// And heads nobody may sign: a bare key for n3, and a certificate
+	// of another community.
+	other := newCommunity(t)
+	stranger := other.head(t, "n3.example.mesh", 5, kt.Hash{3})
+
+	raw := rawNode(t, n1)
+	if ev := gossip(t, raw, a, stranger); len(ev) != 0 {
+		t.Fatalf("evidence from one head and a stranger's: %+v", ev)
+	}
+	ev := gossip(t, raw, b)
+	if len(ev) != 1 || ev[0].Reason != kt.ReasonFork || ev[0].Domain != "n3.example.mesh" || ev[0].ReportedBy != "n1.example.mesh" {
+		t.Fatalf("n1 answers the fork with %+v", ev)
+	}
+	if m := ktMetric(t, n1); m != "qpc_kt_inconsistency_total 1" {
+		t.Errorf("n1's metric: %q", m)
+	}
+	// n2 comes up and links to n1: the gossip of the new link brings
+	// the evidence, which n2 checks and keeps.
+	cfg2 := c.federated("n2.example.mesh", ca.IssueOptions{}, n1.Addr().String())
+	cfg2.MetricsListen = "127.0.0.1:0"
+	n2 := start(t, cfg2)
+	waitLinks(t, n2, "n1.example.mesh")
+	client2 := dialN(t, n2)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		h, err := client2.Health(ctxT(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(h.KTEvidence) == 1 {
+			e := h.KTEvidence[0]
+			if e.Reason != kt.ReasonFork || e.Domain != "n3.example.mesh" || e.ReportedBy != "n1.example.mesh" {
+				t.Errorf("n2 shows %+v", e)
+			}
+			if len(h.KTHead) == 0 {
+				t.Error("n2's health has no head of its own log")
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the evidence never reached n2: %+v", h.KTEvidence)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if m := ktMetric(t, n2); m != "qpc_kt_inconsistency_total 1" {
+		t.Errorf("n2's metric: %q", m)
+	}
+	// Both nodes gossip their own heads: n1 knows n2's.
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		heads, err := n1.kt.Heads()
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, h := range heads {
+			if sh, err := kt.ParseSignedHead(h); err == nil && sh.Domain == "n2.example.mesh" {
+				found = true
+			}
+		}
+		if found {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("n1 never got n2's head by gossip")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestAHeadThatItsOwnNodeCannotProveConsistentIsEvidence(t *testing.T) {
+	checkLeaks(t)
+	c := newCommunity(t)
+	cfg1 := c.federated("n1.example.mesh", ca.IssueOptions{})
+	n1 := start(t, cfg1)
+	n2 := start(t, c.federated("n2.example.mesh", ca.IssueOptions{}, n1.Addr().String()))
+	waitLinks(t, n2, "n1.example.mesh")
+	newAccount(t, n1, "alice")
+	newAccount(t, n1, "carol")
+	bob := newAccount(t, n2, "bob")
+	// bob's lookup leaves n1's head of size 2 with n2.
+	if _, err := bob.Client.ResolveUser(ctxT(t), "alice@n1.example.mesh"); err != nil {
+		t.Fatal(err)
+	}
+	newAccount(t, n1, "dave")
+	// A head of size 3 with n1's own federation signature that is not
+	// n1's log: n1's key signed a log nobody else sees. Only n1's proof
+	// can tell, and n2 asks it.
+	certPEM, keyPEM := readPair(t, cfg1.FederationCert, cfg1.FederationKey)
+	forged := signHead(t, certPEM, keyPEM, "n1.example.mesh", 3, kt.Hash{9})
+	ev := gossip(t, rawNode(t, n2), forged)
+	if len(ev) != 1 || ev[0].Reason != kt.ReasonInconsistent || ev[0].Domain != "n1.example.mesh" || ev[0].ReportedBy != "n2.example.mesh" {
+		t.Fatalf("n2 answers with %+v, want one inconsistency of n1", ev)
+	}
+	// A head of a size n1's log never had: n1 refuses to prove it.
+	beyond := signHead(t, certPEM, keyPEM, "n1.example.mesh", 50, kt.Hash{9})
+	ev = gossip(t, rawNode(t, n2), beyond)
+	if len(ev) != 2 || ev[0].Reason != kt.ReasonInconsistent {
+		t.Fatalf("n2 answers with %+v, want a second inconsistency", ev)
+	}
+}
+
+func readPair(t testing.TB, certFile, keyFile string) (certPEM, keyPEM []byte) {
+	t.Helper()
+	var err error
+	if certPEM, err = os.ReadFile(certFile); err != nil {
+		t.Fatal(err)
+	}
+	if keyPEM, err = os.ReadFile(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	return certPEM, keyPEM
+}
+
+func TestKTEntriesAndConsistencyNeedNoSessionAndAreBounded(t *testing.T) {
+	n := start(t, testConfig(t))
+	for _, u := range []string{"alice", "bob", "carol"} {
+		newAccount(t, n, u)
+	}
+	raw := rawNode(t, n)
+	ctx := ctxT(t)
+	fut, release := raw.KtEntries(ctx, func(p schemas.NodeService_ktEntries_Params) error {
+		p.SetStart(1)
+		p.SetCount(100)
+		return nil
+	})
+	defer release()
+	res, err := fut.Struct()
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, _ := res.Entries()
+	if list.Len() != 2 {
+		t.Fatalf("%d entries from 1 of a log of 3", list.Len())
+	}
+	cf, crelease := raw.KtConsistency(ctx, func(p schemas.NodeService_ktConsistency_Params) error {
+		p.SetFirst(1)
+		return nil
+	})
+	defer crelease()
+	cres, err := cf.Struct()
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _ := cres.Head()
+	sh, err := kt.ParseSignedHead(head)
+	if err != nil || sh.Size != 3 || sh.Kind != kt.SignerNodeKey || !sh.Key.Equal(n.key.Public()) {
+		t.Fatalf("head %+v, %v: want size 3 signed by the node key", sh, err)
+	}
+	proof, _ := cres.Proof()
+	if proof.Len() == 0 {
+		t.Error("no consistency proof from 1 to 3")
+	}
+	bad, brelease := raw.KtConsistency(ctx, func(p schemas.NodeService_ktConsistency_Params) error {
+		p.SetFirst(4)
+		return nil
+	})
+	defer brelease()
+	if _, err := bad.Struct(); !errors.Is(protocol.FromException(err), protocol.ErrBadRequest) {
+		t.Errorf("a size beyond the log: %v, want badRequest", err)
+	}
 }

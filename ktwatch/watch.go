@@ -247,7 +247,7 @@ func (w *Watch) Observe(ctx context.Context, raw []byte) error {
 			// The domain's node is out of reach: the heads stay
 			// unjudged and the newer is kept.
 			w.cfg.Log.Debug("kt: no consistency proof", "domain", sh.Domain, "first", small.Size, "second", large.Size, "err", err)
-		case kt.VerifyConsistency(small.Size, large.Size, small.Root, large.Root, toHashes(proof)) != nil:
+		case verifyConsistency(small, large, proof) != nil:
 			w.found(smallRaw, largeRaw, kt.ReasonInconsistent, sh.Domain)
 			return nil
 		}
@@ -351,7 +351,7 @@ func (w *Watch) Take(ctx context.Context, e protocol.KTEvidence) error {
 		if err != nil {
 			return fmt.Errorf("%w: cannot ask %s: %w", ErrBadEvidence, a.Domain, err)
 		}
-		if kt.VerifyConsistency(a.Size, b.Size, a.Root, b.Root, toHashes(proof)) == nil {
+		if verifyConsistency(a, b, proof) == nil {
 			return fmt.Errorf("%w: %s proves the heads consistent", ErrBadEvidence, a.Domain)
 		}
 		e.Reason = kt.ReasonInconsistent
@@ -375,12 +375,13 @@ func (w *Watch) acceptEvidenceHead(raw []byte) (kt.SignedHead, error) {
 	return sh, nil
 }
 
-func toHashes(b [][]byte) []kt.Hash {
-	out := make([]kt.Hash, 0, len(b))
-	for _, h := range b {
-		var x kt.Hash
-		copy(x[:], h)
-		out = append(out, x)
+// verifyConsistency checks a proof as the wire carried it: a proof that
+// does not parse fails like one that does not verify, as the log's own
+// node gave it.
+func verifyConsistency(small, large kt.SignedHead, proof [][]byte) error {
+	p, err := kt.ParseProof(proof)
+	if err != nil {
+		return err
 	}
-	return out
+	return kt.VerifyConsistency(small.Size, large.Size, small.Root, large.Root, p)
 }

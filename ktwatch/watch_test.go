@@ -320,3 +320,31 @@ func TestEvidenceHandedOverIsCheckedBeforeItIsKept(t *testing.T) {
 		t.Errorf("counted %d", f.counted)
 	}
 }
+
+func TestARefusalByTheLogsNodeIsEvidenceAndAnUnreachableNodeIsNot(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		answer   func() ([][]byte, error)
+		evidence bool
+	}{
+		{"the node is out of reach", func() ([][]byte, error) { return nil, errors.New("link down") }, false},
+		{"the node refuses the sizes", func() ([][]byte, error) {
+			return nil, fmt.Errorf("%w: tree size beyond the log", protocol.ErrBadRequest)
+		}, true},
+		{"the node answers a malformed proof", func() ([][]byte, error) { return [][]byte{make([]byte, 31)}, nil }, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.w.SetConsistency(func(context.Context, string, uint64, uint64) ([][]byte, error) { return c.answer() })
+			ctx := context.Background()
+			for _, size := range []uint64{4, 9} {
+				if err := f.w.Observe(ctx, head(t, f.n2, size)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := len(f.evidence(t)) == 1; got != c.evidence {
+				t.Errorf("evidence %v, want %v", f.evidence(t), c.evidence)
+			}
+		})
+	}
+}

@@ -246,8 +246,11 @@ func (s *Store) ktSignAt(tx *bolt.Tx, size uint64, now time.Time) (kt.SignedHead
 // per account with keys, in name order, and a head. A store whose log is
 // started is left alone, and so is one opened without a log.
 func (s *Store) ktMigrate(tx *bolt.Tx) error {
-	if !s.opts.KT.on() || tx.Bucket(bucketKTMeta).Get(keyKTHead) != nil {
+	if !s.opts.KT.on() {
 		return nil
+	}
+	if head := tx.Bucket(bucketKTMeta).Get(keyKTHead); head != nil {
+		return s.ktResign(tx, head)
 	}
 	var users []string
 	err := tx.Bucket(bucketKeys).ForEach(func(k, _ []byte) error {
@@ -274,6 +277,22 @@ func (s *Store) ktMigrate(tx *bolt.Tx) error {
 		return s.ktSign(tx, 0, s.opts.Now())
 	}
 	return nil
+}
+
+// ktResign signs the latest head again when the node signs with another
+// key than the head's (federation turned on or off, a new certificate),
+// so that what it gossips from now on is checked against the new signer.
+// The size and root stay: the log is the same.
+func (s *Store) ktResign(tx *bolt.Tx, raw []byte) error {
+	sh, err := kt.ParseSignedHead(raw)
+	if err != nil {
+		return fmt.Errorf("%w: kt head: %w", ErrCorrupt, err)
+	}
+	pub, err := sh.PublicKey()
+	if err == nil && pub.Equal(s.opts.KT.Key.Public()) && bytes.Equal(sh.Cert, s.opts.KT.Cert) {
+		return nil
+	}
+	return s.ktSign(tx, sh.Size, s.opts.Now())
 }
 
 // KTHead returns the log's latest signed head (kt.SignedHead encoding),
@@ -349,13 +368,7 @@ func ktConsistency(nodes kt.Nodes, first, second uint64) ([][]byte, error) {
 	return ktHashes(cons), nil
 }
 
-func ktHashes(hs []kt.Hash) [][]byte {
-	out := make([][]byte, len(hs))
-	for i := range hs {
-		out[i] = append([]byte(nil), hs[i][:]...)
-	}
-	return out
-}
+func ktHashes(hs []kt.Hash) [][]byte { return kt.MarshalProof(hs) }
 
 // KTConsistency returns the consistency proof from tree size first to
 // second and the signed head of second; second 0 means the latest head.

@@ -524,3 +524,111 @@ func TestEvidenceIsKeptOnceNewestFirstAndBounded(t *testing.T) {
 		t.Errorf("oldest kept is %s, want a5", last.First)
 	}
 }
+
+func FuzzDecodeKTAddr(f *testing.F) {
+	f.Add(encodeKTAddr(ktAddr{index: 7, seq: 3, day: 20000, count: 2}))
+	f.Add(encodeKTAddr(ktAddr{}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a, err := decodeKTAddr(b)
+		if err != nil {
+			return
+		}
+		if again, err := decodeKTAddr(encodeKTAddr(a)); err != nil || again != a {
+			t.Fatalf("%x decoded to %+v, which round-trips to %+v, %v", b, a, again, err)
+		}
+	})
+}
+
+func FuzzDecodeKTEvidence(f *testing.F) {
+	f.Add(encodeKTEvidence(sampleKTEvidence))
+	f.Add(encodeKTEvidence(protocol.KTEvidence{Found: time.UnixMilli(0)}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := decodeKTEvidence(b)
+		if err != nil {
+			return
+		}
+		again, err := decodeKTEvidence(encodeKTEvidence(e))
+		if err != nil || !bytes.Equal(again.First, e.First) || !bytes.Equal(again.Second, e.Second) || again.Reason != e.Reason ||
+			again.Domain != e.Domain || again.ReportedBy != e.ReportedBy || !again.Found.Equal(e.Found) {
+			t.Fatalf("%x decoded to %+v, which round-trips to %+v, %v", b, e, again, err)
+		}
+	})
+}
+
+// BenchmarkKTAppendInTransaction measures what the log adds to a
+// registration's writes, the sync aside (one per registration, which it
+// pays with or without the log): the account's records and keys, with
+// the log also the entry, the tree nodes it completes, the root and the
+// signature of the new head, on a log of 10,000 entries.
+func BenchmarkKTAppendInTransaction(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		opts Options
+	}{{"no log", testOptions()}, {"log", ktOptions()}} {
+		b.Run(c.name, func(b *testing.B) {
+			o := c.opts
+			o.MaxAccounts = 1 << 30
+			s := openTest(b, o)
+			k := keysN(1)
+			register := func(tx *bolt.Tx, from, to int) error {
+				for i := from; i < to; i++ {
+					u := []byte(fmt.Sprintf("u%d", i))
+					if err := tx.Bucket(bucketAccounts).Put(u, encodeAccount(node.Account{User: string(u), Created: t0})); err != nil {
+						return err
+					}
+					if _, err := tx.Bucket(bucketMailboxes).CreateBucket(u); err != nil {
+						return err
+					}
+					if err := tx.Bucket(bucketMailboxMeta).Put(u, encodeQueueMeta(queueMeta{})); err != nil {
+						return err
+					}
+					if err := s.ktRecord(tx, string(u), &k, true); err != nil {
+						return err
+					}
+					if err := tx.Bucket(bucketKeys).Put(u, encodeKeys(k)); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			if err := s.update("fill", func(tx *bolt.Tx) error { return register(tx, 0, 10_000) }); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			if err := s.update("bench", func(tx *bolt.Tx) error { return register(tx, 10_000, 10_000+b.N) }); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestAStoreOpenedWithAnotherSignerSignsItsHeadAgain(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	s, err := Open(path, ktOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, s, "alice")
+	if err := s.PutKeys("alice", keysN(1), node.Devices{}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := s.KTHead()
+	s.Close()
+	o := ktOptions()
+	other := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{8}, ed25519.SeedSize))
+	o.KT.Key = other
+	s, err = Open(path, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		s.Close()
+		checkFile(t, path)
+	}()
+	after, _ := s.KTHead()
+	a, _ := kt.ParseSignedHead(before)
+	b, err := kt.ParseSignedHead(after)
+	if err != nil || !b.Key.Equal(other.Public()) || b.Size != a.Size || b.Root != a.Root {
+		t.Errorf("head after the new signer: %+v, %v; before %+v", b, err, a)
+	}
+}
