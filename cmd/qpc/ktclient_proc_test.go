@@ -103,6 +103,32 @@ func TestBobRefusesKeysForAliceThatTheNodesLogDoesNotHold(t *testing.T) {
 	}
 }
 
+// TestBobRefusesANodeWhoseLogWasRewrittenBehindHisBack: the attacker with the
+// router's flash gives alice mallory's keys and rewrites the log to match
+// (tamperKeysAndLog), so that the node re-signs a head of the size bob
+// holds with another root. bob's client refuses the node's log (already
+// at his own entry, as he logs in), and the node, handed bob's head by
+// gossip, holds the fork as evidence, which bob's client shows.
+func TestBobRefusesANodeWhoseLogWasRewrittenBehindHisBack(t *testing.T) {
+	t.Parallel()
+	dataDir := t.TempDir()
+	p := startNodeProcIn(t, dataDir, "127.0.0.1:0", qpcBin)
+	qpc, _ := cliUsers(t, p, "alice", "bob", "mallory")
+	if out, e, err := qpc("bob", "send", "--to", "alice", "before"); err != nil {
+		t.Fatalf("bob's first send: %v\n%s%s", err, out, e)
+	}
+	stopNode(t, p)
+	tamperKeysAndLog(t, dataDir, "alice", "mallory")
+	p = startNodeProcIn(t, dataDir, "127.0.0.1:0", qpcBin)
+	out, e, err := qpc("bob", "send", "--server", p.addr, "--pin", p.fp, "--to", "alice", "to the rewritten log")
+	if err == nil || out != "" || !strings.Contains(e, "REFUSED") || !strings.Contains(e, "contradicts what it showed you before") {
+		t.Fatalf("bob's send after the rewrite: %v, stdout %q, stderr %q; want the log refused", err, out, e)
+	}
+	if !strings.Contains(e, "ALARM") || !strings.Contains(e, "fork") {
+		t.Errorf("bob's client did not show the node's evidence: %q", e)
+	}
+}
+
 func TestAnAccountSeesForeignKeysInItsOwnEntryAsAnAlarm(t *testing.T) {
 	t.Parallel()
 	p := startNodeProc(t, qpcBin)
@@ -317,32 +343,17 @@ func dialPinnedErr(ctx context.Context, addr, fp string) (*client.Client, error)
 	return client.Dial(ctx, addr, transport.Trust{Pin: fp}, nil)
 }
 
-// changeLogEntry changes the keys hash of the log entry at index in the
-// stopped node's store, leaving the tree and the signed head as they
-// were: a log edited behind its signatures.
+// changeLogEntry changes the log entry at index in the stopped node's
+// store (tamperLogEntry: one bit of its keys hash), leaving the tree and
+// the signed head as they were, and returns the entry as changed.
 func changeLogEntry(t *testing.T, dataDir string, index uint64) kt.Entry {
 	t.Helper()
-	db, err := bolt.Open(filepath.Join(dataDir, store.FileName), 0o600, &bolt.Options{Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	tamperLogEntry(t, dataDir, index)
 	var e kt.Entry
-	err = db.Update(func(tx *bolt.Tx) error {
-		leaves := tx.Bucket([]byte("ktleaves"))
-		if leaves == nil {
-			return fmt.Errorf("no ktleaves bucket")
-		}
-		key := binary.BigEndian.AppendUint64(nil, index)
-		if e, err = kt.ParseEntry(leaves.Get(key)); err != nil {
-			return err
-		}
-		e.Keys[0] ^= 0xff
-		return leaves.Put(key, e.Marshal())
+	tamperStore(t, dataDir, func(tx *bolt.Tx) (err error) {
+		e, err = kt.ParseEntry(tx.Bucket([]byte("ktleaves")).Get(binary.BigEndian.AppendUint64(nil, index)))
+		return err
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return e
 }
 
