@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -245,11 +246,18 @@ func TestAForkedLogIsCaughtWhereTheHeadsOfTwoClientsMeet(t *testing.T) {
 // function that costs nothing (the node never sees it), each then
 // republishing changed keys up to the log's bound per address and day
 // (store.MaxKTEntriesPerDay), so n/32 accounts make n entries. What
-// bounds its speed is the node's login limit per source address.
+// bounds its speed is the node's login limit per source address (one a
+// second after a burst of 64, no flag), so it logs in from two: the node
+// p must listen on both IPv4 and IPv6 loopback ([::]).
 func fillLog(t *testing.T, p *nodeProc, n int) {
 	t.Helper()
 	perAccount := store.MaxKTEntriesPerDay
 	accounts := (n + perAccount - 1) / perAccount
+	_, port, err := net.SplitHostPort(p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sources := [2]string{net.JoinHostPort("127.0.0.1", port), net.JoinHostPort("::1", port)}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	// Two bundles per worker to alternate between: each republish
@@ -262,7 +270,9 @@ func fillLog(t *testing.T, p *nodeProc, n int) {
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				if err := fillAccount(ctx, p, fmt.Sprintf("filler%d", i), perAccount); err != nil {
+				// Half the accounts come from ::1, half from 127.0.0.1:
+				// two source addresses, two login budgets.
+				if err := fillAccount(ctx, sources[i%2], p.fp, fmt.Sprintf("filler%d", i), perAccount); err != nil {
 					select {
 					case errs <- err:
 					default:
@@ -285,9 +295,9 @@ func fillLog(t *testing.T, p *nodeProc, n int) {
 
 // fillAccount registers user and publishes changed keys for it until it
 // has entries entries in the log.
-func fillAccount(ctx context.Context, p *nodeProc, user string, entries int) error {
+func fillAccount(ctx context.Context, addr, fp, user string, entries int) error {
 	pw := []byte("password of " + user)
-	c, err := dialPinnedErr(ctx, p.addr, p.fp)
+	c, err := dialPinnedErr(ctx, addr, fp)
 	if err != nil {
 		return err
 	}
@@ -310,7 +320,7 @@ func fillAccount(ctx context.Context, p *nodeProc, user string, entries int) err
 		}
 		if !errors.Is(err, protocol.ErrRateLimited) {
 			c.Close()
-			if c, err = dialPinnedErr(ctx, p.addr, p.fp); err != nil {
+			if c, err = dialPinnedErr(ctx, addr, fp); err != nil {
 				return err
 			}
 			continue
@@ -367,7 +377,7 @@ func TestKtAuditVerifiesALogOf10000EntriesAndNamesTheOneChanged(t *testing.T) {
 	// accounts from one address. (Logins stay limited, at one a second
 	// after a burst of 64: the slow part of making the log.)
 	limits := []string{"QPC_REGISTER_RATE=1000000", "QPC_REGISTER_RATE_NODE=1000000"}
-	p := startNodeProcEnv(t, limits, dataDir, "127.0.0.1:0", qpcBin)
+	p := startNodeProcEnv(t, limits, dataDir, "[::]:0", qpcBin)
 	start := time.Now()
 	fillLog(t, p, 10_000)
 	t.Logf("made the log through the API in %s", time.Since(start).Round(time.Millisecond))
@@ -405,7 +415,7 @@ func TestKtAuditVerifiesALogOf10000EntriesAndNamesTheOneChanged(t *testing.T) {
 	stopNode(t, p)
 	const changed = 4321
 	e1 := changeLogEntry(t, dataDir, changed)
-	p = startNodeProcEnv(t, limits, dataDir, "127.0.0.1:0", qpcBin)
+	p = startNodeProcEnv(t, limits, dataDir, "[::]:0", qpcBin)
 	r, code, e = audit(p)
 	if code == 0 || r.OK || len(r.Problems) == 0 {
 		t.Fatalf("audit after the change: exit %d, ok %v, problems %v", code, r.OK, r.Problems)
