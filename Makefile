@@ -6,7 +6,7 @@ COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X github.com/quicprochat/qpc/version.Version=$(VERSION) -X github.com/quicprochat/qpc/version.Commit=$(COMMIT)
 CAPNP_STD = $(shell $(GO) list -m -f '{{.Dir}}' capnproto.org/go/capnp/v3)/std
 
-.PHONY: all build run test lint cross size ipk schemas clean
+.PHONY: all build run test lint cross size floor ipk schemas clean
 
 all: build
 
@@ -45,6 +45,11 @@ cross:
 ## fails when the mips binary or a package is over its flash budget (issue 25)
 size:
 	$(GO) run ./scripts/cross/mkipk -out dist/ipk -sizes docs/openwrt.md
+
+## floor: the size of what the design mandates (QUIC, TLS, Cap'n Proto RPC, bbolt, slog, ...),
+## step by step, built as the mips router binary is: the room left for qpc's own code (issue 25)
+floor:
+	scripts/cross/floor.sh
 
 ## ipk: OpenWrt packages, one per architecture of scripts/cross/openwrt-archs.txt, in dist/ipk
 ipk:

@@ -24,17 +24,21 @@ const (
 )
 
 // The ceilings make test holds the router build to until it fits the
-// budgets (issue 25 is open: the mips binary is 11.2 MB), so that the
+// budgets (issue 25 is open: the mips binary is 11.0 MB), so that the
 // build cannot grow unseen again (it grew 20 % past its budget before a
-// test looked). The binary's ceiling is its size (11,206,849 bytes) plus
+// test looked). The binary's ceiling is its size (11,010,241 bytes) plus
 // one 64 KiB step: the stripped file grows in steps of the segment
 // alignment, so a few bytes of code can cost a whole step (the pushes
 // handed off from the commit, issue 26, took it from 11,075,777 to
-// 11,206,849 with 6 KB of code). Every cut lowers them to what it
-// reached; when the budgets are met, they are the budgets.
+// 11,206,849 with 6 KB of code). The packages' ceiling is the largest
+// package (x86_64, 3,997,015 bytes) plus 64 KiB. Every cut lowers them
+// to what it reached; when the budgets are met, they are the budgets.
+// `make floor` measures what the design's mandated parts alone cost
+// (8,126,657 bytes for mips): the room under binaryBudget that qpc's own
+// code has.
 const (
-	binaryCeiling  = 11_206_849 + 64<<10
-	packageCeiling = 4 << 20
+	binaryCeiling  = 11_010_241 + 64<<10
+	packageCeiling = 3_997_015 + 64<<10
 )
 
 // limits are a binary bound for the budget target and a bound for every
