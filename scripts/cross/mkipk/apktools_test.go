@@ -228,6 +228,9 @@ func TestAPKInstallUpgradeRemove(t *testing.T) {
 	if got := readBytes(t, cfg); !bytes.Equal(got, edited) {
 		t.Error("the upgrade overwrote the edited /etc/config/qpc")
 	}
+	if _, err := os.Stat(cfg + ".apk-new"); err != nil {
+		t.Errorf("the new default is not beside the edited config: %v", err)
+	}
 	wantRecord(t, root, "add_group_and_user pkgname=qpc upgrade=\ndefault_postinst pkgname=qpc upgrade=\n"+
 		"add_group_and_user pkgname=qpc upgrade=1\ndefault_postinst pkgname=qpc upgrade=1\n")
 
@@ -235,6 +238,13 @@ func TestAPKInstallUpgradeRemove(t *testing.T) {
 	t.Logf("apk del:\n%s", out)
 	if _, err := os.Stat(filepath.Join(root, "usr/bin/qpc")); !os.IsNotExist(err) {
 		t.Errorf("usr/bin/qpc after removal: %v", err)
+	}
+	// What the admin changed stays; what apk put beside it goes.
+	if got, err := os.ReadFile(cfg); err != nil || !bytes.Equal(got, edited) {
+		t.Errorf("the edited config after removal: %v", err)
+	}
+	if _, err := os.Stat(cfg + ".apk-new"); !os.IsNotExist(err) {
+		t.Errorf("qpc.apk-new after removal: %v", err)
 	}
 	wantRecord(t, root, "add_group_and_user pkgname=qpc upgrade=\ndefault_postinst pkgname=qpc upgrade=\n"+
 		"add_group_and_user pkgname=qpc upgrade=1\ndefault_postinst pkgname=qpc upgrade=1\n"+

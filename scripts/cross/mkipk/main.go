@@ -220,8 +220,10 @@ func build(o options) ([]built, error) {
 		return nil, fmt.Errorf("scripts/cross/build.sh: %w\n%s", err, buildLog.Bytes())
 	}
 
-	if err := os.MkdirAll(o.out, 0o755); err != nil {
-		return nil, err
+	if want["ipk"] {
+		if err := os.MkdirAll(o.out, 0o755); err != nil {
+			return nil, err
+		}
 	}
 	var out []built
 	for _, a := range archs {
