@@ -98,17 +98,25 @@ const (
 	depName = 1
 	depMax  = 4
 
-	scriptPostInstall   = 3
-	scriptPreDeinstall  = 4
-	scriptPostUpgrade   = 7
-	scriptMax           = 8
-	adbBlockADB         = 0
-	adbBlockSig         = 1
-	adbBlockData        = 2
-	adbBlockMaxPayload  = 0x3fffffff - 4
-	apkUniqueIDSize     = 20
+	scriptPostInstall  = 3
+	scriptPreDeinstall = 4
+	scriptPostUpgrade  = 7
+	scriptMax          = 8
+)
+
+// The container around the package object (apk-tools' src/adb.h).
+const (
+	adbBlockADB  = 0
+	adbBlockSig  = 1
+	adbBlockData = 2
+	// adbBlockMaxPayload is the most a block's 30-bit size holds; bigger
+	// needs the extended header, which no router package comes near.
+	adbBlockMaxPayload = 0x3fffffff - 4
+	// apkUniqueIDSize is the length of info's hashes (SHA-1 sized).
+	apkUniqueIDSize = 20
+	// apkSigHeaderSize is {version, hash algorithm, key id[16]}.
 	apkSigHeaderSize    = 18
-	apkDigestSHA512     = 4
+	apkDigestSHA512     = 4 // apk's APK_DIGEST_SHA512
 	apkFileMagicDeflate = "ADBd"
 )
 
@@ -331,11 +339,8 @@ func (p *apkPackage) metadata() ([]byte, []dataBlock, error) {
 		}
 		do := make([]adbVal, diMax)
 		do[diName] = a.str(d.name)
-		mode, ok := p.dirMode[d.name]
-		if !ok {
-			mode = 0o755
-		}
-		do[diACL] = p.acl(a, mode)
+		// Every directory is 0755, as the SDK's INSTALL_DIR makes it.
+		do[diACL] = p.acl(a, 0o755)
 		do[diFiles] = a.arr(files)
 		paths = append(paths, a.obj(do))
 	}
