@@ -60,7 +60,7 @@ func overBudget(pkgs []built, l limits) []error {
 	binDone := false
 	for _, p := range pkgs {
 		if p.size > l.pkg {
-			errs = append(errs, fmt.Errorf("%s: package is %d bytes, %w of %d (%s)", p.arch, p.size, ErrOverBudget, l.pkg, mib(l.pkg)))
+			errs = append(errs, fmt.Errorf("%s%s: package is %d bytes, %w of %d (%s)", p.arch, formatSuffix(p), p.size, ErrOverBudget, l.pkg, mib(l.pkg)))
 		}
 		if p.target == budgetTarget && !binDone {
 			binDone = true
@@ -70,6 +70,14 @@ func overBudget(pkgs []built, l limits) []error {
 		}
 	}
 	return errs
+}
+
+// formatSuffix names a package's format after its architecture.
+func formatSuffix(p built) string {
+	if p.format == "" {
+		return ""
+	}
+	return " ." + p.format
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
@@ -91,10 +99,10 @@ func group(n int64) string {
 // with the share of each budget used.
 func sizeTable(pkgs []built) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "| architecture | build target | stripped binary (bytes) | package (bytes) | of the %s package budget |\n", mib(packageBudget))
-	b.WriteString("|---|---|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "| architecture | build target | format | stripped binary (bytes) | package (bytes) | of the %s package budget |\n", mib(packageBudget))
+	b.WriteString("|---|---|---|---:|---:|---:|\n")
 	for _, p := range pkgs {
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %.0f %% |\n", p.arch, p.target, group(p.binSize), group(p.size), 100*float64(p.size)/packageBudget)
+		fmt.Fprintf(&b, "| `%s` | %s | .%s | %s | %s | %.0f %% |\n", p.arch, p.target, p.format, group(p.binSize), group(p.size), 100*float64(p.size)/packageBudget)
 	}
 	return b.String()
 }
