@@ -32,7 +32,7 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	var f clientFlags
 	f.bind(fs, stderr, true)
 	to := fs.String("to", "", "recipient, user or user@domain (this or --group)")
-	group := fs.String("group", "", "send to this group of qpc repl instead (MLS; the group must be joined)")
+	group := fs.String("group", "", "send to this group of qpc repl instead (MLS; an invitation is accepted by writing), or to the DM with this user when no group has the name")
 	ttl := fs.Duration("ttl", 0, "how long the node keeps the message undelivered (default: the node's)")
 	maxHops := fs.Uint("max-hops", 0, "if the recipient's node is not reachable and the message goes into the mesh, "+
 		"the most federation hops it may take (0: the node's default; more than the node's maximum is capped at it)")
@@ -335,7 +335,7 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 	f.bind(fs, stderr, true)
 	follow := fs.Bool("follow", false, "keep running and print messages as they arrive (reconnects by itself)")
 	asJSON := fs.Bool("json", false, "print one JSON object per message")
-	group := fs.String("group", "", "print the new messages of this group of qpc repl (files every other message in the chat history, for qpc repl)")
+	group := fs.String("group", "", "print the new lines of this group of qpc repl, or of the DM with this user when no group has the name (files every other message in the chat history, for qpc repl)")
 	if err := parseFlags(fs, args); err != nil {
 		return parseError(err)
 	}
