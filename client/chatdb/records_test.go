@@ -202,7 +202,9 @@ func FuzzDecodeContact(f *testing.F) {
 }
 
 func FuzzDecodeOutgoing(f *testing.F) {
-	fuzzDecode(f, encodeOutgoing, decodeOutgoing, sampleOutgoing())
+	withTTL := sampleOutgoing()
+	withTTL.TTL, withTTL.MaxHops = time.Hour, 4
+	fuzzDecode(f, encodeOutgoing, decodeOutgoing, sampleOutgoing(), withTTL)
 }
 
 func FuzzDecodeKeyPackage(f *testing.F) {
