@@ -28,6 +28,24 @@ func stopNode(t *testing.T, p *nodeProc) {
 	}
 }
 
+// waitState waits until s shows own line text in state: printed so, or
+// told so later (a busy node may take a moment, and the line shows
+// "(queued)" first).
+func waitState(s *tmuxSession, text, state string, timeout time.Duration) {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		screen := s.capture()
+		if strings.Contains(screen, " me "+text+" ("+state+")") || strings.Contains(screen, "-- "+state+": "+text+" --") {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("%s: %q is not shown %s within %s; the screen:\n%s", s.name, text, state, timeout, screen)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func TestACommandLineUserAndAReplUserHaveOneConversationBothWays(t *testing.T) {
 	t.Parallel()
 	needTmux(t)
@@ -48,7 +66,7 @@ func TestACommandLineUserAndAReplUserHaveOneConversationBothWays(t *testing.T) {
 	b.expect("/dm alice", "[@"+aliceAddr+"] > ", replWait)
 	b.waitFor(" alice wrote with qpc send", replWait)
 	b.send("answered in the REPL")
-	b.waitFor(" me answered in the REPL (delivered)", replWait)
+	waitState(b, "answered in the REPL", "delivered", replWait)
 	if strings.Contains(b.capture(), "to answer in an encrypted DM") {
 		t.Fatalf("the REPL refused to answer a conversation opened by qpc send:\n%s", b.capture())
 	}
@@ -85,7 +103,7 @@ func TestACommandLineUserAndAReplUserHaveOneConversationBothWays(t *testing.T) {
 		a.waitFor(line, replWait)
 	}
 	a.send("from alice's REPL")
-	a.waitFor(" me from alice's REPL (delivered)", replWait)
+	waitState(a, "from alice's REPL", "delivered", replWait)
 	a.expect("/quit", "[exited 0]", replWait)
 
 	// And bob, on the command line now, reads it there.
@@ -111,7 +129,7 @@ func TestTheReplToldOfQueuedLinesDeliveredAndOfReadOnlyWithReadReceiptsOn(t *tes
 
 	// Read receipts are off by default: delivered, never read.
 	a.send("before receipts")
-	a.waitFor(" me before receipts (delivered)", replWait)
+	waitState(a, "before receipts", "delivered", replWait)
 	b.waitFor(" alice before receipts", replWait)
 	a.expect("/receipts", "read receipts are off", replWait)
 
