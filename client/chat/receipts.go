@@ -420,6 +420,9 @@ func (e *Engine) settle(tx *chatdb.Tx, o *chatdb.Outgoing, outs []client.Outgoin
 			mesh = append(mesh, hex.EncodeToString(r.MeshID[:]))
 		}
 	}
+	if d.Envelopes == 0 {
+		return nil // nobody else to deliver to (dropped, or a group of one): sent is all there is
+	}
 	if e.deliveries == nil {
 		e.deliveries = map[chatdb.MsgID]Delivery{}
 	}
