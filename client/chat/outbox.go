@@ -41,7 +41,9 @@ func (e *Engine) SendWith(ctx context.Context, conv chatdb.ConvID, text string, 
 		return chatdb.Message{}, err
 	}
 	if c, err := e.conversation(conv); err == nil && c.Kind == chatdb.KindDM && c.GroupID == nil && !c.Left {
-		if _, err := e.DM(ctx, c.Peer); err != nil {
+		if _, err := e.DM(ctx, c.Peer); errors.Is(err, ErrOffline) {
+			return chatdb.Message{}, err // it says "starting a DM with" already
+		} else if err != nil {
 			return chatdb.Message{}, fmt.Errorf("starting the encrypted DM with %s: %w", c.Peer, err)
 		}
 	}
