@@ -2,12 +2,14 @@ package session_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 
 	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/client/session"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // receiveIn empties s's mailbox as qpc recv does, through an Inbox on the
@@ -252,5 +254,49 @@ func TestAnOwnLineMovesFromQueuedToDeliveredAndToReadOnlyWhenBothTurnedReadRecei
 	}
 	if st := readBy("bob stopped sharing"); st != chatdb.StatusDelivered {
 		t.Errorf("with bob's read receipts off: %s, want delivered", st)
+	}
+}
+
+func TestAnswerToAPeerWithoutKeyPackagesKeepsTheConversationAndQpcSendStillSeals(t *testing.T) {
+	n := startNode(t)
+	a, c := newPerson(t, n, "alice").register(), newPerson(t, n, "carol").register()
+	ctx := ctxT(t)
+	ea := openChat(t, a)
+	// carol writes with qpc send of a client that never opened its chat
+	// engine connected: she has no KeyPackages on the node.
+	if _, err := c.SendText(ctx, "alice", "carol has no key packages", session.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	receiveIn(t, a, ea)
+	before := dms(t, ea)
+	if len(before) != 1 || before[0].GroupID != nil {
+		t.Fatalf("alice's DMs: %+v; want carol's, without a group", before)
+	}
+
+	// Offline, the answer cannot start the DM's group: said so, nothing
+	// changes.
+	ea.Disconnected()
+	if _, err := ea.Send(ctx, before[0].ID, "offline answer"); !errors.Is(err, chat.ErrOffline) {
+		t.Errorf("answering offline: %v, want ErrOffline", err)
+	}
+	if err := ea.Connected(ctx, a.Client()); err != nil {
+		t.Fatal(err)
+	}
+	// Online, the group cannot start either (no KeyPackage of carol's):
+	// the conversation stays as it was, its history kept.
+	if _, err := ea.Send(ctx, before[0].ID, "answer in the REPL"); !errors.Is(err, protocol.ErrNoKeyPackage) {
+		t.Errorf("answering carol: %v, want ErrNoKeyPackage", err)
+	}
+	after := dms(t, ea)
+	if len(after) != 1 || after[0].ID != before[0].ID || after[0].GroupID != nil {
+		t.Fatalf("alice's DMs after the failed start: %+v; want the same one, without a group", after)
+	}
+	if got := texts(t, ea, after[0].ID); !slices.Equal(got, []string{"carol@" + domain + ": carol has no key packages"}) {
+		t.Errorf("history after the failed start: %q", got)
+	}
+	// qpc send seals, and files the line in the same conversation.
+	sent, err := a.SendMessage(ctx, ea, "carol", "sealed answer", session.SendOptions{})
+	if err != nil || sent.MLS || sent.Conv != before[0].ID || sent.Message.Status != chatdb.StatusDelivered {
+		t.Fatalf("qpc send to carol: %+v, %v", sent, err)
 	}
 }
