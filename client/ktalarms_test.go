@@ -4,6 +4,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/quicprochat/qpc/protocol"
 )
 
 func TestAlarmsAreKeptNewestFirstOnceEachAndBounded(t *testing.T) {
@@ -36,7 +38,7 @@ func TestAlarmsAreKeptNewestFirstOnceEachAndBounded(t *testing.T) {
 		t.Fatalf("the second is not the newest device alarm: %+v", recs[1])
 	}
 	// A damaged file is an error to read and is replaced by the next record.
-	if err := os.WriteFile(alarmsPath(dir, "alice@n1"), []byte("{"), 0o600); err != nil {
+	if err := os.WriteFile(alarmsPath(dir, "alice@n1"), []byte("garbage\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := LoadAlarms(dir, "alice@n1"); err == nil {
@@ -48,4 +50,41 @@ func TestAlarmsAreKeptNewestFirstOnceEachAndBounded(t *testing.T) {
 	if recs, err := LoadAlarms(dir, "alice@n1"); err != nil || len(recs) != 1 {
 		t.Fatalf("after the damage: %v, %v", recs, err)
 	}
+}
+
+func FuzzLoadAlarms(f *testing.F) {
+	dir := f.TempDir()
+	if err := RecordAlarm(dir, "a@n", Alarm{Kind: AlarmForeignKey, Address: "a@n"}, time.Unix(1, 0)); err != nil {
+		f.Fatal(err)
+	}
+	seed, err := os.ReadFile(alarmsPath(dir, "a@n"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Add([]byte("1 2 x\n3 4 y\n"))
+	f.Add([]byte("-1 -2 \n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(alarmsPath(dir, "a@n"), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		recs, err := LoadAlarms(dir, "a@n")
+		if err != nil {
+			return
+		}
+		if len(recs) > MaxAlarmRecords {
+			t.Fatalf("%d records, more than %d", len(recs), MaxAlarmRecords)
+		}
+		// What reads is kept again as it was read (texts on one line).
+		if len(recs) > 0 {
+			if err := RecordAlarm(dir, "a@n", Alarm{Kind: AlarmEvidence, Evidence: &protocol.KTEvidence{}}, time.Unix(2, 0)); err != nil {
+				t.Fatal(err)
+			}
+			again, err := LoadAlarms(dir, "a@n")
+			if err != nil || len(again) == 0 || again[0].Kind != AlarmEvidence {
+				t.Fatalf("after recording: %v, %v", again, err)
+			}
+		}
+	})
 }

@@ -18,7 +18,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -32,17 +31,6 @@ import (
 	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/transport"
 )
-
-// stopNode stops p with SIGTERM and waits for it, leaving its store to
-// the test.
-func stopNode(t *testing.T, p *nodeProc) {
-	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	<-p.done
-	p.done <- nil // for the cleanup's wait
-}
 
 // forgeKeys puts keys of the forger's for user into the stopped node's
 // store without a log entry, as someone who holds the router's flash
