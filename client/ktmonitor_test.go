@@ -1,11 +1,16 @@
 package client
 
 import (
+	"bytes"
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/quicprochat/qpc/crypto/identity"
+	"github.com/quicprochat/qpc/kt"
+	"github.com/quicprochat/qpc/protocol"
+	"github.com/quicprochat/qpc/schemas"
 )
 
 func TestSelfAlarms(t *testing.T) {
@@ -71,5 +76,99 @@ func TestSelfAlarms(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// gossipNode answers ktGossip with the evidence it holds and records the
+// heads it was handed.
+type gossipNode struct {
+	schemas.NodeService_Server
+	evidence []protocol.KTEvidence
+	heads    [][]byte
+}
+
+func (g *gossipNode) KtGossip(ctx context.Context, call schemas.NodeService_ktGossip) error {
+	list, err := call.Args().Heads()
+	if err != nil {
+		return err
+	}
+	if g.heads, err = protocol.DataListFromWire("heads", list, protocol.MaxKTHeads, protocol.MaxKTHeadBytes); err != nil {
+		return err
+	}
+	res, err := call.AllocResults()
+	if err != nil {
+		return err
+	}
+	return protocol.KTEvidenceToWire(g.evidence, res.NewEvidence)
+}
+
+// fork returns evidence of a fork of l's log: its head, and one of the
+// same size and another root signed by the same key.
+func fork(t *testing.T, l *testLog) protocol.KTEvidence {
+	t.Helper()
+	a := l.head()
+	b, err := kt.SignHead(kt.Head{Domain: l.domain, Size: a.Size, Root: kt.LeafHash([]byte("another root")), TimeMillis: a.TimeMillis}, l.key, l.cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return protocol.KTEvidence{First: a.Marshal(), Second: b.Marshal(), Reason: kt.ReasonFork, Domain: l.domain, Found: time.Now(), ReportedBy: "n2.mesh"}
+}
+
+func TestCheckEvidenceBelievesOnlyAForkSignedByOneKey(t *testing.T) {
+	l := newTestLog(t, "n1.mesh", nil, nil)
+	l.fill(5)
+	good := fork(t, l)
+	if err := CheckEvidence(good); err != nil {
+		t.Fatalf("a real fork: %v", err)
+	}
+	other := newTestLog(t, "n1.mesh", nil, nil)
+	other.tree = l.tree
+	for _, tc := range []struct {
+		name string
+		bend func(e *protocol.KTEvidence)
+	}{
+		{"a second head signed by another key", func(e *protocol.KTEvidence) {
+			sh, _ := kt.ParseSignedHead(e.Second)
+			sh2, _ := kt.SignHead(sh.Head, other.key, nil)
+			e.Second = sh2.Marshal()
+		}},
+		{"a broken signature", func(e *protocol.KTEvidence) { e.Second[len(e.Second)-1] ^= 1 }},
+		{"the same head twice", func(e *protocol.KTEvidence) { e.Second = e.First }},
+		{"heads named for another domain", func(e *protocol.KTEvidence) { e.Domain = "n2.mesh" }},
+		{"a head that does not parse", func(e *protocol.KTEvidence) { e.First = e.First[:10] }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := good
+			e.First, e.Second = bytes.Clone(good.First), bytes.Clone(good.Second)
+			tc.bend(&e)
+			if err := CheckEvidence(e); err == nil {
+				t.Fatal("believed")
+			}
+		})
+	}
+}
+
+func TestGossipHandsTheKeptHeadsAndAlarmsEachEvidenceOncePerRun(t *testing.T) {
+	l := newTestLog(t, "n1.mesh", nil, nil)
+	l.fill(4)
+	g := &gossipNode{evidence: []protocol.KTEvidence{fork(t, l)}}
+	n := schemas.NodeService_ServerToClient(g)
+	t.Cleanup(n.Release)
+	var alarms []Alarm
+	a := &Account{Client: &Client{node: n}, Domain: "n1.mesh", User: "bob", Alarms: func(al Alarm) { alarms = append(alarms, al) }}
+	if err := a.checkProof(testCtx(t), address(t, "user1@n1.mesh"), l.answer("user1@n1.mesh", 0)); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		a.Gossip(testCtx(t))
+	}
+	if len(g.heads) != 1 {
+		t.Fatalf("the node was handed %d heads, want the one kept", len(g.heads))
+	}
+	if kept, _ := a.KT.Get("n1.mesh"); !bytes.Equal(g.heads[0], kept.Head) {
+		t.Fatal("the head handed over is not the kept one")
+	}
+	if len(alarms) != 1 || alarms[0].Kind != AlarmEvidence || !alarms[0].Verified || !strings.Contains(alarms[0].Text(), "proves") {
+		t.Fatalf("alarms %+v; want the fork once, verified", alarms)
 	}
 }
