@@ -12,7 +12,7 @@ import (
 )
 
 // KTGossipInterval is how often a link exchanges key transparency heads
-// after the exchange when it comes up.
+// after the exchange when it comes up, unless Config says otherwise.
 const KTGossipInterval = time.Minute
 
 // KeyLog is this node's key transparency log, for the peers' ktConsistency
@@ -196,9 +196,9 @@ func (m *Manager) KTConsistency(ctx context.Context, domain string, first, secon
 }
 
 // gossipKT exchanges heads over l when it comes up and every
-// KTGossipInterval until it ends.
+// Config.KTGossipInterval until it ends.
 func (m *Manager) gossipKT(l *link) {
-	t := time.NewTicker(KTGossipInterval)
+	t := time.NewTicker(m.cfg.KTGossipInterval)
 	defer t.Stop()
 	for {
 		m.gossipOnce(l)
