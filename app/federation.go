@@ -29,6 +29,11 @@ import (
 // means federation's default. Tests shorten it.
 var linkBackoff time.Duration
 
+// ktGossipInterval is how often a federation link gossips key
+// transparency heads; 0 means federation's default (a minute). Tests
+// lower it.
+var ktGossipInterval time.Duration
+
 // federationHook, when set, wraps the federation a node's service uses
 // (its clients' lookups and those it passes on for peers); tests make a
 // node of the community that lies with it. Nil in every real node.
@@ -88,6 +93,8 @@ func (n *Node) newFederation(cfg config.Node) (*federation.Manager, error) {
 
 		CallTimeout: cfg.RPCTimeout,
 		MinBackoff:  linkBackoff,
+
+		KTGossipInterval: ktGossipInterval,
 	})
 	if err != nil {
 		return nil, &config.FlagError{Flag: "federation-cert", Err: err}

@@ -434,3 +434,56 @@ func TestKTEntriesAndConsistencyNeedNoSessionAndAreBounded(t *testing.T) {
 		t.Errorf("a size beyond the log: %v, want badRequest", err)
 	}
 }
+
+func TestLinkedNodesGossipHeadsAgainAtTheirInterval(t *testing.T) {
+	checkLeaks(t)
+	ktGossipInterval = 50 * time.Millisecond
+	t.Cleanup(func() { ktGossipInterval = 0 })
+	c := newCommunity(t)
+	n1 := start(t, c.federated("n1.example.mesh", ca.IssueOptions{}))
+	n2 := start(t, c.federated("n2.example.mesh", ca.IssueOptions{}, n1.Addr().String()))
+	waitLinks(t, n2, "n1.example.mesh")
+	waitLinks(t, n1, "n2.example.mesh")
+	// The link is up and has gossiped once; the fork comes after.
+	a := c.head(t, "n3.example.mesh", 5, kt.Hash{1})
+	b := c.head(t, "n3.example.mesh", 5, kt.Hash{2})
+	if ev := gossip(t, rawNode(t, n1), a, b); len(ev) != 1 {
+		t.Fatalf("n1 answers with %+v", ev)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ev, err := n2.kt.Evidence(10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ev) == 1 && ev[0].Reason == kt.ReasonFork && ev[0].Domain == "n3.example.mesh" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the next gossip never brought the evidence to n2: %+v", ev)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// And n2 learns n1's log as it grows.
+	newAccount(t, n1, "alice")
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		heads, err := n2.kt.Heads()
+		if err != nil {
+			t.Fatal(err)
+		}
+		grown := false
+		for _, h := range heads {
+			if sh, err := kt.ParseSignedHead(h); err == nil && sh.Domain == "n1.example.mesh" && sh.Size == 1 {
+				grown = true
+			}
+		}
+		if grown {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("n2 never got n1's head of size 1 by gossip")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/quicprochat/qpc/protocol"
@@ -11,7 +12,7 @@ import (
 )
 
 // KTGossipInterval is how often a link exchanges key transparency heads
-// after the exchange when it comes up.
+// after the exchange when it comes up, unless Config says otherwise.
 const KTGossipInterval = time.Minute
 
 // KeyLog is this node's key transparency log, for the peers' ktConsistency
@@ -35,6 +36,31 @@ type KTWatch interface {
 	Evidence(limit int) ([]protocol.KTEvidence, error)
 }
 
+// MaxKTCallsPerMinute bounds the key transparency calls one peer makes:
+// a gossip a minute and the consistency proofs its checks need leave
+// plenty; a consistency proof of an older size costs a signature.
+const MaxKTCallsPerMinute = 120
+
+// ktAllowance counts a peer's kt calls in the current minute.
+type ktAllowance struct {
+	mu    sync.Mutex
+	start time.Time
+	n     int
+}
+
+func (a *ktAllowance) take(now time.Time) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if now.Sub(a.start) >= time.Minute || now.Before(a.start) {
+		a.start, a.n = now, 0
+	}
+	if a.n >= MaxKTCallsPerMinute {
+		return fmt.Errorf("%w: %d key transparency calls this minute", protocol.ErrRateLimited, a.n)
+	}
+	a.n++
+	return nil
+}
+
 var errNoKT = fmt.Errorf("%w: this node keeps no key transparency log", protocol.ErrBadRequest)
 
 // KtGossip implements FederationService.ktGossip: the peer's heads are
@@ -46,7 +72,7 @@ func (s *server) KtGossip(ctx context.Context, call schemas.FederationService_kt
 		if kt == nil {
 			return errNoKT
 		}
-		if err := s.in.Allow(1); err != nil {
+		if err := s.kt.take(s.m.cfg.Now()); err != nil {
 			return err
 		}
 		list, err := call.Args().Heads()
@@ -88,7 +114,7 @@ func (s *server) KtConsistency(ctx context.Context, call schemas.FederationServi
 		if log == nil {
 			return errNoKT
 		}
-		if err := s.in.Allow(1); err != nil {
+		if err := s.kt.take(s.m.cfg.Now()); err != nil {
 			return err
 		}
 		proof, head, err := log.KTConsistency(call.Args().First(), call.Args().Second())
@@ -170,9 +196,9 @@ func (m *Manager) KTConsistency(ctx context.Context, domain string, first, secon
 }
 
 // gossipKT exchanges heads over l when it comes up and every
-// KTGossipInterval until it ends.
+// Config.KTGossipInterval until it ends.
 func (m *Manager) gossipKT(l *link) {
-	t := time.NewTicker(KTGossipInterval)
+	t := time.NewTicker(m.cfg.KTGossipInterval)
 	defer t.Stop()
 	for {
 		m.gossipOnce(l)

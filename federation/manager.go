@@ -96,6 +96,9 @@ type Config struct {
 	// KT checks the heads links bring and says what to gossip; nil
 	// gossips nothing.
 	KT KTWatch
+	// KTGossipInterval is how often a link exchanges heads after the
+	// exchange when it comes up (default KTGossipInterval).
+	KTGossipInterval time.Duration
 	// Calls counts inbound calls; nil counts nothing.
 	Calls Calls
 	// Observer is told about links and relays; nil ignores.
@@ -164,6 +167,9 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if cfg.MaxLinks <= 0 {
 		cfg.MaxLinks = 64
+	}
+	if cfg.KTGossipInterval <= 0 {
+		cfg.KTGossipInterval = KTGossipInterval
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

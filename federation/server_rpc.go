@@ -21,6 +21,10 @@ type server struct {
 	// nodeID is the peer's node id from its health answer, "" until the
 	// link has it (the peer may call before this end has asked).
 	nodeID atomic.Pointer[string]
+
+	// kt bounds the peer's key transparency calls (ktGossip,
+	// ktConsistency), apart from its message allowance.
+	kt ktAllowance
 }
 
 // peerID returns the peer's node id, or "" while it is not known yet.

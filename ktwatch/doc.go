@@ -13,7 +13,9 @@
 // the community CA and names the head's domain: anyone else could sign
 // any head.
 //
-// Evidence is kept by an EvidenceStore (node/store on the node), counted,
+// The latest head of each other domain is remembered in memory only, one
+// per domain and at most MaxKnown: after a restart the node learns them
+// again from the next gossip. Evidence is kept by an EvidenceStore (node/store on the node), counted,
 // logged at warn once, and handed to clients and to federation peers,
 // which check it again before they keep it.
 package ktwatch

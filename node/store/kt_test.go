@@ -440,9 +440,14 @@ func TestKTProofBytes(t *testing.T) {
 			t.Fatal(err)
 		}
 		verifyProof(t, p, "alice", sampleDeviceKeys, nil)
+		first, err := s.KTProof("alice", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
 		without, with := answerBytes(t, sampleDeviceKeys, nil), answerBytes(t, sampleDeviceKeys, &p)
-		t.Logf("log of %d entries: resolveUser answer %d bytes without the proof, %d with (+%d; inclusion %d hashes, consistency %d)",
-			target, without, with, with-without, len(p.Inclusion), len(p.Consistency))
+		firstWith := answerBytes(t, sampleDeviceKeys, &first)
+		t.Logf("log of %d entries: resolveUser answer %d bytes without the proof; +%d with inclusion (%d hashes) and head; +%d with consistency from %d too (%d hashes)",
+			target, without, firstWith-without, len(first.Inclusion), with-without, target/2, len(p.Consistency))
 		if len(p.Inclusion) > 17 || with <= without {
 			t.Errorf("proof of %d hashes, answer %d bytes with, %d without", len(p.Inclusion), with, without)
 		}
