@@ -317,21 +317,30 @@ func (s *Session) useDevice(ctx context.Context, c *client.Client) error {
 }
 
 // connected readies c, a new connection of a follower: it binds c to
-// this device's queue, checks the account's own key transparency entry
-// (self-monitoring) and hands the node the heads the account holds.
+// this device's queue and then, without holding the follower up (a
+// conversation waits for the connection, not for these), hands the node
+// the heads the account holds and checks the account's own key
+// transparency entry (self-monitoring), whose findings are alarms.
 func (s *Session) connected(ctx context.Context, c *client.Client) error {
 	if err := s.useDevice(ctx, c); err != nil {
 		return err
 	}
-	s.acct.GossipOn(ctx, c)
-	if s.state.Migrated() {
-		// Only the alarms matter here: the follower's goroutine leaves
-		// the saved list to the Session's own (login, Devices). A check
-		// that fails is told, and following goes on.
-		if _, _, err := s.acct.MonitorSelf(ctx, c, s.acct.List); err != nil {
-			s.cfg.notice("checking your own keys in the node's key transparency log: %v", err)
+	known := s.acct.List
+	migrated := s.state.Migrated()
+	go func() {
+		s.acct.GossipOn(ctx, c)
+		if !migrated {
+			return
 		}
-	}
+		// Only the alarms and a refusal by the log matter here: the
+		// follower's goroutine leaves the saved list to the Session's own
+		// (login, Devices), and a connection that ends meanwhile is the
+		// follower's to tell.
+		var refused *client.KeyRefusedError
+		if _, _, err := s.acct.MonitorSelf(ctx, c, known); errors.As(err, &refused) {
+			s.cfg.notice("%v", refused)
+		}
+	}()
 	return nil
 }
 
