@@ -250,7 +250,7 @@ func (s *Server) ResolveUser(ctx context.Context, call schemas.NodeService_resol
 		if err != nil {
 			return protocol.BadRequest(err)
 		}
-		k, err := s.conn.ResolveUser(ctx, user)
+		k, err := s.conn.ResolveUser(ctx, user, call.Args().KnownSize())
 		if err != nil {
 			return err
 		}
