@@ -36,9 +36,14 @@ const (
 // `make floor` measures what the design's mandated parts alone cost
 // (8,126,657 bytes for mips): the room under binaryBudget that qpc's own
 // code has.
+//
+// Raised once, on purpose: the key transparency log (issue 23: the log,
+// its proofs and the gossip watch, which the node must carry) took the
+// mips binary from 11,010,241 to 11,206,849 bytes (three steps, ~168 KB of
+// code) and the largest package (x86_64 .apk) to 4,063,597.
 const (
-	binaryCeiling  = 11_010_241 + 64<<10
-	packageCeiling = 3_997_015 + 64<<10
+	binaryCeiling  = 11_206_849 + 64<<10
+	packageCeiling = 4_063_597 + 64<<10
 )
 
 // limits are a binary bound for the budget target and a bound for every
