@@ -44,6 +44,8 @@ type fakeChannelNode struct {
 	// calls.
 	published map[string]protocol.PublishedKeys
 	resolves  int
+	// log proves the answers of resolveUser.
+	log *testLog
 }
 
 func (f *fakeChannelNode) ResolveUser(ctx context.Context, call schemas.NodeService_resolveUser) error {
@@ -58,7 +60,14 @@ func (f *fakeChannelNode) ResolveUser(ctx context.Context, call schemas.NodeServ
 	if !ok {
 		return protocol.Exception(protocol.ErrUnknownUser)
 	}
+	k.Transparency = f.log.answer(user+"@"+f.log.domain, call.Args().KnownSize()).Transparency
 	return protocol.SetKeys(call.AllocResults, k)
+}
+
+// KtGossip takes the heads and holds no evidence.
+func (f *fakeChannelNode) KtGossip(ctx context.Context, call schemas.NodeService_ktGossip) error {
+	_, err := call.AllocResults()
+	return err
 }
 
 func (f *fakeChannelNode) ChannelPost(ctx context.Context, call schemas.NodeService_channelPost) error {

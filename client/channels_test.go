@@ -34,7 +34,16 @@ func publish(t *testing.T, f *fakeChannelNode, a *Account) {
 	if f.published == nil {
 		f.published = map[string]protocol.PublishedKeys{}
 	}
-	f.published[a.User] = protocol.PublishedKeys{IdentityKey: b.IdentityKey, HPKEKey: b.HPKEKey, Signature: b.Signature}
+	k := protocol.PublishedKeys{IdentityKey: b.IdentityKey, HPKEKey: b.HPKEKey, Signature: b.Signature}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.published[a.User] = k
+	// The fake node's key transparency log holds what it publishes, so
+	// that its answers carry proofs as a real node's do.
+	if f.log == nil {
+		f.log = newTestLog(t, a.Domain, nil, nil)
+	}
+	f.log.publish(a.Address(), k)
 }
 
 func testKeys(t *testing.T) channel.Keys {

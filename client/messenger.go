@@ -59,11 +59,22 @@ type Account struct {
 	// to it is trusted (its pin).
 	CommunityCA [][]byte
 
+	// KT holds the latest key transparency head accepted of each domain's
+	// log (State.KT); every resolve is checked against it and moves it
+	// on. Nil starts empty: the first head of each log is taken on trust,
+	// as the node's certificate is on first contact.
+	KT *KTBook
+	// Alarms is told what key transparency found wrong that a person must
+	// see: a foreign key or device in the account's own log entry, or a
+	// node's evidence of a log that lied (Alarm). Nil drops them.
+	Alarms func(Alarm)
+
 	mu         sync.Mutex
 	roots      *x509.CertPool            // of CommunityCA, once needed
 	resolved   map[string]Peer           // by address, verified
 	unresolved map[string]resolveFailure // by address, for ReadPost
 	refreshed  map[string]time.Time      // by address: ReadPost's last lookup after a mismatch
+	shown      map[[32]byte]bool         // evidence alarmed in this run, by hash
 }
 
 // Address returns the account's address, user@domain.
@@ -171,6 +182,12 @@ func (a *Account) Forget(addr string) {
 
 // resolve is ResolvePeer of a parsed account address.
 func (a *Account) resolve(ctx context.Context, pa protocol.Address) (Peer, error) {
+	return a.resolveOn(ctx, a.Client, pa)
+}
+
+// resolveOn is resolve over the connection c, which may be a newer one
+// than a.Client while a follower reconnects.
+func (a *Account) resolveOn(ctx context.Context, c *Client, pa protocol.Address) (Peer, error) {
 	addr := pa.String()
 	a.mu.Lock()
 	p, ok := a.resolved[addr]
@@ -186,9 +203,14 @@ func (a *Account) resolve(ctx context.Context, pa protocol.Address) (Peer, error
 	if pa.Domain == strings.ToLower(a.Domain) {
 		lookup = pa.User
 	}
-	k, err := a.Client.ResolveUser(ctx, lookup)
+	k, err := c.resolveKnown(ctx, lookup, a.ktBook().knownSize(pa.Domain))
 	if err == nil && lookup != pa.User {
 		err = a.checkAnswer(ctx, pa, k)
+	}
+	if err == nil {
+		// Signed by the right node or not, keys its log does not hold
+		// are not used (docs/kt.md).
+		err = a.checkTransparency(ctx, pa, k)
 	}
 	if err != nil {
 		if errors.Is(err, protocol.ErrPeerUnreachable) || errors.Is(err, protocol.ErrUnknownDomain) {
@@ -210,6 +232,11 @@ func (a *Account) resolve(ctx context.Context, pa protocol.Address) (Peer, error
 	}
 	a.resolved[addr] = p
 	a.mu.Unlock()
+	if addr != a.Address() {
+		// The head just accepted meets the node's other heads: a node
+		// that shows this client a log of its own is caught there.
+		a.GossipOn(ctx, c)
+	}
 	return p, nil
 }
 

@@ -62,6 +62,11 @@ type State struct {
 	// handed out on first use (TrustCommunityCA): key answers for users
 	// of other domains must be signed by a node certificate of it.
 	CommunityCA [][]byte `json:"community_ca,omitempty"`
+	// KT holds the latest key transparency head this account accepted of
+	// each domain's log, and the pinned key of its home node's heads
+	// (Account.KT). A state written before key transparency has none:
+	// the next resolve of each domain takes its head on trust, once.
+	KT *KTBook `json:"kt,omitempty"`
 }
 
 // stateVersion is the format SaveState writes. Version 1 (before devices)

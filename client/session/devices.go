@@ -74,16 +74,20 @@ func (s *Session) migrate(ctx context.Context) error {
 }
 
 // refreshOwnList takes the account's device list as the node publishes it
-// now, verified, in place of the saved one, and checks that this device is
-// still current in it. A list under another account key (the account was
-// reset elsewhere) or one that revoked this device is a *RevokedError; a
-// list older than the saved one is client.ErrListRollback. When the node
-// cannot answer, the saved list stays.
-func (s *Session) refreshOwnList(ctx context.Context) error {
-	s.acct.Forget(s.acct.Address())
-	p, err := s.acct.OwnDevices(ctx)
+// now over c, verified and checked against the node's key transparency
+// log, in place of the saved one, and checks that this device is still
+// current in it. A key or device in it that this device did not know is
+// an alarm (client.Account.MonitorSelf) before anything else. A list
+// under another account key (the account was reset elsewhere) or one that
+// revoked this device is a *RevokedError; a list older than the saved one
+// is client.ErrListRollback; keys the node's log does not back, a
+// *client.KeyRefusedError. When the node cannot answer, the saved list
+// stays.
+func (s *Session) refreshOwnList(ctx context.Context, c *client.Client) error {
+	p, _, err := s.acct.MonitorSelf(ctx, c, s.acct.List)
 	if err != nil {
-		if errors.Is(err, protocol.ErrUnknownUser) || errors.Is(err, identity.ErrBadSignature) || errors.Is(err, identity.ErrMalformedKeys) ||
+		var refused *client.KeyRefusedError
+		if errors.Is(err, protocol.ErrUnknownUser) || errors.As(err, &refused) || errors.Is(err, identity.ErrBadSignature) || errors.Is(err, identity.ErrMalformedKeys) ||
 			errors.Is(err, client.ErrPrimaryMismatch) {
 			return fmt.Errorf("your own published keys: %w", err)
 		}
@@ -109,7 +113,7 @@ func (s *Session) Devices(ctx context.Context) (*identity.DeviceList, error) {
 	if !s.state.Migrated() {
 		return nil, ErrNotMigrated
 	}
-	if err := s.refreshOwnList(ctx); err != nil {
+	if err := s.refreshOwnList(ctx, nil); err != nil {
 		return nil, err
 	}
 	if err := s.Save(); err != nil {
@@ -137,7 +141,7 @@ func (s *Session) changeList(ctx context.Context, change func(l *identity.Device
 	if s.acct.AccountKey == nil {
 		return ErrNoAccountKey
 	}
-	if err := s.refreshOwnList(ctx); err != nil {
+	if err := s.refreshOwnList(ctx, nil); err != nil {
 		return err
 	}
 	l, err := identity.VerifyDeviceList(s.state.DeviceList, s.acct.Address())

@@ -41,9 +41,24 @@ type Config struct {
 	// DeviceName names this machine's device when it becomes one
 	// (register, link, recover); empty means DefaultDeviceName.
 	DeviceName string
+	// Alarms is told what key transparency found wrong (client.Alarm): a
+	// foreign key or device in the account's own log entry, or evidence
+	// of a lying log, on every device of the account as it connects. Nil
+	// passes the alarm's text to Notices. Either way the alarm is also
+	// kept in StateDir (client.RecordAlarm) for `qpc status`.
+	Alarms func(client.Alarm)
 	// PQOnly makes the chat engine publish post-quantum KeyPackages only
 	// and refuse classic groups (chat.Options.PQOnly).
 	PQOnly bool
+}
+
+// alarm tells Alarms, else Notices, of al.
+func (cfg *Config) alarm(al client.Alarm) {
+	if cfg.Alarms != nil {
+		cfg.Alarms(al)
+		return
+	}
+	cfg.notice("%s", al.Text())
 }
 
 func (cfg *Config) notice(format string, args ...any) {
@@ -243,20 +258,35 @@ func openSession(ctx context.Context, cfg Config, au *authed, st *client.State) 
 			client.CAFingerprints(st.CommunityCA), cur.Server)
 	}
 	st.SessionToken, st.SessionExpires = au.sess.Token, au.sess.Expires
+	if st.KT == nil {
+		st.KT = &client.KTBook{}
+	}
 	s := &Session{
-		cfg:       cfg,
-		c:         au.c,
-		acct:      &client.Account{Client: au.c, Domain: cur.Domain, User: cur.User, Keys: keys, AccountKey: acctKey, List: list, Known: st.Contacts, KnownLists: st.ContactLists, CommunityCA: st.CommunityCA},
+		cfg: cfg,
+		c:   au.c,
+		acct: &client.Account{Client: au.c, Domain: cur.Domain, User: cur.User, Keys: keys, AccountKey: acctKey, List: list, Known: st.Contacts, KnownLists: st.ContactLists, CommunityCA: st.CommunityCA,
+			KT: st.KT, Alarms: func(al client.Alarm) {
+				// Kept for `qpc status`, which shows them without a login.
+				if err := client.RecordAlarm(cfg.StateDir, cur.Address(), al, time.Now()); err != nil {
+					cfg.notice("keeping an alarm: %v", err)
+				}
+				cfg.alarm(al)
+			}},
 		state:     st,
 		exportKey: au.exportKey,
 		cur:       cur,
 		password:  au.pw,
 	}
+	// The heads this account holds meet the node's first: a log that
+	// showed this account another history than it shows now is evidence
+	// at the node, and an alarm here, even when the check of the
+	// account's own entry below refuses the node's answer.
+	s.acct.GossipOn(ctx, au.c)
 	if !st.Migrated() {
 		if err := s.migrate(ctx); err != nil {
 			return nil, err
 		}
-	} else if err := s.refreshOwnList(ctx); err != nil {
+	} else if err := s.refreshOwnList(ctx, au.c); err != nil {
 		return nil, err
 	}
 	if err := s.useDevice(ctx, au.c); err != nil {
@@ -283,6 +313,34 @@ func (s *Session) useDevice(ctx context.Context, c *client.Client) error {
 		}
 		return err
 	}
+	return nil
+}
+
+// connected readies c, a new connection of a follower: it binds c to
+// this device's queue and then, without holding the follower up (a
+// conversation waits for the connection, not for these), hands the node
+// the heads the account holds and checks the account's own key
+// transparency entry (self-monitoring), whose findings are alarms.
+func (s *Session) connected(ctx context.Context, c *client.Client) error {
+	if err := s.useDevice(ctx, c); err != nil {
+		return err
+	}
+	known := s.acct.List
+	migrated := s.state.Migrated()
+	go func() {
+		s.acct.GossipOn(ctx, c)
+		if !migrated {
+			return
+		}
+		// Only the alarms and a refusal by the log matter here: the
+		// follower's goroutine leaves the saved list to the Session's own
+		// (login, Devices), and a connection that ends meanwhile is the
+		// follower's to tell.
+		var refused *client.KeyRefusedError
+		if _, _, err := s.acct.MonitorSelf(ctx, c, known); errors.As(err, &refused) {
+			s.cfg.notice("%v", refused)
+		}
+	}()
 	return nil
 }
 
@@ -406,7 +464,8 @@ func (s *Session) FollowOptions(server string, first *client.Client) client.Foll
 		},
 		// Every new connection reads this device's queue, resumed or
 		// logged in again; a device removed meanwhile stops following.
-		Ready: s.useDevice,
+		// Each also checks the account's own log entry and gossips.
+		Ready: s.connected,
 	}
 }
 

@@ -55,7 +55,8 @@ func (f *clientFlags) sessionConfig() session.Config {
 			f.fixedPassword = pw // for logging in again after a reconnect
 			return pw, f.typedPassword, nil
 		},
-		Notices:    func(text string) { fmt.Fprintf(f.stderr, "qpc: %s\n", text) },
+		// Notices quote nodes (domains, device names in alarms): made safe.
+		Notices:    func(text string) { fmt.Fprintf(f.stderr, "qpc: %s\n", termtext.Safe(text)) },
 		OPAQUE:     opaqueConfig(),
 		PQOnly:     f.pqOnly,
 		DeviceName: f.deviceName,

@@ -39,6 +39,7 @@ func commands() []command {
 		{"repl", "interactive chat: DMs, groups, channels", runRepl},
 		{"channel", "encrypted broadcast channels: create, join, share, send, recv, list, leave, stats", runChannel},
 		{"mesh", "the mesh: nodes nearby, routes, store-and-forward (peers, route, store, track)", runMesh},
+		{"kt", "key transparency: audit a node's log of keys (audit)", runKT},
 		{"ca", "community certificate authority for federation: init, issue, show", runCA},
 		{"bench", "load a node: throughput and latency of enqueue → push", runBench},
 		{"version", "print the version of this binary", runVersion},

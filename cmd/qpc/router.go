@@ -20,7 +20,7 @@ func inThisBuild(name string) bool { return !laptopOnly[name] }
 var laptopOnly = map[string]bool{
 	"register": true, "login": true, "whoami": true, "send": true, "recv": true, "verify": true,
 	"device": true, "account": true,
-	"repl": true, "channel": true, "bench": true, "mesh track": true,
+	"repl": true, "channel": true, "bench": true, "mesh track": true, "kt": true,
 }
 
 func notInRouterBuild(name string) func([]string, io.Writer, io.Writer) int {
@@ -44,4 +44,5 @@ var (
 	runChannel   = notInRouterBuild("channel")
 	runBench     = notInRouterBuild("bench")
 	runMeshTrack = notInRouterBuild("mesh track")
+	runKT        = notInRouterBuild("kt")
 )

@@ -114,6 +114,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	}
 	printKT(stdout, h, time.Now())
 	printLinks(stdout, h.Links, time.Now())
+	printAccountAlarms(stdout, client.DefaultStateDir(), addr, time.Now())
 	return exitOK
 }
 

@@ -47,6 +47,9 @@ var userErrors = []userError{
 	{cause: protocol.ErrChannelFull, say: "the node relays no more channel posts for now; try again later"},
 	{cause: protocol.ErrTooManyKeyPackages, say: "the node holds enough keys for you already; nothing to do"},
 	{cause: protocol.ErrForgedKeys, say: "keys refused, tell the node's admin", nodeWords: true},
+	{cause: client.ErrKeyNotInLog, say: "keys REFUSED: they are not in the node's key transparency log, so the node may have swapped them; nothing was sent. Tell the node's admin"},
+	{cause: client.ErrLogInconsistent, say: "keys REFUSED: the node's key transparency log contradicts what it showed before (rewritten, or different for different people); nothing was sent. Tell the node's admin"},
+	{cause: client.ErrHeadSigner, say: "keys REFUSED: the node's key transparency log is not signed by the node's own key; nothing was sent. Tell the node's admin"},
 	{cause: protocol.ErrBadEnvelope, say: "the node refused a malformed store-and-forward envelope; this is a bug: run with --debug and report it"},
 	{cause: protocol.ErrBadPost, say: "the node refused a malformed channel post; this is a bug: run with --debug and report it"},
 	{cause: protocol.ErrBadCommitClaim, say: "the node refused a group change it cannot order; try again, and report it with --debug if it stays"},
@@ -62,6 +65,8 @@ var wordedErrors = []func(error) (string, bool){
 	wordedAs[*client.KnownNodeChangedError],
 	wordedAs[*client.ClosedByNodeError],
 	wordedAs[*client.AmbiguousServerError],
+	// Whose keys the key transparency log refused, from which node.
+	wordedAs[*client.KeyRefusedError],
 }
 
 // wordedAs finds an error of type E in err's chain and returns its text.
