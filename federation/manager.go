@@ -90,6 +90,9 @@ type Config struct {
 	// go, it serves the peers' flood and inventory calls. Nil ignores
 	// them.
 	Channels Channels
+	// Blobs serves the peers' blobGet and blobStat calls (blob_rpc.go);
+	// nil refuses them.
+	Blobs Blobs
 	// Calls counts inbound calls; nil counts nothing.
 	Calls Calls
 	// Observer is told about links and relays; nil ignores.
