@@ -77,6 +77,7 @@ func (n *Node) newFederation(cfg config.Node) (*federation.Manager, error) {
 		Inbound:  func(domain string) federation.Inbound { return n.svc.NewPeer(domain) },
 		Mesh:     n.mesh,
 		Channels: n.channels,
+		Blobs:    n.blobs,
 		Calls:    n.calls,
 		Observer: n.metrics.federation(),
 		Log:      n.log.With("component", "federation"),
