@@ -26,4 +26,13 @@ type Health struct {
 	// MDNSInstance is the instance name the node announces with mDNS
 	// (renamed after a conflict on the link); empty without mDNS.
 	MDNSInstance string
+	// Files is the node's file store; zero without one.
+	Files FileStoreHealth
+}
+
+// FileStoreHealth is how full a node's file store is.
+type FileStoreHealth struct {
+	// Bytes is what the files held count against Limit; Count how many.
+	Bytes, Limit uint64
+	Count        int
 }

@@ -381,6 +381,13 @@ struct Health @0xe3a9d6b4c8f2a1d7 {
   # ktEvidence is the evidence of misbehaving key transparency logs the
   # node holds (its own log's or others'), newest first, at most 8.
   ktEvidence @10 :List(KtEvidence);
+
+  # filesBytes is what the files the node holds take against its bound
+  # for files, filesLimit (--file-store-size); files is how many it holds
+  # (docs/files.md). All 0 on a node without a file store.
+  filesBytes @11 :UInt64;
+  filesLimit @12 :UInt64;
+  files @13 :UInt32;
 }
 
 # FederationLink is the state of a node's link to one federation peer.

@@ -8448,12 +8448,12 @@ type Health capnp.Struct
 const Health_TypeID = 0xe3a9d6b4c8f2a1d7
 
 func NewHealth(s *capnp.Segment) (Health, error) {
-	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 10})
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 32, PointerCount: 10})
 	return Health(st), err
 }
 
 func NewRootHealth(s *capnp.Segment) (Health, error) {
-	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 10})
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 32, PointerCount: 10})
 	return Health(st), err
 }
 
@@ -8687,13 +8687,36 @@ func (s Health) NewKtEvidence(n int32) (KtEvidence_List, error) {
 	err = capnp.Struct(s).SetPtr(9, l.ToPtr())
 	return l, err
 }
+func (s Health) FilesBytes() uint64 {
+	return capnp.Struct(s).Uint64(8)
+}
+
+func (s Health) SetFilesBytes(v uint64) {
+	capnp.Struct(s).SetUint64(8, v)
+}
+
+func (s Health) FilesLimit() uint64 {
+	return capnp.Struct(s).Uint64(16)
+}
+
+func (s Health) SetFilesLimit(v uint64) {
+	capnp.Struct(s).SetUint64(16, v)
+}
+
+func (s Health) Files() uint32 {
+	return capnp.Struct(s).Uint32(24)
+}
+
+func (s Health) SetFiles(v uint32) {
+	capnp.Struct(s).SetUint32(24, v)
+}
 
 // Health_List is a list of Health.
 type Health_List = capnp.StructList[Health]
 
 // NewHealth creates a new list of Health.
 func NewHealth_List(s *capnp.Segment, sz int32) (Health_List, error) {
-	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 10}, sz)
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 32, PointerCount: 10}, sz)
 	return capnp.StructList[Health](l), err
 }
 

@@ -110,6 +110,10 @@ func (s *Server) Health(ctx context.Context, call schemas.NodeService_health) er
 		if err != nil {
 			return err
 		}
+		if s.opts.Blobs != nil {
+			st := s.opts.Blobs.Store().Stats()
+			h.Files = protocol.FileStoreHealth{Bytes: uint64(st.Reserved), Limit: uint64(st.Limit), Count: st.Blobs}
+		}
 		res, err := call.AllocResults()
 		if err != nil {
 			return err
