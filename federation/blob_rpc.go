@@ -2,6 +2,8 @@ package federation
 
 import (
 	"context"
+
+	"capnproto.org/go/capnp/v3"
 	"fmt"
 	"strings"
 
@@ -14,7 +16,7 @@ import (
 // is its domain, passed on towards home (through Manager.BlobGet and
 // BlobStat) otherwise. node/blob.Service implements it.
 type Blobs interface {
-	Get(ctx context.Context, home string, id [protocol.BlobIDSize]byte, index int) ([]byte, error)
+	GetTo(ctx context.Context, home string, id [protocol.BlobIDSize]byte, index int, alloc func(n int) ([]byte, error)) error
 	Stat(ctx context.Context, home string, id [protocol.BlobIDSize]byte) (protocol.BlobStat, error)
 }
 
@@ -52,15 +54,13 @@ func (s *server) BlobGet(ctx context.Context, call schemas.FederationService_blo
 		if err != nil {
 			return err
 		}
-		data, err := s.m.cfg.Blobs.Get(withHops(ctx, call.Args().Hops()), home, id, int(call.Args().Index()))
-		if err != nil {
-			return err
-		}
-		res, err := call.AllocResults()
-		if err != nil {
-			return err
-		}
-		return res.SetData(data)
+		return s.m.cfg.Blobs.GetTo(withHops(ctx, call.Args().Hops()), home, id, int(call.Args().Index()), func(n int) ([]byte, error) {
+			res, err := call.AllocResults()
+			if err != nil {
+				return nil, err
+			}
+			return protocol.AllocData(capnp.Struct(res), 0, n) // data is the results' pointer 0
+		})
 	})
 }
 

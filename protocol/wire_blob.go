@@ -89,3 +89,17 @@ func BlobHashesFromWire(l capnp.DataList) ([][BlobIDSize]byte, error) {
 	}
 	return out, nil
 }
+
+// AllocData makes the Data field at pointer index ptr of st n bytes long
+// and returns those bytes, in the message, to be filled: a chunk read from
+// disk goes straight into the answer, with no copy to collect later.
+func AllocData(st capnp.Struct, ptr uint16, n int) ([]byte, error) {
+	l, err := capnp.NewUInt8List(st.Segment(), int32(n))
+	if err != nil {
+		return nil, err
+	}
+	if err := st.SetPtr(ptr, l.ToPtr()); err != nil {
+		return nil, err
+	}
+	return l.ToPtr().Data(), nil
+}

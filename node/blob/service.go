@@ -103,6 +103,29 @@ func (v *Service) Get(ctx context.Context, home string, id [protocol.BlobIDSize]
 	return b, err
 }
 
+// GetTo is Get that writes the chunk into the buffer alloc returns for
+// its length (the answer message's, see protocol.AllocData).
+func (v *Service) GetTo(ctx context.Context, home string, id [protocol.BlobIDSize]byte, index int, alloc func(n int) ([]byte, error)) error {
+	if v.local(home) {
+		release, err := v.acquire(ctx)
+		if err != nil {
+			return err
+		}
+		defer release()
+		return v.st.ReadChunk(id, index, alloc)
+	}
+	b, err := v.Get(ctx, home, id, index)
+	if err != nil {
+		return err
+	}
+	buf, err := alloc(len(b))
+	if err != nil {
+		return err
+	}
+	copy(buf, b)
+	return nil
+}
+
 // Stat implements blobStat: blob id held at home.
 func (v *Service) Stat(ctx context.Context, home string, id [protocol.BlobIDSize]byte) (protocol.BlobStat, error) {
 	if v.local(home) {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -363,6 +364,43 @@ func (s *Store) Get(id [protocol.BlobIDSize]byte, index int) ([]byte, error) {
 	}
 	s.bytesOut.Add(uint64(len(b)))
 	return b, nil
+}
+
+// ReadChunk reads chunk index of blob id into the buffer that alloc
+// returns for its length, so that the caller can hand the node's answer
+// message itself.
+func (s *Store) ReadChunk(id [protocol.BlobIDSize]byte, index int, alloc func(n int) ([]byte, error)) error {
+	s.mu.Lock()
+	e := s.live(id)
+	ok := e != nil && index >= 0 && index < len(e.held) && e.held[index]
+	s.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: chunk %d", protocol.ErrNoSuchBlob, index)
+	}
+	f, err := os.Open(filepath.Join(s.blobDir(id), strconv.Itoa(index)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: chunk %d", protocol.ErrNoSuchBlob, index)
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.Size() > protocol.MaxBlobChunk {
+		return fmt.Errorf("blob store: chunk file %s of %d bytes", f.Name(), fi.Size())
+	}
+	buf, err := alloc(int(fi.Size()))
+	if err != nil {
+		return err
+	}
+	if _, err := io.ReadFull(f, buf); err != nil {
+		return fmt.Errorf("blob store: %w", err)
+	}
+	s.bytesOut.Add(uint64(len(buf)))
+	return nil
 }
 
 // Stat describes blob id.

@@ -2,6 +2,8 @@ package noderpc
 
 import (
 	"context"
+
+	"capnproto.org/go/capnp/v3"
 	"fmt"
 	"time"
 
@@ -119,15 +121,13 @@ func (s *Server) BlobGet(ctx context.Context, call schemas.NodeService_blobGet) 
 		if err != nil {
 			return err
 		}
-		data, err := s.opts.Blobs.Get(ctx, home, id, int(call.Args().Index()))
-		if err != nil {
-			return err
-		}
-		res, err := call.AllocResults()
-		if err != nil {
-			return err
-		}
-		return res.SetData(data)
+		return s.opts.Blobs.GetTo(ctx, home, id, int(call.Args().Index()), func(n int) ([]byte, error) {
+			res, err := call.AllocResults()
+			if err != nil {
+				return nil, err
+			}
+			return protocol.AllocData(capnp.Struct(res), 0, n) // data is the results' pointer 0
+		})
 	})
 }
 
