@@ -198,3 +198,40 @@ func TestFileQuotasRefuseClearlyAndLoseNothingStored(t *testing.T) {
 		}
 	}
 }
+
+func TestADownloadFromAHomeNodeThatWentDownSaysSoAndResumesWhenItIsBack(t *testing.T) {
+	checkLeaks(t)
+	c := newCommunity(t)
+	cfg1 := c.federated("n1.example.mesh", ca.IssueOptions{})
+	cfg1.Listen = "127.0.0.1:0"
+	n1 := start(t, cfg1)
+	n2 := start(t, c.federated("n2.example.mesh", ca.IssueOptions{}, n1.Addr().String()))
+	waitLinks(t, n2, "n1.example.mesh")
+	ctx := ctxT(t)
+	alice := newAccount(t, n1, "alice")
+	bob := newAccount(t, n2, "bob")
+	path, want := randomFile(t, 3<<20)
+	ref, err := files.Upload(ctx, alice.Client, "n1.example.mesh", path, files.Options{StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n1.wait(t)
+	dest := filepath.Join(t.TempDir(), "saved.bin")
+	err = files.Download(ctx, bob.Client, ref, dest, files.Options{})
+	if !errors.Is(err, protocol.ErrPeerUnreachable) {
+		t.Fatalf("with the home node down: %v, want ErrPeerUnreachable", err)
+	}
+	if _, serr := os.Stat(dest); !os.IsNotExist(serr) {
+		t.Fatalf("a file appeared although the download failed: %v", serr)
+	}
+	// The home node comes back on the same address and store.
+	cfg1.Listen = n1.Addr().String()
+	n1 = start(t, cfg1)
+	waitLinks(t, n2, "n1.example.mesh")
+	if err := files.Download(ctx, bob.Client, ref, dest, files.Options{}); err != nil {
+		t.Fatalf("with the home node back: %v", err)
+	}
+	if fileHash(t, dest) != want {
+		t.Fatal("the file differs")
+	}
+}
