@@ -19,6 +19,7 @@ import (
 	"github.com/quicprochat/qpc/crypto/opaque"
 	"github.com/quicprochat/qpc/datadir"
 	"github.com/quicprochat/qpc/federation"
+	"github.com/quicprochat/qpc/ktwatch"
 	"github.com/quicprochat/qpc/mesh/discovery"
 	"github.com/quicprochat/qpc/mesh/flood"
 	"github.com/quicprochat/qpc/mesh/forward"
@@ -52,6 +53,7 @@ type Node struct {
 	mesh        *forward.Engine     // nil without federation
 	channels    *flood.Engine
 	blobs       *blob.Service
+	kt          *ktwatch.Watch // the watch over key transparency logs
 
 	tracker *connTracker   // the client connections open
 	serving sync.WaitGroup // one per client connection being served
@@ -114,7 +116,11 @@ func NewNode(cfg config.Node, log *slog.Logger) (_ *Node, err error) {
 	n.metrics = newNodeMetrics(n.tracker.open, func() (int64, int64, int, error) { return n.store.Totals() })
 	n.calls.onBusy = n.metrics.busy.Inc
 	n.tracker.onEvict = n.metrics.evicted.Inc
-	if n.store, err = openStore(cfg, n.metrics.commit); err != nil {
+	ktLog, err := n.ktSigner(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if n.store, err = openStore(cfg, n.metrics.commit, ktLog); err != nil {
 		return nil, err
 	}
 	n.release.push(n.store.Close)
@@ -137,6 +143,11 @@ func NewNode(cfg config.Node, log *slog.Logger) (_ *Node, err error) {
 		fed, mesh = n.fed, n.mesh
 		if federationHook != nil {
 			fed = federationHook(cfg.Domain, fed)
+		}
+	}
+	if n.kt == nil {
+		if n.kt, err = n.newKTWatch(cfg, nil); err != nil {
+			return nil, err
 		}
 	}
 	if n.svc, err = n.newService(cfg, opaqueServer, fed, mesh); err != nil {
@@ -217,6 +228,8 @@ func (n *Node) newService(cfg config.Node, opaqueServer *opaque.Server, fed node
 		Federation: fed,
 		Mesh:       mesh,
 		Channels:   n.channels,
+		KeyLog:     n.store,
+		KTWatch:    n.kt,
 	})
 }
 
@@ -246,7 +259,7 @@ func (n *Node) MetricsAddr() net.Addr {
 	return n.metricsLn.Addr()
 }
 
-func openStore(cfg config.Node, onCommit func(int, time.Duration)) (*store.Store, error) {
+func openStore(cfg config.Node, onCommit func(int, time.Duration), kt store.KTLog) (*store.Store, error) {
 	dir := cfg.StorePath()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, &config.FlagError{Flag: "store-dir", Err: err}
@@ -269,6 +282,7 @@ func openStore(cfg config.Node, onCommit func(int, time.Duration)) (*store.Store
 			MaxSeen:     cfg.ChannelSeenMax,
 		},
 		OnCommit: onCommit,
+		KT:       kt,
 	})
 	if err != nil {
 		return nil, &config.FlagError{Flag: "store-dir", Err: err}

@@ -28,6 +28,12 @@ type Health struct {
 	MDNSInstance string
 	// Files is the node's file store; zero without one.
 	Files FileStoreHealth
+	// KTHead is the node's latest signed key transparency tree head
+	// (kt.SignedHead encoding); nil before the log's first entry.
+	KTHead []byte
+	// KTEvidence is the evidence of misbehaving key transparency logs the
+	// node holds, newest first.
+	KTEvidence []KTEvidence
 }
 
 // FileStoreHealth is how full a node's file store is.

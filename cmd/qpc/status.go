@@ -30,6 +30,8 @@ type statusJSON struct {
 	Links []linkJSON `json:"links,omitempty"`
 	// Files is the node's file store (docs/files.md).
 	Files filesJSON `json:"files"`
+	// KT is the node's key transparency log and evidence.
+	KT ktJSON `json:"key_transparency"`
 }
 
 // filesJSON is the file store in `qpc status --json`: files held, the
@@ -95,8 +97,8 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		out := statusJSON{
 			Server: addr, Fingerprint: fingerprint, NodeID: h.NodeID, Domain: h.Domain,
 			Version: h.Version, Commit: h.Commit, Platform: h.Platform, UptimeMillis: h.Uptime.Milliseconds(),
-			MDNSInstance: h.MDNSInstance,
-			Files:        filesJSON{Count: h.Files.Count, Bytes: h.Files.Bytes, Limit: h.Files.Limit},
+			MDNSInstance: h.MDNSInstance, KT: ktStatus(h),
+			Files: filesJSON{Count: h.Files.Count, Bytes: h.Files.Bytes, Limit: h.Files.Limit},
 		}
 		for _, l := range h.Links {
 			lj := linkJSON{Domain: l.Domain, Address: l.Address, State: l.State.String(),
@@ -121,6 +123,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		// new name (" (2)"): what nearby laptops list it as.
 		fmt.Fprintf(stdout, "mdns name    %s\n", termtext.Safe(h.MDNSInstance))
 	}
+	printKT(stdout, h, time.Now())
 	if h.Files.Limit > 0 {
 		fmt.Fprintf(stdout, "files        %d held, %.1f of %.1f MiB\n", h.Files.Count,
 			float64(h.Files.Bytes)/(1<<20), float64(h.Files.Limit)/(1<<20))
