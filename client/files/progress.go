@@ -51,6 +51,8 @@ func (m *meter) add(n int64) {
 			p.ETA = time.Duration(float64(m.total-m.done) / p.Rate * float64(time.Second))
 		}
 	}
-	m.mu.Unlock()
+	// Reported under the lock: a UI is called by one goroutine at a
+	// time, and sees Done grow.
 	m.report(p)
+	m.mu.Unlock()
 }

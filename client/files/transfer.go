@@ -26,7 +26,9 @@ type Options struct {
 	InFlight int
 	// TTL is how long the home node keeps an upload (0: its default).
 	TTL time.Duration
-	// Progress is told how far the transfer is; nil ignores.
+	// Progress is told how far the transfer is, at most every 100 ms and
+	// at the end, by one goroutine at a time; it must return quickly (the
+	// transfer waits for it). Nil ignores.
 	Progress func(Progress)
 }
 
