@@ -235,3 +235,29 @@ func TestADownloadFromAHomeNodeThatWentDownSaysSoAndResumesWhenItIsBack(t *testi
 		t.Fatal("the file differs")
 	}
 }
+
+func TestAFileCrossesAChainThroughANodeNotLinkedToEither(t *testing.T) {
+	checkLeaks(t)
+	m := newMesh(t, 3, chain(3), nil)
+	alice := newAccount(t, m.n(1), "alice")
+	carol := newAccount(t, m.n(3), "carol")
+	ctx := ctxT(t)
+	path, want := randomFile(t, 2<<20)
+	ref, err := files.Upload(ctx, alice.Client, meshDomain(1), path, files.Options{StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// carol's node has no link to n1: it fetches through n2.
+	dest := filepath.Join(t.TempDir(), "saved.bin")
+	if err := files.Download(ctx, carol.Client, ref, dest, files.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if fileHash(t, dest) != want {
+		t.Fatal("the file differs")
+	}
+	for i := 2; i <= 3; i++ {
+		if st := m.n(i).blobs.Store().Stats(); st.Blobs != 0 || st.BytesOut < 2<<20 {
+			t.Errorf("%s should pass the file on without keeping it: %+v", meshDomain(i), st)
+		}
+	}
+}
