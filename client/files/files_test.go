@@ -206,3 +206,25 @@ func TestChunksOpenOnlyWhereTheyWereSealed(t *testing.T) {
 		t.Errorf("in place: %q, %v", p, err)
 	}
 }
+
+func TestAFileNotCompletelyUploadedIsIncomplete(t *testing.T) {
+	path, _ := writeRandom(t, 6*ChunkSize)
+	n := newMemNode()
+	n.failAfter.Store(3)
+	state := t.TempDir()
+	if _, err := Upload(context.Background(), n, "a.example", path, Options{StateDir: state, InFlight: 1}); !errors.Is(err, errCut) {
+		t.Fatalf("upload: %v, want the cut", err)
+	}
+	n.failAfter.Store(0)
+	// The reference a sender would make: the blob's id is known before
+	// the upload ends.
+	var id [32]byte
+	for k := range n.blobs {
+		id = k
+	}
+	ref := Reference{Name: "x", Size: 6 * ChunkSize, ChunkSize: ChunkSize, ID: id, Home: "a.example"}
+	err := Download(context.Background(), n, ref, filepath.Join(t.TempDir(), "out"), Options{})
+	if !errors.Is(err, ErrIncomplete) {
+		t.Fatalf("got %v, want ErrIncomplete", err)
+	}
+}
