@@ -59,6 +59,7 @@ func (n *Node) serveConn(ctx context.Context, conn *quic.Conn) {
 		Timeout:  n.cfg.RPCTimeout,
 		Observer: n.metrics,
 		Log:      log,
+		Blobs:    n.blobs,
 	})
 	sctx, cancel := context.WithDeadline(ctx, deadline)
 	rc, err := transport.ServeBoundedRPC(sctx, conn, capnp.Client(srv.Client()), log, transport.Limits{

@@ -85,6 +85,7 @@ func (n *Node) newFederation(cfg config.Node) (*federation.Manager, error) {
 		Inbound:  func(domain string) federation.Inbound { return n.svc.NewPeer(domain) },
 		Mesh:     n.mesh,
 		Channels: n.channels,
+		Blobs:    n.blobs,
 		KeyLog:   n.store,
 		KT:       n.kt,
 		Calls:    n.calls,

@@ -24,6 +24,7 @@ import (
 	"github.com/quicprochat/qpc/mesh/flood"
 	"github.com/quicprochat/qpc/mesh/forward"
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/node/blob"
 	"github.com/quicprochat/qpc/node/store"
 	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/transport"
@@ -51,6 +52,7 @@ type Node struct {
 	fed         *federation.Manager // nil without federation
 	mesh        *forward.Engine     // nil without federation
 	channels    *flood.Engine
+	blobs       *blob.Service
 	kt          *ktwatch.Watch // the watch over key transparency logs
 
 	tracker *connTracker   // the client connections open
@@ -122,6 +124,10 @@ func NewNode(cfg config.Node, log *slog.Logger) (_ *Node, err error) {
 		return nil, err
 	}
 	n.release.push(n.store.Close)
+	if n.blobs, err = n.newBlobs(cfg); err != nil {
+		return nil, err
+	}
+	n.metrics.registerBlobMetrics(n.blobs.Store())
 	if n.channels, err = n.newChannels(cfg, n.store); err != nil {
 		return nil, err
 	}
@@ -353,6 +359,7 @@ func (n *Node) Run(ctx context.Context) error {
 		p.Go(partDiscovery, n.mdns.Run)
 	}
 	p.Go(partChannels, n.runChannels)
+	p.Go(partBlobs, n.blobs.Store().Run)
 	if n.fed != nil {
 		p.Go(partMesh, n.runMesh)
 		p.Go(partFederation, n.runFederation)
@@ -412,7 +419,7 @@ func (n *Node) shutdown(p *parts) {
 	if err := n.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 		n.log.Warn("closing listener", "err", err)
 	}
-	p.Stop(partService, partMetrics)
+	p.Stop(partService, partMetrics, partBlobs)
 }
 
 // Close releases the node's socket and store. Use it when Run was never

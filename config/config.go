@@ -164,6 +164,13 @@ type Node struct {
 	// so that a neighbour's share of the seen-set frees up soon after a
 	// flood.
 	ChannelRelayRetention time.Duration
+
+	// Files (node/blob, docs/files.md): FileMaxSize bounds one file,
+	// FileUserQuota what one user's files take together, FileStoreSize
+	// what all files take; FileTTL is how long a file is kept unless its
+	// uploader asks otherwise, FileMaxTTL the longest one may ask for.
+	FileMaxSize, FileUserQuota, FileStoreSize int64
+	FileTTL, FileMaxTTL                       time.Duration
 }
 
 // MeshNeighbourQuota is the bytes held that one federation neighbour may
@@ -234,6 +241,12 @@ func Default() Node {
 		ChannelNeighbourRate:  600,
 		ChannelRelayRetention: 48 * time.Hour,
 		ChannelUserRate:       30,
+
+		FileMaxSize:   8 << 20,
+		FileUserQuota: 32 << 20,
+		FileStoreSize: 64 << 20,
+		FileTTL:       7 * 24 * time.Hour,
+		FileMaxTTL:    30 * 24 * time.Hour,
 	}
 }
 
@@ -455,7 +468,10 @@ func (c *Node) validateLimits() error {
 	if err := c.validateMesh(); err != nil {
 		return err
 	}
-	return c.validateChannels()
+	if err := c.validateChannels(); err != nil {
+		return err
+	}
+	return c.validateFiles()
 }
 
 // The ranges of the store-and-forward options: those of mesh/envelope,

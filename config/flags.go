@@ -110,6 +110,7 @@ func (c *Node) BindFlags(fs *flag.FlagSet) {
 		"neighbour, whatever origins they claim (at least 1)")
 	dur(&c.ChannelRelayRetention, "channel-relay-retention", "broadcast channels: the longest a relayed post is kept and its id "+
 		"remembered (1m to 720h; capped at --channel-retention)")
+	c.bindFiles(size, dur)
 }
 
 // hopsFlag is a hop count, 0 to 255; Validate narrows the range.

@@ -90,6 +90,9 @@ type Config struct {
 	// go, it serves the peers' flood and inventory calls. Nil ignores
 	// them.
 	Channels Channels
+	// Blobs serves the peers' blobGet and blobStat calls (blob_rpc.go);
+	// nil refuses them.
+	Blobs Blobs
 	// KeyLog is this node's key transparency log, for the peers'
 	// ktConsistency; nil refuses it.
 	KeyLog KeyLog

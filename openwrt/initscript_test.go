@@ -280,6 +280,11 @@ config node 'node'
 	option channel_user_rate '10'
 	option channel_neighbour_rate '240'
 	option channel_relay_retention '24h'
+	option file_max_size '4'
+	option file_user_quota '16'
+	option file_store_size '32'
+	option file_ttl '48h'
+	option file_max_ttl '96h'
 	option log_level 'debug'
 	option log_format 'json'
 	list firewall_zone 'lan'
@@ -403,6 +408,11 @@ func TestInitScriptTurnsUCIIntoFlags(t *testing.T) {
 					"--channel-user-rate=10",
 					"--channel-neighbour-rate=240",
 					"--channel-relay-retention=24h",
+					"--file-max-size=4",
+					"--file-user-quota=16",
+					"--file-store-size=32",
+					"--file-ttl=48h",
+					"--file-max-ttl=96h",
 					"--log-level=debug",
 					"--log-format=json",
 				}

@@ -43,6 +43,11 @@ var codes = []struct {
 	{schemas.ErrorCode_storeFull, ErrStoreFull},
 	{schemas.ErrorCode_accountsFull, ErrAccountsFull},
 	{schemas.ErrorCode_deviceRevoked, ErrDeviceRevoked},
+	{schemas.ErrorCode_blobTooLarge, ErrBlobTooLarge},
+	{schemas.ErrorCode_blobQuota, ErrBlobQuota},
+	{schemas.ErrorCode_blobStoreFull, ErrBlobStoreFull},
+	{schemas.ErrorCode_noSuchBlob, ErrNoSuchBlob},
+	{schemas.ErrorCode_badChunk, ErrBadChunk},
 }
 
 // CodeOf returns the wire code of err: none for nil, internal for an error

@@ -26,10 +26,19 @@ type Health struct {
 	// MDNSInstance is the instance name the node announces with mDNS
 	// (renamed after a conflict on the link); empty without mDNS.
 	MDNSInstance string
+	// Files is the node's file store; zero without one.
+	Files FileStoreHealth
 	// KTHead is the node's latest signed key transparency tree head
 	// (kt.SignedHead encoding); nil before the log's first entry.
 	KTHead []byte
 	// KTEvidence is the evidence of misbehaving key transparency logs the
 	// node holds, newest first.
 	KTEvidence []KTEvidence
+}
+
+// FileStoreHealth is how full a node's file store is.
+type FileStoreHealth struct {
+	// Bytes is what the files held count against Limit; Count how many.
+	Bytes, Limit uint64
+	Count        int
 }

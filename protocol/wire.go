@@ -10,6 +10,9 @@ import (
 
 // HealthToWire writes a health answer into w.
 func HealthToWire(h Health, w schemas.Health) error {
+	w.SetFilesBytes(h.Files.Bytes)
+	w.SetFilesLimit(h.Files.Limit)
+	w.SetFiles(uint32(h.Files.Count))
 	for _, set := range []struct {
 		fn  func(string) error
 		val string
@@ -405,6 +408,7 @@ func HealthFromWire(w schemas.Health) (Health, error) {
 		*get.dst = v
 	}
 	h.Uptime = time.Duration(w.UptimeMillis()) * time.Millisecond
+	h.Files = FileStoreHealth{Bytes: w.FilesBytes(), Limit: w.FilesLimit(), Count: int(w.Files())}
 	if w.HasKtHead() {
 		head, err := w.KtHead()
 		if err != nil {

@@ -133,7 +133,16 @@ interface FederationService @0xa4c6f1e2b3d59871 {
   # that they belong to one append-only log (docs/kt.md).
   ktConsistency @12 (first :UInt64, second :UInt64) -> (proof :List(Data), head :Data);
 
-  # Files (docs/files.md) take the next ordinals, from @13.
+  # blobGet returns chunk `index` of blob `id` (node.capnp blobGet) held
+  # by the node serving domain `home`: the callee answers from its own
+  # store when home is its domain, else passes the call on towards home
+  # (hops counts the nodes passed, as for resolveUser). A recipient's node
+  # proxies its user's downloads this way (docs/files.md).
+  blobGet @13 (id :Data, index :UInt32, home :Text, hops :UInt8) -> (data :Data);
+
+  # blobStat describes blob `id` held by the node serving `home`, passed
+  # on like blobGet.
+  blobStat @14 (id :Data, home :Text, hops :UInt8) -> (stat :Node.BlobStat);
 }
 
 # ForwardOutcome is what the callee of forward did with an envelope.

@@ -239,7 +239,57 @@ interface NodeService @0xb7f1c0e5a2d3c4f1 {
   # registerStart would.
   nameAvailable @30 (user :Text) -> (available :Bool);
 
-  # Files (docs/files.md) take the next ordinals, from @31.
+  # Files (docs/files.md). A file travels as a blob: the client encrypts
+  # it in chunks and the node stores the ciphertext chunks, each named by
+  # its SHA-256, until the blob's TTL runs out. The blob's id is
+  # SHA-256("qpc-blob-v1" || count as 4 bytes big-endian || the chunk
+  # hashes in order), so the client knows it before it asks and any
+  # holder of the hash list can check it.
+
+  # blobCreate declares a blob of `size` bytes (the sum of its chunks'
+  # lengths) made of the chunks whose SHA-256 hashes are `chunks`, in
+  # order, kept for ttlSeconds (0: the node's default; above its maximum:
+  # ttlTooLong). It answers the blob's id, the indexes of the chunks the
+  # node does not hold yet, and when the blob expires. Calling it again
+  # for a blob that exists (the same chunk hashes) changes nothing and
+  # answers what is still missing: that is how an upload resumes. The
+  # whole size counts against the caller's quotas from the first call:
+  # blobTooLarge (per file), blobQuota (per user), blobStoreFull (the
+  # node's); nothing stored is evicted to make room.
+  blobCreate @31 (size :UInt64, chunks :List(Data), ttlSeconds :UInt32) -> (id :Data, missing :List(UInt32), expiresMillis :Int64);
+
+  # blobPut stores chunk `index` of blob `id`. data must hash to the
+  # hash declared for that index (badChunk otherwise) and be at most the
+  # node's chunk bound (payloadTooLarge). Storing a chunk held already is
+  # a no-op. Only the blob's creator may put.
+  blobPut @32 (id :Data, index :UInt32, data :Data) -> ();
+
+  # blobGet returns chunk `index` of blob `id`. home is the domain of the
+  # node that holds the blob (the sender's home node); "" or this node's
+  # domain reads it here, another domain is fetched over federation, the
+  # node proxying (unknownDomain or peerUnreachable when no route leads
+  # there now). noSuchBlob when the blob or the chunk is not held (never
+  # uploaded, or expired).
+  blobGet @33 (id :Data, index :UInt32, home :Text) -> (data :Data);
+
+  # blobStat describes blob `id` at home (as for blobGet): its size,
+  # chunk hashes and how many chunks are held.
+  blobStat @34 (id :Data, home :Text) -> (stat :BlobStat);
+}
+
+# BlobStat describes a stored blob (blobStat).
+struct BlobStat @0xcbbc7d794ba13513 {
+  # id is the blob's id.
+  id @0 :Data;
+  # size is the blob's declared size in bytes.
+  size @1 :UInt64;
+  # chunks are the SHA-256 hashes of its chunks, in order.
+  chunks @2 :List(Data);
+  # held is how many of its chunks the node holds; the blob is complete
+  # when held equals the length of chunks.
+  held @3 :UInt32;
+  # expiresMillis is when the node drops the blob.
+  expiresMillis @4 :Int64;
 }
 
 # KeyProof proves that a key answer is what the node's key transparency
@@ -331,6 +381,13 @@ struct Health @0xe3a9d6b4c8f2a1d7 {
   # ktEvidence is the evidence of misbehaving key transparency logs the
   # node holds (its own log's or others'), newest first, at most 8.
   ktEvidence @10 :List(KtEvidence);
+
+  # filesBytes is what the files the node holds take against its bound
+  # for files, filesLimit (--file-store-size); files is how many it holds
+  # (docs/files.md). All 0 on a node without a file store.
+  filesBytes @11 :UInt64;
+  filesLimit @12 :UInt64;
+  files @13 :UInt32;
 }
 
 # FederationLink is the state of a node's link to one federation peer.
@@ -573,6 +630,11 @@ enum ErrorCode @0xdfbc1a87f421b42c {
   storeFull @27;         # the node's mailboxes together are at the node-wide bound
   accountsFull @28;      # the node has as many accounts as it allows
   deviceRevoked @29;     # the device is not a current device of its account
+  blobTooLarge @30;      # the blob exceeds the node's per-file bound
+  blobQuota @31;         # the blob would exceed the user's storage quota for files
+  blobStoreFull @32;     # the node's file store is at its bound
+  noSuchBlob @33;        # the node holds no such blob or chunk (never uploaded, or expired)
+  badChunk @34;          # a chunk does not hash to what its blob declared
 }
 
 # MeshState is what is known of a message in the mesh.

@@ -635,6 +635,86 @@ func (c NodeService) NameAvailable(ctx context.Context, params func(NodeService_
 
 }
 
+func (c NodeService) BlobCreate(ctx context.Context, params func(NodeService_blobCreate_Params) error) (NodeService_blobCreate_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      31,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "blobCreate",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 16, PointerCount: 1}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_blobCreate_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_blobCreate_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) BlobPut(ctx context.Context, params func(NodeService_blobPut_Params) error) (NodeService_blobPut_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      32,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "blobPut",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 8, PointerCount: 2}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_blobPut_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_blobPut_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) BlobGet(ctx context.Context, params func(NodeService_blobGet_Params) error) (NodeService_blobGet_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      33,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "blobGet",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 8, PointerCount: 2}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_blobGet_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_blobGet_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) BlobStat(ctx context.Context, params func(NodeService_blobStat_Params) error) (NodeService_blobStat_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      34,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "blobStat",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 2}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_blobStat_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_blobStat_Results_Future{Future: ans.Future()}, release
+
+}
+
 func (c NodeService) WaitStreaming() error {
 	return capnp.Client(c).WaitStreaming()
 }
@@ -769,6 +849,14 @@ type NodeService_Server interface {
 	KtGossip(context.Context, NodeService_ktGossip) error
 
 	NameAvailable(context.Context, NodeService_nameAvailable) error
+
+	BlobCreate(context.Context, NodeService_blobCreate) error
+
+	BlobPut(context.Context, NodeService_blobPut) error
+
+	BlobGet(context.Context, NodeService_blobGet) error
+
+	BlobStat(context.Context, NodeService_blobStat) error
 }
 
 // NodeService_NewServer creates a new Server from an implementation of NodeService_Server.
@@ -787,7 +875,7 @@ func NodeService_ServerToClient(s NodeService_Server) NodeService {
 // This can be used to create a more complicated Server.
 func NodeService_Methods(methods []server.Method, s NodeService_Server) []server.Method {
 	if cap(methods) == 0 {
-		methods = make([]server.Method, 0, 31)
+		methods = make([]server.Method, 0, 35)
 	}
 
 	methods = append(methods, server.Method{
@@ -1159,6 +1247,54 @@ func NodeService_Methods(methods []server.Method, s NodeService_Server) []server
 		},
 		Impl: func(ctx context.Context, call *server.Call) error {
 			return s.NameAvailable(ctx, NodeService_nameAvailable{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      31,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "blobCreate",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.BlobCreate(ctx, NodeService_blobCreate{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      32,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "blobPut",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.BlobPut(ctx, NodeService_blobPut{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      33,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "blobGet",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.BlobGet(ctx, NodeService_blobGet{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      34,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "blobStat",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.BlobStat(ctx, NodeService_blobStat{call})
 		},
 	})
 
@@ -1690,6 +1826,74 @@ func (c NodeService_nameAvailable) Args() NodeService_nameAvailable_Params {
 func (c NodeService_nameAvailable) AllocResults() (NodeService_nameAvailable_Results, error) {
 	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 8, PointerCount: 0})
 	return NodeService_nameAvailable_Results(r), err
+}
+
+// NodeService_blobCreate holds the state for a server call to NodeService.blobCreate.
+// See server.Call for documentation.
+type NodeService_blobCreate struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_blobCreate) Args() NodeService_blobCreate_Params {
+	return NodeService_blobCreate_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_blobCreate) AllocResults() (NodeService_blobCreate_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 8, PointerCount: 2})
+	return NodeService_blobCreate_Results(r), err
+}
+
+// NodeService_blobPut holds the state for a server call to NodeService.blobPut.
+// See server.Call for documentation.
+type NodeService_blobPut struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_blobPut) Args() NodeService_blobPut_Params {
+	return NodeService_blobPut_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_blobPut) AllocResults() (NodeService_blobPut_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_blobPut_Results(r), err
+}
+
+// NodeService_blobGet holds the state for a server call to NodeService.blobGet.
+// See server.Call for documentation.
+type NodeService_blobGet struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_blobGet) Args() NodeService_blobGet_Params {
+	return NodeService_blobGet_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_blobGet) AllocResults() (NodeService_blobGet_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_blobGet_Results(r), err
+}
+
+// NodeService_blobStat holds the state for a server call to NodeService.blobStat.
+// See server.Call for documentation.
+type NodeService_blobStat struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_blobStat) Args() NodeService_blobStat_Params {
+	return NodeService_blobStat_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_blobStat) AllocResults() (NodeService_blobStat_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_blobStat_Results(r), err
 }
 
 // NodeService_List is a list of NodeService.
@@ -6971,6 +7175,870 @@ func (f NodeService_nameAvailable_Results_Future) Struct() (NodeService_nameAvai
 	return NodeService_nameAvailable_Results(p.Struct()), err
 }
 
+type NodeService_blobCreate_Params capnp.Struct
+
+// NodeService_blobCreate_Params_TypeID is the unique identifier for the type NodeService_blobCreate_Params.
+const NodeService_blobCreate_Params_TypeID = 0xb2c4a74fa88aec3b
+
+func NewNodeService_blobCreate_Params(s *capnp.Segment) (NodeService_blobCreate_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 1})
+	return NodeService_blobCreate_Params(st), err
+}
+
+func NewRootNodeService_blobCreate_Params(s *capnp.Segment) (NodeService_blobCreate_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 1})
+	return NodeService_blobCreate_Params(st), err
+}
+
+func ReadRootNodeService_blobCreate_Params(msg *capnp.Message) (NodeService_blobCreate_Params, error) {
+	root, err := msg.Root()
+	return NodeService_blobCreate_Params(root.Struct()), err
+}
+
+func (s NodeService_blobCreate_Params) String() string {
+	str, _ := text.Marshal(0xb2c4a74fa88aec3b, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_blobCreate_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_blobCreate_Params) DecodeFromPtr(p capnp.Ptr) NodeService_blobCreate_Params {
+	return NodeService_blobCreate_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_blobCreate_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_blobCreate_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_blobCreate_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_blobCreate_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_blobCreate_Params) Size() uint64 {
+	return capnp.Struct(s).Uint64(0)
+}
+
+func (s NodeService_blobCreate_Params) SetSize(v uint64) {
+	capnp.Struct(s).SetUint64(0, v)
+}
+
+func (s NodeService_blobCreate_Params) Chunks() (capnp.DataList, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return capnp.DataList(p.List()), err
+}
+
+func (s NodeService_blobCreate_Params) HasChunks() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_blobCreate_Params) SetChunks(v capnp.DataList) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewChunks sets the chunks field to a newly
+// allocated capnp.DataList, preferring placement in s's segment.
+func (s NodeService_blobCreate_Params) NewChunks(n int32) (capnp.DataList, error) {
+	l, err := capnp.NewDataList(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return capnp.DataList{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+func (s NodeService_blobCreate_Params) TtlSeconds() uint32 {
+	return capnp.Struct(s).Uint32(8)
+}
+
+func (s NodeService_blobCreate_Params) SetTtlSeconds(v uint32) {
+	capnp.Struct(s).SetUint32(8, v)
+}
+
+// NodeService_blobCreate_Params_List is a list of NodeService_blobCreate_Params.
+type NodeService_blobCreate_Params_List = capnp.StructList[NodeService_blobCreate_Params]
+
+// NewNodeService_blobCreate_Params creates a new list of NodeService_blobCreate_Params.
+func NewNodeService_blobCreate_Params_List(s *capnp.Segment, sz int32) (NodeService_blobCreate_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 16, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_blobCreate_Params](l), err
+}
+
+// NodeService_blobCreate_Params_Future is a wrapper for a NodeService_blobCreate_Params promised by a client call.
+type NodeService_blobCreate_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_blobCreate_Params_Future) Struct() (NodeService_blobCreate_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_blobCreate_Params(p.Struct()), err
+}
+
+type NodeService_blobCreate_Results capnp.Struct
+
+// NodeService_blobCreate_Results_TypeID is the unique identifier for the type NodeService_blobCreate_Results.
+const NodeService_blobCreate_Results_TypeID = 0xde130dec4cec4c8a
+
+func NewNodeService_blobCreate_Results(s *capnp.Segment) (NodeService_blobCreate_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 2})
+	return NodeService_blobCreate_Results(st), err
+}
+
+func NewRootNodeService_blobCreate_Results(s *capnp.Segment) (NodeService_blobCreate_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 2})
+	return NodeService_blobCreate_Results(st), err
+}
+
+func ReadRootNodeService_blobCreate_Results(msg *capnp.Message) (NodeService_blobCreate_Results, error) {
+	root, err := msg.Root()
+	return NodeService_blobCreate_Results(root.Struct()), err
+}
+
+func (s NodeService_blobCreate_Results) String() string {
+	str, _ := text.Marshal(0xde130dec4cec4c8a, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_blobCreate_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_blobCreate_Results) DecodeFromPtr(p capnp.Ptr) NodeService_blobCreate_Results {
+	return NodeService_blobCreate_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_blobCreate_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_blobCreate_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_blobCreate_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_blobCreate_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_blobCreate_Results) Id() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_blobCreate_Results) HasId() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_blobCreate_Results) SetId(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+func (s NodeService_blobCreate_Results) Missing() (capnp.UInt32List, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return capnp.UInt32List(p.List()), err
+}
+
+func (s NodeService_blobCreate_Results) HasMissing() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s NodeService_blobCreate_Results) SetMissing(v capnp.UInt32List) error {
+	return capnp.Struct(s).SetPtr(1, v.ToPtr())
+}
+
+// NewMissing sets the missing field to a newly
+// allocated capnp.UInt32List, preferring placement in s's segment.
+func (s NodeService_blobCreate_Results) NewMissing(n int32) (capnp.UInt32List, error) {
+	l, err := capnp.NewUInt32List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return capnp.UInt32List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(1, l.ToPtr())
+	return l, err
+}
+func (s NodeService_blobCreate_Results) ExpiresMillis() int64 {
+	return int64(capnp.Struct(s).Uint64(0))
+}
+
+func (s NodeService_blobCreate_Results) SetExpiresMillis(v int64) {
+	capnp.Struct(s).SetUint64(0, uint64(v))
+}
+
+// NodeService_blobCreate_Results_List is a list of NodeService_blobCreate_Results.
+type NodeService_blobCreate_Results_List = capnp.StructList[NodeService_blobCreate_Results]
+
+// NewNodeService_blobCreate_Results creates a new list of NodeService_blobCreate_Results.
+func NewNodeService_blobCreate_Results_List(s *capnp.Segment, sz int32) (NodeService_blobCreate_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 2}, sz)
+	return capnp.StructList[NodeService_blobCreate_Results](l), err
+}
+
+// NodeService_blobCreate_Results_Future is a wrapper for a NodeService_blobCreate_Results promised by a client call.
+type NodeService_blobCreate_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_blobCreate_Results_Future) Struct() (NodeService_blobCreate_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_blobCreate_Results(p.Struct()), err
+}
+
+type NodeService_blobPut_Params capnp.Struct
+
+// NodeService_blobPut_Params_TypeID is the unique identifier for the type NodeService_blobPut_Params.
+const NodeService_blobPut_Params_TypeID = 0x9ed60dfa01b259d5
+
+func NewNodeService_blobPut_Params(s *capnp.Segment) (NodeService_blobPut_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 2})
+	return NodeService_blobPut_Params(st), err
+}
+
+func NewRootNodeService_blobPut_Params(s *capnp.Segment) (NodeService_blobPut_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 2})
+	return NodeService_blobPut_Params(st), err
+}
+
+func ReadRootNodeService_blobPut_Params(msg *capnp.Message) (NodeService_blobPut_Params, error) {
+	root, err := msg.Root()
+	return NodeService_blobPut_Params(root.Struct()), err
+}
+
+func (s NodeService_blobPut_Params) String() string {
+	str, _ := text.Marshal(0x9ed60dfa01b259d5, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_blobPut_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_blobPut_Params) DecodeFromPtr(p capnp.Ptr) NodeService_blobPut_Params {
+	return NodeService_blobPut_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_blobPut_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_blobPut_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_blobPut_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_blobPut_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_blobPut_Params) Id() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_blobPut_Params) HasId() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_blobPut_Params) SetId(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+func (s NodeService_blobPut_Params) Index() uint32 {
+	return capnp.Struct(s).Uint32(0)
+}
+
+func (s NodeService_blobPut_Params) SetIndex(v uint32) {
+	capnp.Struct(s).SetUint32(0, v)
+}
+
+func (s NodeService_blobPut_Params) Data() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_blobPut_Params) HasData() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s NodeService_blobPut_Params) SetData(v []byte) error {
+	return capnp.Struct(s).SetData(1, v)
+}
+
+// NodeService_blobPut_Params_List is a list of NodeService_blobPut_Params.
+type NodeService_blobPut_Params_List = capnp.StructList[NodeService_blobPut_Params]
+
+// NewNodeService_blobPut_Params creates a new list of NodeService_blobPut_Params.
+func NewNodeService_blobPut_Params_List(s *capnp.Segment, sz int32) (NodeService_blobPut_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 2}, sz)
+	return capnp.StructList[NodeService_blobPut_Params](l), err
+}
+
+// NodeService_blobPut_Params_Future is a wrapper for a NodeService_blobPut_Params promised by a client call.
+type NodeService_blobPut_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_blobPut_Params_Future) Struct() (NodeService_blobPut_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_blobPut_Params(p.Struct()), err
+}
+
+type NodeService_blobPut_Results capnp.Struct
+
+// NodeService_blobPut_Results_TypeID is the unique identifier for the type NodeService_blobPut_Results.
+const NodeService_blobPut_Results_TypeID = 0x8646ac72c36fd08d
+
+func NewNodeService_blobPut_Results(s *capnp.Segment) (NodeService_blobPut_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_blobPut_Results(st), err
+}
+
+func NewRootNodeService_blobPut_Results(s *capnp.Segment) (NodeService_blobPut_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_blobPut_Results(st), err
+}
+
+func ReadRootNodeService_blobPut_Results(msg *capnp.Message) (NodeService_blobPut_Results, error) {
+	root, err := msg.Root()
+	return NodeService_blobPut_Results(root.Struct()), err
+}
+
+func (s NodeService_blobPut_Results) String() string {
+	str, _ := text.Marshal(0x8646ac72c36fd08d, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_blobPut_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_blobPut_Results) DecodeFromPtr(p capnp.Ptr) NodeService_blobPut_Results {
+	return NodeService_blobPut_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_blobPut_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_blobPut_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_blobPut_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_blobPut_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// NodeService_blobPut_Results_List is a list of NodeService_blobPut_Results.
+type NodeService_blobPut_Results_List = capnp.StructList[NodeService_blobPut_Results]
+
+// NewNodeService_blobPut_Results creates a new list of NodeService_blobPut_Results.
+func NewNodeService_blobPut_Results_List(s *capnp.Segment, sz int32) (NodeService_blobPut_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[NodeService_blobPut_Results](l), err
+}
+
+// NodeService_blobPut_Results_Future is a wrapper for a NodeService_blobPut_Results promised by a client call.
+type NodeService_blobPut_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_blobPut_Results_Future) Struct() (NodeService_blobPut_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_blobPut_Results(p.Struct()), err
+}
+
+type NodeService_blobGet_Params capnp.Struct
+
+// NodeService_blobGet_Params_TypeID is the unique identifier for the type NodeService_blobGet_Params.
+const NodeService_blobGet_Params_TypeID = 0xa4d0a191190bbe13
+
+func NewNodeService_blobGet_Params(s *capnp.Segment) (NodeService_blobGet_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 2})
+	return NodeService_blobGet_Params(st), err
+}
+
+func NewRootNodeService_blobGet_Params(s *capnp.Segment) (NodeService_blobGet_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 2})
+	return NodeService_blobGet_Params(st), err
+}
+
+func ReadRootNodeService_blobGet_Params(msg *capnp.Message) (NodeService_blobGet_Params, error) {
+	root, err := msg.Root()
+	return NodeService_blobGet_Params(root.Struct()), err
+}
+
+func (s NodeService_blobGet_Params) String() string {
+	str, _ := text.Marshal(0xa4d0a191190bbe13, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_blobGet_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_blobGet_Params) DecodeFromPtr(p capnp.Ptr) NodeService_blobGet_Params {
+	return NodeService_blobGet_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_blobGet_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_blobGet_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_blobGet_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_blobGet_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_blobGet_Params) Id() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_blobGet_Params) HasId() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_blobGet_Params) SetId(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+func (s NodeService_blobGet_Params) Index() uint32 {
+	return capnp.Struct(s).Uint32(0)
+}
+
+func (s NodeService_blobGet_Params) SetIndex(v uint32) {
+	capnp.Struct(s).SetUint32(0, v)
+}
+
+func (s NodeService_blobGet_Params) Home() (string, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.Text(), err
+}
+
+func (s NodeService_blobGet_Params) HasHome() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s NodeService_blobGet_Params) HomeBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.TextBytes(), err
+}
+
+func (s NodeService_blobGet_Params) SetHome(v string) error {
+	return capnp.Struct(s).SetText(1, v)
+}
+
+// NodeService_blobGet_Params_List is a list of NodeService_blobGet_Params.
+type NodeService_blobGet_Params_List = capnp.StructList[NodeService_blobGet_Params]
+
+// NewNodeService_blobGet_Params creates a new list of NodeService_blobGet_Params.
+func NewNodeService_blobGet_Params_List(s *capnp.Segment, sz int32) (NodeService_blobGet_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 2}, sz)
+	return capnp.StructList[NodeService_blobGet_Params](l), err
+}
+
+// NodeService_blobGet_Params_Future is a wrapper for a NodeService_blobGet_Params promised by a client call.
+type NodeService_blobGet_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_blobGet_Params_Future) Struct() (NodeService_blobGet_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_blobGet_Params(p.Struct()), err
+}
+
+type NodeService_blobGet_Results capnp.Struct
+
+// NodeService_blobGet_Results_TypeID is the unique identifier for the type NodeService_blobGet_Results.
+const NodeService_blobGet_Results_TypeID = 0xb30454adcb15c081
+
+func NewNodeService_blobGet_Results(s *capnp.Segment) (NodeService_blobGet_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_blobGet_Results(st), err
+}
+
+func NewRootNodeService_blobGet_Results(s *capnp.Segment) (NodeService_blobGet_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_blobGet_Results(st), err
+}
+
+func ReadRootNodeService_blobGet_Results(msg *capnp.Message) (NodeService_blobGet_Results, error) {
+	root, err := msg.Root()
+	return NodeService_blobGet_Results(root.Struct()), err
+}
+
+func (s NodeService_blobGet_Results) String() string {
+	str, _ := text.Marshal(0xb30454adcb15c081, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_blobGet_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_blobGet_Results) DecodeFromPtr(p capnp.Ptr) NodeService_blobGet_Results {
+	return NodeService_blobGet_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_blobGet_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_blobGet_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_blobGet_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_blobGet_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_blobGet_Results) Data() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_blobGet_Results) HasData() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_blobGet_Results) SetData(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+// NodeService_blobGet_Results_List is a list of NodeService_blobGet_Results.
+type NodeService_blobGet_Results_List = capnp.StructList[NodeService_blobGet_Results]
+
+// NewNodeService_blobGet_Results creates a new list of NodeService_blobGet_Results.
+func NewNodeService_blobGet_Results_List(s *capnp.Segment, sz int32) (NodeService_blobGet_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_blobGet_Results](l), err
+}
+
+// NodeService_blobGet_Results_Future is a wrapper for a NodeService_blobGet_Results promised by a client call.
+type NodeService_blobGet_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_blobGet_Results_Future) Struct() (NodeService_blobGet_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_blobGet_Results(p.Struct()), err
+}
+
+type NodeService_blobStat_Params capnp.Struct
+
+// NodeService_blobStat_Params_TypeID is the unique identifier for the type NodeService_blobStat_Params.
+const NodeService_blobStat_Params_TypeID = 0xaf2c182ab1f1ec6f
+
+func NewNodeService_blobStat_Params(s *capnp.Segment) (NodeService_blobStat_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return NodeService_blobStat_Params(st), err
+}
+
+func NewRootNodeService_blobStat_Params(s *capnp.Segment) (NodeService_blobStat_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	return NodeService_blobStat_Params(st), err
+}
+
+func ReadRootNodeService_blobStat_Params(msg *capnp.Message) (NodeService_blobStat_Params, error) {
+	root, err := msg.Root()
+	return NodeService_blobStat_Params(root.Struct()), err
+}
+
+func (s NodeService_blobStat_Params) String() string {
+	str, _ := text.Marshal(0xaf2c182ab1f1ec6f, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_blobStat_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_blobStat_Params) DecodeFromPtr(p capnp.Ptr) NodeService_blobStat_Params {
+	return NodeService_blobStat_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_blobStat_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_blobStat_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_blobStat_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_blobStat_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_blobStat_Params) Id() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_blobStat_Params) HasId() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_blobStat_Params) SetId(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+func (s NodeService_blobStat_Params) Home() (string, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.Text(), err
+}
+
+func (s NodeService_blobStat_Params) HasHome() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s NodeService_blobStat_Params) HomeBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.TextBytes(), err
+}
+
+func (s NodeService_blobStat_Params) SetHome(v string) error {
+	return capnp.Struct(s).SetText(1, v)
+}
+
+// NodeService_blobStat_Params_List is a list of NodeService_blobStat_Params.
+type NodeService_blobStat_Params_List = capnp.StructList[NodeService_blobStat_Params]
+
+// NewNodeService_blobStat_Params creates a new list of NodeService_blobStat_Params.
+func NewNodeService_blobStat_Params_List(s *capnp.Segment, sz int32) (NodeService_blobStat_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2}, sz)
+	return capnp.StructList[NodeService_blobStat_Params](l), err
+}
+
+// NodeService_blobStat_Params_Future is a wrapper for a NodeService_blobStat_Params promised by a client call.
+type NodeService_blobStat_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_blobStat_Params_Future) Struct() (NodeService_blobStat_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_blobStat_Params(p.Struct()), err
+}
+
+type NodeService_blobStat_Results capnp.Struct
+
+// NodeService_blobStat_Results_TypeID is the unique identifier for the type NodeService_blobStat_Results.
+const NodeService_blobStat_Results_TypeID = 0xd1867cafce9f0129
+
+func NewNodeService_blobStat_Results(s *capnp.Segment) (NodeService_blobStat_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_blobStat_Results(st), err
+}
+
+func NewRootNodeService_blobStat_Results(s *capnp.Segment) (NodeService_blobStat_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_blobStat_Results(st), err
+}
+
+func ReadRootNodeService_blobStat_Results(msg *capnp.Message) (NodeService_blobStat_Results, error) {
+	root, err := msg.Root()
+	return NodeService_blobStat_Results(root.Struct()), err
+}
+
+func (s NodeService_blobStat_Results) String() string {
+	str, _ := text.Marshal(0xd1867cafce9f0129, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_blobStat_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_blobStat_Results) DecodeFromPtr(p capnp.Ptr) NodeService_blobStat_Results {
+	return NodeService_blobStat_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_blobStat_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_blobStat_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_blobStat_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_blobStat_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_blobStat_Results) Stat() (BlobStat, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return BlobStat(p.Struct()), err
+}
+
+func (s NodeService_blobStat_Results) HasStat() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_blobStat_Results) SetStat(v BlobStat) error {
+	return capnp.Struct(s).SetPtr(0, capnp.Struct(v).ToPtr())
+}
+
+// NewStat sets the stat field to a newly
+// allocated BlobStat struct, preferring placement in s's segment.
+func (s NodeService_blobStat_Results) NewStat() (BlobStat, error) {
+	ss, err := NewBlobStat(capnp.Struct(s).Segment())
+	if err != nil {
+		return BlobStat{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, capnp.Struct(ss).ToPtr())
+	return ss, err
+}
+
+// NodeService_blobStat_Results_List is a list of NodeService_blobStat_Results.
+type NodeService_blobStat_Results_List = capnp.StructList[NodeService_blobStat_Results]
+
+// NewNodeService_blobStat_Results creates a new list of NodeService_blobStat_Results.
+func NewNodeService_blobStat_Results_List(s *capnp.Segment, sz int32) (NodeService_blobStat_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_blobStat_Results](l), err
+}
+
+// NodeService_blobStat_Results_Future is a wrapper for a NodeService_blobStat_Results promised by a client call.
+type NodeService_blobStat_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_blobStat_Results_Future) Struct() (NodeService_blobStat_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_blobStat_Results(p.Struct()), err
+}
+func (p NodeService_blobStat_Results_Future) Stat() BlobStat_Future {
+	return BlobStat_Future{Future: p.Future.Field(0, nil)}
+}
+
+type BlobStat capnp.Struct
+
+// BlobStat_TypeID is the unique identifier for the type BlobStat.
+const BlobStat_TypeID = 0xcbbc7d794ba13513
+
+func NewBlobStat(s *capnp.Segment) (BlobStat, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 24, PointerCount: 2})
+	return BlobStat(st), err
+}
+
+func NewRootBlobStat(s *capnp.Segment) (BlobStat, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 24, PointerCount: 2})
+	return BlobStat(st), err
+}
+
+func ReadRootBlobStat(msg *capnp.Message) (BlobStat, error) {
+	root, err := msg.Root()
+	return BlobStat(root.Struct()), err
+}
+
+func (s BlobStat) String() string {
+	str, _ := text.Marshal(0xcbbc7d794ba13513, capnp.Struct(s))
+	return str
+}
+
+func (s BlobStat) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (BlobStat) DecodeFromPtr(p capnp.Ptr) BlobStat {
+	return BlobStat(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s BlobStat) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s BlobStat) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s BlobStat) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s BlobStat) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s BlobStat) Id() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s BlobStat) HasId() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s BlobStat) SetId(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+func (s BlobStat) Size() uint64 {
+	return capnp.Struct(s).Uint64(0)
+}
+
+func (s BlobStat) SetSize(v uint64) {
+	capnp.Struct(s).SetUint64(0, v)
+}
+
+func (s BlobStat) Chunks() (capnp.DataList, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return capnp.DataList(p.List()), err
+}
+
+func (s BlobStat) HasChunks() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s BlobStat) SetChunks(v capnp.DataList) error {
+	return capnp.Struct(s).SetPtr(1, v.ToPtr())
+}
+
+// NewChunks sets the chunks field to a newly
+// allocated capnp.DataList, preferring placement in s's segment.
+func (s BlobStat) NewChunks(n int32) (capnp.DataList, error) {
+	l, err := capnp.NewDataList(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return capnp.DataList{}, err
+	}
+	err = capnp.Struct(s).SetPtr(1, l.ToPtr())
+	return l, err
+}
+func (s BlobStat) Held() uint32 {
+	return capnp.Struct(s).Uint32(8)
+}
+
+func (s BlobStat) SetHeld(v uint32) {
+	capnp.Struct(s).SetUint32(8, v)
+}
+
+func (s BlobStat) ExpiresMillis() int64 {
+	return int64(capnp.Struct(s).Uint64(16))
+}
+
+func (s BlobStat) SetExpiresMillis(v int64) {
+	capnp.Struct(s).SetUint64(16, uint64(v))
+}
+
+// BlobStat_List is a list of BlobStat.
+type BlobStat_List = capnp.StructList[BlobStat]
+
+// NewBlobStat creates a new list of BlobStat.
+func NewBlobStat_List(s *capnp.Segment, sz int32) (BlobStat_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 24, PointerCount: 2}, sz)
+	return capnp.StructList[BlobStat](l), err
+}
+
+// BlobStat_Future is a wrapper for a BlobStat promised by a client call.
+type BlobStat_Future struct{ *capnp.Future }
+
+func (f BlobStat_Future) Struct() (BlobStat, error) {
+	p, err := f.Future.Ptr()
+	return BlobStat(p.Struct()), err
+}
+
 type KeyProof capnp.Struct
 
 // KeyProof_TypeID is the unique identifier for the type KeyProof.
@@ -7380,12 +8448,12 @@ type Health capnp.Struct
 const Health_TypeID = 0xe3a9d6b4c8f2a1d7
 
 func NewHealth(s *capnp.Segment) (Health, error) {
-	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 10})
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 32, PointerCount: 10})
 	return Health(st), err
 }
 
 func NewRootHealth(s *capnp.Segment) (Health, error) {
-	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 10})
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 32, PointerCount: 10})
 	return Health(st), err
 }
 
@@ -7619,13 +8687,36 @@ func (s Health) NewKtEvidence(n int32) (KtEvidence_List, error) {
 	err = capnp.Struct(s).SetPtr(9, l.ToPtr())
 	return l, err
 }
+func (s Health) FilesBytes() uint64 {
+	return capnp.Struct(s).Uint64(8)
+}
+
+func (s Health) SetFilesBytes(v uint64) {
+	capnp.Struct(s).SetUint64(8, v)
+}
+
+func (s Health) FilesLimit() uint64 {
+	return capnp.Struct(s).Uint64(16)
+}
+
+func (s Health) SetFilesLimit(v uint64) {
+	capnp.Struct(s).SetUint64(16, v)
+}
+
+func (s Health) Files() uint32 {
+	return capnp.Struct(s).Uint32(24)
+}
+
+func (s Health) SetFiles(v uint32) {
+	capnp.Struct(s).SetUint32(24, v)
+}
 
 // Health_List is a list of Health.
 type Health_List = capnp.StructList[Health]
 
 // NewHealth creates a new list of Health.
 func NewHealth_List(s *capnp.Segment, sz int32) (Health_List, error) {
-	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 10}, sz)
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 32, PointerCount: 10}, sz)
 	return capnp.StructList[Health](l), err
 }
 
@@ -9761,6 +10852,11 @@ const (
 	ErrorCode_storeFull          ErrorCode = 27
 	ErrorCode_accountsFull       ErrorCode = 28
 	ErrorCode_deviceRevoked      ErrorCode = 29
+	ErrorCode_blobTooLarge       ErrorCode = 30
+	ErrorCode_blobQuota          ErrorCode = 31
+	ErrorCode_blobStoreFull      ErrorCode = 32
+	ErrorCode_noSuchBlob         ErrorCode = 33
+	ErrorCode_badChunk           ErrorCode = 34
 )
 
 // String returns the enum's constant name.
@@ -9826,6 +10922,16 @@ func (c ErrorCode) String() string {
 		return "accountsFull"
 	case ErrorCode_deviceRevoked:
 		return "deviceRevoked"
+	case ErrorCode_blobTooLarge:
+		return "blobTooLarge"
+	case ErrorCode_blobQuota:
+		return "blobQuota"
+	case ErrorCode_blobStoreFull:
+		return "blobStoreFull"
+	case ErrorCode_noSuchBlob:
+		return "noSuchBlob"
+	case ErrorCode_badChunk:
+		return "badChunk"
 
 	default:
 		return ""
@@ -9896,6 +11002,16 @@ func ErrorCodeFromString(c string) ErrorCode {
 		return ErrorCode_accountsFull
 	case "deviceRevoked":
 		return ErrorCode_deviceRevoked
+	case "blobTooLarge":
+		return ErrorCode_blobTooLarge
+	case "blobQuota":
+		return ErrorCode_blobQuota
+	case "blobStoreFull":
+		return ErrorCode_blobStoreFull
+	case "noSuchBlob":
+		return ErrorCode_noSuchBlob
+	case "badChunk":
+		return ErrorCode_badChunk
 
 	default:
 		return 0

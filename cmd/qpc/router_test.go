@@ -14,6 +14,9 @@ import (
 var laptopOnlyPackages = []string{
 	"github.com/quicprochat/qpc/client/chat",
 	"github.com/quicprochat/qpc/client/chatdb",
+	// The file core detects media types with net/http (issue 28); the
+	// node's file store (node/blob) is in the router build, this is not.
+	"github.com/quicprochat/qpc/client/files",
 	"github.com/quicprochat/qpc/client/session",
 	"github.com/quicprochat/qpc/cmd/qpc/internal/repl",
 	"github.com/quicprochat/qpc/crypto/mls",

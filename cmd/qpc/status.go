@@ -28,8 +28,18 @@ type statusJSON struct {
 	MDNSInstance string `json:"mdns_instance,omitempty"`
 	// Links are the node's federation links; absent when it has none.
 	Links []linkJSON `json:"links,omitempty"`
+	// Files is the node's file store (docs/files.md).
+	Files filesJSON `json:"files"`
 	// KT is the node's key transparency log and evidence.
 	KT ktJSON `json:"key_transparency"`
+}
+
+// filesJSON is the file store in `qpc status --json`: files held, the
+// bytes they count against the limit (--file-store-size).
+type filesJSON struct {
+	Count int    `json:"count"`
+	Bytes uint64 `json:"bytes"`
+	Limit uint64 `json:"limit"`
 }
 
 // linkJSON is one federation link in `qpc status --json`.
@@ -88,6 +98,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 			Server: addr, Fingerprint: fingerprint, NodeID: h.NodeID, Domain: h.Domain,
 			Version: h.Version, Commit: h.Commit, Platform: h.Platform, UptimeMillis: h.Uptime.Milliseconds(),
 			MDNSInstance: h.MDNSInstance, KT: ktStatus(h),
+			Files: filesJSON{Count: h.Files.Count, Bytes: h.Files.Bytes, Limit: h.Files.Limit},
 		}
 		for _, l := range h.Links {
 			lj := linkJSON{Domain: l.Domain, Address: l.Address, State: l.State.String(),
@@ -113,6 +124,10 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "mdns name    %s\n", termtext.Safe(h.MDNSInstance))
 	}
 	printKT(stdout, h, time.Now())
+	if h.Files.Limit > 0 {
+		fmt.Fprintf(stdout, "files        %d held, %.1f of %.1f MiB\n", h.Files.Count,
+			float64(h.Files.Bytes)/(1<<20), float64(h.Files.Limit)/(1<<20))
+	}
 	printLinks(stdout, h.Links, time.Now())
 	printAccountAlarms(stdout, client.DefaultStateDir(), addr, time.Now())
 	return exitOK

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/node/blob"
 	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/schemas"
 )
@@ -39,6 +40,8 @@ type Options struct {
 	Observer Observer
 	// Log receives internal errors; nil discards.
 	Log *slog.Logger
+	// Blobs serves the file calls (blob_rpc.go); nil refuses them.
+	Blobs *blob.Service
 }
 
 // Server implements schemas.NodeService_Server for one connection.
@@ -46,6 +49,9 @@ type Server struct {
 	svc  *node.Service
 	conn *node.Conn
 	opts Options
+	// blobSlots bounds this connection's blob puts and gets in progress
+	// (maxBlobCalls), so that one client cannot take every node-wide slot.
+	blobSlots chan struct{}
 }
 
 // NewServer returns the server of one client connection. It closes conn
@@ -54,7 +60,7 @@ func NewServer(svc *node.Service, conn *node.Conn, opts Options) *Server {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{svc: svc, conn: conn, opts: opts}
+	return &Server{svc: svc, conn: conn, opts: opts, blobSlots: make(chan struct{}, maxBlobCalls)}
 }
 
 // Client returns a capability for s, to hand to the connection as its
@@ -103,6 +109,10 @@ func (s *Server) Health(ctx context.Context, call schemas.NodeService_health) er
 		h, err := s.svc.Health(ctx)
 		if err != nil {
 			return err
+		}
+		if s.opts.Blobs != nil {
+			st := s.opts.Blobs.Store().Stats()
+			h.Files = protocol.FileStoreHealth{Bytes: uint64(st.Reserved), Limit: uint64(st.Limit), Count: st.Blobs}
 		}
 		res, err := call.AllocResults()
 		if err != nil {
