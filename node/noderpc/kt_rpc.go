@@ -8,7 +8,7 @@ import (
 )
 
 // errNotYet answers the calls whose schema landed before their code
-// (issue 23: key transparency; issue 24: nameAvailable).
+// (issue 23: key transparency).
 var errNotYet = errors.New("not implemented by this node yet")
 
 // KtConsistency implements NodeService.ktConsistency.
@@ -23,10 +23,5 @@ func (s *Server) KtEntries(ctx context.Context, call schemas.NodeService_ktEntri
 
 // KtGossip implements NodeService.ktGossip.
 func (s *Server) KtGossip(ctx context.Context, call schemas.NodeService_ktGossip) error {
-	return errNotYet
-}
-
-// NameAvailable implements NodeService.nameAvailable.
-func (s *Server) NameAvailable(ctx context.Context, call schemas.NodeService_nameAvailable) error {
 	return errNotYet
 }
