@@ -29,6 +29,8 @@ type Client struct {
 	rc          *rpc.Conn
 	node        schemas.NodeService
 	sends       sendQueue // Enqueue calls waiting to be coalesced
+	// offline marks the stand-in of Offline, which has no connection.
+	offline bool
 }
 
 // Dial connects to the node at addr ("host:port") and checks its certificate
@@ -100,6 +102,9 @@ func (c *Client) Addr() string { return c.addr }
 
 // Close hangs up.
 func (c *Client) Close() error {
+	if c.offline {
+		return nil
+	}
 	c.node.Release()
 	err := c.rc.Close()
 	c.qc.CloseWithError(transport.CodeNormal, "")
@@ -181,6 +186,10 @@ func closedByNodeCause(cause error) *ClosedByNodeError {
 // Done is closed when the connection to the node has ended.
 func (c *Client) Done() <-chan struct{} {
 	done := make(chan struct{})
+	if c.offline {
+		close(done)
+		return done
+	}
 	go func() {
 		select {
 		case <-c.rc.Done():

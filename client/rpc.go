@@ -34,6 +34,9 @@ func (c *Client) callErr(method string, err error) error {
 	if err == nil {
 		return nil
 	}
+	if c.offline { // a call on the null capability of a stand-in
+		return fmt.Errorf("%s: %w", method, ErrOffline)
+	}
 	// A call cut off by the node's close fails as disconnected; one whose
 	// message was being sent at that moment fails as a failed send, whose
 	// cause is the node's close itself or the closed RPC connection.
