@@ -208,3 +208,9 @@ func OpenOfflineKey(dir, user, domain string, pw []byte) ([]byte, error) {
 	}
 	return exportKey, nil
 }
+
+// HasOfflineKey reports whether dir keeps an offline key of user@domain.
+func HasOfflineKey(dir, user, domain string) bool {
+	_, err := os.Stat(offlineKeyPath(dir, user, domain))
+	return err == nil
+}
