@@ -15,3 +15,6 @@ var ErrOffline = errors.New("not connected to the node yet (offline)")
 func Offline(addr, fp string) *Client {
 	return &Client{addr: addr, fingerprint: fp, offline: true}
 }
+
+// IsOffline reports whether c is a stand-in made by Offline.
+func (c *Client) IsOffline() bool { return c.offline }

@@ -106,3 +106,12 @@ func (cfg *Config) offlineKDF() client.OfflineKDF {
 	}
 	return client.OfflineKDF{Time: a.Time, Memory: a.Memory, Threads: a.Threads}
 }
+
+// Connection returns the connection the Session logged in on, or nil when
+// it was opened offline and has none.
+func (s *Session) Connection() *client.Client {
+	if s.c.IsOffline() {
+		return nil
+	}
+	return s.c
+}

@@ -48,7 +48,7 @@ func runRepl(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 
-	s, err := f.loginOrRegister(ctx, os.Stdin)
+	s, err := f.openRepl(ctx, os.Stdin)
 	if err != nil {
 		printErr(stderr, "qpc repl", err)
 		return exitFailure
@@ -86,11 +86,12 @@ func runRepl(args []string, stdout, stderr io.Writer) int {
 			}
 		},
 		Channel: func(server string, args []string, w io.Writer) { f.replChannel(s.Current().User, server, args, w) },
+		Online:  func(online bool) { r.SetOnline(online) },
 	})
-	r = repl.New(repl.Config{Engine: eng, Label: chat.Label, IO: lio, Node: n,
+	r = repl.New(repl.Config{Engine: replEngine{Engine: eng, timeout: f.timeout, unanswered: n.Unanswered}, Label: chat.Label, IO: lio, Node: n,
 		MeshPeers: func(args []string, w io.Writer) { runMeshPeers(args, w, w) },
 		Devices:   sessionDevices{s: s, eng: eng}})
-	n.Start(ctx, home, s.Client())
+	n.Start(ctx, home, s.Connection())
 	defer n.Stop()
 	if err := r.Run(ctx); err != nil {
 		lio.Close()

@@ -29,6 +29,10 @@ type FollowerConfig struct {
 	// Channel runs `qpc channel args...` for the account on the node at
 	// server, writing what it prints to w.
 	Channel func(server string, args []string, w io.Writer)
+	// Online, when not nil, is told each time the account connects
+	// (true) or loses its connection (false), before the status line
+	// that says so: REPL.SetOnline.
+	Online func(online bool)
 }
 
 // Follower keeps the REPL's account connected to a node: client.Follow in
@@ -45,14 +49,21 @@ type Follower struct {
 	// moving is set from /mesh server until the first connection to the
 	// new node, which is announced either way.
 	moving bool
+	// conn is the connection followed now, nil between connections.
+	conn *client.Client
 }
 
 // NewFollower returns a Follower of cfg; Start starts it.
 func NewFollower(cfg FollowerConfig) *Follower { return &Follower{cfg: cfg} }
 
 // Start follows the node at addr; first, if not nil, is a connection to
-// it already logged in.
+// it already logged in. Without one the account starts offline (opened
+// from this machine, session.OpenOffline): the status line and the prompt
+// say so until the first connection.
 func (n *Follower) Start(ctx context.Context, addr string, first *client.Client) {
+	if first == nil && !n.isMoving() {
+		n.setOffline(fmt.Sprintf("offline: history and outbox of this machine; connecting to %s", addr))
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	ctx, n.cancel = context.WithCancel(ctx)
@@ -68,7 +79,9 @@ func (n *Follower) Start(ctx context.Context, addr string, first *client.Client)
 		n.mu.Lock()
 		was := n.offline || n.moving
 		n.offline, n.moving = false, false
+		n.conn = c
 		n.mu.Unlock()
+		n.online(true)
 		if was {
 			n.cfg.Status("online")
 		}
@@ -79,7 +92,9 @@ func (n *Follower) Start(ctx context.Context, addr string, first *client.Client)
 		n.mu.Lock()
 		was := n.offline
 		n.offline, n.moving = true, false
+		n.conn = nil
 		n.mu.Unlock()
+		n.online(false)
 		if !was { // once per outage
 			n.cfg.Status(fmt.Sprintf("offline: %v; retrying in %s", err, retry.Round(100*time.Millisecond)))
 		}
@@ -89,6 +104,7 @@ func (n *Follower) Start(ctx context.Context, addr string, first *client.Client)
 		defer close(done)
 		if err := client.Follow(ctx, o); err != nil {
 			eng.Disconnected()
+			n.online(false)
 			n.cfg.Status(fmt.Sprintf("offline for good: %v (/mesh server HOST:PORT tries another node)", err))
 		}
 	}()
@@ -133,4 +149,44 @@ func (n *Follower) Channel(args []string, w io.Writer) { n.cfg.Channel(n.Server(
 // register prints too.
 func (n *Follower) Fingerprint() string {
 	return identity.Fingerprint(n.cfg.Session.Account().PublicAccountKey())
+}
+
+// online tells cfg.Online, if set.
+func (n *Follower) online(on bool) {
+	if n.cfg.Online != nil {
+		n.cfg.Online(on)
+	}
+}
+
+// setOffline marks the account offline before the first connection and
+// prints line once.
+func (n *Follower) setOffline(line string) {
+	n.mu.Lock()
+	n.offline = true
+	n.mu.Unlock()
+	n.online(false)
+	n.cfg.Status(line)
+}
+
+func (n *Follower) isMoving() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.moving
+}
+
+// Unanswered tells the follower that the node left a call on the
+// connection followed now unanswered past the time a person waits. A node
+// that was killed, or whose network went away, sends no close: QUIC
+// notices only at its idle timeout (a minute), and until then what is
+// typed would wait on a dead connection. The follower drops it, says
+// "offline" and dials again, as for a connection that ended; a node that
+// was only slow is back on the next dial, with the session resumed.
+func (n *Follower) Unanswered() {
+	n.mu.Lock()
+	c := n.conn
+	n.conn = nil
+	n.mu.Unlock()
+	if c != nil {
+		go c.Close() // a dead node may keep the close waiting too
+	}
 }
