@@ -120,25 +120,17 @@ func (f *clientFlags) loginOrRegister(ctx context.Context, in *os.File) (*sessio
 	}
 	defer c.Close()
 	h, herr := c.Health(ctx)
-	if herr != nil || client.HasState(f.stateDir, cur.User, h.Domain) {
-		return nil, err
+	if herr != nil || client.HasState(f.stateDir, cur.User, h.Domain) || checkNameFree(ctx, c, cur.User) != nil {
+		return nil, err // a name taken by someone else: the password was wrong
 	}
 	fmt.Fprintf(f.stderr, "%s@%s is not registered on this machine. Register it on %s? [y/N] ", cur.User, termtext.Safe(h.Domain), c.Addr())
 	answer, rerr := readAnswer(in)
 	if rerr != nil || !strings.EqualFold(answer, "y") && !strings.EqualFold(answer, "yes") {
 		return nil, err
 	}
-	pw := f.fixedPassword
-	if f.typedPassword {
-		fmt.Fprint(f.stderr, "Repeat the password for the new account: ")
-		again, err := term.ReadPassword(int(in.Fd()))
-		fmt.Fprintln(f.stderr)
-		if err != nil {
-			return nil, err
-		}
-		if string(again) != string(pw) {
-			return nil, errors.New("the passwords differ")
-		}
+	pw, err := f.newAccountPassword(in, cur.User, cur.User+"@"+h.Domain)
+	if err != nil {
+		return nil, err
 	}
 	// The node closes a connection that has not logged in within its
 	// --login-timeout; the questions above may have taken longer.
