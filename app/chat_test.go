@@ -486,8 +486,10 @@ func TestChatMessagesQueuedOfflineLeaveOnceOnReconnect(t *testing.T) {
 		t.Fatalf("bob got %q", got)
 	}
 	for _, m := range mustHistory(t, alice, dm.ID) {
-		if !m.System && m.Status != chatdb.StatusSent {
-			t.Fatalf("alice's %q is still %d", m.Text, m.Status)
+		// bob is on alice's node: its receipt with a mailbox seq is
+		// delivery.
+		if !m.System && m.Status != chatdb.StatusDelivered {
+			t.Fatalf("alice's %q is %s, want delivered", m.Text, m.Status)
 		}
 	}
 }

@@ -96,6 +96,9 @@ type Event struct {
 	// Status is a line about the engine itself (a send that failed for
 	// good, a message that could not be read); Conv is zero then.
 	Status string
+	// StateChange is set when Message is an own line shown before whose
+	// delivery state (Message.Status) moved on: not a new line.
+	StateChange bool
 }
 
 // Errors of the engine's operations.
@@ -172,6 +175,12 @@ type Engine struct {
 	leftElsewhere map[chatdb.ConvID]bool
 	// usedKeyPackage is set when a Welcome used up a KeyPackage.
 	usedKeyPackage bool
+	// receipts are the chat messages of DM peers handled in this batch,
+	// for their delivery receipts (sendReceipts).
+	receipts map[string][]chatdb.MsgID
+	// deliveries are the node's receipts of own messages sent by this
+	// engine (DeliveryOf).
+	deliveries map[chatdb.MsgID]Delivery
 
 	evMu    sync.Mutex
 	evCond  *sync.Cond
@@ -455,9 +464,11 @@ func (e *Engine) History(conv chatdb.ConvID, n int) ([]chatdb.Message, error) {
 func (e *Engine) MarkRead(conv chatdb.ConvID) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if c, err := e.conversation(conv); err != nil || c.Unread == 0 {
+	c, err := e.conversation(conv)
+	if err != nil || c.Unread == 0 {
 		return err // nothing to write: the UI calls this for every line it shows
 	}
+	e.markReadReceipts(c, c.Unread)
 	return e.db.Update(func(tx *chatdb.Tx) error {
 		c, ok, err := tx.Conversation(conv)
 		if err != nil || !ok || c.Unread == 0 {

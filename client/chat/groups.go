@@ -225,16 +225,28 @@ func (e *Engine) DM(ctx context.Context, peer string) (chatdb.Conversation, erro
 		return chatdb.Conversation{}, err
 	}
 	// A conversation without a group exists when peer wrote with qpc
-	// send: it gets the group now.
+	// send of an older client (sealed messages): it gets the group in
+	// place, keeping its id and history, so that a REPL showing it stays
+	// there.
 	old, oldErr := e.Find("@" + peer)
-	c, err := e.startGroup(chatdb.KindDM, peer, peer, cs)
-	if err != nil {
-		return c, err
-	}
-	if oldErr == nil {
-		if err := e.db.Update(func(tx *chatdb.Tx) error { return e.adoptHistory(tx, &old, &c) }); err != nil {
+	inPlace := oldErr == nil
+	var c chatdb.Conversation
+	if inPlace {
+		c = old
+		g, err := e.newGroup(&c, cs)
+		if err != nil {
 			return c, err
 		}
+		if err := e.db.Update(func(tx *chatdb.Tx) error {
+			if err := tx.PutConversation(&c); err != nil {
+				return err
+			}
+			return e.saveGroup(tx, &c, g)
+		}); err != nil {
+			return c, err
+		}
+	} else if c, err = e.startGroup(chatdb.KindDM, peer, peer, cs); err != nil {
+		return c, err
 	}
 	// The account's own other devices are members too, so that each of
 	// them shows the DM; one without a KeyPackage of the suite is added
@@ -249,7 +261,16 @@ func (e *Engine) DM(ctx context.Context, peer string) (chatdb.Conversation, erro
 		return &change{out: out, welcomeTo: kpTargets(all)}, err
 	})
 	if err != nil {
-		_ = e.db.Update(func(tx *chatdb.Tx) error { return tx.DeleteConversation(c.ID) })
+		_ = e.db.Update(func(tx *chatdb.Tx) error {
+			if inPlace {
+				// Back to the sealed-only DM it was, history and all.
+				if err := tx.PutGroupState(old.ID, nil); err != nil {
+					return err
+				}
+				return tx.PutConversation(&old)
+			}
+			return tx.DeleteConversation(c.ID)
+		})
 		return chatdb.Conversation{}, err
 	}
 	return e.conversation(c.ID)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chatdb"
@@ -19,8 +20,32 @@ import (
 // conversation first; a member verified under another key than they
 // publish refuses the send with a *KeyChangedError (ClearToSend).
 func (e *Engine) Send(ctx context.Context, conv chatdb.ConvID, text string) (chatdb.Message, error) {
+	return e.SendWith(ctx, conv, text, SendOptions{})
+}
+
+// SendOptions are the node's handling of a chat message.
+type SendOptions struct {
+	// TTL is how long the node keeps it undelivered; 0 is the node's
+	// default.
+	TTL time.Duration
+	// MaxHops bounds its federation hops if it goes into the mesh; 0 is
+	// the node's default.
+	MaxHops uint8
+}
+
+// SendWith is Send with the node's handling of the message. A DM that has
+// no MLS group yet (it holds only sealed messages of an older client)
+// gets one first, keeping its history: that needs the node.
+func (e *Engine) SendWith(ctx context.Context, conv chatdb.ConvID, text string, so SendOptions) (chatdb.Message, error) {
 	if err := checkText(text); err != nil {
 		return chatdb.Message{}, err
+	}
+	if c, err := e.conversation(conv); err == nil && c.Kind == chatdb.KindDM && c.GroupID == nil && !c.Left {
+		if _, err := e.DM(ctx, c.Peer); errors.Is(err, ErrOffline) {
+			return chatdb.Message{}, err // it says "starting a DM with" already
+		} else if err != nil {
+			return chatdb.Message{}, fmt.Errorf("starting the encrypted DM with %s: %w", c.Peer, err)
+		}
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -34,7 +59,7 @@ func (e *Engine) Send(ctx context.Context, conv chatdb.ConvID, text string) (cha
 	case c.Invited:
 		return chatdb.Message{}, fmt.Errorf("%s: %w: /join to accept it", Label(c), ErrNotJoined)
 	case c.Kind != chatdb.KindNote && c.GroupID == nil:
-		return chatdb.Message{}, fmt.Errorf("%s wrote with qpc send; /dm %s to answer in an encrypted DM", c.Peer, c.Peer)
+		return chatdb.Message{}, fmt.Errorf("%s: %w", Label(c), ErrNotGroup)
 	}
 	m := chatdb.Message{ID: newMsgID(), From: e.self, Time: e.now(), Text: text}
 	if c.Kind == chatdb.KindNote {
@@ -65,7 +90,7 @@ func (e *Engine) Send(ctx context.Context, conv chatdb.ConvID, text string) (cha
 			}
 		}
 		c.SentSeq++
-		o := chatdb.Outgoing{Conv: c.ID, MsgID: m.ID, Text: text, ChatSeq: c.SentSeq, Created: m.Time}
+		o := chatdb.Outgoing{Conv: c.ID, MsgID: m.ID, Text: text, ChatSeq: c.SentSeq, Created: m.Time, TTL: so.TTL, MaxHops: so.MaxHops}
 		if err := tx.PutOutgoing(&o); err != nil {
 			return err
 		}
@@ -109,8 +134,12 @@ func (e *Engine) flush(ctx context.Context) (int, error) {
 		if err != nil {
 			return sent, err
 		}
+		var rs []client.Receipt
 		if len(outs) > 0 {
-			rs, err := e.acct.Client.EnqueueBatch(ctx, outs)
+			for i := range outs {
+				outs[i].TTL, outs[i].MaxHops = o.TTL, o.MaxHops
+			}
+			rs, err = e.acct.Client.EnqueueBatch(ctx, outs)
 			if err != nil {
 				_ = e.db.Update(func(tx *chatdb.Tx) error { o.Attempts++; return tx.PutOutgoing(&o) })
 				return sent, err
@@ -126,10 +155,18 @@ func (e *Engine) flush(ctx context.Context) (int, error) {
 				e.status("not delivered to %s: %v", outs[i].Recipient, r.Err)
 			}
 		}
-		if err := e.db.Update(func(tx *chatdb.Tx) error { return e.delivered(tx, &o) }); err != nil {
+		if err := e.db.Update(func(tx *chatdb.Tx) error {
+			if err := e.delivered(tx, &o); err != nil {
+				return err
+			}
+			return e.settle(tx, &o, outs, rs)
+		}); err != nil {
 			return sent, err
 		}
 		sent++
+	}
+	if err := e.pollDelivery(ctx); err != nil {
+		e.log.Debug("asking the mesh about sent messages", "err", err)
 	}
 	return sent, nil
 }
@@ -187,7 +224,7 @@ func (e *Engine) prepare(ctx context.Context, o *chatdb.Outgoing) ([]client.Outg
 }
 
 // delivered drops a sent entry from the outbox and marks its chat message
-// sent.
+// sent; settle moves it on from there.
 func (e *Engine) delivered(tx *chatdb.Tx, o *chatdb.Outgoing) error {
 	if err := tx.DeleteOutgoing(o.Seq); err != nil {
 		return err
@@ -195,17 +232,11 @@ func (e *Engine) delivered(tx *chatdb.Tx, o *chatdb.Outgoing) error {
 	if o.MsgID == (chatdb.MsgID{}) {
 		return nil
 	}
-	ms, err := tx.Messages(o.Conv, 200)
-	if err != nil {
+	c, ok, err := tx.Conversation(o.Conv)
+	if err != nil || !ok {
 		return err
 	}
-	for i := len(ms) - 1; i >= 0; i-- {
-		if ms[i].ID == o.MsgID && ms[i].From == e.self {
-			ms[i].Status = chatdb.StatusSent
-			return tx.UpdateMessage(o.Conv, &ms[i])
-		}
-	}
-	return nil
+	return e.advance(tx, c, []chatdb.MsgID{o.MsgID}, chatdb.StatusSent)
 }
 
 func (e *Engine) lookupMessage(conv chatdb.ConvID, id chatdb.MsgID) (chatdb.Message, error) {

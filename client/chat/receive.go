@@ -42,6 +42,7 @@ func (e *Engine) Handle(ctx context.Context, msgs []protocol.Message) uint64 {
 	}
 	e.commitLeavers(ctx)
 	e.reconcileLowest(ctx)
+	e.sendReceipts(ctx)
 	if e.usedKeyPackage && e.online {
 		// A Welcome used one of the KeyPackages: top them up now rather
 		// than at the next connect.
@@ -82,6 +83,8 @@ func (e *Engine) handleOne(ctx context.Context, m protocol.Message) error {
 		return e.handleText(from, o)
 	case client.ContentSentCopy:
 		return e.handleSentCopy(from, o)
+	case ContentReceipt:
+		return e.handleReceipt(from, o)
 	case ContentWelcome:
 		return e.handleWelcome(ctx, from, o.Body)
 	case ContentGroup:
@@ -327,12 +330,19 @@ func (e *Engine) handleWelcome(ctx context.Context, from string, body []byte) er
 			if ok && old.GroupID != nil && !old.Left && bytes.Compare(old.GroupID, g.GroupID()) < 0 {
 				return nil // ours wins; the peer switches to it on our Welcome
 			}
+			// A DM of sealed messages only (from qpc send of an older
+			// client) becomes the encrypted one in place: the same
+			// conversation, its history kept.
+			inPlace := ok && old.GroupID == nil && !old.Left
 			c = e.newConversation(chatdb.KindDM, peer, peer)
+			if inPlace {
+				c = old
+			}
 			c.Home, c.GroupID, c.Members = f.Home, g.GroupID(), roster(g)
 			if err := tx.PutConversation(&c); err != nil {
 				return err
 			}
-			if ok {
+			if ok && !inPlace {
 				if err := e.adoptHistory(tx, &old, &c); err != nil {
 					return err
 				}
@@ -517,6 +527,9 @@ func (e *Engine) chatMessage(tx *chatdb.Tx, c *chatdb.Conversation, sender, devi
 	}
 	if err := e.heardFrom(tx, c, sender); err != nil { // "bob joined" (groupevents.go)
 		return err
+	}
+	if c.Kind == chatdb.KindDM && sender == c.Peer {
+		e.queueReceipt(sender, f.ID)
 	}
 	return e.addLine(tx, c, &chatdb.Message{ID: f.ID, From: sender, Time: f.Time, Text: f.Text})
 }

@@ -88,7 +88,9 @@
 //	              either is set; records written before they existed
 //	              have neither)
 //	Outgoing      Conv (id) | MsgID (id) | Text | ChatSeq (uvarint) | Recipient | Payload |
-//	              Created | Attempts (varint)
+//	              Created | Attempts (varint) [| TTL (varint nanoseconds,
+//	              not negative) | MaxHops (1 byte)] (the last two present
+//	              only when either is set)
 //	KeyPackage    ref (bytes) | bundle (bytes)
 //	seen mark     time
 //

@@ -153,6 +153,12 @@ func encodeOutgoing(o *Outgoing) []byte {
 	e.bytes(o.Payload)
 	e.time(o.Created)
 	e.int(int64(o.Attempts))
+	// Absent when unset, so that a record of before they existed and one
+	// without them are the same bytes: one encoding per record.
+	if o.TTL != 0 || o.MaxHops != 0 {
+		e.int(int64(o.TTL))
+		e.byte(o.MaxHops)
+	}
 	return e.b
 }
 
@@ -167,6 +173,12 @@ func decodeOutgoing(b []byte) (Outgoing, error) {
 		Payload:   d.bytes(),
 		Created:   d.time(),
 		Attempts:  d.intN(),
+	}
+	if d.err == nil && len(d.b) > 0 {
+		o.TTL, o.MaxHops = time.Duration(d.int()), d.byte()
+		if d.err == nil && (o.TTL < 0 || o.TTL == 0 && o.MaxHops == 0) {
+			d.fail("outgoing: ttl %d, max hops %d", o.TTL, o.MaxHops)
+		}
 	}
 	return o, d.done()
 }

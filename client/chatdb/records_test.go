@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -201,7 +202,9 @@ func FuzzDecodeContact(f *testing.F) {
 }
 
 func FuzzDecodeOutgoing(f *testing.F) {
-	fuzzDecode(f, encodeOutgoing, decodeOutgoing, sampleOutgoing())
+	withTTL := sampleOutgoing()
+	withTTL.TTL, withTTL.MaxHops = time.Hour, 4
+	fuzzDecode(f, encodeOutgoing, decodeOutgoing, sampleOutgoing(), withTTL)
 }
 
 func FuzzDecodeKeyPackage(f *testing.F) {
@@ -237,4 +240,46 @@ func FuzzOpenValue(f *testing.F) {
 			t.Fatalf("%v is not a *CorruptError", err)
 		}
 	})
+}
+
+func TestOutgoingTTLAndMaxHopsAreOptionalAndCanonical(t *testing.T) {
+	for _, o := range []Outgoing{{TTL: time.Hour, MaxHops: 3}, {TTL: time.Minute}, {MaxHops: 1}} {
+		o.Conv, o.MsgID, o.Text, o.ChatSeq, o.Created = convID(1), msgID(2), "hi", 1, at(5)
+		b := encodeOutgoing(&o)
+		got, err := decodeOutgoing(b)
+		if err != nil || !reflect.DeepEqual(got, o) {
+			t.Fatalf("decoded %+v, %v; want %+v", got, err, o)
+		}
+		plain := o
+		plain.TTL, plain.MaxHops = 0, 0
+		old := encodeOutgoing(&plain)
+		if !bytes.HasPrefix(b, old) {
+			t.Fatalf("the record %x does not start with the record of before TTL and hops %x", b, old)
+		}
+		for n := range len(b) {
+			got, err := decodeOutgoing(b[:n])
+			switch {
+			case n == len(old) && (err != nil || !reflect.DeepEqual(got, plain)):
+				t.Errorf("cut where TTL starts: %+v, %v; want it without them", got, err)
+			case n != len(old) && err == nil:
+				t.Errorf("truncated to %d of %d bytes decoded", n, len(b))
+			}
+		}
+	}
+	// Unset fields written anyway, or a negative TTL, are refused: one
+	// encoding per record, and no TTL the node would read as its default.
+	base := encodeOutgoing(&Outgoing{Text: "x"})
+	for name, tail := range map[string][]byte{"zero fields": {0, 0}, "negative ttl": {1, 1}} {
+		if _, err := decodeOutgoing(append(slices.Clone(base), tail...)); err == nil {
+			t.Errorf("%s decoded", name)
+		}
+	}
+}
+
+func TestStatusNamesAreWhatQpcShows(t *testing.T) {
+	for s, want := range map[Status]string{StatusNone: "", StatusQueued: "queued", StatusSent: "sent", StatusDelivered: "delivered", StatusRead: "read", 9: "status 9"} {
+		if got := s.String(); got != want {
+			t.Errorf("Status(%d) = %q, want %q", s, got, want)
+		}
+	}
 }

@@ -1,6 +1,9 @@
 package chatdb
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // ConvID names a conversation in the database. It is random, so it says
 // nothing about who the conversation is with.
@@ -63,9 +66,34 @@ const (
 	StatusNone Status = 0
 	// StatusQueued means the message waits in the outbox.
 	StatusQueued Status = 1
-	// StatusSent means the node has it.
+	// StatusSent means the account's home node has it (its receipt).
 	StatusSent Status = 2
+	// StatusDelivered means the recipient's node stored it (the home
+	// node's receipt with a mailbox seq, or the mesh's status delivered)
+	// or a device of the recipient said it has it (a delivery receipt).
+	StatusDelivered Status = 3
+	// StatusRead means a device of the recipient said it was shown there
+	// (a read receipt, sent only by accounts that turned them on).
+	StatusRead Status = 4
 )
+
+// String names s as qpc shows it: "queued", "sent", "delivered", "read",
+// or "" for StatusNone.
+func (s Status) String() string {
+	switch s {
+	case StatusQueued:
+		return "queued"
+	case StatusSent:
+		return "sent"
+	case StatusDelivered:
+		return "delivered"
+	case StatusRead:
+		return "read"
+	case StatusNone:
+		return ""
+	}
+	return fmt.Sprintf("status %d", uint8(s))
+}
 
 // Message is one line of a conversation's history.
 type Message struct {
@@ -126,4 +154,8 @@ type Outgoing struct {
 	Payload   []byte
 	Created   time.Time
 	Attempts  int
+	// TTL and MaxHops are the node's handling of a chat message (qpc send
+	// --ttl, --max-hops); zero is the node's default.
+	TTL     time.Duration
+	MaxHops uint8
 }

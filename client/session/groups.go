@@ -47,7 +47,7 @@ func (s *Session) SendToGroup(ctx context.Context, eng *chat.Engine, conv chatdb
 	if err != nil {
 		return m, err
 	}
-	if m.Status != chatdb.StatusSent {
+	if m.Status == chatdb.StatusQueued {
 		return m, ErrNotSent
 	}
 	return m, nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chat"
+	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/crypto/sealed"
 	"github.com/quicprochat/qpc/protocol"
@@ -44,6 +45,15 @@ type Sent struct {
 	// device of the recipient and per other device of the account), and
 	// Bytes their size together.
 	Envelopes, Bytes int
+	// ID is the message's id, the same in the chat history.
+	ID sealed.ID
+	// Conv is the DM with the recipient in the chat history, the message
+	// its line there, in the state it reached (Message.Status); MLS is
+	// set when it went in the DM's group rather than sealed to each
+	// device.
+	Conv    chatdb.ConvID
+	Message chatdb.Message
+	MLS     bool
 }
 
 // SendText seals text to the user to ("user" or "user@domain") and hands
@@ -62,13 +72,45 @@ func (s *Session) SendText(ctx context.Context, to, text string, o SendOptions) 
 		return Sent{}, fmt.Errorf("checking the key of %s among your contacts: %w", to, err)
 	}
 	defer eng.Close()
+	sent, _, _, err := s.sendSealed(ctx, eng, to, text, o)
+	return sent, err
+}
+
+// sendSealed is SendText on an open engine; it returns the envelopes to
+// the recipients' devices and the node's receipts of them too.
+func (s *Session) sendSealed(ctx context.Context, eng *chat.Engine, to, text string, o SendOptions) (Sent, []client.Outgoing, []client.Receipt, error) {
+	sent, outs, err := s.seal(ctx, eng, to, text, o)
+	if err != nil {
+		return sent, nil, nil, err
+	}
+	// A failed enqueue still reports ContactErr: the keys were looked up.
+	if len(outs) == 1 {
+		r, err := s.c.Enqueue(ctx, outs[0])
+		sent.Receipt = r
+		return sent, outs, []client.Receipt{r}, err
+	}
+	rs, err := s.c.EnqueueBatch(ctx, outs)
+	if err != nil {
+		return sent, outs, nil, err
+	}
+	sent.Receipt = rs[0]
+	for _, r := range rs {
+		if r.Err != nil {
+			return sent, outs, rs, r.Err
+		}
+	}
+	return sent, outs, rs, nil
+}
+
+// seal seals text to every device of to and the account's other devices.
+func (s *Session) seal(ctx context.Context, eng *chat.Engine, to, text string, o SendOptions) (Sent, []client.Outgoing, error) {
 	change, err := eng.ClearToSend(ctx, to)
 	if err != nil {
 		var kc *chat.KeyChangedError
 		if errors.As(err, &kc) {
-			return Sent{Recipient: kc.Change.Address, KeyChange: kc.Change}, err
+			return Sent{Recipient: kc.Change.Address, KeyChange: kc.Change}, nil, err
 		}
-		return Sent{}, err
+		return Sent{}, nil, err
 	}
 	// Every current device of the recipient gets the message, and every
 	// other device of the account a sent copy, so that all of them show
@@ -77,27 +119,27 @@ func (s *Session) SendText(ctx context.Context, to, text string, o SendOptions) 
 	// gets, or stops getting, this message.
 	s.acct.Forget(to)
 	s.acct.Forget(s.acct.Address())
-	outs, _, err := s.acct.SealAll(ctx, to, sealed.ContentText, []byte(text))
+	outs, id, err := s.acct.SealAll(ctx, to, sealed.ContentText, []byte(text))
 	if err != nil {
-		return Sent{KeyChange: change}, err
+		return Sent{KeyChange: change}, nil, err
 	}
 	if len(outs) == 0 {
 		// A message to oneself from the only device: SealAll leaves the
 		// sending device out, so it goes to this device's own queue.
 		self := protocol.Address{User: strings.ToLower(s.cur.User), Domain: strings.ToLower(s.cur.Domain)}
 		if pa, err := protocol.ParseRecipient(to, s.cur.Domain); err != nil || pa.Account() != self {
-			return Sent{KeyChange: change}, fmt.Errorf("%s: %w", to, identity.ErrNoDevice)
+			return Sent{KeyChange: change}, nil, fmt.Errorf("%s: %w", to, identity.ErrNoDevice)
 		}
 		if s.state.Migrated() {
 			self.Device = s.acct.DeviceID().String()
 		}
-		out, _, err := s.acct.Seal(ctx, self.String(), sealed.ContentText, []byte(text))
+		out, selfID, err := s.acct.Seal(ctx, self.String(), sealed.ContentText, []byte(text))
 		if err != nil {
-			return Sent{KeyChange: change}, err
+			return Sent{KeyChange: change}, nil, err
 		}
-		outs = []client.Outgoing{out}
+		outs, id = []client.Outgoing{out}, selfID
 	}
-	sent := Sent{Recipient: outs[0].Recipient, ContactErr: s.Remember(ctx, to), KeyChange: change, Envelopes: len(outs)}
+	sent := Sent{Recipient: outs[0].Recipient, ContactErr: s.Remember(ctx, to), KeyChange: change, Envelopes: len(outs), ID: id}
 	if p, err := s.acct.ResolvePeer(ctx, to); err == nil {
 		// A notice only: the message goes whether or not it can be kept.
 		sent.DeviceNotices, _ = eng.NoteDevices(p)
@@ -109,22 +151,7 @@ func (s *Session) SendText(ctx context.Context, to, text string, o SendOptions) 
 		outs[i].TTL, outs[i].MaxHops = o.TTL, o.MaxHops
 		sent.Bytes += len(outs[i].Payload)
 	}
-	// A failed enqueue still reports ContactErr: the keys were looked up.
-	if len(outs) == 1 {
-		sent.Receipt, err = s.c.Enqueue(ctx, outs[0])
-		return sent, err
-	}
-	rs, err := s.c.EnqueueBatch(ctx, outs)
-	if err != nil {
-		return sent, err
-	}
-	sent.Receipt = rs[0]
-	for _, r := range rs {
-		if r.Err != nil {
-			return sent, r.Err
-		}
-	}
-	return sent, nil
+	return sent, outs, nil
 }
 
 // OpenReplayCache opens the account's replay cache, so that the
@@ -152,6 +179,9 @@ type Inbox struct {
 	Filed int
 	// Replayed counts the copies of messages shown before, dropped.
 	Replayed int
+	// Groups counts the new lines of each group (by its label, "#name")
+	// filed in the chat history, for qpc recv --group.
+	Groups map[string]int
 }
 
 // Incoming is a one-to-one message as an Inbox shows it.
@@ -169,6 +199,12 @@ type Incoming struct {
 	// Synced is set when the message was a sync bundle from the device
 	// that approved this one, now applied.
 	Synced *SyncResult
+	// System is set on a line of the DM with From about the DM itself
+	// (it started, a key changed, a gap): no message, only this text.
+	System string
+	// FromHistory is set on a line of a DM's MLS group, read from the
+	// chat history where the chat engine filed it: Seq is then 0.
+	FromHistory bool
 }
 
 // Inbox returns an Inbox of the account; openChat opens (and connects)
@@ -197,7 +233,7 @@ func (in *Inbox) engine(ctx context.Context) (*chat.Engine, error) {
 func (in *Inbox) Handle(ctx context.Context, msgs []protocol.Message, show func(Incoming)) (uint64, error) {
 	var handled uint64
 	for _, m := range msgs {
-		if r := in.s.acct.Open(ctx, m); r.ContentType != chat.ContentWelcome && r.ContentType != chat.ContentGroup {
+		if r := in.s.acct.Open(ctx, m); r.ContentType != chat.ContentWelcome && r.ContentType != chat.ContentGroup && r.ContentType != chat.ContentReceipt {
 			if r.Replayed {
 				// A copy of a message shown before: acknowledged so it
 				// does not come back, never shown again.
@@ -225,6 +261,9 @@ func (in *Inbox) Handle(ctx context.Context, msgs []protocol.Message, show func(
 				}
 			}
 			show(inc)
+			if err := in.file(inc); err != nil {
+				return handled, fmt.Errorf("message %d: %w", m.Seq, err)
+			}
 			handled = m.Seq
 			continue
 		}
@@ -238,7 +277,68 @@ func (in *Inbox) Handle(ctx context.Context, msgs []protocol.Message, show func(
 		in.Filed++
 		handled = m.Seq
 	}
+	if in.eng != nil {
+		if err := in.showNew(show); err != nil {
+			return handled, err
+		}
+	}
 	return handled, nil
+}
+
+// file keeps a one-to-one message shown in the DM with its sender (a sent
+// copy in the DM with its recipient), so that the REPL's history has it.
+func (in *Inbox) file(inc Incoming) error {
+	r := inc.Received
+	if !r.Verified || in.eng == nil {
+		return nil
+	}
+	switch {
+	case inc.SentCopy != nil && inc.SentCopy.ContentType == sealed.ContentText:
+		return in.eng.FileSentCopy(inc.SentCopy.To, chatdb.MsgID(r.ID), r.Time, string(inc.SentCopy.Body))
+	case r.ContentType == sealed.ContentText && !strings.EqualFold(r.From, in.s.acct.Address()):
+		return in.eng.FileSealedIn(r.From, chatdb.MsgID(r.ID), r.Time, string(r.Body))
+	}
+	return nil
+}
+
+// showNew shows the unread lines of the DMs, which came in their MLS
+// groups (the chat engine filed them), and marks them read; the new lines
+// of groups are counted in Groups.
+func (in *Inbox) showNew(show func(Incoming)) error {
+	convs, err := in.eng.Conversations()
+	if err != nil {
+		return err
+	}
+	for _, c := range convs {
+		if c.Unread == 0 && !c.Invited {
+			continue
+		}
+		if c.Kind == chatdb.KindGroup {
+			if in.Groups == nil {
+				in.Groups = map[string]int{}
+			}
+			in.Groups[chat.Label(c)] = max(c.Unread, 1)
+			continue
+		}
+		if c.Kind != chatdb.KindDM {
+			continue
+		}
+		lines, _, err := UnreadLines(in.eng, c)
+		if err != nil {
+			return err
+		}
+		for _, l := range lines {
+			inc := Incoming{FromHistory: true, Received: client.Received{From: c.Peer, ID: sealed.ID(l.ID), Time: l.Time, Verified: true, ContentType: sealed.ContentText, Body: []byte(l.Text)}}
+			if l.System {
+				inc.System, inc.Body = l.Text, nil
+			}
+			show(inc)
+		}
+		if err := in.eng.MarkRead(c.ID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // own reads what the account's other devices send it: a sent copy, shown

@@ -10,6 +10,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/quicprochat/qpc/client/chat"
@@ -56,9 +59,16 @@ func uploadKeyPackages(ctx context.Context, s *session.Session, stderr io.Writer
 	eng.Close()
 }
 
-// findGroup returns the group named name ("#" optional).
+// findGroup returns the group named name ("#" optional), or, when there
+// is no such group, the DM with the user name: a DM is a conversation
+// too, and someone told of new lines with a user would look there.
 func findGroup(eng *chat.Engine, name string) (chatdb.Conversation, error) {
 	c, err := eng.Find("#" + trimHash(name))
+	if err != nil && !strings.HasPrefix(name, "#") {
+		if dm, derr := eng.Find("@" + strings.TrimPrefix(name, "@")); derr == nil && dm.Kind == chatdb.KindDM {
+			return dm, nil
+		}
+	}
 	if err != nil {
 		return c, fmt.Errorf("%w (qpc repl: /cg %s, or accept an invitation with /join)", err, trimHash(name))
 	}
@@ -168,8 +178,10 @@ func closeInbox(in *session.Inbox, stderr io.Writer) {
 	if in.Replayed > 0 {
 		fmt.Fprintf(stderr, "%d replayed message(s) dropped: copies of messages received before\n", in.Replayed)
 	}
-	if in.Filed > 0 {
-		fmt.Fprintf(stderr, "%d group message(s) filed in the chat history: read them with qpc recv --group NAME or qpc repl\n", in.Filed)
+	for _, label := range slices.Sorted(maps.Keys(in.Groups)) {
+		name := strings.TrimPrefix(label, "#")
+		fmt.Fprintf(stderr, "new in %s: %d line(s); read them with qpc recv --group %s or qpc repl\n",
+			termtext.Safe(label), in.Groups[label], termtext.Safe(name))
 	}
 	in.Close()
 }

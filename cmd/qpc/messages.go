@@ -19,6 +19,7 @@ import (
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chat"
+	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/client/session"
 	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
 	"github.com/quicprochat/qpc/crypto/sealed"
@@ -26,15 +27,18 @@ import (
 )
 
 func runSend(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("send", "--to USER[@DOMAIN] | --group NAME [--ttl D] [--max-hops N] [--json] [TEXT...]   (no TEXT: read stdin)", stderr)
+	fs := newFlagSet("send", "--to USER[@DOMAIN] | --group NAME [--ttl D] [--max-hops N] [--wait [--wait-timeout D]] [--json] [TEXT...]   (no TEXT: read stdin)\n\n"+
+		"exit status: 0 sent (with --wait: delivered), 1 failed, 2 usage, 3 with --wait: sent but not delivered in time", stderr)
 	var f clientFlags
 	f.bind(fs, stderr, true)
 	to := fs.String("to", "", "recipient, user or user@domain (this or --group)")
-	group := fs.String("group", "", "send to this group of qpc repl instead (MLS; the group must be joined)")
+	group := fs.String("group", "", "send to this group of qpc repl instead (MLS; an invitation is accepted by writing), or to the DM with this user when no group has the name")
 	ttl := fs.Duration("ttl", 0, "how long the node keeps the message undelivered (default: the node's)")
 	maxHops := fs.Uint("max-hops", 0, "if the recipient's node is not reachable and the message goes into the mesh, "+
 		"the most federation hops it may take (0: the node's default; more than the node's maximum is capped at it)")
 	asJSON := fs.Bool("json", false, "print the receipt as JSON")
+	wait := fs.Bool("wait", false, "wait until the message is delivered (stored by the recipient's node, or a device of theirs has it); progress on stderr")
+	waitTimeout := fs.Duration("wait-timeout", 5*time.Minute, "with --wait, give up waiting after this long (exit status 3; the message keeps going)")
 	if err := parseFlags(fs, args); err != nil {
 		return parseError(err)
 	}
@@ -49,8 +53,11 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	case *to != "" && *group != "":
 		fmt.Fprintln(stderr, "qpc send: give --to or --group, not both")
 		return exitUsage
-	case *group != "" && (*ttl != 0 || *maxHops != 0 || *asJSON):
-		fmt.Fprintln(stderr, "qpc send: --ttl, --max-hops and --json are for --to")
+	case *group != "" && (*ttl != 0 || *maxHops != 0 || *asJSON || *wait):
+		fmt.Fprintln(stderr, "qpc send: --ttl, --max-hops, --wait and --json are for --to")
+		return exitUsage
+	case *waitTimeout <= 0:
+		fmt.Fprintln(stderr, "qpc send: --wait-timeout must be more than 0")
 		return exitUsage
 	case *ttl < 0:
 		fmt.Fprintln(stderr, "qpc send: --ttl must not be negative")
@@ -90,7 +97,15 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	// another node may be behind a link that has just died.
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	sent, err := s.SendText(ctx, *to, text, session.SendOptions{TTL: *ttl, MaxHops: uint8(*maxHops)})
+	// The line goes into the one conversation with the recipient, in the
+	// chat database the REPL shows (session.SendMessage).
+	eng, err := openChat(ctx, s, stderr)
+	if err != nil {
+		printErr(stderr, "qpc send", fmt.Errorf("checking the key of %s among your contacts: %w", *to, err))
+		return exitFailure
+	}
+	defer eng.Close()
+	sent, err := s.SendMessage(ctx, eng, *to, text, session.SendOptions{TTL: *ttl, MaxHops: uint8(*maxHops)})
 	if sent.ContactErr != nil {
 		fmt.Fprintf(stderr, "qpc send: keeping %s's keys for later: %s\n", termtext.Safe(*to), sayError(sent.ContactErr))
 	}
@@ -109,6 +124,10 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	for _, n := range sent.DeviceNotices {
 		fmt.Fprintf(stderr, "qpc send: %s\n", termtext.Safe(n))
 	}
+	if errors.Is(err, session.ErrNotSent) {
+		fmt.Fprintf(stderr, "qpc send: the node did not take the message; it stays in the outbox (queued) and leaves with the next qpc send, recv or repl\n")
+		return exitFailure
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w within %s (sending to %s)", client.ErrNoAnswer, f.timeout, *to)
@@ -116,7 +135,48 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 		printErr(stderr, "qpc send", err)
 		return exitFailure
 	}
-	printReceipt(stdout, sent, *asJSON)
+	if !*wait {
+		printReceipt(stdout, sent, *asJSON)
+		return exitOK
+	}
+	if !*asJSON {
+		printReceipt(stdout, sent, false)
+	}
+	return waitDelivered(s, eng, &sent, *waitTimeout, *asJSON, stdout, stderr)
+}
+
+// exitNotDelivered is qpc send --wait's exit status when the message was
+// sent but not delivered within --wait-timeout.
+const exitNotDelivered = 3
+
+// deliveryPoll is how often qpc send --wait asks the node about a message
+// in the mesh.
+const deliveryPoll = time.Second
+
+// waitDelivered is qpc send --wait after the send: progress on stderr,
+// the outcome in the exit status (and, with --json, the receipt with the
+// state reached).
+func waitDelivered(s *session.Session, eng *chat.Engine, sent *session.Sent, timeout time.Duration, asJSON bool, stdout, stderr io.Writer) int {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	st, err := s.WaitDelivered(ctx, eng, sent.Conv, sent.Message.ID, deliveryPoll, func(st chatdb.Status) {
+		if st < chatdb.StatusDelivered {
+			fmt.Fprintf(stderr, "qpc send: %s; waiting until it is delivered (up to %s)\n", st, timeout)
+		}
+	})
+	sent.Message.Status = st
+	if asJSON {
+		printReceipt(stdout, *sent, true)
+	}
+	if errors.Is(err, session.ErrNotDelivered) {
+		fmt.Fprintf(stderr, "qpc send: not delivered within %s: the message is %s and keeps going\n", timeout, st)
+		return exitNotDelivered
+	}
+	if err != nil {
+		printErr(stderr, "qpc send", err)
+		return exitFailure
+	}
+	fmt.Fprintf(stderr, "qpc send: %s\n", st)
 	return exitOK
 }
 
@@ -128,6 +188,9 @@ type sendJSON struct {
 	// MeshID and QueuedAt are set when the message went into the mesh.
 	MeshID   string `json:"mesh_id,omitempty"`
 	QueuedAt string `json:"queued_at,omitempty"`
+	// State is where the message is: "queued", "sent", "delivered" or
+	// "read" (chatdb.Status).
+	State string `json:"state,omitempty"`
 	keyChangeJSON
 	// Refused says why nothing was sent: the recipient was verified under
 	// another key (key_changed is then true).
@@ -158,7 +221,7 @@ func printReceipt(w io.Writer, sent session.Sent, asJSON bool) {
 	r := sent.Receipt
 	queued := r.MeshID != (protocol.MeshID{})
 	if asJSON {
-		j := sendJSON{Recipient: sent.Recipient, Seq: r.Seq, ServerTimeMillis: r.ServerTime.UnixMilli()}
+		j := sendJSON{Recipient: sent.Recipient, Seq: r.Seq, ServerTimeMillis: r.ServerTime.UnixMilli(), State: sent.Message.Status.String()}
 		if queued {
 			j.MeshID, j.QueuedAt = hex.EncodeToString(r.MeshID[:]), r.QueuedAt
 		}
@@ -167,6 +230,10 @@ func printReceipt(w io.Writer, sent session.Sent, asJSON bool) {
 		return
 	}
 	if !queued {
+		if st := sent.Message.Status; st != chatdb.StatusNone {
+			fmt.Fprintf(w, "sent to %s (seq %d): %s\n", sent.Recipient, r.Seq, st)
+			return
+		}
 		fmt.Fprintf(w, "sent to %s (seq %d)\n", sent.Recipient, r.Seq)
 		return
 	}
@@ -201,6 +268,9 @@ type recvJSON struct {
 	// Synced is set on the contacts another device of the account sent
 	// this one when it approved it.
 	Synced bool `json:"synced,omitempty"`
+	// System is set on a line about the DM with From (it started, a gap):
+	// Text is that line, no message of theirs.
+	System bool `json:"system,omitempty"`
 	keyChangeJSON
 }
 
@@ -222,6 +292,9 @@ func printReceived(w io.Writer, in session.Incoming, asJSON bool) {
 		if in.SentCopy != nil {
 			j.SentTo, j.Text = in.SentCopy.To, string(in.SentCopy.Body)
 		}
+		if in.System != "" {
+			j.System, j.Text, j.ID = true, in.System, ""
+		}
 		json.NewEncoder(w).Encode(j)
 		return
 	}
@@ -232,6 +305,8 @@ func printReceived(w io.Writer, in session.Incoming, asJSON bool) {
 		fmt.Fprintf(w, "-- %s\n", termtext.Safe(n))
 	}
 	switch {
+	case in.System != "":
+		fmt.Fprintf(w, "[%s] %s: -- %s --\n", r.Time.Local().Format("2006-01-02 15:04:05"), termtext.Safe(r.From), termtext.Safe(in.System))
 	case in.Synced != nil:
 		fmt.Fprintf(w, "-- from your device '%s': %d %s and %d %s added", termtext.Safe(in.Synced.From.Name),
 			in.Synced.Contacts, plural(in.Synced.Contacts, "contact"), in.Synced.Channels, plural(in.Synced.Channels, "channel"))
@@ -260,7 +335,7 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 	f.bind(fs, stderr, true)
 	follow := fs.Bool("follow", false, "keep running and print messages as they arrive (reconnects by itself)")
 	asJSON := fs.Bool("json", false, "print one JSON object per message")
-	group := fs.String("group", "", "print the new messages of this group of qpc repl (files every other message in the chat history, for qpc repl)")
+	group := fs.String("group", "", "print the new lines of this group of qpc repl, or of the DM with this user when no group has the name (files every other message in the chat history, for qpc repl)")
 	if err := parseFlags(fs, args); err != nil {
 		return parseError(err)
 	}

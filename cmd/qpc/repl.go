@@ -69,6 +69,7 @@ func runRepl(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	defer eng.Close()
+	defer watchDelivery(ctx, eng)()
 
 	var r *repl.REPL
 	home, homePin := s.Current().Server, f.pin

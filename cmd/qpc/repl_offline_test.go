@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// stopNode ends the node process p with sig and waits for it.
-func stopNode(t *testing.T, p *nodeProc, sig syscall.Signal) {
+// signalNode ends the node process p with sig and waits for it.
+func signalNode(t *testing.T, p *nodeProc, sig syscall.Signal) {
 	t.Helper()
 	if err := p.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
@@ -40,7 +40,7 @@ func TestReplStartsOfflineAndSendsWhatWasTypedWhenTheNodeAppears(t *testing.T) {
 	a.expect("/dm bob", "[@bob@"+domain1+"] > ", replWait)
 	a.expect("before the outage", " me before the outage", replWait)
 	a.expect("/quit", "[exited 0]", replWait)
-	stopNode(t, p, syscall.SIGTERM)
+	signalNode(t, p, syscall.SIGTERM)
 
 	// The node is down: the password is asked at once, typed at the
 	// terminal.
@@ -71,7 +71,7 @@ func TestReplStartsOfflineAndSendsWhatWasTypedWhenTheNodeAppears(t *testing.T) {
 	assertInOrderOnce(t, b.capture(), "alice: before the outage", "alice: typed offline one", "alice: typed offline two")
 
 	// Killed mid-session: offline again, and back.
-	stopNode(t, p, syscall.SIGKILL)
+	signalNode(t, p, syscall.SIGKILL)
 	// A killed node sends no close; the line typed waits --timeout for
 	// it, stays queued, and the prompt says offline.
 	a.expect("typed while it was killed", "typed while it was killed (queued)", replWait)

@@ -12,4 +12,8 @@ func init() {
 	wordedErrors = append(wordedErrors, wordedAs[*session.RevokedError], wordedAs[*session.NotADeviceError],
 		// Who signed the swapped keys, for whom: what to tell the admin.
 		wordedAs[*attest.ForgedError])
+	userErrors = append(userErrors,
+		userError{cause: session.ErrNotSent, say: "the node did not take the message: it stays queued in the outbox and leaves with the next qpc send, recv or repl"},
+		userError{cause: session.ErrNotDelivered, say: "not delivered yet: the message is on its way and keeps going; qpc mesh track follows one in the mesh"},
+	)
 }

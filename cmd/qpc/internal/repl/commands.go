@@ -55,6 +55,7 @@ func replCommands() []replCommand {
 		{name: "mesh", args: "peers [flags] | server <host:port>", help: "nodes nearby (mDNS), or move to another node", min: 1, max: -1, run: (*REPL).cmdMesh},
 		{name: "channel", args: "<create|join|share|send|recv|list|leave|stats> [args]", help: "broadcast channels, as qpc channel does", min: 1, max: -1, run: (*REPL).cmdChannel},
 		{name: "device", args: "list | approve <CODE> | remove <NAME> [force]", help: "your devices: list them, approve a machine that shows a link code (qpc device link), remove one (it leaves every group)", min: 1, max: 4, run: (*REPL).cmdDevice},
+		{name: "receipts", args: "[on|off]", help: "read receipts: on, your DM peers see which of their messages you have read, and you see theirs; off (the default), neither. Delivered is shown either way", max: 1, run: (*REPL).cmdReceipts},
 		{name: "whoami", help: "your address, your node, your identity fingerprint", run: (*REPL).cmdWhoami},
 		{name: "help", help: "this list", run: (*REPL).cmdHelp},
 		{name: "quit", aliases: []string{"exit"}, help: "end (Ctrl-D too); queued messages are sent next time", run: (*REPL).cmdQuit},

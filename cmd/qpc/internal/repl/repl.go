@@ -108,6 +108,8 @@ type REPL struct {
 	promptMu    sync.Mutex
 	promptLabel string
 	offline     bool
+	// states are the delivery states shown of own lines (state.go).
+	states map[chatdb.MsgID]chatdb.Status
 }
 
 // New returns a REPL on cfg; Run runs it.
@@ -212,6 +214,7 @@ func (r *REPL) say(ctx context.Context, text string) error {
 	if r.markShown(c.ID, m.Seq) {
 		r.Printf("%s", r.formatLine(m))
 	}
+	r.shownState(m)
 	return nil
 }
 
@@ -252,6 +255,8 @@ func (r *REPL) event(ev chat.Event) {
 		}
 		label := termtext.Safe(ev.Label)
 		r.Printf("%s invited you to %s: /join %s to accept", by, label, label)
+	case ev.StateChange && ev.Message != nil:
+		r.stateChanged(ev)
 	case ev.Message != nil:
 		m := *ev.Message
 		if cur, ok := r.currentID(); ok && cur == ev.Conv {
@@ -285,8 +290,8 @@ func (r *REPL) formatLine(m chatdb.Message) string {
 		return hhmm + " " + r.io.Dim("-- "+termtext.Safe(m.Text)+" --")
 	}
 	s := hhmm + " " + r.who(m.From) + " " + termtext.Safe(m.Text)
-	if m.Status == chatdb.StatusQueued {
-		s += " " + r.io.Dim("(queued)")
+	if m.Status != chatdb.StatusNone {
+		s += " " + r.io.Dim("("+m.Status.String()+")")
 	}
 	return s
 }
@@ -378,6 +383,7 @@ func (r *REPL) switchTo(c chatdb.Conversation) error {
 	for _, m := range msgs {
 		fmt.Fprintln(&b, r.formatLine(m))
 		r.markShown(c.ID, m.Seq)
+		r.shownState(m)
 	}
 	r.Printf("%s", b.String())
 	return r.eng.MarkRead(c.ID)
