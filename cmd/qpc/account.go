@@ -165,11 +165,13 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 
 // checkNameFree returns protocol.ErrUserExists when the node says user is
 // taken (or not a name it would register), and nil when it is free or the
-// node cannot tell (client.ErrNoNameCheck: registration tells then).
+// node cannot tell now (client.ErrNoNameCheck from an older node, or a
+// rate limit that the neighbours behind one address share: registration
+// tells then).
 func checkNameFree(ctx context.Context, c *client.Client, user string) error {
 	ok, err := c.NameAvailable(ctx, user)
 	switch {
-	case errors.Is(err, client.ErrNoNameCheck):
+	case errors.Is(err, client.ErrNoNameCheck), errors.Is(err, protocol.ErrRateLimited):
 		return nil
 	case err != nil:
 		return err

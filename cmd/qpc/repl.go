@@ -31,7 +31,9 @@ import (
 
 func runRepl(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("repl", "[--username NAME] [--server HOST:PORT|auto] [flags]\n\n"+
-		"interactive chat: DMs, groups, channels. Inside, /help lists the commands.", stderr)
+		"interactive chat: DMs, groups, channels. Inside, /help lists the commands.\n"+
+		"Once started with the node reachable, it also starts without it (offline: history and outbox),\n"+
+		"and connects when the node appears.", stderr)
 	var f clientFlags
 	f.bind(fs, stderr, true)
 	if err := parseFlags(fs, args); err != nil {
