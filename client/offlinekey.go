@@ -1,3 +1,5 @@
+//go:build !router
+
 package client
 
 import (
@@ -20,7 +22,8 @@ import (
 	"github.com/quicprochat/qpc/internal/atomicfile"
 )
 
-// The offline key lets `qpc repl` open an account's state while its node
+// The offline key (laptop build only: the router has no account to
+// open) lets `qpc repl` open an account's state while its node
 // is out of reach. The state is sealed under the OPAQUE export key, which
 // only a login (the node's OPRF key) yields; the offline key file keeps
 // that export key sealed under a key stretched from the password with
