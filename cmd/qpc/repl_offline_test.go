@@ -52,13 +52,13 @@ func TestReplStartsOfflineAndSendsWhatWasTypedWhenTheNodeAppears(t *testing.T) {
 	})
 	a.waitFor("Password for alice@"+domain1+": ", 10*time.Second)
 	a.send("password of alice")
-	a.waitFor("offline: history and outbox of this machine; connecting to "+p.addr, replWait)
 	a.waitFor("[no conversation] (offline) > ", replWait)
 	a.expect("/switch @bob", " me before the outage", replWait)
 	waitPrompt(t, a, "[@bob@"+domain1+"] (offline) > ")
 	a.expect("typed offline one", "typed offline one (queued)", replWait)
 	a.expect("typed offline two", "typed offline two (queued)", replWait)
 	a.expect("/whoami", "node             "+p.addr+" (offline)", replWait)
+	a.waitFor("-- offline: "+p.addr+": no answer from node", replWait) // the first attempt failed, and said why
 
 	// The node appears on the same address with the same data.
 	p = startNodeProcIn(t, dataDir, p.addr, qpcBin)

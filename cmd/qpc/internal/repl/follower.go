@@ -58,11 +58,12 @@ func NewFollower(cfg FollowerConfig) *Follower { return &Follower{cfg: cfg} }
 
 // Start follows the node at addr; first, if not nil, is a connection to
 // it already logged in. Without one the account starts offline (opened
-// from this machine, session.OpenOffline): the status line and the prompt
-// say so until the first connection.
+// from this machine, session.OpenOffline): the prompt says so until the
+// first connection, and a first attempt that fails says why, as any
+// outage does. A start whose node answers at once prints nothing.
 func (n *Follower) Start(ctx context.Context, addr string, first *client.Client) {
 	if first == nil && !n.isMoving() {
-		n.setOffline(fmt.Sprintf("offline: history and outbox of this machine; connecting to %s", addr))
+		n.online(false)
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -156,16 +157,6 @@ func (n *Follower) online(on bool) {
 	if n.cfg.Online != nil {
 		n.cfg.Online(on)
 	}
-}
-
-// setOffline marks the account offline before the first connection and
-// prints line once.
-func (n *Follower) setOffline(line string) {
-	n.mu.Lock()
-	n.offline = true
-	n.mu.Unlock()
-	n.online(false)
-	n.cfg.Status(line)
 }
 
 func (n *Follower) isMoving() bool {
