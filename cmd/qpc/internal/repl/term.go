@@ -78,6 +78,7 @@ func (t *termIO) SetPrompt(prompt string) {
 	// place: the online state changes it while a line is read.
 	t.t.Write(nil)
 }
+
 func (t *termIO) Dim(s string) string { return "\x1b[2m" + s + "\x1b[0m" }
 
 func (t *termIO) ReadLine() (string, error) {
