@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"time"
 
@@ -31,7 +30,7 @@ func (f *clientFlags) openRepl(ctx context.Context, in *os.File) (*session.Sessi
 	}
 	if err := s.KeepOfflineKey(); err != nil {
 		// The REPL works without it; it will not start offline.
-		fmt.Fprintf(f.stderr, "qpc: cannot keep the key that opens this account offline: %v\n", err)
+		printErr(f.stderr, "qpc: cannot keep the key that opens this account offline", err)
 	}
 	return s, nil
 }
