@@ -112,3 +112,20 @@ func waitPrompt(t *testing.T, s *tmuxSession, prompt string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// An account of this machine that no REPL has kept the offline key of
+// (registered with qpc register, never opened in the REPL) cannot start
+// offline: the REPL says how to make it able to.
+func TestReplWithoutAnOfflineKeySaysHowToGetOne(t *testing.T) {
+	t.Parallel()
+	needTmux(t)
+	p := startNodeProc(t, qpcBin)
+	alice := newChanUser(t, p, "alice")
+	signalNode(t, p, syscall.SIGTERM)
+	s := startTmux(t, "alice", []string{qpcBin, "repl", "--password-file", alice.pw, "--state-dir", alice.state,
+		"--known-nodes", filepath.Join(t.TempDir(), "known_nodes"), "--timeout", "1s"})
+	s.waitFor("[exited 1]", replWait)
+	if screen := s.capture(); !strings.Contains(screen, "qpc repl: the node is not reachable, and this machine cannot open the account without it yet: start qpc repl once with the node reachable") {
+		t.Fatalf("the REPL without an offline key and without its node:\n%s", screen)
+	}
+}

@@ -5,9 +5,11 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"time"
 
+	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/client/session"
@@ -21,10 +23,16 @@ import (
 // logs in (or offers to register), and keeps the offline key for the next
 // start.
 func (f *clientFlags) openRepl(ctx context.Context, in *os.File) (*session.Session, error) {
-	if cur, err := f.resolveAccount(); err == nil && session.CanOpenOffline(f.sessionConfig(), cur) {
+	cur, cerr := f.resolveAccount()
+	if cerr == nil && session.CanOpenOffline(f.sessionConfig(), cur) {
 		return session.OpenOffline(f.sessionConfig(), cur)
 	}
 	s, err := f.loginOrRegister(ctx, in)
+	if errors.Is(err, client.ErrNoAnswer) && cerr == nil && client.HasState(f.stateDir, cur.User, cur.Domain) {
+		// An account of this machine that no REPL has kept the key of
+		// (qpc register, or a qpc older than the key): say how to get it.
+		return nil, fmt.Errorf("%w (%v)", client.ErrNoOfflineKey, err)
+	}
 	if err != nil {
 		return nil, err
 	}
