@@ -31,8 +31,8 @@ import (
 //
 // The price: who copies this file can test password guesses against it
 // offline, at Argon2id's cost per guess, where without it they would need
-// the node. That is why register refuses weak passwords, and why the file
-// is written only by the commands that need it (register, repl).
+// the node. That is why register refuses weak passwords, and why only the
+// REPL, which needs it, writes the file.
 //
 // File format (big-endian):
 //

@@ -19,10 +19,10 @@ import (
 // KeepOfflineKey keeps the account's export key on this machine sealed
 // under its password, so that OpenOffline can open the account while its
 // node is out of reach. It costs an Argon2id run only when the kept key is
-// missing or another (the password changed). Register and the REPL call
-// it; commands that always need the node do not, so that an account used
-// only by scripts keeps no key that a copy of the disk could test
-// password guesses against.
+// missing or another (the password changed). The REPL calls it; commands
+// that always need the node do not, so that an account used only by
+// scripts keeps no key that a copy of the disk could test password
+// guesses against.
 func (s *Session) KeepOfflineKey() error {
 	return client.SaveOfflineKey(s.cfg.StateDir, s.cur.User, s.cur.Domain, s.password, s.exportKey, s.cfg.offlineKDF())
 }
