@@ -23,7 +23,7 @@ func (f *clientFlags) newAccountPassword(in *os.File, user, addr string) ([]byte
 		return f.checkNewIf(true, pw)
 	}
 	if err := f.checkNew(pw); err != nil {
-		fmt.Fprintf(f.stderr, "%v; choose another\n", err)
+		fmt.Fprintf(f.stderr, "%s; choose another\n", sayError(err))
 	} else {
 		fmt.Fprint(f.stderr, "Repeat the password for the new account: ")
 		again, err := term.ReadPassword(int(in.Fd()))
