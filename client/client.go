@@ -63,7 +63,10 @@ func Dial(ctx context.Context, addr string, trust transport.Trust, log *slog.Log
 		if verifyErr != nil {
 			return nil, verifyErr
 		}
-		if errors.Is(err, context.DeadlineExceeded) {
+		// No answer within the caller's time, or within QUIC's handshake
+		// idle timeout (a node that is down sends nothing back).
+		var timeout net.Error
+		if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &timeout) && timeout.Timeout() {
 			return nil, fmt.Errorf("%s: %w", addr, ErrNoAnswer)
 		}
 		// A node that refuses a connection right after the handshake

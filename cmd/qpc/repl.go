@@ -90,6 +90,7 @@ func runRepl(args []string, stdout, stderr io.Writer) int {
 		},
 		Channel: func(server string, args []string, w io.Writer) { f.replChannel(s.Current().User, server, args, w) },
 		Online:  func(online bool) { r.SetOnline(online) },
+		Say:     sayError,
 	})
 	r = repl.New(repl.Config{Engine: replEngine{Engine: eng, timeout: f.timeout, unanswered: n.Unanswered}, Label: chat.Label, IO: lio, Node: n,
 		MeshPeers: func(args []string, w io.Writer) { runMeshPeers(args, w, w) },

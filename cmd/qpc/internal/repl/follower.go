@@ -10,6 +10,7 @@ import (
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/client/session"
+	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/protocol"
 )
@@ -29,6 +30,9 @@ type FollowerConfig struct {
 	// Channel runs `qpc channel args...` for the account on the node at
 	// server, writing what it prints to w.
 	Channel func(server string, args []string, w io.Writer)
+	// Say words an error for a person (the REPL's sayError); nil prints
+	// its text, made safe.
+	Say func(error) string
 	// Online, when not nil, is told each time the account connects
 	// (true) or loses its connection (false), before the status line
 	// that says so: REPL.SetOnline.
@@ -75,7 +79,7 @@ func (n *Follower) Start(ctx context.Context, addr string, first *client.Client)
 	// The engine points the account at each new connection itself.
 	o.Connected = func(c *client.Client) {
 		if err := eng.Connected(ctx, c); err != nil {
-			n.cfg.Status(fmt.Sprintf("connected, but catching up failed: %v", err))
+			n.cfg.Status(fmt.Sprintf("connected, but catching up failed: %s", n.say(err)))
 		}
 		n.mu.Lock()
 		was := n.offline || n.moving
@@ -97,7 +101,7 @@ func (n *Follower) Start(ctx context.Context, addr string, first *client.Client)
 		n.mu.Unlock()
 		n.online(false)
 		if !was { // once per outage
-			n.cfg.Status(fmt.Sprintf("offline: %v; retrying in %s", err, retry.Round(100*time.Millisecond)))
+			n.cfg.Status(fmt.Sprintf("offline: %s; retrying in %s", n.say(err), retry.Round(100*time.Millisecond)))
 		}
 	}
 	done := n.done
@@ -106,7 +110,7 @@ func (n *Follower) Start(ctx context.Context, addr string, first *client.Client)
 		if err := client.Follow(ctx, o); err != nil {
 			eng.Disconnected()
 			n.online(false)
-			n.cfg.Status(fmt.Sprintf("offline for good: %v (/mesh server HOST:PORT tries another node)", err))
+			n.cfg.Status(fmt.Sprintf("offline for good: %s (/mesh server HOST:PORT tries another node)", n.say(err)))
 		}
 	}()
 }
@@ -180,4 +184,13 @@ func (n *Follower) Unanswered() {
 	if c != nil {
 		go c.Close() // a dead node may keep the close waiting too
 	}
+}
+
+// say words err for the status line: what comes from a node is shown made
+// safe, never as it is.
+func (n *Follower) say(err error) string {
+	if n.cfg.Say != nil {
+		return n.cfg.Say(err)
+	}
+	return termtext.Safe(err.Error())
 }
