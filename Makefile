@@ -6,7 +6,7 @@ COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X github.com/quicprochat/qpc/version.Version=$(VERSION) -X github.com/quicprochat/qpc/version.Commit=$(COMMIT)
 CAPNP_STD = $(shell $(GO) list -m -f '{{.Dir}}' capnproto.org/go/capnp/v3)/std
 
-.PHONY: all build run test lint cross size ipk schemas clean
+.PHONY: all build run test lint cross size floor ipk apk schemas clean
 
 all: build
 
@@ -41,14 +41,25 @@ lint:
 cross:
 	VERSION=$(VERSION) COMMIT=$(COMMIT) scripts/cross/build.sh
 
-## size: build every router package, print the size table and write it into docs/openwrt.md;
-## fails when the mips binary or a package is over its flash budget (issue 25)
+## size: build every router package (.ipk and .apk), print the size table and write it into
+## docs/openwrt.md; fails when the mips binary or a package is over its flash budget (issue 25)
 size:
-	$(GO) run ./scripts/cross/mkipk -out dist/ipk -sizes docs/openwrt.md
+	$(GO) run ./scripts/cross/mkipk -format ipk,apk -out dist/ipk -apk-out dist/apk -sizes docs/openwrt.md
+
+## floor: the size of what the design mandates (QUIC, TLS, Cap'n Proto RPC, bbolt, slog, ...),
+## step by step, built as the mips router binary is: the room left for qpc's own code (issue 25)
+floor:
+	scripts/cross/floor.sh
 
 ## ipk: OpenWrt packages, one per architecture of scripts/cross/openwrt-archs.txt, in dist/ipk
 ipk:
 	$(GO) run ./scripts/cross/mkipk -out dist/ipk
+
+## apk: OpenWrt 25.12 (apk-tools 3) packages, one per architecture, in dist/apk/<arch>/;
+## unsigned (apk add --allow-untrusted) unless APK_KEY names a PEM private key to sign with
+APK_KEY ?=
+apk:
+	$(GO) run ./scripts/cross/mkipk -format apk -apk-out dist/apk $(if $(APK_KEY),-sign-key "$(APK_KEY)")
 
 ## schemas: regenerate schemas/*.capnp.go (needs capnp from Debian's capnproto)
 schemas:

@@ -82,6 +82,14 @@ func TestImportRules(t *testing.T) {
 					t.Errorf("%s imports %s: protocol may import only schemas", r, dr)
 				}
 			}
+		case under(r, "kt"):
+			// The log's core is pure: a node stores it and a client
+			// checks it, so it leans on neither, nor on the network.
+			for _, d := range p.Deps {
+				if dr := rel(d); dr != "" && dr != "protocol" && dr != "schemas" {
+					t.Errorf("%s imports %s: kt may import only protocol", r, dr)
+				}
+			}
 		case under(r, "crypto"):
 			for _, d := range p.Deps {
 				if dr := rel(d); dr != "" && !under(dr, "crypto") {

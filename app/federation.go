@@ -29,6 +29,11 @@ import (
 // means federation's default. Tests shorten it.
 var linkBackoff time.Duration
 
+// ktGossipInterval is how often a federation link gossips key
+// transparency heads; 0 means federation's default (a minute). Tests
+// lower it.
+var ktGossipInterval time.Duration
+
 // federationHook, when set, wraps the federation a node's service uses
 // (its clients' lookups and those it passes on for peers); tests make a
 // node of the community that lies with it. Nil in every real node.
@@ -65,6 +70,9 @@ func (n *Node) newFederation(cfg config.Node) (*federation.Manager, error) {
 			caDER = append(caDER, b.Bytes)
 		}
 	}
+	if n.kt, err = n.newKTWatch(cfg, roots); err != nil {
+		return nil, err
+	}
 	m, err := federation.New(federation.Config{
 		Domain:   cfg.Domain,
 		NodeID:   n.key.ID(),
@@ -77,16 +85,23 @@ func (n *Node) newFederation(cfg config.Node) (*federation.Manager, error) {
 		Inbound:  func(domain string) federation.Inbound { return n.svc.NewPeer(domain) },
 		Mesh:     n.mesh,
 		Channels: n.channels,
+		KeyLog:   n.store,
+		KT:       n.kt,
 		Calls:    n.calls,
 		Observer: n.metrics.federation(),
 		Log:      n.log.With("component", "federation"),
 
 		CallTimeout: cfg.RPCTimeout,
 		MinBackoff:  linkBackoff,
+
+		KTGossipInterval: ktGossipInterval,
 	})
 	if err != nil {
 		return nil, &config.FlagError{Flag: "federation-cert", Err: err}
 	}
+	// Heads of other domains of different sizes are judged by their own
+	// node's proof, asked over federation.
+	n.kt.SetConsistency(m.KTConsistency)
 	return m, nil
 }
 

@@ -317,7 +317,7 @@ func TestAPeerMayDeliverOnlyToUsersOfTheNodeItLinksTo(t *testing.T) {
 			t.Errorf("receipt %d: %v, want %v", i, receipts[i].Err, want)
 		}
 	}
-	if _, err := n2.Federation().ResolveUser(ctx, "alice@n3.example.mesh"); !errors.Is(err, protocol.ErrUnknownDomain) {
+	if _, err := n2.Federation().ResolveUser(ctx, "alice@n3.example.mesh", 0); !errors.Is(err, protocol.ErrUnknownDomain) {
 		t.Errorf("resolve for a domain nobody serves: %v", err)
 	}
 }

@@ -41,8 +41,8 @@ func (f *forger) set(mode, cert, key string) {
 	f.mu.Unlock()
 }
 
-func (f *forger) ResolveUser(ctx context.Context, addr string) (protocol.PublishedKeys, error) {
-	k, err := f.Federation.ResolveUser(ctx, addr)
+func (f *forger) ResolveUser(ctx context.Context, addr string, knownSize uint64) (protocol.PublishedKeys, error) {
+	k, err := f.Federation.ResolveUser(ctx, addr, knownSize)
 	f.mu.Lock()
 	mode, certFile, keyFile := f.mode, f.cert, f.key
 	f.mu.Unlock()

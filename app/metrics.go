@@ -25,6 +25,9 @@ type nodeMetrics struct {
 	loginTimeouts *metrics.Counter
 	evicted       *metrics.Counter
 	mlsCommits    *metrics.CounterVec
+	// ktInconsistency counts new evidence of misbehaving key
+	// transparency logs.
+	ktInconsistency *metrics.Counter
 }
 
 // newNodeMetrics registers the node's metrics. connsOpen reports the
@@ -60,6 +63,8 @@ func newNodeMetrics(connsOpen func() int, totals func() (messages, bytes int64, 
 		mlsCommits: r.MustCounterVec("qpc_mls_commits_total",
 			"MLS commit claims this node ordered as a group's home, by outcome (accepted; refused: the epoch was taken; "+
 				"bad-claim: not proven by a member of the epoch, or an epoch the node cannot order).", "outcome"),
+		ktInconsistency: r.MustCounter("qpc_kt_inconsistency_total",
+			"Evidence found or received that a key transparency log misbehaves: two signed heads of one log that cannot both be true (a fork, or no consistency proof between them)."),
 	}
 	r.MustGaugeFunc("qpc_connections_open", "Client connections open now.", func() float64 { return float64(connsOpen()) })
 	t := &cachedTotals{read: totals}

@@ -19,6 +19,7 @@ import (
 	"github.com/quicprochat/qpc/crypto/opaque"
 	"github.com/quicprochat/qpc/datadir"
 	"github.com/quicprochat/qpc/federation"
+	"github.com/quicprochat/qpc/ktwatch"
 	"github.com/quicprochat/qpc/mesh/discovery"
 	"github.com/quicprochat/qpc/mesh/flood"
 	"github.com/quicprochat/qpc/mesh/forward"
@@ -50,6 +51,7 @@ type Node struct {
 	fed         *federation.Manager // nil without federation
 	mesh        *forward.Engine     // nil without federation
 	channels    *flood.Engine
+	kt          *ktwatch.Watch // the watch over key transparency logs
 
 	tracker *connTracker   // the client connections open
 	serving sync.WaitGroup // one per client connection being served
@@ -112,7 +114,11 @@ func NewNode(cfg config.Node, log *slog.Logger) (_ *Node, err error) {
 	n.metrics = newNodeMetrics(n.tracker.open, func() (int64, int64, int, error) { return n.store.Totals() })
 	n.calls.onBusy = n.metrics.busy.Inc
 	n.tracker.onEvict = n.metrics.evicted.Inc
-	if n.store, err = openStore(cfg, n.metrics.commit); err != nil {
+	ktLog, err := n.ktSigner(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if n.store, err = openStore(cfg, n.metrics.commit, ktLog); err != nil {
 		return nil, err
 	}
 	n.release.push(n.store.Close)
@@ -131,6 +137,11 @@ func NewNode(cfg config.Node, log *slog.Logger) (_ *Node, err error) {
 		fed, mesh = n.fed, n.mesh
 		if federationHook != nil {
 			fed = federationHook(cfg.Domain, fed)
+		}
+	}
+	if n.kt == nil {
+		if n.kt, err = n.newKTWatch(cfg, nil); err != nil {
+			return nil, err
 		}
 	}
 	if n.svc, err = n.newService(cfg, opaqueServer, fed, mesh); err != nil {
@@ -211,6 +222,8 @@ func (n *Node) newService(cfg config.Node, opaqueServer *opaque.Server, fed node
 		Federation: fed,
 		Mesh:       mesh,
 		Channels:   n.channels,
+		KeyLog:     n.store,
+		KTWatch:    n.kt,
 	})
 }
 
@@ -240,7 +253,7 @@ func (n *Node) MetricsAddr() net.Addr {
 	return n.metricsLn.Addr()
 }
 
-func openStore(cfg config.Node, onCommit func(int, time.Duration)) (*store.Store, error) {
+func openStore(cfg config.Node, onCommit func(int, time.Duration), kt store.KTLog) (*store.Store, error) {
 	dir := cfg.StorePath()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, &config.FlagError{Flag: "store-dir", Err: err}
@@ -263,6 +276,7 @@ func openStore(cfg config.Node, onCommit func(int, time.Duration)) (*store.Store
 			MaxSeen:     cfg.ChannelSeenMax,
 		},
 		OnCommit: onCommit,
+		KT:       kt,
 	})
 	if err != nil {
 		return nil, &config.FlagError{Flag: "store-dir", Err: err}

@@ -72,6 +72,9 @@ type Result struct {
 	Throughput float64
 	// Latency percentiles from enqueue to push.
 	P50, P90, P99, Max time.Duration
+	// ReceiptP50 is the median wait of a sender for its message's
+	// receipt: from enqueue to the node's answer that it is on disk.
+	ReceiptP50 time.Duration
 
 	// What the node spent, with Options.NodePID: CPU per delivered
 	// message over the run; resident and anonymous memory before the
@@ -82,6 +85,13 @@ type Result struct {
 	// The node's group commits during the run, with Options.NodeMetrics.
 	Commits                      float64
 	CommitsPerSec, MsgsPerCommit float64
+	// CommitMean is a group commit's mean duration, from the start of
+	// its transaction to the end of its sync, and CommitBusy the share of
+	// the run the committer spent in commits: near 1, every message waits
+	// for the commit before its own, and the commit's duration decides
+	// the latency.
+	CommitMean time.Duration
+	CommitBusy float64
 }
 
 // fastKSF is the key stretching of throwaway bench accounts: the identity
@@ -166,6 +176,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 
 	total := o.Pairs * o.Messages
 	latencies := make([][]time.Duration, o.Pairs)
+	receipts := make([][]time.Duration, o.Pairs)
 	var delivered atomic.Int64
 	allDone := make(chan struct{})
 	var lastDelivery atomic.Int64
@@ -202,10 +213,11 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	errc := make(chan error, o.Pairs)
 	var wg sync.WaitGroup
 	for i, s := range senders {
+		receipts[i] = make([]time.Duration, o.Messages)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errc <- send(ctx, s.c, receivers[i].addr, o)
+			errc <- send(ctx, s.c, receivers[i].addr, o, receipts[i])
 		}()
 	}
 	stopProgress := make(chan struct{})
@@ -249,6 +261,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	res.Throughput = float64(res.Delivered) / res.Elapsed.Seconds()
 	pct := func(p float64) time.Duration { return all[min(len(all)-1, int(p*float64(len(all))))] }
 	res.P50, res.P90, res.P99, res.Max = pct(0.50), pct(0.90), pct(0.99), all[len(all)-1]
+	waits := slices.Concat(receipts...)
+	slices.Sort(waits)
+	res.ReceiptP50 = waits[len(waits)/2]
 	if err := probe.finish(ctx, &res, idle); err != nil {
 		return Result{}, err
 	}
@@ -259,8 +274,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 // workers, each sending its next message as soon as its last is stored.
 // The payloads are random once per sender, so the bench spends its CPU on
 // the client library, not on making test data; each message is its own
-// buffer, stamped with its send time as it leaves.
-func send(ctx context.Context, c *client.Client, addr string, o Options) error {
+// buffer, stamped with its send time as it leaves. waits[n] gets message
+// n's wait for its receipt.
+func send(ctx context.Context, c *client.Client, addr string, o Options, waits []time.Duration) error {
 	random := make([]byte, o.Size)
 	rand.Read(random)
 	var next atomic.Int64
@@ -268,13 +284,15 @@ func send(ctx context.Context, c *client.Client, addr string, o Options) error {
 	var firstErr atomic.Value
 	for range o.Window {
 		wg.Go(func() {
-			for next.Add(1) <= int64(o.Messages) && firstErr.Load() == nil {
+			for n := next.Add(1); n <= int64(o.Messages) && firstErr.Load() == nil; n = next.Add(1) {
 				payload := make([]byte, o.Size)
 				copy(payload[8:], random[8:])
-				binary.BigEndian.PutUint64(payload, uint64(time.Now().UnixNano()))
+				sent := time.Now()
+				binary.BigEndian.PutUint64(payload, uint64(sent.UnixNano()))
 				if _, err := c.Enqueue(ctx, client.Outgoing{Recipient: addr, Payload: payload}); err != nil {
 					firstErr.CompareAndSwap(nil, err)
 				}
+				waits[n-1] = time.Since(sent)
 			}
 		})
 	}

@@ -91,6 +91,9 @@ func (p *probe) finish(ctx context.Context, res *Result, idle ProcSample) error 
 		res.CommitsPerSec = res.Commits / elapsed.Seconds()
 		if res.Commits > 0 {
 			res.MsgsPerCommit = (c.Messages - p.commits.Messages) / res.Commits
+			spent := c.Seconds - p.commits.Seconds
+			res.CommitMean = time.Duration(spent / res.Commits * float64(time.Second))
+			res.CommitBusy = spent / elapsed.Seconds()
 		}
 	}
 	if p.o.NodePID == 0 {

@@ -57,16 +57,19 @@ func TestThisProcessCanBeRead(t *testing.T) {
 
 func TestCommitCountersAreFoundInMetricsText(t *testing.T) {
 	text := "# HELP x\nqpc_store_commit_duration_seconds_bucket{le=\"0.001\"} 3\n" +
-		"qpc_store_commit_duration_seconds_count 12\nqpc_store_committed_messages_total 960\n"
+		"qpc_store_commit_duration_seconds_sum 0.048\nqpc_store_commit_duration_seconds_count 12\nqpc_store_committed_messages_total 960\n"
 	c, err := parseCommits(text)
-	if err != nil || c != (CommitCounts{Commits: 12, Messages: 960}) {
+	if err != nil || c != (CommitCounts{Commits: 12, Messages: 960, Seconds: 0.048}) {
 		t.Errorf("parseCommits = %+v, %v", c, err)
 	}
 	if _, err := parseCommits("go_goroutines 7\n"); !errors.Is(err, ErrMetrics) {
 		t.Errorf("text without the counters: %v, want ErrMetrics", err)
 	}
-	if _, err := parseCommits("qpc_store_commit_duration_seconds_count many\nqpc_store_committed_messages_total 1\n"); !errors.Is(err, ErrMetrics) {
+	if _, err := parseCommits("qpc_store_commit_duration_seconds_sum 1\nqpc_store_commit_duration_seconds_count many\nqpc_store_committed_messages_total 1\n"); !errors.Is(err, ErrMetrics) {
 		t.Errorf("a counter that is no number: %v, want ErrMetrics", err)
+	}
+	if _, err := parseCommits("qpc_store_commit_duration_seconds_count 12\nqpc_store_committed_messages_total 960\n"); !errors.Is(err, ErrMetrics) {
+		t.Errorf("text without the commits' time: %v, want ErrMetrics", err)
 	}
 }
 
@@ -81,7 +84,7 @@ func FuzzParseStatCPU(f *testing.F) {
 }
 
 func FuzzParseCommits(f *testing.F) {
-	f.Add("qpc_store_commit_duration_seconds_count 12\nqpc_store_committed_messages_total 960\n")
+	f.Add("qpc_store_commit_duration_seconds_sum 0.5\nqpc_store_commit_duration_seconds_count 12\nqpc_store_committed_messages_total 960\n")
 	f.Add("qpc_store_committed_messages_total NaN\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		parseCommits(in) // must not panic

@@ -137,9 +137,10 @@ func (t *tailBuffer) String() string {
 // ErrMetrics is returned when a node's metrics cannot be read.
 var ErrMetrics = errors.New("bench: reading the node's metrics")
 
-// CommitCounts are the node's group-commit counters: how many commits
-// and how many messages they wrote, since the node started.
-type CommitCounts struct{ Commits, Messages float64 }
+// CommitCounts are the node's group-commit counters since the node
+// started: how many commits, how many messages they wrote, and the seconds
+// they took (from the start of the transaction to the end of its sync).
+type CommitCounts struct{ Commits, Messages, Seconds float64 }
 
 // ScrapeCommits reads the node's commit counters from its Prometheus
 // endpoint metricsURL (http://host:port/metrics).
@@ -180,6 +181,8 @@ func parseCommits(text string) (CommitCounts, error) {
 		switch name {
 		case "qpc_store_commit_duration_seconds_count":
 			dst = &c.Commits
+		case "qpc_store_commit_duration_seconds_sum":
+			dst = &c.Seconds
 		case "qpc_store_committed_messages_total":
 			dst = &c.Messages
 		default:
@@ -192,7 +195,7 @@ func parseCommits(text string) (CommitCounts, error) {
 		*dst = v
 		found++
 	}
-	if found != 2 {
+	if found != 3 {
 		return c, fmt.Errorf("%w: no group-commit counters (is it a qpc node?)", ErrMetrics)
 	}
 	return c, nil

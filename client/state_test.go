@@ -13,6 +13,7 @@ import (
 
 	"github.com/quicprochat/qpc/crypto/channel"
 	"github.com/quicprochat/qpc/crypto/keystore"
+	"github.com/quicprochat/qpc/internal/flatjson"
 )
 
 func TestStateOpensOnlyWithTheExportKey(t *testing.T) {
@@ -52,6 +53,23 @@ func TestCurrentRoundTrips(t *testing.T) {
 	}
 	if got, err := LoadCurrent(dir); err != nil || got != cur {
 		t.Errorf("LoadCurrent = %+v, %v", got, err)
+	}
+}
+
+// TestBadCurrentFileIsAnError checks that a current-account file that is
+// not what SaveCurrent writes is refused with flatjson's sentinels.
+func TestBadCurrentFileIsAnError(t *testing.T) {
+	for _, tc := range []struct {
+		content string
+		want    error
+	}{{"{", flatjson.ErrSyntax}, {`{"server": 7000}`, flatjson.ErrType}} {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "current"), []byte(tc.content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadCurrent(dir); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.content, err, tc.want)
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/quicprochat/qpc/crypto/opaque"
 	"github.com/quicprochat/qpc/internal/atomicfile"
+	"github.com/quicprochat/qpc/internal/flatjson"
 )
 
 // OPAQUEFile holds the node's OPAQUE server secrets. Losing it locks every
@@ -28,6 +29,33 @@ type opaqueFile struct {
 	FakeRecordSeed []byte `json:"fake_record_seed"`
 }
 
+// readOPAQUEFile decodes OPAQUEFile with flatjson, not encoding/json: the
+// router build links no other JSON decoder, and encoding/json's costs its
+// flash about 100 KB (issue 25). The file is written with encoding/json as
+// before, so its format is unchanged.
+func readOPAQUEFile(data []byte) (f opaqueFile, err error) {
+	o, err := flatjson.Parse(data)
+	if err != nil {
+		return f, err
+	}
+	if f.Version, err = o.Int("version"); err != nil {
+		return f, err
+	}
+	if f.Suite, err = o.String("suite"); err != nil {
+		return f, err
+	}
+	if f.PrivateKey, err = o.Bytes("private_key"); err != nil {
+		return f, err
+	}
+	if f.OPRFSeed, err = o.Bytes("oprf_seed"); err != nil {
+		return f, err
+	}
+	if f.FakeRecordSeed, err = o.Bytes("fake_record_seed"); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
 // OPAQUESecrets reads the node's OPAQUE secrets for cfg, or generates and
 // writes them (mode 0600) on first start. A file that cannot be read as
 // secrets of cfg's suite is an error and left untouched.
@@ -39,8 +67,8 @@ func (d *Dir) OPAQUESecrets(cfg opaque.Config) (secrets opaque.ServerSecrets, cr
 	}
 	data, err := os.ReadFile(path)
 	if err == nil {
-		var f opaqueFile
-		if err := json.Unmarshal(data, &f); err != nil {
+		f, err := readOPAQUEFile(data)
+		if err != nil {
 			return secrets, false, fmt.Errorf("OPAQUE secrets %s: %w", path, err)
 		}
 		switch {

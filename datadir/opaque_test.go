@@ -2,11 +2,14 @@ package datadir
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/quicprochat/qpc/crypto/opaque"
+	"github.com/quicprochat/qpc/internal/flatjson"
 )
 
 func TestOPAQUESecretsAreCreatedOnceAndKept(t *testing.T) {
@@ -65,4 +68,49 @@ func FuzzOPAQUESecretsFile(f *testing.F) {
 			t.Error("an existing file was replaced")
 		}
 	})
+}
+
+// TestOPAQUESecretsWrittenByEarlierNodesAreRead reads a file as nodes have
+// written it since the first release (encoding/json, indented), now that
+// it is read with flatjson: a node that cannot read its file locks every
+// user out.
+func TestOPAQUESecretsWrittenByEarlierNodesAreRead(t *testing.T) {
+	want := opaqueFile{
+		Version: 1, Suite: opaque.Ristretto255SHA512.String(),
+		PrivateKey: bytes.Repeat([]byte{0xfb}, 32), OPRFSeed: bytes.Repeat([]byte{0x3e}, 64), FakeRecordSeed: bytes.Repeat([]byte{0xff, 0}, 16),
+	}
+	written, err := json.MarshalIndent(want, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := Open(t.TempDir())
+	if err := os.WriteFile(d.Join(OPAQUEFile), append(written, '\n'), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, created, err := d.OPAQUESecrets(opaque.DefaultConfig())
+	if err != nil || created {
+		t.Fatalf("created=%v err=%v", created, err)
+	}
+	if !bytes.Equal(got.PrivateKey, want.PrivateKey) || !bytes.Equal(got.OPRFSeed, want.OPRFSeed) || !bytes.Equal(got.FakeRecordSeed, want.FakeRecordSeed) {
+		t.Errorf("read %x/%x/%x from %s", got.PrivateKey, got.OPRFSeed, got.FakeRecordSeed, written)
+	}
+}
+
+// TestOPAQUESecretsFileErrorsAreTyped checks that a malformed file and a
+// member of the wrong type are told apart by their sentinels.
+func TestOPAQUESecretsFileErrorsAreTyped(t *testing.T) {
+	for _, tc := range []struct {
+		content string
+		want    error
+	}{
+		{"not json", flatjson.ErrSyntax},
+		{`{"version": "1", "suite": "ristretto255-SHA512"}`, flatjson.ErrType},
+		{`{"version": 1, "suite": "ristretto255-SHA512", "private_key": "not base64"}`, flatjson.ErrType},
+	} {
+		d, _ := Open(t.TempDir())
+		os.WriteFile(d.Join(OPAQUEFile), []byte(tc.content), 0o600)
+		if _, _, err := d.OPAQUESecrets(opaque.DefaultConfig()); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.content, err, tc.want)
+		}
+	}
 }

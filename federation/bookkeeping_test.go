@@ -236,7 +236,7 @@ func TestARelayWithoutALinkSaysWhetherThePeerIsKnown(t *testing.T) {
 			t.Errorf("Relay to %s: %v, want %v with ErrNoLink (so the message may go into the mesh)", tc.domain, err, tc.want)
 		}
 	}
-	if _, err := m.ResolveUser(context.Background(), "bob@n9.example.mesh"); !errors.Is(err, protocol.ErrUnknownDomain) {
+	if _, err := m.ResolveUser(context.Background(), "bob@n9.example.mesh", 0); !errors.Is(err, protocol.ErrUnknownDomain) {
 		t.Errorf("ResolveUser without a link: %v, want ErrUnknownDomain", err)
 	}
 }

@@ -122,7 +122,7 @@ func (noInbound) Allow(int) error { return nil }
 func (noInbound) Deliver(context.Context, []protocol.Outgoing) ([]protocol.Receipt, time.Time, error) {
 	return nil, time.Time{}, protocol.ErrShuttingDown
 }
-func (noInbound) ResolveUser(context.Context, string) (protocol.PublishedKeys, error) {
+func (noInbound) ResolveUser(context.Context, string, uint64) (protocol.PublishedKeys, error) {
 	return protocol.PublishedKeys{}, protocol.ErrUnknownUser
 }
 func (noInbound) FetchKeyPackage(context.Context, string, uint16) ([]byte, bool, error) {

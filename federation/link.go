@@ -135,6 +135,13 @@ func (m *Manager) establish(ctx context.Context, conn *quic.Conn, addr string, o
 		m.unregister(l)
 		close(l.done)
 	}()
+	if m.cfg.KT != nil {
+		m.serving.Add(1)
+		go func() {
+			defer m.serving.Done()
+			m.gossipKT(l)
+		}()
+	}
 	return l, nil
 }
 
@@ -240,9 +247,10 @@ func (l *link) relay(ctx context.Context, msgs []protocol.Outgoing) ([]protocol.
 	return out, nil
 }
 
-func (l *link) resolveUser(ctx context.Context, addr string) (protocol.PublishedKeys, error) {
+func (l *link) resolveUser(ctx context.Context, addr string, knownSize uint64) (protocol.PublishedKeys, error) {
 	fut, release := l.peer.ResolveUser(ctx, func(p schemas.FederationService_resolveUser_Params) error {
 		p.SetHops(hopsOf(ctx))
+		p.SetKnownSize(knownSize)
 		return p.SetUser(addr)
 	})
 	defer release()

@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -24,7 +24,7 @@ import (
 // Inbound serves one peer's calls; node.Peer implements it.
 type Inbound interface {
 	Deliver(ctx context.Context, msgs []protocol.Outgoing) ([]protocol.Receipt, time.Time, error)
-	ResolveUser(ctx context.Context, addr string) (protocol.PublishedKeys, error)
+	ResolveUser(ctx context.Context, addr string, knownSize uint64) (protocol.PublishedKeys, error)
 	FetchKeyPackage(ctx context.Context, addr string, suite uint16) ([]byte, bool, error)
 	OrderCommit(ctx context.Context, home string, c protocol.CommitClaim) (protocol.CommitOrder, error)
 	// Allow takes n messages from the peer's rate allowance, or fails
@@ -90,6 +90,15 @@ type Config struct {
 	// go, it serves the peers' flood and inventory calls. Nil ignores
 	// them.
 	Channels Channels
+	// KeyLog is this node's key transparency log, for the peers'
+	// ktConsistency; nil refuses it.
+	KeyLog KeyLog
+	// KT checks the heads links bring and says what to gossip; nil
+	// gossips nothing.
+	KT KTWatch
+	// KTGossipInterval is how often a link exchanges heads after the
+	// exchange when it comes up (default KTGossipInterval).
+	KTGossipInterval time.Duration
 	// Calls counts inbound calls; nil counts nothing.
 	Calls Calls
 	// Observer is told about links and relays; nil ignores.
@@ -158,6 +167,9 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if cfg.MaxLinks <= 0 {
 		cfg.MaxLinks = 64
+	}
+	if cfg.KTGossipInterval <= 0 {
+		cfg.KTGossipInterval = KTGossipInterval
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -698,11 +710,13 @@ func (m *Manager) Links() []protocol.Link {
 		out = append(out, st.Link)
 	}
 	m.mu.Unlock()
-	slices.SortFunc(out, func(a, b protocol.Link) int {
-		if c := strings.Compare(a.Domain, b.Domain); c != 0 {
-			return c
+	// sort, not slices: a generic sort of a struct is a copy of pdqsort
+	// for that struct, about 12 KB of mips flash (issue 25).
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Domain != out[j].Domain {
+			return out[i].Domain < out[j].Domain
 		}
-		return strings.Compare(a.Address, b.Address)
+		return out[i].Address < out[j].Address
 	})
 	return out
 }
@@ -731,22 +745,25 @@ func (m *Manager) Relay(ctx context.Context, domain string, msgs []protocol.Outg
 	return receipts, err
 }
 
-// ResolveUser implements node.Federation. A lookup that finds the link
+// ResolveUser implements node.Federation; knownSize goes to the user's
+// node for its key transparency proof, whose head this node checks and
+// remembers for gossip. A lookup that finds the link
 // broken (the peer restarted, say) waits for it to come back and tries
 // once more: it changes nothing on the peer.
 //
 // The answer must be signed by the node of addr's domain, whichever node
 // handed it over: one that is not fails with *attest.ForgedError
 // (protocol.ErrForgedKeys) and its keys go no further.
-func (m *Manager) ResolveUser(ctx context.Context, addr string) (protocol.PublishedKeys, error) {
+func (m *Manager) ResolveUser(ctx context.Context, addr string, knownSize uint64) (protocol.PublishedKeys, error) {
 	return lookup(ctx, m, domainOf(addr), func(l *link) (protocol.PublishedKeys, error) {
-		k, err := l.resolveUser(ctx, addr)
+		k, err := l.resolveUser(ctx, addr, knownSize)
 		if err != nil {
 			return protocol.PublishedKeys{}, err
 		}
 		if err := m.checkAnswer(addr, l.domain, k); err != nil {
 			return protocol.PublishedKeys{}, err
 		}
+		m.observeAnswer(ctx, k)
 		return k, nil
 	})
 }

@@ -21,6 +21,10 @@ type server struct {
 	// nodeID is the peer's node id from its health answer, "" until the
 	// link has it (the peer may call before this end has asked).
 	nodeID atomic.Pointer[string]
+
+	// kt bounds the peer's key transparency calls (ktGossip,
+	// ktConsistency), apart from its message allowance.
+	kt ktAllowance
 }
 
 // peerID returns the peer's node id, or "" while it is not known yet.
@@ -121,7 +125,7 @@ func (s *server) ResolveUser(ctx context.Context, call schemas.FederationService
 		if err != nil {
 			return protocol.BadRequest(err)
 		}
-		k, err := s.in.ResolveUser(withHops(ctx, call.Args().Hops()), user)
+		k, err := s.in.ResolveUser(withHops(ctx, call.Args().Hops()), user, call.Args().KnownSize())
 		if err != nil {
 			return err
 		}

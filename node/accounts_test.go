@@ -209,7 +209,7 @@ func TestDeletingAnAccountRevokesEveryConnectionOfItAndOnlyThose(t *testing.T) {
 	ctx := context.Background()
 	calls := map[string]func() error{
 		"PublishKeys": func() error { return c2.PublishKeys(keys(1)) },
-		"ResolveUser": func() error { _, err := c2.ResolveUser(ctx, "bob"); return err },
+		"ResolveUser": func() error { _, err := c2.ResolveUser(ctx, "bob", 0); return err },
 		"Enqueue": func() error {
 			_, _, err := c2.Enqueue(ctx, []protocol.Outgoing{{Recipient: "bob", Payload: []byte("x")}})
 			return err
@@ -452,15 +452,15 @@ func TestResolveAnswersAlikeForNoSuchUserAndNoKeys(t *testing.T) {
 	must(t, err)
 	must(t, c.PublishKeys(keys(1)))
 	ctx := context.Background()
-	_, noKeys := c.ResolveUser(ctx, "carol")
-	_, noUser := c.ResolveUser(ctx, "nobody")
+	_, noKeys := c.ResolveUser(ctx, "carol", 0)
+	_, noUser := c.ResolveUser(ctx, "nobody", 0)
 	if !errors.Is(noKeys, protocol.ErrNoSuchKeys) || !errors.Is(noUser, protocol.ErrNoSuchKeys) {
 		t.Fatalf("no keys: %v; no user: %v; want ErrNoSuchKeys for both", noKeys, noUser)
 	}
 	if noKeys.Error() != noUser.Error() || errors.Is(noKeys, protocol.ErrNoKeys) {
 		t.Errorf("the answers differ: %q vs %q", noKeys, noUser)
 	}
-	if _, err := c.ResolveUser(ctx, "alice"); err != nil {
+	if _, err := c.ResolveUser(ctx, "alice", 0); err != nil {
 		t.Errorf("a user with keys: %v", err)
 	}
 }

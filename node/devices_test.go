@@ -125,7 +125,7 @@ func TestPublishKeysTakesAVerifiedDeviceListAndRefusesTheRest(t *testing.T) {
 		t.Fatalf("Devices after the publish = %+v, %v", d, err)
 	}
 	bob := loggedIn(t, f, "bob")
-	got, err := bob.ResolveUser(context.Background(), "alice#"+a.id(1))
+	got, err := bob.ResolveUser(context.Background(), "alice#"+a.id(1), 0)
 	if err != nil || !bytes.Equal(got.AccountKey, good.AccountKey) || !bytes.Equal(got.DeviceList, good.DeviceList) || !bytes.Equal(got.IdentityKey, good.IdentityKey) {
 		t.Errorf("ResolveUser returns %d bytes of list, %v", len(got.DeviceList), err)
 	}

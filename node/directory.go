@@ -24,9 +24,11 @@ const (
 )
 
 // ResolveUser returns the published keys of a user of this node, or of
-// another node through federation. It is rate-limited per connection and
-// never answers faster than ResolveMinTime, found or not.
-func (c *Conn) ResolveUser(ctx context.Context, addr string) (protocol.PublishedKeys, error) {
+// another node through federation, with the proof of the home node's key
+// transparency log (consistent from knownSize, the size of the latest
+// head of that log the client accepted). It is rate-limited per
+// connection and never answers faster than ResolveMinTime, found or not.
+func (c *Conn) ResolveUser(ctx context.Context, addr string, knownSize uint64) (protocol.PublishedKeys, error) {
 	start := c.svc.now()
 	if _, err := c.user(); err != nil {
 		return protocol.PublishedKeys{}, err
@@ -41,21 +43,24 @@ func (c *Conn) ResolveUser(ctx context.Context, addr string) (protocol.Published
 	}
 	a.device = "" // keys are the account's: its list names every device
 	if !a.local {
-		return c.svc.fed.ResolveUser(ctx, a.String())
+		return c.svc.fed.ResolveUser(ctx, a.String(), knownSize)
 	}
-	return c.svc.localKeys(a.user)
+	return c.svc.localKeys(a.user, knownSize)
 }
 
 // localKeys returns the published keys of a user of this node. "No such
 // user" and "published no keys" are one answer, ErrNoSuchKeys, so that a
 // lookup does not tell which names exist; whether a name is taken is
 // still visible to registration, which is throttled per source.
-func (s *Service) localKeys(user string) (protocol.PublishedKeys, error) {
+func (s *Service) localKeys(user string, knownSize uint64) (protocol.PublishedKeys, error) {
 	k, err := s.store.Keys(user)
 	if errors.Is(err, protocol.ErrUnknownUser) || errors.Is(err, protocol.ErrNoKeys) {
 		return protocol.PublishedKeys{}, protocol.ErrNoSuchKeys
 	}
-	return k, err
+	if err != nil {
+		return k, err
+	}
+	return s.withProof(user, k, knownSize)
 }
 
 // resolveFloor sleeps until ResolveMinTime has passed since start, so that

@@ -21,8 +21,9 @@ type Federation interface {
 	Relay(ctx context.Context, domain string, msgs []protocol.Outgoing) ([]protocol.Receipt, error)
 	// ResolveUser returns the published keys of addr, "user@domain" of
 	// another node, with the answer of that node, which it has checked
-	// (ErrForgedKeys if it does not check out).
-	ResolveUser(ctx context.Context, addr string) (protocol.PublishedKeys, error)
+	// (ErrForgedKeys if it does not check out), and that node's key
+	// transparency proof, consistent from knownSize.
+	ResolveUser(ctx context.Context, addr string, knownSize uint64) (protocol.PublishedKeys, error)
 	// FetchKeyPackage takes one key package of MLS cipher suite suite of
 	// addr, "user@domain" of another node.
 	FetchKeyPackage(ctx context.Context, addr string, suite uint16) (pkg []byte, lastResort bool, err error)
@@ -138,8 +139,9 @@ func (p *Peer) Allow(n int) error {
 }
 
 // ResolveUser returns the published keys of addr, a user of this node,
-// taking at least ResolveMinTime.
-func (p *Peer) ResolveUser(ctx context.Context, addr string) (protocol.PublishedKeys, error) {
+// with the transparency proof consistent from knownSize, taking at least
+// ResolveMinTime.
+func (p *Peer) ResolveUser(ctx context.Context, addr string, knownSize uint64) (protocol.PublishedKeys, error) {
 	start := p.svc.now()
 	if !p.resolve.take(1, start) {
 		return protocol.PublishedKeys{}, protocol.ErrRateLimited
@@ -148,12 +150,12 @@ func (p *Peer) ResolveUser(ctx context.Context, addr string) (protocol.Published
 	a, err := p.ownUser(addr)
 	a.device = "" // keys are the account's: its list names every device
 	if p.passOn(a, err) {
-		return p.svc.fed.ResolveUser(ctx, a.String())
+		return p.svc.fed.ResolveUser(ctx, a.String(), knownSize)
 	}
 	if err != nil {
 		return protocol.PublishedKeys{}, err
 	}
-	return p.svc.localKeys(a.user)
+	return p.svc.localKeys(a.user, knownSize)
 }
 
 // passOn reports whether a lookup of a, which ownUser refused with err,

@@ -64,6 +64,11 @@ type Limits struct {
 	// registered again, so that nobody takes over a name that others
 	// still send to and that old sessions or connections named.
 	NameHold time.Duration
+	// KTRate and KTBurst limit the key transparency calls (ktConsistency,
+	// ktEntries, ktGossip) per connection: an auditor pages through the
+	// log with them, a client gossips after resolves.
+	KTRate  float64
+	KTBurst int
 }
 
 // DefaultLimits returns the limits a node runs with unless configured.
@@ -95,6 +100,8 @@ func DefaultLimits() Limits {
 		LoginUserRate:       1.0 / 300,
 		LoginUserBurst:      10,
 		NameHold:            7 * 24 * time.Hour,
+		KTRate:              20,
+		KTBurst:             100,
 	}
 }
 
@@ -141,6 +148,8 @@ func (l Limits) withDefaults() Limits {
 	setF(&l.LoginUserRate, d.LoginUserRate)
 	set(&l.LoginUserBurst, d.LoginUserBurst)
 	setD(&l.NameHold, d.NameHold)
+	setF(&l.KTRate, d.KTRate)
+	set(&l.KTBurst, d.KTBurst)
 	return l
 }
 
@@ -151,7 +160,8 @@ func (l Limits) validate() error {
 		l.MaxBatch < 0, l.MaxFetch < 0, l.ResolveRate < 0, l.ResolveBurst < 0, l.ResolveMinTime < 0,
 		l.SessionTTL < 0, l.ExpireInterval < 0, l.PeerRate < 0, l.PeerBurst < 0, l.PeerResolveRate < 0, l.PeerResolveBurst < 0,
 		l.RegisterSourceRate < 0, l.RegisterSourceBurst < 0, l.RegisterNodeRate < 0, l.RegisterNodeBurst < 0,
-		l.LoginSourceRate < 0, l.LoginSourceBurst < 0, l.LoginUserRate < 0, l.LoginUserBurst < 0, l.NameHold < 0:
+		l.LoginSourceRate < 0, l.LoginSourceBurst < 0, l.LoginUserRate < 0, l.LoginUserBurst < 0, l.NameHold < 0,
+		l.KTRate < 0, l.KTBurst < 0:
 		return fmt.Errorf("limits must not be negative: %+v", l)
 	case l.DefaultTTL > l.MaxTTL:
 		return fmt.Errorf("default TTL %s exceeds maximum TTL %s", l.DefaultTTL, l.MaxTTL)

@@ -355,13 +355,14 @@ func (sub *Subscription) wake() {
 }
 
 // PipelinedListener is a Listener that can have deliveries in flight: Send
-// starts delivering msgs and returns at once, and wait returns the
-// delivery's outcome. Deliveries arrive in the order of the Send calls.
-// Over a network this saves a round trip per push: the next batch leaves
-// while the client still handles the last.
+// starts delivering msgs and returns at once; done is closed once the
+// delivery's outcome is known, and wait returns it (blocking until then).
+// Deliveries arrive in the order of the Send calls. Over a network this
+// saves a round trip per push: the next batch leaves while the client
+// still handles the last.
 type PipelinedListener interface {
 	Listener
-	Send(ctx context.Context, msgs []protocol.Message) (wait func() error)
+	Send(ctx context.Context, msgs []protocol.Message) (done <-chan struct{}, wait func() error)
 }
 
 // pushWindow is how many deliveries to a PipelinedListener may be in
@@ -380,6 +381,7 @@ const (
 func (s *Service) push(sub *Subscription) error {
 	pl, _ := sub.listener.(PipelinedListener)
 	type delivery struct {
+		done  <-chan struct{}
 		wait  func() error
 		bytes int
 	}
@@ -430,14 +432,19 @@ func (s *Service) push(sub *Subscription) error {
 			fetch = len(msgs) == s.limits.MaxFetch
 		}
 		if len(msgs) == 0 {
-			// Before sleeping, learn how the deliveries in flight went:
-			// a failed one ends the subscription now, not at the next
-			// message.
-			if err := settle(len(inFlight)); err != nil || sub.ctx.Err() != nil {
+			// Sleep until a wake-up, learning meanwhile how the
+			// deliveries in flight went: a failed one ends the
+			// subscription now, not at the next message. Waiting for
+			// them to be answered before sleeping would hold the next
+			// commit's messages back by a round trip to the client.
+			woken, err := idle(sub, func() (<-chan struct{}, bool) {
+				if len(inFlight) == 0 {
+					return nil, false
+				}
+				return inFlight[0].done, true
+			}, settle)
+			if err != nil || !woken {
 				return err
-			}
-			if !sub.wait() {
-				return nil
 			}
 			continue
 		}
@@ -451,7 +458,8 @@ func (s *Service) push(sub *Subscription) error {
 					return err
 				}
 			}
-			inFlight = append(inFlight, delivery{pl.Send(sub.ctx, msgs), size})
+			done, wait := pl.Send(sub.ctx, msgs)
+			inFlight = append(inFlight, delivery{done, wait, size})
 			inBytes += size
 			sub.after = msgs[len(msgs)-1].Seq
 			continue
@@ -463,6 +471,29 @@ func (s *Service) push(sub *Subscription) error {
 			return err
 		}
 		sub.after = msgs[len(msgs)-1].Seq
+	}
+}
+
+// idle waits, with nothing to push, until sub is woken (true) or cancelled
+// (false), settling each delivery in flight as it is answered: oldest
+// returns the oldest's done channel (false: none in flight), and settle(1)
+// takes its outcome; a failed delivery ends the wait with its error.
+func idle(sub *Subscription, oldest func() (<-chan struct{}, bool), settle func(int) error) (bool, error) {
+	for {
+		done, ok := oldest()
+		if !ok {
+			return sub.wait(), nil
+		}
+		select {
+		case <-sub.kick:
+			return true, nil
+		case <-sub.ctx.Done():
+			return false, nil
+		case <-done:
+			if err := settle(1); err != nil {
+				return false, err
+			}
+		}
 	}
 }
 

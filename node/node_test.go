@@ -76,7 +76,7 @@ type nopFederation struct{}
 func (nopFederation) Relay(context.Context, string, []protocol.Outgoing) ([]protocol.Receipt, error) {
 	return nil, protocol.ErrPeerUnreachable
 }
-func (nopFederation) ResolveUser(context.Context, string) (protocol.PublishedKeys, error) {
+func (nopFederation) ResolveUser(context.Context, string, uint64) (protocol.PublishedKeys, error) {
 	return protocol.PublishedKeys{}, protocol.ErrPeerUnreachable
 }
 func (nopFederation) FetchKeyPackage(context.Context, string, uint16) ([]byte, bool, error) {

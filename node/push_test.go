@@ -3,6 +3,7 @@ package node_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -13,35 +14,42 @@ import (
 )
 
 // pipeListener is a node.PipelinedListener whose deliveries finish when
-// the test says: each Send is recorded, and its wait returns what the
-// test sends on its channel.
+// the test says: each Send is recorded, and its outcome is what the test
+// gives finish.
 type pipeListener struct {
 	mu    sync.Mutex
 	sends [][]protocol.Message
-	outc  []chan error
+	outc  []*outcome
 	// done counts deliveries whose wait returned; at[i] is done when
 	// delivery i was sent.
 	done int
 	at   []int
 }
 
-func (l *pipeListener) Deliver(ctx context.Context, msgs []protocol.Message) error {
-	return l.Send(ctx, msgs)()
+// outcome is one delivery's: err once done is closed.
+type outcome struct {
+	done chan struct{}
+	err  error
 }
 
-func (l *pipeListener) Send(ctx context.Context, msgs []protocol.Message) func() error {
-	c := make(chan error, 1)
+func (l *pipeListener) Deliver(ctx context.Context, msgs []protocol.Message) error {
+	_, wait := l.Send(ctx, msgs)
+	return wait()
+}
+
+func (l *pipeListener) Send(ctx context.Context, msgs []protocol.Message) (<-chan struct{}, func() error) {
+	o := &outcome{done: make(chan struct{})}
 	l.mu.Lock()
 	l.sends = append(l.sends, msgs)
-	l.outc = append(l.outc, c)
+	l.outc = append(l.outc, o)
 	l.at = append(l.at, l.done)
 	l.mu.Unlock()
-	return func() error {
-		err := <-c
+	return o.done, func() error {
+		<-o.done
 		l.mu.Lock()
 		l.done++
 		l.mu.Unlock()
-		return err
+		return o.err
 	}
 }
 
@@ -64,7 +72,76 @@ func (l *pipeListener) waitSends(t *testing.T, n int) [][]protocol.Message {
 func (l *pipeListener) finish(i int, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.outc[i] <- err
+	l.outc[i].err = err
+	close(l.outc[i].done)
+}
+
+// finishAll answers every delivery not answered yet, so that a
+// subscription's end does not wait on the test.
+func (l *pipeListener) finishAll() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, o := range l.outc {
+		select {
+		case <-o.done:
+		default:
+			close(o.done)
+		}
+	}
+}
+
+func TestAPushDoesNotWaitForTheDeliveriesInFlightBeforeSendingTheNextMessages(t *testing.T) {
+	t.Run("bbolt, handed over per commit", func(t *testing.T) {
+		svc, _ := newBoltService(t, node.Limits{})
+		nextPushLeavesUnanswered(t, svc)
+	})
+	t.Run("memstore, handed over per call", func(t *testing.T) {
+		ms := memstore.New(memstore.Options{})
+		t.Cleanup(func() { ms.Close() })
+		nextPushLeavesUnanswered(t, newCountingService(t, node.Limits{}, ms))
+	})
+}
+
+// nextPushLeavesUnanswered checks that a message stored while the push
+// before it is still unanswered by the client goes out at once: a push
+// that waited for the answers before sleeping held every commit's
+// messages back by a round trip to the client. Then a delivery that fails
+// while the push has nothing to send ends the subscription.
+func nextPushLeavesUnanswered(t *testing.T, svc *node.Service) {
+	alice, bob := boltConn(t, svc, "alice", 1), boltConn(t, svc, "bob", 2)
+	l := &pipeListener{}
+	sub, err := alice.Subscribe(l, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { l.finishAll(); sub.Cancel() }()
+	for i := 1; i <= 3; i++ {
+		send(t, bob, "alice", fmt.Sprintf("m%d", i))
+		got := l.waitSends(t, i)
+		if m := got[i-1]; len(m) != 1 || m[0].Seq != uint64(i) {
+			t.Fatalf("delivery %d: %v, want seq %d alone", i, m, i)
+		}
+	}
+	l.mu.Lock()
+	done := l.done
+	l.mu.Unlock()
+	if done != 0 {
+		t.Fatalf("%d deliveries answered, want none", done)
+	}
+	// The subscription ends once the deliveries in flight are answered
+	// (they hold messages the client may still be handed).
+	boom := errors.New("the client went away")
+	l.finish(0, boom)
+	l.finish(1, nil)
+	l.finish(2, nil)
+	select {
+	case <-sub.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("a delivery that failed while the push was idle did not end the subscription")
+	}
+	if err := sub.Err(); !errors.Is(err, boom) {
+		t.Errorf("subscription ended with %v, want the delivery's error", err)
+	}
 }
 
 func TestPushesToAPipelinedListenerGoInOrderSeveralInFlightAndAFailureEndsThem(t *testing.T) {

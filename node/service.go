@@ -75,6 +75,13 @@ type Config struct {
 	// MDNSInstance returns the instance name the node announces with
 	// mDNS now, for Health; nil without mDNS.
 	MDNSInstance func() string
+	// KeyLog is the key transparency log (node/store with Options.KT);
+	// nil answers resolves without a transparency proof and refuses the
+	// kt calls.
+	KeyLog KeyLog
+	// KTWatch checks the tree heads clients hand over and keeps the
+	// evidence; nil refuses ktGossip.
+	KTWatch KTWatch
 }
 
 // Service is the node's client-facing service.
@@ -117,6 +124,9 @@ type Service struct {
 	// commitHandOff is set when the store hands each commit's messages
 	// to the hub itself (CommitHandOff), so deliver does not.
 	commitHandOff bool
+
+	keyLog  KeyLog  // nil without key transparency
+	ktWatch KTWatch // nil without key transparency
 }
 
 // New returns a Service. Its uptime counts from now.
@@ -146,6 +156,9 @@ func New(cfg Config) (*Service, error) {
 		channels: cfg.Channels,
 
 		live: map[string]map[*Conn]struct{}{},
+
+		keyLog:  cfg.KeyLog,
+		ktWatch: cfg.KTWatch,
 	}
 	if h, ok := cfg.Store.(CommitHandOff); ok {
 		h.HandOffCommits(s.handOffCommitted)
@@ -181,6 +194,9 @@ func (s *Service) Health(ctx context.Context) (protocol.Health, error) {
 	if s.fed != nil {
 		h.Links = s.fed.Links()
 		h.FederationCA = s.fed.CommunityCA()
+	}
+	if err := s.ktHealth(&h); err != nil {
+		return protocol.Health{}, err
 	}
 	return h, nil
 }
@@ -218,6 +234,7 @@ type Conn struct {
 	source  string // rate-limiting key of the remote address
 	enqueue *bucket
 	resolve *bucket
+	kt      *bucket
 	revoked chan struct{} // closed when the account of the session is deleted
 
 	mu      sync.Mutex
@@ -262,6 +279,7 @@ func (s *Service) NewConn(remote string) *Conn {
 		source:  sourceKey(remote),
 		enqueue: newBucket(s.limits.EnqueueRate, s.limits.EnqueueBurst, now),
 		resolve: newBucket(s.limits.ResolveRate, s.limits.ResolveBurst, now),
+		kt:      newBucket(s.limits.KTRate, s.limits.KTBurst, now),
 		revoked: make(chan struct{}),
 		subs:    map[*Subscription]struct{}{},
 		bound:   make(chan struct{}),

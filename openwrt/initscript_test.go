@@ -26,6 +26,9 @@ type started struct {
 	configChanged []string
 	fsCalls       [][]string // mkdir, chmod and chown, with their arguments
 	logs          []string
+	jail          []string // procd_add_jail's arguments: the name, then flags; nil: no jail
+	jailRO        []string // procd_add_jail_mount, in order
+	jailRW        []string // procd_add_jail_mount_rw, in order
 }
 
 func interpret(t *testing.T, calls []call) started {
@@ -82,6 +85,21 @@ func interpret(t *testing.T, calls []call) started {
 			s.fsCalls = append(s.fsCalls, append([]string{c.name}, c.args...))
 		case "logger":
 			s.logs = append(s.logs, strings.Join(c.args, " "))
+		case "procd_add_jail":
+			if s.jail != nil || !s.instance {
+				t.Fatalf("procd_add_jail %q: a second jail, or one outside the instance", c.args)
+			}
+			s.jail = append([]string{}, c.args...)
+		case "procd_add_jail_mount", "procd_add_jail_mount_rw":
+			// procd.sh adds mounts to the jail opened before.
+			if s.jail == nil {
+				t.Fatalf("%s %q before procd_add_jail", c.name, c.args)
+			}
+			if c.name == "procd_add_jail_mount" {
+				s.jailRO = append(s.jailRO, c.args...)
+			} else {
+				s.jailRW = append(s.jailRW, c.args...)
+			}
 		}
 	}
 	return s

@@ -14,7 +14,8 @@ import (
 // start_service, service_triggers and service_started in the order procd
 // does on `start`), /lib/functions.sh (config_load, config_get,
 // config_get_bool, config_list_foreach, config_foreach, user_exists),
-// /lib/functions/procd.sh (procd_*), /usr/share/libubox/jshn.sh (json_*),
+// /lib/functions/procd.sh (procd_*, the jail's included),
+// /usr/share/libubox/jshn.sh (json_*),
 // and the commands that would touch the machine (mkdir, chmod, chown,
 // logger); id -u qpc answers $QPC_TEST_QPC_UID. None of it is OpenWrt's code: each stand-in only records its
 // call in $QPC_TEST_RECORD, one "call NAME" line, an "arg VALUE" line per
@@ -119,6 +120,15 @@ procd_close_data() { record procd_close_data "$@"; }
 procd_add_reload_trigger() { record procd_add_reload_trigger "$@"; }
 procd_add_reload_interface_trigger() { record procd_add_reload_interface_trigger "$@"; }
 procd_set_config_changed() { record procd_set_config_changed "$@"; }
+# procd.sh's jail functions take their arguments as an unquoted $@ (split
+# at white space, wildcards expanded): so do these, to record what procd
+# would receive.
+# shellcheck disable=SC2068
+procd_add_jail() { record procd_add_jail $@; }
+# shellcheck disable=SC2068
+procd_add_jail_mount() { record procd_add_jail_mount $@; }
+# shellcheck disable=SC2068
+procd_add_jail_mount_rw() { record procd_add_jail_mount_rw $@; }
 json_add_array() { record json_add_array "$@"; }
 json_close_array() { record json_close_array "$@"; }
 json_add_object() { record json_add_object "$@"; }

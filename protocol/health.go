@@ -26,4 +26,10 @@ type Health struct {
 	// MDNSInstance is the instance name the node announces with mDNS
 	// (renamed after a conflict on the link); empty without mDNS.
 	MDNSInstance string
+	// KTHead is the node's latest signed key transparency tree head
+	// (kt.SignedHead encoding); nil before the log's first entry.
+	KTHead []byte
+	// KTEvidence is the evidence of misbehaving key transparency logs the
+	// node holds, newest first.
+	KTEvidence []KTEvidence
 }

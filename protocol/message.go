@@ -28,6 +28,10 @@ type PublishedKeys struct {
 	// (crypto/identity's layout). When it is set, IdentityKey, HPKEKey and
 	// Signature are its primary device's (the first current device).
 	DeviceList []byte
+	// Transparency proves that these keys are what the home node's key
+	// transparency log holds for the address; set in resolveUser answers,
+	// nil elsewhere (and from nodes before issue 23).
+	Transparency *KeyProof
 }
 
 // LinkRequest is a pending request of a new machine to become a device of

@@ -26,6 +26,16 @@ func HealthToWire(h Health, w schemas.Health) error {
 		}
 	}
 	w.SetUptimeMillis(uint64(h.Uptime.Milliseconds()))
+	if len(h.KTHead) > 0 {
+		if err := w.SetKtHead(h.KTHead); err != nil {
+			return err
+		}
+	}
+	if len(h.KTEvidence) > 0 {
+		if err := KTEvidenceToWire(h.KTEvidence, w.NewKtEvidence); err != nil {
+			return err
+		}
+	}
 	if len(h.FederationCA) > 0 {
 		list, err := w.NewFederationCa(int32(len(h.FederationCA)))
 		if err != nil {
@@ -133,6 +143,15 @@ func KeysToWire(k PublishedKeys, w schemas.PublishedKeys) error {
 			return err
 		}
 	}
+	if k.Transparency != nil {
+		p, err := w.NewTransparency()
+		if err != nil {
+			return err
+		}
+		if err := KeyProofToWire(*k.Transparency, p); err != nil {
+			return err
+		}
+	}
 	return w.SetSignature(k.Signature)
 }
 
@@ -198,6 +217,17 @@ func KeysFromWire(w schemas.PublishedKeys) (PublishedKeys, error) {
 	k.AccountKey, k.DeviceList = bytes.Clone(ak), bytes.Clone(list)
 	if ms := w.PublishedMillis(); ms != 0 {
 		k.Published = time.UnixMilli(ms)
+	}
+	if w.HasTransparency() {
+		tw, err := w.Transparency()
+		if err != nil {
+			return k, err
+		}
+		p, err := KeyProofFromWire(tw)
+		if err != nil {
+			return k, fmt.Errorf("transparency: %w", err)
+		}
+		k.Transparency = &p
 	}
 	return k, nil
 }
@@ -375,6 +405,22 @@ func HealthFromWire(w schemas.Health) (Health, error) {
 		*get.dst = v
 	}
 	h.Uptime = time.Duration(w.UptimeMillis()) * time.Millisecond
+	if w.HasKtHead() {
+		head, err := w.KtHead()
+		if err != nil {
+			return Health{}, fmt.Errorf("health.ktHead: %w", err)
+		}
+		h.KTHead = bytes.Clone(head)
+	}
+	if w.HasKtEvidence() {
+		list, err := w.KtEvidence()
+		if err != nil {
+			return Health{}, fmt.Errorf("health.ktEvidence: %w", err)
+		}
+		if h.KTEvidence, err = KTEvidenceFromWire(list); err != nil {
+			return Health{}, fmt.Errorf("health.ktEvidence: %w", err)
+		}
+	}
 	if w.HasFederationCa() {
 		list, err := w.FederationCa()
 		if err != nil {

@@ -75,6 +75,10 @@ type run struct {
 	RSSIdle   float64 `json:"rss_idle_mib"`
 	AnonPeak  float64 `json:"anon_peak_mib"`
 	PerCommit float64 `json:"msgs_per_commit"`
+	// CommitMs is a group commit's mean duration (transaction and sync),
+	// Busy the share of the run spent committing.
+	CommitMs float64 `json:"commit_ms"`
+	Busy     float64 `json:"commit_busy"`
 }
 
 const (
@@ -170,11 +174,14 @@ func (c *comparison) runQPC(ctx context.Context, qpc string, window, perPair int
 		RSSIdle   float64 `json:"rss_idle_mib"`
 		AnonPeak  float64 `json:"anon_peak_mib"`
 		PerCommit float64 `json:"msgs_per_commit"`
+		CommitMs  float64 `json:"commit_ms"`
+		Busy      float64 `json:"commit_busy"`
 	}
 	if err := json.Unmarshal(out, &r); err != nil {
 		return run{}, fmt.Errorf("qpc bench --json: %w", err)
 	}
-	return run{MsgsPerS: r.MsgsPerS, P50ms: r.P50ms, P99ms: r.P99ms, CPUus: r.CPUus, RSSIdle: r.RSSIdle, AnonPeak: r.AnonPeak, PerCommit: r.PerCommit}, nil
+	return run{MsgsPerS: r.MsgsPerS, P50ms: r.P50ms, P99ms: r.P99ms, CPUus: r.CPUus, RSSIdle: r.RSSIdle, AnonPeak: r.AnonPeak,
+		PerCommit: r.PerCommit, CommitMs: r.CommitMs, Busy: r.Busy}, nil
 }
 
 // runRelay starts a relay process (this binary with --serve-relay), loads
@@ -240,16 +247,18 @@ func (c *comparison) runRelay(ctx context.Context, durable bool, window, perPair
 		return run{}, err
 	}
 	stdin.Close()
-	var perCommit float64
-	if sc.Scan() { // the relay's last word: commits and messages
-		var commits, msgs float64
-		if _, err := fmt.Sscan(sc.Text(), &commits, &msgs); err == nil && commits > 0 {
+	var perCommit, commitMs, busy float64
+	if sc.Scan() { // the relay's last word: commits, messages and the seconds the commits took
+		var commits, msgs, secs float64
+		if _, err := fmt.Sscan(sc.Text(), &commits, &msgs, &secs); err == nil && commits > 0 {
 			perCommit = msgs / commits
+			commitMs = secs * 1000 / commits
+			busy = secs / res.Elapsed.Seconds()
 		}
 	}
 	return run{MsgsPerS: res.Throughput, P50ms: ms(res.P50), P99ms: ms(res.P99),
 		CPUus:   float64((end.CPU - idle.CPU).Nanoseconds()) / 1000 / float64(res.Delivered),
-		RSSIdle: mib(idle.RSS), AnonPeak: mib(peak), PerCommit: perCommit}, nil
+		RSSIdle: mib(idle.RSS), AnonPeak: mib(peak), PerCommit: perCommit, CommitMs: commitMs, Busy: busy}, nil
 }
 
 // serveRelay is the relay process: it prints its address, serves until
@@ -277,7 +286,7 @@ func serveRelay(mode string) error {
 	fmt.Println(s.Addr())
 	err = s.Run(ctx)
 	commits, msgs := s.Stats()
-	fmt.Println(commits, msgs)
+	fmt.Println(commits, msgs, s.CommitTime().Seconds())
 	return err
 }
 
@@ -349,17 +358,32 @@ func (c *comparison) report(w io.Writer, asJSON bool) {
 			goals[i].Met = goals[i].Value <= goals[i].Limit
 		}
 	}
+	// Not goals, but what explains them: a committer busy most of the run
+	// makes every message wait for the commit before its own, so the
+	// latencies follow the commits' durations.
+	cmt := func(r run) float64 { return r.CommitMs }
+	type commitRatio struct {
+		Window int     `json:"window"`
+		QPC    float64 `json:"qpc_commit_ms"`
+		Relay  float64 `json:"relay_commit_ms"`
+		Ratio  float64 `json:"ratio"`
+	}
+	var commitRatios []commitRatio
+	for _, win := range windows {
+		q, r := med(sysQPC, win, cmt), med(sysDurable, win, cmt)
+		commitRatios = append(commitRatios, commitRatio{win, q, r, ratio(q, r)})
+	}
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		enc.Encode(map[string]any{"load": c.load, "runs": c.runs, "goals": goals})
+		enc.Encode(map[string]any{"load": c.load, "runs": c.runs, "goals": goals, "commit_ratios": commitRatios})
 		return
 	}
 	fmt.Fprintf(w, "load average (1, 5, 15 min) before → after: %s\n", c.load)
-	fmt.Fprintf(w, "%-5s %-27s %6s %9s %8s %8s %9s %9s %9s %8s\n", "round", "system", "window", "msg/s", "p50 ms", "p99 ms", "CPU µs", "RSS idle", "anon peak", "msg/cmt")
+	fmt.Fprintf(w, "%-5s %-27s %6s %9s %8s %8s %9s %9s %9s %8s %7s %5s\n", "round", "system", "window", "msg/s", "p50 ms", "p99 ms", "CPU µs", "RSS idle", "anon peak", "msg/cmt", "cmt ms", "busy")
 	for _, r := range c.runs {
-		fmt.Fprintf(w, "%-5d %-27s %6d %9.0f %8.2f %8.2f %9.1f %9.1f %9.1f %8.1f\n",
-			r.Round, r.System, r.Window, r.MsgsPerS, r.P50ms, r.P99ms, r.CPUus, r.RSSIdle, r.AnonPeak, r.PerCommit)
+		fmt.Fprintf(w, "%-5d %-27s %6d %9.0f %8.2f %8.2f %9.1f %9.1f %9.1f %8.1f %7.2f %4.0f%%\n",
+			r.Round, r.System, r.Window, r.MsgsPerS, r.P50ms, r.P99ms, r.CPUus, r.RSSIdle, r.AnonPeak, r.PerCommit, r.CommitMs, 100*r.Busy)
 	}
 	fmt.Fprintln(w, "\ngoals (medians over the rounds):")
 	for _, g := range goals {
@@ -370,6 +394,10 @@ func (c *comparison) report(w io.Writer, asJSON bool) {
 		fmt.Fprintf(w, "  %-44s %7.2f  (limit %g)  %s\n", g.Name, g.Value, g.Limit, met)
 	}
 	fmt.Fprintln(w, "  Mosquitto QoS 1 ratio: not measured (Mosquitto and NATS are not installed on this machine).")
+	fmt.Fprintln(w, "\nwhy (medians): a group commit's duration, qpc / relay+bbolt:")
+	for _, r := range commitRatios {
+		fmt.Fprintf(w, "  window %-3d %5.2f ms / %5.2f ms = %.2f×\n", r.Window, r.QPC, r.Relay, r.Ratio)
+	}
 }
 
 func tail(s string) string {

@@ -18,8 +18,8 @@ func TestGoalsAreRatiosOfTheMediansOverTheRounds(t *testing.T) {
 	} {
 		q.Round, q.System, q.Window = r+1, sysQPC, 32
 		d := run{Round: r + 1, System: sysDurable, Window: 32, MsgsPerS: 40000, P50ms: 5, P99ms: 10, CPUus: 10}
-		one := run{Round: r + 1, System: sysQPC, Window: 1, P50ms: 3}
-		oneRelay := run{Round: r + 1, System: sysDurable, Window: 1, P50ms: 2}
+		one := run{Round: r + 1, System: sysQPC, Window: 1, P50ms: 3, CommitMs: float64(8 + r)}
+		oneRelay := run{Round: r + 1, System: sysDurable, Window: 1, P50ms: 2, CommitMs: 2}
 		c.runs = append(c.runs, q, d, one, oneRelay)
 	}
 	var out bytes.Buffer
@@ -30,6 +30,10 @@ func TestGoalsAreRatiosOfTheMediansOverTheRounds(t *testing.T) {
 			Value float64
 			Met   bool
 		}
+		CommitRatios []struct {
+			Window int
+			Ratio  float64
+		} `json:"commit_ratios"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 		t.Fatal(err)
@@ -58,5 +62,10 @@ func TestGoalsAreRatiosOfTheMediansOverTheRounds(t *testing.T) {
 		if d := g.Value - w.v; d > 1e-9 || d < -1e-9 || g.Met != w.met {
 			t.Errorf("%s: %v (met %v), want %v (met %v)", g.Goal, g.Value, g.Met, w.v, w.met)
 		}
+	}
+	// The commits explain window 1: qpc's median commit (9 ms of 8, 9,
+	// 10) against the relay's 2 ms; window 32 reported no commit times.
+	if len(got.CommitRatios) != 2 || got.CommitRatios[1].Window != 1 || got.CommitRatios[1].Ratio != 4.5 || got.CommitRatios[0].Ratio != 0 {
+		t.Errorf("commit ratios %+v, want window 1 at 4.5", got.CommitRatios)
 	}
 }

@@ -40,6 +40,9 @@ func TestADurableRelayDeliversEveryMessageAndKeepsItOnDisk(t *testing.T) {
 				t.Errorf("result %+v", res)
 			}
 			commits, msgs := s.Stats()
+			if took := s.CommitTime(); (took > 0) != (path != "") {
+				t.Errorf("commit time %v with a database at %q", took, path)
+			}
 			if msgs != 600 || commits == 0 || commits > 600 {
 				t.Errorf("%d commits of %d messages, want 600 messages", commits, msgs)
 			}

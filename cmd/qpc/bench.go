@@ -173,6 +173,7 @@ func jsonResult(r bench.Result) map[string]any {
 		"rss_idle_mib":        mib(r.RSSIdle), "rss_peak_mib": mib(r.RSSPeak),
 		"anon_idle_mib": mib(r.AnonIdle), "anon_peak_mib": mib(r.AnonPeak),
 		"commits": r.Commits, "commits_per_s": r.CommitsPerSec, "msgs_per_commit": r.MsgsPerCommit,
+		"receipt_p50_ms": ms(r.ReceiptP50), "commit_ms": ms(r.CommitMean), "commit_busy": r.CommitBusy,
 	}
 }
 
@@ -182,12 +183,14 @@ func printResult(w io.Writer, r bench.Result, proc, metrics bool) {
 	fmt.Fprintf(w, "%-10s %10s %8s %10s %12s %9s %9s %9s %9s\n", "clients", "messages", "size", "elapsed", "msg/s", "p50", "p90", "p99", "max")
 	fmt.Fprintf(w, "%-10d %10d %8d %10s %12.0f %9s %9s %9s %9s\n", r.Pairs, r.Delivered, r.Size,
 		r.Elapsed.Round(time.Millisecond), r.Throughput, dur(r.P50), dur(r.P90), dur(r.P99), dur(r.Max))
+	fmt.Fprintf(w, "a sender's wait for its receipt (stored and synced): %s median\n", dur(r.ReceiptP50))
 	if proc {
 		fmt.Fprintf(w, "node: %.1f µs CPU/msg, RSS %.1f MiB idle, %.1f MiB peak (anonymous %.1f idle, %.1f peak)\n",
 			float64(r.NodeCPUPerMsg.Nanoseconds())/1000, mib(r.RSSIdle), mib(r.RSSPeak), mib(r.AnonIdle), mib(r.AnonPeak))
 	}
 	if metrics {
-		fmt.Fprintf(w, "node: %.0f commits, %.0f commits/s, %.1f messages per commit\n", r.Commits, r.CommitsPerSec, r.MsgsPerCommit)
+		fmt.Fprintf(w, "node: %.0f commits, %.0f commits/s, %.1f messages per commit, %s per commit, committing %.0f%% of the run\n",
+			r.Commits, r.CommitsPerSec, r.MsgsPerCommit, dur(r.CommitMean), 100*r.CommitBusy)
 	}
 }
 

@@ -39,6 +39,12 @@ func TestBenchSpawnsItsNodeAndReportsWhatItSpent(t *testing.T) {
 	if r["commits"] < 1 || r["msgs_per_commit"] <= 0 || r["msgs_per_commit"] > 400 {
 		t.Errorf("group commits: %v", r)
 	}
+	// Every message waited for a synced commit: the commits took time,
+	// and not more than the run (a little slack for the probe's scrapes
+	// around it).
+	if r["commit_ms"] <= 0 || r["commit_busy"] <= 0 || r["commit_busy"] > 1.2 || r["receipt_p50_ms"] <= 0 {
+		t.Errorf("commit durations and receipts: %v", r)
+	}
 	if !strings.Contains(stderr, "spawned node pid") {
 		t.Errorf("no word of the spawned node on stderr: %s", stderr)
 	}

@@ -153,7 +153,7 @@ func (e *evilInbound) Deliver(context.Context, []protocol.Outgoing) ([]protocol.
 	return nil, time.Time{}, errEvil
 }
 
-func (e *evilInbound) ResolveUser(ctx context.Context, addr string) (protocol.PublishedKeys, error) {
+func (e *evilInbound) ResolveUser(ctx context.Context, addr string, knownSize uint64) (protocol.PublishedKeys, error) {
 	b, err := e.keys.Bundle(addr)
 	if err != nil {
 		return protocol.PublishedKeys{}, err
@@ -162,7 +162,7 @@ func (e *evilInbound) ResolveUser(ctx context.Context, addr string) (protocol.Pu
 	if e.relay != nil {
 		// The genuine answer, signed by the user's node, goes along with
 		// the swapped keys: the most believable forgery there is.
-		real, err := e.relay.ResolveUser(ctx, addr)
+		real, err := e.relay.ResolveUser(ctx, addr, knownSize)
 		if err != nil {
 			return protocol.PublishedKeys{}, err
 		}

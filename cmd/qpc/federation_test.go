@@ -28,6 +28,12 @@ func federationFlags(t *testing.T, domains ...string) map[string][]string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return federationFlagsOf(t, a, domains...)
+}
+
+// federationFlagsOf is federationFlags with the community CA a.
+func federationFlagsOf(t *testing.T, a *ca.Authority, domains ...string) map[string][]string {
+	t.Helper()
 	dir := t.TempDir()
 	caFile := filepath.Join(dir, "community-ca.crt")
 	if err := os.WriteFile(caFile, a.CertPEM, 0o644); err != nil {

@@ -151,7 +151,7 @@ var errFlooderServesNothing = errors.New("the flooding neighbour serves nothing"
 func (refusingInbound) Deliver(context.Context, []protocol.Outgoing) ([]protocol.Receipt, time.Time, error) {
 	return nil, time.Time{}, errFlooderServesNothing
 }
-func (refusingInbound) ResolveUser(context.Context, string) (protocol.PublishedKeys, error) {
+func (refusingInbound) ResolveUser(context.Context, string, uint64) (protocol.PublishedKeys, error) {
 	return protocol.PublishedKeys{}, errFlooderServesNothing
 }
 func (refusingInbound) FetchKeyPackage(context.Context, string, uint16) ([]byte, bool, error) {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -31,6 +32,15 @@ var importedNotLinked = []string{
 	"github.com/quicprochat/qpc/crypto/sealed",
 	"github.com/quicprochat/qpc/crypto/keystore",
 	"github.com/quicprochat/qpc/crypto/channel",
+}
+
+// notLinkedFunctions are functions of packages the router build needs in
+// part whose other part it must not carry: log/slog links encoding/json's
+// encoder, but its decoder (about 100 KB of mips flash with what it
+// brings) was read by datadir and client only, which read their files
+// with internal/flatjson instead (issue 25).
+var notLinkedFunctions = map[string][]string{
+	"encoding/json": {"Unmarshal", "(*decodeState).unmarshal", "(*Decoder).Decode"},
 }
 
 // linkedCode maps each package to the functions of it in the output of
@@ -103,6 +113,13 @@ func TestTheRouterBuildLeavesTheLaptopClientOut(t *testing.T) {
 	for _, p := range importedNotLinked {
 		if fns := linked[p]; len(fns) > 0 {
 			t.Errorf("the router binary carries code of %s, which the node never runs: %s", p, strings.Join(fns[:min(5, len(fns))], ", "))
+		}
+	}
+	for p, fns := range notLinkedFunctions {
+		for _, fn := range fns {
+			if slices.Contains(linked[p], fn) {
+				t.Errorf("the router binary carries %s.%s, which it need not (see notLinkedFunctions)", p, fn)
+			}
 		}
 	}
 	for _, args := range [][]string{{"register"}, {"repl"}, {"bench"}, {"mesh", "track", "00"}} {

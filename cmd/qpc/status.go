@@ -28,6 +28,8 @@ type statusJSON struct {
 	MDNSInstance string `json:"mdns_instance,omitempty"`
 	// Links are the node's federation links; absent when it has none.
 	Links []linkJSON `json:"links,omitempty"`
+	// KT is the node's key transparency log and evidence.
+	KT ktJSON `json:"key_transparency"`
 }
 
 // linkJSON is one federation link in `qpc status --json`.
@@ -85,7 +87,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		out := statusJSON{
 			Server: addr, Fingerprint: fingerprint, NodeID: h.NodeID, Domain: h.Domain,
 			Version: h.Version, Commit: h.Commit, Platform: h.Platform, UptimeMillis: h.Uptime.Milliseconds(),
-			MDNSInstance: h.MDNSInstance,
+			MDNSInstance: h.MDNSInstance, KT: ktStatus(h),
 		}
 		for _, l := range h.Links {
 			lj := linkJSON{Domain: l.Domain, Address: l.Address, State: l.State.String(),
@@ -110,6 +112,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		// new name (" (2)"): what nearby laptops list it as.
 		fmt.Fprintf(stdout, "mdns name    %s\n", termtext.Safe(h.MDNSInstance))
 	}
+	printKT(stdout, h, time.Now())
 	printLinks(stdout, h.Links, time.Now())
 	return exitOK
 }

@@ -250,7 +250,7 @@ func (s *Server) ResolveUser(ctx context.Context, call schemas.NodeService_resol
 		if err != nil {
 			return protocol.BadRequest(err)
 		}
-		k, err := s.conn.ResolveUser(ctx, user)
+		k, err := s.conn.ResolveUser(ctx, user, call.Args().KnownSize())
 		if err != nil {
 			return err
 		}
@@ -552,13 +552,14 @@ type listener struct{ c schemas.MessageListener }
 
 // Deliver implements node.Listener.
 func (l listener) Deliver(ctx context.Context, msgs []protocol.Message) error {
-	return l.Send(ctx, msgs)()
+	_, wait := l.Send(ctx, msgs)
+	return wait()
 }
 
 // Send implements node.PipelinedListener: the call is built (the messages
 // copied into it) before Send returns, and Cap'n Proto delivers the calls
-// on one capability in order.
-func (l listener) Send(ctx context.Context, msgs []protocol.Message) func() error {
+// on one capability in order; done is the call's answer arriving.
+func (l listener) Send(ctx context.Context, msgs []protocol.Message) (<-chan struct{}, func() error) {
 	fut, release := l.c.Deliver(ctx, func(p schemas.MessageListener_deliver_Params) error {
 		out, err := p.NewMessages(int32(len(msgs)))
 		if err != nil {
@@ -566,7 +567,7 @@ func (l listener) Send(ctx context.Context, msgs []protocol.Message) func() erro
 		}
 		return protocol.MessagesToWire(msgs, out)
 	})
-	return func() error {
+	return fut.Done(), func() error {
 		defer release()
 		_, err := fut.Struct()
 		return err

@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/protocol"
@@ -269,4 +272,92 @@ func BenchmarkCommitPages(b *testing.B) {
 	// time), so their pages count per op as they do in the node's
 	// commits that carry them.
 	b.ReportMetric(float64(writes()-before)/float64(b.N), "pages/commit")
+}
+
+// BenchmarkCommitPagesWindow1 measures the group commit of `qpc bench
+// --window 1` (16 pairs, one message each in flight: about 8 messages of
+// 256 bytes to 8 queues per commit, queues 200 messages deep, no acks
+// yet) beside the same messages appended to one bucket, as the relay of
+// bench/relay writes them, with the store's bbolt options. One op is one
+// commit. A queue's bucket costs its commit two pages (its leaf and its
+// root), whatever the messages: the relay's commit writes a quarter of
+// the node's pages, and its sync waits for a quarter of the writes
+// (docs/bench.md, round 3).
+func BenchmarkCommitPagesWindow1(b *testing.B) {
+	const queues, depth = 8, 200
+	payload := make([]byte, 256)
+	report := func(b *testing.B, db *bolt.DB, before bolt.TxStats) {
+		after := db.Stats().TxStats
+		n := float64(b.N)
+		b.ReportMetric(float64(after.GetWrite()-before.GetWrite())/n, "pages/commit")
+		b.ReportMetric(float64((after.GetWriteTime()-before.GetWriteTime()).Microseconds())/n, "write+sync-µs/commit")
+	}
+	b.Run("store", func(b *testing.B) {
+		s := openTest(b, benchOptions())
+		users := make([]string, queues)
+		for q := range users {
+			users[q] = fmt.Sprintf("receiver%02d", q)
+		}
+		mustCreate(b, s, users...)
+		commitOnce := func() {
+			now := time.Now()
+			msgs := make([]protocol.NewMessage, queues)
+			for q := range msgs {
+				msgs[q] = protocol.NewMessage{Recipient: users[q], Payload: payload, Enqueued: now, Expires: now.Add(time.Hour)}
+			}
+			rs, err := s.Enqueue(context.Background(), msgs)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, r := range rs {
+				if r.Err != nil {
+					b.Fatal(r.Err)
+				}
+			}
+		}
+		for range depth {
+			commitOnce()
+		}
+		before := s.db.Stats().TxStats
+		b.ResetTimer()
+		for range b.N {
+			commitOnce()
+		}
+		report(b, s.db, before)
+	})
+	b.Run("one bucket (the relay)", func(b *testing.B) {
+		db, err := bolt.Open(filepath.Join(b.TempDir(), "relay.db"), fileMode, &bolt.Options{FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		var seq uint64
+		commitOnce := func() {
+			err := db.Update(func(tx *bolt.Tx) error {
+				m, err := tx.CreateBucketIfNotExists([]byte("m"))
+				if err != nil {
+					return err
+				}
+				for range queues {
+					seq++
+					if err := m.Put(binary.BigEndian.AppendUint64(nil, seq), payload); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		for range depth {
+			commitOnce()
+		}
+		before := db.Stats().TxStats
+		b.ResetTimer()
+		for range b.N {
+			commitOnce()
+		}
+		report(b, db, before)
+	})
 }

@@ -251,7 +251,10 @@ func checkInvariants(tx *bolt.Tx, opts *Options) error {
 	if err := checkChannels(tx, quota); err != nil {
 		return err
 	}
-	return checkMLS(tx, opts)
+	if err := checkMLS(tx, opts); err != nil {
+		return err
+	}
+	return checkKT(tx)
 }
 
 // checkIndex checks that the index bucket name holds exactly the keys of

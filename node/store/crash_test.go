@@ -39,6 +39,10 @@ func crashOptions() Options {
 		Channels: protocol.ChannelQuota{Retain: 1 << 30, MaxChannels: 1 << 30, MaxBytes: 1 << 40, MaxSeen: 1 << 30},
 
 		MaxCommitsPerGroup: 1 << 30,
+		MaxAccounts:        1 << 30,
+		// The key transparency log: registrations append to it in
+		// the transaction of their keys (Check compares the two).
+		KT: KTLog{Domain: "crash.mesh", Key: ktTestKey},
 	}
 }
 
@@ -175,6 +179,24 @@ func crashChild(dir string) int {
 			epoch++
 		}
 	})
+	wg.Go(func() {
+		// Registrations: an account and its first keys, each keys
+		// write appending to the log; "kt <user> 0 <identity key>".
+		for i := 0; i < 100_000 && ctx.Err() == nil; i++ {
+			u := fmt.Sprintf("k%d.%d", os.Getpid(), i)
+			if err := s.CreateAccount(node.Account{User: u, Created: time.Now()}); err != nil {
+				return
+			}
+			k := keysN(i)
+			if err := s.PutKeys(u, k, node.Devices{}); err != nil {
+				return
+			}
+			out.Lock()
+			fmt.Fprintf(w, "kt %s 0 %x\n", u, k.IdentityKey)
+			w.Flush()
+			out.Unlock()
+		}
+	})
 	wg.Wait()
 	s.Close()
 	return 0
@@ -212,8 +234,11 @@ func TestAcknowledgedMessagesSurviveSIGKILL(t *testing.T) {
 		for _, a := range got {
 			kinds[a.kind]++
 		}
-		t.Logf("round %d: child killed after %d acknowledged messages, %d held envelopes, %d channel posts and %d accepted commits",
-			round, kinds["ack"], kinds["held"], kinds["post"], kinds["commit"])
+		t.Logf("round %d: child killed after %d acknowledged messages, %d held envelopes, %d channel posts, %d accepted commits and %d registrations logged",
+			round, kinds["ack"], kinds["held"], kinds["post"], kinds["commit"], kinds["kt"])
+		if kinds["kt"] == 0 {
+			t.Errorf("round %d: no registration was logged before the kill", round)
+		}
 		acks = append(acks, got...)
 		checkFile(t, filepath.Join(dir, FileName))
 		checkCrashStore(t, filepath.Join(dir, FileName), acks)
@@ -339,6 +364,19 @@ func checkCrashStore(t *testing.T, path string, acks []crashAck) {
 		t.Errorf("Check after SIGKILL: %v", err)
 	}
 	for _, a := range acks {
+		if a.kind == "kt" {
+			// Check above compared the log with the directory; the
+			// acknowledged keys are there, and proven.
+			k, err := s.Keys(a.name)
+			if err != nil || hex.EncodeToString(k.IdentityKey) != a.id {
+				t.Errorf("keys of %s are missing or different after the crash: %x, %v", a.name, k.IdentityKey, err)
+				continue
+			}
+			if _, err := s.KTProof(a.name, 0); err != nil {
+				t.Errorf("keys of %s have no proof after the crash: %v", a.name, err)
+			}
+			continue
+		}
 		if a.kind == "commit" {
 			// The very commit accepted for its epoch is accepted again.
 			if o, err := s.OrderCommit(storetest.Claim([]byte(a.name), a.seq, []byte(a.id))); err != nil || !o.Accepted {

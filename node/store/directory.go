@@ -14,6 +14,10 @@ import (
 // PutKeys replaces user's published keys and devices in one transaction:
 // a device that was current and is not in d loses its queue's messages and
 // its key packages. protocol.ErrUnknownUser if there is no such account.
+// With a key transparency log (Options.KT), keys that differ from the
+// address's latest entry append one in the same transaction, and
+// protocol.ErrRateLimited refuses, changing nothing, the change beyond
+// MaxKTEntriesPerDay in a UTC day.
 func (s *Store) PutKeys(user string, k protocol.PublishedKeys, d node.Devices) error {
 	rec := encodeKeys(k)
 	var freed uint64
@@ -23,6 +27,9 @@ func (s *Store) PutKeys(user string, k protocol.PublishedKeys, d node.Devices) e
 		}
 		var err error
 		if freed, err = putDevices(tx, user, d); err != nil {
+			return err
+		}
+		if err := s.ktRecord(tx, user, &k, true); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketKeys).Put([]byte(user), rec)

@@ -139,6 +139,11 @@
 //	mlsrecency        uint64 touched | group id → empty
 //	nameholds         user → name hold record (a deleted account's name, held until a time)
 //	devices           user → devices record (an account with a device list)
+//	ktleaves          uint64 index → key transparency entry (kt.Entry encoding)
+//	ktnodes           uint8 level | uint64 index → 32-byte hash of that perfect subtree
+//	ktaddrs           user → kt address record (the address's latest entry)
+//	ktmeta            "head" → the log's latest signed head (kt.SignedHead encoding)
+//	ktevidence        int64 found millis | 8 bytes of the heads' hash → evidence record
 //
 // meta also holds "mesh" → mesh totals record, "channels" → channel
 // totals record and "mls" → group totals record.
@@ -158,6 +163,19 @@
 // the sum of an account's queues, read from their queue records in the
 // transaction that enqueues. The devices bucket came after schema 1 was
 // released; Open adds it, empty, as it does the others.
+//
+// Key transparency (issue 23, docs/kt.md): with Options.KT the store keeps
+// the append-only Merkle log of package kt. An entry is appended, and the
+// head re-signed, in the very transaction that changes the directory
+// (PutKeys with keys that differ from the address's latest entry,
+// DeleteAccount), so that a crash leaves both or neither; Check recomputes
+// the tree from the leaves and compares it with the stored nodes, the
+// head and the directory. An address gets at most MaxKTEntriesPerDay
+// entries per UTC day, so that a client in a loop cannot fill a router's
+// flash. A file without a head, from before the log or opened without
+// Options.KT, gets one register entry per account with keys when it is
+// opened with it. Every node of every perfect subtree is stored, so a
+// proof reads O(log n) records and no leaf is ever rehashed.
 //
 // Message keys are big-endian sequence numbers, so cursor order is
 // sequence order; the queue record of a mailbox holds the last sequence number ever
@@ -248,6 +266,8 @@
 //	commit entry key(32) | commit (rest, not empty)
 //	group totals version(1) | groups(8) | touches(8)
 //	name hold    version(1) | held until(12)
+//	kt address   version(1) | latest index(8) | seq(8) | day(4, days since 1970 UTC) | entries that day(1)
+//	kt evidence  version(1) | found millis(8) | field first head | field second head | field reason | field domain | field reported by
 //
 // A field is a 4-byte length and that many bytes. The queue record is the
 // mailbox record (mailboxmeta) and a destination's (meshqueues); its bytes

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"crypto/ed25519"
 	"fmt"
 	"time"
 
@@ -154,8 +155,12 @@ type Options struct {
 	// quick.
 	OnCommit func(messages int, took time.Duration)
 	// Now is the clock Fetch uses to leave out expired messages (default
-	// time.Now).
+	// time.Now), and the key transparency log's for its entries and heads.
 	Now func() time.Time
+	// KT, when its Domain is set, keeps the key transparency log
+	// (issue 23): PutKeys and DeleteAccount append to it in their
+	// transaction and sign its head with KT.Key.
+	KT KTLog
 }
 
 // WithDefaults returns a copy of o, or of the zero Options when o is nil,
@@ -288,6 +293,10 @@ func (o Options) Validate() error {
 		return bad("MaxCommitsPerGroup", o.MaxCommitsPerGroup)
 	case o.Now == nil:
 		return fmt.Errorf("%w: Now is nil", ErrInvalidOptions)
+	case o.KT.on() && len(o.KT.Key) != ed25519.PrivateKeySize:
+		return fmt.Errorf("%w: KT.Key has %d bytes, want %d", ErrInvalidOptions, len(o.KT.Key), ed25519.PrivateKeySize)
+	case o.KT.on() && protocol.ValidDomain(o.KT.Domain) != nil:
+		return fmt.Errorf("%w: KT.Domain %q: %w", ErrInvalidOptions, o.KT.Domain, protocol.ValidDomain(o.KT.Domain))
 	}
 	return nil
 }

@@ -27,6 +27,8 @@ var (
 		Signature: sampleKeys.Signature, Published: t0, AccountKey: bytes.Repeat([]byte{9}, 32), DeviceList: []byte("signed list")}
 	sampleDevices = devicesRecord{legacy: "0001020304050607",
 		Devices: node.Devices{Primary: "0001020304050607", Current: []string{"0001020304050607", "a0a1a2a3a4a5a6a7"}}}
+	sampleKTEvidence = protocol.KTEvidence{First: []byte("head 1"), Second: []byte("head 2"), Reason: "fork",
+		Domain: "n1.mesh", Found: t0, ReportedBy: "n2.mesh"}
 	sampleSession = node.Session{User: "alice", Expires: t0.Add(time.Hour)}
 )
 
@@ -46,6 +48,10 @@ var decoders = []struct {
 		func(b []byte) error { _, err := decodeKeys(b); return err }},
 	{"keys with devices", encodeKeys(sampleDeviceKeys), len(encodeKeys(sampleDeviceKeys)),
 		func(b []byte) error { _, err := decodeKeys(b); return err }},
+	{"kt address", encodeKTAddr(ktAddr{index: 7, seq: 3, day: 20000, count: 2}), 22,
+		func(b []byte) error { _, err := decodeKTAddr(b); return err }},
+	{"kt evidence", encodeKTEvidence(sampleKTEvidence), len(encodeKTEvidence(sampleKTEvidence)),
+		func(b []byte) error { _, err := decodeKTEvidence(b); return err }},
 	{"devices", mustEncodeDevices(sampleDevices), len(mustEncodeDevices(sampleDevices)),
 		func(b []byte) error { _, err := decodeDevices(b); return err }},
 	{"message", encodeMessage(sampleMessage), messageHeader,

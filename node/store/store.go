@@ -83,6 +83,7 @@ var (
 		bucketMLSGroups, bucketMLSCommits, bucketMLSRecency,
 		bucketNameHolds, bucketDevices,
 		bucketKeyPackagesBySuite, bucketLastResortBySuite,
+		bucketKTLeaves, bucketKTNodes, bucketKTAddrs, bucketKTMeta, bucketKTEvidence,
 	}
 
 	keySchema     = []byte("schema")
@@ -159,6 +160,14 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	var mailBytes int64
+	s := &Store{
+		db:          db,
+		opts:        opts,
+		expireChunk: expireChunk,
+		reqs:        make(chan *commitReq, opts.QueueSize),
+		stop:        make(chan struct{}),
+		loopDone:    make(chan struct{}),
+	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		if err := initSchema(tx); err != nil {
 			return err
@@ -170,19 +179,16 @@ func Open(path string, opts Options) (*Store, error) {
 		if err := trimChannels(tx, opts.Channels); err != nil {
 			return err
 		}
-		return trimMLS(tx, opts)
+		if err := trimMLS(tx, opts); err != nil {
+			return err
+		}
+		// A store from before key transparency, or run without a log
+		// until now, starts its log with the accounts it has.
+		return s.ktMigrate(tx)
 	})
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
-	}
-	s := &Store{
-		db:          db,
-		opts:        opts,
-		expireChunk: expireChunk,
-		reqs:        make(chan *commitReq, opts.QueueSize),
-		stop:        make(chan struct{}),
-		loopDone:    make(chan struct{}),
 	}
 	s.mailBytes.Store(mailBytes)
 	go s.commitLoop()

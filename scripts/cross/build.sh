@@ -4,6 +4,8 @@
 # They are the router build (-tags router, DESIGN §1): the node and the
 # admin's commands, without the laptop's chat client (cmd/qpc/router.go).
 # Usage: scripts/cross/build.sh [target...]   (default: all)
+# QPC_BUILD_PKG and QPC_BUILD_TAGS build another package, or other tags,
+# with the same flags (scripts/cross/floor.sh measures with them).
 set -eu
 
 here=$(dirname "$0")
@@ -49,5 +51,5 @@ grep -v '^#' "$here/targets.txt" | while read -r target goos goarch goarm gomips
 	printf 'building %-7s (%s/%s)\n' "$target" "$goos" "$goarch" >&2
 	# shellcheck disable=SC2086 # sizeflags is a list of words
 	(cd "$root" && CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch GOARM=$goarm GOMIPS=$gomips \
-		go build -tags router -trimpath -ldflags "$ldflags" $sizeflags -o "$out/qpc-$target" ./cmd/qpc)
+		go build -tags "${QPC_BUILD_TAGS-router}" -trimpath -ldflags "$ldflags" $sizeflags -o "$out/qpc-$target" "${QPC_BUILD_PKG:-./cmd/qpc}")
 done

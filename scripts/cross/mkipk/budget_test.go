@@ -33,12 +33,27 @@ func allPackages(t *testing.T) []built {
 		if shared.err != nil {
 			return
 		}
-		shared.pkgs, shared.err = build(options{root: testRoot, out: shared.dir, version: testVersion, commit: testCommit})
+		shared.pkgs, shared.err = build(options{root: testRoot, out: shared.dir, formats: []string{"ipk", "apk"}, version: testVersion, commit: testCommit})
 	})
 	if shared.err != nil {
 		t.Fatal(shared.err)
 	}
 	return shared.pkgs
+}
+
+// packagesOf returns the shared build's packages of one format.
+func packagesOf(t *testing.T, format string) []built {
+	t.Helper()
+	var out []built
+	for _, p := range allPackages(t) {
+		if p.format == format {
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("the build made no .%s", format)
+	}
+	return out
 }
 
 func TestMain(m *testing.M) {
@@ -61,7 +76,12 @@ func TestSizeBudgets(t *testing.T) {
 	pkgs := allPackages(t)
 	t.Logf("sizes (version %s):\n%s", testVersion, sizeTable(pkgs))
 	sawTarget := false
+	formats := map[string]map[string]bool{}
 	for _, p := range pkgs {
+		if formats[p.arch] == nil {
+			formats[p.arch] = map[string]bool{}
+		}
+		formats[p.arch][p.format] = true
 		fi, err := os.Stat(p.path)
 		if err != nil {
 			t.Fatal(err)
@@ -71,6 +91,11 @@ func TestSizeBudgets(t *testing.T) {
 		}
 		if p.target == budgetTarget {
 			sawTarget = true
+		}
+	}
+	for _, a := range wantArchs {
+		if !formats[a]["ipk"] || !formats[a]["apk"] {
+			t.Errorf("%s: formats %v, want a row for the .ipk and one for the .apk", a, formats[a])
 		}
 	}
 	if !sawTarget {
@@ -140,7 +165,7 @@ func TestSizeTableReplacesOnlyBetweenMarkers(t *testing.T) {
 	if _, err := replaceSizeTable(real, "x"); err != nil {
 		t.Errorf("docs/openwrt.md: %v", err)
 	}
-	if !strings.Contains(sizeTable([]built{{arch: "mips_24kc", target: "mips", size: 1234567, binSize: 7654321}}), "| `mips_24kc` | mips | 7,654,321 | 1,234,567 |") {
+	if !strings.Contains(sizeTable([]built{{arch: "mips_24kc", target: "mips", format: "apk", size: 1234567, binSize: 7654321}}), "| `mips_24kc` | mips | .apk | 7,654,321 | 1,234,567 |") {
 		t.Error("the size table does not group thousands")
 	}
 }

@@ -113,7 +113,7 @@ func TestIPKsInstallAsOpkgExpects(t *testing.T) {
 		}
 	}
 	const root, version, commit = testRoot, testVersion, testCommit
-	pkgs := allPackages(t)
+	pkgs := packagesOf(t, "ipk")
 	built := map[string]bool{}
 	for _, p := range pkgs {
 		built[p.arch] = true

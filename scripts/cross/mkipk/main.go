@@ -1,7 +1,17 @@
-// Command mkipk builds the qpc packages for OpenWrt, one .ipk per
-// architecture of scripts/cross/openwrt-archs.txt, without the OpenWrt SDK:
+// Command mkipk builds the qpc packages for OpenWrt, one .ipk (opkg,
+// OpenWrt 24.10 and earlier) and one .apk (apk-tools 3, OpenWrt 25.12 and
+// later) per architecture of scripts/cross/openwrt-archs.txt, without the
+// OpenWrt SDK and from the same recipe data:
 //
-//	go run ./scripts/cross/mkipk [-out dist/ipk] [-arch mips_24kc,...] [-version 1.2.3-r4] [-commit abc1234]
+//	go run ./scripts/cross/mkipk [-format ipk,apk] [-out dist/ipk] [-apk-out dist/apk]
+//		[-sign-key key.pem] [-arch mips_24kc,...] [-version 1.2.3-r4] [-commit abc1234]
+//
+// The .ipk is dist/ipk/qpc_<version>_<arch>.ipk; the .apk is
+// dist/apk/<arch>/qpc-<version>.apk, the name and per-architecture
+// directory the 25.12 SDK gives it (bin/packages/<arch>/<feed>/). An .apk
+// is unsigned unless -sign-key names an ECDSA (OpenWrt's own choice,
+// prime256v1) or RSA private key in PEM; apk installs an unsigned package
+// only with --allow-untrusted.
 //
 // The binaries come from scripts/cross/build.sh (static, stripped), one per
 // build target of targets.txt that some architecture needs. The version is
@@ -20,6 +30,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,6 +49,9 @@ func main() {
 	var archs string
 	flag.StringVar(&o.root, "root", ".", "the qpc source tree")
 	flag.StringVar(&o.out, "out", "dist/ipk", "directory for the .ipk files")
+	flag.StringVar(&o.apkOut, "apk-out", "dist/apk", "directory for the .apk files, one subdirectory per architecture")
+	formats := flag.String("format", "ipk", "package formats to write: ipk, apk or ipk,apk")
+	signKey := flag.String("sign-key", "", "PEM private key (ECDSA or RSA) to sign the .apk files with (default: unsigned)")
 	flag.StringVar(&archs, "arch", "", "comma-separated OpenWrt architectures (default: all of openwrt-archs.txt)")
 	flag.StringVar(&o.version, "version", "", "package version X.Y.Z-rN (default: from git, scripts/cross/version.sh)")
 	flag.StringVar(&o.commit, "commit", "", "source revision the binary reports (default: git rev-parse --short HEAD)")
@@ -45,6 +59,15 @@ func main() {
 	flag.Parse()
 	if archs != "" {
 		o.archs = strings.Split(archs, ",")
+	}
+	o.formats = strings.Split(*formats, ",")
+	if *signKey != "" {
+		k, err := readSigningKey(*signKey)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "mkipk: %v\n", err)
+			os.Exit(1)
+		}
+		o.signers = append(o.signers, k)
 	}
 	o.log = os.Stderr
 	pkgs, err := build(o)
@@ -71,17 +94,24 @@ func main() {
 // options say what build makes.
 type options struct {
 	root, out       string
-	archs           []string  // empty: all
-	version, commit string    // empty: from git
-	log             io.Writer // build progress; nil: kept for the error
+	apkOut          string          // empty: apk next to the ipks, in out/<arch>
+	formats         []string        // "ipk", "apk"; empty: ipk
+	signers         []crypto.Signer // keys for the .apk; none: unsigned
+	archs           []string        // empty: all
+	version, commit string          // empty: from git
+	log             io.Writer       // build progress; nil: kept for the error
 }
 
 // built is one package written.
 type built struct {
 	arch, target, path string
-	size               int64 // of the package
-	binSize            int64 // of /usr/bin/qpc in it
+	format             string // "ipk" or "apk"
+	size               int64  // of the package
+	binSize            int64  // of /usr/bin/qpc in it
 }
+
+// ErrUnknownFormat is returned for a -format that is neither ipk nor apk.
+var ErrUnknownFormat = errors.New("unknown package format (want ipk or apk)")
 
 // Package metadata, as openwrt/Makefile states it (TestFeedRecipeMatchesThePackage
 // in openwrt/ compares them). The user and group have fixed ids, so that
@@ -99,8 +129,21 @@ the nodes nearby (mDNS, federation), with no internet uplink needed.`
 
 var versionRE = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+-r[0-9]+$`)
 
-// build writes one .ipk per architecture into o.out and returns them.
+// build writes one package per architecture and format and returns them.
 func build(o options) ([]built, error) {
+	want := map[string]bool{}
+	for _, f := range o.formats {
+		if f != "ipk" && f != "apk" {
+			return nil, fmt.Errorf("%q: %w", f, ErrUnknownFormat)
+		}
+		want[f] = true
+	}
+	if len(want) == 0 {
+		want["ipk"] = true
+	}
+	if o.apkOut == "" {
+		o.apkOut = o.out
+	}
 	root, err := filepath.Abs(o.root)
 	if err != nil {
 		return nil, err
@@ -177,8 +220,10 @@ func build(o options) ([]built, error) {
 		return nil, fmt.Errorf("scripts/cross/build.sh: %w\n%s", err, buildLog.Bytes())
 	}
 
-	if err := os.MkdirAll(o.out, 0o755); err != nil {
-		return nil, err
+	if want["ipk"] {
+		if err := os.MkdirAll(o.out, 0o755); err != nil {
+			return nil, err
+		}
 	}
 	var out []built
 	for _, a := range archs {
@@ -186,36 +231,38 @@ func build(o options) ([]built, error) {
 		if err != nil {
 			return nil, err
 		}
-		p := ipk{
-			fields: []field{
-				{"Package", pkgName},
-				{"Version", version},
-				{"Depends", "libc"},
-				{"Source", "feeds/qpc/openwrt"},
-				{"SourceName", pkgName},
-				{"License", pkgLicense},
-				{"Section", "net"},
-				{"Require-User", pkgUser},
-				{"URL", pkgURL},
-				{"Maintainer", pkgMaintainer},
-				{"Architecture", a},
-				{"Description", pkgDesc},
-			},
-			conffiles: []string{"/etc/config/qpc", "/etc/sysctl.d/50-qpc.conf"},
-			postinst:  postinst,
-			prerm:     prerm,
-			files:     append([]file{{name: "usr/bin/qpc", mode: 0o755, data: bin}}, payload...),
-			mtime:     mtime,
+		r := recipeFor(a, version, bin, payload)
+		if want["ipk"] {
+			var buf bytes.Buffer
+			if err := r.ipk(mtime).write(&buf); err != nil {
+				return nil, fmt.Errorf("%s: %w", a, err)
+			}
+			name := filepath.Join(o.out, fmt.Sprintf("%s_%s_%s.ipk", pkgName, version, a))
+			if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
+				return nil, err
+			}
+			out = append(out, built{arch: a, target: targetOf[a], path: name, format: "ipk", size: int64(buf.Len()), binSize: int64(len(bin))})
 		}
-		var buf bytes.Buffer
-		if err := p.write(&buf); err != nil {
-			return nil, fmt.Errorf("%s: %w", a, err)
+		if want["apk"] {
+			p, err := r.apk(mtime)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", a, err)
+			}
+			p.signers = o.signers
+			var buf bytes.Buffer
+			if err := p.write(&buf); err != nil {
+				return nil, fmt.Errorf("%s: %w", a, err)
+			}
+			dir := filepath.Join(o.apkOut, a)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, err
+			}
+			name := filepath.Join(dir, fmt.Sprintf("%s-%s.apk", pkgName, version))
+			if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
+				return nil, err
+			}
+			out = append(out, built{arch: a, target: targetOf[a], path: name, format: "apk", size: int64(buf.Len()), binSize: int64(len(bin))})
 		}
-		name := filepath.Join(o.out, fmt.Sprintf("%s_%s_%s.ipk", pkgName, version, a))
-		if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
-			return nil, err
-		}
-		out = append(out, built{arch: a, target: targetOf[a], path: name, size: int64(buf.Len()), binSize: int64(len(bin))})
 	}
 	return out, nil
 }
