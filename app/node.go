@@ -262,6 +262,7 @@ func openStore(cfg config.Node, onCommit func(int, time.Duration)) (*store.Store
 			MaxBytes:    cfg.ChannelStoreSize,
 			MaxSeen:     cfg.ChannelSeenMax,
 		},
+		NoWAL:    !cfg.StoreWAL,
 		OnCommit: onCommit,
 	})
 	if err != nil {
