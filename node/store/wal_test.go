@@ -41,8 +41,12 @@ func crashAcker(ctx context.Context, s *Store, w *bufio.Writer, out *sync.Mutex)
 		if last <= acked+4 {
 			continue
 		}
-		// Fetch what the ack removes: an ack of messages the store
-		// holds, as a receiver's.
+		// Said before the ack, so that the test knows which messages an
+		// ack the child was killed in may have removed.
+		out.Lock()
+		fmt.Fprintf(w, "acking u0 %d x\n", last-2)
+		w.Flush()
+		out.Unlock()
 		if _, err := s.Ack("u0", last-2); err != nil {
 			return
 		}
@@ -93,10 +97,12 @@ func TestSIGKILLWithMessagesOnlyInTheWAL(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, FileName)
 	got := runCrashChild(t, dir, 2000)
-	var acked uint64
+	var acked, acking uint64
 	msgs := 0
 	for _, a := range got {
 		switch a.kind {
+		case "acking":
+			acking = max(acking, a.seq)
 		case "acked":
 			acked = max(acked, a.seq)
 		case "ack":
@@ -106,7 +112,7 @@ func TestSIGKILLWithMessagesOnlyInTheWAL(t *testing.T) {
 	if acked == 0 {
 		t.Fatalf("the child acked nothing in %d lines", len(got))
 	}
-	t.Logf("child killed after %d acknowledged messages, u0 acked up to %d", msgs, acked)
+	t.Logf("child killed after %d acknowledged messages, u0 acked up to %d (asked up to %d)", msgs, acked, acking)
 	for u := range crashUsers {
 		if n := bboltMessages(t, path, fmt.Sprintf("u%d", u)); n != 0 {
 			t.Fatalf("bbolt holds %d messages of u%d before replay; the test wants them only in the log", n, u)
@@ -115,17 +121,19 @@ func TestSIGKILLWithMessagesOnlyInTheWAL(t *testing.T) {
 	if err := Check(path); err != nil {
 		t.Fatalf("Check of the killed store with its log: %v", err)
 	}
-	checkWALCrashStore(t, path, got, acked)
+	checkWALCrashStore(t, path, got, acked, acking)
 	// Replayed and checkpointed at Close: bbolt holds them now.
 	if n := bboltMessages(t, path, "u1"); n == 0 {
 		t.Error("after reopen and Close bbolt holds no message of u1")
 	}
-	checkWALCrashStore(t, path, got, acked) // and a second open finds the same
+	checkWALCrashStore(t, path, got, acked, acking) // and a second open finds the same
 }
 
 // checkWALCrashStore opens the store at path and checks what
-// TestSIGKILLWithMessagesOnlyInTheWAL wants of it.
-func checkWALCrashStore(t *testing.T, path string, got []crashAck, acked uint64) {
+// TestSIGKILLWithMessagesOnlyInTheWAL wants of it: u0's messages up to
+// acked (an ack that returned) are gone, those above acking (no ack was
+// even asked for) are there.
+func checkWALCrashStore(t *testing.T, path string, got []crashAck, acked, acking uint64) {
 	t.Helper()
 	s, err := Open(path, crashOptions())
 	if err != nil {
@@ -174,7 +182,7 @@ func checkWALCrashStore(t *testing.T, path string, got []crashAck, acked uint64)
 		t.Errorf("Check after SIGKILL: %v", err)
 	}
 	for _, a := range got {
-		if a.kind != "ack" || (a.name == "u0" && a.seq <= acked) {
+		if a.kind != "ack" || (a.name == "u0" && a.seq <= acking) {
 			continue
 		}
 		if p, ok := stored[a.name][a.seq]; !ok || p != a.id {
