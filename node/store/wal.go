@@ -77,6 +77,8 @@ type walLog struct {
 	// committer then writes to bbolt, as without a log.
 	broken error
 	buf    []byte
+	// written counts the frame bytes ever appended, for benchmarks.
+	written int64
 }
 
 // dirty reports whether the log holds records not yet folded into bbolt.
@@ -101,6 +103,7 @@ func (l *walLog) append(entries []walEntry) error {
 		return fmt.Errorf("write-ahead log: %w", err)
 	}
 	l.size += int64(len(l.buf))
+	l.written += int64(len(l.buf))
 	return nil
 }
 
