@@ -171,8 +171,7 @@ func (s *Store) takeQueued(batch []*commitReq, n int) ([]*commitReq, int) {
 // to the write-ahead log if it holds only enqueues and acks, else to
 // bbolt, folding the log's overlay into the same transaction.
 func (s *Store) commit(batch []*commitReq) {
-	if s.walEligible(batch) {
-		s.commitWAL(batch)
+	if s.walEligible(batch) && s.commitWAL(batch) {
 		return
 	}
 	results := make([]*commitResult, len(batch))

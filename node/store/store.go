@@ -317,7 +317,9 @@ func (s *Store) Close() error {
 	// goes into bbolt now, so that a closed store is one file.
 	errs := []error{s.checkpoint()}
 	if s.wal != nil {
-		errs = append(errs, s.wal.f.Close())
+		if err := s.wal.f.Close(); !errors.Is(err, os.ErrClosed) { // a broken log may be closed already
+			errs = append(errs, err)
+		}
 	}
 	errs = append(errs, s.db.Close())
 	if err := errors.Join(errs...); err != nil {

@@ -516,11 +516,13 @@ func (s *Store) writeTxLocked(fn func(tx *bolt.Tx) error) error {
 	s.ovMu.Unlock()
 	if err == nil {
 		s.walTimer.Stop()
-		if rerr := l.restart(l.gen + 1); rerr != nil && l.broken == nil {
+		if rerr := l.restart(l.gen + 1); rerr != nil {
 			// bbolt has everything and records this generation as
 			// folded, so the file's records are never replayed; only new
 			// ones cannot be written.
-			l.broken = fmt.Errorf("write-ahead log: %w", rerr)
+			if l.broken == nil {
+				l.broken = fmt.Errorf("write-ahead log: %w", rerr)
+			}
 			l.size = walHeaderLen
 		}
 	}
@@ -548,7 +550,7 @@ func (s *Store) checkpoint() error {
 // messages that did not come through the mesh (whose seen-set lives in
 // bbolt) and acks do.
 func (s *Store) walEligible(batch []*commitReq) bool {
-	if s.wal == nil || s.wal.broken != nil {
+	if s.wal == nil {
 		return false
 	}
 	for _, req := range batch {
@@ -569,12 +571,17 @@ func (s *Store) walEligible(batch []*commitReq) bool {
 
 // commitWAL commits a batch of enqueues and acks to the log: it stages
 // the batch against a read transaction, writes and syncs one frame, then
-// makes the staged changes the overlay's and answers the callers.
-func (s *Store) commitWAL(batch []*commitReq) {
+// makes the staged changes the overlay's and answers the callers. It
+// returns false, having done nothing, when the log is broken.
+func (s *Store) commitWAL(batch []*commitReq) bool {
 	start := time.Now()
 	results := make([]*commitResult, len(batch))
 	nStored := 0
 	s.foldMu.Lock()
+	if s.wal.broken != nil {
+		s.foldMu.Unlock()
+		return false
+	}
 	before := s.mailBytes.Load()
 	var w *walTx
 	tx, err := s.db.Begin(false)
@@ -614,6 +621,7 @@ func (s *Store) commitWAL(batch []*commitReq) {
 	if full {
 		_ = s.checkpoint() // on failure the next group or the timer tries again
 	}
+	return true
 }
 
 // fetchOverlay appends to out, up to limit, queue q's messages above

@@ -575,3 +575,44 @@ func FuzzWALRecord(f *testing.F) {
 		}
 	})
 }
+
+// TestABrokenWALFallsBackToBbolt breaks the log's file under the store:
+// the group that fails to write is refused and stores nothing, the next
+// goes to bbolt with what the log held, and a reopened store has exactly
+// the acknowledged messages (the old log's records are not replayed over
+// the fold that took them).
+func TestABrokenWALFallsBackToBbolt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	s, err := Open(path, walOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, s, "bob")
+	enqueueN(t, s, "bob", 2)
+	s.foldMu.Lock()
+	s.wal.f.Close() // every write and truncate of the log fails now
+	s.foldMu.Unlock()
+	if _, err := s.Enqueue(context.Background(), []protocol.NewMessage{msg("bob", "lost", time.Hour)}); err == nil {
+		t.Fatal("an enqueue into a log that cannot be written succeeded")
+	}
+	if seqs := enqueueN(t, s, "bob", 1); seqs[0] != 3 {
+		t.Errorf("after the failed group the next message has seq %d, want 3", seqs[0])
+	}
+	if got := fetchSeqs(t, s, "bob"); fmt.Sprint(got) != "[1 2 3]" {
+		t.Errorf("bob holds %v, want [1 2 3]", got)
+	}
+	if n := bboltMessagesOpen(t, s, "bob"); n != 3 {
+		t.Errorf("bbolt holds %d messages, want all 3 once the log broke", n)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(path, walOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := fetchSeqs(t, s, "bob"); fmt.Sprint(got) != "[1 2 3]" {
+		t.Errorf("reopened, bob holds %v, want [1 2 3]", got)
+	}
+}
