@@ -34,19 +34,27 @@ var FinishEarly = []Method{
 
 // earlyFinisher is a capnp transport that sends the Finish for the
 // answers to some methods as soon as their Return is read.
+//
+// The receiving goroutine only queues the Finish: were it to write, a peer
+// that reads no more calls until its answers are read (flow control) and
+// this write could wait for each other. The queue is written by a
+// goroutine started for it, and before any message of the library's, so
+// a call made after an answer was read goes out after that answer's
+// Finish.
 type earlyFinisher struct {
 	transport.Transport
 	early map[Method]bool
 
-	// sendMu serialises writes: the RPC library writes from its send
-	// goroutine and the early Finish is written from the receiving one.
+	// sendMu serialises writes, and is held while the queue is written.
 	sendMu sync.Mutex
 
 	mu sync.Mutex
 	// asked are the questions of early methods awaiting their Return.
 	asked map[uint32]bool
-	// done are the questions finished early whose Finish from the library
-	// is still to come (and to be dropped).
+	// queue are the questions whose Finish is to be written early.
+	queue []uint32
+	// done are the questions finished early (queued or written) whose
+	// Finish from the library is still to come, to be dropped.
 	done map[uint32]bool
 }
 
@@ -68,7 +76,7 @@ func (e *earlyFinisher) NewMessage() (transport.OutgoingMessage, error) {
 }
 
 // RecvMessage implements transport.Transport: a Return to an early method
-// is answered with a Finish before the library sees it.
+// gets its Finish queued before the library sees it.
 func (e *earlyFinisher) RecvMessage() (transport.IncomingMessage, error) {
 	in, err := e.Transport.RecvMessage()
 	if err != nil || in.Message().Which() != rpccp.Message_Which_return {
@@ -84,14 +92,30 @@ func (e *earlyFinisher) RecvMessage() (transport.IncomingMessage, error) {
 	if finish {
 		delete(e.asked, id)
 		e.done[id] = true
+		e.queue = append(e.queue, id)
 	}
 	e.mu.Unlock()
 	if finish {
-		// A failure to write means the stream is gone; the library finds
-		// out on its own next write or read.
-		_ = e.sendFinish(id)
+		go func() {
+			e.sendMu.Lock()
+			defer e.sendMu.Unlock()
+			e.writeQueued()
+		}()
 	}
 	return in, nil
+}
+
+// writeQueued writes the queued Finishes; e.sendMu is held. A failure to
+// write means the stream is gone; the library finds out on its own next
+// write or read.
+func (e *earlyFinisher) writeQueued() {
+	e.mu.Lock()
+	q := e.queue
+	e.queue = nil
+	e.mu.Unlock()
+	for _, id := range q {
+		_ = e.sendFinish(id)
+	}
 }
 
 func (e *earlyFinisher) sendFinish(id uint32) error {
@@ -106,8 +130,6 @@ func (e *earlyFinisher) sendFinish(id uint32) error {
 	}
 	fin.SetQuestionId(id)
 	fin.SetReleaseResultCaps(false) // the results hold no capability
-	e.sendMu.Lock()
-	defer e.sendMu.Unlock()
 	return out.Send()
 }
 
@@ -119,6 +141,9 @@ type earlyOutgoing struct {
 }
 
 func (o *earlyOutgoing) Send() error {
+	o.e.sendMu.Lock()
+	defer o.e.sendMu.Unlock()
+	o.e.writeQueued()
 	m := o.Message()
 	switch m.Which() {
 	case rpccp.Message_Which_call:
@@ -138,11 +163,11 @@ func (o *earlyOutgoing) Send() error {
 			delete(o.e.asked, id) // a call cancelled before its Return
 			o.e.mu.Unlock()
 			if dropped {
+				// Its early Finish was written above, if not before: the
+				// library may now reuse the id.
 				return nil
 			}
 		}
 	}
-	o.e.sendMu.Lock()
-	defer o.e.sendMu.Unlock()
 	return o.OutgoingMessage.Send()
 }

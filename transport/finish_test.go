@@ -127,3 +127,135 @@ func TestAChunkAnswerIsFinishedBeforeTheNextCall(t *testing.T) {
 		}
 	}
 }
+
+// fakeTransport hands out the messages of in and records what is sent;
+// a send waits while gate is held.
+type fakeTransport struct {
+	in   chan *capnp.Message
+	gate sync.Mutex
+	mu   sync.Mutex
+	sent []string
+}
+
+func (f *fakeTransport) NewMessage() (rpctransport.OutgoingMessage, error) {
+	_, seg := capnp.NewMultiSegmentMessage(nil)
+	m, err := rpccp.NewRootMessage(seg)
+	if err != nil {
+		return nil, err
+	}
+	return &fakeOut{m: m, f: f}, nil
+}
+
+func (f *fakeTransport) RecvMessage() (rpctransport.IncomingMessage, error) {
+	msg := <-f.in
+	m, err := rpccp.ReadRootMessage(msg)
+	if err != nil {
+		return nil, err
+	}
+	return fakeIn{m}, nil
+}
+
+func (f *fakeTransport) Close() error { return nil }
+
+type fakeOut struct {
+	m rpccp.Message
+	f *fakeTransport
+}
+
+func (o *fakeOut) Message() rpccp.Message { return o.m }
+func (o *fakeOut) Release()               {}
+func (o *fakeOut) Send() error {
+	o.f.gate.Lock()
+	defer o.f.gate.Unlock()
+	var s string
+	switch o.m.Which() {
+	case rpccp.Message_Which_call:
+		c, _ := o.m.Call()
+		s = "call " + string(rune('0'+c.QuestionId()))
+	case rpccp.Message_Which_finish:
+		fin, _ := o.m.Finish()
+		s = "finish " + string(rune('0'+fin.QuestionId()))
+	}
+	o.f.mu.Lock()
+	o.f.sent = append(o.f.sent, s)
+	o.f.mu.Unlock()
+	return nil
+}
+
+type fakeIn struct{ m rpccp.Message }
+
+func (i fakeIn) Message() rpccp.Message { return i.m }
+func (i fakeIn) Release()               {}
+
+func returnMsg(t *testing.T, id uint32) *capnp.Message {
+	t.Helper()
+	msg, seg, _ := capnp.NewMessage(capnp.MultiSegment(nil))
+	m, _ := rpccp.NewRootMessage(seg)
+	r, err := m.NewReturn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.SetAnswerId(id)
+	return msg
+}
+
+// send has e send what the RPC library would: a call of method on
+// question id, or its Finish.
+func send(t *testing.T, e *earlyFinisher, id uint32, call bool, method Method) {
+	t.Helper()
+	out, err := e.NewMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if call {
+		c, _ := out.Message().NewCall()
+		c.SetQuestionId(id)
+		c.SetInterfaceId(method.InterfaceID)
+		c.SetMethodId(method.MethodID)
+	} else {
+		f, _ := out.Message().NewFinish()
+		f.SetQuestionId(id)
+	}
+	if err := out.Send(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTheEarlyFinishIsWrittenOnceAndNeverHoldsUpReading(t *testing.T) {
+	f := &fakeTransport{in: make(chan *capnp.Message, 4)}
+	e := newEarlyFinisher(f, FinishEarly)
+	blobGet, other := FinishEarly[2], Method{FinishEarly[2].InterfaceID, 1}
+	send(t, e, 1, true, blobGet)
+	send(t, e, 2, true, other)
+
+	// With writing stalled, reading the answers still goes on.
+	f.gate.Lock()
+	f.in <- returnMsg(t, 1)
+	f.in <- returnMsg(t, 2)
+	for i := 0; i < 2; i++ {
+		in, err := e.RecvMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.Release()
+	}
+	f.gate.Unlock()
+
+	// The next call goes after the early Finish; the library's own
+	// Finishes come later, and only the other method's is written.
+	send(t, e, 3, true, blobGet)
+	send(t, e, 1, false, blobGet)
+	send(t, e, 2, false, other)
+	f.mu.Lock()
+	got := append([]string(nil), f.sent...)
+	f.mu.Unlock()
+	want := []string{"call 1", "call 2", "finish 1", "call 3", "finish 2"}
+	if len(got) != len(want) {
+		t.Fatalf("sent %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("sent %v, want %v", got, want)
+		}
+	}
+}
