@@ -67,6 +67,8 @@ func ServeBoundedRPC(ctx context.Context, conn *quic.Conn, bootstrap capnp.Clien
 	} else {
 		tr = newBoundedTransport(rpcStream{stream}, lim, logger)
 	}
+	// A federation link's acceptor asks its peer for chunks too.
+	tr = newEarlyFinisher(tr, FinishEarly)
 	return rpc.NewConn(tr, &rpc.Options{
 		BootstrapClient: bootstrap,
 		Logger:          rpcLogger{logger},
@@ -83,7 +85,7 @@ func OpenRPC(ctx context.Context, conn *quic.Conn, bootstrap capnp.Client, logge
 		bootstrap.Release()
 		return nil, fmt.Errorf("open RPC stream: %w", err)
 	}
-	return rpc.NewConn(rpc.NewStreamTransport(rpcStream{stream}), &rpc.Options{
+	return rpc.NewConn(newEarlyFinisher(rpc.NewStreamTransport(rpcStream{stream}), FinishEarly), &rpc.Options{
 		BootstrapClient: bootstrap,
 		Logger:          rpcLogger{logger},
 	}), nil

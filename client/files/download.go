@@ -34,7 +34,11 @@ func Download(ctx context.Context, n Node, ref Reference, dest string, opts Opti
 	if _, err := os.Lstat(dest); err == nil {
 		return fmt.Errorf("%s: %w", dest, os.ErrExist)
 	}
-	st, err := n.BlobStat(ctx, ref.Home, ref.ID)
+	var st protocol.BlobStat
+	err := opts.call(ctx, "file description", func(ctx context.Context) (err error) {
+		st, err = n.BlobStat(ctx, ref.Home, ref.ID)
+		return err
+	})
 	if errors.Is(err, protocol.ErrMalformedAnswer) {
 		return fmt.Errorf("%w: %v", ErrTampered, err)
 	}
@@ -95,7 +99,14 @@ func Download(ctx context.Context, n Node, ref Reference, dest string, opts Opti
 		return writeState(statePath, downloadState{Version: stateVersion, ID: ref.ID[:], Done: done})
 	}
 	err = forEach(ctx, opts.inFlight(), todo, func(ctx context.Context, i int) error {
-		sealed, err := n.BlobGet(ctx, ref.Home, ref.ID, i)
+		var sealed []byte
+		err := opts.call(ctx, fmt.Sprintf("chunk %d", i), func(ctx context.Context) (err error) {
+			sealed, err = n.BlobGet(ctx, ref.Home, ref.ID, i)
+			return err
+		})
+		if errors.Is(err, ErrChunkTimeout) {
+			return err
+		}
 		if err != nil {
 			return fmt.Errorf("chunk %d: %w", i, err)
 		}

@@ -25,6 +25,10 @@ var (
 	ErrTooLarge = errors.New("file is too large to send")
 	// ErrFileChanged means the file changed while it was being uploaded.
 	ErrFileChanged = errors.New("file changed during the upload")
+	// ErrChunkTimeout means the node did not answer a call of a transfer
+	// within Options.ChunkTimeout (it died, or the link did); another
+	// attempt resumes where this one stopped.
+	ErrChunkTimeout = errors.New("the node did not answer in time")
 	// ErrBadState means a resume state file is malformed; it is ignored
 	// and the transfer starts over.
 	ErrBadState = errors.New("malformed transfer state file")

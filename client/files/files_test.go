@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func writeRandom(t *testing.T, n int) (string, []byte) {
@@ -226,5 +227,41 @@ func TestAFileNotCompletelyUploadedIsIncomplete(t *testing.T) {
 	err := Download(context.Background(), n, ref, filepath.Join(t.TempDir(), "out"), Options{})
 	if !errors.Is(err, ErrIncomplete) {
 		t.Fatalf("got %v, want ErrIncomplete", err)
+	}
+}
+
+func TestAChunkTheNodeDoesNotAnswerFailsTheTransferWithErrChunkTimeout(t *testing.T) {
+	path, want := writeRandom(t, 12*ChunkSize)
+	state := t.TempDir()
+	n := newMemNode()
+	n.hangAfter.Store(5)
+	opts := Options{StateDir: state, ChunkTimeout: 50 * time.Millisecond}
+	if _, err := Upload(context.Background(), n, "a.example", path, opts); !errors.Is(err, ErrChunkTimeout) {
+		t.Fatalf("upload to a node that stopped answering: %v, want ErrChunkTimeout", err)
+	}
+	n.hangAfter.Store(0)
+	ref, err := Upload(context.Background(), n, "a.example", path, opts)
+	if err != nil {
+		t.Fatalf("the upload resumed: %v", err)
+	}
+
+	dest := filepath.Join(t.TempDir(), "out")
+	n.hangAfter.Store(n.puts.Load() + 5)
+	if err := Download(context.Background(), n, ref, dest, opts); !errors.Is(err, ErrChunkTimeout) {
+		t.Fatalf("download from a node that stopped answering: %v, want ErrChunkTimeout", err)
+	}
+	// The caller's own deadline is not the node's silence.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err = Download(ctx, n, ref, dest, Options{ChunkTimeout: time.Hour})
+	if errors.Is(err, ErrChunkTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("download cancelled by its caller: %v, want the caller's deadline", err)
+	}
+	n.hangAfter.Store(0)
+	if err := Download(context.Background(), n, ref, dest, opts); err != nil {
+		t.Fatalf("the download resumed: %v", err)
+	}
+	if got, _ := os.ReadFile(dest); !bytes.Equal(got, want) {
+		t.Fatal("downloaded bytes differ")
 	}
 }

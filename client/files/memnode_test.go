@@ -22,6 +22,9 @@ type memNode struct {
 	failAfter atomic.Int64
 	puts      atomic.Int64
 	gets      atomic.Int64
+	// hangAfter, when above 0, makes every put or get after that many
+	// wait, unanswered, until its context ends, as a node that died does.
+	hangAfter atomic.Int64
 	// tamper changes what get returns.
 	tamper func(index int, b []byte) []byte
 }
@@ -36,7 +39,11 @@ var errCut = errors.New("link cut")
 
 func newMemNode() *memNode { return &memNode{blobs: map[[32]byte]*memBlob{}} }
 
-func (m *memNode) cut() error {
+func (m *memNode) cut(ctx context.Context) error {
+	if h := m.hangAfter.Load(); h > 0 && m.puts.Load()+m.gets.Load() >= h {
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	if f := m.failAfter.Load(); f > 0 && m.puts.Load()+m.gets.Load() >= f {
 		return errCut
 	}
@@ -64,8 +71,8 @@ func (m *memNode) BlobCreate(_ context.Context, size uint64, hashes [][32]byte, 
 	return client.BlobCreated{ID: id, Missing: miss, Expires: time.Now().Add(time.Hour)}, nil
 }
 
-func (m *memNode) BlobPut(_ context.Context, id [32]byte, index int, data []byte) error {
-	if err := m.cut(); err != nil {
+func (m *memNode) BlobPut(ctx context.Context, id [32]byte, index int, data []byte) error {
+	if err := m.cut(ctx); err != nil {
 		return err
 	}
 	m.puts.Add(1)
@@ -82,8 +89,8 @@ func (m *memNode) BlobPut(_ context.Context, id [32]byte, index int, data []byte
 	return nil
 }
 
-func (m *memNode) BlobGet(_ context.Context, _ string, id [32]byte, index int) ([]byte, error) {
-	if err := m.cut(); err != nil {
+func (m *memNode) BlobGet(ctx context.Context, _ string, id [32]byte, index int) ([]byte, error) {
+	if err := m.cut(ctx); err != nil {
 		return nil, err
 	}
 	m.gets.Add(1)

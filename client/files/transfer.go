@@ -2,6 +2,8 @@ package files
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/quicprochat/qpc/client"
@@ -26,10 +28,40 @@ type Options struct {
 	InFlight int
 	// TTL is how long the home node keeps an upload (0: its default).
 	TTL time.Duration
+	// ChunkTimeout bounds each call of the transfer (a chunk, or the
+	// blob's description): a call the node does not answer within it fails
+	// the transfer with ErrChunkTimeout, which a later attempt resumes.
+	// Default DefaultChunkTimeout.
+	ChunkTimeout time.Duration
 	// Progress is told how far the transfer is, at most every 100 ms and
 	// at the end, by one goroutine at a time; it must return quickly (the
 	// transfer waits for it). Nil ignores.
 	Progress func(Progress)
+}
+
+// DefaultChunkTimeout is Options.ChunkTimeout's default. Without a bound,
+// the calls in flight to a node that died would wait for the QUIC idle
+// timeout (a minute). A 128 KiB chunk takes a few seconds on a slow mesh
+// link, four in flight and queued behind each other at the node, so half
+// a minute leaves room for a link of some 20 KB/s.
+const DefaultChunkTimeout = 30 * time.Second
+
+// errCallDeadline is the cause of a call's context ending at ChunkTimeout.
+var errCallDeadline = errors.New("chunk timeout")
+
+// call runs fn, one call to the node about what, under ChunkTimeout.
+func (o Options) call(ctx context.Context, what string, fn func(context.Context) error) error {
+	d := o.ChunkTimeout
+	if d <= 0 {
+		d = DefaultChunkTimeout
+	}
+	cctx, cancel := context.WithTimeoutCause(ctx, d, errCallDeadline)
+	defer cancel()
+	err := fn(cctx)
+	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(cctx), errCallDeadline) {
+		return fmt.Errorf("%w: %s: no answer within %v (%v)", ErrChunkTimeout, what, d, err)
+	}
+	return err
 }
 
 func (o Options) inFlight() int {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/protocol"
 )
 
@@ -75,7 +76,11 @@ func Upload(ctx context.Context, n Node, home, path string, opts Options) (Refer
 		mime = http.DetectContentType(head[:m])
 	}
 
-	created, err := n.BlobCreate(ctx, sealedSize, hashes, opts.TTL)
+	var created client.BlobCreated
+	err = opts.call(ctx, "file creation", func(ctx context.Context) (err error) {
+		created, err = n.BlobCreate(ctx, sealedSize, hashes, opts.TTL)
+		return err
+	})
 	if err != nil {
 		return Reference{}, err
 	}
@@ -96,7 +101,13 @@ func Upload(ctx context.Context, n Node, home, path string, opts Options) (Refer
 		if sha256.Sum256(s) != hashes[i] {
 			return fmt.Errorf("%w: %s, chunk %d", ErrFileChanged, path, i)
 		}
-		if err := n.BlobPut(ctx, created.ID, i, s); err != nil {
+		err = opts.call(ctx, fmt.Sprintf("chunk %d", i), func(ctx context.Context) error {
+			return n.BlobPut(ctx, created.ID, i, s)
+		})
+		if errors.Is(err, ErrChunkTimeout) {
+			return err
+		}
+		if err != nil {
 			return fmt.Errorf("chunk %d: %w", i, err)
 		}
 		m.add(int64(k))
