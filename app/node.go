@@ -219,6 +219,8 @@ func (n *Node) newService(cfg config.Node, opaqueServer *opaque.Server, fed node
 			RegisterSourceBurst: cfg.RegisterRate,
 			RegisterNodeRate:    float64(cfg.RegisterRateNode) / 3600,
 			RegisterNodeBurst:   cfg.RegisterRateNode,
+			LoginSourceRate:     float64(cfg.LoginRate) / 60,
+			LoginSourceBurst:    max(64, cfg.LoginRate),
 			NameHold:            cfg.NameHold,
 		},
 		Store:      n.store,

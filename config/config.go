@@ -89,6 +89,11 @@ type Node struct {
 	// two; RegisterRateNode how many accounts per hour the node creates
 	// for all sources together. Both are also the burst.
 	RegisterRate, RegisterRateNode int
+	// LoginRate is how many logins per minute one source address (IPv4
+	// address or IPv6 /64) may start after a burst of LoginRate or 64,
+	// whichever is more: raised where many clients share an address (a
+	// NAT in front of a community's network).
+	LoginRate int
 	// NameHold is how long the name of a deleted account cannot be
 	// registered again.
 	NameHold time.Duration
@@ -228,6 +233,7 @@ func Default() Node {
 		StoreWAL:                true,
 		RegisterRate:            20,
 		RegisterRateNode:        60,
+		LoginRate:               60,
 		NameHold:                7 * 24 * time.Hour,
 		FederationRate:          2000,
 
@@ -445,6 +451,7 @@ func (c *Node) validateLimits() error {
 		{"store-max-bytes", c.StoreMaxBytes > 0},
 		{"register-rate", c.RegisterRate > 0},
 		{"register-rate-node", c.RegisterRateNode > 0},
+		{"login-rate", c.LoginRate > 0},
 		{"name-hold", c.NameHold > 0},
 		{"federation-rate", c.FederationRate > 0},
 	}

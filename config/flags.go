@@ -63,6 +63,7 @@ func (c *Node) BindFlags(fs *flag.FlagSet) {
 			"at checkpoints; false: a store transaction per group commit (env "+EnvName("store-wal")+")")
 	num(&c.RegisterRate, "register-rate", "registration calls per hour from one address (IPv6: one /64); a registration takes two")
 	num(&c.RegisterRateNode, "register-rate-node", "accounts per hour the node creates for all addresses together")
+	num(&c.LoginRate, "login-rate", "logins per minute from one address (IPv6: one /64) after a burst of this or 64, whichever is more")
 	dur(&c.NameHold, "name-hold", "how long the name of a deleted account cannot be registered again")
 	str(&c.MetricsListen, "metrics-listen", "TCP address for Prometheus metrics at /metrics; empty: off")
 	fs.BoolVar(&c.MetricsPublic, "metrics-public", c.MetricsPublic,

@@ -253,6 +253,8 @@ config node 'node'
 	option store_max_bytes '33554432'
 	option register_rate '10'
 	option register_rate_node '30'
+	option login_rate '120'
+	option store_wal '0'
 	option name_hold '72h'
 	option mdns 'yes'
 	list mdns_iface 'br-lan'
@@ -379,8 +381,10 @@ func TestInitScriptTurnsUCIIntoFlags(t *testing.T) {
 					"--session-ttl=240h",
 					"--max-accounts=200",
 					"--store-max-bytes=33554432",
+					"--store-wal=false",
 					"--register-rate=10",
 					"--register-rate-node=30",
+					"--login-rate=120",
 					"--name-hold=72h",
 					"--mdns",
 					"--mdns-iface=br-lan",

@@ -364,7 +364,7 @@ func TestKtAuditVerifiesALogOf10000EntriesAndNamesTheOneChanged(t *testing.T) {
 	// Raised registration limits: the helper registers hundreds of
 	// accounts from one address. (Logins stay limited, at one a second
 	// after a burst of 64: the slow part of making the log.)
-	limits := []string{"QPC_REGISTER_RATE=1000000", "QPC_REGISTER_RATE_NODE=1000000"}
+	limits := []string{"QPC_REGISTER_RATE=1000000", "QPC_REGISTER_RATE_NODE=1000000", "QPC_LOGIN_RATE=1000000"}
 	p := startNodeProcEnv(t, limits, dataDir, "[::]:0", qpcBin)
 	start := time.Now()
 	fillLog(t, p, 10_000)
