@@ -293,8 +293,8 @@ func fillAccount(ctx context.Context, addr, fp, user string, entries int) error 
 		c.Close()
 		return fmt.Errorf("register %s: %w", user, err)
 	}
-	// The node takes one login a second from an address after a burst
-	// (there is no flag for it): the helper waits its turn, on a new
+	// A node with the default --login-rate takes one login a second from
+	// an address after a burst: the helper waits its turn, on a new
 	// connection when the node closed one that waited longer than its
 	// --login-timeout.
 	for {
@@ -361,9 +361,8 @@ func TestKtAuditVerifiesALogOf10000EntriesAndNamesTheOneChanged(t *testing.T) {
 	}
 	t.Parallel()
 	dataDir := t.TempDir()
-	// Raised registration limits: the helper registers hundreds of
-	// accounts from one address. (Logins stay limited, at one a second
-	// after a burst of 64: the slow part of making the log.)
+	// Raised registration and login limits: the helper registers and
+	// logs in hundreds of accounts from one address.
 	limits := []string{"QPC_REGISTER_RATE=1000000", "QPC_REGISTER_RATE_NODE=1000000", "QPC_LOGIN_RATE=1000000"}
 	p := startNodeProcEnv(t, limits, dataDir, "[::]:0", qpcBin)
 	start := time.Now()
