@@ -54,6 +54,12 @@ type statusKT struct {
 // against domain, and returns what it said then.
 func waitEvidence(t *testing.T, n *fedNode, domain string, within time.Duration) statusKT {
 	t.Helper()
+	return waitEvidenceOf(t, n, domain, "", within)
+}
+
+// waitEvidenceOf is waitEvidence for evidence of reason (any when empty).
+func waitEvidenceOf(t *testing.T, n *fedNode, domain, reason string, within time.Duration) statusKT {
+	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
 		code, stdout, stderr := runQPC("status", "--server", n.addr, "--pin", n.fp, "--json")
@@ -65,12 +71,12 @@ func waitEvidence(t *testing.T, n *fedNode, domain string, within time.Duration)
 			t.Fatalf("qpc status --json on %s: %v\n%s", n.domain, err, stdout)
 		}
 		for _, e := range s.KT.Evidence {
-			if e.Domain == domain {
+			if e.Domain == domain && (reason == "" || e.Reason == reason) {
 				return s
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("qpc status on %s shows no evidence against %s within %s:\n%s\nlogs:\n%s", n.domain, domain, within, stdout, n.Logs())
+			t.Fatalf("qpc status on %s shows no evidence against %s (%q) within %s:\n%s\nlogs:\n%s", n.domain, domain, reason, within, stdout, n.Logs())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -179,3 +185,60 @@ func TestARewrittenLogOnOneNodeIsRefusedByBobOnAnotherAndItsEvidenceCrossesTheFe
 // federationGossipWait is how long a link may take to exchange heads
 // again: federation.KTGossipInterval, which `qpc node` has no flag for.
 const federationGossipWait = time.Minute
+
+// TestALogRewrittenAndGrownIsCaughtByTheNextNodesConsistencyCheck is the
+// scenario above with a log that grew after the rewrite: n1, rewritten,
+// runs unlinked for a while and logs carol, so that the head it gossips
+// when it links to n2 again is larger than the one n2 and bob hold. No
+// head contradicts another on its own; n2 asks n1 for the consistency
+// proof between the two sizes, which fails, and keeps the pair as
+// evidence ("inconsistent", its own word: only it checked the proof).
+// bob's client refuses n1's log on its own proof and shows n2's report.
+func TestALogRewrittenAndGrownIsCaughtByTheNextNodesConsistencyCheck(t *testing.T) {
+	t.Parallel()
+	const d1, d2 = "n1.example.mesh", "n2.example.mesh"
+	flags := federationFlags(t, d1, d2)
+	n2 := startFedNode(t, d2, t.TempDir(), "127.0.0.1:0", flags[d2]...)
+	dir1 := t.TempDir()
+	n1flags := append(flags[d1], "--peer", n2.addr)
+	n1 := startFedNode(t, d1, dir1, "127.0.0.1:0", n1flags...)
+	if _, ok := linkEvent(t, n1.logProc, 0, 30*time.Second, "federation link up", d2); !ok {
+		t.Fatalf("n1 did not link to n2; logs:\n%s", n1.Logs())
+	}
+	alice := newCLIUser(t, "alice", plainCommand)
+	mallory := newCLIUser(t, "mallory", plainCommand)
+	carol := newCLIUser(t, "carol", plainCommand)
+	bob := newCLIUser(t, "bob", plainCommand)
+	alice.mustRun("register", "--server", n1.addr, "--pin", n1.fp, "--username", "alice")
+	mallory.mustRun("register", "--server", n1.addr, "--pin", n1.fp, "--username", "mallory")
+	bob.mustRun("register", "--server", n2.addr, "--pin", n2.fp, "--username", "bob")
+	bob.send("alice@"+d1, "before the rewrite")
+
+	stopFedNode(t, n1)
+	tamperKeysAndLog(t, dir1, "alice", "mallory")
+	// Unlinked (no --peer; n2 does not dial n1), the rewritten log grows.
+	n1 = startFedNode(t, d1, dir1, n1.addr, flags[d1]...)
+	carol.mustRun("register", "--server", n1.addr, "--pin", n1.fp, "--username", "carol")
+	stopFedNode(t, n1)
+	mark2 := n2.mark()
+	n1 = startFedNode(t, d1, dir1, n1.addr, n1flags...)
+	if _, ok := linkEvent(t, n2.logProc, mark2, 60*time.Second, "federation link up", d1); !ok {
+		t.Fatalf("n1 did not link to n2 again; n1:\n%s\nn2:\n%s", n1.Logs(), n2.Logs())
+	}
+	s := waitEvidenceOf(t, n2, d1, "inconsistent", 30*time.Second)
+	own := false
+	for _, e := range s.KT.Evidence {
+		own = own || e.Domain == d1 && e.Reason == "inconsistent" && e.ReportedBy == d2
+	}
+	if !own {
+		t.Errorf("n2's evidence of n1's inconsistency is not n2's own: %+v", s.KT.Evidence)
+	}
+
+	r := bob.run(cliTimeout, "send", "--to", "alice@"+d1, "to the rewritten log")
+	if r.code == exitOK || !strings.Contains(r.stderr, "REFUSED") || !strings.Contains(r.stderr, "contradicts what it showed you before") {
+		t.Fatalf("bob's send to alice after n1's log was rewritten and grew: %s; want it refused", r)
+	}
+	if !strings.Contains(r.stderr, "ALARM: node "+d2+" reports that the key transparency log of "+d1+" lied (inconsistent") {
+		t.Errorf("bob's client showed no alarm of n2's report: %q", r.stderr)
+	}
+}
