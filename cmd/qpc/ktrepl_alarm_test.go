@@ -67,7 +67,7 @@ func TestTheReplShowsKeyTransparencyAlarmsMadeSafe(t *testing.T) {
 	if !strings.Contains(screen, "/dm") {
 		t.Errorf("the screen was cleared: the node's escape reached the terminal:\n%s", screen)
 	}
-	if !strings.HasSuffix(s.lastLine(), "] >") {
+	if !strings.HasSuffix(s.lastLine(), " >") {
 		t.Errorf("the prompt is not below the alarms: %q", s.lastLine())
 	}
 
