@@ -42,7 +42,10 @@ type OwnLog interface {
 // log from tree size first to second (federation ktConsistency). An error
 // that wraps protocol.ErrBadRequest is the node's own refusal (it has no
 // such sizes), which proves as much as a proof that fails; any other
-// error leaves the heads unjudged.
+// error leaves the heads unjudged: one that wraps protocol.ErrUnknownDomain
+// (no link to that domain) lets the watch follow the newer head, any other
+// (the node out of reach for now) keeps the older one to judge the next
+// head against.
 type ConsistencyFunc func(ctx context.Context, domain string, first, second uint64) (proof [][]byte, err error)
 
 // Config configures a Watch.
@@ -243,10 +246,20 @@ func (w *Watch) Observe(ctx context.Context, raw []byte) error {
 			// signed a head of a log it no longer has.
 			w.found(smallRaw, largeRaw, kt.ReasonInconsistent, sh.Domain)
 			return nil
-		case err != nil:
-			// The domain's node is out of reach: the heads stay
-			// unjudged and the newer is kept.
+		case errors.Is(err, protocol.ErrUnknownDomain):
+			// No link to the domain's node at all: this node can
+			// never judge the pair, and follows the newer head.
 			w.cfg.Log.Debug("kt: no consistency proof", "domain", sh.Domain, "first", small.Size, "second", large.Size, "err", err)
+		case err != nil:
+			// The domain's node is out of reach for now (its link is
+			// down, or still coming up: a peer gossips on a new link
+			// before this side has registered it). The head known
+			// stays, so that the next head of the domain (the next
+			// gossip, a key answer relayed) is judged against it:
+			// taking the newer would lose the one head that could
+			// prove the log rewritten.
+			w.cfg.Log.Debug("kt: no consistency proof yet", "domain", sh.Domain, "first", small.Size, "second", large.Size, "err", err)
+			return nil
 		case verifyConsistency(small, large, proof) != nil:
 			w.found(smallRaw, largeRaw, kt.ReasonInconsistent, sh.Domain)
 			return nil

@@ -348,3 +348,45 @@ func TestARefusalByTheLogsNodeIsEvidenceAndAnUnreachableNodeIsNot(t *testing.T) 
 		})
 	}
 }
+
+// TestAHeadThatCannotBeJudgedYetIsJudgedWithTheNext: the domain's node is
+// out of reach when a larger head of a rewritten log arrives (its link
+// still coming up), so the watch keeps the head it knew and judges the
+// next arrival of the larger head against it; with no link to the domain
+// at all, it follows the newer head, which it can never judge.
+func TestAHeadThatCannotBeJudgedYetIsJudgedWithTheNext(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name     string
+		first    error
+		evidence bool
+	}{
+		{"the link is still coming up", fmt.Errorf("%w: %w to n2.mesh", protocol.ErrPeerUnreachable, protocol.ErrNoLink), true},
+		{"no link to the domain", fmt.Errorf("%w: %w: no federation peer serves n2.mesh", protocol.ErrUnknownDomain, protocol.ErrNoLink), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t)
+			calls := 0
+			f.w.SetConsistency(func(ctx context.Context, domain string, first, second uint64) ([][]byte, error) {
+				calls++
+				if calls == 1 {
+					return nil, c.first
+				}
+				return f.n2Forked.consistency(ctx, domain, first, second)
+			})
+			if err := f.w.Observe(ctx, head(t, f.n2, 4)); err != nil {
+				t.Fatal(err)
+			}
+			larger := head(t, f.n2Forked, 9)
+			for range 2 {
+				if err := f.w.Observe(ctx, larger); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ev := f.evidence(t)
+			if got := len(ev) == 1 && ev[0].Reason == kt.ReasonInconsistent; got != c.evidence {
+				t.Errorf("evidence %+v, want an inconsistency: %v", ev, c.evidence)
+			}
+		})
+	}
+}

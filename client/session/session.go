@@ -321,27 +321,40 @@ func (s *Session) useDevice(ctx context.Context, c *client.Client) error {
 // conversation waits for the connection, not for these), hands the node
 // the heads the account holds and checks the account's own key
 // transparency entry (self-monitoring), whose findings are alarms.
+//
+// A device that the node says was removed is checked too, before the
+// follower stops for good: whoever reset the account removed it, and the
+// alarm of keys none of the account's devices made is what tells the
+// person it was not their own doing.
 func (s *Session) connected(ctx context.Context, c *client.Client) error {
-	if err := s.useDevice(ctx, c); err != nil {
-		return err
-	}
 	known := s.acct.List
 	migrated := s.state.Migrated()
-	go func() {
-		s.acct.GossipOn(ctx, c)
-		if !migrated {
-			return
+	if err := s.useDevice(ctx, c); err != nil {
+		var revoked *RevokedError
+		if errors.As(err, &revoked) {
+			s.watchLog(ctx, c, known, migrated)
 		}
-		// Only the alarms and a refusal by the log matter here: the
-		// follower's goroutine leaves the saved list to the Session's own
-		// (login, Devices), and a connection that ends meanwhile is the
-		// follower's to tell.
-		var refused *client.KeyRefusedError
-		if _, _, err := s.acct.MonitorSelf(ctx, c, known); errors.As(err, &refused) {
-			s.cfg.notice("%v", refused)
-		}
-	}()
+		return err
+	}
+	go s.watchLog(ctx, c, known, migrated)
 	return nil
+}
+
+// watchLog gossips the account's heads over c and, for an account with
+// devices (migrated), checks its own entry against known, the device list
+// this device holds. Only the alarms and a refusal by the log matter
+// here: the follower's goroutine leaves the saved list to the Session's
+// own (login, Devices), and a connection that ends meanwhile is the
+// follower's to tell.
+func (s *Session) watchLog(ctx context.Context, c *client.Client, known *identity.DeviceList, migrated bool) {
+	s.acct.GossipOn(ctx, c)
+	if !migrated {
+		return
+	}
+	var refused *client.KeyRefusedError
+	if _, _, err := s.acct.MonitorSelf(ctx, c, known); errors.As(err, &refused) {
+		s.cfg.notice("%v", refused)
+	}
 }
 
 // deviceName is the name of this machine's device: Config.DeviceName, else

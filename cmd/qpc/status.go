@@ -32,6 +32,9 @@ type statusJSON struct {
 	Files filesJSON `json:"files"`
 	// KT is the node's key transparency log and evidence.
 	KT ktJSON `json:"key_transparency"`
+	// Alarms are the key transparency alarms of the current account on
+	// this machine, when the node asked is that account's (docs/kt.md).
+	Alarms []alarmJSON `json:"alarms"`
 }
 
 // filesJSON is the file store in `qpc status --json`: files held, the
@@ -97,7 +100,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		out := statusJSON{
 			Server: addr, Fingerprint: fingerprint, NodeID: h.NodeID, Domain: h.Domain,
 			Version: h.Version, Commit: h.Commit, Platform: h.Platform, UptimeMillis: h.Uptime.Milliseconds(),
-			MDNSInstance: h.MDNSInstance, KT: ktStatus(h),
+			MDNSInstance: h.MDNSInstance, KT: ktStatus(h), Alarms: alarmsJSON(client.DefaultStateDir(), addr),
 			Files: filesJSON{Count: h.Files.Count, Bytes: h.Files.Bytes, Limit: h.Files.Limit},
 		}
 		for _, l := range h.Links {
