@@ -67,6 +67,9 @@ func TestFrameWriterWritesCapnpsEncodingInOneWrite(t *testing.T) {
 			t.Fatal(err)
 		}
 		cw.writes = nil
+		// A kept buffer holds the last frame's bytes; fill it with
+		// garbage so that every byte of the table must be written.
+		fw.buf = bytes.Repeat([]byte{0xff}, 2<<20)[:0]
 		if err := fw.Encode(msg); err != nil {
 			t.Fatalf("%d blobs of %d: %v", c.blobs, c.size, err)
 		}
@@ -97,6 +100,10 @@ func TestFrameWriterWritesCapnpsEncodingInOneWrite(t *testing.T) {
 	}
 	if !odd || !even {
 		t.Fatalf("segment counts covered %v; want odd and even", counts)
+	}
+	fw.buf = nil
+	if err := fw.Encode(messageWithSegments(t, 2, 200000)); err != nil {
+		t.Fatal(err)
 	}
 	if cap(fw.buf) > maxKeptFrameBuf {
 		t.Fatalf("kept a %d-byte buffer after a large frame (at most %d)", cap(fw.buf), maxKeptFrameBuf)
