@@ -63,7 +63,7 @@ func ServeBoundedRPC(ctx context.Context, conn *quic.Conn, bootstrap capnp.Clien
 	}
 	var tr rpc.Transport
 	if lim.MaxFrame == 0 && lim.MaxCalls == 0 {
-		tr = rpc.NewStreamTransport(rpcStream{stream})
+		tr = newStreamTransport(rpcStream{stream})
 	} else {
 		tr = newBoundedTransport(rpcStream{stream}, lim, logger)
 	}
@@ -85,7 +85,7 @@ func OpenRPC(ctx context.Context, conn *quic.Conn, bootstrap capnp.Client, logge
 		bootstrap.Release()
 		return nil, fmt.Errorf("open RPC stream: %w", err)
 	}
-	return rpc.NewConn(newEarlyFinisher(rpc.NewStreamTransport(rpcStream{stream}), FinishEarly), &rpc.Options{
+	return rpc.NewConn(newEarlyFinisher(newStreamTransport(rpcStream{stream}), FinishEarly), &rpc.Options{
 		BootstrapClient: bootstrap,
 		Logger:          rpcLogger{logger},
 	}), nil

@@ -132,7 +132,7 @@ type Limits struct {
 // reads the answers stalls itself, not the node.
 type bounded struct {
 	r    *bufio.Reader
-	enc  *capnp.Encoder
+	enc  frameWriter
 	dec  *capnp.Decoder
 	c    io.Closer
 	lim  Limits
@@ -171,7 +171,7 @@ func newBounded(rwc io.ReadWriteCloser, lim Limits, log *slog.Logger) *bounded {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	b := &bounded{r: r, enc: capnp.NewEncoder(rwc), dec: capnp.NewDecoder(r), c: rwc,
+	b := &bounded{r: r, enc: frameWriter{w: rwc}, dec: capnp.NewDecoder(r), c: rwc,
 		lim: lim, log: log, calls: map[uint32]*question{}, staleAfter: staleAfter}
 	if lim.MaxFrame > 0 {
 		b.dec.MaxMessageSize = uint64(lim.MaxFrame)
