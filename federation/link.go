@@ -21,6 +21,24 @@ import (
 // errLinkClosed means a call found its link closed.
 var errLinkClosed = errors.New("link closed")
 
+// closedAsDuplicate reports whether the peer closed conn because another
+// link between the two nodes won (transport.CodeDuplicate). A call that
+// fails with the connection can fail a moment before the connection
+// learns why it closed: wait a moment for that.
+func closedAsDuplicate(ctx context.Context, conn *quic.Conn) bool {
+	t := time.NewTimer(250 * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-conn.Context().Done():
+	case <-t.C:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+	var ae *quic.ApplicationError
+	return errors.As(context.Cause(conn.Context()), &ae) && ae.Remote && ae.ErrorCode == transport.CodeDuplicate
+}
+
 // errDuplicate means a new link lost to another link between the same
 // two nodes and was closed.
 var errDuplicate = errors.New("duplicate federation link")
@@ -107,6 +125,14 @@ func (m *Manager) establish(ctx context.Context, conn *quic.Conn, addr string, o
 	}
 	h, err := l.health(hctx)
 	if err != nil {
+		if closedAsDuplicate(hctx, conn) {
+			// Both nodes dialed at once and the peer kept the other
+			// link, closing this one before it answered: a lost race,
+			// not a failure.
+			l.close(transport.CodeDuplicate, "duplicate link")
+			close(l.done)
+			return l, errDuplicate
+		}
 		l.close(transport.CodeProtocol, "no health answer")
 		return nil, fmt.Errorf("health of %s: %w", addr, err)
 	}
