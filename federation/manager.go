@@ -382,8 +382,13 @@ func (m *Manager) dialLoop(ctx context.Context, d Dialer, addr, hint string, dis
 			}
 			continue
 		case errors.Is(err, errDuplicate):
-			// The peer's own link to us won; wait on it above.
+			// The peer's own link to us won; wait on it above. The
+			// report is that link's: this dial's "connecting" entry,
+			// made before the peer's domain was known, goes.
 			domain = l.domain
+			m.mu.Lock()
+			m.stateLocked(addr, domain)
+			m.mu.Unlock()
 			continue
 		case ctx.Err() != nil:
 			return true
