@@ -269,4 +269,3 @@ func TestAnInterruptedSendFileResumesWhenRunAgain(t *testing.T) {
 	}
 	t.Logf("killed with %d of %d chunks on the node; the rerun began at %d%%", held, total, first)
 }
-
