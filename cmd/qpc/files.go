@@ -147,3 +147,18 @@ type fileJSON struct {
 	Size uint64 `json:"size"`
 	MIME string `json:"mime,omitempty"`
 }
+
+// sessionFiles is repl.Files over the account's connection (the one the
+// REPL's follower keeps open, reconnected as it goes).
+type sessionFiles struct {
+	s        *session.Session
+	stateDir string
+}
+
+func (sf sessionFiles) Upload(ctx context.Context, path string, progress func(files.Progress)) (files.Reference, error) {
+	return files.Upload(ctx, sf.s.Account().Client, sf.s.Current().Domain, path, files.Options{StateDir: fileStateDir(sf.stateDir), Progress: progress})
+}
+
+func (sf sessionFiles) Download(ctx context.Context, ref files.Reference, dest string, progress func(files.Progress)) error {
+	return files.Download(ctx, sf.s.Account().Client, ref, dest, files.Options{Progress: progress})
+}
