@@ -146,3 +146,12 @@ func (r *REPL) cmdDownload(ctx context.Context, args []string) error {
 	r.Printf("saved %s", termtext.Safe(dest))
 	return nil
 }
+
+// summaryText is a line's text with a file line as its summary, for the
+// places that quote a line (its state changed).
+func summaryText(text string) string {
+	if ref, ok, err := chat.ParseFileText(text); ok && err == nil {
+		return chat.FileSummary(ref)
+	}
+	return text
+}
