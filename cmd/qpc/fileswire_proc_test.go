@@ -269,3 +269,72 @@ func TestAnInterruptedSendFileResumesWhenRunAgain(t *testing.T) {
 	}
 	t.Logf("killed with %d of %d chunks on the node; the rerun began at %d%%", held, total, first)
 }
+
+func TestAFileReachesEveryDeviceOfTheRecipientAndTheSendersOtherDevice(t *testing.T) {
+	t.Parallel()
+	p := startNodeProc(t, qpcBin)
+	d := newDevices(t, p, "alice", "bob")
+	d.must("alice", "laptop", "register", "--name", "laptop")
+	d.must("bob", "phone", "register", "--name", "phone")
+	d.link("bob", "desk", "desk", "phone", "")
+	d.link("alice", "tablet", "tablet", "laptop", "")
+	src, sum := randomFile(t, t.TempDir(), "foto.jpg", 3<<20)
+	d.must("alice", "laptop", "send", "--to", "bob", "--file", src)
+	for _, dev := range []string{"phone", "desk"} {
+		save := t.TempDir()
+		out := d.must("bob", dev, "recv", "--save-dir", save)
+		if got := savedPaths(out); len(got) != 1 || got[0] != filepath.Join(save, "foto.jpg") || fileHash(t, got[0]) != sum {
+			t.Fatalf("bob's %s saved %q:\n%s", dev, got, out)
+		}
+	}
+	// alice's other device sees what she sent, as her own line; it
+	// downloads nothing.
+	save := t.TempDir()
+	out := d.must("alice", "tablet", "recv", "--save-dir", save)
+	if !strings.Contains(out, "→ bob@"+domain1+": [file] foto.jpg (3.0 MiB") || len(savedPaths(out)) != 0 {
+		t.Fatalf("alice's tablet printed:\n%s", out)
+	}
+}
+
+func TestAFileSentToAGroupIsSavedByItsMembers(t *testing.T) {
+	t.Parallel()
+	needTmux(t)
+	p := startNodeProc(t, qpcBin)
+	a := startRepl(t, newChanUser(t, p, "alice"))
+	bob, carol := newChanUser(t, p, "bob"), newChanUser(t, p, "carol")
+	a.expect("/cg ops", "[#ops] > ", replWait)
+	a.expect("/invite bob", "invited bob to #ops", replWait)
+	a.expect("/invite carol", "invited carol to #ops", replWait)
+	for _, u := range []*chanUser{bob, carol} {
+		u.must("", "recv", "--group", "ops")
+		u.must("", "send", "--group", "ops", "hello from "+u.name)
+	}
+	src, sum := randomFile(t, t.TempDir(), "notes.pdf", 2<<20)
+	if out := bob.must("", "send", "--group", "ops", "--file", src); !strings.Contains(out, "sent to #ops (3 members)") {
+		t.Fatalf("bob's send --group --file: %q", out)
+	}
+	save := t.TempDir()
+	deadline := time.Now().Add(replWait)
+	var saved []string
+	for len(saved) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("carol never saved bob's file")
+		}
+		out := carol.must("", "recv", "--group", "ops", "--save-dir", save)
+		saved = savedPaths(out)
+	}
+	if len(saved) != 1 || fileHash(t, saved[0]) != sum {
+		t.Fatalf("carol saved %q", saved)
+	}
+	a.waitFor("bob [file #", replWait)
+	m := regexp.MustCompile(`bob \[file #(\d+)\] notes\.pdf`).FindStringSubmatch(a.capture())
+	if m == nil {
+		t.Fatalf("no file line on alice's screen:\n%s", a.capture())
+	}
+	dir := t.TempDir()
+	a.send("/download " + m[1] + " " + dir)
+	a.waitFor("saved "+filepath.Join(dir, "notes.pdf"), replWait)
+	if fileHash(t, filepath.Join(dir, "notes.pdf")) != sum {
+		t.Fatal("alice's copy differs")
+	}
+}
