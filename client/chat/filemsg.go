@@ -2,9 +2,13 @@ package chat
 
 import (
 	"encoding/base64"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
+	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/client/files"
 )
 
@@ -76,4 +80,103 @@ func HumanSize(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
+}
+
+// savedFilesKey is the chat database setting that remembers where the
+// files of file lines were saved on this machine, so that the REPL shows
+// "saved PATH" for a file that qpc recv --save-dir or an earlier /download
+// saved.
+const savedFilesKey = "files-saved"
+
+// maxSavedFiles bounds that record; the oldest entries go first.
+const maxSavedFiles = 256
+
+// savedFile is one entry of the record: the file line's message id and
+// the path its file was saved to.
+type savedFile struct {
+	ID   chatdb.MsgID
+	Path string
+}
+
+// Record layout: entries, each 16 bytes of message id, 2 bytes (big
+// endian) of path length, then the path (UTF-8, 1 to 4096 bytes).
+func marshalSavedFiles(fs []savedFile) []byte {
+	var b []byte
+	for _, f := range fs {
+		b = append(b, f.ID[:]...)
+		b = binary.BigEndian.AppendUint16(b, uint16(len(f.Path)))
+		b = append(b, f.Path...)
+	}
+	return b
+}
+
+// ErrSavedFiles means the record of saved files is malformed.
+var ErrSavedFiles = errors.New("malformed record of saved files")
+
+func parseSavedFiles(b []byte) ([]savedFile, error) {
+	var fs []savedFile
+	for len(b) > 0 {
+		if len(b) < 18 {
+			return nil, fmt.Errorf("%w: %d bytes left", ErrSavedFiles, len(b))
+		}
+		var f savedFile
+		copy(f.ID[:], b[:16])
+		n := int(binary.BigEndian.Uint16(b[16:18]))
+		if n == 0 || n > 4096 || len(b) < 18+n || !utf8.Valid(b[18:18+n]) {
+			return nil, fmt.Errorf("%w: path of %d bytes", ErrSavedFiles, n)
+		}
+		f.Path = string(b[18 : 18+n])
+		b = b[18+n:]
+		if len(fs) == maxSavedFiles {
+			return nil, fmt.Errorf("%w: more than %d entries", ErrSavedFiles, maxSavedFiles)
+		}
+		fs = append(fs, f)
+	}
+	return fs, nil
+}
+
+// FileSaved returns where the file of the file line id was saved on this
+// machine, "" if it was not (or the record is unreadable).
+func (e *Engine) FileSaved(id chatdb.MsgID) string {
+	var path string
+	_ = e.db.View(func(tx *chatdb.Tx) error {
+		v, err := tx.Meta(savedFilesKey)
+		if err != nil {
+			return err
+		}
+		fs, err := parseSavedFiles(v)
+		if err != nil {
+			return err
+		}
+		for _, f := range fs {
+			if f.ID == id {
+				path = f.Path
+			}
+		}
+		return nil
+	})
+	return path
+}
+
+// SetFileSaved records that the file of the file line id was saved to
+// path, keeping the last maxSavedFiles such records.
+func (e *Engine) SetFileSaved(id chatdb.MsgID, path string) error {
+	if path == "" || len(path) > 4096 || !utf8.ValidString(path) {
+		return fmt.Errorf("%w: path of %d bytes", ErrSavedFiles, len(path))
+	}
+	return e.db.Update(func(tx *chatdb.Tx) error {
+		v, err := tx.Meta(savedFilesKey)
+		if err != nil {
+			return err
+		}
+		fs, err := parseSavedFiles(v)
+		if err != nil {
+			fs = nil // a damaged record is started afresh: it is a convenience
+		}
+		fs = append(fs, savedFile{ID: id, Path: path})
+		if len(fs) > maxSavedFiles {
+			fs = fs[len(fs)-maxSavedFiles:]
+		}
+		return tx.PutMeta(savedFilesKey, marshalSavedFiles(fs))
+	})
 }

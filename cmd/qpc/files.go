@@ -13,6 +13,7 @@ import (
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chat"
+	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/client/files"
 	"github.com/quicprochat/qpc/client/session"
 	progressbar "github.com/quicprochat/qpc/cmd/qpc/internal/progress"
@@ -51,6 +52,9 @@ type fileSaver struct {
 	dir    string
 	stdout io.Writer
 	stderr io.Writer
+	// eng, when the command opened the chat engine, records where each
+	// file went, for the REPL's history.
+	eng func() *chat.Engine
 }
 
 // save downloads ref into the save directory under a sanitised name that
@@ -117,6 +121,9 @@ func receiveFile(in session.Incoming, saver *fileSaver, asJSON bool, stdout, std
 		return
 	}
 	dest, err := saver.save(ref)
+	if err == nil {
+		saver.record(chatdb.MsgID(in.ID), dest)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "qpc recv: %s from %s not saved: %s\n", termtext.Safe(files.SafeName(ref.Name)), termtext.Safe(in.From), sayError(err))
 		if errors.Is(err, os.ErrExist) {
@@ -130,6 +137,23 @@ func receiveFile(in session.Incoming, saver *fileSaver, asJSON bool, stdout, std
 		return
 	}
 	fmt.Fprintf(stdout, "  saved to %s\n", termtext.Safe(dest))
+}
+
+// record notes in the chat database where the file of line id went, so
+// that the REPL shows it; failing only loses that note.
+func (fs *fileSaver) record(id chatdb.MsgID, dest string) {
+	if fs.eng == nil {
+		return
+	}
+	eng := fs.eng()
+	if eng == nil {
+		return
+	}
+	if abs, err := filepath.Abs(dest); err == nil {
+		if err := eng.SetFileSaved(id, abs); err != nil {
+			fmt.Fprintf(fs.stderr, "qpc recv: where %s went is not kept in the chat history: %s\n", termtext.Safe(filepath.Base(dest)), sayError(err))
+		}
+	}
 }
 
 // savedJSON is the line qpc recv --json --save-dir prints after a file

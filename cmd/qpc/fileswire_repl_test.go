@@ -12,7 +12,8 @@ func TestReplSendsAFileAndTheOtherDownloadsItWithProgress(t *testing.T) {
 	needTmux(t)
 	p := startNodeProc(t, qpcBin)
 	a := startRepl(t, newChanUser(t, p, "alice"))
-	b := startRepl(t, newChanUser(t, p, "bob"))
+	bob := newChanUser(t, p, "bob")
+	b := startRepl(t, bob)
 	src, sum := randomFile(t, t.TempDir(), "plan.bin", 6<<20)
 
 	a.expect("/dm bob", "[@bob@"+domain1+"] > ", replWait)
@@ -44,4 +45,10 @@ func TestReplSendsAFileAndTheOtherDownloadsItWithProgress(t *testing.T) {
 		t.Errorf("/help does not list /send-file:\n%s", b.capture())
 	}
 	t.Logf("alice's screen:\n%s", a.capture())
+
+	// Where it went is kept in the chat database: a new REPL shows it.
+	b.send("/quit")
+	b.waitFor("[exited 0]", replWait)
+	b2 := startRepl(t, bob)
+	b2.expect("/dm alice", "plan.bin (6.0 MiB, application/octet-stream) saved "+filepath.Join(dir, "plan (2).bin"), replWait)
 }

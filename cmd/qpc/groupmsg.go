@@ -20,6 +20,7 @@ import (
 	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/client/session"
 	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
+	"github.com/quicprochat/qpc/crypto/sealed"
 )
 
 // This file is qpc send --group and qpc recv --group: the one-shot
@@ -162,7 +163,10 @@ func recvGroup(ctx context.Context, s *session.Session, group string, asJSON boo
 			fmt.Fprintf(stdout, "[%s] %s: %s\n", m.Time.Local().Format("2006-01-02 15:04:05"), termtext.Safe(m.From), termtext.Safe(lineText(m.Text)))
 		}
 		if !m.System && !strings.EqualFold(m.From, s.Current().Address()) {
-			receiveFile(session.Incoming{Received: client.Received{From: m.From, Verified: true, Body: []byte(m.Text)}}, saver, asJSON, stdout, stderr)
+			if saver != nil {
+				saver.eng = func() *chat.Engine { return eng }
+			}
+			receiveFile(session.Incoming{Received: client.Received{From: m.From, ID: sealed.ID(m.ID), Verified: true, Body: []byte(m.Text)}}, saver, asJSON, stdout, stderr)
 		}
 	}
 	if n == 0 && !asJSON {

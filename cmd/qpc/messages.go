@@ -387,9 +387,13 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 		printErr(stderr, "qpc recv", err)
 		return exitFailure
 	}
+	// The chat engine the inbox opens (when a message needs it), to
+	// record where files went.
+	var eng *chat.Engine
 	var saver *fileSaver
 	if *saveDir != "" {
-		saver = &fileSaver{ctx: ctx, c: func() *client.Client { return s.Account().Client }, dir: *saveDir, stdout: stdout, stderr: stderr}
+		saver = &fileSaver{ctx: ctx, c: func() *client.Client { return s.Account().Client }, dir: *saveDir, stdout: stdout, stderr: stderr,
+			eng: func() *chat.Engine { return eng }}
 	}
 	show := func(r session.Incoming) {
 		printReceived(stdout, r, *asJSON)
@@ -409,7 +413,11 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 		return followMessages(ctx, s, &f, show)
 	}
 	defer s.Close()
-	in := s.Inbox(func(ctx context.Context) (*chat.Engine, error) { return openChat(ctx, s, stderr) })
+	in := s.Inbox(func(ctx context.Context) (*chat.Engine, error) {
+		e, err := openChat(ctx, s, stderr)
+		eng = e
+		return e, err
+	})
 	defer closeInbox(in, stderr)
 	total, err := s.Receive(ctx, in, show)
 	if err != nil {

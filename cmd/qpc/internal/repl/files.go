@@ -57,9 +57,7 @@ func (r *REPL) fileLineText(m chatdb.Message) (string, bool) {
 		return "[file] (cannot be fetched: " + termtext.Safe(err.Error()) + ")", true
 	}
 	s := fmt.Sprintf("[file #%d] %s", m.Seq, termtext.Safe(strings.TrimPrefix(chat.FileSummary(ref), "[file] ")))
-	r.mu.Lock()
-	saved := r.saved[m.ID]
-	r.mu.Unlock()
+	saved := r.savedPath(m.ID)
 	if saved != "" {
 		s += " " + r.io.Dim("saved "+termtext.Safe(saved))
 	} else if !r.isSelf(m.From) {
@@ -143,8 +141,40 @@ func (r *REPL) cmdDownload(ctx context.Context, args []string) error {
 	r.mu.Lock()
 	r.saved[msg.ID] = dest
 	r.mu.Unlock()
+	if rec, ok := r.eng.(savedFiles); ok {
+		if abs, err := filepath.Abs(dest); err == nil {
+			// Only what the history shows later: the file is saved either way.
+			_ = rec.SetFileSaved(msg.ID, abs)
+		}
+	}
 	r.Printf("saved %s", termtext.Safe(dest))
 	return nil
+}
+
+// savedFiles is the record of where files were saved, which the chat
+// engine (*chat.Engine) keeps in the chat database; an engine without it
+// (a test's) has the REPL's memory alone.
+type savedFiles interface {
+	FileSaved(id chatdb.MsgID) string
+	SetFileSaved(id chatdb.MsgID, path string) error
+}
+
+var _ savedFiles = (*chat.Engine)(nil)
+
+// savedPath is where the file of line id was saved: by this REPL, or
+// (recorded in the chat database) by qpc recv --save-dir or an earlier
+// REPL.
+func (r *REPL) savedPath(id chatdb.MsgID) string {
+	r.mu.Lock()
+	p := r.saved[id]
+	r.mu.Unlock()
+	if p != "" {
+		return p
+	}
+	if rec, ok := r.eng.(savedFiles); ok {
+		return rec.FileSaved(id)
+	}
+	return ""
 }
 
 // summaryText is a line's text with a file line as its summary, for the
