@@ -338,3 +338,60 @@ func TestAFileSentToAGroupIsSavedByItsMembers(t *testing.T) {
 		t.Fatal("alice's copy differs")
 	}
 }
+
+func TestAnInterruptedRecvSaveDirResumesTheDownload(t *testing.T) {
+	t.Parallel()
+	n := startFedNode(t, domain1, t.TempDir(), "127.0.0.1:0", fileFlags...)
+	alice, bob := newCLIUser(t, "alice", plainCommand), newCLIUser(t, "bob", plainCommand)
+	alice.mustRun("register", "--server", n.addr, "--pin", n.fp, "--username", "alice")
+	bob.mustRun("register", "--server", n.addr, "--pin", n.fp, "--username", "bob")
+	const size = 48 << 20
+	src, sum := randomFile(t, t.TempDir(), "big.bin", size)
+	alice.mustRun("send", "--to", "bob", "--file", src)
+
+	save := t.TempDir()
+	part := filepath.Join(save, "big.bin.qpcpart")
+	cmd := exec.Command(qpcBin, "recv", "--password-file", bob.pwFile, "--state-dir", bob.state, "--save-dir", save)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Kill it once the download's state says some chunks are written.
+	deadline := time.Now().Add(cliTimeout)
+	for {
+		if fi, err := os.Stat(part + ".state"); err == nil && fi.Size() > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatal("the download never recorded a chunk")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if _, err := os.Stat(filepath.Join(save, "big.bin")); err == nil {
+		t.Skip("the download finished before it could be killed")
+	}
+
+	r := bob.mustRun("recv", "--save-dir", save)
+	got := savedPaths(r.stdout)
+	if len(got) != 1 || got[0] != filepath.Join(save, "big.bin") || fileHash(t, got[0]) != sum {
+		t.Fatalf("after the kill, recv saved %q: %s", got, r)
+	}
+	sc := bufio.NewScanner(strings.NewReader(r.stderr))
+	first := -1
+	for sc.Scan() {
+		if m := progressDone.FindStringSubmatch(sc.Text()); m != nil {
+			first, _ = strconv.Atoi(m[1])
+			break
+		}
+	}
+	if first <= 0 {
+		t.Fatalf("the second recv started from nothing (%d%%): not resumed\n%s", first, r)
+	}
+	if _, err := os.Stat(part); err == nil {
+		t.Error("the part file is left after the download completed")
+	}
+	t.Logf("recv killed mid-download; the rerun began at %d%%", first)
+}
