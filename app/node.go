@@ -281,6 +281,7 @@ func openStore(cfg config.Node, onCommit func(int, time.Duration), kt store.KTLo
 			MaxBytes:    cfg.ChannelStoreSize,
 			MaxSeen:     cfg.ChannelSeenMax,
 		},
+		NoWAL:    !cfg.StoreWAL,
 		OnCommit: onCommit,
 		KT:       kt,
 	})

@@ -52,5 +52,7 @@ func dirProblems(cfg config.Node, dir *datadir.Dir) []error {
 		add("store-dir", config.CheckDir(storeDir))
 	}
 	add("store-dir", config.CheckDatabaseFile(filepath.Join(storeDir, store.FileName)))
+	// The write-ahead log holds the newest messages until a checkpoint.
+	add("store-dir", config.CheckDatabaseFile(filepath.Join(storeDir, store.FileName+store.WALSuffix)))
 	return problems
 }

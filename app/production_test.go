@@ -35,6 +35,9 @@ func TestProductionRefusesLooseDirsAndFiles(t *testing.T) {
 		{"a message database readable and writable by everyone (0666)", func(cfg config.Node) string {
 			return chmod(t, filepath.Join(cfg.StoreDir, store.FileName), 0o666)
 		}, "store-dir", config.ErrLooseDatabase},
+		{"a message write-ahead log readable by everyone (0644)", func(cfg config.Node) string {
+			return chmod(t, filepath.Join(cfg.StoreDir, store.FileName+store.WALSuffix), 0o644)
+		}, "store-dir", config.ErrLooseDatabase},
 		{"a node key readable by the group (0640)", func(cfg config.Node) string {
 			return chmod(t, filepath.Join(cfg.DataDir, datadir.NodeKeyFile), 0o640)
 		}, "data-dir", config.ErrKeyNotPrivate},
@@ -55,7 +58,7 @@ func TestProductionRefusesLooseDirsAndFiles(t *testing.T) {
 			n.Close()
 			// The node made its secrets and database owner-only.
 			for _, f := range []string{filepath.Join(cfg.DataDir, datadir.NodeKeyFile), filepath.Join(cfg.DataDir, datadir.OPAQUEFile),
-				filepath.Join(cfg.StoreDir, store.FileName)} {
+				filepath.Join(cfg.StoreDir, store.FileName), filepath.Join(cfg.StoreDir, store.FileName+store.WALSuffix)} {
 				if fi, err := os.Stat(f); err != nil || fi.Mode().Perm() != 0o600 {
 					t.Fatalf("%s: %v %v, want mode 0600", f, fi.Mode(), err)
 				}

@@ -29,6 +29,8 @@ type Client struct {
 	rc          *rpc.Conn
 	node        schemas.NodeService
 	sends       sendQueue // Enqueue calls waiting to be coalesced
+	// offline marks the stand-in of Offline, which has no connection.
+	offline bool
 }
 
 // Dial connects to the node at addr ("host:port") and checks its certificate
@@ -61,7 +63,10 @@ func Dial(ctx context.Context, addr string, trust transport.Trust, log *slog.Log
 		if verifyErr != nil {
 			return nil, verifyErr
 		}
-		if errors.Is(err, context.DeadlineExceeded) {
+		// No answer within the caller's time, or within QUIC's handshake
+		// idle timeout (a node that is down sends nothing back).
+		var timeout net.Error
+		if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &timeout) && timeout.Timeout() {
 			return nil, fmt.Errorf("%s: %w", addr, ErrNoAnswer)
 		}
 		// A node that refuses a connection right after the handshake
@@ -100,6 +105,9 @@ func (c *Client) Addr() string { return c.addr }
 
 // Close hangs up.
 func (c *Client) Close() error {
+	if c.offline {
+		return nil
+	}
 	c.node.Release()
 	err := c.rc.Close()
 	c.qc.CloseWithError(transport.CodeNormal, "")
@@ -181,6 +189,10 @@ func closedByNodeCause(cause error) *ClosedByNodeError {
 // Done is closed when the connection to the node has ended.
 func (c *Client) Done() <-chan struct{} {
 	done := make(chan struct{})
+	if c.offline {
+		close(done)
+		return done
+	}
 	go func() {
 		select {
 		case <-c.rc.Done():

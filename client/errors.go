@@ -94,3 +94,8 @@ func sanitizeReason(s string) string {
 		return r
 	}, s)
 }
+
+// ErrNoNameCheck means the node does not answer nameAvailable (a node
+// older than the call): whether a name is free shows only at
+// registration.
+var ErrNoNameCheck = errors.New("the node cannot check names before registration")

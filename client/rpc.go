@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"capnproto.org/go/capnp/v3"
@@ -32,6 +33,9 @@ type Session struct {
 func (c *Client) callErr(method string, err error) error {
 	if err == nil {
 		return nil
+	}
+	if c.offline { // a call on the null capability of a stand-in
+		return fmt.Errorf("%s: %w", method, ErrOffline)
 	}
 	// A call cut off by the node's close fails as disconnected; one whose
 	// message was being sent at that moment fails as a failed send, whose
@@ -166,6 +170,27 @@ func (c *Client) ResolveUser(ctx context.Context, user string) (protocol.Publish
 		return protocol.PublishedKeys{}, err
 	}
 	return protocol.KeysFromWire(w)
+}
+
+// NameAvailable asks the node whether user could be registered there now:
+// false when the name is taken or not valid. It needs no session. A node
+// that does not answer the call (older than it) gives ErrNoNameCheck.
+func (c *Client) NameAvailable(ctx context.Context, user string) (bool, error) {
+	fut, release := c.node.NameAvailable(ctx, func(p schemas.NodeService_nameAvailable_Params) error {
+		return p.SetUser(user)
+	})
+	defer release()
+	res, err := fut.Struct()
+	if err != nil {
+		// A node without the method answers "unimplemented"; one whose
+		// schema had it before its code (issue 24's first nodes) failed
+		// it without a qpc error code.
+		if capnp.IsUnimplemented(err) || strings.Contains(err.Error(), "not implemented") {
+			return false, fmt.Errorf("name available %s: %w", user, ErrNoNameCheck)
+		}
+		return false, c.callErr("name available "+user, err)
+	}
+	return res.Available(), nil
 }
 
 // UploadKeyPackages adds MLS key packages for the logged-in user.

@@ -79,6 +79,11 @@ type Node struct {
 	// new messages and evicts none).
 	MaxAccounts   int
 	StoreMaxBytes int64
+	// StoreWAL has the store write enqueues and acks to its write-ahead
+	// log, checkpointed into bbolt, instead of a bbolt transaction per
+	// group commit (node/store, Options.NoWAL); on by default, off to
+	// compare in benchmarks.
+	StoreWAL bool
 	// RegisterRate is how many registration calls per hour one source
 	// address (IPv4 address or IPv6 /64) may make, a registration taking
 	// two; RegisterRateNode how many accounts per hour the node creates
@@ -220,6 +225,7 @@ func Default() Node {
 		SessionTTL:              30 * 24 * time.Hour,
 		MaxAccounts:             1000,
 		StoreMaxBytes:           64 << 20,
+		StoreWAL:                true,
 		RegisterRate:            20,
 		RegisterRateNode:        60,
 		NameHold:                7 * 24 * time.Hour,

@@ -58,6 +58,9 @@ func (c *Node) BindFlags(fs *flag.FlagSet) {
 	num(&c.MaxAccounts, "max-accounts", "most accounts the node holds; registration beyond it is refused")
 	fs.Int64Var(&c.StoreMaxBytes, "store-max-bytes", c.StoreMaxBytes,
 		"most message bytes all mailboxes together hold; a full store refuses new messages (env "+EnvName("store-max-bytes")+")")
+	fs.BoolVar(&c.StoreWAL, "store-wal", c.StoreWAL,
+		"write messages and acks to a write-ahead log beside the store, one sync per group commit, and into the store "+
+			"at checkpoints; false: a store transaction per group commit (env "+EnvName("store-wal")+")")
 	num(&c.RegisterRate, "register-rate", "registration calls per hour from one address (IPv6: one /64); a registration takes two")
 	num(&c.RegisterRateNode, "register-rate-node", "accounts per hour the node creates for all addresses together")
 	dur(&c.NameHold, "name-hold", "how long the name of a deleted account cannot be registered again")

@@ -22,9 +22,11 @@ import (
 // shows here without QUIC's noise. One op is one message delivered.
 func BenchmarkHotPath(b *testing.B) {
 	for _, c := range []struct{ pairs, window int }{{16, 32}, {1, 1}} {
-		b.Run(fmt.Sprintf("pairs=%d,window=%d", c.pairs, c.window), func(b *testing.B) {
-			benchHotPath(b, c.pairs, c.window)
-		})
+		for _, wal := range []bool{true, false} { // the store's write-ahead log, and the old path
+			b.Run(fmt.Sprintf("pairs=%d,window=%d,wal=%v", c.pairs, c.window, wal), func(b *testing.B) {
+				benchHotPath(b, c.pairs, c.window, store.Options{NoWAL: !wal})
+			})
+		}
 	}
 }
 
@@ -51,8 +53,8 @@ func (l *countingListener) Deliver(_ context.Context, msgs []protocol.Message) e
 	return nil
 }
 
-func benchHotPath(b *testing.B, pairs, window int) {
-	st, err := store.Open(filepath.Join(b.TempDir(), store.FileName), store.Options{})
+func benchHotPath(b *testing.B, pairs, window int, opts store.Options) {
+	st, err := store.Open(filepath.Join(b.TempDir(), store.FileName), opts)
 	if err != nil {
 		b.Fatal(err)
 	}

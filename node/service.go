@@ -108,6 +108,9 @@ type Service struct {
 	regNode     *bucket
 	loginSource *keyedBuckets
 	loginUser   *keyedBuckets
+	// nameSource throttles nameAvailable per source address, at the rate
+	// of resolveUser, since that call needs no session.
+	nameSource *keyedBuckets
 
 	// liveMu guards live: the connections bound to a session, by user,
 	// so that deleting an account ends every one of them.
@@ -175,6 +178,7 @@ func New(cfg Config) (*Service, error) {
 	s.regNode = newBucket(limits.RegisterNodeRate, limits.RegisterNodeBurst, s.started)
 	s.loginSource = newKeyedBuckets(limits.LoginSourceRate, limits.LoginSourceBurst, maxKeyedBuckets)
 	s.loginUser = newKeyedBuckets(limits.LoginUserRate, limits.LoginUserBurst, maxKeyedBuckets)
+	s.nameSource = newKeyedBuckets(limits.ResolveRate, limits.ResolveBurst, maxKeyedBuckets)
 	return s, nil
 }
 

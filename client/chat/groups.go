@@ -624,6 +624,7 @@ func (e *Engine) commitChange(ctx context.Context, c *chatdb.Conversation, op fu
 			return err
 		}
 		before, beforeLeaves, ownLeaf := roster(g), members(g), g.OwnLeaf()
+		left := leftAccounts(g, beforeLeaves) // before the commit takes the proposals
 		ch, err := op(g)
 		if err != nil {
 			return err
@@ -671,7 +672,7 @@ func (e *Engine) commitChange(ctx context.Context, c *chatdb.Conversation, op fu
 			if err := e.saveGroup(tx, c, g); err != nil {
 				return err
 			}
-			return e.rosterChanged(ctx, tx, c, g, before, beforeLeaves, e.self)
+			return e.rosterChanged(ctx, tx, c, g, before, beforeLeaves, e.self, left)
 		}); err != nil {
 			return err
 		}
@@ -802,26 +803,28 @@ func (e *Engine) catchUp(ctx context.Context, c *chatdb.Conversation, commits []
 }
 
 // rosterChanged records the members after a commit, with a line for each
-// account that joined or went and for each device a remaining account
-// added or lost; by is the account that committed, before and
-// beforeLeaves the accounts and leaves before the commit.
-func (e *Engine) rosterChanged(ctx context.Context, tx *chatdb.Tx, c *chatdb.Conversation, g *mls.Group, before []string, beforeLeaves []member, by string) error {
+// account that was added or went (groupevents.go) and for each device a
+// remaining account added or lost; by is the account that committed,
+// before and beforeLeaves the accounts and leaves before the commit, left
+// the accounts that proposed their own removal (leftAccounts).
+func (e *Engine) rosterChanged(ctx context.Context, tx *chatdb.Tx, c *chatdb.Conversation, g *mls.Group, before []string, beforeLeaves []member, by string, left map[string]bool) error {
+	if by != e.self && by != "" {
+		if err := e.heardFrom(tx, c, by); err != nil { // groupevents.go
+			return err
+		}
+	}
 	after := roster(g)
 	c.Members = after
 	for _, a := range after {
 		if !slices.Contains(before, a) && a != e.self {
-			if err := e.systemLine(tx, c, "%s joined (invited by %s)", a, who(by, e.self)); err != nil {
+			if err := e.added(tx, c, a, by); err != nil {
 				return err
 			}
 		}
 	}
 	for _, a := range before {
 		if !slices.Contains(after, a) {
-			line := "%s was removed by %s"
-			if a == by || by == "" {
-				line = "%s left%.0s"
-			}
-			if err := e.systemLine(tx, c, line, a, who(by, e.self)); err != nil {
+			if err := e.went(tx, c, a, by, left[a]); err != nil {
 				return err
 			}
 		}

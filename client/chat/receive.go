@@ -430,6 +430,7 @@ func (e *Engine) processGroupMessage(ctx context.Context, tx *chatdb.Tx, c *chat
 		return nil // a commit applied already (from the ordering node, say)
 	}
 	before, beforeLeaves := roster(g), members(g)
+	left := leftAccounts(g, beforeLeaves)
 	rec, err := g.ProcessMessage(msg)
 	if err != nil {
 		if errors.Is(err, mls.ErrGenerationConsumed) {
@@ -482,7 +483,7 @@ func (e *Engine) processGroupMessage(ctx context.Context, tx *chatdb.Tx, c *chat
 			}
 			return e.systemLine(tx, c, "you were removed from %s by %s", Label(*c), sender)
 		}
-		if err := e.rosterChanged(ctx, tx, c, g, before, beforeLeaves, sender); err != nil {
+		if err := e.rosterChanged(ctx, tx, c, g, before, beforeLeaves, sender, left); err != nil {
 			return err
 		}
 		if err := e.checkMembers(ctx, tx, c, g); err != nil {
@@ -523,6 +524,9 @@ func (e *Engine) chatMessage(tx *chatdb.Tx, c *chatdb.Conversation, sender, devi
 	}
 	if f.Seq > last {
 		c.Senders[device] = f.Seq
+	}
+	if err := e.heardFrom(tx, c, sender); err != nil { // "bob joined" (groupevents.go)
+		return err
 	}
 	if c.Kind == chatdb.KindDM && sender == c.Peer {
 		e.queueReceipt(sender, f.ID)

@@ -123,6 +123,13 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	addr := f.user + "@" + h.Domain
+	// A taken name is said before the password is asked, not after it was
+	// typed twice; a node older than nameAvailable is asked at
+	// registration, as before.
+	if err := checkNameFree(ctx, c, f.user); err != nil {
+		printErr(stderr, "qpc register", fmt.Errorf("%s: %w", addr, err))
+		return exitFailure
+	}
 	f.checkNew = func(pw []byte) error { return checkNewPassword(pw, f.user) }
 	pw, err := f.password(fmt.Sprintf("New password for %s: ", addr), true)
 	if err != nil {
@@ -155,6 +162,24 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "this device       %q (id %s)\n", termtext.Safe(s.State().DeviceName), s.Account().DeviceID())
 	printRecoveryCode(stdout, stderr, s.RecoveryCode(), *qr)
 	return exitOK
+}
+
+// checkNameFree returns protocol.ErrUserExists when the node says user is
+// taken (or not a name it would register), and nil when it is free or the
+// node cannot tell now (client.ErrNoNameCheck from an older node, or a
+// rate limit that the neighbours behind one address share: registration
+// tells then).
+func checkNameFree(ctx context.Context, c *client.Client, user string) error {
+	ok, err := c.NameAvailable(ctx, user)
+	switch {
+	case errors.Is(err, client.ErrNoNameCheck), errors.Is(err, protocol.ErrRateLimited):
+		return nil
+	case err != nil:
+		return err
+	case !ok:
+		return protocol.ErrUserExists
+	}
+	return nil
 }
 
 // register creates the account f.user on the node of c, whose domain is

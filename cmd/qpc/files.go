@@ -179,10 +179,28 @@ type sessionFiles struct {
 	stateDir string
 }
 
+// conn is the account's connection now; a REPL that started offline has
+// none until its follower connects.
+func (sf sessionFiles) conn() (*client.Client, error) {
+	c := sf.s.Account().Client
+	if c == nil || c.IsOffline() {
+		return nil, client.ErrOffline
+	}
+	return c, nil
+}
+
 func (sf sessionFiles) Upload(ctx context.Context, path string, progress func(files.Progress)) (files.Reference, error) {
-	return files.Upload(ctx, sf.s.Account().Client, sf.s.Current().Domain, path, files.Options{StateDir: fileStateDir(sf.stateDir), Progress: progress})
+	c, err := sf.conn()
+	if err != nil {
+		return files.Reference{}, err
+	}
+	return files.Upload(ctx, c, sf.s.Current().Domain, path, files.Options{StateDir: fileStateDir(sf.stateDir), Progress: progress})
 }
 
 func (sf sessionFiles) Download(ctx context.Context, ref files.Reference, dest string, progress func(files.Progress)) error {
-	return files.Download(ctx, sf.s.Account().Client, ref, dest, files.Options{Progress: progress})
+	c, err := sf.conn()
+	if err != nil {
+		return err
+	}
+	return files.Download(ctx, c, ref, dest, files.Options{Progress: progress})
 }

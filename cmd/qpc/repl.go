@@ -31,7 +31,9 @@ import (
 
 func runRepl(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("repl", "[--username NAME] [--server HOST:PORT|auto] [flags]\n\n"+
-		"interactive chat: DMs, groups, channels. Inside, /help lists the commands.", stderr)
+		"interactive chat: DMs, groups, channels. Inside, /help lists the commands.\n"+
+		"Once started with the node reachable, it also starts without it (offline: history and outbox),\n"+
+		"and connects when the node appears.", stderr)
 	var f clientFlags
 	f.bind(fs, stderr, true)
 	if err := parseFlags(fs, args); err != nil {
@@ -48,7 +50,7 @@ func runRepl(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 
-	s, err := f.loginOrRegister(ctx, os.Stdin)
+	s, err := f.openRepl(ctx, os.Stdin)
 	if err != nil {
 		printErr(stderr, "qpc repl", err)
 		return exitFailure
@@ -87,12 +89,14 @@ func runRepl(args []string, stdout, stderr io.Writer) int {
 			}
 		},
 		Channel: func(server string, args []string, w io.Writer) { f.replChannel(s.Current().User, server, args, w) },
+		Online:  func(online bool) { r.SetOnline(online) },
+		Say:     sayError,
 	})
-	r = repl.New(repl.Config{Engine: eng, Label: chat.Label, IO: lio, Node: n,
+	r = repl.New(repl.Config{Engine: replEngine{Engine: eng, timeout: f.timeout, unanswered: n.Unanswered}, Label: chat.Label, IO: lio, Node: n,
 		MeshPeers: func(args []string, w io.Writer) { runMeshPeers(args, w, w) },
 		Devices:   sessionDevices{s: s, eng: eng},
 		Files:     sessionFiles{s: s, stateDir: f.stateDir}})
-	n.Start(ctx, home, s.Client())
+	n.Start(ctx, home, s.Connection())
 	defer n.Stop()
 	if err := r.Run(ctx); err != nil {
 		lio.Close()
@@ -121,25 +125,17 @@ func (f *clientFlags) loginOrRegister(ctx context.Context, in *os.File) (*sessio
 	}
 	defer c.Close()
 	h, herr := c.Health(ctx)
-	if herr != nil || client.HasState(f.stateDir, cur.User, h.Domain) {
-		return nil, err
+	if herr != nil || client.HasState(f.stateDir, cur.User, h.Domain) || checkNameFree(ctx, c, cur.User) != nil {
+		return nil, err // a name taken by someone else: the password was wrong
 	}
 	fmt.Fprintf(f.stderr, "%s@%s is not registered on this machine. Register it on %s? [y/N] ", cur.User, termtext.Safe(h.Domain), c.Addr())
 	answer, rerr := readAnswer(in)
 	if rerr != nil || !strings.EqualFold(answer, "y") && !strings.EqualFold(answer, "yes") {
 		return nil, err
 	}
-	pw := f.fixedPassword
-	if f.typedPassword {
-		fmt.Fprint(f.stderr, "Repeat the password for the new account: ")
-		again, err := term.ReadPassword(int(in.Fd()))
-		fmt.Fprintln(f.stderr)
-		if err != nil {
-			return nil, err
-		}
-		if string(again) != string(pw) {
-			return nil, errors.New("the passwords differ")
-		}
+	pw, err := f.newAccountPassword(in, cur.User, cur.User+"@"+h.Domain)
+	if err != nil {
+		return nil, err
 	}
 	// The node closes a connection that has not logged in within its
 	// --login-timeout; the questions above may have taken longer.

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/client/files"
 	"github.com/quicprochat/qpc/client/session"
@@ -16,6 +17,9 @@ func init() {
 		wordedAs[*attest.ForgedError])
 	userErrors = append(userErrors,
 		userError{cause: session.ErrNotSent, say: "the node did not take the message: it stays queued in the outbox and leaves with the next qpc send, recv or repl"},
+		userError{cause: client.ErrOffline, say: "not connected to the node yet: the REPL is offline; try again once it says online"},
+		userError{cause: client.ErrNoOfflineKey, say: "the node is not reachable, and this machine cannot open the account without it yet: start qpc repl once with the node reachable"},
+		userError{cause: client.ErrBadOfflineKey, say: "the file that opens this account offline is damaged: delete <address>.offline in the state directory; the next start with the node reachable writes it again"},
 		// Files (docs/files.md): what a transfer met, and what to do.
 		userError{cause: files.ErrTampered, say: "the file was altered on the way (a piece does not match what the sender uploaded); nothing was saved. A node between you and the sender changed it"},
 		userError{cause: files.ErrWrongKey, say: "the file does not open with the key its sender sent; nothing was saved. Ask the sender to send it again"},

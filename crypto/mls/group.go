@@ -263,6 +263,25 @@ func (g *Group) RatchetTree() ([]byte, error) { return Marshal(g.tree) }
 // PendingProposals returns the number of proposals waiting for a commit.
 func (g *Group) PendingProposals() int { return len(g.proposals) }
 
+// PendingRemoval is a Remove proposal waiting for a commit: Sender
+// proposed that Removed leave the group.
+type PendingRemoval struct {
+	Sender, Removed LeafIndex
+}
+
+// PendingRemovals returns the Remove proposals waiting for a commit, in
+// the order they arrived, so that a member can tell a member who left (who
+// proposed its own removal) from one who was removed by another.
+func (g *Group) PendingRemovals() []PendingRemoval {
+	var out []PendingRemoval
+	for _, p := range g.proposals {
+		if p.proposal.Type == ProposalRemove {
+			out = append(out, PendingRemoval{Sender: p.sender, Removed: p.proposal.Remove})
+		}
+	}
+	return out
+}
+
 // HasPendingCommit reports whether a commit created by this member awaits
 // MergePendingCommit or DiscardPendingCommit.
 func (g *Group) HasPendingCommit() bool { return g.pending != nil }

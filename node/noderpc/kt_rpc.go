@@ -2,15 +2,10 @@ package noderpc
 
 import (
 	"context"
-	"errors"
 
 	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/schemas"
 )
-
-// errNotYet answers the calls whose schema landed before their code
-// (issue 24: nameAvailable).
-var errNotYet = errors.New("not implemented by this node yet")
 
 // KtConsistency implements NodeService.ktConsistency.
 func (s *Server) KtConsistency(ctx context.Context, call schemas.NodeService_ktConsistency) error {
@@ -68,9 +63,4 @@ func (s *Server) KtGossip(ctx context.Context, call schemas.NodeService_ktGossip
 		}
 		return protocol.KTEvidenceToWire(ev, res.NewEvidence)
 	})
-}
-
-// NameAvailable implements NodeService.nameAvailable.
-func (s *Server) NameAvailable(ctx context.Context, call schemas.NodeService_nameAvailable) error {
-	return errNotYet
 }

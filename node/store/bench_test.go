@@ -292,39 +292,56 @@ func BenchmarkCommitPagesWindow1(b *testing.B) {
 		b.ReportMetric(float64(after.GetWrite()-before.GetWrite())/n, "pages/commit")
 		b.ReportMetric(float64((after.GetWriteTime()-before.GetWriteTime()).Microseconds())/n, "write+sync-µs/commit")
 	}
-	b.Run("store", func(b *testing.B) {
-		s := openTest(b, benchOptions())
-		users := make([]string, queues)
-		for q := range users {
-			users[q] = fmt.Sprintf("receiver%02d", q)
+	for _, wal := range []bool{false, true} {
+		name := "store without WAL"
+		if wal {
+			// The log's write and sync are the commit; bbolt's pages
+			// are the checkpoints', spread over the commits.
+			name = "store with WAL"
 		}
-		mustCreate(b, s, users...)
-		commitOnce := func() {
-			now := time.Now()
-			msgs := make([]protocol.NewMessage, queues)
-			for q := range msgs {
-				msgs[q] = protocol.NewMessage{Recipient: users[q], Payload: payload, Enqueued: now, Expires: now.Add(time.Hour)}
+		b.Run(name, func(b *testing.B) {
+			opts := benchOptions()
+			opts.NoWAL = !wal
+			s := openTest(b, opts)
+			users := make([]string, queues)
+			for q := range users {
+				users[q] = fmt.Sprintf("receiver%02d", q)
 			}
-			rs, err := s.Enqueue(context.Background(), msgs)
-			if err != nil {
-				b.Fatal(err)
-			}
-			for _, r := range rs {
-				if r.Err != nil {
-					b.Fatal(r.Err)
+			mustCreate(b, s, users...)
+			commitOnce := func() {
+				now := time.Now()
+				msgs := make([]protocol.NewMessage, queues)
+				for q := range msgs {
+					msgs[q] = protocol.NewMessage{Recipient: users[q], Payload: payload, Enqueued: now, Expires: now.Add(time.Hour)}
+				}
+				rs, err := s.Enqueue(context.Background(), msgs)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, r := range rs {
+					if r.Err != nil {
+						b.Fatal(r.Err)
+					}
 				}
 			}
-		}
-		for range depth {
-			commitOnce()
-		}
-		before := s.db.Stats().TxStats
-		b.ResetTimer()
-		for range b.N {
-			commitOnce()
-		}
-		report(b, s.db, before)
-	})
+			for range depth {
+				commitOnce()
+			}
+			var written int64
+			if wal {
+				written = s.wal.written
+			}
+			before := s.db.Stats().TxStats
+			b.ResetTimer()
+			for range b.N {
+				commitOnce()
+			}
+			report(b, s.db, before)
+			if wal {
+				b.ReportMetric(float64(s.wal.written-written)/float64(b.N), "wal-bytes/commit")
+			}
+		})
+	}
 	b.Run("one bucket (the relay)", func(b *testing.B) {
 		db, err := bolt.Open(filepath.Join(b.TempDir(), "relay.db"), fileMode, &bolt.Options{FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
 		if err != nil {

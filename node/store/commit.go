@@ -85,6 +85,11 @@ func (s *Store) commitLoop() {
 		select {
 		case req := <-s.reqs:
 			batch = append(batch, req)
+		case <-s.walTimer.C:
+			// The log's oldest record has waited Options.WALMaxAge: a
+			// failed checkpoint re-arms the timer.
+			_ = s.checkpoint()
+			continue
 		case <-s.stop:
 			s.drain()
 			return
@@ -162,14 +167,19 @@ func (s *Store) takeQueued(batch []*commitReq, n int) ([]*commitReq, int) {
 	return batch, n
 }
 
-// commit writes batch in one transaction and answers every caller in it.
+// commit writes batch in one transaction and answers every caller in it:
+// to the write-ahead log if it holds only enqueues and acks, else to
+// bbolt, folding the log's overlay into the same transaction.
 func (s *Store) commit(batch []*commitReq) {
+	if s.walEligible(batch) && s.commitWAL(batch) {
+		return
+	}
 	results := make([]*commitResult, len(batch))
 	nStored := 0
 	var before int64
 	var after *int64
 	start := time.Now()
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.writeTx(func(tx *bolt.Tx) error {
 		w := &commitTx{tx: tx, limits: s.opts.Limits, quota: s.opts.Mesh, chanQuota: s.opts.Channels, boxes: map[string]*mailbox{}, accts: map[string]*acctTotals{}, owners: map[string]ownerOf{},
 			mailBytes: s.mailBytes.Load()}
 		before = w.mailBytes
@@ -203,6 +213,13 @@ func (s *Store) commit(batch []*commitReq) {
 		// the next commit starts from the count with this one's bytes.
 		s.mailBytes.Add(*after - before)
 	}
+	s.answer(batch, results, err, nStored, start)
+}
+
+// answer reports a commit that started at start and stored nStored
+// messages (or failed with err) to Options.OnCommit and the hand-off, then
+// answers every caller of batch.
+func (s *Store) answer(batch []*commitReq, results []*commitResult, err error, nStored int, start time.Time) {
 	if err == nil && s.opts.OnCommit != nil {
 		s.opts.OnCommit(nStored, time.Since(start))
 	}

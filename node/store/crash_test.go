@@ -61,8 +61,18 @@ var crashChannels = map[string]protocol.ChannelID{
 // claim the epochs of group crashGroup one after the other and print
 // "commit <group> <epoch> <commit>" for each accepted one. It stops by
 // itself after 30 s or 100,000 messages, in case nobody kills it.
+//
+// With crashWALOnlyEnv set, the child only enqueues, and acks u0 as it
+// goes (printing "acked u0 <seq>" once an Ack returned), with a
+// write-ahead log that never checkpoints: what it stored is only in the
+// log when it is killed.
 func crashChild(dir string) int {
-	s, err := Open(filepath.Join(dir, FileName), crashOptions())
+	opts := crashOptions()
+	walOnly := os.Getenv(crashWALOnlyEnv) != ""
+	if walOnly {
+		opts.WALMaxBytes, opts.WALMaxAge = 1<<40, time.Hour
+	}
+	s, err := Open(filepath.Join(dir, FileName), opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "crash child:", err)
 		return 2
@@ -101,6 +111,11 @@ func crashChild(dir string) int {
 				out.Unlock()
 			}
 		})
+	}
+	if walOnly {
+		wg.Go(func() { crashAcker(ctx, s, w, &out) })
+		wg.Wait()
+		return 0
 	}
 	wg.Go(func() {
 		data := make([]byte, 200)

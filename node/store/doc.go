@@ -4,7 +4,8 @@
 // # Durability
 //
 // Every method that changes data returns after bbolt has committed and
-// synced its transaction. Enqueue, Hold, AddPosts and Ack are
+// synced its transaction, or, for the enqueues and acks of the mailbox
+// hot path, after the write-ahead log has synced their record (below). Enqueue, Hold, AddPosts and Ack are
 // group-committed: one goroutine (the committer) takes the calls queued
 // while it synced the previous batch, waiting up to Options.BatchWindow
 // (default none) from the oldest for more, or until it holds
@@ -17,6 +18,59 @@
 // so an unknown recipient or a full mailbox fails only that message's
 // receipt. See Store.Enqueue and Store.Hold for what a context that ends
 // early means. Close commits what is queued before it closes the file.
+//
+// # Write-ahead log
+//
+// Unless Options.NoWAL is set, a group of only Enqueue calls (of messages
+// that did not come through the mesh) and Acks does not become a bbolt
+// transaction: the committer appends its changes (each stored message's
+// queue, seq and record; each ack's queue and seq) as one frame to the
+// write-ahead log beside the bbolt file (its path plus WALSuffix), with
+// one write and one fdatasync, and answers the callers after that sync,
+// as it does after a commit. A bbolt commit writes a leaf and a root page
+// per queue it touches, the expiry index and the buckets above, and syncs
+// twice; the log writes the messages once and syncs once
+// (BenchmarkCommitPagesWindow1).
+//
+// The log's changes stay in memory, per queue, until a checkpoint: the
+// queue's record as bbolt has it (its base), the record with the changes,
+// the highest seq acked and the messages only the log holds. Fetch, Depth,
+// LastSeq, Totals and the bounds of Enqueue read bbolt and this overlay
+// together. A checkpoint writes the overlay into bbolt in one transaction,
+// in the layout below (messages acked before it never reach bbolt), with
+// the log's generation as folded in meta ("wal"), then starts the log
+// again, empty, at the next generation. The committer checkpoints when the
+// log reaches Options.WALMaxBytes (default 4 MiB, which bounds the
+// overlay's memory) or Options.WALMaxAge (default 1 s) after its first
+// record, and Close checkpoints last. Every other write transaction (a
+// group with held envelopes, posts or mesh messages, and every method
+// that writes outside the committer: Expire, DeleteAccount, PutKeys, ...)
+// folds the overlay into itself first, so that it reads every message and
+// no later checkpoint writes under what it changed (a deleted account, a
+// cleared queue). One lock (foldMu) orders all writers of bbolt and the
+// log; readers hold the overlay's read lock across their bbolt read
+// transaction, so they see both before or both after a checkpoint.
+//
+// Open replays a log of a generation above the folded one into the
+// overlay and folds it in its own first transaction, before anything reads
+// the store: after a crash every acknowledged group is in bbolt before the
+// first call, and an ack in the log removes messages a checkpoint wrote
+// earlier. A crash can tear only the last frame, the one whose sync did
+// not return, so no caller was answered for it: replay cuts a frame that
+// runs past the end of the file, fails its CRC-32C and ends the file, or
+// is zeros to the end, and refuses (ErrCorrupt) a frame damaged anywhere
+// else rather than drop the acknowledged groups after it. A log of the
+// folded generation or older (a crash between a checkpoint's commit and
+// the log's restart) is not replayed; a record whose seq bbolt already
+// holds is skipped, so replaying twice changes nothing. A log that cannot
+// be written (a failed write or sync is cut off again) makes the committer
+// go on with bbolt transactions.
+//
+//	log header  magic "qpcwal1\n"(8) | generation(8) | CRC-32C of the first 16 bytes(4)
+//	frame       body length(4) | CRC-32C of type and body(4) | type(1, 1 = group) | body
+//	group body  count(4) | count × entry
+//	entry       kind(1: 1 enqueue, 2 ack) | queue length(2) | queue (owner key) | seq(8)
+//	            | an enqueue's message record length(4) | message record (as in bbolt)
 //
 // bbolt runs with the hashmap freelist and does not write the freelist at
 // every commit (as etcd does): commits write fewer pages, and Open rebuilds
@@ -146,7 +200,9 @@
 //	ktevidence        int64 found millis | 8 bytes of the heads' hash → evidence record
 //
 // meta also holds "mesh" → mesh totals record, "channels" → channel
-// totals record and "mls" → group totals record.
+// totals record, "mls" → group totals record and "wal" → uint64
+// generation of the last write-ahead log folded into bbolt (absent until
+// the first; readers of bbolt need not know it).
 //
 // Devices: an account's mailbox and key packages are one queue and one
 // set per device. They are filed under an owner key: the bare user name

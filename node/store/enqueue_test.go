@@ -149,11 +149,9 @@ func TestAFullQueueMakesCallersWaitAndHonoursTheirContext(t *testing.T) {
 	opts.QueueSize = 1
 	s := openTest(t, opts)
 	mustCreate(t, s, "bob")
-	// Holding bbolt's writer lock keeps the committer in its first commit.
-	tx, err := s.db.Begin(true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Holding the lock every writer of the log and bbolt takes keeps the
+	// committer in its first commit.
+	s.foldMu.Lock()
 	var wg sync.WaitGroup
 	for i := range 2 { // one in the blocked commit, one in the queue
 		wg.Go(func() {
@@ -169,9 +167,7 @@ func TestAFullQueueMakesCallersWaitAndHonoursTheirContext(t *testing.T) {
 	if _, err := s.Enqueue(ctx, []protocol.NewMessage{msg("bob", "waits", time.Hour)}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("call beyond the queue bound: %v, want context.DeadlineExceeded", err)
 	}
-	if err := tx.Rollback(); err != nil {
-		t.Fatal(err)
-	}
+	s.foldMu.Unlock()
 	wg.Wait()
 	if last, err := s.LastSeq("bob"); err != nil || last != 2 {
 		t.Errorf("last seq %d, %v; want the 2 queued calls stored", last, err)

@@ -106,23 +106,12 @@ func (m *mailbox) saveMeta(tx *bolt.Tx) error {
 // limits.TotalBytes; the caller adds size to it when the message is stored.
 func (m *mailbox) add(rec []byte, expires time.Time, limits node.MailboxLimits, total int64) (seq uint64, receiptErr, err error) {
 	size := uint64(len(rec) - messageHeader)
-	if size > uint64(limits.MaxBytes) || size > maxPayload {
-		return 0, fmt.Errorf("store: enqueue to %q: %w: %d bytes, a mailbox holds %d",
-			m.user, ErrPayloadTooLarge, size, limits.MaxBytes), nil
-	}
 	acct := m.acct
 	if acct == nil {
 		acct = &acctTotals{count: m.meta.count, bytes: m.meta.bytes}
 	}
-	if acct.count+1 > uint64(limits.MaxMessages) || acct.bytes+size > uint64(limits.MaxBytes) {
-		return 0, fmt.Errorf("store: enqueue to %q: %w: the account's queues hold %d messages, %d bytes",
-			m.user, protocol.ErrMailboxFull, acct.count, acct.bytes), nil
-	}
-	if total+int64(size) > limits.TotalBytes {
-		// The message names the bound, not what the node holds: senders
-		// need not learn the node's traffic.
-		return 0, fmt.Errorf("store: enqueue to %q: %w: the node holds at most %d bytes of messages",
-			m.user, protocol.ErrStoreFull, limits.TotalBytes), nil
+	if refusal := admit(m.user, size, acct, limits, total); refusal != nil {
+		return 0, refusal, nil
 	}
 	seq = m.meta.lastSeq + 1
 	if err := m.msgs.Put(seqKey(seq), rec); err != nil {
@@ -137,6 +126,27 @@ func (m *mailbox) add(rec []byte, expires time.Time, limits node.MailboxLimits, 
 	acct.count++
 	acct.bytes += size
 	return seq, nil, nil
+}
+
+// admit checks that a message of size payload bytes fits queue's
+// account, whose totals are acct, and the node, whose mailboxes hold
+// total bytes; the refusal is a receipt's error.
+func admit(queue string, size uint64, acct *acctTotals, limits node.MailboxLimits, total int64) error {
+	if size > uint64(limits.MaxBytes) || size > maxPayload {
+		return fmt.Errorf("store: enqueue to %q: %w: %d bytes, a mailbox holds %d",
+			queue, ErrPayloadTooLarge, size, limits.MaxBytes)
+	}
+	if acct.count+1 > uint64(limits.MaxMessages) || acct.bytes+size > uint64(limits.MaxBytes) {
+		return fmt.Errorf("store: enqueue to %q: %w: the account's queues hold %d messages, %d bytes",
+			queue, protocol.ErrMailboxFull, acct.count, acct.bytes)
+	}
+	if total+int64(size) > limits.TotalBytes {
+		// The message names the bound, not what the node holds: senders
+		// need not learn the node's traffic.
+		return fmt.Errorf("store: enqueue to %q: %w: the node holds at most %d bytes of messages",
+			queue, protocol.ErrStoreFull, limits.TotalBytes)
+	}
+	return nil
 }
 
 // stored is what removing a message needs to know of it.
@@ -177,13 +187,14 @@ func (m *mailbox) remove(e stored) error {
 // collected. A limit of 0 or less returns none.
 func (s *Store) Fetch(queue string, afterSeq uint64, limit int) ([]protocol.Message, error) {
 	var out []protocol.Message
-	err := s.view("fetch", func(tx *bolt.Tx) error {
+	err := s.viewMail("fetch", func(tx *bolt.Tx, ov map[string]*walQueue) error {
 		owner, _, err := queueOwner(tx, queue)
 		if err != nil {
 			return err
 		}
 		b := tx.Bucket(bucketMailboxes).Bucket([]byte(owner))
-		if b == nil {
+		q := ov[owner]
+		if b == nil && q == nil {
 			if owner != accountOf(owner) {
 				return nil // a device that has had no message yet
 			}
@@ -193,6 +204,10 @@ func (s *Store) Fetch(queue string, afterSeq uint64, limit int) ([]protocol.Mess
 			return nil
 		}
 		now := s.opts.Now()
+		if q != nil {
+			out, err = fetchOverlay(out, b, q, afterSeq, limit, now)
+			return err
+		}
 		c := b.Cursor()
 		for k, v := c.Seek(seqKey(afterSeq + 1)); k != nil && len(out) < limit; k, v = c.Next() {
 			seq, err := parseSeqKey(k)
@@ -214,6 +229,28 @@ func (s *Store) Fetch(queue string, afterSeq uint64, limit int) ([]protocol.Mess
 		return nil, err
 	}
 	return out, nil
+}
+
+// viewMail runs fn in a read transaction unless the store is closed, with
+// the write-ahead log's overlay (nil without a log), which neither changes
+// while fn runs nor disagrees with the transaction.
+func (s *Store) viewMail(op string, fn func(tx *bolt.Tx, ov map[string]*walQueue) error) error {
+	if s.wal == nil {
+		return s.view(op, func(tx *bolt.Tx) error { return fn(tx, nil) })
+	}
+	// mu before ovMu, as update takes them: Close waiting for mu must
+	// not find a reader that holds ovMu and waits for mu.
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return fmt.Errorf("store: %s: %w", op, protocol.ErrStoreClosed)
+	}
+	s.ovMu.RLock()
+	defer s.ovMu.RUnlock()
+	if err := s.db.View(func(tx *bolt.Tx) error { return fn(tx, s.wal.queues) }); err != nil {
+		return fmt.Errorf("store: %s: %w", op, err)
+	}
+	return nil
 }
 
 // Ack removes queue's messages with sequence numbers up to and including
@@ -324,10 +361,14 @@ func (s *Store) LastSeq(queue string) (uint64, error) {
 
 func (s *Store) mailboxMeta(op, queue string) (queueMeta, error) {
 	var meta queueMeta
-	err := s.view(op, func(tx *bolt.Tx) error {
+	err := s.viewMail(op, func(tx *bolt.Tx, ov map[string]*walQueue) error {
 		owner, _, err := queueOwner(tx, queue)
 		if err != nil {
 			return err
+		}
+		if q := ov[owner]; q != nil {
+			meta = q.meta
+			return nil
 		}
 		raw := tx.Bucket(bucketMailboxMeta).Get([]byte(owner))
 		if raw == nil {

@@ -154,6 +154,18 @@ type Options struct {
 	// metrics). It runs before the callers are answered, so it must be
 	// quick.
 	OnCommit func(messages int, took time.Duration)
+	// NoWAL turns the write-ahead log off: every group commit is then a
+	// bbolt transaction, as before the log (for comparison in benchmarks).
+	// A log left by an earlier run is still replayed at Open, then
+	// removed.
+	NoWAL bool
+	// WALMaxBytes is the log's size at which the committer checkpoints
+	// (default DefaultWALMaxBytes); it bounds the memory of messages only
+	// the log holds.
+	WALMaxBytes int64
+	// WALMaxAge is how long after the first record since the last
+	// checkpoint the committer checkpoints (default DefaultWALMaxAge).
+	WALMaxAge time.Duration
 	// Now is the clock Fetch uses to leave out expired messages (default
 	// time.Now), and the key transparency log's for its entries and heads.
 	Now func() time.Time
@@ -234,6 +246,12 @@ func (o *Options) WithDefaults() Options {
 	if c.MaxCommitsPerGroup == 0 {
 		c.MaxCommitsPerGroup = DefaultMaxCommitsPerGroup
 	}
+	if c.WALMaxBytes == 0 {
+		c.WALMaxBytes = DefaultWALMaxBytes
+	}
+	if c.WALMaxAge == 0 {
+		c.WALMaxAge = DefaultWALMaxAge
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -259,6 +277,10 @@ func (o Options) Validate() error {
 		return bad("MaxKeyPackages", o.MaxKeyPackages)
 	case o.BatchWindow < 0:
 		return fmt.Errorf("%w: BatchWindow must not be negative, is %v", ErrInvalidOptions, o.BatchWindow)
+	case o.WALMaxBytes < 0:
+		return fmt.Errorf("%w: WALMaxBytes must not be negative, is %d", ErrInvalidOptions, o.WALMaxBytes)
+	case o.WALMaxAge < 0:
+		return fmt.Errorf("%w: WALMaxAge must not be negative, is %v", ErrInvalidOptions, o.WALMaxAge)
 	case o.BatchSize <= 0:
 		return bad("BatchSize", o.BatchSize)
 	case o.QueueSize <= 0:

@@ -19,6 +19,31 @@ func TestSemantics(t *testing.T) {
 	}, sentinels)
 }
 
+// TestSemanticsWithoutWAL runs the suite on the old path: every group
+// commit a bbolt transaction (Options.NoWAL).
+func TestSemanticsWithoutWAL(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, c storetest.Config) storetest.Store {
+		opts := optionsOf(c)
+		opts.NoWAL = true
+		s := openTest(t, opts)
+		s.expireChunk = 2
+		return s
+	}, sentinels)
+}
+
+// TestSemanticsWALCheckpointEveryGroup runs the suite with a log that
+// checkpoints after every group, so that reads meet queues whose acks and
+// messages were just folded into bbolt as well as ones only the log holds.
+func TestSemanticsWALCheckpointEveryGroup(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, c storetest.Config) storetest.Store {
+		opts := optionsOf(c)
+		opts.WALMaxBytes = 1
+		s := openTest(t, opts)
+		s.expireChunk = 2
+		return s
+	}, sentinels)
+}
+
 // sentinels are this store's errors for what the contract refuses.
 var sentinels = storetest.Sentinels{
 	InvalidUser:     ErrInvalidUser,

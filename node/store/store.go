@@ -3,8 +3,10 @@ package store
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -120,6 +122,19 @@ type Store struct {
 	// messages.
 	handOff atomic.Pointer[func(queue string, msgs []protocol.Message)]
 
+	// wal is the write-ahead log of the mailbox hot path, nil with
+	// Options.NoWAL. foldMu is held by whoever writes the log or bbolt
+	// (the committer for a group, a write transaction, a checkpoint), so
+	// that the overlay and bbolt change in step; ovMu guards the
+	// overlay's queues for readers.
+	wal      *walLog
+	foldMu   sync.Mutex
+	ovMu     sync.RWMutex
+	walTimer *time.Timer // checkpoints the log Options.WALMaxAge after its first record
+	// walMaxBytes and walMaxAge are Options.WALMaxBytes and WALMaxAge.
+	walMaxBytes int64
+	walMaxAge   time.Duration
+
 	reqs     chan *commitReq // to the committer
 	stop     chan struct{}   // closed by Close
 	loopDone chan struct{}   // closed when the committer has returned
@@ -164,15 +179,28 @@ func Open(path string, opts Options) (*Store, error) {
 		db:          db,
 		opts:        opts,
 		expireChunk: expireChunk,
+		walMaxBytes: opts.WALMaxBytes,
+		walMaxAge:   opts.WALMaxAge,
 		reqs:        make(chan *commitReq, opts.QueueSize),
 		stop:        make(chan struct{}),
 		loopDone:    make(chan struct{}),
 	}
+	walPath := path + WALSuffix
+	var wal *walLog
 	err = db.Update(func(tx *bolt.Tx) error {
 		if err := initSchema(tx); err != nil {
 			return err
 		}
+		// The log's records are folded into bbolt before anything
+		// reads it, in this transaction.
 		var err error
+		if wal, err = openWAL(tx, walPath, opts.Limits); err != nil {
+			return err
+		}
+		s.wal = wal
+		if err := s.fold(tx); err != nil {
+			return err
+		}
 		if mailBytes, err = sumMailboxBytes(tx); err != nil {
 			return err
 		}
@@ -190,6 +218,29 @@ func Open(path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	wal.queues = map[string]*walQueue{}
+	if opts.NoWAL {
+		if err := os.Remove(walPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+			db.Close()
+			return nil, fmt.Errorf("store: open %s: write-ahead log: %w", path, err)
+		}
+		wal = nil
+	} else {
+		f, err := os.OpenFile(walPath, os.O_RDWR|os.O_CREATE, fileMode)
+		if err == nil {
+			wal.f = f
+			if err = wal.restart(wal.gen + 1); err != nil {
+				f.Close()
+			}
+		}
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("store: open %s: write-ahead log: %w", path, err)
+		}
+	}
+	s.wal = wal
+	s.walTimer = time.NewTimer(time.Hour)
+	s.walTimer.Stop()
 	s.mailBytes.Store(mailBytes)
 	go s.commitLoop()
 	return s, nil
@@ -268,7 +319,16 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	close(s.stop)
 	<-s.loopDone
-	if err := s.db.Close(); err != nil {
+	// The committer has committed everything queued; what the log holds
+	// goes into bbolt now, so that a closed store is one file.
+	errs := []error{s.checkpoint()}
+	if s.wal != nil {
+		if err := s.wal.f.Close(); !errors.Is(err, os.ErrClosed) { // a broken log may be closed already
+			errs = append(errs, err)
+		}
+	}
+	errs = append(errs, s.db.Close())
+	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
 	return nil
@@ -309,7 +369,7 @@ func (s *Store) update(op string, fn func(tx *bolt.Tx) error) error {
 	if s.closed {
 		return fmt.Errorf("store: %s: %w", op, protocol.ErrStoreClosed)
 	}
-	if err := s.db.Update(fn); err != nil {
+	if err := s.writeTx(fn); err != nil {
 		return fmt.Errorf("store: %s: %w", op, err)
 	}
 	return nil

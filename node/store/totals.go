@@ -8,8 +8,14 @@ import (
 // and how many accounts there are. It reads every mailbox's meta record:
 // cheap at a metrics scrape's pace on a community node, not for hot paths.
 func (s *Store) Totals() (messages, bytes int64, accounts int, err error) {
-	err = s.view("totals", func(tx *bolt.Tx) error {
+	err = s.viewMail("totals", func(tx *bolt.Tx, ov map[string]*walQueue) error {
 		accounts = tx.Bucket(bucketAccounts).Stats().KeyN
+		// What the write-ahead log holds changes bbolt's records by
+		// its queues' difference to their base.
+		for _, q := range ov {
+			messages += int64(q.meta.count) - int64(q.base.count)
+			bytes += int64(q.meta.bytes) - int64(q.base.bytes)
+		}
 		return tx.Bucket(bucketMailboxMeta).ForEach(func(_, v []byte) error {
 			meta, err := decodeQueueMeta(v)
 			if err != nil {

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/quicprochat/qpc/node"
 	"github.com/quicprochat/qpc/protocol"
 )
@@ -17,12 +15,9 @@ import (
 // mailbox bytes is the sum of the mailboxes' records.
 func checkMailBytes(t *testing.T, s *Store) {
 	t.Helper()
-	var sum int64
-	err := s.view("sum", func(tx *bolt.Tx) error {
-		var err error
-		sum, err = sumMailboxBytes(tx)
-		return err
-	})
+	// Totals sums the queue records, with what the write-ahead log
+	// holds.
+	_, sum, _, err := s.Totals()
 	if err != nil {
 		t.Fatal(err)
 	}

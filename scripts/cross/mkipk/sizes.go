@@ -37,12 +37,14 @@ const (
 // (8,126,657 bytes for mips): the room under binaryBudget that qpc's own
 // code has.
 //
-// Raised once, on purpose: the key transparency log (issue 23: the log,
+// Raised twice, on purpose: the key transparency log (issue 23: the log,
 // its proofs and the gossip watch, which the node must carry) took the
 // mips binary from 11,010,241 to 11,206,849 bytes (three steps, ~168 KB of
-// code) and the largest package (x86_64 .apk) to 4,063,597.
+// code) and the largest package (x86_64 .apk) to 4,063,597. The node's
+// file store (issue 28: node/blob, its RPCs and federation proxy, and
+// their generated schema code) took the binary to 11,403,457.
 const (
-	binaryCeiling  = 11_206_849 + 64<<10
+	binaryCeiling  = 11_403_457 + 64<<10
 	packageCeiling = 4_063_597 + 64<<10
 )
 

@@ -108,6 +108,10 @@ type REPL struct {
 	// shown is the last history seq printed of each conversation, so that
 	// a line the engine reports and Send returns is printed once.
 	shown map[chatdb.ConvID]uint64
+	// promptMu guards what the prompt shows (online.go).
+	promptMu    sync.Mutex
+	promptLabel string
+	offline     bool
 	// states are the delivery states shown of own lines (state.go).
 	states map[chatdb.MsgID]chatdb.Status
 	// saved is where /download saved the file of a file line.
@@ -401,8 +405,4 @@ func (r *REPL) leaveCurrent() {
 	r.hasCur = false
 	r.mu.Unlock()
 	r.setPrompt("no conversation")
-}
-
-func (r *REPL) setPrompt(label string) {
-	r.io.SetPrompt("[" + termtext.Safe(label) + "] > ")
 }

@@ -72,8 +72,14 @@ func (t *termIO) resize() {
 }
 
 func (t *termIO) Write(p []byte) (int, error) { return t.t.Write(p) }
-func (t *termIO) SetPrompt(prompt string)     { t.t.SetPrompt(prompt) }
-func (t *termIO) Dim(s string) string         { return "\x1b[2m" + s + "\x1b[0m" }
+func (t *termIO) SetPrompt(prompt string) {
+	t.t.SetPrompt(prompt)
+	// Writing nothing redraws the prompt (and the line being typed) in
+	// place: the online state changes it while a line is read.
+	t.t.Write(nil)
+}
+
+func (t *termIO) Dim(s string) string { return "\x1b[2m" + s + "\x1b[0m" }
 
 func (t *termIO) ReadLine() (string, error) {
 	line, err := t.t.ReadLine()
