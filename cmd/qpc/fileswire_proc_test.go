@@ -82,6 +82,7 @@ func TestAFileSentWithSendFileIsSavedByRecvSaveDirUnderAFreeName(t *testing.T) {
 	start := time.Now()
 	r := alice.mustRun("send", "--to", "bob", "--file", src)
 	sent := time.Since(start)
+	upRate := lastProgress(r.stderr)
 	if !strings.Contains(r.stdout, "sent to bob@"+domain1) || !strings.Contains(r.stderr, "100%") {
 		t.Fatalf("send --file: %s", r)
 	}
@@ -95,8 +96,8 @@ func TestAFileSentWithSendFileIsSavedByRecvSaveDirUnderAFreeName(t *testing.T) {
 	if len(got) != 1 || got[0] != filepath.Join(save, "karte.bin") || fileHash(t, got[0]) != sum {
 		t.Fatalf("saved %q, want %s with the sent content: %s", got, filepath.Join(save, "karte.bin"), r)
 	}
-	t.Logf("20 MiB send --file → recv --save-dir on one node: send %s, recv %s, %.1f MB/s end to end (both processes' logins included)",
-		sent.Round(time.Millisecond), time.Since(mid).Round(time.Millisecond), float64(size)/took.Seconds()/1e6)
+	t.Logf("20 MiB send --file → recv --save-dir on one node: send %s, recv %s, %.1f MB/s end to end (both processes' logins included); upload: %s; download: %s",
+		sent.Round(time.Millisecond), time.Since(mid).Round(time.Millisecond), float64(size)/took.Seconds()/1e6, upRate, lastProgress(r.stderr))
 
 	// The same name again: a suffix, never an overwrite.
 	alice.mustRun("send", "--to", "bob", "--file", src)
@@ -186,15 +187,15 @@ func TestAFileCrossesTwoFederatedNodes(t *testing.T) {
 	src, sum := randomFile(t, t.TempDir(), "video.bin", size)
 	save := t.TempDir()
 	start := time.Now()
-	alice.mustRun("send", "--to", "bob@"+d2, "--file", src)
+	upRate := lastProgress(alice.mustRun("send", "--to", "bob@"+d2, "--file", src).stderr)
 	mid := time.Now()
 	r := bob.mustRun("recv", "--save-dir", save)
 	got := savedPaths(r.stdout)
 	if len(got) != 1 || fileHash(t, got[0]) != sum {
 		t.Fatalf("bob on n2 saved %q: %s", got, r)
 	}
-	t.Logf("20 MiB across two federated nodes: send %s, recv %s, %.1f MB/s end to end",
-		mid.Sub(start).Round(time.Millisecond), time.Since(mid).Round(time.Millisecond), float64(size)/time.Since(start).Seconds()/1e6)
+	t.Logf("20 MiB across two federated nodes: send %s, recv %s, %.1f MB/s end to end (logins included); upload: %s; download: %s",
+		mid.Sub(start).Round(time.Millisecond), time.Since(mid).Round(time.Millisecond), float64(size)/time.Since(start).Seconds()/1e6, upRate, lastProgress(r.stderr))
 }
 
 // progressDone is the done figure of a plain progress line.
@@ -394,4 +395,16 @@ func TestAnInterruptedRecvSaveDirResumesTheDownload(t *testing.T) {
 		t.Error("the part file is left after the download completed")
 	}
 	t.Logf("recv killed mid-download; the rerun began at %d%%", first)
+}
+
+// lastProgress is the last progress line of a command's stderr (with its
+// rate), for the test's log.
+func lastProgress(stderr string) string {
+	last := ""
+	for line := range strings.Lines(stderr) {
+		if strings.Contains(line, "%") && strings.Contains(line, "[") {
+			last = strings.TrimSpace(line)
+		}
+	}
+	return last
 }
