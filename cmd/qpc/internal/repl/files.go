@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -77,7 +78,7 @@ func (r *REPL) cmdSendFile(ctx context.Context, args []string) error {
 	if c.Invited {
 		return fmt.Errorf("%s is an invitation: /join to accept it first", r.name(c))
 	}
-	path := strings.Join(args, " ")
+	path := expandHome(strings.Join(args, " "))
 	label := "uploading " + termtext.Safe(filepath.Base(path))
 	ref, err := r.files.Upload(ctx, path, r.transferProgress(label))
 	if err != nil {
@@ -100,7 +101,7 @@ func (r *REPL) cmdDownload(ctx context.Context, args []string) error {
 	}
 	dir := "."
 	if len(args) == 2 {
-		dir = args[1]
+		dir = expandHome(args[1])
 	}
 	c, err := r.current()
 	if err != nil {
@@ -184,4 +185,15 @@ func summaryText(text string) string {
 		return chat.FileSummary(ref)
 	}
 	return text
+}
+
+// expandHome reads a leading "~/" as the home directory, as a shell
+// would: the REPL's lines reach no shell.
+func expandHome(p string) string {
+	if rest, ok := strings.CutPrefix(p, "~/"); ok {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, rest)
+		}
+	}
+	return p
 }
