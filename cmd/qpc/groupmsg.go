@@ -15,10 +15,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/client/session"
 	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
+	"github.com/quicprochat/qpc/crypto/sealed"
 )
 
 // This file is qpc send --group and qpc recv --group: the one-shot
@@ -127,7 +129,7 @@ type groupLineJSON struct {
 
 // recvGroup files the mailbox in the chat history and prints the group's
 // unread lines.
-func recvGroup(ctx context.Context, s *session.Session, group string, asJSON bool, stdout, stderr io.Writer) int {
+func recvGroup(ctx context.Context, s *session.Session, group string, asJSON bool, saver *fileSaver, stdout, stderr io.Writer) int {
 	eng, err := openChat(ctx, s, stderr)
 	if err != nil {
 		printErr(stderr, "qpc recv", err)
@@ -155,12 +157,16 @@ func recvGroup(ctx context.Context, s *session.Session, group string, asJSON boo
 				j.ID = hex.EncodeToString(m.ID[:])
 			}
 			json.NewEncoder(stdout).Encode(j)
-			continue
-		}
-		if m.System {
+		} else if m.System {
 			fmt.Fprintf(stdout, "[%s] -- %s --\n", m.Time.Local().Format("2006-01-02 15:04:05"), termtext.Safe(m.Text))
 		} else {
-			fmt.Fprintf(stdout, "[%s] %s: %s\n", m.Time.Local().Format("2006-01-02 15:04:05"), termtext.Safe(m.From), termtext.Safe(m.Text))
+			fmt.Fprintf(stdout, "[%s] %s: %s\n", m.Time.Local().Format("2006-01-02 15:04:05"), termtext.Safe(m.From), termtext.Safe(lineText(m.Text)))
+		}
+		if !m.System && !strings.EqualFold(m.From, s.Current().Address()) {
+			if saver != nil {
+				saver.eng = func() *chat.Engine { return eng }
+			}
+			receiveFile(session.Incoming{Received: client.Received{From: m.From, ID: sealed.ID(m.ID), Verified: true, Body: []byte(m.Text)}}, saver, asJSON, stdout, stderr)
 		}
 	}
 	if n == 0 && !asJSON {

@@ -20,9 +20,8 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/term"
-
 	"github.com/quicprochat/qpc/client"
+	progressbar "github.com/quicprochat/qpc/cmd/qpc/internal/progress"
 	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
 	"github.com/quicprochat/qpc/kt"
 )
@@ -116,15 +115,15 @@ func runKTAudit(args []string, stdout, stderr io.Writer) int {
 	}
 	defer c.Close()
 	a := &client.Auditor{Client: c, Dir: *stateDir}
-	bar := auditProgress(stderr)
-	if bar != nil {
-		a.Progress = bar
+	// A bar on a terminal only: scripts and --json pipelines get the
+	// summary alone.
+	bar := progressbar.New(stderr, "qpc kt audit:", false)
+	if bar.Terminal() {
+		a.Progress = func(done, total uint64) { bar.Update(int64(done), int64(total), 0, 0) }
 	}
 	start := time.Now()
 	r, err := a.Run(ctx)
-	if bar != nil {
-		fmt.Fprintln(stderr)
-	}
+	bar.Done()
 	if r == nil {
 		printErr(stderr, "qpc kt audit", err)
 		return exitFailure
@@ -257,28 +256,4 @@ func printAudit(w io.Writer, r *client.AuditReport, addr string, elapsed time.Du
 		return
 	}
 	fmt.Fprintln(w, "\nok: every entry verified against the signed head")
-}
-
-// auditProgress returns a progress bar on stderr when it is a terminal,
-// redrawn at most ten times a second; nil otherwise (scripts, --json
-// pipelines, tests).
-func auditProgress(stderr io.Writer) func(done, total uint64) {
-	f, ok := stderr.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return nil
-	}
-	var last time.Time
-	return func(done, total uint64) {
-		if now := time.Now(); done < total && now.Sub(last) < 100*time.Millisecond {
-			return
-		} else {
-			last = now
-		}
-		const width = 40
-		filled := width
-		if total > 0 {
-			filled = int(done * width / total)
-		}
-		fmt.Fprintf(stderr, "\rqpc kt audit: [%s%s] %d/%d", strings.Repeat("#", filled), strings.Repeat(".", width-filled), done, total)
-	}
 }

@@ -27,7 +27,7 @@ import (
 )
 
 func runSend(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("send", "--to USER[@DOMAIN] | --group NAME [--ttl D] [--max-hops N] [--wait [--wait-timeout D]] [--json] [TEXT...]   (no TEXT: read stdin)\n\n"+
+	fs := newFlagSet("send", "--to USER[@DOMAIN] | --group NAME [--ttl D] [--max-hops N] [--wait [--wait-timeout D]] [--json] [--file PATH | TEXT...]   (no TEXT: read stdin)\n\n"+
 		"exit status: 0 sent (with --wait: delivered), 1 failed, 2 usage, 3 with --wait: sent but not delivered in time", stderr)
 	var f clientFlags
 	f.bind(fs, stderr, true)
@@ -38,6 +38,7 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 		"the most federation hops it may take (0: the node's default; more than the node's maximum is capped at it)")
 	asJSON := fs.Bool("json", false, "print the receipt as JSON")
 	wait := fs.Bool("wait", false, "wait until the message is delivered (stored by the recipient's node, or a device of theirs has it); progress on stderr")
+	file := fs.String("file", "", "send this file instead of a text: it is encrypted, uploaded to your node (resumed if an earlier run was interrupted; progress on stderr) and a reference to it sent")
 	waitTimeout := fs.Duration("wait-timeout", 5*time.Minute, "with --wait, give up waiting after this long (exit status 3; the message keeps going)")
 	if err := parseFlags(fs, args); err != nil {
 		return parseError(err)
@@ -66,8 +67,17 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "qpc send: --max-hops %d is more than %d\n", *maxHops, math.MaxUint8)
 		return exitUsage
 	}
+	if *file != "" && fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "qpc send: give --file or a TEXT, not both")
+		return exitUsage
+	}
 	text := strings.Join(fs.Args(), " ")
-	if fs.NArg() == 0 {
+	if *file != "" {
+		if _, err := os.Stat(*file); err != nil {
+			printErr(stderr, "qpc send", err)
+			return exitUsage
+		}
+	} else if fs.NArg() == 0 {
 		b, err := io.ReadAll(io.LimitReader(os.Stdin, sealed.MaxBodySize+1))
 		if err != nil {
 			printErr(stderr, "qpc send: reading stdin", err)
@@ -75,7 +85,7 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 		}
 		text = strings.TrimRight(string(b), "\n")
 	}
-	if text == "" {
+	if text == "" && *file == "" {
 		fmt.Fprintln(stderr, "qpc send: nothing to send")
 		return exitUsage
 	}
@@ -90,6 +100,18 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	defer s.Close()
+	if *file != "" {
+		// The upload takes as long as it takes: --timeout bounds each
+		// call, not the file.
+		uctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		text, _, err = uploadFile(uctx, s.Client(), s.Current().Domain, f.stateDir, *file, stderr)
+		stop()
+		if err != nil {
+			printErr(stderr, "qpc send", err)
+			fmt.Fprintln(stderr, "qpc send: run the same command again to resume the upload")
+			return exitFailure
+		}
+	}
 	if *group != "" {
 		return sendGroup(ctx, s, *group, text, stdout, stderr)
 	}
@@ -271,6 +293,9 @@ type recvJSON struct {
 	// System is set on a line about the DM with From (it started, a gap):
 	// Text is that line, no message of theirs.
 	System bool `json:"system,omitempty"`
+	// File is set on a file line: Text is the reference, File what it
+	// names.
+	File *fileJSON `json:"file,omitempty"`
 	keyChangeJSON
 }
 
@@ -279,6 +304,10 @@ type recvJSON struct {
 // safety numbers).
 func printReceived(w io.Writer, in session.Incoming, asJSON bool) {
 	r := in.Received
+	if _, ok, _ := fileOf(in); ok && !asJSON {
+		// A file line reads as what it names; receiveFile saves it.
+		r.Body = []byte(lineText(string(r.Body)))
+	}
 	if asJSON {
 		j := recvJSON{Seq: r.Seq, From: r.From, Time: r.Time, Text: string(r.Body), Verified: r.Verified}
 		if r.From != "" {
@@ -294,6 +323,9 @@ func printReceived(w io.Writer, in session.Incoming, asJSON bool) {
 		}
 		if in.System != "" {
 			j.System, j.Text, j.ID = true, in.System, ""
+		}
+		if ref, ok, err := fileOf(in); ok && err == nil {
+			j.File = &fileJSON{Name: ref.Name, Size: ref.Size, MIME: ref.MIME}
 		}
 		json.NewEncoder(w).Encode(j)
 		return
@@ -315,7 +347,7 @@ func printReceived(w io.Writer, in session.Incoming, asJSON bool) {
 		}
 		fmt.Fprintln(w)
 	case in.SentCopy != nil && in.SentCopy.ContentType == sealed.ContentText:
-		fmt.Fprintf(w, "[%s] → %s: %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), termtext.Safe(in.SentCopy.To), termtext.Safe(string(in.SentCopy.Body)))
+		fmt.Fprintf(w, "[%s] → %s: %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), termtext.Safe(in.SentCopy.To), termtext.Safe(lineText(string(in.SentCopy.Body))))
 	case in.SentCopy != nil:
 		fmt.Fprintf(w, "[%s] → %s: (content type %d, sent from your other device)\n", r.Time.Local().Format("2006-01-02 15:04:05"), termtext.Safe(in.SentCopy.To), in.SentCopy.ContentType)
 	case r.From == "":
@@ -330,12 +362,13 @@ func printReceived(w io.Writer, in session.Incoming, asJSON bool) {
 }
 
 func runRecv(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("recv", "[--follow] [--json] [--group NAME]", stderr)
+	fs := newFlagSet("recv", "[--follow] [--json] [--group NAME] [--save-dir DIR]", stderr)
 	var f clientFlags
 	f.bind(fs, stderr, true)
 	follow := fs.Bool("follow", false, "keep running and print messages as they arrive (reconnects by itself)")
 	asJSON := fs.Bool("json", false, "print one JSON object per message")
 	group := fs.String("group", "", "print the new lines of this group of qpc repl, or of the DM with this user when no group has the name (files every other message in the chat history, for qpc repl)")
+	saveDir := fs.String("save-dir", "", "save every file received under this directory (never overwriting: a name that exists gets a suffix) and print where; resumed if interrupted")
 	if err := parseFlags(fs, args); err != nil {
 		return parseError(err)
 	}
@@ -354,9 +387,21 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 		printErr(stderr, "qpc recv", err)
 		return exitFailure
 	}
+	// The chat engine the inbox opens (when a message needs it), to
+	// record where files went.
+	var eng *chat.Engine
+	var saver *fileSaver
+	if *saveDir != "" {
+		saver = &fileSaver{ctx: ctx, c: func() *client.Client { return s.Account().Client }, dir: *saveDir, stdout: stdout, stderr: stderr,
+			eng: func() *chat.Engine { return eng }}
+	}
+	show := func(r session.Incoming) {
+		printReceived(stdout, r, *asJSON)
+		receiveFile(r, saver, *asJSON, stdout, stderr)
+	}
 	if *group != "" {
 		defer s.Close()
-		return recvGroup(ctx, s, *group, *asJSON, stdout, stderr)
+		return recvGroup(ctx, s, *group, *asJSON, saver, stdout, stderr)
 	}
 	if err := s.OpenReplayCache(); err != nil {
 		s.Close()
@@ -365,12 +410,16 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 	}
 	if *follow {
 		// Follow hangs up the first connection, the session's, itself.
-		return followMessages(ctx, s, &f, stdout, *asJSON)
+		return followMessages(ctx, s, &f, show)
 	}
 	defer s.Close()
-	in := s.Inbox(func(ctx context.Context) (*chat.Engine, error) { return openChat(ctx, s, stderr) })
+	in := s.Inbox(func(ctx context.Context) (*chat.Engine, error) {
+		e, err := openChat(ctx, s, stderr)
+		eng = e
+		return e, err
+	})
 	defer closeInbox(in, stderr)
-	total, err := s.Receive(ctx, in, func(r session.Incoming) { printReceived(stdout, r, *asJSON) })
+	total, err := s.Receive(ctx, in, show)
 	if err != nil {
 		printErr(stderr, "qpc recv", err)
 		return exitFailure
@@ -381,7 +430,7 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func followMessages(ctx context.Context, s *session.Session, f *clientFlags, stdout io.Writer, asJSON bool) int {
+func followMessages(ctx context.Context, s *session.Session, f *clientFlags, show func(session.Incoming)) int {
 	var mu sync.Mutex // one printer at a time
 	in := s.Inbox(func(ctx context.Context) (*chat.Engine, error) { return openChat(ctx, s, os.Stderr) })
 	defer closeInbox(in, os.Stderr)
@@ -391,7 +440,7 @@ func followMessages(ctx context.Context, s *session.Session, f *clientFlags, std
 		mu.Lock()
 		defer mu.Unlock()
 		replayed := in.Replayed
-		handled, err := in.Handle(ctx, msgs, func(r session.Incoming) { printReceived(stdout, r, asJSON) })
+		handled, err := in.Handle(ctx, msgs, show)
 		if err != nil {
 			fmt.Fprintf(f.stderr, "qpc recv: %s (it stays on the node)\n", sayError(err))
 		}

@@ -56,6 +56,8 @@ func replCommands() []replCommand {
 		{name: "channel", args: "<create|join|share|send|recv|list|leave|stats> [args]", help: "broadcast channels, as qpc channel does", min: 1, max: -1, run: (*REPL).cmdChannel},
 		{name: "device", args: "list | approve <CODE> | remove <NAME> [force]", help: "your devices: list them, approve a machine that shows a link code (qpc device link), remove one (it leaves every group)", min: 1, max: 4, run: (*REPL).cmdDevice},
 		{name: "receipts", args: "[on|off]", help: "read receipts: on, your DM peers see which of their messages you have read, and you see theirs; off (the default), neither. Delivered is shown either way", max: 1, run: (*REPL).cmdReceipts},
+		{name: "send-file", args: "<path>", help: "send a file to the current conversation: encrypted, uploaded to your node (resumed if interrupted), progress shown", min: 1, max: -1, run: (*REPL).cmdSendFile},
+		{name: "download", args: "<N> [dir]", help: "save the file of line [file #N] of the current conversation in dir (default: the current directory), never overwriting", min: 1, max: 2, run: (*REPL).cmdDownload},
 		{name: "whoami", help: "your address, your node, your identity fingerprint", run: (*REPL).cmdWhoami},
 		{name: "help", help: "this list", run: (*REPL).cmdHelp},
 		{name: "quit", aliases: []string{"exit"}, help: "end (Ctrl-D too); queued messages are sent next time", run: (*REPL).cmdQuit},

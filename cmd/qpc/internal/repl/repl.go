@@ -84,6 +84,9 @@ type Config struct {
 	// Devices manages the account's devices for /device; nil leaves
 	// /device out (it says to use qpc device).
 	Devices Devices
+	// Files moves files for /send-file and /download; nil leaves them
+	// out.
+	Files Files
 }
 
 // REPL is the interactive chat's terminal UI: it reads lines, runs the
@@ -97,6 +100,7 @@ type REPL struct {
 	node      Node
 	meshPeers func(args []string, w io.Writer)
 	devices   Devices
+	files     Files
 
 	mu     sync.Mutex
 	cur    chatdb.ConvID
@@ -110,11 +114,13 @@ type REPL struct {
 	offline     bool
 	// states are the delivery states shown of own lines (state.go).
 	states map[chatdb.MsgID]chatdb.Status
+	// saved is where /download saved the file of a file line.
+	saved map[chatdb.MsgID]string
 }
 
 // New returns a REPL on cfg; Run runs it.
 func New(cfg Config) *REPL {
-	r := &REPL{eng: cfg.Engine, label: cfg.Label, io: cfg.IO, node: cfg.Node, meshPeers: cfg.MeshPeers, devices: cfg.Devices, shown: map[chatdb.ConvID]uint64{}}
+	r := &REPL{eng: cfg.Engine, label: cfg.Label, io: cfg.IO, node: cfg.Node, meshPeers: cfg.MeshPeers, devices: cfg.Devices, files: cfg.Files, shown: map[chatdb.ConvID]uint64{}, saved: map[chatdb.MsgID]string{}}
 	r.setPrompt("no conversation")
 	return r
 }
@@ -289,7 +295,11 @@ func (r *REPL) formatLine(m chatdb.Message) string {
 	if m.System {
 		return hhmm + " " + r.io.Dim("-- "+termtext.Safe(m.Text)+" --")
 	}
-	s := hhmm + " " + r.who(m.From) + " " + termtext.Safe(m.Text)
+	text := termtext.Safe(m.Text)
+	if f, ok := r.fileLineText(m); ok {
+		text = f
+	}
+	s := hhmm + " " + r.who(m.From) + " " + text
 	if m.Status != chatdb.StatusNone {
 		s += " " + r.io.Dim("("+m.Status.String()+")")
 	}

@@ -52,7 +52,7 @@ func (r *REPL) stateChanged(ev chat.Event) {
 	if !cur {
 		return // /switch shows the line in its state now
 	}
-	r.Printf("%s", r.io.Dim(fmt.Sprintf("-- %s: %s --", m.Status, termtext.Safe(excerpt(m.Text, 40)))))
+	r.Printf("%s", r.io.Dim(fmt.Sprintf("-- %s: %s --", m.Status, termtext.Safe(excerpt(summaryText(m.Text), 40)))))
 }
 
 // excerpt is text cut to about n runes, marked when cut.
