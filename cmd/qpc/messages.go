@@ -410,10 +410,24 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 	}
 	if *follow {
 		// Follow hangs up the first connection, the session's, itself.
-		return followMessages(ctx, s, &f, show)
+		return followMessages(ctx, s, &f, show, func(e *chat.Engine) { eng = e })
 	}
 	defer s.Close()
+	if saver != nil {
+		// Files that waited for their sender's node come first, before
+		// new messages; the engine opened for it is the inbox's.
+		e, err := openChat(ctx, s, stderr)
+		if err != nil {
+			printErr(stderr, "qpc recv", err)
+			return exitFailure
+		}
+		eng = e
+		saver.retryPending(e, *asJSON)
+	}
 	in := s.Inbox(func(ctx context.Context) (*chat.Engine, error) {
+		if eng != nil {
+			return eng, nil
+		}
 		e, err := openChat(ctx, s, stderr)
 		eng = e
 		return e, err
@@ -430,9 +444,15 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func followMessages(ctx context.Context, s *session.Session, f *clientFlags, show func(session.Incoming)) int {
+// followMessages is qpc recv --follow; setEng hears of each chat engine
+// the follower opens, so that show can record pending files in it.
+func followMessages(ctx context.Context, s *session.Session, f *clientFlags, show func(session.Incoming), setEng func(*chat.Engine)) int {
 	var mu sync.Mutex // one printer at a time
-	in := s.Inbox(func(ctx context.Context) (*chat.Engine, error) { return openChat(ctx, s, os.Stderr) })
+	in := s.Inbox(func(ctx context.Context) (*chat.Engine, error) {
+		e, err := openChat(ctx, s, os.Stderr)
+		setEng(e)
+		return e, err
+	})
 	defer closeInbox(in, os.Stderr)
 	o := s.FollowOptions(s.Current().Server, s.Client())
 	o.Connected = func(c *client.Client) { s.Account().Client = c }
