@@ -222,8 +222,8 @@ func receiveFile(in session.Incoming, saver *fileSaver, asJSON bool, stdout, std
 		saver.record(chatdb.MsgID(in.ID), dest)
 	}
 	if err != nil && waitsForRoute(err) && saver.keepPending(chatdb.MsgID(in.ID), dest, ref) {
-		fmt.Fprintf(stderr, "qpc recv: %s from %s waits for its sender's node %s (%s); the next qpc recv --save-dir fetches it\n",
-			termtext.Safe(files.SafeName(ref.Name)), termtext.Safe(in.From), termtext.Safe(ref.Home), sayError(err))
+		fmt.Fprintf(stderr, "qpc recv: %s from %s waits for its sender's node %s (%s); it is saved once a route appears: by the next qpc recv --save-dir, or by --follow within %s\n",
+			termtext.Safe(files.SafeName(ref.Name)), termtext.Safe(in.From), termtext.Safe(ref.Home), sayError(err), pendingRetry)
 		return
 	}
 	if err != nil {

@@ -410,7 +410,20 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 	}
 	if *follow {
 		// Follow hangs up the first connection, the session's, itself.
-		return followMessages(ctx, s, &f, show, func(e *chat.Engine) { eng = e })
+		var retry func()
+		if saver != nil {
+			retry = func() {
+				e, err := openChat(ctx, s, stderr)
+				if err != nil {
+					fmt.Fprintf(stderr, "qpc recv: the files waiting for their sender's node: %s\n", sayError(err))
+					return
+				}
+				defer e.Close()
+				eng = e
+				saver.retryPending(e, *asJSON)
+			}
+		}
+		return followMessages(ctx, s, &f, show, func(e *chat.Engine) { eng = e }, retry)
 	}
 	defer s.Close()
 	if saver != nil {
@@ -446,8 +459,40 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 
 // followMessages is qpc recv --follow; setEng hears of each chat engine
 // the follower opens, so that show can record pending files in it.
-func followMessages(ctx context.Context, s *session.Session, f *clientFlags, show func(session.Incoming), setEng func(*chat.Engine)) int {
+// retry, when not nil, tries the pending file downloads again: at every
+// (re)connection and every pendingRetry.
+// pendingRetry is how often qpc recv --follow --save-dir tries again the
+// files whose sender's node was out of reach.
+const pendingRetry = 30 * time.Second
+
+func followMessages(ctx context.Context, s *session.Session, f *clientFlags, show func(session.Incoming), setEng func(*chat.Engine), retry func()) int {
 	var mu sync.Mutex // one printer at a time
+	kick := make(chan struct{}, 1)
+	poke := func() {
+		select {
+		case kick <- struct{}{}:
+		default:
+		}
+	}
+	if retry != nil {
+		go func() {
+			t := time.NewTicker(pendingRetry)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				case <-kick:
+				}
+				// Between batches the chat database is free: the
+				// handler releases it, and mu keeps it out meanwhile.
+				mu.Lock()
+				retry()
+				mu.Unlock()
+			}
+		}()
+	}
 	in := s.Inbox(func(ctx context.Context) (*chat.Engine, error) {
 		e, err := openChat(ctx, s, os.Stderr)
 		setEng(e)
@@ -455,7 +500,10 @@ func followMessages(ctx context.Context, s *session.Session, f *clientFlags, sho
 	})
 	defer closeInbox(in, os.Stderr)
 	o := s.FollowOptions(s.Current().Server, s.Client())
-	o.Connected = func(c *client.Client) { s.Account().Client = c }
+	o.Connected = func(c *client.Client) {
+		s.Account().Client = c
+		poke() // a connection back may mean a route back
+	}
 	o.Handler = func(c *client.Client, msgs []protocol.Message) uint64 {
 		mu.Lock()
 		defer mu.Unlock()

@@ -26,6 +26,17 @@ func (n *fedNode) stop(t *testing.T) {
 // is back: under the name chosen the first time, hash equal, once.
 func TestAFileWhoseSendersNodeIsDownIsSavedByTheNextRecvWhenItIsBack(t *testing.T) {
 	t.Parallel()
+	testPendingDownload(t, false)
+}
+
+// The same with qpc recv --follow --save-dir after n1 is back: it tries
+// the pending file when it connects, without a new message.
+func TestAFileWhoseSendersNodeIsDownIsSavedByRecvFollowWhenItIsBack(t *testing.T) {
+	t.Parallel()
+	testPendingDownload(t, true)
+}
+
+func testPendingDownload(t *testing.T, follows bool) {
 	const d1, d2 = "n1.example.mesh", "n2.example.mesh"
 	flags := federationFlags(t, d1, d2)
 	n2 := startFedNode(t, d2, t.TempDir(), "127.0.0.1:0", append(flags[d2], fileFlags...)...)
@@ -79,11 +90,22 @@ func TestAFileWhoseSendersNodeIsDownIsSavedByTheNextRecvWhenItIsBack(t *testing.
 	if _, ok := linkEvent(t, n2.logProc, mark, 60*time.Second, "federation link up", d1); !ok {
 		t.Fatalf("n2 did not link to the restarted n1; n1:\n%s\nn2:\n%s", n1.Logs(), n2.Logs())
 	}
-	r = bob.mustRun("recv", "--save-dir", save)
-	got := savedPaths(r.stdout)
 	want := filepath.Join(save, "plan.bin")
-	if len(got) != 1 || got[0] != want || fileHash(t, got[0]) != sum || !strings.Contains(r.stdout, "plan.bin from "+d1+", which waited for its node") {
-		t.Fatalf("recv after n1 came back saved %q: %s", got, r)
+	if follows {
+		follow := startLogProc(t, exec.Command(qpcBin, "recv", "--follow", "--save-dir", save, "--password-file", bob.pwFile, "--state-dir", bob.state))
+		waitText(t, follow, "  saved to "+want)
+		if got := savedPaths(follow.Logs()); len(got) != 1 || fileHash(t, want) != sum || !strings.Contains(follow.Logs(), "plan.bin from "+d1+", which waited for its node") {
+			t.Fatalf("recv --follow after n1 came back saved %q:\n%s", got, follow.Logs())
+		}
+		follow.cmd.Process.Signal(syscall.SIGTERM)
+		err := <-follow.done
+		follow.done <- err
+	} else {
+		r = bob.mustRun("recv", "--save-dir", save)
+		got := savedPaths(r.stdout)
+		if len(got) != 1 || got[0] != want || fileHash(t, got[0]) != sum || !strings.Contains(r.stdout, "plan.bin from "+d1+", which waited for its node") {
+			t.Fatalf("recv after n1 came back saved %q: %s", got, r)
+		}
 	}
 	// Saved once: nothing waits any more, and no second copy appears.
 	r = bob.mustRun("recv", "--save-dir", save)
