@@ -4,10 +4,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/quicprochat/qpc/cmd/qpc/internal/repl"
 )
 
 // stop ends the node with SIGTERM, so that its federation links close
@@ -126,5 +129,55 @@ func waitText(t *testing.T, p *logProc, text string) {
 			t.Fatalf("no %q in:\n%s", text, p.Logs())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// In the REPL, a /download whose sender's node is down waits, and the
+// file is saved once the node is back without typing /download again.
+func TestReplSavesAWaitingDownloadWhenTheSendersNodeIsBack(t *testing.T) {
+	t.Parallel()
+	needTmux(t)
+	const d1, d2 = "n1.example.mesh", "n2.example.mesh"
+	flags := federationFlags(t, d1, d2)
+	n2 := startFedNode(t, d2, t.TempDir(), "127.0.0.1:0", append(flags[d2], fileFlags...)...)
+	dir1 := t.TempDir()
+	n1Flags := append(append(append([]string{}, flags[d1]...), fileFlags...), "--peer", n2.addr)
+	n1 := startFedNode(t, d1, dir1, "127.0.0.1:0", n1Flags...)
+	if _, ok := linkEvent(t, n1.logProc, 0, 30*time.Second, "federation link up", d2); !ok {
+		t.Fatalf("n1 did not link to n2; n1:\n%s\nn2:\n%s", n1.Logs(), n2.Logs())
+	}
+	alice, bob := registerPair(t, n1, n2)
+	b := startRepl(t, &chanUser{t: t, name: "bob", pw: bob.pwFile, state: bob.state})
+	b.expect("/dm alice@"+d1, "[@alice@"+d1+"] > ", replWait)
+	src, sum := randomFile(t, t.TempDir(), "plan.bin", 3<<20)
+	alice.mustRun("send", "--to", "bob@"+d2, "--file", src)
+	b.waitFor("plan.bin (3.0 MiB, application/octet-stream) /download ", replWait)
+	m := regexp.MustCompile(`alice\S* \[file #(\d+)\] plan\.bin`).FindStringSubmatch(b.capture())
+	if m == nil {
+		t.Fatalf("no file line number on bob's screen:\n%s", b.capture())
+	}
+
+	mark := n2.mark()
+	n1.stop(t)
+	if _, ok := linkEvent(t, n2.logProc, mark, 30*time.Second, "federation link down", d1); !ok {
+		t.Fatalf("n2 did not see the link to n1 go; n2:\n%s", n2.Logs())
+	}
+	dir := t.TempDir()
+	b.send("/download " + m[1] + " " + dir)
+	b.waitFor("plan.bin waits for its sender's node "+d1, replWait)
+	want := filepath.Join(dir, "plan.bin")
+	if _, err := os.Stat(want); err == nil {
+		t.Fatal("a file was saved from a node that is down")
+	}
+
+	mark = n2.mark()
+	startFedNode(t, d1, dir1, n1.addr, n1Flags...)
+	if _, ok := linkEvent(t, n2.logProc, mark, 60*time.Second, "federation link up", d1); !ok {
+		t.Fatalf("n2 did not link to the restarted n1; n2:\n%s", n2.Logs())
+	}
+	// Within the REPL's retry period, with nothing typed.
+	b.waitFor("saved "+want+" (it waited for its sender's node "+d1+")", repl.PendingRetry+replWait)
+	if fileHash(t, want) != sum {
+		t.Fatal("bob's file differs from alice's")
 	}
 }
