@@ -419,7 +419,6 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 					return
 				}
 				defer e.Close()
-				eng = e
 				saver.retryPending(e, *asJSON)
 			}
 		}
