@@ -18,8 +18,19 @@ const maxBlobCalls = 4
 // errNoBlobs answers the file calls of a node built without a blob store.
 var errNoBlobs = fmt.Errorf("%w: this node stores no files", protocol.ErrBadRequest)
 
-// blobSlot takes one of the connection's blob slots, waiting for one.
+// ErrUnfinishedChunks refuses a chunk call of a connection that holds
+// more answers its client has not finished than its budget
+// (transport.MaxUnfinishedChunkBytes); it travels as rateLimited.
+var ErrUnfinishedChunks = fmt.Errorf("%w: too many chunk answers not finished", protocol.ErrRateLimited)
+
+// blobSlot takes one of the connection's blob slots, waiting for one. A
+// connection over its answer budget gets none: the node keeps each
+// answer until the client's Finish, and a client that sends it late or
+// never would otherwise make the node hold any number of chunks.
 func (s *Server) blobSlot(ctx context.Context) (func(), error) {
+	if a := s.opts.Answers; a != nil && a.Over() {
+		return nil, fmt.Errorf("%w (%d bytes)", ErrUnfinishedChunks, a.Held())
+	}
 	select {
 	case s.blobSlots <- struct{}{}:
 		return func() { <-s.blobSlots }, nil
