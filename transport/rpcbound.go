@@ -2,6 +2,7 @@ package transport
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -79,6 +80,53 @@ var ErrUnfinishedChunkBytes = errors.New("too many bytes of chunk answers never 
 type AnswerBudget struct {
 	bytes atomic.Int64
 	limit int64 // 0 means MaxUnfinishedChunkBytes; tests lower it
+
+	mu sync.Mutex
+	// room is closed, and replaced, when Finishes bring the bytes back
+	// within the budget; nil until someone waits.
+	room chan struct{}
+}
+
+// WaitRoom waits until the connection is within its budget, or ctx ends;
+// it reports whether there is room. A handler waits rather than refusing
+// at once so that a client finishing late (capnp-go: 250 ms) is slowed,
+// not failed, and one finishing never gets a refusal a call at a time,
+// not as fast as it can ask.
+func (a *AnswerBudget) WaitRoom(ctx context.Context) bool {
+	if a == nil {
+		return true
+	}
+	for {
+		a.mu.Lock()
+		if !a.Over() {
+			a.mu.Unlock()
+			return true
+		}
+		if a.room == nil {
+			a.room = make(chan struct{})
+		}
+		room := a.room
+		a.mu.Unlock()
+		select {
+		case <-room:
+		case <-ctx.Done():
+			return !a.Over()
+		}
+	}
+}
+
+// add changes the bytes held and wakes the waiters once within budget.
+func (a *AnswerBudget) add(n int64) int64 {
+	held := a.bytes.Add(n)
+	if n < 0 && held <= a.max() {
+		a.mu.Lock()
+		if a.room != nil {
+			close(a.room)
+			a.room = nil
+		}
+		a.mu.Unlock()
+	}
+	return held
 }
 
 // Over reports whether the connection holds more bytes of unfinished
@@ -436,7 +484,7 @@ func (b *bounded) hold(q *question, m rpccp.Message) error {
 		return nil // a message the library built: not to happen
 	}
 	q.answer = int64(size)
-	held := a.bytes.Add(q.answer)
+	held := a.add(q.answer)
 	// Twice the budget cuts the connection: with the handlers refusing
 	// above the budget, only calls already running when it was passed (a
 	// connection's few blob slots) add to it, so a peer getting here is
@@ -451,7 +499,7 @@ func (b *bounded) hold(q *question, m rpccp.Message) error {
 // release takes a finished answer out of Limits.Answers. b.mu is held.
 func (b *bounded) release(q *question) {
 	if q.answer != 0 {
-		b.lim.Answers.bytes.Add(-q.answer)
+		b.lim.Answers.add(-q.answer)
 		q.answer = 0
 	}
 }

@@ -44,15 +44,17 @@ type Options struct {
 	Blobs *blob.Service
 	// Answers, if not nil, says whether the connection holds too many
 	// chunk answers its peer has not finished; blob puts and gets are
-	// refused (rateLimited) while it does. transport.AnswerBudget is one.
+	// held back while it does, and refused (rateLimited) after
+	// answerWait. transport.AnswerBudget is one.
 	Answers AnswerBudget
 }
 
 // AnswerBudget tells whether a connection holds more unfinished chunk
 // answers than it may (see transport.AnswerBudget).
 type AnswerBudget interface {
-	// Over reports whether a new chunk call is to be refused.
-	Over() bool
+	// WaitRoom waits until the connection is within its budget or ctx
+	// ends, and reports whether it is.
+	WaitRoom(ctx context.Context) bool
 	// Held returns the bytes of chunk answers not yet finished.
 	Held() int64
 }
