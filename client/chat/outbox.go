@@ -128,8 +128,9 @@ func (e *Engine) flush(ctx context.Context) (int, error) {
 	e.flushing = true
 	defer func() { e.flushing = false }()
 	sent := 0
+	held := map[chatdb.ConvID]bool{}
 	for reread := true; reread; {
-		n, again, err := e.flushOnce(ctx)
+		n, again, err := e.flushOnce(ctx, held)
 		sent += n
 		if err != nil {
 			return sent, err
@@ -142,10 +143,12 @@ func (e *Engine) flush(ctx context.Context) (int, error) {
 	return sent, nil
 }
 
-// flushOnce sends the outbox as read now, in order. Meeting a line of a
-// DM that has no group, it starts the group (or seals the DM's lines)
-// and stops, again set: the outbox changed under it.
-func (e *Engine) flushOnce(ctx context.Context) (sent int, again bool, err error) {
+// flushOnce sends the outbox as read now, in order, but for the lines of
+// the conversations held. Meeting a line of a DM that has no group, it
+// starts the group (or seals the DM's lines, or holds the DM when its
+// peer is out of reach) and stops, again set: the outbox changed under
+// it.
+func (e *Engine) flushOnce(ctx context.Context, held map[chatdb.ConvID]bool) (sent int, again bool, err error) {
 	var box []chatdb.Outgoing
 	if err := e.db.View(func(tx *chatdb.Tx) (err error) {
 		box, err = tx.Outbox()
@@ -154,8 +157,16 @@ func (e *Engine) flushOnce(ctx context.Context) (sent int, again bool, err error
 		return 0, false, err
 	}
 	for i, o := range box {
+		if held[o.Conv] {
+			continue
+		}
 		if c, ok := e.grouplessDM(&o); ok {
 			n, err := e.openQueuedDM(ctx, c, box[i:])
+			if errors.Is(err, errPeerAway) {
+				held[c.ID] = true
+				e.status("lines to %s stay queued: %v", c.Peer, err)
+				return sent + n, true, nil
+			}
 			return sent + n, err == nil, err
 		}
 		outs, err := e.prepare(ctx, &o)

@@ -22,8 +22,10 @@ import (
 // qpc send reaches them, sealed to each of their devices. A line that
 // cannot leave either way (no such user) is taken out of the outbox and
 // said so in its conversation: never left to block the lines behind it,
-// never dropped silently. A refusal that may pass (the node busy, rate
-// limited, the peer's node unreachable) keeps everything queued.
+// never dropped silently. A refusal that may pass keeps the lines
+// queued: the node busy or rate limited holds up the outbox as for any
+// line; the peer's node out of reach (its domain not known to the node
+// now, its link down) holds up only that DM's lines, told each flush.
 
 // grouplessDM returns the conversation of outbox entry o when o is a
 // chat line of a DM that has no group yet.
@@ -47,11 +49,23 @@ func cannotJoin(err error) bool {
 }
 
 // unreachable reports whether err means no message can reach the peer:
-// the name or its domain is unknown.
+// no such user.
 func unreachable(err error) bool {
-	return errors.Is(err, protocol.ErrUnknownUser) || errors.Is(err, protocol.ErrUnknownDomain) ||
-		errors.Is(err, protocol.ErrBadAddress)
+	return errors.Is(err, protocol.ErrUnknownUser) || errors.Is(err, protocol.ErrBadAddress)
 }
+
+// peerAway reports whether err means the peer's node cannot be reached
+// now: not the node's fault, and maybe not for long (a node that has just
+// come back has its federation links still to make). Only that peer's
+// lines wait.
+func peerAway(err error) bool {
+	return errors.Is(err, protocol.ErrUnknownDomain) || errors.Is(err, protocol.ErrPeerUnreachable) ||
+		errors.Is(err, protocol.ErrNoLink)
+}
+
+// errPeerAway marks a DM whose lines wait because its peer's node cannot
+// be reached now (peerAway): flush sends the other conversations' lines.
+var errPeerAway = errors.New("the peer's node cannot be reached now")
 
 // openQueuedDM starts the group of DM c, whose first queued line leads
 // rest (the outbox from there on), and puts the DM's Welcome ahead of the
@@ -59,6 +73,9 @@ func unreachable(err error) bool {
 // DM's queued lines instead. It returns the lines sent. e.mu is held.
 func (e *Engine) openQueuedDM(ctx context.Context, c chatdb.Conversation, rest []chatdb.Outgoing) (int, error) {
 	_, err := e.startDM(ctx, c.Peer)
+	if err != nil && peerAway(err) {
+		return 0, fmt.Errorf("%w: %w", errPeerAway, err)
+	}
 	if err == nil {
 		// startDM queued the Welcome behind rest: rest goes behind it
 		// again, in its order.
@@ -104,6 +121,8 @@ func (e *Engine) openQueuedDM(ctx context.Context, c chatdb.Conversation, rest [
 func (e *Engine) sendSealedLine(ctx context.Context, c chatdb.Conversation, o *chatdb.Outgoing) error {
 	outs, _, err := e.acct.SealAll(ctx, c.Peer, sealed.ContentText, []byte(o.Text))
 	switch {
+	case err != nil && peerAway(err):
+		return fmt.Errorf("%w: %w", errPeerAway, err)
 	case err != nil && (unreachable(err) || errors.Is(err, identity.ErrNoDevice) || errors.Is(err, protocol.ErrNoKeys)):
 		return e.failQueued(c, o, err)
 	case err != nil:

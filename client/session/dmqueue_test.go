@@ -44,7 +44,8 @@ func status(t *testing.T, eng *chat.Engine, conv chatdb.ConvID, id chatdb.MsgID)
 // a DM opened with someone never contacted are queued, in order; when the
 // node is back, each DM gets its group in place and the lines arrive in
 // the order typed, each in the one conversation of both sides. A line to
-// a name nobody has fails visibly and does not hold up the others.
+// a name nobody has fails visibly, and one to a peer whose node is out of
+// reach stays queued; neither holds up the others.
 func TestLinesTypedOfflineIntoDMsWithoutAGroupAreQueuedAndArriveInOrder(t *testing.T) {
 	n := startNode(t)
 	a := newPerson(t, n, "alice").register()
@@ -82,6 +83,12 @@ func TestLinesTypedOfflineIntoDMsWithoutAGroupAreQueuedAndArriveInOrder(t *testi
 	if err != nil {
 		t.Fatalf("/dm nosuchuser offline: %v", err)
 	}
+	// A peer whose domain no node serves now: maybe a link still to come.
+	away, err := ea.DM(ctx, "dave@gamma.mesh")
+	if err != nil {
+		t.Fatalf("/dm dave@gamma.mesh offline: %v", err)
+	}
+	held := sendQueued(t, ea, away.ID, "to dave")
 	lost := sendQueued(t, ea, nobody.ID, "to nobody")
 	b1 := sendQueued(t, ea, withBob, "b1")
 	c1 := sendQueued(t, ea, dc.ID, "c1")
@@ -99,16 +106,20 @@ func TestLinesTypedOfflineIntoDMsWithoutAGroupAreQueuedAndArriveInOrder(t *testi
 			t.Errorf("%q after connecting: %s, want delivered", l.m.Text, st)
 		}
 	}
+	// dave's line waits for his node, without holding up the others.
+	if st := status(t, ea, away.ID, held.ID); st != chatdb.StatusQueued {
+		t.Errorf("the line to dave, whose node is out of reach, is %s, want queued", st)
+	}
 	after := dms(t, ea)
 	ids := map[chatdb.ConvID]bool{}
 	for _, d := range after {
 		ids[d.ID] = true
-		if d.Peer != "nosuchuser@"+domain && d.GroupID == nil {
+		if (d.ID == withBob || d.ID == dc.ID) && d.GroupID == nil {
 			t.Errorf("alice's DM with %s has no group after connecting", d.Peer)
 		}
 	}
-	if len(after) != 3 || !ids[withBob] || !ids[dc.ID] || !ids[nobody.ID] {
-		t.Fatalf("alice's DMs after connecting: %+v; want the same three", after)
+	if len(after) != 4 || !ids[withBob] || !ids[dc.ID] || !ids[nobody.ID] || !ids[away.ID] {
+		t.Fatalf("alice's DMs after connecting: %+v; want the same four", after)
 	}
 	if got := texts(t, ea, withBob); !slices.Equal(got, []string{bob + ": sealed from bob", alice + ": b1", alice + ": b2"}) {
 		t.Errorf("alice's history with bob: %q", got)
