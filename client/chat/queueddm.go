@@ -72,9 +72,14 @@ var errPeerAway = errors.New("the peer's node cannot be reached now")
 // lines that were queued; when the peer cannot join a group, it seals the
 // DM's queued lines instead. It returns the lines sent. e.mu is held.
 func (e *Engine) openQueuedDM(ctx context.Context, c chatdb.Conversation, rest []chatdb.Outgoing) (int, error) {
-	_, err := e.startDM(ctx, c.Peer)
+	started, err := e.startDM(ctx, c.Peer)
 	if err != nil && peerAway(err) {
 		return 0, fmt.Errorf("%w: %w", errPeerAway, err)
+	}
+	if err == nil && (started.ID != c.ID || started.GroupID == nil) {
+		// Never so (startDM gives the DM its group in place), but flush
+		// would meet the line again and again.
+		return 0, fmt.Errorf("starting the DM with %s: its group went to another conversation", c.Peer)
 	}
 	if err == nil {
 		// startDM queued the Welcome behind rest: rest goes behind it
