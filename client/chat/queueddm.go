@@ -111,31 +111,34 @@ func (e *Engine) openQueuedDM(ctx context.Context, c chatdb.Conversation, rest [
 		if o.Conv != c.ID || o.Payload != nil {
 			continue
 		}
-		if err := e.sendSealedLine(ctx, c, &o); err != nil {
+		ok, err := e.sendSealedLine(ctx, c, &o)
+		if err != nil {
 			return sent, err
 		}
-		sent++
+		if ok {
+			sent++
+		}
 	}
 	return sent, nil
 }
 
 // sendSealedLine seals the queued line o of DM c to each device of c's
 // peer (and a sent copy to the account's other devices) and hands it to
-// the node; a line that cannot reach the peer at all is failed. e.mu is
-// held.
-func (e *Engine) sendSealedLine(ctx context.Context, c chatdb.Conversation, o *chatdb.Outgoing) error {
+// the node, reporting whether it left; a line that cannot reach the peer
+// at all is failed. e.mu is held.
+func (e *Engine) sendSealedLine(ctx context.Context, c chatdb.Conversation, o *chatdb.Outgoing) (bool, error) {
 	outs, _, err := e.acct.SealAll(ctx, c.Peer, sealed.ContentText, []byte(o.Text))
 	switch {
 	case err != nil && peerAway(err):
-		return fmt.Errorf("%w: %w", errPeerAway, err)
+		return false, fmt.Errorf("%w: %w", errPeerAway, err)
 	case err != nil && (unreachable(err) || errors.Is(err, identity.ErrNoDevice) || errors.Is(err, protocol.ErrNoKeys)):
-		return e.failQueued(c, o, err)
+		return false, e.failQueued(c, o, err)
 	case err != nil:
-		return fmt.Errorf("sealing a queued line to %s: %w", c.Peer, err)
+		return false, fmt.Errorf("sealing a queued line to %s: %w", c.Peer, err)
 	case len(outs) == 0:
-		return e.failQueued(c, o, fmt.Errorf("%s: %w", c.Peer, identity.ErrNoDevice))
+		return false, e.failQueued(c, o, fmt.Errorf("%s: %w", c.Peer, identity.ErrNoDevice))
 	}
-	return e.enqueue(ctx, o, outs)
+	return true, e.enqueue(ctx, o, outs)
 }
 
 // failQueued takes o out of the outbox and says in c why its line was not
