@@ -127,7 +127,9 @@ func (e *Engine) openQueuedDM(ctx context.Context, c chatdb.Conversation, rest [
 // the node, reporting whether it left; a line that cannot reach the peer
 // at all is failed. e.mu is held.
 func (e *Engine) sendSealedLine(ctx context.Context, c chatdb.Conversation, o *chatdb.Outgoing) (bool, error) {
-	outs, _, err := e.acct.SealAll(ctx, c.Peer, sealed.ContentText, []byte(o.Text))
+	// The line keeps its id: the peer's history, the sent copies on the
+	// account's other devices and any receipt name the same message.
+	outs, _, err := e.acct.SealAllAs(ctx, c.Peer, sealed.ID(o.MsgID), sealed.ContentText, []byte(o.Text))
 	switch {
 	case err != nil && peerAway(err):
 		return false, fmt.Errorf("%w: %w", errPeerAway, err)
