@@ -313,7 +313,7 @@ func TestAnswerToAPeerWithoutKeyPackagesKeepsTheConversationAndQpcSendStillSeals
 	for _, inc := range receiveIn(t, c, ecOff) {
 		shown = append(shown, inc.From+": "+string(inc.Body))
 		if string(inc.Body) == "offline answer" && chatdb.MsgID(inc.ID) != queued.ID {
-			t.Errorf("the line queued offline reached carol as message %x, its id in alice's history is %x", inc.ID, queued.ID)
+			t.Errorf("the line queued offline reached carol as message %x, its id in alice's history is %x", chatdb.MsgID(inc.ID), queued.ID)
 		}
 	}
 	if !slices.Equal(shown, want[1:]) {
