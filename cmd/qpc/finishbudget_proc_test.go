@@ -140,8 +140,13 @@ func TestANodeHoldsAtMostItsAnswerBudgetForAClientThatFinishesLate(t *testing.T)
 	}
 	// The budget, the chunks of calls running when it was passed (4 a
 	// connection), the QUIC windows and the collector's headroom: the
-	// bound of the 50 MB test plus the budget.
-	const bound = transport.MaxUnfinishedChunkBytes>>10 + 8<<10 + 4*128 // KiB
+	// bound of the 50 MB test plus the budget, counted three times, as
+	// RSS also holds what the collector freed but has not returned yet
+	// (GOGC lets the heap reach twice what is live; under load the
+	// scavenger lags: +17,684 KiB was measured at load 20). What the
+	// budget itself refuses, exactly, is app's
+	// TestAClientThatLeavesChunkAnswersUnfinishedIsRefusedAtTheBudget.
+	const bound = 3*transport.MaxUnfinishedChunkBytes>>10 + 8<<10 + 4*128 // KiB
 	if growth > bound {
 		t.Errorf("the node's peak RSS grew by %d KiB, more than %d", growth, bound)
 	}
