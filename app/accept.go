@@ -54,7 +54,9 @@ func (n *Node) serveConn(ctx context.Context, conn *quic.Conn) {
 	n.metrics.connections.Inc()
 	log.Debug("client connected")
 	nc := n.svc.NewConn(conn.RemoteAddr().String())
+	answers := new(transport.AnswerBudget) // chunk answers held for this client
 	srv := noderpc.NewServer(n.svc, nc, noderpc.Options{
+		Answers:  answers,
 		Calls:    n.calls,
 		Timeout:  n.cfg.RPCTimeout,
 		Observer: n.metrics,
@@ -67,6 +69,7 @@ func (n *Node) serveConn(ctx context.Context, conn *quic.Conn) {
 		MaxCalls:  transport.MaxCallsInFlight,
 		LoggedIn:  nc.Bound(),
 		OnRefused: func(error) { n.metrics.framesRefused.Inc() },
+		Answers:   answers,
 	})
 	cancel()
 	if err != nil {

@@ -337,6 +337,12 @@ func (a *Account) Seal(ctx context.Context, addr string, contentType uint16, bod
 // device of the account itself, so that each of them shows the
 // conversation. The envelopes for addr come first.
 func (a *Account) SealAll(ctx context.Context, addr string, contentType uint16, body []byte) ([]Outgoing, sealed.ID, error) {
+	return a.SealAllAs(ctx, addr, sealed.NewID(), contentType, body)
+}
+
+// SealAllAs is SealAll of a message whose id is fixed already: a line
+// that waited in a chat outbox keeps the id it has in the history.
+func (a *Account) SealAllAs(ctx context.Context, addr string, id sealed.ID, contentType uint16, body []byte) ([]Outgoing, sealed.ID, error) {
 	pa, err := a.parse(addr)
 	if err != nil {
 		return nil, sealed.ID{}, err
@@ -346,7 +352,6 @@ func (a *Account) SealAll(ctx context.Context, addr string, contentType uint16, 
 	if err != nil {
 		return nil, sealed.ID{}, err
 	}
-	id := sealed.NewID()
 	msg := sealed.Message{ID: id, Time: time.Now(), ContentType: contentType, Body: body}
 	var outs []Outgoing
 	for _, d := range p.Devices {

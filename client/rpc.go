@@ -157,19 +157,7 @@ func (c *Client) PublishKeys(ctx context.Context, k protocol.PublishedKeys) erro
 
 // ResolveUser returns the published keys of a user of the node.
 func (c *Client) ResolveUser(ctx context.Context, user string) (protocol.PublishedKeys, error) {
-	fut, release := c.node.ResolveUser(ctx, func(p schemas.NodeService_resolveUser_Params) error {
-		return p.SetUser(user)
-	})
-	defer release()
-	res, err := fut.Struct()
-	if err != nil {
-		return protocol.PublishedKeys{}, c.callErr("resolve "+user, err)
-	}
-	w, err := res.Keys()
-	if err != nil {
-		return protocol.PublishedKeys{}, err
-	}
-	return protocol.KeysFromWire(w)
+	return c.resolveKnown(ctx, user, 0)
 }
 
 // NameAvailable asks the node whether user could be registered there now:

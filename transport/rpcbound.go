@@ -2,12 +2,14 @@ package transport
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"capnproto.org/go/capnp/v3"
@@ -55,7 +57,101 @@ const (
 	MaxUnfinishedAnonymous = 64
 	staleUnfinished        = 256
 	staleAfter             = 5 * time.Second
+
+	// MaxUnfinishedChunkBytes bounds the bytes of a connection's answers
+	// to the chunk methods (FinishEarly) that the node has written and the
+	// peer has not finished: the node keeps each such answer, a chunk of
+	// up to 128 KiB, until the Finish. Over it, AnswerBudget.Over reports
+	// true and the blob handlers refuse further chunk calls
+	// (rateLimited) until Finishes bring it down. 4 MiB is 32 chunks: our
+	// client finishes each answer as it arrives and keeps four calls in
+	// flight, so it holds at most a few; a stock capnp-go client (Finish
+	// 250 ms late) is refused above 16 MB/s.
+	MaxUnfinishedChunkBytes = 4 << 20
 )
+
+// ErrUnfinishedChunkBytes means a peer left more bytes of chunk answers
+// unfinished than a connection may hold; the connection is closed.
+var ErrUnfinishedChunkBytes = errors.New("too many bytes of chunk answers never finished")
+
+// AnswerBudget tells the handlers of one connection whether it holds too
+// many unfinished chunk answers (MaxUnfinishedChunkBytes). The zero value
+// is ready; set Limits.Answers to have a bounded connection keep it.
+type AnswerBudget struct {
+	bytes atomic.Int64
+	limit int64 // 0 means MaxUnfinishedChunkBytes; tests lower it
+
+	mu sync.Mutex
+	// room is closed, and replaced, when Finishes bring the bytes back
+	// within the budget; nil until someone waits.
+	room chan struct{}
+}
+
+// WaitRoom waits until the connection is within its budget, or ctx ends;
+// it reports whether there is room. A handler waits rather than refusing
+// at once so that a client finishing late (capnp-go: 250 ms) is slowed,
+// not failed, and one finishing never gets a refusal a call at a time,
+// not as fast as it can ask.
+func (a *AnswerBudget) WaitRoom(ctx context.Context) bool {
+	if a == nil {
+		return true
+	}
+	for {
+		a.mu.Lock()
+		if !a.Over() {
+			a.mu.Unlock()
+			return true
+		}
+		if a.room == nil {
+			a.room = make(chan struct{})
+		}
+		room := a.room
+		a.mu.Unlock()
+		select {
+		case <-room:
+		case <-ctx.Done():
+			return !a.Over()
+		}
+	}
+}
+
+// add changes the bytes held and wakes the waiters once within budget.
+func (a *AnswerBudget) add(n int64) int64 {
+	held := a.bytes.Add(n)
+	if n < 0 && held <= a.max() {
+		a.mu.Lock()
+		if a.room != nil {
+			close(a.room)
+			a.room = nil
+		}
+		a.mu.Unlock()
+	}
+	return held
+}
+
+// Over reports whether the connection holds more bytes of unfinished
+// chunk answers than its budget: a new chunk call is to be refused.
+func (a *AnswerBudget) Over() bool {
+	if a == nil {
+		return false
+	}
+	return a.bytes.Load() > a.max()
+}
+
+// Held returns the bytes of chunk answers written and not yet finished.
+func (a *AnswerBudget) Held() int64 {
+	if a == nil {
+		return 0
+	}
+	return a.bytes.Load()
+}
+
+func (a *AnswerBudget) max() int64 {
+	if a.limit > 0 {
+		return a.limit
+	}
+	return MaxUnfinishedChunkBytes
+}
 
 // ErrFrameTooLarge means a peer announced an RPC frame larger than the
 // connection allows; the connection is closed without reading it.
@@ -121,6 +217,11 @@ type Limits struct {
 	// OnRefused, if not nil, is told when the connection is cut: for a
 	// frame over MaxFrame, a malformed one, or answers left unfinished.
 	OnRefused func(err error)
+	// Answers, if not nil, is kept up to date with the bytes of the chunk
+	// answers (FinishEarly) written and not finished; with MaxCalls set,
+	// a peer holding more than twice its budget is cut
+	// (ErrUnfinishedChunkBytes).
+	Answers *AnswerBudget
 }
 
 // bounded is the codec and the bookkeeping of a bounded RPC connection.
@@ -150,6 +251,7 @@ type bounded struct {
 	pending    int                  // calls not yet returned
 	held       uint64               // frame bytes of pending calls
 	unfinished int                  // calls returned and not finished
+	chunks     map[Method]bool      // the methods whose answers Answers counts
 	// returnOrder holds returned, unfinished calls in the order of their
 	// Returns; entries finished since are skipped when they reach the
 	// front, so its front is the oldest unfinished answer.
@@ -162,6 +264,8 @@ type question struct {
 	returned   bool      // the node's Return was written (or dropped)
 	finished   bool      // the peer's Finish was read
 	returnedAt time.Time // when returned
+	chunk      bool      // a call of a FinishEarly method
+	answer     int64     // bytes of its Return counted in Limits.Answers
 }
 
 func newBounded(rwc io.ReadWriteCloser, lim Limits, log *slog.Logger) *bounded {
@@ -172,7 +276,10 @@ func newBounded(rwc io.ReadWriteCloser, lim Limits, log *slog.Logger) *bounded {
 		log = slog.New(slog.DiscardHandler)
 	}
 	b := &bounded{r: r, enc: frameWriter{w: rwc}, dec: capnp.NewDecoder(r), c: rwc,
-		lim: lim, log: log, calls: map[uint32]*question{}, staleAfter: staleAfter}
+		lim: lim, log: log, calls: map[uint32]*question{}, staleAfter: staleAfter, chunks: map[Method]bool{}}
+	for _, m := range FinishEarly {
+		b.chunks[m] = true
+	}
 	if lim.MaxFrame > 0 {
 		b.dec.MaxMessageSize = uint64(lim.MaxFrame)
 	}
@@ -267,6 +374,7 @@ func (b *bounded) roomFor(size uint64) bool {
 // Return (a Call or a Bootstrap), or the Finish of one.
 func (b *bounded) received(m rpccp.Message, size uint64) {
 	var id uint32
+	var chunk bool
 	switch m.Which() {
 	case rpccp.Message_Which_finish:
 		f, err := m.Finish()
@@ -280,6 +388,7 @@ func (b *bounded) received(m rpccp.Message, size uint64) {
 			if q.returned {
 				delete(b.calls, f.QuestionId())
 				b.unfinished--
+				b.release(q)
 			}
 		}
 		return
@@ -289,6 +398,7 @@ func (b *bounded) received(m rpccp.Message, size uint64) {
 			return
 		}
 		id = c.QuestionId()
+		chunk = b.chunks[Method{c.InterfaceId(), c.MethodId()}]
 	case rpccp.Message_Which_bootstrap:
 		bs, err := m.Bootstrap()
 		if err != nil {
@@ -309,8 +419,9 @@ func (b *bounded) received(m rpccp.Message, size uint64) {
 	if q, ok := b.calls[id]; ok && !q.finished {
 		q.finished = true // leaves returnOrder
 		b.unfinished--
+		b.release(q)
 	}
-	b.calls[id] = &question{size: size}
+	b.calls[id] = &question{size: size, chunk: chunk}
 	b.pending++
 	b.held += size
 }
@@ -345,6 +456,9 @@ func (b *bounded) answered(m rpccp.Message) {
 	q.returnedAt = time.Now()
 	b.returnOrder = append(b.returnOrder, q)
 	err = b.unfinishedErr(q.returnedAt)
+	if err == nil {
+		err = b.hold(q, m)
+	}
 	if err != nil && b.err != nil {
 		err = nil // cut already
 	}
@@ -355,6 +469,38 @@ func (b *bounded) answered(m rpccp.Message) {
 	b.mu.Unlock()
 	if err != nil {
 		b.fail(b.refuse(err))
+	}
+}
+
+// hold counts the Return m of a chunk call q in Limits.Answers until its
+// Finish, and says whether the connection now holds too much. b.mu is held.
+func (b *bounded) hold(q *question, m rpccp.Message) error {
+	a := b.lim.Answers
+	if a == nil || !q.chunk {
+		return nil
+	}
+	size, err := m.Message().TotalSize()
+	if err != nil {
+		return nil // a message the library built: not to happen
+	}
+	q.answer = int64(size)
+	held := a.add(q.answer)
+	// Twice the budget cuts the connection: with the handlers refusing
+	// above the budget, only calls already running when it was passed (a
+	// connection's few blob slots) add to it, so a peer getting here is
+	// not one of ours, and the bound holds even for a handler that does
+	// not ask the budget.
+	if b.lim.MaxCalls > 0 && held > 2*a.max() {
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrUnfinishedChunkBytes, held, 2*a.max())
+	}
+	return nil
+}
+
+// release takes a finished answer out of Limits.Answers. b.mu is held.
+func (b *bounded) release(q *question) {
+	if q.answer != 0 {
+		b.lim.Answers.add(-q.answer)
+		q.answer = 0
 	}
 }
 

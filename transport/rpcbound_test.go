@@ -468,3 +468,102 @@ func FuzzBoundedDecode(f *testing.F) {
 		}
 	})
 }
+
+// chunkCallFrame is a blobGet Call (a FinishEarly method) with question id.
+func chunkCallFrame(t testing.TB, id uint32) []byte {
+	t.Helper()
+	msg, seg, err := capnp.NewMessage(capnp.SingleSegment(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := rpccp.NewRootMessage(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call, err := m.NewCall()
+	if err != nil {
+		t.Fatal(err)
+	}
+	call.SetQuestionId(id)
+	call.SetInterfaceId(FinishEarly[2].InterfaceID)
+	call.SetMethodId(FinishEarly[2].MethodID)
+	b, err := msg.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// sendChunkReturn writes a Return for question id carrying n bytes.
+func sendChunkReturn(t *testing.T, tr *boundedTransport, id uint32, n int) {
+	t.Helper()
+	out, err := tr.NewMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ret, err := out.Message().NewReturn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ret.SetAnswerId(id)
+	res, err := ret.NewResults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := capnp.NewData(ret.Segment(), make([]byte, n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.SetContent(d.ToPtr()); err != nil {
+		t.Fatal(err)
+	}
+	out.Send() // the peer may be cut; the bookkeeping is what is tested
+	out.Release()
+}
+
+func TestChunkAnswersAreCountedUntilFinishedAndAPeerHoldingTwiceTheBudgetIsCut(t *testing.T) {
+	const chunk = 128 << 10
+	var refused error
+	budget := &AnswerBudget{limit: 4 * chunk}
+	tr, peer := pipeTransport(t, Limits{MaxFrame: 1 << 20, MaxCalls: 4, Answers: budget,
+		OnRefused: func(err error) { refused = err }})
+	go io.Copy(io.Discard, peer)
+	recv := func(frame []byte) {
+		t.Helper()
+		go peer.Write(frame)
+		in, err := tr.RecvMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.Release()
+	}
+	// An ordinary call's answer is not counted.
+	recv(callFrame(t, 1, 0))
+	sendChunkReturn(t, tr, 1, chunk)
+	if budget.Held() != 0 {
+		t.Fatalf("an answer to another method counted: %d bytes", budget.Held())
+	}
+	// Four chunk answers fill the budget; a Finish takes one out.
+	for id := uint32(2); id <= 5; id++ {
+		recv(chunkCallFrame(t, id))
+		sendChunkReturn(t, tr, id, chunk)
+	}
+	if h := budget.Held(); h < 4*chunk || h > 4*chunk+4096 || !budget.Over() {
+		t.Fatalf("four chunk answers unfinished: held %d, over %v", h, budget.Over())
+	}
+	recv(finishFrame(t, 2))
+	if budget.Over() || budget.Held() >= 4*chunk {
+		t.Fatalf("after a Finish: held %d, over %v", budget.Held(), budget.Over())
+	}
+	// Past twice the budget the peer is cut.
+	for id := uint32(6); id <= 10; id++ {
+		recv(chunkCallFrame(t, id))
+		sendChunkReturn(t, tr, id, chunk)
+	}
+	if !errors.Is(refused, ErrUnfinishedChunkBytes) {
+		t.Fatalf("at %d bytes held (budget %d): cut with %v, want ErrUnfinishedChunkBytes", budget.Held(), budget.limit, refused)
+	}
+	if _, err := tr.RecvMessage(); !errors.Is(err, ErrUnfinishedChunkBytes) {
+		t.Fatalf("the next read: %v, want ErrUnfinishedChunkBytes", err)
+	}
+}

@@ -163,6 +163,9 @@ type Engine struct {
 	log    *slog.Logger
 	now    func() time.Time
 	online bool
+	// flushing is set while flush runs: the flush of a commit made
+	// inside it (a queued DM's group started) leaves the outbox to it.
+	flushing bool
 	// leavers are members who proposed their removal, gathered by Handle
 	// for commitLeavers.
 	leavers []leaver

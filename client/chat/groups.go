@@ -193,7 +193,10 @@ func (e *Engine) CreateClassicGroup(ctx context.Context, name string) (chatdb.Co
 
 // DM returns the DM with peer ("user" or "user@domain"), creating it on
 // first use: a two-member group, which needs the node (to fetch the
-// peer's KeyPackage). A DM to oneself is the note.
+// peer's KeyPackage). Offline, it opens the DM without a group: lines
+// sent there are queued, and the group is started (or, for a peer who
+// cannot join one, the lines sealed) when the outbox is flushed. A DM to
+// oneself is the note.
 func (e *Engine) DM(ctx context.Context, peer string) (chatdb.Conversation, error) {
 	peer, err := e.normalize(peer)
 	if err != nil {
@@ -211,8 +214,33 @@ func (e *Engine) DM(ctx context.Context, peer string) (chatdb.Conversation, erro
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !e.online {
-		return chatdb.Conversation{}, fmt.Errorf("starting a DM with %s: %w", peer, ErrOffline)
+		// Opened here and now, its group started when the node is back
+		// (flush): lines typed meanwhile wait in the outbox.
+		return e.localDM(peer)
 	}
+	return e.startDM(ctx, peer)
+}
+
+// localDM returns the DM with peer, a new one without a group when there
+// is none. e.mu is held.
+func (e *Engine) localDM(peer string) (chatdb.Conversation, error) {
+	var c chatdb.Conversation
+	err := e.db.Update(func(tx *chatdb.Tx) error {
+		var ok bool
+		var err error
+		if c, ok, err = e.dmConversation(tx, peer); err != nil || ok {
+			return err
+		}
+		c = e.newConversation(chatdb.KindDM, peer, peer)
+		return tx.PutConversation(&c)
+	})
+	return c, err
+}
+
+// startDM starts the MLS group of the DM with peer (normalized, not the
+// account itself), in place when a DM without a group exists. e.mu is
+// held and the engine is online.
+func (e *Engine) startDM(ctx context.Context, peer string) (chatdb.Conversation, error) {
 	kps, err := e.inviteeKeyPackages(ctx, peer, e.preferred(), true)
 	if err != nil {
 		return chatdb.Conversation{}, err

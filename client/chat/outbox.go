@@ -34,18 +34,13 @@ type SendOptions struct {
 }
 
 // SendWith is Send with the node's handling of the message. A DM that has
-// no MLS group yet (it holds only sealed messages of an older client)
-// gets one first, keeping its history: that needs the node.
+// no MLS group yet (it holds only sealed messages of an older client, or
+// was opened offline) queues the line like any other; the flush that
+// meets it starts the DM's group first, keeping its history, or seals the
+// line to a peer who cannot join one (queueddm.go).
 func (e *Engine) SendWith(ctx context.Context, conv chatdb.ConvID, text string, so SendOptions) (chatdb.Message, error) {
 	if err := checkText(text); err != nil {
 		return chatdb.Message{}, err
-	}
-	if c, err := e.conversation(conv); err == nil && c.Kind == chatdb.KindDM && c.GroupID == nil && !c.Left {
-		if _, err := e.DM(ctx, c.Peer); errors.Is(err, ErrOffline) {
-			return chatdb.Message{}, err // it says "starting a DM with" already
-		} else if err != nil {
-			return chatdb.Message{}, fmt.Errorf("starting the encrypted DM with %s: %w", c.Peer, err)
-		}
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -58,7 +53,7 @@ func (e *Engine) SendWith(ctx context.Context, conv chatdb.ConvID, text string, 
 		return chatdb.Message{}, fmt.Errorf("%s: %w", Label(c), ErrLeft)
 	case c.Invited:
 		return chatdb.Message{}, fmt.Errorf("%s: %w: /join to accept it", Label(c), ErrNotJoined)
-	case c.Kind != chatdb.KindNote && c.GroupID == nil:
+	case c.Kind == chatdb.KindGroup && c.GroupID == nil:
 		return chatdb.Message{}, fmt.Errorf("%s: %w", Label(c), ErrNotGroup)
 	}
 	m := chatdb.Message{ID: newMsgID(), From: e.self, Time: e.now(), Text: text}
@@ -71,6 +66,9 @@ func (e *Engine) SendWith(ctx context.Context, conv chatdb.ConvID, text string, 
 	// change seen now is shown in c by noteKey); offline, the last key
 	// seen decides.
 	recipients := slices.DeleteFunc(slices.Clone(c.Members), func(a string) bool { return a == e.self })
+	if c.Kind == chatdb.KindDM && c.GroupID == nil {
+		recipients = []string{c.Peer}
+	}
 	fresh := map[string]bool{}
 	for _, r := range recipients {
 		if _, change, err := e.resolveNoting(ctx, r); err == nil && change != nil {
@@ -121,54 +119,100 @@ func (e *Engine) flush(ctx context.Context) (int, error) {
 	if !e.online {
 		return 0, ErrOffline
 	}
-	var box []chatdb.Outgoing
-	if err := e.db.View(func(tx *chatdb.Tx) (err error) {
-		box, err = tx.Outbox()
-		return err
-	}); err != nil {
-		return 0, err
+	if e.flushing {
+		// A DM's group started by this flush (openQueuedDM) queued its
+		// Welcome; the flush under way reads the outbox again and sends
+		// it in order.
+		return 0, nil
 	}
+	e.flushing = true
+	defer func() { e.flushing = false }()
 	sent := 0
-	for _, o := range box {
-		outs, err := e.prepare(ctx, &o)
+	held := map[chatdb.ConvID]bool{}
+	for reread := true; reread; {
+		n, again, err := e.flushOnce(ctx, held)
+		sent += n
 		if err != nil {
 			return sent, err
 		}
-		var rs []client.Receipt
-		if len(outs) > 0 {
-			for i := range outs {
-				outs[i].TTL, outs[i].MaxHops = o.TTL, o.MaxHops
-			}
-			rs, err = e.acct.Client.EnqueueBatch(ctx, outs)
-			if err != nil {
-				_ = e.db.Update(func(tx *chatdb.Tx) error { o.Attempts++; return tx.PutOutgoing(&o) })
-				return sent, err
-			}
-			for i, r := range rs {
-				if r.Err == nil {
-					continue
-				}
-				if transient(r.Err) {
-					_ = e.db.Update(func(tx *chatdb.Tx) error { o.Attempts++; return tx.PutOutgoing(&o) })
-					return sent, fmt.Errorf("to %s: %w", outs[i].Recipient, r.Err)
-				}
-				e.status("not delivered to %s: %v", outs[i].Recipient, r.Err)
-			}
-		}
-		if err := e.db.Update(func(tx *chatdb.Tx) error {
-			if err := e.delivered(tx, &o); err != nil {
-				return err
-			}
-			return e.settle(tx, &o, outs, rs)
-		}); err != nil {
-			return sent, err
-		}
-		sent++
+		reread = again
 	}
 	if err := e.pollDelivery(ctx); err != nil {
 		e.log.Debug("asking the mesh about sent messages", "err", err)
 	}
 	return sent, nil
+}
+
+// flushOnce sends the outbox as read now, in order, but for the lines of
+// the conversations held. Meeting a line of a DM that has no group, it
+// starts the group (or seals the DM's lines, or holds the DM when its
+// peer is out of reach) and stops, again set: the outbox changed under
+// it.
+func (e *Engine) flushOnce(ctx context.Context, held map[chatdb.ConvID]bool) (sent int, again bool, err error) {
+	var box []chatdb.Outgoing
+	if err := e.db.View(func(tx *chatdb.Tx) (err error) {
+		box, err = tx.Outbox()
+		return err
+	}); err != nil {
+		return 0, false, err
+	}
+	for i, o := range box {
+		if held[o.Conv] {
+			continue
+		}
+		if c, ok := e.grouplessDM(&o); ok {
+			n, err := e.openQueuedDM(ctx, c, box[i:])
+			if errors.Is(err, errPeerAway) {
+				held[c.ID] = true
+				e.status("lines to %s stay queued: %v", c.Peer, err)
+				return sent + n, true, nil
+			}
+			return sent + n, err == nil, err
+		}
+		outs, err := e.prepare(ctx, &o)
+		if err != nil {
+			return sent, false, err
+		}
+		if err := e.enqueue(ctx, &o, outs); err != nil {
+			return sent, false, err
+		}
+		sent++
+	}
+	return sent, false, nil
+}
+
+// enqueue hands the envelopes outs of outbox entry o to the node and, when
+// it took them (a recipient refusing for good is told, not retried),
+// drops o from the outbox and moves its line on.
+func (e *Engine) enqueue(ctx context.Context, o *chatdb.Outgoing, outs []client.Outgoing) error {
+	var rs []client.Receipt
+	if len(outs) > 0 {
+		for i := range outs {
+			outs[i].TTL, outs[i].MaxHops = o.TTL, o.MaxHops
+		}
+		var err error
+		rs, err = e.acct.Client.EnqueueBatch(ctx, outs)
+		if err != nil {
+			_ = e.db.Update(func(tx *chatdb.Tx) error { o.Attempts++; return tx.PutOutgoing(o) })
+			return err
+		}
+		for i, r := range rs {
+			if r.Err == nil {
+				continue
+			}
+			if transient(r.Err) {
+				_ = e.db.Update(func(tx *chatdb.Tx) error { o.Attempts++; return tx.PutOutgoing(o) })
+				return fmt.Errorf("to %s: %w", outs[i].Recipient, r.Err)
+			}
+			e.status("not delivered to %s: %v", outs[i].Recipient, r.Err)
+		}
+	}
+	return e.db.Update(func(tx *chatdb.Tx) error {
+		if err := e.delivered(tx, o); err != nil {
+			return err
+		}
+		return e.settle(tx, o, outs, rs)
+	})
 }
 
 // prepare returns the envelopes of an outbox entry: as stored for a

@@ -169,7 +169,7 @@ func (e *Engine) handleText(from string, o *sealed.Opened) error {
 			from, o.Time.UTC().Format(time.DateTime), client.ReplayWindow, client.MaxClockSkew)
 		return nil
 	}
-	return e.fileInDM(from, &chatdb.Message{ID: chatdb.MsgID(o.ID), From: from, Time: o.Time, Text: string(o.Body)})
+	return e.fileInDM(from, &chatdb.Message{ID: chatdb.MsgID(o.ID), From: from, Time: o.Time, Text: string(o.Body)}, false)
 }
 
 // inWindow reports whether a message signed at t is inside the replay
@@ -182,8 +182,9 @@ func (e *Engine) inWindow(t time.Time) bool {
 }
 
 // fileInDM adds m to the DM with peer, made if there is none, once per
-// sender and message id.
-func (e *Engine) fileInDM(peer string, m *chatdb.Message) error {
+// sender and message id. A line shown already (shown: qpc recv printed
+// it) leaves the DM's unread count as it was.
+func (e *Engine) fileInDM(peer string, m *chatdb.Message, shown bool) error {
 	return e.db.Update(func(tx *chatdb.Tx) error {
 		c, ok, err := e.dmConversation(tx, peer)
 		if err != nil {
@@ -201,7 +202,15 @@ func (e *Engine) fileInDM(peer string, m *chatdb.Message) error {
 		if err := tx.MarkSeen(c.ID, m.From, m.ID, e.now()); err != nil {
 			return err
 		}
-		return e.addLine(tx, &c, m)
+		unread := c.Unread
+		if err := e.addLine(tx, &c, m); err != nil {
+			return err
+		}
+		if shown && c.Unread != unread {
+			c.Unread = unread
+			return tx.PutConversation(&c)
+		}
+		return nil
 	})
 }
 
@@ -231,7 +240,7 @@ func (e *Engine) handleSentCopy(from string, o *sealed.Opened) error {
 		e.status("a copy of a message to %s from your other device was refused: signed %s, outside the accepted window", to, o.Time.UTC().Format(time.DateTime))
 		return nil
 	}
-	return e.fileInDM(to, &chatdb.Message{ID: chatdb.MsgID(o.ID), From: e.self, Time: o.Time, Text: string(sc.Body), Status: chatdb.StatusSent})
+	return e.fileInDM(to, &chatdb.Message{ID: chatdb.MsgID(o.ID), From: e.self, Time: o.Time, Text: string(sc.Body), Status: chatdb.StatusSent}, false)
 }
 
 func (e *Engine) dmConversation(tx *chatdb.Tx, peer string) (chatdb.Conversation, bool, error) {

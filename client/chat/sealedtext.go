@@ -40,7 +40,7 @@ func (e *Engine) FileSealedIn(peer string, id chatdb.MsgID, t time.Time, text st
 	if err != nil {
 		return err
 	}
-	return e.fileShown(p, &chatdb.Message{ID: id, From: p, Time: t, Text: text})
+	return e.fileInDM(p, &chatdb.Message{ID: id, From: p, Time: t, Text: text}, true)
 }
 
 // FileSentCopy files what another device of the account sealed to peer
@@ -52,38 +52,7 @@ func (e *Engine) FileSentCopy(peer string, id chatdb.MsgID, t time.Time, text st
 	if err != nil {
 		return err
 	}
-	return e.fileShown(p, &chatdb.Message{ID: id, From: e.self, Time: t, Text: text, Status: chatdb.StatusSent})
-}
-
-// fileShown is fileInDM of a line shown already. e.mu is held.
-func (e *Engine) fileShown(peer string, m *chatdb.Message) error {
-	return e.db.Update(func(tx *chatdb.Tx) error {
-		c, ok, err := e.dmConversation(tx, peer)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			c = e.newConversation(chatdb.KindDM, peer, peer)
-			if err := tx.PutConversation(&c); err != nil {
-				return err
-			}
-		}
-		if seen, err := tx.Seen(c.ID, m.From, m.ID); err != nil || seen {
-			return err
-		}
-		if err := tx.MarkSeen(c.ID, m.From, m.ID, e.now()); err != nil {
-			return err
-		}
-		unread := c.Unread
-		if err := e.addLine(tx, &c, m); err != nil {
-			return err
-		}
-		if c.Unread != unread {
-			c.Unread = unread
-			return tx.PutConversation(&c)
-		}
-		return nil
-	})
+	return e.fileInDM(p, &chatdb.Message{ID: id, From: e.self, Time: t, Text: text, Status: chatdb.StatusSent}, true)
 }
 
 // FileSealedOut files a message the account sealed to peer itself (qpc

@@ -2,14 +2,12 @@ package session_test
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"testing"
 
 	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/client/session"
-	"github.com/quicprochat/qpc/protocol"
 )
 
 // receiveIn empties s's mailbox as qpc recv does, through an Inbox on the
@@ -273,26 +271,53 @@ func TestAnswerToAPeerWithoutKeyPackagesKeepsTheConversationAndQpcSendStillSeals
 		t.Fatalf("alice's DMs: %+v; want carol's, without a group", before)
 	}
 
-	// Offline, the answer cannot start the DM's group: said so, nothing
-	// changes.
+	// Offline, the answer is queued (issue 24: it was refused with
+	// ErrOffline).
 	ea.Disconnected()
-	if _, err := ea.Send(ctx, before[0].ID, "offline answer"); !errors.Is(err, chat.ErrOffline) {
-		t.Errorf("answering offline: %v, want ErrOffline", err)
+	queued, err := ea.Send(ctx, before[0].ID, "offline answer")
+	if err != nil || queued.Status != chatdb.StatusQueued {
+		t.Fatalf("answering offline: %+v, %v; want queued", queued, err)
 	}
+	// Back online, the group cannot start (no KeyPackage of carol's): the
+	// queued line goes sealed, as qpc send's, and so does one typed now;
+	// the conversation stays as it was, without a group, its history kept.
 	if err := ea.Connected(ctx, a.Client()); err != nil {
 		t.Fatal(err)
 	}
-	// Online, the group cannot start either (no KeyPackage of carol's):
-	// the conversation stays as it was, its history kept.
-	if _, err := ea.Send(ctx, before[0].ID, "answer in the REPL"); !errors.Is(err, protocol.ErrNoKeyPackage) {
-		t.Errorf("answering carol: %v, want ErrNoKeyPackage", err)
+	online, err := ea.Send(ctx, before[0].ID, "answer in the REPL")
+	if err != nil || online.Status != chatdb.StatusDelivered {
+		t.Fatalf("answering carol online: %+v, %v; want delivered", online, err)
 	}
 	after := dms(t, ea)
 	if len(after) != 1 || after[0].ID != before[0].ID || after[0].GroupID != nil {
-		t.Fatalf("alice's DMs after the failed start: %+v; want the same one, without a group", after)
+		t.Fatalf("alice's DMs after answering: %+v; want the same one, without a group", after)
 	}
-	if got := texts(t, ea, after[0].ID); !slices.Equal(got, []string{"carol@" + domain + ": carol has no key packages"}) {
-		t.Errorf("history after the failed start: %q", got)
+	if st := status(t, ea, after[0].ID, queued.ID); st != chatdb.StatusDelivered {
+		t.Errorf("the answer queued offline is %s after connecting, want delivered", st)
+	}
+	want := []string{"carol@" + domain + ": carol has no key packages", "alice@" + domain + ": offline answer", "alice@" + domain + ": answer in the REPL"}
+	if got := texts(t, ea, after[0].ID); !slices.Equal(got, want) {
+		t.Errorf("alice's history with carol: %q, want %q", got, want)
+	}
+	// carol, still without KeyPackages, reads both with qpc recv.
+	ecOff, err := c.OpenChat(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ecOff.Close()
+	go func() {
+		for range ecOff.Events() {
+		}
+	}()
+	var shown []string
+	for _, inc := range receiveIn(t, c, ecOff) {
+		shown = append(shown, inc.From+": "+string(inc.Body))
+		if string(inc.Body) == "offline answer" && chatdb.MsgID(inc.ID) != queued.ID {
+			t.Errorf("the line queued offline reached carol as message %x, its id in alice's history is %x", chatdb.MsgID(inc.ID), queued.ID)
+		}
+	}
+	if !slices.Equal(shown, want[1:]) {
+		t.Errorf("carol's qpc recv showed %q, want %q", shown, want[1:])
 	}
 	// qpc send seals, and files the line in the same conversation.
 	sent, err := a.SendMessage(ctx, ea, "carol", "sealed answer", session.SendOptions{})

@@ -18,8 +18,32 @@ const maxBlobCalls = 4
 // errNoBlobs answers the file calls of a node built without a blob store.
 var errNoBlobs = fmt.Errorf("%w: this node stores no files", protocol.ErrBadRequest)
 
-// blobSlot takes one of the connection's blob slots, waiting for one.
+// ErrUnfinishedChunks refuses a chunk call of a connection that holds
+// more answers its client has not finished than its budget
+// (transport.MaxUnfinishedChunkBytes); it travels as rateLimited.
+var ErrUnfinishedChunks = fmt.Errorf("%w: too many chunk answers not finished", protocol.ErrRateLimited)
+
+// answerWait is how long a chunk call of a connection over its answer
+// budget waits for the client's Finishes before it is refused: four times
+// capnp-go's 250 ms delay, so a stock client is slowed to the budget's
+// rate, not refused; a client that never finishes gets its refusals no
+// faster than its calls in flight per answerWait.
+const answerWait = time.Second
+
+// blobSlot takes one of the connection's blob slots, waiting for one. A
+// connection over its answer budget gets none until its client's
+// Finishes bring it back: the node keeps each answer until the Finish,
+// and a client that sends it late or never would otherwise make the node
+// hold any number of chunks.
 func (s *Server) blobSlot(ctx context.Context) (func(), error) {
+	if a := s.opts.Answers; a != nil {
+		wctx, cancel := context.WithTimeout(ctx, answerWait)
+		room := a.WaitRoom(wctx)
+		cancel()
+		if !room {
+			return nil, fmt.Errorf("%w (%d bytes)", ErrUnfinishedChunks, a.Held())
+		}
+	}
 	select {
 	case s.blobSlots <- struct{}{}:
 		return func() { <-s.blobSlots }, nil

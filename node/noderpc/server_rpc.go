@@ -42,6 +42,21 @@ type Options struct {
 	Log *slog.Logger
 	// Blobs serves the file calls (blob_rpc.go); nil refuses them.
 	Blobs *blob.Service
+	// Answers, if not nil, says whether the connection holds too many
+	// chunk answers its peer has not finished; blob puts and gets are
+	// held back while it does, and refused (rateLimited) after
+	// answerWait. transport.AnswerBudget is one.
+	Answers AnswerBudget
+}
+
+// AnswerBudget tells whether a connection holds more unfinished chunk
+// answers than it may (see transport.AnswerBudget).
+type AnswerBudget interface {
+	// WaitRoom waits until the connection is within its budget or ctx
+	// ends, and reports whether it is.
+	WaitRoom(ctx context.Context) bool
+	// Held returns the bytes of chunk answers not yet finished.
+	Held() int64
 }
 
 // Server implements schemas.NodeService_Server for one connection.

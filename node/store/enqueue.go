@@ -135,10 +135,14 @@ func (w *commitTx) add(m protocol.NewMessage, rec []byte) (protocol.Receipt, err
 }
 
 // addAll stores an Enqueue call's messages.
-func (w *commitTx) addAll(req *commitReq) (*commitResult, error) {
+func (w *commitTx) addAll(req *commitReq) (*commitResult, error) { return addEach(req, w.add) }
+
+// addEach hands an Enqueue call's messages to add, one by one, and
+// gathers their receipts: the bbolt path's and the write-ahead log's.
+func addEach(req *commitReq, add func(protocol.NewMessage, []byte) (protocol.Receipt, error)) (*commitResult, error) {
 	res := &commitResult{receipts: make([]protocol.Receipt, len(req.msgs))}
 	for j, m := range req.msgs {
-		r, err := w.add(m, req.recs[j])
+		r, err := add(m, req.recs[j])
 		if err != nil {
 			return nil, err
 		}

@@ -257,20 +257,7 @@ func (w *walTx) add(m protocol.NewMessage, rec []byte) (protocol.Receipt, error)
 }
 
 // addAll stages an Enqueue call's messages.
-func (w *walTx) addAll(req *commitReq) (*commitResult, error) {
-	res := &commitResult{receipts: make([]protocol.Receipt, len(req.msgs))}
-	for j, m := range req.msgs {
-		r, err := w.add(m, req.recs[j])
-		if err != nil {
-			return nil, err
-		}
-		if r.Err == nil {
-			res.stored++
-		}
-		res.receipts[j] = r
-	}
-	return res, nil
-}
+func (w *walTx) addAll(req *commitReq) (*commitResult, error) { return addEach(req, w.add) }
 
 // ack stages an Ack call. What the caller asked wrongly is its answer;
 // only bbolt's errors fail the group.

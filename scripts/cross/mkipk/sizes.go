@@ -37,15 +37,20 @@ const (
 // (8,126,657 bytes for mips): the room under binaryBudget that qpc's own
 // code has.
 //
-// Raised twice, on purpose: the key transparency log (issue 23: the log,
+// Raised three times, on purpose: the key transparency log (issue 23: the log,
 // its proofs and the gossip watch, which the node must carry) took the
 // mips binary from 11,010,241 to 11,206,849 bytes (three steps, ~168 KB of
 // code) and the largest package (x86_64 .apk) to 4,063,597. The node's
 // file store (issue 28: node/blob, its RPCs and federation proxy, and
-// their generated schema code) took the binary to 11,403,457.
+// their generated schema code) took the binary to 11,403,457; then the
+// early Finish of chunk answers that bounds the node's memory (issue 28,
+// transport/finish.go), one write per Cap'n Proto frame (issue 26,
+// transport/framecodec.go), the account's alarms in `qpc status` (issue
+// 23) and --login-rate to 11,534,529 (two steps) and the largest package
+// (x86_64 .apk) to 4,135,472.
 const (
-	binaryCeiling  = 11_403_457 + 64<<10
-	packageCeiling = 4_063_597 + 64<<10
+	binaryCeiling  = 11_534_529 + 64<<10
+	packageCeiling = 4_135_472 + 64<<10
 )
 
 // limits are a binary bound for the budget target and a bound for every
