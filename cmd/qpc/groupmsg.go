@@ -145,6 +145,10 @@ func recvGroup(ctx context.Context, s *session.Session, group string, asJSON boo
 		printErr(stderr, "qpc recv", err)
 		return exitFailure
 	}
+	if saver != nil {
+		// Files that waited for their sender's node come first.
+		saver.retryPending(eng, asJSON)
+	}
 	lines, n, err := session.UnreadLines(eng, c)
 	if err != nil {
 		printErr(stderr, "qpc recv", err)

@@ -410,10 +410,36 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 	}
 	if *follow {
 		// Follow hangs up the first connection, the session's, itself.
-		return followMessages(ctx, s, &f, show)
+		var retry func()
+		if saver != nil {
+			retry = func() {
+				e, err := openChat(ctx, s, stderr)
+				if err != nil {
+					fmt.Fprintf(stderr, "qpc recv: the files waiting for their sender's node: %s\n", sayError(err))
+					return
+				}
+				defer e.Close()
+				saver.retryPending(e, *asJSON)
+			}
+		}
+		return followMessages(ctx, s, &f, show, func(e *chat.Engine) { eng = e }, retry)
 	}
 	defer s.Close()
+	if saver != nil {
+		// Files that waited for their sender's node come first, before
+		// new messages; the engine opened for it is the inbox's.
+		e, err := openChat(ctx, s, stderr)
+		if err != nil {
+			printErr(stderr, "qpc recv", err)
+			return exitFailure
+		}
+		eng = e
+		saver.retryPending(e, *asJSON)
+	}
 	in := s.Inbox(func(ctx context.Context) (*chat.Engine, error) {
+		if eng != nil {
+			return eng, nil
+		}
 		e, err := openChat(ctx, s, stderr)
 		eng = e
 		return e, err
@@ -430,12 +456,53 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func followMessages(ctx context.Context, s *session.Session, f *clientFlags, show func(session.Incoming)) int {
+// followMessages is qpc recv --follow; setEng hears of each chat engine
+// the follower opens, so that show can record pending files in it.
+// retry, when not nil, tries the pending file downloads again: at every
+// (re)connection and every pendingRetry.
+// pendingRetry is how often qpc recv --follow --save-dir tries again the
+// files whose sender's node was out of reach.
+const pendingRetry = 30 * time.Second
+
+func followMessages(ctx context.Context, s *session.Session, f *clientFlags, show func(session.Incoming), setEng func(*chat.Engine), retry func()) int {
 	var mu sync.Mutex // one printer at a time
-	in := s.Inbox(func(ctx context.Context) (*chat.Engine, error) { return openChat(ctx, s, os.Stderr) })
+	kick := make(chan struct{}, 1)
+	poke := func() {
+		select {
+		case kick <- struct{}{}:
+		default:
+		}
+	}
+	if retry != nil {
+		go func() {
+			t := time.NewTicker(pendingRetry)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				case <-kick:
+				}
+				// Between batches the chat database is free: the
+				// handler releases it, and mu keeps it out meanwhile.
+				mu.Lock()
+				retry()
+				mu.Unlock()
+			}
+		}()
+	}
+	in := s.Inbox(func(ctx context.Context) (*chat.Engine, error) {
+		e, err := openChat(ctx, s, os.Stderr)
+		setEng(e)
+		return e, err
+	})
 	defer closeInbox(in, os.Stderr)
 	o := s.FollowOptions(s.Current().Server, s.Client())
-	o.Connected = func(c *client.Client) { s.Account().Client = c }
+	o.Connected = func(c *client.Client) {
+		s.Account().Client = c
+		poke() // a connection back may mean a route back
+	}
 	o.Handler = func(c *client.Client, msgs []protocol.Message) uint64 {
 		mu.Lock()
 		defer mu.Unlock()

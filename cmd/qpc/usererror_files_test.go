@@ -16,7 +16,7 @@ func TestEveryFileErrorReadsAsItsOwnSentence(t *testing.T) {
 	seen := map[string]error{}
 	for _, cause := range []error{files.ErrTampered, files.ErrWrongKey, files.ErrTruncated, files.ErrIncomplete,
 		files.ErrFileChanged, files.ErrTooLarge, files.ErrBadReference, files.ErrReferenceVersion, files.ErrBadState,
-		files.ErrNoFreeName, chat.ErrFileLine} {
+		files.ErrNoFreeName, chat.ErrFileLine, chat.ErrPendingFull, chat.ErrPendingFiles} {
 		err := fmt.Errorf("chunk 7: %w", cause)
 		say := sayError(err)
 		if strings.Contains(say, "chunk 7") || say == cause.Error() {

@@ -32,6 +32,8 @@ func init() {
 		userError{cause: files.ErrBadState, say: "the saved state of an interrupted transfer is damaged; delete the .qpcpart files (or the files folder in the state directory) and try again"},
 		userError{cause: files.ErrNoFreeName, say: "every name to save the file under is taken in that directory; choose another one"},
 		userError{cause: chat.ErrFileLine, say: "the message's file reference is malformed; it cannot be fetched"},
+		userError{cause: chat.ErrPendingFull, say: "too many files already wait for their sender's node; this one stays in the conversation for /download in qpc repl"},
+		userError{cause: chat.ErrPendingFiles, say: "the record of files waiting for their sender's node is damaged in the chat database; the files stay in their conversations for /download in qpc repl"},
 		userError{cause: session.ErrNotDelivered, say: "not delivered yet: the message is on its way and keeps going; qpc mesh track follows one in the mesh"},
 	)
 }

@@ -131,13 +131,27 @@ func (r *REPL) cmdDownload(ctx context.Context, args []string) error {
 	if !found {
 		return fmt.Errorf("no line %d in %s", n, r.name(c))
 	}
-	dest, err := files.SavePath(dir, ref.Name)
-	if err != nil {
-		return err
+	// A download that waits for its sender's node resumes where it went.
+	dest := r.pendingDest(msg.ID)
+	if dest == "" {
+		if dest, err = files.SavePath(dir, ref.Name); err != nil {
+			return err
+		}
 	}
 	label := "downloading " + termtext.Safe(filepath.Base(dest))
-	if err := r.files.Download(ctx, ref, dest, r.transferProgress(label)); err != nil {
+	r.dlMu.Lock()
+	err = r.files.Download(ctx, ref, dest, r.transferProgress(label))
+	r.dlMu.Unlock()
+	if err != nil && waitsForRoute(err) && r.keepPending(msg.ID, dest, ref) {
+		r.Printf("%s", termtext.Safe(fmt.Sprintf("%s waits for its sender's node %s (%v); it is saved to %s once a route appears, without /download again",
+			ref.Name, ref.Home, err, dest)))
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("%w (/download %d again resumes it)", err, n)
+	}
+	if pf, ok := r.eng.(pendingFiles); ok {
+		_ = pf.DropPendingFile(msg.ID)
 	}
 	r.mu.Lock()
 	r.saved[msg.ID] = dest

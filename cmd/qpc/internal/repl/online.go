@@ -15,6 +15,9 @@ func (r *REPL) SetOnline(online bool) {
 	defer r.promptMu.Unlock()
 	r.offline = !online
 	r.showPrompt()
+	if online {
+		r.kickPending() // a connection back may mean a route back
+	}
 }
 
 // setPrompt shows label, the current conversation, in the prompt.

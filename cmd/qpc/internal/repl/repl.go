@@ -116,11 +116,17 @@ type REPL struct {
 	states map[chatdb.MsgID]chatdb.Status
 	// saved is where /download saved the file of a file line.
 	saved map[chatdb.MsgID]string
+	// dlMu runs one download at a time, so that /download and the retry
+	// of pending files (pending.go) never write one part file together.
+	dlMu sync.Mutex
+	// pendingKick wakes the retry of pending files.
+	pendingKick chan struct{}
 }
 
 // New returns a REPL on cfg; Run runs it.
 func New(cfg Config) *REPL {
-	r := &REPL{eng: cfg.Engine, label: cfg.Label, io: cfg.IO, node: cfg.Node, meshPeers: cfg.MeshPeers, devices: cfg.Devices, files: cfg.Files, shown: map[chatdb.ConvID]uint64{}, saved: map[chatdb.MsgID]string{}}
+	r := &REPL{eng: cfg.Engine, label: cfg.Label, io: cfg.IO, node: cfg.Node, meshPeers: cfg.MeshPeers, devices: cfg.Devices, files: cfg.Files, shown: map[chatdb.ConvID]uint64{}, saved: map[chatdb.MsgID]string{},
+		pendingKick: make(chan struct{}, 1)}
 	r.setPrompt("no conversation")
 	return r
 }
@@ -131,6 +137,7 @@ func (r *REPL) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { r.printEvents(ctx) })
+	wg.Go(func() { r.pendingLoop(ctx) })
 	defer wg.Wait()
 	defer cancel()
 
