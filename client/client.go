@@ -109,14 +109,42 @@ func (c *Client) Close() error {
 		return nil
 	}
 	c.node.Release()
-	err := c.rc.Close()
-	c.qc.CloseWithError(transport.CodeNormal, "")
-	<-c.rc.Done()
+	// Closing the RPC connection sends the node an Abort. To a node that
+	// died, that write can block until QUIC gives up on the connection
+	// (its idle timeout, or longer while a stream's window is full), so
+	// the QUIC connection is closed under it after closeGrace.
+	closed := make(chan error, 1)
+	go func() { closed <- c.rc.Close() }()
+	var err error
+	select {
+	case err = <-closed:
+		c.qc.CloseWithError(transport.CodeNormal, "")
+	case <-time.After(closeGrace):
+		c.qc.CloseWithError(transport.CodeNormal, "")
+		select {
+		case err = <-closed:
+		case <-time.After(closeGrace):
+			return errCloseStuck
+		}
+	}
+	select {
+	case <-c.rc.Done():
+	case <-time.After(closeGrace):
+		return errCloseStuck
+	}
 	if errors.Is(err, rpc.ErrConnClosed) {
 		err = nil
 	}
 	return err
 }
+
+// errCloseStuck is Close's answer when the RPC connection did not end
+// even with the QUIC connection under it closed.
+var errCloseStuck = errors.New("closing the connection to the node: the RPC connection did not end")
+
+// closeGrace is how long Close waits for the RPC connection to close
+// before it closes the QUIC connection under it.
+const closeGrace = 2 * time.Second
 
 // Health asks the node for its health.
 func (c *Client) Health(ctx context.Context) (protocol.Health, error) {
