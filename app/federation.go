@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"crypto/hkdf"
 	"crypto/sha256"
@@ -29,9 +30,8 @@ import (
 // means federation's default. Tests shorten it.
 var linkBackoff time.Duration
 
-// ktGossipInterval is how often a federation link gossips key
-// transparency heads; 0 means federation's default (a minute). Tests
-// lower it.
+// ktGossipInterval, when not 0, overrides --kt-gossip-interval: tests
+// lower it below what the flag takes.
 var ktGossipInterval time.Duration
 
 // federationHook, when set, wraps the federation a node's service uses
@@ -95,7 +95,7 @@ func (n *Node) newFederation(cfg config.Node) (*federation.Manager, error) {
 		CallTimeout: cfg.RPCTimeout,
 		MinBackoff:  linkBackoff,
 
-		KTGossipInterval: ktGossipInterval,
+		KTGossipInterval: cmp.Or(ktGossipInterval, cfg.KTGossipInterval),
 	})
 	if err != nil {
 		return nil, &config.FlagError{Flag: "federation-cert", Err: err}

@@ -123,6 +123,10 @@ type Node struct {
 	// FederationRate is how many messages per second one peer may relay
 	// to this node on average (bursts of twice that).
 	FederationRate int
+	// KTGossipInterval is how often each federation link exchanges key
+	// transparency heads (docs/kt.md): how fast a log that lied is known
+	// across the community.
+	KTGossipInterval time.Duration
 
 	// Store-and-forward (docs/store-and-forward.md): messages for a node
 	// that is not linked wait in envelopes on disk and travel hop by hop.
@@ -236,6 +240,7 @@ func Default() Node {
 		LoginRate:               60,
 		NameHold:                7 * 24 * time.Hour,
 		FederationRate:          2000,
+		KTGossipInterval:        time.Minute,
 
 		MeshTTL:         7 * 24 * time.Hour,
 		MeshMaxHops:     8,
@@ -454,6 +459,7 @@ func (c *Node) validateLimits() error {
 		{"login-rate", c.LoginRate > 0},
 		{"name-hold", c.NameHold > 0},
 		{"federation-rate", c.FederationRate > 0},
+		{"kt-gossip-interval", c.KTGossipInterval > 0},
 	}
 	for _, p := range positive {
 		if !p.ok {

@@ -85,6 +85,7 @@ func (c *Node) BindFlags(fs *flag.FlagSet) {
 		"refuse the peer certificate with SHA-256 `FINGERPRINT`, repeatable (env "+EnvName("federation-deny")+
 			", a comma- or space-separated list)")
 	num(&c.FederationRate, "federation-rate", "messages per second one peer may relay to this node (bursts of twice that)")
+	dur(&c.KTGossipInterval, "kt-gossip-interval", "how often each federation link exchanges key transparency heads")
 
 	dur(&c.MeshTTL, "mesh-ttl", "store-and-forward: how long envelopes this node makes may wait in the mesh, "+
 		"and the longest a sender may ask for (1s to 720h)")

@@ -287,6 +287,14 @@ func (w *Watch) observeOwn(raw []byte, sh kt.SignedHead) error {
 		w.found(latest, raw, kt.ReasonInconsistent, sh.Domain)
 		return nil
 	}
+	if sh.Size == 0 {
+		// KTConsistency reads a second size of 0 as "the latest": the
+		// empty tree has one root, and no head of it to ask for.
+		if sh.Root != kt.EmptyRoot {
+			w.found(latest, raw, kt.ReasonFork, sh.Domain)
+		}
+		return nil
+	}
 	_, mine, err := w.cfg.Own.KTConsistency(0, sh.Size)
 	if err != nil {
 		return err

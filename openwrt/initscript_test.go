@@ -266,6 +266,7 @@ config node 'node'
 	list peer '[fd00::2]:7000'
 	list federation_deny '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'
 	option federation_rate '300'
+	option kt_gossip_interval '30s'
 	option mesh_ttl '72h'
 	option mesh_max_hops '12'
 	option mesh_store_size '32'
@@ -396,6 +397,7 @@ func TestInitScriptTurnsUCIIntoFlags(t *testing.T) {
 					"--peer=[fd00::2]:7000",
 					"--federation-deny=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
 					"--federation-rate=300",
+					"--kt-gossip-interval=30s",
 					"--mesh-ttl=72h",
 					"--mesh-max-hops=12",
 					"--mesh-store-size=32",

@@ -90,6 +90,9 @@ func TestARewrittenLogOnOneNodeIsRefusedByBobOnAnotherAndItsEvidenceCrossesTheFe
 		t.Fatal(err)
 	}
 	flags := federationFlagsOf(t, a, d1, d2, d3)
+	for d := range flags {
+		flags[d] = append(flags[d], "--kt-gossip-interval", gossipInterval.String())
+	}
 	n2 := startFedNode(t, d2, t.TempDir(), "127.0.0.1:0", flags[d2]...)
 	n3 := startFedNode(t, d3, t.TempDir(), "127.0.0.1:0", append(flags[d3], "--peer", n2.addr)...)
 	dir1 := t.TempDir()
@@ -145,7 +148,7 @@ func TestARewrittenLogOnOneNodeIsRefusedByBobOnAnotherAndItsEvidenceCrossesTheFe
 
 	// `qpc status` on n2, and on n3, which reaches n1 only through n2 and
 	// learns of the fork by federation gossip (on its link's next
-	// exchange: federation.KTGossipInterval, a minute).
+	// exchange: --kt-gossip-interval).
 	for _, n := range []*fedNode{n2, n3} {
 		s := waitEvidence(t, n, d1, 2*federationGossipWait)
 		for _, e := range s.KT.Evidence {
@@ -182,9 +185,13 @@ func TestARewrittenLogOnOneNodeIsRefusedByBobOnAnotherAndItsEvidenceCrossesTheFe
 	}
 }
 
-// federationGossipWait is how long a link may take to exchange heads
-// again: federation.KTGossipInterval, which `qpc node` has no flag for.
-const federationGossipWait = time.Minute
+// gossipInterval is the nodes' --kt-gossip-interval in the test above (a
+// minute by default), and federationGossipWait how long a link may take
+// to exchange heads again: a few intervals, for a loaded machine.
+const (
+	gossipInterval       = 3 * time.Second
+	federationGossipWait = 5 * gossipInterval
+)
 
 // TestALogRewrittenAndGrownIsCaughtByTheNextNodesConsistencyCheck is the
 // scenario above with a log that grew after the rewrite: n1, rewritten,
