@@ -23,26 +23,6 @@ type Blobs interface {
 // errNoBlobs answers the blob calls of a node that stores no files.
 var errNoBlobs = fmt.Errorf("%w: this node stores no files", protocol.ErrBadRequest)
 
-// blobArgs reads the id and home of a peer's blob call.
-func blobArgs(idf func() ([]byte, error), homef func() (string, error)) ([protocol.BlobIDSize]byte, string, error) {
-	raw, err := idf()
-	if err != nil {
-		return [protocol.BlobIDSize]byte{}, "", protocol.BadRequest(err)
-	}
-	id, err := protocol.BlobHash(raw)
-	if err != nil {
-		return id, "", err
-	}
-	home, err := homef()
-	if err != nil {
-		return id, "", protocol.BadRequest(err)
-	}
-	if home, err = protocol.ParseDomain(home); err != nil {
-		return id, "", err
-	}
-	return id, home, nil
-}
-
 // BlobGet implements FederationService.blobGet.
 func (s *server) BlobGet(ctx context.Context, call schemas.FederationService_blobGet) error {
 	call.Go() // waits on the disk or the next peer
@@ -50,7 +30,7 @@ func (s *server) BlobGet(ctx context.Context, call schemas.FederationService_blo
 		if s.m.cfg.Blobs == nil {
 			return errNoBlobs
 		}
-		id, home, err := blobArgs(call.Args().Id, call.Args().Home)
+		id, home, err := peerBlobArgs(call.Args().Id, call.Args().Home)
 		if err != nil {
 			return err
 		}
@@ -71,7 +51,7 @@ func (s *server) BlobStat(ctx context.Context, call schemas.FederationService_bl
 		if s.m.cfg.Blobs == nil {
 			return errNoBlobs
 		}
-		id, home, err := blobArgs(call.Args().Id, call.Args().Home)
+		id, home, err := peerBlobArgs(call.Args().Id, call.Args().Home)
 		if err != nil {
 			return err
 		}
@@ -150,4 +130,17 @@ func (m *Manager) BlobStat(ctx context.Context, home string, id [protocol.BlobID
 		}
 		return st, nil
 	})
+}
+
+// peerBlobArgs reads the id and home of a peer's blob call: a peer names
+// the home domain, always.
+func peerBlobArgs(idf func() ([]byte, error), homef func() (string, error)) ([protocol.BlobIDSize]byte, string, error) {
+	id, home, err := protocol.BlobArgsFromWire(idf, homef)
+	if err != nil {
+		return id, "", err
+	}
+	if home, err = protocol.ParseDomain(home); err != nil {
+		return id, "", err
+	}
+	return id, home, nil
 }

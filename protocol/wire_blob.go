@@ -103,3 +103,21 @@ func AllocData(st capnp.Struct, ptr uint16, n int) ([]byte, error) {
 	}
 	return l.ToPtr().Data(), nil
 }
+
+// BlobArgsFromWire reads the id and home arguments of a blobGet or
+// blobStat call, of a client or of a peer.
+func BlobArgsFromWire(idf func() ([]byte, error), homef func() (string, error)) ([BlobIDSize]byte, string, error) {
+	raw, err := idf()
+	if err != nil {
+		return [BlobIDSize]byte{}, "", BadRequest(err)
+	}
+	id, err := BlobHash(raw)
+	if err != nil {
+		return id, "", err
+	}
+	home, err := homef()
+	if err != nil {
+		return id, "", BadRequest(err)
+	}
+	return id, home, nil
+}

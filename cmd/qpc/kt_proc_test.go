@@ -6,65 +6,28 @@ import (
 	"crypto/ed25519"
 	"crypto/tls"
 	"encoding/json"
-	"log/slog"
-	"net"
 	"strings"
 	"testing"
 	"time"
-
-	"capnproto.org/go/capnp/v3"
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/crypto/ca"
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/kt"
 	"github.com/quicprochat/qpc/protocol"
-	"github.com/quicprochat/qpc/schemas"
-	"github.com/quicprochat/qpc/transport"
 )
 
 // ktGossipTo hands heads to the node at addr with ktGossip (no session
-// needed) and returns the evidence it answers with; package client does
-// not make the call yet (issue 23 part C).
+// needed) and returns the evidence it answers with.
 func ktGossipTo(t *testing.T, addr, fp string, heads ...[]byte) []protocol.KTEvidence {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf, err := transport.ClientTLS(host, transport.Trust{Pin: fp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	qc, err := transport.Dial(ctx, addr, conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer qc.CloseWithError(transport.CodeNormal, "")
-	rc, err := transport.OpenRPC(ctx, qc, capnp.Client{}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	node := schemas.NodeService(rc.Bootstrap(ctx))
-	defer node.Release()
-	fut, release := node.KtGossip(ctx, func(p schemas.NodeService_ktGossip_Params) error {
-		return protocol.DataListToWire(heads, p.NewHeads)
-	})
-	defer release()
-	res, err := fut.Struct()
+	c := dialPinned(t, addr, fp)
+	defer c.Close()
+	ev, err := c.KTGossip(ctx, heads)
 	if err != nil {
 		t.Fatalf("ktGossip: %v", err)
-	}
-	list, err := res.Evidence()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := protocol.KTEvidenceFromWire(list)
-	if err != nil {
-		t.Fatal(err)
 	}
 	return ev
 }

@@ -141,7 +141,7 @@ func (s *Server) BlobGet(ctx context.Context, call schemas.NodeService_blobGet) 
 			return err
 		}
 		defer release()
-		id, home, err := blobArgs(call.Args().Id, call.Args().Home)
+		id, home, err := protocol.BlobArgsFromWire(call.Args().Id, call.Args().Home)
 		if err != nil {
 			return err
 		}
@@ -162,7 +162,7 @@ func (s *Server) BlobStat(ctx context.Context, call schemas.NodeService_blobStat
 		if _, err := s.blobUser(); err != nil {
 			return err
 		}
-		id, home, err := blobArgs(call.Args().Id, call.Args().Home)
+		id, home, err := protocol.BlobArgsFromWire(call.Args().Id, call.Args().Home)
 		if err != nil {
 			return err
 		}
@@ -180,21 +180,4 @@ func (s *Server) BlobStat(ctx context.Context, call schemas.NodeService_blobStat
 		}
 		return protocol.BlobStatToWire(st, w)
 	})
-}
-
-// blobArgs reads the id and home arguments of blobGet and blobStat.
-func blobArgs(idf func() ([]byte, error), homef func() (string, error)) ([protocol.BlobIDSize]byte, string, error) {
-	raw, err := idf()
-	if err != nil {
-		return [protocol.BlobIDSize]byte{}, "", protocol.BadRequest(err)
-	}
-	id, err := protocol.BlobHash(raw)
-	if err != nil {
-		return id, "", err
-	}
-	home, err := homef()
-	if err != nil {
-		return id, "", protocol.BadRequest(err)
-	}
-	return id, home, nil
 }
