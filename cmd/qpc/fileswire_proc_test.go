@@ -241,7 +241,7 @@ func TestAnInterruptedSendFileResumesWhenRunAgain(t *testing.T) {
 	cmd.Wait()
 	total := size / (128 << 10)
 	if held >= total {
-		t.Skipf("the upload finished (%d chunks) before it could be killed", held)
+		t.Fatalf("the upload finished (%d chunks) before it could be killed: nothing was resumed", held)
 	}
 	if ents, _ := os.ReadDir(filepath.Join(alice.state, "files")); len(ents) == 0 {
 		t.Fatal("no upload state kept after the kill")
@@ -372,7 +372,7 @@ func TestAnInterruptedRecvSaveDirResumesTheDownload(t *testing.T) {
 	cmd.Process.Kill()
 	cmd.Wait()
 	if _, err := os.Stat(filepath.Join(save, "big.bin")); err == nil {
-		t.Skip("the download finished before it could be killed")
+		t.Fatal("the download finished before it could be killed: nothing was resumed")
 	}
 
 	r := bob.mustRun("recv", "--save-dir", save)

@@ -1,16 +1,13 @@
 package repl
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 )
 
 func TestExpandHomeReadsTildeAsTheHomeDirectory(t *testing.T) {
-	home, err := os.UserHomeDir()
-	if err != nil {
-		t.Skip(err)
-	}
+	home := t.TempDir()
+	t.Setenv("HOME", home)
 	for in, want := range map[string]string{
 		"~/Downloads/x.pdf": filepath.Join(home, "Downloads/x.pdf"),
 		"/tmp/~/x":          "/tmp/~/x",
