@@ -48,6 +48,9 @@ var codes = []struct {
 	{schemas.ErrorCode_blobStoreFull, ErrBlobStoreFull},
 	{schemas.ErrorCode_noSuchBlob, ErrNoSuchBlob},
 	{schemas.ErrorCode_badChunk, ErrBadChunk},
+	{schemas.ErrorCode_inviteRequired, ErrInviteRequired},
+	{schemas.ErrorCode_inviteInvalid, ErrInviteInvalid},
+	{schemas.ErrorCode_registrationClosed, ErrRegistrationClosed},
 }
 
 // CodeOf returns the wire code of err: none for nil, internal for an error

@@ -39,7 +39,14 @@ interface NodeService @0xb7f1c0e5a2d3c4f1 {
   # a letter or digit). request is an OPAQUE RegistrationRequest (RFC 9807
   # §5.1.1); response the RegistrationResponse. Fails with userExists if the
   # name is taken.
-  registerStart @1 (user :Text, request :Data) -> (response :Data);
+  #
+  # invite is an invite code made by the node's admin (`qpc admin invite`):
+  # a node whose registration policy is "invite" (Health.registration)
+  # refuses a registration without one (inviteRequired) or with one that is
+  # unknown, used up or expired (inviteInvalid); a "closed" node refuses
+  # every registration (registrationClosed). An "open" node ignores it. The
+  # code is checked here and used up by registerFinish.
+  registerStart @1 (user :Text, request :Data, invite :Text) -> (response :Data);
 
   # registerFinish stores the OPAQUE RegistrationRecord that the client
   # made from the response, creating the account. The OPAQUE client and
@@ -275,6 +282,40 @@ interface NodeService @0xb7f1c0e5a2d3c4f1 {
   # blobStat describes blob `id` at home (as for blobGet): its size,
   # chunk hashes and how many chunks are held.
   blobStat @34 (id :Data, home :Text) -> (stat :BlobStat);
+
+  # passwordStart begins changing the logged-in account's password: request
+  # is an OPAQUE RegistrationRequest made with the new password, under the
+  # identities of registerStart; response the RegistrationResponse. The
+  # account keeps its name, account key, devices, messages and groups.
+  passwordStart @35 (request :Data) -> (response :Data);
+
+  # passwordFinish replaces the account's OPAQUE record with record, made
+  # from passwordStart's response. Every other session of the account ends
+  # (their devices log in again, with the new password); this connection's
+  # session stays.
+  passwordFinish @36 (record :Data) -> ();
+
+  # logout ends this connection's session and forgets its token. With
+  # everywhere, every session of the account ends, on every connection and
+  # device. ended counts the sessions ended.
+  logout @37 (everywhere :Bool) -> (ended :UInt32);
+
+  # blockSender adds address ("user@domain") to the logged-in account's
+  # deny list on this node (blocked true) or removes it (false): the node
+  # then refuses to put messages from that sender in this account's
+  # mailboxes where it knows who sent them (docs/blocking.md says where
+  # that is). The list is the account's, shared by its devices, bounded.
+  blockSender @38 (address :Text, blocked :Bool) -> ();
+
+  # blockedSenders lists the logged-in account's deny list on this node.
+  blockedSenders @39 () -> (addresses :List(Text));
+
+  # report hands the node's admin a report of abuse: sealed is an HPKE
+  # envelope to the node's report key (Health.reportKey) holding the
+  # reported message and the reporter's note; the node cannot read it. The
+  # node keeps a bounded number of reports for `qpc admin reports`.
+  # Rate-limited per account.
+  report @40 (sealed :Data) -> ();
 }
 
 # BlobStat describes a stored blob (blobStat).
@@ -388,6 +429,16 @@ struct Health @0xe3a9d6b4c8f2a1d7 {
   filesBytes @11 :UInt64;
   filesLimit @12 :UInt64;
   files @13 :UInt32;
+
+  # registration is the node's registration policy: "open" (anyone who
+  # reaches the node may register), "invite" (registerStart needs an
+  # invite code) or "closed". Empty from nodes older than the policy: open.
+  registration @14 :Text;
+
+  # reportKey is the public key (HPKE, X-Wing) that reports to this node's
+  # admin are sealed to (NodeService.report); empty when the node takes no
+  # reports.
+  reportKey @15 :Data;
 }
 
 # FederationLink is the state of a node's link to one federation peer.
@@ -635,6 +686,9 @@ enum ErrorCode @0xdfbc1a87f421b42c {
   blobStoreFull @32;     # the node's file store is at its bound
   noSuchBlob @33;        # the node holds no such blob or chunk (never uploaded, or expired)
   badChunk @34;          # a chunk does not hash to what its blob declared
+  inviteRequired @35;    # the node registers only with an invite code
+  inviteInvalid @36;     # the invite code is unknown, used up or expired
+  registrationClosed @37; # the node takes no new registrations
 }
 
 # MeshState is what is known of a message in the mesh.

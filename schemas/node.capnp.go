@@ -46,7 +46,7 @@ func (c NodeService) RegisterStart(ctx context.Context, params func(NodeService_
 		},
 	}
 	if params != nil {
-		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 2}
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 3}
 		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_registerStart_Params(s)) }
 	}
 
@@ -715,6 +715,126 @@ func (c NodeService) BlobStat(ctx context.Context, params func(NodeService_blobS
 
 }
 
+func (c NodeService) PasswordStart(ctx context.Context, params func(NodeService_passwordStart_Params) error) (NodeService_passwordStart_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      35,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "passwordStart",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 1}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_passwordStart_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_passwordStart_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) PasswordFinish(ctx context.Context, params func(NodeService_passwordFinish_Params) error) (NodeService_passwordFinish_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      36,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "passwordFinish",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 1}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_passwordFinish_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_passwordFinish_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) Logout(ctx context.Context, params func(NodeService_logout_Params) error) (NodeService_logout_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      37,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "logout",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 8, PointerCount: 0}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_logout_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_logout_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) BlockSender(ctx context.Context, params func(NodeService_blockSender_Params) error) (NodeService_blockSender_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      38,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "blockSender",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 8, PointerCount: 1}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_blockSender_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_blockSender_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) BlockedSenders(ctx context.Context, params func(NodeService_blockedSenders_Params) error) (NodeService_blockedSenders_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      39,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "blockedSenders",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 0}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_blockedSenders_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_blockedSenders_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c NodeService) Report(ctx context.Context, params func(NodeService_report_Params) error) (NodeService_report_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      40,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "report",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 1}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(NodeService_report_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return NodeService_report_Results_Future{Future: ans.Future()}, release
+
+}
+
 func (c NodeService) WaitStreaming() error {
 	return capnp.Client(c).WaitStreaming()
 }
@@ -857,6 +977,18 @@ type NodeService_Server interface {
 	BlobGet(context.Context, NodeService_blobGet) error
 
 	BlobStat(context.Context, NodeService_blobStat) error
+
+	PasswordStart(context.Context, NodeService_passwordStart) error
+
+	PasswordFinish(context.Context, NodeService_passwordFinish) error
+
+	Logout(context.Context, NodeService_logout) error
+
+	BlockSender(context.Context, NodeService_blockSender) error
+
+	BlockedSenders(context.Context, NodeService_blockedSenders) error
+
+	Report(context.Context, NodeService_report) error
 }
 
 // NodeService_NewServer creates a new Server from an implementation of NodeService_Server.
@@ -875,7 +1007,7 @@ func NodeService_ServerToClient(s NodeService_Server) NodeService {
 // This can be used to create a more complicated Server.
 func NodeService_Methods(methods []server.Method, s NodeService_Server) []server.Method {
 	if cap(methods) == 0 {
-		methods = make([]server.Method, 0, 35)
+		methods = make([]server.Method, 0, 41)
 	}
 
 	methods = append(methods, server.Method{
@@ -1295,6 +1427,78 @@ func NodeService_Methods(methods []server.Method, s NodeService_Server) []server
 		},
 		Impl: func(ctx context.Context, call *server.Call) error {
 			return s.BlobStat(ctx, NodeService_blobStat{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      35,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "passwordStart",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.PasswordStart(ctx, NodeService_passwordStart{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      36,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "passwordFinish",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.PasswordFinish(ctx, NodeService_passwordFinish{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      37,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "logout",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Logout(ctx, NodeService_logout{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      38,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "blockSender",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.BlockSender(ctx, NodeService_blockSender{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      39,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "blockedSenders",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.BlockedSenders(ctx, NodeService_blockedSenders{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xb7f1c0e5a2d3c4f1,
+			MethodID:      40,
+			InterfaceName: "node.capnp:NodeService",
+			MethodName:    "report",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Report(ctx, NodeService_report{call})
 		},
 	})
 
@@ -1896,6 +2100,108 @@ func (c NodeService_blobStat) AllocResults() (NodeService_blobStat_Results, erro
 	return NodeService_blobStat_Results(r), err
 }
 
+// NodeService_passwordStart holds the state for a server call to NodeService.passwordStart.
+// See server.Call for documentation.
+type NodeService_passwordStart struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_passwordStart) Args() NodeService_passwordStart_Params {
+	return NodeService_passwordStart_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_passwordStart) AllocResults() (NodeService_passwordStart_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_passwordStart_Results(r), err
+}
+
+// NodeService_passwordFinish holds the state for a server call to NodeService.passwordFinish.
+// See server.Call for documentation.
+type NodeService_passwordFinish struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_passwordFinish) Args() NodeService_passwordFinish_Params {
+	return NodeService_passwordFinish_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_passwordFinish) AllocResults() (NodeService_passwordFinish_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_passwordFinish_Results(r), err
+}
+
+// NodeService_logout holds the state for a server call to NodeService.logout.
+// See server.Call for documentation.
+type NodeService_logout struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_logout) Args() NodeService_logout_Params {
+	return NodeService_logout_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_logout) AllocResults() (NodeService_logout_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 8, PointerCount: 0})
+	return NodeService_logout_Results(r), err
+}
+
+// NodeService_blockSender holds the state for a server call to NodeService.blockSender.
+// See server.Call for documentation.
+type NodeService_blockSender struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_blockSender) Args() NodeService_blockSender_Params {
+	return NodeService_blockSender_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_blockSender) AllocResults() (NodeService_blockSender_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_blockSender_Results(r), err
+}
+
+// NodeService_blockedSenders holds the state for a server call to NodeService.blockedSenders.
+// See server.Call for documentation.
+type NodeService_blockedSenders struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_blockedSenders) Args() NodeService_blockedSenders_Params {
+	return NodeService_blockedSenders_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_blockedSenders) AllocResults() (NodeService_blockedSenders_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_blockedSenders_Results(r), err
+}
+
+// NodeService_report holds the state for a server call to NodeService.report.
+// See server.Call for documentation.
+type NodeService_report struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c NodeService_report) Args() NodeService_report_Params {
+	return NodeService_report_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c NodeService_report) AllocResults() (NodeService_report_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_report_Results(r), err
+}
+
 // NodeService_List is a list of NodeService.
 type NodeService_List = capnp.CapList[NodeService]
 
@@ -2067,12 +2373,12 @@ type NodeService_registerStart_Params capnp.Struct
 const NodeService_registerStart_Params_TypeID = 0xcbef2bf2520890ea
 
 func NewNodeService_registerStart_Params(s *capnp.Segment) (NodeService_registerStart_Params, error) {
-	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 3})
 	return NodeService_registerStart_Params(st), err
 }
 
 func NewRootNodeService_registerStart_Params(s *capnp.Segment) (NodeService_registerStart_Params, error) {
-	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 3})
 	return NodeService_registerStart_Params(st), err
 }
 
@@ -2139,12 +2445,30 @@ func (s NodeService_registerStart_Params) SetRequest(v []byte) error {
 	return capnp.Struct(s).SetData(1, v)
 }
 
+func (s NodeService_registerStart_Params) Invite() (string, error) {
+	p, err := capnp.Struct(s).Ptr(2)
+	return p.Text(), err
+}
+
+func (s NodeService_registerStart_Params) HasInvite() bool {
+	return capnp.Struct(s).HasPtr(2)
+}
+
+func (s NodeService_registerStart_Params) InviteBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(2)
+	return p.TextBytes(), err
+}
+
+func (s NodeService_registerStart_Params) SetInvite(v string) error {
+	return capnp.Struct(s).SetText(2, v)
+}
+
 // NodeService_registerStart_Params_List is a list of NodeService_registerStart_Params.
 type NodeService_registerStart_Params_List = capnp.StructList[NodeService_registerStart_Params]
 
 // NewNodeService_registerStart_Params creates a new list of NodeService_registerStart_Params.
 func NewNodeService_registerStart_Params_List(s *capnp.Segment, sz int32) (NodeService_registerStart_Params_List, error) {
-	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2}, sz)
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 3}, sz)
 	return capnp.StructList[NodeService_registerStart_Params](l), err
 }
 
@@ -7915,6 +8239,896 @@ func (p NodeService_blobStat_Results_Future) Stat() BlobStat_Future {
 	return BlobStat_Future{Future: p.Future.Field(0, nil)}
 }
 
+type NodeService_passwordStart_Params capnp.Struct
+
+// NodeService_passwordStart_Params_TypeID is the unique identifier for the type NodeService_passwordStart_Params.
+const NodeService_passwordStart_Params_TypeID = 0x9809000ee4cc8d2c
+
+func NewNodeService_passwordStart_Params(s *capnp.Segment) (NodeService_passwordStart_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_passwordStart_Params(st), err
+}
+
+func NewRootNodeService_passwordStart_Params(s *capnp.Segment) (NodeService_passwordStart_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_passwordStart_Params(st), err
+}
+
+func ReadRootNodeService_passwordStart_Params(msg *capnp.Message) (NodeService_passwordStart_Params, error) {
+	root, err := msg.Root()
+	return NodeService_passwordStart_Params(root.Struct()), err
+}
+
+func (s NodeService_passwordStart_Params) String() string {
+	str, _ := text.Marshal(0x9809000ee4cc8d2c, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_passwordStart_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_passwordStart_Params) DecodeFromPtr(p capnp.Ptr) NodeService_passwordStart_Params {
+	return NodeService_passwordStart_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_passwordStart_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_passwordStart_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_passwordStart_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_passwordStart_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_passwordStart_Params) Request() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_passwordStart_Params) HasRequest() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_passwordStart_Params) SetRequest(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+// NodeService_passwordStart_Params_List is a list of NodeService_passwordStart_Params.
+type NodeService_passwordStart_Params_List = capnp.StructList[NodeService_passwordStart_Params]
+
+// NewNodeService_passwordStart_Params creates a new list of NodeService_passwordStart_Params.
+func NewNodeService_passwordStart_Params_List(s *capnp.Segment, sz int32) (NodeService_passwordStart_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_passwordStart_Params](l), err
+}
+
+// NodeService_passwordStart_Params_Future is a wrapper for a NodeService_passwordStart_Params promised by a client call.
+type NodeService_passwordStart_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_passwordStart_Params_Future) Struct() (NodeService_passwordStart_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_passwordStart_Params(p.Struct()), err
+}
+
+type NodeService_passwordStart_Results capnp.Struct
+
+// NodeService_passwordStart_Results_TypeID is the unique identifier for the type NodeService_passwordStart_Results.
+const NodeService_passwordStart_Results_TypeID = 0xc70f8c33d657b7ef
+
+func NewNodeService_passwordStart_Results(s *capnp.Segment) (NodeService_passwordStart_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_passwordStart_Results(st), err
+}
+
+func NewRootNodeService_passwordStart_Results(s *capnp.Segment) (NodeService_passwordStart_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_passwordStart_Results(st), err
+}
+
+func ReadRootNodeService_passwordStart_Results(msg *capnp.Message) (NodeService_passwordStart_Results, error) {
+	root, err := msg.Root()
+	return NodeService_passwordStart_Results(root.Struct()), err
+}
+
+func (s NodeService_passwordStart_Results) String() string {
+	str, _ := text.Marshal(0xc70f8c33d657b7ef, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_passwordStart_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_passwordStart_Results) DecodeFromPtr(p capnp.Ptr) NodeService_passwordStart_Results {
+	return NodeService_passwordStart_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_passwordStart_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_passwordStart_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_passwordStart_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_passwordStart_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_passwordStart_Results) Response() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_passwordStart_Results) HasResponse() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_passwordStart_Results) SetResponse(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+// NodeService_passwordStart_Results_List is a list of NodeService_passwordStart_Results.
+type NodeService_passwordStart_Results_List = capnp.StructList[NodeService_passwordStart_Results]
+
+// NewNodeService_passwordStart_Results creates a new list of NodeService_passwordStart_Results.
+func NewNodeService_passwordStart_Results_List(s *capnp.Segment, sz int32) (NodeService_passwordStart_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_passwordStart_Results](l), err
+}
+
+// NodeService_passwordStart_Results_Future is a wrapper for a NodeService_passwordStart_Results promised by a client call.
+type NodeService_passwordStart_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_passwordStart_Results_Future) Struct() (NodeService_passwordStart_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_passwordStart_Results(p.Struct()), err
+}
+
+type NodeService_passwordFinish_Params capnp.Struct
+
+// NodeService_passwordFinish_Params_TypeID is the unique identifier for the type NodeService_passwordFinish_Params.
+const NodeService_passwordFinish_Params_TypeID = 0xe1234a09225a32ca
+
+func NewNodeService_passwordFinish_Params(s *capnp.Segment) (NodeService_passwordFinish_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_passwordFinish_Params(st), err
+}
+
+func NewRootNodeService_passwordFinish_Params(s *capnp.Segment) (NodeService_passwordFinish_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_passwordFinish_Params(st), err
+}
+
+func ReadRootNodeService_passwordFinish_Params(msg *capnp.Message) (NodeService_passwordFinish_Params, error) {
+	root, err := msg.Root()
+	return NodeService_passwordFinish_Params(root.Struct()), err
+}
+
+func (s NodeService_passwordFinish_Params) String() string {
+	str, _ := text.Marshal(0xe1234a09225a32ca, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_passwordFinish_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_passwordFinish_Params) DecodeFromPtr(p capnp.Ptr) NodeService_passwordFinish_Params {
+	return NodeService_passwordFinish_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_passwordFinish_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_passwordFinish_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_passwordFinish_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_passwordFinish_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_passwordFinish_Params) Record() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_passwordFinish_Params) HasRecord() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_passwordFinish_Params) SetRecord(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+// NodeService_passwordFinish_Params_List is a list of NodeService_passwordFinish_Params.
+type NodeService_passwordFinish_Params_List = capnp.StructList[NodeService_passwordFinish_Params]
+
+// NewNodeService_passwordFinish_Params creates a new list of NodeService_passwordFinish_Params.
+func NewNodeService_passwordFinish_Params_List(s *capnp.Segment, sz int32) (NodeService_passwordFinish_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_passwordFinish_Params](l), err
+}
+
+// NodeService_passwordFinish_Params_Future is a wrapper for a NodeService_passwordFinish_Params promised by a client call.
+type NodeService_passwordFinish_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_passwordFinish_Params_Future) Struct() (NodeService_passwordFinish_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_passwordFinish_Params(p.Struct()), err
+}
+
+type NodeService_passwordFinish_Results capnp.Struct
+
+// NodeService_passwordFinish_Results_TypeID is the unique identifier for the type NodeService_passwordFinish_Results.
+const NodeService_passwordFinish_Results_TypeID = 0xe736928e9834266c
+
+func NewNodeService_passwordFinish_Results(s *capnp.Segment) (NodeService_passwordFinish_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_passwordFinish_Results(st), err
+}
+
+func NewRootNodeService_passwordFinish_Results(s *capnp.Segment) (NodeService_passwordFinish_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_passwordFinish_Results(st), err
+}
+
+func ReadRootNodeService_passwordFinish_Results(msg *capnp.Message) (NodeService_passwordFinish_Results, error) {
+	root, err := msg.Root()
+	return NodeService_passwordFinish_Results(root.Struct()), err
+}
+
+func (s NodeService_passwordFinish_Results) String() string {
+	str, _ := text.Marshal(0xe736928e9834266c, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_passwordFinish_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_passwordFinish_Results) DecodeFromPtr(p capnp.Ptr) NodeService_passwordFinish_Results {
+	return NodeService_passwordFinish_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_passwordFinish_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_passwordFinish_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_passwordFinish_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_passwordFinish_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// NodeService_passwordFinish_Results_List is a list of NodeService_passwordFinish_Results.
+type NodeService_passwordFinish_Results_List = capnp.StructList[NodeService_passwordFinish_Results]
+
+// NewNodeService_passwordFinish_Results creates a new list of NodeService_passwordFinish_Results.
+func NewNodeService_passwordFinish_Results_List(s *capnp.Segment, sz int32) (NodeService_passwordFinish_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[NodeService_passwordFinish_Results](l), err
+}
+
+// NodeService_passwordFinish_Results_Future is a wrapper for a NodeService_passwordFinish_Results promised by a client call.
+type NodeService_passwordFinish_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_passwordFinish_Results_Future) Struct() (NodeService_passwordFinish_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_passwordFinish_Results(p.Struct()), err
+}
+
+type NodeService_logout_Params capnp.Struct
+
+// NodeService_logout_Params_TypeID is the unique identifier for the type NodeService_logout_Params.
+const NodeService_logout_Params_TypeID = 0x9f571c19fa8bf38c
+
+func NewNodeService_logout_Params(s *capnp.Segment) (NodeService_logout_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 0})
+	return NodeService_logout_Params(st), err
+}
+
+func NewRootNodeService_logout_Params(s *capnp.Segment) (NodeService_logout_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 0})
+	return NodeService_logout_Params(st), err
+}
+
+func ReadRootNodeService_logout_Params(msg *capnp.Message) (NodeService_logout_Params, error) {
+	root, err := msg.Root()
+	return NodeService_logout_Params(root.Struct()), err
+}
+
+func (s NodeService_logout_Params) String() string {
+	str, _ := text.Marshal(0x9f571c19fa8bf38c, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_logout_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_logout_Params) DecodeFromPtr(p capnp.Ptr) NodeService_logout_Params {
+	return NodeService_logout_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_logout_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_logout_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_logout_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_logout_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_logout_Params) Everywhere() bool {
+	return capnp.Struct(s).Bit(0)
+}
+
+func (s NodeService_logout_Params) SetEverywhere(v bool) {
+	capnp.Struct(s).SetBit(0, v)
+}
+
+// NodeService_logout_Params_List is a list of NodeService_logout_Params.
+type NodeService_logout_Params_List = capnp.StructList[NodeService_logout_Params]
+
+// NewNodeService_logout_Params creates a new list of NodeService_logout_Params.
+func NewNodeService_logout_Params_List(s *capnp.Segment, sz int32) (NodeService_logout_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 0}, sz)
+	return capnp.StructList[NodeService_logout_Params](l), err
+}
+
+// NodeService_logout_Params_Future is a wrapper for a NodeService_logout_Params promised by a client call.
+type NodeService_logout_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_logout_Params_Future) Struct() (NodeService_logout_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_logout_Params(p.Struct()), err
+}
+
+type NodeService_logout_Results capnp.Struct
+
+// NodeService_logout_Results_TypeID is the unique identifier for the type NodeService_logout_Results.
+const NodeService_logout_Results_TypeID = 0xdd713bc4e9b3f5cf
+
+func NewNodeService_logout_Results(s *capnp.Segment) (NodeService_logout_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 0})
+	return NodeService_logout_Results(st), err
+}
+
+func NewRootNodeService_logout_Results(s *capnp.Segment) (NodeService_logout_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 0})
+	return NodeService_logout_Results(st), err
+}
+
+func ReadRootNodeService_logout_Results(msg *capnp.Message) (NodeService_logout_Results, error) {
+	root, err := msg.Root()
+	return NodeService_logout_Results(root.Struct()), err
+}
+
+func (s NodeService_logout_Results) String() string {
+	str, _ := text.Marshal(0xdd713bc4e9b3f5cf, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_logout_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_logout_Results) DecodeFromPtr(p capnp.Ptr) NodeService_logout_Results {
+	return NodeService_logout_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_logout_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_logout_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_logout_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_logout_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_logout_Results) Ended() uint32 {
+	return capnp.Struct(s).Uint32(0)
+}
+
+func (s NodeService_logout_Results) SetEnded(v uint32) {
+	capnp.Struct(s).SetUint32(0, v)
+}
+
+// NodeService_logout_Results_List is a list of NodeService_logout_Results.
+type NodeService_logout_Results_List = capnp.StructList[NodeService_logout_Results]
+
+// NewNodeService_logout_Results creates a new list of NodeService_logout_Results.
+func NewNodeService_logout_Results_List(s *capnp.Segment, sz int32) (NodeService_logout_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 0}, sz)
+	return capnp.StructList[NodeService_logout_Results](l), err
+}
+
+// NodeService_logout_Results_Future is a wrapper for a NodeService_logout_Results promised by a client call.
+type NodeService_logout_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_logout_Results_Future) Struct() (NodeService_logout_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_logout_Results(p.Struct()), err
+}
+
+type NodeService_blockSender_Params capnp.Struct
+
+// NodeService_blockSender_Params_TypeID is the unique identifier for the type NodeService_blockSender_Params.
+const NodeService_blockSender_Params_TypeID = 0xbaab49f0d88d9a7b
+
+func NewNodeService_blockSender_Params(s *capnp.Segment) (NodeService_blockSender_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return NodeService_blockSender_Params(st), err
+}
+
+func NewRootNodeService_blockSender_Params(s *capnp.Segment) (NodeService_blockSender_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return NodeService_blockSender_Params(st), err
+}
+
+func ReadRootNodeService_blockSender_Params(msg *capnp.Message) (NodeService_blockSender_Params, error) {
+	root, err := msg.Root()
+	return NodeService_blockSender_Params(root.Struct()), err
+}
+
+func (s NodeService_blockSender_Params) String() string {
+	str, _ := text.Marshal(0xbaab49f0d88d9a7b, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_blockSender_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_blockSender_Params) DecodeFromPtr(p capnp.Ptr) NodeService_blockSender_Params {
+	return NodeService_blockSender_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_blockSender_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_blockSender_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_blockSender_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_blockSender_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_blockSender_Params) Address() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s NodeService_blockSender_Params) HasAddress() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_blockSender_Params) AddressBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s NodeService_blockSender_Params) SetAddress(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+func (s NodeService_blockSender_Params) Blocked() bool {
+	return capnp.Struct(s).Bit(0)
+}
+
+func (s NodeService_blockSender_Params) SetBlocked(v bool) {
+	capnp.Struct(s).SetBit(0, v)
+}
+
+// NodeService_blockSender_Params_List is a list of NodeService_blockSender_Params.
+type NodeService_blockSender_Params_List = capnp.StructList[NodeService_blockSender_Params]
+
+// NewNodeService_blockSender_Params creates a new list of NodeService_blockSender_Params.
+func NewNodeService_blockSender_Params_List(s *capnp.Segment, sz int32) (NodeService_blockSender_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_blockSender_Params](l), err
+}
+
+// NodeService_blockSender_Params_Future is a wrapper for a NodeService_blockSender_Params promised by a client call.
+type NodeService_blockSender_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_blockSender_Params_Future) Struct() (NodeService_blockSender_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_blockSender_Params(p.Struct()), err
+}
+
+type NodeService_blockSender_Results capnp.Struct
+
+// NodeService_blockSender_Results_TypeID is the unique identifier for the type NodeService_blockSender_Results.
+const NodeService_blockSender_Results_TypeID = 0xaa26debda3f767dd
+
+func NewNodeService_blockSender_Results(s *capnp.Segment) (NodeService_blockSender_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_blockSender_Results(st), err
+}
+
+func NewRootNodeService_blockSender_Results(s *capnp.Segment) (NodeService_blockSender_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_blockSender_Results(st), err
+}
+
+func ReadRootNodeService_blockSender_Results(msg *capnp.Message) (NodeService_blockSender_Results, error) {
+	root, err := msg.Root()
+	return NodeService_blockSender_Results(root.Struct()), err
+}
+
+func (s NodeService_blockSender_Results) String() string {
+	str, _ := text.Marshal(0xaa26debda3f767dd, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_blockSender_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_blockSender_Results) DecodeFromPtr(p capnp.Ptr) NodeService_blockSender_Results {
+	return NodeService_blockSender_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_blockSender_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_blockSender_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_blockSender_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_blockSender_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// NodeService_blockSender_Results_List is a list of NodeService_blockSender_Results.
+type NodeService_blockSender_Results_List = capnp.StructList[NodeService_blockSender_Results]
+
+// NewNodeService_blockSender_Results creates a new list of NodeService_blockSender_Results.
+func NewNodeService_blockSender_Results_List(s *capnp.Segment, sz int32) (NodeService_blockSender_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[NodeService_blockSender_Results](l), err
+}
+
+// NodeService_blockSender_Results_Future is a wrapper for a NodeService_blockSender_Results promised by a client call.
+type NodeService_blockSender_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_blockSender_Results_Future) Struct() (NodeService_blockSender_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_blockSender_Results(p.Struct()), err
+}
+
+type NodeService_blockedSenders_Params capnp.Struct
+
+// NodeService_blockedSenders_Params_TypeID is the unique identifier for the type NodeService_blockedSenders_Params.
+const NodeService_blockedSenders_Params_TypeID = 0xc2399f76ecd6d961
+
+func NewNodeService_blockedSenders_Params(s *capnp.Segment) (NodeService_blockedSenders_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_blockedSenders_Params(st), err
+}
+
+func NewRootNodeService_blockedSenders_Params(s *capnp.Segment) (NodeService_blockedSenders_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_blockedSenders_Params(st), err
+}
+
+func ReadRootNodeService_blockedSenders_Params(msg *capnp.Message) (NodeService_blockedSenders_Params, error) {
+	root, err := msg.Root()
+	return NodeService_blockedSenders_Params(root.Struct()), err
+}
+
+func (s NodeService_blockedSenders_Params) String() string {
+	str, _ := text.Marshal(0xc2399f76ecd6d961, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_blockedSenders_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_blockedSenders_Params) DecodeFromPtr(p capnp.Ptr) NodeService_blockedSenders_Params {
+	return NodeService_blockedSenders_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_blockedSenders_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_blockedSenders_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_blockedSenders_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_blockedSenders_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// NodeService_blockedSenders_Params_List is a list of NodeService_blockedSenders_Params.
+type NodeService_blockedSenders_Params_List = capnp.StructList[NodeService_blockedSenders_Params]
+
+// NewNodeService_blockedSenders_Params creates a new list of NodeService_blockedSenders_Params.
+func NewNodeService_blockedSenders_Params_List(s *capnp.Segment, sz int32) (NodeService_blockedSenders_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[NodeService_blockedSenders_Params](l), err
+}
+
+// NodeService_blockedSenders_Params_Future is a wrapper for a NodeService_blockedSenders_Params promised by a client call.
+type NodeService_blockedSenders_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_blockedSenders_Params_Future) Struct() (NodeService_blockedSenders_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_blockedSenders_Params(p.Struct()), err
+}
+
+type NodeService_blockedSenders_Results capnp.Struct
+
+// NodeService_blockedSenders_Results_TypeID is the unique identifier for the type NodeService_blockedSenders_Results.
+const NodeService_blockedSenders_Results_TypeID = 0xe7e0f38a617aa1b8
+
+func NewNodeService_blockedSenders_Results(s *capnp.Segment) (NodeService_blockedSenders_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_blockedSenders_Results(st), err
+}
+
+func NewRootNodeService_blockedSenders_Results(s *capnp.Segment) (NodeService_blockedSenders_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_blockedSenders_Results(st), err
+}
+
+func ReadRootNodeService_blockedSenders_Results(msg *capnp.Message) (NodeService_blockedSenders_Results, error) {
+	root, err := msg.Root()
+	return NodeService_blockedSenders_Results(root.Struct()), err
+}
+
+func (s NodeService_blockedSenders_Results) String() string {
+	str, _ := text.Marshal(0xe7e0f38a617aa1b8, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_blockedSenders_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_blockedSenders_Results) DecodeFromPtr(p capnp.Ptr) NodeService_blockedSenders_Results {
+	return NodeService_blockedSenders_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_blockedSenders_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_blockedSenders_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_blockedSenders_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_blockedSenders_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_blockedSenders_Results) Addresses() (capnp.TextList, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return capnp.TextList(p.List()), err
+}
+
+func (s NodeService_blockedSenders_Results) HasAddresses() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_blockedSenders_Results) SetAddresses(v capnp.TextList) error {
+	return capnp.Struct(s).SetPtr(0, v.ToPtr())
+}
+
+// NewAddresses sets the addresses field to a newly
+// allocated capnp.TextList, preferring placement in s's segment.
+func (s NodeService_blockedSenders_Results) NewAddresses(n int32) (capnp.TextList, error) {
+	l, err := capnp.NewTextList(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return capnp.TextList{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
+	return l, err
+}
+
+// NodeService_blockedSenders_Results_List is a list of NodeService_blockedSenders_Results.
+type NodeService_blockedSenders_Results_List = capnp.StructList[NodeService_blockedSenders_Results]
+
+// NewNodeService_blockedSenders_Results creates a new list of NodeService_blockedSenders_Results.
+func NewNodeService_blockedSenders_Results_List(s *capnp.Segment, sz int32) (NodeService_blockedSenders_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_blockedSenders_Results](l), err
+}
+
+// NodeService_blockedSenders_Results_Future is a wrapper for a NodeService_blockedSenders_Results promised by a client call.
+type NodeService_blockedSenders_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_blockedSenders_Results_Future) Struct() (NodeService_blockedSenders_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_blockedSenders_Results(p.Struct()), err
+}
+
+type NodeService_report_Params capnp.Struct
+
+// NodeService_report_Params_TypeID is the unique identifier for the type NodeService_report_Params.
+const NodeService_report_Params_TypeID = 0xb7c116bf3249aaa0
+
+func NewNodeService_report_Params(s *capnp.Segment) (NodeService_report_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_report_Params(st), err
+}
+
+func NewRootNodeService_report_Params(s *capnp.Segment) (NodeService_report_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return NodeService_report_Params(st), err
+}
+
+func ReadRootNodeService_report_Params(msg *capnp.Message) (NodeService_report_Params, error) {
+	root, err := msg.Root()
+	return NodeService_report_Params(root.Struct()), err
+}
+
+func (s NodeService_report_Params) String() string {
+	str, _ := text.Marshal(0xb7c116bf3249aaa0, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_report_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_report_Params) DecodeFromPtr(p capnp.Ptr) NodeService_report_Params {
+	return NodeService_report_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_report_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_report_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_report_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_report_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s NodeService_report_Params) Sealed() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return []byte(p.Data()), err
+}
+
+func (s NodeService_report_Params) HasSealed() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s NodeService_report_Params) SetSealed(v []byte) error {
+	return capnp.Struct(s).SetData(0, v)
+}
+
+// NodeService_report_Params_List is a list of NodeService_report_Params.
+type NodeService_report_Params_List = capnp.StructList[NodeService_report_Params]
+
+// NewNodeService_report_Params creates a new list of NodeService_report_Params.
+func NewNodeService_report_Params_List(s *capnp.Segment, sz int32) (NodeService_report_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[NodeService_report_Params](l), err
+}
+
+// NodeService_report_Params_Future is a wrapper for a NodeService_report_Params promised by a client call.
+type NodeService_report_Params_Future struct{ *capnp.Future }
+
+func (f NodeService_report_Params_Future) Struct() (NodeService_report_Params, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_report_Params(p.Struct()), err
+}
+
+type NodeService_report_Results capnp.Struct
+
+// NodeService_report_Results_TypeID is the unique identifier for the type NodeService_report_Results.
+const NodeService_report_Results_TypeID = 0xc67e2ce7055922fe
+
+func NewNodeService_report_Results(s *capnp.Segment) (NodeService_report_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_report_Results(st), err
+}
+
+func NewRootNodeService_report_Results(s *capnp.Segment) (NodeService_report_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return NodeService_report_Results(st), err
+}
+
+func ReadRootNodeService_report_Results(msg *capnp.Message) (NodeService_report_Results, error) {
+	root, err := msg.Root()
+	return NodeService_report_Results(root.Struct()), err
+}
+
+func (s NodeService_report_Results) String() string {
+	str, _ := text.Marshal(0xc67e2ce7055922fe, capnp.Struct(s))
+	return str
+}
+
+func (s NodeService_report_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (NodeService_report_Results) DecodeFromPtr(p capnp.Ptr) NodeService_report_Results {
+	return NodeService_report_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s NodeService_report_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s NodeService_report_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s NodeService_report_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s NodeService_report_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// NodeService_report_Results_List is a list of NodeService_report_Results.
+type NodeService_report_Results_List = capnp.StructList[NodeService_report_Results]
+
+// NewNodeService_report_Results creates a new list of NodeService_report_Results.
+func NewNodeService_report_Results_List(s *capnp.Segment, sz int32) (NodeService_report_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[NodeService_report_Results](l), err
+}
+
+// NodeService_report_Results_Future is a wrapper for a NodeService_report_Results promised by a client call.
+type NodeService_report_Results_Future struct{ *capnp.Future }
+
+func (f NodeService_report_Results_Future) Struct() (NodeService_report_Results, error) {
+	p, err := f.Future.Ptr()
+	return NodeService_report_Results(p.Struct()), err
+}
+
 type BlobStat capnp.Struct
 
 // BlobStat_TypeID is the unique identifier for the type BlobStat.
@@ -8448,12 +9662,12 @@ type Health capnp.Struct
 const Health_TypeID = 0xe3a9d6b4c8f2a1d7
 
 func NewHealth(s *capnp.Segment) (Health, error) {
-	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 32, PointerCount: 10})
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 32, PointerCount: 12})
 	return Health(st), err
 }
 
 func NewRootHealth(s *capnp.Segment) (Health, error) {
-	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 32, PointerCount: 10})
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 32, PointerCount: 12})
 	return Health(st), err
 }
 
@@ -8711,12 +9925,43 @@ func (s Health) SetFiles(v uint32) {
 	capnp.Struct(s).SetUint32(24, v)
 }
 
+func (s Health) Registration() (string, error) {
+	p, err := capnp.Struct(s).Ptr(10)
+	return p.Text(), err
+}
+
+func (s Health) HasRegistration() bool {
+	return capnp.Struct(s).HasPtr(10)
+}
+
+func (s Health) RegistrationBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(10)
+	return p.TextBytes(), err
+}
+
+func (s Health) SetRegistration(v string) error {
+	return capnp.Struct(s).SetText(10, v)
+}
+
+func (s Health) ReportKey() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(11)
+	return []byte(p.Data()), err
+}
+
+func (s Health) HasReportKey() bool {
+	return capnp.Struct(s).HasPtr(11)
+}
+
+func (s Health) SetReportKey(v []byte) error {
+	return capnp.Struct(s).SetData(11, v)
+}
+
 // Health_List is a list of Health.
 type Health_List = capnp.StructList[Health]
 
 // NewHealth creates a new list of Health.
 func NewHealth_List(s *capnp.Segment, sz int32) (Health_List, error) {
-	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 32, PointerCount: 10}, sz)
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 32, PointerCount: 12}, sz)
 	return capnp.StructList[Health](l), err
 }
 
@@ -10857,6 +12102,9 @@ const (
 	ErrorCode_blobStoreFull      ErrorCode = 32
 	ErrorCode_noSuchBlob         ErrorCode = 33
 	ErrorCode_badChunk           ErrorCode = 34
+	ErrorCode_inviteRequired     ErrorCode = 35
+	ErrorCode_inviteInvalid      ErrorCode = 36
+	ErrorCode_registrationClosed ErrorCode = 37
 )
 
 // String returns the enum's constant name.
@@ -10932,6 +12180,12 @@ func (c ErrorCode) String() string {
 		return "noSuchBlob"
 	case ErrorCode_badChunk:
 		return "badChunk"
+	case ErrorCode_inviteRequired:
+		return "inviteRequired"
+	case ErrorCode_inviteInvalid:
+		return "inviteInvalid"
+	case ErrorCode_registrationClosed:
+		return "registrationClosed"
 
 	default:
 		return ""
@@ -11012,6 +12266,12 @@ func ErrorCodeFromString(c string) ErrorCode {
 		return ErrorCode_noSuchBlob
 	case "badChunk":
 		return ErrorCode_badChunk
+	case "inviteRequired":
+		return ErrorCode_inviteRequired
+	case "inviteInvalid":
+		return ErrorCode_inviteInvalid
+	case "registrationClosed":
+		return ErrorCode_registrationClosed
 
 	default:
 		return 0
