@@ -94,38 +94,43 @@ func (s *Store) Invite(h node.InviteHash, now time.Time) (node.Invite, error) {
 func (s *Store) CreateInvite(h node.InviteHash, inv node.Invite) error {
 	return s.update("create invite", func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketInvites)
-		if err := dropDeadInvites(b, inv.Created); err != nil {
+		live, err := dropDeadInvites(b, inv.Created)
+		if err != nil {
 			return err
 		}
-		if b.Stats().KeyN >= MaxInvites {
+		if live >= MaxInvites {
 			return node.ErrTooManyInvites
 		}
 		return b.Put(h[:], encodeInvite(inv))
 	})
 }
 
-// dropDeadInvites deletes the invites used up or expired at now.
-func dropDeadInvites(b *bolt.Bucket, now time.Time) error {
+// dropDeadInvites deletes the invites used up or expired at now, and
+// returns how many are left (counted here: a write transaction's bucket
+// statistics do not see its deletes).
+func dropDeadInvites(b *bolt.Bucket, now time.Time) (live int, err error) {
 	var dead [][]byte
-	err := b.ForEach(func(k, v []byte) error {
+	err = b.ForEach(func(k, v []byte) error {
 		inv, err := decodeInvite(v)
 		if err != nil {
 			return err
 		}
 		if inv.UsesLeft <= 0 || !now.Before(inv.Expires) {
 			dead = append(dead, bytes.Clone(k))
+		} else {
+			live++
 		}
 		return nil
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for _, k := range dead {
 		if err := b.Delete(k); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return live, nil
 }
 
 // InviteInfo is an invite as the admin lists it.
@@ -253,7 +258,7 @@ func (s *Store) ResetAccount(user string, h node.InviteHash, inv node.Invite) er
 			return err
 		}
 		b := tx.Bucket(bucketInvites)
-		if err := dropDeadInvites(b, inv.Created); err != nil {
+		if _, err := dropDeadInvites(b, inv.Created); err != nil {
 			return err
 		}
 		// An earlier reset's invite for the name would let a second
