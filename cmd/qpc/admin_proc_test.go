@@ -8,8 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
+	"github.com/quicprochat/qpc/kt"
+	"github.com/quicprochat/qpc/node/store"
 	"github.com/quicprochat/qpc/protocol"
 )
 
@@ -264,6 +267,38 @@ func TestAdminCommandsAgainstARunningNode(t *testing.T) {
 	})
 	if w := p.warnings(); strings.Contains(w, "ERROR") {
 		t.Errorf("node errors:\n%s", w)
+	}
+
+	// What the node left behind: the key transparency log records
+	// alice's new account key as a reset, which contacts see.
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-p.done; err != nil {
+		t.Fatalf("node exit: %v", err)
+	}
+	p.done <- nil // for the cleanup
+	st, err := store.Open(filepath.Join(dir, store.FileName), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	raw, err := st.KTEntries(0, 100, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, b := range raw {
+		e, err := kt.ParseEntry(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(e.Address, "alice@") {
+			kinds = append(kinds, e.Kind.String())
+		}
+	}
+	if len(kinds) == 0 || kinds[len(kinds)-1] != "reset" {
+		t.Fatalf("alice's key transparency entries: %v, want the last a reset", kinds)
 	}
 }
 
