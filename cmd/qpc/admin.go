@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -101,7 +102,7 @@ func inviteFlags(fs *flag.FlagSet, a *adminArgs) func() error {
 		if *uses < 1 {
 			return fmt.Errorf("--uses %d: an invite allows at least 1 registration", *uses)
 		}
-		a.uses = uint32(min(*uses, 1<<31))
+		a.uses = uint32(min(*uses, math.MaxInt32)) // the node says what it allows
 		d, err := parseExpiry(*expires)
 		if err != nil {
 			return err
