@@ -47,10 +47,13 @@ const (
 // transport/finish.go), one write per Cap'n Proto frame (issue 26,
 // transport/framecodec.go), the account's alarms in `qpc status` (issue
 // 23) and --login-rate to 11,534,529 (two steps) and the largest package
-// (x86_64 .apk) to 4,135,472.
+// (x86_64 .apk) to 4,135,472. The admin socket and `qpc admin` (issue 27)
+// took them to 12,058,817 and 4,312,357: eight steps, of which JSON decoding
+// for the human tables is two and rsc.io/qr three (its coding.Encoding
+// interface's Check method keeps store.(*Store).Check and its checks linked).
 const (
-	binaryCeiling  = 11_534_529 + 64<<10
-	packageCeiling = 4_135_472 + 64<<10
+	binaryCeiling  = 12_058_817 + 64<<10
+	packageCeiling = 4_312_357 + 64<<10
 )
 
 // limits are a binary bound for the budget target and a bound for every
