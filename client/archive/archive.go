@@ -279,7 +279,9 @@ type Verified struct {
 }
 
 // SignedByAccountKey reports whether the account key itself signed.
-func (v *Verified) SignedByAccountKey() bool { return v.DeviceName == "" && v.Device == identity.DeviceID{} }
+func (v *Verified) SignedByAccountKey() bool {
+	return v.DeviceName == "" && v.Device == identity.DeviceID{}
+}
 
 // reader decodes fields from a byte slice; the first failure sticks.
 type reader struct {
