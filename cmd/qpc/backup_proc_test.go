@@ -205,8 +205,9 @@ func TestABackupOfADeviceRemovedSinceIsRefusedAndTheRecoveryCodeOpensABackup(t *
 	t.Parallel()
 	start := time.Now()
 	p := startNodeProc(t, qpcBin)
-	d := newDevices(t, p, "alice")
+	d := newDevices(t, p, "alice", "bob")
 	reg := d.must("alice", "laptop", "register", "--name", "laptop")
+	d.must("bob", "bob", "register")
 	m := regexp.MustCompile(`(?m)^recovery code  (\S+)$`).FindStringSubmatch(reg)
 	if m == nil {
 		t.Fatalf("register printed no recovery code:\n%s", reg)
@@ -226,6 +227,24 @@ func TestABackupOfADeviceRemovedSinceIsRefusedAndTheRecoveryCodeOpensABackup(t *
 	laptopFile := filepath.Join(d.dir, "laptop.qpcbackup")
 	if out, e, err := d.sub("alice", "laptop", "backup", "create", laptopFile, "--recovery-code"); err != nil || !strings.Contains(out, "encrypted under the recovery code") {
 		t.Fatalf("backup create --recovery-code on the laptop: %v\n%s%s", err, out, e)
+	}
+
+	// The desk exports its conversation with bob: signed by the desk's
+	// own key, certified by the account key it does not hold.
+	d.must("bob", "bob", "send", "--to", "alice", "a line on the desk")
+	if got := d.recv("alice", "desk"); len(got) != 1 {
+		t.Fatalf("the desk read %+v", got)
+	}
+	pf := d.file("pass", backupPassphrase)
+	arch := filepath.Join(d.dir, "desk.qpcarchive")
+	out, e, err = d.run("alice", "desk", "export", "--conversation", "bob", "--passphrase-file", pf, "--json", arch)
+	var exported exportJSON
+	if err != nil || json.Unmarshal([]byte(out), &exported) != nil || exported.SignedBy != "device" || exported.Device != "desk" {
+		t.Fatalf("export on the desk: %v %+v\n%s%s", err, exported, out, e)
+	}
+	out, e, err = d.verify(arch, "--passphrase-file", pf, "--show")
+	if err != nil || !strings.Contains(out, "VALID") || !strings.Contains(out, `device "desk"`) || !strings.Contains(out, "a line on the desk") {
+		t.Errorf("verify of the desk's archive: %v\n%s%s", err, out, e)
 	}
 
 	d.must("alice", "laptop", "device", "remove", "desk")
