@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -96,100 +97,119 @@ func TestABackupRestoredOnANewMachineReadsSendsAndExportsItsHistory(t *testing.T
 		t.Errorf("backup create over an existing file: %v %q", err, e)
 	}
 
-	// The new machine: a wrong passphrase restores nothing.
-	if _, e, err := d.sub("alice", "new", "backup", "restore", file, "--passphrase-file", wrong); err == nil || !strings.Contains(e, "wrong passphrase") {
-		t.Errorf("restore with a wrong passphrase: %v %q", err, e)
-	}
-	if f := d.accountFiles("alice", "new"); len(f) != 0 {
-		t.Errorf("a refused restore left %v", f)
-	}
-	out, e, err = d.sub("alice", "new", "backup", "restore", file, "--passphrase-file", pf, "--json")
-	var restored backupRestoreJSON
-	if err != nil || json.Unmarshal([]byte(out), &restored) != nil {
-		t.Fatalf("backup restore: %v\n%s%s", err, out, e)
-	}
-	if restored.Restored != "alice@"+domain1 || restored.Device != "laptop" || !restored.HoldsAccountKey || restored.Files != made.Files {
-		t.Errorf("backup restore --json: %+v", restored)
-	}
-	for _, f := range d.accountFiles("alice", "new") {
-		if st, _ := os.Stat(f); st.Mode().Perm() != 0o600 {
-			t.Errorf("%s restored with mode %v", f, st.Mode())
+	// The two halves share the node and the backup, and run at once.
+	t.Run("restored on a new machine it reads and sends", func(t *testing.T) {
+		t.Parallel()
+		d := d.on(t)
+		// A wrong passphrase restores nothing.
+		if _, e, err := d.sub("alice", "new", "backup", "restore", file, "--passphrase-file", wrong); err == nil || !strings.Contains(e, "wrong passphrase") {
+			t.Errorf("restore with a wrong passphrase: %v %q", err, e)
 		}
-	}
-	if _, e, err := d.sub("alice", "new", "backup", "restore", file, "--passphrase-file", pf); err == nil || !strings.Contains(e, "already holds state") {
-		t.Errorf("restore over the state without --force: %v %q", err, e)
-	}
-
-	// The restored device reads and sends.
-	d.must("alice", "new", "send", "--to", "bob", "from the restored machine")
-	if got := d.recv("bob", "bob"); len(got) != 2 || got[1].Text != "from the restored machine" || !got[1].Verified {
-		t.Fatalf("bob read %+v", got)
-	}
-	d.must("bob", "bob", "send", "--to", "alice", "to the restored machine")
-	if got := d.recv("alice", "new"); len(got) != 1 || got[0].Text != "to the restored machine" || !got[0].Verified {
-		t.Fatalf("alice on the new machine read %+v", got)
-	}
-
-	// Its history came along: the export holds the lines of before the
-	// backup and those since, and verifies.
-	arch := filepath.Join(d.dir, "dm.qpcarchive")
-	out, e, err = d.run("alice", "new", "export", "--conversation", "bob", "--passphrase-file", pf, "--json", arch)
-	var exported exportJSON
-	if err != nil || json.Unmarshal([]byte(out), &exported) != nil || exported.Records < 4 || exported.SignedBy != "account key" {
-		t.Fatalf("export: %v %+v\n%s%s", err, exported, out, e)
-	}
-	out, e, err = d.verify(arch, "--passphrase-file", pf, "--json", "--show")
-	var verified exportJSON
-	if err != nil || json.Unmarshal([]byte(out), &verified) != nil || !verified.OK || verified.Root != exported.Root || verified.Records != exported.Records {
-		t.Fatalf("export verify: %v %+v\n%s%s", err, verified, out, e)
-	}
-	var texts []string
-	for _, l := range verified.Lines {
-		texts = append(texts, l.Text)
-	}
-	for _, want := range []string{"before the backup", "hello alice", "from the restored machine", "to the restored machine"} {
-		if !strings.Contains(strings.Join(texts, "\n"), want) {
-			t.Errorf("the verified transcript lacks %q: %q", want, texts)
+		if f := d.accountFiles("alice", "new"); len(f) != 0 {
+			t.Errorf("a refused restore left %v", f)
 		}
-	}
+		out, e, err := d.sub("alice", "new", "backup", "restore", file, "--passphrase-file", pf, "--json")
+		var restored backupRestoreJSON
+		if err != nil || json.Unmarshal([]byte(out), &restored) != nil {
+			t.Fatalf("backup restore: %v\n%s%s", err, out, e)
+		}
+		if restored.Restored != "alice@"+domain1 || restored.Device != "laptop" || !restored.HoldsAccountKey || restored.Files != made.Files {
+			t.Errorf("backup restore --json: %+v", restored)
+		}
+		for _, f := range d.accountFiles("alice", "new") {
+			if st, _ := os.Stat(f); st.Mode().Perm() != 0o600 {
+				t.Errorf("%s restored with mode %v", f, st.Mode())
+			}
+		}
+		if _, e, err := d.sub("alice", "new", "backup", "restore", file, "--passphrase-file", pf); err == nil || !strings.Contains(e, "already holds state") {
+			t.Errorf("restore over the state without --force: %v %q", err, e)
+		}
 
-	// A record changed by someone who has the passphrase: verify names it.
-	content, err := archive.Read(bytes.NewReader(mustRead(t, arch)), func(sealedfile.SecretKind) ([]byte, error) { return []byte(backupPassphrase), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := bytes.LastIndex(content, []byte("hello alice"))
-	content[i] = 'j' // "jello alice"
-	var forged bytes.Buffer
-	if err := archive.Write(&forged, content, sealedfile.Options{Secret: sealedfile.Passphrase, Key: []byte(backupPassphrase),
-		KDF: sealedfile.KDF{Time: 1, Memory: 8, Threads: 1}}); err != nil {
-		t.Fatal(err)
-	}
-	forgedFile := d.file("forged.qpcarchive", forged.String())
-	out, e, err = d.verify(forgedFile, "--passphrase-file", pf, "--json")
-	var refused struct {
-		OK     bool   `json:"ok"`
-		Error  string `json:"error"`
-		Record uint32 `json:"record"`
-	}
-	if err == nil || json.Unmarshal([]byte(out), &refused) != nil || refused.OK || refused.Record == 0 ||
-		!regexp.MustCompile(`NOT VALID: record \d+ is altered`).MatchString(e) {
-		t.Fatalf("verify of a changed record: %v %+v\n%s%s", err, refused, out, e)
-	}
-	// The line that changed is that record.
-	for n, l := range verified.Lines {
-		if l.Text == "hello alice" && uint32(n+1) != refused.Record {
+		d.must("alice", "new", "send", "--to", "bob", "from the restored machine")
+		if got := d.recv("bob", "bob"); len(got) != 2 || got[1].Text != "from the restored machine" || !got[1].Verified {
+			t.Fatalf("bob read %+v", got)
+		}
+		d.must("bob", "bob", "send", "--to", "alice", "to the restored machine")
+		if got := d.recv("alice", "new"); len(got) != 1 || got[0].Text != "to the restored machine" || !got[0].Verified {
+			t.Fatalf("alice on the new machine read %+v", got)
+		}
+		// The history came along: one conversation with bob holds the
+		// lines of before the backup and those since.
+		arch := filepath.Join(d.dir, "new.qpcarchive")
+		out, e, err = d.run("alice", "new", "export", "--conversation", "bob", "--passphrase-file", pf, "--json", arch)
+		var exported exportJSON
+		if err != nil || json.Unmarshal([]byte(out), &exported) != nil || exported.Records < 4 {
+			t.Fatalf("export on the new machine: %v %+v\n%s%s", err, exported, out, e)
+		}
+	})
+
+	t.Run("an exported conversation verifies and a changed record is named", func(t *testing.T) {
+		t.Parallel()
+		d := d.on(t)
+		arch := filepath.Join(d.dir, "dm.qpcarchive")
+		out, e, err := d.run("alice", "laptop", "export", "--conversation", "bob", "--passphrase-file", pf, "--json", arch)
+		var exported exportJSON
+		if err != nil || json.Unmarshal([]byte(out), &exported) != nil || exported.Records < 2 || exported.SignedBy != "account key" {
+			t.Fatalf("export: %v %+v\n%s%s", err, exported, out, e)
+		}
+		out, e, err = d.verify(arch, "--passphrase-file", pf, "--json", "--show")
+		var verified exportJSON
+		if err != nil || json.Unmarshal([]byte(out), &verified) != nil || !verified.OK || verified.Root != exported.Root || verified.Records != exported.Records {
+			t.Fatalf("export verify: %v %+v\n%s%s", err, verified, out, e)
+		}
+		var texts []string
+		for _, l := range verified.Lines {
+			texts = append(texts, l.Text)
+		}
+		for _, want := range []string{"before the backup", "hello alice"} {
+			if !slices.Contains(texts, want) {
+				t.Errorf("the verified transcript lacks %q: %q", want, texts)
+			}
+		}
+
+		// A record changed by someone who has the passphrase: verify names it.
+		content, err := archive.Read(bytes.NewReader(mustRead(t, arch)), func(sealedfile.SecretKind) ([]byte, error) { return []byte(backupPassphrase), nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := bytes.LastIndex(content, []byte("hello alice"))
+		content[i] = 'j' // "jello alice"
+		var forged bytes.Buffer
+		if err := archive.Write(&forged, content, sealedfile.Options{Secret: sealedfile.Passphrase, Key: []byte(backupPassphrase),
+			KDF: sealedfile.KDF{Time: 1, Memory: 8, Threads: 1}}); err != nil {
+			t.Fatal(err)
+		}
+		forgedFile := d.file("forged.qpcarchive", forged.String())
+		out, e, err = d.verify(forgedFile, "--passphrase-file", pf, "--json")
+		var refused struct {
+			OK     bool   `json:"ok"`
+			Error  string `json:"error"`
+			Record uint32 `json:"record"`
+		}
+		if err == nil || json.Unmarshal([]byte(out), &refused) != nil || refused.OK || refused.Record == 0 ||
+			!regexp.MustCompile(`NOT VALID: record \d+ is altered`).MatchString(e) {
+			t.Fatalf("verify of a changed record: %v %+v\n%s%s", err, refused, out, e)
+		}
+		// The line that changed is that record.
+		if n := slices.Index(texts, "hello alice"); uint32(n+1) != refused.Record {
 			t.Errorf("verify named record %d; the changed line is record %d", refused.Record, n+1)
 		}
-	}
-	// And a byte flipped in the file itself is caught by the encryption.
-	raw := mustRead(t, arch)
-	raw[len(raw)-5] ^= 1
-	flipped := d.file("flipped.qpcarchive", string(raw))
-	if _, e, err := d.verify(flipped, "--passphrase-file", pf); err == nil || !strings.Contains(e, "chunk 0 is altered") {
-		t.Errorf("verify of a flipped byte: %v %q", err, e)
-	}
-	t.Logf("took %s", time.Since(start).Round(time.Millisecond))
+		// A byte flipped in the file itself is caught by the encryption.
+		raw := mustRead(t, arch)
+		raw[len(raw)-5] ^= 1
+		flipped := d.file("flipped.qpcarchive", string(raw))
+		if _, e, err := d.verify(flipped, "--passphrase-file", pf); err == nil || !strings.Contains(e, "chunk 0 is altered") {
+			t.Errorf("verify of a flipped byte: %v %q", err, e)
+		}
+	})
+	t.Logf("setup took %s", time.Since(start).Round(time.Millisecond))
+}
+
+// on is d for the subtest t.
+func (d *devices) on(t *testing.T) *devices {
+	c := *d
+	c.t = t
+	return &c
 }
 
 func mustRead(t *testing.T, path string) []byte {
