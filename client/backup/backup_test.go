@@ -333,3 +333,55 @@ func FuzzDecodeManifest(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkBackupAndRestoreOf100000Messages measures a backup of a
+// history of 100,000 messages and its restore, at the default Argon2id
+// cost (which is part of what a person waits for).
+func BenchmarkBackupAndRestoreOf100000Messages(b *testing.B) {
+	dir := b.TempDir()
+	db, err := chatdb.Open(chatdb.Path(dir, addr), exportKey)
+	if err != nil {
+		b.Fatal(err)
+	}
+	conv := chatdb.Conversation{ID: chatdb.ConvID{1}, Kind: chatdb.KindDM, Name: "bob@node1.example.mesh", Peer: "bob@node1.example.mesh"}
+	db.Update(func(tx *chatdb.Tx) error { return tx.PutConversation(&conv) })
+	for batch := range 100 {
+		err := db.Update(func(tx *chatdb.Tx) error {
+			for i := range 1000 {
+				if err := tx.AppendMessage(conv.ID, &chatdb.Message{From: addr, Time: time.Unix(int64(batch*1000+i), 0),
+					Text: fmt.Sprintf("message %d of a long history, about as long as a chat line is", batch*1000+i)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	db.Close()
+	os.WriteFile(filepath.Join(dir, addr+".keystore"), []byte("sealed keys"), 0o600)
+	o := sealedfile.Options{Secret: sealedfile.Passphrase, Key: pass}
+	b.ResetTimer()
+	for range b.N {
+		s, err := Snap(dir, manifest())
+		if err != nil {
+			b.Fatal(err)
+		}
+		var out bytes.Buffer
+		if err := s.Write(&out, o, nil); err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
+		b.ReportMetric(float64(out.Len()), "file-bytes")
+		r, err := Open(bytes.NewReader(out.Bytes()), passphrase(pass))
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := r.Restore(b.TempDir(), false, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		res.Commit()
+	}
+}
