@@ -385,3 +385,42 @@ func BenchmarkBackupAndRestoreOf100000Messages(b *testing.B) {
 		res.Commit()
 	}
 }
+
+// FuzzRestore restores arbitrary contents, sealed as a backup, into an
+// empty directory: it never panics, and whatever it accepts lands as the
+// account's own files in that directory and nowhere else.
+func FuzzRestore(f *testing.F) {
+	m := manifest()
+	m.Files = []File{{Name: addr + ".keystore", Size: 3}, {Name: addr + ".replay", Size: 2}}
+	head, _ := m.marshal()
+	f.Add(append(bytes.Clone(head), "keyrp"...))
+	f.Add(append(bytes.Clone(head), "key"...))
+	f.Fuzz(func(t *testing.T, content []byte) {
+		parent := t.TempDir()
+		dir := filepath.Join(parent, "state")
+		r, err := Open(bytes.NewReader(sealContent(t, content)), passphrase(pass))
+		if err != nil {
+			return
+		}
+		res, err := r.Restore(dir, false, nil)
+		if err != nil {
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Fatalf("a failed restore left %d files", len(entries))
+			}
+			return
+		}
+		res.Commit()
+		entries, _ := os.ReadDir(dir)
+		if len(entries) != len(r.Manifest().Files) {
+			t.Fatalf("%d files in the state dir, %d restored", len(entries), len(r.Manifest().Files))
+		}
+		for _, e := range entries {
+			if !strings.HasPrefix(e.Name(), r.Manifest().Address) {
+				t.Fatalf("restored %q", e.Name())
+			}
+		}
+		if up, _ := os.ReadDir(parent); len(up) != 1 {
+			t.Fatalf("restore wrote beside the state dir: %d entries", len(up))
+		}
+	})
+}
