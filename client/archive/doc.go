@@ -9,8 +9,9 @@
 // nobody, the holder included, can change, drop, reorder or add a record
 // without Verify saying which one, since that would take the account's
 // key. The chain lets Verify name the record; the Merkle root (RFC 9162's
-// tree hash over the record hashes) lets one record later be shown with
-// an inclusion proof without the others.
+// tree hash over the record hashes) is there so that one record can be
+// shown with an inclusion proof without the others (no command makes
+// such a proof yet).
 //
 // An archive is signed by the account key where the exporting device
 // holds it, else by the device's identity key with the device's
