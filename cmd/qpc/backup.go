@@ -51,7 +51,9 @@ func init() {
 		userError{cause: backup.ErrStateExists, say: "this machine already holds state of the account; nothing was restored. Give --force to replace it (the state there now is lost), or use another --state-dir"},
 		userError{cause: backup.ErrInUse, say: "the account's chat database is open in another qpc (qpc repl?); close it and run the backup again"},
 		userError{cause: backup.ErrNoState, say: "this machine holds no state of the account to back up (qpc register, device link or account recover first)"},
-		userError{cause: backup.ErrPasswordChanged, say: "the backup's state does not open with the account's password as it is now: the password was changed after the backup was made. Nothing was restored; link this machine (qpc device link) or recover (qpc account recover) instead, and make a new backup"},
+		userError{cause: backup.ErrPasswordChanged, say: "the backup's state does not open with this login: the account's password was changed after the backup was made " +
+			"(or --server names another node, whose account of that name is another one). Nothing was restored; link this machine (qpc device link) " +
+			"or recover (qpc account recover) instead, and make a new backup"},
 		userError{cause: archive.ErrBadSignature, say: "NOT VALID: the archive's signature does not verify: its header or end was altered, or its records were rewritten by someone without the account's key"},
 		userError{cause: archive.ErrBadDeviceCert, say: "NOT VALID: the archive's device certificate is not signed by the account key it names"},
 		userError{cause: archive.ErrNotArchive, say: "the file does not hold a qpc transcript archive"},

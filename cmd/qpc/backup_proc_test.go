@@ -143,6 +143,24 @@ func TestABackupRestoredOnANewMachineReadsSendsAndExportsItsHistory(t *testing.T
 		}
 	})
 
+	t.Run("a state the login does not open is refused", func(t *testing.T) {
+		t.Parallel()
+		// At another node, the alice of that node logs in with another
+		// export key: her state there does not open the backup's, and
+		// nothing of it stays (what a password change does too).
+		other := startNodeProc(t, qpcBin)
+		o := newDevices(t, other, "alice")
+		o.must("alice", "elsewhere", "register")
+		_, e, err := o.sub("alice", "elsewhere-new", "backup", "restore", file, "--passphrase-file", pf)
+		if err == nil || !strings.Contains(e, "does not open with this login") {
+			t.Errorf("restore at a node whose alice is another account: %v %q", err, e)
+		}
+		if f := o.accountFiles("alice", "elsewhere-new"); len(f) != 0 {
+			t.Errorf("the refused restore left %v", f)
+		}
+
+	})
+
 	t.Run("an exported conversation verifies and a changed record is named", func(t *testing.T) {
 		t.Parallel()
 		d := d.on(t)
