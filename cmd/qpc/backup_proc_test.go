@@ -146,8 +146,8 @@ func TestABackupRestoredOnANewMachineReadsSendsAndExportsItsHistory(t *testing.T
 	t.Run("a state the login does not open is refused", func(t *testing.T) {
 		t.Parallel()
 		// At another node, the alice of that node logs in with another
-		// export key: her state there does not open the backup's, and
-		// nothing of it stays (what a password change does too).
+		// export key, which does not open the backup's state: refused,
+		// and nothing of it stays (a password change does the same).
 		other := startNodeProc(t, qpcBin)
 		o := newDevices(t, other, "alice")
 		o.must("alice", "elsewhere", "register")
@@ -158,7 +158,6 @@ func TestABackupRestoredOnANewMachineReadsSendsAndExportsItsHistory(t *testing.T
 		if f := o.accountFiles("alice", "elsewhere-new"); len(f) != 0 {
 			t.Errorf("the refused restore left %v", f)
 		}
-
 	})
 
 	t.Run("an exported conversation verifies and a changed record is named", func(t *testing.T) {
