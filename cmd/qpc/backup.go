@@ -59,6 +59,7 @@ func init() {
 		userError{cause: archive.ErrNotArchive, say: "the file does not hold a qpc transcript archive"},
 		userError{cause: archive.ErrVersionUnknown, say: "the archive was written by a newer qpc; update qpc to verify it"},
 		userError{cause: archive.ErrMalformed, say: "NOT VALID: the archive is malformed (it decrypted, but breaks the format)"},
+		userError{cause: errOtherAccountKey, say: "NOT the expected account: the archive verifies, but under another account key than --account-key gives"},
 		userError{cause: errFileExists, say: "the output file exists; give --force to replace it, or another name"},
 		userError{cause: errNoPassphrase, say: "no passphrase: give --passphrase-file or set QPC_PASSPHRASE (stdin is not a terminal)"},
 		userError{cause: errPassphraseMismatch, say: "the two passphrases differ; nothing was written"},

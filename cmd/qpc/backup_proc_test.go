@@ -174,6 +174,13 @@ func TestABackupRestoredOnANewMachineReadsSendsAndExportsItsHistory(t *testing.T
 		if err != nil || json.Unmarshal([]byte(out), &verified) != nil || !verified.OK || verified.Root != exported.Root || verified.Records != exported.Records {
 			t.Fatalf("export verify: %v %+v\n%s%s", err, verified, out, e)
 		}
+		// Pinned to the account's key: the right one passes, another fails.
+		if out, e, err := d.verify(arch, "--passphrase-file", pf, "--account-key", strings.ToUpper(exported.AccountKeyFingerprint)); err != nil || !strings.HasPrefix(out, "VALID") {
+			t.Errorf("verify --account-key with the exporter's key: %v\n%s%s", err, out, e)
+		}
+		if _, e, err := d.verify(arch, "--passphrase-file", pf, "--account-key", strings.Repeat("0000 ", 8)); err == nil || !strings.Contains(e, "NOT the expected account") {
+			t.Errorf("verify --account-key with another key: %v %q", err, e)
+		}
 		var texts []string
 		for _, l := range verified.Lines {
 			texts = append(texts, l.Text)

@@ -208,6 +208,7 @@ func runExportVerify(args []string, stdout, stderr io.Writer) int {
 	var sec secretFlags
 	sec.bind(fs, stderr, false)
 	show := fs.Bool("show", false, "print the records too")
+	expect := fs.String("account-key", "", "the account key fingerprint the archive must be signed under (as verify prints it; spaces optional)")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
 	words, err := parseWithArgs(fs, args)
 	if err != nil {
@@ -246,6 +247,9 @@ func runExportVerify(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
+	if *expect != "" && compactFingerprint(*expect) != compactFingerprint(identity.Fingerprint(v.AccountKey)) {
+		return fail(fmt.Errorf("%w: it is signed under %s", errOtherAccountKey, identity.Fingerprint(v.AccountKey)))
+	}
 	if *asJSON {
 		var out exportJSON
 		out.fill(v)
@@ -270,6 +274,15 @@ func runExportVerify(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return exitOK
+}
+
+// errOtherAccountKey means a valid archive is signed under another
+// account key than --account-key names.
+var errOtherAccountKey = errors.New("the archive is valid, but not signed under the account key given")
+
+// compactFingerprint is a fingerprint without spaces, in lower case.
+func compactFingerprint(s string) string {
+	return strings.ToLower(strings.Join(strings.Fields(s), ""))
 }
 
 // sealedOptions seals under a passphrase at the default cost.

@@ -21,7 +21,7 @@ func TestEveryBackupAndArchiveErrorReadsAsItsOwnSentence(t *testing.T) {
 		backup.ErrNotBackup, backup.ErrVersionUnknown, backup.ErrVersionTooOld, backup.ErrCorrupt, backup.ErrStateExists,
 		backup.ErrInUse, backup.ErrNoState, backup.ErrPasswordChanged,
 		archive.ErrBadSignature, archive.ErrBadDeviceCert, archive.ErrNotArchive, archive.ErrVersionUnknown, archive.ErrMalformed,
-		errFileExists, errNoPassphrase, errPassphraseMismatch} {
+		errFileExists, errNoPassphrase, errPassphraseMismatch, errOtherAccountKey} {
 		err := fmt.Errorf("inner detail: %w", cause)
 		say := sayError(err)
 		if strings.Contains(say, "inner detail") || say == cause.Error() {
