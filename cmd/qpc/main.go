@@ -36,6 +36,8 @@ func commands() []command {
 		{"device", "this account's devices: link, approve, list, remove", runDevice},
 		{"account", "recover the account with its recovery code, or reset its key", runAccount},
 		{"verify", "show the safety number with a contact; --confirm: mark it verified", runVerify},
+		{"backup", "this device's whole client state in one encrypted file: create, restore", runBackup},
+		{"export", "a conversation as a signed, encrypted transcript archive; export verify checks one", runExport},
 		{"repl", "interactive chat: DMs, groups, channels", runRepl},
 		{"channel", "encrypted broadcast channels: create, join, share, send, recv, list, leave, stats", runChannel},
 		{"mesh", "the mesh: nodes nearby, routes, store-and-forward (peers, route, store, track)", runMesh},
