@@ -37,6 +37,7 @@ func commands() []command {
 		{"account", "recover the account with its recovery code, or reset its key", runAccount},
 		{"verify", "show the safety number with a contact; --confirm: mark it verified", runVerify},
 		{"repl", "interactive chat: DMs, groups, channels", runRepl},
+		{"group", "the members and admins of a group of qpc repl: members, promote, demote", runGroup},
 		{"channel", "encrypted broadcast channels: create, join, share, send, recv, list, leave, stats", runChannel},
 		{"mesh", "the mesh: nodes nearby, routes, store-and-forward (peers, route, store, track)", runMesh},
 		{"kt", "key transparency: audit a node's log of keys (audit)", runKT},

@@ -19,7 +19,7 @@ func inThisBuild(name string) bool { return !laptopOnly[name] }
 
 var laptopOnly = map[string]bool{
 	"register": true, "login": true, "whoami": true, "send": true, "recv": true, "verify": true,
-	"device": true, "account": true,
+	"device": true, "account": true, "group": true,
 	"repl": true, "channel": true, "bench": true, "mesh track": true, "kt": true,
 }
 
@@ -41,6 +41,7 @@ var (
 	runDevice    = notInRouterBuild("device")
 	runAccount   = notInRouterBuild("account")
 	runRepl      = notInRouterBuild("repl")
+	runGroup     = notInRouterBuild("group")
 	runChannel   = notInRouterBuild("channel")
 	runBench     = notInRouterBuild("bench")
 	runMeshTrack = notInRouterBuild("mesh track")
