@@ -15,6 +15,7 @@ import (
 	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
+	"github.com/quicprochat/qpc/crypto/mls"
 )
 
 // This file is qpc group: the roles of the groups of qpc repl (issue 30)
@@ -29,6 +30,11 @@ func init() {
 		userError{cause: chat.ErrAlreadyAdmin, say: "that member is an admin already"},
 		userError{cause: chat.ErrNotAnAdmin, say: "that member is not an admin"},
 		userError{cause: chat.ErrNoRoles, say: "this group has no roles (it was made before them, or it is a DM): every member can add and remove"},
+		// The same refusal from the MLS layer: the group changed under
+		// the operation (the account was demoted meanwhile).
+		userError{cause: mls.ErrNotAdmin, say: "only an admin of the group can do this: ask one of its admins (qpc group members shows them)"},
+		// A group with roles takes only clients that know them.
+		userError{cause: mls.ErrCapabilities, say: "that user's qpc cannot join this group (it does not know group roles, or lacks what the group needs): they need to update qpc and log in once"},
 	)
 }
 
