@@ -157,3 +157,53 @@ func TestOnlyAnAdminChangesAGroupAndAModifiedClientsChangeIsRefusedByEveryone(t 
 		t.Errorf("catching up repeated the line of the refused commit: %q", l)
 	}
 }
+
+func TestAnAdminWhoLeftIsNotAnAdminWhenInvitedAgain(t *testing.T) {
+	n := apptest.Run(t, testDomain)
+	ctx := ctxT(t)
+	alice := newPerson(t, n, "alice", "alice-laptop").devices[0]
+	bob := newPerson(t, n, "bob", "bob-laptop").devices[0]
+	carol := newPerson(t, n, "carol", "carol-laptop").devices[0]
+	all := []*device{alice, bob, carol}
+	c, err := alice.e.CreateGroup(ctx, "club")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"bob", "carol"} {
+		if err := alice.e.Invite(ctx, c.ID, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	settle(t, all...)
+	bob.join("#club")
+	carol.join("#club")
+	if err := alice.e.Promote(ctx, c.ID, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, all...)
+	// bob, an admin but not the last, leaves; a member who is no admin
+	// (whoever has the lowest leaf among those who stay) commits it.
+	if err := bob.e.Leave(ctx, bob.find("#club").ID); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, all...)
+	for _, d := range []*device{alice, carol} {
+		if got := d.roles("#club"); got != "alice*,carol" {
+			t.Fatalf("%s after bob left: %s", d.name, got)
+		}
+	}
+	if err := alice.e.Invite(ctx, c.ID, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, all...)
+	for _, d := range []*device{alice, carol} {
+		if got := d.roles("#club"); got != "alice*,bob,carol" {
+			t.Errorf("%s after bob was invited again: %s, want bob without his old role", d.name, got)
+		}
+	}
+	// carol, no admin, brings nobody in: refused before anything is
+	// looked up.
+	if err := carol.e.Invite(ctx, carol.find("#club").ID, "erin"); !errors.Is(err, chat.ErrNotAdmin) {
+		t.Errorf("carol invites erin: %v, want ErrNotAdmin", err)
+	}
+}
