@@ -318,6 +318,10 @@ func (e *Engine) handleWelcome(ctx context.Context, from string, body []byte) er
 			e.status("an invitation from %s was dropped: %s is not in the group", from, from)
 			return nil
 		}
+		if err := checkInviter(g, from, e.self); err != nil { // roles.go
+			e.status("an invitation from %s was dropped: %v", from, err)
+			return nil
+		}
 		var c chatdb.Conversation
 		if f.Kind == chatdb.KindDM {
 			// The DM's peer is the account in it that is not this one: the

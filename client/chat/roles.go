@@ -265,6 +265,20 @@ func (e *Engine) checkLeave(c *chatdb.Conversation, g *mls.Group) error {
 	return fmt.Errorf("%s: %w (/promote NAME, then /leave)", Label(*c), ErrLastAdmin)
 }
 
+// checkInviter refuses a Welcome into g sealed by the account from when g
+// has roles and from is neither an admin of it nor this account (whose
+// other device adds this one). The members refuse the commit of a member
+// who is not an admin, but only the new member reads the Welcome: without
+// this check, a modified client could bring someone into a group of its
+// own making under the name and roles of the real one.
+func checkInviter(g *mls.Group, from, self string) error {
+	r, err := groupRoles(g)
+	if err != nil || r == nil || from == self || r.IsAdmin(from) {
+		return err
+	}
+	return fmt.Errorf("%s is %w", from, mls.ErrNotAdmin)
+}
+
 // rolesKey names the meta record of the admins of conv as last shown.
 func rolesKey(conv chatdb.ConvID) string { return "roles:" + hex.EncodeToString(conv[:]) }
 

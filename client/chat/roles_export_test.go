@@ -16,6 +16,27 @@ func (e *Engine) SkipRolesForTest() {
 	e.cfg.Policy = nil
 }
 
+// AddForTest has the engine add user's devices to the group of conv with
+// the MLS library directly, bypassing the engine's checks, and send the
+// commit to the members and the Welcome to user, as a modified client
+// could.
+func (e *Engine) AddForTest(ctx context.Context, conv chatdb.ConvID, user string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, err := e.activeGroup(conv)
+	if err != nil {
+		return err
+	}
+	return e.commitChange(ctx, &c, func(g *mls.Group) (*change, error) {
+		kps, err := e.deviceKeyPackages(ctx, user, g.CipherSuite(), nil)
+		if err != nil {
+			return nil, err
+		}
+		out, err := g.AddMembers(kps...)
+		return &change{out: out, welcomeTo: kpTargets(kps)}, err
+	})
+}
+
 // CommitForTest commits what op builds with the MLS library on the group
 // of conv, bypassing every check of the engine's operations, and has it
 // ordered and sent as any change is.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quicprochat/qpc/app/apptest"
 	"github.com/quicprochat/qpc/client/chat"
@@ -205,5 +206,60 @@ func TestAnAdminWhoLeftIsNotAnAdminWhenInvitedAgain(t *testing.T) {
 	// looked up.
 	if err := carol.e.Invite(ctx, carol.find("#club").ID, "erin"); !errors.Is(err, chat.ErrNotAdmin) {
 		t.Errorf("carol invites erin: %v, want ErrNotAdmin", err)
+	}
+}
+
+func TestAModifiedClientCannotBringSomeoneIn(t *testing.T) {
+	n := apptest.Run(t, testDomain)
+	ctx := ctxT(t)
+	alice := newPerson(t, n, "alice", "alice-laptop").devices[0]
+	bob := newPerson(t, n, "bob", "bob-laptop").devices[0]
+	carol := newPerson(t, n, "carol", "carol-laptop").devices[0]
+	erin := newPerson(t, n, "erin", "erin-laptop").devices[0]
+	c, err := alice.e.CreateGroup(ctx, "club")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"bob", "carol"} {
+		if err := alice.e.Invite(ctx, c.ID, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	settle(t, alice, bob, carol)
+	carol.join("#club")
+	carol.e.SkipRolesForTest()
+	if err := carol.e.AddForTest(ctx, carol.find("#club").ID, addr("erin")); err != nil {
+		t.Fatalf("the modified client's add: %v", err)
+	}
+	settle(t, alice, bob, erin)
+	for _, d := range []*device{alice, bob} {
+		if got := d.roles("#club"); got != "alice*,bob,carol" {
+			t.Errorf("%s's members after carol's add: %s", d.name, got)
+		}
+		if l := d.lines("#club"); !hasLine(l, "refused", "carol@"+testDomain+" is not an admin", "erin@"+testDomain) {
+			t.Errorf("%s has no line of the refused add: %q", d.name, l)
+		}
+	}
+	// erin got the Welcome, and drops it: carol is no admin.
+	cs, err := erin.e.Conversations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 0 {
+		t.Errorf("erin took carol's invitation: %+v", cs)
+	}
+	// The engine reports as it goes; the test's reader may lag a moment.
+	told := func() bool {
+		erin.mu.Lock()
+		defer erin.mu.Unlock()
+		return slices.ContainsFunc(erin.events, func(ev chat.Event) bool {
+			return strings.Contains(ev.Status, "dropped") && strings.Contains(ev.Status, "carol@"+testDomain+" is not an admin")
+		})
+	}
+	for deadline := time.Now().Add(10 * time.Second); !told(); {
+		if time.Now().After(deadline) {
+			t.Fatal("erin was not told why the invitation was dropped")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
