@@ -649,7 +649,9 @@ func (g *Group) SelfUpdate() (*CommitOutput, error) { return g.Commit(nil) }
 // out (the path replaces them), a Remove wins over Updates of the same leaf,
 // otherwise the latest Update of a leaf wins; of several Adds of the same
 // signature key or PSKs of the same ID the first is kept, and of several
-// GroupContextExtensions the latest.
+// GroupContextExtensions the latest. A proposal the policy refuses
+// (cached before the policy ran, by a state from an older build) is left
+// out, so that it cannot make every commit of ours fail.
 func (g *Group) committableProposals() []cachedProposal {
 	removed := map[LeafIndex]bool{}
 	lastUpdate := map[LeafIndex]int{}
@@ -668,6 +670,9 @@ func (g *Group) committableProposals() []cachedProposal {
 	seenRemove := map[LeafIndex]bool{}
 	seenKey := map[string]bool{}
 	for i, cp := range g.proposals {
+		if g.checkPolicy(cp.sender, &cp.proposal) != nil {
+			continue
+		}
 		switch p := &cp.proposal; p.Type {
 		case ProposalUpdate:
 			if cp.sender == g.priv.Leaf || removed[cp.sender] || lastUpdate[cp.sender] != i {
