@@ -150,7 +150,7 @@ func startFixture() (*fixture, error) {
 // federationFlags writes a community CA and a certificate per domain into
 // dir and returns each domain's `qpc node` flags.
 func federationFlags(dir string, domains ...string) (map[string][]string, error) {
-	a, err := ca.New("luciapp test CA", 365*24*time.Hour, time.Now())
+	a, err := ca.New("luciapp test CA", 3*365*24*time.Hour, time.Now())
 	if err != nil {
 		return nil, err
 	}

@@ -21,21 +21,27 @@ func aclMethods(t *testing.T) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var acl map[string]map[string]struct {
+	type grant struct {
 		Ubus map[string][]string `json:"ubus"`
 		UCI  []string            `json:"uci"`
 	}
+	var acl map[string]struct {
+		Description string `json:"description"`
+		Read        grant  `json:"read"`
+		Write       grant  `json:"write"`
+	}
 	if err := json.Unmarshal(b, &acl); err != nil {
-		t.Fatalf("the ACL file is not JSON: %v", err)
+		t.Fatalf("the ACL file is not what rpcd reads: %v", err)
 	}
 	out := map[string]string{}
-	for level, grant := range acl["luci-app-qpc"] {
-		if level == "description" {
-			continue
+	for _, m := range acl["luci-app-qpc"].Read.Ubus["qpc"] {
+		out[m] = "read"
+	}
+	for _, m := range acl["luci-app-qpc"].Write.Ubus["qpc"] {
+		if out[m] != "" {
+			t.Errorf("the ACL grants %s at read and at write", m)
 		}
-		for _, m := range grant.Ubus["qpc"] {
-			out[m] = level
-		}
+		out[m] = "write"
 	}
 	return out
 }

@@ -83,7 +83,7 @@
 	};
 
 	// rpc: ubus over JSON-RPC, as LuCI's rpc.js posts it.
-	var rpc = Base.extend({
+	var rpc = {
 		declare: function(opts) {
 			return function() {
 				var args = {}, given = arguments;
@@ -91,7 +91,7 @@
 					if (i < given.length && given[i] !== undefined)
 						args[p] = given[i];
 				});
-				return rpc.prototype.call(opts.object, opts.method, args).then(function(res) {
+				return rpc.call(opts.object, opts.method, args).then(function(res) {
 					if (opts.expect) {
 						var key = Object.keys(opts.expect)[0];
 						if (key !== '')
@@ -114,8 +114,7 @@
 				return reply.result[1];
 			});
 		}
-	});
-	rpc = new rpc();
+	};
 
 	// uci: the configuration a form.Map reads, from ubus uci get.
 	var uci = {

@@ -36,13 +36,18 @@ function listenRule(section_id, value) {
 	return true;
 }
 
-// domainRule is the mail domain rule of the node: DNS labels of a-z, 0-9
-// and '-', at least two of them.
+// domainRule is protocol.ValidDomain: lower-case DNS labels of a-z, 0-9
+// and '-' (1 to 63, not starting or ending with '-'), at most 253 in all,
+// the last not all digits (that reads as an IP address).
 function domainRule(section_id, value) {
 	if (value == null || value === '')
 		return true;
-	if (value.length > 253 || !/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(value))
-		return _('Must be a domain in lower case, such as node1.example.mesh.');
+	var labels = value.split('.');
+	var ok = value.length <= 253 && labels.every(function(l) {
+		return /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l);
+	}) && !/^[0-9]+$/.test(labels[labels.length - 1]);
+	if (!ok)
+		return _('Must be a domain in lower case (a-z, 0-9, "-" and "."), such as node1.example.mesh.');
 	return true;
 }
 

@@ -99,11 +99,13 @@ return view.extend({
 				E('td', { 'class': 'td cbi-section-actions' }, [
 					E('button', {
 						'class': 'cbi-button cbi-button-action',
+						'id': 'qpc-reset-' + u.name,
 						'click': ui.createHandlerFn(this, 'handleAction', 'reset', u.name)
 					}, _('Reset')),
 					' ',
 					E('button', {
 						'class': 'cbi-button cbi-button-remove',
+						'id': 'qpc-delete-' + u.name,
 						'click': ui.createHandlerFn(this, 'handleAction', 'delete', u.name)
 					}, _('Delete'))
 				])
