@@ -139,6 +139,38 @@ func TestUsersPageListsTheAccount(t *testing.T) {
 	screenshot(t, srv.URL, "users")
 }
 
+// Delete on the users page asks first, then deletes the account on the
+// node and lists the users without it.
+func TestUsersPageDeletesAnAccountAfterConfirmation(t *testing.T) {
+	t.Parallel()
+	f := nodes(t)
+	const victim = "carol"
+	if err := register(f.qpc, t.TempDir(), f.node, victim); err != nil {
+		t.Fatal(err)
+	}
+	_, srv := newLuciServer(t, f)
+	before := page(t, srv.URL, "users")
+	if !strings.Contains(before, `data-name="`+victim+`"`) {
+		t.Fatalf("the users page does not list %s before the delete:\n%s", victim, text(before))
+	}
+	// Without the confirmation nothing is deleted.
+	asked := page(t, srv.URL, "users", "click:qpc-delete-"+victim)
+	if !strings.Contains(asked, `id="qpc-confirm"`) || !strings.Contains(asked, `data-name="`+victim+`"`) {
+		t.Fatalf("delete did not ask first, or deleted at once:\n%s", text(asked))
+	}
+	after := page(t, srv.URL, "users", "click:qpc-delete-"+victim, "click:qpc-confirm")
+	if strings.Contains(after, `data-name="`+victim+`"`) || !strings.Contains(after, `data-name="`+account+`"`) {
+		t.Errorf("after the delete the page lists:\n%s", text(after))
+	}
+	out, err := f.plugin("call", "users", "{}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), `"`+victim+`"`) {
+		t.Errorf("the node still has %s: %s", victim, out)
+	}
+}
+
 // The invite page makes an invite when its button is pressed, shows the
 // code and its QR code, and lists it under the id the node keeps.
 func TestInvitePageMakesAnInviteAndShowsItsCodeAndQR(t *testing.T) {
