@@ -250,7 +250,9 @@ func register(qpc, dir string, node *nodeProc, name string) error {
 
 // writeUCIStandin puts a uci command into dir that answers the plugin's
 // questions as a router's /etc/config/qpc with data_dir set would:
-// data_dir is the node's, admin_socket is unset.
+// data_dir is the node's, admin_socket is unset. A test changes the
+// answers for one run with QPC_TEST_DATA_DIR and QPC_TEST_ADMIN_SOCKET
+// ("-" for unset).
 func writeUCIStandin(dir, dataDir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -258,8 +260,10 @@ func writeUCIStandin(dir, dataDir string) error {
 	script := `#!/bin/sh
 # uci stand-in of the luciapp tests: /etc/config/qpc with data_dir set.
 [ "$1" = -q ] && shift
+answer() { [ -n "$1" ] && [ "$1" != - ] && echo "$1"; }
 case "$1 $2" in
-"get qpc.node.data_dir") echo '` + dataDir + `' ;;
+"get qpc.node.data_dir") answer "${QPC_TEST_DATA_DIR:-` + dataDir + `}" ;;
+"get qpc.node.admin_socket") answer "${QPC_TEST_ADMIN_SOCKET:--}" ;;
 *) exit 1 ;;
 esac
 `
@@ -273,13 +277,18 @@ var errPluginOutput = errors.New("the plugin did not print one JSON object")
 // plugin runs the rpcd plugin under busybox ash as rpcd runs it, with
 // input on stdin, and returns its stdout, checked to be one JSON object.
 func (f *fixture) plugin(args ...string) ([]byte, error) {
+	return f.pluginEnv(nil, args...)
+}
+
+// pluginEnv is plugin with more environment variables.
+func (f *fixture) pluginEnv(env []string, args ...string) ([]byte, error) {
 	var input string
 	if len(args) == 3 {
 		input = args[2]
 		args = args[:2]
 	}
 	cmd := exec.Command("busybox", append([]string{"ash", pluginPath}, args...)...)
-	cmd.Env = append(os.Environ(), "PATH="+f.standins+":"+os.Getenv("PATH"), "QPC_BIN="+f.qpc)
+	cmd.Env = append(append(os.Environ(), "PATH="+f.standins+":"+os.Getenv("PATH"), "QPC_BIN="+f.qpc), env...)
 	cmd.Stdin = strings.NewReader(input)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

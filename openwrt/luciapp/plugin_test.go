@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -275,4 +276,41 @@ func TestPluginPassesTheNodesRefusalOn(t *testing.T) {
 		t.Errorf("deleting an unknown user printed %s; want an error object", out)
 	}
 	t.Logf("the node's refusal: %s", e.Error)
+}
+
+// The plugin finds the socket where /etc/config/qpc puts it: admin_socket
+// when set, else admin.sock in data_dir; a node that is not there is an
+// error object, not silence.
+func TestPluginFindsTheAdminSocketFromUCI(t *testing.T) {
+	t.Parallel()
+	f := nodes(t)
+	sock := filepath.Join(f.node.dataDir, "admin.sock")
+	for _, tc := range []struct {
+		name    string
+		env     []string
+		working bool
+	}{
+		{"admin_socket set, data_dir elsewhere", []string{"QPC_TEST_ADMIN_SOCKET=" + sock, "QPC_TEST_DATA_DIR=" + t.TempDir()}, true},
+		{"admin_socket set, data_dir unset", []string{"QPC_TEST_ADMIN_SOCKET=" + sock, "QPC_TEST_DATA_DIR=-"}, true},
+		{"data_dir without a node", []string{"QPC_TEST_DATA_DIR=" + t.TempDir()}, false},
+		{"admin_socket without a node", []string{"QPC_TEST_ADMIN_SOCKET=" + filepath.Join(t.TempDir(), "admin.sock")}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := f.pluginEnv(tc.env, "call", "status", "{}")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var st struct{ Domain, Error string }
+			if err := json.Unmarshal(out, &st); err != nil {
+				t.Fatal(err)
+			}
+			if tc.working && st.Domain != nodeDomain {
+				t.Errorf("status printed %s; want the node's", out)
+			}
+			if !tc.working && (st.Error == "" || st.Domain != "") {
+				t.Errorf("status printed %s; want an error object", out)
+			}
+			t.Logf("%s", out[:min(len(out), 160)])
+		})
+	}
 }
