@@ -3,8 +3,6 @@ package luciapp
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"net/url"
@@ -187,8 +185,7 @@ func TestInvitePageMakesAnInviteAndShowsItsCodeAndQR(t *testing.T) {
 		!regexp.MustCompile(`src="data:image/svg\+xml;base64,[^"]*"[^>]*id="qpc-invite-qr"`).MatchString(dom) {
 		t.Errorf("the invite page shows no QR image:\n%s", dom)
 	}
-	sum := sha256.Sum256([]byte(code))
-	id := hex.EncodeToString(sum[:])[:8]
+	id := inviteID(code)
 	if !strings.Contains(dom, `data-id="`+id+`"`) {
 		t.Errorf("the list of invites lacks %s, the id of the code shown (%s):\n%s", id, code, text(dom))
 	}
