@@ -38,6 +38,7 @@ type luciServer struct {
 	views  map[string]string         // menu page -> view path
 	mu     sync.Mutex
 	called []string
+	env    []string // for the plugin: which node (QPC_TEST_DATA_DIR)
 }
 
 func shippedUCI(t *testing.T) string {
@@ -176,7 +177,7 @@ func (s *luciServer) serveUbus(w http.ResponseWriter, r *http.Request) {
 		// (blobmsg_format_json of the message), unchecked against
 		// the types the plugin lists: the plugin checks them.
 		b, _ := json.Marshal(args)
-		out, err := s.f.plugin("call", method, string(b))
+		out, err := s.f.pluginEnv(s.env, "call", method, string(b))
 		if err != nil {
 			reply([]any{ubusInvalidArgument})
 			return

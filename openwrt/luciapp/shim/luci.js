@@ -133,9 +133,9 @@
 	// ui: notifications, modal dialogs and button handlers.
 	var ui = {
 		addNotification: function(title, children, cls) {
-			var box = document.getElementById('tabmenu') || document.body;
+			var view = document.getElementById('view');
 			var n = E('div', { 'class': 'alert-message ' + (cls || '') }, [ title ? E('h4', {}, title) : null, children ]);
-			box.parentNode.insertBefore(n, document.getElementById('view'));
+			view.parentNode.insertBefore(n, view);
 			return n;
 		},
 		showModal: function(title, children) {

@@ -85,14 +85,28 @@ return view.extend({
 	},
 
 	handleDrain: function(off) {
-		return callDrain(off).then(function(res) {
-			if (res && res.error)
+		return callDrain(off).then(L.bind(function(res) {
+			if (res && res.error) {
 				ui.addNotification(null, E('p', {}, res.error), 'error');
-			else
-				ui.addNotification(null, E('p', {}, res.draining ?
-					_('The node refuses new clients until draining is turned off.') :
-					_('The node accepts clients again.')), 'info');
-		});
+				return;
+			}
+			ui.addNotification(null, E('p', {}, res.draining ?
+				_('The node refuses new clients until draining is turned off.') :
+				_('The node accepts clients again.')), 'info');
+			return this.refresh();
+		}, this));
+	},
+
+	// refresh shows the node's status anew.
+	refresh: function() {
+		return L.resolveDefault(callStatus(), null).then(L.bind(function(st) {
+			var body = this.body;
+			if (!st || !body)
+				return;
+			while (body.firstChild)
+				body.removeChild(body.firstChild);
+			body.appendChild(this.renderBody(st));
+		}, this));
 	},
 
 	renderBody: function(st) {
@@ -148,23 +162,14 @@ return view.extend({
 	},
 
 	render: function(st) {
-		var root = E('div', {}, [
+		this.body = E('div', { 'id': 'qpc-body' }, this.renderBody(st));
+		poll.add(L.bind(this.refresh, this), 10);
+		return E('div', {}, [
 			E('h2', {}, _('qpc node')),
 			E('div', { 'class': 'cbi-map-descr' },
 				_('End-to-end encrypted messaging for the mesh. The node never sees what its users write; this page shows what it holds and whom it is linked to.')),
-			E('div', { 'id': 'qpc-body' }, this.renderBody(st))
+			this.body
 		]);
-		poll.add(L.bind(function() {
-			return L.resolveDefault(callStatus(), null).then(L.bind(function(st) {
-				var body = root.querySelector('#qpc-body');
-				if (st && body) {
-					while (body.firstChild)
-						body.removeChild(body.firstChild);
-					body.appendChild(this.renderBody(st));
-				}
-			}, this));
-		}, this), 10);
-		return root;
 	},
 
 	handleSaveApply: null,
