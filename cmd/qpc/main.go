@@ -41,6 +41,7 @@ func commands() []command {
 		{"mesh", "the mesh: nodes nearby, routes, store-and-forward (peers, route, store, track)", runMesh},
 		{"kt", "key transparency: audit a node's log of keys (audit)", runKT},
 		{"ca", "community certificate authority for federation: init, issue, show", runCA},
+		{"admin", "manage the node on this machine: status, users, invites, drain, log (docs/admin.md)", runAdmin},
 		{"bench", "load a node: throughput and latency of enqueue → push", runBench},
 		{"version", "print the version of this binary", runVersion},
 	}
