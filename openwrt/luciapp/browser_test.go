@@ -245,6 +245,7 @@ func TestSettingsPageShowsTheConfigAndRefusesBadValues(t *testing.T) {
 		`id="widget.cbid.qpc.node.domain" value="` + nodeDomain + `"`,
 		`id="widget.cbid.qpc.node.listen" value="[::]:7000"`,
 		`value="br-lan"`,
+		`<option value="invite" selected="">invite</option>`, // OpenWrt's default policy
 	} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("the settings page lacks %q:\n%s", want, dom)

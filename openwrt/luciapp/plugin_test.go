@@ -1,14 +1,14 @@
 package luciapp
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/quicprochat/qpc/node"
 )
 
 // The rpcd plugin as rpcd runs it: busybox ash, JSON on stdin and stdout,
@@ -163,13 +163,10 @@ func TestPluginUsersNamesTheAccount(t *testing.T) {
 	t.Errorf("users %+v lack %s", users.Users, account)
 }
 
-// inviteID is the id the node lists an invite under: the first 8 hex
-// digits of the SHA-256 of the code as the node keeps it (lower case,
-// without dashes and blanks).
+// inviteID is the id the node lists an invite under (the first 8 hex
+// digits of the hash it keeps of the code), by the node's own rule.
 func inviteID(code string) string {
-	canonical := strings.ToLower(strings.NewReplacer("-", "", " ", "", "\t", "").Replace(code))
-	sum := sha256.Sum256([]byte(canonical))
-	return hex.EncodeToString(sum[:])[:8]
+	return node.HashInvite(code).InviteID()
 }
 
 // An invite made through the plugin is listed under the id the contract
