@@ -319,3 +319,32 @@ func TestPluginFindsTheAdminSocketFromUCI(t *testing.T) {
 		})
 	}
 }
+
+// Whatever qpc writes when it fails, the plugin's answer is one JSON
+// object that carries the message: a stand-in for qpc prints quotes,
+// backslashes, control characters and line breaks on stderr.
+func TestPluginErrorIsJSONWhateverQpcPrints(t *testing.T) {
+	t.Parallel()
+	f := nodes(t)
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, script, want string }{
+		{"a failure with a nasty message", `printf 'bad "quote" \\ back\001slash\nline2\ttab' >&2; exit 3`, `bad "quote" \ backslash line2 tab`},
+		{"a failure without a word", `exit 4`, "qpc admin status failed (exit status 4)"},
+		{"text that is not JSON", `echo hello`, "qpc admin status printed no JSON object"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bin := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-"))
+			if err := os.WriteFile(bin, []byte("#!/bin/sh\n"+tc.script+"\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			out, err := f.pluginEnv([]string{"QPC_BIN=" + bin}, "call", "status", "{}")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var e struct{ Error string }
+			if err := json.Unmarshal(out, &e); err != nil || e.Error != tc.want {
+				t.Errorf("the plugin printed %s; want the error %q", out, tc.want)
+			}
+		})
+	}
+}
