@@ -169,6 +169,23 @@ func inviteID(code string) string {
 	return node.HashInvite(code).InviteID()
 }
 
+func TestPluginMeshAndLinksAreTheNodesOwn(t *testing.T) {
+	t.Parallel()
+	f := nodes(t)
+	var mesh map[string]json.RawMessage
+	call(t, f, "mesh", "{}", &mesh)
+	if _, ok := mesh["routes"]; !ok {
+		t.Errorf("mesh answered %v; want routes", mesh)
+	}
+	var links struct {
+		Links []struct{ Domain, State string }
+	}
+	call(t, f, "links", "{}", &links)
+	if len(links.Links) != 1 || links.Links[0].Domain != peerDomain {
+		t.Errorf("links answered %+v; want the one link to %s", links.Links, peerDomain)
+	}
+}
+
 // An invite made through the plugin is listed under the id the contract
 // gives it (inviteID), and gone
 // once revoked; the audit log names both actions.
