@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/crypto/ca"
+	"github.com/quicprochat/qpc/crypto/opaque"
 )
 
 // The two nodes every test of this package shares: node is the one the
@@ -107,7 +108,16 @@ func startFixture() (*fixture, error) {
 	}
 	f := &fixture{dir: dir, qpc: filepath.Join(dir, "qpc"), standins: filepath.Join(dir, "bin")}
 	shared.f = f // TestMain cleans up whatever was started
-	if out, err := exec.Command("go", "build", "-o", f.qpc, "../../cmd/qpc").CombinedOutput(); err != nil {
+	// Built as cmd/qpc's tests build it, so that the two share the build
+	// cache: without cgo, and under make test (tag qpc_test_ksf) with
+	// the cheap password stretch the test binary itself has.
+	args := []string{"build", "-o", f.qpc}
+	if opaque.CheapForTests {
+		args = append(args, "-tags", "qpc_test_ksf")
+	}
+	build := exec.Command("go", append(args, "../../cmd/qpc")...)
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("go build ../../cmd/qpc: %v\n%s", err, out)
 	}
 	flags, err := federationFlags(dir, nodeDomain, peerDomain)
