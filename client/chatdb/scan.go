@@ -34,9 +34,10 @@ func (tx *Tx) MessageAt(id ConvID, seq uint64) (Message, bool, error) {
 }
 
 // FindMessage returns the message of conversation id whose sender is from
-// and whose id is msg, looking from the newest back (an edit or a delete
-// is most often about a recent line); ok is false when there is none.
-// System lines are never found: they have no sender's id.
+// ("" for any sender) and whose id is msg, looking from the newest back
+// (an edit or a delete is most often about a recent line); ok is false
+// when there is none. System lines are never found: they have no sender's
+// id.
 func (tx *Tx) FindMessage(id ConvID, from string, msg MsgID) (Message, bool, error) {
 	c := tx.bucket(bucketMessages).Cursor()
 	for k, v := lastMessage(c, id); inConv(k, id); k, v = c.Prev() {
@@ -44,7 +45,7 @@ func (tx *Tx) FindMessage(id ConvID, from string, msg MsgID) (Message, bool, err
 		if err != nil {
 			return Message{}, false, err
 		}
-		if m.ID == msg && m.From == from && !m.System {
+		if m.ID == msg && (from == "" || m.From == from) && !m.System {
 			m.Seq = messageSeq(k)
 			return m, true, nil
 		}

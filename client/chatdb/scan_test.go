@@ -114,6 +114,9 @@ func TestMessagesAreFoundByPlaceAndBySenderAndID(t *testing.T) {
 		if err != nil || !ok || m.Text != "line c" || m.Seq != 3 {
 			t.Errorf("FindMessage of bob's line c: %+v, %v, %v", m, ok, err)
 		}
+		if m, ok, err := tx.FindMessage(c.ID, "", msgID(11)); err != nil || !ok || m.From != "carol@c.example" {
+			t.Errorf("FindMessage of any sender: %+v, %v, %v", m, ok, err)
+		}
 		for name, q := range map[string]struct {
 			from string
 			id   MsgID

@@ -233,7 +233,7 @@ func (in *Inbox) engine(ctx context.Context) (*chat.Engine, error) {
 func (in *Inbox) Handle(ctx context.Context, msgs []protocol.Message, show func(Incoming)) (uint64, error) {
 	var handled uint64
 	for _, m := range msgs {
-		if r := in.s.acct.Open(ctx, m); r.ContentType != chat.ContentWelcome && r.ContentType != chat.ContentGroup && r.ContentType != chat.ContentReceipt {
+		if r := in.s.acct.Open(ctx, m); r.ContentType != chat.ContentWelcome && r.ContentType != chat.ContentGroup && r.ContentType != chat.ContentReceipt && !chat.IsChange(r.ContentType) {
 			if r.Replayed {
 				// A copy of a message shown before: acknowledged so it
 				// does not come back, never shown again.
@@ -258,6 +258,15 @@ func (in *Inbox) Handle(ctx context.Context, msgs []protocol.Message, show func(
 				}
 				if err := in.own(ctx, &inc, eng); err != nil {
 					return handled, fmt.Errorf("message %d: %w", m.Seq, err)
+				}
+				if inc.SentCopy != nil && chat.IsChange(inc.SentCopy.ContentType) {
+					// An edit or delete from another device of the
+					// account: applied to the history, never shown.
+					if err := eng.ApplySentCopy(*inc.SentCopy); err != nil {
+						return handled, fmt.Errorf("message %d: %w", m.Seq, err)
+					}
+					handled = m.Seq
+					continue
 				}
 			}
 			show(inc)
