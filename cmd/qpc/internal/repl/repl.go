@@ -270,6 +270,8 @@ func (r *REPL) event(ev chat.Event) {
 		r.Printf("%s invited you to %s: /join %s to accept", by, label, label)
 	case ev.StateChange && ev.Message != nil:
 		r.stateChanged(ev)
+	case ev.Changed && ev.Message != nil:
+		r.changedLine(ev) // edits.go
 	case ev.Message != nil:
 		m := *ev.Message
 		if cur, ok := r.currentID(); ok && cur == ev.Conv {
@@ -305,6 +307,11 @@ func (r *REPL) formatLine(m chatdb.Message) string {
 	text := termtext.Safe(m.Text)
 	if f, ok := r.fileLineText(m); ok {
 		text = f
+	}
+	if mark := r.changeMark(m); m.Deleted {
+		text = mark
+	} else if mark != "" {
+		text += " " + mark
 	}
 	s := hhmm + " " + r.who(m.From) + " " + text
 	if m.Status != chatdb.StatusNone {
