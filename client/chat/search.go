@@ -12,9 +12,9 @@ import (
 // record by record, each opened with the database's key, matched in
 // memory and forgotten. There is no index: an index would be a second
 // copy of every word to keep sealed and to wipe on a delete, and a scan
-// is fast enough for the histories of a person (BenchmarkSearch: about
-// a quarter of a second for 100,000 lines on the 2-core machine of
-// docs/client.md). Nothing of a search is written to disk.
+// is fast enough for the histories of a person (BenchmarkSearch100k:
+// 0.16 s for 100,000 lines on a 2-core machine, docs/client.md). Nothing
+// of a search is written to disk.
 
 // ErrEmptyQuery means a search has no words.
 var ErrEmptyQuery = errors.New("nothing to search for: give one or more words")
