@@ -285,3 +285,67 @@ func TestALineThatArrivesAfterItsDeleteStaysDeleted(t *testing.T) {
 		t.Errorf("bob's laptop filed the line again: in %v", in)
 	}
 }
+
+func TestALineStillQueuedIsChangedInTheOutboxAndALineThatLeftNeedsTheNode(t *testing.T) {
+	n := apptest.Run(t, testDomain)
+	ctx := ctxT(t)
+	a1 := newPerson(t, n, "alice", "laptop").devices[0]
+	b1 := newPerson(t, n, "bob", "bob-laptop").devices[0]
+	dm, err := a1.e.DM(ctx, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	settle(t, a1, b1)
+	left, err := a1.e.Send(ctx, dm.ID, "this one left")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a1.e.Disconnected()
+	if _, err := a1.e.Edit(ctx, dm.ID, left.Seq, "changed offline"); !errors.Is(err, chat.ErrOffline) {
+		t.Errorf("an edit of a line that left, offline: %v", err)
+	}
+	typo, err := a1.e.Send(ctx, dm.ID, "see you at the hrabour")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oops, err := a1.e.Send(ctx, dm.ID, "my bank pin is 1234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if typo.Status != chatdb.StatusQueued || oops.Status != chatdb.StatusQueued {
+		t.Fatalf("offline lines are %s and %s, want queued", typo.Status, oops.Status)
+	}
+	if m, err := a1.e.Edit(ctx, dm.ID, typo.Seq, "see you at the harbour"); err != nil || m.Text != "see you at the harbour" {
+		t.Fatalf("an edit of a queued line: %+v, %v", m, err)
+	}
+	if m, err := a1.e.Delete(ctx, dm.ID, oops.Seq); err != nil || !m.Deleted {
+		t.Fatalf("a delete of a queued line: %+v, %v", m, err)
+	}
+	if in := a1.holds("1234"); len(in) > 0 {
+		t.Errorf("the deleted queued line is still in records of %v (the outbox?)", in)
+	}
+	if err := a1.e.Connected(ctx, a1.a.Client); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, a1, b1)
+	got := b1.texts("@alice")
+	if want := []string{"alice: see you at the harbour", "alice: this one left"}; !slices.Equal(got, want) {
+		t.Errorf("bob has %q, want %q", got, want)
+	}
+	if in := b1.holds("hrabour"); len(in) > 0 {
+		t.Errorf("the text before the edit reached bob: in %v", in)
+	}
+	// The note never leaves the machine: its lines change offline.
+	a1.e.Disconnected()
+	note, err := a1.e.Note()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := a1.e.Send(ctx, note.ID, "buy mlik")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := a1.e.Edit(ctx, note.ID, m.Seq, "buy milk"); err != nil || m.Text != "buy milk" || m.Edited.IsZero() {
+		t.Errorf("an edit in the note: %+v, %v", m, err)
+	}
+}
