@@ -79,8 +79,28 @@ func (r *REPL) changeLine(ctx context.Context, cmd string, args []string) error 
 	if err != nil {
 		return err
 	}
+	r.noteChanged(m)
 	r.Printf("%s", r.numberedLine(m))
 	return nil
+}
+
+// changeKey is a line as a change left it.
+type changeKey struct {
+	id      chatdb.MsgID
+	edited  int64
+	deleted bool
+}
+
+// noteChanged records that this REPL printed m as its own /edit or
+// /delete left it, so that the engine's report of the same change is not
+// printed again (changedLine).
+func (r *REPL) noteChanged(m chatdb.Message) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.changedHere == nil || len(r.changedHere) >= maxStates {
+		r.changedHere = map[changeKey]bool{}
+	}
+	r.changedHere[changeKey{m.ID, m.Edited.UnixNano(), m.Deleted}] = true
 }
 
 func (r *REPL) cmdSearch(_ context.Context, args []string) error {
@@ -120,6 +140,14 @@ func (r *REPL) numberedLine(m chatdb.Message) string {
 // elsewhere a notice.
 func (r *REPL) changedLine(ev chat.Event) {
 	m := *ev.Message
+	r.mu.Lock()
+	k := changeKey{m.ID, m.Edited.UnixNano(), m.Deleted}
+	printed := r.changedHere[k]
+	delete(r.changedHere, k)
+	r.mu.Unlock()
+	if printed {
+		return // this REPL's own /edit or /delete printed it
+	}
 	if cur, ok := r.currentID(); ok && cur == ev.Conv {
 		r.Printf("%s", r.numberedLine(m))
 		return

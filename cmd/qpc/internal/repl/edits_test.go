@@ -3,6 +3,8 @@ package repl
 import (
 	"strings"
 	"testing"
+
+	"github.com/quicprochat/qpc/client/chat"
 )
 
 func TestReplEditsAndDeletesOwnLinesByTheirNumber(t *testing.T) {
@@ -52,4 +54,24 @@ func TestReplSearchFindsLinesOfEveryConversation(t *testing.T) {
 	mustContain(t, tr.do("/search harbour cafe"), "1 found")
 	mustContain(t, tr.do("/search pier"), "nothing found")
 	mustContain(t, tr.do("/search"), "usage: /search <words>")
+}
+
+func TestReplPrintsItsOwnEditOnceThoughTheEngineReportsItToo(t *testing.T) {
+	tr := newTestRepl(t)
+	tr.do("/dm bob", "helo")
+	tr.drain()
+	tr.do("/edit 1 hello")
+	h, err := tr.eng.History(tr.r.cur, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := h[0]
+	tr.r.event(chat.Event{Conv: tr.r.cur, Label: "@bob@a.example", Message: &m, Changed: true})
+	if out := tr.io.output(); strings.Count(out, "me hello (edited)") != 0 {
+		t.Errorf("the engine's report of the REPL's own edit printed again:\n%s", out)
+	}
+	// The same line edited on another device of alice's is shown.
+	ev := tr.eng.Changed(tr.r.cur, 1, "hello again")
+	tr.r.event(ev)
+	mustContain(t, tr.io.output(), "me hello again (edited)")
 }

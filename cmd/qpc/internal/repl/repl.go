@@ -116,6 +116,9 @@ type REPL struct {
 	states map[chatdb.MsgID]chatdb.Status
 	// saved is where /download saved the file of a file line.
 	saved map[chatdb.MsgID]string
+	// changedHere are the lines this REPL's /edit and /delete printed
+	// (edits.go).
+	changedHere map[changeKey]bool
 	// dlMu runs one download at a time, so that /download and the retry
 	// of pending files (pending.go) never write one part file together.
 	dlMu sync.Mutex
