@@ -54,7 +54,8 @@ import (
 // and the id but no text (chatdb.Message.Deleted), on every device of
 // both sides; a delete whose line has not arrived yet leaves a tombstone
 // (the author and the id, bounded to maxTombstones), and the line, when
-// it comes, is dropped. An edit whose line has not arrived is dropped.
+// it comes, is dropped; an edit whose line has not arrived yet is kept
+// until it comes, and the line arrives edited (earlyedits.go).
 const (
 	// ContentEdit is the content type of an edit of one's own line.
 	ContentEdit uint16 = 0x0104
@@ -377,8 +378,7 @@ func (e *Engine) applyChange(tx *chatdb.Tx, c *chatdb.Conversation, author strin
 		if f.Delete {
 			return e.addTombstone(tx, author, f.Target)
 		}
-		e.log.Debug("an edit of a line not here", "conv", Label(*c), "from", author)
-		return nil
+		return e.keepEarlyEdit(tx, author, f) // earlyedits.go
 	}
 	if m.From != author {
 		e.status("%s from %s of a message by %s in %s was refused: only its author can change it", what, author, m.From, Label(*c))
@@ -438,7 +438,7 @@ func (e *Engine) changeInDM(peer, author string, f *changeFrame) error {
 			if f.Delete {
 				return e.addTombstone(tx, author, f.Target)
 			}
-			return nil
+			return e.keepEarlyEdit(tx, author, f)
 		}
 		return e.applyChange(tx, &c, author, f)
 	})

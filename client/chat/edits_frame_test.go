@@ -147,3 +147,51 @@ func FuzzParseTombstones(f *testing.F) {
 		}
 	})
 }
+
+func TestEarlyEditsRoundTripAndRefuseMalformedRecords(t *testing.T) {
+	es := []earlyEdit{
+		{Author: "bob@b.example", ID: chatdb.MsgID{1}, Time: time.UnixMilli(1_700_000_000_001), Text: "fixed"},
+		{Author: "carol@c.example", ID: chatdb.MsgID{2}, Time: time.UnixMilli(1_700_000_000_002), Text: "grüße"},
+	}
+	b := marshalEarlyEdits(es)
+	got, err := parseEarlyEdits(b)
+	if err != nil || len(got) != 2 || got[1].Author != es[1].Author || got[1].ID != es[1].ID || !got[1].Time.Equal(es[1].Time) || got[1].Text != es[1].Text {
+		t.Fatalf("got %+v, %v", got, err)
+	}
+	one := len(marshalEarlyEdits(es[:1]))
+	for n := 1; n < len(b); n++ {
+		if _, err := parseEarlyEdits(b[:n]); n != one && !errors.Is(err, ErrEarlyEdits) {
+			t.Errorf("cut to %d of %d bytes: %v", n, len(b), err)
+		}
+	}
+	for name, e := range map[string]earlyEdit{
+		"no author": {ID: chatdb.MsgID{1}, Time: time.UnixMilli(1), Text: "x"},
+		"no text":   {Author: "a@b.example", Time: time.UnixMilli(1)},
+		"time zero": {Author: "a@b.example", Time: time.UnixMilli(0), Text: "x"},
+	} {
+		if _, err := parseEarlyEdits(marshalEarlyEdits([]earlyEdit{e})); !errors.Is(err, ErrEarlyEdits) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	many := make([]earlyEdit, maxEarlyEdits+1)
+	for i := range many {
+		many[i] = earlyEdit{Author: "a@b.example", Time: time.UnixMilli(1), Text: "x"}
+	}
+	if _, err := parseEarlyEdits(marshalEarlyEdits(many)); !errors.Is(err, ErrEarlyEdits) {
+		t.Errorf("more than %d entries: %v", maxEarlyEdits, err)
+	}
+}
+
+func FuzzParseEarlyEdits(f *testing.F) {
+	f.Add(marshalEarlyEdits([]earlyEdit{{Author: "bob@b.example", ID: chatdb.MsgID{1}, Time: time.UnixMilli(1_700_000_000_001), Text: "fixed"}}))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		es, err := parseEarlyEdits(b)
+		if err != nil {
+			return
+		}
+		if again := marshalEarlyEdits(es); !bytes.Equal(again, b) {
+			t.Fatalf("%x re-encodes to %x", b, again)
+		}
+	})
+}

@@ -349,3 +349,89 @@ func TestALineStillQueuedIsChangedInTheOutboxAndALineThatLeftNeedsTheNode(t *tes
 		t.Errorf("an edit in the note: %+v, %v", m, err)
 	}
 }
+
+func TestALineThatArrivesAfterItsEditArrivesEdited(t *testing.T) {
+	n := apptest.Run(t, testDomain)
+	ctx := ctxT(t)
+	a1 := newPerson(t, n, "alice", "laptop").devices[0]
+	bob := newPerson(t, n, "bob", "bob-laptop")
+	carol := newPerson(t, n, "carol", "carol-laptop")
+	b1, c1 := bob.devices[0], carol.devices[0]
+	outs, id, err := a1.a.SealAll(ctx, "bob", sealed.ContentText, []byte("lunch at 1?"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := a1.a.Client.EnqueueBatch(ctx, outs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv, m, err := a1.e.FileSealedOut("bob", chatdb.MsgID(id), time.Now(), "lunch at 1?", outs, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a1.e.Edit(ctx, conv, m.Seq, "lunch at 2?"); err != nil {
+		t.Fatal(err)
+	}
+	// carol, with a modified client, edits alice's line too: before the
+	// line, her edit waits as well, and never applies to alice's line.
+	body, ctype, err := chat.ChangeBodyForTest(chatdb.MsgID(id), false, "lunch is off")
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, _, err := c1.a.SealAll(ctx, "bob", ctype, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c1.a.Client.EnqueueBatch(ctx, forged); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := b1.a.Client.Fetch(ctx, 0, 100)
+	if err != nil || len(msgs) != 3 {
+		t.Fatalf("bob has %d messages, %v", len(msgs), err)
+	}
+	for _, i := range []int{2, 1, 0} { // carol's edit, alice's edit, the line
+		if h := b1.e.Handle(ctx, msgs[i:i+1]); h != msgs[i].Seq {
+			t.Fatalf("handled %d of %d", h, msgs[i].Seq)
+		}
+	}
+	l, ok := b1.line("@alice@"+testDomain, chatdb.MsgID(id))
+	if !ok || l.Text != "lunch at 2?" || l.Edited.IsZero() {
+		t.Errorf("bob has the line as %+v (found %v), want it edited by alice", l, ok)
+	}
+
+	// An edit and a delete that both overtake their line: the line stays
+	// out, and the edit's text goes with the delete.
+	outs, id, err = a1.a.SealAll(ctx, "bob", sealed.ContentText, []byte("dinner at 8?"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs, err = a1.a.Client.EnqueueBatch(ctx, outs); err != nil {
+		t.Fatal(err)
+	}
+	if _, m, err = a1.e.FileSealedOut("bob", chatdb.MsgID(id), time.Now(), "dinner at 8?", outs, rs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a1.e.Edit(ctx, conv, m.Seq, "dinner at the old mill?"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a1.e.Delete(ctx, conv, m.Seq); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err = b1.a.Client.Fetch(ctx, msgs[2].Seq, 100)
+	if err != nil || len(msgs) != 3 {
+		t.Fatalf("bob has %d messages, %v", len(msgs), err)
+	}
+	for _, i := range []int{1, 2, 0} { // the edit, the delete, the line
+		if h := b1.e.Handle(ctx, msgs[i:i+1]); h != msgs[i].Seq {
+			t.Fatalf("handled %d of %d", h, msgs[i].Seq)
+		}
+	}
+	if l, ok := b1.line("@alice@"+testDomain, chatdb.MsgID(id)); ok {
+		t.Errorf("bob shows a line deleted before it came: %+v", l)
+	}
+	for _, word := range []string{"dinner", "old mill"} {
+		if in := b1.holds(word); len(in) > 0 {
+			t.Errorf("%q is in bob's records of %v", word, in)
+		}
+	}
+}

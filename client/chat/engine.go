@@ -191,6 +191,9 @@ type Engine struct {
 	// tombs are the lines deleted before they came (tombstones.go), read
 	// from the database once and again after each one added.
 	tombs map[tombstone]bool
+	// hasEarlyEdits says whether edits wait for their lines
+	// (earlyedits.go); nil: not read yet.
+	hasEarlyEdits *bool
 
 	evMu    sync.Mutex
 	evCond  *sync.Cond

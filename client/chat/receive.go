@@ -207,6 +207,9 @@ func (e *Engine) fileInDM(peer string, m *chatdb.Message, shown bool) error {
 		if gone, err := e.tombstoned(tx, m.From, m.ID); err != nil || gone {
 			return err // deleted before it came (tombstones.go)
 		}
+		if err := e.applyEarlyEdit(tx, m); err != nil { // an edit that overtook it
+			return err
+		}
 		unread := c.Unread
 		if err := e.addLine(tx, &c, m); err != nil {
 			return err
@@ -562,7 +565,11 @@ func (e *Engine) chatMessage(tx *chatdb.Tx, c *chatdb.Conversation, sender, devi
 	if c.Kind == chatdb.KindDM && sender == c.Peer {
 		e.queueReceipt(sender, f.ID)
 	}
-	return e.addLine(tx, c, &chatdb.Message{ID: f.ID, From: sender, Time: f.Time, Text: f.Text})
+	m := &chatdb.Message{ID: f.ID, From: sender, Time: f.Time, Text: f.Text}
+	if err := e.applyEarlyEdit(tx, m); err != nil { // an edit that overtook it
+		return err
+	}
+	return e.addLine(tx, c, m)
 }
 
 func plural(n uint64) string {

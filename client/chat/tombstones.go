@@ -81,6 +81,10 @@ func (e *Engine) addTombstone(tx *chatdb.Tx, author string, id chatdb.MsgID) err
 	if len(author) == 0 || len(author) > 255 {
 		return nil // no address: no line of it can come
 	}
+	// An edit of the line that overtook it too goes with its text.
+	if err := e.dropEarlyEdit(tx, author, id); err != nil {
+		return err
+	}
 	ts, err := e.loadTombstones(tx)
 	if err != nil {
 		return err
