@@ -200,6 +200,16 @@ func TestAChangeOfSomeoneElsesLineFromAModifiedClientIsRefused(t *testing.T) {
 			t.Errorf("%s said nothing of the refused change: %q", d.name, d.statuses())
 		}
 	}
+	// alice's own edit in the group reaches every member's devices.
+	if _, err := a1.e.Edit(ctx, g.ID, m.Seq, "meet at the old oak"); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, all...)
+	for _, d := range all {
+		if l, ok := d.line("#picnic", m.ID); !ok || l.Text != "meet at the old oak" || l.Edited.IsZero() {
+			t.Errorf("%s has alice's line as %+v (found %v) after her edit", d.name, l, ok)
+		}
+	}
 }
 
 func TestALineThatArrivesAfterItsDeleteStaysDeleted(t *testing.T) {

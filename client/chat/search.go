@@ -17,7 +17,7 @@ import (
 // of a search is written to disk.
 
 // ErrEmptyQuery means a search has no words.
-var ErrEmptyQuery = errors.New("nothing to search for: give one or more words")
+var ErrEmptyQuery = errors.New("empty search")
 
 // Hit is a line a search found.
 type Hit struct {
