@@ -19,7 +19,7 @@ func inThisBuild(name string) bool { return !laptopOnly[name] }
 
 var laptopOnly = map[string]bool{
 	"register": true, "login": true, "whoami": true, "send": true, "recv": true, "verify": true,
-	"device": true, "account": true,
+	"device": true, "account": true, "backup": true, "export": true,
 	"repl": true, "channel": true, "bench": true, "mesh track": true, "kt": true,
 	"edit": true, "delete": true, "search": true,
 }
@@ -41,6 +41,8 @@ var (
 	runVerify    = notInRouterBuild("verify")
 	runDevice    = notInRouterBuild("device")
 	runAccount   = notInRouterBuild("account")
+	runBackup    = notInRouterBuild("backup")
+	runExport    = notInRouterBuild("export")
 	runRepl      = notInRouterBuild("repl")
 	runChannel   = notInRouterBuild("channel")
 	runBench     = notInRouterBuild("bench")
