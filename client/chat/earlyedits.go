@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -178,4 +179,32 @@ func (e *Engine) dropEarlyEdit(tx *chatdb.Tx, author string, id chatdb.MsgID) er
 		return nil
 	}
 	return e.storeEarlyEdits(tx, kept)
+}
+
+// Overtaken says what became of a line from author with id and text
+// before it arrived, for a reader that shows a line before it files it
+// (the one-shot qpc recv): deleted (a tombstone), or edited (the text to
+// show instead); text as it is otherwise. Nothing is changed: filing the
+// line does that.
+func (e *Engine) Overtaken(author string, id chatdb.MsgID, text string) (string, bool, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	author = strings.ToLower(author)
+	var gone bool
+	err := e.db.View(func(tx *chatdb.Tx) (err error) {
+		if gone, err = e.tombstoned(tx, author, id); err != nil || gone {
+			return err
+		}
+		es, err := e.loadEarlyEdits(tx)
+		for _, ed := range es {
+			if ed.Author == author && ed.ID == id {
+				text = ed.Text
+			}
+		}
+		return err
+	})
+	if gone {
+		text = ""
+	}
+	return text, gone, err
 }
