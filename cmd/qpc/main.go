@@ -42,6 +42,7 @@ func commands() []command {
 		{"backup", "this device's whole client state in one encrypted file: create, restore", runBackup},
 		{"export", "a conversation as a signed, encrypted transcript archive; export verify checks one", runExport},
 		{"repl", "interactive chat: DMs, groups, channels", runRepl},
+		{"group", "the members and admins of a group of qpc repl: members, promote, demote", runGroup},
 		{"channel", "encrypted broadcast channels: create, join, share, send, recv, list, leave, stats", runChannel},
 		{"mesh", "the mesh: nodes nearby, routes, store-and-forward (peers, route, store, track)", runMesh},
 		{"kt", "key transparency: audit a node's log of keys (audit)", runKT},
