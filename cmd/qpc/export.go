@@ -125,7 +125,13 @@ func exportConversation(s *session.Session, name string) ([]byte, archive.Conver
 	conv = archive.Conversation{Name: c.Name, Kind: archive.Kind(c.Kind), Members: c.Members}
 	records := make([]archive.Record, len(ms))
 	for i, m := range ms {
-		records[i] = archive.Record{Seq: m.Seq, ID: m.ID, From: m.From, Time: m.Time, Received: m.Received, System: m.System, Text: m.Text}
+		records[i] = archive.Record{Seq: m.Seq, ID: m.ID, From: m.From, Time: m.Time, Received: m.Received, System: m.System, Text: m.Text,
+			Edited: m.Edited, Deleted: m.Deleted}
+		if m.Deleted {
+			// The database wipes a deleted line's text; a record of one
+			// says deleted and carries none, whatever was left.
+			records[i].Text = ""
+		}
 	}
 	signer, err := exportSigner(s)
 	if err != nil {
@@ -173,12 +179,41 @@ type exportJSON struct {
 	Lines                 []recordJSON `json:"lines,omitempty"`
 }
 
+// recordJSON is one record of qpc export verify --show --json: edited is
+// the unix time of the last edit (absent: never edited), deleted marks a
+// line its sender deleted (its text is empty).
 type recordJSON struct {
-	Seq    uint64 `json:"seq"`
-	From   string `json:"from"`
-	Time   int64  `json:"time"`
-	System bool   `json:"system,omitempty"`
-	Text   string `json:"text"`
+	Seq     uint64 `json:"seq"`
+	From    string `json:"from"`
+	Time    int64  `json:"time"`
+	System  bool   `json:"system,omitempty"`
+	Text    string `json:"text"`
+	Edited  int64  `json:"edited,omitempty"`
+	Deleted bool   `json:"deleted,omitempty"`
+}
+
+func toRecordJSON(r archive.Record) recordJSON {
+	out := recordJSON{Seq: r.Seq, From: r.From, Time: r.Time.Unix(), System: r.System, Text: r.Text, Deleted: r.Deleted}
+	if !r.Edited.IsZero() {
+		out.Edited = r.Edited.Unix()
+	}
+	return out
+}
+
+// recordLine is one record of qpc export verify --show, for a person.
+func recordLine(r archive.Record) string {
+	from := termtext.Safe(r.From)
+	if r.System {
+		from = "--"
+	}
+	text := termtext.Line(r.Text)
+	switch {
+	case r.Deleted:
+		text = "(deleted)"
+	case !r.Edited.IsZero():
+		text += " (edited " + r.Edited.Local().Format(time.DateTime) + ")"
+	}
+	return fmt.Sprintf("[%s] %s: %s", r.Time.Local().Format(time.DateTime), from, text)
 }
 
 func (o *exportJSON) fill(v *archive.Verified) {
@@ -255,7 +290,7 @@ func runExportVerify(args []string, stdout, stderr io.Writer) int {
 		out.fill(v)
 		if *show {
 			for _, r := range v.Records {
-				out.Lines = append(out.Lines, recordJSON{Seq: r.Seq, From: r.From, Time: r.Time.Unix(), System: r.System, Text: r.Text})
+				out.Lines = append(out.Lines, toRecordJSON(r))
 			}
 		}
 		json.NewEncoder(stdout).Encode(out)
@@ -266,11 +301,7 @@ func runExportVerify(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "signed by %s\naccount key fingerprint  %s\nMerkle root              %x\n", signedBy(v), identity.Fingerprint(v.AccountKey), v.Root)
 	if *show {
 		for _, r := range v.Records {
-			from := termtext.Safe(r.From)
-			if r.System {
-				from = "--"
-			}
-			fmt.Fprintf(stdout, "[%s] %s: %s\n", r.Time.Local().Format(time.DateTime), from, termtext.Line(r.Text))
+			fmt.Fprintln(stdout, recordLine(r))
 		}
 	}
 	return exitOK
