@@ -200,10 +200,10 @@ type Engine struct {
 	evQueue []Event
 	// onChange hears of every Changed event as it is emitted (OnChange).
 	onChange func(Event)
-	events  chan Event
-	closed  bool
-	quit    chan struct{} // closed by Close
-	done    chan struct{} // closed when pump ends
+	events   chan Event
+	closed   bool
+	quit     chan struct{} // closed by Close
+	done     chan struct{} // closed when pump ends
 }
 
 // Open opens (creating on first use) the account's chat database.
