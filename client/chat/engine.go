@@ -313,6 +313,10 @@ func (e *Engine) Close() error {
 	return e.db.Close()
 }
 
+// SnapshotDB begins a snapshot of the engine's chat database, for a
+// backup made while the engine runs (chatdb.Snapshot); close it soon.
+func (e *Engine) SnapshotDB() (*chatdb.Snapshot, error) { return e.db.Snapshot() }
+
 // Self returns the account's address.
 func (e *Engine) Self() string { return e.self }
 
