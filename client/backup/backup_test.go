@@ -444,12 +444,15 @@ func TestSnapOpenCopiesTheDatabaseItsHolderHasOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A writer is not held up by the snapshot.
-	if err := db.Update(func(tx *chatdb.Tx) error {
-		return tx.AppendMessage(chatdb.ConvID{1}, &chatdb.Message{From: addr, Time: time.Unix(99, 0), Text: "after the snapshot"})
-	}); err != nil {
-		t.Fatal(err)
-	}
+	// A line that comes meanwhile (the REPL's follower) is written, at
+	// the latest once the snapshot is closed (a write that grows the file
+	// waits for it), and is not in the backup.
+	wrote := make(chan error, 1)
+	go func() {
+		wrote <- db.Update(func(tx *chatdb.Tx) error {
+			return tx.AppendMessage(chatdb.ConvID{1}, &chatdb.Message{From: addr, Time: time.Unix(99, 0), Text: "after the snapshot"})
+		})
+	}()
 	var out bytes.Buffer
 	var last int64
 	if err := s.Write(&out, options(pass), func(done, _ int64) { last = done }); err != nil {
@@ -457,6 +460,14 @@ func TestSnapOpenCopiesTheDatabaseItsHolderHasOpen(t *testing.T) {
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
+	}
+	select {
+	case err := <-wrote:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the write that came during the snapshot is still waiting after its Close")
 	}
 	if last != s.Manifest().Size() {
 		t.Errorf("progress ended at %d of %d", last, s.Manifest().Size())
