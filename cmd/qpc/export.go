@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/client/archive"
+	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/client/session"
 	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
 	"github.com/quicprochat/qpc/crypto/identity"
@@ -108,12 +109,18 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 // signed by the account key where this device holds it, else by the
 // device with its certificate.
 func exportConversation(s *session.Session, name string) ([]byte, archive.Conversation, int, error) {
-	var conv archive.Conversation
 	eng, err := s.OpenChat(nil)
 	if err != nil {
-		return nil, conv, 0, err
+		return nil, archive.Conversation{}, 0, err
 	}
 	defer eng.Close()
+	return exportConversationIn(s, eng, name)
+}
+
+// exportConversationIn is exportConversation in the chat engine eng,
+// open already (the REPL's /export).
+func exportConversationIn(s *session.Session, eng *chat.Engine, name string) ([]byte, archive.Conversation, int, error) {
+	var conv archive.Conversation
 	c, err := eng.Find(name)
 	if err != nil {
 		return nil, conv, 0, err
