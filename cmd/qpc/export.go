@@ -99,7 +99,7 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 		json.NewEncoder(stdout).Encode(out)
 		return exitOK
 	}
-	fmt.Fprintf(stdout, "exported %s of %s into %s (%d bytes), signed by %s\n", termtext.Plural(n, "record"),
+	fmt.Fprintf(stdout, "exported %d %s of %s into %s (%d bytes), signed by %s\n", n, termtext.Plural(n, "record"),
 		termtext.Safe(conv.Name), file, size, signedBy(v))
 	fmt.Fprintf(stdout, "Merkle root %x\n", v.Root)
 	return exitOK
@@ -303,7 +303,7 @@ func runExportVerify(args []string, stdout, stderr io.Writer) int {
 		json.NewEncoder(stdout).Encode(out)
 		return exitOK
 	}
-	fmt.Fprintf(stdout, "VALID: %s of the %s %s, exported by %s on %s\n", termtext.Plural(len(v.Records), "record"),
+	fmt.Fprintf(stdout, "VALID: %d %s of the %s %s, exported by %s on %s\n", len(v.Records), termtext.Plural(len(v.Records), "record"),
 		v.Conversation.Kind, termtext.Safe(v.Conversation.Name), termtext.Safe(v.Address), v.Exported.Local().Format(time.DateTime))
 	fmt.Fprintf(stdout, "signed by %s\naccount key fingerprint  %s\nMerkle root              %x\n", signedBy(v), identity.Fingerprint(v.AccountKey), v.Root)
 	if *show {

@@ -103,7 +103,7 @@ func (k sessionKeeper) export(name, file string, pw []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("exported %s of %s into %s (%d bytes), signed by %s; Merkle root %x",
+	return fmt.Sprintf("exported %d %s of %s into %s (%d bytes), signed by %s; Merkle root %x", n,
 		termtext.Plural(n, "record"), termtext.Safe(conv.Name), termtext.Safe(filepath.Base(file)), size, signedBy(v), v.Root), nil
 }
 
@@ -125,7 +125,7 @@ func (k sessionKeeper) verifyArchive(file string, pw []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("VALID: %s of the %s %s, exported by %s; signed by %s; account key fingerprint %s",
+	return fmt.Sprintf("VALID: %d %s of the %s %s, exported by %s; signed by %s; account key fingerprint %s", len(v.Records),
 		termtext.Plural(len(v.Records), "record"), v.Conversation.Kind, termtext.Safe(v.Conversation.Name), termtext.Safe(v.Address),
 		signedBy(v), identity.Fingerprint(v.AccountKey)), nil
 }
