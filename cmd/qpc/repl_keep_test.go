@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"sync"
 	"strings"
 	"syscall"
 	"testing"
@@ -29,7 +31,7 @@ func TestReplBacksUpAndExportsWhileItHoldsTheDatabaseAndSearchNeedsNoNode(t *tes
 	start := time.Now()
 	p := startNodeProc(t, qpcBin)
 	alice := newChanUser(t, p, "alice")
-	newChanUser(t, p, "bob")
+	bob := newChanUser(t, p, "bob")
 	dir := t.TempDir()
 	bk, arch := filepath.Join(dir, "alice.qpcbackup"), filepath.Join(dir, "dm.qpcarchive")
 
@@ -41,6 +43,30 @@ func TestReplBacksUpAndExportsWhileItHoldsTheDatabaseAndSearchNeedsNoNode(t *tes
 	})
 	a.expect("/dm bob", "[@bob@"+domain1+"] > ", replWait)
 	a.expect("minutes of the walnut club", " me minutes of the walnut club", replWait)
+
+	// bob follows; alice's edit of the line reaches his recv --follow as
+	// a change object of its own.
+	follow := bob.command("recv", "--follow", "--json")
+	var fout lockedBuffer
+	follow.Stdout = &fout
+	if err := follow.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		follow.Process.Kill()
+		follow.Wait()
+	})
+	fout.waitFor(t, "minutes of the walnut club", replWait)
+	a.expect("/search walnut", "1 found", replWait)
+	m := regexp.MustCompile(`#(\d+) .*minutes of the walnut club`).FindStringSubmatch(a.capture())
+	if m == nil {
+		t.Fatalf("/search shows no line number:\n%s", a.capture())
+	}
+	a.expect("/edit "+m[1]+" minutes of the walnut club, amended", "amended", replWait)
+	fout.waitFor(t, `"change":"edited"`, replWait)
+	if !strings.Contains(fout.String(), `"text":"minutes of the walnut club, amended"`) {
+		t.Errorf("bob's recv --follow --json:\n%s", fout.String())
+	}
 
 	// The one-shot command cannot read the database the REPL holds.
 	oneshot := exec.Command(qpcBin, "backup", "create", filepath.Join(dir, "oneshot.qpcbackup"), "--password-file", alice.pw, "--state-dir", alice.state,
@@ -98,7 +124,7 @@ func TestReplBacksUpAndExportsWhileItHoldsTheDatabaseAndSearchNeedsNoNode(t *tes
 	searched := time.Now()
 	sout, serr, code := alice.run("", "search", "--json", "WALNUT")
 	var got searchJSON
-	if code != 0 || json.Unmarshal([]byte(sout), &got) != nil || len(got.Hits) != 1 || got.Hits[0].Text != "minutes of the walnut club" {
+	if code != 0 || json.Unmarshal([]byte(sout), &got) != nil || len(got.Hits) != 1 || got.Hits[0].Text != "minutes of the walnut club, amended" {
 		t.Fatalf("qpc search with the node down: exit %d\n%s%s", code, sout, serr)
 	}
 	if took := time.Since(searched); took > 10*time.Second {
@@ -115,4 +141,34 @@ func writeFile(t *testing.T, dir, name, content string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// lockedBuffer is a bytes.Buffer a process writes while the test reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// waitFor polls until the buffer holds substr.
+func (l *lockedBuffer) waitFor(t *testing.T, substr string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !strings.Contains(l.String(), substr) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%q did not come within %s; so far:\n%s", substr, timeout, l.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
