@@ -82,6 +82,13 @@ type Config struct {
 	// KTWatch checks the tree heads clients hand over and keeps the
 	// evidence; nil refuses ktGossip.
 	KTWatch KTWatch
+	// DenyLists keeps the accounts' deny lists (blockSender); nil
+	// refuses blockSender and blockedSenders.
+	DenyLists DenyLists
+	// Reports keeps the reports to the admin, sealed to ReportKey; nil
+	// (or no ReportKey) refuses report and publishes no report key.
+	Reports   Reports
+	ReportKey []byte
 }
 
 // Service is the node's client-facing service.
@@ -127,6 +134,10 @@ type Service struct {
 
 	keyLog  KeyLog  // nil without key transparency
 	ktWatch KTWatch // nil without key transparency
+
+	denyStore DenyLists // nil without deny lists
+	deny      denyCache
+	reports   reportDesk
 }
 
 // New returns a Service. Its uptime counts from now.
@@ -159,6 +170,12 @@ func New(cfg Config) (*Service, error) {
 
 		keyLog:  cfg.KeyLog,
 		ktWatch: cfg.KTWatch,
+
+		denyStore: cfg.DenyLists,
+		reports:   reportDesk{store: cfg.Reports, key: cfg.ReportKey},
+	}
+	if err := s.loadDenyLists(); err != nil {
+		return nil, err
 	}
 	if h, ok := cfg.Store.(CommitHandOff); ok {
 		h.HandOffCommits(s.handOffCommitted)
@@ -179,6 +196,7 @@ func New(cfg Config) (*Service, error) {
 	s.loginSource = newKeyedBuckets(limits.LoginSourceRate, limits.LoginSourceBurst, maxKeyedBuckets)
 	s.loginUser = newKeyedBuckets(limits.LoginUserRate, limits.LoginUserBurst, maxKeyedBuckets)
 	s.nameSource = newKeyedBuckets(limits.ResolveRate, limits.ResolveBurst, maxKeyedBuckets)
+	s.reports.limit = newKeyedBuckets(reportRate, reportBurst, maxKeyedBuckets)
 	return s, nil
 }
 
@@ -198,6 +216,7 @@ func (s *Service) Health(ctx context.Context) (protocol.Health, error) {
 	if err := s.ktHealth(&h); err != nil {
 		return protocol.Health{}, err
 	}
+	h.ReportKey = s.reports.publicKey()
 	return h, nil
 }
 
@@ -357,6 +376,7 @@ func (s *Service) unregister(user string, c *Conn) {
 // a connection that binds after this call then finds no account.
 // The connection except, which asked for the deletion, is left alone.
 func (s *Service) revokeUser(user string, except *Conn) int {
+	s.forgetDenyList(user)
 	s.liveMu.Lock()
 	conns := s.live[user]
 	delete(s.live, user)

@@ -34,6 +34,9 @@ type Health struct {
 	// KTEvidence is the evidence of misbehaving key transparency logs the
 	// node holds, newest first.
 	KTEvidence []KTEvidence
+	// ReportKey is the X-Wing public key that reports to the node's admin
+	// are sealed to (crypto/report); nil when the node takes no reports.
+	ReportKey []byte
 }
 
 // FileStoreHealth is how full a node's file store is.

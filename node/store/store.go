@@ -86,6 +86,7 @@ var (
 		bucketNameHolds, bucketDevices,
 		bucketKeyPackagesBySuite, bucketLastResortBySuite,
 		bucketKTLeaves, bucketKTNodes, bucketKTAddrs, bucketKTMeta, bucketKTEvidence,
+		bucketDenyLists, bucketReports,
 	}
 
 	keySchema     = []byte("schema")
