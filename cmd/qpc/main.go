@@ -36,6 +36,8 @@ func commands() []command {
 		{"device", "this account's devices: link, approve, list, remove", runDevice},
 		{"account", "recover the account with its recovery code, or reset its key", runAccount},
 		{"verify", "show the safety number with a contact; --confirm: mark it verified", runVerify},
+		{"block", "block an account on every device of yours (--remove, --list)", runBlock},
+		{"report", "report a message to your node's admin, encrypted to the admin", runReport},
 		{"repl", "interactive chat: DMs, groups, channels", runRepl},
 		{"channel", "encrypted broadcast channels: create, join, share, send, recv, list, leave, stats", runChannel},
 		{"mesh", "the mesh: nodes nearby, routes, store-and-forward (peers, route, store, track)", runMesh},
