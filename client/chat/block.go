@@ -151,6 +151,31 @@ func (e *Engine) Block(ctx context.Context, addr string, blocked bool) (BlockRes
 	return res, nil
 }
 
+// resendBlockList sends a non-empty block list to every other device of
+// the account, a device just approved among them (DeviceAdded), which
+// starts with none. A failure leaves it marked unsent for the next
+// connect.
+func (e *Engine) resendBlockList(ctx context.Context) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	err := e.db.Update(func(tx *chatdb.Tx) error {
+		l, err := tx.BlockList()
+		if err != nil || len(l.Blocked) == 0 {
+			return err
+		}
+		return tx.PutMeta(blockListUnsent, []byte{1})
+	})
+	if err != nil {
+		e.log.Warn("the block list for the new device", "err", err)
+		return
+	}
+	// The account's own devices as published now, the new one among them.
+	e.acct.Forget(e.self)
+	if _, err := e.sendBlockList(ctx); err != nil {
+		e.log.Debug("block list not sent to the new device yet", "err", err)
+	}
+}
+
 // sharesGroup reports whether addr is a member of a group (not a DM) the
 // account is in.
 func sharesGroup(tx *chatdb.Tx, addr string) (bool, error) {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/client/chatdb"
@@ -198,5 +199,46 @@ func TestTheNodesDenyListIsBoundedAndRefusesBadAddresses(t *testing.T) {
 		if err := c.BlockSender(ctx, bad, true); !errors.Is(err, protocol.ErrBadRequest) {
 			t.Errorf("blocking %q: %v, want a bad request", bad, err)
 		}
+	}
+}
+
+// TestADeviceApprovedLaterGetsTheBlockList checks that the approving
+// device sends its list to a new device (DeviceAdded), which starts with
+// none.
+func TestADeviceApprovedLaterGetsTheBlockList(t *testing.T) {
+	n := startNode(t)
+	alice := newPerson(t, n, "alice")
+	a1 := alice.register()
+	newPerson(t, n, "mallory").register()
+	ctx := ctxT(t)
+	a2, approved := link(t, newPerson(t, n, "alice"), "desk", a1)
+	e1 := openChat(t, a1)
+	if _, err := e1.Block(ctx, "mallory", true); err != nil {
+		t.Fatal(err)
+	}
+	e2 := openChat(t, a2)
+	// The block above reached the desk already (it was approved first):
+	// read it, so that what follows is the approver's resend alone.
+	syncMailbox(t, a2, e2)
+	if err := e2.TakeBlockList(alice.user+"@"+domain, time.Now().Add(-time.Hour), []byte(`{"v":1,"blocked":[]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := e2.BlockList(); len(l.Blocked) != 1 {
+		t.Fatalf("an older list replaced the newer one: %+v", l)
+	}
+	// A device that has not seen the list: its own list emptied with a
+	// newer time, as a device that missed the block would have it.
+	if err := e2.TakeBlockList(alice.user+"@"+domain, time.Now(), []byte(`{"v":1,"blocked":[]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := e2.BlockList(); len(l.Blocked) != 0 {
+		t.Fatalf("a newer list was not taken: %+v", l)
+	}
+	if err := e1.DeviceAdded(ctx, approved.Device); err != nil {
+		t.Fatal(err)
+	}
+	syncMailbox(t, a2, e2)
+	if l, err := e2.BlockList(); err != nil || !slices.Equal(l.Blocked, []string{"mallory@" + domain}) {
+		t.Fatalf("the desk's list after the approver's resend: %+v, %v", l, err)
 	}
 }
