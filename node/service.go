@@ -11,8 +11,10 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/quicprochat/qpc/crypto/opaque"
@@ -89,6 +91,15 @@ type Config struct {
 	// (or no ReportKey) refuses report and publishes no report key.
 	Reports   Reports
 	ReportKey []byte
+	// Registration is the registration policy (protocol.Registration*);
+	// "" is open.
+	Registration string
+	// Invites keeps the admin's invite codes; nil refuses every code
+	// (required when Registration is invite).
+	Invites Invites
+	// OnRegistrationRefused, if set, is told why each refused
+	// registration was refused (Refused*).
+	OnRegistrationRefused func(reason string)
 }
 
 // Service is the node's client-facing service.
@@ -138,6 +149,13 @@ type Service struct {
 	denyStore DenyLists // nil without deny lists
 	deny      denyCache
 	reports   reportDesk
+
+	registration string  // the policy, protocol.Registration*
+	invites      Invites // nil: no invite codes
+	onRegRefused func(reason string)
+	// draining refuses logins, resumed sessions and registrations with
+	// ErrShuttingDown (SetDraining).
+	draining atomic.Bool
 }
 
 // New returns a Service. Its uptime counts from now.
@@ -173,6 +191,21 @@ func New(cfg Config) (*Service, error) {
 
 		denyStore: cfg.DenyLists,
 		reports:   reportDesk{store: cfg.Reports, key: cfg.ReportKey},
+
+		registration: cfg.Registration,
+		invites:      cfg.Invites,
+		onRegRefused: cfg.OnRegistrationRefused,
+	}
+	switch s.registration {
+	case "":
+		s.registration = protocol.RegistrationOpen
+	case protocol.RegistrationOpen, protocol.RegistrationClosed:
+	case protocol.RegistrationInvite:
+		if s.invites == nil {
+			return nil, errors.New("node: registration by invite needs Invites")
+		}
+	default:
+		return nil, fmt.Errorf("node: unknown registration policy %q", s.registration)
 	}
 	if err := s.loadDenyLists(); err != nil {
 		return nil, err
@@ -205,7 +238,7 @@ func (s *Service) Limits() Limits { return s.limits }
 
 // Health reports the node's identity and uptime.
 func (s *Service) Health(ctx context.Context) (protocol.Health, error) {
-	h := protocol.Health{Identity: s.id, Uptime: s.now().Sub(s.started)}
+	h := protocol.Health{Identity: s.id, Uptime: s.now().Sub(s.started), Registration: s.registration}
 	if s.mdnsInstance != nil {
 		h.MDNSInstance = s.mdnsInstance()
 	}
@@ -258,6 +291,7 @@ type Conn struct {
 
 	mu      sync.Mutex
 	login   *pendingLogin
+	invite  *pendingInvite // registerStart's, for registerFinish
 	session *boundSession
 	// device is the device UseDevice bound the session to; "" acts on
 	// the account's primary device.

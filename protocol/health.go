@@ -37,6 +37,9 @@ type Health struct {
 	// ReportKey is the X-Wing public key that reports to the node's admin
 	// are sealed to (crypto/report); nil when the node takes no reports.
 	ReportKey []byte
+	// Registration is the node's registration policy (Registration*);
+	// "" from a node older than the policy, which is open.
+	Registration string
 }
 
 // FileStoreHealth is how full a node's file store is.

@@ -73,6 +73,11 @@ var (
 	// empty to older files, whose accounts have no device list.
 	bucketDevices = []byte("devices")
 
+	// bucketInvites and bucketAudit came with the admin socket (issue
+	// 27); Open adds them empty to older files.
+	bucketInvites = []byte("invites")
+	bucketAudit   = []byte("audit")
+
 	allBuckets = [][]byte{
 		bucketMeta, bucketAccounts, bucketKeys, bucketKeyPackages, bucketLastResort,
 		bucketMailboxes, bucketMailboxMeta, bucketMsgExpiry,
@@ -87,6 +92,7 @@ var (
 		bucketKeyPackagesBySuite, bucketLastResortBySuite,
 		bucketKTLeaves, bucketKTNodes, bucketKTAddrs, bucketKTMeta, bucketKTEvidence,
 		bucketDenyLists, bucketReports,
+		bucketInvites, bucketAudit,
 	}
 
 	keySchema     = []byte("schema")
