@@ -19,6 +19,7 @@ import (
 	"github.com/quicprochat/qpc/crypto/report"
 	"github.com/quicprochat/qpc/datadir"
 	"github.com/quicprochat/qpc/node/store"
+	"github.com/quicprochat/qpc/protocol"
 )
 
 // channel runs qpc channel sub as user on device, the flags after sub.
@@ -45,6 +46,18 @@ func (d *devices) mustChannel(user, device, sub string, args ...string) (string,
 // TestAReportReachesTheAdminSealedAndTheNodeRefusesABlockedSender runs
 // one device: a report of a message, sealed on the node, and a block that
 // the node's deny list enforces without telling the sender.
+// adminMust runs qpc admin args against the node of dataDir.
+func (d *devices) adminMust(dataDir string, args ...string) string {
+	d.t.Helper()
+	c := exec.Command(qpcBin, append(append([]string{"admin"}, args...), "--data-dir", dataDir)...)
+	var out, errb bytes.Buffer
+	c.Stdout, c.Stderr = &out, &errb
+	if err := c.Run(); err != nil {
+		d.t.Fatalf("qpc admin %s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errb.String())
+	}
+	return out.String()
+}
+
 func TestAReportReachesTheAdminSealedAndTheNodeRefusesABlockedSender(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
@@ -77,6 +90,16 @@ func TestAReportReachesTheAdminSealedAndTheNodeRefusesABlockedSender(t *testing.
 	d.must("mallory", "mallory", "send", "--to", "alice", "refused by the node")
 	if got := d.recv("alice", "laptop"); len(got) != 0 {
 		t.Fatalf("alice read %+v after the block; the node should have refused it", got)
+	}
+
+	// qpc admin reports, on the node's machine, shows it.
+	var ar protocol.AdminReports
+	if out := d.adminMust(dataDir, "reports", "--json"); json.Unmarshal([]byte(out), &ar) != nil || len(ar.Reports) != 1 ||
+		ar.Reports[0].Reporter != "alice@"+domain1 || ar.Reports[0].Sender != mallory || ar.Reports[0].Message != "buy my pills" || ar.Reports[0].Note != "spam again" {
+		t.Fatalf("qpc admin reports --json printed %q", out)
+	}
+	if out := d.adminMust(dataDir, "reports"); !strings.Contains(out, "buy my pills") || !strings.Contains(out, "spam again") {
+		t.Fatalf("qpc admin reports printed %q", out)
 	}
 
 	// The node keeps the report sealed: no plaintext in its files, and
