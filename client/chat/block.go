@@ -10,6 +10,7 @@ package chat
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -148,7 +149,79 @@ func (e *Engine) Block(ctx context.Context, addr string, blocked bool) (BlockRes
 			res.Node = NodeDone
 		}
 	}
+	if res.Node == NodeDone || res.Node == NodeFailed {
+		// A failed change is tried again at the next connect; a done one
+		// drops a change still waiting for the address.
+		if err := e.noteNodeChange(a, blocked, res.Node == NodeFailed); err != nil {
+			return res, err
+		}
+	}
 	return res, nil
+}
+
+// blockListNode names the meta record of the changes to the node's deny
+// list that failed (offline, the node unreachable): JSON, address to
+// blocked, sent again by Connected (sendNodeChanges).
+const blockListNode = "blocklist-node"
+
+// noteNodeChange records (pending) or forgets the node change for addr.
+// e.mu is held.
+func (e *Engine) noteNodeChange(addr string, blocked, pending bool) error {
+	return e.db.Update(func(tx *chatdb.Tx) error {
+		changes, err := nodeChanges(tx)
+		if err != nil {
+			return err
+		}
+		_, had := changes[addr]
+		if !pending && !had {
+			return nil
+		}
+		if pending {
+			changes[addr] = blocked
+		} else {
+			delete(changes, addr)
+		}
+		raw, err := json.Marshal(changes)
+		if err != nil {
+			return err
+		}
+		return tx.PutMeta(blockListNode, raw)
+	})
+}
+
+// nodeChanges reads the pending node changes; a record this build cannot
+// read is started over (the next block of each address sets it again).
+func nodeChanges(tx *chatdb.Tx) (map[string]bool, error) {
+	changes := map[string]bool{}
+	raw, err := tx.Meta(blockListNode)
+	if err != nil || raw == nil {
+		return changes, err
+	}
+	if json.Unmarshal(raw, &changes) != nil {
+		return map[string]bool{}, nil
+	}
+	return changes, nil
+}
+
+// sendNodeChanges sends the node the deny-list changes that failed
+// before. e.mu is held.
+func (e *Engine) sendNodeChanges(ctx context.Context) error {
+	var changes map[string]bool
+	if err := e.db.View(func(tx *chatdb.Tx) (err error) {
+		changes, err = nodeChanges(tx)
+		return err
+	}); err != nil || len(changes) == 0 {
+		return err
+	}
+	for addr, blocked := range changes {
+		if err := e.acct.Client.BlockSender(ctx, addr, blocked); err != nil {
+			return err
+		}
+		if err := e.noteNodeChange(addr, blocked, false); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // resendBlockList sends a non-empty block list to every other device of

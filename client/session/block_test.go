@@ -242,3 +242,46 @@ func TestADeviceApprovedLaterGetsTheBlockList(t *testing.T) {
 		t.Fatalf("the desk's list after the approver's resend: %+v, %v", l, err)
 	}
 }
+
+// TestABlockWhileOfflineReachesTheNodeAndTheOtherDevicesAtTheNextConnect
+// blocks with the engine offline: the list changes at once, and the
+// node's deny list and the other device get it when the engine connects.
+func TestABlockWhileOfflineReachesTheNodeAndTheOtherDevicesAtTheNextConnect(t *testing.T) {
+	n := startNode(t)
+	alice := newPerson(t, n, "alice")
+	a1 := alice.register()
+	newPerson(t, n, "mallory").register()
+	a2, _ := link(t, newPerson(t, n, "alice"), "desk", a1)
+	ctx := ctxT(t)
+	e1, e2 := openChat(t, a1), openChat(t, a2)
+	mallory := "mallory@" + domain
+
+	e1.Disconnected()
+	res, err := e1.Block(ctx, "mallory", true)
+	if err != nil || !res.Changed || !res.Pending || res.Node != chat.NodeFailed || !errors.Is(res.NodeErr, chat.ErrOffline) {
+		t.Fatalf("an offline block: %+v, %v; want it pending for the devices and the node", res, err)
+	}
+	if l, err := e1.BlockList(); err != nil || !l.Has(mallory) {
+		t.Fatalf("the list after an offline block: %+v, %v", l, err)
+	}
+	if got, err := a1.Client().BlockedSenders(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("the node's list before the connect: %v, %v", got, err)
+	}
+	if err := e1.Connected(ctx, a1.Client()); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := a1.Client().BlockedSenders(ctx); err != nil || !slices.Equal(got, []string{mallory}) {
+		t.Fatalf("the node's list after the connect: %v, %v", got, err)
+	}
+	syncMailbox(t, a2, e2)
+	if l, err := e2.BlockList(); err != nil || !l.Has(mallory) {
+		t.Fatalf("the desk's list after the connect: %+v, %v", l, err)
+	}
+	// Sent once: a second connect sends nothing more.
+	if err := e1.Connected(ctx, a1.Client()); err != nil {
+		t.Fatal(err)
+	}
+	if msgs, err := a2.Client().Fetch(ctx, 0, 10); err != nil || len(msgs) != 0 {
+		t.Fatalf("the desk's mailbox after a second connect: %d, %v; want nothing sent again", len(msgs), err)
+	}
+}
