@@ -42,8 +42,10 @@ type DenyLists interface {
 // checks each local message against it, which a store read per message
 // would slow down for everyone.
 type denyCache struct {
-	mu    sync.RWMutex
-	lists map[string]map[string]struct{} // by user, then sender
+	// writeMu orders the changes (BlockSender); mu guards lists.
+	writeMu sync.Mutex
+	mu      sync.RWMutex
+	lists   map[string]map[string]struct{} // by user, then sender
 	// users is len(lists), read without the lock: while no account has a
 	// list, as on most nodes, an enqueue takes no lock for it.
 	users atomic.Int64
@@ -113,14 +115,17 @@ func (c *Conn) BlockSender(address string, blocked bool) error {
 	if sender == user+"@"+strings.ToLower(s.id.Domain) {
 		return errorf(protocol.ErrBadRequest, "an account cannot block itself")
 	}
-	// The store's answer and the cache change under one lock, so that two
-	// devices blocking at once leave both in the same state.
-	s.deny.mu.Lock()
-	defer s.deny.mu.Unlock()
-	defer func() { s.deny.users.Store(int64(len(s.deny.lists))) }()
+	// Changes go to the store and the cache one at a time (writeMu), so
+	// that two devices blocking at once leave both in the same state; the
+	// enqueue path waits only for the cache's change, not the store's sync.
+	s.deny.writeMu.Lock()
+	defer s.deny.writeMu.Unlock()
 	if err := s.denyStore.SetDenied(user, sender, blocked); err != nil {
 		return err
 	}
+	s.deny.mu.Lock()
+	defer s.deny.mu.Unlock()
+	defer func() { s.deny.users.Store(int64(len(s.deny.lists))) }()
 	set := s.deny.lists[user]
 	if blocked {
 		if set == nil {
