@@ -64,6 +64,9 @@ func replCommands() []replCommand {
 		{name: "unblock", args: "<user>", help: "take the user off your block list", min: 1, max: 1, run: (*REPL).cmdUnblock},
 		{name: "blocked", help: "your block list", run: (*REPL).cmdBlocked},
 		{name: "report", args: "<N> [note]", help: "report message N of the current conversation (1: the newest someone else wrote) to your node's admin, encrypted to them", min: 1, max: -1, run: (*REPL).cmdReport},
+		{name: "edit", args: "<N> <text>", help: "replace the text of your line #N (/history shows the numbers) on every device of everyone in the conversation; it shows (edited)", min: 2, max: -1, run: (*REPL).cmdEdit},
+		{name: "delete", args: "<N>", help: "delete your line #N: its text is wiped from the history of every device of everyone in the conversation", min: 1, max: 1, run: (*REPL).cmdDelete},
+		{name: "search", args: "<words>", help: "the lines of every conversation that hold all the words (case ignored), the newest 20; nothing of it is written to disk", min: 1, max: -1, run: (*REPL).cmdSearch},
 		{name: "whoami", help: "your address, your node, your identity fingerprint", run: (*REPL).cmdWhoami},
 		{name: "help", help: "this list", run: (*REPL).cmdHelp},
 		{name: "quit", aliases: []string{"exit"}, help: "end (Ctrl-D too); queued messages are sent next time", run: (*REPL).cmdQuit},
@@ -377,7 +380,7 @@ func (r *REPL) cmdHistory(_ context.Context, args []string) error {
 	}
 	var b strings.Builder
 	for _, m := range msgs {
-		fmt.Fprintln(&b, r.formatLine(m))
+		fmt.Fprintln(&b, r.numberedLine(m)) // the numbers /edit, /delete and /download take
 	}
 	r.Printf("%s", b.String())
 	return nil
