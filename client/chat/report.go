@@ -11,13 +11,10 @@ import (
 	"github.com/quicprochat/qpc/crypto/report"
 )
 
-// MaxReportBack is how far back from the newest line Report looks for
-// the message to report.
-const MaxReportBack = 1000
-
-// ErrNoSuchMessage means a conversation has no n-th message from someone
-// else (counting back from the newest).
-var ErrNoSuchMessage = errors.New("no such message")
+// ErrNoSuchMessage means a line cannot be reported: the conversation has
+// no line of that number, or it is the account's own, a system line or
+// a deleted one.
+var ErrNoSuchMessage = errors.New("no such message to report")
 
 // Reported is a message Report handed to the node's admin.
 type Reported struct {
@@ -26,43 +23,36 @@ type Reported struct {
 	Message      chatdb.Message
 }
 
-// Report hands the admin of the account's home node the n-th newest
-// message of conversation conv written by someone else (1 is the newest),
-// with note: sealed to the node's report key (crypto/report), so that the
-// node keeps it without reading it, and its admin opens it with qpc admin
-// reports. client.ErrNoReports when the node takes none.
-func (e *Engine) Report(ctx context.Context, conv chatdb.ConvID, n int, note string) (Reported, error) {
-	if n < 1 || n > MaxReportBack {
-		return Reported{}, fmt.Errorf("%w: message %d (1 is the newest from someone else, at most %d back)", ErrNoSuchMessage, n, MaxReportBack)
-	}
+// Report hands the admin of the account's home node line seq of
+// conversation conv (its #N in the history, as /edit numbers lines),
+// written by someone else, with note: sealed to the node's report key
+// (crypto/report), so that the node keeps it without reading it, and its
+// admin reads it with qpc admin reports. client.ErrNoReports when the
+// node takes none.
+func (e *Engine) Report(ctx context.Context, conv chatdb.ConvID, seq uint64, note string) (Reported, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	c, err := e.conversation(conv)
 	if err != nil {
 		return Reported{}, err
 	}
-	var msgs []chatdb.Message
+	var m chatdb.Message
+	var ok bool
 	err = e.db.View(func(tx *chatdb.Tx) (err error) {
-		msgs, err = tx.Messages(conv, MaxReportBack)
+		m, ok, err = tx.MessageAt(conv, seq)
 		return err
 	})
-	if err != nil {
+	switch {
+	case err != nil:
 		return Reported{}, err
+	case !ok:
+		return Reported{}, fmt.Errorf("%w: %s has no line #%d", ErrNoSuchMessage, Label(c), seq)
+	case m.System || m.From == "" || m.Deleted:
+		return Reported{}, fmt.Errorf("%w: line #%d of %s is no message of someone's (a system line, or deleted)", ErrNoSuchMessage, seq, Label(c))
+	case m.From == e.self:
+		return Reported{}, fmt.Errorf("%w: line #%d of %s is your own", ErrNoSuchMessage, seq, Label(c))
 	}
-	var found *chatdb.Message
-	seen := 0
-	for i := len(msgs) - 1; i >= 0 && found == nil; i-- {
-		m := msgs[i]
-		if m.System || m.From == "" || m.From == e.self {
-			continue
-		}
-		if seen++; seen == n {
-			found = &msgs[i]
-		}
-	}
-	if found == nil {
-		return Reported{}, fmt.Errorf("%w: %s has %d messages from others, not %d", ErrNoSuchMessage, Label(c), seen, n)
-	}
+	found := &m
 	if !e.online {
 		return Reported{}, ErrOffline
 	}

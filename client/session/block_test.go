@@ -81,6 +81,29 @@ func TestABlockReachesTheOtherDeviceWhichDropsTheBlockedAccountsTextsDMLinesAndI
 		}
 	}
 
+	// A report names a line by its number; only someone else's lines.
+	c1, err := e1.Find("@" + mallory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := e1.Send(ctx, c1.ID, "stop it")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist, err := e1.History(c1.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hello := hist[slices.IndexFunc(hist, func(m chatdb.Message) bool { return m.Text == "hello" })]
+	if rep, err := e1.Report(ctx, c1.ID, hello.Seq, "spam"); err != nil || rep.Message.Text != "hello" || rep.Message.From != mallory {
+		t.Fatalf("report of mallory's line #%d: %+v, %v", hello.Seq, rep, err)
+	}
+	for _, seq := range []uint64{own.Seq, 999} {
+		if _, err := e1.Report(ctx, c1.ID, seq, ""); !errors.Is(err, chat.ErrNoSuchMessage) {
+			t.Errorf("report of line #%d (own, or none): %v, want ErrNoSuchMessage", seq, err)
+		}
+	}
+
 	res, err := e1.Block(ctx, "mallory", true)
 	if err != nil {
 		t.Fatal(err)
@@ -128,8 +151,9 @@ func TestABlockReachesTheOtherDeviceWhichDropsTheBlockedAccountsTextsDMLinesAndI
 	if l, err := e2.BlockList(); err != nil || !slices.Equal(l.Blocked, []string{mallory}) {
 		t.Fatalf("the desk's block list: %+v, %v", l, err)
 	}
-	if got := dmTexts(t, e2, mallory); got != mallory+": hello" {
-		t.Errorf("the desk's DM with mallory: %q; want only the line from before the block", got)
+	before := mallory + ": hello|alice@" + domain + ": stop it"
+	if got := dmTexts(t, e2, mallory); got != before {
+		t.Errorf("the desk's DM with mallory: %q; want only the lines from before the block", got)
 	}
 	if got := groupNames(t, e2); len(got) != 0 {
 		t.Errorf("the desk's groups: %q; want mallory's invitation dropped", got)
@@ -146,7 +170,7 @@ func TestABlockReachesTheOtherDeviceWhichDropsTheBlockedAccountsTextsDMLinesAndI
 	if in1.Blocked != 1 || slices.ContainsFunc(shown, func(s string) bool { return strings.Contains(s, "spam") }) {
 		t.Errorf("alice's first device: %d blocked, shown %q; want the text dropped", in1.Blocked, shown)
 	}
-	if got := dmTexts(t, e1, mallory); got != mallory+": hello" {
+	if got := dmTexts(t, e1, mallory); got != before {
 		t.Errorf("alice's first device's DM with mallory: %q", got)
 	}
 	if got := groupNames(t, e1); len(got) != 0 {

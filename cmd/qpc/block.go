@@ -158,10 +158,12 @@ func printBlockList(w io.Writer, out blockListJSON, asJSON bool) {
 
 // reportJSON is what `qpc report --json` prints.
 type reportJSON struct {
-	Conversation string    `json:"conversation"`
-	Sender       string    `json:"sender"`
-	Time         time.Time `json:"time"`
-	Text         string    `json:"text"`
+	Conversation string `json:"conversation"`
+	// Message is the line's number in the conversation.
+	Message uint64    `json:"message"`
+	Sender  string    `json:"sender"`
+	Time    time.Time `json:"time"`
+	Text    string    `json:"text"`
 }
 
 func runReport(args []string, stdout, stderr io.Writer) int {
@@ -170,7 +172,7 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 	var f clientFlags
 	f.bind(fs, stderr, true)
 	conv := fs.String("conversation", "", "the conversation: @user, #group or a name")
-	n := fs.Int("message", 1, "which message: `N`, counting back from the newest message someone else wrote (1)")
+	n := fs.Uint64("message", 0, "the line's number `N` in the conversation (#N in qpc repl's /history)")
 	note := fs.String("note", "", "what the admin should know")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	pos, err := parseWithArgs(fs, args)
@@ -184,8 +186,8 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 		}
 		return code
 	}
-	if len(pos) != 0 || *conv == "" {
-		return fail(fmt.Errorf("give --conversation (and --message, --note), nothing else"), exitUsage)
+	if len(pos) != 0 || *conv == "" || *n == 0 {
+		return fail(fmt.Errorf("give --conversation and --message (and --note), nothing else"), exitUsage)
 	}
 	if err := f.check(); err != nil {
 		return fail(err, exitUsage)
@@ -213,7 +215,7 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 		return fail(err, exitFailure)
 	}
 	if *asJSON {
-		json.NewEncoder(stdout).Encode(reportJSON{Conversation: r.Conversation, Sender: r.Message.From, Time: r.Message.Time.UTC(), Text: r.Message.Text})
+		json.NewEncoder(stdout).Encode(reportJSON{Conversation: r.Conversation, Message: r.Message.Seq, Sender: r.Message.From, Time: r.Message.Time.UTC(), Text: r.Message.Text})
 		return exitOK
 	}
 	fmt.Fprintf(stdout, "reported to your node's admin: %s in %s: %s\n", termtext.Safe(r.Message.From), termtext.Safe(r.Conversation), termtext.Safe(r.Message.Text))

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -72,13 +73,19 @@ func TestAReportReachesTheAdminSealedAndTheNodeRefusesABlockedSender(t *testing.
 	if got := d.recv("alice", "laptop"); len(got) != 1 || got[0].Text != "buy my pills" {
 		t.Fatalf("alice read %+v", got)
 	}
+	// The line's number, as qpc search (and /history) shows it.
+	var found struct{ Hits []lineJSON }
+	if err := json.Unmarshal([]byte(d.must("alice", "laptop", "search", "pills", "--json")), &found); err != nil || len(found.Hits) != 1 {
+		t.Fatalf("qpc search: %+v (%v)", found, err)
+	}
+	line := strconv.FormatUint(found.Hits[0].Message, 10)
 	var rep reportJSON
-	if err := json.Unmarshal([]byte(d.must("alice", "laptop", "report", "--conversation", "@mallory", "--message", "1", "--note", "spam again", "--json")), &rep); err != nil ||
-		rep.Sender != mallory || rep.Text != "buy my pills" {
+	if err := json.Unmarshal([]byte(d.must("alice", "laptop", "report", "--conversation", "@mallory", "--message", line, "--note", "spam again", "--json")), &rep); err != nil ||
+		rep.Sender != mallory || rep.Text != "buy my pills" || rep.Message != found.Hits[0].Message {
 		t.Fatalf("qpc report printed %+v (%v)", rep, err)
 	}
-	if _, e, err := d.run("alice", "laptop", "report", "--conversation", "@mallory", "--message", "2"); err == nil || !strings.Contains(e, "there is no such message") {
-		t.Fatalf("reporting a second message of one: %v %q", err, e)
+	if _, e, err := d.run("alice", "laptop", "report", "--conversation", "@mallory", "--message", "99"); err == nil || !strings.Contains(e, "no message of someone else's with that number") {
+		t.Fatalf("reporting a line that is not there: %v %q", err, e)
 	}
 
 	var b blockJSON

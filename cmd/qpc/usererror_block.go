@@ -14,6 +14,6 @@ func init() {
 		userError{cause: chat.ErrBlockListFull, say: "the block list is full; unblock someone first (qpc block --remove)"},
 		userError{cause: client.ErrNoDenyList, say: "your node keeps no deny lists (it is older than them); your devices still drop what blocked accounts send"},
 		userError{cause: client.ErrNoReports, say: "your node takes no reports: it publishes no report key (it is older than reports)"},
-		userError{cause: chat.ErrNoSuchMessage, say: "there is no such message: N counts back from the newest message someone else wrote in the conversation, 1 being the newest"},
+		userError{cause: chat.ErrNoSuchMessage, say: "there is no message of someone else's with that number in the conversation: qpc repl's /history shows the numbers (#N)"},
 	)
 }

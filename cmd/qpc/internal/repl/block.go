@@ -19,7 +19,7 @@ import (
 type Blocker interface {
 	Block(ctx context.Context, addr string, blocked bool) (chat.BlockResult, error)
 	BlockList() (chatdb.BlockList, error)
-	Report(ctx context.Context, conv chatdb.ConvID, n int, note string) (chat.Reported, error)
+	Report(ctx context.Context, conv chatdb.ConvID, seq uint64, note string) (chat.Reported, error)
 }
 
 var _ Blocker = (*chat.Engine)(nil)
@@ -109,9 +109,9 @@ func (r *REPL) cmdBlocked(context.Context, []string) error {
 }
 
 func (r *REPL) cmdReport(ctx context.Context, args []string) error {
-	n, err := strconv.Atoi(args[0])
-	if err != nil || n < 1 {
-		return errors.New("usage: /report N [note], N counting back from the newest message someone else wrote (1)")
+	n, err := strconv.ParseUint(strings.TrimPrefix(args[0], "#"), 10, 64)
+	if err != nil || n == 0 {
+		return fmt.Errorf("/report: %q is no line number: /history shows them (#N)", termtext.Safe(args[0]))
 	}
 	b, err := r.blocker()
 	if err != nil {

@@ -30,8 +30,8 @@ func (e *blockingEngine) Block(_ context.Context, addr string, blocked bool) (ch
 
 func (e *blockingEngine) BlockList() (chatdb.BlockList, error) { return e.list, nil }
 
-func (e *blockingEngine) Report(_ context.Context, conv chatdb.ConvID, n int, note string) (chat.Reported, error) {
-	if n > 1 {
+func (e *blockingEngine) Report(_ context.Context, conv chatdb.ConvID, seq uint64, note string) (chat.Reported, error) {
+	if seq > 1 {
 		return chat.Reported{}, chat.ErrNoSuchMessage
 	}
 	e.reported = append(e.reported, note)
@@ -52,8 +52,8 @@ func TestReplBlockUnblockBlockedAndReport(t *testing.T) {
 	out = tr.do("/report 1 spam")
 	mustContain(t, out, "no conversation") // none is current yet
 	tr.do("/dm mallory")
-	out = tr.do("/report 1 spam again", "/report 2", "/report x")
-	mustContain(t, out, "reported to your node's admin: mallory@a.example: spam", "no such message", "usage: /report N")
+	out = tr.do("/report #1 spam again", "/report 2", "/report x")
+	mustContain(t, out, "reported to your node's admin: mallory@a.example: spam", "no such message", `/report: "x" is no line number`)
 	if len(eng.reported) != 1 || eng.reported[0] != "spam again" {
 		t.Errorf("reports %q; want one with the note", eng.reported)
 	}

@@ -63,7 +63,7 @@ func replCommands() []replCommand {
 		{name: "block", args: "<user>", help: "drop everything the user sends, on every device of yours; your node refuses their messages when they are on it", min: 1, max: 1, run: (*REPL).cmdBlock},
 		{name: "unblock", args: "<user>", help: "take the user off your block list", min: 1, max: 1, run: (*REPL).cmdUnblock},
 		{name: "blocked", help: "your block list", run: (*REPL).cmdBlocked},
-		{name: "report", args: "<N> [note]", help: "report message N of the current conversation (1: the newest someone else wrote) to your node's admin, encrypted to them", min: 1, max: -1, run: (*REPL).cmdReport},
+		{name: "report", args: "<N> [note]", help: "report line #N of the current conversation (/history shows the numbers) to your node's admin, encrypted to them", min: 1, max: -1, run: (*REPL).cmdReport},
 		{name: "edit", args: "<N> <text>", help: "replace the text of your line #N (/history shows the numbers) on every device of everyone in the conversation; it shows (edited)", min: 2, max: -1, run: (*REPL).cmdEdit},
 		{name: "delete", args: "<N>", help: "delete your line #N: its text is wiped from the history of every device of everyone in the conversation", min: 1, max: 1, run: (*REPL).cmdDelete},
 		{name: "search", args: "<words>", help: "the lines of every conversation that hold all the words (case ignored), the newest 20; nothing of it is written to disk", min: 1, max: -1, run: (*REPL).cmdSearch},
