@@ -197,6 +197,10 @@ func NewNode(cfg config.Node, log *slog.Logger) (_ *Node, err error) {
 // newService builds the client-facing service on the node's store, with
 // the limits of cfg; fed and mesh are nil without federation.
 func (n *Node) newService(cfg config.Node, opaqueServer *opaque.Server, fed node.Federation, mesh node.Mesh) (*node.Service, error) {
+	reportKey, err := loadReportKey(cfg, n.log)
+	if err != nil {
+		return nil, err
+	}
 	return node.New(node.Config{
 		MDNSInstance: func() string {
 			if n.mdns == nil {
@@ -238,6 +242,10 @@ func (n *Node) newService(cfg config.Node, opaqueServer *opaque.Server, fed node
 		Channels:   n.channels,
 		KeyLog:     n.store,
 		KTWatch:    n.kt,
+
+		DenyLists: n.store,
+		Reports:   n.store,
+		ReportKey: reportKey,
 
 		Registration:          cfg.Registration,
 		Invites:               n.store,

@@ -36,6 +36,8 @@ func commands() []command {
 		{"device", "this account's devices: link, approve, list, remove", runDevice},
 		{"account", "recover the account with its recovery code, or reset its key", runAccount},
 		{"verify", "show the safety number with a contact; --confirm: mark it verified", runVerify},
+		{"block", "block an account on every device of yours (--remove, --list)", runBlock},
+		{"report", "report a message to your node's admin, encrypted to the admin", runReport},
 		{"edit", "replace the text of one of your messages, on every device", runEdit},
 		{"delete", "delete one of your messages from every device's history", runDelete},
 		{"search", "search your conversations' history for words", runSearch},

@@ -25,18 +25,3 @@ func (s *Server) PasswordFinish(ctx context.Context, call schemas.NodeService_pa
 func (s *Server) Logout(ctx context.Context, call schemas.NodeService_logout) error {
 	return s.do(ctx, "logout", func(context.Context) error { return errNotYet })
 }
-
-// BlockSender implements NodeService.blockSender.
-func (s *Server) BlockSender(ctx context.Context, call schemas.NodeService_blockSender) error {
-	return s.do(ctx, "blockSender", func(context.Context) error { return errNotYet })
-}
-
-// BlockedSenders implements NodeService.blockedSenders.
-func (s *Server) BlockedSenders(ctx context.Context, call schemas.NodeService_blockedSenders) error {
-	return s.do(ctx, "blockedSenders", func(context.Context) error { return errNotYet })
-}
-
-// Report implements NodeService.report.
-func (s *Server) Report(ctx context.Context, call schemas.NodeService_report) error {
-	return s.do(ctx, "report", func(context.Context) error { return errNotYet })
-}
