@@ -246,6 +246,11 @@ type Conn struct {
 	subs   map[*Subscription]struct{}
 	closed bool
 	gone   bool // revoked is closed
+	// proven is the hash of the session a loginFinish on this
+	// connection made, at provenAt: only such a session may change the
+	// password (account_ops.go).
+	proven   TokenHash
+	provenAt time.Time
 	// bound is closed when a session is first bound (see Bound).
 	bound     chan struct{}
 	boundOnce sync.Once
