@@ -205,3 +205,13 @@ func ForgetAccount(dir, user, domain string) error {
 	}
 	return errors.Join(errs...)
 }
+
+// RemoveOfflineKey removes the offline key of user@domain from dir, if
+// there is one: after a password change, SaveOfflineKey would leave a file
+// that holds the same key under the old password.
+func RemoveOfflineKey(dir, user, domain string) error {
+	if err := os.Remove(offlineKeyPath(dir, user, domain)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("offline key: %w", err)
+	}
+	return nil
+}

@@ -55,6 +55,10 @@ func (f *clientFlags) sessionConfig() session.Config {
 			f.fixedPassword = pw // for logging in again after a reconnect
 			return pw, f.typedPassword, nil
 		},
+		OldPassword: func(prompt string) ([]byte, error) {
+			old := clientFlags{stderr: f.stderr, passwordEnv: "QPC_OLD_PASSWORD"}
+			return old.password(prompt, false)
+		},
 		// Notices quote nodes (domains, device names in alarms): made safe.
 		Notices:    func(text string) { fmt.Fprintf(f.stderr, "qpc: %s\n", termtext.Safe(text)) },
 		OPAQUE:     opaqueConfig(),
