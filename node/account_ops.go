@@ -72,7 +72,7 @@ func (c *Conn) PasswordFinish(record []byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	conns := c.svc.logOutSessions(user, func(s TokenHash) bool { return s != h })
+	conns := c.svc.logOutSessions(user, func(s TokenHash) bool { return s != h }, c)
 	c.svc.log.Info("password changed", "user", user, "sessions_ended", ended, "connections_logged_out", conns)
 	return ended, nil
 }
@@ -103,7 +103,7 @@ func (c *Conn) Logout(everywhere bool) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	conns := c.svc.logOutSessions(user, match)
+	conns := c.svc.logOutSessions(user, match, c)
 	c.svc.log.Info("logged out", "user", user, "everywhere", everywhere, "sessions_ended", ended, "connections_logged_out", conns)
 	return ended, nil
 }
@@ -166,10 +166,18 @@ func (s *Service) checkBound(h TokenHash, sess Session) error {
 	return nil
 }
 
+// SessionEnded is closed when another connection ended the session of
+// this one (a logout everywhere, a password change, a logout of the same
+// token elsewhere). The connection is logged out by then; its owner should
+// close the transport connection, saying why, so that the client notices
+// at once instead of at its next call.
+func (c *Conn) SessionEnded() <-chan struct{} { return c.ended }
+
 // logOutSessions logs out every connection of user whose session's hash
 // ended says was ended, and returns how many. The caller removed those
-// sessions from the store first.
-func (s *Service) logOutSessions(user string, ended func(TokenHash) bool) int {
+// sessions from the store first. Every connection but caller, the one
+// that asked, is told by SessionEnded.
+func (s *Service) logOutSessions(user string, ended func(TokenHash) bool, caller *Conn) int {
 	s.liveMu.Lock()
 	conns := make([]*Conn, 0, len(s.live[user]))
 	for c := range s.live[user] {
@@ -180,6 +188,9 @@ func (s *Service) logOutSessions(user string, ended func(TokenHash) bool) int {
 	for _, c := range conns {
 		if c.logOut(user, ended) {
 			n++
+			if c != caller {
+				c.endedOnce.Do(func() { close(c.ended) })
+			}
 		}
 	}
 	return n

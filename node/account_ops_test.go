@@ -80,6 +80,12 @@ func TestAPasswordChangeKeepsTheMailboxAndEndsEveryOtherSession(t *testing.T) {
 		if closed(c.Revoked()) {
 			t.Errorf("%s was revoked as if the account were deleted", name)
 		}
+		if !closed(c.SessionEnded()) {
+			t.Errorf("%s was not told that its session ended", name)
+		}
+	}
+	if closed(alice.SessionEnded()) {
+		t.Error("the connection that changed the password was told its session ended")
 	}
 	select {
 	case <-sub.Done():
@@ -186,6 +192,9 @@ func TestLogoutEndsThisSessionOrEveryOneAndNoOtherAccounts(t *testing.T) {
 	for name, c := range map[string]*node.Conn{"alice's first": alice, "second": second, "third": third} {
 		if _, err := c.Fetch(0, 1); !errors.Is(err, protocol.ErrUnauthenticated) {
 			t.Errorf("%s after logout everywhere: %v, want ErrUnauthenticated", name, err)
+		}
+		if want := c != third; closed(c.SessionEnded()) != want {
+			t.Errorf("%s: told its session ended: %v, want %v", name, !want, want)
 		}
 	}
 	if _, err := bob.Fetch(0, 1); err != nil {

@@ -236,6 +236,10 @@ type Conn struct {
 	resolve *bucket
 	kt      *bucket
 	revoked chan struct{} // closed when the account of the session is deleted
+	// ended is closed when another connection ended this one's session
+	// (logout everywhere, a password change): see SessionEnded.
+	ended     chan struct{}
+	endedOnce sync.Once
 
 	mu      sync.Mutex
 	login   *pendingLogin
@@ -286,6 +290,7 @@ func (s *Service) NewConn(remote string) *Conn {
 		resolve: newBucket(s.limits.ResolveRate, s.limits.ResolveBurst, now),
 		kt:      newBucket(s.limits.KTRate, s.limits.KTBurst, now),
 		revoked: make(chan struct{}),
+		ended:   make(chan struct{}),
 		subs:    map[*Subscription]struct{}{},
 		bound:   make(chan struct{}),
 	}
