@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+
+	"golang.org/x/term"
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/session"
@@ -56,6 +59,10 @@ func (f *clientFlags) sessionConfig() session.Config {
 			return pw, f.typedPassword, nil
 		},
 		OldPassword: func(prompt string) ([]byte, error) {
+			_, set := os.LookupEnv("QPC_OLD_PASSWORD")
+			if !set && !term.IsTerminal(int(os.Stdin.Fd())) {
+				return nil, fmt.Errorf("%w: give the old password in $QPC_OLD_PASSWORD", session.ErrPasswordChangedElsewhere)
+			}
 			old := clientFlags{stderr: f.stderr, passwordEnv: "QPC_OLD_PASSWORD"}
 			return old.password(prompt, false)
 		},

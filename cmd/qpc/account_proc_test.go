@@ -268,3 +268,70 @@ func TestAccountCommandsHaveHelp(t *testing.T) {
 		}
 	}
 }
+
+// runEnv runs qpc as u with env added to its environment.
+func (u *chanUser) runEnv(env []string, args ...string) (string, int) {
+	u.t.Helper()
+	cmd := u.command(args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		return string(out), exit.ExitCode()
+	case err != nil:
+		u.t.Fatal(err)
+	}
+	return string(out), 0
+}
+
+func TestAnotherDeviceReopensItsDataAfterAPasswordChangeWithTheOldPassword(t *testing.T) {
+	t.Parallel()
+	needTmux(t)
+	p := startNodeProc(t, qpcBin)
+	alice, bob := newChanUser(t, p, "alice"), newChanUser(t, p, "bob")
+	laptop := linkDevice(t, p, alice, "laptop", nil)
+	scripts := linkDevice(t, p, alice, "scripts", nil)
+	// The laptop ran the REPL once, which keeps the offline key; the
+	// scripts machine never did.
+	l := startRepl(t, laptop)
+	l.expect("/quit", "[exited 0]", replWait)
+
+	newPW := filepath.Join(t.TempDir(), "new.pw")
+	if err := os.WriteFile(newPW, []byte("a new password of alice, long enough\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	alice.must("", "account", "password", "--new-password-file", newPW)
+	bob.must("", "send", "--to", "alice", "after the change")
+	laptop.pw, scripts.pw = newPW, newPW
+
+	// Without the old password the laptop cannot open its data, and says
+	// how to.
+	if out, code := laptop.runEnv(nil, "recv"); code == 0 || !strings.Contains(out, "QPC_OLD_PASSWORD") {
+		t.Errorf("the laptop's recv without the old password: exit %d, %q", code, out)
+	}
+	if out, code := laptop.runEnv([]string{"QPC_OLD_PASSWORD=not it"}, "recv"); code == 0 || !strings.Contains(out, "wrong user name or password") {
+		t.Errorf("the laptop's recv with a wrong old password: exit %d, %q", code, out)
+	}
+	if out, code := laptop.runEnv([]string{"QPC_OLD_PASSWORD=password of alice"}, "recv"); code != 0 || !strings.Contains(out, "after the change") {
+		t.Errorf("the laptop's recv with the old password: exit %d, %q", code, out)
+	}
+	// From then on the new password alone opens it.
+	bob.must("", "send", "--to", "alice", "once more")
+	if out, code := laptop.runEnv(nil, "recv"); code != 0 || !strings.Contains(out, "once more") {
+		t.Errorf("the laptop's next recv: exit %d, %q", code, out)
+	}
+
+	// The scripts machine keeps nothing the old password opens: it is
+	// told to forget the account and link again.
+	out, code := scripts.runEnv([]string{"QPC_OLD_PASSWORD=password of alice"}, "recv")
+	if code == 0 || !strings.Contains(out, "qpc account forget") {
+		t.Errorf("the scripts machine's recv: exit %d, %q", code, out)
+	}
+	if out, code := scripts.runEnv(nil, "account", "forget"); code != 0 || !strings.Contains(out, "no longer keeps alice@") {
+		t.Errorf("qpc account forget: exit %d, %q", code, out)
+	}
+	if client.HasState(scripts.state, "alice", domain1) {
+		t.Error("the scripts machine still keeps alice's state")
+	}
+}
