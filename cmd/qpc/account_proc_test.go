@@ -335,3 +335,33 @@ func TestAnotherDeviceReopensItsDataAfterAPasswordChangeWithTheOldPassword(t *te
 		t.Error("the scripts machine still keeps alice's state")
 	}
 }
+
+func TestAccountDeleteOnATerminalAsksToTypeTheAddress(t *testing.T) {
+	t.Parallel()
+	needTmux(t)
+	p := startNodeProc(t, qpcBin)
+	alice := newChanUser(t, p, "alice")
+	argv := func() []string { return append([]string{qpcBin}, alice.command("account", "delete").Args[1:]...) }
+
+	s := startTmux(t, "wrong", argv())
+	s.waitFor("Type the address to confirm: ", replWait)
+	s.send("bob@" + domain1)
+	s.waitFor("[exited 1]", replWait)
+	if !strings.Contains(s.capture(), "nothing was deleted") {
+		t.Errorf("a wrong address typed:\n%s", s.capture())
+	}
+	if !client.HasState(alice.state, "alice", domain1) {
+		t.Fatal("alice's state went after a wrong address")
+	}
+
+	s = startTmux(t, "right", argv())
+	s.waitFor("Type the address to confirm: ", replWait)
+	s.send("alice@" + domain1)
+	s.waitFor("[exited 0]", replWait)
+	if !strings.Contains(s.capture(), "deleted alice@"+domain1) {
+		t.Errorf("the address typed:\n%s", s.capture())
+	}
+	if client.HasState(alice.state, "alice", domain1) {
+		t.Error("alice's state stays after the deletion")
+	}
+}
