@@ -85,17 +85,59 @@ func replaceOfflineKey(cfg Config, cur client.Current, pw, dataKey []byte) error
 // and those devices log in again with the new password. What this machine
 // keeps stays sealed under its data key, now kept under the new password.
 func (s *Session) ChangePassword(ctx context.Context, newPassword []byte) error {
-	if string(newPassword) == string(s.password) {
+	if string(newPassword) == string(s.currentPassword()) {
 		return ErrPasswordUnchanged
 	}
+	return s.changePassword(ctx, s.c, newPassword)
+}
+
+// ChangePasswordOn is ChangePassword for a Session whose connection did
+// not just log in, such as the REPL's, which a follower keeps: it dials a
+// connection of its own and logs in there with oldPassword first, which
+// also checks it. The Session's own connections then end with its other
+// sessions, and log in again with the new password.
+// Safe to call while the follower runs.
+func (s *Session) ChangePasswordOn(ctx context.Context, oldPassword, newPassword []byte) error {
+	if string(newPassword) == string(oldPassword) {
+		return ErrPasswordUnchanged
+	}
+	c, err := s.cfg.Dial(ctx, s.cur.Server)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, _, err := c.Login(ctx, s.cfg.OPAQUE, s.cur.Domain, s.cur.User, oldPassword); err != nil {
+		return err
+	}
+	if err := s.changePassword(ctx, c, newPassword); err != nil {
+		return err
+	}
+	// The session of this connection is of no further use; an error here
+	// leaves it to expire.
+	c.Logout(ctx, false)
+	return nil
+}
+
+// changePassword changes the password on c, which logged in with the
+// current one, keeping the data key under the new password's export key.
+func (s *Session) changePassword(ctx context.Context, c *client.Client, newPassword []byte) error {
 	wrap := func(newExportKey []byte) error {
 		return client.WrapDataKey(s.cfg.StateDir, s.cur.User, s.cur.Domain, s.exportKey, newExportKey)
 	}
-	if _, err := s.c.ChangePassword(ctx, s.cfg.OPAQUE, s.cur.Domain, s.cur.User, newPassword, wrap); err != nil {
+	if _, err := c.ChangePassword(ctx, s.cfg.OPAQUE, s.cur.Domain, s.cur.User, newPassword, wrap); err != nil {
 		return err
 	}
+	s.pwMu.Lock()
 	s.password = newPassword
+	s.pwMu.Unlock()
 	return replaceOfflineKey(s.cfg, s.cur, newPassword, s.exportKey)
+}
+
+// currentPassword returns the password the Session logs in with.
+func (s *Session) currentPassword() []byte {
+	s.pwMu.Lock()
+	defer s.pwMu.Unlock()
+	return s.password
 }
 
 // Logout ends this machine's session of the account on the node, and with

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -82,7 +83,9 @@ type Session struct {
 	exportKey []byte
 	cur       client.Current
 	// password logs in again when the node refuses the session after a
-	// reconnect (FollowOptions).
+	// reconnect (FollowOptions). pwMu guards it: a password change in the
+	// REPL replaces it while the follower may log in with it.
+	pwMu     sync.Mutex
 	password []byte
 	// prevToken is the session token the state held before this login
 	// replaced it, which Logout ends too.
@@ -493,7 +496,7 @@ func (s *Session) FollowOptions(server string, first *client.Client) client.Foll
 		},
 		Token: s.state.SessionToken,
 		Login: func(ctx context.Context, c *client.Client) (client.Session, error) {
-			sess, _, err := c.Login(ctx, s.cfg.OPAQUE, s.cur.Domain, s.cur.User, s.password)
+			sess, _, err := c.Login(ctx, s.cfg.OPAQUE, s.cur.Domain, s.cur.User, s.currentPassword())
 			return sess, err
 		},
 		// Every new connection reads this device's queue, resumed or

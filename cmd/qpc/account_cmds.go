@@ -186,3 +186,14 @@ func runAccountForget(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "this machine no longer keeps %s\n", termtext.Safe(cur.Address()))
 	return exitOK
 }
+
+// sessionAccount is the REPL's /password on the account's Session.
+type sessionAccount struct{ s *session.Session }
+
+// ChangePassword checks the new password as register does and changes it.
+func (a sessionAccount) ChangePassword(ctx context.Context, oldPassword, newPassword []byte) error {
+	if err := checkNewPassword(newPassword, a.s.Current().User); err != nil {
+		return err
+	}
+	return a.s.ChangePasswordOn(ctx, oldPassword, newPassword)
+}

@@ -365,3 +365,39 @@ func TestAccountDeleteOnATerminalAsksToTypeTheAddress(t *testing.T) {
 		t.Error("alice's state stays after the deletion")
 	}
 }
+
+func TestReplPasswordChangesItAndTheReplLogsInAgainWithTheNewOne(t *testing.T) {
+	t.Parallel()
+	needTmux(t)
+	p := startNodeProc(t, qpcBin)
+	alice, bob := newChanUser(t, p, "alice"), newChanUser(t, p, "bob")
+	a := startRepl(t, alice)
+
+	a.expect("/password", "Current password: ", replWait)
+	a.send("password of alice")
+	a.waitFor("New password: ", replWait)
+	a.send("alice123")
+	a.waitFor("Repeat it: ", replWait)
+	a.send("alice123")
+	a.waitFor("password too weak", replWait) // refused as at qpc register
+
+	const newPW = "the REPL's new password for alice"
+	a.expect("/password", "Current password: ", replWait)
+	a.send("password of alice")
+	a.waitFor("New password: ", replWait)
+	a.send(newPW)
+	a.waitFor("Repeat it: ", replWait)
+	a.send(newPW)
+	a.waitFor("password changed", replWait)
+	if strings.Contains(a.capture(), newPW) {
+		t.Errorf("the new password shows on the screen:\n%s", a.capture())
+	}
+	// The REPL's own connection ended with the other sessions and logged
+	// in again with the new password: bob's message arrives.
+	bob.must("", "send", "--to", "alice", "after the REPL's change")
+	a.waitFor("bob: after the REPL's change", replWait)
+
+	if _, errOut, code := alice.run("", "recv"); code == 0 || !strings.Contains(errOut, "wrong user name or password") {
+		t.Errorf("the old password after /password: exit %d, %q", code, errOut)
+	}
+}

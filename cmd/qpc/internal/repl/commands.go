@@ -58,6 +58,7 @@ func replCommands() []replCommand {
 		{name: "receipts", args: "[on|off]", help: "read receipts: on, your DM peers see which of their messages you have read, and you see theirs; off (the default), neither. Delivered is shown either way", max: 1, run: (*REPL).cmdReceipts},
 		{name: "send-file", args: "<path>", help: "send a file to the current conversation: encrypted, uploaded to your node (resumed if interrupted), progress shown", min: 1, max: -1, run: (*REPL).cmdSendFile},
 		{name: "download", args: "<N> [dir]", help: "save the file of line [file #N] of the current conversation in dir (default: the current directory), never overwriting", min: 1, max: 2, run: (*REPL).cmdDownload},
+		{name: "password", help: "change your account's password: asks the current one, then the new one twice; your other sessions end", run: (*REPL).cmdPassword},
 		{name: "whoami", help: "your address, your node, your identity fingerprint", run: (*REPL).cmdWhoami},
 		{name: "help", help: "this list", run: (*REPL).cmdHelp},
 		{name: "quit", aliases: []string{"exit"}, help: "end (Ctrl-D too); queued messages are sent next time", run: (*REPL).cmdQuit},
