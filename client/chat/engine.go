@@ -229,7 +229,7 @@ func Open(o Options) (*Engine, error) {
 	if e.now == nil {
 		e.now = time.Now
 	}
-	e.cfg = &mls.Config{PrivateHandshake: true, CredentialPolicy: credentialPolicy, Now: e.now}
+	e.cfg = &mls.Config{PrivateHandshake: true, CredentialPolicy: credentialPolicy, Now: e.now, Policy: rolesPolicy}
 	e.evCond = sync.NewCond(&e.evMu)
 	e.pruneSeen()
 	go e.pump()

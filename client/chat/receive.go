@@ -318,6 +318,10 @@ func (e *Engine) handleWelcome(ctx context.Context, from string, body []byte) er
 			e.status("an invitation from %s was dropped: %s is not in the group", from, from)
 			return nil
 		}
+		if err := checkInviter(g, from, e.self); err != nil { // roles.go
+			e.status("an invitation from %s was dropped: %v", from, err)
+			return nil
+		}
 		var c chatdb.Conversation
 		if f.Kind == chatdb.KindDM {
 			// The DM's peer is the account in it that is not this one: the
@@ -401,6 +405,9 @@ func (e *Engine) handleWelcome(ctx context.Context, from string, body []byte) er
 			}
 			e.emit(Event{Conv: c.ID, Label: Label(c), Invitation: true, Message: &chatdb.Message{System: true, From: from, Text: line, Time: e.now()}})
 		}
+		if err := e.rolesChanged(tx, &c, g, from); err != nil { // the admins as joined
+			return err
+		}
 		if err := e.checkMembers(ctx, tx, &c, g); err != nil {
 			return err
 		}
@@ -444,6 +451,9 @@ func (e *Engine) processGroupMessage(ctx context.Context, tx *chatdb.Tx, c *chat
 	if err != nil {
 		if errors.Is(err, mls.ErrGenerationConsumed) {
 			return nil // a copy of a message read already
+		}
+		if errors.Is(err, mls.ErrPolicy) {
+			return e.refusedChange(tx, c, msg, commit, err) // roles.go
 		}
 		e.status("a message in %s could not be read: %v", Label(*c), err)
 		return nil

@@ -48,7 +48,9 @@ func replCommands() []replCommand {
 		{name: "leave", help: "leave the current group (or decline its invitation)", run: (*REPL).cmdLeave},
 		{name: "switch", aliases: []string{"sw"}, args: "@user|#group", help: "go to another conversation; shows its last lines", min: 1, max: 1, run: (*REPL).cmdSwitch},
 		{name: "list", aliases: []string{"ls"}, help: "every conversation: kind, members, unread; * marks the current one", run: (*REPL).cmdList},
-		{name: "members", help: "the members of the current conversation", run: (*REPL).cmdMembers},
+		{name: "members", help: "the members of the current conversation, and who its admins are", run: (*REPL).cmdMembers},
+		{name: "promote", args: "<user>", help: "make a member of the current group an admin: admins add, remove, promote and demote (admins only)", min: 1, max: 1, run: (*REPL).cmdPromote},
+		{name: "demote", args: "<user>", help: "make an admin of the current group a member without the role (admins only; a group keeps one admin)", min: 1, max: 1, run: (*REPL).cmdDemote},
 		{name: "history", aliases: []string{"hist"}, args: "[n]", help: "the last n lines of the current conversation (default 20)", max: 1, run: (*REPL).cmdHistory},
 		{name: "verify", args: "<user> [confirm]", help: "show the safety number with a user, as digits and a QR code; confirm: mark it verified", min: 1, max: 2, run: (*REPL).cmdVerify},
 		{name: "update-key", aliases: []string{"rotate-key"}, help: "give yourself new keys in the current group", run: (*REPL).cmdUpdateKey},
@@ -342,7 +344,11 @@ func (r *REPL) cmdMembers(context.Context, []string) error {
 		}
 		line += fmt.Sprintf(" (suite %v: %s)", id, pq)
 	}
-	r.Printf("%s", line)
+	admins, err := r.admins(c) // roles.go
+	if err != nil {
+		return err
+	}
+	r.Printf("%s", line+admins)
 	return nil
 }
 

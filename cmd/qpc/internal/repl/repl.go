@@ -42,6 +42,7 @@ type Engine interface {
 	Verify(ctx context.Context, user string) error
 	DeviceAdded(ctx context.Context, d identity.Device) error
 	DeviceRemoved(ctx context.Context, id identity.DeviceID) error
+	Roles
 }
 
 var _ Engine = (*chat.Engine)(nil)
