@@ -52,6 +52,11 @@ func runAccountPassword(args []string, stdout, stderr io.Writer) int {
 		printErr(stderr, "qpc account password", err)
 		return exitUsage
 	}
+	// Found out before the login, which asks for the current password.
+	if _, set := os.LookupEnv("QPC_NEW_PASSWORD"); *newFile == "" && !set && !term.IsTerminal(int(os.Stdin.Fd())) {
+		fmt.Fprintln(stderr, "qpc account password: no new password: give --new-password-file or set QPC_NEW_PASSWORD (stdin is not a terminal)")
+		return exitUsage
+	}
 	ctx := context.Background()
 	s, err := f.login(ctx)
 	if err != nil {

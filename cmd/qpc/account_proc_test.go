@@ -120,6 +120,9 @@ func TestAccountPasswordKeepsMessagesAndGroupsAndEndsOtherSessions(t *testing.T)
 		t.Errorf("a weak new password: exit %d, %q", code, errOut)
 	}
 	alice.must("", "recv") // still the new password
+	if _, errOut, code := alice.run("", "account", "password"); code != exitUsage || !strings.Contains(errOut, "--new-password-file") {
+		t.Errorf("no new password and no terminal: exit %d, %q", code, errOut)
+	}
 }
 
 // lineWatcher collects a process's output lines for polling.
