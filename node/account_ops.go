@@ -58,7 +58,8 @@ func (c *Conn) PasswordStart(request []byte) ([]byte, error) {
 // PasswordFinish replaces the OPAQUE record of the account logged in on
 // this connection with record and ends every other session of the
 // account: their tokens stop working and the connections bound to them
-// are logged out. This connection's session stays. It returns how many
+// are logged out. This connection's session stays, but a further change
+// needs a login with the new password first. It returns how many
 // sessions ended.
 func (c *Conn) PasswordFinish(record []byte) (int, error) {
 	user, h, err := c.provenUser()
@@ -72,6 +73,12 @@ func (c *Conn) PasswordFinish(record []byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// One change per login: the next one proves the new password first,
+	// so that a connection cannot rewrite the record (a synced write on a
+	// router's flash) faster than logins are throttled.
+	c.mu.Lock()
+	c.proven = TokenHash{}
+	c.mu.Unlock()
 	conns := c.svc.logOutSessions(user, func(s TokenHash) bool { return s != h }, c)
 	c.svc.log.Info("password changed", "user", user, "sessions_ended", ended, "connections_logged_out", conns)
 	return ended, nil

@@ -73,6 +73,9 @@ func TestAPasswordChangeKeepsTheMailboxAndEndsEveryOtherSession(t *testing.T) {
 	if ended != 1 {
 		t.Errorf("%d sessions ended, want 1 (the other device's)", ended)
 	}
+	if _, err := changePassword(alice, "alice", []byte("yet another")); !errors.Is(err, protocol.ErrUnauthenticated) {
+		t.Errorf("a second change without a login in between: %v, want ErrUnauthenticated", err)
+	}
 	for name, c := range map[string]*node.Conn{"the other device": other, "a connection that resumed its token": resumed} {
 		if _, err := c.Fetch(0, 10); !errors.Is(err, protocol.ErrUnauthenticated) {
 			t.Errorf("%s after the change: %v, want ErrUnauthenticated", name, err)
