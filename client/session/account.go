@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/client"
+	"github.com/quicprochat/qpc/crypto/keystore"
 )
 
 // What a person does with their account as a whole (issue 27,
@@ -37,14 +38,16 @@ var ErrPasswordUnchanged = errors.New("the new password is the current one")
 // offline key under the new password.
 func reopenAfterPasswordChange(cfg Config, au *authed) (*client.State, error) {
 	cur := au.cur
+	// Both refusals stay keystore.ErrWrongKey too, for callers that tell
+	// a state the login does not open (a restored backup) by it.
 	if !client.HasOfflineKey(cfg.StateDir, cur.User, cur.Domain) || cfg.OldPassword == nil {
-		return nil, fmt.Errorf("%s: %w; this machine cannot open it: remove it with `qpc account forget` "+
-			"and make it a device again with `qpc device link`", cur.Address(), ErrPasswordChangedElsewhere)
+		return nil, fmt.Errorf("%s: %w (%w); this machine cannot open it: remove it with `qpc account forget` "+
+			"and make it a device again with `qpc device link`", cur.Address(), ErrPasswordChangedElsewhere, keystore.ErrWrongKey)
 	}
 	cfg.notice("the password of %s was changed on another device; what this machine keeps is still sealed under the old one.", cur.Address())
 	old, err := cfg.OldPassword(fmt.Sprintf("Old password of %s, to open what this machine keeps: ", cur.Address()))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w (%w)", err, keystore.ErrWrongKey)
 	}
 	dataKey, err := client.OpenOfflineKey(cfg.StateDir, cur.User, cur.Domain, old)
 	if err != nil {
