@@ -35,7 +35,8 @@ lint:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	@if command -v shellcheck >/dev/null; then shellcheck .ci/run scripts/cross/*.sh \
-		&& shellcheck --shell=dash init.d/qpc openwrt/files/qpc.uci-defaults; \
+		&& shellcheck --shell=dash init.d/qpc openwrt/files/qpc.uci-defaults \
+			openwrt/luci-app-qpc/root/usr/libexec/rpcd/qpc; \
 	elif [ "$$CI" = true ]; then echo "shellcheck missing: .ci/run must install it"; exit 1; \
 	else echo "shellcheck not installed; skipping shell lint"; fi
 

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
 	"github.com/quicprochat/qpc/config"
+	"github.com/quicprochat/qpc/internal/jsontree"
 	"github.com/quicprochat/qpc/internal/qrterm"
 	"github.com/quicprochat/qpc/protocol"
 )
@@ -101,7 +103,7 @@ func inviteFlags(fs *flag.FlagSet, a *adminArgs) func() error {
 		if *uses < 1 {
 			return fmt.Errorf("--uses %d: an invite allows at least 1 registration", *uses)
 		}
-		a.uses = uint32(min(*uses, 1<<31))
+		a.uses = uint32(min(*uses, math.MaxInt32)) // the node says what it allows
 		d, err := parseExpiry(*expires)
 		if err != nil {
 			return err
@@ -247,31 +249,41 @@ func adminSay(err error) string {
 	return sayError(err)
 }
 
-// withQRSVG adds the invite's QR code, as SVG, to the node's answer.
+// withQRSVG adds the invite's QR code, as SVG, to the node's answer (an
+// object: the member goes before its closing brace).
 func withQRSVG(answer string) (string, error) {
-	var inv protocol.AdminInvite
-	if err := decodeAdmin([]byte(answer), &inv); err != nil {
-		return "", err
-	}
-	svg, err := qrterm.SVG(inv.Code)
+	inv, err := decodeAdmin([]byte(answer))
 	if err != nil {
 		return "", err
 	}
-	inv.QRSVG = svg
-	out, err := json.Marshal(inv)
-	return string(out), err
+	svg, err := qrterm.SVG(inv.Get("code").Str())
+	if err != nil {
+		return "", err
+	}
+	quoted, err := json.Marshal(svg)
+	if err != nil {
+		return "", err
+	}
+	body := strings.TrimRight(answer, " \n")
+	return body[:len(body)-1] + `,"qr_svg":` + string(quoted) + "}", nil
 }
 
 // errBadAdminAnswer means the node's answer on the admin socket is not the
 // JSON object of its method.
 var errBadAdminAnswer = fmt.Errorf("%w: admin answer", protocol.ErrMalformedAnswer)
 
-// decodeAdmin reads an admin answer into v.
-func decodeAdmin(answer []byte, v any) error {
-	if err := json.Unmarshal(answer, v); err != nil {
-		return fmt.Errorf("%w: %w", errBadAdminAnswer, err)
+// decodeAdmin reads an admin answer: a JSON object. The router build
+// reads it with jsontree, not encoding/json, whose decoder would cost two
+// 64 KiB steps of flash for these tables.
+func decodeAdmin(answer []byte) (jsontree.Value, error) {
+	v, err := jsontree.Parse(answer)
+	if err != nil {
+		return jsontree.Value{}, fmt.Errorf("%w: %w", errBadAdminAnswer, err)
 	}
-	return nil
+	if v.Kind() != jsontree.Object {
+		return jsontree.Value{}, fmt.Errorf("%w: not an object", errBadAdminAnswer)
+	}
+	return v, nil
 }
 
 // ago says how long before now Unix time t was, "-" for 0.
@@ -296,192 +308,203 @@ func at(t int64) string {
 
 func mibText(b int64) string { return strconv.FormatFloat(float64(b)/(1<<20), 'f', 1, 64) + " MiB" }
 
+// num is a member of o as decimal text.
+func num(o jsontree.Value, key string) string { return strconv.FormatInt(o.Get(key).Int(), 10) }
+
 func printAdminStatus(w io.Writer, answer []byte, now time.Time) error {
-	var s protocol.AdminStatus
-	if err := decodeAdmin(answer, &s); err != nil {
+	s, err := decodeAdmin(answer)
+	if err != nil {
 		return err
 	}
 	drain := ""
-	if s.Draining {
+	if s.Get("draining").Bool() {
 		drain = " (draining: new clients refused)"
 	}
+	q, ch, files, m := s.Get("queues"), s.Get("channels"), s.Get("files"), s.Get("metrics")
 	rows := [][]string{
-		{"domain", s.Domain},
-		{"node id", s.NodeID},
-		{"version", "qpc " + s.Version + " " + s.Platform},
-		{"uptime", (time.Duration(s.UptimeS) * time.Second).String() + drain},
-		{"registration", s.Registration},
-		{"clients", strconv.Itoa(s.Clients)},
-		{"accounts", strconv.Itoa(s.Accounts)},
-		{"mailboxes", fmt.Sprintf("%d messages, %s", s.Queues.MailboxMessages, mibText(s.Queues.MailboxBytes))},
-		{"mesh store", fmt.Sprintf("%d envelopes, %s", s.Queues.MeshEnvelopes, mibText(s.Queues.MeshBytes))},
-		{"channels", fmt.Sprintf("%d channels, %d posts", s.Channels.Channels, s.Channels.Posts)},
-		{"files", fmt.Sprintf("%d held, %s of %s", s.Files.Count, mibText(int64(s.Files.Bytes)), mibText(int64(s.Files.Limit)))},
-		{"messages", fmt.Sprintf("%d enqueued, %d delivered", s.Metrics.MessagesEnqueued, s.Metrics.MessagesDelivered)},
-		{"refused", fmt.Sprintf("%d registrations, %d failed logins", s.Metrics.RegistrationsRefused, s.Metrics.LoginsFailed)},
+		{"domain", s.Get("domain").Str()},
+		{"node id", s.Get("node_id").Str()},
+		{"version", "qpc " + s.Get("version").Str() + " " + s.Get("platform").Str()},
+		{"uptime", (time.Duration(s.Get("uptime_s").Int()) * time.Second).String() + drain},
+		{"registration", s.Get("registration").Str()},
+		{"clients", num(s, "clients")},
+		{"accounts", num(s, "accounts")},
+		{"mailboxes", num(q, "mailbox_messages") + " messages, " + mibText(q.Get("mailbox_bytes").Int())},
+		{"mesh store", num(q, "mesh_envelopes") + " envelopes, " + mibText(q.Get("mesh_bytes").Int())},
+		{"channels", num(ch, "channels") + " channels, " + num(ch, "posts") + " posts"},
+		{"files", num(files, "count") + " held, " + mibText(files.Get("bytes").Int()) + " of " + mibText(files.Get("limit").Int())},
+		{"messages", num(m, "messages_enqueued") + " enqueued, " + num(m, "messages_delivered") + " delivered"},
+		{"refused", num(m, "registrations_refused") + " registrations, " + num(m, "logins_failed") + " failed logins"},
 	}
 	termtext.Table(w, rows)
-	if len(s.Links) > 0 {
+	if links := s.Get("links").List(); len(links) > 0 {
 		fmt.Fprintln(w)
-		printLinkRows(w, s.Links, now)
+		printLinkRows(w, links, now)
 	}
-	if len(s.Nearby) > 0 {
+	if nearby := s.Get("nearby").List(); len(nearby) > 0 {
 		fmt.Fprintln(w)
 		rows := [][]string{{"nearby", "domain", "address"}}
-		for _, p := range s.Nearby {
-			rows = append(rows, []string{p.Instance, p.Domain, p.Address})
+		for _, p := range nearby {
+			rows = append(rows, []string{p.Get("instance").Str(), p.Get("domain").Str(), p.Get("address").Str()})
 		}
 		termtext.Table(w, rows)
 	}
 	return nil
 }
 
-func printLinkRows(w io.Writer, links []protocol.AdminLink, now time.Time) {
+func printLinkRows(w io.Writer, links []jsontree.Value, now time.Time) {
 	rows := [][]string{{"federation", "address", "state", "since"}}
 	for _, l := range links {
-		domain := l.Domain
+		domain := l.Get("domain").Str()
 		if domain == "" {
 			domain = "(not reached yet)"
 		}
-		rows = append(rows, []string{domain, l.Address, l.State, ago(l.Since, now)})
+		rows = append(rows, []string{domain, l.Get("address").Str(), l.Get("state").Str(), ago(l.Get("since").Int(), now)})
 	}
 	termtext.Table(w, rows)
 }
 
 func printAdminUsers(w io.Writer, answer []byte, now time.Time) error {
-	var u protocol.AdminUsers
-	if err := decodeAdmin(answer, &u); err != nil {
+	u, err := decodeAdmin(answer)
+	if err != nil {
 		return err
 	}
-	if len(u.Users) == 0 {
+	users := u.Get("users").List()
+	if len(users) == 0 {
 		fmt.Fprintln(w, "no accounts")
 		return nil
 	}
 	rows := [][]string{{"name", "devices", "last seen", "messages", "bytes"}}
-	for _, x := range u.Users {
-		rows = append(rows, []string{x.Name, strconv.Itoa(x.Devices), ago(x.LastSeen, now),
-			strconv.FormatInt(x.MailboxMessages, 10), strconv.FormatInt(x.MailboxBytes, 10)})
+	for _, x := range users {
+		rows = append(rows, []string{x.Get("name").Str(), num(x, "devices"), ago(x.Get("last_seen").Int(), now),
+			num(x, "mailbox_messages"), num(x, "mailbox_bytes")})
 	}
 	termtext.Table(w, rows)
 	return nil
 }
 
 func printAdminDeleted(w io.Writer, answer []byte, _ time.Time) error {
-	var d protocol.AdminDeleted
-	if err := decodeAdmin(answer, &d); err != nil {
+	d, err := decodeAdmin(answer)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "deleted %s: the name is held for a while before anyone may register it again\n", termtext.Line(d.Deleted))
+	fmt.Fprintf(w, "deleted %s: the name is held for a while before anyone may register it again\n", termtext.Line(d.Get("deleted").Str()))
 	return nil
 }
 
 func printAdminReset(w io.Writer, answer []byte, _ time.Time) error {
-	var r protocol.AdminReset
-	if err := decodeAdmin(answer, &r); err != nil {
+	r, err := decodeAdmin(answer)
+	if err != nil {
 		return err
 	}
-	name := termtext.Line(r.Reset)
+	name := termtext.Line(r.Get("reset").Str())
 	fmt.Fprintf(w, "reset %s: no password logs in, sessions ended.\n", name)
-	fmt.Fprintf(w, "Give them this code (valid until %s); they register the name again with a new password:\n\n", at(r.Expires))
-	fmt.Fprintf(w, "  qpc register %s --invite %s\n\n", name, termtext.Line(r.Code))
+	fmt.Fprintf(w, "Give them this code (valid until %s); they register the name again with a new password:\n\n", at(r.Get("expires").Int()))
+	fmt.Fprintf(w, "  qpc register %s --invite %s\n\n", name, termtext.Line(r.Get("code").Str()))
 	fmt.Fprintln(w, "Their contacts see a key change, as after any reset.")
 	return nil
 }
 
 func printAdminInvite(w io.Writer, answer []byte, _ time.Time) error {
-	var inv protocol.AdminInvite
-	if err := decodeAdmin(answer, &inv); err != nil {
+	inv, err := decodeAdmin(answer)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "invite %s (id %s): %s, valid until %s\n\n", termtext.Line(inv.Code), termtext.Line(inv.ID),
-		strconv.Itoa(inv.Uses)+" "+termtext.Plural(inv.Uses, "registration"), at(inv.Expires))
-	if err := qrterm.Write(w, inv.Code); err != nil {
+	code, uses := inv.Get("code").Str(), int(inv.Get("uses").Int())
+	fmt.Fprintf(w, "invite %s (id %s): %d %s, valid until %s\n\n", termtext.Line(code), termtext.Line(inv.Get("id").Str()),
+		uses, termtext.Plural(uses, "registration"), at(inv.Get("expires").Int()))
+	if err := qrterm.Write(w, code); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nregister with: qpc register NAME --invite %s\n", termtext.Line(inv.Code))
+	fmt.Fprintf(w, "\nregister with: qpc register NAME --invite %s\n", termtext.Line(code))
 	return nil
 }
 
 func printAdminInvites(w io.Writer, answer []byte, _ time.Time) error {
-	var l protocol.AdminInvites
-	if err := decodeAdmin(answer, &l); err != nil {
+	l, err := decodeAdmin(answer)
+	if err != nil {
 		return err
 	}
-	if len(l.Invites) == 0 {
+	invites := l.Get("invites").List()
+	if len(invites) == 0 {
 		fmt.Fprintln(w, "no invites")
 		return nil
 	}
 	rows := [][]string{{"id", "uses left", "expires", "created", "for"}}
-	for _, i := range l.Invites {
-		rows = append(rows, []string{i.ID, strconv.Itoa(i.UsesLeft), at(i.Expires), at(i.Created), i.For})
+	for _, i := range invites {
+		rows = append(rows, []string{i.Get("id").Str(), num(i, "uses_left"), at(i.Get("expires").Int()), at(i.Get("created").Int()), i.Get("for").Str()})
 	}
 	termtext.Table(w, rows)
 	return nil
 }
 
 func printAdminRevoked(w io.Writer, answer []byte, _ time.Time) error {
-	var r protocol.AdminRevoked
-	if err := decodeAdmin(answer, &r); err != nil {
+	r, err := decodeAdmin(answer)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "revoked invite %s\n", termtext.Line(r.Revoked))
+	fmt.Fprintf(w, "revoked invite %s\n", termtext.Line(r.Get("revoked").Str()))
 	return nil
 }
 
 func printAdminQuota(w io.Writer, answer []byte, _ time.Time) error {
-	var q protocol.AdminQuota
-	if err := decodeAdmin(answer, &q); err != nil {
+	q, err := decodeAdmin(answer)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "limits: %d messages per mailbox, %s of files per user, %d accounts\n\n",
-		q.Limits.MailboxMessages, mibText(q.Limits.FilesBytesPerUser), q.Limits.Accounts)
+	lim := q.Get("limits")
+	fmt.Fprintf(w, "limits: %s messages per mailbox, %s of files per user, %s accounts\n\n",
+		num(lim, "mailbox_messages"), mibText(lim.Get("files_bytes_per_user").Int()), num(lim, "accounts"))
 	rows := [][]string{{"name", "messages", "files"}}
-	for _, u := range q.Users {
-		rows = append(rows, []string{u.Name, strconv.FormatInt(u.MailboxMessages, 10), mibText(u.FilesBytes)})
+	for _, u := range q.Get("users").List() {
+		rows = append(rows, []string{u.Get("name").Str(), num(u, "mailbox_messages"), mibText(u.Get("files_bytes").Int())})
 	}
 	termtext.Table(w, rows)
 	return nil
 }
 
 func printAdminLinks(w io.Writer, answer []byte, now time.Time) error {
-	var l protocol.AdminLinks
-	if err := decodeAdmin(answer, &l); err != nil {
+	l, err := decodeAdmin(answer)
+	if err != nil {
 		return err
 	}
-	if len(l.Links) == 0 {
+	links := l.Get("links").List()
+	if len(links) == 0 {
 		fmt.Fprintln(w, "no federation links")
 		return nil
 	}
-	printLinkRows(w, l.Links, now)
+	printLinkRows(w, links, now)
 	return nil
 }
 
 func printAdminMesh(w io.Writer, answer []byte, _ time.Time) error {
-	var m protocol.AdminMesh
-	if err := decodeAdmin(answer, &m); err != nil {
+	m, err := decodeAdmin(answer)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "store: %d envelopes, %s of %s, %d ids seen\n", m.Store.Envelopes, mibText(m.Store.Bytes),
-		mibText(m.Store.MaxBytes), m.Store.Seen)
-	if len(m.Routes) == 0 {
+	st := m.Get("store")
+	fmt.Fprintf(w, "store: %s envelopes, %s of %s, %s ids seen\n", num(st, "envelopes"), mibText(st.Get("bytes").Int()),
+		mibText(st.Get("max_bytes").Int()), num(st, "seen"))
+	routes := m.Get("routes").List()
+	if len(routes) == 0 {
 		fmt.Fprintln(w, "no routes")
 		return nil
 	}
 	fmt.Fprintln(w)
 	rows := [][]string{{"domain", "via", "hops"}}
-	for _, r := range m.Routes {
-		rows = append(rows, []string{r.Domain, r.Via, strconv.Itoa(r.Hops)})
+	for _, r := range routes {
+		rows = append(rows, []string{r.Get("domain").Str(), r.Get("via").Str(), num(r, "hops")})
 	}
 	termtext.Table(w, rows)
 	return nil
 }
 
 func printAdminDrain(w io.Writer, answer []byte, _ time.Time) error {
-	var d protocol.AdminDrain
-	if err := decodeAdmin(answer, &d); err != nil {
+	d, err := decodeAdmin(answer)
+	if err != nil {
 		return err
 	}
-	if d.Draining {
+	if d.Get("draining").Bool() {
 		fmt.Fprintln(w, "draining: new clients and logins are refused; sessions already open and federation go on")
 	} else {
 		fmt.Fprintln(w, "not draining: the node takes clients")
@@ -490,34 +513,37 @@ func printAdminDrain(w io.Writer, answer []byte, _ time.Time) error {
 }
 
 func printAdminLog(w io.Writer, answer []byte, _ time.Time) error {
-	var l protocol.AdminLog
-	if err := decodeAdmin(answer, &l); err != nil {
+	l, err := decodeAdmin(answer)
+	if err != nil {
 		return err
 	}
-	if len(l.Entries) == 0 {
+	entries := l.Get("entries").List()
+	if len(entries) == 0 {
 		fmt.Fprintln(w, "no admin actions yet")
 		return nil
 	}
 	rows := [][]string{{"time", "action", "target", "detail"}}
-	for _, e := range l.Entries {
-		rows = append(rows, []string{at(e.Time), e.Action, e.Target, e.Detail})
+	for _, e := range entries {
+		rows = append(rows, []string{at(e.Get("time").Int()), e.Get("action").Str(), e.Get("target").Str(), e.Get("detail").Str()})
 	}
 	termtext.Table(w, rows)
 	return nil
 }
 
 func printAdminReports(w io.Writer, answer []byte, _ time.Time) error {
-	var r protocol.AdminReports
-	if err := decodeAdmin(answer, &r); err != nil {
+	r, err := decodeAdmin(answer)
+	if err != nil {
 		return err
 	}
-	if len(r.Reports) == 0 {
+	reports := r.Get("reports").List()
+	if len(reports) == 0 {
 		fmt.Fprintln(w, "no reports")
 		return nil
 	}
 	rows := [][]string{{"time", "reporter", "sender", "message", "note"}}
-	for _, x := range r.Reports {
-		rows = append(rows, []string{at(x.Time), x.Reporter, x.Sender, x.Message, x.Note})
+	for _, x := range reports {
+		rows = append(rows, []string{at(x.Get("time").Int()), x.Get("reporter").Str(), x.Get("sender").Str(),
+			x.Get("message").Str(), x.Get("note").Str()})
 	}
 	termtext.Table(w, rows)
 	return nil

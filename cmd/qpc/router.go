@@ -21,6 +21,7 @@ var laptopOnly = map[string]bool{
 	"register": true, "login": true, "whoami": true, "send": true, "recv": true, "verify": true,
 	"device": true, "account": true, "backup": true, "export": true, "group": true,
 	"repl": true, "channel": true, "bench": true, "mesh track": true, "kt": true,
+	"edit": true, "delete": true, "search": true,
 }
 
 func notInRouterBuild(name string) func([]string, io.Writer, io.Writer) int {
@@ -48,4 +49,7 @@ var (
 	runBench     = notInRouterBuild("bench")
 	runMeshTrack = notInRouterBuild("mesh track")
 	runKT        = notInRouterBuild("kt")
+	runEdit      = notInRouterBuild("edit")
+	runDelete    = notInRouterBuild("delete")
+	runSearch    = notInRouterBuild("search")
 )

@@ -60,6 +60,9 @@ func replCommands() []replCommand {
 		{name: "receipts", args: "[on|off]", help: "read receipts: on, your DM peers see which of their messages you have read, and you see theirs; off (the default), neither. Delivered is shown either way", max: 1, run: (*REPL).cmdReceipts},
 		{name: "send-file", args: "<path>", help: "send a file to the current conversation: encrypted, uploaded to your node (resumed if interrupted), progress shown", min: 1, max: -1, run: (*REPL).cmdSendFile},
 		{name: "download", args: "<N> [dir]", help: "save the file of line [file #N] of the current conversation in dir (default: the current directory), never overwriting", min: 1, max: 2, run: (*REPL).cmdDownload},
+		{name: "edit", args: "<N> <text>", help: "replace the text of your line #N (/history shows the numbers) on every device of everyone in the conversation; it shows (edited)", min: 2, max: -1, run: (*REPL).cmdEdit},
+		{name: "delete", args: "<N>", help: "delete your line #N: its text is wiped from the history of every device of everyone in the conversation", min: 1, max: 1, run: (*REPL).cmdDelete},
+		{name: "search", args: "<words>", help: "the lines of every conversation that hold all the words (case ignored), the newest 20; nothing of it is written to disk", min: 1, max: -1, run: (*REPL).cmdSearch},
 		{name: "password", help: "change your account's password: asks the current one, then the new one twice; your other sessions end", run: (*REPL).cmdPassword},
 		{name: "whoami", help: "your address, your node, your identity fingerprint", run: (*REPL).cmdWhoami},
 		{name: "help", help: "this list", run: (*REPL).cmdHelp},
@@ -374,7 +377,7 @@ func (r *REPL) cmdHistory(_ context.Context, args []string) error {
 	}
 	var b strings.Builder
 	for _, m := range msgs {
-		fmt.Fprintln(&b, r.formatLine(m))
+		fmt.Fprintln(&b, r.numberedLine(m)) // the numbers /edit, /delete and /download take
 	}
 	r.Printf("%s", b.String())
 	return nil
