@@ -104,6 +104,11 @@ func (n *Node) serveConn(ctx context.Context, conn *quic.Conn) {
 			conn.CloseWithError(transport.CodeRefused, "account deleted")
 			log.Debug("closed the connection of a deleted account")
 			return
+		case <-nc.SessionEnded(): // a logout everywhere, a password change
+			rc.Close()
+			conn.CloseWithError(transport.CodeRefused, "session ended (logged out, or the password changed): log in again")
+			log.Debug("closed a connection whose session ended")
+			return
 		case <-login.C:
 			n.metrics.loginTimeouts.Inc()
 			log.Debug("closing connection: no login in time", "login_timeout", n.cfg.LoginTimeout)

@@ -288,6 +288,10 @@ type Conn struct {
 	resolve *bucket
 	kt      *bucket
 	revoked chan struct{} // closed when the account of the session is deleted
+	// ended is closed when another connection ended this one's session
+	// (logout everywhere, a password change): see SessionEnded.
+	ended     chan struct{}
+	endedOnce sync.Once
 
 	mu      sync.Mutex
 	login   *pendingLogin
@@ -299,6 +303,11 @@ type Conn struct {
 	subs   map[*Subscription]struct{}
 	closed bool
 	gone   bool // revoked is closed
+	// proven is the hash of the session a loginFinish on this
+	// connection made, at provenAt: only such a session may change the
+	// password (account_ops.go).
+	proven   TokenHash
+	provenAt time.Time
 	// bound is closed when a session is first bound (see Bound).
 	bound     chan struct{}
 	boundOnce sync.Once
@@ -334,6 +343,7 @@ func (s *Service) NewConn(remote string) *Conn {
 		resolve: newBucket(s.limits.ResolveRate, s.limits.ResolveBurst, now),
 		kt:      newBucket(s.limits.KTRate, s.limits.KTBurst, now),
 		revoked: make(chan struct{}),
+		ended:   make(chan struct{}),
 		subs:    map[*Subscription]struct{}{},
 		bound:   make(chan struct{}),
 	}

@@ -34,7 +34,7 @@ func commands() []command {
 		{"send", "send an end-to-end encrypted message", runSend},
 		{"recv", "receive messages (--follow to keep listening)", runRecv},
 		{"device", "this account's devices: link, approve, list, remove", runDevice},
-		{"account", "recover the account with its recovery code, or reset its key", runAccount},
+		{"account", "the account: password, logout, delete; recover it with its recovery code, or reset its key", runAccount},
 		{"verify", "show the safety number with a contact; --confirm: mark it verified", runVerify},
 		{"block", "block an account on every device of yours (--remove, --list)", runBlock},
 		{"report", "report a message to your node's admin, encrypted to the admin", runReport},

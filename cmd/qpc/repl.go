@@ -98,7 +98,8 @@ func runRepl(args []string, stdout, stderr io.Writer) int {
 	r = repl.New(repl.Config{Engine: replEngine{Engine: eng, timeout: f.timeout, unanswered: n.Unanswered}, Label: chat.Label, IO: lio, Node: n,
 		MeshPeers: func(args []string, w io.Writer) { runMeshPeers(args, w, w) },
 		Devices:   sessionDevices{s: s, eng: eng},
-		Files:     sessionFiles{s: s, stateDir: f.stateDir}})
+		Files:     sessionFiles{s: s, stateDir: f.stateDir},
+		Account:   sessionAccount{s: s}})
 	n.Start(ctx, home, s.Connection())
 	defer n.Stop()
 	if err := r.Run(ctx); err != nil {

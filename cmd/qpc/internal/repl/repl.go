@@ -88,6 +88,9 @@ type Config struct {
 	// Files moves files for /send-file and /download; nil leaves them
 	// out.
 	Files Files
+	// Account changes the password for /password; nil leaves it out (it
+	// says to use qpc account password).
+	Account Account
 }
 
 // REPL is the interactive chat's terminal UI: it reads lines, runs the
@@ -102,6 +105,7 @@ type REPL struct {
 	meshPeers func(args []string, w io.Writer)
 	devices   Devices
 	files     Files
+	account   Account
 
 	mu     sync.Mutex
 	cur    chatdb.ConvID
@@ -129,7 +133,7 @@ type REPL struct {
 
 // New returns a REPL on cfg; Run runs it.
 func New(cfg Config) *REPL {
-	r := &REPL{eng: cfg.Engine, label: cfg.Label, io: cfg.IO, node: cfg.Node, meshPeers: cfg.MeshPeers, devices: cfg.Devices, files: cfg.Files, shown: map[chatdb.ConvID]uint64{}, saved: map[chatdb.MsgID]string{},
+	r := &REPL{eng: cfg.Engine, label: cfg.Label, io: cfg.IO, node: cfg.Node, meshPeers: cfg.MeshPeers, devices: cfg.Devices, files: cfg.Files, account: cfg.Account, shown: map[chatdb.ConvID]uint64{}, saved: map[chatdb.MsgID]string{},
 		pendingKick: make(chan struct{}, 1)}
 	r.setPrompt("no conversation")
 	return r
