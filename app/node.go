@@ -55,6 +55,10 @@ type Node struct {
 	blobs       *blob.Service
 	kt          *ktwatch.Watch // the watch over key transparency logs
 
+	// noMsgStream makes the node ignore message streams, as a node
+	// before them did (tests of the client's fallback to RPC).
+	noMsgStream bool
+
 	tracker *connTracker   // the client connections open
 	serving sync.WaitGroup // one per client connection being served
 
