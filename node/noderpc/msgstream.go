@@ -46,7 +46,7 @@ const (
 	// so that a delivery split in two frames never waits for credit.
 	DefaultDeliverWindow = 8
 	// maxControl bounds ACKs, SUBSCRIBEs and UNSUBSCRIBEs not yet answered.
-	maxControl = 16
+	maxControl = msgstream.MaxControl
 )
 
 // StreamFrameBound is the MaxFrame of a node whose largest message is
@@ -172,7 +172,7 @@ func (m *msgStream) read() error {
 			if err != nil {
 				return err
 			}
-			if err := m.queueEnqueue(e, r.Buffered()); err != nil {
+			if err := m.queueEnqueue(e); err != nil {
 				return err
 			}
 		case msgstream.TypeAck:
@@ -212,9 +212,9 @@ func (m *msgStream) read() error {
 	}
 }
 
-// queueEnqueue hands e to the enqueuer; more says that another frame is
-// already read, so the enqueuer is woken only at the last of a burst.
-func (m *msgStream) queueEnqueue(e msgstream.Enqueue, more bool) error {
+// queueEnqueue hands e to the enqueuer. It is woken at once: while it
+// waits on the disk, what comes meanwhile gathers into the next batch.
+func (m *msgStream) queueEnqueue(e msgstream.Enqueue) error {
 	m.emu.Lock()
 	if m.inFlight >= m.lim.EnqueueWindow {
 		m.emu.Unlock()
@@ -223,11 +223,9 @@ func (m *msgStream) queueEnqueue(e msgstream.Enqueue, more bool) error {
 	m.inFlight++
 	m.pending = append(m.pending, e)
 	m.emu.Unlock()
-	if !more {
-		select {
-		case m.ekick <- struct{}{}:
-		default:
-		}
+	select {
+	case m.ekick <- struct{}{}:
+	default:
 	}
 	return nil
 }

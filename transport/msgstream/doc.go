@@ -59,6 +59,8 @@
 //     it waits for CREDIT before it sends more, so it never buffers for a
 //     slow reader more than that, and the stream's own QUIC window bounds
 //     the rest.
+//   - A client has at most MaxControl (16) ACK, SUBSCRIBE and UNSUBSCRIBE
+//     frames unanswered.
 //   - One subscription per stream at a time.
 //   - A frame over the bound, of an unknown type or malformed, or a
 //     window overrun, makes the node send ERROR and close the stream; the

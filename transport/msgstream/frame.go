@@ -45,6 +45,11 @@ const (
 // could not carry a DELIVER of one small message.
 const MinFrame = 1 << 10
 
+// MaxControl is how many ACK, SUBSCRIBE and UNSUBSCRIBE frames a client
+// may have unanswered (by ACKED, SUBSCRIBED, ENDED); one more is a
+// protocol error.
+const MaxControl = 16
+
 // MaxReason bounds an ERROR frame's reason.
 const MaxReason = 256
 
@@ -104,10 +109,6 @@ func NewReader(r io.Reader, max int) *Reader {
 
 // SetMax changes the bound, as a client does once HELLO told it.
 func (r *Reader) SetMax(max int) { r.max = max }
-
-// Buffered reports whether bytes of a next frame are already read, so
-// that a caller can take the frames that came together as one batch.
-func (r *Reader) Buffered() bool { return r.r.Buffered() > 0 }
 
 // Next reads the next frame: its type and body. io.EOF means the stream
 // ended cleanly between frames.
