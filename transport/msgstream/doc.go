@@ -48,7 +48,7 @@
 //	ACKED       0x83  req u64 | removed u32 | code u16
 //	SUBSCRIBED  0x84  req u64 | code u16
 //	DELIVER     0x85  count u16 (≥ 1) | count × (seq u64 | enqueued i64 | expires i64 | plen u32 | payload plen bytes)
-//	ENDED       0x86  code u16: the subscription ended (after UNSUBSCRIBE, or on its own)
+//	ENDED       0x86  code u16: 0 answers UNSUBSCRIBE; another code says the subscription ended on its own
 //	ERROR       0x8f  code u16 | reason (the rest, ≤ 256 bytes of text)
 //
 // # Bounds and flow control
