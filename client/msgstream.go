@@ -424,7 +424,9 @@ func (mc *msgConn) enqueue(ctx context.Context, msgs []Outgoing) ([]Receipt, err
 		mc.receipts[id] = ch
 		mc.mu.Unlock()
 		chans[i] = ch
-		buf = msgstream.AppendEnqueue(buf, msgstream.Enqueue{Req: id, Msg: m})
+		// The rest of a batch is stored after its first message, in
+		// order, as one batchEnqueue call would store it.
+		buf = msgstream.AppendEnqueue(buf, msgstream.Enqueue{Req: id, After: i > 0, Msg: m})
 		if i == 0 {
 			// Sent before the rest is gathered: a lone message is not
 			// held back, and a batch starts while it is built.

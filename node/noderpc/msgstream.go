@@ -230,16 +230,36 @@ func (m *msgStream) queueEnqueue(e msgstream.Enqueue) error {
 	return nil
 }
 
-// enqueuer stores what the client sent, one batch at a time, in the
-// order it came: what arrives while a batch waits on the disk goes into
-// the next one, so a busy stream makes few, large calls of the node's
-// enqueue, and the receipts of a batch go out in one write.
+// maxEnqueueCalls is how many calls of the node's enqueue one stream
+// keeps running: two, so that what arrives while one batch waits on the
+// disk goes into the next group commit, not the one after it.
+const maxEnqueueCalls = 2
+
+// enqueuer stores what the client sent, in batches of what waits when a
+// call is free, so a busy stream makes few, large calls of the node's
+// enqueue, and the receipts of a batch go out in one write. A batch
+// whose first message is to follow the previous one (FlagAfter) waits
+// until the batch holding that one is stored.
 func (m *msgStream) enqueuer() {
 	maxBatch := m.s.svc.Limits().MaxBatch
-	var out []byte
+	finished := make(chan struct{}, maxEnqueueCalls)
+	running := 0
+	var last chan struct{} // closed when the latest batch is stored
+	var calls sync.WaitGroup
+	defer calls.Wait()
 	for {
 		m.emu.Lock()
-		n := min(len(m.pending), maxBatch)
+		n := 0
+		if running < maxEnqueueCalls && len(m.pending) > 0 {
+			n = min(len(m.pending), maxBatch)
+			if m.pending[0].After && last != nil {
+				select {
+				case <-last:
+				default:
+					n = 0 // wait for the batch it follows
+				}
+			}
+		}
 		batch := m.pending[:n:n]
 		m.pending = m.pending[n:]
 		if len(m.pending) == 0 {
@@ -249,46 +269,62 @@ func (m *msgStream) enqueuer() {
 		if n == 0 {
 			select {
 			case <-m.ekick:
-				continue
+			case <-finished:
+				running--
 			case <-m.ctx.Done():
 				return
 			}
+			continue
 		}
-		msgs := make([]protocol.Outgoing, n)
-		for i, e := range batch {
-			msgs[i] = e.Msg
-		}
-		var receipts []protocol.Receipt
-		var now time.Time
-		// The stream's context does not bound the call: the client's
-		// messages are stored, as an RPC call is, once they were read.
-		err := m.s.run(context.WithoutCancel(m.ctx), "enqueue", func(ctx context.Context) error {
-			var err error
-			receipts, now, err = m.s.conn.Enqueue(ctx, msgs)
-			return err
-		})
-		out = out[:0]
-		for i, e := range batch {
-			r := msgstream.Receipt{Req: e.Req, ServerTime: now}
-			if err != nil {
-				r.Code = uint16(protocol.CodeOf(err))
-			} else {
-				rc := receipts[i]
-				r.Seq, r.Code = rc.Seq, uint16(protocol.CodeOf(rc.Err))
-				if rc.MeshID != (protocol.MeshID{}) {
-					r.Mesh, r.MeshID, r.QueuedAt = true, rc.MeshID, rc.QueuedAt
-				}
+		running++
+		done := make(chan struct{})
+		last = done
+		calls.Add(1)
+		go func() {
+			defer calls.Done()
+			m.store(batch)
+			close(done)
+			finished <- struct{}{}
+		}()
+	}
+}
+
+// store runs one batch through the node's enqueue and answers each
+// message with its receipt.
+func (m *msgStream) store(batch []msgstream.Enqueue) {
+	msgs := make([]protocol.Outgoing, len(batch))
+	for i, e := range batch {
+		msgs[i] = e.Msg
+	}
+	var receipts []protocol.Receipt
+	var now time.Time
+	// The stream's context does not bound the call: the client's
+	// messages are stored, as an RPC call's are, once they were read.
+	err := m.s.run(context.WithoutCancel(m.ctx), "enqueue", func(ctx context.Context) error {
+		var err error
+		receipts, now, err = m.s.conn.Enqueue(ctx, msgs)
+		return err
+	})
+	out := make([]byte, 0, len(batch)*40)
+	for i, e := range batch {
+		r := msgstream.Receipt{Req: e.Req, ServerTime: now}
+		if err != nil {
+			r.Code = uint16(protocol.CodeOf(err))
+		} else {
+			rc := receipts[i]
+			r.Seq, r.Code = rc.Seq, uint16(protocol.CodeOf(rc.Err))
+			if rc.MeshID != (protocol.MeshID{}) {
+				r.Mesh, r.MeshID, r.QueuedAt = true, rc.MeshID, rc.QueuedAt
 			}
-			out = msgstream.AppendReceipt(out, r)
 		}
-		werr := m.write(out)
-		m.emu.Lock()
-		m.inFlight -= n
-		m.emu.Unlock()
-		if werr != nil {
-			m.cancel()
-			return
-		}
+		out = msgstream.AppendReceipt(out, r)
+	}
+	werr := m.write(out)
+	m.emu.Lock()
+	m.inFlight -= len(batch)
+	m.emu.Unlock()
+	if werr != nil {
+		m.cancel()
 	}
 }
 

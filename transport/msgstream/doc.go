@@ -35,11 +35,18 @@
 //
 // Client to node:
 //
-//	ENQUEUE     0x01  req u64 | ttl_ms u64 | max_hops u8 | rlen u16 | recipient rlen bytes | payload (the rest, ≥ 1 byte)
+//	ENQUEUE     0x01  req u64 | ttl_ms u64 | max_hops u8 | flags u8 | rlen u16 | recipient rlen bytes | payload (the rest, ≥ 1 byte)
 //	ACK         0x02  req u64 | upto u64
 //	SUBSCRIBE   0x03  req u64 | after u64
 //	UNSUBSCRIBE 0x04  (empty)
 //	CREDIT      0x05  n u16 (≥ 1): the client has handled n more DELIVER frames
+//
+// ENQUEUE's flags: bit 0 (FlagAfter) says the message is to be stored after
+// the stream's previous ENQUEUE (the rest of one batch of the client's);
+// other bits are 0. Without it the node may store the message beside
+// earlier ones still in flight, in either order, as it does concurrent
+// enqueue calls. A client that sends one message at a time, waiting for
+// each receipt, gets them stored in order either way.
 //
 // Node to client:
 //

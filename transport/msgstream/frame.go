@@ -57,7 +57,11 @@ const MaxReason = 256
 const deliverEntry = 8 + 8 + 8 + 4
 
 // enqueueFixed is the fixed part of an ENQUEUE body.
-const enqueueFixed = 8 + 8 + 1 + 2
+const enqueueFixed = 8 + 8 + 1 + 1 + 2
+
+// FlagAfter in an ENQUEUE's flags: the message is to be stored after the
+// stream's previous ENQUEUE (the rest of one batch), not beside it.
+const FlagAfter = 1
 
 // Errors of the stream. A decoder's error wraps ErrMalformed or one of the
 // more specific ones.
@@ -238,7 +242,9 @@ func DecodeHello(body []byte) (Hello, error) {
 // Enqueue is one message to store, with the client's request id.
 type Enqueue struct {
 	Req uint64
-	Msg protocol.Outgoing
+	// After: store it after the stream's previous ENQUEUE (FlagAfter).
+	After bool
+	Msg   protocol.Outgoing
 }
 
 // EnqueueSize is the frame length (the length field's value) of e.
@@ -254,6 +260,11 @@ func AppendEnqueue(dst []byte, e Enqueue) []byte {
 	dst = binary.BigEndian.AppendUint64(dst, e.Req)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(e.Msg.TTL.Milliseconds()))
 	dst = append(dst, e.Msg.MaxHops)
+	var flags byte
+	if e.After {
+		flags |= FlagAfter
+	}
+	dst = append(dst, flags)
 	dst = binary.BigEndian.AppendUint16(dst, uint16(len(e.Msg.Recipient)))
 	dst = append(dst, e.Msg.Recipient...)
 	return append(dst, e.Msg.Payload...)
@@ -275,6 +286,8 @@ func DecodeEnqueue(body []byte) (Enqueue, error) {
 	e := Enqueue{Req: d.u64()}
 	ttl := d.u64()
 	e.Msg.MaxHops = d.u8()
+	flags := d.u8()
+	e.After = flags&FlagAfter != 0
 	rlen := d.u16()
 	e.Msg.Recipient = string(d.take(int(rlen)))
 	if d.bad {
@@ -282,6 +295,9 @@ func DecodeEnqueue(body []byte) (Enqueue, error) {
 	}
 	if len(d.b) == 0 {
 		return Enqueue{}, fmt.Errorf("%w: ENQUEUE without a payload", ErrMalformed)
+	}
+	if flags&^FlagAfter != 0 {
+		return Enqueue{}, fmt.Errorf("%w: ENQUEUE flags 0x%02x", ErrMalformed, flags)
 	}
 	if ttl > maxTTLMillis {
 		return Enqueue{}, fmt.Errorf("%w: ENQUEUE ttl %d ms", ErrMalformed, ttl)

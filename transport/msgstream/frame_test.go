@@ -23,7 +23,7 @@ func frames() [][]byte {
 	id[0], id[31] = 7, 9
 	return [][]byte{
 		AppendHello(nil, Hello{Version: Version, MaxFrame: 70000, EnqueueWindow: 256, DeliverWindow: 8}),
-		AppendEnqueue(nil, Enqueue{Req: 1, Msg: protocol.Outgoing{Recipient: "bob@a.example", Payload: []byte("sealed"), TTL: 90 * time.Second, MaxHops: 3}}),
+		AppendEnqueue(nil, Enqueue{Req: 1, After: true, Msg: protocol.Outgoing{Recipient: "bob@a.example", Payload: []byte("sealed"), TTL: 90 * time.Second, MaxHops: 3}}),
 		AppendReceipt(nil, Receipt{Req: 1, Seq: 42, ServerTime: ms(1700000000123)}),
 		AppendReceipt(nil, Receipt{Req: 2, ServerTime: ms(5), Mesh: true, MeshID: id, QueuedAt: "a.example"}),
 		AppendReceipt(nil, Receipt{Req: 3, ServerTime: ms(5), Code: 12}),
@@ -148,7 +148,7 @@ func TestEveryTruncatedFrameIsATypedError(t *testing.T) {
 	for _, f := range frames() {
 		typ, body := Type(f[4]), f[5:]
 		for cut := 0; cut < len(body); cut++ {
-			if typ == TypeError && cut >= 2 || typ == TypeEnqueue && cut > enqueueFixed+int(binary.BigEndian.Uint16(body[17:])) {
+			if typ == TypeError && cut >= 2 || typ == TypeEnqueue && cut > enqueueFixed+int(binary.BigEndian.Uint16(body[18:])) {
 				continue // the rest of these is text or payload: shorter is valid
 			}
 			_, err := decode(typ, body[:cut])
@@ -191,7 +191,8 @@ func TestBadFieldsAreTypedErrors(t *testing.T) {
 		{"a HELLO with a frame bound under the least", TypeHello, AppendHello(nil, Hello{Version: 1, MaxFrame: 10, EnqueueWindow: 1, DeliverWindow: 1})[5:], ErrMalformed},
 		{"a HELLO with no window", TypeHello, AppendHello(nil, Hello{Version: 1, MaxFrame: 4096, DeliverWindow: 1})[5:], ErrMalformed},
 		{"an ENQUEUE without a payload", TypeEnqueue, AppendEnqueue(nil, Enqueue{Msg: protocol.Outgoing{Recipient: "bob"}})[5:], ErrMalformed},
-		{"an ENQUEUE whose TTL overflows a duration", TypeEnqueue, append(binary.BigEndian.AppendUint64(make([]byte, 8), 1<<63), 0, 0, 0, 1), ErrMalformed},
+		{"an ENQUEUE whose TTL overflows a duration", TypeEnqueue, append(binary.BigEndian.AppendUint64(make([]byte, 8), 1<<63), 0, 0, 0, 0, 1), ErrMalformed},
+		{"an ENQUEUE with an unknown flag", TypeEnqueue, append(make([]byte, 17), 2, 0, 0, 1), ErrMalformed},
 		{"a CREDIT of 0", TypeCredit, []byte{0, 0}, ErrMalformed},
 		{"a DELIVER of no messages", TypeDeliver, []byte{0, 0}, ErrMalformed},
 		{"a DELIVER claiming more messages than it holds", TypeDeliver, []byte{0xff, 0xff, 1, 2, 3}, ErrMalformed},
