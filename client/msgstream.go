@@ -111,7 +111,7 @@ type msgConn struct {
 	st    *quic.Stream
 	hello msgstream.Hello
 
-	wmu sync.Mutex
+	w *msgstream.Writer
 
 	window  chan struct{} // a slot per ENQUEUE unanswered
 	control chan struct{} // a slot per ACK/SUBSCRIBE/UNSUBSCRIBE unanswered
@@ -160,7 +160,7 @@ func openMsgConn(c *Client) (*msgConn, error) {
 	st.SetReadDeadline(time.Time{})
 	r.SetMax(int(h.MaxFrame))
 	mc := &msgConn{
-		c: c, st: st, hello: h,
+		c: c, st: st, hello: h, w: msgstream.NewWriter(st),
 		window:   make(chan struct{}, min(h.EnqueueWindow, 1<<16)),
 		control:  make(chan struct{}, msgstream.MaxControl),
 		receipts: map[uint64]chan msgstream.Receipt{},
@@ -218,9 +218,7 @@ func (mc *msgConn) streamErr() error {
 }
 
 func (mc *msgConn) write(b []byte) error {
-	mc.wmu.Lock()
-	defer mc.wmu.Unlock()
-	_, err := mc.st.Write(b)
+	err := mc.w.Write(b)
 	if err != nil {
 		go mc.die(err)
 	}

@@ -68,7 +68,7 @@ type msgStream struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	wmu sync.Mutex // one frame (or one group of frames) per Write
+	w *msgstream.Writer
 
 	// The ENQUEUEs read and not yet answered; the enqueuer takes them in
 	// order, all that wait at once, as one batch.
@@ -104,7 +104,7 @@ func (s *Server) ServeMsgStream(ctx context.Context, st Stream, lim StreamLimits
 		lim.DeliverWindow = DefaultDeliverWindow
 	}
 	lim.MaxFrame = max(lim.MaxFrame, msgstream.MinFrame)
-	m := &msgStream{s: s, st: st, lim: lim, ekick: make(chan struct{}, 1), control: make(chan func(), maxControl), room: make(chan struct{}, 1)}
+	m := &msgStream{s: s, st: st, lim: lim, w: msgstream.NewWriter(st), ekick: make(chan struct{}, 1), control: make(chan func(), maxControl), room: make(chan struct{}, 1)}
 	m.ctx, m.cancel = context.WithCancel(ctx)
 	defer st.Close()
 	if err := msgstream.ReadHeader(st); err != nil {
@@ -144,13 +144,8 @@ func (m *msgStream) fail(err error) {
 	m.write(msgstream.AppendError(nil, msgstream.Error{Code: uint16(code), Reason: err.Error()}))
 }
 
-// write writes frames in one Write.
-func (m *msgStream) write(b []byte) error {
-	m.wmu.Lock()
-	defer m.wmu.Unlock()
-	_, err := m.st.Write(b)
-	return err
-}
+// write writes frames, whole, with what others write meanwhile.
+func (m *msgStream) write(b []byte) error { return m.w.Write(b) }
 
 // read reads frames until the stream ends or breaks the protocol.
 func (m *msgStream) read() error {
