@@ -160,7 +160,7 @@ func openMsgConn(c *Client) (*msgConn, error) {
 	st.SetReadDeadline(time.Time{})
 	r.SetMax(int(h.MaxFrame))
 	mc := &msgConn{
-		c: c, st: st, hello: h, w: msgstream.NewWriter(st),
+		c: c, st: st, hello: h, w: msgstream.NewGatheringWriter(st),
 		window:   make(chan struct{}, min(h.EnqueueWindow, 1<<16)),
 		control:  make(chan struct{}, msgstream.MaxControl),
 		receipts: map[uint64]chan msgstream.Receipt{},

@@ -2,6 +2,7 @@ package msgstream
 
 import (
 	"io"
+	"runtime"
 	"sync"
 )
 
@@ -12,7 +13,8 @@ import (
 // receipts and a push, share datagrams instead. What it holds is bounded
 // by the stream's windows (frames in flight), not by the writer.
 type Writer struct {
-	w io.Writer
+	w     io.Writer
+	yield bool
 
 	mu    sync.Mutex
 	buf   []byte // frames waiting for the next write
@@ -23,6 +25,13 @@ type Writer struct {
 
 // NewWriter returns a Writer of frames to w.
 func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
+
+// NewGatheringWriter is NewWriter whose writes first let the goroutines
+// that are ready to run hand their frames over: a client's senders, woken
+// together by one batch of receipts, then send their next messages in one
+// write instead of one each. A lone frame waits no longer than a yield
+// of the processor.
+func NewGatheringWriter(w io.Writer) *Writer { return &Writer{w: w, yield: true} }
 
 // maxSpare is the largest buffer kept for reuse.
 const maxSpare = 256 << 10
@@ -45,6 +54,11 @@ func (w *Writer) Write(frame []byte) error {
 		return nil
 	}
 	w.busy = true
+	if w.yield {
+		w.mu.Unlock()
+		runtime.Gosched()
+		w.mu.Lock()
+	}
 	for len(w.buf) > 0 && w.err == nil {
 		out := w.buf
 		w.buf = w.spare[:0]
