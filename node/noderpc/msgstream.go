@@ -106,6 +106,7 @@ func (s *Server) ServeMsgStream(ctx context.Context, st Stream, lim StreamLimits
 	lim.MaxFrame = max(lim.MaxFrame, msgstream.MinFrame)
 	m := &msgStream{s: s, st: st, lim: lim, w: msgstream.NewWriter(st), ekick: make(chan struct{}, 1), control: make(chan func(), maxControl), room: make(chan struct{}, 1)}
 	m.ctx, m.cancel = context.WithCancel(ctx)
+	defer m.cancel()
 	defer st.Close()
 	if err := msgstream.ReadHeader(st); err != nil {
 		m.fail(err)
