@@ -40,6 +40,10 @@ func (n *Node) serveConn(ctx context.Context, conn *quic.Conn) {
 	// The login deadline counts from the handshake: the wait for the RPC
 	// stream is part of it.
 	deadline := time.Now().Add(n.cfg.LoginTimeout)
+	if n.svc.Draining() { // the admin's maintenance: no new clients
+		conn.CloseWithError(transport.CodeShutdown, "node draining for maintenance")
+		return
+	}
 	if err := n.tracker.admit(conn); err != nil {
 		if errors.Is(err, errStopping) {
 			conn.CloseWithError(transport.CodeShutdown, "node shutting down")

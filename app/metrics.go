@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/metrics"
+	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/protocol"
 	"github.com/quicprochat/qpc/version"
 )
 
@@ -28,6 +30,10 @@ type nodeMetrics struct {
 	// ktInconsistency counts new evidence of misbehaving key
 	// transparency logs.
 	ktInconsistency *metrics.Counter
+	// regRefused counts refused registrations by reason;
+	// delivered the messages their recipients acknowledged.
+	regRefused *metrics.CounterVec
+	delivered  *metrics.Counter
 }
 
 // newNodeMetrics registers the node's metrics. connsOpen reports the
@@ -66,6 +72,10 @@ func newNodeMetrics(connsOpen func() int, totals func() (messages, bytes int64, 
 		ktInconsistency: r.MustCounter("qpc_kt_inconsistency_total",
 			"Evidence found or received that a key transparency log misbehaves: two signed heads of one log that cannot both be true (a fork, or no consistency proof between them)."),
 	}
+	m.regRefused = r.MustCounterVec("qpc_registrations_refused_total",
+		"Registrations refused, by reason: invite_required, invite_invalid, closed (--registration), "+
+			"rate (--register-rate, --register-rate-node), accounts (--max-accounts).", "reason")
+	m.delivered = r.MustCounter("qpc_messages_delivered_total", "Messages their recipients acknowledged.")
 	r.MustGaugeFunc("qpc_connections_open", "Client connections open now.", func() float64 { return float64(connsOpen()) })
 	t := &cachedTotals{read: totals}
 	r.MustGaugeFunc("qpc_mailbox_messages", "Messages waiting in all mailboxes.", func() float64 {
@@ -120,6 +130,27 @@ func (m *nodeMetrics) Expired(n int) { m.expired.AddUint64(uint64(n)) }
 
 // CommitOrdered implements node.Observer.
 func (m *nodeMetrics) CommitOrdered(outcome string) { m.mlsCommits.With(outcome).Inc() }
+
+// Delivered implements node.DeliveryObserver.
+func (m *nodeMetrics) Delivered(n int) { m.delivered.AddUint64(uint64(n)) }
+
+// registrationRefused is the service's OnRegistrationRefused.
+func (m *nodeMetrics) registrationRefused(reason string) { m.regRefused.With(reason).Inc() }
+
+// summary is the admin's summary of the counters (admin status).
+func (m *nodeMetrics) summary() protocol.AdminMetricsSum {
+	var refused uint64
+	for _, r := range []string{node.RefusedInviteRequired, node.RefusedInviteInvalid, node.RefusedClosed,
+		node.RefusedRate, node.RefusedAccounts} {
+		refused += uint64(m.regRefused.With(r).Value())
+	}
+	return protocol.AdminMetricsSum{
+		MessagesEnqueued:     uint64(m.stored.Value()),
+		MessagesDelivered:    uint64(m.delivered.Value()),
+		RegistrationsRefused: refused,
+		LoginsFailed:         uint64(m.rpcs.With("loginFinish", "authFailed").Value()),
+	}
+}
 
 // commit is the store's OnCommit hook.
 func (m *nodeMetrics) commit(messages int, took time.Duration) {

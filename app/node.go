@@ -24,6 +24,7 @@ import (
 	"github.com/quicprochat/qpc/mesh/flood"
 	"github.com/quicprochat/qpc/mesh/forward"
 	"github.com/quicprochat/qpc/node"
+	"github.com/quicprochat/qpc/node/admin"
 	"github.com/quicprochat/qpc/node/blob"
 	"github.com/quicprochat/qpc/node/store"
 	"github.com/quicprochat/qpc/protocol"
@@ -53,7 +54,9 @@ type Node struct {
 	mesh        *forward.Engine     // nil without federation
 	channels    *flood.Engine
 	blobs       *blob.Service
-	kt          *ktwatch.Watch // the watch over key transparency logs
+	kt          *ktwatch.Watch    // the watch over key transparency logs
+	adminLn     *net.UnixListener // nil with --admin-socket ""
+	admin       *admin.Server     // nil with --admin-socket ""
 
 	// noMsgStream makes the node ignore message streams, as a node
 	// before them did (tests of the client's fallback to RPC).
@@ -189,6 +192,9 @@ func NewNode(cfg config.Node, log *slog.Logger) (_ *Node, err error) {
 		})
 		n.registerDiscoveryMetrics()
 	}
+	if err := n.openAdmin(); err != nil {
+		return nil, &config.FlagError{Flag: "admin-socket", Err: err}
+	}
 	return n, nil
 }
 
@@ -236,6 +242,10 @@ func (n *Node) newService(cfg config.Node, opaqueServer *opaque.Server, fed node
 		Channels:   n.channels,
 		KeyLog:     n.store,
 		KTWatch:    n.kt,
+
+		Registration:          cfg.Registration,
+		Invites:               n.store,
+		OnRegistrationRefused: n.metrics.registrationRefused,
 	})
 }
 
@@ -372,6 +382,9 @@ func (n *Node) Run(ctx context.Context) error {
 		p.Go(partFederation, n.runFederation)
 	}
 	p.Go(partAccept, n.acceptLoop)
+	if n.admin != nil {
+		p.Go(partAdmin, n.serveAdmin)
+	}
 	<-p.Done()
 	n.shutdown(p)
 	runErr := p.Wait()
@@ -426,7 +439,7 @@ func (n *Node) shutdown(p *parts) {
 	if err := n.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 		n.log.Warn("closing listener", "err", err)
 	}
-	p.Stop(partService, partMetrics, partBlobs)
+	p.Stop(partService, partMetrics, partBlobs, partAdmin)
 }
 
 // Close releases the node's socket and store. Use it when Run was never

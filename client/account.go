@@ -23,6 +23,14 @@ func opaqueIdentities(user, domain string) (client, server []byte) {
 // cfg is the OPAQUE configuration; its key stretching function must be the
 // same at every login.
 func (c *Client) Register(ctx context.Context, cfg opaque.Config, domain, user string, password []byte) (exportKey []byte, err error) {
+	return c.RegisterWithInvite(ctx, cfg, domain, user, password, "")
+}
+
+// RegisterWithInvite is Register with an invite code from the node's
+// admin, which a node whose registration policy is "invite"
+// (Health.Registration) wants, and which lets the owner of an account the
+// admin reset register its name again; "" sends none.
+func (c *Client) RegisterWithInvite(ctx context.Context, cfg opaque.Config, domain, user string, password []byte, invite string) (exportKey []byte, err error) {
 	oc, err := opaque.NewClient(cfg)
 	if err != nil {
 		return nil, err
@@ -31,7 +39,7 @@ func (c *Client) Register(ctx context.Context, cfg opaque.Config, domain, user s
 	if err != nil {
 		return nil, fmt.Errorf("register: %w", err)
 	}
-	respBytes, err := c.registerStart(ctx, user, req.Encode())
+	respBytes, err := c.registerStart(ctx, user, req.Encode(), invite)
 	if err != nil {
 		return nil, err
 	}

@@ -72,10 +72,15 @@ func sessionFromWire(w schemas.Session, err error) (Session, error) {
 	return Session{Token: append([]byte(nil), tok...), User: user, Expires: time.UnixMilli(w.ExpiresMillis())}, nil
 }
 
-func (c *Client) registerStart(ctx context.Context, user string, req []byte) ([]byte, error) {
+func (c *Client) registerStart(ctx context.Context, user string, req []byte, invite string) ([]byte, error) {
 	fut, release := c.node.RegisterStart(ctx, func(p schemas.NodeService_registerStart_Params) error {
 		if err := p.SetUser(user); err != nil {
 			return err
+		}
+		if invite != "" {
+			if err := p.SetInvite(invite); err != nil {
+				return err
+			}
 		}
 		return p.SetRequest(req)
 	})

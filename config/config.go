@@ -97,6 +97,14 @@ type Node struct {
 	// NameHold is how long the name of a deleted account cannot be
 	// registered again.
 	NameHold time.Duration
+	// Registration is who may register: protocol.RegistrationOpen,
+	// RegistrationInvite (with a code from `qpc admin invite`) or
+	// RegistrationClosed.
+	Registration string
+	// AdminSocket is the path of the admin socket (docs/admin.md);
+	// AdminSocketDefault puts it in the data dir, "" turns it off. Read it
+	// with AdminSocketPath.
+	AdminSocket string
 	// MetricsListen is the TCP address of the Prometheus endpoint; empty
 	// means off. MetricsPublic allows a non-loopback address in production.
 	MetricsListen string
@@ -199,6 +207,22 @@ func (c *Node) MeshNeighbourQuota() int64 {
 // Federation reports whether federation is configured.
 func (c *Node) Federation() bool { return c.FederationCert != "" }
 
+// AdminSocketDefault is the --admin-socket default, which names the
+// socket admin.sock in the data dir: the flag's help shows it as written.
+const AdminSocketDefault = "DATA_DIR/admin.sock"
+
+// AdminSocketFile is the name of the admin socket in the data dir.
+const AdminSocketFile = "admin.sock"
+
+// AdminSocketPath returns the path of the admin socket, or "" when it is
+// off.
+func (c *Node) AdminSocketPath() string {
+	if c.AdminSocket == AdminSocketDefault {
+		return filepath.Join(c.DataDir, AdminSocketFile)
+	}
+	return c.AdminSocket
+}
+
 // StorePath returns the directory of the message database.
 func (c *Node) StorePath() string {
 	if c.StoreDir != "" {
@@ -239,6 +263,8 @@ func Default() Node {
 		RegisterRateNode:        60,
 		LoginRate:               60,
 		NameHold:                7 * 24 * time.Hour,
+		Registration:            protocol.RegistrationOpen,
+		AdminSocket:             AdminSocketDefault,
 		FederationRate:          2000,
 		KTGossipInterval:        time.Minute,
 
@@ -343,6 +369,11 @@ func (c *Node) Validate() error {
 	}
 	if err := validateMDNSIfaces(c.MDNS, c.MDNSIfaces); err != nil {
 		return &FlagError{Flag: "mdns-iface", Err: err}
+	}
+	switch c.Registration {
+	case protocol.RegistrationOpen, protocol.RegistrationInvite, protocol.RegistrationClosed:
+	default:
+		return &FlagError{Flag: "registration", Err: fmt.Errorf("%w: %q is not open, invite or closed", ErrBadRegistration, c.Registration)}
 	}
 	return c.validateFederation()
 }

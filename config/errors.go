@@ -82,3 +82,6 @@ func (e *FlagError) Error() string {
 }
 
 func (e *FlagError) Unwrap() error { return e.Err }
+
+// ErrBadRegistration means --registration is not one of the policies.
+var ErrBadRegistration = errors.New("unknown registration policy")

@@ -65,6 +65,8 @@ func (c *Node) BindFlags(fs *flag.FlagSet) {
 	num(&c.RegisterRateNode, "register-rate-node", "accounts per hour the node creates for all addresses together")
 	num(&c.LoginRate, "login-rate", "logins per minute from one address (IPv6: one /64) after a burst of this or 64, whichever is more")
 	dur(&c.NameHold, "name-hold", "how long the name of a deleted account cannot be registered again")
+	str(&c.Registration, "registration", "who may register: open (anyone who reaches the node), invite (with a code from `qpc admin invite`) or closed")
+	str(&c.AdminSocket, "admin-socket", "Unix socket for `qpc admin` (mode 0600); empty: no admin socket")
 	str(&c.MetricsListen, "metrics-listen", "TCP address for Prometheus metrics at /metrics; empty: off")
 	fs.BoolVar(&c.MetricsPublic, "metrics-public", c.MetricsPublic,
 		"allow --metrics-listen beyond loopback with --production (env "+EnvName("metrics-public")+")")

@@ -21,10 +21,19 @@ func (s *Service) opaqueIdentities(user string) (client, server []byte) {
 	return []byte(user + "@" + s.id.Domain), []byte(s.id.Domain)
 }
 
-// RegisterStart answers an OPAQUE RegistrationRequest for a new account.
-// Whether a name is free is visible to anyone under open registration, so
-// the answer is throttled per source address (ErrRateLimited) instead.
+// RegisterStart is RegisterStartWithInvite without an invite code.
 func (c *Conn) RegisterStart(user string, request []byte) ([]byte, error) {
+	return c.RegisterStartWithInvite(user, request, "")
+}
+
+// RegisterStartWithInvite answers an OPAQUE RegistrationRequest for a new
+// account, under the node's registration policy (registration.go): a
+// closed node refuses (ErrRegistrationClosed), an invite-only node wants
+// a valid code (ErrInviteRequired, ErrInviteInvalid). Whether a name is
+// free is visible to anyone under open registration, so the answer is
+// throttled per source address (ErrRateLimited) instead; the throttle
+// also bounds the guessing of invite codes.
+func (c *Conn) RegisterStartWithInvite(user string, request []byte, invite string) ([]byte, error) {
 	if err := protocol.ValidateUserName(user); err != nil {
 		return nil, err
 	}
@@ -32,24 +41,43 @@ func (c *Conn) RegisterStart(user string, request []byte) ([]byte, error) {
 	if err != nil {
 		return nil, errorf(protocol.ErrBadRequest, "registration request: %v", err)
 	}
-	now := c.svc.now()
-	if !c.svc.regSource.take(c.source, 1, now) {
-		return nil, errorf(protocol.ErrRateLimited, "too many registrations from this address")
+	if c.svc.draining.Load() {
+		return nil, errorf(protocol.ErrShuttingDown, "the node is draining for maintenance")
 	}
-	if err := c.svc.store.CheckName(user, now); err != nil {
+	now := c.svc.now()
+	if invite == "" && c.svc.registration != protocol.RegistrationOpen {
+		// Refused before the throttle: there is nothing to guess.
+		if _, err := c.admitRegistration(user, "", now); err != nil {
+			return nil, err
+		}
+	}
+	if !c.svc.regSource.take(c.source, 1, now) {
+		return nil, c.svc.refuseRegistration(RefusedRate, errorf(protocol.ErrRateLimited, "too many registrations from this address"))
+	}
+	pending, err := c.admitRegistration(user, invite, now)
+	if err != nil {
 		return nil, err
+	}
+	if pending == nil || !pending.bound {
+		if err := c.svc.store.CheckName(user, now); err != nil {
+			return nil, err
+		}
 	}
 	resp, err := c.svc.opaque.CreateRegistrationResponse(req, []byte(user))
 	if err != nil {
 		return nil, errorf(protocol.ErrBadRequest, "registration request: %v", err)
 	}
+	c.mu.Lock()
+	c.invite = pending
+	c.mu.Unlock()
 	return resp.Encode(), nil
 }
 
 // RegisterFinish stores the OPAQUE RegistrationRecord of a new account. It
 // is throttled per source address and for the node as a whole, and the
 // store refuses names that are taken or held (ErrUserExists) and accounts
-// beyond its cap (ErrAccountsFull).
+// beyond its cap (ErrAccountsFull). The invite this connection's
+// registerStart was let in with is consumed with the account's creation.
 func (c *Conn) RegisterFinish(user string, record []byte) error {
 	if err := protocol.ValidateUserName(user); err != nil {
 		return err
@@ -57,22 +85,45 @@ func (c *Conn) RegisterFinish(user string, record []byte) error {
 	if _, err := opaque.DecodeRegistrationRecord(c.svc.opaque.Suite(), record); err != nil {
 		return errorf(protocol.ErrBadRequest, "registration record: %v", err)
 	}
+	c.mu.Lock()
+	pending := c.invite
+	c.mu.Unlock()
+	if pending != nil && pending.user != user {
+		pending = nil // registerStart was for another name
+	}
+	if pending == nil && c.svc.registration != protocol.RegistrationOpen {
+		// registerFinish without the registerStart that checked the code.
+		if _, err := c.admitRegistration(user, "", c.svc.now()); err != nil {
+			return err
+		}
+	}
 	now := c.svc.now()
 	if !c.svc.regSource.take(c.source, 1, now) {
-		return errorf(protocol.ErrRateLimited, "too many registrations from this address")
+		return c.svc.refuseRegistration(RefusedRate, errorf(protocol.ErrRateLimited, "too many registrations from this address"))
 	}
 	if !c.svc.regNode.take(1, now) {
 		c.svc.log.Warn("registration refused: node-wide registration rate reached", "user", user)
-		return errorf(protocol.ErrRateLimited, "too many registrations on this node; try again later")
+		return c.svc.refuseRegistration(RefusedRate, errorf(protocol.ErrRateLimited, "too many registrations on this node; try again later"))
 	}
-	err := c.svc.store.CreateAccount(Account{User: user, Record: record, Created: now})
+	a := Account{User: user, Record: record, Created: now}
+	var err error
+	if pending != nil {
+		err = c.svc.invites.CreateAccountWithInvite(a, pending.hash)
+	} else {
+		err = c.svc.store.CreateAccount(a)
+	}
 	switch {
 	case err == nil:
-		c.svc.log.Info("user registered", "user", user)
+		c.mu.Lock()
+		c.invite = nil
+		c.mu.Unlock()
+		c.svc.log.Info("user registered", "user", user, "invite", pending != nil)
 		return nil
 	case errors.Is(err, protocol.ErrAccountsFull):
 		c.svc.log.Warn("registration refused: account limit reached", "user", user, "err", err)
-		err = protocol.ErrAccountsFull // the client needs no more than that
+		err = c.svc.refuseRegistration(RefusedAccounts, protocol.ErrAccountsFull) // the client needs no more than that
+	case errors.Is(err, protocol.ErrInviteInvalid):
+		err = c.svc.refuseRegistration(RefusedInviteInvalid, err)
 	}
 	// No account was made: the node's budget counts accounts, so that
 	// refusals cannot spend it for everyone (the source's budget still
@@ -95,6 +146,9 @@ func (c *Conn) LoginStart(user string, ke1 []byte) ([]byte, error) {
 	if err != nil {
 		return nil, errorf(protocol.ErrBadRequest, "KE1: %v", err)
 	}
+	if c.svc.draining.Load() {
+		return nil, errorf(protocol.ErrShuttingDown, "the node is draining for maintenance")
+	}
 	now := c.svc.now()
 	if !c.svc.loginSource.take(c.source, 1, now) {
 		return nil, errorf(protocol.ErrRateLimited, "too many logins from this address")
@@ -107,6 +161,9 @@ func (c *Conn) LoginStart(user string, ke1 []byte) ([]byte, error) {
 	var created time.Time
 	acct, err := c.svc.store.Account(user)
 	switch {
+	case err == nil && len(acct.Record) == 0:
+		// Reset by the admin: no password logs in until the owner
+		// registers again, and the answer looks like any failed login.
 	case err == nil:
 		record, err = opaque.DecodeRegistrationRecord(c.svc.opaque.Suite(), acct.Record)
 		if err != nil {
@@ -183,6 +240,9 @@ func (c *Conn) LoginFinish(ke3 []byte) (token []byte, s Session, err error) {
 func (c *Conn) ResumeSession(token []byte) (Session, error) {
 	if len(token) != TokenLen {
 		return Session{}, protocol.ErrInvalidToken
+	}
+	if c.svc.draining.Load() {
+		return Session{}, errorf(protocol.ErrShuttingDown, "the node is draining for maintenance")
 	}
 	h := TokenHash(sha256.Sum256(token))
 	s, err := c.svc.store.Session(h)

@@ -227,7 +227,17 @@ func (c *Conn) Ack(uptoSeq uint64) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return c.svc.store.Ack(queue, uptoSeq)
+	n, err := c.svc.store.Ack(queue, uptoSeq)
+	if d, ok := c.svc.obs.(DeliveryObserver); ok && n > 0 {
+		d.Delivered(n)
+	}
+	return n, err
+}
+
+// DeliveryObserver is an Observer that is also told how many messages
+// their recipients acknowledged (delivered, in the admin's summary).
+type DeliveryObserver interface {
+	Delivered(n int)
 }
 
 // Listener receives pushed messages. Deliver is called from one goroutine

@@ -11,8 +11,10 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/quicprochat/qpc/crypto/opaque"
@@ -82,6 +84,15 @@ type Config struct {
 	// KTWatch checks the tree heads clients hand over and keeps the
 	// evidence; nil refuses ktGossip.
 	KTWatch KTWatch
+	// Registration is the registration policy (protocol.Registration*);
+	// "" is open.
+	Registration string
+	// Invites keeps the admin's invite codes; nil refuses every code
+	// (required when Registration is invite).
+	Invites Invites
+	// OnRegistrationRefused, if set, is told why each refused
+	// registration was refused (Refused*).
+	OnRegistrationRefused func(reason string)
 }
 
 // Service is the node's client-facing service.
@@ -127,6 +138,13 @@ type Service struct {
 
 	keyLog  KeyLog  // nil without key transparency
 	ktWatch KTWatch // nil without key transparency
+
+	registration string  // the policy, protocol.Registration*
+	invites      Invites // nil: no invite codes
+	onRegRefused func(reason string)
+	// draining refuses logins, resumed sessions and registrations with
+	// ErrShuttingDown (SetDraining).
+	draining atomic.Bool
 }
 
 // New returns a Service. Its uptime counts from now.
@@ -159,6 +177,21 @@ func New(cfg Config) (*Service, error) {
 
 		keyLog:  cfg.KeyLog,
 		ktWatch: cfg.KTWatch,
+
+		registration: cfg.Registration,
+		invites:      cfg.Invites,
+		onRegRefused: cfg.OnRegistrationRefused,
+	}
+	switch s.registration {
+	case "":
+		s.registration = protocol.RegistrationOpen
+	case protocol.RegistrationOpen, protocol.RegistrationClosed:
+	case protocol.RegistrationInvite:
+		if s.invites == nil {
+			return nil, errors.New("node: registration by invite needs Invites")
+		}
+	default:
+		return nil, fmt.Errorf("node: unknown registration policy %q", s.registration)
 	}
 	if h, ok := cfg.Store.(CommitHandOff); ok {
 		h.HandOffCommits(s.handOffCommitted)
@@ -187,7 +220,7 @@ func (s *Service) Limits() Limits { return s.limits }
 
 // Health reports the node's identity and uptime.
 func (s *Service) Health(ctx context.Context) (protocol.Health, error) {
-	h := protocol.Health{Identity: s.id, Uptime: s.now().Sub(s.started)}
+	h := protocol.Health{Identity: s.id, Uptime: s.now().Sub(s.started), Registration: s.registration}
 	if s.mdnsInstance != nil {
 		h.MDNSInstance = s.mdnsInstance()
 	}
@@ -239,6 +272,7 @@ type Conn struct {
 
 	mu      sync.Mutex
 	login   *pendingLogin
+	invite  *pendingInvite // registerStart's, for registerFinish
 	session *boundSession
 	// device is the device UseDevice bound the session to; "" acts on
 	// the account's primary device.

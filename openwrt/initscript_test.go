@@ -256,6 +256,8 @@ config node 'node'
 	option login_rate '120'
 	option store_wal '0'
 	option name_hold '72h'
+	option registration 'closed'
+	option admin_socket '/etc/qpc/admin.sock'
 	option mdns 'yes'
 	list mdns_iface 'br-lan'
 	list mdns_iface 'bat0'
@@ -305,6 +307,7 @@ func TestInitScriptTurnsUCIIntoFlags(t *testing.T) {
 					"--max-connections=64",
 					"--max-connections-per-source=8",
 					"--max-unauthenticated=16",
+					"--registration=invite",
 					"--mdns",
 					"--mdns-iface=br-lan",
 					"--log-level=info",
@@ -349,7 +352,7 @@ func TestInitScriptTurnsUCIIntoFlags(t *testing.T) {
 				s := runInit(t, sh, map[string]string{"qpc": cfg, "network": networkConfig})
 				// docs/openwrt.md shows this line.
 				want := "/usr/bin/qpc node --listen=[::]:7000 --domain=openwrt --data-dir=/etc/qpc " +
-					"--max-connections=64 --max-connections-per-source=8 --max-unauthenticated=16 --mdns --mdns-iface=br-lan --log-level=info --log-format=text"
+					"--max-connections=64 --max-connections-per-source=8 --max-unauthenticated=16 --registration=invite --mdns --mdns-iface=br-lan --log-level=info --log-format=text"
 				if got := strings.Join(s.command, " "); got != want {
 					t.Errorf("command line\n got %s\nwant %s", got, want)
 				}
@@ -387,6 +390,8 @@ func TestInitScriptTurnsUCIIntoFlags(t *testing.T) {
 					"--register-rate-node=30",
 					"--login-rate=120",
 					"--name-hold=72h",
+					"--registration=closed",
+					"--admin-socket=/etc/qpc/admin.sock",
 					"--mdns",
 					"--mdns-iface=br-lan",
 					"--mdns-iface=bat0",
@@ -614,6 +619,7 @@ func TestCommentedOptionsShowTheBinarysDefaults(t *testing.T) {
 	examples := map[string]bool{
 		"domain": true, "store_dir": true, "tls_cert": true, "tls_key": true, "metrics_listen": true,
 		"federation_cert": true, "federation_key": true, "federation_ca": true, "peer": true, "federation_deny": true,
+		"admin_socket": true,
 	}
 	fs := flag.NewFlagSet("node", flag.ContinueOnError)
 	cfg := config.Default()

@@ -34,6 +34,9 @@ type Health struct {
 	// KTEvidence is the evidence of misbehaving key transparency logs the
 	// node holds, newest first.
 	KTEvidence []KTEvidence
+	// Registration is the node's registration policy (Registration*);
+	// "" from a node older than the policy, which is open.
+	Registration string
 }
 
 // FileStoreHealth is how full a node's file store is.

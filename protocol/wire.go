@@ -23,6 +23,7 @@ func HealthToWire(h Health, w schemas.Health) error {
 		{w.SetNodeId, h.NodeID},
 		{w.SetDomain, h.Domain},
 		{w.SetMdnsInstance, h.MDNSInstance},
+		{w.SetRegistration, h.Registration},
 	} {
 		if err := set.fn(set.val); err != nil {
 			return err
@@ -400,6 +401,7 @@ func HealthFromWire(w schemas.Health) (Health, error) {
 		{"nodeId", w.NodeId, &h.NodeID},
 		{"domain", w.Domain, &h.Domain},
 		{"mdnsInstance", w.MdnsInstance, &h.MDNSInstance},
+		{"registration", w.Registration, &h.Registration},
 	} {
 		v, err := get.fn()
 		if err != nil {

@@ -219,8 +219,10 @@ func (e *Engine) deviceKeyPackages(ctx context.Context, addr string, cs mls.Ciph
 func (e *Engine) reconcileWith(ctx context.Context, g *mls.Group, extra []*mls.KeyPackage) (*change, error) {
 	ms := members(g)
 	accounts := []string{e.self}
+	// A member who is not an admin brings in line only its own
+	// account's devices: the group's roles refuse the rest (roles.go).
 	for _, m := range ms {
-		if !slices.Contains(accounts, m.account) {
+		if !slices.Contains(accounts, m.account) && e.mayChangeMembers(g) {
 			accounts = append(accounts, m.account)
 		}
 	}
@@ -261,7 +263,11 @@ func (e *Engine) reconcileWith(ctx context.Context, g *mls.Group, extra []*mls.K
 	if len(add) == 0 && len(remove) == 0 {
 		return nil, nil
 	}
-	out, err := g.Commit(&mls.CommitOptions{Add: add, Remove: remove})
+	opts := &mls.CommitOptions{Add: add, Remove: remove}
+	if err := e.pruneRoles(g, opts); err != nil {
+		return nil, err
+	}
+	out, err := g.Commit(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -428,9 +434,17 @@ func (e *Engine) reconcileLowest(ctx context.Context) {
 }
 
 // lowestCurrentLeaf is the lowest leaf of g whose device is current in its
-// account's list as this client sees it.
+// account's list as this client sees it, among the leaves of admins in a
+// group with roles (only they may change other accounts' devices).
 func (e *Engine) lowestCurrentLeaf(ctx context.Context, g *mls.Group) (mls.LeafIndex, bool) {
+	r, err := groupRoles(g)
+	if err != nil {
+		return 0, false
+	}
 	for _, m := range members(g) { // Roster is in leaf order
+		if r != nil && !r.IsAdmin(m.account) {
+			continue
+		}
 		if m.leaf == g.OwnLeaf() {
 			return m.leaf, true
 		}

@@ -99,6 +99,10 @@ type Event struct {
 	// StateChange is set when Message is an own line shown before whose
 	// delivery state (Message.Status) moved on: not a new line.
 	StateChange bool
+	// Changed is set when Message is a line shown before that its author
+	// edited (Message.Edited) or deleted (Message.Deleted): not a new
+	// line.
+	Changed bool
 }
 
 // Errors of the engine's operations.
@@ -184,6 +188,12 @@ type Engine struct {
 	// deliveries are the node's receipts of own messages sent by this
 	// engine (DeliveryOf).
 	deliveries map[chatdb.MsgID]Delivery
+	// tombs are the lines deleted before they came (tombstones.go), read
+	// from the database once and again after each one added.
+	tombs map[tombstone]bool
+	// hasEarlyEdits says whether edits wait for their lines
+	// (earlyedits.go); nil: not read yet.
+	hasEarlyEdits *bool
 
 	evMu    sync.Mutex
 	evCond  *sync.Cond
@@ -229,7 +239,7 @@ func Open(o Options) (*Engine, error) {
 	if e.now == nil {
 		e.now = time.Now
 	}
-	e.cfg = &mls.Config{PrivateHandshake: true, CredentialPolicy: credentialPolicy, Now: e.now}
+	e.cfg = &mls.Config{PrivateHandshake: true, CredentialPolicy: credentialPolicy, Now: e.now, Policy: rolesPolicy}
 	e.evCond = sync.NewCond(&e.evMu)
 	e.pruneSeen()
 	go e.pump()

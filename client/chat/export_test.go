@@ -1,7 +1,9 @@
 package chat
 
 import (
+	"context"
 	"slices"
+	"time"
 
 	"github.com/quicprochat/qpc/client/chatdb"
 )
@@ -24,4 +26,51 @@ func (e *Engine) SetStatusForTest(conv chatdb.ConvID, id chatdb.MsgID, st chatdb
 		ms[i].Status = st
 		return tx.UpdateMessage(conv, &ms[i])
 	})
+}
+
+// AppendForTest adds lines to conv's history in one transaction, as if
+// they had arrived, for benchmarks of long histories.
+func (e *Engine) AppendForTest(conv chatdb.ConvID, ms []chatdb.Message) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.db.Update(func(tx *chatdb.Tx) error {
+		for i := range ms {
+			if err := tx.AppendMessage(conv, &ms[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// RecordsForTest calls fn with every record of the chat database, opened
+// (chatdb.Tx.EachRecord).
+func (e *Engine) RecordsForTest(fn func(bucket string, record []byte) error) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.db.View(func(tx *chatdb.Tx) error {
+		return tx.EachRecord(func(bucket string, _, record []byte) error { return fn(bucket, record) })
+	})
+}
+
+// SendChangeForTest sends an edit (del false) or a delete of line target
+// to conv's members as Edit and Delete do, but of any line, the account's
+// own or not, and without applying it here: what a modified client
+// could send.
+func (e *Engine) SendChangeForTest(ctx context.Context, conv chatdb.ConvID, target chatdb.MsgID, del bool, text string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, err := e.conversation(conv)
+	if err != nil {
+		return err
+	}
+	return e.sendChange(ctx, &c, &changeFrame{Delete: del, Target: target, Time: e.now(), Text: text})
+}
+
+// ChangeBodyForTest is the sealed body and content type of an edit (del
+// false) or a delete of line target.
+func ChangeBodyForTest(target chatdb.MsgID, del bool, text string) ([]byte, uint16, error) {
+	f := &changeFrame{Delete: del, Target: target, Time: time.Now(), Text: text}
+	b, err := f.marshal()
+	return b, f.contentType(), err
 }

@@ -65,7 +65,8 @@ func leavesOf(g *mls.Group, addr string) []mls.LeafIndex {
 // signed with its identity key, so that other members can check the leaf
 // against the device the account lists.
 func (e *Engine) newKeyPackage(cs mls.CipherSuite) (*mls.KeyPackageBundle, error) {
-	return mls.NewKeyPackage(cs, mls.KeyPackageParams{Identity: []byte(e.memberID()), SignaturePriv: e.acct.Keys.Identity.Seed()})
+	return mls.NewKeyPackage(cs, mls.KeyPackageParams{Identity: []byte(e.memberID()), SignaturePriv: e.acct.Keys.Identity.Seed(),
+		SupportedExtensions: []mls.ExtensionType{mls.ExtensionGroupRoles}})
 }
 
 // startGroup creates the conversation and its one-member group in suite cs.
@@ -79,7 +80,10 @@ func (e *Engine) startGroup(kind chatdb.Kind, name, peer string, cs mls.CipherSu
 		if err := tx.PutConversation(&c); err != nil {
 			return err
 		}
-		return e.saveGroup(tx, &c, g)
+		if err := e.saveGroup(tx, &c, g); err != nil {
+			return err
+		}
+		return e.rolesChanged(tx, &c, g, e.self) // the creator, admin
 	})
 	return c, err
 }
@@ -96,7 +100,11 @@ func (e *Engine) newGroup(c *chatdb.Conversation, cs mls.CipherSuite) (*mls.Grou
 	if err != nil {
 		return nil, err
 	}
-	g, err := mls.NewGroup(cs, id, kpb, nil, e.cfg)
+	ext, err := e.newGroupExtensions(c.Kind)
+	if err != nil {
+		return nil, err
+	}
+	g, err := mls.NewGroup(cs, id, kpb, ext, e.cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -390,6 +398,9 @@ func (e *Engine) Invite(ctx context.Context, conv chatdb.ConvID, user string) er
 	}); err != nil {
 		return err
 	}
+	if err := e.requireAdmin(&c, g); err != nil {
+		return err
+	}
 	lone := len(roster(g)) == 1
 	kps, err := e.inviteeKeyPackages(ctx, user, g.CipherSuite(), lone)
 	if err != nil {
@@ -457,13 +468,20 @@ func (e *Engine) Remove(ctx context.Context, conv chatdb.ConvID, user string) er
 		return fmt.Errorf("removing %s: %w", user, ErrOffline)
 	}
 	// Every device of user goes; they get the commit as members of the
-	// epoch before it.
+	// epoch before it. An admin removed stops being one.
 	return e.commitChange(ctx, &c, func(g *mls.Group) (*change, error) {
+		if err := e.requireAdmin(&c, g); err != nil {
+			return nil, err
+		}
 		leaves := leavesOf(g, user)
 		if len(leaves) == 0 {
 			return nil, fmt.Errorf("%s: %w", user, ErrNotMember)
 		}
-		out, err := g.RemoveMembers(leaves...)
+		opts := &mls.CommitOptions{Remove: leaves}
+		if err := e.pruneRoles(g, opts, user); err != nil {
+			return nil, err
+		}
+		out, err := g.Commit(opts)
 		return &change{out: out}, err
 	})
 }
@@ -529,6 +547,9 @@ func (e *Engine) Leave(ctx context.Context, conv chatdb.ConvID) error {
 	err = e.db.View(func(tx *chatdb.Tx) error {
 		g, err := e.loadGroup(tx, &c)
 		if err != nil {
+			return err
+		}
+		if err := e.checkLeave(&c, g); err != nil {
 			return err
 		}
 		ts = e.leafTargets(members(g), g.OwnLeaf())
@@ -843,6 +864,9 @@ func (e *Engine) rosterChanged(ctx context.Context, tx *chatdb.Tx, c *chatdb.Con
 	}
 	after := roster(g)
 	c.Members = after
+	if err := e.rolesChanged(tx, c, g, by); err != nil {
+		return err
+	}
 	for _, a := range after {
 		if !slices.Contains(before, a) && a != e.self {
 			if err := e.added(tx, c, a, by); err != nil {

@@ -85,6 +85,8 @@ func (e *Engine) handleOne(ctx context.Context, m protocol.Message) error {
 		return e.handleSentCopy(from, o)
 	case ContentReceipt:
 		return e.handleReceipt(from, o)
+	case ContentEdit, ContentDelete:
+		return e.handleSealedChange(from, o)
 	case ContentWelcome:
 		return e.handleWelcome(ctx, from, o.Body)
 	case ContentGroup:
@@ -202,6 +204,12 @@ func (e *Engine) fileInDM(peer string, m *chatdb.Message, shown bool) error {
 		if err := tx.MarkSeen(c.ID, m.From, m.ID, e.now()); err != nil {
 			return err
 		}
+		if gone, err := e.tombstoned(tx, m.From, m.ID); err != nil || gone {
+			return err // deleted before it came (tombstones.go)
+		}
+		if err := e.applyEarlyEdit(tx, m); err != nil { // an edit that overtook it
+			return err
+		}
 		unread := c.Unread
 		if err := e.addLine(tx, &c, m); err != nil {
 			return err
@@ -227,6 +235,9 @@ func (e *Engine) handleSentCopy(from string, o *sealed.Opened) error {
 	if err != nil {
 		e.status("a copy of a message from your other device was dropped: %v", err)
 		return nil
+	}
+	if IsChange(sc.ContentType) {
+		return e.sentCopyChange(sc)
 	}
 	if sc.ContentType != sealed.ContentText {
 		return nil // what else a device sends (MLS) reaches this one as a member
@@ -318,6 +329,10 @@ func (e *Engine) handleWelcome(ctx context.Context, from string, body []byte) er
 			e.status("an invitation from %s was dropped: %s is not in the group", from, from)
 			return nil
 		}
+		if err := checkInviter(g, from, e.self); err != nil { // roles.go
+			e.status("an invitation from %s was dropped: %v", from, err)
+			return nil
+		}
 		var c chatdb.Conversation
 		if f.Kind == chatdb.KindDM {
 			// The DM's peer is the account in it that is not this one: the
@@ -401,6 +416,9 @@ func (e *Engine) handleWelcome(ctx context.Context, from string, body []byte) er
 			}
 			e.emit(Event{Conv: c.ID, Label: Label(c), Invitation: true, Message: &chatdb.Message{System: true, From: from, Text: line, Time: e.now()}})
 		}
+		if err := e.rolesChanged(tx, &c, g, from); err != nil { // the admins as joined
+			return err
+		}
 		if err := e.checkMembers(ctx, tx, &c, g); err != nil {
 			return err
 		}
@@ -444,6 +462,9 @@ func (e *Engine) processGroupMessage(ctx context.Context, tx *chatdb.Tx, c *chat
 	if err != nil {
 		if errors.Is(err, mls.ErrGenerationConsumed) {
 			return nil // a copy of a message read already
+		}
+		if errors.Is(err, mls.ErrPolicy) {
+			return e.refusedChange(tx, c, msg, commit, err) // roles.go
 		}
 		e.status("a message in %s could not be read: %v", Label(*c), err)
 		return nil
@@ -508,6 +529,13 @@ func (e *Engine) processGroupMessage(ctx context.Context, tx *chatdb.Tx, c *chat
 // device that sent it (device, its credential: each device numbers its
 // messages on its own).
 func (e *Engine) chatMessage(tx *chatdb.Tx, c *chatdb.Conversation, sender, device string, data []byte) error {
+	if ctype, body, typed, err := parseTyped(data); typed {
+		if err != nil || !IsChange(ctype) {
+			e.status("a message from %s in %s was dropped: %v", sender, Label(*c), typedDropReason(err, ctype))
+			return nil
+		}
+		return e.groupChange(tx, c, sender, ctype, body) // edits.go
+	}
 	f, err := parseChatFrame(data)
 	if err != nil {
 		e.status("a message from %s in %s was dropped: %v", sender, Label(*c), err)
@@ -517,6 +545,10 @@ func (e *Engine) chatMessage(tx *chatdb.Tx, c *chatdb.Conversation, sender, devi
 		return err
 	}
 	if err := tx.MarkSeen(c.ID, sender, f.ID, e.now()); err != nil {
+		return err
+	}
+	gone, err := e.tombstoned(tx, sender, f.ID)
+	if err != nil {
 		return err
 	}
 	if c.Senders == nil {
@@ -537,10 +569,17 @@ func (e *Engine) chatMessage(tx *chatdb.Tx, c *chatdb.Conversation, sender, devi
 	if err := e.heardFrom(tx, c, sender); err != nil { // "bob joined" (groupevents.go)
 		return err
 	}
+	if gone {
+		return tx.PutConversation(c) // deleted before it came (tombstones.go); its number counted
+	}
 	if c.Kind == chatdb.KindDM && sender == c.Peer {
 		e.queueReceipt(sender, f.ID)
 	}
-	return e.addLine(tx, c, &chatdb.Message{ID: f.ID, From: sender, Time: f.Time, Text: f.Text})
+	m := &chatdb.Message{ID: f.ID, From: sender, Time: f.Time, Text: f.Text}
+	if err := e.applyEarlyEdit(tx, m); err != nil { // an edit that overtook it
+		return err
+	}
+	return e.addLine(tx, c, m)
 }
 
 func plural(n uint64) string {

@@ -35,7 +35,8 @@ import (
 //	1      length g of the MLS group id (1-255), then g bytes
 //	rest   the MLSMessage
 //
-// The application data of an MLS application message is a chat frame:
+// The application data of an MLS application message is a chat frame, or
+// a typed frame (0, then a content type: edits and deletes, edits.go):
 //
 //	1      version (1)
 //	16     message id (the same for every copy and every resend)

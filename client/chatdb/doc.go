@@ -81,7 +81,9 @@
 //	              increasing address order | SentSeq (uvarint) |
 //	              Created | Updated
 //	Message       ID (id) | From | Time | Received | Text | System (bool) |
-//	              Status (1 byte)
+//	              Status (1 byte) [| Edited (time) | Deleted (bool)] (the
+//	              last two present only when either is set; a deleted
+//	              message has an empty Text)
 //	Contact       Address | IdentityKey | Verified (bool) | VerifiedKey |
 //	              KeyChanged (bool) | Updated [| PreviousKey |
 //	              NoticeOnSend (bool)] (the last two present only when

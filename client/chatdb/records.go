@@ -87,6 +87,12 @@ func encodeMessage(m *Message) []byte {
 	e.string(m.Text)
 	e.bool(m.System)
 	e.byte(byte(m.Status))
+	// Absent when unset, so that a record of before edits existed and one
+	// never edited are the same bytes: one encoding per record.
+	if !m.Edited.IsZero() || m.Deleted {
+		e.time(m.Edited)
+		e.bool(m.Deleted)
+	}
 	return e.b
 }
 
@@ -100,6 +106,18 @@ func decodeMessage(b []byte) (Message, error) {
 		Text:     d.string(),
 		System:   d.bool(),
 		Status:   Status(d.byte()),
+	}
+	if d.err == nil && len(d.b) > 0 {
+		m.Edited, m.Deleted = d.time(), d.bool()
+		if m.Edited.IsZero() {
+			m.Edited = time.Time{} // the zero time decodes in UTC: one value per record
+		}
+		if d.err == nil && m.Edited.IsZero() && !m.Deleted {
+			d.fail("message: edit fields present but empty")
+		}
+		if d.err == nil && m.Deleted && m.Text != "" {
+			d.fail("message: deleted but holds text")
+		}
 	}
 	return m, d.done()
 }

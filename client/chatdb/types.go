@@ -111,6 +111,12 @@ type Message struct {
 	// rather than a chat message.
 	System bool
 	Status Status
+	// Edited is the sender's time of the last edit applied to Text (zero:
+	// never edited); Deleted is set when its sender deleted it: Text is
+	// then empty, the words gone from the record, not hidden behind the
+	// mark.
+	Edited  time.Time
+	Deleted bool
 }
 
 // Contact is what the account knows of another user's identity.

@@ -55,8 +55,8 @@ func (s *Session) SendToGroup(ctx context.Context, eng *chat.Engine, conv chatdb
 
 // UnreadLines returns the lines of conv that are new to the account: the
 // last conv.Unread lines of others, with the system lines among them
-// (all of an invitation), the account's own lines left out. n counts the
-// lines of others among them.
+// (all of an invitation), the account's own lines and deleted lines left
+// out. n counts the lines of others among them.
 func UnreadLines(eng *chat.Engine, conv chatdb.Conversation) (lines []chatdb.Message, n int, err error) {
 	ms, err := eng.History(conv.ID, 0)
 	if err != nil {
@@ -73,8 +73,8 @@ func UnreadLines(eng *chat.Engine, conv chatdb.Conversation) (lines []chatdb.Mes
 		}
 	}
 	for _, m := range ms[start:] {
-		if m.From == eng.Self() && !m.System {
-			continue
+		if m.From == eng.Self() && !m.System || m.Deleted {
+			continue // a deleted line has nothing left to show
 		}
 		lines = append(lines, m)
 	}

@@ -233,7 +233,7 @@ func (in *Inbox) engine(ctx context.Context) (*chat.Engine, error) {
 func (in *Inbox) Handle(ctx context.Context, msgs []protocol.Message, show func(Incoming)) (uint64, error) {
 	var handled uint64
 	for _, m := range msgs {
-		if r := in.s.acct.Open(ctx, m); r.ContentType != chat.ContentWelcome && r.ContentType != chat.ContentGroup && r.ContentType != chat.ContentReceipt {
+		if r := in.s.acct.Open(ctx, m); r.ContentType != chat.ContentWelcome && r.ContentType != chat.ContentGroup && r.ContentType != chat.ContentReceipt && !chat.IsChange(r.ContentType) {
 			if r.Replayed {
 				// A copy of a message shown before: acknowledged so it
 				// does not come back, never shown again.
@@ -259,6 +259,26 @@ func (in *Inbox) Handle(ctx context.Context, msgs []protocol.Message, show func(
 				if err := in.own(ctx, &inc, eng); err != nil {
 					return handled, fmt.Errorf("message %d: %w", m.Seq, err)
 				}
+				if gone, err := in.overtaken(eng, &inc); err != nil {
+					return handled, fmt.Errorf("message %d: %w", m.Seq, err)
+				} else if gone {
+					// Deleted by its author before it came: filed (so
+					// that it stays out), never shown.
+					if err := in.file(inc); err != nil {
+						return handled, fmt.Errorf("message %d: %w", m.Seq, err)
+					}
+					handled = m.Seq
+					continue
+				}
+				if inc.SentCopy != nil && chat.IsChange(inc.SentCopy.ContentType) {
+					// An edit or delete from another device of the
+					// account: applied to the history, never shown.
+					if err := eng.ApplySentCopy(*inc.SentCopy); err != nil {
+						return handled, fmt.Errorf("message %d: %w", m.Seq, err)
+					}
+					handled = m.Seq
+					continue
+				}
 			}
 			show(inc)
 			if err := in.file(inc); err != nil {
@@ -283,6 +303,26 @@ func (in *Inbox) Handle(ctx context.Context, msgs []protocol.Message, show func(
 		}
 	}
 	return handled, nil
+}
+
+// overtaken applies to inc, a text about to be shown, what its author's
+// edit or delete that came first did to it (chat.Engine.Overtaken): the
+// text shown is the edited one, and a deleted line is not shown (gone).
+func (in *Inbox) overtaken(eng *chat.Engine, inc *Incoming) (gone bool, err error) {
+	r := &inc.Received
+	author, body := r.From, &r.Body
+	switch {
+	case inc.SentCopy != nil && inc.SentCopy.ContentType == sealed.ContentText:
+		author, body = in.s.acct.Address(), &inc.SentCopy.Body
+	case r.ContentType != sealed.ContentText:
+		return false, nil
+	}
+	text, gone, err := eng.Overtaken(author, chatdb.MsgID(r.ID), string(*body))
+	if err != nil || gone {
+		return gone, err
+	}
+	*body = []byte(text)
+	return false, nil
 }
 
 // file keeps a one-to-one message shown in the DM with its sender (a sent

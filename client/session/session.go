@@ -41,6 +41,9 @@ type Config struct {
 	// DeviceName names this machine's device when it becomes one
 	// (register, link, recover); empty means DefaultDeviceName.
 	DeviceName string
+	// Invite is the invite code Register gives the node (a node that
+	// registers by invite wants one, docs/admin.md); empty gives none.
+	Invite string
 	// Alarms is told what key transparency found wrong (client.Alarm): a
 	// foreign key or device in the account's own log entry, or evidence
 	// of a lying log, on every device of the account as it connects. Nil
@@ -124,7 +127,7 @@ func Login(ctx context.Context, cfg Config, cur client.Current) (*Session, error
 // device keys and publishes the device list of this one device
 // (Config.DeviceName). RecoveryCode then returns the code to show once.
 func Register(ctx context.Context, cfg Config, c *client.Client, user, domain string, pw []byte) (*Session, error) {
-	if _, err := c.Register(ctx, cfg.OPAQUE, domain, user, pw); err != nil {
+	if _, err := c.RegisterWithInvite(ctx, cfg.OPAQUE, domain, user, pw, cfg.Invite); err != nil {
 		return nil, err
 	}
 	cur := client.Current{User: user, Domain: domain, Server: c.Addr(), Fingerprint: c.Fingerprint()}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/session"
@@ -60,6 +61,7 @@ func (f *clientFlags) sessionConfig() session.Config {
 		OPAQUE:     opaqueConfig(),
 		PQOnly:     f.pqOnly,
 		DeviceName: f.deviceName,
+		Invite:     f.invite,
 	}
 }
 
@@ -84,6 +86,7 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 	f.bind(fs, stderr, true)
 	qr := fs.Bool("qr", false, "print the recovery code as a QR code too")
 	name := fs.String("name", "", "this device's name, as people see it (default: the host name)")
+	fs.StringVar(&f.invite, "invite", "", "invite code from the node's admin (asked for on a terminal when the node wants one)")
 	if err := parseFlags(fs, args); err != nil {
 		return parseError(err)
 	}
@@ -123,12 +126,20 @@ func runRegister(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	addr := f.user + "@" + h.Domain
+	// The invite, like a taken name, is settled before the password.
+	if err := f.askInvite(os.Stdin, h); err != nil {
+		printErr(stderr, "qpc register", err)
+		return exitFailure
+	}
 	// A taken name is said before the password is asked, not after it was
 	// typed twice; a node older than nameAvailable is asked at
-	// registration, as before.
-	if err := checkNameFree(ctx, c, f.user); err != nil {
-		printErr(stderr, "qpc register", fmt.Errorf("%s: %w", addr, err))
-		return exitFailure
+	// registration, as before. With an invite the node decides: the
+	// owner of an account the admin reset takes its own name back.
+	if f.invite == "" {
+		if err := checkNameFree(ctx, c, f.user); err != nil {
+			printErr(stderr, "qpc register", fmt.Errorf("%s: %w", addr, err))
+			return exitFailure
+		}
 	}
 	f.checkNew = func(pw []byte) error { return checkNewPassword(pw, f.user) }
 	pw, err := f.password(fmt.Sprintf("New password for %s: ", addr), true)

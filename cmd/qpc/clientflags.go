@@ -35,6 +35,8 @@ type clientFlags struct {
 	// deviceName names this machine's device when it becomes one
 	// (register --name).
 	deviceName string
+	// invite is qpc register's --invite, or the code asked for.
+	invite string
 	// checkNew judges a new password (password with confirm): register
 	// refuses a weak one with the reason.
 	checkNew func(pw []byte) error

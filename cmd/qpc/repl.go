@@ -133,6 +133,9 @@ func (f *clientFlags) loginOrRegister(ctx context.Context, in *os.File) (*sessio
 	if rerr != nil || !strings.EqualFold(answer, "y") && !strings.EqualFold(answer, "yes") {
 		return nil, err
 	}
+	if err := f.askInvite(in, h); err != nil {
+		return nil, err
+	}
 	pw, err := f.newAccountPassword(in, cur.User, cur.User+"@"+h.Domain)
 	if err != nil {
 		return nil, err

@@ -19,8 +19,9 @@ func inThisBuild(name string) bool { return !laptopOnly[name] }
 
 var laptopOnly = map[string]bool{
 	"register": true, "login": true, "whoami": true, "send": true, "recv": true, "verify": true,
-	"device": true, "account": true,
+	"device": true, "account": true, "backup": true, "export": true, "group": true,
 	"repl": true, "channel": true, "bench": true, "mesh track": true, "kt": true,
+	"edit": true, "delete": true, "search": true,
 }
 
 func notInRouterBuild(name string) func([]string, io.Writer, io.Writer) int {
@@ -40,9 +41,15 @@ var (
 	runVerify    = notInRouterBuild("verify")
 	runDevice    = notInRouterBuild("device")
 	runAccount   = notInRouterBuild("account")
+	runBackup    = notInRouterBuild("backup")
+	runExport    = notInRouterBuild("export")
 	runRepl      = notInRouterBuild("repl")
+	runGroup     = notInRouterBuild("group")
 	runChannel   = notInRouterBuild("channel")
 	runBench     = notInRouterBuild("bench")
 	runMeshTrack = notInRouterBuild("mesh track")
 	runKT        = notInRouterBuild("kt")
+	runEdit      = notInRouterBuild("edit")
+	runDelete    = notInRouterBuild("delete")
+	runSearch    = notInRouterBuild("search")
 )

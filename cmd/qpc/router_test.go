@@ -18,6 +18,10 @@ var laptopOnlyPackages = []string{
 	// node's file store (node/blob) is in the router build, this is not.
 	"github.com/quicprochat/qpc/client/files",
 	"github.com/quicprochat/qpc/client/session",
+	// Backups and transcript archives (issue 30) are a person's files.
+	"github.com/quicprochat/qpc/client/backup",
+	"github.com/quicprochat/qpc/client/archive",
+	"github.com/quicprochat/qpc/crypto/sealedfile",
 	"github.com/quicprochat/qpc/cmd/qpc/internal/repl",
 	"github.com/quicprochat/qpc/crypto/mls",
 	"github.com/quicprochat/qpc/bench",

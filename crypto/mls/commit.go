@@ -179,6 +179,9 @@ func (g *Group) receiveProposal(ac *AuthenticatedContent, sender LeafIndex) erro
 // checkProposal validates one proposal from sender against the current
 // epoch, as far as it can be judged alone.
 func (g *Group) checkProposal(p *Proposal, sender LeafIndex) error {
+	if err := g.checkPolicy(sender, p); err != nil {
+		return err
+	}
 	switch p.Type {
 	case ProposalAdd:
 		if err := p.Add.validate(g.cs, g.now(), g.cfg.CredentialPolicy); err != nil {
@@ -326,6 +329,11 @@ func (g *Group) applyProposals(props []sourcedProposal, committer LeafIndex, add
 	psks := map[string]bool{}
 	for _, sp := range props {
 		p := sp.p
+		// The policy sees the epoch before the commit: g.tree is not
+		// changed before this loop ends.
+		if err := g.checkPolicy(sp.sender, p); err != nil {
+			return nil, err
+		}
 		switch p.Type {
 		case ProposalUpdate, ProposalRemove:
 			res.pathRequired = true
@@ -491,6 +499,10 @@ func (g *Group) applyCommit(ac *AuthenticatedContent, sender LeafIndex, own *pen
 	}
 	var commitSecret []byte
 	if c.Path != nil {
+		// The committer's new leaf replaces its old one as an Update would.
+		if err := g.checkPolicy(sender, &Proposal{Type: ProposalUpdate, Update: &c.Path.LeafNode}); err != nil {
+			return nil, false, err
+		}
 		if err := g.checkPathKeys(next.tree, c.Path, sender, res.ext); err != nil {
 			return nil, false, err
 		}
@@ -637,7 +649,9 @@ func (g *Group) SelfUpdate() (*CommitOutput, error) { return g.Commit(nil) }
 // out (the path replaces them), a Remove wins over Updates of the same leaf,
 // otherwise the latest Update of a leaf wins; of several Adds of the same
 // signature key or PSKs of the same ID the first is kept, and of several
-// GroupContextExtensions the latest.
+// GroupContextExtensions the latest. A proposal the policy refuses
+// (cached before the policy ran, by a state from an older build) is left
+// out, so that it cannot make every commit of ours fail.
 func (g *Group) committableProposals() []cachedProposal {
 	removed := map[LeafIndex]bool{}
 	lastUpdate := map[LeafIndex]int{}
@@ -656,6 +670,9 @@ func (g *Group) committableProposals() []cachedProposal {
 	seenRemove := map[LeafIndex]bool{}
 	seenKey := map[string]bool{}
 	for i, cp := range g.proposals {
+		if g.checkPolicy(cp.sender, &cp.proposal) != nil {
+			continue
+		}
 		switch p := &cp.proposal; p.Type {
 		case ProposalUpdate:
 			if cp.sender == g.priv.Leaf || removed[cp.sender] || lastUpdate[cp.sender] != i {

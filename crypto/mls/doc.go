@@ -62,7 +62,9 @@
 // credential types, keys not used elsewhere in the tree), proposal lists
 // (§12.2: no duplicate Updates or Removes of a leaf, no Update or Remove of
 // the committer, no Update by value, one GroupContextExtensions, unique
-// PSKs, paths where required), epochs and ratchet generations. Proposals
+// PSKs, paths where required), epochs and ratchet generations, and, when
+// Config.Policy is set, the application's policy on every proposal (group
+// roles: RolesPolicy). Proposals
 // apply in the order GroupContextExtensions, Update, Remove, Add, PSK.
 // Every operation works on a copy and installs it only on success, so a
 // rejected message leaves the group as it was.
@@ -126,6 +128,10 @@
 //     processing, pending commits, epoch transitions.
 //   - join.go: joining from a Welcome.
 //   - state.go: group state serialization.
+//   - roles.go: group roles, an application's rule of who may change the
+//     group: the group_roles group context extension (private use 0xF0A0,
+//     the admins by account) and the proposal policy hook that enforces
+//     it on every proposal and commit (Config.Policy, RolesPolicy).
 //
 // # Wire formats
 //

@@ -43,6 +43,11 @@ type Config struct {
 	// that the delivery service does not see their content. Our own commit
 	// is still recognized when the delivery service echoes it.
 	PrivateHandshake bool
+	// Policy, when set, is asked about every proposal the group caches,
+	// commits or applies (see ProposalPolicy); RolesPolicy enforces
+	// group roles. It is local policy like the rest of Config: every
+	// member must run the same one for the group to stay in step.
+	Policy ProposalPolicy
 }
 
 // withDefaults returns a copy of c (which may be nil) with zero fields set to defaults.

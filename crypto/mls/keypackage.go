@@ -31,6 +31,11 @@ type KeyPackageParams struct {
 	LeafExtensions []Extension
 	// Extensions are carried in the KeyPackage itself.
 	Extensions []Extension
+	// SupportedExtensions are extension types the member supports besides
+	// those of LeafExtensions (group context extensions such as
+	// ExtensionGroupRoles): a group whose context has one admits only
+	// leaves that list it (RFC 9420 §7.2).
+	SupportedExtensions []ExtensionType
 }
 
 // KeyPackageBundle is a KeyPackage with the private keys behind it. The
@@ -50,7 +55,7 @@ type KeyPackageBundle struct {
 // defaultCapabilities are the capabilities of leaves this package creates:
 // MLS 1.0, the suite in use and Basic credentials. Default extension and
 // proposal types need not be listed (RFC 9420 §7.2).
-func defaultCapabilities(cs CipherSuite, ext []Extension) Capabilities {
+func defaultCapabilities(cs CipherSuite, ext []Extension, supported ...ExtensionType) Capabilities {
 	c := Capabilities{
 		Versions:     []ProtocolVersion{ProtocolVersionMLS10},
 		CipherSuites: []CipherSuiteID{cs.ID()},
@@ -58,9 +63,13 @@ func defaultCapabilities(cs CipherSuite, ext []Extension) Capabilities {
 		Proposals:    []ProposalType{},
 		Credentials:  []CredentialType{CredentialBasic},
 	}
+	supported = slices.Clone(supported)
 	for _, e := range ext {
-		if !isDefaultExtension(e.Type) && !slices.Contains(c.Extensions, e.Type) {
-			c.Extensions = append(c.Extensions, e.Type)
+		supported = append(supported, e.Type)
+	}
+	for _, t := range supported {
+		if !isDefaultExtension(t) && !slices.Contains(c.Extensions, t) {
+			c.Extensions = append(c.Extensions, t)
 		}
 	}
 	return c
@@ -115,7 +124,7 @@ func NewKeyPackage(cs CipherSuite, p KeyPackageParams) (*KeyPackageBundle, error
 				EncryptionKey: encPub,
 				SignatureKey:  sigPub,
 				Credential:    Credential{Type: CredentialBasic, Identity: slices.Clone(p.Identity)},
-				Capabilities:  defaultCapabilities(cs, leafExt),
+				Capabilities:  defaultCapabilities(cs, leafExt, p.SupportedExtensions...),
 				Source:        LeafNodeSourceKeyPackage,
 				Lifetime: &Lifetime{
 					NotBefore: unixSeconds(now.Add(-keyPackageClockSkew)),

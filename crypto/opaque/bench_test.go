@@ -19,7 +19,7 @@ func BenchmarkSteps(b *testing.B) {
 			ksf  opaque.KSF
 		}{
 			{"Identity", opaque.Identity{}},
-			{"Argon2id-default", opaque.DefaultArgon2id()},
+			{"Argon2id-default", opaque.Argon2id{Time: opaque.DefaultArgon2Time, Memory: opaque.DefaultArgon2Memory, Threads: opaque.DefaultArgon2Threads}},
 		} {
 			cfg := opaque.Config{Suite: s, KSF: k.ksf}
 			benchmarkSteps(b, s.String()+"/"+k.name+"/", cfg)

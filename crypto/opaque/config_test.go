@@ -17,6 +17,12 @@ func TestDefaultConfigIsQPCsProfile(t *testing.T) {
 		t.Errorf("context %q, constant %q, want quicprochat/1", cfg.Context, opaque.DefaultContext)
 	}
 	want := opaque.Argon2id{Time: 3, Memory: 64 * 1024, Threads: 4}
+	if opaque.CheapForTests {
+		want = opaque.Argon2id{Time: 1, Memory: 64, Threads: 1} // the test build's (ksf_testbuild.go)
+	}
+	if c := (opaque.Argon2id{Time: opaque.DefaultArgon2Time, Memory: opaque.DefaultArgon2Memory, Threads: opaque.DefaultArgon2Threads}); c.Time != 3 || c.Memory != 64*1024 || c.Threads != 4 {
+		t.Errorf("qpc's Argon2id constants are %+v, want t=3, m=64 MiB, p=4", c)
+	}
 	got, ok := cfg.KSF.(opaque.Argon2id)
 	if !ok || got.Time != want.Time || got.Memory != want.Memory || got.Threads != want.Threads || got.Salt != nil {
 		t.Errorf("KSF %#v, want %#v with 16 zero bytes of salt", cfg.KSF, want)

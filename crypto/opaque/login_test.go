@@ -65,12 +65,15 @@ func TestLoginWithTheRightPasswordAgreesOnKeys(t *testing.T) {
 }
 
 // TestLoginWithDefaultArgon2id runs qpc's real configuration once: Argon2id
-// with t=3, m=64 MiB, p=4.
+// with t=3, m=64 MiB, p=4, named explicitly so that it runs at full cost in
+// `make test` too (whose build makes DefaultArgon2id cheap).
 func TestLoginWithDefaultArgon2id(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: skipping the 64 MiB Argon2id round trip")
 	}
-	a := register(t, opaque.DefaultConfig(), nil, []byte("alice"))
+	cfg := opaque.DefaultConfig()
+	cfg.KSF = opaque.Argon2id{Time: opaque.DefaultArgon2Time, Memory: opaque.DefaultArgon2Memory, Threads: opaque.DefaultArgon2Threads}
+	a := register(t, cfg, nil, []byte("alice"))
 	finishLogin(t, a, a.startLogin(t, a.password, a.record))
 	l := a.startLogin(t, []byte("correct horse battery stapler"), a.record)
 	if _, _, _, err := l.client.GenerateKE3(a.clientID, a.serverID, l.ke2); !errors.Is(err, opaque.ErrEnvelopeRecovery) {

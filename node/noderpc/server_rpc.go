@@ -161,7 +161,11 @@ func (s *Server) RegisterStart(ctx context.Context, call schemas.NodeService_reg
 		if err != nil {
 			return protocol.BadRequest(err)
 		}
-		resp, err := s.conn.RegisterStart(user, req)
+		invite, err := call.Args().Invite()
+		if err != nil {
+			return protocol.BadRequest(err)
+		}
+		resp, err := s.conn.RegisterStartWithInvite(user, req, invite)
 		if err != nil {
 			return err
 		}

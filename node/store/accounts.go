@@ -20,25 +20,31 @@ func (s *Store) CreateAccount(a node.Account) error {
 	if err := checkUser(a.User); err != nil {
 		return fmt.Errorf("store: create account: %w", err)
 	}
-	user := []byte(a.User)
 	return s.update("create account", func(tx *bolt.Tx) error {
-		if err := nameFree(tx, a.User, a.Created); err != nil {
-			return err
-		}
-		accounts := tx.Bucket(bucketAccounts)
-		// Stats walks the bucket's pages: a few for a community node's
-		// accounts, and registration is throttled.
-		if n := accounts.Stats().KeyN; n >= s.opts.MaxAccounts {
-			return fmt.Errorf("%w: %d accounts", protocol.ErrAccountsFull, n)
-		}
-		if err := accounts.Put(user, encodeAccount(a)); err != nil {
-			return err
-		}
-		if _, err := tx.Bucket(bucketMailboxes).CreateBucket(user); err != nil {
-			return err
-		}
-		return tx.Bucket(bucketMailboxMeta).Put(user, encodeQueueMeta(queueMeta{}))
+		return s.createAccount(tx, a)
 	})
+}
+
+// createAccount creates a in tx: the name must be free at a.Created and
+// the store below its cap of accounts.
+func (s *Store) createAccount(tx *bolt.Tx, a node.Account) error {
+	user := []byte(a.User)
+	if err := nameFree(tx, a.User, a.Created); err != nil {
+		return err
+	}
+	accounts := tx.Bucket(bucketAccounts)
+	// Stats walks the bucket's pages: a few for a community node's
+	// accounts, and registration is throttled.
+	if n := accounts.Stats().KeyN; n >= s.opts.MaxAccounts {
+		return fmt.Errorf("%w: %d accounts", protocol.ErrAccountsFull, n)
+	}
+	if err := accounts.Put(user, encodeAccount(a)); err != nil {
+		return err
+	}
+	if _, err := tx.Bucket(bucketMailboxes).CreateBucket(user); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketMailboxMeta).Put(user, encodeQueueMeta(queueMeta{}))
 }
 
 // CheckName returns nil if user could be registered at now, else

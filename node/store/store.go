@@ -73,6 +73,11 @@ var (
 	// empty to older files, whose accounts have no device list.
 	bucketDevices = []byte("devices")
 
+	// bucketInvites and bucketAudit came with the admin socket (issue
+	// 27); Open adds them empty to older files.
+	bucketInvites = []byte("invites")
+	bucketAudit   = []byte("audit")
+
 	allBuckets = [][]byte{
 		bucketMeta, bucketAccounts, bucketKeys, bucketKeyPackages, bucketLastResort,
 		bucketMailboxes, bucketMailboxMeta, bucketMsgExpiry,
@@ -86,6 +91,7 @@ var (
 		bucketNameHolds, bucketDevices,
 		bucketKeyPackagesBySuite, bucketLastResortBySuite,
 		bucketKTLeaves, bucketKTNodes, bucketKTAddrs, bucketKTMeta, bucketKTEvidence,
+		bucketInvites, bucketAudit,
 	}
 
 	keySchema     = []byte("schema")

@@ -25,6 +25,9 @@
 //	/etc/uci-defaults/90-qpc     0644  first install: domain from the host name
 //	/etc/sysctl.d/50-qpc.conf    0644  conffile: UDP buffer maximums for quic-go
 //	/lib/upgrade/keep.d/qpc      0644  sysupgrade keeps /etc/qpc, the node key
+//
+// It also writes luci-app-qpc, the node's LuCI pages, for all
+// architectures (luci.go).
 package main
 
 import (
@@ -264,7 +267,18 @@ func build(o options) ([]built, error) {
 			out = append(out, built{arch: a, target: targetOf[a], path: name, format: "apk", size: int64(buf.Len()), binSize: int64(len(bin))})
 		}
 	}
-	return out, nil
+	// The LuCI pages, one package for all architectures (luci.go).
+	var formats []string
+	for _, f := range []string{"ipk", "apk"} {
+		if want[f] {
+			formats = append(formats, f)
+		}
+	}
+	luci, err := buildLuci(o, formats, version, mtime)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, luci...), nil
 }
 
 // postinst and prerm do what the OpenWrt SDK's do: default_postinst creates

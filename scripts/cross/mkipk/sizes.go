@@ -47,10 +47,14 @@ const (
 // transport/finish.go), one write per Cap'n Proto frame (issue 26,
 // transport/framecodec.go), the account's alarms in `qpc status` (issue
 // 23) and --login-rate to 11,534,529 (two steps) and the largest package
-// (x86_64 .apk) to 4,135,472.
+// (x86_64 .apk) to 4,135,472. The admin socket and `qpc admin` (issue 27)
+// took them to 11,993,281 and 4,312,357: seven steps, of which rsc.io/qr is
+// three (its coding.Encoding interface's Check method keeps
+// store.(*Store).Check and its checks linked); reading the answers with
+// internal/jsontree instead of encoding/json saved one.
 const (
-	binaryCeiling  = 11_534_529 + 64<<10
-	packageCeiling = 4_135_472 + 64<<10
+	binaryCeiling  = 11_993_281 + 64<<10
+	packageCeiling = 4_312_357 + 64<<10
 )
 
 // limits are a binary bound for the budget target and a bound for every
@@ -114,6 +118,10 @@ func sizeTable(pkgs []built) string {
 	fmt.Fprintf(&b, "| architecture | build target | format | stripped binary (bytes) | package (bytes) | of the %s package budget |\n", mib(packageBudget))
 	b.WriteString("|---|---|---|---:|---:|---:|\n")
 	for _, p := range pkgs {
+		if p.arch == "all" { // luci-app-qpc: no binary
+			fmt.Fprintf(&b, "| `all` (luci-app-qpc) | - | .%s | - | %s | %.0f %% |\n", p.format, group(p.size), 100*float64(p.size)/packageBudget)
+			continue
+		}
 		fmt.Fprintf(&b, "| `%s` | %s | .%s | %s | %s | %.0f %% |\n", p.arch, p.target, p.format, group(p.binSize), group(p.size), 100*float64(p.size)/packageBudget)
 	}
 	return b.String()

@@ -48,7 +48,9 @@ func replCommands() []replCommand {
 		{name: "leave", help: "leave the current group (or decline its invitation)", run: (*REPL).cmdLeave},
 		{name: "switch", aliases: []string{"sw"}, args: "@user|#group", help: "go to another conversation; shows its last lines", min: 1, max: 1, run: (*REPL).cmdSwitch},
 		{name: "list", aliases: []string{"ls"}, help: "every conversation: kind, members, unread; * marks the current one", run: (*REPL).cmdList},
-		{name: "members", help: "the members of the current conversation", run: (*REPL).cmdMembers},
+		{name: "members", help: "the members of the current conversation, and who its admins are", run: (*REPL).cmdMembers},
+		{name: "promote", args: "<user>", help: "make a member of the current group an admin: admins add, remove, promote and demote (admins only)", min: 1, max: 1, run: (*REPL).cmdPromote},
+		{name: "demote", args: "<user>", help: "make an admin of the current group a member without the role (admins only; a group keeps one admin)", min: 1, max: 1, run: (*REPL).cmdDemote},
 		{name: "history", aliases: []string{"hist"}, args: "[n]", help: "the last n lines of the current conversation (default 20)", max: 1, run: (*REPL).cmdHistory},
 		{name: "verify", args: "<user> [confirm]", help: "show the safety number with a user, as digits and a QR code; confirm: mark it verified", min: 1, max: 2, run: (*REPL).cmdVerify},
 		{name: "update-key", aliases: []string{"rotate-key"}, help: "give yourself new keys in the current group", run: (*REPL).cmdUpdateKey},
@@ -58,6 +60,9 @@ func replCommands() []replCommand {
 		{name: "receipts", args: "[on|off]", help: "read receipts: on, your DM peers see which of their messages you have read, and you see theirs; off (the default), neither. Delivered is shown either way", max: 1, run: (*REPL).cmdReceipts},
 		{name: "send-file", args: "<path>", help: "send a file to the current conversation: encrypted, uploaded to your node (resumed if interrupted), progress shown", min: 1, max: -1, run: (*REPL).cmdSendFile},
 		{name: "download", args: "<N> [dir]", help: "save the file of line [file #N] of the current conversation in dir (default: the current directory), never overwriting", min: 1, max: 2, run: (*REPL).cmdDownload},
+		{name: "edit", args: "<N> <text>", help: "replace the text of your line #N (/history shows the numbers) on every device of everyone in the conversation; it shows (edited)", min: 2, max: -1, run: (*REPL).cmdEdit},
+		{name: "delete", args: "<N>", help: "delete your line #N: its text is wiped from the history of every device of everyone in the conversation", min: 1, max: 1, run: (*REPL).cmdDelete},
+		{name: "search", args: "<words>", help: "the lines of every conversation that hold all the words (case ignored), the newest 20; nothing of it is written to disk", min: 1, max: -1, run: (*REPL).cmdSearch},
 		{name: "whoami", help: "your address, your node, your identity fingerprint", run: (*REPL).cmdWhoami},
 		{name: "help", help: "this list", run: (*REPL).cmdHelp},
 		{name: "quit", aliases: []string{"exit"}, help: "end (Ctrl-D too); queued messages are sent next time", run: (*REPL).cmdQuit},
@@ -341,7 +346,11 @@ func (r *REPL) cmdMembers(context.Context, []string) error {
 		}
 		line += fmt.Sprintf(" (suite %v: %s)", id, pq)
 	}
-	r.Printf("%s", line)
+	admins, err := r.admins(c) // roles.go
+	if err != nil {
+		return err
+	}
+	r.Printf("%s", line+admins)
 	return nil
 }
 
@@ -367,7 +376,7 @@ func (r *REPL) cmdHistory(_ context.Context, args []string) error {
 	}
 	var b strings.Builder
 	for _, m := range msgs {
-		fmt.Fprintln(&b, r.formatLine(m))
+		fmt.Fprintln(&b, r.numberedLine(m)) // the numbers /edit, /delete and /download take
 	}
 	r.Printf("%s", b.String())
 	return nil

@@ -42,6 +42,7 @@ type Engine interface {
 	Verify(ctx context.Context, user string) error
 	DeviceAdded(ctx context.Context, d identity.Device) error
 	DeviceRemoved(ctx context.Context, id identity.DeviceID) error
+	Roles
 }
 
 var _ Engine = (*chat.Engine)(nil)
@@ -116,6 +117,9 @@ type REPL struct {
 	states map[chatdb.MsgID]chatdb.Status
 	// saved is where /download saved the file of a file line.
 	saved map[chatdb.MsgID]string
+	// changedHere are the lines this REPL's /edit and /delete printed
+	// (edits.go).
+	changedHere map[changeKey]bool
 	// dlMu runs one download at a time, so that /download and the retry
 	// of pending files (pending.go) never write one part file together.
 	dlMu sync.Mutex
@@ -270,6 +274,8 @@ func (r *REPL) event(ev chat.Event) {
 		r.Printf("%s invited you to %s: /join %s to accept", by, label, label)
 	case ev.StateChange && ev.Message != nil:
 		r.stateChanged(ev)
+	case ev.Changed && ev.Message != nil:
+		r.changedLine(ev) // edits.go
 	case ev.Message != nil:
 		m := *ev.Message
 		if cur, ok := r.currentID(); ok && cur == ev.Conv {
@@ -305,6 +311,11 @@ func (r *REPL) formatLine(m chatdb.Message) string {
 	text := termtext.Safe(m.Text)
 	if f, ok := r.fileLineText(m); ok {
 		text = f
+	}
+	if mark := r.changeMark(m); m.Deleted {
+		text = mark
+	} else if mark != "" {
+		text += " " + mark
 	}
 	s := hhmm + " " + r.who(m.From) + " " + text
 	if m.Status != chatdb.StatusNone {

@@ -40,6 +40,8 @@ type Engine struct {
 	DevicesAdded   []identity.Device
 	DevicesRemoved []identity.DeviceID
 	DeviceErr      error
+	// roles are the admins of groups whose roles changed (roles.go).
+	roles map[chatdb.ConvID][]string
 }
 
 // New returns the engine of the account self, user@domain, with no
