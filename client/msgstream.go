@@ -141,7 +141,7 @@ func openMsgConn(c *Client) (*msgConn, error) {
 		st.CancelWrite(quic.StreamErrorCode(transport.CodeNormal))
 		return nil, err
 	}
-	if _, err := st.Write(msgstream.Header); err != nil {
+	if _, err := st.Write([]byte(msgstream.Header)); err != nil {
 		return fail(err)
 	}
 	st.SetReadDeadline(time.Now().Add(helloWait))

@@ -273,7 +273,7 @@ func TestAStreamThatBreaksTheRulesIsClosedAndTheConnectionLivesOn(t *testing.T) 
 		}, schemas.ErrorCode_badRequest, "frame length"},
 		{"a frame that goes the other way", func(h msgstream.Hello) []byte { return msgstream.AppendHello(nil, h) }, schemas.ErrorCode_badRequest, "unknown frame type"},
 		{"a malformed ENQUEUE", func(msgstream.Hello) []byte { return []byte{0, 0, 0, 3, byte(msgstream.TypeEnqueue), 1, 2} }, schemas.ErrorCode_badRequest, "malformed"},
-		{"credit for nothing sent", func(msgstream.Hello) []byte { return msgstream.AppendCredit(nil, 1) }, schemas.ErrorCode_badRequest, "CREDIT"},
+		{"credit for nothing sent", func(msgstream.Hello) []byte { return msgstream.AppendCredit(nil, 1) }, schemas.ErrorCode_badRequest, "malformed"},
 		{"more ENQUEUEs than the window", func(h msgstream.Hello) []byte {
 			var b []byte
 			for i := range 8 * h.EnqueueWindow {
@@ -285,7 +285,7 @@ func TestAStreamThatBreaksTheRulesIsClosedAndTheConnectionLivesOn(t *testing.T) 
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			st := rawStream(t, ctx, c)
-			if _, err := st.Write(msgstream.Header); err != nil {
+			if _, err := st.Write([]byte(msgstream.Header)); err != nil {
 				t.Fatal(err)
 			}
 			r, h := hello(t, st)
@@ -313,7 +313,7 @@ func TestAStreamThatBreaksTheRulesIsClosedAndTheConnectionLivesOn(t *testing.T) 
 	})
 	t.Run("a good stream after the bad ones", func(t *testing.T) {
 		st := rawStream(t, ctx, c)
-		st.Write(msgstream.Header)
+		st.Write([]byte(msgstream.Header))
 		r, _ := hello(t, st)
 		st.Write(enq(42))
 		typ, body, err := r.Next()
@@ -345,7 +345,7 @@ func TestTheNodeWaitsForCreditBeforePushingMore(t *testing.T) {
 	slow := streamAccount(t, ctx, n, domain, "slow", true)
 	sender := streamAccount(t, ctx, n, domain, "sender", false)
 	st := rawStream(t, ctx, slow)
-	st.Write(msgstream.Header)
+	st.Write([]byte(msgstream.Header))
 	r, h := hello(t, st)
 	st.Write(msgstream.AppendSubscribe(nil, msgstream.Subscribe{Req: 1}))
 	typ, body, err := r.Next()

@@ -1,6 +1,7 @@
 package noderpc
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -68,7 +69,7 @@ type msgStream struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	w *msgstream.Writer
+	wmu sync.Mutex // one Write per frame or group of frames
 
 	// The ENQUEUEs read and not yet answered; the enqueuer takes them in
 	// order, all that wait at once, as one batch.
@@ -97,14 +98,10 @@ type streamDelivery struct {
 // ServeMsgStream serves the message stream st until it ends or ctx does,
 // and closes it. The stream must start with msgstream.Header.
 func (s *Server) ServeMsgStream(ctx context.Context, st Stream, lim StreamLimits) error {
-	if lim.EnqueueWindow <= 0 {
-		lim.EnqueueWindow = DefaultEnqueueWindow
-	}
-	if lim.DeliverWindow <= 0 {
-		lim.DeliverWindow = DefaultDeliverWindow
-	}
+	lim.EnqueueWindow = cmp.Or(lim.EnqueueWindow, DefaultEnqueueWindow)
+	lim.DeliverWindow = cmp.Or(lim.DeliverWindow, DefaultDeliverWindow)
 	lim.MaxFrame = max(lim.MaxFrame, msgstream.MinFrame)
-	m := &msgStream{s: s, st: st, lim: lim, w: msgstream.NewWriter(st), ekick: make(chan struct{}, 1), control: make(chan func(), maxControl), room: make(chan struct{}, 1)}
+	m := &msgStream{s: s, st: st, lim: lim, ekick: make(chan struct{}, 1), control: make(chan func(), maxControl), room: make(chan struct{}, 1)}
 	m.ctx, m.cancel = context.WithCancel(ctx)
 	defer m.cancel()
 	defer st.Close()
@@ -139,14 +136,20 @@ func (m *msgStream) fail(err error) {
 	if errors.Is(err, msgstream.ErrTooManyInFlight) {
 		code = schemas.ErrorCode_rateLimited
 	}
-	if s := m.s.opts.Log; s != nil {
-		s.Debug("message stream closed", "user", m.s.conn.User(), "err", err)
-	}
+	m.s.opts.Log.Debug("message stream closed", "user", m.s.conn.User(), "err", err)
 	m.write(msgstream.AppendError(nil, msgstream.Error{Code: uint16(code), Reason: err.Error()}))
 }
 
-// write writes frames, whole, with what others write meanwhile.
-func (m *msgStream) write(b []byte) error { return m.w.Write(b) }
+// write writes frames, whole. The node's frames come in groups already
+// (a batch's receipts, a commit's push), so it does not gather them as
+// the client does (msgstream.NewGatheringWriter): the router build is
+// the smaller for it.
+func (m *msgStream) write(b []byte) error {
+	m.wmu.Lock()
+	defer m.wmu.Unlock()
+	_, err := m.st.Write(b)
+	return err
+}
 
 // read reads frames until the stream ends or breaks the protocol.
 func (m *msgStream) read() error {
@@ -203,7 +206,7 @@ func (m *msgStream) read() error {
 				return err
 			}
 		default:
-			return fmt.Errorf("%w: 0x%02x", msgstream.ErrUnknownFrame, uint8(t))
+			return msgstream.ErrUnknownFrame
 		}
 	}
 }
@@ -214,7 +217,7 @@ func (m *msgStream) queueEnqueue(e msgstream.Enqueue) error {
 	m.emu.Lock()
 	if m.inFlight >= m.lim.EnqueueWindow {
 		m.emu.Unlock()
-		return fmt.Errorf("%w: more than %d ENQUEUEs unanswered", msgstream.ErrTooManyInFlight, m.lim.EnqueueWindow)
+		return msgstream.ErrTooManyInFlight
 	}
 	m.inFlight++
 	m.pending = append(m.pending, e)
@@ -331,7 +334,7 @@ func (m *msgStream) queueControl(f func()) error {
 	case m.control <- f:
 		return nil
 	default:
-		return fmt.Errorf("%w: more than %d ACK/SUBSCRIBE frames unanswered", msgstream.ErrTooManyInFlight, maxControl)
+		return msgstream.ErrTooManyInFlight
 	}
 }
 
@@ -401,7 +404,7 @@ func (m *msgStream) credit(n int) error {
 	m.cmu.Lock()
 	if n > m.uncredit {
 		m.cmu.Unlock()
-		return fmt.Errorf("%w: CREDIT of %d for %d frames", msgstream.ErrMalformed, n, m.uncredit)
+		return msgstream.ErrMalformed
 	}
 	m.uncredit -= n
 	for n > 0 {
@@ -448,10 +451,9 @@ func (l streamListener) Send(ctx context.Context, msgs []protocol.Message) (<-ch
 			n++
 		}
 		if size > m.lim.MaxFrame {
-			// Larger than the node's own bound: a message stored under a
-			// larger --max-payload. The capnp path can push it, the
-			// stream cannot.
-			sendErr = fmt.Errorf("%w: a message of %d bytes does not fit a frame of %d", protocol.ErrPayloadTooLarge, size, m.lim.MaxFrame)
+			// A message stored under a larger --max-payload than the
+			// node's now: RPC can push it, the stream's frames cannot.
+			sendErr = protocol.ErrPayloadTooLarge
 			break
 		}
 		if err := m.waitRoom(ctx); err != nil {
@@ -467,7 +469,7 @@ func (l streamListener) Send(ctx context.Context, msgs []protocol.Message) (<-ch
 		m.cmu.Unlock()
 		buf = msgstream.AppendDeliver(buf[:0], msgs[:n])
 		if err := m.write(buf); err != nil {
-			sendErr = fmt.Errorf("%w: %v", msgstream.ErrClosed, err)
+			sendErr = msgstream.ErrClosed
 		}
 		msgs = msgs[n:]
 	}

@@ -18,8 +18,8 @@ const Magic = "qpcm"
 // Version is the version of the stream this package speaks.
 const Version = 1
 
-// Header is what a client writes first: Magic and Version.
-var Header = []byte{Magic[0], Magic[1], Magic[2], Magic[3], Version}
+// Header is what a client writes first: Magic and Version (1).
+const Header = Magic + "\x01"
 
 // Type is a frame's type byte.
 type Type uint8
@@ -88,13 +88,13 @@ var (
 func ReadHeader(r io.Reader) error {
 	var h [5]byte
 	if _, err := io.ReadFull(r, h[:]); err != nil {
-		return fmt.Errorf("%w: %v", ErrBadHeader, err)
+		return ErrBadHeader
 	}
 	if string(h[:4]) != Magic {
 		return ErrBadHeader
 	}
 	if h[4] != Version {
-		return fmt.Errorf("%w: %d", ErrVersion, h[4])
+		return ErrVersion
 	}
 	return nil
 }
@@ -120,17 +120,17 @@ func (r *Reader) Next() (Type, []byte, error) {
 	var lb [4]byte
 	if _, err := io.ReadFull(r.r, lb[:]); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return 0, nil, fmt.Errorf("%w: stream ended inside a frame", ErrMalformed)
+			return 0, nil, ErrMalformed
 		}
 		return 0, nil, err
 	}
 	n := binary.BigEndian.Uint32(lb[:])
 	if n == 0 || uint64(n) > uint64(r.max) {
-		return 0, nil, fmt.Errorf("%w: %d bytes, bound %d", ErrFrameTooLarge, n, r.max)
+		return 0, nil, ErrFrameTooLarge
 	}
 	buf := make([]byte, n)
 	if _, err := io.ReadFull(r.r, buf); err != nil {
-		return 0, nil, fmt.Errorf("%w: stream ended inside a frame: %v", ErrMalformed, err)
+		return 0, nil, ErrMalformed
 	}
 	return Type(buf[0]), buf[1:], nil
 }
@@ -185,13 +185,12 @@ func (d *dec) u64() uint64 {
 	return 0
 }
 
-// end fails unless the body was read exactly.
-func (d *dec) end(t string) error {
-	if d.bad {
-		return fmt.Errorf("%w: %s body too short", ErrMalformed, t)
-	}
-	if len(d.b) != 0 {
-		return fmt.Errorf("%w: %s body has %d bytes too many", ErrMalformed, t, len(d.b))
+// end fails unless the body was read exactly. Refusals carry no detail
+// beyond their sentinel: the router build pays in flash for every
+// formatting call site.
+func (d *dec) end() error {
+	if d.bad || len(d.b) != 0 {
+		return ErrMalformed
 	}
 	return nil
 }
@@ -227,7 +226,7 @@ func AppendHello(dst []byte, h Hello) []byte {
 func DecodeHello(body []byte) (Hello, error) {
 	d := dec{b: body}
 	h := Hello{Version: d.u8(), MaxFrame: d.u32(), EnqueueWindow: d.u32(), DeliverWindow: d.u16()}
-	if err := d.end("HELLO"); err != nil {
+	if err := d.end(); err != nil {
 		return Hello{}, err
 	}
 	if h.Version != Version {
@@ -291,16 +290,16 @@ func DecodeEnqueue(body []byte) (Enqueue, error) {
 	rlen := d.u16()
 	e.Msg.Recipient = string(d.take(int(rlen)))
 	if d.bad {
-		return Enqueue{}, fmt.Errorf("%w: ENQUEUE body too short", ErrMalformed)
+		return Enqueue{}, ErrMalformed
 	}
 	if len(d.b) == 0 {
-		return Enqueue{}, fmt.Errorf("%w: ENQUEUE without a payload", ErrMalformed)
+		return Enqueue{}, ErrMalformed
 	}
 	if flags&^FlagAfter != 0 {
-		return Enqueue{}, fmt.Errorf("%w: ENQUEUE flags 0x%02x", ErrMalformed, flags)
+		return Enqueue{}, ErrMalformed
 	}
 	if ttl > maxTTLMillis {
-		return Enqueue{}, fmt.Errorf("%w: ENQUEUE ttl %d ms", ErrMalformed, ttl)
+		return Enqueue{}, ErrMalformed
 	}
 	e.Msg.TTL = time.Duration(ttl) * time.Millisecond
 	e.Msg.Payload = d.b
@@ -360,7 +359,7 @@ func DecodeReceipt(body []byte) (Receipt, error) {
 			return Receipt{}, fmt.Errorf("%w: RECEIPT mesh flag", ErrMalformed)
 		}
 	}
-	if err := d.end("RECEIPT"); err != nil {
+	if err := d.end(); err != nil {
 		return Receipt{}, err
 	}
 	return r, nil
@@ -380,7 +379,7 @@ func AppendAck(dst []byte, a Ack) []byte {
 func DecodeAck(body []byte) (Ack, error) {
 	d := dec{b: body}
 	a := Ack{Req: d.u64(), Upto: d.u64()}
-	return a, d.end("ACK")
+	return a, d.end()
 }
 
 // Acked answers an ACK.
@@ -402,7 +401,7 @@ func AppendAcked(dst []byte, a Acked) []byte {
 func DecodeAcked(body []byte) (Acked, error) {
 	d := dec{b: body}
 	a := Acked{Req: d.u64(), Removed: d.u32(), Code: d.u16()}
-	return a, d.end("ACKED")
+	return a, d.end()
 }
 
 // Subscribe asks for the messages after After, then each new one.
@@ -419,7 +418,7 @@ func AppendSubscribe(dst []byte, s Subscribe) []byte {
 func DecodeSubscribe(body []byte) (Subscribe, error) {
 	d := dec{b: body}
 	s := Subscribe{Req: d.u64(), After: d.u64()}
-	return s, d.end("SUBSCRIBE")
+	return s, d.end()
 }
 
 // Subscribed answers a SUBSCRIBE.
@@ -439,7 +438,7 @@ func AppendSubscribed(dst []byte, s Subscribed) []byte {
 func DecodeSubscribed(body []byte) (Subscribed, error) {
 	d := dec{b: body}
 	s := Subscribed{Req: d.u64(), Code: d.u16()}
-	return s, d.end("SUBSCRIBED")
+	return s, d.end()
 }
 
 // AppendUnsubscribe appends an UNSUBSCRIBE frame to dst.
@@ -448,7 +447,7 @@ func AppendUnsubscribe(dst []byte) []byte { return appendFrame(dst, TypeUnsubscr
 // DecodeUnsubscribe checks an UNSUBSCRIBE body (empty).
 func DecodeUnsubscribe(body []byte) error {
 	d := dec{b: body}
-	return d.end("UNSUBSCRIBE")
+	return d.end()
 }
 
 // AppendCredit appends a CREDIT frame of n to dst.
@@ -461,11 +460,11 @@ func AppendCredit(dst []byte, n uint16) []byte {
 func DecodeCredit(body []byte) (uint16, error) {
 	d := dec{b: body}
 	n := d.u16()
-	if err := d.end("CREDIT"); err != nil {
+	if err := d.end(); err != nil {
 		return 0, err
 	}
 	if n == 0 {
-		return 0, fmt.Errorf("%w: CREDIT of 0", ErrMalformed)
+		return 0, ErrMalformed
 	}
 	return n, nil
 }
@@ -514,7 +513,7 @@ func DecodeDeliver(body []byte) ([]protocol.Message, error) {
 			break
 		}
 	}
-	if err := d.end("DELIVER"); err != nil {
+	if err := d.end(); err != nil {
 		return nil, err
 	}
 	return msgs, nil
@@ -530,7 +529,7 @@ func AppendEnded(dst []byte, code uint16) []byte {
 func DecodeEnded(body []byte) (uint16, error) {
 	d := dec{b: body}
 	c := d.u16()
-	return c, d.end("ENDED")
+	return c, d.end()
 }
 
 // Error is the node's last frame on a stream it closes.

@@ -211,7 +211,7 @@ func TestBadFieldsAreTypedErrors(t *testing.T) {
 }
 
 func TestTheHeaderIsCheckedForMagicAndVersion(t *testing.T) {
-	if err := ReadHeader(bytes.NewReader(Header)); err != nil {
+	if err := ReadHeader(strings.NewReader(Header)); err != nil {
 		t.Errorf("our header: %v", err)
 	}
 	if err := ReadHeader(bytes.NewReader([]byte("qpcm\x02"))); !errors.Is(err, ErrVersion) {
@@ -290,11 +290,11 @@ func FuzzFrames(f *testing.F) {
 
 // FuzzHeader: ReadHeader never panics and accepts only our header.
 func FuzzHeader(f *testing.F) {
-	f.Add(Header)
+	f.Add([]byte(Header))
 	f.Add([]byte("qpcm"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		err := ReadHeader(bytes.NewReader(data))
-		if err == nil && !bytes.HasPrefix(data, Header) {
+		if err == nil && !bytes.HasPrefix(data, []byte(Header)) {
 			t.Fatalf("accepted %x", data)
 		}
 		if err != nil && !errors.Is(err, ErrBadHeader) && !errors.Is(err, ErrVersion) {
