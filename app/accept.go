@@ -86,6 +86,11 @@ func (n *Node) serveConn(ctx context.Context, conn *quic.Conn) {
 		conn.CloseWithError(transport.CodeShutdown, "node shutting down")
 		return
 	}
+	n.serving.Add(1)
+	go func() {
+		defer n.serving.Done()
+		n.serveMsgStreams(conn.Context(), conn, srv)
+	}()
 	login := time.NewTimer(time.Until(deadline))
 	defer login.Stop()
 	bound := nc.Bound()

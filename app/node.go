@@ -58,6 +58,10 @@ type Node struct {
 	adminLn     *net.UnixListener // nil with --admin-socket ""
 	admin       *admin.Server     // nil with --admin-socket ""
 
+	// noMsgStream makes the node ignore message streams, as a node
+	// before them did (tests of the client's fallback to RPC).
+	noMsgStream bool
+
 	tracker *connTracker   // the client connections open
 	serving sync.WaitGroup // one per client connection being served
 

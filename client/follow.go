@@ -125,7 +125,7 @@ func followOnce(ctx context.Context, o *FollowOptions) error {
 	}
 	// A connection that ends takes the subscription with it, but the
 	// reference to it is this side's to drop (Cancel drops it too).
-	defer sub.sub.Release()
+	defer sub.release()
 	done := c.Done()
 	for {
 		select {
