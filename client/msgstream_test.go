@@ -405,3 +405,34 @@ func TestTheNodeWaitsForCreditBeforePushingMore(t *testing.T) {
 		st.Write(msgstream.AppendCredit(nil, 1))
 	}
 }
+
+// TestAMessageStreamWithoutAHeaderIsClosed opens a message stream and
+// sends the start of a header only (a stream with no bytes at all is
+// never seen by the node: QUIC opens it with its first frame): the node
+// closes it after its header timeout (10 s), with
+// an ERROR frame, instead of holding the stream and its goroutine for the
+// connection's life; the connection goes on.
+func TestAMessageStreamWithoutAHeaderIsClosed(t *testing.T) {
+	t.Parallel()
+	const domain = "silent.example.mesh"
+	n := apptest.Run(t, domain)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := streamAccount(t, ctx, n, domain, "quiet", true)
+	st := rawStream(t, ctx, c)
+	if _, err := st.Write([]byte(msgstream.Header)[:2]); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	st.SetReadDeadline(time.Now().Add(40 * time.Second))
+	e := refusal(t, msgstream.NewReader(st, 1<<20))
+	if waited := time.Since(start); waited < 5*time.Second {
+		t.Errorf("closed after %v, before the header timeout", waited)
+	}
+	if !strings.Contains(e.Reason, "deadline") && !strings.Contains(e.Reason, "header") {
+		t.Errorf("ERROR %q, want one about the missing header", e.Reason)
+	}
+	if _, err := c.Health(ctx); err != nil {
+		t.Errorf("the connection's RPC after the stream closed: %v", err)
+	}
+}

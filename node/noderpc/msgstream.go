@@ -28,10 +28,18 @@ type Stream interface {
 	Close() error
 }
 
+// DefaultStreamHeaderTimeout is how long the node waits for a new message
+// stream's header (a stream that implements SetReadDeadline, as a QUIC
+// stream does) before it closes the stream, when StreamLimits does not say.
+const DefaultStreamHeaderTimeout = 10 * time.Second
+
 // StreamLimits bound one message stream; the node announces them in HELLO.
 type StreamLimits struct {
 	// MaxFrame bounds every frame, both ways.
 	MaxFrame int
+	// HeaderTimeout bounds the wait for the stream's header (0: the
+	// default).
+	HeaderTimeout time.Duration
 	// EnqueueWindow is how many ENQUEUEs may wait for their receipts.
 	EnqueueWindow int
 	// DeliverWindow is how many DELIVER frames may wait for CREDIT.
@@ -105,9 +113,18 @@ func (s *Server) ServeMsgStream(ctx context.Context, st Stream, lim StreamLimits
 	m.ctx, m.cancel = context.WithCancel(ctx)
 	defer m.cancel()
 	defer st.Close()
+	// A stream opened and left silent would hold its goroutine and the
+	// connection's second stream for as long as the connection lives.
+	dl, canDeadline := st.(interface{ SetReadDeadline(time.Time) error })
+	if canDeadline {
+		dl.SetReadDeadline(time.Now().Add(cmp.Or(lim.HeaderTimeout, DefaultStreamHeaderTimeout)))
+	}
 	if err := msgstream.ReadHeader(st); err != nil {
 		m.fail(err)
 		return err
+	}
+	if canDeadline {
+		dl.SetReadDeadline(time.Time{})
 	}
 	hello := msgstream.AppendHello(nil, msgstream.Hello{Version: msgstream.Version, MaxFrame: uint32(lim.MaxFrame), EnqueueWindow: uint32(lim.EnqueueWindow), DeliverWindow: uint16(min(lim.DeliverWindow, 0xffff))})
 	if err := m.write(hello); err != nil {
