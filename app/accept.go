@@ -86,6 +86,11 @@ func (n *Node) serveConn(ctx context.Context, conn *quic.Conn) {
 		conn.CloseWithError(transport.CodeShutdown, "node shutting down")
 		return
 	}
+	n.serving.Add(1)
+	go func() {
+		defer n.serving.Done()
+		n.serveMsgStreams(conn.Context(), conn, srv)
+	}()
 	login := time.NewTimer(time.Until(deadline))
 	defer login.Stop()
 	bound := nc.Bound()
@@ -103,6 +108,11 @@ func (n *Node) serveConn(ctx context.Context, conn *quic.Conn) {
 			rc.Close()
 			conn.CloseWithError(transport.CodeRefused, "account deleted")
 			log.Debug("closed the connection of a deleted account")
+			return
+		case <-nc.SessionEnded(): // a logout everywhere, a password change
+			rc.Close()
+			conn.CloseWithError(transport.CodeRefused, "session ended (logged out, or the password changed): log in again")
+			log.Debug("closed a connection whose session ended")
 			return
 		case <-login.C:
 			n.metrics.loginTimeouts.Inc()

@@ -58,6 +58,10 @@ type Node struct {
 	adminLn     *net.UnixListener // nil with --admin-socket ""
 	admin       *admin.Server     // nil with --admin-socket ""
 
+	// noMsgStream makes the node ignore message streams, as a node
+	// before them did (tests of the client's fallback to RPC).
+	noMsgStream bool
+
 	tracker *connTracker   // the client connections open
 	serving sync.WaitGroup // one per client connection being served
 
@@ -197,6 +201,10 @@ func NewNode(cfg config.Node, log *slog.Logger) (_ *Node, err error) {
 // newService builds the client-facing service on the node's store, with
 // the limits of cfg; fed and mesh are nil without federation.
 func (n *Node) newService(cfg config.Node, opaqueServer *opaque.Server, fed node.Federation, mesh node.Mesh) (*node.Service, error) {
+	reportKey, err := loadReportKey(cfg, n.log)
+	if err != nil {
+		return nil, err
+	}
 	return node.New(node.Config{
 		MDNSInstance: func() string {
 			if n.mdns == nil {
@@ -238,6 +246,10 @@ func (n *Node) newService(cfg config.Node, opaqueServer *opaque.Server, fed node
 		Channels:   n.channels,
 		KeyLog:     n.store,
 		KTWatch:    n.kt,
+
+		DenyLists: n.store,
+		Reports:   n.store,
+		ReportKey: reportKey,
 
 		Registration:          cfg.Registration,
 		Invites:               n.store,

@@ -59,11 +59,17 @@ type Options struct {
 	// NodeMetrics, if not "", is the node's Prometheus URL: the run reads
 	// its group-commit counters there.
 	NodeMetrics string
+	// RPCOnly has the clients send, receive and ack with Cap'n Proto
+	// calls, not the message stream (client.UseRPCOnly), to compare.
+	RPCOnly bool
 }
 
 // Result is what a run measured.
 type Result struct {
 	Pairs, Messages, Size int
+	// Path is how the clients carried messages: "stream" (the message
+	// stream) or "rpc" (Cap'n Proto calls).
+	Path string
 	// Delivered counts messages pushed to their receivers.
 	Delivered int
 	// Elapsed runs from the first send to the last delivery.
@@ -141,6 +147,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		c, err := dial(ctx)
 		if err != nil {
 			return nil, err
+		}
+		if o.RPCOnly {
+			c.UseRPCOnly()
 		}
 		user := fmt.Sprintf("bench-%x-%s%d", tag, role, i)
 		pw := []byte(user)
@@ -257,6 +266,10 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		Pairs: o.Pairs, Messages: o.Messages, Size: o.Size,
 		Delivered: len(all),
 		Elapsed:   time.Unix(0, lastDelivery.Load()).Sub(start),
+		Path:      "rpc",
+	}
+	if senders[0].c.UsesMsgStream(ctx) && receivers[0].c.UsesMsgStream(ctx) {
+		res.Path = "stream"
 	}
 	res.Throughput = float64(res.Delivered) / res.Elapsed.Seconds()
 	pct := func(p float64) time.Duration { return all[min(len(all)-1, int(p*float64(len(all))))] }

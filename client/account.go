@@ -92,5 +92,6 @@ func (c *Client) Login(ctx context.Context, cfg opaque.Config, domain, user stri
 	if err != nil {
 		return Session{}, nil, err
 	}
+	c.startMsgStream()
 	return s, exportKey, nil
 }

@@ -29,6 +29,7 @@ type Client struct {
 	rc          *rpc.Conn
 	node        schemas.NodeService
 	sends       sendQueue // Enqueue calls waiting to be coalesced
+	ms          msgState  // the message stream (msgstream.go)
 	// offline marks the stand-in of Offline, which has no connection.
 	offline bool
 }

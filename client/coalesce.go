@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -54,6 +55,15 @@ type sendResult struct {
 // context bounds the wait, and a call whose context ends before its
 // message was sent is not sent.
 func (c *Client) Enqueue(ctx context.Context, m Outgoing) (Receipt, error) {
+	if mc := c.msgStream(ctx); mc != nil && fitsStream([]Outgoing{m}, mc) {
+		rs, err := mc.enqueue(ctx, []Outgoing{m})
+		if err == nil {
+			return rs[0], rs[0].Err
+		}
+		if !errors.Is(err, errStreamGone) {
+			return Receipt{}, err
+		}
+	}
 	s := &queuedSend{ctx: ctx, m: m, done: make(chan sendResult, 1)}
 	q := &c.sends
 	q.mu.Lock()

@@ -30,6 +30,7 @@ func TestConcurrentSendsShareCallsAndEachGetsItsOwnReceipt(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { c.Close() })
+		c.UseRPCOnly() // the coalescing of RPC calls is what is tested
 		if _, err := c.Register(ctx, fast, domain, user, []byte(user)); err != nil {
 			t.Fatal(err)
 		}
@@ -98,6 +99,7 @@ func TestALoneSendIsOneEnqueueAndGivesItsPlaceBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	c.UseRPCOnly() // the coalescing of RPC calls is what is tested
 	if _, err := c.Register(ctx, fast, domain, "carol", []byte("pw")); err != nil {
 		t.Fatal(err)
 	}

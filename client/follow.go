@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -71,8 +72,10 @@ func keepFollowing(ctx context.Context, o *FollowOptions, once func(ctx context.
 		if errors.As(err, &fatal) {
 			return fatal.err
 		}
-		if err == nil {
+		if err == nil || errors.Is(err, ErrConnectionEnded) {
 			backoff = o.MinBackoff // a connection that worked resets the wait
+		}
+		if err == nil {
 			err = ErrConnectionEnded
 		}
 		wait := backoff/2 + rand.N(backoff/2+1)
@@ -89,7 +92,9 @@ func keepFollowing(ctx context.Context, o *FollowOptions, once func(ctx context.
 }
 
 // ErrConnectionEnded is why a followed connection ended when it closed
-// after it worked, without an error of its own.
+// after it worked, without an error of its own; wrapped with the node's
+// reason (*ClosedByNodeError) when the node said why it closed it (the
+// session ended elsewhere, say).
 var ErrConnectionEnded = errors.New("connection closed")
 
 // fatalError ends Follow.
@@ -120,7 +125,7 @@ func followOnce(ctx context.Context, o *FollowOptions) error {
 	}
 	// A connection that ends takes the subscription with it, but the
 	// reference to it is this side's to drop (Cancel drops it too).
-	defer sub.sub.Release()
+	defer sub.release()
 	done := c.Done()
 	for {
 		select {
@@ -130,6 +135,9 @@ func followOnce(ctx context.Context, o *FollowOptions) error {
 			cancel()
 			return nil
 		case <-done:
+			if closed := c.closedByNode(); closed != nil && closed.Reason != "" {
+				return fmt.Errorf("%w: %w", ErrConnectionEnded, closed)
+			}
 			return nil
 		case upto := <-acks:
 			if _, err := c.Ack(ctx, upto); err != nil {

@@ -36,7 +36,7 @@ func alarmsPath(dir, account string) string {
 
 // The file is one alarm a line, newest first: "<unix ms> <kind> <text>".
 // Not JSON: `qpc status` reads it in the router build too, which carries
-// no JSON decoder (internal/flatjson says why).
+// no JSON decoder (internal/jsontree says why).
 
 // RecordAlarm keeps al for account in dir, the newest first; an alarm of
 // the same text as one kept moves up with its new time.

@@ -143,7 +143,11 @@ func (c *Client) Resume(ctx context.Context, token []byte) (Session, error) {
 	if err != nil {
 		return Session{}, c.callErr("resume session", err)
 	}
-	return sessionFromWire(res.Session())
+	s, err := sessionFromWire(res.Session())
+	if err == nil {
+		c.startMsgStream()
+	}
+	return s, err
 }
 
 // PublishKeys publishes the logged-in user's public keys.
@@ -359,6 +363,12 @@ const batchEntryOverhead = 64
 // when one fails, the receipts of the calls before it are returned with
 // the error (those messages were stored).
 func (c *Client) EnqueueBatch(ctx context.Context, msgs []Outgoing) ([]Receipt, error) {
+	if mc := c.msgStream(ctx); mc != nil && fitsStream(msgs, mc) {
+		out, err := mc.enqueue(ctx, msgs)
+		if !errors.Is(err, errStreamGone) {
+			return out, err
+		}
+	}
 	var out []Receipt
 	for len(msgs) > 0 {
 		n, size := 0, 0
@@ -424,6 +434,12 @@ func (c *Client) Fetch(ctx context.Context, afterSeq uint64, limit int) ([]proto
 
 // Ack deletes messages up to uptoSeq from the mailbox.
 func (c *Client) Ack(ctx context.Context, uptoSeq uint64) (int, error) {
+	if mc := c.msgStream(ctx); mc != nil {
+		n, err := mc.ack(ctx, uptoSeq)
+		if !errors.Is(err, errStreamGone) {
+			return n, err
+		}
+	}
 	fut, release := c.node.Ack(ctx, func(p schemas.NodeService_ack_Params) error {
 		p.SetUptoSeq(uptoSeq)
 		return nil
@@ -491,13 +507,26 @@ func (c *Client) MeshState(ctx context.Context) (protocol.MeshReport, error) {
 // batch only after it returns.
 type Handler func(msgs []protocol.Message)
 
-// Subscription is an active push subscription.
+// Subscription is an active push subscription, on the message stream
+// (ms) or an RPC capability (sub).
 type Subscription struct {
 	sub schemas.Subscription
+	ms  *msgConn
+}
+
+// release drops this side's reference to an RPC subscription, which
+// ends with its connection anyway.
+func (s *Subscription) release() {
+	if s.ms == nil {
+		s.sub.Release()
+	}
 }
 
 // Cancel ends the subscription.
 func (s *Subscription) Cancel(ctx context.Context) error {
+	if s.ms != nil {
+		return s.ms.unsubscribe(ctx)
+	}
 	fut, release := s.sub.Cancel(ctx, nil)
 	defer release()
 	_, err := fut.Struct()
@@ -511,6 +540,12 @@ func (s *Subscription) Cancel(ctx context.Context) error {
 // Subscribe asks the node to push every message after afterSeq to h: those
 // waiting now, then each new one as it arrives.
 func (c *Client) Subscribe(ctx context.Context, afterSeq uint64, h Handler) (*Subscription, error) {
+	if mc := c.msgStream(ctx); mc != nil {
+		s, err := mc.subscribe(ctx, afterSeq, h)
+		if !errors.Is(err, errStreamGone) {
+			return s, err
+		}
+	}
 	l := schemas.MessageListener_ServerToClient(handlerListener{h})
 	// The call's message takes a reference of its own, and only if it is
 	// built: a call on a connection that has just ended fails without

@@ -16,7 +16,7 @@ import (
 	"github.com/quicprochat/qpc/crypto/identity"
 	"github.com/quicprochat/qpc/crypto/keystore"
 	"github.com/quicprochat/qpc/internal/atomicfile"
-	"github.com/quicprochat/qpc/internal/flatjson"
+	"github.com/quicprochat/qpc/internal/jsontree"
 )
 
 // State is what a client keeps of an account between runs: its private
@@ -237,16 +237,16 @@ func LoadCurrent(dir string) (Current, error) {
 	if err != nil {
 		return cur, err
 	}
-	// flatjson, not encoding/json: the router build's `qpc status` and
+	// jsontree, not encoding/json: the router build's `qpc status` and
 	// `qpc mesh state` read this file, and encoding/json's decoder costs
 	// its flash about 100 KB (issue 25); SaveCurrent still writes it.
-	o, err := flatjson.Parse(data)
+	o, err := jsontree.ParseObject(data)
 	if err == nil {
 		for _, f := range []struct {
 			key string
 			v   *string
 		}{{"user", &cur.User}, {"domain", &cur.Domain}, {"server", &cur.Server}, {"fingerprint", &cur.Fingerprint}} {
-			if *f.v, err = o.String(f.key); err != nil {
+			if *f.v, err = o.StringField(f.key); err != nil {
 				break
 			}
 		}

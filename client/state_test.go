@@ -13,7 +13,7 @@ import (
 
 	"github.com/quicprochat/qpc/crypto/channel"
 	"github.com/quicprochat/qpc/crypto/keystore"
-	"github.com/quicprochat/qpc/internal/flatjson"
+	"github.com/quicprochat/qpc/internal/jsontree"
 )
 
 func TestStateOpensOnlyWithTheExportKey(t *testing.T) {
@@ -57,12 +57,12 @@ func TestCurrentRoundTrips(t *testing.T) {
 }
 
 // TestBadCurrentFileIsAnError checks that a current-account file that is
-// not what SaveCurrent writes is refused with flatjson's sentinels.
+// not what SaveCurrent writes is refused with jsontree's sentinels.
 func TestBadCurrentFileIsAnError(t *testing.T) {
 	for _, tc := range []struct {
 		content string
 		want    error
-	}{{"{", flatjson.ErrSyntax}, {`{"server": 7000}`, flatjson.ErrType}} {
+	}{{"{", jsontree.ErrSyntax}, {`{"server": 7000}`, jsontree.ErrType}} {
 		dir := t.TempDir()
 		if err := os.WriteFile(filepath.Join(dir, "current"), []byte(tc.content), 0o600); err != nil {
 			t.Fatal(err)

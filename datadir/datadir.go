@@ -5,6 +5,7 @@
 //	  node.key           Ed25519 node key, PKCS #8 PEM, mode 0600
 //	  node.crt           self-signed TLS certificate for node.key, PEM, mode 0600
 //	  opaque.json        OPAQUE server secrets (JSON, base64 fields), mode 0600
+//	  report.key         the admin's report key (X-Wing seed, PEM), mode 0600
 //
 // Files are written to a temporary name, synced and renamed, so a crash
 // leaves either the old file or the new one.

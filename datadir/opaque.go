@@ -9,7 +9,7 @@ import (
 
 	"github.com/quicprochat/qpc/crypto/opaque"
 	"github.com/quicprochat/qpc/internal/atomicfile"
-	"github.com/quicprochat/qpc/internal/flatjson"
+	"github.com/quicprochat/qpc/internal/jsontree"
 )
 
 // OPAQUEFile holds the node's OPAQUE server secrets. Losing it locks every
@@ -29,28 +29,28 @@ type opaqueFile struct {
 	FakeRecordSeed []byte `json:"fake_record_seed"`
 }
 
-// readOPAQUEFile decodes OPAQUEFile with flatjson, not encoding/json: the
+// readOPAQUEFile decodes OPAQUEFile with jsontree, not encoding/json: the
 // router build links no other JSON decoder, and encoding/json's costs its
 // flash about 100 KB (issue 25). The file is written with encoding/json as
 // before, so its format is unchanged.
 func readOPAQUEFile(data []byte) (f opaqueFile, err error) {
-	o, err := flatjson.Parse(data)
+	o, err := jsontree.ParseObject(data)
 	if err != nil {
 		return f, err
 	}
-	if f.Version, err = o.Int("version"); err != nil {
+	if f.Version, err = o.IntField("version"); err != nil {
 		return f, err
 	}
-	if f.Suite, err = o.String("suite"); err != nil {
+	if f.Suite, err = o.StringField("suite"); err != nil {
 		return f, err
 	}
-	if f.PrivateKey, err = o.Bytes("private_key"); err != nil {
+	if f.PrivateKey, err = o.BytesField("private_key"); err != nil {
 		return f, err
 	}
-	if f.OPRFSeed, err = o.Bytes("oprf_seed"); err != nil {
+	if f.OPRFSeed, err = o.BytesField("oprf_seed"); err != nil {
 		return f, err
 	}
-	if f.FakeRecordSeed, err = o.Bytes("fake_record_seed"); err != nil {
+	if f.FakeRecordSeed, err = o.BytesField("fake_record_seed"); err != nil {
 		return f, err
 	}
 	return f, nil

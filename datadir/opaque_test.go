@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/quicprochat/qpc/crypto/opaque"
-	"github.com/quicprochat/qpc/internal/flatjson"
+	"github.com/quicprochat/qpc/internal/jsontree"
 )
 
 func TestOPAQUESecretsAreCreatedOnceAndKept(t *testing.T) {
@@ -72,7 +72,7 @@ func FuzzOPAQUESecretsFile(f *testing.F) {
 
 // TestOPAQUESecretsWrittenByEarlierNodesAreRead reads a file as nodes have
 // written it since the first release (encoding/json, indented), now that
-// it is read with flatjson: a node that cannot read its file locks every
+// it is read with jsontree: a node that cannot read its file locks every
 // user out.
 func TestOPAQUESecretsWrittenByEarlierNodesAreRead(t *testing.T) {
 	want := opaqueFile{
@@ -103,9 +103,9 @@ func TestOPAQUESecretsFileErrorsAreTyped(t *testing.T) {
 		content string
 		want    error
 	}{
-		{"not json", flatjson.ErrSyntax},
-		{`{"version": "1", "suite": "ristretto255-SHA512"}`, flatjson.ErrType},
-		{`{"version": 1, "suite": "ristretto255-SHA512", "private_key": "not base64"}`, flatjson.ErrType},
+		{"not json", jsontree.ErrSyntax},
+		{`{"version": "1", "suite": "ristretto255-SHA512"}`, jsontree.ErrType},
+		{`{"version": 1, "suite": "ristretto255-SHA512", "private_key": "not base64"}`, jsontree.ErrType},
 	} {
 		d, _ := Open(t.TempDir())
 		os.WriteFile(d.Join(OPAQUEFile), []byte(tc.content), 0o600)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -537,17 +538,21 @@ func TestNoConnectionStaysBoundWhenResumesRaceTheDeletion(t *testing.T) {
 	}
 }
 
-// pausingStore holds a Session read until the test lets it go: the
-// session is read before a deletion and bound after it.
+// pausingStore holds the first Session read after it is armed until the
+// test lets it go: the session is read before a deletion and bound after
+// it. (Binding reads the session again, which goes through.)
 type pausingStore struct {
 	*memstore.Store
+	armed        atomic.Bool
 	read, resume chan struct{}
 }
 
 func (p *pausingStore) Session(h node.TokenHash) (node.Session, error) {
 	s, err := p.Store.Session(h)
-	close(p.read)
-	<-p.resume
+	if p.armed.CompareAndSwap(true, false) {
+		close(p.read)
+		<-p.resume
+	}
 	return s, err
 }
 
@@ -572,6 +577,7 @@ func TestAResumeThatReadTheSessionBeforeTheDeletionDoesNotBind(t *testing.T) {
 
 	late := svc.NewConn("192.0.2.2:1")
 	defer late.Close()
+	ps.armed.Store(true)
 	done := make(chan error, 1)
 	go func() {
 		_, err := late.ResumeSession(tok)

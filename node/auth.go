@@ -230,6 +230,7 @@ func (c *Conn) LoginFinish(ke3 []byte) (token []byte, s Session, err error) {
 	if err := c.bind(h, s); err != nil {
 		return nil, Session{}, err
 	}
+	c.markProven(h)
 	c.svc.log.Debug("user logged in", "user", s.User)
 	return token, s, nil
 }
@@ -287,7 +288,7 @@ func (c *Conn) bind(h TokenHash, s Session) error {
 		c.svc.unregister(s.User, c)
 		return protocol.ErrInvalidToken
 	}
-	if err := c.svc.checkAccount(s); err != nil {
+	if err := c.svc.checkBound(h, s); err != nil {
 		c.mu.Lock()
 		if c.session != nil && c.session.hash == h {
 			c.session = nil

@@ -41,6 +41,7 @@ func (c *Conn) Enqueue(ctx context.Context, msgs []protocol.Outgoing) ([]protoco
 // sends them into the mesh.
 func (s *Service) enqueue(ctx context.Context, msgs []protocol.Outgoing, now time.Time, sender string) ([]protocol.Receipt, time.Time, error) {
 	fromPeer := sender == ""
+	senderAddr := sender + "@" + strings.ToLower(s.id.Domain)
 	lim := s.limits
 	receipts := make([]protocol.Receipt, len(msgs))
 	// Sized once: the messages of a batch are nearly always all local.
@@ -69,6 +70,12 @@ func (s *Service) enqueue(ctx context.Context, msgs []protocol.Outgoing, now tim
 				remote = map[string][]int{}
 			}
 			remote[a.domain] = append(remote[a.domain], i)
+			continue
+		}
+		if !fromPeer && s.denied(a.user, senderAddr) {
+			// The recipient's deny list refuses the sender. The sender
+			// is not told (its receipt has no error, and no seq), as
+			// other messengers do not tell (docs/blocking.md).
 			continue
 		}
 		ttl := m.TTL

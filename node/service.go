@@ -84,6 +84,13 @@ type Config struct {
 	// KTWatch checks the tree heads clients hand over and keeps the
 	// evidence; nil refuses ktGossip.
 	KTWatch KTWatch
+	// DenyLists keeps the accounts' deny lists (blockSender); nil
+	// refuses blockSender and blockedSenders.
+	DenyLists DenyLists
+	// Reports keeps the reports to the admin, sealed to ReportKey; nil
+	// (or no ReportKey) refuses report and publishes no report key.
+	Reports   Reports
+	ReportKey []byte
 	// Registration is the registration policy (protocol.Registration*);
 	// "" is open.
 	Registration string
@@ -139,6 +146,10 @@ type Service struct {
 	keyLog  KeyLog  // nil without key transparency
 	ktWatch KTWatch // nil without key transparency
 
+	denyStore DenyLists // nil without deny lists
+	deny      denyCache
+	reports   reportDesk
+
 	registration string  // the policy, protocol.Registration*
 	invites      Invites // nil: no invite codes
 	onRegRefused func(reason string)
@@ -178,6 +189,9 @@ func New(cfg Config) (*Service, error) {
 		keyLog:  cfg.KeyLog,
 		ktWatch: cfg.KTWatch,
 
+		denyStore: cfg.DenyLists,
+		reports:   reportDesk{store: cfg.Reports, key: cfg.ReportKey},
+
 		registration: cfg.Registration,
 		invites:      cfg.Invites,
 		onRegRefused: cfg.OnRegistrationRefused,
@@ -192,6 +206,9 @@ func New(cfg Config) (*Service, error) {
 		}
 	default:
 		return nil, fmt.Errorf("node: unknown registration policy %q", s.registration)
+	}
+	if err := s.loadDenyLists(); err != nil {
+		return nil, err
 	}
 	if h, ok := cfg.Store.(CommitHandOff); ok {
 		h.HandOffCommits(s.handOffCommitted)
@@ -212,6 +229,7 @@ func New(cfg Config) (*Service, error) {
 	s.loginSource = newKeyedBuckets(limits.LoginSourceRate, limits.LoginSourceBurst, maxKeyedBuckets)
 	s.loginUser = newKeyedBuckets(limits.LoginUserRate, limits.LoginUserBurst, maxKeyedBuckets)
 	s.nameSource = newKeyedBuckets(limits.ResolveRate, limits.ResolveBurst, maxKeyedBuckets)
+	s.reports.limit = newKeyedBuckets(reportRate, reportBurst, maxKeyedBuckets)
 	return s, nil
 }
 
@@ -231,6 +249,7 @@ func (s *Service) Health(ctx context.Context) (protocol.Health, error) {
 	if err := s.ktHealth(&h); err != nil {
 		return protocol.Health{}, err
 	}
+	h.ReportKey = s.reports.publicKey()
 	return h, nil
 }
 
@@ -269,6 +288,10 @@ type Conn struct {
 	resolve *bucket
 	kt      *bucket
 	revoked chan struct{} // closed when the account of the session is deleted
+	// ended is closed when another connection ended this one's session
+	// (logout everywhere, a password change): see SessionEnded.
+	ended     chan struct{}
+	endedOnce sync.Once
 
 	mu      sync.Mutex
 	login   *pendingLogin
@@ -280,6 +303,11 @@ type Conn struct {
 	subs   map[*Subscription]struct{}
 	closed bool
 	gone   bool // revoked is closed
+	// proven is the hash of the session a loginFinish on this
+	// connection made, at provenAt: only such a session may change the
+	// password (account_ops.go).
+	proven   TokenHash
+	provenAt time.Time
 	// bound is closed when a session is first bound (see Bound).
 	bound     chan struct{}
 	boundOnce sync.Once
@@ -315,6 +343,7 @@ func (s *Service) NewConn(remote string) *Conn {
 		resolve: newBucket(s.limits.ResolveRate, s.limits.ResolveBurst, now),
 		kt:      newBucket(s.limits.KTRate, s.limits.KTBurst, now),
 		revoked: make(chan struct{}),
+		ended:   make(chan struct{}),
 		subs:    map[*Subscription]struct{}{},
 		bound:   make(chan struct{}),
 	}
@@ -391,6 +420,7 @@ func (s *Service) unregister(user string, c *Conn) {
 // a connection that binds after this call then finds no account.
 // The connection except, which asked for the deletion, is left alone.
 func (s *Service) revokeUser(user string, except *Conn) int {
+	s.forgetDenyList(user)
 	s.liveMu.Lock()
 	conns := s.live[user]
 	delete(s.live, user)

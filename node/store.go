@@ -22,6 +22,7 @@ type Store interface {
 	Directory
 	Mailboxes
 	Sessions
+	AccountSessions
 	CommitSequencer
 	// Close flushes and closes the store. Calls after Close fail.
 	Close() error

@@ -34,6 +34,9 @@ type Health struct {
 	// KTEvidence is the evidence of misbehaving key transparency logs the
 	// node holds, newest first.
 	KTEvidence []KTEvidence
+	// ReportKey is the X-Wing public key that reports to the node's admin
+	// are sealed to (crypto/report); nil when the node takes no reports.
+	ReportKey []byte
 	// Registration is the node's registration policy (Registration*);
 	// "" from a node older than the policy, which is open.
 	Registration string

@@ -40,6 +40,11 @@ func HealthToWire(h Health, w schemas.Health) error {
 			return err
 		}
 	}
+	if len(h.ReportKey) > 0 {
+		if err := w.SetReportKey(h.ReportKey); err != nil {
+			return err
+		}
+	}
 	if len(h.FederationCA) > 0 {
 		list, err := w.NewFederationCa(int32(len(h.FederationCA)))
 		if err != nil {
@@ -417,6 +422,13 @@ func HealthFromWire(w schemas.Health) (Health, error) {
 			return Health{}, fmt.Errorf("health.ktHead: %w", err)
 		}
 		h.KTHead = bytes.Clone(head)
+	}
+	if w.HasReportKey() {
+		key, err := w.ReportKey()
+		if err != nil {
+			return Health{}, fmt.Errorf("health.reportKey: %w", err)
+		}
+		h.ReportKey = bytes.Clone(key)
 	}
 	if w.HasKtEvidence() {
 		list, err := w.KtEvidence()

@@ -4,6 +4,19 @@
 # first bidirectional stream and speaks Cap'n Proto RPC (standard framing,
 # not packed) on it; the bootstrap capability is a NodeService.
 #
+# The message stream: once a session is bound, the client may open a second
+# bidirectional stream, the hot data path, framed as transport/msgstream's
+# package doc lays out byte by byte: enqueue, receipts, push, credit and ack
+# as frames on the same connection and session, with the same bounds and
+# ErrorCodes as enqueue, batchEnqueue, subscribe and ack here. Why: over RPC
+# a message is two calls (enqueue in, deliver out), each a Call, a Return
+# and a Finish sent as datagrams of their own, and a capability dispatch on
+# both ends; that, not the disk, held the node's latency at one message in
+# flight to twice the bare relay's (issue 26, docs/bench.md round 6). This
+# schema stays the control plane, and the calls stay for clients and nodes
+# without the stream: a node that predates it refuses the stream (one
+# stream per connection), and the client uses the calls.
+#
 # Sessions: every method but health, registerStart/Finish, loginStart/Finish
 # and resumeSession needs a session on the connection: loginFinish or
 # resumeSession binds one. A session token works on any connection until

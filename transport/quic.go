@@ -27,8 +27,10 @@ const (
 )
 
 // What one peer may make the node buffer. Every connection, a client's or
-// a federation link, carries one bidirectional stream (Cap'n Proto RPC) and
-// nothing else, so a peer may open one stream and no unidirectional ones.
+// a federation link, carries one bidirectional stream of Cap'n Proto RPC,
+// and a client's one message stream beside it, so a peer may open two
+// streams at a time and no unidirectional ones; the connection's window
+// bounds both together.
 // The receive windows bound the bytes QUIC holds for a stream the node has
 // stopped reading (see Limits): they are fixed, not auto-tuned up to
 // quic-go's 6 and 15 MiB, and still cover the bandwidth-delay product of a
@@ -37,7 +39,9 @@ const (
 	// ReceiveWindow is the flow control window of a node's RPC stream and
 	// of its connection, in bytes.
 	ReceiveWindow = 256 << 10
-	maxStreams    = 1
+	// maxStreams is the RPC stream and a client's message stream
+	// (transport/msgstream); a federation link opens only the first.
+	maxStreams = 2
 )
 
 // limitNode sets the windows and stream limits of a node's connections.

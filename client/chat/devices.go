@@ -304,6 +304,7 @@ func (e *Engine) reconcile(ctx context.Context, c *chatdb.Conversation) error {
 // fails are reported on the status line and in the returned error; the
 // others are done.
 func (e *Engine) DeviceAdded(ctx context.Context, d identity.Device) error {
+	e.resendBlockList(ctx) // block.go: the new device starts with the list
 	deadline := time.Now().Add(DeviceAddedWait)
 	for {
 		lacking, err := e.addDevice(ctx, d)

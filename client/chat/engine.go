@@ -391,6 +391,12 @@ func (e *Engine) Connected(ctx context.Context, c *client.Client) error {
 	if err := e.replenish(ctx); err != nil {
 		e.log.Warn("uploading key packages", "err", err)
 	}
+	if _, err := e.sendBlockList(ctx); err != nil {
+		e.log.Warn("sending the block list to the other devices", "err", err)
+	}
+	if err := e.sendNodeChanges(ctx); err != nil {
+		e.log.Warn("updating the node's deny list", "err", err)
+	}
 	_, err := e.flush(ctx)
 	return err
 }

@@ -63,6 +63,15 @@ func (e *Engine) handleOne(ctx context.Context, m protocol.Message) error {
 		return nil
 	}
 	from := strings.ToLower(o.SenderAddress)
+	if o.ContentType != ContentGroup {
+		// A blocked account's texts, invitations and receipts are dropped
+		// unread, before any lookup; its group messages go on to the
+		// group, whose commits the account needs (chatMessage drops
+		// what they say).
+		if blocked, err := e.blockedSender(from); err != nil || blocked {
+			return err
+		}
+	}
 	if err := e.verifySender(ctx, from, o); err != nil {
 		if o.ContentType == ContentGroup {
 			// Perhaps a device its account removed, still in a group:
@@ -83,6 +92,8 @@ func (e *Engine) handleOne(ctx context.Context, m protocol.Message) error {
 		return e.handleText(from, o)
 	case client.ContentSentCopy:
 		return e.handleSentCopy(from, o)
+	case client.ContentBlockList:
+		return e.handleBlockList(from, o)
 	case ContentReceipt:
 		return e.handleReceipt(from, o)
 	case ContentEdit, ContentDelete:
@@ -534,6 +545,9 @@ func (e *Engine) chatMessage(tx *chatdb.Tx, c *chatdb.Conversation, sender, devi
 			e.status("a message from %s in %s was dropped: %v", sender, Label(*c), typedDropReason(err, ctype))
 			return nil
 		}
+		if blocked, err := isBlocked(tx, sender); err != nil || blocked && sender != e.self {
+			return err // a blocked account's edits and deletes are dropped too
+		}
 		return e.groupChange(tx, c, sender, ctype, body) // edits.go
 	}
 	f, err := parseChatFrame(data)
@@ -556,6 +570,14 @@ func (e *Engine) chatMessage(tx *chatdb.Tx, c *chatdb.Conversation, sender, devi
 	}
 	device = strings.ToLower(device)
 	last := c.Senders[device]
+	if blocked, err := isBlocked(tx, sender); err != nil {
+		return err
+	} else if blocked && sender != e.self {
+		// Dropped unshown; its number is kept, so that no gap is
+		// reported for it when the sender is unblocked.
+		c.Senders[device] = max(last, f.Seq)
+		return tx.PutConversation(c)
+	}
 	if f.Seq > last+1 {
 		n := f.Seq - last - 1
 		if err := e.systemLine(tx, c, "%d message%s from %s missing (numbers %d-%d): lost or still on the way",

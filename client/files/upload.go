@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -71,9 +70,9 @@ func Upload(ctx context.Context, n Node, home, path string, opts Options) (Refer
 	}
 	mime := ""
 	if size > 0 {
-		head := make([]byte, 512)
+		head := make([]byte, sniffLen)
 		m, _ := f.ReadAt(head, 0)
-		mime = http.DetectContentType(head[:m])
+		mime = sniff(head[:m])
 	}
 
 	var created client.BlobCreated

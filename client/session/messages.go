@@ -179,6 +179,8 @@ type Inbox struct {
 	Filed int
 	// Replayed counts the copies of messages shown before, dropped.
 	Replayed int
+	// Blocked counts the messages of blocked accounts, dropped unshown.
+	Blocked int
 	// Groups counts the new lines of each group (by its label, "#name")
 	// filed in the chat history, for qpc recv --group.
 	Groups map[string]int
@@ -205,6 +207,9 @@ type Incoming struct {
 	// FromHistory is set on a line of a DM's MLS group, read from the
 	// chat history where the chat engine filed it: Seq is then 0.
 	FromHistory bool
+	// BlockList is set on the block list another device of the account
+	// sent, now applied: nothing to show.
+	BlockList bool
 }
 
 // Inbox returns an Inbox of the account; openChat opens (and connects)
@@ -250,6 +255,14 @@ func (in *Inbox) Handle(ctx context.Context, msgs []protocol.Message, show func(
 				if err != nil {
 					return handled, fmt.Errorf("message %d: checking the sender's key among your contacts: %w", m.Seq, err)
 				}
+				if blocked, err := eng.Blocked(r.From); err != nil {
+					return handled, fmt.Errorf("message %d: reading the block list: %w", m.Seq, err)
+				} else if blocked && !strings.EqualFold(r.From, in.s.acct.Address()) {
+					// Dropped unshown (docs/blocking.md).
+					in.Blocked++
+					handled = m.Seq
+					continue
+				}
 				if inc.KeyChange, err = eng.NoteContact(ctx, r.From); err != nil {
 					return handled, fmt.Errorf("message %d: checking the sender's key among your contacts: %w", m.Seq, err)
 				}
@@ -258,6 +271,10 @@ func (in *Inbox) Handle(ctx context.Context, msgs []protocol.Message, show func(
 				}
 				if err := in.own(ctx, &inc, eng); err != nil {
 					return handled, fmt.Errorf("message %d: %w", m.Seq, err)
+				}
+				if inc.BlockList {
+					handled = m.Seq
+					continue
 				}
 				if gone, err := in.overtaken(eng, &inc); err != nil {
 					return handled, fmt.Errorf("message %d: %w", m.Seq, err)
@@ -399,6 +416,15 @@ func (in *Inbox) own(ctx context.Context, inc *Incoming, eng *chat.Engine) error
 			return nil
 		}
 		inc.SentCopy = &c
+	case client.ContentBlockList:
+		if !self {
+			r.Verified, r.Problem = false, errors.New("a block list from another account")
+			return nil
+		}
+		if err := eng.TakeBlockList(r.From, r.Time, r.Body); err != nil {
+			return err
+		}
+		inc.BlockList = true
 	case client.ContentDeviceSync:
 		res, err := in.s.applySync(*r, eng.ImportContacts)
 		r.Body = nil // may hold the account key: never shown

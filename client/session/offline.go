@@ -24,7 +24,7 @@ import (
 // scripts keeps no key that a copy of the disk could test password
 // guesses against.
 func (s *Session) KeepOfflineKey() error {
-	return client.SaveOfflineKey(s.cfg.StateDir, s.cur.User, s.cur.Domain, s.password, s.exportKey, s.cfg.offlineKDF())
+	return client.SaveOfflineKey(s.cfg.StateDir, s.cur.User, s.cur.Domain, s.currentPassword(), s.exportKey, s.cfg.offlineKDF())
 }
 
 // CanOpenOffline reports whether this machine keeps what OpenOffline

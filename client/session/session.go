@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/crypto/identity"
+	"github.com/quicprochat/qpc/crypto/keystore"
 	"github.com/quicprochat/qpc/crypto/opaque"
 	"github.com/quicprochat/qpc/protocol"
 )
@@ -31,6 +33,10 @@ type Config struct {
 	// it, which may take longer than a node waits for a login, so the
 	// Session dials again before it logs in.
 	Password func(prompt string) (pw []byte, typed bool, err error)
+	// OldPassword returns the account's password from before a change
+	// made on another device, to open what this machine keeps sealed
+	// under it (account.go); nil gives ErrPasswordChangedElsewhere then.
+	OldPassword func(prompt string) ([]byte, error)
 	// Notices is told what a person should learn as it happens (new keys
 	// made, a community CA trusted), one sentence at a time; nil drops
 	// them.
@@ -80,8 +86,13 @@ type Session struct {
 	exportKey []byte
 	cur       client.Current
 	// password logs in again when the node refuses the session after a
-	// reconnect (FollowOptions).
+	// reconnect (FollowOptions). pwMu guards it: a password change in the
+	// REPL replaces it while the follower may log in with it.
+	pwMu     sync.Mutex
 	password []byte
+	// prevToken is the session token the state held before this login
+	// replaced it, which Logout ends too.
+	prevToken []byte
 }
 
 // Client returns the connection the Session logged in on.
@@ -144,12 +155,17 @@ func Register(ctx context.Context, cfg Config, c *client.Client, user, domain st
 // authed is a connection logged in to the account's node, before the
 // state of the account on this machine is opened.
 type authed struct {
-	c         *client.Client
-	health    protocol.Health
-	cur       client.Current
-	sess      client.Session
+	c      *client.Client
+	health protocol.Health
+	cur    client.Current
+	sess   client.Session
+	// exportKey is the key the account's data on this machine is sealed
+	// under (client.DataKey): the login's export key unless the password
+	// changed since this machine first sealed it.
 	exportKey []byte
-	pw        []byte
+	// loginKey is the OPAQUE export key of this login.
+	loginKey []byte
+	pw       []byte
 }
 
 // authenticate dials the node of cur and logs the account in with pw, or
@@ -192,8 +208,12 @@ func authenticate(ctx context.Context, cfg Config, cur client.Current, pw []byte
 	if err != nil {
 		return nil, err
 	}
+	dataKey, err := client.DataKey(cfg.StateDir, cur.User, cur.Domain, exportKey)
+	if err != nil {
+		return nil, err
+	}
 	ok = true
-	return &authed{c: c, health: h, cur: cur, sess: sess, exportKey: exportKey, pw: pw}, nil
+	return &authed{c: c, health: h, cur: cur, sess: sess, exportKey: dataKey, loginKey: exportKey, pw: pw}, nil
 }
 
 // login is Login; a registration gives the password it just set as pw, so
@@ -209,6 +229,8 @@ func login(ctx context.Context, cfg Config, cur client.Current, pw []byte) (*Ses
 	st, err := client.LoadState(cfg.StateDir, au.cur.User, au.cur.Domain, au.exportKey)
 	switch {
 	case err == nil:
+	case errors.Is(err, keystore.ErrWrongKey):
+		st, err = reopenAfterPasswordChange(cfg, au)
 	case errors.Is(err, client.ErrNoState) && registering:
 		st, err = newAccount(ctx, au, cfg.deviceName())
 	case errors.Is(err, client.ErrNoState):
@@ -260,6 +282,7 @@ func openSession(ctx context.Context, cfg Config, au *authed, st *client.State) 
 		cfg.notice("trusting the community CA %s that %s hands out, to check the keys of users of other nodes.",
 			client.CAFingerprints(st.CommunityCA), cur.Server)
 	}
+	prevToken := st.SessionToken
 	st.SessionToken, st.SessionExpires = au.sess.Token, au.sess.Expires
 	if st.KT == nil {
 		st.KT = &client.KTBook{}
@@ -279,6 +302,7 @@ func openSession(ctx context.Context, cfg Config, au *authed, st *client.State) 
 		exportKey: au.exportKey,
 		cur:       cur,
 		password:  au.pw,
+		prevToken: prevToken,
 	}
 	// The heads this account holds meet the node's first: a log that
 	// showed this account another history than it shows now is evidence
@@ -475,7 +499,7 @@ func (s *Session) FollowOptions(server string, first *client.Client) client.Foll
 		},
 		Token: s.state.SessionToken,
 		Login: func(ctx context.Context, c *client.Client) (client.Session, error) {
-			sess, _, err := c.Login(ctx, s.cfg.OPAQUE, s.cur.Domain, s.cur.User, s.password)
+			sess, _, err := c.Login(ctx, s.cfg.OPAQUE, s.cur.Domain, s.cur.User, s.currentPassword())
 			return sess, err
 		},
 		// Every new connection reads this device's queue, resumed or

@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 
+	"golang.org/x/term"
+
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/session"
 	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
@@ -55,6 +57,14 @@ func (f *clientFlags) sessionConfig() session.Config {
 			}
 			f.fixedPassword = pw // for logging in again after a reconnect
 			return pw, f.typedPassword, nil
+		},
+		OldPassword: func(prompt string) ([]byte, error) {
+			_, set := os.LookupEnv("QPC_OLD_PASSWORD")
+			if !set && !term.IsTerminal(int(os.Stdin.Fd())) {
+				return nil, fmt.Errorf("%w: give the old password in $QPC_OLD_PASSWORD", session.ErrPasswordChangedElsewhere)
+			}
+			old := clientFlags{stderr: f.stderr, passwordEnv: "QPC_OLD_PASSWORD"}
+			return old.password(prompt, false)
 		},
 		// Notices quote nodes (domains, device names in alarms): made safe.
 		Notices:    func(text string) { fmt.Fprintf(f.stderr, "qpc: %s\n", termtext.Safe(text)) },

@@ -25,6 +25,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	size := fs.Int("size", 256, "payload bytes per message (at least 8)")
 	window := fs.Int("window", 32, "enqueues each sender keeps in flight")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	rpcOnly := fs.Bool("rpc", false, "carry messages with Cap'n Proto calls, not the message stream, to compare the two")
 	deadline := fs.Duration("deadline", 10*time.Minute, "give up on the whole run after this long")
 	spawn := fs.Bool("spawn-node", false, "start a `qpc node` of this binary on 127.0.0.1 with its data in a temporary directory, run against it, "+
 		"and report its CPU per message, memory and group commits (Linux)")
@@ -111,6 +112,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		NodePID:        *nodePID,
 		NodeIdle:       idle,
 		NodeMetrics:    *metricsURL,
+		RPCOnly:        *rpcOnly,
 	})
 	fmt.Fprintln(stderr)
 	if err != nil {
@@ -166,7 +168,7 @@ func progress(stderr io.Writer) func(done, total int) {
 // (bench/compare) read.
 func jsonResult(r bench.Result) map[string]any {
 	return map[string]any{
-		"clients": r.Pairs, "messages_per_client": r.Messages, "size": r.Size,
+		"clients": r.Pairs, "messages_per_client": r.Messages, "size": r.Size, "path": r.Path,
 		"delivered": r.Delivered, "elapsed_s": r.Elapsed.Seconds(), "msgs_per_s": r.Throughput,
 		"p50_ms": ms(r.P50), "p90_ms": ms(r.P90), "p99_ms": ms(r.P99), "max_ms": ms(r.Max),
 		"node_cpu_us_per_msg": float64(r.NodeCPUPerMsg.Nanoseconds()) / 1000,
@@ -183,6 +185,7 @@ func printResult(w io.Writer, r bench.Result, proc, metrics bool) {
 	fmt.Fprintf(w, "%-10s %10s %8s %10s %12s %9s %9s %9s %9s\n", "clients", "messages", "size", "elapsed", "msg/s", "p50", "p90", "p99", "max")
 	fmt.Fprintf(w, "%-10d %10d %8d %10s %12.0f %9s %9s %9s %9s\n", r.Pairs, r.Delivered, r.Size,
 		r.Elapsed.Round(time.Millisecond), r.Throughput, dur(r.P50), dur(r.P90), dur(r.P99), dur(r.Max))
+	fmt.Fprintf(w, "messages carried by: %s\n", r.Path)
 	fmt.Fprintf(w, "a sender's wait for its receipt (stored and synced): %s median\n", dur(r.ReceiptP50))
 	if proc {
 		fmt.Fprintf(w, "node: %.1f µs CPU/msg, RSS %.1f MiB idle, %.1f MiB peak (anonymous %.1f idle, %.1f peak)\n",

@@ -24,9 +24,19 @@ func TestBenchSpawnsItsNodeAndReportsWhatItSpent(t *testing.T) {
 		t.Fatalf("qpc bench: %v: %s", err, errb.String())
 	}
 	stdout, stderr := out.String(), errb.String()
-	var r map[string]float64
-	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+	var raw map[string]any
+	if err := json.Unmarshal([]byte(stdout), &raw); err != nil {
 		t.Fatalf("--json output %q: %v", stdout, err)
+	}
+	// The node offers the message stream, and the clients took it.
+	if raw["path"] != "stream" {
+		t.Errorf("path %v, want stream", raw["path"])
+	}
+	r := map[string]float64{}
+	for k, v := range raw {
+		if f, ok := v.(float64); ok {
+			r[k] = f
+		}
 	}
 	if r["delivered"] != 400 || r["msgs_per_s"] <= 0 || r["p50_ms"] <= 0 || r["p50_ms"] > r["p99_ms"] {
 		t.Errorf("run: %v", r)
@@ -55,5 +65,27 @@ func TestBenchNeedsAServerOrItsOwnNode(t *testing.T) {
 		if code, _, stderr := runQPC(args...); code != exitUsage {
 			t.Errorf("qpc %v exited %d, want usage error; stderr: %s", args, code, stderr)
 		}
+	}
+}
+
+// TestBenchRPCComparesTheCapnProtoPath runs the bench with --rpc: the
+// clients carry the messages with the Cap'n Proto calls, and say so.
+func TestBenchRPCComparesTheCapnProtoPath(t *testing.T) {
+	t.Parallel()
+	cmd := exec.Command(qpcBin, "bench", "--spawn-node", "--json", "--rpc", "--clients", "2", "--messages", "100", "--window", "4")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("qpc bench --rpc: %v: %s", err, errb.String())
+	}
+	var r struct {
+		Path      string  `json:"path"`
+		Delivered float64 `json:"delivered"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatalf("--json output %q: %v", out.String(), err)
+	}
+	if r.Path != "rpc" || r.Delivered != 200 {
+		t.Errorf("path %q, %v delivered; want rpc, 200", r.Path, r.Delivered)
 	}
 }

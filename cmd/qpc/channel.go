@@ -24,6 +24,7 @@ import (
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chat"
+	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/client/session"
 	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
 	"github.com/quicprochat/qpc/crypto/channel"
@@ -45,6 +46,9 @@ func runChannel(args []string, stdout, stderr io.Writer) int {
 // with the password it already has, so that they do not ask for it again.
 type channelRunner struct {
 	password []byte // nil: ask as the flags say
+	// blockList reads the account's block list where the REPL holds the
+	// chat database open; nil: recv opens it (channel_block.go).
+	blockList func() (chatdb.BlockList, error)
 }
 
 func (r channelRunner) run(args []string, stdout, stderr io.Writer) int {
@@ -439,6 +443,10 @@ type postPrinter struct {
 	replays  client.Replays
 	rejected map[string]int // by reason
 	replayed int
+	// blocked holds the authors on the account's block list, whose posts
+	// are dropped unshown (blockedN counts them).
+	blocked  chatdb.BlockList
+	blockedN int
 	shown    int
 	// keys compares the account keys of verified posts' authors with the
 	// contacts; nil compares nothing.
@@ -501,6 +509,10 @@ func (p *postPrinter) keep(r client.ReadPost) bool {
 		p.replayed++
 		return false
 	}
+	if p.blocked.Has(r.Message.Author) {
+		p.blockedN++
+		return false
+	}
 	return true
 }
 
@@ -552,6 +564,9 @@ func (p *postPrinter) summary(stderr io.Writer) {
 	if p.replayed > 0 {
 		fmt.Fprintf(stderr, "qpc channel recv: skipped %d replayed %s\n", p.replayed, plural(p.replayed, "post"))
 	}
+	if p.blockedN > 0 {
+		fmt.Fprintf(stderr, "qpc channel recv: dropped %d %s of blocked accounts\n", p.blockedN, plural(p.blockedN, "post"))
+	}
 }
 
 func (r channelRunner) recv(args []string, stdout, stderr io.Writer) int {
@@ -584,6 +599,7 @@ func (r channelRunner) recv(args []string, stdout, stderr io.Writer) int {
 	}
 	keys := e.Secret.Keys()
 	p := &postPrinter{w: stdout, topic: topic, asJSON: *asJSON, keys: &authorKeys{s: s, stderr: stderr}}
+	p.blocked = r.readBlockList(s, stderr)
 	defer p.summary(stderr)
 	defer p.keys.close()
 	read, after, err := s.ChannelPosts(ctx, keys, 0)

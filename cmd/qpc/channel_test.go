@@ -253,7 +253,7 @@ func newChanUser(t *testing.T, p *nodeProc, name string) *chanUser {
 // account flags, then the rest of args.
 func (u *chanUser) command(args ...string) *exec.Cmd {
 	n := 1
-	if args[0] == "channel" || args[0] == "mesh" {
+	if args[0] == "channel" || args[0] == "mesh" || args[0] == "account" {
 		n = 2
 	}
 	full := append(append(append([]string{}, args[:n]...), "--password-file", u.pw, "--state-dir", u.state), args[n:]...)

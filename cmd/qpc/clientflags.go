@@ -40,6 +40,10 @@ type clientFlags struct {
 	// checkNew judges a new password (password with confirm): register
 	// refuses a weak one with the reason.
 	checkNew func(pw []byte) error
+	// passwordEnv is the environment variable password reads; empty
+	// means QPC_PASSWORD (account password reads the new one from
+	// QPC_NEW_PASSWORD).
+	passwordEnv string
 }
 
 // newPasswordTries is how often a person at a terminal may type a new
@@ -186,7 +190,11 @@ func (f *clientFlags) password(prompt string, confirm bool) ([]byte, error) {
 		}
 		return f.checkNewIf(confirm, []byte(strings.TrimRight(line, "\r\n")))
 	}
-	if pw, ok := os.LookupEnv("QPC_PASSWORD"); ok {
+	env := f.passwordEnv
+	if env == "" {
+		env = "QPC_PASSWORD"
+	}
+	if pw, ok := os.LookupEnv(env); ok {
 		return f.checkNewIf(confirm, []byte(pw))
 	}
 	fd := int(os.Stdin.Fd())

@@ -68,8 +68,16 @@ func runDevice(args []string, stdout, stderr io.Writer) int {
 
 func runAccount(args []string, stdout, stderr io.Writer) int {
 	return runSubcommands("account", "usage: qpc account recover [--name NAME] [--code-file FILE]   (the recovery code: from FILE, $QPC_RECOVERY_CODE or a prompt)\n"+
-		"       qpc account recover --reset [--name NAME] [--qr]   (no code left: a new account key; contacts see a key change)\n\n", []subcommand{
+		"       qpc account recover --reset [--name NAME] [--qr]   (no code left: a new account key; contacts see a key change)\n"+
+		"       qpc account password [--new-password-file FILE]\n"+
+		"       qpc account logout [--everywhere]\n"+
+		"       qpc account delete [--yes]\n"+
+		"       qpc account forget   (this machine only)\n\n", []subcommand{
 		{"recover", "make this machine a device again with the recovery code, or --reset the account key", runAccountRecover},
+		{"password", "change the account's password (other sessions end)", runAccountPassword},
+		{"logout", "end this machine's session, or --everywhere every session of the account", runAccountLogout},
+		{"delete", "delete the account on its node and on this machine", runAccountDelete},
+		{"forget", "remove what this machine keeps of the account, nothing on its node", runAccountForget},
 	}, args, stdout, stderr)
 }
 

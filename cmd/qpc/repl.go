@@ -17,6 +17,7 @@ import (
 
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/client/chat"
+	"github.com/quicprochat/qpc/client/chatdb"
 	"github.com/quicprochat/qpc/client/session"
 	"github.com/quicprochat/qpc/cmd/qpc/internal/repl"
 	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
@@ -88,15 +89,18 @@ func runRepl(args []string, stdout, stderr io.Writer) int {
 				f.pin = ""
 			}
 		},
-		Channel: func(server string, args []string, w io.Writer) { f.replChannel(s.Current().User, server, args, w) },
-		Online:  func(online bool) { r.SetOnline(online) },
-		Say:     sayError,
+		Channel: func(server string, args []string, w io.Writer) {
+			f.replChannel(s.Current().User, server, args, w, eng.BlockList)
+		},
+		Online: func(online bool) { r.SetOnline(online) },
+		Say:    sayError,
 	})
 	r = repl.New(repl.Config{Engine: replEngine{Engine: eng, timeout: f.timeout, unanswered: n.Unanswered}, Label: chat.Label, IO: lio, Node: n,
 		MeshPeers: func(args []string, w io.Writer) { runMeshPeers(args, w, w) },
 		Devices:   sessionDevices{s: s, eng: eng},
 		Files:     sessionFiles{s: s, stateDir: f.stateDir},
-		Keeper:    sessionKeeper{s: s, eng: eng, stateDir: f.stateDir}})
+		Keeper:    sessionKeeper{s: s, eng: eng, stateDir: f.stateDir},
+		Account:   sessionAccount{s: s}})
 	n.Start(ctx, home, s.Connection())
 	defer n.Stop()
 	if err := r.Run(ctx); err != nil {
@@ -180,7 +184,7 @@ func readAnswer(in io.Reader) (string, error) {
 // replChannel runs `qpc channel args...` for the REPL's account, user, on
 // the node at server, writing what it prints to w. It logs in anew, with the
 // password the REPL has, so that it does not ask for it again.
-func (f *clientFlags) replChannel(user, server string, args []string, w io.Writer) {
+func (f *clientFlags) replChannel(user, server string, args []string, w io.Writer, blockList func() (chatdb.BlockList, error)) {
 	flags := []string{"--server", server, "--known-nodes", f.knownNodes, "--timeout", f.timeout.String()}
 	if f.pin != "" {
 		flags = append(flags, "--pin", f.pin)
@@ -192,5 +196,5 @@ func (f *clientFlags) replChannel(user, server string, args []string, w io.Write
 		flags = append(flags, "--username", user, "--state-dir", f.stateDir)
 	}
 	full := append(append([]string{args[0]}, flags...), args[1:]...)
-	channelRunner{password: f.fixedPassword}.run(full, w, w)
+	channelRunner{password: f.fixedPassword, blockList: blockList}.run(full, w, w)
 }

@@ -19,7 +19,7 @@ func inThisBuild(name string) bool { return !laptopOnly[name] }
 
 var laptopOnly = map[string]bool{
 	"register": true, "login": true, "whoami": true, "send": true, "recv": true, "verify": true,
-	"device": true, "account": true, "backup": true, "export": true, "group": true,
+	"device": true, "account": true, "backup": true, "export": true, "group": true, "block": true, "report": true,
 	"repl": true, "channel": true, "bench": true, "mesh track": true, "kt": true,
 	"edit": true, "delete": true, "search": true,
 }
@@ -49,6 +49,8 @@ var (
 	runBench     = notInRouterBuild("bench")
 	runMeshTrack = notInRouterBuild("mesh track")
 	runKT        = notInRouterBuild("kt")
+	runBlock     = notInRouterBuild("block")
+	runReport    = notInRouterBuild("report")
 	runEdit      = notInRouterBuild("edit")
 	runDelete    = notInRouterBuild("delete")
 	runSearch    = notInRouterBuild("search")

@@ -46,7 +46,7 @@ var importedNotLinked = []string{
 // part whose other part it must not carry: log/slog links encoding/json's
 // encoder, but its decoder (about 100 KB of mips flash with what it
 // brings) was read by datadir and client only, which read their files
-// with internal/flatjson instead (issue 25).
+// with internal/jsontree instead (issue 25).
 var notLinkedFunctions = map[string][]string{
 	"encoding/json": {"Unmarshal", "(*decodeState).unmarshal", "(*Decoder).Decode"},
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/quicprochat/qpc/client"
 	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
 	"github.com/quicprochat/qpc/protocol"
+	"github.com/quicprochat/qpc/transport/msgstream"
 )
 
 // debugErrors is --debug (or QPC_DEBUG=1): print the whole chain of an
@@ -38,6 +39,7 @@ var userErrors = []userError{
 	{cause: protocol.ErrUnauthenticated, say: "the node wants a login first; run the command again to log in"},
 	{cause: protocol.ErrDeviceRevoked, say: "this device was removed from its account; it can be linked again with qpc device link"},
 	{cause: protocol.ErrShuttingDown, say: "the node is shutting down; try again in a moment"},
+	{cause: msgstream.ErrClosed, say: "the connection to the node broke off while it stored the message: it may or may not be stored; try again"},
 	{cause: protocol.ErrStoreClosed, say: "the node is shutting down; try again in a moment"},
 	{cause: protocol.ErrMeshFull, say: "the node's store-and-forward space is full; try again later"},
 	{cause: protocol.ErrStoreFull, say: "the node's message store is full; try again later, and tell the node's admin"},

@@ -34,6 +34,12 @@ func init() {
 		userError{cause: chat.ErrFileLine, say: "the message's file reference is malformed; it cannot be fetched"},
 		userError{cause: chat.ErrPendingFull, say: "too many files already wait for their sender's node; this one stays in the conversation for /download in qpc repl"},
 		userError{cause: chat.ErrPendingFiles, say: "the record of files waiting for their sender's node is damaged in the chat database; the files stay in their conversations for /download in qpc repl"},
+		// The account as a whole (docs/accounts.md).
+		userError{cause: session.ErrPasswordChangedElsewhere, say: "the account's password was changed on another device, and this machine keeps its data sealed under the old one: give the old password in $QPC_OLD_PASSWORD, or type it at the prompt. If qpc repl never ran here (it keeps the key that the old password opens), the data cannot be opened: qpc account forget, then qpc device link make this machine a device again"},
+		userError{cause: session.ErrPasswordUnchanged, say: "the new password is the current one; nothing changed"},
+		userError{cause: client.ErrBadDataKeyFile, say: "the file that opens this account's data after a password change is damaged (<address>.datakey in the state directory); this machine cannot open the account: qpc account forget, then qpc device link"},
+		userError{cause: client.ErrDataKeyTooNew, say: "this account's data on this machine was written by a newer qpc; update qpc"},
+		userError{cause: errNotConfirmed, say: "not confirmed: what was typed is not the account's address; nothing was deleted"},
 		userError{cause: session.ErrNotDelivered, say: "not delivered yet: the message is on its way and keeps going; qpc mesh track follows one in the mesh"},
 	)
 }

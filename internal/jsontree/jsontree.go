@@ -1,15 +1,7 @@
-// Package jsontree reads a JSON document (RFC 8259) into a tree of values
-// without reflection. It is for the router build, where `qpc admin` turns
-// the node's JSON answers into tables: encoding/json's decoder, with the
-// reflection it brings, costs two 64 KiB steps of the mips binary, this
-// reader a few KiB. Reading is strict (one value, no trailing data,
-// escapes checked) and bounded
-// (MaxDepth); a value of another kind than asked reads as its zero.
-// Strings keep their bytes as they are; a lone UTF-16 surrogate escape
-// reads as U+FFFD.
 package jsontree
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
@@ -17,10 +9,19 @@ import (
 	"unicode/utf8"
 )
 
-// ErrSyntax means the input is not one JSON value.
+// ErrSyntax is wrapped by every error for input that is not one JSON
+// value, or that nests deeper than MaxDepth.
 var ErrSyntax = errors.New("jsontree: not JSON")
 
-// MaxDepth bounds the nesting of arrays and objects.
+// ErrType is wrapped by the errors of ParseObject for a top-level value
+// that is not an object, and of the field readers for a member of another
+// type than asked.
+var ErrType = errors.New("jsontree: wrong type")
+
+// MaxDepth bounds the nesting of arrays and objects: 64 levels, where
+// encoding/json allows 10000. Nothing qpc reads nests more than three
+// deep, and a tight bound keeps the recursion and the tree of a hostile
+// input small.
 const MaxDepth = 64
 
 // Kind is the kind of a Value.
@@ -41,8 +42,7 @@ const (
 type Value struct {
 	kind Kind
 	b    bool
-	num  float64
-	str  string
+	str  string // a string's text, or a number's literal (read exactly by IntField)
 	arr  []Value
 	keys []string // an object's keys, in order, with vals
 	vals []Value
@@ -63,15 +63,27 @@ func (v Value) Get(key string) Value {
 }
 
 // Str returns a string's text, "" for any other kind.
-func (v Value) Str() string { return v.str }
+func (v Value) Str() string {
+	if v.kind != String {
+		return ""
+	}
+	return v.str
+}
 
 // Int returns a number truncated to an int64 (0 for another kind, and
 // for a number beyond int64).
 func (v Value) Int() int64 {
-	if v.kind != Number || v.num >= 1<<63 || v.num < -(1<<63) {
+	if v.kind != Number {
 		return 0
 	}
-	return int64(v.num)
+	if n, err := strconv.ParseInt(v.str, 10, 64); err == nil {
+		return n
+	}
+	f, _ := strconv.ParseFloat(v.str, 64) // ±Inf beyond float64
+	if f >= 1<<63 || f < -(1<<63) {
+		return 0
+	}
+	return int64(f)
 }
 
 // Bool returns a boolean's value, false for any other kind.
@@ -79,6 +91,92 @@ func (v Value) Bool() bool { return v.b }
 
 // List returns an array's elements, nil for any other kind.
 func (v Value) List() []Value { return v.arr }
+
+// each calls fn with every value of the member key, in input order, and
+// returns its first error.
+func (v Value) each(key string, fn func(Value) error) error {
+	for i, k := range v.keys {
+		if k == key {
+			if err := fn(v.vals[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// StringField reads the member key of an object as encoding/json decodes
+// it into a string: "" when missing, null leaves the value before it, and
+// any kind but a string wraps ErrType.
+func (v Value) StringField(key string) (string, error) {
+	var s string
+	err := v.each(key, func(m Value) error {
+		switch m.kind {
+		case Null:
+		case String:
+			s = m.str
+		default:
+			return fmt.Errorf("%w: %q is not a string", ErrType, key)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return s, nil
+}
+
+// BytesField reads the member key of an object as encoding/json decodes
+// it into a []byte: a string in standard base64; nil when missing or null
+// (null sets a slice to nil); any other kind, or a string that is not
+// base64, wraps ErrType.
+func (v Value) BytesField(key string) ([]byte, error) {
+	var b []byte
+	err := v.each(key, func(m Value) error {
+		switch m.kind {
+		case Null:
+			b = nil
+		case String:
+			d, err := base64.StdEncoding.DecodeString(m.str)
+			if err != nil {
+				return fmt.Errorf("%w: %q: %v", ErrType, key, err)
+			}
+			b = d
+		default:
+			return fmt.Errorf("%w: %q is not a base64 string", ErrType, key)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// IntField reads the member key of an object as encoding/json decodes it
+// into an int: 0 when missing, null leaves the value before it; a fraction,
+// an exponent, a number beyond int, or another kind wraps ErrType.
+func (v Value) IntField(key string) (int, error) {
+	var n int
+	err := v.each(key, func(m Value) error {
+		switch m.kind {
+		case Null:
+		case Number:
+			i, err := strconv.ParseInt(m.str, 10, strconv.IntSize)
+			if err != nil {
+				return fmt.Errorf("%w: %q is not an int: %s", ErrType, key, m.str)
+			}
+			n = int(i)
+		default:
+			return fmt.Errorf("%w: %q is not a number", ErrType, key)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
 
 // Parse reads data as one JSON value.
 func Parse(data []byte) (Value, error) {
@@ -92,6 +190,24 @@ func Parse(data []byte) (Value, error) {
 		return Value{}, p.fail("data after the value")
 	}
 	return v, nil
+}
+
+// ParseObject reads data as one JSON object, for the field readers. null
+// reads as an object without members, as encoding/json decodes it into a
+// struct; another kind of value wraps ErrType (after the syntax is
+// checked: a syntax error wins, as with encoding/json).
+func ParseObject(data []byte) (Value, error) {
+	v, err := Parse(data)
+	if err != nil {
+		return Value{}, err
+	}
+	switch v.kind {
+	case Object:
+		return v, nil
+	case Null:
+		return Value{kind: Object}, nil
+	}
+	return Value{}, fmt.Errorf("%w: the top-level value is not an object", ErrType)
 }
 
 type parser struct {
@@ -122,19 +238,21 @@ func (p *parser) literal(word string) bool {
 	return false
 }
 
+// value reads one value inside depth arrays and objects.
 func (p *parser) value(depth int) (Value, error) {
-	if depth > MaxDepth {
-		return Value{}, p.fail("nested too deep")
-	}
 	p.space()
 	if p.i >= len(p.data) {
 		return Value{}, p.fail("end of input")
 	}
-	switch c := p.data[p.i]; {
+	c := p.data[p.i]
+	if (c == '{' || c == '[') && depth >= MaxDepth {
+		return Value{}, p.fail("nested too deep")
+	}
+	switch {
 	case c == '{':
-		return p.object(depth)
+		return p.object(depth + 1)
 	case c == '[':
-		return p.array(depth)
+		return p.array(depth + 1)
 	case c == '"':
 		s, err := p.string()
 		return Value{kind: String, str: s}, err
@@ -150,6 +268,7 @@ func (p *parser) value(depth int) (Value, error) {
 	return Value{}, p.fail("unexpected character")
 }
 
+// object reads an object, itself at depth.
 func (p *parser) object(depth int) (Value, error) {
 	p.i++ // {
 	v := Value{kind: Object}
@@ -172,7 +291,7 @@ func (p *parser) object(depth int) (Value, error) {
 			return Value{}, p.fail("want ':'")
 		}
 		p.i++
-		val, err := p.value(depth + 1)
+		val, err := p.value(depth)
 		if err != nil {
 			return Value{}, err
 		}
@@ -193,6 +312,7 @@ func (p *parser) object(depth int) (Value, error) {
 	}
 }
 
+// array reads an array, itself at depth.
 func (p *parser) array(depth int) (Value, error) {
 	p.i++ // [
 	v := Value{kind: Array, arr: []Value{}}
@@ -202,7 +322,7 @@ func (p *parser) array(depth int) (Value, error) {
 		return v, nil
 	}
 	for {
-		el, err := p.value(depth + 1)
+		el, err := p.value(depth)
 		if err != nil {
 			return Value{}, err
 		}
@@ -224,7 +344,8 @@ func (p *parser) array(depth int) (Value, error) {
 }
 
 // number reads the JSON number grammar exactly (no leading zeros, no
-// '+', digits after '.' and 'e').
+// '+', digits after '.' and 'e') and keeps the literal: the grammar is
+// all JSON asks, and each reader converts it as it needs.
 func (p *parser) number() (Value, error) {
 	start := p.i
 	digits := func() int {
@@ -258,10 +379,7 @@ func (p *parser) number() (Value, error) {
 			return Value{}, p.fail("bad number")
 		}
 	}
-	// The grammar is all JSON asks: a number beyond float64 reads as
-	// ±Inf (Int: 0), as strconv rounds it.
-	f, _ := strconv.ParseFloat(string(p.data[start:p.i]), 64)
-	return Value{kind: Number, num: f}, nil
+	return Value{kind: Number, str: string(p.data[start:p.i])}, nil
 }
 
 func (p *parser) string() (string, error) {
@@ -278,9 +396,16 @@ func (p *parser) string() (string, error) {
 			return string(out), nil
 		case c < 0x20:
 			return "", p.fail("control character in a string")
-		case c != '\\':
+		case c < utf8.RuneSelf && c != '\\':
 			out = append(out, c)
 			p.i++
+			continue
+		case c >= utf8.RuneSelf:
+			// Invalid UTF-8 reads as U+FFFD for each bad byte, as
+			// encoding/json reads it.
+			r, size := utf8.DecodeRune(p.data[p.i:])
+			out = utf8.AppendRune(out, r)
+			p.i += size
 			continue
 		}
 		p.i++ // backslash
@@ -308,7 +433,8 @@ func (p *parser) string() (string, error) {
 				return "", err
 			}
 			// A surrogate pair is one rune; a surrogate alone reads
-			// as U+FFFD, as encoding/json reads it.
+			// as U+FFFD, as encoding/json reads it, and what follows
+			// it is read on its own.
 			if r >= 0xd800 && r < 0xdc00 && len(p.data)-p.i >= 6 && p.data[p.i] == '\\' && p.data[p.i+1] == 'u' {
 				save := p.i
 				p.i += 2

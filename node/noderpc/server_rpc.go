@@ -90,13 +90,22 @@ func (s *Server) Shutdown() { s.conn.Close() }
 // do runs one call: it counts it, bounds it, observes it and turns its
 // error into a qpc exception.
 func (s *Server) do(ctx context.Context, method string, fn func(context.Context) error) error {
+	if err := s.run(ctx, method, fn); err != nil {
+		return protocol.Exception(err)
+	}
+	return nil
+}
+
+// run is do without the exception: the message stream (msgstream.go)
+// answers with the error's code in a frame.
+func (s *Server) run(ctx context.Context, method string, fn func(context.Context) error) error {
 	start := time.Now()
 	end, err := s.opts.Calls.TryBegin()
 	if err != nil {
 		if s.opts.Observer != nil {
 			s.opts.Observer.RPC(method, protocol.CodeOf(err).String(), time.Since(start))
 		}
-		return protocol.Exception(err)
+		return err
 	}
 	defer end()
 	if s.opts.Timeout > 0 {
@@ -115,7 +124,7 @@ func (s *Server) do(ctx context.Context, method string, fn func(context.Context)
 	if code == schemas.ErrorCode_internal {
 		s.opts.Log.Error("call failed", "method", method, "user", s.conn.User(), "err", err)
 	}
-	return protocol.Exception(err)
+	return err
 }
 
 // Health implements NodeService.health.

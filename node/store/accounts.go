@@ -129,6 +129,9 @@ func (s *Store) DeleteAccount(user string, holdUntil time.Time) error {
 		if err := deleteKeyPackages(tx, user); err != nil {
 			return err
 		}
+		if err := deleteDenyList(tx, user); err != nil {
+			return err
+		}
 		if err := s.ktRecord(tx, user, nil, false); err != nil {
 			return err
 		}

@@ -270,6 +270,12 @@ func checkInvariants(tx *bolt.Tx, opts *Options) error {
 	if err := checkMesh(tx); err != nil {
 		return err
 	}
+	if err := checkDenyLists(tx); err != nil {
+		return err
+	}
+	if err := checkReports(tx); err != nil {
+		return err
+	}
 	var quota *protocol.ChannelQuota
 	if opts != nil {
 		quota = &opts.Channels

@@ -91,6 +91,7 @@ var (
 		bucketNameHolds, bucketDevices,
 		bucketKeyPackagesBySuite, bucketLastResortBySuite,
 		bucketKTLeaves, bucketKTNodes, bucketKTAddrs, bucketKTMeta, bucketKTEvidence,
+		bucketDenyLists, bucketReports,
 		bucketInvites, bucketAudit,
 	}
 

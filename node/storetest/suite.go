@@ -113,6 +113,8 @@ var tests = []struct {
 	{"Sessions", testSessions},
 	{"ExpiredSessionsAreReturnedUntilExpireRemovesThem", testExpiredSessionsAreReturnedUntilExpireRemovesThem},
 	{"ASessionIsBoundToTheAccountItWasGrantedTo", testASessionIsBoundToTheAccountItWasGrantedTo},
+	{"ChangeRecordReplacesTheRecordAndEndsEverySessionButTheKeptOnes", testChangeRecordReplacesTheRecordAndEndsEverySessionButTheKeptOnes},
+	{"EndSessionsEndsOneAccountsSessionsOnly", testEndSessionsEndsOneAccountsSessionsOnly},
 
 	// Key directory.
 	{"PublishedKeys", testPublishedKeys},

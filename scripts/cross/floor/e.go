@@ -17,7 +17,7 @@ func init() {
 		listen := fs.String("listen", ":7000", "addr")
 		fs.Parse(os.Args[1:])
 		// Encoding only: log/slog's JSON handler links the encoder, and
-		// the node links no JSON decoder (internal/flatjson).
+		// the node links no JSON decoder (internal/jsontree).
 		b, _ := json.Marshal(struct{ A []string }{[]string{*listen}})
 		fmt.Fprintf(os.Stderr, "%s %s %v\n", *listen, b, 1.5)
 		ln, err := net.Listen("tcp", "127.0.0.1:0")

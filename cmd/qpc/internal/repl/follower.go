@@ -2,6 +2,7 @@ package repl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -110,7 +111,13 @@ func (n *Follower) Start(ctx context.Context, addr string, first *client.Client)
 		if err := client.Follow(ctx, o); err != nil {
 			eng.Disconnected()
 			n.online(false)
-			n.cfg.Status(fmt.Sprintf("offline for good: %s (/mesh server HOST:PORT tries another node)", n.say(err)))
+			hint := "/mesh server HOST:PORT tries another node"
+			if errors.Is(err, client.ErrWrongPassword) {
+				// The node ended the session and refuses the password
+				// this REPL logged in with: it was changed elsewhere.
+				hint = "the password was changed: /quit and start qpc repl again with the new one"
+			}
+			n.cfg.Status(fmt.Sprintf("offline for good: %s (%s)", n.say(err), hint))
 		}
 	}()
 }

@@ -92,6 +92,9 @@ type Config struct {
 	// /export; nil leaves them out (they say to use qpc backup, qpc
 	// export).
 	Keeper Keeper
+	// Account changes the password for /password; nil leaves it out (it
+	// says to use qpc account password).
+	Account Account
 }
 
 // REPL is the interactive chat's terminal UI: it reads lines, runs the
@@ -107,6 +110,7 @@ type REPL struct {
 	devices   Devices
 	files     Files
 	keeper    Keeper
+	account   Account
 
 	mu     sync.Mutex
 	cur    chatdb.ConvID
@@ -134,7 +138,7 @@ type REPL struct {
 
 // New returns a REPL on cfg; Run runs it.
 func New(cfg Config) *REPL {
-	r := &REPL{eng: cfg.Engine, label: cfg.Label, io: cfg.IO, node: cfg.Node, meshPeers: cfg.MeshPeers, devices: cfg.Devices, files: cfg.Files, keeper: cfg.Keeper, shown: map[chatdb.ConvID]uint64{}, saved: map[chatdb.MsgID]string{},
+	r := &REPL{eng: cfg.Engine, label: cfg.Label, io: cfg.IO, node: cfg.Node, meshPeers: cfg.MeshPeers, devices: cfg.Devices, files: cfg.Files, keeper: cfg.Keeper, account: cfg.Account, shown: map[chatdb.ConvID]uint64{}, saved: map[chatdb.MsgID]string{},
 		pendingKick: make(chan struct{}, 1)}
 	r.setPrompt("no conversation")
 	return r

@@ -1,4 +1,4 @@
-package flatjson
+package jsontree
 
 import (
 	"bytes"
@@ -9,27 +9,28 @@ import (
 )
 
 // fields is the struct the tests decode with encoding/json to compare: the
-// shapes of the files flatjson reads.
+// shapes of the files read with the field readers.
 type fields struct {
 	Version int    `json:"version"`
 	Suite   string `json:"suite"`
 	Key     []byte `json:"key"`
 }
 
-// decode reads the members of fields from data with Parse.
+// decode reads the members of fields from data with ParseObject and the
+// field readers.
 func decode(data []byte) (fields, error) {
 	var f fields
-	o, err := Parse(data)
+	o, err := ParseObject(data)
 	if err != nil {
 		return f, err
 	}
-	if f.Version, err = o.Int("version"); err != nil {
+	if f.Version, err = o.IntField("version"); err != nil {
 		return f, err
 	}
-	if f.Suite, err = o.String("suite"); err != nil {
+	if f.Suite, err = o.StringField("suite"); err != nil {
 		return f, err
 	}
-	if f.Key, err = o.Bytes("key"); err != nil {
+	if f.Key, err = o.BytesField("key"); err != nil {
 		return f, err
 	}
 	return f, nil
@@ -73,6 +74,7 @@ func TestValuesAsEncodingJSONReadsThem(t *testing.T) {
 		{"a null member is the zero value", `{"version":null,"suite":null,"key":null}`, fields{}},
 		{"the last of two members wins", `{"suite":"a","suite":"b"}`, fields{Suite: "b"}},
 		{"a later null keeps the value", `{"suite":"a","suite":null}`, fields{Suite: "a"}},
+		{"a later null empties a []byte", `{"key":"AAEC","key":null}`, fields{}},
 		{"members nobody asks for are skipped", `{"x":[1,{"y":[true,false,null,"]"]}],"version":3,"z":-1.5e+3}`, fields{Version: 3}},
 		{"escapes and surrogate pairs", `{"suite":"\u00e4\ud83d\ude00\/\b\f\r"}`, fields{Suite: "ä😀/\b\f\r"}},
 		{"an unpaired surrogate is U+FFFD", `{"suite":"\ud800x\udc00\ud800\u0041"}`, fields{Suite: "\uFFFDx\uFFFD\uFFFDA"}},
@@ -84,11 +86,11 @@ func TestValuesAsEncodingJSONReadsThem(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Version != tc.want.Version || got.Suite != tc.want.Suite || !bytes.Equal(got.Key, tc.want.Key) {
+			if got.Version != tc.want.Version || got.Suite != tc.want.Suite || !bytes.Equal(got.Key, tc.want.Key) || (got.Key == nil) != (tc.want.Key == nil) {
 				t.Errorf("got %+v, want %+v", got, tc.want)
 			}
 			var ref fields
-			if err := json.Unmarshal([]byte(tc.in), &ref); err != nil || ref.Suite != got.Suite || ref.Version != got.Version {
+			if err := json.Unmarshal([]byte(tc.in), &ref); err != nil || ref.Suite != got.Suite || ref.Version != got.Version || !bytes.Equal(ref.Key, got.Key) || (ref.Key == nil) != (got.Key == nil) {
 				t.Errorf("encoding/json reads %+v (%v)", ref, err)
 			}
 		})
@@ -113,7 +115,7 @@ func TestRefusals(t *testing.T) {
 		{"lone minus", `{"version":-}`, ErrSyntax},
 		{"fraction without digits", `{"version":1.}`, ErrSyntax},
 		{"bad literal", `{"x":nul}`, ErrSyntax},
-		{"too deep", `{"x":` + strings.Repeat("[", maxDepth+2) + strings.Repeat("]", maxDepth+2) + `}`, ErrSyntax},
+		{"too deep", `{"x":` + strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth) + `}`, ErrSyntax},
 		{"an array at the top", `[]`, ErrType},
 		{"a string at the top", `"s"`, ErrType},
 		{"a string for an int", `{"version":"1"}`, ErrType},
@@ -132,22 +134,26 @@ func TestRefusals(t *testing.T) {
 				t.Fatalf("got %v, want %v", err, tc.want)
 			}
 			var ref fields
-			if json.Unmarshal([]byte(tc.in), &ref) == nil {
-				t.Errorf("encoding/json accepts what flatjson refuses")
+			if json.Unmarshal([]byte(tc.in), &ref) == nil && tc.name != "too deep" {
+				t.Errorf("encoding/json accepts what jsontree refuses")
 			}
 		})
 	}
 }
 
-// FuzzAgreesWithEncodingJSON holds Parse to encoding/json: for any input,
-// both accept it with the same values or both refuse it. Member names that
-// match a field only case-insensitively are the one documented difference.
+// FuzzAgreesWithEncodingJSON holds ParseObject and the field readers to
+// encoding/json decoding into a struct: for any input, both accept it with
+// the same values or both refuse it. The documented differences are
+// skipped: member names that match a field only case-insensitively, and
+// nesting deeper than MaxDepth (encoding/json allows 10000), which must be
+// refused with ErrSyntax.
 func FuzzAgreesWithEncodingJSON(f *testing.F) {
 	for _, s := range []string{
 		`{"version":1,"suite":"ristretto255-SHA512","key":"AAEC"}`,
 		"{\n  \"version\": 1,\n  \"key\": null\n}",
 		`null`, `[]`, `{"x":[{"y":1}],"suite":"\ud83d\ude00"}`, `{"version":-0}`, `{"version":1e2}`,
-		`{"suite":1,"suite":"a"}`, "{\"suite\":\"\xff\"}",
+		`{"suite":1,"suite":"a"}`, "{\"suite\":\"\xff\"}", `{"key":"AAEC","key":null}`,
+		`{"x":` + strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth) + `,"version":2}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -157,21 +163,27 @@ func FuzzAgreesWithEncodingJSON(f *testing.F) {
 			t.Fatalf("an error of no kind: %v", err)
 		}
 		if o, perr := Parse(data); perr == nil {
-			for _, m := range o.members {
+			for _, k := range o.keys {
 				for _, name := range []string{"version", "suite", "key"} {
-					if m.key != name && strings.EqualFold(m.key, name) {
-						return // encoding/json would match it, flatjson does not
+					if k != name && strings.EqualFold(k, name) {
+						return // encoding/json would match it, jsontree does not
 					}
 				}
 			}
 		}
+		if json.Valid(data) && nesting(data) > MaxDepth {
+			if !errors.Is(err, ErrSyntax) {
+				t.Fatalf("%q: nested %d deep: %v, want ErrSyntax", data, nesting(data), err)
+			}
+			return
+		}
 		var ref fields
 		refErr := json.Unmarshal(data, &ref)
 		if (err == nil) != (refErr == nil) {
-			t.Fatalf("%q: flatjson %v, encoding/json %v", data, err, refErr)
+			t.Fatalf("%q: jsontree %v, encoding/json %v", data, err, refErr)
 		}
-		if err == nil && (got.Version != ref.Version || got.Suite != ref.Suite || !bytes.Equal(got.Key, ref.Key)) {
-			t.Fatalf("%q: flatjson %+v, encoding/json %+v", data, got, ref)
+		if err == nil && (got.Version != ref.Version || got.Suite != ref.Suite || !bytes.Equal(got.Key, ref.Key) || (got.Key == nil) != (ref.Key == nil)) {
+			t.Fatalf("%q: jsontree %+v, encoding/json %+v", data, got, ref)
 		}
 	})
 }
