@@ -34,27 +34,16 @@ type Keeper interface {
 	VerifyArchive(file string, passphrase []byte) (string, error)
 }
 
-// SecretReader is a LineIO that reads a line without echoing it (the
-// terminal's); a LineIO without it reads secrets as lines (a pipe shows
-// nothing anyway).
-type SecretReader interface {
-	ReadSecret(prompt string) (string, error)
-}
-
-// ReadSecret reads a line with echo off, prompt before it; the REPL's
-// prompt comes back after.
-func (t *termIO) ReadSecret(prompt string) (string, error) {
-	return t.t.ReadPassword(prompt)
-}
-
 // errPassphrasesDiffer is two passphrases typed differently.
 var errPassphrasesDiffer = errors.New("the two passphrases differ; nothing was written")
 
 // readSecret asks for a secret; confirm asks for it twice.
 func (r *REPL) readSecret(prompt string, confirm bool) ([]byte, error) {
 	read := func(prompt string) (string, error) {
-		if sr, ok := r.io.(SecretReader); ok {
-			return sr.ReadSecret(prompt)
+		// The terminal's reader without echo (secretReader, /password's);
+		// lines from a pipe show nothing anyway.
+		if sr, ok := r.io.(secretReader); ok {
+			return sr.ReadPassword(prompt)
 		}
 		r.Printf("%s", prompt)
 		return r.io.ReadLine()
