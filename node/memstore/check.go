@@ -11,13 +11,13 @@ import (
 // what the store holds: a bug of this package.
 var ErrInconsistent = errors.New("memstore: tallies disagree with the contents")
 
-// Check recounts every tally the bounds are checked against (mailbox and
+// CheckIntegrity recounts every tally the bounds are checked against (mailbox and
 // node-wide bytes, held bytes per destination, origin and neighbour, the
 // neighbours' shares of the seen-sets, the channel totals) from the
 // contents and reports the first that disagrees, wrapping ErrInconsistent.
 // storetest calls it where a test wants the books to agree, as it calls
-// node/store's Check.
-func (s *Store) Check() error {
+// node/store's CheckIntegrity.
+func (s *Store) CheckIntegrity() error {
 	if err := s.lock("check"); err != nil {
 		return err
 	}

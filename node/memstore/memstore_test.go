@@ -23,7 +23,7 @@ func TestSemantics(t *testing.T) {
 			Now:                c.Now,
 		})
 		t.Cleanup(func() {
-			if err := s.Check(); err != nil && !errors.Is(err, protocol.ErrStoreClosed) {
+			if err := s.CheckIntegrity(); err != nil && !errors.Is(err, protocol.ErrStoreClosed) {
 				t.Errorf("Check: %v", err)
 			}
 			if err := s.Close(); err != nil && !errors.Is(err, protocol.ErrStoreClosed) {

@@ -135,7 +135,7 @@ func TestPostSeqsIncreaseAndSurviveReopen(t *testing.T) {
 	if got := storetest.PostSeqs(storetest.ChannelPosts(t, s, storetest.ChannelID(1), 0, 10)); !slices.Equal(got, []uint64{3, 4}) {
 		t.Errorf("channel 1 keeps seqs %v, want [3 4]", got)
 	}
-	if err := s.Check(); err != nil {
+	if err := s.CheckIntegrity(); err != nil {
 		t.Error(err)
 	}
 }
@@ -240,7 +240,7 @@ func TestOpenTrimsKeptPostsToLowerBounds(t *testing.T) {
 	if errs, _ := storetest.AddPosts(t, s, storetest.Post(9, 1, 1, time.Hour)); !errors.Is(errs[0], protocol.ErrChannelFull) {
 		t.Errorf("a post with the seen-set over MaxSeen: %v, want ErrChannelFull", errs[0])
 	}
-	if err := s.Check(); !errors.Is(err, ErrCorrupt) {
+	if err := s.CheckIntegrity(); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("Check of a seen-set over a lowered MaxSeen: %v, want ErrCorrupt", err)
 	}
 }

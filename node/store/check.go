@@ -24,7 +24,7 @@ import (
 // the channel seen-set; the commit sequencer's groups match their commits;
 // every record decodes; nothing belongs to a missing account). The file
 // does not record the Options it was written with, so the bounds of the
-// channel store and the commit sequencer are left to Store.Check. It returns every
+// channel store and the commit sequencer are left to Store.CheckIntegrity. It returns every
 // problem found, joined, wrapping ErrCorrupt for the store's invariants.
 func Check(path string) error {
 	db, err := bolt.Open(path, 0, &bolt.Options{ReadOnly: true, Timeout: DefaultLockTimeout})
@@ -55,13 +55,16 @@ func checkWAL(path string) error {
 	return nil
 }
 
-// Check runs the checks of the package function Check on the open store,
+// CheckIntegrity runs the checks of the package function Check on the
+// open store (not named Check: a method Check() error of the router build
+// would be kept by the linker for every interface with that method, such
+// as rsc.io/qr's coding.Encoding, whatever calls it),
 // in one read transaction, and also checks that the channel store is
 // within Options.Channels and the commit sequencer within
 // Options.MaxGroups and Options.MaxCommitsPerGroup. Open trims kept posts to the bounds on them,
 // but not the seen-set: a store opened with a MaxSeen below the ids it
 // already holds fails this check until enough of them expire.
-func (s *Store) Check() error {
+func (s *Store) CheckIntegrity() error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {

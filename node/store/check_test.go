@@ -20,7 +20,7 @@ func TestCheckPassesOnAnOpenStore(t *testing.T) {
 	if err := s.PutSession(node.TokenHash{1}, node.Session{User: "bob", Expires: t0}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Check(); err != nil {
+	if err := s.CheckIntegrity(); err != nil {
 		t.Errorf("Check: %v", err)
 	}
 }

@@ -375,7 +375,7 @@ func checkCrashStore(t *testing.T, path string, acks []crashAck) {
 			stored[name][p.Seq] = hex.EncodeToString(p.ID[:])
 		}
 	}
-	if err := s.Check(); err != nil {
+	if err := s.CheckIntegrity(); err != nil {
 		t.Errorf("Check after SIGKILL: %v", err)
 	}
 	for _, a := range acks {

@@ -87,7 +87,7 @@
 //
 // Check verifies a closed store file: bbolt's page and freelist check and
 // the invariants across buckets described below (for tests and for a node
-// restarted after a crash); Store.Check does the same on an open store,
+// restarted after a crash); Store.CheckIntegrity does the same on an open store,
 // and also checks the channel store's bounds, which only it knows.
 //
 // Nothing accepted is dropped silently: a message leaves its mailbox only

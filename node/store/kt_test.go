@@ -338,7 +338,7 @@ func TestAStoreWithoutALogGetsOneOnOpen(t *testing.T) {
 		}
 		checkFile(t, path)
 	}()
-	if err := s.Check(); err != nil {
+	if err := s.CheckIntegrity(); err != nil {
 		t.Fatal(err)
 	}
 	if n := ktSizeOf(t, s); n != 2 {
@@ -385,7 +385,7 @@ func TestCheckFindsALogThatDisagreesWithTheDirectory(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := s.Check(); err != nil {
+			if err := s.CheckIntegrity(); err != nil {
 				t.Fatalf("before: %v", err)
 			}
 			if err := s.db.Update(c.tamper); err != nil {

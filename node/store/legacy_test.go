@@ -125,7 +125,7 @@ func TestAStoreFromBeforeDevicesKeepsEveryMessageForTheFirstPrimary(t *testing.T
 	if err != nil || rs[0].Err != nil || rs[0].Seq != 4 || rs[1].Err != nil || rs[1].Seq != 1 {
 		t.Errorf("after the list: receipts %+v, %v; want seq 4 for the primary, 1 for the second device", rs, err)
 	}
-	if err := s.Check(); err != nil {
+	if err := s.CheckIntegrity(); err != nil {
 		t.Error(err)
 	}
 }

@@ -48,7 +48,7 @@ func TestSeqsAreNeverReusedAfterReleaseOrReopen(t *testing.T) {
 	if got := storetest.HeldSeqs(t, s, "a"); !slices.Equal(got, []uint64{5}) {
 		t.Errorf("held after all that: %v, want [5]", got)
 	}
-	if err := s.Check(); err != nil {
+	if err := s.CheckIntegrity(); err != nil {
 		t.Error(err)
 	}
 }

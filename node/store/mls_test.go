@@ -43,7 +43,7 @@ func TestAGroupFromBeforeProofsIsReadAndKeyedByItsNextClaim(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Check(); err != nil {
+	if err := s.CheckIntegrity(); err != nil {
 		t.Fatalf("Check of a version 1 group: %v", err)
 	}
 	if o := storetest.MustOrder(t, s, "old", 1, storetest.Commit("alice", 1)); !o.Accepted || o.Next != 2 {
@@ -96,7 +96,7 @@ func TestCommitsSurviveAReopenAndLowerBoundsTrimThem(t *testing.T) {
 		}
 		checkFile(t, path)
 	}()
-	if err := s.Check(); err != nil {
+	if err := s.CheckIntegrity(); err != nil {
 		t.Errorf("Check after Open with lower bounds: %v", err)
 	}
 	if o := storetest.MustOrder(t, s, "c", 2, storetest.Commit("x", 2)); !reflect.DeepEqual(o, protocol.CommitOrder{Next: 4, Missing: storetest.Commits(storetest.Commit("c", 2), storetest.Commit("c", 3))}) {

@@ -25,7 +25,7 @@ func TestHeldRecordsOfVersion1StayReadableReleasableAndChecked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Check(); err != nil {
+	if err := s.CheckIntegrity(); err != nil {
 		t.Fatalf("Check with a version 1 record: %v", err)
 	}
 	got, err := s.Held("n2.example", 0, 10)
@@ -52,7 +52,7 @@ func TestCheckFindsAWrongNeighbourRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Check(); err == nil || !strings.Contains(err.Error(), "neighbour") {
+	if err := s.CheckIntegrity(); err == nil || !strings.Contains(err.Error(), "neighbour") {
 		t.Errorf("Check of a neighbour record off by a byte: %v", err)
 	}
 	// Put it right so that the cleanup's Check passes.
@@ -73,7 +73,7 @@ func TestSeenRecordsOfVersion1StayReadable(t *testing.T) {
 	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeshSeen).Put(id[:], v1) }); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Check(); err != nil {
+	if err := s.CheckIntegrity(); err != nil {
 		t.Fatalf("Check with a version 1 seen record: %v", err)
 	}
 	if err := s.Release("n2.example", []uint64{held[0].Seq}, protocol.SeenDelivered); err != nil {
@@ -100,7 +100,7 @@ func TestChannelSeenRecordsOfVersion1StayReadable(t *testing.T) {
 	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketChanSeen).Put(id[:], v1) }); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Check(); err != nil {
+	if err := s.CheckIntegrity(); err != nil {
 		t.Fatalf("Check with a version 1 seen record: %v", err)
 	}
 	if !storetest.PostSeen(t, s, 1) {

@@ -44,7 +44,7 @@ func openTest(t testing.TB, opts Options) *Store {
 		t.Fatalf("Open: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := s.Check(); err != nil && !errors.Is(err, protocol.ErrStoreClosed) {
+		if err := s.CheckIntegrity(); err != nil && !errors.Is(err, protocol.ErrStoreClosed) {
 			t.Errorf("Check: %v", err)
 		}
 		if err := s.Close(); err != nil && !errors.Is(err, protocol.ErrStoreClosed) {

@@ -178,7 +178,7 @@ func checkWALCrashStore(t *testing.T, path string, got []crashAck, acked, acking
 			t.Errorf("%s: last seq %d, newest message %d", user, last, msgs[len(msgs)-1].Seq)
 		}
 	}
-	if err := s.Check(); err != nil {
+	if err := s.CheckIntegrity(); err != nil {
 		t.Errorf("Check after SIGKILL: %v", err)
 	}
 	for _, a := range got {
@@ -422,7 +422,7 @@ func TestCheckFindsACorruptWALRecord(t *testing.T) {
 	}
 	mustCreate(t, s, "bob")
 	enqueueN(t, s, "bob", 3)
-	if err := s.Check(); err != nil {
+	if err := s.CheckIntegrity(); err != nil {
 		t.Fatalf("Check of a sound log: %v", err)
 	}
 	killedStore(t, s, path)

@@ -78,9 +78,9 @@ type Sentinels struct {
 }
 
 // Checker is a store that can check its own consistency; the suite calls
-// Check where a test wants the store's books to agree with its contents.
+// CheckIntegrity where a test wants the store's books to agree with its contents.
 type Checker interface {
-	Check() error
+	CheckIntegrity() error
 }
 
 // sentinel is the implementation's Sentinels, for the tests.
@@ -217,7 +217,7 @@ func testConfig() Config {
 // check fails the test if s checks its consistency and finds it broken.
 func check(s Store) error {
 	if c, ok := s.(Checker); ok {
-		return c.Check()
+		return c.CheckIntegrity()
 	}
 	return nil
 }
