@@ -17,8 +17,12 @@ import (
 const (
 	// Magic starts the content of every transcript archive.
 	Magic = "QPCTA"
-	// Version is the format Build writes.
-	Version = 1
+	// Version is the format Build writes: 2 marks edited and deleted
+	// lines.
+	Version = 2
+	// MinVersion is the oldest format Verify reads: 1, the format before
+	// edits and deletes, whose lines carry neither.
+	MinVersion = 1
 	// MaxRecordSize bounds a record's body.
 	MaxRecordSize = 1 << 20
 	// MaxRecords bounds the records of one archive.
@@ -81,8 +85,14 @@ type Record struct {
 	Time, Received time.Time
 	// System marks an event line rather than a message.
 	System bool
-	// Text is the line's text.
+	// Text is the line's text; empty when Deleted.
 	Text string
+	// Edited is the sender's time of the last edit of Text (zero: never
+	// edited).
+	Edited time.Time
+	// Deleted marks a line its sender deleted: the record stands where
+	// the line stood, without its text.
+	Deleted bool
 }
 
 // Signer signs an archive for an account: with the account key, or with
@@ -144,10 +154,16 @@ func signedMessage(header [32]byte, n uint32, last, root [32]byte) []byte {
 // Build encodes the archive of conv's records, exported at now, signed
 // by s.
 func Build(s Signer, conv Conversation, records []Record, now time.Time) ([]byte, error) {
+	return buildVersion(Version, s, conv, records, now)
+}
+
+// buildVersion encodes an archive in the format version, which the tests use to
+// make archives of the older format.
+func buildVersion(version byte, s Signer, conv Conversation, records []Record, now time.Time) ([]byte, error) {
 	if len(records) > MaxRecords || len(conv.Members) > MaxMembers {
 		return nil, fmt.Errorf("archive: %d records, %d members: too many", len(records), len(conv.Members))
 	}
-	b := append([]byte(Magic), Version)
+	b := append([]byte(Magic), version)
 	b, err := appendLen8(b, s.address)
 	if err != nil {
 		return nil, err
@@ -171,7 +187,7 @@ func Build(s Signer, conv Conversation, records []Record, now time.Time) ([]byte
 	prev := head
 	leaves := make([][32]byte, 0, len(records))
 	for i, r := range records {
-		body, err := r.marshal(uint32(i+1), prev)
+		body, err := r.marshal(version, uint32(i+1), prev)
 		if err != nil {
 			return nil, err
 		}
@@ -189,9 +205,21 @@ func Build(s Signer, conv Conversation, records []Record, now time.Time) ([]byte
 	return append(b, sig...), nil
 }
 
-func (r *Record) marshal(number uint32, prev [32]byte) ([]byte, error) {
-	if len(r.Text) > MaxRecordSize-256 {
+// The flags of a record of version 2.
+const (
+	flagSystem  = 1 << 0
+	flagDeleted = 1 << 1
+	flagsKnown  = flagSystem | flagDeleted
+)
+
+func (r *Record) marshal(version byte, number uint32, prev [32]byte) ([]byte, error) {
+	switch {
+	case len(r.Text) > MaxRecordSize-256:
 		return nil, fmt.Errorf("archive: record %d: text of %d bytes", number, len(r.Text))
+	case r.Deleted && r.Text != "":
+		return nil, fmt.Errorf("archive: record %d: a deleted line keeps no text", number)
+	case version < 2 && (r.Deleted || !r.Edited.IsZero()):
+		return nil, fmt.Errorf("archive: record %d: version %d has no edited or deleted lines", number, version)
 	}
 	b := binary.BigEndian.AppendUint32(nil, number)
 	b = append(b, prev[:]...)
@@ -203,11 +231,17 @@ func (r *Record) marshal(number uint32, prev [32]byte) ([]byte, error) {
 	}
 	b = binary.BigEndian.AppendUint64(b, millis(r.Time))
 	b = binary.BigEndian.AppendUint64(b, millis(r.Received))
-	sys := byte(0)
+	flags := byte(0)
 	if r.System {
-		sys = 1
+		flags |= flagSystem
 	}
-	b = append(b, sys)
+	if r.Deleted {
+		flags |= flagDeleted
+	}
+	b = append(b, flags)
+	if version >= 2 {
+		b = binary.BigEndian.AppendUint64(b, millis(r.Edited))
+	}
 	b = binary.BigEndian.AppendUint32(b, uint32(len(r.Text)))
 	return append(b, r.Text...), nil
 }
@@ -364,7 +398,7 @@ type rawRecord struct {
 	rec    Record
 }
 
-func parseRecord(body []byte) (rawRecord, error) {
+func parseRecord(version byte, body []byte) (rawRecord, error) {
 	r := &reader{b: body}
 	var rr rawRecord
 	rr.number = r.u32()
@@ -374,18 +408,25 @@ func parseRecord(body []byte) (rawRecord, error) {
 	rr.rec.From = r.str8()
 	rr.rec.Time = r.time()
 	rr.rec.Received = r.time()
-	switch r.u8() {
-	case 0:
-	case 1:
-		rr.rec.System = true
-	default:
-		if r.err == nil {
-			r.err = fmt.Errorf("%w: system flag not 0 or 1", ErrMalformed)
-		}
+	flags := r.u8()
+	known := byte(flagsKnown)
+	if version < 2 {
+		known = flagSystem
+	}
+	if flags&^known != 0 && r.err == nil {
+		r.err = fmt.Errorf("%w: unknown flags %#x", ErrMalformed, flags)
+	}
+	rr.rec.System, rr.rec.Deleted = flags&flagSystem != 0, flags&flagDeleted != 0
+	if version >= 2 {
+		rr.rec.Edited = r.time()
 	}
 	text := r.bytes(int(r.u32()))
-	if r.err == nil && !utf8.Valid(text) {
+	switch {
+	case r.err != nil:
+	case !utf8.Valid(text):
 		r.err = fmt.Errorf("%w: text not UTF-8", ErrMalformed)
+	case rr.rec.Deleted && len(text) > 0:
+		r.err = fmt.Errorf("%w: a deleted line with text", ErrMalformed)
 	}
 	rr.rec.Text = string(text)
 	if r.err == nil && r.off != len(body) {
@@ -405,8 +446,9 @@ func Verify(content []byte) (*Verified, error) {
 	if r.err != nil || string(head[:len(Magic)]) != Magic {
 		return nil, ErrNotArchive
 	}
-	switch v := head[len(Magic)]; {
-	case v < Version:
+	version := head[len(Magic)]
+	switch v := version; {
+	case v < MinVersion:
 		return nil, fmt.Errorf("%w: version %d", ErrVersionTooOld, v)
 	case v > Version:
 		return nil, fmt.Errorf("%w: version %d, this qpc reads %d", ErrVersionUnknown, v, Version)
@@ -455,7 +497,7 @@ func Verify(content []byte) (*Verified, error) {
 		if r.err != nil {
 			return nil, &RecordError{Number: uint32(len(raws) + 1), Err: r.err}
 		}
-		rr, err := parseRecord(body)
+		rr, err := parseRecord(version, body)
 		if err != nil {
 			return nil, &RecordError{Number: uint32(len(raws) + 1), Err: err}
 		}

@@ -30,7 +30,7 @@
 //
 //	header
 //	  5     magic "QPCTA"
-//	  1     version (Version = 1)
+//	  1     version (Version = 2; Verify reads 1 and 2)
 //	  1+n   len8 address of the exporting account
 //	  32    account key (Ed25519 public)
 //	  2+n   len16 device certificate (crypto/identity layout); empty when
@@ -51,8 +51,11 @@
 //	  1+n     len8 sender's address
 //	  8       sender's time
 //	  8       received
-//	  1       1 for a system line (joined, left, key changed), else 0
-//	  4+n     len32 text
+//	  1       flags: bit 0 a system line (joined, left, key changed),
+//	          bit 1 (version 2) a line its sender deleted; other bits 0
+//	  8       (version 2 only) the sender's time of the last edit of
+//	          the text, 0 for a line never edited
+//	  4+n     len32 text, empty for a deleted line
 //	then the end
 //	  1     tag 0x02
 //	  32    hash of the last record (of the header when n = 0)
@@ -68,6 +71,12 @@
 //	"qpc/1 transcript" | 0x00 | header hash | n (4 bytes) | last hash | root
 //
 // by the account key, or by the identity key of the certificate's device.
+//
+// Version 1, written before edits and deletes, has no edit time and only
+// bit 0 of the flags: its lines read as never edited, none deleted. A
+// deleted line stays in the archive as a record without text, so that
+// the archive shows that a line stood there and was taken back, and its
+// seq leaves no unexplained gap.
 //
 // # Verification
 //

@@ -39,6 +39,33 @@ type Snapshot struct {
 // are small). Errors: ErrNoState without a sealed state, ErrInUse while
 // another qpc writes the chat database.
 func Snap(stateDir string, m Manifest) (*Snapshot, error) {
+	return snap(stateDir, m, nil)
+}
+
+// ChatCopy is the chat database read by the qpc that holds it open
+// (chatdb.Snapshot): its size, its bytes, and Close when done.
+type ChatCopy interface {
+	Size() int64
+	WriteTo(w io.Writer) (int64, error)
+	Close() error
+}
+
+// SnapOpen is Snap for the qpc that holds the account's chat database
+// open (the REPL's /backup), which gives its copy of it: chat, closed
+// with the snapshot. The other files are read as Snap reads them.
+func SnapOpen(stateDir string, m Manifest, chat ChatCopy) (*Snapshot, error) {
+	if chat == nil {
+		return nil, errors.New("backup: no chat database copy")
+	}
+	s, err := snap(stateDir, m, chat)
+	if err != nil {
+		chat.Close() // again, if snap had taken it: a second Close only errs
+		return nil, err
+	}
+	return s, nil
+}
+
+func snap(stateDir string, m Manifest, chat ChatCopy) (*Snapshot, error) {
 	m.Address = strings.ToLower(m.Address)
 	if err := checkAddress(m.Address); err != nil {
 		return nil, err
@@ -61,6 +88,12 @@ func Snap(stateDir string, m Manifest) (*Snapshot, error) {
 			continue
 		} else if err != nil {
 			return nil, err
+		}
+		if suffix == chatDBSuffix && chat != nil {
+			s.closers = append(s.closers, chat.Close)
+			s.m.Files = append(s.m.Files, File{Name: name, Size: chat.Size()})
+			s.sources = append(s.sources, chat.WriteTo)
+			continue
 		}
 		if suffix == chatDBSuffix {
 			db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: lockWait})

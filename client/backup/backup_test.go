@@ -424,3 +424,77 @@ func FuzzRestore(f *testing.F) {
 		}
 	})
 }
+
+// The qpc that holds the chat database open (the REPL) backs it up
+// through its own read transaction: a line written after the snapshot
+// began is not in the backup, the database stays writable meanwhile, and
+// the restored history is the snapshot's.
+func TestSnapOpenCopiesTheDatabaseItsHolderHasOpen(t *testing.T) {
+	dir := makeState(t, 20)
+	db, err := chatdb.Open(chatdb.Path(dir, addr), exportKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cp, err := db.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := SnapOpen(dir, manifest(), cp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A line that comes meanwhile (the REPL's follower) is written, at
+	// the latest once the snapshot is closed (a write that grows the file
+	// waits for it), and is not in the backup.
+	wrote := make(chan error, 1)
+	go func() {
+		wrote <- db.Update(func(tx *chatdb.Tx) error {
+			return tx.AppendMessage(chatdb.ConvID{1}, &chatdb.Message{From: addr, Time: time.Unix(99, 0), Text: "after the snapshot"})
+		})
+	}()
+	var out bytes.Buffer
+	var last int64
+	if err := s.Write(&out, options(pass), func(done, _ int64) { last = done }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-wrote:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the write that came during the snapshot is still waiting after its Close")
+	}
+	if last != s.Manifest().Size() {
+		t.Errorf("progress ended at %d of %d", last, s.Manifest().Size())
+	}
+	r, err := Open(bytes.NewReader(out.Bytes()), passphrase(pass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := filepath.Join(t.TempDir(), "new machine")
+	res, err := r.Restore(fresh, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if ms := history(t, fresh); len(ms) != 20 || ms[19].Text != "message 19" {
+		t.Errorf("restored history: %d messages, the last %+v", len(ms), ms[len(ms)-1])
+	}
+	if _, err := SnapOpen(t.TempDir(), manifest(), nil); err == nil {
+		t.Error("SnapOpen without a copy")
+	}
+	cp2, err := db.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := SnapOpen(t.TempDir(), manifest(), cp2); !errors.Is(err, ErrNoState) {
+		t.Errorf("SnapOpen of an empty dir: %v", err)
+	}
+}

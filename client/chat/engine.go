@@ -198,10 +198,12 @@ type Engine struct {
 	evMu    sync.Mutex
 	evCond  *sync.Cond
 	evQueue []Event
-	events  chan Event
-	closed  bool
-	quit    chan struct{} // closed by Close
-	done    chan struct{} // closed when pump ends
+	// onChange hears of every Changed event as it is emitted (OnChange).
+	onChange func(Event)
+	events   chan Event
+	closed   bool
+	quit     chan struct{} // closed by Close
+	done     chan struct{} // closed when pump ends
 }
 
 // Open opens (creating on first use) the account's chat database.
@@ -311,8 +313,24 @@ func (e *Engine) Close() error {
 	return e.db.Close()
 }
 
+// SnapshotDB begins a snapshot of the engine's chat database, for a
+// backup made while the engine runs (chatdb.Snapshot); close it soon.
+func (e *Engine) SnapshotDB() (*chatdb.Snapshot, error) { return e.db.Snapshot() }
+
 // Self returns the account's address.
 func (e *Engine) Self() string { return e.self }
+
+// OnChange has fn told of each edit and delete of a line of the history
+// (an Event with Changed) at once, as the engine applies it, besides
+// Events: a one-shot reader (qpc recv) closes the engine when its batch
+// is done, which drops the events not yet read, and must not miss these.
+// fn runs inside the engine's operation: it must be quick and must not
+// call the engine.
+func (e *Engine) OnChange(fn func(Event)) {
+	e.evMu.Lock()
+	e.onChange = fn
+	e.evMu.Unlock()
+}
 
 // Events delivers what happens as it happens, in order. The channel is
 // closed by Close.
@@ -321,6 +339,9 @@ func (e *Engine) Events() <-chan Event { return e.events }
 // emit queues ev for Events without blocking the caller.
 func (e *Engine) emit(ev Event) {
 	e.evMu.Lock()
+	if ev.Changed && e.onChange != nil {
+		e.onChange(ev)
+	}
 	if !e.closed {
 		e.evQueue = append(e.evQueue, ev)
 		e.evCond.Signal()

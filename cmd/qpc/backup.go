@@ -356,25 +356,35 @@ func runBackupCreate(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// backupManifest describes the logged-in device for its backup and gets
-// the secret to seal it under: a new passphrase, or the recovery code.
-func backupManifest(s *session.Session, sec *secretFlags, useCode bool) (backup.Manifest, []byte, sealedfile.SecretKind, error) {
+// deviceManifest describes the session's device for its backup.
+func deviceManifest(s *session.Session) (backup.Manifest, error) {
 	st, cur := s.State(), s.Current()
 	m := backup.Manifest{Address: strings.ToLower(cur.Address()), Server: cur.Server, Fingerprint: cur.Fingerprint,
 		DeviceName: st.DeviceName, Created: time.Now(), HoldsAccountKey: len(st.AccountKeySeed) > 0}
 	if st.Migrated() {
 		id, err := st.Device()
 		if err != nil {
-			return m, nil, 0, err
+			return m, err
 		}
 		m.Device = id
+	}
+	return m, nil
+}
+
+// backupManifest describes the logged-in device for its backup and gets
+// the secret to seal it under: a new passphrase, or the recovery code.
+func backupManifest(s *session.Session, sec *secretFlags, useCode bool) (backup.Manifest, []byte, sealedfile.SecretKind, error) {
+	cur := s.Current()
+	m, err := deviceManifest(s)
+	if err != nil {
+		return m, nil, 0, err
 	}
 	if !useCode {
 		pw, err := sec.passphrase("Backup passphrase: ", true, func(pw []byte) error { return checkNewPassword(pw, cur.User) })
 		return m, pw, sealedfile.Passphrase, err
 	}
 	if m.HoldsAccountKey {
-		return m, st.AccountKeySeed, sealedfile.RecoveryCode, nil
+		return m, s.State().AccountKeySeed, sealedfile.RecoveryCode, nil
 	}
 	list := s.Account().List
 	if list == nil {

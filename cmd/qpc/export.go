@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/quicprochat/qpc/client/archive"
+	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/client/session"
 	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
 	"github.com/quicprochat/qpc/crypto/identity"
@@ -98,7 +99,7 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 		json.NewEncoder(stdout).Encode(out)
 		return exitOK
 	}
-	fmt.Fprintf(stdout, "exported %s of %s into %s (%d bytes), signed by %s\n", termtext.Plural(n, "record"),
+	fmt.Fprintf(stdout, "exported %d %s of %s into %s (%d bytes), signed by %s\n", n, termtext.Plural(n, "record"),
 		termtext.Safe(conv.Name), file, size, signedBy(v))
 	fmt.Fprintf(stdout, "Merkle root %x\n", v.Root)
 	return exitOK
@@ -108,12 +109,18 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 // signed by the account key where this device holds it, else by the
 // device with its certificate.
 func exportConversation(s *session.Session, name string) ([]byte, archive.Conversation, int, error) {
-	var conv archive.Conversation
 	eng, err := s.OpenChat(nil)
 	if err != nil {
-		return nil, conv, 0, err
+		return nil, archive.Conversation{}, 0, err
 	}
 	defer eng.Close()
+	return exportConversationIn(s, eng, name)
+}
+
+// exportConversationIn is exportConversation in the chat engine eng,
+// open already (the REPL's /export).
+func exportConversationIn(s *session.Session, eng *chat.Engine, name string) ([]byte, archive.Conversation, int, error) {
+	var conv archive.Conversation
 	c, err := eng.Find(name)
 	if err != nil {
 		return nil, conv, 0, err
@@ -125,7 +132,13 @@ func exportConversation(s *session.Session, name string) ([]byte, archive.Conver
 	conv = archive.Conversation{Name: c.Name, Kind: archive.Kind(c.Kind), Members: c.Members}
 	records := make([]archive.Record, len(ms))
 	for i, m := range ms {
-		records[i] = archive.Record{Seq: m.Seq, ID: m.ID, From: m.From, Time: m.Time, Received: m.Received, System: m.System, Text: m.Text}
+		records[i] = archive.Record{Seq: m.Seq, ID: m.ID, From: m.From, Time: m.Time, Received: m.Received, System: m.System, Text: m.Text,
+			Edited: m.Edited, Deleted: m.Deleted}
+		if m.Deleted {
+			// The database wipes a deleted line's text; a record of one
+			// says deleted and carries none, whatever was left.
+			records[i].Text = ""
+		}
 	}
 	signer, err := exportSigner(s)
 	if err != nil {
@@ -173,12 +186,41 @@ type exportJSON struct {
 	Lines                 []recordJSON `json:"lines,omitempty"`
 }
 
+// recordJSON is one record of qpc export verify --show --json: edited is
+// the unix time of the last edit (absent: never edited), deleted marks a
+// line its sender deleted (its text is empty).
 type recordJSON struct {
-	Seq    uint64 `json:"seq"`
-	From   string `json:"from"`
-	Time   int64  `json:"time"`
-	System bool   `json:"system,omitempty"`
-	Text   string `json:"text"`
+	Seq     uint64 `json:"seq"`
+	From    string `json:"from"`
+	Time    int64  `json:"time"`
+	System  bool   `json:"system,omitempty"`
+	Text    string `json:"text"`
+	Edited  int64  `json:"edited,omitempty"`
+	Deleted bool   `json:"deleted,omitempty"`
+}
+
+func toRecordJSON(r archive.Record) recordJSON {
+	out := recordJSON{Seq: r.Seq, From: r.From, Time: r.Time.Unix(), System: r.System, Text: r.Text, Deleted: r.Deleted}
+	if !r.Edited.IsZero() {
+		out.Edited = r.Edited.Unix()
+	}
+	return out
+}
+
+// recordLine is one record of qpc export verify --show, for a person.
+func recordLine(r archive.Record) string {
+	from := termtext.Safe(r.From)
+	if r.System {
+		from = "--"
+	}
+	text := termtext.Line(r.Text)
+	switch {
+	case r.Deleted:
+		text = "(deleted)"
+	case !r.Edited.IsZero():
+		text += " (edited " + r.Edited.Local().Format(time.DateTime) + ")"
+	}
+	return fmt.Sprintf("[%s] %s: %s", r.Time.Local().Format(time.DateTime), from, text)
 }
 
 func (o *exportJSON) fill(v *archive.Verified) {
@@ -255,22 +297,18 @@ func runExportVerify(args []string, stdout, stderr io.Writer) int {
 		out.fill(v)
 		if *show {
 			for _, r := range v.Records {
-				out.Lines = append(out.Lines, recordJSON{Seq: r.Seq, From: r.From, Time: r.Time.Unix(), System: r.System, Text: r.Text})
+				out.Lines = append(out.Lines, toRecordJSON(r))
 			}
 		}
 		json.NewEncoder(stdout).Encode(out)
 		return exitOK
 	}
-	fmt.Fprintf(stdout, "VALID: %s of the %s %s, exported by %s on %s\n", termtext.Plural(len(v.Records), "record"),
+	fmt.Fprintf(stdout, "VALID: %d %s of the %s %s, exported by %s on %s\n", len(v.Records), termtext.Plural(len(v.Records), "record"),
 		v.Conversation.Kind, termtext.Safe(v.Conversation.Name), termtext.Safe(v.Address), v.Exported.Local().Format(time.DateTime))
 	fmt.Fprintf(stdout, "signed by %s\naccount key fingerprint  %s\nMerkle root              %x\n", signedBy(v), identity.Fingerprint(v.AccountKey), v.Root)
 	if *show {
 		for _, r := range v.Records {
-			from := termtext.Safe(r.From)
-			if r.System {
-				from = "--"
-			}
-			fmt.Fprintf(stdout, "[%s] %s: %s\n", r.Time.Local().Format(time.DateTime), from, termtext.Line(r.Text))
+			fmt.Fprintln(stdout, recordLine(r))
 		}
 	}
 	return exitOK

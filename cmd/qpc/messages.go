@@ -422,7 +422,10 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 				saver.retryPending(e, *asJSON)
 			}
 		}
-		return followMessages(ctx, s, &f, show, func(e *chat.Engine) { eng = e }, retry)
+		return followMessages(ctx, s, &f, show, func(e *chat.Engine) {
+			eng = e
+			watchChanges(e, stdout, *asJSON)
+		}, retry)
 	}
 	defer s.Close()
 	if saver != nil {
@@ -434,6 +437,7 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 			return exitFailure
 		}
 		eng = e
+		watchChanges(e, stdout, *asJSON)
 		saver.retryPending(e, *asJSON)
 	}
 	in := s.Inbox(func(ctx context.Context) (*chat.Engine, error) {
@@ -442,6 +446,7 @@ func runRecv(args []string, stdout, stderr io.Writer) int {
 		}
 		e, err := openChat(ctx, s, stderr)
 		eng = e
+		watchChanges(e, stdout, *asJSON)
 		return e, err
 	})
 	defer closeInbox(in, stderr)

@@ -99,6 +99,7 @@ func runRepl(args []string, stdout, stderr io.Writer) int {
 		MeshPeers: func(args []string, w io.Writer) { runMeshPeers(args, w, w) },
 		Devices:   sessionDevices{s: s, eng: eng},
 		Files:     sessionFiles{s: s, stateDir: f.stateDir},
+		Keeper:    sessionKeeper{s: s, eng: eng, stateDir: f.stateDir},
 		Account:   sessionAccount{s: s}})
 	n.Start(ctx, home, s.Connection())
 	defer n.Stop()

@@ -6,22 +6,33 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 
+	"github.com/quicprochat/qpc/client"
+	"github.com/quicprochat/qpc/client/chat"
 	"github.com/quicprochat/qpc/client/chatdb"
+	"github.com/quicprochat/qpc/client/session"
 	"github.com/quicprochat/qpc/cmd/qpc/internal/termtext"
 )
 
 // qpc search (issue 30): the REPL's /search, one-shot. It reads the chat
-// database of the account on this machine; the login opens it.
+// database of the account on this machine. Search is local: where this
+// machine keeps the account's offline key (a REPL ran here), it opens the
+// account from this machine alone, as the REPL starts offline, and asks
+// the node nothing, so it works with no node reachable; otherwise it logs
+// in and reads what waits in the mailbox first.
 
 func runSearch(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("search", "[--conversation C] [--limit N] [--json] WORDS...\n\n"+
 		"Lists the lines of your conversations (of C alone: @user or #group) that hold every word, case ignored,\n"+
-		"the newest first. The history is read from the encrypted chat database; nothing of the search is written.", stderr)
+		"the newest first. The history is read from the encrypted chat database; nothing of the search is written.\n"+
+		"It needs no node where qpc repl ran once (it opens the account from this machine, and searches what\n"+
+		"this machine holds: qpc recv first for the newest); elsewhere it logs in and reads the mailbox first.", stderr)
 	var f clientFlags
 	f.bind(fs, stderr, true)
 	conv := fs.String("conversation", "", "search this conversation only: @user or #group")
@@ -52,19 +63,26 @@ func runSearch(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
 	defer cancel()
-	s, err := f.login(ctx)
+	s, offline, err := f.openLocal(ctx)
 	if err != nil {
 		return fail(err)
 	}
 	defer s.Close()
-	eng, err := openChat(ctx, s, stderr)
+	var eng *chat.Engine
+	if offline {
+		eng, err = s.OpenChat(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	} else {
+		eng, err = openChat(ctx, s, stderr)
+	}
 	if err != nil {
 		return fail(err)
 	}
 	defer eng.Close()
-	// The lines that wait on the node are history too.
-	if _, err := s.SyncMailbox(ctx, eng); err != nil {
-		return fail(fmt.Errorf("reading the mailbox: %w", err))
+	if !offline {
+		// The lines that wait on the node are history too.
+		if _, err := s.SyncMailbox(ctx, eng); err != nil {
+			return fail(fmt.Errorf("reading the mailbox: %w", err))
+		}
 	}
 	var in *chatdb.ConvID
 	if *conv != "" {
@@ -106,4 +124,22 @@ func runSearch(args []string, stdout, stderr io.Writer) int {
 	termtext.Table(&b, rows)
 	stdout.Write(b.Bytes())
 	return exitOK
+}
+
+// openLocal opens the account for a command that reads this machine's
+// state alone: from this machine (session.OpenOffline, no connection;
+// offline true) where it keeps the account's offline key, else by a
+// login. An account of this machine without the key whose node does not
+// answer gets client.ErrNoOfflineKey, which says how to get one.
+func (f *clientFlags) openLocal(ctx context.Context) (s *session.Session, offline bool, err error) {
+	cur, cerr := f.resolveAccount()
+	if cerr == nil && session.CanOpenOffline(f.sessionConfig(), cur) {
+		s, err := session.OpenOffline(f.sessionConfig(), cur)
+		return s, true, err
+	}
+	s, err = f.login(ctx)
+	if errors.Is(err, client.ErrNoAnswer) && cerr == nil && client.HasState(f.stateDir, cur.User, cur.Domain) {
+		return nil, false, fmt.Errorf("%w (%v)", client.ErrNoOfflineKey, err)
+	}
+	return s, false, err
 }

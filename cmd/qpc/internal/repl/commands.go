@@ -67,6 +67,8 @@ func replCommands() []replCommand {
 		{name: "edit", args: "<N> <text>", help: "replace the text of your line #N (/history shows the numbers) on every device of everyone in the conversation; it shows (edited)", min: 2, max: -1, run: (*REPL).cmdEdit},
 		{name: "delete", args: "<N>", help: "delete your line #N: its text is wiped from the history of every device of everyone in the conversation", min: 1, max: 1, run: (*REPL).cmdDelete},
 		{name: "search", args: "<words>", help: "the lines of every conversation that hold all the words (case ignored), the newest 20; nothing of it is written to disk", min: 1, max: -1, run: (*REPL).cmdSearch},
+		{name: "backup", args: "<file>", help: "put this device's whole client state (keys, contacts, groups, history) into one file, encrypted under a passphrase asked for here; qpc backup restore reads it", min: 1, max: -1, run: (*REPL).cmdBackup},
+		{name: "export", args: "<conversation> <file> | verify <file>", help: "write a conversation's history as a signed, encrypted transcript archive (as qpc export); verify: check one and name any record changed", min: 2, max: 2, run: (*REPL).cmdExport},
 		{name: "password", help: "change your account's password: asks the current one, then the new one twice; your other sessions end", run: (*REPL).cmdPassword},
 		{name: "whoami", help: "your address, your node, your identity fingerprint", run: (*REPL).cmdWhoami},
 		{name: "help", help: "this list", run: (*REPL).cmdHelp},

@@ -88,6 +88,10 @@ type Config struct {
 	// Files moves files for /send-file and /download; nil leaves them
 	// out.
 	Files Files
+	// Keeper writes backups and transcript archives for /backup and
+	// /export; nil leaves them out (they say to use qpc backup, qpc
+	// export).
+	Keeper Keeper
 	// Account changes the password for /password; nil leaves it out (it
 	// says to use qpc account password).
 	Account Account
@@ -105,6 +109,7 @@ type REPL struct {
 	meshPeers func(args []string, w io.Writer)
 	devices   Devices
 	files     Files
+	keeper    Keeper
 	account   Account
 
 	mu     sync.Mutex
@@ -133,7 +138,7 @@ type REPL struct {
 
 // New returns a REPL on cfg; Run runs it.
 func New(cfg Config) *REPL {
-	r := &REPL{eng: cfg.Engine, label: cfg.Label, io: cfg.IO, node: cfg.Node, meshPeers: cfg.MeshPeers, devices: cfg.Devices, files: cfg.Files, account: cfg.Account, shown: map[chatdb.ConvID]uint64{}, saved: map[chatdb.MsgID]string{},
+	r := &REPL{eng: cfg.Engine, label: cfg.Label, io: cfg.IO, node: cfg.Node, meshPeers: cfg.MeshPeers, devices: cfg.Devices, files: cfg.Files, keeper: cfg.Keeper, account: cfg.Account, shown: map[chatdb.ConvID]uint64{}, saved: map[chatdb.MsgID]string{},
 		pendingKick: make(chan struct{}, 1)}
 	r.setPrompt("no conversation")
 	return r
