@@ -257,7 +257,9 @@ func loadMQTT(ctx context.Context, addr string, tlsConf *tls.Config, o relay.Opt
 			c.Disconnect(0)
 		}
 	}()
-	var lost atomic.Value
+	// lost is the first connection a client lost, for the error of a run
+	// that then misses messages.
+	var lost atomic.Pointer[error]
 	connect := func(id string) (mqtt.Client, error) {
 		opts := mqtt.NewClientOptions().
 			AddBroker("tls://" + addr).
@@ -271,7 +273,10 @@ func loadMQTT(ctx context.Context, addr string, tlsConf *tls.Config, o relay.Opt
 			// qpc receiver does, in one goroutine.
 			SetOrderMatters(true).
 			SetKeepAlive(60 * time.Second).
-			SetConnectionLostHandler(func(_ mqtt.Client, err error) { lost.Store(fmt.Errorf("%s: connection lost: %w", id, err)) })
+			SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+				e := fmt.Errorf("%s: connection lost: %w", id, err)
+				lost.CompareAndSwap(nil, &e)
+			})
 		c := mqtt.NewClient(opts)
 		if err := wait(ctx, c.Connect()); err != nil {
 			return nil, fmt.Errorf("mosquitto: connect %s: %w", id, err)
@@ -331,8 +336,8 @@ func loadMQTT(ctx context.Context, addr string, tlsConf *tls.Config, o relay.Opt
 	case <-ctx.Done():
 		return relay.Result{}, fmt.Errorf("%w: %d of %d: %w", errMQTTLost, delivered.Load(), total, ctx.Err())
 	case <-time.After(30 * time.Second):
-		if err, _ := lost.Load().(error); err != nil {
-			return relay.Result{}, fmt.Errorf("%w: %d of %d: %w", errMQTTLost, delivered.Load(), total, err)
+		if err := lost.Load(); err != nil {
+			return relay.Result{}, fmt.Errorf("%w: %d of %d: %w", errMQTTLost, delivered.Load(), total, *err)
 		}
 		return relay.Result{}, fmt.Errorf("%w: %d of %d within 30 s of the last PUBACK", errMQTTLost, delivered.Load(), total)
 	}
